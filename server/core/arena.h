@@ -1,0 +1,23 @@
+/* A bump allocator for the life of one request: decoders allocate freely and
+ * everything is released at once. Also usable as a protobuf-c allocator, so
+ * that protobuf_c_message_unpack() allocates from the request's arena. */
+#ifndef MW_CORE_ARENA_H
+#define MW_CORE_ARENA_H
+#include <stddef.h>
+#include <protobuf-c/protobuf-c.h>
+
+typedef struct mw_arena mw_arena;
+
+/* max bounds the total bytes the arena may hand out (0 = no bound). */
+mw_arena *mw__arena_new(size_t max);
+void mw__arena_free(mw_arena *a);
+/* 16-byte aligned; returns NULL on exhaustion or when past max. */
+void *mw__arena_alloc(mw_arena *a, size_t n);
+void *mw__arena_calloc(mw_arena *a, size_t count, size_t size);
+char *mw__arena_strndup(mw_arena *a, const char *s, size_t n);
+void *mw__arena_memdup(mw_arena *a, const void *p, size_t n);
+size_t mw__arena_used(const mw_arena *a);
+/* A ProtobufCAllocator that allocates from a (frees are no-ops). */
+ProtobufCAllocator mw__arena_pb_allocator(mw_arena *a);
+
+#endif

@@ -1,0 +1,93 @@
+/* Bounded growable buffer (see buf.h). */
+#include "core/buf.h"
+#include "core/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mw__buf_init(mw_buf *b, size_t max) {
+  b->data = NULL;
+  b->len = b->cap = 0;
+  b->max = max;
+}
+
+void mw__buf_free(mw_buf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+void mw__buf_reset(mw_buf *b) {
+  b->len = 0;
+  if (b->data) b->data[0] = '\0';
+}
+
+char *mw__buf_reserve(mw_buf *b, size_t n) {
+  if (n > b->max || b->len > b->max - n) {
+    mw__buf_free(b);
+    return NULL;
+  }
+  size_t need = b->len + n + 1;
+  if (need > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need) cap *= 2;
+    if (cap > b->max + 1) cap = b->max + 1;
+    char *p = realloc(b->data, cap);
+    if (!p) {
+      mw__buf_free(b);
+      return NULL;
+    }
+    b->data = p;
+    b->cap = cap;
+  }
+  return b->data + b->len;
+}
+
+int mw__buf_add(mw_buf *b, const void *data, size_t len) {
+  int too_big = len > b->max || b->len > b->max - len;
+  char *p = mw__buf_reserve(b, len);
+  if (!p) return too_big ? MW_ETOOBIG : MW_ENOMEM;
+  if (len) memcpy(p, data, len);
+  b->len += len;
+  b->data[b->len] = '\0';
+  return MW_OK;
+}
+
+int mw__buf_addc(mw_buf *b, char c) {
+  if (b->len + 1 < b->cap) {
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+    return MW_OK;
+  }
+  return mw__buf_add(b, &c, 1);
+}
+
+int mw__buf_adds(mw_buf *b, const char *s) { return mw__buf_add(b, s, strlen(s)); }
+
+int mw__buf_printf(mw_buf *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char small[256];
+  int n = vsnprintf(small, sizeof small, fmt, ap);
+  va_end(ap);
+  if (n < 0) return MW_EINVAL;
+  if ((size_t)n < sizeof small) return mw__buf_add(b, small, (size_t)n);
+  int too_big = (size_t)n > b->max || b->len > b->max - (size_t)n;
+  char *p = mw__buf_reserve(b, (size_t)n);
+  if (!p) return too_big ? MW_ETOOBIG : MW_ENOMEM;
+  va_start(ap, fmt);
+  vsnprintf(p, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+  return MW_OK;
+}
+
+char *mw__buf_detach(mw_buf *b, size_t *len) {
+  char *p = b->data;
+  if (len) *len = b->len;
+  b->data = NULL;
+  b->len = b->cap = 0;
+  return p;
+}

@@ -1,0 +1,28 @@
+/* A growable byte buffer with a hard maximum, in the manner of curl's dynbuf:
+ * every buffer that grows from input has a limit, and a failed append leaves
+ * the buffer freed-and-empty (no half state to reason about). */
+#ifndef MW_CORE_BUF_H
+#define MW_CORE_BUF_H
+#include <stddef.h>
+
+typedef struct mw_buf {
+  char *data;  /* always NUL-terminated when len > 0 (not counted in len) */
+  size_t len;
+  size_t cap;
+  size_t max;  /* appends that would pass this fail with MW_ETOOBIG */
+} mw_buf;
+
+void mw__buf_init(mw_buf *b, size_t max);
+void mw__buf_free(mw_buf *b);
+void mw__buf_reset(mw_buf *b);   /* len = 0, keeps the memory */
+/* Returns 0, MW_ENOMEM or MW_ETOOBIG; on failure the buffer is freed. */
+int mw__buf_add(mw_buf *b, const void *data, size_t len);
+int mw__buf_addc(mw_buf *b, char c);
+int mw__buf_adds(mw_buf *b, const char *s);
+int mw__buf_printf(mw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Makes room for at least n more bytes; returns a pointer to them (or NULL). */
+char *mw__buf_reserve(mw_buf *b, size_t n);
+/* Takes ownership of the data (caller frees with free()); the buffer is left empty. */
+char *mw__buf_detach(mw_buf *b, size_t *len);
+
+#endif

@@ -1,0 +1,18 @@
+/* Names for the error codes of error.h. */
+#include "core/error.h"
+
+const char *mw__strerror(int err) {
+  switch (err) {
+  case MW_OK: return "ok";
+  case MW_ENOMEM: return "out of memory";
+  case MW_EINVAL: return "invalid input";
+  case MW_ETOOBIG: return "over a limit";
+  case MW_EBUSY: return "overloaded";
+  case MW_EIO: return "I/O error";
+  case MW_ENOTFOUND: return "not found";
+  case MW_EUNSUPPORTED: return "unsupported";
+  case MW_ESHUTDOWN: return "shutting down";
+  case MW_EFULL: return "disk full";
+  }
+  return "unknown error";
+}
