@@ -1,1 +1,109 @@
-int main(void) { return 0; }
+/* meanwhiled: wiring and lifecycle. libuv owns the process: it waits for
+ * SIGINT/SIGTERM and drives the graceful stop (stop accepting, let requests in
+ * flight finish and commit, close the database, exit 0). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <uv.h>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "http/http.h"
+#include "store/store.h"
+
+typedef struct app {
+  mw_config cfg;
+  mw_store *store;
+  mw_http *http;
+  uv_loop_t *loop;
+  uv_signal_t sigint, sigterm;
+  uv_timer_t drain;
+  int64_t drain_deadline_ns;
+  int stopping;
+} app;
+
+static void close_all(app *a) {
+  mw__http_stop(a->http); /* no request can reach the store after this */
+  a->http = NULL;
+  mw__store_close(a->store); /* commits what is queued */
+  a->store = NULL;
+  uv_close((uv_handle_t *)&a->sigint, NULL);
+  uv_close((uv_handle_t *)&a->sigterm, NULL);
+  uv_close((uv_handle_t *)&a->drain, NULL);
+}
+
+/* Polls until every request in flight has been answered, or the grace ends. */
+static void on_drain_tick(uv_timer_t *t) {
+  app *a = t->data;
+  size_t n = mw__http_in_flight(a->http);
+  if (n && mw__mono_ns() < a->drain_deadline_ns) return;
+  if (n) mw__warn("shutdown grace over; closing requests still in flight", "requests=%zu", n);
+  uv_timer_stop(t);
+  close_all(a);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  app *a = h->data;
+  if (a->stopping) {
+    mw__warn("second signal: stopping now", "signal=%d", signum);
+    uv_timer_stop(&a->drain);
+    close_all(a);
+    return;
+  }
+  a->stopping = 1;
+  mw__info("stopping", "signal=%s in_flight=%zu", signum == SIGINT ? "SIGINT" : "SIGTERM",
+           mw__http_in_flight(a->http));
+  mw__http_quiesce(a->http);
+  a->drain_deadline_ns = mw__mono_ns() + (int64_t)a->cfg.shutdown_grace_s * 1000000000;
+  uv_timer_start(&a->drain, on_drain_tick, 0, 10);
+}
+
+int main(int argc, char **argv) {
+  app a = {0};
+  char err[1024];
+  int rc = mw__config_parse(argc, argv, &a.cfg, stdout, err, sizeof err);
+  if (rc == MW_CONFIG_EXIT_OK) return 0;
+  if (rc) {
+    fprintf(stderr, "meanwhiled: %s\n", err);
+    return 2;
+  }
+  mw__log_set_level(a.cfg.log_level);
+  signal(SIGPIPE, SIG_IGN);
+
+  mw_store_opts so = {.data_dir = a.cfg.data_dir,
+                      .sync_full = a.cfg.sync_full,
+                      .queue_max_spans = a.cfg.max_queue_spans,
+                      .queue_max_bytes = a.cfg.max_queue_bytes,
+                      .read_connections = a.cfg.threads,
+                      .fault_commit_delay_ms = a.cfg.fault_commit_delay_ms};
+  if ((rc = mw__store_open(&so, &a.store, err, sizeof err))) {
+    mw__error("cannot open the database", "err=\"%s\"", err);
+    return 1;
+  }
+  mw_http_opts ho = {.listen = a.cfg.listen,
+                     .threads = a.cfg.threads,
+                     .max_connections = a.cfg.max_connections,
+                     .conn_timeout_s = a.cfg.conn_timeout_s,
+                     .limits = a.cfg.limits,
+                     .store = a.store};
+  if ((rc = mw__http_start(&ho, &a.http, err, sizeof err))) {
+    mw__error("cannot start the HTTP server", "err=\"%s\"", err);
+    mw__store_close(a.store);
+    return 1;
+  }
+  mw__info("started", "version=%s data=%s sync=%s", MW_VERSION, a.cfg.data_dir, a.cfg.sync_full ? "full" : "normal");
+
+  a.loop = uv_default_loop();
+  uv_signal_init(a.loop, &a.sigint);
+  uv_signal_init(a.loop, &a.sigterm);
+  uv_timer_init(a.loop, &a.drain);
+  a.sigint.data = a.sigterm.data = a.drain.data = &a;
+  uv_signal_start(&a.sigint, on_signal, SIGINT);
+  uv_signal_start(&a.sigterm, on_signal, SIGTERM);
+  uv_run(a.loop, UV_RUN_DEFAULT);
+  uv_loop_close(a.loop);
+  mw__info("stopped", NULL);
+  return 0;
+}

@@ -18,9 +18,10 @@ CREATE TABLE sources (
 );
 
 CREATE TABLE operations (
-  id       INTEGER PRIMARY KEY,
-  service  TEXT NOT NULL,
-  name     TEXT NOT NULL,
+  id          INTEGER PRIMARY KEY,
+  service     TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  span_count  INTEGER NOT NULL DEFAULT 0,   -- kept by the writer, so listings need no scan
   UNIQUE (service, name)
 );
 

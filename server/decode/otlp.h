@@ -32,15 +32,19 @@ int mw__otlp_decode_json(mw_arena *a, const char *data, size_t len, const mw_lim
                          mw_otlp_request **out, char *err, size_t errsz);
 
 /* Validates every span (ids, times, limits) and flattens the valid ones into
- * *batch. Invalid spans are counted in batch->rejected with the first reason.
+ * *batch. The spans of req are modified (their column fields are cleared). Invalid spans are counted in batch->rejected with the first reason.
  * Returns 0, MW_ETOOBIG (more spans than the limit: nothing is kept; message in
  * err) or MW_ENOMEM. */
 int mw__otlp_flatten(mw_arena *a, const mw_otlp_request *req, const mw_limits *limits,
                      mw_span_batch *batch, char *err, size_t errsz);
 
-/* Writes one AnyValue / attribute list in OTLP JSON. */
+/* OTLP JSON output (otlp_jsonout.c): hex ids, 64-bit integers as strings,
+ * enums as integers, default values omitted. */
 struct mw_jsonw;
 void mw__otlp_json_value(struct mw_jsonw *w, const mw_otlp_value *v);
-void mw__otlp_json_attributes(struct mw_jsonw *w, mw_otlp_kv **kvs, size_t n);
+void mw__otlp_json_attributes(struct mw_jsonw *w, mw_otlp_kv *const *kvs, size_t n);
+void mw__otlp_json_span(struct mw_jsonw *w, const mw_otlp_span *s);
+void mw__otlp_json_resource(struct mw_jsonw *w, const Opentelemetry__Proto__Resource__V1__Resource *r);
+void mw__otlp_json_scope(struct mw_jsonw *w, const Opentelemetry__Proto__Common__V1__InstrumentationScope *s);
 
 #endif

@@ -1,0 +1,152 @@
+/* Configuration (see config.h). */
+#include "core/config.h"
+#include "core/error.h"
+#include "core/timefmt.h"
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_type { T_STR, T_SIZE, T_UINT, T_LEVEL, T_SYNC, T_SECONDS };
+
+typedef struct opt {
+  const char *flag;     /* without "--" */
+  const char *env;
+  enum opt_type type;
+  size_t offset;        /* into mw_config */
+  const char *dflt;
+  const char *help;
+} opt;
+
+#define OFF(f) offsetof(mw_config, f)
+static const opt options[] = {
+    {"listen", "MEANWHILE_LISTEN", T_STR, OFF(listen), "127.0.0.1:4318",
+     "address to serve OTLP ingest, the API and the viewer on (host:port; port 0 picks one)"},
+    {"data", "MEANWHILE_DATA", T_STR, OFF(data_dir), "./meanwhile-data", "directory for the SQLite database"},
+    {"log-level", "MEANWHILE_LOG_LEVEL", T_LEVEL, OFF(log_level), "info", "debug, info, warn or error"},
+    {"threads", "MEANWHILE_THREADS", T_UINT, OFF(threads), "4", "HTTP worker threads (decode and queries run there)"},
+    {"sync", "MEANWHILE_SYNC", T_SYNC, OFF(sync_full), "full",
+     "full: every commit survives power loss; normal: survives a process crash only"},
+    {"max-body-bytes", "MEANWHILE_MAX_BODY_BYTES", T_SIZE, OFF(limits.max_body_bytes), "67108864",
+     "largest request body, counted after decompression"},
+    {"max-spans-per-request", "MEANWHILE_MAX_SPANS_PER_REQUEST", T_SIZE, OFF(limits.max_spans_per_request),
+     "100000", "most spans in one export request"},
+    {"max-attrs-per-span", "MEANWHILE_MAX_ATTRS_PER_SPAN", T_SIZE, OFF(limits.max_attrs_per_span), "1024",
+     "most attributes (also events, links, array values) per span"},
+    {"max-value-bytes", "MEANWHILE_MAX_VALUE_BYTES", T_SIZE, OFF(limits.max_value_bytes), "65536",
+     "longest attribute value, key or span name"},
+    {"max-attr-depth", "MEANWHILE_MAX_ATTR_DEPTH", T_SIZE, OFF(limits.max_nesting), "16",
+     "deepest nesting of array and kvlist attribute values"},
+    {"max-queue-spans", "MEANWHILE_MAX_QUEUE_SPANS", T_SIZE, OFF(max_queue_spans), "200000",
+     "spans waiting to be committed before ingest answers 503"},
+    {"max-queue-bytes", "MEANWHILE_MAX_QUEUE_BYTES", T_SIZE, OFF(max_queue_bytes), "134217728",
+     "memory held by requests waiting to be committed before ingest answers 503"},
+    {"max-connections", "MEANWHILE_MAX_CONNECTIONS", T_UINT, OFF(max_connections), "1024",
+     "concurrent connections"},
+    {"conn-timeout", "MEANWHILE_CONN_TIMEOUT", T_SECONDS, OFF(conn_timeout_s), "30s",
+     "a connection idle (or sending nothing) this long is closed"},
+    {"shutdown-grace", "MEANWHILE_SHUTDOWN_GRACE", T_SECONDS, OFF(shutdown_grace_s), "10s",
+     "on SIGTERM, how long requests in flight may take to finish"},
+};
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+static int set_value(mw_config *cfg, const opt *o, const char *v, char *err, size_t errsz) {
+  char *p = (char *)cfg + o->offset;
+  char *end;
+  switch (o->type) {
+  case T_STR:
+    if (!*v) goto bad;
+    *(const char **)p = v;
+    return MW_OK;
+  case T_SIZE: {
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*end || end == v || v[0] == '-' || n == 0) goto bad;
+    *(size_t *)p = (size_t)n;
+    return MW_OK;
+  }
+  case T_UINT: {
+    unsigned long n = strtoul(v, &end, 10);
+    if (*end || end == v || v[0] == '-' || n == 0 || n > 1000000) goto bad;
+    *(unsigned *)p = (unsigned)n;
+    return MW_OK;
+  }
+  case T_SECONDS: {
+    int64_t ns;
+    if (mw__parse_duration(v, &ns) != MW_OK || ns < 1000000000) goto bad;
+    *(unsigned *)p = (unsigned)(ns / 1000000000);
+    return MW_OK;
+  }
+  case T_LEVEL:
+    if (mw__log_parse_level(v, (enum mw__log_level *)p) != MW_OK) goto bad;
+    return MW_OK;
+  case T_SYNC:
+    if (strcmp(v, "full") == 0) *(int *)p = 1;
+    else if (strcmp(v, "normal") == 0) *(int *)p = 0;
+    else goto bad;
+    return MW_OK;
+  }
+bad:
+  snprintf(err, errsz, "invalid value \"%.100s\" for --%s (%s)", v, o->flag, o->help);
+  return MW_EINVAL;
+}
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "Usage: meanwhiled [options]\n\n"
+          "Collects OTLP spans and Go runtime data into SQLite and answers what the runtime\n"
+          "was doing while a request was slow. One port serves OTLP/HTTP ingest (/v1/traces),\n"
+          "the query API (/api/...), /metrics, /healthz and the web viewer (/).\n\n"
+          "Options (each may also be set by the environment variable shown):\n");
+  for (size_t i = 0; i < N_OPTIONS; i++)
+    fprintf(out, "  --%-24s %s\n  %26s (%s, default %s)\n", options[i].flag, options[i].help, "", options[i].env,
+            options[i].dflt);
+  fprintf(out, "  --%-24s %s\n  --%-24s %s\n", "help", "print this help and exit", "version",
+          "print the version and exit");
+}
+
+int mw__config_parse(int argc, char **argv, mw_config *cfg, FILE *out, char *err, size_t errsz) {
+  memset(cfg, 0, sizeof *cfg);
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    const char *env = getenv(options[i].env);
+    if (set_value(cfg, &options[i], options[i].dflt, err, errsz)) return MW_EINVAL;
+    if (env && *env && set_value(cfg, &options[i], env, err, errsz)) {
+      size_t n = strlen(err);
+      snprintf(err + n, errsz - n, " from %s", options[i].env);
+      return MW_EINVAL;
+    }
+  }
+  const char *fault = getenv("MEANWHILE_FAULT_COMMIT_DELAY_MS");
+  if (fault) cfg->fault_commit_delay_ms = atoi(fault);
+
+  struct option longopts[N_OPTIONS + 3];
+  for (size_t i = 0; i < N_OPTIONS; i++)
+    longopts[i] = (struct option){options[i].flag, required_argument, NULL, (int)(i + 1)};
+  longopts[N_OPTIONS] = (struct option){"help", no_argument, NULL, 'h'};
+  longopts[N_OPTIONS + 1] = (struct option){"version", no_argument, NULL, 'V'};
+  longopts[N_OPTIONS + 2] = (struct option){0};
+  optind = 1;
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+    if (c == 'h') {
+      usage(out);
+      return MW_CONFIG_EXIT_OK;
+    }
+    if (c == 'V') {
+      fprintf(out, "meanwhiled %s\n", MW_VERSION);
+      return MW_CONFIG_EXIT_OK;
+    }
+    if (c == '?' || c == ':') {
+      snprintf(err, errsz, "%s option %s (see --help)", c == ':' ? "missing value for" : "unknown",
+               argv[optind - 1]);
+      return MW_EINVAL;
+    }
+    if (set_value(cfg, &options[c - 1], optarg, err, errsz)) return MW_EINVAL;
+  }
+  if (optind < argc) {
+    snprintf(err, errsz, "unexpected argument \"%s\" (see --help)", argv[optind]);
+    return MW_EINVAL;
+  }
+  return MW_CONFIG_RUN;
+}

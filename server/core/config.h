@@ -1,0 +1,33 @@
+/* meanwhiled's configuration: command-line flags, MEANWHILE_* environment
+ * variables and defaults, in that order of precedence. One table describes
+ * each option once (flag, variable, default, help). */
+#ifndef MW_CORE_CONFIG_H
+#define MW_CORE_CONFIG_H
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/limits.h"
+#include "core/log.h"
+
+typedef struct mw_config {
+  const char *listen;
+  const char *data_dir;
+  enum mw__log_level log_level;
+  unsigned threads;
+  int sync_full;
+  mw_limits limits;
+  size_t max_queue_spans;
+  size_t max_queue_bytes;
+  unsigned max_connections;
+  unsigned conn_timeout_s;
+  unsigned shutdown_grace_s;
+  int fault_commit_delay_ms;   /* MEANWHILE_FAULT_COMMIT_DELAY_MS only: a test hook */
+} mw_config;
+
+enum { MW_CONFIG_RUN = 0, MW_CONFIG_EXIT_OK = 1 };
+
+/* Fills cfg. Returns MW_CONFIG_RUN, MW_CONFIG_EXIT_OK after --help/--version
+ * (printed to out), or MW_EINVAL with a message naming the bad option. */
+int mw__config_parse(int argc, char **argv, mw_config *cfg, FILE *out, char *err, size_t errsz);
+
+#endif

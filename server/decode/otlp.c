@@ -1,0 +1,274 @@
+/* OTLP protobuf decoding, span validation and flattening (see otlp.h).
+ *
+ * Flattening does in the request's thread everything the single writer would
+ * otherwise do: it picks the source identity out of each resource, encodes the
+ * resource and scope once per request, and re-encodes each span without the
+ * fields that become columns, so that the writer only binds values. */
+#include "decode/otlp.h"
+#include "core/error.h"
+#include "core/hex.h"
+#include "decode/pbcheck.h"
+#include "meanwhile/store/v1/store.pb-c.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int mw__otlp_decode_pb(mw_arena *a, const uint8_t *data, size_t len, mw_otlp_request **out,
+                       char *err, size_t errsz) {
+  /* 2 levels for request/resource spans, 3 for scope spans/span/event, then values */
+  int rc = mw__pb_check(&opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
+                        data, len, 48, err, errsz);
+  if (rc) return rc;
+  ProtobufCAllocator al = mw__arena_pb_allocator(a);
+  *out = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(&al, len, data);
+  if (!*out) {
+    snprintf(err, errsz, "body is not a valid protobuf ExportTraceServiceRequest");
+    return MW_EINVAL;
+  }
+  return MW_OK;
+}
+
+/* --- validation ----------------------------------------------------------- */
+
+typedef struct check_ctx {
+  const mw_limits *limits;
+  char *why;
+  size_t whysz;
+} check_ctx;
+
+static int check_value(check_ctx *c, const mw_otlp_value *v, size_t depth);
+
+static int check_attrs(check_ctx *c, mw_otlp_kv **kvs, size_t n, size_t depth, const char *what) {
+  if (n > c->limits->max_attrs_per_span) {
+    snprintf(c->why, c->whysz, "%s has %zu attributes, over the limit of %zu (max_attrs_per_span)",
+             what, n, c->limits->max_attrs_per_span);
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (strlen(kvs[i]->key) > c->limits->max_value_bytes) {
+      snprintf(c->why, c->whysz, "an attribute key is over %zu bytes (max_value_bytes)",
+               c->limits->max_value_bytes);
+      return -1;
+    }
+    if (kvs[i]->value && check_value(c, kvs[i]->value, depth) < 0) return -1;
+  }
+  return 0;
+}
+
+static int check_value(check_ctx *c, const mw_otlp_value *v, size_t depth) {
+  if (depth > c->limits->max_nesting) {
+    snprintf(c->why, c->whysz, "attribute value nested deeper than %zu (max_nesting)", c->limits->max_nesting);
+    return -1;
+  }
+  size_t sz = 0;
+  switch (v->value_case) {
+  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE: sz = strlen(v->string_value); break;
+  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE: sz = v->bytes_value.len; break;
+  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE:
+    if (v->array_value) {
+      if (v->array_value->n_values > c->limits->max_attrs_per_span) {
+        snprintf(c->why, c->whysz, "an array attribute has %zu values, over %zu (max_attrs_per_span)",
+                 v->array_value->n_values, c->limits->max_attrs_per_span);
+        return -1;
+      }
+      for (size_t i = 0; i < v->array_value->n_values; i++)
+        if (check_value(c, v->array_value->values[i], depth + 1) < 0) return -1;
+    }
+    break;
+  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE:
+    if (v->kvlist_value)
+      return check_attrs(c, v->kvlist_value->values, v->kvlist_value->n_values, depth + 1, "a kvlist value");
+    break;
+  default: break;
+  }
+  if (sz > c->limits->max_value_bytes) {
+    snprintf(c->why, c->whysz, "an attribute value is %zu bytes, over %zu (max_value_bytes)", sz,
+             c->limits->max_value_bytes);
+    return -1;
+  }
+  return 0;
+}
+
+/* Returns 0 when the span may be stored, else -1 with the reason in c->why. */
+static int check_span(check_ctx *c, const mw_otlp_span *s) {
+  if (s->trace_id.len != 16) {
+    snprintf(c->why, c->whysz, "trace_id must be 16 bytes, got %zu", s->trace_id.len);
+    return -1;
+  }
+  if (mw__is_zero(s->trace_id.data, 16)) {
+    snprintf(c->why, c->whysz, "trace_id is all zeros");
+    return -1;
+  }
+  if (s->span_id.len != 8) {
+    snprintf(c->why, c->whysz, "span_id must be 8 bytes, got %zu", s->span_id.len);
+    return -1;
+  }
+  if (mw__is_zero(s->span_id.data, 8)) {
+    snprintf(c->why, c->whysz, "span_id is all zeros");
+    return -1;
+  }
+  if (s->parent_span_id.len != 0 && s->parent_span_id.len != 8) {
+    snprintf(c->why, c->whysz, "parent_span_id must be 8 bytes or empty, got %zu", s->parent_span_id.len);
+    return -1;
+  }
+  if (s->start_time_unix_nano == 0) {
+    snprintf(c->why, c->whysz, "start_time_unix_nano is missing");
+    return -1;
+  }
+  if (s->start_time_unix_nano > INT64_MAX || s->end_time_unix_nano > INT64_MAX) {
+    snprintf(c->why, c->whysz, "span time is past the year 2262");
+    return -1;
+  }
+  if (s->end_time_unix_nano < s->start_time_unix_nano) {
+    snprintf(c->why, c->whysz, "end_time_unix_nano is before start_time_unix_nano");
+    return -1;
+  }
+  if (strlen(s->name) > c->limits->max_value_bytes) {
+    snprintf(c->why, c->whysz, "span name is over %zu bytes (max_value_bytes)", c->limits->max_value_bytes);
+    return -1;
+  }
+  if (check_attrs(c, s->attributes, s->n_attributes, 0, "span") < 0) return -1;
+  if (s->n_events > c->limits->max_attrs_per_span || s->n_links > c->limits->max_attrs_per_span) {
+    snprintf(c->why, c->whysz, "span has more than %zu events or links (max_attrs_per_span)",
+             c->limits->max_attrs_per_span);
+    return -1;
+  }
+  for (size_t i = 0; i < s->n_events; i++)
+    if (check_attrs(c, s->events[i]->attributes, s->events[i]->n_attributes, 0, "span event") < 0) return -1;
+  for (size_t i = 0; i < s->n_links; i++)
+    if (check_attrs(c, s->links[i]->attributes, s->links[i]->n_attributes, 0, "span link") < 0) return -1;
+  return 0;
+}
+
+/* --- flattening ----------------------------------------------------------- */
+
+static const char *attr_string(mw_otlp_kv **kvs, size_t n, const char *key) {
+  for (size_t i = 0; i < n; i++)
+    if (kvs[i]->value && strcmp(kvs[i]->key, key) == 0 &&
+        kvs[i]->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
+      return kvs[i]->value->string_value;
+  return NULL;
+}
+
+static int64_t attr_int(mw_otlp_kv **kvs, size_t n, const char *key) {
+  for (size_t i = 0; i < n; i++) {
+    if (!kvs[i]->value || strcmp(kvs[i]->key, key) != 0) continue;
+    if (kvs[i]->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE)
+      return kvs[i]->value->int_value;
+    if (kvs[i]->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
+      return strtoll(kvs[i]->value->string_value, NULL, 10);
+  }
+  return 0;
+}
+
+/* Packs msg into the arena. */
+static const uint8_t *pack(mw_arena *a, const ProtobufCMessage *msg, size_t *len) {
+  *len = protobuf_c_message_get_packed_size(msg);
+  uint8_t *p = mw__arena_alloc(a, *len ? *len : 1);
+  if (p) protobuf_c_message_pack(msg, p);
+  return p;
+}
+
+/* Index of an identical blob among the first n refs, or n. Requests carry few
+ * resources and scopes, so a linear scan is cheaper than hashing. */
+#define FIND_BLOB(refs, n, field, flen, blob, blen)                                         \
+  ({                                                                                        \
+    size_t i_ = 0;                                                                          \
+    while (i_ < (n) && !((refs)[i_].flen == (blen) && memcmp((refs)[i_].field, (blob), (blen)) == 0)) \
+      i_++;                                                                                 \
+    i_;                                                                                     \
+  })
+
+int mw__otlp_flatten(mw_arena *a, const mw_otlp_request *req, const mw_limits *limits,
+                     mw_span_batch *b, char *err, size_t errsz) {
+  memset(b, 0, sizeof *b);
+  size_t total = 0, n_scopes = 0;
+  for (size_t r = 0; r < req->n_resource_spans; r++) {
+    const mw_otlp_resource_spans *rs = req->resource_spans[r];
+    n_scopes += rs->n_scope_spans;
+    for (size_t s = 0; s < rs->n_scope_spans; s++) total += rs->scope_spans[s]->n_spans;
+  }
+  if (total > limits->max_spans_per_request) {
+    snprintf(err, errsz, "request has %zu spans, over the limit of %zu (max_spans_per_request)", total,
+             limits->max_spans_per_request);
+    return MW_ETOOBIG;
+  }
+  b->resources = mw__arena_calloc(a, req->n_resource_spans ? req->n_resource_spans : 1, sizeof *b->resources);
+  b->scopes = mw__arena_calloc(a, n_scopes ? n_scopes : 1, sizeof *b->scopes);
+  b->rows = mw__arena_calloc(a, total ? total : 1, sizeof *b->rows);
+  if (!b->resources || !b->scopes || !b->rows) return MW_ENOMEM;
+
+  char why[256];
+  check_ctx ck = {.limits = limits, .why = why, .whysz = sizeof why};
+  for (size_t r = 0; r < req->n_resource_spans; r++) {
+    mw_otlp_resource_spans *rs = req->resource_spans[r];
+    Opentelemetry__Proto__Resource__V1__Resource empty_res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+    Opentelemetry__Proto__Resource__V1__Resource *res = rs->resource ? rs->resource : &empty_res;
+    Meanwhile__Store__V1__StoredResource sr = MEANWHILE__STORE__V1__STORED_RESOURCE__INIT;
+    sr.resource = res;
+    sr.schema_url = rs->schema_url;
+    size_t rlen;
+    const uint8_t *rblob = pack(a, &sr.base, &rlen);
+    if (!rblob) return MW_ENOMEM;
+    size_t ri = FIND_BLOB(b->resources, b->n_resources, resource, resource_len, rblob, rlen);
+    if (ri == b->n_resources) {
+      mw_resource_ref *ref = &b->resources[b->n_resources++];
+      const char *svc = attr_string(res->attributes, res->n_attributes, "service.name");
+      const char *inst = attr_string(res->attributes, res->n_attributes, "service.instance.id");
+      ref->service = svc && *svc ? svc : "unknown_service";
+      ref->instance = inst ? inst : "";
+      ref->host = attr_string(res->attributes, res->n_attributes, "host.name");
+      ref->pid = attr_int(res->attributes, res->n_attributes, "process.pid");
+      ref->resource = rblob;
+      ref->resource_len = rlen;
+      b->bytes += rlen;
+    }
+    for (size_t s = 0; s < rs->n_scope_spans; s++) {
+      mw_otlp_scope_spans *ss = rs->scope_spans[s];
+      Meanwhile__Store__V1__StoredScope st = MEANWHILE__STORE__V1__STORED_SCOPE__INIT;
+      st.scope = ss->scope;
+      st.schema_url = ss->schema_url;
+      size_t slen;
+      const uint8_t *sblob = pack(a, &st.base, &slen);
+      if (!sblob) return MW_ENOMEM;
+      size_t si = FIND_BLOB(b->scopes, b->n_scopes, body, body_len, sblob, slen);
+      if (si == b->n_scopes) {
+        b->scopes[b->n_scopes].body = sblob;
+        b->scopes[b->n_scopes++].body_len = slen;
+        b->bytes += slen;
+      }
+      for (size_t k = 0; k < ss->n_spans; k++) {
+        mw_otlp_span *sp = ss->spans[k];
+        if (check_span(&ck, sp) < 0) {
+          if (!b->rejected++) b->reject_reason = mw__arena_strndup(a, why, strlen(why));
+          continue;
+        }
+        mw_span_row *row = &b->rows[b->n_rows++];
+        memcpy(row->trace_id, sp->trace_id.data, 16);
+        memcpy(row->span_id, sp->span_id.data, 8);
+        row->has_parent = sp->parent_span_id.len == 8 && !mw__is_zero(sp->parent_span_id.data, 8);
+        if (row->has_parent) memcpy(row->parent_id, sp->parent_span_id.data, 8);
+        row->start_ns = (int64_t)sp->start_time_unix_nano;
+        row->dur_ns = (int64_t)(sp->end_time_unix_nano - sp->start_time_unix_nano);
+        row->kind = (int)sp->kind;
+        row->status = sp->status ? (int)sp->status->code : 0;
+        row->name = sp->name;
+        row->resource = (uint32_t)ri;
+        row->scope = (uint32_t)si;
+        /* the columns are cleared from the stored body; the reader puts them back */
+        sp->trace_id.len = sp->span_id.len = sp->parent_span_id.len = 0;
+        sp->start_time_unix_nano = sp->end_time_unix_nano = 0;
+        sp->kind = 0;
+        char *name = sp->name;
+        sp->name = (char *)protobuf_c_empty_string;
+        row->body = pack(a, &sp->base, &row->body_len);
+        sp->name = name;
+        if (!row->body) return MW_ENOMEM;
+        b->bytes += sizeof *row + row->body_len + strlen(name);
+      }
+    }
+  }
+  return MW_OK;
+}

@@ -1,0 +1,30 @@
+/* The HTTP front: one libmicrohttpd daemon with a thread pool serves OTLP
+ * ingest, the query API, /metrics and the web viewer on one port. */
+#ifndef MW_HTTP_HTTP_H
+#define MW_HTTP_HTTP_H
+#include <stddef.h>
+
+#include "core/limits.h"
+#include "store/store.h"
+
+typedef struct mw_http mw_http;
+
+typedef struct mw_http_opts {
+  const char *listen;        /* "host:port", "[v6]:port"; port 0 picks a free one */
+  unsigned threads;          /* MHD thread pool size */
+  unsigned max_connections;
+  unsigned conn_timeout_s;   /* idle / slow-client timeout */
+  mw_limits limits;
+  mw_store *store;
+} mw_http_opts;
+
+/* Binds and starts serving; logs the bound address. Returns 0 or an error + message. */
+int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t errsz);
+/* Stops accepting new connections (in-flight requests go on). */
+void mw__http_quiesce(mw_http *h);
+/* Requests that have started and not yet been answered. */
+size_t mw__http_in_flight(mw_http *h);
+/* Closes every connection and frees the daemon. */
+void mw__http_stop(mw_http *h);
+
+#endif

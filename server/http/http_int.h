@@ -1,0 +1,94 @@
+/* Internals of the HTTP layer: the per-request context, routes, replies. */
+#ifndef MW_HTTP_INT_H
+#define MW_HTTP_INT_H
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/jsonw.h"
+#include "core/metrics.h"
+#include "http/http.h"
+#include "ingest/body.h"
+
+struct mw_http {
+  mw_http_opts opts;
+  struct MHD_Daemon *daemon;
+  int listen_fd;
+  _Atomic size_t in_flight;
+};
+
+typedef struct mw_req mw_req;
+
+typedef struct mw_route {
+  const char *method;          /* "GET", "POST" */
+  const char *path;            /* exact path, or a prefix ending in '/' when prefix=1 */
+  int prefix;
+  int body;                    /* reads a request body */
+  /* Called once the body (if any) is complete. Must reply (mw__reply*) or
+   * suspend for a commit (mw__req_commit). */
+  void (*handle)(mw_req *r);
+  /* Called after a commit the request waited for; must reply. */
+  void (*resume)(mw_req *r);
+} mw_route;
+
+enum req_state { REQ_NEW, REQ_BODY, REQ_WAITING, REQ_RESUMED, REQ_REPLIED };
+
+struct mw_req {
+  mw_http *http;
+  struct MHD_Connection *conn;
+  const mw_route *route;
+  const char *url;             /* path only */
+  enum req_state state;
+  mw_arena *arena;             /* freed with the request */
+
+  /* body */
+  mw_body_decoder *dec;
+  int body_rc;                 /* first error while reading the body */
+  mw_buf *body;                /* decoded body, once complete */
+  char media[64];              /* request media type, lowercased */
+
+  /* commit */
+  mw_write_job job;
+  int commit_rc;
+
+  unsigned retry_after;         /* seconds, sent with the reply when > 0 */
+
+  /* handler state */
+  void *ctx;
+  int64_t t0_ns;
+};
+
+/* Suspends the request until job is committed; route->resume runs then. On
+ * MW_EBUSY / MW_ESHUTDOWN the request is not suspended and the rc is returned. */
+int mw__req_commit(mw_req *r);
+
+/* Query parameter (URL-decoded) or NULL. */
+const char *mw__req_arg(mw_req *r, const char *name);
+const char *mw__req_header(mw_req *r, const char *name);
+
+/* Replies; each takes ownership of the body. */
+void mw__reply(mw_req *r, unsigned status, const char *content_type, char *body, size_t len);
+void mw__reply_buf(mw_req *r, unsigned status, const char *content_type, mw_buf *b);
+void mw__reply_text(mw_req *r, unsigned status, const char *text);
+/* {"error": message} */
+void mw__reply_json_error(mw_req *r, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void mw__reply_static(mw_req *r, unsigned status, const char *content_type, const void *data, size_t len);
+/* Adds a header to the reply about to be sent (before mw__reply*). */
+void mw__req_retry_after(mw_req *r, unsigned seconds);
+
+/* The HTTP status for an internal error code (the one place that maps them). */
+unsigned mw__http_status(int err);
+
+/* Metrics of the HTTP layer. */
+extern mw_counter mw__m_spans_accepted, mw__m_spans_rejected;
+extern mw_counter_vec mw__m_requests;
+extern mw_histogram mw__m_commit_seconds;
+
+/* Route tables of each handler file. */
+extern const mw_route mw__otlp_routes[];
+extern const mw_route mw__api_routes[];
+extern const mw_route mw__misc_routes[];
+
+#endif

@@ -1,0 +1,168 @@
+/* POST /v1/traces: OTLP/HTTP trace ingest.
+ *
+ * Answers follow the OTLP/HTTP specification: the response is encoded like the
+ * request (protobuf or JSON); invalid spans give 200 with partial_success;
+ * errors carry a google.rpc.Status; 429/503 carry Retry-After. The 200 is sent
+ * only after the writer has committed the spans. */
+#include "http/http_int.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "decode/otlp.h"
+#include "google/rpc/status.pb-c.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MEDIA_PROTOBUF, MEDIA_JSON };
+
+typedef struct otlp_ctx {
+  int media;
+  mw_span_batch batch;
+} otlp_ctx;
+
+/* gRPC status codes, as OTLP error bodies carry them. */
+static int grpc_code(unsigned http_status) {
+  switch (http_status) {
+  case 400: return 3;  /* INVALID_ARGUMENT */
+  case 413: return 8;  /* RESOURCE_EXHAUSTED */
+  case 429: return 8;
+  case 503: return 14; /* UNAVAILABLE */
+  case 507: return 8;
+  default: return 13;  /* INTERNAL */
+  }
+}
+
+/* Replies with a google.rpc.Status in the request's encoding. */
+static void reply_status(mw_req *r, int media, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void reply_status(mw_req *r, int media, unsigned status, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (status == 503 || status == 429 || status == 507) mw__req_retry_after(r, status == 507 ? 30 : 1);
+  if (media == MEDIA_PROTOBUF) {
+    Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
+    st.code = grpc_code(status);
+    st.message = msg;
+    size_t len = google__rpc__status__get_packed_size(&st);
+    char *out = malloc(len ? len : 1);
+    if (out) google__rpc__status__pack(&st, (uint8_t *)out);
+    mw__reply(r, status, "application/x-protobuf", out, out ? len : 0);
+    return;
+  }
+  mw_buf b;
+  mw__buf_init(&b, 8192);
+  mw_jsonw w;
+  mw__jw_init(&w, &b);
+  mw__jw_obj(&w);
+  mw__jw_kint(&w, "code", grpc_code(status));
+  mw__jw_kstr(&w, "message", msg);
+  mw__jw_obj_end(&w);
+  mw__reply_buf(r, status, "application/json", &b);
+}
+
+static void reply_success(mw_req *r, otlp_ctx *c) {
+  const mw_span_batch *b = &c->batch;
+  mw__counter_add(&mw__m_spans_accepted, b->n_rows);
+  mw__counter_add(&mw__m_spans_rejected, b->rejected);
+  if (c->media == MEDIA_PROTOBUF) {
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse resp =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess ps =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+    if (b->rejected) {
+      ps.rejected_spans = (int64_t)b->rejected;
+      ps.error_message = (char *)b->reject_reason;
+      resp.partial_success = &ps;
+    }
+    size_t len = protobuf_c_message_get_packed_size(&resp.base);
+    char *out = malloc(len ? len : 1);
+    if (out) protobuf_c_message_pack(&resp.base, (uint8_t *)out);
+    mw__reply(r, 200, "application/x-protobuf", out, out ? len : 0);
+    return;
+  }
+  mw_buf out;
+  mw__buf_init(&out, 8192);
+  mw_jsonw w;
+  mw__jw_init(&w, &out);
+  mw__jw_obj(&w);
+  if (b->rejected) {
+    mw__jw_key(&w, "partialSuccess");
+    mw__jw_obj(&w);
+    mw__jw_key(&w, "rejectedSpans");
+    mw__jw_int_str(&w, (int64_t)b->rejected);
+    mw__jw_kstr(&w, "errorMessage", b->reject_reason);
+    mw__jw_obj_end(&w);
+  }
+  mw__jw_obj_end(&w);
+  mw__reply_buf(r, 200, "application/json", &out);
+}
+
+static void handle_traces(mw_req *r) {
+  otlp_ctx *c = mw__arena_calloc(r->arena, 1, sizeof *c);
+  if (!c) return mw__reply_text(r, 500, "out of memory");
+  r->ctx = c;
+  if (strcmp(r->media, "application/x-protobuf") == 0) {
+    c->media = MEDIA_PROTOBUF;
+  } else if (strcmp(r->media, "application/json") == 0) {
+    c->media = MEDIA_JSON;
+  } else {
+    return mw__reply_text(r, 415, "unsupported Content-Type: send application/x-protobuf or application/json");
+  }
+  const mw_limits *lim = &r->http->opts.limits;
+  switch (r->body_rc) {
+  case MW_OK: break;
+  case MW_ETOOBIG:
+    return reply_status(r, c->media, 413, "request body is over %zu bytes after decompression (max_body_bytes)",
+                        lim->max_body_bytes);
+  case MW_EINVAL:
+    return reply_status(r, c->media, 400, "request body could not be decompressed: corrupt or truncated %s data",
+                        mw__req_header(r, "Content-Encoding") ? mw__req_header(r, "Content-Encoding") : "");
+  default:
+    return reply_status(r, c->media, 500, "cannot read the request body: %s", mw__strerror(r->body_rc));
+  }
+  char err[512] = "";
+  mw_otlp_request *req = NULL;
+  const uint8_t *data = r->body ? (const uint8_t *)r->body->data : (const uint8_t *)"";
+  size_t len = r->body ? r->body->len : 0;
+  int rc = c->media == MEDIA_PROTOBUF ? mw__otlp_decode_pb(r->arena, data, len, &req, err, sizeof err)
+                                      : mw__otlp_decode_json(r->arena, (const char *)data, len, lim, &req, err, sizeof err);
+  if (rc == MW_OK) rc = mw__otlp_flatten(r->arena, req, lim, &c->batch, err, sizeof err);
+  if (rc) {
+    if (rc == MW_ENOMEM) return reply_status(r, c->media, 503, "out of memory decoding the request; retry later");
+    return reply_status(r, c->media, rc == MW_ETOOBIG ? 413 : 400, "%s", err);
+  }
+  if (r->body) { /* the decoded structs live in the arena; the raw body is no longer needed */
+    mw__body_buf_free(r->body);
+    r->body = NULL;
+  }
+  if (c->batch.n_rows == 0) return reply_success(r, c);
+  r->job.kind = MW_JOB_SPANS;
+  r->job.payload = &c->batch;
+  r->job.cost_spans = c->batch.n_rows;
+  r->job.cost_bytes = mw__arena_used(r->arena);
+  rc = mw__req_commit(r);
+  if (rc == MW_EBUSY)
+    return reply_status(r, c->media, 503, "the write queue is full (max_queue_spans): retry after the delay");
+  if (rc == MW_ESHUTDOWN) return reply_status(r, c->media, 503, "the server is shutting down: retry");
+}
+
+static void resume_traces(mw_req *r) {
+  otlp_ctx *c = r->ctx;
+  switch (r->commit_rc) {
+  case MW_OK: return reply_success(r, c);
+  case MW_EFULL:
+    return reply_status(r, c->media, 507, "the disk holding the database is full: spans were not stored");
+  case MW_ESHUTDOWN: return reply_status(r, c->media, 503, "the server is shutting down: retry");
+  default: return reply_status(r, c->media, 503, "storing the spans failed (%s): retry", mw__strerror(r->commit_rc));
+  }
+}
+
+const mw_route mw__otlp_routes[] = {
+    {.method = "POST", .path = "/v1/traces", .body = 1, .handle = handle_traces, .resume = resume_traces},
+    {0},
+};

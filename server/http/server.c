@@ -1,0 +1,411 @@
+/* The libmicrohttpd daemon: binding, routing, the request state machine.
+ *
+ * A request goes NEW -> BODY (chunks are decompressed as they arrive, with the
+ * size limit enforced on the inflated bytes) -> handled. A handler either
+ * replies at once or hands a job to the store's writer and suspends the
+ * connection; the writer's done() callback resumes it, and the handler's
+ * resume() replies. So the pool threads never wait on a commit, and one commit
+ * can answer many connections. */
+#include "http/http_int.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+mw_counter mw__m_spans_accepted, mw__m_spans_rejected;
+mw_counter_vec mw__m_requests;
+static const double commit_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+mw_histogram mw__m_commit_seconds = MW_HISTOGRAM_INIT(commit_bounds);
+
+static const mw_route *const route_tables[] = {mw__otlp_routes, mw__api_routes, mw__misc_routes};
+
+/* Returns the route for (method, url): *path_ok is 1 when some route has
+ * the path (so a wrong method is 405, not 404). */
+static const mw_route *find_route(const char *method, const char *url, int *path_ok) {
+  *path_ok = 0;
+  for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0]; t++) {
+    for (const mw_route *r = route_tables[t]; r->path; r++) {
+      size_t n = strlen(r->path);
+      int match = r->prefix ? strncmp(url, r->path, n) == 0 : strcmp(url, r->path) == 0;
+      if (!match) continue;
+      *path_ok = 1;
+      if (strcmp(method, r->method) == 0 || (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0))
+        return r;
+    }
+  }
+  return NULL;
+}
+
+unsigned mw__http_status(int err) {
+  switch (err) {
+  case MW_OK: return MHD_HTTP_OK;
+  case MW_EINVAL: return MHD_HTTP_BAD_REQUEST;
+  case MW_ETOOBIG: return MHD_HTTP_CONTENT_TOO_LARGE;
+  case MW_EBUSY: return MHD_HTTP_SERVICE_UNAVAILABLE;
+  case MW_ENOTFOUND: return MHD_HTTP_NOT_FOUND;
+  case MW_EUNSUPPORTED: return MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
+  case MW_ESHUTDOWN: return MHD_HTTP_SERVICE_UNAVAILABLE;
+  case MW_EFULL: return MHD_HTTP_INSUFFICIENT_STORAGE;
+  default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+  }
+}
+
+const char *mw__req_arg(mw_req *r, const char *name) {
+  return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *mw__req_header(mw_req *r, const char *name) {
+  return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+void mw__req_retry_after(mw_req *r, unsigned seconds) { r->retry_after = seconds; }
+
+static void queue(mw_req *r, unsigned status, const char *content_type, struct MHD_Response *resp) {
+  if (!resp) {
+    mw__error("cannot create a response", NULL);
+    r->state = REQ_REPLIED;
+    return;
+  }
+  if (content_type) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+  if (r->retry_after) {
+    char v[16];
+    snprintf(v, sizeof v, "%u", r->retry_after);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
+  }
+  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  if (MHD_queue_response(r->conn, status, resp) != MHD_YES)
+    mw__warn("cannot queue a response", "status=%u url=%s", status, r->url);
+  MHD_destroy_response(resp);
+  mw__counter_vec_add(&mw__m_requests, (int)status, 1);
+  r->state = REQ_REPLIED;
+  mw__debug("request", "method=%s url=%s status=%u us=%lld", r->route ? r->route->method : "-", r->url,
+            status, (long long)((mw__mono_ns() - r->t0_ns) / 1000));
+}
+
+void mw__reply(mw_req *r, unsigned status, const char *content_type, char *body, size_t len) {
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(len, body ? body : (char *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+  if (!resp) free(body);
+  queue(r, status, content_type, resp);
+}
+
+void mw__reply_buf(mw_req *r, unsigned status, const char *content_type, mw_buf *b) {
+  size_t len;
+  char *data = mw__buf_detach(b, &len);
+  mw__reply(r, status, content_type, data, len);
+}
+
+void mw__reply_static(mw_req *r, unsigned status, const char *content_type, const void *data, size_t len) {
+  queue(r, status, content_type,
+        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT));
+}
+
+void mw__reply_text(mw_req *r, unsigned status, const char *text) {
+  size_t n = strlen(text);
+  char *copy = malloc(n + 1);
+  if (copy) memcpy(copy, text, n + 1);
+  mw__reply(r, status, "text/plain; charset=utf-8", copy, copy ? n : 0);
+}
+
+void mw__reply_json_error(mw_req *r, unsigned status, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  mw_buf b;
+  mw__buf_init(&b, 4096);
+  mw_jsonw w;
+  mw__jw_init(&w, &b);
+  mw__jw_obj(&w);
+  mw__jw_kstr(&w, "error", msg);
+  mw__jw_obj_end(&w);
+  mw__reply_buf(r, status, "application/json", &b);
+}
+
+/* --- commit suspension ---------------------------------------------------- */
+
+static void job_done(mw_write_job *job, int rc) {
+  mw_req *r = job->user;
+  r->commit_rc = rc;
+  r->state = REQ_RESUMED;
+  MHD_resume_connection(r->conn);
+}
+
+int mw__req_commit(mw_req *r) {
+  r->job.done = job_done;
+  r->job.user = r;
+  r->state = REQ_WAITING;
+  /* suspend first: the writer may finish before submit even returns */
+  MHD_suspend_connection(r->conn);
+  int rc = mw__store_submit(r->http->opts.store, &r->job);
+  if (rc) {
+    r->state = REQ_BODY;
+    MHD_resume_connection(r->conn);
+  }
+  return rc;
+}
+
+/* --- the access handler --------------------------------------------------- */
+
+static mw_req *req_new(mw_http *h, struct MHD_Connection *conn, const char *url) {
+  mw_req *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  r->arena = mw__arena_new(0);
+  if (!r->arena) {
+    free(r);
+    return NULL;
+  }
+  r->http = h;
+  r->conn = conn;
+  r->url = mw__arena_strndup(r->arena, url, strlen(url));
+  r->t0_ns = mw__mono_ns();
+  atomic_fetch_add(&h->in_flight, 1);
+  return r;
+}
+
+static void req_free(mw_req *r) {
+  if (!r) return;
+  atomic_fetch_sub(&r->http->in_flight, 1);
+  mw__body_decoder_free(r->dec);
+  if (r->body) mw__body_buf_free(r->body);
+  mw__arena_free(r->arena);
+  free(r);
+}
+
+/* Prepares body decoding from the request headers; replies on a header error. */
+static int start_body(mw_req *r) {
+  const char *ce = mw__req_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING);
+  enum mw_encoding enc;
+  if (mw__parse_content_encoding(ce, &enc) != MW_OK) {
+    mw__reply_text(r, MHD_HTTP_BAD_REQUEST, "unsupported Content-Encoding: use identity, gzip, deflate or zstd");
+    return -1;
+  }
+  const char *ct = mw__req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+  if (!ct || mw__media_type(ct, r->media, sizeof r->media) != MW_OK) r->media[0] = '\0';
+  size_t max = r->http->opts.limits.max_body_bytes;
+  const char *cl = mw__req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  if (cl && enc == MW_ENC_IDENTITY && strtoull(cl, NULL, 10) > max) {
+    r->body_rc = MW_ETOOBIG; /* answered once the handler sees it, without reading */
+    return 0;
+  }
+  r->dec = mw__body_decoder_new(enc, max);
+  if (!r->dec) r->body_rc = MW_ENOMEM;
+  return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_size,
+                                  void **con_cls) {
+  mw_http *h = cls;
+  mw_req *r = *con_cls;
+  if (!r) {
+    r = req_new(h, conn, url);
+    if (!r) return MHD_NO;
+    *con_cls = r;
+    int path_ok;
+    r->route = find_route(method, url, &path_ok);
+    if (!r->route) {
+      if (path_ok) {
+        mw__reply_text(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed for this path");
+      } else if (strncmp(url, "/api/", 5) == 0) {
+        mw__reply_json_error(r, MHD_HTTP_NOT_FOUND, "no such endpoint: %s", url);
+      } else {
+        mw__reply_text(r, MHD_HTTP_NOT_FOUND, "not found");
+      }
+      return MHD_YES;
+    }
+    r->state = REQ_BODY;
+    if (r->route->body) {
+      if (start_body(r) < 0) return MHD_YES;
+      if (r->body_rc == MW_ETOOBIG) { /* refuse before the upload: the connection closes after */
+        r->route->handle(r);
+        return MHD_YES;
+      }
+    }
+    return MHD_YES;
+  }
+  if (r->state == REQ_REPLIED) {
+    *upload_size = 0; /* discard the rest of a body we already answered */
+    return MHD_YES;
+  }
+  if (*upload_size) {
+    if (!r->body_rc && r->dec) {
+      int rc = mw__body_decoder_feed(r->dec, upload_data, *upload_size);
+      if (rc) r->body_rc = rc;
+    } else if (!r->dec) {
+      r->body_rc = r->body_rc ? r->body_rc : MW_EINVAL;
+    }
+    /* past twice the limit on the wire, stop listening to it at all */
+    if (r->dec && mw__body_decoder_in_len(r->dec) > 2 * h->opts.limits.max_body_bytes + 65536) return MHD_NO;
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  switch (r->state) {
+  case REQ_BODY:
+    if (r->route->body && r->dec && !r->body_rc) {
+      int rc = mw__body_decoder_finish(r->dec, &r->body);
+      if (rc) r->body_rc = rc;
+    }
+    r->route->handle(r);
+    break;
+  case REQ_RESUMED:
+    r->route->resume(r);
+    break;
+  default:
+    break;
+  }
+  (void)version;
+  return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  mw_req *r = *con_cls;
+  if (r && r->state == REQ_WAITING) {
+    /* the writer still holds r->job: impossible while suspended, logged if it happens */
+    mw__error("request ended while waiting for a commit", "url=%s", r->url);
+    return;
+  }
+  req_free(r);
+  *con_cls = NULL;
+  (void)cls, (void)conn, (void)toe;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+  char msg[512];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  size_t n = strlen(msg);
+  while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+  mw__debug("libmicrohttpd", "detail=\"%s\"", msg);
+  (void)cls;
+}
+
+/* Binds host:port ourselves, so that port 0 works and the bound port is known. */
+static int bind_listen(const char *spec, int *fd_out, char *bound, size_t boundsz, char *err, size_t errsz) {
+  char host[128];
+  const char *colon = strrchr(spec, ':');
+  if (!colon || colon == spec) {
+    snprintf(err, errsz, "--listen must be host:port, got \"%s\"", spec);
+    return MW_EINVAL;
+  }
+  size_t hl = (size_t)(colon - spec);
+  if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']') spec++, hl -= 2;
+  if (hl >= sizeof host) {
+    snprintf(err, errsz, "--listen host too long");
+    return MW_EINVAL;
+  }
+  memcpy(host, spec, hl);
+  host[hl] = '\0';
+  char *end;
+  long port = strtol(colon + 1, &end, 10);
+  if (*end || port < 0 || port > 65535 || end == colon + 1) {
+    snprintf(err, errsz, "--listen port must be 0-65535, got \"%s\"", colon + 1);
+    return MW_EINVAL;
+  }
+  if (strcmp(host, "localhost") == 0) strcpy(host, "127.0.0.1");
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t sl;
+  struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)port);
+    sl = sizeof *v4;
+  } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)port);
+    sl = sizeof *v6;
+  } else {
+    snprintf(err, errsz, "--listen host must be an IP address or localhost, got \"%s\"", host);
+    return MW_EINVAL;
+  }
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    snprintf(err, errsz, "socket: %s", strerror(errno));
+    return MW_EIO;
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0) {
+    snprintf(err, errsz, "cannot listen on %s: %s", spec, strerror(errno));
+    close(fd);
+    return MW_EIO;
+  }
+  sl = sizeof ss;
+  getsockname(fd, (struct sockaddr *)&ss, &sl);
+  char ip[INET6_ADDRSTRLEN];
+  if (ss.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof ip);
+    snprintf(bound, boundsz, "%s:%u", ip, ntohs(v4->sin_port));
+  } else {
+    inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof ip);
+    snprintf(bound, boundsz, "[%s]:%u", ip, ntohs(v6->sin6_port));
+  }
+  *fd_out = fd;
+  return MW_OK;
+}
+
+static void observe_commit(double seconds, size_t jobs, size_t spans) {
+  mw__histogram_observe(&mw__m_commit_seconds, seconds);
+  (void)jobs, (void)spans;
+}
+
+int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t errsz) {
+  mw__store_on_commit(opts->store, observe_commit);
+  mw_http *h = calloc(1, sizeof *h);
+  if (!h) return MW_ENOMEM;
+  h->opts = *opts;
+  char bound[160];
+  int rc = bind_listen(opts->listen, &h->listen_fd, bound, sizeof bound, err, errsz);
+  if (rc) {
+    free(h);
+    return rc;
+  }
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                   MHD_USE_ERROR_LOG;
+  h->daemon = MHD_start_daemon(
+      flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+      MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
+      MHD_OPTION_THREAD_POOL_SIZE, opts->threads ? opts->threads : 4u, MHD_OPTION_CONNECTION_LIMIT,
+      opts->max_connections ? opts->max_connections : 1024u, MHD_OPTION_CONNECTION_TIMEOUT,
+      opts->conn_timeout_s ? opts->conn_timeout_s : 30u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+      MHD_OPTION_END);
+  if (!h->daemon) {
+    snprintf(err, errsz, "cannot start the HTTP server on %s", bound);
+    close(h->listen_fd);
+    free(h);
+    return MW_EIO;
+  }
+  mw__info("listening", "addr=%s threads=%u", bound, opts->threads ? opts->threads : 4u);
+  *out = h;
+  return MW_OK;
+}
+
+void mw__http_quiesce(mw_http *h) {
+  MHD_socket fd = MHD_quiesce_daemon(h->daemon);
+  if (fd != MHD_INVALID_SOCKET) {
+    close(fd);
+    h->listen_fd = -1;
+  }
+}
+
+size_t mw__http_in_flight(mw_http *h) { return atomic_load(&h->in_flight); }
+
+void mw__http_stop(mw_http *h) {
+  if (!h) return;
+  MHD_stop_daemon(h->daemon);
+  if (h->listen_fd >= 0) close(h->listen_fd);
+  free(h);
+}

@@ -1,0 +1,133 @@
+/* The store: the only module that touches SQLite.
+ *
+ * One writer thread owns the write connection. Requests hand it jobs through a
+ * bounded queue; it commits whatever is queued in one transaction (group
+ * commit) and then calls each job's done() callback, so a request is answered
+ * only after its data is durable. Readers borrow read-only connections from a
+ * small pool (WAL lets them run beside the writer). */
+#ifndef MW_STORE_STORE_H
+#define MW_STORE_STORE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "model/span.h"
+
+typedef struct mw_store mw_store;
+
+typedef struct mw_store_opts {
+  const char *data_dir;       /* holds meanwhile.db (+ -wal, -shm) */
+  int sync_full;              /* PRAGMA synchronous=FULL (else NORMAL) */
+  size_t queue_max_spans;     /* past it, submit answers MW_EBUSY */
+  size_t queue_max_bytes;
+  size_t read_connections;
+  int fault_commit_delay_ms;  /* test hook: sleep before each commit */
+} mw_store_opts;
+
+/* Opens (creating and migrating as needed) and starts the writer. Refuses a
+ * file that is not a Meanwhile database. Returns 0, or an error with a message. */
+int mw__store_open(const mw_store_opts *opts, mw_store **out, char *err, size_t errsz);
+/* Commits everything queued, stops the writer, closes every connection. */
+void mw__store_close(mw_store *s);
+
+/* --- writing -------------------------------------------------------------- */
+
+enum mw_job_kind { MW_JOB_SPANS = 1 };
+
+typedef struct mw_write_job mw_write_job;
+struct mw_write_job {
+  enum mw_job_kind kind;
+  void *payload;                /* MW_JOB_SPANS: mw_span_batch* */
+  size_t cost_spans, cost_bytes;
+  /* Called on the writer thread once the job's transaction is committed (rc 0)
+   * or failed (rc < 0: MW_EIO, MW_EFULL, MW_ESHUTDOWN). Must not block. */
+  void (*done)(mw_write_job *job, int rc);
+  void *user;
+  mw_write_job *next;           /* the writer's */
+  int rc;                       /* the writer's: this job's own result */
+};
+
+/* Queues a job. Returns 0, MW_EBUSY when the queue is over its bounds (the
+ * caller answers 503 / retry), or MW_ESHUTDOWN. done() is called iff 0. */
+int mw__store_submit(mw_store *s, mw_write_job *job);
+
+typedef struct mw_store_stats {
+  size_t queue_spans, queue_bytes, queue_jobs;
+  uint64_t db_bytes;            /* main file + WAL */
+} mw_store_stats;
+void mw__store_stats(mw_store *s, mw_store_stats *out);
+/* Commit latency observer (seconds); set once before traffic. */
+void mw__store_on_commit(mw_store *s, void (*cb)(double seconds, size_t jobs, size_t spans));
+
+/* --- reading -------------------------------------------------------------- */
+
+typedef struct mw_stored_span {
+  uint8_t trace_id[16], span_id[8], parent_id[8];
+  int has_parent;
+  int64_t source_id, scope_id;
+  const char *name;
+  int64_t start_ns, dur_ns;
+  int kind, status;
+  const uint8_t *body;
+  size_t body_len;
+} mw_stored_span;
+
+typedef struct mw_stored_blob {
+  int64_t id;
+  const uint8_t *data;
+  size_t len;
+} mw_stored_blob;
+
+typedef struct mw_trace_rows {
+  mw_stored_span *spans;        /* ordered by start time */
+  size_t n_spans;
+  mw_stored_blob *sources;      /* StoredResource of each distinct source_id */
+  size_t n_sources;
+  mw_stored_blob *scopes;       /* StoredScope of each distinct scope_id */
+  size_t n_scopes;
+} mw_trace_rows;
+
+/* Reads one trace (at most max_spans spans) into the arena. Returns 0 (n_spans
+ * may be 0: unknown trace), MW_ETOOBIG when the trace has more spans, MW_EIO. */
+int mw__store_read_trace(mw_store *s, mw_arena *a, const uint8_t trace_id[16], size_t max_spans,
+                         mw_trace_rows *out);
+
+typedef struct mw_search_query {
+  const char *service;          /* NULL = any */
+  const char *name;             /* NULL = any */
+  int64_t min_dur_ns, max_dur_ns;
+  int64_t start_ns, end_ns;     /* span start in [start, end) */
+  size_t limit;
+} mw_search_query;
+
+typedef struct mw_search_hit {
+  uint8_t trace_id[16];
+  const char *root_service;     /* NULL when the root span has not arrived */
+  const char *root_name;
+  int64_t start_ns, dur_ns;     /* of the whole trace */
+  int64_t match_dur_ns;         /* of its slowest matching span */
+} mw_search_hit;
+
+int mw__store_search(mw_store *s, mw_arena *a, const mw_search_query *q, mw_search_hit **out,
+                     size_t *n);
+
+typedef struct mw_service_info {
+  const char *name;
+  int64_t span_count, operation_count, instance_count;
+} mw_service_info;
+
+int mw__store_services(mw_store *s, mw_arena *a, mw_service_info **out, size_t *n);
+
+typedef struct mw_operation_stats {
+  const char *name;
+  int64_t count;
+  int64_t p50_ns, p90_ns, p99_ns, max_ns;
+  int sampled;                  /* percentiles from a uniform sample (count > sample size) */
+} mw_operation_stats;
+
+/* Operations of a service with duration percentiles of spans starting in
+ * [start, end). Returns MW_ENOTFOUND for an unknown service. */
+int mw__store_operations(mw_store *s, mw_arena *a, const char *service, int64_t start_ns,
+                         int64_t end_ns, mw_operation_stats **out, size_t *n);
+
+#endif

@@ -1,0 +1,51 @@
+/* Internals shared by the store's files (store.c, writer.c, reader.c). */
+#ifndef MW_STORE_INT_H
+#define MW_STORE_INT_H
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <uv.h>
+
+#include "core/bmap.h"
+#include "store/store.h"
+
+/* 'MWHL': marks a database file as ours (PRAGMA application_id). */
+#define MW__APPLICATION_ID 0x4D57484C
+
+typedef struct mw__reader {
+  sqlite3 *db;
+  struct mw__reader *next;
+} mw__reader;
+
+struct mw_store {
+  mw_store_opts opts;
+  char *db_path;
+
+  /* writer */
+  sqlite3 *wdb;
+  uv_thread_t thread;
+  uv_mutex_t lock;
+  uv_cond_t wake;
+  mw_write_job *head, *tail;    /* queued, not yet taken */
+  size_t q_spans, q_bytes, q_jobs; /* queued + being committed */
+  int stopping;
+  int started;
+  mw_bmap *sources, *ops, *scopes;
+  void (*on_commit)(double seconds, size_t jobs, size_t spans);
+
+  /* readers */
+  uv_mutex_t rlock;
+  mw__reader *free_readers;
+  size_t n_readers;
+};
+
+/* Opens a connection with the common settings; returns 0 or MW_EIO (+message). */
+int mw__store_connect(const char *path, int readonly, sqlite3 **out, char *err, size_t errsz);
+int mw__store_exec(sqlite3 *db, const char *sql, char *err, size_t errsz);
+
+int mw__writer_start(mw_store *s, char *err, size_t errsz);
+void mw__writer_stop(mw_store *s);
+
+mw__reader *mw__reader_get(mw_store *s);
+void mw__reader_put(mw_store *s, mw__reader *r);
+
+#endif

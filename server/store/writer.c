@@ -1,0 +1,354 @@
+/* The writer thread (see store.h): takes every queued job, writes each inside
+ * its own savepoint of one transaction, commits once, then answers each job.
+ * One commit (and one fsync) is shared by all requests that arrived while the
+ * previous one was being written: that is the group commit. */
+#include "store/store_int.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A transaction holds at most this many spans, so that one huge backlog does
+ * not delay every answer until all of it is written. */
+enum { MAX_TXN_SPANS = 50000 };
+
+enum stmt_id {
+  ST_SOURCE_UPSERT,
+  ST_SCOPE_FIND,
+  ST_SCOPE_INSERT,
+  ST_OP_FIND,
+  ST_OP_INSERT,
+  ST_OP_COUNT,
+  ST_SPAN_INSERT,
+  ST__COUNT
+};
+
+static const char *const stmt_sql[ST__COUNT] = {
+    [ST_SOURCE_UPSERT] =
+        "INSERT INTO sources (service, instance, host, pid, resource, first_ns, last_ns) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+        "ON CONFLICT (service, instance) DO UPDATE SET host = coalesce(excluded.host, host), "
+        "pid = coalesce(excluded.pid, pid), resource = excluded.resource, "
+        "first_ns = min(first_ns, excluded.first_ns), last_ns = max(last_ns, excluded.last_ns) "
+        "RETURNING id",
+    [ST_SCOPE_FIND] = "SELECT id FROM scopes WHERE body = ?1",
+    [ST_SCOPE_INSERT] = "INSERT INTO scopes (body) VALUES (?1)",
+    [ST_OP_FIND] = "SELECT id FROM operations WHERE service = ?1 AND name = ?2",
+    [ST_OP_INSERT] = "INSERT INTO operations (service, name) VALUES (?1, ?2)",
+    [ST_OP_COUNT] = "UPDATE operations SET span_count = span_count + ?2 WHERE id = ?1",
+    [ST_SPAN_INSERT] = "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_id, source_id, op_id, "
+                       "scope_id, start_ns, dur_ns, kind, status, body) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+};
+
+typedef struct writer_ctx {
+  mw_store *s;
+  sqlite3_stmt *st[ST__COUNT];
+} writer_ctx;
+
+static int sql_err(sqlite3 *db) {
+  int rc = sqlite3_errcode(db) & 0xFF;
+  return rc == SQLITE_FULL ? MW_EFULL : MW_EIO;
+}
+
+/* Runs a statement that yields at most one integer; *out = it, or -1 if none. */
+static int step_id(sqlite3 *db, sqlite3_stmt *st, int64_t *out) {
+  int rc = sqlite3_step(st);
+  *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  if (rc == SQLITE_ROW) rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc == SQLITE_DONE ? MW_OK : sql_err(db);
+}
+
+static int source_id(writer_ctx *w, const mw_resource_ref *r, int64_t first, int64_t last, int64_t *id) {
+  sqlite3_stmt *st = w->st[ST_SOURCE_UPSERT];
+  sqlite3_bind_text(st, 1, r->service, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, r->instance, -1, SQLITE_STATIC);
+  if (r->host) sqlite3_bind_text(st, 3, r->host, -1, SQLITE_STATIC);
+  if (r->pid) sqlite3_bind_int64(st, 4, r->pid);
+  sqlite3_bind_blob(st, 5, r->resource, (int)r->resource_len, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 6, first);
+  sqlite3_bind_int64(st, 7, last);
+  return step_id(w->s->wdb, st, id);
+}
+
+static int scope_id(writer_ctx *w, const mw_scope_ref *sc, int64_t *id) {
+  if (mw__bmap_get(w->s->scopes, sc->body, sc->body_len, id)) return MW_OK;
+  sqlite3_bind_blob(w->st[ST_SCOPE_FIND], 1, sc->body, (int)sc->body_len, SQLITE_STATIC);
+  int rc = step_id(w->s->wdb, w->st[ST_SCOPE_FIND], id);
+  if (rc) return rc;
+  if (*id < 0) {
+    sqlite3_bind_blob(w->st[ST_SCOPE_INSERT], 1, sc->body, (int)sc->body_len, SQLITE_STATIC);
+    int64_t none;
+    if ((rc = step_id(w->s->wdb, w->st[ST_SCOPE_INSERT], &none))) return rc;
+    *id = sqlite3_last_insert_rowid(w->s->wdb);
+  }
+  return mw__bmap_put(w->s->scopes, sc->body, sc->body_len, *id);
+}
+
+static int op_id(writer_ctx *w, const char *service, const char *name, int64_t *id) {
+  char key[1024];
+  size_t sl = strlen(service), nl = strlen(name);
+  int cacheable = sl + nl + 1 <= sizeof key;
+  if (cacheable) {
+    memcpy(key, service, sl);
+    key[sl] = '\0';
+    memcpy(key + sl + 1, name, nl);
+    if (mw__bmap_get(w->s->ops, key, sl + 1 + nl, id)) return MW_OK;
+  }
+  sqlite3_stmt *st = w->st[ST_OP_FIND];
+  sqlite3_bind_text(st, 1, service, (int)sl, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, name, (int)nl, SQLITE_STATIC);
+  int rc = step_id(w->s->wdb, st, id);
+  if (rc) return rc;
+  if (*id < 0) {
+    st = w->st[ST_OP_INSERT];
+    sqlite3_bind_text(st, 1, service, (int)sl, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name, (int)nl, SQLITE_STATIC);
+    int64_t none;
+    if ((rc = step_id(w->s->wdb, st, &none))) return rc;
+    *id = sqlite3_last_insert_rowid(w->s->wdb);
+  }
+  return cacheable ? mw__bmap_put(w->s->ops, key, sl + 1 + nl, *id) : MW_OK;
+}
+
+/* Per-operation count of inserted spans within one job. Requests name few
+ * operations, so a short array beats a map. */
+typedef struct op_tally { int64_t id, n; } op_tally;
+
+static int flush_tally(writer_ctx *w, op_tally *t, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    sqlite3_stmt *st = w->st[ST_OP_COUNT];
+    sqlite3_bind_int64(st, 1, t[i].id);
+    sqlite3_bind_int64(st, 2, t[i].n);
+    int64_t none;
+    int rc = step_id(w->s->wdb, st, &none);
+    if (rc) return rc;
+  }
+  return MW_OK;
+}
+
+static int apply_spans(writer_ctx *w, const mw_span_batch *b) {
+  int rc = MW_OK;
+  int64_t *src = calloc(b->n_resources + b->n_scopes + 1, sizeof *src);
+  int64_t *range = calloc(2 * b->n_resources + 1, sizeof *range);
+  op_tally tally[32];
+  size_t n_tally = 0;
+  if (!src || !range) {
+    rc = MW_ENOMEM;
+    goto out;
+  }
+  int64_t *scp = src + b->n_resources;
+  for (size_t r = 0; r < b->n_resources; r++) range[2 * r] = INT64_MAX, range[2 * r + 1] = INT64_MIN;
+  for (size_t i = 0; i < b->n_rows; i++) {
+    const mw_span_row *row = &b->rows[i];
+    int64_t *rg = &range[2 * row->resource];
+    if (row->start_ns < rg[0]) rg[0] = row->start_ns;
+    if (row->start_ns + row->dur_ns > rg[1]) rg[1] = row->start_ns + row->dur_ns;
+  }
+  for (size_t r = 0; r < b->n_resources; r++) {
+    if (range[2 * r] == INT64_MAX) continue; /* no valid span of this resource */
+    if ((rc = source_id(w, &b->resources[r], range[2 * r], range[2 * r + 1], &src[r]))) goto out;
+  }
+  for (size_t k = 0; k < b->n_scopes; k++)
+    if ((rc = scope_id(w, &b->scopes[k], &scp[k]))) goto out;
+
+  sqlite3_stmt *st = w->st[ST_SPAN_INSERT];
+  for (size_t i = 0; i < b->n_rows; i++) {
+    const mw_span_row *row = &b->rows[i];
+    int64_t op;
+    if ((rc = op_id(w, b->resources[row->resource].service, row->name, &op))) goto out;
+    sqlite3_bind_blob(st, 1, row->trace_id, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, row->span_id, 8, SQLITE_STATIC);
+    if (row->has_parent) sqlite3_bind_blob(st, 3, row->parent_id, 8, SQLITE_STATIC);
+    else sqlite3_bind_null(st, 3);
+    sqlite3_bind_int64(st, 4, src[row->resource]);
+    sqlite3_bind_int64(st, 5, op);
+    sqlite3_bind_int64(st, 6, scp[row->scope]);
+    sqlite3_bind_int64(st, 7, row->start_ns);
+    sqlite3_bind_int64(st, 8, row->dur_ns);
+    sqlite3_bind_int(st, 9, row->kind);
+    sqlite3_bind_int(st, 10, row->status);
+    sqlite3_bind_blob(st, 11, row->body, (int)row->body_len, SQLITE_STATIC);
+    int s_rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (s_rc != SQLITE_DONE) {
+      rc = sql_err(w->s->wdb);
+      goto out;
+    }
+    if (!sqlite3_changes(w->s->wdb)) continue; /* a re-sent span: already stored */
+    size_t t = 0;
+    while (t < n_tally && tally[t].id != op) t++;
+    if (t == n_tally) {
+      if (n_tally == sizeof tally / sizeof tally[0]) {
+        if ((rc = flush_tally(w, tally, n_tally))) goto out;
+        n_tally = t = 0;
+      }
+      tally[n_tally].id = op;
+      tally[n_tally++].n = 0;
+    }
+    tally[t].n++;
+  }
+  rc = flush_tally(w, tally, n_tally);
+out:
+  free(src);
+  free(range);
+  return rc;
+}
+
+static int apply(writer_ctx *w, mw_write_job *job) {
+  switch (job->kind) {
+  case MW_JOB_SPANS: return apply_spans(w, job->payload);
+  }
+  return MW_EINVAL;
+}
+
+static int exec(writer_ctx *w, const char *sql) {
+  char err[256];
+  int rc = mw__store_exec(w->s->wdb, sql, err, sizeof err);
+  if (rc) mw__error("database statement failed", "sql=\"%s\" err=\"%s\"", sql, err);
+  return rc;
+}
+
+static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
+  mw_store *s = w->s;
+  int64_t t0 = mw__mono_ns();
+  size_t n_jobs = 0, n_spans = 0, n_bytes = 0;
+  int txn_rc = exec(w, "BEGIN IMMEDIATE");
+  int failed_job = 0;
+  for (mw_write_job *j = jobs; j; j = j->next) {
+    j->rc = MW_OK;
+    n_jobs++;
+    n_spans += j->cost_spans;
+    n_bytes += j->cost_bytes;
+    if (txn_rc) continue;
+    exec(w, "SAVEPOINT job");
+    j->rc = apply(w, j);
+    if (j->rc) {
+      /* only this job is undone; the others commit */
+      mw__error("write failed", "err=\"%s\" sqlite=\"%s\"", mw__strerror(j->rc), sqlite3_errmsg(s->wdb));
+      exec(w, "ROLLBACK TO job");
+      failed_job = 1;
+      if (j->rc == MW_EFULL) txn_rc = MW_EFULL;
+    }
+    exec(w, "RELEASE job");
+  }
+  if (s->opts.fault_commit_delay_ms > 0) usleep((useconds_t)s->opts.fault_commit_delay_ms * 1000);
+  if (!txn_rc) txn_rc = exec(w, "COMMIT");
+  if (txn_rc) {
+    char e[64];
+    mw__store_exec(s->wdb, "ROLLBACK", e, sizeof e);
+  }
+  if (txn_rc || failed_job) {
+    /* ids learnt inside undone work may not exist: forget them all */
+    mw__bmap_clear(s->ops);
+    mw__bmap_clear(s->scopes);
+  }
+  double secs = (double)(mw__mono_ns() - t0) / 1e9;
+  if (s->on_commit && !txn_rc) s->on_commit(secs, n_jobs, n_spans);
+  uv_mutex_lock(&s->lock);
+  s->q_spans -= n_spans;
+  s->q_bytes -= n_bytes;
+  s->q_jobs -= n_jobs;
+  uv_mutex_unlock(&s->lock);
+  for (mw_write_job *j = jobs, *next; j; j = next) {
+    next = j->next;
+    j->next = NULL;
+    j->done(j, txn_rc ? txn_rc : j->rc); /* may free j */
+  }
+}
+
+static void writer_main(void *arg) {
+  writer_ctx *w = arg;
+  mw_store *s = w->s;
+  for (;;) {
+    uv_mutex_lock(&s->lock);
+    while (!s->head && !s->stopping) uv_cond_wait(&s->wake, &s->lock);
+    if (!s->head) {
+      uv_mutex_unlock(&s->lock);
+      break;
+    }
+    /* take jobs up to the transaction's span budget (at least one) */
+    mw_write_job *jobs = s->head, *last = s->head;
+    size_t spans = last->cost_spans;
+    while (last->next && spans + last->next->cost_spans <= MAX_TXN_SPANS) {
+      last = last->next;
+      spans += last->cost_spans;
+    }
+    s->head = last->next;
+    if (!s->head) s->tail = NULL;
+    last->next = NULL;
+    uv_mutex_unlock(&s->lock);
+    commit_jobs(w, jobs);
+  }
+  for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(w->st[i]);
+  free(w);
+}
+
+int mw__writer_start(mw_store *s, char *err, size_t errsz) {
+  writer_ctx *w = calloc(1, sizeof *w);
+  if (!w) return MW_ENOMEM;
+  w->s = s;
+  s->sources = mw__bmap_new(100000);
+  s->ops = mw__bmap_new(100000);
+  s->scopes = mw__bmap_new(10000);
+  if (!s->sources || !s->ops || !s->scopes) {
+    free(w);
+    return MW_ENOMEM;
+  }
+  for (int i = 0; i < ST__COUNT; i++) {
+    if (sqlite3_prepare_v3(s->wdb, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &w->st[i], NULL) != SQLITE_OK) {
+      snprintf(err, errsz, "cannot prepare writer statement %d: %s", i, sqlite3_errmsg(s->wdb));
+      for (int k = 0; k < i; k++) sqlite3_finalize(w->st[k]);
+      free(w);
+      return MW_EIO;
+    }
+  }
+  if (uv_thread_create(&s->thread, writer_main, w) != 0) {
+    snprintf(err, errsz, "cannot start the writer thread");
+    for (int k = 0; k < ST__COUNT; k++) sqlite3_finalize(w->st[k]);
+    free(w);
+    return MW_EIO;
+  }
+  s->started = 1;
+  return MW_OK;
+}
+
+void mw__writer_stop(mw_store *s) {
+  uv_mutex_lock(&s->lock);
+  s->stopping = 1;
+  uv_cond_signal(&s->wake);
+  uv_mutex_unlock(&s->lock);
+  uv_thread_join(&s->thread);
+  s->started = 0;
+}
+
+int mw__store_submit(mw_store *s, mw_write_job *job) {
+  job->next = NULL;
+  uv_mutex_lock(&s->lock);
+  if (s->stopping) {
+    uv_mutex_unlock(&s->lock);
+    return MW_ESHUTDOWN;
+  }
+  /* an empty queue always admits one job, however large, so that a request
+   * within the body limit can never be refused forever */
+  if (s->q_jobs > 0 && (s->q_spans + job->cost_spans > s->opts.queue_max_spans ||
+                        s->q_bytes + job->cost_bytes > s->opts.queue_max_bytes)) {
+    uv_mutex_unlock(&s->lock);
+    return MW_EBUSY;
+  }
+  s->q_spans += job->cost_spans;
+  s->q_bytes += job->cost_bytes;
+  s->q_jobs++;
+  if (s->tail) s->tail->next = job;
+  else s->head = job;
+  s->tail = job;
+  uv_cond_signal(&s->wake);
+  uv_mutex_unlock(&s->lock);
+  return MW_OK;
+}
