@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what is missing, builds twice (a release
+# build with warnings as errors, and an ASan+UBSan build) and runs every test
+# under ctest in both. Exit status is ctest's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+deploy/install-deps.sh --test
+if [[ -f tests/integration/package-lock.json ]]; then
+  (cd tests/integration && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+status=0
+run() { # name, cmake args...
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DMW_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs" 2>&1 | grep -E 'warning|error' || true
+  cmake --build "$dir" -j"$jobs" >/dev/null
+  echo "== ctest in $dir"
+  ctest --test-dir "$dir" -j"$jobs" --output-on-failure --timeout 900 || status=1
+}
+
+run build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+  run build-asan -DCMAKE_BUILD_TYPE=Debug -DMW_SANITIZE=ON -DCMAKE_C_COMPILER=clang
+exit $status
