@@ -3,6 +3,7 @@
 #include "core/error.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ char *mw__buf_reserve(mw_buf *b, size_t n) {
   if (need > b->cap) {
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need) cap *= 2;
-    if (cap > b->max + 1) cap = b->max + 1;
+    if (b->max < SIZE_MAX && cap > b->max + 1) cap = b->max + 1;
     char *p = realloc(b->data, cap);
     if (!p) {
       mw__buf_free(b);

@@ -1,0 +1,72 @@
+/* Request body decoding, independent of any HTTP library: the media type of a
+ * Content-Type, the coding named by Content-Encoding, and a streaming decoder
+ * that the HTTP layer feeds body chunks as they arrive. The decoder enforces
+ * the decompressed-size limit while inflating, so a decompression bomb is
+ * stopped after at most max_out + 1 output bytes, whatever its compressed size
+ * or the sizes it claims in its headers (OTLP/HTTP: the body limit applies
+ * after decompression, and overflow is a 413). */
+#ifndef MW_INGEST_BODY_H
+#define MW_INGEST_BODY_H
+#include <stddef.h>
+#include "core/buf.h"
+
+enum mw_encoding {
+  MW_ENC_IDENTITY = 0, /* no Content-Encoding, "" or "identity" */
+  MW_ENC_GZIP,         /* "gzip", "x-gzip": gzip members (a zlib stream is also accepted) */
+  MW_ENC_DEFLATE,      /* "deflate": zlib-wrapped, or raw deflate when the zlib header is absent */
+  MW_ENC_ZSTD,         /* "zstd": one or more zstd frames (an extension to OTLP that the
+                          reference collector accepts) */
+};
+
+/* Writes the lowercased media type of a Content-Type value, without parameters
+ * or surrounding whitespace, into out ("Application/JSON; charset=utf-8" ->
+ * "application/json"). Returns 0, or MW_EINVAL when content_type is NULL, empty,
+ * not token "/" token, or does not fit in outsz (out is then ""). */
+int mw__media_type(const char *content_type, char *out, size_t outsz);
+
+/* Maps a Content-Encoding value (case-insensitive, surrounding spaces ignored)
+ * to *out. NULL, "" and "identity" mean identity. Returns 0, or MW_EUNSUPPORTED
+ * for any other coding, including a comma-separated list of several codings. */
+int mw__parse_content_encoding(const char *header, enum mw_encoding *out);
+
+/* A static name for an encoding ("identity", "gzip", "deflate", "zstd"), for logs. */
+const char *mw__encoding_name(enum mw_encoding enc);
+
+typedef struct mw_body_decoder mw_body_decoder;
+
+/* A decoder for one body. max_out bounds the decoded bytes. Returns NULL when
+ * out of memory or enc is not an mw_encoding; free with mw__body_decoder_free(). */
+mw_body_decoder *mw__body_decoder_new(enum mw_encoding enc, size_t max_out);
+/* Decodes the next len bytes of the body (any chunking, len may be 0). Returns 0;
+ * MW_ETOOBIG as soon as the decoded output would pass max_out; MW_EINVAL for
+ * corrupt data or data after the end of the compressed stream; MW_ENOMEM.
+ * Errors are sticky: later feed/finish calls return the same code. */
+int mw__body_decoder_feed(mw_body_decoder *d, const void *chunk, size_t len);
+/* Ends the body. Returns 0 and hands out the decoded bytes in *out (NUL-terminated,
+ * data never NULL; the caller owns it: mw__body_buf_free()), or the sticky error,
+ * or MW_EINVAL when the compressed stream is incomplete (a truncated body, or an
+ * empty body under gzip/deflate/zstd), or MW_ENOMEM. *out is NULL on failure.
+ * The decoder is spent afterwards: only mw__body_decoder_free() remains. */
+int mw__body_decoder_finish(mw_body_decoder *d, mw_buf **out);
+/* Decoded bytes produced so far, counting the one byte past max_out that
+ * triggers MW_ETOOBIG: never more than max_out + 1. */
+size_t mw__body_decoder_out_len(const mw_body_decoder *d);
+/* Body (encoded) bytes consumed so far. */
+size_t mw__body_decoder_in_len(const mw_body_decoder *d);
+/* Frees the decoder and everything it holds (NULL is fine). */
+void mw__body_decoder_free(mw_body_decoder *d);
+
+/* Frees a buffer handed out by this module: mw__buf_free() then free() (NULL is fine). */
+void mw__body_buf_free(mw_buf *b);
+
+/* Decodes a whole body in one call (new + feed + finish + free). Returns as
+ * feed/finish do (MW_EUNSUPPORTED for an enc outside the enum); on success *out
+ * is the caller's (mw__body_buf_free()), else NULL. */
+int mw__decompress_all(enum mw_encoding enc, const void *in, size_t len, size_t max_out,
+                       mw_buf **out);
+/* For payloads that may be gzip'd inside the body (pprof): inflates when in
+ * starts with the gzip magic 1f 8b, else copies; same limit and results as
+ * mw__decompress_all(). */
+int mw__maybe_gunzip(const void *in, size_t len, size_t max_out, mw_buf **out);
+
+#endif
