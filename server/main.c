@@ -1,6 +1,7 @@
 /* meanwhiled: wiring and lifecycle. libuv owns the process: it waits for
  * SIGINT/SIGTERM and drives the graceful stop (stop accepting, let requests in
  * flight finish and commit, close the database, exit 0). */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +26,14 @@ typedef struct app {
 } app;
 
 static void close_all(app *a) {
-  mw__http_stop(a->http); /* no request can reach the store after this */
+  /* Commit what is queued first: that resumes every connection waiting for a
+   * commit, so none is still suspended when the daemon stops (libmicrohttpd
+   * refuses to stop with suspended connections). New requests were already
+   * refused by the quiesce, and late commits get MW_ESHUTDOWN. */
+  mw__store_drain(a->store);
+  mw__http_stop(a->http);
   a->http = NULL;
-  mw__store_close(a->store); /* commits what is queued */
+  mw__store_close(a->store);
   a->store = NULL;
   uv_close((uv_handle_t *)&a->sigint, NULL);
   uv_close((uv_handle_t *)&a->sigterm, NULL);
@@ -71,6 +77,14 @@ int main(int argc, char **argv) {
   }
   mw__log_set_level(a.cfg.log_level);
   signal(SIGPIPE, SIG_IGN);
+  /* Block SIGINT/SIGTERM before any thread exists, so every thread inherits
+   * the mask; the main thread unblocks them once libuv watches for them. A
+   * signal that arrives while starting up is thus handled, not fatal. */
+  sigset_t stop_signals, old_mask;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
 
   mw_store_opts so = {.data_dir = a.cfg.data_dir,
                       .sync_full = a.cfg.sync_full,
@@ -102,6 +116,7 @@ int main(int argc, char **argv) {
   a.sigint.data = a.sigterm.data = a.drain.data = &a;
   uv_signal_start(&a.sigint, on_signal, SIGINT);
   uv_signal_start(&a.sigterm, on_signal, SIGTERM);
+  pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
   uv_run(a.loop, UV_RUN_DEFAULT);
   uv_loop_close(a.loop);
   mw__info("stopped", NULL);

@@ -144,6 +144,34 @@ static int check_span(check_ctx *c, const mw_otlp_span *s) {
 
 /* --- flattening ----------------------------------------------------------- */
 
+/* protobuf-c does not pack a oneof string whose pointer is its default
+ * (protobuf_c_empty_string), so {"stringValue": ""} would come back as the
+ * empty value. Pointing such strings at another "" keeps their type. */
+static const char empty_string[] = "";
+
+static void keep_empty_strings(mw_otlp_kv **kvs, size_t n, size_t depth);
+
+static void keep_empty_value(mw_otlp_value *v, size_t depth) {
+  if (!v || depth > 64) return;
+  if (v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
+      v->string_value == protobuf_c_empty_string)
+    v->string_value = (char *)empty_string;
+  else if (v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE && v->array_value)
+    for (size_t i = 0; i < v->array_value->n_values; i++) keep_empty_value(v->array_value->values[i], depth + 1);
+  else if (v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE && v->kvlist_value)
+    keep_empty_strings(v->kvlist_value->values, v->kvlist_value->n_values, depth + 1);
+}
+
+static void keep_empty_strings(mw_otlp_kv **kvs, size_t n, size_t depth) {
+  for (size_t i = 0; i < n; i++) keep_empty_value(kvs[i]->value, depth);
+}
+
+static void keep_empty_in_span(mw_otlp_span *sp) {
+  keep_empty_strings(sp->attributes, sp->n_attributes, 0);
+  for (size_t i = 0; i < sp->n_events; i++) keep_empty_strings(sp->events[i]->attributes, sp->events[i]->n_attributes, 0);
+  for (size_t i = 0; i < sp->n_links; i++) keep_empty_strings(sp->links[i]->attributes, sp->links[i]->n_attributes, 0);
+}
+
 static const char *attr_string(mw_otlp_kv **kvs, size_t n, const char *key) {
   for (size_t i = 0; i < n; i++)
     if (kvs[i]->value && strcmp(kvs[i]->key, key) == 0 &&
@@ -206,6 +234,7 @@ int mw__otlp_flatten(mw_arena *a, const mw_otlp_request *req, const mw_limits *l
     mw_otlp_resource_spans *rs = req->resource_spans[r];
     Opentelemetry__Proto__Resource__V1__Resource empty_res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
     Opentelemetry__Proto__Resource__V1__Resource *res = rs->resource ? rs->resource : &empty_res;
+    keep_empty_strings(res->attributes, res->n_attributes, 0);
     Meanwhile__Store__V1__StoredResource sr = MEANWHILE__STORE__V1__STORED_RESOURCE__INIT;
     sr.resource = res;
     sr.schema_url = rs->schema_url;
@@ -227,6 +256,7 @@ int mw__otlp_flatten(mw_arena *a, const mw_otlp_request *req, const mw_limits *l
     }
     for (size_t s = 0; s < rs->n_scope_spans; s++) {
       mw_otlp_scope_spans *ss = rs->scope_spans[s];
+      if (ss->scope) keep_empty_strings(ss->scope->attributes, ss->scope->n_attributes, 0);
       Meanwhile__Store__V1__StoredScope st = MEANWHILE__STORE__V1__STORED_SCOPE__INIT;
       st.scope = ss->scope;
       st.schema_url = ss->schema_url;
@@ -257,6 +287,7 @@ int mw__otlp_flatten(mw_arena *a, const mw_otlp_request *req, const mw_limits *l
         row->name = sp->name;
         row->resource = (uint32_t)ri;
         row->scope = (uint32_t)si;
+        keep_empty_in_span(sp);
         /* the columns are cleared from the stored body; the reader puts them back */
         sp->trace_id.len = sp->span_id.len = sp->parent_span_id.len = 0;
         sp->start_time_unix_nano = sp->end_time_unix_nano = 0;

@@ -20,7 +20,8 @@ typedef struct mw_http_opts {
 
 /* Binds and starts serving; logs the bound address. Returns 0 or an error + message. */
 int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t errsz);
-/* Stops accepting new connections (in-flight requests go on). */
+/* Stops accepting connections; requests that arrive on open connections get
+ * 503 (in-flight requests go on). */
 void mw__http_quiesce(mw_http *h);
 /* Requests that have started and not yet been answered. */
 size_t mw__http_in_flight(mw_http *h);

@@ -17,6 +17,7 @@ struct mw_http {
   struct MHD_Daemon *daemon;
   int listen_fd;
   _Atomic size_t in_flight;
+  _Atomic int stopping;
 };
 
 typedef struct mw_req mw_req;

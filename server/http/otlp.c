@@ -119,6 +119,9 @@ static void handle_traces(mw_req *r) {
   case MW_ETOOBIG:
     return reply_status(r, c->media, 413, "request body is over %zu bytes after decompression (max_body_bytes)",
                         lim->max_body_bytes);
+  case MW_EUNSUPPORTED:
+    return reply_status(r, c->media, 400, "unsupported Content-Encoding \"%.64s\": use identity, gzip, deflate or zstd",
+                        mw__req_header(r, "Content-Encoding"));
   case MW_EINVAL:
     return reply_status(r, c->media, 400, "request body could not be decompressed: corrupt or truncated %s data",
                         mw__req_header(r, "Content-Encoding") ? mw__req_header(r, "Content-Encoding") : "");

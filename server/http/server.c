@@ -29,21 +29,28 @@ mw_histogram mw__m_commit_seconds = MW_HISTOGRAM_INIT(commit_bounds);
 
 static const mw_route *const route_tables[] = {mw__otlp_routes, mw__api_routes, mw__misc_routes};
 
-/* Returns the route for (method, url): *path_ok is 1 when some route has
- * the path (so a wrong method is 405, not 404). */
+/* Returns the route for (method, url). *path_ok is 1 when some route other
+ * than the viewer's catch-all has the path, so that a wrong method is 405
+ * rather than a file lookup. */
 static const mw_route *find_route(const char *method, const char *url, int *path_ok) {
+  const mw_route *catch_all = NULL;
   *path_ok = 0;
+  int head = strcmp(method, "HEAD") == 0;
   for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0]; t++) {
     for (const mw_route *r = route_tables[t]; r->path; r++) {
       size_t n = strlen(r->path);
       int match = r->prefix ? strncmp(url, r->path, n) == 0 : strcmp(url, r->path) == 0;
       if (!match) continue;
+      int method_ok = strcmp(method, r->method) == 0 || (head && strcmp(r->method, "GET") == 0);
+      if (r->prefix && n == 1) { /* "/": the viewer */
+        if (method_ok) catch_all = r;
+        continue;
+      }
       *path_ok = 1;
-      if (strcmp(method, r->method) == 0 || (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0))
-        return r;
+      if (method_ok) return r;
     }
   }
-  return NULL;
+  return *path_ok ? NULL : catch_all;
 }
 
 unsigned mw__http_status(int err) {
@@ -143,6 +150,7 @@ static void job_done(mw_write_job *job, int rc) {
 }
 
 int mw__req_commit(mw_req *r) {
+  if (atomic_load(&r->http->stopping)) return MW_ESHUTDOWN;
   r->job.done = job_done;
   r->job.user = r;
   r->state = REQ_WAITING;
@@ -184,24 +192,23 @@ static void req_free(mw_req *r) {
 }
 
 /* Prepares body decoding from the request headers; replies on a header error. */
-static int start_body(mw_req *r) {
+static void start_body(mw_req *r) {
   const char *ce = mw__req_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING);
   enum mw_encoding enc;
-  if (mw__parse_content_encoding(ce, &enc) != MW_OK) {
-    mw__reply_text(r, MHD_HTTP_BAD_REQUEST, "unsupported Content-Encoding: use identity, gzip, deflate or zstd");
-    return -1;
-  }
   const char *ct = mw__req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
   if (!ct || mw__media_type(ct, r->media, sizeof r->media) != MW_OK) r->media[0] = '\0';
+  if (mw__parse_content_encoding(ce, &enc) != MW_OK) {
+    r->body_rc = MW_EUNSUPPORTED; /* the handler answers in the request's own encoding */
+    return;
+  }
   size_t max = r->http->opts.limits.max_body_bytes;
   const char *cl = mw__req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
   if (cl && enc == MW_ENC_IDENTITY && strtoull(cl, NULL, 10) > max) {
     r->body_rc = MW_ETOOBIG; /* answered once the handler sees it, without reading */
-    return 0;
+    return;
   }
   r->dec = mw__body_decoder_new(enc, max);
   if (!r->dec) r->body_rc = MW_ENOMEM;
-  return 0;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -226,9 +233,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       return MHD_YES;
     }
     r->state = REQ_BODY;
+    /* in_flight was counted in req_new before this check: mw__http_quiesce
+     * sets stopping before it reads in_flight, so none slips between */
+    if (atomic_load(&h->stopping)) {
+      mw__reply_text(r, MHD_HTTP_SERVICE_UNAVAILABLE, "meanwhiled is shutting down");
+      return MHD_YES;
+    }
     if (r->route->body) {
-      if (start_body(r) < 0) return MHD_YES;
-      if (r->body_rc == MW_ETOOBIG) { /* refuse before the upload: the connection closes after */
+      start_body(r);
+      if (r->body_rc) { /* refuse before the upload: the connection closes after */
         r->route->handle(r);
         return MHD_YES;
       }
@@ -394,6 +407,7 @@ int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t er
 }
 
 void mw__http_quiesce(mw_http *h) {
+  atomic_store(&h->stopping, 1);
   MHD_socket fd = MHD_quiesce_daemon(h->daemon);
   if (fd != MHD_INVALID_SOCKET) {
     close(fd);

@@ -135,9 +135,13 @@ fail:
   return rc;
 }
 
+void mw__store_drain(mw_store *s) {
+  if (s && s->started) mw__writer_stop(s);
+}
+
 void mw__store_close(mw_store *s) {
   if (!s) return;
-  if (s->started) mw__writer_stop(s);
+  mw__store_drain(s);
   while (s->free_readers) {
     mw__reader *r = s->free_readers;
     s->free_readers = r->next;

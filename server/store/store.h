@@ -27,7 +27,10 @@ typedef struct mw_store_opts {
 /* Opens (creating and migrating as needed) and starts the writer. Refuses a
  * file that is not a Meanwhile database. Returns 0, or an error with a message. */
 int mw__store_open(const mw_store_opts *opts, mw_store **out, char *err, size_t errsz);
-/* Commits everything queued, stops the writer, closes every connection. */
+/* Commits everything queued and stops the writer: every submitted job's done()
+ * has run when it returns; later submits answer MW_ESHUTDOWN. */
+void mw__store_drain(mw_store *s);
+/* Drains (if not done yet) and closes every connection. */
 void mw__store_close(mw_store *s);
 
 /* --- writing -------------------------------------------------------------- */
