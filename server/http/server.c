@@ -295,7 +295,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   (void)cls, (void)conn, (void)toe;
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
   char msg[512];
   vsnprintf(msg, sizeof msg, fmt, ap);
   size_t n = strlen(msg);
