@@ -196,6 +196,11 @@ void mw__jw_base64(mw_jsonw *w, const uint8_t *p, size_t n) {
   put(w, "\"", 1);
 }
 
+void mw__jw_raw(mw_jsonw *w, const char *json) {
+  sep(w);
+  put(w, json, strlen(json));
+}
+
 void mw__jw_kstr(mw_jsonw *w, const char *key, const char *s) {
   mw__jw_key(w, key);
   mw__jw_str(w, s);

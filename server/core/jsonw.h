@@ -36,6 +36,8 @@ void mw__jw_bool(mw_jsonw *w, int v);
 void mw__jw_null(mw_jsonw *w);
 void mw__jw_hex(mw_jsonw *w, const uint8_t *p, size_t n); /* lowercase hex string */
 void mw__jw_base64(mw_jsonw *w, const uint8_t *p, size_t n);
+/* A value that is already JSON (trusted: written by us and stored). */
+void mw__jw_raw(mw_jsonw *w, const char *json);
 
 /* key + value in one call */
 void mw__jw_kstr(mw_jsonw *w, const char *key, const char *s);

@@ -112,9 +112,13 @@ int mw__parse_time(const char *s, int64_t *out_ns) {
   double v;
   size_t len = read_decimal(s, &v);
   if (!len || s[len]) return MW_EINVAL;
-  if (v > 9.2e9) return MW_EINVAL;
   char *end;
   long long whole = strtoll(s, &end, 10);
+  if (*end == '\0' && len >= 16) { /* so many digits can only be unix nanoseconds */
+    *out_ns = whole;
+    return MW_OK;
+  }
+  if (v > 9.2e9) return MW_EINVAL;
   if (*end == '\0') {
     *out_ns = (int64_t)whole * 1000000000;
   } else {

@@ -156,6 +156,7 @@ void mw__store_close(mw_store *s) {
   mw__bmap_free(s->sources);
   mw__bmap_free(s->ops);
   mw__bmap_free(s->scopes);
+  mw__bmap_free(s->stacks);
   uv_cond_destroy(&s->wake);
   uv_mutex_destroy(&s->lock);
   uv_mutex_destroy(&s->rlock);

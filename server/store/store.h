@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "model/runtime_batch.h"
 #include "model/span.h"
 
 typedef struct mw_store mw_store;
@@ -35,12 +36,12 @@ void mw__store_close(mw_store *s);
 
 /* --- writing -------------------------------------------------------------- */
 
-enum mw_job_kind { MW_JOB_SPANS = 1 };
+enum mw_job_kind { MW_JOB_SPANS = 1, MW_JOB_RUNTIME };
 
 typedef struct mw_write_job mw_write_job;
 struct mw_write_job {
   enum mw_job_kind kind;
-  void *payload;                /* MW_JOB_SPANS: mw_span_batch* */
+  void *payload;                /* MW_JOB_SPANS: mw_span_batch*; MW_JOB_RUNTIME: mw_runtime_batch* */
   size_t cost_spans, cost_bytes;
   /* Called on the writer thread once the job's transaction is committed (rc 0)
    * or failed (rc < 0: MW_EIO, MW_EFULL, MW_ESHUTDOWN). Must not block. */
@@ -132,5 +133,64 @@ typedef struct mw_operation_stats {
  * [start, end). Returns MW_ENOTFOUND for an unknown service. */
 int mw__store_operations(mw_store *s, mw_arena *a, const char *service, int64_t start_ns,
                          int64_t end_ns, mw_operation_stats **out, size_t *n);
+
+/* --- runtime data ------------------------------------------------------------ */
+
+typedef struct mw_source_info {
+  int64_t id;
+  const char *service, *instance, *host;
+  int64_t pid;
+  int64_t first_ns, last_ns;
+} mw_source_info;
+
+int mw__store_sources(mw_store *s, mw_arena *a, mw_source_info **out, size_t *n);
+/* Returns MW_ENOTFOUND for an unknown id. */
+int mw__store_source(mw_store *s, mw_arena *a, int64_t id, mw_source_info *out);
+
+/* GC cycles of a source starting in [start, end), oldest first, at most limit
+ * (more: *more = 1). start_ns of each cycle is absolute. */
+int mw__store_gc(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+                 mw_gc_cycle **out, size_t *n, int *more);
+
+/* Scheduler samples of a source in [start, end), oldest first (stamp_ns is
+ * the absolute time). */
+int mw__store_sched(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+                    mw_sched_sample **out, size_t *n, int *more);
+
+typedef struct mw_snapshot_info {
+  int64_t id, source_id;
+  const char *kind, *format;
+  int64_t at_ns, duration_ns, total;
+  const char *meta_json;
+  int64_t raw_bytes, stored_bytes;
+} mw_snapshot_info;
+
+/* Snapshots of a source, kind NULL = any, at_ns in [start, end), oldest first. */
+int mw__store_snapshots(mw_store *s, mw_arena *a, int64_t source_id, const char *kind, int64_t start_ns,
+                        int64_t end_ns, size_t limit, mw_snapshot_info **out, size_t *n, int *more);
+
+/* One row of a snapshot: a goroutine group, or a profile sample. */
+typedef struct mw_snapshot_row {
+  int64_t stack_id;
+  const char *frames;          /* "func\tfile:line\n" per frame, leaf first */
+  const char *state;           /* goroutines only */
+  const char *wait_reason;
+  int64_t count;               /* goroutines only */
+  int64_t wait_min_ns, wait_max_ns; /* -1 unknown */
+  int locked;
+  int has_span, has_trace;
+  uint8_t span_id[8], trace_id[16];
+  const char *labels_json;
+  const char *goids;
+  const char *vals_json;       /* profiles only */
+} mw_snapshot_row;
+
+/* A snapshot and its rows (at most limit). MW_ENOTFOUND for an unknown id. */
+int mw__store_snapshot(mw_store *s, mw_arena *a, int64_t id, size_t limit, mw_snapshot_info *info,
+                       mw_snapshot_row **rows, size_t *n, int *more);
+
+/* The payload as received, still zstd-compressed. MW_ENOTFOUND for an unknown id. */
+int mw__store_snapshot_payload(mw_store *s, mw_arena *a, int64_t id, const uint8_t **data, size_t *len,
+                               int64_t *raw_bytes);
 
 #endif

@@ -11,6 +11,9 @@
 /* 'MWHL': marks a database file as ours (PRAGMA application_id). */
 #define MW__APPLICATION_ID 0x4D57484C
 
+/* Statements of runtime ingest, prepared on first use (writer thread only). */
+enum { MW__RT_STMTS = 16 };
+
 typedef struct mw__reader {
   sqlite3 *db;
   struct mw__reader *next;
@@ -29,7 +32,8 @@ struct mw_store {
   size_t q_spans, q_bytes, q_jobs; /* queued + being committed */
   int stopping;
   int started;
-  mw_bmap *sources, *ops, *scopes;
+  mw_bmap *sources, *ops, *scopes, *stacks;
+  sqlite3_stmt *rt_stmts[MW__RT_STMTS];
   void (*on_commit)(double seconds, size_t jobs, size_t spans);
 
   /* readers */
@@ -43,6 +47,11 @@ int mw__store_connect(const char *path, int readonly, sqlite3 **out, char *err, 
 int mw__store_exec(sqlite3 *db, const char *sql, char *err, size_t errsz);
 
 int mw__writer_start(mw_store *s, char *err, size_t errsz);
+/* Steps a statement that yields at most one integer (*out, -1 if none), then
+ * resets it. Returns 0, MW_EIO or MW_EFULL. */
+int mw__step_id(sqlite3 *db, sqlite3_stmt *st, int64_t *out);
+/* Writes one runtime batch inside the writer's transaction. */
+int mw__apply_runtime(mw_store *s, mw_runtime_batch *b);
 void mw__writer_stop(mw_store *s);
 
 mw__reader *mw__reader_get(mw_store *s);

@@ -55,8 +55,7 @@ static int sql_err(sqlite3 *db) {
   return rc == SQLITE_FULL ? MW_EFULL : MW_EIO;
 }
 
-/* Runs a statement that yields at most one integer; *out = it, or -1 if none. */
-static int step_id(sqlite3 *db, sqlite3_stmt *st, int64_t *out) {
+int mw__step_id(sqlite3 *db, sqlite3_stmt *st, int64_t *out) {
   int rc = sqlite3_step(st);
   *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
   if (rc == SQLITE_ROW) rc = sqlite3_step(st);
@@ -74,18 +73,18 @@ static int source_id(writer_ctx *w, const mw_resource_ref *r, int64_t first, int
   sqlite3_bind_blob(st, 5, r->resource, (int)r->resource_len, SQLITE_STATIC);
   sqlite3_bind_int64(st, 6, first);
   sqlite3_bind_int64(st, 7, last);
-  return step_id(w->s->wdb, st, id);
+  return mw__step_id(w->s->wdb, st, id);
 }
 
 static int scope_id(writer_ctx *w, const mw_scope_ref *sc, int64_t *id) {
   if (mw__bmap_get(w->s->scopes, sc->body, sc->body_len, id)) return MW_OK;
   sqlite3_bind_blob(w->st[ST_SCOPE_FIND], 1, sc->body, (int)sc->body_len, SQLITE_STATIC);
-  int rc = step_id(w->s->wdb, w->st[ST_SCOPE_FIND], id);
+  int rc = mw__step_id(w->s->wdb, w->st[ST_SCOPE_FIND], id);
   if (rc) return rc;
   if (*id < 0) {
     sqlite3_bind_blob(w->st[ST_SCOPE_INSERT], 1, sc->body, (int)sc->body_len, SQLITE_STATIC);
     int64_t none;
-    if ((rc = step_id(w->s->wdb, w->st[ST_SCOPE_INSERT], &none))) return rc;
+    if ((rc = mw__step_id(w->s->wdb, w->st[ST_SCOPE_INSERT], &none))) return rc;
     *id = sqlite3_last_insert_rowid(w->s->wdb);
   }
   return mw__bmap_put(w->s->scopes, sc->body, sc->body_len, *id);
@@ -104,14 +103,14 @@ static int op_id(writer_ctx *w, const char *service, const char *name, int64_t *
   sqlite3_stmt *st = w->st[ST_OP_FIND];
   sqlite3_bind_text(st, 1, service, (int)sl, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, name, (int)nl, SQLITE_STATIC);
-  int rc = step_id(w->s->wdb, st, id);
+  int rc = mw__step_id(w->s->wdb, st, id);
   if (rc) return rc;
   if (*id < 0) {
     st = w->st[ST_OP_INSERT];
     sqlite3_bind_text(st, 1, service, (int)sl, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name, (int)nl, SQLITE_STATIC);
     int64_t none;
-    if ((rc = step_id(w->s->wdb, st, &none))) return rc;
+    if ((rc = mw__step_id(w->s->wdb, st, &none))) return rc;
     *id = sqlite3_last_insert_rowid(w->s->wdb);
   }
   return cacheable ? mw__bmap_put(w->s->ops, key, sl + 1 + nl, *id) : MW_OK;
@@ -127,7 +126,7 @@ static int flush_tally(writer_ctx *w, op_tally *t, size_t n) {
     sqlite3_bind_int64(st, 1, t[i].id);
     sqlite3_bind_int64(st, 2, t[i].n);
     int64_t none;
-    int rc = step_id(w->s->wdb, st, &none);
+    int rc = mw__step_id(w->s->wdb, st, &none);
     if (rc) return rc;
   }
   return MW_OK;
@@ -204,6 +203,7 @@ out:
 static int apply(writer_ctx *w, mw_write_job *job) {
   switch (job->kind) {
   case MW_JOB_SPANS: return apply_spans(w, job->payload);
+  case MW_JOB_RUNTIME: return mw__apply_runtime(w->s, job->payload);
   }
   return MW_EINVAL;
 }
@@ -248,6 +248,7 @@ static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
     /* ids learnt inside undone work may not exist: forget them all */
     mw__bmap_clear(s->ops);
     mw__bmap_clear(s->scopes);
+    mw__bmap_clear(s->stacks);
   }
   double secs = (double)(mw__mono_ns() - t0) / 1e9;
   if (s->on_commit && !txn_rc) s->on_commit(secs, n_jobs, n_spans);
@@ -287,6 +288,7 @@ static void writer_main(void *arg) {
     commit_jobs(w, jobs);
   }
   for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(w->st[i]);
+  for (int i = 0; i < MW__RT_STMTS; i++) sqlite3_finalize(s->rt_stmts[i]);
   free(w);
 }
 
@@ -297,7 +299,8 @@ int mw__writer_start(mw_store *s, char *err, size_t errsz) {
   s->sources = mw__bmap_new(100000);
   s->ops = mw__bmap_new(100000);
   s->scopes = mw__bmap_new(10000);
-  if (!s->sources || !s->ops || !s->scopes) {
+  s->stacks = mw__bmap_new(200000);
+  if (!s->sources || !s->ops || !s->scopes || !s->stacks) {
     free(w);
     return MW_ENOMEM;
   }

@@ -1,0 +1,531 @@
+/* Runtime data over HTTP: POST /api/v1/ingest/{kind}, the Pyroscope-compatible
+ * POST /ingest, and the read endpoints for sources, GC cycles, scheduler
+ * samples and snapshots. */
+#include "http/http_int.h"
+#include "core/error.h"
+#include "core/hex.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "ingest/runtime.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+enum { MAX_ROWS = 10000, DEFAULT_ROWS = 1000 };
+
+typedef struct rt_ctx {
+  mw_runtime_batch batch;
+  mw_ingest_report rep;
+} rt_ctx;
+
+/* Parses an optional integer parameter (unix ns or ns); replies 400 when bad. */
+static int int_arg(mw_req *r, const char *name, int64_t *out) {
+  const char *v = mw__req_arg(r, name);
+  *out = 0;
+  if (!v || !*v) return 0;
+  char *end;
+  errno = 0;
+  long long x = strtoll(v, &end, 10);
+  if (*end || errno || x < 0) {
+    mw__reply_json_error(r, 400, "%s must be a non-negative integer of nanoseconds, got \"%.64s\"", name, v);
+    return -1;
+  }
+  *out = x;
+  return 0;
+}
+
+static void reply_report(mw_req *r, const rt_ctx *c) {
+  mw_buf b;
+  mw__buf_init(&b, 1u << 20);
+  mw_jsonw w;
+  mw__jw_init(&w, &b);
+  mw__jw_obj(&w);
+  mw__jw_kint(&w, "accepted", (int64_t)c->rep.accepted);
+  mw__jw_kint(&w, "skipped", (int64_t)c->rep.skipped);
+  mw__jw_key(&w, "errors");
+  mw__jw_arr(&w);
+  for (size_t i = 0; i < c->rep.n_errors; i++) mw__jw_str(&w, c->rep.errors[i]);
+  mw__jw_arr_end(&w);
+  mw__jw_kint(&w, "source_id", c->batch.source_id);
+  if (c->batch.snapshot_id) mw__jw_kint(&w, "snapshot_id", c->batch.snapshot_id);
+  mw__jw_obj_end(&w);
+  mw__reply_buf(r, 200, "application/json", &b);
+}
+
+/* Checks the body, builds the batch and hands it to the writer. */
+static void ingest(mw_req *r, const mw_runtime_params *p) {
+  const mw_limits *lim = &r->http->opts.limits;
+  switch (r->body_rc) {
+  case MW_OK: break;
+  case MW_ETOOBIG:
+    return mw__reply_json_error(r, 413, "request body is over %zu bytes after decompression (max_body_bytes)",
+                                lim->max_body_bytes);
+  case MW_EUNSUPPORTED:
+    return mw__reply_json_error(r, 400, "unsupported Content-Encoding: use identity, gzip, deflate or zstd");
+  case MW_EINVAL: return mw__reply_json_error(r, 400, "request body could not be decompressed: corrupt or truncated");
+  default: return mw__reply_json_error(r, 500, "cannot read the request body: %s", mw__strerror(r->body_rc));
+  }
+  rt_ctx *c = mw__arena_calloc(r->arena, 1, sizeof *c);
+  if (!c) return mw__reply_json_error(r, 503, "out of memory");
+  r->ctx = c;
+  char err[512] = "";
+  const uint8_t *data = r->body ? (const uint8_t *)r->body->data : (const uint8_t *)"";
+  size_t len = r->body ? r->body->len : 0;
+  int rc = mw__runtime_build(r->arena, p, data, len, &c->batch, &c->rep, err, sizeof err);
+  if (rc == MW_EINVAL) return mw__reply_json_error(r, 400, "%s", err);
+  if (rc == MW_ETOOBIG) return mw__reply_json_error(r, 413, "%s", err);
+  if (rc == MW_ENOMEM) return mw__reply_json_error(r, 503, "out of memory decoding the body; retry later");
+  if (rc) return mw__reply_json_error(r, 500, "%s", err[0] ? err : mw__strerror(rc));
+  if (r->body) {
+    mw__body_buf_free(r->body);
+    r->body = NULL;
+  }
+  r->job.kind = MW_JOB_RUNTIME;
+  r->job.payload = &c->batch;
+  r->job.cost_spans = c->batch.n_gc + c->batch.n_sched + c->batch.n_groups + c->batch.n_samples + 1;
+  r->job.cost_bytes = mw__arena_used(r->arena);
+  rc = mw__req_commit(r);
+  if (rc) {
+    mw__req_retry_after(r, 1);
+    mw__reply_json_error(r, 503, rc == MW_EBUSY ? "the write queue is full (max_queue_spans): retry after the delay"
+                                                : "the server is shutting down: retry");
+  }
+}
+
+static void resume_ingest(mw_req *r) {
+  rt_ctx *c = r->ctx;
+  if (r->commit_rc == MW_OK) return reply_report(r, c);
+  if (r->commit_rc == MW_EFULL) {
+    mw__req_retry_after(r, 30);
+    return mw__reply_json_error(r, 507, "the disk holding the database is full: nothing was stored");
+  }
+  mw__req_retry_after(r, 1);
+  mw__reply_json_error(r, 503, "storing failed (%s): retry", mw__strerror(r->commit_rc));
+}
+
+static void handle_ingest(mw_req *r) {
+  mw_runtime_params p = {.kind = r->url + strlen("/api/v1/ingest/"), .received_ns = mw__now_ns()};
+  if (!mw__runtime_kind_valid(p.kind))
+    return mw__reply_json_error(r, 404, "unknown ingest kind \"%.32s\": use gctrace, schedtrace, goroutine, cpu, "
+                                        "heap, allocs, mutex or block", p.kind);
+  p.service = mw__req_arg(r, "service");
+  if (!p.service || !*p.service) return mw__reply_json_error(r, 400, "the service parameter is required");
+  p.instance = mw__req_arg(r, "instance");
+  if (!p.instance) p.instance = "";
+  if (int_arg(r, "time", &p.time_ns) || int_arg(r, "duration", &p.duration_ns) ||
+      int_arg(r, "process_start", &p.process_start_ns))
+    return;
+  ingest(r, &p);
+}
+
+/* --- Pyroscope ---------------------------------------------------------------- */
+
+/* Pyroscope names a profile "app.type{k=v,...}": the app is the service; an
+ * "instance" (or "service_instance_id", "hostname") label names the instance;
+ * the type suffix, or else the profile's sample types, give the kind. */
+static const struct { const char *suffix, *kind; } pyro_types[] = {
+    {".cpu", "cpu"},          {".itimer", "cpu"},        {".wall", "cpu"},
+    {".alloc_objects", "allocs"}, {".alloc_space", "allocs"}, {".inuse_objects", "heap"},
+    {".inuse_space", "heap"}, {".goroutines", "goroutine"}, {".mutex_count", "mutex"},
+    {".mutex_duration", "mutex"}, {".block_count", "block"}, {".block_duration", "block"},
+};
+
+typedef struct pyro_ctx {
+  mw_buf profile;               /* the multipart "profile" part */
+} pyro_ctx;
+
+static enum MHD_Result pyro_part(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
+                                 const char *content_type, const char *transfer_encoding, const char *data,
+                                 uint64_t off, size_t size) {
+  pyro_ctx *pc = cls;
+  (void)kind, (void)filename, (void)content_type, (void)transfer_encoding, (void)off;
+  if (key && strcmp(key, "profile") == 0 && size && mw__buf_add(&pc->profile, data, size)) return MHD_NO;
+  return MHD_YES;
+}
+
+static void handle_pyroscope(mw_req *r) {
+  const char *name = mw__req_arg(r, "name");
+  if (!name || !*name) return mw__reply_json_error(r, 400, "the name parameter is required (app.type{k=v,...})");
+  const char *format = mw__req_arg(r, "format");
+  if (format && *format && strcmp(format, "pprof") != 0)
+    return mw__reply_json_error(r, 400, "format \"%.32s\" is not supported: send pprof", format);
+  mw_runtime_params p = {.received_ns = mw__now_ns(), .instance = ""};
+  const char *brace = strchr(name, '{');
+  size_t app_len = brace ? (size_t)(brace - name) : strlen(name);
+  char *app = mw__arena_strndup(r->arena, name, app_len);
+  for (size_t i = 0; i < sizeof pyro_types / sizeof pyro_types[0]; i++) {
+    size_t sl = strlen(pyro_types[i].suffix);
+    if (app_len > sl && strcmp(app + app_len - sl, pyro_types[i].suffix) == 0) {
+      p.kind = pyro_types[i].kind;
+      app[app_len - sl] = '\0';
+      break;
+    }
+  }
+  if (!p.kind) p.kind = "cpu";
+  p.service = app;
+  if (brace) { /* {k=v,k2=v2} */
+    const char *q = brace + 1;
+    while (*q && *q != '}') {
+      const char *eq = strchr(q, '='), *end = q + strcspn(q, ",}");
+      if (!eq || eq > end) break;
+      size_t kl = (size_t)(eq - q);
+      if ((kl == 8 && !strncmp(q, "instance", 8)) || (kl == 19 && !strncmp(q, "service_instance_id", 19)) ||
+          (kl == 8 && !strncmp(q, "hostname", 8) && !*p.instance))
+        p.instance = mw__arena_strndup(r->arena, eq + 1, (size_t)(end - eq - 1));
+      q = *end == ',' ? end + 1 : end;
+    }
+  }
+  const char *from = mw__req_arg(r, "from"), *until = mw__req_arg(r, "until");
+  int64_t f = 0, u = 0;
+  if ((from && *from && mw__parse_time(from, &f)) || (until && *until && mw__parse_time(until, &u)))
+    return mw__reply_json_error(r, 400, "from and until must be unix seconds");
+  p.time_ns = f;
+  if (u > f && f) p.duration_ns = u - f;
+
+  const char *ct = mw__req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+  if (r->body_rc == MW_OK && r->body && ct && strncmp(r->media, "multipart/form-data", 19) == 0) {
+    pyro_ctx pc;
+    mw__buf_init(&pc.profile, r->http->opts.limits.max_body_bytes);
+    struct MHD_PostProcessor *pp = MHD_create_post_processor(r->conn, 64 * 1024, pyro_part, &pc);
+    int ok = pp && MHD_post_process(pp, r->body->data, r->body->len) == MHD_YES;
+    if (pp) MHD_destroy_post_processor(pp);
+    if (!ok || !pc.profile.len) {
+      mw__buf_free(&pc.profile);
+      return mw__reply_json_error(r, 400, "multipart body has no readable \"profile\" part");
+    }
+    mw__body_buf_free(r->body);
+    r->body = malloc(sizeof *r->body);
+    if (!r->body) {
+      mw__buf_free(&pc.profile);
+      return mw__reply_json_error(r, 503, "out of memory");
+    }
+    *r->body = pc.profile;
+  }
+  ingest(r, &p);
+}
+
+/* --- reading ------------------------------------------------------------------- */
+
+static int range_args(mw_req *r, int64_t *start, int64_t *end, size_t *limit) {
+  const char *v;
+  *start = 0;
+  *end = INT64_MAX;
+  *limit = DEFAULT_ROWS;
+  if ((v = mw__req_arg(r, "start")) && *v && mw__parse_time(v, start)) {
+    mw__reply_json_error(r, 400, "start must be unix seconds, unix nanoseconds or RFC 3339, got \"%.64s\"", v);
+    return -1;
+  }
+  if ((v = mw__req_arg(r, "end")) && *v && mw__parse_time(v, end)) {
+    mw__reply_json_error(r, 400, "end must be unix seconds, unix nanoseconds or RFC 3339, got \"%.64s\"", v);
+    return -1;
+  }
+  if ((v = mw__req_arg(r, "limit")) && *v) {
+    char *e;
+    long n = strtol(v, &e, 10);
+    if (*e || n < 1 || n > MAX_ROWS) {
+      mw__reply_json_error(r, 400, "limit must be an integer from 1 to %d, got \"%.32s\"", MAX_ROWS, v);
+      return -1;
+    }
+    *limit = (size_t)n;
+  }
+  return 0;
+}
+
+/* Parses the decimal id that follows prefix in the URL; *rest gets what follows it. */
+static int url_id(mw_req *r, const char *prefix, int64_t *id, const char **rest) {
+  const char *p = r->url + strlen(prefix);
+  char *end;
+  errno = 0;
+  long long v = strtoll(p, &end, 10);
+  if (end == p || errno || v <= 0) return -1;
+  *id = v;
+  *rest = end;
+  return 0;
+}
+
+static void write_frames(mw_jsonw *w, const char *frames) {
+  mw__jw_arr(w);
+  for (const char *p = frames ? frames : ""; *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t n = nl ? (size_t)(nl - p) : strlen(p);
+    const char *tab = memchr(p, '\t', n);
+    mw__jw_obj(w);
+    if (tab) {
+      mw__jw_key(w, "func");
+      mw__jw_strn(w, p, (size_t)(tab - p));
+      const char *loc = tab + 1;
+      size_t ll = n - (size_t)(loc - p);
+      const char *colon = NULL;
+      for (size_t i = ll; i > 0; i--)
+        if (loc[i - 1] == ':') {
+          colon = loc + i - 1;
+          break;
+        }
+      mw__jw_key(w, "file");
+      mw__jw_strn(w, loc, colon ? (size_t)(colon - loc) : ll);
+      mw__jw_kint(w, "line", colon ? strtoll(colon + 1, NULL, 10) : 0);
+    } else {
+      mw__jw_key(w, "func");
+      mw__jw_strn(w, p, n);
+    }
+    mw__jw_obj_end(w);
+    p += n + (nl ? 1 : 0);
+  }
+  mw__jw_arr_end(w);
+}
+
+static void write_source(mw_jsonw *w, const mw_source_info *s) {
+  mw__jw_obj(w);
+  mw__jw_kint(w, "id", s->id);
+  mw__jw_kstr(w, "service", s->service);
+  mw__jw_kstr(w, "instance", s->instance);
+  if (s->host) mw__jw_kstr(w, "host", s->host);
+  if (s->pid) mw__jw_kint(w, "pid", s->pid);
+  mw__jw_kint(w, "first_ns", s->first_ns);
+  mw__jw_kint(w, "last_ns", s->last_ns);
+  mw__jw_obj_end(w);
+}
+
+static void finish(mw_req *r, mw_jsonw *w, mw_buf *b) {
+  if (mw__jw_error(w)) {
+    mw__buf_free(b);
+    return mw__reply_json_error(r, 500, "rendering the answer failed");
+  }
+  mw__reply_buf(r, 200, "application/json", b);
+}
+
+static void handle_sources(mw_req *r) {
+  mw_source_info *src;
+  size_t n;
+  int rc = mw__store_sources(r->http->opts.store, r->arena, &src, &n);
+  if (rc) return mw__reply_json_error(r, 500, "listing sources failed: %s", mw__strerror(rc));
+  mw_buf b;
+  mw__buf_init(&b, 16u << 20);
+  mw_jsonw w;
+  mw__jw_init(&w, &b);
+  mw__jw_obj(&w);
+  mw__jw_key(&w, "sources");
+  mw__jw_arr(&w);
+  for (size_t i = 0; i < n; i++) write_source(&w, &src[i]);
+  mw__jw_arr_end(&w);
+  mw__jw_obj_end(&w);
+  finish(r, &w, &b);
+}
+
+static void write_gc(mw_jsonw *w, const mw_gc_cycle *g) {
+  int64_t t1 = g->start_ns + g->stw_sweep_term_ns, t2 = t1 + g->concurrent_mark_ns, t3 = t2 + g->stw_mark_term_ns;
+  mw__jw_obj(w);
+  mw__jw_kint(w, "n", g->n);
+  mw__jw_kint(w, "start_ns", g->start_ns);
+  mw__jw_kint(w, "end_ns", t3);
+  mw__jw_key(w, "phases");
+  mw__jw_obj(w);
+  mw__jw_key(w, "stw_sweep_termination");
+  mw__jw_arr(w), mw__jw_int(w, g->start_ns), mw__jw_int(w, t1), mw__jw_arr_end(w);
+  mw__jw_key(w, "concurrent_mark");
+  mw__jw_arr(w), mw__jw_int(w, t1), mw__jw_int(w, t2), mw__jw_arr_end(w);
+  mw__jw_key(w, "stw_mark_termination");
+  mw__jw_arr(w), mw__jw_int(w, t2), mw__jw_int(w, t3), mw__jw_arr_end(w);
+  mw__jw_obj_end(w);
+  mw__jw_kint(w, "stw_ns", g->stw_sweep_term_ns + g->stw_mark_term_ns);
+  mw__jw_key(w, "cpu_ns");
+  mw__jw_obj(w);
+  mw__jw_kint(w, "stw_sweep_termination", g->stw1_cpu_ns);
+  mw__jw_kint(w, "assist", g->assist_cpu_ns);
+  mw__jw_kint(w, "background", g->background_cpu_ns);
+  mw__jw_kint(w, "idle", g->idle_cpu_ns);
+  mw__jw_kint(w, "stw_mark_termination", g->stw2_cpu_ns);
+  mw__jw_obj_end(w);
+  mw__jw_kint(w, "gc_cpu_percent", g->cpu_percent);
+  mw__jw_kint(w, "heap_before_bytes", g->heap_before);
+  mw__jw_kint(w, "heap_after_bytes", g->heap_after);
+  mw__jw_kint(w, "heap_live_bytes", g->heap_live);
+  mw__jw_kint(w, "goal_bytes", g->goal);
+  if (g->stacks >= 0) mw__jw_kint(w, "stacks_bytes", g->stacks);
+  if (g->globals >= 0) mw__jw_kint(w, "globals_bytes", g->globals);
+  mw__jw_kint(w, "procs", g->procs);
+  mw__jw_kbool(w, "forced", g->forced);
+  mw__jw_obj_end(w);
+}
+
+static void handle_source_sub(mw_req *r) {
+  int64_t id, start, end;
+  const char *rest;
+  size_t limit;
+  if (url_id(r, "/api/v1/sources/", &id, &rest) < 0) return mw__reply_json_error(r, 400, "source id must be a positive integer");
+  if (strcmp(rest, "/gc") && strcmp(rest, "/sched") && strcmp(rest, "/snapshots"))
+    return mw__reply_json_error(r, 404, "no such endpoint: %s", r->url);
+  if (range_args(r, &start, &end, &limit)) return;
+  mw_source_info src;
+  int rc = mw__store_source(r->http->opts.store, r->arena, id, &src);
+  if (rc == MW_ENOTFOUND) return mw__reply_json_error(r, 404, "source %lld not found", (long long)id);
+  if (rc) return mw__reply_json_error(r, 500, "reading the source failed: %s", mw__strerror(rc));
+  mw_buf b;
+  mw__buf_init(&b, 64u << 20);
+  mw_jsonw w;
+  mw__jw_init(&w, &b);
+  mw__jw_obj(&w);
+  mw__jw_key(&w, "source");
+  write_source(&w, &src);
+  int more = 0;
+  if (strcmp(rest, "/gc") == 0) {
+    mw_gc_cycle *gc;
+    size_t n;
+    if ((rc = mw__store_gc(r->http->opts.store, r->arena, id, start, end, limit, &gc, &n, &more))) goto fail;
+    mw__jw_key(&w, "cycles");
+    mw__jw_arr(&w);
+    for (size_t i = 0; i < n; i++) write_gc(&w, &gc[i]);
+    mw__jw_arr_end(&w);
+  } else if (strcmp(rest, "/sched") == 0) {
+    mw_sched_sample *sc;
+    size_t n;
+    if ((rc = mw__store_sched(r->http->opts.store, r->arena, id, start, end, limit, &sc, &n, &more))) goto fail;
+    mw__jw_key(&w, "samples");
+    mw__jw_arr(&w);
+    for (size_t i = 0; i < n; i++) {
+      mw__jw_obj(&w);
+      mw__jw_kint(&w, "time_ns", sc[i].stamp_ns);
+      mw__jw_kint(&w, "gomaxprocs", sc[i].gomaxprocs);
+      mw__jw_kint(&w, "idleprocs", sc[i].idleprocs);
+      mw__jw_kint(&w, "threads", sc[i].threads);
+      mw__jw_kint(&w, "spinningthreads", sc[i].spinningthreads);
+      mw__jw_kint(&w, "idlethreads", sc[i].idlethreads);
+      mw__jw_kint(&w, "runqueue", sc[i].runqueue);
+      if (sc[i].local_runq_sum >= 0) mw__jw_kint(&w, "local_runqueue", sc[i].local_runq_sum);
+      mw__jw_obj_end(&w);
+    }
+    mw__jw_arr_end(&w);
+  } else {
+    const char *kind = mw__req_arg(r, "kind");
+    if (kind && !*kind) kind = NULL;
+    mw_snapshot_info *sn;
+    size_t n;
+    if ((rc = mw__store_snapshots(r->http->opts.store, r->arena, id, kind, start, end, limit, &sn, &n, &more))) goto fail;
+    mw__jw_key(&w, "snapshots");
+    mw__jw_arr(&w);
+    for (size_t i = 0; i < n; i++) {
+      mw__jw_obj(&w);
+      mw__jw_kint(&w, "id", sn[i].id);
+      mw__jw_kstr(&w, "kind", sn[i].kind);
+      mw__jw_kstr(&w, "format", sn[i].format);
+      mw__jw_kint(&w, "time_ns", sn[i].at_ns);
+      mw__jw_kint(&w, "duration_ns", sn[i].duration_ns);
+      mw__jw_kint(&w, "total", sn[i].total);
+      mw__jw_obj_end(&w);
+    }
+    mw__jw_arr_end(&w);
+  }
+  mw__jw_kbool(&w, "more", more);
+  mw__jw_obj_end(&w);
+  return finish(r, &w, &b);
+fail:
+  mw__buf_free(&b);
+  mw__reply_json_error(r, 500, "query failed: %s", mw__strerror(rc));
+}
+
+static void handle_snapshot(mw_req *r) {
+  int64_t id;
+  const char *rest;
+  if (url_id(r, "/api/v1/snapshots/", &id, &rest) < 0) return mw__reply_json_error(r, 400, "snapshot id must be a positive integer");
+  if (strcmp(rest, "/raw") == 0) {
+    const uint8_t *z;
+    size_t zl;
+    int64_t raw;
+    int rc = mw__store_snapshot_payload(r->http->opts.store, r->arena, id, &z, &zl, &raw);
+    if (rc == MW_ENOTFOUND) return mw__reply_json_error(r, 404, "snapshot %lld not found", (long long)id);
+    if (rc) return mw__reply_json_error(r, 500, "reading the snapshot failed: %s", mw__strerror(rc));
+    char *out = malloc(raw > 0 ? (size_t)raw : 1);
+    size_t got = out ? ZSTD_decompress(out, (size_t)raw, z, zl) : 0;
+    if (!out || ZSTD_isError(got) || (int64_t)got != raw) {
+      free(out);
+      return mw__reply_json_error(r, 500, "the stored payload of snapshot %lld does not decompress", (long long)id);
+    }
+    int gz = got >= 2 && (unsigned char)out[0] == 0x1f && (unsigned char)out[1] == 0x8b;
+    int text = !gz && got && out[0] == 'g'; /* "goroutine ..." dumps */
+    return mw__reply(r, 200, text ? "text/plain; charset=utf-8" : "application/octet-stream", out, got);
+  }
+  if (*rest) return mw__reply_json_error(r, 404, "no such endpoint: %s", r->url);
+  size_t limit = DEFAULT_ROWS;
+  const char *v = mw__req_arg(r, "limit");
+  if (v && *v) {
+    char *e;
+    long n = strtol(v, &e, 10);
+    if (*e || n < 1 || n > MAX_ROWS) return mw__reply_json_error(r, 400, "limit must be from 1 to %d", MAX_ROWS);
+    limit = (size_t)n;
+  }
+  mw_snapshot_info info;
+  mw_snapshot_row *rows;
+  size_t n;
+  int more;
+  int rc = mw__store_snapshot(r->http->opts.store, r->arena, id, limit, &info, &rows, &n, &more);
+  if (rc == MW_ENOTFOUND) return mw__reply_json_error(r, 404, "snapshot %lld not found", (long long)id);
+  if (rc) return mw__reply_json_error(r, 500, "reading the snapshot failed: %s", mw__strerror(rc));
+  int goroutines = strcmp(info.kind, "goroutine") == 0;
+  mw_buf b;
+  mw__buf_init(&b, 128u << 20);
+  mw_jsonw w;
+  mw__jw_init(&w, &b);
+  mw__jw_obj(&w);
+  mw__jw_kint(&w, "id", info.id);
+  mw__jw_kint(&w, "source_id", info.source_id);
+  mw__jw_kstr(&w, "kind", info.kind);
+  mw__jw_kstr(&w, "format", info.format);
+  mw__jw_kint(&w, "time_ns", info.at_ns);
+  mw__jw_kint(&w, "duration_ns", info.duration_ns);
+  mw__jw_kint(&w, "total", info.total);
+  mw__jw_kint(&w, "raw_bytes", info.raw_bytes);
+  mw__jw_kint(&w, "stored_payload_bytes", info.stored_bytes);
+  mw__jw_key(&w, "meta");
+  mw__jw_raw(&w, info.meta_json ? info.meta_json : "{}");
+  mw__jw_key(&w, goroutines ? "groups" : "samples");
+  mw__jw_arr(&w);
+  for (size_t i = 0; i < n; i++) {
+    const mw_snapshot_row *row = &rows[i];
+    mw__jw_obj(&w);
+    if (goroutines) {
+      mw__jw_kstr(&w, "state", row->state);
+      if (row->wait_reason) mw__jw_kstr(&w, "wait_reason", row->wait_reason);
+      mw__jw_kint(&w, "count", row->count);
+      if (row->wait_min_ns >= 0) {
+        mw__jw_kint(&w, "wait_min_ns", row->wait_min_ns);
+        mw__jw_kint(&w, "wait_max_ns", row->wait_max_ns);
+      }
+      if (row->locked) mw__jw_kbool(&w, "locked_to_thread", 1);
+      if (row->goids) mw__jw_kstr(&w, "goroutine_ids", row->goids);
+    } else {
+      mw__jw_key(&w, "values");
+      mw__jw_raw(&w, row->vals_json ? row->vals_json : "[]");
+    }
+    if (row->has_span) {
+      mw__jw_key(&w, "span_id");
+      mw__jw_hex(&w, row->span_id, 8);
+    }
+    if (row->has_trace) {
+      mw__jw_key(&w, "trace_id");
+      mw__jw_hex(&w, row->trace_id, 16);
+    }
+    if (row->labels_json) {
+      mw__jw_key(&w, "labels");
+      mw__jw_raw(&w, row->labels_json);
+    }
+    mw__jw_kint(&w, "stack_id", row->stack_id);
+    mw__jw_key(&w, "frames");
+    write_frames(&w, row->frames);
+    mw__jw_obj_end(&w);
+  }
+  mw__jw_arr_end(&w);
+  mw__jw_kbool(&w, "more", more);
+  mw__jw_obj_end(&w);
+  finish(r, &w, &b);
+}
+
+const mw_route mw__runtime_routes[] = {
+    {.method = "POST", .path = "/api/v1/ingest/", .prefix = 1, .body = 1, .handle = handle_ingest, .resume = resume_ingest},
+    {.method = "POST", .path = "/ingest", .body = 1, .handle = handle_pyroscope, .resume = resume_ingest},
+    {.method = "GET", .path = "/api/v1/sources", .handle = handle_sources},
+    {.method = "GET", .path = "/api/v1/sources/", .prefix = 1, .handle = handle_source_sub},
+    {.method = "GET", .path = "/api/v1/snapshots/", .prefix = 1, .handle = handle_snapshot},
+    {0},
+};

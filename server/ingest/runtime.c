@@ -1,0 +1,447 @@
+/* Runtime ingest (see runtime.h). */
+#include "ingest/runtime.h"
+#include "core/bmap.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/hex.h"
+#include "core/jsonw.h"
+#include "decode/goroutines.h"
+#include "decode/pprof.h"
+#include "decode/runtime_text.h"
+#include "ingest/body.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+/* Profiles decompress into at most this much protobuf. */
+enum { MAX_PROFILE_BYTES = 256u << 20, MAX_GOIDS_TEXT = 160 };
+
+static const char *const kinds[] = {"gctrace", "schedtrace", "goroutine", "cpu", "heap", "allocs", "mutex", "block"};
+
+int mw__runtime_kind_valid(const char *kind) {
+  for (size_t i = 0; kind && i < sizeof kinds / sizeof kinds[0]; i++)
+    if (strcmp(kind, kinds[i]) == 0) return 1;
+  return 0;
+}
+
+static void report_error(mw_ingest_report *rep, const char *msg) {
+  if (rep->n_errors < MW_INGEST_MAX_ERRORS) rep->errors[rep->n_errors++] = msg;
+}
+
+static char *arena_printf(mw_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *arena_printf(mw_arena *a, const char *fmt, ...) {
+  char tmp[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  return n < 0 ? NULL : mw__arena_strndup(a, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* Moves a finished JSON buffer into the arena. */
+static const char *json_to_arena(mw_arena *a, mw_jsonw *w, mw_buf *b) {
+  const char *s = mw__jw_error(w) ? NULL : mw__arena_strndup(a, b->data ? b->data : "", b->len);
+  mw__buf_free(b);
+  return s;
+}
+
+/* --- stderr: gctrace and schedtrace ----------------------------------------- */
+
+/* Puts the lines' times on the unix clock. With process_start, the runtime's
+ * own offsets are exact relative to it, so they win over receive stamps, which
+ * lag by however long the line took to reach the reader (up to 0.2 s in the
+ * fixture). Without it, a gc line's stamp is taken as its cycle's end (the
+ * runtime prints it at mark termination). With neither, the last line is
+ * assumed to have been written when the capture ends (time + duration, or the
+ * receive time) and the others are placed by their offsets from it. */
+static void align_times(const mw_runtime_params *p, mw_runtime_text *t) {
+  /* A line cannot be received before the runtime printed it: when stamps say
+   * process_start would put lines in the future of their receipt, it is late
+   * (it came from /proc, whose boot time has whole-second precision), so move
+   * it back by the largest such gap. */
+  int64_t ps = p->process_start_ns, min_lag = INT64_MAX;
+  for (size_t i = 0; ps && i < t->n_gc; i++) {
+    const mw_gc_cycle *g = &t->gc[i];
+    int64_t printed = ps + g->offset_ns + g->stw_sweep_term_ns + g->concurrent_mark_ns + g->stw_mark_term_ns;
+    if (g->stamp_ns && g->stamp_ns - printed < min_lag) min_lag = g->stamp_ns - printed;
+  }
+  for (size_t i = 0; ps && i < t->n_sched; i++)
+    if (t->sched[i].stamp_ns && t->sched[i].stamp_ns - (ps + t->sched[i].offset_ns) < min_lag)
+      min_lag = t->sched[i].stamp_ns - (ps + t->sched[i].offset_ns);
+  if (min_lag < 0) ps += min_lag;
+  int64_t last_end = 0;
+  for (size_t i = 0; i < t->n_gc; i++) {
+    const mw_gc_cycle *g = &t->gc[i];
+    int64_t end = g->offset_ns + g->stw_sweep_term_ns + g->concurrent_mark_ns + g->stw_mark_term_ns;
+    if (end > last_end) last_end = end;
+  }
+  for (size_t i = 0; i < t->n_sched; i++)
+    if (t->sched[i].offset_ns > last_end) last_end = t->sched[i].offset_ns;
+  int64_t anchor_end = p->time_ns ? p->time_ns + p->duration_ns : p->received_ns;
+  for (size_t i = 0; i < t->n_gc; i++) {
+    mw_gc_cycle *g = &t->gc[i];
+    int64_t dur = g->stw_sweep_term_ns + g->concurrent_mark_ns + g->stw_mark_term_ns;
+    if (ps) g->start_ns = ps + g->offset_ns;
+    else if (g->stamp_ns) g->start_ns = g->stamp_ns - dur;
+    else g->start_ns = anchor_end - (last_end - g->offset_ns);
+  }
+  for (size_t i = 0; i < t->n_sched; i++) {
+    mw_sched_sample *s = &t->sched[i];
+    /* reuse stamp_ns as the absolute time: the writer reads it from there */
+    if (ps) s->stamp_ns = ps + s->offset_ns;
+    else if (!s->stamp_ns) s->stamp_ns = anchor_end - (last_end - s->offset_ns);
+  }
+}
+
+static int build_stderr(mw_arena *a, const mw_runtime_params *p, const uint8_t *body, size_t len,
+                        mw_runtime_batch *out, mw_ingest_report *rep, char *err, size_t errsz) {
+  mw_runtime_text t;
+  mw_runtime_text_opts o = MW_RUNTIME_TEXT_OPTS_DEFAULT;
+  int rc = mw__runtime_text_parse(a, (const char *)body, len, &o, &t);
+  if (rc == MW_ENOMEM) return rc;
+  for (size_t i = 0; i < t.n_errors; i++)
+    report_error(rep, arena_printf(a, "line %zu, column %zu: %s", t.errors[i].line, t.errors[i].col, t.errors[i].msg));
+  if (rc == MW_ETOOBIG) report_error(rep, "more runtime lines than one request may carry: the rest were skipped");
+  if (t.n_gc + t.n_sched == 0) {
+    snprintf(err, errsz, "no gctrace or schedtrace line in the body (%zu lines read, %zu malformed)",
+             t.lines_total, t.lines_malformed);
+    return MW_EINVAL;
+  }
+  align_times(p, &t);
+  out->gc = t.gc;
+  out->n_gc = t.n_gc;
+  out->sched = t.sched;
+  out->n_sched = t.n_sched;
+  rep->accepted = t.n_gc + t.n_sched;
+  rep->skipped = t.lines_skipped;
+  return MW_OK;
+}
+
+/* --- stacks, labels ---------------------------------------------------------- */
+
+typedef struct stack_set {
+  mw_bmap *index;
+  mw_stack_text *items;
+  size_t n, cap;
+} stack_set;
+
+/* Returns the index of the stack's text in the set (adding it), or -1. */
+static long stack_add(mw_arena *a, stack_set *ss, const mw_stack *st) {
+  mw_buf b;
+  mw__buf_init(&b, (size_t)1 << 20);
+  for (size_t i = 0; i < st->n_frames; i++)
+    mw__buf_printf(&b, "%s\t%s:%lld\n", st->frames[i].func ? st->frames[i].func : "?",
+                   st->frames[i].file ? st->frames[i].file : "?", (long long)st->frames[i].line);
+  if (st->truncated) mw__buf_adds(&b, "...\t?:0\n");
+  const char *text = b.data ? b.data : "";
+  int64_t idx;
+  if (mw__bmap_get(ss->index, text, b.len, &idx)) {
+    mw__buf_free(&b);
+    return (long)idx;
+  }
+  if (ss->n == ss->cap) {
+    size_t cap = ss->cap ? ss->cap * 2 : 64;
+    mw_stack_text *items = mw__arena_alloc(a, cap * sizeof *items);
+    if (!items) goto fail;
+    if (ss->n) memcpy(items, ss->items, ss->n * sizeof *items);
+    ss->items = items;
+    ss->cap = cap;
+  }
+  ss->items[ss->n].text = mw__arena_strndup(a, text, b.len);
+  ss->items[ss->n].len = b.len;
+  if (!ss->items[ss->n].text || mw__bmap_put(ss->index, text, b.len, (int64_t)ss->n)) goto fail;
+  mw__buf_free(&b);
+  return (long)ss->n++;
+fail:
+  mw__buf_free(&b);
+  return -1;
+}
+
+/* Picks the span and trace ids out of the labels, and renders every label as
+ * a JSON object (NULL when there are none). */
+static const char *take_labels(mw_arena *a, const mw_label *labels, size_t n, int *has_span, uint8_t span[8],
+                               int *has_trace, uint8_t trace[16]) {
+  int which;
+  const char *s = mw__pprof_span_label(labels, n, &which);
+  *has_span = s && mw__hex_decode(span, 8, s, strlen(s)) == MW_OK;
+  const char *t = mw__pprof_trace_label(labels, n, &which);
+  *has_trace = t && mw__hex_decode(trace, 16, t, strlen(t)) == MW_OK;
+  if (!n) return NULL;
+  mw_buf b;
+  mw__buf_init(&b, 64u << 10);
+  mw_jsonw w;
+  mw__jw_init(&w, &b);
+  mw__jw_obj(&w);
+  for (size_t i = 0; i < n; i++) {
+    mw__jw_key(&w, labels[i].key ? labels[i].key : "");
+    if (labels[i].str) mw__jw_str(&w, labels[i].str);
+    else mw__jw_int(&w, labels[i].num);
+  }
+  mw__jw_obj_end(&w);
+  return json_to_arena(a, &w, &b);
+}
+
+/* --- goroutines ------------------------------------------------------------- */
+
+typedef struct group_set {
+  mw_bmap *index;   /* group key -> index */
+  mw_goroutine_group *items;
+  size_t n, cap;
+} group_set;
+
+/* Adds count goroutines to the group of (stack, state, reason, labels, locked). */
+static int group_add(mw_arena *a, group_set *gs, const mw_goroutine_group *g, int64_t goid) {
+  mw_buf kb;
+  mw__buf_init(&kb, 1u << 20);
+  if (mw__buf_printf(&kb, "%u|%d|%d|%s|%s", g->stack, (int)g->state, g->locked, g->wait_reason ? g->wait_reason : "",
+                     g->labels_json ? g->labels_json : ""))
+    return MW_ENOMEM;
+  const char *key = kb.data;
+  size_t klen = kb.len;
+  int64_t idx;
+  int found = mw__bmap_get(gs->index, key, klen, &idx);
+  int rc = found ? MW_OK : mw__bmap_put(gs->index, key, klen, (int64_t)gs->n);
+  mw__buf_free(&kb);
+  if (rc) return rc;
+  mw_goroutine_group *dst;
+  if (found) {
+    dst = &gs->items[idx];
+    dst->count += g->count;
+    if (g->wait_min_ns >= 0 && (dst->wait_min_ns < 0 || g->wait_min_ns < dst->wait_min_ns)) dst->wait_min_ns = g->wait_min_ns;
+    if (g->wait_max_ns > dst->wait_max_ns) dst->wait_max_ns = g->wait_max_ns;
+  } else {
+    if (gs->n == gs->cap) {
+      size_t cap = gs->cap ? gs->cap * 2 : 64;
+      mw_goroutine_group *items = mw__arena_alloc(a, cap * sizeof *items);
+      if (!items) return MW_ENOMEM;
+      if (gs->n) memcpy(items, gs->items, gs->n * sizeof *items);
+      gs->items = items;
+      gs->cap = cap;
+    }
+    dst = &gs->items[gs->n++];
+    *dst = *g;
+    dst->goids = NULL;
+  }
+  if (goid > 0) { /* keep a few ids, for matching a goroutine across dumps */
+    size_t cur = dst->goids ? strlen(dst->goids) : 0;
+    if (cur < MAX_GOIDS_TEXT) {
+      char *s = arena_printf(a, "%s%s%lld", dst->goids ? dst->goids : "", cur ? "," : "", (long long)goid);
+      if (!s) return MW_ENOMEM;
+      dst->goids = s;
+    }
+  }
+  return MW_OK;
+}
+
+static const char *goroutine_meta(mw_arena *a, const char *format, const mw_goroutine_group *g, size_t n,
+                                  int64_t claimed) {
+  int64_t by_state[MW_G_NSTATES] = {0};
+  for (size_t i = 0; i < n; i++) by_state[g[i].state] += g[i].count;
+  mw_buf b;
+  mw__buf_init(&b, 4096);
+  mw_jsonw w;
+  mw__jw_init(&w, &b);
+  mw__jw_obj(&w);
+  mw__jw_kstr(&w, "format", format);
+  mw__jw_key(&w, "by_state");
+  mw__jw_obj(&w);
+  for (int s = 0; s < MW_G_NSTATES; s++)
+    if (by_state[s]) mw__jw_kint(&w, mw__gstate_name((enum mw_gstate)s), by_state[s]);
+  mw__jw_obj_end(&w);
+  if (claimed >= 0) mw__jw_kint(&w, "claimed_total", claimed);
+  mw__jw_obj_end(&w);
+  return json_to_arena(a, &w, &b);
+}
+
+static int build_goroutines_text(mw_arena *a, const mw_runtime_params *p, const uint8_t *body, size_t len,
+                                 mw_runtime_batch *out, mw_ingest_report *rep, stack_set *ss, group_set *gs,
+                                 char *err, size_t errsz) {
+  mw_goroutine_dump d;
+  mw_goroutine_opts o = MW_GOROUTINE_OPTS_DEFAULT;
+  if (p->max_goroutines) o.max_goroutines = p->max_goroutines;
+  int rc = mw__goroutines_parse_text(a, (const char *)body, len, &o, &d);
+  if (rc == MW_EINVAL) {
+    snprintf(err, errsz, "not a goroutine dump: %s", d.err);
+    return rc;
+  }
+  if (rc == MW_ETOOBIG) {
+    snprintf(err, errsz, "%s (max_goroutines %zu)", d.err, o.max_goroutines);
+    return rc;
+  }
+  if (rc) return rc;
+  for (size_t i = 0; i < d.n; i++) {
+    const mw_goroutine *g = &d.g[i];
+    mw_goroutine_group grp = {.state = g->state, .wait_reason = g->wait_reason, .count = g->count,
+                              .wait_min_ns = g->wait_minutes >= 0 ? g->wait_minutes * 60000000000LL : -1,
+                              .locked = g->locked_to_thread};
+    grp.wait_max_ns = grp.wait_min_ns;
+    long si = stack_add(a, ss, &g->stack);
+    if (si < 0) return MW_ENOMEM;
+    grp.stack = (uint32_t)si;
+    grp.labels_json = take_labels(a, g->labels, g->n_labels, &grp.has_span, grp.span_id, &grp.has_trace, grp.trace_id);
+    if ((rc = group_add(a, gs, &grp, g->id))) return rc;
+  }
+  out->format = d.format == 2 ? "debug=2" : "debug=1";
+  out->total = d.total;
+  out->meta_json = goroutine_meta(a, out->format, gs->items, gs->n, d.claimed_total);
+  rep->accepted = (size_t)d.total;
+  rep->skipped = d.lines_skipped;
+  return MW_OK;
+}
+
+/* --- pprof -------------------------------------------------------------------- */
+
+static const char *profile_meta(mw_arena *a, const mw_profile *pr, const mw_goroutine_group *g, size_t ng) {
+  mw_buf b;
+  mw__buf_init(&b, 64u << 10);
+  mw_jsonw w;
+  mw__jw_init(&w, &b);
+  mw__jw_obj(&w);
+  mw__jw_kstr(&w, "format", "pprof");
+  mw__jw_key(&w, "sample_types");
+  mw__jw_arr(&w);
+  for (size_t i = 0; i < pr->n_sample_types; i++) {
+    mw__jw_arr(&w);
+    mw__jw_str(&w, pr->sample_types[i].type);
+    mw__jw_str(&w, pr->sample_types[i].unit);
+    mw__jw_arr_end(&w);
+  }
+  mw__jw_arr_end(&w);
+  mw__jw_key(&w, "period_type");
+  mw__jw_arr(&w);
+  mw__jw_str(&w, pr->period_type.type);
+  mw__jw_str(&w, pr->period_type.unit);
+  mw__jw_arr_end(&w);
+  mw__jw_kint(&w, "period", pr->period);
+  if (pr->default_sample_type && *pr->default_sample_type)
+    mw__jw_kstr(&w, "default_sample_type", pr->default_sample_type);
+  if (g) {
+    int64_t by_state[MW_G_NSTATES] = {0};
+    for (size_t i = 0; i < ng; i++) by_state[g[i].state] += g[i].count;
+    mw__jw_key(&w, "by_state");
+    mw__jw_obj(&w);
+    for (int s = 0; s < MW_G_NSTATES; s++)
+      if (by_state[s]) mw__jw_kint(&w, mw__gstate_name((enum mw_gstate)s), by_state[s]);
+    mw__jw_obj_end(&w);
+  }
+  mw__jw_obj_end(&w);
+  return json_to_arena(a, &w, &b);
+}
+
+static int build_pprof(mw_arena *a, const mw_runtime_params *p, const uint8_t *body, size_t len,
+                       mw_runtime_batch *out, mw_ingest_report *rep, stack_set *ss, group_set *gs, char *err,
+                       size_t errsz) {
+  mw_buf *raw = NULL;
+  int rc = mw__maybe_gunzip(body, len, MAX_PROFILE_BYTES, &raw);
+  if (rc) {
+    snprintf(err, errsz, rc == MW_ETOOBIG ? "profile is over %u bytes once un-gzipped"
+                                          : "profile is gzip'd but the gzip data is corrupt or cut short (%u)",
+             MAX_PROFILE_BYTES);
+    return rc;
+  }
+  mw_profile pr;
+  mw_pprof_opts o = MW_PPROF_OPTS_DEFAULT;
+  rc = mw__pprof_decode(a, (const uint8_t *)raw->data, raw->len, &o, &pr, err, errsz);
+  mw__body_buf_free(raw);
+  if (rc) return rc;
+  int goroutines = strcmp(p->kind, "goroutine") == 0;
+  if (!goroutines && !(out->samples = mw__arena_calloc(a, pr.n_samples + 1, sizeof *out->samples))) return MW_ENOMEM;
+  for (size_t i = 0; i < pr.n_samples; i++) {
+    const mw_pprof_sample *s = &pr.samples[i];
+    long si = stack_add(a, ss, &s->stack);
+    if (si < 0) return MW_ENOMEM;
+    if (goroutines) {
+      mw_goroutine_group grp = {.stack = (uint32_t)si, .state = mw__gstate_infer(&s->stack),
+                                .count = pr.n_sample_types ? s->values[0] : 1, .wait_min_ns = -1, .wait_max_ns = -1};
+      grp.labels_json = take_labels(a, s->labels, s->n_labels, &grp.has_span, grp.span_id, &grp.has_trace, grp.trace_id);
+      if ((rc = group_add(a, gs, &grp, 0))) return rc;
+      out->total += grp.count;
+      continue;
+    }
+    mw_profile_row *row = &out->samples[out->n_samples++];
+    row->stack = (uint32_t)si;
+    row->labels_json = take_labels(a, s->labels, s->n_labels, &row->has_span, row->span_id, &row->has_trace, row->trace_id);
+    mw_buf b;
+    mw__buf_init(&b, 4096);
+    mw_jsonw w;
+    mw__jw_init(&w, &b);
+    mw__jw_arr(&w);
+    for (size_t k = 0; k < pr.n_sample_types; k++) mw__jw_int(&w, s->values[k]);
+    mw__jw_arr_end(&w);
+    row->vals_json = json_to_arena(a, &w, &b);
+    if (!row->vals_json) return MW_ENOMEM;
+  }
+  if (!goroutines) out->total = (int64_t)out->n_samples;
+  out->format = "pprof";
+  if (!p->time_ns && pr.time_nanos > 0) out->at_ns = pr.time_nanos;
+  if (!p->duration_ns && pr.duration_nanos > 0) out->duration_ns = pr.duration_nanos;
+  out->meta_json = profile_meta(a, &pr, goroutines ? gs->items : NULL, gs->n);
+  rep->accepted = goroutines ? (size_t)out->total : pr.n_samples;
+  return MW_OK;
+}
+
+/* A goroutine body is a pprof profile (gzip'd, or raw protobuf starting with
+ * a field-1 or field-2 tag) or dump text. */
+static int looks_like_pprof(const uint8_t *b, size_t len) {
+  return len >= 2 && ((b[0] == 0x1f && b[1] == 0x8b) || b[0] == 0x0a || b[0] == 0x12);
+}
+
+int mw__runtime_build(mw_arena *a, const mw_runtime_params *p, const uint8_t *body, size_t len,
+                      mw_runtime_batch *out, mw_ingest_report *rep, char *err, size_t errsz) {
+  memset(out, 0, sizeof *out);
+  memset(rep, 0, sizeof *rep);
+  out->service = p->service;
+  out->instance = p->instance ? p->instance : "";
+  if (!mw__runtime_kind_valid(p->kind)) {
+    snprintf(err, errsz, "unknown kind \"%.32s\"", p->kind ? p->kind : "");
+    return MW_EINVAL;
+  }
+  if (!len) {
+    snprintf(err, errsz, "the body is empty");
+    return MW_EINVAL;
+  }
+  if (strcmp(p->kind, "gctrace") == 0 || strcmp(p->kind, "schedtrace") == 0)
+    return build_stderr(a, p, body, len, out, rep, err, errsz);
+
+  out->kind = p->kind;
+  out->at_ns = p->time_ns ? p->time_ns : 0;
+  out->duration_ns = p->duration_ns;
+  stack_set ss = {.index = mw__bmap_new(0)};
+  group_set gs = {.index = mw__bmap_new(0)};
+  int rc = MW_ENOMEM;
+  if (!ss.index || !gs.index) goto out;
+  if (strcmp(p->kind, "goroutine") == 0 && !looks_like_pprof(body, len)) {
+    rc = build_goroutines_text(a, p, body, len, out, rep, &ss, &gs, err, errsz);
+  } else {
+    rc = build_pprof(a, p, body, len, out, rep, &ss, &gs, err, errsz);
+  }
+  if (rc) goto out;
+  if (!out->at_ns) out->at_ns = p->time_ns ? p->time_ns : p->received_ns;
+  out->stacks = ss.items;
+  out->n_stacks = ss.n;
+  out->groups = gs.items;
+  out->n_groups = gs.n;
+  out->raw_bytes = len;
+  size_t cap = ZSTD_compressBound(len);
+  uint8_t *z = mw__arena_alloc(a, cap);
+  if (!z) {
+    rc = MW_ENOMEM;
+    goto out;
+  }
+  size_t zl = ZSTD_compress(z, cap, body, len, 3);
+  if (ZSTD_isError(zl)) {
+    snprintf(err, errsz, "compressing the payload failed: %s", ZSTD_getErrorName(zl));
+    rc = MW_EIO;
+    goto out;
+  }
+  out->payload = z;
+  out->payload_len = zl;
+  rc = MW_OK;
+out:
+  mw__bmap_free(ss.index);
+  mw__bmap_free(gs.index);
+  return rc;
+}

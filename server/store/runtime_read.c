@@ -1,0 +1,322 @@
+/* Reading runtime data: sources, GC cycles, scheduler samples, snapshots. */
+#include "store/store_int.h"
+#include "core/error.h"
+#include "core/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *text(mw_arena *a, sqlite3_stmt *st, int col) {
+  const unsigned char *t = sqlite3_column_text(st, col);
+  return t ? mw__arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, col)) : NULL;
+}
+
+static sqlite3_stmt *prepare(mw__reader *r, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
+    mw__error("query prepare failed", "err=\"%s\"", sqlite3_errmsg(r->db));
+  return st;
+}
+
+/* Grows an arena array of n elements of size sz to hold one more. */
+static void *grow(mw_arena *a, void *items, size_t n, size_t *cap, size_t sz) {
+  if (n < *cap) return items;
+  size_t ncap = *cap ? *cap * 2 : 32;
+  void *p = mw__arena_alloc(a, ncap * sz);
+  if (p && n) memcpy(p, items, n * sz);
+  *cap = ncap;
+  return p;
+}
+
+static void read_source(mw_arena *a, sqlite3_stmt *st, mw_source_info *o) {
+  o->id = sqlite3_column_int64(st, 0);
+  o->service = text(a, st, 1);
+  o->instance = text(a, st, 2);
+  o->host = text(a, st, 3);
+  o->pid = sqlite3_column_int64(st, 4);
+  o->first_ns = sqlite3_column_int64(st, 5);
+  o->last_ns = sqlite3_column_int64(st, 6);
+}
+
+#define SOURCE_COLS "SELECT id, service, instance, host, pid, first_ns, last_ns FROM sources"
+
+int mw__store_sources(mw_store *s, mw_arena *a, mw_source_info **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  mw__reader *r = mw__reader_get(s);
+  if (!r) return MW_EIO;
+  int rc = MW_OK;
+  size_t cap = 0;
+  sqlite3_stmt *st = prepare(r, SOURCE_COLS " ORDER BY service, instance");
+  if (!st) rc = MW_EIO;
+  while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+    if (!(*out = grow(a, *out, *n, &cap, sizeof **out))) rc = MW_ENOMEM;
+    else read_source(a, st, &(*out)[(*n)++]);
+  }
+  sqlite3_finalize(st);
+  mw__reader_put(s, r);
+  return rc;
+}
+
+int mw__store_source(mw_store *s, mw_arena *a, int64_t id, mw_source_info *out) {
+  mw__reader *r = mw__reader_get(s);
+  if (!r) return MW_EIO;
+  int rc = MW_ENOTFOUND;
+  sqlite3_stmt *st = prepare(r, SOURCE_COLS " WHERE id = ?1");
+  if (!st) rc = MW_EIO;
+  else {
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      read_source(a, st, out);
+      rc = MW_OK;
+    }
+  }
+  sqlite3_finalize(st);
+  mw__reader_put(s, r);
+  return rc;
+}
+
+int mw__store_gc(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+                 mw_gc_cycle **out, size_t *n, int *more) {
+  *out = NULL;
+  *n = 0;
+  *more = 0;
+  mw__reader *r = mw__reader_get(s);
+  if (!r) return MW_EIO;
+  int rc = MW_OK;
+  size_t cap = 0;
+  sqlite3_stmt *st = prepare(r, "SELECT n, start_ns, stw1_ns, mark_ns, stw2_ns, cpu_pct, stw1_cpu_ns, assist_cpu_ns, "
+                                "background_cpu_ns, idle_cpu_ns, stw2_cpu_ns, heap_before, heap_after, heap_live, "
+                                "goal, coalesce(stacks, -1), coalesce(globals, -1), procs, forced FROM gc_cycles "
+                                "WHERE source_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 ORDER BY start_ns LIMIT ?4");
+  if (!st) rc = MW_EIO;
+  else {
+    sqlite3_bind_int64(st, 1, source_id);
+    sqlite3_bind_int64(st, 2, start_ns);
+    sqlite3_bind_int64(st, 3, end_ns);
+    sqlite3_bind_int64(st, 4, (int64_t)limit + 1);
+  }
+  while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+    if (*n == limit) {
+      *more = 1;
+      break;
+    }
+    if (!(*out = grow(a, *out, *n, &cap, sizeof **out))) {
+      rc = MW_ENOMEM;
+      break;
+    }
+    mw_gc_cycle *g = &(*out)[(*n)++];
+    memset(g, 0, sizeof *g);
+    g->n = sqlite3_column_int64(st, 0);
+    g->start_ns = sqlite3_column_int64(st, 1);
+    g->stw_sweep_term_ns = sqlite3_column_int64(st, 2);
+    g->concurrent_mark_ns = sqlite3_column_int64(st, 3);
+    g->stw_mark_term_ns = sqlite3_column_int64(st, 4);
+    g->cpu_percent = sqlite3_column_int(st, 5);
+    g->stw1_cpu_ns = sqlite3_column_int64(st, 6);
+    g->assist_cpu_ns = sqlite3_column_int64(st, 7);
+    g->background_cpu_ns = sqlite3_column_int64(st, 8);
+    g->idle_cpu_ns = sqlite3_column_int64(st, 9);
+    g->stw2_cpu_ns = sqlite3_column_int64(st, 10);
+    g->heap_before = sqlite3_column_int64(st, 11);
+    g->heap_after = sqlite3_column_int64(st, 12);
+    g->heap_live = sqlite3_column_int64(st, 13);
+    g->goal = sqlite3_column_int64(st, 14);
+    g->stacks = sqlite3_column_int64(st, 15);
+    g->globals = sqlite3_column_int64(st, 16);
+    g->procs = sqlite3_column_int(st, 17);
+    g->forced = sqlite3_column_int(st, 18);
+  }
+  sqlite3_finalize(st);
+  mw__reader_put(s, r);
+  return rc;
+}
+
+int mw__store_sched(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+                    mw_sched_sample **out, size_t *n, int *more) {
+  *out = NULL;
+  *n = 0;
+  *more = 0;
+  mw__reader *r = mw__reader_get(s);
+  if (!r) return MW_EIO;
+  int rc = MW_OK;
+  size_t cap = 0;
+  sqlite3_stmt *st = prepare(r, "SELECT at_ns, gomaxprocs, idleprocs, threads, spinningthreads, idlethreads, runqueue, "
+                                "coalesce(local_runq, -1) FROM sched_samples "
+                                "WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 ORDER BY at_ns LIMIT ?4");
+  if (!st) rc = MW_EIO;
+  else {
+    sqlite3_bind_int64(st, 1, source_id);
+    sqlite3_bind_int64(st, 2, start_ns);
+    sqlite3_bind_int64(st, 3, end_ns);
+    sqlite3_bind_int64(st, 4, (int64_t)limit + 1);
+  }
+  while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+    if (*n == limit) {
+      *more = 1;
+      break;
+    }
+    if (!(*out = grow(a, *out, *n, &cap, sizeof **out))) {
+      rc = MW_ENOMEM;
+      break;
+    }
+    mw_sched_sample *x = &(*out)[(*n)++];
+    memset(x, 0, sizeof *x);
+    x->stamp_ns = sqlite3_column_int64(st, 0);
+    x->gomaxprocs = sqlite3_column_int64(st, 1);
+    x->idleprocs = sqlite3_column_int64(st, 2);
+    x->threads = sqlite3_column_int64(st, 3);
+    x->spinningthreads = sqlite3_column_int64(st, 4);
+    x->idlethreads = sqlite3_column_int64(st, 5);
+    x->runqueue = sqlite3_column_int64(st, 6);
+    x->local_runq_sum = sqlite3_column_int64(st, 7);
+    x->needspinning = -1;
+  }
+  sqlite3_finalize(st);
+  mw__reader_put(s, r);
+  return rc;
+}
+
+#define SNAPSHOT_COLS "SELECT id, source_id, kind, format, at_ns, duration_ns, total, meta, raw_bytes, length(payload) FROM snapshots"
+
+static void read_snapshot(mw_arena *a, sqlite3_stmt *st, mw_snapshot_info *o) {
+  o->id = sqlite3_column_int64(st, 0);
+  o->source_id = sqlite3_column_int64(st, 1);
+  o->kind = text(a, st, 2);
+  o->format = text(a, st, 3);
+  o->at_ns = sqlite3_column_int64(st, 4);
+  o->duration_ns = sqlite3_column_int64(st, 5);
+  o->total = sqlite3_column_int64(st, 6);
+  o->meta_json = text(a, st, 7);
+  o->raw_bytes = sqlite3_column_int64(st, 8);
+  o->stored_bytes = sqlite3_column_int64(st, 9);
+}
+
+int mw__store_snapshots(mw_store *s, mw_arena *a, int64_t source_id, const char *kind, int64_t start_ns,
+                        int64_t end_ns, size_t limit, mw_snapshot_info **out, size_t *n, int *more) {
+  *out = NULL;
+  *n = 0;
+  *more = 0;
+  mw__reader *r = mw__reader_get(s);
+  if (!r) return MW_EIO;
+  int rc = MW_OK;
+  size_t cap = 0;
+  sqlite3_stmt *st = prepare(r, SNAPSHOT_COLS " WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 "
+                                              "AND (?4 IS NULL OR kind = ?4) ORDER BY at_ns LIMIT ?5");
+  if (!st) rc = MW_EIO;
+  else {
+    sqlite3_bind_int64(st, 1, source_id);
+    sqlite3_bind_int64(st, 2, start_ns);
+    sqlite3_bind_int64(st, 3, end_ns);
+    if (kind) sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (int64_t)limit + 1);
+  }
+  while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+    if (*n == limit) {
+      *more = 1;
+      break;
+    }
+    if (!(*out = grow(a, *out, *n, &cap, sizeof **out))) rc = MW_ENOMEM;
+    else read_snapshot(a, st, &(*out)[(*n)++]);
+  }
+  sqlite3_finalize(st);
+  mw__reader_put(s, r);
+  return rc;
+}
+
+static void read_ids(sqlite3_stmt *st, int col, mw_snapshot_row *row) {
+  if ((row->has_span = sqlite3_column_bytes(st, col) == 8)) memcpy(row->span_id, sqlite3_column_blob(st, col), 8);
+  if ((row->has_trace = sqlite3_column_bytes(st, col + 1) == 16))
+    memcpy(row->trace_id, sqlite3_column_blob(st, col + 1), 16);
+}
+
+int mw__store_snapshot(mw_store *s, mw_arena *a, int64_t id, size_t limit, mw_snapshot_info *info,
+                       mw_snapshot_row **rows, size_t *n, int *more) {
+  *rows = NULL;
+  *n = 0;
+  *more = 0;
+  mw__reader *r = mw__reader_get(s);
+  if (!r) return MW_EIO;
+  int rc = MW_ENOTFOUND;
+  size_t cap = 0;
+  sqlite3_stmt *st = prepare(r, SNAPSHOT_COLS " WHERE id = ?1"), *rs = NULL;
+  if (!st) {
+    rc = MW_EIO;
+    goto out;
+  }
+  sqlite3_bind_int64(st, 1, id);
+  if (sqlite3_step(st) != SQLITE_ROW) goto out;
+  read_snapshot(a, st, info);
+  rc = MW_OK;
+  int goroutines = strcmp(info->kind, "goroutine") == 0;
+  rs = prepare(r, goroutines
+                      ? "SELECT g.stack_id, st.frames, g.state, g.wait_reason, g.count, coalesce(g.wait_min_ns, -1), "
+                        "coalesce(g.wait_max_ns, -1), g.locked, g.span_id, g.trace_id, g.labels, g.goids "
+                        "FROM goroutine_groups g JOIN stacks st ON st.id = g.stack_id WHERE g.snapshot_id = ?1 "
+                        "ORDER BY g.count DESC, g.rowid LIMIT ?2"
+                      : "SELECT p.stack_id, st.frames, p.span_id, p.trace_id, p.labels, p.vals "
+                        "FROM profile_samples p JOIN stacks st ON st.id = p.stack_id WHERE p.snapshot_id = ?1 "
+                        "ORDER BY p.rowid LIMIT ?2");
+  if (!rs) {
+    rc = MW_EIO;
+    goto out;
+  }
+  sqlite3_bind_int64(rs, 1, id);
+  sqlite3_bind_int64(rs, 2, (int64_t)limit + 1);
+  while (sqlite3_step(rs) == SQLITE_ROW) {
+    if (*n == limit) {
+      *more = 1;
+      break;
+    }
+    if (!(*rows = grow(a, *rows, *n, &cap, sizeof **rows))) {
+      rc = MW_ENOMEM;
+      break;
+    }
+    mw_snapshot_row *row = &(*rows)[(*n)++];
+    memset(row, 0, sizeof *row);
+    row->stack_id = sqlite3_column_int64(rs, 0);
+    row->frames = text(a, rs, 1);
+    row->wait_min_ns = row->wait_max_ns = -1;
+    if (goroutines) {
+      row->state = text(a, rs, 2);
+      row->wait_reason = text(a, rs, 3);
+      row->count = sqlite3_column_int64(rs, 4);
+      row->wait_min_ns = sqlite3_column_int64(rs, 5);
+      row->wait_max_ns = sqlite3_column_int64(rs, 6);
+      row->locked = sqlite3_column_int(rs, 7);
+      read_ids(rs, 8, row);
+      row->labels_json = text(a, rs, 10);
+      row->goids = text(a, rs, 11);
+    } else {
+      read_ids(rs, 2, row);
+      row->labels_json = text(a, rs, 4);
+      row->vals_json = text(a, rs, 5);
+    }
+  }
+out:
+  sqlite3_finalize(st);
+  sqlite3_finalize(rs);
+  mw__reader_put(s, r);
+  return rc;
+}
+
+int mw__store_snapshot_payload(mw_store *s, mw_arena *a, int64_t id, const uint8_t **data, size_t *len,
+                               int64_t *raw_bytes) {
+  mw__reader *r = mw__reader_get(s);
+  if (!r) return MW_EIO;
+  int rc = MW_ENOTFOUND;
+  sqlite3_stmt *st = prepare(r, "SELECT payload, raw_bytes FROM snapshots WHERE id = ?1");
+  if (!st) rc = MW_EIO;
+  else {
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      *len = (size_t)sqlite3_column_bytes(st, 0);
+      *data = mw__arena_memdup(a, sqlite3_column_blob(st, 0), *len);
+      *raw_bytes = sqlite3_column_int64(st, 1);
+      rc = *data ? MW_OK : MW_ENOMEM;
+    }
+  }
+  sqlite3_finalize(st);
+  mw__reader_put(s, r);
+  return rc;
+}

@@ -1,0 +1,278 @@
+/* Writing runtime data (runs on the writer thread, inside its transaction).
+ *
+ * Which source a runtime ingest belongs to: a link learned earlier for the
+ * (service, instance as named) wins; else the named instance; else, when only
+ * a service is named and exactly one instance of it has sent spans, that one;
+ * else the service's anonymous source (instance ''). Then, when the batch's
+ * labelled samples carry span ids of stored spans that all belong to one other
+ * source, the batch goes there and the link is learned for next time. */
+#include "store/store_int.h"
+#include "core/error.h"
+#include "core/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum rt_stmt {
+  RT_LINK_FIND,
+  RT_LINK_SAVE,
+  RT_SOURCE_FIND,
+  RT_SOURCE_SPANNED,
+  RT_SOURCE_UPSERT,
+  RT_SOURCE_RANGE,
+  RT_SPAN_SOURCE,
+  RT_GC,
+  RT_SCHED,
+  RT_SNAPSHOT,
+  RT_STACK_FIND,
+  RT_STACK_INSERT,
+  RT_GROUP,
+  RT_SAMPLE,
+  RT__COUNT
+};
+
+static const char *const rt_sql[RT__COUNT] = {
+    [RT_LINK_FIND] = "SELECT source_id FROM source_links WHERE service = ?1 AND alias = ?2",
+    [RT_LINK_SAVE] = "INSERT OR REPLACE INTO source_links (service, alias, source_id) VALUES (?1, ?2, ?3)",
+    [RT_SOURCE_FIND] = "SELECT id FROM sources WHERE service = ?1 AND instance = ?2",
+    [RT_SOURCE_SPANNED] = "SELECT src.id FROM sources src WHERE src.service = ?1 AND "
+                          "EXISTS (SELECT 1 FROM spans s WHERE s.source_id = src.id) LIMIT 2",
+    [RT_SOURCE_UPSERT] = "INSERT INTO sources (service, instance, first_ns, last_ns) VALUES (?1, ?2, ?3, ?3) "
+                         "ON CONFLICT (service, instance) DO UPDATE SET last_ns = last_ns RETURNING id",
+    [RT_SOURCE_RANGE] = "UPDATE sources SET first_ns = min(first_ns, ?2), last_ns = max(last_ns, ?3) WHERE id = ?1",
+    [RT_SPAN_SOURCE] = "SELECT source_id FROM spans WHERE trace_id = ?1 AND span_id = ?2",
+    [RT_GC] = "INSERT OR IGNORE INTO gc_cycles (source_id, n, start_ns, stw1_ns, mark_ns, stw2_ns, cpu_pct, "
+              "stw1_cpu_ns, assist_cpu_ns, background_cpu_ns, idle_cpu_ns, stw2_cpu_ns, heap_before, heap_after, "
+              "heap_live, goal, stacks, globals, procs, forced) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+    [RT_SCHED] = "INSERT OR IGNORE INTO sched_samples (source_id, at_ns, gomaxprocs, idleprocs, threads, "
+                 "spinningthreads, idlethreads, runqueue, local_runq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [RT_SNAPSHOT] = "INSERT INTO snapshots (source_id, kind, format, at_ns, duration_ns, total, meta, raw_bytes, payload) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [RT_STACK_FIND] = "SELECT id FROM stacks WHERE frames = ?1",
+    [RT_STACK_INSERT] = "INSERT INTO stacks (frames) VALUES (?1)",
+    [RT_GROUP] = "INSERT INTO goroutine_groups (snapshot_id, stack_id, state, wait_reason, count, wait_min_ns, "
+                 "wait_max_ns, locked, span_id, trace_id, labels, goids) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [RT_SAMPLE] = "INSERT INTO profile_samples (snapshot_id, stack_id, span_id, trace_id, labels, vals) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+};
+
+/* Distinct (trace, span) pairs looked up to learn a batch's source. */
+enum { LEARN_PROBES = 16 };
+
+static sqlite3_stmt *stmt(mw_store *s, enum rt_stmt id) {
+  if (!s->rt_stmts[id] &&
+      sqlite3_prepare_v3(s->wdb, rt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->rt_stmts[id], NULL) != SQLITE_OK) {
+    mw__error("cannot prepare a runtime statement", "err=\"%s\"", sqlite3_errmsg(s->wdb));
+    return NULL;
+  }
+  return s->rt_stmts[id];
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v) {
+  if (v) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(st, i);
+}
+
+static int run(mw_store *s, sqlite3_stmt *st, int64_t *id) {
+  int64_t none;
+  return st ? mw__step_id(s->wdb, st, id ? id : &none) : MW_EIO;
+}
+
+static int resolve_source(mw_store *s, const mw_runtime_batch *b, int64_t at, int64_t *id) {
+  sqlite3_stmt *st = stmt(s, RT_LINK_FIND);
+  if (!st) return MW_EIO;
+  bind_text(st, 1, b->service);
+  bind_text(st, 2, b->instance);
+  int rc = run(s, st, id);
+  if (rc || *id >= 0) return rc;
+  if (!*b->instance && (st = stmt(s, RT_SOURCE_SPANNED))) {
+    bind_text(st, 1, b->service);
+    int64_t first = -1, count = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      if (!count++) first = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    if (count == 1) {
+      *id = first;
+      return MW_OK;
+    }
+  }
+  if (!(st = stmt(s, RT_SOURCE_UPSERT))) return MW_EIO;
+  bind_text(st, 1, b->service);
+  bind_text(st, 2, b->instance);
+  sqlite3_bind_int64(st, 3, at);
+  return run(s, st, id);
+}
+
+/* Returns the one source that the batch's labelled span ids belong to, or -1
+ * when none is known or they disagree. */
+static int64_t learned_source(mw_store *s, const mw_runtime_batch *b) {
+  sqlite3_stmt *st = stmt(s, RT_SPAN_SOURCE);
+  if (!st) return -1;
+  int64_t found = -1;
+  int probes = 0;
+  size_t n = b->n_groups + b->n_samples;
+  for (size_t i = 0; i < n && probes < LEARN_PROBES; i++) {
+    int has;
+    const uint8_t *trace, *span;
+    if (i < b->n_groups) {
+      has = b->groups[i].has_span && b->groups[i].has_trace;
+      trace = b->groups[i].trace_id, span = b->groups[i].span_id;
+    } else {
+      const mw_profile_row *r = &b->samples[i - b->n_groups];
+      has = r->has_span && r->has_trace;
+      trace = r->trace_id, span = r->span_id;
+    }
+    if (!has) continue;
+    probes++;
+    sqlite3_bind_blob(st, 1, trace, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, span, 8, SQLITE_STATIC);
+    int64_t src;
+    if (mw__step_id(s->wdb, st, &src) || src < 0) continue;
+    if (found >= 0 && found != src) return -1;
+    found = src;
+  }
+  return found;
+}
+
+static int stack_id(mw_store *s, const mw_stack_text *t, int64_t *id) {
+  if (mw__bmap_get(s->stacks, t->text, t->len, id)) return MW_OK;
+  sqlite3_stmt *st = stmt(s, RT_STACK_FIND);
+  if (!st) return MW_EIO;
+  sqlite3_bind_text(st, 1, t->text, (int)t->len, SQLITE_STATIC);
+  int rc = run(s, st, id);
+  if (rc) return rc;
+  if (*id < 0) {
+    if (!(st = stmt(s, RT_STACK_INSERT))) return MW_EIO;
+    sqlite3_bind_text(st, 1, t->text, (int)t->len, SQLITE_STATIC);
+    if ((rc = run(s, st, NULL))) return rc;
+    *id = sqlite3_last_insert_rowid(s->wdb);
+  }
+  return mw__bmap_put(s->stacks, t->text, t->len, *id);
+}
+
+static void bind_ids(sqlite3_stmt *st, int col, int has_span, const uint8_t *span, int has_trace, const uint8_t *trace) {
+  if (has_span) sqlite3_bind_blob(st, col, span, 8, SQLITE_STATIC);
+  else sqlite3_bind_null(st, col);
+  if (has_trace) sqlite3_bind_blob(st, col + 1, trace, 16, SQLITE_STATIC);
+  else sqlite3_bind_null(st, col + 1);
+}
+
+static int write_snapshot(mw_store *s, mw_runtime_batch *b) {
+  sqlite3_stmt *st = stmt(s, RT_SNAPSHOT);
+  if (!st) return MW_EIO;
+  sqlite3_bind_int64(st, 1, b->source_id);
+  bind_text(st, 2, b->kind);
+  bind_text(st, 3, b->format);
+  sqlite3_bind_int64(st, 4, b->at_ns);
+  sqlite3_bind_int64(st, 5, b->duration_ns);
+  sqlite3_bind_int64(st, 6, b->total);
+  bind_text(st, 7, b->meta_json ? b->meta_json : "{}");
+  sqlite3_bind_int64(st, 8, (int64_t)b->raw_bytes);
+  sqlite3_bind_blob(st, 9, b->payload, (int)b->payload_len, SQLITE_STATIC);
+  int rc = run(s, st, NULL);
+  if (rc) return rc;
+  b->snapshot_id = sqlite3_last_insert_rowid(s->wdb);
+
+  int64_t *ids = calloc(b->n_stacks + 1, sizeof *ids);
+  if (!ids) return MW_ENOMEM;
+  for (size_t i = 0; i < b->n_stacks && !rc; i++) rc = stack_id(s, &b->stacks[i], &ids[i]);
+  for (size_t i = 0; i < b->n_groups && !rc; i++) {
+    const mw_goroutine_group *g = &b->groups[i];
+    if (!(st = stmt(s, RT_GROUP))) {
+      rc = MW_EIO;
+      break;
+    }
+    sqlite3_bind_int64(st, 1, b->snapshot_id);
+    sqlite3_bind_int64(st, 2, ids[g->stack]);
+    bind_text(st, 3, mw__gstate_name(g->state));
+    bind_text(st, 4, g->wait_reason);
+    sqlite3_bind_int64(st, 5, g->count);
+    if (g->wait_min_ns >= 0) sqlite3_bind_int64(st, 6, g->wait_min_ns), sqlite3_bind_int64(st, 7, g->wait_max_ns);
+    sqlite3_bind_int(st, 8, g->locked);
+    bind_ids(st, 9, g->has_span, g->span_id, g->has_trace, g->trace_id);
+    bind_text(st, 11, g->labels_json);
+    bind_text(st, 12, g->goids);
+    rc = run(s, st, NULL);
+  }
+  for (size_t i = 0; i < b->n_samples && !rc; i++) {
+    const mw_profile_row *r = &b->samples[i];
+    if (!(st = stmt(s, RT_SAMPLE))) {
+      rc = MW_EIO;
+      break;
+    }
+    sqlite3_bind_int64(st, 1, b->snapshot_id);
+    sqlite3_bind_int64(st, 2, ids[r->stack]);
+    bind_ids(st, 3, r->has_span, r->span_id, r->has_trace, r->trace_id);
+    bind_text(st, 5, r->labels_json);
+    bind_text(st, 6, r->vals_json);
+    rc = run(s, st, NULL);
+  }
+  free(ids);
+  return rc;
+}
+
+int mw__apply_runtime(mw_store *s, mw_runtime_batch *b) {
+  /* the batch's time range, for the source's first/last */
+  int64_t lo = INT64_MAX, hi = INT64_MIN;
+  for (size_t i = 0; i < b->n_gc; i++) {
+    if (b->gc[i].start_ns < lo) lo = b->gc[i].start_ns;
+    if (b->gc[i].start_ns > hi) hi = b->gc[i].start_ns;
+  }
+  for (size_t i = 0; i < b->n_sched; i++) {
+    if (b->sched[i].stamp_ns < lo) lo = b->sched[i].stamp_ns;
+    if (b->sched[i].stamp_ns > hi) hi = b->sched[i].stamp_ns;
+  }
+  if (b->kind) {
+    if (b->at_ns < lo) lo = b->at_ns;
+    if (b->at_ns + b->duration_ns > hi) hi = b->at_ns + b->duration_ns;
+  }
+  if (lo > hi) lo = hi = 0;
+
+  int rc = resolve_source(s, b, lo, &b->source_id);
+  if (rc) return rc;
+  int64_t learned = learned_source(s, b);
+  if (learned >= 0 && learned != b->source_id) {
+    sqlite3_stmt *st = stmt(s, RT_LINK_SAVE);
+    if (!st) return MW_EIO;
+    bind_text(st, 1, b->service);
+    bind_text(st, 2, b->instance);
+    sqlite3_bind_int64(st, 3, learned);
+    if ((rc = run(s, st, NULL))) return rc;
+    mw__info("learned a source link", "service=\"%s\" instance=\"%s\" source=%lld", b->service, b->instance,
+             (long long)learned);
+    b->source_id = learned;
+  }
+  sqlite3_stmt *st = stmt(s, RT_SOURCE_RANGE);
+  if (!st) return MW_EIO;
+  sqlite3_bind_int64(st, 1, b->source_id);
+  sqlite3_bind_int64(st, 2, lo);
+  sqlite3_bind_int64(st, 3, hi);
+  if ((rc = run(s, st, NULL))) return rc;
+
+  for (size_t i = 0; i < b->n_gc; i++) {
+    const mw_gc_cycle *g = &b->gc[i];
+    if (!(st = stmt(s, RT_GC))) return MW_EIO;
+    int64_t v[] = {b->source_id, g->n, g->start_ns, g->stw_sweep_term_ns, g->concurrent_mark_ns,
+                   g->stw_mark_term_ns, g->cpu_percent, g->stw1_cpu_ns, g->assist_cpu_ns, g->background_cpu_ns,
+                   g->idle_cpu_ns, g->stw2_cpu_ns, g->heap_before, g->heap_after, g->heap_live, g->goal};
+    for (int k = 0; k < 16; k++) sqlite3_bind_int64(st, k + 1, v[k]);
+    if (g->stacks >= 0) sqlite3_bind_int64(st, 17, g->stacks);
+    if (g->globals >= 0) sqlite3_bind_int64(st, 18, g->globals);
+    sqlite3_bind_int(st, 19, g->procs);
+    sqlite3_bind_int(st, 20, g->forced);
+    if ((rc = run(s, st, NULL))) return rc;
+  }
+  for (size_t i = 0; i < b->n_sched; i++) {
+    const mw_sched_sample *x = &b->sched[i];
+    if (!(st = stmt(s, RT_SCHED))) return MW_EIO;
+    int64_t v[] = {b->source_id, x->stamp_ns, x->gomaxprocs, x->idleprocs, x->threads, x->spinningthreads,
+                   x->idlethreads, x->runqueue};
+    for (int k = 0; k < 8; k++) sqlite3_bind_int64(st, k + 1, v[k]);
+    if (x->local_runq_sum >= 0) sqlite3_bind_int64(st, 9, x->local_runq_sum);
+    if ((rc = run(s, st, NULL))) return rc;
+  }
+  return b->kind ? write_snapshot(s, b) : MW_OK;
+}
