@@ -91,6 +91,7 @@ extern mw_histogram mw__m_commit_seconds;
 extern const mw_route mw__otlp_routes[];
 extern const mw_route mw__api_routes[];
 extern const mw_route mw__runtime_routes[];
+extern const mw_route mw__correlate_routes[];
 extern const mw_route mw__misc_routes[];
 
 #endif

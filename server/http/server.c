@@ -27,7 +27,8 @@ mw_counter_vec mw__m_requests;
 static const double commit_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
 mw_histogram mw__m_commit_seconds = MW_HISTOGRAM_INIT(commit_bounds);
 
-static const mw_route *const route_tables[] = {mw__otlp_routes, mw__api_routes, mw__runtime_routes, mw__misc_routes};
+static const mw_route *const route_tables[] = {mw__otlp_routes, mw__api_routes, mw__runtime_routes,
+                                                    mw__correlate_routes, mw__misc_routes};
 
 /* Returns the route for (method, url). *path_ok is 1 when some route other
  * than the viewer's catch-all has the path, so that a wrong method is 405

@@ -59,7 +59,7 @@ int mw__store_read_trace(mw_store *s, mw_arena *a, const uint8_t trace_id[16], s
   if (!r) return MW_EIO;
   sqlite3_stmt *st = NULL;
   int rc = prep(r, "SELECT s.span_id, s.parent_id, s.source_id, s.scope_id, o.name, s.start_ns, s.dur_ns, "
-                   "s.kind, s.status, s.body FROM spans s JOIN operations o ON o.id = s.op_id "
+                   "s.kind, s.status, s.body, s.op_id FROM spans s JOIN operations o ON o.id = s.op_id "
                    "WHERE s.trace_id = ?1 ORDER BY s.start_ns",
                 &st);
   if (rc) goto out;
@@ -102,6 +102,7 @@ int mw__store_read_trace(mw_store *s, mw_arena *a, const uint8_t trace_id[16], s
     sp->kind = sqlite3_column_int(st, 7);
     sp->status = sqlite3_column_int(st, 8);
     sp->body = dup_blob(a, st, 9, &sp->body_len);
+    sp->op_id = sqlite3_column_int64(st, 10);
     if (!sp->name || !sp->body) {
       rc = MW_ENOMEM;
       goto out;

@@ -68,7 +68,7 @@ void mw__store_on_commit(mw_store *s, void (*cb)(double seconds, size_t jobs, si
 typedef struct mw_stored_span {
   uint8_t trace_id[16], span_id[8], parent_id[8];
   int has_parent;
-  int64_t source_id, scope_id;
+  int64_t source_id, scope_id, op_id;
   const char *name;
   int64_t start_ns, dur_ns;
   int kind, status;
@@ -192,5 +192,43 @@ int mw__store_snapshot(mw_store *s, mw_arena *a, int64_t id, size_t limit, mw_sn
 /* The payload as received, still zstd-compressed. MW_ENOTFOUND for an unknown id. */
 int mw__store_snapshot_payload(mw_store *s, mw_arena *a, int64_t id, const uint8_t **data, size_t *len,
                                int64_t *raw_bytes);
+
+/* --- correlation (timeline, explain) --------------------------------------------- */
+
+/* A labelled profile sample or goroutine group of one span, with its snapshot. */
+typedef struct mw_span_sample {
+  int64_t snapshot_id, snapshot_ns, snapshot_dur_ns;
+  const char *kind;            /* cpu, goroutine, ... */
+  const char *format;
+  const char *meta_json;       /* the snapshot's meta (sample types, period) */
+  int64_t stack_id;
+  const char *frames;
+  const char *vals_json;       /* profiles */
+  const char *state, *wait_reason; /* goroutines */
+  int64_t count;
+} mw_span_sample;
+
+/* Samples and goroutine groups labelled with span_id (and, when the label has
+ * it, trace_id), of snapshots of the given kind (NULL = any). */
+int mw__store_span_samples(mw_store *s, mw_arena *a, const uint8_t span_id[8], const uint8_t trace_id[16],
+                           const char *kind, size_t limit, mw_span_sample **out, size_t *n);
+
+/* The q-quantile (nearest rank) of durations of an operation's spans starting
+ * in [start, end), and their count. */
+int mw__store_op_quantile(mw_store *s, int64_t op_id, int64_t start_ns, int64_t end_ns, double q, int64_t *value,
+                          int64_t *count);
+
+typedef struct mw_span_ref {
+  uint8_t trace_id[16], span_id[8];
+  int64_t start_ns, dur_ns;
+} mw_span_ref;
+
+/* Spans of an operation starting in [start, end) that lasted at least min_dur
+ * (at most max_dur), longest first. */
+int mw__store_op_spans(mw_store *s, mw_arena *a, int64_t op_id, int64_t start_ns, int64_t end_ns, int64_t min_dur,
+                       int64_t max_dur, size_t limit, mw_span_ref **out, size_t *n);
+
+/* The operation id of (service, name), or MW_ENOTFOUND. */
+int mw__store_op_id(mw_store *s, const char *service, const char *name, int64_t *op_id);
 
 #endif

@@ -1,0 +1,72 @@
+/* The correlation API: a trace's timeline and explanation, a span's own
+ * profile, and the slow-versus-fast comparison of an operation. */
+#include "http/http_int.h"
+#include "core/error.h"
+#include "core/hex.h"
+#include "core/timefmt.h"
+#include "query/explain.h"
+#include "query/timeline.h"
+
+#include <string.h>
+
+/* /api/v1/traces/{id}/{what}: parses the id; replies and returns -1 when bad. */
+static int trace_url(mw_req *r, uint8_t tid[16], const char **what) {
+  const char *p = r->url + strlen("/api/v1/traces/");
+  const char *slash = strchr(p, '/');
+  if (!slash || mw__hex_decode(tid, 16, p, (size_t)(slash - p)) != MW_OK) {
+    mw__reply_json_error(r, 400, "trace id must be 32 hex digits");
+    return -1;
+  }
+  *what = slash + 1;
+  return 0;
+}
+
+static void reply_rc(mw_req *r, int rc, const uint8_t tid[16]) {
+  char hex[33];
+  mw__hex_encode(hex, tid, 16);
+  if (rc == MW_ENOTFOUND) return mw__reply_json_error(r, 404, "trace %s not found", hex);
+  if (rc == MW_ETOOBIG) return mw__reply_json_error(r, 413, "trace %s has too many spans to explain", hex);
+  mw__reply_json_error(r, 500, "explaining trace %s failed: %s", hex, mw__strerror(rc));
+}
+
+static void handle_trace_sub(mw_req *r) {
+  uint8_t tid[16];
+  const char *what;
+  if (trace_url(r, tid, &what)) return;
+  mw_buf b;
+  mw__buf_init(&b, 256u << 20);
+  mw_jsonw w;
+  mw__jw_init(&w, &b);
+  int rc;
+  if (strcmp(what, "explain") == 0) {
+    mw_explain_opts o = MW_EXPLAIN_OPTS_DEFAULT;
+    mw_trace_explain e;
+    rc = mw__explain_trace(r->http->opts.store, r->arena, tid, &o, &e);
+    if (!rc) mw__explain_json(&w, &e);
+  } else if (strcmp(what, "timeline") == 0) {
+    int64_t margin = 500000000;
+    const char *m = mw__req_arg(r, "margin");
+    if (m && *m && (mw__parse_duration(m, &margin) || margin < 0 || margin > 3600000000000LL)) {
+      mw__buf_free(&b);
+      return mw__reply_json_error(r, 400, "margin must be a duration up to 1h, like 500ms or 2s");
+    }
+    rc = mw__timeline_json(r->http->opts.store, r->arena, tid, margin, &w);
+  } else {
+    mw__buf_free(&b);
+    return mw__reply_json_error(r, 404, "no such endpoint: %s", r->url);
+  }
+  if (rc) {
+    mw__buf_free(&b);
+    return reply_rc(r, rc, tid);
+  }
+  if (mw__jw_error(&w)) {
+    mw__buf_free(&b);
+    return mw__reply_json_error(r, 500, "rendering the answer failed");
+  }
+  mw__reply_buf(r, 200, "application/json", &b);
+}
+
+const mw_route mw__correlate_routes[] = {
+    {.method = "GET", .path = "/api/v1/traces/", .prefix = 1, .handle = handle_trace_sub},
+    {0},
+};

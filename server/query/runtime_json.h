@@ -1,0 +1,12 @@
+/* JSON shapes of runtime records shared by the read endpoints and the timeline. */
+#ifndef MW_QUERY_RUNTIME_JSON_H
+#define MW_QUERY_RUNTIME_JSON_H
+#include "core/jsonw.h"
+#include "model/runtime.h"
+
+/* A GC cycle with absolute phase windows, CPU split and heap figures. */
+void mw__json_gc_cycle(mw_jsonw *w, const mw_gc_cycle *g);
+/* A stored stack text ("func\tfile:line\n" per frame) as [{"func","file","line"}]. */
+void mw__json_frames(mw_jsonw *w, const char *frames);
+
+#endif

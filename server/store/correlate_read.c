@@ -1,0 +1,173 @@
+/* Reads for correlation: what a span's labels tie to it, and what other spans
+ * of the same operation look like. */
+#include "store/store_int.h"
+#include "core/error.h"
+#include "core/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *text(mw_arena *a, sqlite3_stmt *st, int col) {
+  const unsigned char *t = sqlite3_column_text(st, col);
+  return t ? mw__arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, col)) : NULL;
+}
+
+static sqlite3_stmt *prepare(mw__reader *r, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
+    mw__error("query prepare failed", "err=\"%s\"", sqlite3_errmsg(r->db));
+  return st;
+}
+
+int mw__store_span_samples(mw_store *s, mw_arena *a, const uint8_t span_id[8], const uint8_t trace_id[16],
+                           const char *kind, size_t limit, mw_span_sample **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  mw__reader *r = mw__reader_get(s);
+  if (!r) return MW_EIO;
+  int rc = MW_OK;
+  /* a span id is only 8 bytes: when the sample also names its trace, it must agree */
+  static const char *const sql[2] = {
+      "SELECT sn.id, sn.at_ns, sn.duration_ns, sn.kind, sn.format, sn.meta, p.stack_id, st.frames, p.vals "
+      "FROM profile_samples p JOIN snapshots sn ON sn.id = p.snapshot_id JOIN stacks st ON st.id = p.stack_id "
+      "WHERE p.span_id = ?1 AND (p.trace_id IS NULL OR p.trace_id = ?2) AND (?3 IS NULL OR sn.kind = ?3) "
+      "ORDER BY sn.at_ns LIMIT ?4",
+      "SELECT sn.id, sn.at_ns, sn.duration_ns, sn.kind, sn.format, sn.meta, g.stack_id, st.frames, g.state, "
+      "g.wait_reason, g.count "
+      "FROM goroutine_groups g JOIN snapshots sn ON sn.id = g.snapshot_id JOIN stacks st ON st.id = g.stack_id "
+      "WHERE g.span_id = ?1 AND (g.trace_id IS NULL OR g.trace_id = ?2) AND (?3 IS NULL OR sn.kind = ?3) "
+      "ORDER BY sn.at_ns LIMIT ?4"};
+  size_t cap = 0;
+  for (int q = 0; q < 2 && !rc; q++) {
+    if (kind && (q == 0) == (strcmp(kind, "goroutine") == 0)) continue;
+    sqlite3_stmt *st = prepare(r, sql[q]);
+    if (!st) {
+      rc = MW_EIO;
+      break;
+    }
+    sqlite3_bind_blob(st, 1, span_id, 8, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, trace_id, 16, SQLITE_STATIC);
+    if (kind) sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (int64_t)limit);
+    while (*n < limit && sqlite3_step(st) == SQLITE_ROW) {
+      if (*n == cap) {
+        size_t ncap = cap ? cap * 2 : 32;
+        mw_span_sample *p = mw__arena_alloc(a, ncap * sizeof *p);
+        if (!p) {
+          rc = MW_ENOMEM;
+          break;
+        }
+        if (*n) memcpy(p, *out, *n * sizeof *p);
+        *out = p;
+        cap = ncap;
+      }
+      mw_span_sample *x = &(*out)[(*n)++];
+      memset(x, 0, sizeof *x);
+      x->snapshot_id = sqlite3_column_int64(st, 0);
+      x->snapshot_ns = sqlite3_column_int64(st, 1);
+      x->snapshot_dur_ns = sqlite3_column_int64(st, 2);
+      x->kind = text(a, st, 3);
+      x->format = text(a, st, 4);
+      x->meta_json = text(a, st, 5);
+      x->stack_id = sqlite3_column_int64(st, 6);
+      x->frames = text(a, st, 7);
+      if (q == 0) {
+        x->vals_json = text(a, st, 8);
+        x->count = 1;
+      } else {
+        x->state = text(a, st, 8);
+        x->wait_reason = text(a, st, 9);
+        x->count = sqlite3_column_int64(st, 10);
+      }
+    }
+    sqlite3_finalize(st);
+  }
+  mw__reader_put(s, r);
+  return rc;
+}
+
+int mw__store_op_quantile(mw_store *s, int64_t op_id, int64_t start_ns, int64_t end_ns, double q, int64_t *value,
+                          int64_t *count) {
+  *value = 0;
+  *count = 0;
+  mw__reader *r = mw__reader_get(s);
+  if (!r) return MW_EIO;
+  int rc = MW_OK;
+  sqlite3_stmt *st = prepare(r, "SELECT count(*) FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3");
+  sqlite3_stmt *at = prepare(r, "SELECT dur_ns FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 "
+                                "ORDER BY dur_ns LIMIT 1 OFFSET ?4");
+  if (!st || !at) {
+    rc = MW_EIO;
+    goto out;
+  }
+  sqlite3_bind_int64(st, 1, op_id);
+  sqlite3_bind_int64(st, 2, start_ns);
+  sqlite3_bind_int64(st, 3, end_ns);
+  if (sqlite3_step(st) == SQLITE_ROW) *count = sqlite3_column_int64(st, 0);
+  if (*count) {
+    int64_t k = (int64_t)(q * (double)*count + 0.999999999);
+    if (k < 1) k = 1;
+    if (k > *count) k = *count;
+    sqlite3_bind_int64(at, 1, op_id);
+    sqlite3_bind_int64(at, 2, start_ns);
+    sqlite3_bind_int64(at, 3, end_ns);
+    sqlite3_bind_int64(at, 4, k - 1);
+    if (sqlite3_step(at) == SQLITE_ROW) *value = sqlite3_column_int64(at, 0);
+  }
+out:
+  sqlite3_finalize(st);
+  sqlite3_finalize(at);
+  mw__reader_put(s, r);
+  return rc;
+}
+
+int mw__store_op_spans(mw_store *s, mw_arena *a, int64_t op_id, int64_t start_ns, int64_t end_ns, int64_t min_dur,
+                       int64_t max_dur, size_t limit, mw_span_ref **out, size_t *n) {
+  *n = 0;
+  *out = mw__arena_calloc(a, limit + 1, sizeof **out);
+  if (!*out) return MW_ENOMEM;
+  mw__reader *r = mw__reader_get(s);
+  if (!r) return MW_EIO;
+  int rc = MW_OK;
+  sqlite3_stmt *st = prepare(r, "SELECT trace_id, span_id, start_ns, dur_ns FROM spans WHERE op_id = ?1 "
+                                "AND start_ns >= ?2 AND start_ns < ?3 AND dur_ns >= ?4 AND dur_ns <= ?5 "
+                                "ORDER BY dur_ns DESC LIMIT ?6");
+  if (!st) rc = MW_EIO;
+  else {
+    sqlite3_bind_int64(st, 1, op_id);
+    sqlite3_bind_int64(st, 2, start_ns);
+    sqlite3_bind_int64(st, 3, end_ns);
+    sqlite3_bind_int64(st, 4, min_dur);
+    sqlite3_bind_int64(st, 5, max_dur);
+    sqlite3_bind_int64(st, 6, (int64_t)limit);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      mw_span_ref *x = &(*out)[(*n)++];
+      if (sqlite3_column_bytes(st, 0) == 16) memcpy(x->trace_id, sqlite3_column_blob(st, 0), 16);
+      if (sqlite3_column_bytes(st, 1) == 8) memcpy(x->span_id, sqlite3_column_blob(st, 1), 8);
+      x->start_ns = sqlite3_column_int64(st, 2);
+      x->dur_ns = sqlite3_column_int64(st, 3);
+    }
+  }
+  sqlite3_finalize(st);
+  mw__reader_put(s, r);
+  return rc;
+}
+
+int mw__store_op_id(mw_store *s, const char *service, const char *name, int64_t *op_id) {
+  mw__reader *r = mw__reader_get(s);
+  if (!r) return MW_EIO;
+  int rc = MW_ENOTFOUND;
+  sqlite3_stmt *st = prepare(r, "SELECT id FROM operations WHERE service = ?1 AND name = ?2");
+  if (!st) rc = MW_EIO;
+  else {
+    sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      *op_id = sqlite3_column_int64(st, 0);
+      rc = MW_OK;
+    }
+  }
+  sqlite3_finalize(st);
+  mw__reader_put(s, r);
+  return rc;
+}
