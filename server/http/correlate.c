@@ -5,6 +5,7 @@
 #include "core/hex.h"
 #include "core/timefmt.h"
 #include "query/explain.h"
+#include "query/span_profile.h"
 #include "query/timeline.h"
 
 #include <string.h>
@@ -66,7 +67,35 @@ static void handle_trace_sub(mw_req *r) {
   mw__reply_buf(r, 200, "application/json", &b);
 }
 
+/* /api/v1/spans/{spanID}/profile?type=cpu|goroutine[&trace=ID] */
+static void handle_span_profile(mw_req *r) {
+  const char *p = r->url + strlen("/api/v1/spans/");
+  const char *slash = strchr(p, '/');
+  uint8_t sid[8], tid[16];
+  if (!slash || mw__hex_decode(sid, 8, p, (size_t)(slash - p)) != MW_OK)
+    return mw__reply_json_error(r, 400, "span id must be 16 hex digits");
+  if (strcmp(slash, "/profile") != 0) return mw__reply_json_error(r, 404, "no such endpoint: %s", r->url);
+  const char *type = mw__req_arg(r, "type");
+  if (!type || !*type) type = "cpu";
+  if (strcmp(type, "cpu") && strcmp(type, "goroutine"))
+    return mw__reply_json_error(r, 400, "type must be cpu or goroutine, got \"%.32s\"", type);
+  const char *trace = mw__req_arg(r, "trace");
+  if (trace && *trace && mw__hex_decode(tid, 16, trace, strlen(trace)) != MW_OK)
+    return mw__reply_json_error(r, 400, "trace must be 32 hex digits");
+  mw_buf b;
+  mw__buf_init(&b, 256u << 20);
+  int rc = mw__span_profile(r->http->opts.store, r->arena, sid, trace && *trace ? tid : NULL, type, &b);
+  if (rc) {
+    mw__buf_free(&b);
+    if (rc == MW_ENOTFOUND)
+      return mw__reply_json_error(r, 404, "no %s sample carries span %.16s", type, p);
+    return mw__reply_json_error(r, 500, "building the profile failed: %s", mw__strerror(rc));
+  }
+  mw__reply_buf(r, 200, "application/octet-stream", &b);
+}
+
 const mw_route mw__correlate_routes[] = {
+    {.method = "GET", .path = "/api/v1/spans/", .prefix = 1, .handle = handle_span_profile},
     {.method = "GET", .path = "/api/v1/traces/", .prefix = 1, .handle = handle_trace_sub},
     {0},
 };

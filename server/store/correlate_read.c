@@ -30,12 +30,12 @@ int mw__store_span_samples(mw_store *s, mw_arena *a, const uint8_t span_id[8], c
   static const char *const sql[2] = {
       "SELECT sn.id, sn.at_ns, sn.duration_ns, sn.kind, sn.format, sn.meta, p.stack_id, st.frames, p.vals "
       "FROM profile_samples p JOIN snapshots sn ON sn.id = p.snapshot_id JOIN stacks st ON st.id = p.stack_id "
-      "WHERE p.span_id = ?1 AND (p.trace_id IS NULL OR p.trace_id = ?2) AND (?3 IS NULL OR sn.kind = ?3) "
+      "WHERE p.span_id = ?1 AND (?2 IS NULL OR p.trace_id IS NULL OR p.trace_id = ?2) AND (?3 IS NULL OR sn.kind = ?3) "
       "ORDER BY sn.at_ns LIMIT ?4",
       "SELECT sn.id, sn.at_ns, sn.duration_ns, sn.kind, sn.format, sn.meta, g.stack_id, st.frames, g.state, "
       "g.wait_reason, g.count "
       "FROM goroutine_groups g JOIN snapshots sn ON sn.id = g.snapshot_id JOIN stacks st ON st.id = g.stack_id "
-      "WHERE g.span_id = ?1 AND (g.trace_id IS NULL OR g.trace_id = ?2) AND (?3 IS NULL OR sn.kind = ?3) "
+      "WHERE g.span_id = ?1 AND (?2 IS NULL OR g.trace_id IS NULL OR g.trace_id = ?2) AND (?3 IS NULL OR sn.kind = ?3) "
       "ORDER BY sn.at_ns LIMIT ?4"};
   size_t cap = 0;
   for (int q = 0; q < 2 && !rc; q++) {
@@ -46,7 +46,7 @@ int mw__store_span_samples(mw_store *s, mw_arena *a, const uint8_t span_id[8], c
       break;
     }
     sqlite3_bind_blob(st, 1, span_id, 8, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, trace_id, 16, SQLITE_STATIC);
+    if (trace_id) sqlite3_bind_blob(st, 2, trace_id, 16, SQLITE_STATIC);
     if (kind) sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, (int64_t)limit);
     while (*n < limit && sqlite3_step(st) == SQLITE_ROW) {

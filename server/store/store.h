@@ -208,8 +208,9 @@ typedef struct mw_span_sample {
   int64_t count;
 } mw_span_sample;
 
-/* Samples and goroutine groups labelled with span_id (and, when the label has
- * it, trace_id), of snapshots of the given kind (NULL = any). */
+/* Samples and goroutine groups labelled with span_id (and, when both the
+ * sample and the caller name one, trace_id: NULL = any trace), of snapshots of
+ * the given kind (NULL = any). */
 int mw__store_span_samples(mw_store *s, mw_arena *a, const uint8_t span_id[8], const uint8_t trace_id[16],
                            const char *kind, size_t limit, mw_span_sample **out, size_t *n);
 
