@@ -4,10 +4,12 @@
 #include "core/error.h"
 #include "core/hex.h"
 #include "core/timefmt.h"
+#include "query/compare.h"
 #include "query/explain.h"
 #include "query/span_profile.h"
 #include "query/timeline.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* /api/v1/traces/{id}/{what}: parses the id; replies and returns -1 when bad. */
@@ -94,7 +96,37 @@ static void handle_span_profile(mw_req *r) {
   mw__reply_buf(r, 200, "application/octet-stream", &b);
 }
 
+/* /api/v1/compare?service=&name=&start=&end=&limit= */
+static void handle_compare(mw_req *r) {
+  const char *service = mw__req_arg(r, "service"), *name = mw__req_arg(r, "name");
+  if (!service || !*service || !name || !*name) return mw__reply_json_error(r, 400, "service and name are required");
+  int64_t start = 0, end = INT64_MAX;
+  const char *v;
+  if (((v = mw__req_arg(r, "start")) && *v && mw__parse_time(v, &start)) ||
+      ((v = mw__req_arg(r, "end")) && *v && mw__parse_time(v, &end)))
+    return mw__reply_json_error(r, 400, "start and end must be unix seconds, unix ns or RFC 3339");
+  size_t limit = 30;
+  if ((v = mw__req_arg(r, "limit")) && *v) {
+    long n = strtol(v, NULL, 10);
+    if (n < 1 || n > 200) return mw__reply_json_error(r, 400, "limit must be from 1 to 200 spans per group");
+    limit = (size_t)n;
+  }
+  mw_buf b;
+  mw__buf_init(&b, 64u << 20);
+  mw_jsonw w;
+  mw__jw_init(&w, &b);
+  int rc = mw__compare_json(r->http->opts.store, r->arena, service, name, start, end, limit, &w);
+  if (rc || mw__jw_error(&w)) {
+    mw__buf_free(&b);
+    if (rc == MW_ENOTFOUND)
+      return mw__reply_json_error(r, 404, "no spans of %.100s %.100s in that range", service, name);
+    return mw__reply_json_error(r, 500, "comparing failed: %s", mw__strerror(rc ? rc : MW_ENOMEM));
+  }
+  mw__reply_buf(r, 200, "application/json", &b);
+}
+
 const mw_route mw__correlate_routes[] = {
+    {.method = "GET", .path = "/api/v1/compare", .handle = handle_compare},
     {.method = "GET", .path = "/api/v1/spans/", .prefix = 1, .handle = handle_span_profile},
     {.method = "GET", .path = "/api/v1/traces/", .prefix = 1, .handle = handle_trace_sub},
     {0},

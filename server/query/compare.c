@@ -1,0 +1,231 @@
+/* Compare (see compare.h). Each span of a group is explained like in
+ * /explain; the group's breakdown is the mean of its spans' shares. The
+ * differential flame graph weights each stack by the share of a span's time
+ * it accounts for: CPU stacks by their sampled ns out of the span's CPU time,
+ * goroutine stacks by how often snapshots found the span there out of its
+ * explained off-CPU time; a node's value is the mean over the group's spans,
+ * and delta = slow - fast. */
+#include "query/compare.h"
+#include "core/error.h"
+#include "query/explain.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MAX_CHILDREN = 64, MAX_DEPTH = 48 };
+
+typedef struct node {
+  const char *name;              /* "func (file:line)" */
+  double w[2];                   /* slow, fast */
+  struct node *kids, *next;
+} node;
+
+static node *child(mw_arena *a, node *n, const char *name, size_t len) {
+  size_t count = 0;
+  for (node *k = n->kids; k; k = k->next, count++)
+    if (strlen(k->name) == len && strncmp(k->name, name, len) == 0) return k;
+  if (count >= MAX_CHILDREN) return NULL;
+  node *k = mw__arena_calloc(a, 1, sizeof *k);
+  if (!k || !(k->name = mw__arena_strndup(a, name, len))) return NULL;
+  k->next = n->kids;
+  n->kids = k;
+  return k;
+}
+
+/* Adds weight to every node on a stack's path, root first. */
+static void add_stack(mw_arena *a, node *root, const char *frames, int group, double weight) {
+  const char *lines[MAX_DEPTH * 4];
+  size_t lens[MAX_DEPTH * 4], n = 0;
+  for (const char *p = frames; p && *p && n < sizeof lines / sizeof lines[0];) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    lines[n] = p;
+    lens[n++] = len;
+    p += len + (nl ? 1 : 0);
+  }
+  root->w[group] += weight;
+  node *at = root;
+  size_t depth = 0;
+  for (size_t i = n; i-- > 0 && at && depth < MAX_DEPTH; depth++) {
+    char buf[600];
+    const char *tab = memchr(lines[i], '\t', lens[i]);
+    int m = tab ? snprintf(buf, sizeof buf, "%.*s (%.*s)", (int)(tab - lines[i]), lines[i],
+                           (int)(lens[i] - (size_t)(tab - lines[i]) - 1), tab + 1)
+                : snprintf(buf, sizeof buf, "%.*s", (int)lens[i], lines[i]);
+    at = child(a, at, buf, (size_t)m < sizeof buf ? (size_t)m : sizeof buf - 1);
+    if (at) at->w[group] += weight;
+  }
+}
+
+static void write_node(mw_jsonw *w, const node *n, double n_slow, double n_fast, int depth) {
+  double s = n_slow ? n->w[0] / n_slow : 0, f = n_fast ? n->w[1] / n_fast : 0;
+  mw__jw_obj(w);
+  mw__jw_kstr(w, "name", n->name);
+  mw__jw_kdouble(w, "slow", round(s * 10000) / 10000);
+  mw__jw_kdouble(w, "fast", round(f * 10000) / 10000);
+  mw__jw_kdouble(w, "delta", round((s - f) * 10000) / 10000);
+  mw__jw_key(w, "children");
+  mw__jw_arr(w);
+  for (const node *k = n->kids; k && depth < MAX_DEPTH; k = k->next) {
+    double ks = n_slow ? k->w[0] / n_slow : 0, kf = n_fast ? k->w[1] / n_fast : 0;
+    if (ks < 0.005 && kf < 0.005) continue; /* below half a percent: noise */
+    write_node(w, k, n_slow, n_fast, depth + 1);
+  }
+  mw__jw_arr_end(w);
+  mw__jw_obj_end(w);
+}
+
+/* The node whose share grows most from fast to slow, among the deepest ones
+ * that still carry most of their parent's growth. */
+static const node *most_growing(const node *n, double n_slow, double n_fast) {
+  const node *best = NULL;
+  double best_d = 0;
+  for (const node *k = n->kids; k; k = k->next) {
+    /* the runtime's parking frames under a program frame say less than it does */
+    if (n->name && strncmp(k->name, "runtime.", 8) == 0 && strncmp(n->name, "runtime.", 8) != 0) continue;
+    double d = (n_slow ? k->w[0] / n_slow : 0) - (n_fast ? k->w[1] / n_fast : 0);
+    if (d > best_d) best_d = d, best = k;
+  }
+  if (!best) return n;
+  double parent_d = (n_slow ? n->w[0] / n_slow : 0) - (n_fast ? n->w[1] / n_fast : 0);
+  if (n->name && best_d < 0.5 * parent_d) return n;
+  return most_growing(best, n_slow, n_fast);
+}
+
+typedef struct group {
+  double share[16];   /* cpu, gc_stw, gc_assist, runnable, blocked x8, children, unknown */
+  size_t spans;
+  size_t gc_hit;
+  int64_t threshold;
+} group;
+
+static const char *const share_names[] = {"cpu", "gc_stw", "gc_assist", "runnable", "mutex", "chan", "select", "io",
+                                          "sleep", "syscall", "cond", "other", "children", "unknown"};
+enum { N_SHARES = 14 };
+
+static int add_span(mw_store *s, mw_arena *a, const mw_span_ref *ref, group *g, node *root, int which) {
+  mw_explain_opts o = MW_EXPLAIN_OPTS_DEFAULT;
+  mw_trace_explain t;
+  int rc = mw__explain_trace(s, a, ref->trace_id, &o, &t);
+  if (rc == MW_ENOTFOUND) return MW_OK;
+  if (rc) return rc;
+  const mw_span_explain *e = NULL;
+  for (size_t i = 0; i < t.n_spans; i++)
+    if (memcmp(t.spans[i].span->span_id, ref->span_id, 8) == 0) e = &t.spans[i];
+  if (!e || e->span->dur_ns <= 0) return MW_OK;
+  double d = (double)e->span->dur_ns;
+  int64_t v[N_SHARES] = {e->b.cpu_ns, e->b.gc_stw_ns, e->b.gc_assist_ns, e->b.runnable_ns};
+  for (int k = 0; k < MW_B_N; k++) v[4 + k] = e->b.blocked_ns[k];
+  v[12] = e->children_ns;
+  v[13] = e->b.unknown_ns;
+  for (int k = 0; k < N_SHARES; k++) g->share[k] += (double)v[k] / d;
+  g->spans++;
+  if (e->b.gc_stw_ns > 0) g->gc_hit++;
+
+  /* stacks of this span */
+  mw_span_sample *rows;
+  size_t n;
+  if ((rc = mw__store_span_samples(s, a, ref->span_id, ref->trace_id, NULL, 4096, &rows, &n))) return rc;
+  double cpu_total = 0;
+  for (size_t i = 0; i < n; i++)
+    if (rows[i].vals_json) {
+      const char *c = strrchr(rows[i].vals_json, ',');
+      cpu_total += c ? strtod(c + 1, NULL) : strtod(rows[i].vals_json + 1, NULL);
+    }
+  size_t snaps = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!rows[i].vals_json && (i == 0 || rows[i].snapshot_id != rows[i - 1].snapshot_id)) snaps++;
+  double off_cpu = (double)(e->self_ns - e->b.cpu_ns - e->b.gc_stw_ns - e->b.unknown_ns);
+  if (off_cpu < 0) off_cpu = 0;
+  for (size_t i = 0; i < n;) {
+    if (rows[i].vals_json) {
+      const char *c = strrchr(rows[i].vals_json, ',');
+      double ns = c ? strtod(c + 1, NULL) : strtod(rows[i].vals_json + 1, NULL);
+      if (cpu_total > 0) add_stack(a, root, rows[i].frames, which, ns / cpu_total * (double)e->b.cpu_ns / d);
+      i++;
+      continue;
+    }
+    size_t j = i;
+    int64_t total = 0;
+    while (j < n && !rows[j].vals_json && rows[j].snapshot_id == rows[i].snapshot_id) total += rows[j++].count;
+    for (size_t k = i; k < j && total; k++)
+      add_stack(a, root, rows[k].frames, which, (double)rows[k].count / (double)total / (double)snaps * off_cpu / d);
+    i = j;
+  }
+  return MW_OK;
+}
+
+static void write_group(mw_jsonw *w, const group *g) {
+  mw__jw_obj(w);
+  mw__jw_kint(w, "threshold_ns", g->threshold);
+  mw__jw_kint(w, "spans", (int64_t)g->spans);
+  mw__jw_key(w, "breakdown_share");
+  mw__jw_obj(w);
+  for (int k = 0; k < N_SHARES; k++)
+    mw__jw_kdouble(w, share_names[k], g->spans ? round(g->share[k] / (double)g->spans * 10000) / 10000 : 0);
+  mw__jw_obj_end(w);
+  mw__jw_kdouble(w, "gc_overlap_rate", g->spans ? round((double)g->gc_hit / (double)g->spans * 1000) / 1000 : 0);
+  mw__jw_obj_end(w);
+}
+
+int mw__compare_json(mw_store *s, mw_arena *a, const char *service, const char *name, int64_t start_ns,
+                     int64_t end_ns, size_t per_group, mw_jsonw *w) {
+  int64_t op, p50, p90, count;
+  int rc = mw__store_op_id(s, service, name, &op);
+  if (!rc) rc = mw__store_op_quantile(s, op, start_ns, end_ns, 0.5, &p50, &count);
+  if (!rc) rc = mw__store_op_quantile(s, op, start_ns, end_ns, 0.9, &p90, &count);
+  if (rc) return rc;
+  if (!count) return MW_ENOTFOUND;
+  mw_span_ref *slow, *fast;
+  size_t n_slow, n_fast;
+  if ((rc = mw__store_op_spans(s, a, op, start_ns, end_ns, p90, INT64_MAX, per_group, &slow, &n_slow)) ||
+      (rc = mw__store_op_spans(s, a, op, start_ns, end_ns, 0, p50, per_group, &fast, &n_fast)))
+    return rc;
+  group g[2] = {{.threshold = p90}, {.threshold = p50}};
+  node root = {.name = "all"};
+  for (size_t i = 0; i < n_slow; i++)
+    if ((rc = add_span(s, a, &slow[i], &g[0], &root, 0))) return rc;
+  for (size_t i = 0; i < n_fast; i++)
+    if ((rc = add_span(s, a, &fast[i], &g[1], &root, 1))) return rc;
+
+  /* the paragraph: the component that grows most, the stack that grows most, GC */
+  int grow_k = 0;
+  double grow_d = -1;
+  for (int k = 0; k < N_SHARES; k++) {
+    double d = (g[0].spans ? g[0].share[k] / (double)g[0].spans : 0) - (g[1].spans ? g[1].share[k] / (double)g[1].spans : 0);
+    if (d > grow_d) grow_d = d, grow_k = k;
+  }
+  const node *hot = most_growing(&root, (double)g[0].spans, (double)g[1].spans);
+  char summary[1400];
+  int m = snprintf(summary, sizeof summary,
+                   "Slow %s spans of %s (at or above p90 = %.1f ms, %zu compared) spent %.0f%% of their time in %s, "
+                   "against %.0f%% for fast ones (at or below p50 = %.1f ms, %zu compared).",
+                   name, service, (double)p90 / 1e6, g[0].spans,
+                   g[0].spans ? 100 * g[0].share[grow_k] / (double)g[0].spans : 0, share_names[grow_k],
+                   g[1].spans ? 100 * g[1].share[grow_k] / (double)g[1].spans : 0, (double)p50 / 1e6, g[1].spans);
+  if (hot && hot != &root && m > 0 && (size_t)m < sizeof summary)
+    m += snprintf(summary + m, sizeof summary - (size_t)m, " The stack that grows most ends in %s (+%.0f%% of span time).",
+                  hot->name, 100 * ((g[0].spans ? hot->w[0] / (double)g[0].spans : 0) - (g[1].spans ? hot->w[1] / (double)g[1].spans : 0)));
+  if (m > 0 && (size_t)m < sizeof summary)
+    snprintf(summary + m, sizeof summary - (size_t)m, " GC stopped the world during %.0f%% of slow spans and %.0f%% of fast ones.",
+             g[0].spans ? 100.0 * (double)g[0].gc_hit / (double)g[0].spans : 0,
+             g[1].spans ? 100.0 * (double)g[1].gc_hit / (double)g[1].spans : 0);
+
+  mw__jw_obj(w);
+  mw__jw_kstr(w, "service", service);
+  mw__jw_kstr(w, "name", name);
+  mw__jw_kint(w, "count", count);
+  mw__jw_kint(w, "p50_ns", p50);
+  mw__jw_kint(w, "p90_ns", p90);
+  mw__jw_key(w, "slow");
+  write_group(w, &g[0]);
+  mw__jw_key(w, "fast");
+  write_group(w, &g[1]);
+  mw__jw_key(w, "flame");
+  write_node(w, &root, (double)g[0].spans, (double)g[1].spans, 0);
+  mw__jw_kstr(w, "summary", summary);
+  mw__jw_obj_end(w);
+  return MW_OK;
+}
