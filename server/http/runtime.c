@@ -108,7 +108,7 @@ static void resume_ingest(mw_req *r) {
 
 static void handle_ingest(mw_req *r) {
   mw_runtime_params p = {.kind = r->url + strlen("/api/v1/ingest/"), .received_ns = mw__now_ns()};
-  if (!mw__runtime_kind_valid(p.kind))
+  if (!mw__runtime_kind_valid(p.kind) || strcmp(p.kind, "pprof") == 0)
     return mw__reply_json_error(r, 404, "unknown ingest kind \"%.32s\": use gctrace, schedtrace, goroutine, cpu, "
                                         "heap, allocs, mutex or block", p.kind);
   p.service = mw__req_arg(r, "service");
@@ -164,7 +164,7 @@ static void handle_pyroscope(mw_req *r) {
       break;
     }
   }
-  if (!p.kind) p.kind = "cpu";
+  if (!p.kind) p.kind = "pprof"; /* read the kind from the sample types */
   p.service = app;
   if (brace) { /* {k=v,k2=v2} */
     const char *q = brace + 1;

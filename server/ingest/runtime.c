@@ -19,7 +19,9 @@
 /* Profiles decompress into at most this much protobuf. */
 enum { MAX_PROFILE_BYTES = 256u << 20, MAX_GOIDS_TEXT = 160 };
 
-static const char *const kinds[] = {"gctrace", "schedtrace", "goroutine", "cpu", "heap", "allocs", "mutex", "block"};
+/* "pprof" is not a public kind: the Pyroscope endpoint uses it for a profile
+ * whose kind must be read from its sample types. */
+static const char *const kinds[] = {"gctrace", "schedtrace", "goroutine", "cpu", "heap", "allocs", "mutex", "block", "pprof"};
 
 int mw__runtime_kind_valid(const char *kind) {
   for (size_t i = 0; kind && i < sizeof kinds / sizeof kinds[0]; i++)
@@ -264,7 +266,7 @@ static int build_goroutines_text(mw_arena *a, const mw_runtime_params *p, const 
   if (p->max_goroutines) o.max_goroutines = p->max_goroutines;
   int rc = mw__goroutines_parse_text(a, (const char *)body, len, &o, &d);
   if (rc == MW_EINVAL) {
-    snprintf(err, errsz, "not a goroutine dump: %s", d.err);
+    snprintf(err, errsz, "%s", d.err);
     return rc;
   }
   if (rc == MW_ETOOBIG) {
@@ -331,15 +333,36 @@ static const char *profile_meta(mw_arena *a, const mw_profile *pr, const mw_goro
   return json_to_arena(a, &w, &b);
 }
 
+/* The kind of a profile whose sender did not name one, from what Go writes:
+ * goroutine/count, cpu/nanoseconds, inuse_space (heap), alloc_space alone
+ * (allocs), contentions+delay (mutex and block look alike: mutex is named
+ * when the period type is "contentions" with a fraction-scaled delay, which
+ * cannot be told apart; we say block only when the period is above 1, as
+ * SetBlockProfileRate makes it). */
+static const char *profile_kind(const mw_profile *pr) {
+  int has_inuse = 0, has_alloc = 0, has_delay = 0;
+  for (size_t i = 0; i < pr->n_sample_types; i++) {
+    const char *t = pr->sample_types[i].type;
+    if (!strcmp(t, "goroutine")) return "goroutine";
+    if (!strcmp(t, "cpu")) return "cpu";
+    has_inuse |= !strcmp(t, "inuse_space");
+    has_alloc |= !strcmp(t, "alloc_space");
+    has_delay |= !strcmp(t, "delay");
+  }
+  if (has_inuse) return pr->default_sample_type && !strcmp(pr->default_sample_type, "alloc_space") ? "allocs" : "heap";
+  if (has_alloc) return "allocs";
+  if (has_delay) return pr->period > 1 ? "block" : "mutex";
+  return "cpu";
+}
+
 static int build_pprof(mw_arena *a, const mw_runtime_params *p, const uint8_t *body, size_t len,
                        mw_runtime_batch *out, mw_ingest_report *rep, stack_set *ss, group_set *gs, char *err,
                        size_t errsz) {
   mw_buf *raw = NULL;
   int rc = mw__maybe_gunzip(body, len, MAX_PROFILE_BYTES, &raw);
   if (rc) {
-    snprintf(err, errsz, rc == MW_ETOOBIG ? "profile is over %u bytes once un-gzipped"
-                                          : "profile is gzip'd but the gzip data is corrupt or cut short (%u)",
-             MAX_PROFILE_BYTES);
+    if (rc == MW_ETOOBIG) snprintf(err, errsz, "profile is over %u bytes once un-gzipped", MAX_PROFILE_BYTES);
+    else snprintf(err, errsz, "profile is gzip'd but the gzip data is corrupt or cut short");
     return rc;
   }
   mw_profile pr;
@@ -347,7 +370,8 @@ static int build_pprof(mw_arena *a, const mw_runtime_params *p, const uint8_t *b
   rc = mw__pprof_decode(a, (const uint8_t *)raw->data, raw->len, &o, &pr, err, errsz);
   mw__body_buf_free(raw);
   if (rc) return rc;
-  int goroutines = strcmp(p->kind, "goroutine") == 0;
+  if (strcmp(p->kind, "pprof") == 0) out->kind = profile_kind(&pr);
+  int goroutines = strcmp(out->kind, "goroutine") == 0;
   if (!goroutines && !(out->samples = mw__arena_calloc(a, pr.n_samples + 1, sizeof *out->samples))) return MW_ENOMEM;
   for (size_t i = 0; i < pr.n_samples; i++) {
     const mw_pprof_sample *s = &pr.samples[i];
@@ -383,10 +407,14 @@ static int build_pprof(mw_arena *a, const mw_runtime_params *p, const uint8_t *b
   return MW_OK;
 }
 
-/* A goroutine body is a pprof profile (gzip'd, or raw protobuf starting with
- * a field-1 or field-2 tag) or dump text. */
-static int looks_like_pprof(const uint8_t *b, size_t len) {
-  return len >= 2 && ((b[0] == 0x1f && b[1] == 0x8b) || b[0] == 0x0a || b[0] == 0x12);
+/* Goroutine dumps in text (debug=2 and debug=1) begin with "goroutine ";
+ * anything else is taken for a pprof profile, gzip'd or plain (Go writes
+ * fields in no fixed order, so a protobuf's first byte proves nothing). */
+static int is_dump_text(const uint8_t *b, size_t len) {
+  static const char prefix[] = "goroutine ";
+  size_t i = 0;
+  while (i < len && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')) i++;
+  return len - i >= sizeof prefix - 1 && memcmp(b + i, prefix, sizeof prefix - 1) == 0;
 }
 
 int mw__runtime_build(mw_arena *a, const mw_runtime_params *p, const uint8_t *body, size_t len,
@@ -413,7 +441,7 @@ int mw__runtime_build(mw_arena *a, const mw_runtime_params *p, const uint8_t *bo
   group_set gs = {.index = mw__bmap_new(0)};
   int rc = MW_ENOMEM;
   if (!ss.index || !gs.index) goto out;
-  if (strcmp(p->kind, "goroutine") == 0 && !looks_like_pprof(body, len)) {
+  if (strcmp(p->kind, "goroutine") == 0 && is_dump_text(body, len)) {
     rc = build_goroutines_text(a, p, body, len, out, rep, &ss, &gs, err, errsz);
   } else {
     rc = build_pprof(a, p, body, len, out, rep, &ss, &gs, err, errsz);

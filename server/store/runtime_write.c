@@ -80,13 +80,10 @@ static int run(mw_store *s, sqlite3_stmt *st, int64_t *id) {
   return st ? mw__step_id(s->wdb, st, id ? id : &none) : MW_EIO;
 }
 
+/* The naming rules: the named instance; else the one instance of the service
+ * that sends spans; else the service's anonymous source. */
 static int resolve_source(mw_store *s, const mw_runtime_batch *b, int64_t at, int64_t *id) {
-  sqlite3_stmt *st = stmt(s, RT_LINK_FIND);
-  if (!st) return MW_EIO;
-  bind_text(st, 1, b->service);
-  bind_text(st, 2, b->instance);
-  int rc = run(s, st, id);
-  if (rc || *id >= 0) return rc;
+  sqlite3_stmt *st;
   if (!*b->instance && (st = stmt(s, RT_SOURCE_SPANNED))) {
     bind_text(st, 1, b->service);
     int64_t first = -1, count = 0;
@@ -231,22 +228,25 @@ int mw__apply_runtime(mw_store *s, mw_runtime_batch *b) {
   }
   if (lo > hi) lo = hi = 0;
 
-  int rc = resolve_source(s, b, lo, &b->source_id);
+  /* a link learned before wins; else what the batch's span ids prove, which
+   * is then remembered; else the naming rules (resolve_source) */
+  sqlite3_stmt *st = stmt(s, RT_LINK_FIND);
+  if (!st) return MW_EIO;
+  bind_text(st, 1, b->service);
+  bind_text(st, 2, b->instance);
+  int rc = run(s, st, &b->source_id);
   if (rc) return rc;
-  int64_t learned = learned_source(s, b);
-  if (learned >= 0 && learned != b->source_id) {
-    sqlite3_stmt *st = stmt(s, RT_LINK_SAVE);
-    if (!st) return MW_EIO;
+  if (b->source_id < 0 && (b->source_id = learned_source(s, b)) >= 0) {
+    if (!(st = stmt(s, RT_LINK_SAVE))) return MW_EIO;
     bind_text(st, 1, b->service);
     bind_text(st, 2, b->instance);
-    sqlite3_bind_int64(st, 3, learned);
+    sqlite3_bind_int64(st, 3, b->source_id);
     if ((rc = run(s, st, NULL))) return rc;
     mw__info("learned a source link", "service=\"%s\" instance=\"%s\" source=%lld", b->service, b->instance,
-             (long long)learned);
-    b->source_id = learned;
+             (long long)b->source_id);
   }
-  sqlite3_stmt *st = stmt(s, RT_SOURCE_RANGE);
-  if (!st) return MW_EIO;
+  if (b->source_id < 0 && (rc = resolve_source(s, b, lo, &b->source_id))) return rc;
+  if (!(st = stmt(s, RT_SOURCE_RANGE))) return MW_EIO;
   sqlite3_bind_int64(st, 1, b->source_id);
   sqlite3_bind_int64(st, 2, lo);
   sqlite3_bind_int64(st, 3, hi);

@@ -117,6 +117,7 @@ int mw__store_open(const mw_store_opts *opts, mw_store **out, char *err, size_t 
   char pragmas[256];
   snprintf(pragmas, sizeof pragmas,
            "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-16384; "
+           "PRAGMA journal_size_limit=67108864; "
            "PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF;",
            opts->sync_full ? "FULL" : "NORMAL");
   char e2[256];
@@ -127,6 +128,7 @@ int mw__store_open(const mw_store_opts *opts, mw_store **out, char *err, size_t 
     goto fail;
   }
   if ((rc = migrate(s, err, errsz))) goto fail;
+  if ((rc = mw__checkpointer_start(s, err, errsz))) goto fail;
   if ((rc = mw__writer_start(s, err, errsz))) goto fail;
   *out = s;
   return MW_OK;
@@ -142,6 +144,7 @@ void mw__store_drain(mw_store *s) {
 void mw__store_close(mw_store *s) {
   if (!s) return;
   mw__store_drain(s);
+  mw__checkpointer_stop(s);
   while (s->free_readers) {
     mw__reader *r = s->free_readers;
     s->free_readers = r->next;

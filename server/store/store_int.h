@@ -36,6 +36,13 @@ struct mw_store {
   sqlite3_stmt *rt_stmts[MW__RT_STMTS];
   void (*on_commit)(double seconds, size_t jobs, size_t spans);
 
+  /* the checkpointer (checkpoint.c) */
+  sqlite3 *ckpt_db;
+  uv_thread_t ckpt_thread;
+  uv_mutex_t ckpt_lock;
+  uv_cond_t ckpt_wake;
+  int ckpt_wanted, ckpt_stop, ckpt_started;
+
   /* readers */
   uv_mutex_t rlock;
   mw__reader *free_readers;
@@ -47,6 +54,9 @@ int mw__store_connect(const char *path, int readonly, sqlite3 **out, char *err, 
 int mw__store_exec(sqlite3 *db, const char *sql, char *err, size_t errsz);
 
 int mw__writer_start(mw_store *s, char *err, size_t errsz);
+/* Takes WAL checkpoints off the writer's thread; stop it before closing wdb. */
+int mw__checkpointer_start(mw_store *s, char *err, size_t errsz);
+void mw__checkpointer_stop(mw_store *s);
 /* Steps a statement that yields at most one integer (*out, -1 if none), then
  * resets it. Returns 0, MW_EIO or MW_EFULL. */
 int mw__step_id(sqlite3 *db, sqlite3_stmt *st, int64_t *out);

@@ -23,6 +23,7 @@ enum stmt_id {
   ST_OP_FIND,
   ST_OP_INSERT,
   ST_OP_COUNT,
+  ST_SOURCE_RANGE,
   ST_SPAN_INSERT,
   ST__COUNT
 };
@@ -40,15 +41,49 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_OP_FIND] = "SELECT id FROM operations WHERE service = ?1 AND name = ?2",
     [ST_OP_INSERT] = "INSERT INTO operations (service, name) VALUES (?1, ?2)",
     [ST_OP_COUNT] = "UPDATE operations SET span_count = span_count + ?2 WHERE id = ?1",
+    [ST_SOURCE_RANGE] = "UPDATE sources SET first_ns = min(first_ns, ?2), last_ns = max(last_ns, ?3) WHERE id = ?1",
     [ST_SPAN_INSERT] = "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_id, source_id, op_id, "
                        "scope_id, start_ns, dur_ns, kind, status, body) "
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 };
 
+/* Counter updates (an operation's span count, a source's time range) are
+ * gathered per job, kept only if the job's savepoint is released, and written
+ * once per transaction: one UPDATE per operation or source, not per request. */
+typedef struct pending {
+  int kind;              /* PEND_OPS or PEND_RANGE */
+  int64_t id, a, b;      /* ops: id, count; range: source id, first, last */
+} pending;
+enum { PEND_OPS, PEND_RANGE };
+
+typedef struct pend_list {
+  pending *v;
+  size_t n, cap;
+} pend_list;
+
 typedef struct writer_ctx {
   mw_store *s;
   sqlite3_stmt *st[ST__COUNT];
+  pend_list job, txn;
 } writer_ctx;
+
+static int pend_add(pend_list *l, int kind, int64_t id, int64_t a, int64_t b) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 256;
+    pending *v = realloc(l->v, cap * sizeof *v);
+    if (!v) return MW_ENOMEM;
+    l->v = v;
+    l->cap = cap;
+  }
+  l->v[l->n++] = (pending){kind, id, a, b};
+  return MW_OK;
+}
+
+static int cmp_pending(const void *x, const void *y) {
+  const pending *p = x, *q = y;
+  if (p->kind != q->kind) return p->kind - q->kind;
+  return (p->id > q->id) - (p->id < q->id);
+}
 
 static int sql_err(sqlite3 *db) {
   int rc = sqlite3_errcode(db) & 0xFF;
@@ -64,7 +99,18 @@ int mw__step_id(sqlite3 *db, sqlite3_stmt *st, int64_t *out) {
   return rc == SQLITE_DONE ? MW_OK : sql_err(db);
 }
 
+static int upsert_source(writer_ctx *w, const mw_resource_ref *r, int64_t first, int64_t last, int64_t *id);
+
+/* The source of a resource. A resource seen before (byte for byte) needs no
+ * upsert: only its time range is noted for the end of the transaction. */
 static int source_id(writer_ctx *w, const mw_resource_ref *r, int64_t first, int64_t last, int64_t *id) {
+  if (mw__bmap_get(w->s->sources, r->resource, r->resource_len, id))
+    return pend_add(&w->job, PEND_RANGE, *id, first, last);
+  int rc = upsert_source(w, r, first, last, id);
+  return rc ? rc : mw__bmap_put(w->s->sources, r->resource, r->resource_len, *id);
+}
+
+static int upsert_source(writer_ctx *w, const mw_resource_ref *r, int64_t first, int64_t last, int64_t *id) {
   sqlite3_stmt *st = w->st[ST_SOURCE_UPSERT];
   sqlite3_bind_text(st, 1, r->service, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, r->instance, -1, SQLITE_STATIC);
@@ -122,14 +168,37 @@ typedef struct op_tally { int64_t id, n; } op_tally;
 
 static int flush_tally(writer_ctx *w, op_tally *t, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    sqlite3_stmt *st = w->st[ST_OP_COUNT];
-    sqlite3_bind_int64(st, 1, t[i].id);
-    sqlite3_bind_int64(st, 2, t[i].n);
-    int64_t none;
-    int rc = mw__step_id(w->s->wdb, st, &none);
+    int rc = pend_add(&w->job, PEND_OPS, t[i].id, t[i].n, 0);
     if (rc) return rc;
   }
   return MW_OK;
+}
+
+/* Writes the transaction's gathered counter updates, merged per id. */
+static int flush_pending(writer_ctx *w) {
+  pend_list *l = &w->txn;
+  qsort(l->v, l->n, sizeof *l->v, cmp_pending);
+  int rc = MW_OK;
+  for (size_t i = 0; i < l->n && !rc;) {
+    pending m = l->v[i];
+    size_t j = i + 1;
+    for (; j < l->n && l->v[j].kind == m.kind && l->v[j].id == m.id; j++) {
+      if (m.kind == PEND_OPS) m.a += l->v[j].a;
+      else {
+        if (l->v[j].a < m.a) m.a = l->v[j].a;
+        if (l->v[j].b > m.b) m.b = l->v[j].b;
+      }
+    }
+    sqlite3_stmt *st = w->st[m.kind == PEND_OPS ? ST_OP_COUNT : ST_SOURCE_RANGE];
+    sqlite3_bind_int64(st, 1, m.id);
+    sqlite3_bind_int64(st, 2, m.a);
+    if (m.kind == PEND_RANGE) sqlite3_bind_int64(st, 3, m.b);
+    int64_t none;
+    rc = mw__step_id(w->s->wdb, st, &none);
+    i = j;
+  }
+  l->n = 0;
+  return rc;
 }
 
 static int apply_spans(writer_ctx *w, const mw_span_batch *b) {
@@ -228,6 +297,7 @@ static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
     n_bytes += j->cost_bytes;
     if (txn_rc) continue;
     exec(w, "SAVEPOINT job");
+    w->job.n = 0;
     j->rc = apply(w, j);
     if (j->rc) {
       /* only this job is undone; the others commit */
@@ -237,7 +307,11 @@ static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
       if (j->rc == MW_EFULL) txn_rc = MW_EFULL;
     }
     exec(w, "RELEASE job");
+    for (size_t k = 0; !j->rc && k < w->job.n; k++)
+      if (pend_add(&w->txn, w->job.v[k].kind, w->job.v[k].id, w->job.v[k].a, w->job.v[k].b)) txn_rc = MW_ENOMEM;
   }
+  if (!txn_rc && (txn_rc = flush_pending(w))) mw__error("updating counters failed", "sqlite=\"%s\"", sqlite3_errmsg(s->wdb));
+  w->txn.n = 0;
   if (s->opts.fault_commit_delay_ms > 0) usleep((useconds_t)s->opts.fault_commit_delay_ms * 1000);
   if (!txn_rc) txn_rc = exec(w, "COMMIT");
   if (txn_rc) {
@@ -249,6 +323,7 @@ static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
     mw__bmap_clear(s->ops);
     mw__bmap_clear(s->scopes);
     mw__bmap_clear(s->stacks);
+    mw__bmap_clear(s->sources);
   }
   double secs = (double)(mw__mono_ns() - t0) / 1e9;
   if (s->on_commit && !txn_rc) s->on_commit(secs, n_jobs, n_spans);
@@ -289,6 +364,8 @@ static void writer_main(void *arg) {
   }
   for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(w->st[i]);
   for (int i = 0; i < MW__RT_STMTS; i++) sqlite3_finalize(s->rt_stmts[i]);
+  free(w->job.v);
+  free(w->txn.v);
   free(w);
 }
 
