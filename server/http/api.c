@@ -171,6 +171,8 @@ static void handle_search(mw_req *r) {
     mw__jw_key(&w, "startTimeUnixNano");
     mw__jw_int_str(&w, hits[i].start_ns);
     mw__jw_kdouble(&w, "durationMs", (double)hits[i].dur_ns / 1e6);
+    /* beyond Tempo's shape: the duration of the span that matched, the sort key */
+    mw__jw_kdouble(&w, "matchedSpanDurationMs", (double)hits[i].match_dur_ns / 1e6);
     mw__jw_obj_end(&w);
   }
   mw__jw_arr_end(&w);
