@@ -1,0 +1,3 @@
+module meanwhile.bench/gen
+
+go 1.19
