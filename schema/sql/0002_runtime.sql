@@ -15,8 +15,11 @@ CREATE TABLE source_links (
 
 CREATE TABLE stacks (
   id      INTEGER PRIMARY KEY,
-  frames  TEXT NOT NULL UNIQUE       -- one frame per line, leaf first: "func\tfile:line"
+  hash    INTEGER NOT NULL,          -- of frames; equal hashes are told apart by frames
+  frames  TEXT NOT NULL              -- one frame per line, leaf first: "func\tfile:line"
 );
+-- an index on the hash, not on the text: a unique index would store every stack twice
+CREATE INDEX stacks_by_hash ON stacks (hash);
 
 CREATE TABLE snapshots (
   id           INTEGER PRIMARY KEY,

@@ -17,11 +17,25 @@ struct mw_bmap {
   size_t cap, count, max;
 };
 
+/* Eight bytes at a time, multiply-and-fold mixing, and a final avalanche:
+ * keys here are stack texts of a kilobyte or more, hashed per goroutine. */
 uint64_t mw__hash(const void *key, size_t len) {
   const unsigned char *p = key;
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
-  return h;
+  uint64_t h = 0x9E3779B97F4A7C15ULL ^ (len * 0xff51afd7ed558ccdULL);
+  while (len >= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 31;
+    p += 8;
+    len -= 8;
+  }
+  uint64_t w = 0;
+  memcpy(&w, p, len);
+  h = (h ^ w) * 0x94d049bb133111ebULL;
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  return h ^ (h >> 32);
 }
 
 mw_bmap *mw__bmap_new(size_t max_entries) {

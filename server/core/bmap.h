@@ -18,7 +18,8 @@ int mw__bmap_get(const mw_bmap *m, const void *key, size_t len, int64_t *val);
 int mw__bmap_put(mw_bmap *m, const void *key, size_t len, int64_t val);
 void mw__bmap_clear(mw_bmap *m);
 size_t mw__bmap_count(const mw_bmap *m);
-/* 64-bit FNV-1a, also handy for other hashing. */
+/* A fast 64-bit hash of a byte string (not for hostile keys' sake: bucket
+ * collisions only cost time, lookups always compare the keys). */
 uint64_t mw__hash(const void *key, size_t len);
 
 #endif

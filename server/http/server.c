@@ -210,6 +210,7 @@ static void start_body(mw_req *r) {
   }
   r->dec = mw__body_decoder_new(enc, max);
   if (!r->dec) r->body_rc = MW_ENOMEM;
+  else if (cl && enc == MW_ENC_IDENTITY) mw__body_decoder_expect(r->dec, strtoull(cl, NULL, 10));
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,

@@ -316,6 +316,13 @@ fail:
   return NULL;
 }
 
+void mw__body_decoder_expect(mw_body_decoder *d, size_t n) {
+  if (!d || d->err || d->out.len || n == 0) return;
+  if (n > d->max_out) n = d->max_out;
+  if (mw__buf_reserve(&d->out, n)) return;
+  mw__buf_init(&d->out, d->max_out); /* reserve failed and freed: start over empty */
+}
+
 int mw__body_decoder_feed(mw_body_decoder *d, const void *chunk, size_t len) {
   if (d->err) return d->err;
   if (d->state != ST_RUNNING) return MW_EINVAL;

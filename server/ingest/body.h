@@ -51,6 +51,10 @@ int mw__body_decoder_finish(mw_body_decoder *d, mw_buf **out);
 /* Decoded bytes produced so far, counting the one byte past max_out that
  * triggers MW_ETOOBIG: never more than max_out + 1. */
 size_t mw__body_decoder_out_len(const mw_body_decoder *d);
+/* Reserves room for about n decoded bytes up front (e.g. an identity body's
+ * Content-Length, capped by max_out), so a large body is not copied while it
+ * grows. A hint only: returns nothing, failure just means growing later. */
+void mw__body_decoder_expect(mw_body_decoder *d, size_t n);
 /* Body (encoded) bytes consumed so far. */
 size_t mw__body_decoder_in_len(const mw_body_decoder *d);
 /* Frees the decoder and everything it holds (NULL is fine). */

@@ -49,8 +49,8 @@ static const char *const rt_sql[RT__COUNT] = {
                  "spinningthreads, idlethreads, runqueue, local_runq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [RT_SNAPSHOT] = "INSERT INTO snapshots (source_id, kind, format, at_ns, duration_ns, total, meta, raw_bytes, payload) "
                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [RT_STACK_FIND] = "SELECT id FROM stacks WHERE frames = ?1",
-    [RT_STACK_INSERT] = "INSERT INTO stacks (frames) VALUES (?1)",
+    [RT_STACK_FIND] = "SELECT id FROM stacks WHERE hash = ?2 AND frames = ?1",
+    [RT_STACK_INSERT] = "INSERT INTO stacks (frames, hash) VALUES (?1, ?2)",
     [RT_GROUP] = "INSERT INTO goroutine_groups (snapshot_id, stack_id, state, wait_reason, count, wait_min_ns, "
                  "wait_max_ns, locked, span_id, trace_id, labels, goids) "
                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -138,12 +138,15 @@ static int stack_id(mw_store *s, const mw_stack_text *t, int64_t *id) {
   if (mw__bmap_get(s->stacks, t->text, t->len, id)) return MW_OK;
   sqlite3_stmt *st = stmt(s, RT_STACK_FIND);
   if (!st) return MW_EIO;
+  int64_t h = (int64_t)mw__hash(t->text, t->len);
   sqlite3_bind_text(st, 1, t->text, (int)t->len, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, h);
   int rc = run(s, st, id);
   if (rc) return rc;
   if (*id < 0) {
     if (!(st = stmt(s, RT_STACK_INSERT))) return MW_EIO;
     sqlite3_bind_text(st, 1, t->text, (int)t->len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, h);
     if ((rc = run(s, st, NULL))) return rc;
     *id = sqlite3_last_insert_rowid(s->wdb);
   }

@@ -152,7 +152,7 @@ describe('spans only', () => {
     expectCode(r, 0, 'slow --json');
     const j = JSON.parse(r.stdout);
     assert.deepEqual(j.traces.map((t) => t.traceID), expectSearch({ limit: 3 }));
-    assert.deepEqual(Object.keys(j.traces[0]).sort(), ['durationMs', 'rootServiceName', 'rootTraceName', 'startTimeUnixNano', 'traceID']);
+    assert.deepEqual(Object.keys(j.traces[0]).sort(), ['durationMs', 'matchedSpanDurationMs', 'rootServiceName', 'rootTraceName', 'startTimeUnixNano', 'traceID']);
   });
 
   test('slow for a service without traces: empty output, a note on stderr, exit 0', async () => {
