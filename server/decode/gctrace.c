@@ -14,37 +14,8 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "decode/cursor.h"
 
-/* ---- cursor ------------------------------------------------------------- */
-
-typedef struct cur {
-  const char *s;
-  size_t i, n;
-} cur;
-
-static int eat(cur *c, const char *lit) {
-  size_t m = strlen(lit);
-  if (c->n - c->i < m || memcmp(c->s + c->i, lit, m) != 0) return 0;
-  c->i += m;
-  return 1;
-}
-
-static int is_digit(char ch) { return ch >= '0' && ch <= '9'; }
-
-/* A decimal of at most maxd digits (so that it cannot overflow int64). */
-static int num(cur *c, int maxd, int64_t *v) {
-  size_t k = 0;
-  int64_t x = 0;
-  while (c->i + k < c->n && is_digit(c->s[c->i + k])) {
-    if ((int)k == maxd) return 0;
-    x = x * 10 + (c->s[c->i + k] - '0');
-    k++;
-  }
-  if (k == 0) return 0;
-  c->i += k;
-  *v = x;
-  return 1;
-}
 
 /* A fraction's digits scaled to `scale` decimals (extra digits are truncated,
  * not an error: the runtime prints at most 3 but we are lenient). */
@@ -52,7 +23,7 @@ static int frac(cur *c, int scale, int64_t *v) {
   int64_t x = 0;
   int k = 0;
   size_t start = c->i;
-  while (c->i < c->n && is_digit(c->s[c->i])) {
+  while (c->i < c->n && cur_is_digit(c->s[c->i])) {
     if (k < scale) {
       x = x * 10 + (c->s[c->i] - '0');
       k++;
@@ -69,8 +40,8 @@ static int frac(cur *c, int scale, int64_t *v) {
  * digits (3e4 years) keeps the product inside int64. */
 static int ms(cur *c, int64_t *ns) {
   int64_t ip, fp = 0;
-  if (!num(c, 12, &ip)) return 0;
-  if (eat(c, ".") && !frac(c, 6, &fp)) return 0;
+  if (!cur_num(c, 12, &ip)) return 0;
+  if (cur_eat(c, ".") && !frac(c, 6, &fp)) return 0;
   *ns = ip * 1000000 + fp;
   return 1;
 }
@@ -78,8 +49,8 @@ static int ms(cur *c, int64_t *ns) {
 /* `@S.SSS`: seconds, 3 decimals in practice; into ns. */
 static int secs(cur *c, int64_t *ns) {
   int64_t ip, fp = 0;
-  if (!num(c, 9, &ip)) return 0;
-  if (eat(c, ".") && !frac(c, 9, &fp)) return 0;
+  if (!cur_num(c, 9, &ip)) return 0;
+  if (cur_eat(c, ".") && !frac(c, 9, &fp)) return 0;
   *ns = ip * 1000000000 + fp;
   return 1;
 }
@@ -87,7 +58,7 @@ static int secs(cur *c, int64_t *ns) {
 /* `MB`: truncated MiB into bytes; saturates (a GOGC=off goal can be absurd). */
 static int mb(cur *c, int64_t *bytes) {
   int64_t m;
-  if (!num(c, 18, &m)) return 0;
+  if (!cur_num(c, 18, &m)) return 0;
   *bytes = m > (INT64_MAX >> 20) ? INT64_MAX : m << 20;
   return 1;
 }
@@ -114,59 +85,59 @@ int mw__gctrace_parse_line(const char *line, size_t len, mw_gc_cycle *gc, const 
   cur c = {line, 0, len};
   mw_gc_cycle g = {0};
   int64_t v;
-  EXPECT(eat(&c, "gc "), "gc line: expected \"gc \"");
-  EXPECT(num(&c, 18, &g.n), "gc line: bad cycle number");
-  EXPECT(eat(&c, " @"), "gc line: expected \" @\"");
+  EXPECT(cur_eat(&c, "gc "), "gc line: expected \"gc \"");
+  EXPECT(cur_num(&c, 18, &g.n), "gc line: bad cycle number");
+  EXPECT(cur_eat(&c, " @"), "gc line: expected \" @\"");
   EXPECT(secs(&c, &g.offset_ns), "gc line: bad @ offset");
-  EXPECT(eat(&c, "s "), "gc line: expected \"s \" after the offset");
-  EXPECT(num(&c, 6, &v), "gc line: bad cpu percent");
+  EXPECT(cur_eat(&c, "s "), "gc line: expected \"s \" after the offset");
+  EXPECT(cur_num(&c, 6, &v), "gc line: bad cpu percent");
   g.cpu_percent = (int)v;
-  EXPECT(eat(&c, "%: "), "gc line: expected \"%: \"");
+  EXPECT(cur_eat(&c, "%: "), "gc line: expected \"%: \"");
 
   EXPECT(ms(&c, &g.stw_sweep_term_ns), "gc line: bad clock sweep termination");
-  EXPECT(eat(&c, "+"), "gc line: expected '+' in clock");
+  EXPECT(cur_eat(&c, "+"), "gc line: expected '+' in clock");
   EXPECT(ms(&c, &g.concurrent_mark_ns), "gc line: bad clock mark");
-  EXPECT(eat(&c, "+"), "gc line: expected '+' in clock");
+  EXPECT(cur_eat(&c, "+"), "gc line: expected '+' in clock");
   EXPECT(ms(&c, &g.stw_mark_term_ns), "gc line: bad clock mark termination");
-  EXPECT(eat(&c, " ms clock, "), "gc line: expected \" ms clock, \"");
+  EXPECT(cur_eat(&c, " ms clock, "), "gc line: expected \" ms clock, \"");
 
   EXPECT(ms(&c, &g.stw1_cpu_ns), "gc line: bad cpu sweep termination");
-  EXPECT(eat(&c, "+"), "gc line: expected '+' in cpu");
+  EXPECT(cur_eat(&c, "+"), "gc line: expected '+' in cpu");
   EXPECT(ms(&c, &g.assist_cpu_ns), "gc line: bad cpu assist");
-  EXPECT(eat(&c, "/"), "gc line: expected '/' in cpu");
+  EXPECT(cur_eat(&c, "/"), "gc line: expected '/' in cpu");
   EXPECT(ms(&c, &g.background_cpu_ns), "gc line: bad cpu background");
-  EXPECT(eat(&c, "/"), "gc line: expected '/' in cpu");
+  EXPECT(cur_eat(&c, "/"), "gc line: expected '/' in cpu");
   EXPECT(ms(&c, &g.idle_cpu_ns), "gc line: bad cpu idle");
-  EXPECT(eat(&c, "+"), "gc line: expected '+' in cpu");
+  EXPECT(cur_eat(&c, "+"), "gc line: expected '+' in cpu");
   EXPECT(ms(&c, &g.stw2_cpu_ns), "gc line: bad cpu mark termination");
-  EXPECT(eat(&c, " ms cpu, "), "gc line: expected \" ms cpu, \"");
+  EXPECT(cur_eat(&c, " ms cpu, "), "gc line: expected \" ms cpu, \"");
 
   EXPECT(mb(&c, &g.heap_before), "gc line: bad heap before");
-  EXPECT(eat(&c, "->"), "gc line: expected \"->\"");
+  EXPECT(cur_eat(&c, "->"), "gc line: expected \"->\"");
   EXPECT(mb(&c, &g.heap_after), "gc line: bad heap after");
-  EXPECT(eat(&c, "->"), "gc line: expected \"->\"");
+  EXPECT(cur_eat(&c, "->"), "gc line: expected \"->\"");
   EXPECT(mb(&c, &g.heap_live), "gc line: bad live heap");
-  EXPECT(eat(&c, " MB, "), "gc line: expected \" MB, \"");
+  EXPECT(cur_eat(&c, " MB, "), "gc line: expected \" MB, \"");
   EXPECT(mb(&c, &g.goal), "gc line: bad goal");
-  EXPECT(eat(&c, " MB goal, "), "gc line: expected \" MB goal, \"");
+  EXPECT(cur_eat(&c, " MB goal, "), "gc line: expected \" MB goal, \"");
 
   /* Go 1.18+ has stacks and globals before the P count; <= 1.17 goes to it. */
   size_t mark = c.i;
-  EXPECT(num(&c, 18, &v), "gc line: expected stacks or procs");
-  if (eat(&c, " MB stacks, ")) {
+  EXPECT(cur_num(&c, 18, &v), "gc line: expected stacks or procs");
+  if (cur_eat(&c, " MB stacks, ")) {
     c.i = mark;
     EXPECT(mb(&c, &g.stacks), "gc line: bad stacks");
-    EXPECT(eat(&c, " MB stacks, "), "gc line: expected \" MB stacks, \"");
+    EXPECT(cur_eat(&c, " MB stacks, "), "gc line: expected \" MB stacks, \"");
     EXPECT(mb(&c, &g.globals), "gc line: bad globals");
-    EXPECT(eat(&c, " MB globals, "), "gc line: expected \" MB globals, \"");
-    EXPECT(num(&c, 9, &v), "gc line: bad procs");
+    EXPECT(cur_eat(&c, " MB globals, "), "gc line: expected \" MB globals, \"");
+    EXPECT(cur_num(&c, 9, &v), "gc line: bad procs");
   } else {
     EXPECT(v <= 999999999, "gc line: bad procs");
     g.stacks = g.globals = -1;
   }
   g.procs = (int)v;
-  EXPECT(eat(&c, " P"), "gc line: expected \" P\"");
-  if (eat(&c, " (forced)")) g.forced = 1;
+  EXPECT(cur_eat(&c, " P"), "gc line: expected \" P\"");
+  if (cur_eat(&c, " (forced)")) g.forced = 1;
   EXPECT(rest_blank(&c), "gc line: unexpected text after the P count");
   *gc = g;
   return 0;
@@ -193,7 +164,7 @@ static size_t strip_stamp(const char *s, size_t n, int64_t *stamp) {
   if (n < 20 || s[19] != ' ') return 0;
   uint64_t v = 0;
   for (int i = 0; i < 19; i++) {
-    if (!is_digit(s[i])) return 0;
+    if (!cur_is_digit(s[i])) return 0;
     v = v * 10 + (uint64_t)(s[i] - '0'); /* 19 digits fit in uint64 */
   }
   if (v > INT64_MAX) return 0;
@@ -210,23 +181,23 @@ enum kind { K_OTHER, K_GC, K_SCHED, K_RUNTIME, K_FRAGMENT };
 
 /* What a line (stamp removed) claims to be. */
 static enum kind classify(const char *s, size_t n) {
-  if (starts(s, n, "gc ") && n > 3 && is_digit(s[3])) return K_GC;
+  if (starts(s, n, "gc ") && n > 3 && cur_is_digit(s[3])) return K_GC;
   if (starts(s, n, "SCHED ")) return K_SCHED;
   if (starts(s, n, "GC forced")) {
     cur c = {s, 9, n};
     if (rest_blank(&c)) return K_RUNTIME;
   }
   /* scavenger (scavtrace=1), Go <= 1.13 scvg lines, gcpacertrace */
-  if ((starts(s, n, "scav ") && n > 5 && is_digit(s[5])) || starts(s, n, "scvg") ||
+  if ((starts(s, n, "scav ") && n > 5 && cur_is_digit(s[5])) || starts(s, n, "scvg") ||
       starts(s, n, "pacer: "))
     return K_RUNTIME;
   /* scheddetail=1: "  P0: status=...", "  M3: p=...", "  G1: status=..." */
   if (starts(s, n, "  ")) {
     size_t i = 2;
     while (i < n && s[i] == ' ') i++;
-    if (i + 2 < n && (s[i] == 'P' || s[i] == 'M' || s[i] == 'G') && is_digit(s[i + 1])) {
+    if (i + 2 < n && (s[i] == 'P' || s[i] == 'M' || s[i] == 'G') && cur_is_digit(s[i + 1])) {
       i++;
-      while (i < n && is_digit(s[i])) i++;
+      while (i < n && cur_is_digit(s[i])) i++;
       if (i < n && s[i] == ':') return K_RUNTIME;
     }
   }

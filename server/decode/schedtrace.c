@@ -7,39 +7,12 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "decode/cursor.h"
 #include "decode/runtime_text.h"
 
-typedef struct cur {
-  const char *s;
-  size_t i, n;
-} cur;
-
-static int eat(cur *c, const char *lit) {
-  size_t m = strlen(lit);
-  if (c->n - c->i < m || memcmp(c->s + c->i, lit, m) != 0) return 0;
-  c->i += m;
-  return 1;
-}
-
-static int is_digit(char ch) { return ch >= '0' && ch <= '9'; }
-
-/* A decimal of at most maxd digits. */
-static int num(cur *c, int maxd, int64_t *v) {
-  size_t k = 0;
-  int64_t x = 0;
-  while (c->i + k < c->n && is_digit(c->s[c->i + k])) {
-    if ((int)k == maxd) return 0;
-    x = x * 10 + (c->s[c->i + k] - '0');
-    k++;
-  }
-  if (k == 0) return 0;
-  c->i += k;
-  *v = x;
-  return 1;
-}
 
 static int is_key_char(char ch) {
-  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || is_digit(ch) || ch == '_';
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || cur_is_digit(ch) || ch == '_';
 }
 
 enum { F_GOMAXPROCS, F_IDLEPROCS, F_THREADS, F_SPINNING, F_NEEDSPINNING, F_IDLETHREADS,
@@ -63,14 +36,14 @@ int mw__schedtrace_parse_line(mw_arena *a, const char *line, size_t len, size_t 
   cur c = {line, 0, len};
   int64_t t, vals[F_N] = {0};
   int seen[F_N] = {0};
-  EXPECT(eat(&c, "SCHED "), "sched line: expected \"SCHED \"");
-  EXPECT(num(&c, 12, &t), "sched line: bad time");
-  EXPECT(eat(&c, "ms:"), "sched line: expected \"ms:\"");
+  EXPECT(cur_eat(&c, "SCHED "), "sched line: expected \"SCHED \"");
+  EXPECT(cur_num(&c, 12, &t), "sched line: bad time");
+  EXPECT(cur_eat(&c, "ms:"), "sched line: expected \"ms:\"");
 
   int has_list = 0;
   size_t list_at = 0;
   while (c.i < c.n) {
-    EXPECT(eat(&c, " "), "sched line: expected a space between fields");
+    EXPECT(cur_eat(&c, " "), "sched line: expected a space between fields");
     if (c.i < c.n && c.s[c.i] == '[') {
       has_list = 1;
       list_at = c.i;
@@ -80,12 +53,12 @@ int mw__schedtrace_parse_line(mw_arena *a, const char *line, size_t len, size_t 
     while (c.i < c.n && is_key_char(c.s[c.i])) c.i++;
     size_t klen = c.i - k0;
     EXPECT(klen > 0, "sched line: expected key=value");
-    EXPECT(eat(&c, "="), "sched line: expected '=' after a key");
+    EXPECT(cur_eat(&c, "="), "sched line: expected '=' after a key");
     int f = F_N;
     for (int k = 0; k < F_N; k++)
       if (strlen(keys[k]) == klen && memcmp(keys[k], c.s + k0, klen) == 0) f = k;
     if (f < F_N) {
-      EXPECT(num(&c, 18, &vals[f]), "sched line: bad number");
+      EXPECT(cur_num(&c, 18, &vals[f]), "sched line: bad number");
       EXPECT(c.i == c.n || c.s[c.i] == ' ', "sched line: bad number");
       seen[f] = 1;
     } else {
@@ -116,9 +89,9 @@ int mw__schedtrace_parse_line(mw_arena *a, const char *line, size_t len, size_t 
   c.i = list_at + 1;
   size_t count = 0;
   int64_t sum = 0, v = 0;
-  while (!eat(&c, "]")) {
-    if (count) EXPECT(eat(&c, " "), "sched line: expected ' ' or ']' in the run queue list");
-    EXPECT(num(&c, 9, &v), "sched line: bad run queue length");
+  while (!cur_eat(&c, "]")) {
+    if (count) EXPECT(cur_eat(&c, " "), "sched line: expected ' ' or ']' in the run queue list");
+    EXPECT(cur_num(&c, 9, &v), "sched line: bad run queue length");
     sum = sum > INT64_MAX - v ? INT64_MAX : sum + v;
     count++;
   }
@@ -130,8 +103,8 @@ int mw__schedtrace_parse_line(mw_arena *a, const char *line, size_t len, size_t 
     if (!out.local_runq) return MW_ENOMEM;
     c.i = list_at + 1;
     for (size_t k = 0; k < keep; k++) {
-      if (k) eat(&c, " ");
-      num(&c, 9, &v);
+      if (k) cur_eat(&c, " ");
+      cur_num(&c, 9, &v);
       out.local_runq[k] = (uint32_t)v;
     }
   }

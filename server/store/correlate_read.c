@@ -7,17 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *text(mw_arena *a, sqlite3_stmt *st, int col) {
-  const unsigned char *t = sqlite3_column_text(st, col);
-  return t ? mw__arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, col)) : NULL;
-}
 
-static sqlite3_stmt *prepare(mw__reader *r, const char *sql) {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
-    mw__error("query prepare failed", "err=\"%s\"", sqlite3_errmsg(r->db));
-  return st;
-}
 
 int mw__store_span_samples(mw_store *s, mw_arena *a, const uint8_t span_id[8], const uint8_t trace_id[16],
                            const char *kind, size_t limit, mw_span_sample **out, size_t *n) {
@@ -40,7 +30,7 @@ int mw__store_span_samples(mw_store *s, mw_arena *a, const uint8_t span_id[8], c
   size_t cap = 0;
   for (int q = 0; q < 2 && !rc; q++) {
     if (kind && (q == 0) == (strcmp(kind, "goroutine") == 0)) continue;
-    sqlite3_stmt *st = prepare(r, sql[q]);
+    sqlite3_stmt *st = mw__prepare(r, sql[q]);
     if (!st) {
       rc = MW_EIO;
       break;
@@ -66,17 +56,17 @@ int mw__store_span_samples(mw_store *s, mw_arena *a, const uint8_t span_id[8], c
       x->snapshot_id = sqlite3_column_int64(st, 0);
       x->snapshot_ns = sqlite3_column_int64(st, 1);
       x->snapshot_dur_ns = sqlite3_column_int64(st, 2);
-      x->kind = text(a, st, 3);
-      x->format = text(a, st, 4);
-      x->meta_json = text(a, st, 5);
+      x->kind = mw__col_text(a, st, 3);
+      x->format = mw__col_text(a, st, 4);
+      x->meta_json = mw__col_text(a, st, 5);
       x->stack_id = sqlite3_column_int64(st, 6);
-      x->frames = text(a, st, 7);
+      x->frames = mw__col_text(a, st, 7);
       if (q == 0) {
-        x->vals_json = text(a, st, 8);
+        x->vals_json = mw__col_text(a, st, 8);
         x->count = 1;
       } else {
-        x->state = text(a, st, 8);
-        x->wait_reason = text(a, st, 9);
+        x->state = mw__col_text(a, st, 8);
+        x->wait_reason = mw__col_text(a, st, 9);
         x->count = sqlite3_column_int64(st, 10);
       }
     }
@@ -93,8 +83,8 @@ int mw__store_op_quantile(mw_store *s, int64_t op_id, int64_t start_ns, int64_t 
   mw__reader *r = mw__reader_get(s);
   if (!r) return MW_EIO;
   int rc = MW_OK;
-  sqlite3_stmt *st = prepare(r, "SELECT count(*) FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3");
-  sqlite3_stmt *at = prepare(r, "SELECT dur_ns FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 "
+  sqlite3_stmt *st = mw__prepare(r, "SELECT count(*) FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3");
+  sqlite3_stmt *at = mw__prepare(r, "SELECT dur_ns FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 "
                                 "ORDER BY dur_ns LIMIT 1 OFFSET ?4");
   if (!st || !at) {
     rc = MW_EIO;
@@ -129,7 +119,7 @@ int mw__store_op_spans(mw_store *s, mw_arena *a, int64_t op_id, int64_t start_ns
   mw__reader *r = mw__reader_get(s);
   if (!r) return MW_EIO;
   int rc = MW_OK;
-  sqlite3_stmt *st = prepare(r, "SELECT trace_id, span_id, start_ns, dur_ns FROM spans WHERE op_id = ?1 "
+  sqlite3_stmt *st = mw__prepare(r, "SELECT trace_id, span_id, start_ns, dur_ns FROM spans WHERE op_id = ?1 "
                                 "AND start_ns >= ?2 AND start_ns < ?3 AND dur_ns >= ?4 AND dur_ns <= ?5 "
                                 "ORDER BY dur_ns DESC LIMIT ?6");
   if (!st) rc = MW_EIO;
@@ -157,7 +147,7 @@ int mw__store_op_id(mw_store *s, const char *service, const char *name, int64_t 
   mw__reader *r = mw__reader_get(s);
   if (!r) return MW_EIO;
   int rc = MW_ENOTFOUND;
-  sqlite3_stmt *st = prepare(r, "SELECT id FROM operations WHERE service = ?1 AND name = ?2");
+  sqlite3_stmt *st = mw__prepare(r, "SELECT id FROM operations WHERE service = ?1 AND name = ?2");
   if (!st) rc = MW_EIO;
   else {
     sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);

@@ -6,33 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *text(mw_arena *a, sqlite3_stmt *st, int col) {
-  const unsigned char *t = sqlite3_column_text(st, col);
-  return t ? mw__arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, col)) : NULL;
-}
 
-static sqlite3_stmt *prepare(mw__reader *r, const char *sql) {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
-    mw__error("query prepare failed", "err=\"%s\"", sqlite3_errmsg(r->db));
-  return st;
-}
 
-/* Grows an arena array of n elements of size sz to hold one more. */
-static void *grow(mw_arena *a, void *items, size_t n, size_t *cap, size_t sz) {
-  if (n < *cap) return items;
-  size_t ncap = *cap ? *cap * 2 : 32;
-  void *p = mw__arena_alloc(a, ncap * sz);
-  if (p && n) memcpy(p, items, n * sz);
-  *cap = ncap;
-  return p;
-}
 
 static void read_source(mw_arena *a, sqlite3_stmt *st, mw_source_info *o) {
   o->id = sqlite3_column_int64(st, 0);
-  o->service = text(a, st, 1);
-  o->instance = text(a, st, 2);
-  o->host = text(a, st, 3);
+  o->service = mw__col_text(a, st, 1);
+  o->instance = mw__col_text(a, st, 2);
+  o->host = mw__col_text(a, st, 3);
   o->pid = sqlite3_column_int64(st, 4);
   o->first_ns = sqlite3_column_int64(st, 5);
   o->last_ns = sqlite3_column_int64(st, 6);
@@ -47,10 +28,10 @@ int mw__store_sources(mw_store *s, mw_arena *a, mw_source_info **out, size_t *n)
   if (!r) return MW_EIO;
   int rc = MW_OK;
   size_t cap = 0;
-  sqlite3_stmt *st = prepare(r, SOURCE_COLS " ORDER BY service, instance");
+  sqlite3_stmt *st = mw__prepare(r, SOURCE_COLS " ORDER BY service, instance");
   if (!st) rc = MW_EIO;
   while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-    if (!(*out = grow(a, *out, *n, &cap, sizeof **out))) rc = MW_ENOMEM;
+    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) rc = MW_ENOMEM;
     else read_source(a, st, &(*out)[(*n)++]);
   }
   sqlite3_finalize(st);
@@ -62,7 +43,7 @@ int mw__store_source(mw_store *s, mw_arena *a, int64_t id, mw_source_info *out) 
   mw__reader *r = mw__reader_get(s);
   if (!r) return MW_EIO;
   int rc = MW_ENOTFOUND;
-  sqlite3_stmt *st = prepare(r, SOURCE_COLS " WHERE id = ?1");
+  sqlite3_stmt *st = mw__prepare(r, SOURCE_COLS " WHERE id = ?1");
   if (!st) rc = MW_EIO;
   else {
     sqlite3_bind_int64(st, 1, id);
@@ -85,7 +66,7 @@ int mw__store_gc(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_ns, 
   if (!r) return MW_EIO;
   int rc = MW_OK;
   size_t cap = 0;
-  sqlite3_stmt *st = prepare(r, "SELECT n, start_ns, stw1_ns, mark_ns, stw2_ns, cpu_pct, stw1_cpu_ns, assist_cpu_ns, "
+  sqlite3_stmt *st = mw__prepare(r, "SELECT n, start_ns, stw1_ns, mark_ns, stw2_ns, cpu_pct, stw1_cpu_ns, assist_cpu_ns, "
                                 "background_cpu_ns, idle_cpu_ns, stw2_cpu_ns, heap_before, heap_after, heap_live, "
                                 "goal, coalesce(stacks, -1), coalesce(globals, -1), procs, forced FROM gc_cycles "
                                 "WHERE source_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 ORDER BY start_ns LIMIT ?4");
@@ -101,7 +82,7 @@ int mw__store_gc(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_ns, 
       *more = 1;
       break;
     }
-    if (!(*out = grow(a, *out, *n, &cap, sizeof **out))) {
+    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
       rc = MW_ENOMEM;
       break;
     }
@@ -141,7 +122,7 @@ int mw__store_sched(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_n
   if (!r) return MW_EIO;
   int rc = MW_OK;
   size_t cap = 0;
-  sqlite3_stmt *st = prepare(r, "SELECT at_ns, gomaxprocs, idleprocs, threads, spinningthreads, idlethreads, runqueue, "
+  sqlite3_stmt *st = mw__prepare(r, "SELECT at_ns, gomaxprocs, idleprocs, threads, spinningthreads, idlethreads, runqueue, "
                                 "coalesce(local_runq, -1) FROM sched_samples "
                                 "WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 ORDER BY at_ns LIMIT ?4");
   if (!st) rc = MW_EIO;
@@ -156,7 +137,7 @@ int mw__store_sched(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_n
       *more = 1;
       break;
     }
-    if (!(*out = grow(a, *out, *n, &cap, sizeof **out))) {
+    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
       rc = MW_ENOMEM;
       break;
     }
@@ -182,12 +163,12 @@ int mw__store_sched(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_n
 static void read_snapshot(mw_arena *a, sqlite3_stmt *st, mw_snapshot_info *o) {
   o->id = sqlite3_column_int64(st, 0);
   o->source_id = sqlite3_column_int64(st, 1);
-  o->kind = text(a, st, 2);
-  o->format = text(a, st, 3);
+  o->kind = mw__col_text(a, st, 2);
+  o->format = mw__col_text(a, st, 3);
   o->at_ns = sqlite3_column_int64(st, 4);
   o->duration_ns = sqlite3_column_int64(st, 5);
   o->total = sqlite3_column_int64(st, 6);
-  o->meta_json = text(a, st, 7);
+  o->meta_json = mw__col_text(a, st, 7);
   o->raw_bytes = sqlite3_column_int64(st, 8);
   o->stored_bytes = sqlite3_column_int64(st, 9);
 }
@@ -201,7 +182,7 @@ int mw__store_snapshots(mw_store *s, mw_arena *a, int64_t source_id, const char 
   if (!r) return MW_EIO;
   int rc = MW_OK;
   size_t cap = 0;
-  sqlite3_stmt *st = prepare(r, SNAPSHOT_COLS " WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 "
+  sqlite3_stmt *st = mw__prepare(r, SNAPSHOT_COLS " WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 "
                                               "AND (?4 IS NULL OR kind = ?4) ORDER BY at_ns LIMIT ?5");
   if (!st) rc = MW_EIO;
   else {
@@ -216,7 +197,7 @@ int mw__store_snapshots(mw_store *s, mw_arena *a, int64_t source_id, const char 
       *more = 1;
       break;
     }
-    if (!(*out = grow(a, *out, *n, &cap, sizeof **out))) rc = MW_ENOMEM;
+    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) rc = MW_ENOMEM;
     else read_snapshot(a, st, &(*out)[(*n)++]);
   }
   sqlite3_finalize(st);
@@ -239,7 +220,7 @@ int mw__store_snapshot(mw_store *s, mw_arena *a, int64_t id, size_t limit, mw_sn
   if (!r) return MW_EIO;
   int rc = MW_ENOTFOUND;
   size_t cap = 0;
-  sqlite3_stmt *st = prepare(r, SNAPSHOT_COLS " WHERE id = ?1"), *rs = NULL;
+  sqlite3_stmt *st = mw__prepare(r, SNAPSHOT_COLS " WHERE id = ?1"), *rs = NULL;
   if (!st) {
     rc = MW_EIO;
     goto out;
@@ -249,7 +230,7 @@ int mw__store_snapshot(mw_store *s, mw_arena *a, int64_t id, size_t limit, mw_sn
   read_snapshot(a, st, info);
   rc = MW_OK;
   int goroutines = strcmp(info->kind, "goroutine") == 0;
-  rs = prepare(r, goroutines
+  rs = mw__prepare(r, goroutines
                       ? "SELECT g.stack_id, st.frames, g.state, g.wait_reason, g.count, coalesce(g.wait_min_ns, -1), "
                         "coalesce(g.wait_max_ns, -1), g.locked, g.span_id, g.trace_id, g.labels, g.goids "
                         "FROM goroutine_groups g JOIN stacks st ON st.id = g.stack_id WHERE g.snapshot_id = ?1 "
@@ -268,29 +249,29 @@ int mw__store_snapshot(mw_store *s, mw_arena *a, int64_t id, size_t limit, mw_sn
       *more = 1;
       break;
     }
-    if (!(*rows = grow(a, *rows, *n, &cap, sizeof **rows))) {
+    if (!(*rows = mw__grow(a, *rows, *n, &cap, sizeof **rows))) {
       rc = MW_ENOMEM;
       break;
     }
     mw_snapshot_row *row = &(*rows)[(*n)++];
     memset(row, 0, sizeof *row);
     row->stack_id = sqlite3_column_int64(rs, 0);
-    row->frames = text(a, rs, 1);
+    row->frames = mw__col_text(a, rs, 1);
     row->wait_min_ns = row->wait_max_ns = -1;
     if (goroutines) {
-      row->state = text(a, rs, 2);
-      row->wait_reason = text(a, rs, 3);
+      row->state = mw__col_text(a, rs, 2);
+      row->wait_reason = mw__col_text(a, rs, 3);
       row->count = sqlite3_column_int64(rs, 4);
       row->wait_min_ns = sqlite3_column_int64(rs, 5);
       row->wait_max_ns = sqlite3_column_int64(rs, 6);
       row->locked = sqlite3_column_int(rs, 7);
       read_ids(rs, 8, row);
-      row->labels_json = text(a, rs, 10);
-      row->goids = text(a, rs, 11);
+      row->labels_json = mw__col_text(a, rs, 10);
+      row->goids = mw__col_text(a, rs, 11);
     } else {
       read_ids(rs, 2, row);
-      row->labels_json = text(a, rs, 4);
-      row->vals_json = text(a, rs, 5);
+      row->labels_json = mw__col_text(a, rs, 4);
+      row->vals_json = mw__col_text(a, rs, 5);
     }
   }
 out:
@@ -305,7 +286,7 @@ int mw__store_snapshot_payload(mw_store *s, mw_arena *a, int64_t id, const uint8
   mw__reader *r = mw__reader_get(s);
   if (!r) return MW_EIO;
   int rc = MW_ENOTFOUND;
-  sqlite3_stmt *st = prepare(r, "SELECT payload, raw_bytes FROM snapshots WHERE id = ?1");
+  sqlite3_stmt *st = mw__prepare(r, "SELECT payload, raw_bytes FROM snapshots WHERE id = ?1");
   if (!st) rc = MW_EIO;
   else {
     sqlite3_bind_int64(st, 1, id);

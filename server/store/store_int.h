@@ -67,4 +67,12 @@ void mw__writer_stop(mw_store *s);
 mw__reader *mw__reader_get(mw_store *s);
 void mw__reader_put(mw_store *s, mw__reader *r);
 
+/* Helpers of the read queries (read_util.c). */
+/* A text column copied into the arena, or NULL. */
+const char *mw__col_text(mw_arena *a, sqlite3_stmt *st, int col);
+/* Prepares sql on r's connection; logs and returns NULL on failure. */
+sqlite3_stmt *mw__prepare(mw__reader *r, const char *sql);
+/* Grows an arena array of n elements of size sz so that one more fits. */
+void *mw__grow(mw_arena *a, void *items, size_t n, size_t *cap, size_t sz);
+
 #endif
