@@ -61,9 +61,13 @@ static void handle_static(mw_req *r) {
     if (*path && strcmp(mw__web_files[i].path, path) == 0)
       return mw__reply_static(r, 200, content_type_of(path), mw__web_files[i].data, mw__web_files[i].len);
   }
-  /* the viewer routes in the browser: unknown non-file paths get the page */
-  if (index && !strchr(path, '.'))
-    return mw__reply_static(r, 200, "text/html; charset=utf-8", index->data, index->len);
+  /* the viewer routes in the browser: its own paths get the page, so that a
+   * deep link works; any other unknown path stays a 404 */
+  static const char *const views[] = {"trace/", "service/", "operation/", "compare/", "snapshot/", "search"};
+  int view = !*path;
+  for (size_t i = 0; i < sizeof views / sizeof views[0]; i++)
+    if (strncmp(path, views[i], strlen(views[i])) == 0) view = 1;
+  if (index && view) return mw__reply_static(r, 200, "text/html; charset=utf-8", index->data, index->len);
   if (!index && !*path)
     return mw__reply_text(r, 200, "meanwhiled is running. The web viewer is not built into this binary; "
                                   "the API is under /api/ and OTLP ingest at /v1/traces.\n");

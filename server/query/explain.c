@@ -360,12 +360,11 @@ static int load_op(mw_store *s, mw_arena *a, const mw_explain_opts *o, const mw_
   memset(oc, 0, sizeof *oc);
   oc->op_id = sp->op_id;
   oc->loaded = 1;
-  int64_t lo = sp->start_ns - o->op_window_ns, hi = sp->start_ns + o->op_window_ns;
-  int rc = mw__store_op_quantile(s, sp->op_id, lo, hi, 0.90, &oc->p90, &oc->count);
-  if (rc || !oc->count) return rc;
   mw_span_ref *refs;
   size_t n;
-  if ((rc = mw__store_op_spans(s, a, sp->op_id, lo, hi, oc->p90, INT64_MAX, o->op_max_spans, &refs, &n))) return rc;
+  int rc = mw__store_op_neighbours(s, a, sp->op_id, sp->start_ns, o->op_window_ns, o->op_neighbours, 0.90,
+                                   o->op_max_spans, &oc->p90, &oc->count, &refs, &n);
+  if (rc || !oc->count) return rc;
   size_t cap = 0;
   for (size_t i = 0; i < n; i++) {
     mw_span_sample *rows;

@@ -46,13 +46,14 @@ typedef struct mw_trace_explain {
 
 typedef struct mw_explain_opts {
   int64_t op_window_ns;   /* operation scope: spans starting this close to the span */
-  size_t op_max_spans;    /* ... at most this many of them */
+  size_t op_neighbours;   /* ... the nearest this many on each side of it */
+  size_t op_max_spans;    /* ... of which at most this many slow ones */
   size_t op_min_snapshots;/* fewer goroutine snapshots than this: unknown */
   size_t max_spans;       /* traces with more spans are refused (MW_ETOOBIG) */
 } mw_explain_opts;
 
 #define MW_EXPLAIN_OPTS_DEFAULT                                                             \
-  ((mw_explain_opts){.op_window_ns = 15LL * 60 * 1000000000, .op_max_spans = 40, .op_min_snapshots = 3, \
+  ((mw_explain_opts){.op_window_ns = 15LL * 60 * 1000000000, .op_neighbours = 1000, .op_max_spans = 40, .op_min_snapshots = 3, \
                      .max_spans = 20000})
 
 /* Explains one trace. Returns 0, MW_ENOTFOUND for an unknown trace, MW_ETOOBIG,

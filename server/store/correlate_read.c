@@ -30,7 +30,7 @@ int mw__store_span_samples(mw_store *s, mw_arena *a, const uint8_t span_id[8], c
   size_t cap = 0;
   for (int q = 0; q < 2 && !rc; q++) {
     if (kind && (q == 0) == (strcmp(kind, "goroutine") == 0)) continue;
-    sqlite3_stmt *st = mw__prepare(r, sql[q]);
+    sqlite3_stmt *st = mw__reader_stmt(r, q == 0 ? MW_RS_SPAN_CPU : MW_RS_SPAN_GOROUTINES, sql[q]);
     if (!st) {
       rc = MW_EIO;
       break;
@@ -70,7 +70,7 @@ int mw__store_span_samples(mw_store *s, mw_arena *a, const uint8_t span_id[8], c
         x->count = sqlite3_column_int64(st, 10);
       }
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
   }
   mw__reader_put(s, r);
   return rc;
@@ -158,6 +158,78 @@ int mw__store_op_id(mw_store *s, const char *service, const char *name, int64_t 
     }
   }
   sqlite3_finalize(st);
+  mw__reader_put(s, r);
+  return rc;
+}
+
+static int cmp_dur_desc(const void *x, const void *y) {
+  const int64_t *p = x, *q = y; /* {rowid, dur} pairs */
+  return (p[1] < q[1]) - (p[1] > q[1]);
+}
+
+int mw__store_op_neighbours(mw_store *s, mw_arena *a, int64_t op_id, int64_t at_ns, int64_t window_ns,
+                            size_t per_side, double q, size_t max_spans, int64_t *quantile, int64_t *count,
+                            mw_span_ref **out, size_t *n) {
+  *quantile = *count = 0;
+  *n = 0;
+  *out = NULL;
+  int64_t *v = malloc(2 * per_side * 2 * sizeof *v); /* {rowid, dur} pairs */
+  if (!v) return MW_ENOMEM;
+  mw__reader *r = mw__reader_get(s);
+  if (!r) {
+    free(v);
+    return MW_EIO;
+  }
+  int rc = MW_OK;
+  static const char *const sql[2] = {
+      "SELECT rowid, dur_ns FROM spans WHERE op_id = ?1 AND start_ns < ?2 AND start_ns >= ?3 "
+      "ORDER BY start_ns DESC LIMIT ?4",
+      "SELECT rowid, dur_ns FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 "
+      "ORDER BY start_ns LIMIT ?4"};
+  size_t m = 0;
+  for (int side = 0; side < 2 && !rc; side++) {
+    sqlite3_stmt *st = mw__reader_stmt(r, side ? MW_RS_OP_AFTER : MW_RS_OP_BEFORE, sql[side]);
+    if (!st) {
+      rc = MW_EIO;
+      break;
+    }
+    sqlite3_bind_int64(st, 1, op_id);
+    sqlite3_bind_int64(st, 2, at_ns);
+    sqlite3_bind_int64(st, 3, side ? at_ns + window_ns : at_ns - window_ns);
+    sqlite3_bind_int64(st, 4, (int64_t)per_side);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      v[2 * m] = sqlite3_column_int64(st, 0);
+      v[2 * m + 1] = sqlite3_column_int64(st, 1);
+      m++;
+    }
+    sqlite3_reset(st);
+  }
+  if (!rc && m) {
+    qsort(v, m, 2 * sizeof *v, cmp_dur_desc);
+    *count = (int64_t)m;
+    size_t k = (size_t)(q * (double)m + 0.999999999); /* nearest rank, ascending */
+    if (k < 1) k = 1;
+    if (k > m) k = m;
+    *quantile = v[2 * (m - k) + 1];
+    size_t take = 0;
+    while (take < m && take < max_spans && v[2 * take + 1] >= *quantile) take++;
+    *out = mw__arena_calloc(a, take + 1, sizeof **out);
+    sqlite3_stmt *st = mw__reader_stmt(r, MW_RS_SPAN_BY_ROWID,
+                                       "SELECT trace_id, span_id, start_ns, dur_ns FROM spans WHERE rowid = ?1");
+    if (!*out || !st) rc = *out ? MW_EIO : MW_ENOMEM;
+    for (size_t i = 0; !rc && i < take; i++) {
+      sqlite3_bind_int64(st, 1, v[2 * i]);
+      if (sqlite3_step(st) == SQLITE_ROW) {
+        mw_span_ref *x = &(*out)[(*n)++];
+        if (sqlite3_column_bytes(st, 0) == 16) memcpy(x->trace_id, sqlite3_column_blob(st, 0), 16);
+        if (sqlite3_column_bytes(st, 1) == 8) memcpy(x->span_id, sqlite3_column_blob(st, 1), 8);
+        x->start_ns = sqlite3_column_int64(st, 2);
+        x->dur_ns = sqlite3_column_int64(st, 3);
+      }
+      sqlite3_reset(st);
+    }
+  }
+  free(v);
   mw__reader_put(s, r);
   return rc;
 }

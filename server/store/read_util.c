@@ -25,3 +25,17 @@ void *mw__grow(mw_arena *a, void *items, size_t n, size_t *cap, size_t sz) {
   *cap = ncap;
   return p;
 }
+
+sqlite3_stmt *mw__reader_stmt(mw__reader *r, enum mw__rstmt id, const char *sql) {
+  sqlite3_stmt *st = r->stmts[id];
+  if (st) {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+  }
+  if (sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+    mw__error("query prepare failed", "err=\"%s\"", sqlite3_errmsg(r->db));
+    return NULL;
+  }
+  return r->stmts[id] = st;
+}

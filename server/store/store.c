@@ -148,6 +148,7 @@ void mw__store_close(mw_store *s) {
   while (s->free_readers) {
     mw__reader *r = s->free_readers;
     s->free_readers = r->next;
+    for (int i = 0; i < MW_RS__COUNT; i++) sqlite3_finalize(r->stmts[i]);
     sqlite3_close(r->db);
     free(r);
   }

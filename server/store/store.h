@@ -229,6 +229,15 @@ typedef struct mw_span_ref {
 int mw__store_op_spans(mw_store *s, mw_arena *a, int64_t op_id, int64_t start_ns, int64_t end_ns, int64_t min_dur,
                        int64_t max_dur, size_t limit, mw_span_ref **out, size_t *n);
 
+/* The spans of an operation nearest in time to at_ns: at most per_side
+ * starting before it and per_side from it on, all within window_ns. Gives
+ * their count, the q-quantile (nearest rank) of their durations, and those at
+ * or above it, longest first (at most max_spans). One ordered scan of the
+ * covering index per side, so the cost is bounded however busy the operation. */
+int mw__store_op_neighbours(mw_store *s, mw_arena *a, int64_t op_id, int64_t at_ns, int64_t window_ns,
+                            size_t per_side, double q, size_t max_spans, int64_t *quantile, int64_t *count,
+                            mw_span_ref **out, size_t *n);
+
 /* The operation id of (service, name), or MW_ENOTFOUND. */
 int mw__store_op_id(mw_store *s, const char *service, const char *name, int64_t *op_id);
 

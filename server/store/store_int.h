@@ -14,8 +14,13 @@
 /* Statements of runtime ingest, prepared on first use (writer thread only). */
 enum { MW__RT_STMTS = 16 };
 
+/* Statements a read connection keeps prepared, for queries run many times
+ * per request (mw__reader_stmt). */
+enum mw__rstmt { MW_RS_SPAN_CPU, MW_RS_SPAN_GOROUTINES, MW_RS_OP_BEFORE, MW_RS_OP_AFTER, MW_RS_SPAN_BY_ROWID, MW_RS__COUNT };
+
 typedef struct mw__reader {
   sqlite3 *db;
+  sqlite3_stmt *stmts[MW_RS__COUNT];
   struct mw__reader *next;
 } mw__reader;
 
@@ -66,6 +71,10 @@ void mw__writer_stop(mw_store *s);
 
 mw__reader *mw__reader_get(mw_store *s);
 void mw__reader_put(mw_store *s, mw__reader *r);
+
+/* The connection's prepared statement id (preparing sql the first time),
+ * reset and with its bindings cleared; NULL on failure. Not to be finalized. */
+sqlite3_stmt *mw__reader_stmt(mw__reader *r, enum mw__rstmt id, const char *sql);
 
 /* Helpers of the read queries (read_util.c). */
 /* A text column copied into the arena, or NULL. */
