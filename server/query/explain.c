@@ -365,25 +365,19 @@ static int load_op(mw_store *s, mw_arena *a, const mw_explain_opts *o, const mw_
   int rc = mw__store_op_neighbours(s, a, sp->op_id, sp->start_ns, o->op_window_ns, o->op_neighbours, 0.90,
                                    o->op_max_spans, &oc->p90, &oc->count, &refs, &n);
   if (rc || !oc->count) return rc;
-  size_t cap = 0;
-  for (size_t i = 0; i < n; i++) {
-    mw_span_sample *rows;
-    size_t nr;
-    if ((rc = mw__store_span_samples(s, a, refs[i].span_id, refs[i].trace_id, "goroutine", 256, &rows, &nr))) return rc;
-    if (!nr) continue;
+  mw_span_sample *rows;
+  size_t nr;
+  if ((rc = mw__store_spans_goroutines(s, a, refs, n, 40 * 256, &rows, &nr))) return rc;
+  /* rows come ordered by span, then snapshot: observe each span's run */
+  for (size_t i = 0; i < nr;) {
+    size_t j = i;
+    while (j < nr && rows[j].ref == rows[i].ref) j++;
     oc->obs.spans++;
-    observe(&oc->obs, rows, nr);
-    if (oc->obs.n_rows + nr > cap) {
-      size_t ncap = (oc->obs.n_rows + nr) * 2;
-      mw_span_sample *all = mw__arena_alloc(a, ncap * sizeof *all);
-      if (!all) return MW_ENOMEM;
-      if (oc->obs.n_rows) memcpy(all, oc->obs.rows, oc->obs.n_rows * sizeof *all);
-      oc->obs.rows = all;
-      cap = ncap;
-    }
-    memcpy(oc->obs.rows + oc->obs.n_rows, rows, nr * sizeof *rows);
-    oc->obs.n_rows += nr;
+    observe(&oc->obs, rows + i, j - i);
+    i = j;
   }
+  oc->obs.rows = rows;
+  oc->obs.n_rows = nr;
   return MW_OK;
 }
 

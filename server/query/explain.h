@@ -53,7 +53,7 @@ typedef struct mw_explain_opts {
 } mw_explain_opts;
 
 #define MW_EXPLAIN_OPTS_DEFAULT                                                             \
-  ((mw_explain_opts){.op_window_ns = 15LL * 60 * 1000000000, .op_neighbours = 1000, .op_max_spans = 40, .op_min_snapshots = 3, \
+  ((mw_explain_opts){.op_window_ns = 15LL * 60 * 1000000000, .op_neighbours = 500, .op_max_spans = 40, .op_min_snapshots = 3, \
                      .max_spans = 20000})
 
 /* Explains one trace. Returns 0, MW_ENOTFOUND for an unknown trace, MW_ETOOBIG,

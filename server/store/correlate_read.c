@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,6 +231,68 @@ int mw__store_op_neighbours(mw_store *s, mw_arena *a, int64_t op_id, int64_t at_
     }
   }
   free(v);
+  mw__reader_put(s, r);
+  return rc;
+}
+
+/* The statement of mw__store_spans_goroutines, with MW_MULTI_SPANS
+ * placeholders (?2 ...); unused ones stay NULL and match nothing. */
+static char multi_sql[4096];
+static uv_once_t multi_once = UV_ONCE_INIT;
+
+static void build_multi_sql(void) {
+  size_t n = (size_t)snprintf(multi_sql, sizeof multi_sql,
+                              "SELECT g.span_id, g.trace_id, sn.id, sn.at_ns, sn.duration_ns, g.stack_id, st.frames, "
+                              "g.state, g.wait_reason, g.count FROM goroutine_groups g "
+                              "JOIN snapshots sn ON sn.id = g.snapshot_id JOIN stacks st ON st.id = g.stack_id "
+                              "WHERE g.span_id IN (");
+  for (int i = 0; i < MW_MULTI_SPANS; i++)
+    n += (size_t)snprintf(multi_sql + n, sizeof multi_sql - n, "%s?%d", i ? ", " : "", i + 2);
+  snprintf(multi_sql + n, sizeof multi_sql - n, ") ORDER BY g.span_id, sn.at_ns LIMIT ?1");
+}
+
+int mw__store_spans_goroutines(mw_store *s, mw_arena *a, const mw_span_ref *refs, size_t n, size_t limit,
+                               mw_span_sample **out, size_t *n_out) {
+  *out = NULL;
+  *n_out = 0;
+  if (n > MW_MULTI_SPANS) n = MW_MULTI_SPANS;
+  if (!n) return MW_OK;
+  uv_once(&multi_once, build_multi_sql);
+  mw__reader *r = mw__reader_get(s);
+  if (!r) return MW_EIO;
+  int rc = MW_OK;
+  size_t cap = 0;
+  sqlite3_stmt *st = mw__reader_stmt(r, MW_RS_MULTI_GOROUTINES, multi_sql);
+  if (!st) rc = MW_EIO;
+  else {
+    sqlite3_bind_int64(st, 1, (int64_t)limit);
+    for (size_t i = 0; i < n; i++) sqlite3_bind_blob(st, (int)i + 2, refs[i].span_id, 8, SQLITE_STATIC);
+  }
+  while (!rc && *n_out < limit && sqlite3_step(st) == SQLITE_ROW) {
+    const void *sid = sqlite3_column_blob(st, 0), *tid = sqlite3_column_blob(st, 1);
+    int tid_ok = tid && sqlite3_column_bytes(st, 1) == 16;
+    size_t ref = n;
+    for (size_t i = 0; i < n && sid && ref == n; i++)
+      if (memcmp(refs[i].span_id, sid, 8) == 0 && (!tid_ok || memcmp(refs[i].trace_id, tid, 16) == 0)) ref = i;
+    if (ref == n) continue; /* the same span id in another trace */
+    if (!(*out = mw__grow(a, *out, *n_out, &cap, sizeof **out))) {
+      rc = MW_ENOMEM;
+      break;
+    }
+    mw_span_sample *x = &(*out)[(*n_out)++];
+    memset(x, 0, sizeof *x);
+    x->ref = ref;
+    x->snapshot_id = sqlite3_column_int64(st, 2);
+    x->snapshot_ns = sqlite3_column_int64(st, 3);
+    x->snapshot_dur_ns = sqlite3_column_int64(st, 4);
+    x->kind = "goroutine";
+    x->stack_id = sqlite3_column_int64(st, 5);
+    x->frames = mw__col_text(a, st, 6);
+    x->state = mw__col_text(a, st, 7);
+    x->wait_reason = mw__col_text(a, st, 8);
+    x->count = sqlite3_column_int64(st, 9);
+  }
+  if (st) sqlite3_reset(st);
   mw__reader_put(s, r);
   return rc;
 }

@@ -195,6 +195,8 @@ int mw__store_snapshot_payload(mw_store *s, mw_arena *a, int64_t id, const uint8
 
 /* --- correlation (timeline, explain) --------------------------------------------- */
 
+struct mw_span_ref;
+
 /* A labelled profile sample or goroutine group of one span, with its snapshot. */
 typedef struct mw_span_sample {
   int64_t snapshot_id, snapshot_ns, snapshot_dur_ns;
@@ -206,6 +208,7 @@ typedef struct mw_span_sample {
   const char *vals_json;       /* profiles */
   const char *state, *wait_reason; /* goroutines */
   int64_t count;
+  size_t ref;                  /* mw__store_spans_goroutines: which span */
 } mw_span_sample;
 
 /* Samples and goroutine groups labelled with span_id (and, when both the
@@ -214,15 +217,23 @@ typedef struct mw_span_sample {
 int mw__store_span_samples(mw_store *s, mw_arena *a, const uint8_t span_id[8], const uint8_t trace_id[16],
                            const char *kind, size_t limit, mw_span_sample **out, size_t *n);
 
+/* The goroutine groups labelled with any of the n spans (n <= MW_MULTI_SPANS),
+ * ordered by span then snapshot time; each row's `ref` is the span's index in
+ * refs. One query instead of one per span. */
+enum { MW_MULTI_SPANS = 40 };
+int mw__store_spans_goroutines(mw_store *s, mw_arena *a, const struct mw_span_ref *refs, size_t n, size_t limit,
+                               mw_span_sample **out, size_t *n_out);
+
 /* The q-quantile (nearest rank) of durations of an operation's spans starting
  * in [start, end), and their count. */
 int mw__store_op_quantile(mw_store *s, int64_t op_id, int64_t start_ns, int64_t end_ns, double q, int64_t *value,
                           int64_t *count);
 
-typedef struct mw_span_ref {
+typedef struct mw_span_ref mw_span_ref;
+struct mw_span_ref {
   uint8_t trace_id[16], span_id[8];
   int64_t start_ns, dur_ns;
-} mw_span_ref;
+};
 
 /* Spans of an operation starting in [start, end) that lasted at least min_dur
  * (at most max_dur), longest first. */

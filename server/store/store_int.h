@@ -16,7 +16,7 @@ enum { MW__RT_STMTS = 16 };
 
 /* Statements a read connection keeps prepared, for queries run many times
  * per request (mw__reader_stmt). */
-enum mw__rstmt { MW_RS_SPAN_CPU, MW_RS_SPAN_GOROUTINES, MW_RS_OP_BEFORE, MW_RS_OP_AFTER, MW_RS_SPAN_BY_ROWID, MW_RS__COUNT };
+enum mw__rstmt { MW_RS_SPAN_CPU, MW_RS_SPAN_GOROUTINES, MW_RS_OP_BEFORE, MW_RS_OP_AFTER, MW_RS_SPAN_BY_ROWID, MW_RS_MULTI_GOROUTINES, MW_RS__COUNT };
 
 typedef struct mw__reader {
   sqlite3 *db;
