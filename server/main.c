@@ -1,16 +1,19 @@
 /* meanwhiled: wiring and lifecycle. libuv owns the process: it waits for
  * SIGINT/SIGTERM and drives the graceful stop (stop accepting, let requests in
  * flight finish and commit, close the database, exit 0). */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <uv.h>
 
 #include "core/config.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timefmt.h"
+#include "http/auth.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -66,6 +69,23 @@ static void on_signal(uv_signal_t *h, int signum) {
   uv_timer_start(&a->drain, on_drain_tick, 0, 10);
 }
 
+/* A whole (small) file as a NUL-terminated string; NULL with a message. */
+static char *read_file(const char *path, char *err, size_t errsz) {
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  long n = -1;
+  if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1 << 20) && fseek(f, 0, SEEK_SET) == 0 &&
+      (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+  }
+  snprintf(err, errsz, "cannot read %s: %s", path, f ? "unreadable or over 1 MiB" : strerror(errno));
+  free(buf);
+  if (f) fclose(f);
+  return NULL;
+}
+
 int main(int argc, char **argv) {
   app a = {0};
   char err[1024];
@@ -96,7 +116,21 @@ int main(int argc, char **argv) {
     mw__error("cannot open the database", "err=\"%s\"", err);
     return 1;
   }
+  mw_auth auth = {0};
+  char *cert = NULL, *key = NULL;
+  if (mw__tokens_load(&auth.ingest, a.cfg.ingest_token_file, a.cfg.ingest_tokens, err, sizeof err) ||
+      mw__tokens_load(&auth.query, a.cfg.query_token_file, a.cfg.query_tokens, err, sizeof err) ||
+      (a.cfg.tls_cert && (!(cert = read_file(a.cfg.tls_cert, err, sizeof err)) ||
+                          !(key = read_file(a.cfg.tls_key, err, sizeof err))))) {
+    mw__error("cannot start", "err=\"%s\"", err);
+    mw__store_close(a.store);
+    return 1;
+  }
   mw_http_opts ho = {.listen = a.cfg.listen,
+                     .auth = auth,
+                     .tls_cert_pem = cert,
+                     .tls_key_pem = key,
+                     .cors_origin = a.cfg.cors_origin,
                      .threads = a.cfg.threads,
                      .max_connections = a.cfg.max_connections,
                      .conn_timeout_s = a.cfg.conn_timeout_s,
@@ -119,6 +153,10 @@ int main(int argc, char **argv) {
   pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
   uv_run(a.loop, UV_RUN_DEFAULT);
   uv_loop_close(a.loop);
+  mw__tokens_free(&auth.ingest);
+  mw__tokens_free(&auth.query);
+  free(cert);
+  free(key);
   mw__info("stopped", NULL);
   return 0;
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { T_STR, T_SIZE, T_UINT, T_LEVEL, T_SYNC, T_SECONDS };
+enum opt_type { T_STR, T_SIZE, T_UINT, T_LEVEL, T_SYNC, T_SECONDS, T_OPTSTR };
 
 typedef struct opt {
   const char *flag;     /* without "--" */
@@ -48,6 +48,14 @@ static const opt options[] = {
      "a connection idle (or sending nothing) this long is closed"},
     {"shutdown-grace", "MEANWHILE_SHUTDOWN_GRACE", T_SECONDS, OFF(shutdown_grace_s), "10s",
      "on SIGTERM, how long requests in flight may take to finish"},
+    {"ingest-token-file", "MEANWHILE_INGEST_TOKEN_FILE", T_OPTSTR, OFF(ingest_token_file), "",
+     "file of bearer tokens (one a line) that ingest requires; also MEANWHILE_INGEST_TOKENS=a,b"},
+    {"query-token-file", "MEANWHILE_QUERY_TOKEN_FILE", T_OPTSTR, OFF(query_token_file), "",
+     "file of bearer tokens that queries and the viewer's data require; also MEANWHILE_QUERY_TOKENS"},
+    {"tls-cert", "MEANWHILE_TLS_CERT", T_OPTSTR, OFF(tls_cert), "", "PEM certificate: serve HTTPS (with --tls-key)"},
+    {"tls-key", "MEANWHILE_TLS_KEY", T_OPTSTR, OFF(tls_key), "", "PEM private key of --tls-cert"},
+    {"cors-origin", "MEANWHILE_CORS_ORIGIN", T_OPTSTR, OFF(cors_origin), "",
+     "an origin allowed to call the API from a browser (no CORS headers when unset)"},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -58,6 +66,9 @@ static int set_value(mw_config *cfg, const opt *o, const char *v, char *err, siz
   case T_STR:
     if (!*v) goto bad;
     *(const char **)p = v;
+    return MW_OK;
+  case T_OPTSTR: /* no default: "" leaves it unset */
+    *(const char **)p = *v ? v : NULL;
     return MW_OK;
   case T_SIZE: {
     unsigned long long n = strtoull(v, &end, 10);
@@ -118,6 +129,10 @@ int mw__config_parse(int argc, char **argv, mw_config *cfg, FILE *out, char *err
   }
   const char *fault = getenv("MEANWHILE_FAULT_COMMIT_DELAY_MS");
   if (fault) cfg->fault_commit_delay_ms = atoi(fault);
+  /* token lists come from the environment only: a command line is visible to
+   * every user of the machine (ps, /proc) */
+  cfg->ingest_tokens = getenv("MEANWHILE_INGEST_TOKENS");
+  cfg->query_tokens = getenv("MEANWHILE_QUERY_TOKENS");
 
   struct option longopts[N_OPTIONS + 3];
   for (size_t i = 0; i < N_OPTIONS; i++)
@@ -143,6 +158,10 @@ int mw__config_parse(int argc, char **argv, mw_config *cfg, FILE *out, char *err
       return MW_EINVAL;
     }
     if (set_value(cfg, &options[c - 1], optarg, err, errsz)) return MW_EINVAL;
+  }
+  if (!cfg->tls_cert != !cfg->tls_key) {
+    snprintf(err, errsz, "--tls-cert and --tls-key go together");
+    return MW_EINVAL;
   }
   if (optind < argc) {
     snprintf(err, errsz, "unexpected argument \"%s\" (see --help)", argv[optind]);

@@ -22,6 +22,10 @@ typedef struct mw_config {
   unsigned conn_timeout_s;
   unsigned shutdown_grace_s;
   int fault_commit_delay_ms;   /* MEANWHILE_FAULT_COMMIT_DELAY_MS only: a test hook */
+  const char *ingest_token_file, *query_token_file;
+  const char *ingest_tokens, *query_tokens; /* MEANWHILE_*_TOKENS only: never flags */
+  const char *tls_cert, *tls_key;
+  const char *cors_origin;
 } mw_config;
 
 enum { MW_CONFIG_RUN = 0, MW_CONFIG_EXIT_OK = 1 };

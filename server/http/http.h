@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "core/limits.h"
+#include "http/auth.h"
 #include "store/store.h"
 
 typedef struct mw_http mw_http;
@@ -16,6 +17,10 @@ typedef struct mw_http_opts {
   unsigned conn_timeout_s;   /* idle / slow-client timeout */
   mw_limits limits;
   mw_store *store;
+  mw_auth auth;              /* empty sets: open */
+  const char *tls_cert_pem;  /* both set: HTTPS */
+  const char *tls_key_pem;
+  const char *cors_origin;   /* NULL: no CORS headers */
 } mw_http_opts;
 
 /* Binds and starts serving; logs the bound address. Returns 0 or an error + message. */

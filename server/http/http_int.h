@@ -22,8 +22,13 @@ struct mw_http {
 
 typedef struct mw_req mw_req;
 
+/* Who may call a route: queries need a query token, ingest an ingest token
+ * (when such tokens are configured); open routes need none. */
+enum mw_access { MW_ACCESS_QUERY = 0, MW_ACCESS_INGEST, MW_ACCESS_OPEN };
+
 typedef struct mw_route {
   const char *method;          /* "GET", "POST" */
+  enum mw_access access;
   const char *path;            /* exact path, or a prefix ending in '/' when prefix=1 */
   int prefix;
   int body;                    /* reads a request body */
@@ -55,6 +60,7 @@ struct mw_req {
   int commit_rc;
 
   unsigned retry_after;         /* seconds, sent with the reply when > 0 */
+  int cors;                     /* the request's Origin may read the answer */
 
   /* handler state */
   void *ctx;

@@ -75,8 +75,9 @@ static void handle_static(mw_req *r) {
 }
 
 const mw_route mw__misc_routes[] = {
-    {.method = "GET", .path = "/healthz", .handle = handle_healthz},
+    {.method = "GET", .access = MW_ACCESS_OPEN, .path = "/healthz", .handle = handle_healthz},
     {.method = "GET", .path = "/metrics", .handle = handle_metrics},
-    {.method = "GET", .path = "/", .prefix = 1, .handle = handle_static},
+    /* the viewer's files hold no data; the data comes from the API, behind the query tokens */
+    {.method = "GET", .access = MW_ACCESS_OPEN, .path = "/", .prefix = 1, .handle = handle_static},
     {0},
 };

@@ -166,6 +166,6 @@ static void resume_traces(mw_req *r) {
 }
 
 const mw_route mw__otlp_routes[] = {
-    {.method = "POST", .path = "/v1/traces", .body = 1, .handle = handle_traces, .resume = resume_traces},
+    {.method = "POST", .access = MW_ACCESS_INGEST, .path = "/v1/traces", .body = 1, .handle = handle_traces, .resume = resume_traces},
     {0},
 };

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,11 @@ static void queue(mw_req *r, unsigned status, const char *content_type, struct M
     MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
   }
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  if (r->cors) {
+    MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->http->opts.cors_origin);
+    MHD_add_response_header(resp, "Vary", "Origin");
+  }
+  if (status == MHD_HTTP_UNAUTHORIZED) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"meanwhile\"");
   if (MHD_queue_response(r->conn, status, resp) != MHD_YES)
     mw__warn("cannot queue a response", "status=%u url=%s", status, r->url);
   MHD_destroy_response(resp);
@@ -213,6 +219,49 @@ static void start_body(mw_req *r) {
   else if (cl && enc == MW_ENC_IDENTITY) mw__body_decoder_expect(r->dec, strtoull(cl, NULL, 10));
 }
 
+/* Checks the request's bearer token against the route's token set; replies
+ * 401 (none given) or 403 (wrong) and returns -1 when refused. */
+static int authorize(mw_req *r) {
+  const mw_token_set *set = r->route->access == MW_ACCESS_INGEST  ? &r->http->opts.auth.ingest
+                            : r->route->access == MW_ACCESS_QUERY ? &r->http->opts.auth.query
+                                                                  : NULL;
+  if (!set || !set->n) return 0;
+  const char *h = mw__req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+  if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
+    mw__reply_json_error(r, MHD_HTTP_UNAUTHORIZED, "this endpoint needs an %s token: send Authorization: Bearer <token>",
+                         r->route->access == MW_ACCESS_INGEST ? "ingest" : "query");
+    return -1;
+  }
+  const char *tok = h + 7;
+  while (*tok == ' ') tok++;
+  if (!mw__tokens_match(set, tok, strlen(tok))) {
+    mw__reply_json_error(r, MHD_HTTP_FORBIDDEN, "the token is not valid for %s",
+                         r->route->access == MW_ACCESS_INGEST ? "ingest" : "queries");
+    return -1;
+  }
+  return 0;
+}
+
+/* CORS, only for the configured origin: marks r and answers preflights. */
+static int cors(mw_req *r, const char *method) {
+  const char *allowed = r->http->opts.cors_origin, *origin = mw__req_header(r, "Origin");
+  if (!allowed || !origin) return 0;
+  r->cors = strcmp(allowed, "*") == 0 || strcmp(allowed, origin) == 0;
+  if (strcmp(method, "OPTIONS") != 0) return 0;
+  if (!r->cors) {
+    mw__reply_text(r, MHD_HTTP_FORBIDDEN, "origin not allowed");
+    return 1;
+  }
+  struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+  if (resp) {
+    MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST");
+    MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Authorization, Content-Type, Content-Encoding");
+    MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+  }
+  queue(r, MHD_HTTP_NO_CONTENT, NULL, resp);
+  return 1;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_size,
                                   void **con_cls) {
@@ -222,6 +271,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     r = req_new(h, conn, url);
     if (!r) return MHD_NO;
     *con_cls = r;
+    if (cors(r, method)) return MHD_YES;
     int path_ok;
     r->route = find_route(method, url, &path_ok);
     if (!r->route) {
@@ -234,6 +284,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       }
       return MHD_YES;
     }
+    if (authorize(r)) return MHD_YES;
     r->state = REQ_BODY;
     /* in_flight was counted in req_new before this check: mw__http_quiesce
      * sets stopping before it reads in_flight, so none slips between */
@@ -390,20 +441,34 @@ int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t er
   }
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
                    MHD_USE_ERROR_LOG;
+  int tls = opts->tls_cert_pem && opts->tls_key_pem;
+  if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+    snprintf(err, errsz, "this libmicrohttpd has no TLS support");
+    close(h->listen_fd);
+    free(h);
+    return MW_EUNSUPPORTED;
+  }
+  if (tls) flags |= MHD_USE_TLS;
   h->daemon = MHD_start_daemon(
       flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
       MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
       MHD_OPTION_THREAD_POOL_SIZE, opts->threads ? opts->threads : 4u, MHD_OPTION_CONNECTION_LIMIT,
       opts->max_connections ? opts->max_connections : 1024u, MHD_OPTION_CONNECTION_TIMEOUT,
       opts->conn_timeout_s ? opts->conn_timeout_s : 30u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-      MHD_OPTION_END);
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+      tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, opts->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
+      opts->tls_key_pem, MHD_OPTION_END);
   if (!h->daemon) {
     snprintf(err, errsz, "cannot start the HTTP server on %s", bound);
     close(h->listen_fd);
     free(h);
     return MW_EIO;
   }
-  mw__info("listening", "addr=%s threads=%u", bound, opts->threads ? opts->threads : 4u);
+  mw__info("listening", "addr=%s threads=%u tls=%s", bound, opts->threads ? opts->threads : 4u, tls ? "on" : "off");
+  int loopback = strncmp(bound, "127.", 4) == 0 || strncmp(bound, "[::1]", 5) == 0;
+  if (!loopback && (!opts->auth.ingest.n || !opts->auth.query.n))
+    mw__warn("listening beyond loopback without tokens: anyone who reaches this port can send or read data",
+             "addr=%s ingest_tokens=%zu query_tokens=%zu", bound, opts->auth.ingest.n, opts->auth.query.n);
   *out = h;
   return MW_OK;
 }
