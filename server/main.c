@@ -111,7 +111,10 @@ int main(int argc, char **argv) {
                       .queue_max_spans = a.cfg.max_queue_spans,
                       .queue_max_bytes = a.cfg.max_queue_bytes,
                       .read_connections = a.cfg.threads,
-                      .fault_commit_delay_ms = a.cfg.fault_commit_delay_ms};
+                      .fault_commit_delay_ms = a.cfg.fault_commit_delay_ms,
+                      .retention_ns = a.cfg.retention_ns,
+                      .retention_every_ns = (int64_t)a.cfg.retention_every_s * 1000000000,
+                      .max_db_bytes = a.cfg.max_db_bytes};
   if ((rc = mw__store_open(&so, &a.store, err, sizeof err))) {
     mw__error("cannot open the database", "err=\"%s\"", err);
     return 1;

@@ -491,14 +491,14 @@ static void build_stacks(stack_lib *L, uint64_t *rng) {
     }
   }
   static const char *const bgcpu[3] = {
-      "runtime.scanobject\truntime/mgcmark.go:1445\nruntime.gcDrain\truntime/mgcmark.go:1157\n"
+      ("runtime.scanobject\truntime/mgcmark.go:1445\nruntime.gcDrain\truntime/mgcmark.go:1157\n"
       "runtime.gcBgMarkWorker.func2\truntime/mgc.go:1385\nruntime.systemstack\truntime/asm_amd64.s:509\n"
-      "runtime.gcBgMarkWorker\truntime/mgc.go:1353",
-      "runtime.futex\truntime/sys_linux_amd64.s:557\nruntime.futexsleep\truntime/os_linux.go:69\n"
+      "runtime.gcBgMarkWorker\truntime/mgc.go:1353"),
+      ("runtime.futex\truntime/sys_linux_amd64.s:557\nruntime.futexsleep\truntime/os_linux.go:69\n"
       "runtime.notesleep\truntime/lock_futex.go:160\nruntime.stopm\truntime/proc.go:2512\n"
-      "runtime.findRunnable\truntime/proc.go:3207\nruntime.schedule\truntime/proc.go:3577",
-      "runtime.epollwait\truntime/sys_linux_amd64.s:678\nruntime.netpoll\truntime/netpoll_epoll.go:125\n"
-      "runtime.findRunnable\truntime/proc.go:3115\nruntime.schedule\truntime/proc.go:3577",
+      "runtime.findRunnable\truntime/proc.go:3207\nruntime.schedule\truntime/proc.go:3577"),
+      ("runtime.epollwait\truntime/sys_linux_amd64.s:678\nruntime.netpoll\truntime/netpoll_epoll.go:125\n"
+      "runtime.findRunnable\truntime/proc.go:3115\nruntime.schedule\truntime/proc.go:3577"),
   };
   for (int k = 0; k < 3; k++) L->bg_cpu[k].text = strdup(bgcpu[k]);
   free(b.p);

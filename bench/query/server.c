@@ -77,6 +77,9 @@ int qb_server_start(qb_server *s, const char *exe, char **args, const char *data
     argv[argc++] = strdup("127.0.0.1:0");
     argv[argc++] = strdup("--data");
     argv[argc++] = strdup(data_dir);
+    /* the cached database keeps the dates it was generated with */
+    argv[argc++] = strdup("--retention");
+    argv[argc++] = strdup("0");
   }
   argv[argc] = NULL;
   int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { T_STR, T_SIZE, T_UINT, T_LEVEL, T_SYNC, T_SECONDS, T_OPTSTR };
+enum opt_type { T_STR, T_SIZE, T_UINT, T_LEVEL, T_SYNC, T_SECONDS, T_OPTSTR, T_DURATION0, T_BYTES0 };
 
 typedef struct opt {
   const char *flag;     /* without "--" */
@@ -48,6 +48,12 @@ static const opt options[] = {
      "a connection idle (or sending nothing) this long is closed"},
     {"shutdown-grace", "MEANWHILE_SHUTDOWN_GRACE", T_SECONDS, OFF(shutdown_grace_s), "10s",
      "on SIGTERM, how long requests in flight may take to finish"},
+    {"retention", "MEANWHILE_RETENTION", T_DURATION0, OFF(retention_ns), "7d",
+     "delete data older than this (like 7d, 48h); 0 keeps everything"},
+    {"retention-interval", "MEANWHILE_RETENTION_INTERVAL", T_SECONDS, OFF(retention_every_s), "60s",
+     "how often retention looks for old data (it works in small batches between commits)"},
+    {"max-db-size", "MEANWHILE_MAX_DB_SIZE", T_BYTES0, OFF(max_db_bytes), "0",
+     "delete the oldest data while the database is larger (like 20GiB); 0 for no limit"},
     {"ingest-token-file", "MEANWHILE_INGEST_TOKEN_FILE", T_OPTSTR, OFF(ingest_token_file), "",
      "file of bearer tokens (one a line) that ingest requires; also MEANWHILE_INGEST_TOKENS=a,b"},
     {"query-token-file", "MEANWHILE_QUERY_TOKEN_FILE", T_OPTSTR, OFF(query_token_file), "",
@@ -67,6 +73,40 @@ static int set_value(mw_config *cfg, const opt *o, const char *v, char *err, siz
     if (!*v) goto bad;
     *(const char **)p = v;
     return MW_OK;
+  case T_DURATION0: { /* a duration, or 0 for none; days allowed ("7d") */
+    int64_t ns;
+    size_t n = strlen(v);
+    if (n > 1 && v[n - 1] == 'd') {
+      char *e;
+      double d = strtod(v, &e);
+      if (e != v + n - 1 || d < 0 || d > 36500) goto bad;
+      ns = (int64_t)(d * 86400e9);
+    } else if (strcmp(v, "0") == 0) {
+      ns = 0;
+    } else if (mw__parse_duration(v, &ns) != MW_OK || ns < 0) {
+      goto bad;
+    }
+    *(int64_t *)p = ns;
+    return MW_OK;
+  }
+  case T_BYTES0: { /* bytes with an optional binary suffix (k, m, g, t) */
+    char *e;
+    unsigned long long n = strtoull(v, &e, 10);
+    if (e == v || v[0] == '-') goto bad;
+    int shift = 0;
+    switch (*e) {
+    case 'k': case 'K': shift = 10; break;
+    case 'm': case 'M': shift = 20; break;
+    case 'g': case 'G': shift = 30; break;
+    case 't': case 'T': shift = 40; break;
+    case '\0': break;
+    default: goto bad;
+    }
+    if (shift && e[1] && strcmp(e + 1, "iB") && strcmp(e + 1, "B") && strcmp(e + 1, "b")) goto bad;
+    if (shift && n > (UINT64_MAX >> shift)) goto bad;
+    *(uint64_t *)p = (uint64_t)n << shift;
+    return MW_OK;
+  }
   case T_OPTSTR: /* no default: "" leaves it unset */
     *(const char **)p = *v ? v : NULL;
     return MW_OK;

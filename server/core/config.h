@@ -4,6 +4,7 @@
 #ifndef MW_CORE_CONFIG_H
 #define MW_CORE_CONFIG_H
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "core/limits.h"
@@ -26,6 +27,9 @@ typedef struct mw_config {
   const char *ingest_tokens, *query_tokens; /* MEANWHILE_*_TOKENS only: never flags */
   const char *tls_cert, *tls_key;
   const char *cors_origin;
+  int64_t retention_ns;        /* 0 = keep everything */
+  unsigned retention_every_s;
+  uint64_t max_db_bytes;       /* 0 = no limit */
 } mw_config;
 
 enum { MW_CONFIG_RUN = 0, MW_CONFIG_EXIT_OK = 1 };

@@ -8,7 +8,8 @@
 
 static void handle_healthz(mw_req *r) { mw__reply_static(r, 200, "text/plain; charset=utf-8", "ok\n", 3); }
 
-static mw_gauge queue_spans, queue_jobs, db_bytes;
+static mw_gauge queue_spans, queue_jobs, db_bytes, used_bytes;
+static mw_counter retention_deleted;
 
 static void handle_metrics(mw_req *r) {
   mw_store_stats st;
@@ -16,6 +17,8 @@ static void handle_metrics(mw_req *r) {
   mw__gauge_set(&queue_spans, (int64_t)st.queue_spans);
   mw__gauge_set(&queue_jobs, (int64_t)st.queue_jobs);
   mw__gauge_set(&db_bytes, (int64_t)st.db_bytes);
+  mw__gauge_set(&used_bytes, (int64_t)st.used_bytes);
+  atomic_store(&retention_deleted.v, st.retention_deleted);
   const mw_metric_desc descs[] = {
       {.name = "meanwhile_spans_accepted_total", .help = "Spans stored.", .kind = MW_METRIC_COUNTER,
        .counter = &mw__m_spans_accepted},
@@ -31,6 +34,10 @@ static void handle_metrics(mw_req *r) {
        .kind = MW_METRIC_HISTOGRAM, .histogram = &mw__m_commit_seconds},
       {.name = "meanwhile_db_bytes", .help = "Size of the database file and its WAL.", .kind = MW_METRIC_GAUGE,
        .gauge = &db_bytes},
+      {.name = "meanwhile_db_used_bytes", .help = "Bytes of database pages in use (what --max-db-size bounds).",
+       .kind = MW_METRIC_GAUGE, .gauge = &used_bytes},
+      {.name = "meanwhile_retention_deleted_rows_total", .help = "Rows deleted by retention since start.",
+       .kind = MW_METRIC_COUNTER, .counter = &retention_deleted},
   };
   mw_buf b;
   mw__buf_init(&b, (size_t)1 << 20);

@@ -30,6 +30,14 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages) {
   return SQLITE_OK;
 }
 
+void mw__checkpoint_request(mw_store *s) {
+  if (!s->ckpt_started) return;
+  uv_mutex_lock(&s->ckpt_lock);
+  s->ckpt_wanted = 1;
+  uv_cond_signal(&s->ckpt_wake);
+  uv_mutex_unlock(&s->ckpt_lock);
+}
+
 static void checkpointer_main(void *arg) {
   mw_store *s = arg;
   for (;;) {

@@ -62,6 +62,7 @@ static int migrate(mw_store *s, char *err, size_t errsz) {
   }
   pragma_int(s->wdb, "PRAGMA user_version", &version);
   pragma_int(s->wdb, "SELECT count(*) FROM sqlite_master", &tables);
+
   if (app_id != MW__APPLICATION_ID && (app_id != 0 || tables != 0)) {
     snprintf(err, errsz,
              "%s is a SQLite database of another program (application_id %lld, %lld schema objects): "
@@ -112,8 +113,14 @@ int mw__store_open(const mw_store_opts *opts, mw_store **out, char *err, size_t 
   uv_mutex_init(&s->rlock);
   uv_cond_init(&s->wake);
 
+  struct stat st;
+  int fresh = stat(s->db_path, &st) != 0 || st.st_size == 0;
   int rc = mw__store_connect(s->db_path, 0, &s->wdb, err, errsz);
   if (rc) goto fail;
+  if (fresh) { /* retention gives space back by incremental vacuum, which only a new file can take on */
+    char e2[128];
+    mw__store_exec(s->wdb, "PRAGMA auto_vacuum=INCREMENTAL", e2, sizeof e2);
+  }
   char pragmas[256];
   snprintf(pragmas, sizeof pragmas,
            "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-16384; "
@@ -202,6 +209,13 @@ void mw__store_stats(mw_store *s, mw_store_stats *out) {
   out->queue_bytes = s->q_bytes;
   out->queue_jobs = s->q_jobs;
   uv_mutex_unlock(&s->lock);
+  out->retention_deleted = s->retention_deleted;
+  out->used_bytes = 0;
+  mw__reader *r = mw__reader_get(s);
+  if (r) {
+    out->used_bytes = mw__store_used_bytes(r->db);
+    mw__reader_put(s, r);
+  }
   struct stat st;
   out->db_bytes = 0;
   if (stat(s->db_path, &st) == 0) out->db_bytes += (uint64_t)st.st_size;

@@ -23,6 +23,9 @@ typedef struct mw_store_opts {
   size_t queue_max_bytes;
   size_t read_connections;
   int fault_commit_delay_ms;  /* test hook: sleep before each commit */
+  int64_t retention_ns;       /* delete data older than this; 0 = keep */
+  int64_t retention_every_ns; /* how often a retention pass starts (0: every minute) */
+  uint64_t max_db_bytes;      /* delete the oldest data while larger; 0 = no limit */
 } mw_store_opts;
 
 /* Opens (creating and migrating as needed) and starts the writer. Refuses a
@@ -58,6 +61,8 @@ int mw__store_submit(mw_store *s, mw_write_job *job);
 typedef struct mw_store_stats {
   size_t queue_spans, queue_bytes, queue_jobs;
   uint64_t db_bytes;            /* main file + WAL */
+  uint64_t used_bytes;          /* pages in use (what --max-db-size bounds) */
+  uint64_t retention_deleted;   /* rows deleted by retention since start */
 } mw_store_stats;
 void mw__store_stats(mw_store *s, mw_store_stats *out);
 /* Commit latency observer (seconds); set once before traffic. */

@@ -41,6 +41,12 @@ struct mw_store {
   sqlite3_stmt *rt_stmts[MW__RT_STMTS];
   void (*on_commit)(double seconds, size_t jobs, size_t spans);
 
+  /* retention (retention.c), run by the writer */
+  int64_t retention_last_ns;    /* monotonic time of the last pass */
+  int retention_more;           /* the last batch left work behind */
+  int retention_dirty;          /* deleted something since the last checkpoint request */
+  _Atomic uint64_t retention_deleted;
+
   /* the checkpointer (checkpoint.c) */
   sqlite3 *ckpt_db;
   uv_thread_t ckpt_thread;
@@ -59,9 +65,16 @@ int mw__store_connect(const char *path, int readonly, sqlite3 **out, char *err, 
 int mw__store_exec(sqlite3 *db, const char *sql, char *err, size_t errsz);
 
 int mw__writer_start(mw_store *s, char *err, size_t errsz);
+/* One retention batch in its own transaction (writer thread). *more is set
+ * when old data (or free pages) remain. Returns 0 or an error. */
+int mw__retention_batch(mw_store *s, int *more);
+/* Bytes of the database's pages in use (not counting free pages). */
+uint64_t mw__store_used_bytes(sqlite3 *db);
 /* Takes WAL checkpoints off the writer's thread; stop it before closing wdb. */
 int mw__checkpointer_start(mw_store *s, char *err, size_t errsz);
 void mw__checkpointer_stop(mw_store *s);
+/* Asks for a checkpoint now (e.g. so that space freed by retention reaches the file). */
+void mw__checkpoint_request(mw_store *s);
 /* Steps a statement that yields at most one integer (*out, -1 if none), then
  * resets it. Returns 0, MW_EIO or MW_EFULL. */
 int mw__step_id(sqlite3 *db, sqlite3_stmt *st, int64_t *out);

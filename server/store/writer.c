@@ -339,15 +339,46 @@ static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
   }
 }
 
+/* Retention runs every retention_every_ns (a minute by default), and batch
+ * after batch while work remains. */
+static int64_t retention_every(const mw_store *s) {
+  return s->opts.retention_every_ns > 0 ? s->opts.retention_every_ns : 60LL * 1000000000;
+}
+
+static int retention_due(mw_store *s) {
+  if (!s->opts.retention_ns && !s->opts.max_db_bytes) return 0;
+  return s->retention_more || mw__mono_ns() - s->retention_last_ns >= retention_every(s);
+}
+
+static void run_retention(writer_ctx *w) {
+  mw_store *s = w->s;
+  int more = 0;
+  int rc = mw__retention_batch(s, &more);
+  if (rc) mw__warn("retention batch failed", "err=\"%s\" sqlite=\"%s\"", mw__strerror(rc), sqlite3_errmsg(s->wdb));
+  s->retention_more = !rc && more;
+  s->retention_last_ns = mw__mono_ns();
+  /* a pass that is over and freed pages: let a checkpoint carry the smaller
+   * file from the WAL to the database file */
+  if (!rc && !more && s->retention_dirty) mw__checkpoint_request(s), s->retention_dirty = 0;
+  /* rows it deleted may be cached: forget the ids that could be gone */
+  mw__bmap_clear(s->stacks);
+}
+
 static void writer_main(void *arg) {
   writer_ctx *w = arg;
   mw_store *s = w->s;
+  s->retention_last_ns = mw__mono_ns() - retention_every(s); /* a first pass soon after start */
   for (;;) {
     uv_mutex_lock(&s->lock);
-    while (!s->head && !s->stopping) uv_cond_wait(&s->wake, &s->lock);
-    if (!s->head) {
+    while (!s->head && !s->stopping && !retention_due(s)) uv_cond_timedwait(&s->wake, &s->lock, 1000000000ULL);
+    if (!s->head && s->stopping) {
       uv_mutex_unlock(&s->lock);
       break;
+    }
+    if (!s->head) { /* idle: time for retention */
+      uv_mutex_unlock(&s->lock);
+      run_retention(w);
+      continue;
     }
     /* take jobs up to the transaction's span budget (at least one) */
     mw_write_job *jobs = s->head, *last = s->head;
@@ -361,6 +392,8 @@ static void writer_main(void *arg) {
     last->next = NULL;
     uv_mutex_unlock(&s->lock);
     commit_jobs(w, jobs);
+    /* under steady ingest, retention still gets one small batch per commit */
+    if (retention_due(s)) run_retention(w);
   }
   for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(w->st[i]);
   for (int i = 0; i < MW__RT_STMTS; i++) sqlite3_finalize(s->rt_stmts[i]);

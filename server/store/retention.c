@@ -1,0 +1,181 @@
+/* Retention: old data goes in small batches, each its own transaction, run
+ * by the writer between group commits (or when it is idle), so that deleting
+ * never holds up ingest for more than one batch. Space is returned to the
+ * file system with incremental vacuum (new databases are created with
+ * auto_vacuum=INCREMENTAL).
+ *
+ * What is old: older than --retention; and, while the database is over
+ * --max-db-size, also the oldest 5% of the time it covers, pass after pass.
+ * Stacks are kept (they are shared and small); sources and operations too. */
+#include "store/store_int.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Rows one batch may delete, all tables together. Small enough that a batch
+ * takes a few milliseconds, so that ingest waits for at most that. */
+enum { BATCH_ROWS = 2000, SNAPSHOTS_PER_BATCH = 20, VACUUM_PAGES = 2048 };
+
+static int64_t q1(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *st;
+  int64_t v = -1;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return -1;
+  if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+uint64_t mw__store_used_bytes(sqlite3 *db) {
+  int64_t pages = q1(db, "PRAGMA page_count"), free_pages = q1(db, "PRAGMA freelist_count"),
+          size = q1(db, "PRAGMA page_size");
+  return pages < 0 || free_pages < 0 || size < 0 ? 0 : (uint64_t)(pages - free_pages) * (uint64_t)size;
+}
+
+/* The cutoff this pass: the age limit, moved later while over the size limit. */
+static int64_t cutoff(mw_store *s) {
+  int64_t c = s->opts.retention_ns > 0 ? mw__now_ns() - s->opts.retention_ns : INT64_MIN;
+  if (!s->opts.max_db_bytes || mw__store_used_bytes(s->wdb) <= s->opts.max_db_bytes) return c;
+  int64_t oldest = q1(s->wdb, "SELECT min(first_ns) FROM sources"), newest = q1(s->wdb, "SELECT max(last_ns) FROM sources");
+  if (oldest <= 0 || newest <= oldest) return c;
+  int64_t by_size = oldest + (newest - oldest) / 20;
+  return by_size > c ? by_size : c;
+}
+
+/* Deletes up to *budget rows of one statement's selection; returns 0 or an error. */
+static int delete_some(sqlite3 *db, const char *sql, int64_t source, int64_t before, int64_t *budget, int *more) {
+  if (*budget <= 0) {
+    *more = 1;
+    return MW_OK;
+  }
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return MW_EIO;
+  sqlite3_bind_int64(st, 1, source);
+  sqlite3_bind_int64(st, 2, before);
+  sqlite3_bind_int64(st, 3, *budget);
+  int rc = sqlite3_step(st) == SQLITE_DONE ? MW_OK : MW_EIO;
+  sqlite3_finalize(st);
+  int64_t n = sqlite3_changes(db);
+  *budget -= n;
+  if (*budget <= 0) *more = 1;
+  return rc;
+}
+
+static int delete_spans(mw_store *s, int64_t source, int64_t before, int64_t *budget, int *more) {
+  /* spans one by one (by rowid), so that each operation's count stays right */
+  sqlite3_stmt *sel, *del, *dec;
+  if (sqlite3_prepare_v2(s->wdb, "SELECT rowid, op_id FROM spans WHERE source_id = ?1 AND start_ns < ?2 LIMIT ?3",
+                         -1, &sel, NULL) != SQLITE_OK)
+    return MW_EIO;
+  sqlite3_prepare_v2(s->wdb, "DELETE FROM spans WHERE rowid = ?1", -1, &del, NULL);
+  sqlite3_prepare_v2(s->wdb, "UPDATE operations SET span_count = span_count - 1 WHERE id = ?1", -1, &dec, NULL);
+  int rc = del && dec ? MW_OK : MW_EIO;
+  sqlite3_bind_int64(sel, 1, source);
+  sqlite3_bind_int64(sel, 2, before);
+  sqlite3_bind_int64(sel, 3, *budget + 1);
+  int64_t n = 0;
+  while (!rc && sqlite3_step(sel) == SQLITE_ROW) {
+    if (n == *budget) {
+      *more = 1;
+      break;
+    }
+    sqlite3_bind_int64(del, 1, sqlite3_column_int64(sel, 0));
+    sqlite3_bind_int64(dec, 1, sqlite3_column_int64(sel, 1));
+    if (sqlite3_step(del) != SQLITE_DONE || sqlite3_step(dec) != SQLITE_DONE) rc = MW_EIO;
+    sqlite3_reset(del);
+    sqlite3_reset(dec);
+    n++;
+  }
+  *budget -= n;
+  sqlite3_finalize(sel);
+  sqlite3_finalize(del);
+  sqlite3_finalize(dec);
+  return rc;
+}
+
+static int delete_snapshots(mw_store *s, int64_t source, int64_t before, int64_t *budget, int *more) {
+  sqlite3_stmt *sel;
+  if (sqlite3_prepare_v2(s->wdb, "SELECT id FROM snapshots WHERE source_id = ?1 AND at_ns < ?2 LIMIT ?3", -1, &sel,
+                         NULL) != SQLITE_OK)
+    return MW_EIO;
+  sqlite3_bind_int64(sel, 1, source);
+  sqlite3_bind_int64(sel, 2, before);
+  sqlite3_bind_int64(sel, 3, SNAPSHOTS_PER_BATCH + 1);
+  int64_t ids[SNAPSHOTS_PER_BATCH + 1];
+  int n = 0;
+  while (sqlite3_step(sel) == SQLITE_ROW && n <= SNAPSHOTS_PER_BATCH) ids[n++] = sqlite3_column_int64(sel, 0);
+  sqlite3_finalize(sel);
+  if (n > SNAPSHOTS_PER_BATCH) *more = 1, n = SNAPSHOTS_PER_BATCH;
+  static const char *const sql[] = {"DELETE FROM goroutine_groups WHERE snapshot_id = ?1",
+                                    "DELETE FROM profile_samples WHERE snapshot_id = ?1",
+                                    "DELETE FROM snapshots WHERE id = ?1"};
+  for (int i = 0; i < n && *budget > 0; i++) {
+    for (size_t k = 0; k < 3; k++) {
+      sqlite3_stmt *st;
+      if (sqlite3_prepare_v2(s->wdb, sql[k], -1, &st, NULL) != SQLITE_OK) return MW_EIO;
+      sqlite3_bind_int64(st, 1, ids[i]);
+      int ok = sqlite3_step(st) == SQLITE_DONE;
+      sqlite3_finalize(st);
+      if (!ok) return MW_EIO;
+      *budget -= sqlite3_changes(s->wdb);
+    }
+    if (*budget <= 0 && i + 1 < n) *more = 1;
+  }
+  return MW_OK;
+}
+
+int mw__retention_batch(mw_store *s, int *more) {
+  *more = 0;
+  int64_t before = cutoff(s);
+  if (before == INT64_MIN) return MW_OK;
+  char err[256];
+  if (mw__store_exec(s->wdb, "BEGIN IMMEDIATE", err, sizeof err)) return MW_EIO;
+  sqlite3_stmt *src;
+  int rc = sqlite3_prepare_v2(s->wdb, "SELECT id FROM sources WHERE first_ns < ?1", -1, &src, NULL) == SQLITE_OK ? MW_OK : MW_EIO;
+  int64_t budget = BATCH_ROWS;
+  if (!rc) sqlite3_bind_int64(src, 1, before);
+  while (!rc && budget > 0 && sqlite3_step(src) == SQLITE_ROW) {
+    int64_t id = sqlite3_column_int64(src, 0);
+    int src_more = 0;
+    rc = delete_spans(s, id, before, &budget, &src_more);
+    if (!rc)
+      rc = delete_some(s->wdb,
+                       "DELETE FROM gc_cycles WHERE (source_id, start_ns, n) IN (SELECT source_id, start_ns, n FROM "
+                       "gc_cycles WHERE source_id = ?1 AND start_ns < ?2 LIMIT ?3)",
+                       id, before, &budget, &src_more);
+    if (!rc)
+      rc = delete_some(s->wdb,
+                       "DELETE FROM sched_samples WHERE (source_id, at_ns) IN (SELECT source_id, at_ns FROM "
+                       "sched_samples WHERE source_id = ?1 AND at_ns < ?2 LIMIT ?3)",
+                       id, before, &budget, &src_more);
+    if (!rc) rc = delete_snapshots(s, id, before, &budget, &src_more);
+    if (src_more) *more = 1;
+    else if (!rc) { /* everything of this source before the cutoff is gone */
+      sqlite3_stmt *up;
+      if (sqlite3_prepare_v2(s->wdb, "UPDATE sources SET first_ns = max(first_ns, ?2) WHERE id = ?1", -1, &up, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(up, 1, id);
+        sqlite3_bind_int64(up, 2, before);
+        sqlite3_step(up);
+        sqlite3_finalize(up);
+      }
+    }
+  }
+  if (budget <= 0) *more = 1;
+  sqlite3_finalize(src);
+  if (rc) {
+    mw__store_exec(s->wdb, "ROLLBACK", err, sizeof err);
+    return rc;
+  }
+  if (mw__store_exec(s->wdb, "COMMIT", err, sizeof err)) return MW_EIO;
+  uint64_t deleted = (uint64_t)(BATCH_ROWS - (budget > 0 ? budget : 0));
+  s->retention_deleted += deleted;
+  if (deleted) s->retention_dirty = 1;
+  /* give freed pages back to the file system, a bounded number per batch */
+  char vac[64];
+  snprintf(vac, sizeof vac, "PRAGMA incremental_vacuum(%d)", VACUUM_PAGES);
+  mw__store_exec(s->wdb, vac, err, sizeof err);
+  if (q1(s->wdb, "PRAGMA freelist_count") > 0) *more = 1;
+  return MW_OK;
+}

@@ -1,0 +1,95 @@
+// Retention: data older than --retention goes, recent data stays, operation
+// counts follow, space is returned to the file system; --max-db-size deletes
+// the oldest data while the database is too large.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { startServer, request, getJson, sleep } from './lib/server.mjs';
+
+const HOUR = 3600n * 1000000000n;
+const nowNs = () => BigInt(Date.now()) * 1000000n;
+const hex = (n, bytes) => n.toString(16).padStart(bytes * 2, '0');
+
+/** One request of `count` root spans of service `svc`, each its own trace, starting at t0. */
+function batch(svc, t0, count, seed, attrBytes = 0) {
+  const spans = [];
+  for (let i = 0; i < count; i++) {
+    const id = BigInt(seed) * 1000000n + BigInt(i) + 1n;
+    spans.push({
+      traceId: hex(id, 16), spanId: hex(id, 8), name: 'op', kind: 2,
+      startTimeUnixNano: String(t0 + BigInt(i) * 1000n), endTimeUnixNano: String(t0 + BigInt(i) * 1000n + 5000000n),
+      attributes: attrBytes ? [{ key: 'pad', value: { stringValue: 'x'.repeat(attrBytes) } }] : [],
+    });
+  }
+  return Buffer.from(JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: svc } }] }, scopeSpans: [{ spans }] }] }));
+}
+
+async function post(s, body) {
+  const r = await request(s, 'POST', '/v1/traces', { body, headers: { 'content-type': 'application/json' } });
+  assert.equal(r.status, 200, r.body.toString());
+}
+
+async function waitFor(fn, ms, what) {
+  const t0 = Date.now();
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() - t0 > ms) assert.fail(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+test('--retention deletes old spans and GC cycles, keeps recent ones, and gives space back', async () => {
+  const s = await startServer({ args: ['--retention', '1h', '--retention-interval', '1s'] });
+  try {
+    const old = nowNs() - 3n * HOUR, recent = nowNs() - 60n * 1000000000n;
+    for (let k = 0; k < 20; k++) await post(s, batch('ret', old + BigInt(k) * 1000000000n, 500, 1 + k, 200));
+    await post(s, batch('ret', recent, 50, 999));
+    const gc = `gc 1 @0.100s 1%: 0.1+1.0+0.1 ms clock, 0.2+0.1/0.5/0+0.2 ms cpu, 4->5->3 MB, 5 MB goal, 0 MB stacks, 0 MB globals, 2 P\n`;
+    let r = await request(s, 'POST', `/api/v1/ingest/gctrace?service=ret&process_start=${old}`, { body: Buffer.from(gc) });
+    assert.equal(r.status, 200, r.body.toString());
+    r = await request(s, 'POST', `/api/v1/ingest/gctrace?service=ret&process_start=${recent}`, { body: Buffer.from(gc) });
+    assert.equal(r.status, 200);
+    const dbFile = path.join(s.dataDir, 'meanwhile.db');
+
+    await waitFor(async () => (await getJson(s, '/api/v1/services')).services[0]?.span_count === 50, 30000, 'old spans to go');
+    const ops = await getJson(s, `/api/v1/services/ret/operations?start=0`);
+    assert.equal(ops.operations[0].count, 50, 'only the recent spans are left');
+    assert.equal((await getJson(s, `/api/traces/${hex(999000001n, 16)}`)).batches.length, 1, 'a recent trace is still there');
+    const gone = await request(s, 'GET', `/api/traces/${hex(1000001n, 16)}`);
+    assert.equal(gone.status, 404, 'an old trace is gone');
+    const src = (await getJson(s, '/api/v1/sources')).sources.find((x) => x.service === 'ret');
+    const cycles = (await getJson(s, `/api/v1/sources/${src.id}/gc?start=0`)).cycles;
+    assert.equal(cycles.length, 1, 'the old GC cycle is gone, the recent one stays');
+    // space comes back (incremental vacuum): the file shrinks
+    await waitFor(async () => {
+      const m = (await request(s, 'GET', '/metrics')).body.toString();
+      return /meanwhile_retention_deleted_rows_total (\d+)/.exec(m)?.[1] >= 10000;
+    }, 10000, 'the deleted-rows counter');
+    await s.stop();
+    const before = statSync(dbFile).size;
+    await s.start();
+    await waitFor(async () => statSync(dbFile).size < before * 0.5 || statSync(dbFile).size < 600 * 1024, 20000,
+      `the file to shrink from ${before} bytes`);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('--max-db-size deletes the oldest data while the database is larger', async () => {
+  const s = await startServer({ args: ['--retention', '0', '--max-db-size', '3MiB', '--retention-interval', '1s'] });
+  try {
+    const t0 = nowNs() - 10n * HOUR;
+    for (let k = 0; k < 40; k++) await post(s, batch('big', t0 + BigInt(k) * 15n * 60n * 1000000000n, 400, 100 + k, 300));
+    const used = async () => Number(/meanwhile_db_used_bytes (\d+)/.exec((await request(s, 'GET', '/metrics')).body.toString())[1]);
+    assert.ok(await used() > 3 * 1024 * 1024, 'the test fills the database past the limit');
+    await waitFor(async () => (await used()) <= 3 * 1024 * 1024, 30000, 'the database to come under the size limit');
+    // what is left is the newest data
+    const newest = await request(s, 'GET', `/api/traces/${hex(139000001n, 16)}`);
+    assert.equal(newest.status, 200, 'the newest trace stays');
+    const oldest = await request(s, 'GET', `/api/traces/${hex(100000001n, 16)}`);
+    assert.equal(oldest.status, 404, 'the oldest trace went first');
+  } finally {
+    await s.stop();
+  }
+});
