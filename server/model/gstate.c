@@ -258,8 +258,27 @@ static int lookup(const char *f, enum mw_gstate *out) {
   return 0;
 }
 
+/* Runtime functions that mean the goroutine is doing or waiting for GC work,
+ * wherever they stand among the leading runtime frames: a goroutine stopped
+ * for a profile in the middle of an assist shows runtime.Gosched (a yield) on
+ * top of gcAssistAlloc, and one waiting for a cycle to start shows a
+ * semaphore on top of gcStart; both are the GC's time, not a yield or a lock. */
+static int is_gc_machinery(const char *f) {
+  static const char *const gc[] = {"runtime.gcAssistAlloc", "runtime.gcAssistAlloc1", "runtime.gcParkAssist",
+                                   "runtime.gcStart",       "runtime.gcWaitOnMark",   "runtime.GC",
+                                   "runtime.gcMarkDone",    "runtime.gcDrainN"};
+  for (size_t i = 0; i < sizeof gc / sizeof gc[0]; i++)
+    if (strcmp(f, gc[i]) == 0) return 1;
+  return 0;
+}
+
 enum mw_gstate mw__gstate_infer(const mw_stack *stack) {
   if (!stack || stack->n_frames == 0 || !stack->frames) return MW_G_OTHER;
+  for (size_t i = 0; i < stack->n_frames; i++) {
+    const char *f = stack->frames[i].func ? stack->frames[i].func : "?";
+    if (is_gc_machinery(f)) return MW_G_GC;
+    if (!has_prefix(f, "runtime.")) break;
+  }
   int parked = 0, any = 0;
   for (size_t i = 0; i < stack->n_frames; i++) {
     const char *f = stack->frames[i].func ? stack->frames[i].func : "?";

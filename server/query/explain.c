@@ -119,9 +119,14 @@ static int stack_has(const char *frames, const char *func) {
   return 0;
 }
 
-void mw__json_top_frames(mw_jsonw *w, const char *frames, size_t max) {
-  /* skip the runtime's parking machinery, keep from the first frame that says
-   * what the program was doing (sync.(*Mutex).Lock, main.handler, ...) */
+/* Writes up to max frames; with skip_runtime, from the first frame that is not
+ * runtime machinery (for parked goroutines, where runtime.gopark says little);
+ * without, from the leaf (for CPU samples, where runtime.mallocgc says a lot). */
+static void json_frames(mw_jsonw *w, const char *frames, size_t max, int skip_runtime);
+
+void mw__json_top_frames(mw_jsonw *w, const char *frames, size_t max) { json_frames(w, frames, max, 1); }
+
+static void json_frames(mw_jsonw *w, const char *frames, size_t max, int skip_runtime) {
   frame_it it = {.p = frames};
   size_t shown = 0, total = 0;
   const char *first_user = NULL;
@@ -131,7 +136,7 @@ void mw__json_top_frames(mw_jsonw *w, const char *frames, size_t max) {
   }
   mw__jw_arr(w);
   it = (frame_it){.p = frames};
-  int started = first_user == NULL;
+  int started = first_user == NULL || !skip_runtime;
   while (shown < max && next_frame(&it)) {
     if (!started && it.func != first_user) continue;
     started = 1;
@@ -216,6 +221,16 @@ static int64_t nth_value(const char *vals, int idx) {
 
 /* --- building causes ------------------------------------------------------------------ */
 
+static char *fmt(mw_arena *a, const char *f, ...) __attribute__((format(printf, 2, 3)));
+static char *fmt(mw_arena *a, const char *f, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, f);
+  vsnprintf(buf, sizeof buf, f, ap);
+  va_end(ap);
+  return mw__arena_strndup(a, buf, strlen(buf));
+}
+
 typedef struct cause_list {
   mw_cause items[16];
   size_t n;
@@ -224,6 +239,30 @@ typedef struct cause_list {
 static void add_cause(mw_arena *a, cause_list *cl, int64_t dur, const char *kind, int64_t ns, double conf,
                       const char *scope, const char *summary, mw_buf *evidence) {
   if (ns <= 0 || cl->n == sizeof cl->items / sizeof cl->items[0]) {
+    mw__buf_free(evidence);
+    return;
+  }
+  /* one cause per kind: GC assist, say, may be seen both in CPU samples and in
+   * goroutine states; ranked apart, half of it could lose to a smaller cause */
+  for (size_t i = 0; i < cl->n; i++) {
+    mw_cause *c = &cl->items[i];
+    if (strcmp(c->kind, kind) != 0) continue;
+    double add = dur > 0 ? (double)ns / (double)dur : 0;
+    c->confidence = (c->confidence * c->share + (conf < 0 ? 0 : conf > 1 ? 1 : conf) * add) / (c->share + add);
+    c->share += add;
+    c->summary = fmt(a, "%s; %s", c->summary, summary);
+    if (strcmp(c->scope, scope) != 0) c->scope = "span"; /* a span's own evidence is part of it */
+    size_t n1 = strlen(c->evidence), n2 = evidence->len;
+    if (n2 > 2 && n1 > 2) { /* join the two arrays */
+      char *j = mw__arena_alloc(a, n1 + n2);
+      if (j) {
+        memcpy(j, c->evidence, n1 - 1);
+        j[n1 - 1] = ',';
+        memcpy(j + n1, evidence->data + 1, n2 - 1);
+        j[n1 + n2 - 1] = '\0';
+        c->evidence = j;
+      }
+    }
     mw__buf_free(evidence);
     return;
   }
@@ -239,17 +278,8 @@ static void add_cause(mw_arena *a, cause_list *cl, int64_t dur, const char *kind
 
 static int cmp_cause(const void *x, const void *y) {
   const mw_cause *p = x, *q = y;
-  return (p->share < q->share) - (p->share > q->share);
-}
-
-static char *fmt(mw_arena *a, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static char *fmt(mw_arena *a, const char *f, ...) {
-  char buf[1024];
-  va_list ap;
-  va_start(ap, f);
-  vsnprintf(buf, sizeof buf, f, ap);
-  va_end(ap);
-  return mw__arena_strndup(a, buf, strlen(buf));
+  if (p->share != q->share) return (p->share < q->share) - (p->share > q->share);
+  return strcmp(p->kind, q->kind); /* a stable order for equal shares */
 }
 
 static double ms(int64_t ns) { return (double)ns / 1e6; }
@@ -482,7 +512,10 @@ static int explain_span(explain_ctx *x, size_t idx) {
     if (clen < sizeof cycles - 24) clen += (size_t)snprintf(cycles + clen, sizeof cycles - clen, "%s%lld", clen ? ", " : "", (long long)g->n);
   }
   mw__jw_arr_end(&w);
-  add_cause(a, &cl, dur, "gc_stw", e->b.gc_stw_ns, 0.9, "span",
+  /* cycles are placed on the spans' clock to about a millisecond: an overlap
+   * much shorter than that is as likely an artefact of the placement */
+  double stw_conf = 0.9 * (double)e->b.gc_stw_ns / ((double)e->b.gc_stw_ns + 500000.0);
+  add_cause(a, &cl, dur, "gc_stw", e->b.gc_stw_ns, stw_conf, "span",
             fmt(a, "stopped by the garbage collector for %.2f ms (cycle %s)", ms(e->b.gc_stw_ns), cycles), &ev);
 
   /* labelled CPU samples */
@@ -520,9 +553,14 @@ static int explain_span(explain_ctx *x, size_t idx) {
     cpu_ns = (int64_t)((double)cpu_ns * f);
     assist_ns = (int64_t)((double)assist_ns * f);
   }
-  int cpu_covered = 0;
+  /* how much of the self time a CPU profile was recording: there, CPU time is
+   * counted by samples; elsewhere it can only be inferred */
+  int64_t covered = 0;
   for (size_t i = 0; src && i < src->n_cpu; i++)
-    if (overlap(src->cpu[i].at_ns, src->cpu[i].at_ns + src->cpu[i].duration_ns, start, end) > 0) cpu_covered = 1;
+    for (size_t k = 0; k < ns; k++)
+      covered += overlap(src->cpu[i].at_ns, src->cpu[i].at_ns + src->cpu[i].duration_ns, self[k].a, self[k].b);
+  double cover = e->self_ns > 0 ? (double)covered / (double)e->self_ns : 0;
+  if (cover > 1) cover = 1;
   e->b.cpu_ns = cpu_ns;
   e->b.gc_assist_ns = assist_ns;
 
@@ -569,8 +607,13 @@ static int explain_span(explain_ctx *x, size_t idx) {
     double conf = conf_from(nsnap, scale);
     double fr_run = obs->frac[OBS_RUN] / nsnap, fr_gc = obs->frac[OBS_GC] / nsnap;
     int64_t run_ns = (int64_t)(fr_run * (double)residual);
-    if (cpu_covered) e->b.runnable_ns += run_ns;
-    else e->b.cpu_ns += run_ns; /* no CPU profile to tell running from runnable */
+    /* where a CPU profile was recording, CPU time is already counted and the
+     * rest of "running or runnable" was waiting for a CPU; where none was,
+     * the two cannot be told apart, and it counts as (inferred) CPU */
+    int64_t run_covered = (int64_t)(cover * (double)run_ns);
+    e->b.runnable_ns += run_covered;
+    e->b.cpu_ns += run_ns - run_covered;
+    run_ns = run_covered;
     e->b.gc_assist_ns += (int64_t)(fr_gc * (double)residual);
     for (int k = 0; k < MW_B_N; k++) e->b.blocked_ns[k] += (int64_t)(obs->frac[k] / nsnap * (double)residual);
     for (int k = 0; k < MW_B_N; k++) {
@@ -584,7 +627,7 @@ static int explain_span(explain_ctx *x, size_t idx) {
                     r ? describe_site(a, r->frames) : "an unknown site"),
                 &ev);
     }
-    if (run_ns > 0 && cpu_covered) {
+    if (run_ns > 0) {
       mw__buf_init(&ev, 1u << 20);
       state_evidence(&ev, obs, OBS_RUN, note);
       add_cause(a, &cl, dur, "runnable", run_ns, conf * 0.8, scope,
@@ -619,7 +662,7 @@ static int explain_span(explain_ctx *x, size_t idx) {
       mw__jw_kint(&w, "samples", top[best].samples);
       mw__jw_kint(&w, "cpu_ns", top[best].ns);
       mw__jw_key(&w, "frames");
-      mw__json_top_frames(&w, top[best].frames, 6);
+      json_frames(&w, top[best].frames, 8, 0);
       mw__jw_obj_end(&w);
       top[best].ns = -1;
     }

@@ -1,0 +1,3 @@
+module meanwhile.e2e/service
+
+go 1.19
