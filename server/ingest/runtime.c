@@ -102,6 +102,7 @@ static int build_stderr(mw_arena *a, const mw_runtime_params *p, const uint8_t *
                         mw_runtime_batch *out, mw_ingest_report *rep, char *err, size_t errsz) {
   mw_runtime_text t;
   mw_runtime_text_opts o = MW_RUNTIME_TEXT_OPTS_DEFAULT;
+  if (p->limits) o.max_line = p->limits->max_line_bytes;
   int rc = mw__runtime_text_parse(a, (const char *)body, len, &o, &t);
   if (rc == MW_ENOMEM) return rc;
   for (size_t i = 0; i < t.n_errors; i++)
@@ -318,14 +319,19 @@ static int build_goroutines_text(mw_arena *a, const mw_runtime_params *p, const 
                                  char *err, size_t errsz) {
   mw_goroutine_dump d;
   mw_goroutine_opts o = MW_GOROUTINE_OPTS_DEFAULT;
-  if (p->max_goroutines) o.max_goroutines = p->max_goroutines;
+  if (p->limits) {
+    o.max_goroutines = p->limits->max_goroutines;
+    o.max_frames = p->limits->max_frames;
+    o.max_labels = p->limits->max_labels;
+    o.max_line = p->limits->max_line_bytes;
+  }
   int rc = mw__goroutines_parse_text(a, (const char *)body, len, &o, &d);
   if (rc == MW_EINVAL) {
     snprintf(err, errsz, "%s", d.err);
     return rc;
   }
   if (rc == MW_ETOOBIG) {
-    snprintf(err, errsz, "%s (max_goroutines %zu)", d.err, o.max_goroutines);
+    snprintf(err, errsz, "%s: the limit is %zu", d.err, o.max_goroutines);
     return rc;
   }
   if (rc) return rc;
@@ -422,6 +428,11 @@ static int build_pprof(mw_arena *a, const mw_runtime_params *p, const uint8_t *b
   }
   mw_profile pr;
   mw_pprof_opts o = MW_PPROF_OPTS_DEFAULT;
+  if (p->limits) {
+    o.max_samples = p->limits->max_samples;
+    o.max_frames = p->limits->max_frames;
+    o.max_labels = p->limits->max_labels;
+  }
   rc = mw__pprof_decode(a, (const uint8_t *)raw->data, raw->len, &o, &pr, err, errsz);
   mw__body_buf_free(raw);
   if (rc) return rc;

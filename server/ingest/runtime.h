@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "core/limits.h"
 #include "model/runtime_batch.h"
 
 typedef struct mw_runtime_params {
@@ -18,7 +19,7 @@ typedef struct mw_runtime_params {
   int64_t duration_ns;       /* 0 = not given */
   int64_t process_start_ns;  /* 0 = not given */
   int64_t received_ns;       /* when the request arrived */
-  size_t max_goroutines;     /* 0 = the decoder's default */
+  const mw_limits *limits;   /* goroutines, frames, labels, line length, samples; NULL = defaults */
 } mw_runtime_params;
 
 enum { MW_INGEST_MAX_ERRORS = 8 };

@@ -120,6 +120,9 @@ int mw__store_open(const mw_store_opts *opts, mw_store **out, char *err, size_t 
   if (fresh) { /* retention gives space back by incremental vacuum, which only a new file can take on */
     char e2[128];
     mw__store_exec(s->wdb, "PRAGMA auto_vacuum=INCREMENTAL", e2, sizeof e2);
+    /* stack traces and span attributes are not for every user of the machine;
+     * SQLite gives the -wal and -shm files the same mode */
+    chmod(s->db_path, 0640);
   }
   char pragmas[256];
   snprintf(pragmas, sizeof pragmas,
