@@ -106,6 +106,8 @@ int mw__parse_time(const char *s, int64_t *out_ns) {
     }
     if (*p) return MW_EINVAL;
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+    /* unix nanoseconds in an int64 reach from 1677 to 2262 */
+    if (secs < -9223372035LL || secs > 9223372035LL) return MW_EINVAL;
     *out_ns = secs * 1000000000 + frac;
     return MW_OK;
   }

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/hex.h"
 #include "core/jsonw.h"
+#include "core/sat.h"
 #include "decode/goroutines.h"
 #include "decode/pprof.h"
 #include "decode/runtime_text.h"
@@ -59,6 +60,11 @@ static const char *json_to_arena(mw_arena *a, mw_jsonw *w, mw_buf *b) {
  * runtime prints it at mark termination). With neither, the last line is
  * assumed to have been written when the capture ends (time + duration, or the
  * receive time) and the others are placed by their offsets from it. */
+/* A cycle's wall time: its three clock phases. */
+static int64_t gc_clock_ns(const mw_gc_cycle *g) {
+  return mw__sat_add(mw__sat_add(g->stw_sweep_term_ns, g->concurrent_mark_ns), g->stw_mark_term_ns);
+}
+
 static void align_times(const mw_runtime_params *p, mw_runtime_text *t) {
   /* A line cannot be received before the runtime printed it: when stamps say
    * process_start would put lines in the future of their receipt, it is late
@@ -67,34 +73,34 @@ static void align_times(const mw_runtime_params *p, mw_runtime_text *t) {
   int64_t ps = p->process_start_ns, min_lag = INT64_MAX;
   for (size_t i = 0; ps && i < t->n_gc; i++) {
     const mw_gc_cycle *g = &t->gc[i];
-    int64_t printed = ps + g->offset_ns + g->stw_sweep_term_ns + g->concurrent_mark_ns + g->stw_mark_term_ns;
-    if (g->stamp_ns && g->stamp_ns - printed < min_lag) min_lag = g->stamp_ns - printed;
+    int64_t printed = mw__sat_add(mw__sat_add(ps, g->offset_ns), gc_clock_ns(g));
+    if (g->stamp_ns && mw__sat_sub(g->stamp_ns, printed) < min_lag) min_lag = mw__sat_sub(g->stamp_ns, printed);
   }
-  for (size_t i = 0; ps && i < t->n_sched; i++)
-    if (t->sched[i].stamp_ns && t->sched[i].stamp_ns - (ps + t->sched[i].offset_ns) < min_lag)
-      min_lag = t->sched[i].stamp_ns - (ps + t->sched[i].offset_ns);
-  if (min_lag < 0) ps += min_lag;
+  for (size_t i = 0; ps && i < t->n_sched; i++) {
+    int64_t lag = mw__sat_sub(t->sched[i].stamp_ns, mw__sat_add(ps, t->sched[i].offset_ns));
+    if (t->sched[i].stamp_ns && lag < min_lag) min_lag = lag;
+  }
+  if (min_lag < 0) ps = mw__sat_add(ps, min_lag);
   int64_t last_end = 0;
   for (size_t i = 0; i < t->n_gc; i++) {
     const mw_gc_cycle *g = &t->gc[i];
-    int64_t end = g->offset_ns + g->stw_sweep_term_ns + g->concurrent_mark_ns + g->stw_mark_term_ns;
+    int64_t end = mw__sat_add(g->offset_ns, gc_clock_ns(g));
     if (end > last_end) last_end = end;
   }
   for (size_t i = 0; i < t->n_sched; i++)
     if (t->sched[i].offset_ns > last_end) last_end = t->sched[i].offset_ns;
-  int64_t anchor_end = p->time_ns ? p->time_ns + p->duration_ns : p->received_ns;
+  int64_t anchor_end = p->time_ns ? mw__sat_add(p->time_ns, p->duration_ns) : p->received_ns;
   for (size_t i = 0; i < t->n_gc; i++) {
     mw_gc_cycle *g = &t->gc[i];
-    int64_t dur = g->stw_sweep_term_ns + g->concurrent_mark_ns + g->stw_mark_term_ns;
-    if (ps) g->start_ns = ps + g->offset_ns;
-    else if (g->stamp_ns) g->start_ns = g->stamp_ns - dur;
-    else g->start_ns = anchor_end - (last_end - g->offset_ns);
+    if (ps) g->start_ns = mw__sat_add(ps, g->offset_ns);
+    else if (g->stamp_ns) g->start_ns = mw__sat_sub(g->stamp_ns, gc_clock_ns(g));
+    else g->start_ns = mw__sat_sub(anchor_end, mw__sat_sub(last_end, g->offset_ns));
   }
   for (size_t i = 0; i < t->n_sched; i++) {
     mw_sched_sample *s = &t->sched[i];
     /* reuse stamp_ns as the absolute time: the writer reads it from there */
-    if (ps) s->stamp_ns = ps + s->offset_ns;
-    else if (!s->stamp_ns) s->stamp_ns = anchor_end - (last_end - s->offset_ns);
+    if (ps) s->stamp_ns = mw__sat_add(ps, s->offset_ns);
+    else if (!s->stamp_ns) s->stamp_ns = mw__sat_sub(anchor_end, mw__sat_sub(last_end, s->offset_ns));
   }
 }
 
@@ -267,7 +273,7 @@ static int group_add(mw_arena *a, group_set *gs, const mw_goroutine_group *g, in
   mw_goroutine_group *dst;
   if (found) {
     dst = &gs->items[idx];
-    dst->count += g->count;
+    dst->count = mw__sat_add(dst->count, g->count);
     if (g->wait_min_ns >= 0 && (dst->wait_min_ns < 0 || g->wait_min_ns < dst->wait_min_ns)) dst->wait_min_ns = g->wait_min_ns;
     if (g->wait_max_ns > dst->wait_max_ns) dst->wait_max_ns = g->wait_max_ns;
   } else {
@@ -297,7 +303,7 @@ static int group_add(mw_arena *a, group_set *gs, const mw_goroutine_group *g, in
 static const char *goroutine_meta(mw_arena *a, const char *format, const mw_goroutine_group *g, size_t n,
                                   int64_t claimed) {
   int64_t by_state[MW_G_NSTATES] = {0};
-  for (size_t i = 0; i < n; i++) by_state[g[i].state] += g[i].count;
+  for (size_t i = 0; i < n; i++) by_state[g[i].state] = mw__sat_add(by_state[g[i].state], g[i].count);
   mw_buf b;
   mw__buf_init(&b, 4096);
   mw_jsonw w;
@@ -338,7 +344,7 @@ static int build_goroutines_text(mw_arena *a, const mw_runtime_params *p, const 
   for (size_t i = 0; i < d.n; i++) {
     const mw_goroutine *g = &d.g[i];
     mw_goroutine_group grp = {.state = g->state, .wait_reason = g->wait_reason, .count = g->count,
-                              .wait_min_ns = g->wait_minutes >= 0 ? g->wait_minutes * 60000000000LL : -1,
+                              .wait_min_ns = g->wait_minutes >= 0 ? mw__sat_mul(g->wait_minutes, 60000000000LL) : -1,
                               .locked = g->locked_to_thread};
     grp.wait_max_ns = grp.wait_min_ns;
     long si = stack_add(a, ss, &g->stack);
@@ -383,7 +389,7 @@ static const char *profile_meta(mw_arena *a, const mw_profile *pr, const mw_goro
     mw__jw_kstr(&w, "default_sample_type", pr->default_sample_type);
   if (g) {
     int64_t by_state[MW_G_NSTATES] = {0};
-    for (size_t i = 0; i < ng; i++) by_state[g[i].state] += g[i].count;
+    for (size_t i = 0; i < ng; i++) by_state[g[i].state] = mw__sat_add(by_state[g[i].state], g[i].count);
     mw__jw_key(&w, "by_state");
     mw__jw_obj(&w);
     for (int s = 0; s < MW_G_NSTATES; s++)
@@ -448,7 +454,7 @@ static int build_pprof(mw_arena *a, const mw_runtime_params *p, const uint8_t *b
                                 .count = pr.n_sample_types ? s->values[0] : 1, .wait_min_ns = -1, .wait_max_ns = -1};
       grp.labels_json = take_labels(a, s->labels, s->n_labels, &grp.has_span, grp.span_id, &grp.has_trace, grp.trace_id);
       if ((rc = group_add(a, gs, &grp, 0))) return rc;
-      out->total += grp.count;
+      out->total = mw__sat_add(out->total, grp.count);
       continue;
     }
     mw_profile_row *row = &out->samples[out->n_samples++];

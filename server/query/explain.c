@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/hex.h"
 #include "core/log.h"
+#include "core/sat.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -497,7 +498,8 @@ static int explain_span(explain_ctx *x, size_t idx) {
   size_t clen = 0;
   for (size_t i = 0; src && i < src->n_gc; i++) {
     const mw_gc_cycle *g = &src->gc[i];
-    int64_t p1 = g->start_ns + g->stw_sweep_term_ns, p2 = p1 + g->concurrent_mark_ns, p3 = p2 + g->stw_mark_term_ns;
+    int64_t p1 = mw__sat_add(g->start_ns, g->stw_sweep_term_ns), p2 = mw__sat_add(p1, g->concurrent_mark_ns),
+            p3 = mw__sat_add(p2, g->stw_mark_term_ns);
     int64_t o1 = overlap_list(self, ns, g->start_ns, p1), o2 = overlap_list(self, ns, p2, p3);
     if (o1 + o2 <= 0) continue;
     e->b.gc_stw_ns += o1 + o2;

@@ -1,11 +1,13 @@
 /* JSON shapes of runtime records (see runtime_json.h). */
 #include "query/runtime_json.h"
+#include "core/sat.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 void mw__json_gc_cycle(mw_jsonw *w, const mw_gc_cycle *g) {
-  int64_t t1 = g->start_ns + g->stw_sweep_term_ns, t2 = t1 + g->concurrent_mark_ns, t3 = t2 + g->stw_mark_term_ns;
+  int64_t t1 = mw__sat_add(g->start_ns, g->stw_sweep_term_ns), t2 = mw__sat_add(t1, g->concurrent_mark_ns),
+          t3 = mw__sat_add(t2, g->stw_mark_term_ns);
   mw__jw_obj(w);
   mw__jw_kint(w, "n", g->n);
   mw__jw_kint(w, "start_ns", g->start_ns);
@@ -19,7 +21,7 @@ void mw__json_gc_cycle(mw_jsonw *w, const mw_gc_cycle *g) {
   mw__jw_key(w, "stw_mark_termination");
   mw__jw_arr(w), mw__jw_int(w, t2), mw__jw_int(w, t3), mw__jw_arr_end(w);
   mw__jw_obj_end(w);
-  mw__jw_kint(w, "stw_ns", g->stw_sweep_term_ns + g->stw_mark_term_ns);
+  mw__jw_kint(w, "stw_ns", mw__sat_add(g->stw_sweep_term_ns, g->stw_mark_term_ns));
   mw__jw_key(w, "cpu_ns");
   mw__jw_obj(w);
   mw__jw_kint(w, "stw_sweep_termination", g->stw1_cpu_ns);

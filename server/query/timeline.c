@@ -1,6 +1,7 @@
 /* Timeline (see timeline.h). Each lane is capped; "more" says a lane was cut. */
 #include "query/timeline.h"
 #include "core/error.h"
+#include "core/sat.h"
 #include "query/explain.h"
 #include "query/runtime_json.h"
 
@@ -66,7 +67,7 @@ static void write_lanes(mw_jsonw *w, mw_store *s, mw_arena *a, const mw_source_i
   size_t first = 0;
   for (size_t i = 0; i < n_gc; i++) {
     const mw_gc_cycle *g = &gc[i];
-    if (g->start_ns + g->stw_sweep_term_ns + g->concurrent_mark_ns + g->stw_mark_term_ns < lo) {
+    if (mw__sat_add(mw__sat_add(g->start_ns, g->stw_sweep_term_ns), mw__sat_add(g->concurrent_mark_ns, g->stw_mark_term_ns)) < lo) {
       first = i + 1;
       continue;
     }
@@ -79,7 +80,7 @@ static void write_lanes(mw_jsonw *w, mw_store *s, mw_arena *a, const mw_source_i
   mw__jw_arr(w);
   for (size_t i = first; i < n_gc; i++) {
     const mw_gc_cycle *g = &gc[i];
-    int64_t end = g->start_ns + g->stw_sweep_term_ns + g->concurrent_mark_ns + g->stw_mark_term_ns;
+    int64_t end = mw__sat_add(mw__sat_add(g->start_ns, g->stw_sweep_term_ns), mw__sat_add(g->concurrent_mark_ns, g->stw_mark_term_ns));
     mw__jw_obj(w);
     mw__jw_kint(w, "time_ns", g->start_ns);
     mw__jw_kint(w, "heap_bytes", g->heap_before);
