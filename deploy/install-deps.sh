@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Meanwhile needs that are missing.
 #   deploy/install-deps.sh          build and run
-#   deploy/install-deps.sh --test   also what the test suite needs (Go, Node, clang for fuzzing)
+#   deploy/install-deps.sh --test   also what the test suite needs (Go, Node, clang for fuzzing,
+#                                   systemd-analyze and a YAML parser for the lint of deploy/)
 set -euo pipefail
 
 build=(build-essential cmake pkg-config libuv1-dev libmicrohttpd-dev libsqlite3-dev libprotobuf-c-dev
        protobuf-c-compiler libzstd-dev zlib1g-dev libcurl4-openssl-dev libjansson-dev)
 test=(libcmocka-dev golang-go nodejs npm zstd clang libclang-rt-14-dev sqlite3 libjson-c-dev
-      protobuf-compiler curl)
+      protobuf-compiler curl systemd node-yaml)
 
 want=("${build[@]}")
 [[ "${1:-}" == "--test" ]] && want+=("${test[@]}")

@@ -21,7 +21,15 @@ run() { # name, cmake args...
   ctest --test-dir "$dir" -j"$jobs" --output-on-failure --timeout 900 || status=1
 }
 
+# 1. release build, warnings as errors: every test, plus the integration
+#    tests once more with meanwhiled under valgrind
 run build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# 2. the whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
   run build-asan -DCMAKE_BUILD_TYPE=Debug -DMW_SANITIZE=ON -DCMAKE_C_COMPILER=clang
+# 3. every decoder's libFuzzer target for a fixed time, and every past finding
+cmake -S . -B build-fuzz -DMW_WERROR=ON -DMW_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j"$jobs" >/dev/null
+echo "== ctest -L fuzz in build-fuzz"
+ctest --test-dir build-fuzz -L fuzz -j"$jobs" --output-on-failure || status=1
 exit $status

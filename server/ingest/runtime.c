@@ -18,7 +18,7 @@
 #include <zstd.h>
 
 /* Profiles decompress into at most this much protobuf. */
-enum { MAX_PROFILE_BYTES = 256u << 20, MAX_GOIDS_TEXT = 160 };
+enum { MAX_PROFILE_BYTES = 256u << 20, MAX_GOIDS_TEXT = 160, MAX_FRAME_TEXT = 2048, MAX_STACK_TEXT = 256u << 10 };
 
 /* "pprof" is not a public kind: the Pyroscope endpoint uses it for a profile
  * whose kind must be read from its sample types. */
@@ -208,12 +208,21 @@ static long stack_add(mw_arena *a, stack_set *ss, const mw_stack *st) {
     ss->reps = reps;
     ss->cap = cap;
   }
+  /* each frame's line is capped (a hostile name can be huge), and so is the
+   * stack: what does not fit is cut and marked, never silently dropped */
   mw_buf b;
-  mw__buf_init(&b, (size_t)1 << 20);
-  for (size_t i = 0; i < st->n_frames; i++)
-    mw__buf_printf(&b, "%s\t%s:%lld\n", st->frames[i].func ? st->frames[i].func : "?",
-                   st->frames[i].file ? st->frames[i].file : "?", (long long)st->frames[i].line);
-  if (st->truncated) mw__buf_adds(&b, "...\t?:0\n");
+  mw__buf_init(&b, MAX_STACK_TEXT + 64);
+  int cut = st->truncated;
+  for (size_t i = 0; i < st->n_frames && !cut; i++) {
+    char line[MAX_FRAME_TEXT];
+    int n = snprintf(line, sizeof line, "%s\t%s:%lld\n", st->frames[i].func ? st->frames[i].func : "?",
+                     st->frames[i].file ? st->frames[i].file : "?", (long long)st->frames[i].line);
+    if (n < 0) continue;
+    if ((size_t)n >= sizeof line) n = (int)sizeof line - 1, line[n - 1] = '\n';
+    if (b.len + (size_t)n > MAX_STACK_TEXT) cut = 1;
+    else if (mw__buf_add(&b, line, (size_t)n)) return -1;
+  }
+  if (cut && mw__buf_adds(&b, "...\t?:0\n")) return -1;
   ss->items[ss->n].text = mw__arena_strndup(a, b.data ? b.data : "", b.len);
   ss->items[ss->n].len = b.len;
   mw__buf_free(&b);

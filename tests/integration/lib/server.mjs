@@ -21,8 +21,10 @@ if (!MEANWHILED) {
 export const dataFile = (...p) => path.join(TEST_DATA, ...p);
 export const readData = (...p) => readFileSync(dataFile(...p));
 
-const STARTUP_TIMEOUT_MS = 10000;
-const STOP_TIMEOUT_MS = 15000;
+// under valgrind (MW_SLOW) everything takes several times longer
+const SLOW = process.env.MW_SLOW ? 6 : 1;
+const STARTUP_TIMEOUT_MS = 10000 * SLOW;
+const STOP_TIMEOUT_MS = 15000 * SLOW;
 
 /** Fresh temporary data directory (removed by cleanup()). */
 export function freshDataDir() {
@@ -173,7 +175,7 @@ export function compress(enc, b) {
  * (in several chunks), as the OTel JS exporters do.
  * Resolves {status, headers, body: Buffer, ms}; rejects on connection errors.
  */
-export function request(server, method, p, { body = null, headers = {}, chunked = false, chunkSize = 4096, timeoutMs = 30000 } = {}) {
+export function request(server, method, p, { body = null, headers = {}, chunked = false, chunkSize = 4096, timeoutMs = 30000 * SLOW } = {}) {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const h = { ...headers };
