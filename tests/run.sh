@@ -7,9 +7,13 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
 deploy/install-deps.sh --test
-if [[ -f tests/integration/package-lock.json ]]; then
-  (cd tests/integration && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# npm packages of the tests: the OpenTelemetry JS SDK, and playwright-core to
+# drive Debian's chromium (it never downloads a browser of its own)
+for dir in tests/integration web; do
+  if [[ -f $dir/package-lock.json ]]; then
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
 
 status=0
 run() { # name, cmake args...

@@ -1,0 +1,78 @@
+// The meanwhiled HTTP API as the viewer uses it (docs/API.md): one function per endpoint,
+// each resolving to the parsed JSON or throwing an ApiError with the server's
+// {"error": "..."} message and the status (404: an unknown trace, snapshot, service...).
+// When meanwhiled guards queries with tokens (--query-token-file), requests carry the
+// token set with setToken() as "Authorization: Bearer"; a 401/403 answer is an ApiError
+// with needsToken. Uses fetch only (no DOM), so it runs in node too.
+
+let token = null;
+/** The query token to send (null: none). */
+export function setToken(t) { token = t ? String(t).trim() : null; }
+export const getToken = () => token;
+const authHeaders = () => (token ? { authorization: `Bearer ${token}` } : {});
+
+export class ApiError extends Error {
+  constructor(status, message, path) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.path = path;
+  }
+  get notFound() { return this.status === 404; }
+  get needsToken() { return this.status === 401 || this.status === 403; }
+}
+
+/** GET a JSON endpoint; `base` is '' in the page (same origin). */
+export async function getJson(path, { signal, base = '' } = {}) {
+  let r;
+  try {
+    r = await fetch(base + path, { signal, headers: { accept: 'application/json', ...authHeaders() } });
+  } catch (e) {
+    if (e && e.name === 'AbortError') throw e;
+    throw new ApiError(0, `cannot reach meanwhiled (${e && e.message ? e.message : e})`, path);
+  }
+  const text = await r.text();
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  if (!r.ok) {
+    const msg = body && body.error ? body.error : `${r.status} ${r.statusText || ''}`.trim() + (text && !body ? `: ${text.slice(0, 200)}` : '');
+    throw new ApiError(r.status, msg, path);
+  }
+  if (body == null) throw new ApiError(r.status, 'the answer is not JSON', path);
+  return body;
+}
+
+const enc = encodeURIComponent;
+const qs = (o) => {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(o)) if (v != null && v !== '') p.set(k, String(v));
+  const s = p.toString();
+  return s ? '?' + s : '';
+};
+
+export const api = {
+  services: (o) => getJson('/api/v1/services', o),
+  operations: (service, o) => getJson(`/api/v1/services/${enc(service)}/operations`, o),
+  search: (params, o) => getJson(`/api/search${qs(params)}`, o),
+  trace: (id, o) => getJson(`/api/traces/${enc(id)}`, o),
+  timeline: (id, o, margin) => getJson(`/api/v1/traces/${enc(id)}/timeline${qs({ margin })}`, o),
+  explain: (id, o) => getJson(`/api/v1/traces/${enc(id)}/explain`, o),
+  snapshot: (id, o, limit = 10000) => getJson(`/api/v1/snapshots/${enc(id)}${qs({ limit })}`, o),
+  compare: (service, name, o) => getJson(`/api/v1/compare${qs({ service, name })}`, o),
+  sources: (o) => getJson('/api/v1/sources', o),
+};
+
+/** The download URL of a span's pprof (cpu or goroutine), only its labelled samples. */
+export const spanProfileUrl = (spanId, type, traceId) => `/api/v1/spans/${enc(spanId)}/profile${qs({ type, trace: traceId })}`;
+export const snapshotRawUrl = (id) => `/api/v1/snapshots/${enc(id)}/raw`;
+
+/** GET a file of the API as a Blob (downloads that need the token); throws ApiError. */
+export async function getBlob(path, { signal } = {}) {
+  const r = await fetch(path, { signal, headers: authHeaders() });
+  if (!r.ok) {
+    let msg = `${r.status} ${r.statusText || ''}`.trim();
+    try { const j = JSON.parse(await r.text()); if (j && j.error) msg = j.error; } catch { /* not JSON */ }
+    throw new ApiError(r.status, msg, path);
+  }
+  return r.blob();
+}

@@ -1,0 +1,114 @@
+// URL ⇄ view state, for deep links and back/forward:
+//   /                                   services and their operations
+//   /service/<service>                  one service's operations
+//   /operation/<service>/<name>         scatter and slowest traces of an operation
+//   /compare/<service>/<name>           slow against fast spans of an operation
+//   /trace/<id>?span=&t0=&t1=&snapshot= a trace; t0/t1 are the zoom, in ms from its start
+//   /snapshot/<id>?trace=               one runtime snapshot (goroutines or profile)
+// meanwhiled serves the page for these path prefixes (server/http/misc.c), so deep
+// links work whatever a name holds; names are percent-encoded path segments. Pure, no
+// DOM: tested in web/test/route.test.mjs.
+
+/** A path segment for a name (service, operation): percent-encoded, '/' included. */
+export function encodeSeg(name) {
+  return encodeURIComponent(String(name));
+}
+
+/** The name back from a path segment (malformed escapes are kept as they are). */
+export function decodeSeg(seg) {
+  try {
+    return decodeURIComponent(String(seg));
+  } catch {
+    return String(seg);
+  }
+}
+
+/** ns → ms text with at most 6 decimals: 1500000 → "1.5". */
+export function nsToMsParam(ns) {
+  const s = (Math.round(ns) / 1e6).toFixed(6);
+  return s.replace(/0+$/, '').replace(/\.$/, '');
+}
+
+/** ms text → ns (integer), or null if not a number. */
+export function msParamToNs(s) {
+  if (s == null || s === '') return null;
+  const v = Number(s);
+  return Number.isFinite(v) ? Math.round(v * 1e6) : null;
+}
+
+/** A trace id as the API wants it (32 lower-case hex digits), or null. */
+export function normalizeTraceId(s) {
+  const t = String(s || '').trim().toLowerCase().replace(/^0x/, '');
+  return /^[0-9a-f]{32}$/.test(t) ? t : null;
+}
+
+/** The view state of a location. */
+export function parseRoute(pathname, search = '') {
+  const q = new URLSearchParams(search);
+  const parts = String(pathname || '/').split('/').filter((p) => p !== '');
+  const [head, ...rest] = parts;
+  if (!head) return { view: 'home' };
+  switch (head) {
+    case 'service':
+      if (rest.length === 1) return { view: 'service', service: decodeSeg(rest[0]) };
+      break;
+    case 'operation':
+    case 'compare':
+      if (rest.length === 2) return { view: head, service: decodeSeg(rest[0]), operation: decodeSeg(rest[1]) };
+      break;
+    case 'trace':
+      if (rest.length === 1) {
+        const st = { view: 'trace', traceId: decodeSeg(rest[0]).toLowerCase() };
+        const span = q.get('span');
+        if (span) st.span = span.toLowerCase();
+        const t0 = msParamToNs(q.get('t0')), t1 = msParamToNs(q.get('t1'));
+        if (t0 != null && t1 != null && t1 > t0) { st.t0 = t0; st.t1 = t1; }
+        const snap = q.get('snapshot');
+        if (snap && /^\d+$/.test(snap)) st.snapshot = Number(snap);
+        return st;
+      }
+      break;
+    case 'snapshot':
+      if (rest.length === 1 && /^\d+$/.test(rest[0])) {
+        const st = { view: 'snapshot', snapshotId: Number(rest[0]) };
+        const tr = q.get('trace');
+        if (tr) st.traceId = tr.toLowerCase();
+        return st;
+      }
+      break;
+    default:
+  }
+  return { view: 'notfound', path: pathname };
+}
+
+/** The URL (path and query) of a view state. */
+export function formatRoute(st) {
+  switch (st && st.view) {
+    case 'service': return `/service/${encodeSeg(st.service)}`;
+    case 'operation': return `/operation/${encodeSeg(st.service)}/${encodeSeg(st.operation)}`;
+    case 'compare': return `/compare/${encodeSeg(st.service)}/${encodeSeg(st.operation)}`;
+    case 'trace': {
+      const q = new URLSearchParams();
+      if (st.span) q.set('span', st.span);
+      if (st.t0 != null && st.t1 != null) { q.set('t0', nsToMsParam(st.t0)); q.set('t1', nsToMsParam(st.t1)); }
+      if (st.snapshot != null) q.set('snapshot', String(st.snapshot));
+      const qs = q.toString();
+      return `/trace/${encodeSeg(st.traceId)}${qs ? '?' + qs : ''}`;
+    }
+    case 'snapshot': return `/snapshot/${st.snapshotId}${st.traceId ? '?trace=' + encodeURIComponent(st.traceId) : ''}`;
+    case 'notfound': return st.path || '/';
+    default: return '/';
+  }
+}
+
+/** Whether two states show the same page (a trace's span/zoom/snapshot may differ). */
+export function samePage(a, b) {
+  if (!a || !b || a.view !== b.view) return false;
+  switch (a.view) {
+    case 'trace': return a.traceId === b.traceId;
+    case 'snapshot': return a.snapshotId === b.snapshotId && a.traceId === b.traceId;
+    case 'service': return a.service === b.service;
+    case 'operation': case 'compare': return a.service === b.service && a.operation === b.operation;
+    default: return true;
+  }
+}

@@ -1,0 +1,71 @@
+// URL state round trip (dist/lib/route.js).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseRoute, formatRoute, encodeSeg, decodeSeg, samePage, normalizeTraceId, nsToMsParam, msParamToNs } from '../dist/lib/route.js';
+
+const split = (url) => { const u = new URL(url, 'http://x'); return [u.pathname, u.search]; };
+const roundTrip = (st) => { const url = formatRoute(st); return [url, parseRoute(...split(url))]; };
+
+test('every view survives a round trip through its URL', () => {
+  const states = [
+    { view: 'home' },
+    { view: 'service', service: 'checkout' },
+    { view: 'operation', service: 'checkout', operation: 'GET /checkout' },
+    { view: 'operation', service: 'shop.checkout', operation: 'db.query' },
+    { view: 'compare', service: 'a~b', operation: 'x.y~z %2E ü ?&#' },
+    { view: 'trace', traceId: 'd3779ae135f5eb93dab67b4afafed1ac' },
+    { view: 'trace', traceId: 'd3779ae135f5eb93dab67b4afafed1ac', span: '410e019b1857534d', t0: -1500000, t1: 152496233 },
+    { view: 'trace', traceId: 'd3779ae135f5eb93dab67b4afafed1ac', span: '410e019b1857534d', snapshot: 7 },
+    { view: 'snapshot', snapshotId: 12 },
+    { view: 'snapshot', snapshotId: 12, traceId: 'd3779ae135f5eb93dab67b4afafed1ac' },
+  ];
+  for (const st of states) {
+    const [url, back] = roundTrip(st);
+    assert.deepEqual(back, st, url);
+  }
+});
+
+test('names are percent-encoded path segments', () => {
+  assert.equal(formatRoute({ view: 'operation', service: 'shop.checkout', operation: 'db.query' }), '/operation/shop.checkout/db.query');
+  assert.equal(formatRoute({ view: 'operation', service: 'a', operation: 'GET /checkout' }), '/operation/a/GET%20%2Fcheckout');
+  assert.equal(formatRoute({ view: 'compare', service: 'a', operation: 'x?y#z' }), '/compare/a/x%3Fy%23z');
+  assert.equal(encodeSeg('a~b.c'), 'a~b.c');
+  assert.equal(decodeSeg('GET%20%2Fcheckout'), 'GET /checkout');
+  assert.equal(decodeSeg('%E0%A4%A'), '%E0%A4%A', 'bad escapes are kept as they are');
+});
+
+test('zoom is in milliseconds from the trace start, to the nanosecond', () => {
+  assert.equal(nsToMsParam(1500000), '1.5');
+  assert.equal(nsToMsParam(-2), '-0.000002');
+  assert.equal(nsToMsParam(100e6), '100');
+  assert.equal(msParamToNs('1.5'), 1500000);
+  assert.equal(msParamToNs('x'), null);
+  assert.equal(msParamToNs(''), null);
+  const st = parseRoute('/trace/D3779AE135F5EB93DAB67B4AFAFED1AC', '?t0=-0.5&t1=12.345678&span=ABC');
+  assert.deepEqual(st, { view: 'trace', traceId: 'd3779ae135f5eb93dab67b4afafed1ac', span: 'abc', t0: -500000, t1: 12345678 });
+  assert.equal(parseRoute('/trace/x', '?t0=5&t1=1').t0, undefined, 'an empty range is ignored');
+});
+
+test('unknown paths are "notfound"', () => {
+  assert.deepEqual(parseRoute('/nope'), { view: 'notfound', path: '/nope' });
+  assert.equal(parseRoute('/operation/only-one').view, 'notfound');
+  assert.equal(parseRoute('/snapshot/abc').view, 'notfound');
+  assert.deepEqual(parseRoute('/'), { view: 'home' });
+  assert.deepEqual(parseRoute(''), { view: 'home' });
+});
+
+test('same page: a trace with another span or zoom is the same page', () => {
+  const a = { view: 'trace', traceId: 'x', span: '1' };
+  assert.ok(samePage(a, { view: 'trace', traceId: 'x', t0: 1, t1: 2 }));
+  assert.ok(!samePage(a, { view: 'trace', traceId: 'y' }));
+  assert.ok(!samePage(a, { view: 'home' }));
+  assert.ok(samePage({ view: 'operation', service: 's', operation: 'o' }, { view: 'operation', service: 's', operation: 'o' }));
+});
+
+test('trace ids are normalised and checked', () => {
+  assert.equal(normalizeTraceId(' D3779AE135F5EB93DAB67B4AFAFED1AC '), 'd3779ae135f5eb93dab67b4afafed1ac');
+  assert.equal(normalizeTraceId('0xd3779ae135f5eb93dab67b4afafed1ac'), 'd3779ae135f5eb93dab67b4afafed1ac');
+  assert.equal(normalizeTraceId('d3779ae135f5eb93'), null);
+  assert.equal(normalizeTraceId('zz779ae135f5eb93dab67b4afafed1ac'), null);
+  assert.equal(normalizeTraceId(null), null);
+});
