@@ -138,6 +138,7 @@ int main(int argc, char **argv) {
                      .max_connections = a.cfg.max_connections,
                      .conn_timeout_s = a.cfg.conn_timeout_s,
                      .limits = a.cfg.limits,
+                     .max_request_memory = a.cfg.max_request_memory,
                      .store = a.store};
   if ((rc = mw__http_start(&ho, &a.http, err, sizeof err))) {
     mw__error("cannot start the HTTP server", "err=\"%s\"", err);

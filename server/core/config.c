@@ -51,6 +51,8 @@ static const opt options[] = {
      "spans waiting to be committed before ingest answers 503"},
     {"max-queue-bytes", "MEANWHILE_MAX_QUEUE_BYTES", T_SIZE, OFF(max_queue_bytes), "134217728",
      "memory held by requests waiting to be committed before ingest answers 503"},
+    {"max-request-memory", "MEANWHILE_MAX_REQUEST_MEMORY", T_SIZE, OFF(max_request_memory), "268435456",
+     "request bodies being received and decoded, all together, before ingest answers 503"},
     {"max-connections", "MEANWHILE_MAX_CONNECTIONS", T_UINT, OFF(max_connections), "1024",
      "concurrent connections"},
     {"conn-timeout", "MEANWHILE_CONN_TIMEOUT", T_SECONDS, OFF(conn_timeout_s), "30s",

@@ -19,6 +19,7 @@ typedef struct mw_config {
   mw_limits limits;
   size_t max_queue_spans;
   size_t max_queue_bytes;
+  size_t max_request_memory;
   unsigned max_connections;
   unsigned conn_timeout_s;
   unsigned shutdown_grace_s;

@@ -16,6 +16,7 @@ typedef struct mw_http_opts {
   unsigned max_connections;
   unsigned conn_timeout_s;   /* idle / slow-client timeout */
   mw_limits limits;
+  size_t max_request_memory; /* bodies being received and decoded, all requests together */
   mw_store *store;
   mw_auth auth;              /* empty sets: open */
   const char *tls_cert_pem;  /* both set: HTTPS */

@@ -18,6 +18,7 @@ struct mw_http {
   int listen_fd;
   _Atomic size_t in_flight;
   _Atomic int stopping;
+  _Atomic size_t body_bytes;   /* decoded body bytes held by requests (max_request_memory) */
 };
 
 typedef struct mw_req mw_req;
@@ -61,6 +62,10 @@ struct mw_req {
 
   unsigned retry_after;         /* seconds, sent with the reply when > 0 */
   int cors;                     /* the request's Origin may read the answer */
+  size_t accounted;             /* this request's share of http->body_bytes */
+  int body_read;                /* some of the body arrived (for the request log) */
+  int early;                    /* refused at the headers (for the request log) */
+  size_t drained;               /* body bytes dropped after a refusal */
 
   /* handler state */
   void *ctx;

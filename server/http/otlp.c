@@ -119,6 +119,9 @@ static void handle_traces(mw_req *r) {
   case MW_ETOOBIG:
     return reply_status(r, c->media, 413, "request body is over %zu bytes after decompression (max_body_bytes)",
                         lim->max_body_bytes);
+  case MW_EBUSY:
+    return reply_status(r, c->media, 503, "the server is at its limit (write queue or max_request_memory): retry "
+                                          "after the delay");
   case MW_EUNSUPPORTED:
     return reply_status(r, c->media, 400, "unsupported Content-Encoding \"%.64s\": use identity, gzip, deflate or zstd",
                         mw__req_header(r, "Content-Encoding"));

@@ -63,6 +63,10 @@ static void ingest(mw_req *r, const mw_runtime_params *p) {
   case MW_ETOOBIG:
     return mw__reply_json_error(r, 413, "request body is over %zu bytes after decompression (max_body_bytes)",
                                 lim->max_body_bytes);
+  case MW_EBUSY:
+    mw__req_retry_after(r, 1);
+    return mw__reply_json_error(r, 503, "the server is at its limit (write queue or max_request_memory): retry "
+                                        "after the delay");
   case MW_EUNSUPPORTED:
     return mw__reply_json_error(r, 400, "unsupported Content-Encoding: use identity, gzip, deflate or zstd");
   case MW_EINVAL: return mw__reply_json_error(r, 400, "request body could not be decompressed: corrupt or truncated");

@@ -28,6 +28,9 @@ mw_counter_vec mw__m_requests;
 static const double commit_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
 mw_histogram mw__m_commit_seconds = MW_HISTOGRAM_INIT(commit_bounds);
 
+/* Bodies up to this size are refused without being drained (see on_request). */
+enum { EARLY_REPLY_BYTES = 16 * 1024 };
+
 static const mw_route *const route_tables[] = {mw__otlp_routes, mw__api_routes, mw__runtime_routes,
                                                     mw__correlate_routes, mw__misc_routes};
 
@@ -102,8 +105,9 @@ static void queue(mw_req *r, unsigned status, const char *content_type, struct M
   MHD_destroy_response(resp);
   mw__counter_vec_add(&mw__m_requests, (int)status, 1);
   r->state = REQ_REPLIED;
-  mw__debug("request", "method=%s url=%s status=%u us=%lld", r->route ? r->route->method : "-", r->url,
-            status, (long long)((mw__mono_ns() - r->t0_ns) / 1000));
+  /* early=1: refused at the headers, before any of the body was used */
+  mw__debug("request", "method=%s url=%s status=%u us=%lld early=%d", r->route ? r->route->method : "-", r->url,
+            status, (long long)((mw__mono_ns() - r->t0_ns) / 1000), r->early);
 }
 
 void mw__reply(mw_req *r, unsigned status, const char *content_type, char *body, size_t len) {
@@ -192,10 +196,20 @@ static mw_req *req_new(mw_http *h, struct MHD_Connection *conn, const char *url)
 static void req_free(mw_req *r) {
   if (!r) return;
   atomic_fetch_sub(&r->http->in_flight, 1);
+  atomic_fetch_sub(&r->http->body_bytes, r->accounted);
   mw__body_decoder_free(r->dec);
   if (r->body) mw__body_buf_free(r->body);
   mw__arena_free(r->arena);
   free(r);
+}
+
+/* Counts n more decoded bytes of r against max_request_memory; MW_EBUSY
+ * when all requests together would hold more. */
+static int account(mw_req *r, size_t n) {
+  size_t limit = r->http->opts.max_request_memory;
+  size_t total = atomic_fetch_add(&r->http->body_bytes, n) + n;
+  r->accounted += n;
+  return limit && total > limit ? MW_EBUSY : MW_OK;
 }
 
 /* Prepares body decoding from the request headers; replies on a header error. */
@@ -204,6 +218,13 @@ static void start_body(mw_req *r) {
   enum mw_encoding enc;
   const char *ct = mw__req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
   if (!ct || mw__media_type(ct, r->media, sizeof r->media) != MW_OK) r->media[0] = '\0';
+  /* when the write queue is nearly full, an ingest request is refused before
+   * its body is read: it costs no decoding and no memory */
+  if (r->route->access == MW_ACCESS_INGEST && mw__store_full(r->http->opts.store, 80)) {
+    r->body_rc = MW_EBUSY;
+    r->early = 1;
+    return;
+  }
   if (mw__parse_content_encoding(ce, &enc) != MW_OK) {
     r->body_rc = MW_EUNSUPPORTED; /* the handler answers in the request's own encoding */
     return;
@@ -212,6 +233,13 @@ static void start_body(mw_req *r) {
   const char *cl = mw__req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
   if (cl && enc == MW_ENC_IDENTITY && strtoull(cl, NULL, 10) > max) {
     r->body_rc = MW_ETOOBIG; /* answered once the handler sees it, without reading */
+    return;
+  }
+  /* a body of known size is counted against max_request_memory before it is
+   * read, so that a refusal, too, is answered at once */
+  if (cl && enc == MW_ENC_IDENTITY && account(r, strtoull(cl, NULL, 10)) == MW_EBUSY) {
+    r->body_rc = MW_EBUSY;
+    r->early = 1;
     return;
   }
   r->dec = mw__body_decoder_new(enc, max);
@@ -294,7 +322,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->route->body) {
       start_body(r);
-      if (r->body_rc) { /* refuse before the upload: the connection closes after */
+      /* refused before the upload: a small body (already in libmicrohttpd's
+       * buffer) is answered at once; a larger one is drained and dropped as
+       * it arrives and answered at its end, since closing a connection with
+       * unread data resets it and the client would never see the answer */
+      const char *cl = mw__req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+      if (r->body_rc && (r->body_rc != MW_EBUSY || (cl && strtoull(cl, NULL, 10) <= EARLY_REPLY_BYTES))) {
         r->route->handle(r);
         return MHD_YES;
       }
@@ -306,11 +339,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return MHD_YES;
   }
   if (*upload_size) {
+    r->body_read = 1;
+    if (r->body_rc && !r->dec) {
+      /* a refused body is dropped as it comes, up to a bound */
+      r->drained += *upload_size;
+      *upload_size = 0;
+      return r->drained > 2 * h->opts.limits.max_body_bytes + 65536 ? MHD_NO : MHD_YES;
+    }
     if (!r->body_rc && r->dec) {
       int rc = mw__body_decoder_feed(r->dec, upload_data, *upload_size);
-      if (rc) r->body_rc = rc;
-    } else if (!r->dec) {
-      r->body_rc = r->body_rc ? r->body_rc : MW_EINVAL;
+      size_t out = mw__body_decoder_out_len(r->dec);
+      if (!rc && out > r->accounted) rc = account(r, out - r->accounted);
+      if (rc) {
+        r->body_rc = rc;
+        mw__body_decoder_free(r->dec); /* a refused body is not kept */
+        r->dec = NULL;
+      }
+    } else if (!r->dec && !r->body_rc) {
+      r->body_rc = MW_EINVAL;
     }
     /* past twice the limit on the wire, stop listening to it at all */
     if (r->dec && mw__body_decoder_in_len(r->dec) > 2 * h->opts.limits.max_body_bytes + 65536) return MHD_NO;

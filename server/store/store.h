@@ -58,6 +58,11 @@ struct mw_write_job {
  * caller answers 503 / retry), or MW_ESHUTDOWN. done() is called iff 0. */
 int mw__store_submit(mw_store *s, mw_write_job *job);
 
+/* 1 when the queue is at or over pct percent of its bounds (callers refuse
+ * work before reading a request body at less than 100, leaving room for the
+ * requests already being decoded). */
+int mw__store_full(mw_store *s, unsigned pct);
+
 typedef struct mw_store_stats {
   size_t queue_spans, queue_bytes, queue_jobs;
   uint64_t db_bytes;            /* main file + WAL */

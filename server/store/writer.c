@@ -465,3 +465,11 @@ int mw__store_submit(mw_store *s, mw_write_job *job) {
   uv_mutex_unlock(&s->lock);
   return MW_OK;
 }
+
+int mw__store_full(mw_store *s, unsigned pct) {
+  uv_mutex_lock(&s->lock);
+  int full = s->q_jobs > 0 && (s->q_spans * 100 >= s->opts.queue_max_spans * pct ||
+                               s->q_bytes * 100 >= s->opts.queue_max_bytes * pct);
+  uv_mutex_unlock(&s->lock);
+  return full;
+}
