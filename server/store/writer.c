@@ -177,6 +177,7 @@ static int flush_tally(writer_ctx *w, op_tally *t, size_t n) {
 /* Writes the transaction's gathered counter updates, merged per id. */
 static int flush_pending(writer_ctx *w) {
   pend_list *l = &w->txn;
+  if (!l->n) return MW_OK; /* (qsort must not be given a NULL array) */
   qsort(l->v, l->n, sizeof *l->v, cmp_pending);
   int rc = MW_OK;
   for (size_t i = 0; i < l->n && !rc;) {

@@ -101,8 +101,11 @@ test('twice the load it can store: memory bounded, fast 503s, queries answer, no
     // the median, since the tail on a shared 2-core machine is its neighbours'
     assert.ok(pct(probe503, 0.5) < 10, `a refused request is answered in well under 10 ms (p50 ${pct(probe503, 0.5).toFixed(2)} ms)`);
     // the bodies in flight and the queue are bounded by the budgets; decoded
-    // structures add a few times the queued bodies, the rest is the process
-    assert.ok(maxRss < idle + 6 * budget, `resident memory ${maxRss.toFixed(1)} MiB stays bounded`);
+    // structures add a few times the queued bodies, the rest is the process.
+    // Under AddressSanitizer, resident memory is its quarantine of freed
+    // blocks (256 MiB), so the bound is checked in the release build only.
+    if (process.env.MW_SANITIZE !== '1')
+      assert.ok(maxRss < idle + 6 * budget, `resident memory ${maxRss.toFixed(1)} MiB stays bounded`);
     assert.ok(queryLat.length >= 20 && qMax < 2000, `queries keep answering (max ${qMax.toFixed(1)} ms)`);
     for (const n of [...new Set(acked)].slice(0, 50)) {
       const r = await request(s, 'GET', `/api/traces/${hex(BigInt(n) + 1n, 16)}`);
