@@ -1,3 +1,0 @@
-module meanwhile.agent/service
-
-go 1.19
