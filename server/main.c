@@ -136,6 +136,7 @@ int main(int argc, char **argv) {
                      .cors_origin = a.cfg.cors_origin,
                      .threads = a.cfg.threads,
                      .max_connections = a.cfg.max_connections,
+                     .max_connections_per_ip = a.cfg.max_connections_per_ip,
                      .conn_timeout_s = a.cfg.conn_timeout_s,
                      .limits = a.cfg.limits,
                      .max_request_memory = a.cfg.max_request_memory,

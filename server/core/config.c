@@ -55,6 +55,8 @@ static const opt options[] = {
      "request bodies being received and decoded, all together, before ingest answers 503"},
     {"max-connections", "MEANWHILE_MAX_CONNECTIONS", T_UINT, OFF(max_connections), "1024",
      "concurrent connections"},
+    {"max-connections-per-ip", "MEANWHILE_MAX_CONNECTIONS_PER_IP", T_UINT, OFF(max_connections_per_ip), "128",
+     "concurrent connections from one address, so that slow clients at one address cannot take them all"},
     {"conn-timeout", "MEANWHILE_CONN_TIMEOUT", T_SECONDS, OFF(conn_timeout_s), "30s",
      "a connection idle (or sending nothing) this long is closed"},
     {"shutdown-grace", "MEANWHILE_SHUTDOWN_GRACE", T_SECONDS, OFF(shutdown_grace_s), "10s",

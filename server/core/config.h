@@ -21,6 +21,7 @@ typedef struct mw_config {
   size_t max_queue_bytes;
   size_t max_request_memory;
   unsigned max_connections;
+  unsigned max_connections_per_ip;
   unsigned conn_timeout_s;
   unsigned shutdown_grace_s;
   int fault_commit_delay_ms;   /* MEANWHILE_FAULT_COMMIT_DELAY_MS only: a test hook */

@@ -14,6 +14,7 @@ typedef struct mw_http_opts {
   const char *listen;        /* "host:port", "[v6]:port"; port 0 picks a free one */
   unsigned threads;          /* MHD thread pool size */
   unsigned max_connections;
+  unsigned max_connections_per_ip;
   unsigned conn_timeout_s;   /* idle / slow-client timeout */
   mw_limits limits;
   size_t max_request_memory; /* bodies being received and decoded, all requests together */

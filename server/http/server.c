@@ -501,7 +501,8 @@ int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t er
       MHD_OPTION_THREAD_POOL_SIZE, opts->threads ? opts->threads : 4u, MHD_OPTION_CONNECTION_LIMIT,
       opts->max_connections ? opts->max_connections : 1024u, MHD_OPTION_CONNECTION_TIMEOUT,
       opts->conn_timeout_s ? opts->conn_timeout_s : 30u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      opts->max_connections_per_ip ? opts->max_connections_per_ip : 128u,
       tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, opts->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
       opts->tls_key_pem, MHD_OPTION_END);
   if (!h->daemon) {

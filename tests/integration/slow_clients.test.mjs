@@ -1,0 +1,51 @@
+// Slow clients cannot hold the server: connections that send nothing are
+// closed after --conn-timeout, and the connections one address may hold are
+// capped (--max-connections-per-ip), so that clients elsewhere are still
+// served while one address trickles half-sent requests.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import http from 'node:http';
+import { startServer, sleep } from './lib/server.mjs';
+
+function getFrom(port, localAddress) {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/healthz', localAddress, agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode, ms: performance.now() - t0 }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
+test('half-sent requests from one address neither hold the server nor live past the timeout', async () => {
+  const s = await startServer({ args: ['--conn-timeout', '2s', '--max-connections-per-ip', '40'] });
+  const socks = [];
+  try {
+    let refused = 0, closedEarly = 0;
+    for (let i = 0; i < 60; i++) {
+      const sock = net.connect({ host: '127.0.0.1', port: s.port });
+      sock.on('error', () => {});
+      sock.on('close', () => { closedEarly++; });
+      sock.write('POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'); // never finished
+      socks.push(sock);
+    }
+    await sleep(500);
+    refused = closedEarly;
+    assert.ok(refused >= 15, `connections past the per-address cap are refused (${refused} of 60 closed)`);
+    // another address is served at once
+    const other = await getFrom(s.port, '127.0.0.2');
+    assert.equal(other.status, 200);
+    assert.ok(other.ms < 1000, `served in ${other.ms.toFixed(1)} ms`);
+    // the half-sent ones are dropped after the timeout
+    await sleep(3500);
+    assert.equal(socks.filter((k) => !k.destroyed && k.readyState === 'open').length, 0, 'every idle connection was closed');
+    // and the address is served again
+    assert.equal((await getFrom(s.port, '127.0.0.1')).status, 200);
+  } finally {
+    for (const k of socks) k.destroy();
+    await s.stop();
+  }
+});
