@@ -23,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The end of a CPU profile's stated window that holds no samples. */
+static const int64_t CPU_PROFILE_TAIL_NS = 200000000;
+
 static const char *const block_names[MW_B_N] = {"mutex", "chan", "select", "io", "sleep", "syscall", "cond", "other"};
 
 /* How a goroutine state counts in a breakdown. */
@@ -558,9 +561,14 @@ static int explain_span(explain_ctx *x, size_t idx) {
   /* how much of the self time a CPU profile was recording: there, CPU time is
    * counted by samples; elsewhere it can only be inferred */
   int64_t covered = 0;
-  for (size_t i = 0; src && i < src->n_cpu; i++)
-    for (size_t k = 0; k < ns; k++)
-      covered += overlap(src->cpu[i].at_ns, src->cpu[i].at_ns + src->cpu[i].duration_ns, self[k].a, self[k].b);
+  for (size_t i = 0; src && i < src->n_cpu; i++) {
+    /* Go's duration_nanos runs past the last sample by 100-200 ms (the
+     * profile is stopped and written after the sampling ends): that tail is
+     * not counted as covered, lest a busy span there look like waiting */
+    int64_t sampled = src->cpu[i].duration_ns - CPU_PROFILE_TAIL_NS;
+    for (size_t k = 0; k < ns && sampled > 0; k++)
+      covered += overlap(src->cpu[i].at_ns, src->cpu[i].at_ns + sampled, self[k].a, self[k].b);
+  }
   double cover = e->self_ns > 0 ? (double)covered / (double)e->self_ns : 0;
   if (cover > 1) cover = 1;
   e->b.cpu_ns = cpu_ns;
