@@ -17,7 +17,7 @@
 
 /* Rows one batch may delete, all tables together. Small enough that a batch
  * takes a few milliseconds, so that ingest waits for at most that. */
-enum { BATCH_ROWS = 2000, SNAPSHOTS_PER_BATCH = 20, VACUUM_PAGES = 2048 };
+enum { BATCH_ROWS = 1000, SNAPSHOTS_PER_BATCH = 20, VACUUM_PAGES = 512 };
 
 static int64_t q1(sqlite3 *db, const char *sql) {
   sqlite3_stmt *st;
@@ -63,15 +63,20 @@ static int delete_some(sqlite3 *db, const char *sql, int64_t source, int64_t bef
   return rc;
 }
 
+/* Spans go one by one by rowid; each operation's count is lowered once per
+ * batch by the number of its spans that went. */
 static int delete_spans(mw_store *s, int64_t source, int64_t before, int64_t *budget, int *more) {
-  /* spans one by one (by rowid), so that each operation's count stays right */
-  sqlite3_stmt *sel, *del, *dec;
+  sqlite3_stmt *sel = NULL, *del = NULL, *dec = NULL;
+  int rc = MW_EIO;
+  struct { int64_t op, n; } ops[64];
+  size_t n_ops = 0;
   if (sqlite3_prepare_v2(s->wdb, "SELECT rowid, op_id FROM spans WHERE source_id = ?1 AND start_ns < ?2 LIMIT ?3",
-                         -1, &sel, NULL) != SQLITE_OK)
-    return MW_EIO;
-  sqlite3_prepare_v2(s->wdb, "DELETE FROM spans WHERE rowid = ?1", -1, &del, NULL);
-  sqlite3_prepare_v2(s->wdb, "UPDATE operations SET span_count = span_count - 1 WHERE id = ?1", -1, &dec, NULL);
-  int rc = del && dec ? MW_OK : MW_EIO;
+                         -1, &sel, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(s->wdb, "DELETE FROM spans WHERE rowid = ?1", -1, &del, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(s->wdb, "UPDATE operations SET span_count = span_count - ?2 WHERE id = ?1", -1, &dec, NULL) !=
+          SQLITE_OK)
+    goto out;
+  rc = MW_OK;
   sqlite3_bind_int64(sel, 1, source);
   sqlite3_bind_int64(sel, 2, before);
   sqlite3_bind_int64(sel, 3, *budget + 1);
@@ -81,14 +86,30 @@ static int delete_spans(mw_store *s, int64_t source, int64_t before, int64_t *bu
       *more = 1;
       break;
     }
+    int64_t op = sqlite3_column_int64(sel, 1);
     sqlite3_bind_int64(del, 1, sqlite3_column_int64(sel, 0));
-    sqlite3_bind_int64(dec, 1, sqlite3_column_int64(sel, 1));
-    if (sqlite3_step(del) != SQLITE_DONE || sqlite3_step(dec) != SQLITE_DONE) rc = MW_EIO;
+    if (sqlite3_step(del) != SQLITE_DONE) rc = MW_EIO;
     sqlite3_reset(del);
-    sqlite3_reset(dec);
+    size_t k = 0;
+    while (k < n_ops && ops[k].op != op) k++;
+    if (k == n_ops && n_ops < sizeof ops / sizeof ops[0]) ops[n_ops++].op = op, ops[k].n = 0;
+    if (k < n_ops) ops[k].n++;
+    else { /* more operations than the tally holds: lower this one now */
+      sqlite3_bind_int64(dec, 1, op);
+      sqlite3_bind_int64(dec, 2, 1);
+      if (sqlite3_step(dec) != SQLITE_DONE) rc = MW_EIO;
+      sqlite3_reset(dec);
+    }
     n++;
   }
+  for (size_t k = 0; !rc && k < n_ops; k++) {
+    sqlite3_bind_int64(dec, 1, ops[k].op);
+    sqlite3_bind_int64(dec, 2, ops[k].n);
+    if (sqlite3_step(dec) != SQLITE_DONE) rc = MW_EIO;
+    sqlite3_reset(dec);
+  }
   *budget -= n;
+out:
   sqlite3_finalize(sel);
   sqlite3_finalize(del);
   sqlite3_finalize(dec);
