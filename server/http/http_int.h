@@ -66,6 +66,7 @@ struct mw_req {
   int body_read;                /* some of the body arrived (for the request log) */
   int early;                    /* refused at the headers (for the request log) */
   size_t drained;               /* body bytes dropped after a refusal */
+  size_t dom_reserved;          /* of accounted: room for a JSON body's parsed tree */
 
   /* handler state */
   void *ctx;
@@ -75,6 +76,10 @@ struct mw_req {
 /* Suspends the request until job is committed; route->resume runs then. On
  * MW_EBUSY / MW_ESHUTDOWN the request is not suspended and the rc is returned. */
 int mw__req_commit(mw_req *r);
+
+/* Counts n more bytes held by r against max_request_memory (released when
+ * the request ends); MW_EBUSY when all requests together would hold more. */
+int mw__req_account(mw_req *r, size_t n);
 
 /* Query parameter (URL-decoded) or NULL. */
 const char *mw__req_arg(mw_req *r, const char *name);

@@ -79,6 +79,10 @@ static void ingest(mw_req *r, const mw_runtime_params *p) {
   const uint8_t *data = r->body ? (const uint8_t *)r->body->data : (const uint8_t *)"";
   size_t len = r->body ? r->body->len : 0;
   int rc = mw__runtime_build(r->arena, p, data, len, &c->batch, &c->rep, err, sizeof err);
+  if (rc == MW_OK && mw__req_account(r, mw__arena_used(r->arena)) == MW_EBUSY) {
+    mw__req_retry_after(r, 1);
+    return mw__reply_json_error(r, 503, "the server is at its limit (max_request_memory): retry after the delay");
+  }
   if (rc == MW_EINVAL) return mw__reply_json_error(r, 400, "%s", err);
   if (rc == MW_ETOOBIG) return mw__reply_json_error(r, 413, "%s", err);
   if (rc == MW_ENOMEM) return mw__reply_json_error(r, 503, "out of memory decoding the body; retry later");
