@@ -4,6 +4,7 @@
  *
  *   explain <trace-id>   where a trace's time went, span by span, and why
  *   slow --service S     the slowest recent traces of a service
+ *   push <kind> FILE     send spans or runtime data (push.c, on libmeanwhile)
  *
  * Exit status: 0 done; 1 the server answered with an error (or an answer that
  * cannot be read, or the output cannot be written); 2 the server cannot be
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "push.h"
 #include "render.h"
 
 #ifndef MW_VERSION
@@ -55,6 +57,7 @@ static void usage(FILE *f) {
           "Commands:\n"
           "  explain <trace-id>   where a trace's time went, span by span, with the causes\n"
           "  slow --service S     the slowest traces of a service, one per line\n"
+          "  push <kind> FILE     send spans or Go runtime data (a profile, a dump, gctrace lines)\n"
           "\n"
           "Options of every command:\n"
           "  --url URL     the server (default: $MEANWHILE_URL, else %s)\n"
@@ -408,11 +411,15 @@ int main(int argc, char **argv) {
     const char *topic = argc > 2 ? argv[2] : "";
     if (strcmp(topic, "explain") == 0) usage_explain(stdout);
     else if (strcmp(topic, "slow") == 0) usage_slow(stdout);
+    else if (strcmp(topic, "push") == 0) cli_usage_push(stdout);
     else usage(stdout);
     ret = CLI_EXIT_OK;
     goto out;
   }
-  int (*run)(int, char **) = strcmp(cmd, "explain") == 0 ? cmd_explain : strcmp(cmd, "slow") == 0 ? cmd_slow : NULL;
+  int (*run)(int, char **) = strcmp(cmd, "explain") == 0 ? cmd_explain
+                            : strcmp(cmd, "slow") == 0  ? cmd_slow
+                            : strcmp(cmd, "push") == 0  ? cli_cmd_push
+                                                        : NULL;
   if (!run) {
     fprintf(stderr, "%s: unknown command '%s'\n\n", prog, cmd);
     usage(stderr);

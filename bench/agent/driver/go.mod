@@ -1,0 +1,3 @@
+module meanwhile.bench/agent
+
+go 1.19

@@ -1,0 +1,463 @@
+/* The agent's pprof scrapes. Goroutine profiles (debug=0, with labels), full
+ * dumps (debug=2) and heap profiles are GETs in libuv's thread pool, started by
+ * timers on the loop; a scrape still in flight when its timer fires again is
+ * skipped (and counted), never doubled. CPU profiles block for their whole
+ * window (/profile?seconds=N), so they run back to back in a thread of their
+ * own. Every capture goes to the sender stamped with the moment its scrape
+ * started (unix ns) and, for CPU profiles, the window's length.
+ *
+ * Goroutine profiles cost the service time in proportion to its goroutines
+ * (every stack is walked: ~20 ms for 10,000 goroutines on Go 1.19). Each one's
+ * duration is measured, and the next waits until the scrapes have taken no more
+ * than --goroutine-budget of the time: at 10,000 goroutines and 1%, one every
+ * ~2 s instead of 5 per second.
+ *
+ * A trigger asks for a debug=2 dump at once and marks the CPU window that is
+ * in progress (the one that covers the moment of the trigger); without
+ * continuous CPU profiles it starts a single window instead. */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+#include <zlib.h>
+
+#include "agent.h"
+
+enum {
+  MAX_SCRAPE_BYTES = 64 << 20, /* meanwhiled's default body limit */
+  MAX_PROFILE_BYTES = 64 << 20,
+  TRIGGER_CPU_SECONDS = 10,    /* the window of a triggered profile without continuous ones */
+  URL_MAX = 4096,
+};
+
+typedef struct slot {
+  scraper *sc;
+  const char *kind;  /* what it is pushed as */
+  const char *label; /* for logs: "goroutine", "dump", "heap", "cpu" */
+  char url[URL_MAX];
+  long timeout_ms;
+  int64_t duration_ns;
+  int count_goroutines;
+  uv_work_t work;
+  int busy;                     /* loop thread only */
+  const char *pending_trigger;  /* a trigger that came while busy */
+  int failing;                  /* logged as failing; cleared by a success */
+  CURL *curl;                   /* used by one job at a time */
+  /* one job's input and result */
+  const char *trigger;
+  int64_t time_ns;
+  int64_t took_ms; /* the GET's duration */
+  uint8_t *body;
+  size_t len;
+  int ok;
+  uint64_t total;
+  int have_total;
+  char err[CURL_ERROR_SIZE + 64];
+} slot;
+
+struct scraper {
+  uv_loop_t *loop;
+  const agent_config *cfg;
+  sender *snd;
+  scraper_goroutines_fn on_goroutines;
+  void *user;
+  slot goroutine, dump, heap, cpu_once;
+  uv_timer_t t_goroutine, t_dump, t_heap;
+  int timers_open;
+  pthread_t cpu_thread;
+  int cpu_thread_started;
+  slot cpu; /* the thread's own: its url, curl handle and buffers */
+  atomic_int stop;
+  _Atomic(const char *) cpu_trigger; /* marks the window in progress */
+  int64_t goroutine_every_ms;        /* from --goroutine-rate */
+  int64_t goroutine_started_ms;      /* monotonic start of the last goroutine scrape */
+  int goroutine_slowed;              /* logged that the budget lowers the rate */
+};
+
+/* --- HTTP GET ------------------------------------------------------------------------- */
+
+typedef struct sink {
+  uint8_t *data;
+  size_t len, cap;
+  int too_big;
+} sink;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *user) {
+  sink *s = user;
+  size_t n = size * nmemb;
+  if (n > MAX_SCRAPE_BYTES - s->len) {
+    s->too_big = 1;
+    return 0;
+  }
+  if (s->len + n > s->cap) {
+    size_t cap = s->cap ? s->cap : 65536;
+    while (cap < s->len + n) cap *= 2;
+    uint8_t *p = realloc(s->data, cap);
+    if (!p) return 0;
+    s->data = p;
+    s->cap = cap;
+  }
+  memcpy(s->data + s->len, ptr, n);
+  s->len += n;
+  return n;
+}
+
+static int on_progress(void *user, curl_off_t dlt, curl_off_t dln, curl_off_t ult, curl_off_t uln) {
+  (void)dlt, (void)dln, (void)ult, (void)uln;
+  return atomic_load(&((scraper *)user)->stop) != 0; /* non-zero aborts the transfer */
+}
+
+/* GETs sl->url into sl->body/len; sl->ok says whether it is a 200. */
+static void get(slot *sl) {
+  sink s = {0};
+  char errbuf[CURL_ERROR_SIZE] = "";
+  sl->ok = 0;
+  sl->err[0] = '\0';
+  if (!sl->curl && !(sl->curl = curl_easy_init())) {
+    snprintf(sl->err, sizeof sl->err, "cannot initialise libcurl");
+    return;
+  }
+  CURL *c = sl->curl;
+  curl_easy_setopt(c, CURLOPT_URL, sl->url);
+  curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, sl->timeout_ms);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, sl->sc);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "meanwhile-agent/" MW_CLIENT_VERSION);
+  CURLcode cc = curl_easy_perform(c);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  if (s.too_big) {
+    snprintf(sl->err, sizeof sl->err, "answer over %d MiB", MAX_SCRAPE_BYTES >> 20);
+  } else if (cc != CURLE_OK) {
+    snprintf(sl->err, sizeof sl->err, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+  } else if (status != 200) {
+    snprintf(sl->err, sizeof sl->err, "HTTP %ld: %.*s", status, (int)(s.len < 200 ? s.len : 200),
+             s.data ? (const char *)s.data : "");
+    for (char *p = sl->err; *p; p++)
+      if (*p == '\n' || *p == '"') *p = ' ';
+  } else {
+    sl->ok = 1;
+    sl->body = s.data;
+    sl->len = s.len;
+    return;
+  }
+  free(s.data);
+}
+
+static void report(slot *sl) {
+  if (sl->ok) {
+    if (sl->failing) agent_log(LOG_INFO, "scrapes work again", "what=%s", sl->label);
+    sl->failing = 0;
+    return;
+  }
+  agent_stats_add(sl->kind, STAT_SCRAPE_ERRORS, 1);
+  if (atomic_load(&sl->sc->stop)) return;
+  agent_log(sl->failing ? LOG_DEBUG : LOG_WARN, "scrape failed", "what=%s url=\"%s\" error=\"%s\"", sl->label, sl->url,
+            sl->err);
+  sl->failing = 1;
+}
+
+/* --- goroutine profile totals ------------------------------------------------------------ */
+
+static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+  uint64_t r = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    uint8_t b = *(*p)++;
+    r |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *v = r;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+static int skip(const uint8_t **p, const uint8_t *end, unsigned wt) {
+  uint64_t v;
+  switch (wt) {
+  case 0: return varint(p, end, &v);
+  case 1: if (end - *p < 8) return -1; *p += 8; return 0;
+  case 2:
+    if (varint(p, end, &v) || v > (uint64_t)(end - *p)) return -1;
+    *p += v;
+    return 0;
+  case 5: if (end - *p < 4) return -1; *p += 4; return 0;
+  default: return -1;
+  }
+}
+
+/* Profile.sample = 2; Sample.value = 2 (packed, or not). */
+static int sum_samples(const uint8_t *p, const uint8_t *end, uint64_t *total) {
+  uint64_t sum = 0, key, n;
+  while (p < end) {
+    if (varint(&p, end, &key)) return -1;
+    if (key >> 3 != 2 || (key & 7) != 2) {
+      if (skip(&p, end, key & 7)) return -1;
+      continue;
+    }
+    if (varint(&p, end, &n) || n > (uint64_t)(end - p)) return -1;
+    const uint8_t *s = p, *se = p + n;
+    p = se;
+    int first = 1;
+    while (s < se && first) {
+      uint64_t k, v;
+      if (varint(&s, se, &k)) return -1;
+      if (k >> 3 == 2 && (k & 7) == 0) {
+        if (varint(&s, se, &v)) return -1;
+        sum += v, first = 0;
+      } else if (k >> 3 == 2 && (k & 7) == 2) {
+        uint64_t l;
+        if (varint(&s, se, &l) || l > (uint64_t)(se - s)) return -1;
+        const uint8_t *vp = s;
+        if (l && varint(&vp, s + l, &v) == 0) sum += v;
+        first = 0;
+      } else if (skip(&s, se, k & 7)) {
+        return -1;
+      }
+    }
+  }
+  *total = sum;
+  return 0;
+}
+
+int agent_goroutine_total(const uint8_t *body, size_t len, uint64_t *total) {
+  if (len < 2 || body[0] != 0x1f || body[1] != 0x8b) return sum_samples(body, body + len, total);
+  int rc = -1;
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return -1;
+  size_t cap = len * 4 + 4096, n = 0;
+  uint8_t *out = malloc(cap);
+  if (!out) goto out;
+  z.next_in = (Bytef *)body;
+  z.avail_in = (uInt)len;
+  for (;;) {
+    if (n == cap) {
+      if (cap >= MAX_PROFILE_BYTES) goto out;
+      uint8_t *p = realloc(out, cap * 2);
+      if (!p) goto out;
+      out = p;
+      cap *= 2;
+    }
+    z.next_out = out + n;
+    z.avail_out = (uInt)(cap - n);
+    int zr = inflate(&z, Z_NO_FLUSH);
+    n = cap - z.avail_out;
+    if (zr == Z_STREAM_END) break;
+    if (zr != Z_OK && zr != Z_BUF_ERROR) goto out;
+    if (zr == Z_BUF_ERROR && z.avail_in == 0) goto out; /* truncated */
+  }
+  rc = sum_samples(out, out + n, total);
+out:
+  free(out);
+  inflateEnd(&z);
+  return rc;
+}
+
+/* --- thread-pool scrapes ------------------------------------------------------------------ */
+
+static void start_slot(scraper *sc, slot *sl, const char *trigger);
+static void schedule_goroutines(scraper *sc, int64_t took_ms);
+
+static void work_cb(uv_work_t *w) {
+  slot *sl = w->data;
+  sl->time_ns = agent_now_ns();
+  int64_t t0 = agent_mono_ms();
+  get(sl);
+  sl->took_ms = agent_mono_ms() - t0;
+  sl->have_total = sl->ok && sl->count_goroutines && agent_goroutine_total(sl->body, sl->len, &sl->total) == 0;
+}
+
+static void after_cb(uv_work_t *w, int status) {
+  slot *sl = w->data;
+  scraper *sc = sl->sc;
+  sl->busy = 0;
+  if (status == UV_ECANCELED) sl->ok = 0;
+  report(sl);
+  if (sl->ok) {
+    if (sl->have_total && sc->on_goroutines) sc->on_goroutines(sc->user, sl->total, sl->time_ns);
+    if (sl->trigger) agent_stats_add(sl->kind, STAT_TRIGGERED, 1);
+    sender_enqueue(sc->snd, sl->kind, sl->body, sl->len, sl->time_ns, sl->duration_ns, 0, sl->trigger);
+    sl->body = NULL;
+  }
+  const char *pending = sl->pending_trigger;
+  sl->pending_trigger = NULL;
+  if (pending) start_slot(sc, sl, pending);
+  if (sl == &sc->goroutine) schedule_goroutines(sc, sl->took_ms);
+}
+
+static void start_slot(scraper *sc, slot *sl, const char *trigger) {
+  if (atomic_load(&sc->stop)) return;
+  if (sl->busy) {
+    if (trigger) sl->pending_trigger = trigger;
+    else agent_stats_add(sl->kind, STAT_SCRAPE_SKIPPED, 1);
+    return;
+  }
+  sl->trigger = trigger;
+  sl->work.data = sl;
+  if (uv_queue_work(sc->loop, &sl->work, work_cb, after_cb) == 0) sl->busy = 1;
+}
+
+static void on_goroutine_timer(uv_timer_t *t) {
+  scraper *sc = t->data;
+  sc->goroutine_started_ms = agent_mono_ms();
+  start_slot(sc, &sc->goroutine, NULL);
+}
+
+/* The next goroutine scrape: --goroutine-rate's period after the last one
+ * started, or later when the last one took more than the budget allows. */
+static void schedule_goroutines(scraper *sc, int64_t took_ms) {
+  if (atomic_load(&sc->stop)) return;
+  int64_t every = sc->goroutine_every_ms;
+  double budget = sc->cfg->goroutine_budget;
+  if (budget > 0 && took_ms * 100.0 / budget > (double)every) {
+    every = (int64_t)(took_ms * 100.0 / budget);
+    if (!sc->goroutine_slowed)
+      agent_log(LOG_INFO, "goroutine profiles are slow: taking fewer", "took_ms=%lld every_ms=%lld budget_pct=%g",
+                (long long)took_ms, (long long)every, budget);
+    sc->goroutine_slowed = 1;
+  } else if (sc->goroutine_slowed && took_ms * 100.0 / budget * 2 < (double)sc->goroutine_every_ms) {
+    agent_log(LOG_INFO, "goroutine profiles are fast again", "took_ms=%lld every_ms=%lld", (long long)took_ms,
+              (long long)every);
+    sc->goroutine_slowed = 0;
+  }
+  if (every > 60000) every = 60000; /* still one a minute */
+  int64_t delay = sc->goroutine_started_ms + every - agent_mono_ms();
+  uv_timer_start(&sc->t_goroutine, on_goroutine_timer, (uint64_t)(delay > 0 ? delay : 0), 0);
+}
+
+static void on_dump_timer(uv_timer_t *t) {
+  scraper *sc = t->data;
+  start_slot(sc, &sc->dump, NULL);
+}
+
+static void on_heap_timer(uv_timer_t *t) {
+  scraper *sc = t->data;
+  start_slot(sc, &sc->heap, NULL);
+}
+
+/* --- back-to-back CPU profiles ---------------------------------------------------------------- */
+
+static void *cpu_main(void *arg) {
+  scraper *sc = arg;
+  slot *sl = &sc->cpu;
+  while (!atomic_load(&sc->stop)) {
+    int64_t t0 = agent_now_ns();
+    get(sl);
+    if (atomic_load(&sc->stop)) break;
+    report(sl);
+    if (!sl->ok) { /* the service is not up (yet), or someone else is profiling: a pause, then again */
+      for (int i = 0; i < 10 && !atomic_load(&sc->stop); i++) uv_sleep(100);
+      continue;
+    }
+    const char *trigger = atomic_exchange(&sc->cpu_trigger, NULL);
+    if (trigger) agent_stats_add("cpu", STAT_TRIGGERED, 1);
+    sender_enqueue(sc->snd, "cpu", sl->body, sl->len, t0, sl->duration_ns, 0, trigger);
+    sl->body = NULL;
+  }
+  free(sl->body);
+  sl->body = NULL;
+  return NULL;
+}
+
+/* --- the scraper ----------------------------------------------------------------------------- */
+
+static void init_slot(scraper *sc, slot *sl, const char *kind, const char *label, const char *path, long timeout_ms) {
+  sl->sc = sc;
+  sl->kind = kind;
+  sl->label = label;
+  sl->timeout_ms = timeout_ms;
+  snprintf(sl->url, sizeof sl->url, "%s%s", sc->cfg->pprof, path);
+}
+
+int scraper_start(uv_loop_t *loop, const agent_config *cfg, sender *snd, scraper_goroutines_fn on_goroutines,
+                  void *user, scraper **out) {
+  scraper *sc = calloc(1, sizeof *sc);
+  if (!sc) return -1;
+  char path[64];
+  long t = (long)cfg->scrape_timeout_ms;
+  sc->loop = loop;
+  sc->cfg = cfg;
+  sc->snd = snd;
+  sc->on_goroutines = on_goroutines;
+  sc->user = user;
+  atomic_init(&sc->stop, 0);
+  atomic_init(&sc->cpu_trigger, NULL);
+  init_slot(sc, &sc->goroutine, "goroutine", "goroutine", "/goroutine", t);
+  sc->goroutine.count_goroutines = 1;
+  init_slot(sc, &sc->dump, "goroutine", "dump", "/goroutine?debug=2", t);
+  init_slot(sc, &sc->heap, "heap", "heap", "/heap", t);
+  snprintf(path, sizeof path, "/profile?seconds=%d", TRIGGER_CPU_SECONDS);
+  init_slot(sc, &sc->cpu_once, "cpu", "cpu", path, TRIGGER_CPU_SECONDS * 1000L + t);
+  sc->cpu_once.duration_ns = TRIGGER_CPU_SECONDS * 1000000000LL;
+
+  uv_timer_init(loop, &sc->t_goroutine);
+  uv_timer_init(loop, &sc->t_dump);
+  uv_timer_init(loop, &sc->t_heap);
+  sc->t_goroutine.data = sc->t_dump.data = sc->t_heap.data = sc;
+  sc->timers_open = 1;
+  if (cfg->goroutine_rate > 0) {
+    int64_t every = (int64_t)(1000.0 / cfg->goroutine_rate + 0.5);
+    sc->goroutine_every_ms = every ? every : 1;
+    uv_timer_start(&sc->t_goroutine, on_goroutine_timer, (uint64_t)sc->goroutine_every_ms, 0);
+  }
+  if (cfg->dump_interval_ms > 0)
+    uv_timer_start(&sc->t_dump, on_dump_timer, (uint64_t)cfg->dump_interval_ms, (uint64_t)cfg->dump_interval_ms);
+  if (cfg->heap_interval_ms > 0)
+    uv_timer_start(&sc->t_heap, on_heap_timer, (uint64_t)cfg->heap_interval_ms, (uint64_t)cfg->heap_interval_ms);
+  if (cfg->cpu_seconds > 0) {
+    snprintf(path, sizeof path, "/profile?seconds=%d", cfg->cpu_seconds);
+    init_slot(sc, &sc->cpu, "cpu", "cpu", path, cfg->cpu_seconds * 1000L + t);
+    sc->cpu.duration_ns = cfg->cpu_seconds * 1000000000LL;
+    if (pthread_create(&sc->cpu_thread, NULL, cpu_main, sc) == 0) sc->cpu_thread_started = 1;
+    else agent_log(LOG_ERROR, "cannot start the CPU profile thread", NULL);
+  }
+  *out = sc;
+  return 0;
+}
+
+void scraper_trigger(scraper *sc, const char *reason) {
+  if (atomic_load(&sc->stop)) return;
+  start_slot(sc, &sc->dump, reason);
+  if (sc->cpu_thread_started) atomic_store(&sc->cpu_trigger, reason);
+  else start_slot(sc, &sc->cpu_once, reason);
+}
+
+void scraper_stop(scraper *sc) {
+  if (!sc || atomic_load(&sc->stop)) return;
+  atomic_store(&sc->stop, 1);
+  if (sc->timers_open) {
+    uv_close((uv_handle_t *)&sc->t_goroutine, NULL);
+    uv_close((uv_handle_t *)&sc->t_dump, NULL);
+    uv_close((uv_handle_t *)&sc->t_heap, NULL);
+    sc->timers_open = 0;
+  }
+  slot *slots[] = {&sc->goroutine, &sc->dump, &sc->heap, &sc->cpu_once};
+  for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
+    if (slots[i]->busy) uv_cancel((uv_req_t *)&slots[i]->work); /* fails harmlessly once running */
+}
+
+void scraper_free(scraper **scp) {
+  scraper *sc = scp ? *scp : NULL;
+  if (!sc) return;
+  atomic_store(&sc->stop, 1);
+  if (sc->cpu_thread_started) pthread_join(sc->cpu_thread, NULL);
+  slot *slots[] = {&sc->goroutine, &sc->dump, &sc->heap, &sc->cpu_once, &sc->cpu};
+  for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
+    if (slots[i]->curl) curl_easy_cleanup(slots[i]->curl);
+    free(slots[i]->body);
+  }
+  free(sc);
+  *scp = NULL;
+}

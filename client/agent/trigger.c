@@ -1,0 +1,111 @@
+/* When to take an extra capture: the goroutine count (from the goroutine
+ * profiles' totals) or the live heap (from gctrace) grew more than --trigger-
+ * factor times within --trigger-window, or gctrace's GC CPU percentage went
+ * over --trigger-gc-cpu. Growth is measured against the smallest value seen in
+ * the window, floored (one goroutine, 1 MiB) so that a service that starts from
+ * nothing does not look like it exploded. One cooldown covers every reason:
+ * a storm that grows goroutines and heap together yields one dump. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+
+enum { RING = 1024, GC_WARMUP_S = 5 };
+
+typedef struct ring {
+  int64_t t[RING];
+  uint64_t v[RING];
+  size_t head, n; /* entries head..head+n, oldest first */
+} ring;
+
+struct trigger_state {
+  double factor;
+  int64_t window_ms, cooldown_ms;
+  double gc_cpu;
+  uint64_t heap_min, goroutines_min;
+  int64_t last_fire_ms;
+  int fired;
+  ring goroutines, heap;
+};
+
+trigger_state *trigger_new(const agent_config *cfg) {
+  trigger_state *t = calloc(1, sizeof *t);
+  if (!t) return NULL;
+  t->factor = cfg->trigger_factor;
+  t->window_ms = cfg->trigger_window_ms;
+  t->cooldown_ms = cfg->trigger_cooldown_ms;
+  t->gc_cpu = cfg->trigger_gc_cpu;
+  t->heap_min = cfg->trigger_heap_min;
+  t->goroutines_min = cfg->trigger_goroutines_min;
+  return t;
+}
+
+void trigger_free(trigger_state **t) {
+  if (!t) return;
+  free(*t);
+  *t = NULL;
+}
+
+/* Adds (now, v), forgets what left the window, returns the smallest value in it. */
+static uint64_t ring_add_min(ring *r, int64_t now, int64_t window, uint64_t v) {
+  while (r->n && (now - r->t[r->head] > window || r->n == RING)) {
+    r->head = (r->head + 1) % RING;
+    r->n--;
+  }
+  size_t at = (r->head + r->n) % RING;
+  r->t[at] = now;
+  r->v[at] = v;
+  r->n++;
+  uint64_t min = v;
+  for (size_t i = 0; i < r->n; i++) {
+    uint64_t x = r->v[(r->head + i) % RING];
+    if (x < min) min = x;
+  }
+  return min;
+}
+
+static const char *fire(trigger_state *t, int64_t now, const char *reason) {
+  if (t->fired && now - t->last_fire_ms < t->cooldown_ms) return NULL;
+  t->fired = 1;
+  t->last_fire_ms = now;
+  return reason;
+}
+
+const char *trigger_goroutines(trigger_state *t, int64_t now_ms, uint64_t count) {
+  uint64_t min = ring_add_min(&t->goroutines, now_ms, t->window_ms, count);
+  if (t->factor <= 1 || count < t->goroutines_min) return NULL;
+  if ((double)count > t->factor * (double)(min ? min : 1)) return fire(t, now_ms, "goroutines");
+  return NULL;
+}
+
+const char *trigger_gc(trigger_state *t, int64_t now_ms, uint64_t heap_live_bytes, int gc_pct, double uptime_s) {
+  uint64_t min = ring_add_min(&t->heap, now_ms, t->window_ms, heap_live_bytes);
+  if (t->factor > 1 && heap_live_bytes >= t->heap_min && (double)heap_live_bytes > t->factor * (double)(min > (1u << 20) ? min : (1u << 20)))
+    return fire(t, now_ms, "heap");
+  /* the percentage is the share since the program started: its first seconds say little */
+  if (t->gc_cpu > 0 && uptime_s >= GC_WARMUP_S && gc_pct > t->gc_cpu) return fire(t, now_ms, "gc_cpu");
+  return NULL;
+}
+
+/* "gc 14 @3.217s 2%: 0.041+2.3+0.019 ms clock, 0.33+0.52/4.1/9.6+0.15 ms cpu, 38->39->21 MB, ..." */
+int agent_parse_gc_line(const char *line, size_t len, gc_line *out) {
+  char buf[512];
+  if (len < 10 || len >= sizeof buf || strncmp(line, "gc ", 3) != 0) return -1;
+  memcpy(buf, line, len);
+  buf[len] = '\0';
+  unsigned long long n;
+  double at;
+  int pct, used = 0;
+  if (sscanf(buf, "gc %llu @%lfs %d%%:%n", &n, &at, &pct, &used) != 3 || !used) return -1;
+  const char *cpu = strstr(buf, " ms cpu, ");
+  if (!cpu) return -1;
+  unsigned long long h0, h1, h2;
+  if (sscanf(cpu + 9, "%llu->%llu->%llu MB", &h0, &h1, &h2) != 3) return -1;
+  out->n = n;
+  out->at_s = at;
+  out->pct = pct;
+  out->heap_before_mb = h0;
+  out->heap_after_mb = h1;
+  out->heap_live_mb = h2;
+  return 0;
+}

@@ -1,0 +1,3 @@
+module meanwhile.agent/service
+
+go 1.19
