@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMW_TESTS=OFF >/dev/null
-cmake --build build -j"$(nproc)" --target meanwhiled
+cmake --build build -j"$(nproc)"   # meanwhiled, meanwhile-agent, meanwhile
 exec build/meanwhiled --data ./meanwhile-data "$@"

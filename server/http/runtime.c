@@ -127,6 +127,10 @@ static void handle_ingest(mw_req *r) {
   if (int_arg(r, "time", &p.time_ns) || int_arg(r, "duration", &p.duration_ns) ||
       int_arg(r, "process_start", &p.process_start_ns))
     return;
+  /* the agent names why it took an extra capture; a short word, or refused */
+  p.trigger = mw__req_arg(r, "trigger");
+  if (p.trigger && (!*p.trigger || strlen(p.trigger) > 32 || strspn(p.trigger, "abcdefghijklmnopqrstuvwxyz_") != strlen(p.trigger)))
+    return mw__reply_json_error(r, 400, "trigger must be a short lowercase word, like heap or goroutines");
   ingest(r, &p);
 }
 
@@ -356,6 +360,12 @@ static void handle_source_sub(mw_req *r) {
       mw__jw_kint(&w, "time_ns", sn[i].at_ns);
       mw__jw_kint(&w, "duration_ns", sn[i].duration_ns);
       mw__jw_kint(&w, "total", sn[i].total);
+      const char *trig = sn[i].meta_json ? strstr(sn[i].meta_json, "\"trigger\":\"") : NULL;
+      if (trig) { /* our own meta: the value is a checked short word */
+        trig += 11;
+        mw__jw_key(&w, "trigger");
+        mw__jw_strn(&w, trig, strcspn(trig, "\""));
+      }
       mw__jw_obj_end(&w);
     }
     mw__jw_arr_end(&w);

@@ -310,7 +310,7 @@ static int group_add(mw_arena *a, group_set *gs, const mw_goroutine_group *g, in
 }
 
 static const char *goroutine_meta(mw_arena *a, const char *format, const mw_goroutine_group *g, size_t n,
-                                  int64_t claimed) {
+                                  int64_t claimed, const char *trigger) {
   int64_t by_state[MW_G_NSTATES] = {0};
   for (size_t i = 0; i < n; i++) by_state[g[i].state] = mw__sat_add(by_state[g[i].state], g[i].count);
   mw_buf b;
@@ -325,6 +325,7 @@ static const char *goroutine_meta(mw_arena *a, const char *format, const mw_goro
     if (by_state[s]) mw__jw_kint(&w, mw__gstate_name((enum mw_gstate)s), by_state[s]);
   mw__jw_obj_end(&w);
   if (claimed >= 0) mw__jw_kint(&w, "claimed_total", claimed);
+  if (trigger) mw__jw_kstr(&w, "trigger", trigger);
   mw__jw_obj_end(&w);
   return json_to_arena(a, &w, &b);
 }
@@ -364,7 +365,7 @@ static int build_goroutines_text(mw_arena *a, const mw_runtime_params *p, const 
   }
   out->format = d.format == 2 ? "debug=2" : "debug=1";
   out->total = d.total;
-  out->meta_json = goroutine_meta(a, out->format, gs->items, gs->n, d.claimed_total);
+  out->meta_json = goroutine_meta(a, out->format, gs->items, gs->n, d.claimed_total, p->trigger);
   rep->accepted = (size_t)d.total;
   rep->skipped = d.lines_skipped;
   return MW_OK;
@@ -372,7 +373,8 @@ static int build_goroutines_text(mw_arena *a, const mw_runtime_params *p, const 
 
 /* --- pprof -------------------------------------------------------------------- */
 
-static const char *profile_meta(mw_arena *a, const mw_profile *pr, const mw_goroutine_group *g, size_t ng) {
+static const char *profile_meta(mw_arena *a, const mw_profile *pr, const mw_goroutine_group *g, size_t ng,
+                                const char *trigger) {
   mw_buf b;
   mw__buf_init(&b, 64u << 10);
   mw_jsonw w;
@@ -396,6 +398,7 @@ static const char *profile_meta(mw_arena *a, const mw_profile *pr, const mw_goro
   mw__jw_kint(&w, "period", pr->period);
   if (pr->default_sample_type && *pr->default_sample_type)
     mw__jw_kstr(&w, "default_sample_type", pr->default_sample_type);
+  if (trigger) mw__jw_kstr(&w, "trigger", trigger);
   if (g) {
     int64_t by_state[MW_G_NSTATES] = {0};
     for (size_t i = 0; i < ng; i++) by_state[g[i].state] = mw__sat_add(by_state[g[i].state], g[i].count);
@@ -483,7 +486,7 @@ static int build_pprof(mw_arena *a, const mw_runtime_params *p, const uint8_t *b
   out->format = "pprof";
   if (!p->time_ns && pr.time_nanos > 0) out->at_ns = pr.time_nanos;
   if (!p->duration_ns && pr.duration_nanos > 0) out->duration_ns = pr.duration_nanos;
-  out->meta_json = profile_meta(a, &pr, goroutines ? gs->items : NULL, gs->n);
+  out->meta_json = profile_meta(a, &pr, goroutines ? gs->items : NULL, gs->n, p->trigger);
   rep->accepted = goroutines ? (size_t)out->total : pr.n_samples;
   return MW_OK;
 }

@@ -20,6 +20,7 @@ typedef struct mw_runtime_params {
   int64_t process_start_ns;  /* 0 = not given */
   int64_t received_ns;       /* when the request arrived */
   const mw_limits *limits;   /* goroutines, frames, labels, line length, samples; NULL = defaults */
+  const char *trigger;       /* why the agent took it (goroutines, heap, gc_cpu), or NULL */
 } mw_runtime_params;
 
 enum { MW_INGEST_MAX_ERRORS = 8 };
