@@ -57,8 +57,12 @@ int mw__store_source(mw_store *s, mw_arena *a, int64_t id, mw_source_info *out) 
   return rc;
 }
 
-int mw__store_gc(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
-                 mw_gc_cycle **out, size_t *n, int *more) {
+/* Runs sql (?1 source, ?2 start, ?3 end, ?4 limit + 1) and gives each row to
+ * read_row, into an arena array of elements of size sz; *more when the
+ * limit cut the answer. The shared shape of a source's time-ranged lanes. */
+static int read_lane(mw_store *s, mw_arena *a, const char *sql, int64_t source_id, int64_t start_ns, int64_t end_ns,
+                     size_t limit, size_t sz, void (*read_row)(sqlite3_stmt *st, void *row), void **out, size_t *n,
+                     int *more) {
   *out = NULL;
   *n = 0;
   *more = 0;
@@ -66,10 +70,7 @@ int mw__store_gc(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_ns, 
   if (!r) return MW_EIO;
   int rc = MW_OK;
   size_t cap = 0;
-  sqlite3_stmt *st = mw__prepare(r, "SELECT n, start_ns, stw1_ns, mark_ns, stw2_ns, cpu_pct, stw1_cpu_ns, assist_cpu_ns, "
-                                "background_cpu_ns, idle_cpu_ns, stw2_cpu_ns, heap_before, heap_after, heap_live, "
-                                "goal, coalesce(stacks, -1), coalesce(globals, -1), procs, forced FROM gc_cycles "
-                                "WHERE source_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 ORDER BY start_ns LIMIT ?4");
+  sqlite3_stmt *st = mw__prepare(r, sql);
   if (!st) rc = MW_EIO;
   else {
     sqlite3_bind_int64(st, 1, source_id);
@@ -82,80 +83,72 @@ int mw__store_gc(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_ns, 
       *more = 1;
       break;
     }
-    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
+    if (!(*out = mw__grow(a, *out, *n, &cap, sz))) {
       rc = MW_ENOMEM;
       break;
     }
-    mw_gc_cycle *g = &(*out)[(*n)++];
-    memset(g, 0, sizeof *g);
-    g->n = sqlite3_column_int64(st, 0);
-    g->start_ns = sqlite3_column_int64(st, 1);
-    g->stw_sweep_term_ns = sqlite3_column_int64(st, 2);
-    g->concurrent_mark_ns = sqlite3_column_int64(st, 3);
-    g->stw_mark_term_ns = sqlite3_column_int64(st, 4);
-    g->cpu_percent = sqlite3_column_int(st, 5);
-    g->stw1_cpu_ns = sqlite3_column_int64(st, 6);
-    g->assist_cpu_ns = sqlite3_column_int64(st, 7);
-    g->background_cpu_ns = sqlite3_column_int64(st, 8);
-    g->idle_cpu_ns = sqlite3_column_int64(st, 9);
-    g->stw2_cpu_ns = sqlite3_column_int64(st, 10);
-    g->heap_before = sqlite3_column_int64(st, 11);
-    g->heap_after = sqlite3_column_int64(st, 12);
-    g->heap_live = sqlite3_column_int64(st, 13);
-    g->goal = sqlite3_column_int64(st, 14);
-    g->stacks = sqlite3_column_int64(st, 15);
-    g->globals = sqlite3_column_int64(st, 16);
-    g->procs = sqlite3_column_int(st, 17);
-    g->forced = sqlite3_column_int(st, 18);
+    void *row = (char *)*out + sz * (*n)++;
+    memset(row, 0, sz);
+    read_row(st, row);
   }
   sqlite3_finalize(st);
   mw__reader_put(s, r);
   return rc;
 }
 
+static void read_gc(sqlite3_stmt *st, void *row) {
+  mw_gc_cycle *g = row;
+  g->n = sqlite3_column_int64(st, 0);
+  g->start_ns = sqlite3_column_int64(st, 1);
+  g->stw_sweep_term_ns = sqlite3_column_int64(st, 2);
+  g->concurrent_mark_ns = sqlite3_column_int64(st, 3);
+  g->stw_mark_term_ns = sqlite3_column_int64(st, 4);
+  g->cpu_percent = sqlite3_column_int(st, 5);
+  g->stw1_cpu_ns = sqlite3_column_int64(st, 6);
+  g->assist_cpu_ns = sqlite3_column_int64(st, 7);
+  g->background_cpu_ns = sqlite3_column_int64(st, 8);
+  g->idle_cpu_ns = sqlite3_column_int64(st, 9);
+  g->stw2_cpu_ns = sqlite3_column_int64(st, 10);
+  g->heap_before = sqlite3_column_int64(st, 11);
+  g->heap_after = sqlite3_column_int64(st, 12);
+  g->heap_live = sqlite3_column_int64(st, 13);
+  g->goal = sqlite3_column_int64(st, 14);
+  g->stacks = sqlite3_column_int64(st, 15);
+  g->globals = sqlite3_column_int64(st, 16);
+  g->procs = sqlite3_column_int(st, 17);
+  g->forced = sqlite3_column_int(st, 18);
+}
+
+int mw__store_gc(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+                 mw_gc_cycle **out, size_t *n, int *more) {
+  return read_lane(s, a,
+                   "SELECT n, start_ns, stw1_ns, mark_ns, stw2_ns, cpu_pct, stw1_cpu_ns, assist_cpu_ns, "
+                   "background_cpu_ns, idle_cpu_ns, stw2_cpu_ns, heap_before, heap_after, heap_live, "
+                   "goal, coalesce(stacks, -1), coalesce(globals, -1), procs, forced FROM gc_cycles "
+                   "WHERE source_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 ORDER BY start_ns LIMIT ?4",
+                   source_id, start_ns, end_ns, limit, sizeof **out, read_gc, (void **)out, n, more);
+}
+
+static void read_sched(sqlite3_stmt *st, void *row) {
+  mw_sched_sample *x = row;
+  x->stamp_ns = sqlite3_column_int64(st, 0);
+  x->gomaxprocs = sqlite3_column_int64(st, 1);
+  x->idleprocs = sqlite3_column_int64(st, 2);
+  x->threads = sqlite3_column_int64(st, 3);
+  x->spinningthreads = sqlite3_column_int64(st, 4);
+  x->idlethreads = sqlite3_column_int64(st, 5);
+  x->runqueue = sqlite3_column_int64(st, 6);
+  x->local_runq_sum = sqlite3_column_int64(st, 7);
+  x->needspinning = -1;
+}
+
 int mw__store_sched(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
                     mw_sched_sample **out, size_t *n, int *more) {
-  *out = NULL;
-  *n = 0;
-  *more = 0;
-  mw__reader *r = mw__reader_get(s);
-  if (!r) return MW_EIO;
-  int rc = MW_OK;
-  size_t cap = 0;
-  sqlite3_stmt *st = mw__prepare(r, "SELECT at_ns, gomaxprocs, idleprocs, threads, spinningthreads, idlethreads, runqueue, "
-                                "coalesce(local_runq, -1) FROM sched_samples "
-                                "WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 ORDER BY at_ns LIMIT ?4");
-  if (!st) rc = MW_EIO;
-  else {
-    sqlite3_bind_int64(st, 1, source_id);
-    sqlite3_bind_int64(st, 2, start_ns);
-    sqlite3_bind_int64(st, 3, end_ns);
-    sqlite3_bind_int64(st, 4, (int64_t)limit + 1);
-  }
-  while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-    if (*n == limit) {
-      *more = 1;
-      break;
-    }
-    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
-      rc = MW_ENOMEM;
-      break;
-    }
-    mw_sched_sample *x = &(*out)[(*n)++];
-    memset(x, 0, sizeof *x);
-    x->stamp_ns = sqlite3_column_int64(st, 0);
-    x->gomaxprocs = sqlite3_column_int64(st, 1);
-    x->idleprocs = sqlite3_column_int64(st, 2);
-    x->threads = sqlite3_column_int64(st, 3);
-    x->spinningthreads = sqlite3_column_int64(st, 4);
-    x->idlethreads = sqlite3_column_int64(st, 5);
-    x->runqueue = sqlite3_column_int64(st, 6);
-    x->local_runq_sum = sqlite3_column_int64(st, 7);
-    x->needspinning = -1;
-  }
-  sqlite3_finalize(st);
-  mw__reader_put(s, r);
-  return rc;
+  return read_lane(s, a,
+                   "SELECT at_ns, gomaxprocs, idleprocs, threads, spinningthreads, idlethreads, runqueue, "
+                   "coalesce(local_runq, -1) FROM sched_samples "
+                   "WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 ORDER BY at_ns LIMIT ?4",
+                   source_id, start_ns, end_ns, limit, sizeof **out, read_sched, (void **)out, n, more);
 }
 
 #define SNAPSHOT_COLS "SELECT id, source_id, kind, format, at_ns, duration_ns, total, meta, raw_bytes, length(payload) FROM snapshots"
