@@ -140,6 +140,7 @@ int main(int argc, char **argv) {
                      .conn_timeout_s = a.cfg.conn_timeout_s,
                      .limits = a.cfg.limits,
                      .max_request_memory = a.cfg.max_request_memory,
+                     .max_query_range = a.cfg.max_query_range,
                      .store = a.store};
   if ((rc = mw__http_start(&ho, &a.http, err, sizeof err))) {
     mw__error("cannot start the HTTP server", "err=\"%s\"", err);

@@ -53,6 +53,8 @@ static const opt options[] = {
      "memory held by requests waiting to be committed before ingest answers 503"},
     {"max-request-memory", "MEANWHILE_MAX_REQUEST_MEMORY", T_SIZE, OFF(max_request_memory), "268435456",
      "request bodies being received and decoded, all together, before ingest answers 503"},
+    {"max-query-range", "MEANWHILE_MAX_QUERY_RANGE", T_DURATION0, OFF(max_query_range), "31d",
+     "widest time window a query may ask for; without start, the window it gets (0: no cap)"},
     {"max-connections", "MEANWHILE_MAX_CONNECTIONS", T_UINT, OFF(max_connections), "1024",
      "concurrent connections"},
     {"max-connections-per-ip", "MEANWHILE_MAX_CONNECTIONS_PER_IP", T_UINT, OFF(max_connections_per_ip), "128",

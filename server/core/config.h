@@ -20,6 +20,7 @@ typedef struct mw_config {
   size_t max_queue_spans;
   size_t max_queue_bytes;
   size_t max_request_memory;
+  int64_t max_query_range;
   unsigned max_connections;
   unsigned max_connections_per_ip;
   unsigned conn_timeout_s;

@@ -105,20 +105,6 @@ static void handle_trace(mw_req *r) {
   mw__reply_buf(r, 200, "application/json", &b);
 }
 
-/* Parses an optional time parameter; replies 400 and returns -1 when bad. */
-static int time_arg(mw_req *r, const char *name, int64_t dflt, int64_t *out) {
-  const char *v = mw__req_arg(r, name);
-  if (!v || !*v) {
-    *out = dflt;
-    return 0;
-  }
-  if (mw__parse_time(v, out) != MW_OK) {
-    mw__reply_json_error(r, 400, "%s must be unix seconds or RFC 3339, got \"%.64s\"", name, v);
-    return -1;
-  }
-  return 0;
-}
-
 static int duration_arg(mw_req *r, const char *name, int64_t dflt, int64_t *out) {
   const char *v = mw__req_arg(r, name);
   if (!v || !*v) {
@@ -139,7 +125,7 @@ static void handle_search(mw_req *r) {
   if (q.service && !*q.service) q.service = NULL;
   if (q.name && !*q.name) q.name = NULL;
   if (duration_arg(r, "minDuration", 0, &q.min_dur_ns) || duration_arg(r, "maxDuration", INT64_MAX, &q.max_dur_ns) ||
-      time_arg(r, "start", 0, &q.start_ns) || time_arg(r, "end", INT64_MAX, &q.end_ns))
+      mw__query_window(r, &q.start_ns, &q.end_ns))
     return;
   q.limit = 20;
   const char *lim = mw__req_arg(r, "limit");
@@ -150,7 +136,14 @@ static void handle_search(mw_req *r) {
       return mw__reply_json_error(r, 400, "limit must be an integer from 1 to %d, got \"%.32s\"", MAX_SEARCH_LIMIT, lim);
     q.limit = (size_t)v;
   }
-  if (q.end_ns <= q.start_ns) return mw__reply_json_error(r, 400, "end must be after start");
+  const char *off = mw__req_arg(r, "offset");
+  if (off && *off) {
+    char *end;
+    long v = strtol(off, &end, 10);
+    if (*end || v < 0 || v > 1000000)
+      return mw__reply_json_error(r, 400, "offset must be an integer from 0 to 1000000, got \"%.32s\"", off);
+    q.offset = (size_t)v;
+  }
   mw_search_hit *hits;
   size_t n;
   int rc = mw__store_search(r->http->opts.store, r->arena, &q, &hits, &n);
@@ -213,7 +206,7 @@ static void handle_operations(mw_req *r) {
     return mw__reply_json_error(r, 404, "no such endpoint: %s", r->url);
   char *service = mw__arena_strndup(r->arena, rest, (size_t)(slash - rest));
   int64_t start, end;
-  if (time_arg(r, "start", 0, &start) || time_arg(r, "end", INT64_MAX, &end)) return;
+  if (mw__query_window(r, &start, &end)) return;
   mw_operation_stats *ops;
   size_t n;
   int rc = mw__store_operations(r->http->opts.store, r->arena, service, start, end, &ops, &n);

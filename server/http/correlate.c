@@ -100,11 +100,9 @@ static void handle_span_profile(mw_req *r) {
 static void handle_compare(mw_req *r) {
   const char *service = mw__req_arg(r, "service"), *name = mw__req_arg(r, "name");
   if (!service || !*service || !name || !*name) return mw__reply_json_error(r, 400, "service and name are required");
-  int64_t start = 0, end = INT64_MAX;
+  int64_t start, end;
   const char *v;
-  if (((v = mw__req_arg(r, "start")) && *v && mw__parse_time(v, &start)) ||
-      ((v = mw__req_arg(r, "end")) && *v && mw__parse_time(v, &end)))
-    return mw__reply_json_error(r, 400, "start and end must be unix seconds, unix ns or RFC 3339");
+  if (mw__query_window(r, &start, &end)) return;
   size_t limit = 30;
   if ((v = mw__req_arg(r, "limit")) && *v) {
     long n = strtol(v, NULL, 10);

@@ -18,6 +18,7 @@ typedef struct mw_http_opts {
   unsigned conn_timeout_s;   /* idle / slow-client timeout */
   mw_limits limits;
   size_t max_request_memory; /* bodies being received and decoded, all requests together */
+  int64_t max_query_range;   /* widest time window of a query, ns; 0 = no cap */
   mw_store *store;
   mw_auth auth;              /* empty sets: open */
   const char *tls_cert_pem;  /* both set: HTTPS */

@@ -81,6 +81,12 @@ int mw__req_commit(mw_req *r);
  * the request ends); MW_EBUSY when all requests together would hold more. */
 int mw__req_account(mw_req *r, size_t n);
 
+/* The time window of a query from its start and end parameters (unix
+ * seconds, unix ns or RFC 3339). Without start, the window reaches back
+ * max_query_range from end (or now); a wider window than max_query_range is
+ * refused (0: no cap). Replies 400 and returns -1 when bad. */
+int mw__query_window(mw_req *r, int64_t *start, int64_t *end);
+
 /* Query parameter (URL-decoded) or NULL. */
 const char *mw__req_arg(mw_req *r, const char *name);
 const char *mw__req_header(mw_req *r, const char *name);

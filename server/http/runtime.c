@@ -224,17 +224,8 @@ static void handle_pyroscope(mw_req *r) {
 
 static int range_args(mw_req *r, int64_t *start, int64_t *end, size_t *limit) {
   const char *v;
-  *start = 0;
-  *end = INT64_MAX;
   *limit = DEFAULT_ROWS;
-  if ((v = mw__req_arg(r, "start")) && *v && mw__parse_time(v, start)) {
-    mw__reply_json_error(r, 400, "start must be unix seconds, unix nanoseconds or RFC 3339, got \"%.64s\"", v);
-    return -1;
-  }
-  if ((v = mw__req_arg(r, "end")) && *v && mw__parse_time(v, end)) {
-    mw__reply_json_error(r, 400, "end must be unix seconds, unix nanoseconds or RFC 3339, got \"%.64s\"", v);
-    return -1;
-  }
+  if (mw__query_window(r, start, end)) return -1;
   if ((v = mw__req_arg(r, "limit")) && *v) {
     char *e;
     long n = strtol(v, &e, 10);
@@ -412,7 +403,14 @@ static void handle_snapshot(mw_req *r) {
   mw_snapshot_row *rows;
   size_t n;
   int more;
-  int rc = mw__store_snapshot(r->http->opts.store, r->arena, id, limit, &info, &rows, &n, &more);
+  size_t offset = 0;
+  if ((v = mw__req_arg(r, "offset")) && *v) {
+    char *e;
+    long long o = strtoll(v, &e, 10);
+    if (*e || o < 0 || o > 100000000) return mw__reply_json_error(r, 400, "offset must be a non-negative integer");
+    offset = (size_t)o;
+  }
+  int rc = mw__store_snapshot(r->http->opts.store, r->arena, id, offset, limit, &info, &rows, &n, &more);
   if (rc == MW_ENOTFOUND) return mw__reply_json_error(r, 404, "snapshot %lld not found", (long long)id);
   if (rc) return mw__reply_json_error(r, 500, "reading the snapshot failed: %s", mw__strerror(rc));
   int goroutines = strcmp(info.kind, "goroutine") == 0;

@@ -72,6 +72,35 @@ unsigned mw__http_status(int err) {
   }
 }
 
+int mw__query_window(mw_req *r, int64_t *start, int64_t *end) {
+  const char *names[2] = {"start", "end"};
+  int64_t *out[2] = {start, end};
+  int given[2] = {0, 0};
+  for (int i = 0; i < 2; i++) {
+    const char *v = mw__req_arg(r, names[i]);
+    if (!v || !*v) continue;
+    if (mw__parse_time(v, out[i]) != MW_OK) {
+      mw__reply_json_error(r, 400, "%s must be unix seconds, unix nanoseconds or RFC 3339, got \"%.64s\"", names[i], v);
+      return -1;
+    }
+    given[i] = 1;
+  }
+  int64_t max = r->http->opts.max_query_range;
+  int64_t hi = given[1] ? *end : mw__now_ns();
+  if (!given[1]) *end = INT64_MAX; /* data stamped slightly ahead of our clock still counts */
+  if (!given[0]) *start = max > 0 && hi > INT64_MIN + max ? hi - max : 0;
+  if (given[0] && given[1] && *end <= *start) {
+    mw__reply_json_error(r, 400, "end must be after start");
+    return -1;
+  }
+  if (max > 0 && hi - *start > max) {
+    mw__reply_json_error(r, 400, "the time range is wider than max_query_range (%lld s): narrow start and end",
+                         (long long)(max / 1000000000));
+    return -1;
+  }
+  return 0;
+}
+
 const char *mw__req_arg(mw_req *r, const char *name) {
   return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }

@@ -140,7 +140,7 @@ int mw__store_search(mw_store *s, mw_arena *a, const mw_search_query *q, mw_sear
                 "SELECT s.trace_id, max(s.dur_ns) AS d FROM spans s JOIN operations o ON o.id = s.op_id "
                 "WHERE (?1 IS NULL OR o.service = ?1) AND (?2 IS NULL OR o.name = ?2) "
                 "AND s.dur_ns >= ?3 AND s.dur_ns <= ?4 AND s.start_ns >= ?5 AND s.start_ns < ?6 "
-                "GROUP BY s.trace_id ORDER BY d DESC LIMIT ?7",
+                "GROUP BY s.trace_id ORDER BY d DESC, s.trace_id LIMIT ?7 OFFSET ?8",
                 &st);
   if (!rc) rc = prep(r, "SELECT o.service, o.name FROM spans s JOIN operations o ON o.id = s.op_id "
                         "WHERE s.trace_id = ?1 AND s.parent_id IS NULL ORDER BY s.start_ns LIMIT 1", &root);
@@ -153,6 +153,7 @@ int mw__store_search(mw_store *s, mw_arena *a, const mw_search_query *q, mw_sear
   sqlite3_bind_int64(st, 5, q->start_ns);
   sqlite3_bind_int64(st, 6, q->end_ns);
   sqlite3_bind_int64(st, 7, (int64_t)q->limit);
+  sqlite3_bind_int64(st, 8, (int64_t)q->offset);
   *out = mw__arena_calloc(a, q->limit + 1, sizeof **out);
   if (!*out) {
     rc = MW_ENOMEM;

@@ -204,7 +204,7 @@ static void read_ids(sqlite3_stmt *st, int col, mw_snapshot_row *row) {
     memcpy(row->trace_id, sqlite3_column_blob(st, col + 1), 16);
 }
 
-int mw__store_snapshot(mw_store *s, mw_arena *a, int64_t id, size_t limit, mw_snapshot_info *info,
+int mw__store_snapshot(mw_store *s, mw_arena *a, int64_t id, size_t offset, size_t limit, mw_snapshot_info *info,
                        mw_snapshot_row **rows, size_t *n, int *more) {
   *rows = NULL;
   *n = 0;
@@ -227,16 +227,17 @@ int mw__store_snapshot(mw_store *s, mw_arena *a, int64_t id, size_t limit, mw_sn
                       ? "SELECT g.stack_id, st.frames, g.state, g.wait_reason, g.count, coalesce(g.wait_min_ns, -1), "
                         "coalesce(g.wait_max_ns, -1), g.locked, g.span_id, g.trace_id, g.labels, g.goids "
                         "FROM goroutine_groups g JOIN stacks st ON st.id = g.stack_id WHERE g.snapshot_id = ?1 "
-                        "ORDER BY g.count DESC, g.rowid LIMIT ?2"
+                        "ORDER BY g.count DESC, g.rowid LIMIT ?2 OFFSET ?3"
                       : "SELECT p.stack_id, st.frames, p.span_id, p.trace_id, p.labels, p.vals "
                         "FROM profile_samples p JOIN stacks st ON st.id = p.stack_id WHERE p.snapshot_id = ?1 "
-                        "ORDER BY p.rowid LIMIT ?2");
+                        "ORDER BY p.rowid LIMIT ?2 OFFSET ?3");
   if (!rs) {
     rc = MW_EIO;
     goto out;
   }
   sqlite3_bind_int64(rs, 1, id);
   sqlite3_bind_int64(rs, 2, (int64_t)limit + 1);
+  sqlite3_bind_int64(rs, 3, (int64_t)offset);
   while (sqlite3_step(rs) == SQLITE_ROW) {
     if (*n == limit) {
       *more = 1;

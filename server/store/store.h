@@ -112,6 +112,7 @@ typedef struct mw_search_query {
   int64_t min_dur_ns, max_dur_ns;
   int64_t start_ns, end_ns;     /* span start in [start, end) */
   size_t limit;
+  size_t offset;                /* paging: skip this many of the answer */
 } mw_search_query;
 
 typedef struct mw_search_hit {
@@ -195,8 +196,9 @@ typedef struct mw_snapshot_row {
   const char *vals_json;       /* profiles only */
 } mw_snapshot_row;
 
-/* A snapshot and its rows (at most limit). MW_ENOTFOUND for an unknown id. */
-int mw__store_snapshot(mw_store *s, mw_arena *a, int64_t id, size_t limit, mw_snapshot_info *info,
+/* A snapshot and its rows (at most limit, after skipping offset). MW_ENOTFOUND
+ * for an unknown id. */
+int mw__store_snapshot(mw_store *s, mw_arena *a, int64_t id, size_t offset, size_t limit, mw_snapshot_info *info,
                        mw_snapshot_row **rows, size_t *n, int *more);
 
 /* The payload as received, still zstd-compressed. MW_ENOTFOUND for an unknown id. */

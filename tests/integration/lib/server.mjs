@@ -58,12 +58,13 @@ export class Server {
     // useEnv: configure through MEANWHILE_LISTEN / MEANWHILE_DATA / MEANWHILE_LOG_LEVEL instead of flags
     const argv = this.useEnv ? [...this.args]
       : ['--listen', '127.0.0.1:0', '--data', this.dataDir, '--log-level', 'debug',
-        // recorded data has fixed dates: keep it whatever day the tests run
-        '--retention', '0', ...this.args];
+        // recorded data has fixed dates: keep it, and query it, whatever day
+        // the tests run (the limits themselves are tested with their own servers)
+        '--retention', '0', '--max-query-range', '0', ...this.args];
     const env = { ...process.env, ...this.env };
     for (const k of ['MEANWHILE_LISTEN', 'MEANWHILE_DATA', 'MEANWHILE_LOG_LEVEL']) if (!(k in this.env)) delete env[k];
     if (this.useEnv) Object.assign(env, { MEANWHILE_LISTEN: '127.0.0.1:0', MEANWHILE_DATA: this.dataDir, MEANWHILE_LOG_LEVEL: 'debug',
-      MEANWHILE_RETENTION: env.MEANWHILE_RETENTION || '0' });
+      MEANWHILE_RETENTION: env.MEANWHILE_RETENTION || '0', MEANWHILE_MAX_QUERY_RANGE: env.MEANWHILE_MAX_QUERY_RANGE || '0' });
     const proc = spawn(MEANWHILED, argv, {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
