@@ -61,6 +61,8 @@ static const opt options[] = {
      "concurrent connections from one address, so that slow clients at one address cannot take them all"},
     {"conn-timeout", "MEANWHILE_CONN_TIMEOUT", T_SECONDS, OFF(conn_timeout_s), "30s",
      "a connection idle (or sending nothing) this long is closed"},
+    {"request-timeout", "MEANWHILE_REQUEST_TIMEOUT", T_SECONDS, OFF(request_timeout_s), "60s",
+     "a request whose body is still arriving after this long is cut off (slow senders)"},
     {"shutdown-grace", "MEANWHILE_SHUTDOWN_GRACE", T_SECONDS, OFF(shutdown_grace_s), "10s",
      "on SIGTERM, how long requests in flight may take to finish"},
     {"retention", "MEANWHILE_RETENTION", T_DURATION0, OFF(retention_ns), "7d",

@@ -373,6 +373,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   }
   if (*upload_size) {
     r->body_read = 1;
+    /* libmicrohttpd's idle timeout restarts with every byte; a body that
+     * trickles in is cut off once the whole request has taken too long */
+    if (h->opts.request_timeout_s &&
+        mw__mono_ns() - r->t0_ns > (int64_t)h->opts.request_timeout_s * 1000000000) {
+      mw__warn("request body too slow: closing", "url=%s after_s=%u", r->url, h->opts.request_timeout_s);
+      return MHD_NO;
+    }
     if (r->body_rc && !r->dec) {
       /* a refused body is dropped as it comes, up to a bound */
       r->drained += *upload_size;

@@ -49,3 +49,24 @@ test('half-sent requests from one address neither hold the server nor live past 
     await s.stop();
   }
 });
+
+test('a body that trickles in is cut off after --request-timeout, and others are served meanwhile', async () => {
+  const s = await startServer({ args: ['--request-timeout', '2s', '--conn-timeout', '30s'] });
+  try {
+    const sock = net.connect({ host: '127.0.0.1', port: s.port });
+    sock.on('error', () => {});
+    let closedAt = 0;
+    const t0 = performance.now();
+    sock.on('close', () => { closedAt = performance.now() - t0; });
+    sock.write('POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n');
+    const drip = setInterval(() => { if (!sock.destroyed) sock.write('{'); }, 250); // a byte every 250 ms: never idle
+    const other = await getFrom(s.port, '127.0.0.1');
+    assert.equal(other.status, 200, 'others are served while it drips');
+    for (let i = 0; i < 40 && !closedAt; i++) await sleep(250);
+    clearInterval(drip);
+    assert.ok(closedAt > 1500 && closedAt < 8000, `the dripping request was cut off after about 2 s (${closedAt.toFixed(0)} ms)`);
+    assert.match(s.stderr, /request body too slow/);
+  } finally {
+    await s.stop();
+  }
+});
