@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "mwb_server.h"
+
 /* ---- corpus (gen.c) ---------------------------------------------------- */
 
 /* One span of a pre-encoded batch: where its patchable bytes are, and the
@@ -122,19 +124,14 @@ int bi_pick_trace_ids(const char *path, size_t n, uint8_t *out, uint64_t seed);
 
 /* ---- the server process (server.c) ------------------------------------- */
 
-typedef struct bi_server {
-  pid_t pid;
-  char url[128];      /* http://127.0.0.1:<port> */
-  char log_path[4096];
-} bi_server;
+typedef mwb_server bi_server;
 
 /* Starts exe with args (NULL-terminated; "{data}" and "{sync}" replaced),
  * stderr to log_path, and waits up to timeout_s for its "listening" line.
  * Returns 0 or -1 (the log tail on stderr). */
 int bi_server_start(bi_server *s, const char *exe, char **args, const char *data_dir,
                     const char *sync, const char *log_path, double timeout_s);
-/* SIGTERM, then waits up to 20 s (SIGKILL after). Returns the exit status,
- * or -1 if it had to be killed or died by a signal. */
+/* mwb_server_stop: SIGTERM, then SIGKILL after 20 s; the exit status or -1. */
 int bi_server_stop(bi_server *s, double *took_s);
 
 /* Samples VmRSS/VmHWM and CPU time of a pid every period in a thread. */

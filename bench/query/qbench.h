@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "mwb_server.h"
+
 /* ---- generation (gen.c) -------------------------------------------------- */
 
 typedef struct qb_gen_opts {
@@ -62,11 +64,7 @@ void qb_hex(const uint8_t *p, size_t n, char *out); /* out: 2n+1 chars */
 
 /* ---- the server (server.c) ------------------------------------------------- */
 
-typedef struct qb_server {
-  pid_t pid;
-  char url[128];
-  char log_path[4096];
-} qb_server;
+typedef mwb_server qb_server;
 
 /* Starts `exe --listen 127.0.0.1:0 --data DIR` (or exe + args, "{data}"
  * replaced), stderr to log_path, and waits for its msg="listening" line. */

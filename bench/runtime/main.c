@@ -18,12 +18,10 @@
  * inputs because go was not found; 1 otherwise. Speed is never asserted. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +34,8 @@
 #include <curl/curl.h>
 #include <sqlite3.h>
 #include <zstd.h>
+
+#include "mwb_server.h"
 
 #ifndef MW_RT_GEN_EXE
 #define MW_RT_GEN_EXE ""
@@ -98,11 +98,6 @@ static int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 static int cmp_d(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -146,19 +141,6 @@ static int read_file(const char *path, uint8_t **data, size_t *len) {
   }
   *len = got;
   return 0;
-}
-
-static void print_log_tail(const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f) return;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, n > 4000 ? n - 4000 : 0, SEEK_SET);
-  char buf[4001];
-  size_t got = fread(buf, 1, sizeof buf - 1, f);
-  buf[got] = 0;
-  fclose(f);
-  fprintf(stderr, "---- %s (tail) ----\n%s\n----\n", path, buf);
 }
 
 /* Runs argv, waits; returns its exit status or -1. */
@@ -229,67 +211,21 @@ static int ensure_inputs(const options *o, char *dir, size_t dirsz) {
 /* ---- the server ------------------------------------------------------------------- */
 
 typedef struct server {
-  pid_t pid;
-  char url[128];
-  char log[4200];
+  mwb_server proc;
   char data[4200];
 } server;
 
-static int find_listen_addr(const char *path, char *addr, size_t addrsz) {
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  char line[2048];
-  int found = -1;
-  while (found && fgets(line, sizeof line, f)) {
-    if (!strstr(line, "msg=\"listening\"") && !strstr(line, "msg=listening")) continue;
-    const char *a = strstr(line, " addr=");
-    if (!a) continue;
-    a += 6;
-    if (*a == '"') a++;
-    size_t n = strcspn(a, " \"\n");
-    if (n == 0 || n >= addrsz) continue;
-    memcpy(addr, a, n);
-    addr[n] = 0;
-    found = 0;
-  }
-  fclose(f);
-  return found;
-}
-
 static int server_stop(server *s) {
-  if (s->pid <= 0) return 0;
-  double t0 = mono_ms();
-  kill(s->pid, SIGTERM);
-  int status = 0, rc = -1;
-  for (;;) {
-    pid_t r = waitpid(s->pid, &status, WNOHANG);
-    if (r == s->pid) {
-      rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      break;
-    }
-    if (r < 0) break;
-    if (mono_ms() - t0 > 20000) {
-      fprintf(stderr, "bench-runtime: the server ignored SIGTERM for 20 s; killing it\n");
-      kill(s->pid, SIGKILL);
-      waitpid(s->pid, &status, 0);
-      break;
-    }
-    sleep_ms(5);
-  }
-  if (rc != 0) {
-    fprintf(stderr, "bench-runtime: the server exited with status %d\n", rc);
-    print_log_tail(s->log);
-  }
-  s->pid = 0;
-  return rc == 0 ? 0 : -1;
+  if (s->proc.pid <= 0) return 0;
+  return mwb_server_stop(&s->proc, "bench-runtime", NULL) == 0 ? 0 : -1;
 }
 
-/* Starts meanwhiled on port 0 with a fresh data dir, stderr to a log file, and
- * takes the URL from its msg="listening" line. */
+/* Starts meanwhiled on port 0 with a fresh data dir and a log file. */
 static int server_start(const options *o, const char *work, const char *name, server *s) {
   memset(s, 0, sizeof *s);
+  char log[4200];
   snprintf(s->data, sizeof s->data, "%s/%s", work, name);
-  snprintf(s->log, sizeof s->log, "%s/%s.log", work, name);
+  snprintf(log, sizeof log, "%s/%s.log", work, name);
   rm_tree(s->data);
   if (mkdir(s->data, 0755) != 0) {
     fprintf(stderr, "bench-runtime: %s: %s\n", s->data, strerror(errno));
@@ -306,47 +242,7 @@ static int server_start(const options *o, const char *work, const char *name, se
   argv[argc++] = (char *)o->sync;
   for (int i = 0; i < o->n_server_args; i++) argv[argc++] = o->server_args[i];
   argv[argc] = NULL;
-  int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    fprintf(stderr, "bench-runtime: %s: %s\n", s->log, strerror(errno));
-    return -1;
-  }
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fd, 2);
-    dup2(fd, 1);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    execv(argv[0], argv);
-    fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
-  }
-  close(fd);
-  if (pid < 0) {
-    fprintf(stderr, "bench-runtime: fork: %s\n", strerror(errno));
-    return -1;
-  }
-  s->pid = pid;
-  double deadline = mono_ms() + 15000;
-  char addr[96];
-  while (mono_ms() < deadline) {
-    int status;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      fprintf(stderr, "bench-runtime: the server exited during start-up (status %d)\n", status);
-      print_log_tail(s->log);
-      s->pid = 0;
-      return -1;
-    }
-    if (find_listen_addr(s->log, addr, sizeof addr) == 0) {
-      snprintf(s->url, sizeof s->url, "http://%s", addr);
-      return 0;
-    }
-    sleep_ms(10);
-  }
-  fprintf(stderr, "bench-runtime: no msg=\"listening\" line from the server within 15 s\n");
-  print_log_tail(s->log);
-  server_stop(s);
-  return -1;
+  return mwb_server_start(&s->proc, "bench-runtime", argv, log, 15);
 }
 
 /* utime + stime of a process in ms, or -1. */
@@ -637,8 +533,8 @@ static int run_kind(const options *o, const char *work, const char *inputs, int 
     base = o->url;
   } else {
     if (server_start(o, work, k->name, &s) != 0) goto out;
-    base = s.url;
-    pid = s.pid;
+    base = s.proc.url;
+    pid = s.proc.pid;
     snprintf(dbbuf, sizeof dbbuf, "%s/meanwhile.db", s.data);
     dbpath = dbbuf;
   }
@@ -734,7 +630,7 @@ static int run_kind(const options *o, const char *work, const char *inputs, int 
   rc = 0;
 out:
   if (rc) g_missing++;
-  if (s.pid > 0) server_stop(&s);
+  if (s.proc.pid > 0) server_stop(&s);
   if (c) curl_easy_cleanup(c);
   if (mc) curl_easy_cleanup(mc);
   free(r.data);
