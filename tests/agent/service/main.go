@@ -106,10 +106,14 @@ func teeStderr(path string) {
 	}()
 }
 
-// finish writes the last partial lines and exits with code.
+// finish writes the last partial lines and exits with code. It keeps both
+// output locks until the exit, so that nothing (a -chatty tick) can land after
+// the last partial line.
 func finish(code int) {
-	say(stdout, &outMu, "bye from stdout, no newline")
-	say(errFile, &errMu, "bye from stderr, no newline")
+	outMu.Lock()
+	io.WriteString(stdout, "bye from stdout, no newline")
+	errMu.Lock()
+	io.WriteString(errFile, "bye from stderr, no newline")
 	if teeDone != nil {
 		errFile.Close() // fd 2: the tee sees EOF once the runtime holds no other copy
 		select {
