@@ -7,7 +7,7 @@ set -euo pipefail
 
 build=(build-essential cmake pkg-config libuv1-dev libmicrohttpd-dev libsqlite3-dev libprotobuf-c-dev
        protobuf-c-compiler libzstd-dev zlib1g-dev libcurl4-openssl-dev libjansson-dev)
-test=(libcmocka-dev golang-go nodejs npm zstd clang libclang-rt-14-dev sqlite3 libjson-c-dev
+test=(libcmocka-dev nodejs npm zstd clang libclang-rt-14-dev sqlite3 libjson-c-dev
       protobuf-compiler curl systemd node-yaml valgrind openssl chromium)
 
 want=("${build[@]}")

@@ -11,16 +11,29 @@
 #include "store/store_int.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Checkpoint once the WAL holds this many pages (4 KiB each: 32 MiB). */
-enum { CKPT_PAGES = 8192 };
+/* Checkpoint once the WAL holds this many pages (4 KiB each: 32 MiB). A
+ * PASSIVE checkpoint copies what no reader still needs, but the WAL only
+ * starts over from its beginning when a writer finds it wholly copied and no
+ * reader inside it; under steady writes and reads that moment may not come,
+ * and the WAL would grow without end. Past HARD_PAGES (48 MiB) the writer
+ * itself therefore takes a TRUNCATE checkpoint between two transactions
+ * (mw__checkpoint_hard): another thread would starve waiting for the write
+ * lock, which the writer takes again the moment it commits. Readers that
+ * overlap one another would starve it too (SQLite's checkpoint needs a moment
+ * with no reader inside the WAL), so it closes a gate to new readers, waits
+ * up to a second for those lent out to come back, and empties the WAL: the
+ * file stays under about HARD_PAGES plus one transaction. */
+enum { CKPT_PAGES = 8192, HARD_PAGES = 12288 };
 
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages) {
   mw_store *s = arg;
   (void)db, (void)name;
+  if (pages >= HARD_PAGES) s->ckpt_hard = 1; /* read by the writer after this commit */
   if (pages >= CKPT_PAGES) {
     uv_mutex_lock(&s->ckpt_lock);
     s->ckpt_wanted = 1;
@@ -38,6 +51,45 @@ void mw__checkpoint_request(mw_store *s) {
   uv_mutex_unlock(&s->ckpt_lock);
 }
 
+/* One checkpoint on db, logged. */
+static void checkpoint(sqlite3 *db, int mode) {
+  int log = 0, done = 0;
+  int64_t t0 = mw__mono_ns();
+  int rc = sqlite3_wal_checkpoint_v2(db, NULL, mode, &log, &done);
+  const char *name = mode == SQLITE_CHECKPOINT_PASSIVE ? "passive" : "truncate";
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+    mw__warn("checkpoint failed", "mode=%s err=\"%s\"", name, sqlite3_errmsg(db));
+    return;
+  }
+  double ms = (double)(mw__mono_ns() - t0) / 1e6;
+  if (log < 0) /* SQLITE_BUSY before it began: another checkpoint runs */
+    mw__debug("checkpoint", "mode=%s busy=1 ms=%.1f", name, ms);
+  else /* a TRUNCATE that succeeded leaves an empty WAL: it reports 0 and 0 */
+    mw__debug("checkpoint", "mode=%s wal_pages=%d checkpointed=%d busy=%d ms=%.1f", name, log, done,
+              rc == SQLITE_BUSY, ms);
+}
+
+void mw__checkpoint_hard(mw_store *s) {
+  s->ckpt_hard = 0;
+  uint64_t deadline = uv_hrtime() + 1000000000ULL;
+  uv_mutex_lock(&s->rlock);
+  s->gate_closed = 1;
+  while (s->readers_out > 0) {
+    uint64_t now = uv_hrtime();
+    if (now >= deadline || uv_cond_timedwait(&s->rgate, &s->rlock, deadline - now) != 0) break;
+  }
+  size_t still = s->readers_out;
+  uv_mutex_unlock(&s->rlock);
+  if (still) mw__debug("checkpoint: readers still out after 1 s", "readers=%zu", still);
+  sqlite3_busy_timeout(s->wdb, still ? 1000 : 100);
+  checkpoint(s->wdb, SQLITE_CHECKPOINT_TRUNCATE);
+  sqlite3_busy_timeout(s->wdb, 5000);
+  uv_mutex_lock(&s->rlock);
+  s->gate_closed = 0;
+  uv_cond_broadcast(&s->rgate);
+  uv_mutex_unlock(&s->rlock);
+}
+
 static void checkpointer_main(void *arg) {
   mw_store *s = arg;
   for (;;) {
@@ -47,17 +99,22 @@ static void checkpointer_main(void *arg) {
     s->ckpt_wanted = 0;
     uv_mutex_unlock(&s->ckpt_lock);
     if (stop) break;
-    int log = 0, done = 0;
-    int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-      mw__warn("checkpoint failed", "err=\"%s\"", sqlite3_errmsg(s->ckpt_db));
-    else
-      mw__debug("checkpoint", "wal_pages=%d checkpointed=%d", log, done);
+    checkpoint(s->ckpt_db, SQLITE_CHECKPOINT_PASSIVE);
   }
 }
 
 int mw__checkpointer_start(mw_store *s, char *err, size_t errsz) {
   if (mw__store_connect(s->db_path, 0, &s->ckpt_db, err, errsz)) return MW_EIO;
+  /* A connection learns that the file is in WAL mode (and opens the WAL) only
+   * when it first reads it; until then every checkpoint it runs is a no-op
+   * that reports -1 frames. Read once now. */
+  char e2[256];
+  if (mw__store_exec(s->ckpt_db, "SELECT count(*) FROM sqlite_master", e2, sizeof e2)) {
+    snprintf(err, errsz, "the checkpoint connection cannot read the database: %s", e2);
+    sqlite3_close(s->ckpt_db);
+    s->ckpt_db = NULL;
+    return MW_EIO;
+  }
   uv_mutex_init(&s->ckpt_lock);
   uv_cond_init(&s->ckpt_wake);
   sqlite3_wal_autocheckpoint(s->wdb, 0);
@@ -66,6 +123,10 @@ int mw__checkpointer_start(mw_store *s, char *err, size_t errsz) {
     snprintf(err, errsz, "cannot start the checkpoint thread");
     sqlite3_wal_hook(s->wdb, NULL, NULL);
     sqlite3_wal_autocheckpoint(s->wdb, 1000);
+    uv_cond_destroy(&s->ckpt_wake);
+    uv_mutex_destroy(&s->ckpt_lock);
+    sqlite3_close(s->ckpt_db);
+    s->ckpt_db = NULL;
     return MW_EIO;
   }
   s->ckpt_started = 1;
@@ -74,6 +135,10 @@ int mw__checkpointer_start(mw_store *s, char *err, size_t errsz) {
 
 void mw__checkpointer_stop(mw_store *s) {
   if (!s->ckpt_started) return;
+  /* commits after this point (PRAGMA optimize at close) must not call into a
+   * thread that is gone: the write connection checkpoints for itself again */
+  sqlite3_wal_hook(s->wdb, NULL, NULL);
+  sqlite3_wal_autocheckpoint(s->wdb, 1000);
   uv_mutex_lock(&s->ckpt_lock);
   s->ckpt_stop = 1;
   uv_cond_signal(&s->ckpt_wake);

@@ -111,6 +111,7 @@ int mw__store_open(const mw_store_opts *opts, mw_store **out, char *err, size_t 
   snprintf(s->db_path, plen, "%s/meanwhile.db", opts->data_dir);
   uv_mutex_init(&s->lock);
   uv_mutex_init(&s->rlock);
+  uv_cond_init(&s->rgate);
   uv_cond_init(&s->wake);
 
   struct stat st;
@@ -174,6 +175,7 @@ void mw__store_close(mw_store *s) {
   uv_cond_destroy(&s->wake);
   uv_mutex_destroy(&s->lock);
   uv_mutex_destroy(&s->rlock);
+  uv_cond_destroy(&s->rgate);
   free(s->db_path);
   free(s);
 }
@@ -182,16 +184,22 @@ void mw__store_close(mw_store *s) {
  * as threads that query at once. */
 mw__reader *mw__reader_get(mw_store *s) {
   uv_mutex_lock(&s->rlock);
+  /* while the writer empties the WAL, new readers wait (see checkpoint.c) */
+  while (s->gate_closed) uv_cond_wait(&s->rgate, &s->rlock);
+  s->readers_out++;
   mw__reader *r = s->free_readers;
   if (r) s->free_readers = r->next;
   uv_mutex_unlock(&s->rlock);
   if (r) return r;
   r = calloc(1, sizeof *r);
-  if (!r) return NULL;
   char err[256];
-  if (mw__store_connect(s->db_path, 1, &r->db, err, sizeof err)) {
-    mw__error("cannot open a read connection", "err=\"%s\"", err);
+  if (!r || mw__store_connect(s->db_path, 1, &r->db, err, sizeof err)) {
+    if (r) mw__error("cannot open a read connection", "err=\"%s\"", err);
     free(r);
+    uv_mutex_lock(&s->rlock);
+    s->readers_out--;
+    uv_cond_broadcast(&s->rgate);
+    uv_mutex_unlock(&s->rlock);
     return NULL;
   }
   mw__store_exec(r->db, "PRAGMA cache_size=-8192; PRAGMA temp_store=MEMORY;", err, sizeof err);
@@ -200,9 +208,16 @@ mw__reader *mw__reader_get(mw_store *s) {
 
 void mw__reader_put(mw_store *s, mw__reader *r) {
   if (!r) return;
+  /* A statement stepped but not run to its end keeps its read transaction,
+   * and so its snapshot of the WAL, open: the WAL could then never be
+   * emptied. Nothing lent out comes back holding one. */
+  for (sqlite3_stmt *st = sqlite3_next_stmt(r->db, NULL); st; st = sqlite3_next_stmt(r->db, st))
+    if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
   uv_mutex_lock(&s->rlock);
   r->next = s->free_readers;
   s->free_readers = r;
+  s->readers_out--;
+  uv_cond_broadcast(&s->rgate);
   uv_mutex_unlock(&s->rlock);
 }
 

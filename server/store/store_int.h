@@ -53,11 +53,15 @@ struct mw_store {
   uv_mutex_t ckpt_lock;
   uv_cond_t ckpt_wake;
   int ckpt_wanted, ckpt_stop, ckpt_started;
+  int ckpt_hard;                /* the WAL passed its bound: the writer empties it (writer thread only) */
 
   /* readers */
   uv_mutex_t rlock;
+  uv_cond_t rgate;              /* signalled when the gate opens or a reader comes back */
   mw__reader *free_readers;
   size_t n_readers;
+  size_t readers_out;           /* lent out now */
+  int gate_closed;              /* mw__checkpoint_hard waits for readers to leave the WAL */
 };
 
 /* Opens a connection with the common settings; returns 0 or MW_EIO (+message). */
@@ -73,6 +77,9 @@ uint64_t mw__store_used_bytes(sqlite3 *db);
 /* Takes WAL checkpoints off the writer's thread; stop it before closing wdb. */
 int mw__checkpointer_start(mw_store *s, char *err, size_t errsz);
 void mw__checkpointer_stop(mw_store *s);
+/* Empties the WAL with a TRUNCATE checkpoint on the write connection, between
+ * transactions (writer thread; when ckpt_hard is set). */
+void mw__checkpoint_hard(mw_store *s);
 /* Asks for a checkpoint now (e.g. so that space freed by retention reaches the file). */
 void mw__checkpoint_request(mw_store *s);
 /* Steps a statement that yields at most one integer (*out, -1 if none), then

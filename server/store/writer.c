@@ -393,6 +393,7 @@ static void writer_main(void *arg) {
     last->next = NULL;
     uv_mutex_unlock(&s->lock);
     commit_jobs(w, jobs);
+    if (s->ckpt_hard) mw__checkpoint_hard(s);
     /* under steady ingest, retention still gets one small batch per commit */
     if (retention_due(s)) run_retention(w);
   }

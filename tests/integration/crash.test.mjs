@@ -98,7 +98,8 @@ const canMount = process.getuid?.() === 0 && spawnSync('mount', ['--version']).s
 test('a full disk answers 507 with a message; ingest recovers when space returns', { skip: canMount ? false : 'needs root to mount a small tmpfs' }, async () => {
   const mnt = mkdtempSync(path.join(os.tmpdir(), 'mw-full-'));
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mnt]);
-  const s = new Server({ dataDir: path.join(mnt, 'data'), keepDataDir: true });
+  const s = new Server({ dataDir: path.join(mnt, 'data'), keepDataDir: true,
+    allowLog: [/level=(error|warn) .*(database or disk is full|disk is full|MW_EFULL|disk full)/] });
   try {
     await s.start();
     let seq = 500000, full = null;

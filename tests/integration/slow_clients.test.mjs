@@ -51,7 +51,8 @@ test('half-sent requests from one address neither hold the server nor live past 
 });
 
 test('a body that trickles in is cut off after --request-timeout, and others are served meanwhile', async () => {
-  const s = await startServer({ args: ['--request-timeout', '2s', '--conn-timeout', '30s'] });
+  const s = await startServer({ args: ['--request-timeout', '2s', '--conn-timeout', '30s'],
+    allowLog: [/level=warn msg="request body too slow: closing" url=\/v1\/traces after_s=2$/] });
   try {
     const sock = net.connect({ host: '127.0.0.1', port: s.port });
     sock.on('error', () => {});

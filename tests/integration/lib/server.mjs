@@ -32,8 +32,13 @@ export function freshDataDir() {
 }
 
 export class Server {
-  constructor({ dataDir, args = [], env = {}, keepDataDir = false, useEnv = false } = {}) {
+  /**
+   * allowLog: regexes of warn/error lines (or negative figures) this server is
+   * expected to log; every other such line fails stop(). See checkLog().
+   */
+  constructor({ dataDir, args = [], env = {}, keepDataDir = false, useEnv = false, allowLog = [] } = {}) {
     this.useEnv = useEnv;
+    this.allowed = [...allowLog];
     this.ownsDataDir = !dataDir;
     this.dataDir = dataDir || freshDataDir();
     this.args = args;
@@ -47,6 +52,33 @@ export class Server {
 
   get base() { return `http://127.0.0.1:${this.port}`; }
   url(p) { return this.base + p; }
+
+  /** Declares log lines (regexes) that this test provokes on purpose. */
+  allowLog(...res) { this.allowed.push(...res); return this; }
+
+  /**
+   * What the server said must make sense: no warn or error line and no
+   * negative figure (like `wal_pages=-1`) that the test did not declare with
+   * allowLog(). Returns the offending lines.
+   */
+  unexpectedLog() {
+    const bad = [];
+    for (const line of this.stderr.split('\n')) {
+      if (!line) continue;
+      const alarming = /\blevel=(warn|error)\b/.test(line) || /\s[a-z_]+=-\d/.test(line) ||
+        // anything not in our log format (a sanitizer report, a stray printf); valgrind's
+        // own lines are judged by valgrind (--error-exitcode)
+        (!/\blevel=(debug|info)\b/.test(line) && !(process.env.MW_SLOW && /^==\d+==/.test(line)));
+      if (alarming && !this.allowed.some((re) => re.test(line))) bad.push(line);
+    }
+    return bad;
+  }
+
+  /** Asserts unexpectedLog() is empty. */
+  checkLog() {
+    const bad = this.unexpectedLog();
+    assert.deepEqual(bad, [], `meanwhiled logged what this test did not expect:\n${bad.slice(0, 20).join('\n')}`);
+  }
 
   /** Last part of stderr, for assertion messages. */
   log(n = 4000) { return this.stderr.length > n ? '...' + this.stderr.slice(-n) : this.stderr; }
@@ -121,6 +153,10 @@ export class Server {
     }
     assert.equal(res.signal, null, `meanwhiled was killed by signal ${res.signal} after ${signal}; stderr:\n${this.log()}`);
     assert.equal(res.code, expectCode, `meanwhiled exit code after ${signal}; stderr:\n${this.log()}`);
+    if (expectCode === 0 && (signal === 'SIGTERM' || signal === 'SIGINT')) {
+      assert.match(this.stderr, /msg="stopped"/, `no "stopped" line after ${signal}; stderr:\n${this.log()}`);
+      this.checkLog();
+    }
     return res;
   }
 
