@@ -23,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer, request, mapLimit, sleep } from '../integration/lib/server.mjs';
+import { waitFor } from '../integration/lib/wait.mjs';
 import { decodeProfile } from './lib/pprof.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -74,8 +75,9 @@ let run = null;        // what was collected
 
 function buildService() {
   mkdirSync(OUT_DIR, { recursive: true });
-  const env = { ...process.env, GOFLAGS: '-mod=readonly', GOPROXY: 'off', GO111MODULE: 'on' };
+  const env = { ...process.env, GOFLAGS: '-mod=readonly', GOPROXY: 'off', GO111MODULE: 'on', GOTOOLCHAIN: 'local' };
   if (!env.GOCACHE && !env.HOME) env.GOCACHE = path.join(OUT_DIR, 'gocache');
+  log(`${GO}: ${execFileSync(GO, ['version'], { env }).toString().trim()}`); // the runtime's output depends on it
   const t0 = performance.now();
   execFileSync(GO, ['build', '-o', SERVICE_BIN, '.'], { cwd: path.join(HERE, 'service'), env, stdio: ['ignore', 'inherit', 'inherit'] });
   log(`go build: ${Math.round(performance.now() - t0)} ms -> ${SERVICE_BIN}`);
@@ -179,10 +181,14 @@ async function collect() {
   let cpuStarted;
   const cpuStartedP = new Promise((r) => { cpuStarted = r; });
   const cpuLoop = (async () => {
-    while (!loadDone) {
+    for (let first = true; !loadDone; first = false) {
       const p = request(svc, 'GET', `/debug/pprof/profile?seconds=${CPU_PROFILE_SECONDS}`, { timeoutMs: 60000 });
-      await sleep(50);
-      cpuStarted();
+      if (first) { // the load starts once the profile runs: its writer goroutine exists
+        await waitFor('the first CPU profile to start', async () =>
+          (await request(svc, 'GET', '/debug/pprof/goroutine?debug=1')).body.includes('runtime/pprof.profileWriter'),
+        { timeoutMs: 10000, everyMs: 10 });
+        cpuStarted();
+      }
       const r = await p;
       assert.equal(r.status, 200, `CPU profile: ${r.status} ${r.body.toString().slice(0, 200)}`);
       cpuBodies.push(r.body);
