@@ -63,8 +63,9 @@ int mw__gctrace_parse_line(const char *line, size_t len, mw_gc_cycle *gc, const 
                            size_t *at);
 
 /* Parses one `SCHED Tms: key=value ... [q0 q1 ...]` line (no line end, stamp
- * removed), with or without needspinning=, or a scheddetail=1 summary (no
- * list). Unknown key=value fields are ignored. The first max_procs queue
+ * removed), with or without needspinning=, with Go 1.25's `[ q0 q1 ]` and
+ * `schedticks=[ ... ]`, or a scheddetail=1 summary (no list). Unknown
+ * key=value and key=[...] fields are ignored. The first max_procs queue
  * lengths are copied into the arena. Returns 0, MW_EINVAL (reason and offset as
  * for mw__gctrace_parse_line) or MW_ENOMEM. */
 int mw__schedtrace_parse_line(mw_arena *a, const char *line, size_t len, size_t max_procs,

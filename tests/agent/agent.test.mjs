@@ -8,17 +8,40 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { startServer } from '../integration/lib/server.mjs';
 import {
-  SERVICE, startAgent, agentExit, agentArgs, tempDir, freePort, waitFor, sleep, nowNs, getJson, svcGet,
+  SERVICE, startAgent, agentExit, agentArgs, tempDir, freePort, waitFor, nowNs, getJson, svcGet,
   collected, cleanup,
 } from './lib/agent.mjs';
 
 const SVC = 'agent-test';
 const INSTANCE = 'inst-1';
+// what the tests below count on having arrived: the run lasts until it has
+const MIN_PROFILES = 20, MIN_CPU = 2, MIN_SCHED = 5, MIN_SIDE_BYTES = 1000;
 let mw, dir, agent, port, t0, t1, exit, stats, data, source;
+
+/** What of the above has not arrived yet (at the collector, and in the service's own copies). */
+async function missing() {
+  const { sources } = await getJson(mw, '/api/v1/sources');
+  const src = sources.find((s) => s.service === SVC);
+  if (!src) return ['a source'];
+  const d = await collected(mw, src.id);
+  const n = (kind, format) => d.snapshots.filter((s) => s.kind === kind && (!format || s.format === format)).length;
+  const side = (f) => (existsSync(path.join(dir, f)) ? readFileSync(path.join(dir, f), 'utf8') : '');
+  const err = side('side.err');
+  return [
+    [n('goroutine', 'pprof') >= MIN_PROFILES, `${MIN_PROFILES} goroutine profiles`],
+    [n('goroutine', 'debug=2') >= 1, 'the triggered dump'],
+    [n('cpu') >= MIN_CPU, `${MIN_CPU} CPU profiles`],
+    [n('heap') >= 1, 'a heap profile'],
+    [d.gc.length >= 1, 'a GC cycle'],
+    [d.sched.length >= MIN_SCHED, `${MIN_SCHED} sched samples`],
+    [side('side.out').length > MIN_SIDE_BYTES && err.length > MIN_SIDE_BYTES, 'the service\'s own copies'],
+    [/\ngc \d+ @/.test(err) && /\nSCHED \d+ms/.test(err), 'gc and SCHED lines in side.err'],
+  ].filter(([ok]) => !ok).map(([, what]) => what);
+}
 
 before(async () => {
   mw = await startServer();
@@ -36,14 +59,18 @@ before(async () => {
 
   await waitFor('the service to listen', () => agent.stdout.toString().includes('listening addr='));
   await svcGet(port, '/gc'); // a small live heap on record
-  await sleep(2500);
+  await waitFor('the gc line of /gc to reach the agent', () => agent.stats()?.lines?.gc >= 1);
   await svcGet(port, '/say?n=40');
   await svcGet(port, '/grow?mb=200'); // the heap trigger
   await svcGet(port, '/gc');
   await waitFor('the heap trigger', () => agent.stats()?.triggers?.heap >= 1, { timeoutMs: 20000 });
-  // the triggered dump, the marked CPU window and a few scheduled things after it
+  // the triggered dump, the marked CPU window, and all the tests below count on
   await waitFor('a triggered CPU profile', () => agent.stats()?.kinds?.cpu?.triggered >= 1, { timeoutMs: 20000 });
-  await sleep(2500);
+  await waitFor('everything the tests count on', async () => {
+    const m = await missing();
+    if (m.length) throw new Error(`missing: ${m.join(', ')}`); // waitFor reports the last one
+    return true;
+  }, { timeoutMs: 30000 });
   agent.proc.kill('SIGTERM'); // forwarded: the service writes its last partial lines and exits 3
   exit = await agentExit(agent);
   t1 = nowNs();
@@ -68,7 +95,7 @@ test('the agent exits with the service status after forwarding SIGTERM', () => {
 test("the service's stdout and stderr pass through byte for byte, partial last lines included", () => {
   const sideOut = readFileSync(path.join(dir, 'side.out'));
   const sideErr = readFileSync(path.join(dir, 'side.err'));
-  assert.ok(sideOut.length > 1000 && sideErr.length > 1000, 'the service wrote too little');
+  assert.ok(sideOut.length > MIN_SIDE_BYTES && sideErr.length > MIN_SIDE_BYTES, 'the service wrote too little');
   assert.ok(agent.stdout.equals(sideOut), `stdout differs: ${agent.stdout.length} vs ${sideOut.length} bytes`);
   // the runtime may print its first SCHED line before main() points fd 2 at the copying pipe
   const err = agent.stderr, before = err.subarray(0, err.length - sideErr.length);
@@ -98,10 +125,10 @@ test('every kind arrived, as many as the agent says it delivered, nothing droppe
   assert.equal(by('goroutine').length, k.goroutine.delivered);
   assert.equal(by('cpu').length, k.cpu.delivered);
   assert.equal(by('heap').length, k.heap.delivered);
-  assert.ok(by('goroutine', 'pprof').length >= 20, `goroutine profiles: ${by('goroutine', 'pprof').length}`);
+  assert.ok(by('goroutine', 'pprof').length >= MIN_PROFILES, `goroutine profiles: ${by('goroutine', 'pprof').length}`);
   assert.equal(data.gc.length, stats.lines.gc, 'every gctrace line became a GC cycle');
   assert.equal(data.sched.length, stats.lines.sched, 'every SCHED line became a sample');
-  assert.ok(data.sched.length >= 5);
+  assert.ok(data.sched.length >= MIN_SCHED, `sched samples: ${data.sched.length}`);
   assert.equal(stats.client.spool_files, 0);
 });
 
@@ -122,7 +149,7 @@ test('times: captures within the run, CPU windows back to back, GC cycles at pro
     assert.ok(t >= lo - 1000000n && t <= hi, `${s.kind} snapshot at ${s.time_ns} outside the run [${lo}, ${hi}]`);
   }
   const cpus = data.snapshots.filter((s) => s.kind === 'cpu').sort((a, b) => a.time_ns - b.time_ns);
-  assert.ok(cpus.length >= 2);
+  assert.ok(cpus.length >= MIN_CPU, `CPU profiles: ${cpus.length}`);
   for (const c of cpus) assert.equal(c.duration_ns, 2e9);
   for (let i = 1; i < cpus.length; i++) {
     const gap = (cpus[i].time_ns - cpus[i - 1].time_ns) / 1e6;

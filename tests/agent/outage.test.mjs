@@ -18,6 +18,7 @@ import {
 
 const SVC = 'agent-outage';
 const OUTAGE_MS = Number(process.env.MW_AGENT_OUTAGE_MS || 30000);
+const SPOOLED = 100, RETRIES = 3, GC_LINES = 20; // what the outage must have made the agent do
 let mw, dir, agent, exit, stats, data, during;
 
 before(async () => {
@@ -34,19 +35,30 @@ before(async () => {
     '--', SERVICE, '-listen', `127.0.0.1:${port}`, '-goroutines', '50', '-churn', '20',
   ], { dir, env: { GOMAXPROCS: '2' } });
   await waitFor('the service to listen', () => agent.stdout.toString().includes('listening addr='));
-  await waitFor('a first delivery', () => agent.stats()?.client?.delivered >= 5);
-  await sleep(2000);
+  // the outage interrupts a running flow: every kind has been delivered once
+  await waitFor('a first delivery of every kind', () => {
+    const k = agent.stats()?.kinds;
+    return k && ['gctrace', 'goroutine', 'cpu', 'heap'].every((kind) => k[kind].delivered >= 1);
+  });
 
   await mw.stop(); // the collector goes away...
-  await sleep(OUTAGE_MS);
-  during = agent.stats();
-  during.spool_files_on_disk = readdirSync(path.join(dir, 'spool')).filter((f) => f.endsWith('.mwp')).length;
+  await sleep(OUTAGE_MS); // the outage itself (not a stand-in for a condition)
+  // ...and stays away until the agent has done what the first test checks
+  await waitFor(`${SPOOLED} payloads spooled, ${RETRIES} retries, more than ${GC_LINES} gc lines`, () => {
+    const s = agent.stats();
+    const files = readdirSync(path.join(dir, 'spool')).filter((f) => f.endsWith('.mwp')).length;
+    if (!s || s.client.spooled < SPOOLED || files < SPOOLED || s.client.retries < RETRIES || s.lines.gc <= GC_LINES)
+      throw new Error(`spooled=${s?.client.spooled} files=${files} retries=${s?.client.retries} gc_lines=${s?.lines.gc}`);
+    during = { ...s, spool_files_on_disk: files };
+    return true;
+  });
   await mw.start(); // ...and comes back on the same port, with the same data
   await waitFor('the spool to drain', () => {
     const s = agent.stats();
     return s && s.client.spool_files === 0 && s.client.backoff_ms === 0 ? s : null;
   }, { timeoutMs: 60000 });
-  await sleep(1500);
+  await waitFor('the agent to log that the collector is back',
+    () => /msg="the collector is back: spool delivered"/.test(agent.log()));
   await svcGet(port, '/quit?code=0');
   exit = await agentExit(agent);
   stats = agent.stats();
@@ -63,9 +75,9 @@ after(async () => {
 });
 
 test('the agent spooled while the collector was down', () => {
-  assert.ok(during.client.spooled >= 100, `spooled during a ${OUTAGE_MS} ms outage: ${during.client.spooled}`);
-  assert.ok(during.spool_files_on_disk >= 100, `files in the spool: ${during.spool_files_on_disk}`);
-  assert.ok(during.client.retries >= 3, 'the agent kept trying');
+  assert.ok(during.client.spooled >= SPOOLED, `spooled during a ${OUTAGE_MS} ms outage: ${during.client.spooled}`);
+  assert.ok(during.spool_files_on_disk >= SPOOLED, `files in the spool: ${during.spool_files_on_disk}`);
+  assert.ok(during.client.retries >= RETRIES, 'the agent kept trying');
   assert.match(agent.log(), /msg="the collector is unreachable: spooling"/);
   assert.match(agent.log(), /msg="the collector is back: spool delivered"/);
 });
@@ -90,7 +102,7 @@ test('nothing was lost: every capture delivered, and the collector has them all'
   assert.equal(data.gc.length, stats.lines.gc, 'a GC cycle for every gc line');
   assert.equal(data.sched.length, stats.lines.sched, 'a sample for every SCHED line');
   // the outage is covered: snapshots exist from inside it
-  assert.ok(data.gc.length > 20, `gc cycles: ${data.gc.length}`);
+  assert.ok(data.gc.length > GC_LINES, `gc cycles: ${data.gc.length}`);
   console.log(`[outage] delivered ${total} payloads (${JSON.stringify(Object.fromEntries(Object.entries(k).map(([n, v]) => [n, v.delivered])))}), ` +
     `${data.gc.length} GC cycles, ${data.sched.length} SCHED samples; ${during.client.spooled} spooled during the outage`);
 });

@@ -328,9 +328,16 @@ gc 6 @1.000s 3%: 1+1 ms clock
 gc 99999999999999999999 @1.000s
 SCHED 20ms: gomaxprocs=2 idleprocs=1 threads=5 spinningthreads=0 idlethreads=1 runqueue=0 [0 0
 SCHED 50ms: gomaxprocs=2 idleprocs=1 threads=5 spinningthreads=0 idlethreads=1 runqueue=0 futurefield=abc [0 0]
+SCHED 1008ms: gomaxprocs=2 idleprocs=2 threads=6 spinningthreads=0 needspinning=0 idlethreads=1 runqueue=0 [ 0 0 ] schedticks=[ 2 10 ]
+SCHED 60ms: gomaxprocs=2 idleprocs=1 threads=5 spinningthreads=0 needspinning=0 idlethreads=1 runqueue=0 [ 0 0 ] schedticks=[ 1 2
 """
 seed("fuzz_runtime_text", "edge-cases.log", RT_EDGE)
 seed("fuzz_runtime_text", "crlf.log", first_lines(fixture("runtime-stderr.log"), 3).replace(b"\n", b"\r\n"))
+# Go 1.25+: "[ 0 0 ]" and schedticks=[ ... ] (tests/data/go1.26, go1.27)
+GO126_STDERR = read(os.path.join(DATA, "go1.26", "runtime-stderr.log"))
+seed("fuzz_runtime_text", "go126-head.log", first_lines(GO126_STDERR, 30))
+seed("fuzz_runtime_text", "go127-scheddetail-head.log",
+     first_lines(read(os.path.join(DATA, "go1.27", "runtime-stderr.scheddetail.log")), 40))
 
 # --- request bodies: byte 0 is the encoding (0 identity, 1 gzip, 2 deflate, 3 zstd)
 otlp_pb = read(os.path.join(JS, "otlp-js-pb-0.bin"))
@@ -356,6 +363,7 @@ TIME, TIME_PS = 0x08, 0x10
 seed("fuzz_runtime_ingest", "gctrace-stderr.bin", bytes([GCTRACE]) + first_lines(fixture("runtime-stderr.log"), 40))
 seed("fuzz_runtime_ingest", "schedtrace-stamped.bin",
      bytes([SCHEDTRACE | TIME_PS]) + first_lines(fixture("runtime-stderr.stamped.log"), 40))
+seed("fuzz_runtime_ingest", "schedtrace-go126.bin", bytes([SCHEDTRACE | TIME_PS]) + first_lines(GO126_STDERR, 30))
 seed("fuzz_runtime_ingest", "gctrace-time.bin", bytes([GCTRACE | TIME]) + RT_EDGE)
 seed("fuzz_runtime_ingest", "goroutine-debug2.bin",
      bytes([GOROUTINE]) + fixture(find("goroutines-debug2-", ".txt")[0]))

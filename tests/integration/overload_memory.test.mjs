@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { startServer, request, sleep } from './lib/server.mjs';
+import { waitFor } from './lib/wait.mjs';
 
 const MIB = 1024 * 1024;
 const hex = (n, bytes) => n.toString(16).padStart(bytes * 2, '0');
@@ -76,7 +77,12 @@ test('twice the load it can store: memory bounded, fast 503s, queries answer, no
       while (!stop) { maxRss = Math.max(maxRss, rssMiB(s.proc.pid)); await sleep(25); }
     };
     const work = [...Array.from({ length: 24 }, sender), querier(), sampler(), prober()];
-    await sleep(6000);
+    await sleep(6000); // the overload itself: memory is sampled through all of it
+    // and on until the counts asserted below were reached (a loaded machine sends less)
+    await waitFor('the answers, probes and queries asserted below', () => {
+      if ((codes[503] || 0) > 10 && (codes[200] || 0) > 3 && probe503.length >= 10 && queryLat.length >= 20) return true;
+      throw new Error(JSON.stringify({ codes, probe503: probe503.length, queries: queryLat.length })); // the last is reported
+    }, { timeoutMs: 60000 });
     stop = true;
     await Promise.all(work);
 

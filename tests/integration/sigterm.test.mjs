@@ -11,6 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { MEANWHILED, startServer, postTraces, postJsonOk, getJson, get, mapLimit, sleep } from './lib/server.mjs';
 import { makeRequest, flattenSpans, assertTraceMatches } from './lib/otlp.mjs';
+import { waitFor } from './lib/wait.mjs';
 
 const servers = [];
 after(async () => { for (const s of servers) await s.cleanup(); });
@@ -51,7 +52,8 @@ test('SIGTERM under load: every acknowledged span survives, exit code 0', async 
     }
   };
   const senders = Array.from({ length: 8 }, (_, i) => sender(i));
-  await sleep(1000);
+  const ACKED = 100; // under load: SIGTERM once this many requests were acknowledged
+  await waitFor(`${ACKED} acknowledged requests`, () => stats.ok >= ACKED || stats.other > 0, { everyMs: 10 });
   const t0 = performance.now();
   try {
     await srv.stop({ signal: 'SIGTERM' });
@@ -60,7 +62,7 @@ test('SIGTERM under load: every acknowledged span survives, exit code 0', async 
     await Promise.all(senders);
   }
   console.log(`# sigterm: ${stats.ok} acknowledged, ${stats.refused} x 503, ${stats.errors} connection errors; exit after ${(performance.now() - t0).toFixed(0)} ms`);
-  assert.ok(stats.ok > 0, 'some requests must have been acknowledged in 1 s');
+  assert.ok(stats.ok >= ACKED, `${ACKED} requests acknowledged before SIGTERM (${stats.ok})`);
   await srv.start(); // same data dir
   const n = await checkAllPresent(srv, acked);
   const svc = (await getJson(srv, '/api/v1/services')).services.find((s) => s.name === 'sigterm');
@@ -74,16 +76,18 @@ test('requests in flight at SIGTERM are answered and stored', async () => {
   const reqs = Array.from({ length: 5 }, (_, i) => makeRequest({ traces: 3, spansPerTrace: 4, service: 'inflight', tag: `-${i}` }));
   const pending = reqs.map((r) => postTraces(srv, Buffer.from(JSON.stringify(r.body)), { contentType: 'application/json' })
     .catch((e) => ({ status: 'error', error: e })));
-  // wait until the writer holds spans (the first commit is sleeping), then give the
-  // remaining requests time to be received
-  let queued = 0;
-  for (let i = 0; i < 40 && queued === 0; i++) {
-    await sleep(25);
+  // SIGTERM once the server has received all of them: the writer's first commit sleeps,
+  // so their spans queue up (those of a request already answered count as received)
+  const spansOf = (b) => b.resourceSpans.reduce((n, rs) => n + rs.scopeSpans.reduce((m, ss) => m + ss.spans.length, 0), 0);
+  const total = reqs.reduce((n, r) => n + spansOf(r.body), 0);
+  let answered = 0;
+  pending.forEach((p, i) => p.then(() => { answered += spansOf(reqs[i].body); }));
+  const { queued } = await waitFor(`the server to have received all ${total} spans`, async () => {
     const m = /^meanwhile_write_queue_spans(?:\{[^}]*\})?\s+([0-9.eE+]+)/m.exec((await get(srv, '/metrics')).body.toString());
-    queued = m ? Number(m[1]) : 0;
-  }
-  console.log(`# in-flight: meanwhile_write_queue_spans=${queued} when SIGTERM was sent`);
-  await sleep(300);
+    const q = m ? Number(m[1]) : 0;
+    return q + answered >= total && { queued: q };
+  }, { timeoutMs: 10000, everyMs: 25 });
+  console.log(`# in-flight: meanwhile_write_queue_spans=${queued} of ${total} when SIGTERM was sent`);
   const stopped = srv.stop({ signal: 'SIGTERM' });
   const answers = await Promise.all(pending);
   await stopped;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import http from 'node:http';
 import { startServer, sleep } from './lib/server.mjs';
+import { waitFor } from './lib/wait.mjs';
 
 function getFrom(port, localAddress) {
   const t0 = performance.now();
@@ -32,7 +33,7 @@ test('half-sent requests from one address neither hold the server nor live past 
       sock.write('POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'); // never finished
       socks.push(sock);
     }
-    await sleep(500);
+    await waitFor('the connections past the per-address cap to be refused', () => closedEarly >= 15, { timeoutMs: 10000 });
     refused = closedEarly;
     assert.ok(refused >= 15, `connections past the per-address cap are refused (${refused} of 60 closed)`);
     // another address is served at once
@@ -40,8 +41,9 @@ test('half-sent requests from one address neither hold the server nor live past 
     assert.equal(other.status, 200);
     assert.ok(other.ms < 1000, `served in ${other.ms.toFixed(1)} ms`);
     // the half-sent ones are dropped after the timeout
-    await sleep(3500);
-    assert.equal(socks.filter((k) => !k.destroyed && k.readyState === 'open').length, 0, 'every idle connection was closed');
+    const open = () => socks.filter((k) => !k.destroyed && k.readyState === 'open').length;
+    await waitFor('the idle connections to be closed', () => open() === 0, { timeoutMs: 15000 });
+    assert.equal(open(), 0, 'every idle connection was closed');
     // and the address is served again
     assert.equal((await getFrom(s.port, '127.0.0.1')).status, 200);
   } finally {

@@ -179,7 +179,7 @@ describe('viewer with recorded data', { skip: why || false }, () => {
     await page.keyboard.press('Escape');
     await page.keyboard.press('0');
     for (let i = 0; i < 6; i++) await page.keyboard.press('-');
-    await page.waitForTimeout(100);
+    await page.waitForFunction((id) => window.__mwTrace.markerBox(id), sid, { timeout: 10000 });
     const mk = await page.evaluate((id) => window.__mwTrace.markerBox(id), sid);
     assert.ok(mk, 'the snapshot marker is in view');
     await page.mouse.click(mk.x, mk.y);

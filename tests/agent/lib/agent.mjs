@@ -2,10 +2,11 @@
 // service), read its stats file and log, wait for conditions, ask meanwhiled.
 //
 // Environment (set by ctest): MEANWHILE_AGENT, MEANWHILE_CLI, AGENT_TEST_SERVICE,
-// MEANWHILED (for ../../integration/lib/server.mjs), MW_BUILD_DIR.
+// MEANWHILED (for ../../integration/lib/server.mjs), MW_BUILD_DIR, GO (the go
+// command that built the service).
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,18 @@ export const CLI = process.env.MEANWHILE_CLI;
 export const SERVICE = process.env.AGENT_TEST_SERVICE;
 if (!AGENT || !SERVICE) throw new Error('MEANWHILE_AGENT and AGENT_TEST_SERVICE must be set (run through ctest)');
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Which Go the test service was built with (the runtime's output depends on it), once
+// per test file: `go version FILE` reads what the binary records.
+try {
+  const go = process.env.GO || 'go';
+  const env = { ...process.env, GOTOOLCHAIN: 'local' };
+  const built = execFileSync(go, ['version', SERVICE], { env }).toString().trim().replace(/^.*: /, '');
+  console.log(`# the test service: ${built}; ${go}: ${execFileSync(go, ['version'], { env }).toString().trim()}`);
+} catch (e) {
+  console.log(`# the test service's Go version is unknown: ${e.message}`);
+}
+
+export { sleep, waitFor } from '../../integration/lib/wait.mjs';
 export const nowNs = () => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
 
 export function tempDir(prefix = 'mw-agent-') {
@@ -34,22 +46,6 @@ export function freePort() {
       s.close(() => resolve(port));
     });
   });
-}
-
-/** Polls fn (sync or async) until it returns a truthy value; fails after timeoutMs. */
-export async function waitFor(what, fn, { timeoutMs = 30000, everyMs = 200 } = {}) {
-  const t0 = Date.now();
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() - t0 > timeoutMs) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last})`);
-    await sleep(everyMs);
-  }
 }
 
 /**

@@ -1,0 +1,3 @@
+module meanwhile.capture/runtime
+
+go 1.19
