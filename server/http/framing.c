@@ -82,6 +82,8 @@ static enum MHD_Result each_header(void *cls, enum MHD_ValueKind kind, const cha
     s->te_len = value_size;
   } else if (name_is(key, key_size, MHD_HTTP_HEADER_HOST)) {
     s->n_host++;
+  } else if (name_is(key, key_size, MHD_HTTP_HEADER_EXPECT)) {
+    s->f->expect_continue = value_size == 12 && strncasecmp(value, "100-continue", 12) == 0;
   }
   return MHD_YES;
 }

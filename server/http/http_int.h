@@ -70,6 +70,7 @@ struct mw_req {
   int early;                    /* refused at the headers (for the request log) */
   size_t drained;               /* body bytes dropped after a refusal */
   size_t dom_reserved;          /* of accounted: room for a JSON body's parsed tree */
+  int expect_continue;          /* the client waits for 100 Continue before its body */
   int close;                    /* the answer closes the connection (Connection: close) */
   const char *allow;            /* Allow header of a 405 */
 
@@ -82,6 +83,7 @@ struct mw_req {
 typedef struct mw_framing {
   unsigned status;              /* 0: unambiguous; else the status of the refusal (400, 501) */
   char why[200];                /* what was wrong, for the error message */
+  int expect_continue;          /* Expect: 100-continue */
 } mw_framing;
 
 /* Looks at every header of the request on conn (duplicates included) once

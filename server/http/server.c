@@ -361,6 +361,27 @@ static int cors(mw_req *r, const char *method) {
   return 1;
 }
 
+/* A refused body is read and dropped up to this many bytes on the wire, so
+ * that its sender, still sending, gets the answer; past it the connection is
+ * closed. The same bound stops a body being decoded (twice the limit allows
+ * for a compressed body whose inflated size is what counts). */
+static size_t drain_bound(const mw_http *h) { return 2 * h->opts.limits.max_body_bytes + 65536; }
+
+/* Whether a body refused at the headers (r->body_rc) is answered at once
+ * rather than when it has been drained. libmicrohttpd 0.9.75 closes the
+ * connection after an answer given before the body, without reading the
+ * rest; a client still sending then gets a reset and may never see the
+ * answer. So it is given at once only when nothing more is coming: the client
+ * waits for 100 Continue (and gets none), or the body is small enough to have
+ * come with the headers; and when the body is larger than the drain bound. */
+static int refuse_at_headers(mw_req *r) {
+  if (r->expect_continue) return 1;
+  const char *cl = mw__req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  if (!cl) return 0; /* chunked: drained to its end or to the bound */
+  unsigned long long n = strtoull(cl, NULL, 10);
+  return n <= EARLY_REPLY_BYTES || n > drain_bound(r->http);
+}
+
 /* Refuses a request line that mw__uri_check judged bad; returns 1 if so. */
 static int refuse_uri(mw_req *r, enum mw_uri_verdict v, size_t params) {
   switch (v) {
@@ -383,6 +404,51 @@ static int refuse_uri(mw_req *r, enum mw_uri_verdict v, size_t params) {
   return 0;
 }
 
+/* Answers {"error": message} with status by writing it to the socket
+ * ourselves, and returns MHD_NO so that libmicrohttpd closes the connection.
+ * For the cases where libmicrohttpd 0.9.75 cannot answer: it queues a
+ * response only before the body or after all of it, not while a body is
+ * still arriving. Nothing else is written to the socket then (a 100 Continue
+ * is complete before any of the body is passed to us). Over TLS the socket
+ * carries TLS records, so the connection is only closed. */
+__attribute__((format(printf, 3, 4))) static enum MHD_Result reply_raw_and_close(mw_req *r, unsigned status,
+                                                                                const char *fmt, ...) {
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  mw__counter_vec_add(&mw__m_requests, (int)status, 1);
+  mw__debug("request", "method=%s url=%s status=%u us=%lld early=0 raw=1", r->route ? r->route->method : "-", r->url,
+            status, (long long)((mw__mono_ns() - r->t0_ns) / 1000));
+  if (r->http->tls || !ci) return MHD_NO;
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  mw_buf body;
+  mw__buf_init(&body, 1024);
+  mw_jsonw w;
+  mw__jw_init(&w, &body);
+  mw__jw_obj(&w);
+  mw__jw_kstr(&w, "error", msg);
+  mw__jw_obj_end(&w);
+  size_t len;
+  char *data = mw__buf_detach(&body, &len);
+  char head[512];
+  int n = snprintf(head, sizeof head,
+                   "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                   "X-Content-Type-Options: nosniff\r\n%s%s%sConnection: close\r\n\r\n",
+                   status, MHD_get_reason_phrase_for(status), data ? len : 0,
+                   r->cors ? "Access-Control-Allow-Origin: " : "", r->cors ? r->http->opts.cors_origin : "",
+                   r->cors ? "\r\nVary: Origin\r\n" : "");
+  /* a fresh connection's send buffer takes this at once; what it does not
+   * take is dropped, as the connection closes anyway */
+  if (n > 0 && (size_t)n < sizeof head && send(ci->connect_fd, head, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n &&
+      data)
+    (void)!send(ci->connect_fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+  free(data);
+  r->state = REQ_REPLIED;
+  return MHD_NO;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_size,
                                   void **con_cls) {
@@ -398,6 +464,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
      * line and the headers say is judged before anything else */
     mw_framing fr;
     mw__framing_check(conn, version, &fr);
+    r->expect_continue = fr.expect_continue;
     r->close = fr.status || uri_verdict; /* nothing after these headers is read as a request */
     if (fr.status) {
       mw__reply_json_error(r, fr.status, "%s", fr.why);
@@ -429,12 +496,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->route->body) {
       start_body(r);
-      /* refused before the upload: a small body (already in libmicrohttpd's
-       * buffer) is answered at once; a larger one is drained and dropped as
-       * it arrives and answered at its end, since closing a connection with
-       * unread data resets it and the client would never see the answer */
-      const char *cl = mw__req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-      if (r->body_rc && (r->body_rc != MW_EBUSY || (cl && strtoull(cl, NULL, 10) <= EARLY_REPLY_BYTES))) {
+      /* refused before the upload: answered now when nothing more is
+       * coming, else drained as it arrives and answered at its end */
+      if (r->body_rc && refuse_at_headers(r)) {
         r->route->handle(r);
         return MHD_YES;
       }
@@ -452,13 +516,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (h->opts.request_timeout_s &&
         mw__mono_ns() - r->t0_ns > (int64_t)h->opts.request_timeout_s * 1000000000) {
       mw__warn("request body too slow: closing", "url=%s after_s=%u", r->url, h->opts.request_timeout_s);
-      return MHD_NO;
+      return reply_raw_and_close(r, MHD_HTTP_REQUEST_TIMEOUT,
+                                 "the request body was still arriving after %u s (request_timeout)",
+                                 h->opts.request_timeout_s);
     }
     if (r->body_rc && !r->dec) {
       /* a refused body is dropped as it comes, up to a bound */
       r->drained += *upload_size;
       *upload_size = 0;
-      return r->drained > 2 * h->opts.limits.max_body_bytes + 65536 ? MHD_NO : MHD_YES;
+      if (r->drained <= drain_bound(h)) return MHD_YES;
+      return reply_raw_and_close(r, mw__http_status(r->body_rc),
+                                 "request refused (%s); its body was read and dropped up to %zu bytes, then the "
+                                 "connection closed",
+                                 mw__strerror(r->body_rc), drain_bound(h));
     }
     if (!r->body_rc && r->dec) {
       int rc = mw__body_decoder_feed(r->dec, upload_data, *upload_size);
@@ -466,6 +536,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       if (!rc && out > r->accounted) rc = mw__req_account(r, out - r->accounted);
       if (rc) {
         r->body_rc = rc;
+        r->drained = mw__body_decoder_in_len(r->dec); /* the drain bound counts the whole body */
         mw__body_decoder_free(r->dec); /* a refused body is not kept */
         r->dec = NULL;
       }
@@ -473,7 +544,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       r->body_rc = MW_EINVAL;
     }
     /* past twice the limit on the wire, stop listening to it at all */
-    if (r->dec && mw__body_decoder_in_len(r->dec) > 2 * h->opts.limits.max_body_bytes + 65536) return MHD_NO;
+    if (r->dec && mw__body_decoder_in_len(r->dec) > drain_bound(h))
+      return reply_raw_and_close(r, MHD_HTTP_CONTENT_TOO_LARGE,
+                                 "request body is over %zu bytes on the wire (twice max_body_bytes): connection closed",
+                                 drain_bound(h));
     *upload_size = 0;
     return MHD_YES;
   }

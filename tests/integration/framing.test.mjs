@@ -2,7 +2,9 @@
 // attacker (or a proxy that frames differently) would. A request whose
 // framing is ambiguous is refused with 400 and its connection closed, so that
 // nothing after its headers is read as a second, smuggled request; a request
-// line that would exhaust or fool the parser is refused at once.
+// line that would exhaust or fool the parser is refused at once; refusals of a
+// body reach a client that is still sending it, and one that waits for
+// 100 Continue gets its refusal instead.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -179,6 +181,51 @@ describe('the request line', () => {
     r = await request(srv, 'PUT', '/api/traces/' + '0'.repeat(32));
     assert.equal(r.status, 405);
     assert.equal(r.headers.allow, 'GET, HEAD');
+  });
+});
+
+describe('refusals of a body reach the client', () => {
+  const jsonHead = (len, extra = '') => 'POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+    `Content-Length: ${len}\r\n${extra}\r\n`;
+
+  test('Expect: 100-continue gets the refusal (503 overloaded, 413 too large) instead of 100 Continue', async () => {
+    const head = (len) => jsonHead(len, 'Expect: 100-continue\r\n');
+    // 300 KB of JSON would need 3 MB of parse room: more than max_request_memory (2 MiB)
+    let r = await raw(head(300000), { until: (t) => t.includes('\r\n\r\n') });
+    assert.match(r.text, /^HTTP\/1\.1 503 /, `no 100 Continue during overload: ${r.text.slice(0, 200)}`);
+    assert.ok(!/100 Continue/.test(r.text));
+    r = await raw(head(2 * MAX_BODY), { until: (t) => t.includes('\r\n\r\n') });
+    assert.match(r.text, /^HTTP\/1\.1 413 /, `no 100 Continue for a body over the limit: ${r.text.slice(0, 200)}`);
+    // and one that fits is let in
+    r = await raw(head(2), { until: (t) => t.includes('\r\n\r\n') });
+    assert.match(r.text, /^HTTP\/1\.1 100 Continue/);
+  });
+
+  test('a body over the size limit sent without Expect gets its 413, not a reset', async () => {
+    for (const size of [MAX_BODY + 1, 3 * MAX_BODY / 2]) {
+      const r = await request(srv, 'POST', '/v1/traces', { body: Buffer.alloc(size, 0x20), headers: { 'content-type': 'application/json' } });
+      assert.equal(r.status, 413);
+      assert.match(JSON.parse(r.body).message, /max_body_bytes/);
+    }
+    // the same connection goes on: a drained refusal needs no close
+    const next = 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n';
+    const rs = responses((await raw([jsonHead(MAX_BODY + 10), ' '.repeat(MAX_BODY + 10), next], { until: (t) => responses(t).length >= 2 })).text);
+    assert.deepEqual(rs.map((x) => x.status), [413, 200]);
+  });
+
+  test('beyond the drain bound, the refusal is still written before the connection closes', async () => {
+    // chunked, so that its size is unknown at the headers: refused once past
+    // max_body_bytes, then read and dropped up to twice the limit + 64 KiB
+    // in all; this sends 4 MiB
+    const chunk = ' '.repeat(64 * 1024);
+    const parts = ['POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n'];
+    for (let i = 0; i < 64; i++) parts.push(`${chunk.length.toString(16)}\r\n${chunk}\r\n`, 5);
+    const r = await raw(parts);
+    const rs = responses(r.text);
+    assert.ok(rs.length === 1, `an answer before the close: ${JSON.stringify(r.text.slice(0, 200))}`);
+    assert.equal(rs[0].status, 413);
+    assert.match(JSON.parse(rs[0].body).error, /dropped up to/);
+    assert.ok(r.closed);
   });
 });
 

@@ -3,7 +3,8 @@
 // capped (--max-connections-per-ip), so that clients elsewhere are still
 // served while one address trickles half-sent requests; headers that trickle
 // in are cut off after --header-timeout, so that the trickling address is
-// served again too, and a body that trickles in after --request-timeout.
+// served again too, and a body that trickles in after --request-timeout, with
+// a 408 that says so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -63,6 +64,8 @@ test('a body that trickles in is cut off after --request-timeout, and others are
     let closedAt = 0;
     const t0 = performance.now();
     sock.on('close', () => { closedAt = performance.now() - t0; });
+    let answer = '';
+    sock.on('data', (d) => { answer += d.toString(); });
     sock.write('POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n');
     const drip = setInterval(() => { if (!sock.destroyed) sock.write('{'); }, 250); // a byte every 250 ms: never idle
     const other = await getFrom(s.port, '127.0.0.1');
@@ -71,6 +74,10 @@ test('a body that trickles in is cut off after --request-timeout, and others are
     clearInterval(drip);
     assert.ok(closedAt > 1500 && closedAt < 8000, `the dripping request was cut off after about 2 s (${closedAt.toFixed(0)} ms)`);
     assert.match(s.stderr, /request body too slow/);
+    // and the sender is told why before the close
+    assert.match(answer, /^HTTP\/1\.1 408 /, `a 408 before the close, got ${JSON.stringify(answer.slice(0, 200))}`);
+    assert.match(answer, /\r\nConnection: close\r\n/i);
+    assert.match(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error, /request_timeout/);
   } finally {
     await s.stop();
   }
