@@ -139,6 +139,7 @@ int main(int argc, char **argv) {
                      .max_connections_per_ip = a.cfg.max_connections_per_ip,
                      .conn_timeout_s = a.cfg.conn_timeout_s,
                      .request_timeout_s = a.cfg.request_timeout_s,
+                     .header_timeout_s = a.cfg.header_timeout_s,
                      .limits = a.cfg.limits,
                      .max_request_memory = a.cfg.max_request_memory,
                      .max_query_range = a.cfg.max_query_range,

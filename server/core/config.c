@@ -63,6 +63,8 @@ static const opt options[] = {
      "a connection idle (or sending nothing) this long is closed"},
     {"request-timeout", "MEANWHILE_REQUEST_TIMEOUT", T_SECONDS, OFF(request_timeout_s), "60s",
      "a request whose body is still arriving after this long is cut off (slow senders)"},
+    {"header-timeout", "MEANWHILE_HEADER_TIMEOUT", T_SECONDS, OFF(header_timeout_s), "10s",
+     "a request whose headers are not all in after this long is closed (slow or trickling senders)"},
     {"shutdown-grace", "MEANWHILE_SHUTDOWN_GRACE", T_SECONDS, OFF(shutdown_grace_s), "10s",
      "on SIGTERM, how long requests in flight may take to finish"},
     {"retention", "MEANWHILE_RETENTION", T_DURATION0, OFF(retention_ns), "7d",

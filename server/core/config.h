@@ -25,6 +25,7 @@ typedef struct mw_config {
   unsigned max_connections_per_ip;
   unsigned conn_timeout_s;
   unsigned request_timeout_s;
+  unsigned header_timeout_s;
   unsigned shutdown_grace_s;
   int fault_commit_delay_ms;   /* MEANWHILE_FAULT_COMMIT_DELAY_MS only: a test hook */
   const char *ingest_token_file, *query_token_file;

@@ -17,6 +17,7 @@ typedef struct mw_http_opts {
   unsigned max_connections_per_ip;
   unsigned conn_timeout_s;   /* idle / slow-client timeout */
   unsigned request_timeout_s; /* a body still arriving after this long is cut off */
+  unsigned header_timeout_s; /* request headers not complete after this long: the connection is closed (0: never) */
   mw_limits limits;
   size_t max_request_memory; /* bodies being received and decoded, all requests together */
   int64_t max_query_range;   /* widest time window of a query, ns; 0 = no cap */

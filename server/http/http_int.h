@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/jsonw.h"
 #include "core/metrics.h"
+#include "http/conn_guard.h"
 #include "http/http.h"
 #include "ingest/body.h"
 
@@ -19,6 +20,8 @@ struct mw_http {
   _Atomic size_t in_flight;
   _Atomic int stopping;
   _Atomic size_t body_bytes;   /* decoded body bytes held by requests (max_request_memory) */
+  mw_conn_guard *guard;        /* header deadlines, request-line verdicts */
+  int tls;
 };
 
 typedef struct mw_req mw_req;
@@ -67,11 +70,25 @@ struct mw_req {
   int early;                    /* refused at the headers (for the request log) */
   size_t drained;               /* body bytes dropped after a refusal */
   size_t dom_reserved;          /* of accounted: room for a JSON body's parsed tree */
+  int expect_continue;          /* the client waits for 100 Continue before its body */
+  int close;                    /* the answer closes the connection (Connection: close) */
+  const char *allow;            /* Allow header of a 405 */
 
   /* handler state */
   void *ctx;
   int64_t t0_ns;
 };
+
+/* What the headers of a request say about its framing (framing.c). */
+typedef struct mw_framing {
+  unsigned status;              /* 0: unambiguous; else the status of the refusal (400, 501) */
+  char why[200];                /* what was wrong, for the error message */
+  int expect_continue;          /* Expect: 100-continue */
+} mw_framing;
+
+/* Looks at every header of the request on conn (duplicates included) once
+ * they are complete; version is the request's HTTP version string. */
+void mw__framing_check(struct MHD_Connection *conn, const char *version, mw_framing *f);
 
 /* Suspends the request until job is committed; route->resume runs then. On
  * MW_EBUSY / MW_ESHUTDOWN the request is not suspended and the rc is returned. */

@@ -58,6 +58,32 @@ static const mw_route *find_route(const char *method, const char *url, int *path
   return *path_ok ? NULL : catch_all;
 }
 
+/* Appends method to a ", "-separated list unless it is there already. */
+static void add_method(char *list, size_t size, const char *method) {
+  size_t n = strlen(method);
+  for (const char *p = list; (p = strstr(p, method)); p += n)
+    if ((p == list || p[-1] == ' ') && (p[n] == ',' || !p[n])) return;
+  if (strlen(list) + n + 3 > size) return;
+  if (list[0]) strcat(list, ", ");
+  strcat(list, method);
+}
+
+/* The methods the routes of url answer (HEAD wherever GET), as an Allow
+ * header value; NULL when none (out of memory, or only the viewer's). */
+static const char *allowed_methods(mw_req *r, const char *url) {
+  char out[64] = "";
+  for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0]; t++) {
+    for (const mw_route *rt = route_tables[t]; rt->path; rt++) {
+      size_t n = strlen(rt->path);
+      int match = rt->prefix ? strncmp(url, rt->path, n) == 0 : strcmp(url, rt->path) == 0;
+      if (!match || (rt->prefix && n == 1)) continue;
+      add_method(out, sizeof out, rt->method);
+      if (strcmp(rt->method, "GET") == 0) add_method(out, sizeof out, "HEAD");
+    }
+  }
+  return out[0] ? mw__arena_strndup(r->arena, out, strlen(out)) : NULL;
+}
+
 unsigned mw__http_status(int err) {
   switch (err) {
   case MW_OK: return MHD_HTTP_OK;
@@ -129,6 +155,8 @@ static void queue(mw_req *r, unsigned status, const char *content_type, struct M
     MHD_add_response_header(resp, "Vary", "Origin");
   }
   if (status == MHD_HTTP_UNAUTHORIZED) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"meanwhile\"");
+  if (r->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+  if (r->close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
   if (MHD_queue_response(r->conn, status, resp) != MHD_YES)
     mw__warn("cannot queue a response", "status=%u url=%s", status, r->url);
   MHD_destroy_response(resp);
@@ -216,7 +244,17 @@ static mw_req *req_new(mw_http *h, struct MHD_Connection *conn, const char *url)
   }
   r->http = h;
   r->conn = conn;
-  r->url = mw__arena_strndup(r->arena, url, strlen(url));
+  char *u = mw__arena_strndup(r->arena, url, strlen(url));
+  if (!u) {
+    mw__arena_free(r->arena);
+    free(r);
+    return NULL;
+  }
+  /* a path with a control character is refused, but it is logged first: a
+   * decoded newline must not start a log line of its own */
+  for (char *p = u; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+  r->url = u;
   r->t0_ns = mw__mono_ns();
   atomic_fetch_add(&h->in_flight, 1);
   return r;
@@ -323,21 +361,124 @@ static int cors(mw_req *r, const char *method) {
   return 1;
 }
 
+/* A refused body is read and dropped up to this many bytes on the wire, so
+ * that its sender, still sending, gets the answer; past it the connection is
+ * closed. The same bound stops a body being decoded (twice the limit allows
+ * for a compressed body whose inflated size is what counts). */
+static size_t drain_bound(const mw_http *h) { return 2 * h->opts.limits.max_body_bytes + 65536; }
+
+/* Whether a body refused at the headers (r->body_rc) is answered at once
+ * rather than when it has been drained. libmicrohttpd 0.9.75 closes the
+ * connection after an answer given before the body, without reading the
+ * rest; a client still sending then gets a reset and may never see the
+ * answer. So it is given at once only when nothing more is coming: the client
+ * waits for 100 Continue (and gets none), or the body is small enough to have
+ * come with the headers; and when the body is larger than the drain bound. */
+static int refuse_at_headers(mw_req *r) {
+  if (r->expect_continue) return 1;
+  const char *cl = mw__req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  if (!cl) return 0; /* chunked: drained to its end or to the bound */
+  unsigned long long n = strtoull(cl, NULL, 10);
+  return n <= EARLY_REPLY_BYTES || n > drain_bound(r->http);
+}
+
+/* Refuses a request line that mw__uri_check judged bad; returns 1 if so. */
+static int refuse_uri(mw_req *r, enum mw_uri_verdict v, size_t params) {
+  switch (v) {
+  case MW_URI_OK: return 0;
+  case MW_URI_TOO_LONG:
+    mw__reply_json_error(r, MHD_HTTP_URI_TOO_LONG, "the URI is longer than %d bytes (max_uri_bytes)", MW_MAX_URI_BYTES);
+    return 1;
+  case MW_URI_TOO_MANY_PARAMS:
+    mw__reply_json_error(r, MHD_HTTP_URI_TOO_LONG, "the query has %zu parameters, more than %d (max_query_params)",
+                         params, MW_MAX_QUERY_PARAMS);
+    return 1;
+  case MW_URI_BAD_PATH:
+    mw__reply_json_error(r, MHD_HTTP_BAD_REQUEST,
+                         "the path holds a space or a control character (such as %%00), raw or percent-encoded");
+    return 1;
+  case MW_URI_BAD_QUERY:
+    mw__reply_json_error(r, MHD_HTTP_BAD_REQUEST, "the query holds a NUL (%%00), a raw space or a control character");
+    return 1;
+  }
+  return 0;
+}
+
+/* Answers {"error": message} with status by writing it to the socket
+ * ourselves, and returns MHD_NO so that libmicrohttpd closes the connection.
+ * For the cases where libmicrohttpd 0.9.75 cannot answer: it queues a
+ * response only before the body or after all of it, not while a body is
+ * still arriving. Nothing else is written to the socket then (a 100 Continue
+ * is complete before any of the body is passed to us). Over TLS the socket
+ * carries TLS records, so the connection is only closed. */
+__attribute__((format(printf, 3, 4))) static enum MHD_Result reply_raw_and_close(mw_req *r, unsigned status,
+                                                                                const char *fmt, ...) {
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  mw__counter_vec_add(&mw__m_requests, (int)status, 1);
+  mw__debug("request", "method=%s url=%s status=%u us=%lld early=0 raw=1", r->route ? r->route->method : "-", r->url,
+            status, (long long)((mw__mono_ns() - r->t0_ns) / 1000));
+  if (r->http->tls || !ci) return MHD_NO;
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  mw_buf body;
+  mw__buf_init(&body, 1024);
+  mw_jsonw w;
+  mw__jw_init(&w, &body);
+  mw__jw_obj(&w);
+  mw__jw_kstr(&w, "error", msg);
+  mw__jw_obj_end(&w);
+  size_t len;
+  char *data = mw__buf_detach(&body, &len);
+  char head[512];
+  int n = snprintf(head, sizeof head,
+                   "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                   "X-Content-Type-Options: nosniff\r\n%s%s%sConnection: close\r\n\r\n",
+                   status, MHD_get_reason_phrase_for(status), data ? len : 0,
+                   r->cors ? "Access-Control-Allow-Origin: " : "", r->cors ? r->http->opts.cors_origin : "",
+                   r->cors ? "\r\nVary: Origin\r\n" : "");
+  /* a fresh connection's send buffer takes this at once; what it does not
+   * take is dropped, as the connection closes anyway */
+  if (n > 0 && (size_t)n < sizeof head && send(ci->connect_fd, head, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n &&
+      data)
+    (void)!send(ci->connect_fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+  free(data);
+  r->state = REQ_REPLIED;
+  return MHD_NO;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_size,
                                   void **con_cls) {
   mw_http *h = cls;
   mw_req *r = *con_cls;
   if (!r) {
+    size_t params;
+    enum mw_uri_verdict uri_verdict = mw__guard_headers_done(h->guard, conn, &params);
     r = req_new(h, conn, url);
     if (!r) return MHD_NO;
     *con_cls = r;
+    /* every request passes here first, whatever its route: what the request
+     * line and the headers say is judged before anything else */
+    mw_framing fr;
+    mw__framing_check(conn, version, &fr);
+    r->expect_continue = fr.expect_continue;
+    r->close = fr.status || uri_verdict; /* nothing after these headers is read as a request */
+    if (fr.status) {
+      mw__reply_json_error(r, fr.status, "%s", fr.why);
+      return MHD_YES;
+    }
+    if (refuse_uri(r, uri_verdict, params)) return MHD_YES;
     if (cors(r, method)) return MHD_YES;
     int path_ok;
     r->route = find_route(method, url, &path_ok);
     if (!r->route) {
       if (path_ok) {
-        mw__reply_text(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed for this path");
+        r->allow = allowed_methods(r, url);
+        mw__reply_json_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "%.16s is not allowed on %.200s: use %s", method, url,
+                             r->allow ? r->allow : "another method");
       } else if (strncmp(url, "/api/", 5) == 0) {
         mw__reply_json_error(r, MHD_HTTP_NOT_FOUND, "no such endpoint: %s", url);
       } else {
@@ -355,12 +496,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->route->body) {
       start_body(r);
-      /* refused before the upload: a small body (already in libmicrohttpd's
-       * buffer) is answered at once; a larger one is drained and dropped as
-       * it arrives and answered at its end, since closing a connection with
-       * unread data resets it and the client would never see the answer */
-      const char *cl = mw__req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-      if (r->body_rc && (r->body_rc != MW_EBUSY || (cl && strtoull(cl, NULL, 10) <= EARLY_REPLY_BYTES))) {
+      /* refused before the upload: answered now when nothing more is
+       * coming, else drained as it arrives and answered at its end */
+      if (r->body_rc && refuse_at_headers(r)) {
         r->route->handle(r);
         return MHD_YES;
       }
@@ -378,13 +516,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (h->opts.request_timeout_s &&
         mw__mono_ns() - r->t0_ns > (int64_t)h->opts.request_timeout_s * 1000000000) {
       mw__warn("request body too slow: closing", "url=%s after_s=%u", r->url, h->opts.request_timeout_s);
-      return MHD_NO;
+      return reply_raw_and_close(r, MHD_HTTP_REQUEST_TIMEOUT,
+                                 "the request body was still arriving after %u s (request_timeout)",
+                                 h->opts.request_timeout_s);
     }
     if (r->body_rc && !r->dec) {
       /* a refused body is dropped as it comes, up to a bound */
       r->drained += *upload_size;
       *upload_size = 0;
-      return r->drained > 2 * h->opts.limits.max_body_bytes + 65536 ? MHD_NO : MHD_YES;
+      if (r->drained <= drain_bound(h)) return MHD_YES;
+      return reply_raw_and_close(r, mw__http_status(r->body_rc),
+                                 "request refused (%s); its body was read and dropped up to %zu bytes, then the "
+                                 "connection closed",
+                                 mw__strerror(r->body_rc), drain_bound(h));
     }
     if (!r->body_rc && r->dec) {
       int rc = mw__body_decoder_feed(r->dec, upload_data, *upload_size);
@@ -392,6 +536,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       if (!rc && out > r->accounted) rc = mw__req_account(r, out - r->accounted);
       if (rc) {
         r->body_rc = rc;
+        r->drained = mw__body_decoder_in_len(r->dec); /* the drain bound counts the whole body */
         mw__body_decoder_free(r->dec); /* a refused body is not kept */
         r->dec = NULL;
       }
@@ -399,7 +544,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       r->body_rc = MW_EINVAL;
     }
     /* past twice the limit on the wire, stop listening to it at all */
-    if (r->dec && mw__body_decoder_in_len(r->dec) > 2 * h->opts.limits.max_body_bytes + 65536) return MHD_NO;
+    if (r->dec && mw__body_decoder_in_len(r->dec) > drain_bound(h))
+      return reply_raw_and_close(r, MHD_HTTP_CONTENT_TOO_LARGE,
+                                 "request body is over %zu bytes on the wire (twice max_body_bytes): connection closed",
+                                 drain_bound(h));
     *upload_size = 0;
     return MHD_YES;
   }
@@ -431,7 +579,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   }
   req_free(r);
   *con_cls = NULL;
-  (void)cls, (void)conn, (void)toe;
+  mw__guard_request_done(((mw_http *)cls)->guard, conn);
+  (void)toe;
 }
 
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -535,12 +684,21 @@ int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t er
     return MW_EUNSUPPORTED;
   }
   if (tls) flags |= MHD_USE_TLS;
+  h->tls = tls;
+  if (mw__guard_new(opts->header_timeout_s, opts->conn_timeout_s ? opts->conn_timeout_s : 30u, &h->guard)) {
+    snprintf(err, errsz, "cannot start the connection watchdog");
+    close(h->listen_fd);
+    free(h);
+    return MW_ENOMEM;
+  }
   h->daemon = MHD_start_daemon(
       flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
       MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
       MHD_OPTION_THREAD_POOL_SIZE, opts->threads ? opts->threads : 4u, MHD_OPTION_CONNECTION_LIMIT,
       opts->max_connections ? opts->max_connections : 1024u, MHD_OPTION_CONNECTION_TIMEOUT,
       opts->conn_timeout_s ? opts->conn_timeout_s : 30u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+      MHD_OPTION_NOTIFY_CONNECTION, mw__guard_on_connection, h->guard, MHD_OPTION_URI_LOG_CALLBACK,
+      mw__guard_on_uri, h->guard,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
       opts->max_connections_per_ip ? opts->max_connections_per_ip : 128u,
       tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, opts->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
@@ -548,6 +706,7 @@ int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t er
   if (!h->daemon) {
     snprintf(err, errsz, "cannot start the HTTP server on %s", bound);
     close(h->listen_fd);
+    mw__guard_free(h->guard);
     free(h);
     return MW_EIO;
   }
@@ -574,6 +733,7 @@ size_t mw__http_in_flight(mw_http *h) { return atomic_load(&h->in_flight); }
 void mw__http_stop(mw_http *h) {
   if (!h) return;
   MHD_stop_daemon(h->daemon);
+  mw__guard_free(h->guard);
   if (h->listen_fd >= 0) close(h->listen_fd);
   free(h);
 }

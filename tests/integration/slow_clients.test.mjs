@@ -1,13 +1,18 @@
 // Slow clients cannot hold the server: connections that send nothing are
 // closed after --conn-timeout, and the connections one address may hold are
 // capped (--max-connections-per-ip), so that clients elsewhere are still
-// served while one address trickles half-sent requests.
+// served while one address trickles half-sent requests; headers that trickle
+// in are cut off after --header-timeout, so that the trickling address is
+// served again too, and a body that trickles in after --request-timeout, with
+// a 408 that says so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import http from 'node:http';
 import { startServer, sleep } from './lib/server.mjs';
 import { waitFor } from './lib/wait.mjs';
+
+const SLOW = process.env.MW_SLOW ? 6 : 1;
 
 function getFrom(port, localAddress) {
   const t0 = performance.now();
@@ -61,6 +66,8 @@ test('a body that trickles in is cut off after --request-timeout, and others are
     let closedAt = 0;
     const t0 = performance.now();
     sock.on('close', () => { closedAt = performance.now() - t0; });
+    let answer = '';
+    sock.on('data', (d) => { answer += d.toString(); });
     sock.write('POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n');
     const drip = setInterval(() => { if (!sock.destroyed) sock.write('{'); }, 250); // a byte every 250 ms: never idle
     const other = await getFrom(s.port, '127.0.0.1');
@@ -69,7 +76,75 @@ test('a body that trickles in is cut off after --request-timeout, and others are
     clearInterval(drip);
     assert.ok(closedAt > 1500 && closedAt < 8000, `the dripping request was cut off after about 2 s (${closedAt.toFixed(0)} ms)`);
     assert.match(s.stderr, /request body too slow/);
+    // and the sender is told why before the close
+    assert.match(answer, /^HTTP\/1\.1 408 /, `a 408 before the close, got ${JSON.stringify(answer.slice(0, 200))}`);
+    assert.match(answer, /\r\nConnection: close\r\n/i);
+    assert.match(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error, /request_timeout/);
   } finally {
+    await s.stop();
+  }
+});
+
+test('headers that trickle in are cut off after --header-timeout: the trickling address is served again, kept-alive connections are not', async () => {
+  // the tricklers and the client come from the same address, as every
+  // client does on the loopback default; 130 of them fill the per-address
+  // cap (128) and, without a header deadline, would keep it full for as
+  // long as they trickle (a byte every 300 ms keeps --conn-timeout away)
+  const s = await startServer({ args: ['--header-timeout', '2s', '--conn-timeout', '30s'],
+    allowLog: [/level=warn msg="request headers too slow: closing" connections=\d+ after_s=2$/] });
+  const socks = [];
+  const drips = [];
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const head = 'POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Slow: ';
+    let closed = 0;
+    for (let i = 0; i < 130; i++) {
+      const sock = net.connect({ host: '127.0.0.1', port: s.port });
+      sock.on('error', () => {});
+      sock.on('close', () => { closed++; });
+      sock.write(head);
+      drips.push(setInterval(() => { if (!sock.destroyed) sock.write('a'); }, 300));
+      socks.push(sock);
+    }
+    const t0 = performance.now();
+    // a normal client at the same address is refused while the cap is full
+    // (libmicrohttpd closes it at once), and served once the deadline has
+    // closed the tricklers
+    let served = null, refusedFirst = false;
+    while (!served && performance.now() - t0 < 10000 * SLOW) {
+      try {
+        served = await getFrom(s.port, '127.0.0.1');
+      } catch {
+        refusedFirst = true;
+        await sleep(100);
+      }
+    }
+    const waited = performance.now() - t0;
+    assert.ok(refusedFirst, 'the tricklers filled the per-address cap');
+    assert.ok(served && served.status === 200, `the address is served again within the deadline (${waited.toFixed(0)} ms)`);
+    assert.ok(waited < 2000 + 4000 * SLOW, `served ${waited.toFixed(0)} ms after the tricklers came (header timeout 2 s)`);
+    for (let i = 0; i < 20 && closed < 130; i++) await sleep(250);
+    assert.ok(closed >= 128, `the trickling connections were closed (${closed} of 130)`);
+
+    // the deadline is for headers that are coming, not for a kept-alive
+    // connection that waits for its next request (that is --conn-timeout's)
+    const get = () => new Promise((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: s.port, path: '/healthz', agent }, (res) => {
+        const port = res.socket.localPort;
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode, port }));
+      }).on('error', reject);
+    });
+    const a = await get();
+    await sleep(3000); // idle, longer than the header timeout, well within the idle one
+    const b = await get();
+    assert.equal(a.status, 200);
+    assert.equal(b.status, 200);
+    assert.equal(b.port, a.port, 'the same kept-alive connection served both');
+  } finally {
+    agent.destroy();
+    for (const d of drips) clearInterval(d);
+    for (const k of socks) k.destroy();
     await s.stop();
   }
 });
