@@ -307,9 +307,9 @@ static int cmp_chunk_id(const void *x, const void *y) {
 }
 
 /* The statement of mw__store_trace_samples for goroutines or profiles: ?1
- * the trace, ?2 the snapshot kind, ?3... the chunk's span ids (unused ones
- * stay NULL and match nothing). */
-static void trace_samples_sql(char *sql, size_t size, int goroutines) {
+ * the trace, ?2 the snapshot kind, ?3... the chunk's `slots` span ids (unused
+ * ones stay NULL and match nothing). */
+static void trace_samples_sql(char *sql, size_t size, int goroutines, size_t slots) {
   size_t n = (size_t)snprintf(
       sql, size,
       goroutines ? "SELECT g.span_id, sn.id, sn.at_ns, sn.duration_ns, NULL, g.stack_id, st.frames, g.state, "
@@ -320,7 +320,7 @@ static void trace_samples_sql(char *sql, size_t size, int goroutines) {
                    "FROM profile_samples p JOIN snapshots sn ON sn.id = p.snapshot_id "
                    "JOIN stacks st ON st.id = p.stack_id WHERE (p.trace_id IS NULL OR p.trace_id = ?1) "
                    "AND sn.kind = ?2 AND p.span_id IN (");
-  for (int i = 0; i < MW_TRACE_SAMPLES_CHUNK && n < size; i++)
+  for (int i = 0; i < (int)slots && n < size; i++)
     n += (size_t)snprintf(sql + n, size - n, "%s?%d", i ? "," : "", i + 3);
   if (n < size)
     snprintf(sql + n, size - n, goroutines ? ") ORDER BY g.span_id, sn.at_ns, g.rowid" : ") ORDER BY p.span_id, sn.at_ns, p.rowid");
@@ -333,7 +333,12 @@ int mw__store_trace_samples(mw_store *s, mw_arena *a, const uint8_t trace_id[16]
   if (!n || !per_span) return MW_OK;
   int goroutines = strcmp(kind, "goroutine") == 0;
   char sql[4096];
-  trace_samples_sql(sql, sizeof sql, goroutines);
+  /* a small trace gets a short statement: slots for its spans (in powers of
+   * two), not for a whole chunk; parsing a long one costs more than running it */
+  size_t slots = 8;
+  while (slots < n && slots < MW_TRACE_SAMPLES_CHUNK) slots *= 2;
+  if (slots > MW_TRACE_SAMPLES_CHUNK) slots = MW_TRACE_SAMPLES_CHUNK;
+  trace_samples_sql(sql, sizeof sql, goroutines, slots);
   mw_span_sample *rows = NULL;
   size_t n_rows = 0, cap = 0;
   chunk_id ids[MW_TRACE_SAMPLES_CHUNK];
@@ -348,8 +353,8 @@ int mw__store_trace_samples(mw_store *s, mw_arena *a, const uint8_t trace_id[16]
   /* profile rows of one span come from a few snapshots: their meta is copied once */
   struct { int64_t id; const char *meta; } metas[16];
   size_t n_metas = 0;
-  for (size_t c0 = 0; !rc && c0 < n; c0 += MW_TRACE_SAMPLES_CHUNK) {
-    size_t m = n - c0 < MW_TRACE_SAMPLES_CHUNK ? n - c0 : MW_TRACE_SAMPLES_CHUNK;
+  for (size_t c0 = 0; !rc && c0 < n; c0 += slots) {
+    size_t m = n - c0 < slots ? n - c0 : slots;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     sqlite3_bind_blob(st, 1, trace_id, 16, SQLITE_STATIC);
