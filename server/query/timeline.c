@@ -1,4 +1,7 @@
-/* Timeline (see timeline.h). Each lane is capped; "more" says a lane was cut. */
+/* Timeline (see timeline.h). Everything is read first, the spans' labelled
+ * rows per trace in batches, and a failed read fails the answer: an empty
+ * lane would say "nothing happened". Each lane is capped; "more" says a lane
+ * was cut. */
 #include "query/timeline.h"
 #include "core/error.h"
 #include "core/sat.h"
@@ -8,9 +11,34 @@
 #include <jansson.h>
 #include <string.h>
 
-enum { MAX_TRACE_SPANS = 20000, LANE_MAX = 5000, SPAN_SAMPLES_MAX = 64 };
+enum { MAX_TRACE_SPANS = 20000, LANE_MAX = 5000, SPAN_SAMPLES_MAX = 64, SPAN_CPU_ROWS_MAX = 100000 };
 
-static void write_span(mw_jsonw *w, mw_store *s, mw_arena *a, const mw_stored_span *sp, const char *service) {
+/* A cycle that started before the window may still reach into it; a CPU
+ * profile that began up to 2 minutes earlier may cover it. */
+static const int64_t GC_LOOKBACK_NS = 5000000000LL, SNAPSHOT_LOOKBACK_NS = 120000000000LL;
+
+typedef struct lanes {
+  mw_gc_cycle *gc;
+  size_t n_gc;
+  int gc_more;
+  mw_sched_sample *sched;
+  size_t n_sched;
+  mw_snapshot_info *sn;
+  size_t n_sn;
+} lanes;
+
+static int read_lanes(mw_store *s, mw_arena *a, int64_t source_id, int64_t lo, int64_t hi, lanes *l) {
+  int more;
+  int rc = mw__store_gc(s, a, source_id, mw__sat_sub(lo, GC_LOOKBACK_NS), hi, LANE_MAX, &l->gc, &l->n_gc, &l->gc_more);
+  if (!rc) rc = mw__store_sched(s, a, source_id, lo, hi, LANE_MAX, &l->sched, &l->n_sched, &more);
+  if (!rc)
+    rc = mw__store_snapshots(s, a, source_id, NULL, mw__sat_sub(lo, SNAPSHOT_LOOKBACK_NS), hi, LANE_MAX, &l->sn,
+                             &l->n_sn, &more);
+  return rc;
+}
+
+static void write_span(mw_jsonw *w, const mw_stored_span *sp, const char *service, const mw_span_sample *rows, size_t n,
+                       int64_t cpu_rows) {
   mw__jw_obj(w);
   mw__jw_key(w, "span_id");
   mw__jw_hex(w, sp->span_id, 8);
@@ -25,48 +53,33 @@ static void write_span(mw_jsonw *w, mw_store *s, mw_arena *a, const mw_stored_sp
   mw__jw_kint(w, "duration_ns", sp->dur_ns);
   mw__jw_kint(w, "kind", sp->kind);
   mw__jw_kint(w, "status", sp->status);
-  mw_span_sample *rows;
-  size_t n = 0;
   mw__jw_key(w, "goroutine_samples");
   mw__jw_arr(w);
-  if (mw__store_span_samples(s, a, sp->span_id, sp->trace_id, "goroutine", SPAN_SAMPLES_MAX, &rows, &n) == MW_OK) {
-    for (size_t i = 0; i < n; i++) {
-      mw__jw_obj(w);
-      mw__jw_kint(w, "snapshot_id", rows[i].snapshot_id);
-      mw__jw_kint(w, "time_ns", rows[i].snapshot_ns);
-      mw__jw_kstr(w, "state", rows[i].state);
-      if (rows[i].wait_reason) mw__jw_kstr(w, "wait_reason", rows[i].wait_reason);
-      mw__jw_kint(w, "count", rows[i].count);
-      mw__jw_kint(w, "stack_id", rows[i].stack_id);
-      mw__jw_key(w, "frames");
-      mw__json_top_frames(w, rows[i].frames, 4);
-      mw__jw_obj_end(w);
-    }
+  for (size_t i = 0; i < n; i++) {
+    mw__jw_obj(w);
+    mw__jw_kint(w, "snapshot_id", rows[i].snapshot_id);
+    mw__jw_kint(w, "time_ns", rows[i].snapshot_ns);
+    mw__jw_kstr(w, "state", rows[i].state);
+    if (rows[i].wait_reason) mw__jw_kstr(w, "wait_reason", rows[i].wait_reason);
+    mw__jw_kint(w, "count", rows[i].count);
+    mw__jw_kint(w, "stack_id", rows[i].stack_id);
+    mw__jw_key(w, "frames");
+    mw__json_top_frames(w, rows[i].frames, 4);
+    mw__jw_obj_end(w);
   }
   mw__jw_arr_end(w);
-  int64_t cpu = 0;
-  if (mw__store_span_samples(s, a, sp->span_id, sp->trace_id, "cpu", 100000, &rows, &n) == MW_OK) cpu = (int64_t)n;
-  mw__jw_kint(w, "cpu_sample_rows", cpu);
+  mw__jw_kint(w, "cpu_sample_rows", cpu_rows);
   mw__jw_obj_end(w);
 }
 
-static void write_lanes(mw_jsonw *w, mw_store *s, mw_arena *a, const mw_source_info *src, int64_t lo, int64_t hi) {
-  int more;
-  mw__jw_obj(w);
-  mw__jw_kint(w, "id", src->id);
-  mw__jw_kstr(w, "service", src->service);
-  mw__jw_kstr(w, "instance", src->instance);
-  if (src->host) mw__jw_kstr(w, "host", src->host);
-
-  mw_gc_cycle *gc;
-  size_t n_gc = 0;
-  /* a cycle that started before the window may still reach into it */
-  if (mw__store_gc(s, a, src->id, lo - 5000000000LL, hi, LANE_MAX, &gc, &n_gc, &more)) n_gc = 0, more = 0;
+/* GC cycles that reach into the window, and the heap before each at its
+ * start and after it at its end, with the goal. */
+static void write_gc(mw_jsonw *w, const lanes *l, int64_t lo) {
+  size_t first = 0;
   mw__jw_key(w, "gc");
   mw__jw_arr(w);
-  size_t first = 0;
-  for (size_t i = 0; i < n_gc; i++) {
-    const mw_gc_cycle *g = &gc[i];
+  for (size_t i = 0; i < l->n_gc; i++) {
+    const mw_gc_cycle *g = &l->gc[i];
     if (mw__sat_add(mw__sat_add(g->start_ns, g->stw_sweep_term_ns), mw__sat_add(g->concurrent_mark_ns, g->stw_mark_term_ns)) < lo) {
       first = i + 1;
       continue;
@@ -74,12 +87,11 @@ static void write_lanes(mw_jsonw *w, mw_store *s, mw_arena *a, const mw_source_i
     mw__json_gc_cycle(w, g);
   }
   mw__jw_arr_end(w);
-  mw__jw_kbool(w, "gc_more", more);
-  /* heap: before at each cycle's start, after at its end, with the goal */
+  mw__jw_kbool(w, "gc_more", l->gc_more);
   mw__jw_key(w, "heap");
   mw__jw_arr(w);
-  for (size_t i = first; i < n_gc; i++) {
-    const mw_gc_cycle *g = &gc[i];
+  for (size_t i = first; i < l->n_gc; i++) {
+    const mw_gc_cycle *g = &l->gc[i];
     int64_t end = mw__sat_add(mw__sat_add(g->start_ns, g->stw_sweep_term_ns), mw__sat_add(g->concurrent_mark_ns, g->stw_mark_term_ns));
     mw__jw_obj(w);
     mw__jw_kint(w, "time_ns", g->start_ns);
@@ -93,31 +105,32 @@ static void write_lanes(mw_jsonw *w, mw_store *s, mw_arena *a, const mw_source_i
     mw__jw_obj_end(w);
   }
   mw__jw_arr_end(w);
+}
 
-  mw_sched_sample *sc;
-  size_t n_sc = 0;
-  if (mw__store_sched(s, a, src->id, lo, hi, LANE_MAX, &sc, &n_sc, &more)) n_sc = 0;
+static void write_runqueue(mw_jsonw *w, const lanes *l) {
   mw__jw_key(w, "runqueue");
   mw__jw_arr(w);
-  for (size_t i = 0; i < n_sc; i++) {
+  for (size_t i = 0; i < l->n_sched; i++) {
+    const mw_sched_sample *sc = &l->sched[i];
     mw__jw_obj(w);
-    mw__jw_kint(w, "time_ns", sc[i].stamp_ns);
-    mw__jw_kint(w, "global", sc[i].runqueue);
-    if (sc[i].local_runq_sum >= 0) mw__jw_kint(w, "local", sc[i].local_runq_sum);
-    mw__jw_kint(w, "threads", sc[i].threads);
-    mw__jw_kint(w, "idleprocs", sc[i].idleprocs);
-    mw__jw_kint(w, "gomaxprocs", sc[i].gomaxprocs);
+    mw__jw_kint(w, "time_ns", sc->stamp_ns);
+    mw__jw_kint(w, "global", sc->runqueue);
+    if (sc->local_runq_sum >= 0) mw__jw_kint(w, "local", sc->local_runq_sum);
+    mw__jw_kint(w, "threads", sc->threads);
+    mw__jw_kint(w, "idleprocs", sc->idleprocs);
+    mw__jw_kint(w, "gomaxprocs", sc->gomaxprocs);
     mw__jw_obj_end(w);
   }
   mw__jw_arr_end(w);
+}
 
-  mw_snapshot_info *sn;
-  size_t n_sn = 0;
-  /* CPU profiles are windows: one that began up to 2 minutes earlier may cover the trace */
-  if (mw__store_snapshots(s, a, src->id, NULL, lo - 120000000000LL, hi, LANE_MAX, &sn, &n_sn, &more)) n_sn = 0;
+/* Snapshots three ways: goroutine counts over time, every snapshot with its
+ * goroutines by state, and CPU profiles as windows. */
+static void write_snapshots(mw_jsonw *w, const lanes *l, int64_t lo) {
+  const mw_snapshot_info *sn = l->sn;
   mw__jw_key(w, "goroutines");
   mw__jw_arr(w);
-  for (size_t i = 0; i < n_sn; i++) {
+  for (size_t i = 0; i < l->n_sn; i++) {
     if (strcmp(sn[i].kind, "goroutine") || sn[i].at_ns < lo) continue;
     mw__jw_obj(w);
     mw__jw_kint(w, "time_ns", sn[i].at_ns);
@@ -128,7 +141,7 @@ static void write_lanes(mw_jsonw *w, mw_store *s, mw_arena *a, const mw_source_i
   mw__jw_arr_end(w);
   mw__jw_key(w, "snapshots");
   mw__jw_arr(w);
-  for (size_t i = 0; i < n_sn; i++) {
+  for (size_t i = 0; i < l->n_sn; i++) {
     if (sn[i].at_ns < lo && sn[i].at_ns + sn[i].duration_ns < lo) continue;
     mw__jw_obj(w);
     mw__jw_kint(w, "id", sn[i].id);
@@ -153,7 +166,7 @@ static void write_lanes(mw_jsonw *w, mw_store *s, mw_arena *a, const mw_source_i
   mw__jw_arr_end(w);
   mw__jw_key(w, "cpu_profiles");
   mw__jw_arr(w);
-  for (size_t i = 0; i < n_sn; i++) {
+  for (size_t i = 0; i < l->n_sn; i++) {
     if (strcmp(sn[i].kind, "cpu") || sn[i].at_ns + sn[i].duration_ns < lo) continue;
     mw__jw_obj(w);
     mw__jw_kint(w, "snapshot_id", sn[i].id);
@@ -163,6 +176,17 @@ static void write_lanes(mw_jsonw *w, mw_store *s, mw_arena *a, const mw_source_i
     mw__jw_obj_end(w);
   }
   mw__jw_arr_end(w);
+}
+
+static void write_lanes(mw_jsonw *w, const mw_source_info *src, const lanes *l, int64_t lo) {
+  mw__jw_obj(w);
+  mw__jw_kint(w, "id", src->id);
+  mw__jw_kstr(w, "service", src->service);
+  mw__jw_kstr(w, "instance", src->instance);
+  if (src->host) mw__jw_kstr(w, "host", src->host);
+  write_gc(w, l, lo);
+  write_runqueue(w, l);
+  write_snapshots(w, l, lo);
   mw__jw_obj_end(w);
 }
 
@@ -176,10 +200,23 @@ int mw__timeline_json(mw_store *s, mw_arena *a, const uint8_t trace_id[16], int6
     if (t.spans[i].start_ns < lo) lo = t.spans[i].start_ns;
     if (t.spans[i].start_ns + t.spans[i].dur_ns > hi) hi = t.spans[i].start_ns + t.spans[i].dur_ns;
   }
+  int64_t wlo = mw__sat_sub(lo, margin_ns), whi = mw__sat_add(hi, margin_ns);
   mw_source_info *src = mw__arena_calloc(a, t.n_sources + 1, sizeof *src);
-  if (!src) return MW_ENOMEM;
-  for (size_t i = 0; i < t.n_sources; i++)
-    if ((rc = mw__store_source(s, a, t.sources[i].id, &src[i]))) return rc;
+  lanes *ln = mw__arena_calloc(a, t.n_sources + 1, sizeof *ln);
+  int64_t *cpu_rows = mw__arena_calloc(a, t.n_spans, sizeof *cpu_rows);
+  size_t *first_g = mw__arena_calloc(a, t.n_spans + 1, sizeof *first_g), *n_g = mw__arena_calloc(a, t.n_spans, sizeof *n_g);
+  if (!src || !ln || !cpu_rows || !first_g || !n_g) return MW_ENOMEM;
+  for (size_t i = 0; i < t.n_sources && !rc; i++)
+    if (!(rc = mw__store_source(s, a, t.sources[i].id, &src[i]))) rc = read_lanes(s, a, src[i].id, wlo, whi, &ln[i]);
+  mw_span_sample *gor, *cpu;
+  size_t n_gor = 0, n_cpu = 0;
+  if (!rc) rc = mw__store_trace_samples(s, a, trace_id, t.spans, t.n_spans, "goroutine", SPAN_SAMPLES_MAX, &gor, &n_gor);
+  if (!rc) rc = mw__store_trace_samples(s, a, trace_id, t.spans, t.n_spans, "cpu", SPAN_CPU_ROWS_MAX, &cpu, &n_cpu);
+  if (rc) return rc;
+  /* rows come grouped by span in span order */
+  for (size_t i = n_gor; i-- > 0;) first_g[gor[i].ref] = i, n_g[gor[i].ref]++;
+  for (size_t i = 0; i < n_cpu; i++) cpu_rows[cpu[i].ref]++;
+
   mw__jw_obj(w);
   mw__jw_key(w, "trace_id");
   mw__jw_hex(w, trace_id, 16);
@@ -187,8 +224,8 @@ int mw__timeline_json(mw_store *s, mw_arena *a, const uint8_t trace_id[16], int6
   mw__jw_kint(w, "end_ns", hi);
   mw__jw_key(w, "window");
   mw__jw_obj(w);
-  mw__jw_kint(w, "start_ns", lo - margin_ns);
-  mw__jw_kint(w, "end_ns", hi + margin_ns);
+  mw__jw_kint(w, "start_ns", wlo);
+  mw__jw_kint(w, "end_ns", whi);
   mw__jw_obj_end(w);
   mw__jw_key(w, "spans");
   mw__jw_arr(w);
@@ -196,12 +233,12 @@ int mw__timeline_json(mw_store *s, mw_arena *a, const uint8_t trace_id[16], int6
     const char *svc = "?";
     for (size_t k = 0; k < t.n_sources; k++)
       if (src[k].id == t.spans[i].source_id) svc = src[k].service;
-    write_span(w, s, a, &t.spans[i], svc);
+    write_span(w, &t.spans[i], svc, n_g[i] ? &gor[first_g[i]] : NULL, n_g[i], cpu_rows[i]);
   }
   mw__jw_arr_end(w);
   mw__jw_key(w, "sources");
   mw__jw_arr(w);
-  for (size_t i = 0; i < t.n_sources; i++) write_lanes(w, s, a, &src[i], lo - margin_ns, hi + margin_ns);
+  for (size_t i = 0; i < t.n_sources; i++) write_lanes(w, &src[i], &ln[i], wlo);
   mw__jw_arr_end(w);
   mw__jw_obj_end(w);
   return MW_OK;

@@ -296,3 +296,125 @@ int mw__store_spans_goroutines(mw_store *s, mw_arena *a, const mw_span_ref *refs
   mw__reader_put(s, r);
   return rc;
 }
+
+typedef struct chunk_id {
+  const uint8_t *id;
+  size_t ref;
+} chunk_id;
+
+static int cmp_chunk_id(const void *x, const void *y) {
+  return memcmp(((const chunk_id *)x)->id, ((const chunk_id *)y)->id, 8);
+}
+
+/* The statement of mw__store_trace_samples for goroutines or profiles: ?1
+ * the trace, ?2 the snapshot kind, ?3... the chunk's `slots` span ids (unused
+ * ones stay NULL and match nothing). */
+static void trace_samples_sql(char *sql, size_t size, int goroutines, size_t slots) {
+  size_t n = (size_t)snprintf(
+      sql, size,
+      goroutines ? "SELECT g.span_id, sn.id, sn.at_ns, sn.duration_ns, NULL, g.stack_id, st.frames, g.state, "
+                   "g.wait_reason, g.count FROM goroutine_groups g JOIN snapshots sn ON sn.id = g.snapshot_id "
+                   "JOIN stacks st ON st.id = g.stack_id WHERE (g.trace_id IS NULL OR g.trace_id = ?1) "
+                   "AND sn.kind = ?2 AND g.span_id IN ("
+                 : "SELECT p.span_id, sn.id, sn.at_ns, sn.duration_ns, sn.meta, p.stack_id, st.frames, p.vals "
+                   "FROM profile_samples p JOIN snapshots sn ON sn.id = p.snapshot_id "
+                   "JOIN stacks st ON st.id = p.stack_id WHERE (p.trace_id IS NULL OR p.trace_id = ?1) "
+                   "AND sn.kind = ?2 AND p.span_id IN (");
+  for (int i = 0; i < (int)slots && n < size; i++)
+    n += (size_t)snprintf(sql + n, size - n, "%s?%d", i ? "," : "", i + 3);
+  if (n < size)
+    snprintf(sql + n, size - n, goroutines ? ") ORDER BY g.span_id, sn.at_ns, g.rowid" : ") ORDER BY p.span_id, sn.at_ns, p.rowid");
+}
+
+int mw__store_trace_samples(mw_store *s, mw_arena *a, const uint8_t trace_id[16], const mw_stored_span *spans,
+                            size_t n, const char *kind, size_t per_span, mw_span_sample **out, size_t *n_out) {
+  *out = NULL;
+  *n_out = 0;
+  if (!n || !per_span) return MW_OK;
+  int goroutines = strcmp(kind, "goroutine") == 0;
+  char sql[4096];
+  /* a small trace gets a short statement: slots for its spans (in powers of
+   * two), not for a whole chunk; parsing a long one costs more than running it */
+  size_t slots = 8;
+  while (slots < n && slots < MW_TRACE_SAMPLES_CHUNK) slots *= 2;
+  if (slots > MW_TRACE_SAMPLES_CHUNK) slots = MW_TRACE_SAMPLES_CHUNK;
+  trace_samples_sql(sql, sizeof sql, goroutines, slots);
+  mw_span_sample *rows = NULL;
+  size_t n_rows = 0, cap = 0;
+  chunk_id ids[MW_TRACE_SAMPLES_CHUNK];
+  const char *kind_copy = mw__arena_strndup(a, kind, strlen(kind));
+  size_t *per_ref = mw__arena_calloc(a, n + 1, sizeof *per_ref);
+  if (!kind_copy || !per_ref) return MW_ENOMEM;
+  mw__reader *r = mw__reader_get(s);
+  if (!r) return MW_EIO;
+  int rc = MW_OK;
+  sqlite3_stmt *st = mw__prepare(r, sql);
+  if (!st) rc = MW_EIO;
+  /* profile rows of one span come from a few snapshots: their meta is copied once */
+  struct { int64_t id; const char *meta; } metas[16];
+  size_t n_metas = 0;
+  for (size_t c0 = 0; !rc && c0 < n; c0 += slots) {
+    size_t m = n - c0 < slots ? n - c0 : slots;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite3_bind_blob(st, 1, trace_id, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    for (size_t j = 0; j < m; j++) {
+      ids[j] = (chunk_id){spans[c0 + j].span_id, c0 + j};
+      sqlite3_bind_blob(st, (int)j + 3, spans[c0 + j].span_id, 8, SQLITE_STATIC);
+    }
+    qsort(ids, m, sizeof *ids, cmp_chunk_id);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+      if (sqlite3_column_bytes(st, 0) != 8) continue;
+      chunk_id key = {sqlite3_column_blob(st, 0), 0};
+      const chunk_id *hit = bsearch(&key, ids, m, sizeof *ids, cmp_chunk_id);
+      if (!hit || per_ref[hit->ref] >= per_span) continue;
+      if (!(rows = mw__grow(a, rows, n_rows, &cap, sizeof *rows))) {
+        rc = MW_ENOMEM;
+        break;
+      }
+      mw_span_sample *x = &rows[n_rows++];
+      memset(x, 0, sizeof *x);
+      x->ref = hit->ref;
+      x->snapshot_id = sqlite3_column_int64(st, 1);
+      x->snapshot_ns = sqlite3_column_int64(st, 2);
+      x->snapshot_dur_ns = sqlite3_column_int64(st, 3);
+      x->kind = kind_copy;
+      x->stack_id = sqlite3_column_int64(st, 5);
+      x->frames = mw__col_text(a, st, 6);
+      if (goroutines) {
+        x->state = mw__col_text(a, st, 7);
+        x->wait_reason = mw__col_text(a, st, 8);
+        x->count = sqlite3_column_int64(st, 9);
+      } else {
+        size_t k = 0;
+        while (k < n_metas && metas[k].id != x->snapshot_id) k++;
+        if (k == n_metas) {
+          k = n_metas < sizeof metas / sizeof metas[0] ? n_metas++ : (size_t)x->snapshot_id % n_metas;
+          metas[k].id = x->snapshot_id;
+          metas[k].meta = mw__col_text(a, st, 4);
+        }
+        x->meta_json = metas[k].meta;
+        x->vals_json = mw__col_text(a, st, 7);
+        x->count = 1;
+      }
+      per_ref[hit->ref]++;
+    }
+    if (!rc && step != SQLITE_DONE) {
+      mw__error("trace samples read failed", "err=\"%s\"", sqlite3_errmsg(r->db));
+      rc = MW_EIO;
+    }
+  }
+  sqlite3_finalize(st);
+  mw__reader_put(s, r);
+  if (rc || !n_rows) return rc;
+  /* rows came by span id: put them in the order of spans, keeping each span's order */
+  size_t *at = mw__arena_calloc(a, n + 1, sizeof *at);
+  *out = mw__arena_calloc(a, n_rows, sizeof **out);
+  if (!at || !*out) return MW_ENOMEM;
+  for (size_t i = 1; i < n; i++) at[i] = at[i - 1] + per_ref[i - 1];
+  for (size_t i = 0; i < n_rows; i++) (*out)[at[rows[i].ref]++] = rows[i];
+  *n_out = n_rows;
+  return MW_OK;
+}

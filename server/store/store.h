@@ -220,7 +220,7 @@ typedef struct mw_span_sample {
   const char *vals_json;       /* profiles */
   const char *state, *wait_reason; /* goroutines */
   int64_t count;
-  size_t ref;                  /* mw__store_spans_goroutines: which span */
+  size_t ref;                  /* mw__store_spans_goroutines, _trace_samples: which span */
 } mw_span_sample;
 
 /* Samples and goroutine groups labelled with span_id (and, when both the
@@ -228,6 +228,19 @@ typedef struct mw_span_sample {
  * the given kind (NULL = any). */
 int mw__store_span_samples(mw_store *s, mw_arena *a, const uint8_t span_id[8], const uint8_t trace_id[16],
                            const char *kind, size_t limit, mw_span_sample **out, size_t *n);
+
+/* The labelled rows of a trace's spans, fetched for MW_TRACE_SAMPLES_CHUNK
+ * spans per query instead of one query per span: kind "goroutine" reads
+ * goroutine groups, any other kind the samples of profiles of that kind. For
+ * each span, its first per_span rows by snapshot time (then as stored), as
+ * mw__store_span_samples gives them with that limit; a row that names another
+ * trace is left out. out is grouped by span in the order of spans (`ref` is
+ * the index), each span's rows by time. Sets snapshot_*, kind, stack_id,
+ * frames and, for profiles, meta_json and vals_json, for goroutines state,
+ * wait_reason and count. Returns 0, MW_EIO (a failed read) or MW_ENOMEM. */
+enum { MW_TRACE_SAMPLES_CHUNK = 200 };
+int mw__store_trace_samples(mw_store *s, mw_arena *a, const uint8_t trace_id[16], const mw_stored_span *spans,
+                            size_t n, const char *kind, size_t per_span, mw_span_sample **out, size_t *n_out);
 
 /* The goroutine groups labelled with any of the n spans (n <= MW_MULTI_SPANS),
  * ordered by span then snapshot time; each row's `ref` is the span's index in

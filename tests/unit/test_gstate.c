@@ -184,6 +184,12 @@ static void test_infer_pprof_stacks(void **state) {
   assert_int_equal(INFER("runtime.gopark", "runtime.gcParkAssist", "runtime.gcAssistAlloc",
                          "runtime.mallocgc", "main.f"),
                    MW_G_GC);
+  /* an assist interrupted by the profile's stop-the-world yields (Gosched on
+   * top), one waiting for a cycle to start waits on a semaphore: GC time both */
+  assert_int_equal(INFER("runtime.Gosched", "runtime.gcAssistAlloc", "runtime.mallocgc", "main.f"), MW_G_GC);
+  assert_int_equal(INFER("runtime.gopark", "runtime.goparkunlock", "runtime.semacquire1", "runtime.semacquire",
+                         "runtime.gcStart", "runtime.mallocgc", "main.f"),
+                   MW_G_GC);
   assert_int_equal(INFER("runtime.gopark", "runtime.runfinq", "runtime.goexit"), MW_G_IDLE);
   assert_int_equal(INFER("runtime.goschedImpl", "runtime.gosched_m", "runtime.mcall",
                          "runtime.Gosched", "main.f"),

@@ -1,0 +1,68 @@
+/* A real store in a temporary directory for unit tests of the read paths:
+ * data goes in through the writer's job API (as ingest hands it over), and
+ * reads can be made to fail by dropping a table under the store. */
+#ifndef MW_TESTS_STORE_FIXTURE_H
+#define MW_TESTS_STORE_FIXTURE_H
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+typedef struct sfx {
+  char dir[64];
+  mw_store *s;
+} sfx;
+
+/* Opens a store with one read connection (so that every read of a test uses
+ * the same one). Returns 0 or -1. */
+static inline int sfx_open(sfx *f) {
+  snprintf(f->dir, sizeof f->dir, "/tmp/mw-unit-XXXXXX");
+  if (!mkdtemp(f->dir)) return -1;
+  mw_store_opts o = {.data_dir = f->dir, .read_connections = 1, .queue_max_spans = 1u << 20, .queue_max_bytes = 1u << 28};
+  char err[256];
+  return mw__store_open(&o, &f->s, err, sizeof err) ? -1 : 0;
+}
+
+static inline void sfx_close(sfx *f) {
+  if (f->s) mw__store_close(f->s);
+  f->s = NULL;
+  static const char *const files[] = {"meanwhile.db", "meanwhile.db-wal", "meanwhile.db-shm"};
+  char p[128];
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    snprintf(p, sizeof p, "%s/%s", f->dir, files[i]);
+    unlink(p);
+  }
+  rmdir(f->dir);
+}
+
+static inline void sfx_done(mw_write_job *job, int rc) { job->rc = rc; }
+
+/* Submits jobs and waits until they are committed (the writer is stopped:
+ * write everything first). Returns the first job's error, or 0. */
+static inline int sfx_write(sfx *f, mw_write_job *jobs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    jobs[i].done = sfx_done;
+    jobs[i].rc = 1;
+    if (mw__store_submit(f->s, &jobs[i])) return -1;
+  }
+  mw__store_drain(f->s);
+  for (size_t i = 0; i < n; i++)
+    if (jobs[i].rc) return jobs[i].rc;
+  return 0;
+}
+
+/* Runs sql on the database file with a connection of its own. */
+static inline int sfx_exec(sfx *f, const char *sql) {
+  char p[128];
+  snprintf(p, sizeof p, "%s/meanwhile.db", f->dir);
+  sqlite3 *db;
+  if (sqlite3_open(p, &db) != SQLITE_OK) return -1;
+  int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+  sqlite3_close(db);
+  return rc == SQLITE_OK ? 0 : -1;
+}
+
+#endif
