@@ -147,6 +147,16 @@ void mw__reply(mw_req *r, unsigned status, const char *content_type, char *body,
 }
 
 void mw__reply_buf(mw_req *r, unsigned status, const char *content_type, mw_buf *b) {
+  /* an answer that did not fit (or found no memory) is never sent as if it
+   * were whole: its 200 would carry an empty or cut body */
+  if (b->err == MW_ETOOBIG)
+    return mw__reply_json_error(r, mw__http_status(b->err),
+                                "the answer would be larger than %zu MiB: ask for less (a narrower time window, a "
+                                "smaller limit, or the next page)", b->max >> 20);
+  if (b->err) {
+    mw__req_retry_after(r, 1);
+    return mw__reply_json_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory rendering the answer: retry");
+  }
   size_t len;
   char *data = mw__buf_detach(b, &len);
   mw__reply(r, status, content_type, data, len);
