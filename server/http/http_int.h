@@ -87,6 +87,19 @@ int mw__req_account(mw_req *r, size_t n);
  * refused (0: no cap). Replies 400 and returns -1 when bad. */
 int mw__query_window(mw_req *r, int64_t *start, int64_t *end);
 
+/* Pages (http/page.c): at most MW_PAGE_ROWS rows (the default too), and rows only
+ * until their text passes MW_PAGE_BYTES (a page holds at least one row). */
+enum { MW_PAGE_ROWS = 1000, MW_PAGE_BYTES = 1 << 20 };
+
+/* The page a request asks for: `offset` (default 0) and `limit` (1 to max,
+ * default dflt). Replies 400 and returns -1 when bad. */
+int mw__page_args(mw_req *r, size_t dflt, size_t max, mw_page *pg);
+/* Writes "more" and, when more rows follow, "next_offset": the offset of the
+ * next page (next; 0 = none). */
+void mw__jw_page(mw_jsonw *w, size_t next);
+/* Room a JSON answer needs for string s (escaping can make a byte six). */
+size_t mw__json_room(const char *s);
+
 /* Query parameter (URL-decoded) or NULL. */
 const char *mw__req_arg(mw_req *r, const char *name);
 const char *mw__req_header(mw_req *r, const char *name);
