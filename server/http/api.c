@@ -234,9 +234,9 @@ static void handle_operations(mw_req *r) {
 }
 
 const mw_route mw__api_routes[] = {
-    {.method = "GET", .path = "/api/traces/", .prefix = 1, .handle = handle_trace},
-    {.method = "GET", .path = "/api/search", .handle = handle_search},
-    {.method = "GET", .path = "/api/v1/services", .handle = handle_services},
-    {.method = "GET", .path = "/api/v1/services/", .prefix = 1, .handle = handle_operations},
+    {.method = "GET", .path = "/api/traces/", .prefix = 1, .query = 1, .handle = handle_trace},
+    {.method = "GET", .path = "/api/search", .query = 1, .handle = handle_search},
+    {.method = "GET", .path = "/api/v1/services", .query = 1, .handle = handle_services},
+    {.method = "GET", .path = "/api/v1/services/", .prefix = 1, .query = 1, .handle = handle_operations},
     {0},
 };

@@ -19,6 +19,7 @@ struct mw_http {
   _Atomic size_t in_flight;
   _Atomic int stopping;
   _Atomic size_t body_bytes;   /* decoded body bytes held by requests (max_request_memory) */
+  struct mw_query_pool *queries; /* http/query.c */
 };
 
 typedef struct mw_req mw_req;
@@ -33,6 +34,9 @@ typedef struct mw_route {
   const char *path;            /* exact path, or a prefix ending in '/' when prefix=1 */
   int prefix;
   int body;                    /* reads a request body */
+  /* Reads the store: handle runs on a query thread (http/query.c), never on
+   * the HTTP threads that read ingest bodies, within --query-timeout. */
+  int query;
   /* Called once the body (if any) is complete. Must reply (mw__reply*) or
    * suspend for a commit (mw__req_commit). */
   void (*handle)(mw_req *r);
@@ -40,7 +44,9 @@ typedef struct mw_route {
   void (*resume)(mw_req *r);
 } mw_route;
 
-enum req_state { REQ_NEW, REQ_BODY, REQ_WAITING, REQ_RESUMED, REQ_REPLIED };
+/* REQ_QUERY: queued for or running on a query thread (suspended); its reply
+ * is kept in `answer` until the connection is resumed. */
+enum req_state { REQ_NEW, REQ_BODY, REQ_WAITING, REQ_QUERY, REQ_RESUMED, REQ_REPLIED };
 
 struct mw_req {
   mw_http *http;
@@ -68,6 +74,12 @@ struct mw_req {
   size_t drained;               /* body bytes dropped after a refusal */
   size_t dom_reserved;          /* of accounted: room for a JSON body's parsed tree */
 
+  /* query (http/query.c) */
+  struct MHD_Response *answer;  /* the reply a query thread made, sent on resume */
+  unsigned answer_status;
+  int64_t query_deadline_ns;    /* monotonic; 0: no limit */
+  mw_req *query_next;           /* the query queue's link */
+
   /* handler state */
   void *ctx;
   int64_t t0_ns;
@@ -76,6 +88,20 @@ struct mw_req {
 /* Suspends the request until job is committed; route->resume runs then. On
  * MW_EBUSY / MW_ESHUTDOWN the request is not suspended and the rc is returned. */
 int mw__req_commit(mw_req *r);
+
+/* Runs r's route on a query thread: suspends the connection, or replies 503
+ * at once when the queue is full or the server stops. */
+void mw__query_submit(mw_req *r);
+/* Sends the reply the query thread kept (once the connection is resumed). */
+void mw__query_reply(mw_req *r);
+/* The query pool: start starts its threads; stop stops what runs, answers
+ * what waits (503) and joins them, so that every suspended query is resumed,
+ * and later queries get 503 at once; free (after the daemon stopped) frees. */
+int mw__query_pool_start(mw_http *h, char *err, size_t errsz);
+void mw__query_pool_stop(mw_http *h);
+void mw__query_pool_free(mw_http *h);
+/* Sends resp (consumed) with status: the one place a reply leaves. */
+void mw__req_send(mw_req *r, unsigned status, struct MHD_Response *resp);
 
 /* Counts n more bytes held by r against max_request_memory (released when
  * the request ends); MW_EBUSY when all requests together would hold more. */

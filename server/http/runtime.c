@@ -482,8 +482,8 @@ static void handle_snapshot(mw_req *r) {
 const mw_route mw__runtime_routes[] = {
     {.method = "POST", .access = MW_ACCESS_INGEST, .path = "/api/v1/ingest/", .prefix = 1, .body = 1, .handle = handle_ingest, .resume = resume_ingest},
     {.method = "POST", .access = MW_ACCESS_INGEST, .path = "/ingest", .body = 1, .handle = handle_pyroscope, .resume = resume_ingest},
-    {.method = "GET", .path = "/api/v1/sources", .handle = handle_sources},
-    {.method = "GET", .path = "/api/v1/sources/", .prefix = 1, .handle = handle_source_sub},
-    {.method = "GET", .path = "/api/v1/snapshots/", .prefix = 1, .handle = handle_snapshot},
+    {.method = "GET", .path = "/api/v1/sources", .query = 1, .handle = handle_sources},
+    {.method = "GET", .path = "/api/v1/sources/", .prefix = 1, .query = 1, .handle = handle_source_sub},
+    {.method = "GET", .path = "/api/v1/snapshots/", .prefix = 1, .query = 1, .handle = handle_snapshot},
     {0},
 };

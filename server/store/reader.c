@@ -26,7 +26,7 @@ static const uint8_t *dup_blob(mw_arena *a, sqlite3_stmt *st, int col, size_t *l
 
 static int prep(mw__reader *r, const char *sql, sqlite3_stmt **st) {
   if (sqlite3_prepare_v2(r->db, sql, -1, st, NULL) != SQLITE_OK) {
-    mw__error("query prepare failed", "err=\"%s\"", sqlite3_errmsg(r->db));
+    if (!mw__reader_interrupted(r)) mw__error("query prepare failed", "err=\"%s\"", sqlite3_errmsg(r->db));
     return MW_EIO;
   }
   return MW_OK;

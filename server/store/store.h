@@ -7,6 +7,7 @@
  * small pool (WAL lets them run beside the writer). */
 #ifndef MW_STORE_STORE_H
 #define MW_STORE_STORE_H
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,6 +75,20 @@ void mw__store_stats(mw_store *s, mw_store_stats *out);
 void mw__store_on_commit(mw_store *s, void (*cb)(double seconds, size_t jobs, size_t spans));
 
 /* --- reading -------------------------------------------------------------- */
+
+/* A time limit for the reads of one query. Bound to a thread, it stops the
+ * thread's statements in SQLite (through a progress handler) once the
+ * deadline passes or *abort becomes non-zero: the store call then fails, and
+ * `stopped` says why. A limited read never lends a connection once stopped. */
+typedef struct mw_query_limit {
+  int64_t deadline_ns;         /* monotonic (mw__mono_ns); 0: none */
+  const _Atomic int *abort;    /* non-zero: stop now (shutdown); NULL: never */
+  int stopped;                 /* set by the store: MW_ETIMEDOUT or MW_ESHUTDOWN */
+} mw_query_limit;
+
+/* Binds lim to the calling thread's reads until the next call (NULL unbinds).
+ * Threads that never call it read without a limit. */
+void mw__store_limit(mw_query_limit *lim);
 
 /* A page of a listing: skip offset rows, return at most limit, and stop early
  * once the returned rows' text passes max_bytes (a page holds at least one

@@ -5,7 +5,9 @@
  *   through an index and reads spans_by_op alone;
  * - search, services and operations answer what a small hand-built data set
  *   says they should (the expected values are worked out by hand in the
- *   comments, not taken from the code), with paging and the byte budget. */
+ *   comments, not taken from the code), with paging and the byte budget;
+ * - a query limit stops a long statement inside SQLite, and a query whose
+ *   limit has passed gets no connection. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/timefmt.h"
 #include "store/reader_sql.h"
 #include "store/store_int.h"
 
@@ -352,6 +355,52 @@ static void test_operations(void **state) {
                    MW_ENOTFOUND);
 }
 
+/* --- query limits -------------------------------------------------------------- */
+
+static void test_limit_stops_a_long_statement(void **state) {
+  fixture *f = *state;
+  mw_query_limit lim = {.deadline_ns = mw__mono_ns() + 50 * MS};
+  mw__store_limit(&lim);
+  mw__reader *r = mw__reader_get(f->store);
+  assert_non_null(r);
+  sqlite3_stmt *st;
+  /* counts to a billion: minutes of work without the limit */
+  assert_int_equal(sqlite3_prepare_v2(r->db,
+                                      "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) "
+                                      "SELECT count(*) FROM c",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  int64_t t0 = mw__mono_ns();
+  int rc = sqlite3_step(st);
+  int64_t took = mw__mono_ns() - t0;
+  sqlite3_finalize(st);
+  assert_int_equal(rc, SQLITE_INTERRUPT);
+  assert_int_equal(lim.stopped, MW_ETIMEDOUT);
+  assert_true(took < 10000 * MS);
+  mw__reader_put(f->store, r);
+  /* once stopped, the query gets no connection, so every store call fails */
+  mw_search_query q = query(NULL, NULL);
+  mw_search_hit *h;
+  size_t n, next;
+  assert_int_not_equal(mw__store_search(f->store, f->arena, &q, &h, &n, &next), MW_OK);
+  mw__store_limit(NULL);
+  assert_int_equal(mw__store_search(f->store, f->arena, &q, &h, &n, &next), MW_OK);
+  assert_int_equal(n, 5);
+}
+
+static void test_limit_abort(void **state) {
+  fixture *f = *state;
+  _Atomic int abort_now = 1;
+  mw_query_limit lim = {.abort = &abort_now};
+  mw__store_limit(&lim);
+  mw_service_info *sv;
+  size_t n, next;
+  mw_page pg = {.offset = 0, .limit = 10, .max_bytes = 1 << 20};
+  assert_int_not_equal(mw__store_services(f->store, f->arena, NULL, &pg, &sv, &n, &next), MW_OK);
+  assert_int_equal(lim.stopped, MW_ESHUTDOWN);
+  mw__store_limit(NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_plans_never_scan_spans),
@@ -361,6 +410,8 @@ int main(void) {
       cmocka_unit_test(test_search_hit_fields),
       cmocka_unit_test(test_services),
       cmocka_unit_test(test_operations),
+      cmocka_unit_test(test_limit_stops_a_long_statement),
+      cmocka_unit_test(test_limit_abort),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
