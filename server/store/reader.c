@@ -131,7 +131,7 @@ out:
   return rc;
 }
 
-/* Fills hit h of the trace tid: its root's names and its extent. */
+/* Fills h, whose trace_id is set, with its trace's root names and extent. */
 static int read_hit(mw_arena *a, sqlite3_stmt *root, sqlite3_stmt *extent, mw_search_hit *h) {
   sqlite3_bind_blob(root, 1, h->trace_id, 16, SQLITE_STATIC);
   int rc = sqlite3_step(root);
@@ -205,8 +205,8 @@ int mw__store_search(mw_store *s, mw_arena *a, const mw_search_query *q, mw_sear
         rc = MW_EIO;
         break;
       }
-      int64_t dummy;
-      if (mw__bmap_get(seen, tid, 16, &dummy)) continue;
+      int64_t one;
+      if (mw__bmap_get(seen, tid, 16, &one)) continue; /* a trace counts once, at its longest span */
       if ((rc = mw__bmap_put(seen, tid, 16, 1))) goto out;
       if (found++ < pg->offset) continue;
       if (*n == pg->limit || (*n && bytes > pg->max_bytes)) { /* the page is full, and more follow */
