@@ -76,7 +76,7 @@ static int lower_op(sqlite3 *db, sqlite3_stmt *dec, sqlite3_stmt *del, int64_t o
   sqlite3_bind_int64(del, 1, op);
   ok = ok && sqlite3_step(del) == SQLITE_DONE;
   sqlite3_reset(del);
-  *gone += sqlite3_changes(db) > 0;
+  if (ok && sqlite3_changes(db) > 0) (*gone)++;
   return ok ? MW_OK : MW_EIO;
 }
 
