@@ -12,6 +12,7 @@ void mw__buf_init(mw_buf *b, size_t max) {
   b->data = NULL;
   b->len = b->cap = 0;
   b->max = max;
+  b->err = 0;
 }
 
 void mw__buf_free(mw_buf *b) {
@@ -22,24 +23,27 @@ void mw__buf_free(mw_buf *b) {
 
 void mw__buf_reset(mw_buf *b) {
   b->len = 0;
+  b->err = 0;
   if (b->data) b->data[0] = '\0';
 }
 
+/* Frees the buffer and remembers why; returns NULL for the caller to pass on. */
+static char *fail(mw_buf *b, int err) {
+  mw__buf_free(b);
+  if (!b->err) b->err = err;
+  return NULL;
+}
+
 char *mw__buf_reserve(mw_buf *b, size_t n) {
-  if (n > b->max || b->len > b->max - n) {
-    mw__buf_free(b);
-    return NULL;
-  }
+  if (b->err) return NULL;
+  if (n > b->max || b->len > b->max - n) return fail(b, MW_ETOOBIG);
   size_t need = b->len + n + 1;
   if (need > b->cap) {
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need) cap *= 2;
     if (b->max < SIZE_MAX && cap > b->max + 1) cap = b->max + 1;
     char *p = realloc(b->data, cap);
-    if (!p) {
-      mw__buf_free(b);
-      return NULL;
-    }
+    if (!p) return fail(b, MW_ENOMEM);
     b->data = p;
     b->cap = cap;
   }
@@ -47,9 +51,8 @@ char *mw__buf_reserve(mw_buf *b, size_t n) {
 }
 
 int mw__buf_add(mw_buf *b, const void *data, size_t len) {
-  int too_big = len > b->max || b->len > b->max - len;
   char *p = mw__buf_reserve(b, len);
-  if (!p) return too_big ? MW_ETOOBIG : MW_ENOMEM;
+  if (!p) return b->err;
   if (len) memcpy(p, data, len);
   b->len += len;
   b->data[b->len] = '\0';
@@ -75,9 +78,8 @@ int mw__buf_printf(mw_buf *b, const char *fmt, ...) {
   va_end(ap);
   if (n < 0) return MW_EINVAL;
   if ((size_t)n < sizeof small) return mw__buf_add(b, small, (size_t)n);
-  int too_big = (size_t)n > b->max || b->len > b->max - (size_t)n;
   char *p = mw__buf_reserve(b, (size_t)n);
-  if (!p) return too_big ? MW_ETOOBIG : MW_ENOMEM;
+  if (!p) return b->err;
   va_start(ap, fmt);
   vsnprintf(p, (size_t)n + 1, fmt, ap);
   va_end(ap);

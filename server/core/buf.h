@@ -1,6 +1,9 @@
 /* A growable byte buffer with a hard maximum, in the manner of curl's dynbuf:
  * every buffer that grows from input has a limit, and a failed append leaves
- * the buffer freed-and-empty (no half state to reason about). */
+ * the buffer freed-and-empty (no half state to reason about). The failure
+ * sticks: later appends fail too, until mw__buf_init, so that what follows a
+ * failure can never pass for the whole text (a truncated answer sent as if
+ * complete). */
 #ifndef MW_CORE_BUF_H
 #define MW_CORE_BUF_H
 #include <stddef.h>
@@ -10,12 +13,14 @@ typedef struct mw_buf {
   size_t len;
   size_t cap;
   size_t max;  /* appends that would pass this fail with MW_ETOOBIG */
+  int err;     /* the first failure (MW_ETOOBIG, MW_ENOMEM), 0 if none */
 } mw_buf;
 
 void mw__buf_init(mw_buf *b, size_t max);
 void mw__buf_free(mw_buf *b);
-void mw__buf_reset(mw_buf *b);   /* len = 0, keeps the memory */
-/* Returns 0, MW_ENOMEM or MW_ETOOBIG; on failure the buffer is freed. */
+void mw__buf_reset(mw_buf *b);   /* len = 0, keeps the memory, forgets a failure */
+/* Returns 0, MW_ENOMEM or MW_ETOOBIG; on failure the buffer is freed and
+ * b->err set; once b->err is set, every append returns it. */
 int mw__buf_add(mw_buf *b, const void *data, size_t len);
 int mw__buf_addc(mw_buf *b, char c);
 int mw__buf_adds(mw_buf *b, const char *s);

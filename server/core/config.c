@@ -25,7 +25,14 @@ static const opt options[] = {
      "address to serve OTLP ingest, the API and the viewer on (host:port; port 0 picks one)"},
     {"data", "MEANWHILE_DATA", T_STR, OFF(data_dir), "./meanwhile-data", "directory for the SQLite database"},
     {"log-level", "MEANWHILE_LOG_LEVEL", T_LEVEL, OFF(log_level), "info", "debug, info, warn or error"},
-    {"threads", "MEANWHILE_THREADS", T_UINT, OFF(threads), "4", "HTTP worker threads (decode and queries run there)"},
+    {"threads", "MEANWHILE_THREADS", T_UINT, OFF(threads), "4",
+     "HTTP worker threads: they read and decode request bodies (queries run on --query-threads)"},
+    {"query-threads", "MEANWHILE_QUERY_THREADS", T_UINT, OFF(query_threads), "2",
+     "threads that run queries (the /api/ reads), apart from the HTTP threads so that ingest never waits for them"},
+    {"max-query-queue", "MEANWHILE_MAX_QUERY_QUEUE", T_UINT, OFF(max_query_queue), "64",
+     "queries waiting for a query thread before more are answered 503"},
+    {"query-timeout", "MEANWHILE_QUERY_TIMEOUT", T_DURATION0, OFF(query_timeout_ns), "10s",
+     "a query still running this long after it arrived is stopped and answered 503 (0: no limit)"},
     {"sync", "MEANWHILE_SYNC", T_SYNC, OFF(sync_full), "full",
      "full: every commit survives power loss; normal: survives a process crash only"},
     {"max-body-bytes", "MEANWHILE_MAX_BODY_BYTES", T_SIZE, OFF(limits.max_body_bytes), "67108864",
@@ -188,6 +195,7 @@ int mw__config_parse(int argc, char **argv, mw_config *cfg, FILE *out, char *err
   }
   const char *fault = getenv("MEANWHILE_FAULT_COMMIT_DELAY_MS");
   if (fault) cfg->fault_commit_delay_ms = atoi(fault);
+  if ((fault = getenv("MEANWHILE_FAULT_QUERY_DELAY_MS"))) cfg->fault_query_delay_ms = atoi(fault);
   /* token lists come from the environment only: a command line is visible to
    * every user of the machine (ps, /proc) */
   cfg->ingest_tokens = getenv("MEANWHILE_INGEST_TOKENS");

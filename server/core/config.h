@@ -15,6 +15,9 @@ typedef struct mw_config {
   const char *data_dir;
   enum mw__log_level log_level;
   unsigned threads;
+  unsigned query_threads;
+  unsigned max_query_queue;
+  int64_t query_timeout_ns;    /* 0 = no limit */
   int sync_full;
   mw_limits limits;
   size_t max_queue_spans;
@@ -28,6 +31,7 @@ typedef struct mw_config {
   unsigned header_timeout_s;
   unsigned shutdown_grace_s;
   int fault_commit_delay_ms;   /* MEANWHILE_FAULT_COMMIT_DELAY_MS only: a test hook */
+  int fault_query_delay_ms;    /* MEANWHILE_FAULT_QUERY_DELAY_MS only: each query sleeps first (a test hook) */
   const char *ingest_token_file, *query_token_file;
   const char *ingest_tokens, *query_tokens; /* MEANWHILE_*_TOKENS only: never flags */
   const char *tls_cert, *tls_key;

@@ -13,6 +13,7 @@ const char *mw__strerror(int err) {
   case MW_EUNSUPPORTED: return "unsupported";
   case MW_ESHUTDOWN: return "shutting down";
   case MW_EFULL: return "disk full";
+  case MW_ETIMEDOUT: return "timed out";
   }
   return "unknown error";
 }

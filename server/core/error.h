@@ -1,5 +1,5 @@
 /* Error codes shared by every module: 0 is success, negatives are failures.
- * Only server/http/ turns them into HTTP statuses (http/status.c). */
+ * Only server/http/ turns them into HTTP statuses (mw__http_status). */
 #ifndef MW_CORE_ERROR_H
 #define MW_CORE_ERROR_H
 
@@ -14,6 +14,7 @@ enum mw__err {
   MW_EUNSUPPORTED = -7, /* a content type or encoding we do not speak */
   MW_ESHUTDOWN = -8,  /* the server is stopping */
   MW_EFULL = -9,      /* disk full */
+  MW_ETIMEDOUT = -10, /* a query ran past its time limit (query_timeout) */
 };
 
 /* Returns a static, human-readable name for an error code. */

@@ -125,31 +125,16 @@ static void handle_search(mw_req *r) {
   if (q.service && !*q.service) q.service = NULL;
   if (q.name && !*q.name) q.name = NULL;
   if (duration_arg(r, "minDuration", 0, &q.min_dur_ns) || duration_arg(r, "maxDuration", INT64_MAX, &q.max_dur_ns) ||
-      mw__query_window(r, &q.start_ns, &q.end_ns))
+      mw__query_window(r, &q.start_ns, &q.end_ns) || mw__page_args(r, 20, MAX_SEARCH_LIMIT, &q.page))
     return;
-  q.limit = 20;
-  const char *lim = mw__req_arg(r, "limit");
-  if (lim && *lim) {
-    char *end;
-    long v = strtol(lim, &end, 10);
-    if (*end || v < 1 || v > MAX_SEARCH_LIMIT)
-      return mw__reply_json_error(r, 400, "limit must be an integer from 1 to %d, got \"%.32s\"", MAX_SEARCH_LIMIT, lim);
-    q.limit = (size_t)v;
-  }
-  const char *off = mw__req_arg(r, "offset");
-  if (off && *off) {
-    char *end;
-    long v = strtol(off, &end, 10);
-    if (*end || v < 0 || v > 1000000)
-      return mw__reply_json_error(r, 400, "offset must be an integer from 0 to 1000000, got \"%.32s\"", off);
-    q.offset = (size_t)v;
-  }
   mw_search_hit *hits;
-  size_t n;
-  int rc = mw__store_search(r->http->opts.store, r->arena, &q, &hits, &n);
+  size_t n, next;
+  int rc = mw__store_search(r->http->opts.store, r->arena, &q, &hits, &n, &next);
   if (rc) return mw__reply_json_error(r, 500, "search failed: %s", mw__strerror(rc));
+  size_t room = 4096;
+  for (size_t i = 0; i < n; i++) room += 256 + mw__json_room(hits[i].root_service) + mw__json_room(hits[i].root_name);
   mw_buf b;
-  mw__buf_init(&b, (size_t)16 << 20);
+  mw__buf_init(&b, room);
   mw_jsonw w;
   mw__jw_init(&w, &b);
   mw__jw_obj(&w);
@@ -169,17 +154,24 @@ static void handle_search(mw_req *r) {
     mw__jw_obj_end(&w);
   }
   mw__jw_arr_end(&w);
+  mw__jw_page(&w, next);
   mw__jw_obj_end(&w);
   mw__reply_buf(r, 200, "application/json", &b);
 }
 
+/* /api/v1/services[?name=&offset=&limit=] */
 static void handle_services(mw_req *r) {
+  mw_page pg;
+  if (mw__page_args(r, MW_PAGE_ROWS, MW_PAGE_ROWS, &pg)) return;
+  const char *name = mw__req_arg(r, "name");
   mw_service_info *sv;
-  size_t n;
-  int rc = mw__store_services(r->http->opts.store, r->arena, &sv, &n);
+  size_t n, next;
+  int rc = mw__store_services(r->http->opts.store, r->arena, name && *name ? name : NULL, &pg, &sv, &n, &next);
   if (rc) return mw__reply_json_error(r, 500, "listing services failed: %s", mw__strerror(rc));
+  size_t room = 4096;
+  for (size_t i = 0; i < n; i++) room += 128 + mw__json_room(sv[i].name);
   mw_buf b;
-  mw__buf_init(&b, (size_t)16 << 20);
+  mw__buf_init(&b, room);
   mw_jsonw w;
   mw__jw_init(&w, &b);
   mw__jw_obj(&w);
@@ -194,11 +186,12 @@ static void handle_services(mw_req *r) {
     mw__jw_obj_end(&w);
   }
   mw__jw_arr_end(&w);
+  mw__jw_page(&w, next);
   mw__jw_obj_end(&w);
   mw__reply_buf(r, 200, "application/json", &b);
 }
 
-/* /api/v1/services/{service}/operations */
+/* /api/v1/services/{service}/operations[?start=&end=&offset=&limit=] */
 static void handle_operations(mw_req *r) {
   const char *rest = r->url + strlen("/api/v1/services/");
   const char *slash = strrchr(rest, '/');
@@ -206,14 +199,17 @@ static void handle_operations(mw_req *r) {
     return mw__reply_json_error(r, 404, "no such endpoint: %s", r->url);
   char *service = mw__arena_strndup(r->arena, rest, (size_t)(slash - rest));
   int64_t start, end;
-  if (mw__query_window(r, &start, &end)) return;
+  mw_page pg;
+  if (mw__query_window(r, &start, &end) || mw__page_args(r, MW_PAGE_ROWS, MW_PAGE_ROWS, &pg)) return;
   mw_operation_stats *ops;
-  size_t n;
-  int rc = mw__store_operations(r->http->opts.store, r->arena, service, start, end, &ops, &n);
+  size_t n, next;
+  int rc = mw__store_operations(r->http->opts.store, r->arena, service, start, end, &pg, &ops, &n, &next);
   if (rc == MW_ENOTFOUND) return mw__reply_json_error(r, 404, "service \"%.128s\" not found", service);
   if (rc) return mw__reply_json_error(r, 500, "listing operations failed: %s", mw__strerror(rc));
+  size_t room = 4096 + mw__json_room(service);
+  for (size_t i = 0; i < n; i++) room += 256 + mw__json_room(ops[i].name);
   mw_buf b;
-  mw__buf_init(&b, (size_t)16 << 20);
+  mw__buf_init(&b, room);
   mw_jsonw w;
   mw__jw_init(&w, &b);
   mw__jw_obj(&w);
@@ -232,14 +228,15 @@ static void handle_operations(mw_req *r) {
     mw__jw_obj_end(&w);
   }
   mw__jw_arr_end(&w);
+  mw__jw_page(&w, next);
   mw__jw_obj_end(&w);
   mw__reply_buf(r, 200, "application/json", &b);
 }
 
 const mw_route mw__api_routes[] = {
-    {.method = "GET", .path = "/api/traces/", .prefix = 1, .handle = handle_trace},
-    {.method = "GET", .path = "/api/search", .handle = handle_search},
-    {.method = "GET", .path = "/api/v1/services", .handle = handle_services},
-    {.method = "GET", .path = "/api/v1/services/", .prefix = 1, .handle = handle_operations},
+    {.method = "GET", .path = "/api/traces/", .prefix = 1, .query = 1, .handle = handle_trace},
+    {.method = "GET", .path = "/api/search", .query = 1, .handle = handle_search},
+    {.method = "GET", .path = "/api/v1/services", .query = 1, .handle = handle_services},
+    {.method = "GET", .path = "/api/v1/services/", .prefix = 1, .query = 1, .handle = handle_operations},
     {0},
 };

@@ -124,8 +124,8 @@ static void handle_compare(mw_req *r) {
 }
 
 const mw_route mw__correlate_routes[] = {
-    {.method = "GET", .path = "/api/v1/compare", .handle = handle_compare},
-    {.method = "GET", .path = "/api/v1/spans/", .prefix = 1, .handle = handle_span_profile},
-    {.method = "GET", .path = "/api/v1/traces/", .prefix = 1, .handle = handle_trace_sub},
+    {.method = "GET", .path = "/api/v1/compare", .query = 1, .handle = handle_compare},
+    {.method = "GET", .path = "/api/v1/spans/", .prefix = 1, .query = 1, .handle = handle_span_profile},
+    {.method = "GET", .path = "/api/v1/traces/", .prefix = 1, .query = 1, .handle = handle_trace_sub},
     {0},
 };

@@ -1,5 +1,6 @@
 /* The HTTP front: one libmicrohttpd daemon with a thread pool serves OTLP
- * ingest, the query API, /metrics and the web viewer on one port. */
+ * ingest, the query API, /metrics and the web viewer on one port; queries
+ * run on a pool of their own. */
 #ifndef MW_HTTP_HTTP_H
 #define MW_HTTP_HTTP_H
 #include <stddef.h>
@@ -13,6 +14,10 @@ typedef struct mw_http mw_http;
 typedef struct mw_http_opts {
   const char *listen;        /* "host:port", "[v6]:port"; port 0 picks a free one */
   unsigned threads;          /* MHD thread pool size */
+  unsigned query_threads;    /* threads that run queries (http/query.c) */
+  unsigned max_query_queue;  /* queries waiting for one of them; more: 503 */
+  int64_t query_timeout_ns;  /* a query still running this long after it arrived stops: 503; 0 = none */
+  int fault_query_delay_ms;  /* test hook: each query sleeps this long first */
   unsigned max_connections;
   unsigned max_connections_per_ip;
   unsigned conn_timeout_s;   /* idle / slow-client timeout */

@@ -22,6 +22,7 @@ struct mw_http {
   _Atomic size_t body_bytes;   /* decoded body bytes held by requests (max_request_memory) */
   mw_conn_guard *guard;        /* header deadlines, request-line verdicts */
   int tls;
+  struct mw_query_pool *queries; /* http/query.c */
 };
 
 typedef struct mw_req mw_req;
@@ -36,6 +37,9 @@ typedef struct mw_route {
   const char *path;            /* exact path, or a prefix ending in '/' when prefix=1 */
   int prefix;
   int body;                    /* reads a request body */
+  /* Reads the store: handle runs on a query thread (http/query.c), never on
+   * the HTTP threads that read ingest bodies, within --query-timeout. */
+  int query;
   /* Called once the body (if any) is complete. Must reply (mw__reply*) or
    * suspend for a commit (mw__req_commit). */
   void (*handle)(mw_req *r);
@@ -43,7 +47,9 @@ typedef struct mw_route {
   void (*resume)(mw_req *r);
 } mw_route;
 
-enum req_state { REQ_NEW, REQ_BODY, REQ_WAITING, REQ_RESUMED, REQ_REPLIED };
+/* REQ_QUERY: queued for or running on a query thread (suspended); its reply
+ * is kept in `answer` until the connection is resumed. */
+enum req_state { REQ_NEW, REQ_BODY, REQ_WAITING, REQ_QUERY, REQ_RESUMED, REQ_REPLIED };
 
 struct mw_req {
   mw_http *http;
@@ -74,6 +80,12 @@ struct mw_req {
   int close;                    /* the answer closes the connection (Connection: close) */
   const char *allow;            /* Allow header of a 405 */
 
+  /* query (http/query.c) */
+  struct MHD_Response *answer;  /* the reply a query thread made, sent on resume */
+  unsigned answer_status;
+  int64_t query_deadline_ns;    /* monotonic; 0: no limit */
+  mw_req *query_next;           /* the query queue's link */
+
   /* handler state */
   void *ctx;
   int64_t t0_ns;
@@ -94,6 +106,20 @@ void mw__framing_check(struct MHD_Connection *conn, const char *version, mw_fram
  * MW_EBUSY / MW_ESHUTDOWN the request is not suspended and the rc is returned. */
 int mw__req_commit(mw_req *r);
 
+/* Runs r's route on a query thread: suspends the connection, or replies 503
+ * at once when the queue is full or the server stops. */
+void mw__query_submit(mw_req *r);
+/* Sends the reply the query thread kept (once the connection is resumed). */
+void mw__query_reply(mw_req *r);
+/* The query pool: start starts its threads; stop stops what runs, answers
+ * what waits (503) and joins them, so that every suspended query is resumed,
+ * and later queries get 503 at once; free (after the daemon stopped) frees. */
+int mw__query_pool_start(mw_http *h, char *err, size_t errsz);
+void mw__query_pool_stop(mw_http *h);
+void mw__query_pool_free(mw_http *h);
+/* Sends resp (consumed) with status: the one place a reply leaves. */
+void mw__req_send(mw_req *r, unsigned status, struct MHD_Response *resp);
+
 /* Counts n more bytes held by r against max_request_memory (released when
  * the request ends); MW_EBUSY when all requests together would hold more. */
 int mw__req_account(mw_req *r, size_t n);
@@ -103,6 +129,19 @@ int mw__req_account(mw_req *r, size_t n);
  * max_query_range from end (or now); a wider window than max_query_range is
  * refused (0: no cap). Replies 400 and returns -1 when bad. */
 int mw__query_window(mw_req *r, int64_t *start, int64_t *end);
+
+/* Pages (http/page.c): at most MW_PAGE_ROWS rows (the default too), and rows only
+ * until their text passes MW_PAGE_BYTES (a page holds at least one row). */
+enum { MW_PAGE_ROWS = 1000, MW_PAGE_BYTES = 1 << 20 };
+
+/* The page a request asks for: `offset` (default 0) and `limit` (1 to max,
+ * default dflt). Replies 400 and returns -1 when bad. */
+int mw__page_args(mw_req *r, size_t dflt, size_t max, mw_page *pg);
+/* Writes "more" and, when more rows follow, "next_offset": the offset of the
+ * next page (next; 0 = none). */
+void mw__jw_page(mw_jsonw *w, size_t next);
+/* Room a JSON answer needs for string s (escaping can make a byte six). */
+size_t mw__json_room(const char *s);
 
 /* Query parameter (URL-decoded) or NULL. */
 const char *mw__req_arg(mw_req *r, const char *name);

@@ -270,13 +270,19 @@ static void finish(mw_req *r, mw_jsonw *w, mw_buf *b) {
   mw__reply_buf(r, 200, "application/json", b);
 }
 
+/* /api/v1/sources[?offset=&limit=] */
 static void handle_sources(mw_req *r) {
+  mw_page pg;
+  if (mw__page_args(r, MW_PAGE_ROWS, MW_PAGE_ROWS, &pg)) return;
   mw_source_info *src;
-  size_t n;
-  int rc = mw__store_sources(r->http->opts.store, r->arena, &src, &n);
+  size_t n, next;
+  int rc = mw__store_sources(r->http->opts.store, r->arena, &pg, &src, &n, &next);
   if (rc) return mw__reply_json_error(r, 500, "listing sources failed: %s", mw__strerror(rc));
+  size_t room = 4096;
+  for (size_t i = 0; i < n; i++)
+    room += 256 + mw__json_room(src[i].service) + mw__json_room(src[i].instance) + mw__json_room(src[i].host);
   mw_buf b;
-  mw__buf_init(&b, 16u << 20);
+  mw__buf_init(&b, room);
   mw_jsonw w;
   mw__jw_init(&w, &b);
   mw__jw_obj(&w);
@@ -284,6 +290,7 @@ static void handle_sources(mw_req *r) {
   mw__jw_arr(&w);
   for (size_t i = 0; i < n; i++) write_source(&w, &src[i]);
   mw__jw_arr_end(&w);
+  mw__jw_page(&w, next);
   mw__jw_obj_end(&w);
   finish(r, &w, &b);
 }
@@ -475,8 +482,8 @@ static void handle_snapshot(mw_req *r) {
 const mw_route mw__runtime_routes[] = {
     {.method = "POST", .access = MW_ACCESS_INGEST, .path = "/api/v1/ingest/", .prefix = 1, .body = 1, .handle = handle_ingest, .resume = resume_ingest},
     {.method = "POST", .access = MW_ACCESS_INGEST, .path = "/ingest", .body = 1, .handle = handle_pyroscope, .resume = resume_ingest},
-    {.method = "GET", .path = "/api/v1/sources", .handle = handle_sources},
-    {.method = "GET", .path = "/api/v1/sources/", .prefix = 1, .handle = handle_source_sub},
-    {.method = "GET", .path = "/api/v1/snapshots/", .prefix = 1, .handle = handle_snapshot},
+    {.method = "GET", .path = "/api/v1/sources", .query = 1, .handle = handle_sources},
+    {.method = "GET", .path = "/api/v1/sources/", .prefix = 1, .query = 1, .handle = handle_source_sub},
+    {.method = "GET", .path = "/api/v1/snapshots/", .prefix = 1, .query = 1, .handle = handle_snapshot},
     {0},
 };

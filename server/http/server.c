@@ -5,7 +5,8 @@
  * replies at once or hands a job to the store's writer and suspends the
  * connection; the writer's done() callback resumes it, and the handler's
  * resume() replies. So the pool threads never wait on a commit, and one commit
- * can answer many connections. */
+ * can answer many connections. A query route is handled the same way on a
+ * query thread (query.c): the connection is suspended while it runs. */
 #include "http/http_int.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -94,6 +95,7 @@ unsigned mw__http_status(int err) {
   case MW_EUNSUPPORTED: return MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
   case MW_ESHUTDOWN: return MHD_HTTP_SERVICE_UNAVAILABLE;
   case MW_EFULL: return MHD_HTTP_INSUFFICIENT_STORAGE;
+  case MW_ETIMEDOUT: return MHD_HTTP_SERVICE_UNAVAILABLE;
   default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
   }
 }
@@ -140,7 +142,7 @@ void mw__req_retry_after(mw_req *r, unsigned seconds) { r->retry_after = seconds
 static void queue(mw_req *r, unsigned status, const char *content_type, struct MHD_Response *resp) {
   if (!resp) {
     mw__error("cannot create a response", NULL);
-    r->state = REQ_REPLIED;
+    if (r->state != REQ_QUERY) r->state = REQ_REPLIED; /* a query thread's request is resumed all the same */
     return;
   }
   if (content_type) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
@@ -157,6 +159,16 @@ static void queue(mw_req *r, unsigned status, const char *content_type, struct M
   if (status == MHD_HTTP_UNAUTHORIZED) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"meanwhile\"");
   if (r->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
   if (r->close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+  if (r->state == REQ_QUERY) { /* on a query thread: sent once the connection is resumed */
+    if (r->answer) MHD_destroy_response(r->answer);
+    r->answer = resp;
+    r->answer_status = status;
+    return;
+  }
+  mw__req_send(r, status, resp);
+}
+
+void mw__req_send(mw_req *r, unsigned status, struct MHD_Response *resp) {
   if (MHD_queue_response(r->conn, status, resp) != MHD_YES)
     mw__warn("cannot queue a response", "status=%u url=%s", status, r->url);
   MHD_destroy_response(resp);
@@ -175,6 +187,16 @@ void mw__reply(mw_req *r, unsigned status, const char *content_type, char *body,
 }
 
 void mw__reply_buf(mw_req *r, unsigned status, const char *content_type, mw_buf *b) {
+  /* an answer that did not fit (or found no memory) is never sent as if it
+   * were whole: its 200 would carry an empty or cut body */
+  if (b->err == MW_ETOOBIG)
+    return mw__reply_json_error(r, mw__http_status(b->err),
+                                "the answer would be larger than %zu MiB: ask for less (a narrower time window, a "
+                                "smaller limit, or the next page)", b->max >> 20);
+  if (b->err) {
+    mw__req_retry_after(r, 1);
+    return mw__reply_json_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory rendering the answer: retry");
+  }
   size_t len;
   char *data = mw__buf_detach(b, &len);
   mw__reply(r, status, content_type, data, len);
@@ -264,6 +286,7 @@ static void req_free(mw_req *r) {
   if (!r) return;
   atomic_fetch_sub(&r->http->in_flight, 1);
   atomic_fetch_sub(&r->http->body_bytes, r->accounted);
+  if (r->answer) MHD_destroy_response(r->answer);
   mw__body_decoder_free(r->dec);
   if (r->body) mw__body_buf_free(r->body);
   mw__arena_free(r->arena);
@@ -557,10 +580,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       int rc = mw__body_decoder_finish(r->dec, &r->body);
       if (rc) r->body_rc = rc;
     }
-    r->route->handle(r);
+    if (r->route->query) mw__query_submit(r);
+    else r->route->handle(r);
     break;
   case REQ_RESUMED:
-    r->route->resume(r);
+    if (r->route->query) mw__query_reply(r);
+    else r->route->resume(r);
     break;
   default:
     break;
@@ -572,9 +597,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
   mw_req *r = *con_cls;
-  if (r && r->state == REQ_WAITING) {
-    /* the writer still holds r->job: impossible while suspended, logged if it happens */
-    mw__error("request ended while waiting for a commit", "url=%s", r->url);
+  if (r && (r->state == REQ_WAITING || r->state == REQ_QUERY)) {
+    /* the writer or a query thread still holds r: impossible while suspended, logged if it happens */
+    mw__error("request ended while suspended", "url=%s state=%d", r->url, (int)r->state);
     return;
   }
   req_free(r);
@@ -691,6 +716,12 @@ int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t er
     free(h);
     return MW_ENOMEM;
   }
+  if ((rc = mw__query_pool_start(h, err, errsz))) {
+    mw__guard_free(h->guard);
+    close(h->listen_fd);
+    free(h);
+    return rc;
+  }
   h->daemon = MHD_start_daemon(
       flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
       MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
@@ -705,12 +736,14 @@ int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t er
       opts->tls_key_pem, MHD_OPTION_END);
   if (!h->daemon) {
     snprintf(err, errsz, "cannot start the HTTP server on %s", bound);
+    mw__query_pool_free(h);
     close(h->listen_fd);
     mw__guard_free(h->guard);
     free(h);
     return MW_EIO;
   }
-  mw__info("listening", "addr=%s threads=%u tls=%s", bound, opts->threads ? opts->threads : 4u, tls ? "on" : "off");
+  mw__info("listening", "addr=%s threads=%u query_threads=%u tls=%s", bound, opts->threads ? opts->threads : 4u,
+           h->opts.query_threads, tls ? "on" : "off");
   int loopback = strncmp(bound, "127.", 4) == 0 || strncmp(bound, "[::1]", 5) == 0;
   if (!loopback && (!opts->auth.ingest.n || !opts->auth.query.n))
     mw__warn("listening beyond loopback without tokens: anyone who reaches this port can send or read data",
@@ -732,8 +765,12 @@ size_t mw__http_in_flight(mw_http *h) { return atomic_load(&h->in_flight); }
 
 void mw__http_stop(mw_http *h) {
   if (!h) return;
+  /* queries still running are stopped and their connections resumed first:
+   * libmicrohttpd refuses to stop with suspended connections */
+  mw__query_pool_stop(h);
   MHD_stop_daemon(h->daemon);
   mw__guard_free(h->guard);
+  mw__query_pool_free(h);
   if (h->listen_fd >= 0) close(h->listen_fd);
   free(h);
 }

@@ -12,7 +12,7 @@ const char *mw__col_text(mw_arena *a, sqlite3_stmt *st, int col) {
 
 sqlite3_stmt *mw__prepare(mw__reader *r, const char *sql) {
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK && !mw__reader_interrupted(r))
     mw__error("query prepare failed", "err=\"%s\"", sqlite3_errmsg(r->db));
   return st;
 }
@@ -34,7 +34,7 @@ sqlite3_stmt *mw__reader_stmt(mw__reader *r, enum mw__rstmt id, const char *sql)
     return st;
   }
   if (sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-    mw__error("query prepare failed", "err=\"%s\"", sqlite3_errmsg(r->db));
+    if (!mw__reader_interrupted(r)) mw__error("query prepare failed", "err=\"%s\"", sqlite3_errmsg(r->db));
     return NULL;
   }
   return r->stmts[id] = st;

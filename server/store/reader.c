@@ -2,6 +2,7 @@
  * connection, copies what it returns into the caller's arena, and gives the
  * connection back. */
 #include "store/store_int.h"
+#include "store/reader_sql.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -25,7 +26,7 @@ static const uint8_t *dup_blob(mw_arena *a, sqlite3_stmt *st, int col, size_t *l
 
 static int prep(mw__reader *r, const char *sql, sqlite3_stmt **st) {
   if (sqlite3_prepare_v2(r->db, sql, -1, st, NULL) != SQLITE_OK) {
-    mw__error("query prepare failed", "err=\"%s\"", sqlite3_errmsg(r->db));
+    if (!mw__reader_interrupted(r)) mw__error("query prepare failed", "err=\"%s\"", sqlite3_errmsg(r->db));
     return MW_EIO;
   }
   return MW_OK;
@@ -130,92 +131,144 @@ out:
   return rc;
 }
 
-int mw__store_search(mw_store *s, mw_arena *a, const mw_search_query *q, mw_search_hit **out, size_t *n) {
+/* Fills h, whose trace_id is set, with its trace's root names and extent. */
+static int read_hit(mw_arena *a, sqlite3_stmt *root, sqlite3_stmt *extent, mw_search_hit *h) {
+  sqlite3_bind_blob(root, 1, h->trace_id, 16, SQLITE_STATIC);
+  int rc = sqlite3_step(root);
+  if (rc == SQLITE_ROW) {
+    h->root_service = dup_text(a, root, 0);
+    h->root_name = dup_text(a, root, 1);
+  }
+  sqlite3_reset(root);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return MW_EIO;
+  sqlite3_bind_blob(extent, 1, h->trace_id, 16, SQLITE_STATIC);
+  rc = sqlite3_step(extent);
+  if (rc == SQLITE_ROW) {
+    h->start_ns = sqlite3_column_int64(extent, 0);
+    h->dur_ns = sqlite3_column_int64(extent, 1) - h->start_ns;
+  }
+  sqlite3_reset(extent);
+  return rc == SQLITE_ROW ? MW_OK : MW_EIO;
+}
+
+int mw__store_search(mw_store *s, mw_arena *a, const mw_search_query *q, mw_search_hit **out, size_t *n,
+                     size_t *next) {
   *out = NULL;
   *n = 0;
+  *next = 0;
+  const mw_page *pg = &q->page;
+  /* the traces of the page, and one more to learn whether a next page exists */
+  size_t want = pg->offset + pg->limit + 1;
   mw__reader *r = mw__reader_get(s);
   if (!r) return MW_EIO;
-  sqlite3_stmt *st = NULL, *root = NULL, *span = NULL;
-  int rc = prep(r,
-                "SELECT s.trace_id, max(s.dur_ns) AS d FROM spans s JOIN operations o ON o.id = s.op_id "
-                "WHERE (?1 IS NULL OR o.service = ?1) AND (?2 IS NULL OR o.name = ?2) "
-                "AND s.dur_ns >= ?3 AND s.dur_ns <= ?4 AND s.start_ns >= ?5 AND s.start_ns < ?6 "
-                "GROUP BY s.trace_id ORDER BY d DESC, s.trace_id LIMIT ?7 OFFSET ?8",
-                &st);
-  if (!rc) rc = prep(r, "SELECT o.service, o.name FROM spans s JOIN operations o ON o.id = s.op_id "
-                        "WHERE s.trace_id = ?1 AND s.parent_id IS NULL ORDER BY s.start_ns LIMIT 1", &root);
-  if (!rc) rc = prep(r, "SELECT min(start_ns), max(start_ns + dur_ns) FROM spans WHERE trace_id = ?1", &span);
+  sqlite3_stmt *spans = NULL, *trace = NULL, *root = NULL, *extent = NULL;
+  mw_bmap *seen = NULL;
+  enum mw__search_shape shape = q->service && q->name ? MW_SEARCH_BOTH
+                                : q->service          ? MW_SEARCH_SERVICE
+                                : q->name             ? MW_SEARCH_NAME
+                                                      : MW_SEARCH_ANY;
+  int rc = prep(r, mw__search_sql[shape], &spans);
+  if (!rc) rc = prep(r, MW__SEARCH_TRACE_SQL, &trace);
+  if (!rc) rc = prep(r, MW__SEARCH_ROOT_SQL, &root);
+  if (!rc) rc = prep(r, MW__SEARCH_EXTENT_SQL, &extent);
   if (rc) goto out;
-  if (q->service) sqlite3_bind_text(st, 1, q->service, -1, SQLITE_STATIC);
-  if (q->name) sqlite3_bind_text(st, 2, q->name, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 3, q->min_dur_ns);
-  sqlite3_bind_int64(st, 4, q->max_dur_ns);
-  sqlite3_bind_int64(st, 5, q->start_ns);
-  sqlite3_bind_int64(st, 6, q->end_ns);
-  sqlite3_bind_int64(st, 7, (int64_t)q->limit);
-  sqlite3_bind_int64(st, 8, (int64_t)q->offset);
-  *out = mw__arena_calloc(a, q->limit + 1, sizeof **out);
-  if (!*out) {
+  *out = mw__arena_calloc(a, pg->limit ? pg->limit : 1, sizeof **out);
+  seen = mw__bmap_new(0);
+  if (!*out || !seen) {
     rc = MW_ENOMEM;
     goto out;
   }
-  int step;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-    mw_search_hit *h = &(*out)[(*n)++];
-    if (sqlite3_column_bytes(st, 0) == 16) memcpy(h->trace_id, sqlite3_column_blob(st, 0), 16);
-    h->match_dur_ns = sqlite3_column_int64(st, 1);
-    sqlite3_bind_blob(root, 1, h->trace_id, 16, SQLITE_STATIC);
-    if (sqlite3_step(root) == SQLITE_ROW) {
-      h->root_service = dup_text(a, root, 0);
-      h->root_name = dup_text(a, root, 1);
+  if (q->service) sqlite3_bind_text(spans, 1, q->service, -1, SQLITE_STATIC);
+  if (q->name) sqlite3_bind_text(spans, 2, q->name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(spans, 3, q->min_dur_ns);
+  sqlite3_bind_int64(spans, 4, q->max_dur_ns);
+  sqlite3_bind_int64(spans, 5, q->start_ns);
+  sqlite3_bind_int64(spans, 6, q->end_ns);
+  /* The longest `rows` matching spans (read from the index alone) hold the
+   * `want` longest traces, unless some traces have several of them: then
+   * the search looks again, four times further. */
+  for (int64_t rows = want < 32 ? 64 : 2 * (int64_t)want;; rows *= 4) {
+    sqlite3_bind_int64(spans, 7, rows);
+    mw__bmap_clear(seen);
+    *n = 0;
+    size_t found = 0, bytes = 0;
+    int64_t got = 0;
+    int step;
+    while ((step = sqlite3_step(spans)) == SQLITE_ROW) {
+      got++;
+      sqlite3_bind_int64(trace, 1, sqlite3_column_int64(spans, 0));
+      int trc = sqlite3_step(trace);
+      uint8_t tid[16] = {0};
+      if (trc == SQLITE_ROW && sqlite3_column_bytes(trace, 0) == 16) memcpy(tid, sqlite3_column_blob(trace, 0), 16);
+      sqlite3_reset(trace);
+      if (trc != SQLITE_ROW) {
+        rc = MW_EIO;
+        break;
+      }
+      int64_t one;
+      if (mw__bmap_get(seen, tid, 16, &one)) continue; /* a trace counts once, at its longest span */
+      if ((rc = mw__bmap_put(seen, tid, 16, 1))) goto out;
+      if (found++ < pg->offset) continue;
+      if (*n == pg->limit || (*n && bytes > pg->max_bytes)) { /* the page is full, and more follow */
+        *next = pg->offset + *n;
+        break;
+      }
+      mw_search_hit *h = &(*out)[(*n)++];
+      memcpy(h->trace_id, tid, 16);
+      h->match_dur_ns = sqlite3_column_int64(spans, 1);
+      if ((rc = read_hit(a, root, extent, h))) goto out;
+      bytes += (h->root_service ? strlen(h->root_service) : 0) + (h->root_name ? strlen(h->root_name) : 0);
     }
-    sqlite3_reset(root);
-    sqlite3_bind_blob(span, 1, h->trace_id, 16, SQLITE_STATIC);
-    if (sqlite3_step(span) == SQLITE_ROW) {
-      h->start_ns = sqlite3_column_int64(span, 0);
-      h->dur_ns = sqlite3_column_int64(span, 1) - h->start_ns;
-    }
-    sqlite3_reset(span);
+    if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = MW_EIO;
+    sqlite3_reset(spans);
+    if (rc || *next || got < rows || found >= want) break;
   }
-  if (step != SQLITE_DONE) rc = MW_EIO;
 out:
-  sqlite3_finalize(st);
+  mw__bmap_free(seen);
+  sqlite3_finalize(spans);
+  sqlite3_finalize(trace);
   sqlite3_finalize(root);
-  sqlite3_finalize(span);
+  sqlite3_finalize(extent);
   mw__reader_put(s, r);
   return rc;
 }
 
-int mw__store_services(mw_store *s, mw_arena *a, mw_service_info **out, size_t *n) {
+int mw__store_services(mw_store *s, mw_arena *a, const char *name, const mw_page *pg, mw_service_info **out,
+                       size_t *n, size_t *next) {
   *out = NULL;
   *n = 0;
+  *next = 0;
   mw__reader *r = mw__reader_get(s);
   if (!r) return MW_EIO;
   sqlite3_stmt *st = NULL;
-  int rc = prep(r,
-                "SELECT o.service, sum(o.span_count), count(*), "
-                "(SELECT count(*) FROM sources src WHERE src.service = o.service) "
-                "FROM operations o GROUP BY o.service ORDER BY o.service",
-                &st);
+  int rc = prep(r, name ? MW__SERVICE_SQL : MW__SERVICES_SQL, &st);
   if (rc) goto out;
-  size_t cap = 16;
-  *out = mw__arena_alloc(a, cap * sizeof **out);
+  sqlite3_bind_int64(st, 1, (int64_t)pg->offset);
+  sqlite3_bind_int64(st, 2, (int64_t)pg->limit + 1);
+  if (name) sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+  size_t cap = 0, bytes = 0;
   int step;
-  while (*out && (step = sqlite3_step(st)) == SQLITE_ROW) {
-    if (*n == cap) {
-      mw_service_info *bigger = mw__arena_alloc(a, 2 * cap * sizeof *bigger);
-      if (!bigger) break;
-      memcpy(bigger, *out, cap * sizeof *bigger);
-      *out = bigger;
-      cap *= 2;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == pg->limit || (*n && bytes > pg->max_bytes)) {
+      *next = pg->offset + *n;
+      break;
+    }
+    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
+      rc = MW_ENOMEM;
+      goto out;
     }
     mw_service_info *si = &(*out)[(*n)++];
     si->name = dup_text(a, st, 0);
     si->span_count = sqlite3_column_int64(st, 1);
     si->operation_count = sqlite3_column_int64(st, 2);
     si->instance_count = sqlite3_column_int64(st, 3);
+    if (!si->name) {
+      rc = MW_ENOMEM;
+      goto out;
+    }
+    bytes += strlen(si->name);
   }
-  if (!*out) rc = MW_ENOMEM;
+  if (step != SQLITE_ROW && step != SQLITE_DONE) rc = MW_EIO;
 out:
   sqlite3_finalize(st);
   mw__reader_put(s, r);
@@ -236,36 +289,48 @@ static int64_t rank(const int64_t *v, size_t n, double p) {
 }
 
 int mw__store_operations(mw_store *s, mw_arena *a, const char *service, int64_t start_ns, int64_t end_ns,
-                         mw_operation_stats **out, size_t *n) {
+                         const mw_page *pg, mw_operation_stats **out, size_t *n, size_t *next) {
   *out = NULL;
   *n = 0;
+  *next = 0;
   mw__reader *r = mw__reader_get(s);
   if (!r) return MW_EIO;
   sqlite3_stmt *ops = NULL, *durs = NULL;
   int64_t *sample = NULL;
-  int rc = prep(r, "SELECT id, name FROM operations WHERE service = ?1 ORDER BY name", &ops);
-  if (!rc) rc = prep(r, "SELECT dur_ns FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3", &durs);
+  int rc = prep(r, MW__OPERATIONS_SQL, &ops);
+  if (!rc) rc = prep(r, MW__OP_DURATIONS_SQL, &durs);
   if (rc) goto out;
   sample = malloc(PCT_SAMPLE * sizeof *sample);
   if (!sample) {
     rc = MW_ENOMEM;
     goto out;
   }
+  /* whether the service exists at all: the operations from 0 on */
   sqlite3_bind_text(ops, 1, service, -1, SQLITE_STATIC);
-  size_t cap = 16;
-  *out = mw__arena_alloc(a, cap * sizeof **out);
-  int found = 0;
+  sqlite3_bind_int64(ops, 2, 0);
+  int step = sqlite3_step(ops);
+  if (step != SQLITE_ROW) {
+    rc = step == SQLITE_DONE ? MW_ENOTFOUND : MW_EIO;
+    goto out;
+  }
+  sqlite3_reset(ops);
+  sqlite3_bind_int64(ops, 2, (int64_t)pg->offset);
+  size_t cap = 0, used = 0, bytes = 0; /* used: operations read, listed or not */
   uint64_t rng = 0x9E3779B97F4A7C15ULL;
-  while (*out && sqlite3_step(ops) == SQLITE_ROW) {
-    found = 1;
+  while ((step = sqlite3_step(ops)) == SQLITE_ROW) {
+    if (*n == pg->limit || (*n && bytes > pg->max_bytes)) {
+      *next = pg->offset + used;
+      break;
+    }
+    used++;
     int64_t id = sqlite3_column_int64(ops, 0);
-    const char *name = dup_text(a, ops, 1);
     sqlite3_bind_int64(durs, 1, id);
     sqlite3_bind_int64(durs, 2, start_ns);
     sqlite3_bind_int64(durs, 3, end_ns);
     int64_t count = 0, max = 0;
     size_t kept = 0;
-    while (sqlite3_step(durs) == SQLITE_ROW) {
+    int dstep;
+    while ((dstep = sqlite3_step(durs)) == SQLITE_ROW) {
       int64_t d = sqlite3_column_int64(durs, 0);
       if (d > max) max = d;
       count++;
@@ -278,20 +343,23 @@ int mw__store_operations(mw_store *s, mw_arena *a, const char *service, int64_t 
       }
     }
     sqlite3_reset(durs);
+    if (dstep != SQLITE_DONE) {
+      rc = MW_EIO;
+      goto out;
+    }
     if (!count) continue;
     qsort(sample, kept, sizeof *sample, cmp_i64);
-    if (*n == cap) {
-      mw_operation_stats *bigger = mw__arena_alloc(a, 2 * cap * sizeof *bigger);
-      if (!bigger) {
-        rc = MW_ENOMEM;
-        goto out;
-      }
-      memcpy(bigger, *out, cap * sizeof *bigger);
-      *out = bigger;
-      cap *= 2;
+    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
+      rc = MW_ENOMEM;
+      goto out;
     }
     mw_operation_stats *os = &(*out)[(*n)++];
-    os->name = name;
+    os->name = dup_text(a, ops, 1);
+    if (!os->name) {
+      rc = MW_ENOMEM;
+      goto out;
+    }
+    bytes += strlen(os->name);
     os->count = count;
     os->p50_ns = rank(sample, kept, 0.50);
     os->p90_ns = rank(sample, kept, 0.90);
@@ -299,8 +367,7 @@ int mw__store_operations(mw_store *s, mw_arena *a, const char *service, int64_t 
     os->max_ns = max;
     os->sampled = (size_t)count > kept;
   }
-  if (!*out) rc = MW_ENOMEM;
-  else if (!found) rc = MW_ENOTFOUND;
+  if (step != SQLITE_ROW && step != SQLITE_DONE) rc = MW_EIO;
 out:
   free(sample);
   sqlite3_finalize(ops);

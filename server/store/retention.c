@@ -6,7 +6,10 @@
  *
  * What is old: older than --retention; and, while the database is over
  * --max-db-size, also the oldest 5% of the time it covers, pass after pass.
- * Stacks are kept (they are shared and small); sources and operations too. */
+ * Stacks are kept (they are shared and small), and sources (runtime data
+ * and source links name them). An operation goes with its last span, so
+ * that listings show only what has spans; the writer's cache of operation
+ * ids is then cleared. */
 #include "store/store_int.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -63,18 +66,36 @@ static int delete_some(sqlite3 *db, const char *sql, int64_t source, int64_t bef
   return rc;
 }
 
+/* Lowers an operation's span count by n and deletes the operation when no
+ * span of it is left; *gone counts deletions. */
+static int lower_op(sqlite3 *db, sqlite3_stmt *dec, sqlite3_stmt *del, int64_t op, int64_t n, int *gone) {
+  sqlite3_bind_int64(dec, 1, op);
+  sqlite3_bind_int64(dec, 2, n);
+  int ok = sqlite3_step(dec) == SQLITE_DONE;
+  sqlite3_reset(dec);
+  sqlite3_bind_int64(del, 1, op);
+  ok = ok && sqlite3_step(del) == SQLITE_DONE;
+  sqlite3_reset(del);
+  if (ok && sqlite3_changes(db) > 0) (*gone)++;
+  return ok ? MW_OK : MW_EIO;
+}
+
 /* Spans go one by one by rowid; each operation's count is lowered once per
  * batch by the number of its spans that went. */
 static int delete_spans(mw_store *s, int64_t source, int64_t before, int64_t *budget, int *more) {
-  sqlite3_stmt *sel = NULL, *del = NULL, *dec = NULL;
-  int rc = MW_EIO;
+  sqlite3_stmt *sel = NULL, *del = NULL, *dec = NULL, *del_op = NULL;
+  int rc = MW_EIO, ops_gone = 0;
   struct { int64_t op, n; } ops[64];
   size_t n_ops = 0;
   if (sqlite3_prepare_v2(s->wdb, "SELECT rowid, op_id FROM spans WHERE source_id = ?1 AND start_ns < ?2 LIMIT ?3",
                          -1, &sel, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(s->wdb, "DELETE FROM spans WHERE rowid = ?1", -1, &del, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(s->wdb, "UPDATE operations SET span_count = span_count - ?2 WHERE id = ?1", -1, &dec, NULL) !=
-          SQLITE_OK)
+          SQLITE_OK ||
+      sqlite3_prepare_v2(s->wdb,
+                         "DELETE FROM operations WHERE id = ?1 AND NOT EXISTS "
+                         "(SELECT 1 FROM spans INDEXED BY spans_by_op WHERE op_id = ?1)",
+                         -1, &del_op, NULL) != SQLITE_OK)
     goto out;
   rc = MW_OK;
   sqlite3_bind_int64(sel, 1, source);
@@ -94,25 +115,18 @@ static int delete_spans(mw_store *s, int64_t source, int64_t before, int64_t *bu
     while (k < n_ops && ops[k].op != op) k++;
     if (k == n_ops && n_ops < sizeof ops / sizeof ops[0]) ops[n_ops++].op = op, ops[k].n = 0;
     if (k < n_ops) ops[k].n++;
-    else { /* more operations than the tally holds: lower this one now */
-      sqlite3_bind_int64(dec, 1, op);
-      sqlite3_bind_int64(dec, 2, 1);
-      if (sqlite3_step(dec) != SQLITE_DONE) rc = MW_EIO;
-      sqlite3_reset(dec);
-    }
+    else if (!rc) rc = lower_op(s->wdb, dec, del_op, op, 1, &ops_gone); /* more operations than the tally holds */
     n++;
   }
-  for (size_t k = 0; !rc && k < n_ops; k++) {
-    sqlite3_bind_int64(dec, 1, ops[k].op);
-    sqlite3_bind_int64(dec, 2, ops[k].n);
-    if (sqlite3_step(dec) != SQLITE_DONE) rc = MW_EIO;
-    sqlite3_reset(dec);
-  }
+  for (size_t k = 0; !rc && k < n_ops; k++) rc = lower_op(s->wdb, dec, del_op, ops[k].op, ops[k].n, &ops_gone);
   *budget -= n;
+  /* the writer caches operation ids: one that is gone must be created anew */
+  if (ops_gone) mw__bmap_clear(s->ops);
 out:
   sqlite3_finalize(sel);
   sqlite3_finalize(del);
   sqlite3_finalize(dec);
+  sqlite3_finalize(del_op);
   return rc;
 }
 

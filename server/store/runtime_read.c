@@ -21,19 +21,37 @@ static void read_source(mw_arena *a, sqlite3_stmt *st, mw_source_info *o) {
 
 #define SOURCE_COLS "SELECT id, service, instance, host, pid, first_ns, last_ns FROM sources"
 
-int mw__store_sources(mw_store *s, mw_arena *a, mw_source_info **out, size_t *n) {
+int mw__store_sources(mw_store *s, mw_arena *a, const mw_page *pg, mw_source_info **out, size_t *n,
+                      size_t *next) {
   *out = NULL;
   *n = 0;
+  *next = 0;
   mw__reader *r = mw__reader_get(s);
   if (!r) return MW_EIO;
   int rc = MW_OK;
-  size_t cap = 0;
-  sqlite3_stmt *st = mw__prepare(r, SOURCE_COLS " ORDER BY service, instance");
+  size_t cap = 0, bytes = 0;
+  sqlite3_stmt *st = mw__prepare(r, SOURCE_COLS " ORDER BY service, instance LIMIT ?2 OFFSET ?1");
   if (!st) rc = MW_EIO;
-  while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) rc = MW_ENOMEM;
-    else read_source(a, st, &(*out)[(*n)++]);
+  else {
+    sqlite3_bind_int64(st, 1, (int64_t)pg->offset);
+    sqlite3_bind_int64(st, 2, (int64_t)pg->limit + 1);
   }
+  int step = SQLITE_DONE;
+  while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == pg->limit || (*n && bytes > pg->max_bytes)) {
+      *next = pg->offset + *n;
+      break;
+    }
+    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
+      rc = MW_ENOMEM;
+      break;
+    }
+    mw_source_info *si = &(*out)[(*n)++];
+    read_source(a, st, si);
+    if (!si->service || !si->instance) rc = MW_ENOMEM;
+    else bytes += strlen(si->service) + strlen(si->instance) + (si->host ? strlen(si->host) : 0);
+  }
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = MW_EIO;
   sqlite3_finalize(st);
   mw__reader_put(s, r);
   return rc;

@@ -4,6 +4,7 @@
 #include "core/embed.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -180,9 +181,36 @@ void mw__store_close(mw_store *s) {
   free(s);
 }
 
+/* The limit of the query this thread runs (mw__store_limit). */
+static _Thread_local mw_query_limit *tl_limit;
+
+void mw__store_limit(mw_query_limit *lim) { tl_limit = lim; }
+
+/* 1 when the thread's query must stop now (and says why in its limit). */
+static int limit_passed(void) {
+  mw_query_limit *l = tl_limit;
+  if (!l) return 0;
+  if (!l->stopped && l->abort && atomic_load(l->abort)) l->stopped = MW_ESHUTDOWN;
+  if (!l->stopped && l->deadline_ns && mw__mono_ns() >= l->deadline_ns) l->stopped = MW_ETIMEDOUT;
+  return l->stopped != 0;
+}
+
+/* SQLite calls this every PROGRESS_OPS virtual machine steps of a statement
+ * on a read connection; non-zero interrupts the statement (SQLITE_INTERRUPT).
+ * A step is well under a microsecond, so a statement stops within about a
+ * millisecond of its deadline. */
+enum { PROGRESS_OPS = 1000 };
+static int on_progress(void *arg) {
+  (void)arg;
+  return limit_passed();
+}
+
+int mw__reader_interrupted(mw__reader *r) { return (sqlite3_errcode(r->db) & 0xFF) == SQLITE_INTERRUPT; }
+
 /* Read connections are created on demand and kept; there are at most as many
  * as threads that query at once. */
 mw__reader *mw__reader_get(mw_store *s) {
+  if (limit_passed()) return NULL;
   uv_mutex_lock(&s->rlock);
   /* while the writer empties the WAL, new readers wait (see checkpoint.c) */
   while (s->gate_closed) uv_cond_wait(&s->rgate, &s->rlock);
@@ -203,6 +231,7 @@ mw__reader *mw__reader_get(mw_store *s) {
     return NULL;
   }
   mw__store_exec(r->db, "PRAGMA cache_size=-8192; PRAGMA temp_store=MEMORY;", err, sizeof err);
+  sqlite3_progress_handler(r->db, PROGRESS_OPS, on_progress, NULL);
   return r;
 }
 

@@ -7,6 +7,7 @@
  * small pool (WAL lets them run beside the writer). */
 #ifndef MW_STORE_STORE_H
 #define MW_STORE_STORE_H
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,6 +76,27 @@ void mw__store_on_commit(mw_store *s, void (*cb)(double seconds, size_t jobs, si
 
 /* --- reading -------------------------------------------------------------- */
 
+/* A time limit for the reads of one query. Bound to a thread, it stops the
+ * thread's statements in SQLite (through a progress handler) once the
+ * deadline passes or *abort becomes non-zero: the store call then fails, and
+ * `stopped` says why. A limited read never lends a connection once stopped. */
+typedef struct mw_query_limit {
+  int64_t deadline_ns;         /* monotonic (mw__mono_ns); 0: none */
+  const _Atomic int *abort;    /* non-zero: stop now (shutdown); NULL: never */
+  int stopped;                 /* set by the store: MW_ETIMEDOUT or MW_ESHUTDOWN */
+} mw_query_limit;
+
+/* Binds lim to the calling thread's reads until the next call (NULL unbinds).
+ * Threads that never call it read without a limit. */
+void mw__store_limit(mw_query_limit *lim);
+
+/* A page of a listing: skip offset rows, return at most limit, and stop early
+ * once the returned rows' text passes max_bytes (a page holds at least one
+ * row, so that paging always moves on). */
+typedef struct mw_page {
+  size_t offset, limit, max_bytes;
+} mw_page;
+
 typedef struct mw_stored_span {
   uint8_t trace_id[16], span_id[8], parent_id[8];
   int has_parent;
@@ -111,8 +133,7 @@ typedef struct mw_search_query {
   const char *name;             /* NULL = any */
   int64_t min_dur_ns, max_dur_ns;
   int64_t start_ns, end_ns;     /* span start in [start, end) */
-  size_t limit;
-  size_t offset;                /* paging: skip this many of the answer */
+  mw_page page;                 /* max_bytes counts the root names */
 } mw_search_query;
 
 typedef struct mw_search_hit {
@@ -123,15 +144,23 @@ typedef struct mw_search_hit {
   int64_t match_dur_ns;         /* of its slowest matching span */
 } mw_search_hit;
 
+/* The traces having a span that matches q, ordered by the duration of their
+ * slowest matching span, longest first (ties: the span stored first). Every
+ * plan starts from the operations q may match and reads spans through the
+ * (op_id, start_ns, dur_ns) index alone, so an unknown service or name costs
+ * one index lookup. *next is the offset of the next page, 0 when none. */
 int mw__store_search(mw_store *s, mw_arena *a, const mw_search_query *q, mw_search_hit **out,
-                     size_t *n);
+                     size_t *n, size_t *next);
 
 typedef struct mw_service_info {
   const char *name;
   int64_t span_count, operation_count, instance_count;
 } mw_service_info;
 
-int mw__store_services(mw_store *s, mw_arena *a, mw_service_info **out, size_t *n);
+/* Services that have spans, by name; name non-NULL: only that one. *next is
+ * the offset of the next page, 0 when none. */
+int mw__store_services(mw_store *s, mw_arena *a, const char *name, const mw_page *pg, mw_service_info **out,
+                       size_t *n, size_t *next);
 
 typedef struct mw_operation_stats {
   const char *name;
@@ -140,10 +169,12 @@ typedef struct mw_operation_stats {
   int sampled;                  /* percentiles from a uniform sample (count > sample size) */
 } mw_operation_stats;
 
-/* Operations of a service with duration percentiles of spans starting in
- * [start, end). Returns MW_ENOTFOUND for an unknown service. */
+/* Operations of a service, by name, with duration percentiles of their spans
+ * starting in [start, end); operations without such spans are left out. The
+ * page counts operations, those left out too: *next is the offset of the
+ * next page, 0 when none. Returns MW_ENOTFOUND for a service without spans. */
 int mw__store_operations(mw_store *s, mw_arena *a, const char *service, int64_t start_ns,
-                         int64_t end_ns, mw_operation_stats **out, size_t *n);
+                         int64_t end_ns, const mw_page *pg, mw_operation_stats **out, size_t *n, size_t *next);
 
 /* --- runtime data ------------------------------------------------------------ */
 
@@ -154,7 +185,9 @@ typedef struct mw_source_info {
   int64_t first_ns, last_ns;
 } mw_source_info;
 
-int mw__store_sources(mw_store *s, mw_arena *a, mw_source_info **out, size_t *n);
+/* Sources by service and instance; *next is the offset of the next page, 0 when none. */
+int mw__store_sources(mw_store *s, mw_arena *a, const mw_page *pg, mw_source_info **out, size_t *n,
+                      size_t *next);
 /* Returns MW_ENOTFOUND for an unknown id. */
 int mw__store_source(mw_store *s, mw_arena *a, int64_t id, mw_source_info *out);
 

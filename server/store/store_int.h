@@ -89,7 +89,12 @@ int mw__step_id(sqlite3 *db, sqlite3_stmt *st, int64_t *out);
 int mw__apply_runtime(mw_store *s, mw_runtime_batch *b);
 void mw__writer_stop(mw_store *s);
 
+/* A read connection, or NULL (I/O error, or the thread's query limit has
+ * passed: see mw__store_limit). */
 mw__reader *mw__reader_get(mw_store *s);
+/* 1 when r's last statement was stopped by the query's limit (so that a
+ * failure it causes is not logged as an error). */
+int mw__reader_interrupted(mw__reader *r);
 void mw__reader_put(mw_store *s, mw__reader *r);
 
 /* The connection's prepared statement id (preparing sql the first time),

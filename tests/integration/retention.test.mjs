@@ -97,3 +97,31 @@ test('--max-db-size deletes the oldest data while the database is larger', async
     await s.stop();
   }
 });
+
+test('a service whose spans all went leaves the listings; its source and runtime data stay', async () => {
+  const s = await startServer({ args: ['--retention', '1h', '--retention-interval', '1s'] });
+  try {
+    const old = nowNs() - 3n * HOUR, recent = nowNs() - 60n * 1000000000n;
+    await post(s, batch('gone', old, 20, 1));
+    await post(s, batch('kept', recent, 5, 2));
+    // a recent GC cycle of gone's source (the one its spans came from)
+    const gc = `gc 1 @0.100s 1%: 0.1+1.0+0.1 ms clock, 0.2+0.1/0.5/0+0.2 ms cpu, 4->5->3 MB, 5 MB goal, 0 MB stacks, 0 MB globals, 2 P\n`;
+    const r = await request(s, 'POST', `/api/v1/ingest/gctrace?service=gone&process_start=${recent}`, { body: Buffer.from(gc) });
+    assert.equal(r.status, 200, r.body.toString());
+    await waitFor(async () => (await getJson(s, '/api/v1/services')).services.map((x) => x.name).join() === 'kept', 30000,
+      'gone to leave the service list');
+    assert.equal((await request(s, 'GET', '/api/v1/services/gone/operations?start=0')).status, 404, 'and its operations');
+    assert.equal((await getJson(s, '/api/search?service=gone&start=0')).traces.length, 0);
+    const src = (await getJson(s, '/api/v1/sources')).sources.find((x) => x.service === 'gone');
+    assert.ok(src, 'its source stays');
+    assert.equal((await getJson(s, `/api/v1/sources/${src.id}/gc?start=0`)).cycles.length, 1, 'with its recent GC cycle');
+    // spans that come again bring it back, under a new operation
+    await post(s, batch('gone', recent, 3, 3));
+    const back = (await getJson(s, '/api/v1/services')).services.find((x) => x.name === 'gone');
+    assert.equal(back?.span_count, 3);
+    assert.deepEqual((await getJson(s, '/api/v1/services/gone/operations?start=0')).operations.map((o) => [o.name, o.count]), [['op', 3]]);
+    assert.equal((await getJson(s, '/api/search?service=gone&start=0')).traces.length, 3);
+  } finally {
+    await s.stop();
+  }
+});

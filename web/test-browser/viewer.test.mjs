@@ -71,6 +71,19 @@ describe('viewer with recorded data', { skip: why || false }, () => {
     await shot(page, 'services');
   });
 
+  test('a service\'s page asks for that service by name', async () => {
+    const ops = (await api('/api/v1/services/checkout/operations')).operations;
+    await page.goto(srv.base + '/service/checkout');
+    await page.waitForSelector('.service-page .service-card[data-service=checkout] table.ops');
+    assert.equal(await data('table.ops[data-service=checkout]', 'operations'), String(ops.length));
+    await page.goto(srv.base + '/service/no-such-service');
+    await page.waitForSelector('.service-page .state.error');
+    assert.match(await page.locator('.service-page .state.error').innerText(), /no spans of a service named/);
+    assert.deepEqual(page.problems, []);
+    await page.goto(srv.base + '/'); // the tests that follow start from the start page
+    await page.waitForSelector('table.ops[data-service=checkout]');
+  });
+
   let slowTrace;
   test('an operation: the scatter has one dot per trace found, the list starts with the slowest', async () => {
     const found = (await api(`/api/search?service=checkout&name=${enc('GET /checkout')}&limit=1000`)).traces;

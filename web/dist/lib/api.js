@@ -50,16 +50,37 @@ const qs = (o) => {
   return s ? '?' + s : '';
 };
 
+/**
+ * The rows of a paged listing ("more", "next_offset": docs/API.md), page after page,
+ * until there are none left or `max` are in; resolves {rows, more}.
+ */
+export async function allPages(fetchPage, key, max = 20000) {
+  const rows = [];
+  for (let offset = 0; ;) {
+    const j = await fetchPage(offset);
+    rows.push(...(j[key] || []));
+    if (!j.more || !j.next_offset || rows.length >= max) return { rows, more: !!j.more };
+    offset = j.next_offset;
+  }
+}
+
 export const api = {
-  services: (o) => getJson('/api/v1/services', o),
-  operations: (service, o) => getJson(`/api/v1/services/${enc(service)}/operations`, o),
+  /** One page of services (params: offset, limit, name). */
+  services: (o, params = {}) => getJson(`/api/v1/services${qs(params)}`, o),
+  /** Every service, up to 20,000. */
+  allServices: (o) => allPages((offset) => api.services(o, { offset }), 'services'),
+  /** One page of a service's operations (params: offset, limit, start, end). */
+  operations: (service, o, params = {}) => getJson(`/api/v1/services/${enc(service)}/operations${qs(params)}`, o),
+  /** Every operation of a service, up to 20,000. */
+  allOperations: (service, o) => allPages((offset) => api.operations(service, o, { offset }), 'operations'),
   search: (params, o) => getJson(`/api/search${qs(params)}`, o),
   trace: (id, o) => getJson(`/api/traces/${enc(id)}`, o),
   timeline: (id, o, margin) => getJson(`/api/v1/traces/${enc(id)}/timeline${qs({ margin })}`, o),
   explain: (id, o) => getJson(`/api/v1/traces/${enc(id)}/explain`, o),
   snapshot: (id, o, limit = 10000) => getJson(`/api/v1/snapshots/${enc(id)}${qs({ limit })}`, o),
   compare: (service, name, o) => getJson(`/api/v1/compare${qs({ service, name })}`, o),
-  sources: (o) => getJson('/api/v1/sources', o),
+  /** One page of sources (params: offset, limit). */
+  sources: (o, params = {}) => getJson(`/api/v1/sources${qs(params)}`, o),
 };
 
 /** The download URL of a span's pprof (cpu or goroutine), only its labelled samples. */

@@ -62,9 +62,8 @@ function serviceCard(svc, ctx, signal) {
       svc.span_count != null ? h('span', { class: 'muted num' }, `${fmtCount(svc.span_count)} spans · ${fmtCount(svc.operation_count)} operations · ${fmtCount(svc.instance_count)} instance${svc.instance_count === 1 ? '' : 's'}`) : null));
   const body = h('div', null, loadingBox('operations'));
   card.append(body);
-  api.operations(svc.name, { signal }).then((j) => {
+  api.allOperations(svc.name, { signal }).then(({ rows: ops }) => {
     clear(body);
-    const ops = j.operations || [];
     body.append(ops.length ? opsTable(svc.name, ops, ctx) : emptyBox('No operations.'));
   }).catch((err) => { if (err.name !== 'AbortError') clear(body).append(errorBox(err, 'Operations')); });
   return card;
@@ -81,10 +80,10 @@ export function mountHome(root, state, ctx) {
   const list = h('div', null, loadingBox('services'));
   page.append(list);
   root.append(page);
-  api.services({ signal: ac.signal }).then((j) => {
+  api.allServices({ signal: ac.signal }).then(({ rows, more }) => {
     clear(list);
     page.dataset.state = 'ready';
-    const svcs = (j.services || []).slice().sort((a, b) => (b.span_count || 0) - (a.span_count || 0));
+    const svcs = rows.slice().sort((a, b) => (b.span_count || 0) - (a.span_count || 0));
     page.dataset.services = String(svcs.length);
     if (!svcs.length) {
       list.append(emptyBox('No spans have arrived yet.', 'Point an OpenTelemetry exporter at this server: OTLP/HTTP to /v1/traces.'));
@@ -92,7 +91,7 @@ export function mountHome(root, state, ctx) {
     }
     for (const s of svcs.slice(0, 30)) list.append(serviceCard(s, ctx, ac.signal));
     if (svcs.length > 30) {
-      list.append(h('section', { class: 'card' }, h('h2', null, `${svcs.length - 30} more services`),
+      list.append(h('section', { class: 'card' }, h('h2', null, `${svcs.length - 30} more services${more ? ' (the first by name; there are more still)' : ''}`),
         h('ul', { class: 'plain' }, svcs.slice(30).map((s) => h('li', null, h('a', { href: ctx.href({ view: 'service', service: s.name }) }, s.name), h('span', { class: 'muted num' }, ` ${fmtCount(s.span_count)} spans`))))));
     }
   }).catch((err) => {
@@ -110,8 +109,8 @@ export function mountService(root, state, ctx) {
   ctx.setCrumbs([{ text: 'Services', href: '/' }, { text: state.service }]);
   const page = h('section', { class: 'service-page' });
   root.append(page);
-  api.services({ signal: ac.signal }).then((j) => {
-    const svc = (j.services || []).find((s) => s.name === state.service);
+  api.services({ signal: ac.signal }, { name: state.service }).then((j) => {
+    const svc = (j.services || [])[0];
     if (!svc) {
       page.append(errorBox({ status: 404, message: `no spans of a service named “${state.service}” have arrived` }, 'Service'));
       return;

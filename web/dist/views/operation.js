@@ -29,8 +29,8 @@ export function mountOperation(root, state, ctx) {
   let stats = null, points = [], layout = null, canvas = null, tip = null, focusIdx = -1, rows = [];
   const cleanups = [];
 
-  api.operations(service, { signal: ac.signal }).then((j) => {
-    stats = (j.operations || []).find((o) => o.name === operation) || null;
+  api.allOperations(service, { signal: ac.signal }).then(({ rows }) => {
+    stats = rows.find((o) => o.name === operation) || null;
     const box = head.querySelector('.stats');
     clear(box);
     if (!stats) { box.append(h('span', { class: 'muted' }, `no spans named “${operation}” in ${service}`)); return; }

@@ -1,0 +1,172 @@
+/* Queries run on threads of their own (--query-threads), never on
+ * libmicrohttpd's threads: those read and decode ingest bodies, and a slow
+ * query there would hold up every request that shares its thread.
+ *
+ * A route marked `.query` is handed here once its request is complete: the
+ * connection is suspended and the request joins a bounded queue
+ * (--max-query-queue; past it, 503 at once). A query thread runs the route's
+ * handler with the request's time limit bound to its reads; the reply the
+ * handler makes is kept, the connection resumed, and the kept reply sent
+ * from libmicrohttpd's thread (mw__query_reply). A query that passes
+ * --query-timeout, counted from its arrival, is stopped inside SQLite and
+ * answered 503, whatever the handler made of the interrupted reads. */
+#include "http/http_int.h"
+#include "core/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <uv.h>
+
+struct mw_query_pool {
+  mw_http *http;
+  uv_mutex_t lock;
+  uv_cond_t wake;
+  mw_req *head, *tail;          /* waiting for a thread */
+  size_t queued;                /* waiting, and admitted but not yet in the list */
+  int stopping;
+  _Atomic int abort;            /* stop what runs now (shutdown); read by the store */
+  uv_thread_t *threads;
+  unsigned n_threads;           /* started */
+};
+
+/* Why a query stopped, as its answer. */
+static void reply_stopped(mw_req *r, int why) {
+  if (why == MW_ESHUTDOWN) {
+    mw__req_retry_after(r, 1);
+    return mw__reply_json_error(r, mw__http_status(why), "meanwhiled is shutting down: retry");
+  }
+  int64_t ms = r->http->opts.query_timeout_ns / 1000000;
+  char limit[32];
+  if (ms % 1000) snprintf(limit, sizeof limit, "%lld ms", (long long)ms);
+  else snprintf(limit, sizeof limit, "%lld s", (long long)(ms / 1000));
+  mw__reply_json_error(r, mw__http_status(why),
+                       "the query took longer than query_timeout (%s): narrow it (a shorter time window, a service or "
+                       "span name, a smaller limit) or raise --query-timeout",
+                       limit);
+}
+
+/* The test hook MEANWHILE_FAULT_QUERY_DELAY_MS: sleeps before the query, in
+ * short steps so that a shutdown does not wait for it. */
+static void fault_delay(struct mw_query_pool *p, int ms) {
+  for (; ms > 0 && !atomic_load(&p->abort); ms -= 10) usleep(10000);
+}
+
+static void run(struct mw_query_pool *p, mw_req *r) {
+  mw_query_limit lim = {.deadline_ns = r->query_deadline_ns, .abort = &p->abort};
+  mw__store_limit(&lim);
+  fault_delay(p, p->http->opts.fault_query_delay_ms);
+  r->route->handle(r);
+  mw__store_limit(NULL);
+  if (lim.stopped) { /* reads were cut short: what the handler made of them is not the answer */
+    if (r->answer) MHD_destroy_response(r->answer);
+    r->answer = NULL;
+    reply_stopped(r, lim.stopped);
+  }
+  r->state = REQ_RESUMED;
+  MHD_resume_connection(r->conn);
+}
+
+static void worker(void *arg) {
+  struct mw_query_pool *p = arg;
+  uv_mutex_lock(&p->lock);
+  for (;;) {
+    while (!p->head && !(p->stopping && !p->queued)) uv_cond_wait(&p->wake, &p->lock);
+    mw_req *r = p->head;
+    if (!r) break; /* stopping, and nothing is waiting or about to */
+    p->head = r->query_next;
+    if (!p->head) p->tail = NULL;
+    p->queued--;
+    uv_mutex_unlock(&p->lock);
+    run(p, r);
+    uv_mutex_lock(&p->lock);
+  }
+  uv_cond_broadcast(&p->wake); /* the others may be waiting for the last admitted one */
+  uv_mutex_unlock(&p->lock);
+}
+
+void mw__query_submit(mw_req *r) {
+  struct mw_query_pool *p = r->http->queries;
+  const mw_http_opts *o = &r->http->opts;
+  uv_mutex_lock(&p->lock);
+  int stopping = p->stopping, full = p->queued >= o->max_query_queue;
+  if (!stopping && !full) p->queued++; /* admitted: a worker will not exit before it is listed */
+  uv_mutex_unlock(&p->lock);
+  if (stopping) {
+    mw__req_retry_after(r, 1);
+    return mw__reply_json_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "meanwhiled is shutting down: retry");
+  }
+  if (full) {
+    mw__req_retry_after(r, 1);
+    return mw__reply_json_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                "too many queries are waiting (max_query_queue=%u, with query_threads=%u busy): "
+                                "retry after the delay, or raise --query-threads or --max-query-queue",
+                                o->max_query_queue, o->query_threads);
+  }
+  r->query_deadline_ns = o->query_timeout_ns > 0 ? r->t0_ns + o->query_timeout_ns : 0;
+  r->query_next = NULL;
+  r->state = REQ_QUERY;
+  /* suspended before a worker can see it: it may resume it at once */
+  MHD_suspend_connection(r->conn);
+  uv_mutex_lock(&p->lock);
+  if (p->tail) p->tail->query_next = r;
+  else p->head = r;
+  p->tail = r;
+  uv_cond_signal(&p->wake);
+  uv_mutex_unlock(&p->lock);
+}
+
+void mw__query_reply(mw_req *r) {
+  struct MHD_Response *resp = r->answer;
+  if (!resp) /* the handler made no reply, or it could not be created */
+    return mw__reply_json_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "the query produced no answer");
+  r->answer = NULL;
+  mw__req_send(r, r->answer_status, resp);
+}
+
+int mw__query_pool_start(mw_http *h, char *err, size_t errsz) {
+  unsigned n = h->opts.query_threads ? h->opts.query_threads : 2;
+  h->opts.query_threads = n;
+  if (!h->opts.max_query_queue) h->opts.max_query_queue = 64;
+  struct mw_query_pool *p = calloc(1, sizeof *p);
+  if (!p || !(p->threads = calloc(n, sizeof *p->threads))) {
+    free(p);
+    snprintf(err, errsz, "out of memory");
+    return MW_ENOMEM;
+  }
+  p->http = h;
+  uv_mutex_init(&p->lock);
+  uv_cond_init(&p->wake);
+  h->queries = p;
+  for (; p->n_threads < n; p->n_threads++) {
+    if (uv_thread_create(&p->threads[p->n_threads], worker, p) != 0) {
+      snprintf(err, errsz, "cannot start query thread %u of %u", p->n_threads + 1, n);
+      mw__query_pool_free(h);
+      return MW_EIO;
+    }
+  }
+  return MW_OK;
+}
+
+void mw__query_pool_stop(mw_http *h) {
+  struct mw_query_pool *p = h->queries;
+  if (!p || !p->threads) return;
+  atomic_store(&p->abort, 1);
+  uv_mutex_lock(&p->lock);
+  p->stopping = 1;
+  uv_cond_broadcast(&p->wake);
+  uv_mutex_unlock(&p->lock);
+  for (unsigned i = 0; i < p->n_threads; i++) uv_thread_join(&p->threads[i]);
+  free(p->threads);
+  p->threads = NULL;
+}
+
+void mw__query_pool_free(mw_http *h) {
+  struct mw_query_pool *p = h->queries;
+  if (!p) return;
+  mw__query_pool_stop(h);
+  uv_cond_destroy(&p->wake);
+  uv_mutex_destroy(&p->lock);
+  free(p);
+  h->queries = NULL;
+}

@@ -1,0 +1,417 @@
+/* Tests for the span queries of store/reader.c on a real (temporary) store:
+ *
+ * - every statement of store/reader_sql.h has a plan without a scan of
+ *   `spans` (EXPLAIN QUERY PLAN), and each search shape finds its operations
+ *   through an index and reads spans_by_op alone;
+ * - search, services and operations answer what a small hand-built data set
+ *   says they should (the expected values are worked out by hand in the
+ *   comments, not taken from the code), with paging and the byte budget;
+ * - a query limit stops a long statement inside SQLite, and a query whose
+ *   limit has passed gets no connection. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/timefmt.h"
+#include "store/reader_sql.h"
+#include "store/store_int.h"
+
+static const int64_t T0 = 1700000000000000000LL;
+static const int64_t MS = 1000000;
+
+typedef struct fixture {
+  char dir[64];
+  mw_store *store;
+  mw_arena *arena;
+} fixture;
+
+/* --- the data set -------------------------------------------------------------
+ *
+ * services shop (ops "GET /cart", "db.query") and pay (ops "charge", "db.query");
+ * trace k has id 00..0k; span ids are unique. Durations in ms:
+ *
+ *   T1 @0      shop GET /cart 100 (root) > shop db.query 30, pay charge 60 > pay db.query 40
+ *   T2 @1s     shop GET /cart 250 (root) > shop db.query 200
+ *   T3 @2s     pay charge 15 (root) > pay db.query 10
+ *   T4 @3s     shop db.query 500, whose parent never arrived
+ *   T5 @4s     shop GET /cart 50 (root) > shop db.query 45, shop db.query 20
+ */
+typedef struct spec {
+  int trace, span, parent; /* parent 0: a root */
+  int svc;                 /* 0 shop, 1 pay */
+  const char *name;
+  int64_t start_ms, dur_ms;
+} spec;
+
+static const spec k_spans[] = {
+    {1, 1, 0, 0, "GET /cart", 0, 100},    {1, 2, 1, 0, "db.query", 10, 30},
+    {1, 3, 1, 1, "charge", 20, 60},       {1, 4, 3, 1, "db.query", 30, 40},
+    {2, 5, 0, 0, "GET /cart", 1000, 250}, {2, 6, 5, 0, "db.query", 1005, 200},
+    {3, 7, 0, 1, "charge", 2000, 15},     {3, 8, 7, 1, "db.query", 2001, 10},
+    {4, 9, 99, 0, "db.query", 3000, 500}, {5, 10, 0, 0, "GET /cart", 4000, 50},
+    {5, 11, 10, 0, "db.query", 4001, 45}, {5, 12, 10, 0, "db.query", 4002, 20},
+};
+enum { N_SPANS = sizeof k_spans / sizeof k_spans[0] };
+
+static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
+static int done_rc = 1;
+
+static void on_done(mw_write_job *job, int rc) {
+  pthread_mutex_lock(&done_lock);
+  done_rc = rc;
+  pthread_cond_signal(&done_cond);
+  pthread_mutex_unlock(&done_lock);
+  (void)job;
+}
+
+static void load(mw_store *s) {
+  static mw_resource_ref res[2] = {
+      {.service = "shop", .instance = "", .resource = (const uint8_t *)"r-shop", .resource_len = 6},
+      {.service = "pay", .instance = "", .resource = (const uint8_t *)"r-pay", .resource_len = 5},
+  };
+  static mw_scope_ref scope = {.body = (const uint8_t *)"scope", .body_len = 5};
+  static mw_span_row rows[N_SPANS];
+  for (size_t i = 0; i < N_SPANS; i++) {
+    const spec *sp = &k_spans[i];
+    mw_span_row *r = &rows[i];
+    memset(r, 0, sizeof *r);
+    r->trace_id[15] = (uint8_t)sp->trace;
+    r->span_id[7] = (uint8_t)sp->span;
+    r->parent_id[7] = (uint8_t)sp->parent;
+    r->has_parent = sp->parent != 0;
+    r->start_ns = T0 + sp->start_ms * MS;
+    r->dur_ns = sp->dur_ms * MS;
+    r->kind = 1;
+    r->name = sp->name;
+    r->resource = (uint32_t)sp->svc;
+    r->body = (const uint8_t *)"";
+  }
+  static mw_span_batch b = {.resources = res, .n_resources = 2, .scopes = &scope, .n_scopes = 1, .rows = rows,
+                            .n_rows = N_SPANS};
+  static mw_write_job job;
+  job = (mw_write_job){.kind = MW_JOB_SPANS, .payload = &b, .cost_spans = N_SPANS, .cost_bytes = 1, .done = on_done};
+  done_rc = 1;
+  assert_int_equal(mw__store_submit(s, &job), MW_OK);
+  pthread_mutex_lock(&done_lock);
+  while (done_rc == 1) pthread_cond_wait(&done_cond, &done_lock);
+  pthread_mutex_unlock(&done_lock);
+  assert_int_equal(done_rc, MW_OK);
+}
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  snprintf(f->dir, sizeof f->dir, "/tmp/mw-unit-search-XXXXXX");
+  if (!mkdtemp(f->dir)) return -1;
+  mw_store_opts o = {.data_dir = f->dir, .queue_max_spans = 100000, .queue_max_bytes = 1 << 20};
+  char err[256];
+  if (mw__store_open(&o, &f->store, err, sizeof err)) {
+    fprintf(stderr, "store: %s\n", err);
+    return -1;
+  }
+  load(f->store);
+  f->arena = mw__arena_new(0);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  mw__store_close(f->store);
+  mw__arena_free(f->arena);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  if (system(cmd) != 0) return -1;
+  free(f);
+  return 0;
+}
+
+/* --- plans ------------------------------------------------------------------ */
+
+/* The plan of sql on a connection of our own, one detail per line. */
+static void plan_of(fixture *f, const char *sql, char *out, size_t outsz) {
+  char path[128];
+  snprintf(path, sizeof path, "%s/meanwhile.db", f->dir);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  char q[2048];
+  snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+  out[0] = '\0';
+  size_t len = 0;
+  while (sqlite3_step(st) == SQLITE_ROW)
+    len += (size_t)snprintf(out + len, outsz - len, "%s\n", (const char *)sqlite3_column_text(st, 3));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+/* Fails when a line of the plan scans spans (its alias s, or the table). */
+static void no_span_scan(const char *sql, const char *plan) {
+  if (strstr(plan, "SCAN s\n") || strstr(plan, "SCAN s ") || strstr(plan, "SCAN spans"))
+    fail_msg("a full scan of spans in\n%s\nplan:\n%s", sql, plan);
+}
+
+static void test_plans_never_scan_spans(void **state) {
+  fixture *f = *state;
+  const char *const other[] = {MW__SEARCH_TRACE_SQL, MW__SEARCH_ROOT_SQL,  MW__SEARCH_EXTENT_SQL, MW__SERVICES_SQL,
+                               MW__SERVICE_SQL,      MW__OPERATIONS_SQL,   MW__OP_DURATIONS_SQL};
+  char plan[4096];
+  for (int shape = 0; shape < MW_SEARCH__COUNT; shape++) {
+    plan_of(f, mw__search_sql[shape], plan, sizeof plan);
+    no_span_scan(mw__search_sql[shape], plan);
+    /* spans come from the covering index alone: no row is read to filter or order them */
+    if (!strstr(plan, "SEARCH s USING COVERING INDEX spans_by_op (op_id=? AND start_ns>? AND start_ns<?)"))
+      fail_msg("search shape %d does not read spans_by_op alone:\n%s", shape, plan);
+    /* the operations come from an index whenever a service or name is given */
+    if (shape != MW_SEARCH_ANY && !strstr(plan, "SEARCH o USING"))
+      fail_msg("search shape %d scans the operations:\n%s", shape, plan);
+  }
+  for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+    plan_of(f, other[i], plan, sizeof plan);
+    no_span_scan(other[i], plan);
+  }
+  plan_of(f, MW__SEARCH_ROOT_SQL, plan, sizeof plan);
+  assert_non_null(strstr(plan, "SEARCH s USING INDEX spans_by_trace (trace_id=?)"));
+}
+
+/* --- search results ---------------------------------------------------------- */
+
+static mw_search_query query(const char *service, const char *name) {
+  return (mw_search_query){.service = service, .name = name, .min_dur_ns = 0, .max_dur_ns = INT64_MAX,
+                           .start_ns = 0, .end_ns = INT64_MAX, .page = {.offset = 0, .limit = 100, .max_bytes = 1 << 20}};
+}
+
+/* Runs q and checks the traces (by number) and their matching durations (ms), in order. */
+static void expect(fixture *f, const mw_search_query *q, const int *traces, const int64_t *match_ms, size_t want,
+                   size_t want_next) {
+  mw_search_hit *hits;
+  size_t n, next;
+  assert_int_equal(mw__store_search(f->store, f->arena, q, &hits, &n, &next), MW_OK);
+  if (n != want) fail_msg("service=%s name=%s: %zu traces, want %zu", q->service, q->name, n, want);
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(hits[i].trace_id[15], traces[i]);
+    assert_int_equal(hits[i].match_dur_ns, match_ms[i] * MS);
+  }
+  assert_int_equal(next, want_next);
+}
+
+static void test_search_shapes(void **state) {
+  fixture *f = *state;
+  /* any span: each trace by its longest span: T4 500, T2 250, T1 100, T5 50, T3 15 */
+  mw_search_query q = query(NULL, NULL);
+  expect(f, &q, (int[]){4, 2, 1, 5, 3}, (int64_t[]){500, 250, 100, 50, 15}, 5, 0);
+  /* shop's spans: T3 has none */
+  q = query("shop", NULL);
+  expect(f, &q, (int[]){4, 2, 1, 5}, (int64_t[]){500, 250, 100, 50}, 4, 0);
+  /* pay's: T1's charge (60) beats its db.query (40) */
+  q = query("pay", NULL);
+  expect(f, &q, (int[]){1, 3}, (int64_t[]){60, 15}, 2, 0);
+  /* db.query in either service: T1's longest is pay's 40, T5's 45 (of 45 and 20) */
+  q = query(NULL, "db.query");
+  expect(f, &q, (int[]){4, 2, 5, 1, 3}, (int64_t[]){500, 200, 45, 40, 10}, 5, 0);
+  q = query("pay", "db.query");
+  expect(f, &q, (int[]){1, 3}, (int64_t[]){40, 10}, 2, 0);
+  q = query("nosuch", NULL);
+  expect(f, &q, NULL, NULL, 0, 0);
+  q = query(NULL, "nosuch");
+  expect(f, &q, NULL, NULL, 0, 0);
+  q = query("shop", "charge");
+  expect(f, &q, NULL, NULL, 0, 0);
+}
+
+static void test_search_filters(void **state) {
+  fixture *f = *state;
+  /* db.query spans of 40 to 200 ms (both ends count): T2 200, T5 45, T1 40 */
+  mw_search_query q = query(NULL, "db.query");
+  q.min_dur_ns = 40 * MS;
+  q.max_dur_ns = 200 * MS;
+  expect(f, &q, (int[]){2, 5, 1}, (int64_t[]){200, 45, 40}, 3, 0);
+  /* spans starting in [0.5 s, 3 s): T2's and T3's; T4 starts at 3 s, excluded */
+  q = query(NULL, NULL);
+  q.start_ns = T0 + 500 * MS;
+  q.end_ns = T0 + 3000 * MS;
+  expect(f, &q, (int[]){2, 3}, (int64_t[]){250, 15}, 2, 0);
+}
+
+static void test_search_pages(void **state) {
+  fixture *f = *state;
+  mw_search_query q = query(NULL, NULL);
+  q.page.limit = 2;
+  expect(f, &q, (int[]){4, 2}, (int64_t[]){500, 250}, 2, 2);
+  q.page.offset = 2;
+  expect(f, &q, (int[]){1, 5}, (int64_t[]){100, 50}, 2, 4);
+  q.page.offset = 4;
+  expect(f, &q, (int[]){3}, (int64_t[]){15}, 1, 0);
+  /* a byte budget of 1: T4 has no root (0 bytes), T2's root "shop" + "GET /cart"
+   * (13 bytes) passes it, so the page ends after T2 */
+  q = query(NULL, NULL);
+  q.page.max_bytes = 1;
+  expect(f, &q, (int[]){4, 2}, (int64_t[]){500, 250}, 2, 2);
+}
+
+static void test_search_hit_fields(void **state) {
+  fixture *f = *state;
+  mw_search_query q = query(NULL, NULL);
+  mw_search_hit *h;
+  size_t n, next;
+  assert_int_equal(mw__store_search(f->store, f->arena, &q, &h, &n, &next), MW_OK);
+  assert_int_equal(n, 5);
+  /* T4: no root span stored; its only span is its extent */
+  assert_null(h[0].root_service);
+  assert_int_equal(h[0].start_ns, T0 + 3000 * MS);
+  assert_int_equal(h[0].dur_ns, 500 * MS);
+  /* T2: the root covers its child (1005 + 200 < 1000 + 250) */
+  assert_string_equal(h[1].root_service, "shop");
+  assert_string_equal(h[1].root_name, "GET /cart");
+  assert_int_equal(h[1].start_ns, T0 + 1000 * MS);
+  assert_int_equal(h[1].dur_ns, 250 * MS);
+  /* T3: rooted in pay */
+  assert_string_equal(h[4].root_service, "pay");
+  assert_string_equal(h[4].root_name, "charge");
+  assert_int_equal(h[4].dur_ns, 15 * MS);
+}
+
+/* --- listings ---------------------------------------------------------------- */
+
+static void test_services(void **state) {
+  fixture *f = *state;
+  mw_page pg = {.offset = 0, .limit = 1000, .max_bytes = 1 << 20};
+  mw_service_info *sv;
+  size_t n, next;
+  assert_int_equal(mw__store_services(f->store, f->arena, NULL, &pg, &sv, &n, &next), MW_OK);
+  /* pay: T1 charge, db.query and T3 charge, db.query; shop: the 8 others */
+  assert_int_equal(n, 2);
+  assert_int_equal(next, 0);
+  assert_string_equal(sv[0].name, "pay");
+  assert_int_equal(sv[0].span_count, 4);
+  assert_int_equal(sv[0].operation_count, 2);
+  assert_int_equal(sv[0].instance_count, 1);
+  assert_string_equal(sv[1].name, "shop");
+  assert_int_equal(sv[1].span_count, 8);
+  pg.limit = 1;
+  assert_int_equal(mw__store_services(f->store, f->arena, NULL, &pg, &sv, &n, &next), MW_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(sv[0].name, "pay");
+  assert_int_equal(next, 1);
+  pg.offset = 1;
+  assert_int_equal(mw__store_services(f->store, f->arena, NULL, &pg, &sv, &n, &next), MW_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(sv[0].name, "shop");
+  assert_int_equal(next, 0);
+  pg = (mw_page){.offset = 0, .limit = 1000, .max_bytes = 1};
+  assert_int_equal(mw__store_services(f->store, f->arena, NULL, &pg, &sv, &n, &next), MW_OK);
+  assert_int_equal(n, 1); /* "pay" passes a budget of 1 byte */
+  assert_int_equal(next, 1);
+  pg.max_bytes = 1 << 20;
+  assert_int_equal(mw__store_services(f->store, f->arena, "shop", &pg, &sv, &n, &next), MW_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(sv[0].name, "shop");
+  assert_int_equal(mw__store_services(f->store, f->arena, "nosuch", &pg, &sv, &n, &next), MW_OK);
+  assert_int_equal(n, 0);
+}
+
+static void test_operations(void **state) {
+  fixture *f = *state;
+  mw_page pg = {.offset = 0, .limit = 1000, .max_bytes = 1 << 20};
+  mw_operation_stats *op;
+  size_t n, next;
+  assert_int_equal(mw__store_operations(f->store, f->arena, "shop", 0, INT64_MAX, &pg, &op, &n, &next), MW_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(next, 0);
+  /* GET /cart: 50, 100, 250 -> nearest rank p50 = 2nd, p90 = p99 = 3rd */
+  assert_string_equal(op[0].name, "GET /cart");
+  assert_int_equal(op[0].count, 3);
+  assert_int_equal(op[0].p50_ns, 100 * MS);
+  assert_int_equal(op[0].p90_ns, 250 * MS);
+  assert_int_equal(op[0].max_ns, 250 * MS);
+  /* db.query: 20, 30, 45, 200, 500 -> p50 = 3rd, p90 = 5th */
+  assert_string_equal(op[1].name, "db.query");
+  assert_int_equal(op[1].count, 5);
+  assert_int_equal(op[1].p50_ns, 45 * MS);
+  assert_int_equal(op[1].p90_ns, 500 * MS);
+  pg.limit = 1;
+  assert_int_equal(mw__store_operations(f->store, f->arena, "shop", 0, INT64_MAX, &pg, &op, &n, &next), MW_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(op[0].name, "GET /cart");
+  assert_int_equal(next, 1);
+  /* in [3 s, 3.5 s) only T4's db.query: GET /cart is passed over, and counts for the page */
+  assert_int_equal(mw__store_operations(f->store, f->arena, "shop", T0 + 3000 * MS, T0 + 3500 * MS, &pg, &op, &n, &next),
+                   MW_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(op[0].name, "db.query");
+  assert_int_equal(op[0].count, 1);
+  assert_int_equal(next, 0);
+  assert_int_equal(mw__store_operations(f->store, f->arena, "nosuch", 0, INT64_MAX, &pg, &op, &n, &next),
+                   MW_ENOTFOUND);
+}
+
+/* --- query limits -------------------------------------------------------------- */
+
+static void test_limit_stops_a_long_statement(void **state) {
+  fixture *f = *state;
+  mw_query_limit lim = {.deadline_ns = mw__mono_ns() + 50 * MS};
+  mw__store_limit(&lim);
+  mw__reader *r = mw__reader_get(f->store);
+  assert_non_null(r);
+  sqlite3_stmt *st;
+  /* counts to a billion: minutes of work without the limit */
+  assert_int_equal(sqlite3_prepare_v2(r->db,
+                                      "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) "
+                                      "SELECT count(*) FROM c",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  int64_t t0 = mw__mono_ns();
+  int rc = sqlite3_step(st);
+  int64_t took = mw__mono_ns() - t0;
+  sqlite3_finalize(st);
+  assert_int_equal(rc, SQLITE_INTERRUPT);
+  assert_int_equal(lim.stopped, MW_ETIMEDOUT);
+  assert_true(took < 10000 * MS);
+  mw__reader_put(f->store, r);
+  /* once stopped, the query gets no connection, so every store call fails */
+  mw_search_query q = query(NULL, NULL);
+  mw_search_hit *h;
+  size_t n, next;
+  assert_int_not_equal(mw__store_search(f->store, f->arena, &q, &h, &n, &next), MW_OK);
+  mw__store_limit(NULL);
+  assert_int_equal(mw__store_search(f->store, f->arena, &q, &h, &n, &next), MW_OK);
+  assert_int_equal(n, 5);
+}
+
+static void test_limit_abort(void **state) {
+  fixture *f = *state;
+  _Atomic int abort_now = 1;
+  mw_query_limit lim = {.abort = &abort_now};
+  mw__store_limit(&lim);
+  mw_service_info *sv;
+  size_t n, next;
+  mw_page pg = {.offset = 0, .limit = 10, .max_bytes = 1 << 20};
+  assert_int_not_equal(mw__store_services(f->store, f->arena, NULL, &pg, &sv, &n, &next), MW_OK);
+  assert_int_equal(lim.stopped, MW_ESHUTDOWN);
+  mw__store_limit(NULL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_plans_never_scan_spans),
+      cmocka_unit_test(test_search_shapes),
+      cmocka_unit_test(test_search_filters),
+      cmocka_unit_test(test_search_pages),
+      cmocka_unit_test(test_search_hit_fields),
+      cmocka_unit_test(test_services),
+      cmocka_unit_test(test_operations),
+      cmocka_unit_test(test_limit_stops_a_long_statement),
+      cmocka_unit_test(test_limit_abort),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
