@@ -176,8 +176,10 @@ typedef struct bi_send_cfg {
   bi_ids *ids;
   int quiet;
   int keep_going; /* count errors and go on sending, instead of stopping at the first */
-  /* Called from the sending threads after each request (retries included),
-   * concurrently: it must be thread-safe and quick. May be NULL. */
+  /* Called from the sending threads before each request (only due_s,
+   * start_s, spans and the trace ids are set) and after it (retries
+   * included), concurrently: they must be thread-safe and quick. May be NULL. */
+  void (*on_send)(void *user, const bi_request_info *ri);
   void (*on_request)(void *user, const bi_request_info *ri);
   void *user;
   _Atomic int *cancel; /* when set and non-zero, no new request starts; may be NULL */

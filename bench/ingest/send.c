@@ -13,8 +13,9 @@
  * 502, 503 and 504 are the OTLP retryable codes and are re-sent after a short
  * sleep (and counted); anything else is an error and stops the run, unless
  * cfg->keep_going (the soak: an error is counted and sending goes on, since a
- * long run must report how many failed, not stop at the first). cfg->on_request,
- * when set, hears of every request's outcome as it completes. */
+ * long run must report how many failed, not stop at the first). cfg->on_send
+ * and cfg->on_request, when set, hear of every request as it starts and as it
+ * completes. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,8 +138,9 @@ static void *worker_main(void *arg) {
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, b->data);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)b->len);
     w->spans_sent += b->n_spans;
-    bi_request_info ri = {.due_s = due, .spans = b->n_spans, .trace_k = trace_k,
-                          .n_traces = b->n_traces};
+    bi_request_info ri = {.due_s = due, .start_s = bi_mono_s(), .spans = b->n_spans,
+                          .trace_k = trace_k, .n_traces = b->n_traces};
+    if (cfg->on_send) cfg->on_send(cfg->user, &ri);
     for (int attempt = 0;; attempt++) {
       w->resp_len = 0;
       double t0 = bi_mono_s();
