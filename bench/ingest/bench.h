@@ -6,7 +6,8 @@
  * the plain-SQLite baseline and the filler of the trace-by-id database. send.c
  * posts batches over N keep-alive libcurl connections; server.c starts and
  * stops meanwhiled and samples its memory; query.c times trace lookups; main.c
- * parses flags and prints one "name value" line per figure. */
+ * parses flags and prints one "name value" line per figure. gen.c, send.c and
+ * server.c are the library mwbench_ingest, which bench/soak uses too. */
 #ifndef BENCH_INGEST_H
 #define BENCH_INGEST_H
 #include <pthread.h>
@@ -152,6 +153,19 @@ double bi_self_cpu_s(void);
 
 /* ---- sending (send.c) -------------------------------------------------- */
 
+/* One request as it completed (see bi_send_cfg.on_request). */
+typedef struct bi_request_info {
+  double due_s;      /* CLOCK_MONOTONIC when the schedule wanted it sent (0 without a rate) */
+  double start_s;    /* when its first attempt began */
+  double end_s;      /* when its last attempt ended */
+  long status;       /* the last attempt's HTTP status; 0 after a transport error */
+  uint32_t retries;  /* attempts answered 429/502/503/504 before the last */
+  uint32_t spans;
+  int64_t rejected;  /* partial_success.rejected_spans of a 200 */
+  uint64_t trace_k;  /* its traces are bi_trace_id(ids, trace_k .. trace_k + n_traces - 1) */
+  uint32_t n_traces;
+} bi_request_info;
+
 typedef struct bi_send_cfg {
   const char *url; /* base URL, no path */
   int conns;
@@ -161,6 +175,14 @@ typedef struct bi_send_cfg {
   bi_corpus *corpus;
   bi_ids *ids;
   int quiet;
+  int keep_going; /* count errors and go on sending, instead of stopping at the first */
+  /* Called from the sending threads before each request (only due_s,
+   * start_s, spans and the trace ids are set) and after it (retries
+   * included), concurrently: they must be thread-safe and quick. May be NULL. */
+  void (*on_send)(void *user, const bi_request_info *ri);
+  void (*on_request)(void *user, const bi_request_info *ri);
+  void *user;
+  _Atomic int *cancel; /* when set and non-zero, no new request starts; may be NULL */
 } bi_send_cfg;
 
 typedef struct bi_send_result {

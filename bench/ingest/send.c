@@ -11,7 +11,11 @@
  *
  * Only a 200 counts, minus partial_success.rejected_spans from its body; 429,
  * 502, 503 and 504 are the OTLP retryable codes and are re-sent after a short
- * sleep (and counted); anything else is an error and stops the run. */
+ * sleep (and counted); anything else is an error and stops the run, unless
+ * cfg->keep_going (the soak: an error is counted and sending goes on, since a
+ * long run must report how many failed, not stop at the first). cfg->on_send
+ * and cfg->on_request, when set, hear of every request as it starts and as it
+ * completes. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,11 +119,13 @@ static void *worker_main(void *arg) {
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
 
-  for (uint64_t local = 0; !atomic_load(&sh->stop); local++) {
+  for (uint64_t local = 0; !atomic_load(&sh->stop) && !(cfg->cancel && atomic_load(cfg->cancel));
+       local++) {
     uint64_t k = atomic_fetch_add(&sh->next_claim, 1);
     if (sh->max_claims && k >= sh->max_claims) break;
+    double due = 0;
     if (cfg->rate > 0) {
-      double due = sh->t0 + (double)k * c->batches[0].n_spans / cfg->rate;
+      due = sh->t0 + (double)k * c->batches[0].n_spans / cfg->rate;
       if (cfg->seconds > 0 && due - sh->t0 >= cfg->seconds) break;
       sleep_until(due);
     } else if (cfg->seconds > 0 && bi_mono_s() - sh->t0 >= cfg->seconds) {
@@ -132,23 +138,31 @@ static void *worker_main(void *arg) {
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, b->data);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)b->len);
     w->spans_sent += b->n_spans;
+    bi_request_info ri = {.due_s = due, .start_s = bi_mono_s(), .spans = b->n_spans,
+                          .trace_k = trace_k, .n_traces = b->n_traces};
+    if (cfg->on_send) cfg->on_send(cfg->user, &ri);
     for (int attempt = 0;; attempt++) {
       w->resp_len = 0;
       double t0 = bi_mono_s();
+      if (attempt == 0) ri.start_s = t0;
       CURLcode cc = curl_easy_perform(h);
       double t1 = bi_mono_s();
+      ri.end_s = t1;
       long code = 0, conns = 0;
       if (cc != CURLE_OK) {
         w->errors++;
+        ri.status = 0;
         record_error(sh, "transport error", (long)cc, curl_easy_strerror(cc));
-        atomic_store(&sh->stop, 1);
+        if (!cfg->keep_going) atomic_store(&sh->stop, 1);
         break;
       }
       curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+      ri.status = code;
       curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
       w->connects += conns;
       if (code == 200) {
         int64_t rej = rejected_in(w);
+        ri.rejected = rej;
         w->rejected += (uint64_t)rej;
         w->spans_ok += b->n_spans - (uint64_t)rej;
         w->batches_ok++;
@@ -157,6 +171,7 @@ static void *worker_main(void *arg) {
       }
       if ((code == 429 || code == 502 || code == 503 || code == 504) && attempt < 1000) {
         w->retries++;
+        ri.retries++;
         struct timespec ts = {0, 2000000L}; /* 2 ms: long enough for a group commit */
         nanosleep(&ts, NULL);
         continue;
@@ -168,9 +183,10 @@ static void *worker_main(void *arg) {
         detail[i] = (w->resp[i] >= 32 && w->resp[i] < 127) ? w->resp[i] : '.';
       detail[n] = 0;
       record_error(sh, "HTTP", code, detail);
-      atomic_store(&sh->stop, 1);
+      if (!cfg->keep_going) atomic_store(&sh->stop, 1);
       break;
     }
+    if (cfg->on_request) cfg->on_request(cfg->user, &ri);
   }
   curl_slist_free_all(hdr);
   curl_easy_cleanup(h);
