@@ -112,6 +112,7 @@ int main(int argc, char **argv) {
                       .queue_max_bytes = a.cfg.max_queue_bytes,
                       .read_connections = a.cfg.query_threads,
                       .fault_commit_delay_ms = a.cfg.fault_commit_delay_ms,
+                      .fault_read_slow_us = a.cfg.fault_read_slow_us,
                       .retention_ns = a.cfg.retention_ns,
                       .retention_every_ns = (int64_t)a.cfg.retention_every_s * 1000000000,
                       .max_db_bytes = a.cfg.max_db_bytes};

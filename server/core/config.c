@@ -196,6 +196,7 @@ int mw__config_parse(int argc, char **argv, mw_config *cfg, FILE *out, char *err
   const char *fault = getenv("MEANWHILE_FAULT_COMMIT_DELAY_MS");
   if (fault) cfg->fault_commit_delay_ms = atoi(fault);
   if ((fault = getenv("MEANWHILE_FAULT_QUERY_DELAY_MS"))) cfg->fault_query_delay_ms = atoi(fault);
+  if ((fault = getenv("MEANWHILE_FAULT_READ_SLOW_US"))) cfg->fault_read_slow_us = atoi(fault);
   /* token lists come from the environment only: a command line is visible to
    * every user of the machine (ps, /proc) */
   cfg->ingest_tokens = getenv("MEANWHILE_INGEST_TOKENS");

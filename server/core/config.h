@@ -32,6 +32,7 @@ typedef struct mw_config {
   unsigned shutdown_grace_s;
   int fault_commit_delay_ms;   /* MEANWHILE_FAULT_COMMIT_DELAY_MS only: a test hook */
   int fault_query_delay_ms;    /* MEANWHILE_FAULT_QUERY_DELAY_MS only: each query sleeps first (a test hook) */
+  int fault_read_slow_us;      /* MEANWHILE_FAULT_READ_SLOW_US only: reads sleep this long every 1,000 steps (a test hook) */
   const char *ingest_token_file, *query_token_file;
   const char *ingest_tokens, *query_tokens; /* MEANWHILE_*_TOKENS only: never flags */
   const char *tls_cert, *tls_key;

@@ -36,6 +36,12 @@ static void reply_stopped(mw_req *r, int why) {
     mw__req_retry_after(r, 1);
     return mw__reply_json_error(r, mw__http_status(why), "meanwhiled is shutting down: retry");
   }
+  if (why == MW_EBUSY) { /* store/checkpoint.c */
+    mw__req_retry_after(r, 1);
+    return mw__reply_json_error(r, mw__http_status(why),
+                                "the query was stopped so that the write-ahead log could be emptied under heavy "
+                                "ingest: retry it, or narrow it so that it finishes sooner");
+  }
   int64_t ms = r->http->opts.query_timeout_ns / 1000000;
   char limit[32];
   if (ms % 1000) snprintf(limit, sizeof limit, "%lld ms", (long long)ms);

@@ -151,6 +151,117 @@ static int read_hit(mw_arena *a, sqlite3_stmt *root, sqlite3_stmt *extent, mw_se
   return rc == SQLITE_ROW ? MW_OK : MW_EIO;
 }
 
+/* A span a search found: its row and duration. */
+typedef struct hit_row {
+  int64_t rowid, dur_ns;
+} hit_row;
+
+static int cmp_hit_row(const void *x, const void *y) {
+  const hit_row *p = x, *q = y;
+  if (p->dur_ns != q->dur_ns) return (p->dur_ns < q->dur_ns) - (p->dur_ns > q->dur_ns);
+  return (p->rowid > q->rowid) - (p->rowid < q->rowid);
+}
+
+/* Appends the rows of a stepped statement (row id, duration) to v. */
+static int take_rows(sqlite3_stmt *st, mw_arena *a, hit_row **v, size_t *n, size_t *cap) {
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (!(*v = mw__grow(a, *v, *n, cap, sizeof **v))) {
+      sqlite3_reset(st);
+      return MW_ENOMEM;
+    }
+    (*v)[(*n)++] = (hit_row){sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)};
+  }
+  sqlite3_reset(st);
+  return step == SQLITE_DONE ? MW_OK : MW_EIO;
+}
+
+static int step_int(sqlite3_stmt *st, int64_t op, int64_t *out) {
+  sqlite3_bind_int64(st, 1, op);
+  int step = sqlite3_step(st);
+  *out = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  int null = step == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_NULL;
+  sqlite3_reset(st);
+  return step == SQLITE_ROW && !null ? MW_OK : step == SQLITE_ROW || step == SQLITE_DONE ? MW_ENOTFOUND : MW_EIO;
+}
+
+/* Binds a search's filters (?3..?6) and its row budget (?7). */
+static void bind_filters(sqlite3_stmt *st, const mw_search_query *q, int64_t rows) {
+  sqlite3_bind_int64(st, 3, q->min_dur_ns);
+  sqlite3_bind_int64(st, 4, q->max_dur_ns);
+  sqlite3_bind_int64(st, 5, q->start_ns);
+  sqlite3_bind_int64(st, 6, q->end_ns);
+  sqlite3_bind_int64(st, 7, rows);
+}
+
+/* The `rows` longest spans matching q, longest first, into *v. Per
+ * operation the cheaper of two plans is taken (reader_sql.h): walking an
+ * operation's spans down from the longest reads about rows / f of them,
+ * where f is the share of its history the window covers; reading the window
+ * reads f x count and sorts them. */
+static int longest_spans(mw__reader *r, mw_arena *a, const mw_search_query *q, enum mw__search_shape shape,
+                         int64_t rows, hit_row **v, size_t *n) {
+  sqlite3_stmt *ops = NULL, *first = NULL, *last = NULL, *by_dur = NULL, *by_start = NULL;
+  size_t cap = 0, n_ops = 0, ops_cap = 0;
+  int64_t(*op)[2] = NULL; /* id, span count */
+  *v = NULL;
+  *n = 0;
+  int rc = prep(r, mw__search_ops_sql[shape], &ops);
+  if (rc) goto out;
+  if (q->service) sqlite3_bind_text(ops, 1, q->service, -1, SQLITE_STATIC);
+  if (q->name) sqlite3_bind_text(ops, 2, q->name, -1, SQLITE_STATIC);
+  int step;
+  while ((step = sqlite3_step(ops)) == SQLITE_ROW) {
+    if (!(op = mw__grow(a, op, n_ops, &ops_cap, sizeof *op))) {
+      rc = MW_ENOMEM;
+      goto out;
+    }
+    op[n_ops][0] = sqlite3_column_int64(ops, 0);
+    op[n_ops++][1] = sqlite3_column_int64(ops, 1);
+  }
+  if (step != SQLITE_DONE) {
+    rc = MW_EIO;
+    goto out;
+  }
+  if (shape == MW_SEARCH_ANY && n_ops > MW_SEARCH_MAX_OPS) {
+    if ((rc = prep(r, MW__SEARCH_ALL_SQL, &by_start))) goto out;
+    bind_filters(by_start, q, rows);
+    rc = take_rows(by_start, a, v, n, &cap);
+    goto out;
+  }
+  if ((rc = prep(r, MW__OP_FIRST_SQL, &first)) || (rc = prep(r, MW__OP_LAST_SQL, &last)) ||
+      (rc = prep(r, MW__OP_LONGEST_BY_DUR_SQL, &by_dur)) || (rc = prep(r, MW__OP_LONGEST_BY_START_SQL, &by_start)))
+    goto out;
+  bind_filters(by_dur, q, rows);
+  bind_filters(by_start, q, rows);
+  for (size_t i = 0; i < n_ops; i++) {
+    int64_t lo, hi;
+    if ((rc = step_int(first, op[i][0], &lo)) || (rc = step_int(last, op[i][0], &hi))) {
+      if (rc == MW_ENOTFOUND) { /* its spans are gone since its count was read */
+        rc = MW_OK;
+        continue;
+      }
+      goto out;
+    }
+    int64_t a0 = lo > q->start_ns ? lo : q->start_ns, a1 = hi < q->end_ns - 1 ? hi : q->end_ns - 1;
+    if (a1 < a0) continue; /* none of its spans start in the window */
+    double f = (double)(a1 - a0 + 1) / (double)(hi - lo + 1);
+    double walk = (double)rows / f, window = f * (double)op[i][1];
+    sqlite3_stmt *st = walk <= window ? by_dur : by_start;
+    sqlite3_bind_int64(st, 1, op[i][0]);
+    if ((rc = take_rows(st, a, v, n, &cap))) goto out;
+  }
+  if (*n) qsort(*v, *n, sizeof **v, cmp_hit_row);
+  if (*n > (size_t)rows) *n = (size_t)rows;
+out:
+  sqlite3_finalize(ops);
+  sqlite3_finalize(first);
+  sqlite3_finalize(last);
+  sqlite3_finalize(by_dur);
+  sqlite3_finalize(by_start);
+  return rc;
+}
+
 int mw__store_search(mw_store *s, mw_arena *a, const mw_search_query *q, mw_search_hit **out, size_t *n,
                      size_t *next) {
   *out = NULL;
@@ -161,14 +272,13 @@ int mw__store_search(mw_store *s, mw_arena *a, const mw_search_query *q, mw_sear
   size_t want = pg->offset + pg->limit + 1;
   mw__reader *r = mw__reader_get(s);
   if (!r) return MW_EIO;
-  sqlite3_stmt *spans = NULL, *trace = NULL, *root = NULL, *extent = NULL;
+  sqlite3_stmt *trace = NULL, *root = NULL, *extent = NULL;
   mw_bmap *seen = NULL;
   enum mw__search_shape shape = q->service && q->name ? MW_SEARCH_BOTH
                                 : q->service          ? MW_SEARCH_SERVICE
                                 : q->name             ? MW_SEARCH_NAME
                                                       : MW_SEARCH_ANY;
-  int rc = prep(r, mw__search_sql[shape], &spans);
-  if (!rc) rc = prep(r, MW__SEARCH_TRACE_SQL, &trace);
+  int rc = prep(r, MW__SEARCH_TRACE_SQL, &trace);
   if (!rc) rc = prep(r, MW__SEARCH_ROOT_SQL, &root);
   if (!rc) rc = prep(r, MW__SEARCH_EXTENT_SQL, &extent);
   if (rc) goto out;
@@ -178,32 +288,26 @@ int mw__store_search(mw_store *s, mw_arena *a, const mw_search_query *q, mw_sear
     rc = MW_ENOMEM;
     goto out;
   }
-  if (q->service) sqlite3_bind_text(spans, 1, q->service, -1, SQLITE_STATIC);
-  if (q->name) sqlite3_bind_text(spans, 2, q->name, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(spans, 3, q->min_dur_ns);
-  sqlite3_bind_int64(spans, 4, q->max_dur_ns);
-  sqlite3_bind_int64(spans, 5, q->start_ns);
-  sqlite3_bind_int64(spans, 6, q->end_ns);
-  /* The longest `rows` matching spans (read from the index alone) hold the
-   * `want` longest traces, unless some traces have several of them: then
-   * the search looks again, four times further. */
+  /* The longest `rows` matching spans hold the `want` longest traces, unless
+   * some traces have several of them: then the search looks again, four
+   * times further. */
   for (int64_t rows = want < 32 ? 64 : 2 * (int64_t)want;; rows *= 4) {
-    sqlite3_bind_int64(spans, 7, rows);
+    hit_row *v;
+    size_t got;
+    if ((rc = longest_spans(r, a, q, shape, rows, &v, &got))) goto out;
     mw__bmap_clear(seen);
     *n = 0;
     size_t found = 0, bytes = 0;
-    int64_t got = 0;
-    int step;
-    while ((step = sqlite3_step(spans)) == SQLITE_ROW) {
-      got++;
-      sqlite3_bind_int64(trace, 1, sqlite3_column_int64(spans, 0));
+    for (size_t i = 0; i < got; i++) {
+      sqlite3_bind_int64(trace, 1, v[i].rowid);
       int trc = sqlite3_step(trace);
       uint8_t tid[16] = {0};
       if (trc == SQLITE_ROW && sqlite3_column_bytes(trace, 0) == 16) memcpy(tid, sqlite3_column_blob(trace, 0), 16);
       sqlite3_reset(trace);
+      if (trc == SQLITE_DONE) continue; /* deleted since (retention) */
       if (trc != SQLITE_ROW) {
         rc = MW_EIO;
-        break;
+        goto out;
       }
       int64_t one;
       if (mw__bmap_get(seen, tid, 16, &one)) continue; /* a trace counts once, at its longest span */
@@ -215,17 +319,14 @@ int mw__store_search(mw_store *s, mw_arena *a, const mw_search_query *q, mw_sear
       }
       mw_search_hit *h = &(*out)[(*n)++];
       memcpy(h->trace_id, tid, 16);
-      h->match_dur_ns = sqlite3_column_int64(spans, 1);
+      h->match_dur_ns = v[i].dur_ns;
       if ((rc = read_hit(a, root, extent, h))) goto out;
       bytes += (h->root_service ? strlen(h->root_service) : 0) + (h->root_name ? strlen(h->root_name) : 0);
     }
-    if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = MW_EIO;
-    sqlite3_reset(spans);
-    if (rc || *next || got < rows || found >= want) break;
+    if (*next || got < (size_t)rows || found >= want) break;
   }
 out:
   mw__bmap_free(seen);
-  sqlite3_finalize(spans);
   sqlite3_finalize(trace);
   sqlite3_finalize(root);
   sqlite3_finalize(extent);
@@ -295,10 +396,14 @@ int mw__store_operations(mw_store *s, mw_arena *a, const char *service, int64_t 
   *next = 0;
   mw__reader *r = mw__reader_get(s);
   if (!r) return MW_EIO;
-  sqlite3_stmt *ops = NULL, *durs = NULL;
+  sqlite3_stmt *ops = NULL, *durs = NULL, *count_st = NULL, *max_st = NULL, *first = NULL, *last = NULL;
   int64_t *sample = NULL;
   int rc = prep(r, MW__OPERATIONS_SQL, &ops);
   if (!rc) rc = prep(r, MW__OP_DURATIONS_SQL, &durs);
+  if (!rc) rc = prep(r, MW__OP_COUNT_SQL, &count_st);
+  if (!rc) rc = prep(r, MW__OP_MAX_SQL, &max_st);
+  if (!rc) rc = prep(r, MW__OP_FIRST_SQL, &first);
+  if (!rc) rc = prep(r, MW__OP_LAST_SQL, &last);
   if (rc) goto out;
   sample = malloc(PCT_SAMPLE * sizeof *sample);
   if (!sample) {
@@ -315,39 +420,44 @@ int mw__store_operations(mw_store *s, mw_arena *a, const char *service, int64_t 
   }
   sqlite3_reset(ops);
   sqlite3_bind_int64(ops, 2, (int64_t)pg->offset);
+  sqlite3_stmt *window[] = {durs, count_st, max_st};
+  for (size_t k = 0; k < sizeof window / sizeof window[0]; k++) {
+    sqlite3_bind_int64(window[k], 2, start_ns);
+    sqlite3_bind_int64(window[k], 3, end_ns);
+  }
+  sqlite3_bind_int64(durs, 4, PCT_SAMPLE);
   size_t cap = 0, used = 0, bytes = 0; /* used: operations read, listed or not */
-  uint64_t rng = 0x9E3779B97F4A7C15ULL;
   while ((step = sqlite3_step(ops)) == SQLITE_ROW) {
     if (*n == pg->limit || (*n && bytes > pg->max_bytes)) {
       *next = pg->offset + used;
       break;
     }
     used++;
-    int64_t id = sqlite3_column_int64(ops, 0);
+    int64_t id = sqlite3_column_int64(ops, 0), lo, hi, count, max = 0;
+    if ((rc = step_int(first, id, &lo)) || (rc = step_int(last, id, &hi))) {
+      if (rc != MW_ENOTFOUND) goto out;
+      rc = MW_OK; /* its spans are gone since its count was read */
+      continue;
+    }
+    if (lo >= start_ns && hi < end_ns) {
+      count = sqlite3_column_int64(ops, 2); /* the window holds all of its spans */
+    } else if ((rc = step_int(count_st, id, &count)) && rc != MW_ENOTFOUND) {
+      goto out;
+    }
+    rc = MW_OK;
+    if (count <= 0) continue;
+    if ((rc = step_int(max_st, id, &max)) && rc != MW_ENOTFOUND) goto out;
+    rc = MW_OK;
     sqlite3_bind_int64(durs, 1, id);
-    sqlite3_bind_int64(durs, 2, start_ns);
-    sqlite3_bind_int64(durs, 3, end_ns);
-    int64_t count = 0, max = 0;
     size_t kept = 0;
     int dstep;
-    while ((dstep = sqlite3_step(durs)) == SQLITE_ROW) {
-      int64_t d = sqlite3_column_int64(durs, 0);
-      if (d > max) max = d;
-      count++;
-      if (kept < PCT_SAMPLE) {
-        sample[kept++] = d;
-      } else { /* reservoir sampling keeps a uniform sample of every duration seen */
-        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-        uint64_t j = rng % (uint64_t)count;
-        if (j < PCT_SAMPLE) sample[j] = d;
-      }
-    }
+    while ((dstep = sqlite3_step(durs)) == SQLITE_ROW && kept < PCT_SAMPLE) sample[kept++] = sqlite3_column_int64(durs, 0);
     sqlite3_reset(durs);
-    if (dstep != SQLITE_DONE) {
+    if (dstep != SQLITE_DONE && dstep != SQLITE_ROW) {
       rc = MW_EIO;
       goto out;
     }
-    if (!count) continue;
+    if (!kept) continue;
     qsort(sample, kept, sizeof *sample, cmp_i64);
     if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
       rc = MW_ENOMEM;
@@ -364,7 +474,7 @@ int mw__store_operations(mw_store *s, mw_arena *a, const char *service, int64_t 
     os->p50_ns = rank(sample, kept, 0.50);
     os->p90_ns = rank(sample, kept, 0.90);
     os->p99_ns = rank(sample, kept, 0.99);
-    os->max_ns = max;
+    os->max_ns = max > sample[kept - 1] ? max : sample[kept - 1];
     os->sampled = (size_t)count > kept;
   }
   if (step != SQLITE_ROW && step != SQLITE_DONE) rc = MW_EIO;
@@ -372,6 +482,10 @@ out:
   free(sample);
   sqlite3_finalize(ops);
   sqlite3_finalize(durs);
+  sqlite3_finalize(count_st);
+  sqlite3_finalize(max_st);
+  sqlite3_finalize(first);
+  sqlite3_finalize(last);
   mw__reader_put(s, r);
   return rc;
 }

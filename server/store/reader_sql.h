@@ -7,25 +7,47 @@
 #define MW_STORE_READER_SQL_H
 
 /* A search, in the four shapes given by which of service (?1) and name (?2)
- * are set: the operations the search may match are found through an index
- * of `operations` (an unknown service or name ends the query there), then
- * their spans through spans_by_op (op_id, start_ns, dur_ns), which answers
- * the window (?5, ?6), the duration bounds (?3, ?4) and the order without
- * reading a span's row. The answer is the ?7 longest matching spans (row id
- * and duration); CROSS JOIN keeps `operations` the outer loop. */
-#define MW__SEARCH_SPANS(ops)                                                                             \
-  "SELECT s.rowid, s.dur_ns FROM operations o CROSS JOIN spans s INDEXED BY spans_by_op ON s.op_id = o.id " \
-  "WHERE " ops "s.start_ns >= ?5 AND s.start_ns < ?6 AND s.dur_ns >= ?3 AND s.dur_ns <= ?4 "               \
-  "ORDER BY s.dur_ns DESC, s.rowid LIMIT ?7"
+ * are set, starts from the operations it may match, found through an index
+ * of `operations` (an unknown service or name ends the query there): their
+ * ids and span counts. */
+#define MW__SEARCH_OPS(where) "SELECT id, span_count FROM operations WHERE " where "span_count > 0 ORDER BY id"
 
 enum mw__search_shape { MW_SEARCH_ANY, MW_SEARCH_SERVICE, MW_SEARCH_NAME, MW_SEARCH_BOTH, MW_SEARCH__COUNT };
 
-static const char *const mw__search_sql[MW_SEARCH__COUNT] = {
-    [MW_SEARCH_ANY] = MW__SEARCH_SPANS(""),
-    [MW_SEARCH_SERVICE] = MW__SEARCH_SPANS("o.service = ?1 AND "),
-    [MW_SEARCH_NAME] = MW__SEARCH_SPANS("o.name = ?2 AND "),
-    [MW_SEARCH_BOTH] = MW__SEARCH_SPANS("o.service = ?1 AND o.name = ?2 AND "),
+static const char *const mw__search_ops_sql[MW_SEARCH__COUNT] = {
+    [MW_SEARCH_ANY] = MW__SEARCH_OPS(""),
+    [MW_SEARCH_SERVICE] = MW__SEARCH_OPS("service = ?1 AND "),
+    [MW_SEARCH_NAME] = MW__SEARCH_OPS("name = ?2 AND "),
+    [MW_SEARCH_BOTH] = MW__SEARCH_OPS("service = ?1 AND name = ?2 AND "),
 };
+
+/* A search of any span over more operations than MW_SEARCH_MAX_OPS reads
+ * the window of every operation's spans from spans_by_op and sorts them: a
+ * pass over the window (bounded by --query-timeout), where thousands of small
+ * per-operation reads would cost more. */
+enum { MW_SEARCH_MAX_OPS = 2000 };
+#define MW__SEARCH_ALL_SQL                                                                                 \
+  "SELECT s.rowid, s.dur_ns FROM operations o CROSS JOIN spans s INDEXED BY spans_by_op ON s.op_id = o.id " \
+  "WHERE s.start_ns >= ?5 AND s.start_ns < ?6 AND s.dur_ns >= ?3 AND s.dur_ns <= ?4 "                       \
+  "ORDER BY s.dur_ns DESC, s.rowid LIMIT ?7"
+
+/* The first and the last start of an operation's spans (?1 op id): one step
+ * down each end of spans_by_op. */
+#define MW__OP_FIRST_SQL "SELECT min(start_ns) FROM spans INDEXED BY spans_by_op WHERE op_id = ?1"
+#define MW__OP_LAST_SQL "SELECT max(start_ns) FROM spans INDEXED BY spans_by_op WHERE op_id = ?1"
+
+/* The ?7 longest spans (row id, duration) of one operation (?1) that start in
+ * [?5, ?6) and last from ?3 to ?4 ns, in two plans: walking spans_by_op_dur
+ * down from the longest span, which stops after ?7 matches (best when most of
+ * the operation's spans are in the window), or reading the window from
+ * spans_by_op and sorting it (best for a narrow window over a long history).
+ * Ties: the span stored first. */
+#define MW__OP_LONGEST_BY_DUR_SQL                                                                        \
+  "SELECT rowid, dur_ns FROM spans INDEXED BY spans_by_op_dur WHERE op_id = ?1 AND dur_ns >= ?3 AND "   \
+  "dur_ns <= ?4 AND start_ns >= ?5 AND start_ns < ?6 ORDER BY dur_ns DESC, rowid LIMIT ?7"
+#define MW__OP_LONGEST_BY_START_SQL                                                                      \
+  "SELECT rowid, dur_ns FROM spans INDEXED BY spans_by_op WHERE op_id = ?1 AND start_ns >= ?5 AND "     \
+  "start_ns < ?6 AND dur_ns >= ?3 AND dur_ns <= ?4 ORDER BY dur_ns DESC, rowid LIMIT ?7"
 
 /* The trace of a span found by a search (?1 its row id). */
 #define MW__SEARCH_TRACE_SQL "SELECT trace_id FROM spans WHERE rowid = ?1"
@@ -48,11 +70,26 @@ static const char *const mw__search_sql[MW_SEARCH__COUNT] = {
 #define MW__SERVICE_SQL \
   MW__SERVICES_COLS "WHERE o.service = ?3 AND o.span_count > 0 GROUP BY o.service LIMIT ?2 OFFSET ?1"
 
-/* A service's operations with spans, by name, from the ?2-th on (?1 service). */
-#define MW__OPERATIONS_SQL \
-  "SELECT id, name FROM operations WHERE service = ?1 AND span_count > 0 ORDER BY name LIMIT -1 OFFSET ?2"
-/* The durations of an operation's spans starting in [?2, ?3) (?1 op id). */
-#define MW__OP_DURATIONS_SQL \
-  "SELECT dur_ns FROM spans INDEXED BY spans_by_op WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3"
+/* A service's operations with spans, by name, from the ?2-th on (?1 service),
+ * with their span counts. */
+#define MW__OPERATIONS_SQL                                                                             \
+  "SELECT id, name, span_count FROM operations WHERE service = ?1 AND span_count > 0 ORDER BY name " \
+  "LIMIT -1 OFFSET ?2"
+/* How many of an operation's spans (?1) start in [?2, ?3): a pass over the
+ * window's entries of spans_by_op, only when the window does not hold all of
+ * them (then the operation's span count says it). */
+#define MW__OP_COUNT_SQL \
+  "SELECT count(*) FROM spans INDEXED BY spans_by_op WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3"
+/* The durations of the latest ?4 spans of an operation (?1) starting in
+ * [?2, ?3): percentiles are exact up to ?4 spans, and beyond it describe the
+ * latest ?4, so that a listing costs the same however much is kept. */
+#define MW__OP_DURATIONS_SQL                                                                       \
+  "SELECT dur_ns FROM spans INDEXED BY spans_by_op WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 " \
+  "ORDER BY start_ns DESC LIMIT ?4"
+/* The longest of an operation's (?1) spans starting in [?2, ?3): walking
+ * spans_by_op_dur down to the first in the window. */
+#define MW__OP_MAX_SQL                                                                                     \
+  "SELECT dur_ns FROM spans INDEXED BY spans_by_op_dur WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 " \
+  "ORDER BY dur_ns DESC LIMIT 1"
 
 #endif

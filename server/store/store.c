@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int mw__store_connect(const char *path, int readonly, sqlite3 **out, char *err, size_t errsz) {
   int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
@@ -186,6 +187,10 @@ static _Thread_local mw_query_limit *tl_limit;
 
 void mw__store_limit(mw_query_limit *lim) { tl_limit = lim; }
 
+/* Readers this thread holds now: one that holds some already is let through
+ * the checkpoint's gate, which would otherwise wait for it forever. */
+static _Thread_local int tl_held;
+
 /* 1 when the thread's query must stop now (and says why in its limit). */
 static int limit_passed(void) {
   mw_query_limit *l = tl_limit;
@@ -201,7 +206,12 @@ static int limit_passed(void) {
  * millisecond of its deadline. */
 enum { PROGRESS_OPS = 1000 };
 static int on_progress(void *arg) {
-  (void)arg;
+  mw__reader *r = arg;
+  if (r->slow_us) usleep((useconds_t)r->slow_us);
+  if (atomic_load(&r->kicked)) { /* the WAL must be emptied: checkpoint.c */
+    if (tl_limit && !tl_limit->stopped) tl_limit->stopped = MW_EBUSY;
+    return 1;
+  }
   return limit_passed();
 }
 
@@ -213,25 +223,29 @@ mw__reader *mw__reader_get(mw_store *s) {
   if (limit_passed()) return NULL;
   uv_mutex_lock(&s->rlock);
   /* while the writer empties the WAL, new readers wait (see checkpoint.c) */
-  while (s->gate_closed) uv_cond_wait(&s->rgate, &s->rlock);
-  s->readers_out++;
+  while (s->gate_closed && !tl_held) uv_cond_wait(&s->rgate, &s->rlock);
   mw__reader *r = s->free_readers;
   if (r) s->free_readers = r->next;
   uv_mutex_unlock(&s->rlock);
-  if (r) return r;
-  r = calloc(1, sizeof *r);
-  char err[256];
-  if (!r || mw__store_connect(s->db_path, 1, &r->db, err, sizeof err)) {
-    if (r) mw__error("cannot open a read connection", "err=\"%s\"", err);
-    free(r);
-    uv_mutex_lock(&s->rlock);
-    s->readers_out--;
-    uv_cond_broadcast(&s->rgate);
-    uv_mutex_unlock(&s->rlock);
-    return NULL;
+  if (!r) {
+    char err[256];
+    r = calloc(1, sizeof *r);
+    if (!r || mw__store_connect(s->db_path, 1, &r->db, err, sizeof err)) {
+      if (r) mw__error("cannot open a read connection", "err=\"%s\"", err);
+      free(r);
+      return NULL;
+    }
+    mw__store_exec(r->db, "PRAGMA cache_size=-8192; PRAGMA temp_store=MEMORY;", err, sizeof err);
+    r->slow_us = s->opts.fault_read_slow_us;
+    sqlite3_progress_handler(r->db, PROGRESS_OPS, on_progress, r);
   }
-  mw__store_exec(r->db, "PRAGMA cache_size=-8192; PRAGMA temp_store=MEMORY;", err, sizeof err);
-  sqlite3_progress_handler(r->db, PROGRESS_OPS, on_progress, NULL);
+  atomic_store(&r->kicked, 0);
+  uv_mutex_lock(&s->rlock);
+  r->next = s->lent;
+  s->lent = r;
+  s->readers_out++;
+  uv_mutex_unlock(&s->rlock);
+  tl_held++;
   return r;
 }
 
@@ -242,7 +256,13 @@ void mw__reader_put(mw_store *s, mw__reader *r) {
    * emptied. Nothing lent out comes back holding one. */
   for (sqlite3_stmt *st = sqlite3_next_stmt(r->db, NULL); st; st = sqlite3_next_stmt(r->db, st))
     if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
+  tl_held--;
   uv_mutex_lock(&s->rlock);
+  for (mw__reader **p = &s->lent; *p; p = &(*p)->next)
+    if (*p == r) {
+      *p = r->next;
+      break;
+    }
   r->next = s->free_readers;
   s->free_readers = r;
   s->readers_out--;

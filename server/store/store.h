@@ -24,6 +24,7 @@ typedef struct mw_store_opts {
   size_t queue_max_bytes;
   size_t read_connections;
   int fault_commit_delay_ms;  /* test hook: sleep before each commit */
+  int fault_read_slow_us;     /* test hook: reads sleep this long every 1,000 steps (long-running queries) */
   int64_t retention_ns;       /* delete data older than this; 0 = keep */
   int64_t retention_every_ns; /* how often a retention pass starts (0: every minute) */
   uint64_t max_db_bytes;      /* delete the oldest data while larger; 0 = no limit */
@@ -83,7 +84,8 @@ void mw__store_on_commit(mw_store *s, void (*cb)(double seconds, size_t jobs, si
 typedef struct mw_query_limit {
   int64_t deadline_ns;         /* monotonic (mw__mono_ns); 0: none */
   const _Atomic int *abort;    /* non-zero: stop now (shutdown); NULL: never */
-  int stopped;                 /* set by the store: MW_ETIMEDOUT or MW_ESHUTDOWN */
+  int stopped;                 /* set by the store: MW_ETIMEDOUT, MW_ESHUTDOWN, or MW_EBUSY when
+                                * its read was stopped so that the WAL could be emptied */
 } mw_query_limit;
 
 /* Binds lim to the calling thread's reads until the next call (NULL unbinds).
@@ -166,7 +168,7 @@ typedef struct mw_operation_stats {
   const char *name;
   int64_t count;
   int64_t p50_ns, p90_ns, p99_ns, max_ns;
-  int sampled;                  /* percentiles from a uniform sample (count > sample size) */
+  int sampled;                  /* percentiles of the latest spans only (count > sample size) */
 } mw_operation_stats;
 
 /* Operations of a service, by name, with duration percentiles of their spans

@@ -21,7 +21,9 @@ enum mw__rstmt { MW_RS_SPAN_CPU, MW_RS_SPAN_GOROUTINES, MW_RS_OP_BEFORE, MW_RS_O
 typedef struct mw__reader {
   sqlite3 *db;
   sqlite3_stmt *stmts[MW_RS__COUNT];
-  struct mw__reader *next;
+  struct mw__reader *next;      /* in the free list, or in the list of those lent out */
+  _Atomic int kicked;           /* stop now: the WAL must be emptied (checkpoint.c) */
+  int slow_us;                  /* test hook: sleep in the progress handler */
 } mw__reader;
 
 struct mw_store {
@@ -52,16 +54,23 @@ struct mw_store {
   uv_thread_t ckpt_thread;
   uv_mutex_t ckpt_lock;
   uv_cond_t ckpt_wake;
+  uv_cond_t ckpt_idle;          /* signalled when a PASSIVE checkpoint ends */
   int ckpt_wanted, ckpt_stop, ckpt_started;
-  int ckpt_hard;                /* the WAL passed its bound: the writer empties it (writer thread only) */
+  int ckpt_running;             /* a PASSIVE checkpoint runs now */
+  int ckpt_hold;                /* the writer empties the WAL: no PASSIVE one may start */
+  /* writer thread only: */
+  int ckpt_hard;                /* the WAL passed HARD_PAGES: the writer empties it */
+  int wal_pages;                /* the WAL's size at the last commit */
+  int64_t gate_since_ns;        /* when the gate closed (monotonic) */
 
   /* readers */
   uv_mutex_t rlock;
   uv_cond_t rgate;              /* signalled when the gate opens or a reader comes back */
   mw__reader *free_readers;
+  mw__reader *lent;             /* lent out now */
   size_t n_readers;
   size_t readers_out;           /* lent out now */
-  int gate_closed;              /* mw__checkpoint_hard waits for readers to leave the WAL */
+  int gate_closed;              /* new readers wait: the writer waits to empty the WAL */
 };
 
 /* Opens a connection with the common settings; returns 0 or MW_EIO (+message). */
@@ -77,9 +86,12 @@ uint64_t mw__store_used_bytes(sqlite3 *db);
 /* Takes WAL checkpoints off the writer's thread; stop it before closing wdb. */
 int mw__checkpointer_start(mw_store *s, char *err, size_t errsz);
 void mw__checkpointer_stop(mw_store *s);
-/* Empties the WAL with a TRUNCATE checkpoint on the write connection, between
- * transactions (writer thread; when ckpt_hard is set). */
-void mw__checkpoint_hard(mw_store *s);
+/* The writer's part in bounding the WAL, run between transactions and when
+ * woken (writer thread): once ckpt_hard is set it closes the readers' gate,
+ * and empties the WAL with a TRUNCATE checkpoint as soon as no reader is out.
+ * Returns 1 while it is still waiting for readers (the writer then wakes
+ * again shortly), 0 otherwise. */
+int mw__checkpoint_step(mw_store *s);
 /* Asks for a checkpoint now (e.g. so that space freed by retention reaches the file). */
 void mw__checkpoint_request(mw_store *s);
 /* Steps a statement that yields at most one integer (*out, -1 if none), then

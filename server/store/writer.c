@@ -371,14 +371,17 @@ static void writer_main(void *arg) {
   s->retention_last_ns = mw__mono_ns() - retention_every(s); /* a first pass soon after start */
   for (;;) {
     uv_mutex_lock(&s->lock);
-    while (!s->head && !s->stopping && !retention_due(s)) uv_cond_timedwait(&s->wake, &s->lock, 1000000000ULL);
+    /* while the readers' gate is closed, it looks again every few ms for the
+     * moment the last reader is back (checkpoint.c) */
+    while (!s->head && !s->stopping && !retention_due(s))
+      if (uv_cond_timedwait(&s->wake, &s->lock, s->ckpt_hard ? 5000000ULL : 1000000000ULL) && s->ckpt_hard) break;
     if (!s->head && s->stopping) {
       uv_mutex_unlock(&s->lock);
       break;
     }
-    if (!s->head) { /* idle: time for retention */
+    if (!s->head) { /* idle: the WAL's gate, or time for retention */
       uv_mutex_unlock(&s->lock);
-      run_retention(w);
+      if (!mw__checkpoint_step(s) && retention_due(s)) run_retention(w);
       continue;
     }
     /* take jobs up to the transaction's span budget (at least one) */
@@ -393,7 +396,7 @@ static void writer_main(void *arg) {
     last->next = NULL;
     uv_mutex_unlock(&s->lock);
     commit_jobs(w, jobs);
-    if (s->ckpt_hard) mw__checkpoint_hard(s);
+    mw__checkpoint_step(s);
     /* under steady ingest, retention still gets one small batch per commit */
     if (retention_due(s)) run_retention(w);
   }

@@ -69,6 +69,44 @@ test('the WAL stays under 64 MiB while 128 MiB of spans are written and read', a
   await srv.stop();
 });
 
+test('queries that would hold the WAL past its bound are stopped with a 503 that says why', async () => {
+  // every read sleeps 0.2 ms per 1,000 steps: a search of this data takes seconds
+  const srv = await startServer({ env: { MEANWHILE_FAULT_READ_SLOW_US: '200' } });
+  servers.push(srv);
+  const wal = path.join(srv.dataDir, 'meanwhile.db-wal');
+  let maxWal = 0, written = 0, stop = false, n = 0;
+  const answers = {};
+  const sampler = setInterval(() => { maxWal = Math.max(maxWal, size(wal)); }, 10);
+  const sender = async (k) => {
+    while (written < 160 * MiB) {
+      const body = Buffer.from(JSON.stringify(bigRequest(`k${k}-${n++}`).body));
+      const a = await postTraces(srv, body);
+      assert.equal(a.status, 200, a.body.toString());
+      written += body.length;
+    }
+  };
+  const searcher = async () => {
+    while (!stop) {
+      const r = await get(srv, '/api/search?limit=5');
+      answers[r.status] = (answers[r.status] || 0) + 1;
+      if (r.status === 503) assert.match(JSON.parse(r.body).error, /write-ahead log/);
+      else assert.equal(r.status, 200, r.body.toString());
+    }
+  };
+  const searchers = [searcher(), searcher()];
+  try {
+    await Promise.all([0, 1, 2, 3].map(sender));
+  } finally {
+    stop = true;
+    await Promise.all(searchers);
+    clearInterval(sampler);
+  }
+  maxWal = Math.max(maxWal, size(wal));
+  assert.ok(answers[503] > 0, `no search was stopped: ${JSON.stringify(answers)}`);
+  assert.ok(maxWal < 64 * MiB, `the WAL reached ${(maxWal / MiB).toFixed(1)} MiB (searches: ${JSON.stringify(answers)})`);
+  await srv.stop();
+});
+
 test('SIGTERM after profiles and spans: exit 0, "stopped", the WAL merged and the file intact', async () => {
   const srv = await startServer();
   servers.push(srv);

@@ -161,21 +161,33 @@ static void no_span_scan(const char *sql, const char *plan) {
     fail_msg("a full scan of spans in\n%s\nplan:\n%s", sql, plan);
 }
 
+static void expect_in_plan(const char *sql, const char *plan, const char *want) {
+  if (!strstr(plan, want)) fail_msg("%s\nwants \"%s\" in its plan:\n%s", sql, want, plan);
+}
+
 static void test_plans_never_scan_spans(void **state) {
   fixture *f = *state;
-  const char *const other[] = {MW__SEARCH_TRACE_SQL, MW__SEARCH_ROOT_SQL,  MW__SEARCH_EXTENT_SQL, MW__SERVICES_SQL,
-                               MW__SERVICE_SQL,      MW__OPERATIONS_SQL,   MW__OP_DURATIONS_SQL};
+  const char *const other[] = {MW__SEARCH_TRACE_SQL, MW__SEARCH_ROOT_SQL, MW__SEARCH_EXTENT_SQL, MW__SEARCH_ALL_SQL,
+                               MW__OP_FIRST_SQL,     MW__OP_LAST_SQL,     MW__SERVICES_SQL,      MW__SERVICE_SQL,
+                               MW__OPERATIONS_SQL,   MW__OP_DURATIONS_SQL};
   char plan[4096];
+  /* the operations come from an index whenever a service or name is given */
   for (int shape = 0; shape < MW_SEARCH__COUNT; shape++) {
-    plan_of(f, mw__search_sql[shape], plan, sizeof plan);
-    no_span_scan(mw__search_sql[shape], plan);
-    /* spans come from the covering index alone: no row is read to filter or order them */
-    if (!strstr(plan, "SEARCH s USING COVERING INDEX spans_by_op (op_id=? AND start_ns>? AND start_ns<?)"))
-      fail_msg("search shape %d does not read spans_by_op alone:\n%s", shape, plan);
-    /* the operations come from an index whenever a service or name is given */
-    if (shape != MW_SEARCH_ANY && !strstr(plan, "SEARCH o USING"))
-      fail_msg("search shape %d scans the operations:\n%s", shape, plan);
+    plan_of(f, mw__search_ops_sql[shape], plan, sizeof plan);
+    if (shape != MW_SEARCH_ANY) expect_in_plan(mw__search_ops_sql[shape], plan, "SEARCH operations USING");
   }
+  /* an operation's longest spans: walking down spans_by_op_dur, or its window
+   * of spans_by_op, from the index alone (no row is read to filter or order) */
+  plan_of(f, MW__OP_LONGEST_BY_DUR_SQL, plan, sizeof plan);
+  no_span_scan(MW__OP_LONGEST_BY_DUR_SQL, plan);
+  expect_in_plan(MW__OP_LONGEST_BY_DUR_SQL, plan,
+                 "SEARCH spans USING COVERING INDEX spans_by_op_dur (op_id=? AND dur_ns>? AND dur_ns<?)");
+  plan_of(f, MW__OP_LONGEST_BY_START_SQL, plan, sizeof plan);
+  no_span_scan(MW__OP_LONGEST_BY_START_SQL, plan);
+  expect_in_plan(MW__OP_LONGEST_BY_START_SQL, plan,
+                 "SEARCH spans USING COVERING INDEX spans_by_op (op_id=? AND start_ns>? AND start_ns<?)");
+  plan_of(f, MW__SEARCH_ALL_SQL, plan, sizeof plan);
+  expect_in_plan(MW__SEARCH_ALL_SQL, plan, "SEARCH s USING COVERING INDEX spans_by_op (op_id=? AND start_ns>? AND start_ns<?)");
   for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
     plan_of(f, other[i], plan, sizeof plan);
     no_span_scan(other[i], plan);

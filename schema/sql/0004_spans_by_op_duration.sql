@@ -1,0 +1,11 @@
+-- Migration 4: an operation's spans by duration.
+--
+-- "The slowest traces of a service" is the question most searches ask, most
+-- often over all the data kept (the viewer sends no time window). Read from
+-- (op_id, start_ns, dur_ns), it costs a pass over every span in the window
+-- and a sort: seconds per search on a few million spans, and long reads hold
+-- the WAL open. Read from this index backwards, the longest spans of an
+-- operation come first, and a search stops after the few it needs. A narrow
+-- window over a long history is still cheaper the other way: the search
+-- chooses per operation (store/reader.c).
+CREATE INDEX spans_by_op_dur ON spans (op_id, dur_ns, start_ns);
