@@ -26,14 +26,11 @@ static int int_arg(mw_req *r, const char *name, int64_t *out) {
   const char *v = mw__req_arg(r, name);
   *out = 0;
   if (!v || !*v) return 0;
-  char *end;
-  errno = 0;
-  long long x = strtoll(v, &end, 10);
-  if (*end || errno || x < 0) {
-    mw__reply_json_error(r, 400, "%s must be a non-negative integer of nanoseconds, got \"%.64s\"", name, v);
+  if (mw__parse_ns(v, out) != MW_OK) {
+    mw__reply_json_error(r, 400, "%s must be an integer of nanoseconds (digits only, at most %lld), got \"%.64s\"",
+                         name, (long long)INT64_MAX, v);
     return -1;
   }
-  *out = x;
   return 0;
 }
 
@@ -127,6 +124,8 @@ static void handle_ingest(mw_req *r) {
   if (int_arg(r, "time", &p.time_ns) || int_arg(r, "duration", &p.duration_ns) ||
       int_arg(r, "process_start", &p.process_start_ns))
     return;
+  if (p.duration_ns > INT64_MAX - p.time_ns)
+    return mw__reply_json_error(r, 400, "time + duration is past what unix nanoseconds hold (2262-04-11)");
   /* the agent names why it took an extra capture; a short word, or refused */
   p.trigger = mw__req_arg(r, "trigger");
   if (p.trigger && (!*p.trigger || strlen(p.trigger) > 32 || strspn(p.trigger, "abcdefghijklmnopqrstuvwxyz_") != strlen(p.trigger)))

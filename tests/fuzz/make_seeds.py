@@ -375,6 +375,11 @@ for i, v in enumerate([
         "1795334474248483366", "2026-11-22T08:09:00Z", "2026-11-22T08:09:00.5+01:00",
         "2026-11-22T08:09:00.123456789-05:30", "1970-01-01T00:00:00z", T, S, T.upper(), "0g", ""]):
     seed("fuzz_query_params", f"param-{i:02d}.txt", v.encode())
+# what the grammar refuses: signs, spaces, overflow, a number without a unit
+for i, v in enumerate([
+        "+5", " 5", "5 ", "99999999999999999999", "9223372036854775808", "9300000000", "1", "-1s",
+        "2562048h", "800\u03bcs", ".5s", "1.", "2026-02-30T00:00:00Z", "2026-+1-22T08:09:00Z"], start=40):
+    seed("fuzz_query_params", f"param-{i:02d}.txt", v.encode())
 
 # --- write -------------------------------------------------------------------
 total = 0
