@@ -144,17 +144,24 @@ void mw__jw_int_str(mw_jsonw *w, int64_t v) {
 void mw__jw_double(mw_jsonw *w, double v) {
   if (isnan(v)) return mw__jw_str(w, "NaN");
   if (isinf(v)) return mw__jw_str(w, v > 0 ? "Infinity" : "-Infinity");
-  char b[32];
-  int n = snprintf(b, sizeof b, "%.17g", v);
-  /* prefer the shortest form that reads back the same */
-  for (int prec = 1; prec < 17; prec++) {
-    char t[32];
-    int m = snprintf(t, sizeof t, "%.*g", prec, v);
-    if (strtod(t, NULL) == v) {
-      memcpy(b, t, (size_t)m + 1);
-      n = m;
-      break;
-    }
+  /* the fewest significant digits that read back the same (17 always do) */
+  char e[40], b[64];
+  int digits = 1;
+  for (; digits < 17; digits++) {
+    snprintf(e, sizeof e, "%.*e", digits - 1, v);
+    if (strtod(e, NULL) == v) break;
+  }
+  int n = snprintf(e, sizeof e, "%.*e", digits - 1, v);
+  /* everyday magnitudes without an exponent: "150", not the "1.5e+02" %g
+   * gives for a duration of 150 ms. Up to 15 integer digits only (JavaScript
+   * goes to 21), as an integer token past int64 breaks many readers (jansson:
+   * "too big integer"), and fractions down to 10^-6, as JavaScript does. */
+  int exp10 = atoi(strchr(e, 'e') + 1);
+  if (exp10 > -7 && exp10 < 15) {
+    int decimals = digits - 1 - exp10;
+    n = snprintf(b, sizeof b, "%.*f", decimals > 0 ? decimals : 0, v);
+  } else {
+    memcpy(b, e, (size_t)n + 1);
   }
   sep(w);
   put(w, b, (size_t)n);

@@ -99,6 +99,18 @@ describe('point 13: time and duration parameters have one strict grammar', () =>
   });
 });
 
+describe('point 13: numbers are written plainly', () => {
+  test('durationMs of a 150 ms trace is written 150, not 1.5e+02', async () => {
+    const s = span('exactly-150ms', { end: T0 + 150000000n });
+    const r = await post(request1([s], { service: 'dur-fmt' }), 'json');
+    assert.equal(r.status, 200);
+    const g = await request(srv, 'GET', `/api/search?service=dur-fmt&start=${T0 / 1000000000n - 10n}`);
+    const text = g.body.toString();
+    assert.match(text, /"durationMs":150[,}]/, text);
+    assert.doesNotMatch(text, /e\+/);
+  });
+});
+
 test('the server stops cleanly', async () => {
   await srv.stop();
 });
