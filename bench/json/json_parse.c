@@ -87,8 +87,9 @@ static int decoder_parse(const bench_doc *docs, size_t n, int iters) {
     for (size_t i = 0; i < n; i++) {
       mw_arena *a = mw__arena_new(0);
       mw_otlp_request *req;
+      mw_otlp_flaws flaws;
       char err[256];
-      if (!a || mw__otlp_decode_json(a, docs[i].data, docs[i].len, &lim, &req, err, sizeof err)) {
+      if (!a || mw__otlp_decode_json(a, docs[i].data, docs[i].len, &lim, &req, &flaws, err, sizeof err)) {
         fprintf(stderr, "decode: %s\n", err);
         return -1;
       }

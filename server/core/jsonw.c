@@ -2,6 +2,7 @@
 #include "core/jsonw.h"
 #include "core/error.h"
 #include "core/hex.h"
+#include "core/utf8.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -51,26 +52,6 @@ void mw__jw_obj_end(mw_jsonw *w) { close_(w, '}'); }
 void mw__jw_arr(mw_jsonw *w) { open(w, '['); }
 void mw__jw_arr_end(mw_jsonw *w) { close_(w, ']'); }
 
-/* Length of a valid UTF-8 sequence starting at s (<= n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-  unsigned c = s[0];
-  size_t len;
-  unsigned min;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) len = 2, min = 0x80;
-  else if ((c & 0xF0) == 0xE0) len = 3, min = 0x800;
-  else if ((c & 0xF8) == 0xF0) len = 4, min = 0x10000;
-  else return 0;
-  if (len > n) return 0;
-  unsigned cp = c & (0x7F >> len);
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    cp = cp << 6 | (s[i] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
 static void put_escaped(mw_jsonw *w, const char *str, size_t n) {
   const unsigned char *s = (const unsigned char *)str;
   put(w, "\"", 1);
@@ -89,7 +70,7 @@ static void put_escaped(mw_jsonw *w, const char *str, size_t n) {
       snprintf(ubuf, sizeof ubuf, "\\u%04x", c);
       esc = ubuf;
     } else if (c >= 0x80) {
-      skip = utf8_len(s + i, n - i);
+      skip = mw__utf8_len(s + i, n - i);
       if (!skip) {
         esc = "\xEF\xBF\xBD"; /* U+FFFD */
         skip = 1;

@@ -133,6 +133,7 @@ static void handle_traces(mw_req *r) {
   }
   char err[512] = "";
   mw_otlp_request *req = NULL;
+  mw_otlp_flaws flaws;
   const uint8_t *data = r->body ? (const uint8_t *)r->body->data : (const uint8_t *)"";
   size_t len = r->body ? r->body->len : 0;
   /* a JSON body's parsed tree takes 8-12 times the body while it exists
@@ -142,9 +143,10 @@ static void handle_traces(mw_req *r) {
     if (mw__req_account(r, r->dom_reserved) == MW_EBUSY)
       return reply_status(r, c->media, 503, "the server is at its limit (max_request_memory): retry after the delay");
   }
-  int rc = c->media == MEDIA_PROTOBUF ? mw__otlp_decode_pb(r->arena, data, len, &req, err, sizeof err)
-                                      : mw__otlp_decode_json(r->arena, (const char *)data, len, lim, &req, err, sizeof err);
-  if (rc == MW_OK) rc = mw__otlp_flatten(r->arena, req, lim, &c->batch, err, sizeof err);
+  int rc = c->media == MEDIA_PROTOBUF
+               ? mw__otlp_decode_pb(r->arena, data, len, lim, &req, &flaws, err, sizeof err)
+               : mw__otlp_decode_json(r->arena, (const char *)data, len, lim, &req, &flaws, err, sizeof err);
+  if (rc == MW_OK) rc = mw__otlp_flatten(r->arena, req, &flaws, lim, &c->batch, err, sizeof err);
   /* the tree is gone; the decoded request lives in the arena until committed */
   atomic_fetch_sub(&r->http->body_bytes, r->dom_reserved);
   r->accounted -= r->dom_reserved;

@@ -136,6 +136,37 @@ seed("fuzz_otlp_pb", "empty-resource-spans.bin", b"\x0a\x00")
 seed("fuzz_otlp_pb", "truncated.bin", b"\x0a\x10\x12\x0e\x12\x0c")
 seed("fuzz_otlp_pb", "too-deep.bin", b"\x0a\x02" * 60)
 
+
+def nested_kvlist(depth):
+    v = 'string_value: "deep"'
+    for _ in range(depth):
+        v = f'kvlist_value {{ values {{ key: "k" value {{ {v} }} }} }}'
+    return v
+
+
+# max_attr_depth: 16 kvlists kept, 17 refused alone (partial success)
+seed("fuzz_otlp_pb", "kvlist-depth.bin", protoc_encode(REQ, REQ_PROTO, f"""
+resource_spans {{ resource {{ attributes {{ key: "r" value {{ {nested_kvlist(17)} }} }} }}
+  scope_spans {{ spans {{ trace_id: {TID} span_id: {SID} start_time_unix_nano: 1 end_time_unix_nano: 2 }} }} }}
+resource_spans {{ scope_spans {{
+  spans {{ trace_id: {TID} span_id: {SID} start_time_unix_nano: 1 end_time_unix_nano: 2
+    attributes {{ key: "ok" value {{ {nested_kvlist(16)} }} }} }}
+  spans {{ trace_id: {TID} span_id: {PID} start_time_unix_nano: 1 end_time_unix_nano: 2
+    attributes {{ key: "no" value {{ {nested_kvlist(17)} }} }} }} }} }}
+"""))
+# the name rule: a NUL, invalid UTF-8, in a span, a resource, a scope; an empty
+# span first, which counts in the indices
+seed("fuzz_otlp_pb", "name-rule.bin", protoc_encode(REQ, REQ_PROTO, f"""
+resource_spans {{ resource {{ attributes {{ key: "service.name" value {{ string_value: "a\\000b" }} }} }}
+  scope_spans {{ spans {{ trace_id: {TID} span_id: {SID} start_time_unix_nano: 1 end_time_unix_nano: 2 }} }} }}
+resource_spans {{ scope_spans {{ scope {{ name: "\\303" }} spans {{ trace_id: {TID} span_id: {SID}
+  start_time_unix_nano: 1 end_time_unix_nano: 2 }} }} }}
+resource_spans {{ scope_spans {{ spans {{ }}
+  spans {{ trace_id: {TID} span_id: {SID} name: "a\\000b" start_time_unix_nano: 1 end_time_unix_nano: 2 }}
+  spans {{ trace_id: {TID} span_id: {PID} start_time_unix_nano: 1 end_time_unix_nano: 2
+    attributes {{ key: "k\\377" value {{ string_value: "\\355\\240\\200" }} }} }} }} }}
+"""))
+
 # --- OTLP JSON ---------------------------------------------------------------
 seed("fuzz_otlp_json", "otel-js-json-1.json", read(os.path.join(JS, "otlp-js-json-1.bin")))
 lines = fixture("spans.otlp.jsonl").splitlines()
@@ -193,6 +224,15 @@ seed("fuzz_otlp_json", "nesting.json", (
     '"startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[{"key":"deep","value":%s}]}]}]}]}'
     % (T, S, deep)).encode())
 seed("fuzz_otlp_json", "empty-object.json", b"{}")
+kv = '{"stringValue":"deep"}'
+for _ in range(17):
+    kv = '{"kvlistValue":{"values":[{"key":"k","value":' + kv + '}]}}'
+seed("fuzz_otlp_json", "kvlist-depth-and-nul.json", (
+    '{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"a\\u0000b"}}]},'
+    '"scopeSpans":[{"spans":[{"traceId":"%s","spanId":"%s","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]},'
+    '{"scopeSpans":[{"scope":{"name":"\\u0000"},"spans":[{}]},{"spans":[{},{"traceId":"%s","spanId":"%s",'
+    '"startTimeUnixNano":"1","endTimeUnixNano":"2","name":"n\\u0000","attributes":[{"key":"deep","value":%s}]}]}]}]}'
+    % (T, S, T, S, kv)).encode())
 seed("fuzz_otlp_json", "bad-ids.json", (
     '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz","spanId":"%s1",'
     '"startTimeUnixNano":-1,"endTimeUnixNano":1e400,"kind":"NOPE"}]}]}]}' % S).encode())

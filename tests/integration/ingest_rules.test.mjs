@@ -64,6 +64,159 @@ function nestArr(depth, leaf = 'deep') {
 
 const allSpans = (t) => t.batches.flatMap((b) => b.scopeSpans.flatMap((ss) => ss.spans));
 
+describe('point 4: an accepted attribute renders; one depth limit, max_attr_depth', () => {
+  for (const enc of ['pb', 'json']) {
+    for (const [what, value] of [['kvlist 14 deep', nestKv(14)], ['kvlist 16 deep (the limit)', nestKv(16)],
+      ['array 16 deep', nestArr(16)]]) {
+      test(`${enc}: ${what} is stored and GET /api/traces answers 200 with the value intact`, async () => {
+        const s = span(`deep-${enc}`, { attributes: [{ key: 'deep', value }] });
+        // a service of its own: a source shows the last resource it was sent with
+        const r = await post(request1([s], { resourceAttrs: [{ key: 'service.name', value: { stringValue: `depth-${enc}-${what}` } },
+          { key: 'res.deep', value }] }), enc);
+        assert.equal(r.status, 200, r.error);
+        assert.equal(r.partial?.rejected || 0, 0, JSON.stringify(r.partial));
+        const g = await trace(s.traceId);
+        assert.equal(g.status, 200, `GET trace: ${g.body.toString().slice(0, 300)}`);
+        const t = JSON.parse(g.body.toString());
+        assert.deepEqual(normAttrs(allSpans(t)[0].attributes), normAttrs(s.attributes));
+        assert.deepEqual(normAttrs(t.batches[0].resource.attributes.filter((a) => a.key === 'res.deep')),
+          normAttrs([{ key: 'res.deep', value }]));
+      });
+    }
+
+    for (const depth of [17, 100]) {
+      test(`${enc}: a span with a value ${depth} deep is rejected alone (partial success naming max_attr_depth)`, async () => {
+        const bad = span('too-deep', { attributes: [{ key: 'deep', value: nestKv(depth) }] });
+        const good = span('beside-too-deep');
+        const r = await post(request1([bad, good]), enc);
+        assert.equal(r.status, 200, r.error);
+        assert.equal(r.partial?.rejected, 1, JSON.stringify(r.partial));
+        assert.match(r.partial.message, /max_attr_depth/);
+        assert.doesNotMatch(r.partial.message, /max_nesting/);
+        assert.equal((await trace(good.traceId)).status, 200);
+        assert.equal((await trace(bad.traceId)).status, 404);
+      });
+    }
+
+    test(`${enc}: a resource value 17 deep rejects its spans, naming max_attr_depth`, async () => {
+      const s = span('deep-resource');
+      const r = await post(request1([s], { resourceAttrs: [{ key: 'service.name', value: { stringValue: 'rules' } },
+        { key: 'deep', value: nestKv(17) }] }), enc);
+      assert.equal(r.status, 200, r.error);
+      assert.equal(r.partial?.rejected, 1);
+      assert.match(r.partial.message, /resource/);
+      assert.match(r.partial.message, /max_attr_depth/);
+    });
+
+    test(`${enc}: a value too deep to decode at all is a 400 that names max_attr_depth`, async () => {
+      const r = await post(request1([span('far-too-deep', { attributes: [{ key: 'd', value: nestKv(300) }] })]), enc);
+      assert.equal(r.status, 400);
+      assert.match(r.error, /max_attr_depth/);
+    });
+  }
+});
+
+describe('point 6: resources and scopes obey the value and attribute limits', () => {
+  const big = 'n'.repeat(5 << 20); // 5 MB
+  const cases = [
+    ['a 5 MB service.name', { resourceAttrs: [{ key: 'service.name', value: { stringValue: big } }] }, /resource.*max_value_bytes/],
+    ['a 5 MB service.instance.id', { resourceAttrs: [{ key: 'service.name', value: { stringValue: 'rules' } },
+      { key: 'service.instance.id', value: { stringValue: big } }] }, /resource.*max_value_bytes/],
+    ['a 5 MB scope name', { scope: { name: big } }, /scope.*max_value_bytes/],
+    ['a 5 MB scope version', { scope: { name: 'x', version: big } }, /scope.*max_value_bytes/],
+    ['20,000 resource attributes', { resourceAttrs: [{ key: 'service.name', value: { stringValue: 'rules' } },
+      ...Array.from({ length: 20000 }, (_, i) => ({ key: `a${i}`, value: { intValue: String(i) } }))] }, /resource.*max_attrs_per_span/],
+    ['20,000 scope attributes', { scope: { name: 's', attributes: Array.from({ length: 20000 },
+      (_, i) => ({ key: `a${i}`, value: { intValue: String(i) } })) } }, /scope.*max_attrs_per_span/],
+    ['a 5 MB resource attribute key', { resourceAttrs: [{ key: 'service.name', value: { stringValue: 'rules' } },
+      { key: big, value: { stringValue: 'v' } }] }, /resource.*max_value_bytes/],
+  ];
+  for (const enc of ['pb', 'json']) {
+    for (const [what, opts, re] of cases) {
+      test(`${enc}: ${what} rejects the spans under it, naming the limit`, async () => {
+        const spans = [span('under-limit-1'), span('under-limit-2')];
+        const r = await post(request1(spans, opts), enc);
+        assert.equal(r.status, 200, r.error);
+        assert.equal(r.partial?.rejected, 2, JSON.stringify(r.partial));
+        assert.match(r.partial.message, re);
+        for (const s of spans) assert.equal((await trace(s.traceId)).status, 404);
+      });
+    }
+  }
+  test('no service was made from the rejected resources', async () => {
+    const j = await getJson(srv, '/api/v1/services');
+    assert.ok(j.services.every((s) => s.name.length < 1000), j.services.map((s) => s.name.slice(0, 40)).join(','));
+  });
+});
+
+describe('point 9: names are kept exactly, or refused', () => {
+  const nul = (s) => Buffer.from(s.replace('|', '\0'), 'utf8');
+  test('pb: a span name with a NUL is refused, naming the field; "a" stays "a", apart', async () => {
+    const bad = span(nul('nul-name|tail'));
+    const good = span('nul-name');
+    const r = await post(request1([bad, good], { service: 'names-pb' }), 'pb');
+    assert.equal(r.status, 200, r.error);
+    assert.equal(r.partial?.rejected, 1, JSON.stringify(r.partial));
+    assert.match(r.partial.message, /name/);
+    assert.match(r.partial.message, /NUL/);
+    assert.equal((await trace(bad.traceId)).status, 404);
+    const t = JSON.parse((await trace(good.traceId)).body.toString());
+    assert.equal(allSpans(t)[0].name, 'nul-name');
+  });
+
+  const pbCases = [
+    ['service.name with a NUL', { resourceAttrs: [{ key: 'service.name', value: { stringValue: nul('svc|x') } }] }, [], /resource.*NUL/],
+    ['service.name that is not UTF-8', { resourceAttrs: [{ key: 'service.name', value: { stringValue: Buffer.from([0x73, 0xff, 0x76]) } }] }, [], /resource.*UTF-8/],
+    ['a span attribute key with a NUL', {}, [{ key: nul('k|x'), value: { stringValue: 'v' } }], /attributes.*NUL/],
+    ['a span attribute value that is not UTF-8', {}, [{ key: 'k', value: { stringValue: Buffer.from([0xc3, 0x28]) } }], /attributes.*UTF-8/],
+    ['a scope name with a NUL', { scope: { name: nul('sc|x') } }, [], /scope.*NUL/],
+  ];
+  for (const [what, opts, attributes, re] of pbCases) {
+    test(`pb: ${what} is refused with a message naming the field`, async () => {
+      const s = span('names-case', { attributes });
+      const r = await post(request1([s], { service: 'names-pb', ...opts }), 'pb');
+      assert.equal(r.status, 200, r.error);
+      assert.equal(r.partial?.rejected, 1, JSON.stringify(r.partial));
+      assert.match(r.partial.message, re);
+      assert.equal((await trace(s.traceId)).status, 404);
+    });
+  }
+
+  test('json: "\\u0000" in a span name or a service.name is refused the same way', async () => {
+    const bad = span('json-nul\u0000tail');
+    const good = span('json-nul');
+    let r = await post(request1([bad, good], { service: 'names-json' }), 'json');
+    assert.equal(r.partial?.rejected, 1, JSON.stringify(r.partial));
+    assert.match(r.partial.message, /name.*NUL/);
+    r = await post(request1([span('x')], { service: 'svc\u0000x' }), 'json');
+    assert.equal(r.partial?.rejected, 1, JSON.stringify(r.partial));
+    assert.match(r.partial.message, /resource.*NUL/);
+  });
+
+  test('json: a body that is not UTF-8 is not JSON: 400', async () => {
+    const body = Buffer.concat([Buffer.from('{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"a'),
+      Buffer.from([0xff]), Buffer.from('"}}]}}]}')]);
+    const r = await postTraces(srv, body, { contentType: 'application/json' });
+    assert.equal(r.status, 400);
+    assert.match(JSON.parse(r.body.toString()).message, /UTF-8/);
+  });
+
+  test('names in any script are kept byte for byte on both paths', async () => {
+    const name = 'caf\u00e9 \u{1F642} \uFFFD \u65e5\u672c';
+    for (const enc of ['pb', 'json']) {
+      const s = span(name);
+      const r = await post(request1([s], { service: name }), enc);
+      assert.equal(r.partial, null, JSON.stringify(r.partial));
+      const t = JSON.parse((await trace(s.traceId)).body.toString());
+      assert.equal(allSpans(t)[0].name, name);
+      assert.equal(t.batches[0].resource.attributes.find((a) => a.key === 'service.name').value.stringValue, name);
+    }
+    const rep = await ingestOk(srv, 'gctrace', { service: name, process_start: String(LAUNCH_NS) }, fixture('runtime-stderr.log'));
+    const src = (await getJ(srv, '/api/v1/sources')).sources.find((x) => x.id === rep.source_id);
+    assert.equal(src.service, name);
+  });
+});
+
 describe('point 13: time and duration parameters have one strict grammar', () => {
   const gc = fixture('runtime-stderr.log');
   for (const [k, v] of [['time', '+5'], ['time', ' 5'], ['time', '5 '], ['duration', '+5'], ['process_start', ' 1'],
