@@ -53,30 +53,25 @@ static void reply_report(mw_req *r, const rt_ctx *c) {
 }
 
 /* Checks the body, builds the batch and hands it to the writer. */
-static void ingest(mw_req *r, const mw_runtime_params *p) {
-  const mw_limits *lim = &r->http->opts.limits;
-  switch (r->body_rc) {
-  case MW_OK: break;
-  case MW_ETOOBIG:
-    return mw__reply_json_error(r, 413, "request body is over %zu bytes after decompression (max_body_bytes)",
-                                lim->max_body_bytes);
-  case MW_EBUSY:
-    mw__req_retry_after(r, 1);
-    return mw__reply_json_error(r, 503, "the server is at its limit (write queue or max_request_memory): retry "
-                                        "after the delay");
-  case MW_EUNSUPPORTED:
-    return mw__reply_json_error(r, 400, "unsupported Content-Encoding: use identity, gzip, deflate or zstd");
-  case MW_EINVAL: return mw__reply_json_error(r, 400, "request body could not be decompressed: corrupt or truncated");
-  default: return mw__reply_json_error(r, 500, "cannot read the request body: %s", mw__strerror(r->body_rc));
+static void ingest(mw_req *r, mw_runtime_params *p) {
+  char err[512] = "";
+  if (r->body_rc) {
+    unsigned status = mw__req_body_problem(r, err, sizeof err);
+    if (status == 503) mw__req_retry_after(r, 1);
+    return mw__reply_json_error(r, status, "%s", err);
   }
   rt_ctx *c = mw__arena_calloc(r->arena, 1, sizeof *c);
   if (!c) return mw__reply_json_error(r, 503, "out of memory");
   r->ctx = c;
-  char err[512] = "";
   const uint8_t *data = r->body ? (const uint8_t *)r->body->data : (const uint8_t *)"";
   size_t len = r->body ? r->body->len : 0;
+  /* a profile gzip'd inside the body is inflated against the memory budget */
+  mw_mem_account mem = {mw__req_take, r};
+  p->mem = &mem;
   int rc = mw__runtime_build(r->arena, p, data, len, &c->batch, &c->rep, err, sizeof err);
-  if (rc == MW_OK && mw__req_account(r, mw__arena_used(r->arena)) == MW_EBUSY) {
+  if (rc == MW_OK) rc = mw__req_account(r, mw__arena_used(r->arena));
+  if (rc == MW_ETOOBIG && r->mem_over) mw__req_memory_msg(r, err, sizeof err);
+  if (rc == MW_EBUSY) {
     mw__req_retry_after(r, 1);
     return mw__reply_json_error(r, 503, "the server is at its limit (max_request_memory): retry after the delay");
   }

@@ -389,6 +389,8 @@ seed("fuzz_body", "zstd-bomb.bin", b"\x83" + zstd(b"\0" * (2 << 20), "-19"))
 seed("fuzz_body", "gzip-bomb.bin", b"\xc1" + gz(b"\0" * (2 << 20)))
 seed("fuzz_body", "gzip-truncated.bin", b"\x01" + gz(small)[:-6])
 seed("fuzz_body", "empty-zstd.bin", b"\x03")
+# a 9-byte zstd frame header asking for a 2^41 window (refused, but not as "too big a body")
+seed("fuzz_body", "zstd-huge-window.bin", b"\x03\x28\xb5\x2f\xfd\x00\xf8\x01\x00\x00")
 
 # --- runtime ingest: byte 0 is the kind (bits 0-2) and time parameters (bits 3-4)
 GCTRACE, SCHEDTRACE, GOROUTINE, CPU, HEAP, ALLOCS, MUTEX, BLOCK = range(8)

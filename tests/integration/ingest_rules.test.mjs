@@ -264,6 +264,20 @@ describe('point 13: numbers are written plainly', () => {
   });
 });
 
+describe('point 13: a zstd window refused says so', () => {
+  test('a 9-byte zstd frame header asking for a huge window: the answer says so, not "after decompression"', async () => {
+    // magic, frame header descriptor 0 (window descriptor follows), window exponent 31 (2^41), a block header
+    const body = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xf8, 0x01, 0x00, 0x00]);
+    const r = await postTraces(srv, body, { contentType: 'application/json', encoding: 'zstd' });
+    assert.equal(r.status, 413);
+    const msg = JSON.parse(r.body.toString()).message;
+    assert.match(msg, /window/);
+    assert.doesNotMatch(msg, /after decompression/);
+    const r2 = await ingest(srv, 'gctrace', { service: 'zw' }, body, { headers: { 'content-encoding': 'zstd' } });
+    assert.match(assertJsonError(r2, 413, 'runtime zstd window'), /window/);
+  });
+});
+
 test('the server stops cleanly', async () => {
   await srv.stop();
 });
