@@ -177,6 +177,20 @@ int mw__parse_time(const char *s, int64_t *out_ns) {
   return MW_OK;
 }
 
+void mw__format_duration(char *out, size_t size, int64_t ns) {
+  static const struct {
+    const char *unit;
+    int64_t ns;
+  } whole[] = {{"d", 86400000000000LL}, {"h", 3600000000000LL}, {"m", 60000000000LL}, {"s", 1000000000},
+               {"ms", 1000000},         {"us", 1000}};
+  for (size_t i = 0; i < sizeof whole / sizeof whole[0]; i++)
+    if (ns != 0 && ns % whole[i].ns == 0) {
+      snprintf(out, size, "%lld%s", (long long)(ns / whole[i].ns), whole[i].unit);
+      return;
+    }
+  snprintf(out, size, "%lldns", (long long)ns);
+}
+
 void mw__format_time(char *out, size_t size, int64_t ns) {
   time_t secs = (time_t)(ns / 1000000000);
   long frac = (long)(ns % 1000000000);

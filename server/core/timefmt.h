@@ -21,6 +21,9 @@ int mw__parse_time(const char *s, int64_t *out_ns);
 /* A count of nanoseconds (unix ns for a point in time): decimal digits only,
  * at most INT64_MAX. */
 int mw__parse_ns(const char *s, int64_t *out_ns);
+/* Writes a duration in its largest whole unit ("7d", "48h", "90s", "250ms",
+ * "5ns"), as the flags take it. */
+void mw__format_duration(char *out, size_t size, int64_t ns);
 /* Writes RFC 3339 UTC with nanoseconds into out (>= 36 bytes). */
 void mw__format_time(char *out, size_t size, int64_t ns);
 /* CLOCK_REALTIME in unix ns; CLOCK_MONOTONIC in ns. */

@@ -97,7 +97,14 @@ unsigned mw__req_body_problem(mw_req *r, char *msg, size_t n);
 void mw__req_memory_msg(mw_req *r, char *msg, size_t n);
 /* mw_mem_account.take for a request (user = the mw_req): mw__req_account. */
 int mw__req_take(void *user, size_t more);
-
+/* A name given as a parameter (service, instance, a Pyroscope name): 0 with
+ * *out set (NULL when absent), or -1 after replying 400 when it breaks the
+ * name rule (NUL bytes, invalid UTF-8: core/utf8.h). */
+int mw__req_name_arg(mw_req *r, const char *name, const char **out);
+/* Data before this time (ns) is past --retention (INT64_MIN: none). */
+int64_t mw__retention_cutoff(const mw_req *r);
+/* "N <what>s are older than the retention window (--retention 1h): ..." */
+void mw__retention_warning(const mw_req *r, size_t n_old, const char *what, char *msg, size_t n);
 
 /* The time window of a query from its start and end parameters (unix
  * seconds, unix ns or RFC 3339). Without start, the window reaches back

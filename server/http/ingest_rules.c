@@ -1,8 +1,12 @@
 /* What the ingest endpoints (OTLP, runtime, Pyroscope) share: the answer for a
- * body that could not be read, each naming the limit it hit, and the memory a
- * request takes, counted against --max-request-memory as it grows. */
+ * body that could not be read, each naming the limit it hit; the memory a
+ * request takes, counted against --max-request-memory as it grows; the name
+ * rule for names given as parameters; and the warning for data older than
+ * the retention window, which is stored but soon deleted. */
 #include "http/http_int.h"
 #include "core/error.h"
+#include "core/timefmt.h"
+#include "core/utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -54,3 +58,32 @@ unsigned mw__req_body_problem(mw_req *r, char *msg, size_t n) {
 }
 
 int mw__req_take(void *user, size_t more) { return mw__req_account(user, more); }
+
+int mw__req_name_arg(mw_req *r, const char *name, const char **out) {
+  const char *v = NULL;
+  size_t n = 0;
+  *out = NULL;
+  if (MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, name, strlen(name), &v, &n) != MHD_YES || !v)
+    return 0;
+  size_t at;
+  enum mw_text_flaw f = mw__text_check(v, n, &at);
+  if (f != MW_TEXT_OK) {
+    mw__reply_json_error(r, 400, "the %s parameter %s (at byte %zu): names are kept byte for byte, so they must be "
+                                 "UTF-8 without NUL bytes", name, mw__text_flaw_name(f), at);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+int64_t mw__retention_cutoff(const mw_req *r) {
+  int64_t keep = r->http->opts.retention_ns;
+  return keep > 0 ? mw__now_ns() - keep : INT64_MIN;
+}
+
+void mw__retention_warning(const mw_req *r, size_t n_old, const char *what, char *msg, size_t n) {
+  char keep[32];
+  mw__format_duration(keep, sizeof keep, r->http->opts.retention_ns);
+  snprintf(msg, n, "%zu %s%s older than the retention window (--retention %s): stored, but the next retention pass "
+                   "deletes %s", n_old, what, n_old == 1 ? " is" : "s are", keep, n_old == 1 ? "it" : "them");
+}

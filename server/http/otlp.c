@@ -76,18 +76,33 @@ static void reply_memory(mw_req *r, otlp_ctx *c, int rc) {
   reply_status(r, c->media, 503, "the server is at its limit (max_request_memory): retry after the delay");
 }
 
+/* partial_success.error_message: the first reason a span was rejected, and a
+ * warning about spans older than the retention window (stored, but deleted at
+ * the next retention pass); NULL when there is nothing to say. */
+static const char *partial_message(mw_req *r, const mw_span_batch *b) {
+  int64_t cutoff = mw__retention_cutoff(r);
+  size_t old = 0;
+  for (size_t i = 0; i < b->n_rows; i++) old += b->rows[i].start_ns < cutoff;
+  if (!old) return b->rejected ? b->reject_reason : NULL;
+  char warn[256], *msg = mw__arena_alloc(r->arena, 512);
+  mw__retention_warning(r, old, "span", warn, sizeof warn);
+  if (msg) snprintf(msg, 512, "%s%s%s", b->rejected ? b->reject_reason : "", b->rejected ? "; also, " : "", warn);
+  return msg;
+}
+
 static void reply_success(mw_req *r, otlp_ctx *c) {
   const mw_span_batch *b = &c->batch;
   mw__counter_add(&mw__m_spans_accepted, b->n_rows);
   mw__counter_add(&mw__m_spans_rejected, b->rejected);
+  const char *message = partial_message(r, b);
   if (c->media == MEDIA_PROTOBUF) {
     Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse resp =
         OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
     Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess ps =
         OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
-    if (b->rejected) {
+    if (b->rejected || message) { /* rejected_spans 0 with a message: a warning (OTLP/HTTP) */
       ps.rejected_spans = (int64_t)b->rejected;
-      ps.error_message = (char *)b->reject_reason;
+      ps.error_message = (char *)(message ? message : "");
       resp.partial_success = &ps;
     }
     size_t len = protobuf_c_message_get_packed_size(&resp.base);
@@ -101,12 +116,12 @@ static void reply_success(mw_req *r, otlp_ctx *c) {
   mw_jsonw w;
   mw__jw_init(&w, &out);
   mw__jw_obj(&w);
-  if (b->rejected) {
+  if (b->rejected || message) {
     mw__jw_key(&w, "partialSuccess");
     mw__jw_obj(&w);
     mw__jw_key(&w, "rejectedSpans");
     mw__jw_int_str(&w, (int64_t)b->rejected);
-    mw__jw_kstr(&w, "errorMessage", b->reject_reason);
+    mw__jw_kstr(&w, "errorMessage", message);
     mw__jw_obj_end(&w);
   }
   mw__jw_obj_end(&w);

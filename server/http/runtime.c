@@ -53,6 +53,17 @@ static void reply_report(mw_req *r, const rt_ctx *c) {
 }
 
 /* Checks the body, builds the batch and hands it to the writer. */
+/* Adds the retention warning to the report when some of the batch is older
+ * than --retention: it is stored, but the next retention pass deletes it. */
+static void warn_retention(mw_req *r, rt_ctx *c) {
+  size_t old = mw__runtime_count_before(&c->batch, mw__retention_cutoff(r));
+  if (!old || c->rep.n_errors >= MW_INGEST_MAX_ERRORS) return;
+  char msg[256];
+  mw__retention_warning(r, old, "record", msg, sizeof msg);
+  const char *kept = mw__arena_strndup(r->arena, msg, strlen(msg));
+  if (kept) c->rep.errors[c->rep.n_errors++] = kept;
+}
+
 static void ingest(mw_req *r, mw_runtime_params *p) {
   char err[512] = "";
   if (r->body_rc) {
@@ -79,6 +90,7 @@ static void ingest(mw_req *r, mw_runtime_params *p) {
   if (rc == MW_ETOOBIG) return mw__reply_json_error(r, 413, "%s", err);
   if (rc == MW_ENOMEM) return mw__reply_json_error(r, 503, "out of memory decoding the body; retry later");
   if (rc) return mw__reply_json_error(r, 500, "%s", err[0] ? err : mw__strerror(rc));
+  warn_retention(r, c);
   if (r->body) {
     mw__body_buf_free(r->body);
     r->body = NULL;
@@ -112,9 +124,8 @@ static void handle_ingest(mw_req *r) {
   if (!mw__runtime_kind_valid(p.kind) || strcmp(p.kind, "pprof") == 0)
     return mw__reply_json_error(r, 404, "unknown ingest kind \"%.32s\": use gctrace, schedtrace, goroutine, cpu, "
                                         "heap, allocs, mutex or block", p.kind);
-  p.service = mw__req_arg(r, "service");
+  if (mw__req_name_arg(r, "service", &p.service) || mw__req_name_arg(r, "instance", &p.instance)) return;
   if (!p.service || !*p.service) return mw__reply_json_error(r, 400, "the service parameter is required");
-  p.instance = mw__req_arg(r, "instance");
   if (!p.instance) p.instance = "";
   if (int_arg(r, "time", &p.time_ns) || int_arg(r, "duration", &p.duration_ns) ||
       int_arg(r, "process_start", &p.process_start_ns))
@@ -154,7 +165,8 @@ static enum MHD_Result pyro_part(void *cls, enum MHD_ValueKind kind, const char 
 }
 
 static void handle_pyroscope(mw_req *r) {
-  const char *name = mw__req_arg(r, "name");
+  const char *name;
+  if (mw__req_name_arg(r, "name", &name)) return;
   if (!name || !*name) return mw__reply_json_error(r, 400, "the name parameter is required (app.type{k=v,...})");
   const char *format = mw__req_arg(r, "format");
   if (format && *format && strcmp(format, "pprof") != 0)
@@ -165,12 +177,15 @@ static void handle_pyroscope(mw_req *r) {
   char *app = mw__arena_strndup(r->arena, name, app_len);
   for (size_t i = 0; i < sizeof pyro_types / sizeof pyro_types[0]; i++) {
     size_t sl = strlen(pyro_types[i].suffix);
-    if (app_len > sl && strcmp(app + app_len - sl, pyro_types[i].suffix) == 0) {
+    if (app_len >= sl && strcmp(app + app_len - sl, pyro_types[i].suffix) == 0) {
       p.kind = pyro_types[i].kind;
       app[app_len - sl] = '\0';
       break;
     }
   }
+  if (!*app) /* the service would have no name */
+    return mw__reply_json_error(r, 400, "the name parameter needs an application name before the type and labels "
+                                        "(app.type{k=v,...}), got \"%.64s\"", name);
   if (!p.kind) p.kind = "pprof"; /* read the kind from the sample types */
   p.service = app;
   if (brace) { /* {k=v,k2=v2} */

@@ -561,3 +561,10 @@ out:
   mw__bmap_free(gs.index);
   return rc;
 }
+
+size_t mw__runtime_count_before(const mw_runtime_batch *b, int64_t t) {
+  size_t n = b->kind && b->at_ns < t;
+  for (size_t i = 0; i < b->n_gc; i++) n += b->gc[i].start_ns < t;
+  for (size_t i = 0; i < b->n_sched; i++) n += b->sched[i].stamp_ns < t;
+  return n;
+}

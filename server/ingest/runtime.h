@@ -43,4 +43,8 @@ int mw__runtime_kind_valid(const char *kind);
 int mw__runtime_build(mw_arena *a, const mw_runtime_params *p, const uint8_t *body, size_t len,
                       mw_runtime_batch *out, mw_ingest_report *rep, char *err, size_t errsz);
 
+/* Records of b (GC cycles, scheduler samples, the snapshot) that lie before t
+ * (unix ns): for the warning about data retention would delete at once. */
+size_t mw__runtime_count_before(const mw_runtime_batch *b, int64_t t);
+
 #endif

@@ -346,6 +346,8 @@ seed("fuzz_goroutines", "debug1-labels.txt", b"""goroutine profile: total 5
 2 @ 0x43b336
 #\t0x43b335\truntime.gopark+0xd6\truntime/proc.go:363
 """)
+# a debug=1 header with nothing readable after it (refused)
+seed("fuzz_goroutines", "debug1-no-record.txt", b"goroutine profile: total 3\n\nnot a record\n# nor this\n#\tzz\n")
 
 # --- runtime stderr ----------------------------------------------------------
 seed("fuzz_runtime_text", "stderr-head.log", first_lines(fixture("runtime-stderr.log"), 40))

@@ -278,6 +278,70 @@ describe('point 13: a zstd window refused says so', () => {
   });
 });
 
+describe('point 9: names given as ingest parameters are kept exactly, or refused', () => {
+  const gc = fixture('runtime-stderr.log');
+  for (const [param, raw, re] of [['service', 'a%00b', /service.*NUL/], ['service', 'a%FFb', /service.*UTF-8/],
+    ['instance', 'i%00x', /instance.*NUL/], ['instance', '%C3', /instance.*UTF-8/]]) {
+    test(`runtime ingest: ${param}=${raw} -> 400 naming the parameter`, async () => {
+      const qs = param === 'service' ? `service=${raw}` : `service=ok&instance=${raw}`;
+      const r = await request(srv, 'POST', `/api/v1/ingest/gctrace?${qs}`, { body: gc });
+      assert.match(assertJsonError({ ...r, json: null }, 400, `${param}=${raw}`), re);
+    });
+  }
+
+  test('Pyroscope: a name with a NUL or bad UTF-8 -> 400', async () => {
+    for (const [name, re] of [['app%00x.cpu', /NUL/], ['app%FF.cpu', /UTF-8/], ['app.cpu%7Binstance%3Di%00x%7D', /NUL/]]) {
+      const r = await request(srv, 'POST', `/ingest?name=${name}&format=pprof`, { body: Buffer.from('x') });
+      assert.match(assertJsonError({ ...r, json: null }, 400, name), re);
+    }
+  });
+});
+
+describe('point 13: what names nothing or holds nothing is refused', () => {
+  test('Pyroscope: name={} (no application name) -> 400', async () => {
+    for (const name of ['%7B%7D', '%7Binstance%3Dx%7D', '.cpu']) {
+      const r = await request(srv, 'POST', `/ingest?name=${name}&format=pprof`, { body: fixture('cpu-1795334476463713030.pb.gz') });
+      assert.match(assertJsonError({ ...r, json: null }, 400, `name=${name}`), /name/);
+    }
+    assert.ok(!(await getJ(srv, '/api/v1/sources')).sources.some((s) => s.service === ''));
+  });
+
+  test('a debug=1 dump with a header but no readable record -> 400, nothing stored', async () => {
+    const r = await ingest(srv, 'goroutine', { service: 'debug1-junk' },
+      Buffer.from('goroutine profile: total 3\n\nnot a record\n# also not\n'));
+    assert.match(assertJsonError(r, 400, 'debug=1 junk'), /debug=1/);
+    assert.ok(!(await getJ(srv, '/api/v1/sources')).sources.some((s) => s.service === 'debug1-junk'));
+  });
+});
+
+describe('point 13: data older than the retention window is accepted with a warning', () => {
+  let ret;
+  before(async () => { ret = await startServer({ args: ['--retention', '1h'] }); });
+  after(async () => { if (ret) await ret.stop(); });
+
+  const old = BigInt(Date.now() - 2 * 3600 * 1000) * 1000000n;
+  test('OTLP: partial success with rejected_spans 0 and a message naming --retention (both encodings)', async () => {
+    for (const pb of [true, false]) {
+      const req = request1([span('old', { start: old, end: old + 1000n }), span('new', { start: old + 7200000000000n, end: old + 7200000001000n })]);
+      const r = await postTraces(ret, pb ? encodeTraceRequestPb(req) : Buffer.from(JSON.stringify(req)),
+        { contentType: pb ? 'application/x-protobuf' : 'application/json' });
+      assert.equal(r.status, 200);
+      const ps = pb ? decodeTraceResponsePb(r.body) : JSON.parse(r.body.toString()).partialSuccess;
+      assert.ok(ps, 'a warning is expected');
+      assert.equal(Number(ps.rejectedSpans || 0), 0);
+      assert.match(ps.errorMessage, /1 span.*retention/);
+    }
+  });
+
+  test('runtime ingest: the report lists the warning', async () => {
+    const rep = await ingestOk(ret, 'goroutine', { service: 'old-rt', time: String(old) },
+      fixture('goroutines-debug2-1795334476463613272.txt'));
+    assert.ok(rep.errors.some((e) => /retention/.test(e)), JSON.stringify(rep.errors));
+    const fresh = await ingestOk(ret, 'goroutine', { service: 'old-rt' }, fixture('goroutines-debug2-1795334476463613272.txt'));
+    assert.deepEqual(fresh.errors, []);
+  });
+});
+
 test('the server stops cleanly', async () => {
   await srv.stop();
 });

@@ -147,11 +147,23 @@ static void test_ns_counts(void **state) {
   n_bad("99999999999999999999");
 }
 
+static void test_format_duration(void **state) {
+  (void)state;
+  static const struct { int64_t ns; const char *want; } cases[] = {
+      {7 * 86400000000000LL, "7d"}, {3600000000000LL, "1h"}, {48 * 3600000000000LL, "2d"}, {90000000000LL, "90s"},
+      {250000000, "250ms"}, {1500, "1500ns"}, {0, "0ns"}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char b[32];
+    mw__format_duration(b, sizeof b, cases[i].ns);
+    assert_string_equal(b, cases[i].want);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_time_forms),     cmocka_unit_test(test_time_refusals),
       cmocka_unit_test(test_duration_forms), cmocka_unit_test(test_duration_refusals),
-      cmocka_unit_test(test_ns_counts),
+      cmocka_unit_test(test_ns_counts),      cmocka_unit_test(test_format_duration),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
