@@ -148,6 +148,7 @@ int main(int argc, char **argv) {
                      .limits = a.cfg.limits,
                      .max_request_memory = a.cfg.max_request_memory,
                      .max_query_range = a.cfg.max_query_range,
+                     .retention_ns = a.cfg.retention_ns,
                      .store = a.store};
   if ((rc = mw__http_start(&ho, &a.http, err, sizeof err))) {
     mw__error("cannot start the HTTP server", "err=\"%s\"", err);

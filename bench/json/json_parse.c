@@ -4,7 +4,13 @@
  * protobuf-c structs in an arena) for scale. Inputs: a JSONL file (one
  * ExportTraceServiceRequest per line) and single-document bodies.
  *
- *   bench_json_parse [-n iters] [-r rounds] file.jsonl body.json...
+ *   bench_json_parse [-n iters] [-r rounds] [-m MB] file.jsonl body.json...
+ *
+ * With -m, it reports memory instead of speed: each corpus's resourceSpans are
+ * repeated into one body of about MB megabytes, and the bytes malloc holds
+ * for jansson's tree, and for the tree plus the decoder's arena at its peak
+ * (the tree lives until the walk ends), are given as multiples of the body:
+ * what --max-request-memory must reserve for a JSON body (http_int.h).
  *
  * Each round parses every document of a corpus n times with each parser in
  * turn (jansson; json-c strict with UTF-8 checks, which is what jansson does;
@@ -12,6 +18,7 @@
  * being the least disturbed by the machine. n = iters for the JSONL file and
  * is scaled up for smaller bodies. MB/s counts input bytes, 1 MB = 10^6. */
 #include <jansson.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,8 +94,9 @@ static int decoder_parse(const bench_doc *docs, size_t n, int iters) {
     for (size_t i = 0; i < n; i++) {
       mw_arena *a = mw__arena_new(0);
       mw_otlp_request *req;
+      mw_otlp_flaws flaws;
       char err[256];
-      if (!a || mw__otlp_decode_json(a, docs[i].data, docs[i].len, &lim, &req, err, sizeof err)) {
+      if (!a || mw__otlp_decode_json(a, docs[i].data, docs[i].len, &lim, &req, &flaws, err, sizeof err)) {
         fprintf(stderr, "decode: %s\n", err);
         return -1;
       }
@@ -99,6 +107,48 @@ static int decoder_parse(const bench_doc *docs, size_t n, int iters) {
       mw__arena_free(a);
     }
   return 0;
+}
+
+/* Bytes malloc hands out now (small chunks and mmapped ones). */
+static size_t malloc_inuse(void) {
+  struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+/* The -m report for one corpus: see the top of the file. */
+static void memory_report(const corpus *c, double mb) {
+  json_t *all = json_array();
+  size_t bytes = 0;
+  while (bytes < mb * 1e6)
+    for (size_t i = 0; i < c->n && bytes < mb * 1e6; i++) {
+      json_error_t e;
+      json_t *d = json_loadb(c->docs[i].data, c->docs[i].len, JSON_ALLOW_NUL, &e);
+      if (!d) die("parse failed", c->name);
+      json_array_extend(all, json_object_get(d, "resourceSpans"));
+      json_decref(d);
+      bytes += c->docs[i].len;
+    }
+  json_t *root = json_pack("{s:o}", "resourceSpans", all);
+  char *body = json_dumps(root, JSON_COMPACT);
+  json_decref(root);
+  if (!body) die("out of memory", c->name);
+  size_t len = strlen(body), before = malloc_inuse();
+  json_error_t e;
+  json_t *tree = json_loadb(body, len, JSON_ALLOW_NUL, &e);
+  size_t tree_bytes = malloc_inuse() - before;
+  json_decref(tree);
+  const mw_limits lim = MW_LIMITS_DEFAULT;
+  mw_arena *a = mw__arena_new(0);
+  mw_otlp_request *req;
+  mw_otlp_flaws flaws;
+  char err[256];
+  if (!a || mw__otlp_decode_json(a, body, len, &lim, &req, &flaws, err, sizeof err)) die(err, c->name);
+  size_t arena = mw__arena_used(a);
+  const char *base = strrchr(c->name, '/');
+  printf("%-24s body %9zu B  tree %5.2fx  tree + decoded %5.2fx\n", base ? base + 1 : c->name, len,
+         (double)tree_bytes / (double)len, (double)(tree_bytes + arena) / (double)len);
+  mw__arena_free(a);
+  free(body);
 }
 
 typedef int (*parse_fn)(const bench_doc *, size_t, int);
@@ -112,14 +162,25 @@ static double timed(parse_fn fn, const corpus *c, int iters, const char *lib) {
 
 int main(int argc, char **argv) {
   int iters = 20, rounds = 5, opt;
-  while ((opt = getopt(argc, argv, "n:r:")) != -1) {
+  double mem_mb = 0;
+  while ((opt = getopt(argc, argv, "n:r:m:")) != -1) {
     if (opt == 'n') iters = atoi(optarg);
     else if (opt == 'r') rounds = atoi(optarg);
+    else if (opt == 'm') mem_mb = atof(optarg);
     else return 2;
   }
-  if (optind >= argc || iters < 1 || rounds < 1) {
-    fprintf(stderr, "usage: bench_json_parse [-n iters] [-r rounds] file.jsonl [body.json...]\n");
+  if (optind >= argc || iters < 1 || rounds < 1 || mem_mb < 0) {
+    fprintf(stderr, "usage: bench_json_parse [-n iters] [-r rounds] [-m MB] file.jsonl [body.json...]\n");
     return 2;
+  }
+  if (mem_mb > 0) {
+    for (int f = optind; f < argc; f++) {
+      corpus c = load(argv[f], f == optind);
+      memory_report(&c, mem_mb);
+      free(c.docs);
+      free(c.buf);
+    }
+    return 0;
   }
   printf("jansson %s, json-c %s; best of %d rounds; MB = 10^6 input bytes\n", JANSSON_VERSION,
          bench_jsonc_version(), rounds);

@@ -34,14 +34,21 @@ static char *fail(mw_buf *b, int err) {
   return NULL;
 }
 
+size_t mw__buf_capacity_for(const mw_buf *b, size_t n) {
+  if (n > b->max || b->len > b->max - n) return b->cap;
+  size_t need = b->len + n + 1;
+  if (need <= b->cap) return b->cap;
+  size_t cap = b->cap ? b->cap : 256;
+  while (cap < need) cap *= 2;
+  if (b->max < SIZE_MAX && cap > b->max + 1) cap = b->max + 1;
+  return cap;
+}
+
 char *mw__buf_reserve(mw_buf *b, size_t n) {
   if (b->err) return NULL;
   if (n > b->max || b->len > b->max - n) return fail(b, MW_ETOOBIG);
-  size_t need = b->len + n + 1;
-  if (need > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < need) cap *= 2;
-    if (b->max < SIZE_MAX && cap > b->max + 1) cap = b->max + 1;
+  size_t cap = mw__buf_capacity_for(b, n);
+  if (cap > b->cap) {
     char *p = realloc(b->data, cap);
     if (!p) return fail(b, MW_ENOMEM);
     b->data = p;

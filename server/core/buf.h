@@ -27,6 +27,9 @@ int mw__buf_adds(mw_buf *b, const char *s);
 int mw__buf_printf(mw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Makes room for at least n more bytes; returns a pointer to them (or NULL). */
 char *mw__buf_reserve(mw_buf *b, size_t n);
+/* The allocation mw__buf_reserve(b, n) would leave (b->cap when it need not
+ * grow, or when n does not fit under max): for counting memory before it is taken. */
+size_t mw__buf_capacity_for(const mw_buf *b, size_t n);
 /* Takes ownership of the data (caller frees with free()); the buffer is left empty. */
 char *mw__buf_detach(mw_buf *b, size_t *len);
 

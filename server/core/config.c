@@ -43,8 +43,8 @@ static const opt options[] = {
      "most attributes (also events, links, array values) per span"},
     {"max-value-bytes", "MEANWHILE_MAX_VALUE_BYTES", T_SIZE, OFF(limits.max_value_bytes), "65536",
      "longest attribute value, key or span name"},
-    {"max-attr-depth", "MEANWHILE_MAX_ATTR_DEPTH", T_SIZE, OFF(limits.max_nesting), "16",
-     "deepest nesting of array and kvlist attribute values"},
+    {"max-attr-depth", "MEANWHILE_MAX_ATTR_DEPTH", T_SIZE, OFF(limits.max_attr_depth), "16",
+     "deepest nesting of array and kvlist attribute values (at most 64)"},
     {"max-goroutines", "MEANWHILE_MAX_GOROUTINES", T_SIZE, OFF(limits.max_goroutines), "1000000",
      "goroutine records in one dump (more: 413)"},
     {"max-frames", "MEANWHILE_MAX_FRAMES", T_SIZE, OFF(limits.max_frames), "256",
@@ -226,6 +226,10 @@ int mw__config_parse(int argc, char **argv, mw_config *cfg, FILE *out, char *err
       return MW_EINVAL;
     }
     if (set_value(cfg, &options[c - 1], optarg, err, errsz)) return MW_EINVAL;
+  }
+  if (cfg->limits.max_attr_depth > MW_ATTR_DEPTH_MAX) {
+    snprintf(err, errsz, "--max-attr-depth is at most %d (values that deep still render)", MW_ATTR_DEPTH_MAX);
+    return MW_EINVAL;
   }
   if (!cfg->tls_cert != !cfg->tls_key) {
     snprintf(err, errsz, "--tls-cert and --tls-key go together");

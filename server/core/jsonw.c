@@ -2,6 +2,7 @@
 #include "core/jsonw.h"
 #include "core/error.h"
 #include "core/hex.h"
+#include "core/utf8.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -51,26 +52,6 @@ void mw__jw_obj_end(mw_jsonw *w) { close_(w, '}'); }
 void mw__jw_arr(mw_jsonw *w) { open(w, '['); }
 void mw__jw_arr_end(mw_jsonw *w) { close_(w, ']'); }
 
-/* Length of a valid UTF-8 sequence starting at s (<= n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-  unsigned c = s[0];
-  size_t len;
-  unsigned min;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) len = 2, min = 0x80;
-  else if ((c & 0xF0) == 0xE0) len = 3, min = 0x800;
-  else if ((c & 0xF8) == 0xF0) len = 4, min = 0x10000;
-  else return 0;
-  if (len > n) return 0;
-  unsigned cp = c & (0x7F >> len);
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    cp = cp << 6 | (s[i] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
 static void put_escaped(mw_jsonw *w, const char *str, size_t n) {
   const unsigned char *s = (const unsigned char *)str;
   put(w, "\"", 1);
@@ -89,7 +70,7 @@ static void put_escaped(mw_jsonw *w, const char *str, size_t n) {
       snprintf(ubuf, sizeof ubuf, "\\u%04x", c);
       esc = ubuf;
     } else if (c >= 0x80) {
-      skip = utf8_len(s + i, n - i);
+      skip = mw__utf8_len(s + i, n - i);
       if (!skip) {
         esc = "\xEF\xBF\xBD"; /* U+FFFD */
         skip = 1;
@@ -144,17 +125,24 @@ void mw__jw_int_str(mw_jsonw *w, int64_t v) {
 void mw__jw_double(mw_jsonw *w, double v) {
   if (isnan(v)) return mw__jw_str(w, "NaN");
   if (isinf(v)) return mw__jw_str(w, v > 0 ? "Infinity" : "-Infinity");
-  char b[32];
-  int n = snprintf(b, sizeof b, "%.17g", v);
-  /* prefer the shortest form that reads back the same */
-  for (int prec = 1; prec < 17; prec++) {
-    char t[32];
-    int m = snprintf(t, sizeof t, "%.*g", prec, v);
-    if (strtod(t, NULL) == v) {
-      memcpy(b, t, (size_t)m + 1);
-      n = m;
-      break;
-    }
+  /* the fewest significant digits that read back the same (17 always do) */
+  char e[40], b[64];
+  int digits = 1;
+  for (; digits < 17; digits++) {
+    snprintf(e, sizeof e, "%.*e", digits - 1, v);
+    if (strtod(e, NULL) == v) break;
+  }
+  int n = snprintf(e, sizeof e, "%.*e", digits - 1, v);
+  /* everyday magnitudes without an exponent: "150", not the "1.5e+02" %g
+   * gives for a duration of 150 ms. Up to 15 integer digits only (JavaScript
+   * goes to 21), as an integer token past int64 breaks many readers (jansson:
+   * "too big integer"), and fractions down to 10^-6, as JavaScript does. */
+  int exp10 = atoi(strchr(e, 'e') + 1);
+  if (exp10 > -7 && exp10 < 15) {
+    int decimals = digits - 1 - exp10;
+    n = snprintf(b, sizeof b, "%.*f", decimals > 0 ? decimals : 0, v);
+  } else {
+    memcpy(b, e, (size_t)n + 1);
   }
   sep(w);
   put(w, b, (size_t)n);

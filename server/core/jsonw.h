@@ -7,7 +7,10 @@
 #include <stdint.h>
 #include "core/buf.h"
 
-enum { MW_JW_MAX_DEPTH = 64 };
+/* Nesting the writer holds. An OTLP attribute value takes 4 levels per
+ * kvlist it is nested in, so a trace with values MW_ATTR_DEPTH_MAX (64) deep
+ * needs about 280 (decode/otlp_jsonout.c checks this). */
+enum { MW_JW_MAX_DEPTH = 320 };
 
 typedef struct mw_jsonw {
   mw_buf *out;

@@ -689,6 +689,14 @@ int mw__goroutines_parse_text(mw_arena *a, const char *data, size_t len,
   if (rc == 0) rc = finish(&p);
   if (rc == MW_ENOMEM && !out->err[0]) snprintf(out->err, sizeof out->err, "arena exhausted");
   if (rc) return rc;
+  if (out->format == 1 && out->n == 0) {
+    out->format = 0;
+    char total[40] = "";
+    if (out->claimed_total >= 0) snprintf(total, sizeof total, " (total %lld)", (long long)out->claimed_total);
+    snprintf(out->err, sizeof out->err, "a debug=1 goroutine profile%s without one readable record in %zu lines",
+             total, out->lines_total);
+    return MW_EINVAL;
+  }
   if (out->format == 0 || (out->format == 2 && out->n == 0)) {
     out->format = 0;
     snprintf(out->err, sizeof out->err,

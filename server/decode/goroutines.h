@@ -38,8 +38,8 @@ typedef struct mw_goroutine_dump {
 
 /* Parses a debug=2 or debug=1 goroutine dump into *out (zeroed first). opts
  * NULL or a zero field means the default. Returns 0; MW_EINVAL when no
- * goroutine header or debug=1 profile header could be read (message in
- * out->err); MW_ETOOBIG at max_goroutines (out holds the records before the
+ * goroutine header or debug=1 profile header could be read, or no record
+ * after one (message in out->err); MW_ETOOBIG at max_goroutines (out holds the records before the
  * limit, truncated = 1); MW_ENOMEM when the arena is exhausted. */
 int mw__goroutines_parse_text(mw_arena *a, const char *data, size_t len,
                               const mw_goroutine_opts *opts, mw_goroutine_dump *out);

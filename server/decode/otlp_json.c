@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "core/hex.h"
+#include "core/utf8.h"
 
 typedef Opentelemetry__Proto__Resource__V1__Resource resource_t;
 typedef Opentelemetry__Proto__Common__V1__InstrumentationScope scope_t;
@@ -37,7 +38,9 @@ typedef struct path {
 
 typedef struct dec {
   mw_arena *a;
-  size_t max_nesting;
+  size_t max_attr_depth;
+  mw_otlp_flaws *flaws;
+  uint32_t rs, ss, span; /* where the walk is, for flaws (MW_OTLP_WHOLE above a level) */
   char *err;
   size_t errsz;
 } dec;
@@ -66,10 +69,18 @@ static size_t put_path(char *buf, size_t sz, size_t off, const path *p) {
   return n < 0 ? sz : off + (size_t)n;
 }
 
+/* A path too long to leave room for the message keeps its two ends. */
+enum { PATH_SHOWN = 200, PATH_HEAD = 110, PATH_TAIL = 80 };
+
 __attribute__((format(printf, 3, 4))) static int fail(dec *d, const path *at, const char *fmt,
                                                       ...) {
   if (!d->err || !d->errsz) return MW_EINVAL;
-  size_t off = put_path(d->err, d->errsz, 0, at);
+  char full[8192]; /* values nest at most MW_ATTR_DECODE_DEPTH deep: a path fits */
+  size_t n = put_path(full, sizeof full, 0, at);
+  if (n >= sizeof full) n = sizeof full - 1;
+  size_t off = n <= PATH_SHOWN ? (size_t)snprintf(d->err, d->errsz, "%s", full)
+                               : (size_t)snprintf(d->err, d->errsz, "%.*s...%s", PATH_HEAD, full, full + n - PATH_TAIL);
+  if (off >= d->errsz) off = d->errsz;
   if (off && off < d->errsz) off += (size_t)snprintf(d->err + off, d->errsz - off, ": ");
   if (off < d->errsz) {
     va_list ap;
@@ -106,6 +117,14 @@ static int copy_string(dec *d, const json_t *v, const path *at, char **out) {
   if (!json_is_string(v)) return fail(d, at, "expected a string");
   size_t n = json_string_length(v);
   if (n == 0) return 0; /* keep the shared empty string that *__init() set */
+  /* jansson takes only UTF-8, but "\u0000" in a string is a NUL byte: it
+   * breaks the name rule, which refuses the span, scope or resource */
+  if (memchr(json_string_value(v), 0, n)) {
+    char why[256];
+    size_t off = put_path(why, sizeof why, 0, at);
+    if (off < sizeof why) snprintf(why + off, sizeof why - off, " %s", mw__text_flaw_name(MW_TEXT_NUL));
+    if (mw__otlp_flaw_add(d->a, d->flaws, d->rs, d->ss, d->span, why)) return nomem(d);
+  }
   char *s = mw__arena_strndup(d->a, json_string_value(v), n);
   if (!s) return nomem(d);
   *out = s;
@@ -425,8 +444,8 @@ static int decode_kvlist(dec *d, const json_t *w, size_t depth, const path *at, 
 }
 
 /* depth counts the arrayValue/kvlistValue wrappers around j: an attribute's
- * value is at depth 0 and max_nesting wrappers may be stacked. Members are taken
- * in document order so that, as on the protobuf wire, the last one set wins. */
+ * value is at depth 0. Members are taken in document order so that, as on the
+ * protobuf wire, the last one set wins. */
 static int decode_value(dec *d, const json_t *j, size_t depth, const path *at, mw_otlp_value *v) {
   int rc = want_object(d, j, at);
   if (rc) return rc;
@@ -466,8 +485,12 @@ static int decode_value(dec *d, const json_t *j, size_t depth, const path *at, m
     }
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE:
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE:
-      if (depth + 1 > d->max_nesting)
-        return fail(d, &mat, "values nested deeper than max_nesting (%zu)", d->max_nesting);
+      /* past max_attr_depth, validation refuses the span alone; this far
+       * down, the protobuf decoder would refuse the request, and so do we */
+      if (depth + 1 > MW_ATTR_DECODE_DEPTH)
+        return fail(d, &mat,
+                    "attribute values nested more than %d deep cannot be decoded (a span's values may nest "
+                    "%zu deep: max_attr_depth)", MW_ATTR_DECODE_DEPTH, d->max_attr_depth);
       if (any_members[k].which == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE) {
         array_t *arr = NULL;
         if ((rc = decode_array(d, m, depth + 1, &mat, &arr))) return rc;
@@ -679,8 +702,10 @@ static int decode_scope_spans(dec *d, const json_t *j, const path *at, const cha
     path eat = {&aat, NULL, i};
     opentelemetry__proto__trace__v1__span__init(&spans[i]);
     ps[i] = &spans[i];
+    d->span = (uint32_t)i;
     if ((rc = decode_span(d, json_array_get(arr, i), &eat, &spans[i]))) return rc;
   }
+  d->span = MW_OTLP_WHOLE;
   ss->spans = ps;
   ss->n_spans = n;
   return 0;
@@ -725,9 +750,11 @@ static int decode_resource_spans(dec *d, const json_t *j, const path *at,
     path eat = {&aat, NULL, i};
     opentelemetry__proto__trace__v1__scope_spans__init(&sss[i]);
     ps[i] = &sss[i];
+    d->ss = (uint32_t)i;
     if ((rc = decode_scope_spans(d, json_array_get(arr, i), &eat, scope, scope_snake, &sss[i])))
       return rc;
   }
+  d->ss = MW_OTLP_WHOLE;
   rs->scope_spans = ps;
   rs->n_scope_spans = n;
   return 0;
@@ -746,6 +773,7 @@ static int decode_request(dec *d, const json_t *root, mw_otlp_request *req) {
     path eat = {&aat, NULL, i};
     opentelemetry__proto__trace__v1__resource_spans__init(&rss[i]);
     ps[i] = &rss[i];
+    d->rs = (uint32_t)i;
     if ((rc = decode_resource_spans(d, json_array_get(arr, i), &eat, &rss[i]))) return rc;
   }
   req->resource_spans = ps;
@@ -755,23 +783,26 @@ static int decode_request(dec *d, const json_t *root, mw_otlp_request *req) {
 
 /* Parses body data of len bytes into *out (arena memory); see otlp.h. */
 int mw__otlp_decode_json(mw_arena *a, const char *data, size_t len, const mw_limits *limits,
-                         mw_otlp_request **out, char *err, size_t errsz) {
+                         mw_otlp_request **out, mw_otlp_flaws *flaws, char *err, size_t errsz) {
   const mw_limits defaults = MW_LIMITS_DEFAULT;
-  dec d = {.a = a, .max_nesting = (limits ? limits : &defaults)->max_nesting, .err = err,
-           .errsz = errsz};
+  dec d = {.a = a, .max_attr_depth = (limits ? limits : &defaults)->max_attr_depth, .flaws = flaws,
+           .rs = MW_OTLP_WHOLE, .ss = MW_OTLP_WHOLE, .span = MW_OTLP_WHOLE, .err = err, .errsz = errsz};
+  memset(flaws, 0, sizeof *flaws);
   *out = NULL;
   if (err && errsz) err[0] = '\0';
 
-  /* JSON_ALLOW_NUL: "\u0000" is legal in a proto string and the protobuf path
-   * accepts it too; ids and numbers are checked by length, so it cannot sneak
-   * through them. Duplicate members are not rejected (the last one counts). */
+  /* JSON_ALLOW_NUL: "\u0000" is legal JSON; such a string is refused with its
+   * span (copy_string), not the whole body. Ids and numbers are checked by
+   * length, so it cannot sneak through them. Duplicate members are not
+   * rejected (the last one counts). */
   json_error_t jerr;
   json_t *root = json_loadb(data, len, JSON_ALLOW_NUL, &jerr);
   if (!root) {
     if (json_error_code(&jerr) == json_error_out_of_memory) return nomem(&d);
     const char *hint = json_error_code(&jerr) == json_error_numeric_overflow
                            ? " (send 64-bit values above 2^63-1 as strings)"
-                           : "";
+                       : json_error_code(&jerr) == json_error_invalid_utf8 ? " (a JSON body must be UTF-8)"
+                                                                           : "";
     if (err && errsz)
       snprintf(err, errsz, "invalid JSON at line %d, column %d: %s%s", jerr.line, jerr.column,
                jerr.text, hint);
@@ -787,5 +818,6 @@ int mw__otlp_decode_json(mw_arena *a, const char *data, size_t len, const mw_lim
   }
   json_decref(root);
   if (!rc) *out = req;
+  mw__otlp_flaws_sort(flaws);
   return rc;
 }

@@ -5,6 +5,11 @@
 
 #include <string.h>
 
+/* GET /api/traces puts a span's attribute values 12 levels down (batches,
+ * scopeSpans, spans, events, attributes...) and each kvlist adds 4: every
+ * value ingest may accept must fit in the writer. */
+_Static_assert(MW_JW_MAX_DEPTH >= 16 + 4 * (MW_ATTR_DEPTH_MAX + 1), "the JSON writer cannot nest what ingest accepts");
+
 void mw__otlp_json_value(mw_jsonw *w, const mw_otlp_value *v) {
   mw__jw_obj(w);
   switch (v ? v->value_case : 0) {

@@ -26,6 +26,7 @@ typedef struct mw_http_opts {
   mw_limits limits;
   size_t max_request_memory; /* bodies being received and decoded, all requests together */
   int64_t max_query_range;   /* widest time window of a query, ns; 0 = no cap */
+  int64_t retention_ns;      /* --retention, for warning about older data; 0 = keep all */
   mw_store *store;
   mw_auth auth;              /* empty sets: open */
   const char *tls_cert_pem;  /* both set: HTTPS */

@@ -85,6 +85,8 @@ struct mw_req {
   unsigned answer_status;
   int64_t query_deadline_ns;    /* monotonic; 0: no limit */
   mw_req *query_next;           /* the query queue's link */
+  size_t mem_over;              /* what it held when it alone passed max_request_memory (then 413) */
+  int body_window;              /* body_rc MW_ETOOBIG is a zstd window refused, not the size */
 
   /* handler state */
   void *ctx;
@@ -121,8 +123,31 @@ void mw__query_pool_free(mw_http *h);
 void mw__req_send(mw_req *r, unsigned status, struct MHD_Response *resp);
 
 /* Counts n more bytes held by r against max_request_memory (released when
- * the request ends); MW_EBUSY when all requests together would hold more. */
+ * the request ends); MW_EBUSY when all requests together would hold more, or
+ * MW_ETOOBIG (r->mem_over set) when r alone would: it can never fit. */
 int mw__req_account(mw_req *r, size_t n);
+
+/* A JSON body's parsed tree and decoded structs take this many times the
+ * body at their peak: 10.2-13.6x measured on 30 MB bodies of real exporters'
+ * spans (docs/PERFORMANCE.md), so 14 is reserved besides the body itself. */
+enum { MW_JSON_TREE_FACTOR = 14 };
+
+/* --- shared by the ingest endpoints (ingest_rules.c) --- */
+
+/* For r->body_rc != 0: the HTTP status and a message naming the limit hit. */
+unsigned mw__req_body_problem(mw_req *r, char *msg, size_t n);
+/* The 413 message for a request that alone needs more than max_request_memory. */
+void mw__req_memory_msg(mw_req *r, char *msg, size_t n);
+/* mw_mem_account.take for a request (user = the mw_req): mw__req_account. */
+int mw__req_take(void *user, size_t more);
+/* A name given as a parameter (service, instance, a Pyroscope name): 0 with
+ * *out set (NULL when absent), or -1 after replying 400 when it breaks the
+ * name rule (NUL bytes, invalid UTF-8: core/utf8.h). */
+int mw__req_name_arg(mw_req *r, const char *name, const char **out);
+/* Data before this time (ns) is past --retention (INT64_MIN: none). */
+int64_t mw__retention_cutoff(const mw_req *r);
+/* "N <what>s are older than the retention window (--retention 1h): ..." */
+void mw__retention_warning(const mw_req *r, size_t n_old, const char *what, char *msg, size_t n);
 
 /* The time window of a query from its start and end parameters (unix
  * seconds, unix ns or RFC 3339). Without start, the window reaches back

@@ -65,18 +65,44 @@ static void reply_status(mw_req *r, int media, unsigned status, const char *fmt,
   mw__reply_buf(r, status, "application/json", &b);
 }
 
+/* A refusal by mw__req_account: 503 while others hold the memory, 413 when
+ * this request alone would pass max_request_memory. */
+static void reply_memory(mw_req *r, otlp_ctx *c, int rc) {
+  if (rc == MW_ETOOBIG) {
+    char msg[512];
+    mw__req_memory_msg(r, msg, sizeof msg);
+    return reply_status(r, c->media, 413, "%s", msg);
+  }
+  reply_status(r, c->media, 503, "the server is at its limit (max_request_memory): retry after the delay");
+}
+
+/* partial_success.error_message: the first reason a span was rejected, and a
+ * warning about spans older than the retention window (stored, but deleted at
+ * the next retention pass); NULL when there is nothing to say. */
+static const char *partial_message(mw_req *r, const mw_span_batch *b) {
+  int64_t cutoff = mw__retention_cutoff(r);
+  size_t old = 0;
+  for (size_t i = 0; i < b->n_rows; i++) old += b->rows[i].start_ns < cutoff;
+  if (!old) return b->rejected ? b->reject_reason : NULL;
+  char warn[256], *msg = mw__arena_alloc(r->arena, 512);
+  mw__retention_warning(r, old, "span", warn, sizeof warn);
+  if (msg) snprintf(msg, 512, "%s%s%s", b->rejected ? b->reject_reason : "", b->rejected ? "; also, " : "", warn);
+  return msg;
+}
+
 static void reply_success(mw_req *r, otlp_ctx *c) {
   const mw_span_batch *b = &c->batch;
   mw__counter_add(&mw__m_spans_accepted, b->n_rows);
   mw__counter_add(&mw__m_spans_rejected, b->rejected);
+  const char *message = partial_message(r, b);
   if (c->media == MEDIA_PROTOBUF) {
     Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse resp =
         OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
     Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess ps =
         OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
-    if (b->rejected) {
+    if (b->rejected || message) { /* rejected_spans 0 with a message: a warning (OTLP/HTTP) */
       ps.rejected_spans = (int64_t)b->rejected;
-      ps.error_message = (char *)b->reject_reason;
+      ps.error_message = (char *)(message ? message : "");
       resp.partial_success = &ps;
     }
     size_t len = protobuf_c_message_get_packed_size(&resp.base);
@@ -90,12 +116,12 @@ static void reply_success(mw_req *r, otlp_ctx *c) {
   mw_jsonw w;
   mw__jw_init(&w, &out);
   mw__jw_obj(&w);
-  if (b->rejected) {
+  if (b->rejected || message) {
     mw__jw_key(&w, "partialSuccess");
     mw__jw_obj(&w);
     mw__jw_key(&w, "rejectedSpans");
     mw__jw_int_str(&w, (int64_t)b->rejected);
-    mw__jw_kstr(&w, "errorMessage", b->reject_reason);
+    mw__jw_kstr(&w, "errorMessage", message);
     mw__jw_obj_end(&w);
   }
   mw__jw_obj_end(&w);
@@ -114,43 +140,31 @@ static void handle_traces(mw_req *r) {
     return mw__reply_text(r, 415, "unsupported Content-Type: send application/x-protobuf or application/json");
   }
   const mw_limits *lim = &r->http->opts.limits;
-  switch (r->body_rc) {
-  case MW_OK: break;
-  case MW_ETOOBIG:
-    return reply_status(r, c->media, 413, "request body is over %zu bytes after decompression (max_body_bytes)",
-                        lim->max_body_bytes);
-  case MW_EBUSY:
-    return reply_status(r, c->media, 503, "the server is at its limit (write queue or max_request_memory): retry "
-                                          "after the delay");
-  case MW_EUNSUPPORTED:
-    return reply_status(r, c->media, 400, "unsupported Content-Encoding \"%.64s\": use identity, gzip, deflate or zstd",
-                        mw__req_header(r, "Content-Encoding"));
-  case MW_EINVAL:
-    return reply_status(r, c->media, 400, "request body could not be decompressed: corrupt or truncated %s data",
-                        mw__req_header(r, "Content-Encoding") ? mw__req_header(r, "Content-Encoding") : "");
-  default:
-    return reply_status(r, c->media, 500, "cannot read the request body: %s", mw__strerror(r->body_rc));
-  }
   char err[512] = "";
+  if (r->body_rc) {
+    unsigned status = mw__req_body_problem(r, err, sizeof err);
+    return reply_status(r, c->media, status, "%s", err);
+  }
   mw_otlp_request *req = NULL;
+  mw_otlp_flaws flaws;
   const uint8_t *data = r->body ? (const uint8_t *)r->body->data : (const uint8_t *)"";
   size_t len = r->body ? r->body->len : 0;
-  /* a JSON body's parsed tree takes 8-12 times the body while it exists
+  int rc;
+  /* a JSON body's parsed tree takes many times the body while it exists
    * (bench/json): it counts against the memory budget too */
   if (c->media == MEDIA_JSON && !r->dom_reserved) { /* not reserved at the headers (no length, or compressed) */
-    r->dom_reserved = 10 * len;
-    if (mw__req_account(r, r->dom_reserved) == MW_EBUSY)
-      return reply_status(r, c->media, 503, "the server is at its limit (max_request_memory): retry after the delay");
+    r->dom_reserved = MW_JSON_TREE_FACTOR * len;
+    if ((rc = mw__req_account(r, r->dom_reserved)) != MW_OK) return reply_memory(r, c, rc);
   }
-  int rc = c->media == MEDIA_PROTOBUF ? mw__otlp_decode_pb(r->arena, data, len, &req, err, sizeof err)
-                                      : mw__otlp_decode_json(r->arena, (const char *)data, len, lim, &req, err, sizeof err);
-  if (rc == MW_OK) rc = mw__otlp_flatten(r->arena, req, lim, &c->batch, err, sizeof err);
+  rc = c->media == MEDIA_PROTOBUF
+           ? mw__otlp_decode_pb(r->arena, data, len, lim, &req, &flaws, err, sizeof err)
+           : mw__otlp_decode_json(r->arena, (const char *)data, len, lim, &req, &flaws, err, sizeof err);
+  if (rc == MW_OK) rc = mw__otlp_flatten(r->arena, req, &flaws, lim, &c->batch, err, sizeof err);
   /* the tree is gone; the decoded request lives in the arena until committed */
   atomic_fetch_sub(&r->http->body_bytes, r->dom_reserved);
   r->accounted -= r->dom_reserved;
   r->dom_reserved = 0;
-  if (rc == MW_OK && mw__req_account(r, mw__arena_used(r->arena)) == MW_EBUSY)
-    return reply_status(r, c->media, 503, "the server is at its limit (max_request_memory): retry after the delay");
+  if (rc == MW_OK && (rc = mw__req_account(r, mw__arena_used(r->arena))) != MW_OK) return reply_memory(r, c, rc);
   if (rc) {
     if (rc == MW_ENOMEM) return reply_status(r, c->media, 503, "out of memory decoding the request; retry later");
     return reply_status(r, c->media, rc == MW_ETOOBIG ? 413 : 400, "%s", err);

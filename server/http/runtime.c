@@ -26,14 +26,11 @@ static int int_arg(mw_req *r, const char *name, int64_t *out) {
   const char *v = mw__req_arg(r, name);
   *out = 0;
   if (!v || !*v) return 0;
-  char *end;
-  errno = 0;
-  long long x = strtoll(v, &end, 10);
-  if (*end || errno || x < 0) {
-    mw__reply_json_error(r, 400, "%s must be a non-negative integer of nanoseconds, got \"%.64s\"", name, v);
+  if (mw__parse_ns(v, out) != MW_OK) {
+    mw__reply_json_error(r, 400, "%s must be an integer of nanoseconds (digits only, at most %lld), got \"%.64s\"",
+                         name, (long long)INT64_MAX, v);
     return -1;
   }
-  *out = x;
   return 0;
 }
 
@@ -56,30 +53,36 @@ static void reply_report(mw_req *r, const rt_ctx *c) {
 }
 
 /* Checks the body, builds the batch and hands it to the writer. */
-static void ingest(mw_req *r, const mw_runtime_params *p) {
-  const mw_limits *lim = &r->http->opts.limits;
-  switch (r->body_rc) {
-  case MW_OK: break;
-  case MW_ETOOBIG:
-    return mw__reply_json_error(r, 413, "request body is over %zu bytes after decompression (max_body_bytes)",
-                                lim->max_body_bytes);
-  case MW_EBUSY:
-    mw__req_retry_after(r, 1);
-    return mw__reply_json_error(r, 503, "the server is at its limit (write queue or max_request_memory): retry "
-                                        "after the delay");
-  case MW_EUNSUPPORTED:
-    return mw__reply_json_error(r, 400, "unsupported Content-Encoding: use identity, gzip, deflate or zstd");
-  case MW_EINVAL: return mw__reply_json_error(r, 400, "request body could not be decompressed: corrupt or truncated");
-  default: return mw__reply_json_error(r, 500, "cannot read the request body: %s", mw__strerror(r->body_rc));
+/* Adds the retention warning to the report when some of the batch is older
+ * than --retention: it is stored, but the next retention pass deletes it. */
+static void warn_retention(mw_req *r, rt_ctx *c) {
+  size_t old = mw__runtime_count_before(&c->batch, mw__retention_cutoff(r));
+  if (!old || c->rep.n_errors >= MW_INGEST_MAX_ERRORS) return;
+  char msg[256];
+  mw__retention_warning(r, old, "record", msg, sizeof msg);
+  const char *kept = mw__arena_strndup(r->arena, msg, strlen(msg));
+  if (kept) c->rep.errors[c->rep.n_errors++] = kept;
+}
+
+static void ingest(mw_req *r, mw_runtime_params *p) {
+  char err[512] = "";
+  if (r->body_rc) {
+    unsigned status = mw__req_body_problem(r, err, sizeof err);
+    if (status == 503) mw__req_retry_after(r, 1);
+    return mw__reply_json_error(r, status, "%s", err);
   }
   rt_ctx *c = mw__arena_calloc(r->arena, 1, sizeof *c);
   if (!c) return mw__reply_json_error(r, 503, "out of memory");
   r->ctx = c;
-  char err[512] = "";
   const uint8_t *data = r->body ? (const uint8_t *)r->body->data : (const uint8_t *)"";
   size_t len = r->body ? r->body->len : 0;
+  /* a profile gzip'd inside the body is inflated against the memory budget */
+  mw_mem_account mem = {mw__req_take, r};
+  p->mem = &mem;
   int rc = mw__runtime_build(r->arena, p, data, len, &c->batch, &c->rep, err, sizeof err);
-  if (rc == MW_OK && mw__req_account(r, mw__arena_used(r->arena)) == MW_EBUSY) {
+  if (rc == MW_OK) rc = mw__req_account(r, mw__arena_used(r->arena));
+  if (rc == MW_ETOOBIG && r->mem_over) mw__req_memory_msg(r, err, sizeof err);
+  if (rc == MW_EBUSY) {
     mw__req_retry_after(r, 1);
     return mw__reply_json_error(r, 503, "the server is at its limit (max_request_memory): retry after the delay");
   }
@@ -87,6 +90,7 @@ static void ingest(mw_req *r, const mw_runtime_params *p) {
   if (rc == MW_ETOOBIG) return mw__reply_json_error(r, 413, "%s", err);
   if (rc == MW_ENOMEM) return mw__reply_json_error(r, 503, "out of memory decoding the body; retry later");
   if (rc) return mw__reply_json_error(r, 500, "%s", err[0] ? err : mw__strerror(rc));
+  warn_retention(r, c);
   if (r->body) {
     mw__body_buf_free(r->body);
     r->body = NULL;
@@ -120,13 +124,14 @@ static void handle_ingest(mw_req *r) {
   if (!mw__runtime_kind_valid(p.kind) || strcmp(p.kind, "pprof") == 0)
     return mw__reply_json_error(r, 404, "unknown ingest kind \"%.32s\": use gctrace, schedtrace, goroutine, cpu, "
                                         "heap, allocs, mutex or block", p.kind);
-  p.service = mw__req_arg(r, "service");
+  if (mw__req_name_arg(r, "service", &p.service) || mw__req_name_arg(r, "instance", &p.instance)) return;
   if (!p.service || !*p.service) return mw__reply_json_error(r, 400, "the service parameter is required");
-  p.instance = mw__req_arg(r, "instance");
   if (!p.instance) p.instance = "";
   if (int_arg(r, "time", &p.time_ns) || int_arg(r, "duration", &p.duration_ns) ||
       int_arg(r, "process_start", &p.process_start_ns))
     return;
+  if (p.duration_ns > INT64_MAX - p.time_ns)
+    return mw__reply_json_error(r, 400, "time + duration is past what unix nanoseconds hold (2262-04-11)");
   /* the agent names why it took an extra capture; a short word, or refused */
   p.trigger = mw__req_arg(r, "trigger");
   if (p.trigger && (!*p.trigger || strlen(p.trigger) > 32 || strspn(p.trigger, "abcdefghijklmnopqrstuvwxyz_") != strlen(p.trigger)))
@@ -160,7 +165,8 @@ static enum MHD_Result pyro_part(void *cls, enum MHD_ValueKind kind, const char 
 }
 
 static void handle_pyroscope(mw_req *r) {
-  const char *name = mw__req_arg(r, "name");
+  const char *name;
+  if (mw__req_name_arg(r, "name", &name)) return;
   if (!name || !*name) return mw__reply_json_error(r, 400, "the name parameter is required (app.type{k=v,...})");
   const char *format = mw__req_arg(r, "format");
   if (format && *format && strcmp(format, "pprof") != 0)
@@ -171,12 +177,15 @@ static void handle_pyroscope(mw_req *r) {
   char *app = mw__arena_strndup(r->arena, name, app_len);
   for (size_t i = 0; i < sizeof pyro_types / sizeof pyro_types[0]; i++) {
     size_t sl = strlen(pyro_types[i].suffix);
-    if (app_len > sl && strcmp(app + app_len - sl, pyro_types[i].suffix) == 0) {
+    if (app_len >= sl && strcmp(app + app_len - sl, pyro_types[i].suffix) == 0) {
       p.kind = pyro_types[i].kind;
       app[app_len - sl] = '\0';
       break;
     }
   }
+  if (!*app) /* the service would have no name */
+    return mw__reply_json_error(r, 400, "the name parameter needs an application name before the type and labels "
+                                        "(app.type{k=v,...}), got \"%.64s\"", name);
   if (!p.kind) p.kind = "pprof"; /* read the kind from the sample types */
   p.service = app;
   if (brace) { /* {k=v,k2=v2} */

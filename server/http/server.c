@@ -297,6 +297,10 @@ int mw__req_account(mw_req *r, size_t n) {
   size_t limit = r->http->opts.max_request_memory;
   size_t total = atomic_fetch_add(&r->http->body_bytes, n) + n;
   r->accounted += n;
+  if (limit && r->accounted > limit) { /* never fits, however long it waits */
+    r->mem_over = r->accounted;
+    return MW_ETOOBIG;
+  }
   return limit && total > limit ? MW_EBUSY : MW_OK;
 }
 
@@ -326,12 +330,13 @@ static void start_body(mw_req *r) {
   /* a body of known size is counted against max_request_memory before it is
    * read, so that a refusal, too, is answered at once */
   if (cl && enc == MW_ENC_IDENTITY) {
-    /* a JSON body's parsed tree takes about ten times the body (bench/json):
+    /* a JSON body's parsed tree takes many times the body (bench/json):
      * its room is reserved now too, so that the refusal comes at once */
     size_t n = strtoull(cl, NULL, 10);
-    r->dom_reserved = strcmp(r->media, "application/json") == 0 ? 10 * n : 0;
-    if (mw__req_account(r, n + r->dom_reserved) == MW_EBUSY) {
-      r->body_rc = MW_EBUSY;
+    r->dom_reserved = strcmp(r->media, "application/json") == 0 ? MW_JSON_TREE_FACTOR * n : 0;
+    int rc = mw__req_account(r, n + r->dom_reserved);
+    if (rc) {
+      r->body_rc = rc; /* MW_EBUSY: retry later; MW_ETOOBIG: never fits (413) */
       r->early = 1;
       return;
     }
@@ -560,6 +565,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       if (rc) {
         r->body_rc = rc;
         r->drained = mw__body_decoder_in_len(r->dec); /* the drain bound counts the whole body */
+        r->body_window = mw__body_decoder_window_refused(r->dec);
         mw__body_decoder_free(r->dec); /* a refused body is not kept */
         r->dec = NULL;
       }

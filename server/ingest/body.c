@@ -46,6 +46,9 @@ struct mw_body_decoder {
   unsigned char hdr[2]; /* deflate: the first two bytes, held until we know zlib from raw */
   size_t nhdr;
 
+  mw_mem_account acct; /* take == NULL: the output is not counted */
+  int window_refused;  /* the sticky MW_ETOOBIG is a zstd window, not the size */
+
   /* zstd */
   ZSTD_DCtx *zd;
   unsigned char zst_magic[4]; /* the first bytes of the frame being started */
@@ -138,6 +141,11 @@ static int out_window(mw_body_decoder *d, unsigned char **p, size_t *n) {
     return MW_OK;
   }
   size_t want = room < OUT_WINDOW ? room : OUT_WINDOW;
+  size_t cap = mw__buf_capacity_for(&d->out, want);
+  if (cap > d->out.cap && d->acct.take) {
+    int rc = d->acct.take(d->acct.user, cap - d->out.cap);
+    if (rc) return rc;
+  }
   char *w = mw__buf_reserve(&d->out, want);
   if (!w) return MW_ENOMEM; /* want <= room, so only allocation can fail */
   *p = (unsigned char *)w;
@@ -243,12 +251,12 @@ static int z_feed(mw_body_decoder *d, const unsigned char *in, size_t len) {
 
 /* ---- zstd ----------------------------------------------------------------- */
 
-static int zstd_err(size_t r) {
+static int zstd_err(mw_body_decoder *d, size_t r) {
   switch (ZSTD_getErrorCode(r)) {
   case ZSTD_error_memory_allocation: return MW_ENOMEM;
   /* The frame asks for a window above what we allow for this limit: a
-   * resource limit, like the size limit itself. */
-  case ZSTD_error_frameParameter_windowTooLarge: return MW_ETOOBIG;
+   * resource limit, like the size limit itself, but not the same one. */
+  case ZSTD_error_frameParameter_windowTooLarge: d->window_refused = 1; return MW_ETOOBIG;
   default: return MW_EINVAL;
   }
 }
@@ -263,6 +271,8 @@ static int zstd_window_log(size_t max_out) {
   while (wl < 27 && ((size_t)1 << wl) < max_out) wl++;
   return wl;
 }
+
+size_t mw__zstd_window_max(size_t max_out) { return (size_t)1 << zstd_window_log(max_out); }
 
 /* libzstd decodes pre-1.0 ("legacy") frames too, but not the same way fed
  * in pieces as whole (our fuzzer found a frame that decodes whole and fails
@@ -290,7 +300,7 @@ static int zstd_feed(mw_body_decoder *d, const unsigned char *in, size_t len) {
     size_t r = ZSTD_decompressStream(d->zd, &ob, &ib);
     rc = out_commit(d, w, ob.pos);
     if (rc) return rc;
-    if (ZSTD_isError(r)) return zstd_err(r);
+    if (ZSTD_isError(r)) return zstd_err(d, r);
     /* r == 0: a frame ended and is fully flushed; the next byte, if any,
      * starts a new frame (or is garbage, which zstd reports). A call that did
      * nothing (probing after a frame end) must not clear the flag. */
@@ -334,9 +344,15 @@ fail:
   return NULL;
 }
 
+void mw__body_decoder_account(mw_body_decoder *d, const mw_mem_account *acct) {
+  d->acct = acct ? *acct : (mw_mem_account){NULL, NULL};
+}
+
 void mw__body_decoder_expect(mw_body_decoder *d, size_t n) {
   if (!d || d->err || d->out.len || n == 0) return;
   if (n > d->max_out) n = d->max_out;
+  size_t cap = mw__buf_capacity_for(&d->out, n);
+  if (d->acct.take && cap > d->out.cap && d->acct.take(d->acct.user, cap - d->out.cap)) return;
   if (mw__buf_reserve(&d->out, n)) return;
   mw__buf_init(&d->out, d->max_out); /* reserve failed and freed: start over empty */
 }
@@ -355,7 +371,9 @@ int mw__body_decoder_feed(mw_body_decoder *d, const void *chunk, size_t len) {
       rc = MW_ETOOBIG;
       d->over = 1;
     } else {
-      rc = mw__buf_add(&d->out, in, len);
+      size_t cap = mw__buf_capacity_for(&d->out, len);
+      rc = cap > d->out.cap && d->acct.take ? d->acct.take(d->acct.user, cap - d->out.cap) : MW_OK;
+      if (!rc) rc = mw__buf_add(&d->out, in, len);
       d->out_len = d->out.len;
     }
     break;
@@ -403,6 +421,8 @@ size_t mw__body_decoder_out_len(const mw_body_decoder *d) {
 
 size_t mw__body_decoder_in_len(const mw_body_decoder *d) { return d->in_len; }
 
+int mw__body_decoder_window_refused(const mw_body_decoder *d) { return d->err == MW_ETOOBIG && d->window_refused; }
+
 void mw__body_decoder_free(mw_body_decoder *d) {
   if (!d) return;
   if (d->z_ready) inflateEnd(&d->zs);
@@ -429,8 +449,15 @@ int mw__decompress_all(enum mw_encoding enc, const void *in, size_t len, size_t 
   return rc;
 }
 
-int mw__maybe_gunzip(const void *in, size_t len, size_t max_out, mw_buf **out) {
+int mw__maybe_gunzip(const void *in, size_t len, size_t max_out, const mw_mem_account *acct, mw_buf **out) {
   const unsigned char *p = in;
   int gz = len >= 2 && p[0] == 0x1f && p[1] == 0x8b;
-  return mw__decompress_all(gz ? MW_ENC_GZIP : MW_ENC_IDENTITY, in, len, max_out, out);
+  *out = NULL;
+  mw_body_decoder *d = mw__body_decoder_new(gz ? MW_ENC_GZIP : MW_ENC_IDENTITY, max_out);
+  if (!d) return MW_ENOMEM;
+  mw__body_decoder_account(d, acct); /* asked before every growth of the output */
+  int rc = mw__body_decoder_feed(d, in, len);
+  if (!rc) rc = mw__body_decoder_finish(d, out);
+  mw__body_decoder_free(d);
+  return rc;
 }

@@ -34,9 +34,22 @@ const char *mw__encoding_name(enum mw_encoding enc);
 
 typedef struct mw_body_decoder mw_body_decoder;
 
+/* Memory a decoder's output will take, asked for before it is allocated:
+ * take(user, more) gets the bytes the output buffer is about to grow by; a
+ * nonzero return (e.g. MW_EBUSY, MW_ETOOBIG) refuses them and ends decoding
+ * with that code. So a request's inflated bytes count against a shared budget
+ * before they exist, not after. */
+typedef struct mw_mem_account {
+  int (*take)(void *user, size_t more);
+  void *user;
+} mw_mem_account;
+
 /* A decoder for one body. max_out bounds the decoded bytes. Returns NULL when
  * out of memory or enc is not an mw_encoding; free with mw__body_decoder_free(). */
 mw_body_decoder *mw__body_decoder_new(enum mw_encoding enc, size_t max_out);
+/* Counts the decoder's output buffer through acct (copied; NULL: not counted)
+ * from now on. */
+void mw__body_decoder_account(mw_body_decoder *d, const mw_mem_account *acct);
 /* Decodes the next len bytes of the body (any chunking, len may be 0). Returns 0;
  * MW_ETOOBIG as soon as the decoded output would pass max_out; MW_EINVAL for
  * corrupt data or data after the end of the compressed stream; MW_ENOMEM.
@@ -57,6 +70,12 @@ size_t mw__body_decoder_out_len(const mw_body_decoder *d);
 void mw__body_decoder_expect(mw_body_decoder *d, size_t n);
 /* Body (encoded) bytes consumed so far. */
 size_t mw__body_decoder_in_len(const mw_body_decoder *d);
+/* Set when the sticky MW_ETOOBIG came from a zstd frame asking for a window
+ * above mw__zstd_window_max(max_out), before any output: the body may be small,
+ * so "over the body limit" would be the wrong reason. */
+int mw__body_decoder_window_refused(const mw_body_decoder *d);
+/* The largest zstd window (bytes) a body limit of max_out allows. */
+size_t mw__zstd_window_max(size_t max_out);
 /* Frees the decoder and everything it holds (NULL is fine). */
 void mw__body_decoder_free(mw_body_decoder *d);
 
@@ -70,7 +89,8 @@ int mw__decompress_all(enum mw_encoding enc, const void *in, size_t len, size_t 
                        mw_buf **out);
 /* For payloads that may be gzip'd inside the body (pprof): inflates when in
  * starts with the gzip magic 1f 8b, else copies; same limit and results as
- * mw__decompress_all(). */
-int mw__maybe_gunzip(const void *in, size_t len, size_t max_out, mw_buf **out);
+ * mw__decompress_all(), and the inflated bytes are counted through acct (NULL:
+ * not counted), which may end it with its own code. */
+int mw__maybe_gunzip(const void *in, size_t len, size_t max_out, const mw_mem_account *acct, mw_buf **out);
 
 #endif

@@ -17,8 +17,7 @@
 #include <string.h>
 #include <zstd.h>
 
-/* Profiles decompress into at most this much protobuf. */
-enum { MAX_PROFILE_BYTES = 256u << 20, MAX_GOIDS_TEXT = 160, MAX_FRAME_TEXT = 2048, MAX_STACK_TEXT = 256u << 10 };
+enum { MAX_GOIDS_TEXT = 160, MAX_FRAME_TEXT = 2048, MAX_STACK_TEXT = 256u << 10 };
 
 /* "pprof" is not a public kind: the Pyroscope endpoint uses it for a profile
  * whose kind must be read from its sample types. */
@@ -438,9 +437,14 @@ static int build_pprof(mw_arena *a, const mw_runtime_params *p, const uint8_t *b
                        mw_runtime_batch *out, mw_ingest_report *rep, stack_set *ss, group_set *gs, char *err,
                        size_t errsz) {
   mw_buf *raw = NULL;
-  int rc = mw__maybe_gunzip(body, len, MAX_PROFILE_BYTES, &raw);
+  /* a gzip'd profile is a body inside the body: the same limit holds for it
+   * once inflated, and its memory is counted as it grows */
+  const mw_limits defaults = MW_LIMITS_DEFAULT;
+  size_t max = (p->limits ? p->limits : &defaults)->max_body_bytes;
+  int rc = mw__maybe_gunzip(body, len, max, p->mem, &raw);
   if (rc) {
-    if (rc == MW_ETOOBIG) snprintf(err, errsz, "profile is over %u bytes once un-gzipped", MAX_PROFILE_BYTES);
+    if (rc == MW_ETOOBIG) snprintf(err, errsz, "profile is over %zu bytes once un-gzipped (max_body_bytes)", max);
+    else if (rc == MW_EBUSY) snprintf(err, errsz, "no room left in max_request_memory to un-gzip the profile");
     else snprintf(err, errsz, "profile is gzip'd but the gzip data is corrupt or cut short");
     return rc;
   }
@@ -556,4 +560,11 @@ int mw__runtime_build(mw_arena *a, const mw_runtime_params *p, const uint8_t *bo
 out:
   mw__bmap_free(gs.index);
   return rc;
+}
+
+size_t mw__runtime_count_before(const mw_runtime_batch *b, int64_t t) {
+  size_t n = b->kind && b->at_ns < t;
+  for (size_t i = 0; i < b->n_gc; i++) n += b->gc[i].start_ns < t;
+  for (size_t i = 0; i < b->n_sched; i++) n += b->sched[i].stamp_ns < t;
+  return n;
 }

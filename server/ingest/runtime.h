@@ -9,6 +9,7 @@
 
 #include "core/arena.h"
 #include "core/limits.h"
+#include "ingest/body.h"
 #include "model/runtime_batch.h"
 
 typedef struct mw_runtime_params {
@@ -21,6 +22,7 @@ typedef struct mw_runtime_params {
   int64_t received_ns;       /* when the request arrived */
   const mw_limits *limits;   /* goroutines, frames, labels, line length, samples; NULL = defaults */
   const char *trigger;       /* why the agent took it (goroutines, heap, gc_cpu), or NULL */
+  const mw_mem_account *mem; /* counts an un-gzipped profile as it grows; NULL: not counted */
 } mw_runtime_params;
 
 enum { MW_INGEST_MAX_ERRORS = 8 };
@@ -36,8 +38,13 @@ typedef struct mw_ingest_report {
 int mw__runtime_kind_valid(const char *kind);
 
 /* Builds *out from the body. Returns 0; MW_EINVAL when nothing in the body
- * could be read (message in err); MW_ETOOBIG past a limit; MW_ENOMEM. */
+ * could be read (message in err); MW_ETOOBIG past a limit; MW_ENOMEM; or what
+ * p->mem refused with (MW_EBUSY, MW_ETOOBIG). */
 int mw__runtime_build(mw_arena *a, const mw_runtime_params *p, const uint8_t *body, size_t len,
                       mw_runtime_batch *out, mw_ingest_report *rep, char *err, size_t errsz);
+
+/* Records of b (GC cycles, scheduler samples, the snapshot) that lie before t
+ * (unix ns): for the warning about data retention would delete at once. */
+size_t mw__runtime_count_before(const mw_runtime_batch *b, int64_t t);
 
 #endif

@@ -1,8 +1,11 @@
-/* Query parameters: mw__parse_duration, mw__parse_time and mw__hex_decode on
- * a NUL-terminated copy of the input, as the HTTP layer hands them a
- * parameter's value (a value cannot hold a NUL: the copy stops at the first);
- * and the same copy as a whole request-line URI through mw__uri_check, whose
- * verdict is checked against a judgement made here from the rules alone. */
+/* Query parameters: mw__parse_duration, mw__parse_time, mw__parse_ns and
+ * mw__hex_decode on a NUL-terminated copy of the input, as the HTTP layer
+ * hands them a parameter's value (a value cannot hold a NUL: the copy stops at
+ * the first). Besides the sanitizers: the grammar's promises (docs/API.md):
+ * nothing accepted has a sign or a space, nothing negative comes out, and a
+ * count of ns is digits only. And the same copy as a whole request-line URI
+ * through mw__uri_check, whose verdict is checked against a judgement made
+ * here from the rules alone. */
 #include "fuzz_common.h"
 #include "core/hex.h"
 #include "core/timefmt.h"
@@ -36,10 +39,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *s = fuzz_strndup(data, size);
   size_t slen = strlen(s);
   int64_t ns = 0;
+  int signed_or_spaced = strpbrk(s, "+ \t") != NULL;
   int rc = mw__parse_duration(s, &ns);
   FUZZ_CHECK(rc == MW_OK || rc == MW_EINVAL);
+  if (rc == MW_OK) FUZZ_CHECK(ns >= 0 && !signed_or_spaced && s[0] != '-');
   rc = mw__parse_time(s, &ns);
   FUZZ_CHECK(rc == MW_OK || rc == MW_EINVAL);
+  /* RFC 3339 offsets carry a sign; nothing else may */
+  if (rc == MW_OK) FUZZ_CHECK(ns >= 0 || slen >= 20);
+  if (rc == MW_OK && slen < 20) FUZZ_CHECK(!signed_or_spaced && s[0] != '-');
+  rc = mw__parse_ns(s, &ns);
+  FUZZ_CHECK(rc == MW_OK || rc == MW_EINVAL);
+  if (rc == MW_OK) FUZZ_CHECK(ns >= 0 && slen > 0 && strspn(s, "0123456789") == slen);
 
   /* ids as /api/v1/traces/{id} takes them, and the pprof label sizes */
   uint8_t id[64];

@@ -6,7 +6,8 @@
  * Input: byte 0 picks the request parameters, the rest is the body.
  *   bits 0-2  kind: gctrace schedtrace goroutine cpu heap allocs mutex block
  *   bits 3-4  time parameters, as an HTTP client may send them (non-negative
- *             int64 nanoseconds, see int_arg() in http/runtime.c):
+ *             int64 nanoseconds whose time + duration fits too, see
+ *             handle_ingest() in http/runtime.c):
  *             0 none, 1 time+duration, 2 time+duration+process_start,
  *             3 the largest values the HTTP layer accepts
  *   bits 5-7  unused (mw_runtime_params' limits are the defaults: the field that
@@ -82,7 +83,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     p.process_start_ns = LAUNCH_NS;
     break;
   case 3:
-    p.time_ns = p.duration_ns = p.process_start_ns = INT64_MAX;
+    p.duration_ns = INT64_C(10000000000);
+    p.time_ns = INT64_MAX - p.duration_ns;
+    p.process_start_ns = INT64_MAX;
     break;
   }
   const uint8_t *body = data + 1;

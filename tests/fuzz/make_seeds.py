@@ -136,6 +136,37 @@ seed("fuzz_otlp_pb", "empty-resource-spans.bin", b"\x0a\x00")
 seed("fuzz_otlp_pb", "truncated.bin", b"\x0a\x10\x12\x0e\x12\x0c")
 seed("fuzz_otlp_pb", "too-deep.bin", b"\x0a\x02" * 60)
 
+
+def nested_kvlist(depth):
+    v = 'string_value: "deep"'
+    for _ in range(depth):
+        v = f'kvlist_value {{ values {{ key: "k" value {{ {v} }} }} }}'
+    return v
+
+
+# max_attr_depth: 16 kvlists kept, 17 refused alone (partial success)
+seed("fuzz_otlp_pb", "kvlist-depth.bin", protoc_encode(REQ, REQ_PROTO, f"""
+resource_spans {{ resource {{ attributes {{ key: "r" value {{ {nested_kvlist(17)} }} }} }}
+  scope_spans {{ spans {{ trace_id: {TID} span_id: {SID} start_time_unix_nano: 1 end_time_unix_nano: 2 }} }} }}
+resource_spans {{ scope_spans {{
+  spans {{ trace_id: {TID} span_id: {SID} start_time_unix_nano: 1 end_time_unix_nano: 2
+    attributes {{ key: "ok" value {{ {nested_kvlist(16)} }} }} }}
+  spans {{ trace_id: {TID} span_id: {PID} start_time_unix_nano: 1 end_time_unix_nano: 2
+    attributes {{ key: "no" value {{ {nested_kvlist(17)} }} }} }} }} }}
+"""))
+# the name rule: a NUL, invalid UTF-8, in a span, a resource, a scope; an empty
+# span first, which counts in the indices
+seed("fuzz_otlp_pb", "name-rule.bin", protoc_encode(REQ, REQ_PROTO, f"""
+resource_spans {{ resource {{ attributes {{ key: "service.name" value {{ string_value: "a\\000b" }} }} }}
+  scope_spans {{ spans {{ trace_id: {TID} span_id: {SID} start_time_unix_nano: 1 end_time_unix_nano: 2 }} }} }}
+resource_spans {{ scope_spans {{ scope {{ name: "\\303" }} spans {{ trace_id: {TID} span_id: {SID}
+  start_time_unix_nano: 1 end_time_unix_nano: 2 }} }} }}
+resource_spans {{ scope_spans {{ spans {{ }}
+  spans {{ trace_id: {TID} span_id: {SID} name: "a\\000b" start_time_unix_nano: 1 end_time_unix_nano: 2 }}
+  spans {{ trace_id: {TID} span_id: {PID} start_time_unix_nano: 1 end_time_unix_nano: 2
+    attributes {{ key: "k\\377" value {{ string_value: "\\355\\240\\200" }} }} }} }} }}
+"""))
+
 # --- OTLP JSON ---------------------------------------------------------------
 seed("fuzz_otlp_json", "otel-js-json-1.json", read(os.path.join(JS, "otlp-js-json-1.bin")))
 lines = fixture("spans.otlp.jsonl").splitlines()
@@ -193,6 +224,15 @@ seed("fuzz_otlp_json", "nesting.json", (
     '"startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[{"key":"deep","value":%s}]}]}]}]}'
     % (T, S, deep)).encode())
 seed("fuzz_otlp_json", "empty-object.json", b"{}")
+kv = '{"stringValue":"deep"}'
+for _ in range(17):
+    kv = '{"kvlistValue":{"values":[{"key":"k","value":' + kv + '}]}}'
+seed("fuzz_otlp_json", "kvlist-depth-and-nul.json", (
+    '{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"a\\u0000b"}}]},'
+    '"scopeSpans":[{"spans":[{"traceId":"%s","spanId":"%s","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]},'
+    '{"scopeSpans":[{"scope":{"name":"\\u0000"},"spans":[{}]},{"spans":[{},{"traceId":"%s","spanId":"%s",'
+    '"startTimeUnixNano":"1","endTimeUnixNano":"2","name":"n\\u0000","attributes":[{"key":"deep","value":%s}]}]}]}]}'
+    % (T, S, T, S, kv)).encode())
 seed("fuzz_otlp_json", "bad-ids.json", (
     '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz","spanId":"%s1",'
     '"startTimeUnixNano":-1,"endTimeUnixNano":1e400,"kind":"NOPE"}]}]}]}' % S).encode())
@@ -306,6 +346,8 @@ seed("fuzz_goroutines", "debug1-labels.txt", b"""goroutine profile: total 5
 2 @ 0x43b336
 #\t0x43b335\truntime.gopark+0xd6\truntime/proc.go:363
 """)
+# a debug=1 header with nothing readable after it (refused)
+seed("fuzz_goroutines", "debug1-no-record.txt", b"goroutine profile: total 3\n\nnot a record\n# nor this\n#\tzz\n")
 
 # --- runtime stderr ----------------------------------------------------------
 seed("fuzz_runtime_text", "stderr-head.log", first_lines(fixture("runtime-stderr.log"), 40))
@@ -356,6 +398,8 @@ seed("fuzz_body", "zstd-bomb.bin", b"\x83" + zstd(b"\0" * (2 << 20), "-19"))
 seed("fuzz_body", "gzip-bomb.bin", b"\xc1" + gz(b"\0" * (2 << 20)))
 seed("fuzz_body", "gzip-truncated.bin", b"\x01" + gz(small)[:-6])
 seed("fuzz_body", "empty-zstd.bin", b"\x03")
+# a 9-byte zstd frame header asking for a 2^41 window (refused, but not as "too big a body")
+seed("fuzz_body", "zstd-huge-window.bin", b"\x03\x28\xb5\x2f\xfd\x00\xf8\x01\x00\x00")
 
 # --- runtime ingest: byte 0 is the kind (bits 0-2) and time parameters (bits 3-4)
 GCTRACE, SCHEDTRACE, GOROUTINE, CPU, HEAP, ALLOCS, MUTEX, BLOCK = range(8)
@@ -382,6 +426,11 @@ for i, v in enumerate([
         "250ms", "1.5s", "2m", "1h30m", "800us", "100ns", "3\u00b5s", "0", "1795334474", "1795334474.5",
         "1795334474248483366", "2026-11-22T08:09:00Z", "2026-11-22T08:09:00.5+01:00",
         "2026-11-22T08:09:00.123456789-05:30", "1970-01-01T00:00:00z", T, S, T.upper(), "0g", ""]):
+    seed("fuzz_query_params", f"param-{i:02d}.txt", v.encode())
+# what the grammar refuses: signs, spaces, overflow, a number without a unit
+for i, v in enumerate([
+        "+5", " 5", "5 ", "99999999999999999999", "9223372036854775808", "9300000000", "1", "-1s",
+        "2562048h", "800\u03bcs", ".5s", "1.", "2026-02-30T00:00:00Z", "2026-+1-22T08:09:00Z"], start=40):
     seed("fuzz_query_params", f"param-{i:02d}.txt", v.encode())
 
 # --- write -------------------------------------------------------------------

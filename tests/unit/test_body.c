@@ -570,6 +570,28 @@ static void test_zstd_window_limit(void **state) {
   b.p[5] = (unsigned char)((28 - 10) << 3);
   assert_int_equal(decode_rc(MW_ENC_ZSTD, b.p, b.n, b.n, 1 << 20), MW_ETOOBIG);
   assert_int_equal(decode_rc(MW_ENC_ZSTD, b.p, b.n, 1, 1 << 20), MW_ETOOBIG);
+  /* the decoder tells this refusal from the size limit: nothing was decoded */
+  mw_body_decoder *d = mw__body_decoder_new(MW_ENC_ZSTD, 1 << 20);
+  assert_int_equal(mw__body_decoder_feed(d, b.p, b.n), MW_ETOOBIG);
+  assert_true(mw__body_decoder_window_refused(d));
+  assert_int_equal(mw__body_decoder_out_len(d), 0);
+  mw__body_decoder_free(d);
+  assert_int_equal(mw__zstd_window_max(1 << 20), 1 << 23);
+  assert_int_equal(mw__zstd_window_max(64 << 20), 1 << 26);
+  assert_int_equal(mw__zstd_window_max((size_t)1 << 40), 1 << 27);
+  /* a 9-byte frame header asking for 2^41 (exponent 31): the same */
+  static const unsigned char huge[9] = {0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xf8, 0x01, 0x00, 0x00};
+  d = mw__body_decoder_new(MW_ENC_ZSTD, 64 << 20);
+  assert_int_equal(mw__body_decoder_feed(d, huge, sizeof huge), MW_ETOOBIG);
+  assert_true(mw__body_decoder_window_refused(d));
+  mw__body_decoder_free(d);
+  /* while a body over the size limit is not a window refusal */
+  bytes bomb = zstd_zero_bomb(4, 0);
+  d = mw__body_decoder_new(MW_ENC_ZSTD, MiB);
+  assert_int_equal(mw__body_decoder_feed(d, bomb.p, bomb.n), MW_ETOOBIG);
+  assert_false(mw__body_decoder_window_refused(d));
+  mw__body_decoder_free(d);
+  bytes_free(&bomb);
   bytes_free(&b);
   bytes_free(&orig);
 }
@@ -618,23 +640,79 @@ static void test_maybe_gunzip(void **state) {
   (void)state;
   bytes orig = payload(10000), gz = gzip_of(orig.p, orig.n);
   mw_buf *out = NULL;
-  assert_int_equal(mw__maybe_gunzip(gz.p, gz.n, orig.n, &out), MW_OK);
+  assert_int_equal(mw__maybe_gunzip(gz.p, gz.n, orig.n, NULL, &out), MW_OK);
   assert_int_equal(out->len, orig.n);
   assert_memory_equal(out->data, orig.p, orig.n);
   mw__body_buf_free(out);
-  assert_int_equal(mw__maybe_gunzip(gz.p, gz.n, orig.n - 1, &out), MW_ETOOBIG);
-  assert_int_equal(mw__maybe_gunzip(gz.p, gz.n - 1, orig.n, &out), MW_EINVAL);
+  assert_int_equal(mw__maybe_gunzip(gz.p, gz.n, orig.n - 1, NULL, &out), MW_ETOOBIG);
+  assert_int_equal(mw__maybe_gunzip(gz.p, gz.n - 1, orig.n, NULL, &out), MW_EINVAL);
   /* Not gzip: copied, same limit. */
-  assert_int_equal(mw__maybe_gunzip(orig.p, orig.n, orig.n, &out), MW_OK);
+  assert_int_equal(mw__maybe_gunzip(orig.p, orig.n, orig.n, NULL, &out), MW_OK);
   assert_memory_equal(out->data, orig.p, orig.n);
   mw__body_buf_free(out);
-  assert_int_equal(mw__maybe_gunzip(orig.p, orig.n, orig.n - 1, &out), MW_ETOOBIG);
+  assert_int_equal(mw__maybe_gunzip(orig.p, orig.n, orig.n - 1, NULL, &out), MW_ETOOBIG);
   assert_null(out);
-  assert_int_equal(mw__maybe_gunzip("\x1f", 1, 10, &out), MW_OK); /* too short to be gzip */
+  assert_int_equal(mw__maybe_gunzip("\x1f", 1, 10, NULL, &out), MW_OK); /* too short to be gzip */
   assert_int_equal(out->len, 1);
   mw__body_buf_free(out);
   bytes_free(&gz);
   bytes_free(&orig);
+}
+
+/* ---- memory accounting ---------------------------------------------------- */
+
+/* A budget that refuses with MW_EBUSY past its limit and records every ask. */
+typedef struct budget {
+  size_t limit, taken, asks, largest;
+} budget;
+
+static int take(void *user, size_t more) {
+  budget *b = user;
+  b->asks++;
+  if (more > b->largest) b->largest = more;
+  if (b->taken + more > b->limit) return MW_EBUSY;
+  b->taken += more;
+  return MW_OK;
+}
+
+/* The inflated output is asked for before it is allocated, growth by growth:
+ * a bomb stops at the budget, with the budget's own code, having taken no
+ * more than the budget. */
+static void test_maybe_gunzip_counts_memory(void **state) {
+  (void)state;
+  bytes bomb = gzip_zero_bomb(64); /* 64 MiB of zeros */
+  budget b = {.limit = 10 * MiB};
+  mw_mem_account acct = {take, &b};
+  mw_buf *out = (mw_buf *)1;
+  assert_int_equal(mw__maybe_gunzip(bomb.p, bomb.n, 256 * MiB, &acct, &out), MW_EBUSY);
+  assert_null(out);
+  /* asked as the buffer doubled: 128 KiB (the first 64 KiB window + 1),
+   * then 128 KiB, 256 KiB ... 4 MiB, holding 8 MiB; the 8 MiB more is refused */
+  assert_int_equal(b.taken, 8 * MiB);
+  assert_int_equal(b.asks, 8);
+  assert_int_equal(b.largest, 8 * MiB);
+
+  /* with room, everything it allocates was asked for, up to the cap of
+   * max + 1 bytes */
+  b = (budget){.limit = 1024 * MiB};
+  assert_int_equal(mw__maybe_gunzip(bomb.p, bomb.n, 33 * MiB, &acct, &out), MW_ETOOBIG);
+  assert_int_equal(b.taken, 33 * MiB + 1); /* capped at max + 1 */
+  b = (budget){.limit = 1024 * MiB};
+  bytes small = gzip_zero_bomb(2);
+  assert_int_equal(mw__maybe_gunzip(small.p, small.n, 64 * MiB, &acct, &out), MW_OK);
+  assert_int_equal(out->len, 2 * MiB);
+  assert_int_equal(b.taken, 4 * MiB); /* 2 MiB + 1 rounds to 4 MiB by doubling */
+  mw__body_buf_free(out);
+
+  /* an identity (not gzip'd) payload is counted the same way */
+  b = (budget){.limit = 100};
+  bytes plain = payload(1000);
+  assert_int_equal(mw__maybe_gunzip(plain.p, plain.n, 64 * MiB, &acct, &out), MW_EBUSY);
+  assert_int_equal(b.asks, 1);
+  assert_int_equal(b.largest, 1024);
+  bytes_free(&plain);
+  bytes_free(&small);
+  bytes_free(&bomb);
 }
 
 int main(void) {
@@ -652,6 +730,7 @@ int main(void) {
       cmocka_unit_test(test_zstd_window_limit),
       cmocka_unit_test(test_decoder_api),
       cmocka_unit_test(test_maybe_gunzip),
+      cmocka_unit_test(test_maybe_gunzip_counts_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -628,10 +628,15 @@ static void test_unreadable(void **state) {
   /* looks like a header but is not one */
   assert_int_equal(parse_str(a, "goroutine 5 is not a header\n", &out), MW_EINVAL);
   assert_int_equal(parse_str(a, "goroutine 99999999999999999999 [running]:\n", &out), MW_EINVAL);
-  /* a debug=1 header alone is a valid, empty profile */
-  assert_int_equal(parse_str(a, "goroutine profile: total 0\n", &out), 0);
-  assert_int_equal(out.format, 1);
-  assert_int_equal(out.n, 0);
+  /* a debug=1 header without one readable record carries no data: refused,
+   * as a debug=2 dump without a goroutine is (was 0 with nothing stored) */
+  assert_int_equal(parse_str(a, "goroutine profile: total 0\n", &out), MW_EINVAL);
+  assert_int_equal(out.format, 0);
+  assert_int_equal(out.claimed_total, 0);
+  assert_string_equal(out.err, "a debug=1 goroutine profile (total 0) without one readable record in 1 lines");
+  assert_int_equal(parse_str(a, "goroutine profile: total 3\n\nnot a record\n# nor this\n#\tzz\n", &out),
+                   MW_EINVAL);
+  assert_string_equal(out.err, "a debug=1 goroutine profile (total 3) without one readable record in 5 lines");
   mw__arena_free(a);
 }
 

@@ -23,6 +23,7 @@
 typedef struct fx {
   mw_arena *a;
   mw_otlp_request *req;
+  mw_otlp_flaws flaws;
   char err[512];
 } fx;
 
@@ -43,7 +44,7 @@ static int teardown(void **state) {
 static int decode_lim(fx *f, const char *json, size_t len, const mw_limits *lim) {
   f->req = NULL;
   f->err[0] = '\0';
-  return mw__otlp_decode_json(f->a, json, len, lim, &f->req, f->err, sizeof f->err);
+  return mw__otlp_decode_json(f->a, json, len, lim, &f->req, &f->flaws, f->err, sizeof f->err);
 }
 
 static int decode(fx *f, const char *json) {
@@ -562,13 +563,53 @@ static void test_defaults_unknown_and_oneof(void **state) {
 }
 
 /* A "\u0000" inside a string is legal JSON and a legal proto string. */
+/* "\u0000" is legal JSON but breaks the name rule: the decoder reads on and
+ * records a flaw that names the field, at the span, scope or resource it
+ * concerns, and flattening refuses just that. */
 static void test_nul_in_strings(void **state) {
   fx *f = *state;
   mw_otlp_span *s = decode_span(f, "{\"name\":\"a\\u0000b\"}");
   assert_string_equal(s->name, "a");
-  assert_int_equal(s->name[2], 'b');
+  assert_int_equal(f->flaws.n, 1);
+  assert_int_equal(f->flaws.v[0].rs, 0);
+  assert_int_equal(f->flaws.v[0].ss, 0);
+  assert_int_equal(f->flaws.v[0].span, 0);
+  assert_string_equal(f->flaws.v[0].why, "resourceSpans[0].scopeSpans[0].spans[0].name contains a NUL byte");
   expect_einval(f, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"spanId\":\"01020304\\u00000506\"}]}]}]}",
                 "spans[0].spanId");
+
+  /* the second resource's service.name, its scope's name, one span's
+   * attribute value: three places, three flaws; the good span is kept */
+  static const char body[] =
+      "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"01010101010101010101010101010101\","
+      "\"spanId\":\"0101010101010101\",\"startTimeUnixNano\":\"5\",\"endTimeUnixNano\":\"6\",\"name\":\"ok\"}]}]},"
+      "{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"s\\u0000\"}}]},"
+      "\"scopeSpans\":[{\"spans\":[{},{}]}]},"
+      "{\"scopeSpans\":[{\"spans\":[{}]},{\"scope\":{\"name\":\"\\u0000\"},\"spans\":[{},{}]},"
+      "{\"spans\":[{},{\"attributes\":[{\"key\":\"k\",\"value\":{\"stringValue\":\"v\\u0000\"}}]}]}]}]}";
+  assert_int_equal(decode(f, body), 0);
+  assert_int_equal(f->flaws.n, 3);
+  assert_int_equal(f->flaws.v[0].rs, 1);
+  assert_int_equal(f->flaws.v[0].ss, MW_OTLP_WHOLE);
+  assert_string_equal(f->flaws.v[0].why,
+                      "resourceSpans[1].resource.attributes[0].value.stringValue contains a NUL byte");
+  assert_int_equal(f->flaws.v[1].rs, 2);
+  assert_int_equal(f->flaws.v[1].ss, 1);
+  assert_int_equal(f->flaws.v[1].span, MW_OTLP_WHOLE);
+  assert_string_equal(f->flaws.v[1].why, "resourceSpans[2].scopeSpans[1].scope.name contains a NUL byte");
+  assert_int_equal(f->flaws.v[2].rs, 2);
+  assert_int_equal(f->flaws.v[2].ss, 2);
+  assert_int_equal(f->flaws.v[2].span, 1);
+  mw_limits lim = MW_LIMITS_DEFAULT;
+  mw_span_batch b;
+  assert_int_equal(mw__otlp_flatten(f->a, f->req, &f->flaws, &lim, &b, f->err, sizeof f->err), 0);
+  /* 2 spans of resource 1, 2 of scope 1, 1 flawed span; the rest fail their
+   * ids (1 in scope 0 and 1 in scope 2 of resource 2) */
+  assert_int_equal(b.rejected, 7);
+  assert_int_equal(b.n_rows, 1);
+  assert_string_equal(b.rows[0].name, "ok");
+  assert_string_equal(b.reject_reason,
+                      "resourceSpans[1].resource.attributes[0].value.stringValue contains a NUL byte");
 }
 
 /* ---- bad input ---------------------------------------------------------- */
@@ -580,7 +621,7 @@ static void test_syntax_error(void **state) {
   expect_einval(f, "", "invalid JSON");
   expect_einval(f, "{} x", "invalid JSON");
   expect_einval(f, "{\"a\":1,}", "invalid JSON");
-  expect_einval(f, "{\"s\":\"\xff\"}", "invalid JSON"); /* not UTF-8 */
+  expect_einval(f, "{\"s\":\"\xff\"}", "a JSON body must be UTF-8");
   expect_einval(f, "[]", "top level");
   expect_einval(f, "{\"resourceSpans\":{}}", "resourceSpans: expected an array");
 }
@@ -644,8 +685,9 @@ static void test_wrong_types(void **state) {
 static char *nested_request(size_t depth) {
   size_t cap = 256 + depth * 64;
   char *buf = malloc(cap), *p = buf;
-  p += sprintf(p, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"attributes\":"
-                  "[{\"key\":\"deep\",\"value\":");
+  p += sprintf(p, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"0101010101010101"
+                  "0101010101010101\",\"spanId\":\"0101010101010101\",\"startTimeUnixNano\":\"5\","
+                  "\"endTimeUnixNano\":\"6\",\"attributes\":[{\"key\":\"deep\",\"value\":");
   for (size_t i = 0; i < depth; i++)
     p += sprintf(p, i % 2 ? "{\"arrayValue\":{\"values\":[" : "{\"kvlistValue\":{\"values\":[{\"key\":\"k\",\"value\":");
   p += sprintf(p, "{\"intValue\":\"1\"}");
@@ -654,10 +696,23 @@ static char *nested_request(size_t depth) {
   return buf;
 }
 
+/* Decodes and flattens json; returns the spans rejected (the reason in f->err). */
+static size_t rejected(fx *f, const char *json, const mw_limits *lim) {
+  int rc = decode_lim(f, json, strlen(json), lim);
+  if (rc) fail_msg("decode: %s", f->err);
+  mw_span_batch b;
+  assert_int_equal(mw__otlp_flatten(f->a, f->req, &f->flaws, lim, &b, f->err, sizeof f->err), 0);
+  snprintf(f->err, sizeof f->err, "%s", b.reject_reason ? b.reject_reason : "");
+  return b.rejected;
+}
+
+/* One depth limit, checked where the protobuf path checks it: a value past
+ * max_attr_depth decodes, and validation refuses its span alone; only past
+ * MW_ATTR_DECODE_DEPTH (128) is the request refused whole. */
 static void test_nesting_limit(void **state) {
   fx *f = *state;
   mw_limits lim = MW_LIMITS_DEFAULT;
-  lim.max_nesting = 3;
+  lim.max_attr_depth = 3;
   char *ok = nested_request(3), *deep = nested_request(4);
   int rc = decode_lim(f, ok, strlen(ok), &lim);
   if (rc) fprintf(stderr, "%s\n", f->err);
@@ -668,9 +723,9 @@ static void test_nesting_limit(void **state) {
   v = v->kvlist_value->values[0]->value;    /* depth 3: kvlist */
   assert_int_equal(v->value_case, VCASE(INT_VALUE));
   assert_int_equal(v->int_value, 1);
-  assert_int_equal(decode_lim(f, deep, strlen(deep), &lim), MW_EINVAL);
-  assert_non_null(strstr(f->err, "max_nesting (3)"));
-  assert_non_null(strstr(f->err, "spans[0].attributes[0].value.kvlistValue.values[0].value"));
+  assert_int_equal(rejected(f, ok, &lim), 0);
+  assert_int_equal(rejected(f, deep, &lim), 1);
+  assert_string_equal(f->err, "span: an attribute value is nested more than 3 deep (max_attr_depth)");
   free(ok);
   free(deep);
 
@@ -678,9 +733,22 @@ static void test_nesting_limit(void **state) {
   lim = MW_LIMITS_DEFAULT;
   ok = nested_request(16);
   deep = nested_request(17);
-  assert_int_equal(decode_lim(f, ok, strlen(ok), &lim), 0);
+  assert_int_equal(rejected(f, ok, &lim), 0);
+  assert_int_equal(rejected(f, deep, &lim), 1);
+  assert_non_null(strstr(f->err, "more than 16 deep (max_attr_depth)"));
+  free(ok);
+  free(deep);
+
+  /* 128 levels decode (and are refused by validation); 129 do not */
+  ok = nested_request(128);
+  deep = nested_request(129);
+  assert_int_equal(rejected(f, ok, &lim), 1);
   assert_int_equal(decode_lim(f, deep, strlen(deep), &lim), MW_EINVAL);
-  assert_non_null(strstr(f->err, "max_nesting (16)"));
+  /* the path is cut in the middle so that the message still fits */
+  assert_non_null(strstr(f->err, "resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value.kvlistValue."));
+  assert_non_null(strstr(f->err, "...")); /* the tail depends on whether level 129 is an array or a kvlist */
+  assert_non_null(strstr(f->err, ": attribute values nested more than 128 deep cannot be decoded (a span's values "
+                                 "may nest 16 deep: max_attr_depth)"));
   free(ok);
   free(deep);
 
@@ -741,15 +809,16 @@ static void test_arena_exhausted(void **state) {
   const mw_limits lim = MW_LIMITS_DEFAULT;
   mw_arena *a = mw__arena_new(4096);
   mw_otlp_request *req = (mw_otlp_request *)1;
+  mw_otlp_flaws flaws;
   char err[256] = "";
-  assert_int_equal(mw__otlp_decode_json(a, body, len, &lim, &req, err, sizeof err), MW_ENOMEM);
+  assert_int_equal(mw__otlp_decode_json(a, body, len, &lim, &req, &flaws, err, sizeof err), MW_ENOMEM);
   assert_null(req);
   assert_true(err[0] != '\0');
   mw__arena_free(a);
   /* NULL err and NULL limits are tolerated */
   a = mw__arena_new(0);
-  assert_int_equal(mw__otlp_decode_json(a, "[", 1, NULL, &req, NULL, 0), MW_EINVAL);
-  assert_int_equal(mw__otlp_decode_json(a, body, len, NULL, &req, NULL, 0), 0);
+  assert_int_equal(mw__otlp_decode_json(a, "[", 1, NULL, &req, &flaws, NULL, 0), MW_EINVAL);
+  assert_int_equal(mw__otlp_decode_json(a, body, len, NULL, &req, &flaws, NULL, 0), 0);
   assert_int_equal(count_spans(req), 40);
   mw__arena_free(a);
   free(body);

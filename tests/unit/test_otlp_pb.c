@@ -13,6 +13,7 @@
 
 #include "core/arena.h"
 #include "core/error.h"
+#include "core/jsonw.h"
 #include "decode/otlp.h"
 
 static uint8_t *read_file(const char *name, size_t *len) {
@@ -45,8 +46,10 @@ static void test_fixture_decodes(void **state) {
   uint8_t *body = read_file("otel-js/otlp-js-pb-0.bin", &len);
   mw_arena *a = mw__arena_new(0);
   mw_otlp_request *req;
+  mw_otlp_flaws flaws;
   char err[256];
-  assert_int_equal(mw__otlp_decode_pb(a, body, len, &req, err, sizeof err), MW_OK);
+  assert_int_equal(mw__otlp_decode_pb(a, body, len, NULL, &req, &flaws, err, sizeof err), MW_OK);
+  assert_int_equal(flaws.n, 0);
   assert_int_equal(req->n_resource_spans, 1);
   assert_int_equal(req->resource_spans[0]->n_scope_spans, 1);
   const mw_otlp_scope_spans *ss = req->resource_spans[0]->scope_spans[0];
@@ -83,7 +86,7 @@ static void test_fixture_decodes(void **state) {
 
   mw_span_batch b;
   mw_limits lim = MW_LIMITS_DEFAULT;
-  assert_int_equal(mw__otlp_flatten(a, req, &lim, &b, err, sizeof err), MW_OK);
+  assert_int_equal(mw__otlp_flatten(a, req, &flaws, &lim, &b, err, sizeof err), MW_OK);
   assert_int_equal(b.n_rows, 40);
   assert_int_equal(b.rejected, 0);
   assert_int_equal(b.n_resources, 1);
@@ -169,13 +172,13 @@ static void test_validation(void **state) {
   lim.max_attrs_per_span = 2;
   mw_span_batch b;
   char err[256];
-  assert_int_equal(mw__otlp_flatten(a, req, &lim, &b, err, sizeof err), MW_OK);
+  assert_int_equal(mw__otlp_flatten(a, req, NULL, &lim, &b, err, sizeof err), MW_OK);
   assert_int_equal(b.rejected, 7);
   assert_int_equal(b.n_rows, 1);
   assert_non_null(strstr(b.reject_reason, "trace_id must be 16 bytes"));
 
   lim.max_spans_per_request = N - 1;
-  assert_int_equal(mw__otlp_flatten(a, req, &lim, &b, err, sizeof err), MW_ETOOBIG);
+  assert_int_equal(mw__otlp_flatten(a, req, NULL, &lim, &b, err, sizeof err), MW_ETOOBIG);
   assert_non_null(strstr(err, "max_spans_per_request"));
   mw__arena_free(a);
 }
@@ -229,14 +232,240 @@ static void test_nesting_guard(void **state) {
   uint8_t *body = nested_request(2000, &len);
   mw_arena *a = mw__arena_new(0);
   mw_otlp_request *req;
+  mw_otlp_flaws flaws;
   char err[256];
-  assert_int_equal(mw__otlp_decode_pb(a, body, len, &req, err, sizeof err), MW_EINVAL);
-  assert_non_null(strstr(err, "nested deeper"));
+  assert_int_equal(mw__otlp_decode_pb(a, body, len, NULL, &req, &flaws, err, sizeof err), MW_EINVAL);
+  assert_string_equal(err, "attribute values nested more than 128 deep cannot be decoded (a span's values may "
+                           "nest 16 deep: max_attr_depth)");
   free(body);
 
   body = nested_request(8, &len); /* shallow: decodes */
-  assert_int_equal(mw__otlp_decode_pb(a, body, len, &req, err, sizeof err), MW_OK);
+  assert_int_equal(mw__otlp_decode_pb(a, body, len, NULL, &req, &flaws, err, sizeof err), MW_OK);
   free(body);
+  mw__arena_free(a);
+}
+
+/* --- requests built from structs, packed, decoded back -------------------- */
+
+static uint8_t *pack_request(const mw_otlp_request *req, size_t *len) {
+  *len = protobuf_c_message_get_packed_size(&req->base);
+  uint8_t *p = malloc(*len ? *len : 1);
+  protobuf_c_message_pack(&req->base, p);
+  return p;
+}
+
+static mw_otlp_kv *kv(mw_arena *a, const char *key, mw_otlp_value *v) {
+  mw_otlp_kv *k = mw__arena_calloc(a, 1, sizeof *k);
+  opentelemetry__proto__common__v1__key_value__init(k);
+  k->key = (char *)key;
+  k->value = v;
+  return k;
+}
+
+static mw_otlp_value *str_value(mw_arena *a, const char *s) {
+  mw_otlp_value *v = mw__arena_calloc(a, 1, sizeof *v);
+  opentelemetry__proto__common__v1__any_value__init(v);
+  v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+  v->string_value = (char *)s;
+  return v;
+}
+
+/* A string inside depth kvlists, each holding the next. */
+static mw_otlp_value *nested_kvlist(mw_arena *a, size_t depth) {
+  mw_otlp_value *v = str_value(a, "leaf");
+  for (size_t i = 0; i < depth; i++) {
+    mw_otlp_value *w = mw__arena_calloc(a, 1, sizeof *w);
+    opentelemetry__proto__common__v1__any_value__init(w);
+    w->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE;
+    w->kvlist_value = mw__arena_calloc(a, 1, sizeof *w->kvlist_value);
+    opentelemetry__proto__common__v1__key_value_list__init(w->kvlist_value);
+    w->kvlist_value->values = mw__arena_calloc(a, 1, sizeof *w->kvlist_value->values);
+    w->kvlist_value->values[0] = kv(a, "k", v);
+    w->kvlist_value->n_values = 1;
+    v = w;
+  }
+  return v;
+}
+
+/* Packs req, decodes and flattens it with lim; returns the rc of decoding. */
+static int round_trip(mw_arena *a, const mw_otlp_request *req, const mw_limits *lim, mw_span_batch *b, char *err,
+                      size_t errsz) {
+  size_t len;
+  uint8_t *body = pack_request(req, &len);
+  mw_otlp_request *back;
+  mw_otlp_flaws flaws;
+  int rc = mw__otlp_decode_pb(a, body, len, lim, &back, &flaws, err, errsz);
+  free(body);
+  if (rc) return rc;
+  assert_int_equal(mw__otlp_flatten(a, back, &flaws, lim, b, err, errsz), MW_OK);
+  return 0;
+}
+
+/* One limit, max_attr_depth, for span, event and resource values: at the
+ * limit kept, past it the span alone refused; past 128 levels the request. */
+static void test_attr_depth(void **state) {
+  (void)state;
+  mw_arena *a = mw__arena_new(0);
+  mw_limits lim = MW_LIMITS_DEFAULT;
+  mw_span_batch b;
+  char err[256];
+  static const struct { size_t depth; int rc; size_t rejected; } cases[] = {
+      {14, MW_OK, 0}, {16, MW_OK, 0}, {17, MW_OK, 1}, {128, MW_OK, 1}, {129, MW_EINVAL, 0}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    mw_otlp_span *sp[2] = {good_span(a), good_span(a)};
+    sp[0]->attributes = mw__arena_calloc(a, 1, sizeof *sp[0]->attributes);
+    sp[0]->attributes[0] = kv(a, "deep", nested_kvlist(a, cases[i].depth));
+    sp[0]->n_attributes = 1;
+    int rc = round_trip(a, make_request(a, 2, sp), &lim, &b, err, sizeof err);
+    assert_int_equal(rc, cases[i].rc);
+    if (rc) {
+      assert_non_null(strstr(err, "max_attr_depth"));
+      continue;
+    }
+    assert_int_equal(b.rejected, cases[i].rejected);
+    assert_int_equal(b.n_rows, 2 - cases[i].rejected);
+    if (b.rejected) assert_string_equal(b.reject_reason, "span: an attribute value is nested more than 16 deep (max_attr_depth)");
+  }
+  /* an event's value, and a resource's (which refuses the resource's spans) */
+  mw_otlp_span *sp[2] = {good_span(a), good_span(a)};
+  Opentelemetry__Proto__Trace__V1__Span__Event ev = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__EVENT__INIT;
+  mw_otlp_kv *ev_attrs[1] = {kv(a, "deep", nested_kvlist(a, 17))};
+  ev.attributes = ev_attrs;
+  ev.n_attributes = 1;
+  Opentelemetry__Proto__Trace__V1__Span__Event *evs[1] = {&ev};
+  sp[1]->events = evs;
+  sp[1]->n_events = 1;
+  assert_int_equal(round_trip(a, make_request(a, 2, sp), &lim, &b, err, sizeof err), MW_OK);
+  assert_int_equal(b.rejected, 1);
+  assert_string_equal(b.reject_reason, "span event: an attribute value is nested more than 16 deep (max_attr_depth)");
+  mw_otlp_request *req = make_request(a, 2, (mw_otlp_span *[]){good_span(a), good_span(a)});
+  Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+  mw_otlp_kv *res_attrs[1] = {kv(a, "deep", nested_kvlist(a, 17))};
+  res.attributes = res_attrs;
+  res.n_attributes = 1;
+  req->resource_spans[0]->resource = &res;
+  assert_int_equal(round_trip(a, req, &lim, &b, err, sizeof err), MW_OK);
+  assert_int_equal(b.rejected, 2);
+  assert_int_equal(b.n_resources, 0);
+  assert_string_equal(b.reject_reason, "resource: an attribute value is nested more than 16 deep (max_attr_depth)");
+  mw__arena_free(a);
+}
+
+/* Resources and scopes obey the value and attribute limits; what breaks one
+ * refuses all the spans under it. */
+static void test_resource_and_scope_limits(void **state) {
+  (void)state;
+  mw_arena *a = mw__arena_new(0);
+  mw_limits lim = MW_LIMITS_DEFAULT;
+  lim.max_value_bytes = 12; /* "service.name" fits */
+  lim.max_attrs_per_span = 2;
+  mw_span_batch b;
+  char err[256];
+  Opentelemetry__Proto__Resource__V1__Resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+  mw_otlp_kv *attrs[3] = {kv(a, "service.name", str_value(a, "1234567890123")), kv(a, "b", str_value(a, "x")),
+                          kv(a, "c", str_value(a, "y"))};
+  res.attributes = attrs;
+  Opentelemetry__Proto__Common__V1__InstrumentationScope sc = OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
+  static const struct { size_t n_res_attrs; const char *scope_name, *scope_version, *why; } cases[] = {
+      {1, NULL, NULL, "resource: an attribute value is 13 bytes, over the limit of 12 (max_value_bytes)"},
+      {3, NULL, NULL, "resource has 3 attributes, over the limit of 2 (max_attrs_per_span)"},
+      {0, "1234567890123", NULL, "scope name is 13 bytes, over the limit of 12 (max_value_bytes)"},
+      {0, "s", "1234567890123", "scope version is 13 bytes, over the limit of 12 (max_value_bytes)"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    mw_otlp_request *req = make_request(a, 2, (mw_otlp_span *[]){good_span(a), good_span(a)});
+    res.n_attributes = cases[i].n_res_attrs;
+    req->resource_spans[0]->resource = &res;
+    sc.name = (char *)(cases[i].scope_name ? cases[i].scope_name : "");
+    sc.version = (char *)(cases[i].scope_version ? cases[i].scope_version : "");
+    req->resource_spans[0]->scope_spans[0]->scope = &sc;
+    assert_int_equal(round_trip(a, req, &lim, &b, err, sizeof err), MW_OK);
+    assert_int_equal(b.rejected, 2);
+    assert_int_equal(b.n_rows, 0);
+    assert_string_equal(b.reject_reason, cases[i].why);
+  }
+  mw__arena_free(a);
+}
+
+/* The name rule on the protobuf path: a NUL or invalid UTF-8 in any string
+ * refuses the span, scope or resource holding it, named by its field path;
+ * empty messages before it count in the indices, as unpack counts them. */
+static void test_name_rule(void **state) {
+  (void)state;
+  mw_arena *a = mw__arena_new(0);
+  mw_limits lim = MW_LIMITS_DEFAULT;
+  /* resource_spans[0]: empty; [1]: a span named "a\0b" after an empty span;
+   * [2]: a resource attribute key "k\xff"; [3]: a scope named "\xc3" */
+  uint8_t req_bytes[] = {
+      0x0A, 0x00,
+      0x0A, 0x0B, 0x12, 0x09, 0x12, 0x00, 0x12, 0x05, 0x2A, 0x03, 'a', 0x00, 'b',
+      0x0A, 0x08, 0x0A, 0x06, 0x0A, 0x04, 0x0A, 0x02, 'k', 0xFF,
+      0x0A, 0x09, 0x12, 0x07, 0x0A, 0x03, 0x0A, 0x01, 0xC3, 0x12, 0x00,
+  };
+  mw_otlp_request *req;
+  mw_otlp_flaws flaws;
+  char err[256];
+  assert_int_equal(mw__otlp_decode_pb(a, req_bytes, sizeof req_bytes, &lim, &req, &flaws, err, sizeof err), MW_OK);
+  assert_int_equal(req->n_resource_spans, 4);
+  assert_int_equal(flaws.n, 3);
+  assert_int_equal(flaws.v[0].rs, 1);
+  assert_int_equal(flaws.v[0].ss, 0);
+  assert_int_equal(flaws.v[0].span, 1);
+  assert_string_equal(flaws.v[0].why, "resource_spans[1].scope_spans[0].spans[1].name contains a NUL byte");
+  assert_int_equal(flaws.v[1].rs, 2);
+  assert_int_equal(flaws.v[1].ss, MW_OTLP_WHOLE);
+  assert_string_equal(flaws.v[1].why, "resource_spans[2].resource.attributes[0].key is not valid UTF-8");
+  assert_int_equal(flaws.v[2].rs, 3);
+  assert_int_equal(flaws.v[2].ss, 0);
+  assert_int_equal(flaws.v[2].span, MW_OTLP_WHOLE);
+  assert_string_equal(flaws.v[2].why, "resource_spans[3].scope_spans[0].scope.name is not valid UTF-8");
+  mw__arena_free(a);
+}
+
+/* Whatever validation keeps renders: a span with values nested
+ * MW_ATTR_DEPTH_MAX deep, inside the levels GET /api/traces wraps it in. */
+static void test_deepest_value_renders(void **state) {
+  (void)state;
+  mw_arena *a = mw__arena_new(0);
+  mw_limits lim = MW_LIMITS_DEFAULT;
+  lim.max_attr_depth = MW_ATTR_DEPTH_MAX;
+  mw_otlp_span *sp[1] = {good_span(a)};
+  sp[0]->attributes = mw__arena_calloc(a, 1, sizeof *sp[0]->attributes);
+  sp[0]->attributes[0] = kv(a, "deep", nested_kvlist(a, MW_ATTR_DEPTH_MAX));
+  sp[0]->n_attributes = 1;
+  mw_span_batch b;
+  char err[256];
+  assert_int_equal(round_trip(a, make_request(a, 1, sp), &lim, &b, err, sizeof err), MW_OK);
+  assert_int_equal(b.n_rows, 1);
+  mw_otlp_span *back = opentelemetry__proto__trace__v1__span__unpack(NULL, b.rows[0].body_len, b.rows[0].body);
+  assert_non_null(back);
+  mw_buf out;
+  mw__buf_init(&out, 1 << 20);
+  mw_jsonw w;
+  mw__jw_init(&w, &out);
+  /* {"batches":[{"scopeSpans":[{"spans":[ ... as http/api.c writes them */
+  mw__jw_obj(&w);
+  mw__jw_key(&w, "batches");
+  mw__jw_arr(&w);
+  mw__jw_obj(&w);
+  mw__jw_key(&w, "scopeSpans");
+  mw__jw_arr(&w);
+  mw__jw_obj(&w);
+  mw__jw_key(&w, "spans");
+  mw__jw_arr(&w);
+  mw__otlp_json_span(&w, back);
+  for (int i = 0; i < 3; i++) {
+    mw__jw_arr_end(&w);
+    mw__jw_obj_end(&w);
+  }
+  assert_int_equal(mw__jw_error(&w), 0);
+  /* the leaf is there, under 64 kvlists */
+  assert_non_null(strstr(out.data, "{\"key\":\"k\",\"value\":{\"stringValue\":\"leaf\"}}"));
+  size_t opened = 0;
+  for (const char *p = out.data; (p = strstr(p, "kvlistValue")); p++) opened++;
+  assert_int_equal(opened, MW_ATTR_DEPTH_MAX);
+  mw__buf_free(&out);
+  opentelemetry__proto__trace__v1__span__free_unpacked(back, NULL);
   mw__arena_free(a);
 }
 
@@ -246,11 +475,12 @@ static void test_bad_bytes(void **state) {
   uint8_t *body = read_file("otel-js/otlp-js-pb-0.bin", &len);
   mw_arena *a = mw__arena_new(0);
   mw_otlp_request *req;
+  mw_otlp_flaws flaws;
   char err[256];
   /* every truncation inside the first message is an error, never a crash */
   for (size_t cut = 1; cut < len; cut += 97) {
     err[0] = '\0';
-    int rc = mw__otlp_decode_pb(a, body, cut, &req, err, sizeof err);
+    int rc = mw__otlp_decode_pb(a, body, cut, NULL, &req, &flaws, err, sizeof err);
     assert_int_equal(rc, MW_EINVAL);
     assert_true(strlen(err) > 0);
   }
@@ -258,7 +488,7 @@ static void test_bad_bytes(void **state) {
   srand(7);
   for (int round = 0; round < 200; round++) {
     for (size_t i = 0; i < sizeof garbage; i++) garbage[i] = (uint8_t)rand();
-    int rc = mw__otlp_decode_pb(a, garbage, sizeof garbage, &req, err, sizeof err);
+    int rc = mw__otlp_decode_pb(a, garbage, sizeof garbage, NULL, &req, &flaws, err, sizeof err);
     assert_true(rc == MW_EINVAL || rc == MW_OK);
   }
   mw__arena_free(a);
@@ -270,6 +500,10 @@ int main(void) {
       cmocka_unit_test(test_fixture_decodes),
       cmocka_unit_test(test_validation),
       cmocka_unit_test(test_nesting_guard),
+      cmocka_unit_test(test_attr_depth),
+      cmocka_unit_test(test_resource_and_scope_limits),
+      cmocka_unit_test(test_name_rule),
+      cmocka_unit_test(test_deepest_value_renders),
       cmocka_unit_test(test_bad_bytes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

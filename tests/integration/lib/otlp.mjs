@@ -200,7 +200,8 @@ function encVarint(n) {
 const tag = (f, wt) => encVarint((f << 3) | wt);
 const fVarint = (f, n) => Buffer.concat([tag(f, 0), encVarint(n)]);
 const fBytes = (f, b) => Buffer.concat([tag(f, 2), encVarint(b.length), b]);
-const fStr = (f, s) => fBytes(f, Buffer.from(s, 'utf8'));
+// a Buffer is written as is: the tests' way to send bytes that are not UTF-8
+const fStr = (f, s) => fBytes(f, Buffer.isBuffer(s) ? s : Buffer.from(s, 'utf8'));
 const fFixed64 = (f, n) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(n)); return Buffer.concat([tag(f, 1), b]); };
 const fFixed32 = (f, n) => { const b = Buffer.alloc(4); b.writeUInt32LE(n >>> 0); return Buffer.concat([tag(f, 5), b]); };
 const fDouble = (f, d) => { const b = Buffer.alloc(8); b.writeDoubleLE(d); return Buffer.concat([tag(f, 1), b]); };
@@ -257,7 +258,7 @@ export function encodeTraceRequestPb(req) {
     for (const ss of rs.scopeSpans || []) {
       const q = [];
       if (ss.scope) q.push(fBytes(1, Buffer.concat([ss.scope.name ? fStr(1, ss.scope.name) : Buffer.alloc(0),
-        ss.scope.version ? fStr(2, ss.scope.version) : Buffer.alloc(0)])));
+        ss.scope.version ? fStr(2, ss.scope.version) : Buffer.alloc(0), encAttrs(3, ss.scope.attributes)])));
       for (const s of ss.spans || []) q.push(fBytes(2, encSpan(s)));
       p.push(fBytes(2, Buffer.concat(q)));
     }
