@@ -36,6 +36,7 @@ typedef struct conn_rec {
   /* set and read by the connection's own thread only, so without the lock */
   enum mw_uri_verdict verdict;
   size_t params;
+  char bad_param[48];      /* MW_URI_BAD_QUERY: the parameter that holds it */
 } conn_rec;
 
 struct mw_conn_guard {
@@ -162,6 +163,8 @@ void *mw__guard_on_uri(void *cls, const char *uri, struct MHD_Connection *conn) 
   conn_rec *c = rec_of(conn);
   if (!c) return NULL;
   c->verdict = mw__uri_check(uri, &c->params);
+  c->bad_param[0] = '\0';
+  if (c->verdict == MW_URI_BAD_QUERY) mw__uri_bad_param(uri, c->bad_param, sizeof c->bad_param);
   if (c->verdict != MW_URI_OK && uri) {
     /* uri points into the connection's read buffer, which libmicrohttpd
      * itself writes to as it splits the query: ending the query here leaves
@@ -180,14 +183,17 @@ void *mw__guard_on_uri(void *cls, const char *uri, struct MHD_Connection *conn) 
   return NULL;
 }
 
-enum mw_uri_verdict mw__guard_headers_done(mw_conn_guard *g, struct MHD_Connection *conn, size_t *params) {
+enum mw_uri_verdict mw__guard_headers_done(mw_conn_guard *g, struct MHD_Connection *conn, size_t *params,
+                                           const char **bad_param) {
   conn_rec *c = rec_of(conn);
   *params = 0;
+  *bad_param = "";
   if (!c) return MW_URI_OK;
   pthread_mutex_lock(&g->mu);
   c->deadline_ns = 0;
   pthread_mutex_unlock(&g->mu);
   *params = c->params;
+  *bad_param = c->bad_param;
   enum mw_uri_verdict v = c->verdict;
   c->verdict = MW_URI_OK; /* judged for this request only */
   c->params = 0;

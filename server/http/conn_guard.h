@@ -31,8 +31,10 @@ void mw__guard_on_connection(void *cls, struct MHD_Connection *conn, void **sock
 void *mw__guard_on_uri(void *cls, const char *uri, struct MHD_Connection *conn);
 
 /* The current request on conn has all its headers: no deadline until it is
- * answered. Returns the verdict on its URI; *params gets its parameter count. */
-enum mw_uri_verdict mw__guard_headers_done(mw_conn_guard *g, struct MHD_Connection *conn, size_t *params);
+ * answered. Returns the verdict on its URI; *params gets its parameter count,
+ * *bad_param the name of the parameter a MW_URI_BAD_QUERY verdict is about. */
+enum mw_uri_verdict mw__guard_headers_done(mw_conn_guard *g, struct MHD_Connection *conn, size_t *params,
+                                           const char **bad_param);
 /* The request on conn was answered (or ended): the next one's clock starts. */
 void mw__guard_request_done(mw_conn_guard *g, struct MHD_Connection *conn);
 

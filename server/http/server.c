@@ -411,7 +411,7 @@ static int refuse_at_headers(mw_req *r) {
 }
 
 /* Refuses a request line that mw__uri_check judged bad; returns 1 if so. */
-static int refuse_uri(mw_req *r, enum mw_uri_verdict v, size_t params) {
+static int refuse_uri(mw_req *r, enum mw_uri_verdict v, size_t params, const char *bad_param) {
   switch (v) {
   case MW_URI_OK: return 0;
   case MW_URI_TOO_LONG:
@@ -426,7 +426,9 @@ static int refuse_uri(mw_req *r, enum mw_uri_verdict v, size_t params) {
                          "the path holds a space or a control character (such as %%00), raw or percent-encoded");
     return 1;
   case MW_URI_BAD_QUERY:
-    mw__reply_json_error(r, MHD_HTTP_BAD_REQUEST, "the query holds a NUL (%%00), a raw space or a control character");
+    mw__reply_json_error(r, MHD_HTTP_BAD_REQUEST,
+                         "the query parameter \"%.40s\" holds a NUL (%%00), a raw space or a control character",
+                         bad_param);
     return 1;
   }
   return 0;
@@ -484,7 +486,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   mw_req *r = *con_cls;
   if (!r) {
     size_t params;
-    enum mw_uri_verdict uri_verdict = mw__guard_headers_done(h->guard, conn, &params);
+    const char *bad_param;
+    enum mw_uri_verdict uri_verdict = mw__guard_headers_done(h->guard, conn, &params, &bad_param);
     r = req_new(h, conn, url);
     if (!r) return MHD_NO;
     *con_cls = r;
@@ -498,7 +501,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       mw__reply_json_error(r, fr.status, "%s", fr.why);
       return MHD_YES;
     }
-    if (refuse_uri(r, uri_verdict, params)) return MHD_YES;
+    if (refuse_uri(r, uri_verdict, params, bad_param)) return MHD_YES;
     if (cors(r, method)) return MHD_YES;
     int path_ok;
     r->route = find_route(method, url, &path_ok);

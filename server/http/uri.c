@@ -26,6 +26,24 @@ static unsigned char decoded_at(const char *s, size_t i, size_t *used) {
   return (unsigned char)s[i];
 }
 
+void mw__uri_bad_param(const char *uri, char *out, size_t outsz) {
+  const char *q = uri ? strchr(uri, '?') : NULL;
+  if (outsz) out[0] = '\0';
+  if (!q || !outsz) return;
+  const char *param = q + 1;
+  for (size_t i = 1, used; q[i]; i += used) {
+    if (q[i] == '&') param = q + i + 1;
+    unsigned char raw = (unsigned char)q[i], c = decoded_at(q, i, &used);
+    if (raw == ' ' || is_ctl(raw) || (used == 3 && c == 0)) {
+      size_t n = strcspn(param, "=&");
+      if (n >= outsz) n = outsz - 1;
+      memcpy(out, param, n);
+      out[n] = '\0';
+      return;
+    }
+  }
+}
+
 enum mw_uri_verdict mw__uri_check(const char *uri, size_t *params) {
   *params = 0;
   if (!uri) return MW_URI_OK;

@@ -24,4 +24,8 @@ enum mw_uri_verdict {
  * parameters (pieces between '&'), counted even when another check fails. */
 enum mw_uri_verdict mw__uri_check(const char *uri, size_t *params);
 
+/* The name of the first query parameter of uri whose value (or name) holds
+ * what MW_URI_BAD_QUERY refuses, copied (cut to fit) into out; "" if none. */
+void mw__uri_bad_param(const char *uri, char *out, size_t outsz);
+
 #endif

@@ -82,12 +82,28 @@ static void test_length(void **state) {
   assert_int_equal(check(uri, NULL), MW_URI_TOO_LONG);
 }
 
+static void test_bad_param_is_named(void **state) {
+  (void)state;
+  char name[8];
+  mw__uri_bad_param("/api/v1/ingest/cpu?time=5&service=a%00b", name, sizeof name);
+  assert_string_equal(name, "service");
+  mw__uri_bad_param("/x?a=1&b%00c=2", name, sizeof name); /* in the name itself */
+  assert_string_equal(name, "b%00c");
+  mw__uri_bad_param("/x?instance=\x01", name, sizeof name); /* cut to fit */
+  assert_string_equal(name, "instanc");
+  mw__uri_bad_param("/x?a=1", name, sizeof name);
+  assert_string_equal(name, "");
+  mw__uri_bad_param("/x%00", name, sizeof name); /* the path is not a parameter */
+  assert_string_equal(name, "");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_plain_uris_pass),
       cmocka_unit_test(test_control_characters_in_the_path),
       cmocka_unit_test(test_parameter_count),
       cmocka_unit_test(test_length),
+      cmocka_unit_test(test_bad_param_is_named),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
