@@ -16,11 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Checkpoint once the WAL holds this many pages (4 KiB each: 32 MiB). A
+/* Checkpoint once the WAL holds this many pages (4 KiB each: 16 MiB). A
  * PASSIVE checkpoint copies what no reader still needs, but the WAL only
  * starts over from its beginning when a writer finds it wholly copied and no
  * reader inside it; under steady writes and reads that moment may not come,
- * and the WAL would grow without end. Past HARD_PAGES (48 MiB) the writer
+ * and the WAL would grow without end. Past HARD_PAGES (32 MiB) the writer
  * itself therefore empties it with a TRUNCATE checkpoint between two
  * transactions (another thread would starve waiting for the write lock,
  * which the writer takes again the moment it commits).
@@ -29,10 +29,12 @@
  * readers that overlap one another may never give. So the writer closes a
  * gate: readers that come now wait, those lent out finish, and the writer,
  * which goes on committing meanwhile, empties the WAL the moment the last
- * one is back (tens of milliseconds), then opens the gate. A reader still
- * out when the WAL reaches KICK_PAGES (56 MiB) is stopped: its query answers
- * 503 and may be retried; the WAL stays bounded whatever the queries. */
-enum { CKPT_PAGES = 8192, HARD_PAGES = 12288, KICK_PAGES = 14336 };
+ * one is back (tens of milliseconds), then opens the gate. Readers still out
+ * when the WAL reaches KICK_PAGES (40 MiB) are stopped, and the writer waits
+ * for them (they stop within a millisecond) before it commits more: their
+ * queries answer 503 and may be retried. With transactions bounded in bytes
+ * (writer.c), the WAL stays under 64 MiB whatever the queries. */
+enum { CKPT_PAGES = 4096, HARD_PAGES = 8192, KICK_PAGES = 10240 };
 
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages) {
   mw_store *s = arg;
@@ -83,8 +85,17 @@ int mw__checkpoint_step(mw_store *s) {
     s->gate_since_ns = mw__mono_ns();
   }
   size_t out = s->readers_out;
-  if (out && s->wal_pages >= KICK_PAGES)
+  if (out && s->wal_pages >= KICK_PAGES) {
     for (mw__reader *r = s->lent; r; r = r->next) atomic_store(&r->kicked, 1);
+    /* a kicked reader stops at its next progress check; one busy outside
+     * SQLite comes back when it is done: wait a little for either */
+    uint64_t deadline = uv_hrtime() + 1000000000ULL;
+    while (s->readers_out > 0) {
+      uint64_t now = uv_hrtime();
+      if (now >= deadline || uv_cond_timedwait(&s->rgate, &s->rlock, deadline - now) != 0) break;
+    }
+    out = s->readers_out;
+  }
   uv_mutex_unlock(&s->rlock);
   if (out) return 1;
 

@@ -12,9 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A transaction holds at most this many spans, so that one huge backlog does
- * not delay every answer until all of it is written. */
-enum { MAX_TXN_SPANS = 50000 };
+/* A transaction holds at most this many spans and this many bytes of
+ * decoded requests (at least one request), so that one huge backlog does not
+ * delay every answer until all of it is written, and the WAL grows by a
+ * bounded step between two chances to empty it (checkpoint.c). */
+enum { MAX_TXN_SPANS = 50000, MAX_TXN_BYTES = 8 << 20 };
 
 enum stmt_id {
   ST_SOURCE_UPSERT,
@@ -386,10 +388,12 @@ static void writer_main(void *arg) {
     }
     /* take jobs up to the transaction's span budget (at least one) */
     mw_write_job *jobs = s->head, *last = s->head;
-    size_t spans = last->cost_spans;
-    while (last->next && spans + last->next->cost_spans <= MAX_TXN_SPANS) {
+    size_t spans = last->cost_spans, bytes = last->cost_bytes;
+    while (last->next && spans + last->next->cost_spans <= MAX_TXN_SPANS &&
+           bytes + last->next->cost_bytes <= MAX_TXN_BYTES) {
       last = last->next;
       spans += last->cost_spans;
+      bytes += last->cost_bytes;
     }
     s->head = last->next;
     if (!s->head) s->tail = NULL;
