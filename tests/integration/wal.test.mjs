@@ -64,6 +64,7 @@ test('the WAL stays under 64 MiB while 128 MiB of spans are written and read', a
   maxWal = Math.max(maxWal, size(wal));
   const ckpts = [...srv.stderr.matchAll(/msg="checkpoint" mode=(\w+) wal_pages=(\d+) checkpointed=(\d+)/g)];
   assert.ok(ckpts.some((m) => Number(m[3]) > 0), `no checkpoint copied a page:\n${srv.log(3000)}`);
+  console.log(`# WAL max ${(maxWal / MiB).toFixed(1)} MiB, database ${(size(db) / MiB).toFixed(1)} MiB`);
   assert.ok(maxWal < 64 * MiB, `the WAL reached ${(maxWal / MiB).toFixed(1)} MiB`);
   assert.ok(size(db) > 32 * MiB, `the database file holds ${(size(db) / MiB).toFixed(1)} MiB: pages stayed in the WAL`);
   await srv.stop();
@@ -102,6 +103,7 @@ test('queries that would hold the WAL past its bound are stopped with a 503 that
     clearInterval(sampler);
   }
   maxWal = Math.max(maxWal, size(wal));
+  console.log(`# WAL max ${(maxWal / MiB).toFixed(1)} MiB; searches ${JSON.stringify(answers)}`);
   assert.ok(answers[503] > 0, `no search was stopped: ${JSON.stringify(answers)}`);
   assert.ok(maxWal < 64 * MiB, `the WAL reached ${(maxWal / MiB).toFixed(1)} MiB (searches: ${JSON.stringify(answers)})`);
   await srv.stop();
