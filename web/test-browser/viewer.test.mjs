@@ -150,6 +150,7 @@ describe('viewer with recorded data', { skip: why || false }, () => {
     assert.equal(await data('.trace-main', 'selected-span'), tr.span.span_id);
     const exSpan = ex.spans.find((s) => s.span_id === tr.span.span_id);
     const text = await page.locator('.span-panel [data-role=explanation]').innerText();
+    assert.ok(exSpan.causes.length > 0, 'the span has causes to show');
     for (const c of exSpan.causes) assert.ok(text.includes(c.summary), `the panel shows the cause "${c.summary}"`);
     const kinds = await page.locator('.span-panel .cause').evaluateAll((els) => els.map((e) => e.dataset.kind));
     assert.deepEqual(kinds, exSpan.causes.map((c) => c.kind));
