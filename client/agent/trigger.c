@@ -8,7 +8,6 @@
  * is read by the collector's own parser (decode/runtime_text.h, linked as
  * mwruntimetext): the agent judges exactly the lines the collector keeps. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "agent.h"
 
