@@ -175,15 +175,13 @@ static void on_line(agent *a, const char *s, size_t n, int64_t stamp) {
   a->batch_sched += is_sched;
   a->batch_other += !is_gc && !is_sched;
   if (is_gc) {
-    gc_line g;
-    if (agent_parse_gc_line(s, n, &g) == 0) {
-      const char *why = trigger_gc(a->trig, agent_mono_ms(), g.heap_live_mb << 20, g.pct, g.at_s);
-      if (why) {
-        char d[128];
-        snprintf(d, sizeof d, "gc=%llu heap_live_mb=%llu gc_cpu_pct=%d", (unsigned long long)g.n,
-                 (unsigned long long)g.heap_live_mb, g.pct);
-        fire(a, why, d);
-      }
+    mw_gc_cycle g;
+    const char *why;
+    if (trigger_gc_line(a->trig, agent_mono_ms(), s, n, &g, &why) == 0 && why) {
+      char d[128];
+      snprintf(d, sizeof d, "gc=%lld heap_live_mb=%lld gc_cpu_pct=%d", (long long)g.n, (long long)(g.heap_live >> 20),
+               g.cpu_percent);
+      fire(a, why, d);
     }
   }
   if (a->batch_len > BATCH_MAX_BYTES) push_batch(a);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "decode/runtime_text.h"
 #include "meanwhile/client.h"
 
 /* --- configuration (config.c) ------------------------------------------------------ */
@@ -154,13 +155,13 @@ void trigger_free(trigger_state **t);
 const char *trigger_goroutines(trigger_state *t, int64_t now_ms, uint64_t count);
 const char *trigger_gc(trigger_state *t, int64_t now_ms, uint64_t heap_live_bytes, int gc_pct, double uptime_s);
 
-/* A gctrace line's numbers: 0 when line is one, -1 else. */
-typedef struct gc_line {
-  uint64_t n;
-  double at_s;
-  int pct;
-  uint64_t heap_before_mb, heap_after_mb, heap_live_mb;
-} gc_line;
-int agent_parse_gc_line(const char *line, size_t len, gc_line *out);
+/* Reads line (one stderr line, no line end) as a gctrace line with the
+ * collector's grammar (mw__gctrace_parse_line) and feeds its live heap, GC CPU
+ * percentage and time since process start to trigger_gc. Returns 0 with *gc
+ * filled when line is a whole gc line, -1 when it is not (a line split by the
+ * service's output, or no gc line at all: nothing is fed). *reason is what
+ * fired ("heap", "gc_cpu") or NULL. */
+int trigger_gc_line(trigger_state *t, int64_t now_ms, const char *line, size_t len, mw_gc_cycle *gc,
+                    const char **reason);
 
 #endif

@@ -4,9 +4,10 @@
  * over --trigger-gc-cpu. Growth is measured against the smallest value seen in
  * the window, floored (one goroutine, 1 MiB) so that a service that starts from
  * nothing does not look like it exploded. One cooldown covers every reason:
- * a storm that grows goroutines and heap together yields one dump. */
+ * a storm that grows goroutines and heap together yields one dump. A gc line
+ * is read by the collector's own parser (decode/runtime_text.h, linked as
+ * mwruntimetext): the agent judges exactly the lines the collector keeps. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "agent.h"
 
@@ -87,25 +88,12 @@ const char *trigger_gc(trigger_state *t, int64_t now_ms, uint64_t heap_live_byte
   return NULL;
 }
 
-/* "gc 14 @3.217s 2%: 0.041+2.3+0.019 ms clock, 0.33+0.52/4.1/9.6+0.15 ms cpu, 38->39->21 MB, ..." */
-int agent_parse_gc_line(const char *line, size_t len, gc_line *out) {
-  char buf[512];
-  if (len < 10 || len >= sizeof buf || strncmp(line, "gc ", 3) != 0) return -1;
-  memcpy(buf, line, len);
-  buf[len] = '\0';
-  unsigned long long n;
-  double at;
-  int pct, used = 0;
-  if (sscanf(buf, "gc %llu @%lfs %d%%:%n", &n, &at, &pct, &used) != 3 || !used) return -1;
-  const char *cpu = strstr(buf, " ms cpu, ");
-  if (!cpu) return -1;
-  unsigned long long h0, h1, h2;
-  if (sscanf(cpu + 9, "%llu->%llu->%llu MB", &h0, &h1, &h2) != 3) return -1;
-  out->n = n;
-  out->at_s = at;
-  out->pct = pct;
-  out->heap_before_mb = h0;
-  out->heap_after_mb = h1;
-  out->heap_live_mb = h2;
+int trigger_gc_line(trigger_state *t, int64_t now_ms, const char *line, size_t len, mw_gc_cycle *gc,
+                    const char **reason) {
+  const char *why;
+  size_t at;
+  *reason = NULL;
+  if (mw__gctrace_parse_line(line, len, gc, &why, &at) != 0) return -1;
+  *reason = trigger_gc(t, now_ms, (uint64_t)gc->heap_live, gc->cpu_percent, (double)gc->offset_ns / 1e9);
   return 0;
 }

@@ -86,11 +86,3 @@ void *mw__arena_memdup(mw_arena *a, const void *src, size_t n) {
 }
 
 size_t mw__arena_used(const mw_arena *a) { return a->total; }
-
-static void *pb_alloc(void *data, size_t size) { return mw__arena_alloc(data, size); }
-static void pb_free(void *data, void *p) { (void)data, (void)p; }
-
-ProtobufCAllocator mw__arena_pb_allocator(mw_arena *a) {
-  ProtobufCAllocator al = {.alloc = pb_alloc, .free = pb_free, .allocator_data = a};
-  return al;
-}

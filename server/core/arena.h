@@ -1,10 +1,10 @@
 /* A bump allocator for the life of one request: decoders allocate freely and
- * everything is released at once. Also usable as a protobuf-c allocator, so
- * that protobuf_c_message_unpack() allocates from the request's arena. */
+ * everything is released at once. Needs nothing but libc (meanwhile-agent
+ * links it with the runtime text parsers); core/arena_pb.h makes it a
+ * protobuf-c allocator. */
 #ifndef MW_CORE_ARENA_H
 #define MW_CORE_ARENA_H
 #include <stddef.h>
-#include <protobuf-c/protobuf-c.h>
 
 typedef struct mw_arena mw_arena;
 
@@ -17,7 +17,5 @@ void *mw__arena_calloc(mw_arena *a, size_t count, size_t size);
 char *mw__arena_strndup(mw_arena *a, const char *s, size_t n);
 void *mw__arena_memdup(mw_arena *a, const void *p, size_t n);
 size_t mw__arena_used(const mw_arena *a);
-/* A ProtobufCAllocator that allocates from a (frees are no-ops). */
-ProtobufCAllocator mw__arena_pb_allocator(mw_arena *a);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "core/arena_pb.h"
 #include "core/buf.h"
 #include "core/limits.h"
 #include "model/span.h"

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/arena_pb.h"
 #include "core/error.h"
 
 typedef Perftools__Profiles__Sample pb_sample;

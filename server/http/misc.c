@@ -1,5 +1,5 @@
 /* Health, Prometheus metrics, and the web viewer's static files (compiled into
- * the binary from web/dist, see cmake/embed.cmake). */
+ * the binary from web/app, see cmake/embed.cmake). */
 #include "http/http_int.h"
 #include "core/embed.h"
 #include "core/error.h"

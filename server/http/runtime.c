@@ -64,7 +64,7 @@ static void warn_retention(mw_req *r, rt_ctx *c) {
   if (kept) c->rep.errors[c->rep.n_errors++] = kept;
 }
 
-static void ingest(mw_req *r, mw_runtime_params *p) {
+static void ingest(mw_req *r, mw_ingest_params *p) {
   char err[512] = "";
   if (r->body_rc) {
     unsigned status = mw__req_body_problem(r, err, sizeof err);
@@ -119,8 +119,8 @@ static void resume_ingest(mw_req *r) {
 }
 
 static void handle_ingest(mw_req *r) {
-  mw_runtime_params p = {.kind = r->url + strlen("/api/v1/ingest/"), .received_ns = mw__now_ns(),
-                         .limits = &r->http->opts.limits};
+  mw_ingest_params p = {.kind = r->url + strlen("/api/v1/ingest/"), .received_ns = mw__now_ns(),
+                        .limits = &r->http->opts.limits};
   if (!mw__runtime_kind_valid(p.kind) || strcmp(p.kind, "pprof") == 0)
     return mw__reply_json_error(r, 404, "unknown ingest kind \"%.32s\": use gctrace, schedtrace, goroutine, cpu, "
                                         "heap, allocs, mutex or block", p.kind);
@@ -171,7 +171,7 @@ static void handle_pyroscope(mw_req *r) {
   const char *format = mw__req_arg(r, "format");
   if (format && *format && strcmp(format, "pprof") != 0)
     return mw__reply_json_error(r, 400, "format \"%.32s\" is not supported: send pprof", format);
-  mw_runtime_params p = {.received_ns = mw__now_ns(), .instance = "", .limits = &r->http->opts.limits};
+  mw_ingest_params p = {.received_ns = mw__now_ns(), .instance = "", .limits = &r->http->opts.limits};
   const char *brace = strchr(name, '{');
   size_t app_len = brace ? (size_t)(brace - name) : strlen(name);
   char *app = mw__arena_strndup(r->arena, name, app_len);

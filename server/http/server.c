@@ -307,7 +307,7 @@ int mw__req_account(mw_req *r, size_t n) {
 /* Prepares body decoding from the request headers; replies on a header error. */
 static void start_body(mw_req *r) {
   const char *ce = mw__req_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING);
-  enum mw_encoding enc;
+  enum mw_body_encoding enc;
   const char *ct = mw__req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
   if (!ct || mw__media_type(ct, r->media, sizeof r->media) != MW_OK) r->media[0] = '\0';
   /* when the write queue is nearly full, an ingest request is refused before

@@ -27,7 +27,7 @@ enum dec_state {
 };
 
 struct mw_body_decoder {
-  enum mw_encoding enc;
+  enum mw_body_encoding enc;
   enum dec_state state;
   int err;          /* sticky error, 0 while healthy */
   size_t max_out;
@@ -92,10 +92,10 @@ int mw__media_type(const char *content_type, char *out, size_t outsz) {
   return MW_OK;
 }
 
-int mw__parse_content_encoding(const char *header, enum mw_encoding *out) {
+int mw__parse_content_encoding(const char *header, enum mw_body_encoding *out) {
   static const struct {
     const char *name;
-    enum mw_encoding enc;
+    enum mw_body_encoding enc;
   } names[] = {
       {"identity", MW_ENC_IDENTITY}, {"gzip", MW_ENC_GZIP}, {"x-gzip", MW_ENC_GZIP},
       {"deflate", MW_ENC_DEFLATE},   {"zstd", MW_ENC_ZSTD},
@@ -119,7 +119,7 @@ int mw__parse_content_encoding(const char *header, enum mw_encoding *out) {
   return MW_EUNSUPPORTED;
 }
 
-const char *mw__encoding_name(enum mw_encoding enc) {
+const char *mw__encoding_name(enum mw_body_encoding enc) {
   switch (enc) {
   case MW_ENC_IDENTITY: return "identity";
   case MW_ENC_GZIP: return "gzip";
@@ -316,12 +316,12 @@ static int zstd_feed(mw_body_decoder *d, const unsigned char *in, size_t len) {
 
 /* ---- the decoder ---------------------------------------------------------- */
 
-static int enc_valid(enum mw_encoding enc) {
+static int enc_valid(enum mw_body_encoding enc) {
   return enc == MW_ENC_IDENTITY || enc == MW_ENC_GZIP || enc == MW_ENC_DEFLATE ||
          enc == MW_ENC_ZSTD;
 }
 
-mw_body_decoder *mw__body_decoder_new(enum mw_encoding enc, size_t max_out) {
+mw_body_decoder *mw__body_decoder_new(enum mw_body_encoding enc, size_t max_out) {
   if (!enc_valid(enc)) return NULL;
   mw_body_decoder *d = calloc(1, sizeof *d);
   if (!d) return NULL;
@@ -437,7 +437,7 @@ void mw__body_buf_free(mw_buf *b) {
   free(b);
 }
 
-int mw__decompress_all(enum mw_encoding enc, const void *in, size_t len, size_t max_out,
+int mw__decompress_all(enum mw_body_encoding enc, const void *in, size_t len, size_t max_out,
                        mw_buf **out) {
   *out = NULL;
   if (!enc_valid(enc)) return MW_EUNSUPPORTED;

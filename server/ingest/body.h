@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include "core/buf.h"
 
-enum mw_encoding {
+/* (Not mw_encoding: that is libmeanwhile's, include/meanwhile/client.h; no
+ * server name repeats a public one, tests/lint/public_names.mjs.) */
+enum mw_body_encoding {
   MW_ENC_IDENTITY = 0, /* no Content-Encoding, "" or "identity" */
   MW_ENC_GZIP,         /* "gzip", "x-gzip": gzip members (a zlib stream is also accepted) */
   MW_ENC_DEFLATE,      /* "deflate": zlib-wrapped, or raw deflate when the zlib header is absent */
@@ -27,10 +29,10 @@ int mw__media_type(const char *content_type, char *out, size_t outsz);
 /* Maps a Content-Encoding value (case-insensitive, surrounding spaces ignored)
  * to *out. NULL, "" and "identity" mean identity. Returns 0, or MW_EUNSUPPORTED
  * for any other coding, including a comma-separated list of several codings. */
-int mw__parse_content_encoding(const char *header, enum mw_encoding *out);
+int mw__parse_content_encoding(const char *header, enum mw_body_encoding *out);
 
 /* A static name for an encoding ("identity", "gzip", "deflate", "zstd"), for logs. */
-const char *mw__encoding_name(enum mw_encoding enc);
+const char *mw__encoding_name(enum mw_body_encoding enc);
 
 typedef struct mw_body_decoder mw_body_decoder;
 
@@ -45,8 +47,8 @@ typedef struct mw_mem_account {
 } mw_mem_account;
 
 /* A decoder for one body. max_out bounds the decoded bytes. Returns NULL when
- * out of memory or enc is not an mw_encoding; free with mw__body_decoder_free(). */
-mw_body_decoder *mw__body_decoder_new(enum mw_encoding enc, size_t max_out);
+ * out of memory or enc is not an mw_body_encoding; free with mw__body_decoder_free(). */
+mw_body_decoder *mw__body_decoder_new(enum mw_body_encoding enc, size_t max_out);
 /* Counts the decoder's output buffer through acct (copied; NULL: not counted)
  * from now on. */
 void mw__body_decoder_account(mw_body_decoder *d, const mw_mem_account *acct);
@@ -85,7 +87,7 @@ void mw__body_buf_free(mw_buf *b);
 /* Decodes a whole body in one call (new + feed + finish + free). Returns as
  * feed/finish do (MW_EUNSUPPORTED for an enc outside the enum); on success *out
  * is the caller's (mw__body_buf_free()), else NULL. */
-int mw__decompress_all(enum mw_encoding enc, const void *in, size_t len, size_t max_out,
+int mw__decompress_all(enum mw_body_encoding enc, const void *in, size_t len, size_t max_out,
                        mw_buf **out);
 /* For payloads that may be gzip'd inside the body (pprof): inflates when in
  * starts with the gzip magic 1f 8b, else copies; same limit and results as

@@ -64,7 +64,7 @@ static int64_t gc_clock_ns(const mw_gc_cycle *g) {
   return mw__sat_add(mw__sat_add(g->stw_sweep_term_ns, g->concurrent_mark_ns), g->stw_mark_term_ns);
 }
 
-static void align_times(const mw_runtime_params *p, mw_runtime_text *t) {
+static void align_times(const mw_ingest_params *p, mw_runtime_text *t) {
   /* A line cannot be received before the runtime printed it: when stamps say
    * process_start would put lines in the future of their receipt, it is late
    * (it came from /proc, whose boot time has whole-second precision), so move
@@ -103,7 +103,7 @@ static void align_times(const mw_runtime_params *p, mw_runtime_text *t) {
   }
 }
 
-static int build_stderr(mw_arena *a, const mw_runtime_params *p, const uint8_t *body, size_t len,
+static int build_stderr(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len,
                         mw_runtime_batch *out, mw_ingest_report *rep, char *err, size_t errsz) {
   mw_runtime_text t;
   mw_runtime_text_opts o = MW_RUNTIME_TEXT_OPTS_DEFAULT;
@@ -329,7 +329,7 @@ static const char *goroutine_meta(mw_arena *a, const char *format, const mw_goro
   return json_to_arena(a, &w, &b);
 }
 
-static int build_goroutines_text(mw_arena *a, const mw_runtime_params *p, const uint8_t *body, size_t len,
+static int build_goroutines_text(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len,
                                  mw_runtime_batch *out, mw_ingest_report *rep, stack_set *ss, group_set *gs,
                                  char *err, size_t errsz) {
   mw_goroutine_dump d;
@@ -433,7 +433,7 @@ static const char *profile_kind(const mw_profile *pr) {
   return "cpu";
 }
 
-static int build_pprof(mw_arena *a, const mw_runtime_params *p, const uint8_t *body, size_t len,
+static int build_pprof(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len,
                        mw_runtime_batch *out, mw_ingest_report *rep, stack_set *ss, group_set *gs, char *err,
                        size_t errsz) {
   mw_buf *raw = NULL;
@@ -505,7 +505,7 @@ static int is_dump_text(const uint8_t *b, size_t len) {
   return len - i >= sizeof prefix - 1 && memcmp(b + i, prefix, sizeof prefix - 1) == 0;
 }
 
-int mw__runtime_build(mw_arena *a, const mw_runtime_params *p, const uint8_t *body, size_t len,
+int mw__runtime_build(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len,
                       mw_runtime_batch *out, mw_ingest_report *rep, char *err, size_t errsz) {
   memset(out, 0, sizeof *out);
   memset(rep, 0, sizeof *rep);

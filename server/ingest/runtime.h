@@ -12,7 +12,9 @@
 #include "ingest/body.h"
 #include "model/runtime_batch.h"
 
-typedef struct mw_runtime_params {
+/* One ingest request's parameters. (Not mw_runtime_params: that is
+ * libmeanwhile's, include/meanwhile/client.h.) */
+typedef struct mw_ingest_params {
   const char *kind;          /* gctrace, schedtrace, goroutine, cpu, heap, allocs, mutex, block */
   const char *service;
   const char *instance;      /* "" when not given */
@@ -23,7 +25,7 @@ typedef struct mw_runtime_params {
   const mw_limits *limits;   /* goroutines, frames, labels, line length, samples; NULL = defaults */
   const char *trigger;       /* why the agent took it (goroutines, heap, gc_cpu), or NULL */
   const mw_mem_account *mem; /* counts an un-gzipped profile as it grows; NULL: not counted */
-} mw_runtime_params;
+} mw_ingest_params;
 
 enum { MW_INGEST_MAX_ERRORS = 8 };
 
@@ -40,7 +42,7 @@ int mw__runtime_kind_valid(const char *kind);
 /* Builds *out from the body. Returns 0; MW_EINVAL when nothing in the body
  * could be read (message in err); MW_ETOOBIG past a limit; MW_ENOMEM; or what
  * p->mem refused with (MW_EBUSY, MW_ETOOBIG). */
-int mw__runtime_build(mw_arena *a, const mw_runtime_params *p, const uint8_t *body, size_t len,
+int mw__runtime_build(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len,
                       mw_runtime_batch *out, mw_ingest_report *rep, char *err, size_t errsz);
 
 /* Records of b (GC cycles, scheduler samples, the snapshot) that lie before t

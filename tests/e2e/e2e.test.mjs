@@ -56,7 +56,9 @@ const ALL_KINDS = [...SLOW_KINDS, 'fast'];
 // The thresholds of the issue.
 const MIN_CORRECT = 0.8;       // of the requests with span- or operation-scope evidence
 const MIN_EVIDENCE = 5;        // requests with evidence for a kind to be judged
-const MIN_JUDGED_KINDS = 4;    // kinds that must be judged
+// Every kind must be judged (the issue asked for 4 of the 6): a kind with fewer requests
+// with evidence would pass the accuracy test without being checked. All six reach 25 of
+// 25 in every run on record (README.md).
 const HIGH_CONFIDENCE = 0.7;   // a wrong top cause at or above this fails the test
 // alloc: "cpu" is the injected cause too when at least this share of the span's own
 // labelled CPU time (read by this test from the raw profiles) is in the allocator or
@@ -450,6 +452,7 @@ test('the service ran and every piece of runtime data was accepted', async () =>
   assert.equal(run.requests.length, PER_KIND * ALL_KINDS.length);
   assert.equal(run.flush.failed, 0, 'span export failures');
   assert.equal(run.flush.exported, 2 * run.requests.length, 'a root and a child span per request');
+  assert.equal(run.ingests.length, run.polls + run.cpuBodies.length + 1, 'an ingest per goroutine and CPU profile, and the gctrace');
   for (const i of run.ingests) {
     assert.equal(i.status, 200, `${i.kind} ingest: ${i.status} ${JSON.stringify(i.json) ?? i.text}`);
     assert.ok(i.json.accepted > 0, `${i.kind} ingest accepted nothing: ${JSON.stringify(i.json)}`);
@@ -475,6 +478,8 @@ test('GC cycles sit where process_start + the runtime\'s @offset puts them, befo
   const { cycles } = await getJson(mw, `/api/v1/sources/${src.id}/gc?limit=10000`);
   const byN = new Map(cycles.map((c) => [c.n, c]));
   const start = Number(run.startNs);
+  assert.ok(run.gcLines.length > 0, 'the service printed no gctrace line: nothing to place');
+  assert.equal(cycles.length, run.gcLines.length, 'a stored cycle per gctrace line');
   let maxLagMs = 0;
   for (const line of run.gcLines) {
     // "<receipt ns> gc N @S.SSSs P%: a+b+c ms clock, ..." (the offset is whole milliseconds)
@@ -492,17 +497,18 @@ test('GC cycles sit where process_start + the runtime\'s @offset puts them, befo
   log(`${run.gcLines.length} GC cycles aligned; line receipt lags the cycle end by at most ${maxLagMs.toFixed(1)} ms`);
 });
 
-test(`for each kind with >= ${MIN_EVIDENCE} explained requests, >= ${MIN_CORRECT * 100}% name the injected cause`, () => {
-  const failures = run.table.filter((t) => t.evidence >= MIN_EVIDENCE && t.correct / t.evidence < MIN_CORRECT);
+test(`every kind has >= ${MIN_EVIDENCE} requests with evidence, and >= ${MIN_CORRECT * 100}% of them name the injected cause`, () => {
+  assert.deepEqual(run.table.map((t) => t.kind), SLOW_KINDS, 'a row per slow kind');
+  const unjudged = run.table.filter((t) => t.evidence < MIN_EVIDENCE);
+  assert.deepEqual(unjudged.map((t) => `${t.kind}: ${t.evidence} of ${t.requests} with evidence (${JSON.stringify(t.tops)})`), [],
+    'kinds left unjudged');
+  const failures = run.table.filter((t) => t.correct / t.evidence < MIN_CORRECT);
   assert.deepEqual(failures.map((t) => `${t.kind}: ${t.correct}/${t.evidence} (${JSON.stringify(t.tops)})`), []);
 });
 
-test(`at least ${MIN_JUDGED_KINDS} of ${SLOW_KINDS.length} kinds have >= ${MIN_EVIDENCE} requests with evidence`, () => {
-  const judged = run.table.filter((t) => t.evidence >= MIN_EVIDENCE).map((t) => t.kind);
-  assert.ok(judged.length >= MIN_JUDGED_KINDS, `only ${judged.join(', ') || 'none'}`);
-});
-
 test(`no request's child span has a wrong top cause with confidence >= ${HIGH_CONFIDENCE}`, () => {
+  assert.equal(run.verdicts.length, PER_KIND * SLOW_KINDS.length, 'a verdict per slow request');
+  assert.ok(run.verdicts.some((v) => v.evidence), 'no verdict with evidence: no top cause to judge');
   const bad = run.verdicts.filter((v) => v.wrongHigh)
     .map((v) => `${v.kind} ${v.trace_id}/${v.child_span_id}: ${v.top} (${v.scope}, ${v.confidence}) ${v.summary}`);
   assert.deepEqual(bad, []);

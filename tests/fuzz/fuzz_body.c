@@ -42,7 +42,7 @@ static size_t chunk_size(uint32_t *s, size_t left) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
-  enum mw_encoding enc = (enum mw_encoding)(data[0] & 3);
+  enum mw_body_encoding enc = (enum mw_body_encoding)(data[0] & 3);
   uint32_t seed = 0x9e3779b9u ^ ((uint32_t)data[0] << 24) ^ (uint32_t)size;
   if (!seed) seed = 1;
   const uint8_t *body = data + 1;

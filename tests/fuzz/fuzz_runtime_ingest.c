@@ -10,7 +10,7 @@
  *             handle_ingest() in http/runtime.c):
  *             0 none, 1 time+duration, 2 time+duration+process_start,
  *             3 the largest values the HTTP layer accepts
- *   bits 5-7  unused (mw_runtime_params' limits are the defaults: the field that
+ *   bits 5-7  unused (mw_ingest_params' limits are the defaults: the field that
  *             carries them is being reworked)
  * Besides the sanitizers: every index the writer follows is in range, and the
  * stored payload decompresses to the body. */
@@ -67,10 +67,10 @@ static void check_batch(const mw_runtime_batch *b, const uint8_t *body, size_t l
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
-  mw_runtime_params p = {.kind = kinds[data[0] & 7],
-                         .service = "checkout",
-                         .instance = "shop-1-12707",
-                         .received_ns = LAUNCH_NS + INT64_C(20000000000)};
+  mw_ingest_params p = {.kind = kinds[data[0] & 7],
+                        .service = "checkout",
+                        .instance = "shop-1-12707",
+                        .received_ns = LAUNCH_NS + INT64_C(20000000000)};
   switch ((data[0] >> 3) & 3) {
   case 0: break;
   case 1:

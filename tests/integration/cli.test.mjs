@@ -11,6 +11,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import http from 'node:http';
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, readData, postTraces, request, get, mapLimit } from './lib/server.mjs';
@@ -237,8 +238,30 @@ describe('spans only', () => {
     r = await cli(['explain', tid], { env: { MEANWHILE_URL: 'http://127.0.0.1:1' } });
     expectCode(r, 2, 'MEANWHILE_URL of no server');
     assert.match(r.stderr, /cannot reach meanwhiled at http:\/\/127\.0\.0\.1:1:/);
-    r = await cli(['explain', tid], { env: { MEANWHILE_URL: '' } });
-    if (r.code === 2) assert.match(r.stderr, /cannot reach meanwhiled at http:\/\/127\.0\.0\.1:4318:/);
+  });
+
+  test('without --url or MEANWHILE_URL: http://127.0.0.1:4318', async (t) => {
+    // a listener of this test's own on the default port sees where the CLI goes; when
+    // something else holds the port, there is nothing to judge by
+    const seen = [];
+    const dflt = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end('{"error":"not here"}');
+    });
+    const bound = await new Promise((resolve) => {
+      dflt.once('error', () => resolve(false));
+      dflt.listen(4318, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) return t.skip('127.0.0.1:4318 is in use: where the CLI goes by default cannot be observed');
+    try {
+      const tid = expectSearch()[0];
+      const r = await cli(['explain', tid], { env: { MEANWHILE_URL: '' } });
+      assert.deepEqual(seen, [`GET /api/v1/traces/${tid}/explain`], 'the request reached the default URL');
+      expectCode(r, 1, 'the answer of the default URL: 404');
+    } finally {
+      await new Promise((resolve) => dflt.close(resolve));
+    }
   });
 
   test('bad usage exits 64 and says what was wrong', async () => {

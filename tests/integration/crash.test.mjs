@@ -125,13 +125,9 @@ test('a full disk answers 507 with a message; ingest recovers when space returns
     // space returns
     execFileSync('mount', ['-o', 'remount,size=64m', mnt]);
     const { body } = traceBody(++seq, 40, 400);
-    let ok = false;
-    for (let i = 0; i < 20 && !ok; i++) {
-      const r = await request(s, 'POST', '/v1/traces', { body, headers: { 'content-type': 'application/json' } });
-      ok = r.status === 200;
-      if (!ok) await sleep(250);
-    }
-    assert.ok(ok, 'ingest works again once space returned');
+    await waitFor('ingest to work again once space returned', async () =>
+      (await request(s, 'POST', '/v1/traces', { body, headers: { 'content-type': 'application/json' } })).status === 200,
+    { timeoutMs: 5000, everyMs: 250 });
     for (const tid of acked) assert.equal((await request(s, 'GET', `/api/traces/${tid}`)).status, 200, tid);
     await s.stop();
     assert.equal(integrity(path.join(mnt, 'data', 'meanwhile.db')), 'ok');

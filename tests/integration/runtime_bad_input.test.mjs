@@ -306,6 +306,8 @@ describe('afterwards', () => {
   test('everything ingested before is still readable, counts unchanged', async () => {
     const now = await snapshotOfState();
     const sid = String(baseline.gc.source_id);
+    assert.ok(baseline.state.gc[sid] > 0 && baseline.state.sched[sid] > 0, 'the good source had cycles and samples to keep');
+    assert.ok(Object.keys(baseline.state.snapshots).length > 0, 'there were snapshots to keep');
     assert.equal(now.gc[sid], baseline.state.gc[sid], 'gc cycles of the good source');
     assert.equal(now.sched[sid], baseline.state.sched[sid], 'sched samples of the good source');
     for (const [id, s] of Object.entries(baseline.state.snapshots)) {

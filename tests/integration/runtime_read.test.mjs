@@ -32,6 +32,20 @@ let srv;
 before(async () => { srv = await startServer(); });
 after(async () => { if (srv) await srv.cleanup(); });
 
+// The tests below loop over these lists, and one makes a test per profile: a list
+// that came out empty (a renamed fixture, a parser that no longer matches) would let
+// them pass while checking nothing. The counts are the fixture directory's, by hand.
+test('fixture sanity: the files and lines this suite reads are there', () => {
+  assert.equal(DEBUG2.length, 6, `debug=2 dumps: ${DEBUG2}`);     // ls | grep -c debug2
+  assert.equal(DEBUG1.length, 1, `debug=1 dumps: ${DEBUG1}`);
+  assert.equal(GPROF.length, 6, `goroutine profiles: ${GPROF}`);  // ls goroutines-<ns>.pb.gz
+  assert.deepEqual(PROFILES.map(kindOfProfile).sort(), ['allocs', 'block', 'cpu', 'heap', 'mutex'], `profiles: ${PROFILES}`);
+  assert.equal(STDERR.gc.length, 59, 'grep -c "^gc " runtime-stderr.log');
+  assert.equal(STDERR.sched.length, 17, 'grep -c "^SCHED " runtime-stderr.log');
+  assert.equal(STAMPED.gc.length, 59, 'gc lines of runtime-stderr.stamped.log');
+  assert.equal(STAMPED.sched.length, 17, 'SCHED lines of runtime-stderr.stamped.log');
+});
+
 // ------------------------------------------------------------------ GC and sched
 
 /** Asserts one /gc cycle against the parsed line, with the expected start. */

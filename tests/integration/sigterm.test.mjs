@@ -25,6 +25,7 @@ async function start(opts) {
 async function checkAllPresent(srv, acked) {
   const expected = new Map();
   for (const body of acked) flattenSpans(body, expected);
+  assert.ok(expected.size > 0, 'no acknowledged trace to look for: the check would check nothing');
   await mapLimit([...expected.keys()], 8, async (tid) => {
     assertTraceMatches(await getJson(srv, `/api/traces/${tid}`), expected.get(tid), tid);
   });
@@ -87,7 +88,11 @@ test('requests in flight at SIGTERM are answered and stored', async () => {
     const q = m ? Number(m[1]) : 0;
     return q + answered >= total && { queued: q };
   }, { timeoutMs: 10000, everyMs: 25 });
-  console.log(`# in-flight: meanwhile_write_queue_spans=${queued} of ${total} when SIGTERM was sent`);
+  // answered only after their commit, which sleeps: if every request had its answer
+  // already, none was in flight and this test would check nothing
+  const unanswered = total - answered;
+  console.log(`# in-flight: meanwhile_write_queue_spans=${queued} of ${total}, ${unanswered} spans unanswered when SIGTERM was sent`);
+  assert.ok(unanswered > 0, 'every request was answered before SIGTERM: none was in flight');
   const stopped = srv.stop({ signal: 'SIGTERM' });
   const answers = await Promise.all(pending);
   await stopped;
@@ -138,33 +143,38 @@ test('configuration through MEANWHILE_LISTEN / MEANWHILE_DATA / MEANWHILE_LOG_LE
   assert.ok(existsSync(srv.dataDir) && readdirSync(srv.dataDir).length > 0, 'MEANWHILE_DATA directory holds the database');
 });
 
-test('MEANWHILE_LOG_LEVEL=error silences info lines; MEANWHILE_LISTEN with a fixed port', async () => {
+/** Runs meanwhiled on a fixed port, configured by MEANWHILE_LISTEN, MEANWHILE_DATA and
+ * MEANWHILE_LOG_LEVEL=level only, until it answers /healthz; then SIGTERM. Returns its
+ * stderr. */
+async function runConfiguredByEnv(level) {
   const port = await new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
   });
   const dir = mkdtempSync(path.join(tmpdir(), 'mw-it-env-'));
   const proc = spawn(MEANWHILED, [], {
-    env: { ...process.env, MEANWHILE_LISTEN: `127.0.0.1:${port}`, MEANWHILE_DATA: dir, MEANWHILE_LOG_LEVEL: 'error' },
+    env: { ...process.env, MEANWHILE_LISTEN: `127.0.0.1:${port}`, MEANWHILE_DATA: dir, MEANWHILE_LOG_LEVEL: level },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   try {
-    let up = false;
-    for (let i = 0; i < 100 && !up; i++) {
-      await sleep(100);
-      up = await get({ port }, '/healthz').then((r) => r.status === 200, () => false);
-    }
-    assert.ok(up, `server with MEANWHILE_LISTEN=127.0.0.1:${port} did not answer /healthz; stderr:\n${stderr}`);
+    await waitFor(`the server with MEANWHILE_LISTEN=127.0.0.1:${port} to answer /healthz (stderr: ${stderr})`,
+      () => get({ port }, '/healthz').then((r) => r.status === 200, () => false), { timeoutMs: 10000, everyMs: 100 });
     proc.kill('SIGTERM');
-    const ex = await exited;
-    assert.deepEqual(ex, { code: 0, signal: null });
-    assert.doesNotMatch(stderr, /level=(info|debug)/, `MEANWHILE_LOG_LEVEL=error still logged:\n${stderr}`);
+    assert.deepEqual(await exited, { code: 0, signal: null });
+    return stderr;
   } finally {
     proc.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test('MEANWHILE_LOG_LEVEL=error silences info lines; MEANWHILE_LISTEN with a fixed port', async () => {
+  // the same run at info logs info lines: what the run at error must leave out
+  assert.match(await runConfiguredByEnv('info'), /level=info msg="listening"/, 'MEANWHILE_LOG_LEVEL=info logs info lines');
+  const stderr = await runConfiguredByEnv('error');
+  assert.doesNotMatch(stderr, /level=(info|debug)/, `MEANWHILE_LOG_LEVEL=error still logged:\n${stderr}`);
 });
 
 test('log lines are logfmt: <RFC3339> level=<lvl> msg="..."', async () => {

@@ -72,8 +72,11 @@ test('a body that trickles in is cut off after --request-timeout, and others are
     const drip = setInterval(() => { if (!sock.destroyed) sock.write('{'); }, 250); // a byte every 250 ms: never idle
     const other = await getFrom(s.port, '127.0.0.1');
     assert.equal(other.status, 200, 'others are served while it drips');
-    for (let i = 0; i < 40 && !closedAt; i++) await sleep(250);
-    clearInterval(drip);
+    try {
+      await waitFor('the dripping request to be cut off', () => closedAt, { timeoutMs: 10000, everyMs: 50 });
+    } finally {
+      clearInterval(drip);
+    }
     assert.ok(closedAt > 1500 && closedAt < 8000, `the dripping request was cut off after about 2 s (${closedAt.toFixed(0)} ms)`);
     assert.match(s.stderr, /request body too slow/);
     // and the sender is told why before the close
@@ -123,8 +126,10 @@ test('headers that trickle in are cut off after --header-timeout: the trickling 
     assert.ok(refusedFirst, 'the tricklers filled the per-address cap');
     assert.ok(served && served.status === 200, `the address is served again within the deadline (${waited.toFixed(0)} ms)`);
     assert.ok(waited < 2000 + 4000 * SLOW, `served ${waited.toFixed(0)} ms after the tricklers came (header timeout 2 s)`);
-    for (let i = 0; i < 20 && closed < 130; i++) await sleep(250);
-    assert.ok(closed >= 128, `the trickling connections were closed (${closed} of 130)`);
+    await waitFor('the trickling connections to be closed (128 of 130 at least)', () => {
+      if (closed < 128) throw new Error(`${closed} of 130 closed`); // waitFor reports the last one
+      return true;
+    }, { timeoutMs: 5000 * SLOW, everyMs: 50 });
 
     // the deadline is for headers that are coming, not for a kept-alive
     // connection that waits for its next request (that is --conn-timeout's)

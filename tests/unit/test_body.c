@@ -92,7 +92,7 @@ static bytes zstd_of(const void *in, size_t n, int checksum) {
 
 /* Feeds in chunks of `chunk` bytes and finishes; returns the first error.
  * *out_len gets the decoder's output count, *in_len what it consumed. */
-static int decode(enum mw_encoding enc, const void *in, size_t len, size_t chunk, size_t max,
+static int decode(enum mw_body_encoding enc, const void *in, size_t len, size_t chunk, size_t max,
                   mw_buf **out, size_t *out_len, size_t *in_len) {
   mw_body_decoder *d = mw__body_decoder_new(enc, max);
   assert_non_null(d);
@@ -109,7 +109,7 @@ static int decode(enum mw_encoding enc, const void *in, size_t len, size_t chunk
 }
 
 /* Decodes, expects success and the exact original bytes. */
-static void expect_roundtrip(enum mw_encoding enc, const bytes *enc_data, const bytes *orig,
+static void expect_roundtrip(enum mw_body_encoding enc, const bytes *enc_data, const bytes *orig,
                              size_t chunk, size_t max) {
   mw_buf *out = NULL;
   size_t out_len = 0;
@@ -124,7 +124,7 @@ static void expect_roundtrip(enum mw_encoding enc, const bytes *enc_data, const 
   mw__body_buf_free(out);
 }
 
-static int decode_rc(enum mw_encoding enc, const void *in, size_t len, size_t chunk, size_t max) {
+static int decode_rc(enum mw_body_encoding enc, const void *in, size_t len, size_t chunk, size_t max) {
   mw_buf *out = NULL;
   int rc = decode(enc, in, len, chunk, max, &out, NULL, NULL);
   if (rc == MW_OK) {
@@ -139,7 +139,7 @@ static int decode_rc(enum mw_encoding enc, const void *in, size_t len, size_t ch
 /* One encoded form of the payload per decoder path worth covering. */
 struct form {
   const char *name;
-  enum mw_encoding enc;
+  enum mw_body_encoding enc;
   bytes data;
 };
 
@@ -200,16 +200,16 @@ static void test_content_encoding(void **state) {
   (void)state;
   static const struct {
     const char *in;
-    enum mw_encoding want;
+    enum mw_body_encoding want;
   } ok[] = {
       {"", MW_ENC_IDENTITY},     {"  ", MW_ENC_IDENTITY},    {"identity", MW_ENC_IDENTITY},
       {"IDENTITY", MW_ENC_IDENTITY}, {"gzip", MW_ENC_GZIP},    {" GZip ", MW_ENC_GZIP},
       {"x-gzip", MW_ENC_GZIP},   {"X-GZIP", MW_ENC_GZIP},    {"deflate", MW_ENC_DEFLATE},
       {"Deflate", MW_ENC_DEFLATE}, {"zstd", MW_ENC_ZSTD},    {"\tzstd", MW_ENC_ZSTD},
   };
-  enum mw_encoding e;
+  enum mw_body_encoding e;
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-    e = (enum mw_encoding)99;
+    e = (enum mw_body_encoding)99;
     assert_int_equal(mw__parse_content_encoding(ok[i].in, &e), MW_OK);
     assert_int_equal(e, ok[i].want);
   }
@@ -365,7 +365,7 @@ static bytes zstd_zero_bomb(size_t reps, int pledge) {
   return b;
 }
 
-static void expect_bomb_stopped(enum mw_encoding enc, const bytes *bomb, size_t max) {
+static void expect_bomb_stopped(enum mw_body_encoding enc, const bytes *bomb, size_t max) {
   mw_buf *out = NULL;
   size_t out_len = 0, in_len = 0;
   int rc = decode(enc, bomb->p, bomb->n, 4096, max, &out, &out_len, &in_len);
@@ -437,7 +437,7 @@ static void test_corrupt(void **state) {
   bytes zl = deflate_with(orig.p, orig.n, 15);
   bytes zs = zstd_of(orig.p, orig.n, 1); /* with a checksum, any flipped byte is caught */
   const struct {
-    enum mw_encoding enc;
+    enum mw_body_encoding enc;
     bytes *b;
   } cases[] = {{MW_ENC_GZIP, &gz}, {MW_ENC_DEFLATE, &zl}, {MW_ENC_ZSTD, &zs}};
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -600,9 +600,9 @@ static void test_zstd_window_limit(void **state) {
 
 static void test_decoder_api(void **state) {
   (void)state;
-  assert_null(mw__body_decoder_new((enum mw_encoding)42, 10));
+  assert_null(mw__body_decoder_new((enum mw_body_encoding)42, 10));
   mw_buf *out = (mw_buf *)1;
-  assert_int_equal(mw__decompress_all((enum mw_encoding)42, "x", 1, 10, &out), MW_EUNSUPPORTED);
+  assert_int_equal(mw__decompress_all((enum mw_body_encoding)42, "x", 1, 10, &out), MW_EUNSUPPORTED);
   assert_null(out);
 
   /* Empty compressed bodies are incomplete streams. */

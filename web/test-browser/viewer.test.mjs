@@ -94,7 +94,7 @@ describe('viewer with recorded data', { skip: why || false }, () => {
     assert.equal(await data('.scatter', 'points'), String(found.length));
     assert.equal(await data('table.traces', 'traces'), String(Math.min(25, found.length)));
     assert.equal(await page.locator('table.traces tbody tr').first().getAttribute('data-trace-id'), slowTrace);
-    await page.waitForTimeout(200);
+    await settle();
     await shot(page, 'operation');
   });
 
@@ -150,6 +150,7 @@ describe('viewer with recorded data', { skip: why || false }, () => {
     assert.equal(await data('.trace-main', 'selected-span'), tr.span.span_id);
     const exSpan = ex.spans.find((s) => s.span_id === tr.span.span_id);
     const text = await page.locator('.span-panel [data-role=explanation]').innerText();
+    assert.ok(exSpan.causes.length > 0, 'the span has causes to show');
     for (const c of exSpan.causes) assert.ok(text.includes(c.summary), `the panel shows the cause "${c.summary}"`);
     const kinds = await page.locator('.span-panel .cause').evaluateAll((els) => els.map((e) => e.dataset.kind));
     assert.deepEqual(kinds, exSpan.causes.map((c) => c.kind));
@@ -309,7 +310,7 @@ describe('viewer with recorded data', { skip: why || false }, () => {
     await settle();
     const box = await page.evaluate((sid) => window.__mwTrace.spanBox(sid), s.span_id);
     await page.mouse.move(box.x + 40, box.y + 150);
-    await page.waitForTimeout(100);
+    await settle();
     const file = await shot(page, 'trace-page');
     if (process.env.MW_UPDATE_DOCS_IMG) {
       const dst = path.join(WEB_DIR, '..', 'docs', 'img', 'trace-page.png');

@@ -1,7 +1,7 @@
-// Flame graph folding, layout and colours (dist/lib/flame.js).
+// Flame graph folding, layout and colours (app/lib/flame.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { foldSamples, spanSamples, cpuValueIndex, layoutFlame, treeDepth, pathTo, diffColor, maxAbsDelta, nameColor, nodeLabel } from '../dist/lib/flame.js';
+import { foldSamples, spanSamples, cpuValueIndex, layoutFlame, treeDepth, pathTo, diffColor, maxAbsDelta, nameColor, nodeLabel } from '../app/lib/flame.js';
 
 const f = (func, line = 1, file = 'x/main.go') => ({ func, file, line });
 // leaf-first, as pprof and the API give stacks

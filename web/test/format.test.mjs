@@ -1,7 +1,7 @@
-// Time, byte and count formatting (dist/lib/format.js).
+// Time, byte and count formatting (app/lib/format.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fmtDuration, fmtOffset, fmtExact, niceStep, tickLabel, ticks, fmtBytes, fmtCount, fmtPct, fmtClock, fmtFrame, unitFor } from '../dist/lib/format.js';
+import { fmtDuration, fmtOffset, fmtExact, niceStep, tickLabel, ticks, fmtBytes, fmtCount, fmtPct, fmtClock, fmtFrame, unitFor } from '../app/lib/format.js';
 
 test('durations pick the unit and about three significant digits', () => {
   assert.equal(fmtDuration(0), '0 ns');

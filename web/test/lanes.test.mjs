@@ -1,8 +1,8 @@
-// The runtime lanes' model (dist/lib/lanes.js), on a timeline shaped as
+// The runtime lanes' model (app/lib/lanes.js), on a timeline shaped as
 // /api/v1/traces/{id}/timeline answers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sourceModel, timelineModel, laneCounts, layoutLanes, laneAt, gcInRange, gcCount, hasData, pointsInRange, gcAt, valuesAt, lanesExtent, snapshotNear, LANE_KINDS } from '../dist/lib/lanes.js';
+import { sourceModel, timelineModel, laneCounts, layoutLanes, laneAt, gcInRange, gcCount, hasData, pointsInRange, gcAt, valuesAt, lanesExtent, snapshotNear, LANE_KINDS } from '../app/lib/lanes.js';
 
 // a base whose neighbours are exact doubles (real unix ns are rounded to 256 ns by JSON.parse)
 const B = 1e12;

@@ -1,11 +1,11 @@
 // The explanation's components, goroutine grouping, evidence lookups and the scatter
-// (dist/lib/breakdown.js, goroutines.js, explain.js, scatter.js).
+// (app/lib/breakdown.js, goroutines.js, explain.js, scatter.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { flattenBreakdown, segments, stateSegments, COMPONENTS, kindLabel } from '../dist/lib/breakdown.js';
-import { groupSnapshot, matchesFilter, samplesByState, waitText } from '../dist/lib/goroutines.js';
-import { cpuSnapshotIds, scopeLabel, confidenceWord, evidenceSnapshots, explainIndex } from '../dist/lib/explain.js';
-import { searchPoints, scatterLayout, hitPoint, durationTicks } from '../dist/lib/scatter.js';
+import { flattenBreakdown, segments, stateSegments, COMPONENTS, kindLabel } from '../app/lib/breakdown.js';
+import { groupSnapshot, matchesFilter, samplesByState, waitText } from '../app/lib/goroutines.js';
+import { cpuSnapshotIds, scopeLabel, confidenceWord, evidenceSnapshots, explainIndex } from '../app/lib/explain.js';
+import { searchPoints, scatterLayout, hitPoint, durationTicks } from '../app/lib/scatter.js';
 
 const BD = { cpu_ns: 40000000, gc_stw_ns: 0, gc_assist_ns: 1000, runnable_ns: 0,
   blocked_ns: { mutex: 0, chan: 5000, select: 0, io: 0, sleep: 0, syscall: 0, cond: 0, other: 0 }, unknown_ns: 14134, children_ns: 0 };

@@ -2,7 +2,7 @@
 // false, or stops once `max` rows are in and says more remain.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allPages } from '../dist/lib/api.js';
+import { allPages } from '../app/lib/api.js';
 
 /** A listing of n rows served in pages of `size`, as meanwhiled answers it. */
 function listing(n, size) {

@@ -1,7 +1,7 @@
-// URL state round trip (dist/lib/route.js).
+// URL state round trip (app/lib/route.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRoute, formatRoute, encodeSeg, decodeSeg, samePage, normalizeTraceId, nsToMsParam, msParamToNs } from '../dist/lib/route.js';
+import { parseRoute, formatRoute, encodeSeg, decodeSeg, samePage, normalizeTraceId, nsToMsParam, msParamToNs } from '../app/lib/route.js';
 
 const split = (url) => { const u = new URL(url, 'http://x'); return [u.pathname, u.search]; };
 const roundTrip = (st) => { const url = formatRoute(st); return [url, parseRoute(...split(url))]; };

@@ -1,7 +1,7 @@
-// The shared time axis (dist/lib/scale.js): mapping, zoom, pan, limits, searches.
+// The shared time axis (app/lib/scale.js): mapping, zoom, pan, limits, searches.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeScale, clampView, zoomView, panView, rangeView, wheelFactor, lastAtOrBefore, firstAtOrAfter, valueScale, logScale, MIN_SPAN_NS } from '../dist/lib/scale.js';
+import { makeScale, clampView, zoomView, panView, rangeView, wheelFactor, lastAtOrBefore, firstAtOrAfter, valueScale, logScale, MIN_SPAN_NS } from '../app/lib/scale.js';
 
 const near = (a, b, eps = 1e-6) => assert.ok(Math.abs(a - b) <= eps, `${a} ≉ ${b}`);
 

@@ -1,7 +1,7 @@
-// Layout of the span waterfall (dist/lib/waterfall.js).
+// Layout of the span waterfall (app/lib/waterfall.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildWaterfall, visibleRows, ancestors, stepRow, labelPlacement, extentOf, serviceColor, PALETTE } from '../dist/lib/waterfall.js';
+import { buildWaterfall, visibleRows, ancestors, stepRow, labelPlacement, extentOf, serviceColor, PALETTE } from '../app/lib/waterfall.js';
 
 const sp = (span_id, parent_span_id, start, end, service = 'a', name = span_id) => ({ span_id, parent_span_id, service, name, start_ns: 1000 + start, end_ns: 1000 + end });
 
