@@ -1369,6 +1369,17 @@ static int write_gc(gen *g) {
 
 /* FNV-1a over the migration files (names and contents, in name order): a
  * cached data dir made with other migrations is not reused. */
+static int table_exists(sqlite3 *db, const char *name) {
+  sqlite3_stmt *st;
+  int yes = 0;
+  if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    yes = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+  }
+  return yes;
+}
+
 static uint64_t schema_fingerprint(const char *dir) {
   uint64_t h = 0xcbf29ce484222325ULL;
   DIR *d = opendir(dir);
@@ -1608,6 +1619,16 @@ int qb_generate(const qb_gen_opts *o, qb_gen_stats *st) {
           (unsigned long long)st->cpu_snapshots, st->load_s);
   for (int i = 0; i < n_index; i++)
     if (exec(g->db, index_sql[i])) goto out;
+  /* the slow spans, as the server's writer lists them (schema/sql/0004):
+   * each operation's threshold the p90 of its latest 1,024 spans, and every
+   * span at or above it listed */
+  if (table_exists(g->db, "slow_spans") &&
+      exec(g->db, "BEGIN; UPDATE operations SET slow_ns = coalesce((SELECT dur_ns FROM (SELECT dur_ns FROM spans "
+                  "INDEXED BY spans_by_op WHERE op_id = operations.id ORDER BY start_ns DESC LIMIT 1024) "
+                  "ORDER BY dur_ns LIMIT 1 OFFSET 921), 0); "
+                  "INSERT INTO slow_spans (op_id, dur_ns, span_rowid, start_ns) SELECT s.op_id, s.dur_ns, s.rowid, "
+                  "s.start_ns FROM spans s JOIN operations o ON o.id = s.op_id WHERE s.dur_ns >= o.slow_ns; COMMIT"))
+    goto out;
   double t_indexed = qb_mono_s();
   st->index_s = t_indexed - t_loaded;
   if (o->analyze && exec(g->db, "ANALYZE")) goto out;

@@ -195,15 +195,14 @@ static void bind_filters(sqlite3_stmt *st, const mw_search_query *q, int64_t row
 }
 
 /* The `rows` longest spans matching q, longest first, into *v. Per
- * operation the cheaper of two plans is taken (reader_sql.h): walking an
- * operation's spans down from the longest reads about rows / f of them,
- * where f is the share of its history the window covers; reading the window
- * reads f x count and sorts them. */
+ * operation, its slow spans answer when enough of them match; else (and when
+ * the window covers little of the operation's history, where a walk down its
+ * slow spans would mostly read spans outside it) the window is read. */
 static int longest_spans(mw__reader *r, mw_arena *a, const mw_search_query *q, enum mw__search_shape shape,
                          int64_t rows, hit_row **v, size_t *n) {
-  sqlite3_stmt *ops = NULL, *first = NULL, *last = NULL, *by_dur = NULL, *by_start = NULL;
+  sqlite3_stmt *ops = NULL, *first = NULL, *last = NULL, *slow = NULL, *by_start = NULL;
   size_t cap = 0, n_ops = 0, ops_cap = 0;
-  int64_t(*op)[2] = NULL; /* id, span count */
+  int64_t(*op)[3] = NULL; /* id, span count, slow threshold */
   *v = NULL;
   *n = 0;
   int rc = prep(r, mw__search_ops_sql[shape], &ops);
@@ -216,8 +215,8 @@ static int longest_spans(mw__reader *r, mw_arena *a, const mw_search_query *q, e
       rc = MW_ENOMEM;
       goto out;
     }
-    op[n_ops][0] = sqlite3_column_int64(ops, 0);
-    op[n_ops++][1] = sqlite3_column_int64(ops, 1);
+    for (int k = 0; k < 3; k++) op[n_ops][k] = sqlite3_column_int64(ops, k);
+    n_ops++;
   }
   if (step != SQLITE_DONE) {
     rc = MW_EIO;
@@ -230,9 +229,9 @@ static int longest_spans(mw__reader *r, mw_arena *a, const mw_search_query *q, e
     goto out;
   }
   if ((rc = prep(r, MW__OP_FIRST_SQL, &first)) || (rc = prep(r, MW__OP_LAST_SQL, &last)) ||
-      (rc = prep(r, MW__OP_LONGEST_BY_DUR_SQL, &by_dur)) || (rc = prep(r, MW__OP_LONGEST_BY_START_SQL, &by_start)))
+      (rc = prep(r, MW__OP_LONGEST_SLOW_SQL, &slow)) || (rc = prep(r, MW__OP_LONGEST_BY_START_SQL, &by_start)))
     goto out;
-  bind_filters(by_dur, q, rows);
+  bind_filters(slow, q, rows);
   bind_filters(by_start, q, rows);
   for (size_t i = 0; i < n_ops; i++) {
     int64_t lo, hi;
@@ -246,10 +245,16 @@ static int longest_spans(mw__reader *r, mw_arena *a, const mw_search_query *q, e
     int64_t a0 = lo > q->start_ns ? lo : q->start_ns, a1 = hi < q->end_ns - 1 ? hi : q->end_ns - 1;
     if (a1 < a0) continue; /* none of its spans start in the window */
     double f = (double)(a1 - a0 + 1) / (double)(hi - lo + 1);
-    double walk = (double)rows / f, window = f * (double)op[i][1];
-    sqlite3_stmt *st = walk <= window ? by_dur : by_start;
-    sqlite3_bind_int64(st, 1, op[i][0]);
-    if ((rc = take_rows(st, a, v, n, &cap))) goto out;
+    size_t before = *n;
+    if (f >= 0.25) {
+      sqlite3_bind_int64(slow, 1, op[i][0]);
+      sqlite3_bind_int64(slow, 8, op[i][2]);
+      if ((rc = take_rows(slow, a, v, n, &cap))) goto out;
+      if (*n - before == (size_t)rows) continue; /* all of them at or above the threshold */
+      *n = before;
+    }
+    sqlite3_bind_int64(by_start, 1, op[i][0]);
+    if ((rc = take_rows(by_start, a, v, n, &cap))) goto out;
   }
   if (*n) qsort(*v, *n, sizeof **v, cmp_hit_row);
   if (*n > (size_t)rows) *n = (size_t)rows;
@@ -257,7 +262,7 @@ out:
   sqlite3_finalize(ops);
   sqlite3_finalize(first);
   sqlite3_finalize(last);
-  sqlite3_finalize(by_dur);
+  sqlite3_finalize(slow);
   sqlite3_finalize(by_start);
   return rc;
 }

@@ -10,7 +10,8 @@
  * are set, starts from the operations it may match, found through an index
  * of `operations` (an unknown service or name ends the query there): their
  * ids and span counts. */
-#define MW__SEARCH_OPS(where) "SELECT id, span_count FROM operations WHERE " where "span_count > 0 ORDER BY id"
+#define MW__SEARCH_OPS(where) \
+  "SELECT id, span_count, slow_ns FROM operations WHERE " where "span_count > 0 ORDER BY id"
 
 enum mw__search_shape { MW_SEARCH_ANY, MW_SEARCH_SERVICE, MW_SEARCH_NAME, MW_SEARCH_BOTH, MW_SEARCH__COUNT };
 
@@ -37,14 +38,15 @@ enum { MW_SEARCH_MAX_OPS = 2000 };
 #define MW__OP_LAST_SQL "SELECT max(start_ns) FROM spans INDEXED BY spans_by_op WHERE op_id = ?1"
 
 /* The ?7 longest spans (row id, duration) of one operation (?1) that start in
- * [?5, ?6) and last from ?3 to ?4 ns, in two plans: walking spans_by_op_dur
- * down from the longest span, which stops after ?7 matches (best when most of
- * the operation's spans are in the window), or reading the window from
- * spans_by_op and sorting it (best for a narrow window over a long history).
+ * [?5, ?6) and last from ?3 to ?4 ns, in two plans. Among the operation's
+ * slow spans (0004_slow_spans.sql), those that lasted at least its threshold
+ * (?8) are every such span of it, longest first: when ?7 of them match, they
+ * are the answer, and the walk stops there. Otherwise (a narrow window, or
+ * shorter spans asked for) the window is read from spans_by_op and sorted.
  * Ties: the span stored first. */
-#define MW__OP_LONGEST_BY_DUR_SQL                                                                        \
-  "SELECT rowid, dur_ns FROM spans INDEXED BY spans_by_op_dur WHERE op_id = ?1 AND dur_ns >= ?3 AND "   \
-  "dur_ns <= ?4 AND start_ns >= ?5 AND start_ns < ?6 ORDER BY dur_ns DESC, rowid LIMIT ?7"
+#define MW__OP_LONGEST_SLOW_SQL                                                                        \
+  "SELECT span_rowid, dur_ns FROM slow_spans WHERE op_id = ?1 AND dur_ns >= max(?3, ?8) AND "         \
+  "dur_ns <= ?4 AND start_ns >= ?5 AND start_ns < ?6 ORDER BY dur_ns DESC, span_rowid LIMIT ?7"
 #define MW__OP_LONGEST_BY_START_SQL                                                                      \
   "SELECT rowid, dur_ns FROM spans INDEXED BY spans_by_op WHERE op_id = ?1 AND start_ns >= ?5 AND "     \
   "start_ns < ?6 AND dur_ns >= ?3 AND dur_ns <= ?4 ORDER BY dur_ns DESC, rowid LIMIT ?7"
@@ -86,10 +88,11 @@ enum { MW_SEARCH_MAX_OPS = 2000 };
 #define MW__OP_DURATIONS_SQL                                                                       \
   "SELECT dur_ns FROM spans INDEXED BY spans_by_op WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 " \
   "ORDER BY start_ns DESC LIMIT ?4"
-/* The longest of an operation's (?1) spans starting in [?2, ?3): walking
- * spans_by_op_dur down to the first in the window. */
-#define MW__OP_MAX_SQL                                                                                     \
-  "SELECT dur_ns FROM spans INDEXED BY spans_by_op_dur WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 " \
+/* The longest of an operation's (?1) slow spans starting in [?2, ?3): walking
+ * slow_spans down to the first in the window (none: the longest is under the
+ * threshold, among the durations read). */
+#define MW__OP_MAX_SQL                                                                             \
+  "SELECT dur_ns FROM slow_spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 " \
   "ORDER BY dur_ns DESC LIMIT 1"
 
 #endif

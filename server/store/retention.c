@@ -83,13 +83,16 @@ static int lower_op(sqlite3 *db, sqlite3_stmt *dec, sqlite3_stmt *del, int64_t o
 /* Spans go one by one by rowid; each operation's count is lowered once per
  * batch by the number of its spans that went. */
 static int delete_spans(mw_store *s, int64_t source, int64_t before, int64_t *budget, int *more) {
-  sqlite3_stmt *sel = NULL, *del = NULL, *dec = NULL, *del_op = NULL;
+  sqlite3_stmt *sel = NULL, *del = NULL, *del_slow = NULL, *dec = NULL, *del_op = NULL;
   int rc = MW_EIO, ops_gone = 0;
   struct { int64_t op, n; } ops[64];
   size_t n_ops = 0;
-  if (sqlite3_prepare_v2(s->wdb, "SELECT rowid, op_id FROM spans WHERE source_id = ?1 AND start_ns < ?2 LIMIT ?3",
-                         -1, &sel, NULL) != SQLITE_OK ||
+  if (sqlite3_prepare_v2(s->wdb,
+                         "SELECT rowid, op_id, dur_ns FROM spans WHERE source_id = ?1 AND start_ns < ?2 LIMIT ?3", -1,
+                         &sel, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(s->wdb, "DELETE FROM spans WHERE rowid = ?1", -1, &del, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(s->wdb, "DELETE FROM slow_spans WHERE op_id = ?1 AND dur_ns = ?2 AND span_rowid = ?3", -1,
+                         &del_slow, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(s->wdb, "UPDATE operations SET span_count = span_count - ?2 WHERE id = ?1", -1, &dec, NULL) !=
           SQLITE_OK ||
       sqlite3_prepare_v2(s->wdb,
@@ -107,10 +110,16 @@ static int delete_spans(mw_store *s, int64_t source, int64_t before, int64_t *bu
       *more = 1;
       break;
     }
-    int64_t op = sqlite3_column_int64(sel, 1);
-    sqlite3_bind_int64(del, 1, sqlite3_column_int64(sel, 0));
+    int64_t rowid = sqlite3_column_int64(sel, 0), op = sqlite3_column_int64(sel, 1);
+    sqlite3_bind_int64(del, 1, rowid);
     if (sqlite3_step(del) != SQLITE_DONE) rc = MW_EIO;
     sqlite3_reset(del);
+    /* its entry among the slow spans, if it was one (0004_slow_spans.sql) */
+    sqlite3_bind_int64(del_slow, 1, op);
+    sqlite3_bind_int64(del_slow, 2, sqlite3_column_int64(sel, 2));
+    sqlite3_bind_int64(del_slow, 3, rowid);
+    if (!rc && sqlite3_step(del_slow) != SQLITE_DONE) rc = MW_EIO;
+    sqlite3_reset(del_slow);
     size_t k = 0;
     while (k < n_ops && ops[k].op != op) k++;
     if (k == n_ops && n_ops < sizeof ops / sizeof ops[0]) ops[n_ops++].op = op, ops[k].n = 0;
@@ -121,10 +130,11 @@ static int delete_spans(mw_store *s, int64_t source, int64_t before, int64_t *bu
   for (size_t k = 0; !rc && k < n_ops; k++) rc = lower_op(s->wdb, dec, del_op, ops[k].op, ops[k].n, &ops_gone);
   *budget -= n;
   /* the writer caches operation ids: one that is gone must be created anew */
-  if (ops_gone) mw__bmap_clear(s->ops);
+  if (ops_gone) mw__bmap_clear(s->ops), mw__bmap_clear(s->op_slow);
 out:
   sqlite3_finalize(sel);
   sqlite3_finalize(del);
+  sqlite3_finalize(del_slow);
   sqlite3_finalize(dec);
   sqlite3_finalize(del_op);
   return rc;

@@ -172,6 +172,7 @@ void mw__store_close(mw_store *s) {
   }
   mw__bmap_free(s->sources);
   mw__bmap_free(s->ops);
+  mw__bmap_free(s->op_slow);
   mw__bmap_free(s->scopes);
   mw__bmap_free(s->stacks);
   uv_cond_destroy(&s->wake);

@@ -40,6 +40,7 @@ struct mw_store {
   int stopping;
   int started;
   mw_bmap *sources, *ops, *scopes, *stacks;
+  mw_bmap *op_slow;             /* operation id -> its slow-span threshold (writer.c) */
   sqlite3_stmt *rt_stmts[MW__RT_STMTS];
   void (*on_commit)(double seconds, size_t jobs, size_t spans);
 

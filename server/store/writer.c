@@ -27,6 +27,10 @@ enum stmt_id {
   ST_OP_COUNT,
   ST_SOURCE_RANGE,
   ST_SPAN_INSERT,
+  ST_OP_SLOW,
+  ST_OP_RECENT,
+  ST_OP_RAISE,
+  ST_SLOW_INSERT,
   ST__COUNT
 };
 
@@ -42,11 +46,15 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_SCOPE_INSERT] = "INSERT INTO scopes (body) VALUES (?1)",
     [ST_OP_FIND] = "SELECT id FROM operations WHERE service = ?1 AND name = ?2",
     [ST_OP_INSERT] = "INSERT INTO operations (service, name) VALUES (?1, ?2)",
-    [ST_OP_COUNT] = "UPDATE operations SET span_count = span_count + ?2 WHERE id = ?1",
+    [ST_OP_COUNT] = "UPDATE operations SET span_count = span_count + ?2 WHERE id = ?1 RETURNING span_count",
     [ST_SOURCE_RANGE] = "UPDATE sources SET first_ns = min(first_ns, ?2), last_ns = max(last_ns, ?3) WHERE id = ?1",
     [ST_SPAN_INSERT] = "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_id, source_id, op_id, "
                        "scope_id, start_ns, dur_ns, kind, status, body) "
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [ST_OP_SLOW] = "SELECT slow_ns FROM operations WHERE id = ?1",
+    [ST_OP_RECENT] = "SELECT dur_ns FROM spans INDEXED BY spans_by_op WHERE op_id = ?1 ORDER BY start_ns DESC LIMIT 1024",
+    [ST_OP_RAISE] = "UPDATE operations SET slow_ns = ?2 WHERE id = ?1 AND slow_ns < ?2",
+    [ST_SLOW_INSERT] = "INSERT OR IGNORE INTO slow_spans (op_id, dur_ns, span_rowid, start_ns) VALUES (?1, ?2, ?3, ?4)",
 };
 
 /* Counter updates (an operation's span count, a source's time range) are
@@ -164,6 +172,55 @@ static int op_id(writer_ctx *w, const char *service, const char *name, int64_t *
   return cacheable ? mw__bmap_put(w->s->ops, key, sl + 1 + nl, *id) : MW_OK;
 }
 
+/* An operation's slow-span threshold (migration 0004_slow_spans.sql): cached
+ * per operation id, read from the database the first time. */
+static int op_slow(writer_ctx *w, int64_t op, int64_t *thr) {
+  if (mw__bmap_get(w->s->op_slow, &op, sizeof op, thr)) return MW_OK;
+  sqlite3_stmt *st = w->st[ST_OP_SLOW];
+  sqlite3_bind_int64(st, 1, op);
+  int rc = mw__step_id(w->s->wdb, st, thr);
+  if (rc) return rc;
+  if (*thr < 0) *thr = 0;
+  return mw__bmap_put(w->s->op_slow, &op, sizeof op, *thr);
+}
+
+static int cmp_i64(const void *x, const void *y) {
+  int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+  return (a > b) - (a < b);
+}
+
+/* Raises an operation's threshold to the p90 of its latest 1,024 spans, if
+ * that is higher. Run when its span count passes 1,024, 2,048, 4,096 and then
+ * every 8,192, at the end of a transaction: the spans it wrote were listed
+ * against the threshold as it was. */
+static int raise_slow(writer_ctx *w, int64_t op) {
+  int64_t v[1024];
+  size_t n = 0;
+  sqlite3_stmt *st = w->st[ST_OP_RECENT];
+  sqlite3_bind_int64(st, 1, op);
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW && n < 1024) v[n++] = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  if (step != SQLITE_DONE && step != SQLITE_ROW) return sql_err(w->s->wdb);
+  if (n < 1024) return MW_OK;
+  qsort(v, n, sizeof v[0], cmp_i64);
+  int64_t p90 = v[n * 9 / 10], thr;
+  int rc = op_slow(w, op, &thr);
+  if (rc || p90 <= thr) return rc;
+  st = w->st[ST_OP_RAISE];
+  sqlite3_bind_int64(st, 1, op);
+  sqlite3_bind_int64(st, 2, p90);
+  int64_t none;
+  if ((rc = mw__step_id(w->s->wdb, st, &none))) return rc;
+  return mw__bmap_put(w->s->op_slow, &op, sizeof op, p90);
+}
+
+static int crossed(int64_t before, int64_t after) {
+  if (before < 8192) return (before < 1024 && after >= 1024) || (before < 2048 && after >= 2048) ||
+                            (before < 4096 && after >= 4096) || after >= 8192;
+  return before / 8192 != after / 8192;
+}
+
 /* Per-operation count of inserted spans within one job. Requests name few
  * operations, so a short array beats a map. */
 typedef struct op_tally { int64_t id, n; } op_tally;
@@ -196,8 +253,9 @@ static int flush_pending(writer_ctx *w) {
     sqlite3_bind_int64(st, 1, m.id);
     sqlite3_bind_int64(st, 2, m.a);
     if (m.kind == PEND_RANGE) sqlite3_bind_int64(st, 3, m.b);
-    int64_t none;
-    rc = mw__step_id(w->s->wdb, st, &none);
+    int64_t count;
+    rc = mw__step_id(w->s->wdb, st, &count);
+    if (!rc && m.kind == PEND_OPS && count >= 0 && crossed(count - m.a, count)) rc = raise_slow(w, m.id);
     i = j;
   }
   l->n = 0;
@@ -253,6 +311,17 @@ static int apply_spans(writer_ctx *w, const mw_span_batch *b) {
       goto out;
     }
     if (!sqlite3_changes(w->s->wdb)) continue; /* a re-sent span: already stored */
+    int64_t thr;
+    if ((rc = op_slow(w, op, &thr))) goto out;
+    if (row->dur_ns >= thr) {
+      sqlite3_stmt *sl = w->st[ST_SLOW_INSERT];
+      sqlite3_bind_int64(sl, 1, op);
+      sqlite3_bind_int64(sl, 2, row->dur_ns);
+      sqlite3_bind_int64(sl, 3, sqlite3_last_insert_rowid(w->s->wdb));
+      sqlite3_bind_int64(sl, 4, row->start_ns);
+      int64_t none;
+      if ((rc = mw__step_id(w->s->wdb, sl, &none))) goto out;
+    }
     size_t t = 0;
     while (t < n_tally && tally[t].id != op) t++;
     if (t == n_tally) {
@@ -324,6 +393,7 @@ static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
   if (txn_rc || failed_job) {
     /* ids learnt inside undone work may not exist: forget them all */
     mw__bmap_clear(s->ops);
+    mw__bmap_clear(s->op_slow);
     mw__bmap_clear(s->scopes);
     mw__bmap_clear(s->stacks);
     mw__bmap_clear(s->sources);
@@ -417,9 +487,10 @@ int mw__writer_start(mw_store *s, char *err, size_t errsz) {
   w->s = s;
   s->sources = mw__bmap_new(100000);
   s->ops = mw__bmap_new(100000);
+  s->op_slow = mw__bmap_new(100000);
   s->scopes = mw__bmap_new(10000);
   s->stacks = mw__bmap_new(200000);
-  if (!s->sources || !s->ops || !s->scopes || !s->stacks) {
+  if (!s->sources || !s->ops || !s->op_slow || !s->scopes || !s->stacks) {
     free(w);
     return MW_ENOMEM;
   }

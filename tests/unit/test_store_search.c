@@ -169,19 +169,20 @@ static void test_plans_never_scan_spans(void **state) {
   fixture *f = *state;
   const char *const other[] = {MW__SEARCH_TRACE_SQL, MW__SEARCH_ROOT_SQL, MW__SEARCH_EXTENT_SQL, MW__SEARCH_ALL_SQL,
                                MW__OP_FIRST_SQL,     MW__OP_LAST_SQL,     MW__SERVICES_SQL,      MW__SERVICE_SQL,
-                               MW__OPERATIONS_SQL,   MW__OP_DURATIONS_SQL};
+                               MW__OPERATIONS_SQL,   MW__OP_DURATIONS_SQL, MW__OP_COUNT_SQL,      MW__OP_MAX_SQL,
+                               MW__OP_LONGEST_SLOW_SQL};
   char plan[4096];
   /* the operations come from an index whenever a service or name is given */
   for (int shape = 0; shape < MW_SEARCH__COUNT; shape++) {
     plan_of(f, mw__search_ops_sql[shape], plan, sizeof plan);
     if (shape != MW_SEARCH_ANY) expect_in_plan(mw__search_ops_sql[shape], plan, "SEARCH operations USING");
   }
-  /* an operation's longest spans: walking down spans_by_op_dur, or its window
-   * of spans_by_op, from the index alone (no row is read to filter or order) */
-  plan_of(f, MW__OP_LONGEST_BY_DUR_SQL, plan, sizeof plan);
-  no_span_scan(MW__OP_LONGEST_BY_DUR_SQL, plan);
-  expect_in_plan(MW__OP_LONGEST_BY_DUR_SQL, plan,
-                 "SEARCH spans USING COVERING INDEX spans_by_op_dur (op_id=? AND dur_ns>? AND dur_ns<?)");
+  /* an operation's longest spans: walking down its slow spans by their key,
+   * or its window of spans_by_op from the index alone (no row is read to
+   * filter or order) */
+  plan_of(f, MW__OP_LONGEST_SLOW_SQL, plan, sizeof plan);
+  expect_in_plan(MW__OP_LONGEST_SLOW_SQL, plan, "SEARCH slow_spans USING PRIMARY KEY (op_id=? AND dur_ns>? AND dur_ns<?)");
+  if (strstr(plan, "TEMP B-TREE")) fail_msg("the walk down the slow spans sorts:\n%s", plan);
   plan_of(f, MW__OP_LONGEST_BY_START_SQL, plan, sizeof plan);
   no_span_scan(MW__OP_LONGEST_BY_START_SQL, plan);
   expect_in_plan(MW__OP_LONGEST_BY_START_SQL, plan,
@@ -413,8 +414,109 @@ static void test_limit_abort(void **state) {
   mw__store_limit(NULL);
 }
 
+/* --- the slow spans ------------------------------------------------------------
+ *
+ * One operation "busy" of service "load": first 1,100 spans lasting 1,001 to
+ * 2,100 ms (span k: k + 1,000 ms, starting at k ms), then, in a second
+ * transaction, 1,000 spans lasting 1 to 1,000 ms (starting at 2,000,000 +
+ * k ms). Each span is its own trace. The first transaction passes 1,024
+ * spans, so at its end the threshold is raised to the p90 of the latest
+ * 1,024 spans (k = 77..1,100: durations 1,077..2,100 ms; sorted, the 922nd,
+ * index 921, is 1,998 ms). None of the second transaction's spans reaches it.
+ * The slowest spans are then found among the listed ones, or, when too few
+ * of those match, in the window. */
+static void load_busy(mw_store *s, int first, int n, int64_t start0_ms, int64_t dur0_ms) {
+  static mw_resource_ref res = {.service = "load", .instance = "", .resource = (const uint8_t *)"r-load",
+                                .resource_len = 6};
+  static mw_scope_ref scope = {.body = (const uint8_t *)"scope", .body_len = 5};
+  mw_span_row *rows = calloc((size_t)n, sizeof *rows);
+  for (int k = 1; k <= n; k++) {
+    mw_span_row *r = &rows[k - 1];
+    int id = first + k;
+    r->trace_id[14] = (uint8_t)(id >> 8), r->trace_id[15] = (uint8_t)id;
+    r->span_id[6] = (uint8_t)(id >> 8), r->span_id[7] = (uint8_t)id;
+    r->start_ns = T0 + (start0_ms + k) * MS;
+    r->dur_ns = (dur0_ms + k) * MS;
+    r->kind = 1;
+    r->name = "busy";
+    r->body = (const uint8_t *)"";
+  }
+  mw_span_batch b = {.resources = &res, .n_resources = 1, .scopes = &scope, .n_scopes = 1, .rows = rows,
+                     .n_rows = (size_t)n};
+  mw_write_job job = {.kind = MW_JOB_SPANS, .payload = &b, .cost_spans = (size_t)n, .cost_bytes = 1, .done = on_done};
+  done_rc = 1;
+  assert_int_equal(mw__store_submit(s, &job), MW_OK);
+  pthread_mutex_lock(&done_lock);
+  while (done_rc == 1) pthread_cond_wait(&done_cond, &done_lock);
+  pthread_mutex_unlock(&done_lock);
+  assert_int_equal(done_rc, MW_OK);
+  free(rows);
+}
+
+/* The n longest matching spans' durations (ms), each its own trace. */
+static void expect_durations(fixture *f, mw_search_query q, const int64_t *ms, size_t n) {
+  q.page.limit = n;
+  mw_search_hit *hits;
+  size_t got, next;
+  assert_int_equal(mw__store_search(f->store, f->arena, &q, &hits, &got, &next), MW_OK);
+  assert_int_equal(got, n);
+  for (size_t i = 0; i < n; i++)
+    if (hits[i].match_dur_ns != ms[i] * MS) fail_msg("hit %zu: %lld ms, want %lld", i, (long long)(hits[i].match_dur_ns / MS), (long long)ms[i]);
+}
+
+static void test_slow_spans(void **state) {
+  (void)state;
+  fixture f = {0};
+  snprintf(f.dir, sizeof f.dir, "/tmp/mw-unit-slow-XXXXXX");
+  assert_non_null(mkdtemp(f.dir));
+  mw_store_opts o = {.data_dir = f.dir, .queue_max_spans = 100000, .queue_max_bytes = 1 << 20};
+  char err[256];
+  assert_int_equal(mw__store_open(&o, &f.store, err, sizeof err), MW_OK);
+  f.arena = mw__arena_new(0);
+  load_busy(f.store, 0, 1100, 0, 1000);
+  load_busy(f.store, 1100, 1000, 2000000, 0);
+
+  /* what the writer wrote: the threshold, and the listed spans (all of the
+   * first transaction, none of the second) */
+  char path[128];
+  snprintf(path, sizeof path, "%s/meanwhile.db", f.dir);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT slow_ns, (SELECT count(*) FROM slow_spans), "
+                                          "(SELECT min(dur_ns) FROM slow_spans) FROM operations", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int64(st, 0), 1998 * MS);
+  assert_int_equal(sqlite3_column_int64(st, 1), 1100);
+  assert_int_equal(sqlite3_column_int64(st, 2), 1001 * MS);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+
+  mw_search_query q = query("load", NULL);
+  /* all of it: the listed spans at or above 1,998 ms answer */
+  expect_durations(&f, q, (int64_t[]){2100, 2099, 2098, 2097, 2096}, 5);
+  /* at most 1,500 ms: no listed span at or above the threshold matches, so
+   * the window is read: 1,500 ms and down, from the first transaction */
+  q.max_dur_ns = 1500 * MS;
+  expect_durations(&f, q, (int64_t[]){1500, 1499, 1498}, 3);
+  /* only the second transaction's time: too narrow for the walk */
+  q = query("load", NULL);
+  q.start_ns = T0 + 2000000 * MS;
+  expect_durations(&f, q, (int64_t[]){1000, 999, 998, 997}, 4);
+  /* more than the spans over the threshold (103): the window, in order */
+  q = query("load", NULL);
+  q.page.offset = 100;
+  expect_durations(&f, q, (int64_t[]){2000, 1999, 1998, 1997, 1996, 1995}, 6);
+
+  mw__store_close(f.store);
+  mw__arena_free(f.arena);
+  snprintf(path, sizeof path, "rm -rf %s", f.dir);
+  assert_int_equal(system(path), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_slow_spans),
       cmocka_unit_test(test_plans_never_scan_spans),
       cmocka_unit_test(test_search_shapes),
       cmocka_unit_test(test_search_filters),
