@@ -30,11 +30,11 @@
  * gate: readers that come now wait, those lent out finish, and the writer,
  * which goes on committing meanwhile, empties the WAL the moment the last
  * one is back (tens of milliseconds), then opens the gate. Readers still out
- * when the WAL reaches KICK_PAGES (40 MiB) are stopped, and the writer waits
+ * when the WAL reaches KICK_PAGES (48 MiB) are stopped, and the writer waits
  * for them (they stop within a millisecond) before it commits more: their
  * queries answer 503 and may be retried. With transactions bounded in bytes
  * (writer.c), the WAL stays under 64 MiB whatever the queries. */
-enum { CKPT_PAGES = 4096, HARD_PAGES = 8192, KICK_PAGES = 10240 };
+enum { CKPT_PAGES = 4096, HARD_PAGES = 8192, KICK_PAGES = 12288 };
 
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages) {
   mw_store *s = arg;

@@ -167,7 +167,9 @@ void mw__store_close(mw_store *s) {
   }
   if (s->wdb) {
     char e[128];
-    mw__store_exec(s->wdb, "PRAGMA optimize", e, sizeof e);
+    /* ANALYZE reads whole indexes unless limited: minutes on a large
+     * database, past any shutdown grace */
+    mw__store_exec(s->wdb, "PRAGMA analysis_limit=1000; PRAGMA optimize", e, sizeof e);
     if (sqlite3_close(s->wdb) != SQLITE_OK) mw__warn("database close failed", "err=\"%s\"", sqlite3_errmsg(s->wdb));
   }
   mw__bmap_free(s->sources);
