@@ -140,6 +140,8 @@ unsigned mw__req_body_problem(mw_req *r, char *msg, size_t n);
 void mw__req_memory_msg(mw_req *r, char *msg, size_t n);
 /* mw_mem_account.take for a request (user = the mw_req): mw__req_account. */
 int mw__req_take(void *user, size_t more);
+/* mw_mem_account.give for a request: un-counts memory freed before the request ends. */
+void mw__req_give(void *user, size_t less);
 /* A name given as a parameter (service, instance, a Pyroscope name): 0 with
  * *out set (NULL when absent), or -1 after replying 400 when it breaks the
  * name rule (NUL bytes, invalid UTF-8: core/utf8.h). */

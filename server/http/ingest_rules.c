@@ -59,6 +59,13 @@ unsigned mw__req_body_problem(mw_req *r, char *msg, size_t n) {
 
 int mw__req_take(void *user, size_t more) { return mw__req_account(user, more); }
 
+void mw__req_give(void *user, size_t less) {
+  mw_req *r = user;
+  if (less > r->accounted) less = r->accounted;
+  r->accounted -= less;
+  atomic_fetch_sub(&r->http->body_bytes, less);
+}
+
 int mw__req_name_arg(mw_req *r, const char *name, const char **out) {
   const char *v = NULL;
   size_t n = 0;

@@ -77,7 +77,7 @@ static void ingest(mw_req *r, mw_ingest_params *p) {
   const uint8_t *data = r->body ? (const uint8_t *)r->body->data : (const uint8_t *)"";
   size_t len = r->body ? r->body->len : 0;
   /* a profile gzip'd inside the body is inflated against the memory budget */
-  mw_mem_account mem = {mw__req_take, r};
+  mw_mem_account mem = {mw__req_take, mw__req_give, r, 0};
   p->mem = &mem;
   int rc = mw__runtime_build(r->arena, p, data, len, &c->batch, &c->rep, err, sizeof err);
   if (rc == MW_OK) rc = mw__req_account(r, mw__arena_used(r->arena));

@@ -46,7 +46,7 @@ struct mw_body_decoder {
   unsigned char hdr[2]; /* deflate: the first two bytes, held until we know zlib from raw */
   size_t nhdr;
 
-  mw_mem_account acct; /* take == NULL: the output is not counted */
+  mw_mem_account *acct; /* NULL: the output is not counted */
   int window_refused;  /* the sticky MW_ETOOBIG is a zstd window, not the size */
 
   /* zstd */
@@ -55,6 +55,14 @@ struct mw_body_decoder {
   size_t zst_magic_n;         /* how many of them were seen; 4 once checked */
   int zst_end;         /* the last frame ended and was fully flushed */
 };
+
+/* Asks the account (if any) for n more bytes of output; counts what it grants. */
+static int take(mw_body_decoder *d, size_t n) {
+  if (!d->acct) return MW_OK;
+  int rc = d->acct->take(d->acct->user, n);
+  if (rc == MW_OK) d->acct->held += n;
+  return rc;
+}
 
 /* ---- header parsing ------------------------------------------------------- */
 
@@ -142,8 +150,8 @@ static int out_window(mw_body_decoder *d, unsigned char **p, size_t *n) {
   }
   size_t want = room < OUT_WINDOW ? room : OUT_WINDOW;
   size_t cap = mw__buf_capacity_for(&d->out, want);
-  if (cap > d->out.cap && d->acct.take) {
-    int rc = d->acct.take(d->acct.user, cap - d->out.cap);
+  if (cap > d->out.cap) {
+    int rc = take(d, cap - d->out.cap);
     if (rc) return rc;
   }
   char *w = mw__buf_reserve(&d->out, want);
@@ -344,15 +352,19 @@ fail:
   return NULL;
 }
 
-void mw__body_decoder_account(mw_body_decoder *d, const mw_mem_account *acct) {
-  d->acct = acct ? *acct : (mw_mem_account){NULL, NULL};
+void mw__body_decoder_account(mw_body_decoder *d, mw_mem_account *acct) { d->acct = acct && acct->take ? acct : NULL; }
+
+void mw__mem_give_back(mw_mem_account *acct) {
+  if (!acct || !acct->held) return;
+  if (acct->give) acct->give(acct->user, acct->held);
+  acct->held = 0;
 }
 
 void mw__body_decoder_expect(mw_body_decoder *d, size_t n) {
   if (!d || d->err || d->out.len || n == 0) return;
   if (n > d->max_out) n = d->max_out;
   size_t cap = mw__buf_capacity_for(&d->out, n);
-  if (d->acct.take && cap > d->out.cap && d->acct.take(d->acct.user, cap - d->out.cap)) return;
+  if (cap > d->out.cap && take(d, cap - d->out.cap)) return;
   if (mw__buf_reserve(&d->out, n)) return;
   mw__buf_init(&d->out, d->max_out); /* reserve failed and freed: start over empty */
 }
@@ -372,7 +384,7 @@ int mw__body_decoder_feed(mw_body_decoder *d, const void *chunk, size_t len) {
       d->over = 1;
     } else {
       size_t cap = mw__buf_capacity_for(&d->out, len);
-      rc = cap > d->out.cap && d->acct.take ? d->acct.take(d->acct.user, cap - d->out.cap) : MW_OK;
+      rc = cap > d->out.cap ? take(d, cap - d->out.cap) : MW_OK;
       if (!rc) rc = mw__buf_add(&d->out, in, len);
       d->out_len = d->out.len;
     }
@@ -449,7 +461,7 @@ int mw__decompress_all(enum mw_body_encoding enc, const void *in, size_t len, si
   return rc;
 }
 
-int mw__maybe_gunzip(const void *in, size_t len, size_t max_out, const mw_mem_account *acct, mw_buf **out) {
+int mw__maybe_gunzip(const void *in, size_t len, size_t max_out, mw_mem_account *acct, mw_buf **out) {
   const unsigned char *p = in;
   int gz = len >= 2 && p[0] == 0x1f && p[1] == 0x8b;
   *out = NULL;

@@ -43,15 +43,21 @@ typedef struct mw_body_decoder mw_body_decoder;
  * before they exist, not after. */
 typedef struct mw_mem_account {
   int (*take)(void *user, size_t more);
+  void (*give)(void *user, size_t less); /* NULL: nothing is given back before the end */
   void *user;
+  size_t held; /* what take() granted and was not given back yet */
 } mw_mem_account;
+
+/* Gives back everything acct holds (acct->give, when set), once the memory it
+ * counted is freed; NULL is fine. */
+void mw__mem_give_back(mw_mem_account *acct);
 
 /* A decoder for one body. max_out bounds the decoded bytes. Returns NULL when
  * out of memory or enc is not an mw_body_encoding; free with mw__body_decoder_free(). */
 mw_body_decoder *mw__body_decoder_new(enum mw_body_encoding enc, size_t max_out);
 /* Counts the decoder's output buffer through acct (copied; NULL: not counted)
  * from now on. */
-void mw__body_decoder_account(mw_body_decoder *d, const mw_mem_account *acct);
+void mw__body_decoder_account(mw_body_decoder *d, mw_mem_account *acct);
 /* Decodes the next len bytes of the body (any chunking, len may be 0). Returns 0;
  * MW_ETOOBIG as soon as the decoded output would pass max_out; MW_EINVAL for
  * corrupt data or data after the end of the compressed stream; MW_ENOMEM.
@@ -92,7 +98,9 @@ int mw__decompress_all(enum mw_body_encoding enc, const void *in, size_t len, si
 /* For payloads that may be gzip'd inside the body (pprof): inflates when in
  * starts with the gzip magic 1f 8b, else copies; same limit and results as
  * mw__decompress_all(), and the inflated bytes are counted through acct (NULL:
- * not counted), which may end it with its own code. */
-int mw__maybe_gunzip(const void *in, size_t len, size_t max_out, const mw_mem_account *acct, mw_buf **out);
+ * not counted), which may end it with its own code. What acct->held counts
+ * stays counted until the caller, having freed *out (or on an error, at once),
+ * gives it back with mw__mem_give_back(). */
+int mw__maybe_gunzip(const void *in, size_t len, size_t max_out, mw_mem_account *acct, mw_buf **out);
 
 #endif

@@ -446,6 +446,7 @@ static int build_pprof(mw_arena *a, const mw_ingest_params *p, const uint8_t *bo
     if (rc == MW_ETOOBIG) snprintf(err, errsz, "profile is over %zu bytes once un-gzipped (max_body_bytes)", max);
     else if (rc == MW_EBUSY) snprintf(err, errsz, "no room left in max_request_memory to un-gzip the profile");
     else snprintf(err, errsz, "profile is gzip'd but the gzip data is corrupt or cut short");
+    mw__mem_give_back(p->mem); /* the decoder freed what it had inflated */
     return rc;
   }
   mw_profile pr;
@@ -457,6 +458,7 @@ static int build_pprof(mw_arena *a, const mw_ingest_params *p, const uint8_t *bo
   }
   rc = mw__pprof_decode(a, (const uint8_t *)raw->data, raw->len, &o, &pr, err, errsz);
   mw__body_buf_free(raw);
+  mw__mem_give_back(p->mem);
   if (rc) return rc;
   if (strcmp(p->kind, "pprof") == 0) out->kind = profile_kind(&pr);
   int goroutines = strcmp(out->kind, "goroutine") == 0;

@@ -24,7 +24,7 @@ typedef struct mw_ingest_params {
   int64_t received_ns;       /* when the request arrived */
   const mw_limits *limits;   /* goroutines, frames, labels, line length, samples; NULL = defaults */
   const char *trigger;       /* why the agent took it (goroutines, heap, gc_cpu), or NULL */
-  const mw_mem_account *mem; /* counts an un-gzipped profile as it grows; NULL: not counted */
+  mw_mem_account *mem; /* counts an un-gzipped profile as it grows, given back once freed; NULL: not counted */
 } mw_ingest_params;
 
 enum { MW_INGEST_MAX_ERRORS = 8 };

@@ -675,6 +675,12 @@ static int take(void *user, size_t more) {
   return MW_OK;
 }
 
+static void give(void *user, size_t less) {
+  budget *b = user;
+  assert_true(less <= b->taken);
+  b->taken -= less;
+}
+
 /* The inflated output is asked for before it is allocated, growth by growth:
  * a bomb stops at the budget, with the budget's own code, having taken no
  * more than the budget. */
@@ -682,7 +688,7 @@ static void test_maybe_gunzip_counts_memory(void **state) {
   (void)state;
   bytes bomb = gzip_zero_bomb(64); /* 64 MiB of zeros */
   budget b = {.limit = 10 * MiB};
-  mw_mem_account acct = {take, &b};
+  mw_mem_account acct = {take, give, &b, 0};
   mw_buf *out = (mw_buf *)1;
   assert_int_equal(mw__maybe_gunzip(bomb.p, bomb.n, 256 * MiB, &acct, &out), MW_EBUSY);
   assert_null(out);
@@ -691,18 +697,29 @@ static void test_maybe_gunzip_counts_memory(void **state) {
   assert_int_equal(b.taken, 8 * MiB);
   assert_int_equal(b.asks, 8);
   assert_int_equal(b.largest, 8 * MiB);
+  /* the account knows what it holds, and gives all of it back once */
+  assert_int_equal(acct.held, 8 * MiB);
+  mw__mem_give_back(&acct);
+  assert_int_equal(b.taken, 0);
+  assert_int_equal(acct.held, 0);
+  mw__mem_give_back(&acct);
+  assert_int_equal(b.taken, 0);
 
   /* with room, everything it allocates was asked for, up to the cap of
    * max + 1 bytes */
   b = (budget){.limit = 1024 * MiB};
   assert_int_equal(mw__maybe_gunzip(bomb.p, bomb.n, 33 * MiB, &acct, &out), MW_ETOOBIG);
   assert_int_equal(b.taken, 33 * MiB + 1); /* capped at max + 1 */
+  acct.held = 0;
   b = (budget){.limit = 1024 * MiB};
   bytes small = gzip_zero_bomb(2);
   assert_int_equal(mw__maybe_gunzip(small.p, small.n, 64 * MiB, &acct, &out), MW_OK);
   assert_int_equal(out->len, 2 * MiB);
   assert_int_equal(b.taken, 4 * MiB); /* 2 MiB + 1 rounds to 4 MiB by doubling */
+  assert_int_equal(acct.held, 4 * MiB);
   mw__body_buf_free(out);
+  mw__mem_give_back(&acct);
+  assert_int_equal(b.taken, 0);
 
   /* an identity (not gzip'd) payload is counted the same way */
   b = (budget){.limit = 100};
