@@ -60,30 +60,44 @@ static inline int sfx_write(sfx *f, mw_write_job *jobs, size_t n) {
 }
 
 /* Commits jobs with the writer kept running (for reads before and after):
- * returns once every job's done() ran, with the first job's error or 0. */
+ * returns once every job's done() ran, with the first job's error or 0.
+ * (job->rc is the writer's while it works: done() reports through user.) */
 static pthread_mutex_t sfx_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sfx_cond = PTHREAD_COND_INITIALIZER;
 
+typedef struct sfx_done_flag {
+  int done, rc;
+} sfx_done_flag;
+
 static inline void sfx_signal(mw_write_job *job, int rc) {
+  sfx_done_flag *d = job->user;
   pthread_mutex_lock(&sfx_lock);
-  job->rc = rc;
+  d->rc = rc;
+  d->done = 1;
   pthread_cond_broadcast(&sfx_cond);
   pthread_mutex_unlock(&sfx_lock);
 }
 
 static inline int sfx_commit(sfx *f, mw_write_job *jobs, size_t n) {
+  sfx_done_flag *flags = calloc(n, sizeof *flags);
+  if (!flags) return -1;
   for (size_t i = 0; i < n; i++) {
     jobs[i].done = sfx_signal;
-    jobs[i].rc = 1;
-    if (mw__store_submit(f->s, &jobs[i])) return -1;
+    jobs[i].user = &flags[i];
+    if (mw__store_submit(f->s, &jobs[i])) {
+      flags[i].done = 1, flags[i].rc = -1; /* never queued: nothing will call done() */
+      for (size_t k = i + 1; k < n; k++) flags[k].done = 1;
+      break;
+    }
   }
   int rc = 0;
   pthread_mutex_lock(&sfx_lock);
   for (size_t i = 0; i < n; i++) {
-    while (jobs[i].rc == 1) pthread_cond_wait(&sfx_cond, &sfx_lock);
-    if (!rc) rc = jobs[i].rc;
+    while (!flags[i].done) pthread_cond_wait(&sfx_cond, &sfx_lock);
+    if (!rc) rc = flags[i].rc;
   }
   pthread_mutex_unlock(&sfx_lock);
+  free(flags);
   return rc;
 }
 
