@@ -14,6 +14,12 @@ const char *mw__strerror(int err) {
   case MW_ESHUTDOWN: return "shutting down";
   case MW_EFULL: return "disk full";
   case MW_ETIMEDOUT: return "timed out";
+  case MW_EUNAUTHORIZED: return "unauthorized";
+  case MW_EFORBIDDEN: return "forbidden";
+  case MW_EMETHOD: return "method not allowed";
+  case MW_ETOOSLOW: return "request too slow";
+  case MW_ETOOLONG: return "request line too long";
+  case MW_ENOTIMPL: return "not implemented";
   }
   return "unknown error";
 }

@@ -1,15 +1,16 @@
 /* OTLP protobuf decoding, span validation and flattening (see otlp.h).
  *
  * Flattening does in the request's thread everything the single writer would
- * otherwise do: it picks the source identity out of each resource, encodes the
- * resource and scope once per request, and re-encodes each span without the
- * fields that become columns, so that the writer only binds values. */
+ * otherwise do: it puts each resource, scope and span into the stored span
+ * form (decode/span_form.c: the source identity, one blob per distinct
+ * resource and scope, each span's columns and body), so that the writer only
+ * binds values. */
 #include "decode/otlp.h"
 #include "core/error.h"
 #include "core/hex.h"
 #include "core/utf8.h"
 #include "decode/pbcheck.h"
-#include "meanwhile/store/v1/store.pb-c.h"
+#include "decode/span_form.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -280,61 +281,6 @@ static int check_span(check_ctx *c, const mw_otlp_span *s) {
 
 /* --- flattening ----------------------------------------------------------- */
 
-/* protobuf-c does not pack a oneof string whose pointer is its default
- * (protobuf_c_empty_string), so {"stringValue": ""} would come back as the
- * empty value. Pointing such strings at another "" keeps their type. */
-static const char empty_string[] = "";
-
-static void keep_empty_strings(mw_otlp_kv **kvs, size_t n, size_t depth);
-
-static void keep_empty_value(mw_otlp_value *v, size_t depth) {
-  if (!v || depth > MW_ATTR_DECODE_DEPTH) return;
-  if (v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
-      v->string_value == protobuf_c_empty_string)
-    v->string_value = (char *)empty_string;
-  else if (v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE && v->array_value)
-    for (size_t i = 0; i < v->array_value->n_values; i++) keep_empty_value(v->array_value->values[i], depth + 1);
-  else if (v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE && v->kvlist_value)
-    keep_empty_strings(v->kvlist_value->values, v->kvlist_value->n_values, depth + 1);
-}
-
-static void keep_empty_strings(mw_otlp_kv **kvs, size_t n, size_t depth) {
-  for (size_t i = 0; i < n; i++) keep_empty_value(kvs[i]->value, depth);
-}
-
-static void keep_empty_in_span(mw_otlp_span *sp) {
-  keep_empty_strings(sp->attributes, sp->n_attributes, 0);
-  for (size_t i = 0; i < sp->n_events; i++) keep_empty_strings(sp->events[i]->attributes, sp->events[i]->n_attributes, 0);
-  for (size_t i = 0; i < sp->n_links; i++) keep_empty_strings(sp->links[i]->attributes, sp->links[i]->n_attributes, 0);
-}
-
-static const char *attr_string(mw_otlp_kv **kvs, size_t n, const char *key) {
-  for (size_t i = 0; i < n; i++)
-    if (kvs[i]->value && strcmp(kvs[i]->key, key) == 0 &&
-        kvs[i]->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
-      return kvs[i]->value->string_value;
-  return NULL;
-}
-
-static int64_t attr_int(mw_otlp_kv **kvs, size_t n, const char *key) {
-  for (size_t i = 0; i < n; i++) {
-    if (!kvs[i]->value || strcmp(kvs[i]->key, key) != 0) continue;
-    if (kvs[i]->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE)
-      return kvs[i]->value->int_value;
-    if (kvs[i]->value->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
-      return strtoll(kvs[i]->value->string_value, NULL, 10);
-  }
-  return 0;
-}
-
-/* Packs msg into the arena. */
-static const uint8_t *pack(mw_arena *a, const ProtobufCMessage *msg, size_t *len) {
-  *len = protobuf_c_message_get_packed_size(msg);
-  uint8_t *p = mw__arena_alloc(a, *len ? *len : 1);
-  if (p) protobuf_c_message_pack(msg, p);
-  return p;
-}
-
 /* Index of an identical blob among the first n refs, or n. Requests carry few
  * resources and scopes, so a linear scan is cheaper than hashing. */
 #define FIND_BLOB(refs, n, field, flen, blob, blen)                                         \
@@ -384,27 +330,12 @@ int mw__otlp_flatten(mw_arena *a, const mw_otlp_request *req, const mw_otlp_flaw
       reject(a, b, n, flaw ? flaw : why);
       continue;
     }
-    Opentelemetry__Proto__Resource__V1__Resource empty_res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
-    Opentelemetry__Proto__Resource__V1__Resource *res = rs->resource ? rs->resource : &empty_res;
-    keep_empty_strings(res->attributes, res->n_attributes, 0);
-    Meanwhile__Store__V1__StoredResource sr = MEANWHILE__STORE__V1__STORED_RESOURCE__INIT;
-    sr.resource = res;
-    sr.schema_url = rs->schema_url;
-    size_t rlen;
-    const uint8_t *rblob = pack(a, &sr.base, &rlen);
-    if (!rblob) return MW_ENOMEM;
-    size_t ri = FIND_BLOB(b->resources, b->n_resources, resource, resource_len, rblob, rlen);
+    mw_resource_ref ref;
+    if (mw__span_form_put_resource(a, rs->resource, rs->schema_url, &ref)) return MW_ENOMEM;
+    size_t ri = FIND_BLOB(b->resources, b->n_resources, resource, resource_len, ref.resource, ref.resource_len);
     if (ri == b->n_resources) {
-      mw_resource_ref *ref = &b->resources[b->n_resources++];
-      const char *svc = attr_string(res->attributes, res->n_attributes, "service.name");
-      const char *inst = attr_string(res->attributes, res->n_attributes, "service.instance.id");
-      ref->service = svc && *svc ? svc : "unknown_service";
-      ref->instance = inst ? inst : "";
-      ref->host = attr_string(res->attributes, res->n_attributes, "host.name");
-      ref->pid = attr_int(res->attributes, res->n_attributes, "process.pid");
-      ref->resource = rblob;
-      ref->resource_len = rlen;
-      b->bytes += rlen;
+      b->resources[b->n_resources++] = ref;
+      b->bytes += ref.resource_len;
     }
     for (size_t s = 0; s < rs->n_scope_spans; s++) {
       mw_otlp_scope_spans *ss = rs->scope_spans[s];
@@ -413,18 +344,12 @@ int mw__otlp_flatten(mw_arena *a, const mw_otlp_request *req, const mw_otlp_flaw
         reject(a, b, ss->n_spans, flaw ? flaw : why);
         continue;
       }
-      if (ss->scope) keep_empty_strings(ss->scope->attributes, ss->scope->n_attributes, 0);
-      Meanwhile__Store__V1__StoredScope st = MEANWHILE__STORE__V1__STORED_SCOPE__INIT;
-      st.scope = ss->scope;
-      st.schema_url = ss->schema_url;
-      size_t slen;
-      const uint8_t *sblob = pack(a, &st.base, &slen);
-      if (!sblob) return MW_ENOMEM;
-      size_t si = FIND_BLOB(b->scopes, b->n_scopes, body, body_len, sblob, slen);
+      mw_scope_ref sref;
+      if (mw__span_form_put_scope(a, ss->scope, ss->schema_url, &sref)) return MW_ENOMEM;
+      size_t si = FIND_BLOB(b->scopes, b->n_scopes, body, body_len, sref.body, sref.body_len);
       if (si == b->n_scopes) {
-        b->scopes[b->n_scopes].body = sblob;
-        b->scopes[b->n_scopes++].body_len = slen;
-        b->bytes += slen;
+        b->scopes[b->n_scopes++] = sref;
+        b->bytes += sref.body_len;
       }
       for (size_t k = 0; k < ss->n_spans; k++) {
         mw_otlp_span *sp = ss->spans[k];
@@ -434,28 +359,10 @@ int mw__otlp_flatten(mw_arena *a, const mw_otlp_request *req, const mw_otlp_flaw
           continue;
         }
         mw_span_row *row = &b->rows[b->n_rows++];
-        memcpy(row->trace_id, sp->trace_id.data, 16);
-        memcpy(row->span_id, sp->span_id.data, 8);
-        row->has_parent = sp->parent_span_id.len == 8 && !mw__is_zero(sp->parent_span_id.data, 8);
-        if (row->has_parent) memcpy(row->parent_id, sp->parent_span_id.data, 8);
-        row->start_ns = (int64_t)sp->start_time_unix_nano;
-        row->dur_ns = (int64_t)(sp->end_time_unix_nano - sp->start_time_unix_nano);
-        row->kind = (int)sp->kind;
-        row->status = sp->status ? (int)sp->status->code : 0;
-        row->name = sp->name;
+        if (mw__span_form_put_span(a, sp, row)) return MW_ENOMEM;
         row->resource = (uint32_t)ri;
         row->scope = (uint32_t)si;
-        keep_empty_in_span(sp);
-        /* the columns are cleared from the stored body; the reader puts them back */
-        sp->trace_id.len = sp->span_id.len = sp->parent_span_id.len = 0;
-        sp->start_time_unix_nano = sp->end_time_unix_nano = 0;
-        sp->kind = 0;
-        char *name = sp->name;
-        sp->name = (char *)protobuf_c_empty_string;
-        row->body = pack(a, &sp->base, &row->body_len);
-        sp->name = name;
-        if (!row->body) return MW_ENOMEM;
-        b->bytes += sizeof *row + row->body_len + strlen(name);
+        b->bytes += sizeof *row + row->body_len + strlen(row->name);
       }
     }
   }

@@ -56,7 +56,8 @@ int mw__otlp_decode_json(mw_arena *a, const char *data, size_t len, const mw_lim
 
 /* Validates every resource, scope and span (ids, times, the limits, the
  * decoders' flaws, which may be NULL) and flattens the valid spans into
- * *batch. The spans of req are modified (their column fields are cleared).
+ * *batch, in the stored span form (decode/span_form.h). The empty string
+ * values of req are re-pointed (see span_form.c); nothing else of it changes.
  * Invalid spans, and the spans of an invalid scope or resource, are counted in
  * batch->rejected with the first reason.
  * Returns 0, MW_ETOOBIG (more spans than the limit: nothing is kept; message in

@@ -11,6 +11,7 @@
  * unambiguous is refused (and its connection closed by the caller), so that
  * no byte after its headers is ever read as a request. */
 #include "http/http_int.h"
+#include "core/error.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -44,8 +45,8 @@ static const char *printable(char out[52], const char *a, size_t n) {
 /* Records the refusal; the first problem found is the one reported. */
 #define REFUSE(f, st, ...) \
   do { \
-    if (!(f)->status) { \
-      (f)->status = (st); \
+    if (!(f)->rc) { \
+      (f)->rc = (st); \
       snprintf((f)->why, sizeof (f)->why, __VA_ARGS__); \
     } \
   } while (0)
@@ -61,16 +62,16 @@ static enum MHD_Result each_header(void *cls, enum MHD_ValueKind kind, const cha
     size_t n = key_size;
     while (n && (key[n - 1] == ' ' || key[n - 1] == '\t')) n--;
     if (n < key_size)
-      REFUSE(s->f, MHD_HTTP_BAD_REQUEST, "ambiguous framing: a space before the colon of header \"%s\"",
+      REFUSE(s->f, MW_EINVAL, "ambiguous framing: a space before the colon of header \"%s\"",
              printable(p, key, n));
     else
-      REFUSE(s->f, MHD_HTTP_BAD_REQUEST, "header name \"%s\" is not a token", printable(p, key, key_size));
+      REFUSE(s->f, MW_EINVAL, "header name \"%s\" is not a token", printable(p, key, key_size));
     return MHD_YES;
   }
   for (i = 0; i < value_size; i++) {
     unsigned char c = (unsigned char)value[i];
     if ((c < 0x20 && c != '\t') || c == 0x7f) {
-      REFUSE(s->f, MHD_HTTP_BAD_REQUEST, "header \"%s\" holds a control character", printable(p, key, key_size));
+      REFUSE(s->f, MW_EINVAL, "header \"%s\" holds a control character", printable(p, key, key_size));
       return MHD_YES;
     }
   }
@@ -95,13 +96,13 @@ void mw__framing_check(struct MHD_Connection *conn, const char *version, mw_fram
   /* libmicrohttpd lets only HTTP/1.x through; 1.1 to 1.9 are read as 1.1 */
   int v11 = version && strcmp(version, MHD_HTTP_VERSION_1_0) != 0;
   char p[52];
-  if (s.n_cl > 1) REFUSE(f, MHD_HTTP_BAD_REQUEST, "ambiguous framing: more than one Content-Length header");
-  if (s.n_te > 1) REFUSE(f, MHD_HTTP_BAD_REQUEST, "ambiguous framing: more than one Transfer-Encoding header");
-  if (s.n_te && s.n_cl) REFUSE(f, MHD_HTTP_BAD_REQUEST, "ambiguous framing: both Content-Length and Transfer-Encoding");
-  if (s.n_te && !v11) REFUSE(f, MHD_HTTP_BAD_REQUEST, "ambiguous framing: Transfer-Encoding in an HTTP/1.0 request");
+  if (s.n_cl > 1) REFUSE(f, MW_EINVAL, "ambiguous framing: more than one Content-Length header");
+  if (s.n_te > 1) REFUSE(f, MW_EINVAL, "ambiguous framing: more than one Transfer-Encoding header");
+  if (s.n_te && s.n_cl) REFUSE(f, MW_EINVAL, "ambiguous framing: both Content-Length and Transfer-Encoding");
+  if (s.n_te && !v11) REFUSE(f, MW_EINVAL, "ambiguous framing: Transfer-Encoding in an HTTP/1.0 request");
   if (s.n_te && !(s.te_len == 7 && strncasecmp(s.te, "chunked", 7) == 0))
-    REFUSE(f, MHD_HTTP_NOT_IMPLEMENTED, "Transfer-Encoding \"%s\" is not supported: send chunked or Content-Length",
+    REFUSE(f, MW_ENOTIMPL, "Transfer-Encoding \"%s\" is not supported: send chunked or Content-Length",
            printable(p, s.te, s.te_len));
-  if (v11 && !s.n_host) REFUSE(f, MHD_HTTP_BAD_REQUEST, "an HTTP/1.1 request needs a Host header");
-  if (s.n_host > 1) REFUSE(f, MHD_HTTP_BAD_REQUEST, "more than one Host header");
+  if (v11 && !s.n_host) REFUSE(f, MW_EINVAL, "an HTTP/1.1 request needs a Host header");
+  if (s.n_host > 1) REFUSE(f, MW_EINVAL, "more than one Host header");
 }

@@ -7,9 +7,9 @@
 
 #include "core/limits.h"
 #include "http/auth.h"
-#include "store/store.h"
 
 typedef struct mw_http mw_http;
+typedef struct mw_store mw_store; /* store/store.h: the HTTP layer only passes it on */
 
 typedef struct mw_http_opts {
   const char *listen;        /* "host:port", "[v6]:port"; port 0 picks a free one */

@@ -12,6 +12,8 @@
 #include "http/conn_guard.h"
 #include "http/http.h"
 #include "ingest/body.h"
+#include "ingest/commit.h"
+#include "query/query.h"
 
 struct mw_http {
   mw_http_opts opts;
@@ -38,7 +40,8 @@ typedef struct mw_route {
   int prefix;
   int body;                    /* reads a request body */
   /* Reads the store: handle runs on a query thread (http/query.c), never on
-   * the HTTP threads that read ingest bodies, within --query-timeout. */
+   * the HTTP threads that read ingest bodies, within --query-timeout, with
+   * the request's one read transaction open (mw_req.query). */
   int query;
   /* Called once the body (if any) is complete. Must reply (mw__reply*) or
    * suspend for a commit (mw__req_commit). */
@@ -69,7 +72,6 @@ struct mw_req {
   mw_write_job job;
   int commit_rc;
 
-  unsigned retry_after;         /* seconds, sent with the reply when > 0 */
   int cors;                     /* the request's Origin may read the answer */
   size_t accounted;             /* this request's share of http->body_bytes */
   int body_read;                /* some of the body arrived (for the request log) */
@@ -81,11 +83,12 @@ struct mw_req {
   const char *allow;            /* Allow header of a 405 */
 
   /* query (http/query.c) */
+  mw_query *query;              /* while a query route's handler runs: its read transaction */
   struct MHD_Response *answer;  /* the reply a query thread made, sent on resume */
   unsigned answer_status;
   int64_t query_deadline_ns;    /* monotonic; 0: no limit */
   mw_req *query_next;           /* the query queue's link */
-  size_t mem_over;              /* what it held when it alone passed max_request_memory (then 413) */
+  size_t mem_over;              /* what it held when it alone passed max_request_memory (then it is refused as too big) */
   int body_window;              /* body_rc MW_ETOOBIG is a zstd window refused, not the size */
 
   /* handler state */
@@ -95,7 +98,7 @@ struct mw_req {
 
 /* What the headers of a request say about its framing (framing.c). */
 typedef struct mw_framing {
-  unsigned status;              /* 0: unambiguous; else the status of the refusal (400, 501) */
+  int rc;                       /* 0: unambiguous; else why it is refused (MW_EINVAL, MW_ENOTIMPL) */
   char why[200];                /* what was wrong, for the error message */
   int expect_continue;          /* Expect: 100-continue */
 } mw_framing;
@@ -104,8 +107,9 @@ typedef struct mw_framing {
  * they are complete; version is the request's HTTP version string. */
 void mw__framing_check(struct MHD_Connection *conn, const char *version, mw_framing *f);
 
-/* Suspends the request until job is committed; route->resume runs then. On
- * MW_EBUSY / MW_ESHUTDOWN the request is not suspended and the rc is returned. */
+/* Suspends the request until r->job (mw__ingest_job_*) is committed;
+ * route->resume runs then. On MW_EBUSY / MW_ESHUTDOWN the request is not
+ * suspended and the rc is returned. */
 int mw__req_commit(mw_req *r);
 
 /* Runs r's route on a query thread: suspends the connection, or replies 503
@@ -114,7 +118,7 @@ void mw__query_submit(mw_req *r);
 /* Sends the reply the query thread kept (once the connection is resumed). */
 void mw__query_reply(mw_req *r);
 /* The query pool: start starts its threads; stop stops what runs, answers
- * what waits (503) and joins them, so that every suspended query is resumed,
+ * what waits (as busy) and joins them, so that every suspended query is resumed,
  * and later queries get 503 at once; free (after the daemon stopped) frees. */
 int mw__query_pool_start(mw_http *h, char *err, size_t errsz);
 void mw__query_pool_stop(mw_http *h);
@@ -134,63 +138,76 @@ enum { MW_JSON_TREE_FACTOR = 14 };
 
 /* --- shared by the ingest endpoints (ingest_rules.c) --- */
 
-/* For r->body_rc != 0: the HTTP status and a message naming the limit hit. */
-unsigned mw__req_body_problem(mw_req *r, char *msg, size_t n);
+/* For r->body_rc != 0: the error code to answer with and a message naming
+ * the limit hit. */
+int mw__req_body_problem(mw_req *r, char *msg, size_t n);
 /* The 413 message for a request that alone needs more than max_request_memory. */
 void mw__req_memory_msg(mw_req *r, char *msg, size_t n);
 /* mw_mem_account.take for a request (user = the mw_req): mw__req_account. */
 int mw__req_take(void *user, size_t more);
 /* mw_mem_account.give for a request: un-counts memory freed before the request ends. */
 void mw__req_give(void *user, size_t less);
-/* A name given as a parameter (service, instance, a Pyroscope name): 0 with
- * *out set (NULL when absent), or -1 after replying 400 when it breaks the
- * name rule (NUL bytes, invalid UTF-8: core/utf8.h). */
-int mw__req_name_arg(mw_req *r, const char *name, const char **out);
 /* Data before this time (ns) is past --retention (INT64_MIN: none). */
 int64_t mw__retention_cutoff(const mw_req *r);
 /* "N <what>s are older than the retention window (--retention 1h): ..." */
 void mw__retention_warning(const mw_req *r, size_t n_old, const char *what, char *msg, size_t n);
 
-/* The time window of a query from its start and end parameters (unix
- * seconds, unix ns or RFC 3339). Without start, the window reaches back
- * max_query_range from end (or now); a wider window than max_query_range is
- * refused (0: no cap). Replies 400 and returns -1 when bad. */
-int mw__query_window(mw_req *r, int64_t *start, int64_t *end);
+/* --- parameters (params.c): the one parser ----------------------------------
+ * Each returns 0 (or what it says), or -1 after replying 400 with a message
+ * naming the parameter; an empty parameter counts as absent. */
 
-/* Pages (http/page.c): at most MW_PAGE_ROWS rows (the default too), and rows only
- * until their text passes MW_PAGE_BYTES (a page holds at least one row). */
-enum { MW_PAGE_ROWS = 1000, MW_PAGE_BYTES = 1 << 20 };
-
-/* The page a request asks for: `offset` (default 0) and `limit` (1 to max,
- * default dflt). Replies 400 and returns -1 when bad. */
-int mw__page_args(mw_req *r, size_t dflt, size_t max, mw_page *pg);
-/* Writes "more" and, when more rows follow, "next_offset": the offset of the
- * next page (next; 0 = none). */
-void mw__jw_page(mw_jsonw *w, size_t next);
-/* Room a JSON answer needs for string s (escaping can make a byte six). */
-size_t mw__json_room(const char *s);
+/* A point in time (unix s, unix ns, RFC 3339): 1 given, 0 absent, -1 bad. */
+int mw__param_time(mw_req *r, const char *name, int64_t *out);
+/* The time window of a query from its start and end parameters. Without
+ * start, the window reaches back max_query_range from end (or now); a wider
+ * window than max_query_range is refused (0: no cap). */
+int mw__param_window(mw_req *r, int64_t *start, int64_t *end);
+/* A duration (Go syntax) of at most max (INT64_MAX: any); dflt when absent. */
+int mw__param_duration(mw_req *r, const char *name, int64_t dflt, int64_t max, int64_t *out);
+/* A count of nanoseconds (digits only); 0 when absent. */
+int mw__param_ns(mw_req *r, const char *name, int64_t *out);
+/* An integer in [lo, hi] (digits only); dflt when absent. */
+int mw__param_count(mw_req *r, const char *name, size_t lo, size_t hi, size_t dflt, size_t *out);
+/* The page a request asks for: `limit` (1 to max, default dflt) and
+ * `offset` (0 to MW_PAGE_MAX_OFFSET, default 0). */
+enum { MW_PAGE_MAX_OFFSET = 1000000 };
+int mw__param_page(mw_req *r, size_t dflt, size_t max, mw_page *pg);
+/* An id of n bytes as 2n hex digits: text (len bytes, a path segment) named
+ * name ("trace id"); or the query parameter name: 1 given, 0 absent, -1 bad. */
+int mw__param_hex(mw_req *r, const char *name, const char *text, size_t len, uint8_t *out, size_t n);
+int mw__param_hex_arg(mw_req *r, const char *name, uint8_t *out, size_t n);
+/* A positive integer id from text (len bytes, a path segment). */
+int mw__param_id(mw_req *r, const char *name, const char *text, size_t len, int64_t *out);
+/* One of n choices (static strings); choices[0] when absent. */
+int mw__param_enum(mw_req *r, const char *name, const char *const *choices, size_t n, const char **out);
+/* A text parameter, NULL when absent; required: absent is refused. */
+int mw__param_text(mw_req *r, const char *name, int required, const char **out);
+/* A name given as a parameter (service, instance, a Pyroscope name): *out
+ * NULL when absent, possibly "" when empty; refused when it breaks the name
+ * rule (NUL bytes, invalid UTF-8: core/utf8.h). */
+int mw__param_name(mw_req *r, const char *name, const char **out);
+/* A short word of a-z and _ (at most max bytes), NULL when absent. */
+int mw__param_word(mw_req *r, const char *name, size_t max, const char **out);
 
 /* Query parameter (URL-decoded) or NULL. */
 const char *mw__req_arg(mw_req *r, const char *name);
 const char *mw__req_header(mw_req *r, const char *name);
 
-/* Replies; each takes ownership of the body. */
-void mw__reply(mw_req *r, unsigned status, const char *content_type, char *body, size_t len);
-void mw__reply_buf(mw_req *r, unsigned status, const char *content_type, mw_buf *b);
-void mw__reply_text(mw_req *r, unsigned status, const char *text);
-/* {"error": message} */
-void mw__reply_json_error(mw_req *r, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void mw__reply_static(mw_req *r, unsigned status, const char *content_type, const void *data, size_t len);
-/* Adds a header to the reply about to be sent (before mw__reply*). */
-void mw__req_retry_after(mw_req *r, unsigned seconds);
-
-/* The HTTP status for an internal error code (the one place that maps them). */
-unsigned mw__http_status(int err);
+/* --- replies: each takes an error code (MW_OK for success), whose status
+ * and Retry-After come from the one table (status.c), and takes ownership
+ * of the body. --- */
+void mw__reply(mw_req *r, int rc, const char *content_type, char *body, size_t len);
+void mw__reply_buf(mw_req *r, int rc, const char *content_type, mw_buf *b);
+void mw__reply_text(mw_req *r, int rc, const char *text);
+void mw__reply_static(mw_req *r, int rc, const char *content_type, const void *data, size_t len);
+/* {"error": message} with the status of rc (an error). */
+void mw__reply_error(mw_req *r, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* What a query answered: its body (a success), or its error as {"error"}. */
+void mw__reply_answer(mw_req *r, mw_answer *a);
 
 /* Metrics of the HTTP layer. */
 extern mw_counter mw__m_spans_accepted, mw__m_spans_rejected;
 extern mw_counter_vec mw__m_requests;
-extern mw_histogram mw__m_commit_seconds;
 
 /* Route tables of each handler file. */
 extern const mw_route mw__otlp_routes[];

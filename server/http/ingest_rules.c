@@ -1,12 +1,11 @@
 /* What the ingest endpoints (OTLP, runtime, Pyroscope) share: the answer for a
  * body that could not be read, each naming the limit it hit; the memory a
- * request takes, counted against --max-request-memory as it grows; the name
- * rule for names given as parameters; and the warning for data older than
- * the retention window, which is stored but soon deleted. */
+ * request takes, counted against --max-request-memory as it grows; and the
+ * warning for data older than the retention window, which is stored but
+ * soon deleted. */
 #include "http/http_int.h"
 #include "core/error.h"
 #include "core/timefmt.h"
-#include "core/utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,7 +24,7 @@ void mw__req_memory_msg(mw_req *r, char *msg, size_t n) {
              MW_JSON_TREE_FACTOR + 1, o->max_request_memory / (MW_JSON_TREE_FACTOR + 1));
 }
 
-unsigned mw__req_body_problem(mw_req *r, char *msg, size_t n) {
+int mw__req_body_problem(mw_req *r, char *msg, size_t n) {
   const mw_http_opts *o = &r->http->opts;
   const char *ce = mw__req_header(r, "Content-Encoding");
   switch (r->body_rc) {
@@ -41,19 +40,19 @@ unsigned mw__req_body_problem(mw_req *r, char *msg, size_t n) {
       snprintf(msg, n, "request body is over %zu bytes after decompression (max_body_bytes)",
                o->limits.max_body_bytes);
     }
-    return 413;
+    return MW_ETOOBIG;
   case MW_EBUSY:
     snprintf(msg, n, "the server is at its limit (write queue or max_request_memory): retry after the delay");
-    return 503;
-  case MW_EUNSUPPORTED:
+    return MW_EBUSY;
+  case MW_EUNSUPPORTED: /* a body we cannot read is a bad request, whatever its media type */
     snprintf(msg, n, "unsupported Content-Encoding \"%.64s\": use identity, gzip, deflate or zstd", ce ? ce : "");
-    return 400;
+    return MW_EINVAL;
   case MW_EINVAL:
     snprintf(msg, n, "request body could not be decompressed: corrupt or truncated %s data", ce ? ce : "");
-    return 400;
+    return MW_EINVAL;
   default:
     snprintf(msg, n, "cannot read the request body: %s", mw__strerror(r->body_rc));
-    return 500;
+    return r->body_rc == MW_ENOMEM ? MW_ENOMEM : MW_EIO;
   }
 }
 
@@ -64,23 +63,6 @@ void mw__req_give(void *user, size_t less) {
   if (less > r->accounted) less = r->accounted;
   r->accounted -= less;
   atomic_fetch_sub(&r->http->body_bytes, less);
-}
-
-int mw__req_name_arg(mw_req *r, const char *name, const char **out) {
-  const char *v = NULL;
-  size_t n = 0;
-  *out = NULL;
-  if (MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, name, strlen(name), &v, &n) != MHD_YES || !v)
-    return 0;
-  size_t at;
-  enum mw_text_flaw f = mw__text_check(v, n, &at);
-  if (f != MW_TEXT_OK) {
-    mw__reply_json_error(r, 400, "the %s parameter %s (at byte %zu): names are kept byte for byte, so they must be "
-                                 "UTF-8 without NUL bytes", name, mw__text_flaw_name(f), at);
-    return -1;
-  }
-  *out = v;
-  return 0;
 }
 
 int64_t mw__retention_cutoff(const mw_req *r) {

@@ -2,13 +2,15 @@
  *
  * Answers follow the OTLP/HTTP specification: the response is encoded like the
  * request (protobuf or JSON); invalid spans give 200 with partial_success;
- * errors carry a google.rpc.Status; 429/503 carry Retry-After. The 200 is sent
- * only after the writer has committed the spans. */
+ * errors carry a google.rpc.Status, with the status and Retry-After of their
+ * error code (status.c). The 200 is sent only after the writer has committed
+ * the spans. */
 #include "http/http_int.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "decode/otlp.h"
 #include "google/rpc/status.pb-c.h"
+#include "ingest/otlp.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,36 +24,35 @@ typedef struct otlp_ctx {
   mw_span_batch batch;
 } otlp_ctx;
 
-/* gRPC status codes, as OTLP error bodies carry them. */
-static int grpc_code(unsigned http_status) {
-  switch (http_status) {
-  case 400: return 3;  /* INVALID_ARGUMENT */
-  case 413: return 8;  /* RESOURCE_EXHAUSTED */
-  case 429: return 8;
-  case 503: return 14; /* UNAVAILABLE */
-  case 507: return 8;
-  default: return 13;  /* INTERNAL */
+/* The gRPC status code an OTLP error body carries for an error code. */
+static int grpc_code(int rc) {
+  switch (rc) {
+  case MW_EINVAL: return 3;      /* INVALID_ARGUMENT */
+  case MW_ETOOBIG:               /* RESOURCE_EXHAUSTED */
+  case MW_EFULL: return 8;
+  case MW_EBUSY:                 /* UNAVAILABLE */
+  case MW_ESHUTDOWN:
+  case MW_ENOMEM: return 14;
+  default: return 13;            /* INTERNAL */
   }
 }
 
 /* Replies with a google.rpc.Status in the request's encoding. */
-static void reply_status(mw_req *r, int media, unsigned status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void reply_status(mw_req *r, int media, unsigned status, const char *fmt, ...) {
+static void reply_status(mw_req *r, int media, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void reply_status(mw_req *r, int media, int rc, const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  if (status == 503 || status == 429 || status == 507) mw__req_retry_after(r, status == 507 ? 30 : 1);
   if (media == MEDIA_PROTOBUF) {
     Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
-    st.code = grpc_code(status);
+    st.code = grpc_code(rc);
     st.message = msg;
     size_t len = google__rpc__status__get_packed_size(&st);
     char *out = malloc(len ? len : 1);
     if (out) google__rpc__status__pack(&st, (uint8_t *)out);
-    mw__reply(r, status, "application/x-protobuf", out, out ? len : 0);
+    mw__reply(r, rc, "application/x-protobuf", out, out ? len : 0);
     return;
   }
   mw_buf b;
@@ -59,10 +60,10 @@ static void reply_status(mw_req *r, int media, unsigned status, const char *fmt,
   mw_jsonw w;
   mw__jw_init(&w, &b);
   mw__jw_obj(&w);
-  mw__jw_kint(&w, "code", grpc_code(status));
+  mw__jw_kint(&w, "code", grpc_code(rc));
   mw__jw_kstr(&w, "message", msg);
   mw__jw_obj_end(&w);
-  mw__reply_buf(r, status, "application/json", &b);
+  mw__reply_buf(r, rc, "application/json", &b);
 }
 
 /* A refusal by mw__req_account: 503 while others hold the memory, 413 when
@@ -71,9 +72,9 @@ static void reply_memory(mw_req *r, otlp_ctx *c, int rc) {
   if (rc == MW_ETOOBIG) {
     char msg[512];
     mw__req_memory_msg(r, msg, sizeof msg);
-    return reply_status(r, c->media, 413, "%s", msg);
+    return reply_status(r, c->media, rc, "%s", msg);
   }
-  reply_status(r, c->media, 503, "the server is at its limit (max_request_memory): retry after the delay");
+  reply_status(r, c->media, rc, "the server is at its limit (max_request_memory): retry after the delay");
 }
 
 /* partial_success.error_message: the first reason a span was rejected, and a
@@ -84,9 +85,10 @@ static const char *partial_message(mw_req *r, const mw_span_batch *b) {
   size_t old = 0;
   for (size_t i = 0; i < b->n_rows; i++) old += b->rows[i].start_ns < cutoff;
   if (!old) return b->rejected ? b->reject_reason : NULL;
-  char warn[256], *msg = mw__arena_alloc(r->arena, 512);
+  enum { MSG_MAX = 512 };
+  char warn[256], *msg = mw__arena_alloc(r->arena, MSG_MAX);
   mw__retention_warning(r, old, "span", warn, sizeof warn);
-  if (msg) snprintf(msg, 512, "%s%s%s", b->rejected ? b->reject_reason : "", b->rejected ? "; also, " : "", warn);
+  if (msg) snprintf(msg, MSG_MAX, "%s%s%s", b->rejected ? b->reject_reason : "", b->rejected ? "; also, " : "", warn);
   return msg;
 }
 
@@ -108,7 +110,7 @@ static void reply_success(mw_req *r, otlp_ctx *c) {
     size_t len = protobuf_c_message_get_packed_size(&resp.base);
     char *out = malloc(len ? len : 1);
     if (out) protobuf_c_message_pack(&resp.base, (uint8_t *)out);
-    mw__reply(r, 200, "application/x-protobuf", out, out ? len : 0);
+    mw__reply(r, MW_OK, "application/x-protobuf", out, out ? len : 0);
     return;
   }
   mw_buf out;
@@ -125,28 +127,26 @@ static void reply_success(mw_req *r, otlp_ctx *c) {
     mw__jw_obj_end(&w);
   }
   mw__jw_obj_end(&w);
-  mw__reply_buf(r, 200, "application/json", &out);
+  mw__reply_buf(r, MW_OK, "application/json", &out);
 }
 
 static void handle_traces(mw_req *r) {
   otlp_ctx *c = mw__arena_calloc(r->arena, 1, sizeof *c);
-  if (!c) return mw__reply_text(r, 500, "out of memory");
+  if (!c) return mw__reply_text(r, MW_ENOMEM, "out of memory");
   r->ctx = c;
   if (strcmp(r->media, "application/x-protobuf") == 0) {
     c->media = MEDIA_PROTOBUF;
   } else if (strcmp(r->media, "application/json") == 0) {
     c->media = MEDIA_JSON;
   } else {
-    return mw__reply_text(r, 415, "unsupported Content-Type: send application/x-protobuf or application/json");
+    return mw__reply_text(r, MW_EUNSUPPORTED, "unsupported Content-Type: send application/x-protobuf or application/json");
   }
   const mw_limits *lim = &r->http->opts.limits;
   char err[512] = "";
   if (r->body_rc) {
-    unsigned status = mw__req_body_problem(r, err, sizeof err);
-    return reply_status(r, c->media, status, "%s", err);
+    int problem = mw__req_body_problem(r, err, sizeof err);
+    return reply_status(r, c->media, problem, "%s", err);
   }
-  mw_otlp_request *req = NULL;
-  mw_otlp_flaws flaws;
   const uint8_t *data = r->body ? (const uint8_t *)r->body->data : (const uint8_t *)"";
   size_t len = r->body ? r->body->len : 0;
   int rc;
@@ -156,32 +156,27 @@ static void handle_traces(mw_req *r) {
     r->dom_reserved = MW_JSON_TREE_FACTOR * len;
     if ((rc = mw__req_account(r, r->dom_reserved)) != MW_OK) return reply_memory(r, c, rc);
   }
-  rc = c->media == MEDIA_PROTOBUF
-           ? mw__otlp_decode_pb(r->arena, data, len, lim, &req, &flaws, err, sizeof err)
-           : mw__otlp_decode_json(r->arena, (const char *)data, len, lim, &req, &flaws, err, sizeof err);
-  if (rc == MW_OK) rc = mw__otlp_flatten(r->arena, req, &flaws, lim, &c->batch, err, sizeof err);
+  rc = mw__ingest_otlp(r->arena, c->media == MEDIA_PROTOBUF ? MW_OTLP_PROTOBUF : MW_OTLP_JSON, data, len, lim,
+                       &c->batch, err, sizeof err);
   /* the tree is gone; the decoded request lives in the arena until committed */
   atomic_fetch_sub(&r->http->body_bytes, r->dom_reserved);
   r->accounted -= r->dom_reserved;
   r->dom_reserved = 0;
   if (rc == MW_OK && (rc = mw__req_account(r, mw__arena_used(r->arena))) != MW_OK) return reply_memory(r, c, rc);
   if (rc) {
-    if (rc == MW_ENOMEM) return reply_status(r, c->media, 503, "out of memory decoding the request; retry later");
-    return reply_status(r, c->media, rc == MW_ETOOBIG ? 413 : 400, "%s", err);
+    if (rc == MW_ENOMEM) return reply_status(r, c->media, rc, "out of memory decoding the request; retry later");
+    return reply_status(r, c->media, rc == MW_ETOOBIG ? rc : MW_EINVAL, "%s", err);
   }
   if (r->body) { /* the decoded structs live in the arena; the raw body is no longer needed */
     mw__body_buf_free(r->body);
     r->body = NULL;
   }
   if (c->batch.n_rows == 0) return reply_success(r, c);
-  r->job.kind = MW_JOB_SPANS;
-  r->job.payload = &c->batch;
-  r->job.cost_spans = c->batch.n_rows;
-  r->job.cost_bytes = mw__arena_used(r->arena);
+  mw__ingest_job_spans(&r->job, &c->batch, mw__arena_used(r->arena));
   rc = mw__req_commit(r);
   if (rc == MW_EBUSY)
-    return reply_status(r, c->media, 503, "the write queue is full (max_queue_spans): retry after the delay");
-  if (rc == MW_ESHUTDOWN) return reply_status(r, c->media, 503, "the server is shutting down: retry");
+    return reply_status(r, c->media, rc, "the write queue is full (max_queue_spans): retry after the delay");
+  if (rc == MW_ESHUTDOWN) return reply_status(r, c->media, rc, "the server is shutting down: retry");
 }
 
 static void resume_traces(mw_req *r) {
@@ -189,9 +184,10 @@ static void resume_traces(mw_req *r) {
   switch (r->commit_rc) {
   case MW_OK: return reply_success(r, c);
   case MW_EFULL:
-    return reply_status(r, c->media, 507, "the disk holding the database is full: spans were not stored");
-  case MW_ESHUTDOWN: return reply_status(r, c->media, 503, "the server is shutting down: retry");
-  default: return reply_status(r, c->media, 503, "storing the spans failed (%s): retry", mw__strerror(r->commit_rc));
+    return reply_status(r, c->media, MW_EFULL, "the disk holding the database is full: spans were not stored");
+  case MW_ESHUTDOWN: return reply_status(r, c->media, MW_ESHUTDOWN, "the server is shutting down: retry");
+  /* the writer failed (its transaction was rolled back): the client may retry */
+  default: return reply_status(r, c->media, MW_EBUSY, "storing the spans failed (%s): retry", mw__strerror(r->commit_rc));
   }
 }
 

@@ -4,12 +4,15 @@
  *
  * A route marked `.query` is handed here once its request is complete: the
  * connection is suspended and the request joins a bounded queue
- * (--max-query-queue; past it, 503 at once). A query thread runs the route's
- * handler with the request's time limit bound to its reads; the reply the
- * handler makes is kept, the connection resumed, and the kept reply sent
- * from libmicrohttpd's thread (mw__query_reply). A query that passes
+ * (--max-query-queue; past it, 503 at once). A query thread starts the
+ * request's query (mw__query_begin: its time limit bound to the thread's
+ * reads) and runs the route's handler, which parses the parameters, calls
+ * one query function (which reads in the query's one read transaction) and
+ * replies with the answer;
+ * the reply is kept, the connection resumed, and the kept reply sent from
+ * libmicrohttpd's thread (mw__query_reply). A query that passes
  * --query-timeout, counted from its arrival, is stopped inside SQLite and
- * answered 503, whatever the handler made of the interrupted reads. */
+ * answered as such, whatever the handler made of the interrupted reads. */
 #include "http/http_int.h"
 #include "core/error.h"
 
@@ -32,24 +35,19 @@ struct mw_query_pool {
 
 /* Why a query stopped, as its answer. */
 static void reply_stopped(mw_req *r, int why) {
-  if (why == MW_ESHUTDOWN) {
-    mw__req_retry_after(r, 1);
-    return mw__reply_json_error(r, mw__http_status(why), "meanwhiled is shutting down: retry");
-  }
-  if (why == MW_EBUSY) { /* store/checkpoint.c */
-    mw__req_retry_after(r, 1);
-    return mw__reply_json_error(r, mw__http_status(why),
-                                "the query was stopped so that the write-ahead log could be emptied under heavy "
-                                "ingest: retry it, or narrow it so that it finishes sooner");
-  }
+  if (why == MW_ESHUTDOWN) return mw__reply_error(r, why, "meanwhiled is shutting down: retry");
+  if (why == MW_EBUSY) /* store/checkpoint.c */
+    return mw__reply_error(r, why,
+                           "the query was stopped so that the write-ahead log could be emptied under heavy ingest: "
+                           "retry it, or narrow it so that it finishes sooner");
   int64_t ms = r->http->opts.query_timeout_ns / 1000000;
   char limit[32];
   if (ms % 1000) snprintf(limit, sizeof limit, "%lld ms", (long long)ms);
   else snprintf(limit, sizeof limit, "%lld s", (long long)(ms / 1000));
-  mw__reply_json_error(r, mw__http_status(why),
-                       "the query took longer than query_timeout (%s): narrow it (a shorter time window, a service or "
-                       "span name, a smaller limit) or raise --query-timeout",
-                       limit);
+  mw__reply_error(r, why,
+                  "the query took longer than query_timeout (%s): narrow it (a shorter time window, a service or "
+                  "span name, a smaller limit) or raise --query-timeout",
+                  limit);
 }
 
 /* The test hook MEANWHILE_FAULT_QUERY_DELAY_MS: sleeps before the query, in
@@ -59,15 +57,17 @@ static void fault_delay(struct mw_query_pool *p, int ms) {
 }
 
 static void run(struct mw_query_pool *p, mw_req *r) {
-  mw_query_limit lim = {.deadline_ns = r->query_deadline_ns, .abort = &p->abort};
-  mw__store_limit(&lim);
   fault_delay(p, p->http->opts.fault_query_delay_ms);
+  mw_query q;
+  mw__query_begin(&q, r->http->opts.store, r->arena, r->query_deadline_ns, &p->abort);
+  r->query = &q;
   r->route->handle(r);
-  mw__store_limit(NULL);
-  if (lim.stopped) { /* reads were cut short: what the handler made of them is not the answer */
+  r->query = NULL;
+  int stopped = mw__query_end(&q);
+  if (stopped) { /* reads were cut short: what the handler made of them is not the answer */
     if (r->answer) MHD_destroy_response(r->answer);
     r->answer = NULL;
-    reply_stopped(r, lim.stopped);
+    reply_stopped(r, stopped);
   }
   r->state = REQ_RESUMED;
   MHD_resume_connection(r->conn);
@@ -98,17 +98,12 @@ void mw__query_submit(mw_req *r) {
   int stopping = p->stopping, full = p->queued >= o->max_query_queue;
   if (!stopping && !full) p->queued++; /* admitted: a worker will not exit before it is listed */
   uv_mutex_unlock(&p->lock);
-  if (stopping) {
-    mw__req_retry_after(r, 1);
-    return mw__reply_json_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "meanwhiled is shutting down: retry");
-  }
-  if (full) {
-    mw__req_retry_after(r, 1);
-    return mw__reply_json_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-                                "too many queries are waiting (max_query_queue=%u, with query_threads=%u busy): "
-                                "retry after the delay, or raise --query-threads or --max-query-queue",
-                                o->max_query_queue, o->query_threads);
-  }
+  if (stopping) return mw__reply_error(r, MW_ESHUTDOWN, "meanwhiled is shutting down: retry");
+  if (full)
+    return mw__reply_error(r, MW_EBUSY,
+                           "too many queries are waiting (max_query_queue=%u, with query_threads=%u busy): retry "
+                           "after the delay, or raise --query-threads or --max-query-queue",
+                           o->max_query_queue, o->query_threads);
   r->query_deadline_ns = o->query_timeout_ns > 0 ? r->t0_ns + o->query_timeout_ns : 0;
   r->query_next = NULL;
   r->state = REQ_QUERY;
@@ -125,7 +120,7 @@ void mw__query_submit(mw_req *r) {
 void mw__query_reply(mw_req *r) {
   struct MHD_Response *resp = r->answer;
   if (!resp) /* the handler made no reply, or it could not be created */
-    return mw__reply_json_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "the query produced no answer");
+    return mw__reply_error(r, MW_EIO, "the query produced no answer");
   r->answer = NULL;
   mw__req_send(r, r->answer_status, resp);
 }

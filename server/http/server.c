@@ -11,6 +11,8 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timefmt.h"
+#include "http/status.h"
+#include "query/metrics.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,8 +28,6 @@
 
 mw_counter mw__m_spans_accepted, mw__m_spans_rejected;
 mw_counter_vec mw__m_requests;
-static const double commit_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
-mw_histogram mw__m_commit_seconds = MW_HISTOGRAM_INIT(commit_bounds);
 
 /* Bodies up to this size are refused without being drained (see on_request). */
 enum { EARLY_REPLY_BYTES = 16 * 1024 };
@@ -85,50 +85,6 @@ static const char *allowed_methods(mw_req *r, const char *url) {
   return out[0] ? mw__arena_strndup(r->arena, out, strlen(out)) : NULL;
 }
 
-unsigned mw__http_status(int err) {
-  switch (err) {
-  case MW_OK: return MHD_HTTP_OK;
-  case MW_EINVAL: return MHD_HTTP_BAD_REQUEST;
-  case MW_ETOOBIG: return MHD_HTTP_CONTENT_TOO_LARGE;
-  case MW_EBUSY: return MHD_HTTP_SERVICE_UNAVAILABLE;
-  case MW_ENOTFOUND: return MHD_HTTP_NOT_FOUND;
-  case MW_EUNSUPPORTED: return MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
-  case MW_ESHUTDOWN: return MHD_HTTP_SERVICE_UNAVAILABLE;
-  case MW_EFULL: return MHD_HTTP_INSUFFICIENT_STORAGE;
-  case MW_ETIMEDOUT: return MHD_HTTP_SERVICE_UNAVAILABLE;
-  default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
-  }
-}
-
-int mw__query_window(mw_req *r, int64_t *start, int64_t *end) {
-  const char *names[2] = {"start", "end"};
-  int64_t *out[2] = {start, end};
-  int given[2] = {0, 0};
-  for (int i = 0; i < 2; i++) {
-    const char *v = mw__req_arg(r, names[i]);
-    if (!v || !*v) continue;
-    if (mw__parse_time(v, out[i]) != MW_OK) {
-      mw__reply_json_error(r, 400, "%s must be unix seconds, unix nanoseconds or RFC 3339, got \"%.64s\"", names[i], v);
-      return -1;
-    }
-    given[i] = 1;
-  }
-  int64_t max = r->http->opts.max_query_range;
-  int64_t hi = given[1] ? *end : mw__now_ns();
-  if (!given[1]) *end = INT64_MAX; /* data stamped slightly ahead of our clock still counts */
-  if (!given[0]) *start = max > 0 && hi > INT64_MIN + max ? hi - max : 0;
-  if (given[0] && given[1] && *end <= *start) {
-    mw__reply_json_error(r, 400, "end must be after start");
-    return -1;
-  }
-  if (max > 0 && hi - *start > max) {
-    mw__reply_json_error(r, 400, "the time range is wider than max_query_range (%lld s): narrow start and end",
-                         (long long)(max / 1000000000));
-    return -1;
-  }
-  return 0;
-}
-
 const char *mw__req_arg(mw_req *r, const char *name) {
   return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
@@ -137,18 +93,19 @@ const char *mw__req_header(mw_req *r, const char *name) {
   return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
-void mw__req_retry_after(mw_req *r, unsigned seconds) { r->retry_after = seconds; }
-
-static void queue(mw_req *r, unsigned status, const char *content_type, struct MHD_Response *resp) {
+/* Adds the headers every reply carries and sends resp with status (or keeps
+ * it, on a query thread). */
+static void queue_status(mw_req *r, unsigned status, unsigned retry_after, int auth, const char *content_type,
+                         struct MHD_Response *resp) {
   if (!resp) {
     mw__error("cannot create a response", NULL);
     if (r->state != REQ_QUERY) r->state = REQ_REPLIED; /* a query thread's request is resumed all the same */
     return;
   }
   if (content_type) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-  if (r->retry_after) {
+  if (retry_after) {
     char v[16];
-    snprintf(v, sizeof v, "%u", r->retry_after);
+    snprintf(v, sizeof v, "%u", retry_after);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
   }
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
@@ -156,7 +113,7 @@ static void queue(mw_req *r, unsigned status, const char *content_type, struct M
     MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->http->opts.cors_origin);
     MHD_add_response_header(resp, "Vary", "Origin");
   }
-  if (status == MHD_HTTP_UNAUTHORIZED) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"meanwhile\"");
+  if (auth) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"meanwhile\"");
   if (r->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
   if (r->close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
   if (r->state == REQ_QUERY) { /* on a query thread: sent once the connection is resumed */
@@ -166,6 +123,11 @@ static void queue(mw_req *r, unsigned status, const char *content_type, struct M
     return;
   }
   mw__req_send(r, status, resp);
+}
+
+/* queue_status with what the table says of rc. */
+static void queue(mw_req *r, int rc, const char *content_type, struct MHD_Response *resp) {
+  queue_status(r, mw__http_status(rc), mw__http_retry_after(rc), mw__http_needs_auth(rc), content_type, resp);
 }
 
 void mw__req_send(mw_req *r, unsigned status, struct MHD_Response *resp) {
@@ -179,42 +141,38 @@ void mw__req_send(mw_req *r, unsigned status, struct MHD_Response *resp) {
             status, (long long)((mw__mono_ns() - r->t0_ns) / 1000), r->early);
 }
 
-void mw__reply(mw_req *r, unsigned status, const char *content_type, char *body, size_t len) {
+void mw__reply(mw_req *r, int rc, const char *content_type, char *body, size_t len) {
   struct MHD_Response *resp =
       MHD_create_response_from_buffer(len, body ? body : (char *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
   if (!resp) free(body);
-  queue(r, status, content_type, resp);
+  queue(r, rc, content_type, resp);
 }
 
-void mw__reply_buf(mw_req *r, unsigned status, const char *content_type, mw_buf *b) {
+void mw__reply_buf(mw_req *r, int rc, const char *content_type, mw_buf *b) {
   /* an answer that did not fit (or found no memory) is never sent as if it
    * were whole: its 200 would carry an empty or cut body */
   if (b->err == MW_ETOOBIG)
-    return mw__reply_json_error(r, mw__http_status(b->err),
-                                "the answer would be larger than %zu MiB: ask for less (a narrower time window, a "
-                                "smaller limit, or the next page)", b->max >> 20);
-  if (b->err) {
-    mw__req_retry_after(r, 1);
-    return mw__reply_json_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory rendering the answer: retry");
-  }
+    return mw__reply_error(r, b->err,
+                           "the answer would be larger than %zu MiB: ask for less (a narrower time window, a "
+                           "smaller limit, or the next page)", b->max >> 20);
+  if (b->err) return mw__reply_error(r, MW_ENOMEM, "out of memory rendering the answer: retry");
   size_t len;
   char *data = mw__buf_detach(b, &len);
-  mw__reply(r, status, content_type, data, len);
+  mw__reply(r, rc, content_type, data, len);
 }
 
-void mw__reply_static(mw_req *r, unsigned status, const char *content_type, const void *data, size_t len) {
-  queue(r, status, content_type,
-        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT));
+void mw__reply_static(mw_req *r, int rc, const char *content_type, const void *data, size_t len) {
+  queue(r, rc, content_type, MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT));
 }
 
-void mw__reply_text(mw_req *r, unsigned status, const char *text) {
+void mw__reply_text(mw_req *r, int rc, const char *text) {
   size_t n = strlen(text);
   char *copy = malloc(n + 1);
   if (copy) memcpy(copy, text, n + 1);
-  mw__reply(r, status, "text/plain; charset=utf-8", copy, copy ? n : 0);
+  mw__reply(r, rc, "text/plain; charset=utf-8", copy, copy ? n : 0);
 }
 
-void mw__reply_json_error(mw_req *r, unsigned status, const char *fmt, ...) {
+void mw__reply_error(mw_req *r, int rc, const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
@@ -227,7 +185,15 @@ void mw__reply_json_error(mw_req *r, unsigned status, const char *fmt, ...) {
   mw__jw_obj(&w);
   mw__jw_kstr(&w, "error", msg);
   mw__jw_obj_end(&w);
-  mw__reply_buf(r, status, "application/json", &b);
+  mw__reply_buf(r, rc, "application/json", &b);
+}
+
+void mw__reply_answer(mw_req *r, mw_answer *a) {
+  if (a->rc) {
+    mw__answer_free(a);
+    return mw__reply_error(r, a->rc, "%s", a->error);
+  }
+  mw__reply_buf(r, MW_OK, a->content_type, &a->body);
 }
 
 /* --- commit suspension ---------------------------------------------------- */
@@ -241,12 +207,10 @@ static void job_done(mw_write_job *job, int rc) {
 
 int mw__req_commit(mw_req *r) {
   if (atomic_load(&r->http->stopping)) return MW_ESHUTDOWN;
-  r->job.done = job_done;
-  r->job.user = r;
   r->state = REQ_WAITING;
   /* suspend first: the writer may finish before submit even returns */
   MHD_suspend_connection(r->conn);
-  int rc = mw__store_submit(r->http->opts.store, &r->job);
+  int rc = mw__ingest_submit(r->http->opts.store, &r->job, job_done, r);
   if (rc) {
     r->state = REQ_BODY;
     MHD_resume_connection(r->conn);
@@ -312,7 +276,7 @@ static void start_body(mw_req *r) {
   if (!ct || mw__media_type(ct, r->media, sizeof r->media) != MW_OK) r->media[0] = '\0';
   /* when the write queue is nearly full, an ingest request is refused before
    * its body is read: it costs no decoding and no memory */
-  if (r->route->access == MW_ACCESS_INGEST && mw__store_full(r->http->opts.store, 80)) {
+  if (r->route->access == MW_ACCESS_INGEST && mw__ingest_refused(r->http->opts.store)) {
     r->body_rc = MW_EBUSY;
     r->early = 1;
     return;
@@ -336,7 +300,7 @@ static void start_body(mw_req *r) {
     r->dom_reserved = strcmp(r->media, "application/json") == 0 ? MW_JSON_TREE_FACTOR * n : 0;
     int rc = mw__req_account(r, n + r->dom_reserved);
     if (rc) {
-      r->body_rc = rc; /* MW_EBUSY: retry later; MW_ETOOBIG: never fits (413) */
+      r->body_rc = rc; /* MW_EBUSY: retry later; MW_ETOOBIG: never fits */
       r->early = 1;
       return;
     }
@@ -355,15 +319,15 @@ static int authorize(mw_req *r) {
   if (!set || !set->n) return 0;
   const char *h = mw__req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
   if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
-    mw__reply_json_error(r, MHD_HTTP_UNAUTHORIZED, "this endpoint needs an %s token: send Authorization: Bearer <token>",
-                         r->route->access == MW_ACCESS_INGEST ? "ingest" : "query");
+    mw__reply_error(r, MW_EUNAUTHORIZED, "this endpoint needs an %s token: send Authorization: Bearer <token>",
+                    r->route->access == MW_ACCESS_INGEST ? "ingest" : "query");
     return -1;
   }
   const char *tok = h + 7;
   while (*tok == ' ') tok++;
   if (!mw__tokens_match(set, tok, strlen(tok))) {
-    mw__reply_json_error(r, MHD_HTTP_FORBIDDEN, "the token is not valid for %s",
-                         r->route->access == MW_ACCESS_INGEST ? "ingest" : "queries");
+    mw__reply_error(r, MW_EFORBIDDEN, "the token is not valid for %s",
+                    r->route->access == MW_ACCESS_INGEST ? "ingest" : "queries");
     return -1;
   }
   return 0;
@@ -376,7 +340,7 @@ static int cors(mw_req *r, const char *method) {
   r->cors = strcmp(allowed, "*") == 0 || strcmp(allowed, origin) == 0;
   if (strcmp(method, "OPTIONS") != 0) return 0;
   if (!r->cors) {
-    mw__reply_text(r, MHD_HTTP_FORBIDDEN, "origin not allowed");
+    mw__reply_text(r, MW_EFORBIDDEN, "origin not allowed");
     return 1;
   }
   struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -385,7 +349,7 @@ static int cors(mw_req *r, const char *method) {
     MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Authorization, Content-Type, Content-Encoding");
     MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
   }
-  queue(r, MHD_HTTP_NO_CONTENT, NULL, resp);
+  queue_status(r, mw__http_status_empty(), 0, 0, NULL, resp);
   return 1;
 }
 
@@ -415,20 +379,19 @@ static int refuse_uri(mw_req *r, enum mw_uri_verdict v, size_t params, const cha
   switch (v) {
   case MW_URI_OK: return 0;
   case MW_URI_TOO_LONG:
-    mw__reply_json_error(r, MHD_HTTP_URI_TOO_LONG, "the URI is longer than %d bytes (max_uri_bytes)", MW_MAX_URI_BYTES);
+    mw__reply_error(r, MW_ETOOLONG, "the URI is longer than %d bytes (max_uri_bytes)", MW_MAX_URI_BYTES);
     return 1;
   case MW_URI_TOO_MANY_PARAMS:
-    mw__reply_json_error(r, MHD_HTTP_URI_TOO_LONG, "the query has %zu parameters, more than %d (max_query_params)",
-                         params, MW_MAX_QUERY_PARAMS);
+    mw__reply_error(r, MW_ETOOLONG, "the query has %zu parameters, more than %d (max_query_params)", params,
+                    MW_MAX_QUERY_PARAMS);
     return 1;
   case MW_URI_BAD_PATH:
-    mw__reply_json_error(r, MHD_HTTP_BAD_REQUEST,
-                         "the path holds a space or a control character (such as %%00), raw or percent-encoded");
+    mw__reply_error(r, MW_EINVAL,
+                    "the path holds a space or a control character (such as %%00), raw or percent-encoded");
     return 1;
   case MW_URI_BAD_QUERY:
-    mw__reply_json_error(r, MHD_HTTP_BAD_REQUEST,
-                         "the query parameter \"%.40s\" holds a NUL (%%00), a raw space or a control character",
-                         bad_param);
+    mw__reply_error(r, MW_EINVAL,
+                    "the query parameter \"%.40s\" holds a NUL (%%00), a raw space or a control character", bad_param);
     return 1;
   }
   return 0;
@@ -441,8 +404,9 @@ static int refuse_uri(mw_req *r, enum mw_uri_verdict v, size_t params, const cha
  * still arriving. Nothing else is written to the socket then (a 100 Continue
  * is complete before any of the body is passed to us). Over TLS the socket
  * carries TLS records, so the connection is only closed. */
-__attribute__((format(printf, 3, 4))) static enum MHD_Result reply_raw_and_close(mw_req *r, unsigned status,
+__attribute__((format(printf, 3, 4))) static enum MHD_Result reply_raw_and_close(mw_req *r, int rc,
                                                                                 const char *fmt, ...) {
+  unsigned status = mw__http_status(rc);
   const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
   mw__counter_vec_add(&mw__m_requests, (int)status, 1);
   mw__debug("request", "method=%s url=%s status=%u us=%lld early=0 raw=1", r->route ? r->route->method : "-", r->url,
@@ -496,9 +460,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     mw_framing fr;
     mw__framing_check(conn, version, &fr);
     r->expect_continue = fr.expect_continue;
-    r->close = fr.status || uri_verdict; /* nothing after these headers is read as a request */
-    if (fr.status) {
-      mw__reply_json_error(r, fr.status, "%s", fr.why);
+    r->close = fr.rc || uri_verdict; /* nothing after these headers is read as a request */
+    if (fr.rc) {
+      mw__reply_error(r, fr.rc, "%s", fr.why);
       return MHD_YES;
     }
     if (refuse_uri(r, uri_verdict, params, bad_param)) return MHD_YES;
@@ -508,12 +472,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!r->route) {
       if (path_ok) {
         r->allow = allowed_methods(r, url);
-        mw__reply_json_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "%.16s is not allowed on %.200s: use %s", method, url,
-                             r->allow ? r->allow : "another method");
+        mw__reply_error(r, MW_EMETHOD, "%.16s is not allowed on %.200s: use %s", method, url,
+                        r->allow ? r->allow : "another method");
       } else if (strncmp(url, "/api/", 5) == 0) {
-        mw__reply_json_error(r, MHD_HTTP_NOT_FOUND, "no such endpoint: %s", url);
+        mw__reply_error(r, MW_ENOTFOUND, "no such endpoint: %s", url);
       } else {
-        mw__reply_text(r, MHD_HTTP_NOT_FOUND, "not found");
+        mw__reply_text(r, MW_ENOTFOUND, "not found");
       }
       return MHD_YES;
     }
@@ -522,7 +486,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     /* in_flight was counted in req_new before this check: mw__http_quiesce
      * sets stopping before it reads in_flight, so none slips between */
     if (atomic_load(&h->stopping)) {
-      mw__reply_text(r, MHD_HTTP_SERVICE_UNAVAILABLE, "meanwhiled is shutting down");
+      mw__reply_text(r, MW_ESHUTDOWN, "meanwhiled is shutting down");
       return MHD_YES;
     }
     if (r->route->body) {
@@ -547,7 +511,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (h->opts.request_timeout_s &&
         mw__mono_ns() - r->t0_ns > (int64_t)h->opts.request_timeout_s * 1000000000) {
       mw__warn("request body too slow: closing", "url=%s after_s=%u", r->url, h->opts.request_timeout_s);
-      return reply_raw_and_close(r, MHD_HTTP_REQUEST_TIMEOUT,
+      return reply_raw_and_close(r, MW_ETOOSLOW,
                                  "the request body was still arriving after %u s (request_timeout)",
                                  h->opts.request_timeout_s);
     }
@@ -556,7 +520,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       r->drained += *upload_size;
       *upload_size = 0;
       if (r->drained <= drain_bound(h)) return MHD_YES;
-      return reply_raw_and_close(r, mw__http_status(r->body_rc),
+      return reply_raw_and_close(r, r->body_rc,
                                  "request refused (%s); its body was read and dropped up to %zu bytes, then the "
                                  "connection closed",
                                  mw__strerror(r->body_rc), drain_bound(h));
@@ -577,7 +541,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     /* past twice the limit on the wire, stop listening to it at all */
     if (r->dec && mw__body_decoder_in_len(r->dec) > drain_bound(h))
-      return reply_raw_and_close(r, MHD_HTTP_CONTENT_TOO_LARGE,
+      return reply_raw_and_close(r, MW_ETOOBIG,
                                  "request body is over %zu bytes on the wire (twice max_body_bytes): connection closed",
                                  drain_bound(h));
     *upload_size = 0;
@@ -692,13 +656,8 @@ static int bind_listen(const char *spec, int *fd_out, char *bound, size_t bounds
   return MW_OK;
 }
 
-static void observe_commit(double seconds, size_t jobs, size_t spans) {
-  mw__histogram_observe(&mw__m_commit_seconds, seconds);
-  (void)jobs, (void)spans;
-}
-
 int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t errsz) {
-  mw__store_on_commit(opts->store, observe_commit);
+  mw__q_metrics_attach(opts->store);
   mw_http *h = calloc(1, sizeof *h);
   if (!h) return MW_ENOMEM;
   h->opts = *opts;

@@ -10,6 +10,7 @@
 #include "decode/pprof.h"
 #include "decode/runtime_text.h"
 #include "ingest/body.h"
+#include "model/snapshot_meta.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -308,25 +309,31 @@ static int group_add(mw_arena *a, group_set *gs, const mw_goroutine_group *g, in
   return MW_OK;
 }
 
-static const char *goroutine_meta(mw_arena *a, const char *format, const mw_goroutine_group *g, size_t n,
-                                  int64_t claimed, const char *trigger) {
-  int64_t by_state[MW_G_NSTATES] = {0};
-  for (size_t i = 0; i < n; i++) by_state[g[i].state] = mw__sat_add(by_state[g[i].state], g[i].count);
+/* The goroutines of groups, counted by state. */
+static void count_states(const mw_goroutine_group *g, size_t n, mw_snapshot_meta *m) {
+  m->has_by_state = 1;
+  for (size_t i = 0; i < n; i++) m->by_state[g[i].state] = mw__sat_add(m->by_state[g[i].state], g[i].count);
+}
+
+/* The stored form of a snapshot's meta (model/snapshot_meta.h), in the arena. */
+static const char *meta_text(mw_arena *a, const mw_snapshot_meta *m) {
   mw_buf b;
-  mw__buf_init(&b, 4096);
+  mw__buf_init(&b, 64u << 10);
   mw_jsonw w;
   mw__jw_init(&w, &b);
-  mw__jw_obj(&w);
-  mw__jw_kstr(&w, "format", format);
-  mw__jw_key(&w, "by_state");
-  mw__jw_obj(&w);
-  for (int s = 0; s < MW_G_NSTATES; s++)
-    if (by_state[s]) mw__jw_kint(&w, mw__gstate_name((enum mw_gstate)s), by_state[s]);
-  mw__jw_obj_end(&w);
-  if (claimed >= 0) mw__jw_kint(&w, "claimed_total", claimed);
-  if (trigger) mw__jw_kstr(&w, "trigger", trigger);
-  mw__jw_obj_end(&w);
+  mw__snapshot_meta_write(&w, m);
   return json_to_arena(a, &w, &b);
+}
+
+static const char *goroutine_meta(mw_arena *a, const char *format, const mw_goroutine_group *g, size_t n,
+                                  int64_t claimed, const char *trigger) {
+  mw_snapshot_meta m;
+  mw__snapshot_meta_init(&m);
+  m.format = format;
+  count_states(g, n, &m);
+  m.claimed_total = claimed;
+  m.trigger = trigger;
+  return meta_text(a, &m);
 }
 
 static int build_goroutines_text(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len,
@@ -374,41 +381,22 @@ static int build_goroutines_text(mw_arena *a, const mw_ingest_params *p, const u
 
 static const char *profile_meta(mw_arena *a, const mw_profile *pr, const mw_goroutine_group *g, size_t ng,
                                 const char *trigger) {
-  mw_buf b;
-  mw__buf_init(&b, 64u << 10);
-  mw_jsonw w;
-  mw__jw_init(&w, &b);
-  mw__jw_obj(&w);
-  mw__jw_kstr(&w, "format", "pprof");
-  mw__jw_key(&w, "sample_types");
-  mw__jw_arr(&w);
-  for (size_t i = 0; i < pr->n_sample_types; i++) {
-    mw__jw_arr(&w);
-    mw__jw_str(&w, pr->sample_types[i].type);
-    mw__jw_str(&w, pr->sample_types[i].unit);
-    mw__jw_arr_end(&w);
-  }
-  mw__jw_arr_end(&w);
-  mw__jw_key(&w, "period_type");
-  mw__jw_arr(&w);
-  mw__jw_str(&w, pr->period_type.type);
-  mw__jw_str(&w, pr->period_type.unit);
-  mw__jw_arr_end(&w);
-  mw__jw_kint(&w, "period", pr->period);
-  if (pr->default_sample_type && *pr->default_sample_type)
-    mw__jw_kstr(&w, "default_sample_type", pr->default_sample_type);
-  if (trigger) mw__jw_kstr(&w, "trigger", trigger);
-  if (g) {
-    int64_t by_state[MW_G_NSTATES] = {0};
-    for (size_t i = 0; i < ng; i++) by_state[g[i].state] = mw__sat_add(by_state[g[i].state], g[i].count);
-    mw__jw_key(&w, "by_state");
-    mw__jw_obj(&w);
-    for (int s = 0; s < MW_G_NSTATES; s++)
-      if (by_state[s]) mw__jw_kint(&w, mw__gstate_name((enum mw_gstate)s), by_state[s]);
-    mw__jw_obj_end(&w);
-  }
-  mw__jw_obj_end(&w);
-  return json_to_arena(a, &w, &b);
+  mw_snapshot_meta m;
+  mw__snapshot_meta_init(&m);
+  m.format = "pprof";
+  m.profile = 1;
+  mw_value_type *types = mw__arena_calloc(a, pr->n_sample_types + 1, sizeof *types);
+  if (!types) return NULL;
+  for (size_t i = 0; i < pr->n_sample_types; i++)
+    types[i] = (mw_value_type){pr->sample_types[i].type, pr->sample_types[i].unit};
+  m.sample_types = types;
+  m.n_sample_types = pr->n_sample_types;
+  m.period_type = (mw_value_type){pr->period_type.type, pr->period_type.unit};
+  m.period = pr->period;
+  m.default_sample_type = pr->default_sample_type;
+  m.trigger = trigger;
+  if (g) count_states(g, ng, &m);
+  return meta_text(a, &m);
 }
 
 /* The kind of a profile whose sender did not name one, from what Go writes:

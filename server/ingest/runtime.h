@@ -12,7 +12,7 @@
 #include "ingest/body.h"
 #include "model/runtime_batch.h"
 
-/* One ingest request's parameters. (Not mw_runtime_params: that is
+/* One ingest request's parameters. (Not mw_ingest_params: that is
  * libmeanwhile's, include/meanwhile/client.h.) */
 typedef struct mw_ingest_params {
   const char *kind;          /* gctrace, schedtrace, goroutine, cpu, heap, allocs, mutex, block */

@@ -5,13 +5,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/arena.h"
-#include "core/jsonw.h"
-#include "store/store.h"
+#include "query/query.h"
 
-/* Writes the comparison. Returns 0, MW_ENOTFOUND (unknown operation or no
- * spans in the range) or an error. */
-int mw__compare_json(mw_store *s, mw_arena *a, const char *service, const char *name, int64_t start_ns,
-                     int64_t end_ns, size_t per_group, mw_jsonw *w);
+/* Spans per group: MW_COMPARE_SPANS unless asked, at most MW_COMPARE_MAX_SPANS. */
+enum { MW_COMPARE_SPANS = 30, MW_COMPARE_MAX_SPANS = 200 };
+
+typedef struct mw_compare_query {
+  const char *service, *name;   /* the operation */
+  int64_t start_ns, end_ns;     /* its spans starting in [start, end) */
+  size_t per_group;
+} mw_compare_query;
+
+/* GET /api/v1/compare. MW_ENOTFOUND for an unknown operation or one without
+ * spans in the range. Each span is explained in a read transaction that may
+ * be renewed between two of them, when the writer waits to empty the WAL
+ * (mw__read_yield): a span gone by then is passed over. */
+int mw__q_compare(mw_query *q, const mw_compare_query *p, mw_answer *out);
 
 #endif

@@ -3,6 +3,7 @@
  * cause, goes through timing -> breakdown -> causes; then the trace's summary. */
 #include "query/explain.h"
 #include "core/error.h"
+#include "core/hex.h"
 #include "query/explain_steps.h"
 
 #include <stdarg.h>
@@ -74,10 +75,26 @@ int mw__explain_run(mw_arena *a, const mw_explain_input *in, const mw_explain_op
   return out->summary ? MW_OK : MW_ENOMEM;
 }
 
-int mw__explain_trace(mw_store *s, mw_arena *a, const uint8_t trace_id[16], const mw_explain_opts *o,
+int mw__explain_trace(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], const mw_explain_opts *o,
                       mw_trace_explain *out) {
   mw_explain_input in;
   memset(out, 0, sizeof *out);
-  int rc = mw__explain_gather(s, a, trace_id, o, &in);
+  int rc = mw__explain_gather(rd, a, trace_id, o, &in);
   return rc ? rc : mw__explain_run(a, &in, o, out);
+}
+
+int mw__q_explain(mw_query *q, const uint8_t trace_id[16], mw_answer *out) {
+  if (mw__query_open(q, out)) return out->rc;
+  char hex[33];
+  mw__hex_encode(hex, trace_id, 16);
+  mw_explain_opts o = MW_EXPLAIN_OPTS_DEFAULT;
+  mw_trace_explain e;
+  int rc = mw__explain_trace(q->rd, q->arena, trace_id, &o, &e);
+  if (rc == MW_ENOTFOUND) return mw__answer_fail(out, rc, "trace %s not found", hex);
+  if (rc == MW_ETOOBIG) return mw__answer_fail(out, rc, "trace %s has too many spans to explain", hex);
+  if (rc) return mw__answer_fail(out, rc, "explaining trace %s failed: %s", hex, mw__strerror(rc));
+  mw_jsonw w;
+  mw__answer_json(out, 256u << 20, &w);
+  mw__explain_json(&w, &e);
+  return mw__answer_end(out, &w);
 }

@@ -23,7 +23,7 @@
 
 #include "core/arena.h"
 #include "core/jsonw.h"
-#include "store/store.h"
+#include "query/query.h"
 
 /* --- the answer ----------------------------------------------------------------- */
 
@@ -206,12 +206,12 @@ typedef struct mw_explain_opts {
 
 /* Explains one trace: gather, then run. Returns 0, MW_ENOTFOUND for an
  * unknown trace, MW_ETOOBIG, MW_EIO (a failed read) or MW_ENOMEM. */
-int mw__explain_trace(mw_store *s, mw_arena *a, const uint8_t trace_id[16], const mw_explain_opts *o,
+int mw__explain_trace(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], const mw_explain_opts *o,
                       mw_trace_explain *out);
 
 /* Reads what explaining a trace needs (explain_gather.c). Returns 0,
  * MW_ENOTFOUND, MW_ETOOBIG, MW_EIO or MW_ENOMEM. */
-int mw__explain_gather(mw_store *s, mw_arena *a, const uint8_t trace_id[16], const mw_explain_opts *o,
+int mw__explain_gather(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], const mw_explain_opts *o,
                        mw_explain_input *in);
 
 /* Explains a gathered (and linked: mw__explain_link) input; out points into
@@ -220,6 +220,10 @@ int mw__explain_run(mw_arena *a, const mw_explain_input *in, const mw_explain_op
 
 /* Writes the explain contract (docs/API.md). */
 void mw__explain_json(mw_jsonw *w, const mw_trace_explain *e);
+
+/* GET /api/v1/traces/{id}/explain, with MW_EXPLAIN_OPTS_DEFAULT. Errors:
+ * MW_ENOTFOUND, MW_ETOOBIG, MW_EIO (never a partial answer), MW_ENOMEM. */
+int mw__q_explain(mw_query *q, const uint8_t trace_id[16], mw_answer *out);
 
 /* The first frames of a stack text worth showing (runtime internals skipped),
  * as a JSON array of {"function","file","line"}. */

@@ -3,15 +3,17 @@
  * windows, the spans' labelled CPU samples and goroutines (per trace, in
  * batches: a few queries whatever the number of spans), and, for the spans
  * that no goroutine snapshot caught, their operations' slow neighbours; and
- * turns stored formats (profile meta, sample values) into plain numbers. Any
+ * turns stored formats (profile meta, through its owner model/snapshot_meta.c;
+ * sample values) into plain numbers. All in the caller's one read
+ * transaction. Any
  * failed read fails the explanation: an empty lane would read as "nothing
  * happened". */
 #include "query/explain.h"
 #include "core/error.h"
 #include "core/sat.h"
+#include "model/snapshot_meta.h"
 #include "query/explain_steps.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,19 +30,16 @@ enum {
 
 /* Index of the value that holds CPU nanoseconds in a profile's samples, and
  * the period (ns per sample) as the fallback. */
-static void cpu_value_index(const char *meta_json, int *idx, int64_t *period) {
+static int cpu_value_index(mw_arena *a, const char *meta_json, int *idx, int64_t *period) {
   *idx = -1;
   *period = 10000000;
-  json_t *m = meta_json ? json_loads(meta_json, 0, NULL) : NULL;
-  if (!m) return;
-  json_t *types = json_object_get(m, "sample_types");
-  for (size_t i = 0; i < json_array_size(types); i++) {
-    const char *unit = json_string_value(json_array_get(json_array_get(types, i), 1));
-    if (unit && strcmp(unit, "nanoseconds") == 0) *idx = (int)i;
-  }
-  json_t *p = json_object_get(m, "period");
-  if (json_is_integer(p) && json_integer_value(p) > 0) *period = json_integer_value(p);
-  json_decref(m);
+  mw_snapshot_meta m;
+  int rc = mw__snapshot_meta_read(a, meta_json, &m);
+  if (rc == MW_ENOMEM) return rc;
+  for (size_t i = 0; i < m.n_sample_types; i++)
+    if (m.sample_types[i].unit && strcmp(m.sample_types[i].unit, "nanoseconds") == 0) *idx = (int)i;
+  if (m.period > 0) *period = m.period;
+  return MW_OK;
 }
 
 /* The idx-th number of a JSON array of integers ("[1,10000000]"); 0 if none. */
@@ -58,10 +57,10 @@ static int64_t nth_value(const char *vals, int idx) {
   return 0;
 }
 
-static int read_spans(mw_store *s, mw_arena *a, const uint8_t trace_id[16], const mw_explain_opts *o,
+static int read_spans(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], const mw_explain_opts *o,
                       mw_explain_input *in, mw_trace_rows *out) {
   mw_trace_rows rows;
-  int rc = mw__store_read_trace(s, a, trace_id, o->max_spans, &rows);
+  int rc = mw__store_read_trace(rd, a, trace_id, o->max_spans, &rows);
   if (rc) return rc;
   *out = rows;
   if (!rows.n_spans) return MW_ENOTFOUND;
@@ -74,7 +73,7 @@ static int read_spans(mw_store *s, mw_arena *a, const uint8_t trace_id[16], cons
   for (size_t k = 0; k < rows.n_sources; k++) {
     mw_source_info info;
     in->sources[k].id = rows.sources[k].id;
-    if ((rc = mw__store_source(s, a, rows.sources[k].id, &info)) && rc != MW_ENOTFOUND) return rc;
+    if ((rc = mw__store_source(rd, a, rows.sources[k].id, &info)) && rc != MW_ENOTFOUND) return rc;
     service[k] = !rc && info.service ? info.service : "?";
   }
   for (size_t i = 0; i < rows.n_spans; i++) {
@@ -88,16 +87,16 @@ static int read_spans(mw_store *s, mw_arena *a, const uint8_t trace_id[16], cons
   return MW_OK;
 }
 
-static int read_sources(mw_store *s, mw_arena *a, mw_explain_input *in, int64_t start, int64_t end) {
+static int read_sources(mw_read *rd, mw_arena *a, mw_explain_input *in, int64_t start, int64_t end) {
   for (size_t k = 0; k < in->n_sources; k++) {
     mw_ex_source *src = &in->sources[k];
     mw_gc_cycle *gc;
     mw_snapshot_info *cpu;
     size_t n_gc, n_cpu;
     int more;
-    int rc = mw__store_gc(s, a, src->id, mw__sat_sub(start, GC_LOOKBACK_NS), end, MAX_GC_CYCLES, &gc, &n_gc, &more);
+    int rc = mw__store_gc(rd, a, src->id, mw__sat_sub(start, GC_LOOKBACK_NS), end, MAX_GC_CYCLES, &gc, &n_gc, &more);
     if (!rc)
-      rc = mw__store_snapshots(s, a, src->id, "cpu", mw__sat_sub(start, CPU_LOOKBACK_NS), end, MAX_CPU_PROFILES, &cpu,
+      rc = mw__store_snapshots(rd, a, src->id, "cpu", mw__sat_sub(start, CPU_LOOKBACK_NS), end, MAX_CPU_PROFILES, &cpu,
                                &n_cpu, &more);
     if (rc) return rc;
     mw_ex_window *w = mw__arena_calloc(a, n_cpu + 1, sizeof *w);
@@ -112,12 +111,12 @@ static int read_sources(mw_store *s, mw_arena *a, mw_explain_input *in, int64_t 
 }
 
 /* The spans' labelled CPU samples and goroutines: two batched reads. */
-static int read_samples(mw_store *s, mw_arena *a, const uint8_t trace_id[16], const mw_stored_span *spans,
+static int read_samples(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], const mw_stored_span *spans,
                         mw_explain_input *in) {
   mw_span_sample *cpu, *gor;
   size_t n_cpu, n_gor;
-  int rc = mw__store_trace_samples(s, a, trace_id, spans, in->n_spans, "cpu", MAX_CPU_ROWS, &cpu, &n_cpu);
-  if (!rc) rc = mw__store_trace_samples(s, a, trace_id, spans, in->n_spans, "goroutine", MAX_GOROUTINE_ROWS, &gor, &n_gor);
+  int rc = mw__store_trace_samples(rd, a, trace_id, spans, in->n_spans, "cpu", MAX_CPU_ROWS, &cpu, &n_cpu);
+  if (!rc) rc = mw__store_trace_samples(rd, a, trace_id, spans, in->n_spans, "goroutine", MAX_GOROUTINE_ROWS, &gor, &n_gor);
   if (rc) return rc;
   mw_ex_cpu_row *c = mw__arena_calloc(a, n_cpu + 1, sizeof *c);
   mw_ex_goroutines *g = mw__arena_calloc(a, n_gor + 1, sizeof *g);
@@ -127,7 +126,7 @@ static int read_samples(mw_store *s, mw_arena *a, const uint8_t trace_id[16], co
   for (size_t i = 0; i < n_cpu; i++) {
     const mw_span_sample *r = &cpu[i];
     if (r->snapshot_id != last_snap) {
-      cpu_value_index(r->meta_json, &idx_ns, &period);
+      if (cpu_value_index(a, r->meta_json, &idx_ns, &period)) return MW_ENOMEM;
       last_snap = r->snapshot_id;
     }
     int64_t count = nth_value(r->vals_json, 0);
@@ -152,16 +151,16 @@ static int read_samples(mw_store *s, mw_arena *a, const uint8_t trace_id[16], co
 
 /* An operation's slow neighbours around the span (docs/CORRELATION.md,
  * "Operation scope") and their goroutines, in one query. */
-static int read_op(mw_store *s, mw_arena *a, const mw_explain_opts *o, const mw_stored_span *sp, mw_ex_op *op) {
+static int read_op(mw_read *rd, mw_arena *a, const mw_explain_opts *o, const mw_stored_span *sp, mw_ex_op *op) {
   memset(op, 0, sizeof *op);
   op->op_id = sp->op_id;
   mw_span_ref *refs;
   size_t n, nr;
-  int rc = mw__store_op_neighbours(s, a, sp->op_id, sp->start_ns, o->op_window_ns, o->op_neighbours, 0.90,
+  int rc = mw__store_op_neighbours(rd, a, sp->op_id, sp->start_ns, o->op_window_ns, o->op_neighbours, 0.90,
                                    o->op_max_spans, &op->p90_ns, &op->count, &refs, &n);
   if (rc || !op->count) return rc;
   mw_span_sample *rows;
-  if ((rc = mw__store_spans_goroutines(s, a, refs, n, MAX_OP_ROWS, &rows, &nr))) return rc;
+  if ((rc = mw__store_spans_goroutines(rd, a, refs, n, MAX_OP_ROWS, &rows, &nr))) return rc;
   mw_ex_goroutines *g = mw__arena_calloc(a, nr + 1, sizeof *g);
   if (!g) return MW_ENOMEM;
   for (size_t i = 0; i < nr; i++)
@@ -176,7 +175,7 @@ static int read_op(mw_store *s, mw_arena *a, const mw_explain_opts *o, const mw_
 /* The operations of the spans that have self time but no goroutines of
  * their own, once each; each read around the first such span in the order
  * of explanation. */
-static int read_ops(mw_store *s, mw_arena *a, const mw_explain_opts *o, mw_explain_input *in) {
+static int read_ops(mw_read *rd, mw_arena *a, const mw_explain_opts *o, mw_explain_input *in) {
   in->ops = mw__arena_calloc(a, in->n_spans + 1, sizeof *in->ops);
   if (!in->ops) return MW_ENOMEM;
   for (size_t k = 0; k < in->n_spans; k++) {
@@ -188,18 +187,18 @@ static int read_ops(mw_store *s, mw_arena *a, const mw_explain_opts *o, mw_expla
     if (t.self_ns <= 0) continue;
     size_t i = 0;
     while (i < in->n_ops && in->ops[i].op_id != sp->span->op_id) i++;
-    if (i == in->n_ops && (rc = read_op(s, a, o, sp->span, &in->ops[in->n_ops++]))) return rc;
+    if (i == in->n_ops && (rc = read_op(rd, a, o, sp->span, &in->ops[in->n_ops++]))) return rc;
     sp->op = (int)i;
   }
   return MW_OK;
 }
 
-int mw__explain_gather(mw_store *s, mw_arena *a, const uint8_t trace_id[16], const mw_explain_opts *o,
+int mw__explain_gather(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], const mw_explain_opts *o,
                        mw_explain_input *in) {
   memset(in, 0, sizeof *in);
   memcpy(in->trace_id, trace_id, 16);
   mw_trace_rows rows;
-  int rc = read_spans(s, a, trace_id, o, in, &rows);
+  int rc = read_spans(rd, a, trace_id, o, in, &rows);
   if (rc) return rc;
   int64_t start = INT64_MAX, end = INT64_MIN;
   for (size_t i = 0; i < in->n_spans; i++) {
@@ -207,8 +206,8 @@ int mw__explain_gather(mw_store *s, mw_arena *a, const uint8_t trace_id[16], con
     if (sp->start_ns < start) start = sp->start_ns;
     if (sp->start_ns + sp->dur_ns > end) end = sp->start_ns + sp->dur_ns;
   }
-  if ((rc = read_sources(s, a, in, start, end)) || (rc = read_samples(s, a, trace_id, rows.spans, in)) ||
+  if ((rc = read_sources(rd, a, in, start, end)) || (rc = read_samples(rd, a, trace_id, rows.spans, in)) ||
       (rc = mw__explain_link(a, in)))
     return rc;
-  return read_ops(s, a, o, in);
+  return read_ops(rd, a, o, in);
 }

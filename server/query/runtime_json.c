@@ -5,6 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+void mw__json_source(mw_jsonw *w, const mw_source_info *s) {
+  mw__jw_obj(w);
+  mw__jw_kint(w, "id", s->id);
+  mw__jw_kstr(w, "service", s->service);
+  mw__jw_kstr(w, "instance", s->instance);
+  if (s->host) mw__jw_kstr(w, "host", s->host);
+  if (s->pid) mw__jw_kint(w, "pid", s->pid);
+  mw__jw_kint(w, "first_ns", s->first_ns);
+  mw__jw_kint(w, "last_ns", s->last_ns);
+  mw__jw_obj_end(w);
+}
+
 void mw__json_gc_cycle(mw_jsonw *w, const mw_gc_cycle *g) {
   int64_t t1 = mw__sat_add(g->start_ns, g->stw_sweep_term_ns), t2 = mw__sat_add(t1, g->concurrent_mark_ns),
           t3 = mw__sat_add(t2, g->stw_mark_term_ns);

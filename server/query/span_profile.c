@@ -6,9 +6,9 @@
 #include "core/bmap.h"
 #include "core/error.h"
 #include "core/hex.h"
+#include "model/snapshot_meta.h"
 #include "perftools/profiles.pb-c.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -130,11 +130,11 @@ static int gzip_into(const uint8_t *in, size_t len, mw_buf *out) {
   return rc == Z_STREAM_END ? MW_OK : MW_EIO;
 }
 
-int mw__span_profile(mw_store *s, mw_arena *a, const uint8_t span_id[8], const uint8_t *trace_id, const char *kind,
-                     mw_buf *out) {
+static int span_profile(mw_read *rd, mw_arena *a, const uint8_t span_id[8], const uint8_t *trace_id,
+                        const char *kind, mw_buf *out) {
   mw_span_sample *rows;
   size_t n;
-  int rc = mw__store_span_samples(s, a, span_id, trace_id, kind, 100000, &rows, &n);
+  int rc = mw__store_span_samples(rd, a, span_id, trace_id, kind, 100000, &rows, &n);
   if (rc) return rc;
   if (!n) return MW_ENOTFOUND;
   int goroutines = strcmp(kind, "goroutine") == 0;
@@ -159,22 +159,21 @@ int mw__span_profile(mw_store *s, mw_arena *a, const uint8_t span_id[8], const u
     pt->unit = vt[0].unit;
     p.period = 1;
   } else {
-    json_t *meta = rows[0].meta_json ? json_loads(rows[0].meta_json, 0, NULL) : NULL;
-    json_t *types = json_object_get(meta, "sample_types"), *per = json_object_get(meta, "period_type");
-    n_types = json_array_size(types) ? json_array_size(types) : 1;
+    mw_snapshot_meta meta;
+    if (mw__snapshot_meta_read(a, rows[0].meta_json, &meta) == MW_ENOMEM) goto out;
+    n_types = meta.n_sample_types ? meta.n_sample_types : 1;
     if (n_types > 8) n_types = 8;
     for (size_t i = 0; i < n_types; i++) {
       perftools__profiles__value_type__init(&vt[i]);
-      const char *t = json_string_value(json_array_get(json_array_get(types, i), 0));
-      const char *u = json_string_value(json_array_get(json_array_get(types, i), 1));
+      const char *t = i < meta.n_sample_types ? meta.sample_types[i].type : NULL;
+      const char *u = i < meta.n_sample_types ? meta.sample_types[i].unit : NULL;
       vt[i].type = str_id(&b, t ? t : "samples", strlen(t ? t : "samples"));
       vt[i].unit = str_id(&b, u ? u : "count", strlen(u ? u : "count"));
     }
-    const char *pt_t = json_string_value(json_array_get(per, 0)), *pt_u = json_string_value(json_array_get(per, 1));
+    const char *pt_t = meta.period_type.type, *pt_u = meta.period_type.unit;
     pt->type = str_id(&b, pt_t ? pt_t : "cpu", strlen(pt_t ? pt_t : "cpu"));
     pt->unit = str_id(&b, pt_u ? pt_u : "nanoseconds", strlen(pt_u ? pt_u : "nanoseconds"));
-    p.period = json_integer_value(json_object_get(meta, "period"));
-    json_decref(meta);
+    p.period = meta.period;
   }
   for (size_t i = 0; i < n_types; i++) vtp[i] = &vt[i];
   p.sample_type = vtp;
@@ -238,4 +237,16 @@ out:
   mw__bmap_free(b.funcs);
   mw__bmap_free(b.locs);
   return rc;
+}
+
+int mw__q_span_profile(mw_query *q, const uint8_t span_id[8], const uint8_t *trace_id, const char *kind,
+                       mw_answer *out) {
+  if (mw__query_open(q, out)) return out->rc;
+  char hex[17];
+  mw__hex_encode(hex, span_id, 8);
+  mw__answer_bytes(out, "application/octet-stream", 256u << 20);
+  int rc = span_profile(q->rd, q->arena, span_id, trace_id, kind, &out->body);
+  if (rc == MW_ENOTFOUND) return mw__answer_fail(out, rc, "no %s sample carries span %s", kind, hex);
+  if (rc) return mw__answer_fail(out, rc, "building the profile failed: %s", mw__strerror(rc));
+  return out->rc;
 }

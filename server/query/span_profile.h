@@ -5,13 +5,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/arena.h"
-#include "core/buf.h"
-#include "store/store.h"
+#include "query/query.h"
 
-/* kind is "cpu" or "goroutine"; trace_id may be NULL. Fills out (gzip'd
- * protobuf). Returns 0, MW_ENOTFOUND when no sample carries the span, or an error. */
-int mw__span_profile(mw_store *s, mw_arena *a, const uint8_t span_id[8], const uint8_t *trace_id, const char *kind,
-                     mw_buf *out);
+/* GET /api/v1/spans/{id}/profile: kind is "cpu" or "goroutine"; trace_id may
+ * be NULL. The answer is the gzip'd protobuf. MW_ENOTFOUND when no sample
+ * carries the span. */
+int mw__q_span_profile(mw_query *q, const uint8_t span_id[8], const uint8_t *trace_id, const char *kind,
+                       mw_answer *out);
 
 #endif

@@ -4,11 +4,12 @@
  * was cut. */
 #include "query/timeline.h"
 #include "core/error.h"
+#include "core/hex.h"
 #include "core/sat.h"
+#include "model/snapshot_meta.h"
 #include "query/explain.h"
 #include "query/runtime_json.h"
 
-#include <jansson.h>
 #include <string.h>
 
 enum { MAX_TRACE_SPANS = 20000, LANE_MAX = 5000, SPAN_SAMPLES_MAX = 64, SPAN_CPU_ROWS_MAX = 100000 };
@@ -24,16 +25,20 @@ typedef struct lanes {
   mw_sched_sample *sched;
   size_t n_sched;
   mw_snapshot_info *sn;
+  mw_snapshot_meta *meta;       /* of each snapshot */
   size_t n_sn;
 } lanes;
 
-static int read_lanes(mw_store *s, mw_arena *a, int64_t source_id, int64_t lo, int64_t hi, lanes *l) {
+static int read_lanes(mw_read *rd, mw_arena *a, int64_t source_id, int64_t lo, int64_t hi, lanes *l) {
   int more;
-  int rc = mw__store_gc(s, a, source_id, mw__sat_sub(lo, GC_LOOKBACK_NS), hi, LANE_MAX, &l->gc, &l->n_gc, &l->gc_more);
-  if (!rc) rc = mw__store_sched(s, a, source_id, lo, hi, LANE_MAX, &l->sched, &l->n_sched, &more);
+  int rc = mw__store_gc(rd, a, source_id, mw__sat_sub(lo, GC_LOOKBACK_NS), hi, LANE_MAX, &l->gc, &l->n_gc, &l->gc_more);
+  if (!rc) rc = mw__store_sched(rd, a, source_id, lo, hi, LANE_MAX, &l->sched, &l->n_sched, &more);
   if (!rc)
-    rc = mw__store_snapshots(s, a, source_id, NULL, mw__sat_sub(lo, SNAPSHOT_LOOKBACK_NS), hi, LANE_MAX, &l->sn,
+    rc = mw__store_snapshots(rd, a, source_id, NULL, mw__sat_sub(lo, SNAPSHOT_LOOKBACK_NS), hi, LANE_MAX, &l->sn,
                              &l->n_sn, &more);
+  if (!rc && !(l->meta = mw__arena_calloc(a, l->n_sn + 1, sizeof *l->meta))) rc = MW_ENOMEM;
+  for (size_t i = 0; !rc && i < l->n_sn; i++)
+    if (mw__snapshot_meta_read(a, l->sn[i].meta_json, &l->meta[i]) == MW_ENOMEM) rc = MW_ENOMEM;
   return rc;
 }
 
@@ -150,17 +155,14 @@ static void write_snapshots(mw_jsonw *w, const lanes *l, int64_t lo) {
     mw__jw_kint(w, "time_ns", sn[i].at_ns);
     mw__jw_kint(w, "duration_ns", sn[i].duration_ns);
     mw__jw_kint(w, "total", sn[i].total);
-    json_t *meta = sn[i].meta_json ? json_loads(sn[i].meta_json, 0, NULL) : NULL;
-    json_t *bs = json_object_get(meta, "by_state");
-    if (json_is_object(bs)) {
+    const mw_snapshot_meta *m = &l->meta[i];
+    if (m->has_by_state) {
       mw__jw_key(w, "by_state");
       mw__jw_obj(w);
-      const char *k;
-      json_t *v;
-      json_object_foreach(bs, k, v) mw__jw_kint(w, k, json_integer_value(v));
+      for (int s = 0; s < MW_G_NSTATES; s++)
+        if (m->by_state[s]) mw__jw_kint(w, mw__gstate_name((enum mw_gstate)s), m->by_state[s]);
       mw__jw_obj_end(w);
     }
-    json_decref(meta);
     mw__jw_obj_end(w);
   }
   mw__jw_arr_end(w);
@@ -190,9 +192,9 @@ static void write_lanes(mw_jsonw *w, const mw_source_info *src, const lanes *l, 
   mw__jw_obj_end(w);
 }
 
-int mw__timeline_json(mw_store *s, mw_arena *a, const uint8_t trace_id[16], int64_t margin_ns, mw_jsonw *w) {
+static int timeline(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], int64_t margin_ns, mw_jsonw *w) {
   mw_trace_rows t;
-  int rc = mw__store_read_trace(s, a, trace_id, MAX_TRACE_SPANS, &t);
+  int rc = mw__store_read_trace(rd, a, trace_id, MAX_TRACE_SPANS, &t);
   if (rc) return rc;
   if (!t.n_spans) return MW_ENOTFOUND;
   int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -207,11 +209,11 @@ int mw__timeline_json(mw_store *s, mw_arena *a, const uint8_t trace_id[16], int6
   size_t *first_g = mw__arena_calloc(a, t.n_spans + 1, sizeof *first_g), *n_g = mw__arena_calloc(a, t.n_spans, sizeof *n_g);
   if (!src || !ln || !cpu_rows || !first_g || !n_g) return MW_ENOMEM;
   for (size_t i = 0; i < t.n_sources && !rc; i++)
-    if (!(rc = mw__store_source(s, a, t.sources[i].id, &src[i]))) rc = read_lanes(s, a, src[i].id, wlo, whi, &ln[i]);
+    if (!(rc = mw__store_source(rd, a, t.sources[i].id, &src[i]))) rc = read_lanes(rd, a, src[i].id, wlo, whi, &ln[i]);
   mw_span_sample *gor, *cpu;
   size_t n_gor = 0, n_cpu = 0;
-  if (!rc) rc = mw__store_trace_samples(s, a, trace_id, t.spans, t.n_spans, "goroutine", SPAN_SAMPLES_MAX, &gor, &n_gor);
-  if (!rc) rc = mw__store_trace_samples(s, a, trace_id, t.spans, t.n_spans, "cpu", SPAN_CPU_ROWS_MAX, &cpu, &n_cpu);
+  if (!rc) rc = mw__store_trace_samples(rd, a, trace_id, t.spans, t.n_spans, "goroutine", SPAN_SAMPLES_MAX, &gor, &n_gor);
+  if (!rc) rc = mw__store_trace_samples(rd, a, trace_id, t.spans, t.n_spans, "cpu", SPAN_CPU_ROWS_MAX, &cpu, &n_cpu);
   if (rc) return rc;
   /* rows come grouped by span in span order */
   for (size_t i = n_gor; i-- > 0;) first_g[gor[i].ref] = i, n_g[gor[i].ref]++;
@@ -242,4 +244,18 @@ int mw__timeline_json(mw_store *s, mw_arena *a, const uint8_t trace_id[16], int6
   mw__jw_arr_end(w);
   mw__jw_obj_end(w);
   return MW_OK;
+}
+
+int mw__q_timeline(mw_query *q, const uint8_t trace_id[16], int64_t margin_ns, mw_answer *out) {
+  if (mw__query_open(q, out)) return out->rc;
+  char hex[33];
+  mw__hex_encode(hex, trace_id, 16);
+  mw_jsonw w;
+  mw__answer_json(out, 256u << 20, &w);
+  int rc = timeline(q->rd, q->arena, trace_id, margin_ns, &w);
+  if (rc == MW_ENOTFOUND) return mw__answer_fail(out, rc, "trace %s not found", hex);
+  if (rc == MW_ETOOBIG)
+    return mw__answer_fail(out, rc, "trace %s has more than %d spans, too many for a timeline", hex, MAX_TRACE_SPANS);
+  if (rc) return mw__answer_fail(out, rc, "building the timeline of trace %s failed: %s", hex, mw__strerror(rc));
+  return mw__answer_end(out, &w);
 }

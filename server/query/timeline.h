@@ -4,11 +4,15 @@
 #define MW_QUERY_TIMELINE_H
 #include <stdint.h>
 
-#include "core/arena.h"
-#include "core/jsonw.h"
-#include "store/store.h"
+#include "query/query.h"
 
-/* Writes the timeline. Returns 0, MW_ENOTFOUND, MW_ETOOBIG, MW_EIO or MW_ENOMEM. */
-int mw__timeline_json(mw_store *s, mw_arena *a, const uint8_t trace_id[16], int64_t margin_ns, mw_jsonw *w);
+/* The margin around the trace: 500 ms unless asked, at most an hour. */
+#define MW_TIMELINE_MARGIN_NS 500000000LL
+#define MW_TIMELINE_MAX_MARGIN_NS 3600000000000LL
+
+/* GET /api/v1/traces/{id}/timeline. Errors: MW_ENOTFOUND, MW_ETOOBIG (more
+ * spans than a timeline shows), MW_EIO (a lane could not be read: never an
+ * empty lane), MW_ENOMEM. */
+int mw__q_timeline(mw_query *q, const uint8_t trace_id[16], int64_t margin_ns, mw_answer *out);
 
 #endif

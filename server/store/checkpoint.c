@@ -8,10 +8,11 @@
  * (never blocking the writer or readers) while the writer keeps committing.
  * Fewer, larger checkpoints also write a hot index page back once, not after
  * every small transaction that touched it. */
-#include "store/store_int.h"
+#include "store/checkpoint.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timefmt.h"
+#include "store/conn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,27 +37,27 @@
  * (writer.c), the WAL stays under 64 MiB whatever the queries. */
 enum { CKPT_PAGES = 4096, HARD_PAGES = 8192, KICK_PAGES = 12288 };
 
+static void want(mw__ckpt *c) {
+  uv_mutex_lock(&c->lock);
+  c->wanted = 1;
+  uv_cond_signal(&c->wake);
+  uv_mutex_unlock(&c->lock);
+}
+
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages) {
-  mw_store *s = arg;
+  mw__ckpt *c = arg;
   (void)db, (void)name;
-  s->wal_pages = pages;
-  if (pages >= HARD_PAGES) s->ckpt_hard = 1; /* read by the writer after this commit */
-  if (pages >= CKPT_PAGES) {
-    uv_mutex_lock(&s->ckpt_lock);
-    s->ckpt_wanted = 1;
-    uv_cond_signal(&s->ckpt_wake);
-    uv_mutex_unlock(&s->ckpt_lock);
-  }
+  c->wal_pages = pages;
+  if (pages >= HARD_PAGES) c->hard = 1; /* read by the writer after this commit */
+  if (pages >= CKPT_PAGES) want(c);
   return SQLITE_OK;
 }
 
-void mw__checkpoint_request(mw_store *s) {
-  if (!s->ckpt_started) return;
-  uv_mutex_lock(&s->ckpt_lock);
-  s->ckpt_wanted = 1;
-  uv_cond_signal(&s->ckpt_wake);
-  uv_mutex_unlock(&s->ckpt_lock);
+void mw__checkpoint_request(mw__ckpt *c) {
+  if (c->started) want(c);
 }
+
+int mw__checkpoint_pending(const mw__ckpt *c) { return c->hard; }
 
 /* One checkpoint on db, logged. Returns 1 when it did all it was asked. */
 static int checkpoint(sqlite3 *db, int mode) {
@@ -77,116 +78,100 @@ static int checkpoint(sqlite3 *db, int mode) {
   return rc == SQLITE_OK;
 }
 
-int mw__checkpoint_step(mw_store *s) {
-  if (!s->ckpt_hard) return 0;
-  uv_mutex_lock(&s->rlock);
-  if (!s->gate_closed) {
-    s->gate_closed = 1;
-    s->gate_since_ns = mw__mono_ns();
-  }
-  size_t out = s->readers_out;
-  if (out && s->wal_pages >= KICK_PAGES) {
-    for (mw__reader *r = s->lent; r; r = r->next) atomic_store(&r->kicked, 1);
-    /* a kicked reader stops at its next progress check; one busy outside
-     * SQLite comes back when it is done: wait a little for either */
-    uint64_t deadline = uv_hrtime() + 1000000000ULL;
-    while (s->readers_out > 0) {
-      uint64_t now = uv_hrtime();
-      if (now >= deadline || uv_cond_timedwait(&s->rgate, &s->rlock, deadline - now) != 0) break;
-    }
-    out = s->readers_out;
-  }
-  uv_mutex_unlock(&s->rlock);
-  if (out) return 1;
+int mw__checkpoint_step(mw__ckpt *c) {
+  if (!c->hard) return 0;
+  if (!c->gate_since_ns) c->gate_since_ns = mw__mono_ns();
+  if (mw__readers_gate_close(c->readers, c->wal_pages >= KICK_PAGES)) return 1;
 
   /* no reader is inside the WAL, and none can come in: wait out a PASSIVE
    * checkpoint that runs (it holds SQLite's checkpoint lock), then empty it */
-  uv_mutex_lock(&s->ckpt_lock);
-  s->ckpt_hold = 1;
-  while (s->ckpt_running) uv_cond_wait(&s->ckpt_idle, &s->ckpt_lock);
-  uv_mutex_unlock(&s->ckpt_lock);
-  int64_t waited = mw__mono_ns() - s->gate_since_ns;
-  sqlite3_busy_timeout(s->wdb, 200);
-  int ok = checkpoint(s->wdb, SQLITE_CHECKPOINT_TRUNCATE);
-  sqlite3_busy_timeout(s->wdb, 5000);
-  if (ok) s->ckpt_hard = 0, s->wal_pages = 0; /* else: again at the next commit */
+  uv_mutex_lock(&c->lock);
+  c->hold = 1;
+  while (c->running) uv_cond_wait(&c->idle, &c->lock);
+  uv_mutex_unlock(&c->lock);
+  int64_t waited = mw__mono_ns() - c->gate_since_ns;
+  sqlite3_busy_timeout(c->wdb, 200);
+  int ok = checkpoint(c->wdb, SQLITE_CHECKPOINT_TRUNCATE);
+  sqlite3_busy_timeout(c->wdb, 5000);
+  if (ok) c->hard = 0, c->wal_pages = 0; /* else: again at the next commit */
   mw__debug("checkpoint gate", "open_after_ms=%.1f emptied=%d", (double)waited / 1e6, ok);
-  uv_mutex_lock(&s->ckpt_lock);
-  s->ckpt_hold = 0;
-  uv_mutex_unlock(&s->ckpt_lock);
-  uv_mutex_lock(&s->rlock);
-  s->gate_closed = 0;
-  uv_cond_broadcast(&s->rgate);
-  uv_mutex_unlock(&s->rlock);
+  uv_mutex_lock(&c->lock);
+  c->hold = 0;
+  uv_mutex_unlock(&c->lock);
+  c->gate_since_ns = 0;
+  mw__readers_gate_open(c->readers);
   return 0;
 }
 
 static void checkpointer_main(void *arg) {
-  mw_store *s = arg;
+  mw__ckpt *c = arg;
   for (;;) {
-    uv_mutex_lock(&s->ckpt_lock);
-    while (!s->ckpt_wanted && !s->ckpt_stop) uv_cond_wait(&s->ckpt_wake, &s->ckpt_lock);
-    int stop = s->ckpt_stop, hold = s->ckpt_hold;
-    s->ckpt_wanted = 0;
-    s->ckpt_running = !stop && !hold;
-    uv_mutex_unlock(&s->ckpt_lock);
+    uv_mutex_lock(&c->lock);
+    while (!c->wanted && !c->stop) uv_cond_wait(&c->wake, &c->lock);
+    int stop = c->stop, hold = c->hold;
+    c->wanted = 0;
+    c->running = !stop && !hold;
+    uv_mutex_unlock(&c->lock);
     if (stop) break;
     if (hold) continue; /* the writer empties the WAL itself */
-    checkpoint(s->ckpt_db, SQLITE_CHECKPOINT_PASSIVE);
-    uv_mutex_lock(&s->ckpt_lock);
-    s->ckpt_running = 0;
-    uv_cond_broadcast(&s->ckpt_idle);
-    uv_mutex_unlock(&s->ckpt_lock);
+    checkpoint(c->db, SQLITE_CHECKPOINT_PASSIVE);
+    uv_mutex_lock(&c->lock);
+    c->running = 0;
+    uv_cond_broadcast(&c->idle);
+    uv_mutex_unlock(&c->lock);
   }
 }
 
-int mw__checkpointer_start(mw_store *s, char *err, size_t errsz) {
-  if (mw__store_connect(s->db_path, 0, &s->ckpt_db, err, errsz)) return MW_EIO;
+int mw__checkpointer_start(mw__ckpt *c, const char *db_path, sqlite3 *wdb, mw__readers *readers, char *err,
+                           size_t errsz) {
+  c->wdb = wdb;
+  c->readers = readers;
+  if (mw__store_connect(db_path, 0, &c->db, err, errsz)) return MW_EIO;
   /* A connection learns that the file is in WAL mode (and opens the WAL) only
    * when it first reads it; until then every checkpoint it runs is a no-op
    * that reports -1 frames. Read once now. */
   char e2[256];
-  if (mw__store_exec(s->ckpt_db, "SELECT count(*) FROM sqlite_master", e2, sizeof e2)) {
+  if (mw__store_exec(c->db, "SELECT count(*) FROM sqlite_master", e2, sizeof e2)) {
     snprintf(err, errsz, "the checkpoint connection cannot read the database: %s", e2);
-    sqlite3_close(s->ckpt_db);
-    s->ckpt_db = NULL;
+    sqlite3_close(c->db);
+    c->db = NULL;
     return MW_EIO;
   }
-  uv_mutex_init(&s->ckpt_lock);
-  uv_cond_init(&s->ckpt_wake);
-  uv_cond_init(&s->ckpt_idle);
-  sqlite3_wal_autocheckpoint(s->wdb, 0);
-  sqlite3_wal_hook(s->wdb, on_wal_commit, s);
-  if (uv_thread_create(&s->ckpt_thread, checkpointer_main, s) != 0) {
+  uv_mutex_init(&c->lock);
+  uv_cond_init(&c->wake);
+  uv_cond_init(&c->idle);
+  sqlite3_wal_autocheckpoint(wdb, 0);
+  sqlite3_wal_hook(wdb, on_wal_commit, c);
+  if (uv_thread_create(&c->thread, checkpointer_main, c) != 0) {
     snprintf(err, errsz, "cannot start the checkpoint thread");
-    sqlite3_wal_hook(s->wdb, NULL, NULL);
-    sqlite3_wal_autocheckpoint(s->wdb, 1000);
-    uv_cond_destroy(&s->ckpt_wake);
-    uv_cond_destroy(&s->ckpt_idle);
-    uv_mutex_destroy(&s->ckpt_lock);
-    sqlite3_close(s->ckpt_db);
-    s->ckpt_db = NULL;
+    sqlite3_wal_hook(wdb, NULL, NULL);
+    sqlite3_wal_autocheckpoint(wdb, 1000);
+    uv_cond_destroy(&c->wake);
+    uv_cond_destroy(&c->idle);
+    uv_mutex_destroy(&c->lock);
+    sqlite3_close(c->db);
+    c->db = NULL;
     return MW_EIO;
   }
-  s->ckpt_started = 1;
+  c->started = 1;
   return MW_OK;
 }
 
-void mw__checkpointer_stop(mw_store *s) {
-  if (!s->ckpt_started) return;
+void mw__checkpointer_stop(mw__ckpt *c) {
+  if (!c->started) return;
   /* commits after this point (PRAGMA optimize at close) must not call into a
    * thread that is gone: the write connection checkpoints for itself again */
-  sqlite3_wal_hook(s->wdb, NULL, NULL);
-  sqlite3_wal_autocheckpoint(s->wdb, 1000);
-  uv_mutex_lock(&s->ckpt_lock);
-  s->ckpt_stop = 1;
-  uv_cond_signal(&s->ckpt_wake);
-  uv_mutex_unlock(&s->ckpt_lock);
-  uv_thread_join(&s->ckpt_thread);
-  sqlite3_close(s->ckpt_db);
-  s->ckpt_db = NULL;
-  uv_cond_destroy(&s->ckpt_wake);
-  uv_cond_destroy(&s->ckpt_idle);
-  uv_mutex_destroy(&s->ckpt_lock);
-  s->ckpt_started = 0;
+  sqlite3_wal_hook(c->wdb, NULL, NULL);
+  sqlite3_wal_autocheckpoint(c->wdb, 1000);
+  uv_mutex_lock(&c->lock);
+  c->stop = 1;
+  uv_cond_signal(&c->wake);
+  uv_mutex_unlock(&c->lock);
+  uv_thread_join(&c->thread);
+  sqlite3_close(c->db);
+  c->db = NULL;
+  uv_cond_destroy(&c->wake);
+  uv_cond_destroy(&c->idle);
+  uv_mutex_destroy(&c->lock);
+  c->started = 0;
 }

@@ -1,6 +1,8 @@
 /* Reads for correlation: what a span's labels tie to it, and what other spans
- * of the same operation look like. */
-#include "store/store_int.h"
+ * of the same operation look like; each in the caller's read transaction. A
+ * statement that fails part way fails the read: rows already taken are not
+ * an answer. */
+#include "store/readers.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -8,14 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-
-int mw__store_span_samples(mw_store *s, mw_arena *a, const uint8_t span_id[8], const uint8_t trace_id[16],
+int mw__store_span_samples(mw_read *r, mw_arena *a, const uint8_t span_id[8], const uint8_t trace_id[16],
                            const char *kind, size_t limit, mw_span_sample **out, size_t *n) {
   *out = NULL;
   *n = 0;
-  mw__reader *r = mw__reader_get(s);
-  if (!r) return MW_EIO;
   int rc = MW_OK;
   /* a span id is only 8 bytes: when the sample also names its trace, it must agree */
   static const char *const sql[2] = {
@@ -40,7 +38,8 @@ int mw__store_span_samples(mw_store *s, mw_arena *a, const uint8_t span_id[8], c
     if (trace_id) sqlite3_bind_blob(st, 2, trace_id, 16, SQLITE_STATIC);
     if (kind) sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, (int64_t)limit);
-    while (*n < limit && sqlite3_step(st) == SQLITE_ROW) {
+    int step = SQLITE_DONE;
+    while (*n < limit && (step = sqlite3_step(st)) == SQLITE_ROW) {
       if (*n == cap) {
         size_t ncap = cap ? cap * 2 : 32;
         mw_span_sample *p = mw__arena_alloc(a, ncap * sizeof *p);
@@ -71,18 +70,16 @@ int mw__store_span_samples(mw_store *s, mw_arena *a, const uint8_t span_id[8], c
         x->count = sqlite3_column_int64(st, 10);
       }
     }
+    if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
     sqlite3_reset(st);
   }
-  mw__reader_put(s, r);
   return rc;
 }
 
-int mw__store_op_quantile(mw_store *s, int64_t op_id, int64_t start_ns, int64_t end_ns, double q, int64_t *value,
+int mw__store_op_quantile(mw_read *r, int64_t op_id, int64_t start_ns, int64_t end_ns, double q, int64_t *value,
                           int64_t *count) {
   *value = 0;
   *count = 0;
-  mw__reader *r = mw__reader_get(s);
-  if (!r) return MW_EIO;
   int rc = MW_OK;
   sqlite3_stmt *st = mw__prepare(r, "SELECT count(*) FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3");
   sqlite3_stmt *at = mw__prepare(r, "SELECT dur_ns FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 "
@@ -94,7 +91,12 @@ int mw__store_op_quantile(mw_store *s, int64_t op_id, int64_t start_ns, int64_t 
   sqlite3_bind_int64(st, 1, op_id);
   sqlite3_bind_int64(st, 2, start_ns);
   sqlite3_bind_int64(st, 3, end_ns);
-  if (sqlite3_step(st) == SQLITE_ROW) *count = sqlite3_column_int64(st, 0);
+  int step = sqlite3_step(st);
+  if (step != SQLITE_ROW) {
+    rc = mw__read_failed(r, step);
+    goto out;
+  }
+  *count = sqlite3_column_int64(st, 0);
   if (*count) {
     int64_t k = (int64_t)(q * (double)*count + 0.999999999);
     if (k < 1) k = 1;
@@ -103,22 +105,20 @@ int mw__store_op_quantile(mw_store *s, int64_t op_id, int64_t start_ns, int64_t 
     sqlite3_bind_int64(at, 2, start_ns);
     sqlite3_bind_int64(at, 3, end_ns);
     sqlite3_bind_int64(at, 4, k - 1);
-    if (sqlite3_step(at) == SQLITE_ROW) *value = sqlite3_column_int64(at, 0);
+    if ((step = sqlite3_step(at)) == SQLITE_ROW) *value = sqlite3_column_int64(at, 0);
+    else if (step != SQLITE_DONE) rc = mw__read_failed(r, step);
   }
 out:
   sqlite3_finalize(st);
   sqlite3_finalize(at);
-  mw__reader_put(s, r);
   return rc;
 }
 
-int mw__store_op_spans(mw_store *s, mw_arena *a, int64_t op_id, int64_t start_ns, int64_t end_ns, int64_t min_dur,
+int mw__store_op_spans(mw_read *r, mw_arena *a, int64_t op_id, int64_t start_ns, int64_t end_ns, int64_t min_dur,
                        int64_t max_dur, size_t limit, mw_span_ref **out, size_t *n) {
   *n = 0;
   *out = mw__arena_calloc(a, limit + 1, sizeof **out);
   if (!*out) return MW_ENOMEM;
-  mw__reader *r = mw__reader_get(s);
-  if (!r) return MW_EIO;
   int rc = MW_OK;
   sqlite3_stmt *st = mw__prepare(r, "SELECT trace_id, span_id, start_ns, dur_ns FROM spans WHERE op_id = ?1 "
                                 "AND start_ns >= ?2 AND start_ns < ?3 AND dur_ns >= ?4 AND dur_ns <= ?5 "
@@ -131,35 +131,36 @@ int mw__store_op_spans(mw_store *s, mw_arena *a, int64_t op_id, int64_t start_ns
     sqlite3_bind_int64(st, 4, min_dur);
     sqlite3_bind_int64(st, 5, max_dur);
     sqlite3_bind_int64(st, 6, (int64_t)limit);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < limit) {
       mw_span_ref *x = &(*out)[(*n)++];
       if (sqlite3_column_bytes(st, 0) == 16) memcpy(x->trace_id, sqlite3_column_blob(st, 0), 16);
       if (sqlite3_column_bytes(st, 1) == 8) memcpy(x->span_id, sqlite3_column_blob(st, 1), 8);
       x->start_ns = sqlite3_column_int64(st, 2);
       x->dur_ns = sqlite3_column_int64(st, 3);
     }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
   }
   sqlite3_finalize(st);
-  mw__reader_put(s, r);
   return rc;
 }
 
-int mw__store_op_id(mw_store *s, const char *service, const char *name, int64_t *op_id) {
-  mw__reader *r = mw__reader_get(s);
-  if (!r) return MW_EIO;
+int mw__store_op_id(mw_read *r, const char *service, const char *name, int64_t *op_id) {
   int rc = MW_ENOTFOUND;
   sqlite3_stmt *st = mw__prepare(r, "SELECT id FROM operations WHERE service = ?1 AND name = ?2");
   if (!st) rc = MW_EIO;
   else {
     sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
       *op_id = sqlite3_column_int64(st, 0);
       rc = MW_OK;
+    } else if (step != SQLITE_DONE) {
+      rc = mw__read_failed(r, step);
     }
   }
   sqlite3_finalize(st);
-  mw__reader_put(s, r);
   return rc;
 }
 
@@ -168,7 +169,7 @@ static int cmp_dur_desc(const void *x, const void *y) {
   return (p[1] < q[1]) - (p[1] > q[1]);
 }
 
-int mw__store_op_neighbours(mw_store *s, mw_arena *a, int64_t op_id, int64_t at_ns, int64_t window_ns,
+int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_ns, int64_t window_ns,
                             size_t per_side, double q, size_t max_spans, int64_t *quantile, int64_t *count,
                             mw_span_ref **out, size_t *n) {
   *quantile = *count = 0;
@@ -176,11 +177,6 @@ int mw__store_op_neighbours(mw_store *s, mw_arena *a, int64_t op_id, int64_t at_
   *out = NULL;
   int64_t *v = malloc(2 * per_side * 2 * sizeof *v); /* {rowid, dur} pairs */
   if (!v) return MW_ENOMEM;
-  mw__reader *r = mw__reader_get(s);
-  if (!r) {
-    free(v);
-    return MW_EIO;
-  }
   int rc = MW_OK;
   static const char *const sql[2] = {
       "SELECT rowid, dur_ns FROM spans WHERE op_id = ?1 AND start_ns < ?2 AND start_ns >= ?3 "
@@ -198,11 +194,14 @@ int mw__store_op_neighbours(mw_store *s, mw_arena *a, int64_t op_id, int64_t at_
     sqlite3_bind_int64(st, 2, at_ns);
     sqlite3_bind_int64(st, 3, side ? at_ns + window_ns : at_ns - window_ns);
     sqlite3_bind_int64(st, 4, (int64_t)per_side);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int step;
+    size_t side_rows = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && side_rows++ < per_side) {
       v[2 * m] = sqlite3_column_int64(st, 0);
       v[2 * m + 1] = sqlite3_column_int64(st, 1);
       m++;
     }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
     sqlite3_reset(st);
   }
   if (!rc && m) {
@@ -220,7 +219,9 @@ int mw__store_op_neighbours(mw_store *s, mw_arena *a, int64_t op_id, int64_t at_
     if (!*out || !st) rc = *out ? MW_EIO : MW_ENOMEM;
     for (size_t i = 0; !rc && i < take; i++) {
       sqlite3_bind_int64(st, 1, v[2 * i]);
-      if (sqlite3_step(st) == SQLITE_ROW) {
+      int step = sqlite3_step(st);
+      if (step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+      if (step == SQLITE_ROW) {
         mw_span_ref *x = &(*out)[(*n)++];
         if (sqlite3_column_bytes(st, 0) == 16) memcpy(x->trace_id, sqlite3_column_blob(st, 0), 16);
         if (sqlite3_column_bytes(st, 1) == 8) memcpy(x->span_id, sqlite3_column_blob(st, 1), 8);
@@ -231,7 +232,6 @@ int mw__store_op_neighbours(mw_store *s, mw_arena *a, int64_t op_id, int64_t at_
     }
   }
   free(v);
-  mw__reader_put(s, r);
   return rc;
 }
 
@@ -251,15 +251,13 @@ static void build_multi_sql(void) {
   snprintf(multi_sql + n, sizeof multi_sql - n, ") ORDER BY g.span_id, sn.at_ns LIMIT ?1");
 }
 
-int mw__store_spans_goroutines(mw_store *s, mw_arena *a, const mw_span_ref *refs, size_t n, size_t limit,
+int mw__store_spans_goroutines(mw_read *r, mw_arena *a, const mw_span_ref *refs, size_t n, size_t limit,
                                mw_span_sample **out, size_t *n_out) {
   *out = NULL;
   *n_out = 0;
   if (n > MW_MULTI_SPANS) n = MW_MULTI_SPANS;
   if (!n) return MW_OK;
   uv_once(&multi_once, build_multi_sql);
-  mw__reader *r = mw__reader_get(s);
-  if (!r) return MW_EIO;
   int rc = MW_OK;
   size_t cap = 0;
   sqlite3_stmt *st = mw__reader_stmt(r, MW_RS_MULTI_GOROUTINES, multi_sql);
@@ -268,7 +266,8 @@ int mw__store_spans_goroutines(mw_store *s, mw_arena *a, const mw_span_ref *refs
     sqlite3_bind_int64(st, 1, (int64_t)limit);
     for (size_t i = 0; i < n; i++) sqlite3_bind_blob(st, (int)i + 2, refs[i].span_id, 8, SQLITE_STATIC);
   }
-  while (!rc && *n_out < limit && sqlite3_step(st) == SQLITE_ROW) {
+  int step = SQLITE_DONE;
+  while (!rc && *n_out < limit && (step = sqlite3_step(st)) == SQLITE_ROW) {
     const void *sid = sqlite3_column_blob(st, 0), *tid = sqlite3_column_blob(st, 1);
     int tid_ok = tid && sqlite3_column_bytes(st, 1) == 16;
     size_t ref = n;
@@ -292,8 +291,8 @@ int mw__store_spans_goroutines(mw_store *s, mw_arena *a, const mw_span_ref *refs
     x->wait_reason = mw__col_text(a, st, 8);
     x->count = sqlite3_column_int64(st, 9);
   }
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
   if (st) sqlite3_reset(st);
-  mw__reader_put(s, r);
   return rc;
 }
 
@@ -326,7 +325,7 @@ static void trace_samples_sql(char *sql, size_t size, int goroutines, size_t slo
     snprintf(sql + n, size - n, goroutines ? ") ORDER BY g.span_id, sn.at_ns, g.rowid" : ") ORDER BY p.span_id, sn.at_ns, p.rowid");
 }
 
-int mw__store_trace_samples(mw_store *s, mw_arena *a, const uint8_t trace_id[16], const mw_stored_span *spans,
+int mw__store_trace_samples(mw_read *r, mw_arena *a, const uint8_t trace_id[16], const mw_stored_span *spans,
                             size_t n, const char *kind, size_t per_span, mw_span_sample **out, size_t *n_out) {
   *out = NULL;
   *n_out = 0;
@@ -345,8 +344,6 @@ int mw__store_trace_samples(mw_store *s, mw_arena *a, const uint8_t trace_id[16]
   const char *kind_copy = mw__arena_strndup(a, kind, strlen(kind));
   size_t *per_ref = mw__arena_calloc(a, n + 1, sizeof *per_ref);
   if (!kind_copy || !per_ref) return MW_ENOMEM;
-  mw__reader *r = mw__reader_get(s);
-  if (!r) return MW_EIO;
   int rc = MW_OK;
   sqlite3_stmt *st = mw__prepare(r, sql);
   if (!st) rc = MW_EIO;
@@ -401,13 +398,9 @@ int mw__store_trace_samples(mw_store *s, mw_arena *a, const uint8_t trace_id[16]
       }
       per_ref[hit->ref]++;
     }
-    if (!rc && step != SQLITE_DONE) {
-      mw__error("trace samples read failed", "err=\"%s\"", sqlite3_errmsg(r->db));
-      rc = MW_EIO;
-    }
+    if (!rc && step != SQLITE_DONE) rc = mw__read_failed(r, step);
   }
   sqlite3_finalize(st);
-  mw__reader_put(s, r);
   if (rc || !n_rows) return rc;
   /* rows came by span id: put them in the order of spans, keeping each span's order */
   size_t *at = mw__arena_calloc(a, n + 1, sizeof *at);

@@ -1,7 +1,6 @@
 /* Small helpers shared by the read queries (reader.c, runtime_read.c,
  * correlate_read.c). */
-#include "store/store_int.h"
-#include "core/log.h"
+#include "store/readers.h"
 
 #include <string.h>
 
@@ -10,11 +9,10 @@ const char *mw__col_text(mw_arena *a, sqlite3_stmt *st, int col) {
   return t ? mw__arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, col)) : NULL;
 }
 
-sqlite3_stmt *mw__prepare(mw__reader *r, const char *sql) {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK && !mw__reader_interrupted(r))
-    mw__error("query prepare failed", "err=\"%s\"", sqlite3_errmsg(r->db));
-  return st;
+const uint8_t *mw__col_blob(mw_arena *a, sqlite3_stmt *st, int col, size_t *len) {
+  *len = (size_t)sqlite3_column_bytes(st, col);
+  const void *p = sqlite3_column_blob(st, col);
+  return mw__arena_memdup(a, p ? p : "", *len);
 }
 
 void *mw__grow(mw_arena *a, void *items, size_t n, size_t *cap, size_t sz) {
@@ -24,18 +22,4 @@ void *mw__grow(mw_arena *a, void *items, size_t n, size_t *cap, size_t sz) {
   if (p && n) memcpy(p, items, n * sz);
   *cap = ncap;
   return p;
-}
-
-sqlite3_stmt *mw__reader_stmt(mw__reader *r, enum mw__rstmt id, const char *sql) {
-  sqlite3_stmt *st = r->stmts[id];
-  if (st) {
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return st;
-  }
-  if (sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-    if (!mw__reader_interrupted(r)) mw__error("query prepare failed", "err=\"%s\"", sqlite3_errmsg(r->db));
-    return NULL;
-  }
-  return r->stmts[id] = st;
 }

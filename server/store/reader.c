@@ -1,39 +1,22 @@
-/* Read queries over spans (see store.h). Each call borrows a read-only
- * connection, copies what it returns into the caller's arena, and gives the
- * connection back. */
-#include "store/store_int.h"
+/* Read queries over spans (see store.h). Each runs in the caller's read
+ * transaction and copies what it returns into the caller's arena. */
+#include "store/readers.h"
 #include "store/reader_sql.h"
+#include "core/bmap.h"
 #include "core/error.h"
 #include "core/log.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Uniform sample size for duration percentiles: exact below it. */
 /* Durations read per operation for a listing's percentiles: the latest
  * 10,000 of the window (a p99 from them is off by at most a few ranks), so
  * that a listing costs the same however much is kept, and stays short enough
  * not to hold the WAL open (store/checkpoint.c). */
 enum { PCT_SAMPLE = 10000 };
 
-static const char *dup_text(mw_arena *a, sqlite3_stmt *st, int col) {
-  const unsigned char *t = sqlite3_column_text(st, col);
-  if (!t) return NULL;
-  return mw__arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, col));
-}
-
-static const uint8_t *dup_blob(mw_arena *a, sqlite3_stmt *st, int col, size_t *len) {
-  *len = (size_t)sqlite3_column_bytes(st, col);
-  const void *p = sqlite3_column_blob(st, col);
-  return mw__arena_memdup(a, p ? p : "", *len);
-}
-
-static int prep(mw__reader *r, const char *sql, sqlite3_stmt **st) {
-  if (sqlite3_prepare_v2(r->db, sql, -1, st, NULL) != SQLITE_OK) {
-    if (!mw__reader_interrupted(r)) mw__error("query prepare failed", "err=\"%s\"", sqlite3_errmsg(r->db));
-    return MW_EIO;
-  }
-  return MW_OK;
+static int prep(mw_read *r, const char *sql, sqlite3_stmt **st) {
+  return (*st = mw__prepare(r, sql)) ? MW_OK : MW_EIO;
 }
 
 /* Appends blob (id) to a small set unless present. */
@@ -44,24 +27,27 @@ static int add_blob_id(mw_stored_blob *set, size_t *n, int64_t id) {
   return 1;
 }
 
-static int load_blobs(mw__reader *r, mw_arena *a, const char *sql, mw_stored_blob *set, size_t n) {
+/* The blob of each id of set (empty for an id that is gone). */
+static int load_blobs(mw_read *r, mw_arena *a, const char *sql, mw_stored_blob *set, size_t n) {
   sqlite3_stmt *st;
   if (prep(r, sql, &st)) return MW_EIO;
-  for (size_t i = 0; i < n; i++) {
+  int rc = MW_OK;
+  for (size_t i = 0; i < n && !rc; i++) {
     sqlite3_bind_int64(st, 1, set[i].id);
-    if (sqlite3_step(st) == SQLITE_ROW) set[i].data = dup_blob(a, st, 0, &set[i].len);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) set[i].data = mw__col_blob(a, st, 0, &set[i].len);
     else set[i].data = (const uint8_t *)"", set[i].len = 0;
+    if (step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+    else if (!set[i].data) rc = MW_ENOMEM;
     sqlite3_reset(st);
   }
   sqlite3_finalize(st);
-  return MW_OK;
+  return rc;
 }
 
-int mw__store_read_trace(mw_store *s, mw_arena *a, const uint8_t trace_id[16], size_t max_spans,
+int mw__store_read_trace(mw_read *r, mw_arena *a, const uint8_t trace_id[16], size_t max_spans,
                          mw_trace_rows *out) {
   memset(out, 0, sizeof *out);
-  mw__reader *r = mw__reader_get(s);
-  if (!r) return MW_EIO;
   sqlite3_stmt *st = NULL;
   int rc = prep(r, "SELECT s.span_id, s.parent_id, s.source_id, s.scope_id, o.name, s.start_ns, s.dur_ns, "
                    "s.kind, s.status, s.body, s.op_id FROM spans s JOIN operations o ON o.id = s.op_id "
@@ -101,12 +87,12 @@ int mw__store_read_trace(mw_store *s, mw_arena *a, const uint8_t trace_id[16], s
     }
     sp->source_id = sqlite3_column_int64(st, 2);
     sp->scope_id = sqlite3_column_int64(st, 3);
-    sp->name = dup_text(a, st, 4);
+    sp->name = mw__col_text(a, st, 4);
     sp->start_ns = sqlite3_column_int64(st, 5);
     sp->dur_ns = sqlite3_column_int64(st, 6);
     sp->kind = sqlite3_column_int(st, 7);
     sp->status = sqlite3_column_int(st, 8);
-    sp->body = dup_blob(a, st, 9, &sp->body_len);
+    sp->body = mw__col_blob(a, st, 9, &sp->body_len);
     sp->op_id = sqlite3_column_int64(st, 10);
     if (!sp->name || !sp->body) {
       rc = MW_ENOMEM;
@@ -114,7 +100,7 @@ int mw__store_read_trace(mw_store *s, mw_arena *a, const uint8_t trace_id[16], s
     }
   }
   if (step != SQLITE_DONE) {
-    rc = MW_EIO;
+    rc = mw__read_failed(r, step);
     goto out;
   }
   out->sources = mw__arena_calloc(a, out->n_spans + 1, sizeof *out->sources);
@@ -131,7 +117,6 @@ int mw__store_read_trace(mw_store *s, mw_arena *a, const uint8_t trace_id[16], s
   rc = load_blobs(r, a, "SELECT body FROM scopes WHERE id = ?1", out->scopes, out->n_scopes);
 out:
   sqlite3_finalize(st);
-  mw__reader_put(s, r);
   return rc;
 }
 
@@ -140,8 +125,8 @@ static int read_hit(mw_arena *a, sqlite3_stmt *root, sqlite3_stmt *extent, mw_se
   sqlite3_bind_blob(root, 1, h->trace_id, 16, SQLITE_STATIC);
   int rc = sqlite3_step(root);
   if (rc == SQLITE_ROW) {
-    h->root_service = dup_text(a, root, 0);
-    h->root_name = dup_text(a, root, 1);
+    h->root_service = mw__col_text(a, root, 0);
+    h->root_name = mw__col_text(a, root, 1);
   }
   sqlite3_reset(root);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return MW_EIO;
@@ -202,7 +187,7 @@ static void bind_filters(sqlite3_stmt *st, const mw_search_query *q, int64_t row
  * operation, its slow spans answer when enough of them match; else (and when
  * the window covers little of the operation's history, where a walk down its
  * slow spans would mostly read spans outside it) the window is read. */
-static int longest_spans(mw__reader *r, mw_arena *a, const mw_search_query *q, enum mw__search_shape shape,
+static int longest_spans(mw_read *r, mw_arena *a, const mw_search_query *q, enum mw__search_shape shape,
                          int64_t rows, hit_row **v, size_t *n) {
   sqlite3_stmt *ops = NULL, *first = NULL, *last = NULL, *slow = NULL, *by_start = NULL;
   size_t cap = 0, n_ops = 0, ops_cap = 0;
@@ -271,7 +256,7 @@ out:
   return rc;
 }
 
-int mw__store_search(mw_store *s, mw_arena *a, const mw_search_query *q, mw_search_hit **out, size_t *n,
+int mw__store_search(mw_read *r, mw_arena *a, const mw_search_query *q, mw_search_hit **out, size_t *n,
                      size_t *next) {
   *out = NULL;
   *n = 0;
@@ -279,8 +264,6 @@ int mw__store_search(mw_store *s, mw_arena *a, const mw_search_query *q, mw_sear
   const mw_page *pg = &q->page;
   /* the traces of the page, and one more to learn whether a next page exists */
   size_t want = pg->offset + pg->limit + 1;
-  mw__reader *r = mw__reader_get(s);
-  if (!r) return MW_EIO;
   sqlite3_stmt *trace = NULL, *root = NULL, *extent = NULL;
   mw_bmap *seen = NULL;
   enum mw__search_shape shape = q->service && q->name ? MW_SEARCH_BOTH
@@ -339,17 +322,14 @@ out:
   sqlite3_finalize(trace);
   sqlite3_finalize(root);
   sqlite3_finalize(extent);
-  mw__reader_put(s, r);
   return rc;
 }
 
-int mw__store_services(mw_store *s, mw_arena *a, const char *name, const mw_page *pg, mw_service_info **out,
+int mw__store_services(mw_read *r, mw_arena *a, const char *name, const mw_page *pg, mw_service_info **out,
                        size_t *n, size_t *next) {
   *out = NULL;
   *n = 0;
   *next = 0;
-  mw__reader *r = mw__reader_get(s);
-  if (!r) return MW_EIO;
   sqlite3_stmt *st = NULL;
   int rc = prep(r, name ? MW__SERVICE_SQL : MW__SERVICES_SQL, &st);
   if (rc) goto out;
@@ -368,7 +348,7 @@ int mw__store_services(mw_store *s, mw_arena *a, const char *name, const mw_page
       goto out;
     }
     mw_service_info *si = &(*out)[(*n)++];
-    si->name = dup_text(a, st, 0);
+    si->name = mw__col_text(a, st, 0);
     si->span_count = sqlite3_column_int64(st, 1);
     si->operation_count = sqlite3_column_int64(st, 2);
     si->instance_count = sqlite3_column_int64(st, 3);
@@ -381,7 +361,6 @@ int mw__store_services(mw_store *s, mw_arena *a, const char *name, const mw_page
   if (step != SQLITE_ROW && step != SQLITE_DONE) rc = MW_EIO;
 out:
   sqlite3_finalize(st);
-  mw__reader_put(s, r);
   return rc;
 }
 
@@ -398,13 +377,11 @@ static int64_t rank(const int64_t *v, size_t n, double p) {
   return v[k - 1];
 }
 
-int mw__store_operations(mw_store *s, mw_arena *a, const char *service, int64_t start_ns, int64_t end_ns,
+int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t start_ns, int64_t end_ns,
                          const mw_page *pg, mw_operation_stats **out, size_t *n, size_t *next) {
   *out = NULL;
   *n = 0;
   *next = 0;
-  mw__reader *r = mw__reader_get(s);
-  if (!r) return MW_EIO;
   sqlite3_stmt *ops = NULL, *durs = NULL, *count_st = NULL, *max_st = NULL, *first = NULL, *last = NULL;
   int64_t *sample = NULL;
   int rc = prep(r, MW__OPERATIONS_SQL, &ops);
@@ -473,7 +450,7 @@ int mw__store_operations(mw_store *s, mw_arena *a, const char *service, int64_t 
       goto out;
     }
     mw_operation_stats *os = &(*out)[(*n)++];
-    os->name = dup_text(a, ops, 1);
+    os->name = mw__col_text(a, ops, 1);
     if (!os->name) {
       rc = MW_ENOMEM;
       goto out;
@@ -495,6 +472,5 @@ out:
   sqlite3_finalize(max_st);
   sqlite3_finalize(first);
   sqlite3_finalize(last);
-  mw__reader_put(s, r);
   return rc;
 }

@@ -8,13 +8,15 @@
  * --max-db-size, also the oldest 5% of the time it covers, pass after pass.
  * Stacks are kept (they are shared and small), and sources (runtime data
  * and source links name them). An operation goes with its last span, so
- * that listings show only what has spans; the writer's cache of operation
- * ids is then cleared. */
-#include "store/store_int.h"
+ * that listings show only what has spans; the writer is told, as it caches
+ * operation ids. */
+#include "store/retention.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timefmt.h"
+#include "store/conn.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,26 +24,27 @@
  * takes a few milliseconds, so that ingest waits for at most that. */
 enum { BATCH_ROWS = 1000, SNAPSHOTS_PER_BATCH = 20, VACUUM_PAGES = 512 };
 
-static int64_t q1(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *st;
-  int64_t v = -1;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return -1;
-  if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return v;
+/* Retention runs every every_ns (a minute by default), and batch after
+ * batch while work remains. */
+static int64_t every(const mw__retention *r) { return r->every_ns > 0 ? r->every_ns : 60LL * 1000000000; }
+
+void mw__retention_init(mw__retention *r, int64_t keep_ns, int64_t every_ns, uint64_t max_db_bytes) {
+  r->keep_ns = keep_ns;
+  r->every_ns = every_ns;
+  r->max_db_bytes = max_db_bytes;
+  r->last_ns = mw__mono_ns() - every(r); /* a first pass soon after start */
 }
 
-uint64_t mw__store_used_bytes(sqlite3 *db) {
-  int64_t pages = q1(db, "PRAGMA page_count"), free_pages = q1(db, "PRAGMA freelist_count"),
-          size = q1(db, "PRAGMA page_size");
-  return pages < 0 || free_pages < 0 || size < 0 ? 0 : (uint64_t)(pages - free_pages) * (uint64_t)size;
+int mw__retention_due(const mw__retention *r) {
+  if (!r->keep_ns && !r->max_db_bytes) return 0;
+  return r->more || mw__mono_ns() - r->last_ns >= every(r);
 }
 
 /* The cutoff this pass: the age limit, moved later while over the size limit. */
-static int64_t cutoff(mw_store *s) {
-  int64_t c = s->opts.retention_ns > 0 ? mw__now_ns() - s->opts.retention_ns : INT64_MIN;
-  if (!s->opts.max_db_bytes || mw__store_used_bytes(s->wdb) <= s->opts.max_db_bytes) return c;
-  int64_t oldest = q1(s->wdb, "SELECT min(first_ns) FROM sources"), newest = q1(s->wdb, "SELECT max(last_ns) FROM sources");
+static int64_t cutoff(const mw__retention *r, sqlite3 *db) {
+  int64_t c = r->keep_ns > 0 ? mw__now_ns() - r->keep_ns : INT64_MIN;
+  if (!r->max_db_bytes || mw__store_used_bytes(db) <= r->max_db_bytes) return c;
+  int64_t oldest = mw__sql_int(db, "SELECT min(first_ns) FROM sources"), newest = mw__sql_int(db, "SELECT max(last_ns) FROM sources");
   if (oldest <= 0 || newest <= oldest) return c;
   int64_t by_size = oldest + (newest - oldest) / 20;
   return by_size > c ? by_size : c;
@@ -82,20 +85,19 @@ static int lower_op(sqlite3 *db, sqlite3_stmt *dec, sqlite3_stmt *del, int64_t o
 
 /* Spans go one by one by rowid; each operation's count is lowered once per
  * batch by the number of its spans that went. */
-static int delete_spans(mw_store *s, int64_t source, int64_t before, int64_t *budget, int *more) {
+static int delete_spans(sqlite3 *db, int64_t source, int64_t before, int64_t *budget, int *more, int *ops_gone) {
   sqlite3_stmt *sel = NULL, *del = NULL, *del_slow = NULL, *dec = NULL, *del_op = NULL;
-  int rc = MW_EIO, ops_gone = 0;
+  int rc = MW_EIO, gone = 0;
   struct { int64_t op, n; } ops[64];
   size_t n_ops = 0;
-  if (sqlite3_prepare_v2(s->wdb,
-                         "SELECT rowid, op_id, dur_ns FROM spans WHERE source_id = ?1 AND start_ns < ?2 LIMIT ?3", -1,
-                         &sel, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(s->wdb, "DELETE FROM spans WHERE rowid = ?1", -1, &del, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(s->wdb, "DELETE FROM slow_spans WHERE op_id = ?1 AND dur_ns = ?2 AND span_rowid = ?3", -1,
+  if (sqlite3_prepare_v2(db, "SELECT rowid, op_id, dur_ns FROM spans WHERE source_id = ?1 AND start_ns < ?2 LIMIT ?3",
+                         -1, &sel, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(db, "DELETE FROM spans WHERE rowid = ?1", -1, &del, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(db, "DELETE FROM slow_spans WHERE op_id = ?1 AND dur_ns = ?2 AND span_rowid = ?3", -1,
                          &del_slow, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(s->wdb, "UPDATE operations SET span_count = span_count - ?2 WHERE id = ?1", -1, &dec, NULL) !=
+      sqlite3_prepare_v2(db, "UPDATE operations SET span_count = span_count - ?2 WHERE id = ?1", -1, &dec, NULL) !=
           SQLITE_OK ||
-      sqlite3_prepare_v2(s->wdb,
+      sqlite3_prepare_v2(db,
                          "DELETE FROM operations WHERE id = ?1 AND NOT EXISTS "
                          "(SELECT 1 FROM spans INDEXED BY spans_by_op WHERE op_id = ?1)",
                          -1, &del_op, NULL) != SQLITE_OK)
@@ -124,13 +126,13 @@ static int delete_spans(mw_store *s, int64_t source, int64_t before, int64_t *bu
     while (k < n_ops && ops[k].op != op) k++;
     if (k == n_ops && n_ops < sizeof ops / sizeof ops[0]) ops[n_ops++].op = op, ops[k].n = 0;
     if (k < n_ops) ops[k].n++;
-    else if (!rc) rc = lower_op(s->wdb, dec, del_op, op, 1, &ops_gone); /* more operations than the tally holds */
+    else if (!rc) rc = lower_op(db, dec, del_op, op, 1, &gone); /* more operations than the tally holds */
     n++;
   }
-  for (size_t k = 0; !rc && k < n_ops; k++) rc = lower_op(s->wdb, dec, del_op, ops[k].op, ops[k].n, &ops_gone);
+  for (size_t k = 0; !rc && k < n_ops; k++) rc = lower_op(db, dec, del_op, ops[k].op, ops[k].n, &gone);
   *budget -= n;
   /* the writer caches operation ids: one that is gone must be created anew */
-  if (ops_gone) mw__bmap_clear(s->ops), mw__bmap_clear(s->op_slow);
+  if (gone) *ops_gone = 1;
 out:
   sqlite3_finalize(sel);
   sqlite3_finalize(del);
@@ -140,9 +142,9 @@ out:
   return rc;
 }
 
-static int delete_snapshots(mw_store *s, int64_t source, int64_t before, int64_t *budget, int *more) {
+static int delete_snapshots(sqlite3 *db, int64_t source, int64_t before, int64_t *budget, int *more) {
   sqlite3_stmt *sel;
-  if (sqlite3_prepare_v2(s->wdb, "SELECT id FROM snapshots WHERE source_id = ?1 AND at_ns < ?2 LIMIT ?3", -1, &sel,
+  if (sqlite3_prepare_v2(db, "SELECT id FROM snapshots WHERE source_id = ?1 AND at_ns < ?2 LIMIT ?3", -1, &sel,
                          NULL) != SQLITE_OK)
     return MW_EIO;
   sqlite3_bind_int64(sel, 1, source);
@@ -159,47 +161,50 @@ static int delete_snapshots(mw_store *s, int64_t source, int64_t before, int64_t
   for (int i = 0; i < n && *budget > 0; i++) {
     for (size_t k = 0; k < 3; k++) {
       sqlite3_stmt *st;
-      if (sqlite3_prepare_v2(s->wdb, sql[k], -1, &st, NULL) != SQLITE_OK) return MW_EIO;
+      if (sqlite3_prepare_v2(db, sql[k], -1, &st, NULL) != SQLITE_OK) return MW_EIO;
       sqlite3_bind_int64(st, 1, ids[i]);
       int ok = sqlite3_step(st) == SQLITE_DONE;
       sqlite3_finalize(st);
       if (!ok) return MW_EIO;
-      *budget -= sqlite3_changes(s->wdb);
+      *budget -= sqlite3_changes(db);
     }
     if (*budget <= 0 && i + 1 < n) *more = 1;
   }
   return MW_OK;
 }
 
-int mw__retention_batch(mw_store *s, int *more) {
+int mw__retention_batch(mw__retention *r, sqlite3 *db, int *more, int *ops_gone) {
   *more = 0;
-  int64_t before = cutoff(s);
+  *ops_gone = 0;
+  r->more = 0;
+  r->last_ns = mw__mono_ns();
+  int64_t before = cutoff(r, db);
   if (before == INT64_MIN) return MW_OK;
   char err[256];
-  if (mw__store_exec(s->wdb, "BEGIN IMMEDIATE", err, sizeof err)) return MW_EIO;
+  if (mw__store_exec(db, "BEGIN IMMEDIATE", err, sizeof err)) return MW_EIO;
   sqlite3_stmt *src;
-  int rc = sqlite3_prepare_v2(s->wdb, "SELECT id FROM sources WHERE first_ns < ?1", -1, &src, NULL) == SQLITE_OK ? MW_OK : MW_EIO;
+  int rc = sqlite3_prepare_v2(db, "SELECT id FROM sources WHERE first_ns < ?1", -1, &src, NULL) == SQLITE_OK ? MW_OK : MW_EIO;
   int64_t budget = BATCH_ROWS;
   if (!rc) sqlite3_bind_int64(src, 1, before);
   while (!rc && budget > 0 && sqlite3_step(src) == SQLITE_ROW) {
     int64_t id = sqlite3_column_int64(src, 0);
     int src_more = 0;
-    rc = delete_spans(s, id, before, &budget, &src_more);
+    rc = delete_spans(db, id, before, &budget, &src_more, ops_gone);
     if (!rc)
-      rc = delete_some(s->wdb,
+      rc = delete_some(db,
                        "DELETE FROM gc_cycles WHERE (source_id, start_ns, n) IN (SELECT source_id, start_ns, n FROM "
                        "gc_cycles WHERE source_id = ?1 AND start_ns < ?2 LIMIT ?3)",
                        id, before, &budget, &src_more);
     if (!rc)
-      rc = delete_some(s->wdb,
+      rc = delete_some(db,
                        "DELETE FROM sched_samples WHERE (source_id, at_ns) IN (SELECT source_id, at_ns FROM "
                        "sched_samples WHERE source_id = ?1 AND at_ns < ?2 LIMIT ?3)",
                        id, before, &budget, &src_more);
-    if (!rc) rc = delete_snapshots(s, id, before, &budget, &src_more);
+    if (!rc) rc = delete_snapshots(db, id, before, &budget, &src_more);
     if (src_more) *more = 1;
     else if (!rc) { /* everything of this source before the cutoff is gone */
       sqlite3_stmt *up;
-      if (sqlite3_prepare_v2(s->wdb, "UPDATE sources SET first_ns = max(first_ns, ?2) WHERE id = ?1", -1, &up, NULL) == SQLITE_OK) {
+      if (sqlite3_prepare_v2(db, "UPDATE sources SET first_ns = max(first_ns, ?2) WHERE id = ?1", -1, &up, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(up, 1, id);
         sqlite3_bind_int64(up, 2, before);
         sqlite3_step(up);
@@ -210,17 +215,18 @@ int mw__retention_batch(mw_store *s, int *more) {
   if (budget <= 0) *more = 1;
   sqlite3_finalize(src);
   if (rc) {
-    mw__store_exec(s->wdb, "ROLLBACK", err, sizeof err);
+    mw__store_exec(db, "ROLLBACK", err, sizeof err);
     return rc;
   }
-  if (mw__store_exec(s->wdb, "COMMIT", err, sizeof err)) return MW_EIO;
+  if (mw__store_exec(db, "COMMIT", err, sizeof err)) return MW_EIO;
   uint64_t deleted = (uint64_t)(BATCH_ROWS - (budget > 0 ? budget : 0));
-  s->retention_deleted += deleted;
-  if (deleted) s->retention_dirty = 1;
+  r->deleted += deleted;
+  if (deleted) r->dirty = 1;
   /* give freed pages back to the file system, a bounded number per batch */
   char vac[64];
   snprintf(vac, sizeof vac, "PRAGMA incremental_vacuum(%d)", VACUUM_PAGES);
-  mw__store_exec(s->wdb, vac, err, sizeof err);
-  if (q1(s->wdb, "PRAGMA freelist_count") > 0) *more = 1;
+  mw__store_exec(db, vac, err, sizeof err);
+  if (mw__sql_int(db, "PRAGMA freelist_count") > 0) *more = 1;
+  r->more = *more;
   return MW_OK;
 }

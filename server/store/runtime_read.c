@@ -1,13 +1,12 @@
-/* Reading runtime data: sources, GC cycles, scheduler samples, snapshots. */
-#include "store/store_int.h"
+/* Reading runtime data: sources, GC cycles, scheduler samples, snapshots,
+ * each in the caller's read transaction. A statement that fails part way
+ * fails the read: rows already taken are not an answer. */
+#include "store/readers.h"
 #include "core/error.h"
 #include "core/log.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-
-
 
 static void read_source(mw_arena *a, sqlite3_stmt *st, mw_source_info *o) {
   o->id = sqlite3_column_int64(st, 0);
@@ -21,13 +20,11 @@ static void read_source(mw_arena *a, sqlite3_stmt *st, mw_source_info *o) {
 
 #define SOURCE_COLS "SELECT id, service, instance, host, pid, first_ns, last_ns FROM sources"
 
-int mw__store_sources(mw_store *s, mw_arena *a, const mw_page *pg, mw_source_info **out, size_t *n,
+int mw__store_sources(mw_read *r, mw_arena *a, const mw_page *pg, mw_source_info **out, size_t *n,
                       size_t *next) {
   *out = NULL;
   *n = 0;
   *next = 0;
-  mw__reader *r = mw__reader_get(s);
-  if (!r) return MW_EIO;
   int rc = MW_OK;
   size_t cap = 0, bytes = 0;
   sqlite3_stmt *st = mw__prepare(r, SOURCE_COLS " ORDER BY service, instance LIMIT ?2 OFFSET ?1");
@@ -51,41 +48,38 @@ int mw__store_sources(mw_store *s, mw_arena *a, const mw_page *pg, mw_source_inf
     if (!si->service || !si->instance) rc = MW_ENOMEM;
     else bytes += strlen(si->service) + strlen(si->instance) + (si->host ? strlen(si->host) : 0);
   }
-  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = MW_EIO;
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
   sqlite3_finalize(st);
-  mw__reader_put(s, r);
   return rc;
 }
 
-int mw__store_source(mw_store *s, mw_arena *a, int64_t id, mw_source_info *out) {
-  mw__reader *r = mw__reader_get(s);
-  if (!r) return MW_EIO;
+int mw__store_source(mw_read *r, mw_arena *a, int64_t id, mw_source_info *out) {
   int rc = MW_ENOTFOUND;
   sqlite3_stmt *st = mw__prepare(r, SOURCE_COLS " WHERE id = ?1");
   if (!st) rc = MW_EIO;
   else {
     sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
       read_source(a, st, out);
-      rc = MW_OK;
+      rc = out->service && out->instance ? MW_OK : MW_ENOMEM;
+    } else if (step != SQLITE_DONE) {
+      rc = mw__read_failed(r, step);
     }
   }
   sqlite3_finalize(st);
-  mw__reader_put(s, r);
   return rc;
 }
 
 /* Runs sql (?1 source, ?2 start, ?3 end, ?4 limit + 1) and gives each row to
  * read_row, into an arena array of elements of size sz; *more when the
  * limit cut the answer. The shared shape of a source's time-ranged lanes. */
-static int read_lane(mw_store *s, mw_arena *a, const char *sql, int64_t source_id, int64_t start_ns, int64_t end_ns,
+static int read_lane(mw_read *r, mw_arena *a, const char *sql, int64_t source_id, int64_t start_ns, int64_t end_ns,
                      size_t limit, size_t sz, void (*read_row)(sqlite3_stmt *st, void *row), void **out, size_t *n,
                      int *more) {
   *out = NULL;
   *n = 0;
   *more = 0;
-  mw__reader *r = mw__reader_get(s);
-  if (!r) return MW_EIO;
   int rc = MW_OK;
   size_t cap = 0;
   sqlite3_stmt *st = mw__prepare(r, sql);
@@ -96,7 +90,8 @@ static int read_lane(mw_store *s, mw_arena *a, const char *sql, int64_t source_i
     sqlite3_bind_int64(st, 3, end_ns);
     sqlite3_bind_int64(st, 4, (int64_t)limit + 1);
   }
-  while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+  int step = SQLITE_DONE;
+  while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
     if (*n == limit) {
       *more = 1;
       break;
@@ -109,8 +104,8 @@ static int read_lane(mw_store *s, mw_arena *a, const char *sql, int64_t source_i
     memset(row, 0, sz);
     read_row(st, row);
   }
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
   sqlite3_finalize(st);
-  mw__reader_put(s, r);
   return rc;
 }
 
@@ -137,9 +132,9 @@ static void read_gc(sqlite3_stmt *st, void *row) {
   g->forced = sqlite3_column_int(st, 18);
 }
 
-int mw__store_gc(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+int mw__store_gc(mw_read *r, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
                  mw_gc_cycle **out, size_t *n, int *more) {
-  return read_lane(s, a,
+  return read_lane(r, a,
                    "SELECT n, start_ns, stw1_ns, mark_ns, stw2_ns, cpu_pct, stw1_cpu_ns, assist_cpu_ns, "
                    "background_cpu_ns, idle_cpu_ns, stw2_cpu_ns, heap_before, heap_after, heap_live, "
                    "goal, coalesce(stacks, -1), coalesce(globals, -1), procs, forced FROM gc_cycles "
@@ -160,9 +155,9 @@ static void read_sched(sqlite3_stmt *st, void *row) {
   x->needspinning = -1;
 }
 
-int mw__store_sched(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+int mw__store_sched(mw_read *r, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
                     mw_sched_sample **out, size_t *n, int *more) {
-  return read_lane(s, a,
+  return read_lane(r, a,
                    "SELECT at_ns, gomaxprocs, idleprocs, threads, spinningthreads, idlethreads, runqueue, "
                    "coalesce(local_runq, -1) FROM sched_samples "
                    "WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 ORDER BY at_ns LIMIT ?4",
@@ -184,13 +179,11 @@ static void read_snapshot(mw_arena *a, sqlite3_stmt *st, mw_snapshot_info *o) {
   o->stored_bytes = sqlite3_column_int64(st, 9);
 }
 
-int mw__store_snapshots(mw_store *s, mw_arena *a, int64_t source_id, const char *kind, int64_t start_ns,
+int mw__store_snapshots(mw_read *r, mw_arena *a, int64_t source_id, const char *kind, int64_t start_ns,
                         int64_t end_ns, size_t limit, mw_snapshot_info **out, size_t *n, int *more) {
   *out = NULL;
   *n = 0;
   *more = 0;
-  mw__reader *r = mw__reader_get(s);
-  if (!r) return MW_EIO;
   int rc = MW_OK;
   size_t cap = 0;
   sqlite3_stmt *st = mw__prepare(r, SNAPSHOT_COLS " WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 "
@@ -203,7 +196,8 @@ int mw__store_snapshots(mw_store *s, mw_arena *a, int64_t source_id, const char 
     if (kind) sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, (int64_t)limit + 1);
   }
-  while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+  int step = SQLITE_DONE;
+  while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
     if (*n == limit) {
       *more = 1;
       break;
@@ -211,8 +205,8 @@ int mw__store_snapshots(mw_store *s, mw_arena *a, int64_t source_id, const char 
     if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) rc = MW_ENOMEM;
     else read_snapshot(a, st, &(*out)[(*n)++]);
   }
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
   sqlite3_finalize(st);
-  mw__reader_put(s, r);
   return rc;
 }
 
@@ -222,13 +216,11 @@ static void read_ids(sqlite3_stmt *st, int col, mw_snapshot_row *row) {
     memcpy(row->trace_id, sqlite3_column_blob(st, col + 1), 16);
 }
 
-int mw__store_snapshot(mw_store *s, mw_arena *a, int64_t id, size_t offset, size_t limit, mw_snapshot_info *info,
+int mw__store_snapshot(mw_read *r, mw_arena *a, int64_t id, size_t offset, size_t limit, mw_snapshot_info *info,
                        mw_snapshot_row **rows, size_t *n, int *more) {
   *rows = NULL;
   *n = 0;
   *more = 0;
-  mw__reader *r = mw__reader_get(s);
-  if (!r) return MW_EIO;
   int rc = MW_ENOTFOUND;
   size_t cap = 0;
   sqlite3_stmt *st = mw__prepare(r, SNAPSHOT_COLS " WHERE id = ?1"), *rs = NULL;
@@ -237,8 +229,16 @@ int mw__store_snapshot(mw_store *s, mw_arena *a, int64_t id, size_t offset, size
     goto out;
   }
   sqlite3_bind_int64(st, 1, id);
-  if (sqlite3_step(st) != SQLITE_ROW) goto out;
+  int step = sqlite3_step(st);
+  if (step != SQLITE_ROW) {
+    if (step != SQLITE_DONE) rc = mw__read_failed(r, step);
+    goto out;
+  }
   read_snapshot(a, st, info);
+  if (!info->kind) {
+    rc = MW_ENOMEM;
+    goto out;
+  }
   rc = MW_OK;
   int goroutines = strcmp(info->kind, "goroutine") == 0;
   rs = mw__prepare(r, goroutines
@@ -256,7 +256,7 @@ int mw__store_snapshot(mw_store *s, mw_arena *a, int64_t id, size_t offset, size
   sqlite3_bind_int64(rs, 1, id);
   sqlite3_bind_int64(rs, 2, (int64_t)limit + 1);
   sqlite3_bind_int64(rs, 3, (int64_t)offset);
-  while (sqlite3_step(rs) == SQLITE_ROW) {
+  while ((step = sqlite3_step(rs)) == SQLITE_ROW) {
     if (*n == limit) {
       *more = 1;
       break;
@@ -286,30 +286,29 @@ int mw__store_snapshot(mw_store *s, mw_arena *a, int64_t id, size_t offset, size
       row->vals_json = mw__col_text(a, rs, 5);
     }
   }
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
 out:
   sqlite3_finalize(st);
   sqlite3_finalize(rs);
-  mw__reader_put(s, r);
   return rc;
 }
 
-int mw__store_snapshot_payload(mw_store *s, mw_arena *a, int64_t id, const uint8_t **data, size_t *len,
+int mw__store_snapshot_payload(mw_read *r, mw_arena *a, int64_t id, const uint8_t **data, size_t *len,
                                int64_t *raw_bytes) {
-  mw__reader *r = mw__reader_get(s);
-  if (!r) return MW_EIO;
   int rc = MW_ENOTFOUND;
   sqlite3_stmt *st = mw__prepare(r, "SELECT payload, raw_bytes FROM snapshots WHERE id = ?1");
   if (!st) rc = MW_EIO;
   else {
     sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-      *len = (size_t)sqlite3_column_bytes(st, 0);
-      *data = mw__arena_memdup(a, sqlite3_column_blob(st, 0), *len);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+      *data = mw__col_blob(a, st, 0, len);
       *raw_bytes = sqlite3_column_int64(st, 1);
       rc = *data ? MW_OK : MW_ENOMEM;
+    } else if (step != SQLITE_DONE) {
+      rc = mw__read_failed(r, step);
     }
   }
   sqlite3_finalize(st);
-  mw__reader_put(s, r);
   return rc;
 }

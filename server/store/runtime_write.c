@@ -6,9 +6,10 @@
  * else the service's anonymous source (instance ''). Then, when the batch's
  * labelled samples carry span ids of stored spans that all belong to one other
  * source, the batch goes there and the link is learned for next time. */
-#include "store/store_int.h"
+#include "store/runtime_write.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "store/conn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -58,16 +59,17 @@ static const char *const rt_sql[RT__COUNT] = {
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
+_Static_assert((int)RT__COUNT <= (int)MW__RT_STMTS, "mw__rt_writer holds every statement");
+
 /* Distinct (trace, span) pairs looked up to learn a batch's source. */
 enum { LEARN_PROBES = 16 };
 
-static sqlite3_stmt *stmt(mw_store *s, enum rt_stmt id) {
-  if (!s->rt_stmts[id] &&
-      sqlite3_prepare_v3(s->wdb, rt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->rt_stmts[id], NULL) != SQLITE_OK) {
-    mw__error("cannot prepare a runtime statement", "err=\"%s\"", sqlite3_errmsg(s->wdb));
+static sqlite3_stmt *stmt(mw__rt_writer *s, enum rt_stmt id) {
+  if (!s->st[id] && sqlite3_prepare_v3(s->db, rt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL) != SQLITE_OK) {
+    mw__error("cannot prepare a runtime statement", "err=\"%s\"", sqlite3_errmsg(s->db));
     return NULL;
   }
-  return s->rt_stmts[id];
+  return s->st[id];
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *v) {
@@ -75,14 +77,14 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v) {
   else sqlite3_bind_null(st, i);
 }
 
-static int run(mw_store *s, sqlite3_stmt *st, int64_t *id) {
+static int run(mw__rt_writer *s, sqlite3_stmt *st, int64_t *id) {
   int64_t none;
-  return st ? mw__step_id(s->wdb, st, id ? id : &none) : MW_EIO;
+  return st ? mw__step_id(s->db, st, id ? id : &none) : MW_EIO;
 }
 
 /* The naming rules: the named instance; else the one instance of the service
  * that sends spans; else the service's anonymous source. */
-static int resolve_source(mw_store *s, const mw_runtime_batch *b, int64_t at, int64_t *id) {
+static int resolve_source(mw__rt_writer *s, const mw_runtime_batch *b, int64_t at, int64_t *id) {
   sqlite3_stmt *st;
   if (!*b->instance && (st = stmt(s, RT_SOURCE_SPANNED))) {
     bind_text(st, 1, b->service);
@@ -105,7 +107,7 @@ static int resolve_source(mw_store *s, const mw_runtime_batch *b, int64_t at, in
 
 /* Returns the one source that the batch's labelled span ids belong to, or -1
  * when none is known or they disagree. */
-static int64_t learned_source(mw_store *s, const mw_runtime_batch *b) {
+static int64_t learned_source(mw__rt_writer *s, const mw_runtime_batch *b) {
   sqlite3_stmt *st = stmt(s, RT_SPAN_SOURCE);
   if (!st) return -1;
   int64_t found = -1;
@@ -127,14 +129,14 @@ static int64_t learned_source(mw_store *s, const mw_runtime_batch *b) {
     sqlite3_bind_blob(st, 1, trace, 16, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, span, 8, SQLITE_STATIC);
     int64_t src;
-    if (mw__step_id(s->wdb, st, &src) || src < 0) continue;
+    if (mw__step_id(s->db, st, &src) || src < 0) continue;
     if (found >= 0 && found != src) return -1;
     found = src;
   }
   return found;
 }
 
-static int stack_id(mw_store *s, const mw_stack_text *t, int64_t *id) {
+static int stack_id(mw__rt_writer *s, const mw_stack_text *t, int64_t *id) {
   if (mw__bmap_get(s->stacks, t->text, t->len, id)) return MW_OK;
   sqlite3_stmt *st = stmt(s, RT_STACK_FIND);
   if (!st) return MW_EIO;
@@ -148,7 +150,7 @@ static int stack_id(mw_store *s, const mw_stack_text *t, int64_t *id) {
     sqlite3_bind_text(st, 1, t->text, (int)t->len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, h);
     if ((rc = run(s, st, NULL))) return rc;
-    *id = sqlite3_last_insert_rowid(s->wdb);
+    *id = sqlite3_last_insert_rowid(s->db);
   }
   return mw__bmap_put(s->stacks, t->text, t->len, *id);
 }
@@ -160,7 +162,7 @@ static void bind_ids(sqlite3_stmt *st, int col, int has_span, const uint8_t *spa
   else sqlite3_bind_null(st, col + 1);
 }
 
-static int write_snapshot(mw_store *s, mw_runtime_batch *b) {
+static int write_snapshot(mw__rt_writer *s, mw_runtime_batch *b) {
   sqlite3_stmt *st = stmt(s, RT_SNAPSHOT);
   if (!st) return MW_EIO;
   sqlite3_bind_int64(st, 1, b->source_id);
@@ -174,7 +176,7 @@ static int write_snapshot(mw_store *s, mw_runtime_batch *b) {
   sqlite3_bind_blob(st, 9, b->payload, (int)b->payload_len, SQLITE_STATIC);
   int rc = run(s, st, NULL);
   if (rc) return rc;
-  b->snapshot_id = sqlite3_last_insert_rowid(s->wdb);
+  b->snapshot_id = sqlite3_last_insert_rowid(s->db);
 
   int64_t *ids = calloc(b->n_stacks + 1, sizeof *ids);
   if (!ids) return MW_ENOMEM;
@@ -214,7 +216,7 @@ static int write_snapshot(mw_store *s, mw_runtime_batch *b) {
   return rc;
 }
 
-int mw__apply_runtime(mw_store *s, mw_runtime_batch *b) {
+int mw__rt_write(mw__rt_writer *s, mw_runtime_batch *b) {
   /* the batch's time range, for the source's first/last */
   int64_t lo = INT64_MAX, hi = INT64_MIN;
   for (size_t i = 0; i < b->n_gc; i++) {
@@ -278,4 +280,9 @@ int mw__apply_runtime(mw_store *s, mw_runtime_batch *b) {
     if ((rc = run(s, st, NULL))) return rc;
   }
   return b->kind ? write_snapshot(s, b) : MW_OK;
+}
+
+void mw__rt_writer_close(mw__rt_writer *w) {
+  for (int i = 0; i < MW__RT_STMTS; i++) sqlite3_finalize(w->st[i]);
+  memset(w->st, 0, sizeof w->st);
 }

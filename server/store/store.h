@@ -3,8 +3,15 @@
  * One writer thread owns the write connection. Requests hand it jobs through a
  * bounded queue; it commits whatever is queued in one transaction (group
  * commit) and then calls each job's done() callback, so a request is answered
- * only after its data is durable. Readers borrow read-only connections from a
- * small pool (WAL lets them run beside the writer). */
+ * only after its data is durable. Readers read inside read transactions
+ * (mw_read) on read-only connections from a small pool (WAL lets them run
+ * beside the writer): everything one request reads is one state of the
+ * database.
+ *
+ * Inside, the parts depend one way: store.c (lifecycle) -> writer.c (the
+ * loop) -> retention.c, checkpoint.c, runtime_write.c -> readers.c (the pool
+ * and its gate) -> conn.c; the read queries (reader.c, runtime_read.c,
+ * correlate_read.c) use readers.h alone. */
 #ifndef MW_STORE_STORE_H
 #define MW_STORE_STORE_H
 #include <stdatomic.h>
@@ -77,6 +84,24 @@ void mw__store_on_commit(mw_store *s, void (*cb)(double seconds, size_t jobs, si
 
 /* --- reading -------------------------------------------------------------- */
 
+/* A read transaction: one read-only connection, lent to one thread, with a
+ * transaction open on it. Every read below runs in one; all the reads of one
+ * transaction see the database as it was at its first read. Keep it short:
+ * the WAL can only be emptied when no reader is inside it (checkpoint.c). */
+typedef struct mw_read mw_read;
+
+/* Begins a read transaction. Returns 0, MW_EIO, or, when the calling
+ * thread's query limit has passed (mw__store_limit), the reason it stopped.
+ * End it with mw__read_end, on the same thread. */
+int mw__read_begin(mw_store *s, mw_read **out);
+/* Ends the transaction and gives the connection back (NULL: nothing). */
+void mw__read_end(mw_read *r);
+/* For long queries made of independent parts (compare), between two parts:
+ * when the writer waits to empty the WAL, ends the transaction, waits until
+ * it is done and begins a new one (a newer snapshot); otherwise does nothing.
+ * Returns 0 or as mw__read_begin; r is to be ended either way. */
+int mw__read_yield(mw_read *r);
+
 /* A time limit for the reads of one query. Bound to a thread, it stops the
  * thread's statements in SQLite (through a progress handler) once the
  * deadline passes or *abort becomes non-zero: the store call then fails, and
@@ -89,7 +114,8 @@ typedef struct mw_query_limit {
 } mw_query_limit;
 
 /* Binds lim to the calling thread's reads until the next call (NULL unbinds).
- * Threads that never call it read without a limit. */
+ * Threads that never call it read without a limit. A read cut short by it
+ * fails (MW_EIO): no read returns part of its rows as if they were all. */
 void mw__store_limit(mw_query_limit *lim);
 
 /* A page of a listing: skip offset rows, return at most limit, and stop early
@@ -127,7 +153,7 @@ typedef struct mw_trace_rows {
 
 /* Reads one trace (at most max_spans spans) into the arena. Returns 0 (n_spans
  * may be 0: unknown trace), MW_ETOOBIG when the trace has more spans, MW_EIO. */
-int mw__store_read_trace(mw_store *s, mw_arena *a, const uint8_t trace_id[16], size_t max_spans,
+int mw__store_read_trace(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], size_t max_spans,
                          mw_trace_rows *out);
 
 typedef struct mw_search_query {
@@ -151,7 +177,7 @@ typedef struct mw_search_hit {
  * plan starts from the operations q may match and reads spans through the
  * (op_id, start_ns, dur_ns) index alone, so an unknown service or name costs
  * one index lookup. *next is the offset of the next page, 0 when none. */
-int mw__store_search(mw_store *s, mw_arena *a, const mw_search_query *q, mw_search_hit **out,
+int mw__store_search(mw_read *rd, mw_arena *a, const mw_search_query *q, mw_search_hit **out,
                      size_t *n, size_t *next);
 
 typedef struct mw_service_info {
@@ -161,7 +187,7 @@ typedef struct mw_service_info {
 
 /* Services that have spans, by name; name non-NULL: only that one. *next is
  * the offset of the next page, 0 when none. */
-int mw__store_services(mw_store *s, mw_arena *a, const char *name, const mw_page *pg, mw_service_info **out,
+int mw__store_services(mw_read *rd, mw_arena *a, const char *name, const mw_page *pg, mw_service_info **out,
                        size_t *n, size_t *next);
 
 typedef struct mw_operation_stats {
@@ -175,7 +201,7 @@ typedef struct mw_operation_stats {
  * starting in [start, end); operations without such spans are left out. The
  * page counts operations, those left out too: *next is the offset of the
  * next page, 0 when none. Returns MW_ENOTFOUND for a service without spans. */
-int mw__store_operations(mw_store *s, mw_arena *a, const char *service, int64_t start_ns,
+int mw__store_operations(mw_read *rd, mw_arena *a, const char *service, int64_t start_ns,
                          int64_t end_ns, const mw_page *pg, mw_operation_stats **out, size_t *n, size_t *next);
 
 /* --- runtime data ------------------------------------------------------------ */
@@ -188,19 +214,19 @@ typedef struct mw_source_info {
 } mw_source_info;
 
 /* Sources by service and instance; *next is the offset of the next page, 0 when none. */
-int mw__store_sources(mw_store *s, mw_arena *a, const mw_page *pg, mw_source_info **out, size_t *n,
+int mw__store_sources(mw_read *rd, mw_arena *a, const mw_page *pg, mw_source_info **out, size_t *n,
                       size_t *next);
 /* Returns MW_ENOTFOUND for an unknown id. */
-int mw__store_source(mw_store *s, mw_arena *a, int64_t id, mw_source_info *out);
+int mw__store_source(mw_read *rd, mw_arena *a, int64_t id, mw_source_info *out);
 
 /* GC cycles of a source starting in [start, end), oldest first, at most limit
  * (more: *more = 1). start_ns of each cycle is absolute. */
-int mw__store_gc(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+int mw__store_gc(mw_read *rd, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
                  mw_gc_cycle **out, size_t *n, int *more);
 
 /* Scheduler samples of a source in [start, end), oldest first (stamp_ns is
  * the absolute time). */
-int mw__store_sched(mw_store *s, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+int mw__store_sched(mw_read *rd, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
                     mw_sched_sample **out, size_t *n, int *more);
 
 typedef struct mw_snapshot_info {
@@ -212,7 +238,7 @@ typedef struct mw_snapshot_info {
 } mw_snapshot_info;
 
 /* Snapshots of a source, kind NULL = any, at_ns in [start, end), oldest first. */
-int mw__store_snapshots(mw_store *s, mw_arena *a, int64_t source_id, const char *kind, int64_t start_ns,
+int mw__store_snapshots(mw_read *rd, mw_arena *a, int64_t source_id, const char *kind, int64_t start_ns,
                         int64_t end_ns, size_t limit, mw_snapshot_info **out, size_t *n, int *more);
 
 /* One row of a snapshot: a goroutine group, or a profile sample. */
@@ -233,11 +259,11 @@ typedef struct mw_snapshot_row {
 
 /* A snapshot and its rows (at most limit, after skipping offset). MW_ENOTFOUND
  * for an unknown id. */
-int mw__store_snapshot(mw_store *s, mw_arena *a, int64_t id, size_t offset, size_t limit, mw_snapshot_info *info,
+int mw__store_snapshot(mw_read *rd, mw_arena *a, int64_t id, size_t offset, size_t limit, mw_snapshot_info *info,
                        mw_snapshot_row **rows, size_t *n, int *more);
 
 /* The payload as received, still zstd-compressed. MW_ENOTFOUND for an unknown id. */
-int mw__store_snapshot_payload(mw_store *s, mw_arena *a, int64_t id, const uint8_t **data, size_t *len,
+int mw__store_snapshot_payload(mw_read *rd, mw_arena *a, int64_t id, const uint8_t **data, size_t *len,
                                int64_t *raw_bytes);
 
 /* --- correlation (timeline, explain) --------------------------------------------- */
@@ -261,7 +287,7 @@ typedef struct mw_span_sample {
 /* Samples and goroutine groups labelled with span_id (and, when both the
  * sample and the caller name one, trace_id: NULL = any trace), of snapshots of
  * the given kind (NULL = any). */
-int mw__store_span_samples(mw_store *s, mw_arena *a, const uint8_t span_id[8], const uint8_t trace_id[16],
+int mw__store_span_samples(mw_read *rd, mw_arena *a, const uint8_t span_id[8], const uint8_t trace_id[16],
                            const char *kind, size_t limit, mw_span_sample **out, size_t *n);
 
 /* The labelled rows of a trace's spans, fetched for MW_TRACE_SAMPLES_CHUNK
@@ -274,19 +300,19 @@ int mw__store_span_samples(mw_store *s, mw_arena *a, const uint8_t span_id[8], c
  * frames and, for profiles, meta_json and vals_json, for goroutines state,
  * wait_reason and count. Returns 0, MW_EIO (a failed read) or MW_ENOMEM. */
 enum { MW_TRACE_SAMPLES_CHUNK = 200 };
-int mw__store_trace_samples(mw_store *s, mw_arena *a, const uint8_t trace_id[16], const mw_stored_span *spans,
+int mw__store_trace_samples(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], const mw_stored_span *spans,
                             size_t n, const char *kind, size_t per_span, mw_span_sample **out, size_t *n_out);
 
 /* The goroutine groups labelled with any of the n spans (n <= MW_MULTI_SPANS),
  * ordered by span then snapshot time; each row's `ref` is the span's index in
  * refs. One query instead of one per span. */
 enum { MW_MULTI_SPANS = 40 };
-int mw__store_spans_goroutines(mw_store *s, mw_arena *a, const struct mw_span_ref *refs, size_t n, size_t limit,
+int mw__store_spans_goroutines(mw_read *rd, mw_arena *a, const struct mw_span_ref *refs, size_t n, size_t limit,
                                mw_span_sample **out, size_t *n_out);
 
 /* The q-quantile (nearest rank) of durations of an operation's spans starting
  * in [start, end), and their count. */
-int mw__store_op_quantile(mw_store *s, int64_t op_id, int64_t start_ns, int64_t end_ns, double q, int64_t *value,
+int mw__store_op_quantile(mw_read *rd, int64_t op_id, int64_t start_ns, int64_t end_ns, double q, int64_t *value,
                           int64_t *count);
 
 typedef struct mw_span_ref mw_span_ref;
@@ -297,7 +323,7 @@ struct mw_span_ref {
 
 /* Spans of an operation starting in [start, end) that lasted at least min_dur
  * (at most max_dur), longest first. */
-int mw__store_op_spans(mw_store *s, mw_arena *a, int64_t op_id, int64_t start_ns, int64_t end_ns, int64_t min_dur,
+int mw__store_op_spans(mw_read *rd, mw_arena *a, int64_t op_id, int64_t start_ns, int64_t end_ns, int64_t min_dur,
                        int64_t max_dur, size_t limit, mw_span_ref **out, size_t *n);
 
 /* The spans of an operation nearest in time to at_ns: at most per_side
@@ -305,11 +331,11 @@ int mw__store_op_spans(mw_store *s, mw_arena *a, int64_t op_id, int64_t start_ns
  * their count, the q-quantile (nearest rank) of their durations, and those at
  * or above it, longest first (at most max_spans). One ordered scan of the
  * covering index per side, so the cost is bounded however busy the operation. */
-int mw__store_op_neighbours(mw_store *s, mw_arena *a, int64_t op_id, int64_t at_ns, int64_t window_ns,
+int mw__store_op_neighbours(mw_read *rd, mw_arena *a, int64_t op_id, int64_t at_ns, int64_t window_ns,
                             size_t per_side, double q, size_t max_spans, int64_t *quantile, int64_t *count,
                             mw_span_ref **out, size_t *n);
 
 /* The operation id of (service, name), or MW_ENOTFOUND. */
-int mw__store_op_id(mw_store *s, const char *service, const char *name, int64_t *op_id);
+int mw__store_op_id(mw_read *rd, const char *service, const char *name, int64_t *op_id);
 
 #endif

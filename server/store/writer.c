@@ -2,10 +2,11 @@
  * its own savepoint of one transaction, commits once, then answers each job.
  * One commit (and one fsync) is shared by all requests that arrived while the
  * previous one was being written: that is the group commit. */
-#include "store/store_int.h"
+#include "store/writer.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timefmt.h"
+#include "store/conn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,8 +72,8 @@ typedef struct pend_list {
   size_t n, cap;
 } pend_list;
 
-typedef struct writer_ctx {
-  mw_store *s;
+typedef struct mw__writer_ctx {
+  mw__writer *s;
   sqlite3_stmt *st[ST__COUNT];
   pend_list job, txn;
 } writer_ctx;
@@ -95,20 +96,6 @@ static int cmp_pending(const void *x, const void *y) {
   return (p->id > q->id) - (p->id < q->id);
 }
 
-static int sql_err(sqlite3 *db) {
-  int rc = sqlite3_errcode(db) & 0xFF;
-  return rc == SQLITE_FULL ? MW_EFULL : MW_EIO;
-}
-
-int mw__step_id(sqlite3 *db, sqlite3_stmt *st, int64_t *out) {
-  int rc = sqlite3_step(st);
-  *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-  if (rc == SQLITE_ROW) rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  return rc == SQLITE_DONE ? MW_OK : sql_err(db);
-}
-
 static int upsert_source(writer_ctx *w, const mw_resource_ref *r, int64_t first, int64_t last, int64_t *id);
 
 /* The source of a resource. A resource seen before (byte for byte) needs no
@@ -129,19 +116,19 @@ static int upsert_source(writer_ctx *w, const mw_resource_ref *r, int64_t first,
   sqlite3_bind_blob(st, 5, r->resource, (int)r->resource_len, SQLITE_STATIC);
   sqlite3_bind_int64(st, 6, first);
   sqlite3_bind_int64(st, 7, last);
-  return mw__step_id(w->s->wdb, st, id);
+  return mw__step_id(w->s->db, st, id);
 }
 
 static int scope_id(writer_ctx *w, const mw_scope_ref *sc, int64_t *id) {
   if (mw__bmap_get(w->s->scopes, sc->body, sc->body_len, id)) return MW_OK;
   sqlite3_bind_blob(w->st[ST_SCOPE_FIND], 1, sc->body, (int)sc->body_len, SQLITE_STATIC);
-  int rc = mw__step_id(w->s->wdb, w->st[ST_SCOPE_FIND], id);
+  int rc = mw__step_id(w->s->db, w->st[ST_SCOPE_FIND], id);
   if (rc) return rc;
   if (*id < 0) {
     sqlite3_bind_blob(w->st[ST_SCOPE_INSERT], 1, sc->body, (int)sc->body_len, SQLITE_STATIC);
     int64_t none;
-    if ((rc = mw__step_id(w->s->wdb, w->st[ST_SCOPE_INSERT], &none))) return rc;
-    *id = sqlite3_last_insert_rowid(w->s->wdb);
+    if ((rc = mw__step_id(w->s->db, w->st[ST_SCOPE_INSERT], &none))) return rc;
+    *id = sqlite3_last_insert_rowid(w->s->db);
   }
   return mw__bmap_put(w->s->scopes, sc->body, sc->body_len, *id);
 }
@@ -159,15 +146,15 @@ static int op_id(writer_ctx *w, const char *service, const char *name, int64_t *
   sqlite3_stmt *st = w->st[ST_OP_FIND];
   sqlite3_bind_text(st, 1, service, (int)sl, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, name, (int)nl, SQLITE_STATIC);
-  int rc = mw__step_id(w->s->wdb, st, id);
+  int rc = mw__step_id(w->s->db, st, id);
   if (rc) return rc;
   if (*id < 0) {
     st = w->st[ST_OP_INSERT];
     sqlite3_bind_text(st, 1, service, (int)sl, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name, (int)nl, SQLITE_STATIC);
     int64_t none;
-    if ((rc = mw__step_id(w->s->wdb, st, &none))) return rc;
-    *id = sqlite3_last_insert_rowid(w->s->wdb);
+    if ((rc = mw__step_id(w->s->db, st, &none))) return rc;
+    *id = sqlite3_last_insert_rowid(w->s->db);
   }
   return cacheable ? mw__bmap_put(w->s->ops, key, sl + 1 + nl, *id) : MW_OK;
 }
@@ -178,7 +165,7 @@ static int op_slow(writer_ctx *w, int64_t op, int64_t *thr) {
   if (mw__bmap_get(w->s->op_slow, &op, sizeof op, thr)) return MW_OK;
   sqlite3_stmt *st = w->st[ST_OP_SLOW];
   sqlite3_bind_int64(st, 1, op);
-  int rc = mw__step_id(w->s->wdb, st, thr);
+  int rc = mw__step_id(w->s->db, st, thr);
   if (rc) return rc;
   if (*thr < 0) *thr = 0;
   return mw__bmap_put(w->s->op_slow, &op, sizeof op, *thr);
@@ -201,7 +188,7 @@ static int raise_slow(writer_ctx *w, int64_t op) {
   int step;
   while ((step = sqlite3_step(st)) == SQLITE_ROW && n < 1024) v[n++] = sqlite3_column_int64(st, 0);
   sqlite3_reset(st);
-  if (step != SQLITE_DONE && step != SQLITE_ROW) return sql_err(w->s->wdb);
+  if (step != SQLITE_DONE && step != SQLITE_ROW) return mw__sql_err(w->s->db);
   if (n < 1024) return MW_OK;
   qsort(v, n, sizeof v[0], cmp_i64);
   int64_t p90 = v[n * 9 / 10], thr;
@@ -211,7 +198,7 @@ static int raise_slow(writer_ctx *w, int64_t op) {
   sqlite3_bind_int64(st, 1, op);
   sqlite3_bind_int64(st, 2, p90);
   int64_t none;
-  if ((rc = mw__step_id(w->s->wdb, st, &none))) return rc;
+  if ((rc = mw__step_id(w->s->db, st, &none))) return rc;
   return mw__bmap_put(w->s->op_slow, &op, sizeof op, p90);
 }
 
@@ -254,7 +241,7 @@ static int flush_pending(writer_ctx *w) {
     sqlite3_bind_int64(st, 2, m.a);
     if (m.kind == PEND_RANGE) sqlite3_bind_int64(st, 3, m.b);
     int64_t count;
-    rc = mw__step_id(w->s->wdb, st, &count);
+    rc = mw__step_id(w->s->db, st, &count);
     if (!rc && m.kind == PEND_OPS && count >= 0 && crossed(count - m.a, count)) rc = raise_slow(w, m.id);
     i = j;
   }
@@ -307,20 +294,20 @@ static int apply_spans(writer_ctx *w, const mw_span_batch *b) {
     int s_rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (s_rc != SQLITE_DONE) {
-      rc = sql_err(w->s->wdb);
+      rc = mw__sql_err(w->s->db);
       goto out;
     }
-    if (!sqlite3_changes(w->s->wdb)) continue; /* a re-sent span: already stored */
+    if (!sqlite3_changes(w->s->db)) continue; /* a re-sent span: already stored */
     int64_t thr;
     if ((rc = op_slow(w, op, &thr))) goto out;
     if (row->dur_ns >= thr) {
       sqlite3_stmt *sl = w->st[ST_SLOW_INSERT];
       sqlite3_bind_int64(sl, 1, op);
       sqlite3_bind_int64(sl, 2, row->dur_ns);
-      sqlite3_bind_int64(sl, 3, sqlite3_last_insert_rowid(w->s->wdb));
+      sqlite3_bind_int64(sl, 3, sqlite3_last_insert_rowid(w->s->db));
       sqlite3_bind_int64(sl, 4, row->start_ns);
       int64_t none;
-      if ((rc = mw__step_id(w->s->wdb, sl, &none))) goto out;
+      if ((rc = mw__step_id(w->s->db, sl, &none))) goto out;
     }
     size_t t = 0;
     while (t < n_tally && tally[t].id != op) t++;
@@ -344,20 +331,20 @@ out:
 static int apply(writer_ctx *w, mw_write_job *job) {
   switch (job->kind) {
   case MW_JOB_SPANS: return apply_spans(w, job->payload);
-  case MW_JOB_RUNTIME: return mw__apply_runtime(w->s, job->payload);
+  case MW_JOB_RUNTIME: return mw__rt_write(&w->s->rt, job->payload);
   }
   return MW_EINVAL;
 }
 
 static int exec(writer_ctx *w, const char *sql) {
   char err[256];
-  int rc = mw__store_exec(w->s->wdb, sql, err, sizeof err);
+  int rc = mw__store_exec(w->s->db, sql, err, sizeof err);
   if (rc) mw__error("database statement failed", "sql=\"%s\" err=\"%s\"", sql, err);
   return rc;
 }
 
 static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
-  mw_store *s = w->s;
+  mw__writer *s = w->s;
   int64_t t0 = mw__mono_ns();
   size_t n_jobs = 0, n_spans = 0, n_bytes = 0;
   int txn_rc = exec(w, "BEGIN IMMEDIATE");
@@ -373,7 +360,7 @@ static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
     j->rc = apply(w, j);
     if (j->rc) {
       /* only this job is undone; the others commit */
-      mw__error("write failed", "err=\"%s\" sqlite=\"%s\"", mw__strerror(j->rc), sqlite3_errmsg(s->wdb));
+      mw__error("write failed", "err=\"%s\" sqlite=\"%s\"", mw__strerror(j->rc), sqlite3_errmsg(s->db));
       exec(w, "ROLLBACK TO job");
       failed_job = 1;
       if (j->rc == MW_EFULL) txn_rc = MW_EFULL;
@@ -382,13 +369,13 @@ static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
     for (size_t k = 0; !j->rc && k < w->job.n; k++)
       if (pend_add(&w->txn, w->job.v[k].kind, w->job.v[k].id, w->job.v[k].a, w->job.v[k].b)) txn_rc = MW_ENOMEM;
   }
-  if (!txn_rc && (txn_rc = flush_pending(w))) mw__error("updating counters failed", "sqlite=\"%s\"", sqlite3_errmsg(s->wdb));
+  if (!txn_rc && (txn_rc = flush_pending(w))) mw__error("updating counters failed", "sqlite=\"%s\"", sqlite3_errmsg(s->db));
   w->txn.n = 0;
-  if (s->opts.fault_commit_delay_ms > 0) usleep((useconds_t)s->opts.fault_commit_delay_ms * 1000);
+  if (s->fault_commit_delay_ms > 0) usleep((useconds_t)s->fault_commit_delay_ms * 1000);
   if (!txn_rc) txn_rc = exec(w, "COMMIT");
   if (txn_rc) {
     char e[64];
-    mw__store_exec(s->wdb, "ROLLBACK", e, sizeof e);
+    mw__store_exec(s->db, "ROLLBACK", e, sizeof e);
   }
   if (txn_rc || failed_job) {
     /* ids learnt inside undone work may not exist: forget them all */
@@ -412,48 +399,38 @@ static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
   }
 }
 
-/* Retention runs every retention_every_ns (a minute by default), and batch
- * after batch while work remains. */
-static int64_t retention_every(const mw_store *s) {
-  return s->opts.retention_every_ns > 0 ? s->opts.retention_every_ns : 60LL * 1000000000;
-}
-
-static int retention_due(mw_store *s) {
-  if (!s->opts.retention_ns && !s->opts.max_db_bytes) return 0;
-  return s->retention_more || mw__mono_ns() - s->retention_last_ns >= retention_every(s);
-}
-
 static void run_retention(writer_ctx *w) {
-  mw_store *s = w->s;
-  int more = 0;
-  int rc = mw__retention_batch(s, &more);
-  if (rc) mw__warn("retention batch failed", "err=\"%s\" sqlite=\"%s\"", mw__strerror(rc), sqlite3_errmsg(s->wdb));
-  s->retention_more = !rc && more;
-  s->retention_last_ns = mw__mono_ns();
+  mw__writer *s = w->s;
+  int more = 0, ops_gone = 0;
+  int rc = mw__retention_batch(&s->retention, s->db, &more, &ops_gone);
+  if (rc) mw__warn("retention batch failed", "err=\"%s\" sqlite=\"%s\"", mw__strerror(rc), sqlite3_errmsg(s->db));
   /* a pass that is over and freed pages: let a checkpoint carry the smaller
    * file from the WAL to the database file */
-  if (!rc && !more && s->retention_dirty) mw__checkpoint_request(s), s->retention_dirty = 0;
-  /* rows it deleted may be cached: forget the ids that could be gone */
+  if (!rc && !more && s->retention.dirty) mw__checkpoint_request(&s->ckpt), s->retention.dirty = 0;
+  /* rows it deleted may be cached: forget the ids that could be gone (an
+   * operation goes with its last span, and must then be created anew) */
+  if (ops_gone) mw__bmap_clear(s->ops), mw__bmap_clear(s->op_slow);
   mw__bmap_clear(s->stacks);
 }
 
 static void writer_main(void *arg) {
   writer_ctx *w = arg;
-  mw_store *s = w->s;
-  s->retention_last_ns = mw__mono_ns() - retention_every(s); /* a first pass soon after start */
+  mw__writer *s = w->s;
   for (;;) {
     uv_mutex_lock(&s->lock);
     /* while the readers' gate is closed, it looks again every few ms for the
      * moment the last reader is back (checkpoint.c) */
-    while (!s->head && !s->stopping && !retention_due(s))
-      if (uv_cond_timedwait(&s->wake, &s->lock, s->ckpt_hard ? 5000000ULL : 1000000000ULL) && s->ckpt_hard) break;
+    while (!s->head && !s->stopping && !mw__retention_due(&s->retention))
+      if (uv_cond_timedwait(&s->wake, &s->lock, mw__checkpoint_pending(&s->ckpt) ? 5000000ULL : 1000000000ULL) &&
+          mw__checkpoint_pending(&s->ckpt))
+        break;
     if (!s->head && s->stopping) {
       uv_mutex_unlock(&s->lock);
       break;
     }
     if (!s->head) { /* idle: the WAL's gate, or time for retention */
       uv_mutex_unlock(&s->lock);
-      if (!mw__checkpoint_step(s) && retention_due(s)) run_retention(w);
+      if (!mw__checkpoint_step(&s->ckpt) && mw__retention_due(&s->retention)) run_retention(w);
       continue;
     }
     /* take jobs up to the transaction's span budget (at least one) */
@@ -470,49 +447,61 @@ static void writer_main(void *arg) {
     last->next = NULL;
     uv_mutex_unlock(&s->lock);
     commit_jobs(w, jobs);
-    mw__checkpoint_step(s);
+    mw__checkpoint_step(&s->ckpt);
     /* under steady ingest, retention still gets one small batch per commit */
-    if (retention_due(s)) run_retention(w);
+    if (mw__retention_due(&s->retention)) run_retention(w);
   }
+}
+
+static void ctx_free(writer_ctx *w) {
+  if (!w) return;
   for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(w->st[i]);
-  for (int i = 0; i < MW__RT_STMTS; i++) sqlite3_finalize(s->rt_stmts[i]);
   free(w->job.v);
   free(w->txn.v);
   free(w);
 }
 
-int mw__writer_start(mw_store *s, char *err, size_t errsz) {
+int mw__writer_start(mw__writer *s, const mw_store_opts *o, sqlite3 *db, const char *db_path, mw__readers *readers,
+                     char *err, size_t errsz) {
+  s->db = db;
+  s->max_spans = o->queue_max_spans;
+  s->max_bytes = o->queue_max_bytes;
+  s->fault_commit_delay_ms = o->fault_commit_delay_ms;
+  s->rt.db = db;
+  mw__retention_init(&s->retention, o->retention_ns, o->retention_every_ns, o->max_db_bytes);
+  uv_mutex_init(&s->lock);
+  uv_cond_init(&s->wake);
   writer_ctx *w = calloc(1, sizeof *w);
-  if (!w) return MW_ENOMEM;
-  w->s = s;
+  s->ctx = w;
   s->sources = mw__bmap_new(100000);
   s->ops = mw__bmap_new(100000);
   s->op_slow = mw__bmap_new(100000);
   s->scopes = mw__bmap_new(10000);
   s->stacks = mw__bmap_new(200000);
-  if (!s->sources || !s->ops || !s->op_slow || !s->scopes || !s->stacks) {
-    free(w);
+  s->rt.stacks = s->stacks;
+  if (!w || !s->sources || !s->ops || !s->op_slow || !s->scopes || !s->stacks) {
+    snprintf(err, errsz, "out of memory");
     return MW_ENOMEM;
   }
+  w->s = s;
   for (int i = 0; i < ST__COUNT; i++) {
-    if (sqlite3_prepare_v3(s->wdb, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &w->st[i], NULL) != SQLITE_OK) {
-      snprintf(err, errsz, "cannot prepare writer statement %d: %s", i, sqlite3_errmsg(s->wdb));
-      for (int k = 0; k < i; k++) sqlite3_finalize(w->st[k]);
-      free(w);
+    if (sqlite3_prepare_v3(db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &w->st[i], NULL) != SQLITE_OK) {
+      snprintf(err, errsz, "cannot prepare writer statement %d: %s", i, sqlite3_errmsg(db));
       return MW_EIO;
     }
   }
+  int rc = mw__checkpointer_start(&s->ckpt, db_path, db, readers, err, errsz);
+  if (rc) return rc;
   if (uv_thread_create(&s->thread, writer_main, w) != 0) {
     snprintf(err, errsz, "cannot start the writer thread");
-    for (int k = 0; k < ST__COUNT; k++) sqlite3_finalize(w->st[k]);
-    free(w);
     return MW_EIO;
   }
   s->started = 1;
   return MW_OK;
 }
 
-void mw__writer_stop(mw_store *s) {
+void mw__writer_stop(mw__writer *s) {
+  if (!s->started) return;
   uv_mutex_lock(&s->lock);
   s->stopping = 1;
   uv_cond_signal(&s->wake);
@@ -521,7 +510,35 @@ void mw__writer_stop(mw_store *s) {
   s->started = 0;
 }
 
-int mw__store_submit(mw_store *s, mw_write_job *job) {
+void mw__writer_close(mw__writer *s) {
+  if (!s->db) return; /* never started */
+  uv_mutex_lock(&s->lock);
+  s->stopping = 1; /* also when it never ran: later submits are refused */
+  uv_mutex_unlock(&s->lock);
+  mw__writer_stop(s);
+  mw__checkpointer_stop(&s->ckpt);
+  mw__rt_writer_close(&s->rt);
+  ctx_free(s->ctx);
+  s->ctx = NULL;
+  mw__bmap_free(s->sources);
+  mw__bmap_free(s->ops);
+  mw__bmap_free(s->op_slow);
+  mw__bmap_free(s->scopes);
+  mw__bmap_free(s->stacks);
+  uv_cond_destroy(&s->wake);
+  uv_mutex_destroy(&s->lock);
+  s->db = NULL;
+}
+
+void mw__writer_queue(mw__writer *s, size_t *spans, size_t *bytes, size_t *jobs) {
+  uv_mutex_lock(&s->lock);
+  *spans = s->q_spans;
+  *bytes = s->q_bytes;
+  *jobs = s->q_jobs;
+  uv_mutex_unlock(&s->lock);
+}
+
+int mw__writer_submit(mw__writer *s, mw_write_job *job) {
   job->next = NULL;
   uv_mutex_lock(&s->lock);
   if (s->stopping) {
@@ -530,8 +547,7 @@ int mw__store_submit(mw_store *s, mw_write_job *job) {
   }
   /* an empty queue always admits one job, however large, so that a request
    * within the body limit can never be refused forever */
-  if (s->q_jobs > 0 && (s->q_spans + job->cost_spans > s->opts.queue_max_spans ||
-                        s->q_bytes + job->cost_bytes > s->opts.queue_max_bytes)) {
+  if (s->q_jobs > 0 && (s->q_spans + job->cost_spans > s->max_spans || s->q_bytes + job->cost_bytes > s->max_bytes)) {
     uv_mutex_unlock(&s->lock);
     return MW_EBUSY;
   }
@@ -546,10 +562,9 @@ int mw__store_submit(mw_store *s, mw_write_job *job) {
   return MW_OK;
 }
 
-int mw__store_full(mw_store *s, unsigned pct) {
+int mw__writer_full(mw__writer *s, unsigned pct) {
   uv_mutex_lock(&s->lock);
-  int full = s->q_jobs > 0 && (s->q_spans * 100 >= s->opts.queue_max_spans * pct ||
-                               s->q_bytes * 100 >= s->opts.queue_max_bytes * pct);
+  int full = s->q_jobs > 0 && (s->q_spans * 100 >= s->max_spans * pct || s->q_bytes * 100 >= s->max_bytes * pct);
   uv_mutex_unlock(&s->lock);
   return full;
 }

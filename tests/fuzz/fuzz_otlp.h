@@ -4,17 +4,17 @@
 #include "fuzz_common.h"
 #include "core/jsonw.h"
 #include "decode/otlp.h"
-#include "meanwhile/store/v1/store.pb-c.h"
+#include "decode/span_form.h"
 
 #include <jansson.h>
 
 /* Flattens req with the default limits and checks the batch: every row's
  * indices are in range, and every blob the writer would store (span bodies,
- * resources, scopes) unpacks again, the spans without their column fields.
- * Then renders them as GET /api/traces/{id} does (http/api.c: columns put
- * back, mw__otlp_json_*), and checks that whatever was accepted renders: no
- * writer error (the output stays far below its 64 MiB cap for fuzz-sized
- * inputs), and valid JSON. */
+ * resources, scopes) comes back from the stored span form (decode/span_form.h),
+ * a span with its columns. Then renders them as GET /api/traces/{id} does
+ * (query/traces.c: mw__otlp_json_*), and checks that whatever was accepted
+ * renders: no writer error (the output stays far below its 64 MiB cap for
+ * fuzz-sized inputs), and valid JSON. */
 static inline void fuzz_otlp_flatten_and_check(mw_arena *a, const mw_otlp_request *req, const mw_otlp_flaws *flaws) {
   FUZZ_CHECK(req != NULL);
   mw_limits lim = MW_LIMITS_DEFAULT;
@@ -38,21 +38,20 @@ static inline void fuzz_otlp_flatten_and_check(mw_arena *a, const mw_otlp_reques
     fuzz_touch(r->service);
     fuzz_touch(r->instance);
     fuzz_touch(r->host);
-    Meanwhile__Store__V1__StoredResource *sr =
-        meanwhile__store__v1__stored_resource__unpack(NULL, r->resource_len, r->resource);
-    FUZZ_CHECK(sr != NULL);
-    mw__otlp_json_resource(&w, sr->resource);
-    meanwhile__store__v1__stored_resource__free_unpacked(sr, NULL);
+    const char *url;
+    mw_otlp_resource *res = mw__span_form_get_resource(a, r->resource, r->resource_len, &url);
+    FUZZ_CHECK(res != NULL); /* flattening stores a resource, if empty */
+    fuzz_touch(url);
+    mw__otlp_json_resource(&w, res);
   }
   mw__jw_arr_end(&w);
   mw__jw_key(&w, "scopes");
   mw__jw_arr(&w);
   for (size_t i = 0; i < b.n_scopes; i++) {
-    Meanwhile__Store__V1__StoredScope *st =
-        meanwhile__store__v1__stored_scope__unpack(NULL, b.scopes[i].body_len, b.scopes[i].body);
-    FUZZ_CHECK(st != NULL);
-    mw__otlp_json_scope(&w, st->scope);
-    meanwhile__store__v1__stored_scope__free_unpacked(st, NULL);
+    const char *url;
+    mw_otlp_scope *sc = mw__span_form_get_scope(a, b.scopes[i].body, b.scopes[i].body_len, &url);
+    fuzz_touch(url);
+    mw__otlp_json_scope(&w, sc);
   }
   mw__jw_arr_end(&w);
   mw__jw_key(&w, "spans");
@@ -66,27 +65,15 @@ static inline void fuzz_otlp_flatten_and_check(mw_arena *a, const mw_otlp_reques
     FUZZ_CHECK(row->name != NULL);
     fuzz_touch(row->name);
     FUZZ_CHECK(row->body != NULL);
-    mw_otlp_span *back = opentelemetry__proto__trace__v1__span__unpack(NULL, row->body_len, row->body);
+    mw_otlp_span *back = mw__span_form_get_span(a, row);
     FUZZ_CHECK(back != NULL);
-    FUZZ_CHECK(back->trace_id.len == 0 && back->span_id.len == 0 && back->parent_span_id.len == 0);
-    FUZZ_CHECK(back->start_time_unix_nano == 0 && back->end_time_unix_nano == 0 && back->kind == 0);
-    FUZZ_CHECK(back->name != NULL && back->name[0] == '\0');
-    /* put back the columns, as the reader does, and render */
-    ProtobufCBinaryData tid = back->trace_id, sid = back->span_id, pid = back->parent_span_id;
-    char *name = back->name;
-    back->trace_id = (ProtobufCBinaryData){.len = 16, .data = (uint8_t *)row->trace_id};
-    back->span_id = (ProtobufCBinaryData){.len = 8, .data = (uint8_t *)row->span_id};
-    back->parent_span_id = (ProtobufCBinaryData){.len = row->has_parent ? 8 : 0, .data = (uint8_t *)row->parent_id};
-    back->name = (char *)row->name;
-    back->kind = row->kind;
-    back->start_time_unix_nano = (uint64_t)row->start_ns;
-    back->end_time_unix_nano = (uint64_t)(row->start_ns + row->dur_ns);
+    FUZZ_CHECK(back->trace_id.len == 16 && memcmp(back->trace_id.data, row->trace_id, 16) == 0);
+    FUZZ_CHECK(back->span_id.len == 8 && memcmp(back->span_id.data, row->span_id, 8) == 0);
+    FUZZ_CHECK(back->parent_span_id.len == (row->has_parent ? 8u : 0u));
+    FUZZ_CHECK(strcmp(back->name, row->name) == 0 && (int)back->kind == row->kind);
+    FUZZ_CHECK(back->start_time_unix_nano == (uint64_t)row->start_ns);
+    FUZZ_CHECK(back->end_time_unix_nano == (uint64_t)(row->start_ns + row->dur_ns));
     mw__otlp_json_span(&w, back);
-    back->trace_id = tid;
-    back->span_id = sid;
-    back->parent_span_id = pid;
-    back->name = name;
-    opentelemetry__proto__trace__v1__span__free_unpacked(back, NULL);
   }
   mw__jw_arr_end(&w);
   mw__jw_obj_end(&w);

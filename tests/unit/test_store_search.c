@@ -7,7 +7,7 @@
  *   says they should (the expected values are worked out by hand in the
  *   comments, not taken from the code), with paging and the byte budget;
  * - a query limit stops a long statement inside SQLite, and a query whose
- *   limit has passed gets no connection. */
+ *   limit has passed gets no read transaction. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +23,7 @@
 #include "core/error.h"
 #include "core/timefmt.h"
 #include "store/reader_sql.h"
-#include "store/store_int.h"
+#include "store/readers.h"
 
 static const int64_t T0 = 1700000000000000000LL;
 static const int64_t MS = 1000000;
@@ -32,7 +32,16 @@ typedef struct fixture {
   char dir[64];
   mw_store *store;
   mw_arena *arena;
+  mw_read *rd;             /* the read transaction of the test's last read */
 } fixture;
+
+/* A fresh read transaction for the next read (the last one ends). */
+static mw_read *rd(fixture *f) {
+  mw__read_end(f->rd);
+  f->rd = NULL;
+  assert_int_equal(mw__read_begin(f->store, &f->rd), MW_OK);
+  return f->rd;
+}
 
 /* --- the data set -------------------------------------------------------------
  *
@@ -126,6 +135,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fixture *f = *state;
+  mw__read_end(f->rd);
   mw__store_close(f->store);
   mw__arena_free(f->arena);
   char cmd[128];
@@ -209,7 +219,7 @@ static void expect(fixture *f, const mw_search_query *q, const int *traces, cons
                    size_t want_next) {
   mw_search_hit *hits;
   size_t n, next;
-  assert_int_equal(mw__store_search(f->store, f->arena, q, &hits, &n, &next), MW_OK);
+  assert_int_equal(mw__store_search(rd(f), f->arena, q, &hits, &n, &next), MW_OK);
   if (n != want) fail_msg("service=%s name=%s: %zu traces, want %zu", q->service, q->name, n, want);
   for (size_t i = 0; i < n; i++) {
     assert_int_equal(hits[i].trace_id[15], traces[i]);
@@ -277,7 +287,7 @@ static void test_search_hit_fields(void **state) {
   mw_search_query q = query(NULL, NULL);
   mw_search_hit *h;
   size_t n, next;
-  assert_int_equal(mw__store_search(f->store, f->arena, &q, &h, &n, &next), MW_OK);
+  assert_int_equal(mw__store_search(rd(f), f->arena, &q, &h, &n, &next), MW_OK);
   assert_int_equal(n, 5);
   /* T4: no root span stored; its only span is its extent */
   assert_null(h[0].root_service);
@@ -301,7 +311,7 @@ static void test_services(void **state) {
   mw_page pg = {.offset = 0, .limit = 1000, .max_bytes = 1 << 20};
   mw_service_info *sv;
   size_t n, next;
-  assert_int_equal(mw__store_services(f->store, f->arena, NULL, &pg, &sv, &n, &next), MW_OK);
+  assert_int_equal(mw__store_services(rd(f), f->arena, NULL, &pg, &sv, &n, &next), MW_OK);
   /* pay: T1 charge, db.query and T3 charge, db.query; shop: the 8 others */
   assert_int_equal(n, 2);
   assert_int_equal(next, 0);
@@ -312,24 +322,24 @@ static void test_services(void **state) {
   assert_string_equal(sv[1].name, "shop");
   assert_int_equal(sv[1].span_count, 8);
   pg.limit = 1;
-  assert_int_equal(mw__store_services(f->store, f->arena, NULL, &pg, &sv, &n, &next), MW_OK);
+  assert_int_equal(mw__store_services(rd(f), f->arena, NULL, &pg, &sv, &n, &next), MW_OK);
   assert_int_equal(n, 1);
   assert_string_equal(sv[0].name, "pay");
   assert_int_equal(next, 1);
   pg.offset = 1;
-  assert_int_equal(mw__store_services(f->store, f->arena, NULL, &pg, &sv, &n, &next), MW_OK);
+  assert_int_equal(mw__store_services(rd(f), f->arena, NULL, &pg, &sv, &n, &next), MW_OK);
   assert_int_equal(n, 1);
   assert_string_equal(sv[0].name, "shop");
   assert_int_equal(next, 0);
   pg = (mw_page){.offset = 0, .limit = 1000, .max_bytes = 1};
-  assert_int_equal(mw__store_services(f->store, f->arena, NULL, &pg, &sv, &n, &next), MW_OK);
+  assert_int_equal(mw__store_services(rd(f), f->arena, NULL, &pg, &sv, &n, &next), MW_OK);
   assert_int_equal(n, 1); /* "pay" passes a budget of 1 byte */
   assert_int_equal(next, 1);
   pg.max_bytes = 1 << 20;
-  assert_int_equal(mw__store_services(f->store, f->arena, "shop", &pg, &sv, &n, &next), MW_OK);
+  assert_int_equal(mw__store_services(rd(f), f->arena, "shop", &pg, &sv, &n, &next), MW_OK);
   assert_int_equal(n, 1);
   assert_string_equal(sv[0].name, "shop");
-  assert_int_equal(mw__store_services(f->store, f->arena, "nosuch", &pg, &sv, &n, &next), MW_OK);
+  assert_int_equal(mw__store_services(rd(f), f->arena, "nosuch", &pg, &sv, &n, &next), MW_OK);
   assert_int_equal(n, 0);
 }
 
@@ -338,7 +348,7 @@ static void test_operations(void **state) {
   mw_page pg = {.offset = 0, .limit = 1000, .max_bytes = 1 << 20};
   mw_operation_stats *op;
   size_t n, next;
-  assert_int_equal(mw__store_operations(f->store, f->arena, "shop", 0, INT64_MAX, &pg, &op, &n, &next), MW_OK);
+  assert_int_equal(mw__store_operations(rd(f), f->arena, "shop", 0, INT64_MAX, &pg, &op, &n, &next), MW_OK);
   assert_int_equal(n, 2);
   assert_int_equal(next, 0);
   /* GET /cart: 50, 100, 250 -> nearest rank p50 = 2nd, p90 = p99 = 3rd */
@@ -353,18 +363,18 @@ static void test_operations(void **state) {
   assert_int_equal(op[1].p50_ns, 45 * MS);
   assert_int_equal(op[1].p90_ns, 500 * MS);
   pg.limit = 1;
-  assert_int_equal(mw__store_operations(f->store, f->arena, "shop", 0, INT64_MAX, &pg, &op, &n, &next), MW_OK);
+  assert_int_equal(mw__store_operations(rd(f), f->arena, "shop", 0, INT64_MAX, &pg, &op, &n, &next), MW_OK);
   assert_int_equal(n, 1);
   assert_string_equal(op[0].name, "GET /cart");
   assert_int_equal(next, 1);
   /* in [3 s, 3.5 s) only T4's db.query: GET /cart is passed over, and counts for the page */
-  assert_int_equal(mw__store_operations(f->store, f->arena, "shop", T0 + 3000 * MS, T0 + 3500 * MS, &pg, &op, &n, &next),
+  assert_int_equal(mw__store_operations(rd(f), f->arena, "shop", T0 + 3000 * MS, T0 + 3500 * MS, &pg, &op, &n, &next),
                    MW_OK);
   assert_int_equal(n, 1);
   assert_string_equal(op[0].name, "db.query");
   assert_int_equal(op[0].count, 1);
   assert_int_equal(next, 0);
-  assert_int_equal(mw__store_operations(f->store, f->arena, "nosuch", 0, INT64_MAX, &pg, &op, &n, &next),
+  assert_int_equal(mw__store_operations(rd(f), f->arena, "nosuch", 0, INT64_MAX, &pg, &op, &n, &next),
                    MW_ENOTFOUND);
 }
 
@@ -374,8 +384,7 @@ static void test_limit_stops_a_long_statement(void **state) {
   fixture *f = *state;
   mw_query_limit lim = {.deadline_ns = mw__mono_ns() + 50 * MS};
   mw__store_limit(&lim);
-  mw__reader *r = mw__reader_get(f->store);
-  assert_non_null(r);
+  mw_read *r = rd(f);
   sqlite3_stmt *st;
   /* counts to a billion: minutes of work without the limit */
   assert_int_equal(sqlite3_prepare_v2(r->db,
@@ -390,14 +399,17 @@ static void test_limit_stops_a_long_statement(void **state) {
   assert_int_equal(rc, SQLITE_INTERRUPT);
   assert_int_equal(lim.stopped, MW_ETIMEDOUT);
   assert_true(took < 10000 * MS);
-  mw__reader_put(f->store, r);
-  /* once stopped, the query gets no connection, so every store call fails */
+  mw__read_end(f->rd);
+  f->rd = NULL;
+  /* once stopped, the query gets no read transaction: every read fails */
+  mw_read *none;
+  assert_int_equal(mw__read_begin(f->store, &none), MW_ETIMEDOUT);
+  assert_null(none);
+  mw__store_limit(NULL);
   mw_search_query q = query(NULL, NULL);
   mw_search_hit *h;
   size_t n, next;
-  assert_int_not_equal(mw__store_search(f->store, f->arena, &q, &h, &n, &next), MW_OK);
-  mw__store_limit(NULL);
-  assert_int_equal(mw__store_search(f->store, f->arena, &q, &h, &n, &next), MW_OK);
+  assert_int_equal(mw__store_search(rd(f), f->arena, &q, &h, &n, &next), MW_OK);
   assert_int_equal(n, 5);
 }
 
@@ -406,10 +418,8 @@ static void test_limit_abort(void **state) {
   _Atomic int abort_now = 1;
   mw_query_limit lim = {.abort = &abort_now};
   mw__store_limit(&lim);
-  mw_service_info *sv;
-  size_t n, next;
-  mw_page pg = {.offset = 0, .limit = 10, .max_bytes = 1 << 20};
-  assert_int_not_equal(mw__store_services(f->store, f->arena, NULL, &pg, &sv, &n, &next), MW_OK);
+  mw_read *none;
+  assert_int_equal(mw__read_begin(f->store, &none), MW_ESHUTDOWN);
   assert_int_equal(lim.stopped, MW_ESHUTDOWN);
   mw__store_limit(NULL);
 }

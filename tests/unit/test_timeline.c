@@ -1,7 +1,7 @@
 /* Tests for the timeline (query/timeline.c) on a real store: every lane a
  * trace's timeline reads, and the spans' labelled goroutines, fail the answer
- * with the read's error when their table cannot be read, instead of coming
- * back empty (which would say that nothing happened). */
+ * with the read's error and a message when their table cannot be read,
+ * instead of coming back empty (which would say that nothing happened). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,6 @@
 
 #include <string.h>
 
-#include "core/buf.h"
 #include "core/error.h"
 #include "query/timeline.h"
 #include "store_fixture.h"
@@ -47,12 +46,14 @@ static void write_trace(sfx *f) {
   assert_int_equal(sfx_write(f, jobs, 3), 0);
 }
 
-static int timeline(sfx *f, mw_buf *b) {
+/* Runs the timeline as a request does: one query (one read transaction),
+ * one answer, which the caller frees. */
+static int timeline(sfx *f, mw_answer *ans) {
   mw_arena *a = mw__arena_new(0);
-  mw_jsonw w;
-  mw__buf_reset(b);
-  mw__jw_init(&w, b);
-  int rc = mw__timeline_json(f->s, a, TRACE, 500 * MS, &w);
+  mw_query q;
+  mw__query_begin(&q, f->s, a, 0, NULL);
+  int rc = mw__q_timeline(&q, TRACE, 500 * MS, ans);
+  assert_int_equal(mw__query_end(&q), 0);
   mw__arena_free(a);
   return rc;
 }
@@ -62,14 +63,15 @@ static void test_failed_reads_fail_the_timeline(void **state) {
   sfx f;
   assert_int_equal(sfx_open(&f), 0);
   write_trace(&f);
-  mw_buf b;
-  mw__buf_init(&b, 1 << 20);
+  mw_answer b;
   assert_int_equal(timeline(&f, &b), MW_OK);
   /* every lane has its point */
-  assert_non_null(strstr(b.data, "\"gc\":[{\"n\":1,"));
-  assert_non_null(strstr(b.data, "\"runqueue\":[{"));
-  assert_non_null(strstr(b.data, "\"goroutines\":[{"));
-  assert_non_null(strstr(b.data, "\"goroutine_samples\":[{\"snapshot_id\":"));
+  assert_string_equal(b.content_type, "application/json");
+  assert_non_null(strstr(b.body.data, "\"gc\":[{\"n\":1,"));
+  assert_non_null(strstr(b.body.data, "\"runqueue\":[{"));
+  assert_non_null(strstr(b.body.data, "\"goroutines\":[{"));
+  assert_non_null(strstr(b.body.data, "\"goroutine_samples\":[{\"snapshot_id\":"));
+  mw__answer_free(&b);
   static const char *const tables[] = {"gc_cycles", "sched_samples", "snapshots", "goroutine_groups", "profile_samples"};
   for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
     char sql[160];
@@ -77,11 +79,13 @@ static void test_failed_reads_fail_the_timeline(void **state) {
     assert_int_equal(sfx_exec(&f, sql), 0);
     int rc = timeline(&f, &b);
     if (rc != MW_EIO) fail_msg("without %s: got %d (%s), want MW_EIO", tables[i], rc, mw__strerror(rc));
+    assert_string_equal(b.error, "building the timeline of trace 71000000000000000000000000000002 failed: I/O error");
+    assert_null(b.body.data);
     snprintf(sql, sizeof sql, "ALTER TABLE gone RENAME TO %s", tables[i]);
     assert_int_equal(sfx_exec(&f, sql), 0);
     assert_int_equal(timeline(&f, &b), MW_OK);
+    mw__answer_free(&b);
   }
-  mw__buf_free(&b);
   sfx_close(&f);
 }
 

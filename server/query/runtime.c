@@ -1,0 +1,185 @@
+/* Runtime data answers (see runtime.h). Meta is read and written by its one
+ * owner, model/snapshot_meta.c. */
+#include "query/runtime.h"
+#include "core/error.h"
+#include "model/snapshot_meta.h"
+#include "query/runtime_json.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+static void write_sched(mw_jsonw *w, const mw_sched_sample *sc, size_t n) {
+  mw__jw_key(w, "samples");
+  mw__jw_arr(w);
+  for (size_t i = 0; i < n; i++) {
+    mw__jw_obj(w);
+    mw__jw_kint(w, "time_ns", sc[i].stamp_ns);
+    mw__jw_kint(w, "gomaxprocs", sc[i].gomaxprocs);
+    mw__jw_kint(w, "idleprocs", sc[i].idleprocs);
+    mw__jw_kint(w, "threads", sc[i].threads);
+    mw__jw_kint(w, "spinningthreads", sc[i].spinningthreads);
+    mw__jw_kint(w, "idlethreads", sc[i].idlethreads);
+    mw__jw_kint(w, "runqueue", sc[i].runqueue);
+    if (sc[i].local_runq_sum >= 0) mw__jw_kint(w, "local_runqueue", sc[i].local_runq_sum);
+    mw__jw_obj_end(w);
+  }
+  mw__jw_arr_end(w);
+}
+
+static int write_snapshots(mw_jsonw *w, mw_arena *a, const mw_snapshot_info *sn, size_t n) {
+  mw__jw_key(w, "snapshots");
+  mw__jw_arr(w);
+  for (size_t i = 0; i < n; i++) {
+    mw_snapshot_meta meta;
+    if (mw__snapshot_meta_read(a, sn[i].meta_json, &meta) == MW_ENOMEM) return MW_ENOMEM;
+    mw__jw_obj(w);
+    mw__jw_kint(w, "id", sn[i].id);
+    mw__jw_kstr(w, "kind", sn[i].kind);
+    mw__jw_kstr(w, "format", sn[i].format);
+    mw__jw_kint(w, "time_ns", sn[i].at_ns);
+    mw__jw_kint(w, "duration_ns", sn[i].duration_ns);
+    mw__jw_kint(w, "total", sn[i].total);
+    if (meta.trigger) mw__jw_kstr(w, "trigger", meta.trigger);
+    mw__jw_obj_end(w);
+  }
+  mw__jw_arr_end(w);
+  return MW_OK;
+}
+
+int mw__q_lane(mw_query *q, const mw_lane_query *p, mw_answer *out) {
+  if (mw__query_open(q, out)) return out->rc;
+  mw_source_info src;
+  int rc = mw__store_source(q->rd, q->arena, p->source_id, &src);
+  if (rc == MW_ENOTFOUND) return mw__answer_fail(out, rc, "source %lld not found", (long long)p->source_id);
+  if (rc) return mw__answer_fail(out, rc, "reading the source failed: %s", mw__strerror(rc));
+  mw_gc_cycle *gc = NULL;
+  mw_sched_sample *sc = NULL;
+  mw_snapshot_info *sn = NULL;
+  size_t n = 0;
+  int more = 0;
+  switch (p->lane) {
+  case MW_LANE_GC:
+    rc = mw__store_gc(q->rd, q->arena, p->source_id, p->start_ns, p->end_ns, p->limit, &gc, &n, &more);
+    break;
+  case MW_LANE_SCHED:
+    rc = mw__store_sched(q->rd, q->arena, p->source_id, p->start_ns, p->end_ns, p->limit, &sc, &n, &more);
+    break;
+  case MW_LANE_SNAPSHOTS:
+    rc = mw__store_snapshots(q->rd, q->arena, p->source_id, p->kind, p->start_ns, p->end_ns, p->limit, &sn, &n, &more);
+    break;
+  }
+  if (rc) return mw__answer_fail(out, rc, "query failed: %s", mw__strerror(rc));
+  mw_jsonw w;
+  mw__answer_json(out, 64u << 20, &w);
+  mw__jw_obj(&w);
+  mw__jw_key(&w, "source");
+  mw__json_source(&w, &src);
+  switch (p->lane) {
+  case MW_LANE_GC:
+    mw__jw_key(&w, "cycles");
+    mw__jw_arr(&w);
+    for (size_t i = 0; i < n; i++) mw__json_gc_cycle(&w, &gc[i]);
+    mw__jw_arr_end(&w);
+    break;
+  case MW_LANE_SCHED: write_sched(&w, sc, n); break;
+  case MW_LANE_SNAPSHOTS:
+    if ((rc = write_snapshots(&w, q->arena, sn, n))) return mw__answer_fail(out, rc, "query failed: %s", mw__strerror(rc));
+    break;
+  }
+  mw__jw_kbool(&w, "more", more);
+  mw__jw_obj_end(&w);
+  return mw__answer_end(out, &w);
+}
+
+static void write_row(mw_jsonw *w, const mw_snapshot_row *row, int goroutines) {
+  mw__jw_obj(w);
+  if (goroutines) {
+    mw__jw_kstr(w, "state", row->state);
+    if (row->wait_reason) mw__jw_kstr(w, "wait_reason", row->wait_reason);
+    mw__jw_kint(w, "count", row->count);
+    if (row->wait_min_ns >= 0) {
+      mw__jw_kint(w, "wait_min_ns", row->wait_min_ns);
+      mw__jw_kint(w, "wait_max_ns", row->wait_max_ns);
+    }
+    if (row->locked) mw__jw_kbool(w, "locked_to_thread", 1);
+    if (row->goids) mw__jw_kstr(w, "goroutine_ids", row->goids);
+  } else {
+    mw__jw_key(w, "values");
+    mw__jw_raw(w, row->vals_json ? row->vals_json : "[]");
+  }
+  if (row->has_span) {
+    mw__jw_key(w, "span_id");
+    mw__jw_hex(w, row->span_id, 8);
+  }
+  if (row->has_trace) {
+    mw__jw_key(w, "trace_id");
+    mw__jw_hex(w, row->trace_id, 16);
+  }
+  if (row->labels_json) {
+    mw__jw_key(w, "labels");
+    mw__jw_raw(w, row->labels_json);
+  }
+  mw__jw_kint(w, "stack_id", row->stack_id);
+  mw__jw_key(w, "frames");
+  mw__json_frames(w, row->frames);
+  mw__jw_obj_end(w);
+}
+
+int mw__q_snapshot(mw_query *q, int64_t id, size_t offset, size_t limit, mw_answer *out) {
+  if (mw__query_open(q, out)) return out->rc;
+  mw_snapshot_info info;
+  mw_snapshot_row *rows;
+  size_t n;
+  int more;
+  int rc = mw__store_snapshot(q->rd, q->arena, id, offset, limit, &info, &rows, &n, &more);
+  if (rc == MW_ENOTFOUND) return mw__answer_fail(out, rc, "snapshot %lld not found", (long long)id);
+  if (rc) return mw__answer_fail(out, rc, "reading the snapshot failed: %s", mw__strerror(rc));
+  mw_snapshot_meta meta;
+  if (mw__snapshot_meta_read(q->arena, info.meta_json, &meta) == MW_ENOMEM)
+    return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  int goroutines = strcmp(info.kind, "goroutine") == 0;
+  mw_jsonw w;
+  mw__answer_json(out, 128u << 20, &w);
+  mw__jw_obj(&w);
+  mw__jw_kint(&w, "id", info.id);
+  mw__jw_kint(&w, "source_id", info.source_id);
+  mw__jw_kstr(&w, "kind", info.kind);
+  mw__jw_kstr(&w, "format", info.format);
+  mw__jw_kint(&w, "time_ns", info.at_ns);
+  mw__jw_kint(&w, "duration_ns", info.duration_ns);
+  mw__jw_kint(&w, "total", info.total);
+  mw__jw_kint(&w, "raw_bytes", info.raw_bytes);
+  mw__jw_kint(&w, "stored_payload_bytes", info.stored_bytes);
+  mw__jw_key(&w, "meta");
+  mw__snapshot_meta_write(&w, &meta);
+  mw__jw_key(&w, goroutines ? "groups" : "samples");
+  mw__jw_arr(&w);
+  for (size_t i = 0; i < n; i++) write_row(&w, &rows[i], goroutines);
+  mw__jw_arr_end(&w);
+  mw__jw_kbool(&w, "more", more);
+  mw__jw_obj_end(&w);
+  return mw__answer_end(out, &w);
+}
+
+int mw__q_snapshot_raw(mw_query *q, int64_t id, mw_answer *out) {
+  if (mw__query_open(q, out)) return out->rc;
+  const uint8_t *z;
+  size_t zl;
+  int64_t raw;
+  int rc = mw__store_snapshot_payload(q->rd, q->arena, id, &z, &zl, &raw);
+  if (rc == MW_ENOTFOUND) return mw__answer_fail(out, rc, "snapshot %lld not found", (long long)id);
+  if (rc) return mw__answer_fail(out, rc, "reading the snapshot failed: %s", mw__strerror(rc));
+  size_t size = raw > 0 ? (size_t)raw : 0;
+  mw__answer_bytes(out, "application/octet-stream", size);
+  char *p = size ? mw__buf_reserve(&out->body, size) : NULL;
+  if (size && !p) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  size_t got = ZSTD_decompress(p, size, z, zl);
+  if (ZSTD_isError(got) || got != size)
+    return mw__answer_fail(out, MW_EIO, "the stored payload of snapshot %lld does not decompress", (long long)id);
+  out->body.len = got;
+  if (p) p[got] = '\0';
+  int gz = got >= 2 && (unsigned char)p[0] == 0x1f && (unsigned char)p[1] == 0x8b;
+  if (!gz && got && p[0] == 'g') out->content_type = "text/plain; charset=utf-8"; /* "goroutine ..." dumps */
+  return MW_OK;
+}

@@ -1,0 +1,133 @@
+/* Span queries (see traces.h). A trace comes back in the shape it was sent
+ * in: spans grouped by resource, then by scope, each rebuilt from its stored
+ * form (decode/span_form.h). */
+#include "query/traces.h"
+#include "core/error.h"
+#include "core/hex.h"
+#include "core/log.h"
+#include "decode/span_form.h"
+
+#include <string.h>
+
+static const mw_stored_blob *find_blob(const mw_stored_blob *set, size_t n, int64_t id) {
+  for (size_t i = 0; i < n; i++)
+    if (set[i].id == id) return &set[i];
+  return NULL;
+}
+
+/* The stored span as a row of the span form. */
+static void row_of(const mw_stored_span *s, mw_span_row *row) {
+  memset(row, 0, sizeof *row);
+  memcpy(row->trace_id, s->trace_id, 16);
+  memcpy(row->span_id, s->span_id, 8);
+  memcpy(row->parent_id, s->parent_id, 8);
+  row->has_parent = s->has_parent;
+  row->start_ns = s->start_ns;
+  row->dur_ns = s->dur_ns;
+  row->kind = s->kind;
+  row->status = s->status;
+  row->name = s->name;
+  row->body = s->body;
+  row->body_len = s->body_len;
+}
+
+/* Writes the spans of one (source, scope) group as an OTLP ScopeSpans. */
+static void write_scope_spans(mw_jsonw *w, mw_arena *a, const mw_trace_rows *t, int64_t source_id,
+                              int64_t scope_id, char *done) {
+  const mw_stored_blob *sb = find_blob(t->scopes, t->n_scopes, scope_id);
+  const char *schema_url = "";
+  mw_otlp_scope *sc = sb ? mw__span_form_get_scope(a, sb->data, sb->len, &schema_url) : NULL;
+  mw__jw_obj(w);
+  mw__jw_key(w, "scope");
+  mw__otlp_json_scope(w, sc);
+  if (*schema_url) mw__jw_kstr(w, "schemaUrl", schema_url);
+  mw__jw_key(w, "spans");
+  mw__jw_arr(w);
+  for (size_t i = 0; i < t->n_spans; i++) {
+    const mw_stored_span *s = &t->spans[i];
+    if (done[i] || s->source_id != source_id || s->scope_id != scope_id) continue;
+    done[i] = 1;
+    mw_span_row *row = mw__arena_alloc(a, sizeof *row);
+    mw_otlp_span *sp = NULL;
+    if (row) {
+      row_of(s, row);
+      sp = mw__span_form_get_span(a, row);
+    }
+    if (!sp) {
+      mw__error("stored span does not decode", NULL);
+      continue;
+    }
+    mw__otlp_json_span(w, sp);
+  }
+  mw__jw_arr_end(w);
+  mw__jw_obj_end(w);
+}
+
+int mw__q_trace(mw_query *q, const uint8_t trace_id[16], mw_answer *out) {
+  if (mw__query_open(q, out)) return out->rc;
+  char hex[33];
+  mw__hex_encode(hex, trace_id, 16);
+  mw_trace_rows t;
+  int rc = mw__store_read_trace(q->rd, q->arena, trace_id, MW_TRACE_MAX_SPANS, &t);
+  if (rc == MW_ETOOBIG) return mw__answer_fail(out, rc, "trace has more than %d spans", MW_TRACE_MAX_SPANS);
+  if (rc) return mw__answer_fail(out, rc, "reading the trace failed: %s", mw__strerror(rc));
+  if (!t.n_spans) return mw__answer_fail(out, MW_ENOTFOUND, "trace %s not found", hex);
+  char *done = mw__arena_calloc(q->arena, t.n_spans, 1);
+  if (!done) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  mw_jsonw w;
+  mw__answer_json(out, (size_t)256 << 20, &w);
+  mw__jw_obj(&w);
+  mw__jw_key(&w, "batches");
+  mw__jw_arr(&w);
+  for (size_t si = 0; si < t.n_sources; si++) {
+    const mw_stored_blob *src = &t.sources[si];
+    const char *schema_url;
+    mw_otlp_resource *res = mw__span_form_get_resource(q->arena, src->data, src->len, &schema_url);
+    mw__jw_obj(&w);
+    mw__jw_key(&w, "resource");
+    mw__otlp_json_resource(&w, res);
+    if (*schema_url) mw__jw_kstr(&w, "schemaUrl", schema_url);
+    mw__jw_key(&w, "scopeSpans");
+    mw__jw_arr(&w);
+    for (size_t i = 0; i < t.n_spans; i++)
+      if (!done[i] && t.spans[i].source_id == src->id)
+        write_scope_spans(&w, q->arena, &t, src->id, t.spans[i].scope_id, done);
+    mw__jw_arr_end(&w);
+    mw__jw_obj_end(&w);
+  }
+  mw__jw_arr_end(&w);
+  mw__jw_obj_end(&w);
+  return mw__answer_end(out, &w);
+}
+
+int mw__q_search(mw_query *q, const mw_search_query *p, mw_answer *out) {
+  if (mw__query_open(q, out)) return out->rc;
+  mw_search_hit *hits;
+  size_t n, next;
+  int rc = mw__store_search(q->rd, q->arena, p, &hits, &n, &next);
+  if (rc) return mw__answer_fail(out, rc, "search failed: %s", mw__strerror(rc));
+  size_t room = 4096;
+  for (size_t i = 0; i < n; i++) room += 256 + mw__json_room(hits[i].root_service) + mw__json_room(hits[i].root_name);
+  mw_jsonw w;
+  mw__answer_json(out, room, &w);
+  mw__jw_obj(&w);
+  mw__jw_key(&w, "traces");
+  mw__jw_arr(&w);
+  for (size_t i = 0; i < n; i++) {
+    mw__jw_obj(&w);
+    mw__jw_key(&w, "traceID");
+    mw__jw_hex(&w, hits[i].trace_id, 16);
+    mw__jw_kstr(&w, "rootServiceName", hits[i].root_service ? hits[i].root_service : "<root span not yet received>");
+    if (hits[i].root_name) mw__jw_kstr(&w, "rootTraceName", hits[i].root_name);
+    mw__jw_key(&w, "startTimeUnixNano");
+    mw__jw_int_str(&w, hits[i].start_ns);
+    mw__jw_kdouble(&w, "durationMs", (double)hits[i].dur_ns / 1e6);
+    /* beyond Tempo's shape: the duration of the span that matched, the sort key */
+    mw__jw_kdouble(&w, "matchedSpanDurationMs", (double)hits[i].match_dur_ns / 1e6);
+    mw__jw_obj_end(&w);
+  }
+  mw__jw_arr_end(&w);
+  mw__jw_page(&w, next);
+  mw__jw_obj_end(&w);
+  return mw__answer_end(out, &w);
+}

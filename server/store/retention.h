@@ -1,0 +1,31 @@
+/* Retention (retention.c): old data deleted in small batches on the writer's
+ * connection, between its group commits. The writer decides when a batch
+ * runs (mw__retention_due) and forgets the ids it cached that a batch may
+ * have deleted. */
+#ifndef MW_STORE_RETENTION_H
+#define MW_STORE_RETENTION_H
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef struct mw__retention {
+  int64_t keep_ns;              /* delete data older than this; 0 = keep */
+  int64_t every_ns;             /* how often a pass starts (0: every minute) */
+  uint64_t max_db_bytes;        /* delete the oldest data while larger; 0 = no limit */
+  int64_t last_ns;              /* monotonic time of the last batch */
+  int more;                     /* the last batch left work behind */
+  int dirty;                    /* deleted something since the last checkpoint request */
+  _Atomic uint64_t deleted;     /* rows deleted since start (read by any thread) */
+} mw__retention;
+
+/* Sets the bounds; the first pass comes soon after. */
+void mw__retention_init(mw__retention *r, int64_t keep_ns, int64_t every_ns, uint64_t max_db_bytes);
+/* 1 when a batch should run now: a pass is due, or the last left work. */
+int mw__retention_due(const mw__retention *r);
+/* One batch in its own transaction on db (the writer's, outside a
+ * transaction). *more is set when old data (or free pages) remain,
+ * *ops_gone when an operation was deleted with its last span. Returns 0 or
+ * an error. */
+int mw__retention_batch(mw__retention *r, sqlite3 *db, int *more, int *ops_gone);
+
+#endif

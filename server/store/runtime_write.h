@@ -1,0 +1,25 @@
+/* Writing runtime batches (runtime_write.c), on the writer's connection and
+ * inside its transaction. */
+#ifndef MW_STORE_RUNTIME_WRITE_H
+#define MW_STORE_RUNTIME_WRITE_H
+#include <sqlite3.h>
+
+#include "core/bmap.h"
+#include "model/runtime_batch.h"
+
+/* Statements of runtime ingest, prepared on first use. */
+enum { MW__RT_STMTS = 16 };
+
+typedef struct mw__rt_writer {
+  sqlite3 *db;                  /* the writer's connection */
+  mw_bmap *stacks;              /* stack text -> id, the writer's cache */
+  sqlite3_stmt *st[MW__RT_STMTS];
+} mw__rt_writer;
+
+/* Writes one runtime batch (sets b->source_id, b->snapshot_id). Returns 0 or
+ * an error (MW_EIO, MW_EFULL, MW_ENOMEM). */
+int mw__rt_write(mw__rt_writer *w, mw_runtime_batch *b);
+/* Finalizes the statements. */
+void mw__rt_writer_close(mw__rt_writer *w);
+
+#endif
