@@ -20,7 +20,7 @@ set -euo pipefail
 
 build=(build-essential cmake pkg-config libuv1-dev libmicrohttpd-dev libsqlite3-dev libprotobuf-c-dev
        protobuf-c-compiler libzstd-dev zlib1g-dev libcurl4-openssl-dev libjansson-dev)
-test=(libcmocka-dev nodejs npm zstd clang libclang-rt-14-dev sqlite3 libjson-c-dev
+test=(libcmocka-dev nodejs npm zstd clang clang-format libclang-rt-14-dev sqlite3 libjson-c-dev
       protobuf-compiler curl unzip systemd node-yaml valgrind openssl chromium)
 
 GO_MIN_MINOR=25 # Go 1.25: the SCHED line of today's runtime

@@ -468,7 +468,7 @@ static void expect_durations(fixture *f, mw_search_query q, const int64_t *ms, s
   q.page.limit = n;
   mw_search_hit *hits;
   size_t got, next;
-  assert_int_equal(mw__store_search(f->store, f->arena, &q, &hits, &got, &next), MW_OK);
+  assert_int_equal(mw__store_search(rd(f), f->arena, &q, &hits, &got, &next), MW_OK);
   assert_int_equal(got, n);
   for (size_t i = 0; i < n; i++)
     if (hits[i].match_dur_ns != ms[i] * MS) fail_msg("hit %zu: %lld ms, want %lld", i, (long long)(hits[i].match_dur_ns / MS), (long long)ms[i]);
@@ -518,6 +518,7 @@ static void test_slow_spans(void **state) {
   q.page.offset = 100;
   expect_durations(&f, q, (int64_t[]){2000, 1999, 1998, 1997, 1996, 1995}, 6);
 
+  mw__read_end(f.rd);
   mw__store_close(f.store);
   mw__arena_free(f.arena);
   snprintf(path, sizeof path, "rm -rf %s", f.dir);
