@@ -443,110 +443,121 @@ __attribute__((format(printf, 3, 4))) static enum MHD_Result reply_raw_and_close
   return MHD_NO;
 }
 
+/* The first call for a request: its headers are in. Judges the request line
+ * and headers, finds the route, checks the token and prepares the body; any
+ * refusal is answered here. Returns NULL when out of memory. */
+static mw_req *begin_request(mw_http *h, struct MHD_Connection *conn, const char *url, const char *method,
+                             const char *version) {
+  size_t params;
+  const char *bad_param;
+  enum mw_uri_verdict uri_verdict = mw__guard_headers_done(h->guard, conn, &params, &bad_param);
+  mw_req *r = req_new(h, conn, url);
+  if (!r) return NULL;
+  /* every request passes here first, whatever its route: what the request
+   * line and the headers say is judged before anything else */
+  mw_framing fr;
+  mw__framing_check(conn, version, &fr);
+  r->expect_continue = fr.expect_continue;
+  r->close = fr.rc || uri_verdict; /* nothing after these headers is read as a request */
+  if (fr.rc) {
+    mw__reply_error(r, fr.rc, "%s", fr.why);
+    return r;
+  }
+  if (refuse_uri(r, uri_verdict, params, bad_param)) return r;
+  if (cors(r, method)) return r;
+  int path_ok;
+  r->route = find_route(method, url, &path_ok);
+  if (!r->route) {
+    if (path_ok) {
+      r->allow = allowed_methods(r, url);
+      mw__reply_error(r, MW_EMETHOD, "%.16s is not allowed on %.200s: use %s", method, url,
+                      r->allow ? r->allow : "another method");
+    } else if (strncmp(url, "/api/", 5) == 0) {
+      mw__reply_error(r, MW_ENOTFOUND, "no such endpoint: %s", url);
+    } else {
+      mw__reply_text(r, MW_ENOTFOUND, "not found");
+    }
+    return r;
+  }
+  if (authorize(r)) return r;
+  r->state = REQ_BODY;
+  /* in_flight was counted in req_new before this check: mw__http_quiesce
+   * sets stopping before it reads in_flight, so none slips between */
+  if (atomic_load(&h->stopping)) {
+    mw__reply_text(r, MW_ESHUTDOWN, "meanwhiled is shutting down");
+    return r;
+  }
+  if (r->route->body) {
+    start_body(r);
+    /* refused before the upload: answered now when nothing more is
+     * coming, else drained as it arrives and answered at its end */
+    if (r->body_rc && refuse_at_headers(r)) r->route->handle(r);
+  }
+  return r;
+}
+
+/* One piece of a request's body: decoded and counted, or dropped when the
+ * body was refused; a body too slow or too large on the wire ends the
+ * connection. */
+static enum MHD_Result take_upload(mw_http *h, mw_req *r, const char *data, size_t *size) {
+  r->body_read = 1;
+  /* libmicrohttpd's idle timeout restarts with every byte; a body that
+   * trickles in is cut off once the whole request has taken too long */
+  if (h->opts.request_timeout_s && mw__mono_ns() - r->t0_ns > (int64_t)h->opts.request_timeout_s * 1000000000) {
+    mw__warn("request body too slow: closing", "url=%s after_s=%u", r->url, h->opts.request_timeout_s);
+    return reply_raw_and_close(r, MW_ETOOSLOW, "the request body was still arriving after %u s (request_timeout)",
+                               h->opts.request_timeout_s);
+  }
+  if (r->body_rc && !r->dec) {
+    /* a refused body is dropped as it comes, up to a bound */
+    r->drained += *size;
+    *size = 0;
+    if (r->drained <= drain_bound(h)) return MHD_YES;
+    return reply_raw_and_close(r, r->body_rc,
+                               "request refused (%s); its body was read and dropped up to %zu bytes, then the "
+                               "connection closed",
+                               mw__strerror(r->body_rc), drain_bound(h));
+  }
+  if (!r->body_rc && r->dec) {
+    int rc = mw__body_decoder_feed(r->dec, data, *size);
+    size_t out = mw__body_decoder_out_len(r->dec);
+    if (!rc && out > r->accounted) rc = mw__req_account(r, out - r->accounted);
+    if (rc) {
+      r->body_rc = rc;
+      r->drained = mw__body_decoder_in_len(r->dec); /* the drain bound counts the whole body */
+      r->body_window = mw__body_decoder_window_refused(r->dec);
+      mw__body_decoder_free(r->dec); /* a refused body is not kept */
+      r->dec = NULL;
+    }
+  } else if (!r->dec && !r->body_rc) {
+    r->body_rc = MW_EINVAL;
+  }
+  /* past twice the limit on the wire, stop listening to it at all */
+  if (r->dec && mw__body_decoder_in_len(r->dec) > drain_bound(h))
+    return reply_raw_and_close(r, MW_ETOOBIG,
+                               "request body is over %zu bytes on the wire (twice max_body_bytes): connection closed",
+                               drain_bound(h));
+  *size = 0;
+  return MHD_YES;
+}
+
+/* libmicrohttpd's access handler, called once when the headers are in, once
+ * per piece of body, once when the body is complete, and again after a
+ * suspended request is resumed. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_size,
                                   void **con_cls) {
   mw_http *h = cls;
   mw_req *r = *con_cls;
   if (!r) {
-    size_t params;
-    const char *bad_param;
-    enum mw_uri_verdict uri_verdict = mw__guard_headers_done(h->guard, conn, &params, &bad_param);
-    r = req_new(h, conn, url);
-    if (!r) return MHD_NO;
-    *con_cls = r;
-    /* every request passes here first, whatever its route: what the request
-     * line and the headers say is judged before anything else */
-    mw_framing fr;
-    mw__framing_check(conn, version, &fr);
-    r->expect_continue = fr.expect_continue;
-    r->close = fr.rc || uri_verdict; /* nothing after these headers is read as a request */
-    if (fr.rc) {
-      mw__reply_error(r, fr.rc, "%s", fr.why);
-      return MHD_YES;
-    }
-    if (refuse_uri(r, uri_verdict, params, bad_param)) return MHD_YES;
-    if (cors(r, method)) return MHD_YES;
-    int path_ok;
-    r->route = find_route(method, url, &path_ok);
-    if (!r->route) {
-      if (path_ok) {
-        r->allow = allowed_methods(r, url);
-        mw__reply_error(r, MW_EMETHOD, "%.16s is not allowed on %.200s: use %s", method, url,
-                        r->allow ? r->allow : "another method");
-      } else if (strncmp(url, "/api/", 5) == 0) {
-        mw__reply_error(r, MW_ENOTFOUND, "no such endpoint: %s", url);
-      } else {
-        mw__reply_text(r, MW_ENOTFOUND, "not found");
-      }
-      return MHD_YES;
-    }
-    if (authorize(r)) return MHD_YES;
-    r->state = REQ_BODY;
-    /* in_flight was counted in req_new before this check: mw__http_quiesce
-     * sets stopping before it reads in_flight, so none slips between */
-    if (atomic_load(&h->stopping)) {
-      mw__reply_text(r, MW_ESHUTDOWN, "meanwhiled is shutting down");
-      return MHD_YES;
-    }
-    if (r->route->body) {
-      start_body(r);
-      /* refused before the upload: answered now when nothing more is
-       * coming, else drained as it arrives and answered at its end */
-      if (r->body_rc && refuse_at_headers(r)) {
-        r->route->handle(r);
-        return MHD_YES;
-      }
-    }
-    return MHD_YES;
+    *con_cls = r = begin_request(h, conn, url, method, version);
+    return r ? MHD_YES : MHD_NO;
   }
   if (r->state == REQ_REPLIED) {
     *upload_size = 0; /* discard the rest of a body we already answered */
     return MHD_YES;
   }
-  if (*upload_size) {
-    r->body_read = 1;
-    /* libmicrohttpd's idle timeout restarts with every byte; a body that
-     * trickles in is cut off once the whole request has taken too long */
-    if (h->opts.request_timeout_s &&
-        mw__mono_ns() - r->t0_ns > (int64_t)h->opts.request_timeout_s * 1000000000) {
-      mw__warn("request body too slow: closing", "url=%s after_s=%u", r->url, h->opts.request_timeout_s);
-      return reply_raw_and_close(r, MW_ETOOSLOW,
-                                 "the request body was still arriving after %u s (request_timeout)",
-                                 h->opts.request_timeout_s);
-    }
-    if (r->body_rc && !r->dec) {
-      /* a refused body is dropped as it comes, up to a bound */
-      r->drained += *upload_size;
-      *upload_size = 0;
-      if (r->drained <= drain_bound(h)) return MHD_YES;
-      return reply_raw_and_close(r, r->body_rc,
-                                 "request refused (%s); its body was read and dropped up to %zu bytes, then the "
-                                 "connection closed",
-                                 mw__strerror(r->body_rc), drain_bound(h));
-    }
-    if (!r->body_rc && r->dec) {
-      int rc = mw__body_decoder_feed(r->dec, upload_data, *upload_size);
-      size_t out = mw__body_decoder_out_len(r->dec);
-      if (!rc && out > r->accounted) rc = mw__req_account(r, out - r->accounted);
-      if (rc) {
-        r->body_rc = rc;
-        r->drained = mw__body_decoder_in_len(r->dec); /* the drain bound counts the whole body */
-        r->body_window = mw__body_decoder_window_refused(r->dec);
-        mw__body_decoder_free(r->dec); /* a refused body is not kept */
-        r->dec = NULL;
-      }
-    } else if (!r->dec && !r->body_rc) {
-      r->body_rc = MW_EINVAL;
-    }
-    /* past twice the limit on the wire, stop listening to it at all */
-    if (r->dec && mw__body_decoder_in_len(r->dec) > drain_bound(h))
-      return reply_raw_and_close(r, MW_ETOOBIG,
-                                 "request body is over %zu bytes on the wire (twice max_body_bytes): connection closed",
-                                 drain_bound(h));
-    *upload_size = 0;
-    return MHD_YES;
-  }
+  if (*upload_size) return take_upload(h, r, upload_data, upload_size);
   switch (r->state) {
   case REQ_BODY:
     if (r->route->body && r->dec && !r->body_rc) {
@@ -563,7 +574,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   default:
     break;
   }
-  (void)version;
   return MHD_YES;
 }
 
