@@ -70,6 +70,9 @@ static const opt opts[] = {
     {"trigger-factor", T_DOUBLE, OFF(trigger_factor), "3", "F",
      "trigger when goroutines or the live heap grow more than F times within --trigger-window"},
     {"trigger-window", T_DURATION, OFF(trigger_window_ms), "60s", "D", "the window of --trigger-factor"},
+    {"trigger-warmup", T_DURATION, OFF(trigger_warmup_ms), "30s", "D",
+     "no heap or GC CPU trigger in the service's first D (its uptime, from gctrace): its heap grows\n"
+     "from nothing then, and the heap's growth is measured against what it is after D"},
     {"trigger-gc-cpu", T_DOUBLE, OFF(trigger_gc_cpu), "25", "PCT",
      "trigger when gctrace's GC CPU percentage exceeds PCT; 0: off"},
     {"trigger-cooldown", T_DURATION, OFF(trigger_cooldown_ms), "2m", "D", "no trigger within D of the last one"},

@@ -234,7 +234,7 @@ test('--help explains every option', () => {
   const r = runAgent(['--help']);
   assert.equal(r.status, 0);
   for (const o of ['collector', 'pprof', 'service', 'instance', 'config', 'stdin', 'tail', 'cpu-seconds', 'goroutine-rate',
-    'dump-interval', 'heap-interval', 'trigger-factor', 'trigger-window', 'trigger-gc-cpu', 'trigger-cooldown',
+    'dump-interval', 'heap-interval', 'trigger-factor', 'trigger-window', 'trigger-warmup', 'trigger-gc-cpu', 'trigger-cooldown',
     'spool-dir', 'spool-max-bytes', 'spool-max-files', 'compression', 'backoff-max', 'log-file', 'stats-file'])
     assert.match(r.stdout, new RegExp(`^  --${o}\\b`, 'm'), o);
   assert.match(r.stdout, /MEANWHILE_CPU_SECONDS/);
