@@ -43,6 +43,7 @@ typedef struct agent_config {
 
   double trigger_factor;
   int64_t trigger_window_ms;
+  int64_t trigger_warmup_ms; /* the service's first moments (by its uptime): no heap or GC CPU trigger */
   double trigger_gc_cpu;     /* percent; 0: off */
   int64_t trigger_cooldown_ms;
   uint64_t trigger_heap_min; /* bytes: smaller heaps never trigger */
@@ -151,7 +152,8 @@ typedef struct trigger_state trigger_state;
 trigger_state *trigger_new(const agent_config *cfg);
 void trigger_free(trigger_state **t);
 /* Each returns the reason to fire ("goroutines", "heap", "gc_cpu") or NULL,
- * the cooldown applied. now_ms is monotonic. */
+ * the cooldown applied. now_ms is monotonic; uptime_s is the service's (a gc
+ * line's @ time): within --trigger-warmup of its start nothing is fed. */
 const char *trigger_goroutines(trigger_state *t, int64_t now_ms, uint64_t count);
 const char *trigger_gc(trigger_state *t, int64_t now_ms, uint64_t heap_live_bytes, int gc_pct, double uptime_s);
 

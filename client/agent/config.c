@@ -70,6 +70,9 @@ static const opt opts[] = {
     {"trigger-factor", T_DOUBLE, OFF(trigger_factor), "3", "F",
      "trigger when goroutines or the live heap grow more than F times within --trigger-window"},
     {"trigger-window", T_DURATION, OFF(trigger_window_ms), "60s", "D", "the window of --trigger-factor"},
+    {"trigger-warmup", T_DURATION, OFF(trigger_warmup_ms), "30s", "D",
+     "no heap or GC CPU trigger in the service's first D (its uptime, from gctrace): its heap grows\n"
+     "from nothing then, and the heap's growth is measured against what it is after D"},
     {"trigger-gc-cpu", T_DOUBLE, OFF(trigger_gc_cpu), "25", "PCT",
      "trigger when gctrace's GC CPU percentage exceeds PCT; 0: off"},
     {"trigger-cooldown", T_DURATION, OFF(trigger_cooldown_ms), "2m", "D", "no trigger within D of the last one"},
@@ -103,7 +106,7 @@ enum { N_OPTS = sizeof opts / sizeof opts[0] };
 
 static void usage(FILE *f) {
   fprintf(f,
-          "Usage: meanwhile-agent run [options] -- COMMAND [ARGS...]\n"
+          "Usage: meanwhile-agent [options] run [options] -- COMMAND [ARGS...]\n"
           "       meanwhile-agent --stdin [options]\n"
           "       meanwhile-agent --tail FILE [options]\n"
           "       meanwhile-agent [options]                (pprof scrapes only)\n"
@@ -116,7 +119,8 @@ static void usage(FILE *f) {
           "\n"
           "With run, the agent starts COMMAND itself (GODEBUG=gctrace=1,schedtrace=1000 added), passes\n"
           "its stdout and stderr through unchanged, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it,\n"
-          "and exits with its exit status (128+N when signal N ended it).\n"
+          "and exits with its exit status (128+N when signal N ended it). Options may come before run\n"
+          "and after it, up to the '--' (or the first word) that starts COMMAND.\n"
           "\n"
           "Options (each also a MEANWHILE_<NAME> variable, e.g. MEANWHILE_CPU_SECONDS, and a\n"
           "`name = value` line of --config; flags win over variables, variables over the file):\n");
@@ -469,7 +473,9 @@ int agent_config_load(int argc, char **argv, agent_config *cfg, FILE *out, char 
   const char *config = getenv("MEANWHILE_CONFIG");
   flag_value *flags = calloc((size_t)argc + 1, sizeof *flags);
   if (apply_defaults(cfg, err, errsz) || !flags) goto out;
-  if (argc > 1 && !strcmp(argv[1], "run")) run = 1, i = 2;
+  /* options may come before `run` and after it, as git's and docker's do:
+   * the first word that is no option (nor an option's value) is `run`, and
+   * after it the next one starts the command */
   for (; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--")) {
@@ -479,6 +485,10 @@ int agent_config_load(int argc, char **argv, agent_config *cfg, FILE *out, char 
     if (!strcmp(a, "-h")) a = "--help";
     if (strncmp(a, "--", 2)) {
       if (run) break; /* the command starts */
+      if (!strcmp(a, "run")) {
+        run = 1;
+        continue;
+      }
       snprintf(err, errsz, "unexpected argument '%s' (run a command with: meanwhile-agent run [options] -- COMMAND)", a);
       goto out;
     }

@@ -31,6 +31,9 @@ enum {
   MAX_PROFILE_BYTES = 64 << 20,
   TRIGGER_CPU_SECONDS = 10,    /* the window of a triggered profile without continuous ones */
   URL_MAX = 4096,
+  CPU_RETRY_MS = 1000,         /* after a CPU profile failed once the service had answered */
+  CPU_START_RETRY_MS = 100,    /* while the service has not answered yet: it is starting */
+  CPU_START_MS = 60000,        /* how long a service may take to start: fast tries until then */
 };
 
 typedef struct slot {
@@ -50,6 +53,7 @@ typedef struct slot {
   const char *trigger;
   int64_t time_ns;
   int64_t took_ms; /* the GET's duration */
+  long status;     /* the answer's HTTP status; 0: no answer (not listening yet, or gone) */
   uint8_t *body;
   size_t len;
   int ok;
@@ -137,6 +141,7 @@ static void get(slot *sl) {
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  sl->status = status;
   if (s.too_big) {
     snprintf(sl->err, sizeof sl->err, "answer over %d MiB", MAX_SCRAPE_BYTES >> 20);
   } else if (cc != CURLE_OK) {
@@ -349,16 +354,26 @@ static void on_heap_timer(uv_timer_t *t) {
 
 /* --- back-to-back CPU profiles ---------------------------------------------------------------- */
 
+/* The CPU thread: one window after the other. A window that fails is tried
+ * again after a pause: a long one (CPU_RETRY_MS) once the service has answered
+ * at all (someone else is profiling, or the service is going away), a short
+ * one while it never has: it is still starting, and every moment lost then is
+ * lost from its first window (a 20 s run would keep one 10 s profile, not two). */
 static void *cpu_main(void *arg) {
   scraper *sc = arg;
   slot *sl = &sc->cpu;
+  int answered = 0;
+  int64_t started_ms = agent_mono_ms();
   while (!atomic_load(&sc->stop)) {
     int64_t t0 = agent_now_ns();
     get(sl);
     if (atomic_load(&sc->stop)) break;
     report(sl);
-    if (!sl->ok) { /* the service is not up (yet), or someone else is profiling: a pause, then again */
-      for (int i = 0; i < 10 && !atomic_load(&sc->stop); i++) uv_sleep(100);
+    if (sl->status) answered = 1;
+    if (!sl->ok) {
+      int starting = !answered && agent_mono_ms() - started_ms < CPU_START_MS;
+      int64_t until = agent_mono_ms() + (starting ? CPU_START_RETRY_MS : CPU_RETRY_MS);
+      while (!atomic_load(&sc->stop) && agent_mono_ms() < until) uv_sleep(CPU_START_RETRY_MS);
       continue;
     }
     const char *trigger = atomic_exchange(&sc->cpu_trigger, NULL);

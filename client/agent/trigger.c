@@ -2,8 +2,11 @@
  * profiles' totals) or the live heap (from gctrace) grew more than --trigger-
  * factor times within --trigger-window, or gctrace's GC CPU percentage went
  * over --trigger-gc-cpu. Growth is measured against the smallest value seen in
- * the window, floored (one goroutine, 1 MiB) so that a service that starts from
- * nothing does not look like it exploded. One cooldown covers every reason:
+ * the window, floored (one goroutine, 1 MiB). A service's heap grows from
+ * nothing as it starts (caches, pools), and the GC CPU percentage is a share
+ * since the start: gc lines of the service's first --trigger-warmup (by the
+ * uptime they carry) fire nothing and are not part of the heap's baseline,
+ * which is so taken from the settled heap. One cooldown covers every reason:
  * a storm that grows goroutines and heap together yields one dump. A gc line
  * is read by the collector's own parser (decode/runtime_text.h, linked as
  * mwruntimetext): the agent judges exactly the lines the collector keeps. */
@@ -11,7 +14,7 @@
 
 #include "agent.h"
 
-enum { RING = 1024, GC_WARMUP_S = 5 };
+enum { RING = 1024 };
 
 typedef struct ring {
   int64_t t[RING];
@@ -21,7 +24,7 @@ typedef struct ring {
 
 struct trigger_state {
   double factor;
-  int64_t window_ms, cooldown_ms;
+  int64_t window_ms, cooldown_ms, warmup_ms;
   double gc_cpu;
   uint64_t heap_min, goroutines_min;
   int64_t last_fire_ms;
@@ -35,6 +38,7 @@ trigger_state *trigger_new(const agent_config *cfg) {
   t->factor = cfg->trigger_factor;
   t->window_ms = cfg->trigger_window_ms;
   t->cooldown_ms = cfg->trigger_cooldown_ms;
+  t->warmup_ms = cfg->trigger_warmup_ms;
   t->gc_cpu = cfg->trigger_gc_cpu;
   t->heap_min = cfg->trigger_heap_min;
   t->goroutines_min = cfg->trigger_goroutines_min;
@@ -80,11 +84,11 @@ const char *trigger_goroutines(trigger_state *t, int64_t now_ms, uint64_t count)
 }
 
 const char *trigger_gc(trigger_state *t, int64_t now_ms, uint64_t heap_live_bytes, int gc_pct, double uptime_s) {
+  if (uptime_s * 1e3 < (double)t->warmup_ms) return NULL; /* warming up: neither a trigger nor a baseline */
   uint64_t min = ring_add_min(&t->heap, now_ms, t->window_ms, heap_live_bytes);
   if (t->factor > 1 && heap_live_bytes >= t->heap_min && (double)heap_live_bytes > t->factor * (double)(min > (1u << 20) ? min : (1u << 20)))
     return fire(t, now_ms, "heap");
-  /* the percentage is the share since the program started: its first seconds say little */
-  if (t->gc_cpu > 0 && uptime_s >= GC_WARMUP_S && gc_pct > t->gc_cpu) return fire(t, now_ms, "gc_cpu");
+  if (t->gc_cpu > 0 && gc_pct > t->gc_cpu) return fire(t, now_ms, "gc_cpu");
   return NULL;
 }
 

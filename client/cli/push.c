@@ -1,6 +1,9 @@
 /* `meanwhile push <kind> FILE`: one payload to meanwhiled through
  * libmeanwhile, the library meanwhile-agent sends with; `--flush` sends what a
- * spool directory holds. */
+ * spool directory holds. A file of spans is an OTLP request in protobuf, or
+ * OTLP JSON requests one after the other (one a line, as exporters' file
+ * outputs write them), each sent as a request of its own. Every answer is
+ * printed as one line of JSON, whichever encoding was sent. */
 #include "push.h"
 
 #include <errno.h>
@@ -11,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <jansson.h>
 
 #include "meanwhile/client.h"
 
@@ -32,7 +37,8 @@ void cli_usage_push(FILE *f) {
           "429/502/503/504 and connection errors (honouring Retry-After), and with --spool kept in\n"
           "DIR when the server stays unreachable, to be sent later by `push --flush`.\n"
           "\n"
-          "  <kind>              spans (an OTLP ExportTraceServiceRequest in protobuf: POST /v1/traces),\n"
+          "  <kind>              spans (POST /v1/traces: an OTLP ExportTraceServiceRequest in protobuf,\n"
+          "                      or OTLP JSON requests, one a line, each sent on its own),\n"
           "                      or gctrace, schedtrace, goroutine, cpu, heap, allocs, mutex, block\n"
           "                      (POST /api/v1/ingest/<kind>: text or pprof as the Go runtime wrote it)\n"
           "  --service S         the service (required for runtime kinds; default $OTEL_SERVICE_NAME)\n"
@@ -46,8 +52,9 @@ void cli_usage_push(FILE *f) {
           "  --flush             send what --spool DIR holds, oldest first, and stop\n"
           "  --url URL           the server (default: $MEANWHILE_URL, else %s)\n"
           "\n"
-          "Prints the server's answer. Exit status: 0 delivered (or kept in the spool), 1 refused,\n"
-          "2 the server cannot be reached, 64 bad usage.\n",
+          "Prints the server's answer to each request, one line of JSON each. Exit status: 0 delivered\n"
+          "(or kept in the spool), 1 refused (any of a file's requests), 2 the server cannot be reached,\n"
+          "64 bad usage.\n",
           prog, prog, DEFAULT_URL);
 }
 
@@ -107,11 +114,209 @@ out:
   return rc;
 }
 
-/* Prints the server's answer to a delivered payload on stdout. */
-static void print_answer(const char *body) {
-  if (!body || !*body) return;
-  fputs(body, stdout);
-  if (body[strlen(body) - 1] != '\n') fputc('\n', stdout);
+/* --- answers in protobuf ----------------------------------------------------------- */
+
+/* The server answers a protobuf request in protobuf. The body comes from
+ * mw_client_last_response, NUL-terminated: the messages read here hold no NUL
+ * byte (their numbers are not 0, their strings are text). */
+
+static int pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+  uint64_t r = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    uint8_t b = *(*p)++;
+    r |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *v = r;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+/* Finds field (the last one, as protobuf has it) in the message m..end: a
+ * varint into *num, or a length-delimited value into *val and *vlen. 1 found, 0
+ * not there, -1 when m is no protobuf message. */
+static int pb_field(const uint8_t *m, const uint8_t *end, unsigned field, uint64_t *num, const uint8_t **val,
+                    size_t *vlen) {
+  int found = 0;
+  while (m < end) {
+    uint64_t key, v;
+    if (pb_varint(&m, end, &key) || key >> 3 == 0) return -1;
+    switch (key & 7) {
+    case 0:
+      if (pb_varint(&m, end, &v)) return -1;
+      if (key >> 3 == field) *num = v, found = 1;
+      break;
+    case 1: case 5:
+      if (end - m < ((key & 7) == 1 ? 8 : 4)) return -1;
+      m += (key & 7) == 1 ? 8 : 4;
+      break;
+    case 2:
+      if (pb_varint(&m, end, &v) || v > (uint64_t)(end - m)) return -1;
+      if (key >> 3 == field) *val = m, *vlen = (size_t)v, found = 1;
+      m += v;
+      break;
+    default: return -1;
+    }
+  }
+  return found;
+}
+
+/* An ExportTraceServiceResponse as OTLP JSON writes it: {} or
+ * {"partialSuccess":{"rejectedSpans":"N","errorMessage":"..."}}; NULL when
+ * body is not one. The caller frees it. */
+static char *traces_response_json(const char *body) {
+  const uint8_t *b = (const uint8_t *)body, *end = b + strlen(body), *ps = NULL, *msg = NULL;
+  size_t ps_len = 0, msg_len = 0;
+  uint64_t none = 0, rejected = 0;
+  if (pb_field(b, end, 1, &none, &ps, &ps_len) < 0) return NULL;
+  json_t *o = json_object();
+  if (ps) {
+    if (pb_field(ps, ps + ps_len, 1, &rejected, &msg, &msg_len) < 0 ||
+        pb_field(ps, ps + ps_len, 2, &none, &msg, &msg_len) < 0) {
+      json_decref(o);
+      return NULL;
+    }
+    char n[24];
+    snprintf(n, sizeof n, "%llu", (unsigned long long)rejected);
+    json_object_set_new(o, "partialSuccess",
+                        json_pack("{s:s, s:s%}", "rejectedSpans", n, "errorMessage", msg ? (const char *)msg : "",
+                                  msg ? msg_len : 0));
+  }
+  char *out = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  return out;
+}
+
+/* The message of a google.rpc.Status (the server's refusal of a protobuf
+ * request), copied into out; 0, or -1 when body is not one. */
+static int status_message(const char *body, char *out, size_t size) {
+  const uint8_t *b = (const uint8_t *)body, *msg = NULL;
+  size_t len = 0;
+  uint64_t none;
+  if (!*body || pb_field(b, b + strlen(body), 2, &none, &msg, &len) != 1) return -1;
+  snprintf(out, size, "%.*s", (int)len, (const char *)msg);
+  return 0;
+}
+
+/* Prints the server's answer to a delivered payload on stdout, one line. */
+static void print_answer(const char *body, int protobuf) {
+  char *json = protobuf && body ? traces_response_json(body) : NULL;
+  const char *text = json ? json : body && *body ? body : "{}";
+  size_t n = strlen(text);
+  while (n && (text[n - 1] == '\n' || text[n - 1] == '\r')) n--;
+  printf("%.*s\n", (int)n, text);
+  free(json);
+}
+
+/* What a push came to, told on stdout (the answer) or stderr; where is "" or
+ * "FILE:LINE: " for one of a file's requests. Returns the exit status. */
+static int report(mw_client *cl, int rc, int protobuf, const char *where, const mw_client_options *o) {
+  const char *body = NULL;
+  char msg[1024];
+  long status = mw_client_last_response(cl, &body);
+  switch (rc) {
+  case 0: print_answer(body, protobuf); return PUSH_OK;
+  case MW_PUSH_SPOOLED:
+    fprintf(stderr, "%s push: %sthe server did not take it (%s); kept in %s: send it later with '%s push --flush --spool %s'\n",
+            prog, where, status ? "busy" : body, o->spool_dir, prog, o->spool_dir);
+    return PUSH_OK;
+  case MW_ERR_REJECTED:
+    if (!protobuf || !body || status_message(body, msg, sizeof msg)) snprintf(msg, sizeof msg, "%s", body && *body ? body : "(no message)");
+    fprintf(stderr, "%s push: %srefused with HTTP %ld: %s\n", prog, where, status, msg);
+    return PUSH_FAIL;
+  case MW_ERR_CONNECT:
+    fprintf(stderr, "%s push: %scannot reach meanwhiled at %s: %s\n", prog, where, o->url, body);
+    return PUSH_CONNECT;
+  case MW_ERR_RETRY:
+    fprintf(stderr, "%s push: %sthe server stayed busy (HTTP %ld) through every retry\n", prog, where, status);
+    return PUSH_FAIL;
+  default:
+    fprintf(stderr, "%s push: %s%s\n", prog, where, mw_strerror(rc));
+    return rc == MW_ERR_INVAL ? PUSH_USAGE : PUSH_FAIL;
+  }
+}
+
+/* --- a file of spans -------------------------------------------------------------------- */
+
+static int is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Whether spans are OTLP JSON: the first byte that is no blank is '{' and no
+ * byte is a control character other than a blank. A protobuf request can begin
+ * with '{' after a blank byte ("\n{": its first ResourceSpans is 123 bytes
+ * long), but every protobuf request with spans holds bytes such as 0x12 (the
+ * tag of ScopeSpans.spans), which text never does. */
+static int looks_like_json(const char *d, size_t n) {
+  size_t i = 0;
+  while (i < n && is_space(d[i])) i++;
+  if (i == n || d[i] != '{') return 0;
+  for (; i < n; i++)
+    if ((unsigned char)d[i] < 0x20 && !is_space(d[i])) return 0;
+  return 1;
+}
+
+/* The end of the JSON object that starts at d[0] ('{'): strings are skipped,
+ * braces counted. The offset just past it, or 0 when the object does not end. */
+static size_t object_end(const char *d, size_t n) {
+  size_t depth = 0;
+  int in_string = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = d[i];
+    if (in_string) {
+      if (c == '\\') i++;
+      else if (c == '"') in_string = 0;
+    } else if (c == '"') {
+      in_string = 1;
+    } else if (c == '{' || c == '[') {
+      depth++;
+    } else if ((c == '}' || c == ']') && depth && --depth == 0) {
+      return i + 1;
+    }
+  }
+  return 0;
+}
+
+/* Sends each OTLP JSON object of d (one a line, or split over lines) as a
+ * request of its own. The file is framed whole before anything is sent: one
+ * whose objects do not end, or that holds something between them, sends
+ * nothing. A request the server refuses does not stop the next ones; one that
+ * cannot be delivered does (unless it went to the spool). */
+static int push_json_spans(mw_client *cl, const char *path, const char *d, size_t n, const mw_client_options *o) {
+  size_t line = 1, count = 0;
+  for (size_t i = 0; i < n;) { /* framing */
+    if (is_space(d[i])) {
+      line += d[i++] == '\n';
+      continue;
+    }
+    size_t len = d[i] == '{' ? object_end(d + i, n - i) : 0;
+    if (!len) {
+      fprintf(stderr, "%s push: %s:%zu: %s\n", prog, path, line,
+              d[i] == '{' ? "this JSON object does not end" : "expected an OTLP JSON request ('{')");
+      return PUSH_FAIL;
+    }
+    for (size_t k = i; k < i + len; k++) line += d[k] == '\n';
+    i += len;
+    count++;
+  }
+  int ret = PUSH_OK;
+  line = 1;
+  for (size_t i = 0; i < n;) {
+    if (is_space(d[i])) {
+      line += d[i++] == '\n';
+      continue;
+    }
+    size_t len = object_end(d + i, n - i);
+    char where[4200] = "";
+    if (count > 1) snprintf(where, sizeof where, "%s:%zu: ", path, line);
+    int r = report(cl, mw_client_push_spans_json(cl, d + i, len), 0, where, o);
+    if (r > ret) ret = r;
+    if (r == PUSH_CONNECT || r == PUSH_USAGE) break;
+    for (size_t k = i; k < i + len; k++) line += d[k] == '\n';
+    i += len;
+  }
+  return ret;
 }
 
 int cli_cmd_push(int argc, char **argv) {
@@ -203,35 +408,12 @@ int cli_cmd_push(int argc, char **argv) {
     ret = rc == 0 ? PUSH_OK : st.delivered || st.rejected ? PUSH_FAIL : PUSH_CONNECT;
     goto out;
   }
-  rc = strcmp(kind, "spans") == 0 ? mw_client_push_spans(cl, data, len) : mw_client_push_runtime(cl, kind, data, len, &rp);
-  const char *body = NULL;
-  long status = mw_client_last_response(cl, &body);
-  switch (rc) {
-  case 0:
-    print_answer(body);
-    ret = PUSH_OK;
-    break;
-  case MW_PUSH_SPOOLED:
-    fprintf(stderr, "%s push: the server did not take it (%s); kept in %s: send it later with '%s push --flush --spool %s'\n",
-            prog, status ? "busy" : body, o.spool_dir, prog, o.spool_dir);
-    ret = PUSH_OK;
-    break;
-  case MW_ERR_REJECTED:
-    fprintf(stderr, "%s push: refused with HTTP %ld: %s\n", prog, status, body && *body ? body : "(no message)");
-    ret = PUSH_FAIL;
-    break;
-  case MW_ERR_CONNECT:
-    fprintf(stderr, "%s push: cannot reach meanwhiled at %s: %s\n", prog, url, body);
-    ret = PUSH_CONNECT;
-    break;
-  case MW_ERR_RETRY:
-    fprintf(stderr, "%s push: the server stayed busy (HTTP %ld) through every retry\n", prog, status);
-    ret = PUSH_FAIL;
-    break;
-  default:
-    fprintf(stderr, "%s push: %s\n", prog, mw_strerror(rc));
-    ret = rc == MW_ERR_INVAL ? PUSH_USAGE : PUSH_FAIL;
-  }
+  if (strcmp(kind, "spans") != 0)
+    ret = report(cl, mw_client_push_runtime(cl, kind, data, len, &rp), 0, "", &o);
+  else if (looks_like_json(data, len))
+    ret = push_json_spans(cl, path, data, len, &o);
+  else
+    ret = report(cl, mw_client_push_spans(cl, data, len), 1, "", &o);
 out:
   mw_client_free(&cl);
   free(data);

@@ -304,11 +304,12 @@ static int set_body(mw_client *c, mw__payload *p, const void *body, size_t len) 
   return 0;
 }
 
-int mw_client_push_spans(mw_client *c, const void *body, size_t len) {
+/* Pushes an OTLP traces request of Content-Type ctype to /v1/traces. */
+static int push_spans(mw_client *c, const void *body, size_t len, const char *ctype) {
   if (!c || (!body && len)) return MW_ERR_INVAL;
   mw__payload p = {.created_ns = mw__client_real_ns()};
   snprintf(p.kind, sizeof p.kind, "spans");
-  snprintf(p.ctype, sizeof p.ctype, "application/x-protobuf");
+  snprintf(p.ctype, sizeof p.ctype, "%s", ctype);
   int rc = MW_ERR_NOMEM;
   if (!(p.target = strdup("/v1/traces"))) goto out;
   if ((rc = set_body(c, &p, body, len))) goto out;
@@ -316,6 +317,14 @@ int mw_client_push_spans(mw_client *c, const void *body, size_t len) {
 out:
   mw__payload_clear(&p);
   return rc;
+}
+
+int mw_client_push_spans(mw_client *c, const void *body, size_t len) {
+  return push_spans(c, body, len, "application/x-protobuf");
+}
+
+int mw_client_push_spans_json(mw_client *c, const void *body, size_t len) {
+  return push_spans(c, body, len, "application/json");
 }
 
 /* Appends "&key=value" (or "?key=value") to t, percent-encoding value; -1 when

@@ -141,6 +141,10 @@ void mw_client_free(mw_client **c);
  * it returns. The bytes are copied (or compressed) before it returns. */
 int mw_client_push_spans(mw_client *c, const void *body, size_t len);
 
+/* The same for one OTLP ExportTraceServiceRequest in OTLP JSON (sent as
+ * application/json); the collector answers in JSON. */
+int mw_client_push_spans_json(mw_client *c, const void *body, size_t len);
+
 /* Pushes runtime data of one kind (gctrace, schedtrace, goroutine, cpu, heap,
  * allocs, mutex, block) to POST /api/v1/ingest/{kind} with p's parameters.
  *

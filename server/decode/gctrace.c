@@ -71,15 +71,6 @@ static int rest_blank(const cur *c) {
 
 /* ---- the gctrace line ----------------------------------------------------- */
 
-#define EXPECT(cond, msg) \
-  do {                    \
-    if (!(cond)) {        \
-      *why = (msg);       \
-      *at = c.i;          \
-      return MW_EINVAL;   \
-    }                     \
-  } while (0)
-
 int mw__gctrace_parse_line(const char *line, size_t len, mw_gc_cycle *gc, const char **why,
                            size_t *at) {
   cur c = {line, 0, len};

@@ -54,15 +54,6 @@ static const char *const keys[F_N] = {"gomaxprocs",      "idleprocs",    "thread
                                       "spinningthreads", "needspinning", "idlethreads",
                                       "runqueue"};
 
-#define EXPECT(cond, msg) \
-  do {                    \
-    if (!(cond)) {        \
-      *why = (msg);       \
-      *at = c.i;          \
-      return MW_EINVAL;   \
-    }                     \
-  } while (0)
-
 int mw__schedtrace_parse_line(mw_arena *a, const char *line, size_t len, size_t max_procs,
                               mw_sched_sample *s, const char **why, size_t *at) {
   cur c = {line, 0, len};

@@ -172,19 +172,25 @@ void mw__reply_text(mw_req *r, int rc, const char *text) {
   mw__reply(r, rc, "text/plain; charset=utf-8", copy, copy ? n : 0);
 }
 
-void mw__reply_error(mw_req *r, int rc, const char *fmt, ...) {
+/* {"error": "<message>"} into b (at most max bytes), the message formatted
+ * from fmt and ap (cut at 511 bytes). */
+__attribute__((format(printf, 3, 0))) static void error_body(mw_buf *b, size_t max, const char *fmt, va_list ap) {
   char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  mw_buf b;
-  mw__buf_init(&b, 4096);
+  mw__buf_init(b, max);
   mw_jsonw w;
-  mw__jw_init(&w, &b);
+  mw__jw_init(&w, b);
   mw__jw_obj(&w);
   mw__jw_kstr(&w, "error", msg);
   mw__jw_obj_end(&w);
+}
+
+void mw__reply_error(mw_req *r, int rc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  mw_buf b;
+  error_body(&b, 4096, fmt, ap);
+  va_end(ap);
   mw__reply_buf(r, rc, "application/json", &b);
 }
 
@@ -412,18 +418,11 @@ __attribute__((format(printf, 3, 4))) static enum MHD_Result reply_raw_and_close
   mw__debug("request", "method=%s url=%s status=%u us=%lld early=0 raw=1", r->route ? r->route->method : "-", r->url,
             status, (long long)((mw__mono_ns() - r->t0_ns) / 1000));
   if (r->http->tls || !ci) return MHD_NO;
-  char msg[256];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
   mw_buf body;
-  mw__buf_init(&body, 1024);
-  mw_jsonw w;
-  mw__jw_init(&w, &body);
-  mw__jw_obj(&w);
-  mw__jw_kstr(&w, "error", msg);
-  mw__jw_obj_end(&w);
+  error_body(&body, 1024, fmt, ap);
+  va_end(ap);
   size_t len;
   char *data = mw__buf_detach(&body, &len);
   char head[512];

@@ -34,12 +34,7 @@ static int write_snapshots(mw_jsonw *w, mw_arena *a, const mw_snapshot_info *sn,
     mw_snapshot_meta meta;
     if (mw__snapshot_meta_read(a, sn[i].meta_json, &meta) == MW_ENOMEM) return MW_ENOMEM;
     mw__jw_obj(w);
-    mw__jw_kint(w, "id", sn[i].id);
-    mw__jw_kstr(w, "kind", sn[i].kind);
-    mw__jw_kstr(w, "format", sn[i].format);
-    mw__jw_kint(w, "time_ns", sn[i].at_ns);
-    mw__jw_kint(w, "duration_ns", sn[i].duration_ns);
-    mw__jw_kint(w, "total", sn[i].total);
+    mw__json_snapshot_head(w, &sn[i]);
     if (meta.trigger) mw__jw_kstr(w, "trigger", meta.trigger);
     mw__jw_obj_end(w);
   }

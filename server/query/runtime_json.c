@@ -85,3 +85,11 @@ void mw__json_frames(mw_jsonw *w, const char *frames) {
   mw__jw_arr_end(w);
 }
 
+void mw__json_snapshot_head(mw_jsonw *w, const mw_snapshot_info *sn) {
+  mw__jw_kint(w, "id", sn->id);
+  mw__jw_kstr(w, "kind", sn->kind);
+  mw__jw_kstr(w, "format", sn->format);
+  mw__jw_kint(w, "time_ns", sn->at_ns);
+  mw__jw_kint(w, "duration_ns", sn->duration_ns);
+  mw__jw_kint(w, "total", sn->total);
+}

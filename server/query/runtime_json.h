@@ -10,6 +10,9 @@
 void mw__json_source(mw_jsonw *w, const mw_source_info *s);
 /* A GC cycle with absolute phase windows, CPU split and heap figures. */
 void mw__json_gc_cycle(mw_jsonw *w, const mw_gc_cycle *g);
+/* A snapshot's listing fields, inside an object the caller opened and closes:
+ * "id", "kind", "format", "time_ns", "duration_ns", "total". */
+void mw__json_snapshot_head(mw_jsonw *w, const mw_snapshot_info *sn);
 /* A stored stack text ("func\tfile:line\n" per frame) as [{"func","file","line"}]. */
 void mw__json_frames(mw_jsonw *w, const char *frames);
 

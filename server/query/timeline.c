@@ -149,12 +149,7 @@ static void write_snapshots(mw_jsonw *w, const lanes *l, int64_t lo) {
   for (size_t i = 0; i < l->n_sn; i++) {
     if (sn[i].at_ns < lo && sn[i].at_ns + sn[i].duration_ns < lo) continue;
     mw__jw_obj(w);
-    mw__jw_kint(w, "id", sn[i].id);
-    mw__jw_kstr(w, "kind", sn[i].kind);
-    mw__jw_kstr(w, "format", sn[i].format);
-    mw__jw_kint(w, "time_ns", sn[i].at_ns);
-    mw__jw_kint(w, "duration_ns", sn[i].duration_ns);
-    mw__jw_kint(w, "total", sn[i].total);
+    mw__json_snapshot_head(w, &sn[i]);
     const mw_snapshot_meta *m = &l->meta[i];
     if (m->has_by_state) {
       mw__jw_key(w, "by_state");

@@ -5,7 +5,14 @@
  * a service is named and exactly one instance of it has sent spans, that one;
  * else the service's anonymous source (instance ''). Then, when the batch's
  * labelled samples carry span ids of stored spans that all belong to one other
- * source, the batch goes there and the link is learned for next time. */
+ * source, the batch goes there and the link is learned for next time.
+ *
+ * What the sender sent before the link was learned went to the source of the
+ * name it gave: learning the link moves it (GC cycles, sched samples,
+ * snapshots with their rows) to the linked source in the same transaction, so
+ * that one process's history is never split between two sources and the
+ * readers need not know about links. The emptied source goes unless spans
+ * name it. */
 #include "store/runtime_write.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -136,6 +143,54 @@ static int64_t learned_source(mw__rt_writer *s, const mw_runtime_batch *b) {
   return found;
 }
 
+/* Moving a sender's earlier rows from source ?1 to source ?2, in order. A row
+ * the target holds already (the same cycle or sample) stays there once. */
+static const char *const move_sql[] = {
+    "UPDATE OR IGNORE gc_cycles SET source_id = ?2 WHERE source_id = ?1",
+    "DELETE FROM gc_cycles WHERE source_id = ?1",
+    "UPDATE OR IGNORE sched_samples SET source_id = ?2 WHERE source_id = ?1",
+    "DELETE FROM sched_samples WHERE source_id = ?1",
+    "UPDATE snapshots SET source_id = ?2 WHERE source_id = ?1", /* goroutine groups and samples follow */
+    "UPDATE source_links SET source_id = ?2 WHERE source_id = ?1",
+    ("UPDATE sources SET first_ns = min(first_ns, (SELECT first_ns FROM sources WHERE id = ?1)), "
+     "last_ns = max(last_ns, (SELECT last_ns FROM sources WHERE id = ?1)) WHERE id = ?2"),
+    "DELETE FROM sources WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM spans WHERE source_id = ?1)",
+};
+enum { MOVE_GC = 0, MOVE_SCHED = 2, MOVE_SNAPSHOTS = 4, MOVE_SOURCE = 7, MOVE_N = sizeof move_sql / sizeof *move_sql };
+
+/* Moves what (service, alias) sent before its link to source `to` was
+ * learned: the rows of the source of that name, if there is one. Statements
+ * are prepared here, not kept: a link is learned once per sender. */
+static int move_to_link(mw__rt_writer *s, const char *service, const char *alias, int64_t to) {
+  int64_t from;
+  sqlite3_stmt *st = stmt(s, RT_SOURCE_FIND);
+  if (!st) return MW_EIO;
+  bind_text(st, 1, service);
+  bind_text(st, 2, alias);
+  int rc = run(s, st, &from);
+  if (rc || from < 0 || from == to) return rc;
+  int changed[MOVE_N] = {0};
+  for (size_t i = 0; i < MOVE_N && !rc; i++) {
+    if (sqlite3_prepare_v2(s->db, move_sql[i], -1, &st, NULL) != SQLITE_OK) {
+      mw__error("cannot prepare a move of runtime rows", "err=\"%s\"", sqlite3_errmsg(s->db));
+      return MW_EIO;
+    }
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    if (sqlite3_step(st) == SQLITE_DONE) changed[i] = sqlite3_changes(s->db);
+    else rc = MW_EIO, mw__error("moving runtime rows failed", "err=\"%s\"", sqlite3_errmsg(s->db));
+    sqlite3_finalize(st);
+  }
+  if (rc) return rc;
+  /* the span writer remembers resources' source ids: forget one that is gone */
+  if (changed[MOVE_SOURCE]) mw__bmap_clear(s->sources);
+  mw__info("moved a sender's earlier runtime data to its linked source",
+           "service=\"%s\" instance=\"%s\" from=%lld source=%lld gc=%d sched=%d snapshots=%d from_removed=%d", service,
+           alias, (long long)from, (long long)to, changed[MOVE_GC], changed[MOVE_SCHED], changed[MOVE_SNAPSHOTS],
+           changed[MOVE_SOURCE]);
+  return MW_OK;
+}
+
 static int stack_id(mw__rt_writer *s, const mw_stack_text *t, int64_t *id) {
   if (mw__bmap_get(s->stacks, t->text, t->len, id)) return MW_OK;
   sqlite3_stmt *st = stmt(s, RT_STACK_FIND);
@@ -249,6 +304,7 @@ int mw__rt_write(mw__rt_writer *s, mw_runtime_batch *b) {
     if ((rc = run(s, st, NULL))) return rc;
     mw__info("learned a source link", "service=\"%s\" instance=\"%s\" source=%lld", b->service, b->instance,
              (long long)b->source_id);
+    if ((rc = move_to_link(s, b->service, b->instance, b->source_id))) return rc;
   }
   if (b->source_id < 0 && (rc = resolve_source(s, b, lo, &b->source_id))) return rc;
   if (!(st = stmt(s, RT_SOURCE_RANGE))) return MW_EIO;

@@ -479,6 +479,7 @@ int mw__writer_start(mw__writer *s, const mw_store_opts *o, sqlite3 *db, const c
   s->scopes = mw__bmap_new(10000);
   s->stacks = mw__bmap_new(200000);
   s->rt.stacks = s->stacks;
+  s->rt.sources = s->sources;
   if (!w || !s->sources || !s->ops || !s->op_slow || !s->scopes || !s->stacks) {
     snprintf(err, errsz, "out of memory");
     return MW_ENOMEM;

@@ -52,6 +52,7 @@ before(async () => {
     'run', ...agentArgs(dir, mw.base, port, [
       '--service', SVC, '--instance', INSTANCE, '--cpu-seconds', '2', '--goroutine-rate', '5', '--goroutine-budget', '0',
       '--dump-interval', '0', '--heap-interval', '2s', '--trigger-factor', '3', '--trigger-window', '60s',
+      '--trigger-warmup', '0', // the heap is grown right after the start (startup.test.mjs has the warm-up)
       '--trigger-heap-min', '64MiB', '--trigger-gc-cpu', '0', '--trigger-cooldown', '10m']),
     '--', SERVICE, '-listen', `127.0.0.1:${port}`, '-goroutines', '20', '-chatty', '100ms',
     '-side-stdout', path.join(dir, 'side.out'), '-side-stderr', path.join(dir, 'side.err'),

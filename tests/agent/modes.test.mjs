@@ -179,6 +179,24 @@ test('run: the exit status is the command\'s', () => {
   assert.match(r.stderr, /cannot start \/no\/such\/command/);
 });
 
+test('run: options go before run as well as after it, as git and docker take them', () => {
+  const collector = `http://127.0.0.1:${deadPort}`;
+  let r = runAgent(['--collector', collector, '--spool-dir', 'none', ...QUIET, 'run', '--service', 'ordersvc',
+    '--drain-timeout', '0', '--', 'sh', '-c', 'exit 5']);
+  assert.equal(r.status, 5, r.stderr);
+  assert.match(r.stderr, /msg="starting" service="ordersvc" instance="[^"]*" collector="http:\/\/127\.0\.0\.1:\d+"/);
+  assert.ok(r.stderr.includes(`collector="${collector}"`), r.stderr);
+  // all of them before run, and a command without '--'
+  r = runAgent(['--collector', collector, '--spool-dir', 'none', ...QUIET, '--drain-timeout', '0', '--service', 'run',
+    'run', 'sh', '-c', 'exit 6']);
+  assert.equal(r.status, 6, r.stderr);
+  assert.match(r.stderr, /msg="starting" service="run"/, 'an option\'s value "run" is a value, not the word run');
+  // a word that is neither an option nor run is still refused
+  r = runAgent(['--collector', collector, 'start', '--', 'sh', '-c', 'exit 0']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /unexpected argument 'start'/);
+});
+
 test('configuration: file < MEANWHILE_* < flags; bad input is refused with exit 2', () => {
   const conf = path.join(dir, 'agent.conf');
   writeFileSync(conf, '# the agent\nservice = fromfile\ninstance = "quoted one"\ncpu-seconds = 0\n\ngoroutine-rate=0\n' +
@@ -216,7 +234,7 @@ test('--help explains every option', () => {
   const r = runAgent(['--help']);
   assert.equal(r.status, 0);
   for (const o of ['collector', 'pprof', 'service', 'instance', 'config', 'stdin', 'tail', 'cpu-seconds', 'goroutine-rate',
-    'dump-interval', 'heap-interval', 'trigger-factor', 'trigger-window', 'trigger-gc-cpu', 'trigger-cooldown',
+    'dump-interval', 'heap-interval', 'trigger-factor', 'trigger-window', 'trigger-warmup', 'trigger-gc-cpu', 'trigger-cooldown',
     'spool-dir', 'spool-max-bytes', 'spool-max-files', 'compression', 'backoff-max', 'log-file', 'stats-file'])
     assert.match(r.stdout, new RegExp(`^  --${o}\\b`, 'm'), o);
   assert.match(r.stdout, /MEANWHILE_CPU_SECONDS/);

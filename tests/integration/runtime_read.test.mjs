@@ -519,6 +519,46 @@ describe('profile snapshots', () => {
   });
 });
 
+// ------------------------------------------------------------------ span profiles
+
+describe('GET /api/v1/spans/{id}/profile', () => {
+  test('a span\'s CPU profile holds exactly the fixture\'s samples labelled with it', async () => {
+    const f = PROFILES.find((x) => x.startsWith('cpu-'));
+    const raw = decodeProfile(fixture(f));
+    // the span with the most labelled samples in the fixture, read by this test's decoder
+    const bySpan = weigh(raw.samples.filter((x) => x.labels?.span_id), (x) => `${x.labels.span_id} ${x.labels.trace_id}`, () => 1);
+    assert.ok(bySpan.size > 0, 'the fixture has samples labelled with spans');
+    const [key] = [...bySpan.entries()].sort((a, b) => b[1] - a[1])[0];
+    const [span, trace] = key.split(' ');
+    // a server of its own: the other tests ingest this profile too, and a span's
+    // profile gathers its samples from every snapshot that has them
+    const own = await startServer();
+    try {
+    await ingestOk(own, 'cpu', { service: 'rt-read', instance: 'span-profile' }, fixture(f));
+    for (const q of [`?type=cpu&trace=${trace}`, '?type=cpu']) {
+      const r = await request(own, 'GET', `/api/v1/spans/${span}/profile${q}`);
+      assert.equal(r.status, 200, `${q}: ${r.body.toString().slice(0, 300)}`);
+      const got = decodeProfile(r.body);
+      assert.deepEqual(got.sampleTypes, raw.sampleTypes, `${q}: sample types`);
+      assert.deepEqual(got.periodType, raw.periodType, `${q}: period type`);
+      assert.equal(got.period, raw.period, `${q}: period`);
+      const mine = raw.samples.filter((x) => x.labels?.span_id === span);
+      const stacks = (xs) => sortedEntries(weigh(xs, (x) => x.frames.map((fr) => `${fr.func}:${fr.line}`).join(';'), (x) => x.values[1]));
+      assert.deepEqual(stacks(got.samples), stacks(mine), `${q}: cpu/nanoseconds per stack`);
+      assert.deepEqual(sumValues(got.samples, 2), sumValues(mine, 2), `${q}: totals`);
+      for (const x of got.samples) {
+        assert.equal(x.labels.span_id, span, `${q}: span_id label`);
+        assert.equal(x.labels.trace_id, q.includes('trace=') ? trace : undefined, `${q}: trace_id label, when asked by trace`);
+      }
+    }
+    const none = await request(own, 'GET', '/api/v1/spans/00000000000000aa/profile?type=cpu');
+    assert.equal(none.status, 404);
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
 // ------------------------------------------------------------------ /raw
 
 describe('GET /api/v1/snapshots/{id}/raw', () => {

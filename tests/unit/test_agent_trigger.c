@@ -39,10 +39,12 @@ static char *read_capture(const char *name, size_t *len) {
   return buf;
 }
 
-/* Triggers as configured by the flags (factor 0 and gc_cpu 0: never fire). */
+/* Triggers as configured by the flags (factor 0 and gc_cpu 0: never fire),
+ * with a warm-up of the service's first 5 s. */
 static trigger_state *triggers(double factor, double gc_cpu, uint64_t heap_min) {
   agent_config cfg = {.trigger_factor = factor,
                       .trigger_window_ms = 60000,
+                      .trigger_warmup_ms = 5000,
                       .trigger_gc_cpu = gc_cpu,
                       .trigger_cooldown_ms = 120000,
                       .trigger_heap_min = heap_min,
@@ -149,16 +151,22 @@ static void test_not_gc_lines(void **state) {
   trigger_free(&t);
 }
 
-/* Feeds t, at now_ms, a whole Go 1.18+ gc line: cycle n at @(10+n)s, pct%
- * GC CPU, a live heap of live_mb. Returns what trigger_gc_line returns. */
-static int feed(trigger_state *t, int64_t now_ms, int n, int pct, int live_mb, const char **why) {
+/* Feeds t, at now_ms, a whole Go 1.18+ gc line: cycle n at @uptime_ms of
+ * the process, pct% GC CPU, a live heap of live_mb. Returns what
+ * trigger_gc_line returns. */
+static int feed_at(trigger_state *t, int64_t now_ms, int n, int uptime_ms, int pct, int live_mb, const char **why) {
   char line[256];
   snprintf(line, sizeof line,
-           "gc %d @%d.000s %d%%: 0.041+2.3+0.019 ms clock, 0.33+0.52/4.1/9.6+0.15 ms cpu, "
+           "gc %d @%d.%03ds %d%%: 0.041+2.3+0.019 ms clock, 0.33+0.52/4.1/9.6+0.15 ms cpu, "
            "%d->%d->%d MB, %d MB goal, 0 MB stacks, 0 MB globals, 4 P",
-           n, 10 + n, pct, live_mb, live_mb, live_mb, 2 * live_mb);
+           n, uptime_ms / 1000, uptime_ms % 1000, pct, live_mb, live_mb, live_mb, 2 * live_mb);
   mw_gc_cycle g;
   return trigger_gc_line(t, now_ms, line, strlen(line), &g, why);
+}
+
+/* feed_at with cycle n at @(10+n)s: past the warm-up. */
+static int feed(trigger_state *t, int64_t now_ms, int n, int pct, int live_mb, const char **why) {
+  return feed_at(t, now_ms, n, (10 + n) * 1000, pct, live_mb, why);
 }
 
 /* The runtime writes a gc line in pieces; the service's own output can land
@@ -229,6 +237,37 @@ static void test_gc_triggers(void **state) {
   trigger_free(&t);
 }
 
+/* A service that loads 100 MiB at start (its heap grows 4 -> 100 MiB in its
+ * first 2 s, 25 times over) is warming up, not exploding: no trigger, and the
+ * heap after the warm-up is the baseline: 100 -> 290 MiB is under 3 times
+ * that, 310 MiB over it. */
+static void test_heap_warmup(void **state) {
+  (void)state;
+  const char *why;
+  trigger_state *t = triggers(3, 25, 32 * MIB);
+  const int start_mb[] = {4, 8, 16, 40, 70, 100};
+  for (int i = 0; i < 6; i++) {
+    assert_int_equal(feed_at(t, 100 + i * 300, i + 1, 100 + i * 300, 1, start_mb[i], &why), 0);
+    if (why) fail_msg("gc %d at @%d ms with %d MiB live fired %s while the service warms up", i + 1, 100 + i * 300,
+                      start_mb[i], why);
+  }
+  assert_int_equal(feed_at(t, 6000, 7, 6000, 1, 100, &why), 0);
+  assert_null(why);
+  assert_int_equal(feed_at(t, 7000, 8, 7000, 1, 290, &why), 0);
+  assert_null(why);
+  assert_int_equal(feed_at(t, 8000, 9, 8000, 1, 310, &why), 0);
+  assert_string_equal(why, "heap");
+  trigger_free(&t);
+
+  /* the GC CPU share of the first seconds is the start's, whatever it is */
+  t = triggers(0, 25, 32 * MIB);
+  assert_int_equal(feed_at(t, 100, 1, 4900, 90, 10, &why), 0);
+  assert_null(why);
+  assert_int_equal(feed_at(t, 200, 2, 5000, 26, 10, &why), 0);
+  assert_string_equal(why, "gc_cpu");
+  trigger_free(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_go119),
@@ -237,6 +276,7 @@ int main(void) {
       cmocka_unit_test(test_not_gc_lines),
       cmocka_unit_test(test_split_line_does_not_fire),
       cmocka_unit_test(test_gc_triggers),
+      cmocka_unit_test(test_heap_warmup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

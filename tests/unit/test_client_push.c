@@ -252,12 +252,16 @@ static void delivered_with_its_parameters(void **state) {
   assert_int_equal(mw_client_push_runtime(c, "gctrace", "gc 1 @0.1s 0%: ...\n", 19, &p), 0);
   assert_string_equal(srv.reqs[2].path, "/api/v1/ingest/gctrace?service=check%20out");
   assert_string_equal(srv.reqs[2].ctype, "text/plain");
+  assert_int_equal(mw_client_push_spans_json(c, "{\"resourceSpans\":[]}", 20), 0);
+  assert_string_equal(srv.reqs[3].path, "/v1/traces");
+  assert_string_equal(srv.reqs[3].ctype, "application/json");
+  assert_memory_equal(srv.reqs[3].body, "{\"resourceSpans\":[]}", 20);
 
   mw_client_stats st;
   mw_client_stats_get(c, &st);
-  assert_int_equal(st.pushed, 3);
-  assert_int_equal(st.delivered, 3);
-  assert_int_equal(outcomes[MW_OUTCOME_DELIVERED], 3);
+  assert_int_equal(st.pushed, 4);
+  assert_int_equal(st.delivered, 4);
+  assert_int_equal(outcomes[MW_OUTCOME_DELIVERED], 4);
   mw_client_free(&c);
   assert_null(c);
   mw_client_free(&c); /* twice is fine */

@@ -20,8 +20,11 @@
 // the service reads itself — is copied there too), -chatty D (a line on stdout
 // and on stderr every D), -probe (a goroutine that measures how late a 1 ms
 // sleep wakes up: the pauses the service sees), -churn MB (garbage allocated
-// per second, so that GC cycles keep coming). SIGTERM and SIGINT: a last
-// partial line on both outputs, then exit status 3.
+// per second, so that GC cycles keep coming), -start-mb N (keeps N MiB live
+// before it listens, as a service loading a cache at start: its heap grows
+// from nothing), -listen-after D (starts listening only after D, as a service
+// that takes its time to start). SIGTERM and SIGINT: a last partial line on
+// both outputs, then exit status 3.
 package main
 
 import (
@@ -149,6 +152,21 @@ func (m multi) Write(p []byte) (int, error) {
 	return m.a.Write(p)
 }
 
+// grow keeps mb more MiB live (in 1 MiB blocks, each page touched) and returns
+// the MiB kept in all.
+func grow(mb int) int {
+	ballastMu.Lock()
+	defer ballastMu.Unlock()
+	for i := 0; i < mb; i++ {
+		b := make([]byte, 1<<20)
+		for j := 0; j < len(b); j += 4096 {
+			b[j] = 1
+		}
+		ballast = append(ballast, b)
+	}
+	return len(ballast)
+}
+
 // --- the probe: how late does a 1 ms sleep wake up? -----------------------------------------
 
 var (
@@ -221,6 +239,8 @@ func main() {
 	chatty := flag.Duration("chatty", 0, "a line on each output this often")
 	doProbe := flag.Bool("probe", false, "measure wake-up lateness")
 	churn := flag.Int("churn", 0, "MiB of garbage per second")
+	startMB := flag.Int("start-mb", 0, "MiB kept live at start, before listening")
+	listenAfter := flag.Duration("listen-after", 0, "wait this long before listening")
 	flag.Parse()
 
 	errFile = os.Stderr
@@ -258,17 +278,7 @@ func main() {
 	http.HandleFunc("/work", work)
 	http.HandleFunc("/grow", func(w http.ResponseWriter, r *http.Request) {
 		mb, _ := strconv.Atoi(r.URL.Query().Get("mb"))
-		ballastMu.Lock()
-		for i := 0; i < mb; i++ {
-			b := make([]byte, 1<<20)
-			for j := 0; j < len(b); j += 4096 {
-				b[j] = 1
-			}
-			ballast = append(ballast, b)
-		}
-		n := len(ballast)
-		ballastMu.Unlock()
-		fmt.Fprintf(w, "{\"live_mb\":%d}\n", n)
+		fmt.Fprintf(w, "{\"live_mb\":%d}\n", grow(mb))
 	})
 	http.HandleFunc("/spawn", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
@@ -308,6 +318,8 @@ func main() {
 		go func() { time.Sleep(50 * time.Millisecond); finish(code) }()
 	})
 
+	grow(*startMB)
+	time.Sleep(*listenAfter)
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		log.Fatal(err)
