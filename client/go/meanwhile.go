@@ -133,13 +133,15 @@ func (t *tracer) Start(ctx context.Context, name string, opts ...trace.SpanStart
 		return sctx, sp
 	}
 	tid := sc.TraceID()
-	inTrace := hasTraceID(ctx, tid)
+	traceID, inTrace := traceLabel(ctx, tid)
 	if inTrace && t.p.cfg.localRootsOnly {
 		return sctx, sp
 	}
 
 	// Both IDs in one string: one allocation. A span inside a labelled span of
-	// the same trace inherits trace_id through pprof's merge of label sets.
+	// the same trace takes that span's trace_id string instead; it still
+	// passes all three labels, so that pprof's merge with the parent's labels
+	// fills one list of the right size rather than growing it.
 	var hexIDs [48]byte
 	sid := sc.SpanID()
 	hex.Encode(hexIDs[:16], sid[:])
@@ -149,6 +151,9 @@ func (t *tracer) Start(ctx context.Context, name string, opts ...trace.SpanStart
 		n = 48
 	}
 	ids := string(hexIDs[:n])
+	if !inTrace {
+		traceID = ids[16:]
+	}
 
 	// Keys in sorted order: pprof.Labels then takes them as they are.
 	var kv [6]string
@@ -158,26 +163,28 @@ func (t *tracer) Start(ctx context.Context, name string, opts ...trace.SpanStart
 		kv[k], kv[k+1] = LabelSpanName, name
 		k += 2
 	}
-	if !inTrace {
-		kv[k], kv[k+1] = LabelTraceID, ids[16:]
-		k += 2
-	}
+	kv[k], kv[k+1] = LabelTraceID, traceID
+	k += 2
+
 	s := &span{Span: sp, p: t.p, restore: ctx}
 	lctx := trace.ContextWithSpan(pprof.WithLabels(sctx, pprof.Labels(kv[:k]...)), s)
 	pprof.SetGoroutineLabels(lctx)
 	return lctx, s
 }
 
-// hasTraceID reports whether ctx carries the trace_id label of trace id, set
+// traceLabel returns the trace_id label of ctx if it is that of trace id: set
 // by a labelled span around it (or by hand).
-func hasTraceID(ctx context.Context, id trace.TraceID) bool {
+func traceLabel(ctx context.Context, id trace.TraceID) (string, bool) {
 	v, ok := pprof.Label(ctx, LabelTraceID)
 	if !ok || len(v) != 32 {
-		return false
+		return "", false
 	}
 	var h [32]byte
 	hex.Encode(h[:], id[:])
-	return v == string(h[:])
+	if v != string(h[:]) {
+		return "", false
+	}
+	return v, true
 }
 
 // span is a labelled span: it puts the labels of restore back when it ends.
