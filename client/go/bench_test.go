@@ -1,6 +1,6 @@
 // Benchmarks: what WrapTracerProvider adds to the SDK's own cost of a span.
 //
-//	go test -run '^$' -bench . -benchmem -count 5
+//	go test -run '^$' -bench . -benchmem -count 10 -cpu 1
 //
 // Besides ns/op (wall time) each reports cpu-ns/op, the CPU time the process
 // spent (all threads, the GC's included) per operation, which waiting for a
