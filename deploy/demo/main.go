@@ -86,7 +86,7 @@ func compute(d time.Duration) uint64 {
 
 func allocate() {
 	keep := make([][]byte, 0, 64)
-	for i := 0; i < 1500; i++ {
+	for i := 0; i < 3000; i++ {
 		b := make([]byte, 64<<10)
 		if len(keep) == cap(keep) {
 			keep = keep[1:]
