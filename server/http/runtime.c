@@ -10,6 +10,7 @@
 #include "query/catalog.h"
 #include "query/runtime.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,16 +113,34 @@ static void handle_ingest(mw_req *r) {
 
 /* Pyroscope names a profile "app.type{k=v,...}": the app is the service; an
  * "instance" (or "service_instance_id", "hostname") label names the instance;
- * the type suffix, or else the profile's sample types, give the kind. */
-static const struct { const char *suffix, *kind; } pyro_types[] = {
-    {".cpu", "cpu"},          {".itimer", "cpu"},        {".wall", "cpu"},
-    {".alloc_objects", "allocs"}, {".alloc_space", "allocs"}, {".inuse_objects", "heap"},
-    {".inuse_space", "heap"}, {".goroutines", "goroutine"}, {".mutex_count", "mutex"},
-    {".mutex_duration", "mutex"}, {".block_count", "block"}, {".block_duration", "block"},
+ * the type suffix, or else the display names of the sample_type_config part
+ * (pyroscope-go names no type in the name: its mutex and block profiles, which
+ * have the same sample types, differ only there), or else the profile's sample
+ * types give the kind. */
+typedef struct pyro_type {
+  const char *type, *kind;
+} pyro_type;
+
+static const pyro_type pyro_types[] = {
+    {"cpu", "cpu"},           {"itimer", "cpu"},         {"wall", "cpu"},
+    {"alloc_objects", "allocs"}, {"alloc_space", "allocs"}, {"inuse_objects", "heap"},
+    {"inuse_space", "heap"},  {"goroutine", "goroutine"}, {"goroutines", "goroutine"},
+    {"mutex_count", "mutex"}, {"mutex_duration", "mutex"}, {"block_count", "block"},
+    {"block_duration", "block"},
 };
 
+/* The kind of the Pyroscope profile type t[0..n), or NULL. */
+static const char *pyro_kind(const char *t, size_t n) {
+  for (size_t i = 0; i < sizeof pyro_types / sizeof pyro_types[0]; i++)
+    if (strlen(pyro_types[i].type) == n && memcmp(pyro_types[i].type, t, n) == 0) return pyro_types[i].kind;
+  return NULL;
+}
+
+enum { PYRO_MAX_TYPE_CONFIG = 64 * 1024 };
+
 typedef struct pyro_ctx {
-  mw_buf profile;               /* the multipart "profile" part */
+  mw_buf profile;     /* the multipart "profile" part */
+  mw_buf type_config; /* the "sample_type_config" part (JSON), at most PYRO_MAX_TYPE_CONFIG */
 } pyro_ctx;
 
 static enum MHD_Result pyro_part(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
@@ -129,8 +148,77 @@ static enum MHD_Result pyro_part(void *cls, enum MHD_ValueKind kind, const char 
                                  uint64_t off, size_t size) {
   pyro_ctx *pc = cls;
   (void)kind, (void)filename, (void)content_type, (void)transfer_encoding, (void)off;
-  if (key && strcmp(key, "profile") == 0 && size && mw__buf_add(&pc->profile, data, size)) return MHD_NO;
+  mw_buf *to = NULL;
+  if (key && !strcmp(key, "profile")) to = &pc->profile;
+  if (key && !strcmp(key, "sample_type_config")) to = &pc->type_config;
+  if (to && size && mw__buf_add(to, data, size)) return MHD_NO;
   return MHD_YES;
+}
+
+/* The kind the display names of a sample_type_config part ({"contentions":
+ * {"display-name": "block_count", ...}, ...}) agree on; NULL when none names
+ * one or they disagree. Replies and returns -1 when the part is not such a
+ * JSON object. */
+static int pyro_config_kind(mw_req *r, const mw_buf *cfg, const char **kind) {
+  *kind = NULL;
+  json_error_t je;
+  json_t *root = json_loadb(cfg->data, cfg->len, 0, &je);
+  if (!json_is_object(root)) {
+    json_decref(root);
+    mw__reply_error(r, MW_EINVAL, "the sample_type_config part is not a JSON object of sample types (%s)",
+                    root ? "another JSON value" : je.text);
+    return -1;
+  }
+  const char *type, *k = NULL;
+  json_t *conf;
+  int agree = 1;
+  json_object_foreach(root, type, conf) {
+    json_t *dn = json_object_get(conf, "display-name");
+    const char *named = json_is_string(dn) ? pyro_kind(json_string_value(dn), json_string_length(dn)) : NULL;
+    if (named && k && strcmp(named, k)) agree = 0;
+    if (named) k = named;
+  }
+  json_decref(root);
+  if (agree) *kind = k;
+  return 0;
+}
+
+/* Replaces the multipart body by its "profile" part and, when *kind is NULL,
+ * sets it to the kind its sample_type_config part names (if it names one).
+ * Replies and returns -1 when the body has no profile part or a bad
+ * sample_type_config. */
+static int pyro_multipart(mw_req *r, const char **kind) {
+  pyro_ctx pc;
+  mw__buf_init(&pc.profile, r->http->opts.limits.max_body_bytes);
+  mw__buf_init(&pc.type_config, PYRO_MAX_TYPE_CONFIG);
+  int rc = -1;
+  struct MHD_PostProcessor *pp = MHD_create_post_processor(r->conn, 64 * 1024, pyro_part, &pc);
+  int ok = pp && MHD_post_process(pp, r->body->data, r->body->len) == MHD_YES;
+  if (pp) MHD_destroy_post_processor(pp);
+  if (pc.type_config.err == MW_ETOOBIG) {
+    mw__reply_error(r, MW_EINVAL, "the sample_type_config part is over %d bytes", PYRO_MAX_TYPE_CONFIG);
+    goto out;
+  }
+  if (!ok || !pc.profile.len) {
+    mw__reply_error(r, MW_EINVAL, "multipart body has no readable \"profile\" part");
+    goto out;
+  }
+  const char *named = NULL; /* the name's type suffix, when it has one, wins */
+  if (pc.type_config.len && pyro_config_kind(r, &pc.type_config, &named)) goto out;
+  if (!*kind) *kind = named;
+  mw__body_buf_free(r->body);
+  r->body = malloc(sizeof *r->body);
+  if (!r->body) {
+    mw__reply_error(r, MW_ENOMEM, "out of memory");
+    goto out;
+  }
+  *r->body = pc.profile;
+  mw__buf_init(&pc.profile, 0);
+  rc = 0;
+out:
+  mw__buf_free(&pc.profile);
+  mw__buf_free(&pc.type_config);
+  return rc;
 }
 
 static void handle_pyroscope(mw_req *r) {
@@ -143,18 +231,12 @@ static void handle_pyroscope(mw_req *r) {
   const char *brace = strchr(name, '{');
   size_t app_len = brace ? (size_t)(brace - name) : strlen(name);
   char *app = mw__arena_strndup(r->arena, name, app_len);
-  for (size_t i = 0; i < sizeof pyro_types / sizeof pyro_types[0]; i++) {
-    size_t sl = strlen(pyro_types[i].suffix);
-    if (app_len >= sl && strcmp(app + app_len - sl, pyro_types[i].suffix) == 0) {
-      p.kind = pyro_types[i].kind;
-      app[app_len - sl] = '\0';
-      break;
-    }
-  }
+  if (!app) return mw__reply_error(r, MW_ENOMEM, "out of memory");
+  char *dot = strrchr(app, '.');
+  if (dot && (p.kind = pyro_kind(dot + 1, strlen(dot + 1)))) *dot = '\0';
   if (!*app) /* the service would have no name */
     return mw__reply_error(r, MW_EINVAL, "the name parameter needs an application name before the type and labels "
                                         "(app.type{k=v,...}), got \"%.64s\"", name);
-  if (!p.kind) p.kind = "pprof"; /* read the kind from the sample types */
   p.service = app;
   if (brace) { /* {k=v,k2=v2} */
     const char *q = brace + 1;
@@ -174,24 +256,10 @@ static void handle_pyroscope(mw_req *r) {
   if (u > f && f) p.duration_ns = u - f;
 
   const char *ct = mw__req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-  if (r->body_rc == MW_OK && r->body && ct && strncmp(r->media, "multipart/form-data", 19) == 0) {
-    pyro_ctx pc;
-    mw__buf_init(&pc.profile, r->http->opts.limits.max_body_bytes);
-    struct MHD_PostProcessor *pp = MHD_create_post_processor(r->conn, 64 * 1024, pyro_part, &pc);
-    int ok = pp && MHD_post_process(pp, r->body->data, r->body->len) == MHD_YES;
-    if (pp) MHD_destroy_post_processor(pp);
-    if (!ok || !pc.profile.len) {
-      mw__buf_free(&pc.profile);
-      return mw__reply_error(r, MW_EINVAL, "multipart body has no readable \"profile\" part");
-    }
-    mw__body_buf_free(r->body);
-    r->body = malloc(sizeof *r->body);
-    if (!r->body) {
-      mw__buf_free(&pc.profile);
-      return mw__reply_error(r, MW_ENOMEM, "out of memory");
-    }
-    *r->body = pc.profile;
-  }
+  if (r->body_rc == MW_OK && r->body && ct && strncmp(r->media, "multipart/form-data", 19) == 0 &&
+      pyro_multipart(r, &p.kind))
+    return;
+  if (!p.kind) p.kind = "pprof"; /* read the kind from the sample types */
   ingest(r, &p);
 }
 

@@ -14,7 +14,7 @@ import { startServer, dataFile, request, postTraces, postJsonOk, compress, mapLi
 import { makeRequest } from './lib/otlp.mjs';
 import {
   FIXTURE_DIR, fixture, LAUNCH_NS, parseStderr, gcDuration, parseDebug1, countGoroutineHeaders, decodeProfile,
-  sumValues, weigh, sortedEntries, getJ, ingest, ingestOk, findSource, big, jstr,
+  sumValues, weigh, sortedEntries, getJ, ingest, ingestOk, findSource, big, jstr, assertJsonError,
 } from './lib/runtime.mjs';
 
 const FILES = readdirSync(dataFile(FIXTURE_DIR)).sort();
@@ -436,6 +436,51 @@ describe('Pyroscope-compatible POST /ingest', () => {
     const r = await request(srv, 'POST', p, { body: cpuBuf, headers: { 'content-type': 'application/octet-stream' } });
     assert.equal(r.status, 200, r.body.toString());
     await checkStored(JSON.parse(r.body.toString()), 'pod-gospy');
+  });
+
+  /** A multipart/form-data body as Go's mime/multipart writes pyroscope-go's uploads. */
+  function formData(parts) {
+    const boundary = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
+    const chunks = [];
+    for (const [name, filename, data] of parts) {
+      chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${filename}"\r\n` +
+        'Content-Type: application/octet-stream\r\n\r\n'), Buffer.from(data), Buffer.from('\r\n'));
+    }
+    chunks.push(Buffer.from(`--${boundary}--\r\n`));
+    return { body: Buffer.concat(chunks), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+  }
+
+  // pyroscope-go names no type in its names, and its mutex and block profiles have the same
+  // sample types (contentions/count, delay/nanoseconds, period 1 in both of these fixtures):
+  // only the display names of its sample_type_config part (its sample_types.go) tell them apart.
+  test('sample_type_config display names tell a block profile from a mutex profile', async () => {
+    const config = (what) => JSON.stringify({
+      contentions: { units: 'lock_samples', 'display-name': `${what}_count` },
+      delay: { units: 'lock_nanoseconds', 'display-name': `${what}_duration` },
+    });
+    for (const [kind, file] of [['block', FILES.find((f) => /^block-/.test(f))], ['mutex', FILES.find((f) => /^mutex-/.test(f))]]) {
+      const { body, headers } = formData([['profile', 'profile.pprof', fixture(file)],
+        ['sample_type_config', 'sample_type_config.json', config(kind)]]);
+      const j = await pyro('app{instance=pod-stc,__session_id__=0123456789abcdef}', body, headers);
+      assert.equal(j.accepted, expectedAccepted(file), `${kind}: accepted`);
+      await checkStored(j, 'pod-stc', { kind, file });
+    }
+  });
+
+  test('a sample_type_config part that is not a JSON object, or is over 64 KiB, is a 400 naming the part', async () => {
+    // with or without a type in the name
+    for (const [name, bad] of [['app{instance=pod-badcfg}', '{"contentions": '], ['app.cpu{instance=pod-badcfg}', '[1, 2]']]) {
+      const { body, headers } = formData([['profile', 'profile.pprof', cpuBuf], ['sample_type_config', 'sample_type_config.json', bad]]);
+      const p = `/ingest?name=${encodeURIComponent(name)}&from=${FROM}&until=${UNTIL}`;
+      const r = await request(srv, 'POST', p, { body, headers });
+      assert.match(assertJsonError(r, 400, `${name}: sample_type_config ${bad}`), /sample_type_config part is not a JSON object/);
+    }
+    // pyroscope-go's are 87 to 185 bytes; 64 KiB is the most the server reads
+    const huge = JSON.stringify({ cpu: { 'display-name': 'x'.repeat(70000) } });
+    const { body, headers } = formData([['profile', 'profile.pprof', cpuBuf], ['sample_type_config', 'sample_type_config.json', huge]]);
+    const r = await request(srv, 'POST', `/ingest?name=${encodeURIComponent('app{instance=pod-badcfg}')}`, { body, headers });
+    assert.match(assertJsonError(r, 400, 'a 70 kB sample_type_config'), /sample_type_config part is over 65536 bytes/);
+    assert.equal(await findSource(srv, 'app', 'pod-badcfg'), undefined, 'nothing was stored');
   });
 
   test('without a type suffix the kind comes from the profile\'s sample types (as server/http/runtime.c documents)', async () => {
