@@ -83,7 +83,7 @@ const MIN_JUDGED = Math.max(10, Math.floor(SECONDS / 4)); // slow requests per k
 // Span-scope explanations: cpu and alloc rest on CPU samples (10 s profiles back to back,
 // never paused), each of them needs this many; the kinds that only goroutine profiles can
 // see share this many (5 per second at best; after a slow scrape the budget pauses them
-// for 100 times its duration, and measured runs had 9 to 89 of them in all).
+// for 100 times its duration, and measured runs had 9 to 108 of them in all).
 const MIN_SPAN_CPU = 5;
 const MIN_SPAN_OFFCPU = 5;
 const OFF_CPU_KINDS = ['mutex', 'chan', 'io', 'sleep', 'contend', 'contend-holder'];

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/grafana/otel-profiling-go v0.7.0
+	github.com/meanwhile-dev/meanwhile/client/go v0.0.0-00010101000000-000000000000
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp v1.47.0
@@ -32,3 +33,6 @@ require (
 	google.golang.org/grpc v1.83.2 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+// the repository's client/go (-labels meanwhile)
+replace github.com/meanwhile-dev/meanwhile/client/go => ../../../client/go

@@ -1,6 +1,8 @@
 // What gives spans their pprof labels (-labels). Each entry wraps the SDK's
 // TracerProvider; the service starts every span through the wrapped one.
 //
+//	meanwhile  the repository's client/go (labels_meanwhile.go): span_id, trace_id and
+//	           span_name on every span.
 //	otelprof   github.com/grafana/otel-profiling-go with span_id and span_name on
 //	           every span (ScopeAllSpans). Its default labels the local root span
 //	           only: child spans would run with the root's span_id, and their

@@ -388,7 +388,7 @@ func listen(addr string) net.Listener {
 func main() {
 	addr := flag.String("listen", "127.0.0.1:0", "address to serve /work and /flush on")
 	pprofAddr := flag.String("pprof", "127.0.0.1:0", "address to serve net/http/pprof on")
-	labelsWith := flag.String("labels", "otelprof", "what gives spans their pprof labels: "+strings.Join(wrapperNames(), "|"))
+	labelsWith := flag.String("labels", "meanwhile", "what gives spans their pprof labels: "+strings.Join(wrapperNames(), "|"))
 	ballastN := flag.Int("ballast", 400_000, "objects in the pointer-rich live heap")
 	gcPercent := flag.Int("gc-percent", 50, "GC percent (debug.SetGCPercent) unless $GOGC is set")
 	flag.IntVar(&allocObjects, "alloc-objects", allocObjects, "64 KiB blocks a render request allocates")
