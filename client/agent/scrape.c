@@ -1,10 +1,9 @@
 /* The agent's pprof scrapes. Goroutine profiles (debug=0, with labels), full
  * dumps (debug=2), heap profiles and goroutine leak profiles are GETs in
- * libuv's thread pool, started by
- * timers on the loop; a scrape still in flight when its timer fires again is
- * skipped (and counted), never doubled. CPU profiles block for their whole
- * window (/profile?seconds=N), so they run back to back in a thread of their
- * own. Every capture goes to the sender stamped with the moment its scrape
+ * libuv's thread pool, started by timers on the loop; a scrape still in
+ * flight when its timer fires again is skipped (and counted), never doubled.
+ * CPU profiles block for their whole window (/profile?seconds=N), so they run
+ * back to back in a thread of their own. Every capture goes to the sender stamped with the moment its scrape
  * started (unix ns) and, for CPU profiles, the window's length.
  *
  * Goroutine profiles cost the service time in proportion to its goroutines
@@ -292,7 +291,8 @@ static void work_cb(uv_work_t *w) {
 /* A leak profile answer that says the service has none: 1, and the leak
  * scrapes stop for good. */
 static int leak_absent(scraper *sc, slot *sl) {
-  if (sl != &sc->leak || sl->ok || !(sl->status == 404 || strstr(sl->err, "nknown profile") /* "Unknown profile" */)) return 0;
+  int none = sl->status == 404 || strstr(sl->err, "nknown profile"); /* net/http/pprof: "Unknown profile" */
+  if (sl != &sc->leak || sl->ok || !none) return 0;
   sc->leak_absent = 1;
   sl->pending_trigger = NULL;
   uv_timer_stop(&sc->t_leak);
