@@ -73,7 +73,7 @@ struct scraper {
   void *user;
   slot goroutine, dump, heap, cpu_once, leak;
   uv_timer_t t_goroutine, t_dump, t_heap, t_leak;
-  int leak_absent;                   /* the service has no goroutine leak profile (loop thread) */
+  int leak_absent; /* the service has no goroutine leak profile (loop thread) */
   int timers_open;
   pthread_t cpu_thread;
   int cpu_thread_started;
@@ -296,8 +296,10 @@ static int leak_absent(scraper *sc, slot *sl) {
   sc->leak_absent = 1;
   sl->pending_trigger = NULL;
   uv_timer_stop(&sc->t_leak);
-  agent_log(LOG_INFO, "the service has no goroutine leak profile (Go 1.27, or Go 1.26 with "
-            "GOEXPERIMENT=goroutineleakprofile): not asked again", "url=\"%s\" answer=\"%s\"", sl->url, sl->err);
+  agent_log(LOG_INFO,
+            "the service has no goroutine leak profile (Go 1.27, or Go 1.26 with "
+            "GOEXPERIMENT=goroutineleakprofile): not asked again",
+            "url=\"%s\" answer=\"%s\"", sl->url, sl->err);
   return 1;
 }
 

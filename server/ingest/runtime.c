@@ -362,15 +362,17 @@ static int build_goroutines_text(mw_arena *a, const mw_ingest_params *p, const u
    * each is read for what it is, under its own kind */
   int want_leak = strcmp(p->kind, "goroutineleak") == 0;
   if (want_leak && !d.leak) {
-    snprintf(err, errsz, "%s", d.format == 2 ? "a debug=2 dump lists every goroutine: POST it to /api/v1/ingest/goroutine "
-                                               "(a goroutineleak profile is debug=0 or debug=1)"
-                                             : "a goroutine profile, not a goroutineleak one: POST it to "
-                                               "/api/v1/ingest/goroutine");
+    snprintf(err, errsz, "%s",
+             d.format == 2 ? "a debug=2 dump lists every goroutine: POST it to /api/v1/ingest/goroutine "
+                             "(a goroutineleak profile is debug=0 or debug=1)"
+                           : "a goroutine profile, not a goroutineleak one: POST it to "
+                             "/api/v1/ingest/goroutine");
     return MW_EINVAL;
   }
   if (!want_leak && d.leak) {
-    snprintf(err, errsz, "a goroutineleak profile (only the leaked goroutines): POST it to "
-                         "/api/v1/ingest/goroutineleak");
+    snprintf(err, errsz,
+             "a goroutineleak profile (only the leaked goroutines): POST it to "
+             "/api/v1/ingest/goroutineleak");
     return MW_EINVAL;
   }
   for (size_t i = 0; i < d.n; i++) {
@@ -474,9 +476,9 @@ static int build_pprof(mw_arena *a, const mw_ingest_params *p, const uint8_t *bo
   int is_leak = strcmp(type, "goroutineleak") == 0;
   if (goroutines && is_leak != (strcmp(out->kind, "goroutineleak") == 0)) {
     if (is_leak)
-      snprintf(err, errsz, "a goroutineleak profile (sample type goroutineleak): POST it to /api/v1/ingest/goroutineleak");
-    else
-      snprintf(err, errsz, "not a goroutineleak profile: its sample type is \"%.32s\", not goroutineleak", type);
+      snprintf(err, errsz,
+               "a goroutineleak profile (sample type goroutineleak): POST it to /api/v1/ingest/goroutineleak");
+    else snprintf(err, errsz, "not a goroutineleak profile: its sample type is \"%.32s\", not goroutineleak", type);
     return MW_EINVAL;
   }
   if (!goroutines && !(out->samples = mw__arena_calloc(a, pr.n_samples + 1, sizeof *out->samples))) return MW_ENOMEM;
