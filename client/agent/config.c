@@ -64,6 +64,10 @@ static const opt opts[] = {
     {"dump-interval", T_DURATION, OFF(dump_interval_ms), "5m", "D",
      "full goroutine dumps (/goroutine?debug=2) this often; 0: only on triggers"},
     {"heap-interval", T_DURATION, OFF(heap_interval_ms), "1m", "D", "heap profiles (/heap) this often; 0: none"},
+    {"leak-interval", T_DURATION, OFF(leak_interval_ms), "5m", "D",
+     "goroutine leak profiles (/goroutineleak: Go 1.27, or Go 1.26 built with\n"
+     "GOEXPERIMENT=goroutineleakprofile; each runs a GC cycle) this often and on triggers;\n"
+     "a service without one (404) is not asked again; 0: none"},
     {"batch-interval", T_DURATION, OFF(batch_interval_ms), "1s", "D", "stderr lines are pushed (kind gctrace) this often"},
     {"scrape-timeout", T_DURATION, OFF(scrape_timeout_ms), "30s", "D",
      "give up on a scrape after D (a CPU profile: after its window plus D)"},
@@ -113,9 +117,10 @@ static void usage(FILE *f) {
           "\n"
           "Collects what the Go runtime of one service says about itself and sends it to meanwhiled:\n"
           "CPU profiles back to back, goroutine profiles with their labels several times a second,\n"
-          "full goroutine dumps now and then, heap profiles, and the gctrace and schedtrace lines of\n"
-          "the service's stderr. When goroutines or the heap grow fast, or GC takes much of the CPU,\n"
-          "it takes an extra dump and marks the CPU profile (trigger).\n"
+          "full goroutine dumps now and then, heap profiles, goroutine leak profiles (when the\n"
+          "service has them), and the gctrace and schedtrace lines of the service's stderr. When\n"
+          "goroutines or the heap grow fast, or GC takes much of the CPU, it takes an extra dump and\n"
+          "leak profile and marks the CPU profile (trigger).\n"
           "\n"
           "With run, the agent starts COMMAND itself (GODEBUG=gctrace=1,schedtrace=1000 added), passes\n"
           "its stdout and stderr through unchanged, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it,\n"

@@ -95,8 +95,8 @@ static void handle_ingest(mw_req *r) {
   mw_ingest_params p = {.kind = r->url + strlen("/api/v1/ingest/"), .received_ns = mw__now_ns(),
                         .limits = &r->http->opts.limits};
   if (!mw__runtime_kind_valid(p.kind) || strcmp(p.kind, "pprof") == 0)
-    return mw__reply_error(r, MW_ENOTFOUND, "unknown ingest kind \"%.32s\": use gctrace, schedtrace, goroutine, cpu, "
-                                            "heap, allocs, mutex or block", p.kind);
+    return mw__reply_error(r, MW_ENOTFOUND, "unknown ingest kind \"%.32s\": use gctrace, schedtrace, goroutine, "
+                                            "goroutineleak, cpu, heap, allocs, mutex or block", p.kind);
   if (mw__param_name(r, "service", &p.service) || mw__param_name(r, "instance", &p.instance)) return;
   if (!p.service || !*p.service) return mw__reply_error(r, MW_EINVAL, "the service parameter is required");
   if (!p.instance) p.instance = "";

@@ -22,7 +22,8 @@ enum { MAX_GOIDS_TEXT = 160, MAX_FRAME_TEXT = 2048, MAX_STACK_TEXT = 256u << 10 
 
 /* "pprof" is not a public kind: the Pyroscope endpoint uses it for a profile
  * whose kind must be read from its sample types. */
-static const char *const kinds[] = {"gctrace", "schedtrace", "goroutine", "cpu", "heap", "allocs", "mutex", "block", "pprof"};
+static const char *const kinds[] = {"gctrace", "schedtrace", "goroutine", "goroutineleak", "cpu",
+                                    "heap",    "allocs",     "mutex",     "block",         "pprof"};
 
 int mw__runtime_kind_valid(const char *kind) {
   for (size_t i = 0; kind && i < sizeof kinds / sizeof kinds[0]; i++)
@@ -357,6 +358,23 @@ static int build_goroutines_text(mw_arena *a, const mw_ingest_params *p, const u
     return rc;
   }
   if (rc) return rc;
+  /* a leak profile holds only the leaked goroutines, a dump all of them:
+   * each is read for what it is, under its own kind */
+  int want_leak = strcmp(p->kind, "goroutineleak") == 0;
+  if (want_leak && !d.leak) {
+    snprintf(err, errsz, "%s",
+             d.format == 2 ? "a debug=2 dump lists every goroutine: POST it to /api/v1/ingest/goroutine "
+                             "(a goroutineleak profile is debug=0 or debug=1)"
+                           : "a goroutine profile, not a goroutineleak one: POST it to "
+                             "/api/v1/ingest/goroutine");
+    return MW_EINVAL;
+  }
+  if (!want_leak && d.leak) {
+    snprintf(err, errsz,
+             "a goroutineleak profile (only the leaked goroutines): POST it to "
+             "/api/v1/ingest/goroutineleak");
+    return MW_EINVAL;
+  }
   for (size_t i = 0; i < d.n; i++) {
     const mw_goroutine *g = &d.g[i];
     mw_goroutine_group grp = {.state = g->state, .wait_reason = g->wait_reason, .count = g->count,
@@ -410,6 +428,7 @@ static const char *profile_kind(const mw_profile *pr) {
   for (size_t i = 0; i < pr->n_sample_types; i++) {
     const char *t = pr->sample_types[i].type;
     if (!strcmp(t, "goroutine")) return "goroutine";
+    if (!strcmp(t, "goroutineleak")) return "goroutineleak";
     if (!strcmp(t, "cpu")) return "cpu";
     has_inuse |= !strcmp(t, "inuse_space");
     has_alloc |= !strcmp(t, "alloc_space");
@@ -449,7 +468,19 @@ static int build_pprof(mw_arena *a, const mw_ingest_params *p, const uint8_t *bo
   mw__mem_give_back(p->mem);
   if (rc) return rc;
   if (strcmp(p->kind, "pprof") == 0) out->kind = profile_kind(&pr);
-  int goroutines = strcmp(out->kind, "goroutine") == 0;
+  int goroutines = mw__snapshot_kind_groups(out->kind);
+  /* Go names a goroutine profile's sample type "goroutine" and a leak
+   * profile's "goroutineleak": one sent as the other would be read as all
+   * goroutines, or as leaks, when it is not */
+  const char *type = pr.n_sample_types ? pr.sample_types[0].type : "";
+  int is_leak = strcmp(type, "goroutineleak") == 0;
+  if (goroutines && is_leak != (strcmp(out->kind, "goroutineleak") == 0)) {
+    if (is_leak)
+      snprintf(err, errsz,
+               "a goroutineleak profile (sample type goroutineleak): POST it to /api/v1/ingest/goroutineleak");
+    else snprintf(err, errsz, "not a goroutineleak profile: its sample type is \"%.32s\", not goroutineleak", type);
+    return MW_EINVAL;
+  }
   if (!goroutines && !(out->samples = mw__arena_calloc(a, pr.n_samples + 1, sizeof *out->samples))) return MW_ENOMEM;
   for (size_t i = 0; i < pr.n_samples; i++) {
     const mw_pprof_sample *s = &pr.samples[i];
@@ -485,11 +516,12 @@ static int build_pprof(mw_arena *a, const mw_ingest_params *p, const uint8_t *bo
   return MW_OK;
 }
 
-/* Goroutine dumps in text (debug=2 and debug=1) begin with "goroutine ";
- * anything else is taken for a pprof profile, gzip'd or plain (Go writes
- * fields in no fixed order, so a protobuf's first byte proves nothing). */
+/* Goroutine dumps in text (debug=2 and debug=1) begin with "goroutine " or
+ * "goroutineleak "; anything else is taken for a pprof profile, gzip'd or
+ * plain (Go writes fields in no fixed order, so a protobuf's first byte proves
+ * little; but 'g' would be field 12 of wire type 7, which does not exist). */
 static int is_dump_text(const uint8_t *b, size_t len) {
-  static const char prefix[] = "goroutine ";
+  static const char prefix[] = "goroutine";
   size_t i = 0;
   while (i < len && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')) i++;
   return len - i >= sizeof prefix - 1 && memcmp(b + i, prefix, sizeof prefix - 1) == 0;
@@ -519,7 +551,7 @@ int mw__runtime_build(mw_arena *a, const mw_ingest_params *p, const uint8_t *bod
   group_set gs = {.index = mw__bmap_new(0)};
   int rc = MW_ENOMEM;
   if (!gs.index) goto out;
-  if (strcmp(p->kind, "goroutine") == 0 && is_dump_text(body, len)) {
+  if (mw__snapshot_kind_groups(p->kind) && is_dump_text(body, len)) {
     rc = build_goroutines_text(a, p, body, len, out, rep, &ss, &gs, err, errsz);
   } else {
     rc = build_pprof(a, p, body, len, out, rep, &ss, &gs, err, errsz);

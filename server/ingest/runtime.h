@@ -15,7 +15,7 @@
 /* One ingest request's parameters. (Not mw_ingest_params: that is
  * libmeanwhile's, include/meanwhile/client.h.) */
 typedef struct mw_ingest_params {
-  const char *kind;          /* gctrace, schedtrace, goroutine, cpu, heap, allocs, mutex, block */
+  const char *kind;          /* gctrace, schedtrace, goroutine, goroutineleak, cpu, heap, allocs, mutex, block */
   const char *service;
   const char *instance;      /* "" when not given */
   int64_t time_ns;           /* capture start; 0 = not given */
@@ -36,7 +36,8 @@ typedef struct mw_ingest_report {
   size_t n_errors;
 } mw_ingest_report;
 
-/* Returns 1 when kind is one of the eight ingest kinds. */
+/* Returns 1 when kind is one of the nine ingest kinds (or "pprof", the
+ * Pyroscope endpoint's: read from the sample types). */
 int mw__runtime_kind_valid(const char *kind);
 
 /* Builds *out from the body. Returns 0; MW_EINVAL when nothing in the body

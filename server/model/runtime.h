@@ -99,8 +99,9 @@ typedef struct mw_goroutine {
 const char *mw__gstate_name(enum mw_gstate s);
 
 /* Maps a status as printed inside a goroutine header's brackets (a base state
- * or a wait reason, Go 1.19 through ~1.26) to a normalised state. NULL or an
- * unknown string yields MW_G_OTHER. */
+ * or a wait reason, Go 1.19 through 1.27, with or without the runtime's
+ * " (leaked)" / " (durable)" marks) to a normalised state. NULL or an unknown
+ * string yields MW_G_OTHER. */
 enum mw_gstate mw__gstate_from_wait_reason(const char *reason);
 
 /* Infers the state of a goroutine from its stack alone (leaf first), for

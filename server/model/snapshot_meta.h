@@ -32,6 +32,11 @@ typedef struct mw_snapshot_meta {
   const char *trigger;         /* why the agent took it ("heap", "goroutines"), or NULL */
 } mw_snapshot_meta;
 
+/* 1 when a snapshot of kind stores goroutine groups (goroutine dumps and
+ * profiles, and goroutine leak profiles: the leaked goroutines grouped by
+ * stack), 0 when it stores profile samples (cpu, heap, ...). */
+int mw__snapshot_kind_groups(const char *kind);
+
 /* A meta with nothing set (claimed_total -1). */
 void mw__snapshot_meta_init(mw_snapshot_meta *m);
 /* Writes m as it is stored (and as GET /api/v1/snapshots/{id} shows it): a

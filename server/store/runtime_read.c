@@ -4,6 +4,7 @@
 #include "store/readers.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "model/snapshot_meta.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -240,7 +241,7 @@ int mw__store_snapshot(mw_read *r, mw_arena *a, int64_t id, size_t offset, size_
     goto out;
   }
   rc = MW_OK;
-  int goroutines = strcmp(info->kind, "goroutine") == 0;
+  int goroutines = mw__snapshot_kind_groups(info->kind);
   rs = mw__prepare(r, goroutines
                       ? "SELECT g.stack_id, st.frames, g.state, g.wait_reason, g.count, coalesce(g.wait_min_ns, -1), "
                         "coalesce(g.wait_max_ns, -1), g.locked, g.span_id, g.trace_id, g.labels, g.goids "

@@ -406,6 +406,81 @@ static void test_header_labels(void **state) {
   mw__arena_free(a);
 }
 
+/* Go 1.27's goroutineheader (runtime/traceback.go, read in the go1.27.3
+ * toolchain): after the status " (leaked)", " (scan)", " (durable)", then
+ * ", N minutes", ", locked to thread", ", synctest bubble N", then "]" and the
+ * labels, each key and value quoted only when it has characters other than
+ * letters, digits, '.', '/' and '_' (so the empty string is printed bare). */
+static void test_go127_headers(void **state) {
+  const char *in = "goroutine 7 [chan receive (leaked) (scan), 2 minutes]:\n"
+                   "main.f()\n\t/srv/main.go:5 +0x1\n\n"
+                   "goroutine 8 [sleep (scan) (durable), 3 minutes, locked to thread, synctest bubble 12] {span_id: "
+                   "00f067aa0ba902b7}:\n"
+                   "main.g()\n\t/srv/main.go:6 +0x1\n\n"
+                   "goroutine 9 [running] {empty: , : v, \"span name\": \"GET /caf\\u00e9\", last: }:\n"
+                   "main.h()\n\t/srv/main.go:7 +0x1\n\n"
+                   "goroutine 10 [sync.Mutex.Lock, synctest bubble 3]:\n"
+                   "main.i()\n\t/srv/main.go:8 +0x1\n";
+  mw_arena *a = mw__arena_new(0);
+  mw_goroutine_dump out;
+  assert_int_equal(parse_str(a, in, &out), 0);
+  assert_int_equal(out.n, 4);
+  assert_int_equal(out.lines_skipped, 0);
+  const mw_goroutine *g = &out.g[0];
+  assert_string_equal(g->wait_reason, "chan receive (leaked)");
+  assert_int_equal(g->state, MW_G_CHAN);
+  assert_int_equal(g->scan, 1);
+  assert_int_equal(g->wait_minutes, 2);
+  g = &out.g[1];
+  assert_string_equal(g->wait_reason, "sleep (durable)");
+  assert_int_equal(g->state, MW_G_SLEEP);
+  assert_int_equal(g->scan, 1);
+  assert_int_equal(g->wait_minutes, 3);
+  assert_int_equal(g->locked_to_thread, 1);
+  assert_int_equal(g->n_labels, 1);
+  assert_string_equal(label(g, "span_id"), "00f067aa0ba902b7");
+  g = &out.g[2];
+  assert_string_equal(g->wait_reason, "running");
+  assert_int_equal(g->n_labels, 4);
+  assert_string_equal(label(g, "empty"), "");
+  assert_string_equal(label(g, ""), "v");
+  assert_string_equal(label(g, "span name"), "GET /caf\xc3\xa9");
+  assert_string_equal(label(g, "last"), "");
+  g = &out.g[3];
+  assert_string_equal(g->wait_reason, "sync.Mutex.Lock");
+  assert_int_equal(g->state, MW_G_MUTEX);
+  assert_int_equal(g->wait_minutes, -1);
+  mw__arena_free(a);
+}
+
+/* /debug/pprof/goroutineleak?debug=1 names its profile "goroutineleak"; a
+ * service without leaks answers with the header alone. */
+static void test_leak_profile_header(void **state) {
+  mw_arena *a = mw__arena_new(0);
+  mw_goroutine_dump out;
+  assert_int_equal(parse_str(a, "goroutineleak profile: total 0\n", &out), 0);
+  assert_int_equal(out.format, 1);
+  assert_int_equal(out.leak, 1);
+  assert_int_equal(out.n, 0);
+  assert_int_equal(out.claimed_total, 0);
+  assert_int_equal(parse_str(a,
+                             "goroutineleak profile: total 2\n"
+                             "2 @ 0x489fce 0x41a5ae 0x41a0d2 0x6ada65 0x491741\n"
+                             "#\t0x6ada64\tmain.leak+0x24\t/srv/main.go:291\n\n",
+                             &out),
+                   0);
+  assert_int_equal(out.leak, 1);
+  assert_int_equal(out.n, 1);
+  assert_int_equal(out.total, 2);
+  /* a leak profile that claims leaks but shows none is as unreadable as
+   * any other debug=1 profile without records */
+  assert_int_equal(parse_str(a, "goroutineleak profile: total 3\n", &out), MW_EINVAL);
+  assert_string_equal(out.err, "a debug=1 goroutineleak profile (total 3) without one readable record in 1 lines");
+  assert_int_equal(parse_str(a, "goroutine profile: total 1\n", &out), MW_EINVAL);
+  assert_int_equal(parse_str(a, "threadcreate profile: total 1\n", &out), MW_EINVAL);
+  mw__arena_free(a);
+}
+
 static void test_traceback_oddities(void **state) {
   /* what a crash prints (GOTRACEBACK=system) and other rare shapes */
   const char *in =
@@ -720,6 +795,8 @@ int main(void) {
       cmocka_unit_test(test_go121_dump),
       cmocka_unit_test(test_elision),
       cmocka_unit_test(test_header_labels),
+      cmocka_unit_test(test_go127_headers),
+      cmocka_unit_test(test_leak_profile_header),
       cmocka_unit_test(test_traceback_oddities),
       cmocka_unit_test(test_crlf_and_cut_off),
       cmocka_unit_test(test_debug1_synthetic),

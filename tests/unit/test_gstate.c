@@ -1,6 +1,7 @@
 /* Tests for goroutine state normalisation (model/gstate.c): every base state
  * and wait reason listed in go-goroutine-dump.md section 3 (Go 1.19.8 and the
- * ~1.26 list), the fallbacks for reasons newer than the table, and inference
+ * ~1.26 list), the marks Go 1.27 appends ((leaked), (durable)), the
+ * fallbacks for reasons newer than the table, and inference
  * from stacks shaped like what each format shows: pprof (all frames, leaf
  * first, runtime.gopark on top), debug=2/debug=1 (leading runtime frames
  * hidden), with the fixture's own frames where it has them. */
@@ -131,6 +132,34 @@ static void test_unknown_reasons(void **state) {
   assert_int_equal(mw__gstate_from_wait_reason(NULL), MW_G_OTHER);
 }
 
+static void test_marked_reasons(void **state) {
+  /* Go 1.27's goroutineheader (runtime/traceback.go) appends " (leaked)" to
+   * a goroutine the leak detector proved blocked, and " (durable)" to a
+   * bubbled goroutine's wait that isIdleInSynctest lists, unless the name
+   * already ends so; the wait is the same: the reason's class */
+  static const struct rcase c[] = {
+      {"sleep (durable)", MW_G_SLEEP},
+      {"sync.Cond.Wait (durable)", MW_G_COND},
+      {"synctest.Run (durable)", MW_G_COND},
+      {"synctest.Wait (durable)", MW_G_COND},
+      {"coroutine (durable)", MW_G_CHAN},
+      {"chan receive (nil chan) (durable)", MW_G_CHAN},
+      {"select (no cases) (durable)", MW_G_SELECT},
+      {"chan receive (durable)", MW_G_CHAN},
+      {"sleep (synctest)", MW_G_SLEEP},
+      {"chan receive (leaked)", MW_G_CHAN},
+      {"semacquire (leaked)", MW_G_MUTEX},
+      {"sync.WaitGroup.Wait (leaked)", MW_G_COND},
+      {"IO wait (leaked)", MW_G_IO},
+      {"chan receive (durable) (leaked)", MW_G_CHAN},
+      {"sleep (leaked) (durable)", MW_G_SLEEP},
+      {"leaked (leaked)", MW_G_OTHER}, /* _Gleaked without a reason */
+      {" (leaked)", MW_G_OTHER},
+      {"(durable)", MW_G_OTHER},
+  };
+  check_reasons(c, sizeof c / sizeof c[0]);
+}
+
 /* ---- inference -------------------------------------------------------------- */
 
 #define MAXF 8
@@ -243,6 +272,7 @@ int main(void) {
       cmocka_unit_test(test_go119_reasons),
       cmocka_unit_test(test_newer_reasons),
       cmocka_unit_test(test_unknown_reasons),
+      cmocka_unit_test(test_marked_reasons),
       cmocka_unit_test(test_infer_pprof_stacks),
       cmocka_unit_test(test_infer_debug1_stacks),
       cmocka_unit_test(test_infer_empty),

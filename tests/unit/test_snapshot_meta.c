@@ -153,11 +153,24 @@ static void test_unexpected_text(void **state) {
   mw__arena_free(a);
 }
 
+/* Goroutine dumps and goroutine leak profiles are stored as goroutine
+ * groups; every other kind as profile samples. */
+static void test_kind_groups(void **state) {
+  (void)state;
+  assert_int_equal(mw__snapshot_kind_groups("goroutine"), 1);
+  assert_int_equal(mw__snapshot_kind_groups("goroutineleak"), 1);
+  static const char *const samples[] = {"cpu", "heap", "allocs", "mutex", "block", "goroutines", "goroutine ", ""};
+  for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++)
+    assert_int_equal(mw__snapshot_kind_groups(samples[i]), 0);
+  assert_int_equal(mw__snapshot_kind_groups(NULL), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dump),
       cmocka_unit_test(test_profile),
       cmocka_unit_test(test_unexpected_text),
+      cmocka_unit_test(test_kind_groups),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
