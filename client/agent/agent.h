@@ -50,7 +50,7 @@ typedef struct agent_config {
   uint64_t trigger_heap_min; /* bytes: smaller heaps never trigger */
   uint64_t trigger_goroutines_min;
 
-  int godebug;      /* set GODEBUG for the child */
+  int godebug; /* set GODEBUG for the child */
   int schedtrace_ms;
 
   char *spool_dir;
@@ -98,8 +98,19 @@ int64_t agent_mono_ms(void); /* CLOCK_MONOTONIC */
 
 /* --- statistics (stats.c): per kind, from every thread ------------------------------- */
 
-enum { STAT_CAPTURED, STAT_DELIVERED, STAT_SPOOLED, STAT_REJECTED, STAT_DROPPED, STAT_FAILED, STAT_QUEUE_DROPPED,
-       STAT_SCRAPE_ERRORS, STAT_SCRAPE_SKIPPED, STAT_TRIGGERED, STAT_N };
+enum {
+  STAT_CAPTURED,
+  STAT_DELIVERED,
+  STAT_SPOOLED,
+  STAT_REJECTED,
+  STAT_DROPPED,
+  STAT_FAILED,
+  STAT_QUEUE_DROPPED,
+  STAT_SCRAPE_ERRORS,
+  STAT_SCRAPE_SKIPPED,
+  STAT_TRIGGERED,
+  STAT_N
+};
 
 void agent_stats_add(const char *kind, int stat, uint64_t n);
 void agent_stats_lines(uint64_t gc, uint64_t sched, uint64_t other);

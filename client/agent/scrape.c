@@ -35,11 +35,11 @@
 enum {
   MAX_SCRAPE_BYTES = 64 << 20, /* meanwhiled's default body limit */
   MAX_PROFILE_BYTES = 64 << 20,
-  TRIGGER_CPU_SECONDS = 10,    /* the window of a triggered profile without continuous ones */
+  TRIGGER_CPU_SECONDS = 10, /* the window of a triggered profile without continuous ones */
   URL_MAX = 4096,
-  CPU_RETRY_MS = 1000,         /* after a CPU profile failed once the service had answered */
-  CPU_START_RETRY_MS = 100,    /* while the service has not answered yet: it is starting */
-  CPU_START_MS = 60000,        /* how long a service may take to start: fast tries until then */
+  CPU_RETRY_MS = 1000,      /* after a CPU profile failed once the service had answered */
+  CPU_START_RETRY_MS = 100, /* while the service has not answered yet: it is starting */
+  CPU_START_MS = 60000,     /* how long a service may take to start: fast tries until then */
 };
 
 typedef struct slot {
@@ -51,10 +51,10 @@ typedef struct slot {
   int64_t duration_ns;
   int count_goroutines;
   uv_work_t work;
-  int busy;                     /* loop thread only */
-  const char *pending_trigger;  /* a trigger that came while busy */
-  int failing;                  /* logged as failing; cleared by a success */
-  CURL *curl;                   /* used by one job at a time */
+  int busy;                    /* loop thread only */
+  const char *pending_trigger; /* a trigger that came while busy */
+  int failing;                 /* logged as failing; cleared by a success */
+  CURL *curl;                  /* used by one job at a time */
   /* one job's input and result */
   const char *trigger;
   int64_t time_ns;
@@ -199,12 +199,18 @@ static int skip(const uint8_t **p, const uint8_t *end, unsigned wt) {
   uint64_t v;
   switch (wt) {
   case 0: return varint(p, end, &v);
-  case 1: if (end - *p < 8) return -1; *p += 8; return 0;
+  case 1:
+    if (end - *p < 8) return -1;
+    *p += 8;
+    return 0;
   case 2:
     if (varint(p, end, &v) || v > (uint64_t)(end - *p)) return -1;
     *p += v;
     return 0;
-  case 5: if (end - *p < 4) return -1; *p += 4; return 0;
+  case 5:
+    if (end - *p < 4) return -1;
+    *p += 4;
+    return 0;
   default: return -1;
   }
 }

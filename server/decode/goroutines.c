@@ -147,13 +147,16 @@ int mw__go_unquote(mw_arena *a, const char **sp, const char *end, const char **o
     case 'r': buf[k++] = '\r'; break;
     case 't': buf[k++] = '\t'; break;
     case 'v': buf[k++] = '\v'; break;
-    case '\\': case '\'': case '"': buf[k++] = e; break;
+    case '\\':
+    case '\'':
+    case '"': buf[k++] = e; break;
     case 'x':
       if (q - r < 2 || !hexn(r, 2, &v)) return MW_EINVAL;
       buf[k++] = (char)v;
       r += 2;
       break;
-    case 'u': case 'U': {
+    case 'u':
+    case 'U': {
       int nd = e == 'u' ? 4 : 8;
       if (q - r < nd || !hexn(r, nd, &v)) return MW_EINVAL;
       if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return MW_EINVAL;
@@ -187,24 +190,22 @@ typedef struct parser {
   mw_arena *a;
   mw_goroutine_opts o;
   mw_goroutine_dump *out;
-  size_t cap;            /* capacity of out->g */
-  int active;            /* g is a record being read */
+  size_t cap; /* capacity of out->g */
+  int active; /* g is a record being read */
   mw_goroutine g;
   size_t labels_cap;
-  mw_frame *fr;          /* frames of g (scratch, reused; copied out by finish) */
+  mw_frame *fr; /* frames of g (scratch, reused; copied out by finish) */
   size_t nfr, capfr;
   mw_frame creator;
   int has_creator;
-  enum pending pending;  /* what a following tab-indented location line belongs to */
-  int in_ancestor;       /* inside `[originating from goroutine N]:` */
+  enum pending pending; /* what a following tab-indented location line belongs to */
+  int in_ancestor;      /* inside `[originating from goroutine N]:` */
   /* debug=1: the raw leaf PC and the PC of the first printed frame */
   uint64_t at0, first_pc;
   int has_at0, has_first_pc;
 } parser;
 
-static const char *dupn(parser *p, const char *s, size_t n) {
-  return mw__arena_strndup(p->a, s, n);
-}
+static const char *dupn(parser *p, const char *s, size_t n) { return mw__arena_strndup(p->a, s, n); }
 
 /* Appends a frame (func only; "?" location) or drops it past max_frames. */
 static int add_frame(parser *p, const char *func, size_t n) {
@@ -278,8 +279,7 @@ static mw_label *label_slot(parser *p) {
 static int label_token(parser *p, const char **sp, const char *end, int is_key, const char **out) {
   const char *s = *sp;
   if (s < end && *s == '"') return mw__go_unquote(p->a, sp, end, out);
-  while (s < end && *s != ',' && *s != '}' && *s != ' ' && *s != '"' && (!is_key || *s != ':'))
-    s++;
+  while (s < end && *s != ',' && *s != '}' && *s != ' ' && *s != '"' && (!is_key || *s != ':')) s++;
   if (s == *sp && !(s < end && (is_key ? *s == ':' : *s == ',' || *s == '}'))) return MW_EINVAL;
   if (!(*out = dupn(p, *sp, (size_t)(s - *sp)))) return MW_ENOMEM;
   *sp = s;
@@ -330,8 +330,7 @@ fail:
 static int begin(parser *p) {
   if (p->out->n >= p->o.max_goroutines) {
     p->out->truncated = 1;
-    snprintf(p->out->err, sizeof p->out->err, "more than %zu goroutine records (max_goroutines)",
-             p->o.max_goroutines);
+    snprintf(p->out->err, sizeof p->out->err, "more than %zu goroutine records (max_goroutines)", p->o.max_goroutines);
     return MW_ETOOBIG;
   }
   p->active = 1;
@@ -374,8 +373,8 @@ static int finish(parser *p) {
      * the goroutine was inside the runtime: parked for a reason the symbols
      * no longer show (a channel receive shows only the user frame), not
      * runnable. */
-    if (g->state == MW_G_RUNNABLE && p->has_at0 && p->has_first_pc &&
-        p->first_pc + 1 != p->at0 && p->first_pc != p->at0)
+    if (g->state == MW_G_RUNNABLE && p->has_at0 && p->has_first_pc && p->first_pc + 1 != p->at0 &&
+        p->first_pc != p->at0)
       g->state = MW_G_OTHER;
   }
   if (p->out->n == p->cap) {
@@ -393,9 +392,7 @@ static int finish(parser *p) {
 
 /* ---- debug=2 ------------------------------------------------------------ */
 
-static int is_header(const char *s, size_t n) {
-  return starts(s, n, "goroutine ") && n > 10 && is_digit(s[10]);
-}
+static int is_header(const char *s, size_t n) { return starts(s, n, "goroutine ") && n > 10 && is_digit(s[10]); }
 
 /* `, N minutes` at s? */
 static int minutes_at(const char *s, const char *end, int64_t *mins) {
@@ -664,8 +661,8 @@ static int line1(parser *p, const char *s, size_t n) {
 
 /* ---- entry point -------------------------------------------------------- */
 
-int mw__goroutines_parse_text(mw_arena *a, const char *data, size_t len,
-                              const mw_goroutine_opts *opts, mw_goroutine_dump *out) {
+int mw__goroutines_parse_text(mw_arena *a, const char *data, size_t len, const mw_goroutine_opts *opts,
+                              mw_goroutine_dump *out) {
   parser p = {.a = a, .o = MW_GOROUTINE_OPTS_DEFAULT, .out = out};
   if (opts) {
     if (opts->max_goroutines) p.o.max_goroutines = opts->max_goroutines;

@@ -21,22 +21,21 @@ typedef struct mw_goroutine_opts {
   size_t max_labels;     /* labels kept per record; more are dropped */
 } mw_goroutine_opts;
 
-#define MW_GOROUTINE_OPTS_DEFAULT                                                        \
-  ((mw_goroutine_opts){.max_goroutines = 1000000, .max_frames = 256, .max_line = 64u << 10, \
-                       .max_labels = 64})
+#define MW_GOROUTINE_OPTS_DEFAULT                                                                                      \
+  ((mw_goroutine_opts){.max_goroutines = 1000000, .max_frames = 256, .max_line = 64u << 10, .max_labels = 64})
 
 typedef struct mw_goroutine_dump {
-  int format;            /* 2 (debug=2 / traceback) or 1 (debug=1); 0 when unreadable */
-  int leak;              /* debug=1 of the goroutine leak profile ("goroutineleak profile:
+  int format;      /* 2 (debug=2 / traceback) or 1 (debug=1); 0 when unreadable */
+  int leak;        /* debug=1 of the goroutine leak profile ("goroutineleak profile:
                             total N"): the records are the leaked goroutines only */
-  mw_goroutine *g;       /* in input order */
+  mw_goroutine *g; /* in input order */
   size_t n;
   int64_t total;         /* sum of the counts of the records in g */
   int64_t claimed_total; /* debug=1 header's `total N`; -1 for debug=2 or when unreadable */
   size_t lines_total;
-  size_t lines_skipped;  /* unrecognised, too long, or ancestor (`[originating from`) lines */
-  int truncated;         /* stopped at max_goroutines */
-  char err[160];         /* why the result is MW_EINVAL / MW_ETOOBIG / MW_ENOMEM */
+  size_t lines_skipped; /* unrecognised, too long, or ancestor (`[originating from`) lines */
+  int truncated;        /* stopped at max_goroutines */
+  char err[160];        /* why the result is MW_EINVAL / MW_ETOOBIG / MW_ENOMEM */
 } mw_goroutine_dump;
 
 /* Parses a debug=2 or debug=1 goroutine dump into *out (zeroed first). opts
@@ -46,8 +45,8 @@ typedef struct mw_goroutine_dump {
  * without records is an empty profile: no leaks);
  * MW_ETOOBIG at max_goroutines (out holds the records before the limit,
  * truncated = 1); MW_ENOMEM when the arena is exhausted. */
-int mw__goroutines_parse_text(mw_arena *a, const char *data, size_t len,
-                              const mw_goroutine_opts *opts, mw_goroutine_dump *out);
+int mw__goroutines_parse_text(mw_arena *a, const char *data, size_t len, const mw_goroutine_opts *opts,
+                              mw_goroutine_dump *out);
 
 /* Decodes a Go %q-quoted string that starts at *s (the opening quote) and
  * ends before end: escapes \a \b \f \n \r \t \v \\ \' \" \xHH \ooo \uHHHH

@@ -105,8 +105,8 @@ static void align_times(const mw_ingest_params *p, mw_runtime_text *t) {
   }
 }
 
-static int build_stderr(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len,
-                        mw_runtime_batch *out, mw_ingest_report *rep, char *err, size_t errsz) {
+static int build_stderr(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len, mw_runtime_batch *out,
+                        mw_ingest_report *rep, char *err, size_t errsz) {
   mw_runtime_text t;
   mw_runtime_text_opts o = MW_RUNTIME_TEXT_OPTS_DEFAULT;
   if (p->limits) o.max_line = p->limits->max_line_bytes;
@@ -116,8 +116,8 @@ static int build_stderr(mw_arena *a, const mw_ingest_params *p, const uint8_t *b
     report_error(rep, arena_printf(a, "line %zu, column %zu: %s", t.errors[i].line, t.errors[i].col, t.errors[i].msg));
   if (rc == MW_ETOOBIG) report_error(rep, "more runtime lines than one request may carry: the rest were skipped");
   if (t.n_gc + t.n_sched == 0) {
-    snprintf(err, errsz, "no gctrace or schedtrace line in the body (%zu lines read, %zu malformed)",
-             t.lines_total, t.lines_malformed);
+    snprintf(err, errsz, "no gctrace or schedtrace line in the body (%zu lines read, %zu malformed)", t.lines_total,
+             t.lines_malformed);
     return MW_EINVAL;
   }
   align_times(p, &t);
@@ -136,11 +136,11 @@ static int build_stderr(mw_arena *a, const mw_ingest_params *p, const uint8_t *b
  * dozen stacks: each goroutine's frames are hashed and compared in place, and
  * only a new stack is rendered as text. */
 typedef struct stack_set {
-  uint32_t *slots;             /* index + 1 into items; 0 = empty; power-of-two size */
+  uint32_t *slots; /* index + 1 into items; 0 = empty; power-of-two size */
   uint64_t *hashes;
   size_t n_slots;
   mw_stack_text *items;
-  const mw_stack **reps;       /* the first stack seen of each item, for comparison */
+  const mw_stack **reps; /* the first stack seen of each item, for comparison */
   size_t n, cap;
 } stack_set;
 
@@ -152,7 +152,8 @@ static uint64_t mix(uint64_t h, uint64_t v) {
 static uint64_t stack_hash(const mw_stack *st) {
   uint64_t h = mix(0x9E3779B97F4A7C15ULL, st->n_frames * 2 + (uint64_t)(st->truncated != 0));
   for (size_t i = 0; i < st->n_frames; i++) {
-    const char *f = st->frames[i].func ? st->frames[i].func : "?", *file = st->frames[i].file ? st->frames[i].file : "?";
+    const char *f = st->frames[i].func ? st->frames[i].func : "?",
+               *file = st->frames[i].file ? st->frames[i].file : "?";
     h = mix(h, mw__hash(f, strlen(f)));
     h = mix(h, mw__hash(file, strlen(file)));
     h = mix(h, (uint64_t)st->frames[i].line);
@@ -261,7 +262,7 @@ static const char *take_labels(mw_arena *a, const mw_label *labels, size_t n, in
 /* --- goroutines ------------------------------------------------------------- */
 
 typedef struct group_set {
-  mw_bmap *index;   /* group key -> index */
+  mw_bmap *index; /* group key -> index */
   mw_goroutine_group *items;
   size_t n, cap;
 } group_set;
@@ -284,7 +285,8 @@ static int group_add(mw_arena *a, group_set *gs, const mw_goroutine_group *g, in
   if (found) {
     dst = &gs->items[idx];
     dst->count = mw__sat_add(dst->count, g->count);
-    if (g->wait_min_ns >= 0 && (dst->wait_min_ns < 0 || g->wait_min_ns < dst->wait_min_ns)) dst->wait_min_ns = g->wait_min_ns;
+    if (g->wait_min_ns >= 0 && (dst->wait_min_ns < 0 || g->wait_min_ns < dst->wait_min_ns))
+      dst->wait_min_ns = g->wait_min_ns;
     if (g->wait_max_ns > dst->wait_max_ns) dst->wait_max_ns = g->wait_max_ns;
   } else {
     if (gs->n == gs->cap) {
@@ -338,8 +340,8 @@ static const char *goroutine_meta(mw_arena *a, const char *format, const mw_goro
 }
 
 static int build_goroutines_text(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len,
-                                 mw_runtime_batch *out, mw_ingest_report *rep, stack_set *ss, group_set *gs,
-                                 char *err, size_t errsz) {
+                                 mw_runtime_batch *out, mw_ingest_report *rep, stack_set *ss, group_set *gs, char *err,
+                                 size_t errsz) {
   mw_goroutine_dump d;
   mw_goroutine_opts o = MW_GOROUTINE_OPTS_DEFAULT;
   if (p->limits) {
@@ -377,7 +379,9 @@ static int build_goroutines_text(mw_arena *a, const mw_ingest_params *p, const u
   }
   for (size_t i = 0; i < d.n; i++) {
     const mw_goroutine *g = &d.g[i];
-    mw_goroutine_group grp = {.state = g->state, .wait_reason = g->wait_reason, .count = g->count,
+    mw_goroutine_group grp = {.state = g->state,
+                              .wait_reason = g->wait_reason,
+                              .count = g->count,
                               .wait_min_ns = g->wait_minutes >= 0 ? mw__sat_mul(g->wait_minutes, 60000000000LL) : -1,
                               .locked = g->locked_to_thread};
     grp.wait_max_ns = grp.wait_min_ns;
@@ -440,9 +444,8 @@ static const char *profile_kind(const mw_profile *pr) {
   return "cpu";
 }
 
-static int build_pprof(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len,
-                       mw_runtime_batch *out, mw_ingest_report *rep, stack_set *ss, group_set *gs, char *err,
-                       size_t errsz) {
+static int build_pprof(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len, mw_runtime_batch *out,
+                       mw_ingest_report *rep, stack_set *ss, group_set *gs, char *err, size_t errsz) {
   mw_buf *raw = NULL;
   /* a gzip'd profile is a body inside the body: the same limit holds for it
    * once inflated, and its memory is counted as it grows */
@@ -487,16 +490,21 @@ static int build_pprof(mw_arena *a, const mw_ingest_params *p, const uint8_t *bo
     long si = stack_add(a, ss, &s->stack);
     if (si < 0) return MW_ENOMEM;
     if (goroutines) {
-      mw_goroutine_group grp = {.stack = (uint32_t)si, .state = mw__gstate_infer(&s->stack),
-                                .count = pr.n_sample_types ? s->values[0] : 1, .wait_min_ns = -1, .wait_max_ns = -1};
-      grp.labels_json = take_labels(a, s->labels, s->n_labels, &grp.has_span, grp.span_id, &grp.has_trace, grp.trace_id);
+      mw_goroutine_group grp = {.stack = (uint32_t)si,
+                                .state = mw__gstate_infer(&s->stack),
+                                .count = pr.n_sample_types ? s->values[0] : 1,
+                                .wait_min_ns = -1,
+                                .wait_max_ns = -1};
+      grp.labels_json =
+          take_labels(a, s->labels, s->n_labels, &grp.has_span, grp.span_id, &grp.has_trace, grp.trace_id);
       if ((rc = group_add(a, gs, &grp, 0))) return rc;
       out->total = mw__sat_add(out->total, grp.count);
       continue;
     }
     mw_profile_row *row = &out->samples[out->n_samples++];
     row->stack = (uint32_t)si;
-    row->labels_json = take_labels(a, s->labels, s->n_labels, &row->has_span, row->span_id, &row->has_trace, row->trace_id);
+    row->labels_json =
+        take_labels(a, s->labels, s->n_labels, &row->has_span, row->span_id, &row->has_trace, row->trace_id);
     mw_buf b;
     mw__buf_init(&b, 4096);
     mw_jsonw w;
@@ -527,8 +535,8 @@ static int is_dump_text(const uint8_t *b, size_t len) {
   return len - i >= sizeof prefix - 1 && memcmp(b + i, prefix, sizeof prefix - 1) == 0;
 }
 
-int mw__runtime_build(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len,
-                      mw_runtime_batch *out, mw_ingest_report *rep, char *err, size_t errsz) {
+int mw__runtime_build(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len, mw_runtime_batch *out,
+                      mw_ingest_report *rep, char *err, size_t errsz) {
   memset(out, 0, sizeof *out);
   memset(rep, 0, sizeof *rep);
   out->service = p->service;

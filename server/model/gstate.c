@@ -42,8 +42,8 @@ static const struct reason_map reasons[] = {
     {"running", MW_G_RUNNING},
     {"runnable", MW_G_RUNNABLE},
     {"syscall", MW_G_SYSCALL},
-    {"idle", MW_G_IDLE},          /* _Gidle: allocated, not yet initialised */
-    {"waiting", MW_G_OTHER},      /* waiting without a reason: nothing to go on */
+    {"idle", MW_G_IDLE},     /* _Gidle: allocated, not yet initialised */
+    {"waiting", MW_G_OTHER}, /* waiting without a reason: nothing to go on */
     {"dead", MW_G_OTHER},
     {"copystack", MW_G_RUNNING},  /* its own stack is being grown: it was running */
     {"preempted", MW_G_RUNNABLE}, /* both the base state and the wait reason */
@@ -88,8 +88,8 @@ static const struct reason_map reasons[] = {
     {"page trace flush", MW_G_OTHER},
     {"trace goroutine status", MW_G_OTHER},
     {"trace proc status", MW_G_OTHER},
-    {"coroutine", MW_G_CHAN}, /* iter.Pull: a synchronous hand-off, like an unbuffered chan */
-    {"synctest.Run", MW_G_COND},  /* waiting for the bubble to go idle: an event */
+    {"coroutine", MW_G_CHAN},    /* iter.Pull: a synchronous hand-off, like an unbuffered chan */
+    {"synctest.Run", MW_G_COND}, /* waiting for the bubble to go idle: an event */
     {"synctest.Wait", MW_G_COND},
     {"chan receive (synctest)", MW_G_CHAN},
     {"chan send (synctest)", MW_G_CHAN},

@@ -21,10 +21,10 @@
 static const int64_t GC_LOOKBACK_NS = 5000000000LL, CPU_LOOKBACK_NS = 120000000000LL;
 /* Bounds of what one explanation reads. */
 enum {
-  MAX_GC_CYCLES = 10000,        /* per source */
-  MAX_CPU_PROFILES = 1000,      /* per source */
-  MAX_CPU_ROWS = 4096,          /* per span */
-  MAX_GOROUTINE_ROWS = 1024,    /* per span */
+  MAX_GC_CYCLES = 10000,             /* per source */
+  MAX_CPU_PROFILES = 1000,           /* per source */
+  MAX_CPU_ROWS = 4096,               /* per span */
+  MAX_GOROUTINE_ROWS = 1024,         /* per span */
   MAX_OP_ROWS = MW_MULTI_SPANS * 256 /* per operation */
 };
 
@@ -116,7 +116,8 @@ static int read_samples(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], co
   mw_span_sample *cpu, *gor;
   size_t n_cpu, n_gor;
   int rc = mw__store_trace_samples(rd, a, trace_id, spans, in->n_spans, "cpu", MAX_CPU_ROWS, &cpu, &n_cpu);
-  if (!rc) rc = mw__store_trace_samples(rd, a, trace_id, spans, in->n_spans, "goroutine", MAX_GOROUTINE_ROWS, &gor, &n_gor);
+  if (!rc)
+    rc = mw__store_trace_samples(rd, a, trace_id, spans, in->n_spans, "goroutine", MAX_GOROUTINE_ROWS, &gor, &n_gor);
   if (rc) return rc;
   mw_ex_cpu_row *c = mw__arena_calloc(a, n_cpu + 1, sizeof *c);
   mw_ex_goroutines *g = mw__arena_calloc(a, n_gor + 1, sizeof *g);
@@ -130,8 +131,11 @@ static int read_samples(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], co
       last_snap = r->snapshot_id;
     }
     int64_t count = nth_value(r->vals_json, 0);
-    c[i] = (mw_ex_cpu_row){.snapshot_id = r->snapshot_id, .at_ns = r->snapshot_ns, .dur_ns = r->snapshot_dur_ns,
-                           .frames = r->frames, .samples = count > 0 ? count : 1,
+    c[i] = (mw_ex_cpu_row){.snapshot_id = r->snapshot_id,
+                           .at_ns = r->snapshot_ns,
+                           .dur_ns = r->snapshot_dur_ns,
+                           .frames = r->frames,
+                           .samples = count > 0 ? count : 1,
                            .cpu_ns = idx_ns >= 0 ? nth_value(r->vals_json, idx_ns) : mw__sat_mul(count, period)};
     mw_ex_span *sp = &in->spans[r->ref];
     if (!sp->n_cpu) sp->cpu = &c[i];
@@ -139,8 +143,12 @@ static int read_samples(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], co
   }
   for (size_t i = 0; i < n_gor; i++) {
     const mw_span_sample *r = &gor[i];
-    g[i] = (mw_ex_goroutines){.snapshot_id = r->snapshot_id, .at_ns = r->snapshot_ns, .state = r->state,
-                              .wait_reason = r->wait_reason, .count = r->count, .stack_id = r->stack_id,
+    g[i] = (mw_ex_goroutines){.snapshot_id = r->snapshot_id,
+                              .at_ns = r->snapshot_ns,
+                              .state = r->state,
+                              .wait_reason = r->wait_reason,
+                              .count = r->count,
+                              .stack_id = r->stack_id,
                               .frames = r->frames};
     mw_ex_span *sp = &in->spans[r->ref];
     if (!sp->n_gor) sp->gor = &g[i];
@@ -164,9 +172,14 @@ static int read_op(mw_read *rd, mw_arena *a, const mw_explain_opts *o, const mw_
   mw_ex_goroutines *g = mw__arena_calloc(a, nr + 1, sizeof *g);
   if (!g) return MW_ENOMEM;
   for (size_t i = 0; i < nr; i++)
-    g[i] = (mw_ex_goroutines){.snapshot_id = rows[i].snapshot_id, .at_ns = rows[i].snapshot_ns, .state = rows[i].state,
-                              .wait_reason = rows[i].wait_reason, .count = rows[i].count,
-                              .stack_id = rows[i].stack_id, .frames = rows[i].frames, .span = rows[i].ref};
+    g[i] = (mw_ex_goroutines){.snapshot_id = rows[i].snapshot_id,
+                              .at_ns = rows[i].snapshot_ns,
+                              .state = rows[i].state,
+                              .wait_reason = rows[i].wait_reason,
+                              .count = rows[i].count,
+                              .stack_id = rows[i].stack_id,
+                              .frames = rows[i].frames,
+                              .span = rows[i].ref};
   op->rows = g;
   op->n_rows = nr;
   return MW_OK;

@@ -79,7 +79,8 @@ int mw__q_lane(mw_query *q, const mw_lane_query *p, mw_answer *out) {
     break;
   case MW_LANE_SCHED: write_sched(&w, sc, n); break;
   case MW_LANE_SNAPSHOTS:
-    if ((rc = write_snapshots(&w, q->arena, sn, n))) return mw__answer_fail(out, rc, "query failed: %s", mw__strerror(rc));
+    if ((rc = write_snapshots(&w, q->arena, sn, n)))
+      return mw__answer_fail(out, rc, "query failed: %s", mw__strerror(rc));
     break;
   }
   mw__jw_kbool(&w, "more", more);
