@@ -888,10 +888,11 @@ static void span_id_of(uint8_t out[8], size_t i) {
   out[7] = (uint8_t)i;
 }
 
-/* One trace: a root [0, 10 s) and GATHER_SPANS - 1 children of 10 ms each, one
- * after the other. A CPU profile labels each span with one sample of 10 ms;
- * a goroutine snapshot finds two goroutines of every child, one asleep (the
- * first stored), one running; none of the root. */
+/* One trace: a root [0, 10 s) and GATHER_SPANS - 1 children running side by
+ * side, child i over [i ms, i ms + 6 s). A CPU profile over [-1 ms, 20 s)
+ * labels each span with one sample of 10 ms; a goroutine snapshot at 5 s finds
+ * two goroutines of every child, one asleep (the first stored), one running;
+ * none of the root. */
 static void build_trace(gather_data *d) {
   memset(d, 0, sizeof *d);
   int64_t t0 = 1800000000000000000LL;
@@ -902,8 +903,8 @@ static void build_trace(gather_data *d) {
     memcpy(r->trace_id, TRACE, 16);
     span_id_of(r->span_id, i);
     if (i) span_id_of(r->parent_id, 0), r->has_parent = 1;
-    r->start_ns = i ? t0 + (int64_t)i * 10 * MS : t0;
-    r->dur_ns = i ? 10 * MS : 10000 * MS;
+    r->start_ns = i ? t0 + (int64_t)i * MS : t0;
+    r->dur_ns = i ? 6000 * MS : 10000 * MS;
     r->name = i ? "step" : "GET /batch";
     r->body = (const uint8_t *)"";
   }
@@ -1042,6 +1043,37 @@ static void test_gather_batches(void **state) {
   sfx_close(&s);
 }
 
+/* A goroutine keeps its span's labels after the span ended (one it started
+ * and left behind): what a snapshot found after the span is not the span's,
+ * nor are samples of a CPU profile that began after it. Here every child has
+ * ended (by 6.9 s) when the goroutine snapshot (8 s) and the CPU profile
+ * ([7 s, 8 s)) are taken; the root still runs. */
+static void test_gather_only_while_running(void **state) {
+  fx *f = *state;
+  sfx s;
+  assert_int_equal(sfx_open(&s), 0);
+  gather_data *d = malloc(sizeof *d);
+  build_trace(d);
+  int64_t t0 = d->rows[0].start_ns;
+  d->gor.at_ns = t0 + 8000 * MS;
+  d->cpu.at_ns = t0 + 7000 * MS;
+  d->cpu.duration_ns = 1000 * MS;
+  assert_int_equal(sfx_write(&s, d->jobs, 3), 0);
+  mw_read *r;
+  assert_int_equal(mw__read_begin(s.s, &r), MW_OK);
+  mw_explain_input in;
+  assert_int_equal(mw__explain_gather(r, f->a, TRACE, &f->o, &in), MW_OK);
+  assert_int_equal(in.n_spans, GATHER_SPANS);
+  assert_int_equal(in.spans[0].n_cpu, 1); /* the root ran through the profile */
+  for (size_t i = 1; i < GATHER_SPANS; i++) {
+    assert_int_equal(in.spans[i].n_gor, 0);
+    assert_int_equal(in.spans[i].n_cpu, 0);
+  }
+  mw__read_end(r);
+  free(d);
+  sfx_close(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_link, fx_setup, fx_teardown),
@@ -1066,6 +1098,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_summary_root_when_child_outlives, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_render_every_evidence_type, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_gather_batches, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_gather_only_while_running, fx_setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
