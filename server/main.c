@@ -62,8 +62,7 @@ static void on_signal(uv_signal_t *h, int signum) {
     return;
   }
   a->stopping = 1;
-  mw__info("stopping", "signal=%s in_flight=%zu", signum == SIGINT ? "SIGINT" : "SIGTERM",
-           mw__http_in_flight(a->http));
+  mw__info("stopping", "signal=%s in_flight=%zu", signum == SIGINT ? "SIGINT" : "SIGTERM", mw__http_in_flight(a->http));
   mw__http_quiesce(a->http);
   a->drain_deadline_ns = mw__mono_ns() + (int64_t)a->cfg.shutdown_grace_s * 1000000000;
   uv_timer_start(&a->drain, on_drain_tick, 0, 10);
@@ -124,8 +123,8 @@ int main(int argc, char **argv) {
   char *cert = NULL, *key = NULL;
   if (mw__tokens_load(&auth.ingest, a.cfg.ingest_token_file, a.cfg.ingest_tokens, err, sizeof err) ||
       mw__tokens_load(&auth.query, a.cfg.query_token_file, a.cfg.query_tokens, err, sizeof err) ||
-      (a.cfg.tls_cert && (!(cert = read_file(a.cfg.tls_cert, err, sizeof err)) ||
-                          !(key = read_file(a.cfg.tls_key, err, sizeof err))))) {
+      (a.cfg.tls_cert &&
+       (!(cert = read_file(a.cfg.tls_cert, err, sizeof err)) || !(key = read_file(a.cfg.tls_key, err, sizeof err))))) {
     mw__error("cannot start", "err=\"%s\"", err);
     mw__store_close(a.store);
     return 1;

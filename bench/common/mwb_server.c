@@ -57,8 +57,7 @@ static int find_listen_addr(const char *path, char *addr, size_t addrsz) {
   return found;
 }
 
-int mwb_server_start(mwb_server *s, const char *who, char *const argv[], const char *log_path,
-                     double timeout_s) {
+int mwb_server_start(mwb_server *s, const char *who, char *const argv[], const char *log_path, double timeout_s) {
   memset(s, 0, sizeof *s);
   snprintf(s->log_path, sizeof s->log_path, "%s", log_path);
   int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

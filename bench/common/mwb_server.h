@@ -12,8 +12,8 @@
 #include <sys/types.h>
 
 typedef struct mwb_server {
-  pid_t pid;           /* 0 when not running */
-  char url[128];       /* http://127.0.0.1:<port> */
+  pid_t pid;     /* 0 when not running */
+  char url[128]; /* http://127.0.0.1:<port> */
   char log_path[4200];
 } mwb_server;
 
@@ -25,8 +25,7 @@ void mwb_print_log_tail(const char *path);
 /* Starts argv (argv[0] the executable, NULL-terminated), output to log_path,
  * and waits up to timeout_s for its "listening" line. Returns 0, or -1 with
  * the reason and the log tail on stderr, each line prefixed by `who`. */
-int mwb_server_start(mwb_server *s, const char *who, char *const argv[], const char *log_path,
-                     double timeout_s);
+int mwb_server_start(mwb_server *s, const char *who, char *const argv[], const char *log_path, double timeout_s);
 /* SIGTERM, then waits up to 20 s (SIGKILL after); the log tail on stderr
  * unless it exited 0. Returns the exit status, or -1 if it was not running,
  * had to be killed or died by a signal. took_s (may be NULL) gets the time

@@ -34,8 +34,8 @@ typedef struct bi_span {
   int64_t dur_ns;
   int kind;
   int status;
-  uint32_t op_id;      /* 1-based index into bi_corpus.ops */
-  uint8_t *body;       /* Span protobuf with ids, name, times, kind, status cleared */
+  uint32_t op_id; /* 1-based index into bi_corpus.ops */
+  uint8_t *body;  /* Span protobuf with ids, name, times, kind, status cleared */
   size_t body_len;
 } bi_span;
 
@@ -74,8 +74,7 @@ typedef struct bi_corpus {
 
 /* Builds n_batches batches of spans_per_batch spans (spans_per_trace per
  * trace). Returns 0 or -1 (message on stderr). */
-int bi_corpus_build(bi_corpus *c, size_t n_batches, uint32_t spans_per_batch,
-                    uint32_t spans_per_trace, uint64_t seed);
+int bi_corpus_build(bi_corpus *c, size_t n_batches, uint32_t spans_per_batch, uint32_t spans_per_trace, uint64_t seed);
 void bi_corpus_free(bi_corpus *c);
 
 /* Unique ids for the whole run: trace k and span k of the run are bijective
@@ -93,12 +92,12 @@ void bi_span_id(const bi_ids *ids, uint64_t k, uint8_t out[8]);
 
 /* Overwrites the ids and times of batch b in buf (b->data for the owner):
  * traces get ids trace_k.., spans span_k.., times are shifted by shift_ns. */
-void bi_batch_stamp(const bi_batch *b, uint8_t *buf, const bi_ids *ids, uint64_t trace_k,
-                    uint64_t span_k, int64_t shift_ns);
+void bi_batch_stamp(const bi_batch *b, uint8_t *buf, const bi_ids *ids, uint64_t trace_k, uint64_t span_k,
+                    int64_t shift_ns);
 
 uint64_t bi_rand64(uint64_t *state);
-int64_t bi_now_ns(void);      /* CLOCK_REALTIME */
-double bi_mono_s(void);       /* CLOCK_MONOTONIC */
+int64_t bi_now_ns(void);                            /* CLOCK_REALTIME */
+double bi_mono_s(void);                             /* CLOCK_MONOTONIC */
 void bi_hex(const uint8_t *p, size_t n, char *out); /* out gets 2n+1 chars */
 
 /* ---- SQLite side (db.c) ------------------------------------------------ */
@@ -111,14 +110,13 @@ typedef struct bi_db_opts {
 /* Inserts rows spans (the corpus, fresh ids) into a fresh database at path
  * with the server's pragmas and schema, one transaction per txn_rows. Writes
  * the rows per second to *rows_per_s. Returns 0 or -1. */
-int bi_baseline_run(const bi_corpus *c, const bi_db_opts *o, const char *path, uint64_t rows,
-                    uint64_t txn_rows, uint64_t seed, double *rows_per_s, double *cpu_s);
+int bi_baseline_run(const bi_corpus *c, const bi_db_opts *o, const char *path, uint64_t rows, uint64_t txn_rows,
+                    uint64_t seed, double *rows_per_s, double *cpu_s);
 
 /* Creates a database at path holding n spans in the server's format (sources,
  * operations, scopes, spans), as fast as SQLite goes: indexes dropped during
  * the load and rebuilt from their own CREATE statements at the end. */
-int bi_fill_query_db(const bi_corpus *c, const bi_db_opts *o, const char *path, uint64_t n,
-                     uint64_t seed);
+int bi_fill_query_db(const bi_corpus *c, const bi_db_opts *o, const char *path, uint64_t n, uint64_t seed);
 
 /* Picks n random trace ids (16 bytes each into out) from the spans of path. */
 int bi_pick_trace_ids(const char *path, size_t n, uint8_t *out, uint64_t seed);
@@ -130,8 +128,8 @@ typedef mwb_server bi_server;
 /* Starts exe with args (NULL-terminated; "{data}" and "{sync}" replaced),
  * stderr to log_path, and waits up to timeout_s for its "listening" line.
  * Returns 0 or -1 (the log tail on stderr). */
-int bi_server_start(bi_server *s, const char *exe, char **args, const char *data_dir,
-                    const char *sync, const char *log_path, double timeout_s);
+int bi_server_start(bi_server *s, const char *exe, char **args, const char *data_dir, const char *sync,
+                    const char *log_path, double timeout_s);
 /* mwb_server_stop: SIGTERM, then SIGKILL after 20 s; the exit status or -1. */
 int bi_server_stop(bi_server *s, double *took_s);
 
@@ -155,14 +153,14 @@ double bi_self_cpu_s(void);
 
 /* One request as it completed (see bi_send_cfg.on_request). */
 typedef struct bi_request_info {
-  double due_s;      /* CLOCK_MONOTONIC when the schedule wanted it sent (0 without a rate) */
-  double start_s;    /* when its first attempt began */
-  double end_s;      /* when its last attempt ended */
-  long status;       /* the last attempt's HTTP status; 0 after a transport error */
-  uint32_t retries;  /* attempts answered 429/502/503/504 before the last */
+  double due_s;     /* CLOCK_MONOTONIC when the schedule wanted it sent (0 without a rate) */
+  double start_s;   /* when its first attempt began */
+  double end_s;     /* when its last attempt ended */
+  long status;      /* the last attempt's HTTP status; 0 after a transport error */
+  uint32_t retries; /* attempts answered 429/502/503/504 before the last */
   uint32_t spans;
-  int64_t rejected;  /* partial_success.rejected_spans of a 200 */
-  uint64_t trace_k;  /* its traces are bi_trace_id(ids, trace_k .. trace_k + n_traces - 1) */
+  int64_t rejected; /* partial_success.rejected_spans of a 200 */
+  uint64_t trace_k; /* its traces are bi_trace_id(ids, trace_k .. trace_k + n_traces - 1) */
   uint32_t n_traces;
 } bi_request_info;
 
@@ -203,8 +201,7 @@ typedef struct bi_query_result {
   size_t bytes_mean;
 } bi_query_result;
 
-int bi_query_run(const char *url, const uint8_t *ids, size_t n, size_t warmup,
-                 bi_query_result *r);
+int bi_query_run(const char *url, const uint8_t *ids, size_t n, size_t warmup, bi_query_result *r);
 
 /* ---- small utilities (main.c) ------------------------------------------ */
 

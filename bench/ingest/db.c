@@ -46,9 +46,7 @@ static int apply_pragmas(sqlite3 *db, const bi_db_opts *o) {
   return exec(db, sql);
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static char *read_file(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -108,8 +106,7 @@ static void remove_db(const char *path) {
 static int open_fresh(const char *path, sqlite3 **db) {
   remove_db(path);
   /* NOMUTEX as the server's connections: one thread uses it at a time. */
-  if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      NULL) != SQLITE_OK) {
+  if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
     fprintf(stderr, "bench-ingest: open %s: %s\n", path, sqlite3_errmsg(*db));
     sqlite3_close(*db);
     *db = NULL;
@@ -142,8 +139,7 @@ static int insert_dimensions(sqlite3 *db, const bi_corpus *c) {
   }
   sqlite3_finalize(st);
   st = NULL;
-  if (sqlite3_prepare_v2(db, "INSERT INTO operations (id, service, name) VALUES (?,?,?)", -1,
-                         &st, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db, "INSERT INTO operations (id, service, name) VALUES (?,?,?)", -1, &st, NULL) != SQLITE_OK)
     goto out;
   for (size_t i = 0; i < c->n_ops; i++) {
     sqlite3_bind_int64(st, 1, (int64_t)i + 1);
@@ -154,9 +150,7 @@ static int insert_dimensions(sqlite3 *db, const bi_corpus *c) {
   }
   sqlite3_finalize(st);
   st = NULL;
-  if (sqlite3_prepare_v2(db, "INSERT INTO scopes (id, body) VALUES (1, ?)", -1, &st, NULL) !=
-      SQLITE_OK)
-    goto out;
+  if (sqlite3_prepare_v2(db, "INSERT INTO scopes (id, body) VALUES (1, ?)", -1, &st, NULL) != SQLITE_OK) goto out;
   sqlite3_bind_blob(st, 1, c->scope, (int)c->scope_len, SQLITE_STATIC);
   if (sqlite3_step(st) != SQLITE_DONE) goto out;
   rc = 0;
@@ -173,9 +167,8 @@ static const char k_insert_span[] =
 /* Inserts `rows` rows from the corpus, batch after batch with fresh ids (the
  * same id scheme as the sender), committing every txn_rows. shift_of gives
  * each batch's time shift. Returns 0 or -1. */
-static int insert_spans(sqlite3 *db, const bi_corpus *c, const bi_ids *ids, uint64_t rows,
-                        uint64_t txn_rows, int64_t (*shift_of)(const bi_corpus *, uint64_t m,
-                                                               uint64_t total_batches)) {
+static int insert_spans(sqlite3 *db, const bi_corpus *c, const bi_ids *ids, uint64_t rows, uint64_t txn_rows,
+                        int64_t (*shift_of)(const bi_corpus *, uint64_t m, uint64_t total_batches)) {
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db, k_insert_span, -1, &st, NULL) != SQLITE_OK) {
     fprintf(stderr, "bench-ingest: prepare: %s\n", sqlite3_errmsg(db));
@@ -195,10 +188,8 @@ static int insert_spans(sqlite3 *db, const bi_corpus *c, const bi_ids *ids, uint
       const bi_span *s = &b->spans[i];
       sqlite3_bind_blob(st, 1, tid[s->trace], 16, SQLITE_STATIC);
       sqlite3_bind_blob(st, 2, sid[i], 8, SQLITE_STATIC);
-      if (s->parent >= 0)
-        sqlite3_bind_blob(st, 3, sid[s->parent], 8, SQLITE_STATIC);
-      else
-        sqlite3_bind_null(st, 3);
+      if (s->parent >= 0) sqlite3_bind_blob(st, 3, sid[s->parent], 8, SQLITE_STATIC);
+      else sqlite3_bind_null(st, 3);
       sqlite3_bind_int64(st, 4, b->source_id);
       sqlite3_bind_int64(st, 5, s->op_id);
       sqlite3_bind_int64(st, 6, 1);
@@ -240,15 +231,14 @@ static double thread_cpu_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int bi_baseline_run(const bi_corpus *c, const bi_db_opts *o, const char *path, uint64_t rows,
-                    uint64_t txn_rows, uint64_t seed, double *rows_per_s, double *cpu_s) {
+int bi_baseline_run(const bi_corpus *c, const bi_db_opts *o, const char *path, uint64_t rows, uint64_t txn_rows,
+                    uint64_t seed, double *rows_per_s, double *cpu_s) {
   sqlite3 *db = NULL;
   bi_ids ids;
   bi_ids_init(&ids, seed);
   if (open_fresh(path, &db) != 0) return -1;
   int rc = -1;
-  if (apply_pragmas(db, o) || apply_schema(db, o->schema_dir) < 0 || insert_dimensions(db, c))
-    goto out;
+  if (apply_pragmas(db, o) || apply_schema(db, o->schema_dir) < 0 || insert_dimensions(db, c)) goto out;
   double t0 = bi_mono_s(), c0 = thread_cpu_s();
   if (insert_spans(db, c, &ids, rows, txn_rows, shift_now) != 0) goto out;
   double t1 = bi_mono_s(), c1 = thread_cpu_s();
@@ -268,8 +258,7 @@ static int64_t shift_day(const bi_corpus *c, uint64_t m, uint64_t total) {
   return -(int64_t)((double)(total - m) / (double)total * 86400e9);
 }
 
-int bi_fill_query_db(const bi_corpus *c, const bi_db_opts *o, const char *path, uint64_t n,
-                     uint64_t seed) {
+int bi_fill_query_db(const bi_corpus *c, const bi_db_opts *o, const char *path, uint64_t n, uint64_t seed) {
   sqlite3 *db = NULL;
   sqlite3_stmt *st = NULL;
   char *index_sql[32];
@@ -314,14 +303,13 @@ int bi_fill_query_db(const bi_corpus *c, const bi_db_opts *o, const char *path, 
   for (size_t i = 0; i < n_index; i++)
     if (exec(db, index_sql[i]) != 0) goto out;
   double t2 = bi_mono_s();
-  fprintf(stderr, "bench-ingest: query db: %llu spans loaded in %.1f s, indexed in %.1f s\n",
-          (unsigned long long)n, t1 - t0, t2 - t1);
+  fprintf(stderr, "bench-ingest: query db: %llu spans loaded in %.1f s, indexed in %.1f s\n", (unsigned long long)n,
+          t1 - t0, t2 - t1);
   /* What the server's writer would have left: per-operation span counts, and
    * the markers with which the server recognises a migrated database of its
    * own (application_id 'MWHL' is MW__APPLICATION_ID of server/store). */
   char marks[160];
-  snprintf(marks, sizeof marks, "PRAGMA application_id=%d; PRAGMA user_version=%d;", 0x4D57484C,
-           migrations);
+  snprintf(marks, sizeof marks, "PRAGMA application_id=%d; PRAGMA user_version=%d;", 0x4D57484C, migrations);
   if (exec(db, "UPDATE operations SET span_count = "
                "(SELECT count(*) FROM spans WHERE op_id = operations.id)") ||
       exec(db, marks) || exec(db, "ANALYZE; PRAGMA journal_mode=WAL;"))
@@ -351,8 +339,8 @@ int bi_pick_trace_ids(const char *path, size_t n, uint8_t *out, uint64_t seed) {
     fprintf(stderr, "bench-ingest: %s has no spans\n", path);
     goto out;
   }
-  if (sqlite3_prepare_v2(db, "SELECT trace_id FROM spans WHERE rowid >= ? ORDER BY rowid LIMIT 1",
-                         -1, &st, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db, "SELECT trace_id FROM spans WHERE rowid >= ? ORDER BY rowid LIMIT 1", -1, &st, NULL) !=
+      SQLITE_OK)
     goto out;
   for (size_t i = 0; i < n; i++) {
     sqlite3_bind_int64(st, 1, 1 + (int64_t)(bi_rand64(&seed) % (uint64_t)max));

@@ -94,8 +94,8 @@ void bi_hex(const uint8_t *p, size_t n, char *out) {
   out[2 * n] = 0;
 }
 
-void bi_batch_stamp(const bi_batch *b, uint8_t *buf, const bi_ids *ids, uint64_t trace_k,
-                    uint64_t span_k, int64_t shift_ns) {
+void bi_batch_stamp(const bi_batch *b, uint8_t *buf, const bi_ids *ids, uint64_t trace_k, uint64_t span_k,
+                    int64_t shift_ns) {
   uint8_t tid[64][16];
   uint8_t sid[1024][8];
   /* Bounded by bi_corpus_build: at most 1024 spans and 64 traces a batch. */
@@ -182,34 +182,33 @@ static KeyValue *kv_bool(arena *a, const char *key, int v) {
 
 typedef struct service_def {
   const char *name;
-  const char *roots[3]; /* SERVER operations */
+  const char *roots[3];    /* SERVER operations */
   const char *children[6]; /* CLIENT (outbound, db) and INTERNAL operations */
 } service_def;
 
 static const service_def k_services[N_SERVICES] = {
     {"frontend",
      {"GET /api/cart", "POST /api/checkout", "GET /api/products/{id}"},
-     {"HTTP GET cart", "HTTP POST checkout", "HTTP GET catalog", "render cart",
-      "redis GET session", "auth.VerifyToken"}},
+     {"HTTP GET cart", "HTTP POST checkout", "HTTP GET catalog", "render cart", "redis GET session",
+      "auth.VerifyToken"}},
     {"cart",
      {"CartService/GetCart", "CartService/AddItem", "CartService/EmptyCart"},
-     {"SELECT cart_items", "INSERT cart_items", "redis GET cart", "redis SET cart",
-      "cart.Price", "HTTP GET catalog"}},
+     {"SELECT cart_items", "INSERT cart_items", "redis GET cart", "redis SET cart", "cart.Price", "HTTP GET catalog"}},
     {"checkout",
      {"CheckoutService/PlaceOrder", "CheckoutService/Quote", "GET /healthz"},
-     {"INSERT orders", "SELECT orders", "HTTP POST payments", "kafka.produce orders",
-      "checkout.Validate", "HTTP POST shipping"}},
+     {"INSERT orders", "SELECT orders", "HTTP POST payments", "kafka.produce orders", "checkout.Validate",
+      "HTTP POST shipping"}},
     {"payments",
      {"PaymentService/Charge", "PaymentService/Refund", "GET /healthz"},
-     {"SELECT accounts", "UPDATE accounts", "HTTP POST stripe", "fraud.Score",
-      "redis INCR ratelimit", "INSERT ledger"}},
+     {"SELECT accounts", "UPDATE accounts", "HTTP POST stripe", "fraud.Score", "redis INCR ratelimit",
+      "INSERT ledger"}},
 };
 
 static const char *const k_methods[] = {"GET", "POST", "GET", "GET", "PUT", "DELETE"};
-static const char *const k_routes[] = {"/api/cart", "/api/checkout", "/api/products/{id}",
-                                       "/api/orders/{id}", "/healthz", "/api/users/{id}/cart"};
-static const char *const k_peers[] = {"cart.svc.cluster.local", "checkout.svc.cluster.local",
-                                      "payments.svc.cluster.local", "postgres-0.db.internal",
+static const char *const k_routes[] = {"/api/cart",        "/api/checkout", "/api/products/{id}",
+                                       "/api/orders/{id}", "/healthz",      "/api/users/{id}/cart"};
+static const char *const k_peers[] = {"cart.svc.cluster.local",      "checkout.svc.cluster.local",
+                                      "payments.svc.cluster.local",  "postgres-0.db.internal",
                                       "redis-master.cache.internal", "api.stripe.com"};
 static const char *const k_db_systems[] = {"postgresql", "redis", "postgresql", "mysql"};
 static const char *const k_statements[] = {
@@ -248,9 +247,8 @@ static int build_sources(bi_corpus *c, uint64_t *st) {
     char inst[40];
     uint64_t a = bi_rand64(st), b = bi_rand64(st);
     /* A v4 UUID, as SDKs make for service.instance.id. */
-    snprintf(inst, sizeof inst, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
-             (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
-             (unsigned)(0x8000 | ((b >> 48) & 0x3fff)),
+    snprintf(inst, sizeof inst, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
+             (unsigned)a & 0xfff, (unsigned)(0x8000 | ((b >> 48) & 0x3fff)),
              (unsigned long long)(b & 0xffffffffffffULL));
     s->service = k_services[i / INSTANCES_PER_SERVICE].name;
     s->instance = strdup(inst);
@@ -312,8 +310,7 @@ typedef struct span_plan {
   int64_t start, dur;
 } span_plan;
 
-static Span *make_span(arena *a, uint64_t *st, const span_plan *p,
-                       int is_root, const char *name, int kind, int error) {
+static Span *make_span(arena *a, uint64_t *st, const span_plan *p, int is_root, const char *name, int kind, int error) {
   Span *s = aalloc(a, sizeof *s);
   opentelemetry__proto__trace__v1__span__init(s);
   s->trace_id.len = 16;
@@ -358,7 +355,8 @@ static Span *make_span(arena *a, uint64_t *st, const span_plan *p,
     ev->n_attributes = 2;
     ev->attributes = aalloc(a, 2 * sizeof *ev->attributes);
     ev->attributes[0] = kv_str(a, "exception.type", "*net.OpError");
-    ev->attributes[1] = kv_str(a, "exception.message", "read tcp 10.0.3.7:41822->10.0.5.2:5432: connection reset by peer");
+    ev->attributes[1] =
+        kv_str(a, "exception.message", "read tcp 10.0.3.7:41822->10.0.5.2:5432: connection reset by peer");
     s->n_events = 1;
     s->events = aalloc(a, sizeof *s->events);
     s->events[0] = ev;
@@ -394,8 +392,8 @@ static int pack_body(Span *s, bi_span *out) {
  * the start of the span it is looking at, and a random 8-byte value turning up
  * by chance earlier in that span is a 2^-64 event; the caller also checks that
  * the offsets found have the layout protobuf-c gives a span. */
-static int find_field(const uint8_t *buf, size_t len, size_t from, uint8_t tag, uint8_t lenbyte,
-                      const uint8_t *val, size_t vlen, uint32_t *off) {
+static int find_field(const uint8_t *buf, size_t len, size_t from, uint8_t tag, uint8_t lenbyte, const uint8_t *val,
+                      size_t vlen, uint32_t *off) {
   uint8_t pat[24];
   size_t plen = 0;
   pat[plen++] = tag;
@@ -410,8 +408,8 @@ static int find_field(const uint8_t *buf, size_t len, size_t from, uint8_t tag, 
 
 /* ---- one batch ---------------------------------------------------------- */
 
-static int build_batch(bi_corpus *c, bi_batch *b, size_t index, uint32_t n_spans,
-                       uint32_t per_trace, uint64_t *st, arena *a) {
+static int build_batch(bi_corpus *c, bi_batch *b, size_t index, uint32_t n_spans, uint32_t per_trace, uint64_t *st,
+                       arena *a) {
   const bi_source *src = &c->sources[index % c->n_sources];
   const service_def *svc = &k_services[(index % c->n_sources) / INSTANCES_PER_SERVICE];
   b->source_id = (uint32_t)(index % c->n_sources) + 1;
@@ -455,12 +453,10 @@ static int build_batch(bi_corpus *c, bi_batch *b, size_t index, uint32_t n_spans
     int is_root = j == 0;
     const char *name = is_root ? svc->roots[rand_below(st, 3)] : svc->children[rand_below(st, 6)];
     int kind;
-    if (is_root)
-      kind = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER;
+    if (is_root) kind = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER;
     else if (strchr(name, ' ')) /* "HTTP ...", "SELECT ...", "redis ...": outbound calls */
       kind = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT;
-    else
-      kind = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_INTERNAL;
+    else kind = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_INTERNAL;
     int error = rand_below(st, 100) < 3;
     Span *s = make_span(a, st, p, is_root, name, kind, error);
     ss.spans[i] = s;
@@ -502,12 +498,10 @@ static int build_batch(bi_corpus *c, bi_batch *b, size_t index, uint32_t n_spans
     if (find_field(b->data, b->len, cursor, 0x12, 8, p->span_id, 8, &bs->span_off) ||
         find_field(b->data, b->len, cursor, 0x0A, 16, p->trace_id, 16, &bs->trace_off) ||
         bs->trace_off + 16 + 2 != bs->span_off ||
-        (bs->parent >= 0 && find_field(b->data, b->len, bs->span_off, 0x22, 8, p->parent_id, 8,
-                                       &bs->parent_off)) ||
+        (bs->parent >= 0 && find_field(b->data, b->len, bs->span_off, 0x22, 8, p->parent_id, 8, &bs->parent_off)) ||
         find_field(b->data, b->len, bs->span_off, 0x39, 0, t0, 8, &bs->start_off) ||
         find_field(b->data, b->len, bs->start_off, 0x41, 0, t1, 8, &bs->end_off) ||
-        (bs->parent >= 0 && bs->parent_off > bs->start_off) ||
-        bs->start_off + 9 != bs->end_off) {
+        (bs->parent >= 0 && bs->parent_off > bs->start_off) || bs->start_off + 9 != bs->end_off) {
       fprintf(stderr, "bench-ingest: cannot locate the ids of span %u in batch %zu\n", i, index);
       return -1;
     }
@@ -516,8 +510,7 @@ static int build_batch(bi_corpus *c, bi_batch *b, size_t index, uint32_t n_spans
   return 0;
 }
 
-int bi_corpus_build(bi_corpus *c, size_t n_batches, uint32_t spans_per_batch,
-                    uint32_t spans_per_trace, uint64_t seed) {
+int bi_corpus_build(bi_corpus *c, size_t n_batches, uint32_t spans_per_batch, uint32_t spans_per_trace, uint64_t seed) {
   memset(c, 0, sizeof *c);
   if (spans_per_batch == 0 || spans_per_batch > 1024 || spans_per_trace == 0 ||
       (spans_per_batch + spans_per_trace - 1) / spans_per_trace > 64) {
@@ -536,8 +529,7 @@ int bi_corpus_build(bi_corpus *c, size_t n_batches, uint32_t spans_per_batch,
   c->n_batches = n_batches;
   for (size_t i = 0; i < n_batches; i++) {
     a.used = 0;
-    if (build_batch(c, &c->batches[i], i, spans_per_batch, spans_per_trace, &st, &a) != 0)
-      goto fail;
+    if (build_batch(c, &c->batches[i], i, spans_per_batch, spans_per_trace, &st, &a) != 0) goto fail;
     c->bytes += c->batches[i].len;
   }
   free(a.p);

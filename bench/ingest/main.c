@@ -101,22 +101,61 @@ static int parse_u64(const char *s, uint64_t *out) {
 }
 
 static int parse_args(int argc, char **argv, options *o) {
-  enum { O_SERVER = 256, O_SERVER_ARG, O_DATA, O_URL, O_PID, O_CONNS, O_SPANS, O_SECONDS,
-         O_ROUNDS, O_BATCHES, O_BATCH_SPANS, O_TRACE_SPANS, O_BASELINE_ROWS, O_TXN_ROWS, O_SYNC,
-         O_NO_BASELINE, O_SCHEMA_DIR, O_RATE, O_QUERY_DB, O_QUERY_SPANS, O_QUERIES, O_DB_NAME,
-         O_SMOKE, O_SEED, O_KEEP, O_HELP };
-  static const struct option longs[] = {
-      {"server", 1, 0, O_SERVER}, {"server-arg", 1, 0, O_SERVER_ARG}, {"data", 1, 0, O_DATA},
-      {"url", 1, 0, O_URL}, {"pid", 1, 0, O_PID}, {"conns", 1, 0, O_CONNS},
-      {"spans", 1, 0, O_SPANS}, {"seconds", 1, 0, O_SECONDS}, {"rounds", 1, 0, O_ROUNDS},
-      {"batches", 1, 0, O_BATCHES}, {"batch-spans", 1, 0, O_BATCH_SPANS},
-      {"trace-spans", 1, 0, O_TRACE_SPANS}, {"baseline-rows", 1, 0, O_BASELINE_ROWS},
-      {"txn-rows", 1, 0, O_TXN_ROWS}, {"sync", 1, 0, O_SYNC},
-      {"no-baseline", 0, 0, O_NO_BASELINE}, {"schema-dir", 1, 0, O_SCHEMA_DIR},
-      {"rate", 1, 0, O_RATE}, {"query-db", 1, 0, O_QUERY_DB},
-      {"query-spans", 1, 0, O_QUERY_SPANS}, {"queries", 1, 0, O_QUERIES},
-      {"db-name", 1, 0, O_DB_NAME}, {"smoke", 0, 0, O_SMOKE}, {"seed", 1, 0, O_SEED},
-      {"keep", 0, 0, O_KEEP}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+  enum {
+    O_SERVER = 256,
+    O_SERVER_ARG,
+    O_DATA,
+    O_URL,
+    O_PID,
+    O_CONNS,
+    O_SPANS,
+    O_SECONDS,
+    O_ROUNDS,
+    O_BATCHES,
+    O_BATCH_SPANS,
+    O_TRACE_SPANS,
+    O_BASELINE_ROWS,
+    O_TXN_ROWS,
+    O_SYNC,
+    O_NO_BASELINE,
+    O_SCHEMA_DIR,
+    O_RATE,
+    O_QUERY_DB,
+    O_QUERY_SPANS,
+    O_QUERIES,
+    O_DB_NAME,
+    O_SMOKE,
+    O_SEED,
+    O_KEEP,
+    O_HELP
+  };
+  static const struct option longs[] = {{"server", 1, 0, O_SERVER},
+                                        {"server-arg", 1, 0, O_SERVER_ARG},
+                                        {"data", 1, 0, O_DATA},
+                                        {"url", 1, 0, O_URL},
+                                        {"pid", 1, 0, O_PID},
+                                        {"conns", 1, 0, O_CONNS},
+                                        {"spans", 1, 0, O_SPANS},
+                                        {"seconds", 1, 0, O_SECONDS},
+                                        {"rounds", 1, 0, O_ROUNDS},
+                                        {"batches", 1, 0, O_BATCHES},
+                                        {"batch-spans", 1, 0, O_BATCH_SPANS},
+                                        {"trace-spans", 1, 0, O_TRACE_SPANS},
+                                        {"baseline-rows", 1, 0, O_BASELINE_ROWS},
+                                        {"txn-rows", 1, 0, O_TXN_ROWS},
+                                        {"sync", 1, 0, O_SYNC},
+                                        {"no-baseline", 0, 0, O_NO_BASELINE},
+                                        {"schema-dir", 1, 0, O_SCHEMA_DIR},
+                                        {"rate", 1, 0, O_RATE},
+                                        {"query-db", 1, 0, O_QUERY_DB},
+                                        {"query-spans", 1, 0, O_QUERY_SPANS},
+                                        {"queries", 1, 0, O_QUERIES},
+                                        {"db-name", 1, 0, O_DB_NAME},
+                                        {"smoke", 0, 0, O_SMOKE},
+                                        {"seed", 1, 0, O_SEED},
+                                        {"keep", 0, 0, O_KEEP},
+                                        {"help", 0, 0, O_HELP},
+                                        {0, 0, 0, 0}};
   int opt;
   uint64_t v;
   while ((opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -128,14 +167,38 @@ static int parse_args(int argc, char **argv, options *o) {
       break;
     case O_DATA: o->data = optarg; break;
     case O_URL: o->url = optarg; break;
-    case O_PID: bad = parse_u64(optarg, &v); o->pid = (pid_t)v; break;
-    case O_CONNS: bad = parse_u64(optarg, &v); o->conns = (int)v; break;
-    case O_SPANS: bad = parse_u64(optarg, &o->spans) || !o->spans; o->spans_given = 1; break;
-    case O_SECONDS: o->seconds = strtod(optarg, NULL); bad = o->seconds <= 0; break;
-    case O_ROUNDS: bad = parse_u64(optarg, &v); o->rounds = (int)v; break;
-    case O_BATCHES: bad = parse_u64(optarg, &v); o->batches = (uint32_t)v; break;
-    case O_BATCH_SPANS: bad = parse_u64(optarg, &v); o->batch_spans = (uint32_t)v; break;
-    case O_TRACE_SPANS: bad = parse_u64(optarg, &v); o->trace_spans = (uint32_t)v; break;
+    case O_PID:
+      bad = parse_u64(optarg, &v);
+      o->pid = (pid_t)v;
+      break;
+    case O_CONNS:
+      bad = parse_u64(optarg, &v);
+      o->conns = (int)v;
+      break;
+    case O_SPANS:
+      bad = parse_u64(optarg, &o->spans) || !o->spans;
+      o->spans_given = 1;
+      break;
+    case O_SECONDS:
+      o->seconds = strtod(optarg, NULL);
+      bad = o->seconds <= 0;
+      break;
+    case O_ROUNDS:
+      bad = parse_u64(optarg, &v);
+      o->rounds = (int)v;
+      break;
+    case O_BATCHES:
+      bad = parse_u64(optarg, &v);
+      o->batches = (uint32_t)v;
+      break;
+    case O_BATCH_SPANS:
+      bad = parse_u64(optarg, &v);
+      o->batch_spans = (uint32_t)v;
+      break;
+    case O_TRACE_SPANS:
+      bad = parse_u64(optarg, &v);
+      o->trace_spans = (uint32_t)v;
+      break;
     case O_BASELINE_ROWS: bad = parse_u64(optarg, &o->baseline_rows); break;
     case O_TXN_ROWS: bad = parse_u64(optarg, &o->txn_rows) || !o->txn_rows; break;
     case O_SYNC:
@@ -144,7 +207,10 @@ static int parse_args(int argc, char **argv, options *o) {
       break;
     case O_NO_BASELINE: o->no_baseline = 1; break;
     case O_SCHEMA_DIR: o->db.schema_dir = optarg; break;
-    case O_RATE: o->rate = strtod(optarg, NULL); bad = o->rate <= 0; break;
+    case O_RATE:
+      o->rate = strtod(optarg, NULL);
+      bad = o->rate <= 0;
+      break;
     case O_QUERY_DB: o->query_db = optarg; break;
     case O_QUERY_SPANS: bad = parse_u64(optarg, &o->query_spans) || !o->query_spans; break;
     case O_QUERIES: bad = parse_u64(optarg, &o->queries) || !o->queries; break;
@@ -204,8 +270,7 @@ static int setup_workdir(const options *o) {
 }
 
 static char *const *server_args(const options *o) {
-  static char *defaults[] = {"--listen", "127.0.0.1:0", "--data", "{data}", "--sync", "{sync}",
-                             NULL};
+  static char *defaults[] = {"--listen", "127.0.0.1:0", "--data", "{data}", "--sync", "{sync}", NULL};
   static char *given[33];
   if (!o->n_server_args) return defaults;
   for (int i = 0; i < o->n_server_args; i++) given[i] = o->server_args[i];
@@ -215,16 +280,15 @@ static char *const *server_args(const options *o) {
 
 /* Starts a server on a fresh data dir named name inside the work dir (or on
  * dir itself when given), or describes the --url one. */
-static int server_up(const options *o, const char *name, const char *dir, bi_server *s,
-                     char *data_dir, size_t data_dir_sz) {
+static int server_up(const options *o, const char *name, const char *dir, bi_server *s, char *data_dir,
+                     size_t data_dir_sz) {
   if (o->url) {
     memset(s, 0, sizeof *s);
     snprintf(s->url, sizeof s->url, "%s", o->url);
     s->pid = 0;
     return 0;
   }
-  if (dir)
-    snprintf(data_dir, data_dir_sz, "%s", dir);
+  if (dir) snprintf(data_dir, data_dir_sz, "%s", dir);
   else {
     snprintf(data_dir, data_dir_sz, "%s/%s", g_work, name);
     rm_tree(data_dir);
@@ -263,8 +327,8 @@ static double median(double *v, int n) {
 
 /* One server round: send o->spans (or for o->seconds) and report. Returns 0
  * if every span was acknowledged. */
-static int server_round(const options *o, bi_corpus *c, bi_ids *ids, int round, double rate,
-                        double *spans_per_s, double *rss_max) {
+static int server_round(const options *o, bi_corpus *c, bi_ids *ids, int round, double rate, double *spans_per_s,
+                        double *rss_max) {
   char name[64], data_dir[4200];
   snprintf(name, sizeof name, rate > 0 ? "server-rate-%d" : "server-%d", round);
   bi_server s;
@@ -279,8 +343,8 @@ static int server_round(const options *o, bi_corpus *c, bi_ids *ids, int round, 
   cfg.max_spans = rate > 0 || (o->seconds > 0 && !o->spans_given) ? 0 : o->spans;
   cfg.seconds = rate > 0 ? (o->seconds > 0 ? o->seconds : 30) : o->seconds;
   cfg.rate = rate;
-  fprintf(stderr, "bench-ingest: round %d: sending to %s (pid %d) over %d connections...\n", round,
-          s.url, (int)pid, o->conns);
+  fprintf(stderr, "bench-ingest: round %d: sending to %s (pid %d) over %d connections...\n", round, s.url, (int)pid,
+          o->conns);
   bi_send_result r;
   int rc = bi_send_run(&cfg, &r);
   double scpu1 = pid > 0 ? bi_proc_cpu_s(pid) : -1;
@@ -289,10 +353,10 @@ static int server_round(const options *o, bi_corpus *c, bi_ids *ids, int round, 
 
   const char *p = rate > 0 ? "ingest.rate" : "ingest";
   char key[128];
-#define FIG(suffix, fmt, ...)                                                        \
-  do {                                                                               \
-    snprintf(key, sizeof key, "%s.round%d.%s", p, round, suffix);                    \
-    bi_figure(key, fmt, __VA_ARGS__);                                                \
+#define FIG(suffix, fmt, ...)                                                                                          \
+  do {                                                                                                                 \
+    snprintf(key, sizeof key, "%s.round%d.%s", p, round, suffix);                                                      \
+    bi_figure(key, fmt, __VA_ARGS__);                                                                                  \
   } while (0)
   /* Paced: the last batch is due just before the end, so divide by the
    * scheduled duration, not by the time the last answer came. */
@@ -318,10 +382,9 @@ static int server_round(const options *o, bi_corpus *c, bi_ids *ids, int round, 
   }
 #undef FIG
   if (r.errors || r.rejected || r.spans_ok != r.spans_sent || r.spans_ok == 0) {
-    fprintf(stderr,
-            "bench-ingest: round %d: %llu of %llu spans acknowledged (%llu rejected, %llu errors)\n",
-            round, (unsigned long long)r.spans_ok, (unsigned long long)r.spans_sent,
-            (unsigned long long)r.rejected, (unsigned long long)r.errors);
+    fprintf(stderr, "bench-ingest: round %d: %llu of %llu spans acknowledged (%llu rejected, %llu errors)\n", round,
+            (unsigned long long)r.spans_ok, (unsigned long long)r.spans_sent, (unsigned long long)r.rejected,
+            (unsigned long long)r.errors);
     rc = -1;
   }
   return rc;
@@ -332,10 +395,9 @@ static int baseline_round(const options *o, const bi_corpus *c, int round, doubl
   snprintf(path, sizeof path, "%s/baseline-%d.db", g_work, round);
   double cpu;
   uint64_t rows = o->baseline_rows ? o->baseline_rows : o->spans;
-  fprintf(stderr, "bench-ingest: round %d: baseline, %llu rows...\n", round,
-          (unsigned long long)rows);
-  if (bi_baseline_run(c, &o->db, path, rows, o->txn_rows, o->seed ^ 0xba5e11e0ULL * (uint64_t)round,
-                      rows_per_s, &cpu) != 0)
+  fprintf(stderr, "bench-ingest: round %d: baseline, %llu rows...\n", round, (unsigned long long)rows);
+  if (bi_baseline_run(c, &o->db, path, rows, o->txn_rows, o->seed ^ 0xba5e11e0ULL * (uint64_t)round, rows_per_s,
+                      &cpu) != 0)
     return -1;
   char key[128];
   snprintf(key, sizeof key, "ingest.round%d.baseline_rows_per_s", round);
@@ -369,8 +431,7 @@ static int run_rate(const options *o, bi_corpus *c, bi_ids *ids, double rate) {
   int rc = server_round(o, c, ids, 1, rate, &spans_per_s, &rss);
   bi_figure("ingest.rate_target_spans_per_s", "%.0f", rate);
   bi_figure("ingest.rate_achieved_spans_per_s", "%.0f", spans_per_s);
-  if (rss >= 0)
-    bi_figure("ingest.rss_max_mib", "%.1f", rss);
+  if (rss >= 0) bi_figure("ingest.rss_max_mib", "%.1f", rss);
   else {
     fprintf(stderr, "bench-ingest: no RSS figure: give --pid with --url\n");
     g_figures_missing++;
@@ -391,8 +452,7 @@ static int run_query(const options *o, const bi_corpus *c, const char *dir, uint
   if (stat(path, &st) == 0) {
     fprintf(stderr, "bench-ingest: reusing %s\n", path);
   } else {
-    fprintf(stderr, "bench-ingest: building %s with %llu spans...\n", path,
-            (unsigned long long)spans);
+    fprintf(stderr, "bench-ingest: building %s with %llu spans...\n", path, (unsigned long long)spans);
     if (bi_fill_query_db(c, &o->db, path, spans, o->seed ^ 0x9e77ULL) != 0) return -1;
   }
   if (stat(path, &st) == 0) bi_figure("query.db_mib", "%.0f", (double)st.st_size / 1048576.0);
@@ -427,9 +487,17 @@ static int run_query(const options *o, const bi_corpus *c, const char *dir, uint
 }
 
 int main(int argc, char **argv) {
-  options o = {.conns = 8, .rounds = 2, .spans = 1000000, .txn_rows = 10000,
-               .query_spans = 10000000, .queries = 1000, .batches = 256, .batch_spans = 100,
-               .trace_spans = 10, .db_name = "meanwhile.db", .sync = "full"};
+  options o = {.conns = 8,
+               .rounds = 2,
+               .spans = 1000000,
+               .txn_rows = 10000,
+               .query_spans = 10000000,
+               .queries = 1000,
+               .batches = 256,
+               .batch_spans = 100,
+               .trace_spans = 10,
+               .db_name = "meanwhile.db",
+               .sync = "full"};
   o.db.schema_dir = MW_SCHEMA_DIR;
   o.seed = (uint64_t)bi_now_ns() ^ ((uint64_t)getpid() << 32);
   if (parse_args(argc, argv, &o) != 0) return 2;
@@ -450,9 +518,8 @@ int main(int argc, char **argv) {
     rc = 1;
     goto out;
   }
-  fprintf(stderr, "bench-ingest: corpus of %u batches x %u spans, %.1f KiB a batch, built in %.2f s\n",
-          o.batches, o.batch_spans, (double)c.bytes / (double)o.batches / 1024.0,
-          bi_mono_s() - t0);
+  fprintf(stderr, "bench-ingest: corpus of %u batches x %u spans, %.1f KiB a batch, built in %.2f s\n", o.batches,
+          o.batch_spans, (double)c.bytes / (double)o.batches / 1024.0, bi_mono_s() - t0);
   bi_figure("ingest.batch_bytes_mean", "%.0f", (double)c.bytes / (double)o.batches);
   bi_ids ids;
   bi_ids_init(&ids, o.seed ^ 0x1d5ULL);

@@ -22,8 +22,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   return size * n;
 }
 
-int bi_query_run(const char *url, const uint8_t *ids, size_t n, size_t warmup,
-                 bi_query_result *r) {
+int bi_query_run(const char *url, const uint8_t *ids, size_t n, size_t warmup, bi_query_result *r) {
   memset(r, 0, sizeof *r);
   CURL *h = curl_easy_init();
   double *lat = malloc((n ? n : 1) * sizeof *lat);
@@ -53,8 +52,7 @@ int bi_query_run(const char *url, const uint8_t *ids, size_t n, size_t warmup,
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     if (cc != CURLE_OK || code != 200 || s.bytes == 0) {
       if (r->errors++ < 3)
-        fprintf(stderr, "bench-ingest: GET %s: %s, HTTP %ld, %zu bytes\n", full,
-                curl_easy_strerror(cc), code, s.bytes);
+        fprintf(stderr, "bench-ingest: GET %s: %s, HTTP %ld, %zu bytes\n", full, curl_easy_strerror(cc), code, s.bytes);
       if (cc != CURLE_OK) break; /* the server is gone; no point in 999 more */
       continue;
     }

@@ -67,8 +67,7 @@ static void sleep_until(double mono_s) {
 
 static void record_error(shared *sh, const char *what, long code, const char *detail) {
   pthread_mutex_lock(&sh->lock);
-  if (!sh->first_error[0])
-    snprintf(sh->first_error, sizeof sh->first_error, "%s %ld: %s", what, code, detail);
+  if (!sh->first_error[0]) snprintf(sh->first_error, sizeof sh->first_error, "%s %ld: %s", what, code, detail);
   pthread_mutex_unlock(&sh->lock);
 }
 
@@ -87,8 +86,8 @@ static void add_latency(worker *w, double ms) {
 static int64_t rejected_in(const worker *w) {
   if (w->resp_len == 0 || w->resp_len >= sizeof w->resp) return 0;
   Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse *r =
-      opentelemetry__proto__collector__trace__v1__export_trace_service_response__unpack(
-          NULL, w->resp_len, (const uint8_t *)w->resp);
+      opentelemetry__proto__collector__trace__v1__export_trace_service_response__unpack(NULL, w->resp_len,
+                                                                                        (const uint8_t *)w->resp);
   if (!r) return 0;
   int64_t n = r->partial_success ? r->partial_success->rejected_spans : 0;
   opentelemetry__proto__collector__trace__v1__export_trace_service_response__free_unpacked(r, NULL);
@@ -119,8 +118,7 @@ static void *worker_main(void *arg) {
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
 
-  for (uint64_t local = 0; !atomic_load(&sh->stop) && !(cfg->cancel && atomic_load(cfg->cancel));
-       local++) {
+  for (uint64_t local = 0; !atomic_load(&sh->stop) && !(cfg->cancel && atomic_load(cfg->cancel)); local++) {
     uint64_t k = atomic_fetch_add(&sh->next_claim, 1);
     if (sh->max_claims && k >= sh->max_claims) break;
     double due = 0;
@@ -138,8 +136,8 @@ static void *worker_main(void *arg) {
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, b->data);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)b->len);
     w->spans_sent += b->n_spans;
-    bi_request_info ri = {.due_s = due, .start_s = bi_mono_s(), .spans = b->n_spans,
-                          .trace_k = trace_k, .n_traces = b->n_traces};
+    bi_request_info ri = {
+        .due_s = due, .start_s = bi_mono_s(), .spans = b->n_spans, .trace_k = trace_k, .n_traces = b->n_traces};
     if (cfg->on_send) cfg->on_send(cfg->user, &ri);
     for (int attempt = 0;; attempt++) {
       w->resp_len = 0;
@@ -179,8 +177,7 @@ static void *worker_main(void *arg) {
       w->errors++;
       char detail[256];
       size_t n = w->resp_len < sizeof detail - 1 ? w->resp_len : sizeof detail - 1;
-      for (size_t i = 0; i < n; i++)
-        detail[i] = (w->resp[i] >= 32 && w->resp[i] < 127) ? w->resp[i] : '.';
+      for (size_t i = 0; i < n; i++) detail[i] = (w->resp[i] >= 32 && w->resp[i] < 127) ? w->resp[i] : '.';
       detail[n] = 0;
       record_error(sh, "HTTP", code, detail);
       if (!cfg->keep_going) atomic_store(&sh->stop, 1);

@@ -33,8 +33,8 @@ static char *substitute(const char *arg, const char *data_dir, const char *sync)
   return strdup(out);
 }
 
-int bi_server_start(bi_server *s, const char *exe, char **args, const char *data_dir,
-                    const char *sync, const char *log_path, double timeout_s) {
+int bi_server_start(bi_server *s, const char *exe, char **args, const char *data_dir, const char *sync,
+                    const char *log_path, double timeout_s) {
   char *argv[64];
   size_t argc = 0;
   argv[argc++] = (char *)exe;
@@ -107,14 +107,13 @@ double bi_proc_cpu_s(pid_t pid) {
   char *p = strrchr(buf, ')');
   if (!p) return -1;
   unsigned long ut = 0, stm = 0;
-  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stm) != 2)
-    return -1;
+  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stm) != 2) return -1;
   return (double)(ut + stm) / (double)sysconf(_SC_CLK_TCK);
 }
 
 double bi_self_cpu_s(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+         (double)ru.ru_stime.tv_usec / 1e6;
 }

@@ -182,12 +182,12 @@ int main(int argc, char **argv) {
     }
     return 0;
   }
-  printf("jansson %s, json-c %s; best of %d rounds; MB = 10^6 input bytes\n", JANSSON_VERSION,
-         bench_jsonc_version(), rounds);
-  printf("%-20s %8s %4s %6s %9s %9s %7s %9s %9s %7s\n", "corpus", "bytes", "docs", "iters",
-         "jansson", "json-c", "ratio", "json-c", "decoder", "spans");
-  printf("%-20s %8s %4s %6s %9s %9s %7s %9s %9s %7s\n", "", "", "", "", "MB/s", "strict",
-         "c/jan", "default", "MB/s", "");
+  printf("jansson %s, json-c %s; best of %d rounds; MB = 10^6 input bytes\n", JANSSON_VERSION, bench_jsonc_version(),
+         rounds);
+  printf("%-20s %8s %4s %6s %9s %9s %7s %9s %9s %7s\n", "corpus", "bytes", "docs", "iters", "jansson", "json-c",
+         "ratio", "json-c", "decoder", "spans");
+  printf("%-20s %8s %4s %6s %9s %9s %7s %9s %9s %7s\n", "", "", "", "", "MB/s", "strict", "c/jan", "default", "MB/s",
+         "");
   size_t first_bytes = 0;
   for (int f = optind; f < argc; f++) {
     corpus c = load(argv[f], f == optind);
@@ -209,18 +209,16 @@ int main(int argc, char **argv) {
 
     double best[4] = {1e30, 1e30, 1e30, 1e30};
     for (int r = 0; r < rounds; r++) {
-      double t[4] = {timed(jansson_parse, &c, n, "jansson"),
-                     timed(bench_jsonc_parse_strict, &c, n, "json-c strict"),
-                     timed(bench_jsonc_parse, &c, n, "json-c"),
-                     timed(decoder_parse, &c, n, "decoder")};
+      double t[4] = {timed(jansson_parse, &c, n, "jansson"), timed(bench_jsonc_parse_strict, &c, n, "json-c strict"),
+                     timed(bench_jsonc_parse, &c, n, "json-c"), timed(decoder_parse, &c, n, "decoder")};
       for (int k = 0; k < 4; k++)
         if (t[k] < best[k]) best[k] = t[k];
     }
     double mb = (double)c.bytes * n / 1e6;
     const char *base = strrchr(c.name, '/');
     base = base ? base + 1 : c.name;
-    printf("%-20s %8zu %4zu %6d %9.1f %9.1f %7.2f %9.1f %9.1f %7zu\n", base, c.bytes, c.n, n,
-           mb / best[0], mb / best[1], best[0] / best[1], mb / best[2], mb / best[3], spans);
+    printf("%-20s %8zu %4zu %6d %9.1f %9.1f %7.2f %9.1f %9.1f %7zu\n", base, c.bytes, c.n, n, mb / best[0],
+           mb / best[1], best[0] / best[1], mb / best[2], mb / best[3], spans);
     free(c.docs);
     free(c.buf);
   }

@@ -23,9 +23,7 @@ static int parse(const bench_doc *docs, size_t n, int iters, int flags) {
   return rc;
 }
 
-int bench_jsonc_parse(const bench_doc *docs, size_t n, int iters) {
-  return parse(docs, n, iters, 0);
-}
+int bench_jsonc_parse(const bench_doc *docs, size_t n, int iters) { return parse(docs, n, iters, 0); }
 
 int bench_jsonc_parse_strict(const bench_doc *docs, size_t n, int iters) {
   return parse(docs, n, iters, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);

@@ -66,10 +66,10 @@ enum {
   MIN_TRACE = 5,
   MAX_TRACE = 15,
   MAX_DEPTH = 5,
-  RING = 8192,          /* recent spans kept per source (~15 min at the default rate) */
-  BODY_VARIANTS = 4,    /* encoded bodies per operation, plus one with an error */
+  RING = 8192,       /* recent spans kept per source (~15 min at the default rate) */
+  BODY_VARIANTS = 4, /* encoded bodies per operation, plus one with an error */
   TXN_ROWS = 100000,
-  MAX_LABELLED = 8,     /* labelled goroutine groups per snapshot */
+  MAX_LABELLED = 8, /* labelled goroutine groups per snapshot */
   N_PAYLOADS = 8,
 };
 
@@ -156,65 +156,95 @@ enum op_class { C_SERVER, C_DB, C_CACHE, C_HTTP, C_MSG, C_INTERNAL, C_N };
 typedef struct svc_def {
   const char *name, *noun, *proto_service; /* proto_service NULL: plain HTTP */
   const char *server_ops[N_SERVER_OPS];
-  int callees[6];                          /* -1 terminated */
+  int callees[6]; /* -1 terminated */
   double root_weight;
 } svc_def;
 
 static const svc_def k_svc[N_SVC] = {
-    {"frontend", "sessions", NULL,
+    {"frontend",
+     "sessions",
+     NULL,
      {"GET /api/products/{id}", "GET /", "POST /api/cart", "POST /api/checkout"},
-     {4, 1, 2, 8, 9, -1}, 0.50},
-    {"cart", "cart_items", "hipstershop.CartService",
+     {4, 1, 2, 8, 9, -1},
+     0.50},
+    {"cart",
+     "cart_items",
+     "hipstershop.CartService",
      {"CartService/GetCart", "CartService/AddItem", "CartService/EmptyCart", "CartService/MergeCart"},
-     {4, 7, -1}, 0.06},
-    {"checkout", "orders", "hipstershop.CheckoutService",
+     {4, 7, -1},
+     0.06},
+    {"checkout",
+     "orders",
+     "hipstershop.CheckoutService",
      {"CheckoutService/PlaceOrder", "CheckoutService/Quote", "CheckoutService/GetOrder", "CheckoutService/CancelOrder"},
-     {1, 3, 5, 6, 7, -1}, 0.08},
-    {"payment", "payments", "hipstershop.PaymentService",
+     {1, 3, 5, 6, 7, -1},
+     0.08},
+    {"payment",
+     "payments",
+     "hipstershop.PaymentService",
      {"PaymentService/Charge", "PaymentService/Authorize", "PaymentService/Capture", "PaymentService/Refund"},
-     {7, -1}, 0.04},
-    {"catalog", "products", "hipstershop.ProductCatalogService",
+     {7, -1},
+     0.04},
+    {"catalog",
+     "products",
+     "hipstershop.ProductCatalogService",
      {"CatalogService/GetProduct", "CatalogService/ListProducts", "CatalogService/SearchProducts",
       "CatalogService/GetCategories"},
-     {-1}, 0.08},
-    {"shipping", "shipments", "hipstershop.ShippingService",
+     {-1},
+     0.08},
+    {"shipping",
+     "shipments",
+     "hipstershop.ShippingService",
      {"ShippingService/GetQuote", "ShippingService/ShipOrder", "ShippingService/Track", "ShippingService/ListCarriers"},
-     {7, -1}, 0.04},
-    {"email", "templates", "hipstershop.EmailService",
+     {7, -1},
+     0.04},
+    {"email",
+     "templates",
+     "hipstershop.EmailService",
      {"EmailService/SendOrderConfirmation", "EmailService/SendShipped", "EmailService/Render",
       "EmailService/SendReset"},
-     {-1}, 0.04},
-    {"currency", "rates", "hipstershop.CurrencyService",
+     {-1},
+     0.04},
+    {"currency",
+     "rates",
+     "hipstershop.CurrencyService",
      {"CurrencyService/Convert", "CurrencyService/GetSupportedCurrencies", "CurrencyService/GetRates",
       "CurrencyService/Refresh"},
-     {-1}, 0.06},
-    {"recommendation", "affinities", "hipstershop.RecommendationService",
+     {-1},
+     0.06},
+    {"recommendation",
+     "affinities",
+     "hipstershop.RecommendationService",
      {"RecommendationService/ListRecommendations", "RecommendationService/Similar", "RecommendationService/Trending",
       "RecommendationService/Personal"},
-     {4, -1}, 0.05},
-    {"ad", "campaigns", "hipstershop.AdService",
+     {4, -1},
+     0.05},
+    {"ad",
+     "campaigns",
+     "hipstershop.AdService",
      {"AdService/GetAds", "AdService/Targeting", "AdService/Impression", "AdService/Click"},
-     {-1}, 0.05},
+     {-1},
+     0.05},
 };
 
 static const double k_server_op_w[N_SERVER_OPS] = {0.4, 0.3, 0.2, 0.1};
 
 typedef struct child_tpl {
-  const char *fmt;   /* %s: the service's noun (or name for internal ones) */
+  const char *fmt; /* %s: the service's noun (or name for internal ones) */
   enum op_class cls;
-  int kind;          /* OTLP SpanKind */
-  double self_ms;    /* median self time */
+  int kind;       /* OTLP SpanKind */
+  double self_ms; /* median self time */
   int use_name;
 } child_tpl;
 
 static const child_tpl k_child[N_CHILD_OPS] = {
-    {"SELECT %s", C_DB, 3, 1.5, 0},          {"INSERT %s", C_DB, 3, 2.0, 0},
-    {"UPDATE %s", C_DB, 3, 2.5, 0},          {"DELETE %s", C_DB, 3, 1.8, 0},
-    {"redis GET %s", C_CACHE, 3, 0.3, 0},    {"redis SET %s", C_CACHE, 3, 0.35, 0},
-    {"redis DEL %s", C_CACHE, 3, 0.3, 0},    {"HTTP GET %s-api", C_HTTP, 3, 6.0, 0},
-    {"HTTP POST %s-api", C_HTTP, 3, 8.0, 0}, {"kafka.produce %s", C_MSG, 4, 1.2, 0},
-    {"%s.Validate", C_INTERNAL, 1, 0.2, 1},  {"%s.Render", C_INTERNAL, 1, 1.5, 1},
-    {"%s.Compute", C_INTERNAL, 1, 0.8, 1},   {"auth.VerifyToken", C_INTERNAL, 1, 0.4, 0},
+    {"SELECT %s", C_DB, 3, 1.5, 0},           {"INSERT %s", C_DB, 3, 2.0, 0},
+    {"UPDATE %s", C_DB, 3, 2.5, 0},           {"DELETE %s", C_DB, 3, 1.8, 0},
+    {"redis GET %s", C_CACHE, 3, 0.3, 0},     {"redis SET %s", C_CACHE, 3, 0.35, 0},
+    {"redis DEL %s", C_CACHE, 3, 0.3, 0},     {"HTTP GET %s-api", C_HTTP, 3, 6.0, 0},
+    {"HTTP POST %s-api", C_HTTP, 3, 8.0, 0},  {"kafka.produce %s", C_MSG, 4, 1.2, 0},
+    {"%s.Validate", C_INTERNAL, 1, 0.2, 1},   {"%s.Render", C_INTERNAL, 1, 1.5, 1},
+    {"%s.Compute", C_INTERNAL, 1, 0.8, 1},    {"auth.VerifyToken", C_INTERNAL, 1, 0.4, 0},
     {"json.Marshal", C_INTERNAL, 1, 0.15, 0}, {"pool.Acquire", C_INTERNAL, 1, 0.05, 0},
 };
 
@@ -224,7 +254,7 @@ typedef struct op_def {
   enum op_class cls;
   int kind, scope, can_parent;
   double self_ms;
-  double weight;      /* among the service's child operations */
+  double weight; /* among the service's child operations */
   uint64_t count;
   uint8_t *body[BODY_VARIANTS + 1];
   size_t body_len[BODY_VARIANTS + 1];
@@ -232,23 +262,24 @@ typedef struct op_def {
 
 /* Goroutine states (the server's normalized names). */
 enum gstate { G_RUNNING, G_RUNNABLE, G_SYSCALL, G_IO, G_CHAN, G_SELECT, G_MUTEX, G_SLEEP, G_COND, G_GC, G_IDLE, G_N };
-static const char *const k_gstate[G_N] = {"running", "runnable", "syscall", "io",   "chan", "select",
-                                          "mutex",   "sleep",    "cond",    "gc",   "idle"};
+static const char *const k_gstate[G_N] = {"running", "runnable", "syscall", "io", "chan", "select",
+                                          "mutex",   "sleep",    "cond",    "gc", "idle"};
 enum { LABELLED_STATES = G_IDLE }; /* a span's goroutine is never idle */
 
 /* Which state a labelled goroutine of a span of each class is found in. */
 static const double k_state_w[C_N][G_N] = {
-    [C_SERVER] = {[G_RUNNING] = 0.2, [G_RUNNABLE] = 0.1, [G_IO] = 0.2, [G_CHAN] = 0.2, [G_SELECT] = 0.2, [G_MUTEX] = 0.1},
+    [C_SERVER] =
+        {[G_RUNNING] = 0.2, [G_RUNNABLE] = 0.1, [G_IO] = 0.2, [G_CHAN] = 0.2, [G_SELECT] = 0.2, [G_MUTEX] = 0.1},
     [C_DB] = {[G_RUNNING] = 0.05, [G_RUNNABLE] = 0.05, [G_IO] = 0.75, [G_SELECT] = 0.05, [G_MUTEX] = 0.1},
     [C_CACHE] = {[G_RUNNING] = 0.1, [G_RUNNABLE] = 0.1, [G_IO] = 0.8},
     [C_HTTP] = {[G_RUNNING] = 0.1, [G_IO] = 0.7, [G_SELECT] = 0.2},
     [C_MSG] = {[G_IO] = 0.3, [G_CHAN] = 0.5, [G_SELECT] = 0.2},
-    [C_INTERNAL] = {[G_RUNNING] = 0.5, [G_RUNNABLE] = 0.2, [G_MUTEX] = 0.15, [G_GC] = 0.05, [G_SLEEP] = 0.05,
-                    [G_COND] = 0.05},
+    [C_INTERNAL] =
+        {[G_RUNNING] = 0.5, [G_RUNNABLE] = 0.2, [G_MUTEX] = 0.15, [G_GC] = 0.05, [G_SLEEP] = 0.05, [G_COND] = 0.05},
 };
 /* Fraction of a span's self time spent on a CPU, by class. */
-static const double k_cpu_frac[C_N] = {[C_SERVER] = 0.35, [C_DB] = 0.05, [C_CACHE] = 0.05,
-                                       [C_HTTP] = 0.03,   [C_MSG] = 0.1,  [C_INTERNAL] = 0.7};
+static const double k_cpu_frac[C_N] = {
+    [C_SERVER] = 0.35, [C_DB] = 0.05, [C_CACHE] = 0.05, [C_HTTP] = 0.03, [C_MSG] = 0.1, [C_INTERNAL] = 0.7};
 
 /* ---- small text builder ----------------------------------------------------- */
 
@@ -292,9 +323,9 @@ typedef struct stack_lib {
   stack_def svc_state[N_SVC][G_N][2]; /* goroutine stacks of a service's request handlers */
   stack_def background[14];           /* goroutines every process has */
   int bg_state[14];
-  stack_def svc_cpu[N_SVC][6];        /* on-CPU stacks of request handling */
-  stack_def svc_assist[N_SVC][2];     /* ... paying for GC (runtime.gcAssistAlloc) */
-  stack_def bg_cpu[3];                /* the runtime's own CPU */
+  stack_def svc_cpu[N_SVC][6];    /* on-CPU stacks of request handling */
+  stack_def svc_assist[N_SVC][2]; /* ... paying for GC (runtime.gcAssistAlloc) */
+  stack_def bg_cpu[3];            /* the runtime's own CPU */
   int64_t next_id;
 } stack_lib;
 
@@ -308,13 +339,18 @@ static void user_frames(sbuf *b, int svc, int variant, uint64_t *rng) {
   const char *op = s->server_ops[variant % N_SERVER_OPS];
   const char *slash = strchr(op, '/');
   snprintf(fn, sizeof fn, "github.com/acme/shop/%s.(*Server).%s", s->name,
-           s->proto_service && slash ? slash + 1 : (variant & 1) ? "handleAPI" : "handlePage");
+           s->proto_service && slash ? slash + 1
+           : (variant & 1)           ? "handleAPI"
+                                     : "handlePage");
   snprintf(file, sizeof file, "/src/%s/server.go", s->name);
   FR(b, fn, file, 30 + below(rng, 200));
   if (s->proto_service) {
-    FR(b, "google.golang.org/grpc.(*Server).processUnaryRPC", "/go/pkg/mod/google.golang.org/grpc@v1.62.1/server.go", 1386);
-    FR(b, "google.golang.org/grpc.(*Server).handleStream", "/go/pkg/mod/google.golang.org/grpc@v1.62.1/server.go", 1797);
-    FR(b, "google.golang.org/grpc.(*Server).serveStreams.func2.1", "/go/pkg/mod/google.golang.org/grpc@v1.62.1/server.go", 1027);
+    FR(b, "google.golang.org/grpc.(*Server).processUnaryRPC", "/go/pkg/mod/google.golang.org/grpc@v1.62.1/server.go",
+       1386);
+    FR(b, "google.golang.org/grpc.(*Server).handleStream", "/go/pkg/mod/google.golang.org/grpc@v1.62.1/server.go",
+       1797);
+    FR(b, "google.golang.org/grpc.(*Server).serveStreams.func2.1",
+       "/go/pkg/mod/google.golang.org/grpc@v1.62.1/server.go", 1027);
   } else {
     FR(b, "net/http.HandlerFunc.ServeHTTP", "/usr/local/go/src/net/http/server.go", 2166);
     FR(b, "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp.(*middleware).serveHTTP",
@@ -341,14 +377,17 @@ static void state_frames(sbuf *b, enum gstate st, int variant) {
     sb_add(b, "net.(*netFD).Read\t%snet/fd_posix.go:55\n", GO);
     sb_add(b, "net.(*conn).Read\t%snet/net.go:179\n", GO);
     if (variant)
-      FR(b, "github.com/jackc/pgx/v5/pgconn.(*PgConn).receiveMessage", "/go/pkg/mod/github.com/jackc/pgx/v5@v5.5.5/pgconn/pgconn.go", 518);
+      FR(b, "github.com/jackc/pgx/v5/pgconn.(*PgConn).receiveMessage",
+         "/go/pkg/mod/github.com/jackc/pgx/v5@v5.5.5/pgconn/pgconn.go", 518);
     else
-      FR(b, "github.com/redis/go-redis/v9/internal/pool.(*Conn).WithReader", "/go/pkg/mod/github.com/redis/go-redis/v9@v9.5.1/internal/pool/conn.go", 84);
+      FR(b, "github.com/redis/go-redis/v9/internal/pool.(*Conn).WithReader",
+         "/go/pkg/mod/github.com/redis/go-redis/v9@v9.5.1/internal/pool/conn.go", 84);
     break;
   case G_SELECT:
     park(b);
     sb_add(b, "runtime.selectgo\t%sruntime/select.go:327\n", GO);
-    if (variant) FR(b, "google.golang.org/grpc.(*ClientConn).Invoke", "/go/pkg/mod/google.golang.org/grpc@v1.62.1/call.go", 35);
+    if (variant)
+      FR(b, "google.golang.org/grpc.(*ClientConn).Invoke", "/go/pkg/mod/google.golang.org/grpc@v1.62.1/call.go", 35);
     break;
   case G_CHAN:
     park(b);
@@ -426,39 +465,61 @@ static void build_stacks(stack_lib *L, uint64_t *rng) {
         user_frames(&b, s, st * 2 + v, rng);
         L->svc_state[s][st][v].text = take(&b);
       }
-  static const struct { int state; const char *frames[8]; } bg[14] = {
-      {G_IO, {"runtime.gopark\truntime/proc.go:398", "runtime.netpollblock\truntime/netpoll.go:564",
-              "internal/poll.runtime_pollWait\truntime/netpoll.go:343", "internal/poll.(*FD).Accept\tinternal/poll/fd_unix.go:611",
-              "net.(*netFD).accept\tnet/fd_unix.go:172", "net.(*TCPListener).Accept\tnet/tcpsock.go:315",
-              "net/http.(*Server).Serve\tnet/http/server.go:3255", "main.main\t/src/cmd/server/main.go:88"}},
-      {G_IO, {"runtime.gopark\truntime/proc.go:398", "runtime.netpollblock\truntime/netpoll.go:564",
-              "internal/poll.runtime_pollWait\truntime/netpoll.go:343", "internal/poll.(*FD).Read\tinternal/poll/fd_unix.go:164",
-              "net.(*conn).Read\tnet/net.go:179", "net/http.(*connReader).backgroundRead\tnet/http/server.go:683", NULL}},
-      {G_IO, {"runtime.gopark\truntime/proc.go:398", "runtime.netpollblock\truntime/netpoll.go:564",
-              "internal/poll.runtime_pollWait\truntime/netpoll.go:343", "internal/poll.(*FD).Read\tinternal/poll/fd_unix.go:164",
-              "net.(*conn).Read\tnet/net.go:179", "bufio.(*Reader).Read\tbufio/bufio.go:244",
-              "google.golang.org/grpc/internal/transport.(*http2Server).HandleStreams\tgrpc/internal/transport/http2_server.go:636", NULL}},
-      {G_SELECT, {"runtime.gopark\truntime/proc.go:398", "runtime.selectgo\truntime/select.go:327",
-                  "database/sql.(*DB).connectionOpener\tdatabase/sql/sql.go:1218", NULL}},
-      {G_SELECT, {"runtime.gopark\truntime/proc.go:398", "runtime.selectgo\truntime/select.go:327",
-                  "go.opentelemetry.io/otel/sdk/trace.(*batchSpanProcessor).processQueue\tsdk/trace/batch_span_processor.go:298", NULL}},
-      {G_SELECT, {"runtime.gopark\truntime/proc.go:398", "runtime.selectgo\truntime/select.go:327",
-                  "google.golang.org/grpc/internal/transport.(*controlBuffer).get\tgrpc/internal/transport/controlbuf.go:418",
-                  "google.golang.org/grpc/internal/transport.(*loopyWriter).run\tgrpc/internal/transport/controlbuf.go:552", NULL}},
+  static const struct {
+    int state;
+    const char *frames[8];
+  } bg[14] = {
+      {G_IO,
+       {"runtime.gopark\truntime/proc.go:398", "runtime.netpollblock\truntime/netpoll.go:564",
+        "internal/poll.runtime_pollWait\truntime/netpoll.go:343",
+        "internal/poll.(*FD).Accept\tinternal/poll/fd_unix.go:611", "net.(*netFD).accept\tnet/fd_unix.go:172",
+        "net.(*TCPListener).Accept\tnet/tcpsock.go:315", "net/http.(*Server).Serve\tnet/http/server.go:3255",
+        "main.main\t/src/cmd/server/main.go:88"}},
+      {G_IO,
+       {"runtime.gopark\truntime/proc.go:398", "runtime.netpollblock\truntime/netpoll.go:564",
+        "internal/poll.runtime_pollWait\truntime/netpoll.go:343",
+        "internal/poll.(*FD).Read\tinternal/poll/fd_unix.go:164", "net.(*conn).Read\tnet/net.go:179",
+        "net/http.(*connReader).backgroundRead\tnet/http/server.go:683", NULL}},
+      {G_IO,
+       {"runtime.gopark\truntime/proc.go:398", "runtime.netpollblock\truntime/netpoll.go:564",
+        "internal/poll.runtime_pollWait\truntime/netpoll.go:343",
+        "internal/poll.(*FD).Read\tinternal/poll/fd_unix.go:164", "net.(*conn).Read\tnet/net.go:179",
+        "bufio.(*Reader).Read\tbufio/bufio.go:244",
+        "google.golang.org/grpc/internal/transport.(*http2Server).HandleStreams\tgrpc/internal/transport/"
+        "http2_server.go:636",
+        NULL}},
+      {G_SELECT,
+       {"runtime.gopark\truntime/proc.go:398", "runtime.selectgo\truntime/select.go:327",
+        "database/sql.(*DB).connectionOpener\tdatabase/sql/sql.go:1218", NULL}},
+      {G_SELECT,
+       {"runtime.gopark\truntime/proc.go:398", "runtime.selectgo\truntime/select.go:327",
+        "go.opentelemetry.io/otel/sdk/trace.(*batchSpanProcessor).processQueue\tsdk/trace/batch_span_processor.go:298",
+        NULL}},
+      {G_SELECT,
+       {"runtime.gopark\truntime/proc.go:398", "runtime.selectgo\truntime/select.go:327",
+        "google.golang.org/grpc/internal/transport.(*controlBuffer).get\tgrpc/internal/transport/controlbuf.go:418",
+        "google.golang.org/grpc/internal/transport.(*loopyWriter).run\tgrpc/internal/transport/controlbuf.go:552",
+        NULL}},
       {G_IDLE, {"runtime.gopark\truntime/proc.go:398", "runtime.gcBgMarkWorker\truntime/mgc.go:1293", NULL}},
       {G_IDLE, {"runtime.gopark\truntime/proc.go:398", "runtime.forcegchelper\truntime/proc.go:322", NULL}},
-      {G_IDLE, {"runtime.gopark\truntime/proc.go:398", "runtime.goparkunlock\truntime/proc.go:404",
-                "runtime.bgsweep\truntime/mgcsweep.go:280", NULL}},
-      {G_IDLE, {"runtime.gopark\truntime/proc.go:398", "runtime.goparkunlock\truntime/proc.go:404",
-                "runtime.bgscavenge\truntime/mgcscavenge.go:425", NULL}},
-      {G_SYSCALL, {"os/signal.signal_recv\truntime/sigqueue.go:152", "os/signal.loop\tos/signal/signal_unix.go:23", NULL}},
-      {G_CHAN, {"runtime.gopark\truntime/proc.go:398", "runtime.chanrecv\truntime/chan.go:583",
-                "runtime.chanrecv1\truntime/chan.go:442", "main.main\t/src/cmd/server/main.go:121", NULL}},
-      {G_SLEEP, {"runtime.gopark\truntime/proc.go:398", "time.Sleep\truntime/time.go:195",
-                 "github.com/acme/shop/internal/metrics.(*Reporter).loop\t/src/internal/metrics/reporter.go:57", NULL}},
-      {G_COND, {"runtime.gopark\truntime/proc.go:398", "runtime.goparkunlock\truntime/proc.go:404",
-                "sync.runtime_notifyListWait\truntime/sema.go:527", "sync.(*Cond).Wait\tsync/cond.go:70",
-                "github.com/jackc/puddle/v2.(*Pool).backgroundHealthCheck\tpuddle/v2/pool.go:220", NULL}},
+      {G_IDLE,
+       {"runtime.gopark\truntime/proc.go:398", "runtime.goparkunlock\truntime/proc.go:404",
+        "runtime.bgsweep\truntime/mgcsweep.go:280", NULL}},
+      {G_IDLE,
+       {"runtime.gopark\truntime/proc.go:398", "runtime.goparkunlock\truntime/proc.go:404",
+        "runtime.bgscavenge\truntime/mgcscavenge.go:425", NULL}},
+      {G_SYSCALL,
+       {"os/signal.signal_recv\truntime/sigqueue.go:152", "os/signal.loop\tos/signal/signal_unix.go:23", NULL}},
+      {G_CHAN,
+       {"runtime.gopark\truntime/proc.go:398", "runtime.chanrecv\truntime/chan.go:583",
+        "runtime.chanrecv1\truntime/chan.go:442", "main.main\t/src/cmd/server/main.go:121", NULL}},
+      {G_SLEEP,
+       {"runtime.gopark\truntime/proc.go:398", "time.Sleep\truntime/time.go:195",
+        "github.com/acme/shop/internal/metrics.(*Reporter).loop\t/src/internal/metrics/reporter.go:57", NULL}},
+      {G_COND,
+       {"runtime.gopark\truntime/proc.go:398", "runtime.goparkunlock\truntime/proc.go:404",
+        "sync.runtime_notifyListWait\truntime/sema.go:527", "sync.(*Cond).Wait\tsync/cond.go:70",
+        "github.com/jackc/puddle/v2.(*Pool).backgroundHealthCheck\tpuddle/v2/pool.go:220", NULL}},
   };
   for (int i = 0; i < 14; i++) {
     for (int k = 0; k < 8 && bg[i].frames[k]; k++) sb_add(&b, "%s\n", bg[i].frames[k]);
@@ -467,8 +528,10 @@ static void build_stacks(stack_lib *L, uint64_t *rng) {
   }
   static const char *const cpu_leaf[6][3] = {
       {"runtime.mallocgc\truntime/malloc.go:1115", "runtime.newobject\truntime/malloc.go:1324", NULL},
-      {"encoding/json.(*encodeState).string\tencoding/json/encode.go:1051", "encoding/json.Marshal\tencoding/json/encode.go:161", NULL},
-      {"crypto/sha256.block\tcrypto/sha256/sha256block_amd64.s:1032", "crypto/sha256.(*digest).Write\tcrypto/sha256/sha256.go:194", NULL},
+      {"encoding/json.(*encodeState).string\tencoding/json/encode.go:1051",
+       "encoding/json.Marshal\tencoding/json/encode.go:161", NULL},
+      {"crypto/sha256.block\tcrypto/sha256/sha256block_amd64.s:1032",
+       "crypto/sha256.(*digest).Write\tcrypto/sha256/sha256.go:194", NULL},
       {"runtime.memmove\truntime/memmove_amd64.s:190", "bytes.(*Buffer).Write\tbytes/buffer.go:182", NULL},
       {"syscall.Syscall\tsyscall/syscall_linux.go:69", "internal/poll.(*FD).Write\tinternal/poll/fd_unix.go:380",
        "net.(*conn).Write\tnet/net.go:191"},
@@ -482,9 +545,10 @@ static void build_stacks(stack_lib *L, uint64_t *rng) {
       L->svc_cpu[s][k].text = take(&b);
     }
     for (int k = 0; k < 2; k++) {
-      sb_add(&b, "runtime.gcDrainN\truntime/mgcmark.go:1227\nruntime.gcAssistAlloc1\truntime/mgcmark.go:630\n"
-                 "runtime.gcAssistAlloc.func1\truntime/mgcmark.go:509\nruntime.systemstack\truntime/asm_amd64.s:509\n"
-                 "runtime.gcAssistAlloc\truntime/mgcmark.go:508\nruntime.mallocgc\truntime/malloc.go:%d\n",
+      sb_add(&b,
+             "runtime.gcDrainN\truntime/mgcmark.go:1227\nruntime.gcAssistAlloc1\truntime/mgcmark.go:630\n"
+             "runtime.gcAssistAlloc.func1\truntime/mgcmark.go:509\nruntime.systemstack\truntime/asm_amd64.s:509\n"
+             "runtime.gcAssistAlloc\truntime/mgcmark.go:508\nruntime.mallocgc\truntime/malloc.go:%d\n",
              k ? 1052 : 1188);
       user_frames(&b, s, 6 + k, rng);
       L->svc_assist[s][k].text = take(&b);
@@ -492,13 +556,13 @@ static void build_stacks(stack_lib *L, uint64_t *rng) {
   }
   static const char *const bgcpu[3] = {
       ("runtime.scanobject\truntime/mgcmark.go:1445\nruntime.gcDrain\truntime/mgcmark.go:1157\n"
-      "runtime.gcBgMarkWorker.func2\truntime/mgc.go:1385\nruntime.systemstack\truntime/asm_amd64.s:509\n"
-      "runtime.gcBgMarkWorker\truntime/mgc.go:1353"),
+       "runtime.gcBgMarkWorker.func2\truntime/mgc.go:1385\nruntime.systemstack\truntime/asm_amd64.s:509\n"
+       "runtime.gcBgMarkWorker\truntime/mgc.go:1353"),
       ("runtime.futex\truntime/sys_linux_amd64.s:557\nruntime.futexsleep\truntime/os_linux.go:69\n"
-      "runtime.notesleep\truntime/lock_futex.go:160\nruntime.stopm\truntime/proc.go:2512\n"
-      "runtime.findRunnable\truntime/proc.go:3207\nruntime.schedule\truntime/proc.go:3577"),
+       "runtime.notesleep\truntime/lock_futex.go:160\nruntime.stopm\truntime/proc.go:2512\n"
+       "runtime.findRunnable\truntime/proc.go:3207\nruntime.schedule\truntime/proc.go:3577"),
       ("runtime.epollwait\truntime/sys_linux_amd64.s:678\nruntime.netpoll\truntime/netpoll_epoll.go:125\n"
-      "runtime.findRunnable\truntime/proc.go:3115\nruntime.schedule\truntime/proc.go:3577"),
+       "runtime.findRunnable\truntime/proc.go:3115\nruntime.schedule\truntime/proc.go:3577"),
   };
   for (int k = 0; k < 3; k++) L->bg_cpu[k].text = strdup(bgcpu[k]);
   free(b.p);
@@ -617,11 +681,11 @@ static uint8_t *encode_body(const op_def *op, int variant, int error, uint64_t *
   }
   case C_CACHE:
     kv_s(&a, "db.system", "redis");
-  {
-    char verb[8] = "GET";
-    sscanf(op->name, "redis %7s", verb);
-    kv_s(&a, "db.statement", "%s %s:%llu", verb, s->noun, (unsigned long long)below(rng, 100000));
-  }
+    {
+      char verb[8] = "GET";
+      sscanf(op->name, "redis %7s", verb);
+      kv_s(&a, "db.statement", "%s %s:%llu", verb, s->noun, (unsigned long long)below(rng, 100000));
+    }
     kv_s(&a, "net.peer.name", "redis.shop.svc.cluster.local");
     kv_i(&a, "net.peer.port", 6379);
     kv_i(&a, "db.redis.database_index", 0);
@@ -810,7 +874,7 @@ typedef struct gen {
   int64_t t_len; /* the time range, ns */
   uint8_t *payload[N_PAYLOADS];
   size_t payload_len[N_PAYLOADS], payload_raw[N_PAYLOADS];
-  int64_t due; /* earliest pending runtime event */
+  int64_t due;    /* earliest pending runtime event */
   int stack_hash; /* the stacks table has a hash column */
 } gen;
 
@@ -847,7 +911,8 @@ static int write_dimensions(gen *g) {
       char inst[40], host[64];
       uint64_t a = qb_rand64(rng), b = qb_rand64(rng);
       snprintf(inst, sizeof inst, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
-               (unsigned)a & 0xfff, 0x8000 | ((unsigned)(b >> 48) & 0x3fff), (unsigned long long)(b & 0xffffffffffffULL));
+               (unsigned)a & 0xfff, 0x8000 | ((unsigned)(b >> 48) & 0x3fff),
+               (unsigned long long)(b & 0xffffffffffffULL));
       snprintf(host, sizeof host, "%s-%07llx-%05llx", k_svc[s].name, (unsigned long long)(a % 0xfffffff),
                (unsigned long long)(b % 0xfffff));
       int64_t pid = 1 + (int64_t)below(rng, 60000);
@@ -887,7 +952,8 @@ static int write_dimensions(gen *g) {
       g->src[id - 1].procs = (s % 3 == 0) ? 8 : 4;
     }
   for (size_t k = 0; k < sizeof k_scopes / sizeof k_scopes[0]; k++) {
-    Opentelemetry__Proto__Common__V1__InstrumentationScope sc = OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
+    Opentelemetry__Proto__Common__V1__InstrumentationScope sc =
+        OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
     sc.name = (char *)k_scopes[k][0];
     sc.version = (char *)k_scopes[k][1];
     Meanwhile__Store__V1__StoredScope ss = MEANWHILE__STORE__V1__STORED_SCOPE__INIT;
@@ -929,12 +995,14 @@ static int write_dimensions(gen *g) {
         op->cls = t->cls;
         op->kind = t->kind;
         op->scope = t->cls == C_DB ? 3 : t->cls == C_CACHE ? 4 : t->cls == C_HTTP ? 1 : 5;
-        op->can_parent = t->cls == C_INTERNAL && strstr(op->name, "Marshal") == NULL && strstr(op->name, "Acquire") == NULL;
+        op->can_parent =
+            t->cls == C_INTERNAL && strstr(op->name, "Marshal") == NULL && strstr(op->name, "Acquire") == NULL;
         op->self_ms = t->self_ms * uniform(&g->rng, 0.5, 2.0);
         op->weight = 1.0 / pow((double)perm[k - N_SERVER_OPS] + 1, 0.9);
         g->svc_ops[s][k - N_SERVER_OPS] = s * OPS_PER_SVC + k;
       }
-      for (int v = 0; v <= BODY_VARIANTS; v++) op->body[v] = encode_body(op, v, v == BODY_VARIANTS, &g->rng, &op->body_len[v]);
+      for (int v = 0; v <= BODY_VARIANTS; v++)
+        op->body[v] = encode_body(op, v, v == BODY_VARIANTS, &g->rng, &op->body_len[v]);
       sqlite3_bind_int64(g->s[S_OP], 1, s * OPS_PER_SVC + k + 1);
       sqlite3_bind_text(g->s[S_OP], 2, k_svc[s].name, -1, SQLITE_STATIC);
       sqlite3_bind_text(g->s[S_OP], 3, op->name, -1, SQLITE_STATIC);
@@ -1033,16 +1101,21 @@ static int goroutine_snapshot(gen *g, int src, int64_t at) {
     fl[j] = t;
   }
   size_t nl = nf < MAX_LABELLED ? nf : MAX_LABELLED;
-  typedef struct grp { int64_t stack; int state; int64_t count; ring_ent *e; } grp;
+  typedef struct grp {
+    int64_t stack;
+    int state;
+    int64_t count;
+    ring_ent *e;
+  } grp;
   grp gs[MAX_LABELLED * 5 + 40];
   size_t ng = 0;
   /* goroutines with the same stack, state and labels are one group, as the server stores them */
-#define ADD_GROUP(stk, stt, cnt, ent)                                                   \
-  do {                                                                                  \
-    size_t q_ = 0;                                                                      \
-    while (q_ < ng && !(gs[q_].stack == (stk) && gs[q_].e == (ent))) q_++;              \
-    if (q_ < ng) gs[q_].count += (cnt);                                                 \
-    else gs[ng++] = (grp){(stk), (stt), (cnt), (ent)};                                  \
+#define ADD_GROUP(stk, stt, cnt, ent)                                                                                  \
+  do {                                                                                                                 \
+    size_t q_ = 0;                                                                                                     \
+    while (q_ < ng && !(gs[q_].stack == (stk) && gs[q_].e == (ent))) q_++;                                             \
+    if (q_ < ng) gs[q_].count += (cnt);                                                                                \
+    else gs[ng++] = (grp){(stk), (stt), (cnt), (ent)};                                                                 \
   } while (0)
   for (size_t i = 0; i < nl; i++) {
     const op_def *op = &g->ops[fl[i]->op];
@@ -1059,7 +1132,8 @@ static int goroutine_snapshot(gen *g, int src, int64_t at) {
     g->roots[fl[i]->trace].flags |= 1;
   }
   for (int i = 0; i < 14; i++) {
-    int64_t c = g->stacks.bg_state[i] == G_IDLE && i == 6 ? g->src[src].procs : 1 + (int64_t)below(&g->rng, i == 1 ? 60 : 4);
+    int64_t c =
+        g->stacks.bg_state[i] == G_IDLE && i == 6 ? g->src[src].procs : 1 + (int64_t)below(&g->rng, i == 1 ? 60 : 4);
     gs[ng++] = (grp){g->stacks.background[i].id, g->stacks.bg_state[i], c, NULL};
   }
   /* untraced request goroutines (health checks, streams) fill up to ~20 */
@@ -1078,7 +1152,8 @@ static int goroutine_snapshot(gen *g, int src, int64_t at) {
   int first = 1;
   for (int s = 0; s < G_N; s++)
     if (by_state[s]) {
-      m += (size_t)snprintf(meta + m, sizeof meta - m, "%s\"%s\":%lld", first ? "" : ",", k_gstate[s], (long long)by_state[s]);
+      m += (size_t)snprintf(meta + m, sizeof meta - m, "%s\"%s\":%lld", first ? "" : ",", k_gstate[s],
+                            (long long)by_state[s]);
       first = 0;
     }
   snprintf(meta + m, sizeof meta - m, "}}");
@@ -1141,7 +1216,11 @@ static int cpu_profile(gen *g, int src, int64_t at) {
   size_t nf = in_flight(g, src, at, at + w, fl, 4096);
   /* the labelled samples of each span: its on-CPU self time within the window
    * over the sampling period, rounded at random */
-  typedef struct row { int64_t stack; ring_ent *e; int64_t n; } row;
+  typedef struct row {
+    int64_t stack;
+    ring_ent *e;
+    int64_t n;
+  } row;
   size_t cap = nf * 2 + 16, nr = 0;
   row *rows = malloc(cap * sizeof *rows);
   if (!rows) return -1;
@@ -1156,8 +1235,8 @@ static int cpu_profile(gen *g, int src, int64_t at) {
     g->roots[e->trace].flags |= 2;
     int64_t a = n > 1 ? 1 + (int64_t)below(&g->rng, (uint64_t)n - 1) : n;
     int assist = qb_rand01(&g->rng) < 0.05;
-    rows[nr++] = (row){assist ? g->stacks.svc_assist[svc][below(&g->rng, 2)].id
-                              : g->stacks.svc_cpu[svc][below(&g->rng, 6)].id, e, a};
+    rows[nr++] = (row){
+        assist ? g->stacks.svc_assist[svc][below(&g->rng, 2)].id : g->stacks.svc_cpu[svc][below(&g->rng, 6)].id, e, a};
     if (n > a) rows[nr++] = (row){g->stacks.svc_cpu[svc][below(&g->rng, 6)].id, e, n - a};
   }
   for (int k = 0; k < 3; k++) rows[nr++] = (row){g->stacks.bg_cpu[k].id, NULL, 1 + (int64_t)below(&g->rng, 40)};
@@ -1177,13 +1256,13 @@ static int cpu_profile(gen *g, int src, int64_t at) {
  * equal slots; CPU profile j: in the j-th cpu_every slot. */
 static void schedule(gen *g, int src) {
   src_state *s = &g->src[src];
-  s->g_next = s->g_done < s->g_total
-                  ? T0_NS + (int64_t)(((double)s->g_done + uniform(&g->rng, 0.05, 0.95)) * (double)g->t_len / (double)s->g_total)
-                  : INT64_MAX;
+  s->g_next = s->g_done < s->g_total ? T0_NS + (int64_t)(((double)s->g_done + uniform(&g->rng, 0.05, 0.95)) *
+                                                         (double)g->t_len / (double)s->g_total)
+                                     : INT64_MAX;
   int64_t w = (int64_t)(g->o->cpu_window_s * 1e9), every = (int64_t)(g->o->cpu_every_s * 1e9);
-  s->c_next = s->c_done < s->c_total
-                  ? T0_NS + (int64_t)s->c_done * every + (int64_t)(qb_rand01(&g->rng) * (double)(every > w ? every - w : 0))
-                  : INT64_MAX;
+  s->c_next = s->c_done < s->c_total ? T0_NS + (int64_t)s->c_done * every +
+                                           (int64_t)(qb_rand01(&g->rng) * (double)(every > w ? every - w : 0))
+                                     : INT64_MAX;
 }
 
 static void recompute_due(gen *g) {
@@ -1318,8 +1397,12 @@ static int write_trace(gen *g, uint64_t k, uint64_t span_base, int n, int64_t t0
     if (ss->n < RING) ss->n++;
     int kids = 0;
     for (int j = i + 1; j < n; j++) kids += nd[j].parent == i;
-    *e = (ring_ent){.start = nd[i].start, .end = nd[i].start + nd[i].dur, .self = nd[i].self, .trace = (uint32_t)k,
-                    .op = (uint16_t)nd[i].op, .fanout = (uint8_t)(nd[i].parallel && kids > 1 ? kids : 0)};
+    *e = (ring_ent){.start = nd[i].start,
+                    .end = nd[i].start + nd[i].dur,
+                    .self = nd[i].self,
+                    .trace = (uint32_t)k,
+                    .op = (uint16_t)nd[i].op,
+                    .fanout = (uint8_t)(nd[i].parallel && kids > 1 ? kids : 0)};
     memcpy(e->sid, sid[i], 8);
   }
   if (g->n_roots == g->cap_roots) {
@@ -1353,9 +1436,26 @@ static int write_gc(gen *g) {
       int64_t mark = (int64_t)lognormal(rng, 4e6, 0.7);
       if (qb_rand01(rng) < 0.01) stw2 *= 20; /* the odd long mark termination */
       int64_t bg = (int64_t)((double)mark * procs * 0.25), assist = (int64_t)((double)bg * uniform(rng, 0, 0.4));
-      int64_t v[20] = {s + 1, n, start, stw1, mark, stw2, 1 + (int64_t)below(rng, 6), stw1 * procs, assist, bg,
-                       (int64_t)((double)mark * uniform(rng, 0, 1)), stw2 * procs, before, after, (int64_t)live, goal,
-                       (int64_t)uniform(rng, 200e3, 2e6), 350000 + s * 1000, procs, qb_rand01(rng) < 0.001};
+      int64_t v[20] = {s + 1,
+                       n,
+                       start,
+                       stw1,
+                       mark,
+                       stw2,
+                       1 + (int64_t)below(rng, 6),
+                       stw1 * procs,
+                       assist,
+                       bg,
+                       (int64_t)((double)mark * uniform(rng, 0, 1)),
+                       stw2 * procs,
+                       before,
+                       after,
+                       (int64_t)live,
+                       goal,
+                       (int64_t)uniform(rng, 200e3, 2e6),
+                       350000 + s * 1000,
+                       procs,
+                       qb_rand01(rng) < 0.001};
       sqlite3_stmt *st = g->s[S_GC];
       for (int c = 0; c < 20; c++) sqlite3_bind_int64(st, c + 1, v[c]);
       if (step(g, S_GC)) return -1;
@@ -1372,7 +1472,8 @@ static int write_gc(gen *g) {
 static int table_exists(sqlite3 *db, const char *name) {
   sqlite3_stmt *st;
   int yes = 0;
-  if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &st, NULL) == SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &st, NULL) ==
+      SQLITE_OK) {
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     yes = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
@@ -1406,12 +1507,13 @@ static uint64_t schema_fingerprint(const char *dir) {
 }
 
 void qb_meta_header(const qb_gen_opts *o, char *out, size_t outsz) {
-  snprintf(out, outsz,
-           "# bench-query v1 spans=%llu gc=%llu snapshots=%llu hours=%g cpu_every=%g cpu_window=%g seed=%llu analyze=%d "
-           "schema=%016llx",
-           (unsigned long long)o->spans, (unsigned long long)o->gc, (unsigned long long)o->snapshots, o->hours,
-           o->cpu_every_s, o->cpu_window_s, (unsigned long long)o->seed, o->analyze,
-           (unsigned long long)schema_fingerprint(o->schema_dir));
+  snprintf(
+      out, outsz,
+      "# bench-query v1 spans=%llu gc=%llu snapshots=%llu hours=%g cpu_every=%g cpu_window=%g seed=%llu analyze=%d "
+      "schema=%016llx",
+      (unsigned long long)o->spans, (unsigned long long)o->gc, (unsigned long long)o->snapshots, o->hours,
+      o->cpu_every_s, o->cpu_window_s, (unsigned long long)o->seed, o->analyze,
+      (unsigned long long)schema_fingerprint(o->schema_dir));
 }
 
 long qb_read_meta(const char *dir, const char *header, qb_trace **out) {

@@ -30,24 +30,42 @@ static int num(const char *s, double *out) {
 }
 
 int main(int argc, char **argv) {
-  qb_gen_opts o = {.schema_dir = MW_SCHEMA_DIR, .spans = 10000000, .gc = 1000000, .snapshots = 100000,
-                   .hours = 6, .cpu_every_s = 60, .cpu_window_s = 10, .seed = 1};
-  static const struct option longs[] = {{"out", 1, 0, 'o'},       {"spans", 1, 0, 's'},  {"gc", 1, 0, 'g'},
-                                        {"snapshots", 1, 0, 'n'}, {"hours", 1, 0, 'H'},  {"cpu-every", 1, 0, 'c'},
-                                        {"seed", 1, 0, 'r'},      {"analyze", 0, 0, 'a'}, {"schema-dir", 1, 0, 'd'},
-                                        {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+  qb_gen_opts o = {.schema_dir = MW_SCHEMA_DIR,
+                   .spans = 10000000,
+                   .gc = 1000000,
+                   .snapshots = 100000,
+                   .hours = 6,
+                   .cpu_every_s = 60,
+                   .cpu_window_s = 10,
+                   .seed = 1};
+  static const struct option longs[] = {
+      {"out", 1, 0, 'o'},        {"spans", 1, 0, 's'},     {"gc", 1, 0, 'g'},   {"snapshots", 1, 0, 'n'},
+      {"hours", 1, 0, 'H'},      {"cpu-every", 1, 0, 'c'}, {"seed", 1, 0, 'r'}, {"analyze", 0, 0, 'a'},
+      {"schema-dir", 1, 0, 'd'}, {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
   int opt;
   double v;
   while ((opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
     int bad = 0;
     switch (opt) {
     case 'o': o.dir = optarg; break;
-    case 's': bad = num(optarg, &v) || v < 1; o.spans = (uint64_t)v; break;
-    case 'g': bad = num(optarg, &v); o.gc = (uint64_t)v; break;
-    case 'n': bad = num(optarg, &v); o.snapshots = (uint64_t)v; break;
+    case 's':
+      bad = num(optarg, &v) || v < 1;
+      o.spans = (uint64_t)v;
+      break;
+    case 'g':
+      bad = num(optarg, &v);
+      o.gc = (uint64_t)v;
+      break;
+    case 'n':
+      bad = num(optarg, &v);
+      o.snapshots = (uint64_t)v;
+      break;
     case 'H': bad = num(optarg, &o.hours) || o.hours <= 0; break;
     case 'c': bad = num(optarg, &o.cpu_every_s) || (o.cpu_every_s > 0 && o.cpu_every_s < o.cpu_window_s); break;
-    case 'r': bad = num(optarg, &v); o.seed = (uint64_t)v; break;
+    case 'r':
+      bad = num(optarg, &v);
+      o.seed = (uint64_t)v;
+      break;
     case 'a': o.analyze = 1; break;
     case 'd': o.schema_dir = optarg; break;
     case 'h': usage(stdout); return 0;
@@ -73,7 +91,7 @@ int main(int argc, char **argv) {
          "gen.stacks %llu\ngen.slow_traces %llu\n",
          (unsigned long long)st.goroutine_snapshots, (unsigned long long)st.cpu_snapshots,
          (unsigned long long)st.goroutine_groups, (unsigned long long)st.labelled_groups,
-         (unsigned long long)st.profile_samples, (unsigned long long)st.labelled_samples,
-         (unsigned long long)st.stacks, (unsigned long long)st.candidates);
+         (unsigned long long)st.profile_samples, (unsigned long long)st.labelled_samples, (unsigned long long)st.stacks,
+         (unsigned long long)st.candidates);
   return 0;
 }

@@ -147,8 +147,7 @@ double qb_http_get(qb_http *c, enum qb_kind k, const uint8_t id[16], size_t *byt
     if (!has(root, "trace_id", JSON_STRING) || !has(root, "duration_ns", JSON_INTEGER) ||
         !has(root, "summary", JSON_STRING) || !nonempty_array(root, "spans"))
       why = "explain lacks trace_id, duration_ns, summary or spans";
-    else if (ev)
-      count_evidence(root, ev);
+    else if (ev) count_evidence(root, ev);
   } else if (!nonempty_array(root, "batches")) {
     why = "trace lacks batches";
   }

@@ -92,16 +92,47 @@ static int parse_u64(const char *s, uint64_t *out) {
 }
 
 static int parse_args(int argc, char **argv, options *o) {
-  enum { O_SERVER = 256, O_SERVER_ARG, O_URL, O_DB_DIR, O_SPANS, O_GC, O_SNAPSHOTS, O_HOURS, O_CPU_EVERY, O_SEED,
-         O_ANALYZE, O_REGEN, O_GEN_ONLY, O_SCHEMA_DIR, O_TRACES, O_WARMUP, O_SMOKE, O_KEEP, O_HELP };
-  static const struct option longs[] = {
-      {"server", 1, 0, O_SERVER},       {"server-arg", 1, 0, O_SERVER_ARG}, {"url", 1, 0, O_URL},
-      {"db-dir", 1, 0, O_DB_DIR},       {"spans", 1, 0, O_SPANS},           {"gc", 1, 0, O_GC},
-      {"snapshots", 1, 0, O_SNAPSHOTS}, {"hours", 1, 0, O_HOURS},           {"cpu-every", 1, 0, O_CPU_EVERY},
-      {"seed", 1, 0, O_SEED},           {"analyze", 0, 0, O_ANALYZE},       {"regen", 0, 0, O_REGEN},
-      {"gen-only", 0, 0, O_GEN_ONLY},   {"schema-dir", 1, 0, O_SCHEMA_DIR}, {"traces", 1, 0, O_TRACES},
-      {"warmup", 1, 0, O_WARMUP},       {"smoke", 0, 0, O_SMOKE},           {"keep", 0, 0, O_KEEP},
-      {"help", 0, 0, O_HELP},           {0, 0, 0, 0}};
+  enum {
+    O_SERVER = 256,
+    O_SERVER_ARG,
+    O_URL,
+    O_DB_DIR,
+    O_SPANS,
+    O_GC,
+    O_SNAPSHOTS,
+    O_HOURS,
+    O_CPU_EVERY,
+    O_SEED,
+    O_ANALYZE,
+    O_REGEN,
+    O_GEN_ONLY,
+    O_SCHEMA_DIR,
+    O_TRACES,
+    O_WARMUP,
+    O_SMOKE,
+    O_KEEP,
+    O_HELP
+  };
+  static const struct option longs[] = {{"server", 1, 0, O_SERVER},
+                                        {"server-arg", 1, 0, O_SERVER_ARG},
+                                        {"url", 1, 0, O_URL},
+                                        {"db-dir", 1, 0, O_DB_DIR},
+                                        {"spans", 1, 0, O_SPANS},
+                                        {"gc", 1, 0, O_GC},
+                                        {"snapshots", 1, 0, O_SNAPSHOTS},
+                                        {"hours", 1, 0, O_HOURS},
+                                        {"cpu-every", 1, 0, O_CPU_EVERY},
+                                        {"seed", 1, 0, O_SEED},
+                                        {"analyze", 0, 0, O_ANALYZE},
+                                        {"regen", 0, 0, O_REGEN},
+                                        {"gen-only", 0, 0, O_GEN_ONLY},
+                                        {"schema-dir", 1, 0, O_SCHEMA_DIR},
+                                        {"traces", 1, 0, O_TRACES},
+                                        {"warmup", 1, 0, O_WARMUP},
+                                        {"smoke", 0, 0, O_SMOKE},
+                                        {"keep", 0, 0, O_KEEP},
+                                        {"help", 0, 0, O_HELP},
+                                        {0, 0, 0, 0}};
   int opt, seen_sizes = 0;
   while ((opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
     int bad = 0;
@@ -113,10 +144,23 @@ static int parse_args(int argc, char **argv, options *o) {
       break;
     case O_URL: o->url = optarg; break;
     case O_DB_DIR: o->db_dir = optarg; break;
-    case O_SPANS: bad = parse_u64(optarg, &o->gen.spans) || !o->gen.spans; seen_sizes = 1; break;
-    case O_GC: bad = parse_u64(optarg, &o->gen.gc); seen_sizes = 1; break;
-    case O_SNAPSHOTS: bad = parse_u64(optarg, &o->gen.snapshots); seen_sizes = 1; break;
-    case O_HOURS: o->gen.hours = strtod(optarg, &end); bad = *end || o->gen.hours <= 0; seen_sizes = 1; break;
+    case O_SPANS:
+      bad = parse_u64(optarg, &o->gen.spans) || !o->gen.spans;
+      seen_sizes = 1;
+      break;
+    case O_GC:
+      bad = parse_u64(optarg, &o->gen.gc);
+      seen_sizes = 1;
+      break;
+    case O_SNAPSHOTS:
+      bad = parse_u64(optarg, &o->gen.snapshots);
+      seen_sizes = 1;
+      break;
+    case O_HOURS:
+      o->gen.hours = strtod(optarg, &end);
+      bad = *end || o->gen.hours <= 0;
+      seen_sizes = 1;
+      break;
     case O_CPU_EVERY:
       o->gen.cpu_every_s = strtod(optarg, &end);
       bad = *end || o->gen.cpu_every_s < 0 || (o->gen.cpu_every_s > 0 && o->gen.cpu_every_s < o->gen.cpu_window_s);
@@ -160,9 +204,16 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 }
 
 int main(int argc, char **argv) {
-  options o = {.gen = {.schema_dir = MW_SCHEMA_DIR, .spans = 10000000, .gc = 1000000, .snapshots = 100000,
-                       .hours = 6, .cpu_every_s = 60, .cpu_window_s = 10, .seed = 1},
-               .traces = 500, .warmup = 50};
+  options o = {.gen = {.schema_dir = MW_SCHEMA_DIR,
+                       .spans = 10000000,
+                       .gc = 1000000,
+                       .snapshots = 100000,
+                       .hours = 6,
+                       .cpu_every_s = 60,
+                       .cpu_window_s = 10,
+                       .seed = 1},
+               .traces = 500,
+               .warmup = 50};
   if (parse_args(argc, argv, &o)) return 2;
   double t_begin = qb_mono_s();
   int failed = 0;
@@ -182,9 +233,9 @@ int main(int argc, char **argv) {
     temp_dir = 1;
   } else {
     mkdir(MW_QBENCH_CACHE_DIR, 0755);
-    snprintf(dir, sizeof dir, "%s/q-%llu-%llu-%llu-%gh-s%llu%s", MW_QBENCH_CACHE_DIR,
-             (unsigned long long)o.gen.spans, (unsigned long long)o.gen.gc, (unsigned long long)o.gen.snapshots,
-             o.gen.hours, (unsigned long long)o.gen.seed, o.gen.analyze ? "-analyzed" : "");
+    snprintf(dir, sizeof dir, "%s/q-%llu-%llu-%llu-%gh-s%llu%s", MW_QBENCH_CACHE_DIR, (unsigned long long)o.gen.spans,
+             (unsigned long long)o.gen.gc, (unsigned long long)o.gen.snapshots, o.gen.hours,
+             (unsigned long long)o.gen.seed, o.gen.analyze ? "-analyzed" : "");
   }
   o.gen.dir = dir;
   char header[512];
@@ -196,8 +247,10 @@ int main(int argc, char **argv) {
     figure("gen_cached", "1");
   } else {
     if (o.url) {
-      fprintf(stderr, "bench-query: %s is not a data dir made with these sizes; cannot regenerate under a running "
-                      "server\n", dir);
+      fprintf(stderr,
+              "bench-query: %s is not a data dir made with these sizes; cannot regenerate under a running "
+              "server\n",
+              dir);
       return 1;
     }
     fprintf(stderr, "bench-query: generating %s\n", dir);
@@ -248,7 +301,8 @@ int main(int argc, char **argv) {
   if (n_timed < o.traces) fprintf(stderr, "bench-query: only %zu slow traces; timing those\n", n_timed);
   size_t n_warm_traces = n_pick - n_timed;
   long with_goroutines = 0, with_cpu = 0;
-  for (size_t i = 0; i < n_timed; i++) with_goroutines += (cand[i].flags & 1) != 0, with_cpu += (cand[i].flags & 2) != 0;
+  for (size_t i = 0; i < n_timed; i++)
+    with_goroutines += (cand[i].flags & 1) != 0, with_cpu += (cand[i].flags & 2) != 0;
 
   /* the server */
   qb_server srv = {0};
@@ -340,8 +394,9 @@ int main(int argc, char **argv) {
   }
   figure("connections", "%ld", qb_http_connects(h));
   figure("target_p99_ms", "%d", TARGET_P99_MS);
-  figure("target_met", "%d", n_lat[QB_TIMELINE] && n_lat[QB_EXPLAIN] && p99[QB_TIMELINE] <= TARGET_P99_MS &&
-                                     p99[QB_EXPLAIN] <= TARGET_P99_MS);
+  figure("target_met", "%d",
+         n_lat[QB_TIMELINE] && n_lat[QB_EXPLAIN] && p99[QB_TIMELINE] <= TARGET_P99_MS &&
+             p99[QB_EXPLAIN] <= TARGET_P99_MS);
   if (srv.pid > 0) {
     double hwm, rss = qb_proc_rss_mib(srv.pid, &hwm);
     if (rss >= 0) figure("server_rss_mib", "%.1f", rss), figure("server_hwm_mib", "%.1f", hwm);

@@ -25,7 +25,7 @@ typedef struct qb_gen_opts {
   double cpu_every_s;     /* one CPU profile per source every this many seconds (60; 0: none) */
   double cpu_window_s;    /* CPU profile window (10) */
   uint64_t seed;
-  int analyze;            /* run ANALYZE at the end (the server never does on its own) */
+  int analyze; /* run ANALYZE at the end (the server never does on its own) */
 } qb_gen_opts;
 
 typedef struct qb_gen_stats {

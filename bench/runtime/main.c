@@ -173,8 +173,10 @@ static int ensure_inputs(const options *o, char *dir, size_t dirsz) {
   }
   if (!have_gen) {
     if (!o->gen || !*o->gen) {
-      fprintf(stderr, "bench-runtime: SKIP: no inputs in %s and no generator: go was not found when this "
-                      "build was configured (apt-get install golang-go, then re-run cmake), or give --gen\n", dir);
+      fprintf(stderr,
+              "bench-runtime: SKIP: no inputs in %s and no generator: go was not found when this "
+              "build was configured (apt-get install golang-go, then re-run cmake), or give --gen\n",
+              dir);
       return EXIT_SKIP;
     }
     fprintf(stderr, "bench-runtime: the generator %s is missing: %s (build the bench-runtime-gen target)\n", o->gen,
@@ -412,15 +414,14 @@ static int blob_baseline(const char *path, const char *sync, const uint8_t *body
   }
   char pragmas[256];
   snprintf(pragmas, sizeof pragmas,
-           "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;",
-           sync);
+           "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;", sync);
   sqlite3_stmt *ins = NULL;
   int rc = -1;
   if (exec_sql(db, pragmas) ||
       exec_sql(db, "CREATE TABLE snapshots (id INTEGER PRIMARY KEY, at_ns INTEGER NOT NULL, "
                    "raw_bytes INTEGER NOT NULL, payload BLOB NOT NULL)") ||
-      sqlite3_prepare_v2(db, "INSERT INTO snapshots (at_ns, raw_bytes, payload) VALUES (?1, ?2, ?3)", -1, &ins,
-                         NULL) != SQLITE_OK)
+      sqlite3_prepare_v2(db, "INSERT INTO snapshots (at_ns, raw_bytes, payload) VALUES (?1, ?2, ?3)", -1, &ins, NULL) !=
+          SQLITE_OK)
     goto out;
   size_t cap = ZSTD_compressBound(len);
   for (long i = 0; i < k; i++) {
@@ -593,8 +594,7 @@ static int run_kind(const options *o, const char *work, const char *inputs, int 
   figure(n, "first_ms", "%.2f", lat[0]);
   if (have_commit && ccount1 > ccount0)
     figure(n, "commit_mean_ms", "%.2f", (csum1 - csum0) * 1e3 / (ccount1 - ccount0));
-  else
-    g_missing++;
+  else g_missing++;
   if (cpu0 >= 0 && cpu1 >= 0) figure(n, "server_cpu_ms_per_snapshot", "%.1f", (cpu1 - cpu0) / (double)K);
   else if (!o->url || o->pid) g_missing++;
   if (have_db) {
@@ -676,14 +676,34 @@ static void usage(FILE *f) {
 }
 
 static int parse_args(int argc, char **argv, options *o) {
-  enum { OPT_SERVER = 256, OPT_SERVER_ARG, OPT_URL, OPT_DB, OPT_PID, OPT_GOROUTINES, OPT_CPU, OPT_POSTS, OPT_ONLY, OPT_SYNC, OPT_GEN,
-         OPT_INPUTS, OPT_REGEN, OPT_SMOKE, OPT_KEEP, OPT_VERBOSE, OPT_HELP };
-  static const struct option longs[] = {
-      {"server", 1, 0, OPT_SERVER}, {"server-arg", 1, 0, OPT_SERVER_ARG}, {"url", 1, 0, OPT_URL}, {"db", 1, 0, OPT_DB},
-      {"pid", 1, 0, OPT_PID}, {"goroutines", 1, 0, OPT_GOROUTINES}, {"cpu-seconds", 1, 0, OPT_CPU},
-      {"posts", 1, 0, OPT_POSTS}, {"only", 1, 0, OPT_ONLY}, {"sync", 1, 0, OPT_SYNC}, {"gen", 1, 0, OPT_GEN},
-      {"inputs", 1, 0, OPT_INPUTS}, {"regen", 0, 0, OPT_REGEN}, {"smoke", 0, 0, OPT_SMOKE}, {"keep", 0, 0, OPT_KEEP},
-      {"verbose", 0, 0, OPT_VERBOSE}, {"help", 0, 0, OPT_HELP}, {0, 0, 0, 0}};
+  enum {
+    OPT_SERVER = 256,
+    OPT_SERVER_ARG,
+    OPT_URL,
+    OPT_DB,
+    OPT_PID,
+    OPT_GOROUTINES,
+    OPT_CPU,
+    OPT_POSTS,
+    OPT_ONLY,
+    OPT_SYNC,
+    OPT_GEN,
+    OPT_INPUTS,
+    OPT_REGEN,
+    OPT_SMOKE,
+    OPT_KEEP,
+    OPT_VERBOSE,
+    OPT_HELP
+  };
+  static const struct option longs[] = {{"server", 1, 0, OPT_SERVER},   {"server-arg", 1, 0, OPT_SERVER_ARG},
+                                        {"url", 1, 0, OPT_URL},         {"db", 1, 0, OPT_DB},
+                                        {"pid", 1, 0, OPT_PID},         {"goroutines", 1, 0, OPT_GOROUTINES},
+                                        {"cpu-seconds", 1, 0, OPT_CPU}, {"posts", 1, 0, OPT_POSTS},
+                                        {"only", 1, 0, OPT_ONLY},       {"sync", 1, 0, OPT_SYNC},
+                                        {"gen", 1, 0, OPT_GEN},         {"inputs", 1, 0, OPT_INPUTS},
+                                        {"regen", 0, 0, OPT_REGEN},     {"smoke", 0, 0, OPT_SMOKE},
+                                        {"keep", 0, 0, OPT_KEEP},       {"verbose", 0, 0, OPT_VERBOSE},
+                                        {"help", 0, 0, OPT_HELP},       {0, 0, 0, 0}};
   int opt, smoke_n = 0;
   while ((opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
     char *end = NULL;
@@ -695,10 +715,25 @@ static int parse_args(int argc, char **argv, options *o) {
       break;
     case OPT_URL: o->url = optarg; break;
     case OPT_DB: o->db = optarg; break;
-    case OPT_PID: o->pid = (pid_t)strtol(optarg, &end, 10); bad = *end || o->pid <= 0; break;
-    case OPT_GOROUTINES: o->goroutines = strtol(optarg, &end, 10); bad = *end || o->goroutines < 100; smoke_n |= 1; break;
-    case OPT_CPU: o->cpu_seconds = strtod(optarg, &end); bad = *end || !(o->cpu_seconds > 0); smoke_n |= 2; break;
-    case OPT_POSTS: o->posts = strtol(optarg, &end, 10); bad = *end || o->posts < 1 || o->posts > 100000; smoke_n |= 4; break;
+    case OPT_PID:
+      o->pid = (pid_t)strtol(optarg, &end, 10);
+      bad = *end || o->pid <= 0;
+      break;
+    case OPT_GOROUTINES:
+      o->goroutines = strtol(optarg, &end, 10);
+      bad = *end || o->goroutines < 100;
+      smoke_n |= 1;
+      break;
+    case OPT_CPU:
+      o->cpu_seconds = strtod(optarg, &end);
+      bad = *end || !(o->cpu_seconds > 0);
+      smoke_n |= 2;
+      break;
+    case OPT_POSTS:
+      o->posts = strtol(optarg, &end, 10);
+      bad = *end || o->posts < 1 || o->posts > 100000;
+      smoke_n |= 4;
+      break;
     case OPT_ONLY: {
       o->only = optarg;
       bad = 1;
@@ -706,7 +741,10 @@ static int parse_args(int argc, char **argv, options *o) {
         if (strcmp(optarg, g_kinds[i].name) == 0) bad = 0;
       break;
     }
-    case OPT_SYNC: o->sync = optarg; bad = strcmp(optarg, "full") && strcmp(optarg, "normal"); break;
+    case OPT_SYNC:
+      o->sync = optarg;
+      bad = strcmp(optarg, "full") && strcmp(optarg, "normal");
+      break;
     case OPT_GEN: o->gen = optarg; break;
     case OPT_INPUTS: o->inputs = optarg; break;
     case OPT_REGEN: o->regen = 1; break;
@@ -736,7 +774,11 @@ static int parse_args(int argc, char **argv, options *o) {
 }
 
 int main(int argc, char **argv) {
-  options o = {.goroutines = 10000, .cpu_seconds = 10, .posts = 20, .sync = "full", .gen = MW_RT_GEN_EXE,
+  options o = {.goroutines = 10000,
+               .cpu_seconds = 10,
+               .posts = 20,
+               .sync = "full",
+               .gen = MW_RT_GEN_EXE,
                .inputs = MW_RT_INPUTS_DIR};
   if (parse_args(argc, argv, &o) != 0) return 2;
   setvbuf(stderr, NULL, _IOLBF, 0);

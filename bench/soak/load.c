@@ -76,7 +76,7 @@ struct pool {
   int cls;
   pthread_mutex_t mu;
   int (*next)(pool *p, event *ev); /* under mu; 0 when the schedule is over */
-  uint64_t seq;                     /* events taken */
+  uint64_t seq;                    /* events taken */
   /* the runtime schedule: the events of second `sec`, taken in order */
   event sec_ev[4 * MAX_SOURCES];
   int sec_n, sec_i;
@@ -133,9 +133,7 @@ static int read_all(const char *path, uint8_t **data, size_t *len) {
   return 0;
 }
 
-static int cmp_file(const void *a, const void *b) {
-  return strcmp(((const file *)a)->name, ((const file *)b)->name);
-}
+static int cmp_file(const void *a, const void *b) { return strcmp(((const file *)a)->name, ((const file *)b)->name); }
 
 /* Goroutine profiles: goroutine*.pb.gz; CPU profiles: cpu*.pb.gz; dumps:
  * goroutine*debug2*.txt. That matches both tests/data/go1.19-checkout and
@@ -191,8 +189,8 @@ void sk_load_describe(const sk_load *l, char *out, size_t outsz) {
   snprintf(out, outsz,
            "%d sources; from %s: %d goroutine profiles, %d CPU profiles, %d goroutine dumps; "
            "%.1f queries/s over %d connections",
-           l->cfg.no_runtime ? 0 : l->n_procs, l->cfg.inputs_dir, l->goroutine.n, l->cpu.n, l->dump.n,
-           l->cfg.qps, l->cfg.query_conns);
+           l->cfg.no_runtime ? 0 : l->n_procs, l->cfg.inputs_dir, l->goroutine.n, l->cpu.n, l->dump.n, l->cfg.qps,
+           l->cfg.query_conns);
 }
 
 /* ---- stderr chunks ------------------------------------------------------- */
@@ -225,7 +223,7 @@ static void addf(text *t, const char *fmt, ...) {
 
 typedef struct line {
   int64_t stamp;
-  int is_gc;       /* then text is what follows "gc N " */
+  int is_gc; /* then text is what follows "gc N " */
   char text[320];
 } line;
 
@@ -251,8 +249,8 @@ static void make_stderr(sk_load *l, proc *p, int64_t now_ns, event *ev) {
            "SCHED %lldms: gomaxprocs=%d idleprocs=%d threads=%d spinningthreads=%d idlethreads=%d "
            "runqueue=%d [%d %d %d %d]",
            (long long)sched_ms, p->gomaxprocs, idle, 9 + (int)(bi_rand64(st) % 4), (int)(bi_rand64(st) % 2),
-           2 + (int)(bi_rand64(st) % 3), (int)(bi_rand64(st) % 5), (int)(bi_rand64(st) % 3),
-           (int)(bi_rand64(st) % 3), (int)(bi_rand64(st) % 2), (int)(bi_rand64(st) % 2));
+           2 + (int)(bi_rand64(st) % 3), (int)(bi_rand64(st) % 5), (int)(bi_rand64(st) % 3), (int)(bi_rand64(st) % 3),
+           (int)(bi_rand64(st) % 2), (int)(bi_rand64(st) % 2));
   int n_gc = 1 + (int)(bi_rand64(st) % 3);
   for (int i = 0; i < n_gc; i++) {
     double stw1 = 0.02 + rnd01(st) * 0.2, mark = 1 + rnd01(st) * 12, stw2 = 0.02 + rnd01(st) * 0.15;
@@ -272,17 +270,16 @@ static void make_stderr(sk_load *l, proc *p, int64_t now_ns, event *ev) {
     snprintf(lines[n++].text, sizeof lines[0].text,
              "@%.3fs %d%%: %.3f+%.2f+%.3f ms clock, %.3f+%.2f/%.2f/%.2f+%.3f ms cpu, %d->%d->%d MB, "
              "%d MB goal, 0 MB stacks, 0 MB globals, %d P",
-             (double)start_off / 1e9, 1 + (int)(bi_rand64(st) % 4), stw1, mark, stw2, stw1 * p->gomaxprocs,
-             assist, bg, idle_cpu, stw2 * p->gomaxprocs, before, peak, live, goal, p->gomaxprocs);
+             (double)start_off / 1e9, 1 + (int)(bi_rand64(st) % 4), stw1, mark, stw2, stw1 * p->gomaxprocs, assist, bg,
+             idle_cpu, stw2 * p->gomaxprocs, before, peak, live, goal, p->gomaxprocs);
   }
   qsort(lines, (size_t)n, sizeof *lines, cmp_line);
   text t = {0};
   for (int i = 0; i < n; i++) {
     long long stamp = (long long)lines[i].stamp + 150000; /* read 0.15 ms after it was printed */
-    if (lines[i].is_gc) /* cycles are numbered in the order they end */
+    if (lines[i].is_gc)                                   /* cycles are numbered in the order they end */
       addf(&t, "%lld gc %u %s\n", stamp, ++p->gc_n, lines[i].text);
-    else
-      addf(&t, "%lld %s\n", stamp, lines[i].text);
+    else addf(&t, "%lld %s\n", stamp, lines[i].text);
   }
   ev->body = t.p;
   ev->body_len = t.n;
@@ -317,8 +314,7 @@ static int runtime_next(pool *p, event *ev) {
   *ev = p->sec_ev[p->sec_i++];
   if (ev->due >= l->cfg.seconds) return 0;
   p->seq++;
-  if (ev->kind == SR_STDERR)
-    make_stderr(l, &l->procs[ev->source], l->t0_real_ns + (int64_t)(ev->due * 1e9), ev);
+  if (ev->kind == SR_STDERR) make_stderr(l, &l->procs[ev->source], l->t0_real_ns + (int64_t)(ev->due * 1e9), ev);
   return 1;
 }
 
@@ -327,8 +323,8 @@ static int query_next(pool *p, event *ev) {
                               SQ_TRACE, SQ_EXPLAIN, SQ_TRACE, SQ_OPERATIONS, SQ_SEARCH};
   sk_load *l = p->load;
   uint64_t j = p->seq;
-  *ev = (event){.due = (double)j / l->cfg.qps, .kind = mix[j % 10],
-                .source = (int)((j / 10) % (uint64_t)l->n_services)};
+  *ev =
+      (event){.due = (double)j / l->cfg.qps, .kind = mix[j % 10], .source = (int)((j / 10) % (uint64_t)l->n_services)};
   if (ev->due >= l->cfg.seconds) return 0;
   p->seq++;
   return 1;
@@ -413,22 +409,23 @@ static int send_runtime(sk_load *l, conn *c, const event *ev, char *why, size_t 
   const file *f = NULL;
   switch (ev->kind) {
   case SR_STDERR:
-    snprintf(url + n, sizeof url - (size_t)n, "gctrace?service=%s&instance=%s&time=%lld&duration=%lld&process_start=%lld",
-             p->service, p->instance, (long long)ev->time_ns, (long long)ev->duration_ns, (long long)p->start_ns);
+    snprintf(url + n, sizeof url - (size_t)n,
+             "gctrace?service=%s&instance=%s&time=%lld&duration=%lld&process_start=%lld", p->service, p->instance,
+             (long long)ev->time_ns, (long long)ev->duration_ns, (long long)p->start_ns);
     break;
   case SR_GOROUTINE:
   case SR_DUMP:
     f = ev->kind == SR_GOROUTINE ? &l->goroutine.f[turn % (uint64_t)l->goroutine.n]
                                  : &l->dump.f[turn % (uint64_t)l->dump.n];
     kind = "goroutine";
-    snprintf(url + n, sizeof url - (size_t)n, "goroutine?service=%s&instance=%s&time=%lld", p->service,
-             p->instance, (long long)now_ns);
+    snprintf(url + n, sizeof url - (size_t)n, "goroutine?service=%s&instance=%s&time=%lld", p->service, p->instance,
+             (long long)now_ns);
     break;
   case SR_CPU:
     f = &l->cpu.f[turn % (uint64_t)l->cpu.n];
     kind = "cpu";
-    snprintf(url + n, sizeof url - (size_t)n, "cpu?service=%s&instance=%s&time=%lld&duration=10000000000",
-             p->service, p->instance, (long long)(now_ns - 10000000000LL));
+    snprintf(url + n, sizeof url - (size_t)n, "cpu?service=%s&instance=%s&time=%lld&duration=10000000000", p->service,
+             p->instance, (long long)(now_ns - 10000000000LL));
     break;
   }
   if (f) {
@@ -516,8 +513,8 @@ static void *pool_main(void *arg) {
     char why[512] = "";
     sk_outcome o = {.cls = p->cls, .kind = ev.kind, .due_s = ev.due};
     o.start_s = bi_mono_s() - l->cfg.t0;
-    int ok = p->cls == SK_QUERY ? send_query(l, &c, &ev, &rng, why, sizeof why)
-                                : send_runtime(l, &c, &ev, why, sizeof why);
+    int ok =
+        p->cls == SK_QUERY ? send_query(l, &c, &ev, &rng, why, sizeof why) : send_runtime(l, &c, &ev, why, sizeof why);
     o.end_s = bi_mono_s() - l->cfg.t0;
     free(ev.body);
     if (ok < 0) continue; /* not sent */
@@ -573,10 +570,9 @@ sk_load *sk_load_new(const sk_load_cfg *cfg) {
     for (int j = 0; j < l->n_services; j++) known |= strcmp(l->services[j], c->sources[i].service) == 0;
     if (!known) l->services[l->n_services++] = c->sources[i].service;
   }
-  l->runtime = (pool){.load = l, .name = "runtime", .cls = SK_RUNTIME, .next = runtime_next,
-                      .n_threads = cfg->runtime_conns};
-  l->query = (pool){.load = l, .name = "query", .cls = SK_QUERY, .next = query_next,
-                    .n_threads = cfg->query_conns};
+  l->runtime =
+      (pool){.load = l, .name = "runtime", .cls = SK_RUNTIME, .next = runtime_next, .n_threads = cfg->runtime_conns};
+  l->query = (pool){.load = l, .name = "query", .cls = SK_QUERY, .next = query_next, .n_threads = cfg->query_conns};
   pthread_mutex_init(&l->runtime.mu, NULL);
   pthread_mutex_init(&l->query.mu, NULL);
   return l;

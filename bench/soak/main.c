@@ -58,7 +58,7 @@ typedef struct options {
 
 static _Atomic int g_cancel;       /* the run is cut short (a signal, the server died) */
 static _Atomic int g_stop_sending; /* no span request starts any more (SK_GRACE_S) */
-static int g_failed; /* targets missed */
+static int g_failed;               /* targets missed */
 
 static void on_signal(int sig) {
   (void)sig;
@@ -119,15 +119,43 @@ static void usage(FILE *f) {
 }
 
 static int parse_args(int argc, char **argv, options *o) {
-  enum { O_SERVER = 256, O_MINUTES, O_RATE, O_QPS, O_DATA, O_OUT, O_SERVER_ARG, O_CONNS, O_QCONNS,
-         O_RCONNS, O_INPUTS, O_NO_RUNTIME, O_INTERVAL, O_SEED, O_KEEP, O_SMOKE, O_HELP };
-  static const struct option longs[] = {
-      {"server", 1, 0, O_SERVER}, {"minutes", 1, 0, O_MINUTES}, {"rate", 1, 0, O_RATE},
-      {"qps", 1, 0, O_QPS}, {"data", 1, 0, O_DATA}, {"out", 1, 0, O_OUT},
-      {"server-arg", 1, 0, O_SERVER_ARG}, {"conns", 1, 0, O_CONNS}, {"query-conns", 1, 0, O_QCONNS},
-      {"runtime-conns", 1, 0, O_RCONNS}, {"runtime-inputs", 1, 0, O_INPUTS},
-      {"no-runtime", 0, 0, O_NO_RUNTIME}, {"interval", 1, 0, O_INTERVAL}, {"seed", 1, 0, O_SEED},
-      {"keep", 0, 0, O_KEEP}, {"smoke", 0, 0, O_SMOKE}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+  enum {
+    O_SERVER = 256,
+    O_MINUTES,
+    O_RATE,
+    O_QPS,
+    O_DATA,
+    O_OUT,
+    O_SERVER_ARG,
+    O_CONNS,
+    O_QCONNS,
+    O_RCONNS,
+    O_INPUTS,
+    O_NO_RUNTIME,
+    O_INTERVAL,
+    O_SEED,
+    O_KEEP,
+    O_SMOKE,
+    O_HELP
+  };
+  static const struct option longs[] = {{"server", 1, 0, O_SERVER},
+                                        {"minutes", 1, 0, O_MINUTES},
+                                        {"rate", 1, 0, O_RATE},
+                                        {"qps", 1, 0, O_QPS},
+                                        {"data", 1, 0, O_DATA},
+                                        {"out", 1, 0, O_OUT},
+                                        {"server-arg", 1, 0, O_SERVER_ARG},
+                                        {"conns", 1, 0, O_CONNS},
+                                        {"query-conns", 1, 0, O_QCONNS},
+                                        {"runtime-conns", 1, 0, O_RCONNS},
+                                        {"runtime-inputs", 1, 0, O_INPUTS},
+                                        {"no-runtime", 0, 0, O_NO_RUNTIME},
+                                        {"interval", 1, 0, O_INTERVAL},
+                                        {"seed", 1, 0, O_SEED},
+                                        {"keep", 0, 0, O_KEEP},
+                                        {"smoke", 0, 0, O_SMOKE},
+                                        {"help", 0, 0, O_HELP},
+                                        {0, 0, 0, 0}};
   int opt, li = 0;
   while ((opt = getopt_long(argc, argv, "h", longs, &li)) != -1) {
     char *end = NULL;
@@ -136,22 +164,46 @@ static int parse_args(int argc, char **argv, options *o) {
     int bad = 0;
     switch (opt) {
     case O_SERVER: o->server = optarg; break;
-    case O_MINUTES: o->minutes = v; bad = bad_num || v <= 0; break;
-    case O_RATE: o->rate = v; bad = bad_num || v <= 0; break;
-    case O_QPS: o->qps = v; bad = bad_num || v < 0; break;
+    case O_MINUTES:
+      o->minutes = v;
+      bad = bad_num || v <= 0;
+      break;
+    case O_RATE:
+      o->rate = v;
+      bad = bad_num || v <= 0;
+      break;
+    case O_QPS:
+      o->qps = v;
+      bad = bad_num || v < 0;
+      break;
     case O_DATA: o->data = optarg; break;
     case O_OUT: o->out = optarg; break;
     case O_SERVER_ARG:
       bad = o->n_server_args >= 30;
       if (!bad) o->server_args[o->n_server_args++] = optarg;
       break;
-    case O_CONNS: o->conns = (int)v; bad = bad_num || v < 1 || v > 128; break;
-    case O_QCONNS: o->query_conns = (int)v; bad = bad_num || v < 1 || v > 64; break;
-    case O_RCONNS: o->runtime_conns = (int)v; bad = bad_num || v < 1 || v > 64; break;
+    case O_CONNS:
+      o->conns = (int)v;
+      bad = bad_num || v < 1 || v > 128;
+      break;
+    case O_QCONNS:
+      o->query_conns = (int)v;
+      bad = bad_num || v < 1 || v > 64;
+      break;
+    case O_RCONNS:
+      o->runtime_conns = (int)v;
+      bad = bad_num || v < 1 || v > 64;
+      break;
     case O_INPUTS: o->inputs = optarg; break;
     case O_NO_RUNTIME: o->no_runtime = 1; break;
-    case O_INTERVAL: o->interval = v; bad = bad_num || v < 1; break;
-    case O_SEED: o->seed = strtoull(optarg, &end, 0); bad = *end != 0; break;
+    case O_INTERVAL:
+      o->interval = v;
+      bad = bad_num || v < 1;
+      break;
+    case O_SEED:
+      o->seed = strtoull(optarg, &end, 0);
+      bad = *end != 0;
+      break;
     case O_KEEP: o->keep = 1; break;
     case O_SMOKE: o->smoke = 1; break;
     case 'h':
@@ -236,7 +288,8 @@ static int check_disk(const char *dir, double spans) {
   fprintf(stderr, "bench-soak: the database will take about %.1f GiB; %.1f GiB free in %s\n",
           spans * DB_BYTES_PER_SPAN / 1073741824.0, avail / 1073741824.0, dir);
   if (avail < need) {
-    fprintf(stderr, "bench-soak: not enough disk for the run (want %.1f GiB with a margin): use --data on a bigger disk\n",
+    fprintf(stderr,
+            "bench-soak: not enough disk for the run (want %.1f GiB with a margin): use --data on a bigger disk\n",
             need / 1073741824.0);
     return -1;
   }
@@ -279,8 +332,12 @@ typedef struct ingest_run {
 static void on_ingest(void *user, const bi_request_info *ri) {
   const ingest_run *r = user;
   int ok = ri->status == 200 && ri->rejected == 0;
-  sk_outcome o = {.cls = SK_INGEST, .kind = 0, .due_s = ri->due_s - r->t0, .start_s = ri->start_s - r->t0,
-                  .end_s = ri->end_s - r->t0, .ok = ok,
+  sk_outcome o = {.cls = SK_INGEST,
+                  .kind = 0,
+                  .due_s = ri->due_s - r->t0,
+                  .start_s = ri->start_s - r->t0,
+                  .end_s = ri->end_s - r->t0,
+                  .ok = ok,
                   .spans_ok = ri->status == 200 ? ri->spans - (uint32_t)ri->rejected : 0,
                   .refusals = ri->retries};
   sk_record(&o);
@@ -324,16 +381,16 @@ static void print_minute(int m, const minute *x, int partial) {
   snprintf(ql, sizeof ql, "%.1f/%.1f/%.0f", x->query.p50, x->query.p99, x->query.max);
   uint32_t late = 0, err = 0;
   for (int c = 0; c < SK_NCLASSES; c++) late += x->c.late[c], err += x->c.errors[c];
-  printf("%5d%s %-21s %-23s %-25s %7.1f %8.0f %8.1f %5.0f %5u %4u %8u %5.2f\n", m + 1, partial ? "*" : " ", sa, il,
-         ql, x->wal_max_mib, x->db_mib, x->rss_mib, x->server_cpu_pct, late, err, x->c.refusals, x->loadavg);
+  printf("%5d%s %-21s %-23s %-25s %7.1f %8.0f %8.1f %5.0f %5u %4u %8u %5.2f\n", m + 1, partial ? "*" : " ", sa, il, ql,
+         x->wal_max_mib, x->db_mib, x->rss_mib, x->server_cpu_pct, late, err, x->c.refusals, x->loadavg);
   fflush(stdout);
   if (g_min_csv) {
-    fprintf(g_min_csv, "%d,%llu,%llu,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.2f,%.2f,%.2f,%.1f,%.1f,%u,%u,%u,%u,%u,%.2f,%d\n",
+    fprintf(g_min_csv,
+            "%d,%llu,%llu,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.2f,%.2f,%.2f,%.1f,%.1f,%u,%u,%u,%u,%u,%.2f,%d\n",
             m + 1, (unsigned long long)x->c.spans_sent, (unsigned long long)x->c.spans_acked, x->ingest.p50,
-            x->ingest.p99, x->ingest.max, x->query.p50, x->query.p99, x->query.max, x->runtime.p99,
-            x->runtime.max, x->wal_max_mib, x->db_mib, x->rss_mib, x->server_cpu_pct, x->driver_cpu_pct,
-            x->c.late[SK_INGEST], x->c.late[SK_QUERY] + x->c.late[SK_RUNTIME], err, x->c.refusals,
-            x->c.req[SK_QUERY], x->loadavg, partial);
+            x->ingest.p99, x->ingest.max, x->query.p50, x->query.p99, x->query.max, x->runtime.p99, x->runtime.max,
+            x->wal_max_mib, x->db_mib, x->rss_mib, x->server_cpu_pct, x->driver_cpu_pct, x->c.late[SK_INGEST],
+            x->c.late[SK_QUERY] + x->c.late[SK_RUNTIME], err, x->c.refusals, x->c.req[SK_QUERY], x->loadavg, partial);
     fflush(g_min_csv);
   }
 }
@@ -373,7 +430,7 @@ typedef struct watch {
   long rss;
   double cpu_prev, self_prev, cpu_min0, self_min0, cpu_first, self_first;
   double t_row, t_min0; /* when the last row was taken, and the row that ended the last line */
-  double *rss_min; /* RSS at the end of each interval */
+  double *rss_min;      /* RSS at the end of each interval */
   minute *mins;
 } watch;
 
@@ -397,7 +454,7 @@ static void watch_minute(watch *w, int partial) {
   x->wal_max_mib = mib(w->wal_max_min > w->wal_max_sec ? w->wal_max_min : w->wal_max_sec);
   x->db_mib = mib(w->db);
   x->rss_mib = (double)w->rss / 1024.0;
-  x->loadavg = loadavg(); /* the machine's other work: latencies depend on it */
+  x->loadavg = loadavg();               /* the machine's other work: latencies depend on it */
   double span_s = w->t_row - w->t_min0; /* the last line's may be longer than an interval */
   if (span_s <= 0) span_s = 1;
   x->server_cpu_pct = 100 * (w->cpu_prev - w->cpu_min0) / span_s;
@@ -427,11 +484,11 @@ static void watch_tick(watch *w, double t, int all_done) {
     sk_second s = sk_rec_seconds(w->next_sec, w->next_sec + 1);
     if (g_sec_csv)
       fprintf(g_sec_csv, "%d,%llu,%llu,%u,%.3f,%u,%.3f,%u,%.3f,%u,%u,%u,%lld,%lld,%lld,%ld,%.1f,%.1f\n",
-              w->next_sec + 1, (unsigned long long)s.spans_sent, (unsigned long long)s.spans_acked,
-              s.req[SK_INGEST], s.max_ms[SK_INGEST], s.req[SK_QUERY], s.max_ms[SK_QUERY], s.req[SK_RUNTIME],
-              s.max_ms[SK_RUNTIME], s.errors[0] + s.errors[1] + s.errors[2], s.refusals,
-              s.late[0] + s.late[1] + s.late[2], (long long)w->wal_max_sec, (long long)w->wal, (long long)w->db,
-              w->rss, 100 * (cpu - w->cpu_prev), 100 * (self - w->self_prev));
+              w->next_sec + 1, (unsigned long long)s.spans_sent, (unsigned long long)s.spans_acked, s.req[SK_INGEST],
+              s.max_ms[SK_INGEST], s.req[SK_QUERY], s.max_ms[SK_QUERY], s.req[SK_RUNTIME], s.max_ms[SK_RUNTIME],
+              s.errors[0] + s.errors[1] + s.errors[2], s.refusals, s.late[0] + s.late[1] + s.late[2],
+              (long long)w->wal_max_sec, (long long)w->wal, (long long)w->db, w->rss, 100 * (cpu - w->cpu_prev),
+              100 * (self - w->self_prev));
     w->cpu_prev = cpu;
     w->self_prev = self;
     w->t_row = t;
@@ -462,7 +519,7 @@ static void kind_figures(int cls, int kind, const char *name) {
 
 /* What the run came to, besides the records and the watch. */
 typedef struct run_end {
-  double t_end;          /* seconds the run took, stragglers included */
+  double t_end; /* seconds the run took, stragglers included */
   int cancelled;
   int exit_status, stopped, alarms; /* the server's stop and its log */
   double stop_s, server_cpu_s, driver_cpu_s;
@@ -505,8 +562,7 @@ static void report(const options *o, double seconds, const watch *w, const run_e
   figure("wal_max_mib", "%.1f", mib(e->wal_max));
   figure("wal_end_mib", "%.1f", mib(e->wal_end));
   figure("db_end_mib", "%.0f", mib(e->db_end));
-  if (all.spans_acked)
-    figure("db_bytes_per_span", "%.0f", (double)(e->db_end + e->wal_end) / (double)all.spans_acked);
+  if (all.spans_acked) figure("db_bytes_per_span", "%.0f", (double)(e->db_end + e->wal_end) / (double)all.spans_acked);
   if (w->next_min >= 2) {
     double per_min = (w->mins[w->next_min - 1].db_mib - w->mins[0].db_mib) / (w->next_min - 1);
     figure("db_growth_mib_per_interval", "%.0f", per_min);
@@ -548,28 +604,27 @@ static void report(const options *o, double seconds, const watch *w, const run_e
   figure("loadavg_1m_end", "%.2f", loadavg());
 
   /* ---- the targets ---- */
-  target("wal", e->wal_max < WAL_LIMIT_MIB * 1048576, 0, "the WAL reached %.1f MiB (limit %.0f)",
-         mib(e->wal_max), WAL_LIMIT_MIB);
+  target("wal", e->wal_max < WAL_LIMIT_MIB * 1048576, 0, "the WAL reached %.1f MiB (limit %.0f)", mib(e->wal_max),
+         WAL_LIMIT_MIB);
   target("rss_flat", rss_last - rss_first <= RSS_TOLERANCE_MIB, smoke,
-         "RSS grew %.1f MiB from minute %d to the last (tolerance %.0f; slope %.2f MiB/10 min)",
-         rss_last - rss_first, r0 + 1, RSS_TOLERANCE_MIB, slope10);
+         "RSS grew %.1f MiB from minute %d to the last (tolerance %.0f; slope %.2f MiB/10 min)", rss_last - rss_first,
+         r0 + 1, RSS_TOLERANCE_MIB, slope10);
   target("ingest_trend", i_ratio <= TREND_LIMIT && i_first.n && i_last.n, smoke,
          "ingest p99 went from %.2f to %.2f ms (ratio %.2f, limit %.1f)", i_first.p99, i_last.p99, i_ratio,
          TREND_LIMIT);
   target("query_trend", (o->qps == 0 || (q_ratio <= TREND_LIMIT && q_first.n && q_last.n)), smoke,
-         "query p99 went from %.2f to %.2f ms (ratio %.2f, limit %.1f)", q_first.p99, q_last.p99, q_ratio,
-         TREND_LIMIT);
+         "query p99 went from %.2f to %.2f ms (ratio %.2f, limit %.1f)", q_first.p99, q_last.p99, q_ratio, TREND_LIMIT);
   target("nothing_lost", all.spans_acked == all.spans_sent && all.spans_sent > 0 && !all.errors[SK_INGEST], 0,
          "%llu of %llu spans acknowledged, %u ingest errors", (unsigned long long)all.spans_acked,
          (unsigned long long)all.spans_sent, all.errors[SK_INGEST]);
   target("kept_up", all.spans_sent >= offered, e->cancelled,
          "%llu of the %llu spans due were sent by %.0f s after the end: the server fell behind (or the "
-         "connections were too few: see ingest_late)", (unsigned long long)all.spans_sent, (unsigned long long)offered, SK_GRACE_S);
-  target("no_refusals", all.refusals == 0, 0, "%u ingest requests were refused (429/503) and retried",
-         all.refusals);
-  target("queries_answered", all.errors[SK_QUERY] == 0 && all.errors[SK_RUNTIME] == 0 &&
-                                 (o->qps == 0 || all.req[SK_QUERY] > 0),
-         0, "%u query and %u runtime-data requests failed", all.errors[SK_QUERY], all.errors[SK_RUNTIME]);
+         "connections were too few: see ingest_late)",
+         (unsigned long long)all.spans_sent, (unsigned long long)offered, SK_GRACE_S);
+  target("no_refusals", all.refusals == 0, 0, "%u ingest requests were refused (429/503) and retried", all.refusals);
+  target("queries_answered",
+         all.errors[SK_QUERY] == 0 && all.errors[SK_RUNTIME] == 0 && (o->qps == 0 || all.req[SK_QUERY] > 0), 0,
+         "%u query and %u runtime-data requests failed", all.errors[SK_QUERY], all.errors[SK_RUNTIME]);
   target("clean_stop", e->exit_status == 0 && e->stopped && e->alarms == 0, 0,
          "exit status %d after SIGTERM, stopped line %s, %d alarming log lines (%s)", e->exit_status,
          e->stopped ? "present" : "missing", e->alarms, e->log_path);
@@ -618,10 +673,11 @@ static int run(const options *o, const char *data) {
                          "t_s,spans_sent,spans_acked,ingest_requests,ingest_max_ms,query_requests,query_max_ms,"
                          "runtime_requests,runtime_max_ms,errors,refusals,late,wal_max_bytes,wal_bytes,db_bytes,"
                          "rss_kib,server_cpu_pct,driver_cpu_pct");
-    g_min_csv = open_csv(o->out, "minutes",
-                         "minute,spans_sent,spans_acked,ingest_p50_ms,ingest_p99_ms,ingest_max_ms,query_p50_ms,"
-                         "query_p99_ms,query_max_ms,runtime_p99_ms,runtime_max_ms,wal_max_mib,db_mib,rss_mib,"
-                         "server_cpu_pct,driver_cpu_pct,ingest_late,other_late,errors,refusals,queries,loadavg_1m,partial");
+    g_min_csv =
+        open_csv(o->out, "minutes",
+                 "minute,spans_sent,spans_acked,ingest_p50_ms,ingest_p99_ms,ingest_max_ms,query_p50_ms,"
+                 "query_p99_ms,query_max_ms,runtime_p99_ms,runtime_max_ms,wal_max_mib,db_mib,rss_mib,"
+                 "server_cpu_pct,driver_cpu_pct,ingest_late,other_late,errors,refusals,queries,loadavg_1m,partial");
     if (!g_sec_csv || !g_min_csv) goto out;
   }
   double tc = bi_mono_s();
@@ -631,9 +687,16 @@ static int run(const options *o, const char *data) {
   bi_ids ids;
   bi_ids_init(&ids, o->seed ^ 0x50a4ULL);
 
-  sk_load_cfg lc = {.corpus = &corpus, .ids = &ids, .inputs_dir = o->inputs, .seconds = seconds, .qps = o->qps,
-                    .query_conns = o->query_conns, .runtime_conns = o->runtime_conns, .no_runtime = o->no_runtime,
-                    .cancel = &g_cancel, .seed = o->seed};
+  sk_load_cfg lc = {.corpus = &corpus,
+                    .ids = &ids,
+                    .inputs_dir = o->inputs,
+                    .seconds = seconds,
+                    .qps = o->qps,
+                    .query_conns = o->query_conns,
+                    .runtime_conns = o->runtime_conns,
+                    .no_runtime = o->no_runtime,
+                    .cancel = &g_cancel,
+                    .seed = o->seed};
   load = sk_load_new(&lc);
   if (!load) goto out;
 
@@ -649,8 +712,12 @@ static int run(const options *o, const char *data) {
   if (mwb_server_start(&srv, "bench-soak", argv_s, log_path, 20) != 0) goto out;
   fprintf(stderr, "bench-soak: meanwhiled pid %d at %s, data in %s\n", (int)srv.pid, srv.url, data);
   if (sk_rec_init(seconds) != 0) goto out;
-  wt = (watch){.srv = &srv, .db_path = db_path, .wal_path = wal_path, .interval = o->interval,
-               .n_sec = (int)ceil(seconds), .n_minutes = n_minutes};
+  wt = (watch){.srv = &srv,
+               .db_path = db_path,
+               .wal_path = wal_path,
+               .interval = o->interval,
+               .n_sec = (int)ceil(seconds),
+               .n_minutes = n_minutes};
   wt.rss_min = calloc((size_t)n_minutes + 1, sizeof *wt.rss_min);
   wt.mins = calloc((size_t)n_minutes + 1, sizeof *wt.mins);
   if (!wt.rss_min || !wt.mins) goto out;
@@ -660,9 +727,16 @@ static int run(const options *o, const char *data) {
   figure("qps", "%g", o->qps);
   figure("loadavg_1m_start", "%.2f", loadavg());
 
-  ingest_run ing = {.cfg = {.url = srv.url, .conns = o->conns, .seconds = seconds, .rate = o->rate,
-                            .corpus = &corpus, .ids = &ids, .keep_going = 1, .on_send = on_ingest_send,
-                            .on_request = on_ingest, .cancel = &g_stop_sending}};
+  ingest_run ing = {.cfg = {.url = srv.url,
+                            .conns = o->conns,
+                            .seconds = seconds,
+                            .rate = o->rate,
+                            .corpus = &corpus,
+                            .ids = &ids,
+                            .keep_going = 1,
+                            .on_send = on_ingest_send,
+                            .on_request = on_ingest,
+                            .cancel = &g_stop_sending}};
   ing.cfg.user = &ing;
   const double t0 = bi_mono_s();
   ing.t0 = t0;
@@ -675,8 +749,8 @@ static int run(const options *o, const char *data) {
   }
   char desc[600];
   sk_load_describe(load, desc, sizeof desc);
-  fprintf(stderr, "bench-soak: %g spans/s over %d connections; %s; %g x %g s\n", o->rate, o->conns, desc,
-          o->minutes, o->interval);
+  fprintf(stderr, "bench-soak: %g spans/s over %d connections; %s; %g x %g s\n", o->rate, o->conns, desc, o->minutes,
+          o->interval);
 
   /* The watch: 100 ms ticks until the schedules are over and every answer is
    * in (the last second and line wait for those), or the run is cut short. */
@@ -726,8 +800,14 @@ out:
 }
 
 int main(int argc, char **argv) {
-  options o = {.minutes = 30, .rate = 10000, .qps = 4, .interval = 60, .conns = 64, .query_conns = 4,
-               .runtime_conns = 2, .inputs = MW_SOAK_INPUTS};
+  options o = {.minutes = 30,
+               .rate = 10000,
+               .qps = 4,
+               .interval = 60,
+               .conns = 64,
+               .query_conns = 4,
+               .runtime_conns = 2,
+               .inputs = MW_SOAK_INPUTS};
   o.seed = (uint64_t)bi_now_ns() ^ ((uint64_t)getpid() << 32);
   if (parse_args(argc, argv, &o) != 0) return 2;
   if (o.smoke) {

@@ -50,8 +50,7 @@ const char *sk_class_name(int cls) {
 }
 
 const char *sk_query_name(int kind) {
-  static const char *const names[] = {"trace_by_id", "search", "services", "operations", "timeline",
-                                      "explain"};
+  static const char *const names[] = {"trace_by_id", "search", "services", "operations", "timeline", "explain"};
   return kind >= 0 && kind < SQ_NKINDS ? names[kind] : "?";
 }
 
@@ -98,8 +97,7 @@ void sk_record(const sk_outcome *o) {
       g.cap *= 2;
     }
   }
-  if (g.n < g.cap)
-    g.log[g.n++] = (entry){(float)o->end_s, (float)ms, (uint8_t)o->cls, (uint8_t)o->kind};
+  if (g.n < g.cap) g.log[g.n++] = (entry){(float)o->end_s, (float)ms, (uint8_t)o->cls, (uint8_t)o->kind};
   sk_second *s = &g.sec[second_of(o->end_s)];
   s->req[o->cls]++;
   if (ms > s->max_ms[o->cls]) s->max_ms[o->cls] = (float)ms;
@@ -151,8 +149,7 @@ sk_lat sk_rec_latency(int cls, int kind, double t0, double t1) {
   size_t n = 0;
   for (size_t i = 0; v && i < g.n; i++) {
     const entry *e = &g.log[i];
-    if (e->cls == cls && (kind < 0 || e->kind == kind) && e->t_end >= t0 && e->t_end < t1)
-      v[n++] = e->ms;
+    if (e->cls == cls && (kind < 0 || e->kind == kind) && e->t_end >= t0 && e->t_end < t1) v[n++] = e->ms;
   }
   pthread_mutex_unlock(&g.mu);
   if (v && n) {

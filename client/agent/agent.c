@@ -24,9 +24,9 @@ extern char **environ;
 
 enum {
   READ_BUF = 65536,
-  LINE_MAX_BYTES = 65536,          /* a longer stderr "line" is cut into pieces */
-  BATCH_MAX_BYTES = 1 << 20,       /* a batch is pushed early past this */
-  PIPE_GRACE_MS = 2000,            /* after the child exits, its pipes get this long to reach EOF */
+  LINE_MAX_BYTES = 65536,    /* a longer stderr "line" is cut into pieces */
+  BATCH_MAX_BYTES = 1 << 20, /* a batch is pushed early past this */
+  PIPE_GRACE_MS = 2000,      /* after the child exits, its pipes get this long to reach EOF */
   TAIL_POLL_MS = 250,
   TAIL_MAX_PER_POLL = 4 << 20,
 };
@@ -299,7 +299,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   if (nread == 0) return; /* EAGAIN */
-  if (nread != UV_EOF) agent_log(LOG_WARN, "read failed", "stream=%s error=%s", is_out ? "stdout" : "stderr", uv_strerror((int)nread));
+  if (nread != UV_EOF)
+    agent_log(LOG_WARN, "read failed", "stream=%s error=%s", is_out ? "stdout" : "stderr", uv_strerror((int)nread));
   if (!is_out) feed_end(a);
   close_handle((uv_handle_t *)s);
   if (is_out) a->out_open = 0;
@@ -369,9 +370,7 @@ static void on_poll(uv_timer_t *t) {
 
 /* --- timers --------------------------------------------------------------------------------- */
 
-static void on_batch_timer(uv_timer_t *t) {
-  push_batch(t->data);
-}
+static void on_batch_timer(uv_timer_t *t) { push_batch(t->data); }
 
 static void write_stats(agent *a) {
   if (!a->cfg.stats_file) return;
@@ -381,9 +380,7 @@ static void write_stats(agent *a) {
     agent_log(LOG_WARN, "cannot write the stats file", "file=\"%s\" error=\"%s\"", a->cfg.stats_file, strerror(errno));
 }
 
-static void on_stats_timer(uv_timer_t *t) {
-  write_stats(t->data);
-}
+static void on_stats_timer(uv_timer_t *t) { write_stats(t->data); }
 
 static void on_goroutines(void *user, uint64_t total, int64_t time_ns) {
   agent *a = user;
@@ -466,7 +463,8 @@ static int child_environment(const agent_config *cfg, child_env *e) {
     size_t o = (size_t)snprintf(buf, sizeof buf, "%s%sservice.instance.id=", attrs && *attrs ? attrs : "",
                                 attrs && *attrs ? "," : "");
     for (const unsigned char *c = (const unsigned char *)cfg->instance; *c && o + 4 < sizeof buf; c++) {
-      if (*c == ',' || *c == '=' || *c == '%' || *c <= ' ' || *c >= 0x7f) o += (size_t)snprintf(buf + o, 4, "%%%02X", *c);
+      if (*c == ',' || *c == '=' || *c == '%' || *c <= ' ' || *c >= 0x7f)
+        o += (size_t)snprintf(buf + o, 4, "%%%02X", *c);
       else buf[o++] = (char)*c;
     }
     buf[o] = '\0';
@@ -585,7 +583,8 @@ static int run(agent *a) {
     uv_timer_start(&a->poll_timer, on_poll, 0, TAIL_POLL_MS);
   }
   scraper_start(a->loop, &a->cfg, a->snd, on_goroutines, a, &a->sc);
-  uv_timer_start(&a->batch_timer, on_batch_timer, (uint64_t)a->cfg.batch_interval_ms, (uint64_t)a->cfg.batch_interval_ms);
+  uv_timer_start(&a->batch_timer, on_batch_timer, (uint64_t)a->cfg.batch_interval_ms,
+                 (uint64_t)a->cfg.batch_interval_ms);
   if (a->cfg.stats_file) {
     write_stats(a);
     uv_timer_start(&a->stats_timer, on_stats_timer, (uint64_t)a->cfg.stats_interval_ms,
@@ -593,8 +592,7 @@ static int run(agent *a) {
   }
   uv_run(a->loop, UV_RUN_DEFAULT);
   ret = 0;
-  if (a->cfg.mode == AGENT_RUN)
-    ret = a->term_signal ? 128 + a->term_signal : (int)(a->exit_status & 0xff);
+  if (a->cfg.mode == AGENT_RUN) ret = a->term_signal ? 128 + a->term_signal : (int)(a->exit_status & 0xff);
 
 out:
   scraper_free(&a->sc); /* joins the CPU thread: no capture comes after this */
@@ -605,8 +603,10 @@ out:
     if (a->cfg.stats_file && agent_stats_write(a->cfg.stats_file, &cs))
       agent_log(LOG_WARN, "cannot write the stats file", "file=\"%s\"", a->cfg.stats_file);
     agent_stats_summary(summary, sizeof summary);
-    agent_log(LOG_INFO, "stopped", "exit=%d %s pushed=%llu delivered=%llu spooled=%llu rejected=%llu dropped=%llu "
-              "spool_files=%llu", ret, summary, (unsigned long long)cs.pushed, (unsigned long long)cs.delivered,
+    agent_log(LOG_INFO, "stopped",
+              "exit=%d %s pushed=%llu delivered=%llu spooled=%llu rejected=%llu dropped=%llu "
+              "spool_files=%llu",
+              ret, summary, (unsigned long long)cs.pushed, (unsigned long long)cs.delivered,
               (unsigned long long)cs.spooled, (unsigned long long)cs.rejected, (unsigned long long)cs.dropped,
               (unsigned long long)cs.spool_files);
   }

@@ -38,6 +38,7 @@ typedef struct agent_config {
   double goroutine_budget;   /* percent of the time goroutine scrapes may take; 0: no limit */
   int64_t dump_interval_ms;  /* full debug=2 dumps; 0: only on triggers */
   int64_t heap_interval_ms;  /* heap profiles; 0: none */
+  int64_t leak_interval_ms;  /* goroutine leak profiles, when the service has them; 0: none */
   int64_t batch_interval_ms; /* stderr lines are pushed this often */
   int64_t scrape_timeout_ms; /* one scrape, beyond a CPU window's own length */
 
@@ -49,7 +50,7 @@ typedef struct agent_config {
   uint64_t trigger_heap_min; /* bytes: smaller heaps never trigger */
   uint64_t trigger_goroutines_min;
 
-  int godebug;      /* set GODEBUG for the child */
+  int godebug; /* set GODEBUG for the child */
   int schedtrace_ms;
 
   char *spool_dir;
@@ -97,8 +98,19 @@ int64_t agent_mono_ms(void); /* CLOCK_MONOTONIC */
 
 /* --- statistics (stats.c): per kind, from every thread ------------------------------- */
 
-enum { STAT_CAPTURED, STAT_DELIVERED, STAT_SPOOLED, STAT_REJECTED, STAT_DROPPED, STAT_FAILED, STAT_QUEUE_DROPPED,
-       STAT_SCRAPE_ERRORS, STAT_SCRAPE_SKIPPED, STAT_TRIGGERED, STAT_N };
+enum {
+  STAT_CAPTURED,
+  STAT_DELIVERED,
+  STAT_SPOOLED,
+  STAT_REJECTED,
+  STAT_DROPPED,
+  STAT_FAILED,
+  STAT_QUEUE_DROPPED,
+  STAT_SCRAPE_ERRORS,
+  STAT_SCRAPE_SKIPPED,
+  STAT_TRIGGERED,
+  STAT_N
+};
 
 void agent_stats_add(const char *kind, int stat, uint64_t n);
 void agent_stats_lines(uint64_t gc, uint64_t sched, uint64_t other);
@@ -133,7 +145,8 @@ typedef void (*scraper_goroutines_fn)(void *user, uint64_t total, int64_t time_n
 
 int scraper_start(struct uv_loop_s *loop, const agent_config *cfg, sender *snd, scraper_goroutines_fn on_goroutines,
                   void *user, scraper **out);
-/* An extra debug=2 dump and CPU profile, marked with reason. */
+/* An extra debug=2 dump, CPU profile and goroutine leak profile (when the
+ * service has one), marked with reason. */
 void scraper_trigger(scraper *s, const char *reason);
 /* Stops the timers and the CPU thread (a window in progress is abandoned);
  * scrapes in flight end on their own. Call on the loop thread; then, after

@@ -38,8 +38,7 @@ typedef struct opt {
  * log-level, tail-from, help, version. */
 static const opt opts[] = {
     {"collector", T_STR, OFF(collector), "http://127.0.0.1:4318", "URL", "meanwhiled's base URL"},
-    {"pprof", T_STR, OFF(pprof), "http://127.0.0.1:6060/debug/pprof", "URL",
-     "the service's net/http/pprof base URL"},
+    {"pprof", T_STR, OFF(pprof), "http://127.0.0.1:6060/debug/pprof", "URL", "the service's net/http/pprof base URL"},
     {"service", T_STR, OFF(service), NULL, "NAME",
      "the service, as its spans name it (default: $OTEL_SERVICE_NAME, else service.name in\n"
      "$OTEL_RESOURCE_ATTRIBUTES, else with run the command's name)"},
@@ -50,7 +49,8 @@ static const opt opts[] = {
     {"config", T_SPECIAL, 0, NULL, "FILE", "read `key = value` lines (the flag names, no dashes) from FILE"},
     {"stdin", T_SPECIAL, 0, NULL, NULL,
      "read the service's stderr from standard input (a pipe); it is passed on to stderr"},
-    {"tail", T_SPECIAL, 0, NULL, "FILE", "follow FILE, a log of the service's stderr (truncation and rotation are handled)"},
+    {"tail", T_SPECIAL, 0, NULL, "FILE",
+     "follow FILE, a log of the service's stderr (truncation and rotation are handled)"},
     {"tail-from", T_SPECIAL, 0, "end", "end|start",
      "where --tail starts in a FILE that exists when the agent starts (one that appears later,\n"
      "or replaces it, is read from its start)"},
@@ -64,7 +64,12 @@ static const opt opts[] = {
     {"dump-interval", T_DURATION, OFF(dump_interval_ms), "5m", "D",
      "full goroutine dumps (/goroutine?debug=2) this often; 0: only on triggers"},
     {"heap-interval", T_DURATION, OFF(heap_interval_ms), "1m", "D", "heap profiles (/heap) this often; 0: none"},
-    {"batch-interval", T_DURATION, OFF(batch_interval_ms), "1s", "D", "stderr lines are pushed (kind gctrace) this often"},
+    {"leak-interval", T_DURATION, OFF(leak_interval_ms), "5m", "D",
+     "goroutine leak profiles (/goroutineleak: Go 1.27, or Go 1.26 built with\n"
+     "GOEXPERIMENT=goroutineleakprofile; each runs a GC cycle) this often and on triggers;\n"
+     "a service without one (404) is not asked again; 0: none"},
+    {"batch-interval", T_DURATION, OFF(batch_interval_ms), "1s", "D",
+     "stderr lines are pushed (kind gctrace) this often"},
     {"scrape-timeout", T_DURATION, OFF(scrape_timeout_ms), "30s", "D",
      "give up on a scrape after D (a CPU profile: after its window plus D)"},
     {"trigger-factor", T_DOUBLE, OFF(trigger_factor), "3", "F",
@@ -105,25 +110,25 @@ static const opt opts[] = {
 enum { N_OPTS = sizeof opts / sizeof opts[0] };
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "Usage: meanwhile-agent [options] run [options] -- COMMAND [ARGS...]\n"
-          "       meanwhile-agent --stdin [options]\n"
-          "       meanwhile-agent --tail FILE [options]\n"
-          "       meanwhile-agent [options]                (pprof scrapes only)\n"
-          "\n"
-          "Collects what the Go runtime of one service says about itself and sends it to meanwhiled:\n"
-          "CPU profiles back to back, goroutine profiles with their labels several times a second,\n"
-          "full goroutine dumps now and then, heap profiles, and the gctrace and schedtrace lines of\n"
-          "the service's stderr. When goroutines or the heap grow fast, or GC takes much of the CPU,\n"
-          "it takes an extra dump and marks the CPU profile (trigger).\n"
-          "\n"
-          "With run, the agent starts COMMAND itself (GODEBUG=gctrace=1,schedtrace=1000 added), passes\n"
-          "its stdout and stderr through unchanged, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it,\n"
-          "and exits with its exit status (128+N when signal N ended it). Options may come before run\n"
-          "and after it, up to the '--' (or the first word) that starts COMMAND.\n"
-          "\n"
-          "Options (each also a MEANWHILE_<NAME> variable, e.g. MEANWHILE_CPU_SECONDS, and a\n"
-          "`name = value` line of --config; flags win over variables, variables over the file):\n");
+  fprintf(f, "Usage: meanwhile-agent [options] run [options] -- COMMAND [ARGS...]\n"
+             "       meanwhile-agent --stdin [options]\n"
+             "       meanwhile-agent --tail FILE [options]\n"
+             "       meanwhile-agent [options]                (pprof scrapes only)\n"
+             "\n"
+             "Collects what the Go runtime of one service says about itself and sends it to meanwhiled:\n"
+             "CPU profiles back to back, goroutine profiles with their labels several times a second,\n"
+             "full goroutine dumps now and then, heap profiles, goroutine leak profiles (when the\n"
+             "service has them), and the gctrace and schedtrace lines of the service's stderr. When\n"
+             "goroutines or the heap grow fast, or GC takes much of the CPU, it takes an extra dump and\n"
+             "leak profile and marks the CPU profile (trigger).\n"
+             "\n"
+             "With run, the agent starts COMMAND itself (GODEBUG=gctrace=1,schedtrace=1000 added), passes\n"
+             "its stdout and stderr through unchanged, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it,\n"
+             "and exits with its exit status (128+N when signal N ended it). Options may come before run\n"
+             "and after it, up to the '--' (or the first word) that starts COMMAND.\n"
+             "\n"
+             "Options (each also a MEANWHILE_<NAME> variable, e.g. MEANWHILE_CPU_SECONDS, and a\n"
+             "`name = value` line of --config; flags win over variables, variables over the file):\n");
   for (size_t i = 0; i < N_OPTS; i++) {
     const opt *o = &opts[i];
     char head[64];
@@ -339,9 +344,7 @@ static int apply_env(agent_config *cfg, char *err, size_t errsz) {
 /* --- identity -------------------------------------------------------------------------------- */
 
 /* mkdir of one level, 0700; 0 when it exists. */
-static int mkdir_parent(const char *dir) {
-  return mkdir(dir, 0700) && errno != EEXIST ? -1 : 0;
-}
+static int mkdir_parent(const char *dir) { return mkdir(dir, 0700) && errno != EEXIST ? -1 : 0; }
 
 char *agent_resource_attr(const char *attrs, const char *key) {
   size_t kl = strlen(key);
@@ -457,7 +460,8 @@ static int validate(agent_config *cfg, char *err, size_t errsz) {
   if (cfg->scrape_timeout_ms < 100) return snprintf(err, errsz, "--scrape-timeout is at least 100ms"), -1;
   if (cfg->backoff_max_ms < 100) return snprintf(err, errsz, "--backoff-max is at least 100ms"), -1;
   if (cfg->stats_interval_ms < 100) return snprintf(err, errsz, "--stats-interval is at least 100ms"), -1;
-  if (!cfg->spool_max_files || !cfg->spool_max_bytes) return snprintf(err, errsz, "the spool's bounds must be above 0"), -1;
+  if (!cfg->spool_max_files || !cfg->spool_max_bytes)
+    return snprintf(err, errsz, "the spool's bounds must be above 0"), -1;
   if (cfg->queue_max_bytes < 65536) return snprintf(err, errsz, "--queue-max-bytes is at least 64KiB"), -1;
   if (strncmp(cfg->collector, "http://", 7) && strncmp(cfg->collector, "https://", 8))
     return snprintf(err, errsz, "--collector must be an http:// or https:// URL"), -1;
@@ -489,7 +493,8 @@ int agent_config_load(int argc, char **argv, agent_config *cfg, FILE *out, char 
         run = 1;
         continue;
       }
-      snprintf(err, errsz, "unexpected argument '%s' (run a command with: meanwhile-agent run [options] -- COMMAND)", a);
+      snprintf(err, errsz, "unexpected argument '%s' (run a command with: meanwhile-agent run [options] -- COMMAND)",
+               a);
       goto out;
     }
     const char *name = a + 2, *eq = strchr(name, '='), *val = eq ? eq + 1 : NULL;

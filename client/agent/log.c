@@ -49,9 +49,10 @@ void agent_log(int level, const char *msg, const char *fmt, ...) {
   struct tm tm;
   clock_gettime(CLOCK_REALTIME, &ts);
   gmtime_r(&ts.tv_sec, &tm);
-  int n = snprintf(line, sizeof line, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s prog=meanwhile-agent msg=\"%s\"",
-                   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                   ts.tv_nsec / 1000000, names[level & 3], msg);
+  int n =
+      snprintf(line, sizeof line, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s prog=meanwhile-agent msg=\"%s\"",
+               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+               names[level & 3], msg);
   if (n < 0) return;
   if ((size_t)n < sizeof line - 2 && fmt && *fmt) {
     line[n++] = ' ';

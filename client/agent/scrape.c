@@ -1,9 +1,9 @@
 /* The agent's pprof scrapes. Goroutine profiles (debug=0, with labels), full
- * dumps (debug=2) and heap profiles are GETs in libuv's thread pool, started by
- * timers on the loop; a scrape still in flight when its timer fires again is
- * skipped (and counted), never doubled. CPU profiles block for their whole
- * window (/profile?seconds=N), so they run back to back in a thread of their
- * own. Every capture goes to the sender stamped with the moment its scrape
+ * dumps (debug=2), heap profiles and goroutine leak profiles are GETs in
+ * libuv's thread pool, started by timers on the loop; a scrape still in
+ * flight when its timer fires again is skipped (and counted), never doubled.
+ * CPU profiles block for their whole window (/profile?seconds=N), so they run
+ * back to back in a thread of their own. Every capture goes to the sender stamped with the moment its scrape
  * started (unix ns) and, for CPU profiles, the window's length.
  *
  * Goroutine profiles cost the service time in proportion to its goroutines
@@ -14,7 +14,13 @@
  *
  * A trigger asks for a debug=2 dump at once and marks the CPU window that is
  * in progress (the one that covers the moment of the trigger); without
- * continuous CPU profiles it starts a single window instead. */
+ * continuous CPU profiles it starts a single window instead.
+ *
+ * The goroutine leak profile (/goroutineleak) exists in Go 1.27 and in Go 1.26
+ * built with GOEXPERIMENT=goroutineleakprofile; elsewhere net/http/pprof
+ * answers 404 "Unknown profile". The first such answer says the service has
+ * none: it is logged once and never asked again. Each one runs a GC cycle, so
+ * it is taken on a slow schedule (--leak-interval) and on triggers. */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,11 +35,11 @@
 enum {
   MAX_SCRAPE_BYTES = 64 << 20, /* meanwhiled's default body limit */
   MAX_PROFILE_BYTES = 64 << 20,
-  TRIGGER_CPU_SECONDS = 10,    /* the window of a triggered profile without continuous ones */
+  TRIGGER_CPU_SECONDS = 10, /* the window of a triggered profile without continuous ones */
   URL_MAX = 4096,
-  CPU_RETRY_MS = 1000,         /* after a CPU profile failed once the service had answered */
-  CPU_START_RETRY_MS = 100,    /* while the service has not answered yet: it is starting */
-  CPU_START_MS = 60000,        /* how long a service may take to start: fast tries until then */
+  CPU_RETRY_MS = 1000,      /* after a CPU profile failed once the service had answered */
+  CPU_START_RETRY_MS = 100, /* while the service has not answered yet: it is starting */
+  CPU_START_MS = 60000,     /* how long a service may take to start: fast tries until then */
 };
 
 typedef struct slot {
@@ -45,10 +51,10 @@ typedef struct slot {
   int64_t duration_ns;
   int count_goroutines;
   uv_work_t work;
-  int busy;                     /* loop thread only */
-  const char *pending_trigger;  /* a trigger that came while busy */
-  int failing;                  /* logged as failing; cleared by a success */
-  CURL *curl;                   /* used by one job at a time */
+  int busy;                    /* loop thread only */
+  const char *pending_trigger; /* a trigger that came while busy */
+  int failing;                 /* logged as failing; cleared by a success */
+  CURL *curl;                  /* used by one job at a time */
   /* one job's input and result */
   const char *trigger;
   int64_t time_ns;
@@ -68,8 +74,9 @@ struct scraper {
   sender *snd;
   scraper_goroutines_fn on_goroutines;
   void *user;
-  slot goroutine, dump, heap, cpu_once;
-  uv_timer_t t_goroutine, t_dump, t_heap;
+  slot goroutine, dump, heap, cpu_once, leak;
+  uv_timer_t t_goroutine, t_dump, t_heap, t_leak;
+  int leak_absent; /* the service has no goroutine leak profile (loop thread) */
   int timers_open;
   pthread_t cpu_thread;
   int cpu_thread_started;
@@ -192,12 +199,18 @@ static int skip(const uint8_t **p, const uint8_t *end, unsigned wt) {
   uint64_t v;
   switch (wt) {
   case 0: return varint(p, end, &v);
-  case 1: if (end - *p < 8) return -1; *p += 8; return 0;
+  case 1:
+    if (end - *p < 8) return -1;
+    *p += 8;
+    return 0;
   case 2:
     if (varint(p, end, &v) || v > (uint64_t)(end - *p)) return -1;
     *p += v;
     return 0;
-  case 5: if (end - *p < 4) return -1; *p += 4; return 0;
+  case 5:
+    if (end - *p < 4) return -1;
+    *p += 4;
+    return 0;
   default: return -1;
   }
 }
@@ -284,11 +297,27 @@ static void work_cb(uv_work_t *w) {
   sl->have_total = sl->ok && sl->count_goroutines && agent_goroutine_total(sl->body, sl->len, &sl->total) == 0;
 }
 
+/* A leak profile answer that says the service has none: 1, and the leak
+ * scrapes stop for good. */
+static int leak_absent(scraper *sc, slot *sl) {
+  int none = sl->status == 404 || strstr(sl->err, "nknown profile"); /* net/http/pprof: "Unknown profile" */
+  if (sl != &sc->leak || sl->ok || !none) return 0;
+  sc->leak_absent = 1;
+  sl->pending_trigger = NULL;
+  uv_timer_stop(&sc->t_leak);
+  agent_log(LOG_INFO,
+            "the service has no goroutine leak profile (Go 1.27, or Go 1.26 with "
+            "GOEXPERIMENT=goroutineleakprofile): not asked again",
+            "url=\"%s\" answer=\"%s\"", sl->url, sl->err);
+  return 1;
+}
+
 static void after_cb(uv_work_t *w, int status) {
   slot *sl = w->data;
   scraper *sc = sl->sc;
   sl->busy = 0;
   if (status == UV_ECANCELED) sl->ok = 0;
+  if (leak_absent(sc, sl)) return;
   report(sl);
   if (sl->ok) {
     if (sl->have_total && sc->on_goroutines) sc->on_goroutines(sc->user, sl->total, sl->time_ns);
@@ -310,6 +339,7 @@ static void start_slot(scraper *sc, slot *sl, const char *trigger) {
     return;
   }
   sl->trigger = trigger;
+  sl->status = 0;
   sl->work.data = sl;
   if (uv_queue_work(sc->loop, &sl->work, work_cb, after_cb) == 0) sl->busy = 1;
 }
@@ -350,6 +380,11 @@ static void on_dump_timer(uv_timer_t *t) {
 static void on_heap_timer(uv_timer_t *t) {
   scraper *sc = t->data;
   start_slot(sc, &sc->heap, NULL);
+}
+
+static void on_leak_timer(uv_timer_t *t) {
+  scraper *sc = t->data;
+  if (!sc->leak_absent) start_slot(sc, &sc->leak, NULL);
 }
 
 /* --- back-to-back CPU profiles ---------------------------------------------------------------- */
@@ -413,6 +448,7 @@ int scraper_start(uv_loop_t *loop, const agent_config *cfg, sender *snd, scraper
   sc->goroutine.count_goroutines = 1;
   init_slot(sc, &sc->dump, "goroutine", "dump", "/goroutine?debug=2", t);
   init_slot(sc, &sc->heap, "heap", "heap", "/heap", t);
+  init_slot(sc, &sc->leak, "goroutineleak", "leak", "/goroutineleak", t);
   snprintf(path, sizeof path, "/profile?seconds=%d", TRIGGER_CPU_SECONDS);
   init_slot(sc, &sc->cpu_once, "cpu", "cpu", path, TRIGGER_CPU_SECONDS * 1000L + t);
   sc->cpu_once.duration_ns = TRIGGER_CPU_SECONDS * 1000000000LL;
@@ -420,7 +456,8 @@ int scraper_start(uv_loop_t *loop, const agent_config *cfg, sender *snd, scraper
   uv_timer_init(loop, &sc->t_goroutine);
   uv_timer_init(loop, &sc->t_dump);
   uv_timer_init(loop, &sc->t_heap);
-  sc->t_goroutine.data = sc->t_dump.data = sc->t_heap.data = sc;
+  uv_timer_init(loop, &sc->t_leak);
+  sc->t_goroutine.data = sc->t_dump.data = sc->t_heap.data = sc->t_leak.data = sc;
   sc->timers_open = 1;
   if (cfg->goroutine_rate > 0) {
     int64_t every = (int64_t)(1000.0 / cfg->goroutine_rate + 0.5);
@@ -431,6 +468,8 @@ int scraper_start(uv_loop_t *loop, const agent_config *cfg, sender *snd, scraper
     uv_timer_start(&sc->t_dump, on_dump_timer, (uint64_t)cfg->dump_interval_ms, (uint64_t)cfg->dump_interval_ms);
   if (cfg->heap_interval_ms > 0)
     uv_timer_start(&sc->t_heap, on_heap_timer, (uint64_t)cfg->heap_interval_ms, (uint64_t)cfg->heap_interval_ms);
+  if (cfg->leak_interval_ms > 0)
+    uv_timer_start(&sc->t_leak, on_leak_timer, (uint64_t)cfg->leak_interval_ms, (uint64_t)cfg->leak_interval_ms);
   if (cfg->cpu_seconds > 0) {
     snprintf(path, sizeof path, "/profile?seconds=%d", cfg->cpu_seconds);
     init_slot(sc, &sc->cpu, "cpu", "cpu", path, cfg->cpu_seconds * 1000L + t);
@@ -445,6 +484,7 @@ int scraper_start(uv_loop_t *loop, const agent_config *cfg, sender *snd, scraper
 void scraper_trigger(scraper *sc, const char *reason) {
   if (atomic_load(&sc->stop)) return;
   start_slot(sc, &sc->dump, reason);
+  if (sc->cfg->leak_interval_ms > 0 && !sc->leak_absent) start_slot(sc, &sc->leak, reason);
   if (sc->cpu_thread_started) atomic_store(&sc->cpu_trigger, reason);
   else start_slot(sc, &sc->cpu_once, reason);
 }
@@ -456,9 +496,10 @@ void scraper_stop(scraper *sc) {
     uv_close((uv_handle_t *)&sc->t_goroutine, NULL);
     uv_close((uv_handle_t *)&sc->t_dump, NULL);
     uv_close((uv_handle_t *)&sc->t_heap, NULL);
+    uv_close((uv_handle_t *)&sc->t_leak, NULL);
     sc->timers_open = 0;
   }
-  slot *slots[] = {&sc->goroutine, &sc->dump, &sc->heap, &sc->cpu_once};
+  slot *slots[] = {&sc->goroutine, &sc->dump, &sc->heap, &sc->cpu_once, &sc->leak};
   for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
     if (slots[i]->busy) uv_cancel((uv_req_t *)&slots[i]->work); /* fails harmlessly once running */
 }
@@ -468,7 +509,7 @@ void scraper_free(scraper **scp) {
   if (!sc) return;
   atomic_store(&sc->stop, 1);
   if (sc->cpu_thread_started) pthread_join(sc->cpu_thread, NULL);
-  slot *slots[] = {&sc->goroutine, &sc->dump, &sc->heap, &sc->cpu_once, &sc->cpu};
+  slot *slots[] = {&sc->goroutine, &sc->dump, &sc->heap, &sc->cpu_once, &sc->cpu, &sc->leak};
   for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
     if (slots[i]->curl) curl_easy_cleanup(slots[i]->curl);
     free(slots[i]->body);

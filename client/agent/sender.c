@@ -37,12 +37,15 @@ struct sender {
 
 static void on_outcome(void *user, const mw_outcome *o) {
   (void)user;
-  static const int stat[] = {[MW_OUTCOME_DELIVERED] = STAT_DELIVERED, [MW_OUTCOME_SPOOLED] = STAT_SPOOLED,
-                             [MW_OUTCOME_REJECTED] = STAT_REJECTED,   [MW_OUTCOME_DROPPED] = STAT_DROPPED,
+  static const int stat[] = {[MW_OUTCOME_DELIVERED] = STAT_DELIVERED,
+                             [MW_OUTCOME_SPOOLED] = STAT_SPOOLED,
+                             [MW_OUTCOME_REJECTED] = STAT_REJECTED,
+                             [MW_OUTCOME_DROPPED] = STAT_DROPPED,
                              [MW_OUTCOME_FAILED] = STAT_FAILED};
   agent_stats_add(o->kind, stat[o->outcome], 1);
   if (o->outcome == MW_OUTCOME_REJECTED)
-    agent_log(LOG_WARN, "the collector refused a payload", "kind=%s status=%ld bytes=%zu", o->kind, o->status, o->bytes);
+    agent_log(LOG_WARN, "the collector refused a payload", "kind=%s status=%ld bytes=%zu", o->kind, o->status,
+              o->bytes);
   else if (o->outcome == MW_OUTCOME_DROPPED)
     agent_log(LOG_WARN, "the spool is full: dropped its oldest payload", "kind=%s bytes=%zu", o->kind, o->bytes);
 }
@@ -207,9 +210,7 @@ void sender_enqueue(sender *s, const char *kind, uint8_t *body, size_t len, int6
   }
 }
 
-void sender_client_stats(sender *s, mw_client_stats *out) {
-  mw_client_stats_get(s->client, out);
-}
+void sender_client_stats(sender *s, mw_client_stats *out) { mw_client_stats_get(s->client, out); }
 
 void sender_stop(sender **sp, int64_t drain_ms, mw_client_stats *final) {
   sender *s = sp ? *sp : NULL;

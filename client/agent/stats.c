@@ -10,10 +10,11 @@
 
 #include "agent.h"
 
-static const char *const kinds[] = {"gctrace", "goroutine", "cpu", "heap"};
+static const char *const kinds[] = {"gctrace", "goroutine", "cpu", "heap", "goroutineleak"};
 enum { N_KINDS = sizeof kinds / sizeof kinds[0] };
-static const char *const stat_names[STAT_N] = {"captured", "delivered", "spooled", "rejected", "dropped",
-                                               "failed", "queue_dropped", "scrape_errors", "scrape_skipped", "triggered"};
+static const char *const stat_names[STAT_N] = {"captured",       "delivered", "spooled",       "rejected",
+                                               "dropped",        "failed",    "queue_dropped", "scrape_errors",
+                                               "scrape_skipped", "triggered"};
 static const char *const reasons[] = {"goroutines", "heap", "gc_cpu"};
 enum { N_REASONS = sizeof reasons / sizeof reasons[0] };
 

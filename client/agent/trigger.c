@@ -86,7 +86,8 @@ const char *trigger_goroutines(trigger_state *t, int64_t now_ms, uint64_t count)
 const char *trigger_gc(trigger_state *t, int64_t now_ms, uint64_t heap_live_bytes, int gc_pct, double uptime_s) {
   if (uptime_s * 1e3 < (double)t->warmup_ms) return NULL; /* warming up: neither a trigger nor a baseline */
   uint64_t min = ring_add_min(&t->heap, now_ms, t->window_ms, heap_live_bytes);
-  if (t->factor > 1 && heap_live_bytes >= t->heap_min && (double)heap_live_bytes > t->factor * (double)(min > (1u << 20) ? min : (1u << 20)))
+  if (t->factor > 1 && heap_live_bytes >= t->heap_min &&
+      (double)heap_live_bytes > t->factor * (double)(min > (1u << 20) ? min : (1u << 20)))
     return fire(t, now_ms, "heap");
   if (t->gc_cpu > 0 && gc_pct > t->gc_cpu) return fire(t, now_ms, "gc_cpu");
   return NULL;

@@ -118,8 +118,8 @@ static int parse_duration(const char *s, int64_t *out) {
   static const struct {
     const char *unit;
     double ns;
-  } units[] = {{"ns", 1}, {"us", 1e3}, {"\xC2\xB5s", 1e3}, {"\xCE\xBCs", 1e3}, {"ms", 1e6},
-               {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}, {"d", 86400e9}};
+  } units[] = {{"ns", 1},  {"us", 1e3}, {"\xC2\xB5s", 1e3}, {"\xCE\xBCs", 1e3}, {"ms", 1e6},
+               {"s", 1e9}, {"m", 60e9}, {"h", 3600e9},      {"d", 86400e9}};
   double total = 0;
   if (!*s) return -1;
   while (*s) {
@@ -190,7 +190,8 @@ static int bad_usage(const char *cmd, const char *fmt, ...) {
 /* The server's base URL into base, or bad usage reported for cmd. */
 static int server_base(const char *cmd, const char *url_flag, char *base, size_t size) {
   if (!base_url(url_flag, base, size)) return CLI_EXIT_OK;
-  return bad_usage(cmd, "the server URL must start with http:// or https:// (%s)", url_flag ? "--url" : "MEANWHILE_URL");
+  return bad_usage(cmd, "the server URL must start with http:// or https:// (%s)",
+                   url_flag ? "--url" : "MEANWHILE_URL");
 }
 
 /* Reports what getopt_long refused (opterr is 0, the optstring starts with ':'). */
@@ -314,12 +315,15 @@ static int cmd_explain(int argc, char **argv) {
 }
 
 static int cmd_slow(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"service", required_argument, NULL, 's'}, {"name", required_argument, NULL, 'n'},
-      {"since", required_argument, NULL, 'S'},   {"min", required_argument, NULL, 'm'},
-      {"limit", required_argument, NULL, 'l'},   {"json", no_argument, NULL, 'j'},
-      {"url", required_argument, NULL, 'u'},     {"help", no_argument, NULL, 'h'},
-      {0}};
+  static const struct option longopts[] = {{"service", required_argument, NULL, 's'},
+                                           {"name", required_argument, NULL, 'n'},
+                                           {"since", required_argument, NULL, 'S'},
+                                           {"min", required_argument, NULL, 'm'},
+                                           {"limit", required_argument, NULL, 'l'},
+                                           {"json", no_argument, NULL, 'j'},
+                                           {"url", required_argument, NULL, 'u'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {0}};
   const char *url_flag = NULL, *service = NULL, *name = NULL, *since_s = "1h", *min_s = NULL;
   int raw = 0, limit = 20, c;
   int64_t since = 0, min = 0;
@@ -417,9 +421,9 @@ int main(int argc, char **argv) {
     goto out;
   }
   int (*run)(int, char **) = strcmp(cmd, "explain") == 0 ? cmd_explain
-                            : strcmp(cmd, "slow") == 0  ? cmd_slow
-                            : strcmp(cmd, "push") == 0  ? cli_cmd_push
-                                                        : NULL;
+                             : strcmp(cmd, "slow") == 0  ? cmd_slow
+                             : strcmp(cmd, "push") == 0  ? cli_cmd_push
+                                                         : NULL;
   if (!run) {
     fprintf(stderr, "%s: unknown command '%s'\n\n", prog, cmd);
     usage(stderr);

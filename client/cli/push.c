@@ -147,7 +147,8 @@ static int pb_field(const uint8_t *m, const uint8_t *end, unsigned field, uint64
       if (pb_varint(&m, end, &v)) return -1;
       if (key >> 3 == field) *num = v, found = 1;
       break;
-    case 1: case 5:
+    case 1:
+    case 5:
       if (end - m < ((key & 7) == 1 ? 8 : 4)) return -1;
       m += (key & 7) == 1 ? 8 : 4;
       break;
@@ -179,9 +180,9 @@ static char *traces_response_json(const char *body) {
     }
     char n[24];
     snprintf(n, sizeof n, "%llu", (unsigned long long)rejected);
-    json_object_set_new(o, "partialSuccess",
-                        json_pack("{s:s, s:s%}", "rejectedSpans", n, "errorMessage", msg ? (const char *)msg : "",
-                                  msg ? msg_len : 0));
+    json_object_set_new(
+        o, "partialSuccess",
+        json_pack("{s:s, s:s%}", "rejectedSpans", n, "errorMessage", msg ? (const char *)msg : "", msg ? msg_len : 0));
   }
   char *out = json_dumps(o, JSON_COMPACT);
   json_decref(o);
@@ -218,11 +219,13 @@ static int report(mw_client *cl, int rc, int protobuf, const char *where, const 
   switch (rc) {
   case 0: print_answer(body, protobuf); return PUSH_OK;
   case MW_PUSH_SPOOLED:
-    fprintf(stderr, "%s push: %sthe server did not take it (%s); kept in %s: send it later with '%s push --flush --spool %s'\n",
+    fprintf(stderr,
+            "%s push: %sthe server did not take it (%s); kept in %s: send it later with '%s push --flush --spool %s'\n",
             prog, where, status ? "busy" : body, o->spool_dir, prog, o->spool_dir);
     return PUSH_OK;
   case MW_ERR_REJECTED:
-    if (!protobuf || !body || status_message(body, msg, sizeof msg)) snprintf(msg, sizeof msg, "%s", body && *body ? body : "(no message)");
+    if (!protobuf || !body || status_message(body, msg, sizeof msg))
+      snprintf(msg, sizeof msg, "%s", body && *body ? body : "(no message)");
     fprintf(stderr, "%s push: %srefused with HTTP %ld: %s\n", prog, where, status, msg);
     return PUSH_FAIL;
   case MW_ERR_CONNECT:
@@ -239,9 +242,7 @@ static int report(mw_client *cl, int rc, int protobuf, const char *where, const 
 
 /* --- a file of spans -------------------------------------------------------------------- */
 
-static int is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 /* Whether spans are OTLP JSON: the first byte that is no blank is '{' and no
  * byte is a control character other than a blank. A protobuf request can begin
@@ -320,13 +321,18 @@ static int push_json_spans(mw_client *cl, const char *path, const char *d, size_
 }
 
 int cli_cmd_push(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"service", required_argument, NULL, 's'},  {"instance", required_argument, NULL, 'i'},
-      {"time", required_argument, NULL, 't'},     {"duration", required_argument, NULL, 'd'},
-      {"process-start", required_argument, NULL, 'p'}, {"trigger", required_argument, NULL, 'T'},
-      {"encoding", required_argument, NULL, 'e'}, {"spool", required_argument, NULL, 'S'},
-      {"flush", no_argument, NULL, 'F'},          {"url", required_argument, NULL, 'u'},
-      {"help", no_argument, NULL, 'h'},           {0}};
+  static const struct option longopts[] = {{"service", required_argument, NULL, 's'},
+                                           {"instance", required_argument, NULL, 'i'},
+                                           {"time", required_argument, NULL, 't'},
+                                           {"duration", required_argument, NULL, 'd'},
+                                           {"process-start", required_argument, NULL, 'p'},
+                                           {"trigger", required_argument, NULL, 'T'},
+                                           {"encoding", required_argument, NULL, 'e'},
+                                           {"spool", required_argument, NULL, 'S'},
+                                           {"flush", no_argument, NULL, 'F'},
+                                           {"url", required_argument, NULL, 'u'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {0}};
   mw_runtime_params rp = {0};
   mw_client_options o;
   mw_client_options_init(&o);
@@ -350,7 +356,8 @@ int cli_cmd_push(int argc, char **argv) {
     case 'e':
       if (strcasecmp(optarg, "zstd") == 0) o.encoding = MW_ENCODING_ZSTD;
       else if (strcasecmp(optarg, "gzip") == 0) o.encoding = MW_ENCODING_GZIP;
-      else if (strcasecmp(optarg, "none") == 0 || strcasecmp(optarg, "identity") == 0) o.encoding = MW_ENCODING_IDENTITY;
+      else if (strcasecmp(optarg, "none") == 0 || strcasecmp(optarg, "identity") == 0)
+        o.encoding = MW_ENCODING_IDENTITY;
       else return bad_usage("--encoding is zstd, gzip or none, not '%s'", optarg);
       break;
     case 'S': o.spool_dir = optarg; break;
@@ -392,7 +399,8 @@ int cli_cmd_push(int argc, char **argv) {
   }
   int rc = mw_client_new(&o, &cl);
   if (rc) {
-    fprintf(stderr, "%s push: %s%s%s\n", prog, mw_strerror(rc), o.spool_dir ? ": " : "", o.spool_dir ? o.spool_dir : "");
+    fprintf(stderr, "%s push: %s%s%s\n", prog, mw_strerror(rc), o.spool_dir ? ": " : "",
+            o.spool_dir ? o.spool_dir : "");
     goto out;
   }
   if (flush) {
@@ -408,12 +416,9 @@ int cli_cmd_push(int argc, char **argv) {
     ret = rc == 0 ? PUSH_OK : st.delivered || st.rejected ? PUSH_FAIL : PUSH_CONNECT;
     goto out;
   }
-  if (strcmp(kind, "spans") != 0)
-    ret = report(cl, mw_client_push_runtime(cl, kind, data, len, &rp), 0, "", &o);
-  else if (looks_like_json(data, len))
-    ret = push_json_spans(cl, path, data, len, &o);
-  else
-    ret = report(cl, mw_client_push_spans(cl, data, len), 1, "", &o);
+  if (strcmp(kind, "spans") != 0) ret = report(cl, mw_client_push_runtime(cl, kind, data, len, &rp), 0, "", &o);
+  else if (looks_like_json(data, len)) ret = push_json_spans(cl, path, data, len, &o);
+  else ret = report(cl, mw_client_push_spans(cl, data, len), 1, "", &o);
 out:
   mw_client_free(&cl);
   free(data);

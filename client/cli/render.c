@@ -174,9 +174,20 @@ static void format_bytes(char *buf, size_t size, int64_t n) {
 /* --- breakdown categories ----------------------------------------------------------- */
 
 enum cat {
-  CAT_CPU, CAT_GC,
-  CAT_MUTEX, CAT_CHAN, CAT_SELECT, CAT_IO, CAT_SLEEP, CAT_SYSCALL, CAT_COND, CAT_BLOCKED,
-  CAT_RUNNABLE, CAT_CHILDREN, CAT_UNKNOWN, CAT_N
+  CAT_CPU,
+  CAT_GC,
+  CAT_MUTEX,
+  CAT_CHAN,
+  CAT_SELECT,
+  CAT_IO,
+  CAT_SLEEP,
+  CAT_SYSCALL,
+  CAT_COND,
+  CAT_BLOCKED,
+  CAT_RUNNABLE,
+  CAT_CHILDREN,
+  CAT_UNKNOWN,
+  CAT_N
 };
 
 static const struct {
@@ -185,18 +196,12 @@ static const struct {
   char letter;       /* in the bar without colours */
   const char *color; /* SGR code */
 } cats[CAT_N] = {
-    [CAT_CPU] = {"cpu", NULL, 'C', "32"},
-    [CAT_GC] = {"gc", NULL, 'G', "33"},
-    [CAT_MUTEX] = {"mutex", "mutex", 'B', "31"},
-    [CAT_CHAN] = {"chan", "chan", 'B', "31"},
-    [CAT_SELECT] = {"select", "select", 'B', "31"},
-    [CAT_IO] = {"io", "io", 'B', "31"},
-    [CAT_SLEEP] = {"sleep", "sleep", 'B', "31"},
-    [CAT_SYSCALL] = {"syscall", "syscall", 'B', "31"},
-    [CAT_COND] = {"cond", "cond", 'B', "31"},
-    [CAT_BLOCKED] = {"blocked", "other", 'B', "31"},
-    [CAT_RUNNABLE] = {"runnable", NULL, 'R', "35"},
-    [CAT_CHILDREN] = {"children", NULL, '=', "34"},
+    [CAT_CPU] = {"cpu", NULL, 'C', "32"},           [CAT_GC] = {"gc", NULL, 'G', "33"},
+    [CAT_MUTEX] = {"mutex", "mutex", 'B', "31"},    [CAT_CHAN] = {"chan", "chan", 'B', "31"},
+    [CAT_SELECT] = {"select", "select", 'B', "31"}, [CAT_IO] = {"io", "io", 'B', "31"},
+    [CAT_SLEEP] = {"sleep", "sleep", 'B', "31"},    [CAT_SYSCALL] = {"syscall", "syscall", 'B', "31"},
+    [CAT_COND] = {"cond", "cond", 'B', "31"},       [CAT_BLOCKED] = {"blocked", "other", 'B', "31"},
+    [CAT_RUNNABLE] = {"runnable", NULL, 'R', "35"}, [CAT_CHILDREN] = {"children", NULL, '=', "34"},
     [CAT_UNKNOWN] = {"unknown", NULL, '?', "90"},
 };
 

@@ -26,9 +26,7 @@ void mw__client_sleep_ms(long ms) {
   }
 }
 
-int mw__client_retryable(long status) {
-  return status == 429 || status == 502 || status == 503 || status == 504;
-}
+int mw__client_retryable(long status) { return status == 429 || status == 502 || status == 503 || status == 504; }
 
 static uint64_t xorshift64(uint64_t *s) {
   uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ULL;

@@ -26,11 +26,11 @@ struct mw_client {
   mw__push_http *http;
   mw__spool *spool;
   uint64_t rng;
-  int failures;            /* consecutive retryable failures */
-  int64_t next_attempt_ms; /* monotonic; no attempt before it */
-  long last_status;        /* of the last attempt, 0 for none or no answer */
+  int failures;             /* consecutive retryable failures */
+  int64_t next_attempt_ms;  /* monotonic; no attempt before it */
+  long last_status;         /* of the last attempt, 0 for none or no answer */
   long last_retry_after_ms; /* of the last answer, 0 for none */
-  pthread_mutex_t mu;      /* guards st: mw_client_stats_get() may come from any thread */
+  pthread_mutex_t mu;       /* guards st: mw_client_stats_get() may come from any thread */
   mw_client_stats st;
 };
 
@@ -67,11 +67,11 @@ const char *mw_strerror(int err) {
 
 /* --- counters and outcomes ----------------------------------------------------- */
 
-#define BUMP(c, field, by)                                                                                           \
-  do {                                                                                                               \
-    pthread_mutex_lock(&(c)->mu);                                                                                    \
-    (c)->st.field += (by);                                                                                           \
-    pthread_mutex_unlock(&(c)->mu);                                                                                  \
+#define BUMP(c, field, by)                                                                                             \
+  do {                                                                                                                 \
+    pthread_mutex_lock(&(c)->mu);                                                                                      \
+    (c)->st.field += (by);                                                                                             \
+    pthread_mutex_unlock(&(c)->mu);                                                                                    \
   } while (0)
 
 static void tell(mw_client *c, mw_outcome_kind what, const char *kind, long status, size_t bytes, int64_t created) {
@@ -99,9 +99,7 @@ static void on_spool_drop(void *user, const char *kind, size_t bytes, int64_t cr
   tell(user, MW_OUTCOME_DROPPED, kind, 0, bytes, created_ns);
 }
 
-static void set_backoff(mw_client *c, long wait_ms) {
-  c->next_attempt_ms = mw__client_mono_ms() + wait_ms;
-}
+static void set_backoff(mw_client *c, long wait_ms) { c->next_attempt_ms = mw__client_mono_ms() + wait_ms; }
 
 static void clear_backoff(mw_client *c) {
   c->failures = 0;
@@ -192,7 +190,8 @@ static int attempt(mw_client *c, const mw__payload *p, sent *how, long *wait_ms)
     *how = SENT_OK;
   } else if (r.retryable) {
     c->failures++;
-    *wait_ms = mw__client_backoff_ms(c->failures, c->o.backoff_initial_ms, c->o.backoff_max_ms, r.retry_after_ms, &c->rng);
+    *wait_ms =
+        mw__client_backoff_ms(c->failures, c->o.backoff_initial_ms, c->o.backoff_max_ms, r.retry_after_ms, &c->rng);
     *how = SENT_RETRY;
   } else {
     if (r.status) clear_backoff(c); /* an answer: the collector is up */
@@ -228,8 +227,7 @@ int mw_client_flush(mw_client *c, long budget_ms) {
       set_backoff(c, wait);
     } else {
       mw__spool_pop(c->spool);
-      tell(c, how == SENT_OK ? MW_OUTCOME_DELIVERED : MW_OUTCOME_REJECTED, p.kind, c->last_status, p.len,
-           p.created_ns);
+      tell(c, how == SENT_OK ? MW_OUTCOME_DELIVERED : MW_OUTCOME_REJECTED, p.kind, c->last_status, p.len, p.created_ns);
     }
     mw__payload_clear(&p);
     if (mw__client_mono_ms() >= deadline) break;
@@ -366,10 +364,8 @@ static int valid_kind(const char *kind) {
   return 1;
 }
 
-int mw_client_push_runtime(mw_client *c, const char *kind, const void *body, size_t len,
-                           const mw_runtime_params *rp) {
-  if (!c || !kind || !valid_kind(kind) || !rp || !rp->service || !*rp->service || (!body && len))
-    return MW_ERR_INVAL;
+int mw_client_push_runtime(mw_client *c, const char *kind, const void *body, size_t len, const mw_runtime_params *rp) {
+  if (!c || !kind || !valid_kind(kind) || !rp || !rp->service || !*rp->service || (!body && len)) return MW_ERR_INVAL;
   char target[TARGET_MAX];
   snprintf(target, sizeof target, "/api/v1/ingest/%s", kind);
   int bad = add_param(target, sizeof target, "service", rp->service);

@@ -16,11 +16,11 @@ enum {
 /* One payload, ready to send: what a request needs and what a spool file holds. */
 typedef struct mw__payload {
   char kind[MW__KIND_MAX];
-  char *target;        /* path and query: "/v1/traces", "/api/v1/ingest/cpu?service=..." (owned) */
-  char ctype[64];      /* Content-Type */
-  char encoding[16];   /* Content-Encoding, "" for identity */
-  int64_t created_ns;  /* unix ns of the push */
-  uint8_t *body;       /* owned */
+  char *target;       /* path and query: "/v1/traces", "/api/v1/ingest/cpu?service=..." (owned) */
+  char ctype[64];     /* Content-Type */
+  char encoding[16];  /* Content-Encoding, "" for identity */
+  int64_t created_ns; /* unix ns of the push */
+  uint8_t *body;      /* owned */
   size_t len;
 } mw__payload;
 
@@ -58,14 +58,14 @@ int mw__client_compress(mw_encoding enc, int level, const void *body, size_t len
 typedef struct mw__push_http mw__push_http;
 
 typedef struct mw__push_result {
-  long status;          /* 0: no answer (transport error) */
-  long retry_after_ms;  /* from a Retry-After header, 0 when none */
-  int retryable;        /* a status or a transport error worth retrying */
-  int fatal;            /* the request itself is bad (malformed URL, ...): never retry */
+  long status;         /* 0: no answer (transport error) */
+  long retry_after_ms; /* from a Retry-After header, 0 when none */
+  int retryable;       /* a status or a transport error worth retrying */
+  int fatal;           /* the request itself is bad (malformed URL, ...): never retry */
 } mw__push_result;
 
 int mw__push_http_new(const char *base_url, const char *user_agent, long timeout_ms, long connect_timeout_ms,
-                 mw__push_http **out);
+                      mw__push_http **out);
 void mw__push_http_free(mw__push_http **h);
 
 /* POSTs p to base_url + p->target. Fills *r; the answer's first bytes (or the

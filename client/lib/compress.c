@@ -10,7 +10,7 @@
 
 int mw__client_is_compressed(const void *body, size_t len) {
   const uint8_t *b = body;
-  if (len >= 2 && b[0] == 0x1f && b[1] == 0x8b) return 1;                                  /* gzip */
+  if (len >= 2 && b[0] == 0x1f && b[1] == 0x8b) return 1;                                 /* gzip */
   if (len >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) return 1; /* zstd */
   return 0;
 }

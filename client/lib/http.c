@@ -11,8 +11,8 @@
 
 struct mw__push_http {
   CURL *curl;
-  char *base;                  /* without trailing slashes */
-  char *url;                   /* base + target, grown as needed */
+  char *base; /* without trailing slashes */
+  char *url;  /* base + target, grown as needed */
   size_t url_cap;
   char last[MW__RESPONSE_MAX]; /* the answer's first bytes, or curl's message */
   size_t last_len;
@@ -32,9 +32,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user) {
 }
 
 int mw__push_http_new(const char *base_url, const char *user_agent, long timeout_ms, long connect_timeout_ms,
-                 mw__push_http **out) {
-  if (!base_url || (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0))
-    return MW_ERR_INVAL;
+                      mw__push_http **out) {
+  if (!base_url || (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0)) return MW_ERR_INVAL;
   mw__push_http *h = calloc(1, sizeof *h);
   if (!h) return MW_ERR_NOMEM;
   size_t n = strlen(base_url);
@@ -68,9 +67,7 @@ void mw__push_http_free(mw__push_http **hp) {
   *hp = NULL;
 }
 
-const char *mw__push_http_last(const mw__push_http *h) {
-  return h->last;
-}
+const char *mw__push_http_last(const mw__push_http *h) { return h->last; }
 
 /* Transport errors that no retry can mend: the request itself is wrong. */
 static int curl_fatal(CURLcode cc) {

@@ -99,13 +99,9 @@ static int push_entry(mw__spool *s, const entry *e) {
   return 0;
 }
 
-size_t mw__spool_files(const mw__spool *s) {
-  return s ? s->n - s->head : 0;
-}
+size_t mw__spool_files(const mw__spool *s) { return s ? s->n - s->head : 0; }
 
-uint64_t mw__spool_bytes(const mw__spool *s) {
-  return s ? s->bytes : 0;
-}
+uint64_t mw__spool_bytes(const mw__spool *s) { return s ? s->bytes : 0; }
 
 void mw__spool_close(mw__spool **sp) {
   mw__spool *s = sp ? *sp : NULL;

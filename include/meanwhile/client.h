@@ -75,21 +75,21 @@ typedef struct mw_outcome {
 } mw_outcome;
 
 typedef struct mw_client_options {
-  const char *url;            /* collector base URL, http:// or https:// (required) */
-  mw_encoding encoding;       /* MW_ENCODING_ZSTD */
-  int compression_level;      /* 0: zstd 3, gzip 6 */
-  size_t compress_min_bytes;  /* bodies shorter than this go uncompressed (1024); so do bodies
+  const char *url;           /* collector base URL, http:// or https:// (required) */
+  mw_encoding encoding;      /* MW_ENCODING_ZSTD */
+  int compression_level;     /* 0: zstd 3, gzip 6 */
+  size_t compress_min_bytes; /* bodies shorter than this go uncompressed (1024); so do bodies
                                  that already are gzip or zstd, such as Go's pprof output */
-  long timeout_ms;            /* one request, whole (30000) */
-  long connect_timeout_ms;    /* 3000 */
-  int max_attempts;           /* tries per push before it spools or fails (3) */
-  long backoff_initial_ms;    /* the first wait after a failure (250); doubled after each */
-  long backoff_max_ms;        /* cap on any wait, Retry-After included (30000) */
-  const char *spool_dir;      /* NULL: no spool; created if missing (one level) */
-  uint64_t spool_max_bytes;   /* 256 MiB */
-  size_t spool_max_files;     /* 10000 */
-  int spool_fsync;            /* fsync each spooled file before it counts as spooled (0) */
-  const char *user_agent;     /* "libmeanwhile/<version>" */
+  long timeout_ms;           /* one request, whole (30000) */
+  long connect_timeout_ms;   /* 3000 */
+  int max_attempts;          /* tries per push before it spools or fails (3) */
+  long backoff_initial_ms;   /* the first wait after a failure (250); doubled after each */
+  long backoff_max_ms;       /* cap on any wait, Retry-After included (30000) */
+  const char *spool_dir;     /* NULL: no spool; created if missing (one level) */
+  uint64_t spool_max_bytes;  /* 256 MiB */
+  size_t spool_max_files;    /* 10000 */
+  int spool_fsync;           /* fsync each spooled file before it counts as spooled (0) */
+  const char *user_agent;    /* "libmeanwhile/<version>" */
   /* Called in the thread that pushes or flushes, once per change of a
    * payload's fate; may be NULL. Must not call back into the handle. */
   void (*on_outcome)(void *user, const mw_outcome *o);
@@ -99,7 +99,7 @@ typedef struct mw_client_options {
 /* Parameters of a runtime payload (POST /api/v1/ingest/{kind}); 0 and NULL
  * mean "not sent". */
 typedef struct mw_runtime_params {
-  const char *service;      /* required */
+  const char *service; /* required */
   const char *instance;
   int64_t time_ns;          /* capture start, unix ns */
   int64_t duration_ns;      /* windowed captures (CPU profiles) */
@@ -160,8 +160,7 @@ int mw_client_push_spans_json(mw_client *c, const void *body, size_t len);
  *   MW_ERR_INVAL, MW_ERR_NOMEM, MW_ERR_COMPRESS, MW_ERR_SPOOL.
  * With a spool, a push waits at most about a second between its tries: a
  * longer Retry-After or backoff spools the payload instead. */
-int mw_client_push_runtime(mw_client *c, const char *kind, const void *body, size_t len,
-                           const mw_runtime_params *p);
+int mw_client_push_runtime(mw_client *c, const char *kind, const void *body, size_t len, const mw_runtime_params *p);
 
 /* Sends spooled payloads, oldest first, for about budget_ms (at least one
  * attempt unless backing off; 0: one attempt at most, no waiting). A payload

@@ -7,7 +7,7 @@
 
 struct entry {
   uint64_t hash;
-  char *key;   /* NULL = empty slot */
+  char *key; /* NULL = empty slot */
   size_t len;
   int64_t val;
 };

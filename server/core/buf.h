@@ -9,16 +9,16 @@
 #include <stddef.h>
 
 typedef struct mw_buf {
-  char *data;  /* always NUL-terminated when len > 0 (not counted in len) */
+  char *data; /* always NUL-terminated when len > 0 (not counted in len) */
   size_t len;
   size_t cap;
-  size_t max;  /* appends that would pass this fail with MW_ETOOBIG */
-  int err;     /* the first failure (MW_ETOOBIG, MW_ENOMEM), 0 if none */
+  size_t max; /* appends that would pass this fail with MW_ETOOBIG */
+  int err;    /* the first failure (MW_ETOOBIG, MW_ENOMEM), 0 if none */
 } mw_buf;
 
 void mw__buf_init(mw_buf *b, size_t max);
 void mw__buf_free(mw_buf *b);
-void mw__buf_reset(mw_buf *b);   /* len = 0, keeps the memory, forgets a failure */
+void mw__buf_reset(mw_buf *b); /* len = 0, keeps the memory, forgets a failure */
 /* Returns 0, MW_ENOMEM or MW_ETOOBIG; on failure the buffer is freed and
  * b->err set; once b->err is set, every append returns it. */
 int mw__buf_add(mw_buf *b, const void *data, size_t len);

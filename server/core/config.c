@@ -11,10 +11,10 @@
 enum opt_type { T_STR, T_SIZE, T_UINT, T_LEVEL, T_SYNC, T_SECONDS, T_OPTSTR, T_DURATION0, T_BYTES0 };
 
 typedef struct opt {
-  const char *flag;     /* without "--" */
+  const char *flag; /* without "--" */
   const char *env;
   enum opt_type type;
-  size_t offset;        /* into mw_config */
+  size_t offset; /* into mw_config */
   const char *dflt;
   const char *help;
 } opt;
@@ -37,8 +37,8 @@ static const opt options[] = {
      "full: every commit survives power loss; normal: survives a process crash only"},
     {"max-body-bytes", "MEANWHILE_MAX_BODY_BYTES", T_SIZE, OFF(limits.max_body_bytes), "67108864",
      "largest request body, counted after decompression"},
-    {"max-spans-per-request", "MEANWHILE_MAX_SPANS_PER_REQUEST", T_SIZE, OFF(limits.max_spans_per_request),
-     "100000", "most spans in one export request"},
+    {"max-spans-per-request", "MEANWHILE_MAX_SPANS_PER_REQUEST", T_SIZE, OFF(limits.max_spans_per_request), "100000",
+     "most spans in one export request"},
     {"max-attrs-per-span", "MEANWHILE_MAX_ATTRS_PER_SPAN", T_SIZE, OFF(limits.max_attrs_per_span), "1024",
      "most attributes (also events, links, array values) per span"},
     {"max-value-bytes", "MEANWHILE_MAX_VALUE_BYTES", T_SIZE, OFF(limits.max_value_bytes), "65536",
@@ -62,8 +62,7 @@ static const opt options[] = {
      "request bodies being received and decoded, all together, before ingest answers 503"},
     {"max-query-range", "MEANWHILE_MAX_QUERY_RANGE", T_DURATION0, OFF(max_query_range), "31d",
      "widest time window a query may ask for; without start, the window it gets (0: no cap)"},
-    {"max-connections", "MEANWHILE_MAX_CONNECTIONS", T_UINT, OFF(max_connections), "1024",
-     "concurrent connections"},
+    {"max-connections", "MEANWHILE_MAX_CONNECTIONS", T_UINT, OFF(max_connections), "1024", "concurrent connections"},
     {"max-connections-per-ip", "MEANWHILE_MAX_CONNECTIONS_PER_IP", T_UINT, OFF(max_connections_per_ip), "128",
      "concurrent connections from one address, so that slow clients at one address cannot take them all"},
     {"conn-timeout", "MEANWHILE_CONN_TIMEOUT", T_SECONDS, OFF(conn_timeout_s), "30s",
@@ -121,10 +120,14 @@ static int set_value(mw_config *cfg, const opt *o, const char *v, char *err, siz
     if (e == v || v[0] == '-') goto bad;
     int shift = 0;
     switch (*e) {
-    case 'k': case 'K': shift = 10; break;
-    case 'm': case 'M': shift = 20; break;
-    case 'g': case 'G': shift = 30; break;
-    case 't': case 'T': shift = 40; break;
+    case 'k':
+    case 'K': shift = 10; break;
+    case 'm':
+    case 'M': shift = 20; break;
+    case 'g':
+    case 'G': shift = 30; break;
+    case 't':
+    case 'T': shift = 40; break;
     case '\0': break;
     default: goto bad;
     }
@@ -133,9 +136,7 @@ static int set_value(mw_config *cfg, const opt *o, const char *v, char *err, siz
     *(uint64_t *)p = (uint64_t)n << shift;
     return MW_OK;
   }
-  case T_OPTSTR: /* no default: "" leaves it unset */
-    *(const char **)p = *v ? v : NULL;
-    return MW_OK;
+  case T_OPTSTR: /* no default: "" leaves it unset */ *(const char **)p = *v ? v : NULL; return MW_OK;
   case T_SIZE: {
     unsigned long long n = strtoull(v, &end, 10);
     if (*end || end == v || v[0] == '-' || n == 0) goto bad;
@@ -169,12 +170,11 @@ bad:
 }
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "Usage: meanwhiled [options]\n\n"
-          "Collects OTLP spans and Go runtime data into SQLite and answers what the runtime\n"
-          "was doing while a request was slow. One port serves OTLP/HTTP ingest (/v1/traces),\n"
-          "the query API (/api/...), /metrics, /healthz and the web viewer (/).\n\n"
-          "Options (each may also be set by the environment variable shown):\n");
+  fprintf(out, "Usage: meanwhiled [options]\n\n"
+               "Collects OTLP spans and Go runtime data into SQLite and answers what the runtime\n"
+               "was doing while a request was slow. One port serves OTLP/HTTP ingest (/v1/traces),\n"
+               "the query API (/api/...), /metrics, /healthz and the web viewer (/).\n\n"
+               "Options (each may also be set by the environment variable shown):\n");
   for (size_t i = 0; i < N_OPTIONS; i++)
     fprintf(out, "  --%-24s %s\n  %26s (%s, default %s)\n", options[i].flag, options[i].help, "", options[i].env,
             options[i].dflt);
@@ -221,8 +221,7 @@ int mw__config_parse(int argc, char **argv, mw_config *cfg, FILE *out, char *err
       return MW_CONFIG_EXIT_OK;
     }
     if (c == '?' || c == ':') {
-      snprintf(err, errsz, "%s option %s (see --help)", c == ':' ? "missing value for" : "unknown",
-               argv[optind - 1]);
+      snprintf(err, errsz, "%s option %s (see --help)", c == ':' ? "missing value for" : "unknown", argv[optind - 1]);
       return MW_EINVAL;
     }
     if (set_value(cfg, &options[c - 1], optarg, err, errsz)) return MW_EINVAL;

@@ -17,7 +17,7 @@ typedef struct mw_config {
   unsigned threads;
   unsigned query_threads;
   unsigned max_query_queue;
-  int64_t query_timeout_ns;    /* 0 = no limit */
+  int64_t query_timeout_ns; /* 0 = no limit */
   int sync_full;
   mw_limits limits;
   size_t max_queue_spans;
@@ -30,16 +30,16 @@ typedef struct mw_config {
   unsigned request_timeout_s;
   unsigned header_timeout_s;
   unsigned shutdown_grace_s;
-  int fault_commit_delay_ms;   /* MEANWHILE_FAULT_COMMIT_DELAY_MS only: a test hook */
-  int fault_query_delay_ms;    /* MEANWHILE_FAULT_QUERY_DELAY_MS only: each query sleeps first (a test hook) */
-  int fault_read_slow_us;      /* MEANWHILE_FAULT_READ_SLOW_US only: reads sleep this long every 1,000 steps (a test hook) */
+  int fault_commit_delay_ms; /* MEANWHILE_FAULT_COMMIT_DELAY_MS only: a test hook */
+  int fault_query_delay_ms;  /* MEANWHILE_FAULT_QUERY_DELAY_MS only: each query sleeps first (a test hook) */
+  int fault_read_slow_us; /* MEANWHILE_FAULT_READ_SLOW_US only: reads sleep this long every 1,000 steps (a test hook) */
   const char *ingest_token_file, *query_token_file;
   const char *ingest_tokens, *query_tokens; /* MEANWHILE_*_TOKENS only: never flags */
   const char *tls_cert, *tls_key;
   const char *cors_origin;
-  int64_t retention_ns;        /* 0 = keep everything */
+  int64_t retention_ns; /* 0 = keep everything */
   unsigned retention_every_s;
-  uint64_t max_db_bytes;       /* 0 = no limit */
+  uint64_t max_db_bytes; /* 0 = no limit */
 } mw_config;
 
 enum { MW_CONFIG_RUN = 0, MW_CONFIG_EXIT_OK = 1 };

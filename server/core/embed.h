@@ -4,8 +4,8 @@
 #include <stddef.h>
 
 struct mw__embedded {
-  const char *path;           /* relative to the embedded folder, '/'-separated */
-  const unsigned char *data;  /* NUL-terminated copy of the file */
+  const char *path;          /* relative to the embedded folder, '/'-separated */
+  const unsigned char *data; /* NUL-terminated copy of the file */
   size_t len;
 };
 

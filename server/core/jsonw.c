@@ -175,8 +175,7 @@ void mw__jw_base64(mw_jsonw *w, const uint8_t *p, size_t n) {
   sep(w);
   put(w, "\"", 1);
   for (size_t i = 0; i < n; i += 3) {
-    unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
-                 (i + 2 < n ? p[i + 2] : 0);
+    unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
     char q[4] = {tbl[v >> 18 & 63], tbl[v >> 12 & 63], i + 1 < n ? tbl[v >> 6 & 63] : '=',
                  i + 2 < n ? tbl[v & 63] : '='};
     put(w, q, 4);

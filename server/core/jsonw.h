@@ -23,18 +23,18 @@ typedef struct mw_jsonw {
 void mw__jw_init(mw_jsonw *w, mw_buf *out);
 int mw__jw_error(const mw_jsonw *w);
 
-void mw__jw_obj(mw_jsonw *w);      /* { */
-void mw__jw_obj_end(mw_jsonw *w);  /* } */
-void mw__jw_arr(mw_jsonw *w);      /* [ */
-void mw__jw_arr_end(mw_jsonw *w);  /* ] */
+void mw__jw_obj(mw_jsonw *w);     /* { */
+void mw__jw_obj_end(mw_jsonw *w); /* } */
+void mw__jw_arr(mw_jsonw *w);     /* [ */
+void mw__jw_arr_end(mw_jsonw *w); /* ] */
 void mw__jw_key(mw_jsonw *w, const char *key);
 
 void mw__jw_str(mw_jsonw *w, const char *s);
 void mw__jw_strn(mw_jsonw *w, const char *s, size_t n);
 void mw__jw_int(mw_jsonw *w, int64_t v);
 void mw__jw_uint(mw_jsonw *w, uint64_t v);
-void mw__jw_int_str(mw_jsonw *w, int64_t v);  /* an int64 as a decimal string (OTLP JSON) */
-void mw__jw_double(mw_jsonw *w, double v);    /* NaN/Inf become the OTLP strings */
+void mw__jw_int_str(mw_jsonw *w, int64_t v); /* an int64 as a decimal string (OTLP JSON) */
+void mw__jw_double(mw_jsonw *w, double v);   /* NaN/Inf become the OTLP strings */
 void mw__jw_bool(mw_jsonw *w, int v);
 void mw__jw_null(mw_jsonw *w);
 void mw__jw_hex(mw_jsonw *w, const uint8_t *p, size_t n); /* lowercase hex string */

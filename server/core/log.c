@@ -33,8 +33,7 @@ void mw__log(enum mw__log_level level, const char *msg, const char *fmt, ...) {
   clock_gettime(CLOCK_REALTIME, &ts);
   gmtime_r(&ts.tv_sec, &tm);
   size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-  int w = snprintf(line + n, sizeof line - n, ".%03ldZ level=%s msg=\"", ts.tv_nsec / 1000000,
-                   level_names[level]);
+  int w = snprintf(line + n, sizeof line - n, ".%03ldZ level=%s msg=\"", ts.tv_nsec / 1000000, level_names[level]);
   n += (size_t)w;
   for (const char *p = msg; *p && n < sizeof line - 8; p++) {
     if (*p == '"' || *p == '\\') line[n++] = '\\';

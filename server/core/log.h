@@ -10,8 +10,7 @@ void mw__log_set_level(enum mw__log_level level);
 /* Parses "debug", "info", "warn" or "error"; returns 0 or MW_EINVAL. */
 int mw__log_parse_level(const char *s, enum mw__log_level *out);
 /* msg is quoted for you; fmt (may be NULL) adds " key=value..." fields. */
-void mw__log(enum mw__log_level level, const char *msg, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void mw__log(enum mw__log_level level, const char *msg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define mw__debug(...) mw__log(MW_LOG_DEBUG, __VA_ARGS__)
 #define mw__info(...) mw__log(MW_LOG_INFO, __VA_ARGS__)

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const double mw__default_seconds_bounds[MW_DEFAULT_SECONDS_BOUNDS_N] = {
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+const double mw__default_seconds_bounds[MW_DEFAULT_SECONDS_BOUNDS_N] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                                        0.5,   1,    2.5,   5,    10};
 
 static size_t hist_nbounds(const mw_histogram *h) {
   return h->nbounds < MW_HISTOGRAM_MAX_BOUNDS ? h->nbounds : MW_HISTOGRAM_MAX_BOUNDS;
@@ -27,16 +27,15 @@ void mw__histogram_observe(mw_histogram *h, double seconds) {
   atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
   /* C11 has no atomic add for doubles: compare-and-swap until our sum lands. */
   double old = atomic_load_explicit(&h->sum, memory_order_relaxed);
-  while (!atomic_compare_exchange_weak_explicit(&h->sum, &old, old + seconds,
-                                                memory_order_relaxed, memory_order_relaxed)) {
+  while (!atomic_compare_exchange_weak_explicit(&h->sum, &old, old + seconds, memory_order_relaxed,
+                                                memory_order_relaxed)) {
   }
 }
 
 uint64_t mw__histogram_count(const mw_histogram *h) {
   mw_histogram *m = (mw_histogram *)h; /* atomic loads want a non-const pointer in C11 */
   uint64_t total = 0;
-  for (size_t i = 0; i <= hist_nbounds(h); i++)
-    total += atomic_load_explicit(&m->buckets[i], memory_order_relaxed);
+  for (size_t i = 0; i <= hist_nbounds(h); i++) total += atomic_load_explicit(&m->buckets[i], memory_order_relaxed);
   return total;
 }
 
@@ -63,10 +62,8 @@ static void fmt_float(char *out, size_t size, double v) {
   snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
   const char *e = strchr(tmp, 'e');
   int exp = e ? atoi(e + 1) : 0;
-  if (exp < -4 || exp >= 6)
-    snprintf(out, size, "%s", tmp);
-  else
-    snprintf(out, size, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, v);
+  if (exp < -4 || exp >= 6) snprintf(out, size, "%s", tmp);
+  else snprintf(out, size, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, v);
 }
 
 /* ---- rendering ------------------------------------------------------------ */
@@ -101,8 +98,7 @@ static int check_desc(const mw_metric_desc *d) {
   case MW_METRIC_GAUGE: return d->gauge ? MW_OK : MW_EINVAL;
   case MW_METRIC_COUNTER_VEC: return d->vec && valid_label(d->key_label) ? MW_OK : MW_EINVAL;
   case MW_METRIC_HISTOGRAM:
-    return d->histogram && (d->histogram->bounds || d->histogram->nbounds == 0) ? MW_OK
-                                                                                : MW_EINVAL;
+    return d->histogram && (d->histogram->bounds || d->histogram->nbounds == 0) ? MW_OK : MW_EINVAL;
   }
   return MW_EINVAL;
 }
@@ -119,13 +115,12 @@ static int put_help(mw_buf *out, const char *name, const char *help) {
 }
 
 /* Writes "name[suffix]{labels[,extra]} " ; braces only when there are labels. */
-static int put_series(mw_buf *out, const char *name, const char *suffix, const char *labels,
-                      const char *extra) {
+static int put_series(mw_buf *out, const char *name, const char *suffix, const char *labels, const char *extra) {
   int has_const = labels && *labels, has_extra = extra && *extra;
   int rc = mw__buf_printf(out, "%s%s", name, suffix);
   if (rc == MW_OK && (has_const || has_extra))
-    rc = mw__buf_printf(out, "{%s%s%s}", has_const ? labels : "",
-                        has_const && has_extra ? "," : "", has_extra ? extra : "");
+    rc = mw__buf_printf(out, "{%s%s%s}", has_const ? labels : "", has_const && has_extra ? "," : "",
+                        has_extra ? extra : "");
   return rc ? rc : mw__buf_addc(out, ' ');
 }
 
@@ -189,8 +184,7 @@ int mw__metrics_render(mw_buf *out, const mw_metric_desc *descs, size_t n) {
     if (rc) return rc;
     /* One HELP/TYPE per family: entries sharing a name continue it. */
     int continues = i > 0 && strcmp(descs[i - 1].name, d->name) == 0;
-    if (continues && descs[i - 1].kind != d->kind &&
-        strcmp(type_name(descs[i - 1].kind), type_name(d->kind)) != 0)
+    if (continues && descs[i - 1].kind != d->kind && strcmp(type_name(descs[i - 1].kind), type_name(d->kind)) != 0)
       return MW_EINVAL; /* one family, two types */
     if (!continues) {
       if (d->help && (rc = put_help(out, d->name, d->help))) return rc;

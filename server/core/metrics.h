@@ -45,8 +45,8 @@ typedef struct mw_histogram {
 /* Static initialiser from a bounds array (an array, not a pointer):
  *   static const double lat[] = {0.01, 0.1, 1};
  *   static mw_histogram h = MW_HISTOGRAM_INIT(lat); */
-#define MW_HISTOGRAM_INIT(bounds_array)                                                    \
-  {.bounds = (bounds_array), .nbounds = sizeof(bounds_array) / sizeof((bounds_array)[0])}
+#define MW_HISTOGRAM_INIT(bounds_array)                                                                                \
+  { .bounds = (bounds_array), .nbounds = sizeof(bounds_array) / sizeof((bounds_array)[0]) }
 
 /* Prometheus' default latency buckets: .005 .01 .025 .05 .1 .25 .5 1 2.5 5 10. */
 enum { MW_DEFAULT_SECONDS_BOUNDS_N = 11 };
@@ -62,9 +62,7 @@ static inline uint64_t mw__counter_get(const mw_counter *c) {
   return atomic_load_explicit((_Atomic uint64_t *)&c->v, memory_order_relaxed);
 }
 /* Sets g to v. */
-static inline void mw__gauge_set(mw_gauge *g, int64_t v) {
-  atomic_store_explicit(&g->v, v, memory_order_relaxed);
-}
+static inline void mw__gauge_set(mw_gauge *g, int64_t v) { atomic_store_explicit(&g->v, v, memory_order_relaxed); }
 /* Adds delta (may be negative) to g. */
 static inline void mw__gauge_add(mw_gauge *g, int64_t delta) {
   atomic_fetch_add_explicit(&g->v, delta, memory_order_relaxed);
@@ -76,8 +74,7 @@ static inline int64_t mw__gauge_get(const mw_gauge *g) {
 /* Adds n to the counter of key; keys outside [0, MW_COUNTER_VEC_KEYS) are
  * dropped (callers pass HTTP statuses or small enums, so one is a bug). */
 static inline void mw__counter_vec_add(mw_counter_vec *cv, int key, uint64_t n) {
-  if (key >= 0 && key < MW_COUNTER_VEC_KEYS)
-    atomic_fetch_add_explicit(&cv->v[key], n, memory_order_relaxed);
+  if (key >= 0 && key < MW_COUNTER_VEC_KEYS) atomic_fetch_add_explicit(&cv->v[key], n, memory_order_relaxed);
 }
 /* Returns the count of key (0 outside the key range). */
 static inline uint64_t mw__counter_vec_get(const mw_counter_vec *cv, int key) {
@@ -102,10 +99,10 @@ enum mw_metric_kind {
  * per constant label set): when they are adjacent, HELP and TYPE are written
  * once, as the format requires. */
 typedef struct mw_metric_desc {
-  const char *name;   /* [a-zA-Z_:][a-zA-Z0-9_:]*; counters should end in _total */
-  const char *help;   /* one line (may be NULL); backslash and newline are escaped */
+  const char *name; /* [a-zA-Z_:][a-zA-Z0-9_:]*; counters should end in _total */
+  const char *help; /* one line (may be NULL); backslash and newline are escaped */
   enum mw_metric_kind kind;
-  const char *labels; /* optional constant labels, preformatted and escaped by you,
+  const char *labels;    /* optional constant labels, preformatted and escaped by you,
                          without braces: "signal=\"traces\"" */
   const char *key_label; /* COUNTER_VEC: the label name of the key, e.g. "status" */
   union {

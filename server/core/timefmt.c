@@ -48,8 +48,8 @@ int mw__parse_ns(const char *s, int64_t *out_ns) {
 static const struct {
   const char *name;
   uint64_t ns;
-} units[] = {{"ns", 1},       {"us", 1000},           {"\xc2\xb5s", 1000}, {"\xce\xbcs", 1000},
-             {"ms", 1000000}, {"s", 1000000000},      {"m", 60000000000ULL}, {"h", 3600000000000ULL}};
+} units[] = {{"ns", 1},       {"us", 1000},      {"\xc2\xb5s", 1000},   {"\xce\xbcs", 1000},
+             {"ms", 1000000}, {"s", 1000000000}, {"m", 60000000000ULL}, {"h", 3600000000000ULL}};
 
 int mw__parse_duration(const char *s, int64_t *out_ns) {
   if (!s || !*s) return MW_EINVAL;
@@ -119,8 +119,8 @@ static int fixed(const char *s, int n, int *out) {
 static int parse_rfc3339(const char *s, int64_t *out_ns) {
   int y, mo, d, h, mi, sec;
   if (fixed(s, 4, &y) || s[4] != '-' || fixed(s + 5, 2, &mo) || s[7] != '-' || fixed(s + 8, 2, &d) ||
-      (s[10] != 'T' && s[10] != 't') || fixed(s + 11, 2, &h) || s[13] != ':' || fixed(s + 14, 2, &mi) ||
-      s[16] != ':' || fixed(s + 17, 2, &sec))
+      (s[10] != 'T' && s[10] != 't') || fixed(s + 11, 2, &h) || s[13] != ':' || fixed(s + 14, 2, &mi) || s[16] != ':' ||
+      fixed(s + 17, 2, &sec))
     return MW_EINVAL;
   if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60) return MW_EINVAL;
   const char *p = s + 19;
@@ -181,8 +181,8 @@ void mw__format_duration(char *out, size_t size, int64_t ns) {
   static const struct {
     const char *unit;
     int64_t ns;
-  } whole[] = {{"d", 86400000000000LL}, {"h", 3600000000000LL}, {"m", 60000000000LL}, {"s", 1000000000},
-               {"ms", 1000000},         {"us", 1000}};
+  } whole[] = {{"d", 86400000000000LL}, {"h", 3600000000000LL}, {"m", 60000000000LL},
+               {"s", 1000000000},       {"ms", 1000000},        {"us", 1000}};
   for (size_t i = 0; i < sizeof whole / sizeof whole[0]; i++)
     if (ns != 0 && ns % whole[i].ns == 0) {
       snprintf(out, size, "%lld%s", (long long)(ns / whole[i].ns), whole[i].unit);

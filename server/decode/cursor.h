@@ -8,13 +8,13 @@
 
 /* In a parser with a cursor `c` and out-parameters `why` and `at`: fails the
  * line with MW_EINVAL (core/error.h), saying why and where, unless cond. */
-#define EXPECT(cond, msg) \
-  do {                    \
-    if (!(cond)) {        \
-      *why = (msg);       \
-      *at = c.i;          \
-      return MW_EINVAL;   \
-    }                     \
+#define EXPECT(cond, msg)                                                                                              \
+  do {                                                                                                                 \
+    if (!(cond)) {                                                                                                     \
+      *why = (msg);                                                                                                    \
+      *at = c.i;                                                                                                       \
+      return MW_EINVAL;                                                                                                \
+    }                                                                                                                  \
   } while (0)
 
 typedef struct cur {

@@ -16,7 +16,6 @@
 #include "core/error.h"
 #include "decode/cursor.h"
 
-
 /* A fraction's digits scaled to `scale` decimals (extra digits are truncated,
  * not an error: the runtime prints at most 3 but we are lenient). */
 static int frac(cur *c, int scale, int64_t *v) {
@@ -71,8 +70,7 @@ static int rest_blank(const cur *c) {
 
 /* ---- the gctrace line ----------------------------------------------------- */
 
-int mw__gctrace_parse_line(const char *line, size_t len, mw_gc_cycle *gc, const char **why,
-                           size_t *at) {
+int mw__gctrace_parse_line(const char *line, size_t len, mw_gc_cycle *gc, const char **why, size_t *at) {
   cur c = {line, 0, len};
   mw_gc_cycle g = {0};
   int64_t v;
@@ -179,8 +177,7 @@ static enum kind classify(const char *s, size_t n) {
     if (rest_blank(&c)) return K_RUNTIME;
   }
   /* scavenger (scavtrace=1), Go <= 1.13 scvg lines, gcpacertrace */
-  if ((starts(s, n, "scav ") && n > 5 && cur_is_digit(s[5])) || starts(s, n, "scvg") ||
-      starts(s, n, "pacer: "))
+  if ((starts(s, n, "scav ") && n > 5 && cur_is_digit(s[5])) || starts(s, n, "scvg") || starts(s, n, "pacer: "))
     return K_RUNTIME;
   /* scheddetail=1: "  P0: status=...", "  M3: p=...", "  G1: status=..." */
   if (starts(s, n, "  ")) {
@@ -193,8 +190,8 @@ static enum kind classify(const char *s, size_t n) {
     }
   }
   /* the tail of a gc line whose head was cut off by other output */
-  if (memmem(s, n, " ms clock, ", 11) || memmem(s, n, " ms cpu, ", 9) ||
-      memmem(s, n, " MB goal, ", 10) || memmem(s, n, " MB stacks, ", 12))
+  if (memmem(s, n, " ms clock, ", 11) || memmem(s, n, " ms cpu, ", 9) || memmem(s, n, " MB goal, ", 10) ||
+      memmem(s, n, " MB stacks, ", 12))
     return K_FRAGMENT;
   return K_OTHER;
 }
@@ -206,8 +203,8 @@ static void note_error(mw_runtime_text *out, size_t line, size_t col, const char
     out->errors[out->n_errors++] = (mw_runtime_text_error){line, col, msg};
 }
 
-int mw__runtime_text_parse(mw_arena *a, const char *data, size_t len,
-                           const mw_runtime_text_opts *opts, mw_runtime_text *out) {
+int mw__runtime_text_parse(mw_arena *a, const char *data, size_t len, const mw_runtime_text_opts *opts,
+                           mw_runtime_text *out) {
   mw_runtime_text_opts o = MW_RUNTIME_TEXT_OPTS_DEFAULT;
   if (opts) {
     if (opts->max_line) o.max_line = opts->max_line;
@@ -268,22 +265,15 @@ int mw__runtime_text_parse(mw_arena *a, const char *data, size_t len,
         out->truncated = 1;
         return MW_ETOOBIG;
       }
-      if (grow(a, (void **)&out->sched, &cap_sched, out->n_sched, sizeof *out->sched))
-        return MW_ENOMEM;
+      if (grow(a, (void **)&out->sched, &cap_sched, out->n_sched, sizeof *out->sched)) return MW_ENOMEM;
       smp.stamp_ns = stamp;
       out->sched[out->n_sched++] = smp;
       out->lines_runtime++;
       break;
     }
-    case K_RUNTIME:
-      out->lines_runtime++;
-      break;
-    case K_FRAGMENT:
-      note_error(out, lineno, 1, "fragment of a gc line (split by other output)");
-      break;
-    case K_OTHER:
-      out->lines_skipped++;
-      break;
+    case K_RUNTIME: out->lines_runtime++; break;
+    case K_FRAGMENT: note_error(out, lineno, 1, "fragment of a gc line (split by other output)"); break;
+    case K_OTHER: out->lines_skipped++; break;
     }
   }
   return 0;

@@ -147,13 +147,16 @@ int mw__go_unquote(mw_arena *a, const char **sp, const char *end, const char **o
     case 'r': buf[k++] = '\r'; break;
     case 't': buf[k++] = '\t'; break;
     case 'v': buf[k++] = '\v'; break;
-    case '\\': case '\'': case '"': buf[k++] = e; break;
+    case '\\':
+    case '\'':
+    case '"': buf[k++] = e; break;
     case 'x':
       if (q - r < 2 || !hexn(r, 2, &v)) return MW_EINVAL;
       buf[k++] = (char)v;
       r += 2;
       break;
-    case 'u': case 'U': {
+    case 'u':
+    case 'U': {
       int nd = e == 'u' ? 4 : 8;
       if (q - r < nd || !hexn(r, nd, &v)) return MW_EINVAL;
       if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return MW_EINVAL;
@@ -187,24 +190,22 @@ typedef struct parser {
   mw_arena *a;
   mw_goroutine_opts o;
   mw_goroutine_dump *out;
-  size_t cap;            /* capacity of out->g */
-  int active;            /* g is a record being read */
+  size_t cap; /* capacity of out->g */
+  int active; /* g is a record being read */
   mw_goroutine g;
   size_t labels_cap;
-  mw_frame *fr;          /* frames of g (scratch, reused; copied out by finish) */
+  mw_frame *fr; /* frames of g (scratch, reused; copied out by finish) */
   size_t nfr, capfr;
   mw_frame creator;
   int has_creator;
-  enum pending pending;  /* what a following tab-indented location line belongs to */
-  int in_ancestor;       /* inside `[originating from goroutine N]:` */
+  enum pending pending; /* what a following tab-indented location line belongs to */
+  int in_ancestor;      /* inside `[originating from goroutine N]:` */
   /* debug=1: the raw leaf PC and the PC of the first printed frame */
   uint64_t at0, first_pc;
   int has_at0, has_first_pc;
 } parser;
 
-static const char *dupn(parser *p, const char *s, size_t n) {
-  return mw__arena_strndup(p->a, s, n);
-}
+static const char *dupn(parser *p, const char *s, size_t n) { return mw__arena_strndup(p->a, s, n); }
 
 /* Appends a frame (func only; "?" location) or drops it past max_frames. */
 static int add_frame(parser *p, const char *func, size_t n) {
@@ -272,21 +273,24 @@ static mw_label *label_slot(parser *p) {
 }
 
 /* One key or value: Go-quoted, or bare up to a delimiter (keys also stop at
- * ':'). */
+ * ':'). Go 1.27 leaves unquoted what needs no escaping, the empty string
+ * included (`{k: , : v}`): an empty bare token is read when a delimiter
+ * follows. */
 static int label_token(parser *p, const char **sp, const char *end, int is_key, const char **out) {
   const char *s = *sp;
   if (s < end && *s == '"') return mw__go_unquote(p->a, sp, end, out);
-  while (s < end && *s != ',' && *s != '}' && *s != ' ' && *s != '"' && (!is_key || *s != ':'))
-    s++;
-  if (s == *sp) return MW_EINVAL;
+  while (s < end && *s != ',' && *s != '}' && *s != ' ' && *s != '"' && (!is_key || *s != ':')) s++;
+  if (s == *sp && !(s < end && (is_key ? *s == ':' : *s == ',' || *s == '}'))) return MW_EINVAL;
   if (!(*out = dupn(p, *sp, (size_t)(s - *sp)))) return MW_ENOMEM;
   *sp = s;
   return 0;
 }
 
-/* A label map `{"k":"v", ...}` (debug=1), `{"k": "v"}` (Go 1.26 header) or the
- * unverified 1.27 `{k: "v"}`: quoted or bare keys and values. Replaces
- * g.labels; on failure the record keeps no labels. */
+/* A label map `{"k":"v", ...}` (debug=1), `{"k": "v"}` (Go 1.26 header) or
+ * Go 1.27's `{k: v, "k 2": "v 2"}` (runtime/traceback.go: a key or value is
+ * quoted only when it has characters other than letters, digits, '.', '/'
+ * and '_'): quoted or bare keys and values. Replaces g.labels; on failure the
+ * record keeps no labels. */
 static int parse_labels(parser *p, const char **sp, const char *end) {
   const char *s = *sp;
   int rc = MW_EINVAL;
@@ -326,8 +330,7 @@ fail:
 static int begin(parser *p) {
   if (p->out->n >= p->o.max_goroutines) {
     p->out->truncated = 1;
-    snprintf(p->out->err, sizeof p->out->err, "more than %zu goroutine records (max_goroutines)",
-             p->o.max_goroutines);
+    snprintf(p->out->err, sizeof p->out->err, "more than %zu goroutine records (max_goroutines)", p->o.max_goroutines);
     return MW_ETOOBIG;
   }
   p->active = 1;
@@ -370,8 +373,8 @@ static int finish(parser *p) {
      * the goroutine was inside the runtime: parked for a reason the symbols
      * no longer show (a channel receive shows only the user frame), not
      * runnable. */
-    if (g->state == MW_G_RUNNABLE && p->has_at0 && p->has_first_pc &&
-        p->first_pc + 1 != p->at0 && p->first_pc != p->at0)
+    if (g->state == MW_G_RUNNABLE && p->has_at0 && p->has_first_pc && p->first_pc + 1 != p->at0 &&
+        p->first_pc != p->at0)
       g->state = MW_G_OTHER;
   }
   if (p->out->n == p->cap) {
@@ -389,9 +392,7 @@ static int finish(parser *p) {
 
 /* ---- debug=2 ------------------------------------------------------------ */
 
-static int is_header(const char *s, size_t n) {
-  return starts(s, n, "goroutine ") && n > 10 && is_digit(s[10]);
-}
+static int is_header(const char *s, size_t n) { return starts(s, n, "goroutine ") && n > 10 && is_digit(s[10]); }
 
 /* `, N minutes` at s? */
 static int minutes_at(const char *s, const char *end, int64_t *mins) {
@@ -399,14 +400,20 @@ static int minutes_at(const char *s, const char *end, int64_t *mins) {
   return lit(&q, end, ", ") && dec(&q, end, mins) && lit(&q, end, " minutes");
 }
 
+#define BUBBLE ", synctest bubble "
+
 static int labels_at(const char *s, const char *end) {
   const char *q = s;
   return lit(&q, end, " labels:{") || lit(&q, end, ", labels:{");
 }
 
-/* `goroutine N[ gp=.. m=..] [status[ (scan)][, N minutes][, locked to thread][ labels:{..}]][ {..}]:`
- * into p->g (begin() already called). Returns 1, 0 when the line is not a
- * header after all, or MW_ENOMEM. */
+/* `goroutine N[ gp=.. m=..] [status[ (leaked)][ (scan)][ (durable)][, N minutes][, locked to thread]
+ *  [, synctest bubble N][ labels:{..}]][ {..}]:` into p->g (begin() already called): Go 1.27's
+ * goroutineheader in runtime/traceback.go. " (leaked)" (the goroutine leak
+ * detector's mark) and " (durable)" (a wait only a testing/synctest bubble
+ * can end; part of some reasons' own names) stay in the wait reason;
+ * " (scan)" is a flag of its own and is taken out of it. Returns 1, 0 when
+ * the line is not a header after all, or MW_ENOMEM. */
 static int parse_header(parser *p, const char *s, size_t n) {
   const char *q = s + 10, *end = s + n;
   mw_goroutine *g = &p->g;
@@ -422,18 +429,29 @@ static int parse_header(parser *p, const char *s, size_t n) {
    * the first of the fixed suffixes. */
   const char *st = lb + 1, *r = st;
   int64_t mins = -1;
-  while (r < e && *r != ']' && !starts(r, (size_t)(e - r), " (scan)") &&
-         !starts(r, (size_t)(e - r), ", locked to thread") && !labels_at(r, e) &&
-         !minutes_at(r, e, &mins))
+  while (r < e && *r != ']' && !starts(r, (size_t)(e - r), ", locked to thread") &&
+         !starts(r, (size_t)(e - r), BUBBLE) && !labels_at(r, e) && !minutes_at(r, e, &mins))
     r++;
-  if (!(g->wait_reason = dupn(p, st, (size_t)(r - st)))) return MW_ENOMEM;
-  if (lit(&r, e, " (scan)")) g->scan = 1;
+  const char *scan = memmem(st, (size_t)(r - st), " (scan)", 7);
+  if (scan) {
+    char *w = mw__arena_alloc(p->a, (size_t)(r - st) - 7 + 1);
+    if (!w) return MW_ENOMEM;
+    memcpy(w, st, (size_t)(scan - st));
+    memcpy(w + (scan - st), scan + 7, (size_t)(r - scan - 7));
+    w[r - st - 7] = '\0';
+    g->wait_reason = w;
+    g->scan = 1;
+  } else if (!(g->wait_reason = dupn(p, st, (size_t)(r - st)))) {
+    return MW_ENOMEM;
+  }
   if (minutes_at(r, e, &mins)) {
     lit(&r, e, ", ");
     dec(&r, e, &g->wait_minutes);
     lit(&r, e, " minutes");
   }
   if (lit(&r, e, ", locked to thread")) g->locked_to_thread = 1;
+  int64_t bubble;
+  if (lit(&r, e, BUBBLE)) dec(&r, e, &bubble); /* which bubble says nothing about the wait */
   int have_labels = 0;
   if (labels_at(r, e)) {
     r = memchr(r, '{', (size_t)(e - r));
@@ -447,7 +465,7 @@ static int parse_header(parser *p, const char *s, size_t n) {
     r = rb;
   }
   r++;
-  /* Text between ']' and ':' is a label annotation (Go 1.27, unverified). */
+  /* Go 1.27: the labels between ']' and ':'. */
   skip_ws(&r, e);
   if (!have_labels && r < e && *r == '{') {
     int rc = parse_labels(p, &r, e);
@@ -643,8 +661,8 @@ static int line1(parser *p, const char *s, size_t n) {
 
 /* ---- entry point -------------------------------------------------------- */
 
-int mw__goroutines_parse_text(mw_arena *a, const char *data, size_t len,
-                              const mw_goroutine_opts *opts, mw_goroutine_dump *out) {
+int mw__goroutines_parse_text(mw_arena *a, const char *data, size_t len, const mw_goroutine_opts *opts,
+                              mw_goroutine_dump *out) {
   parser p = {.a = a, .o = MW_GOROUTINE_OPTS_DEFAULT, .out = out};
   if (opts) {
     if (opts->max_goroutines) p.o.max_goroutines = opts->max_goroutines;
@@ -671,10 +689,12 @@ int mw__goroutines_parse_text(mw_arena *a, const char *data, size_t len,
     if (out->format == 0) {
       /* Undecided: whatever precedes the first header (a panic message, a
        * blank line) is skipped. */
-      if (starts(s, n, "goroutine profile: total ")) {
-        const char *q = s + 25;
+      int leak = starts(s, n, "goroutineleak profile: total ");
+      if (leak || starts(s, n, "goroutine profile: total ")) {
+        const char *q = s + (leak ? 29 : 25);
         int64_t t;
         out->format = 1;
+        out->leak = leak;
         if (dec(&q, s + n, &t)) out->claimed_total = t;
         continue;
       }
@@ -689,19 +709,21 @@ int mw__goroutines_parse_text(mw_arena *a, const char *data, size_t len,
   if (rc == 0) rc = finish(&p);
   if (rc == MW_ENOMEM && !out->err[0]) snprintf(out->err, sizeof out->err, "arena exhausted");
   if (rc) return rc;
-  if (out->format == 1 && out->n == 0) {
+  /* A goroutine profile has at least the goroutine that wrote it; a leak
+   * profile of a service without leaks is "total 0" and nothing else. */
+  if (out->format == 1 && out->n == 0 && !(out->leak && out->claimed_total == 0)) {
     out->format = 0;
     char total[40] = "";
     if (out->claimed_total >= 0) snprintf(total, sizeof total, " (total %lld)", (long long)out->claimed_total);
-    snprintf(out->err, sizeof out->err, "a debug=1 goroutine profile%s without one readable record in %zu lines",
-             total, out->lines_total);
+    snprintf(out->err, sizeof out->err, "a debug=1 %s profile%s without one readable record in %zu lines",
+             out->leak ? "goroutineleak" : "goroutine", total, out->lines_total);
     return MW_EINVAL;
   }
   if (out->format == 0 || (out->format == 2 && out->n == 0)) {
     out->format = 0;
     snprintf(out->err, sizeof out->err,
-             "not a goroutine dump: no \"goroutine N [...]:\" or \"goroutine profile:\" header "
-             "in %zu lines",
+             "not a goroutine dump: no \"goroutine N [...]:\", \"goroutine profile:\" or "
+             "\"goroutineleak profile:\" header in %zu lines",
              out->lines_total);
     return MW_EINVAL;
   }

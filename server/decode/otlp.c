@@ -86,7 +86,8 @@ static int pb_string(void *user, const mw_pb_step *path, size_t depth, const Pro
   at[0] = (uint32_t)path[0].index;
   if (depth >= 2 && strcmp(path[1].field->name, "scope_spans") == 0 && path[1].index != SIZE_MAX) {
     at[1] = (uint32_t)path[1].index;
-    if (depth >= 3 && strcmp(path[2].field->name, "spans") == 0 && path[2].index != SIZE_MAX) at[2] = (uint32_t)path[2].index;
+    if (depth >= 3 && strcmp(path[2].field->name, "spans") == 0 && path[2].index != SIZE_MAX)
+      at[2] = (uint32_t)path[2].index;
   }
   char why[256];
   size_t off = 0;
@@ -100,8 +101,8 @@ static int pb_string(void *user, const mw_pb_step *path, size_t depth, const Pro
   return mw__otlp_flaw_add(pn->a, pn->flaws, at[0], at[1], at[2], why);
 }
 
-int mw__otlp_decode_pb(mw_arena *a, const uint8_t *data, size_t len, const mw_limits *limits,
-                       mw_otlp_request **out, mw_otlp_flaws *flaws, char *err, size_t errsz) {
+int mw__otlp_decode_pb(mw_arena *a, const uint8_t *data, size_t len, const mw_limits *limits, mw_otlp_request **out,
+                       mw_otlp_flaws *flaws, char *err, size_t errsz) {
   const mw_limits defaults = MW_LIMITS_DEFAULT;
   if (!limits) limits = &defaults;
   memset(flaws, 0, sizeof *flaws);
@@ -117,12 +118,13 @@ int mw__otlp_decode_pb(mw_arena *a, const uint8_t *data, size_t len, const mw_li
       .on_string = pb_string,
       .user = &pn,
   };
-  int rc = mw__pb_check(&opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
-                        data, len, &o, err, errsz);
+  int rc = mw__pb_check(&opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor, data,
+                        len, &o, err, errsz);
   if (rc == MW_ETOOBIG) {
     snprintf(err, errsz,
              "attribute values nested more than %d deep cannot be decoded (a span's values may nest "
-             "%zu deep: max_attr_depth)", MW_ATTR_DECODE_DEPTH, limits->max_attr_depth);
+             "%zu deep: max_attr_depth)",
+             MW_ATTR_DECODE_DEPTH, limits->max_attr_depth);
     return MW_EINVAL;
   }
   if (rc) return rc;
@@ -158,15 +160,15 @@ static int check_len(check_ctx *c, const char *s, const char *what, const char *
 /* what names the owner for messages ("span", "resource", "scope", ...). */
 static int check_attrs(check_ctx *c, mw_otlp_kv **kvs, size_t n, size_t depth, const char *what) {
   if (n > c->limits->max_attrs_per_span) {
-    snprintf(c->why, c->whysz, "%s has %zu attributes, over the limit of %zu (max_attrs_per_span)",
-             what, n, c->limits->max_attrs_per_span);
+    snprintf(c->why, c->whysz, "%s has %zu attributes, over the limit of %zu (max_attrs_per_span)", what, n,
+             c->limits->max_attrs_per_span);
     return -1;
   }
   for (size_t i = 0; i < n; i++) {
     size_t kl = strlen(kvs[i]->key);
     if (kl > c->limits->max_value_bytes) {
-      snprintf(c->why, c->whysz, "%s: an attribute key is %zu bytes, over the limit of %zu (max_value_bytes)",
-               what, kl, c->limits->max_value_bytes);
+      snprintf(c->why, c->whysz, "%s: an attribute key is %zu bytes, over the limit of %zu (max_value_bytes)", what, kl,
+               c->limits->max_value_bytes);
       return -1;
     }
     if (kvs[i]->value && check_value(c, kvs[i]->value, depth, what) < 0) return -1;
@@ -202,8 +204,8 @@ static int check_value(check_ctx *c, const mw_otlp_value *v, size_t depth, const
   default: break;
   }
   if (sz > c->limits->max_value_bytes) {
-    snprintf(c->why, c->whysz, "%s: an attribute value is %zu bytes, over the limit of %zu (max_value_bytes)", what,
-             sz, c->limits->max_value_bytes);
+    snprintf(c->why, c->whysz, "%s: an attribute value is %zu bytes, over the limit of %zu (max_value_bytes)", what, sz,
+             c->limits->max_value_bytes);
     return -1;
   }
   return 0;
@@ -283,12 +285,11 @@ static int check_span(check_ctx *c, const mw_otlp_span *s) {
 
 /* Index of an identical blob among the first n refs, or n. Requests carry few
  * resources and scopes, so a linear scan is cheaper than hashing. */
-#define FIND_BLOB(refs, n, field, flen, blob, blen)                                         \
-  ({                                                                                        \
-    size_t i_ = 0;                                                                          \
-    while (i_ < (n) && !((refs)[i_].flen == (blen) && memcmp((refs)[i_].field, (blob), (blen)) == 0)) \
-      i_++;                                                                                 \
-    i_;                                                                                     \
+#define FIND_BLOB(refs, n, field, flen, blob, blen)                                                                    \
+  ({                                                                                                                   \
+    size_t i_ = 0;                                                                                                     \
+    while (i_ < (n) && !((refs)[i_].flen == (blen) && memcmp((refs)[i_].field, (blob), (blen)) == 0)) i_++;            \
+    i_;                                                                                                                \
   })
 
 /* Counts the spans of a refused scope or resource as rejected, with why as

@@ -27,10 +27,10 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue mw_otlp_value;
  * scope or resource included. */
 enum { MW_OTLP_WHOLE = UINT32_MAX };
 typedef struct mw_otlp_flaw {
-  uint32_t rs;    /* index into resource_spans */
-  uint32_t ss;    /* index into its scope_spans; MW_OTLP_WHOLE: the resource */
-  uint32_t span;  /* index into its spans; MW_OTLP_WHOLE: the scope (or resource) */
-  uint32_t seq;   /* order of finding: the first flaw of a place is the one reported */
+  uint32_t rs;     /* index into resource_spans */
+  uint32_t ss;     /* index into its scope_spans; MW_OTLP_WHOLE: the resource */
+  uint32_t span;   /* index into its spans; MW_OTLP_WHOLE: the scope (or resource) */
+  uint32_t seq;    /* order of finding: the first flaw of a place is the one reported */
   const char *why; /* names the field, e.g. "resource_spans[0]...spans[2].name contains a NUL byte" */
 } mw_otlp_flaw;
 
@@ -44,15 +44,15 @@ typedef struct mw_otlp_flaws {
  * MW_ATTR_DECODE_DEPTH are not decoded: MW_EINVAL naming max_attr_depth.
  * Returns 0, or MW_EINVAL with a message in err, or MW_ENOMEM / MW_ETOOBIG
  * when the arena is exhausted. */
-int mw__otlp_decode_pb(mw_arena *a, const uint8_t *data, size_t len, const mw_limits *limits,
-                       mw_otlp_request **out, mw_otlp_flaws *flaws, char *err, size_t errsz);
+int mw__otlp_decode_pb(mw_arena *a, const uint8_t *data, size_t len, const mw_limits *limits, mw_otlp_request **out,
+                       mw_otlp_flaws *flaws, char *err, size_t errsz);
 
 /* Decodes an OTLP/JSON ExportTraceServiceRequest (lowerCamelCase names, also the
  * snake_case ones; hex ids; 64-bit ints as strings or numbers; enums as integers
  * or names; unknown members ignored). Same returns and flaws as
  * mw__otlp_decode_pb; a body that is not UTF-8 is not JSON (MW_EINVAL). */
-int mw__otlp_decode_json(mw_arena *a, const char *data, size_t len, const mw_limits *limits,
-                         mw_otlp_request **out, mw_otlp_flaws *flaws, char *err, size_t errsz);
+int mw__otlp_decode_json(mw_arena *a, const char *data, size_t len, const mw_limits *limits, mw_otlp_request **out,
+                         mw_otlp_flaws *flaws, char *err, size_t errsz);
 
 /* Validates every resource, scope and span (ids, times, the limits, the
  * decoders' flaws, which may be NULL) and flattens the valid spans into

@@ -51,10 +51,13 @@ typedef struct enum_name {
   int value;
 } enum_name;
 
-static const enum_name span_kinds[] = {
-    {"SPAN_KIND_UNSPECIFIED", 0}, {"SPAN_KIND_INTERNAL", 1}, {"SPAN_KIND_SERVER", 2},
-    {"SPAN_KIND_CLIENT", 3},      {"SPAN_KIND_PRODUCER", 4}, {"SPAN_KIND_CONSUMER", 5},
-    {NULL, 0}};
+static const enum_name span_kinds[] = {{"SPAN_KIND_UNSPECIFIED", 0},
+                                       {"SPAN_KIND_INTERNAL", 1},
+                                       {"SPAN_KIND_SERVER", 2},
+                                       {"SPAN_KIND_CLIENT", 3},
+                                       {"SPAN_KIND_PRODUCER", 4},
+                                       {"SPAN_KIND_CONSUMER", 5},
+                                       {NULL, 0}};
 static const enum_name status_codes[] = {
     {"STATUS_CODE_UNSET", 0}, {"STATUS_CODE_OK", 1}, {"STATUS_CODE_ERROR", 2}, {NULL, 0}};
 
@@ -72,8 +75,7 @@ static size_t put_path(char *buf, size_t sz, size_t off, const path *p) {
 /* A path too long to leave room for the message keeps its two ends. */
 enum { PATH_SHOWN = 200, PATH_HEAD = 110, PATH_TAIL = 80 };
 
-__attribute__((format(printf, 3, 4))) static int fail(dec *d, const path *at, const char *fmt,
-                                                      ...) {
+__attribute__((format(printf, 3, 4))) static int fail(dec *d, const path *at, const char *fmt, ...) {
   if (!d->err || !d->errsz) return MW_EINVAL;
   char full[8192]; /* values nest at most MW_ATTR_DECODE_DEPTH deep: a path fits */
   size_t n = put_path(full, sizeof full, 0, at);
@@ -131,8 +133,7 @@ static int copy_string(dec *d, const json_t *v, const path *at, char **out) {
   return 0;
 }
 
-static int get_string(dec *d, const json_t *obj, const char *camel, const char *snake,
-                      const path *up, char **out) {
+static int get_string(dec *d, const json_t *obj, const char *camel, const char *snake, const path *up, char **out) {
   const json_t *v = member(obj, camel, snake);
   if (!v) return 0;
   path at = {up, camel, 0};
@@ -144,13 +145,11 @@ static int key_is(const char *key, size_t len, const char *name) {
   return strlen(name) == len && !memcmp(key, name, len);
 }
 
-static int is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+static int is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 /* Trace and span ids are hex in OTLP/JSON (not base64 as other bytes are). */
-static int get_id(dec *d, const json_t *obj, const char *camel, const char *snake,
-                  const path *up, ProtobufCBinaryData *out) {
+static int get_id(dec *d, const json_t *obj, const char *camel, const char *snake, const path *up,
+                  ProtobufCBinaryData *out) {
   const json_t *v = member(obj, camel, snake);
   if (!v) return 0;
   path at = {up, camel, 0};
@@ -211,23 +210,20 @@ static int to_uint(dec *d, const json_t *v, const path *at, uint64_t max, uint64
   }
   if (json_is_string(v)) {
     if (parse_dec(json_string_value(v), json_string_length(v), max, NULL, out))
-      return fail(d, at, "expected an unsigned decimal integer (at most %llu)",
-                  (unsigned long long)max);
+      return fail(d, at, "expected an unsigned decimal integer (at most %llu)", (unsigned long long)max);
     return 0;
   }
   return fail(d, at, "expected an integer or a decimal string");
 }
 
-static int get_u64(dec *d, const json_t *obj, const char *camel, const char *snake,
-                   const path *up, uint64_t *out) {
+static int get_u64(dec *d, const json_t *obj, const char *camel, const char *snake, const path *up, uint64_t *out) {
   const json_t *v = member(obj, camel, snake);
   if (!v) return 0;
   path at = {up, camel, 0};
   return to_uint(d, v, &at, UINT64_MAX, out);
 }
 
-static int get_u32(dec *d, const json_t *obj, const char *camel, const char *snake,
-                   const path *up, uint32_t *out) {
+static int get_u32(dec *d, const json_t *obj, const char *camel, const char *snake, const path *up, uint32_t *out) {
   const json_t *v = member(obj, camel, snake);
   if (!v) return 0;
   path at = {up, camel, 0};
@@ -244,16 +240,14 @@ static int to_int64(dec *d, const json_t *v, const path *at, int64_t *out) {
   }
   if (json_is_real(v)) {
     double x = json_real_value(v);
-    if (x != floor(x) || x < -TWO_63 || x >= TWO_63)
-      return fail(d, at, "expected an integer, got %g", x);
+    if (x != floor(x) || x < -TWO_63 || x >= TWO_63) return fail(d, at, "expected an integer, got %g", x);
     *out = (int64_t)x;
     return 0;
   }
   if (json_is_string(v)) {
     int neg;
     uint64_t x;
-    if (parse_dec(json_string_value(v), json_string_length(v), (uint64_t)INT64_MAX + 1, &neg,
-                  &x) ||
+    if (parse_dec(json_string_value(v), json_string_length(v), (uint64_t)INT64_MAX + 1, &neg, &x) ||
         (!neg && x > (uint64_t)INT64_MAX))
       return fail(d, at, "expected a 64-bit decimal integer");
     *out = neg ? (int64_t)(0 - x) : (int64_t)x; /* 0 - 2^63 wraps to INT64_MIN */
@@ -264,8 +258,7 @@ static int to_int64(dec *d, const json_t *v, const path *at, int64_t *out) {
 
 /* Enums: a number (proto3 enums are open, so unknown numbers are kept), a known
  * name, or a number in a string. */
-static int get_enum(dec *d, const json_t *obj, const char *name, const enum_name *names,
-                    const path *up, int *out) {
+static int get_enum(dec *d, const json_t *obj, const char *name, const enum_name *names, const path *up, int *out) {
   const json_t *v = member(obj, name, NULL);
   if (!v) return 0;
   path at = {up, name, 0};
@@ -363,8 +356,7 @@ static int to_bytes(dec *d, const json_t *v, const path *at, ProtobufCBinaryData
 /* ---- AnyValue and attributes -------------------------------------------- */
 
 static int decode_value(dec *d, const json_t *j, size_t depth, const path *at, mw_otlp_value *v);
-static int decode_kv(dec *d, const json_t *j, size_t depth, const path *at, mw_otlp_kv *kv,
-                     mw_otlp_value *slot);
+static int decode_kv(dec *d, const json_t *j, size_t depth, const path *at, mw_otlp_kv *kv, mw_otlp_value *slot);
 
 /* The AnyValue oneof keyed by member name, in both spellings. */
 static const struct {
@@ -455,8 +447,8 @@ static int decode_value(dec *d, const json_t *j, size_t depth, const path *at, m
   json_object_keylen_foreach((json_t *)j, key, klen, m) {
     if (json_is_null(m)) continue;
     size_t k = 0;
-    while (k < sizeof any_members / sizeof any_members[0] &&
-           !key_is(key, klen, any_members[k].camel) && !key_is(key, klen, any_members[k].snake))
+    while (k < sizeof any_members / sizeof any_members[0] && !key_is(key, klen, any_members[k].camel) &&
+           !key_is(key, klen, any_members[k].snake))
       k++;
     if (k == sizeof any_members / sizeof any_members[0]) continue; /* unknown: ignored */
     path mat = {at, any_members[k].camel, 0};
@@ -490,7 +482,8 @@ static int decode_value(dec *d, const json_t *j, size_t depth, const path *at, m
       if (depth + 1 > MW_ATTR_DECODE_DEPTH)
         return fail(d, &mat,
                     "attribute values nested more than %d deep cannot be decoded (a span's values may nest "
-                    "%zu deep: max_attr_depth)", MW_ATTR_DECODE_DEPTH, d->max_attr_depth);
+                    "%zu deep: max_attr_depth)",
+                    MW_ATTR_DECODE_DEPTH, d->max_attr_depth);
       if (any_members[k].which == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE) {
         array_t *arr = NULL;
         if ((rc = decode_array(d, m, depth + 1, &mat, &arr))) return rc;
@@ -515,8 +508,7 @@ static int decode_value(dec *d, const json_t *j, size_t depth, const path *at, m
 
 /* slot is where the value goes when present; an absent value stays NULL, as
  * the protobuf decoder leaves it. */
-static int decode_kv(dec *d, const json_t *j, size_t depth, const path *at, mw_otlp_kv *kv,
-                     mw_otlp_value *slot) {
+static int decode_kv(dec *d, const json_t *j, size_t depth, const path *at, mw_otlp_kv *kv, mw_otlp_value *slot) {
   opentelemetry__proto__common__v1__key_value__init(kv);
   int rc = want_object(d, j, at);
   if (rc) return rc;
@@ -530,8 +522,7 @@ static int decode_kv(dec *d, const json_t *j, size_t depth, const path *at, mw_o
   return 0;
 }
 
-static int get_attrs(dec *d, const json_t *obj, const path *up, size_t *n_out,
-                     mw_otlp_kv ***out) {
+static int get_attrs(dec *d, const json_t *obj, const path *up, size_t *n_out, mw_otlp_kv ***out) {
   const json_t *arr = member(obj, "attributes", NULL);
   if (!arr) return 0;
   path at = {up, "attributes", 0};
@@ -557,8 +548,8 @@ static int get_attrs(dec *d, const json_t *obj, const path *up, size_t *n_out,
 /* ---- the message tree --------------------------------------------------- */
 
 /* The array member camel/snake as (array, size), or size 0 when absent. */
-static int get_array(dec *d, const json_t *obj, const char *camel, const char *snake,
-                     const path *up, const json_t **arr, size_t *n) {
+static int get_array(dec *d, const json_t *obj, const char *camel, const char *snake, const path *up,
+                     const json_t **arr, size_t *n) {
   *arr = member(obj, camel, snake);
   *n = 0;
   if (!*arr) return 0;
@@ -575,9 +566,7 @@ static int decode_event(dec *d, const json_t *j, const path *at, event_t *e) {
   if (!rc) rc = get_u64(d, j, "timeUnixNano", "time_unix_nano", at, &e->time_unix_nano);
   if (!rc) rc = get_string(d, j, "name", NULL, at, &e->name);
   if (!rc) rc = get_attrs(d, j, at, &e->n_attributes, &e->attributes);
-  if (!rc)
-    rc = get_u32(d, j, "droppedAttributesCount", "dropped_attributes_count", at,
-                 &e->dropped_attributes_count);
+  if (!rc) rc = get_u32(d, j, "droppedAttributesCount", "dropped_attributes_count", at, &e->dropped_attributes_count);
   return rc;
 }
 
@@ -587,9 +576,7 @@ static int decode_link(dec *d, const json_t *j, const path *at, link_t *l) {
   if (!rc) rc = get_id(d, j, "spanId", "span_id", at, &l->span_id);
   if (!rc) rc = get_string(d, j, "traceState", "trace_state", at, &l->trace_state);
   if (!rc) rc = get_attrs(d, j, at, &l->n_attributes, &l->attributes);
-  if (!rc)
-    rc = get_u32(d, j, "droppedAttributesCount", "dropped_attributes_count", at,
-                 &l->dropped_attributes_count);
+  if (!rc) rc = get_u32(d, j, "droppedAttributesCount", "dropped_attributes_count", at, &l->dropped_attributes_count);
   if (!rc) rc = get_u32(d, j, "flags", NULL, at, &l->flags);
   return rc;
 }
@@ -618,17 +605,12 @@ static int decode_span(dec *d, const json_t *j, const path *at, mw_otlp_span *s)
   if (!rc) rc = get_string(d, j, "name", NULL, at, &s->name);
   if (!rc) rc = get_enum(d, j, "kind", span_kinds, at, &kind);
   s->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)kind;
-  if (!rc)
-    rc = get_u64(d, j, "startTimeUnixNano", "start_time_unix_nano", at, &s->start_time_unix_nano);
+  if (!rc) rc = get_u64(d, j, "startTimeUnixNano", "start_time_unix_nano", at, &s->start_time_unix_nano);
   if (!rc) rc = get_u64(d, j, "endTimeUnixNano", "end_time_unix_nano", at, &s->end_time_unix_nano);
   if (!rc) rc = get_attrs(d, j, at, &s->n_attributes, &s->attributes);
-  if (!rc)
-    rc = get_u32(d, j, "droppedAttributesCount", "dropped_attributes_count", at,
-                 &s->dropped_attributes_count);
-  if (!rc)
-    rc = get_u32(d, j, "droppedEventsCount", "dropped_events_count", at, &s->dropped_events_count);
-  if (!rc)
-    rc = get_u32(d, j, "droppedLinksCount", "dropped_links_count", at, &s->dropped_links_count);
+  if (!rc) rc = get_u32(d, j, "droppedAttributesCount", "dropped_attributes_count", at, &s->dropped_attributes_count);
+  if (!rc) rc = get_u32(d, j, "droppedEventsCount", "dropped_events_count", at, &s->dropped_events_count);
+  if (!rc) rc = get_u32(d, j, "droppedLinksCount", "dropped_links_count", at, &s->dropped_links_count);
   if (rc) return rc;
 
   const json_t *arr;
@@ -671,8 +653,8 @@ static int decode_span(dec *d, const json_t *j, const path *at, mw_otlp_span *s)
 
 /* scope_name is "scope", or "instrumentationLibrary" in the legacy form; the
  * latter has only name and version, which InstrumentationScope shares. */
-static int decode_scope_spans(dec *d, const json_t *j, const path *at, const char *scope_name,
-                              const char *scope_snake, mw_otlp_scope_spans *ss) {
+static int decode_scope_spans(dec *d, const json_t *j, const path *at, const char *scope_name, const char *scope_snake,
+                              mw_otlp_scope_spans *ss) {
   int rc = want_object(d, j, at);
   if (rc) return rc;
   const json_t *sj = member(j, scope_name, scope_snake);
@@ -686,8 +668,8 @@ static int decode_scope_spans(dec *d, const json_t *j, const path *at, const cha
     if ((rc = get_string(d, sj, "name", NULL, &sat, &sc->name))) return rc;
     if ((rc = get_string(d, sj, "version", NULL, &sat, &sc->version))) return rc;
     if ((rc = get_attrs(d, sj, &sat, &sc->n_attributes, &sc->attributes))) return rc;
-    if ((rc = get_u32(d, sj, "droppedAttributesCount", "dropped_attributes_count", &sat,
-                      &sc->dropped_attributes_count)))
+    if ((rc =
+             get_u32(d, sj, "droppedAttributesCount", "dropped_attributes_count", &sat, &sc->dropped_attributes_count)))
       return rc;
   }
   if ((rc = get_string(d, j, "schemaUrl", "schema_url", at, &ss->schema_url))) return rc;
@@ -711,8 +693,7 @@ static int decode_scope_spans(dec *d, const json_t *j, const path *at, const cha
   return 0;
 }
 
-static int decode_resource_spans(dec *d, const json_t *j, const path *at,
-                                 mw_otlp_resource_spans *rs) {
+static int decode_resource_spans(dec *d, const json_t *j, const path *at, mw_otlp_resource_spans *rs) {
   int rc = want_object(d, j, at);
   if (rc) return rc;
   const json_t *rj = member(j, "resource", NULL);
@@ -724,8 +705,7 @@ static int decode_resource_spans(dec *d, const json_t *j, const path *at,
     opentelemetry__proto__resource__v1__resource__init(r);
     rs->resource = r;
     if ((rc = get_attrs(d, rj, &rat, &r->n_attributes, &r->attributes))) return rc;
-    if ((rc = get_u32(d, rj, "droppedAttributesCount", "dropped_attributes_count", &rat,
-                      &r->dropped_attributes_count)))
+    if ((rc = get_u32(d, rj, "droppedAttributesCount", "dropped_attributes_count", &rat, &r->dropped_attributes_count)))
       return rc;
   }
   if ((rc = get_string(d, j, "schemaUrl", "schema_url", at, &rs->schema_url))) return rc;
@@ -751,8 +731,7 @@ static int decode_resource_spans(dec *d, const json_t *j, const path *at,
     opentelemetry__proto__trace__v1__scope_spans__init(&sss[i]);
     ps[i] = &sss[i];
     d->ss = (uint32_t)i;
-    if ((rc = decode_scope_spans(d, json_array_get(arr, i), &eat, scope, scope_snake, &sss[i])))
-      return rc;
+    if ((rc = decode_scope_spans(d, json_array_get(arr, i), &eat, scope, scope_snake, &sss[i]))) return rc;
   }
   d->ss = MW_OTLP_WHOLE;
   rs->scope_spans = ps;
@@ -782,11 +761,17 @@ static int decode_request(dec *d, const json_t *root, mw_otlp_request *req) {
 }
 
 /* Parses body data of len bytes into *out (arena memory); see otlp.h. */
-int mw__otlp_decode_json(mw_arena *a, const char *data, size_t len, const mw_limits *limits,
-                         mw_otlp_request **out, mw_otlp_flaws *flaws, char *err, size_t errsz) {
+int mw__otlp_decode_json(mw_arena *a, const char *data, size_t len, const mw_limits *limits, mw_otlp_request **out,
+                         mw_otlp_flaws *flaws, char *err, size_t errsz) {
   const mw_limits defaults = MW_LIMITS_DEFAULT;
-  dec d = {.a = a, .max_attr_depth = (limits ? limits : &defaults)->max_attr_depth, .flaws = flaws,
-           .rs = MW_OTLP_WHOLE, .ss = MW_OTLP_WHOLE, .span = MW_OTLP_WHOLE, .err = err, .errsz = errsz};
+  dec d = {.a = a,
+           .max_attr_depth = (limits ? limits : &defaults)->max_attr_depth,
+           .flaws = flaws,
+           .rs = MW_OTLP_WHOLE,
+           .ss = MW_OTLP_WHOLE,
+           .span = MW_OTLP_WHOLE,
+           .err = err,
+           .errsz = errsz};
   memset(flaws, 0, sizeof *flaws);
   *out = NULL;
   if (err && errsz) err[0] = '\0';
@@ -804,8 +789,7 @@ int mw__otlp_decode_json(mw_arena *a, const char *data, size_t len, const mw_lim
                        : json_error_code(&jerr) == json_error_invalid_utf8 ? " (a JSON body must be UTF-8)"
                                                                            : "";
     if (err && errsz)
-      snprintf(err, errsz, "invalid JSON at line %d, column %d: %s%s", jerr.line, jerr.column,
-               jerr.text, hint);
+      snprintf(err, errsz, "invalid JSON at line %d, column %d: %s%s", jerr.line, jerr.column, jerr.text, hint);
     return MW_EINVAL;
   }
   mw_otlp_request *req = alloc_n(&d, 1, sizeof *req);

@@ -44,14 +44,11 @@ void mw__otlp_json_value(mw_jsonw *w, const mw_otlp_value *v) {
     mw__jw_key(w, "kvlistValue");
     mw__jw_obj(w);
     mw__jw_key(w, "values");
-    if (v->kvlist_value)
-      mw__otlp_json_attributes(w, v->kvlist_value->values, v->kvlist_value->n_values);
-    else
-      mw__otlp_json_attributes(w, NULL, 0);
+    if (v->kvlist_value) mw__otlp_json_attributes(w, v->kvlist_value->values, v->kvlist_value->n_values);
+    else mw__otlp_json_attributes(w, NULL, 0);
     mw__jw_obj_end(w);
     break;
-  default:
-    break; /* the empty value: {} */
+  default: break; /* the empty value: {} */
   }
   mw__jw_obj_end(w);
 }

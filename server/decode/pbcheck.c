@@ -49,8 +49,8 @@ static size_t next_index(field_count counts[][INDEXED_FIELDS], size_t depth, uin
   return SIZE_MAX;
 }
 
-int mw__pb_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
-                 const mw_pb_check_opts *opts, char *err, size_t errsz) {
+int mw__pb_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, const mw_pb_check_opts *opts,
+                 char *err, size_t errsz) {
   frame stack[MAX_STACK];
   mw_pb_step path[MAX_STACK];
   field_count counts[INDEXED_LEVELS][INDEXED_FIELDS] = {{{0, 0}}};
@@ -127,9 +127,7 @@ int mw__pb_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data, si
       }
       break;
     }
-    default:
-      snprintf(err, errsz, "malformed protobuf: wire type %u at byte %zu", wire, pos);
-      return MW_EINVAL;
+    default: snprintf(err, errsz, "malformed protobuf: wire type %u at byte %zu", wire, pos); return MW_EINVAL;
     }
   }
 }

@@ -21,9 +21,9 @@ typedef struct mw_pb_step {
 } mw_pb_step;
 
 typedef struct mw_pb_check_opts {
-  size_t max_depth;                        /* messages nested inside the top one */
+  size_t max_depth;                          /* messages nested inside the top one */
   const ProtobufCMessageDescriptor *counted; /* when set, at most max_counted of these */
-  size_t max_counted;                      /* may be open at once (e.g. AnyValue) */
+  size_t max_counted;                        /* may be open at once (e.g. AnyValue) */
   /* Called for each string field of a known message: path[0..depth) leads to
    * the message holding it, f is the field. Returns 0 to go on, or an error
    * code that mw__pb_check returns (with the callback's own message in err). */
@@ -35,7 +35,7 @@ typedef struct mw_pb_check_opts {
 /* Returns 0; MW_EINVAL with a message naming the byte offset and the problem;
  * MW_ETOOBIG when messages nest past max_depth or max_counted (message in err);
  * or what on_string returned. */
-int mw__pb_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
-                 const mw_pb_check_opts *opts, char *err, size_t errsz);
+int mw__pb_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, const mw_pb_check_opts *opts,
+                 char *err, size_t errsz);
 
 #endif

@@ -26,8 +26,8 @@ typedef Perftools__Profiles__Function pb_function;
 /* Maps message ids (arbitrary non-zero uint64) to positions. */
 typedef struct id_index {
   size_t n;
-  int dense;        /* ids are exactly 1..n in order: position = id - 1 */
-  uint64_t *keys;   /* open addressing; 0 marks an empty slot (ids are non-zero) */
+  int dense;      /* ids are exactly 1..n in order: position = id - 1 */
+  uint64_t *keys; /* open addressing; 0 marks an empty slot (ids are non-zero) */
   size_t *vals;
   size_t mask;
   unsigned shift;
@@ -43,16 +43,16 @@ typedef struct dec {
   char *const *strs;
   size_t n_strs;
   id_index locs, fns, maps;
-  const char **fn_name;  /* per function position */
+  const char **fn_name; /* per function position */
   const char **fn_file;
   mw_frame **loc_frames; /* per location position: its frames, leaf first */
   size_t *loc_n;
-  size_t *stacks;        /* stack cache: open addressing, sample index + 1 (0 = empty) */
+  size_t *stacks; /* stack cache: open addressing, sample index + 1 (0 = empty) */
   size_t stacks_mask;
 } dec;
 
 __attribute__((format(printf, 3, 4))) static int fail(dec *d, int rc, const char *fmt, ...) {
-  if (d->rc) return d->rc;  /* keep the first error: it is the cause */
+  if (d->rc) return d->rc; /* keep the first error: it is the cause */
   d->rc = rc;
   if (d->err && d->errsz) {
     va_list ap;
@@ -72,8 +72,7 @@ static void *alloc(dec *d, size_t count, size_t size) {
 /* The string at index i; "" (and a sticky MW_EINVAL) when out of range. */
 static const char *str_at(dec *d, int64_t i, const char *what) {
   if (i < 0 || (uint64_t)i >= d->n_strs) {
-    fail(d, MW_EINVAL, "pprof: %s: string index %" PRId64 " out of range (%zu strings)", what, i,
-         d->n_strs);
+    fail(d, MW_EINVAL, "pprof: %s: string index %" PRId64 " out of range (%zu strings)", what, i, d->n_strs);
     return "";
   }
   return d->strs[i];
@@ -85,9 +84,7 @@ static const char *str_or_unknown(dec *d, int64_t i, const char *what) {
   return s[0] ? s : "?";
 }
 
-static uint64_t hash_id(const id_index *ix, uint64_t id) {
-  return (id * UINT64_C(0x9E3779B97F4A7C15)) >> ix->shift;
-}
+static uint64_t hash_id(const id_index *ix, uint64_t id) { return (id * UINT64_C(0x9E3779B97F4A7C15)) >> ix->shift; }
 
 /* Builds ix over ids[0..n); ids must be non-zero and unique (what = the kind,
  * for messages). */
@@ -127,12 +124,12 @@ static size_t index_find(const id_index *ix, uint64_t id) {
 
 /* Collects the ids of n messages (each type keeps its id in its own field) and
  * indexes them. */
-#define BUILD_INDEX(d, ix, msgs, n, what)                                   \
-  do {                                                                      \
-    uint64_t *ids_ = alloc((d), (n), sizeof *ids_);                         \
-    if (!ids_) return (d)->rc;                                              \
-    for (size_t i_ = 0; i_ < (n); i_++) ids_[i_] = (msgs)[i_]->id;          \
-    if (index_build((d), (ix), ids_, (n), (what))) return (d)->rc;          \
+#define BUILD_INDEX(d, ix, msgs, n, what)                                                                              \
+  do {                                                                                                                 \
+    uint64_t *ids_ = alloc((d), (n), sizeof *ids_);                                                                    \
+    if (!ids_) return (d)->rc;                                                                                         \
+    for (size_t i_ = 0; i_ < (n); i_++) ids_[i_] = (msgs)[i_]->id;                                                     \
+    if (index_build((d), (ix), ids_, (n), (what))) return (d)->rc;                                                     \
   } while (0)
 
 /* "0x4a3f2c" for a location we cannot name, or "?" without an address. */
@@ -220,8 +217,7 @@ static int resolve_functions(dec *d, const mw_pprof_pb *pb) {
 static int resolve_locations(dec *d, const mw_pprof_pb *pb) {
   BUILD_INDEX(d, &d->locs, pb->location, pb->n_location, "location");
   size_t total = 0;
-  for (size_t i = 0; i < pb->n_location; i++)
-    total += pb->location[i]->n_line ? pb->location[i]->n_line : 1;
+  for (size_t i = 0; i < pb->n_location; i++) total += pb->location[i]->n_line ? pb->location[i]->n_line : 1;
   mw_frame *pool = alloc(d, total, sizeof *pool);
   d->loc_frames = alloc(d, pb->n_location, sizeof *d->loc_frames);
   d->loc_n = alloc(d, pb->n_location, sizeof *d->loc_n);
@@ -229,8 +225,7 @@ static int resolve_locations(dec *d, const mw_pprof_pb *pb) {
   for (size_t i = 0; i < pb->n_location; i++) {
     const pb_location *l = pb->location[i];
     if (l->mapping_id && index_find(&d->maps, l->mapping_id) == SIZE_MAX)
-      return fail(d, MW_EINVAL, "pprof: location %" PRIu64 ": mapping id %" PRIu64 " not found",
-                  l->id, l->mapping_id);
+      return fail(d, MW_EINVAL, "pprof: location %" PRIu64 ": mapping id %" PRIu64 " not found", l->id, l->mapping_id);
     d->loc_frames[i] = pool;
     d->loc_n[i] = l->n_line ? l->n_line : 1;
     if (!l->n_line) {
@@ -243,8 +238,8 @@ static int resolve_locations(dec *d, const mw_pprof_pb *pb) {
       if (ln->function_id) { /* 0 = no function, as in google/pprof */
         size_t fi = index_find(&d->fns, ln->function_id);
         if (fi == SIZE_MAX)
-          return fail(d, MW_EINVAL, "pprof: location %" PRIu64 ": function id %" PRIu64 " not found",
-                      l->id, ln->function_id);
+          return fail(d, MW_EINVAL, "pprof: location %" PRIu64 ": function id %" PRIu64 " not found", l->id,
+                      ln->function_id);
         f.func = d->fn_name[fi];
         f.file = d->fn_file[fi];
       } else {
@@ -270,8 +265,7 @@ static int resolve_stack(dec *d, const pb_sample *s, size_t si, size_t max_frame
   for (size_t k = 0; k < s->n_location_id; k++) {
     size_t li = index_find(&d->locs, s->location_id[k]);
     if (li == SIZE_MAX)
-      return fail(d, MW_EINVAL, "pprof: sample %zu: location id %" PRIu64 " not found", si,
-                  s->location_id[k]);
+      return fail(d, MW_EINVAL, "pprof: sample %zu: location id %" PRIu64 " not found", si, s->location_id[k]);
     total += d->loc_n[li];
   }
   size_t n = total;
@@ -314,18 +308,15 @@ static int resolve_labels(dec *d, const pb_sample *s, size_t max_labels, mw_ppro
     /* As google/pprof reads it: a non-zero str index makes a string label. */
     const char *sv = l->str ? str_at(d, l->str, "label.str") : NULL;
     const char *unit = l->num_unit ? str_at(d, l->num_unit, "label.num_unit") : NULL;
-    if (k < n)  /* dropped labels are still validated above */
-      o->labels[k] = (mw_label){.key = key, .str = sv, .num = sv ? 0 : l->num,
-                                .num_unit = sv ? NULL : unit};
+    if (k < n) /* dropped labels are still validated above */
+      o->labels[k] = (mw_label){.key = key, .str = sv, .num = sv ? 0 : l->num, .num_unit = sv ? NULL : unit};
   }
   return d->rc;
 }
 
-static int resolve_samples(dec *d, const mw_pprof_pb *pb, const mw_pprof_opts *opts,
-                           mw_profile *out) {
+static int resolve_samples(dec *d, const mw_pprof_pb *pb, const mw_pprof_opts *opts, mw_profile *out) {
   if (opts->max_samples && pb->n_sample > opts->max_samples)
-    return fail(d, MW_ETOOBIG, "pprof: %zu samples, more than the limit of %zu", pb->n_sample,
-                opts->max_samples);
+    return fail(d, MW_ETOOBIG, "pprof: %zu samples, more than the limit of %zu", pb->n_sample, opts->max_samples);
   out->samples = alloc(d, pb->n_sample, sizeof *out->samples);
   if (!out->samples) return d->rc;
   out->n_samples = pb->n_sample;
@@ -338,8 +329,8 @@ static int resolve_samples(dec *d, const mw_pprof_pb *pb, const mw_pprof_opts *o
     const pb_sample *s = pb->sample[i];
     mw_pprof_sample *o = &out->samples[i];
     if (s->n_value != pb->n_sample_type)
-      return fail(d, MW_EINVAL, "pprof: sample %zu has %zu values for %zu sample types", i,
-                  s->n_value, pb->n_sample_type);
+      return fail(d, MW_EINVAL, "pprof: sample %zu has %zu values for %zu sample types", i, s->n_value,
+                  pb->n_sample_type);
     o->values = s->value;
     size_t h = hash_stack(s) & d->stacks_mask, prev;
     for (; (prev = d->stacks[h]) != 0; h = (h + 1) & d->stacks_mask) {
@@ -379,8 +370,8 @@ static void probe_free(void *data, void *ptr) {
   p->inner.free(p->inner.allocator_data, ptr);
 }
 
-int mw__pprof_decode(mw_arena *a, const uint8_t *data, size_t len, const mw_pprof_opts *opts,
-                     mw_profile *out, char *err, size_t errsz) {
+int mw__pprof_decode(mw_arena *a, const uint8_t *data, size_t len, const mw_pprof_opts *opts, mw_profile *out,
+                     char *err, size_t errsz) {
   dec d = {.a = a, .err = err, .errsz = errsz};
   mw_pprof_opts defaults = MW_PPROF_OPTS_DEFAULT;
   if (!opts) opts = &defaults;
@@ -390,8 +381,7 @@ int mw__pprof_decode(mw_arena *a, const uint8_t *data, size_t len, const mw_ppro
 
   alloc_probe probe = {.inner = mw__arena_pb_allocator(a)};
   ProtobufCAllocator al = {.alloc = probe_alloc, .free = probe_free, .allocator_data = &probe};
-  ProtobufCMessage *m =
-      protobuf_c_message_unpack(&perftools__profiles__profile__descriptor, &al, len, data);
+  ProtobufCMessage *m = protobuf_c_message_unpack(&perftools__profiles__profile__descriptor, &al, len, data);
   if (!m) {
     if (probe.failed) return fail(&d, MW_ENOMEM, "pprof: out of memory unpacking %zu bytes", len);
     return fail(&d, MW_EINVAL, "pprof: not a valid perftools.profiles.Profile protobuf");
@@ -405,15 +395,14 @@ int mw__pprof_decode(mw_arena *a, const uint8_t *data, size_t len, const mw_ppro
 
   if (resolve_header(&d, pb, out) || resolve_mappings(&d, pb) || resolve_functions(&d, pb) ||
       resolve_locations(&d, pb) || resolve_samples(&d, pb, opts, out)) {
-    memset(out, 0, sizeof *out);  /* no half-resolved profile escapes */
+    memset(out, 0, sizeof *out); /* no half-resolved profile escapes */
     return d.rc;
   }
   out->pb = pb;
   return 0;
 }
 
-static const char *find_label(const mw_label *labels, size_t n, const char *const *keys,
-                              size_t n_keys, int *which) {
+static const char *find_label(const mw_label *labels, size_t n, const char *const *keys, size_t n_keys, int *which) {
   if (which) *which = -1;
   for (size_t k = 0; k < n_keys; k++)
     for (size_t i = 0; i < n; i++)
@@ -427,8 +416,7 @@ static const char *find_label(const mw_label *labels, size_t n, const char *cons
 const char *mw__pprof_span_label(const mw_label *labels, size_t n, int *which) {
   /* Pyroscope's otel-profiling-go (span_id; profile_id before v0.5.1), Datadog
    * ("span id", "local root span id"), OpenTelemetry-style keys. */
-  static const char *const keys[] = {"span_id", "profile_id", "span id", "local root span id",
-                                     "otel.span_id"};
+  static const char *const keys[] = {"span_id", "profile_id", "span id", "local root span id", "otel.span_id"};
   return find_label(labels, n, keys, sizeof keys / sizeof *keys, which);
 }
 

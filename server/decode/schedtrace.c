@@ -12,7 +12,6 @@
 #include "decode/cursor.h"
 #include "decode/runtime_text.h"
 
-
 static int is_key_char(char ch) {
   return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || cur_is_digit(ch) || ch == '_';
 }
@@ -47,15 +46,13 @@ static int runq_list(cur *c, uint32_t *dst, size_t keep, size_t *count, int64_t 
   }
 }
 
-enum { F_GOMAXPROCS, F_IDLEPROCS, F_THREADS, F_SPINNING, F_NEEDSPINNING, F_IDLETHREADS,
-       F_RUNQUEUE, F_N };
+enum { F_GOMAXPROCS, F_IDLEPROCS, F_THREADS, F_SPINNING, F_NEEDSPINNING, F_IDLETHREADS, F_RUNQUEUE, F_N };
 
-static const char *const keys[F_N] = {"gomaxprocs",      "idleprocs",    "threads",
-                                      "spinningthreads", "needspinning", "idlethreads",
-                                      "runqueue"};
+static const char *const keys[F_N] = {"gomaxprocs",   "idleprocs",   "threads", "spinningthreads",
+                                      "needspinning", "idlethreads", "runqueue"};
 
-int mw__schedtrace_parse_line(mw_arena *a, const char *line, size_t len, size_t max_procs,
-                              mw_sched_sample *s, const char **why, size_t *at) {
+int mw__schedtrace_parse_line(mw_arena *a, const char *line, size_t len, size_t max_procs, mw_sched_sample *s,
+                              const char **why, size_t *at) {
   cur c = {line, 0, len};
   int64_t t, vals[F_N] = {0};
   int seen[F_N] = {0};
@@ -72,8 +69,7 @@ int mw__schedtrace_parse_line(mw_arena *a, const char *line, size_t len, size_t 
       EXPECT(!has_list, "sched line: a second run queue list");
       has_list = 1;
       list_at = c.i;
-      EXPECT(runq_list(&c, NULL, 0, &count, &sum),
-             "sched line: expected a number, ' ' or ']' in the run queue list");
+      EXPECT(runq_list(&c, NULL, 0, &count, &sum), "sched line: expected a number, ' ' or ']' in the run queue list");
       continue;
     }
     size_t k0 = c.i;

@@ -98,7 +98,8 @@ int mw__span_form_put_span(mw_arena *a, mw_otlp_span *sp, mw_span_row *row) {
   row->status = sp->status ? (int)sp->status->code : 0;
   row->name = sp->name;
   keep_empty_strings(sp->attributes, sp->n_attributes, 0);
-  for (size_t i = 0; i < sp->n_events; i++) keep_empty_strings(sp->events[i]->attributes, sp->events[i]->n_attributes, 0);
+  for (size_t i = 0; i < sp->n_events; i++)
+    keep_empty_strings(sp->events[i]->attributes, sp->events[i]->n_attributes, 0);
   for (size_t i = 0; i < sp->n_links; i++) keep_empty_strings(sp->links[i]->attributes, sp->links[i]->n_attributes, 0);
   /* the columns are cleared from the stored body (mw__span_form_get_span puts
    * them back); the status stays in it, as its message is there too */

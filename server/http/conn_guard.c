@@ -31,17 +31,17 @@
 typedef struct conn_rec {
   struct conn_rec *prev, *next;
   MHD_socket fd;
-  int64_t deadline_ns;     /* the headers are due by then; 0 while a request is past its headers */
-  int cut;                 /* shut down by the watchdog */
+  int64_t deadline_ns; /* the headers are due by then; 0 while a request is past its headers */
+  int cut;             /* shut down by the watchdog */
   /* set and read by the connection's own thread only, so without the lock */
   enum mw_uri_verdict verdict;
   size_t params;
-  char bad_param[48];      /* MW_URI_BAD_QUERY: the parameter that holds it */
+  char bad_param[48]; /* MW_URI_BAD_QUERY: the parameter that holds it */
 } conn_rec;
 
 struct mw_conn_guard {
   pthread_mutex_t mu;
-  pthread_cond_t cv;       /* wakes the watchdog to stop */
+  pthread_cond_t cv; /* wakes the watchdog to stop */
   conn_rec *head;
   int64_t header_ns, idle_ns, tick_ns;
   int stop;

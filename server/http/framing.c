@@ -43,12 +43,12 @@ static const char *printable(char out[52], const char *a, size_t n) {
 }
 
 /* Records the refusal; the first problem found is the one reported. */
-#define REFUSE(f, st, ...) \
-  do { \
-    if (!(f)->rc) { \
-      (f)->rc = (st); \
-      snprintf((f)->why, sizeof (f)->why, __VA_ARGS__); \
-    } \
+#define REFUSE(f, st, ...)                                                                                             \
+  do {                                                                                                                 \
+    if (!(f)->rc) {                                                                                                    \
+      (f)->rc = (st);                                                                                                  \
+      snprintf((f)->why, sizeof(f)->why, __VA_ARGS__);                                                                 \
+    }                                                                                                                  \
   } while (0)
 
 static enum MHD_Result each_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
@@ -62,10 +62,8 @@ static enum MHD_Result each_header(void *cls, enum MHD_ValueKind kind, const cha
     size_t n = key_size;
     while (n && (key[n - 1] == ' ' || key[n - 1] == '\t')) n--;
     if (n < key_size)
-      REFUSE(s->f, MW_EINVAL, "ambiguous framing: a space before the colon of header \"%s\"",
-             printable(p, key, n));
-    else
-      REFUSE(s->f, MW_EINVAL, "header name \"%s\" is not a token", printable(p, key, key_size));
+      REFUSE(s->f, MW_EINVAL, "ambiguous framing: a space before the colon of header \"%s\"", printable(p, key, n));
+    else REFUSE(s->f, MW_EINVAL, "header name \"%s\" is not a token", printable(p, key, key_size));
     return MHD_YES;
   }
   for (i = 0; i < value_size; i++) {

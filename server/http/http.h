@@ -12,26 +12,26 @@ typedef struct mw_http mw_http;
 typedef struct mw_store mw_store; /* store/store.h: the HTTP layer only passes it on */
 
 typedef struct mw_http_opts {
-  const char *listen;        /* "host:port", "[v6]:port"; port 0 picks a free one */
-  unsigned threads;          /* MHD thread pool size */
-  unsigned query_threads;    /* threads that run queries (http/query.c) */
-  unsigned max_query_queue;  /* queries waiting for one of them; more: 503 */
-  int64_t query_timeout_ns;  /* a query still running this long after it arrived stops: 503; 0 = none */
-  int fault_query_delay_ms;  /* test hook: each query sleeps this long first */
+  const char *listen;       /* "host:port", "[v6]:port"; port 0 picks a free one */
+  unsigned threads;         /* MHD thread pool size */
+  unsigned query_threads;   /* threads that run queries (http/query.c) */
+  unsigned max_query_queue; /* queries waiting for one of them; more: 503 */
+  int64_t query_timeout_ns; /* a query still running this long after it arrived stops: 503; 0 = none */
+  int fault_query_delay_ms; /* test hook: each query sleeps this long first */
   unsigned max_connections;
   unsigned max_connections_per_ip;
-  unsigned conn_timeout_s;   /* idle / slow-client timeout */
+  unsigned conn_timeout_s;    /* idle / slow-client timeout */
   unsigned request_timeout_s; /* a body still arriving after this long is cut off */
-  unsigned header_timeout_s; /* request headers not complete after this long: the connection is closed (0: never) */
+  unsigned header_timeout_s;  /* request headers not complete after this long: the connection is closed (0: never) */
   mw_limits limits;
   size_t max_request_memory; /* bodies being received and decoded, all requests together */
   int64_t max_query_range;   /* widest time window of a query, ns; 0 = no cap */
   int64_t retention_ns;      /* --retention, for warning about older data; 0 = keep all */
   mw_store *store;
-  mw_auth auth;              /* empty sets: open */
-  const char *tls_cert_pem;  /* both set: HTTPS */
+  mw_auth auth;             /* empty sets: open */
+  const char *tls_cert_pem; /* both set: HTTPS */
   const char *tls_key_pem;
-  const char *cors_origin;   /* NULL: no CORS headers */
+  const char *cors_origin; /* NULL: no CORS headers */
 } mw_http_opts;
 
 /* Binds and starts serving; logs the bound address. Returns 0 or an error + message. */

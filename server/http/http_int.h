@@ -21,8 +21,8 @@ struct mw_http {
   int listen_fd;
   _Atomic size_t in_flight;
   _Atomic int stopping;
-  _Atomic size_t body_bytes;   /* decoded body bytes held by requests (max_request_memory) */
-  mw_conn_guard *guard;        /* header deadlines, request-line verdicts */
+  _Atomic size_t body_bytes; /* decoded body bytes held by requests (max_request_memory) */
+  mw_conn_guard *guard;      /* header deadlines, request-line verdicts */
   int tls;
   struct mw_query_pool *queries; /* http/query.c */
 };
@@ -34,11 +34,11 @@ typedef struct mw_req mw_req;
 enum mw_access { MW_ACCESS_QUERY = 0, MW_ACCESS_INGEST, MW_ACCESS_OPEN };
 
 typedef struct mw_route {
-  const char *method;          /* "GET", "POST" */
+  const char *method; /* "GET", "POST" */
   enum mw_access access;
-  const char *path;            /* exact path, or a prefix ending in '/' when prefix=1 */
+  const char *path; /* exact path, or a prefix ending in '/' when prefix=1 */
   int prefix;
-  int body;                    /* reads a request body */
+  int body; /* reads a request body */
   /* Reads the store: handle runs on a query thread (http/query.c), never on
    * the HTTP threads that read ingest bodies, within --query-timeout, with
    * the request's one read transaction open (mw_req.query). */
@@ -58,38 +58,38 @@ struct mw_req {
   mw_http *http;
   struct MHD_Connection *conn;
   const mw_route *route;
-  const char *url;             /* path only */
+  const char *url; /* path only */
   enum req_state state;
-  mw_arena *arena;             /* freed with the request */
+  mw_arena *arena; /* freed with the request */
 
   /* body */
   mw_body_decoder *dec;
-  int body_rc;                 /* first error while reading the body */
-  mw_buf *body;                /* decoded body, once complete */
-  char media[64];              /* request media type, lowercased */
+  int body_rc;    /* first error while reading the body */
+  mw_buf *body;   /* decoded body, once complete */
+  char media[64]; /* request media type, lowercased */
 
   /* commit */
   mw_write_job job;
   int commit_rc;
 
-  int cors;                     /* the request's Origin may read the answer */
-  size_t accounted;             /* this request's share of http->body_bytes */
-  int body_read;                /* some of the body arrived (for the request log) */
-  int early;                    /* refused at the headers (for the request log) */
-  size_t drained;               /* body bytes dropped after a refusal */
-  size_t dom_reserved;          /* of accounted: room for a JSON body's parsed tree */
-  int expect_continue;          /* the client waits for 100 Continue before its body */
-  int close;                    /* the answer closes the connection (Connection: close) */
-  const char *allow;            /* Allow header of a 405 */
+  int cors;            /* the request's Origin may read the answer */
+  size_t accounted;    /* this request's share of http->body_bytes */
+  int body_read;       /* some of the body arrived (for the request log) */
+  int early;           /* refused at the headers (for the request log) */
+  size_t drained;      /* body bytes dropped after a refusal */
+  size_t dom_reserved; /* of accounted: room for a JSON body's parsed tree */
+  int expect_continue; /* the client waits for 100 Continue before its body */
+  int close;           /* the answer closes the connection (Connection: close) */
+  const char *allow;   /* Allow header of a 405 */
 
   /* query (http/query.c) */
-  mw_query *query;              /* while a query route's handler runs: its read transaction */
-  struct MHD_Response *answer;  /* the reply a query thread made, sent on resume */
+  mw_query *query;             /* while a query route's handler runs: its read transaction */
+  struct MHD_Response *answer; /* the reply a query thread made, sent on resume */
   unsigned answer_status;
-  int64_t query_deadline_ns;    /* monotonic; 0: no limit */
-  mw_req *query_next;           /* the query queue's link */
-  size_t mem_over;              /* what it held when it alone passed max_request_memory (then it is refused as too big) */
-  int body_window;              /* body_rc MW_ETOOBIG is a zstd window refused, not the size */
+  int64_t query_deadline_ns; /* monotonic; 0: no limit */
+  mw_req *query_next;        /* the query queue's link */
+  size_t mem_over;           /* what it held when it alone passed max_request_memory (then it is refused as too big) */
+  int body_window;           /* body_rc MW_ETOOBIG is a zstd window refused, not the size */
 
   /* handler state */
   void *ctx;
@@ -98,9 +98,9 @@ struct mw_req {
 
 /* What the headers of a request say about its framing (framing.c). */
 typedef struct mw_framing {
-  int rc;                       /* 0: unambiguous; else why it is refused (MW_EINVAL, MW_ENOTIMPL) */
-  char why[200];                /* what was wrong, for the error message */
-  int expect_continue;          /* Expect: 100-continue */
+  int rc;              /* 0: unambiguous; else why it is refused (MW_EINVAL, MW_ENOTIMPL) */
+  char why[200];       /* what was wrong, for the error message */
+  int expect_continue; /* Expect: 100-continue */
 } mw_framing;
 
 /* Looks at every header of the request on conn (duplicates included) once

@@ -19,8 +19,9 @@ void mw__req_memory_msg(mw_req *r, char *msg, size_t n) {
                    "(max_body_bytes is %zu)",
                    r->mem_over, o->max_request_memory, o->limits.max_body_bytes);
   if (json && w > 0 && (size_t)w < n)
-    snprintf(msg + w, n - (size_t)w, "; a JSON body takes about %d times its size to decode, so the largest "
-                                     "that fits is %zu bytes",
+    snprintf(msg + w, n - (size_t)w,
+             "; a JSON body takes about %d times its size to decode, so the largest "
+             "that fits is %zu bytes",
              MW_JSON_TREE_FACTOR + 1, o->max_request_memory / (MW_JSON_TREE_FACTOR + 1));
 }
 
@@ -37,8 +38,7 @@ int mw__req_body_problem(mw_req *r, char *msg, size_t n) {
                "(max_body_bytes) allows: compress with a smaller window (zstd level 19 or below, without --long)",
                mw__zstd_window_max(o->limits.max_body_bytes), o->limits.max_body_bytes);
     } else {
-      snprintf(msg, n, "request body is over %zu bytes after decompression (max_body_bytes)",
-               o->limits.max_body_bytes);
+      snprintf(msg, n, "request body is over %zu bytes after decompression (max_body_bytes)", o->limits.max_body_bytes);
     }
     return MW_ETOOBIG;
   case MW_EBUSY:
@@ -73,6 +73,8 @@ int64_t mw__retention_cutoff(const mw_req *r) {
 void mw__retention_warning(const mw_req *r, size_t n_old, const char *what, char *msg, size_t n) {
   char keep[32];
   mw__format_duration(keep, sizeof keep, r->http->opts.retention_ns);
-  snprintf(msg, n, "%zu %s%s older than the retention window (--retention %s): stored, but the next retention pass "
-                   "deletes %s", n_old, what, n_old == 1 ? " is" : "s are", keep, n_old == 1 ? "it" : "them");
+  snprintf(msg, n,
+           "%zu %s%s older than the retention window (--retention %s): stored, but the next retention pass "
+           "deletes %s",
+           n_old, what, n_old == 1 ? " is" : "s are", keep, n_old == 1 ? "it" : "them");
 }

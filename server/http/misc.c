@@ -11,12 +11,19 @@ static void handle_healthz(mw_req *r) { mw__reply_static(r, MW_OK, "text/plain; 
 
 static void handle_metrics(mw_req *r) {
   const mw_metric_desc http[] = {
-      {.name = "meanwhile_spans_accepted_total", .help = "Spans stored.", .kind = MW_METRIC_COUNTER,
+      {.name = "meanwhile_spans_accepted_total",
+       .help = "Spans stored.",
+       .kind = MW_METRIC_COUNTER,
        .counter = &mw__m_spans_accepted},
-      {.name = "meanwhile_spans_rejected_total", .help = "Spans refused as invalid (partial success).",
-       .kind = MW_METRIC_COUNTER, .counter = &mw__m_spans_rejected},
-      {.name = "meanwhile_http_requests_total", .help = "HTTP requests answered, by status code.",
-       .kind = MW_METRIC_COUNTER_VEC, .key_label = "code", .vec = &mw__m_requests},
+      {.name = "meanwhile_spans_rejected_total",
+       .help = "Spans refused as invalid (partial success).",
+       .kind = MW_METRIC_COUNTER,
+       .counter = &mw__m_spans_rejected},
+      {.name = "meanwhile_http_requests_total",
+       .help = "HTTP requests answered, by status code.",
+       .kind = MW_METRIC_COUNTER_VEC,
+       .key_label = "code",
+       .vec = &mw__m_requests},
   };
   mw_answer a;
   if (mw__q_metrics(r->http->opts.store, http, sizeof http / sizeof http[0], &a)) {
@@ -27,11 +34,17 @@ static void handle_metrics(mw_req *r) {
 }
 
 static const char *content_type_of(const char *path) {
-  static const struct { const char *ext, *type; } types[] = {
-      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-      {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-      {".svg", "image/svg+xml"}, {".png", "image/png"}, {".json", "application/json"},
-      {".ico", "image/x-icon"}, {".woff2", "font/woff2"}};
+  static const struct {
+    const char *ext, *type;
+  } types[] = {{".html", "text/html; charset=utf-8"},
+               {".js", "text/javascript; charset=utf-8"},
+               {".mjs", "text/javascript; charset=utf-8"},
+               {".css", "text/css; charset=utf-8"},
+               {".svg", "image/svg+xml"},
+               {".png", "image/png"},
+               {".json", "application/json"},
+               {".ico", "image/x-icon"},
+               {".woff2", "font/woff2"}};
   const char *dot = strrchr(path, '.');
   for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
     if (strcmp(dot, types[i].ext) == 0) return types[i].type;
@@ -54,8 +67,9 @@ static void handle_static(mw_req *r) {
     if (strncmp(path, views[i], strlen(views[i])) == 0) view = 1;
   if (index && view) return mw__reply_static(r, MW_OK, "text/html; charset=utf-8", index->data, index->len);
   if (!index && !*path)
-    return mw__reply_text(r, MW_OK, "meanwhiled is running. The web viewer is not built into this binary; "
-                                  "the API is under /api/ and OTLP ingest at /v1/traces.\n");
+    return mw__reply_text(r, MW_OK,
+                          "meanwhiled is running. The web viewer is not built into this binary; "
+                          "the API is under /api/ and OTLP ingest at /v1/traces.\n");
   mw__reply_text(r, MW_ENOTFOUND, "not found");
 }
 

@@ -27,13 +27,13 @@ typedef struct otlp_ctx {
 /* The gRPC status code an OTLP error body carries for an error code. */
 static int grpc_code(int rc) {
   switch (rc) {
-  case MW_EINVAL: return 3;      /* INVALID_ARGUMENT */
-  case MW_ETOOBIG:               /* RESOURCE_EXHAUSTED */
+  case MW_EINVAL: return 3; /* INVALID_ARGUMENT */
+  case MW_ETOOBIG:          /* RESOURCE_EXHAUSTED */
   case MW_EFULL: return 8;
-  case MW_EBUSY:                 /* UNAVAILABLE */
+  case MW_EBUSY: /* UNAVAILABLE */
   case MW_ESHUTDOWN:
   case MW_ENOMEM: return 14;
-  default: return 13;            /* INTERNAL */
+  default: return 13; /* INTERNAL */
   }
 }
 
@@ -139,7 +139,8 @@ static void handle_traces(mw_req *r) {
   } else if (strcmp(r->media, "application/json") == 0) {
     c->media = MEDIA_JSON;
   } else {
-    return mw__reply_text(r, MW_EUNSUPPORTED, "unsupported Content-Type: send application/x-protobuf or application/json");
+    return mw__reply_text(r, MW_EUNSUPPORTED,
+                          "unsupported Content-Type: send application/x-protobuf or application/json");
   }
   const mw_limits *lim = &r->http->opts.limits;
   char err[512] = "";
@@ -187,11 +188,17 @@ static void resume_traces(mw_req *r) {
     return reply_status(r, c->media, MW_EFULL, "the disk holding the database is full: spans were not stored");
   case MW_ESHUTDOWN: return reply_status(r, c->media, MW_ESHUTDOWN, "the server is shutting down: retry");
   /* the writer failed (its transaction was rolled back): the client may retry */
-  default: return reply_status(r, c->media, MW_EBUSY, "storing the spans failed (%s): retry", mw__strerror(r->commit_rc));
+  default:
+    return reply_status(r, c->media, MW_EBUSY, "storing the spans failed (%s): retry", mw__strerror(r->commit_rc));
   }
 }
 
 const mw_route mw__otlp_routes[] = {
-    {.method = "POST", .access = MW_ACCESS_INGEST, .path = "/v1/traces", .body = 1, .handle = handle_traces, .resume = resume_traces},
+    {.method = "POST",
+     .access = MW_ACCESS_INGEST,
+     .path = "/v1/traces",
+     .body = 1,
+     .handle = handle_traces,
+     .resume = resume_traces},
     {0},
 };

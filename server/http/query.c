@@ -25,12 +25,12 @@ struct mw_query_pool {
   mw_http *http;
   uv_mutex_t lock;
   uv_cond_t wake;
-  mw_req *head, *tail;          /* waiting for a thread */
-  size_t queued;                /* waiting, and admitted but not yet in the list */
+  mw_req *head, *tail; /* waiting for a thread */
+  size_t queued;       /* waiting, and admitted but not yet in the list */
   int stopping;
-  _Atomic int abort;            /* stop what runs now (shutdown); read by the store */
+  _Atomic int abort; /* stop what runs now (shutdown); read by the store */
   uv_thread_t *threads;
-  unsigned n_threads;           /* started */
+  unsigned n_threads; /* started */
 };
 
 /* Why a query stopped, as its answer. */

@@ -78,8 +78,9 @@ static void ingest(mw_req *r, mw_ingest_params *p) {
   mw__ingest_job_runtime(&r->job, &c->batch, mw__arena_used(r->arena));
   rc = mw__req_commit(r);
   if (rc)
-    mw__reply_error(r, rc, rc == MW_EBUSY ? "the write queue is full (max_queue_spans): retry after the delay"
-                                          : "the server is shutting down: retry");
+    mw__reply_error(r, rc,
+                    rc == MW_EBUSY ? "the write queue is full (max_queue_spans): retry after the delay"
+                                   : "the server is shutting down: retry");
 }
 
 static void resume_ingest(mw_req *r) {
@@ -92,11 +93,13 @@ static void resume_ingest(mw_req *r) {
 }
 
 static void handle_ingest(mw_req *r) {
-  mw_ingest_params p = {.kind = r->url + strlen("/api/v1/ingest/"), .received_ns = mw__now_ns(),
-                        .limits = &r->http->opts.limits};
+  mw_ingest_params p = {
+      .kind = r->url + strlen("/api/v1/ingest/"), .received_ns = mw__now_ns(), .limits = &r->http->opts.limits};
   if (!mw__runtime_kind_valid(p.kind) || strcmp(p.kind, "pprof") == 0)
-    return mw__reply_error(r, MW_ENOTFOUND, "unknown ingest kind \"%.32s\": use gctrace, schedtrace, goroutine, cpu, "
-                                            "heap, allocs, mutex or block", p.kind);
+    return mw__reply_error(r, MW_ENOTFOUND,
+                           "unknown ingest kind \"%.32s\": use gctrace, schedtrace, goroutine, "
+                           "goroutineleak, cpu, heap, allocs, mutex or block",
+                           p.kind);
   if (mw__param_name(r, "service", &p.service) || mw__param_name(r, "instance", &p.instance)) return;
   if (!p.service || !*p.service) return mw__reply_error(r, MW_EINVAL, "the service parameter is required");
   if (!p.instance) p.instance = "";
@@ -122,10 +125,18 @@ typedef struct pyro_type {
 } pyro_type;
 
 static const pyro_type pyro_types[] = {
-    {"cpu", "cpu"},           {"itimer", "cpu"},         {"wall", "cpu"},
-    {"alloc_objects", "allocs"}, {"alloc_space", "allocs"}, {"inuse_objects", "heap"},
-    {"inuse_space", "heap"},  {"goroutine", "goroutine"}, {"goroutines", "goroutine"},
-    {"mutex_count", "mutex"}, {"mutex_duration", "mutex"}, {"block_count", "block"},
+    {"cpu", "cpu"},
+    {"itimer", "cpu"},
+    {"wall", "cpu"},
+    {"alloc_objects", "allocs"},
+    {"alloc_space", "allocs"},
+    {"inuse_objects", "heap"},
+    {"inuse_space", "heap"},
+    {"goroutine", "goroutine"},
+    {"goroutines", "goroutine"},
+    {"mutex_count", "mutex"},
+    {"mutex_duration", "mutex"},
+    {"block_count", "block"},
     {"block_duration", "block"},
 };
 
@@ -235,8 +246,10 @@ static void handle_pyroscope(mw_req *r) {
   char *dot = strrchr(app, '.');
   if (dot && (p.kind = pyro_kind(dot + 1, strlen(dot + 1)))) *dot = '\0';
   if (!*app) /* the service would have no name */
-    return mw__reply_error(r, MW_EINVAL, "the name parameter needs an application name before the type and labels "
-                                        "(app.type{k=v,...}), got \"%.64s\"", name);
+    return mw__reply_error(r, MW_EINVAL,
+                           "the name parameter needs an application name before the type and labels "
+                           "(app.type{k=v,...}), got \"%.64s\"",
+                           name);
   p.service = app;
   if (brace) { /* {k=v,k2=v2} */
     const char *q = brace + 1;
@@ -320,8 +333,19 @@ static void handle_snapshot(mw_req *r) {
 }
 
 const mw_route mw__runtime_routes[] = {
-    {.method = "POST", .access = MW_ACCESS_INGEST, .path = "/api/v1/ingest/", .prefix = 1, .body = 1, .handle = handle_ingest, .resume = resume_ingest},
-    {.method = "POST", .access = MW_ACCESS_INGEST, .path = "/ingest", .body = 1, .handle = handle_pyroscope, .resume = resume_ingest},
+    {.method = "POST",
+     .access = MW_ACCESS_INGEST,
+     .path = "/api/v1/ingest/",
+     .prefix = 1,
+     .body = 1,
+     .handle = handle_ingest,
+     .resume = resume_ingest},
+    {.method = "POST",
+     .access = MW_ACCESS_INGEST,
+     .path = "/ingest",
+     .body = 1,
+     .handle = handle_pyroscope,
+     .resume = resume_ingest},
     {.method = "GET", .path = "/api/v1/sources", .query = 1, .handle = handle_sources},
     {.method = "GET", .path = "/api/v1/sources/", .prefix = 1, .query = 1, .handle = handle_source_sub},
     {.method = "GET", .path = "/api/v1/snapshots/", .prefix = 1, .query = 1, .handle = handle_snapshot},

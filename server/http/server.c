@@ -33,7 +33,7 @@ mw_counter_vec mw__m_requests;
 enum { EARLY_REPLY_BYTES = 16 * 1024 };
 
 static const mw_route *const route_tables[] = {mw__otlp_routes, mw__api_routes, mw__runtime_routes,
-                                                    mw__correlate_routes, mw__misc_routes};
+                                               mw__correlate_routes, mw__misc_routes};
 
 /* Returns the route for (method, url). *path_ok is 1 when some route other
  * than the viewer's catch-all has the path, so that a wrong method is 405
@@ -137,13 +137,13 @@ void mw__req_send(mw_req *r, unsigned status, struct MHD_Response *resp) {
   mw__counter_vec_add(&mw__m_requests, (int)status, 1);
   r->state = REQ_REPLIED;
   /* early=1: refused at the headers, before any of the body was used */
-  mw__debug("request", "method=%s url=%s status=%u us=%lld early=%d", r->route ? r->route->method : "-", r->url,
-            status, (long long)((mw__mono_ns() - r->t0_ns) / 1000), r->early);
+  mw__debug("request", "method=%s url=%s status=%u us=%lld early=%d", r->route ? r->route->method : "-", r->url, status,
+            (long long)((mw__mono_ns() - r->t0_ns) / 1000), r->early);
 }
 
 void mw__reply(mw_req *r, int rc, const char *content_type, char *body, size_t len) {
-  struct MHD_Response *resp =
-      MHD_create_response_from_buffer(len, body ? body : (char *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+  struct MHD_Response *resp = MHD_create_response_from_buffer(len, body ? body : (char *)"",
+                                                              body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
   if (!resp) free(body);
   queue(r, rc, content_type, resp);
 }
@@ -154,7 +154,8 @@ void mw__reply_buf(mw_req *r, int rc, const char *content_type, mw_buf *b) {
   if (b->err == MW_ETOOBIG)
     return mw__reply_error(r, b->err,
                            "the answer would be larger than %zu MiB: ask for less (a narrower time window, a "
-                           "smaller limit, or the next page)", b->max >> 20);
+                           "smaller limit, or the next page)",
+                           b->max >> 20);
   if (b->err) return mw__reply_error(r, MW_ENOMEM, "out of memory rendering the answer: retry");
   size_t len;
   char *data = mw__buf_detach(b, &len);
@@ -410,8 +411,8 @@ static int refuse_uri(mw_req *r, enum mw_uri_verdict v, size_t params, const cha
  * still arriving. Nothing else is written to the socket then (a 100 Continue
  * is complete before any of the body is passed to us). Over TLS the socket
  * carries TLS records, so the connection is only closed. */
-__attribute__((format(printf, 3, 4))) static enum MHD_Result reply_raw_and_close(mw_req *r, int rc,
-                                                                                const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static enum MHD_Result reply_raw_and_close(mw_req *r, int rc, const char *fmt,
+                                                                                 ...) {
   unsigned status = mw__http_status(rc);
   const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
   mw__counter_vec_add(&mw__m_requests, (int)status, 1);
@@ -544,8 +545,7 @@ static enum MHD_Result take_upload(mw_http *h, mw_req *r, const char *data, size
  * per piece of body, once when the body is complete, and again after a
  * suspended request is resumed. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                                  const char *version, const char *upload_data, size_t *upload_size,
-                                  void **con_cls) {
+                                  const char *version, const char *upload_data, size_t *upload_size, void **con_cls) {
   mw_http *h = cls;
   mw_req *r = *con_cls;
   if (!r) {
@@ -570,14 +570,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->route->query) mw__query_reply(r);
     else r->route->resume(r);
     break;
-  default:
-    break;
+  default: break;
   }
   return MHD_YES;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe) {
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
   mw_req *r = *con_cls;
   if (r && (r->state == REQ_WAITING || r->state == REQ_QUERY)) {
     /* the writer or a query thread still holds r: impossible while suspended, logged if it happens */
@@ -676,8 +674,8 @@ int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t er
     free(h);
     return rc;
   }
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-                   MHD_USE_ERROR_LOG;
+  unsigned flags =
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   int tls = opts->tls_cert_pem && opts->tls_key_pem;
   if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
     snprintf(err, errsz, "this libmicrohttpd has no TLS support");
@@ -700,17 +698,15 @@ int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t er
     return rc;
   }
   h->daemon = MHD_start_daemon(
-      flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
-      MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
-      MHD_OPTION_THREAD_POOL_SIZE, opts->threads ? opts->threads : 4u, MHD_OPTION_CONNECTION_LIMIT,
+      flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_LISTEN_SOCKET,
+      h->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, opts->threads ? opts->threads : 4u, MHD_OPTION_CONNECTION_LIMIT,
       opts->max_connections ? opts->max_connections : 1024u, MHD_OPTION_CONNECTION_TIMEOUT,
       opts->conn_timeout_s ? opts->conn_timeout_s : 30u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-      MHD_OPTION_NOTIFY_CONNECTION, mw__guard_on_connection, h->guard, MHD_OPTION_URI_LOG_CALLBACK,
-      mw__guard_on_uri, h->guard,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      MHD_OPTION_NOTIFY_CONNECTION, mw__guard_on_connection, h->guard, MHD_OPTION_URI_LOG_CALLBACK, mw__guard_on_uri,
+      h->guard, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
       opts->max_connections_per_ip ? opts->max_connections_per_ip : 128u,
-      tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, opts->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
-      opts->tls_key_pem, MHD_OPTION_END);
+      tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, opts->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, opts->tls_key_pem,
+      MHD_OPTION_END);
   if (!h->daemon) {
     snprintf(err, errsz, "cannot start the HTTP server on %s", bound);
     mw__query_pool_free(h);

@@ -29,31 +29,31 @@ enum dec_state {
 struct mw_body_decoder {
   enum mw_body_encoding enc;
   enum dec_state state;
-  int err;          /* sticky error, 0 while healthy */
+  int err; /* sticky error, 0 while healthy */
   size_t max_out;
-  size_t in_len;    /* body bytes consumed */
-  size_t out_len;   /* decoded bytes kept (out.len until finish() hands out) */
-  int over;         /* a byte landed in the probe: out_len reports max_out + 1 */
-  mw_buf out;       /* decoded bytes, bounded by max_out */
+  size_t in_len;       /* body bytes consumed */
+  size_t out_len;      /* decoded bytes kept (out.len until finish() hands out) */
+  int over;            /* a byte landed in the probe: out_len reports max_out + 1 */
+  mw_buf out;          /* decoded bytes, bounded by max_out */
   unsigned char probe; /* the one byte past the limit (its value is never used) */
 
   /* gzip / deflate */
   z_stream zs;
-  int z_ready;         /* inflateInit2() done */
-  int z_end;           /* the current stream (member) ended: Z_STREAM_END seen */
-  int z_sniffed;       /* gzip: the first body byte was seen */
-  int z_gzip;          /* the first member is gzip (not zlib): more members may follow */
+  int z_ready;          /* inflateInit2() done */
+  int z_end;            /* the current stream (member) ended: Z_STREAM_END seen */
+  int z_sniffed;        /* gzip: the first body byte was seen */
+  int z_gzip;           /* the first member is gzip (not zlib): more members may follow */
   unsigned char hdr[2]; /* deflate: the first two bytes, held until we know zlib from raw */
   size_t nhdr;
 
   mw_mem_account *acct; /* NULL: the output is not counted */
-  int window_refused;  /* the sticky MW_ETOOBIG is a zstd window, not the size */
+  int window_refused;   /* the sticky MW_ETOOBIG is a zstd window, not the size */
 
   /* zstd */
   ZSTD_DCtx *zd;
   unsigned char zst_magic[4]; /* the first bytes of the frame being started */
   size_t zst_magic_n;         /* how many of them were seen; 4 once checked */
-  int zst_end;         /* the last frame ended and was fully flushed */
+  int zst_end;                /* the last frame ended and was fully flushed */
 };
 
 /* Asks the account (if any) for n more bytes of output; counts what it grants. */
@@ -315,9 +315,7 @@ static int zstd_feed(mw_body_decoder *d, const unsigned char *in, size_t len) {
     if (r == 0) {
       d->zst_end = 1;
       d->zst_magic_n = 0; /* what follows starts another frame */
-    }
-    else if (ib.pos != before || ob.pos != 0)
-      d->zst_end = 0;
+    } else if (ib.pos != before || ob.pos != 0) d->zst_end = 0;
     if (ib.pos == ib.size && ob.pos < ob.size) return MW_OK;
   }
 }
@@ -325,8 +323,7 @@ static int zstd_feed(mw_body_decoder *d, const unsigned char *in, size_t len) {
 /* ---- the decoder ---------------------------------------------------------- */
 
 static int enc_valid(enum mw_body_encoding enc) {
-  return enc == MW_ENC_IDENTITY || enc == MW_ENC_GZIP || enc == MW_ENC_DEFLATE ||
-         enc == MW_ENC_ZSTD;
+  return enc == MW_ENC_IDENTITY || enc == MW_ENC_GZIP || enc == MW_ENC_DEFLATE || enc == MW_ENC_ZSTD;
 }
 
 mw_body_decoder *mw__body_decoder_new(enum mw_body_encoding enc, size_t max_out) {
@@ -427,9 +424,7 @@ int mw__body_decoder_finish(mw_body_decoder *d, mw_buf **out) {
   return MW_OK;
 }
 
-size_t mw__body_decoder_out_len(const mw_body_decoder *d) {
-  return d->over ? d->max_out + 1 : d->out_len;
-}
+size_t mw__body_decoder_out_len(const mw_body_decoder *d) { return d->over ? d->max_out + 1 : d->out_len; }
 
 size_t mw__body_decoder_in_len(const mw_body_decoder *d) { return d->in_len; }
 
@@ -449,8 +444,7 @@ void mw__body_buf_free(mw_buf *b) {
   free(b);
 }
 
-int mw__decompress_all(enum mw_body_encoding enc, const void *in, size_t len, size_t max_out,
-                       mw_buf **out) {
+int mw__decompress_all(enum mw_body_encoding enc, const void *in, size_t len, size_t max_out, mw_buf **out) {
   *out = NULL;
   if (!enc_valid(enc)) return MW_EUNSUPPORTED;
   mw_body_decoder *d = mw__body_decoder_new(enc, max_out);

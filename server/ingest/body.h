@@ -93,8 +93,7 @@ void mw__body_buf_free(mw_buf *b);
 /* Decodes a whole body in one call (new + feed + finish + free). Returns as
  * feed/finish do (MW_EUNSUPPORTED for an enc outside the enum); on success *out
  * is the caller's (mw__body_buf_free()), else NULL. */
-int mw__decompress_all(enum mw_body_encoding enc, const void *in, size_t len, size_t max_out,
-                       mw_buf **out);
+int mw__decompress_all(enum mw_body_encoding enc, const void *in, size_t len, size_t max_out, mw_buf **out);
 /* For payloads that may be gzip'd inside the body (pprof): inflates when in
  * starts with the gzip magic 1f 8b, else copies; same limit and results as
  * mw__decompress_all(), and the inflated bytes are counted through acct (NULL:

@@ -22,7 +22,8 @@ enum { MAX_GOIDS_TEXT = 160, MAX_FRAME_TEXT = 2048, MAX_STACK_TEXT = 256u << 10 
 
 /* "pprof" is not a public kind: the Pyroscope endpoint uses it for a profile
  * whose kind must be read from its sample types. */
-static const char *const kinds[] = {"gctrace", "schedtrace", "goroutine", "cpu", "heap", "allocs", "mutex", "block", "pprof"};
+static const char *const kinds[] = {"gctrace", "schedtrace", "goroutine", "goroutineleak", "cpu",
+                                    "heap",    "allocs",     "mutex",     "block",         "pprof"};
 
 int mw__runtime_kind_valid(const char *kind) {
   for (size_t i = 0; kind && i < sizeof kinds / sizeof kinds[0]; i++)
@@ -104,8 +105,8 @@ static void align_times(const mw_ingest_params *p, mw_runtime_text *t) {
   }
 }
 
-static int build_stderr(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len,
-                        mw_runtime_batch *out, mw_ingest_report *rep, char *err, size_t errsz) {
+static int build_stderr(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len, mw_runtime_batch *out,
+                        mw_ingest_report *rep, char *err, size_t errsz) {
   mw_runtime_text t;
   mw_runtime_text_opts o = MW_RUNTIME_TEXT_OPTS_DEFAULT;
   if (p->limits) o.max_line = p->limits->max_line_bytes;
@@ -115,8 +116,8 @@ static int build_stderr(mw_arena *a, const mw_ingest_params *p, const uint8_t *b
     report_error(rep, arena_printf(a, "line %zu, column %zu: %s", t.errors[i].line, t.errors[i].col, t.errors[i].msg));
   if (rc == MW_ETOOBIG) report_error(rep, "more runtime lines than one request may carry: the rest were skipped");
   if (t.n_gc + t.n_sched == 0) {
-    snprintf(err, errsz, "no gctrace or schedtrace line in the body (%zu lines read, %zu malformed)",
-             t.lines_total, t.lines_malformed);
+    snprintf(err, errsz, "no gctrace or schedtrace line in the body (%zu lines read, %zu malformed)", t.lines_total,
+             t.lines_malformed);
     return MW_EINVAL;
   }
   align_times(p, &t);
@@ -135,11 +136,11 @@ static int build_stderr(mw_arena *a, const mw_ingest_params *p, const uint8_t *b
  * dozen stacks: each goroutine's frames are hashed and compared in place, and
  * only a new stack is rendered as text. */
 typedef struct stack_set {
-  uint32_t *slots;             /* index + 1 into items; 0 = empty; power-of-two size */
+  uint32_t *slots; /* index + 1 into items; 0 = empty; power-of-two size */
   uint64_t *hashes;
   size_t n_slots;
   mw_stack_text *items;
-  const mw_stack **reps;       /* the first stack seen of each item, for comparison */
+  const mw_stack **reps; /* the first stack seen of each item, for comparison */
   size_t n, cap;
 } stack_set;
 
@@ -151,7 +152,8 @@ static uint64_t mix(uint64_t h, uint64_t v) {
 static uint64_t stack_hash(const mw_stack *st) {
   uint64_t h = mix(0x9E3779B97F4A7C15ULL, st->n_frames * 2 + (uint64_t)(st->truncated != 0));
   for (size_t i = 0; i < st->n_frames; i++) {
-    const char *f = st->frames[i].func ? st->frames[i].func : "?", *file = st->frames[i].file ? st->frames[i].file : "?";
+    const char *f = st->frames[i].func ? st->frames[i].func : "?",
+               *file = st->frames[i].file ? st->frames[i].file : "?";
     h = mix(h, mw__hash(f, strlen(f)));
     h = mix(h, mw__hash(file, strlen(file)));
     h = mix(h, (uint64_t)st->frames[i].line);
@@ -260,7 +262,7 @@ static const char *take_labels(mw_arena *a, const mw_label *labels, size_t n, in
 /* --- goroutines ------------------------------------------------------------- */
 
 typedef struct group_set {
-  mw_bmap *index;   /* group key -> index */
+  mw_bmap *index; /* group key -> index */
   mw_goroutine_group *items;
   size_t n, cap;
 } group_set;
@@ -283,7 +285,8 @@ static int group_add(mw_arena *a, group_set *gs, const mw_goroutine_group *g, in
   if (found) {
     dst = &gs->items[idx];
     dst->count = mw__sat_add(dst->count, g->count);
-    if (g->wait_min_ns >= 0 && (dst->wait_min_ns < 0 || g->wait_min_ns < dst->wait_min_ns)) dst->wait_min_ns = g->wait_min_ns;
+    if (g->wait_min_ns >= 0 && (dst->wait_min_ns < 0 || g->wait_min_ns < dst->wait_min_ns))
+      dst->wait_min_ns = g->wait_min_ns;
     if (g->wait_max_ns > dst->wait_max_ns) dst->wait_max_ns = g->wait_max_ns;
   } else {
     if (gs->n == gs->cap) {
@@ -337,8 +340,8 @@ static const char *goroutine_meta(mw_arena *a, const char *format, const mw_goro
 }
 
 static int build_goroutines_text(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len,
-                                 mw_runtime_batch *out, mw_ingest_report *rep, stack_set *ss, group_set *gs,
-                                 char *err, size_t errsz) {
+                                 mw_runtime_batch *out, mw_ingest_report *rep, stack_set *ss, group_set *gs, char *err,
+                                 size_t errsz) {
   mw_goroutine_dump d;
   mw_goroutine_opts o = MW_GOROUTINE_OPTS_DEFAULT;
   if (p->limits) {
@@ -357,9 +360,28 @@ static int build_goroutines_text(mw_arena *a, const mw_ingest_params *p, const u
     return rc;
   }
   if (rc) return rc;
+  /* a leak profile holds only the leaked goroutines, a dump all of them:
+   * each is read for what it is, under its own kind */
+  int want_leak = strcmp(p->kind, "goroutineleak") == 0;
+  if (want_leak && !d.leak) {
+    snprintf(err, errsz, "%s",
+             d.format == 2 ? "a debug=2 dump lists every goroutine: POST it to /api/v1/ingest/goroutine "
+                             "(a goroutineleak profile is debug=0 or debug=1)"
+                           : "a goroutine profile, not a goroutineleak one: POST it to "
+                             "/api/v1/ingest/goroutine");
+    return MW_EINVAL;
+  }
+  if (!want_leak && d.leak) {
+    snprintf(err, errsz,
+             "a goroutineleak profile (only the leaked goroutines): POST it to "
+             "/api/v1/ingest/goroutineleak");
+    return MW_EINVAL;
+  }
   for (size_t i = 0; i < d.n; i++) {
     const mw_goroutine *g = &d.g[i];
-    mw_goroutine_group grp = {.state = g->state, .wait_reason = g->wait_reason, .count = g->count,
+    mw_goroutine_group grp = {.state = g->state,
+                              .wait_reason = g->wait_reason,
+                              .count = g->count,
                               .wait_min_ns = g->wait_minutes >= 0 ? mw__sat_mul(g->wait_minutes, 60000000000LL) : -1,
                               .locked = g->locked_to_thread};
     grp.wait_max_ns = grp.wait_min_ns;
@@ -410,6 +432,7 @@ static const char *profile_kind(const mw_profile *pr) {
   for (size_t i = 0; i < pr->n_sample_types; i++) {
     const char *t = pr->sample_types[i].type;
     if (!strcmp(t, "goroutine")) return "goroutine";
+    if (!strcmp(t, "goroutineleak")) return "goroutineleak";
     if (!strcmp(t, "cpu")) return "cpu";
     has_inuse |= !strcmp(t, "inuse_space");
     has_alloc |= !strcmp(t, "alloc_space");
@@ -421,9 +444,8 @@ static const char *profile_kind(const mw_profile *pr) {
   return "cpu";
 }
 
-static int build_pprof(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len,
-                       mw_runtime_batch *out, mw_ingest_report *rep, stack_set *ss, group_set *gs, char *err,
-                       size_t errsz) {
+static int build_pprof(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len, mw_runtime_batch *out,
+                       mw_ingest_report *rep, stack_set *ss, group_set *gs, char *err, size_t errsz) {
   mw_buf *raw = NULL;
   /* a gzip'd profile is a body inside the body: the same limit holds for it
    * once inflated, and its memory is counted as it grows */
@@ -449,23 +471,40 @@ static int build_pprof(mw_arena *a, const mw_ingest_params *p, const uint8_t *bo
   mw__mem_give_back(p->mem);
   if (rc) return rc;
   if (strcmp(p->kind, "pprof") == 0) out->kind = profile_kind(&pr);
-  int goroutines = strcmp(out->kind, "goroutine") == 0;
+  int goroutines = mw__snapshot_kind_groups(out->kind);
+  /* Go names a goroutine profile's sample type "goroutine" and a leak
+   * profile's "goroutineleak": one sent as the other would be read as all
+   * goroutines, or as leaks, when it is not */
+  const char *type = pr.n_sample_types ? pr.sample_types[0].type : "";
+  int is_leak = strcmp(type, "goroutineleak") == 0;
+  if (goroutines && is_leak != (strcmp(out->kind, "goroutineleak") == 0)) {
+    if (is_leak)
+      snprintf(err, errsz,
+               "a goroutineleak profile (sample type goroutineleak): POST it to /api/v1/ingest/goroutineleak");
+    else snprintf(err, errsz, "not a goroutineleak profile: its sample type is \"%.32s\", not goroutineleak", type);
+    return MW_EINVAL;
+  }
   if (!goroutines && !(out->samples = mw__arena_calloc(a, pr.n_samples + 1, sizeof *out->samples))) return MW_ENOMEM;
   for (size_t i = 0; i < pr.n_samples; i++) {
     const mw_pprof_sample *s = &pr.samples[i];
     long si = stack_add(a, ss, &s->stack);
     if (si < 0) return MW_ENOMEM;
     if (goroutines) {
-      mw_goroutine_group grp = {.stack = (uint32_t)si, .state = mw__gstate_infer(&s->stack),
-                                .count = pr.n_sample_types ? s->values[0] : 1, .wait_min_ns = -1, .wait_max_ns = -1};
-      grp.labels_json = take_labels(a, s->labels, s->n_labels, &grp.has_span, grp.span_id, &grp.has_trace, grp.trace_id);
+      mw_goroutine_group grp = {.stack = (uint32_t)si,
+                                .state = mw__gstate_infer(&s->stack),
+                                .count = pr.n_sample_types ? s->values[0] : 1,
+                                .wait_min_ns = -1,
+                                .wait_max_ns = -1};
+      grp.labels_json =
+          take_labels(a, s->labels, s->n_labels, &grp.has_span, grp.span_id, &grp.has_trace, grp.trace_id);
       if ((rc = group_add(a, gs, &grp, 0))) return rc;
       out->total = mw__sat_add(out->total, grp.count);
       continue;
     }
     mw_profile_row *row = &out->samples[out->n_samples++];
     row->stack = (uint32_t)si;
-    row->labels_json = take_labels(a, s->labels, s->n_labels, &row->has_span, row->span_id, &row->has_trace, row->trace_id);
+    row->labels_json =
+        take_labels(a, s->labels, s->n_labels, &row->has_span, row->span_id, &row->has_trace, row->trace_id);
     mw_buf b;
     mw__buf_init(&b, 4096);
     mw_jsonw w;
@@ -485,18 +524,19 @@ static int build_pprof(mw_arena *a, const mw_ingest_params *p, const uint8_t *bo
   return MW_OK;
 }
 
-/* Goroutine dumps in text (debug=2 and debug=1) begin with "goroutine ";
- * anything else is taken for a pprof profile, gzip'd or plain (Go writes
- * fields in no fixed order, so a protobuf's first byte proves nothing). */
+/* Goroutine dumps in text (debug=2 and debug=1) begin with "goroutine " or
+ * "goroutineleak "; anything else is taken for a pprof profile, gzip'd or
+ * plain (Go writes fields in no fixed order, so a protobuf's first byte proves
+ * little; but 'g' would be field 12 of wire type 7, which does not exist). */
 static int is_dump_text(const uint8_t *b, size_t len) {
-  static const char prefix[] = "goroutine ";
+  static const char prefix[] = "goroutine";
   size_t i = 0;
   while (i < len && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')) i++;
   return len - i >= sizeof prefix - 1 && memcmp(b + i, prefix, sizeof prefix - 1) == 0;
 }
 
-int mw__runtime_build(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len,
-                      mw_runtime_batch *out, mw_ingest_report *rep, char *err, size_t errsz) {
+int mw__runtime_build(mw_arena *a, const mw_ingest_params *p, const uint8_t *body, size_t len, mw_runtime_batch *out,
+                      mw_ingest_report *rep, char *err, size_t errsz) {
   memset(out, 0, sizeof *out);
   memset(rep, 0, sizeof *rep);
   out->service = p->service;
@@ -519,7 +559,7 @@ int mw__runtime_build(mw_arena *a, const mw_ingest_params *p, const uint8_t *bod
   group_set gs = {.index = mw__bmap_new(0)};
   int rc = MW_ENOMEM;
   if (!gs.index) goto out;
-  if (strcmp(p->kind, "goroutine") == 0 && is_dump_text(body, len)) {
+  if (mw__snapshot_kind_groups(p->kind) && is_dump_text(body, len)) {
     rc = build_goroutines_text(a, p, body, len, out, rep, &ss, &gs, err, errsz);
   } else {
     rc = build_pprof(a, p, body, len, out, rep, &ss, &gs, err, errsz);

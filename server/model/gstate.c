@@ -1,8 +1,8 @@
 /* Goroutine state normalisation. The runtime prints either a base state or a
  * wait reason in a goroutine header; those strings change between Go versions
  * (sync.Mutex.Lock appeared in 1.20, the (synctest)/(durable) channel variants
- * in 1.24/1.25), so they are mapped here onto a small fixed set that queries
- * can group by. Formats that print no state at all (debug=1, pprof goroutine
+ * in 1.24/1.25, the leak detector's " (leaked)" mark in 1.26), so they are
+ * mapped here onto a small fixed set that queries can group by. Formats that print no state at all (debug=1, pprof goroutine
  * profiles) get one inferred from the innermost frames of the stack.
  *
  * sync.WaitGroup.Wait is mapped to "cond", not "mutex": a WaitGroup waiter is
@@ -42,12 +42,12 @@ static const struct reason_map reasons[] = {
     {"running", MW_G_RUNNING},
     {"runnable", MW_G_RUNNABLE},
     {"syscall", MW_G_SYSCALL},
-    {"idle", MW_G_IDLE},          /* _Gidle: allocated, not yet initialised */
-    {"waiting", MW_G_OTHER},      /* waiting without a reason: nothing to go on */
+    {"idle", MW_G_IDLE},     /* _Gidle: allocated, not yet initialised */
+    {"waiting", MW_G_OTHER}, /* waiting without a reason: nothing to go on */
     {"dead", MW_G_OTHER},
     {"copystack", MW_G_RUNNING},  /* its own stack is being grown: it was running */
     {"preempted", MW_G_RUNNABLE}, /* both the base state and the wait reason */
-    {"leaked", MW_G_OTHER},       /* ~1.26 goroutine-leak detection */
+    {"leaked", MW_G_OTHER},       /* _Gleaked without a wait reason */
     /* Go 1.19 wait reasons */
     {"GC assist marking", MW_G_GC},
     {"IO wait", MW_G_IO},
@@ -88,8 +88,8 @@ static const struct reason_map reasons[] = {
     {"page trace flush", MW_G_OTHER},
     {"trace goroutine status", MW_G_OTHER},
     {"trace proc status", MW_G_OTHER},
-    {"coroutine", MW_G_CHAN}, /* iter.Pull: a synchronous hand-off, like an unbuffered chan */
-    {"synctest.Run", MW_G_COND},  /* waiting for the bubble to go idle: an event */
+    {"coroutine", MW_G_CHAN},    /* iter.Pull: a synchronous hand-off, like an unbuffered chan */
+    {"synctest.Run", MW_G_COND}, /* waiting for the bubble to go idle: an event */
     {"synctest.Wait", MW_G_COND},
     {"chan receive (synctest)", MW_G_CHAN},
     {"chan send (synctest)", MW_G_CHAN},
@@ -110,10 +110,37 @@ static int has_suffix(const char *s, const char *p) {
   return n >= m && memcmp(s + n - m, p, m) == 0;
 }
 
+/* What the runtime appends to a wait reason in a header (Go 1.27's
+ * goroutineheader): " (leaked)" for a goroutine the leak detector proved
+ * blocked for good, " (durable)" for a wait only its testing/synctest bubble
+ * can end (Go 1.24's experiment said " (synctest)"). The wait is the same
+ * wait: the class is the reason's without them. */
+static const char *const marks[] = {" (leaked)", " (durable)", " (synctest)"};
+
+static int exact(const char *reason, size_t n, enum mw_gstate *out) {
+  for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+    if (strlen(reasons[i].text) == n && memcmp(reason, reasons[i].text, n) == 0) {
+      *out = reasons[i].state;
+      return 1;
+    }
+  return 0;
+}
+
 enum mw_gstate mw__gstate_from_wait_reason(const char *reason) {
   if (!reason) return MW_G_OTHER;
-  for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
-    if (strcmp(reason, reasons[i].text) == 0) return reasons[i].state;
+  /* the whole text first: some reasons carry a mark in their own name
+   * ("chan receive (durable)"); then without the marks, innermost last */
+  enum mw_gstate st;
+  size_t n = strlen(reason);
+  for (;;) {
+    if (exact(reason, n, &st)) return st;
+    size_t i = 0;
+    while (i < sizeof marks / sizeof marks[0] &&
+           !(n > strlen(marks[i]) && memcmp(reason + n - strlen(marks[i]), marks[i], strlen(marks[i])) == 0))
+      i++;
+    if (i == sizeof marks / sizeof marks[0]) break;
+    n -= strlen(marks[i]);
+  }
   /* A reason from a runtime newer than the table: the families have kept their
    * leading words so far (chan receive (x), select (x), GC ...). */
   if (has_prefix(reason, "chan receive") || has_prefix(reason, "chan send")) return MW_G_CHAN;

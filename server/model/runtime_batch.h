@@ -16,16 +16,16 @@ typedef struct mw_stack_text {
 } mw_stack_text;
 
 typedef struct mw_goroutine_group {
-  uint32_t stack;              /* index into mw_runtime_batch.stacks */
+  uint32_t stack; /* index into mw_runtime_batch.stacks */
   enum mw_gstate state;
-  const char *wait_reason;     /* or NULL */
+  const char *wait_reason; /* or NULL */
   int64_t count;
   int64_t wait_min_ns, wait_max_ns; /* -1 when unknown */
   int locked;
   int has_span, has_trace;
   uint8_t span_id[8], trace_id[16];
-  const char *labels_json;     /* or NULL */
-  const char *goids;           /* or NULL */
+  const char *labels_json; /* or NULL */
+  const char *goids;       /* or NULL */
 } mw_goroutine_group;
 
 typedef struct mw_profile_row {
@@ -33,13 +33,13 @@ typedef struct mw_profile_row {
   int has_span, has_trace;
   uint8_t span_id[8], trace_id[16];
   const char *labels_json;
-  const char *vals_json;       /* "[1,10000000]" */
+  const char *vals_json; /* "[1,10000000]" */
 } mw_profile_row;
 
 typedef struct mw_runtime_batch {
   /* who sent it */
   const char *service;
-  const char *instance;        /* as the sender named it, "" for none */
+  const char *instance; /* as the sender named it, "" for none */
 
   /* stderr lines, times already absolute */
   mw_gc_cycle *gc;
@@ -52,7 +52,7 @@ typedef struct mw_runtime_batch {
   const char *format;
   int64_t at_ns, duration_ns, total;
   const char *meta_json;
-  const uint8_t *payload;      /* zstd */
+  const uint8_t *payload; /* zstd */
   size_t payload_len, raw_bytes;
   mw_stack_text *stacks;
   size_t n_stacks;

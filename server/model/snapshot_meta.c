@@ -5,6 +5,10 @@
 #include <jansson.h>
 #include <string.h>
 
+int mw__snapshot_kind_groups(const char *kind) {
+  return kind && (strcmp(kind, "goroutine") == 0 || strcmp(kind, "goroutineleak") == 0);
+}
+
 void mw__snapshot_meta_init(mw_snapshot_meta *m) {
   memset(m, 0, sizeof *m);
   m->claimed_total = -1;

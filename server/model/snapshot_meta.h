@@ -13,13 +13,13 @@
 #include "model/runtime.h"
 
 typedef struct mw_value_type {
-  const char *type, *unit;     /* pprof's ValueType; NULL when not stored */
+  const char *type, *unit; /* pprof's ValueType; NULL when not stored */
 } mw_value_type;
 
 typedef struct mw_snapshot_meta {
-  const char *format;          /* "pprof", "debug=1", "debug=2"; NULL when not stored */
+  const char *format; /* "pprof", "debug=1", "debug=2"; NULL when not stored */
   /* a profile (pprof) */
-  int profile;                 /* 1: sample_types ... period are set */
+  int profile; /* 1: sample_types ... period are set */
   const mw_value_type *sample_types;
   size_t n_sample_types;
   mw_value_type period_type;
@@ -27,10 +27,15 @@ typedef struct mw_snapshot_meta {
   const char *default_sample_type; /* or NULL */
   /* goroutines: of a dump, or of a goroutine profile */
   int has_by_state;
-  int64_t by_state[MW_G_NSTATES];  /* goroutines in each state (0: none) */
-  int64_t claimed_total;       /* the count a debug=1 dump states, -1 when none */
-  const char *trigger;         /* why the agent took it ("heap", "goroutines"), or NULL */
+  int64_t by_state[MW_G_NSTATES]; /* goroutines in each state (0: none) */
+  int64_t claimed_total;          /* the count a debug=1 dump states, -1 when none */
+  const char *trigger;            /* why the agent took it ("heap", "goroutines"), or NULL */
 } mw_snapshot_meta;
+
+/* 1 when a snapshot of kind stores goroutine groups (goroutine dumps and
+ * profiles, and goroutine leak profiles: the leaked goroutines grouped by
+ * stack), 0 when it stores profile samples (cpu, heap, ...). */
+int mw__snapshot_kind_groups(const char *kind);
 
 /* A meta with nothing set (claimed_total -1). */
 void mw__snapshot_meta_init(mw_snapshot_meta *m);

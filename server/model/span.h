@@ -9,10 +9,10 @@
 /* One distinct resource of the request: the source identity plus the full
  * resource, encoded as meanwhile.store.v1.StoredResource (schema/meanwhile). */
 typedef struct mw_resource_ref {
-  const char *service;   /* service.name, or "unknown_service" */
-  const char *instance;  /* service.instance.id, or "" */
-  const char *host;      /* host.name, or NULL */
-  int64_t pid;           /* process.pid, or 0 */
+  const char *service;  /* service.name, or "unknown_service" */
+  const char *instance; /* service.instance.id, or "" */
+  const char *host;     /* host.name, or NULL */
+  int64_t pid;          /* process.pid, or 0 */
   const uint8_t *resource;
   size_t resource_len;
 } mw_resource_ref;
@@ -34,9 +34,9 @@ typedef struct mw_span_row {
   int kind;
   int status;
   const char *name;
-  uint32_t resource;     /* index into mw_span_batch.resources */
-  uint32_t scope;        /* index into mw_span_batch.scopes */
-  const uint8_t *body;   /* Span protobuf with the column fields cleared */
+  uint32_t resource;   /* index into mw_span_batch.resources */
+  uint32_t scope;      /* index into mw_span_batch.scopes */
+  const uint8_t *body; /* Span protobuf with the column fields cleared */
   size_t body_len;
 } mw_span_row;
 
@@ -47,9 +47,9 @@ typedef struct mw_span_batch {
   size_t n_scopes;
   mw_span_row *rows;
   size_t n_rows;
-  size_t rejected;          /* spans dropped as invalid */
+  size_t rejected;           /* spans dropped as invalid */
   const char *reject_reason; /* the first reason, for partial_success.error_message */
-  size_t bytes;             /* approximate memory held, for queue accounting */
+  size_t bytes;              /* approximate memory held, for queue accounting */
 } mw_span_batch;
 
 #endif

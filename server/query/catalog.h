@@ -12,7 +12,7 @@ int mw__q_services(mw_query *q, const char *name, const mw_page *pg, mw_answer *
 
 typedef struct mw_operations_query {
   const char *service;
-  int64_t start_ns, end_ns;     /* spans starting in [start, end) */
+  int64_t start_ns, end_ns; /* spans starting in [start, end) */
   mw_page page;
 } mw_operations_query;
 

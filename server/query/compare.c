@@ -17,8 +17,8 @@
 enum { MAX_CHILDREN = 64, MAX_DEPTH = 48 };
 
 typedef struct node {
-  const char *name;              /* "func (file:line)" */
-  double w[2];                   /* slow, fast */
+  const char *name; /* "func (file:line)" */
+  double w[2];      /* slow, fast */
   struct node *kids, *next;
 } node;
 
@@ -95,14 +95,14 @@ static const node *most_growing(const node *n, double n_slow, double n_fast) {
 }
 
 typedef struct group {
-  double share[16];   /* cpu, gc_stw, gc_assist, runnable, blocked x8, children, unknown */
+  double share[16]; /* cpu, gc_stw, gc_assist, runnable, blocked x8, children, unknown */
   size_t spans;
   size_t gc_hit;
   int64_t threshold;
 } group;
 
-static const char *const share_names[] = {"cpu", "gc_stw", "gc_assist", "runnable", "mutex", "chan", "select", "io",
-                                          "sleep", "syscall", "cond", "other", "children", "unknown"};
+static const char *const share_names[] = {"cpu", "gc_stw", "gc_assist", "runnable", "mutex", "chan",     "select",
+                                          "io",  "sleep",  "syscall",   "cond",     "other", "children", "unknown"};
 enum { N_SHARES = 14 };
 
 static int add_span(mw_read *rd, mw_arena *a, const mw_span_ref *ref, group *g, node *root, int which) {
@@ -170,8 +170,8 @@ static void write_group(mw_jsonw *w, const group *g) {
   mw__jw_obj_end(w);
 }
 
-static int compare(mw_read *rd, mw_arena *a, const char *service, const char *name, int64_t start_ns,
-                   int64_t end_ns, size_t per_group, mw_jsonw *w) {
+static int compare(mw_read *rd, mw_arena *a, const char *service, const char *name, int64_t start_ns, int64_t end_ns,
+                   size_t per_group, mw_jsonw *w) {
   int64_t op, p50, p90, count;
   int rc = mw__store_op_id(rd, service, name, &op);
   if (!rc) rc = mw__store_op_quantile(rd, op, start_ns, end_ns, 0.5, &p50, &count);
@@ -198,7 +198,8 @@ static int compare(mw_read *rd, mw_arena *a, const char *service, const char *na
   int grow_k = 0;
   double grow_d = -1;
   for (int k = 0; k < N_SHARES; k++) {
-    double d = (g[0].spans ? g[0].share[k] / (double)g[0].spans : 0) - (g[1].spans ? g[1].share[k] / (double)g[1].spans : 0);
+    double d =
+        (g[0].spans ? g[0].share[k] / (double)g[0].spans : 0) - (g[1].spans ? g[1].share[k] / (double)g[1].spans : 0);
     if (d > grow_d) grow_d = d, grow_k = k;
   }
   const node *hot = most_growing(&root, (double)g[0].spans, (double)g[1].spans);
@@ -210,10 +211,13 @@ static int compare(mw_read *rd, mw_arena *a, const char *service, const char *na
                    g[0].spans ? 100 * g[0].share[grow_k] / (double)g[0].spans : 0, share_names[grow_k],
                    g[1].spans ? 100 * g[1].share[grow_k] / (double)g[1].spans : 0, (double)p50 / 1e6, g[1].spans);
   if (hot && hot != &root && m > 0 && (size_t)m < sizeof summary)
-    m += snprintf(summary + m, sizeof summary - (size_t)m, " The stack that grows most ends in %s (+%.0f%% of span time).",
-                  hot->name, 100 * ((g[0].spans ? hot->w[0] / (double)g[0].spans : 0) - (g[1].spans ? hot->w[1] / (double)g[1].spans : 0)));
+    m += snprintf(
+        summary + m, sizeof summary - (size_t)m, " The stack that grows most ends in %s (+%.0f%% of span time).",
+        hot->name,
+        100 * ((g[0].spans ? hot->w[0] / (double)g[0].spans : 0) - (g[1].spans ? hot->w[1] / (double)g[1].spans : 0)));
   if (m > 0 && (size_t)m < sizeof summary)
-    snprintf(summary + m, sizeof summary - (size_t)m, " GC stopped the world during %.0f%% of slow spans and %.0f%% of fast ones.",
+    snprintf(summary + m, sizeof summary - (size_t)m,
+             " GC stopped the world during %.0f%% of slow spans and %.0f%% of fast ones.",
              g[0].spans ? 100.0 * (double)g[0].gc_hit / (double)g[0].spans : 0,
              g[1].spans ? 100.0 * (double)g[1].gc_hit / (double)g[1].spans : 0);
 

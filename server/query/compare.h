@@ -11,8 +11,8 @@
 enum { MW_COMPARE_SPANS = 30, MW_COMPARE_MAX_SPANS = 200 };
 
 typedef struct mw_compare_query {
-  const char *service, *name;   /* the operation */
-  int64_t start_ns, end_ns;     /* its spans starting in [start, end) */
+  const char *service, *name; /* the operation */
+  int64_t start_ns, end_ns;   /* its spans starting in [start, end) */
   size_t per_group;
 } mw_compare_query;
 

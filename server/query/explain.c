@@ -28,8 +28,12 @@ static int explain_span(mw_arena *a, const mw_explain_input *in, const mw_explai
   if (rc) return rc;
   mw_ex_obs own;
   mw__ex_observe(sp->gor, sp->n_gor, 0, &own);
-  mw_ex_view v = {.a = a, .o = o, .span = sp, .source = sp->source >= 0 ? &in->sources[sp->source] : NULL,
-                  .op = sp->op >= 0 ? &in->ops[sp->op] : NULL, .own = &own,
+  mw_ex_view v = {.a = a,
+                  .o = o,
+                  .span = sp,
+                  .source = sp->source >= 0 ? &in->sources[sp->source] : NULL,
+                  .op = sp->op >= 0 ? &in->ops[sp->op] : NULL,
+                  .own = &own,
                   .op_obs = sp->op >= 0 ? &op_obs[sp->op] : NULL};
   mw_ex_ledger l;
   if ((rc = mw__ex_breakdown(&v, &t, &l, &e->b))) return rc;

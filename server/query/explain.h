@@ -27,7 +27,17 @@
 
 /* --- the answer ----------------------------------------------------------------- */
 
-enum mw_block_kind { MW_B_MUTEX, MW_B_CHAN, MW_B_SELECT, MW_B_IO, MW_B_SLEEP, MW_B_SYSCALL, MW_B_COND, MW_B_OTHER, MW_B_N };
+enum mw_block_kind {
+  MW_B_MUTEX,
+  MW_B_CHAN,
+  MW_B_SELECT,
+  MW_B_IO,
+  MW_B_SLEEP,
+  MW_B_SYSCALL,
+  MW_B_COND,
+  MW_B_OTHER,
+  MW_B_N
+};
 
 /* What a cause says the time was. The blocked kinds follow mw_block_kind
  * from MW_K_MUTEX on; names are the contract's (mw__cause_kind_name). */
@@ -67,15 +77,19 @@ typedef struct mw_evidence {
       const uint8_t *span_id; /* 8 bytes */
       const char *name, *service;
       int64_t dur_ns;
-      int top_cause;          /* its top cause (enum mw_cause_kind), -1 when it has none */
+      int top_cause; /* its top cause (enum mw_cause_kind), -1 when it has none */
     } span;
-    struct { int64_t n, start_ns, stw_overlap_ns, heap_before, goal; } gc;
     struct {
-      const char *frames;     /* a stack, "func\tfile:line\n" leaf first; or NULL and: */
-      const char *function;   /* every sample with this function on its stack */
+      int64_t n, start_ns, stw_overlap_ns, heap_before, goal;
+    } gc;
+    struct {
+      const char *frames;   /* a stack, "func\tfile:line\n" leaf first; or NULL and: */
+      const char *function; /* every sample with this function on its stack */
       int64_t samples, cpu_ns;
     } cpu;
-    struct { int64_t snapshot_id, at_ns, dur_ns; } profile;
+    struct {
+      int64_t snapshot_id, at_ns, dur_ns;
+    } profile;
     struct {
       int64_t snapshot_id, at_ns, goroutines, stack_id;
       const char *state, *wait_reason, *frames; /* wait_reason may be NULL */
@@ -83,9 +97,11 @@ typedef struct mw_evidence {
     struct {
       size_t snapshots, spans; /* spans: 0 for the span's own snapshots */
       double fraction;
-      const char *note;        /* or NULL */
+      const char *note; /* or NULL */
     } obs;
-    struct { const char *text; } reason;
+    struct {
+      const char *text;
+    } reason;
   } u;
 } mw_evidence;
 
@@ -94,8 +110,8 @@ typedef struct mw_evidence {
 typedef struct mw_cause {
   enum mw_cause_kind kind;
   int64_t ns;
-  double share;           /* ns of the span's duration (set by the causes step) */
-  double confidence;      /* 0..1 */
+  double share;      /* ns of the span's duration (set by the causes step) */
+  double confidence; /* 0..1 */
   enum mw_scope scope;
   const char *summary;
   const mw_evidence *evidence;
@@ -110,10 +126,10 @@ typedef struct mw_breakdown {
 typedef struct mw_span_explain {
   const mw_stored_span *span;
   const char *service;
-  int parent;             /* index in the trace's spans, -1 for none */
+  int parent; /* index in the trace's spans, -1 for none */
   int64_t self_ns, children_ns;
   mw_breakdown b;
-  mw_cause *causes;       /* ranked: share, largest first, then kind name */
+  mw_cause *causes; /* ranked: share, largest first, then kind name */
   size_t n_causes;
 } mw_span_explain;
 
@@ -131,49 +147,51 @@ typedef struct mw_trace_explain {
 typedef struct mw_ex_cpu_row {
   int64_t snapshot_id, at_ns, dur_ns; /* the profile's window as it states it */
   const char *frames;
-  int64_t samples;                    /* at least 1 */
-  int64_t cpu_ns;                     /* the samples' CPU time */
+  int64_t samples; /* at least 1 */
+  int64_t cpu_ns;  /* the samples' CPU time */
 } mw_ex_cpu_row;
 
 /* Goroutines with one stack and state that one snapshot found. */
 typedef struct mw_ex_goroutines {
   int64_t snapshot_id, at_ns;
-  const char *state;                  /* as model/gstate.c names it */
-  const char *wait_reason;            /* or NULL */
+  const char *state;       /* as model/gstate.c names it */
+  const char *wait_reason; /* or NULL */
   int64_t count, stack_id;
   const char *frames;
-  size_t span;                        /* operation scope: which of the similar spans */
+  size_t span; /* operation scope: which of the similar spans */
 } mw_ex_goroutines;
 
-typedef struct mw_ex_window { int64_t at_ns, dur_ns; } mw_ex_window;
+typedef struct mw_ex_window {
+  int64_t at_ns, dur_ns;
+} mw_ex_window;
 
 /* A source (service instance) of the trace's spans. */
 typedef struct mw_ex_source {
   int64_t id;
-  const mw_gc_cycle *gc;              /* cycles that may overlap the trace, oldest first */
+  const mw_gc_cycle *gc; /* cycles that may overlap the trace, oldest first */
   size_t n_gc;
-  const mw_ex_window *cpu;            /* CPU profiles that may cover the trace */
+  const mw_ex_window *cpu; /* CPU profiles that may cover the trace */
   size_t n_cpu;
 } mw_ex_source;
 
 /* An operation whose slow spans stand in for spans that no snapshot caught. */
 typedef struct mw_ex_op {
   int64_t op_id;
-  int64_t count, p90_ns;              /* the similar spans found, and their p90 */
-  const mw_ex_goroutines *rows;       /* of the slowest of them: by span, then time */
+  int64_t count, p90_ns;        /* the similar spans found, and their p90 */
+  const mw_ex_goroutines *rows; /* of the slowest of them: by span, then time */
   size_t n_rows;
 } mw_ex_op;
 
 typedef struct mw_ex_span {
   const mw_stored_span *span;
   const char *service;
-  int source, op;                     /* indexes into sources and ops, -1 for none */
-  const mw_ex_cpu_row *cpu;           /* labelled CPU samples, by profile time */
+  int source, op;           /* indexes into sources and ops, -1 for none */
+  const mw_ex_cpu_row *cpu; /* labelled CPU samples, by profile time */
   size_t n_cpu;
-  const mw_ex_goroutines *gor;        /* labelled goroutines, by snapshot time */
+  const mw_ex_goroutines *gor; /* labelled goroutines, by snapshot time */
   size_t n_gor;
   /* the tree (mw__explain_link) */
-  int parent;                         /* index, -1 for none */
+  int parent; /* index, -1 for none */
   const size_t *kids;
   size_t n_kids;
   size_t depth;
@@ -181,25 +199,28 @@ typedef struct mw_ex_span {
 
 typedef struct mw_explain_input {
   uint8_t trace_id[16];
-  mw_ex_span *spans;                  /* by start time */
+  mw_ex_span *spans; /* by start time */
   size_t n_spans;
   mw_ex_source *sources;
   size_t n_sources;
   mw_ex_op *ops;
   size_t n_ops;
-  size_t *order;                      /* spans deepest first (mw__explain_link) */
+  size_t *order; /* spans deepest first (mw__explain_link) */
 } mw_explain_input;
 
 typedef struct mw_explain_opts {
-  int64_t op_window_ns;   /* operation scope: spans starting this close to the span */
-  size_t op_neighbours;   /* ... the nearest this many on each side of it */
-  size_t op_max_spans;    /* ... of which at most this many slow ones */
-  size_t op_min_snapshots;/* fewer goroutine snapshots than this: unknown */
-  size_t max_spans;       /* traces with more spans are refused (MW_ETOOBIG) */
+  int64_t op_window_ns;    /* operation scope: spans starting this close to the span */
+  size_t op_neighbours;    /* ... the nearest this many on each side of it */
+  size_t op_max_spans;     /* ... of which at most this many slow ones */
+  size_t op_min_snapshots; /* fewer goroutine snapshots than this: unknown */
+  size_t max_spans;        /* traces with more spans are refused (MW_ETOOBIG) */
 } mw_explain_opts;
 
-#define MW_EXPLAIN_OPTS_DEFAULT                                                             \
-  ((mw_explain_opts){.op_window_ns = 15LL * 60 * 1000000000, .op_neighbours = 500, .op_max_spans = 40, .op_min_snapshots = 3, \
+#define MW_EXPLAIN_OPTS_DEFAULT                                                                                        \
+  ((mw_explain_opts){.op_window_ns = 15LL * 60 * 1000000000,                                                           \
+                     .op_neighbours = 500,                                                                             \
+                     .op_max_spans = 40,                                                                               \
+                     .op_min_snapshots = 3,                                                                            \
                      .max_spans = 20000})
 
 /* --- the steps callers use ----------------------------------------------------------- */

@@ -137,8 +137,13 @@ static mw_evidence *ev_add(mw_arena *a, ev_list *e, enum mw_evidence_type type) 
 
 static int claim(mw_arena *a, mw_ex_ledger *l, enum mw_cause_kind kind, int64_t ns, double conf, enum mw_scope scope,
                  const char *summary, const ev_list *ev) {
-  mw_cause c = {.kind = kind, .ns = ns, .confidence = conf, .scope = scope, .summary = summary,
-                .evidence = ev->items, .n_evidence = ev->n};
+  mw_cause c = {.kind = kind,
+                .ns = ns,
+                .confidence = conf,
+                .scope = scope,
+                .summary = summary,
+                .evidence = ev->items,
+                .n_evidence = ev->n};
   return mw__ex_claim(a, l, &c);
 }
 
@@ -177,7 +182,8 @@ int mw__ex_account_stw(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledger 
   }
   if (total <= 0) return MW_OK;
   return claim(v->a, l, MW_K_GC_STW, total, 0.9 * (double)total / ((double)total + STW_PLACEMENT_NS), MW_SCOPE_SPAN,
-               mw__ex_fmt(v->a, "stopped by the garbage collector for %.2f ms (cycle %s)", mw__ex_ms(total), cycles), &ev);
+               mw__ex_fmt(v->a, "stopped by the garbage collector for %.2f ms (cycle %s)", mw__ex_ms(total), cycles),
+               &ev);
 }
 
 /* --- 2. labelled CPU samples ----------------------------------------------------------- */
@@ -186,7 +192,10 @@ int mw__ex_account_stw(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledger 
  * and per stack (the first TOP_STACKS distinct ones). */
 typedef struct cpu_tally {
   int64_t cpu_ns, assist_ns, samples;
-  struct { const char *frames; int64_t ns, samples; } top[TOP_STACKS];
+  struct {
+    const char *frames;
+    int64_t ns, samples;
+  } top[TOP_STACKS];
   size_t n_top;
 } cpu_tally;
 
@@ -292,11 +301,12 @@ int mw__ex_account_cpu(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledger 
 /* --- 3. goroutine states ---------------------------------------------------------------- */
 
 int mw__ex_state_bucket(const char *state) {
-  static const struct { const char *name; int bucket; } map[] = {
-      {"running", MW_EX_OBS_RUN}, {"runnable", MW_EX_OBS_RUN}, {"gc", MW_EX_OBS_GC},
-      {"mutex", MW_B_MUTEX},      {"chan", MW_B_CHAN},         {"select", MW_B_SELECT},
-      {"io", MW_B_IO},            {"sleep", MW_B_SLEEP},       {"syscall", MW_B_SYSCALL},
-      {"cond", MW_B_COND}};
+  static const struct {
+    const char *name;
+    int bucket;
+  } map[] = {{"running", MW_EX_OBS_RUN}, {"runnable", MW_EX_OBS_RUN}, {"gc", MW_EX_OBS_GC}, {"mutex", MW_B_MUTEX},
+             {"chan", MW_B_CHAN},        {"select", MW_B_SELECT},     {"io", MW_B_IO},      {"sleep", MW_B_SLEEP},
+             {"syscall", MW_B_SYSCALL},  {"cond", MW_B_COND}};
   for (size_t i = 0; state && i < sizeof map / sizeof map[0]; i++)
     if (strcmp(state, map[i].name) == 0) return map[i].bucket;
   return MW_B_OTHER;
@@ -310,7 +320,8 @@ void mw__ex_observe(const mw_ex_goroutines *rows, size_t n, int by_span, mw_ex_o
     if (by_span && (i == 0 || rows[i].span != rows[i - 1].span)) out->spans++;
     size_t j = i;
     int64_t total = 0;
-    while (j < n && rows[j].snapshot_id == rows[i].snapshot_id && rows[j].span == rows[i].span) total += rows[j++].count;
+    while (j < n && rows[j].snapshot_id == rows[i].snapshot_id && rows[j].span == rows[i].span)
+      total += rows[j++].count;
     for (size_t k = i; k < j && total > 0; k++)
       out->frac[mw__ex_state_bucket(rows[k].state)] += (double)rows[k].count / (double)total;
     out->snapshots++;
@@ -322,7 +333,8 @@ double mw__ex_cpu_coverage(const mw_ex_source *src, const mw_ex_ledger *l) {
   int64_t covered = 0;
   for (size_t i = 0; src && i < src->n_cpu; i++) {
     int64_t sampled = src->cpu[i].dur_ns - CPU_PROFILE_TAIL_NS;
-    if (sampled > 0) covered += overlap_list(l->free, l->n_free, src->cpu[i].at_ns, mw__sat_add(src->cpu[i].at_ns, sampled));
+    if (sampled > 0)
+      covered += overlap_list(l->free, l->n_free, src->cpu[i].at_ns, mw__sat_add(src->cpu[i].at_ns, sampled));
   }
   double cover = l->free_ns > 0 ? (double)covered / (double)l->free_ns : 0;
   return cover > 1 ? 1 : cover;
@@ -383,7 +395,7 @@ typedef struct states {
   const mw_ex_obs *obs;
   enum mw_scope scope;
   double conf;
-  const char *note;     /* operation scope: what they are */
+  const char *note; /* operation scope: what they are */
 } states;
 
 /* Claims ns of one bucket's time, with that bucket's evidence. */
@@ -430,17 +442,24 @@ int mw__ex_account_states(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledg
   int64_t gc_ns = (int64_t)(obs->frac[MW_EX_OBS_GC] / nsnap * (double)residual);
   if (!rc)
     rc = claim_state(a, l, &st, MW_EX_OBS_RUN, MW_K_RUNNABLE, runnable_ns, st.conf * 0.8,
-                     mw__ex_fmt(a, "ready to run but not on a CPU for %.1f ms (goroutine snapshots found it runnable "
-                                   "while the CPU profile has no samples for it)", mw__ex_ms(runnable_ns)));
+                     mw__ex_fmt(a,
+                                "ready to run but not on a CPU for %.1f ms (goroutine snapshots found it runnable "
+                                "while the CPU profile has no samples for it)",
+                                mw__ex_ms(runnable_ns)));
   if (!rc)
-    rc = claim_state(a, l, &st, MW_EX_OBS_GC, MW_K_GC_ASSIST, gc_ns, st.conf,
-                     mw__ex_fmt(a, "held up by the garbage collector for %.1f ms (parked in a GC wait)", mw__ex_ms(gc_ns)));
+    rc = claim_state(
+        a, l, &st, MW_EX_OBS_GC, MW_K_GC_ASSIST, gc_ns, st.conf,
+        mw__ex_fmt(a, "held up by the garbage collector for %.1f ms (parked in a GC wait)", mw__ex_ms(gc_ns)));
   if (!rc)
     rc = claim_state(a, l, &st, MW_EX_OBS_RUN, MW_K_CPU, cpu_ns, mw__ex_conf(nsnap, 0.5),
-                     cover > 0 ? mw__ex_fmt(a, "running for %.1f ms while no CPU profile was recording (goroutine "
-                                               "snapshots found it running)", mw__ex_ms(cpu_ns))
-                               : mw__ex_fmt(a, "running for %.1f ms (goroutine snapshots found it running; no CPU "
-                                               "profile covered the span)", mw__ex_ms(cpu_ns)));
+                     cover > 0 ? mw__ex_fmt(a,
+                                            "running for %.1f ms while no CPU profile was recording (goroutine "
+                                            "snapshots found it running)",
+                                            mw__ex_ms(cpu_ns))
+                               : mw__ex_fmt(a,
+                                            "running for %.1f ms (goroutine snapshots found it running; no CPU "
+                                            "profile covered the span)",
+                                            mw__ex_ms(cpu_ns)));
   /* the fractions' rounding leaves a few ns unclaimed: they are not unknown */
   l->settled = 1;
   return rc;
@@ -454,13 +473,16 @@ int mw__ex_account_unknown(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_led
   if (residual <= 0) return MW_OK;
   const char *why;
   if (v->op && v->op_obs && v->op_obs->snapshots)
-    why = mw__ex_fmt(v->a, "no goroutine snapshot fell inside this span, and the %zu snapshots of slow spans of the same "
-                           "operation are fewer than %zu", v->op_obs->snapshots, v->o->op_min_snapshots);
+    why = mw__ex_fmt(v->a,
+                     "no goroutine snapshot fell inside this span, and the %zu snapshots of slow spans of the same "
+                     "operation are fewer than %zu",
+                     v->op_obs->snapshots, v->o->op_min_snapshots);
   else if (v->op)
-    why = mw__ex_fmt(v->a, "no goroutine snapshot fell inside this span, and none caught the %lld similar spans of the "
-                           "same operation (p90 %.1f ms)", (long long)v->op->count, mw__ex_ms(v->op->p90_ns));
-  else
-    why = "no goroutine snapshot fell inside this span";
+    why = mw__ex_fmt(v->a,
+                     "no goroutine snapshot fell inside this span, and none caught the %lld similar spans of the "
+                     "same operation (p90 %.1f ms)",
+                     (long long)v->op->count, mw__ex_ms(v->op->p90_ns));
+  else why = "no goroutine snapshot fell inside this span";
   if (!why) return MW_ENOMEM;
   ev_list ev = {0};
   mw_evidence *e = ev_add(v->a, &ev, MW_EV_REASON);

@@ -8,12 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kind_names[MW_K_N] = {
-    [MW_K_CPU] = "cpu",       [MW_K_GC_STW] = "gc_stw",        [MW_K_GC_ASSIST] = "gc_assist",
-    [MW_K_MUTEX] = "mutex",   [MW_K_MUTEX + MW_B_CHAN] = "chan", [MW_K_MUTEX + MW_B_SELECT] = "select",
-    [MW_K_MUTEX + MW_B_IO] = "io", [MW_K_MUTEX + MW_B_SLEEP] = "sleep", [MW_K_MUTEX + MW_B_SYSCALL] = "syscall",
-    [MW_K_MUTEX + MW_B_COND] = "cond", [MW_K_OTHER] = "other", [MW_K_RUNNABLE] = "runnable",
-    [MW_K_CHILDREN] = "children", [MW_K_UNKNOWN] = "unknown"};
+static const char *const kind_names[MW_K_N] = {[MW_K_CPU] = "cpu",
+                                               [MW_K_GC_STW] = "gc_stw",
+                                               [MW_K_GC_ASSIST] = "gc_assist",
+                                               [MW_K_MUTEX] = "mutex",
+                                               [MW_K_MUTEX + MW_B_CHAN] = "chan",
+                                               [MW_K_MUTEX + MW_B_SELECT] = "select",
+                                               [MW_K_MUTEX + MW_B_IO] = "io",
+                                               [MW_K_MUTEX + MW_B_SLEEP] = "sleep",
+                                               [MW_K_MUTEX + MW_B_SYSCALL] = "syscall",
+                                               [MW_K_MUTEX + MW_B_COND] = "cond",
+                                               [MW_K_OTHER] = "other",
+                                               [MW_K_RUNNABLE] = "runnable",
+                                               [MW_K_CHILDREN] = "children",
+                                               [MW_K_UNKNOWN] = "unknown"};
 
 const char *mw__cause_kind_name(enum mw_cause_kind k) { return k < MW_K_N ? kind_names[k] : "?"; }
 
@@ -29,8 +37,12 @@ int mw__ex_children_claim(mw_arena *a, const mw_ex_timing *t, const mw_span_expl
   e->u.span.top_cause = slowest->n_causes ? (int)slowest->causes[0].kind : -1;
   /* its own reason, unless that is its children again (the summary follows those) */
   const char *why = slowest->n_causes && slowest->causes[0].kind != MW_K_CHILDREN ? slowest->causes[0].summary : NULL;
-  *out = (mw_cause){.kind = MW_K_CHILDREN, .ns = t->children_ns, .confidence = 1.0, .scope = MW_SCOPE_SPAN,
-                    .evidence = e, .n_evidence = 1,
+  *out = (mw_cause){.kind = MW_K_CHILDREN,
+                    .ns = t->children_ns,
+                    .confidence = 1.0,
+                    .scope = MW_SCOPE_SPAN,
+                    .evidence = e,
+                    .n_evidence = 1,
                     .summary = mw__ex_fmt(a, "%.1f ms in child spans; the slowest is %s (%s, %.1f ms)%s%s",
                                           mw__ex_ms(t->children_ns), slowest->span->name, slowest->service,
                                           mw__ex_ms(slowest->span->dur_ns), why ? ": " : "", why ? why : "")};

@@ -21,10 +21,10 @@
 static const int64_t GC_LOOKBACK_NS = 5000000000LL, CPU_LOOKBACK_NS = 120000000000LL;
 /* Bounds of what one explanation reads. */
 enum {
-  MAX_GC_CYCLES = 10000,        /* per source */
-  MAX_CPU_PROFILES = 1000,      /* per source */
-  MAX_CPU_ROWS = 4096,          /* per span */
-  MAX_GOROUTINE_ROWS = 1024,    /* per span */
+  MAX_GC_CYCLES = 10000,             /* per source */
+  MAX_CPU_PROFILES = 1000,           /* per source */
+  MAX_CPU_ROWS = 4096,               /* per span */
+  MAX_GOROUTINE_ROWS = 1024,         /* per span */
   MAX_OP_ROWS = MW_MULTI_SPANS * 256 /* per operation */
 };
 
@@ -110,41 +110,64 @@ static int read_sources(mw_read *rd, mw_arena *a, mw_explain_input *in, int64_t 
   return MW_OK;
 }
 
+/* Whether a snapshot taken over [at, at + dur] (dur 0: an instant) overlaps
+ * the span's run. */
+static int during(const mw_stored_span *sp, int64_t at, int64_t dur) {
+  return at <= mw__sat_add(sp->start_ns, sp->dur_ns) && mw__sat_add(at, dur) >= sp->start_ns;
+}
+
 /* The spans' labelled CPU samples and goroutines: two batched reads. */
 static int read_samples(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], const mw_stored_span *spans,
                         mw_explain_input *in) {
   mw_span_sample *cpu, *gor;
   size_t n_cpu, n_gor;
   int rc = mw__store_trace_samples(rd, a, trace_id, spans, in->n_spans, "cpu", MAX_CPU_ROWS, &cpu, &n_cpu);
-  if (!rc) rc = mw__store_trace_samples(rd, a, trace_id, spans, in->n_spans, "goroutine", MAX_GOROUTINE_ROWS, &gor, &n_gor);
+  if (!rc)
+    rc = mw__store_trace_samples(rd, a, trace_id, spans, in->n_spans, "goroutine", MAX_GOROUTINE_ROWS, &gor, &n_gor);
   if (rc) return rc;
   mw_ex_cpu_row *c = mw__arena_calloc(a, n_cpu + 1, sizeof *c);
   mw_ex_goroutines *g = mw__arena_calloc(a, n_gor + 1, sizeof *g);
   if (!c || !g) return MW_ENOMEM;
   int idx_ns = -1;
   int64_t period = 0, last_snap = -1;
+  size_t m_cpu = 0;
   for (size_t i = 0; i < n_cpu; i++) {
     const mw_span_sample *r = &cpu[i];
+    if (!during(in->spans[r->ref].span, r->snapshot_ns, r->snapshot_dur_ns)) continue;
     if (r->snapshot_id != last_snap) {
       if (cpu_value_index(a, r->meta_json, &idx_ns, &period)) return MW_ENOMEM;
       last_snap = r->snapshot_id;
     }
     int64_t count = nth_value(r->vals_json, 0);
-    c[i] = (mw_ex_cpu_row){.snapshot_id = r->snapshot_id, .at_ns = r->snapshot_ns, .dur_ns = r->snapshot_dur_ns,
-                           .frames = r->frames, .samples = count > 0 ? count : 1,
+    c[m_cpu] = (mw_ex_cpu_row){.snapshot_id = r->snapshot_id,
+                           .at_ns = r->snapshot_ns,
+                           .dur_ns = r->snapshot_dur_ns,
+                           .frames = r->frames,
+                           .samples = count > 0 ? count : 1,
                            .cpu_ns = idx_ns >= 0 ? nth_value(r->vals_json, idx_ns) : mw__sat_mul(count, period)};
     mw_ex_span *sp = &in->spans[r->ref];
-    if (!sp->n_cpu) sp->cpu = &c[i];
+    if (!sp->n_cpu) sp->cpu = &c[m_cpu];
     sp->n_cpu++;
+    m_cpu++;
   }
+  /* a goroutine keeps its span's labels after the span ends (one it started
+   * and left waiting, a leak): only what a snapshot found while the span ran
+   * is the span's, and only profiles that overlap it can hold its samples */
+  size_t m = 0;
   for (size_t i = 0; i < n_gor; i++) {
     const mw_span_sample *r = &gor[i];
-    g[i] = (mw_ex_goroutines){.snapshot_id = r->snapshot_id, .at_ns = r->snapshot_ns, .state = r->state,
-                              .wait_reason = r->wait_reason, .count = r->count, .stack_id = r->stack_id,
+    if (!during(in->spans[r->ref].span, r->snapshot_ns, 0)) continue;
+    g[m] = (mw_ex_goroutines){.snapshot_id = r->snapshot_id,
+                              .at_ns = r->snapshot_ns,
+                              .state = r->state,
+                              .wait_reason = r->wait_reason,
+                              .count = r->count,
+                              .stack_id = r->stack_id,
                               .frames = r->frames};
     mw_ex_span *sp = &in->spans[r->ref];
-    if (!sp->n_gor) sp->gor = &g[i];
+    if (!sp->n_gor) sp->gor = &g[m];
     sp->n_gor++;
+    m++;
   }
   return MW_OK;
 }
@@ -163,12 +186,22 @@ static int read_op(mw_read *rd, mw_arena *a, const mw_explain_opts *o, const mw_
   if ((rc = mw__store_spans_goroutines(rd, a, refs, n, MAX_OP_ROWS, &rows, &nr))) return rc;
   mw_ex_goroutines *g = mw__arena_calloc(a, nr + 1, sizeof *g);
   if (!g) return MW_ENOMEM;
-  for (size_t i = 0; i < nr; i++)
-    g[i] = (mw_ex_goroutines){.snapshot_id = rows[i].snapshot_id, .at_ns = rows[i].snapshot_ns, .state = rows[i].state,
-                              .wait_reason = rows[i].wait_reason, .count = rows[i].count,
-                              .stack_id = rows[i].stack_id, .frames = rows[i].frames, .span = rows[i].ref};
+  size_t m = 0;
+  for (size_t i = 0; i < nr; i++) {
+    if (rows[i].snapshot_ns < refs[rows[i].ref].start_ns ||
+        rows[i].snapshot_ns > mw__sat_add(refs[rows[i].ref].start_ns, refs[rows[i].ref].dur_ns))
+      continue; /* after the span: a goroutine it left behind, not the span */
+    g[m++] = (mw_ex_goroutines){.snapshot_id = rows[i].snapshot_id,
+                              .at_ns = rows[i].snapshot_ns,
+                              .state = rows[i].state,
+                              .wait_reason = rows[i].wait_reason,
+                              .count = rows[i].count,
+                              .stack_id = rows[i].stack_id,
+                              .frames = rows[i].frames,
+                                .span = rows[i].ref};
+  }
   op->rows = g;
-  op->n_rows = nr;
+  op->n_rows = m;
   return MW_OK;
 }
 

@@ -43,7 +43,8 @@ static void json_evidence(mw_jsonw *w, const mw_evidence *e) {
     mw__jw_kstr(w, "name", e->u.span.name);
     mw__jw_kstr(w, "service", e->u.span.service);
     mw__jw_kint(w, "duration_ns", e->u.span.dur_ns);
-    if (e->u.span.top_cause >= 0) mw__jw_kstr(w, "top_cause", mw__cause_kind_name((enum mw_cause_kind)e->u.span.top_cause));
+    if (e->u.span.top_cause >= 0)
+      mw__jw_kstr(w, "top_cause", mw__cause_kind_name((enum mw_cause_kind)e->u.span.top_cause));
     break;
   case MW_EV_GC_CYCLE:
     mw__jw_kstr(w, "type", "gc_cycle");
@@ -131,7 +132,8 @@ static void json_span(mw_jsonw *w, const mw_span_explain *e) {
   mw__jw_kint(w, "runnable_ns", e->b.runnable_ns);
   mw__jw_key(w, "blocked_ns");
   mw__jw_obj(w);
-  for (int k = 0; k < MW_B_N; k++) mw__jw_kint(w, mw__cause_kind_name((enum mw_cause_kind)(MW_K_MUTEX + k)), e->b.blocked_ns[k]);
+  for (int k = 0; k < MW_B_N; k++)
+    mw__jw_kint(w, mw__cause_kind_name((enum mw_cause_kind)(MW_K_MUTEX + k)), e->b.blocked_ns[k]);
   mw__jw_obj_end(w);
   mw__jw_kint(w, "unknown_ns", e->b.unknown_ns);
   mw__jw_kint(w, "children_ns", e->children_ns);

@@ -45,8 +45,8 @@ int mw__stack_has(const char *frames, const char *func) {
 /* The standard library and common packages: a call into them is the blocking
  * call, not the program's own frame. */
 static int is_library_frame(const char *f, size_t n) {
-  static const char *const prefixes[] = {"sync.", "time.", "net.", "net/", "os.", "io.", "bufio.", "syscall.",
-                                         "internal/", "context.", "database/sql.", "crypto/"};
+  static const char *const prefixes[] = {"sync.",  "time.",    "net.",      "net/",     "os.",           "io.",
+                                         "bufio.", "syscall.", "internal/", "context.", "database/sql.", "crypto/"};
   for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
     size_t pl = strlen(prefixes[i]);
     if (n > pl && strncmp(f, prefixes[i], pl) == 0) return 1;

@@ -8,7 +8,7 @@
 #include "core/arena.h"
 
 typedef struct mw_frame_it {
-  const char *p;          /* set to the text to start; the rest is the current frame */
+  const char *p; /* set to the text to start; the rest is the current frame */
   const char *func, *file;
   size_t func_len, file_len;
   int64_t line;

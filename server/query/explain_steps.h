@@ -40,14 +40,16 @@
  * then by start time, so that a parent is explained after its children). */
 int mw__explain_link(mw_arena *a, mw_explain_input *in);
 
-typedef struct mw_ex_ival { int64_t a, b; } mw_ex_ival;
+typedef struct mw_ex_ival {
+  int64_t a, b;
+} mw_ex_ival;
 
 typedef struct mw_ex_timing {
-  const mw_ex_ival *self;  /* the span minus its children: sorted, disjoint */
+  const mw_ex_ival *self; /* the span minus its children: sorted, disjoint */
   size_t n_self;
   int64_t self_ns;
-  int64_t children_ns;     /* the union of the children, clipped to the span */
-  int slowest;             /* the longest child (the first of equals), -1 for none */
+  int64_t children_ns; /* the union of the children, clipped to the span */
+  int slowest;         /* the longest child (the first of equals), -1 for none */
 } mw_ex_timing;
 
 int mw__ex_timing(mw_arena *a, const mw_explain_input *in, size_t span, mw_ex_timing *t);
@@ -86,13 +88,13 @@ typedef struct mw_ex_view {
 typedef struct mw_ex_ledger {
   const mw_ex_ival *self; /* the timing's */
   size_t n_self;
-  mw_ex_ival *free;       /* self time not taken by a located claim */
+  mw_ex_ival *free; /* self time not taken by a located claim */
   size_t n_free;
   int64_t self_ns, free_ns, claimed_ns;
-  mw_ex_ival *exact;      /* windows an exact source observed (mw__ex_take_exact) */
+  mw_ex_ival *exact; /* windows an exact source observed (mw__ex_take_exact) */
   size_t n_exact, cap_exact;
-  int settled;            /* the residual was split: nothing is left unexplained */
-  mw_cause *claims;       /* in the order they were made */
+  int settled;      /* the residual was split: nothing is left unexplained */
+  mw_cause *claims; /* in the order they were made */
   size_t n_claims, cap_claims;
 } mw_ex_ledger;
 

@@ -10,7 +10,8 @@ const char *mw__ex_summary(mw_arena *a, const mw_trace_explain *t) {
   size_t root = 0;
   int found = 0;
   for (size_t i = 0; i < t->n_spans; i++)
-    if (t->spans[i].parent < 0 && (!found || t->spans[i].span->dur_ns > t->spans[root].span->dur_ns)) root = i, found = 1;
+    if (t->spans[i].parent < 0 && (!found || t->spans[i].span->dur_ns > t->spans[root].span->dur_ns))
+      root = i, found = 1;
   /* follow the slowest child while children dominate */
   size_t at = root;
   for (int guard = 0; guard < 64; guard++) {
@@ -31,5 +32,6 @@ const char *mw__ex_summary(mw_arena *a, const mw_trace_explain *t) {
   return mw__ex_fmt(a, "%s (%s) took %.1f ms; %.0f%% of it was in %s (%s, %.1f ms), which was %s%s.", r->span->name,
                     r->service, mw__ex_ms(took), 100.0 * (double)leaf->span->dur_ns / (double)(took > 0 ? took : 1),
                     leaf->span->name, leaf->service, mw__ex_ms(leaf->span->dur_ns), why,
-                    leaf->n_causes && leaf->causes[0].scope == MW_SCOPE_OPERATION ? " (judged from similar spans)" : "");
+                    leaf->n_causes && leaf->causes[0].scope == MW_SCOPE_OPERATION ? " (judged from similar spans)"
+                                                                                  : "");
 }

@@ -115,7 +115,8 @@ int mw__ex_timing(mw_arena *a, const mw_explain_input *in, size_t span, mw_ex_ti
   t->slowest = -1;
   for (size_t k = 0; k < s->n_kids; k++) {
     const mw_stored_span *c = in->spans[s->kids[k]].span;
-    int64_t c0 = c->start_ns < start ? start : c->start_ns, c1 = c->start_ns + c->dur_ns > end ? end : c->start_ns + c->dur_ns;
+    int64_t c0 = c->start_ns < start ? start : c->start_ns,
+            c1 = c->start_ns + c->dur_ns > end ? end : c->start_ns + c->dur_ns;
     if (c1 > c0) kids[nk++] = (mw_ex_ival){c0, c1};
     if (t->slowest < 0 || c->dur_ns > in->spans[t->slowest].span->dur_ns) t->slowest = (int)s->kids[k];
   }

@@ -28,8 +28,8 @@ struct mw_answer;
 
 typedef struct mw_query {
   mw_store *store;
-  mw_arena *arena;          /* the request's: what the reads return lives here */
-  mw_read *rd;              /* the request's one read transaction, once opened */
+  mw_arena *arena; /* the request's: what the reads return lives here */
+  mw_read *rd;     /* the request's one read transaction, once opened */
   mw_query_limit limit;
 } mw_query;
 
@@ -52,10 +52,10 @@ enum { MW_ANSWER_ERROR_MAX = 512 };
 
 typedef struct mw_answer mw_answer;
 struct mw_answer {
-  int rc;                   /* MW_OK, or what went wrong (core/error.h) */
+  int rc;                          /* MW_OK, or what went wrong (core/error.h) */
   char error[MW_ANSWER_ERROR_MAX]; /* rc != 0: what to tell the client */
-  const char *content_type; /* rc == 0 */
-  mw_buf body;              /* rc == 0; the caller takes it (mw__buf_detach) or frees it */
+  const char *content_type;        /* rc == 0 */
+  mw_buf body;                     /* rc == 0; the caller takes it (mw__buf_detach) or frees it */
 };
 
 /* An empty answer (nothing to free). */

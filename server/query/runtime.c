@@ -79,7 +79,8 @@ int mw__q_lane(mw_query *q, const mw_lane_query *p, mw_answer *out) {
     break;
   case MW_LANE_SCHED: write_sched(&w, sc, n); break;
   case MW_LANE_SNAPSHOTS:
-    if ((rc = write_snapshots(&w, q->arena, sn, n))) return mw__answer_fail(out, rc, "query failed: %s", mw__strerror(rc));
+    if ((rc = write_snapshots(&w, q->arena, sn, n)))
+      return mw__answer_fail(out, rc, "query failed: %s", mw__strerror(rc));
     break;
   }
   mw__jw_kbool(&w, "more", more);
@@ -133,7 +134,7 @@ int mw__q_snapshot(mw_query *q, int64_t id, size_t offset, size_t limit, mw_answ
   mw_snapshot_meta meta;
   if (mw__snapshot_meta_read(q->arena, info.meta_json, &meta) == MW_ENOMEM)
     return mw__answer_fail(out, MW_ENOMEM, "out of memory");
-  int goroutines = strcmp(info.kind, "goroutine") == 0;
+  int goroutines = mw__snapshot_kind_groups(info.kind);
   mw_jsonw w;
   mw__answer_json(out, 128u << 20, &w);
   mw__jw_obj(&w);

@@ -16,9 +16,9 @@ enum mw_lane { MW_LANE_GC, MW_LANE_SCHED, MW_LANE_SNAPSHOTS };
 typedef struct mw_lane_query {
   int64_t source_id;
   enum mw_lane lane;
-  int64_t start_ns, end_ns;     /* [start, end) */
+  int64_t start_ns, end_ns; /* [start, end) */
   size_t limit;
-  const char *kind;             /* snapshots of this kind only; NULL: any */
+  const char *kind; /* snapshots of this kind only; NULL: any */
 } mw_lane_query;
 
 /* GET /api/v1/sources/{id}/gc|sched|snapshots: {"source", "cycles" |

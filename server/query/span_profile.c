@@ -24,16 +24,16 @@ typedef struct builder {
   size_t n_locs, cap_locs;
 } builder;
 
-#define GROW(b, arr, n, cap)                                                     \
-  do {                                                                           \
-    if ((n) == (cap)) {                                                          \
-      size_t nc_ = (cap) ? (cap) * 2 : 64;                                       \
-      void *p_ = mw__arena_alloc((b)->a, nc_ * sizeof *(arr));                   \
-      if (!p_) return -1;                                                        \
-      if (n) memcpy(p_, (arr), (n) * sizeof *(arr));                             \
-      (arr) = p_;                                                                \
-      (cap) = nc_;                                                               \
-    }                                                                            \
+#define GROW(b, arr, n, cap)                                                                                           \
+  do {                                                                                                                 \
+    if ((n) == (cap)) {                                                                                                \
+      size_t nc_ = (cap) ? (cap)*2 : 64;                                                                               \
+      void *p_ = mw__arena_alloc((b)->a, nc_ * sizeof *(arr));                                                         \
+      if (!p_) return -1;                                                                                              \
+      if (n) memcpy(p_, (arr), (n) * sizeof *(arr));                                                                   \
+      (arr) = p_;                                                                                                      \
+      (cap) = nc_;                                                                                                     \
+    }                                                                                                                  \
   } while (0)
 
 static int64_t str_id(builder *b, const char *s, size_t len) {
@@ -210,8 +210,8 @@ static Perftools__Profiles__Sample *make_sample(builder *b, const mw_span_sample
   return sm;
 }
 
-static int span_profile(mw_read *rd, mw_arena *a, const uint8_t span_id[8], const uint8_t *trace_id,
-                        const char *kind, mw_buf *out) {
+static int span_profile(mw_read *rd, mw_arena *a, const uint8_t span_id[8], const uint8_t *trace_id, const char *kind,
+                        mw_buf *out) {
   mw_span_sample *rows;
   size_t n;
   int rc = mw__store_span_samples(rd, a, span_id, trace_id, kind, 100000, &rows, &n);

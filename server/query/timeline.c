@@ -25,7 +25,7 @@ typedef struct lanes {
   mw_sched_sample *sched;
   size_t n_sched;
   mw_snapshot_info *sn;
-  mw_snapshot_meta *meta;       /* of each snapshot */
+  mw_snapshot_meta *meta; /* of each snapshot */
   size_t n_sn;
 } lanes;
 
@@ -85,7 +85,8 @@ static void write_gc(mw_jsonw *w, const lanes *l, int64_t lo) {
   mw__jw_arr(w);
   for (size_t i = 0; i < l->n_gc; i++) {
     const mw_gc_cycle *g = &l->gc[i];
-    if (mw__sat_add(mw__sat_add(g->start_ns, g->stw_sweep_term_ns), mw__sat_add(g->concurrent_mark_ns, g->stw_mark_term_ns)) < lo) {
+    if (mw__sat_add(mw__sat_add(g->start_ns, g->stw_sweep_term_ns),
+                    mw__sat_add(g->concurrent_mark_ns, g->stw_mark_term_ns)) < lo) {
       first = i + 1;
       continue;
     }
@@ -97,7 +98,8 @@ static void write_gc(mw_jsonw *w, const lanes *l, int64_t lo) {
   mw__jw_arr(w);
   for (size_t i = first; i < l->n_gc; i++) {
     const mw_gc_cycle *g = &l->gc[i];
-    int64_t end = mw__sat_add(mw__sat_add(g->start_ns, g->stw_sweep_term_ns), mw__sat_add(g->concurrent_mark_ns, g->stw_mark_term_ns));
+    int64_t end = mw__sat_add(mw__sat_add(g->start_ns, g->stw_sweep_term_ns),
+                              mw__sat_add(g->concurrent_mark_ns, g->stw_mark_term_ns));
     mw__jw_obj(w);
     mw__jw_kint(w, "time_ns", g->start_ns);
     mw__jw_kint(w, "heap_bytes", g->heap_before);
@@ -201,13 +203,15 @@ static int timeline(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], int64_
   mw_source_info *src = mw__arena_calloc(a, t.n_sources + 1, sizeof *src);
   lanes *ln = mw__arena_calloc(a, t.n_sources + 1, sizeof *ln);
   int64_t *cpu_rows = mw__arena_calloc(a, t.n_spans, sizeof *cpu_rows);
-  size_t *first_g = mw__arena_calloc(a, t.n_spans + 1, sizeof *first_g), *n_g = mw__arena_calloc(a, t.n_spans, sizeof *n_g);
+  size_t *first_g = mw__arena_calloc(a, t.n_spans + 1, sizeof *first_g),
+         *n_g = mw__arena_calloc(a, t.n_spans, sizeof *n_g);
   if (!src || !ln || !cpu_rows || !first_g || !n_g) return MW_ENOMEM;
   for (size_t i = 0; i < t.n_sources && !rc; i++)
     if (!(rc = mw__store_source(rd, a, t.sources[i].id, &src[i]))) rc = read_lanes(rd, a, src[i].id, wlo, whi, &ln[i]);
   mw_span_sample *gor, *cpu;
   size_t n_gor = 0, n_cpu = 0;
-  if (!rc) rc = mw__store_trace_samples(rd, a, trace_id, t.spans, t.n_spans, "goroutine", SPAN_SAMPLES_MAX, &gor, &n_gor);
+  if (!rc)
+    rc = mw__store_trace_samples(rd, a, trace_id, t.spans, t.n_spans, "goroutine", SPAN_SAMPLES_MAX, &gor, &n_gor);
   if (!rc) rc = mw__store_trace_samples(rd, a, trace_id, t.spans, t.n_spans, "cpu", SPAN_CPU_ROWS_MAX, &cpu, &n_cpu);
   if (rc) return rc;
   /* rows come grouped by span in span order */

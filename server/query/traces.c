@@ -32,8 +32,8 @@ static void row_of(const mw_stored_span *s, mw_span_row *row) {
 }
 
 /* Writes the spans of one (source, scope) group as an OTLP ScopeSpans. */
-static void write_scope_spans(mw_jsonw *w, mw_arena *a, const mw_trace_rows *t, int64_t source_id,
-                              int64_t scope_id, char *done) {
+static void write_scope_spans(mw_jsonw *w, mw_arena *a, const mw_trace_rows *t, int64_t source_id, int64_t scope_id,
+                              char *done) {
   const mw_stored_blob *sb = find_blob(t->scopes, t->n_scopes, scope_id);
   const char *schema_url = "";
   mw_otlp_scope *sc = sb ? mw__span_form_get_scope(a, sb->data, sb->len, &schema_url) : NULL;

@@ -73,8 +73,8 @@ static int checkpoint(sqlite3 *db, int mode) {
   if (log < 0) /* SQLITE_BUSY before it began: another checkpoint runs */
     mw__debug("checkpoint", "mode=%s busy=1 ms=%.1f", name, ms);
   else /* a TRUNCATE that succeeded leaves an empty WAL: it reports 0 and 0 */
-    mw__debug("checkpoint", "mode=%s wal_pages=%d checkpointed=%d busy=%d ms=%.1f", name, log, done,
-              rc == SQLITE_BUSY, ms);
+    mw__debug("checkpoint", "mode=%s wal_pages=%d checkpointed=%d busy=%d ms=%.1f", name, log, done, rc == SQLITE_BUSY,
+              ms);
   return rc == SQLITE_OK;
 }
 

@@ -11,20 +11,20 @@
 #include "store/readers.h"
 
 typedef struct mw__ckpt {
-  sqlite3 *wdb;                 /* the writer's connection (its commits are watched) */
-  mw__readers *readers;         /* whose gate the writer closes */
-  sqlite3 *db;                  /* the checkpointer's own connection */
+  sqlite3 *wdb;         /* the writer's connection (its commits are watched) */
+  mw__readers *readers; /* whose gate the writer closes */
+  sqlite3 *db;          /* the checkpointer's own connection */
   uv_thread_t thread;
   uv_mutex_t lock;
   uv_cond_t wake;
-  uv_cond_t idle;               /* signalled when a PASSIVE checkpoint ends */
+  uv_cond_t idle; /* signalled when a PASSIVE checkpoint ends */
   int wanted, stop, started;
-  int running;                  /* a PASSIVE checkpoint runs now */
-  int hold;                     /* the writer empties the WAL: no PASSIVE one may start */
+  int running; /* a PASSIVE checkpoint runs now */
+  int hold;    /* the writer empties the WAL: no PASSIVE one may start */
   /* writer thread only: */
-  int hard;                     /* the WAL passed the hard bound: the writer empties it */
-  int wal_pages;                /* the WAL's size at the last commit */
-  int64_t gate_since_ns;        /* when the gate closed (monotonic) */
+  int hard;              /* the WAL passed the hard bound: the writer empties it */
+  int wal_pages;         /* the WAL's size at the last commit */
+  int64_t gate_since_ns; /* when the gate closed (monotonic) */
 } mw__ckpt;
 
 /* Starts the checkpointer on db_path and takes over the automatic

@@ -83,7 +83,7 @@ int mw__store_op_quantile(mw_read *r, int64_t op_id, int64_t start_ns, int64_t e
   int rc = MW_OK;
   sqlite3_stmt *st = mw__prepare(r, "SELECT count(*) FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3");
   sqlite3_stmt *at = mw__prepare(r, "SELECT dur_ns FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 "
-                                "ORDER BY dur_ns LIMIT 1 OFFSET ?4");
+                                    "ORDER BY dur_ns LIMIT 1 OFFSET ?4");
   if (!st || !at) {
     rc = MW_EIO;
     goto out;
@@ -121,8 +121,8 @@ int mw__store_op_spans(mw_read *r, mw_arena *a, int64_t op_id, int64_t start_ns,
   if (!*out) return MW_ENOMEM;
   int rc = MW_OK;
   sqlite3_stmt *st = mw__prepare(r, "SELECT trace_id, span_id, start_ns, dur_ns FROM spans WHERE op_id = ?1 "
-                                "AND start_ns >= ?2 AND start_ns < ?3 AND dur_ns >= ?4 AND dur_ns <= ?5 "
-                                "ORDER BY dur_ns DESC LIMIT ?6");
+                                    "AND start_ns >= ?2 AND start_ns < ?3 AND dur_ns >= ?4 AND dur_ns <= ?5 "
+                                    "ORDER BY dur_ns DESC LIMIT ?6");
   if (!st) rc = MW_EIO;
   else {
     sqlite3_bind_int64(st, 1, op_id);
@@ -169,9 +169,9 @@ static int cmp_dur_desc(const void *x, const void *y) {
   return (p[1] < q[1]) - (p[1] > q[1]);
 }
 
-int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_ns, int64_t window_ns,
-                            size_t per_side, double q, size_t max_spans, int64_t *quantile, int64_t *count,
-                            mw_span_ref **out, size_t *n) {
+int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_ns, int64_t window_ns, size_t per_side,
+                            double q, size_t max_spans, int64_t *quantile, int64_t *count, mw_span_ref **out,
+                            size_t *n) {
   *quantile = *count = 0;
   *n = 0;
   *out = NULL;
@@ -322,11 +322,12 @@ static void trace_samples_sql(char *sql, size_t size, int goroutines, size_t slo
   for (int i = 0; i < (int)slots && n < size; i++)
     n += (size_t)snprintf(sql + n, size - n, "%s?%d", i ? "," : "", i + 3);
   if (n < size)
-    snprintf(sql + n, size - n, goroutines ? ") ORDER BY g.span_id, sn.at_ns, g.rowid" : ") ORDER BY p.span_id, sn.at_ns, p.rowid");
+    snprintf(sql + n, size - n,
+             goroutines ? ") ORDER BY g.span_id, sn.at_ns, g.rowid" : ") ORDER BY p.span_id, sn.at_ns, p.rowid");
 }
 
-int mw__store_trace_samples(mw_read *r, mw_arena *a, const uint8_t trace_id[16], const mw_stored_span *spans,
-                            size_t n, const char *kind, size_t per_span, mw_span_sample **out, size_t *n_out) {
+int mw__store_trace_samples(mw_read *r, mw_arena *a, const uint8_t trace_id[16], const mw_stored_span *spans, size_t n,
+                            const char *kind, size_t per_span, mw_span_sample **out, size_t *n_out) {
   *out = NULL;
   *n_out = 0;
   if (!n || !per_span) return MW_OK;
@@ -348,7 +349,10 @@ int mw__store_trace_samples(mw_read *r, mw_arena *a, const uint8_t trace_id[16],
   sqlite3_stmt *st = mw__prepare(r, sql);
   if (!st) rc = MW_EIO;
   /* profile rows of one span come from a few snapshots: their meta is copied once */
-  struct { int64_t id; const char *meta; } metas[16];
+  struct {
+    int64_t id;
+    const char *meta;
+  } metas[16];
   size_t n_metas = 0;
   for (size_t c0 = 0; !rc && c0 < n; c0 += slots) {
     size_t m = n - c0 < slots ? n - c0 : slots;

@@ -15,9 +15,7 @@
  * not to hold the WAL open (store/checkpoint.c). */
 enum { PCT_SAMPLE = 10000 };
 
-static int prep(mw_read *r, const char *sql, sqlite3_stmt **st) {
-  return (*st = mw__prepare(r, sql)) ? MW_OK : MW_EIO;
-}
+static int prep(mw_read *r, const char *sql, sqlite3_stmt **st) { return (*st = mw__prepare(r, sql)) ? MW_OK : MW_EIO; }
 
 /* Appends blob (id) to a small set unless present. */
 static int add_blob_id(mw_stored_blob *set, size_t *n, int64_t id) {
@@ -45,13 +43,13 @@ static int load_blobs(mw_read *r, mw_arena *a, const char *sql, mw_stored_blob *
   return rc;
 }
 
-int mw__store_read_trace(mw_read *r, mw_arena *a, const uint8_t trace_id[16], size_t max_spans,
-                         mw_trace_rows *out) {
+int mw__store_read_trace(mw_read *r, mw_arena *a, const uint8_t trace_id[16], size_t max_spans, mw_trace_rows *out) {
   memset(out, 0, sizeof *out);
   sqlite3_stmt *st = NULL;
-  int rc = prep(r, "SELECT s.span_id, s.parent_id, s.source_id, s.scope_id, o.name, s.start_ns, s.dur_ns, "
-                   "s.kind, s.status, s.body, s.op_id FROM spans s JOIN operations o ON o.id = s.op_id "
-                   "WHERE s.trace_id = ?1 ORDER BY s.start_ns",
+  int rc = prep(r,
+                "SELECT s.span_id, s.parent_id, s.source_id, s.scope_id, o.name, s.start_ns, s.dur_ns, "
+                "s.kind, s.status, s.body, s.op_id FROM spans s JOIN operations o ON o.id = s.op_id "
+                "WHERE s.trace_id = ?1 ORDER BY s.start_ns",
                 &st);
   if (rc) goto out;
   sqlite3_bind_blob(st, 1, trace_id, 16, SQLITE_STATIC);
@@ -187,8 +185,8 @@ static void bind_filters(sqlite3_stmt *st, const mw_search_query *q, int64_t row
  * operation, its slow spans answer when enough of them match; else (and when
  * the window covers little of the operation's history, where a walk down its
  * slow spans would mostly read spans outside it) the window is read. */
-static int longest_spans(mw_read *r, mw_arena *a, const mw_search_query *q, enum mw__search_shape shape,
-                         int64_t rows, hit_row **v, size_t *n) {
+static int longest_spans(mw_read *r, mw_arena *a, const mw_search_query *q, enum mw__search_shape shape, int64_t rows,
+                         hit_row **v, size_t *n) {
   sqlite3_stmt *ops = NULL, *first = NULL, *last = NULL, *slow = NULL, *by_start = NULL;
   size_t cap = 0, n_ops = 0, ops_cap = 0;
   int64_t(*op)[3] = NULL; /* id, span count, slow threshold */
@@ -256,8 +254,7 @@ out:
   return rc;
 }
 
-int mw__store_search(mw_read *r, mw_arena *a, const mw_search_query *q, mw_search_hit **out, size_t *n,
-                     size_t *next) {
+int mw__store_search(mw_read *r, mw_arena *a, const mw_search_query *q, mw_search_hit **out, size_t *n, size_t *next) {
   *out = NULL;
   *n = 0;
   *next = 0;
@@ -325,8 +322,8 @@ out:
   return rc;
 }
 
-int mw__store_services(mw_read *r, mw_arena *a, const char *name, const mw_page *pg, mw_service_info **out,
-                       size_t *n, size_t *next) {
+int mw__store_services(mw_read *r, mw_arena *a, const char *name, const mw_page *pg, mw_service_info **out, size_t *n,
+                       size_t *next) {
   *out = NULL;
   *n = 0;
   *next = 0;
@@ -437,7 +434,8 @@ int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t s
     sqlite3_bind_int64(durs, 1, id);
     size_t kept = 0;
     int dstep;
-    while ((dstep = sqlite3_step(durs)) == SQLITE_ROW && kept < PCT_SAMPLE) sample[kept++] = sqlite3_column_int64(durs, 0);
+    while ((dstep = sqlite3_step(durs)) == SQLITE_ROW && kept < PCT_SAMPLE)
+      sample[kept++] = sqlite3_column_int64(durs, 0);
     sqlite3_reset(durs);
     if (dstep != SQLITE_DONE && dstep != SQLITE_ROW) {
       rc = MW_EIO;

@@ -34,20 +34,20 @@ struct mw_read {
   mw__readers *pool;
   sqlite3 *db;
   sqlite3_stmt *stmts[MW_RS__COUNT];
-  struct mw_read *next;         /* in the free list, or in the list of those lent out */
-  _Atomic int kicked;           /* stop now: the WAL must be emptied (checkpoint.c) */
-  int slow_us;                  /* test hook: sleep in the progress handler */
+  struct mw_read *next; /* in the free list, or in the list of those lent out */
+  _Atomic int kicked;   /* stop now: the WAL must be emptied (checkpoint.c) */
+  int slow_us;          /* test hook: sleep in the progress handler */
 };
 
 struct mw__readers {
   const char *db_path;
-  int slow_us;                  /* mw_store_opts.fault_read_slow_us */
+  int slow_us; /* mw_store_opts.fault_read_slow_us */
   uv_mutex_t lock;
-  uv_cond_t gate;               /* signalled when the gate opens or a reader comes back */
+  uv_cond_t gate; /* signalled when the gate opens or a reader comes back */
   mw_read *free_list;
-  mw_read *lent;                /* lent out now */
-  size_t out;                   /* how many are lent out */
-  int gate_closed;              /* new readers wait: the writer waits to empty the WAL */
+  mw_read *lent;   /* lent out now */
+  size_t out;      /* how many are lent out */
+  int gate_closed; /* new readers wait: the writer waits to empty the WAL */
 };
 
 void mw__readers_init(mw__readers *p, const char *db_path, int slow_us);

@@ -44,7 +44,8 @@ int mw__retention_due(const mw__retention *r) {
 static int64_t cutoff(const mw__retention *r, sqlite3 *db) {
   int64_t c = r->keep_ns > 0 ? mw__now_ns() - r->keep_ns : INT64_MIN;
   if (!r->max_db_bytes || mw__store_used_bytes(db) <= r->max_db_bytes) return c;
-  int64_t oldest = mw__sql_int(db, "SELECT min(first_ns) FROM sources"), newest = mw__sql_int(db, "SELECT max(last_ns) FROM sources");
+  int64_t oldest = mw__sql_int(db, "SELECT min(first_ns) FROM sources"),
+          newest = mw__sql_int(db, "SELECT max(last_ns) FROM sources");
   if (oldest <= 0 || newest <= oldest) return c;
   int64_t by_size = oldest + (newest - oldest) / 20;
   return by_size > c ? by_size : c;
@@ -88,7 +89,9 @@ static int lower_op(sqlite3 *db, sqlite3_stmt *dec, sqlite3_stmt *del, int64_t o
 static int delete_spans(sqlite3 *db, int64_t source, int64_t before, int64_t *budget, int *more, int *ops_gone) {
   sqlite3_stmt *sel = NULL, *del = NULL, *del_slow = NULL, *dec = NULL, *del_op = NULL;
   int rc = MW_EIO, gone = 0;
-  struct { int64_t op, n; } ops[64];
+  struct {
+    int64_t op, n;
+  } ops[64];
   size_t n_ops = 0;
   if (sqlite3_prepare_v2(db, "SELECT rowid, op_id, dur_ns FROM spans WHERE source_id = ?1 AND start_ns < ?2 LIMIT ?3",
                          -1, &sel, NULL) != SQLITE_OK ||
@@ -144,8 +147,8 @@ out:
 
 static int delete_snapshots(sqlite3 *db, int64_t source, int64_t before, int64_t *budget, int *more) {
   sqlite3_stmt *sel;
-  if (sqlite3_prepare_v2(db, "SELECT id FROM snapshots WHERE source_id = ?1 AND at_ns < ?2 LIMIT ?3", -1, &sel,
-                         NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db, "SELECT id FROM snapshots WHERE source_id = ?1 AND at_ns < ?2 LIMIT ?3", -1, &sel, NULL) !=
+      SQLITE_OK)
     return MW_EIO;
   sqlite3_bind_int64(sel, 1, source);
   sqlite3_bind_int64(sel, 2, before);
@@ -158,7 +161,7 @@ static int delete_snapshots(sqlite3 *db, int64_t source, int64_t before, int64_t
   static const char *const sql[] = {"DELETE FROM goroutine_groups WHERE snapshot_id = ?1",
                                     "DELETE FROM profile_samples WHERE snapshot_id = ?1",
                                     "DELETE FROM snapshots WHERE id = ?1"};
-  for (int i = 0; i < n && *budget > 0; i++) {
+  for (int i = 0; i<n && * budget> 0; i++) {
     for (size_t k = 0; k < 3; k++) {
       sqlite3_stmt *st;
       if (sqlite3_prepare_v2(db, sql[k], -1, &st, NULL) != SQLITE_OK) return MW_EIO;
@@ -183,7 +186,8 @@ int mw__retention_batch(mw__retention *r, sqlite3 *db, int *more, int *ops_gone)
   char err[256];
   if (mw__store_exec(db, "BEGIN IMMEDIATE", err, sizeof err)) return MW_EIO;
   sqlite3_stmt *src;
-  int rc = sqlite3_prepare_v2(db, "SELECT id FROM sources WHERE first_ns < ?1", -1, &src, NULL) == SQLITE_OK ? MW_OK : MW_EIO;
+  int rc = sqlite3_prepare_v2(db, "SELECT id FROM sources WHERE first_ns < ?1", -1, &src, NULL) == SQLITE_OK ? MW_OK
+                                                                                                             : MW_EIO;
   int64_t budget = BATCH_ROWS;
   if (!rc) sqlite3_bind_int64(src, 1, before);
   while (!rc && budget > 0 && sqlite3_step(src) == SQLITE_ROW) {
@@ -202,9 +206,9 @@ int mw__retention_batch(mw__retention *r, sqlite3 *db, int *more, int *ops_gone)
                        id, before, &budget, &src_more);
     if (!rc) rc = delete_snapshots(db, id, before, &budget, &src_more);
     if (src_more) *more = 1;
-    else if (!rc) { /* everything of this source before the cutoff is gone */
-      sqlite3_stmt *up;
-      if (sqlite3_prepare_v2(db, "UPDATE sources SET first_ns = max(first_ns, ?2) WHERE id = ?1", -1, &up, NULL) == SQLITE_OK) {
+    else if (!rc) { /* everything of this source before the cutoff is gone */ sqlite3_stmt *up;
+      if (sqlite3_prepare_v2(db, "UPDATE sources SET first_ns = max(first_ns, ?2) WHERE id = ?1", -1, &up, NULL) ==
+          SQLITE_OK) {
         sqlite3_bind_int64(up, 1, id);
         sqlite3_bind_int64(up, 2, before);
         sqlite3_step(up);

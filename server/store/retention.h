@@ -9,13 +9,13 @@
 #include <stdint.h>
 
 typedef struct mw__retention {
-  int64_t keep_ns;              /* delete data older than this; 0 = keep */
-  int64_t every_ns;             /* how often a pass starts (0: every minute) */
-  uint64_t max_db_bytes;        /* delete the oldest data while larger; 0 = no limit */
-  int64_t last_ns;              /* monotonic time of the last batch */
-  int more;                     /* the last batch left work behind */
-  int dirty;                    /* deleted something since the last checkpoint request */
-  _Atomic uint64_t deleted;     /* rows deleted since start (read by any thread) */
+  int64_t keep_ns;          /* delete data older than this; 0 = keep */
+  int64_t every_ns;         /* how often a pass starts (0: every minute) */
+  uint64_t max_db_bytes;    /* delete the oldest data while larger; 0 = no limit */
+  int64_t last_ns;          /* monotonic time of the last batch */
+  int more;                 /* the last batch left work behind */
+  int dirty;                /* deleted something since the last checkpoint request */
+  _Atomic uint64_t deleted; /* rows deleted since start (read by any thread) */
 } mw__retention;
 
 /* Sets the bounds; the first pass comes soon after. */

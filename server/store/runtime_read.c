@@ -4,6 +4,7 @@
 #include "store/readers.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "model/snapshot_meta.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,7 @@ static void read_source(mw_arena *a, sqlite3_stmt *st, mw_source_info *o) {
 
 #define SOURCE_COLS "SELECT id, service, instance, host, pid, first_ns, last_ns FROM sources"
 
-int mw__store_sources(mw_read *r, mw_arena *a, const mw_page *pg, mw_source_info **out, size_t *n,
-                      size_t *next) {
+int mw__store_sources(mw_read *r, mw_arena *a, const mw_page *pg, mw_source_info **out, size_t *n, size_t *next) {
   *out = NULL;
   *n = 0;
   *next = 0;
@@ -164,7 +164,8 @@ int mw__store_sched(mw_read *r, mw_arena *a, int64_t source_id, int64_t start_ns
                    source_id, start_ns, end_ns, limit, sizeof **out, read_sched, (void **)out, n, more);
 }
 
-#define SNAPSHOT_COLS "SELECT id, source_id, kind, format, at_ns, duration_ns, total, meta, raw_bytes, length(payload) FROM snapshots"
+#define SNAPSHOT_COLS                                                                                                  \
+  "SELECT id, source_id, kind, format, at_ns, duration_ns, total, meta, raw_bytes, length(payload) FROM snapshots"
 
 static void read_snapshot(mw_arena *a, sqlite3_stmt *st, mw_snapshot_info *o) {
   o->id = sqlite3_column_int64(st, 0);
@@ -179,15 +180,15 @@ static void read_snapshot(mw_arena *a, sqlite3_stmt *st, mw_snapshot_info *o) {
   o->stored_bytes = sqlite3_column_int64(st, 9);
 }
 
-int mw__store_snapshots(mw_read *r, mw_arena *a, int64_t source_id, const char *kind, int64_t start_ns,
-                        int64_t end_ns, size_t limit, mw_snapshot_info **out, size_t *n, int *more) {
+int mw__store_snapshots(mw_read *r, mw_arena *a, int64_t source_id, const char *kind, int64_t start_ns, int64_t end_ns,
+                        size_t limit, mw_snapshot_info **out, size_t *n, int *more) {
   *out = NULL;
   *n = 0;
   *more = 0;
   int rc = MW_OK;
   size_t cap = 0;
   sqlite3_stmt *st = mw__prepare(r, SNAPSHOT_COLS " WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 "
-                                              "AND (?4 IS NULL OR kind = ?4) ORDER BY at_ns LIMIT ?5");
+                                                  "AND (?4 IS NULL OR kind = ?4) ORDER BY at_ns LIMIT ?5");
   if (!st) rc = MW_EIO;
   else {
     sqlite3_bind_int64(st, 1, source_id);
@@ -240,15 +241,15 @@ int mw__store_snapshot(mw_read *r, mw_arena *a, int64_t id, size_t offset, size_
     goto out;
   }
   rc = MW_OK;
-  int goroutines = strcmp(info->kind, "goroutine") == 0;
-  rs = mw__prepare(r, goroutines
-                      ? "SELECT g.stack_id, st.frames, g.state, g.wait_reason, g.count, coalesce(g.wait_min_ns, -1), "
-                        "coalesce(g.wait_max_ns, -1), g.locked, g.span_id, g.trace_id, g.labels, g.goids "
-                        "FROM goroutine_groups g JOIN stacks st ON st.id = g.stack_id WHERE g.snapshot_id = ?1 "
-                        "ORDER BY g.count DESC, g.rowid LIMIT ?2 OFFSET ?3"
-                      : "SELECT p.stack_id, st.frames, p.span_id, p.trace_id, p.labels, p.vals "
-                        "FROM profile_samples p JOIN stacks st ON st.id = p.stack_id WHERE p.snapshot_id = ?1 "
-                        "ORDER BY p.rowid LIMIT ?2 OFFSET ?3");
+  int goroutines = mw__snapshot_kind_groups(info->kind);
+  rs = mw__prepare(
+      r, goroutines ? "SELECT g.stack_id, st.frames, g.state, g.wait_reason, g.count, coalesce(g.wait_min_ns, -1), "
+                      "coalesce(g.wait_max_ns, -1), g.locked, g.span_id, g.trace_id, g.labels, g.goids "
+                      "FROM goroutine_groups g JOIN stacks st ON st.id = g.stack_id WHERE g.snapshot_id = ?1 "
+                      "ORDER BY g.count DESC, g.rowid LIMIT ?2 OFFSET ?3"
+                    : "SELECT p.stack_id, st.frames, p.span_id, p.trace_id, p.labels, p.vals "
+                      "FROM profile_samples p JOIN stacks st ON st.id = p.stack_id WHERE p.snapshot_id = ?1 "
+                      "ORDER BY p.rowid LIMIT ?2 OFFSET ?3");
   if (!rs) {
     rc = MW_EIO;
     goto out;

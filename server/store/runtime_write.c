@@ -55,8 +55,9 @@ static const char *const rt_sql[RT__COUNT] = {
               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     [RT_SCHED] = "INSERT OR IGNORE INTO sched_samples (source_id, at_ns, gomaxprocs, idleprocs, threads, "
                  "spinningthreads, idlethreads, runqueue, local_runq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [RT_SNAPSHOT] = "INSERT INTO snapshots (source_id, kind, format, at_ns, duration_ns, total, meta, raw_bytes, payload) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [RT_SNAPSHOT] =
+        "INSERT INTO snapshots (source_id, kind, format, at_ns, duration_ns, total, meta, raw_bytes, payload) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [RT_STACK_FIND] = "SELECT id FROM stacks WHERE hash = ?2 AND frames = ?1",
     [RT_STACK_INSERT] = "INSERT INTO stacks (frames, hash) VALUES (?1, ?2)",
     [RT_GROUP] = "INSERT INTO goroutine_groups (snapshot_id, stack_id, state, wait_reason, count, wait_min_ns, "
@@ -72,7 +73,8 @@ _Static_assert((int)RT__COUNT <= (int)MW__RT_STMTS, "mw__rt_writer holds every s
 enum { LEARN_PROBES = 16 };
 
 static sqlite3_stmt *stmt(mw__rt_writer *s, enum rt_stmt id) {
-  if (!s->st[id] && sqlite3_prepare_v3(s->db, rt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL) != SQLITE_OK) {
+  if (!s->st[id] &&
+      sqlite3_prepare_v3(s->db, rt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL) != SQLITE_OK) {
     mw__error("cannot prepare a runtime statement", "err=\"%s\"", sqlite3_errmsg(s->db));
     return NULL;
   }
@@ -210,7 +212,8 @@ static int stack_id(mw__rt_writer *s, const mw_stack_text *t, int64_t *id) {
   return mw__bmap_put(s->stacks, t->text, t->len, *id);
 }
 
-static void bind_ids(sqlite3_stmt *st, int col, int has_span, const uint8_t *span, int has_trace, const uint8_t *trace) {
+static void bind_ids(sqlite3_stmt *st, int col, int has_span, const uint8_t *span, int has_trace,
+                     const uint8_t *trace) {
   if (has_span) sqlite3_bind_blob(st, col, span, 8, SQLITE_STATIC);
   else sqlite3_bind_null(st, col);
   if (has_trace) sqlite3_bind_blob(st, col + 1, trace, 16, SQLITE_STATIC);
@@ -316,9 +319,14 @@ int mw__rt_write(mw__rt_writer *s, mw_runtime_batch *b) {
   for (size_t i = 0; i < b->n_gc; i++) {
     const mw_gc_cycle *g = &b->gc[i];
     if (!(st = stmt(s, RT_GC))) return MW_EIO;
-    int64_t v[] = {b->source_id, g->n, g->start_ns, g->stw_sweep_term_ns, g->concurrent_mark_ns,
-                   g->stw_mark_term_ns, g->cpu_percent, g->stw1_cpu_ns, g->assist_cpu_ns, g->background_cpu_ns,
-                   g->idle_cpu_ns, g->stw2_cpu_ns, g->heap_before, g->heap_after, g->heap_live, g->goal};
+    int64_t v[] = {b->source_id,          g->n,
+                   g->start_ns,           g->stw_sweep_term_ns,
+                   g->concurrent_mark_ns, g->stw_mark_term_ns,
+                   g->cpu_percent,        g->stw1_cpu_ns,
+                   g->assist_cpu_ns,      g->background_cpu_ns,
+                   g->idle_cpu_ns,        g->stw2_cpu_ns,
+                   g->heap_before,        g->heap_after,
+                   g->heap_live,          g->goal};
     for (int k = 0; k < 16; k++) sqlite3_bind_int64(st, k + 1, v[k]);
     if (g->stacks >= 0) sqlite3_bind_int64(st, 17, g->stacks);
     if (g->globals >= 0) sqlite3_bind_int64(st, 18, g->globals);
@@ -329,8 +337,8 @@ int mw__rt_write(mw__rt_writer *s, mw_runtime_batch *b) {
   for (size_t i = 0; i < b->n_sched; i++) {
     const mw_sched_sample *x = &b->sched[i];
     if (!(st = stmt(s, RT_SCHED))) return MW_EIO;
-    int64_t v[] = {b->source_id, x->stamp_ns, x->gomaxprocs, x->idleprocs, x->threads, x->spinningthreads,
-                   x->idlethreads, x->runqueue};
+    int64_t v[] = {b->source_id, x->stamp_ns,        x->gomaxprocs,  x->idleprocs,
+                   x->threads,   x->spinningthreads, x->idlethreads, x->runqueue};
     for (int k = 0; k < 8; k++) sqlite3_bind_int64(st, k + 1, v[k]);
     if (x->local_runq_sum >= 0) sqlite3_bind_int64(st, 9, x->local_runq_sum);
     if ((rc = run(s, st, NULL))) return rc;

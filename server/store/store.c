@@ -19,7 +19,7 @@
 struct mw_store {
   mw_store_opts opts;
   char *db_path;
-  sqlite3 *wdb;                 /* the write connection, the writer's */
+  sqlite3 *wdb; /* the write connection, the writer's */
   mw__writer writer;
   mw__readers readers;
 };
@@ -42,8 +42,8 @@ static int migrate(mw_store *s, char *err, size_t errsz) {
   int64_t app_id = 0, version = 0, tables = 0;
   int rc = pragma_int(s->wdb, "PRAGMA application_id", &app_id);
   if (rc != SQLITE_OK) {
-    snprintf(err, errsz, "%s is not a usable SQLite database (%s): move it away or point --data elsewhere",
-             s->db_path, sqlite3_errstr(rc));
+    snprintf(err, errsz, "%s is not a usable SQLite database (%s): move it away or point --data elsewhere", s->db_path,
+             sqlite3_errstr(rc));
     return MW_EINVAL;
   }
   pragma_int(s->wdb, "PRAGMA user_version", &version);
@@ -116,8 +116,8 @@ int mw__store_open(const mw_store_opts *opts, mw_store **out, char *err, size_t 
            opts->sync_full ? "FULL" : "NORMAL");
   char e2[256];
   if (mw__store_exec(s->wdb, pragmas, e2, sizeof e2)) {
-    snprintf(err, errsz, "%s is not a usable SQLite database (%s): move it away or point --data elsewhere",
-             s->db_path, e2);
+    snprintf(err, errsz, "%s is not a usable SQLite database (%s): move it away or point --data elsewhere", s->db_path,
+             e2);
     rc = MW_EINVAL;
     goto fail;
   }

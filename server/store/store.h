@@ -25,9 +25,9 @@
 typedef struct mw_store mw_store;
 
 typedef struct mw_store_opts {
-  const char *data_dir;       /* holds meanwhile.db (+ -wal, -shm) */
-  int sync_full;              /* PRAGMA synchronous=FULL (else NORMAL) */
-  size_t queue_max_spans;     /* past it, submit answers MW_EBUSY */
+  const char *data_dir;   /* holds meanwhile.db (+ -wal, -shm) */
+  int sync_full;          /* PRAGMA synchronous=FULL (else NORMAL) */
+  size_t queue_max_spans; /* past it, submit answers MW_EBUSY */
   size_t queue_max_bytes;
   size_t read_connections;
   int fault_commit_delay_ms;  /* test hook: sleep before each commit */
@@ -53,14 +53,14 @@ enum mw_job_kind { MW_JOB_SPANS = 1, MW_JOB_RUNTIME };
 typedef struct mw_write_job mw_write_job;
 struct mw_write_job {
   enum mw_job_kind kind;
-  void *payload;                /* MW_JOB_SPANS: mw_span_batch*; MW_JOB_RUNTIME: mw_runtime_batch* */
+  void *payload; /* MW_JOB_SPANS: mw_span_batch*; MW_JOB_RUNTIME: mw_runtime_batch* */
   size_t cost_spans, cost_bytes;
   /* Called on the writer thread once the job's transaction is committed (rc 0)
    * or failed (rc < 0: MW_EIO, MW_EFULL, MW_ESHUTDOWN). Must not block. */
   void (*done)(mw_write_job *job, int rc);
   void *user;
-  mw_write_job *next;           /* the writer's */
-  int rc;                       /* the writer's: this job's own result */
+  mw_write_job *next; /* the writer's */
+  int rc;             /* the writer's: this job's own result */
 };
 
 /* Queues a job. Returns 0, MW_EBUSY when the queue is over its bounds (the
@@ -74,9 +74,9 @@ int mw__store_full(mw_store *s, unsigned pct);
 
 typedef struct mw_store_stats {
   size_t queue_spans, queue_bytes, queue_jobs;
-  uint64_t db_bytes;            /* main file + WAL */
-  uint64_t used_bytes;          /* pages in use (what --max-db-size bounds) */
-  uint64_t retention_deleted;   /* rows deleted by retention since start */
+  uint64_t db_bytes;          /* main file + WAL */
+  uint64_t used_bytes;        /* pages in use (what --max-db-size bounds) */
+  uint64_t retention_deleted; /* rows deleted by retention since start */
 } mw_store_stats;
 void mw__store_stats(mw_store *s, mw_store_stats *out);
 /* Commit latency observer (seconds); set once before traffic. */
@@ -107,9 +107,9 @@ int mw__read_yield(mw_read *r);
  * deadline passes or *abort becomes non-zero: the store call then fails, and
  * `stopped` says why. A limited read never lends a connection once stopped. */
 typedef struct mw_query_limit {
-  int64_t deadline_ns;         /* monotonic (mw__mono_ns); 0: none */
-  const _Atomic int *abort;    /* non-zero: stop now (shutdown); NULL: never */
-  int stopped;                 /* set by the store: MW_ETIMEDOUT, MW_ESHUTDOWN, or MW_EBUSY when
+  int64_t deadline_ns;      /* monotonic (mw__mono_ns); 0: none */
+  const _Atomic int *abort; /* non-zero: stop now (shutdown); NULL: never */
+  int stopped;              /* set by the store: MW_ETIMEDOUT, MW_ESHUTDOWN, or MW_EBUSY when
                                 * its read was stopped so that the WAL could be emptied */
 } mw_query_limit;
 
@@ -143,33 +143,32 @@ typedef struct mw_stored_blob {
 } mw_stored_blob;
 
 typedef struct mw_trace_rows {
-  mw_stored_span *spans;        /* ordered by start time */
+  mw_stored_span *spans; /* ordered by start time */
   size_t n_spans;
-  mw_stored_blob *sources;      /* StoredResource of each distinct source_id */
+  mw_stored_blob *sources; /* StoredResource of each distinct source_id */
   size_t n_sources;
-  mw_stored_blob *scopes;       /* StoredScope of each distinct scope_id */
+  mw_stored_blob *scopes; /* StoredScope of each distinct scope_id */
   size_t n_scopes;
 } mw_trace_rows;
 
 /* Reads one trace (at most max_spans spans) into the arena. Returns 0 (n_spans
  * may be 0: unknown trace), MW_ETOOBIG when the trace has more spans, MW_EIO. */
-int mw__store_read_trace(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], size_t max_spans,
-                         mw_trace_rows *out);
+int mw__store_read_trace(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], size_t max_spans, mw_trace_rows *out);
 
 typedef struct mw_search_query {
-  const char *service;          /* NULL = any */
-  const char *name;             /* NULL = any */
+  const char *service; /* NULL = any */
+  const char *name;    /* NULL = any */
   int64_t min_dur_ns, max_dur_ns;
-  int64_t start_ns, end_ns;     /* span start in [start, end) */
-  mw_page page;                 /* max_bytes counts the root names */
+  int64_t start_ns, end_ns; /* span start in [start, end) */
+  mw_page page;             /* max_bytes counts the root names */
 } mw_search_query;
 
 typedef struct mw_search_hit {
   uint8_t trace_id[16];
-  const char *root_service;     /* NULL when the root span has not arrived */
+  const char *root_service; /* NULL when the root span has not arrived */
   const char *root_name;
-  int64_t start_ns, dur_ns;     /* of the whole trace */
-  int64_t match_dur_ns;         /* of its slowest matching span */
+  int64_t start_ns, dur_ns; /* of the whole trace */
+  int64_t match_dur_ns;     /* of its slowest matching span */
 } mw_search_hit;
 
 /* The traces having a span that matches q, ordered by the duration of their
@@ -177,8 +176,7 @@ typedef struct mw_search_hit {
  * plan starts from the operations q may match and reads spans through the
  * (op_id, start_ns, dur_ns) index alone, so an unknown service or name costs
  * one index lookup. *next is the offset of the next page, 0 when none. */
-int mw__store_search(mw_read *rd, mw_arena *a, const mw_search_query *q, mw_search_hit **out,
-                     size_t *n, size_t *next);
+int mw__store_search(mw_read *rd, mw_arena *a, const mw_search_query *q, mw_search_hit **out, size_t *n, size_t *next);
 
 typedef struct mw_service_info {
   const char *name;
@@ -187,22 +185,22 @@ typedef struct mw_service_info {
 
 /* Services that have spans, by name; name non-NULL: only that one. *next is
  * the offset of the next page, 0 when none. */
-int mw__store_services(mw_read *rd, mw_arena *a, const char *name, const mw_page *pg, mw_service_info **out,
-                       size_t *n, size_t *next);
+int mw__store_services(mw_read *rd, mw_arena *a, const char *name, const mw_page *pg, mw_service_info **out, size_t *n,
+                       size_t *next);
 
 typedef struct mw_operation_stats {
   const char *name;
   int64_t count;
   int64_t p50_ns, p90_ns, p99_ns, max_ns;
-  int sampled;                  /* percentiles of the latest spans only (count > sample size) */
+  int sampled; /* percentiles of the latest spans only (count > sample size) */
 } mw_operation_stats;
 
 /* Operations of a service, by name, with duration percentiles of their spans
  * starting in [start, end); operations without such spans are left out. The
  * page counts operations, those left out too: *next is the offset of the
  * next page, 0 when none. Returns MW_ENOTFOUND for a service without spans. */
-int mw__store_operations(mw_read *rd, mw_arena *a, const char *service, int64_t start_ns,
-                         int64_t end_ns, const mw_page *pg, mw_operation_stats **out, size_t *n, size_t *next);
+int mw__store_operations(mw_read *rd, mw_arena *a, const char *service, int64_t start_ns, int64_t end_ns,
+                         const mw_page *pg, mw_operation_stats **out, size_t *n, size_t *next);
 
 /* --- runtime data ------------------------------------------------------------ */
 
@@ -214,8 +212,7 @@ typedef struct mw_source_info {
 } mw_source_info;
 
 /* Sources by service and instance; *next is the offset of the next page, 0 when none. */
-int mw__store_sources(mw_read *rd, mw_arena *a, const mw_page *pg, mw_source_info **out, size_t *n,
-                      size_t *next);
+int mw__store_sources(mw_read *rd, mw_arena *a, const mw_page *pg, mw_source_info **out, size_t *n, size_t *next);
 /* Returns MW_ENOTFOUND for an unknown id. */
 int mw__store_source(mw_read *rd, mw_arena *a, int64_t id, mw_source_info *out);
 
@@ -238,23 +235,23 @@ typedef struct mw_snapshot_info {
 } mw_snapshot_info;
 
 /* Snapshots of a source, kind NULL = any, at_ns in [start, end), oldest first. */
-int mw__store_snapshots(mw_read *rd, mw_arena *a, int64_t source_id, const char *kind, int64_t start_ns,
-                        int64_t end_ns, size_t limit, mw_snapshot_info **out, size_t *n, int *more);
+int mw__store_snapshots(mw_read *rd, mw_arena *a, int64_t source_id, const char *kind, int64_t start_ns, int64_t end_ns,
+                        size_t limit, mw_snapshot_info **out, size_t *n, int *more);
 
 /* One row of a snapshot: a goroutine group, or a profile sample. */
 typedef struct mw_snapshot_row {
   int64_t stack_id;
-  const char *frames;          /* "func\tfile:line\n" per frame, leaf first */
-  const char *state;           /* goroutines only */
+  const char *frames; /* "func\tfile:line\n" per frame, leaf first */
+  const char *state;  /* goroutines only */
   const char *wait_reason;
-  int64_t count;               /* goroutines only */
+  int64_t count;                    /* goroutines only */
   int64_t wait_min_ns, wait_max_ns; /* -1 unknown */
   int locked;
   int has_span, has_trace;
   uint8_t span_id[8], trace_id[16];
   const char *labels_json;
   const char *goids;
-  const char *vals_json;       /* profiles only */
+  const char *vals_json; /* profiles only */
 } mw_snapshot_row;
 
 /* A snapshot and its rows (at most limit, after skipping offset). MW_ENOTFOUND
@@ -273,15 +270,15 @@ struct mw_span_ref;
 /* A labelled profile sample or goroutine group of one span, with its snapshot. */
 typedef struct mw_span_sample {
   int64_t snapshot_id, snapshot_ns, snapshot_dur_ns;
-  const char *kind;            /* cpu, goroutine, ... */
+  const char *kind; /* cpu, goroutine, ... */
   const char *format;
-  const char *meta_json;       /* the snapshot's meta (sample types, period) */
+  const char *meta_json; /* the snapshot's meta (sample types, period) */
   int64_t stack_id;
   const char *frames;
-  const char *vals_json;       /* profiles */
+  const char *vals_json;           /* profiles */
   const char *state, *wait_reason; /* goroutines */
   int64_t count;
-  size_t ref;                  /* mw__store_spans_goroutines, _trace_samples: which span */
+  size_t ref; /* mw__store_spans_goroutines, _trace_samples: which span */
 } mw_span_sample;
 
 /* Samples and goroutine groups labelled with span_id (and, when both the
@@ -300,8 +297,8 @@ int mw__store_span_samples(mw_read *rd, mw_arena *a, const uint8_t span_id[8], c
  * frames and, for profiles, meta_json and vals_json, for goroutines state,
  * wait_reason and count. Returns 0, MW_EIO (a failed read) or MW_ENOMEM. */
 enum { MW_TRACE_SAMPLES_CHUNK = 200 };
-int mw__store_trace_samples(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], const mw_stored_span *spans,
-                            size_t n, const char *kind, size_t per_span, mw_span_sample **out, size_t *n_out);
+int mw__store_trace_samples(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], const mw_stored_span *spans, size_t n,
+                            const char *kind, size_t per_span, mw_span_sample **out, size_t *n_out);
 
 /* The goroutine groups labelled with any of the n spans (n <= MW_MULTI_SPANS),
  * ordered by span then snapshot time; each row's `ref` is the span's index in
@@ -331,9 +328,9 @@ int mw__store_op_spans(mw_read *rd, mw_arena *a, int64_t op_id, int64_t start_ns
  * their count, the q-quantile (nearest rank) of their durations, and those at
  * or above it, longest first (at most max_spans). One ordered scan of the
  * covering index per side, so the cost is bounded however busy the operation. */
-int mw__store_op_neighbours(mw_read *rd, mw_arena *a, int64_t op_id, int64_t at_ns, int64_t window_ns,
-                            size_t per_side, double q, size_t max_spans, int64_t *quantile, int64_t *count,
-                            mw_span_ref **out, size_t *n);
+int mw__store_op_neighbours(mw_read *rd, mw_arena *a, int64_t op_id, int64_t at_ns, int64_t window_ns, size_t per_side,
+                            double q, size_t max_spans, int64_t *quantile, int64_t *count, mw_span_ref **out,
+                            size_t *n);
 
 /* The operation id of (service, name), or MW_ENOTFOUND. */
 int mw__store_op_id(mw_read *rd, const char *service, const char *name, int64_t *op_id);

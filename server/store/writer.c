@@ -36,13 +36,12 @@ enum stmt_id {
 };
 
 static const char *const stmt_sql[ST__COUNT] = {
-    [ST_SOURCE_UPSERT] =
-        "INSERT INTO sources (service, instance, host, pid, resource, first_ns, last_ns) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-        "ON CONFLICT (service, instance) DO UPDATE SET host = coalesce(excluded.host, host), "
-        "pid = coalesce(excluded.pid, pid), resource = excluded.resource, "
-        "first_ns = min(first_ns, excluded.first_ns), last_ns = max(last_ns, excluded.last_ns) "
-        "RETURNING id",
+    [ST_SOURCE_UPSERT] = "INSERT INTO sources (service, instance, host, pid, resource, first_ns, last_ns) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                         "ON CONFLICT (service, instance) DO UPDATE SET host = coalesce(excluded.host, host), "
+                         "pid = coalesce(excluded.pid, pid), resource = excluded.resource, "
+                         "first_ns = min(first_ns, excluded.first_ns), last_ns = max(last_ns, excluded.last_ns) "
+                         "RETURNING id",
     [ST_SCOPE_FIND] = "SELECT id FROM scopes WHERE body = ?1",
     [ST_SCOPE_INSERT] = "INSERT INTO scopes (body) VALUES (?1)",
     [ST_OP_FIND] = "SELECT id FROM operations WHERE service = ?1 AND name = ?2",
@@ -53,7 +52,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                        "scope_id, start_ns, dur_ns, kind, status, body) "
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [ST_OP_SLOW] = "SELECT slow_ns FROM operations WHERE id = ?1",
-    [ST_OP_RECENT] = "SELECT dur_ns FROM spans INDEXED BY spans_by_op WHERE op_id = ?1 ORDER BY start_ns DESC LIMIT 1024",
+    [ST_OP_RECENT] =
+        "SELECT dur_ns FROM spans INDEXED BY spans_by_op WHERE op_id = ?1 ORDER BY start_ns DESC LIMIT 1024",
     [ST_OP_RAISE] = "UPDATE operations SET slow_ns = ?2 WHERE id = ?1 AND slow_ns < ?2",
     [ST_SLOW_INSERT] = "INSERT OR IGNORE INTO slow_spans (op_id, dur_ns, span_rowid, start_ns) VALUES (?1, ?2, ?3, ?4)",
 };
@@ -62,8 +62,8 @@ static const char *const stmt_sql[ST__COUNT] = {
  * gathered per job, kept only if the job's savepoint is released, and written
  * once per transaction: one UPDATE per operation or source, not per request. */
 typedef struct pending {
-  int kind;              /* PEND_OPS or PEND_RANGE */
-  int64_t id, a, b;      /* ops: id, count; range: source id, first, last */
+  int kind;         /* PEND_OPS or PEND_RANGE */
+  int64_t id, a, b; /* ops: id, count; range: source id, first, last */
 } pending;
 enum { PEND_OPS, PEND_RANGE };
 
@@ -203,14 +203,17 @@ static int raise_slow(writer_ctx *w, int64_t op) {
 }
 
 static int crossed(int64_t before, int64_t after) {
-  if (before < 8192) return (before < 1024 && after >= 1024) || (before < 2048 && after >= 2048) ||
-                            (before < 4096 && after >= 4096) || after >= 8192;
+  if (before < 8192)
+    return (before < 1024 && after >= 1024) || (before < 2048 && after >= 2048) || (before < 4096 && after >= 4096) ||
+           after >= 8192;
   return before / 8192 != after / 8192;
 }
 
 /* Per-operation count of inserted spans within one job. Requests name few
  * operations, so a short array beats a map. */
-typedef struct op_tally { int64_t id, n; } op_tally;
+typedef struct op_tally {
+  int64_t id, n;
+} op_tally;
 
 static int flush_tally(writer_ctx *w, op_tally *t, size_t n) {
   for (size_t i = 0; i < n; i++) {
@@ -369,7 +372,8 @@ static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
     for (size_t k = 0; !j->rc && k < w->job.n; k++)
       if (pend_add(&w->txn, w->job.v[k].kind, w->job.v[k].id, w->job.v[k].a, w->job.v[k].b)) txn_rc = MW_ENOMEM;
   }
-  if (!txn_rc && (txn_rc = flush_pending(w))) mw__error("updating counters failed", "sqlite=\"%s\"", sqlite3_errmsg(s->db));
+  if (!txn_rc && (txn_rc = flush_pending(w)))
+    mw__error("updating counters failed", "sqlite=\"%s\"", sqlite3_errmsg(s->db));
   w->txn.n = 0;
   if (s->fault_commit_delay_ms > 0) usleep((useconds_t)s->fault_commit_delay_ms * 1000);
   if (!txn_rc) txn_rc = exec(w, "COMMIT");

@@ -17,23 +17,23 @@
 struct mw__writer_ctx;
 
 typedef struct mw__writer {
-  sqlite3 *db;                  /* the write connection (opened and closed by store.c) */
-  size_t max_spans, max_bytes;  /* the queue's bounds */
+  sqlite3 *db;                 /* the write connection (opened and closed by store.c) */
+  size_t max_spans, max_bytes; /* the queue's bounds */
   int fault_commit_delay_ms;
   uv_thread_t thread;
   uv_mutex_t lock;
   uv_cond_t wake;
-  mw_write_job *head, *tail;    /* queued, not yet taken */
+  mw_write_job *head, *tail;       /* queued, not yet taken */
   size_t q_spans, q_bytes, q_jobs; /* queued + being committed */
   int stopping, started;
   /* ids the writer learnt, by content: cleared whenever they may be gone */
   mw_bmap *sources, *ops, *scopes, *stacks;
-  mw_bmap *op_slow;             /* operation id -> its slow-span threshold (writer.c) */
+  mw_bmap *op_slow; /* operation id -> its slow-span threshold (writer.c) */
   void (*on_commit)(double seconds, size_t jobs, size_t spans);
   mw__rt_writer rt;
   mw__retention retention;
   mw__ckpt ckpt;
-  struct mw__writer_ctx *ctx;   /* the thread's statements and counters */
+  struct mw__writer_ctx *ctx; /* the thread's statements and counters */
 } mw__writer;
 
 /* Starts the checkpointer and the writer thread on db. Returns 0, or an

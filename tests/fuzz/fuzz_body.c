@@ -32,8 +32,11 @@ static size_t chunk_size(uint32_t *s, size_t left) {
   size_t n;
   switch (r & 7) {
   case 0: n = 0; break;
-  case 1: case 2: case 3: n = 1 + (r >> 8) % 4; break;
-  case 4: case 5: n = 1 + (r >> 8) % 64; break;
+  case 1:
+  case 2:
+  case 3: n = 1 + (r >> 8) % 4; break;
+  case 4:
+  case 5: n = 1 + (r >> 8) % 64; break;
   case 6: n = 1 + (r >> 8) % 4096; break;
   default: n = left; break;
   }
@@ -91,8 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mw_buf *whole = NULL;
   int wrc = mw__decompress_all(enc, body, len, MAX_OUT, &whole);
   if (wrc != rc)
-    fprintf(stderr, "chunked decoding returned %d (%s), whole-body decoding %d (%s)\n", rc,
-            mw__strerror(rc), wrc, mw__strerror(wrc));
+    fprintf(stderr, "chunked decoding returned %d (%s), whole-body decoding %d (%s)\n", rc, mw__strerror(rc), wrc,
+            mw__strerror(wrc));
   FUZZ_CHECK(wrc == rc);
   if (rc == MW_OK) {
     FUZZ_CHECK(whole != NULL);

@@ -17,12 +17,12 @@
 
 /* A broken invariant is a finding: print it and abort, so that libFuzzer
  * saves the input as a crash. */
-#define FUZZ_CHECK(cond)                                                                       \
-  do {                                                                                         \
-    if (!(cond)) {                                                                             \
-      fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, #cond);           \
-      abort();                                                                                 \
-    }                                                                                          \
+#define FUZZ_CHECK(cond)                                                                                               \
+  do {                                                                                                                 \
+    if (!(cond)) {                                                                                                     \
+      fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, #cond);                                    \
+      abort();                                                                                                         \
+    }                                                                                                                  \
   } while (0)
 
 /* Reads a whole string, so that ASan sees a dangling or unterminated one. */

@@ -53,10 +53,9 @@ static void check_profile(const mw_profile *p, const mw_pprof_opts *o) {
 
 /* "On failure *out is all zeros": field by field, padding aside. */
 static int zeroed(const mw_profile *p) {
-  return !p->sample_types && !p->n_sample_types && !p->period_type.type && !p->period_type.unit &&
-         !p->period && !p->time_nanos && !p->duration_nanos && !p->default_sample_type &&
-         !p->default_sample_index && !p->comments && !p->n_comments && !p->drop_frames &&
-         !p->keep_frames && !p->doc_url && !p->samples && !p->n_samples && !p->pb;
+  return !p->sample_types && !p->n_sample_types && !p->period_type.type && !p->period_type.unit && !p->period &&
+         !p->time_nanos && !p->duration_nanos && !p->default_sample_type && !p->default_sample_index && !p->comments &&
+         !p->n_comments && !p->drop_frames && !p->keep_frames && !p->doc_url && !p->samples && !p->n_samples && !p->pb;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -19,8 +19,7 @@
 
 #include <zstd.h>
 
-static const char *const kinds[8] = {"gctrace", "schedtrace", "goroutine", "cpu",
-                                     "heap",    "allocs",     "mutex",     "block"};
+static const char *const kinds[8] = {"gctrace", "schedtrace", "goroutine", "cpu", "heap", "allocs", "mutex", "block"};
 
 /* From the go1.19-checkout fixture (meta.json), so real bodies land near their times. */
 #define LAUNCH_NS INT64_C(1795334474248483366)

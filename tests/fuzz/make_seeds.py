@@ -310,6 +310,11 @@ goroutine 11 [sleep labels:{"unterminated]:
 time.Sleep(0x3b9aca00)
 \truntime/time.go:195 +0x135
 """)
+# today's Go (tests/data/go1.26, go1.27): Go 1.27 header labels, (leaked) and
+# (durable) marks, synctest bubbles, the leak profile's debug=1 header
+seed("fuzz_goroutines", "go127-debug2-labels.txt", read(os.path.join(DATA, "go1.27", "goroutines-debug2.txt")))
+seed("fuzz_goroutines", "go127-synctest.txt", read(os.path.join(DATA, "go1.27", "goroutines-synctest.txt")))
+seed("fuzz_goroutines", "go126-leak-debug1.txt", read(os.path.join(DATA, "go1.26", "goroutineleak-debug1.txt")))
 seed("fuzz_goroutines", "traceback.txt", b"""panic: runtime error: index out of range [5] with length 3
 
 goroutine 1 gp=0xc000002380 m=0 mp=0x5a8b60 [running]:

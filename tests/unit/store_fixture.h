@@ -22,8 +22,8 @@ typedef struct sfx {
 static inline int sfx_open_slow(sfx *f, int slow_us) {
   snprintf(f->dir, sizeof f->dir, "/tmp/mw-unit-XXXXXX");
   if (!mkdtemp(f->dir)) return -1;
-  mw_store_opts o = {.data_dir = f->dir, .queue_max_spans = 1u << 20, .queue_max_bytes = 1u << 28,
-                     .fault_read_slow_us = slow_us};
+  mw_store_opts o = {
+      .data_dir = f->dir, .queue_max_spans = 1u << 20, .queue_max_bytes = 1u << 28, .fault_read_slow_us = slow_us};
   char err[256];
   return mw__store_open(&o, &f->s, err, sizeof err) ? -1 : 0;
 }

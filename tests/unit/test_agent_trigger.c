@@ -248,8 +248,9 @@ static void test_heap_warmup(void **state) {
   const int start_mb[] = {4, 8, 16, 40, 70, 100};
   for (int i = 0; i < 6; i++) {
     assert_int_equal(feed_at(t, 100 + i * 300, i + 1, 100 + i * 300, 1, start_mb[i], &why), 0);
-    if (why) fail_msg("gc %d at @%d ms with %d MiB live fired %s while the service warms up", i + 1, 100 + i * 300,
-                      start_mb[i], why);
+    if (why)
+      fail_msg("gc %d at @%d ms with %d MiB live fired %s while the service warms up", i + 1, 100 + i * 300,
+               start_mb[i], why);
   }
   assert_int_equal(feed_at(t, 6000, 7, 6000, 1, 100, &why), 0);
   assert_null(why);

@@ -43,8 +43,8 @@ static void bytes_cat(bytes *dst, const void *p, size_t n) {
 /* Deterministic, moderately compressible text: words from a small list, picked
  * by an LCG, so the output spans many decoder windows yet is not trivial. */
 static bytes payload(size_t n) {
-  static const char *words[] = {"span ", "trace ", "service.name=", "checkout ", "GET ",
-                                "/v1/traces ", "200 ", "0123456789abcdef ", "\n", "{\"k\":1} "};
+  static const char *words[] = {"span ",       "trace ", "service.name=",     "checkout ", "GET ",
+                                "/v1/traces ", "200 ",   "0123456789abcdef ", "\n",        "{\"k\":1} "};
   bytes b = {malloc(n + 1), n};
   assert_non_null(b.p);
   uint32_t x = 12345;
@@ -92,8 +92,8 @@ static bytes zstd_of(const void *in, size_t n, int checksum) {
 
 /* Feeds in chunks of `chunk` bytes and finishes; returns the first error.
  * *out_len gets the decoder's output count, *in_len what it consumed. */
-static int decode(enum mw_body_encoding enc, const void *in, size_t len, size_t chunk, size_t max,
-                  mw_buf **out, size_t *out_len, size_t *in_len) {
+static int decode(enum mw_body_encoding enc, const void *in, size_t len, size_t chunk, size_t max, mw_buf **out,
+                  size_t *out_len, size_t *in_len) {
   mw_body_decoder *d = mw__body_decoder_new(enc, max);
   assert_non_null(d);
   const unsigned char *p = in;
@@ -109,12 +109,11 @@ static int decode(enum mw_body_encoding enc, const void *in, size_t len, size_t 
 }
 
 /* Decodes, expects success and the exact original bytes. */
-static void expect_roundtrip(enum mw_body_encoding enc, const bytes *enc_data, const bytes *orig,
-                             size_t chunk, size_t max) {
+static void expect_roundtrip(enum mw_body_encoding enc, const bytes *enc_data, const bytes *orig, size_t chunk,
+                             size_t max) {
   mw_buf *out = NULL;
   size_t out_len = 0;
-  assert_int_equal(decode(enc, enc_data->p, enc_data->n, chunk, max, &out, &out_len, NULL),
-                   MW_OK);
+  assert_int_equal(decode(enc, enc_data->p, enc_data->n, chunk, max, &out, &out_len, NULL), MW_OK);
   assert_non_null(out);
   assert_non_null(out->data);
   assert_int_equal(out->len, orig->n);
@@ -179,10 +178,18 @@ static void test_media_type(void **state) {
     assert_int_equal(mw__media_type(ok[i].in, mt, sizeof mt), MW_OK);
     assert_string_equal(mt, ok[i].want);
   }
-  static const char *bad[] = {"",          "   ",          "application", "application/",
-                              "/json",     "application /json", "application/ json",
-                              "application/json extra", "application/json/x", "a@b/c",
-                              ";charset=utf-8", "application/json,text/plain"};
+  static const char *bad[] = {"",
+                              "   ",
+                              "application",
+                              "application/",
+                              "/json",
+                              "application /json",
+                              "application/ json",
+                              "application/json extra",
+                              "application/json/x",
+                              "a@b/c",
+                              ";charset=utf-8",
+                              "application/json,text/plain"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     strcpy(mt, "junk");
     assert_int_equal(mw__media_type(bad[i], mt, sizeof mt), MW_EINVAL);
@@ -202,10 +209,10 @@ static void test_content_encoding(void **state) {
     const char *in;
     enum mw_body_encoding want;
   } ok[] = {
-      {"", MW_ENC_IDENTITY},     {"  ", MW_ENC_IDENTITY},    {"identity", MW_ENC_IDENTITY},
-      {"IDENTITY", MW_ENC_IDENTITY}, {"gzip", MW_ENC_GZIP},    {" GZip ", MW_ENC_GZIP},
-      {"x-gzip", MW_ENC_GZIP},   {"X-GZIP", MW_ENC_GZIP},    {"deflate", MW_ENC_DEFLATE},
-      {"Deflate", MW_ENC_DEFLATE}, {"zstd", MW_ENC_ZSTD},    {"\tzstd", MW_ENC_ZSTD},
+      {"", MW_ENC_IDENTITY},         {"  ", MW_ENC_IDENTITY}, {"identity", MW_ENC_IDENTITY},
+      {"IDENTITY", MW_ENC_IDENTITY}, {"gzip", MW_ENC_GZIP},   {" GZip ", MW_ENC_GZIP},
+      {"x-gzip", MW_ENC_GZIP},       {"X-GZIP", MW_ENC_GZIP}, {"deflate", MW_ENC_DEFLATE},
+      {"Deflate", MW_ENC_DEFLATE},   {"zstd", MW_ENC_ZSTD},   {"\tzstd", MW_ENC_ZSTD},
   };
   enum mw_body_encoding e;
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -215,8 +222,8 @@ static void test_content_encoding(void **state) {
   }
   assert_int_equal(mw__parse_content_encoding(NULL, &e), MW_OK);
   assert_int_equal(e, MW_ENC_IDENTITY);
-  static const char *bad[] = {"br", "compress", "snappy", "gzi", "gzipx", "gzip, zstd",
-                              "gzip,identity", "gzip;q=1", "g zip", "zlib"};
+  static const char *bad[] = {"br",         "compress",      "snappy",   "gzi",   "gzipx",
+                              "gzip, zstd", "gzip,identity", "gzip;q=1", "g zip", "zlib"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(mw__parse_content_encoding(bad[i], &e), MW_EUNSUPPORTED);
   assert_string_equal(mw__encoding_name(MW_ENC_ZSTD), "zstd");
@@ -342,8 +349,7 @@ static bytes zstd_zero_bomb(size_t reps, int pledge) {
   assert_non_null(zeros);
   ZSTD_CCtx *c = ZSTD_createCCtx();
   assert_non_null(c);
-  if (pledge)
-    assert_false(ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(c, (unsigned long long)reps * MiB)));
+  if (pledge) assert_false(ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(c, (unsigned long long)reps * MiB)));
   bytes b = {NULL, 0};
   size_t cap = 1 << 16;
   unsigned char *tmp = malloc(cap);
@@ -486,8 +492,7 @@ static void test_concatenated(void **state) {
   assert_int_equal(decode_rc(MW_ENC_GZIP, gz.p, g1.n + g0.n + 5, 7, 1 << 20), MW_EINVAL);
 
   /* zstd: three frames, with an empty one in between. */
-  bytes z1 = zstd_of(a.p, a.n, 1), z2 = zstd_of(bpl.p, bpl.n, 0), z0 = zstd_of("", 0, 0),
-        zs = {NULL, 0};
+  bytes z1 = zstd_of(a.p, a.n, 1), z2 = zstd_of(bpl.p, bpl.n, 0), z0 = zstd_of("", 0, 0), zs = {NULL, 0};
   bytes_cat(&zs, z1.p, z1.n);
   bytes_cat(&zs, z0.p, z0.n);
   bytes_cat(&zs, z2.p, z2.n);

@@ -227,8 +227,8 @@ static void test_colours(void **state) {
   char *plain = render_fixture(100, 0), *color = render_fixture(100, 1);
   assert_null(strchr(plain, '\033'));
   assert_null(strstr(plain, "\xE2\x96\x88"));
-  assert_non_null(strstr(color, "\033[31m"));         /* blocked in red */
-  assert_non_null(strstr(color, "\xE2\x96\x88"));     /* the bar in blocks */
+  assert_non_null(strstr(color, "\033[31m"));     /* blocked in red */
+  assert_non_null(strstr(color, "\xE2\x96\x88")); /* the bar in blocks */
   assert_non_null(strstr(color, "(from similar spans)"));
   free(plain);
   free(color);
@@ -245,8 +245,10 @@ static void test_control_characters_and_cycles(void **state) {
       "{\"span_id\":\"aaaaaaaaaaaaaaaa\",\"parent_span_id\":\"bbbbbbbbbbbbbbbb\",\"name\":\"evil\\u001b[31mname\","
       " \"service\":\"s\\u0007\\u009b1\",\"duration_ns\":1000000,\"causes\":[{\"kind\":\"io\",\"share\":1,"
       " \"scope\":\"span\",\"summary\":\"a\\u001bb\",\"evidence\":[{\"type\":\"novel\",\"k\":\"v\\u001b\",\"n\":3}]}]},"
-      "{\"span_id\":\"bbbbbbbbbbbbbbbb\",\"parent_span_id\":\"aaaaaaaaaaaaaaaa\",\"name\":\"loop\",\"duration_ns\":1000000},"
-      "{\"span_id\":\"cccccccccccccccc\",\"parent_span_id\":\"dddddddddddddddd\",\"name\":\"orphan\",\"duration_ns\":1000000},"
+      "{\"span_id\":\"bbbbbbbbbbbbbbbb\",\"parent_span_id\":\"aaaaaaaaaaaaaaaa\",\"name\":\"loop\",\"duration_ns\":"
+      "1000000},"
+      "{\"span_id\":\"cccccccccccccccc\",\"parent_span_id\":\"dddddddddddddddd\",\"name\":\"orphan\",\"duration_ns\":"
+      "1000000},"
       "{}, 7]}";
   json_error_t err;
   json_t *j = json_loads(text, 0, &err);
@@ -328,9 +330,16 @@ static void test_formats(void **state) {
   static const struct {
     int64_t ns;
     const char *want;
-  } d[] = {{0, "0 ns"},           {850, "850 ns"},          {12345, "12.3 us"},       {999949, "999.9 us"},
-           {999999, "1.0 ms"},    {152496233, "152.5 ms"},  {2345000000, "2.35 s"},  {185000000000, "3m05s"},
-           {7620000000000, "2h07m"}, {-5000, "-5.0 us"}};
+  } d[] = {{0, "0 ns"},
+           {850, "850 ns"},
+           {12345, "12.3 us"},
+           {999949, "999.9 us"},
+           {999999, "1.0 ms"},
+           {152496233, "152.5 ms"},
+           {2345000000, "2.35 s"},
+           {185000000000, "3m05s"},
+           {7620000000000, "2h07m"},
+           {-5000, "-5.0 us"}};
   char buf[32];
   for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
     cli_format_duration(buf, sizeof buf, d[i].ns);

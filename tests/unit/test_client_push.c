@@ -231,8 +231,12 @@ static void delivered_with_its_parameters(void **state) {
   options(&o, 0);
   mw_client *c = NULL;
   assert_int_equal(mw_client_new(&o, &c), 0);
-  mw_runtime_params p = {.service = "check out", .instance = "i/1", .time_ns = 5, .duration_ns = 7,
-                         .process_start_ns = 9, .trigger = "heap"};
+  mw_runtime_params p = {.service = "check out",
+                         .instance = "i/1",
+                         .time_ns = 5,
+                         .duration_ns = 7,
+                         .process_start_ns = 9,
+                         .trigger = "heap"};
   assert_int_equal(mw_client_push_runtime(c, "goroutine", "small", 5, &p), 0);
   assert_int_equal(srv.n_reqs, 1);
   assert_string_equal(srv.reqs[0].path,

@@ -186,7 +186,8 @@ static void damaged_files(void **state) {
   fclose(f);
   snprintf(path, sizeof path, "%s/00000000000000000001-0000000000000000005-cpu.mwp", dir);
   f = fopen(path, "w");
-  fputs("MWSPOOL 1\nkind cpu\ntarget /t\ncontent-type a/b\ncontent-encoding identity\ncreated 5\nlength 99\n\nshort", f);
+  fputs("MWSPOOL 1\nkind cpu\ntarget /t\ncontent-type a/b\ncontent-encoding identity\ncreated 5\nlength 99\n\nshort",
+        f);
   fclose(f);
   mw__spool *s = NULL;
   assert_int_equal(mw__spool_open(dir, 1 << 20, 100, 1, &s), 0);

@@ -36,8 +36,9 @@ static const char *const STACK_LOCK = "runtime.gopark\truntime/proc.go:363\nsync
 static const char *const STACK_CHAN = "runtime.gopark\truntime/proc.go:363\nruntime.chanrecv\truntime/chan.go:583\n"
                                       "main.wait\tmain.go:99\n";
 static const char *const STACK_RUN = "main.spin\tmain.go:60\n";
-static const char *const STACK_IO = "runtime.gopark\truntime/proc.go:363\ninternal/poll.runtime_pollWait\t"
-                                    "runtime/netpoll.go:305\nnet.(*conn).Read\tnet/net.go:183\nmain.query\tmain.go:70\n";
+static const char *const STACK_IO =
+    "runtime.gopark\truntime/proc.go:363\ninternal/poll.runtime_pollWait\t"
+    "runtime/netpoll.go:305\nnet.(*conn).Read\tnet/net.go:183\nmain.query\tmain.go:70\n";
 static const char *const STACK_SLEEP = "runtime.gopark\truntime/proc.go:363\ntime.Sleep\truntime/time.go:195\n"
                                        "main.backoff\tmain.go:78\n";
 static const char *const STACK_GCWAIT = "runtime.gopark\truntime/proc.go:363\nruntime.gcParkAssist\t"
@@ -113,8 +114,13 @@ static void assert_near(double got, double want) {
 
 static mw_ex_goroutines grow_row(int64_t snapshot, double at_ms, const char *state, int64_t count, int64_t stack_id,
                                  const char *frames, size_t span) {
-  return (mw_ex_goroutines){.snapshot_id = snapshot, .at_ns = (int64_t)(at_ms * MS), .state = state, .count = count,
-                            .stack_id = stack_id, .frames = frames, .span = span};
+  return (mw_ex_goroutines){.snapshot_id = snapshot,
+                            .at_ns = (int64_t)(at_ms * MS),
+                            .state = state,
+                            .count = count,
+                            .stack_id = stack_id,
+                            .frames = frames,
+                            .span = span};
 }
 
 /* --- the tree and self time ------------------------------------------------------- */
@@ -200,9 +206,15 @@ static void test_stw(void **state) {
   fx *f = *state;
   add_span(f, 1, 0, 0, 10, "A");
   add_span(f, 2, 1, 5, 1, "B");
-  mw_gc_cycle gc[2] = {{.n = 7, .start_ns = 2 * MS, .stw_sweep_term_ns = MS / 2, .concurrent_mark_ns = 3 * MS,
-                        .stw_mark_term_ns = MS, .heap_before = 64 << 20, .goal = 80 << 20},
-                       {.n = 8, .start_ns = 50 * MS, .stw_sweep_term_ns = MS, .concurrent_mark_ns = MS, .stw_mark_term_ns = MS}};
+  mw_gc_cycle gc[2] = {
+      {.n = 7,
+       .start_ns = 2 * MS,
+       .stw_sweep_term_ns = MS / 2,
+       .concurrent_mark_ns = 3 * MS,
+       .stw_mark_term_ns = MS,
+       .heap_before = 64 << 20,
+       .goal = 80 << 20},
+      {.n = 8, .start_ns = 50 * MS, .stw_sweep_term_ns = MS, .concurrent_mark_ns = MS, .stw_mark_term_ns = MS}};
   f->src.gc = gc;
   f->src.n_gc = 2;
   run(f);
@@ -244,11 +256,30 @@ static void test_cpu_samples(void **state) {
   mw_ex_window w = {-1000 * MS, 10000 * MS};
   f->src.cpu = &w;
   f->src.n_cpu = 1;
-  mw_ex_cpu_row rows[] = {
-      {.snapshot_id = 11, .at_ns = -1000 * MS, .dur_ns = 10000 * MS, .frames = STACK_WORK, .samples = 3, .cpu_ns = 30 * MS},
-      {.snapshot_id = 11, .at_ns = -1000 * MS, .dur_ns = 10000 * MS, .frames = STACK_ASSIST, .samples = 2, .cpu_ns = 20 * MS},
-      {.snapshot_id = 11, .at_ns = -1000 * MS, .dur_ns = 10000 * MS, .frames = STACK_COPY, .samples = 1, .cpu_ns = 5 * MS},
-      {.snapshot_id = 12, .at_ns = 9000 * MS, .dur_ns = 10000 * MS, .frames = STACK_WORK, .samples = 1, .cpu_ns = 10 * MS}};
+  mw_ex_cpu_row rows[] = {{.snapshot_id = 11,
+                           .at_ns = -1000 * MS,
+                           .dur_ns = 10000 * MS,
+                           .frames = STACK_WORK,
+                           .samples = 3,
+                           .cpu_ns = 30 * MS},
+                          {.snapshot_id = 11,
+                           .at_ns = -1000 * MS,
+                           .dur_ns = 10000 * MS,
+                           .frames = STACK_ASSIST,
+                           .samples = 2,
+                           .cpu_ns = 20 * MS},
+                          {.snapshot_id = 11,
+                           .at_ns = -1000 * MS,
+                           .dur_ns = 10000 * MS,
+                           .frames = STACK_COPY,
+                           .samples = 1,
+                           .cpu_ns = 5 * MS},
+                          {.snapshot_id = 12,
+                           .at_ns = 9000 * MS,
+                           .dur_ns = 10000 * MS,
+                           .frames = STACK_WORK,
+                           .samples = 1,
+                           .cpu_ns = 10 * MS}};
   sp->cpu = rows;
   sp->n_cpu = 4;
   run(f);
@@ -326,8 +357,8 @@ static void test_exact_window(void **state) {
   assert_near(mw__ex_unobserved_share(&l, 0, 40 * MS), 0);
   assert_near(mw__ex_unobserved_share(&l, 500 * MS, 600 * MS), 1); /* misses the span */
   /* the CPU accountant on what is left: 50 ms of samples over [0, 100) count 30 */
-  mw_ex_cpu_row row = {.snapshot_id = 1, .at_ns = 0, .dur_ns = 100 * MS, .frames = STACK_WORK, .samples = 5,
-                       .cpu_ns = 50 * MS};
+  mw_ex_cpu_row row = {
+      .snapshot_id = 1, .at_ns = 0, .dur_ns = 100 * MS, .frames = STACK_WORK, .samples = 5, .cpu_ns = 50 * MS};
   f->ex[0].cpu = &row;
   f->ex[0].n_cpu = 1;
   mw_ex_obs own = {0};
@@ -405,7 +436,11 @@ static void test_states_span_scope(void **state) {
   mw_ex_window w = {-1000 * MS, 10000 * MS};
   f->src.cpu = &w;
   f->src.n_cpu = 1;
-  mw_ex_cpu_row cpu = {.snapshot_id = 9, .at_ns = -1000 * MS, .dur_ns = 10000 * MS, .frames = STACK_WORK, .samples = 2,
+  mw_ex_cpu_row cpu = {.snapshot_id = 9,
+                       .at_ns = -1000 * MS,
+                       .dur_ns = 10000 * MS,
+                       .frames = STACK_WORK,
+                       .samples = 2,
                        .cpu_ns = 20 * MS};
   mw_ex_goroutines g[] = {grow_row(1, 10, "mutex", 3, 5, STACK_LOCK, 0), grow_row(1, 10, "running", 1, 6, STACK_RUN, 0),
                           grow_row(2, 60, "chan", 1, 8, STACK_CHAN, 0)};
@@ -524,7 +559,8 @@ static void test_split_cause(void **state) {
   mw_ex_cpu_row cpu = {.snapshot_id = 9, .frames = STACK_RUN, .samples = 2, .cpu_ns = 20 * MS};
   sp->cpu = &cpu;
   sp->n_cpu = 1;
-  mw_ex_goroutines g[] = {grow_row(1, -10, "running", 1, 6, STACK_RUN, 0), grow_row(2, 300, "running", 1, 6, STACK_RUN, 1),
+  mw_ex_goroutines g[] = {grow_row(1, -10, "running", 1, 6, STACK_RUN, 0),
+                          grow_row(2, 300, "running", 1, 6, STACK_RUN, 1),
                           grow_row(3, 400, "running", 1, 6, STACK_RUN, 2)};
   f->op = (mw_ex_op){.op_id = 1, .count = 50, .p90_ns = 100 * MS, .rows = g, .n_rows = 3};
   f->in.n_ops = 1;
@@ -585,8 +621,9 @@ static mw_cause claim_of(enum mw_cause_kind k, int64_t ns, double conf, enum mw_
  * 30 ms at 0.2 and 10 ms at 0.6 merge to 40 ms at (6 + 6) / 40 = 0.3. */
 static void test_causes_merge(void **state) {
   fx *f = *state;
-  mw_evidence e1 = {.type = MW_EV_REASON, .u.reason.text = "one"}, e2[2] = {{.type = MW_EV_REASON, .u.reason.text = "two"},
-                                                                           {.type = MW_EV_REASON, .u.reason.text = "three"}};
+  mw_evidence e1 = {.type = MW_EV_REASON, .u.reason.text = "one"},
+              e2[2] = {{.type = MW_EV_REASON, .u.reason.text = "two"},
+                       {.type = MW_EV_REASON, .u.reason.text = "three"}};
   mw_cause claims[2] = {claim_of(MW_K_MUTEX, 30 * MS, 0.2, MW_SCOPE_OPERATION, "first"),
                         claim_of(MW_K_MUTEX, 10 * MS, 0.6, MW_SCOPE_SPAN, "second")};
   claims[0].evidence = &e1, claims[0].n_evidence = 1;
@@ -610,8 +647,8 @@ static void test_causes_merge(void **state) {
 /* Equal shares go by kind name, whatever order they were claimed in. */
 static void test_causes_ties(void **state) {
   fx *f = *state;
-  mw_cause a[3] = {claim_of(MW_K_MUTEX, 40 * MS, 0.5, MW_SCOPE_SPAN, "m"), claim_of(MW_K_MUTEX + MW_B_CHAN, 40 * MS, 0.5,
-                                                                                    MW_SCOPE_SPAN, "c"),
+  mw_cause a[3] = {claim_of(MW_K_MUTEX, 40 * MS, 0.5, MW_SCOPE_SPAN, "m"),
+                   claim_of(MW_K_MUTEX + MW_B_CHAN, 40 * MS, 0.5, MW_SCOPE_SPAN, "c"),
                    claim_of(MW_K_CPU, 20 * MS, 0.5, MW_SCOPE_SPAN, "p")};
   mw_cause b[3] = {a[2], a[1], a[0]};
   mw_cause *out;
@@ -720,37 +757,69 @@ static void test_summary_root_when_child_outlives(void **state) {
 /* One span with a cause carrying one piece of evidence of every type. */
 static void test_render_every_evidence_type(void **state) {
   (void)state;
-  mw_stored_span sp = {.span_id = {1, 2, 3, 4, 5, 6, 7, 8}, .parent_id = {8, 7, 6, 5, 4, 3, 2, 1}, .has_parent = 1,
-                       .name = "render", .start_ns = 1000, .dur_ns = 5000};
+  mw_stored_span sp = {.span_id = {1, 2, 3, 4, 5, 6, 7, 8},
+                       .parent_id = {8, 7, 6, 5, 4, 3, 2, 1},
+                       .has_parent = 1,
+                       .name = "render",
+                       .start_ns = 1000,
+                       .dur_ns = 5000};
   mw_stored_span child = {.span_id = {0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0, 1}, .name = "child"};
   const char *deep = "runtime.mallocgc\truntime/malloc.go:900\na\ta.go:1\nb\tb.go:2\nc\tc.go:3\nd\td.go:4\ne\te.go:5\n"
                      "f\tf.go:6\ng\tg.go:7\nh\th.go:8\n";
   mw_evidence ev[] = {
-      {.type = MW_EV_SPAN, .u.span = {.span_id = child.span_id, .name = "child", .service = "shop", .dur_ns = 42,
-                                      .top_cause = MW_K_MUTEX + MW_B_IO}},
-      {.type = MW_EV_SPAN, .u.span = {.span_id = child.span_id, .name = "child", .service = "shop", .dur_ns = 42,
-                                      .top_cause = -1}},
+      {.type = MW_EV_SPAN,
+       .u.span = {.span_id = child.span_id,
+                  .name = "child",
+                  .service = "shop",
+                  .dur_ns = 42,
+                  .top_cause = MW_K_MUTEX + MW_B_IO}},
+      {.type = MW_EV_SPAN,
+       .u.span = {.span_id = child.span_id, .name = "child", .service = "shop", .dur_ns = 42, .top_cause = -1}},
       {.type = MW_EV_GC_CYCLE, .u.gc = {.n = 7, .start_ns = 2, .stw_overlap_ns = 3, .heap_before = 4, .goal = 5}},
       {.type = MW_EV_CPU_SAMPLES, .u.cpu = {.frames = deep, .samples = 3, .cpu_ns = 30}},
       {.type = MW_EV_CPU_SAMPLES, .u.cpu = {.function = "runtime.gcAssistAlloc", .cpu_ns = 20}},
       {.type = MW_EV_CPU_PROFILE, .u.profile = {.snapshot_id = 11, .at_ns = 12, .dur_ns = 13}},
       {.type = MW_EV_GOROUTINE_SAMPLE,
-       .u.goroutine = {.snapshot_id = 21, .at_ns = 22, .goroutines = 2, .stack_id = 23, .state = "mutex",
-                       .wait_reason = "sync.Mutex.Lock", .frames = STACK_LOCK}},
+       .u.goroutine = {.snapshot_id = 21,
+                       .at_ns = 22,
+                       .goroutines = 2,
+                       .stack_id = 23,
+                       .state = "mutex",
+                       .wait_reason = "sync.Mutex.Lock",
+                       .frames = STACK_LOCK}},
       {.type = MW_EV_GOROUTINE_SAMPLE,
-       .u.goroutine = {.snapshot_id = 21, .at_ns = 22, .goroutines = 1, .stack_id = 24, .state = "running",
+       .u.goroutine = {.snapshot_id = 21,
+                       .at_ns = 22,
+                       .goroutines = 1,
+                       .stack_id = 24,
+                       .state = "running",
                        .frames = "runtime.gopark\tproc.go:1\n"}},
       {.type = MW_EV_OBSERVATIONS, .u.obs = {.snapshots = 4, .fraction = 0.25}},
       {.type = MW_EV_OBSERVATIONS, .u.obs = {.snapshots = 4, .spans = 2, .fraction = 0.5, .note = "n"}},
       {.type = MW_EV_REASON, .u.reason.text = "why \"not\""}};
-  mw_cause c = {.kind = MW_K_OTHER, .ns = 123, .share = 0.123456, .confidence = 0.456, .scope = MW_SCOPE_OPERATION,
-                .summary = "s", .evidence = ev, .n_evidence = sizeof ev / sizeof ev[0]};
-  mw_span_explain e = {.span = &sp, .service = "shop", .parent = 0, .self_ns = 4000, .children_ns = 1000,
-                       .b = {.cpu_ns = 1, .gc_stw_ns = 2, .gc_assist_ns = 3, .runnable_ns = 4, .unknown_ns = 5,
+  mw_cause c = {.kind = MW_K_OTHER,
+                .ns = 123,
+                .share = 0.123456,
+                .confidence = 0.456,
+                .scope = MW_SCOPE_OPERATION,
+                .summary = "s",
+                .evidence = ev,
+                .n_evidence = sizeof ev / sizeof ev[0]};
+  mw_span_explain e = {.span = &sp,
+                       .service = "shop",
+                       .parent = 0,
+                       .self_ns = 4000,
+                       .children_ns = 1000,
+                       .b = {.cpu_ns = 1,
+                             .gc_stw_ns = 2,
+                             .gc_assist_ns = 3,
+                             .runnable_ns = 4,
+                             .unknown_ns = 5,
                              .blocked_ns = {6, 7, 8, 9, 10, 11, 12, 13}},
-                       .causes = &c, .n_causes = 1};
-  mw_trace_explain t = {.trace_id = {0xff, [15] = 0x01}, .start_ns = 1000, .end_ns = 6000, .spans = &e, .n_spans = 1,
-                        .summary = "sum"};
+                       .causes = &c,
+                       .n_causes = 1};
+  mw_trace_explain t = {
+      .trace_id = {0xff, [15] = 0x01}, .start_ns = 1000, .end_ns = 6000, .spans = &e, .n_spans = 1, .summary = "sum"};
   mw_buf b;
   mw__buf_init(&b, 1 << 20);
   mw_jsonw w;
@@ -819,10 +888,11 @@ static void span_id_of(uint8_t out[8], size_t i) {
   out[7] = (uint8_t)i;
 }
 
-/* One trace: a root [0, 10 s) and GATHER_SPANS - 1 children of 10 ms each, one
- * after the other. A CPU profile labels each span with one sample of 10 ms;
- * a goroutine snapshot finds two goroutines of every child, one asleep (the
- * first stored), one running; none of the root. */
+/* One trace: a root [0, 10 s) and GATHER_SPANS - 1 children running side by
+ * side, child i over [i ms, i ms + 6 s). A CPU profile over [-1 ms, 20 s)
+ * labels each span with one sample of 10 ms; a goroutine snapshot at 5 s finds
+ * two goroutines of every child, one asleep (the first stored), one running;
+ * none of the root. */
 static void build_trace(gather_data *d) {
   memset(d, 0, sizeof *d);
   int64_t t0 = 1800000000000000000LL;
@@ -833,13 +903,17 @@ static void build_trace(gather_data *d) {
     memcpy(r->trace_id, TRACE, 16);
     span_id_of(r->span_id, i);
     if (i) span_id_of(r->parent_id, 0), r->has_parent = 1;
-    r->start_ns = i ? t0 + (int64_t)i * 10 * MS : t0;
-    r->dur_ns = i ? 10 * MS : 10000 * MS;
+    r->start_ns = i ? t0 + (int64_t)i * MS : t0;
+    r->dur_ns = i ? 6000 * MS : 10000 * MS;
     r->name = i ? "step" : "GET /batch";
     r->body = (const uint8_t *)"";
   }
-  d->spans = (mw_span_batch){.resources = &d->res, .n_resources = 1, .scopes = &d->scope, .n_scopes = 1,
-                             .rows = d->rows, .n_rows = GATHER_SPANS};
+  d->spans = (mw_span_batch){.resources = &d->res,
+                             .n_resources = 1,
+                             .scopes = &d->scope,
+                             .n_scopes = 1,
+                             .rows = d->rows,
+                             .n_rows = GATHER_SPANS};
   d->stacks[0] = (mw_stack_text){STACK_WORK, strlen(STACK_WORK)};
   d->stacks[1] = (mw_stack_text){STACK_SLEEP, strlen(STACK_SLEEP)};
   for (size_t i = 0; i < GATHER_SPANS; i++) {
@@ -848,20 +922,47 @@ static void build_trace(gather_data *d) {
     memcpy(d->samples[i].trace_id, TRACE, 16);
   }
   for (size_t i = 0; i < 2 * (GATHER_SPANS - 1); i++) {
-    d->groups[i] = (mw_goroutine_group){.stack = i % 2 ? 0 : 1, .state = i % 2 ? MW_G_RUNNING : MW_G_SLEEP, .count = 1,
-                                        .wait_min_ns = -1, .wait_max_ns = -1, .has_span = 1, .has_trace = 1};
+    d->groups[i] = (mw_goroutine_group){.stack = i % 2 ? 0 : 1,
+                                        .state = i % 2 ? MW_G_RUNNING : MW_G_SLEEP,
+                                        .count = 1,
+                                        .wait_min_ns = -1,
+                                        .wait_max_ns = -1,
+                                        .has_span = 1,
+                                        .has_trace = 1};
     span_id_of(d->groups[i].span_id, i / 2 + 1); /* the children: 1 .. GATHER_SPANS - 1 */
     memcpy(d->groups[i].trace_id, TRACE, 16);
   }
-  static const char meta[] = "{\"sample_types\":[[\"samples\",\"count\"],[\"cpu\",\"nanoseconds\"]],\"period\":10000000}";
-  d->cpu = (mw_runtime_batch){.service = "shop", .instance = "i-1", .kind = "cpu", .format = "pprof", .at_ns = t0 - MS,
-                              .duration_ns = 20000 * MS, .total = GATHER_SPANS, .meta_json = meta,
-                              .payload = (const uint8_t *)"x", .payload_len = 1, .raw_bytes = 1, .stacks = d->stacks,
-                              .n_stacks = 2, .samples = d->samples, .n_samples = GATHER_SPANS};
-  d->gor = (mw_runtime_batch){.service = "shop", .instance = "i-1", .kind = "goroutine", .format = "pprof",
-                              .at_ns = t0 + 5000 * MS, .total = 2 * (GATHER_SPANS - 1), .meta_json = "{}",
-                              .payload = (const uint8_t *)"x", .payload_len = 1, .raw_bytes = 1, .stacks = d->stacks,
-                              .n_stacks = 2, .groups = d->groups, .n_groups = 2 * (GATHER_SPANS - 1)};
+  static const char meta[] =
+      "{\"sample_types\":[[\"samples\",\"count\"],[\"cpu\",\"nanoseconds\"]],\"period\":10000000}";
+  d->cpu = (mw_runtime_batch){.service = "shop",
+                              .instance = "i-1",
+                              .kind = "cpu",
+                              .format = "pprof",
+                              .at_ns = t0 - MS,
+                              .duration_ns = 20000 * MS,
+                              .total = GATHER_SPANS,
+                              .meta_json = meta,
+                              .payload = (const uint8_t *)"x",
+                              .payload_len = 1,
+                              .raw_bytes = 1,
+                              .stacks = d->stacks,
+                              .n_stacks = 2,
+                              .samples = d->samples,
+                              .n_samples = GATHER_SPANS};
+  d->gor = (mw_runtime_batch){.service = "shop",
+                              .instance = "i-1",
+                              .kind = "goroutine",
+                              .format = "pprof",
+                              .at_ns = t0 + 5000 * MS,
+                              .total = 2 * (GATHER_SPANS - 1),
+                              .meta_json = "{}",
+                              .payload = (const uint8_t *)"x",
+                              .payload_len = 1,
+                              .raw_bytes = 1,
+                              .stacks = d->stacks,
+                              .n_stacks = 2,
+                              .groups = d->groups,
+                              .n_groups = 2 * (GATHER_SPANS - 1)};
   d->jobs[0] = (mw_write_job){.kind = MW_JOB_SPANS, .payload = &d->spans, .cost_spans = GATHER_SPANS};
   d->jobs[1] = (mw_write_job){.kind = MW_JOB_RUNTIME, .payload = &d->cpu};
   d->jobs[2] = (mw_write_job){.kind = MW_JOB_RUNTIME, .payload = &d->gor};
@@ -942,6 +1043,37 @@ static void test_gather_batches(void **state) {
   sfx_close(&s);
 }
 
+/* A goroutine keeps its span's labels after the span ended (one it started
+ * and left behind): what a snapshot found after the span is not the span's,
+ * nor are samples of a CPU profile that began after it. Here every child has
+ * ended (by 6.9 s) when the goroutine snapshot (8 s) and the CPU profile
+ * ([7 s, 8 s)) are taken; the root still runs. */
+static void test_gather_only_while_running(void **state) {
+  fx *f = *state;
+  sfx s;
+  assert_int_equal(sfx_open(&s), 0);
+  gather_data *d = malloc(sizeof *d);
+  build_trace(d);
+  int64_t t0 = d->rows[0].start_ns;
+  d->gor.at_ns = t0 + 8000 * MS;
+  d->cpu.at_ns = t0 + 7000 * MS;
+  d->cpu.duration_ns = 1000 * MS;
+  assert_int_equal(sfx_write(&s, d->jobs, 3), 0);
+  mw_read *r;
+  assert_int_equal(mw__read_begin(s.s, &r), MW_OK);
+  mw_explain_input in;
+  assert_int_equal(mw__explain_gather(r, f->a, TRACE, &f->o, &in), MW_OK);
+  assert_int_equal(in.n_spans, GATHER_SPANS);
+  assert_int_equal(in.spans[0].n_cpu, 1); /* the root ran through the profile */
+  for (size_t i = 1; i < GATHER_SPANS; i++) {
+    assert_int_equal(in.spans[i].n_gor, 0);
+    assert_int_equal(in.spans[i].n_cpu, 0);
+  }
+  mw__read_end(r);
+  free(d);
+  sfx_close(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_link, fx_setup, fx_teardown),
@@ -966,6 +1098,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_summary_root_when_child_outlives, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_render_every_evidence_type, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_gather_batches, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_gather_only_while_running, fx_setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,7 +25,7 @@
 
 #define FIXDIR MW_TEST_DATA "/go1.19-checkout/"
 #define MiB(x) ((int64_t)(x) << 20)
-#define MS(x) ((int64_t)(x) * 1000000)
+#define MS(x) ((int64_t)(x)*1000000)
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -158,8 +158,8 @@ static void check_fixture_log(const mw_runtime_text *rt) {
   }
   /* grep '^SCHED' F | sed 's/.*idleprocs=\([0-9]*\).*\/\1/' | paste -sd+ | bc -> 28 */
   assert_int_equal(idle, 28);
-  assert_int_equal(rt->sched[0].offset_ns, 0);              /* SCHED 0ms */
-  assert_int_equal(rt->sched[16].offset_ns, MS(16092));     /* tail -1 F: SCHED 16092ms */
+  assert_int_equal(rt->sched[0].offset_ns, 0);          /* SCHED 0ms */
+  assert_int_equal(rt->sched[16].offset_ns, MS(16092)); /* tail -1 F: SCHED 16092ms */
 }
 
 /* ---- the fixtures ------------------------------------------------------- */
@@ -239,14 +239,13 @@ static void test_pre_118_line(void **state) {
 static void test_forced_and_other_runtime_lines(void **state) {
   mw_arena *a = mw__arena_new(0);
   mw_runtime_text rt;
-  const char *in =
-      "GC forced\n"
-      "gc 15 @4.880s 2%: 0.052+12+0.030 ms clock, 0.41+1.1/23/40+0.24 ms cpu, 41->42->20 MB, "
-      "43 MB goal, 0 MB stacks, 1 MB globals, 8 P (forced)\n"
-      "scav 0 KiB work, 4 KiB total, 98% util\n"
-      "scav 12 KiB work (bg), 0 KiB work (eager), 2048 KiB now, 97% util (forced)\n"
-      "pacer: assist ratio=+1.5e+000 (scan 0 MB in 4->4 MB) workers=2++0.000000e+000\n"
-      "listening on :8080\n";
+  const char *in = "GC forced\n"
+                   "gc 15 @4.880s 2%: 0.052+12+0.030 ms clock, 0.41+1.1/23/40+0.24 ms cpu, 41->42->20 MB, "
+                   "43 MB goal, 0 MB stacks, 1 MB globals, 8 P (forced)\n"
+                   "scav 0 KiB work, 4 KiB total, 98% util\n"
+                   "scav 12 KiB work (bg), 0 KiB work (eager), 2048 KiB now, 97% util (forced)\n"
+                   "pacer: assist ratio=+1.5e+000 (scan 0 MB in 4->4 MB) workers=2++0.000000e+000\n"
+                   "listening on :8080\n";
   assert_int_equal(parse_str(a, in, &rt), 0);
   assert_int_equal(rt.lines_total, 6);
   assert_int_equal(rt.n_gc, 1);
@@ -375,16 +374,15 @@ static void test_scheddetail(void **state) {
 static void test_bad_sched_lines(void **state) {
   mw_arena *a = mw__arena_new(0);
   mw_runtime_text rt;
-  const char *in =
-      "SCHED 10ms: gomaxprocs=2 idleprocs=1 threads=5\n"                          /* fields missing */
-      "SCHED 20ms: gomaxprocs=2 idleprocs=1 threads=5 spinningthreads=0 idlethreads=1 "
-      "runqueue=0 [0 0\n"                                                         /* unclosed list */
-      "SCHED 30ms: gomaxprocs=x idleprocs=1 threads=5 spinningthreads=0 idlethreads=1 "
-      "runqueue=0 [0 0]\n"                                                        /* not a number */
-      "SCHED 40ms: gomaxprocs=2 idleprocs=1 threads=5 spinningthreads=0 idlethreads=1 "
-      "runqueue=0 [0 0] x\n"                                                      /* trailing text */
-      "SCHED 50ms: gomaxprocs=2 idleprocs=1 threads=5 spinningthreads=0 idlethreads=1 "
-      "runqueue=0 futurefield=abc [0 0]\n";                                       /* fine */
+  const char *in = "SCHED 10ms: gomaxprocs=2 idleprocs=1 threads=5\n" /* fields missing */
+                   "SCHED 20ms: gomaxprocs=2 idleprocs=1 threads=5 spinningthreads=0 idlethreads=1 "
+                   "runqueue=0 [0 0\n" /* unclosed list */
+                   "SCHED 30ms: gomaxprocs=x idleprocs=1 threads=5 spinningthreads=0 idlethreads=1 "
+                   "runqueue=0 [0 0]\n" /* not a number */
+                   "SCHED 40ms: gomaxprocs=2 idleprocs=1 threads=5 spinningthreads=0 idlethreads=1 "
+                   "runqueue=0 [0 0] x\n" /* trailing text */
+                   "SCHED 50ms: gomaxprocs=2 idleprocs=1 threads=5 spinningthreads=0 idlethreads=1 "
+                   "runqueue=0 futurefield=abc [0 0]\n"; /* fine */
   assert_int_equal(parse_str(a, in, &rt), 0);
   assert_int_equal(rt.n_sched, 1);
   assert_int_equal(rt.sched[0].offset_ns, MS(50));
@@ -418,15 +416,14 @@ static void test_split_gc_lines(void **state) {
    * lands in between. Both fragments are discarded as malformed. */
   mw_arena *a = mw__arena_new(0);
   mw_runtime_text rt;
-  const char *in =
-      "gc 5 @1.200s 3%: 0.1+"
-      "\nhello from the app\n"
-      "2.3+0.019 ms clock, 0.33+0.52/4.1/9.6+0.15 ms cpu, 38->39->21 MB, 40 MB goal, 0 MB stacks, "
-      "1 MB globals, 8 P\n"
-      "gc 6 @1.300s 3%: 0.041+2.3+0.019 ms clock, 0.33+0.52/4.1/9.6+0.15 ms cpu, 38->39->21 MB, "
-      "40 MB goal, 0 MB stacks, 1 MB globals, 8 P\n"
-      "gc 7 @1.400s 3%: 0.041+2.3+0.0app says hi\n"
-      "gc 8 @1.5";
+  const char *in = "gc 5 @1.200s 3%: 0.1+"
+                   "\nhello from the app\n"
+                   "2.3+0.019 ms clock, 0.33+0.52/4.1/9.6+0.15 ms cpu, 38->39->21 MB, 40 MB goal, 0 MB stacks, "
+                   "1 MB globals, 8 P\n"
+                   "gc 6 @1.300s 3%: 0.041+2.3+0.019 ms clock, 0.33+0.52/4.1/9.6+0.15 ms cpu, 38->39->21 MB, "
+                   "40 MB goal, 0 MB stacks, 1 MB globals, 8 P\n"
+                   "gc 7 @1.400s 3%: 0.041+2.3+0.0app says hi\n"
+                   "gc 8 @1.5";
   assert_int_equal(parse_str(a, in, &rt), 0);
   assert_int_equal(rt.lines_total, 6);
   assert_int_equal(rt.n_gc, 1);
@@ -446,14 +443,13 @@ static void test_split_gc_lines(void **state) {
 static void test_line_ends_and_stamps(void **state) {
   mw_arena *a = mw__arena_new(0);
   mw_runtime_text rt;
-  const char *in =
-      "1795334474425568025 SCHED 0ms: gomaxprocs=2 idleprocs=1 threads=6 spinningthreads=0 "
-      "idlethreads=2 runqueue=0 [0 0]\r\n"
-      "\r\n"
-      "123 gc 1 @0.098s 0%: 0.59+0.62+0.042 ms clock, 1.1+0.14/0.15/0+0.085 ms cpu, 3->4->3 MB, "
-      "4 MB goal, 0 MB stacks, 0 MB globals, 2 P\r\n" /* not a 19-digit stamp: not runtime */
-      "1795334474527048163 gc 1 @0.098s 0%: 0.59+0.62+0.042 ms clock, 1.1+0.14/0.15/0+0.085 ms "
-      "cpu, 3->4->3 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P"; /* no final newline */
+  const char *in = "1795334474425568025 SCHED 0ms: gomaxprocs=2 idleprocs=1 threads=6 spinningthreads=0 "
+                   "idlethreads=2 runqueue=0 [0 0]\r\n"
+                   "\r\n"
+                   "123 gc 1 @0.098s 0%: 0.59+0.62+0.042 ms clock, 1.1+0.14/0.15/0+0.085 ms cpu, 3->4->3 MB, "
+                   "4 MB goal, 0 MB stacks, 0 MB globals, 2 P\r\n" /* not a 19-digit stamp: not runtime */
+                   "1795334474527048163 gc 1 @0.098s 0%: 0.59+0.62+0.042 ms clock, 1.1+0.14/0.15/0+0.085 ms "
+                   "cpu, 3->4->3 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P"; /* no final newline */
   assert_int_equal(parse_str(a, in, &rt), 0);
   assert_int_equal(rt.lines_total, 4);
   assert_int_equal(rt.n_sched, 1);

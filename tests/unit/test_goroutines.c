@@ -70,8 +70,8 @@ static const char *label(const mw_goroutine *g, const char *key) {
 
 struct dump2 {
   const char *file;
-  size_t lines;       /* grep -c '' F */
-  size_t frames;      /* awk '/^\t/ && prev !~ /^created by/ {n++} {prev=$0} END{print n}' F */
+  size_t lines;  /* grep -c '' F */
+  size_t frames; /* awk '/^\t/ && prev !~ /^created by/ {n++} {prev=$0} END{print n}' F */
   /* grep '^goroutine ' F | sed 's/.*\[\(.*\)\]:/\1/' | sort | uniq -c */
   int io, chan, runnable, running, select, sleep;
 };
@@ -121,7 +121,7 @@ static void test_debug2_fixtures(void **state) {
       assert_int_equal(g->count, 1);
       assert_int_equal(g->wait_minutes, -1); /* grep -c minutes F -> 0 */
       assert_int_equal(g->locked_to_thread, 0);
-      assert_int_equal(g->creator_id, 0);    /* Go 1.19: no "in goroutine N" */
+      assert_int_equal(g->creator_id, 0); /* Go 1.19: no "in goroutine N" */
       assert_int_equal(g->n_labels, 0);
       assert_int_equal(g->stack.truncated, 0);
     }
@@ -169,8 +169,7 @@ static void test_debug2_fields(void **state) {
   assert_int_equal(g->stack.n_frames, 11);
   assert_frame(&g->stack.frames[0], "internal/poll.runtime_pollWait", "runtime/netpoll.go", 305);
   /* internal/poll.(*pollDesc).waitRead(...) / fd_poll_runtime.go:89, no +0x */
-  assert_frame(&g->stack.frames[2], "internal/poll.(*pollDesc).waitRead",
-               "internal/poll/fd_poll_runtime.go", 89);
+  assert_frame(&g->stack.frames[2], "internal/poll.(*pollDesc).waitRead", "internal/poll/fd_poll_runtime.go", 89);
   assert_frame(&g->stack.frames[9], "net/http.ListenAndServe", "net/http/server.go", 3255);
   assert_frame(&g->stack.frames[10], "main.main.func1", MAIN_GO, 158);
   assert_frame(g->created_by, "main.main", MAIN_GO, 158);
@@ -229,21 +228,18 @@ static void test_debug1_fixture(void **state) {
    * 5-7 0x43b336 0x468134 time.Sleep                                    -> sleep
    * 8 0x46b2c1 (none)    only runtime.goexit: nothing printed           -> other
    * 9 0x48c792 0x48c791  time.Since, leaf shown (PC-1): preempted       -> runnable */
-  static const enum mw_gstate want[] = {MW_G_RUNNING, MW_G_OTHER, MW_G_OTHER,
-                                        MW_G_IO,      MW_G_SLEEP, MW_G_SLEEP,
-                                        MW_G_SLEEP,   MW_G_OTHER, MW_G_RUNNABLE};
+  static const enum mw_gstate want[] = {MW_G_RUNNING, MW_G_OTHER, MW_G_OTHER, MW_G_IO,      MW_G_SLEEP,
+                                        MW_G_SLEEP,   MW_G_SLEEP, MW_G_OTHER, MW_G_RUNNABLE};
   for (size_t i = 0; i < 9; i++)
     if (out.g[i].state != want[i])
-      fail_msg("record %zu: got %s, want %s", i + 1, mw__gstate_name(out.g[i].state),
-               mw__gstate_name(want[i]));
+      fail_msg("record %zu: got %s, want %s", i + 1, mw__gstate_name(out.g[i].state), mw__gstate_name(want[i]));
 
   /* sed -n '/^1 @ 0x43b336 0x407e9b 0x407998/,/^$/p' F */
   assert_frame(&out.g[1].stack.frames[0], "main.main", MAIN_GO, 193);
   assert_frame(&out.g[1].stack.frames[1], "runtime.main", "runtime/proc.go", 250);
   /* the tab-padded columns of record 4: #\t0x6b79f8\tmain.main.func1+0x18\t\t\t\t... */
   assert_frame(&out.g[3].stack.frames[10], "main.main.func1", MAIN_GO, 158);
-  assert_frame(&out.g[0].stack.frames[0], "runtime/pprof.runtime_goroutineProfileWithLabels",
-               "runtime/mprof.go", 846);
+  assert_frame(&out.g[0].stack.frames[0], "runtime/pprof.runtime_goroutineProfileWithLabels", "runtime/mprof.go", 846);
 
   /* grep '^# labels' F */
   assert_int_equal(out.g[4].n_labels, 3);
@@ -267,28 +263,27 @@ static void test_debug1_fixture(void **state) {
 
 static void test_go121_dump(void **state) {
   /* go-goroutine-dump.md section 4 (Go >= 1.21 style) */
-  const char *in =
-      "goroutine 41 [running]:\n"
-      "runtime/pprof.writeGoroutineStacks({0x7a1c40, 0xc0001a40e0})\n"
-      "\t/usr/local/go/src/runtime/pprof/pprof.go:703 +0x6a\n"
-      "net/http/pprof.handler.ServeHTTP({0xc00001c2a1, 0x9}, {0x7a5d98, 0xc0001a40e0}, 0xc00020e000)\n"
-      "\t/usr/local/go/src/net/http/pprof/pprof.go:259 +0x4b9\n"
-      "created by net/http.(*Server).Serve in goroutine 1\n"
-      "\t/usr/local/go/src/net/http/server.go:3086 +0x5cb\n"
-      "\n"
-      "goroutine 1 [IO wait, 12 minutes]:\n"
-      "internal/poll.runtime_pollWait(0x7f5e2c3d1e80, 0x72)\n"
-      "\t/usr/local/go/src/runtime/netpoll.go:343 +0x85\n"
-      "internal/poll.(*pollDesc).wait(...)\n"
-      "\t/usr/local/go/src/internal/poll/fd_poll_runtime.go:84\n"
-      "main.main()\n"
-      "\t/srv/shop/main.go:58 +0x1f4\n"
-      "\n"
-      "goroutine 17 [chan receive, 3 minutes, locked to thread]:\n"
-      "shop/queue.(*Worker).run(0xc0000a6000)\n"
-      "\t/srv/shop/queue/worker.go:91 +0x7d\n"
-      "created by shop/queue.Start[...] in goroutine 1\n"
-      "\t/srv/shop/queue/start.go:22 +0x13e\n";
+  const char *in = "goroutine 41 [running]:\n"
+                   "runtime/pprof.writeGoroutineStacks({0x7a1c40, 0xc0001a40e0})\n"
+                   "\t/usr/local/go/src/runtime/pprof/pprof.go:703 +0x6a\n"
+                   "net/http/pprof.handler.ServeHTTP({0xc00001c2a1, 0x9}, {0x7a5d98, 0xc0001a40e0}, 0xc00020e000)\n"
+                   "\t/usr/local/go/src/net/http/pprof/pprof.go:259 +0x4b9\n"
+                   "created by net/http.(*Server).Serve in goroutine 1\n"
+                   "\t/usr/local/go/src/net/http/server.go:3086 +0x5cb\n"
+                   "\n"
+                   "goroutine 1 [IO wait, 12 minutes]:\n"
+                   "internal/poll.runtime_pollWait(0x7f5e2c3d1e80, 0x72)\n"
+                   "\t/usr/local/go/src/runtime/netpoll.go:343 +0x85\n"
+                   "internal/poll.(*pollDesc).wait(...)\n"
+                   "\t/usr/local/go/src/internal/poll/fd_poll_runtime.go:84\n"
+                   "main.main()\n"
+                   "\t/srv/shop/main.go:58 +0x1f4\n"
+                   "\n"
+                   "goroutine 17 [chan receive, 3 minutes, locked to thread]:\n"
+                   "shop/queue.(*Worker).run(0xc0000a6000)\n"
+                   "\t/srv/shop/queue/worker.go:91 +0x7d\n"
+                   "created by shop/queue.Start[...] in goroutine 1\n"
+                   "\t/srv/shop/queue/start.go:22 +0x13e\n";
   mw_arena *a = mw__arena_new(0);
   mw_goroutine_dump out;
   assert_int_equal(parse_str(a, in, &out), 0);
@@ -297,8 +292,8 @@ static void test_go121_dump(void **state) {
   const mw_goroutine *g = &out.g[0];
   assert_int_equal(g->creator_id, 1);
   assert_frame(g->created_by, "net/http.(*Server).Serve", "/usr/local/go/src/net/http/server.go", 3086);
-  assert_frame(&g->stack.frames[1], "net/http/pprof.handler.ServeHTTP",
-               "/usr/local/go/src/net/http/pprof/pprof.go", 259);
+  assert_frame(&g->stack.frames[1], "net/http/pprof.handler.ServeHTTP", "/usr/local/go/src/net/http/pprof/pprof.go",
+               259);
   g = &out.g[1];
   assert_int_equal(g->id, 1);
   assert_string_equal(g->wait_reason, "IO wait");
@@ -406,58 +401,132 @@ static void test_header_labels(void **state) {
   mw__arena_free(a);
 }
 
+/* Go 1.27's goroutineheader (runtime/traceback.go, read in the go1.27.3
+ * toolchain): after the status " (leaked)", " (scan)", " (durable)", then
+ * ", N minutes", ", locked to thread", ", synctest bubble N", then "]" and the
+ * labels, each key and value quoted only when it has characters other than
+ * letters, digits, '.', '/' and '_' (so the empty string is printed bare). */
+static void test_go127_headers(void **state) {
+  const char *in = "goroutine 7 [chan receive (leaked) (scan), 2 minutes]:\n"
+                   "main.f()\n\t/srv/main.go:5 +0x1\n\n"
+                   "goroutine 8 [sleep (scan) (durable), 3 minutes, locked to thread, synctest bubble 12] {span_id: "
+                   "00f067aa0ba902b7}:\n"
+                   "main.g()\n\t/srv/main.go:6 +0x1\n\n"
+                   "goroutine 9 [running] {empty: , : v, \"span name\": \"GET /caf\\u00e9\", last: }:\n"
+                   "main.h()\n\t/srv/main.go:7 +0x1\n\n"
+                   "goroutine 10 [sync.Mutex.Lock, synctest bubble 3]:\n"
+                   "main.i()\n\t/srv/main.go:8 +0x1\n";
+  mw_arena *a = mw__arena_new(0);
+  mw_goroutine_dump out;
+  assert_int_equal(parse_str(a, in, &out), 0);
+  assert_int_equal(out.n, 4);
+  assert_int_equal(out.lines_skipped, 0);
+  const mw_goroutine *g = &out.g[0];
+  assert_string_equal(g->wait_reason, "chan receive (leaked)");
+  assert_int_equal(g->state, MW_G_CHAN);
+  assert_int_equal(g->scan, 1);
+  assert_int_equal(g->wait_minutes, 2);
+  g = &out.g[1];
+  assert_string_equal(g->wait_reason, "sleep (durable)");
+  assert_int_equal(g->state, MW_G_SLEEP);
+  assert_int_equal(g->scan, 1);
+  assert_int_equal(g->wait_minutes, 3);
+  assert_int_equal(g->locked_to_thread, 1);
+  assert_int_equal(g->n_labels, 1);
+  assert_string_equal(label(g, "span_id"), "00f067aa0ba902b7");
+  g = &out.g[2];
+  assert_string_equal(g->wait_reason, "running");
+  assert_int_equal(g->n_labels, 4);
+  assert_string_equal(label(g, "empty"), "");
+  assert_string_equal(label(g, ""), "v");
+  assert_string_equal(label(g, "span name"), "GET /caf\xc3\xa9");
+  assert_string_equal(label(g, "last"), "");
+  g = &out.g[3];
+  assert_string_equal(g->wait_reason, "sync.Mutex.Lock");
+  assert_int_equal(g->state, MW_G_MUTEX);
+  assert_int_equal(g->wait_minutes, -1);
+  mw__arena_free(a);
+}
+
+/* /debug/pprof/goroutineleak?debug=1 names its profile "goroutineleak"; a
+ * service without leaks answers with the header alone. */
+static void test_leak_profile_header(void **state) {
+  mw_arena *a = mw__arena_new(0);
+  mw_goroutine_dump out;
+  assert_int_equal(parse_str(a, "goroutineleak profile: total 0\n", &out), 0);
+  assert_int_equal(out.format, 1);
+  assert_int_equal(out.leak, 1);
+  assert_int_equal(out.n, 0);
+  assert_int_equal(out.claimed_total, 0);
+  assert_int_equal(parse_str(a,
+                             "goroutineleak profile: total 2\n"
+                             "2 @ 0x489fce 0x41a5ae 0x41a0d2 0x6ada65 0x491741\n"
+                             "#\t0x6ada64\tmain.leak+0x24\t/srv/main.go:291\n\n",
+                             &out),
+                   0);
+  assert_int_equal(out.leak, 1);
+  assert_int_equal(out.n, 1);
+  assert_int_equal(out.total, 2);
+  /* a leak profile that claims leaks but shows none is as unreadable as
+   * any other debug=1 profile without records */
+  assert_int_equal(parse_str(a, "goroutineleak profile: total 3\n", &out), MW_EINVAL);
+  assert_string_equal(out.err, "a debug=1 goroutineleak profile (total 3) without one readable record in 1 lines");
+  assert_int_equal(parse_str(a, "goroutine profile: total 1\n", &out), MW_EINVAL);
+  assert_int_equal(parse_str(a, "threadcreate profile: total 1\n", &out), MW_EINVAL);
+  mw__arena_free(a);
+}
+
 static void test_traceback_oddities(void **state) {
   /* what a crash prints (GOTRACEBACK=system) and other rare shapes */
-  const char *in =
-      "panic: runtime error: index out of range [5] with length 3\n"
-      "\n"
-      "goroutine 1 gp=0xc000002380 m=0 mp=0x5a8b60 [running]:\n"
-      "panic({0x4a1f20?, 0xc000012168?})\n"
-      "\t/usr/local/go/src/runtime/panic.go:785 +0x132 fp=0xc000067f20 sp=0xc000067e70 pc=0x46a3d2\n"
-      "main.main()\n"
-      "\tC:/Users/dev/shop/main.go:12 +0x1d fp=0xc000067f50 sp=0xc000067f20 pc=0x48f2bd\n"
-      "runtime: g 1: unknown pc 0x1234\n"
-      "\n"
-      "goroutine 5 gp=0xc000003c00 m=nil [GC worker (idle)]:\n"
-      "runtime.gopark(0x0?, 0x0?, 0x0?, 0x0?, 0x0?)\n"
-      "\t/usr/local/go/src/runtime/proc.go:424 +0xce fp=0xc000050f38 sp=0xc000050f18 pc=0x46bd8e\n"
-      "created by runtime.gcBgMarkStartWorkers in goroutine 1\n"
-      "\t/usr/local/go/src/runtime/mgc.go:1339 +0x105\n"
-      "\n"
-      "goroutine 6 [running]:\n"
-      "\tgoroutine running on other thread; stack unavailable\n"
-      "created by main.main in goroutine 1\n"
-      "\t/srv/main.go:20 +0x3c\n"
-      "\n"
-      "goroutine 7 [semacquire]:\n"
-      "sync.runtime_Semacquire(0xc000010108?)\n"
-      "\t/usr/local/go/src/runtime/sema.go:62 +0x25\n"
-      "sync.(*WaitGroup).Wait(0x0?)\n"
-      "\t/usr/local/go/src/sync/waitgroup.go:116 +0x48\n"
-      "main.fanout()\n"
-      "\t/srv/main.go:30 +0x9\n"
-      "[originating from goroutine 3]:\n"
-      "main.parent(...)\n"
-      "\t/srv/main.go:40 +0x2\n"
-      "created by main.main\n"
-      "\t/srv/main.go:41 +0x3\n"
-      "\n"
-      "goroutine 9 [semacquire]:\n"
-      "sync.runtime_SemacquireMutex(0xc000010110?, 0x0?, 0x1?)\n"
-      "\t/usr/local/go/src/runtime/sema.go:77 +0x25\n"
-      "sync.(*Mutex).lockSlow(0xc000010110)\n"
-      "\t/usr/local/go/src/sync/mutex.go:171 +0x165\n"
-      "sync.(*Mutex).Lock(...)\n"
-      "\t/usr/local/go/src/sync/mutex.go:90\n"
-      "main.locker()\n"
-      "\t/srv/main.go:50 +0x9\n"
-      "\n"
-      "goroutine 12 [syscall, 5 minutes, locked to thread]:\n"
-      "non-Go function at pc=0x7f1e2a3b4c5d\n"
-      "runtime.cgocall(0x48f300, 0xc000051f98)\n"
-      "\t/usr/local/go/src/runtime/cgocall.go:167 +0x4b\n"
-      "\n"
-      "exit status 2\n";
+  const char *in = "panic: runtime error: index out of range [5] with length 3\n"
+                   "\n"
+                   "goroutine 1 gp=0xc000002380 m=0 mp=0x5a8b60 [running]:\n"
+                   "panic({0x4a1f20?, 0xc000012168?})\n"
+                   "\t/usr/local/go/src/runtime/panic.go:785 +0x132 fp=0xc000067f20 sp=0xc000067e70 pc=0x46a3d2\n"
+                   "main.main()\n"
+                   "\tC:/Users/dev/shop/main.go:12 +0x1d fp=0xc000067f50 sp=0xc000067f20 pc=0x48f2bd\n"
+                   "runtime: g 1: unknown pc 0x1234\n"
+                   "\n"
+                   "goroutine 5 gp=0xc000003c00 m=nil [GC worker (idle)]:\n"
+                   "runtime.gopark(0x0?, 0x0?, 0x0?, 0x0?, 0x0?)\n"
+                   "\t/usr/local/go/src/runtime/proc.go:424 +0xce fp=0xc000050f38 sp=0xc000050f18 pc=0x46bd8e\n"
+                   "created by runtime.gcBgMarkStartWorkers in goroutine 1\n"
+                   "\t/usr/local/go/src/runtime/mgc.go:1339 +0x105\n"
+                   "\n"
+                   "goroutine 6 [running]:\n"
+                   "\tgoroutine running on other thread; stack unavailable\n"
+                   "created by main.main in goroutine 1\n"
+                   "\t/srv/main.go:20 +0x3c\n"
+                   "\n"
+                   "goroutine 7 [semacquire]:\n"
+                   "sync.runtime_Semacquire(0xc000010108?)\n"
+                   "\t/usr/local/go/src/runtime/sema.go:62 +0x25\n"
+                   "sync.(*WaitGroup).Wait(0x0?)\n"
+                   "\t/usr/local/go/src/sync/waitgroup.go:116 +0x48\n"
+                   "main.fanout()\n"
+                   "\t/srv/main.go:30 +0x9\n"
+                   "[originating from goroutine 3]:\n"
+                   "main.parent(...)\n"
+                   "\t/srv/main.go:40 +0x2\n"
+                   "created by main.main\n"
+                   "\t/srv/main.go:41 +0x3\n"
+                   "\n"
+                   "goroutine 9 [semacquire]:\n"
+                   "sync.runtime_SemacquireMutex(0xc000010110?, 0x0?, 0x1?)\n"
+                   "\t/usr/local/go/src/runtime/sema.go:77 +0x25\n"
+                   "sync.(*Mutex).lockSlow(0xc000010110)\n"
+                   "\t/usr/local/go/src/sync/mutex.go:171 +0x165\n"
+                   "sync.(*Mutex).Lock(...)\n"
+                   "\t/usr/local/go/src/sync/mutex.go:90\n"
+                   "main.locker()\n"
+                   "\t/srv/main.go:50 +0x9\n"
+                   "\n"
+                   "goroutine 12 [syscall, 5 minutes, locked to thread]:\n"
+                   "non-Go function at pc=0x7f1e2a3b4c5d\n"
+                   "runtime.cgocall(0x48f300, 0xc000051f98)\n"
+                   "\t/usr/local/go/src/runtime/cgocall.go:167 +0x4b\n"
+                   "\n"
+                   "exit status 2\n";
   mw_arena *a = mw__arena_new(0);
   mw_goroutine_dump out;
   assert_int_equal(parse_str(a, in, &out), 0);
@@ -485,7 +554,7 @@ static void test_traceback_oddities(void **state) {
   assert_int_equal(g->state, MW_G_COND);
   assert_int_equal(g->stack.n_frames, 3);
   assert_null(g->created_by); /* the ancestor's creator is not this goroutine's */
-  g = &out.g[4]; /* a Mutex waiter reported as semacquire */
+  g = &out.g[4];              /* a Mutex waiter reported as semacquire */
   assert_int_equal(g->state, MW_G_MUTEX);
   assert_int_equal(g->stack.n_frames, 4);
   assert_frame(&g->stack.frames[2], "sync.(*Mutex).Lock", "/usr/local/go/src/sync/mutex.go", 90);
@@ -501,15 +570,14 @@ static void test_traceback_oddities(void **state) {
 
 static void test_crlf_and_cut_off(void **state) {
   /* CRLF line ends, and output cut in the middle of a line (the 64 MiB cap) */
-  const char *in =
-      "goroutine 1 [chan receive]:\r\n"
-      "main.main()\r\n"
-      "\texample.com/shop/checkout/main.go:193 +0x23c\r\n"
-      "\r\n"
-      "goroutine 20 [sleep]:\r\n"
-      "time.Sleep(0x14dc9380)\r\n"
-      "\truntime/time.go:195 +0x135\r\n"
-      "main.main.fu";
+  const char *in = "goroutine 1 [chan receive]:\r\n"
+                   "main.main()\r\n"
+                   "\texample.com/shop/checkout/main.go:193 +0x23c\r\n"
+                   "\r\n"
+                   "goroutine 20 [sleep]:\r\n"
+                   "time.Sleep(0x14dc9380)\r\n"
+                   "\truntime/time.go:195 +0x135\r\n"
+                   "main.main.fu";
   mw_arena *a = mw__arena_new(0);
   mw_goroutine_dump out;
   assert_int_equal(parse_str(a, in, &out), 0);
@@ -546,7 +614,7 @@ static void test_debug1_synthetic(void **state) {
   assert_int_equal(out.format, 1);
   assert_int_equal(out.claimed_total, 1000000);
   assert_int_equal(out.n, 3);
-  assert_int_equal(out.total, 6); /* 3 + 2 + 1: what was read, not what was claimed */
+  assert_int_equal(out.total, 6);         /* 3 + 2 + 1: what was read, not what was claimed */
   assert_int_equal(out.lines_skipped, 2); /* the bad labels line and "garbage" */
   const mw_goroutine *g = &out.g[0];
   assert_int_equal(g->count, 3);
@@ -634,8 +702,7 @@ static void test_unreadable(void **state) {
   assert_int_equal(out.format, 0);
   assert_int_equal(out.claimed_total, 0);
   assert_string_equal(out.err, "a debug=1 goroutine profile (total 0) without one readable record in 1 lines");
-  assert_int_equal(parse_str(a, "goroutine profile: total 3\n\nnot a record\n# nor this\n#\tzz\n", &out),
-                   MW_EINVAL);
+  assert_int_equal(parse_str(a, "goroutine profile: total 3\n\nnot a record\n# nor this\n#\tzz\n", &out), MW_EINVAL);
   assert_string_equal(out.err, "a debug=1 goroutine profile (total 3) without one readable record in 5 lines");
   mw__arena_free(a);
 }
@@ -720,6 +787,8 @@ int main(void) {
       cmocka_unit_test(test_go121_dump),
       cmocka_unit_test(test_elision),
       cmocka_unit_test(test_header_labels),
+      cmocka_unit_test(test_go127_headers),
+      cmocka_unit_test(test_leak_profile_header),
       cmocka_unit_test(test_traceback_oddities),
       cmocka_unit_test(test_crlf_and_cut_off),
       cmocka_unit_test(test_debug1_synthetic),

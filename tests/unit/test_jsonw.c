@@ -27,7 +27,7 @@ static void expect_double(double v, const char *want) {
 
 static void test_doubles(void **state) {
   (void)state;
-  expect_double(150, "150");                 /* was 1.5e+02 */
+  expect_double(150, "150"); /* was 1.5e+02 */
   expect_double(152.496233, "152.496233");
   expect_double(1500, "1500");
   expect_double(0.1, "0.1");

@@ -26,49 +26,63 @@ static mw_histogram labelled = MW_HISTOGRAM_INIT(one_bound);
 static mw_histogram defaults = MW_HISTOGRAM_DEFAULT_INIT;
 
 static const mw_metric_desc registry[] = {
-    {.name = "meanwhile_http_requests_total", .help = "HTTP requests answered, by status.",
-     .kind = MW_METRIC_COUNTER_VEC, .key_label = "status", .vec = &http_requests},
-    {.name = "meanwhile_queue_depth", .help = "Batches waiting to be stored.",
-     .kind = MW_METRIC_GAUGE, .gauge = &queue_depth},
-    {.name = "meanwhile_records_total", .help = "Records received.\nBy signal; a \\ too.",
-     .kind = MW_METRIC_COUNTER, .labels = "signal=\"traces\"", .counter = &records_traces},
-    {.name = "meanwhile_records_total", .help = "ignored: same family",
-     .kind = MW_METRIC_COUNTER, .labels = "signal=\"logs\"", .counter = &records_logs},
-    {.name = "meanwhile_request_duration_seconds", .help = "Request latency.",
-     .kind = MW_METRIC_HISTOGRAM, .histogram = &latency},
-    {.name = "meanwhile_store_seconds", .kind = MW_METRIC_HISTOGRAM,
-     .labels = "table=\"spans\"", .histogram = &labelled},
+    {.name = "meanwhile_http_requests_total",
+     .help = "HTTP requests answered, by status.",
+     .kind = MW_METRIC_COUNTER_VEC,
+     .key_label = "status",
+     .vec = &http_requests},
+    {.name = "meanwhile_queue_depth",
+     .help = "Batches waiting to be stored.",
+     .kind = MW_METRIC_GAUGE,
+     .gauge = &queue_depth},
+    {.name = "meanwhile_records_total",
+     .help = "Records received.\nBy signal; a \\ too.",
+     .kind = MW_METRIC_COUNTER,
+     .labels = "signal=\"traces\"",
+     .counter = &records_traces},
+    {.name = "meanwhile_records_total",
+     .help = "ignored: same family",
+     .kind = MW_METRIC_COUNTER,
+     .labels = "signal=\"logs\"",
+     .counter = &records_logs},
+    {.name = "meanwhile_request_duration_seconds",
+     .help = "Request latency.",
+     .kind = MW_METRIC_HISTOGRAM,
+     .histogram = &latency},
+    {.name = "meanwhile_store_seconds",
+     .kind = MW_METRIC_HISTOGRAM,
+     .labels = "table=\"spans\"",
+     .histogram = &labelled},
 };
 
-static const char expected[] =
-    "# HELP meanwhile_http_requests_total HTTP requests answered, by status.\n"
-    "# TYPE meanwhile_http_requests_total counter\n"
-    "meanwhile_http_requests_total{status=\"200\"} 3\n"
-    "meanwhile_http_requests_total{status=\"413\"} 1\n"
-    "# HELP meanwhile_queue_depth Batches waiting to be stored.\n"
-    "# TYPE meanwhile_queue_depth gauge\n"
-    "meanwhile_queue_depth -2\n"
-    "# HELP meanwhile_records_total Records received.\\nBy signal; a \\\\ too.\n"
-    "# TYPE meanwhile_records_total counter\n"
-    "meanwhile_records_total{signal=\"traces\"} 18446744073709551615\n"
-    "meanwhile_records_total{signal=\"logs\"} 0\n"
-    "# HELP meanwhile_request_duration_seconds Request latency.\n"
-    "# TYPE meanwhile_request_duration_seconds histogram\n"
-    "meanwhile_request_duration_seconds_bucket{le=\"1e-05\"} 0\n"
-    "meanwhile_request_duration_seconds_bucket{le=\"0.005\"} 1\n"
-    "meanwhile_request_duration_seconds_bucket{le=\"0.25\"} 2\n"
-    "meanwhile_request_duration_seconds_bucket{le=\"1\"} 3\n"
-    "meanwhile_request_duration_seconds_bucket{le=\"2.5\"} 4\n"
-    "meanwhile_request_duration_seconds_bucket{le=\"1e+06\"} 5\n"
-    "meanwhile_request_duration_seconds_bucket{le=\"+Inf\"} 6\n"
-    /* 3000003.251953125, written as the Go client writes floats */
-    "meanwhile_request_duration_seconds_sum 3.000003251953125e+06\n"
-    "meanwhile_request_duration_seconds_count 6\n"
-    "# TYPE meanwhile_store_seconds histogram\n"
-    "meanwhile_store_seconds_bucket{table=\"spans\",le=\"0.1\"} 0\n"
-    "meanwhile_store_seconds_bucket{table=\"spans\",le=\"+Inf\"} 0\n"
-    "meanwhile_store_seconds_sum{table=\"spans\"} 0\n"
-    "meanwhile_store_seconds_count{table=\"spans\"} 0\n";
+static const char expected[] = "# HELP meanwhile_http_requests_total HTTP requests answered, by status.\n"
+                               "# TYPE meanwhile_http_requests_total counter\n"
+                               "meanwhile_http_requests_total{status=\"200\"} 3\n"
+                               "meanwhile_http_requests_total{status=\"413\"} 1\n"
+                               "# HELP meanwhile_queue_depth Batches waiting to be stored.\n"
+                               "# TYPE meanwhile_queue_depth gauge\n"
+                               "meanwhile_queue_depth -2\n"
+                               "# HELP meanwhile_records_total Records received.\\nBy signal; a \\\\ too.\n"
+                               "# TYPE meanwhile_records_total counter\n"
+                               "meanwhile_records_total{signal=\"traces\"} 18446744073709551615\n"
+                               "meanwhile_records_total{signal=\"logs\"} 0\n"
+                               "# HELP meanwhile_request_duration_seconds Request latency.\n"
+                               "# TYPE meanwhile_request_duration_seconds histogram\n"
+                               "meanwhile_request_duration_seconds_bucket{le=\"1e-05\"} 0\n"
+                               "meanwhile_request_duration_seconds_bucket{le=\"0.005\"} 1\n"
+                               "meanwhile_request_duration_seconds_bucket{le=\"0.25\"} 2\n"
+                               "meanwhile_request_duration_seconds_bucket{le=\"1\"} 3\n"
+                               "meanwhile_request_duration_seconds_bucket{le=\"2.5\"} 4\n"
+                               "meanwhile_request_duration_seconds_bucket{le=\"1e+06\"} 5\n"
+                               "meanwhile_request_duration_seconds_bucket{le=\"+Inf\"} 6\n"
+                               /* 3000003.251953125, written as the Go client writes floats */
+                               "meanwhile_request_duration_seconds_sum 3.000003251953125e+06\n"
+                               "meanwhile_request_duration_seconds_count 6\n"
+                               "# TYPE meanwhile_store_seconds histogram\n"
+                               "meanwhile_store_seconds_bucket{table=\"spans\",le=\"0.1\"} 0\n"
+                               "meanwhile_store_seconds_bucket{table=\"spans\",le=\"+Inf\"} 0\n"
+                               "meanwhile_store_seconds_sum{table=\"spans\"} 0\n"
+                               "meanwhile_store_seconds_count{table=\"spans\"} 0\n";
 
 static void test_render_exact(void **state) {
   (void)state;
@@ -90,8 +104,7 @@ static void test_render_exact(void **state) {
 
   mw_buf out;
   mw__buf_init(&out, 1 << 16);
-  assert_int_equal(mw__metrics_render(&out, registry, sizeof registry / sizeof registry[0]),
-                   MW_OK);
+  assert_int_equal(mw__metrics_render(&out, registry, sizeof registry / sizeof registry[0]), MW_OK);
   assert_string_equal(out.data, expected);
   assert_int_equal(out.len, strlen(expected));
   mw__buf_free(&out);
@@ -99,8 +112,7 @@ static void test_render_exact(void **state) {
 
 static void test_default_buckets(void **state) {
   (void)state;
-  static const mw_metric_desc d[] = {
-      {.name = "x_seconds", .kind = MW_METRIC_HISTOGRAM, .histogram = &defaults}};
+  static const mw_metric_desc d[] = {{.name = "x_seconds", .kind = MW_METRIC_HISTOGRAM, .histogram = &defaults}};
   mw__histogram_observe(&defaults, 0.0078125); /* 2^-7: in le="0.01" */
   mw__histogram_observe(&defaults, 20);
   mw_buf out;
@@ -193,8 +205,7 @@ static void *hammer(void *arg) {
 static void test_concurrent(void **state) {
   (void)state;
   pthread_t th[THREADS];
-  for (int t = 0; t < THREADS; t++)
-    assert_int_equal(pthread_create(&th[t], NULL, hammer, (void *)(intptr_t)t), 0);
+  for (int t = 0; t < THREADS; t++) assert_int_equal(pthread_create(&th[t], NULL, hammer, (void *)(intptr_t)t), 0);
   for (int t = 0; t < THREADS; t++) assert_int_equal(pthread_join(th[t], NULL), 0);
   assert_int_equal(mw__counter_get(&conc_counter), (uint64_t)THREADS * ITER);
   assert_int_equal(mw__gauge_get(&conc_gauge), (int64_t)THREADS * (ITER / 2));
@@ -202,8 +213,7 @@ static void test_concurrent(void **state) {
   assert_int_equal(mw__counter_vec_get(&conc_vec, 201), (uint64_t)THREADS / 2 * ITER);
   assert_int_equal(mw__histogram_count(&conc_hist), (uint64_t)THREADS * ITER);
 
-  const mw_metric_desc d[] = {
-      {.name = "h_seconds", .help = "h", .kind = MW_METRIC_HISTOGRAM, .histogram = &conc_hist}};
+  const mw_metric_desc d[] = {{.name = "h_seconds", .help = "h", .kind = MW_METRIC_HISTOGRAM, .histogram = &conc_hist}};
   mw_buf out;
   mw__buf_init(&out, 1 << 16);
   assert_int_equal(mw__metrics_render(&out, d, 1), MW_OK);

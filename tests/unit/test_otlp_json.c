@@ -142,8 +142,7 @@ static void test_otel_js_body(void **state) {
   assert_int_equal(rs->resource->n_attributes, 3);
   assert_string_equal(rs->resource->attributes[0]->key, "service.name");
   assert_string_equal(rs->resource->attributes[0]->value->string_value, "cart-json");
-  assert_string_equal(attr(rs->resource->attributes, 3, "host.name")->value->string_value,
-                      "node-a");
+  assert_string_equal(attr(rs->resource->attributes, 3, "host.name")->value->string_value, "node-a");
   /* scope: {'name': 'capture', 'version': '1.0.0'} */
   const mw_otlp_scope_spans *ss = rs->scope_spans[0];
   assert_string_equal(ss->scope->name, "capture");
@@ -231,8 +230,7 @@ static void test_go_jsonl(void **state) {
    * r["resourceSpans"][*]["scopeSpans"][*]["spans"], those whose
    * len(s.get("parentSpanId",""))==16, and len(s.get("attributes",[])):
    * 17 lines, 2880 spans, 1920 with a parent, 1920 span attributes */
-  static const size_t per_line[] = {177, 180, 180, 180, 180, 178, 180, 180, 180,
-                                    180, 182, 178, 182, 178, 182, 178, 5};
+  static const size_t per_line[] = {177, 180, 180, 180, 180, 178, 180, 180, 180, 180, 182, 178, 182, 178, 182, 178, 5};
   size_t lines = 0, total = 0, parents = 0, attrs = 0;
   for (char *p = body, *end = body + len; p < end;) {
     char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -268,26 +266,24 @@ static void test_go_jsonl(void **state) {
 /* The synthetic request of the spec, section 5. */
 static void test_spec_example(void **state) {
   fx *f = *state;
-  static const char json[] =
-      "{\"resourceSpans\":[{\"resource\":{\"attributes\":["
-      "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"checkout\"}},"
-      "{\"key\":\"service.instance.id\",\"value\":{\"stringValue\":"
-      "\"3f1c9e2a-77b0-4d1e-9a53-0c2f6b1d8e44\"}},"
-      "{\"key\":\"host.name\",\"value\":{\"stringValue\":\"node-7\"}},"
-      "{\"key\":\"process.pid\",\"value\":{\"intValue\":\"4127\"}}]},"
-      "\"scopeSpans\":[{\"scope\":{\"name\":\"example/http\",\"version\":\"0.3.0\"},"
-      "\"spans\":[{\"traceId\":\"0af7651916cd43dd8448eb211c80319c\","
-      "\"spanId\":\"b7ad6b7169203331\",\"parentSpanId\":\"\",\"name\":\"GET /cart\","
-      "\"kind\":2,\"startTimeUnixNano\":\"1700000000000000000\","
-      "\"endTimeUnixNano\":\"1700000000012500000\",\"flags\":257,"
-      "\"attributes\":[{\"key\":\"http.response.status_code\",\"value\":{\"intValue\":200}}],"
-      "\"events\":[{\"timeUnixNano\":\"1700000000001000000\",\"name\":\"cache.miss\"}],"
-      "\"status\":{\"code\":1}}]}]}]}";
+  static const char json[] = "{\"resourceSpans\":[{\"resource\":{\"attributes\":["
+                             "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"checkout\"}},"
+                             "{\"key\":\"service.instance.id\",\"value\":{\"stringValue\":"
+                             "\"3f1c9e2a-77b0-4d1e-9a53-0c2f6b1d8e44\"}},"
+                             "{\"key\":\"host.name\",\"value\":{\"stringValue\":\"node-7\"}},"
+                             "{\"key\":\"process.pid\",\"value\":{\"intValue\":\"4127\"}}]},"
+                             "\"scopeSpans\":[{\"scope\":{\"name\":\"example/http\",\"version\":\"0.3.0\"},"
+                             "\"spans\":[{\"traceId\":\"0af7651916cd43dd8448eb211c80319c\","
+                             "\"spanId\":\"b7ad6b7169203331\",\"parentSpanId\":\"\",\"name\":\"GET /cart\","
+                             "\"kind\":2,\"startTimeUnixNano\":\"1700000000000000000\","
+                             "\"endTimeUnixNano\":\"1700000000012500000\",\"flags\":257,"
+                             "\"attributes\":[{\"key\":\"http.response.status_code\",\"value\":{\"intValue\":200}}],"
+                             "\"events\":[{\"timeUnixNano\":\"1700000000001000000\",\"name\":\"cache.miss\"}],"
+                             "\"status\":{\"code\":1}}]}]}]}";
   assert_int_equal(decode(f, json), 0);
   const mw_otlp_resource_spans *rs = f->req->resource_spans[0];
   assert_int_equal(rs->resource->n_attributes, 4);
-  assert_string_equal(rs->resource->attributes[1]->value->string_value,
-                      "3f1c9e2a-77b0-4d1e-9a53-0c2f6b1d8e44");
+  assert_string_equal(rs->resource->attributes[1]->value->string_value, "3f1c9e2a-77b0-4d1e-9a53-0c2f6b1d8e44");
   assert_int_equal(rs->resource->attributes[3]->value->value_case, VCASE(INT_VALUE));
   assert_int_equal(rs->resource->attributes[3]->value->int_value, 4127);
   assert_string_equal(rs->scope_spans[0]->scope->name, "example/http");
@@ -335,8 +331,9 @@ static void test_int64_numbers_and_strings(void **state) {
   assert_true(s->flags == UINT32_MAX);
 
   /* A uint64 above 2^63-1 as a JSON number overflows jansson: the body is refused. */
-  expect_einval(f, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":["
-                   "{\"startTimeUnixNano\":18446744073709551615}]}]}]}",
+  expect_einval(f,
+                "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":["
+                "{\"startTimeUnixNano\":18446744073709551615}]}]}]}",
                 "line 1");
   static const char *bad[] = {
       "{\"startTimeUnixNano\":\"18446744073709551616\"}", /* 2^64 */
@@ -362,8 +359,7 @@ static void test_int64_numbers_and_strings(void **state) {
 
 static void test_enum_names(void **state) {
   fx *f = *state;
-  mw_otlp_span *s =
-      decode_span(f, "{\"kind\":\"SPAN_KIND_CLIENT\",\"status\":{\"code\":\"STATUS_CODE_ERROR\"}}");
+  mw_otlp_span *s = decode_span(f, "{\"kind\":\"SPAN_KIND_CLIENT\",\"status\":{\"code\":\"STATUS_CODE_ERROR\"}}");
   assert_int_equal(s->kind, 3);
   assert_int_equal(s->status->code, 2);
   s = decode_span(f, "{\"kind\":\"SPAN_KIND_CONSUMER\",\"status\":{\"code\":\"STATUS_CODE_OK\"}}");
@@ -376,33 +372,31 @@ static void test_enum_names(void **state) {
   assert_int_equal(s->kind, 9);
   expect_einval(f, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"kind\":\"SPAN_KIND_BOGUS\"}]}]}]}",
                 "spans[0].kind");
-  expect_einval(f, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"kind\":\"span_kind_server\"}]}]}]}",
-                "kind");
+  expect_einval(f, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"kind\":\"span_kind_server\"}]}]}]}", "kind");
   expect_einval(f, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"status\":{\"code\":true}}]}]}]}",
                 "spans[0].status.code");
 }
 
 static void test_snake_case(void **state) {
   fx *f = *state;
-  static const char json[] =
-      "{\"resource_spans\":[{\"schema_url\":\"https://example.com/r\","
-      "\"resource\":{\"attributes\":[{\"key\":\"k\",\"value\":{\"string_value\":\"v\"}}],"
-      "\"dropped_attributes_count\":2},"
-      "\"scope_spans\":[{\"schema_url\":\"https://example.com/s\",\"spans\":[{"
-      "\"trace_id\":\"0102030405060708090a0b0c0d0e0f10\",\"span_id\":\"1112131415161718\","
-      "\"parent_span_id\":\"2122232425262728\",\"trace_state\":\"a=b\","
-      "\"start_time_unix_nano\":\"5\",\"end_time_unix_nano\":6,"
-      "\"dropped_attributes_count\":1,\"dropped_events_count\":2,\"dropped_links_count\":3,"
-      "\"attributes\":[{\"key\":\"i\",\"value\":{\"int_value\":\"42\"}},"
-      "{\"key\":\"d\",\"value\":{\"double_value\":2.5}},"
-      "{\"key\":\"b\",\"value\":{\"bool_value\":true}},"
-      "{\"key\":\"y\",\"value\":{\"bytes_value\":\"AQID\"}},"
-      "{\"key\":\"l\",\"value\":{\"kvlist_value\":{\"values\":[{\"key\":\"x\",\"value\":"
-      "{\"array_value\":{\"values\":[{\"int_value\":1}]}}}]}}}],"
-      "\"events\":[{\"time_unix_nano\":\"7\",\"name\":\"e\",\"dropped_attributes_count\":4}],"
-      "\"links\":[{\"trace_id\":\"0102030405060708090a0b0c0d0e0f10\","
-      "\"span_id\":\"3132333435363738\",\"trace_state\":\"c=d\",\"dropped_attributes_count\":5}]"
-      "}]}]}]}";
+  static const char json[] = "{\"resource_spans\":[{\"schema_url\":\"https://example.com/r\","
+                             "\"resource\":{\"attributes\":[{\"key\":\"k\",\"value\":{\"string_value\":\"v\"}}],"
+                             "\"dropped_attributes_count\":2},"
+                             "\"scope_spans\":[{\"schema_url\":\"https://example.com/s\",\"spans\":[{"
+                             "\"trace_id\":\"0102030405060708090a0b0c0d0e0f10\",\"span_id\":\"1112131415161718\","
+                             "\"parent_span_id\":\"2122232425262728\",\"trace_state\":\"a=b\","
+                             "\"start_time_unix_nano\":\"5\",\"end_time_unix_nano\":6,"
+                             "\"dropped_attributes_count\":1,\"dropped_events_count\":2,\"dropped_links_count\":3,"
+                             "\"attributes\":[{\"key\":\"i\",\"value\":{\"int_value\":\"42\"}},"
+                             "{\"key\":\"d\",\"value\":{\"double_value\":2.5}},"
+                             "{\"key\":\"b\",\"value\":{\"bool_value\":true}},"
+                             "{\"key\":\"y\",\"value\":{\"bytes_value\":\"AQID\"}},"
+                             "{\"key\":\"l\",\"value\":{\"kvlist_value\":{\"values\":[{\"key\":\"x\",\"value\":"
+                             "{\"array_value\":{\"values\":[{\"int_value\":1}]}}}]}}}],"
+                             "\"events\":[{\"time_unix_nano\":\"7\",\"name\":\"e\",\"dropped_attributes_count\":4}],"
+                             "\"links\":[{\"trace_id\":\"0102030405060708090a0b0c0d0e0f10\","
+                             "\"span_id\":\"3132333435363738\",\"trace_state\":\"c=d\",\"dropped_attributes_count\":5}]"
+                             "}]}]}]}";
   int rc = decode(f, json);
   if (rc) fprintf(stderr, "%s\n", f->err);
   assert_int_equal(rc, 0);
@@ -510,10 +504,18 @@ static void test_doubles_bools_and_bytes(void **state) {
   assert_false(v[9]->bool_value);
 
   static const char *bad[] = {
-      "{\"doubleValue\":\"nan\"}",  "{\"doubleValue\":\" 1\"}", "{\"doubleValue\":\"0x10\"}",
-      "{\"doubleValue\":[]}",       "{\"boolValue\":\"true\"}", "{\"boolValue\":1}",
-      "{\"bytesValue\":\"A\"}",     "{\"bytesValue\":\"A@==\"}", "{\"bytesValue\":\"AQ=\"}",
-      "{\"bytesValue\":7}",         "{\"stringValue\":7}",      "{\"arrayValue\":[]}",
+      "{\"doubleValue\":\"nan\"}",
+      "{\"doubleValue\":\" 1\"}",
+      "{\"doubleValue\":\"0x10\"}",
+      "{\"doubleValue\":[]}",
+      "{\"boolValue\":\"true\"}",
+      "{\"boolValue\":1}",
+      "{\"bytesValue\":\"A\"}",
+      "{\"bytesValue\":\"A@==\"}",
+      "{\"bytesValue\":\"AQ=\"}",
+      "{\"bytesValue\":7}",
+      "{\"stringValue\":7}",
+      "{\"arrayValue\":[]}",
       "{\"kvlistValue\":{\"values\":{}}}",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -608,8 +610,7 @@ static void test_nul_in_strings(void **state) {
   assert_int_equal(b.rejected, 7);
   assert_int_equal(b.n_rows, 1);
   assert_string_equal(b.rows[0].name, "ok");
-  assert_string_equal(b.reject_reason,
-                      "resourceSpans[1].resource.attributes[0].value.stringValue contains a NUL byte");
+  assert_string_equal(b.reject_reason, "resourceSpans[1].resource.attributes[0].value.stringValue contains a NUL byte");
 }
 
 /* ---- bad input ---------------------------------------------------------- */
@@ -675,10 +676,10 @@ static void test_wrong_types(void **state) {
                 "spans[0].status: expected an object");
   expect_einval(f, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"attributes\":[{\"key\":5}]}]}]}]}",
                 "spans[0].attributes[0].key: expected a string");
-  expect_einval(f, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"attributes\":[{\"key\":\"k\",\"value\":5}]}]}]}]}",
+  expect_einval(f,
+                "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"attributes\":[{\"key\":\"k\",\"value\":5}]}]}]}]}",
                 "spans[0].attributes[0].value: expected an object");
-  expect_einval(f, "{\"resource_spans\":[{\"scope_spans\":\"x\"}]}",
-                "resourceSpans[0].scopeSpans: expected an array");
+  expect_einval(f, "{\"resource_spans\":[{\"scope_spans\":\"x\"}]}", "resourceSpans[0].scopeSpans: expected an array");
 }
 
 /* Builds an attribute value wrapped in depth arrayValue/kvlistValue layers. */
@@ -689,7 +690,8 @@ static char *nested_request(size_t depth) {
                   "0101010101010101\",\"spanId\":\"0101010101010101\",\"startTimeUnixNano\":\"5\","
                   "\"endTimeUnixNano\":\"6\",\"attributes\":[{\"key\":\"deep\",\"value\":");
   for (size_t i = 0; i < depth; i++)
-    p += sprintf(p, i % 2 ? "{\"arrayValue\":{\"values\":[" : "{\"kvlistValue\":{\"values\":[{\"key\":\"k\",\"value\":");
+    p +=
+        sprintf(p, i % 2 ? "{\"arrayValue\":{\"values\":[" : "{\"kvlistValue\":{\"values\":[{\"key\":\"k\",\"value\":");
   p += sprintf(p, "{\"intValue\":\"1\"}");
   for (size_t i = depth; i-- > 0;) p += sprintf(p, i % 2 ? "]}}" : "}]}}");
   sprintf(p, "}]}]}]}]}");
@@ -718,9 +720,9 @@ static void test_nesting_limit(void **state) {
   if (rc) fprintf(stderr, "%s\n", f->err);
   assert_int_equal(rc, 0);
   const mw_otlp_value *v = f->req->resource_spans[0]->scope_spans[0]->spans[0]->attributes[0]->value;
-  v = v->kvlist_value->values[0]->value;    /* depth 1: kvlist */
-  v = v->array_value->values[0];            /* depth 2: array */
-  v = v->kvlist_value->values[0]->value;    /* depth 3: kvlist */
+  v = v->kvlist_value->values[0]->value; /* depth 1: kvlist */
+  v = v->array_value->values[0];         /* depth 2: array */
+  v = v->kvlist_value->values[0]->value; /* depth 3: kvlist */
   assert_int_equal(v->value_case, VCASE(INT_VALUE));
   assert_int_equal(v->int_value, 1);
   assert_int_equal(rejected(f, ok, &lim), 0);
@@ -765,13 +767,12 @@ static void test_nesting_limit(void **state) {
 /* kvlist, array and bytes survive JSON -> structs -> protobuf -> structs. */
 static void test_value_round_trip(void **state) {
   fx *f = *state;
-  mw_otlp_span *s = decode_span(
-      f, "{\"traceId\":\"0af7651916cd43dd8448eb211c80319c\",\"spanId\":\"b7ad6b7169203331\","
-         "\"attributes\":[{\"key\":\"kv\",\"value\":{\"kvlistValue\":{\"values\":["
-         "{\"key\":\"a\",\"value\":{\"arrayValue\":{\"values\":["
-         "{\"intValue\":\"1\"},{\"bytesValue\":\"AQID\"},{},{\"stringValue\":\"z\"}]}}},"
-         "{\"key\":\"b\",\"value\":{\"bytesValue\":\"/w\"}},"
-         "{\"key\":\"c\",\"value\":{\"kvlistValue\":{}}}]}}}]}");
+  mw_otlp_span *s = decode_span(f, "{\"traceId\":\"0af7651916cd43dd8448eb211c80319c\",\"spanId\":\"b7ad6b7169203331\","
+                                   "\"attributes\":[{\"key\":\"kv\",\"value\":{\"kvlistValue\":{\"values\":["
+                                   "{\"key\":\"a\",\"value\":{\"arrayValue\":{\"values\":["
+                                   "{\"intValue\":\"1\"},{\"bytesValue\":\"AQID\"},{},{\"stringValue\":\"z\"}]}}},"
+                                   "{\"key\":\"b\",\"value\":{\"bytesValue\":\"/w\"}},"
+                                   "{\"key\":\"c\",\"value\":{\"kvlistValue\":{}}}]}}}]}");
   (void)s;
   size_t n = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(f->req);
   uint8_t *buf = malloc(n);

@@ -152,13 +152,13 @@ static void test_validation(void **state) {
   enum { N = 8 };
   mw_otlp_span *sp[N];
   for (int i = 0; i < N; i++) sp[i] = good_span(a);
-  sp[0]->trace_id.len = 10;                 /* wrong trace id length */
-  sp[1]->trace_id.data = zeros;             /* all-zero trace id */
-  sp[2]->span_id.data = zeros;              /* all-zero span id */
-  sp[3]->end_time_unix_nano = 999;          /* end before start */
-  sp[4]->start_time_unix_nano = 0;          /* no start */
+  sp[0]->trace_id.len = 10;                               /* wrong trace id length */
+  sp[1]->trace_id.data = zeros;                           /* all-zero trace id */
+  sp[2]->span_id.data = zeros;                            /* all-zero span id */
+  sp[3]->end_time_unix_nano = 999;                        /* end before start */
+  sp[4]->start_time_unix_nano = 0;                        /* no start */
   sp[5]->parent_span_id = (ProtobufCBinaryData){5, ones}; /* parent of 5 bytes */
-  mw_otlp_kv *kvs[3];                       /* over max_attrs_per_span = 2 */
+  mw_otlp_kv *kvs[3];                                     /* over max_attrs_per_span = 2 */
   for (int i = 0; i < 3; i++) {
     kvs[i] = mw__arena_calloc(a, 1, sizeof *kvs[i]);
     opentelemetry__proto__common__v1__key_value__init(kvs[i]);
@@ -210,13 +210,24 @@ static uint8_t *nested_request(size_t depth, size_t *len) {
   size_t span_len = 1 + (kv_len < 128 ? 1 : 2) + kv_len;
   size_t ss_len = 1 + (span_len < 128 ? 1 : 2) + span_len;
   size_t rs_len = 1 + (ss_len < 128 ? 1 : 2) + ss_len;
-#define LEN(v) do { if ((v) < 128) out[o++] = (uint8_t)(v); else out[o++] = (uint8_t)((v) | 0x80), out[o++] = (uint8_t)((v) >> 7); } while (0)
-  out[o++] = 0x0A; LEN(rs_len);      /* resource_spans */
-  out[o++] = 0x12; LEN(ss_len);      /* scope_spans */
-  out[o++] = 0x12; LEN(span_len);    /* spans */
-  out[o++] = 0x4A; LEN(kv_len);      /* attributes */
-  out[o++] = 0x0A; out[o++] = 1; out[o++] = 'k';
-  out[o++] = 0x12; LEN(n);
+#define LEN(v)                                                                                                         \
+  do {                                                                                                                 \
+    if ((v) < 128) out[o++] = (uint8_t)(v);                                                                            \
+    else out[o++] = (uint8_t)((v) | 0x80), out[o++] = (uint8_t)((v) >> 7);                                             \
+  } while (0)
+  out[o++] = 0x0A;
+  LEN(rs_len); /* resource_spans */
+  out[o++] = 0x12;
+  LEN(ss_len); /* scope_spans */
+  out[o++] = 0x12;
+  LEN(span_len); /* spans */
+  out[o++] = 0x4A;
+  LEN(kv_len); /* attributes */
+  out[o++] = 0x0A;
+  out[o++] = 1;
+  out[o++] = 'k';
+  out[o++] = 0x12;
+  LEN(n);
   memcpy(out + o, inner, n);
   o += n;
 #undef LEN
@@ -309,8 +320,11 @@ static void test_attr_depth(void **state) {
   mw_limits lim = MW_LIMITS_DEFAULT;
   mw_span_batch b;
   char err[256];
-  static const struct { size_t depth; int rc; size_t rejected; } cases[] = {
-      {14, MW_OK, 0}, {16, MW_OK, 0}, {17, MW_OK, 1}, {128, MW_OK, 1}, {129, MW_EINVAL, 0}};
+  static const struct {
+    size_t depth;
+    int rc;
+    size_t rejected;
+  } cases[] = {{14, MW_OK, 0}, {16, MW_OK, 0}, {17, MW_OK, 1}, {128, MW_OK, 1}, {129, MW_EINVAL, 0}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     mw_otlp_span *sp[2] = {good_span(a), good_span(a)};
     sp[0]->attributes = mw__arena_calloc(a, 1, sizeof *sp[0]->attributes);
@@ -324,7 +338,8 @@ static void test_attr_depth(void **state) {
     }
     assert_int_equal(b.rejected, cases[i].rejected);
     assert_int_equal(b.n_rows, 2 - cases[i].rejected);
-    if (b.rejected) assert_string_equal(b.reject_reason, "span: an attribute value is nested more than 16 deep (max_attr_depth)");
+    if (b.rejected)
+      assert_string_equal(b.reject_reason, "span: an attribute value is nested more than 16 deep (max_attr_depth)");
   }
   /* an event's value, and a resource's (which refuses the resource's spans) */
   mw_otlp_span *sp[2] = {good_span(a), good_span(a)};
@@ -365,8 +380,12 @@ static void test_resource_and_scope_limits(void **state) {
   mw_otlp_kv *attrs[3] = {kv(a, "service.name", str_value(a, "1234567890123")), kv(a, "b", str_value(a, "x")),
                           kv(a, "c", str_value(a, "y"))};
   res.attributes = attrs;
-  Opentelemetry__Proto__Common__V1__InstrumentationScope sc = OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
-  static const struct { size_t n_res_attrs; const char *scope_name, *scope_version, *why; } cases[] = {
+  Opentelemetry__Proto__Common__V1__InstrumentationScope sc =
+      OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
+  static const struct {
+    size_t n_res_attrs;
+    const char *scope_name, *scope_version, *why;
+  } cases[] = {
       {1, NULL, NULL, "resource: an attribute value is 13 bytes, over the limit of 12 (max_value_bytes)"},
       {3, NULL, NULL, "resource has 3 attributes, over the limit of 2 (max_attrs_per_span)"},
       {0, "1234567890123", NULL, "scope name is 13 bytes, over the limit of 12 (max_value_bytes)"},
@@ -397,10 +416,8 @@ static void test_name_rule(void **state) {
   /* resource_spans[0]: empty; [1]: a span named "a\0b" after an empty span;
    * [2]: a resource attribute key "k\xff"; [3]: a scope named "\xc3" */
   uint8_t req_bytes[] = {
-      0x0A, 0x00,
-      0x0A, 0x0B, 0x12, 0x09, 0x12, 0x00, 0x12, 0x05, 0x2A, 0x03, 'a', 0x00, 'b',
-      0x0A, 0x08, 0x0A, 0x06, 0x0A, 0x04, 0x0A, 0x02, 'k', 0xFF,
-      0x0A, 0x09, 0x12, 0x07, 0x0A, 0x03, 0x0A, 0x01, 0xC3, 0x12, 0x00,
+      0x0A, 0x00, 0x0A, 0x0B, 0x12, 0x09, 0x12, 0x00, 0x12, 0x05, 0x2A, 0x03, 'a',  0x00, 'b',  0x0A, 0x08, 0x0A,
+      0x06, 0x0A, 0x04, 0x0A, 0x02, 'k',  0xFF, 0x0A, 0x09, 0x12, 0x07, 0x0A, 0x03, 0x0A, 0x01, 0xC3, 0x12, 0x00,
   };
   mw_otlp_request *req;
   mw_otlp_flaws flaws;

@@ -120,8 +120,7 @@ static void assert_vt(const mw_pprof_value_type *vt, const char *type, const cha
   assert_string_equal(vt->unit, unit);
 }
 
-static int decode_buf(const uint8_t *buf, size_t len, const mw_pprof_opts *opts, char *err,
-                      size_t errsz) {
+static int decode_buf(const uint8_t *buf, size_t len, const mw_pprof_opts *opts, char *err, size_t errsz) {
   mw_arena *a = mw__arena_new(0);
   mw_profile p;
   int rc = mw__pprof_decode(a, buf, len, opts, &p, err, errsz);
@@ -208,8 +207,7 @@ static void test_cpu_sample_stacks_and_labels(void **state) {
   int which = -2;
   assert_string_equal(mw__pprof_span_label(s->labels, s->n_labels, &which), "c839a1cccd8f95af");
   assert_string_equal(s->labels[which].key, "span_id");
-  assert_string_equal(mw__pprof_trace_label(s->labels, s->n_labels, &which),
-                      "5490912e167791b3960c747fa391b169");
+  assert_string_equal(mw__pprof_trace_label(s->labels, s->n_labels, &which), "5490912e167791b3960c747fa391b169");
   assert_string_equal(s->labels[which].key, "trace_id");
   /* Frames share the string table: the same function is the same pointer. */
   assert_ptr_equal(s->stack.frames[3].func, s->stack.frames[6].func);
@@ -366,8 +364,7 @@ static void test_goroutine_profile(void **state) {
   const mw_pprof_sample *s = &p->samples[2];
   assert_frames(&s->stack, s2, 10);
   assert_string_equal(mw__pprof_span_label(s->labels, s->n_labels, NULL), "ace06de62117a5c0");
-  assert_string_equal(mw__pprof_trace_label(s->labels, s->n_labels, NULL),
-                      "e99ef6f33ab92d5b53a21e490ee77f5b");
+  assert_string_equal(mw__pprof_trace_label(s->labels, s->n_labels, NULL), "e99ef6f33ab92d5b53a21e490ee77f5b");
   assert_string_equal(label_str(s, "span_name"), "queue.wait");
   for (size_t i = 0; i < p->n_samples; i++)
     if (i != 2) assert_int_equal(p->samples[i].n_labels, 0);
@@ -387,8 +384,7 @@ static void test_goroutine_empty_stack(void **state) {
    * span_name:[price.compute] trace_id:[18520450c301abb1bfbfe658f6bd8028] */
   const mw_pprof_sample *s = &p->samples[11];
   assert_string_equal(mw__pprof_span_label(s->labels, s->n_labels, NULL), "21308821d8738ada");
-  assert_string_equal(mw__pprof_trace_label(s->labels, s->n_labels, NULL),
-                      "18520450c301abb1bfbfe658f6bd8028");
+  assert_string_equal(mw__pprof_trace_label(s->labels, s->n_labels, NULL), "18520450c301abb1bfbfe658f6bd8028");
   assert_string_equal(label_str(s, "span_name"), "price.compute");
   fx_free(&f);
 }
@@ -400,12 +396,9 @@ static void test_all_goroutine_profiles(void **state) {
     size_t n;
     int64_t sum;
   } want[] = {
-      {"goroutines-1795334476627154535.pb.gz", 10, 11},
-      {"goroutines-1795334477649478339.pb.gz", 11, 11},
-      {"goroutines-1795334478682450666.pb.gz", 10, 11},
-      {"goroutines-1795334479711323629.pb.gz", 12, 12},
-      {"goroutines-1795334480735876085.pb.gz", 11, 11},
-      {"goroutines-1795334481761474001.pb.gz", 10, 11},
+      {"goroutines-1795334476627154535.pb.gz", 10, 11}, {"goroutines-1795334477649478339.pb.gz", 11, 11},
+      {"goroutines-1795334478682450666.pb.gz", 10, 11}, {"goroutines-1795334479711323629.pb.gz", 12, 12},
+      {"goroutines-1795334480735876085.pb.gz", 11, 11}, {"goroutines-1795334481761474001.pb.gz", 10, 11},
   };
   for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
     fixture f;
@@ -643,8 +636,8 @@ typedef struct tiny {
 } tiny;
 
 static void tiny_init(tiny *t) {
-  static const char *const strs[S_N] = {"",      "samples", "count",   "main.f", "f.go",
-                                        "main.g", "g.go",   "span_id", "abc",    "/bin/x"};
+  static const char *const strs[S_N] = {"",       "samples", "count",   "main.f", "f.go",
+                                        "main.g", "g.go",    "span_id", "abc",    "/bin/x"};
   memset(t, 0, sizeof *t);
   perftools__profiles__profile__init(&t->p);
   for (int i = 0; i < S_N; i++) t->strs[i] = (char *)strs[i];
@@ -676,7 +669,10 @@ static void tiny_init(tiny *t) {
   t->p.mapping = t->mapp;
   t->p.n_mapping = 1;
 
-  static const struct { uint64_t fn; int64_t line; } lines[3] = {{1, 5}, {1, 7}, {2, 9}};
+  static const struct {
+    uint64_t fn;
+    int64_t line;
+  } lines[3] = {{1, 5}, {1, 7}, {2, 9}};
   for (int i = 0; i < 3; i++) {
     perftools__profiles__line__init(&t->ln[i]);
     t->ln[i].function_id = lines[i].fn;
@@ -807,8 +803,7 @@ static void test_tiny(void **state) {
   t.loc[2].address = 0;
   a = mw__arena_new(0);
   assert_int_equal(tiny_decode(&t, a, &p, err, sizeof err), 0);
-  static const want_frame anon[] = {
-      {"?", "?", 5}, {"main.g", "g.go", 7}, {"0x1000", "?", 9}, {"?", "?", 0}};
+  static const want_frame anon[] = {{"?", "?", 5}, {"main.g", "g.go", 7}, {"0x1000", "?", 9}, {"?", "?", 0}};
   assert_frames(&p.samples[0].stack, anon, 4);
   mw__arena_free(a);
 }
@@ -1067,10 +1062,9 @@ static void test_bad_bytes(void **state) {
 static void test_sparse_ids_match_dense(void **state) {
   fixture f;
   fx_load(&f, CPU, NULL);
-  Perftools__Profiles__Profile *pb =
-      perftools__profiles__profile__unpack(NULL, f.len, f.raw);
+  Perftools__Profiles__Profile *pb = perftools__profiles__profile__unpack(NULL, f.len, f.raw);
   assert_non_null(pb);
-#define REMAP_LOC(id) ((id) * UINT64_C(7919) + (UINT64_C(1) << 40))
+#define REMAP_LOC(id) ((id)*UINT64_C(7919) + (UINT64_C(1) << 40))
 #define REMAP_FN(id) ((id) ^ (UINT64_C(1) << 63))
 #define REMAP_MAP(id) ((id) ? (id) + 1000 : 0)
   for (size_t i = 0; i < pb->n_location; i++) {
@@ -1134,7 +1128,7 @@ static void test_large_cpu_profile_speed(void **state) {
   char **orig_strs = pb->string_table;
   /* string_table: the original, then per span a span id and a trace id */
   char **strs = malloc((n_strs + 2 * SPANS) * sizeof *strs);
-  char (*ids)[2][33] = malloc(SPANS * sizeof *ids);
+  char(*ids)[2][33] = malloc(SPANS * sizeof *ids);
   Perftools__Profiles__Sample *samples = malloc(N * sizeof *samples), **sp = malloc(N * sizeof *sp);
   Perftools__Profiles__Label *labels = malloc(N * 3 * sizeof *labels), **lp = malloc(N * 3 * sizeof *lp);
   assert_true(strs && ids && samples && sp && labels && lp);
@@ -1158,9 +1152,8 @@ static void test_large_cpu_profile_speed(void **state) {
     const Perftools__Profiles__Sample *o = orig[i % n_orig];
     size_t span = i / PER_SPAN;
     samples[i] = *o;
-    const int64_t kv[3][2] = {{k_span, (int64_t)(n_strs + 2 * span)},
-                              {k_trace, (int64_t)(n_strs + 2 * span + 1)},
-                              {k_span_name, k_name}};
+    const int64_t kv[3][2] = {
+        {k_span, (int64_t)(n_strs + 2 * span)}, {k_trace, (int64_t)(n_strs + 2 * span + 1)}, {k_span_name, k_name}};
     for (int k = 0; k < 3; k++) {
       perftools__profiles__label__init(&labels[3 * i + k]);
       labels[3 * i + k].key = kv[k][0];
@@ -1209,7 +1202,8 @@ static void test_large_cpu_profile_speed(void **state) {
     mw__arena_free(a);
   }
   print_message("pprof: %d samples, %zu frames, %zu KiB protobuf: best of 5 decodes %.2f ms, "
-                "arena %zu KiB\n", N, frames, len / 1024, best, used / 1024);
+                "arena %zu KiB\n",
+                N, frames, len / 1024, best, used / 1024);
   free(buf);
   fx_free(&f);
 }

@@ -31,7 +31,7 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue any;
 typedef struct fx {
   sfx f;
   mw_arena *a;
-  size_t zstd_len;          /* the dump's payload as zstd gave it */
+  size_t zstd_len; /* the dump's payload as zstd gave it */
 } fx;
 
 static kv *attr(const char *key, const char *value, any *v, kv *p) {
@@ -94,11 +94,21 @@ static int setup(void **state) {
   put_span(a, T1, 1, 0, "GET /cart", 2, 0, 100, NULL, &rows[0]);
   put_span(a, T1, 2, 1, "db.query", 3, 10, 30, &child, &rows[1]);
   put_span(a, T2, 3, 0, "GET /cart", 2, 1000, 50, NULL, &rows[2]);
-  mw_span_batch spans = {.resources = &rref, .n_resources = 1, .scopes = &sref, .n_scopes = 1, .rows = rows, .n_rows = 3};
+  mw_span_batch spans = {
+      .resources = &rref, .n_resources = 1, .scopes = &sref, .n_scopes = 1, .rows = rows, .n_rows = 3};
 
-  mw_gc_cycle gc = {.n = 1, .start_ns = T0 + 2000 * MS, .stw_sweep_term_ns = 1 * MS, .concurrent_mark_ns = 2 * MS,
-                    .stw_mark_term_ns = 1 * MS, .heap_before = 4, .heap_after = 3, .heap_live = 2, .goal = 5,
-                    .stacks = -1, .globals = -1, .procs = 2};
+  mw_gc_cycle gc = {.n = 1,
+                    .start_ns = T0 + 2000 * MS,
+                    .stw_sweep_term_ns = 1 * MS,
+                    .concurrent_mark_ns = 2 * MS,
+                    .stw_mark_term_ns = 1 * MS,
+                    .heap_before = 4,
+                    .heap_after = 3,
+                    .heap_live = 2,
+                    .goal = 5,
+                    .stacks = -1,
+                    .globals = -1,
+                    .procs = 2};
   mw_sched_sample sched = {.stamp_ns = T0 + 2500 * MS, .gomaxprocs = 2, .threads = 5, .local_runq_sum = -1};
   mw_runtime_batch lines = {.service = "shop", .instance = "i-1", .gc = &gc, .n_gc = 1, .sched = &sched, .n_sched = 1};
 
@@ -118,11 +128,22 @@ static int setup(void **state) {
   size_t zl = x->zstd_len = ZSTD_compress(z, zcap, DUMP, sizeof DUMP - 1, 1);
   static const char STACK[] = "main.main\tmain.go:5\n";
   mw_stack_text stack = {STACK, sizeof STACK - 1};
-  mw_goroutine_group g = {.state = MW_G_CHAN, .wait_reason = "chan receive", .count = 3, .wait_min_ns = -1,
-                          .wait_max_ns = -1};
-  mw_runtime_batch dump = {.service = "shop", .instance = "i-1", .kind = "goroutine", .format = "debug=2",
-                           .at_ns = T0 + 3000 * MS, .total = 3, .meta_json = mb.data, .payload = z, .payload_len = zl,
-                           .raw_bytes = sizeof DUMP - 1, .stacks = &stack, .n_stacks = 1, .groups = &g, .n_groups = 1};
+  mw_goroutine_group g = {
+      .state = MW_G_CHAN, .wait_reason = "chan receive", .count = 3, .wait_min_ns = -1, .wait_max_ns = -1};
+  mw_runtime_batch dump = {.service = "shop",
+                           .instance = "i-1",
+                           .kind = "goroutine",
+                           .format = "debug=2",
+                           .at_ns = T0 + 3000 * MS,
+                           .total = 3,
+                           .meta_json = mb.data,
+                           .payload = z,
+                           .payload_len = zl,
+                           .raw_bytes = sizeof DUMP - 1,
+                           .stacks = &stack,
+                           .n_stacks = 1,
+                           .groups = &g,
+                           .n_groups = 1};
   mw_write_job jobs[3] = {{.kind = MW_JOB_SPANS, .payload = &spans, .cost_spans = 3},
                           {.kind = MW_JOB_RUNTIME, .payload = &lines},
                           {.kind = MW_JOB_RUNTIME, .payload = &dump}};
@@ -141,15 +162,15 @@ static int teardown(void **state) {
 }
 
 /* A query as a request makes it: one query, the answer checked, then ended. */
-#define ASK(x, call, want_rc)                                        \
-  do {                                                               \
-    mw_query q;                                                      \
-    mw__query_begin(&q, (x)->f.s, (x)->a, 0, NULL);                  \
-    mw_query *qp = &q;                                               \
-    (void)qp;                                                        \
-    int rc_ = (call);                                                \
-    assert_int_equal(mw__query_end(&q), 0);                          \
-    if (rc_ != (want_rc)) fail_msg("%s: rc %d (%s)", #call, rc_, a.error); \
+#define ASK(x, call, want_rc)                                                                                          \
+  do {                                                                                                                 \
+    mw_query q;                                                                                                        \
+    mw__query_begin(&q, (x)->f.s, (x)->a, 0, NULL);                                                                    \
+    mw_query *qp = &q;                                                                                                 \
+    (void)qp;                                                                                                          \
+    int rc_ = (call);                                                                                                  \
+    assert_int_equal(mw__query_end(&q), 0);                                                                            \
+    if (rc_ != (want_rc)) fail_msg("%s: rc %d (%s)", #call, rc_, a.error);                                             \
   } while (0)
 
 static void expect_json(mw_answer *a, const char *want) {
@@ -163,17 +184,17 @@ static void test_trace(void **state) {
   fx *x = *state;
   mw_answer a;
   ASK(x, mw__q_trace(qp, T1, &a), MW_OK);
-  expect_json(&a,
-              "{\"batches\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":"
-              "\"shop\"}},{\"key\":\"service.instance.id\",\"value\":{\"stringValue\":\"i-1\"}}]},\"scopeSpans\":[{"
-              "\"scope\":{\"name\":\"lib\"},\"spans\":["
-              "{\"traceId\":\"7e000000000000000000000000000001\",\"spanId\":\"0000000000000001\",\"name\":\"GET /cart\","
-              "\"kind\":2,\"startTimeUnixNano\":\"1800000000000000000\",\"endTimeUnixNano\":\"1800000000100000000\","
-              "\"status\":{}},"
-              "{\"traceId\":\"7e000000000000000000000000000001\",\"spanId\":\"0000000000000002\",\"parentSpanId\":"
-              "\"0000000000000001\",\"name\":\"db.query\",\"kind\":3,\"startTimeUnixNano\":\"1800000000010000000\","
-              "\"endTimeUnixNano\":\"1800000000040000000\",\"attributes\":[{\"key\":\"db.system\",\"value\":{"
-              "\"stringValue\":\"postgresql\"}}],\"status\":{\"message\":\"timeout\",\"code\":2}}]}]}]}");
+  expect_json(
+      &a, "{\"batches\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":"
+          "\"shop\"}},{\"key\":\"service.instance.id\",\"value\":{\"stringValue\":\"i-1\"}}]},\"scopeSpans\":[{"
+          "\"scope\":{\"name\":\"lib\"},\"spans\":["
+          "{\"traceId\":\"7e000000000000000000000000000001\",\"spanId\":\"0000000000000001\",\"name\":\"GET /cart\","
+          "\"kind\":2,\"startTimeUnixNano\":\"1800000000000000000\",\"endTimeUnixNano\":\"1800000000100000000\","
+          "\"status\":{}},"
+          "{\"traceId\":\"7e000000000000000000000000000001\",\"spanId\":\"0000000000000002\",\"parentSpanId\":"
+          "\"0000000000000001\",\"name\":\"db.query\",\"kind\":3,\"startTimeUnixNano\":\"1800000000010000000\","
+          "\"endTimeUnixNano\":\"1800000000040000000\",\"attributes\":[{\"key\":\"db.system\",\"value\":{"
+          "\"stringValue\":\"postgresql\"}}],\"status\":{\"message\":\"timeout\",\"code\":2}}]}]}]}");
   uint8_t unknown[16] = {[15] = 9};
   ASK(x, mw__q_trace(qp, unknown, &a), MW_ENOTFOUND);
   assert_string_equal(a.error, "trace 00000000000000000000000000000009 not found");
@@ -185,20 +206,19 @@ static void test_search(void **state) {
   mw_answer a;
   mw_search_query s = {.max_dur_ns = INT64_MAX, .end_ns = INT64_MAX, .page = {.limit = 20, .max_bytes = 1 << 20}};
   ASK(x, mw__q_search(qp, &s, &a), MW_OK);
-  expect_json(&a,
-              "{\"traces\":[{\"traceID\":\"7e000000000000000000000000000001\",\"rootServiceName\":\"shop\","
-              "\"rootTraceName\":\"GET /cart\",\"startTimeUnixNano\":\"1800000000000000000\",\"durationMs\":100,"
-              "\"matchedSpanDurationMs\":100},{\"traceID\":\"7e000000000000000000000000000002\",\"rootServiceName\":"
-              "\"shop\",\"rootTraceName\":\"GET /cart\",\"startTimeUnixNano\":\"1800000001000000000\",\"durationMs\":50,"
-              "\"matchedSpanDurationMs\":50}],\"more\":false}");
+  expect_json(
+      &a, "{\"traces\":[{\"traceID\":\"7e000000000000000000000000000001\",\"rootServiceName\":\"shop\","
+          "\"rootTraceName\":\"GET /cart\",\"startTimeUnixNano\":\"1800000000000000000\",\"durationMs\":100,"
+          "\"matchedSpanDurationMs\":100},{\"traceID\":\"7e000000000000000000000000000002\",\"rootServiceName\":"
+          "\"shop\",\"rootTraceName\":\"GET /cart\",\"startTimeUnixNano\":\"1800000001000000000\",\"durationMs\":50,"
+          "\"matchedSpanDurationMs\":50}],\"more\":false}");
   /* a page of one: the next starts at 1 */
   s.page.limit = 1;
   s.name = "db.query";
   ASK(x, mw__q_search(qp, &s, &a), MW_OK);
-  expect_json(&a,
-              "{\"traces\":[{\"traceID\":\"7e000000000000000000000000000001\",\"rootServiceName\":\"shop\","
-              "\"rootTraceName\":\"GET /cart\",\"startTimeUnixNano\":\"1800000000000000000\",\"durationMs\":100,"
-              "\"matchedSpanDurationMs\":30}],\"more\":false}");
+  expect_json(&a, "{\"traces\":[{\"traceID\":\"7e000000000000000000000000000001\",\"rootServiceName\":\"shop\","
+                  "\"rootTraceName\":\"GET /cart\",\"startTimeUnixNano\":\"1800000000000000000\",\"durationMs\":100,"
+                  "\"matchedSpanDurationMs\":30}],\"more\":false}");
 }
 
 static void test_catalog(void **state) {
@@ -230,8 +250,9 @@ static void test_catalog(void **state) {
 static void test_runtime(void **state) {
   fx *x = *state;
   mw_answer a;
-  const char *source = "{\"source\":{\"id\":1,\"service\":\"shop\",\"instance\":\"i-1\",\"first_ns\":1800000000000000000,"
-                       "\"last_ns\":1800000003000000000},";
+  const char *source =
+      "{\"source\":{\"id\":1,\"service\":\"shop\",\"instance\":\"i-1\",\"first_ns\":1800000000000000000,"
+      "\"last_ns\":1800000003000000000},";
   char want[2048];
   mw_lane_query l = {.source_id = 1, .lane = MW_LANE_SCHED, .start_ns = 0, .end_ns = INT64_MAX, .limit = 10};
   ASK(x, mw__q_lane(qp, &l, &a), MW_OK);
@@ -250,7 +271,8 @@ static void test_runtime(void **state) {
   expect_json(&a, want);
   l.lane = MW_LANE_GC;
   ASK(x, mw__q_lane(qp, &l, &a), MW_OK);
-  assert_non_null(strstr(a.body.data, "\"cycles\":[{\"n\":1,\"start_ns\":1800000002000000000,\"end_ns\":1800000002004000000,"));
+  assert_non_null(
+      strstr(a.body.data, "\"cycles\":[{\"n\":1,\"start_ns\":1800000002000000000,\"end_ns\":1800000002004000000,"));
   mw__answer_free(&a);
   l.source_id = 7;
   ASK(x, mw__q_lane(qp, &l, &a), MW_ENOTFOUND);
@@ -287,7 +309,8 @@ static void test_read_errors(void **state) {
   assert_null(a.body.data);
   ASK(x, mw__q_trace(qp, T1, &a), MW_EIO);
   assert_string_equal(a.error, "reading the trace failed: I/O error");
-  assert_int_equal(sfx_exec(&x->f, "ALTER TABLE gone RENAME TO operations; ALTER TABLE sched_samples RENAME TO gone"), 0);
+  assert_int_equal(sfx_exec(&x->f, "ALTER TABLE gone RENAME TO operations; ALTER TABLE sched_samples RENAME TO gone"),
+                   0);
   mw_lane_query l = {.source_id = 1, .lane = MW_LANE_SCHED, .start_ns = 0, .end_ns = INT64_MAX, .limit = 10};
   ASK(x, mw__q_lane(qp, &l, &a), MW_EIO);
   assert_string_equal(a.error, "query failed: I/O error");
@@ -313,9 +336,8 @@ static void test_stopped_before_reading(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_trace),         cmocka_unit_test(test_search),
-      cmocka_unit_test(test_catalog),       cmocka_unit_test(test_runtime),
-      cmocka_unit_test(test_read_errors),   cmocka_unit_test(test_stopped_before_reading),
+      cmocka_unit_test(test_trace),   cmocka_unit_test(test_search),      cmocka_unit_test(test_catalog),
+      cmocka_unit_test(test_runtime), cmocka_unit_test(test_read_errors), cmocka_unit_test(test_stopped_before_reading),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -23,7 +23,7 @@
 #include "decode/runtime_text.h"
 
 #define MiB(x) ((int64_t)(x) << 20)
-#define MS(x) ((int64_t)(x) * 1000000)
+#define MS(x) ((int64_t)(x)*1000000)
 
 static char *read_capture(const char *name, size_t *len) {
   char path[512];
@@ -44,17 +44,16 @@ static char *read_capture(const char *name, size_t *len) {
 
 /* What the shell counted in a capture file F. */
 typedef struct counts {
-  size_t lines;   /* wc -l < F (every capture ends with a newline) */
-  size_t gc;      /* grep -c '^gc ' F */
-  size_t sched;   /* grep -c '^SCHED ' F */
-  size_t detail;  /* grep -c '^  [PMG][0-9]*: ' F */
-  size_t other;   /* grep -vc '^gc \|^SCHED \|^  [PMG][0-9]*: ' F: "capture: done" */
+  size_t lines;  /* wc -l < F (every capture ends with a newline) */
+  size_t gc;     /* grep -c '^gc ' F */
+  size_t sched;  /* grep -c '^SCHED ' F */
+  size_t detail; /* grep -c '^  [PMG][0-9]*: ' F */
+  size_t other;  /* grep -vc '^gc \|^SCHED \|^  [PMG][0-9]*: ' F: "capture: done" */
 } counts;
 
 /* Parses F whole and line by line: every gc and SCHED line must parse on its
  * own (a failure names the line), and the stream's counts must match. */
-static void parse_capture(mw_arena *a, const char *name, const counts *want,
-                          mw_runtime_text *rt) {
+static void parse_capture(mw_arena *a, const char *name, const counts *want, mw_runtime_text *rt) {
   size_t len;
   char *data = read_capture(name, &len);
   size_t lineno = 0;
@@ -89,8 +88,7 @@ static void parse_capture(mw_arena *a, const char *name, const counts *want,
   free(data);
 }
 
-static void check_runq(const mw_sched_sample *s, uint32_t q0, uint32_t q1, uint32_t q2,
-                       uint32_t q3) {
+static void check_runq(const mw_sched_sample *s, uint32_t q0, uint32_t q1, uint32_t q2, uint32_t q3) {
   assert_int_equal(s->detailed, 0);
   assert_int_equal(s->n_local_runq, 4);
   assert_non_null(s->local_runq);
@@ -398,15 +396,16 @@ static void test_go125_bad_lines(void **state) {
   (void)state;
   mw_arena *a = mw__arena_new(0);
   mw_runtime_text rt;
-#define HEAD "SCHED 10ms: gomaxprocs=2 idleprocs=1 threads=5 spinningthreads=0 needspinning=0 " \
-             "idlethreads=1 runqueue=0 "
-  const char *in = HEAD "[ 0 0 ] schedticks=[ 1 2\n"  /* unclosed list value */
-                   HEAD "[ 0 0 ] schedticks=[ 1 2 ]x\n" /* text glued to a list value */
-                   HEAD "[ 0 x ] schedticks=[ 1 2 ]\n"  /* not a number in the run queues */
-                   HEAD "[ 0 0\n"                        /* unclosed run queue list */
-                   HEAD "[ 0 0 ] [ 0 0 ]\n"              /* two run queue lists */
-                   HEAD "[ 0 0 ] schedticks\n"           /* a key without a value */
-                   HEAD "[ 0 0 ] schedticks=[ 1 2 ]\n";  /* fine */
+#define HEAD                                                                                                           \
+  "SCHED 10ms: gomaxprocs=2 idleprocs=1 threads=5 spinningthreads=0 needspinning=0 "                                   \
+  "idlethreads=1 runqueue=0 "
+  const char *in = HEAD "[ 0 0 ] schedticks=[ 1 2\n" /* unclosed list value */
+      HEAD "[ 0 0 ] schedticks=[ 1 2 ]x\n"           /* text glued to a list value */
+      HEAD "[ 0 x ] schedticks=[ 1 2 ]\n"            /* not a number in the run queues */
+      HEAD "[ 0 0\n"                                 /* unclosed run queue list */
+      HEAD "[ 0 0 ] [ 0 0 ]\n"                       /* two run queue lists */
+      HEAD "[ 0 0 ] schedticks\n"                    /* a key without a value */
+      HEAD "[ 0 0 ] schedticks=[ 1 2 ]\n";           /* fine */
 #undef HEAD
   assert_int_equal(parse_str(a, in, &rt), 0);
   assert_int_equal(rt.n_sched, 1);

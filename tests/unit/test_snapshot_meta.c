@@ -46,8 +46,9 @@ static void test_dump(void **state) {
 
   mw_arena *a = mw__arena_new(0);
   mw_snapshot_meta r;
-  assert_int_equal(mw__snapshot_meta_read(a, "{\"format\":\"debug=1\",\"by_state\":{\"running\":2,\"chan\":5},"
-                                             "\"claimed_total\":7,\"trigger\":\"goroutines\"}",
+  assert_int_equal(mw__snapshot_meta_read(a,
+                                          "{\"format\":\"debug=1\",\"by_state\":{\"running\":2,\"chan\":5},"
+                                          "\"claimed_total\":7,\"trigger\":\"goroutines\"}",
                                           &r),
                    MW_OK);
   assert_string_equal(r.format, "debug=1");
@@ -94,9 +95,10 @@ static void test_profile(void **state) {
   m.has_by_state = 1;
   m.by_state[MW_G_IO] = 3;
   m.by_state[MW_G_OTHER] = 1;
-  assert_string_equal(write_meta(&b, &m),
-                      "{\"format\":\"pprof\",\"sample_types\":[[\"goroutine\",\"count\"]],\"period_type\":[\"goroutine\","
-                      "\"count\"],\"period\":1,\"by_state\":{\"io\":3,\"other\":1}}");
+  assert_string_equal(
+      write_meta(&b, &m),
+      "{\"format\":\"pprof\",\"sample_types\":[[\"goroutine\",\"count\"]],\"period_type\":[\"goroutine\","
+      "\"count\"],\"period\":1,\"by_state\":{\"io\":3,\"other\":1}}");
 
   mw_arena *a = mw__arena_new(0);
   mw_snapshot_meta r;
@@ -132,8 +134,9 @@ static void test_unexpected_text(void **state) {
   assert_int_equal(r.profile, 0);
   assert_int_equal(r.claimed_total, -1);
   /* members of the wrong type are left out; unknown ones are ignored */
-  assert_int_equal(mw__snapshot_meta_read(a, "{\"format\":7,\"period\":\"x\",\"by_state\":{\"io\":\"many\",\"chan\":2},"
-                                             "\"sample_types\":[[\"cpu\"],5],\"extra\":true}",
+  assert_int_equal(mw__snapshot_meta_read(a,
+                                          "{\"format\":7,\"period\":\"x\",\"by_state\":{\"io\":\"many\",\"chan\":2},"
+                                          "\"sample_types\":[[\"cpu\"],5],\"extra\":true}",
                                           &r),
                    MW_OK);
   assert_null(r.format);
@@ -153,11 +156,24 @@ static void test_unexpected_text(void **state) {
   mw__arena_free(a);
 }
 
+/* Goroutine dumps and goroutine leak profiles are stored as goroutine
+ * groups; every other kind as profile samples. */
+static void test_kind_groups(void **state) {
+  (void)state;
+  assert_int_equal(mw__snapshot_kind_groups("goroutine"), 1);
+  assert_int_equal(mw__snapshot_kind_groups("goroutineleak"), 1);
+  static const char *const samples[] = {"cpu", "heap", "allocs", "mutex", "block", "goroutines", "goroutine ", ""};
+  for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++)
+    assert_int_equal(mw__snapshot_kind_groups(samples[i]), 0);
+  assert_int_equal(mw__snapshot_kind_groups(NULL), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dump),
       cmocka_unit_test(test_profile),
       cmocka_unit_test(test_unexpected_text),
+      cmocka_unit_test(test_kind_groups),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

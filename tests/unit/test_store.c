@@ -25,13 +25,22 @@ static const char STACK_B[] = "main.work\tmain.go:20\n";
 
 /* The trace: GET /cart at T0 for 100 ms (root), db.query at T0+10ms for 30 ms;
  * source shop/i-1 (host h1, pid 42), resource blob "res-1", scope blob "scope-1". */
-static mw_resource_ref res = {.service = "shop", .instance = "i-1", .host = "h1", .pid = 42,
-                              .resource = (const uint8_t *)"res-1", .resource_len = 5};
+static mw_resource_ref res = {.service = "shop",
+                              .instance = "i-1",
+                              .host = "h1",
+                              .pid = 42,
+                              .resource = (const uint8_t *)"res-1",
+                              .resource_len = 5};
 static mw_scope_ref scope = {.body = (const uint8_t *)"scope-1", .body_len = 7};
 
 static mw_span_row span_row(int id, int parent, const char *name, int64_t start_ms, int64_t dur_ms) {
-  mw_span_row r = {.start_ns = T0 + start_ms * MS, .dur_ns = dur_ms * MS, .kind = 2, .status = id == 2 ? 2 : 0,
-                   .name = name, .body = (const uint8_t *)"body", .body_len = 4};
+  mw_span_row r = {.start_ns = T0 + start_ms * MS,
+                   .dur_ns = dur_ms * MS,
+                   .kind = 2,
+                   .status = id == 2 ? 2 : 0,
+                   .name = name,
+                   .body = (const uint8_t *)"body",
+                   .body_len = 4};
   memcpy(r.trace_id, TRACE, 16);
   r.span_id[7] = (uint8_t)id;
   if (parent) r.parent_id[7] = (uint8_t)parent, r.has_parent = 1;
@@ -50,12 +59,25 @@ static int write_stderr(sfx *f, size_t n) {
   mw_gc_cycle *gc = calloc(n, sizeof *gc);
   mw_sched_sample *sched = calloc(n, sizeof *sched);
   for (size_t i = 0; i < n; i++) {
-    gc[i] = (mw_gc_cycle){.n = (int64_t)i + 1, .start_ns = T0 + (int64_t)i * 1000 * MS, .stw_sweep_term_ns = 50000,
-                          .concurrent_mark_ns = 4 * MS, .stw_mark_term_ns = 90000, .cpu_percent = 3,
-                          .heap_before = 40 << 20, .heap_after = 42 << 20, .heap_live = 21 << 20, .goal = 44 << 20,
-                          .stacks = -1, .globals = 1 << 20, .procs = 8, .forced = i == 0};
-    sched[i] = (mw_sched_sample){.stamp_ns = T0 + (int64_t)i * 1000 * MS + 500 * MS, .gomaxprocs = 8,
-                                 .idleprocs = 6 + (int64_t)(i % 2), .threads = 12, .runqueue = 1,
+    gc[i] = (mw_gc_cycle){.n = (int64_t)i + 1,
+                          .start_ns = T0 + (int64_t)i * 1000 * MS,
+                          .stw_sweep_term_ns = 50000,
+                          .concurrent_mark_ns = 4 * MS,
+                          .stw_mark_term_ns = 90000,
+                          .cpu_percent = 3,
+                          .heap_before = 40 << 20,
+                          .heap_after = 42 << 20,
+                          .heap_live = 21 << 20,
+                          .goal = 44 << 20,
+                          .stacks = -1,
+                          .globals = 1 << 20,
+                          .procs = 8,
+                          .forced = i == 0};
+    sched[i] = (mw_sched_sample){.stamp_ns = T0 + (int64_t)i * 1000 * MS + 500 * MS,
+                                 .gomaxprocs = 8,
+                                 .idleprocs = 6 + (int64_t)(i % 2),
+                                 .threads = 12,
+                                 .runqueue = 1,
                                  .local_runq_sum = i == 0 ? 3 : -1};
   }
   mw_runtime_batch b = {.service = "shop", .instance = "i-1", .gc = gc, .n_gc = n, .sched = sched, .n_sched = n};
@@ -71,10 +93,21 @@ static int write_stderr(sfx *f, size_t n) {
 static int64_t write_big_dump(sfx *f, size_t n) {
   mw_stack_text stack = {STACK_B, sizeof STACK_B - 1};
   mw_goroutine_group *g = calloc(n, sizeof *g);
-  for (size_t i = 0; i < n; i++) g[i] = (mw_goroutine_group){.state = MW_G_RUNNING, .count = 1, .wait_min_ns = -1, .wait_max_ns = -1};
-  mw_runtime_batch dump = {.service = "shop", .instance = "i-1", .kind = "goroutine", .format = "debug=2", .at_ns = T0,
-                           .total = (int64_t)n, .payload = (const uint8_t *)"d", .payload_len = 1, .raw_bytes = 1,
-                           .stacks = &stack, .n_stacks = 1, .groups = g, .n_groups = n};
+  for (size_t i = 0; i < n; i++)
+    g[i] = (mw_goroutine_group){.state = MW_G_RUNNING, .count = 1, .wait_min_ns = -1, .wait_max_ns = -1};
+  mw_runtime_batch dump = {.service = "shop",
+                           .instance = "i-1",
+                           .kind = "goroutine",
+                           .format = "debug=2",
+                           .at_ns = T0,
+                           .total = (int64_t)n,
+                           .payload = (const uint8_t *)"d",
+                           .payload_len = 1,
+                           .raw_bytes = 1,
+                           .stacks = &stack,
+                           .n_stacks = 1,
+                           .groups = g,
+                           .n_groups = n};
   mw_write_job job = {.kind = MW_JOB_RUNTIME, .payload = &dump, .cost_spans = n};
   int rc = sfx_commit(f, &job, 1);
   free(g);
@@ -86,23 +119,51 @@ static int64_t write_big_dump(sfx *f, size_t n) {
  * payloads: "dump" and "prof" (not zstd: the store keeps bytes, whatever they are). */
 static int write_snapshots(sfx *f) {
   mw_stack_text stacks[2] = {{STACK_A, sizeof STACK_A - 1}, {STACK_B, sizeof STACK_B - 1}};
-  mw_goroutine_group g[2] = {{.stack = 0, .state = MW_G_CHAN, .wait_reason = "chan receive", .count = 3,
-                              .wait_min_ns = 60000 * MS, .wait_max_ns = 120000 * MS, .has_span = 1, .has_trace = 1,
-                              .labels_json = "{\"span_id\":\"x\"}", .goids = "7,9,11"},
-                             {.stack = 1, .state = MW_G_RUNNING, .count = 1, .wait_min_ns = -1, .wait_max_ns = -1,
-                              .locked = 1}};
+  mw_goroutine_group g[2] = {
+      {.stack = 0,
+       .state = MW_G_CHAN,
+       .wait_reason = "chan receive",
+       .count = 3,
+       .wait_min_ns = 60000 * MS,
+       .wait_max_ns = 120000 * MS,
+       .has_span = 1,
+       .has_trace = 1,
+       .labels_json = "{\"span_id\":\"x\"}",
+       .goids = "7,9,11"},
+      {.stack = 1, .state = MW_G_RUNNING, .count = 1, .wait_min_ns = -1, .wait_max_ns = -1, .locked = 1}};
   g[0].span_id[7] = 2;
   memcpy(g[0].trace_id, TRACE, 16);
-  mw_runtime_batch dump = {.service = "shop", .instance = "i-1", .kind = "goroutine", .format = "debug=2",
-                           .at_ns = T0 + 50 * MS, .total = 4, .meta_json = "{\"format\":\"debug=2\"}",
-                           .payload = (const uint8_t *)"dump", .payload_len = 4, .raw_bytes = 40, .stacks = stacks,
-                           .n_stacks = 2, .groups = g, .n_groups = 2};
+  mw_runtime_batch dump = {.service = "shop",
+                           .instance = "i-1",
+                           .kind = "goroutine",
+                           .format = "debug=2",
+                           .at_ns = T0 + 50 * MS,
+                           .total = 4,
+                           .meta_json = "{\"format\":\"debug=2\"}",
+                           .payload = (const uint8_t *)"dump",
+                           .payload_len = 4,
+                           .raw_bytes = 40,
+                           .stacks = stacks,
+                           .n_stacks = 2,
+                           .groups = g,
+                           .n_groups = 2};
   mw_profile_row p = {.stack = 1, .has_span = 1, .vals_json = "[2,20000000]"};
   p.span_id[7] = 2;
-  mw_runtime_batch prof = {.service = "shop", .instance = "i-1", .kind = "cpu", .format = "pprof", .at_ns = T0,
-                           .duration_ns = 10000 * MS, .total = 1, .meta_json = "{\"format\":\"pprof\"}",
-                           .payload = (const uint8_t *)"prof", .payload_len = 4, .raw_bytes = 4, .stacks = stacks,
-                           .n_stacks = 2, .samples = &p, .n_samples = 1};
+  mw_runtime_batch prof = {.service = "shop",
+                           .instance = "i-1",
+                           .kind = "cpu",
+                           .format = "pprof",
+                           .at_ns = T0,
+                           .duration_ns = 10000 * MS,
+                           .total = 1,
+                           .meta_json = "{\"format\":\"pprof\"}",
+                           .payload = (const uint8_t *)"prof",
+                           .payload_len = 4,
+                           .raw_bytes = 4,
+                           .stacks = stacks,
+                           .n_stacks = 2,
+                           .samples = &p,
+                           .n_samples = 1};
   mw_write_job jobs[2] = {{.kind = MW_JOB_RUNTIME, .payload = &dump}, {.kind = MW_JOB_RUNTIME, .payload = &prof}};
   return sfx_commit(f, jobs, 2);
 }

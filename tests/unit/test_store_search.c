@@ -32,7 +32,7 @@ typedef struct fixture {
   char dir[64];
   mw_store *store;
   mw_arena *arena;
-  mw_read *rd;             /* the read transaction of the test's last read */
+  mw_read *rd; /* the read transaction of the test's last read */
 } fixture;
 
 /* A fresh read transaction for the next read (the last one ends). */
@@ -62,12 +62,10 @@ typedef struct spec {
 } spec;
 
 static const spec k_spans[] = {
-    {1, 1, 0, 0, "GET /cart", 0, 100},    {1, 2, 1, 0, "db.query", 10, 30},
-    {1, 3, 1, 1, "charge", 20, 60},       {1, 4, 3, 1, "db.query", 30, 40},
-    {2, 5, 0, 0, "GET /cart", 1000, 250}, {2, 6, 5, 0, "db.query", 1005, 200},
-    {3, 7, 0, 1, "charge", 2000, 15},     {3, 8, 7, 1, "db.query", 2001, 10},
-    {4, 9, 99, 0, "db.query", 3000, 500}, {5, 10, 0, 0, "GET /cart", 4000, 50},
-    {5, 11, 10, 0, "db.query", 4001, 45}, {5, 12, 10, 0, "db.query", 4002, 20},
+    {1, 1, 0, 0, "GET /cart", 0, 100},    {1, 2, 1, 0, "db.query", 10, 30},     {1, 3, 1, 1, "charge", 20, 60},
+    {1, 4, 3, 1, "db.query", 30, 40},     {2, 5, 0, 0, "GET /cart", 1000, 250}, {2, 6, 5, 0, "db.query", 1005, 200},
+    {3, 7, 0, 1, "charge", 2000, 15},     {3, 8, 7, 1, "db.query", 2001, 10},   {4, 9, 99, 0, "db.query", 3000, 500},
+    {5, 10, 0, 0, "GET /cart", 4000, 50}, {5, 11, 10, 0, "db.query", 4001, 45}, {5, 12, 10, 0, "db.query", 4002, 20},
 };
 enum { N_SPANS = sizeof k_spans / sizeof k_spans[0] };
 
@@ -105,8 +103,8 @@ static void load(mw_store *s) {
     r->resource = (uint32_t)sp->svc;
     r->body = (const uint8_t *)"";
   }
-  static mw_span_batch b = {.resources = res, .n_resources = 2, .scopes = &scope, .n_scopes = 1, .rows = rows,
-                            .n_rows = N_SPANS};
+  static mw_span_batch b = {
+      .resources = res, .n_resources = 2, .scopes = &scope, .n_scopes = 1, .rows = rows, .n_rows = N_SPANS};
   static mw_write_job job;
   job = (mw_write_job){.kind = MW_JOB_SPANS, .payload = &b, .cost_spans = N_SPANS, .cost_bytes = 1, .done = on_done};
   done_rc = 1;
@@ -177,9 +175,9 @@ static void expect_in_plan(const char *sql, const char *plan, const char *want) 
 
 static void test_plans_never_scan_spans(void **state) {
   fixture *f = *state;
-  const char *const other[] = {MW__SEARCH_TRACE_SQL, MW__SEARCH_ROOT_SQL, MW__SEARCH_EXTENT_SQL, MW__SEARCH_ALL_SQL,
-                               MW__OP_FIRST_SQL,     MW__OP_LAST_SQL,     MW__SERVICES_SQL,      MW__SERVICE_SQL,
-                               MW__OPERATIONS_SQL,   MW__OP_DURATIONS_SQL, MW__OP_COUNT_SQL,      MW__OP_MAX_SQL,
+  const char *const other[] = {MW__SEARCH_TRACE_SQL,   MW__SEARCH_ROOT_SQL,  MW__SEARCH_EXTENT_SQL, MW__SEARCH_ALL_SQL,
+                               MW__OP_FIRST_SQL,       MW__OP_LAST_SQL,      MW__SERVICES_SQL,      MW__SERVICE_SQL,
+                               MW__OPERATIONS_SQL,     MW__OP_DURATIONS_SQL, MW__OP_COUNT_SQL,      MW__OP_MAX_SQL,
                                MW__OP_LONGEST_SLOW_SQL};
   char plan[4096];
   /* the operations come from an index whenever a service or name is given */
@@ -191,14 +189,16 @@ static void test_plans_never_scan_spans(void **state) {
    * or its window of spans_by_op from the index alone (no row is read to
    * filter or order) */
   plan_of(f, MW__OP_LONGEST_SLOW_SQL, plan, sizeof plan);
-  expect_in_plan(MW__OP_LONGEST_SLOW_SQL, plan, "SEARCH slow_spans USING PRIMARY KEY (op_id=? AND dur_ns>? AND dur_ns<?)");
+  expect_in_plan(MW__OP_LONGEST_SLOW_SQL, plan,
+                 "SEARCH slow_spans USING PRIMARY KEY (op_id=? AND dur_ns>? AND dur_ns<?)");
   if (strstr(plan, "TEMP B-TREE")) fail_msg("the walk down the slow spans sorts:\n%s", plan);
   plan_of(f, MW__OP_LONGEST_BY_START_SQL, plan, sizeof plan);
   no_span_scan(MW__OP_LONGEST_BY_START_SQL, plan);
   expect_in_plan(MW__OP_LONGEST_BY_START_SQL, plan,
                  "SEARCH spans USING COVERING INDEX spans_by_op (op_id=? AND start_ns>? AND start_ns<?)");
   plan_of(f, MW__SEARCH_ALL_SQL, plan, sizeof plan);
-  expect_in_plan(MW__SEARCH_ALL_SQL, plan, "SEARCH s USING COVERING INDEX spans_by_op (op_id=? AND start_ns>? AND start_ns<?)");
+  expect_in_plan(MW__SEARCH_ALL_SQL, plan,
+                 "SEARCH s USING COVERING INDEX spans_by_op (op_id=? AND start_ns>? AND start_ns<?)");
   for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
     plan_of(f, other[i], plan, sizeof plan);
     no_span_scan(other[i], plan);
@@ -210,8 +210,13 @@ static void test_plans_never_scan_spans(void **state) {
 /* --- search results ---------------------------------------------------------- */
 
 static mw_search_query query(const char *service, const char *name) {
-  return (mw_search_query){.service = service, .name = name, .min_dur_ns = 0, .max_dur_ns = INT64_MAX,
-                           .start_ns = 0, .end_ns = INT64_MAX, .page = {.offset = 0, .limit = 100, .max_bytes = 1 << 20}};
+  return (mw_search_query){.service = service,
+                           .name = name,
+                           .min_dur_ns = 0,
+                           .max_dur_ns = INT64_MAX,
+                           .start_ns = 0,
+                           .end_ns = INT64_MAX,
+                           .page = {.offset = 0, .limit = 100, .max_bytes = 1 << 20}};
 }
 
 /* Runs q and checks the traces (by number) and their matching durations (ms), in order. */
@@ -374,8 +379,7 @@ static void test_operations(void **state) {
   assert_string_equal(op[0].name, "db.query");
   assert_int_equal(op[0].count, 1);
   assert_int_equal(next, 0);
-  assert_int_equal(mw__store_operations(rd(f), f->arena, "nosuch", 0, INT64_MAX, &pg, &op, &n, &next),
-                   MW_ENOTFOUND);
+  assert_int_equal(mw__store_operations(rd(f), f->arena, "nosuch", 0, INT64_MAX, &pg, &op, &n, &next), MW_ENOTFOUND);
 }
 
 /* --- query limits -------------------------------------------------------------- */
@@ -387,11 +391,12 @@ static void test_limit_stops_a_long_statement(void **state) {
   mw_read *r = rd(f);
   sqlite3_stmt *st;
   /* counts to a billion: minutes of work without the limit */
-  assert_int_equal(sqlite3_prepare_v2(r->db,
-                                      "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) "
-                                      "SELECT count(*) FROM c",
-                                      -1, &st, NULL),
-                   SQLITE_OK);
+  assert_int_equal(
+      sqlite3_prepare_v2(r->db,
+                         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) "
+                         "SELECT count(*) FROM c",
+                         -1, &st, NULL),
+      SQLITE_OK);
   int64_t t0 = mw__mono_ns();
   int rc = sqlite3_step(st);
   int64_t took = mw__mono_ns() - t0;
@@ -436,8 +441,8 @@ static void test_limit_abort(void **state) {
  * The slowest spans are then found among the listed ones, or, when too few
  * of those match, in the window. */
 static void load_busy(mw_store *s, int first, int n, int64_t start0_ms, int64_t dur0_ms) {
-  static mw_resource_ref res = {.service = "load", .instance = "", .resource = (const uint8_t *)"r-load",
-                                .resource_len = 6};
+  static mw_resource_ref res = {
+      .service = "load", .instance = "", .resource = (const uint8_t *)"r-load", .resource_len = 6};
   static mw_scope_ref scope = {.body = (const uint8_t *)"scope", .body_len = 5};
   mw_span_row *rows = calloc((size_t)n, sizeof *rows);
   for (int k = 1; k <= n; k++) {
@@ -451,8 +456,8 @@ static void load_busy(mw_store *s, int first, int n, int64_t start0_ms, int64_t 
     r->name = "busy";
     r->body = (const uint8_t *)"";
   }
-  mw_span_batch b = {.resources = &res, .n_resources = 1, .scopes = &scope, .n_scopes = 1, .rows = rows,
-                     .n_rows = (size_t)n};
+  mw_span_batch b = {
+      .resources = &res, .n_resources = 1, .scopes = &scope, .n_scopes = 1, .rows = rows, .n_rows = (size_t)n};
   mw_write_job job = {.kind = MW_JOB_SPANS, .payload = &b, .cost_spans = (size_t)n, .cost_bytes = 1, .done = on_done};
   done_rc = 1;
   assert_int_equal(mw__store_submit(s, &job), MW_OK);
@@ -471,7 +476,8 @@ static void expect_durations(fixture *f, mw_search_query q, const int64_t *ms, s
   assert_int_equal(mw__store_search(rd(f), f->arena, &q, &hits, &got, &next), MW_OK);
   assert_int_equal(got, n);
   for (size_t i = 0; i < n; i++)
-    if (hits[i].match_dur_ns != ms[i] * MS) fail_msg("hit %zu: %lld ms, want %lld", i, (long long)(hits[i].match_dur_ns / MS), (long long)ms[i]);
+    if (hits[i].match_dur_ns != ms[i] * MS)
+      fail_msg("hit %zu: %lld ms, want %lld", i, (long long)(hits[i].match_dur_ns / MS), (long long)ms[i]);
 }
 
 static void test_slow_spans(void **state) {
@@ -493,8 +499,11 @@ static void test_slow_spans(void **state) {
   sqlite3 *db;
   assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
   sqlite3_stmt *st;
-  assert_int_equal(sqlite3_prepare_v2(db, "SELECT slow_ns, (SELECT count(*) FROM slow_spans), "
-                                          "(SELECT min(dur_ns) FROM slow_spans) FROM operations", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db,
+                                      "SELECT slow_ns, (SELECT count(*) FROM slow_spans), "
+                                      "(SELECT min(dur_ns) FROM slow_spans) FROM operations",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   assert_int_equal(sqlite3_column_int64(st, 0), 1998 * MS);
   assert_int_equal(sqlite3_column_int64(st, 1), 1100);

@@ -99,10 +99,8 @@ static void test_bad_param_is_named(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_plain_uris_pass),
-      cmocka_unit_test(test_control_characters_in_the_path),
-      cmocka_unit_test(test_parameter_count),
-      cmocka_unit_test(test_length),
+      cmocka_unit_test(test_plain_uris_pass),    cmocka_unit_test(test_control_characters_in_the_path),
+      cmocka_unit_test(test_parameter_count),    cmocka_unit_test(test_length),
       cmocka_unit_test(test_bad_param_is_named),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { flattenBreakdown, segments, stateSegments, COMPONENTS, kindLabel } from '../app/lib/breakdown.js';
-import { groupSnapshot, matchesFilter, samplesByState, waitText } from '../app/lib/goroutines.js';
+import { groupSnapshot, matchesFilter, samplesByState, waitText, snapshotView } from '../app/lib/goroutines.js';
 import { cpuSnapshotIds, scopeLabel, confidenceWord, evidenceSnapshots, explainIndex } from '../app/lib/explain.js';
 import { searchPoints, scatterLayout, hitPoint, durationTicks } from '../app/lib/scatter.js';
 
@@ -51,6 +51,13 @@ test('snapshot groups by state, the trace\'s own first, filtered by words', () =
   assert.equal(groupSnapshot(GROUPS, { filter: 'nothing-like-this' }).states.length, 0);
   assert.equal(waitText(GROUPS[2]), 'waiting 1–2 min');
   assert.equal(waitText(GROUPS[0]), '');
+});
+
+test('goroutine and goroutine leak snapshots show groups, the others samples', () => {
+  assert.deepEqual(snapshotView('goroutine'), { groups: true, title: 'Goroutine snapshot' });
+  assert.deepEqual(snapshotView('goroutineleak'), { groups: true, title: 'Goroutine leak profile' });
+  assert.deepEqual(snapshotView('cpu'), { groups: false, title: 'CPU profile' });
+  assert.deepEqual(snapshotView('heap'), { groups: false, title: 'HEAP profile' });
 });
 
 test('a span\'s goroutine samples by state', () => {

@@ -6,6 +6,8 @@
 //	GET /work          ~0.2 ms of CPU and some garbage, inside pprof.Do(labels)
 //	GET /grow?mb=N     keeps N more MiB live (in 1 MiB pointer-free blocks)
 //	GET /spawn?n=N     starts N more goroutines that wait forever
+//	GET /leak?n=N      leaks N goroutines: each waits on a channel only it references (what
+//	                   the goroutine leak profile finds, when the runtime has one)
 //	GET /gc            runtime.GC(): a gctrace line with the live heap as it is
 //	GET /say?n=N       writes N lines to stdout and stderr (varied lengths and bytes)
 //	GET /stats         {"requests","probe_max_ns","probe_p999_ns","goroutines","heap_live","cpu_ns"}
@@ -202,6 +204,12 @@ func probeStats() (max, p999 int64) {
 	return probeMax, s[(len(s)*999)/1000]
 }
 
+// leak blocks for good on a channel nothing else can reach.
+func leak() {
+	c := make(chan int)
+	<-c
+}
+
 // --- work ------------------------------------------------------------------------------------
 
 var (
@@ -286,6 +294,13 @@ func main() {
 			go func() { <-block }()
 		}
 		fmt.Fprintf(w, "{\"goroutines\":%d}\n", runtime.NumGoroutine())
+	})
+	http.HandleFunc("/leak", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		for i := 0; i < n; i++ {
+			go leak()
+		}
+		fmt.Fprintf(w, "leaked %d\n", n)
 	})
 	http.HandleFunc("/say", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))

@@ -3,7 +3,8 @@
 // README.md). For -seconds it keeps the garbage collector busy (allocating
 // goroutines, a live heap that grows and shrinks; at the end one runtime.GC
 // call: a "(forced)" line) and the scheduler busy (more CPU-bound goroutines than Ps,
-// so that the per-P run queues are not all empty). Standard library only.
+// so that the per-P run queues are not all empty). With -dumps DIR it captures
+// goroutine dumps and profiles instead (dumps.go). Standard library only.
 package main
 
 import (
@@ -22,7 +23,15 @@ var sinkB atomic.Pointer[[]byte]
 
 func main() {
 	seconds := flag.Int("seconds", 5, "how long to run")
+	dumps := flag.String("dumps", "", "capture goroutine dumps and profiles into this directory instead (dumps.go)")
 	flag.Parse()
+	if *dumps != "" {
+		if err := captureDumps(*dumps); err != nil {
+			fmt.Fprintln(os.Stderr, "capture:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	deadline := time.Now().Add(time.Duration(*seconds) * time.Second)
 	var wg sync.WaitGroup
 

@@ -68,6 +68,14 @@ export function samplesByState(samples) {
     .sort((a, b) => b.snapshots - a.snapshots || b.goroutines - a.goroutines || rank(a.state) - rank(b.state));
 }
 
+/** How a snapshot of kind reads: goroutine groups (a goroutine dump or profile, a goroutine
+ * leak profile: only the leaked ones) or profile samples, and its panel's title. */
+export function snapshotView(kind) {
+  if (kind === 'goroutine') return { groups: true, title: 'Goroutine snapshot' };
+  if (kind === 'goroutineleak') return { groups: true, title: 'Goroutine leak profile' };
+  return { groups: false, title: `${String(kind).toUpperCase()} profile` };
+}
+
 /** "waiting 1–2 minutes" from wait_min_ns/wait_max_ns, or '' when the dump had none. */
 export function waitText(g) {
   const a = g.wait_min_ns, b = g.wait_max_ns;

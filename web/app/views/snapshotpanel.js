@@ -7,7 +7,7 @@
 import { api, snapshotRawUrl } from '../lib/api.js';
 import { fmtDuration, fmtOffset, fmtClock, fmtCount, fmtPct } from '../lib/format.js';
 import { stateSegments, stateColor } from '../lib/breakdown.js';
-import { groupSnapshot, waitText } from '../lib/goroutines.js';
+import { groupSnapshot, waitText, snapshotView } from '../lib/goroutines.js';
 import { foldSamples, cpuValueIndex, nodeLabel } from '../lib/flame.js';
 import { h, clear, loadingBox, errorBox, emptyBox, stackedBar, swatch } from '../ui/dom.js';
 import { flameGraph } from '../ui/flamegraph.js';
@@ -29,11 +29,12 @@ export function snapshotPanel(o) {
     el.dataset.state = 'ready';
     el.dataset.kind = snap.kind;
     clear(body);
-    head.querySelector('h2').textContent = `${snap.kind === 'goroutine' ? 'Goroutine snapshot' : `${snap.kind.toUpperCase()} profile`} #${snap.id}`;
+    const view = snapshotView(snap.kind);
+    head.querySelector('h2').textContent = `${view.title} #${snap.id}`;
     const when = o.base ? `${fmtOffset(snap.time_ns - o.base)} from the trace's start · ` : '';
     body.append(h('p', { class: 'muted num' }, `${when}${fmtClock(snap.time_ns)}${snap.duration_ns ? ` · ${fmtDuration(snap.duration_ns)} long` : ''} · ${snap.format} · source ${snap.source_id} · `,
       h('a', { href: snapshotRawUrl(snap.id), download: `snapshot-${snap.id}.${snap.format === 'pprof' ? 'pb.gz' : 'txt'}` }, 'raw')));
-    if (snap.kind === 'goroutine') goroutines(snap, body, o);
+    if (view.groups) goroutines(snap, body, o);
     else profile(snap, body, o, destroyers);
   }).catch((err) => {
     if (err.name === 'AbortError') return;
