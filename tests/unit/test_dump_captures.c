@@ -371,12 +371,24 @@ static void test_pprof_today(void **state) {
   }
 }
 
+/* Profiles of a service on the official OpenTelemetry Go SDK whose spans run
+ * with client/go's labels (deploy/demo at 50 requests/s, Go 1.26.8): every
+ * sample compared with the second reader, labels included. */
+static void test_pprof_sdk_service(void **state) {
+  (void)state;
+  int64_t sum;
+  check_pprof("go1.26", "sdk-goroutines.pb.gz", &sum);
+  assert_int_equal(sum, 68); /* go tool pprof -raw F: the goroutine/count values summed */
+  check_pprof("go1.26", "sdk-cpu.pb.gz", &sum);
+  assert_int_equal(sum, 111); /* go tool pprof -raw F: the samples/count values summed */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_debug2_today), cmocka_unit_test(test_debug2_tracebacklabels),
       cmocka_unit_test(test_leak_debug2),  cmocka_unit_test(test_synctest),
       cmocka_unit_test(test_debug1_today), cmocka_unit_test(test_leak_debug1),
-      cmocka_unit_test(test_pprof_today),
+      cmocka_unit_test(test_pprof_today),  cmocka_unit_test(test_pprof_sdk_service),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
