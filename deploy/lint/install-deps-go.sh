@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Tests how deploy/install-deps.sh --go picks or installs Go, offline and without
-# touching /usr/local/go: fake `go` commands on a PATH of our own, MW_GO_ROOT in a
-# temporary directory, MW_GO_PROXY a file:// proxy holding a zip that is not the
-# real toolchain (it must be refused). The real download was checked by hand
-# (deploy/install-deps.sh's pins). Exit 77 (ctest's skip) without python3 (it
-# writes the zip).
+# Tests how deploy/install-deps.sh --go picks or installs Go, and that --test installs no
+# golang package, offline and without touching /usr/local/go: fake `go` commands on a PATH
+# of our own, MW_GO_ROOT in a temporary directory, MW_GO_PROXY a file:// proxy holding a zip
+# that is not the real toolchain (it must be refused). The real download was checked by
+# hand (deploy/install-deps.sh's pins). Exit 77 (ctest's skip) without python3 (it writes
+# the zip).
 set -euo pipefail
 script=$(cd "$(dirname "$0")/.." && pwd)/install-deps.sh
 command -v python3 >/dev/null || { echo "python3 not found: skipped" >&2; exit 77; }
@@ -72,5 +72,21 @@ run "" "$work/root-e" "file://$work/nowhere"
 check "no proxy: refused" test $rc -ne 0
 check "  saying so" grep -q "cannot download file://$work/nowhere/golang.org/toolchain/@v/v0.0.1-go1.26.8.linux-" <<< "$out"
 check "  and nothing is installed" test ! -e "$work/root-e"
+
+# --test installs Debian's packages, never Debian's Go (golang-go is 1.19; the tests need the
+# machine's Go, and it would shadow it on PATH): a dpkg-query that finds nothing installed, an
+# apt-get that records its arguments, a go >= 1.25 on PATH
+mkdir -p "$work/apt"
+printf '#!/bin/sh\nexit 1\n' > "$work/apt/dpkg-query"
+printf '#!/bin/sh\necho "$@" >> "%s/apt-get.log"\n' "$work" > "$work/apt/apt-get"
+chmod +x "$work/apt/dpkg-query" "$work/apt/apt-get"
+rc=0
+out=$(env -i HOME="$work" PATH="$work/apt:$work/new:$sys" MW_GO_ROOT="$work/root-f" MW_GO_PROXY="file://$proxy" \
+      bash "$script" --test 2>&1) || rc=$?
+not() { ! "$@"; }
+check "--test installs the packages it lists" grep -q "^install .* build-essential .* nodejs " "$work/apt-get.log"
+check "  and no golang package" not grep -qE "(^| )golang" "$work/apt-get.log"
+check "  and uses the go on PATH" grep -q "using $work/new/go (go version go1.26.8" <<< "$out"
+check "  installing no Go" test ! -e "$work/root-f"
 
 [[ $fails -eq 0 ]] || { echo "$fails failed; the script's last output:"; echo "$out"; exit 1; }
