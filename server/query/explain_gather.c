@@ -140,11 +140,11 @@ static int read_samples(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], co
     }
     int64_t count = nth_value(r->vals_json, 0);
     c[m_cpu] = (mw_ex_cpu_row){.snapshot_id = r->snapshot_id,
-                           .at_ns = r->snapshot_ns,
-                           .dur_ns = r->snapshot_dur_ns,
-                           .frames = r->frames,
-                           .samples = count > 0 ? count : 1,
-                           .cpu_ns = idx_ns >= 0 ? nth_value(r->vals_json, idx_ns) : mw__sat_mul(count, period)};
+                               .at_ns = r->snapshot_ns,
+                               .dur_ns = r->snapshot_dur_ns,
+                               .frames = r->frames,
+                               .samples = count > 0 ? count : 1,
+                               .cpu_ns = idx_ns >= 0 ? nth_value(r->vals_json, idx_ns) : mw__sat_mul(count, period)};
     mw_ex_span *sp = &in->spans[r->ref];
     if (!sp->n_cpu) sp->cpu = &c[m_cpu];
     sp->n_cpu++;
@@ -192,12 +192,12 @@ static int read_op(mw_read *rd, mw_arena *a, const mw_explain_opts *o, const mw_
         rows[i].snapshot_ns > mw__sat_add(refs[rows[i].ref].start_ns, refs[rows[i].ref].dur_ns))
       continue; /* after the span: a goroutine it left behind, not the span */
     g[m++] = (mw_ex_goroutines){.snapshot_id = rows[i].snapshot_id,
-                              .at_ns = rows[i].snapshot_ns,
-                              .state = rows[i].state,
-                              .wait_reason = rows[i].wait_reason,
-                              .count = rows[i].count,
-                              .stack_id = rows[i].stack_id,
-                              .frames = rows[i].frames,
+                                .at_ns = rows[i].snapshot_ns,
+                                .state = rows[i].state,
+                                .wait_reason = rows[i].wait_reason,
+                                .count = rows[i].count,
+                                .stack_id = rows[i].stack_id,
+                                .frames = rows[i].frames,
                                 .span = rows[i].ref};
   }
   op->rows = g;
