@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { startServer, request, mapLimit, sleep } from '../integration/lib/server.mjs';
 import { waitFor } from '../integration/lib/wait.mjs';
 import { decodeProfile } from '../e2e/lib/pprof.mjs';
+import { ALLOC_CPU_SHARE, CPU_SAMPLE_MS, CPU_MIN_COVER, cpuBySpan, median } from '../e2e/lib/judge.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GO = process.env.GO || 'go';
@@ -68,13 +69,10 @@ const LEAK_GOROUTINES = 3; // the service's -leak-goroutines default
 const SLOT_MS = 110;       // one request (or one contend group) every SLOT_MS
 const CONTEND_AFTER_MS = [25, 35]; // the two waiters of a group, after the holder
 
-// The judging rules of tests/e2e (its README): alloc's "cpu" is right when at least half
-// of the span's own labelled CPU time is in the allocator or the collector; cpu's
-// "runnable" is right when the span was really off CPU for at least half its time.
-const ALLOC_CPU_SHARE = 0.5;
-const CPU_SAMPLE_MS = 10;
-const CPU_MIN_COVER = 0.9;
-const ALLOC_FUNCS = /^runtime\.(mallocgc|gcAssistAlloc1?|gcDrainN|gcWriteBarrier.*|wbBufFlush1?|memclrNoHeapPointers|largeAlloc|\(\*mcache\)\..*|\(\*mheap\)\..*|\(\*mcentral\)\..*)$/;
+// The judging rules of tests/e2e (its README, and ../e2e/lib/judge.mjs): alloc's "cpu"
+// is right when at least half of the span's own labelled CPU time is in the allocator or
+// the collector; cpu's "runnable" is right when the span was really off CPU for at least
+// half its time.
 
 // Floors, chosen from measured runs at the default schedule (README.md, "Floors"). What
 // the agent gathers depends on the machine: its goroutine-profile budget takes fewer
@@ -224,10 +222,6 @@ async function source() {
   return sources.find((s) => s.service === SERVICE) || null;
 }
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor((s.length - 1) / 2)] : 0;
-}
 
 /**
  * The load: rounds of SLOT_MS slots, about one a second. In each round the two CPU-bound
@@ -334,23 +328,6 @@ async function collect() {
   return { built, requests, flush, loadMs, loadStartNs, loadEndNs, rounds, exit, stats: agent.stats(), lastGoroutine, schedule };
 }
 
-/** For each span id, its labelled CPU ns and the part in the allocator/collector. */
-function cpuBySpan(profiles) {
-  const out = new Map();
-  for (const p of profiles) {
-    const ix = p.sampleTypes.findIndex(([, unit]) => unit === 'nanoseconds');
-    for (const s of p.samples) {
-      const id = s.labels.span_id;
-      if (!id) continue;
-      const v = ix >= 0 ? s.values[ix] : s.values[0] * p.period;
-      const e = out.get(id) || { ns: 0, allocNs: 0 };
-      e.ns += v;
-      if (s.funcs.some((f) => ALLOC_FUNCS.test(f))) e.allocNs += v;
-      out.set(id, e);
-    }
-  }
-  return out;
-}
 
 /** The share of [a, b] that the CPU profiles sampled (from their start for the window
  * the agent asked for: Go states a duration that also counts its writer's last wake-up). */

@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { startServer, request, mapLimit, sleep } from '../integration/lib/server.mjs';
 import { waitFor } from '../integration/lib/wait.mjs';
 import { decodeProfile } from './lib/pprof.mjs';
+import { ALLOC_CPU_SHARE, CPU_SAMPLE_MS, CPU_MIN_COVER, cpuBySpan, median } from './lib/judge.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GO = process.env.GO || 'go';
@@ -60,17 +61,7 @@ const MIN_EVIDENCE = 5;        // requests with evidence for a kind to be judged
 // with evidence would pass the accuracy test without being checked. All six reach 25 of
 // 25 in every run on record (README.md).
 const HIGH_CONFIDENCE = 0.7;   // a wrong top cause at or above this fails the test
-// alloc: "cpu" is the injected cause too when at least this share of the span's own
-// labelled CPU time (read by this test from the raw profiles) is in the allocator or
-// the collector: the span was on a CPU, paying for its allocations.
-const ALLOC_CPU_SHARE = 0.5;
-// cpu: "runnable" is the right answer too when the span was really off CPU for at least
-// half its time (a loaded machine, or both Ps busy), by this test's own reading of the raw
-// profiles: its labelled CPU time, give or take one sample, over a span the CPU profiles
-// sampled (nearly) all of.
-const CPU_SAMPLE_MS = 10; // Go's 100 Hz
-const CPU_MIN_COVER = 0.9;
-const ALLOC_FUNCS = /^runtime\.(mallocgc|gcAssistAlloc1?|gcDrainN|gcWriteBarrier.*|wbBufFlush1?|memclrNoHeapPointers|largeAlloc|\(\*mcache\)\..*|\(\*mheap\)\..*|\(\*mcentral\)\..*)$/;
+// alloc's "cpu" and cpu's "runnable": lib/judge.mjs
 
 const nowNs = () => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
 const log = (...a) => console.log('[e2e]', ...a);
@@ -267,24 +258,6 @@ async function collect() {
     gcLines: svc.stderr.filter((l) => / gc \d+ @/.test(l)) };
 }
 
-/** For each span id, its labelled CPU ns and the part in the allocator/collector. */
-function cpuBySpan(bodies) {
-  const out = new Map();
-  for (const b of bodies) {
-    const p = decodeProfile(b);
-    const ix = p.sampleTypes.findIndex(([, unit]) => unit === 'nanoseconds');
-    for (const s of p.samples) {
-      const id = s.labels.span_id;
-      if (!id) continue;
-      const v = ix >= 0 ? s.values[ix] : s.values[0] * p.period;
-      const e = out.get(id) || { ns: 0, allocNs: 0 };
-      e.ns += v;
-      if (s.funcs.some((f) => ALLOC_FUNCS.test(f))) e.allocNs += v;
-      out.set(id, e);
-    }
-  }
-  return out;
-}
 
 /** The CPU profiles' windows: as the profile states them (time, duration), and as sampled
  * (time, the requested seconds: Go stops sampling then, but states a duration that also
@@ -319,7 +292,7 @@ function stacksBySpan(bodies) {
 }
 
 async function judge(collected) {
-  const cpu = cpuBySpan(collected.cpuBodies);
+  const cpu = cpuBySpan(collected.cpuBodies.map(decodeProfile));
   const stacks = stacksBySpan(collected.goroutineBodies);
   const windows = cpuWindows(collected.cpuBodies);
   const slow = collected.requests.filter((r) => r.kind !== 'fast');
@@ -390,10 +363,6 @@ async function evidenceStacks(v) {
   return out;
 }
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor((s.length - 1) / 2)] : 0;
-}
 
 function printTable(table) {
   const pct = (a, b) => (b ? `${Math.round((100 * a) / b)}%` : '-');
