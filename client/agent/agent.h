@@ -155,8 +155,9 @@ void scraper_stop(scraper *s);
 void scraper_free(scraper **s);
 
 /* The total of a goroutine profile (gzip'd or plain pprof): the sum of its
- * samples' first values. 0 or -1 when it cannot be read. */
-int agent_goroutine_total(const uint8_t *body, size_t len, uint64_t *total);
+ * samples' first values, and its time_nanos (0 when it has none) in *time_ns.
+ * 0 or -1 when it cannot be read. */
+int agent_goroutine_total(const uint8_t *body, size_t len, uint64_t *total, int64_t *time_ns);
 
 /* --- triggers (trigger.c) -------------------------------------------------------------- */
 

@@ -34,8 +34,7 @@
 
 enum {
   MAX_SCRAPE_BYTES = 64 << 20, /* meanwhiled's default body limit */
-  MAX_PROFILE_BYTES = 64 << 20,
-  TRIGGER_CPU_SECONDS = 10, /* the window of a triggered profile without continuous ones */
+  TRIGGER_CPU_SECONDS = 10,    /* the window of a triggered profile without continuous ones */
   URL_MAX = 4096,
   CPU_RETRY_MS = 1000,      /* after a CPU profile failed once the service had answered */
   CPU_START_RETRY_MS = 100, /* while the service has not answered yet: it is starting */
@@ -180,109 +179,6 @@ static void report(slot *sl) {
   sl->failing = 1;
 }
 
-/* --- goroutine profile totals ------------------------------------------------------------ */
-
-static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
-  uint64_t r = 0;
-  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-    uint8_t b = *(*p)++;
-    r |= (uint64_t)(b & 0x7f) << shift;
-    if (!(b & 0x80)) {
-      *v = r;
-      return 0;
-    }
-  }
-  return -1;
-}
-
-static int skip(const uint8_t **p, const uint8_t *end, unsigned wt) {
-  uint64_t v;
-  switch (wt) {
-  case 0: return varint(p, end, &v);
-  case 1:
-    if (end - *p < 8) return -1;
-    *p += 8;
-    return 0;
-  case 2:
-    if (varint(p, end, &v) || v > (uint64_t)(end - *p)) return -1;
-    *p += v;
-    return 0;
-  case 5:
-    if (end - *p < 4) return -1;
-    *p += 4;
-    return 0;
-  default: return -1;
-  }
-}
-
-/* Profile.sample = 2; Sample.value = 2 (packed, or not). */
-static int sum_samples(const uint8_t *p, const uint8_t *end, uint64_t *total) {
-  uint64_t sum = 0, key, n;
-  while (p < end) {
-    if (varint(&p, end, &key)) return -1;
-    if (key >> 3 != 2 || (key & 7) != 2) {
-      if (skip(&p, end, key & 7)) return -1;
-      continue;
-    }
-    if (varint(&p, end, &n) || n > (uint64_t)(end - p)) return -1;
-    const uint8_t *s = p, *se = p + n;
-    p = se;
-    int first = 1;
-    while (s < se && first) {
-      uint64_t k, v;
-      if (varint(&s, se, &k)) return -1;
-      if (k >> 3 == 2 && (k & 7) == 0) {
-        if (varint(&s, se, &v)) return -1;
-        sum += v, first = 0;
-      } else if (k >> 3 == 2 && (k & 7) == 2) {
-        uint64_t l;
-        if (varint(&s, se, &l) || l > (uint64_t)(se - s)) return -1;
-        const uint8_t *vp = s;
-        if (l && varint(&vp, s + l, &v) == 0) sum += v;
-        first = 0;
-      } else if (skip(&s, se, k & 7)) {
-        return -1;
-      }
-    }
-  }
-  *total = sum;
-  return 0;
-}
-
-int agent_goroutine_total(const uint8_t *body, size_t len, uint64_t *total) {
-  if (len < 2 || body[0] != 0x1f || body[1] != 0x8b) return sum_samples(body, body + len, total);
-  int rc = -1;
-  z_stream z;
-  memset(&z, 0, sizeof z);
-  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return -1;
-  size_t cap = len * 4 + 4096, n = 0;
-  uint8_t *out = malloc(cap);
-  if (!out) goto out;
-  z.next_in = (Bytef *)body;
-  z.avail_in = (uInt)len;
-  for (;;) {
-    if (n == cap) {
-      if (cap >= MAX_PROFILE_BYTES) goto out;
-      uint8_t *p = realloc(out, cap * 2);
-      if (!p) goto out;
-      out = p;
-      cap *= 2;
-    }
-    z.next_out = out + n;
-    z.avail_out = (uInt)(cap - n);
-    int zr = inflate(&z, Z_NO_FLUSH);
-    n = cap - z.avail_out;
-    if (zr == Z_STREAM_END) break;
-    if (zr != Z_OK && zr != Z_BUF_ERROR) goto out;
-    if (zr == Z_BUF_ERROR && z.avail_in == 0) goto out; /* truncated */
-  }
-  rc = sum_samples(out, out + n, total);
-out:
-  free(out);
-  inflateEnd(&z);
-  return rc;
-}
-
 /* --- thread-pool scrapes ------------------------------------------------------------------ */
 
 static void start_slot(scraper *sc, slot *sl, const char *trigger);
@@ -294,7 +190,14 @@ static void work_cb(uv_work_t *w) {
   int64_t t0 = agent_mono_ms();
   get(sl);
   sl->took_ms = agent_mono_ms() - t0;
-  sl->have_total = sl->ok && sl->count_goroutines && agent_goroutine_total(sl->body, sl->len, &sl->total) == 0;
+  int64_t taken_ns = 0;
+  sl->have_total =
+      sl->ok && sl->count_goroutines && agent_goroutine_total(sl->body, sl->len, &sl->total, &taken_ns) == 0;
+  /* The runtime stamps the profile when it has recorded the goroutines, with the
+   * clock its spans are stamped with; the scrape began earlier by the request's
+   * latency, which under load is enough to place a profile taken after a span
+   * ended inside that span. */
+  if (sl->have_total && taken_ns > 0) sl->time_ns = taken_ns;
 }
 
 /* A leak profile answer that says the service has none: 1, and the leak

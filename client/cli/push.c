@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "meanwhile/client.h"
+#include "pbwire.h"
 
 #define DEFAULT_URL "http://127.0.0.1:4318"
 #define MAX_FILE ((size_t)256 << 20)
@@ -120,19 +121,6 @@ out:
  * mw_client_last_response, NUL-terminated: the messages read here hold no NUL
  * byte (their numbers are not 0, their strings are text). */
 
-static int pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
-  uint64_t r = 0;
-  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-    uint8_t b = *(*p)++;
-    r |= (uint64_t)(b & 0x7f) << shift;
-    if (!(b & 0x80)) {
-      *v = r;
-      return 0;
-    }
-  }
-  return -1;
-}
-
 /* Finds field (the last one, as protobuf has it) in the message m..end: a
  * varint into *num, or a length-delimited value into *val and *vlen. 1 found, 0
  * not there, -1 when m is no protobuf message. */
@@ -141,19 +129,18 @@ static int pb_field(const uint8_t *m, const uint8_t *end, unsigned field, uint64
   int found = 0;
   while (m < end) {
     uint64_t key, v;
-    if (pb_varint(&m, end, &key) || key >> 3 == 0) return -1;
+    if (mw__pb_varint(&m, end, &key) || key >> 3 == 0) return -1;
     switch (key & 7) {
     case 0:
-      if (pb_varint(&m, end, &v)) return -1;
+      if (mw__pb_varint(&m, end, &v)) return -1;
       if (key >> 3 == field) *num = v, found = 1;
       break;
     case 1:
     case 5:
-      if (end - m < ((key & 7) == 1 ? 8 : 4)) return -1;
-      m += (key & 7) == 1 ? 8 : 4;
+      if (mw__pb_skip(&m, end, key & 7)) return -1;
       break;
     case 2:
-      if (pb_varint(&m, end, &v) || v > (uint64_t)(end - m)) return -1;
+      if (mw__pb_varint(&m, end, &v) || v > (uint64_t)(end - m)) return -1;
       if (key >> 3 == field) *val = m, *vlen = (size_t)v, found = 1;
       m += v;
       break;
