@@ -39,6 +39,9 @@ typedef struct agent_config {
   int64_t dump_interval_ms;  /* full debug=2 dumps; 0: only on triggers */
   int64_t heap_interval_ms;  /* heap profiles; 0: none */
   int64_t leak_interval_ms;  /* goroutine leak profiles, when the service has them; 0: none */
+  int trace_seconds;         /* execution traces (/trace?seconds=N) of N seconds; 0: none */
+  int64_t trace_interval_ms; /* execution traces this often besides triggers; 0: only on triggers */
+  double trace_budget;       /* percent of the last ten minutes that traces may cover */
   int64_t batch_interval_ms; /* stderr lines are pushed this often */
   int64_t scrape_timeout_ms; /* one scrape, beyond a CPU window's own length */
 

@@ -68,6 +68,15 @@ static const opt opts[] = {
      "goroutine leak profiles (/goroutineleak: Go 1.27, or Go 1.26 built with\n"
      "GOEXPERIMENT=goroutineleakprofile; each runs a GC cycle) this often and on triggers;\n"
      "a service without one (404) is not asked again; 0: none"},
+    {"trace-seconds", T_INT, OFF(trace_seconds), "0", "N",
+     "execution traces of N seconds (/trace?seconds=N) on triggers and every --trace-interval;\n"
+     "they give exact GC, stop-the-world, scheduler latency and goroutine states (tied to spans\n"
+     "only by time and goroutine unless the service uses client/go); 0: none"},
+    {"trace-interval", T_DURATION, OFF(trace_interval_ms), "0", "D",
+     "with --trace-seconds, also take a trace this often; 0: only on triggers"},
+    {"trace-budget", T_DOUBLE, OFF(trace_budget), "5", "PCT",
+     "traces cover at most PCT% of any ten minutes (the tracer costs the service 1-2% of CPU\n"
+     "while it runs, and meanwhiled reads every trace); a trace over the budget is skipped"},
     {"batch-interval", T_DURATION, OFF(batch_interval_ms), "1s", "D",
      "stderr lines are pushed (kind gctrace) this often"},
     {"scrape-timeout", T_DURATION, OFF(scrape_timeout_ms), "30s", "D",
@@ -119,8 +128,8 @@ static void usage(FILE *f) {
              "CPU profiles back to back, goroutine profiles with their labels several times a second,\n"
              "full goroutine dumps now and then, heap profiles, goroutine leak profiles (when the\n"
              "service has them), and the gctrace and schedtrace lines of the service's stderr. When\n"
-             "goroutines or the heap grow fast, or GC takes much of the CPU, it takes an extra dump and\n"
-             "leak profile and marks the CPU profile (trigger).\n"
+             "goroutines or the heap grow fast, or GC takes much of the CPU, it takes an extra dump,\n"
+             "leak profile and execution trace (--trace-seconds) and marks the CPU profile (trigger).\n"
              "\n"
              "With run, the agent starts COMMAND itself (GODEBUG=gctrace=1,schedtrace=1000 added), passes\n"
              "its stdout and stderr through unchanged, forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it,\n"

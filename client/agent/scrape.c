@@ -4,7 +4,8 @@
  * flight when its timer fires again is skipped (and counted), never doubled.
  * CPU profiles block for their whole window (/profile?seconds=N), so they run
  * back to back in a thread of their own. Every capture goes to the sender stamped with the moment its scrape
- * started (unix ns) and, for CPU profiles, the window's length.
+ * started (unix ns) — a goroutine profile with the runtime's own time of it — and, for CPU profiles and
+ * execution traces, the window's length.
  *
  * Goroutine profiles cost the service time in proportion to its goroutines
  * (every stack is walked: ~20 ms for 10,000 goroutines on Go 1.19). Each one's
@@ -20,7 +21,12 @@
  * built with GOEXPERIMENT=goroutineleakprofile; elsewhere net/http/pprof
  * answers 404 "Unknown profile". The first such answer says the service has
  * none: it is logged once and never asked again. Each one runs a GC cycle, so
- * it is taken on a slow schedule (--leak-interval) and on triggers. */
+ * it is taken on a slow schedule (--leak-interval) and on triggers.
+ *
+ * Execution traces (/trace?seconds=N, --trace-seconds) are taken on triggers
+ * and every --trace-interval, within --trace-budget: they record forward from
+ * the request, so they show what follows a trigger, not what caused it (a
+ * service that links client/go keeps the past with its flight recorder). */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -35,6 +41,8 @@
 enum {
   MAX_SCRAPE_BYTES = 64 << 20, /* meanwhiled's default body limit */
   TRIGGER_CPU_SECONDS = 10,    /* the window of a triggered profile without continuous ones */
+  TRACE_BUDGET_MS = 600000,    /* --trace-budget is a share of this much time */
+  TRACE_RING = 64,             /* traces remembered for the budget */
   URL_MAX = 4096,
   CPU_RETRY_MS = 1000,      /* after a CPU profile failed once the service had answered */
   CPU_START_RETRY_MS = 100, /* while the service has not answered yet: it is starting */
@@ -73,9 +81,12 @@ struct scraper {
   sender *snd;
   scraper_goroutines_fn on_goroutines;
   void *user;
-  slot goroutine, dump, heap, cpu_once, leak;
-  uv_timer_t t_goroutine, t_dump, t_heap, t_leak;
-  int leak_absent; /* the service has no goroutine leak profile (loop thread) */
+  slot goroutine, dump, heap, cpu_once, leak, trace;
+  uv_timer_t t_goroutine, t_dump, t_heap, t_leak, t_trace;
+  int64_t trace_started_ms[TRACE_RING]; /* monotonic starts of recent traces (loop thread) */
+  unsigned trace_next;
+  int trace_over_budget; /* logged that the budget skips traces */
+  int leak_absent;       /* the service has no goroutine leak profile (loop thread) */
   int timers_open;
   pthread_t cpu_thread;
   int cpu_thread_started;
@@ -290,6 +301,34 @@ static void on_leak_timer(uv_timer_t *t) {
   if (!sc->leak_absent) start_slot(sc, &sc->leak, NULL);
 }
 
+/* An execution trace, unless it would put the traces of the last ten minutes
+ * over --trace-budget of them. The tracer slows the service a little while it
+ * runs and meanwhiled reads every trace: triggers must not make that constant. */
+static void start_trace(scraper *sc, const char *trigger) {
+  if (sc->trace.busy) { /* the trace in progress covers the moment of a trigger too */
+    agent_stats_add("exectrace", STAT_SCRAPE_SKIPPED, 1);
+    return;
+  }
+  int64_t now = agent_mono_ms(), span = sc->cfg->trace_seconds * 1000LL, covered = span;
+  for (unsigned i = 0; i < TRACE_RING; i++) {
+    int64_t t = sc->trace_started_ms[i];
+    if (t && now - t < TRACE_BUDGET_MS) covered += span;
+  }
+  if (covered * 100.0 > sc->cfg->trace_budget * TRACE_BUDGET_MS) {
+    agent_stats_add("exectrace", STAT_SCRAPE_SKIPPED, 1);
+    if (!sc->trace_over_budget)
+      agent_log(LOG_INFO, "execution trace skipped: over its budget", "budget_pct=%g seconds=%d", sc->cfg->trace_budget,
+                sc->cfg->trace_seconds);
+    sc->trace_over_budget = 1;
+    return;
+  }
+  sc->trace_over_budget = 0;
+  sc->trace_started_ms[sc->trace_next++ % TRACE_RING] = now;
+  start_slot(sc, &sc->trace, trigger);
+}
+
+static void on_trace_timer(uv_timer_t *t) { start_trace(t->data, NULL); }
+
 /* --- back-to-back CPU profiles ---------------------------------------------------------------- */
 
 /* The CPU thread: one window after the other. A window that fails is tried
@@ -352,6 +391,11 @@ int scraper_start(uv_loop_t *loop, const agent_config *cfg, sender *snd, scraper
   init_slot(sc, &sc->dump, "goroutine", "dump", "/goroutine?debug=2", t);
   init_slot(sc, &sc->heap, "heap", "heap", "/heap", t);
   init_slot(sc, &sc->leak, "goroutineleak", "leak", "/goroutineleak", t);
+  if (cfg->trace_seconds > 0) {
+    snprintf(path, sizeof path, "/trace?seconds=%d", cfg->trace_seconds);
+    init_slot(sc, &sc->trace, "exectrace", "trace", path, cfg->trace_seconds * 1000L + t);
+    sc->trace.duration_ns = cfg->trace_seconds * 1000000000LL;
+  }
   snprintf(path, sizeof path, "/profile?seconds=%d", TRIGGER_CPU_SECONDS);
   init_slot(sc, &sc->cpu_once, "cpu", "cpu", path, TRIGGER_CPU_SECONDS * 1000L + t);
   sc->cpu_once.duration_ns = TRIGGER_CPU_SECONDS * 1000000000LL;
@@ -360,7 +404,8 @@ int scraper_start(uv_loop_t *loop, const agent_config *cfg, sender *snd, scraper
   uv_timer_init(loop, &sc->t_dump);
   uv_timer_init(loop, &sc->t_heap);
   uv_timer_init(loop, &sc->t_leak);
-  sc->t_goroutine.data = sc->t_dump.data = sc->t_heap.data = sc->t_leak.data = sc;
+  uv_timer_init(loop, &sc->t_trace);
+  sc->t_goroutine.data = sc->t_dump.data = sc->t_heap.data = sc->t_leak.data = sc->t_trace.data = sc;
   sc->timers_open = 1;
   if (cfg->goroutine_rate > 0) {
     int64_t every = (int64_t)(1000.0 / cfg->goroutine_rate + 0.5);
@@ -373,6 +418,8 @@ int scraper_start(uv_loop_t *loop, const agent_config *cfg, sender *snd, scraper
     uv_timer_start(&sc->t_heap, on_heap_timer, (uint64_t)cfg->heap_interval_ms, (uint64_t)cfg->heap_interval_ms);
   if (cfg->leak_interval_ms > 0)
     uv_timer_start(&sc->t_leak, on_leak_timer, (uint64_t)cfg->leak_interval_ms, (uint64_t)cfg->leak_interval_ms);
+  if (cfg->trace_seconds > 0 && cfg->trace_interval_ms > 0)
+    uv_timer_start(&sc->t_trace, on_trace_timer, (uint64_t)cfg->trace_interval_ms, (uint64_t)cfg->trace_interval_ms);
   if (cfg->cpu_seconds > 0) {
     snprintf(path, sizeof path, "/profile?seconds=%d", cfg->cpu_seconds);
     init_slot(sc, &sc->cpu, "cpu", "cpu", path, cfg->cpu_seconds * 1000L + t);
@@ -388,6 +435,7 @@ void scraper_trigger(scraper *sc, const char *reason) {
   if (atomic_load(&sc->stop)) return;
   start_slot(sc, &sc->dump, reason);
   if (sc->cfg->leak_interval_ms > 0 && !sc->leak_absent) start_slot(sc, &sc->leak, reason);
+  if (sc->cfg->trace_seconds > 0) start_trace(sc, reason);
   if (sc->cpu_thread_started) atomic_store(&sc->cpu_trigger, reason);
   else start_slot(sc, &sc->cpu_once, reason);
 }
@@ -400,9 +448,10 @@ void scraper_stop(scraper *sc) {
     uv_close((uv_handle_t *)&sc->t_dump, NULL);
     uv_close((uv_handle_t *)&sc->t_heap, NULL);
     uv_close((uv_handle_t *)&sc->t_leak, NULL);
+    uv_close((uv_handle_t *)&sc->t_trace, NULL);
     sc->timers_open = 0;
   }
-  slot *slots[] = {&sc->goroutine, &sc->dump, &sc->heap, &sc->cpu_once, &sc->leak};
+  slot *slots[] = {&sc->goroutine, &sc->dump, &sc->heap, &sc->cpu_once, &sc->leak, &sc->trace};
   for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
     if (slots[i]->busy) uv_cancel((uv_req_t *)&slots[i]->work); /* fails harmlessly once running */
 }
@@ -412,7 +461,7 @@ void scraper_free(scraper **scp) {
   if (!sc) return;
   atomic_store(&sc->stop, 1);
   if (sc->cpu_thread_started) pthread_join(sc->cpu_thread, NULL);
-  slot *slots[] = {&sc->goroutine, &sc->dump, &sc->heap, &sc->cpu_once, &sc->cpu, &sc->leak};
+  slot *slots[] = {&sc->goroutine, &sc->dump, &sc->heap, &sc->cpu_once, &sc->cpu, &sc->leak, &sc->trace};
   for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
     if (slots[i]->curl) curl_easy_cleanup(slots[i]->curl);
     free(slots[i]->body);

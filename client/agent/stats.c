@@ -10,7 +10,7 @@
 
 #include "agent.h"
 
-static const char *const kinds[] = {"gctrace", "goroutine", "cpu", "heap", "goroutineleak"};
+static const char *const kinds[] = {"gctrace", "goroutine", "cpu", "heap", "goroutineleak", "exectrace"};
 enum { N_KINDS = sizeof kinds / sizeof kinds[0] };
 static const char *const stat_names[STAT_N] = {"captured",       "delivered", "spooled",       "rejected",
                                                "dropped",        "failed",    "queue_dropped", "scrape_errors",
