@@ -90,6 +90,9 @@ int agent_parse_duration_ms(const char *s, int64_t *out);
 /* --- logging (log.c): logfmt lines to the log file ------------------------------------ */
 
 enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+/* src as a logfmt value: in double quotes, with " and \\ escaped and line
+ * breaks as spaces, cut to fit size (at least 3) bytes with its NUL. */
+void agent_quote(char *dst, size_t size, const char *src);
 int agent_log_open(const char *path, int level);
 void agent_log_close(void);
 void agent_log(int level, const char *msg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

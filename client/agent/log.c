@@ -69,3 +69,19 @@ void agent_log(int level, const char *msg, const char *fmt, ...) {
     w = write(log_fd, line, (size_t)n);
   } while (w < 0 && errno == EINTR);
 }
+
+void agent_quote(char *dst, size_t size, const char *src) {
+  size_t n = 0;
+  if (size < 3) {
+    if (size) dst[0] = '\0';
+    return;
+  }
+  dst[n++] = '"';
+  for (; *src && n + 3 < size; src++) {
+    char c = *src;
+    if (c == '"' || c == '\\') dst[n++] = '\\';
+    dst[n++] = c == '\n' || c == '\r' || c == '\t' ? ' ' : c;
+  }
+  dst[n++] = '"';
+  dst[n] = '\0';
+}

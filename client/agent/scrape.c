@@ -393,8 +393,7 @@ int scraper_start(uv_loop_t *loop, const agent_config *cfg, sender *snd, scraper
   init_slot(sc, &sc->leak, "goroutineleak", "leak", "/goroutineleak", t);
   if (cfg->trace_seconds > 0) {
     snprintf(path, sizeof path, "/trace?seconds=%d", cfg->trace_seconds);
-    init_slot(sc, &sc->trace, "exectrace", "trace", path, cfg->trace_seconds * 1000L + t);
-    sc->trace.duration_ns = cfg->trace_seconds * 1000000000LL;
+    init_slot(sc, &sc->trace, "exectrace", "trace", path, cfg->trace_seconds * 1000L + t); /* its times are its own */
   }
   snprintf(path, sizeof path, "/profile?seconds=%d", TRIGGER_CPU_SECONDS);
   init_slot(sc, &sc->cpu_once, "cpu", "cpu", path, TRIGGER_CPU_SECONDS * 1000L + t);

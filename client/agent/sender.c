@@ -32,18 +32,19 @@ struct sender {
   item *head, *tail; /* guarded by mu */
   size_t bytes, max_bytes;
   int stopping;
+  int pushing; /* the sender thread is in push_item: a refusal is logged there, with the answer */
   int64_t drain_ms;
 };
 
 static void on_outcome(void *user, const mw_outcome *o) {
-  (void)user;
+  const sender *s = user;
   static const int stat[] = {[MW_OUTCOME_DELIVERED] = STAT_DELIVERED,
                              [MW_OUTCOME_SPOOLED] = STAT_SPOOLED,
                              [MW_OUTCOME_REJECTED] = STAT_REJECTED,
                              [MW_OUTCOME_DROPPED] = STAT_DROPPED,
                              [MW_OUTCOME_FAILED] = STAT_FAILED};
   agent_stats_add(o->kind, stat[o->outcome], 1);
-  if (o->outcome == MW_OUTCOME_REJECTED)
+  if (o->outcome == MW_OUTCOME_REJECTED && !s->pushing)
     agent_log(LOG_WARN, "the collector refused a payload", "kind=%s status=%ld bytes=%zu", o->kind, o->status,
               o->bytes);
   else if (o->outcome == MW_OUTCOME_DROPPED)
@@ -57,9 +58,19 @@ static void push_item(sender *s, item *it) {
                          .duration_ns = it->duration_ns,
                          .process_start_ns = it->process_start_ns,
                          .trigger = it->trigger};
+  s->pushing = 1;
   int rc = mw_client_push_runtime(s->client, it->kind, it->body, it->len, &p);
-  if (rc < 0 && rc != MW_ERR_REJECTED && rc != MW_ERR_TOOBIG) /* those two were reported by on_outcome */
+  s->pushing = 0;
+  if (rc == MW_ERR_REJECTED) {
+    const char *answer = NULL;
+    long status = mw_client_last_response(s->client, &answer);
+    char quoted[512];
+    agent_quote(quoted, sizeof quoted, answer ? answer : "");
+    agent_log(LOG_WARN, "the collector refused a payload", "kind=%s status=%ld bytes=%zu answer=%s", it->kind, status,
+              it->len, quoted);
+  } else if (rc < 0 && rc != MW_ERR_TOOBIG) { /* a payload too big was reported by on_outcome */
     agent_log(LOG_WARN, "push failed", "kind=%s error=\"%s\"", it->kind, mw_strerror(rc));
+  }
   free(it->body);
   free(it);
 }
@@ -119,6 +130,8 @@ static void *run(void *arg) {
 }
 
 int sender_start(const agent_config *cfg, sender **out, char *err, size_t errsz) {
+  sender *s = calloc(1, sizeof *s);
+  if (!s) return snprintf(err, errsz, "out of memory"), -1;
   mw_client_options o;
   mw_client_options_init(&o);
   o.url = cfg->collector;
@@ -130,8 +143,7 @@ int sender_start(const agent_config *cfg, sender **out, char *err, size_t errsz)
   if (o.backoff_initial_ms > o.backoff_max_ms) o.backoff_initial_ms = o.backoff_max_ms;
   o.user_agent = "meanwhile-agent/" MW_CLIENT_VERSION;
   o.on_outcome = on_outcome;
-  sender *s = calloc(1, sizeof *s);
-  if (!s) return snprintf(err, errsz, "out of memory"), -1;
+  o.user = s;
   int rc = mw_client_new(&o, &s->client);
   char own[4200];
   if (rc == MW_ERR_LOCKED && cfg->spool_dir_default) { /* another agent of the same service on this host */
