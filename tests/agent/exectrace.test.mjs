@@ -72,9 +72,11 @@ test('traces on schedule and on a trigger: stored, aligned, raw kept, goroutines
       `&to=${first.end_ns}&limit=10000`);
     const states = new Set(win.goroutines.flatMap((g) => g.intervals.map((i) => i.state)));
     assert.ok(states.has('running') && states.has('blocked'), `states seen: ${[...states]}`);
-    const work = win.goroutines.some((g) => g.intervals.some((i) => i.state === 'running' &&
-      (win.stacks[i.stack_id] || []).some((f) => f.func === 'main.compute' || f.func === 'main.work')));
-    assert.ok(work || win.goroutines.length > 0, 'the handlers ran in the trace');
+    // the churn goroutine sleeps 10 ms between its rounds; the HTTP server's connections wait for requests
+    const blocked = (reason, func) => win.goroutines.some((g) => g.intervals.some((i) => i.state === 'blocked' &&
+      i.reason === reason && (win.stacks[i.stack_id] || []).some((f) => f.func.includes(func))));
+    assert.ok(blocked('sleep', 'main.main.func'), 'the churn goroutine\'s sleeps');
+    assert.ok(blocked('io', 'net/http.(*conn)'), 'the HTTP connections\' reads');
     assert.ok(win.windows.some((w) => w.kind === 'gc'), 'the churn\'s GC cycles are in the trace');
     for (const g of win.goroutines)
       for (const i of g.intervals) assert.ok(BigInt(i.end_ns) >= BigInt(i.start_ns), JSON.stringify(i));
