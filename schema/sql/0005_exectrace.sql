@@ -24,7 +24,7 @@ CREATE TABLE exectraces (
   intervals       INTEGER NOT NULL,
   wakes           INTEGER NOT NULL,
   spans           INTEGER NOT NULL,
-  windows         TEXT NOT NULL,       -- JSON: the GC and stop-the-world windows
+  windows         BLOB NOT NULL,       -- zstd of JSON: the GC and stop-the-world windows
   raw_bytes       INTEGER NOT NULL,
   stored_bytes    INTEGER NOT NULL,
   raw             BLOB NOT NULL        -- zstd of the trace as pushed

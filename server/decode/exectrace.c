@@ -14,7 +14,13 @@
 
 /* Distinct reason strings kept per trace (the runtime has a few dozen);
  * past it, a reason is kept as "other". Stack frames kept per stack. */
-enum { MAX_REASONS = 1024, MAX_FRAMES = 256, MAX_FRAME_TEXT = 2048 };
+enum {
+  MAX_REASONS = 1024,
+  MAX_FRAMES = 256,
+  MAX_FRAME_TEXT = 2048,
+  MAX_STACK_TEXT = 1 << 20,
+  MAX_WINDOWS_JSON = 64 << 20
+};
 
 enum { F_STACKS = 1, F_SPANS = 2, F_INTERVALS = 3, F_WAKES = 4, F_WINDOWS = 5, F_PROCS = 6, F_SUMMARY = 15 };
 
@@ -118,7 +124,7 @@ static const char *intern(dec *d, const char *s) {
 /* A stack as the stack store keeps it: "func\tfile:line\n" per frame. */
 static int stack_text(dec *d, const Meanwhile__Exectrace__V1__Stack *s, mw_stack_text *out) {
   mw_buf b;
-  mw__buf_init(&b, 0);
+  mw__buf_init(&b, MAX_STACK_TEXT);
   for (size_t i = 0; i < s->n_frames && i < MAX_FRAMES; i++) {
     const Meanwhile__Exectrace__V1__Frame *f = s->frames[i];
     const char *fn = f->func && *f->func ? f->func : "?", *file = f->file && *f->file ? f->file : "?";
@@ -161,7 +167,7 @@ int mw__xt_records_decode(mw_arena *a, const uint8_t *p, size_t len, mw_xt_recor
   out->intervals = n_iv ? malloc(n_iv * sizeof *out->intervals) : NULL;
   out->wakes = n_wk ? malloc(n_wk * sizeof *out->wakes) : NULL;
   mw_buf wb;
-  mw__buf_init(&wb, 0);
+  mw__buf_init(&wb, MAX_WINDOWS_JSON);
   mw_jsonw jw;
   mw__jw_init(&jw, &wb);
   mw__jw_arr(&jw);

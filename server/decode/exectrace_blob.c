@@ -9,7 +9,7 @@
 
 /* Bodies shorter than this are kept as they are: a zstd frame costs more
  * than it saves on a few dozen bytes. */
-enum { COMPRESS_FROM = 96, ZSTD_LEVEL = 6, MAX_STRINGS = 4096 };
+enum { COMPRESS_FROM = 96, ZSTD_LEVEL = 6, MAX_STRINGS = 4096, MAX_BLOB = 1 << 30 };
 
 static void put_varint(mw_buf *b, uint64_t v) {
   uint8_t tmp[10];
@@ -39,8 +39,8 @@ int mw__xt_blob_encode(mw_arena *a, const mw_xt_interval *iv, size_t n_iv, const
                        const uint8_t **out, size_t *len) {
   int rc = MW_ENOMEM;
   mw_buf b, cols;
-  mw__buf_init(&b, 0);
-  mw__buf_init(&cols, 0);
+  mw__buf_init(&b, MAX_BLOB);
+  mw__buf_init(&cols, MAX_BLOB);
   const char **strs = malloc(MAX_STRINGS * sizeof *strs);
   void *z = NULL;
   if (!strs) goto out;

@@ -360,7 +360,7 @@ static void handle_list(mw_req *r) {
   int64_t source, from, to;
   size_t limit;
   if (mw__param_only(r, list_params, 4) || source_param(r, 0, &source) || time_or(r, "from", INT64_MIN, &from) ||
-      time_or(r, "to", INT64_MAX, &to) || mw__param_count(r, "limit", 1, MW_XT_LIST_MAX, 100, &limit))
+      time_or(r, "to", INT64_MAX, &to) || mw__param_count(r, "limit", 1, MW_XT_LIST_MAX, MW_XT_LIST_DEFAULT, &limit))
     return;
   mw_answer a;
   mw__q_exectraces(r->query, source, from, to, limit, &a);

@@ -209,6 +209,6 @@ int mw__param_only(mw_req *r, const char *const *names, size_t n) {
   char list[256] = "";
   for (size_t i = 0; i < n; i++)
     snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", names[i]);
-  mw__reply_error(r, MW_EINVAL, "unknown parameter \"%.40s\": this endpoint takes %s", c.bad, list);
+  mw__reply_error(r, MW_EINVAL, "unknown parameter \"%.40s\": this endpoint takes %s", c.bad, n ? list : "none");
   return -1;
 }

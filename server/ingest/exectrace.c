@@ -136,6 +136,19 @@ static int compress_raw(mw_arena *a, const uint8_t *trace, size_t len, mw_mem_ac
   return rc;
 }
 
+/* The GC and stop-the-world windows' JSON, zstd-compressed into the arena:
+ * a trace of a busy heap has thousands, and their JSON repeats itself. */
+static int compress_windows(mw_arena *a, const char *json, mw_exectrace_batch *x) {
+  size_t n = strlen(json), cap = ZSTD_compressBound(n);
+  uint8_t *z = mw__arena_alloc(a, cap);
+  if (!z) return MW_ENOMEM;
+  size_t zn = ZSTD_compress(z, cap, json, n, RAW_ZSTD_LEVEL);
+  if (ZSTD_isError(zn)) return MW_ENOMEM;
+  x->windows = z;
+  x->windows_len = zn;
+  return MW_OK;
+}
+
 int mw__xt_build(mw_arena *a, const mw_xt_params *p, const uint8_t *trace, size_t trace_len, const uint8_t *rec,
                  size_t rec_len, mw_mem_account *mem, mw_runtime_batch *out, char *err, size_t errsz) {
   memset(out, 0, sizeof *out);
@@ -168,13 +181,13 @@ int mw__xt_build(mw_arena *a, const mw_xt_params *p, const uint8_t *trace, size_
     x->generations = r.generations;
     x->n_intervals = r.n_intervals;
     x->n_wakes = r.n_wakes;
-    x->windows_json = r.windows_json;
+    rc = compress_windows(a, r.windows_json, x);
     x->stacks = r.stacks;
     x->stack_ids = r.stack_ids;
     x->n_stacks = r.n_stacks;
     x->spans = r.spans;
     x->n_spans = r.n_spans;
-    x->stored_bytes += strlen(r.windows_json) + r.n_stacks * ROW_BYTES_STACK + r.n_spans * ROW_BYTES_SPAN;
+    x->stored_bytes += x->windows_len + r.n_stacks * ROW_BYTES_STACK + r.n_spans * ROW_BYTES_SPAN;
   }
   mw__xt_records_free(&r);
   if (mem) {

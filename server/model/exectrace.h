@@ -81,8 +81,9 @@ typedef struct mw_exectrace_batch {
   size_t n_intervals, n_wakes;
   const uint8_t *raw; /* zstd of the trace exactly as pushed (after Content-Encoding) */
   size_t raw_len, raw_bytes;
-  const char *windows_json; /* [{"kind":"gc","start_ns":..,"end_ns":..},...] */
-  mw_stack_text *stacks;    /* stack_ids[i] (the reader's id, >= 1) is stacks[i] */
+  const uint8_t *windows; /* zstd of the JSON [{"kind":"gc","start_ns":..,"end_ns":..},...] */
+  size_t windows_len;
+  mw_stack_text *stacks; /* stack_ids[i] (the reader's id, >= 1) is stacks[i] */
   uint32_t *stack_ids;
   size_t n_stacks;
   mw_xt_span *spans;

@@ -249,6 +249,18 @@ static void write_frames(mw_jsonw *w, const char *t) {
   mw__jw_arr_end(w);
 }
 
+/* A trace's windows (stored as zstd of JSON), NULL when unreadable. */
+static json_t *windows_of(const mw_xt_info *x) {
+  unsigned long long n = ZSTD_getFrameContentSize(x->windows, x->windows_len);
+  if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > BLOB_MAX) return NULL;
+  char *json = malloc((size_t)n + 1);
+  if (!json) return NULL;
+  size_t got = ZSTD_decompress(json, (size_t)n, x->windows, x->windows_len);
+  json_t *arr = ZSTD_isError(got) ? NULL : json_loadb(json, got, 0, NULL);
+  free(json);
+  return arr;
+}
+
 /* The traces shown, their GC and stop-the-world windows in [from, to), the
  * range they cover, and the stacks named. */
 static void write_tail(hist *h) {
@@ -280,7 +292,7 @@ static void write_tail(hist *h) {
   mw__jw_key(w, "windows");
   mw__jw_arr(w);
   for (size_t i = 0; i < h->n_traces && !h->rc; i++) {
-    json_t *arr = json_loads(infos[i].windows, 0, NULL);
+    json_t *arr = windows_of(&infos[i]);
     size_t k;
     json_t *win;
     json_array_foreach(arr, k, win) {

@@ -11,7 +11,13 @@
 
 /* Most goroutines a span's history shows of each role; wakers past it are
  * left out and "truncated" is set. */
-enum { MW_XT_SPAN_GOROUTINES = 256, MW_XT_WINDOW_DEFAULT = 1000, MW_XT_WINDOW_MAX = 10000, MW_XT_LIST_MAX = 1000 };
+enum {
+  MW_XT_SPAN_GOROUTINES = 256,
+  MW_XT_WINDOW_DEFAULT = 1000,
+  MW_XT_WINDOW_MAX = 10000,
+  MW_XT_LIST_MAX = 1000,
+  MW_XT_LIST_DEFAULT = 100
+};
 
 /* {"exectraces":[...]}: the traces of source_id (0: all) overlapping
  * [from_ns, to_ns), newest first, at most limit ("more" when cut). */

@@ -27,7 +27,7 @@ static int read_info(mw_arena *a, sqlite3_stmt *st, mw_xt_info *o) {
   o->intervals = sqlite3_column_int64(st, 12);
   o->wakes = sqlite3_column_int64(st, 13);
   o->spans = sqlite3_column_int64(st, 14);
-  o->windows = mw__col_text(a, st, 15);
+  o->windows = mw__col_blob(a, st, 15, &o->windows_len);
   return o->service && o->instance && o->windows ? MW_OK : MW_ENOMEM;
 }
 

@@ -18,7 +18,8 @@ typedef struct mw_xt_info {
   int alignment;       /* enum mw_xt_alignment */
   int64_t clock_error_ns;
   int64_t raw_bytes, stored_bytes, goroutines, intervals, wakes, spans;
-  const char *windows; /* JSON array */
+  const uint8_t *windows; /* zstd of a JSON array */
+  size_t windows_len;
 } mw_xt_info;
 
 /* The traces of source_id (0: every source) that overlap [from_ns, to_ns),

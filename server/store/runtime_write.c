@@ -322,7 +322,7 @@ static int write_exectrace(mw__rt_writer *s, mw_runtime_batch *b) {
   for (int k = 0; k < 17; k++) sqlite3_bind_int64(st, k + 1, v[k]);
   bind_text(st, 4, x->trigger);
   bind_text(st, 7, x->go_version ? x->go_version : "");
-  bind_text(st, 15, x->windows_json ? x->windows_json : "[]");
+  sqlite3_bind_blob64(st, 15, x->windows, x->windows_len, SQLITE_STATIC);
   sqlite3_bind_blob64(st, 18, x->raw, x->raw_len, SQLITE_STATIC);
   int rc = run(s, st, NULL);
   if (rc) return rc;
