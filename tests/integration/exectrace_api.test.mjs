@@ -262,6 +262,48 @@ describe('exectrace when the reader fails', () => {
   });
 });
 
+describe('exectrace and retention', () => {
+  test('a trace older than --retention goes whole; a recent one stays', async () => {
+    const now = BigInt(Date.now()) * MS;
+    const shifted = (t) => {
+      const d = t - T0;
+      return {
+        ...RECORDS,
+        intervals: RECORDS.intervals.map((i) => ({ ...i, start_ns: i.start_ns + d, end_ns: i.end_ns + d })),
+        wakes: RECORDS.wakes.map((w) => ({ ...w, time_ns: w.time_ns + d })),
+        windows: [],
+        summary: { ...RECORDS.summary, start_ns: t, end_ns: t + 42n * MS },
+      };
+    };
+    const reader = fakeReader('ages', { byPrefix: {
+      old: encodeRecords(shifted(now - 2n * 3600n * 1000n * MS)),
+      new: encodeRecords({ ...shifted(now - 60n * 1000n * MS), spans: [{ trace_id: TRACE, span_id: 'aaaaaaaaaaaaaaaa', name: 'x' }] }),
+    } });
+    const srv = await startServer({ args: ['--exectrace-reader', reader, '--retention', '1h', '--retention-interval', '1s'],
+      allowLog: [/older than the retention/] });
+    try {
+      const old = await push(srv, { service: 'svc' }, Buffer.from('old trace'));
+      assert.equal(old.status, 200, old.body.toString());
+      const young = await push(srv, { service: 'svc' }, Buffer.from('new trace'));
+      assert.equal(young.status, 200, young.body.toString());
+      const t = Date.now();
+      for (;;) {
+        const r = await request(srv, 'GET', `/api/v1/exectraces/${old.json.id}/raw`);
+        if (r.status === 404) break;
+        assert.ok(Date.now() - t < 20000, 'retention deleted the old trace within 20 s');
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      const list = await getJ(srv, '/api/v1/exectraces');
+      assert.deepEqual(list.exectraces.map((x) => x.id), [young.json.id]);
+      let r = await request(srv, 'GET', `/api/v1/exectrace/spans/${TRACE}/${SPAN}`);
+      assert.equal(r.status, 404, 'the old trace\'s span index went with it');
+      r = await request(srv, 'GET', `/api/v1/exectrace/spans/${TRACE}/aaaaaaaaaaaaaaaa`);
+      assert.equal(r.status, 200, 'the recent one stays');
+      await srv.stop();
+    } finally { await srv.cleanup(); }
+  });
+});
+
 describe('exectrace readers are a bounded pool', () => {
   test('with one worker busy, a second push waits at most about a second, then 503 with Retry-After', async () => {
     const srv = await startServer({ args: ['--exectrace-reader', fakeReader('busy', { sleepMs: 4000, stdout: encodeRecords(RECORDS) }), '--exectrace-workers', '1'] });

@@ -75,12 +75,14 @@ let fakeDir = null;
  * Writes an executable fake meanwhile-exectrace and returns its path. It reads all of
  * stdin, then: {sleepMs} sleeps first; {exit, stderr} writes stderr and exits with
  * that code; {stdout: Buffer} writes it; {repeatMiB} writes that many MiB of zeros.
- * {argsFile} appends its argv (JSON) to that file.
+ * {argsFile} appends its argv (JSON) to that file. {byPrefix: {prefix: Buffer}} writes the
+ * Buffer of the first prefix the trace starts with instead of stdout.
  */
-export function fakeReader(name, { sleepMs = 0, exit = 0, stderr = '', stdout = null, repeatMiB = 0, argsFile = null } = {}) {
+export function fakeReader(name, { sleepMs = 0, exit = 0, stderr = '', stdout = null, repeatMiB = 0, argsFile = null, byPrefix = {} } = {}) {
   fakeDir ??= mkdtempSync(path.join(tmpdir(), 'mw-xt-reader-'));
   const file = path.join(fakeDir, name);
   const out = stdout ? stdout.toString('base64') : '';
+  const pick = Object.fromEntries(Object.entries(byPrefix).map(([k, v]) => [k, v.toString('base64')]));
   writeFileSync(file, `#!${process.execPath}
 const fs = require('fs');
 ${argsFile ? `fs.appendFileSync(${JSON.stringify(argsFile)}, JSON.stringify(process.argv.slice(2)) + '\\n');` : ''}
@@ -88,7 +90,10 @@ const chunks = [];
 process.stdin.on('data', (c) => chunks.push(c));
 process.stdin.on('end', () => setTimeout(() => {
   if (${JSON.stringify(stderr)}) process.stderr.write(${JSON.stringify(stderr)});
-  const out = Buffer.from(${JSON.stringify(out)}, 'base64');
+  const input = Buffer.concat(chunks).toString('latin1');
+  const pick = ${JSON.stringify(pick)};
+  const k = Object.keys(pick).find((p) => input.startsWith(p));
+  const out = Buffer.from(k ? pick[k] : ${JSON.stringify(out)}, 'base64');
   if (out.length) fs.writeSync(1, out);
   for (let i = 0; i < ${repeatMiB}; i++) fs.writeSync(1, Buffer.alloc(1 << 20));
   process.exit(${exit});
