@@ -219,14 +219,20 @@ int mw__xt_pool_start(mw_http *h, char *err, size_t errsz) {
   return MW_OK;
 }
 
-void mw__xt_pool_stop(mw_http *h) {
+void mw__xt_pool_quiesce(mw_http *h) {
   struct mw_xt_pool *p = h->exectrace;
-  if (!p || !p->threads) return;
+  if (!p) return;
   atomic_store(&p->abort, 1);
   uv_mutex_lock(&p->lock);
   p->stopping = 1;
   uv_cond_broadcast(&p->wake);
   uv_mutex_unlock(&p->lock);
+}
+
+void mw__xt_pool_stop(mw_http *h) {
+  struct mw_xt_pool *p = h->exectrace;
+  if (!p || !p->threads) return;
+  mw__xt_pool_quiesce(h);
   if (p->reaper_started) uv_thread_join(&p->reaper); /* it answers what waits */
   p->reaper_started = 0;
   for (unsigned i = 0; i < p->n_threads; i++) uv_thread_join(&p->threads[i]);

@@ -225,6 +225,10 @@ extern const mw_route mw__exectrace_routes[];
  * answers what waits and joins them (before the daemon stops: their
  * connections are suspended); free frees. */
 int mw__xt_pool_start(mw_http *h, char *err, size_t errsz);
+/* At SIGTERM: kills the readers that run and answers their requests and the
+ * waiting ones 503 (a trace is read again in full when it is sent again: there
+ * is nothing to finish), so that they do not hold up the stop. */
+void mw__xt_pool_quiesce(mw_http *h);
 void mw__xt_pool_stop(mw_http *h);
 void mw__xt_pool_free(mw_http *h);
 

@@ -747,6 +747,7 @@ int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t er
 
 void mw__http_quiesce(mw_http *h) {
   atomic_store(&h->stopping, 1);
+  mw__xt_pool_quiesce(h);
   MHD_socket fd = MHD_quiesce_daemon(h->daemon);
   if (fd != MHD_INVALID_SOCKET) {
     close(fd);

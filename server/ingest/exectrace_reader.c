@@ -143,7 +143,7 @@ int mw__xt_reader_run(const mw_xt_reader_opts *o, const uint8_t *in, size_t len,
   while (pout[0] >= 0 || perr[0] >= 0) {
     if (abort && atomic_load(abort)) {
       rc = MW_ESHUTDOWN;
-      snprintf(err, errsz, "meanwhiled is shutting down");
+      snprintf(err, errsz, "meanwhiled is shutting down: retry");
       break;
     }
     int64_t left = deadline - mw__mono_ns();
