@@ -103,7 +103,7 @@ struct mw_xt_dec {
   mw_buf wb; /* the windows' JSON */
   mw_jsonw jw;
   mw_xt_records r;
-  int rc; /* sticky */
+  int rc;        /* sticky */
   size_t offset; /* bytes consumed before pending */
 };
 
@@ -276,7 +276,8 @@ static int field_summary(mw_xt_dec *d, const field *f, char *err, size_t errsz) 
   r->events = m->events;
   r->generations = m->generations;
   r->goroutines = m->goroutines;
-  r->go_version = mw__arena_strndup(d->a, m->go_version ? m->go_version : "", m->go_version ? strlen(m->go_version) : 0);
+  r->go_version =
+      mw__arena_strndup(d->a, m->go_version ? m->go_version : "", m->go_version ? strlen(m->go_version) : 0);
   meanwhile__exectrace__v1__summary__free_unpacked(m, NULL);
   return r->go_version ? MW_OK : MW_ENOMEM;
 }
@@ -318,8 +319,7 @@ static int parse(mw_xt_dec *d, const uint8_t *p, size_t n, size_t *used, char *e
   int k, rc = MW_OK;
   while (!rc && (k = next_field(&w, &f)) > 0) rc = one_field(d, &f, err, errsz);
   if (!rc && k < 0)
-    rc = fail(err, errsz, "the reader's output is not a Records message (at byte %zu)",
-              d->offset + (size_t)(w.p - p));
+    rc = fail(err, errsz, "the reader's output is not a Records message (at byte %zu)", d->offset + (size_t)(w.p - p));
   *used = (size_t)(w.p - p);
   return rc;
 }
@@ -336,7 +336,8 @@ int mw__xt_dec_feed(mw_xt_dec *d, const uint8_t *p, size_t n, char *err, size_t 
     if (d->n_pending + n > d->cap_pending) {
       size_t nc = d->cap_pending ? d->cap_pending : 4096;
       while (nc < d->n_pending + n) nc *= 2;
-      if (nc > MAX_FIELD + 32) return d->rc = fail(err, errsz, "the reader's output has a field over %d bytes", MAX_FIELD);
+      if (nc > MAX_FIELD + 32)
+        return d->rc = fail(err, errsz, "the reader's output has a field over %d bytes", MAX_FIELD);
       if ((rc = take(d, nc - d->cap_pending))) return d->rc = rc;
       uint8_t *q = realloc(d->pending, nc);
       d->cap_pending = nc; /* counted: given back with the decoder, whether or not it was had */

@@ -42,11 +42,11 @@ typedef struct mw_xt_records {
   const char *go_version;
   int has_summary;
   struct mw_xt_hook {
-    int (*take)(void *user, size_t n);   /* counts n more bytes before they are allocated; nonzero refuses */
-    void (*give)(void *user, size_t n);  /* un-counts n bytes freed */
+    int (*take)(void *user, size_t n);  /* counts n more bytes before they are allocated; nonzero refuses */
+    void (*give)(void *user, size_t n); /* un-counts n bytes freed */
     void *user;
-  } hook;                                /* how the arrays were counted (none: take NULL) */
-  size_t held;                           /* what hook.take counted for them */
+  } hook;      /* how the arrays were counted (none: take NULL) */
+  size_t held; /* what hook.take counted for them */
 } mw_xt_records;
 
 typedef struct mw_xt_hook mw_xt_hook;

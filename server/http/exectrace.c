@@ -104,8 +104,8 @@ static void run(struct mw_xt_pool *p, mw_req *r) {
   default: return fail_resume(r, rc, "%s", err[0] ? err : mw__strerror(rc));
   }
   mw__info("read an execution trace", "bytes=%zu us=%lld goroutines=%zu intervals=%zu stored_bytes=%zu", len,
-           (long long)((mw__mono_ns() - t0) / 1000), c->batch.exectrace->n_goroutines,
-           c->batch.exectrace->n_intervals, c->batch.exectrace->stored_bytes);
+           (long long)((mw__mono_ns() - t0) / 1000), c->batch.exectrace->n_goroutines, c->batch.exectrace->n_intervals,
+           c->batch.exectrace->stored_bytes);
   mw__body_buf_free(r->body);
   r->body = NULL;
   mw__ingest_job_runtime(&r->job, &c->batch, mw__arena_used(r->arena));

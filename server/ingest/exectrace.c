@@ -11,7 +11,7 @@
 /* The raw trace's compression: the trace is varint-packed already, so
  * higher levels buy little for much more time. Bytes a stored row costs
  * besides its blob, for stored_bytes (SQLite's record headers and keys). */
-enum { RAW_ZSTD_LEVEL = 9, ROW_BYTES_GOROUTINE = 40, ROW_BYTES_RUN = 48, ROW_BYTES_SPAN = 48, ROW_BYTES_STACK = 16 };
+enum { RAW_ZSTD_LEVEL = 9, ROW_BYTES_GOROUTINE = 40, ROW_BYTES_SPAN = 20, ROW_BYTES_STACK = 16 };
 
 static int cmp_interval(const void *x, const void *y) {
   const mw_xt_rec_interval *a = x, *b = y;
@@ -123,7 +123,7 @@ static int group(mw_arena *a, const mw_xt_records *r, mw_exectrace_batch *x, mw_
       if (cand[k].last_ns > last->last_ns) last->last_ns = cand[k].last_ns;
     } else x->runs[x->n_runs++] = cand[k];
   }
-  x->stored_bytes += x->n_runs * ROW_BYTES_RUN;
+
 out:
   if (wk) give(mem, wk, wk_bytes);
   if (iv) give(mem, iv, iv_bytes);
@@ -189,7 +189,11 @@ int mw__xt_build(mw_arena *a, const mw_xt_params *p, const uint8_t *trace, size_
     x->spans = r->spans;
     x->n_spans = r->n_spans;
     rc = compress_windows(a, r->windows_json, x);
-    x->stored_bytes += x->windows_len + r->n_stacks * ROW_BYTES_STACK + r->n_spans * ROW_BYTES_SPAN;
+    if (!rc)
+      rc = mw__xt_spans_encode(a, x->spans, x->n_spans, x->runs, x->n_runs, x->start_ns, &x->span_ids, &x->span_ids_len,
+                               &x->span_blob, &x->span_blob_len);
+    x->stored_bytes += x->windows_len + x->span_ids_len + x->span_blob_len + r->n_stacks * ROW_BYTES_STACK +
+                       r->n_spans * ROW_BYTES_SPAN;
   }
   mw__xt_records_free(r);
   if (!rc) rc = compress_raw(a, trace, trace_len, mem, x);

@@ -16,7 +16,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-
 /* The reader's file name, looked for next to meanwhiled and on PATH. */
 #define MW_XT_READER_NAME "meanwhile-exectrace"
 
