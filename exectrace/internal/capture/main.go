@@ -7,6 +7,12 @@
 //	go run ./internal/capture -out ../tests/data/exectrace/go1.26
 //	GOTOOLCHAIN=go1.27.3 go run ./internal/capture -out ../tests/data/exectrace/go1.27
 //	go run ./internal/capture -busy 10 -out /tmp/busy   # a ~10 MiB flight-recorder window (not committed)
+//
+// and a trace without clock snapshots (Go < 1.25; go1.24.0 is the toolchain
+// this machine's module cache holds; -modfile because go.mod asks for Go 1.26):
+//
+//	printf 'module github.com/meanwhile-dev/meanwhile/exectrace\ngo 1.24\n' > /tmp/go124.mod
+//	GOTOOLCHAIN=go1.24.0 GOPROXY=off go run -modfile=/tmp/go124.mod ./internal/capture -out ../tests/data/exectrace/go1.24
 package main
 
 import (
@@ -96,16 +102,24 @@ func main() {
 	}
 	all := map[string]*facts{}
 	for _, s := range scenarios {
+		if s.name == "flight" && !haveFlightRecorder {
+			continue
+		}
 		var buf bytes.Buffer
 		var f *facts
 		if s.name == "flight" {
 			f = flightRun(&buf)
 		} else {
+			t0 := time.Now()
 			if err := trace.Start(&buf); err != nil {
 				log.Fatal(err)
 			}
+			t1 := time.Now()
 			f = s.run()
 			trace.Stop()
+			// where the trace began, for aligning traces without clock
+			// snapshots (the converter's -capture-time)
+			f.window("capture", t0, t1)
 		}
 		all[s.name] = f
 		if err := os.WriteFile(filepath.Join(*out, s.name+".trace"), buf.Bytes(), 0o644); err != nil {
@@ -372,68 +386,4 @@ func spans() *facts {
 	return f
 }
 
-// flightRun: the chan scenario inside a flight recorder's window.
-func flightRun(buf *bytes.Buffer) *facts {
-	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: 2 * time.Second, MaxBytes: 4 << 20})
-	if err := fr.Start(); err != nil {
-		log.Fatal(err)
-	}
-	time.Sleep(5 * time.Millisecond)
-	f := chanWait()
-	f.Notes = "from FlightRecorder.WriteTo; " + f.Notes
-	if _, err := fr.WriteTo(buf); err != nil {
-		log.Fatal(err)
-	}
-	fr.Stop()
-	return f
-}
-
 func flight() *facts { panic("flight runs through flightRun") }
-
-// busyWindow writes a flight recorder's window of about mib MiB of a busy
-// program: many goroutines passing work over channels, locking, allocating
-// and sleeping. For measuring the converter; not a fixture.
-func busyWindow(mib int, path string) {
-	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: time.Minute, MaxBytes: uint64(mib) << 20})
-	if err := fr.Start(); err != nil {
-		log.Fatal(err)
-	}
-	stop := make(chan struct{})
-	work := make(chan []byte, 64)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for i := range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				case b := <-work:
-					mu.Lock()
-					sink = append(sink[:0], b)
-					mu.Unlock()
-				case work <- make([]byte, 512+i):
-				}
-				if n%50 == 0 {
-					time.Sleep(time.Duration(i%7) * 100 * time.Microsecond)
-				}
-			}
-		}()
-	}
-	var size int64
-	for size < int64(mib)<<20*9/10 {
-		time.Sleep(200 * time.Millisecond)
-		var buf bytes.Buffer
-		fr.WriteTo(&buf)
-		size = int64(buf.Len())
-		if size >= int64(mib)<<20*9/10 {
-			os.WriteFile(path, buf.Bytes(), 0o644)
-		}
-	}
-	close(stop)
-	wg.Wait()
-	fr.Stop()
-	fmt.Printf("busy: %d bytes\n", size)
-}
