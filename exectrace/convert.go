@@ -239,6 +239,7 @@ func (c *converter) ns(t trace.Time) int64 {
 
 func (c *converter) sync(ev *trace.Event) {
 	c.syncs++
+	clear(c.byHandle) // stack handles are the generation's
 	snap := ev.Sync().ClockSnapshot
 	if !c.haveFirst {
 		c.haveFirst = true
@@ -360,11 +361,13 @@ func (c *converter) goTransition(ev *trace.Event, st *trace.StateTransition, t i
 		return
 	}
 	if from == trace.GoUndetermined || (from == to && g.cur.state != 0) {
-		// A status at a generation's start: the goroutine was in this
-		// state before; only a goroutine not yet known opens an interval,
-		// and it began before what the trace shows.
+		// A status: the runtime states a goroutine's state in each
+		// generation when it first touches it. A goroutine not yet known
+		// was not created inside the trace (that would have shown), and
+		// nothing happened to it until now: it has been so since before the
+		// trace's start. Of one already known the status says nothing new.
 		if g.base == 0 {
-			c.set(g, state, reason, raw, stack, t, true)
+			c.set(g, state, reason, raw, stack, c.sum.start, true)
 		}
 		return
 	}
@@ -376,6 +379,15 @@ func (c *converter) goTransition(ev *trace.Event, st *trace.StateTransition, t i
 			wk.wakerStack = c.stackID(ev.Stack())
 			if wg := c.gs[waker]; wg != nil {
 				wk.wakerSpan = wg.span()
+			}
+			// A wait the trace gave no reason for (it began before the
+			// trace, and the runtime recorded no stack for it): what the
+			// waker was doing says what it waited for (a channel send, an
+			// Unlock, a WaitGroup's Done).
+			if g.cur.state == stateBlocked && g.cur.rawReason == "" && g.cur.reason == "other" {
+				if k := c.stackKind[wk.wakerStack]; k != "" {
+					g.cur.reason = k
+				}
 			}
 		}
 		c.w.wake(&wk)

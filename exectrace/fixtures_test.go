@@ -394,3 +394,72 @@ func TestSpans(t *testing.T) {
 		}
 	})
 }
+
+// States already on at the trace's start or still on at its end are clipped
+// to the trace's bounds and say so; the reason of a wait that began before
+// the trace comes from the goroutine's stack.
+func TestClippedAtTheBounds(t *testing.T) {
+	forEachGo(t, func(t *testing.T, dir string) {
+		f := load(t, dir, "preblocked")
+		sum := f.r.Summary
+		var recv *dInterval
+		for i, iv := range f.r.Intervals {
+			if iv.G == f.g("receiver") && iv.State == int(stateBlocked) {
+				if recv != nil {
+					t.Fatalf("receiver: two BLOCKED intervals %+v %+v", *recv, iv)
+				}
+				recv = &f.r.Intervals[i]
+			}
+		}
+		if recv == nil {
+			t.Fatalf("receiver %d: no BLOCKED interval", f.g("receiver"))
+		}
+		if !recv.ClippedStart || recv.Start != sum.Start || recv.ClippedEnd {
+			t.Errorf("receiver %+v: want clipped at the trace's start %d only", *recv, sum.Start)
+		}
+		if recv.Reason != "chan" {
+			t.Errorf("receiver blocked for %q (raw %q), want chan (from its stack)", recv.Reason, recv.Raw)
+		}
+		if !f.inside(recv.End, recv.End, f.window("send")) {
+			t.Errorf("receiver's wait ends at %d, outside the send window %v", recv.End, f.window("send"))
+		}
+		if w := f.wakeAt(f.g("receiver"), recv.End); w.Waker != f.g("sender") {
+			t.Errorf("receiver woken by %d, want sender %d", w.Waker, f.g("sender"))
+		}
+		var stuck *dInterval
+		for i, iv := range f.r.Intervals {
+			if iv.G == f.g("stuck") && iv.State == int(stateBlocked) {
+				stuck = &f.r.Intervals[i]
+			}
+		}
+		if stuck == nil || !stuck.ClippedEnd || stuck.End != sum.End || stuck.ClippedStart || stuck.Reason != "chan" {
+			t.Fatalf("stuck: %+v, want a BLOCKED chan interval clipped at the trace's end %d", stuck, sum.End)
+		}
+		if !f.inside(stuck.Start, stuck.Start, f.window("stuck_from")) {
+			t.Errorf("stuck's wait starts at %d, outside its window %v", stuck.Start, f.window("stuck_from"))
+		}
+	})
+}
+
+// A 1.3 s wait spans generations (each with its own clock snapshot): still one
+// interval, aligned at both ends.
+func TestAcrossGenerations(t *testing.T) {
+	forEachGo(t, func(t *testing.T, dir string) {
+		f := load(t, dir, "long")
+		if f.r.Summary.Generations < 2 {
+			t.Fatalf("%d generations, want ≥ 2", f.r.Summary.Generations)
+		}
+		wait := f.window("wait")
+		iv := f.only(f.g("receiver"), stateBlocked, wait)
+		d := time.Duration(iv.End - iv.Start)
+		if d < 1299*time.Millisecond || d > time.Duration(wait[1]-wait[0])+time.Millisecond {
+			t.Errorf("blocked %v, want 1.3 s (the program waited %v)", d, time.Duration(wait[1]-wait[0]))
+		}
+		if w := f.wakeAt(f.g("receiver"), iv.End); w.Waker != f.g("sender") {
+			t.Errorf("woken by %d, want sender %d", w.Waker, f.g("sender"))
+		}
+		if !f.inside(iv.End, iv.End, f.window("send")) {
+			t.Errorf("wait ends at %d, outside the send window %v", iv.End, f.window("send"))
+		}
+	})
+}

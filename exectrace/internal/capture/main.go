@@ -84,6 +84,76 @@ var scenarios = []struct {
 	{"gc", gcAssist},
 	{"spans", spans},
 	{"flight", flight},
+	{"preblocked", preBlocked},
+	{"long", longWait},
+}
+
+// startTrace starts the trace: main calls it before a scenario runs, except
+// for preblocked, which sets up goroutines already blocked when it starts.
+var startTrace func()
+
+// preBlocked: "receiver" is blocked on a channel before the trace starts and
+// is woken by "sender" 20 ms into the trace; "stuck" blocks on a channel
+// inside the trace and stays blocked after it stops.
+func preBlocked() *facts {
+	f := newFacts("receiver: a BLOCKED interval clipped at the trace's start (its start is the trace's), reason chan (the trace gives none: from the stack), ended inside window send by a wake from sender; stuck: a BLOCKED chan interval from inside window stuck_from clipped at the trace's end")
+	ch := make(chan int)
+	parked := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.g("receiver")
+		close(parked)
+		<-ch
+	}()
+	<-parked
+	time.Sleep(5 * time.Millisecond) // receiver parks in <-ch
+	startTrace()
+	forever := make(chan int)
+	go func() {
+		f.g("stuck")
+		t0 := time.Now()
+		go func() { time.Sleep(time.Millisecond); f.window("stuck_from", t0, time.Now()) }()
+		<-forever
+	}()
+	go func() {
+		f.g("sender")
+		time.Sleep(20 * time.Millisecond)
+		t0 := time.Now()
+		ch <- 1
+		f.window("send", t0, time.Now())
+	}()
+	<-done
+	time.Sleep(5 * time.Millisecond)
+	return f
+}
+
+// longWait: "receiver" blocks 1.3 s on a channel, across a generation's end
+// (the runtime starts a new generation about every second), until "sender" sends.
+func longWait() *facts {
+	f := newFacts("receiver: one BLOCKED chan interval of 1.3 s inside window wait, across generations, ended by a wake from sender inside window send")
+	ch := make(chan int)
+	ready := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		f.g("sender")
+		<-ready
+		time.Sleep(1300 * time.Millisecond)
+		t0 := time.Now()
+		ch <- 1
+		f.window("send", t0, time.Now())
+	}()
+	go func() {
+		defer close(done)
+		f.g("receiver")
+		close(ready)
+		t0 := time.Now()
+		<-ch
+		f.window("wait", t0, time.Now())
+	}()
+	<-done
+	time.Sleep(2 * time.Millisecond)
+	return f
 }
 
 func main() {
@@ -110,11 +180,17 @@ func main() {
 		if s.name == "flight" {
 			f = flightRun(&buf)
 		} else {
-			t0 := time.Now()
-			if err := trace.Start(&buf); err != nil {
-				log.Fatal(err)
+			var t0, t1 time.Time
+			startTrace = func() {
+				t0 = time.Now()
+				if err := trace.Start(&buf); err != nil {
+					log.Fatal(err)
+				}
+				t1 = time.Now()
 			}
-			t1 := time.Now()
+			if s.name != "preblocked" {
+				startTrace()
+			}
 			f = s.run()
 			trace.Stop()
 			// where the trace began, for aligning traces without clock
@@ -276,12 +352,12 @@ func gcAssist() *facts {
 			defer wg.Done()
 			f.g(fmt.Sprintf("allocator%d", i))
 			var keep [][]byte
-			for j := range 1500 {
+			for j := range 300 {
 				keep = append(keep, make([]byte, 4096))
 				if len(keep) > 512 {
 					keep = keep[:0]
 				}
-				if j%500 == 0 {
+				if j%100 == 0 {
 					sink = append(sink, make([]byte, 1<<16))
 				}
 			}
