@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 
 	"golang.org/x/exp/trace"
@@ -146,7 +147,48 @@ func (e *eofReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (c *converter) run(in io.Reader) error {
+// libraryPanic turns a panic of golang.org/x/exp/trace into an error: the
+// reader trusts some fields of the trace it has not validated (e.g. a P's
+// status indexes a table; found by FuzzConvert, testdata/fuzz/FuzzConvert/),
+// so a corrupt trace can make it panic in an accessor such as
+// Event.StateTransition. Only panics raised inside that package are
+// recovered, and each becomes this trace's error; any other panic is a bug of
+// this program and goes on.
+func (c *converter) libraryPanic(err *error) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if !panickedIn("golang.org/x/exp/trace.") {
+		panic(p)
+	}
+	gen := max(c.syncs, 1)
+	*err = &traceError{fmt.Sprintf("malformed trace in generation %d: golang.org/x/exp/trace cannot decode an event (%s)", gen, oneLine(fmt.Sprint(p)))}
+}
+
+// panickedIn says whether the function that panicked (the first frame under
+// the runtime's panic machinery) has the prefix. Called from a deferred
+// function while panicking, when the panicking frames are still on the stack.
+func panickedIn(prefix string) bool {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	inPanic := false
+	for {
+		f, more := frames.Next()
+		switch {
+		case f.Function == "runtime.gopanic":
+			inPanic = true
+		case inPanic && !strings.HasPrefix(f.Function, "runtime."):
+			return strings.HasPrefix(f.Function, prefix)
+		}
+		if !more {
+			return false
+		}
+	}
+}
+
+func (c *converter) run(in io.Reader) (err error) {
+	defer c.libraryPanic(&err)
 	br := bufio.NewReaderSize(in, 64<<10)
 	c.format = formatVersion(br)
 	r := &eofReader{r: br}
