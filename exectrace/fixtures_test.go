@@ -26,6 +26,7 @@ type expected struct {
 	Goroutines map[string]uint64   `json:"goroutines"`
 	Windows    map[string][2]int64 `json:"windows"`
 	Spans      map[string]string   `json:"spans"`
+	Values     map[string]int64    `json:"values"`
 }
 
 func dataDir() string { return filepath.Join("..", "tests", "data", "exectrace") }
@@ -262,6 +263,18 @@ func TestSleep(t *testing.T) {
 		}
 		if w := f.wakeAt(f.g("sleeper"), iv.End); w.Waker == f.g("sleeper") {
 			t.Errorf("woken by itself")
+		}
+		// GOMAXPROCS: the value at the start, 1 in procs1, back in procs_back
+		n := int32(f.e.Values["gomaxprocs"])
+		var got []dProcs
+		for _, p := range f.r.Procs {
+			got = append(got, p)
+		}
+		if len(got) != 3 || got[0].N != n || got[0].Time != f.r.Summary.Start ||
+			got[1].N != 1 || !f.inside(got[1].Time, got[1].Time, f.window("procs1")) ||
+			got[2].N != n || !f.inside(got[2].Time, got[2].Time, f.window("procs_back")) {
+			t.Errorf("procs %+v: want %d at the start %d, 1 in %v, %d in %v", got, n, f.r.Summary.Start,
+				f.window("procs1"), n, f.window("procs_back"))
 		}
 	})
 }

@@ -40,13 +40,14 @@ type facts struct {
 	Goroutines map[string]uint64   `json:"goroutines"`
 	Windows    map[string][2]int64 `json:"windows"` // unix ns, time.Now() before and after
 	Spans      map[string]string   `json:"spans,omitempty"`
+	Values     map[string]int64    `json:"values,omitempty"`
 	Notes      string              `json:"notes"`
 	mu         sync.Mutex
 }
 
 func newFacts(notes string) *facts {
 	return &facts{Go: runtime.Version(), Goroutines: map[string]uint64{}, Windows: map[string][2]int64{},
-		Spans: map[string]string{}, Notes: notes}
+		Spans: map[string]string{}, Values: map[string]int64{}, Notes: notes}
 }
 
 func (f *facts) g(name string) {
@@ -158,6 +159,7 @@ func longWait() *facts {
 
 func main() {
 	out := flag.String("out", "", "directory to write <scenario>.trace and expected.json into")
+	only := flag.String("only", "", "write only this scenario (its entry in an existing expected.json is replaced)")
 	busy := flag.Int("busy", 0, "instead: write busy.trace, a flight-recorder window of about this many MiB")
 	flag.Parse()
 	if *out == "" {
@@ -171,7 +173,17 @@ func main() {
 		return
 	}
 	all := map[string]*facts{}
+	if *only != "" {
+		if b, err := os.ReadFile(filepath.Join(*out, "expected.json")); err == nil {
+			if err := json.Unmarshal(b, &all); err != nil {
+				log.Fatal(err)
+			}
+		}
+	}
 	for _, s := range scenarios {
+		if *only != "" && s.name != *only {
+			continue
+		}
 		if s.name == "flight" && !haveFlightRecorder {
 			continue
 		}
@@ -270,9 +282,10 @@ func mutexWait() *facts {
 	return f
 }
 
-// sleepWait: "sleeper" sleeps 20 ms.
+// sleepWait: "sleeper" sleeps 20 ms; then GOMAXPROCS is set to 1 and back.
 func sleepWait() *facts {
-	f := newFacts("sleeper: one BLOCKED sleep interval inside window wait, about 20 ms")
+	f := newFacts("sleeper: one BLOCKED sleep interval inside window wait, about 20 ms; " +
+		"a GOMAXPROCS record of 1 inside window procs1, then one of the value before (values.gomaxprocs) inside window procs_back")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -282,6 +295,14 @@ func sleepWait() *facts {
 		f.window("wait", t0, time.Now())
 	}()
 	<-done
+	t0 := time.Now()
+	n := runtime.GOMAXPROCS(1)
+	f.window("procs1", t0, time.Now())
+	time.Sleep(time.Millisecond)
+	t0 = time.Now()
+	runtime.GOMAXPROCS(n)
+	f.window("procs_back", t0, time.Now())
+	f.Values["gomaxprocs"] = int64(n)
 	time.Sleep(2 * time.Millisecond)
 	return f
 }
