@@ -451,6 +451,15 @@ func TestClippedAtTheBounds(t *testing.T) {
 		if !f.inside(stuck.Start, stuck.Start, f.window("stuck_from")) {
 			t.Errorf("stuck's wait starts at %d, outside its window %v", stuck.Start, f.window("stuck_from"))
 		}
+		// a task begun before the trace: its span is known from the log, but
+		// not its name (the trace has the task's type only in its begin)
+		pre := f.spanRef("pre")
+		if name := f.r.Spans[pre-1].Name; name != "" {
+			t.Errorf("span pre named %q, want no name", name)
+		}
+		if iv := f.only(f.g("main"), stateBlocked, f.window("pre_sleep")); iv.Span != pre || iv.Reason != "sleep" {
+			t.Errorf("main's sleep %+v: want span %d", iv, pre)
+		}
 	})
 }
 

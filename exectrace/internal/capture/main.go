@@ -97,7 +97,8 @@ var startTrace func()
 // is woken by "sender" 20 ms into the trace; "stuck" blocks on a channel
 // inside the trace and stays blocked after it stops.
 func preBlocked() *facts {
-	f := newFacts("receiver: a BLOCKED interval clipped at the trace's start (its start is the trace's), reason chan (the trace gives none: from the stack), ended inside window send by a wake from sender; stuck: a BLOCKED chan interval from inside window stuck_from clipped at the trace's end")
+	f := newFacts("receiver: a BLOCKED interval clipped at the trace's start (its start is the trace's), reason chan (the trace gives none: from the stack), ended inside window send by a wake from sender; stuck: a BLOCKED chan interval from inside window stuck_from clipped at the trace's end; " +
+		"main: span pre (its task begun before the trace: no name) on its sleep in window pre_sleep")
 	ch := make(chan int)
 	parked := make(chan struct{})
 	done := make(chan struct{})
@@ -109,7 +110,16 @@ func preBlocked() *facts {
 	}()
 	<-parked
 	time.Sleep(5 * time.Millisecond) // receiver parks in <-ch
+	tid, sid := spanIDs(4)
+	f.Spans["pre"] = tid + "/" + sid
+	ctx, task := trace.NewTask(context.Background(), "pre.op")
 	startTrace()
+	f.g("main")
+	trace.Log(ctx, "meanwhile.span", tid+"/"+sid)
+	s0 := time.Now()
+	time.Sleep(5 * time.Millisecond)
+	f.window("pre_sleep", s0, time.Now())
+	task.End()
 	forever := make(chan int)
 	go func() {
 		f.g("stuck")
