@@ -399,6 +399,12 @@ func TestSpans(t *testing.T) {
 		if w := f.wakeAt(f.g("worker"), iv.End); w.Span != outer || w.Waker != f.g("sender") || w.WakerSpan != 0 {
 			t.Errorf("wake %+v: want span %d, waker %d without a span", w, outer, f.g("sender"))
 		}
+		// a waker inside a span: the wake carries the waker's span
+		notify := f.spanRef("notify")
+		li := f.only(f.g("listener"), stateBlocked, f.window("listen"))
+		if w := f.wakeAt(f.g("listener"), li.End); w.Waker != f.g("notifier") || w.WakerSpan != notify || w.Span != 0 || li.Span != 0 {
+			t.Errorf("listener's wake %+v (interval span %d): want waker %d with span %d, no span of its own", w, li.Span, f.g("notifier"), notify)
+		}
 		// no interval of the worker outside the outer window carries a span
 		for _, iv := range f.r.Intervals {
 			if iv.G == f.g("worker") && iv.Span != 0 && !f.inside(iv.Start, iv.End, f.window("outer")) {

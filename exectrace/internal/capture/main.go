@@ -411,7 +411,8 @@ func spans() *facts {
 	f := newFacts("worker: span outer over window outer; inside it the nested span inner (its own task) over window inner, " +
 		"blocked on a channel inside window outer_wait (span outer) and sleeping in window inner_sleep (span inner); after inner ends, " +
 		"window outer_after is span outer again. dd: a Datadog span (span id 0x1122334455667788) over window dd_sleep. " +
-		"ended: its span ends on another goroutine (ender) while ended blocks; window ended_before is inside the span, window ended_after is not.")
+		"ended: its span ends on another goroutine (ender) while ended blocks; window ended_before is inside the span, window ended_after is not. " +
+		"listener: blocked on a channel in window listen (no span), woken by notifier, which runs span notify")
 	tid, sid := spanIDs(1)
 	f.Spans["outer"] = tid + "/" + sid
 	tid2, sid2 := spanIDs(2)
@@ -489,6 +490,28 @@ func spans() *facts {
 		close(release)
 	}()
 	<-ended
+
+	// notify: a goroutine inside a span wakes one outside any
+	tid5, sid5 := spanIDs(5)
+	f.Spans["notify"] = tid5 + "/" + sid5
+	ch2 := make(chan int)
+	heard := make(chan struct{})
+	go func() {
+		defer close(heard)
+		f.g("listener")
+		t0 := time.Now()
+		<-ch2
+		f.window("listen", t0, time.Now())
+	}()
+	go func() {
+		f.g("notifier")
+		ctx, task := trace.NewTask(context.Background(), "notify")
+		trace.Log(ctx, "meanwhile.span", tid5+"/"+sid5)
+		time.Sleep(3 * time.Millisecond)
+		ch2 <- 1
+		task.End()
+	}()
+	<-heard
 	time.Sleep(2 * time.Millisecond)
 	return f
 }
