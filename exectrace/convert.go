@@ -19,6 +19,8 @@ import (
 	"io"
 	"runtime"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/exp/trace"
 )
@@ -255,17 +257,23 @@ func (c *converter) readError(err error) error {
 	return &traceError{fmt.Sprintf("malformed trace in generation %d: %s", gen, msg)}
 }
 
-// oneLine keeps an error's first line, bounded: the reader's messages can
-// carry multi-line dumps of its state.
+// oneLine keeps an error's first line, bounded and printable: the reader's
+// messages can carry multi-line dumps of its state, and strings of the trace
+// (any bytes).
 func oneLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	s = strings.TrimSpace(s)
 	if len(s) > 300 {
 		s = s[:300] + "..."
 	}
-	return s
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError || !unicode.IsPrint(r) {
+			return '?'
+		}
+		return r
+	}, s)
+	return strings.TrimSpace(s)
 }
 
 // ns converts a trace time to the output's time (see Summary.alignment).
@@ -362,9 +370,7 @@ func (c *converter) g(id trace.GoID) *gstate {
 	if g == nil {
 		g = &gstate{id: uint64(id)}
 		c.gs[id] = g
-		if _, ok := c.seen[id]; !ok {
-			c.seen[id] = struct{}{}
-		}
+		c.seen[id] = struct{}{}
 	}
 	return g
 }
