@@ -112,7 +112,11 @@ func TestHostileInputs(t *testing.T) {
 // unreadable trace, exit 0 and the records for a good one.
 func TestMainExit(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "meanwhile-exectrace")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
+	goCmd := "go" // the go command that runs this test, when it says (not under -trimpath)
+	if root := runtime.GOROOT(); root != "" {
+		goCmd = filepath.Join(root, "bin", "go")
+	}
+	build := exec.Command(goCmd, "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
