@@ -135,6 +135,13 @@ func TestMainExit(t *testing.T) {
 		}
 		return code, stdout.Bytes(), stderr.String()
 	}
+	// a bad flag is not an unreadable trace (2): 1
+	if code, _, stderr := run(nil, "-capture-time", "soon"); code != 1 {
+		t.Errorf("bad flag: exit %d, want 1; stderr %q", code, stderr)
+	}
+	if code, _, stderr := run(nil, "extra"); code != 1 {
+		t.Errorf("an argument: exit %d, want 1; stderr %q", code, stderr)
+	}
 	code, _, stderr := run([]byte("hello"))
 	if code != 2 || stderr != "not a Go execution trace (no \"go 1.N trace\" header)\n" {
 		t.Errorf("garbage: exit %d, stderr %q", code, stderr)
