@@ -17,7 +17,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/exp/trace"
 )
@@ -30,10 +33,11 @@ type options struct {
 }
 
 // captureTimeError is the clock error stated for CAPTURE_TIME alignment: the
-// first event is put at the capture's start, which the caller reads just
-// before starting the trace; a millisecond bounds that gap on a machine that
-// is not starved.
-const captureTimeError = int64(1_000_000)
+// first event is put at the capture's start, which the caller reads before
+// starting the trace, and trace.Start takes its time before the first event
+// (0.1 to 5 ms measured on a busy 2-core machine, go1.24 fixtures; a
+// /debug/pprof/trace request adds its round trip). 10 ms bounds that.
+const captureTimeError = int64(10_000_000)
 
 // traceError is a trace that cannot be read; its message is the one line
 // main prints (exit 2).
@@ -56,6 +60,7 @@ type gstate struct {
 	cur         interval // the interval being written (cur.state 0: none)
 	assist      interval // the open GC assist range (assist.state 0: none)
 	spans       []spanRef
+	live        int // index in converter.live
 }
 
 func (g *gstate) span() uint32 {
@@ -89,6 +94,7 @@ type converter struct {
 	sum     summary
 	lastNS  int64
 	gs      map[trace.GoID]*gstate
+	live    []*gstate // the same, in an order that depends only on the trace (output is reproducible)
 	seen    map[trace.GoID]struct{}
 	gc, stw window
 
@@ -105,6 +111,8 @@ type converter struct {
 	taskGs map[trace.TaskID][]*gstate // task -> goroutines with it on their span stack
 	spans  map[string]uint32          // trace id + span id + task -> span ref
 	syncs  int
+	format int        // N of the header's "go 1.N trace"
+	input  *eofReader // the trace's bytes
 }
 
 // convert reads a trace from r and writes Records to out. Errors are
@@ -129,10 +137,69 @@ func convert(r io.Reader, out io.Writer, opt options) error {
 	return br.Flush()
 }
 
-func (c *converter) run(r io.Reader) error {
+// eofReader remembers whether its reader has reached the end.
+type eofReader struct {
+	r   io.Reader
+	eof bool
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF {
+		e.eof = true
+	}
+	return n, err
+}
+
+// libraryPanic turns a panic of golang.org/x/exp/trace into an error: the
+// reader trusts some fields of the trace it has not validated (e.g. a P's
+// status indexes a table; found by FuzzConvert, testdata/fuzz/FuzzConvert/),
+// so a corrupt trace can make it panic in an accessor such as
+// Event.StateTransition. Only panics raised inside that package are
+// recovered, and each becomes this trace's error; any other panic is a bug of
+// this program and goes on.
+func (c *converter) libraryPanic(err *error) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if !panickedIn("golang.org/x/exp/trace.") {
+		panic(p)
+	}
+	gen := max(c.syncs, 1)
+	*err = &traceError{fmt.Sprintf("malformed trace in generation %d: golang.org/x/exp/trace cannot decode an event (%s)", gen, oneLine(fmt.Sprint(p)))}
+}
+
+// panickedIn says whether the function that panicked (the first frame under
+// the runtime's panic machinery) has the prefix. Called from a deferred
+// function while panicking, when the panicking frames are still on the stack.
+func panickedIn(prefix string) bool {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	inPanic := false
+	for {
+		f, more := frames.Next()
+		switch {
+		case f.Function == "runtime.gopanic":
+			inPanic = true
+		case inPanic && !strings.HasPrefix(f.Function, "runtime."):
+			return strings.HasPrefix(f.Function, prefix)
+		}
+		if !more {
+			return false
+		}
+	}
+}
+
+func (c *converter) run(in io.Reader) (err error) {
+	defer c.libraryPanic(&err)
+	br := bufio.NewReaderSize(in, 64<<10)
+	c.format = formatVersion(br)
+	r := &eofReader{r: br}
+	c.input = r
 	tr, err := trace.NewReader(r)
 	if err != nil {
-		return headerError(err)
+		return headerError(err, c.format)
 	}
 	for {
 		ev, err := tr.ReadEvent()
@@ -151,13 +218,24 @@ func (c *converter) run(r io.Reader) error {
 	return nil
 }
 
-func headerError(err error) error {
+// formatVersion is N of the trace's "go 1.N trace" header (0 if it has none);
+// the reader reads the header itself.
+func formatVersion(br *bufio.Reader) int {
+	b, _ := br.Peek(16)
+	var n int
+	if _, err := fmt.Sscanf(string(b), "go 1.%d trace", &n); err != nil {
+		return 0
+	}
+	return n
+}
+
+func headerError(err error, format int) error {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "not a Go execution trace"):
 		return &traceError{"not a Go execution trace (no \"go 1.N trace\" header)"}
 	case strings.Contains(msg, "unsupported"):
-		return &traceError{fmt.Sprintf("unsupported trace version: %s (this reader knows Go 1.11 to 1.27 traces; update golang.org/x/exp in exectrace/)", oneLine(msg))}
+		return &traceError{fmt.Sprintf("unsupported trace version go 1.%d (meanwhile-exectrace reads the traces of Go 1.11 to 1.27; a newer Go needs a newer golang.org/x/exp in exectrace/)", format)}
 	}
 	return &traceError{"not a Go execution trace: " + oneLine(msg)}
 }
@@ -169,25 +247,35 @@ func (c *converter) readError(err error) error {
 	}
 	msg := oneLine(err.Error())
 	// The reader says "truncated" in several ways: an EOF (wrapped) inside a
-	// batch's header, a batch shorter than its size, a generation without its end.
+	// batch's header, a batch shorter than its size, a generation without its
+	// end. Traces before Go 1.26 do not mark a generation's end: cut there,
+	// the last generation misses the strings and stacks its events name, and
+	// the reader finds those missing once it has read to the input's end.
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		strings.Contains(msg, "failed to read full") || strings.Contains(msg, "truncated") {
+		strings.Contains(msg, "failed to read full") || strings.Contains(msg, "truncated") ||
+		(c.format < 26 && c.input.eof) {
 		return &traceError{fmt.Sprintf("truncated in generation %d: %s", gen, msg)}
 	}
 	return &traceError{fmt.Sprintf("malformed trace in generation %d: %s", gen, msg)}
 }
 
-// oneLine keeps an error's first line, bounded: the reader's messages can
-// carry multi-line dumps of its state.
+// oneLine keeps an error's first line, bounded and printable: the reader's
+// messages can carry multi-line dumps of its state, and strings of the trace
+// (any bytes).
 func oneLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	s = strings.TrimSpace(s)
 	if len(s) > 300 {
 		s = s[:300] + "..."
 	}
-	return s
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError || !unicode.IsPrint(r) {
+			return '?'
+		}
+		return r
+	}, s)
+	return strings.TrimSpace(s)
 }
 
 // ns converts a trace time to the output's time (see Summary.alignment).
@@ -203,6 +291,7 @@ func (c *converter) ns(t trace.Time) int64 {
 
 func (c *converter) sync(ev *trace.Event) {
 	c.syncs++
+	clear(c.byHandle) // stack handles are the generation's
 	snap := ev.Sync().ClockSnapshot
 	if !c.haveFirst {
 		c.haveFirst = true
@@ -261,6 +350,9 @@ func (c *converter) event(ev *trace.Event) {
 		m := ev.Metric()
 		if m.Name == "/sched/gomaxprocs:threads" && m.Value.Kind() == trace.ValueUint64 {
 			if n := int64(m.Value.Uint64()); n != c.procs {
+				if c.procs == 0 {
+					t = c.sum.start // the first is a status: the value since the start
+				}
 				c.procs = n
 				c.w.procs(t, int32(n))
 			}
@@ -280,9 +372,9 @@ func (c *converter) g(id trace.GoID) *gstate {
 	if g == nil {
 		g = &gstate{id: uint64(id)}
 		c.gs[id] = g
-		if _, ok := c.seen[id]; !ok {
-			c.seen[id] = struct{}{}
-		}
+		g.live = len(c.live)
+		c.live = append(c.live, g)
+		c.seen[id] = struct{}{}
 	}
 	return g
 }
@@ -300,6 +392,9 @@ func (c *converter) goTransition(ev *trace.Event, st *trace.StateTransition, t i
 				c.dropTaskG(s.task, g)
 			}
 			delete(c.gs, id)
+			last := c.live[len(c.live)-1]
+			c.live[g.live], last.live = last, g.live
+			c.live = c.live[:len(c.live)-1]
 		}
 		return
 	}
@@ -324,11 +419,13 @@ func (c *converter) goTransition(ev *trace.Event, st *trace.StateTransition, t i
 		return
 	}
 	if from == trace.GoUndetermined || (from == to && g.cur.state != 0) {
-		// A status at a generation's start: the goroutine was in this
-		// state before; only a goroutine not yet known opens an interval,
-		// and it began before what the trace shows.
+		// A status: the runtime states a goroutine's state in each
+		// generation when it first touches it. A goroutine not yet known
+		// was not created inside the trace (that would have shown), and
+		// nothing happened to it until now: it has been so since before the
+		// trace's start. Of one already known the status says nothing new.
 		if g.base == 0 {
-			c.set(g, state, reason, raw, stack, t, true)
+			c.set(g, state, reason, raw, stack, c.sum.start, true)
 		}
 		return
 	}
@@ -340,6 +437,15 @@ func (c *converter) goTransition(ev *trace.Event, st *trace.StateTransition, t i
 			wk.wakerStack = c.stackID(ev.Stack())
 			if wg := c.gs[waker]; wg != nil {
 				wk.wakerSpan = wg.span()
+			}
+			// A wait the trace gave no reason for (it began before the
+			// trace, and the runtime recorded no stack for it): what the
+			// waker was doing says what it waited for (a channel send, an
+			// Unlock, a WaitGroup's Done).
+			if g.cur.state == stateBlocked && g.cur.rawReason == "" && g.cur.reason == "other" {
+				if k := c.stackKind[wk.wakerStack]; k != "" {
+					g.cur.reason = k
+				}
 			}
 		}
 		c.w.wake(&wk)
@@ -390,9 +496,8 @@ func (c *converter) spanChanged(g *gstate, t int64) {
 	if g.cur.state == 0 || g.cur.span == g.span() {
 		return
 	}
-	clipped := false
 	c.close(g, t)
-	c.open(g, t, clipped)
+	c.open(g, t, false)
 }
 
 func (c *converter) rangeEvent(ev *trace.Event, kind trace.EventKind, t int64) {
@@ -402,6 +507,9 @@ func (c *converter) rangeEvent(ev *trace.Event, kind trace.EventKind, t int64) {
 	case r.Name == "GC concurrent mark phase":
 		if begin && !c.gc.open {
 			c.gc = window{open: true, start: t, clippedStart: kind == trace.EventRangeActive}
+			if c.gc.clippedStart {
+				c.gc.start = c.sum.start // see the assist's
+			}
 		} else if !begin && c.gc.open {
 			c.w.window(windowGC, c.gc.start, max(t, c.gc.start), "", c.gc.clippedStart, false)
 			c.gc.open = false
@@ -423,6 +531,13 @@ func (c *converter) rangeEvent(ev *trace.Event, kind trace.EventKind, t int64) {
 			if g.assist.state == 0 {
 				g.assist = interval{g: g.id, state: stateGCAssist, start: t,
 					stack: c.stackID(ev.Stack()), span: g.span(), clippedStart: kind == trace.EventRangeActive}
+				if g.assist.clippedStart {
+					// "Active": the runtime states a range that is on when it
+					// first touches its goroutine in a generation, as it does
+					// a goroutine's status; one not yet known has been on
+					// since before the trace.
+					g.assist.start = c.sum.start
+				}
 			}
 		} else if g := c.gs[id]; g != nil && g.assist.state != 0 {
 			c.endInterval(&g.assist, t)
@@ -435,7 +550,7 @@ func (c *converter) stwBegin(by trace.GoID, reason string, t int64, clipped bool
 		return
 	}
 	c.stw = window{open: true, start: t, reason: reason, g: by, clippedStart: clipped}
-	for _, g := range c.gs {
+	for _, g := range c.live {
 		if g.cur.state != 0 && c.stopped(g) {
 			c.close(g, t)
 			c.open(g, t, false)
@@ -449,7 +564,7 @@ func (c *converter) stwEnd(t int64, clipped bool) {
 	}
 	c.w.window(windowSTW, c.stw.start, max(t, c.stw.start), c.stw.reason, c.stw.clippedStart, clipped)
 	c.stw.open = false
-	for _, g := range c.gs {
+	for _, g := range c.live {
 		if g.cur.state == stateStopped {
 			c.close(g, t)
 			c.open(g, t, false)
@@ -541,7 +656,7 @@ func (c *converter) finish() {
 	if c.gc.open {
 		c.w.window(windowGC, c.gc.start, max(end, c.gc.start), "", c.gc.clippedStart, true)
 	}
-	for _, g := range c.gs {
+	for _, g := range c.live {
 		if g.cur.state != 0 {
 			g.cur.clippedEnd = true
 			c.endInterval(&g.cur, end)

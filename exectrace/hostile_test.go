@@ -37,7 +37,7 @@ func checkResult(t testing.TB, in []byte) (*records, *traceError) {
 		if !errors.As(err, &te) {
 			t.Fatalf("error %v (%T) is not a traceError", err, err)
 		}
-		if te.msg == "" || strings.ContainsAny(te.msg, "\n\r") || len(te.msg) > 400 {
+		if te.msg == "" || strings.IndexFunc(te.msg, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 || len(te.msg) > 400 {
 			t.Fatalf("error message %q is not one short line", te.msg)
 		}
 		return nil, te
@@ -64,10 +64,6 @@ func checkResult(t testing.TB, in []byte) (*records, *traceError) {
 }
 
 func TestHostileInputs(t *testing.T) {
-	chanTrace, err := os.ReadFile(filepath.Join(dataDir(), "go1.26", "chan.trace"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	header := []byte("go 1.26 trace\x00\x00\x00")
 	cases := []struct {
 		name string
@@ -79,15 +75,24 @@ func TestHostileInputs(t *testing.T) {
 		{"pprof profile", []byte{0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0}, "not a Go execution trace"},
 		{"future version", []byte("go 1.99 trace\x00\x00\x00"), "unsupported trace version"},
 		{"header only", header, "truncated: the trace has a header but no events"},
-		{"header then junk", append(append([]byte{}, header...), bytes.Repeat([]byte{0xff, 0x13, 0x00}, 50)...), ""},
-		{"header then zeros", append(append([]byte{}, header...), make([]byte, 100)...), ""},
+		{"header then junk", append(append([]byte{}, header...), bytes.Repeat([]byte{0xff, 0x13, 0x00}, 50)...), "malformed trace"},
+		{"header then zeros", append(append([]byte{}, header...), make([]byte, 100)...), "malformed trace"},
 	}
-	for _, n := range []int{17, 20, 64, len(chanTrace) / 3, len(chanTrace) / 2, len(chanTrace) - 100, len(chanTrace) - 1} {
-		cases = append(cases, struct {
-			name string
-			in   []byte
-			want string
-		}{"truncated at " + strconv.Itoa(n), chanTrace[:n], "truncated"})
+	// cuts of a trace of each format: Go 1.26's (generations end with a
+	// marker; go1.26 and go1.27 write it) and Go 1.23's (go1.24 writes it; no
+	// end marker), one of them with several generations' worth of GC events
+	for _, name := range []string{"go1.26/chan", "go1.27/spans", "go1.24/chan", "go1.24/gc", "go1.26/gc"} {
+		tr, err := os.ReadFile(filepath.Join(dataDir(), name+".trace"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{17, 20, 64, len(tr) / 10, len(tr) / 3, len(tr) / 2, len(tr) - 100, len(tr) - 1} {
+			cases = append(cases, struct {
+				name string
+				in   []byte
+				want string
+			}{name + " truncated at " + strconv.Itoa(n), tr[:n], "truncated"})
+		}
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -103,12 +108,15 @@ func TestHostileInputs(t *testing.T) {
 	}
 }
 
-
 // TestMainExit runs the built program: exit 2 and one line on stderr for an
 // unreadable trace, exit 0 and the records for a good one.
 func TestMainExit(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "meanwhile-exectrace")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
+	goCmd := "go" // the go command that runs this test, when it says (not under -trimpath)
+	if root := runtime.GOROOT(); root != "" {
+		goCmd = filepath.Join(root, "bin", "go")
+	}
+	build := exec.Command(goCmd, "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -126,6 +134,13 @@ func TestMainExit(t *testing.T) {
 			t.Fatal(err)
 		}
 		return code, stdout.Bytes(), stderr.String()
+	}
+	// a bad flag is not an unreadable trace (2): 1
+	if code, _, stderr := run(nil, "-capture-time", "soon"); code != 1 {
+		t.Errorf("bad flag: exit %d, want 1; stderr %q", code, stderr)
+	}
+	if code, _, stderr := run(nil, "extra"); code != 1 {
+		t.Errorf("an argument: exit %d, want 1; stderr %q", code, stderr)
 	}
 	code, _, stderr := run([]byte("hello"))
 	if code != 2 || stderr != "not a Go execution trace (no \"go 1.N trace\" header)\n" {

@@ -7,6 +7,12 @@
 //	go run ./internal/capture -out ../tests/data/exectrace/go1.26
 //	GOTOOLCHAIN=go1.27.3 go run ./internal/capture -out ../tests/data/exectrace/go1.27
 //	go run ./internal/capture -busy 10 -out /tmp/busy   # a ~10 MiB flight-recorder window (not committed)
+//
+// and a trace without clock snapshots (Go < 1.25; go1.24.0 is the toolchain
+// this machine's module cache holds; -modfile because go.mod asks for Go 1.26):
+//
+//	printf 'module github.com/meanwhile-dev/meanwhile/exectrace\ngo 1.24\n' > /tmp/go124.mod
+//	GOTOOLCHAIN=go1.24.0 GOPROXY=off go run -modfile=/tmp/go124.mod ./internal/capture -out ../tests/data/exectrace/go1.24
 package main
 
 import (
@@ -34,13 +40,14 @@ type facts struct {
 	Goroutines map[string]uint64   `json:"goroutines"`
 	Windows    map[string][2]int64 `json:"windows"` // unix ns, time.Now() before and after
 	Spans      map[string]string   `json:"spans,omitempty"`
+	Values     map[string]int64    `json:"values,omitempty"`
 	Notes      string              `json:"notes"`
 	mu         sync.Mutex
 }
 
 func newFacts(notes string) *facts {
 	return &facts{Go: runtime.Version(), Goroutines: map[string]uint64{}, Windows: map[string][2]int64{},
-		Spans: map[string]string{}, Notes: notes}
+		Spans: map[string]string{}, Values: map[string]int64{}, Notes: notes}
 }
 
 func (f *facts) g(name string) {
@@ -77,11 +84,128 @@ var scenarios = []struct {
 	{"io", ioWait},
 	{"gc", gcAssist},
 	{"spans", spans},
-	{"flight", flight},
+	{"flight", nil}, // flightRun: inside a flight recorder, not trace.Start
+	{"preblocked", preBlocked},
+	{"long", longWait},
+	{"midgc", midGC},
+}
+
+// midGC: the trace starts while four allocators keep the GC busy (GOGC=5), so
+// that GC cycles and mark assists are already on at the trace's start.
+func midGC() *facts {
+	f := newFacts("the trace starts amid GC cycles and mark assists: what was on at the start is clipped there (start_ns = the trace's start); no expectation beyond the invariants")
+	old := debug.SetGCPercent(5)
+	defer debug.SetGCPercent(old)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.g(fmt.Sprintf("allocator%d", i))
+			var keep [][]byte
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				keep = append(keep, make([]byte, 8192))
+				if len(keep) > 256 {
+					keep = keep[:0]
+				}
+			}
+		}()
+	}
+	time.Sleep(30 * time.Millisecond)
+	startTrace()
+	time.Sleep(10 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	return f
+}
+
+// startTrace starts the trace: main calls it before a scenario runs, except
+// for preblocked and midgc, which set up what is already on when it starts.
+var startTrace func()
+
+// preBlocked: "receiver" is blocked on a channel before the trace starts and
+// is woken by "sender" 20 ms into the trace; "stuck" blocks on a channel
+// inside the trace and stays blocked after it stops.
+func preBlocked() *facts {
+	f := newFacts("receiver: a BLOCKED interval clipped at the trace's start (its start is the trace's), reason chan (the trace gives none: from the stack), ended inside window send by a wake from sender; stuck: a BLOCKED chan interval from inside window stuck_from clipped at the trace's end; " +
+		"main: span pre (its task begun before the trace: no name) on its sleep in window pre_sleep")
+	ch := make(chan int)
+	parked := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.g("receiver")
+		close(parked)
+		<-ch
+	}()
+	<-parked
+	time.Sleep(5 * time.Millisecond) // receiver parks in <-ch
+	tid, sid := spanIDs(4)
+	f.Spans["pre"] = tid + "/" + sid
+	ctx, task := trace.NewTask(context.Background(), "pre.op")
+	startTrace()
+	f.g("main")
+	trace.Log(ctx, "meanwhile.span", tid+"/"+sid)
+	s0 := time.Now()
+	time.Sleep(5 * time.Millisecond)
+	f.window("pre_sleep", s0, time.Now())
+	task.End()
+	forever := make(chan int)
+	go func() {
+		f.g("stuck")
+		t0 := time.Now()
+		go func() { time.Sleep(time.Millisecond); f.window("stuck_from", t0, time.Now()) }()
+		<-forever
+	}()
+	go func() {
+		f.g("sender")
+		time.Sleep(20 * time.Millisecond)
+		t0 := time.Now()
+		ch <- 1
+		f.window("send", t0, time.Now())
+	}()
+	<-done
+	time.Sleep(5 * time.Millisecond)
+	return f
+}
+
+// longWait: "receiver" blocks 1.3 s on a channel, across a generation's end
+// (the runtime starts a new generation about every second), until "sender" sends.
+func longWait() *facts {
+	f := newFacts("receiver: one BLOCKED chan interval of 1.3 s inside window wait, across generations, ended by a wake from sender inside window send")
+	ch := make(chan int)
+	ready := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		f.g("sender")
+		<-ready
+		time.Sleep(1300 * time.Millisecond)
+		t0 := time.Now()
+		ch <- 1
+		f.window("send", t0, time.Now())
+	}()
+	go func() {
+		defer close(done)
+		f.g("receiver")
+		close(ready)
+		t0 := time.Now()
+		<-ch
+		f.window("wait", t0, time.Now())
+	}()
+	<-done
+	time.Sleep(2 * time.Millisecond)
+	return f
 }
 
 func main() {
 	out := flag.String("out", "", "directory to write <scenario>.trace and expected.json into")
+	only := flag.String("only", "", "write only this scenario (its entry in an existing expected.json is replaced)")
 	busy := flag.Int("busy", 0, "instead: write busy.trace, a flight-recorder window of about this many MiB")
 	flag.Parse()
 	if *out == "" {
@@ -95,17 +219,41 @@ func main() {
 		return
 	}
 	all := map[string]*facts{}
+	if *only != "" {
+		if b, err := os.ReadFile(filepath.Join(*out, "expected.json")); err == nil {
+			if err := json.Unmarshal(b, &all); err != nil {
+				log.Fatal(err)
+			}
+		}
+	}
 	for _, s := range scenarios {
+		if *only != "" && s.name != *only {
+			continue
+		}
+		if s.name == "flight" && !haveFlightRecorder {
+			continue
+		}
 		var buf bytes.Buffer
 		var f *facts
 		if s.name == "flight" {
 			f = flightRun(&buf)
 		} else {
-			if err := trace.Start(&buf); err != nil {
-				log.Fatal(err)
+			var t0, t1 time.Time
+			startTrace = func() {
+				t0 = time.Now()
+				if err := trace.Start(&buf); err != nil {
+					log.Fatal(err)
+				}
+				t1 = time.Now()
+			}
+			if s.name != "preblocked" && s.name != "midgc" {
+				startTrace()
 			}
 			f = s.run()
 			trace.Stop()
+			// where the trace began, for aligning traces without clock
+			// snapshots (the converter's -capture-time)
+			f.window("capture", t0, t1)
 		}
 		all[s.name] = f
 		if err := os.WriteFile(filepath.Join(*out, s.name+".trace"), buf.Bytes(), 0o644); err != nil {
@@ -180,9 +328,10 @@ func mutexWait() *facts {
 	return f
 }
 
-// sleepWait: "sleeper" sleeps 20 ms.
+// sleepWait: "sleeper" sleeps 20 ms; then GOMAXPROCS is set to 1 and back.
 func sleepWait() *facts {
-	f := newFacts("sleeper: one BLOCKED sleep interval inside window wait, about 20 ms")
+	f := newFacts("sleeper: one BLOCKED sleep interval inside window wait, about 20 ms; " +
+		"a GOMAXPROCS record of 1 inside window procs1, then one of the value before (values.gomaxprocs) inside window procs_back")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -192,6 +341,14 @@ func sleepWait() *facts {
 		f.window("wait", t0, time.Now())
 	}()
 	<-done
+	t0 := time.Now()
+	n := runtime.GOMAXPROCS(1)
+	f.window("procs1", t0, time.Now())
+	time.Sleep(time.Millisecond)
+	t0 = time.Now()
+	runtime.GOMAXPROCS(n)
+	f.window("procs_back", t0, time.Now())
+	f.Values["gomaxprocs"] = int64(n)
 	time.Sleep(2 * time.Millisecond)
 	return f
 }
@@ -262,12 +419,12 @@ func gcAssist() *facts {
 			defer wg.Done()
 			f.g(fmt.Sprintf("allocator%d", i))
 			var keep [][]byte
-			for j := range 1500 {
+			for j := range 300 {
 				keep = append(keep, make([]byte, 4096))
 				if len(keep) > 512 {
 					keep = keep[:0]
 				}
-				if j%500 == 0 {
+				if j%100 == 0 {
 					sink = append(sink, make([]byte, 1<<16))
 				}
 			}
@@ -290,7 +447,8 @@ func spans() *facts {
 	f := newFacts("worker: span outer over window outer; inside it the nested span inner (its own task) over window inner, " +
 		"blocked on a channel inside window outer_wait (span outer) and sleeping in window inner_sleep (span inner); after inner ends, " +
 		"window outer_after is span outer again. dd: a Datadog span (span id 0x1122334455667788) over window dd_sleep. " +
-		"ended: its span ends on another goroutine (ender) while ended blocks; window ended_before is inside the span, window ended_after is not.")
+		"ended: its span ends on another goroutine (ender) while ended blocks; window ended_before is inside the span, window ended_after is not. " +
+		"listener: blocked on a channel in window listen (no span), woken by notifier, which runs span notify")
 	tid, sid := spanIDs(1)
 	f.Spans["outer"] = tid + "/" + sid
 	tid2, sid2 := spanIDs(2)
@@ -368,72 +526,28 @@ func spans() *facts {
 		close(release)
 	}()
 	<-ended
+
+	// notify: a goroutine inside a span wakes one outside any
+	tid5, sid5 := spanIDs(5)
+	f.Spans["notify"] = tid5 + "/" + sid5
+	ch2 := make(chan int)
+	heard := make(chan struct{})
+	go func() {
+		defer close(heard)
+		f.g("listener")
+		t0 := time.Now()
+		<-ch2
+		f.window("listen", t0, time.Now())
+	}()
+	go func() {
+		f.g("notifier")
+		ctx, task := trace.NewTask(context.Background(), "notify")
+		trace.Log(ctx, "meanwhile.span", tid5+"/"+sid5)
+		time.Sleep(3 * time.Millisecond)
+		ch2 <- 1
+		task.End()
+	}()
+	<-heard
 	time.Sleep(2 * time.Millisecond)
 	return f
-}
-
-// flightRun: the chan scenario inside a flight recorder's window.
-func flightRun(buf *bytes.Buffer) *facts {
-	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: 2 * time.Second, MaxBytes: 4 << 20})
-	if err := fr.Start(); err != nil {
-		log.Fatal(err)
-	}
-	time.Sleep(5 * time.Millisecond)
-	f := chanWait()
-	f.Notes = "from FlightRecorder.WriteTo; " + f.Notes
-	if _, err := fr.WriteTo(buf); err != nil {
-		log.Fatal(err)
-	}
-	fr.Stop()
-	return f
-}
-
-func flight() *facts { panic("flight runs through flightRun") }
-
-// busyWindow writes a flight recorder's window of about mib MiB of a busy
-// program: many goroutines passing work over channels, locking, allocating
-// and sleeping. For measuring the converter; not a fixture.
-func busyWindow(mib int, path string) {
-	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: time.Minute, MaxBytes: uint64(mib) << 20})
-	if err := fr.Start(); err != nil {
-		log.Fatal(err)
-	}
-	stop := make(chan struct{})
-	work := make(chan []byte, 64)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for i := range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				case b := <-work:
-					mu.Lock()
-					sink = append(sink[:0], b)
-					mu.Unlock()
-				case work <- make([]byte, 512+i):
-				}
-				if n%50 == 0 {
-					time.Sleep(time.Duration(i%7) * 100 * time.Microsecond)
-				}
-			}
-		}()
-	}
-	var size int64
-	for size < int64(mib)<<20*9/10 {
-		time.Sleep(200 * time.Millisecond)
-		var buf bytes.Buffer
-		fr.WriteTo(&buf)
-		size = int64(buf.Len())
-		if size >= int64(mib)<<20*9/10 {
-			os.WriteFile(path, buf.Bytes(), 0o644)
-		}
-	}
-	close(stop)
-	wg.Wait()
-	fr.Stop()
-	fmt.Printf("busy: %d bytes\n", size)
 }
