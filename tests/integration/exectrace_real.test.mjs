@@ -1,6 +1,6 @@
 // Execution traces with the real reader (meanwhile-exectrace, built next to
 // meanwhiled) on the recorded fixtures of tests/data/exectrace/ (Go 1.26 and
-// 1.27; expected.json holds what the programs recorded of themselves, not what
+// 1.27, and Go 1.24's chan placed by the `time` parameter; expected.json holds what the programs recorded of themselves, not what
 // any reader made of them): the chan scenario's 40 ms wait with its waker, the
 // spans scenario's span history, the raw download's sha256 equal to the
 // file's; then hostile bodies (empty, garbage, a valid header then junk, a
@@ -102,6 +102,28 @@ describe('exectrace with meanwhile-exectrace on recorded traces', { skip: READER
       assert.ok(list.exectraces.some((x) => x.id === r.json.id && x.stored_bytes === r.json.stored_bytes));
     });
   }
+
+  test('go1.24 chan (no clock snapshots): placed by the time parameter, the 40 ms wait within the stated error', async () => {
+    const e = JSON.parse(readFileSync(traceFixture('go1.24', 'expected.json'), 'utf8')).chan;
+    const body = readFileSync(traceFixture('go1.24', 'chan.trace'));
+    const capture = BigInt(e.windows.capture[0]);
+    const r = await push(srv, { service: 'real-go1.24', instance: 'chan', time: String(capture) }, body);
+    assert.equal(r.status, 200, r.body.toString());
+    assert.equal(r.json.alignment, 'capture_time');
+    const err = BigInt(r.json.clock_error_ns);
+    assert.ok(err > 0n, 'a capture-time alignment states its error');
+    const [w0, w1] = e.windows.wait.map(BigInt);
+    const j = await getJ(srv, `/api/v1/exectrace/window?source=${r.json.source_id}&from=${w0 - err - 5n * MS}&to=${w1 + err + 5n * MS}`);
+    const recv = j.goroutines.find((g) => g.goroutine === e.goroutines.receiver && g.exectrace_id === r.json.id);
+    assert.ok(recv, jstr(j.goroutines.map((g) => g.goroutine)));
+    const wait = recv.intervals.find((i) => i.state === 'blocked' && i.reason === 'chan');
+    assert.ok(wait, jstr(recv.intervals));
+    const d = BigInt(wait.end_ns) - BigInt(wait.start_ns);
+    assert.ok(d >= 39n * MS && d <= 42n * MS, `about 40 ms: ${d} ns`);
+    assert.ok(BigInt(wait.start_ns) >= w0 - err - 1n * MS && BigInt(wait.end_ns) <= w1 + err + 1n * MS, 'inside the wait window, within the error');
+    const wake = recv.wakes.find((k) => k.time_ns === wait.end_ns);
+    assert.equal(wake?.waker, e.goroutines.sender, jstr(recv.wakes));
+  });
 
   describe('hostile bodies', () => {
     const chan = () => readFileSync(traceFixture('go1.26', 'chan.trace'));
