@@ -109,7 +109,7 @@ type FlightRecorderConfig struct {
 // FlightRecorderStats counts what a FlightRecorder did since it started.
 type FlightRecorderStats struct {
 	SlowSpans  uint64 // spans that ended slower than their threshold
-	Covered    uint64 // slow spans that ended before a write began: already in that window
+	Covered    uint64 // slow spans in the window of an earlier slow span: no write of their own
 	Windows    uint64 // windows written from the runtime's recorder
 	Bytes      uint64 // bytes of the windows written
 	OverBudget uint64 // windows not written or not sent for BytesPerMinute
@@ -131,10 +131,11 @@ type FlightRecorder struct {
 	target string       // Endpoint + the ingest path
 	ops    opTable
 
-	lastWrite  atomic.Int64 // now() when the last write began
-	pendingEnd atomic.Int64 // now() at the end of the latest slow span
-	kick       chan struct{}
-	queue      chan *bytes.Buffer // one window waits while another is sent
+	lastWrite   atomic.Int64  // now() when the last write began
+	pendingEnd  atomic.Int64  // now() at the end of the latest slow span
+	pendingSlow atomic.Uint64 // slow spans since the last write began
+	kick        chan struct{}
+	queue       chan *bytes.Buffer // one window waits while another is sent
 
 	idMu     sync.Mutex
 	resolved atomic.Bool // service and instance are final
@@ -294,10 +295,7 @@ func (r *FlightRecorder) observe(name string, d, end int64, sp trace.Span) {
 		return
 	}
 	r.slowSpans.Add(1)
-	if end <= r.lastWrite.Load() {
-		r.covered.Add(1)
-		return
-	}
+	r.pendingSlow.Add(1)
 	if !r.resolved.Load() {
 		r.resolve(sp)
 	}
@@ -411,6 +409,9 @@ func (r *FlightRecorder) write() {
 	buf := new(bytes.Buffer)
 	buf.Grow(int(r.lastSize + r.lastSize/8))
 	r.lastWrite.Store(t)
+	if n := r.pendingSlow.Swap(0); n > 1 {
+		r.covered.Add(n - 1)
+	}
 	n, err := r.src.WriteTo(buf)
 	if err != nil {
 		r.writeErrors.Add(1)
