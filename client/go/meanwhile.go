@@ -170,42 +170,53 @@ func (t *tracer) Start(ctx context.Context, name string, opts ...trace.SpanStart
 	s.Span, s.p, s.restore, s.labelled = sp, t.p, ctx, labelled
 
 	lctx := sctx
+	// The span's IDs as text, in one string: one allocation. With the tracer
+	// on, that is the log's value "<trace id>/<span id>", and the labels are
+	// slices of it. Otherwise it holds the span ID, then the trace ID unless
+	// the span is inside a labelled span of the same trace: it takes that
+	// span's trace_id string instead (it still passes all three labels, so
+	// that pprof's merge with the parent's labels fills one list of the right
+	// size rather than growing it).
+	var spanID string
 	if tracing {
+		var v [49]byte
+		hex.Encode(v[:32], tid[:])
+		v[32] = '/'
+		hex.Encode(v[33:], sid[:])
+		ids := string(v[:])
+		spanID = ids[33:]
+		if !inTrace {
+			traceID = ids[:32]
+		}
 		// The task's context is the parent of the labels' and the span's, so
 		// that a child span's task nests in this one. The SDK's spans have a
 		// task of the same name already, in sctx: the log goes into it.
 		if !hasTask(sp) {
 			lctx, s.task = rtrace.NewTask(lctx, name)
 		}
-		var v [49]byte
-		hex.Encode(v[:32], tid[:])
-		v[32] = '/'
-		hex.Encode(v[33:], sid[:])
-		rtrace.Log(lctx, LogCategory, string(v[:]))
+		rtrace.Log(lctx, LogCategory, ids)
 	}
 	if !labelled {
 		return trace.ContextWithSpan(lctx, ret), ret
 	}
-
-	// Both IDs in one string: one allocation. A span inside a labelled span of
-	// the same trace takes that span's trace_id string instead; it still
-	// passes all three labels, so that pprof's merge with the parent's labels
-	// fills one list of the right size rather than growing it.
-	var hexIDs [48]byte
-	hex.Encode(hexIDs[:16], sid[:])
-	n := 16
-	if !inTrace {
-		hex.Encode(hexIDs[16:], tid[:])
-		n = 48
-	}
-	ids := string(hexIDs[:n])
-	if !inTrace {
-		traceID = ids[16:]
+	if !tracing {
+		var v [48]byte
+		hex.Encode(v[:16], sid[:])
+		n := 16
+		if !inTrace {
+			hex.Encode(v[16:], tid[:])
+			n = 48
+		}
+		ids := string(v[:n])
+		spanID = ids[:16]
+		if !inTrace {
+			traceID = ids[16:]
+		}
 	}
 
 	// Keys in sorted order: pprof.Labels then takes them as they are.
 	var kv [6]string
-	kv[0], kv[1] = LabelSpanID, ids[:16]
+	kv[0], kv[1] = LabelSpanID, spanID
 	k := 2
 	if !t.p.cfg.noSpanName {
 		kv[k], kv[k+1] = LabelSpanName, name
