@@ -148,6 +148,11 @@ int main(int argc, char **argv) {
                      .max_request_memory = a.cfg.max_request_memory,
                      .max_query_range = a.cfg.max_query_range,
                      .retention_ns = a.cfg.retention_ns,
+                     .exectrace_reader = a.cfg.exectrace_reader,
+                     .exectrace_workers = a.cfg.exectrace_workers,
+                     .exectrace_timeout_ns = a.cfg.exectrace_timeout_ns,
+                     .exectrace_memory = a.cfg.exectrace_memory,
+                     .exectrace_max_output = a.cfg.exectrace_max_output,
                      .store = a.store};
   if ((rc = mw__http_start(&ho, &a.http, err, sizeof err))) {
     mw__error("cannot start the HTTP server", "err=\"%s\"", err);

@@ -87,6 +87,16 @@ static const opt options[] = {
     {"tls-key", "MEANWHILE_TLS_KEY", T_OPTSTR, OFF(tls_key), "", "PEM private key of --tls-cert"},
     {"cors-origin", "MEANWHILE_CORS_ORIGIN", T_OPTSTR, OFF(cors_origin), "",
      "an origin allowed to call the API from a browser (no CORS headers when unset)"},
+    {"exectrace-reader", "MEANWHILE_EXECTRACE_READER", T_OPTSTR, OFF(exectrace_reader), "",
+     "the meanwhile-exectrace program that reads Go execution traces (default: next to meanwhiled, then on PATH)"},
+    {"exectrace-workers", "MEANWHILE_EXECTRACE_WORKERS", T_UINT, OFF(exectrace_workers), "1",
+     "execution traces read at once (each by a meanwhile-exectrace process); more wait up to 1 s, then 503"},
+    {"exectrace-timeout", "MEANWHILE_EXECTRACE_TIMEOUT", T_DURATION0, OFF(exectrace_timeout_ns), "30s",
+     "a meanwhile-exectrace still reading after this long is killed and its ingest answered 503"},
+    {"exectrace-memory", "MEANWHILE_EXECTRACE_MEMORY", T_BYTES0, OFF(exectrace_memory), "2GiB",
+     "address space one meanwhile-exectrace may use (RLIMIT_AS; GOMEMLIMIT at 3/4 of it); 0 for no limit"},
+    {"exectrace-max-output", "MEANWHILE_EXECTRACE_MAX_OUTPUT", T_BYTES0, OFF(exectrace_max_output), "0",
+     "the most meanwhile-exectrace may write for one trace (like 512MiB); 0: 8 times --max-body-bytes"},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -228,6 +238,10 @@ int mw__config_parse(int argc, char **argv, mw_config *cfg, FILE *out, char *err
   }
   if (cfg->limits.max_attr_depth > MW_ATTR_DEPTH_MAX) {
     snprintf(err, errsz, "--max-attr-depth is at most %d (values that deep still render)", MW_ATTR_DEPTH_MAX);
+    return MW_EINVAL;
+  }
+  if (cfg->exectrace_timeout_ns <= 0) {
+    snprintf(err, errsz, "--exectrace-timeout must be above 0 (a reader must not run for ever)");
     return MW_EINVAL;
   }
   if (!cfg->tls_cert != !cfg->tls_key) {

@@ -39,7 +39,12 @@ typedef struct mw_config {
   const char *cors_origin;
   int64_t retention_ns; /* 0 = keep everything */
   unsigned retention_every_s;
-  uint64_t max_db_bytes; /* 0 = no limit */
+  uint64_t max_db_bytes;        /* 0 = no limit */
+  const char *exectrace_reader; /* NULL: next to meanwhiled, then PATH */
+  unsigned exectrace_workers;
+  int64_t exectrace_timeout_ns;
+  uint64_t exectrace_memory;     /* 0 = no limit */
+  uint64_t exectrace_max_output; /* 0 = 8 x max_body_bytes */
 } mw_config;
 
 enum { MW_CONFIG_RUN = 0, MW_CONFIG_EXIT_OK = 1 };

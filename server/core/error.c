@@ -20,6 +20,7 @@ const char *mw__strerror(int err) {
   case MW_ETOOSLOW: return "request too slow";
   case MW_ETOOLONG: return "request line too long";
   case MW_ENOTIMPL: return "not implemented";
+  case MW_EUNAVAILABLE: return "not installed";
   }
   return "unknown error";
 }

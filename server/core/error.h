@@ -23,6 +23,7 @@ enum mw__err {
   MW_ETOOSLOW = -14,      /* the client took too long to send its request */
   MW_ETOOLONG = -15,      /* a request line (URI, parameters) past its limit */
   MW_ENOTIMPL = -16,      /* a request feature we do not implement (a Transfer-Encoding) */
+  MW_EUNAVAILABLE = -17,  /* a part of the server is not installed (meanwhile-exectrace): retrying will not help */
 };
 
 /* Returns a static, human-readable name for an error code. */

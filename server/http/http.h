@@ -4,6 +4,7 @@
 #ifndef MW_HTTP_HTTP_H
 #define MW_HTTP_HTTP_H
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/limits.h"
 #include "http/auth.h"
@@ -32,6 +33,12 @@ typedef struct mw_http_opts {
   const char *tls_cert_pem; /* both set: HTTPS */
   const char *tls_key_pem;
   const char *cors_origin; /* NULL: no CORS headers */
+  /* execution traces (http/exectrace.c) */
+  const char *exectrace_reader;  /* --exectrace-reader, or NULL: next to meanwhiled, then PATH */
+  unsigned exectrace_workers;    /* readers running at once */
+  int64_t exectrace_timeout_ns;  /* a reader still running after this is killed */
+  uint64_t exectrace_memory;     /* its address-space limit; 0: none */
+  uint64_t exectrace_max_output; /* the most it may write; 0: 8 x max_body_bytes */
 } mw_http_opts;
 
 /* Binds and starts serving; logs the bound address. Returns 0 or an error + message. */

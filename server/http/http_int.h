@@ -25,6 +25,7 @@ struct mw_http {
   mw_conn_guard *guard;      /* header deadlines, request-line verdicts */
   int tls;
   struct mw_query_pool *queries; /* http/query.c */
+  struct mw_xt_pool *exectrace;  /* http/exectrace.c */
 };
 
 typedef struct mw_req mw_req;
@@ -188,6 +189,8 @@ int mw__param_text(mw_req *r, const char *name, int required, const char **out);
 int mw__param_name(mw_req *r, const char *name, const char **out);
 /* A short word of a-z and _ (at most max bytes), NULL when absent. */
 int mw__param_word(mw_req *r, const char *name, size_t max, const char **out);
+/* Refuses a query parameter not among names[0..n): -1 after replying 400. */
+int mw__param_only(mw_req *r, const char *const *names, size_t n);
 
 /* Query parameter (URL-decoded) or NULL. */
 const char *mw__req_arg(mw_req *r, const char *name);
@@ -215,5 +218,24 @@ extern const mw_route mw__api_routes[];
 extern const mw_route mw__runtime_routes[];
 extern const mw_route mw__correlate_routes[];
 extern const mw_route mw__misc_routes[];
+extern const mw_route mw__exectrace_routes[];
+
+/* The pool of execution trace readers (http/exectrace.c): start finds the
+ * reader and starts --exectrace-workers threads; stop kills what runs,
+ * answers what waits and joins them (before the daemon stops: their
+ * connections are suspended); free frees. */
+int mw__xt_pool_start(mw_http *h, char *err, size_t errsz);
+/* At SIGTERM: kills the readers that run and answers their requests and the
+ * waiting ones 503 (a trace is read again in full when it is sent again: there
+ * is nothing to finish), so that they do not hold up the stop. */
+void mw__xt_pool_quiesce(mw_http *h);
+void mw__xt_pool_stop(mw_http *h);
+void mw__xt_pool_free(mw_http *h);
+
+/* For a request already suspended (off libmicrohttpd's threads): hands
+ * r->job to the writer like mw__req_commit; route->resume runs once it is
+ * committed. Returns 0, or MW_EBUSY / MW_ESHUTDOWN (then the caller resumes
+ * the connection itself). */
+int mw__req_commit_suspended(mw_req *r);
 
 #endif

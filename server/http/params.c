@@ -186,3 +186,29 @@ int mw__param_word(mw_req *r, const char *name, size_t max, const char **out) {
   snprintf(what, sizeof what, "a short lowercase word (a-z and _, at most %zu), like heap or goroutines", max);
   return bad(r, name, what, v, strlen(v));
 }
+
+typedef struct only_ctx {
+  const char *const *names;
+  size_t n;
+  const char *bad; /* the first unknown name */
+} only_ctx;
+
+static enum MHD_Result only_one(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+  only_ctx *c = cls;
+  (void)kind, (void)value;
+  for (size_t i = 0; i < c->n; i++)
+    if (strcmp(key, c->names[i]) == 0) return MHD_YES;
+  c->bad = key;
+  return MHD_NO;
+}
+
+int mw__param_only(mw_req *r, const char *const *names, size_t n) {
+  only_ctx c = {names, n, NULL};
+  MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, only_one, &c);
+  if (!c.bad) return 0;
+  char list[256] = "";
+  for (size_t i = 0; i < n; i++)
+    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", names[i]);
+  mw__reply_error(r, MW_EINVAL, "unknown parameter \"%.40s\": this endpoint takes %s", c.bad, n ? list : "none");
+  return -1;
+}

@@ -32,8 +32,8 @@ mw_counter_vec mw__m_requests;
 /* Bodies up to this size are refused without being drained (see on_request). */
 enum { EARLY_REPLY_BYTES = 16 * 1024 };
 
-static const mw_route *const route_tables[] = {mw__otlp_routes, mw__api_routes, mw__runtime_routes,
-                                               mw__correlate_routes, mw__misc_routes};
+static const mw_route *const route_tables[] = {mw__otlp_routes,    mw__exectrace_routes, mw__api_routes,
+                                               mw__runtime_routes, mw__correlate_routes, mw__misc_routes};
 
 /* Returns the route for (method, url). *path_ok is 1 when some route other
  * than the viewer's catch-all has the path, so that a wrong method is 405
@@ -200,7 +200,19 @@ void mw__reply_answer(mw_req *r, mw_answer *a) {
     mw__answer_free(a);
     return mw__reply_error(r, a->rc, "%s", a->error);
   }
-  mw__reply_buf(r, MW_OK, a->content_type, &a->body);
+  if (!a->filename[0] || a->body.err) return mw__reply_buf(r, MW_OK, a->content_type, &a->body);
+  /* a download: its name goes with it */
+  size_t len;
+  char *data = mw__buf_detach(&a->body, &len);
+  struct MHD_Response *resp = MHD_create_response_from_buffer(len, data ? data : (char *)"",
+                                                              data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+  if (!resp) free(data);
+  else {
+    char v[128];
+    snprintf(v, sizeof v, "attachment; filename=%s", a->filename);
+    MHD_add_response_header(resp, "Content-Disposition", v);
+  }
+  queue(r, MW_OK, a->content_type, resp);
 }
 
 /* --- commit suspension ---------------------------------------------------- */
@@ -223,6 +235,12 @@ int mw__req_commit(mw_req *r) {
     MHD_resume_connection(r->conn);
   }
   return rc;
+}
+
+int mw__req_commit_suspended(mw_req *r) {
+  /* no refusal while stopping: a trace read during the shutdown grace still commits */
+  r->state = REQ_WAITING;
+  return mw__ingest_submit(r->http->opts.store, &r->job, job_done, r);
 }
 
 /* --- the access handler --------------------------------------------------- */
@@ -691,7 +709,8 @@ int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t er
     free(h);
     return MW_ENOMEM;
   }
-  if ((rc = mw__query_pool_start(h, err, errsz))) {
+  if ((rc = mw__query_pool_start(h, err, errsz)) || (rc = mw__xt_pool_start(h, err, errsz))) {
+    mw__query_pool_free(h);
     mw__guard_free(h->guard);
     close(h->listen_fd);
     free(h);
@@ -710,6 +729,7 @@ int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t er
   if (!h->daemon) {
     snprintf(err, errsz, "cannot start the HTTP server on %s", bound);
     mw__query_pool_free(h);
+    mw__xt_pool_free(h);
     close(h->listen_fd);
     mw__guard_free(h->guard);
     free(h);
@@ -727,6 +747,7 @@ int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t er
 
 void mw__http_quiesce(mw_http *h) {
   atomic_store(&h->stopping, 1);
+  mw__xt_pool_quiesce(h);
   MHD_socket fd = MHD_quiesce_daemon(h->daemon);
   if (fd != MHD_INVALID_SOCKET) {
     close(fd);
@@ -741,9 +762,11 @@ void mw__http_stop(mw_http *h) {
   /* queries still running are stopped and their connections resumed first:
    * libmicrohttpd refuses to stop with suspended connections */
   mw__query_pool_stop(h);
+  mw__xt_pool_stop(h);
   MHD_stop_daemon(h->daemon);
   mw__guard_free(h->guard);
   mw__query_pool_free(h);
+  mw__xt_pool_free(h);
   if (h->listen_fd >= 0) close(h->listen_fd);
   free(h);
 }

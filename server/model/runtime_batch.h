@@ -61,6 +61,9 @@ typedef struct mw_runtime_batch {
   mw_profile_row *samples;
   size_t n_samples;
 
+  /* an execution trace (model/exectrace.h), or NULL */
+  struct mw_exectrace_batch *exectrace;
+
   /* filled by the writer */
   int64_t source_id;
   int64_t snapshot_id;

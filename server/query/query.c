@@ -33,6 +33,7 @@ void mw__answer_init(mw_answer *a) {
   a->rc = MW_OK;
   a->error[0] = '\0';
   a->content_type = NULL;
+  a->filename[0] = '\0';
   mw__buf_init(&a->body, 0);
 }
 
@@ -40,6 +41,7 @@ static void start(mw_answer *a, const char *content_type, size_t max) {
   a->rc = MW_OK;
   a->error[0] = '\0';
   a->content_type = content_type;
+  a->filename[0] = '\0';
   mw__buf_init(&a->body, max);
 }
 

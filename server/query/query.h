@@ -56,6 +56,7 @@ struct mw_answer {
   char error[MW_ANSWER_ERROR_MAX]; /* rc != 0: what to tell the client */
   const char *content_type;        /* rc == 0 */
   mw_buf body;                     /* rc == 0; the caller takes it (mw__buf_detach) or frees it */
+  char filename[64];               /* rc == 0: when set, the body is a download of this name */
 };
 
 /* An empty answer (nothing to free). */

@@ -6,6 +6,7 @@
  *
  * What is old: older than --retention; and, while the database is over
  * --max-db-size, also the oldest 5% of the time it covers, pass after pass.
+ * An execution trace goes whole, with its goroutines and span index.
  * Stacks are kept (they are shared and small), and sources (runtime data
  * and source links name them). An operation goes with its last span, so
  * that listings show only what has spans; the writer is told, as it caches
@@ -22,7 +23,7 @@
 
 /* Rows one batch may delete, all tables together. Small enough that a batch
  * takes a few milliseconds, so that ingest waits for at most that. */
-enum { BATCH_ROWS = 1000, SNAPSHOTS_PER_BATCH = 20, VACUUM_PAGES = 512 };
+enum { BATCH_ROWS = 1000, SNAPSHOTS_PER_BATCH = 20, EXECTRACES_PER_BATCH = 2, VACUUM_PAGES = 512 };
 
 /* Retention runs every every_ns (a minute by default), and batch after
  * batch while work remains. */
@@ -176,6 +177,40 @@ static int delete_snapshots(sqlite3 *db, int64_t source, int64_t before, int64_t
   return MW_OK;
 }
 
+/* Execution traces go whole: their goroutines' blobs, stack and span maps
+ * and span index with them, a few per batch (a trace's rows are many). */
+static int delete_exectraces(sqlite3 *db, int64_t source, int64_t before, int64_t *budget, int *more) {
+  sqlite3_stmt *sel;
+  if (sqlite3_prepare_v2(db, "SELECT id FROM exectraces WHERE source_id = ?1 AND start_ns < ?2 LIMIT ?3", -1, &sel,
+                         NULL) != SQLITE_OK)
+    return MW_EIO;
+  sqlite3_bind_int64(sel, 1, source);
+  sqlite3_bind_int64(sel, 2, before);
+  sqlite3_bind_int64(sel, 3, EXECTRACES_PER_BATCH + 1);
+  int64_t ids[EXECTRACES_PER_BATCH + 1];
+  int n = 0;
+  while (n <= EXECTRACES_PER_BATCH && sqlite3_step(sel) == SQLITE_ROW) ids[n++] = sqlite3_column_int64(sel, 0);
+  sqlite3_finalize(sel);
+  if (n > EXECTRACES_PER_BATCH) *more = 1, n = EXECTRACES_PER_BATCH;
+  static const char *const sql[] = {
+      "DELETE FROM exectrace_goroutines WHERE exectrace_id = ?1",
+      "DELETE FROM exectrace_stacks WHERE exectrace_id = ?1", "DELETE FROM exectrace_spans WHERE exectrace_id = ?1",
+      "DELETE FROM exectrace_span_runs WHERE exectrace_id = ?1", "DELETE FROM exectraces WHERE id = ?1"};
+  for (int i = 0; i<n && * budget> 0; i++) {
+    for (size_t k = 0; k < sizeof sql / sizeof sql[0]; k++) {
+      sqlite3_stmt *st;
+      if (sqlite3_prepare_v2(db, sql[k], -1, &st, NULL) != SQLITE_OK) return MW_EIO;
+      sqlite3_bind_int64(st, 1, ids[i]);
+      int ok = sqlite3_step(st) == SQLITE_DONE;
+      sqlite3_finalize(st);
+      if (!ok) return MW_EIO;
+      *budget -= sqlite3_changes(db);
+    }
+    if (*budget <= 0 && i + 1 < n) *more = 1;
+  }
+  return MW_OK;
+}
+
 int mw__retention_batch(mw__retention *r, sqlite3 *db, int *more, int *ops_gone) {
   *more = 0;
   *ops_gone = 0;
@@ -205,6 +240,7 @@ int mw__retention_batch(mw__retention *r, sqlite3 *db, int *more, int *ops_gone)
                        "sched_samples WHERE source_id = ?1 AND at_ns < ?2 LIMIT ?3)",
                        id, before, &budget, &src_more);
     if (!rc) rc = delete_snapshots(db, id, before, &budget, &src_more);
+    if (!rc) rc = delete_exectraces(db, id, before, &budget, &src_more);
     if (src_more) *more = 1;
     else if (!rc) { /* everything of this source before the cutoff is gone */ sqlite3_stmt *up;
       if (sqlite3_prepare_v2(db, "UPDATE sources SET first_ns = max(first_ns, ?2) WHERE id = ?1", -1, &up, NULL) ==

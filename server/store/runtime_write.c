@@ -16,6 +16,7 @@
 #include "store/runtime_write.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "model/exectrace.h"
 #include "store/conn.h"
 
 #include <stdlib.h>
@@ -36,6 +37,11 @@ enum rt_stmt {
   RT_STACK_INSERT,
   RT_GROUP,
   RT_SAMPLE,
+  RT_XT,
+  RT_XT_GOROUTINE,
+  RT_XT_STACK,
+  RT_XT_SPAN,
+  RT_XT_RUN,
   RT__COUNT
 };
 
@@ -65,6 +71,17 @@ static const char *const rt_sql[RT__COUNT] = {
                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [RT_SAMPLE] = "INSERT INTO profile_samples (snapshot_id, stack_id, span_id, trace_id, labels, vals) "
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [RT_XT] = "INSERT INTO exectraces (source_id, start_ns, end_ns, trigger, alignment, clock_error_ns, go_version, "
+              "capture_ns, received_ns, events, goroutines, intervals, wakes, spans, windows, raw_bytes, "
+              "stored_bytes, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+              "?17, ?18)",
+    [RT_XT_GOROUTINE] = "INSERT INTO exectrace_goroutines (exectrace_id, goroutine, first_ns, last_ns, intervals, "
+                        "wakes, blob) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [RT_XT_STACK] = "INSERT OR IGNORE INTO exectrace_stacks (exectrace_id, local, stack_id) VALUES (?1, ?2, ?3)",
+    [RT_XT_SPAN] =
+        "INSERT INTO exectrace_spans (exectrace_id, ref, trace_id, span_id, name) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [RT_XT_RUN] = "INSERT OR REPLACE INTO exectrace_span_runs (span_id, trace_id, exectrace_id, goroutine, first_ns, "
+                  "last_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
 _Static_assert((int)RT__COUNT <= (int)MW__RT_STMTS, "mw__rt_writer holds every statement");
@@ -121,13 +138,17 @@ static int64_t learned_source(mw__rt_writer *s, const mw_runtime_batch *b) {
   if (!st) return -1;
   int64_t found = -1;
   int probes = 0;
-  size_t n = b->n_groups + b->n_samples;
+  size_t n_xt = b->exectrace ? b->exectrace->n_spans : 0, n = b->n_groups + b->n_samples + n_xt;
   for (size_t i = 0; i < n && probes < LEARN_PROBES; i++) {
     int has;
     const uint8_t *trace, *span;
     if (i < b->n_groups) {
       has = b->groups[i].has_span && b->groups[i].has_trace;
       trace = b->groups[i].trace_id, span = b->groups[i].span_id;
+    } else if (i >= b->n_groups + b->n_samples) { /* the spans an execution trace's goroutines ran */
+      const mw_xt_span *x = &b->exectrace->spans[i - b->n_groups - b->n_samples];
+      has = x->has_trace;
+      trace = x->trace_id, span = x->span_id;
     } else {
       const mw_profile_row *r = &b->samples[i - b->n_groups];
       has = r->has_span && r->has_trace;
@@ -152,13 +173,14 @@ static const char *const move_sql[] = {
     "DELETE FROM gc_cycles WHERE source_id = ?1",
     "UPDATE OR IGNORE sched_samples SET source_id = ?2 WHERE source_id = ?1",
     "DELETE FROM sched_samples WHERE source_id = ?1",
-    "UPDATE snapshots SET source_id = ?2 WHERE source_id = ?1", /* goroutine groups and samples follow */
+    "UPDATE snapshots SET source_id = ?2 WHERE source_id = ?1",  /* goroutine groups and samples follow */
+    "UPDATE exectraces SET source_id = ?2 WHERE source_id = ?1", /* their goroutines and index follow */
     "UPDATE source_links SET source_id = ?2 WHERE source_id = ?1",
     ("UPDATE sources SET first_ns = min(first_ns, (SELECT first_ns FROM sources WHERE id = ?1)), "
      "last_ns = max(last_ns, (SELECT last_ns FROM sources WHERE id = ?1)) WHERE id = ?2"),
     "DELETE FROM sources WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM spans WHERE source_id = ?1)",
 };
-enum { MOVE_GC = 0, MOVE_SCHED = 2, MOVE_SNAPSHOTS = 4, MOVE_SOURCE = 7, MOVE_N = sizeof move_sql / sizeof *move_sql };
+enum { MOVE_GC = 0, MOVE_SCHED = 2, MOVE_SNAPSHOTS = 4, MOVE_SOURCE = 8, MOVE_N = sizeof move_sql / sizeof *move_sql };
 
 /* Moves what (service, alias) sent before its link to source `to` was
  * learned: the rows of the source of that name, if there is one. Statements
@@ -274,6 +296,83 @@ static int write_snapshot(mw__rt_writer *s, mw_runtime_batch *b) {
   return rc;
 }
 
+/* An execution trace: its row, its goroutines' blobs, its stacks (into the
+ * shared stack store), its spans and the span index. */
+static int write_exectrace(mw__rt_writer *s, mw_runtime_batch *b) {
+  mw_exectrace_batch *x = b->exectrace;
+  sqlite3_stmt *st = stmt(s, RT_XT);
+  if (!st) return MW_EIO;
+  int64_t v[] = {b->source_id,
+                 x->start_ns,
+                 x->end_ns,
+                 0,
+                 x->alignment,
+                 x->clock_error_ns,
+                 0,
+                 x->capture_ns,
+                 x->received_ns,
+                 (int64_t)x->events,
+                 (int64_t)x->n_goroutines,
+                 (int64_t)x->n_intervals,
+                 (int64_t)x->n_wakes,
+                 (int64_t)x->n_spans,
+                 0,
+                 (int64_t)x->raw_bytes,
+                 (int64_t)x->stored_bytes};
+  for (int k = 0; k < 17; k++) sqlite3_bind_int64(st, k + 1, v[k]);
+  bind_text(st, 4, x->trigger);
+  bind_text(st, 7, x->go_version ? x->go_version : "");
+  sqlite3_bind_blob64(st, 15, x->windows, x->windows_len, SQLITE_STATIC);
+  sqlite3_bind_blob64(st, 18, x->raw, x->raw_len, SQLITE_STATIC);
+  int rc = run(s, st, NULL);
+  if (rc) return rc;
+  x->id = sqlite3_last_insert_rowid(s->db);
+  for (size_t i = 0; i < x->n_goroutines && !rc; i++) {
+    const mw_xt_goroutine *g = &x->goroutines[i];
+    if (!(st = stmt(s, RT_XT_GOROUTINE))) return MW_EIO;
+    sqlite3_bind_int64(st, 1, x->id);
+    sqlite3_bind_int64(st, 2, (int64_t)g->goroutine);
+    sqlite3_bind_int64(st, 3, g->first_ns);
+    sqlite3_bind_int64(st, 4, g->last_ns);
+    sqlite3_bind_int64(st, 5, g->n_intervals);
+    sqlite3_bind_int64(st, 6, g->n_wakes);
+    sqlite3_bind_blob64(st, 7, g->blob, g->blob_len, SQLITE_STATIC);
+    rc = run(s, st, NULL);
+  }
+  for (size_t i = 0; i < x->n_stacks && !rc; i++) {
+    int64_t id;
+    if ((rc = stack_id(s, &x->stacks[i], &id))) break;
+    if (!(st = stmt(s, RT_XT_STACK))) return MW_EIO;
+    sqlite3_bind_int64(st, 1, x->id);
+    sqlite3_bind_int64(st, 2, x->stack_ids[i]);
+    sqlite3_bind_int64(st, 3, id);
+    rc = run(s, st, NULL);
+  }
+  for (size_t i = 0; i < x->n_spans && !rc; i++) {
+    const mw_xt_span *sp = &x->spans[i];
+    if (!(st = stmt(s, RT_XT_SPAN))) return MW_EIO;
+    sqlite3_bind_int64(st, 1, x->id);
+    sqlite3_bind_int64(st, 2, (int64_t)i + 1);
+    sqlite3_bind_blob(st, 3, sp->trace_id, sp->has_trace ? 16 : 0, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4, sp->span_id, 8, SQLITE_STATIC);
+    bind_text(st, 5, sp->name ? sp->name : "");
+    rc = run(s, st, NULL);
+  }
+  for (size_t i = 0; i < x->n_runs && !rc; i++) {
+    const mw_xt_span_run *ru = &x->runs[i];
+    const mw_xt_span *sp = &x->spans[ru->span - 1];
+    if (!(st = stmt(s, RT_XT_RUN))) return MW_EIO;
+    sqlite3_bind_blob(st, 1, sp->span_id, 8, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, sp->trace_id, sp->has_trace ? 16 : 0, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, x->id);
+    sqlite3_bind_int64(st, 4, (int64_t)ru->goroutine);
+    sqlite3_bind_int64(st, 5, ru->first_ns);
+    sqlite3_bind_int64(st, 6, ru->last_ns);
+    rc = run(s, st, NULL);
+  }
+  return rc;
+}
+
 int mw__rt_write(mw__rt_writer *s, mw_runtime_batch *b) {
   /* the batch's time range, for the source's first/last */
   int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -288,6 +387,10 @@ int mw__rt_write(mw__rt_writer *s, mw_runtime_batch *b) {
   if (b->kind) {
     if (b->at_ns < lo) lo = b->at_ns;
     if (b->at_ns + b->duration_ns > hi) hi = b->at_ns + b->duration_ns;
+  }
+  if (b->exectrace) {
+    if (b->exectrace->start_ns < lo) lo = b->exectrace->start_ns;
+    if (b->exectrace->end_ns > hi) hi = b->exectrace->end_ns;
   }
   if (lo > hi) lo = hi = 0;
 
@@ -343,6 +446,7 @@ int mw__rt_write(mw__rt_writer *s, mw_runtime_batch *b) {
     if (x->local_runq_sum >= 0) sqlite3_bind_int64(st, 9, x->local_runq_sum);
     if ((rc = run(s, st, NULL))) return rc;
   }
+  if (b->exectrace) return write_exectrace(s, b);
   return b->kind ? write_snapshot(s, b) : MW_OK;
 }
 

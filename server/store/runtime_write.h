@@ -8,7 +8,7 @@
 #include "model/runtime_batch.h"
 
 /* Statements of runtime ingest, prepared on first use. */
-enum { MW__RT_STMTS = 16 };
+enum { MW__RT_STMTS = 24 };
 
 typedef struct mw__rt_writer {
   sqlite3 *db;      /* the writer's connection */

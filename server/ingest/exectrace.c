@@ -1,0 +1,204 @@
+/* Execution trace ingest (see exectrace.h). */
+#include "ingest/exectrace.h"
+#include "core/error.h"
+#include "decode/exectrace.h"
+#include "decode/exectrace_blob.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+/* The raw trace's compression: the trace is varint-packed already, so
+ * higher levels buy little for much more time. Bytes a stored row costs
+ * besides its blob, for stored_bytes (SQLite's record headers and keys). */
+enum { RAW_ZSTD_LEVEL = 9, ROW_BYTES_GOROUTINE = 40, ROW_BYTES_RUN = 48, ROW_BYTES_SPAN = 48, ROW_BYTES_STACK = 16 };
+
+static int cmp_interval(const void *x, const void *y) {
+  const mw_xt_rec_interval *a = x, *b = y;
+  if (a->goroutine != b->goroutine) return a->goroutine < b->goroutine ? -1 : 1;
+  if (a->iv.start_ns != b->iv.start_ns) return a->iv.start_ns < b->iv.start_ns ? -1 : 1;
+  if (a->iv.end_ns != b->iv.end_ns) return a->iv.end_ns < b->iv.end_ns ? -1 : 1;
+  return a->iv.state < b->iv.state ? -1 : a->iv.state > b->iv.state;
+}
+
+static int cmp_wake(const void *x, const void *y) {
+  const mw_xt_rec_wake *a = x, *b = y;
+  if (a->goroutine != b->goroutine) return a->goroutine < b->goroutine ? -1 : 1;
+  return a->wk.time_ns < b->wk.time_ns ? -1 : a->wk.time_ns > b->wk.time_ns;
+}
+
+static int cmp_run(const void *x, const void *y) {
+  const mw_xt_span_run *a = x, *b = y;
+  if (a->span != b->span) return a->span < b->span ? -1 : 1;
+  return a->goroutine < b->goroutine ? -1 : a->goroutine > b->goroutine;
+}
+
+/* Working memory, counted. */
+static void *take(mw_mem_account *mem, size_t n, int *rc) {
+  if (mem && (*rc = mem->take(mem->user, n))) return NULL;
+  if (mem) mem->held += n;
+  void *p = malloc(n ? n : 1);
+  if (!p) *rc = MW_ENOMEM;
+  return p;
+}
+
+static void give(mw_mem_account *mem, void *p, size_t n) {
+  free(p);
+  if (!mem) return;
+  if (mem->give) mem->give(mem->user, n);
+  mem->held -= n;
+}
+
+/* Groups the (sorted) intervals and wakes by goroutine into blobs, and
+ * collects the span runs. */
+static int group(mw_arena *a, const mw_xt_records *r, mw_exectrace_batch *x, mw_mem_account *mem) {
+  int rc = MW_OK;
+  size_t n_cand_max = r->n_intervals + 2 * r->n_wakes;
+  size_t cand_bytes = n_cand_max * sizeof(mw_xt_span_run), iv_bytes = r->n_intervals * sizeof(mw_xt_interval),
+         wk_bytes = r->n_wakes * sizeof(mw_xt_wake);
+  mw_xt_span_run *cand = take(mem, cand_bytes, &rc);
+  mw_xt_interval *iv = cand ? take(mem, iv_bytes, &rc) : NULL;
+  mw_xt_wake *wk = iv ? take(mem, wk_bytes, &rc) : NULL;
+  size_t n_cand = 0, cap_g = 0;
+  if (!wk) goto out;
+  size_t i = 0, j = 0;
+  while (i < r->n_intervals || j < r->n_wakes) {
+    uint64_t g = i < r->n_intervals ? r->intervals[i].goroutine : UINT64_MAX;
+    if (j < r->n_wakes && r->wakes[j].goroutine < g) g = r->wakes[j].goroutine;
+    size_t ni = 0, nw = 0;
+    int64_t first = INT64_MAX, last = INT64_MIN;
+    for (; i < r->n_intervals && r->intervals[i].goroutine == g; i++) {
+      const mw_xt_interval *v = &r->intervals[i].iv;
+      iv[ni++] = *v;
+      if (v->start_ns < first) first = v->start_ns;
+      if (v->end_ns > last) last = v->end_ns;
+      if (v->span) cand[n_cand++] = (mw_xt_span_run){v->span, g, v->start_ns, v->end_ns};
+    }
+    for (; j < r->n_wakes && r->wakes[j].goroutine == g; j++) {
+      const mw_xt_wake *w = &r->wakes[j].wk;
+      wk[nw++] = *w;
+      if (w->time_ns < first) first = w->time_ns;
+      if (w->time_ns > last) last = w->time_ns;
+      if (w->span) cand[n_cand++] = (mw_xt_span_run){w->span, g, w->time_ns, w->time_ns};
+      if (w->waker_span && w->waker) cand[n_cand++] = (mw_xt_span_run){w->waker_span, w->waker, w->time_ns, w->time_ns};
+    }
+    if (x->n_goroutines == cap_g) {
+      size_t nc = cap_g ? cap_g * 2 : 256;
+      mw_xt_goroutine *ng = mw__arena_alloc(a, nc * sizeof *ng);
+      if (!ng) {
+        rc = MW_ENOMEM;
+        goto out;
+      }
+      if (x->n_goroutines) memcpy(ng, x->goroutines, x->n_goroutines * sizeof *ng);
+      x->goroutines = ng, cap_g = nc;
+    }
+    mw_xt_goroutine *o = &x->goroutines[x->n_goroutines++];
+    *o = (mw_xt_goroutine){
+        .goroutine = g, .first_ns = first, .last_ns = last, .n_intervals = (uint32_t)ni, .n_wakes = (uint32_t)nw};
+    if ((rc = mw__xt_blob_encode(a, iv, ni, wk, nw, &o->blob, &o->blob_len))) goto out;
+    x->stored_bytes += o->blob_len + ROW_BYTES_GOROUTINE;
+  }
+  /* runs: one per (span, goroutine), over all its candidates */
+  qsort(cand, n_cand, sizeof *cand, cmp_run);
+  x->runs = n_cand ? mw__arena_alloc(a, n_cand * sizeof *x->runs) : NULL;
+  if (n_cand && !x->runs) {
+    rc = MW_ENOMEM;
+    goto out;
+  }
+  for (size_t k = 0; k < n_cand; k++) {
+    mw_xt_span_run *last = x->n_runs ? &x->runs[x->n_runs - 1] : NULL;
+    if (last && last->span == cand[k].span && last->goroutine == cand[k].goroutine) {
+      if (cand[k].first_ns < last->first_ns) last->first_ns = cand[k].first_ns;
+      if (cand[k].last_ns > last->last_ns) last->last_ns = cand[k].last_ns;
+    } else x->runs[x->n_runs++] = cand[k];
+  }
+  x->stored_bytes += x->n_runs * ROW_BYTES_RUN;
+out:
+  if (wk) give(mem, wk, wk_bytes);
+  if (iv) give(mem, iv, iv_bytes);
+  if (cand) give(mem, cand, cand_bytes);
+  return rc;
+}
+
+/* The trace as pushed, zstd-compressed into the arena (counted through mem
+ * while the compression bound is allocated). */
+static int compress_raw(mw_arena *a, const uint8_t *trace, size_t len, mw_mem_account *mem, mw_exectrace_batch *x) {
+  int rc = MW_OK;
+  size_t cap = ZSTD_compressBound(len);
+  uint8_t *z = take(mem, cap, &rc);
+  if (!z) return rc;
+  size_t zn = ZSTD_compress(z, cap, trace, len, RAW_ZSTD_LEVEL);
+  if (ZSTD_isError(zn)) rc = MW_ENOMEM;
+  else if (!(x->raw = mw__arena_memdup(a, z, zn))) rc = MW_ENOMEM;
+  else x->raw_len = zn, x->raw_bytes = len;
+  give(mem, z, cap);
+  return rc;
+}
+
+/* The GC and stop-the-world windows' JSON, zstd-compressed into the arena:
+ * a trace of a busy heap has thousands, and their JSON repeats itself. */
+static int compress_windows(mw_arena *a, const char *json, mw_exectrace_batch *x) {
+  size_t n = strlen(json), cap = ZSTD_compressBound(n);
+  uint8_t *z = mw__arena_alloc(a, cap);
+  if (!z) return MW_ENOMEM;
+  size_t zn = ZSTD_compress(z, cap, json, n, RAW_ZSTD_LEVEL);
+  if (ZSTD_isError(zn)) return MW_ENOMEM;
+  x->windows = z;
+  x->windows_len = zn;
+  return MW_OK;
+}
+
+int mw__xt_build(mw_arena *a, const mw_xt_params *p, const uint8_t *trace, size_t trace_len, const uint8_t *rec,
+                 size_t rec_len, mw_mem_account *mem, mw_runtime_batch *out, char *err, size_t errsz) {
+  memset(out, 0, sizeof *out);
+  mw_exectrace_batch *x = mw__arena_calloc(a, 1, sizeof *x);
+  if (!x) return MW_ENOMEM;
+  size_t n_iv, n_wk;
+  int rc = mw__xt_records_count(rec, rec_len, &n_iv, &n_wk, err, errsz);
+  if (rc) return MW_EIO;
+  size_t work = n_iv * sizeof(mw_xt_rec_interval) + n_wk * sizeof(mw_xt_rec_wake);
+  if (mem && (rc = mem->take(mem->user, work))) return rc;
+  if (mem) mem->held += work;
+  mw_xt_records r;
+  rc = mw__xt_records_decode(a, rec, rec_len, &r, err, errsz);
+  if (rc == MW_EINVAL) rc = MW_EIO; /* the reader broke its contract: not the client's fault */
+  if (!rc) {
+    qsort(r.intervals, r.n_intervals, sizeof *r.intervals, cmp_interval);
+    qsort(r.wakes, r.n_wakes, sizeof *r.wakes, cmp_wake);
+    rc = group(a, &r, x, mem);
+  }
+  if (!rc) {
+    x->trigger = p->trigger;
+    x->capture_ns = p->capture_ns;
+    x->received_ns = p->received_ns;
+    x->start_ns = r.start_ns;
+    x->end_ns = r.end_ns;
+    x->alignment = r.alignment;
+    x->clock_error_ns = r.clock_error_ns;
+    x->go_version = r.go_version;
+    x->events = r.events;
+    x->generations = r.generations;
+    x->n_intervals = r.n_intervals;
+    x->n_wakes = r.n_wakes;
+    rc = compress_windows(a, r.windows_json, x);
+    x->stacks = r.stacks;
+    x->stack_ids = r.stack_ids;
+    x->n_stacks = r.n_stacks;
+    x->spans = r.spans;
+    x->n_spans = r.n_spans;
+    x->stored_bytes += x->windows_len + r.n_stacks * ROW_BYTES_STACK + r.n_spans * ROW_BYTES_SPAN;
+  }
+  mw__xt_records_free(&r);
+  if (mem) {
+    if (mem->give) mem->give(mem->user, work);
+    mem->held -= work;
+  }
+  if (!rc) rc = compress_raw(a, trace, trace_len, mem, x);
+  if (rc) return rc;
+  x->stored_bytes += x->raw_len;
+  out->service = p->service;
+  out->instance = p->instance;
+  out->exectrace = x;
+  return MW_OK;
+}

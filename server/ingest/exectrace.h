@@ -1,0 +1,36 @@
+/* Execution trace ingest: turns one pushed Go execution trace and what
+ * meanwhile-exectrace read from it (a Records message) into a runtime batch
+ * for the writer (model/exectrace.h): the trace itself zstd-compressed for
+ * download, each goroutine's intervals and wakes as one compact blob, the
+ * index of which goroutines ran which span, and the stacks as the stack
+ * store keeps them. */
+#ifndef MW_INGEST_EXECTRACE_H
+#define MW_INGEST_EXECTRACE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "ingest/body.h"
+#include "model/exectrace.h"
+#include "model/runtime_batch.h"
+
+typedef struct mw_xt_params {
+  const char *service;
+  const char *instance;     /* "" when not given */
+  int64_t process_start_ns; /* 0 = not given */
+  int64_t capture_ns;       /* the `time` parameter, 0 = not given */
+  int64_t received_ns;
+  const char *trigger; /* or NULL */
+} mw_xt_params;
+
+/* Builds *out (and the exectrace batch it points to, in a) from the trace
+ * trace[0..trace_len) as pushed and the reader's output rec[0..rec_len).
+ * The working arrays (about 60 bytes per interval and wake) are counted
+ * through mem before they are allocated and given back once freed (NULL:
+ * not counted). Returns 0; MW_EIO when the reader's output is not what
+ * records.proto says (err says how: a bug of the reader, not the client's);
+ * MW_ENOMEM; or what mem refused with. */
+int mw__xt_build(mw_arena *a, const mw_xt_params *p, const uint8_t *trace, size_t trace_len, const uint8_t *rec,
+                 size_t rec_len, mw_mem_account *mem, mw_runtime_batch *out, char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,361 @@
+/* Tests for execution traces on the server side: the goroutine blob
+ * (decode/exectrace_blob.c) gives back what it was given, and refuses
+ * truncated or lying blobs; the Records decoder (decode/exectrace.c) reads
+ * a message packed here with protobuf-c, interns reasons, renders stacks as
+ * the stack store keeps them, and refuses what records.proto does not allow
+ * (a span ref past the spans, no summary, bytes that are no message); and
+ * the whole way from Records to the read API (ingest/exectrace.c, the
+ * writer, query/exectrace.c) on a temporary store, where a span's goroutine,
+ * its 40 ms channel wait and its waker come back with the values written
+ * here by hand. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "decode/exectrace.h"
+#include "decode/exectrace_blob.h"
+#include "ingest/commit.h"
+#include "ingest/exectrace.h"
+#include "meanwhile/exectrace/v1/records.pb-c.h"
+#include "query/exectrace.h"
+#include "store_fixture.h"
+
+#define MS 1000000LL
+static const int64_t T0 = 1796491170452000000LL;
+
+/* --- the blob ------------------------------------------------------------------- */
+
+static void test_blob_roundtrip(void **state) {
+  (void)state;
+  mw_arena *a = mw__arena_new(0);
+  mw_xt_interval iv[] = {
+      {MW_XT_RUNNING, "", "", T0, T0 + 1 * MS, 0, 1},
+      {MW_XT_BLOCKED, "chan", "chan receive", T0 + 1 * MS, T0 + 41 * MS, 3, 1},
+      {MW_XT_RUNNABLE, "", "preempted", T0 + 41 * MS, T0 + 41 * MS + 500, 0, 0},
+      /* overlapping and out of step with the previous end: the deltas go negative */
+      {MW_XT_GC_ASSIST, "", "", T0 + 40 * MS, T0 + 40 * MS + 10, 7, 0},
+  };
+  mw_xt_wake wk[] = {{12, T0 + 41 * MS, 4, 0, 1}, {0, T0 + 2 * MS, 0, 0, 0}};
+  const uint8_t *blob;
+  size_t len;
+  assert_int_equal(mw__xt_blob_encode(a, iv, 4, wk, 2, &blob, &len), MW_OK);
+  mw_xt_blob b;
+  assert_int_equal(mw__xt_blob_decode(a, blob, len, 1 << 20, &b), MW_OK);
+  assert_int_equal(b.n_intervals, 4);
+  assert_int_equal(b.n_wakes, 2);
+  for (size_t i = 0; i < 4; i++) {
+    assert_int_equal(b.intervals[i].state, iv[i].state);
+    assert_string_equal(b.intervals[i].reason, iv[i].reason);
+    assert_string_equal(b.intervals[i].raw_reason, iv[i].raw_reason);
+    assert_int_equal(b.intervals[i].start_ns, iv[i].start_ns);
+    assert_int_equal(b.intervals[i].end_ns, iv[i].end_ns);
+    assert_int_equal(b.intervals[i].stack, iv[i].stack);
+    assert_int_equal(b.intervals[i].span, iv[i].span);
+  }
+  for (size_t i = 0; i < 2; i++) {
+    assert_int_equal(b.wakes[i].waker, wk[i].waker);
+    assert_int_equal(b.wakes[i].time_ns, wk[i].time_ns);
+    assert_int_equal(b.wakes[i].waker_stack, wk[i].waker_stack);
+    assert_int_equal(b.wakes[i].span, wk[i].span);
+  }
+  /* an empty goroutine blob */
+  assert_int_equal(mw__xt_blob_encode(a, NULL, 0, NULL, 0, &blob, &len), MW_OK);
+  assert_int_equal(mw__xt_blob_decode(a, blob, len, 1 << 20, &b), MW_OK);
+  assert_int_equal(b.n_intervals + b.n_wakes, 0);
+  mw__arena_free(a);
+}
+
+/* 2,000 like intervals: the body is compressed (first byte 1) and much smaller than 2,000 x 7 varints. */
+static void test_blob_compressed(void **state) {
+  (void)state;
+  mw_arena *a = mw__arena_new(0);
+  enum { N = 2000 };
+  mw_xt_interval *iv = calloc(N, sizeof *iv);
+  for (int i = 0; i < N; i++)
+    iv[i] = (mw_xt_interval){(uint8_t)(i % 2 ? MW_XT_BLOCKED : MW_XT_RUNNING),
+                             i % 2 ? "chan" : "",
+                             i % 2 ? "chan send" : "",
+                             T0 + i * 1000,
+                             T0 + i * 1000 + 1000,
+                             5,
+                             0};
+  const uint8_t *blob;
+  size_t len;
+  assert_int_equal(mw__xt_blob_encode(a, iv, N, NULL, 0, &blob, &len), MW_OK);
+  assert_int_equal(blob[0], 1);
+  assert_true(len < N);
+  mw_xt_blob b;
+  assert_int_equal(mw__xt_blob_decode(a, blob, len, 1 << 20, &b), MW_OK);
+  assert_int_equal(b.n_intervals, N);
+  assert_int_equal(b.intervals[N - 1].end_ns, T0 + N * 1000);
+  assert_string_equal(b.intervals[N - 1].raw_reason, "chan send");
+  /* a limit below the body refuses it */
+  assert_int_equal(mw__xt_blob_decode(a, blob, len, 100, &b), MW_EINVAL);
+  free(iv);
+  mw__arena_free(a);
+}
+
+static void test_blob_malformed(void **state) {
+  (void)state;
+  mw_arena *a = mw__arena_new(0);
+  mw_xt_interval iv[] = {{MW_XT_BLOCKED, "chan", "chan receive", T0, T0 + 40 * MS, 3, 1}};
+  const uint8_t *blob;
+  size_t len;
+  assert_int_equal(mw__xt_blob_encode(a, iv, 1, NULL, 0, &blob, &len), MW_OK);
+  mw_xt_blob b;
+  for (size_t cut = 0; cut < len; cut++) assert_int_equal(mw__xt_blob_decode(a, blob, cut, 1 << 20, &b), MW_EINVAL);
+  /* counts that claim more than the bytes hold; an unknown format byte; a state past the last */
+  static const uint8_t lying[] = {0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f};
+  assert_int_equal(mw__xt_blob_decode(a, lying, sizeof lying, 1 << 20, &b), MW_EINVAL);
+  static const uint8_t format[] = {7, 0, 0, 0};
+  assert_int_equal(mw__xt_blob_decode(a, format, sizeof format, 1 << 20, &b), MW_EINVAL);
+  static const uint8_t state9[] = {0, 0, 1, 9, 0, 0, 0, 0, 0, 0, 0};
+  assert_int_equal(mw__xt_blob_decode(a, state9, sizeof state9, 1 << 20, &b), MW_EINVAL);
+  static const uint8_t zstd_junk[] = {1, 0x28, 0xb5, 0x2f, 0xfd, 0, 0};
+  assert_int_equal(mw__xt_blob_decode(a, zstd_junk, sizeof zstd_junk, 1 << 20, &b), MW_EINVAL);
+  mw__arena_free(a);
+}
+
+/* --- Records -------------------------------------------------------------------- */
+
+typedef Meanwhile__Exectrace__V1__Interval Interval;
+typedef Meanwhile__Exectrace__V1__Wake Wake;
+
+static uint8_t trace_id[16] = {0x5b, 0x8e, 0xff, [15] = 0x0c}, span_id[8] = {0xee, 0xe1, [7] = 0x74};
+
+/* The records of the integration test: goroutine 57 runs span 1 and waits
+ * 40 ms on a channel until goroutine 12 wakes it; 99 runs. With bad_ref,
+ * an interval names span 2 of 1; without summary, none is written. */
+static uint8_t *pack_records(size_t *len, int bad_ref, int summary) {
+  Meanwhile__Exectrace__V1__Frame f1 = MEANWHILE__EXECTRACE__V1__FRAME__INIT,
+                                  f2 = MEANWHILE__EXECTRACE__V1__FRAME__INIT,
+                                  f3 = MEANWHILE__EXECTRACE__V1__FRAME__INIT;
+  f1.func = "main.recv", f1.file = "/app/main.go", f1.line = 40;
+  f2.func = "main.main", f2.file = "/app/main.go", f2.line = 12;
+  f3.func = "main.send", f3.file = "/app/main.go", f3.line = 60;
+  Meanwhile__Exectrace__V1__Frame *fr_recv[] = {&f1, &f2}, *fr_send[] = {&f3};
+  Meanwhile__Exectrace__V1__Stack s1 = MEANWHILE__EXECTRACE__V1__STACK__INIT,
+                                  s2 = MEANWHILE__EXECTRACE__V1__STACK__INIT;
+  s1.id = 3, s1.n_frames = 2, s1.frames = fr_recv;
+  s2.id = 4, s2.n_frames = 1, s2.frames = fr_send;
+  Meanwhile__Exectrace__V1__Stack *stacks[] = {&s1, &s2};
+  Meanwhile__Exectrace__V1__Span sp = MEANWHILE__EXECTRACE__V1__SPAN__INIT;
+  sp.trace_id = (ProtobufCBinaryData){16, trace_id};
+  sp.span_id = (ProtobufCBinaryData){8, span_id};
+  sp.name = "GET /x";
+  Meanwhile__Exectrace__V1__Span *spans[] = {&sp};
+  Interval iv[6];
+  struct {
+    uint64_t g;
+    int state;
+    char *reason, *raw;
+    int64_t s, e;
+    uint32_t stack, span;
+  } def[6] = {
+      {57, 1, "", "", T0, T0 + 1 * MS, 0, 1},
+      {57, 3, "chan", "chan receive", T0 + 1 * MS, T0 + 41 * MS, 3, 1},
+      {57, 1, "", "", T0 + 41 * MS, T0 + 42 * MS, 0, bad_ref ? 2 : 1},
+      {12, 3, "sleep", "sleep", T0, T0 + 30 * MS, 0, 0},
+      {12, 1, "", "", T0 + 30 * MS, T0 + 41 * MS, 4, 0},
+      {99, 1, "", "", T0, T0 + 42 * MS, 0, 0},
+  };
+  Interval *ivp[6];
+  for (int i = 0; i < 6; i++) {
+    meanwhile__exectrace__v1__interval__init(&iv[i]);
+    iv[i].goroutine = def[i].g, iv[i].state = (Meanwhile__Exectrace__V1__State)def[i].state;
+    iv[i].reason = def[i].reason, iv[i].raw_reason = def[i].raw;
+    iv[i].start_ns = def[i].s, iv[i].end_ns = def[i].e, iv[i].stack = def[i].stack, iv[i].span = def[i].span;
+    ivp[i] = &iv[i];
+  }
+  Wake wk = MEANWHILE__EXECTRACE__V1__WAKE__INIT;
+  wk.goroutine = 57, wk.waker = 12, wk.time_ns = T0 + 41 * MS, wk.waker_stack = 4, wk.span = 1;
+  Wake *wkp[] = {&wk};
+  Meanwhile__Exectrace__V1__Window win = MEANWHILE__EXECTRACE__V1__WINDOW__INIT;
+  win.kind = MEANWHILE__EXECTRACE__V1__WINDOW_KIND__GC, win.start_ns = T0 + 10 * MS, win.end_ns = T0 + 12 * MS;
+  Meanwhile__Exectrace__V1__Window *winp[] = {&win};
+  Meanwhile__Exectrace__V1__Summary sum = MEANWHILE__EXECTRACE__V1__SUMMARY__INIT;
+  sum.start_ns = T0, sum.end_ns = T0 + 42 * MS, sum.alignment = MEANWHILE__EXECTRACE__V1__ALIGNMENT__CLOCK_SNAPSHOT;
+  sum.events = 20, sum.generations = 1, sum.goroutines = 3, sum.go_version = "go1.26.8";
+  Meanwhile__Exectrace__V1__Records r = MEANWHILE__EXECTRACE__V1__RECORDS__INIT;
+  r.n_stacks = 2, r.stacks = stacks, r.n_spans = 1, r.spans = spans, r.n_intervals = 6, r.intervals = ivp;
+  r.n_wakes = 1, r.wakes = wkp, r.n_windows = 1, r.windows = winp;
+  if (summary) r.summary = &sum;
+  *len = meanwhile__exectrace__v1__records__get_packed_size(&r);
+  uint8_t *out = malloc(*len);
+  meanwhile__exectrace__v1__records__pack(&r, out);
+  return out;
+}
+
+static void test_records_decode(void **state) {
+  (void)state;
+  mw_arena *a = mw__arena_new(0);
+  size_t len;
+  uint8_t *p = pack_records(&len, 0, 1);
+  mw_xt_records r;
+  char err[256] = "";
+  assert_int_equal(mw__xt_records_decode(a, p, len, &r, err, sizeof err), MW_OK);
+  assert_int_equal(r.n_intervals, 6);
+  assert_int_equal(r.n_wakes, 1);
+  assert_int_equal(r.n_stacks, 2);
+  assert_int_equal(r.stack_ids[0], 3);
+  assert_string_equal(r.stacks[0].text, "main.recv\t/app/main.go:40\nmain.main\t/app/main.go:12\n");
+  assert_int_equal(r.n_spans, 1);
+  assert_true(r.spans[0].has_trace);
+  assert_memory_equal(r.spans[0].span_id, span_id, 8);
+  assert_string_equal(r.spans[0].name, "GET /x");
+  assert_int_equal(r.intervals[1].goroutine, 57);
+  assert_string_equal(r.intervals[1].iv.raw_reason, "chan receive");
+  /* interned: the two "" reasons and the same text share storage */
+  assert_ptr_equal(r.intervals[0].iv.reason, r.intervals[2].iv.reason);
+  assert_int_equal(r.wakes[0].wk.waker, 12);
+  assert_int_equal(r.start_ns, T0);
+  assert_int_equal(r.alignment, MW_XT_ALIGN_CLOCK_SNAPSHOT);
+  assert_string_equal(r.go_version, "go1.26.8");
+  assert_string_equal(r.windows_json,
+                      "[{\"kind\":\"gc\",\"start_ns\":1796491170462000000,\"end_ns\":1796491170464000000}]");
+  mw__xt_records_free(&r);
+  free(p);
+  mw__arena_free(a);
+}
+
+static void test_records_refused(void **state) {
+  (void)state;
+  mw_arena *a = mw__arena_new(0);
+  size_t len;
+  char err[256];
+  mw_xt_records r;
+  uint8_t *p = pack_records(&len, 1, 1);
+  assert_int_equal(mw__xt_records_decode(a, p, len, &r, err, sizeof err), MW_EINVAL);
+  assert_string_equal(err, "the reader's output names span 2 of 1");
+  free(p);
+  p = pack_records(&len, 0, 0);
+  assert_int_equal(mw__xt_records_decode(a, p, len, &r, err, sizeof err), MW_EINVAL);
+  assert_string_equal(err, "the reader's output has no summary (it was cut short)");
+  /* cut in the middle of a field */
+  free(p);
+  p = pack_records(&len, 0, 1);
+  assert_int_equal(mw__xt_records_decode(a, p, len / 2, &r, err, sizeof err), MW_EINVAL);
+  free(p);
+  static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff};
+  assert_int_equal(mw__xt_records_decode(a, junk, sizeof junk, &r, err, sizeof err), MW_EINVAL);
+  /* an interval of state 9 inside a well-formed message */
+  static const uint8_t state9[] = {0x1a, 0x02, 0x10, 0x09, 0x7a, 0x00};
+  assert_int_equal(mw__xt_records_decode(a, state9, sizeof state9, &r, err, sizeof err), MW_EINVAL);
+  assert_string_equal(err, "the reader's output has an interval of unknown state 9");
+  mw__arena_free(a);
+}
+
+/* --- from Records to the read API ------------------------------------------------ */
+
+static json_t *answer_json(mw_answer *ans) {
+  assert_int_equal(ans->rc, MW_OK);
+  json_error_t je;
+  json_t *j = json_loadb(ans->body.data, ans->body.len, 0, &je);
+  assert_non_null(j);
+  mw__answer_free(ans);
+  return j;
+}
+
+static json_t *goroutine_of(json_t *list, int64_t g) {
+  size_t i;
+  json_t *x;
+  json_array_foreach(list, i, x) if (json_integer_value(json_object_get(x, "goroutine")) == g) return x;
+  return NULL;
+}
+
+static void test_ingest_store_read(void **state) {
+  (void)state;
+  sfx f;
+  assert_int_equal(sfx_open(&f), 0);
+  mw_arena *a = mw__arena_new(0);
+  size_t len;
+  uint8_t *rec = pack_records(&len, 0, 1);
+  static const uint8_t trace[] = "go 1.26 trace\0\0\0 any bytes";
+  mw_xt_params p = {.service = "svc", .instance = "i-1", .capture_ns = T0, .received_ns = T0, .trigger = "manual"};
+  mw_runtime_batch b;
+  char err[256] = "";
+  assert_int_equal(mw__xt_build(a, &p, trace, sizeof trace, rec, len, NULL, &b, err, sizeof err), MW_OK);
+  assert_int_equal(b.exectrace->n_goroutines, 3);
+  /* runs: (span 1, goroutine 57) from its intervals and the wake naming span 1 */
+  assert_int_equal(b.exectrace->n_runs, 1);
+  assert_int_equal(b.exectrace->runs[0].goroutine, 57);
+  assert_int_equal(b.exectrace->runs[0].first_ns, T0);
+  assert_int_equal(b.exectrace->runs[0].last_ns, T0 + 42 * MS);
+  mw_write_job job;
+  mw__ingest_job_runtime(&job, &b, mw__arena_used(a));
+  assert_int_equal(sfx_commit(&f, &job, 1), 0);
+  assert_true(b.exectrace->id > 0);
+
+  mw_arena *qa = mw__arena_new(0);
+  mw_query q;
+  mw_answer ans;
+  mw__query_begin(&q, f.s, qa, 0, NULL);
+  mw__q_exectrace_span(&q, trace_id, span_id, &ans);
+  json_t *j = answer_json(&ans);
+  assert_int_equal(json_integer_value(json_object_get(j, "start_ns")), T0);
+  assert_int_equal(json_integer_value(json_object_get(j, "end_ns")), T0 + 42 * MS);
+  json_t *gs = json_object_get(j, "goroutines");
+  assert_int_equal(json_array_size(gs), 2);
+  json_t *g57 = goroutine_of(gs, 57), *g12 = goroutine_of(gs, 12);
+  assert_non_null(g57);
+  assert_non_null(g12);
+  assert_null(goroutine_of(gs, 99));
+  assert_string_equal(json_string_value(json_object_get(g57, "role")), "span");
+  assert_string_equal(json_string_value(json_object_get(g12, "role")), "waker");
+  json_t *blocked = json_array_get(json_object_get(g57, "intervals"), 1);
+  assert_string_equal(json_string_value(json_object_get(blocked, "state")), "blocked");
+  assert_string_equal(json_string_value(json_object_get(blocked, "reason")), "chan");
+  assert_int_equal(json_integer_value(json_object_get(blocked, "end_ns")) -
+                       json_integer_value(json_object_get(blocked, "start_ns")),
+                   40 * MS);
+  assert_string_equal(json_string_value(json_object_get(blocked, "span_id")), "eee1000000000074");
+  char key[24];
+  snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(blocked, "stack_id")));
+  json_t *frames = json_object_get(json_object_get(j, "stacks"), key);
+  assert_int_equal(json_array_size(frames), 2);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(frames, 0), "func")), "main.recv");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(frames, 0), "file")), "/app/main.go");
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(frames, 0), "line")), 40);
+  json_t *wake = json_array_get(json_object_get(g57, "wakes"), 0);
+  assert_int_equal(json_integer_value(json_object_get(wake, "waker")), 12);
+  assert_int_equal(json_integer_value(json_object_get(wake, "time_ns")), T0 + 41 * MS);
+  json_t *win = json_array_get(json_object_get(j, "windows"), 0);
+  assert_string_equal(json_string_value(json_object_get(win, "kind")), "gc");
+  json_decref(j);
+
+  /* the raw trace comes back as it was */
+  mw__q_exectrace_raw(&q, b.exectrace->id, &ans);
+  assert_int_equal(ans.rc, MW_OK);
+  assert_int_equal(ans.body.len, sizeof trace);
+  assert_memory_equal(ans.body.data, trace, sizeof trace);
+  assert_string_equal(ans.filename, "trace-1.out");
+  mw__answer_free(&ans);
+
+  /* a span no trace names */
+  static const uint8_t other[8] = {1};
+  mw__q_exectrace_span(&q, trace_id, other, &ans);
+  assert_int_equal(ans.rc, MW_ENOTFOUND);
+  mw__answer_free(&ans);
+  assert_int_equal(mw__query_end(&q), 0);
+
+  free(rec);
+  mw__arena_free(qa);
+  mw__arena_free(a);
+  sfx_close(&f);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_blob_roundtrip),  cmocka_unit_test(test_blob_compressed),
+      cmocka_unit_test(test_blob_malformed),  cmocka_unit_test(test_records_decode),
+      cmocka_unit_test(test_records_refused), cmocka_unit_test(test_ingest_store_read),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
