@@ -4,17 +4,24 @@ package main
 
 import (
 	"context"
+	"log"
 
 	meanwhile "github.com/meanwhile-dev/meanwhile/client/go"
 	"go.opentelemetry.io/otel/trace"
 )
 
+var recorder *meanwhile.FlightRecorder
+
 // wrap returns the provider every span is started through, and a function that
-// stops the recorder (pushing what it must) before the SDK shuts down.
+// stops the recorder before the SDK shuts down.
 func wrap(tp trace.TracerProvider, endpoint string) (trace.TracerProvider, func(context.Context)) {
-	_ = endpoint // TODO: client/go's flight recorder option (h-xclient)
-	return meanwhile.WrapTracerProvider(tp), func(context.Context) {}
+	rec, err := meanwhile.StartFlightRecorder(meanwhile.FlightRecorderConfig{Endpoint: endpoint})
+	if err != nil {
+		log.Fatalf("exectrace-service: %v", err)
+	}
+	recorder = rec
+	return meanwhile.WrapTracerProvider(tp, meanwhile.WithFlightRecorder(rec)), func(context.Context) { rec.Stop() }
 }
 
-// recorderStats is what the recorder counted (pushes, drops), for the test.
-func recorderStats() any { return map[string]any{} }
+// recorderStats is what the recorder counted, for the test.
+func recorderStats() any { return recorder.Stats() }
