@@ -1,0 +1,340 @@
+// The converter against real traces (tests/data/exectrace/go1.N/, written by
+// internal/capture): each check compares the records with what the traced
+// program recorded of itself in expected.json — its goroutine ids, time.Now()
+// pairs around each wait, the span ids it logged.
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var fixtureDirs = []string{"go1.26", "go1.27"}
+
+type expected struct {
+	Go         string              `json:"go"`
+	Goroutines map[string]uint64   `json:"goroutines"`
+	Windows    map[string][2]int64 `json:"windows"`
+	Spans      map[string]string   `json:"spans"`
+}
+
+func dataDir() string { return filepath.Join("..", "tests", "data", "exectrace") }
+
+func loadExpected(t *testing.T, dir string) map[string]expected {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dataDir(), dir, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]expected
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func convertFile(t *testing.T, path string, opt options) *records {
+	t.Helper()
+	in, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := convert(bytes.NewReader(in), &out, opt); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	r, err := decodeRecords(out.Bytes())
+	if err != nil {
+		t.Fatalf("%s: decoding the output: %v", path, err)
+	}
+	if r.Summary == nil {
+		t.Fatalf("%s: no summary", path)
+	}
+	return r
+}
+
+// fixture is one scenario's records with what its program recorded.
+type fixture struct {
+	t     *testing.T
+	r     *records
+	e     expected
+	slack int64 // the alignment's stated error + 1 ms
+}
+
+func load(t *testing.T, dir, name string) *fixture {
+	e, ok := loadExpected(t, dir)[name]
+	if !ok {
+		t.Fatalf("expected.json of %s has no %s", dir, name)
+	}
+	r := convertFile(t, filepath.Join(dataDir(), dir, name+".trace"), options{})
+	if r.Summary.Alignment != alignClockSnapshot {
+		t.Fatalf("alignment %d, want CLOCK_SNAPSHOT (%s traces carry clock snapshots)", r.Summary.Alignment, e.Go)
+	}
+	return &fixture{t: t, r: r, e: e, slack: r.Summary.ClockError + int64(time.Millisecond)}
+}
+
+func (f *fixture) g(name string) uint64 {
+	id, ok := f.e.Goroutines[name]
+	if !ok {
+		f.t.Fatalf("no goroutine %q in expected.json", name)
+	}
+	return id
+}
+
+func (f *fixture) window(name string) [2]int64 {
+	w, ok := f.e.Windows[name]
+	if !ok {
+		f.t.Fatalf("no window %q in expected.json", name)
+	}
+	return w
+}
+
+// inside says whether [a, b] lies in window w widened by the slack.
+func (f *fixture) inside(a, b int64, w [2]int64) bool {
+	return a >= w[0]-f.slack && b <= w[1]+f.slack
+}
+
+// the one interval of goroutine g in state inside window w (fatal unless exactly one).
+func (f *fixture) only(g uint64, state State, w [2]int64) dInterval {
+	f.t.Helper()
+	var found []dInterval
+	for _, iv := range f.r.Intervals {
+		if iv.G == g && iv.State == int(state) && iv.End > w[0] && iv.Start < w[1] && iv.End-iv.Start > int64(time.Millisecond) {
+			found = append(found, iv)
+		}
+	}
+	if len(found) != 1 {
+		f.t.Fatalf("goroutine %d: %d intervals of state %d longer than 1 ms overlapping %v, want 1: %+v", g, len(found), state, w, found)
+	}
+	iv := found[0]
+	if !f.inside(iv.Start, iv.End, w) {
+		f.t.Errorf("goroutine %d: interval [%d, %d] not inside the program's window %v ± %d ns", g, iv.Start, iv.End, w, f.slack)
+	}
+	return iv
+}
+
+// wakeAt is the wake edge of g at time t (fatal if none).
+func (f *fixture) wakeAt(g uint64, t int64) dWake {
+	f.t.Helper()
+	for _, w := range f.r.Wakes {
+		if w.G == g && w.Time == t {
+			return w
+		}
+	}
+	f.t.Fatalf("no wake of goroutine %d at %d", g, t)
+	return dWake{}
+}
+
+func (f *fixture) stackHas(id uint32, fn string) bool {
+	for _, fr := range f.r.Stacks[id] {
+		if strings.Contains(fr.Func, fn) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *fixture) spanRef(name string) uint32 {
+	f.t.Helper()
+	want := f.e.Spans[name]
+	for i, s := range f.r.Spans {
+		if hex.EncodeToString(s.TraceID)+"/"+hex.EncodeToString(s.SpanID) == want ||
+			(len(s.TraceID) == 0 && hex.EncodeToString(s.SpanID) == want) {
+			return uint32(i + 1)
+		}
+	}
+	f.t.Fatalf("span %s (%s) not in the records: %+v", name, want, f.r.Spans)
+	return 0
+}
+
+func forEachGo(t *testing.T, fn func(t *testing.T, dir string)) {
+	for _, dir := range fixtureDirs {
+		t.Run(dir, func(t *testing.T) { fn(t, dir) })
+	}
+}
+
+func checkChan(f *fixture) {
+	t := f.t
+	recv, send := f.g("receiver"), f.g("sender")
+	wait, sent := f.window("wait"), f.window("send")
+	iv := f.only(recv, stateBlocked, wait)
+	if iv.Reason != "chan" || iv.Raw != "chan receive" {
+		t.Errorf("reason %q raw %q, want chan / chan receive", iv.Reason, iv.Raw)
+	}
+	d := time.Duration(iv.End - iv.Start)
+	if d < 39*time.Millisecond || d > 41*time.Millisecond+time.Duration(wait[1]-wait[0])-40*time.Millisecond {
+		t.Errorf("blocked %v, want 40 ms ± 1 ms (the program waited %v)", d, time.Duration(wait[1]-wait[0]))
+	}
+	if !f.inside(iv.End, iv.End, sent) {
+		t.Errorf("blocked interval ends at %d, outside the send window %v", iv.End, sent)
+	}
+	if !f.stackHas(iv.Stack, "runtime.chanrecv") {
+		t.Errorf("blocked stack %v lacks runtime.chanrecv", f.r.Stacks[iv.Stack])
+	}
+	w := f.wakeAt(recv, iv.End)
+	if w.Waker != send {
+		t.Errorf("woken by goroutine %d, want the sender %d", w.Waker, send)
+	}
+	if !f.stackHas(w.WakerStack, "runtime.chansend") {
+		t.Errorf("waker stack %v lacks runtime.chansend", f.r.Stacks[w.WakerStack])
+	}
+}
+
+func TestChanWait(t *testing.T) {
+	forEachGo(t, func(t *testing.T, dir string) { checkChan(load(t, dir, "chan")) })
+}
+
+func TestFlightRecorder(t *testing.T) {
+	forEachGo(t, func(t *testing.T, dir string) { checkChan(load(t, dir, "flight")) })
+}
+
+func TestMutexWait(t *testing.T) {
+	forEachGo(t, func(t *testing.T, dir string) {
+		f := load(t, dir, "mutex")
+		iv := f.only(f.g("waiter"), stateBlocked, f.window("wait"))
+		if iv.Reason != "mutex" || iv.Raw != "sync" {
+			t.Errorf("reason %q raw %q, want mutex / sync", iv.Reason, iv.Raw)
+		}
+		if d := time.Duration(iv.End - iv.Start); d < 29*time.Millisecond {
+			t.Errorf("blocked %v, want about 30 ms", d)
+		}
+		w := f.wakeAt(f.g("waiter"), iv.End)
+		if w.Waker != f.g("holder") {
+			t.Errorf("woken by goroutine %d, want the holder %d", w.Waker, f.g("holder"))
+		}
+		if !f.inside(w.Time, w.Time, f.window("unlock")) {
+			t.Errorf("wake at %d outside the unlock window %v", w.Time, f.window("unlock"))
+		}
+		if !f.stackHas(w.WakerStack, "Unlock") {
+			t.Errorf("waker stack %v lacks Unlock", f.r.Stacks[w.WakerStack])
+		}
+	})
+}
+
+func TestSleep(t *testing.T) {
+	forEachGo(t, func(t *testing.T, dir string) {
+		f := load(t, dir, "sleep")
+		iv := f.only(f.g("sleeper"), stateBlocked, f.window("wait"))
+		if iv.Reason != "sleep" {
+			t.Errorf("reason %q raw %q, want sleep", iv.Reason, iv.Raw)
+		}
+		if d := time.Duration(iv.End - iv.Start); d < 19*time.Millisecond {
+			t.Errorf("blocked %v, want about 20 ms", d)
+		}
+		if w := f.wakeAt(f.g("sleeper"), iv.End); w.Waker == f.g("sleeper") {
+			t.Errorf("woken by itself")
+		}
+	})
+}
+
+func TestIOAndSyscall(t *testing.T) {
+	forEachGo(t, func(t *testing.T, dir string) {
+		f := load(t, dir, "io")
+		iv := f.only(f.g("reader"), stateBlocked, f.window("wait"))
+		if iv.Reason != "io" || iv.Raw != "network" {
+			t.Errorf("reason %q raw %q, want io / network", iv.Reason, iv.Raw)
+		}
+		if d := time.Duration(iv.End - iv.Start); d < 29*time.Millisecond {
+			t.Errorf("blocked %v, want about 30 ms", d)
+		}
+		sc := f.only(f.g("sysreader"), stateSyscall, f.window("syswait"))
+		if d := time.Duration(sc.End - sc.Start); d < 29*time.Millisecond {
+			t.Errorf("syscall %v, want about 30 ms", d)
+		}
+		if !f.stackHas(sc.Stack, "syscall.Read") {
+			t.Errorf("syscall stack %v lacks syscall.Read", f.r.Stacks[sc.Stack])
+		}
+	})
+}
+
+func TestGC(t *testing.T) {
+	forEachGo(t, func(t *testing.T, dir string) {
+		f := load(t, dir, "gc")
+		forced := f.window("forced")
+		var gcIn, stwIn int
+		for _, w := range f.r.Windows {
+			if w.End < w.Start {
+				t.Errorf("window %+v ends before it starts", w)
+			}
+			if !f.inside(w.Start, w.End, forced) {
+				continue
+			}
+			switch w.Kind {
+			case windowGC:
+				gcIn++
+			case windowSTW:
+				stwIn++
+				if w.Reason == "" {
+					t.Errorf("STW window without a reason")
+				}
+			}
+		}
+		if gcIn < 1 || stwIn < 2 {
+			t.Errorf("inside runtime.GC()'s window: %d GC windows (want ≥ 1), %d STW windows (want ≥ 2)", gcIn, stwIn)
+		}
+		allocators := map[uint64]bool{}
+		for name, id := range f.e.Goroutines {
+			if strings.HasPrefix(name, "allocator") {
+				allocators[id] = true
+			}
+		}
+		var assists int
+		for _, iv := range f.r.Intervals {
+			if iv.State == int(stateGCAssist) && allocators[iv.G] {
+				assists++
+			}
+		}
+		if assists == 0 {
+			t.Errorf("no GC_ASSIST interval on the allocators %v", allocators)
+		}
+		if len(f.r.Procs) == 0 || f.r.Procs[0].N < 1 {
+			t.Errorf("procs %+v, want GOMAXPROCS at the start", f.r.Procs)
+		}
+	})
+}
+
+func TestSpans(t *testing.T) {
+	forEachGo(t, func(t *testing.T, dir string) {
+		f := load(t, dir, "spans")
+		outer, inner, ended, dd := f.spanRef("outer"), f.spanRef("inner"), f.spanRef("ended"), f.spanRef("dd")
+		names := map[uint32]string{outer: "GET /outer", inner: "db.query", ended: "async", dd: "dd.op"}
+		for ref, name := range names {
+			if got := f.r.Spans[ref-1].Name; got != name {
+				t.Errorf("span %d named %q, want %q", ref, got, name)
+			}
+		}
+		if len(f.r.Spans[dd-1].TraceID) != 0 {
+			t.Errorf("the Datadog span has a trace id")
+		}
+		check := func(g, window string, state State, reason string, span uint32) {
+			t.Helper()
+			iv := f.only(f.g(g), state, f.window(window))
+			if iv.Reason != reason || iv.Span != span {
+				t.Errorf("%s in %s: reason %q span %d, want %q span %d", g, window, iv.Reason, iv.Span, reason, span)
+			}
+		}
+		check("worker", "outer_wait", stateBlocked, "chan", outer)
+		check("worker", "inner_sleep", stateBlocked, "sleep", inner)
+		check("worker", "outer_after", stateBlocked, "sleep", outer)
+		check("dd", "dd_sleep", stateBlocked, "sleep", dd)
+		check("ended", "ended_before", stateBlocked, "sleep", ended)
+		check("ended", "ended_after", stateBlocked, "sleep", 0)
+		// the sender's wake of the worker carries both spans: the worker's
+		iv := f.only(f.g("worker"), stateBlocked, f.window("outer_wait"))
+		if w := f.wakeAt(f.g("worker"), iv.End); w.Span != outer || w.Waker != f.g("sender") || w.WakerSpan != 0 {
+			t.Errorf("wake %+v: want span %d, waker %d without a span", w, outer, f.g("sender"))
+		}
+		// no interval of the worker outside the outer window carries a span
+		for _, iv := range f.r.Intervals {
+			if iv.G == f.g("worker") && iv.Span != 0 && !f.inside(iv.Start, iv.End, f.window("outer")) {
+				t.Errorf("interval %+v outside the span's window carries span %d", iv, iv.Span)
+			}
+		}
+	})
+}
