@@ -177,6 +177,9 @@ function startProxy() {
       pushes.push(push);
     });
   });
+  // the recorder's client keeps its connection: node's default of closing it after 5 s
+  // idle races with a push reusing it (a failed send, and a retry, for nothing)
+  server.keepAliveTimeout = 0;
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: server.address().port, pushes })));
 }
 
@@ -221,7 +224,7 @@ async function slowGroup(quiet) {
   const chan = work('chan', CHAN_MS);
   const holder = work('holder', HOLD_MS);
   await sleep(WAITER_AFTER_MS);
-  const mutex = work('mutex', 0);
+  const mutex = work('mutex', 1); // 1: once the holder holds the lock
   const sleepR = work('sleep', SLEEP_MS);
   const cpu = work('cpu', CPU_MS);
   const got = await Promise.all([chan, holder, mutex, sleepR, cpu]);
@@ -284,8 +287,10 @@ async function collect() {
 // ---------------------------------------------------------------- checks
 
 /** The span's goroutine history; the goroutine that ran it (the service's own id). */
+const histories = {}; // span id -> the answer, for the report
 async function history(req, spanId = req.child_span_id) {
-  const h = await getJson(`/api/v1/exectrace/spans/${req.trace_id}/${spanId}`);
+  const h = histories[spanId] || await getJson(`/api/v1/exectrace/spans/${req.trace_id}/${spanId}`);
+  histories[spanId] = h;
   const g = h.goroutines.find((x) => x.role === 'span' && x.goroutine === req.goroutine);
   assert.ok(g, `span ${req.trace_id}/${spanId} (${req.kind}): no goroutine ${req.goroutine} with role span in ` +
     `${JSON.stringify(h.goroutines.map((x) => [x.goroutine, x.role]))}`);
@@ -319,6 +324,7 @@ before(async () => {
 }, { timeout: 400000 });
 
 after(async () => {
+  if (run) writeFileSync(path.join(OUT_DIR, `${RUN}-histories.json`), JSON.stringify(histories, null, 1));
   if (svc && !svc.exit) { svc.proc.kill('SIGKILL'); await svc.exited; }
   if (proxy) proxy.server.close();
   if (mw) await mw.cleanup();
@@ -339,7 +345,7 @@ test('the recorder pushed the slow requests\' windows, each accepted and stored 
   assert.equal(s.OverBudget, 0, `windows over the byte budget: ${JSON.stringify(s)}`);
   assert.equal(s.Dropped, 0, `windows dropped: ${JSON.stringify(s)}`);
   assert.equal(s.WriteErrors, 0);
-  assert.equal(proxy.pushes.length, s.Sent + s.Retries, `pushes seen by the proxy: ${JSON.stringify(s)}`);
+  assert.ok(proxy.pushes.length >= s.Sent && proxy.pushes.length <= s.Sent + s.Retries, `${proxy.pushes.length} pushes seen by the proxy: ${JSON.stringify(s)}`);
   const ok = proxy.pushes.filter((p) => p.status === 200);
   assert.equal(ok.length, s.Sent, `pushes answered 200: ${JSON.stringify(proxy.pushes.map((p) => [p.status, p.answer.slice(0, 200)]))}`);
   for (const p of ok) {

@@ -13,10 +13,12 @@
 //	                            receives from it; the producer, in a span of its
 //	                            own (queue.produce, a child of queue.wait, on the
 //	                            producer's goroutine), sends M ms after the
-//	                            receiver asked (M=0: at once)
+//	                            receiver asked (M=0: at once; it sleeps until
+//	                            3 ms before, then yields until the moment)
 //	    holder   ledger.write   takes ledgerMu and holds it M ms (sleeping)
-//	    mutex    ledger.read    Lock of ledgerMu: waits for the holder request
-//	                            that holds it; says which holder let it in
+//	    mutex    ledger.read    Lock of ledgerMu (M > 0: once a holder request
+//	                            holds it, so that it waits for that request);
+//	                            says which holder let it in
 //	    sleep    backoff        time.Sleep(M ms)
 //	    cpu      price.compute  M ms of computation (the clock is read between
 //	                            rounds)
@@ -104,11 +106,22 @@ func produce() {
 	g := goid()
 	for a := range queue {
 		_, sp := tracer.Start(a.ctx, "queue.produce")
-		time.Sleep(time.Until(a.askedAt.Add(a.delay)))
+		waitUntil(a.askedAt.Add(a.delay))
 		r := reply{goroutine: g, spanID: sp.SpanContext().SpanID().String()}
 		r.sentNs = unixNs()
 		a.reply <- r
 		sp.End()
+	}
+}
+
+// waitUntil returns at t: it sleeps until shortly before (a timer may fire late on
+// a busy machine) and yields until t.
+func waitUntil(t time.Time) {
+	if d := time.Until(t) - 3*time.Millisecond; d > 0 {
+		time.Sleep(d)
+	}
+	for time.Now().Before(t) {
+		runtime.Gosched()
 	}
 }
 
@@ -131,6 +144,7 @@ func waitQueue(ctx context.Context, delay time.Duration) map[string]any {
 // that released it last): a waiter reads it as soon as it has the lock.
 var (
 	ledgerMu   sync.Mutex
+	ledgerHeld atomic.Bool // set by a holder request while it holds ledgerMu
 	lastHolder struct {
 		goroutine uint64
 		spanID    string
@@ -141,17 +155,25 @@ var (
 //go:noinline
 func writeLedger(spanID string, hold time.Duration) map[string]any {
 	ledgerMu.Lock()
+	ledgerHeld.Store(true)
 	lockedNs := unixNs()
 	time.Sleep(hold)
 	lastHolder.goroutine, lastHolder.spanID = goid(), spanID
 	lastHolder.unlockNs = unixNs()
 	unlockNs := lastHolder.unlockNs
+	ledgerHeld.Store(false)
 	ledgerMu.Unlock()
 	return map[string]any{"locked_ns": lockedNs, "unlock_ns": unlockNs, "hold_ms": hold.Milliseconds()}
 }
 
+// readLedger takes ledgerMu; with contend, once a holder request holds it (so
+// that it waits for that request whatever the order the two arrived in).
+//
 //go:noinline
-func readLedger() map[string]any {
+func readLedger(contend bool) map[string]any {
+	for deadline := time.Now().Add(2 * time.Second); contend && !ledgerHeld.Load() && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Microsecond)
+	}
 	callNs := unixNs()
 	ledgerMu.Lock()
 	lockedNs := unixNs()
@@ -214,7 +236,7 @@ func work(w http.ResponseWriter, r *http.Request) {
 	case "holder":
 		facts = writeLedger(childID, d)
 	case "mutex":
-		facts = readLedger()
+		facts = readLedger(ms > 0)
 	case "sleep":
 		facts = backoff(d)
 	case "cpu":
