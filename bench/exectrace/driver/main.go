@@ -2,25 +2,25 @@
 // costs (docs/PERFORMANCE.md, "Execution traces"), against baselines measured
 // in the same run.
 //
-//	bench-exectrace -reader build/exectrace/meanwhile-exectrace -server build/meanwhiled [-size 10] [-reps 5] [-smoke]
+//		bench-exectrace -reader build/exectrace/meanwhile-exectrace -server build/meanwhiled [-size 10] [-reps 5] [-smoke]
 //
-//  1. The window: a busy service in this process (busy.go: HTTP on loopback, a
-//     worker pool over channels, a contended mutex, timers, allocation; every
-//     request in a task with a span log event) runs under
-//     runtime/trace.FlightRecorder until a written window reaches -size MiB
-//     (or -trace FILE reads one instead).
-//  2. Reading, one core (GOMAXPROCS=1): meanwhile-exectrace on stdin, against
-//     this program's -parse-only (golang.org/x/exp/trace reading every event and
-//     doing nothing with it: the floor of any reader built on it). Wall and CPU
-//     time (the child's rusage), best and median of -reps.
-//  3. Storing: meanwhiled pinned to one CPU (taskset -c 0; its reader children
-//     inherit it) with a fresh data directory; POST /api/v1/ingest/exectrace
-//     -reps times; the time to the 200 (parse + store: the answer waits for
-//     both), the server's CPU per push (its own and its reaped children's, from
-//     /proc), stored_bytes from each answer, and the database's growth (data
-//     directory after a clean stop, against the same after a start and stop
-//     with nothing pushed) per push. Baseline: zstd -19 and zstd -3 of the raw
-//     trace (size and time).
+//	 1. The window: a busy service in this process (busy.go: HTTP on loopback, a
+//	    worker pool over channels, a contended mutex, timers, allocation; every
+//	    request in a task with a span log event) runs under
+//	    runtime/trace.FlightRecorder until a written window reaches -size MiB
+//	    (or -trace FILE reads one instead).
+//	 2. Reading, one core (GOMAXPROCS=1): meanwhile-exectrace on stdin, against
+//	    this program's -parse-only (golang.org/x/exp/trace reading every event and
+//	    doing nothing with it: the floor of any reader built on it). Wall and CPU
+//	    time (the child's rusage), best and median of -reps.
+//	 3. Storing: meanwhiled pinned to one CPU (taskset -c 0; its reader children
+//	    inherit it) with a fresh data directory; POST /api/v1/ingest/exectrace
+//	    -reps times; the time to the 200 (parse + store: the answer waits for
+//	    both), the server's CPU per push (its own and its reaped children's, from
+//	    /proc), stored_bytes from each answer, and the database's growth (data
+//	    directory after a clean stop, against the same after a start and stop
+//	    with nothing pushed) per push. Baseline: zstd -19 and zstd -3 of the raw
+//	    trace (size and time).
 //
 // Targets (issue 13): push to 200 <= 1 s on one core; stored bytes / raw <= 0.3,
 // the raw copy's compression included. -smoke: a ~1 MiB window, 2 reps, no
@@ -138,7 +138,7 @@ type server struct {
 var listening = regexp.MustCompile(`msg="?listening"?.*addr="?127\.0\.0\.1:(\d+)`)
 
 func startServer(bin, dataDir string, extra []string) (*server, error) {
-	args := append([]string{"-c", "0", bin, "--listen", "127.0.0.1:0", "--data", dataDir, "--retention", "0"}, extra...)
+	args := append([]string{"-c", "0", bin, "--listen", "127.0.0.1:0", "--data", dataDir, "--retention", "0", "--exectrace-reader", readerPath}, extra...)
 	cmd := exec.Command("taskset", args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -199,6 +199,8 @@ func cpuTicks(pid int) time.Duration {
 	return time.Duration(t) * 10 * time.Millisecond // USER_HZ 100
 }
 
+var readerPath string // meanwhile-exectrace, for meanwhiled too
+
 type ingestAnswer struct {
 	ID          int64  `json:"id"`
 	Goroutines  int64  `json:"goroutines"`
@@ -232,6 +234,7 @@ func main() {
 	if *smoke {
 		*sizeMiB, *reps = 1, 2
 	}
+	readerPath = *reader
 	self, err := os.Executable()
 	if err != nil {
 		fail("%v", err)
