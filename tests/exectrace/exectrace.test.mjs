@@ -157,7 +157,8 @@ function startProxy() {
     req.on('end', async () => {
       const body = Buffer.concat(parts);
       const push = { at_ns: nowNs(), url: req.url, bytes: body.length, encoding: req.headers['content-encoding'] || '',
-        sha256: createHash('sha256').update(body).digest('hex') };
+        sha256: createHash('sha256').update(body).digest('hex'), file: path.join(OUT_DIR, `${RUN}-push-${pushes.length + 1}.trace`) };
+      writeFileSync(push.file, body); // kept for `go tool trace` when a check fails
       try {
         const headers = {};
         for (const h of ['content-type', 'content-encoding', 'authorization']) if (req.headers[h]) headers[h] = req.headers[h];
