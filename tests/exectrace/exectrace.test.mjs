@@ -16,7 +16,7 @@
 // Environment (set by ctest): MEANWHILED, GO, MW_BUILD_DIR; MW_EXECTRACE_READER
 // (meanwhile-exectrace, passed as --exectrace-reader; else meanwhiled looks next to
 // itself and on PATH). Knobs: MW_EXECTRACE_GOTOOLCHAIN (local | go1.27.3; default local),
-// MW_EXECTRACE_SECONDS (the load, 24), MW_EXECTRACE_RUN (the report's name),
+// MW_EXECTRACE_SECONDS (the load, 30), MW_EXECTRACE_RUN (the report's name),
 // MW_EXECTRACE_VERBOSE=1 (a line per checked span).
 
 import { test, before, after } from 'node:test';
@@ -36,7 +36,7 @@ const GO = process.env.GO || 'go';
 const READER = process.env.MW_EXECTRACE_READER || '';
 const BUILD_DIR = path.resolve(process.env.MW_BUILD_DIR || path.join(HERE, '..', '..', 'build'));
 const TOOLCHAIN = process.env.MW_EXECTRACE_GOTOOLCHAIN || 'local';
-const SECONDS = Number(process.env.MW_EXECTRACE_SECONDS || 24);
+const SECONDS = Number(process.env.MW_EXECTRACE_SECONDS || 30);
 const RUN = process.env.MW_EXECTRACE_RUN || (TOOLCHAIN === 'local' ? 'go-local' : TOOLCHAIN);
 const VERBOSE = Boolean(process.env.MW_EXECTRACE_VERBOSE);
 const OUT_DIR = path.join(BUILD_DIR, 'exectrace');
@@ -51,7 +51,7 @@ const KINDS = { chan: 'queue.wait', holder: 'ledger.write', mutex: 'ledger.read'
 const FAST = { chan: 0, holder: 0, mutex: 0, sleep: 1, cpu: 1 }; // ms
 const WARMUP = 150;
 const FAST_RPS = 250;
-const ROUND_MS = 4000;
+const ROUND_MS = 6500; // the recorder writes windows at least MinAge/2 (5 s) apart
 const CHAN_MS = 40, HOLD_MS = 30, SLEEP_MS = 30, CPU_MS = 30;
 const WAITER_AFTER_MS = 8; // the mutex waiter asks this long after the holder
 const QUIET_MS = 60;       // no fast request of a slow kind from this long before its slow one until it ends

@@ -15,7 +15,8 @@
 //	                            producer's goroutine), sends M ms after the
 //	                            receiver asked (M=0: at once; it sleeps until
 //	                            3 ms before, then yields until the moment)
-//	    holder   ledger.write   takes ledgerMu and holds it M ms (sleeping)
+//	    holder   ledger.write   takes ledgerMu and holds it M ms (sleeping); with
+//	                            M > 0 the M ms begin once a waiter is at its Lock
 //	    mutex    ledger.read    Lock of ledgerMu (M > 0: once a holder request
 //	                            holds it, so that it waits for that request);
 //	                            says which holder let it in
@@ -145,6 +146,8 @@ func waitQueue(ctx context.Context, delay time.Duration) map[string]any {
 var (
 	ledgerMu   sync.Mutex
 	ledgerHeld atomic.Bool // set by a holder request while it holds ledgerMu
+	// set by a contending waiter just before its Lock; a slow holder starts its hold then
+	waiterComing atomic.Bool
 	lastHolder struct {
 		goroutine uint64
 		spanID    string
@@ -157,6 +160,12 @@ func writeLedger(spanID string, hold time.Duration) map[string]any {
 	ledgerMu.Lock()
 	ledgerHeld.Store(true)
 	lockedNs := unixNs()
+	if hold > 0 { // a slow holder has a waiter: its hold begins when the waiter is at Lock
+		for deadline := time.Now().Add(2 * time.Second); !waiterComing.Load() && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Microsecond)
+		}
+		waiterComing.Store(false)
+	}
 	time.Sleep(hold)
 	lastHolder.goroutine, lastHolder.spanID = goid(), spanID
 	lastHolder.unlockNs = unixNs()
@@ -173,6 +182,9 @@ func writeLedger(spanID string, hold time.Duration) map[string]any {
 func readLedger(contend bool) map[string]any {
 	for deadline := time.Now().Add(2 * time.Second); contend && !ledgerHeld.Load() && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Microsecond)
+	}
+	if contend {
+		waiterComing.Store(true)
 	}
 	callNs := unixNs()
 	ledgerMu.Lock()
