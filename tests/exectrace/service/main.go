@@ -148,7 +148,7 @@ var (
 	ledgerHeld atomic.Bool // set by a holder request while it holds ledgerMu
 	// set by a contending waiter just before its Lock; a slow holder starts its hold then
 	waiterComing atomic.Bool
-	lastHolder struct {
+	lastHolder   struct {
 		goroutine uint64
 		spanID    string
 		unlockNs  int64
