@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 
 	"golang.org/x/exp/trace"
@@ -30,10 +31,11 @@ type options struct {
 }
 
 // captureTimeError is the clock error stated for CAPTURE_TIME alignment: the
-// first event is put at the capture's start, which the caller reads just
-// before starting the trace; a millisecond bounds that gap on a machine that
-// is not starved.
-const captureTimeError = int64(1_000_000)
+// first event is put at the capture's start, which the caller reads before
+// starting the trace, and trace.Start takes its time before the first event
+// (0.1 to 5 ms measured on a busy 2-core machine, go1.24 fixtures; a
+// /debug/pprof/trace request adds its round trip). 10 ms bounds that.
+const captureTimeError = int64(10_000_000)
 
 // traceError is a trace that cannot be read; its message is the one line
 // main prints (exit 2).
@@ -105,6 +107,8 @@ type converter struct {
 	taskGs map[trace.TaskID][]*gstate // task -> goroutines with it on their span stack
 	spans  map[string]uint32          // trace id + span id + task -> span ref
 	syncs  int
+	format int        // N of the header's "go 1.N trace"
+	input  *eofReader // the trace's bytes
 }
 
 // convert reads a trace from r and writes Records to out. Errors are
@@ -129,10 +133,69 @@ func convert(r io.Reader, out io.Writer, opt options) error {
 	return br.Flush()
 }
 
-func (c *converter) run(r io.Reader) error {
+// eofReader remembers whether its reader has reached the end.
+type eofReader struct {
+	r   io.Reader
+	eof bool
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF {
+		e.eof = true
+	}
+	return n, err
+}
+
+// libraryPanic turns a panic of golang.org/x/exp/trace into an error: the
+// reader trusts some fields of the trace it has not validated (e.g. a P's
+// status indexes a table; found by FuzzConvert, testdata/fuzz/FuzzConvert/),
+// so a corrupt trace can make it panic in an accessor such as
+// Event.StateTransition. Only panics raised inside that package are
+// recovered, and each becomes this trace's error; any other panic is a bug of
+// this program and goes on.
+func (c *converter) libraryPanic(err *error) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if !panickedIn("golang.org/x/exp/trace.") {
+		panic(p)
+	}
+	gen := max(c.syncs, 1)
+	*err = &traceError{fmt.Sprintf("malformed trace in generation %d: golang.org/x/exp/trace cannot decode an event (%s)", gen, oneLine(fmt.Sprint(p)))}
+}
+
+// panickedIn says whether the function that panicked (the first frame under
+// the runtime's panic machinery) has the prefix. Called from a deferred
+// function while panicking, when the panicking frames are still on the stack.
+func panickedIn(prefix string) bool {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	inPanic := false
+	for {
+		f, more := frames.Next()
+		switch {
+		case f.Function == "runtime.gopanic":
+			inPanic = true
+		case inPanic && !strings.HasPrefix(f.Function, "runtime."):
+			return strings.HasPrefix(f.Function, prefix)
+		}
+		if !more {
+			return false
+		}
+	}
+}
+
+func (c *converter) run(in io.Reader) (err error) {
+	defer c.libraryPanic(&err)
+	br := bufio.NewReaderSize(in, 64<<10)
+	c.format = formatVersion(br)
+	r := &eofReader{r: br}
+	c.input = r
 	tr, err := trace.NewReader(r)
 	if err != nil {
-		return headerError(err)
+		return headerError(err, c.format)
 	}
 	for {
 		ev, err := tr.ReadEvent()
@@ -151,13 +214,24 @@ func (c *converter) run(r io.Reader) error {
 	return nil
 }
 
-func headerError(err error) error {
+// formatVersion is N of the trace's "go 1.N trace" header (0 if it has none);
+// the reader reads the header itself.
+func formatVersion(br *bufio.Reader) int {
+	b, _ := br.Peek(16)
+	var n int
+	if _, err := fmt.Sscanf(string(b), "go 1.%d trace", &n); err != nil {
+		return 0
+	}
+	return n
+}
+
+func headerError(err error, format int) error {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "not a Go execution trace"):
 		return &traceError{"not a Go execution trace (no \"go 1.N trace\" header)"}
 	case strings.Contains(msg, "unsupported"):
-		return &traceError{fmt.Sprintf("unsupported trace version: %s (this reader knows Go 1.11 to 1.27 traces; update golang.org/x/exp in exectrace/)", oneLine(msg))}
+		return &traceError{fmt.Sprintf("unsupported trace version go 1.%d (meanwhile-exectrace reads the traces of Go 1.11 to 1.27; a newer Go needs a newer golang.org/x/exp in exectrace/)", format)}
 	}
 	return &traceError{"not a Go execution trace: " + oneLine(msg)}
 }
@@ -169,9 +243,13 @@ func (c *converter) readError(err error) error {
 	}
 	msg := oneLine(err.Error())
 	// The reader says "truncated" in several ways: an EOF (wrapped) inside a
-	// batch's header, a batch shorter than its size, a generation without its end.
+	// batch's header, a batch shorter than its size, a generation without its
+	// end. Traces before Go 1.26 do not mark a generation's end: cut there,
+	// the last generation misses the strings and stacks its events name, and
+	// the reader finds those missing once it has read to the input's end.
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		strings.Contains(msg, "failed to read full") || strings.Contains(msg, "truncated") {
+		strings.Contains(msg, "failed to read full") || strings.Contains(msg, "truncated") ||
+		(c.format < 26 && c.input.eof) {
 		return &traceError{fmt.Sprintf("truncated in generation %d: %s", gen, msg)}
 	}
 	return &traceError{fmt.Sprintf("malformed trace in generation %d: %s", gen, msg)}
@@ -203,6 +281,7 @@ func (c *converter) ns(t trace.Time) int64 {
 
 func (c *converter) sync(ev *trace.Event) {
 	c.syncs++
+	clear(c.byHandle) // stack handles are the generation's
 	snap := ev.Sync().ClockSnapshot
 	if !c.haveFirst {
 		c.haveFirst = true
@@ -324,11 +403,13 @@ func (c *converter) goTransition(ev *trace.Event, st *trace.StateTransition, t i
 		return
 	}
 	if from == trace.GoUndetermined || (from == to && g.cur.state != 0) {
-		// A status at a generation's start: the goroutine was in this
-		// state before; only a goroutine not yet known opens an interval,
-		// and it began before what the trace shows.
+		// A status: the runtime states a goroutine's state in each
+		// generation when it first touches it. A goroutine not yet known
+		// was not created inside the trace (that would have shown), and
+		// nothing happened to it until now: it has been so since before the
+		// trace's start. Of one already known the status says nothing new.
 		if g.base == 0 {
-			c.set(g, state, reason, raw, stack, t, true)
+			c.set(g, state, reason, raw, stack, c.sum.start, true)
 		}
 		return
 	}
@@ -340,6 +421,15 @@ func (c *converter) goTransition(ev *trace.Event, st *trace.StateTransition, t i
 			wk.wakerStack = c.stackID(ev.Stack())
 			if wg := c.gs[waker]; wg != nil {
 				wk.wakerSpan = wg.span()
+			}
+			// A wait the trace gave no reason for (it began before the
+			// trace, and the runtime recorded no stack for it): what the
+			// waker was doing says what it waited for (a channel send, an
+			// Unlock, a WaitGroup's Done).
+			if g.cur.state == stateBlocked && g.cur.rawReason == "" && g.cur.reason == "other" {
+				if k := c.stackKind[wk.wakerStack]; k != "" {
+					g.cur.reason = k
+				}
 			}
 		}
 		c.w.wake(&wk)

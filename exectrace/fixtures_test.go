@@ -15,7 +15,11 @@ import (
 	"time"
 )
 
-var fixtureDirs = []string{"go1.26", "go1.27"}
+// go1.24 traces have no clock snapshots: they are aligned by the capture's
+// start (the program's time.Now() just before trace.Start).
+var fixtureDirs = []string{"go1.24", "go1.26", "go1.27"}
+
+func hasClockSnapshots(dir string) bool { return dir != "go1.24" }
 
 type expected struct {
 	Go         string              `json:"go"`
@@ -72,9 +76,18 @@ func load(t *testing.T, dir, name string) *fixture {
 	if !ok {
 		t.Fatalf("expected.json of %s has no %s", dir, name)
 	}
-	r := convertFile(t, filepath.Join(dataDir(), dir, name+".trace"), options{})
-	if r.Summary.Alignment != alignClockSnapshot {
-		t.Fatalf("alignment %d, want CLOCK_SNAPSHOT (%s traces carry clock snapshots)", r.Summary.Alignment, e.Go)
+	var opt options
+	want := int(alignClockSnapshot)
+	if !hasClockSnapshots(dir) {
+		opt.captureTime = e.Windows["capture"][0]
+		want = alignCaptureTime
+	}
+	r := convertFile(t, filepath.Join(dataDir(), dir, name+".trace"), opt)
+	if r.Summary.Alignment != want {
+		t.Fatalf("alignment %d, want %d (%s)", r.Summary.Alignment, want, e.Go)
+	}
+	if want == alignCaptureTime && (r.Summary.Start != opt.captureTime || r.Summary.ClockError != captureTimeError) {
+		t.Fatalf("summary %+v: want the first event at the capture time %d, clock error %d", r.Summary, opt.captureTime, captureTimeError)
 	}
 	return &fixture{t: t, r: r, e: e, slack: r.Summary.ClockError + int64(time.Millisecond)}
 }
@@ -100,12 +113,14 @@ func (f *fixture) inside(a, b int64, w [2]int64) bool {
 	return a >= w[0]-f.slack && b <= w[1]+f.slack
 }
 
-// the one interval of goroutine g in state inside window w (fatal unless exactly one).
+// the one interval of goroutine g in state (longer than 1 ms) that lies mostly
+// in window w (fatal unless exactly one), checked to lie inside w ± slack.
 func (f *fixture) only(g uint64, state State, w [2]int64) dInterval {
 	f.t.Helper()
 	var found []dInterval
 	for _, iv := range f.r.Intervals {
-		if iv.G == g && iv.State == int(state) && iv.End > w[0] && iv.Start < w[1] && iv.End-iv.Start > int64(time.Millisecond) {
+		overlap := min(iv.End, w[1]) - max(iv.Start, w[0])
+		if iv.G == g && iv.State == int(state) && iv.End-iv.Start > int64(time.Millisecond) && overlap > (iv.End-iv.Start)/2 {
 			found = append(found, iv)
 		}
 	}
@@ -191,7 +206,25 @@ func TestChanWait(t *testing.T) {
 }
 
 func TestFlightRecorder(t *testing.T) {
-	forEachGo(t, func(t *testing.T, dir string) { checkChan(load(t, dir, "flight")) })
+	forEachGo(t, func(t *testing.T, dir string) {
+		if !hasClockSnapshots(dir) {
+			t.Skip("runtime/trace has no flight recorder before Go 1.25")
+		}
+		checkChan(load(t, dir, "flight"))
+	})
+}
+
+// A trace without clock snapshots and without -capture-time: times stay the
+// trace clock's, and the summary says so.
+func TestAlignmentNone(t *testing.T) {
+	r := convertFile(t, filepath.Join(dataDir(), "go1.24", "chan.trace"), options{})
+	e := loadExpected(t, "go1.24")["chan"]
+	if r.Summary.Alignment != alignNone || r.Summary.ClockError != 0 {
+		t.Fatalf("summary %+v, want alignment NONE", r.Summary)
+	}
+	if r.Summary.Start >= e.Windows["capture"][0]/2 {
+		t.Errorf("start %d looks like unix time; want the trace clock", r.Summary.Start)
+	}
 }
 
 func TestMutexWait(t *testing.T) {
@@ -293,6 +326,29 @@ func TestGC(t *testing.T) {
 		if assists == 0 {
 			t.Errorf("no GC_ASSIST interval on the allocators %v", allocators)
 		}
+		// Four allocators on at most the machine's two Ps: whenever the world
+		// stops while they run, some are runnable or running, so STOPPED.
+		var stopped int
+		for _, iv := range f.r.Intervals {
+			if iv.State != int(stateStopped) {
+				continue
+			}
+			if allocators[iv.G] {
+				stopped++
+			}
+			in := false
+			for _, w := range f.r.Windows {
+				if w.Kind == windowSTW && iv.Start >= w.Start && iv.End <= w.End && iv.Raw == w.Reason {
+					in = true
+				}
+			}
+			if !in {
+				t.Errorf("STOPPED interval %+v is not inside an STW window of its reason", iv)
+			}
+		}
+		if stopped == 0 {
+			t.Errorf("no STOPPED interval on the allocators")
+		}
 		if len(f.r.Procs) == 0 || f.r.Procs[0].N < 1 {
 			t.Errorf("procs %+v, want GOMAXPROCS at the start", f.r.Procs)
 		}
@@ -335,6 +391,75 @@ func TestSpans(t *testing.T) {
 			if iv.G == f.g("worker") && iv.Span != 0 && !f.inside(iv.Start, iv.End, f.window("outer")) {
 				t.Errorf("interval %+v outside the span's window carries span %d", iv, iv.Span)
 			}
+		}
+	})
+}
+
+// States already on at the trace's start or still on at its end are clipped
+// to the trace's bounds and say so; the reason of a wait that began before
+// the trace comes from the goroutine's stack.
+func TestClippedAtTheBounds(t *testing.T) {
+	forEachGo(t, func(t *testing.T, dir string) {
+		f := load(t, dir, "preblocked")
+		sum := f.r.Summary
+		var recv *dInterval
+		for i, iv := range f.r.Intervals {
+			if iv.G == f.g("receiver") && iv.State == int(stateBlocked) {
+				if recv != nil {
+					t.Fatalf("receiver: two BLOCKED intervals %+v %+v", *recv, iv)
+				}
+				recv = &f.r.Intervals[i]
+			}
+		}
+		if recv == nil {
+			t.Fatalf("receiver %d: no BLOCKED interval", f.g("receiver"))
+		}
+		if !recv.ClippedStart || recv.Start != sum.Start || recv.ClippedEnd {
+			t.Errorf("receiver %+v: want clipped at the trace's start %d only", *recv, sum.Start)
+		}
+		if recv.Reason != "chan" {
+			t.Errorf("receiver blocked for %q (raw %q), want chan (from its stack)", recv.Reason, recv.Raw)
+		}
+		if !f.inside(recv.End, recv.End, f.window("send")) {
+			t.Errorf("receiver's wait ends at %d, outside the send window %v", recv.End, f.window("send"))
+		}
+		if w := f.wakeAt(f.g("receiver"), recv.End); w.Waker != f.g("sender") {
+			t.Errorf("receiver woken by %d, want sender %d", w.Waker, f.g("sender"))
+		}
+		var stuck *dInterval
+		for i, iv := range f.r.Intervals {
+			if iv.G == f.g("stuck") && iv.State == int(stateBlocked) {
+				stuck = &f.r.Intervals[i]
+			}
+		}
+		if stuck == nil || !stuck.ClippedEnd || stuck.End != sum.End || stuck.ClippedStart || stuck.Reason != "chan" {
+			t.Fatalf("stuck: %+v, want a BLOCKED chan interval clipped at the trace's end %d", stuck, sum.End)
+		}
+		if !f.inside(stuck.Start, stuck.Start, f.window("stuck_from")) {
+			t.Errorf("stuck's wait starts at %d, outside its window %v", stuck.Start, f.window("stuck_from"))
+		}
+	})
+}
+
+// A 1.3 s wait spans generations (each with its own clock snapshot): still one
+// interval, aligned at both ends.
+func TestAcrossGenerations(t *testing.T) {
+	forEachGo(t, func(t *testing.T, dir string) {
+		f := load(t, dir, "long")
+		if f.r.Summary.Generations < 2 {
+			t.Fatalf("%d generations, want ≥ 2", f.r.Summary.Generations)
+		}
+		wait := f.window("wait")
+		iv := f.only(f.g("receiver"), stateBlocked, wait)
+		d := time.Duration(iv.End - iv.Start)
+		if d < 1299*time.Millisecond || d > time.Duration(wait[1]-wait[0])+time.Millisecond {
+			t.Errorf("blocked %v, want 1.3 s (the program waited %v)", d, time.Duration(wait[1]-wait[0]))
+		}
+		if w := f.wakeAt(f.g("receiver"), iv.End); w.Waker != f.g("sender") {
+			t.Errorf("woken by %d, want sender %d", w.Waker, f.g("sender"))
+		}
+		if !f.inside(iv.End, iv.End, f.window("send")) {
+			t.Errorf("wait ends at %d, outside the send window %v", iv.End, f.window("send"))
 		}
 	})
 }

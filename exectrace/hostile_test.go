@@ -64,10 +64,6 @@ func checkResult(t testing.TB, in []byte) (*records, *traceError) {
 }
 
 func TestHostileInputs(t *testing.T) {
-	chanTrace, err := os.ReadFile(filepath.Join(dataDir(), "go1.26", "chan.trace"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	header := []byte("go 1.26 trace\x00\x00\x00")
 	cases := []struct {
 		name string
@@ -79,15 +75,24 @@ func TestHostileInputs(t *testing.T) {
 		{"pprof profile", []byte{0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0}, "not a Go execution trace"},
 		{"future version", []byte("go 1.99 trace\x00\x00\x00"), "unsupported trace version"},
 		{"header only", header, "truncated: the trace has a header but no events"},
-		{"header then junk", append(append([]byte{}, header...), bytes.Repeat([]byte{0xff, 0x13, 0x00}, 50)...), ""},
-		{"header then zeros", append(append([]byte{}, header...), make([]byte, 100)...), ""},
+		{"header then junk", append(append([]byte{}, header...), bytes.Repeat([]byte{0xff, 0x13, 0x00}, 50)...), "malformed trace"},
+		{"header then zeros", append(append([]byte{}, header...), make([]byte, 100)...), "malformed trace"},
 	}
-	for _, n := range []int{17, 20, 64, len(chanTrace) / 3, len(chanTrace) / 2, len(chanTrace) - 100, len(chanTrace) - 1} {
-		cases = append(cases, struct {
-			name string
-			in   []byte
-			want string
-		}{"truncated at " + strconv.Itoa(n), chanTrace[:n], "truncated"})
+	// cuts of a trace of each format: Go 1.26's (generations end with a
+	// marker; go1.26 and go1.27 write it) and Go 1.23's (go1.24 writes it; no
+	// end marker), one of them with several generations' worth of GC events
+	for _, name := range []string{"go1.26/chan", "go1.27/spans", "go1.24/chan", "go1.24/gc", "go1.26/gc"} {
+		tr, err := os.ReadFile(filepath.Join(dataDir(), name+".trace"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{17, 20, 64, len(tr) / 10, len(tr) / 3, len(tr) / 2, len(tr) - 100, len(tr) - 1} {
+			cases = append(cases, struct {
+				name string
+				in   []byte
+				want string
+			}{name + " truncated at " + strconv.Itoa(n), tr[:n], "truncated"})
+		}
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -102,7 +107,6 @@ func TestHostileInputs(t *testing.T) {
 		})
 	}
 }
-
 
 // TestMainExit runs the built program: exit 2 and one line on stderr for an
 // unreadable trace, exit 0 and the records for a good one.

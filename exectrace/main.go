@@ -10,7 +10,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,7 +28,7 @@ func main() {
 		flag.Usage()
 		os.Exit(1)
 	}
-	err := convert(bufio.NewReaderSize(os.Stdin, 256<<10), os.Stdout, options{captureTime: *captureTime})
+	err := convert(os.Stdin, os.Stdout, options{captureTime: *captureTime})
 	var te *traceError
 	switch {
 	case err == nil:

@@ -87,7 +87,8 @@ func stackReason(frames []frame) string {
 			return "sync"
 		case strings.HasPrefix(fn, "sync.(*Cond)."):
 			return "cond"
-		case fn == "runtime.chanrecv" || fn == "runtime.chansend":
+		case strings.HasPrefix(fn, "runtime.chanrecv"), strings.HasPrefix(fn, "runtime.chansend"),
+			fn == "runtime.closechan":
 			return "chan"
 		case fn == "runtime.selectgo" || fn == "runtime.block":
 			return "select"

@@ -7,6 +7,12 @@
 //	go run ./internal/capture -out ../tests/data/exectrace/go1.26
 //	GOTOOLCHAIN=go1.27.3 go run ./internal/capture -out ../tests/data/exectrace/go1.27
 //	go run ./internal/capture -busy 10 -out /tmp/busy   # a ~10 MiB flight-recorder window (not committed)
+//
+// and a trace without clock snapshots (Go < 1.25; go1.24.0 is the toolchain
+// this machine's module cache holds; -modfile because go.mod asks for Go 1.26):
+//
+//	printf 'module github.com/meanwhile-dev/meanwhile/exectrace\ngo 1.24\n' > /tmp/go124.mod
+//	GOTOOLCHAIN=go1.24.0 GOPROXY=off go run -modfile=/tmp/go124.mod ./internal/capture -out ../tests/data/exectrace/go1.24
 package main
 
 import (
@@ -78,6 +84,76 @@ var scenarios = []struct {
 	{"gc", gcAssist},
 	{"spans", spans},
 	{"flight", flight},
+	{"preblocked", preBlocked},
+	{"long", longWait},
+}
+
+// startTrace starts the trace: main calls it before a scenario runs, except
+// for preblocked, which sets up goroutines already blocked when it starts.
+var startTrace func()
+
+// preBlocked: "receiver" is blocked on a channel before the trace starts and
+// is woken by "sender" 20 ms into the trace; "stuck" blocks on a channel
+// inside the trace and stays blocked after it stops.
+func preBlocked() *facts {
+	f := newFacts("receiver: a BLOCKED interval clipped at the trace's start (its start is the trace's), reason chan (the trace gives none: from the stack), ended inside window send by a wake from sender; stuck: a BLOCKED chan interval from inside window stuck_from clipped at the trace's end")
+	ch := make(chan int)
+	parked := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.g("receiver")
+		close(parked)
+		<-ch
+	}()
+	<-parked
+	time.Sleep(5 * time.Millisecond) // receiver parks in <-ch
+	startTrace()
+	forever := make(chan int)
+	go func() {
+		f.g("stuck")
+		t0 := time.Now()
+		go func() { time.Sleep(time.Millisecond); f.window("stuck_from", t0, time.Now()) }()
+		<-forever
+	}()
+	go func() {
+		f.g("sender")
+		time.Sleep(20 * time.Millisecond)
+		t0 := time.Now()
+		ch <- 1
+		f.window("send", t0, time.Now())
+	}()
+	<-done
+	time.Sleep(5 * time.Millisecond)
+	return f
+}
+
+// longWait: "receiver" blocks 1.3 s on a channel, across a generation's end
+// (the runtime starts a new generation about every second), until "sender" sends.
+func longWait() *facts {
+	f := newFacts("receiver: one BLOCKED chan interval of 1.3 s inside window wait, across generations, ended by a wake from sender inside window send")
+	ch := make(chan int)
+	ready := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		f.g("sender")
+		<-ready
+		time.Sleep(1300 * time.Millisecond)
+		t0 := time.Now()
+		ch <- 1
+		f.window("send", t0, time.Now())
+	}()
+	go func() {
+		defer close(done)
+		f.g("receiver")
+		close(ready)
+		t0 := time.Now()
+		<-ch
+		f.window("wait", t0, time.Now())
+	}()
+	<-done
+	time.Sleep(2 * time.Millisecond)
+	return f
 }
 
 func main() {
@@ -96,16 +172,30 @@ func main() {
 	}
 	all := map[string]*facts{}
 	for _, s := range scenarios {
+		if s.name == "flight" && !haveFlightRecorder {
+			continue
+		}
 		var buf bytes.Buffer
 		var f *facts
 		if s.name == "flight" {
 			f = flightRun(&buf)
 		} else {
-			if err := trace.Start(&buf); err != nil {
-				log.Fatal(err)
+			var t0, t1 time.Time
+			startTrace = func() {
+				t0 = time.Now()
+				if err := trace.Start(&buf); err != nil {
+					log.Fatal(err)
+				}
+				t1 = time.Now()
+			}
+			if s.name != "preblocked" {
+				startTrace()
 			}
 			f = s.run()
 			trace.Stop()
+			// where the trace began, for aligning traces without clock
+			// snapshots (the converter's -capture-time)
+			f.window("capture", t0, t1)
 		}
 		all[s.name] = f
 		if err := os.WriteFile(filepath.Join(*out, s.name+".trace"), buf.Bytes(), 0o644); err != nil {
@@ -262,12 +352,12 @@ func gcAssist() *facts {
 			defer wg.Done()
 			f.g(fmt.Sprintf("allocator%d", i))
 			var keep [][]byte
-			for j := range 1500 {
+			for j := range 300 {
 				keep = append(keep, make([]byte, 4096))
 				if len(keep) > 512 {
 					keep = keep[:0]
 				}
-				if j%500 == 0 {
+				if j%100 == 0 {
 					sink = append(sink, make([]byte, 1<<16))
 				}
 			}
@@ -372,68 +462,4 @@ func spans() *facts {
 	return f
 }
 
-// flightRun: the chan scenario inside a flight recorder's window.
-func flightRun(buf *bytes.Buffer) *facts {
-	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: 2 * time.Second, MaxBytes: 4 << 20})
-	if err := fr.Start(); err != nil {
-		log.Fatal(err)
-	}
-	time.Sleep(5 * time.Millisecond)
-	f := chanWait()
-	f.Notes = "from FlightRecorder.WriteTo; " + f.Notes
-	if _, err := fr.WriteTo(buf); err != nil {
-		log.Fatal(err)
-	}
-	fr.Stop()
-	return f
-}
-
 func flight() *facts { panic("flight runs through flightRun") }
-
-// busyWindow writes a flight recorder's window of about mib MiB of a busy
-// program: many goroutines passing work over channels, locking, allocating
-// and sleeping. For measuring the converter; not a fixture.
-func busyWindow(mib int, path string) {
-	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: time.Minute, MaxBytes: uint64(mib) << 20})
-	if err := fr.Start(); err != nil {
-		log.Fatal(err)
-	}
-	stop := make(chan struct{})
-	work := make(chan []byte, 64)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for i := range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				case b := <-work:
-					mu.Lock()
-					sink = append(sink[:0], b)
-					mu.Unlock()
-				case work <- make([]byte, 512+i):
-				}
-				if n%50 == 0 {
-					time.Sleep(time.Duration(i%7) * 100 * time.Microsecond)
-				}
-			}
-		}()
-	}
-	var size int64
-	for size < int64(mib)<<20*9/10 {
-		time.Sleep(200 * time.Millisecond)
-		var buf bytes.Buffer
-		fr.WriteTo(&buf)
-		size = int64(buf.Len())
-		if size >= int64(mib)<<20*9/10 {
-			os.WriteFile(path, buf.Bytes(), 0o644)
-		}
-	}
-	close(stop)
-	wg.Wait()
-	fr.Stop()
-	fmt.Printf("busy: %d bytes\n", size)
-}
