@@ -5,8 +5,8 @@
 -- goroutine holding its intervals and wake edges (server/decode/
 -- exectrace_blob.h), and an index of which goroutines ran which span and
 -- when, so that a span finds its goroutines without opening every blob.
--- Stack and span numbers inside the blobs are the trace's own: the two small
--- tables map them to the stack store and to span ids.
+-- Stack and span numbers inside the blobs are the trace's own: stacks map to
+-- the stack store through exectrace_stacks, spans through exectraces.span_ids.
 
 CREATE TABLE exectraces (
   id              INTEGER PRIMARY KEY,
@@ -25,6 +25,8 @@ CREATE TABLE exectraces (
   wakes           INTEGER NOT NULL,
   spans           INTEGER NOT NULL,
   windows         BLOB NOT NULL,       -- zstd of JSON: the GC and stop-the-world windows
+  span_ids        BLOB NOT NULL,       -- the trace's span ids, 8 bytes each, in the order the trace numbers them
+  span_table      BLOB NOT NULL,       -- their trace ids and runs (server/decode/exectrace_blob.h)
   raw_bytes       INTEGER NOT NULL,
   stored_bytes    INTEGER NOT NULL,
   raw             BLOB NOT NULL        -- zstd of the trace as pushed
@@ -49,23 +51,10 @@ CREATE TABLE exectrace_stacks (        -- the trace's stack ids -> stacks.id
   PRIMARY KEY (exectrace_id, local)
 ) WITHOUT ROWID;
 
-CREATE TABLE exectrace_spans (         -- the trace's span numbers (1, 2, ...) -> ids
-  exectrace_id  INTEGER NOT NULL,
-  ref           INTEGER NOT NULL,
-  trace_id      BLOB NOT NULL,         -- 16 bytes, or empty (Datadog's convention names no trace)
+-- The span index: which traces name a span (the trace's spans and which
+-- goroutine ran which, when, are in exectraces.span_ids/span_table).
+CREATE TABLE exectrace_span_index (
   span_id       BLOB NOT NULL,         -- 8 bytes
-  name          TEXT NOT NULL,
-  PRIMARY KEY (exectrace_id, ref)
-) WITHOUT ROWID;
-
--- Which goroutines ran a span, and between which times.
-CREATE TABLE exectrace_span_runs (
-  span_id       BLOB NOT NULL,
-  trace_id      BLOB NOT NULL,         -- as in exectrace_spans
   exectrace_id  INTEGER NOT NULL,
-  goroutine     INTEGER NOT NULL,
-  first_ns      INTEGER NOT NULL,
-  last_ns       INTEGER NOT NULL,
-  PRIMARY KEY (span_id, trace_id, exectrace_id, goroutine)
+  PRIMARY KEY (span_id, exectrace_id)
 ) WITHOUT ROWID;
-CREATE INDEX exectrace_span_runs_by_trace ON exectrace_span_runs (exectrace_id);

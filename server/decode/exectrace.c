@@ -19,7 +19,8 @@ enum {
   MAX_FRAMES = 256,
   MAX_FRAME_TEXT = 2048,
   MAX_STACK_TEXT = 1 << 20,
-  MAX_WINDOWS_JSON = 64 << 20
+  MAX_WINDOWS_JSON = 64 << 20,
+  MAX_FIELD = 64 << 20 /* one top-level field (a stack of 256 long frames is far less) */
 };
 
 enum { F_STACKS = 1, F_SPANS = 2, F_INTERVALS = 3, F_WAKES = 4, F_WINDOWS = 5, F_PROCS = 6, F_SUMMARY = 15 };
@@ -44,28 +45,33 @@ static int varint(walker *w, uint64_t *v) {
   return 0;
 }
 
-/* The next top-level field: 1 when one was read, 0 at the end, -1 when the
- * bytes are not a protobuf message (a field of another wire type than
- * length-delimited is skipped: Records has none, a newer writer might). */
+/* The next top-level field: 1 when one was read, 0 when the bytes end (or,
+ * with partial, when they end inside a field: *used says where it began),
+ * -1 when the bytes are not a protobuf message (a field of another wire type
+ * than length-delimited is skipped: Records has none, a newer writer might). */
 static int next_field(walker *w, field *f) {
   for (;;) {
     if (w->p >= w->end) return 0;
+    const uint8_t *at = w->p;
     uint64_t key, n;
-    if (!varint(w, &key) || (key >> 3) == 0 || (key >> 3) > UINT32_MAX) return -1;
+    if (!varint(w, &key)) return w->p = at, 0;
+    if ((key >> 3) == 0 || (key >> 3) > UINT32_MAX) return -1;
     switch (key & 7) {
     case 0:
-      if (!varint(w, &n)) return -1;
+      if (!varint(w, &n)) return w->p = at, 0;
       continue;
     case 1:
-      if (w->end - w->p < 8) return -1;
+      if (w->end - w->p < 8) return w->p = at, 0;
       w->p += 8;
       continue;
     case 5:
-      if (w->end - w->p < 4) return -1;
+      if (w->end - w->p < 4) return w->p = at, 0;
       w->p += 4;
       continue;
     case 2:
-      if (!varint(w, &n) || n > (uint64_t)(w->end - w->p)) return -1;
+      if (!varint(w, &n)) return w->p = at, 0;
+      if (n > MAX_FIELD) return -1;
+      if (n > (uint64_t)(w->end - w->p)) return w->p = at, 0;
       f->num = (uint32_t)(key >> 3);
       f->p = w->p;
       f->len = (size_t)n;
@@ -85,32 +91,44 @@ static int fail(char *err, size_t errsz, const char *fmt, ...) {
   return MW_EINVAL;
 }
 
-int mw__xt_records_count(const uint8_t *p, size_t len, size_t *n_intervals, size_t *n_wakes, char *err, size_t errsz) {
-  walker w = {p, p + len};
-  field f;
-  int k;
-  *n_intervals = *n_wakes = 0;
-  while ((k = next_field(&w, &f)) > 0) {
-    if (f.num == F_INTERVALS) (*n_intervals)++;
-    else if (f.num == F_WAKES) (*n_wakes)++;
-  }
-  if (k < 0)
-    return fail(err, errsz, "the reader's output is not a Records message (at byte %zu of %zu)", (size_t)(w.p - p),
-                len);
-  return MW_OK;
-}
-
-typedef struct dec {
+struct mw_xt_dec {
   mw_arena *a;
+  mw_xt_hook hook;
   mw_bmap *reasons; /* string -> index into strs */
   const char **strs;
   size_t n_strs;
-  char *err;
-  size_t errsz;
-} dec;
+  uint8_t *pending; /* bytes of a field not complete yet */
+  size_t n_pending, cap_pending;
+  size_t cap_iv, cap_wk, cap_stacks, cap_spans;
+  mw_buf wb; /* the windows' JSON */
+  mw_jsonw jw;
+  mw_xt_records r;
+  int rc;        /* sticky */
+  size_t offset; /* bytes consumed before pending */
+};
+
+/* Memory counted through the hook before it is allocated. */
+static int take(mw_xt_dec *d, size_t n) {
+  if (!d->hook.take) return MW_OK;
+  return d->hook.take(d->hook.user, n);
+}
+
+/* Grows a malloc'd array (counted) so that one more element fits. */
+static int grow(mw_xt_dec *d, void **items, size_t n, size_t *cap, size_t sz) {
+  if (n < *cap) return MW_OK;
+  size_t nc = *cap ? *cap * 2 : 1024;
+  int rc = take(d, (nc - *cap) * sz);
+  if (rc) return rc;
+  if (d->hook.take) d->r.held += (nc - *cap) * sz;
+  void *p = realloc(*items, nc * sz);
+  if (!p) return MW_ENOMEM;
+  *items = p;
+  *cap = nc;
+  return MW_OK;
+}
 
 /* The interned copy of s ("" for NULL or ""). */
-static const char *intern(dec *d, const char *s) {
+static const char *intern(mw_xt_dec *d, const char *s) {
   if (!s || !*s) return "";
   size_t n = strlen(s);
   int64_t i;
@@ -122,7 +140,7 @@ static const char *intern(dec *d, const char *s) {
 }
 
 /* A stack as the stack store keeps it: "func\tfile:line\n" per frame. */
-static int stack_text(dec *d, const Meanwhile__Exectrace__V1__Stack *s, mw_stack_text *out) {
+static int stack_text(mw_xt_dec *d, const Meanwhile__Exectrace__V1__Stack *s, mw_stack_text *out) {
   mw_buf b;
   mw__buf_init(&b, MAX_STACK_TEXT);
   for (size_t i = 0; i < s->n_frames && i < MAX_FRAMES; i++) {
@@ -149,154 +167,232 @@ static void window_json(mw_jsonw *w, const Meanwhile__Exectrace__V1__Window *x) 
   mw__jw_obj_end(w);
 }
 
+/* Grows an arena array so that one more element fits. */
+static void *arena_grow(mw_arena *a, void *items, size_t n, size_t *cap, size_t sz) {
+  if (n < *cap) return items;
+  size_t nc = *cap ? *cap * 2 : 64;
+  void *p = mw__arena_alloc(a, nc * sz);
+  if (p && n) memcpy(p, items, n * sz);
+  if (p) *cap = nc;
+  return p;
+}
+
 /* Unpacks one field's message; NULL when it is malformed (err says which). */
 #define UNPACK(type, fn, what)                                                                                         \
-  type *m = fn(NULL, f.len, f.p);                                                                                      \
-  if (!m) {                                                                                                            \
-    rc = fail(err, errsz, "the reader's output has a malformed %s message", what);                                     \
-    break;                                                                                                             \
+  type *m = fn(NULL, f->len, f->p);                                                                                    \
+  if (!m) return fail(err, errsz, "the reader's output has a malformed %s message", what);
+
+static int field_stack(mw_xt_dec *d, const field *f, char *err, size_t errsz) {
+  UNPACK(Meanwhile__Exectrace__V1__Stack, meanwhile__exectrace__v1__stack__unpack, "Stack");
+  mw_xt_records *r = &d->r;
+  int rc = m->id == 0 ? fail(err, errsz, "the reader's output has a stack with id 0") : MW_OK;
+  if (!rc) {
+    size_t cap = d->cap_stacks;
+    mw_stack_text *s = arena_grow(d->a, r->stacks, r->n_stacks, &cap, sizeof *s);
+    size_t cap2 = d->cap_stacks;
+    uint32_t *ids = s ? arena_grow(d->a, r->stack_ids, r->n_stacks, &cap2, sizeof *ids) : NULL;
+    if (!s || !ids) rc = MW_ENOMEM;
+    else r->stacks = s, r->stack_ids = ids, d->cap_stacks = cap;
   }
+  if (!rc && !(rc = stack_text(d, m, &r->stacks[r->n_stacks]))) r->stack_ids[r->n_stacks++] = m->id;
+  meanwhile__exectrace__v1__stack__free_unpacked(m, NULL);
+  return rc;
+}
+
+static int field_span(mw_xt_dec *d, const field *f, char *err, size_t errsz) {
+  UNPACK(Meanwhile__Exectrace__V1__Span, meanwhile__exectrace__v1__span__unpack, "Span");
+  mw_xt_records *r = &d->r;
+  int rc = MW_OK;
+  if ((m->trace_id.len != 0 && m->trace_id.len != 16) || m->span_id.len != 8)
+    rc = fail(err, errsz, "the reader's output has a span with a %zu-byte trace id and a %zu-byte span id",
+              m->trace_id.len, m->span_id.len);
+  mw_xt_span *s = rc ? NULL : arena_grow(d->a, r->spans, r->n_spans, &d->cap_spans, sizeof *s);
+  if (!rc && !s) rc = MW_ENOMEM;
+  if (!rc) {
+    r->spans = s;
+    s = &r->spans[r->n_spans++];
+    memset(s, 0, sizeof *s);
+    s->has_trace = m->trace_id.len == 16;
+    if (s->has_trace) memcpy(s->trace_id, m->trace_id.data, 16);
+    memcpy(s->span_id, m->span_id.data, 8);
+    s->name = mw__arena_strndup(d->a, m->name ? m->name : "", m->name ? strlen(m->name) : 0);
+    if (!s->name) rc = MW_ENOMEM;
+  }
+  meanwhile__exectrace__v1__span__free_unpacked(m, NULL);
+  return rc;
+}
+
+static int field_interval(mw_xt_dec *d, const field *f, char *err, size_t errsz) {
+  UNPACK(Meanwhile__Exectrace__V1__Interval, meanwhile__exectrace__v1__interval__unpack, "Interval");
+  mw_xt_records *r = &d->r;
+  int rc = MW_OK;
+  if ((int)m->state < 1 || (int)m->state > (int)MW_XT_STATE_MAX)
+    rc = fail(err, errsz, "the reader's output has an interval of unknown state %d", (int)m->state);
+  else if (m->end_ns < m->start_ns)
+    rc = fail(err, errsz, "the reader's output has an interval that ends before it starts (goroutine %llu)",
+              (unsigned long long)m->goroutine);
+  else if (!(rc = grow(d, (void **)&r->intervals, r->n_intervals, &d->cap_iv, sizeof *r->intervals))) {
+    mw_xt_rec_interval *x = &r->intervals[r->n_intervals];
+    x->goroutine = m->goroutine;
+    x->iv = (mw_xt_interval){
+        .state = (uint8_t)m->state, .start_ns = m->start_ns, .end_ns = m->end_ns, .stack = m->stack, .span = m->span};
+    if (!(x->iv.reason = intern(d, m->reason)) || !(x->iv.raw_reason = intern(d, m->raw_reason))) rc = MW_ENOMEM;
+    else r->n_intervals++;
+  }
+  meanwhile__exectrace__v1__interval__free_unpacked(m, NULL);
+  return rc;
+}
+
+static int field_wake(mw_xt_dec *d, const field *f, char *err, size_t errsz) {
+  UNPACK(Meanwhile__Exectrace__V1__Wake, meanwhile__exectrace__v1__wake__unpack, "Wake");
+  mw_xt_records *r = &d->r;
+  int rc = grow(d, (void **)&r->wakes, r->n_wakes, &d->cap_wk, sizeof *r->wakes);
+  if (!rc)
+    r->wakes[r->n_wakes++] = (mw_xt_rec_wake){m->goroutine,
+                                              {.waker = m->waker,
+                                               .time_ns = m->time_ns,
+                                               .waker_stack = m->waker_stack,
+                                               .waker_span = m->waker_span,
+                                               .span = m->span}};
+  meanwhile__exectrace__v1__wake__free_unpacked(m, NULL);
+  return rc;
+}
+
+static int field_window(mw_xt_dec *d, const field *f, char *err, size_t errsz) {
+  UNPACK(Meanwhile__Exectrace__V1__Window, meanwhile__exectrace__v1__window__unpack, "Window");
+  window_json(&d->jw, m);
+  meanwhile__exectrace__v1__window__free_unpacked(m, NULL);
+  return MW_OK;
+}
+
+static int field_summary(mw_xt_dec *d, const field *f, char *err, size_t errsz) {
+  UNPACK(Meanwhile__Exectrace__V1__Summary, meanwhile__exectrace__v1__summary__unpack, "Summary");
+  mw_xt_records *r = &d->r;
+  r->has_summary = 1;
+  r->start_ns = m->start_ns;
+  r->end_ns = m->end_ns;
+  r->alignment = (int)m->alignment;
+  r->clock_error_ns = m->clock_error_ns;
+  r->events = m->events;
+  r->generations = m->generations;
+  r->goroutines = m->goroutines;
+  r->go_version =
+      mw__arena_strndup(d->a, m->go_version ? m->go_version : "", m->go_version ? strlen(m->go_version) : 0);
+  meanwhile__exectrace__v1__summary__free_unpacked(m, NULL);
+  return r->go_version ? MW_OK : MW_ENOMEM;
+}
+
+static int one_field(mw_xt_dec *d, const field *f, char *err, size_t errsz) {
+  switch (f->num) {
+  case F_STACKS: return field_stack(d, f, err, errsz);
+  case F_SPANS: return field_span(d, f, err, errsz);
+  case F_INTERVALS: return field_interval(d, f, err, errsz);
+  case F_WAKES: return field_wake(d, f, err, errsz);
+  case F_WINDOWS: return field_window(d, f, err, errsz);
+  case F_SUMMARY: return field_summary(d, f, err, errsz);
+  default: return MW_OK; /* procs, and what a newer reader adds */
+  }
+}
+
+mw_xt_dec *mw__xt_dec_new(mw_arena *a, const mw_xt_hook *hook) {
+  mw_xt_dec *d = calloc(1, sizeof *d);
+  if (!d) return NULL;
+  d->a = a;
+  if (hook) d->hook = *hook;
+  d->r.hook = d->hook;
+  d->reasons = mw__bmap_new(MAX_REASONS * 2);
+  d->strs = mw__arena_calloc(a, MAX_REASONS, sizeof *d->strs);
+  mw__buf_init(&d->wb, MAX_WINDOWS_JSON);
+  mw__jw_init(&d->jw, &d->wb);
+  mw__jw_arr(&d->jw);
+  if (!d->reasons || !d->strs) {
+    mw__xt_dec_free(d);
+    return NULL;
+  }
+  return d;
+}
+
+/* Decodes the complete fields of p[0..n); *used gets the bytes consumed. */
+static int parse(mw_xt_dec *d, const uint8_t *p, size_t n, size_t *used, char *err, size_t errsz) {
+  walker w = {p, p + n};
+  field f;
+  int k, rc = MW_OK;
+  while (!rc && (k = next_field(&w, &f)) > 0) rc = one_field(d, &f, err, errsz);
+  if (!rc && k < 0)
+    rc = fail(err, errsz, "the reader's output is not a Records message (at byte %zu)", d->offset + (size_t)(w.p - p));
+  *used = (size_t)(w.p - p);
+  return rc;
+}
+
+int mw__xt_dec_feed(mw_xt_dec *d, const uint8_t *p, size_t n, char *err, size_t errsz) {
+  if (d->rc) return d->rc;
+  size_t used;
+  int rc;
+  if (!d->n_pending) { /* most fields are whole in the chunk: no copy */
+    rc = parse(d, p, n, &used, err, errsz);
+    p += used, n -= used, d->offset += used;
+  } else rc = MW_OK;
+  if (!rc && n) { /* the rest (a field cut by the chunk) waits for the next */
+    if (d->n_pending + n > d->cap_pending) {
+      size_t nc = d->cap_pending ? d->cap_pending : 4096;
+      while (nc < d->n_pending + n) nc *= 2;
+      if (nc > MAX_FIELD + 32)
+        return d->rc = fail(err, errsz, "the reader's output has a field over %d bytes", MAX_FIELD);
+      if ((rc = take(d, nc - d->cap_pending))) return d->rc = rc;
+      uint8_t *q = realloc(d->pending, nc);
+      d->cap_pending = nc; /* counted: given back with the decoder, whether or not it was had */
+      if (!q) return d->rc = MW_ENOMEM;
+      d->pending = q;
+    }
+    memcpy(d->pending + d->n_pending, p, n);
+    d->n_pending += n;
+    rc = parse(d, d->pending, d->n_pending, &used, err, errsz);
+    memmove(d->pending, d->pending + used, d->n_pending - used);
+    d->n_pending -= used, d->offset += used;
+  }
+  return d->rc = rc;
+}
+
+int mw__xt_dec_finish(mw_xt_dec *d, mw_xt_records *out, char *err, size_t errsz) {
+  memset(out, 0, sizeof *out);
+  int rc = d->rc;
+  mw_xt_records *r = &d->r;
+  if (!rc && d->n_pending)
+    rc = fail(err, errsz, "the reader's output ends inside a field (%zu bytes of it)", d->n_pending);
+  if (!rc && !r->has_summary) rc = fail(err, errsz, "the reader's output has no summary (it was cut short)");
+  for (size_t i = 0; i < r->n_intervals && !rc; i++)
+    if (r->intervals[i].iv.span > r->n_spans)
+      rc = fail(err, errsz, "the reader's output names span %u of %zu", r->intervals[i].iv.span, r->n_spans);
+  for (size_t i = 0; i < r->n_wakes && !rc; i++)
+    if (r->wakes[i].wk.span > r->n_spans || r->wakes[i].wk.waker_span > r->n_spans)
+      rc = fail(err, errsz, "the reader's output names a span past the %zu it lists", r->n_spans);
+  if (!rc) {
+    mw__jw_arr_end(&d->jw);
+    if (mw__jw_error(&d->jw) || !(r->windows_json = mw__arena_strndup(d->a, d->wb.data, d->wb.len))) rc = MW_ENOMEM;
+  }
+  if (rc) return d->rc = rc;
+  *out = *r; /* the arrays are the caller's now */
+  memset(r, 0, sizeof *r);
+  return MW_OK;
+}
+
+void mw__xt_dec_free(mw_xt_dec *d) {
+  if (!d) return;
+  mw__xt_records_free(&d->r);
+  if (d->cap_pending && d->hook.give) d->hook.give(d->hook.user, d->cap_pending);
+  free(d->pending);
+  mw__buf_free(&d->wb);
+  mw__bmap_free(d->reasons);
+  free(d);
+}
 
 int mw__xt_records_decode(mw_arena *a, const uint8_t *p, size_t len, mw_xt_records *out, char *err, size_t errsz) {
   memset(out, 0, sizeof *out);
-  size_t n_iv, n_wk;
-  int rc = mw__xt_records_count(p, len, &n_iv, &n_wk, err, errsz);
-  if (rc) return rc;
-  dec d = {.a = a, .reasons = mw__bmap_new(MAX_REASONS * 2), .err = err, .errsz = errsz};
-  d.strs = mw__arena_calloc(a, MAX_REASONS, sizeof *d.strs);
-  out->intervals = n_iv ? malloc(n_iv * sizeof *out->intervals) : NULL;
-  out->wakes = n_wk ? malloc(n_wk * sizeof *out->wakes) : NULL;
-  mw_buf wb;
-  mw__buf_init(&wb, MAX_WINDOWS_JSON);
-  mw_jsonw jw;
-  mw__jw_init(&jw, &wb);
-  mw__jw_arr(&jw);
-  size_t cap_stacks = 0, cap_spans = 0;
-  if (!d.reasons || !d.strs || (n_iv && !out->intervals) || (n_wk && !out->wakes)) {
-    rc = MW_ENOMEM;
-    goto out;
-  }
-  walker w = {p, p + len};
-  field f;
-  while (!rc && next_field(&w, &f) > 0) {
-    switch (f.num) {
-    case F_STACKS: {
-      UNPACK(Meanwhile__Exectrace__V1__Stack, meanwhile__exectrace__v1__stack__unpack, "Stack");
-      if (m->id == 0) rc = fail(err, errsz, "the reader's output has a stack with id 0");
-      if (!rc && out->n_stacks == cap_stacks) {
-        size_t nc = cap_stacks ? cap_stacks * 2 : 64;
-        mw_stack_text *s = mw__arena_alloc(a, nc * sizeof *s);
-        uint32_t *ids = mw__arena_alloc(a, nc * sizeof *ids);
-        if (!s || !ids) rc = MW_ENOMEM;
-        else {
-          if (out->n_stacks) memcpy(s, out->stacks, out->n_stacks * sizeof *s);
-          if (out->n_stacks) memcpy(ids, out->stack_ids, out->n_stacks * sizeof *ids);
-          out->stacks = s, out->stack_ids = ids, cap_stacks = nc;
-        }
-      }
-      if (!rc && !(rc = stack_text(&d, m, &out->stacks[out->n_stacks]))) out->stack_ids[out->n_stacks++] = m->id;
-      meanwhile__exectrace__v1__stack__free_unpacked(m, NULL);
-      break;
-    }
-    case F_SPANS: {
-      UNPACK(Meanwhile__Exectrace__V1__Span, meanwhile__exectrace__v1__span__unpack, "Span");
-      if ((m->trace_id.len != 0 && m->trace_id.len != 16) || m->span_id.len != 8)
-        rc = fail(err, errsz, "the reader's output has a span with a %zu-byte trace id and a %zu-byte span id",
-                  m->trace_id.len, m->span_id.len);
-      if (!rc && out->n_spans == cap_spans) {
-        size_t nc = cap_spans ? cap_spans * 2 : 64;
-        mw_xt_span *s = mw__arena_alloc(a, nc * sizeof *s);
-        if (!s) rc = MW_ENOMEM;
-        else {
-          if (out->n_spans) memcpy(s, out->spans, out->n_spans * sizeof *s);
-          out->spans = s, cap_spans = nc;
-        }
-      }
-      if (!rc) {
-        mw_xt_span *s = &out->spans[out->n_spans++];
-        memset(s, 0, sizeof *s);
-        s->has_trace = m->trace_id.len == 16;
-        if (s->has_trace) memcpy(s->trace_id, m->trace_id.data, 16);
-        memcpy(s->span_id, m->span_id.data, 8);
-        s->name = mw__arena_strndup(a, m->name ? m->name : "", m->name ? strlen(m->name) : 0);
-        if (!s->name) rc = MW_ENOMEM;
-      }
-      meanwhile__exectrace__v1__span__free_unpacked(m, NULL);
-      break;
-    }
-    case F_INTERVALS: {
-      UNPACK(Meanwhile__Exectrace__V1__Interval, meanwhile__exectrace__v1__interval__unpack, "Interval");
-      mw_xt_rec_interval *x = &out->intervals[out->n_intervals];
-      x->goroutine = m->goroutine;
-      x->iv = (mw_xt_interval){
-          .state = (uint8_t)m->state, .start_ns = m->start_ns, .end_ns = m->end_ns, .stack = m->stack, .span = m->span};
-      if ((int)m->state < 1 || (int)m->state > (int)MW_XT_STATE_MAX)
-        rc = fail(err, errsz, "the reader's output has an interval of unknown state %d", (int)m->state);
-      else if (m->end_ns < m->start_ns)
-        rc = fail(err, errsz, "the reader's output has an interval that ends before it starts (goroutine %llu)",
-                  (unsigned long long)m->goroutine);
-      else if (!(x->iv.reason = intern(&d, m->reason)) || !(x->iv.raw_reason = intern(&d, m->raw_reason)))
-        rc = MW_ENOMEM;
-      else out->n_intervals++;
-      meanwhile__exectrace__v1__interval__free_unpacked(m, NULL);
-      break;
-    }
-    case F_WAKES: {
-      UNPACK(Meanwhile__Exectrace__V1__Wake, meanwhile__exectrace__v1__wake__unpack, "Wake");
-      out->wakes[out->n_wakes++] = (mw_xt_rec_wake){m->goroutine,
-                                                    {.waker = m->waker,
-                                                     .time_ns = m->time_ns,
-                                                     .waker_stack = m->waker_stack,
-                                                     .waker_span = m->waker_span,
-                                                     .span = m->span}};
-      meanwhile__exectrace__v1__wake__free_unpacked(m, NULL);
-      break;
-    }
-    case F_WINDOWS: {
-      UNPACK(Meanwhile__Exectrace__V1__Window, meanwhile__exectrace__v1__window__unpack, "Window");
-      window_json(&jw, m);
-      meanwhile__exectrace__v1__window__free_unpacked(m, NULL);
-      break;
-    }
-    case F_SUMMARY: {
-      UNPACK(Meanwhile__Exectrace__V1__Summary, meanwhile__exectrace__v1__summary__unpack, "Summary");
-      out->has_summary = 1;
-      out->start_ns = m->start_ns;
-      out->end_ns = m->end_ns;
-      out->alignment = (int)m->alignment;
-      out->clock_error_ns = m->clock_error_ns;
-      out->events = m->events;
-      out->generations = m->generations;
-      out->goroutines = m->goroutines;
-      out->go_version =
-          mw__arena_strndup(a, m->go_version ? m->go_version : "", m->go_version ? strlen(m->go_version) : 0);
-      if (!out->go_version) rc = MW_ENOMEM;
-      meanwhile__exectrace__v1__summary__free_unpacked(m, NULL);
-      break;
-    }
-    default: break; /* procs, and what a newer reader adds */
-    }
-  }
-  if (rc) goto out;
-  if (!out->has_summary) {
-    rc = fail(err, errsz, "the reader's output has no summary (it was cut short)");
-    goto out;
-  }
-  /* references: span refs within the spans */
-  for (size_t i = 0; i < out->n_intervals && !rc; i++)
-    if (out->intervals[i].iv.span > out->n_spans)
-      rc = fail(err, errsz, "the reader's output names span %u of %zu", out->intervals[i].iv.span, out->n_spans);
-  for (size_t i = 0; i < out->n_wakes && !rc; i++)
-    if (out->wakes[i].wk.span > out->n_spans || out->wakes[i].wk.waker_span > out->n_spans)
-      rc = fail(err, errsz, "the reader's output names a span past the %zu it lists", out->n_spans);
-  if (rc) goto out;
-  mw__jw_arr_end(&jw);
-  if (mw__jw_error(&jw) || !(out->windows_json = mw__arena_strndup(a, wb.data ? wb.data : "[]", wb.len)))
-    rc = MW_ENOMEM;
-out:
-  mw__buf_free(&wb);
-  mw__bmap_free(d.reasons);
-  if (rc) mw__xt_records_free(out);
+  mw_xt_dec *d = mw__xt_dec_new(a, NULL);
+  if (!d) return MW_ENOMEM;
+  int rc = mw__xt_dec_feed(d, p, len, err, errsz);
+  if (!rc) rc = mw__xt_dec_finish(d, out, err, errsz);
+  mw__xt_dec_free(d);
   return rc;
 }
 
@@ -304,7 +400,9 @@ void mw__xt_records_free(mw_xt_records *r) {
   if (!r) return;
   free(r->intervals);
   free(r->wakes);
+  if (r->held && r->hook.give) r->hook.give(r->hook.user, r->held);
   r->intervals = NULL;
   r->wakes = NULL;
   r->n_intervals = r->n_wakes = 0;
+  r->held = 0;
 }

@@ -1,8 +1,9 @@
 /* What meanwhile-exectrace wrote: one Records message
  * (schema/meanwhile/exectrace/v1/records.proto) made into plain arrays.
  * The message can be large (every interval of a 64 MiB trace), so it is
- * never unpacked whole: its top-level fields are walked one by one and each
- * is unpacked with protobuf-c on its own, then copied into compact structs.
+ * never unpacked whole, nor even held: its top-level fields are decoded as
+ * they arrive, each unpacked with protobuf-c on its own, then copied into
+ * compact structs.
  * Reason strings are interned: a trace has a few dozen distinct ones. */
 #ifndef MW_DECODE_EXECTRACE_H
 #define MW_DECODE_EXECTRACE_H
@@ -40,13 +41,30 @@ typedef struct mw_xt_records {
   uint32_t generations, goroutines;
   const char *go_version;
   int has_summary;
+  struct mw_xt_hook {
+    int (*take)(void *user, size_t n);  /* counts n more bytes before they are allocated; nonzero refuses */
+    void (*give)(void *user, size_t n); /* un-counts n bytes freed */
+    void *user;
+  } hook;      /* how the arrays were counted (none: take NULL) */
+  size_t held; /* what hook.take counted for them */
 } mw_xt_records;
 
-/* Counts the intervals and wakes of a Records message (walking its top-level
- * fields only), so that the caller can count their memory before
- * mw__xt_records_decode allocates it: about n * sizeof(mw_xt_rec_*).
- * Returns 0, or MW_EINVAL (message in err) when the message is malformed. */
-int mw__xt_records_count(const uint8_t *p, size_t len, size_t *n_intervals, size_t *n_wakes, char *err, size_t errsz);
+typedef struct mw_xt_hook mw_xt_hook;
+
+/* A decoder fed the reader's output as it arrives: fields are decoded as
+ * soon as they are whole, so the output itself is never held (only a field
+ * cut between two chunks). The arrays grow through hook (NULL: not
+ * counted). */
+typedef struct mw_xt_dec mw_xt_dec;
+mw_xt_dec *mw__xt_dec_new(mw_arena *a, const mw_xt_hook *hook);
+/* Decodes what n more bytes complete. Returns 0, MW_EINVAL (err says why),
+ * MW_ENOMEM or what hook refused with; errors are sticky. */
+int mw__xt_dec_feed(mw_xt_dec *d, const uint8_t *p, size_t n, char *err, size_t errsz);
+/* Ends the message and checks it as mw__xt_records_decode says; on success
+ * *out takes the arrays (mw__xt_records_free gives them back). */
+int mw__xt_dec_finish(mw_xt_dec *d, mw_xt_records *out, char *err, size_t errsz);
+/* Frees the decoder (and whatever it still holds; NULL is fine). */
+void mw__xt_dec_free(mw_xt_dec *d);
 
 /* Decodes a Records message into *out; strings, stacks and spans live in a.
  * Checks what the server relies on: ids present and in range (stack ids
@@ -56,7 +74,7 @@ int mw__xt_records_count(const uint8_t *p, size_t len, size_t *n_intervals, size
  * *out holds nothing to free. */
 int mw__xt_records_decode(mw_arena *a, const uint8_t *p, size_t len, mw_xt_records *out, char *err, size_t errsz);
 
-/* Frees the malloc'd arrays (NULL is fine). */
+/* Frees the malloc'd arrays and gives back what they counted (NULL is fine). */
 void mw__xt_records_free(mw_xt_records *r);
 
 #endif

@@ -1,6 +1,7 @@
 /* The goroutine blob of an execution trace (see exectrace_blob.h). */
 #include "decode/exectrace_blob.h"
 #include "core/buf.h"
+#include "core/bmap.h"
 #include "core/error.h"
 
 #include <stdlib.h>
@@ -182,12 +183,14 @@ static int parse_body(mw_arena *a, rd *r, mw_xt_blob *out) {
   return MW_OK;
 }
 
-int mw__xt_blob_decode(mw_arena *a, const uint8_t *blob, size_t len, size_t max_body, mw_xt_blob *out) {
-  memset(out, 0, sizeof *out);
+/* Hands the body of a blob (format byte 0: as it is; 1: decompressed, at most
+ * max_body bytes) to parse. */
+static int with_body(mw_arena *a, const uint8_t *blob, size_t len, size_t max_body,
+                     int (*parse)(mw_arena *a, rd *r, void *out), void *out) {
   if (len < 1 || blob[0] > 1) return MW_EINVAL;
   if (blob[0] == 0) {
     rd r = {blob + 1, blob + len, 0};
-    return parse_body(a, &r, out);
+    return parse(a, &r, out);
   }
   unsigned long long n = ZSTD_getFrameContentSize(blob + 1, len - 1);
   if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > max_body) return MW_EINVAL;
@@ -197,8 +200,141 @@ int mw__xt_blob_decode(mw_arena *a, const uint8_t *blob, size_t len, size_t max_
   int rc = MW_EINVAL;
   if (!ZSTD_isError(got) && got == n) {
     rd r = {body, body + n, 0};
-    rc = parse_body(a, &r, out);
+    rc = parse(a, &r, out);
   }
   free(body);
   return rc;
+}
+
+static int parse_goroutine(mw_arena *a, rd *r, void *out) { return parse_body(a, r, out); }
+
+int mw__xt_blob_decode(mw_arena *a, const uint8_t *blob, size_t len, size_t max_body, mw_xt_blob *out) {
+  memset(out, 0, sizeof *out);
+  return with_body(a, blob, len, max_body, parse_goroutine, out);
+}
+
+/* --- the span table ------------------------------------------------------------ */
+
+/* The format byte and b's body (compressed when that is smaller) into the arena. */
+static int finish(mw_arena *a, mw_buf *b, const uint8_t **out, size_t *len) {
+  if (b->err) return MW_ENOMEM;
+  const uint8_t *body = (const uint8_t *)b->data;
+  size_t body_len = b->len;
+  void *z = NULL;
+  if (b->len - 1 >= COMPRESS_FROM) {
+    size_t cap = ZSTD_compressBound(b->len - 1) + 1;
+    if (!(z = malloc(cap))) return MW_ENOMEM;
+    size_t zn = ZSTD_compress((uint8_t *)z + 1, cap - 1, b->data + 1, b->len - 1, ZSTD_LEVEL);
+    if (!ZSTD_isError(zn) && zn + 1 < b->len) {
+      ((uint8_t *)z)[0] = 1;
+      body = z;
+      body_len = zn + 1;
+    }
+  }
+  uint8_t *copy = mw__arena_memdup(a, body, body_len);
+  free(z);
+  if (!copy) return MW_ENOMEM;
+  *out = copy;
+  *len = body_len;
+  return MW_OK;
+}
+
+int mw__xt_spans_encode(mw_arena *a, const mw_xt_span *spans, size_t n_spans, const mw_xt_span_run *runs, size_t n_runs,
+                        int64_t base_ns, const uint8_t **ids, size_t *ids_len, const uint8_t **blob, size_t *blob_len) {
+  uint8_t *idv = mw__arena_alloc(a, n_spans * 8 + 1);
+  uint32_t *tix = calloc(n_spans + 1, sizeof *tix);
+  mw_bmap *traces = mw__bmap_new(n_spans + 16);
+  mw_buf b, t;
+  mw__buf_init(&b, MAX_BLOB);
+  mw__buf_init(&t, MAX_BLOB);
+  int rc = MW_ENOMEM;
+  if (!idv || !tix || !traces) goto out;
+  size_t n_traces = 0;
+  for (size_t i = 0; i < n_spans; i++) {
+    memcpy(idv + 8 * i, spans[i].span_id, 8);
+    if (!spans[i].has_trace) continue;
+    int64_t k;
+    if (!mw__bmap_get(traces, spans[i].trace_id, 16, &k)) {
+      k = (int64_t)n_traces++;
+      if (mw__bmap_put(traces, spans[i].trace_id, 16, k)) goto out;
+      mw__buf_add(&t, spans[i].trace_id, 16);
+    }
+    tix[i] = (uint32_t)k + 1;
+  }
+  mw__buf_addc(&b, 0);
+  put_varint(&b, n_traces);
+  mw__buf_add(&b, t.data, t.len);
+  put_varint(&b, n_spans);
+  for (size_t i = 0; i < n_spans; i++) put_varint(&b, tix[i]);
+  put_varint(&b, n_runs);
+  uint32_t prev = 0;
+  for (size_t i = 0; i < n_runs; i++) put_varint(&b, runs[i].span - prev), prev = runs[i].span;
+  for (size_t i = 0; i < n_runs; i++) put_varint(&b, runs[i].goroutine);
+  for (size_t i = 0; i < n_runs; i++) put_varint(&b, zigzag((int64_t)((uint64_t)runs[i].first_ns - (uint64_t)base_ns)));
+  for (size_t i = 0; i < n_runs; i++) put_varint(&b, (uint64_t)runs[i].last_ns - (uint64_t)runs[i].first_ns);
+  if (t.err) goto out;
+  if ((rc = finish(a, &b, blob, blob_len))) goto out;
+  *ids = idv;
+  *ids_len = n_spans * 8;
+out:
+  mw__buf_free(&b);
+  mw__buf_free(&t);
+  mw__bmap_free(traces);
+  free(tix);
+  return rc;
+}
+
+typedef struct spans_ctx {
+  const uint8_t *ids;
+  size_t n_ids;
+  int64_t base_ns;
+  mw_xt_span_table *out;
+} spans_ctx;
+
+static int parse_spans(mw_arena *a, rd *r, void *arg) {
+  spans_ctx *c = arg;
+  mw_xt_span_table *o = c->out;
+  size_t n_traces = get_count(r);
+  if (r->bad || (size_t)(r->end - r->p) < n_traces * 16) return MW_EINVAL;
+  const uint8_t *traces = r->p;
+  r->p += n_traces * 16;
+  size_t n = get_count(r);
+  if (r->bad || n != c->n_ids) return MW_EINVAL;
+  o->spans = n ? mw__arena_calloc(a, n, sizeof *o->spans) : NULL;
+  if (n && !o->spans) return MW_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t t = get_varint(r);
+    if (t > n_traces) r->bad = 1;
+    if (r->bad) return MW_EINVAL;
+    mw_xt_span *s = &o->spans[i];
+    memcpy(s->span_id, c->ids + 8 * i, 8);
+    s->name = "";
+    if (t) s->has_trace = 1, memcpy(s->trace_id, traces + 16 * (t - 1), 16);
+  }
+  o->n_spans = n;
+  size_t m = get_count(r);
+  if (r->bad) return MW_EINVAL;
+  o->runs = m ? mw__arena_calloc(a, m, sizeof *o->runs) : NULL;
+  if (m && !o->runs) return MW_ENOMEM;
+  uint64_t ref = 0;
+  for (size_t i = 0; i < m; i++) {
+    ref += get_varint(r);
+    if (ref == 0 || ref > n) r->bad = 1;
+    o->runs[i].span = (uint32_t)ref;
+  }
+  for (size_t i = 0; i < m; i++) o->runs[i].goroutine = get_varint(r);
+  for (size_t i = 0; i < m; i++)
+    o->runs[i].first_ns = (int64_t)((uint64_t)c->base_ns + (uint64_t)unzigzag(get_varint(r)));
+  for (size_t i = 0; i < m; i++) o->runs[i].last_ns = (int64_t)((uint64_t)o->runs[i].first_ns + get_varint(r));
+  if (r->bad || r->p != r->end) return MW_EINVAL;
+  o->n_runs = m;
+  return MW_OK;
+}
+
+int mw__xt_spans_decode(mw_arena *a, const uint8_t *ids, size_t ids_len, const uint8_t *blob, size_t blob_len,
+                        int64_t base_ns, size_t max_body, mw_xt_span_table *out) {
+  memset(out, 0, sizeof *out);
+  if (ids_len % 8) return MW_EINVAL;
+  spans_ctx c = {ids, ids_len / 8, base_ns, out};
+  return with_body(a, blob, blob_len, max_body, parse_spans, &c);
 }

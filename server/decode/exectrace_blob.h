@@ -36,4 +36,27 @@ typedef struct mw_xt_blob {
  * decompress past max_body bytes, or is malformed, is MW_EINVAL; MW_ENOMEM. */
 int mw__xt_blob_decode(mw_arena *a, const uint8_t *blob, size_t len, size_t max_body, mw_xt_blob *out);
 
+/* A trace's spans and which goroutine ran which between which times (the
+ * span index's detail: the store indexes only span id -> trace), in two
+ * parts: ids, the span ids (8 bytes each, by ref: random, so kept as they
+ * are, and readable by the store without this codec); and blob, the format
+ * byte as above then (zstd of) the distinct trace ids (count, 16 bytes
+ * each), each span's trace (index + 1, 0 none), then the runs sorted by
+ * span ref: count, then columns of ref delta, goroutine, first_ns -
+ * base_ns (zigzag), last_ns - first_ns. */
+int mw__xt_spans_encode(mw_arena *a, const mw_xt_span *spans, size_t n_spans, const mw_xt_span_run *runs, size_t n_runs,
+                        int64_t base_ns, const uint8_t **ids, size_t *ids_len, const uint8_t **blob, size_t *blob_len);
+
+typedef struct mw_xt_span_table {
+  mw_xt_span *spans; /* ref i is spans[i - 1]; names are "" */
+  size_t n_spans;
+  mw_xt_span_run *runs; /* by ref, then goroutine */
+  size_t n_runs;
+} mw_xt_span_table;
+
+/* Decodes what mw__xt_spans_encode made (same base_ns) into *out (in a);
+ * MW_EINVAL when malformed or its body passes max_body, MW_ENOMEM. */
+int mw__xt_spans_decode(mw_arena *a, const uint8_t *ids, size_t ids_len, const uint8_t *blob, size_t blob_len,
+                        int64_t base_ns, size_t max_body, mw_xt_span_table *out);
+
 #endif

@@ -81,16 +81,10 @@ static void run(struct mw_xt_pool *p, mw_req *r) {
   xt_ctx *c = r->ctx;
   char err[512] = "";
   mw_mem_account mem = {mw__req_take, mw__req_give, r, 0};
-  mw_buf out;
   const uint8_t *trace = (const uint8_t *)r->body->data;
   size_t len = r->body->len;
   int64_t t0 = mw__mono_ns();
-  int rc = mw__xt_reader_run(&p->reader, trace, len, c->p.capture_ns, &mem, &p->abort, &out, err, sizeof err);
-  int64_t read_ns = mw__mono_ns() - t0;
-  if (!rc)
-    rc =
-        mw__xt_build(r->arena, &c->p, trace, len, (const uint8_t *)out.data, out.len, &mem, &c->batch, err, sizeof err);
-  mw__buf_free(&out);
+  int rc = mw__xt_ingest(r->arena, &c->p, &p->reader, trace, len, &mem, &p->abort, &c->batch, err, sizeof err);
   mw__mem_give_back(&mem);
   if (rc == MW_OK) rc = mw__req_account(r, mw__arena_used(r->arena));
   switch (rc) {
@@ -109,9 +103,9 @@ static void run(struct mw_xt_pool *p, mw_req *r) {
     return fail_resume(r, rc, "reading the execution trace failed: %s", err);
   default: return fail_resume(r, rc, "%s", err[0] ? err : mw__strerror(rc));
   }
-  mw__debug("read an execution trace", "bytes=%zu read_us=%lld build_us=%lld goroutines=%zu intervals=%zu", len,
-            (long long)(read_ns / 1000), (long long)((mw__mono_ns() - t0 - read_ns) / 1000),
-            c->batch.exectrace->n_goroutines, c->batch.exectrace->n_intervals);
+  mw__info("read an execution trace", "bytes=%zu us=%lld goroutines=%zu intervals=%zu stored_bytes=%zu", len,
+           (long long)((mw__mono_ns() - t0) / 1000), c->batch.exectrace->n_goroutines, c->batch.exectrace->n_intervals,
+           c->batch.exectrace->stored_bytes);
   mw__body_buf_free(r->body);
   r->body = NULL;
   mw__ingest_job_runtime(&r->job, &c->batch, mw__arena_used(r->arena));

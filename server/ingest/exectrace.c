@@ -1,7 +1,6 @@
 /* Execution trace ingest (see exectrace.h). */
 #include "ingest/exectrace.h"
 #include "core/error.h"
-#include "decode/exectrace.h"
 #include "decode/exectrace_blob.h"
 
 #include <stdio.h>
@@ -12,7 +11,7 @@
 /* The raw trace's compression: the trace is varint-packed already, so
  * higher levels buy little for much more time. Bytes a stored row costs
  * besides its blob, for stored_bytes (SQLite's record headers and keys). */
-enum { RAW_ZSTD_LEVEL = 9, ROW_BYTES_GOROUTINE = 40, ROW_BYTES_RUN = 48, ROW_BYTES_SPAN = 48, ROW_BYTES_STACK = 16 };
+enum { RAW_ZSTD_LEVEL = 9, ROW_BYTES_GOROUTINE = 40, ROW_BYTES_SPAN = 20, ROW_BYTES_STACK = 16 };
 
 static int cmp_interval(const void *x, const void *y) {
   const mw_xt_rec_interval *a = x, *b = y;
@@ -54,9 +53,20 @@ static void give(mw_mem_account *mem, void *p, size_t n) {
  * collects the span runs. */
 static int group(mw_arena *a, const mw_xt_records *r, mw_exectrace_batch *x, mw_mem_account *mem) {
   int rc = MW_OK;
-  size_t n_cand_max = r->n_intervals + 2 * r->n_wakes;
-  size_t cand_bytes = n_cand_max * sizeof(mw_xt_span_run), iv_bytes = r->n_intervals * sizeof(mw_xt_interval),
-         wk_bytes = r->n_wakes * sizeof(mw_xt_wake);
+  /* exact sizes first: the span candidates, and the most intervals and wakes of one goroutine */
+  size_t n_cand_max = 0, max_iv = 0, max_wk = 0;
+  for (size_t i = 0, run = 0; i < r->n_intervals; i++) {
+    run = i && r->intervals[i].goroutine == r->intervals[i - 1].goroutine ? run + 1 : 1;
+    if (run > max_iv) max_iv = run;
+    if (r->intervals[i].iv.span) n_cand_max++;
+  }
+  for (size_t i = 0, run = 0; i < r->n_wakes; i++) {
+    run = i && r->wakes[i].goroutine == r->wakes[i - 1].goroutine ? run + 1 : 1;
+    if (run > max_wk) max_wk = run;
+    n_cand_max += (r->wakes[i].wk.span != 0) + (r->wakes[i].wk.waker_span && r->wakes[i].wk.waker);
+  }
+  size_t cand_bytes = n_cand_max * sizeof(mw_xt_span_run), iv_bytes = max_iv * sizeof(mw_xt_interval),
+         wk_bytes = max_wk * sizeof(mw_xt_wake);
   mw_xt_span_run *cand = take(mem, cand_bytes, &rc);
   mw_xt_interval *iv = cand ? take(mem, iv_bytes, &rc) : NULL;
   mw_xt_wake *wk = iv ? take(mem, wk_bytes, &rc) : NULL;
@@ -113,7 +123,7 @@ static int group(mw_arena *a, const mw_xt_records *r, mw_exectrace_batch *x, mw_
       if (cand[k].last_ns > last->last_ns) last->last_ns = cand[k].last_ns;
     } else x->runs[x->n_runs++] = cand[k];
   }
-  x->stored_bytes += x->n_runs * ROW_BYTES_RUN;
+
 out:
   if (wk) give(mem, wk, wk_bytes);
   if (iv) give(mem, iv, iv_bytes);
@@ -149,51 +159,43 @@ static int compress_windows(mw_arena *a, const char *json, mw_exectrace_batch *x
   return MW_OK;
 }
 
-int mw__xt_build(mw_arena *a, const mw_xt_params *p, const uint8_t *trace, size_t trace_len, const uint8_t *rec,
-                 size_t rec_len, mw_mem_account *mem, mw_runtime_batch *out, char *err, size_t errsz) {
+int mw__xt_build(mw_arena *a, const mw_xt_params *p, const uint8_t *trace, size_t trace_len, mw_xt_records *r,
+                 mw_mem_account *mem, mw_runtime_batch *out, char *err, size_t errsz) {
   memset(out, 0, sizeof *out);
+  (void)err, (void)errsz;
   mw_exectrace_batch *x = mw__arena_calloc(a, 1, sizeof *x);
-  if (!x) return MW_ENOMEM;
-  size_t n_iv, n_wk;
-  int rc = mw__xt_records_count(rec, rec_len, &n_iv, &n_wk, err, errsz);
-  if (rc) return MW_EIO;
-  size_t work = n_iv * sizeof(mw_xt_rec_interval) + n_wk * sizeof(mw_xt_rec_wake);
-  if (mem && (rc = mem->take(mem->user, work))) return rc;
-  if (mem) mem->held += work;
-  mw_xt_records r;
-  rc = mw__xt_records_decode(a, rec, rec_len, &r, err, errsz);
-  if (rc == MW_EINVAL) rc = MW_EIO; /* the reader broke its contract: not the client's fault */
+  int rc = x ? MW_OK : MW_ENOMEM;
   if (!rc) {
-    qsort(r.intervals, r.n_intervals, sizeof *r.intervals, cmp_interval);
-    qsort(r.wakes, r.n_wakes, sizeof *r.wakes, cmp_wake);
-    rc = group(a, &r, x, mem);
+    qsort(r->intervals, r->n_intervals, sizeof *r->intervals, cmp_interval);
+    qsort(r->wakes, r->n_wakes, sizeof *r->wakes, cmp_wake);
+    rc = group(a, r, x, mem);
   }
   if (!rc) {
     x->trigger = p->trigger;
     x->capture_ns = p->capture_ns;
     x->received_ns = p->received_ns;
-    x->start_ns = r.start_ns;
-    x->end_ns = r.end_ns;
-    x->alignment = r.alignment;
-    x->clock_error_ns = r.clock_error_ns;
-    x->go_version = r.go_version;
-    x->events = r.events;
-    x->generations = r.generations;
-    x->n_intervals = r.n_intervals;
-    x->n_wakes = r.n_wakes;
-    rc = compress_windows(a, r.windows_json, x);
-    x->stacks = r.stacks;
-    x->stack_ids = r.stack_ids;
-    x->n_stacks = r.n_stacks;
-    x->spans = r.spans;
-    x->n_spans = r.n_spans;
-    x->stored_bytes += x->windows_len + r.n_stacks * ROW_BYTES_STACK + r.n_spans * ROW_BYTES_SPAN;
+    x->start_ns = r->start_ns;
+    x->end_ns = r->end_ns;
+    x->alignment = r->alignment;
+    x->clock_error_ns = r->clock_error_ns;
+    x->go_version = r->go_version;
+    x->events = r->events;
+    x->generations = r->generations;
+    x->n_intervals = r->n_intervals;
+    x->n_wakes = r->n_wakes;
+    x->stacks = r->stacks;
+    x->stack_ids = r->stack_ids;
+    x->n_stacks = r->n_stacks;
+    x->spans = r->spans;
+    x->n_spans = r->n_spans;
+    rc = compress_windows(a, r->windows_json, x);
+    if (!rc)
+      rc = mw__xt_spans_encode(a, x->spans, x->n_spans, x->runs, x->n_runs, x->start_ns, &x->span_ids, &x->span_ids_len,
+                               &x->span_blob, &x->span_blob_len);
+    x->stored_bytes += x->windows_len + x->span_ids_len + x->span_blob_len + r->n_stacks * ROW_BYTES_STACK +
+                       r->n_spans * ROW_BYTES_SPAN;
   }
-  mw__xt_records_free(&r);
-  if (mem) {
-    if (mem->give) mem->give(mem->user, work);
-    mem->held -= work;
-  }
+  mw__xt_records_free(r);
   if (!rc) rc = compress_raw(a, trace, trace_len, mem, x);
   if (rc) return rc;
   x->stored_bytes += x->raw_len;
@@ -201,4 +203,47 @@ int mw__xt_build(mw_arena *a, const mw_xt_params *p, const uint8_t *trace, size_
   out->instance = p->instance;
   out->exectrace = x;
   return MW_OK;
+}
+
+/* The decoder's memory, counted through the request's account. */
+static int hook_take(void *user, size_t n) {
+  mw_mem_account *mem = user;
+  int rc = mem->take(mem->user, n);
+  if (!rc) mem->held += n;
+  return rc;
+}
+
+static void hook_give(void *user, size_t n) {
+  mw_mem_account *mem = user;
+  if (mem->give) mem->give(mem->user, n);
+  mem->held -= n;
+}
+
+typedef struct sink_ctx {
+  mw_xt_dec *dec;
+  int rc; /* the decoder's failure, apart from the reader's */
+  char err[256];
+} sink_ctx;
+
+static int sink(void *user, const uint8_t *p, size_t n) {
+  sink_ctx *s = user;
+  return s->rc = mw__xt_dec_feed(s->dec, p, n, s->err, sizeof s->err);
+}
+
+int mw__xt_ingest(mw_arena *a, const mw_xt_params *p, const mw_xt_reader_opts *o, const uint8_t *trace,
+                  size_t trace_len, mw_mem_account *mem, const _Atomic int *abort, mw_runtime_batch *out, char *err,
+                  size_t errsz) {
+  mw_xt_hook hook = {hook_take, hook_give, mem};
+  sink_ctx s = {.dec = mw__xt_dec_new(a, mem ? &hook : NULL)};
+  if (!s.dec) return MW_ENOMEM;
+  mw_xt_records r;
+  int rc = mw__xt_reader_run(o, trace, trace_len, p->capture_ns, sink, &s, abort, err, errsz);
+  if (!rc || s.rc) {
+    if (!rc) rc = mw__xt_dec_finish(s.dec, &r, s.err, sizeof s.err);
+    if (rc == MW_EINVAL) rc = MW_EIO; /* the reader broke its contract: not the client's fault */
+    if (rc) snprintf(err, errsz, "%s", s.err);
+  }
+  mw__xt_dec_free(s.dec);
+  if (rc) return rc;
+  return mw__xt_build(a, p, trace, trace_len, &r, mem, out, err, errsz);
 }

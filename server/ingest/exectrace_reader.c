@@ -107,16 +107,20 @@ static void limit_text(int64_t ns, char *out, size_t n) {
   else snprintf(out, n, "%lld s", (long long)(ns / 1000000000));
 }
 
-int mw__xt_reader_run(const mw_xt_reader_opts *o, const uint8_t *in, size_t len, int64_t capture_ns,
-                      mw_mem_account *mem, const _Atomic int *abort, mw_buf *out, char *err, size_t errsz) {
-  mw__buf_init(out, o->max_output + CHUNK);
+int mw__xt_reader_run(const mw_xt_reader_opts *o, const uint8_t *in, size_t len, int64_t capture_ns, mw_xt_sink sink,
+                      void *user, const _Atomic int *abort, char *err, size_t errsz) {
   err[0] = '\0';
+  size_t got = 0;
   int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
   char cap[32], *added = NULL;
   snprintf(cap, sizeof cap, "%lld", (long long)capture_ns);
   char *argv[] = {(char *)o->path, capture_ns > 0 ? (char *)"-capture-time" : NULL, cap, NULL};
   char **envp = child_env(o->memory_bytes, &added);
-  if (!envp) return MW_ENOMEM;
+  uint8_t *chunk = malloc(CHUNK);
+  if (!envp || !chunk) {
+    free(envp), free(added), free(chunk);
+    return MW_ENOMEM;
+  }
   int rc = MW_OK;
   pid_t pid = -1;
   if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC)) {
@@ -169,37 +173,27 @@ int mw__xt_reader_run(const mw_xt_reader_opts *o, const uint8_t *in, size_t len,
       break;
     }
     if (at_in >= 0 && fds[at_in].revents) {
-      size_t chunk = len - sent < CHUNK ? len - sent : CHUNK;
-      ssize_t w = write(pin[1], in + sent, chunk);
+      size_t piece = len - sent < CHUNK ? len - sent : CHUNK;
+      ssize_t w = write(pin[1], in + sent, piece);
       if (w > 0) sent += (size_t)w;
       /* the reader stopped reading (it saw enough to refuse): the rest is not needed */
       if ((w < 0 && errno != EAGAIN && errno != EINTR) || sent == len) close(pin[1]), pin[1] = -1;
     }
     if (at_out >= 0 && fds[at_out].revents) {
-      /* the buffer's growth is counted before it is allocated */
-      size_t want = mw__buf_capacity_for(out, CHUNK);
-      if (mem && want > out->cap) {
-        if ((rc = mem->take(mem->user, want - out->cap))) {
-          snprintf(err, errsz, "the reader's output does not fit in max_request_memory");
+      ssize_t r = read(pout[0], chunk, CHUNK);
+      if (r > 0) {
+        got += (size_t)r;
+        if (got > o->max_output) {
+          snprintf(err, errsz,
+                   "the reader's output passed exectrace_max_output (%zu bytes): the trace holds too much; raise "
+                   "--exectrace-max-output or send a shorter trace",
+                   o->max_output);
+          rc = MW_ETOOBIG;
           break;
         }
-        mem->held += want - out->cap;
-      }
-      char *p = mw__buf_reserve(out, CHUNK);
-      if (!p) {
-        rc = MW_ENOMEM;
-        break;
-      }
-      ssize_t r = read(pout[0], p, CHUNK);
-      if (r > 0) out->len += (size_t)r;
-      else if (r == 0 || (errno != EAGAIN && errno != EINTR)) close(pout[0]), pout[0] = -1;
-      if (out->len > o->max_output) {
-        snprintf(err, errsz,
-                 "the reader's output passed exectrace_max_output (%zu bytes): the trace holds too much; raise "
-                 "--exectrace-max-output or send a shorter trace",
-                 o->max_output);
-        rc = MW_ETOOBIG;
-        break;
+        if ((rc = sink(user, chunk, (size_t)r))) break;
+      } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+        close(pout[0]), pout[0] = -1;
       }
     }
     if (at_err >= 0 && fds[at_err].revents) {
@@ -250,5 +244,6 @@ out:
   }
   free(envp);
   free(added);
+  free(chunk);
   return rc;
 }

@@ -16,9 +16,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/buf.h"
-#include "ingest/body.h"
-
 /* The reader's file name, looked for next to meanwhiled and on PATH. */
 #define MW_XT_READER_NAME "meanwhile-exectrace"
 
@@ -35,11 +32,13 @@ typedef struct mw_xt_reader_opts {
  * out. Returns 0, or MW_ENOTFOUND (out then says where it looked). */
 int mw__xt_reader_find(const char *configured, char *out, size_t outsz);
 
+/* Where the reader's stdout goes as it arrives: returns 0, or an error that
+ * stops the reader (the child is killed and mw__xt_reader_run returns it). */
+typedef int (*mw_xt_sink)(void *user, const uint8_t *p, size_t n);
+
 /* Runs the reader on in[0..len) (capture_ns > 0 is passed as -capture-time)
- * and puts its stdout in *out (initialized here; the caller frees it with
- * mw__buf_free even on failure), each growth counted through mem first (NULL:
- * not counted). abort (NULL: never) is polled: when it becomes non-zero the
- * child is killed. Returns 0;
+ * and hands its stdout to sink(user, ...) as it arrives. abort (NULL: never)
+ * is polled: when it becomes non-zero the child is killed. Returns 0;
  *   MW_EINVAL    the reader exited 2: err holds its one-line reason;
  *   MW_ETIMEDOUT past o->timeout_ns (the group was killed);
  *   MW_ETOOBIG   the output passed o->max_output, or the reader ran out of
@@ -47,8 +46,8 @@ int mw__xt_reader_find(const char *configured, char *out, size_t outsz);
  *   MW_EIO       it could not be started, crashed or exited otherwise (err
  *                says how, with its stderr's first line);
  *   MW_ESHUTDOWN *abort was set;
- *   what mem refused with (MW_EBUSY, MW_ETOOBIG), or MW_ENOMEM. */
-int mw__xt_reader_run(const mw_xt_reader_opts *o, const uint8_t *in, size_t len, int64_t capture_ns,
-                      mw_mem_account *mem, const _Atomic int *abort, mw_buf *out, char *err, size_t errsz);
+ *   what sink returned, or MW_ENOMEM. */
+int mw__xt_reader_run(const mw_xt_reader_opts *o, const uint8_t *in, size_t len, int64_t capture_ns, mw_xt_sink sink,
+                      void *user, const _Atomic int *abort, char *err, size_t errsz);
 
 #endif

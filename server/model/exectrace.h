@@ -90,8 +90,12 @@ typedef struct mw_exectrace_batch {
   size_t n_spans;
   mw_xt_goroutine *goroutines; /* ascending goroutine id */
   size_t n_goroutines;
-  mw_xt_span_run *runs;
+  mw_xt_span_run *runs; /* by span, then goroutine */
   size_t n_runs;
+  const uint8_t *span_ids; /* the spans and runs as stored (decode/exectrace_blob.h) */
+  size_t span_ids_len;
+  const uint8_t *span_blob;
+  size_t span_blob_len;
   size_t stored_bytes; /* raw + blobs + the index rows, as the store will hold them (about) */
 
   int64_t id; /* filled by the writer */

@@ -101,9 +101,11 @@ typedef struct hist {
   mw_bmap *stack_map; /* (trace, local) -> index into stacks + 1 */
   res_stack *stacks;
   size_t n_stacks, cap_stacks;
-  mw_bmap *span_map; /* (trace, ref) -> index into spans + 1 */
-  mw_xt_span *spans;
-  size_t n_spans, cap_spans;
+  struct {
+    int64_t id;
+    mw_xt_span_table t;
+  } tables[MAX_TRACES]; /* the span tables read so far */
+  size_t n_tables;
   int64_t traces[MAX_TRACES]; /* the traces shown */
   size_t n_traces;
   int rc;
@@ -140,28 +142,32 @@ static int64_t stack_of(hist *h, int64_t trace, uint32_t local) {
   return s.id;
 }
 
-/* The ids of a trace's span ref, NULL for none. */
-static const mw_xt_span *span_of(hist *h, int64_t trace, uint32_t ref) {
-  if (!ref || h->rc) return NULL;
-  int64_t key[2] = {trace, ref}, at;
-  if (mw__bmap_get(h->span_map, key, sizeof key, &at)) return at < 0 ? NULL : &h->spans[at];
-  mw_xt_span s;
-  int rc = mw__store_xt_span(h->q->rd, trace, ref, &s);
-  if (rc == MW_ENOTFOUND) {
-    mw__bmap_put(h->span_map, key, sizeof key, -1);
-    return NULL;
-  }
+/* A trace's span table, read and decoded once per answer; NULL on failure
+ * (h->rc set) or past MAX_TRACES tables. */
+static const mw_xt_span_table *table_of(hist *h, int64_t trace) {
+  for (size_t i = 0; i < h->n_tables; i++)
+    if (h->tables[i].id == trace) return &h->tables[i].t;
+  if (h->rc || h->n_tables == MAX_TRACES) return NULL;
+  const uint8_t *ids, *blob;
+  size_t ids_len, blob_len;
+  int64_t start;
+  int rc = mw__store_xt_span_table(h->q->rd, h->q->arena, trace, &ids, &ids_len, &blob, &blob_len, &start);
+  if (!rc)
+    rc = mw__xt_spans_decode(h->q->arena, ids, ids_len, blob, blob_len, start, BLOB_MAX, &h->tables[h->n_tables].t);
+  if (rc == MW_EINVAL) rc = MW_EIO; /* stored spans that do not decode */
   if (rc) {
     h->rc = rc;
     return NULL;
   }
-  if (!(h->spans = grow(h->q->arena, h->spans, h->n_spans, &h->cap_spans, sizeof *h->spans))) {
-    h->rc = MW_ENOMEM;
-    return NULL;
-  }
-  h->spans[h->n_spans] = s;
-  if (mw__bmap_put(h->span_map, key, sizeof key, (int64_t)h->n_spans)) h->rc = MW_ENOMEM;
-  return &h->spans[h->n_spans++];
+  h->tables[h->n_tables].id = trace;
+  return &h->tables[h->n_tables++].t;
+}
+
+/* The ids of a trace's span ref, NULL for none. */
+static const mw_xt_span *span_of(hist *h, int64_t trace, uint32_t ref) {
+  if (!ref) return NULL;
+  const mw_xt_span_table *t = table_of(h, trace);
+  return t && ref <= t->n_spans ? &t->spans[ref - 1] : NULL;
 }
 
 static void span_ids(hist *h, int64_t trace, uint32_t ref, const char *span_key, const char *trace_key) {
@@ -331,14 +337,10 @@ static int hist_init(hist *h, mw_query *q, mw_answer *out) {
   h->q = q;
   h->out = out;
   h->stack_map = mw__bmap_new(1u << 20);
-  h->span_map = mw__bmap_new(1u << 20);
-  return h->stack_map && h->span_map ? MW_OK : MW_ENOMEM;
+  return h->stack_map ? MW_OK : MW_ENOMEM;
 }
 
-static void hist_free(hist *h) {
-  mw__bmap_free(h->stack_map);
-  mw__bmap_free(h->span_map);
-}
+static void hist_free(hist *h) { mw__bmap_free(h->stack_map); }
 
 static int hist_end(hist *h) {
   int rc = h->rc;
@@ -355,17 +357,58 @@ static int load(hist *h, int64_t trace, uint64_t goroutine, mw_xt_grow *g, mw_xt
   return rc;
 }
 
+/* The goroutines that ran the span in the traces that name it (a trace that
+ * names no trace id for it matches any), with the time each is tied to it. */
+static int find_runs(hist *h, const uint8_t trace_id[16], const uint8_t span_id[8], mw_xt_grow **out, size_t *n) {
+  int64_t traces[MAX_TRACES];
+  size_t n_traces, cap = 0;
+  int rc = mw__store_xt_span_traces(h->q->rd, span_id, traces, MAX_TRACES, &n_traces);
+  for (size_t i = 0; i < n_traces && !rc; i++) {
+    const mw_xt_span_table *t = table_of(h, traces[i]);
+    if (!t) return h->rc;
+    for (size_t k = 0; k < t->n_runs; k++) {
+      const mw_xt_span *s = &t->spans[t->runs[k].span - 1];
+      if (memcmp(s->span_id, span_id, 8) || (s->has_trace && memcmp(s->trace_id, trace_id, 16))) continue;
+      mw_xt_grow *g = NULL;
+      for (size_t j = 0; j < *n && !g; j++)
+        if ((*out)[j].exectrace_id == traces[i] && (*out)[j].goroutine == t->runs[k].goroutine) g = &(*out)[j];
+      if (g) { /* the span twice in one trace (two refs): one goroutine, the union of its times */
+        if (t->runs[k].first_ns < g->first_ns) g->first_ns = t->runs[k].first_ns;
+        if (t->runs[k].last_ns > g->last_ns) g->last_ns = t->runs[k].last_ns;
+        continue;
+      }
+      if (*n == MW_XT_SPAN_GOROUTINES) break;
+      if (!(*out = grow(h->q->arena, *out, *n, &cap, sizeof **out))) return MW_ENOMEM;
+      (*out)[(*n)++] = (mw_xt_grow){.exectrace_id = traces[i],
+                                    .goroutine = t->runs[k].goroutine,
+                                    .first_ns = t->runs[k].first_ns,
+                                    .last_ns = t->runs[k].last_ns};
+    }
+  }
+  return rc;
+}
+
 int mw__q_exectrace_span(mw_query *q, const uint8_t trace_id[16], const uint8_t span_id[8], mw_answer *out) {
   if (mw__query_open(q, out)) return out->rc;
   char tid[33], sid[17];
   for (int i = 0; i < 16; i++) snprintf(tid + 2 * i, 3, "%02x", trace_id[i]);
   for (int i = 0; i < 8; i++) snprintf(sid + 2 * i, 3, "%02x", span_id[i]);
-  mw_xt_grow *runs;
-  size_t n_runs;
-  int rc = mw__store_xt_span_runs(q->rd, q->arena, span_id, trace_id, MW_XT_SPAN_GOROUTINES, &runs, &n_runs);
-  if (rc) return mw__answer_fail(out, rc, "reading the span index failed: %s", mw__strerror(rc));
-  if (!n_runs)
+  hist h;
+  if (hist_init(&h, q, out)) {
+    hist_free(&h);
+    return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  }
+  mw_xt_grow *runs = NULL;
+  size_t n_runs = 0;
+  int rc = find_runs(&h, trace_id, span_id, &runs, &n_runs);
+  if (rc) {
+    hist_free(&h);
+    return mw__answer_fail(out, rc, "reading the span index failed: %s", mw__strerror(rc));
+  }
+  if (!n_runs) {
+    hist_free(&h);
     return mw__answer_fail(out, MW_ENOTFOUND, "no stored execution trace shows span %s of trace %s", sid, tid);
+  }
   int64_t from = INT64_MAX, to = INT64_MIN;
   rc = mw__store_span_time(q->rd, trace_id, span_id, &from, &to);
   if (rc == MW_ENOTFOUND) { /* the span is not stored: the time the traces tie goroutines to it */
@@ -376,11 +419,9 @@ int mw__q_exectrace_span(mw_query *q, const uint8_t trace_id[16], const uint8_t 
     }
     rc = MW_OK;
   }
-  if (rc) return mw__answer_fail(out, rc, "reading the span failed: %s", mw__strerror(rc));
-  hist h;
-  if (hist_init(&h, q, out)) {
+  if (rc) {
     hist_free(&h);
-    return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+    return mw__answer_fail(out, rc, "reading the span failed: %s", mw__strerror(rc));
   }
   h.from = from, h.to = to;
   mw__answer_json(out, ANSWER_MAX, &h.w);

@@ -117,16 +117,36 @@ static int read_grows(mw_read *rd, mw_arena *a, sqlite3_stmt *st, int with_blob,
   return rc;
 }
 
-int mw__store_xt_span_runs(mw_read *rd, mw_arena *a, const uint8_t span_id[8], const uint8_t trace_id[16], size_t limit,
-                           mw_xt_grow **out, size_t *n) {
-  sqlite3_stmt *st = mw__prepare(rd, "SELECT exectrace_id, goroutine, first_ns, last_ns FROM exectrace_span_runs "
-                                     "WHERE span_id = ?1 AND (trace_id = ?2 OR trace_id = x'') "
-                                     "ORDER BY exectrace_id, goroutine LIMIT ?3");
+int mw__store_xt_span_traces(mw_read *rd, const uint8_t span_id[8], int64_t *ids, size_t max, size_t *n) {
+  *n = 0;
+  sqlite3_stmt *st = mw__prepare(rd, "SELECT exectrace_id FROM exectrace_span_index WHERE span_id = ?1 "
+                                     "ORDER BY exectrace_id LIMIT ?2");
   if (!st) return MW_EIO;
   sqlite3_bind_blob(st, 1, span_id, 8, SQLITE_STATIC);
-  sqlite3_bind_blob(st, 2, trace_id, 16, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 3, (int64_t)limit + 1);
-  return read_grows(rd, a, st, 0, limit, out, n, NULL);
+  sqlite3_bind_int64(st, 2, (int64_t)max);
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) ids[(*n)++] = sqlite3_column_int64(st, 0);
+  int rc = step == SQLITE_DONE ? MW_OK : mw__read_failed(rd, step);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int mw__store_xt_span_table(mw_read *rd, mw_arena *a, int64_t exectrace_id, const uint8_t **ids, size_t *ids_len,
+                            const uint8_t **blob, size_t *blob_len, int64_t *start_ns) {
+  sqlite3_stmt *st = mw__prepare(rd, "SELECT span_ids, span_table, start_ns FROM exectraces WHERE id = ?1");
+  if (!st) return MW_EIO;
+  sqlite3_bind_int64(st, 1, exectrace_id);
+  int step = sqlite3_step(st), rc = MW_ENOTFOUND;
+  if (step == SQLITE_ROW) {
+    *ids = mw__col_blob(a, st, 0, ids_len);
+    *blob = mw__col_blob(a, st, 1, blob_len);
+    *start_ns = sqlite3_column_int64(st, 2);
+    rc = *ids && *blob ? MW_OK : MW_ENOMEM;
+  } else if (step != SQLITE_DONE) {
+    rc = mw__read_failed(rd, step);
+  }
+  sqlite3_finalize(st);
+  return rc;
 }
 
 int mw__store_xt_goroutine(mw_read *rd, mw_arena *a, int64_t exectrace_id, uint64_t goroutine, mw_xt_grow *out) {
@@ -169,28 +189,6 @@ int mw__store_xt_stack(mw_read *rd, mw_arena *a, int64_t exectrace_id, uint32_t 
   if (step == SQLITE_ROW) {
     *stack_id = sqlite3_column_int64(st, 0);
     rc = (*frames = mw__col_text(a, st, 1)) ? MW_OK : MW_ENOMEM;
-  } else if (step != SQLITE_DONE) {
-    rc = mw__read_failed(rd, step);
-  }
-  sqlite3_finalize(st);
-  return rc;
-}
-
-int mw__store_xt_span(mw_read *rd, int64_t exectrace_id, uint32_t ref, mw_xt_span *out) {
-  sqlite3_stmt *st =
-      mw__prepare(rd, "SELECT trace_id, span_id FROM exectrace_spans WHERE exectrace_id = ?1 AND ref = ?2");
-  if (!st) return MW_EIO;
-  sqlite3_bind_int64(st, 1, exectrace_id);
-  sqlite3_bind_int64(st, 2, ref);
-  int step = sqlite3_step(st), rc = MW_ENOTFOUND;
-  memset(out, 0, sizeof *out);
-  if (step == SQLITE_ROW) {
-    if (sqlite3_column_bytes(st, 0) == 16) {
-      out->has_trace = 1;
-      memcpy(out->trace_id, sqlite3_column_blob(st, 0), 16);
-    }
-    if (sqlite3_column_bytes(st, 1) == 8) memcpy(out->span_id, sqlite3_column_blob(st, 1), 8);
-    rc = MW_OK;
   } else if (step != SQLITE_DONE) {
     rc = mw__read_failed(rd, step);
   }

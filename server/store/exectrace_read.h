@@ -31,19 +31,20 @@ int mw__store_exectrace(mw_read *rd, mw_arena *a, int64_t id, mw_xt_info *out);
 /* The stored (zstd) trace and its size uncompressed; MW_ENOTFOUND. */
 int mw__store_exectrace_raw(mw_read *rd, mw_arena *a, int64_t id, const uint8_t **z, size_t *zlen, int64_t *raw_bytes);
 
-/* A row of the span index, or of a trace's goroutines (blob set then). */
+/* A goroutine of a trace (blob set when read from the store). */
 typedef struct mw_xt_grow {
   int64_t exectrace_id;
   uint64_t goroutine;
   int64_t first_ns, last_ns;
-  const uint8_t *blob; /* NULL from mw__store_xt_span_runs */
+  const uint8_t *blob;
   size_t blob_len;
 } mw_xt_grow;
 
-/* The goroutines that ran span_id (of trace_id, or of a trace that named no
- * trace id), at most limit. */
-int mw__store_xt_span_runs(mw_read *rd, mw_arena *a, const uint8_t span_id[8], const uint8_t trace_id[16], size_t limit,
-                           mw_xt_grow **out, size_t *n);
+/* The traces that name span_id (the span index), at most max, oldest first. */
+int mw__store_xt_span_traces(mw_read *rd, const uint8_t span_id[8], int64_t *ids, size_t max, size_t *n);
+/* A trace's spans as stored (decode/exectrace_blob.h) and its start; MW_ENOTFOUND. */
+int mw__store_xt_span_table(mw_read *rd, mw_arena *a, int64_t exectrace_id, const uint8_t **ids, size_t *ids_len,
+                            const uint8_t **blob, size_t *blob_len, int64_t *start_ns);
 /* One goroutine's blob; MW_ENOTFOUND. */
 int mw__store_xt_goroutine(mw_read *rd, mw_arena *a, int64_t exectrace_id, uint64_t goroutine, mw_xt_grow *out);
 /* The goroutines (with blobs) of source_id's traces active in [from_ns,
@@ -54,8 +55,6 @@ int mw__store_xt_window(mw_read *rd, mw_arena *a, int64_t source_id, int64_t fro
  * `local`; MW_ENOTFOUND. */
 int mw__store_xt_stack(mw_read *rd, mw_arena *a, int64_t exectrace_id, uint32_t local, int64_t *stack_id,
                        const char **frames);
-/* A trace's span ref (>= 1); MW_ENOTFOUND. */
-int mw__store_xt_span(mw_read *rd, int64_t exectrace_id, uint32_t ref, mw_xt_span *out);
 /* A stored span's start and end; MW_ENOTFOUND. */
 int mw__store_span_time(mw_read *rd, const uint8_t trace_id[16], const uint8_t span_id[8], int64_t *start_ns,
                         int64_t *end_ns);

@@ -177,6 +177,34 @@ static int delete_snapshots(sqlite3 *db, int64_t source, int64_t before, int64_t
   return MW_OK;
 }
 
+/* A trace's entries in the span index: one per span id it lists (the ids
+ * are 8 bytes each, as the writer stored them). */
+static int delete_span_index(sqlite3 *db, int64_t id, int64_t *budget) {
+  sqlite3_stmt *sel = NULL, *del = NULL;
+  int rc = MW_EIO;
+  if (sqlite3_prepare_v2(db, "SELECT span_ids FROM exectraces WHERE id = ?1", -1, &sel, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(db, "DELETE FROM exectrace_span_index WHERE span_id = ?1 AND exectrace_id = ?2", -1, &del,
+                         NULL) != SQLITE_OK)
+    goto out;
+  sqlite3_bind_int64(sel, 1, id);
+  rc = MW_OK;
+  if (sqlite3_step(sel) == SQLITE_ROW) {
+    const uint8_t *ids = sqlite3_column_blob(sel, 0);
+    size_t n = (size_t)sqlite3_column_bytes(sel, 0) / 8;
+    for (size_t k = 0; k < n && !rc; k++) {
+      sqlite3_bind_blob(del, 1, ids + 8 * k, 8, SQLITE_STATIC);
+      sqlite3_bind_int64(del, 2, id);
+      if (sqlite3_step(del) != SQLITE_DONE) rc = MW_EIO;
+      sqlite3_reset(del);
+      *budget -= sqlite3_changes(db);
+    }
+  }
+out:
+  sqlite3_finalize(sel);
+  sqlite3_finalize(del);
+  return rc;
+}
+
 /* Execution traces go whole: their goroutines' blobs, stack and span maps
  * and span index with them, a few per batch (a trace's rows are many). */
 static int delete_exectraces(sqlite3 *db, int64_t source, int64_t before, int64_t *budget, int *more) {
@@ -192,11 +220,12 @@ static int delete_exectraces(sqlite3 *db, int64_t source, int64_t before, int64_
   while (n <= EXECTRACES_PER_BATCH && sqlite3_step(sel) == SQLITE_ROW) ids[n++] = sqlite3_column_int64(sel, 0);
   sqlite3_finalize(sel);
   if (n > EXECTRACES_PER_BATCH) *more = 1, n = EXECTRACES_PER_BATCH;
-  static const char *const sql[] = {
-      "DELETE FROM exectrace_goroutines WHERE exectrace_id = ?1",
-      "DELETE FROM exectrace_stacks WHERE exectrace_id = ?1", "DELETE FROM exectrace_spans WHERE exectrace_id = ?1",
-      "DELETE FROM exectrace_span_runs WHERE exectrace_id = ?1", "DELETE FROM exectraces WHERE id = ?1"};
+  static const char *const sql[] = {"DELETE FROM exectrace_goroutines WHERE exectrace_id = ?1",
+                                    "DELETE FROM exectrace_stacks WHERE exectrace_id = ?1",
+                                    "DELETE FROM exectraces WHERE id = ?1"};
   for (int i = 0; i<n && * budget> 0; i++) {
+    int rc = delete_span_index(db, ids[i], budget);
+    if (rc) return rc;
     for (size_t k = 0; k < sizeof sql / sizeof sql[0]; k++) {
       sqlite3_stmt *st;
       if (sqlite3_prepare_v2(db, sql[k], -1, &st, NULL) != SQLITE_OK) return MW_EIO;

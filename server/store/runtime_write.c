@@ -41,7 +41,6 @@ enum rt_stmt {
   RT_XT_GOROUTINE,
   RT_XT_STACK,
   RT_XT_SPAN,
-  RT_XT_RUN,
   RT__COUNT
 };
 
@@ -71,17 +70,15 @@ static const char *const rt_sql[RT__COUNT] = {
                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [RT_SAMPLE] = "INSERT INTO profile_samples (snapshot_id, stack_id, span_id, trace_id, labels, vals) "
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [RT_XT] = "INSERT INTO exectraces (source_id, start_ns, end_ns, trigger, alignment, clock_error_ns, go_version, "
-              "capture_ns, received_ns, events, goroutines, intervals, wakes, spans, windows, raw_bytes, "
-              "stored_bytes, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-              "?17, ?18)",
+    [RT_XT] =
+        "INSERT INTO exectraces (source_id, start_ns, end_ns, trigger, alignment, clock_error_ns, go_version, "
+        "capture_ns, received_ns, events, goroutines, intervals, wakes, spans, windows, raw_bytes, "
+        "stored_bytes, raw, span_ids, span_table) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+        "?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     [RT_XT_GOROUTINE] = "INSERT INTO exectrace_goroutines (exectrace_id, goroutine, first_ns, last_ns, intervals, "
                         "wakes, blob) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [RT_XT_STACK] = "INSERT OR IGNORE INTO exectrace_stacks (exectrace_id, local, stack_id) VALUES (?1, ?2, ?3)",
-    [RT_XT_SPAN] =
-        "INSERT INTO exectrace_spans (exectrace_id, ref, trace_id, span_id, name) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [RT_XT_RUN] = "INSERT OR REPLACE INTO exectrace_span_runs (span_id, trace_id, exectrace_id, goroutine, first_ns, "
-                  "last_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [RT_XT_SPAN] = "INSERT OR IGNORE INTO exectrace_span_index (span_id, exectrace_id) VALUES (?1, ?2)",
 };
 
 _Static_assert((int)RT__COUNT <= (int)MW__RT_STMTS, "mw__rt_writer holds every statement");
@@ -296,8 +293,8 @@ static int write_snapshot(mw__rt_writer *s, mw_runtime_batch *b) {
   return rc;
 }
 
-/* An execution trace: its row, its goroutines' blobs, its stacks (into the
- * shared stack store), its spans and the span index. */
+/* An execution trace: its row (with its spans), its goroutines' blobs, its
+ * stacks (into the shared stack store) and the span index. */
 static int write_exectrace(mw__rt_writer *s, mw_runtime_batch *b) {
   mw_exectrace_batch *x = b->exectrace;
   sqlite3_stmt *st = stmt(s, RT_XT);
@@ -324,6 +321,8 @@ static int write_exectrace(mw__rt_writer *s, mw_runtime_batch *b) {
   bind_text(st, 7, x->go_version ? x->go_version : "");
   sqlite3_bind_blob64(st, 15, x->windows, x->windows_len, SQLITE_STATIC);
   sqlite3_bind_blob64(st, 18, x->raw, x->raw_len, SQLITE_STATIC);
+  sqlite3_bind_blob64(st, 19, x->span_ids ? x->span_ids : (const uint8_t *)"", x->span_ids_len, SQLITE_STATIC);
+  sqlite3_bind_blob64(st, 20, x->span_blob, x->span_blob_len, SQLITE_STATIC);
   int rc = run(s, st, NULL);
   if (rc) return rc;
   x->id = sqlite3_last_insert_rowid(s->db);
@@ -349,25 +348,9 @@ static int write_exectrace(mw__rt_writer *s, mw_runtime_batch *b) {
     rc = run(s, st, NULL);
   }
   for (size_t i = 0; i < x->n_spans && !rc; i++) {
-    const mw_xt_span *sp = &x->spans[i];
     if (!(st = stmt(s, RT_XT_SPAN))) return MW_EIO;
-    sqlite3_bind_int64(st, 1, x->id);
-    sqlite3_bind_int64(st, 2, (int64_t)i + 1);
-    sqlite3_bind_blob(st, 3, sp->trace_id, sp->has_trace ? 16 : 0, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 4, sp->span_id, 8, SQLITE_STATIC);
-    bind_text(st, 5, sp->name ? sp->name : "");
-    rc = run(s, st, NULL);
-  }
-  for (size_t i = 0; i < x->n_runs && !rc; i++) {
-    const mw_xt_span_run *ru = &x->runs[i];
-    const mw_xt_span *sp = &x->spans[ru->span - 1];
-    if (!(st = stmt(s, RT_XT_RUN))) return MW_EIO;
-    sqlite3_bind_blob(st, 1, sp->span_id, 8, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, sp->trace_id, sp->has_trace ? 16 : 0, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, x->id);
-    sqlite3_bind_int64(st, 4, (int64_t)ru->goroutine);
-    sqlite3_bind_int64(st, 5, ru->first_ns);
-    sqlite3_bind_int64(st, 6, ru->last_ns);
+    sqlite3_bind_blob(st, 1, x->spans[i].span_id, 8, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, x->id);
     rc = run(s, st, NULL);
   }
   return rc;

@@ -220,7 +220,7 @@ describe('exectrace when the reader fails', () => {
 
   test('output that is not Records: 500 naming the reader', async () => {
     const srv = await startServer({
-      args: ['--exectrace-reader', fakeReader('junk', { stdout: Buffer.from([0xff, 0xff, 0xff, 0xff]) })],
+      args: ['--exectrace-reader', fakeReader('junk', { stdout: Buffer.from([0x07, 0x07, 0x07, 0x07]) })],
       allowLog: [/reading an execution trace failed/],
     });
     try {

@@ -123,6 +123,42 @@ static void test_blob_malformed(void **state) {
   mw__arena_free(a);
 }
 
+/* The span table: ids as they are, trace ids once each, runs relative to the base. */
+static void test_spans_roundtrip(void **state) {
+  (void)state;
+  mw_arena *a = mw__arena_new(0);
+  mw_xt_span spans[3] = {{.has_trace = 1, .trace_id = {1, [15] = 1}, .span_id = {0xaa, [7] = 1}},
+                         {.has_trace = 1, .trace_id = {1, [15] = 1}, .span_id = {0xaa, [7] = 2}},
+                         {.has_trace = 0, .span_id = {0xbb, [7] = 3}}};
+  mw_xt_span_run runs[] = {{1, 57, T0 + 5, T0 + 40 * MS}, {1, 60, T0 - 3, T0}, {3, 12, T0 + 41 * MS, T0 + 41 * MS}};
+  const uint8_t *ids, *blob;
+  size_t ids_len, blob_len;
+  assert_int_equal(mw__xt_spans_encode(a, spans, 3, runs, 3, T0, &ids, &ids_len, &blob, &blob_len), MW_OK);
+  assert_int_equal(ids_len, 24);
+  assert_memory_equal(ids + 8, spans[1].span_id, 8);
+  /* format byte, 1 trace id (1 + 16), 3 spans' trace indexes (1 + 3), then the runs */
+  assert_int_equal(blob[0], 0);
+  assert_int_equal(blob[1], 1);
+  assert_int_equal(blob[18], 3);
+  mw_xt_span_table t;
+  assert_int_equal(mw__xt_spans_decode(a, ids, ids_len, blob, blob_len, T0, 1 << 20, &t), MW_OK);
+  assert_int_equal(t.n_spans, 3);
+  assert_int_equal(t.n_runs, 3);
+  assert_true(t.spans[1].has_trace);
+  assert_memory_equal(t.spans[1].trace_id, spans[1].trace_id, 16);
+  assert_false(t.spans[2].has_trace);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(t.runs[i].span, runs[i].span);
+    assert_int_equal(t.runs[i].goroutine, runs[i].goroutine);
+    assert_int_equal(t.runs[i].first_ns, runs[i].first_ns);
+    assert_int_equal(t.runs[i].last_ns, runs[i].last_ns);
+  }
+  /* ids that do not match the table's count, or a table cut short */
+  assert_int_equal(mw__xt_spans_decode(a, ids, 16, blob, blob_len, T0, 1 << 20, &t), MW_EINVAL);
+  assert_int_equal(mw__xt_spans_decode(a, ids, ids_len, blob, blob_len - 1, T0, 1 << 20, &t), MW_EINVAL);
+  mw__arena_free(a);
+}
+
 /* --- Records -------------------------------------------------------------------- */
 
 typedef Meanwhile__Exectrace__V1__Interval Interval;
@@ -225,6 +261,52 @@ static void test_records_decode(void **state) {
   mw__arena_free(a);
 }
 
+/* Fed a byte at a time (every field cut between chunks), the decoder reads
+ * what it reads whole; its arrays are counted through the hook and given back. */
+static size_t counted;
+static int count_take(void *user, size_t n) {
+  (void)user;
+  counted += n;
+  return 0;
+}
+static void count_give(void *user, size_t n) {
+  (void)user;
+  counted -= n;
+}
+
+static void test_records_streamed(void **state) {
+  (void)state;
+  mw_arena *a = mw__arena_new(0);
+  size_t len;
+  uint8_t *p = pack_records(&len, 0, 1);
+  mw_xt_hook hook = {count_take, count_give, NULL};
+  mw_xt_dec *d = mw__xt_dec_new(a, &hook);
+  char err[256] = "";
+  for (size_t i = 0; i < len; i++) assert_int_equal(mw__xt_dec_feed(d, p + i, 1, err, sizeof err), MW_OK);
+  mw_xt_records r;
+  assert_int_equal(mw__xt_dec_finish(d, &r, err, sizeof err), MW_OK);
+  mw__xt_dec_free(d);
+  assert_true(counted >= 6 * sizeof(mw_xt_rec_interval));
+  assert_int_equal(r.n_intervals, 6);
+  assert_int_equal(r.n_wakes, 1);
+  assert_int_equal(r.n_stacks, 2);
+  assert_string_equal(r.intervals[1].iv.raw_reason, "chan receive");
+  assert_int_equal(r.intervals[5].goroutine, 99);
+  mw__xt_records_free(&r);
+  assert_int_equal(counted, 0);
+  /* cut short: the end inside a field. The summary comes last: tag + length (2 bytes),
+   * start and end (1 + 9 bytes each), alignment, events, generations, goroutines
+   * (2 bytes each), go_version (2 + 8): 40 bytes, of which 37 arrived */
+  d = mw__xt_dec_new(a, &hook);
+  assert_int_equal(mw__xt_dec_feed(d, p, len - 3, err, sizeof err), MW_OK);
+  assert_int_equal(mw__xt_dec_finish(d, &r, err, sizeof err), MW_EINVAL);
+  assert_string_equal(err, "the reader's output ends inside a field (37 bytes of it)");
+  mw__xt_dec_free(d);
+  assert_int_equal(counted, 0);
+  free(p);
+  mw__arena_free(a);
+}
+
 static void test_records_refused(void **state) {
   (void)state;
   mw_arena *a = mw__arena_new(0);
@@ -281,7 +363,9 @@ static void test_ingest_store_read(void **state) {
   mw_xt_params p = {.service = "svc", .instance = "i-1", .capture_ns = T0, .received_ns = T0, .trigger = "manual"};
   mw_runtime_batch b;
   char err[256] = "";
-  assert_int_equal(mw__xt_build(a, &p, trace, sizeof trace, rec, len, NULL, &b, err, sizeof err), MW_OK);
+  mw_xt_records r;
+  assert_int_equal(mw__xt_records_decode(a, rec, len, &r, err, sizeof err), MW_OK);
+  assert_int_equal(mw__xt_build(a, &p, trace, sizeof trace, &r, NULL, &b, err, sizeof err), MW_OK);
   assert_int_equal(b.exectrace->n_goroutines, 3);
   /* runs: (span 1, goroutine 57) from its intervals and the wake naming span 1 */
   assert_int_equal(b.exectrace->n_runs, 1);
@@ -354,7 +438,8 @@ static void test_ingest_store_read(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_blob_roundtrip),  cmocka_unit_test(test_blob_compressed),
-      cmocka_unit_test(test_blob_malformed),  cmocka_unit_test(test_records_decode),
+      cmocka_unit_test(test_blob_malformed),  cmocka_unit_test(test_spans_roundtrip),
+      cmocka_unit_test(test_records_decode),  cmocka_unit_test(test_records_streamed),
       cmocka_unit_test(test_records_refused), cmocka_unit_test(test_ingest_store_read),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

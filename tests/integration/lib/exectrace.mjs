@@ -74,7 +74,7 @@ let fakeDir = null;
 /**
  * Writes an executable fake meanwhile-exectrace and returns its path. It reads all of
  * stdin, then: {sleepMs} sleeps first; {exit, stderr} writes stderr and exits with
- * that code; {stdout: Buffer} writes it; {repeatMiB} writes that many MiB of zeros.
+ * that code; {stdout: Buffer} writes it; {repeatMiB} writes that many MiB of well-formed, empty fields.
  * {argsFile} appends its argv (JSON) to that file. {byPrefix: {prefix: Buffer}} writes the
  * Buffer of the first prefix the trace starts with instead of stdout.
  */
@@ -95,7 +95,8 @@ process.stdin.on('end', () => setTimeout(() => {
   const k = Object.keys(pick).find((p) => input.startsWith(p));
   const out = Buffer.from(k ? pick[k] : ${JSON.stringify(out)}, 'base64');
   if (out.length) fs.writeSync(1, out);
-  for (let i = 0; i < ${repeatMiB}; i++) fs.writeSync(1, Buffer.alloc(1 << 20));
+  // a MiB of empty Procs fields (tag 0x32, length 0): well-formed output, just too much
+  for (let i = 0; i < ${repeatMiB}; i++) fs.writeSync(1, Buffer.alloc(1 << 20).fill(Buffer.from([0x32, 0])));
   process.exit(${exit});
 }, ${sleepMs}));
 `);
