@@ -19,7 +19,8 @@
 //
 // Rounds alternate off/on in the order off on on off off on ... so that drift
 // of a shared machine falls on both modes. The summary prints the medians per
-// mode and the ratios on/off.
+// mode and their ratios on/off, and the medians of the ratios of the pairs of
+// rounds run back to back (1-2, 3-4, ...).
 //
 //	cd bench/flightrec && go run . -rounds 6 -seconds 10
 package main
@@ -60,6 +61,7 @@ var (
 	slowEvery  = flag.Int("slow-every", 2000, "one request in this many is slow (60 ms)")
 	meanwhiled = flag.String("meanwhiled", "", "send windows to this meanwhiled instead of the driver's sink")
 	procs      = flag.Int("procs", 0, "GOMAXPROCS of the service (0: the machine's)")
+	work       = flag.Int("work", 200, "SHA-256 rounds per request (CPU work: 200 ≈ 60 µs)")
 )
 
 func main() {
@@ -100,7 +102,7 @@ func service(mode string) {
 		defer sp.End()
 		_, c := tr.Start(ctx, "compute")
 		sum := sha256.Sum256([]byte(r.URL.RawQuery))
-		for range 200 {
+		for range *work {
 			sum = sha256.Sum256(sum[:])
 		}
 		c.End()
@@ -178,8 +180,8 @@ func driver() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("bench-flightrec: %d rounds of %gs paced (%d/s) + %gs saturated, %d clients, 1 slow request in %d\n",
-		*rounds, *seconds, *rate, *seconds, *clients, *slowEvery)
+	fmt.Printf("bench-flightrec: %d rounds of %gs paced (%d/s) + %gs saturated, %d clients, 1 slow request in %d, %d SHA-256 rounds each\n",
+		*rounds, *seconds, *rate, *seconds, *clients, *slowEvery, *work)
 	var results []result
 	for i := range *rounds {
 		// off on on off off on ...
@@ -218,13 +220,34 @@ func driver() {
 		off, on := med("off", row.f), med("on", row.f)
 		fmt.Printf("  %-16s off %9.3f  on %9.3f  on/off %.4f  on-off %+.3f\n", row.name, off, on, on/off, on-off)
 	}
+	// Rounds 2k and 2k+1 are one off and one on, run back to back: their
+	// ratio is less moved by the machine's drift than the medians are.
+	fmt.Println("medians of the pairs of rounds (1-2, 3-4, ...):")
+	pair := func(f func(on, off result) float64) float64 {
+		var v []float64
+		for i := 0; i+1 < len(results); i += 2 {
+			a, b := results[i], results[i+1]
+			if a.mode == "on" {
+				a, b = b, a
+			}
+			v = append(v, f(b, a))
+		}
+		slices.Sort(v)
+		if len(v)%2 == 0 {
+			return (v[len(v)/2-1] + v[len(v)/2]) / 2
+		}
+		return v[len(v)/2]
+	}
+	fmt.Printf("  saturated req/s  on/off %.4f\n", pair(func(on, off result) float64 { return on.rps / off.rps }))
+	fmt.Printf("  paced p99        on-off %+.3f ms\n", pair(func(on, off result) float64 { return ms(on.p99) - ms(off.p99) }))
+	fmt.Printf("  cpu/req          on/off %.4f\n", pair(func(on, off result) float64 { return float64(on.cpuPerReq) / float64(off.cpuPerReq) }))
 	fmt.Println("targets: saturated req/s on/off >= 0.97; paced p99 on-off <= 1 ms")
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
 func round(exe, mode, endpoint string) result {
-	cmd := exec.Command(exe, "-serve", mode, "-slow-every", strconv.Itoa(*slowEvery))
+	cmd := exec.Command(exe, "-serve", mode, "-slow-every", strconv.Itoa(*slowEvery), "-work", strconv.Itoa(*work))
 	cmd.Env = append(os.Environ(), "MW_ENDPOINT="+endpoint)
 	if *procs > 0 {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(*procs))

@@ -82,7 +82,10 @@ type FlightRecorderConfig struct {
 	// Delay is the wait between a slow span's end and the write of the
 	// window, so that the window also holds the spans that end just after it.
 	// A slow span that ended before a write began is in that window and
-	// causes no new write. Default 1 s.
+	// causes no new write; one that ends later waits, besides, until half of
+	// MinAge has passed since that write, so that windows overlap by half at
+	// most (if MaxBytes cuts the window to less than MinAge/2, such a span's
+	// start may be out of it). Default 1 s.
 	Delay time.Duration
 	// BytesPerMinute bounds the bytes of the windows written, as a bucket of
 	// a minute's bytes that refills continuously. A window over the budget is
@@ -195,7 +198,7 @@ func StartFlightRecorder(cfg FlightRecorderConfig) (*FlightRecorder, error) {
 	}
 	r.target = strings.TrimSuffix(cfg.Endpoint, "/") + "/api/v1/ingest/exectrace"
 	r.service, r.instance = cfg.Service, cfg.Instance
-	r.resolved.Store(cfg.Service != "")
+	r.resolved.Store(cfg.Service != "" && cfg.Instance != "")
 	r.kick = make(chan struct{}, 1)
 	r.queue = make(chan *bytes.Buffer, 1)
 	r.done = make(chan struct{})
@@ -329,7 +332,9 @@ func (r *FlightRecorder) resolve(sp trace.Span) {
 	for _, kv := range res.Attributes() {
 		switch kv.Key {
 		case "service.name":
-			r.service = kv.Value.Emit()
+			if r.service == "" {
+				r.service = kv.Value.Emit()
+			}
 		case "service.instance.id":
 			if r.instance == "" {
 				r.instance = kv.Value.Emit()
@@ -390,8 +395,14 @@ func (r *FlightRecorder) writeLoop() {
 		if !r.sleep(r.cfg.Delay) {
 			return
 		}
-		if r.pendingEnd.Load() <= r.lastWrite.Load() {
+		last := r.lastWrite.Load()
+		if r.pendingEnd.Load() <= last {
 			continue // the slow spans since the wake-up are in the last window
+		}
+		// Half a window after the last write, the window still holds these
+		// slow spans, and now overlaps the last one by half at most.
+		if wait := time.Duration(last + int64(r.cfg.MinAge/2) - now()); last > 0 && wait > 0 && !r.sleep(wait) {
+			return
 		}
 		r.write()
 	}

@@ -177,6 +177,24 @@ func TestSlowSpansCloseTogetherOneWindow(t *testing.T) {
 	waitFor(t, "a second window", func() bool { return r.Stats().Sent == 2 })
 }
 
+// A slow span that ends after a write waits for half a window (MinAge/2)
+// after it: windows overlap by half at most.
+func TestWindowsHalfAWindowApart(t *testing.T) {
+	in := newIngest(t)
+	r := startRecorder(t, meanwhile.FlightRecorderConfig{
+		Endpoint: in.URL, Threshold: 20 * time.Millisecond, Delay: 10 * time.Millisecond, MinAge: 2 * time.Second,
+	})
+	tr := recordedTracer(t, r)
+	slowSpan(tr, context.Background(), "GET /cart", 25*time.Millisecond)
+	waitFor(t, "a window", func() bool { return r.Stats().Sent == 1 })
+	slowSpan(tr, context.Background(), "GET /cart", 25*time.Millisecond)
+	waitFor(t, "a second window", func() bool { return r.Stats().Sent == 2 })
+	reqs := in.requests()
+	if gap := reqs[1].at.Sub(reqs[0].at); gap < 900*time.Millisecond {
+		t.Errorf("second window %v after the first, want MinAge/2 = 1s", gap)
+	}
+}
+
 func TestFastSpansNoWindow(t *testing.T) {
 	in := newIngest(t)
 	for _, cfg := range []meanwhile.FlightRecorderConfig{
@@ -347,5 +365,20 @@ func TestBadEndpoint(t *testing.T) {
 			r.Stop()
 			t.Errorf("endpoint %q accepted", ep)
 		}
+	}
+}
+
+// Service from the config wins over the resource's; the instance still comes
+// from the resource.
+func TestServiceFromConfig(t *testing.T) {
+	in := newIngest(t)
+	r := startRecorder(t, meanwhile.FlightRecorderConfig{Endpoint: in.URL, Threshold: 20 * time.Millisecond, Service: "shop",
+		ProcessStart: time.Unix(1700000000, 5)})
+	tr := recordedTracer(t, r)
+	slowSpan(tr, context.Background(), "slow", 25*time.Millisecond)
+	waitFor(t, "a window", func() bool { return r.Stats().Sent == 1 })
+	q := in.requests()[0].query
+	if q.Get("service") != "shop" || q.Get("instance") != "i-1" || q.Get("process_start") != "1700000000000000005" {
+		t.Errorf("query %q", q.Encode())
 	}
 }
