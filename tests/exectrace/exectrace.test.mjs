@@ -59,7 +59,6 @@ const CHAN_MS = 40, HOLD_MS = 30, SLEEP_MS = 30, CPU_MS = 30;
 // half of MinAge (10 s) apart
 const RECORDER_DELAY_MS = 1000, RECORDER_SPACING_MS = 5000;
 const WAITER_AFTER_MS = 8; // the mutex waiter asks this long after the holder
-const QUIET_MS = 60;       // no fast request of a slow kind from this long before its slow one until it ends
 // Tolerances: the 1 ms for the chan wait; a wake ends the blocked interval it wakes.
 const CHAN_TOL_MS = 1;
 const WAKE_TOL_NS = 100_000;
@@ -212,6 +211,7 @@ function fastLoad(quiet, onError) {
   let stopped = false, n = 0, inFlight = 0;
   const kinds = Object.keys(KINDS);
   const counts = Object.fromEntries(kinds.map((k) => [k, 0]));
+  const busy = Object.fromEntries(kinds.map((k) => [k, 0])); // in flight, per kind
   const done = (async () => {
     const t0 = performance.now();
     for (let i = 0; !stopped; i++) {
@@ -221,19 +221,23 @@ function fastLoad(quiet, onError) {
       const kind = kinds[i % kinds.length];
       if (quiet.has(kind) || (kind === 'holder' && quiet.has('mutex')) || (kind === 'mutex' && quiet.has('holder'))) continue;
       inFlight++;
+      busy[kind]++;
       counts[kind]++;
       n++;
-      work(kind, FAST[kind]).catch(onError).finally(() => inFlight--);
+      work(kind, FAST[kind]).catch(onError).finally(() => { inFlight--; busy[kind]--; });
     }
     await waitFor('the fast requests to end', () => inFlight === 0, { timeoutMs: 30000, everyMs: 20 });
   })();
-  return { stop: () => { stopped = true; return done; }, counts, get n() { return n; } };
+  return { stop: () => { stopped = true; return done; }, counts, busy, get n() { return n; } };
 }
 
-/** One group of slow requests, all ending within tens of ms: one window must hold them. */
-async function slowGroup(quiet) {
-  for (const k of ['chan', 'holder', 'mutex']) quiet.add(k);
-  await sleep(QUIET_MS); // lets the fast requests of those kinds end
+/** One group of slow requests, all ending within tens of ms: one window must hold them.
+ * No fast request of the chan and ledger kinds runs meanwhile. */
+async function slowGroup(quiet, fast) {
+  const shared = ['chan', 'holder', 'mutex'];
+  for (const k of shared) quiet.add(k);
+  await waitFor('the fast requests of the chan and ledger kinds to end', () => shared.every((k) => fast.busy[k] === 0),
+    { timeoutMs: 30000, everyMs: 5 });
   const chan = work('chan', CHAN_MS);
   const holder = work('holder', HOLD_MS);
   await sleep(WAITER_AFTER_MS);
@@ -272,7 +276,7 @@ async function collect() {
   const groups = [];
   const rounds = Math.max(2, Math.round((SECONDS * 1000 - warmupMs) / ROUND_MS));
   for (let r = 0; r < rounds; r++) {
-    groups.push(await slowGroup(quiet));
+    groups.push(await slowGroup(quiet, fast));
     await sleep(Math.max(0, t0 + warmupMs + (r + 1) * ROUND_MS - performance.now()));
   }
   await fast.stop();
