@@ -23,7 +23,7 @@
 //	    sleep    backoff        time.Sleep(M ms)
 //	    cpu      price.compute  M ms of computation (the clock is read between
 //	                            rounds)
-//	  then 2 ms of computation in the root span, after the child's end; it
+//	  then (M > 0) 2 ms of computation in the root span after the child's end; it
 //	  answers {"trace_id","span_id","child_span_id","child","kind","goroutine",
 //	  "start_ns","end_ns" (the child span's, as the service read the clock),
 //	  ...the kind's own facts: see the handler}.
@@ -258,8 +258,9 @@ func work(w http.ResponseWriter, r *http.Request) {
 	}
 	endNs := unixNs()
 	span.End()
-	// the root span goes on running on this goroutine: its time is not the child's
-	compute(2 * time.Millisecond)
+	if ms > 0 { // the root span goes on running on this goroutine: its time is not the child's
+		compute(2 * time.Millisecond)
+	}
 	facts["trace_id"] = root.SpanContext().TraceID().String()
 	facts["span_id"] = root.SpanContext().SpanID().String()
 	facts["child_span_id"] = childID
