@@ -13,8 +13,7 @@
 //	                            receives from it; the producer, in a span of its
 //	                            own (queue.produce, a child of queue.wait, on the
 //	                            producer's goroutine), sends M ms after the
-//	                            receiver asked (M=0: at once; it sleeps until
-//	                            3 ms before, then yields until the moment)
+//	                            receiver asked (M=0: at once)
 //	    holder   ledger.write   takes ledgerMu and holds it M ms (sleeping); with
 //	                            M > 0 the M ms begin once a waiter is at its Lock
 //	    mutex    ledger.read    Lock of ledgerMu (M > 0: once a holder request
@@ -108,22 +107,11 @@ func produce() {
 	g := goid()
 	for a := range queue {
 		_, sp := tracer.Start(a.ctx, "queue.produce")
-		waitUntil(a.askedAt.Add(a.delay))
+		time.Sleep(time.Until(a.askedAt.Add(a.delay)))
 		r := reply{goroutine: g, spanID: sp.SpanContext().SpanID().String()}
 		r.sentNs = unixNs()
 		a.reply <- r
 		sp.End()
-	}
-}
-
-// waitUntil returns at t: it sleeps until shortly before (a timer may fire late on
-// a busy machine) and yields until t.
-func waitUntil(t time.Time) {
-	if d := time.Until(t) - 3*time.Millisecond; d > 0 {
-		time.Sleep(d)
-	}
-	for time.Now().Before(t) {
-		runtime.Gosched()
 	}
 }
 
