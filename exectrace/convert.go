@@ -340,6 +340,9 @@ func (c *converter) event(ev *trace.Event) {
 		m := ev.Metric()
 		if m.Name == "/sched/gomaxprocs:threads" && m.Value.Kind() == trace.ValueUint64 {
 			if n := int64(m.Value.Uint64()); n != c.procs {
+				if c.procs == 0 {
+					t = c.sum.start // the first is a status: the value since the start
+				}
 				c.procs = n
 				c.w.procs(t, int32(n))
 			}

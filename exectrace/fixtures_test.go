@@ -26,6 +26,7 @@ type expected struct {
 	Goroutines map[string]uint64   `json:"goroutines"`
 	Windows    map[string][2]int64 `json:"windows"`
 	Spans      map[string]string   `json:"spans"`
+	Values     map[string]int64    `json:"values"`
 }
 
 func dataDir() string { return filepath.Join("..", "tests", "data", "exectrace") }
@@ -263,6 +264,18 @@ func TestSleep(t *testing.T) {
 		if w := f.wakeAt(f.g("sleeper"), iv.End); w.Waker == f.g("sleeper") {
 			t.Errorf("woken by itself")
 		}
+		// GOMAXPROCS: the value at the start, 1 in procs1, back in procs_back
+		n := int32(f.e.Values["gomaxprocs"])
+		var got []dProcs
+		for _, p := range f.r.Procs {
+			got = append(got, p)
+		}
+		if len(got) != 3 || got[0].N != n || got[0].Time != f.r.Summary.Start ||
+			got[1].N != 1 || !f.inside(got[1].Time, got[1].Time, f.window("procs1")) ||
+			got[2].N != n || !f.inside(got[2].Time, got[2].Time, f.window("procs_back")) {
+			t.Errorf("procs %+v: want %d at the start %d, 1 in %v, %d in %v", got, n, f.r.Summary.Start,
+				f.window("procs1"), n, f.window("procs_back"))
+		}
 	})
 }
 
@@ -386,6 +399,12 @@ func TestSpans(t *testing.T) {
 		if w := f.wakeAt(f.g("worker"), iv.End); w.Span != outer || w.Waker != f.g("sender") || w.WakerSpan != 0 {
 			t.Errorf("wake %+v: want span %d, waker %d without a span", w, outer, f.g("sender"))
 		}
+		// a waker inside a span: the wake carries the waker's span
+		notify := f.spanRef("notify")
+		li := f.only(f.g("listener"), stateBlocked, f.window("listen"))
+		if w := f.wakeAt(f.g("listener"), li.End); w.Waker != f.g("notifier") || w.WakerSpan != notify || w.Span != 0 || li.Span != 0 {
+			t.Errorf("listener's wake %+v (interval span %d): want waker %d with span %d, no span of its own", w, li.Span, f.g("notifier"), notify)
+		}
 		// no interval of the worker outside the outer window carries a span
 		for _, iv := range f.r.Intervals {
 			if iv.G == f.g("worker") && iv.Span != 0 && !f.inside(iv.Start, iv.End, f.window("outer")) {
@@ -437,6 +456,15 @@ func TestClippedAtTheBounds(t *testing.T) {
 		}
 		if !f.inside(stuck.Start, stuck.Start, f.window("stuck_from")) {
 			t.Errorf("stuck's wait starts at %d, outside its window %v", stuck.Start, f.window("stuck_from"))
+		}
+		// a task begun before the trace: its span is known from the log, but
+		// not its name (the trace has the task's type only in its begin)
+		pre := f.spanRef("pre")
+		if name := f.r.Spans[pre-1].Name; name != "" {
+			t.Errorf("span pre named %q, want no name", name)
+		}
+		if iv := f.only(f.g("main"), stateBlocked, f.window("pre_sleep")); iv.Span != pre || iv.Reason != "sleep" {
+			t.Errorf("main's sleep %+v: want span %d", iv, pre)
 		}
 	})
 }

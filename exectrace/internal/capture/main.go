@@ -40,13 +40,14 @@ type facts struct {
 	Goroutines map[string]uint64   `json:"goroutines"`
 	Windows    map[string][2]int64 `json:"windows"` // unix ns, time.Now() before and after
 	Spans      map[string]string   `json:"spans,omitempty"`
+	Values     map[string]int64    `json:"values,omitempty"`
 	Notes      string              `json:"notes"`
 	mu         sync.Mutex
 }
 
 func newFacts(notes string) *facts {
 	return &facts{Go: runtime.Version(), Goroutines: map[string]uint64{}, Windows: map[string][2]int64{},
-		Spans: map[string]string{}, Notes: notes}
+		Spans: map[string]string{}, Values: map[string]int64{}, Notes: notes}
 }
 
 func (f *facts) g(name string) {
@@ -96,7 +97,8 @@ var startTrace func()
 // is woken by "sender" 20 ms into the trace; "stuck" blocks on a channel
 // inside the trace and stays blocked after it stops.
 func preBlocked() *facts {
-	f := newFacts("receiver: a BLOCKED interval clipped at the trace's start (its start is the trace's), reason chan (the trace gives none: from the stack), ended inside window send by a wake from sender; stuck: a BLOCKED chan interval from inside window stuck_from clipped at the trace's end")
+	f := newFacts("receiver: a BLOCKED interval clipped at the trace's start (its start is the trace's), reason chan (the trace gives none: from the stack), ended inside window send by a wake from sender; stuck: a BLOCKED chan interval from inside window stuck_from clipped at the trace's end; " +
+		"main: span pre (its task begun before the trace: no name) on its sleep in window pre_sleep")
 	ch := make(chan int)
 	parked := make(chan struct{})
 	done := make(chan struct{})
@@ -108,7 +110,16 @@ func preBlocked() *facts {
 	}()
 	<-parked
 	time.Sleep(5 * time.Millisecond) // receiver parks in <-ch
+	tid, sid := spanIDs(4)
+	f.Spans["pre"] = tid + "/" + sid
+	ctx, task := trace.NewTask(context.Background(), "pre.op")
 	startTrace()
+	f.g("main")
+	trace.Log(ctx, "meanwhile.span", tid+"/"+sid)
+	s0 := time.Now()
+	time.Sleep(5 * time.Millisecond)
+	f.window("pre_sleep", s0, time.Now())
+	task.End()
 	forever := make(chan int)
 	go func() {
 		f.g("stuck")
@@ -158,6 +169,7 @@ func longWait() *facts {
 
 func main() {
 	out := flag.String("out", "", "directory to write <scenario>.trace and expected.json into")
+	only := flag.String("only", "", "write only this scenario (its entry in an existing expected.json is replaced)")
 	busy := flag.Int("busy", 0, "instead: write busy.trace, a flight-recorder window of about this many MiB")
 	flag.Parse()
 	if *out == "" {
@@ -171,7 +183,17 @@ func main() {
 		return
 	}
 	all := map[string]*facts{}
+	if *only != "" {
+		if b, err := os.ReadFile(filepath.Join(*out, "expected.json")); err == nil {
+			if err := json.Unmarshal(b, &all); err != nil {
+				log.Fatal(err)
+			}
+		}
+	}
 	for _, s := range scenarios {
+		if *only != "" && s.name != *only {
+			continue
+		}
 		if s.name == "flight" && !haveFlightRecorder {
 			continue
 		}
@@ -270,9 +292,10 @@ func mutexWait() *facts {
 	return f
 }
 
-// sleepWait: "sleeper" sleeps 20 ms.
+// sleepWait: "sleeper" sleeps 20 ms; then GOMAXPROCS is set to 1 and back.
 func sleepWait() *facts {
-	f := newFacts("sleeper: one BLOCKED sleep interval inside window wait, about 20 ms")
+	f := newFacts("sleeper: one BLOCKED sleep interval inside window wait, about 20 ms; " +
+		"a GOMAXPROCS record of 1 inside window procs1, then one of the value before (values.gomaxprocs) inside window procs_back")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -282,6 +305,14 @@ func sleepWait() *facts {
 		f.window("wait", t0, time.Now())
 	}()
 	<-done
+	t0 := time.Now()
+	n := runtime.GOMAXPROCS(1)
+	f.window("procs1", t0, time.Now())
+	time.Sleep(time.Millisecond)
+	t0 = time.Now()
+	runtime.GOMAXPROCS(n)
+	f.window("procs_back", t0, time.Now())
+	f.Values["gomaxprocs"] = int64(n)
 	time.Sleep(2 * time.Millisecond)
 	return f
 }
@@ -380,7 +411,8 @@ func spans() *facts {
 	f := newFacts("worker: span outer over window outer; inside it the nested span inner (its own task) over window inner, " +
 		"blocked on a channel inside window outer_wait (span outer) and sleeping in window inner_sleep (span inner); after inner ends, " +
 		"window outer_after is span outer again. dd: a Datadog span (span id 0x1122334455667788) over window dd_sleep. " +
-		"ended: its span ends on another goroutine (ender) while ended blocks; window ended_before is inside the span, window ended_after is not.")
+		"ended: its span ends on another goroutine (ender) while ended blocks; window ended_before is inside the span, window ended_after is not. " +
+		"listener: blocked on a channel in window listen (no span), woken by notifier, which runs span notify")
 	tid, sid := spanIDs(1)
 	f.Spans["outer"] = tid + "/" + sid
 	tid2, sid2 := spanIDs(2)
@@ -458,6 +490,28 @@ func spans() *facts {
 		close(release)
 	}()
 	<-ended
+
+	// notify: a goroutine inside a span wakes one outside any
+	tid5, sid5 := spanIDs(5)
+	f.Spans["notify"] = tid5 + "/" + sid5
+	ch2 := make(chan int)
+	heard := make(chan struct{})
+	go func() {
+		defer close(heard)
+		f.g("listener")
+		t0 := time.Now()
+		<-ch2
+		f.window("listen", t0, time.Now())
+	}()
+	go func() {
+		f.g("notifier")
+		ctx, task := trace.NewTask(context.Background(), "notify")
+		trace.Log(ctx, "meanwhile.span", tid5+"/"+sid5)
+		time.Sleep(3 * time.Millisecond)
+		ch2 <- 1
+		task.End()
+	}()
+	<-heard
 	time.Sleep(2 * time.Millisecond)
 	return f
 }
