@@ -235,7 +235,12 @@ static int field_interval(mw_xt_dec *d, const field *f, char *err, size_t errsz)
     mw_xt_rec_interval *x = &r->intervals[r->n_intervals];
     x->goroutine = m->goroutine;
     x->iv = (mw_xt_interval){
-        .state = (uint8_t)m->state, .start_ns = m->start_ns, .end_ns = m->end_ns, .stack = m->stack, .span = m->span};
+        .state = (uint8_t)m->state,
+        .clipped = (uint8_t)((m->clipped_start ? MW_XT_CLIPPED_START : 0) | (m->clipped_end ? MW_XT_CLIPPED_END : 0)),
+        .start_ns = m->start_ns,
+        .end_ns = m->end_ns,
+        .stack = m->stack,
+        .span = m->span};
     if (!(x->iv.reason = intern(d, m->reason)) || !(x->iv.raw_reason = intern(d, m->raw_reason))) rc = MW_ENOMEM;
     else r->n_intervals++;
   }

@@ -59,6 +59,7 @@ int mw__xt_blob_encode(mw_arena *a, const mw_xt_interval *iv, size_t n_iv, const
   }
   for (size_t i = 0; i < n_iv; i++) put_varint(&cols, iv[i].stack);
   for (size_t i = 0; i < n_iv; i++) put_varint(&cols, iv[i].span);
+  for (size_t i = 0; i < n_iv; i++) put_varint(&cols, iv[i].clipped);
   put_varint(&cols, n_wk);
   for (size_t i = 0; i < n_wk; i++) put_varint(&cols, wk[i].waker);
   prev = 0;
@@ -168,6 +169,11 @@ static int parse_body(mw_arena *a, rd *r, mw_xt_blob *out) {
   }
   for (size_t i = 0; i < n; i++) iv[i].stack = get_u32(r);
   for (size_t i = 0; i < n; i++) iv[i].span = get_u32(r);
+  for (size_t i = 0; i < n; i++) {
+    uint64_t c = get_varint(r);
+    if (c > (MW_XT_CLIPPED_START | MW_XT_CLIPPED_END)) r->bad = 1;
+    iv[i].clipped = (uint8_t)c;
+  }
   size_t m = get_count(r);
   if (r->bad) return MW_EINVAL;
   mw_xt_wake *wk = m ? mw__arena_calloc(a, m, sizeof *wk) : NULL;

@@ -8,7 +8,8 @@
  * column by column, so that zstd finds the repeats: the distinct reason
  * strings (count, then length + bytes each); the interval count, then each
  * column of the intervals (state, reason index + 1, raw reason index + 1,
- * start minus the previous interval's end (zigzag), duration, stack, span);
+ * start minus the previous interval's end (zigzag), duration, stack, span,
+ * clipped);
  * the wake count, then the wakes' columns (waker, time minus the previous
  * wake's (zigzag), waker stack, waker span, span). Every number is a
  * protobuf-style varint. */

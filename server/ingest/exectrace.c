@@ -110,7 +110,7 @@ static int group(mw_arena *a, const mw_xt_records *r, mw_exectrace_batch *x, mw_
     x->stored_bytes += o->blob_len + ROW_BYTES_GOROUTINE;
   }
   /* runs: one per (span, goroutine), over all its candidates */
-  qsort(cand, n_cand, sizeof *cand, cmp_run);
+  if (n_cand > 1) qsort(cand, n_cand, sizeof *cand, cmp_run);
   x->runs = n_cand ? mw__arena_alloc(a, n_cand * sizeof *x->runs) : NULL;
   if (n_cand && !x->runs) {
     rc = MW_ENOMEM;
@@ -166,8 +166,9 @@ int mw__xt_build(mw_arena *a, const mw_xt_params *p, const uint8_t *trace, size_
   mw_exectrace_batch *x = mw__arena_calloc(a, 1, sizeof *x);
   int rc = x ? MW_OK : MW_ENOMEM;
   if (!rc) {
-    qsort(r->intervals, r->n_intervals, sizeof *r->intervals, cmp_interval);
-    qsort(r->wakes, r->n_wakes, sizeof *r->wakes, cmp_wake);
+    /* (no array at all when there is nothing: qsort wants one) */
+    if (r->n_intervals > 1) qsort(r->intervals, r->n_intervals, sizeof *r->intervals, cmp_interval);
+    if (r->n_wakes > 1) qsort(r->wakes, r->n_wakes, sizeof *r->wakes, cmp_wake);
     rc = group(a, r, x, mem);
   }
   if (!rc) {

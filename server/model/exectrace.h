@@ -25,8 +25,13 @@ enum mw_xt_state {
 /* One state of one goroutine over [start_ns, end_ns). stack and span are
  * local to the trace: stack is the reader's id (mw_exectrace_batch.stack_ids),
  * span i (>= 1) is .spans[i - 1]; 0 is none. */
+/* mw_xt_interval.clipped: the trace does not show where the state began (it
+ * was so at the trace's first event) or ended (still so at its last). */
+enum { MW_XT_CLIPPED_START = 1, MW_XT_CLIPPED_END = 2 };
+
 typedef struct mw_xt_interval {
   uint8_t state;          /* enum mw_xt_state */
+  uint8_t clipped;        /* MW_XT_CLIPPED_* */
   const char *reason;     /* "" unless blocked */
   const char *raw_reason; /* the runtime's words, "" when none */
   int64_t start_ns, end_ns;

@@ -211,6 +211,8 @@ static void write_goroutine(hist *h, const mw_xt_grow *g, const mw_xt_blob *b, c
     int64_t st = stack_of(h, g->exectrace_id, v->stack);
     if (st) mw__jw_kint(w, "stack_id", st);
     span_ids(h, g->exectrace_id, v->span, "span_id", "trace_id");
+    if (v->clipped & MW_XT_CLIPPED_START) mw__jw_kbool(w, "clipped_start", 1);
+    if (v->clipped & MW_XT_CLIPPED_END) mw__jw_kbool(w, "clipped_end", 1);
     mw__jw_obj_end(w);
   }
   mw__jw_arr_end(w);

@@ -34,7 +34,7 @@ const RECORDS = {
     { goroutine: 57, state: STATE.running, start_ns: T0 + 41n * MS, end_ns: T0 + 42n * MS, span: 1 },
     { goroutine: 12, state: STATE.blocked, reason: 'sleep', raw_reason: 'sleep', start_ns: T0, end_ns: T0 + 30n * MS },
     { goroutine: 12, state: STATE.running, start_ns: T0 + 30n * MS, end_ns: T0 + 41n * MS, stack: 4 },
-    { goroutine: 99, state: STATE.running, start_ns: T0, end_ns: T0 + 42n * MS },
+    { goroutine: 99, state: STATE.running, start_ns: T0, end_ns: T0 + 42n * MS, clipped_start: true, clipped_end: true },
   ],
   wakes: [{ goroutine: 57, waker: 12, time_ns: T0 + 41n * MS, waker_stack: 4, span: 1 }],
   windows: [{ kind: 1, start_ns: T0 + 10n * MS, end_ns: T0 + 12n * MS }, { kind: 2, start_ns: T0 + 50n * MS, end_ns: T0 + 51n * MS, reason: 'late' }],
@@ -168,6 +168,11 @@ describe('exectrace with a reader that writes hand-built records', () => {
     assert.equal(all.truncated, false);
     const ids = all.goroutines.filter((g) => g.exectrace_id === id).map((g) => g.goroutine).sort((a, b) => a - b);
     assert.deepEqual(ids, [12, 57, 99]);
+    // 99 ran from before the trace to after it: both ends clipped; the others' intervals are whole
+    const g99 = all.goroutines.find((g) => g.goroutine === 99 && g.exectrace_id === id);
+    assert.deepEqual(g99.intervals.map((i) => [i.clipped_start, i.clipped_end]), [[true, true]]);
+    const g57 = all.goroutines.find((g) => g.goroutine === 57 && g.exectrace_id === id);
+    assert.ok(g57.intervals.every((i) => i.clipped_start === undefined && i.clipped_end === undefined));
     const cut = await getJ(srv, `/api/v1/exectrace/window?source=${sourceId}&from=${T0}&to=${T0 + 42n * MS}&limit=2`);
     assert.equal(cut.truncated, true);
     assert.equal(cut.goroutines.length, 2);

@@ -36,11 +36,11 @@ static void test_blob_roundtrip(void **state) {
   (void)state;
   mw_arena *a = mw__arena_new(0);
   mw_xt_interval iv[] = {
-      {MW_XT_RUNNING, "", "", T0, T0 + 1 * MS, 0, 1},
-      {MW_XT_BLOCKED, "chan", "chan receive", T0 + 1 * MS, T0 + 41 * MS, 3, 1},
-      {MW_XT_RUNNABLE, "", "preempted", T0 + 41 * MS, T0 + 41 * MS + 500, 0, 0},
+      {MW_XT_RUNNING, MW_XT_CLIPPED_START, "", "", T0, T0 + 1 * MS, 0, 1},
+      {MW_XT_BLOCKED, 0, "chan", "chan receive", T0 + 1 * MS, T0 + 41 * MS, 3, 1},
+      {MW_XT_RUNNABLE, 0, "", "preempted", T0 + 41 * MS, T0 + 41 * MS + 500, 0, 0},
       /* overlapping and out of step with the previous end: the deltas go negative */
-      {MW_XT_GC_ASSIST, "", "", T0 + 40 * MS, T0 + 40 * MS + 10, 7, 0},
+      {MW_XT_GC_ASSIST, MW_XT_CLIPPED_END, "", "", T0 + 40 * MS, T0 + 40 * MS + 10, 7, 0},
   };
   mw_xt_wake wk[] = {{12, T0 + 41 * MS, 4, 0, 1}, {0, T0 + 2 * MS, 0, 0, 0}};
   const uint8_t *blob;
@@ -52,6 +52,7 @@ static void test_blob_roundtrip(void **state) {
   assert_int_equal(b.n_wakes, 2);
   for (size_t i = 0; i < 4; i++) {
     assert_int_equal(b.intervals[i].state, iv[i].state);
+    assert_int_equal(b.intervals[i].clipped, iv[i].clipped);
     assert_string_equal(b.intervals[i].reason, iv[i].reason);
     assert_string_equal(b.intervals[i].raw_reason, iv[i].raw_reason);
     assert_int_equal(b.intervals[i].start_ns, iv[i].start_ns);
@@ -80,6 +81,7 @@ static void test_blob_compressed(void **state) {
   mw_xt_interval *iv = calloc(N, sizeof *iv);
   for (int i = 0; i < N; i++)
     iv[i] = (mw_xt_interval){(uint8_t)(i % 2 ? MW_XT_BLOCKED : MW_XT_RUNNING),
+                             0,
                              i % 2 ? "chan" : "",
                              i % 2 ? "chan send" : "",
                              T0 + i * 1000,
@@ -105,7 +107,7 @@ static void test_blob_compressed(void **state) {
 static void test_blob_malformed(void **state) {
   (void)state;
   mw_arena *a = mw__arena_new(0);
-  mw_xt_interval iv[] = {{MW_XT_BLOCKED, "chan", "chan receive", T0, T0 + 40 * MS, 3, 1}};
+  mw_xt_interval iv[] = {{MW_XT_BLOCKED, 0, "chan", "chan receive", T0, T0 + 40 * MS, 3, 1}};
   const uint8_t *blob;
   size_t len;
   assert_int_equal(mw__xt_blob_encode(a, iv, 1, NULL, 0, &blob, &len), MW_OK);
@@ -116,7 +118,7 @@ static void test_blob_malformed(void **state) {
   assert_int_equal(mw__xt_blob_decode(a, lying, sizeof lying, 1 << 20, &b), MW_EINVAL);
   static const uint8_t format[] = {7, 0, 0, 0};
   assert_int_equal(mw__xt_blob_decode(a, format, sizeof format, 1 << 20, &b), MW_EINVAL);
-  static const uint8_t state9[] = {0, 0, 1, 9, 0, 0, 0, 0, 0, 0, 0};
+  static const uint8_t state9[] = {0, 0, 1, 9, 0, 0, 0, 0, 0, 0, 0, 0};
   assert_int_equal(mw__xt_blob_decode(a, state9, sizeof state9, 1 << 20, &b), MW_EINVAL);
   static const uint8_t zstd_junk[] = {1, 0x28, 0xb5, 0x2f, 0xfd, 0, 0};
   assert_int_equal(mw__xt_blob_decode(a, zstd_junk, sizeof zstd_junk, 1 << 20, &b), MW_EINVAL);

@@ -35,7 +35,7 @@ export const ALIGN = { clock_snapshot: 1, capture_time: 2, none: 3 };
 /**
  * Records as meanwhile-exectrace writes them. r: {stacks: [{id, frames: [{func, file, line}]}],
  * spans: [{trace_id (hex), span_id (hex), name}], intervals: [{goroutine, state, reason,
- * raw_reason, start_ns, end_ns, stack, span}], wakes: [{goroutine, waker, time_ns,
+ * raw_reason, start_ns, end_ns, stack, span, clipped_start, clipped_end}], wakes: [{goroutine, waker, time_ns,
  * waker_stack, waker_span, span}], windows: [{kind: 1|2, start_ns, end_ns, reason}],
  * summary: {start_ns, end_ns, alignment, clock_error_ns, events, generations, goroutines}}.
  */
@@ -51,7 +51,8 @@ export function encodeRecords(r) {
   }
   for (const i of r.intervals || []) {
     parts.push(bfield(3, msg(vfield(1, i.goroutine), vfield(2, i.state), bfield(3, i.reason), bfield(4, i.raw_reason),
-      vfield(5, i.start_ns), vfield(6, i.end_ns), vfield(7, i.stack), vfield(8, i.span))));
+      vfield(5, i.start_ns), vfield(6, i.end_ns), vfield(7, i.stack), vfield(8, i.span),
+      vfield(9, i.clipped_start ? 1 : 0), vfield(10, i.clipped_end ? 1 : 0))));
   }
   for (const w of r.wakes || []) {
     parts.push(bfield(4, msg(vfield(1, w.goroutine), vfield(2, w.waker), vfield(3, w.time_ns), vfield(4, w.waker_stack),
