@@ -41,7 +41,6 @@ const SECONDS = Number(process.env.MW_EXECTRACE_SECONDS || 30);
 const RUN = process.env.MW_EXECTRACE_RUN || (TOOLCHAIN === 'local' ? 'go-local' : TOOLCHAIN);
 const VERBOSE = Boolean(process.env.MW_EXECTRACE_VERBOSE);
 const SERVICE_NICE = Number(process.env.MW_E2E_NICE ?? -10);
-const SERVICE_PROCS = 8; // GOMAXPROCS of the service
 const OUT_DIR = path.join(BUILD_DIR, 'exectrace');
 const SERVICE_BIN = path.join(OUT_DIR, `service-${RUN}`);
 const SERVICE = 'exectrace-e2e';
@@ -120,9 +119,6 @@ function buildService() {
 async function startService(endpoint) {
   const env = { ...process.env, OTEL_SERVICE_NAME: SERVICE, OTEL_EXPORTER_OTLP_ENDPOINT: mw.base };
   for (const k of ['OTEL_RESOURCE_ATTRIBUTES', 'GODEBUG', 'GOMAXPROCS', 'GOGC']) delete env[k];
-  // More Ps than CPUs: the producer, woken by its timer, finds a P free at once rather
-  // than waiting, runnable, behind the load's requests (measured: 2-5 ms late at 2 Ps).
-  env.GOMAXPROCS = String(SERVICE_PROCS);
   const proc = spawn(SERVICE_BIN, ['-listen', '127.0.0.1:0', '-meanwhile', endpoint], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const s = { proc, out: [], err: [], exit: null,
     get stdout() { return Buffer.concat(this.out).toString(); },
@@ -402,10 +398,12 @@ test('every slow span is in a stored trace, a group\'s in one window, windows at
     assert.ok(w.end_ns - last <= (RECORDER_SPACING_MS + RECORDER_DELAY_MS + 1000) * 1e6,
       `group ${i}: the first window after it ends ${(w.end_ns - last) / 1e6} ms after it`);
   }
-  // at most one window per half window: they overlap by half at most
+  // Windows are written at least half a window apart. A window ends when its write has
+  // made the runtime close a generation, which takes a while on a busy machine (ends were
+  // measured 3.3 s apart at load 11): no two end within half of that spacing.
   const ends = traces.map((e) => e.end_ns).sort((a, b) => a - b);
-  const close = ends.slice(1).map((t, i) => (t - ends[i]) / 1e6).filter((gap) => gap < RECORDER_SPACING_MS - 1000);
-  assert.deepEqual(close, [], `windows closer than ${RECORDER_SPACING_MS} ms: ${JSON.stringify(ends)}`);
+  const close = ends.slice(1).map((t, i) => (t - ends[i]) / 1e6).filter((gap) => gap < RECORDER_SPACING_MS / 2);
+  assert.deepEqual(close, [], `windows ending closer than ${RECORDER_SPACING_MS / 2} ms: ${JSON.stringify(ends)}`);
   assert.ok(run.stats.Covered > 0, `no slow span was covered by another's window: ${JSON.stringify(run.stats)}`);
 });
 
@@ -512,6 +510,7 @@ test('the raw download is byte-identical to what the recorder pushed', async () 
   const ok = proxy.pushes.filter((p) => p.status === 200);
   assert.ok(ok.length > 0);
   for (const p of ok) {
+    p.json = JSON.parse(p.answer);
     assert.equal(p.encoding, '', 'the recorder pushes the trace as it is');
     const r = await request(mw, 'GET', `/api/v1/exectraces/${p.json.id}/raw`, { timeoutMs: 60000 });
     assert.equal(r.status, 200);
