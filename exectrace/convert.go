@@ -19,6 +19,8 @@ import (
 	"io"
 	"runtime"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/exp/trace"
 )
@@ -58,6 +60,7 @@ type gstate struct {
 	cur         interval // the interval being written (cur.state 0: none)
 	assist      interval // the open GC assist range (assist.state 0: none)
 	spans       []spanRef
+	live        int // index in converter.live
 }
 
 func (g *gstate) span() uint32 {
@@ -91,6 +94,7 @@ type converter struct {
 	sum     summary
 	lastNS  int64
 	gs      map[trace.GoID]*gstate
+	live    []*gstate // the same, in an order that depends only on the trace (output is reproducible)
 	seen    map[trace.GoID]struct{}
 	gc, stw window
 
@@ -255,17 +259,23 @@ func (c *converter) readError(err error) error {
 	return &traceError{fmt.Sprintf("malformed trace in generation %d: %s", gen, msg)}
 }
 
-// oneLine keeps an error's first line, bounded: the reader's messages can
-// carry multi-line dumps of its state.
+// oneLine keeps an error's first line, bounded and printable: the reader's
+// messages can carry multi-line dumps of its state, and strings of the trace
+// (any bytes).
 func oneLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	s = strings.TrimSpace(s)
 	if len(s) > 300 {
 		s = s[:300] + "..."
 	}
-	return s
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError || !unicode.IsPrint(r) {
+			return '?'
+		}
+		return r
+	}, s)
+	return strings.TrimSpace(s)
 }
 
 // ns converts a trace time to the output's time (see Summary.alignment).
@@ -362,9 +372,9 @@ func (c *converter) g(id trace.GoID) *gstate {
 	if g == nil {
 		g = &gstate{id: uint64(id)}
 		c.gs[id] = g
-		if _, ok := c.seen[id]; !ok {
-			c.seen[id] = struct{}{}
-		}
+		g.live = len(c.live)
+		c.live = append(c.live, g)
+		c.seen[id] = struct{}{}
 	}
 	return g
 }
@@ -382,6 +392,9 @@ func (c *converter) goTransition(ev *trace.Event, st *trace.StateTransition, t i
 				c.dropTaskG(s.task, g)
 			}
 			delete(c.gs, id)
+			last := c.live[len(c.live)-1]
+			c.live[g.live], last.live = last, g.live
+			c.live = c.live[:len(c.live)-1]
 		}
 		return
 	}
@@ -483,9 +496,8 @@ func (c *converter) spanChanged(g *gstate, t int64) {
 	if g.cur.state == 0 || g.cur.span == g.span() {
 		return
 	}
-	clipped := false
 	c.close(g, t)
-	c.open(g, t, clipped)
+	c.open(g, t, false)
 }
 
 func (c *converter) rangeEvent(ev *trace.Event, kind trace.EventKind, t int64) {
@@ -528,7 +540,7 @@ func (c *converter) stwBegin(by trace.GoID, reason string, t int64, clipped bool
 		return
 	}
 	c.stw = window{open: true, start: t, reason: reason, g: by, clippedStart: clipped}
-	for _, g := range c.gs {
+	for _, g := range c.live {
 		if g.cur.state != 0 && c.stopped(g) {
 			c.close(g, t)
 			c.open(g, t, false)
@@ -542,7 +554,7 @@ func (c *converter) stwEnd(t int64, clipped bool) {
 	}
 	c.w.window(windowSTW, c.stw.start, max(t, c.stw.start), c.stw.reason, c.stw.clippedStart, clipped)
 	c.stw.open = false
-	for _, g := range c.gs {
+	for _, g := range c.live {
 		if g.cur.state == stateStopped {
 			c.close(g, t)
 			c.open(g, t, false)
@@ -634,7 +646,7 @@ func (c *converter) finish() {
 	if c.gc.open {
 		c.w.window(windowGC, c.gc.start, max(end, c.gc.start), "", c.gc.clippedStart, true)
 	}
-	for _, g := range c.gs {
+	for _, g := range c.live {
 		if g.cur.state != 0 {
 			g.cur.clippedEnd = true
 			c.endInterval(&g.cur, end)

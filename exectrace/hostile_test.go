@@ -37,7 +37,7 @@ func checkResult(t testing.TB, in []byte) (*records, *traceError) {
 		if !errors.As(err, &te) {
 			t.Fatalf("error %v (%T) is not a traceError", err, err)
 		}
-		if te.msg == "" || strings.ContainsAny(te.msg, "\n\r") || len(te.msg) > 400 {
+		if te.msg == "" || strings.IndexFunc(te.msg, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 || len(te.msg) > 400 {
 			t.Fatalf("error message %q is not one short line", te.msg)
 		}
 		return nil, te

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"sort"
@@ -56,5 +57,28 @@ func TestInvariants(t *testing.T) {
 		t.Run(filepath.Base(filepath.Dir(p))+"/"+filepath.Base(p), func(t *testing.T) {
 			checkInvariants(t, convertFile(t, p, options{}))
 		})
+	}
+}
+
+// The same trace gives the same bytes: what meanwhiled stores does not depend
+// on the converter's run (e.g. on Go's map order).
+func TestReproducible(t *testing.T) {
+	for _, name := range []string{"go1.26/gc", "go1.27/gc", "go1.26/preblocked"} {
+		in, err := os.ReadFile(filepath.Join(dataDir(), name+".trace"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var first []byte
+		for i := range 5 {
+			var out bytes.Buffer
+			if err := convert(bytes.NewReader(in), &out, options{}); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				first = out.Bytes()
+			} else if !bytes.Equal(out.Bytes(), first) {
+				t.Fatalf("%s: run %d wrote other bytes than run 1", name, i+1)
+			}
+		}
 	}
 }
