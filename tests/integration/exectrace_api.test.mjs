@@ -295,7 +295,7 @@ describe('exectrace and retention', () => {
       for (;;) {
         const r = await request(srv, 'GET', `/api/v1/exectraces/${old.json.id}/raw`);
         if (r.status === 404) break;
-        assert.ok(Date.now() - t < 20000, 'retention deleted the old trace within 20 s');
+        assert.ok(Date.now() - t < 90000, 'retention deleted the old trace within 90 s (a loaded machine is slow)');
         await new Promise((res) => setTimeout(res, 200));
       }
       const list = await getJ(srv, '/api/v1/exectraces');
