@@ -27,8 +27,8 @@ package meanwhile_test
 import (
 	"context"
 	"io"
-	rtrace "runtime/trace"
 	"runtime/pprof"
+	rtrace "runtime/trace"
 	"syscall"
 	"testing"
 	"time"
