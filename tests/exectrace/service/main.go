@@ -13,7 +13,8 @@
 //	                            receives from it; the producer, in a span of its
 //	                            own (queue.produce, a child of queue.wait, on the
 //	                            producer's goroutine), sends M ms after the
-//	                            receiver asked (M=0: at once)
+//	                            receiver asked (M=0: at once; it sleeps until
+//	                            2 ms before, then spins until the moment)
 //	    holder   ledger.write   takes ledgerMu and holds it M ms (sleeping); with
 //	                            M > 0 the M ms begin once a waiter is at its Lock
 //	    mutex    ledger.read    Lock of ledgerMu (M > 0: once a holder request
@@ -107,11 +108,22 @@ func produce() {
 	g := goid()
 	for a := range queue {
 		_, sp := tracer.Start(a.ctx, "queue.produce")
-		time.Sleep(time.Until(a.askedAt.Add(a.delay)))
+		waitUntil(a.askedAt.Add(a.delay))
 		r := reply{goroutine: g, spanID: sp.SpanContext().SpanID().String()}
 		r.sentNs = unixNs()
 		a.reply <- r
 		sp.End()
+	}
+}
+
+// waitUntil returns at t. It sleeps until 2 ms before, then spins on the clock:
+// woken by its timer, a goroutine may wait for a P behind the load's requests
+// (measured: 1.4-3 ms late at load 4 on 2 CPUs), while a spinning one holds its P.
+func waitUntil(t time.Time) {
+	if d := time.Until(t) - 2*time.Millisecond; d > 0 {
+		time.Sleep(d)
+	}
+	for time.Now().Before(t) {
 	}
 }
 
