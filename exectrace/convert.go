@@ -507,6 +507,9 @@ func (c *converter) rangeEvent(ev *trace.Event, kind trace.EventKind, t int64) {
 	case r.Name == "GC concurrent mark phase":
 		if begin && !c.gc.open {
 			c.gc = window{open: true, start: t, clippedStart: kind == trace.EventRangeActive}
+			if c.gc.clippedStart {
+				c.gc.start = c.sum.start // see the assist's
+			}
 		} else if !begin && c.gc.open {
 			c.w.window(windowGC, c.gc.start, max(t, c.gc.start), "", c.gc.clippedStart, false)
 			c.gc.open = false
@@ -528,6 +531,13 @@ func (c *converter) rangeEvent(ev *trace.Event, kind trace.EventKind, t int64) {
 			if g.assist.state == 0 {
 				g.assist = interval{g: g.id, state: stateGCAssist, start: t,
 					stack: c.stackID(ev.Stack()), span: g.span(), clippedStart: kind == trace.EventRangeActive}
+				if g.assist.clippedStart {
+					// "Active": the runtime states a range that is on when it
+					// first touches its goroutine in a generation, as it does
+					// a goroutine's status; one not yet known has been on
+					// since before the trace.
+					g.assist.start = c.sum.start
+				}
 			}
 		} else if g := c.gs[id]; g != nil && g.assist.state != 0 {
 			c.endInterval(&g.assist, t)

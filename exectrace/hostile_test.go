@@ -112,7 +112,11 @@ func TestHostileInputs(t *testing.T) {
 // unreadable trace, exit 0 and the records for a good one.
 func TestMainExit(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "meanwhile-exectrace")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
+	goCmd := "go" // the go command that runs this test, when it says (not under -trimpath)
+	if root := runtime.GOROOT(); root != "" {
+		goCmd = filepath.Join(root, "bin", "go")
+	}
+	build := exec.Command(goCmd, "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -130,6 +134,13 @@ func TestMainExit(t *testing.T) {
 			t.Fatal(err)
 		}
 		return code, stdout.Bytes(), stderr.String()
+	}
+	// a bad flag is not an unreadable trace (2): 1
+	if code, _, stderr := run(nil, "-capture-time", "soon"); code != 1 {
+		t.Errorf("bad flag: exit %d, want 1; stderr %q", code, stderr)
+	}
+	if code, _, stderr := run(nil, "extra"); code != 1 {
+		t.Errorf("an argument: exit %d, want 1; stderr %q", code, stderr)
 	}
 	code, _, stderr := run([]byte("hello"))
 	if code != 2 || stderr != "not a Go execution trace (no \"go 1.N trace\" header)\n" {

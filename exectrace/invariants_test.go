@@ -28,6 +28,17 @@ func checkInvariants(t *testing.T, r *records) {
 		if iv.State != int(stateGCAssist) {
 			byG[iv.G] = append(byG[iv.G], iv)
 		}
+		if (iv.ClippedStart && iv.Start != r.Summary.Start) || (iv.ClippedEnd && iv.End != r.Summary.End) {
+			t.Errorf("interval %+v clipped, but not at the trace's bounds [%d, %d]", iv, r.Summary.Start, r.Summary.End)
+		}
+	}
+	for _, w := range r.Windows {
+		if w.Start < r.Summary.Start || w.End > r.Summary.End || w.End < w.Start {
+			t.Errorf("window %+v outside the trace [%d, %d]", w, r.Summary.Start, r.Summary.End)
+		}
+		if (w.ClippedStart && w.Start != r.Summary.Start) || (w.ClippedEnd && w.End != r.Summary.End) {
+			t.Errorf("window %+v clipped, but not at the trace's bounds [%d, %d]", w, r.Summary.Start, r.Summary.End)
+		}
 	}
 	bad := 0
 	for g, ivs := range byG {

@@ -17,15 +17,22 @@ import (
 )
 
 func main() {
-	captureTime := flag.Int64("capture-time", 0,
+	// Bad flags exit 1, not the flag package's 2: 2 says the trace is unreadable.
+	fs := flag.NewFlagSet("meanwhile-exectrace", flag.ContinueOnError)
+	captureTime := fs.Int64("capture-time", 0,
 		"unix ns at which the capture began; aligns traces without clock snapshots (Go < 1.25)")
-	flag.Usage = func() {
+	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: meanwhile-exectrace [-capture-time NS] < trace.out > records.pb\n")
-		flag.PrintDefaults()
+		fs.PrintDefaults()
 	}
-	flag.Parse()
-	if flag.NArg() != 0 {
-		flag.Usage()
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(1)
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
 		os.Exit(1)
 	}
 	err := convert(os.Stdin, os.Stdout, options{captureTime: *captureTime})

@@ -84,13 +84,49 @@ var scenarios = []struct {
 	{"io", ioWait},
 	{"gc", gcAssist},
 	{"spans", spans},
-	{"flight", flight},
+	{"flight", nil}, // flightRun: inside a flight recorder, not trace.Start
 	{"preblocked", preBlocked},
 	{"long", longWait},
+	{"midgc", midGC},
+}
+
+// midGC: the trace starts while four allocators keep the GC busy (GOGC=5), so
+// that GC cycles and mark assists are already on at the trace's start.
+func midGC() *facts {
+	f := newFacts("the trace starts amid GC cycles and mark assists: what was on at the start is clipped there (start_ns = the trace's start); no expectation beyond the invariants")
+	old := debug.SetGCPercent(5)
+	defer debug.SetGCPercent(old)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.g(fmt.Sprintf("allocator%d", i))
+			var keep [][]byte
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				keep = append(keep, make([]byte, 8192))
+				if len(keep) > 256 {
+					keep = keep[:0]
+				}
+			}
+		}()
+	}
+	time.Sleep(30 * time.Millisecond)
+	startTrace()
+	time.Sleep(10 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	return f
 }
 
 // startTrace starts the trace: main calls it before a scenario runs, except
-// for preblocked, which sets up goroutines already blocked when it starts.
+// for preblocked and midgc, which set up what is already on when it starts.
 var startTrace func()
 
 // preBlocked: "receiver" is blocked on a channel before the trace starts and
@@ -210,7 +246,7 @@ func main() {
 				}
 				t1 = time.Now()
 			}
-			if s.name != "preblocked" {
+			if s.name != "preblocked" && s.name != "midgc" {
 				startTrace()
 			}
 			f = s.run()
@@ -515,5 +551,3 @@ func spans() *facts {
 	time.Sleep(2 * time.Millisecond)
 	return f
 }
-
-func flight() *facts { panic("flight runs through flightRun") }
