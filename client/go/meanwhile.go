@@ -157,19 +157,8 @@ func (t *tracer) Start(ctx context.Context, name string, opts ...trace.SpanStart
 		return sctx, sp
 	}
 
-	// ret is s, or the timedSpan that holds it.
-	var s *span
-	var ret trace.Span
-	if fr != nil && fr.judges(ctx) {
-		ts := &timedSpan{fr: fr, name: name, start: now()}
-		s, ret = &ts.span, ts
-	} else {
-		s = &span{}
-		ret = s
-	}
-	s.Span, s.p, s.restore, s.labelled = sp, t.p, ctx, labelled
-
 	lctx := sctx
+	var task *rtrace.Task
 	// The span's IDs as text, in one string: one allocation. With the tracer
 	// on, that is the log's value "<trace id>/<span id>", and the labels are
 	// slices of it. Otherwise it holds the span ID, then the trace ID unless
@@ -192,10 +181,26 @@ func (t *tracer) Start(ctx context.Context, name string, opts ...trace.SpanStart
 		// that a child span's task nests in this one. The SDK's spans have a
 		// task of the same name already, in sctx: the log goes into it.
 		if !hasTask(sp) {
-			lctx, s.task = rtrace.NewTask(lctx, name)
+			lctx, task = rtrace.NewTask(lctx, name)
 		}
 		rtrace.Log(lctx, LogCategory, ids)
 	}
+	judged := fr != nil && fr.judges(ctx)
+	if !labelled && task == nil && !judged {
+		return lctx, sp // nothing to do at End
+	}
+
+	// ret is s, or the timedSpan that holds it.
+	var s *span
+	var ret trace.Span
+	if judged {
+		ts := &timedSpan{fr: fr, name: name, start: now()}
+		s, ret = &ts.span, ts
+	} else {
+		s = &span{}
+		ret = s
+	}
+	s.Span, s.p, s.restore, s.labelled, s.task = sp, t.p, ctx, labelled, task
 	if !labelled {
 		return trace.ContextWithSpan(lctx, ret), ret
 	}
