@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# client/go's tests (go test -race) with one Go toolchain, for ctest (label go):
+# client/go's tests (go test -race) with one Go toolchain, for ctest (label go): the
+# module's own, then those of client/go/exectracetest (a module of its own, which
+# reads execution traces with golang.org/x/exp/trace, and runs against its go.mod's
+# OpenTelemetry):
 #
 #   tests/client-go.sh GO [TOOLCHAIN [OTEL]]
 #
@@ -31,3 +34,5 @@ if [[ -n $otel ]]; then
 fi
 "$go" list "${flags[@]}" -m go.opentelemetry.io/otel/trace go.opentelemetry.io/otel/sdk
 "$go" test "${flags[@]}" -race -count=1 ./...
+cd exectracetest
+"$go" test -mod=readonly -race -count=1 ./...

@@ -15,6 +15,10 @@
 //	             as pprof.Do would: what runtime/pprof itself costs
 //	wrapped      through WrapTracerProvider
 //	roots-only   through WrapTracerProvider with LocalRootsOnly
+//
+// BenchmarkSpanTracing and BenchmarkRootChildTracing do the same with the
+// runtime's execution tracer on (writing to io.Discard), where each span gets
+// its task and log event; bench_recorder_test.go has the flight recorder.
 
 //go:build unix
 
@@ -22,7 +26,9 @@ package meanwhile_test
 
 import (
 	"context"
+	"io"
 	"runtime/pprof"
+	rtrace "runtime/trace"
 	"syscall"
 	"testing"
 	"time"
@@ -117,4 +123,22 @@ func BenchmarkRootChild(b *testing.B) {
 			})
 		})
 	}
+}
+
+// tracing runs the runtime's execution tracer for the rest of the benchmark.
+func tracing(b *testing.B) {
+	if err := rtrace.Start(io.Discard); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(rtrace.Stop)
+}
+
+func BenchmarkSpanTracing(b *testing.B) {
+	tracing(b)
+	BenchmarkSpan(b)
+}
+
+func BenchmarkRootChildTracing(b *testing.B) {
+	tracing(b)
+	BenchmarkRootChild(b)
 }

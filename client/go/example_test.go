@@ -5,6 +5,8 @@ package meanwhile_test
 import (
 	"context"
 	"fmt"
+	"log"
+	"log/slog"
 	"runtime/pprof"
 
 	meanwhile "github.com/meanwhile-dev/meanwhile/client/go"
@@ -25,4 +27,21 @@ func Example() {
 	id, _ := pprof.Label(ctx, meanwhile.LabelSpanID)
 	fmt.Println(name, id == span.SpanContext().SpanID().String())
 	// Output: GET /cart true
+}
+
+// A service that sends the execution trace around its slow spans to
+// meanwhiled starts the flight recorder and wraps its provider with it.
+func ExampleStartFlightRecorder() {
+	rec, err := meanwhile.StartFlightRecorder(meanwhile.FlightRecorderConfig{
+		Endpoint: "http://127.0.0.1:4318", // meanwhiled
+		Logger:   slog.Default(),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rec.Stop()
+	tp := sdktrace.NewTracerProvider( /* sdktrace.WithBatcher(exporter), sdktrace.WithResource(res) */ )
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	otel.SetTracerProvider(meanwhile.WrapTracerProvider(tp, meanwhile.WithFlightRecorder(rec)))
+	// ... serve; rec.Stats() counts the windows sent, skipped and dropped.
 }

@@ -22,12 +22,22 @@
 // parent span's labels for a nested span, none for a root span started from
 // context.Background() — on the goroutine that calls End, as pprof.Do does
 // when its function returns.
+//
+// While the runtime's execution tracer runs (runtime/trace.Start, a
+// runtime/trace.FlightRecorder, /debug/pprof/trace), every such span also runs
+// inside an execution-trace task named after the span, with a log event that
+// names it (category "meanwhile.span", value "<trace id>/<span id>"), so that
+// meanwhiled can tell which goroutine ran which span (docs/EXECTRACE.md).
+// [StartFlightRecorder] keeps the last seconds of execution trace in memory and
+// sends them to meanwhiled when a span is slow.
 package meanwhile
 
 import (
 	"context"
 	"encoding/hex"
+	"reflect"
 	"runtime/pprof"
+	rtrace "runtime/trace"
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/trace"
@@ -43,12 +53,17 @@ const (
 	LabelTraceID = "trace_id"
 )
 
+// LogCategory is the category of the execution-trace log event that names the
+// span a task runs: its value is "<32 hex trace id>/<16 hex span id>".
+const LogCategory = "meanwhile.span"
+
 // An Option changes which spans WrapTracerProvider labels, or with what.
 type Option func(*config)
 
 type config struct {
 	localRootsOnly bool
 	noSpanName     bool
+	recorder       *FlightRecorder
 }
 
 // LocalRootsOnly labels only the first span of each trace in this process (a
@@ -133,31 +148,80 @@ func (t *tracer) Start(ctx context.Context, name string, opts ...trace.SpanStart
 		return sctx, sp
 	}
 	tid := sc.TraceID()
+	sid := sc.SpanID()
 	traceID, inTrace := traceLabel(ctx, tid)
-	if inTrace && t.p.cfg.localRootsOnly {
+	labelled := !inTrace || !t.p.cfg.localRootsOnly
+	tracing := rtrace.IsEnabled()
+	fr := t.p.cfg.recorder
+	if !labelled && !tracing && fr == nil {
 		return sctx, sp
 	}
 
-	// Both IDs in one string: one allocation. A span inside a labelled span of
-	// the same trace takes that span's trace_id string instead; it still
-	// passes all three labels, so that pprof's merge with the parent's labels
-	// fills one list of the right size rather than growing it.
-	var hexIDs [48]byte
-	sid := sc.SpanID()
-	hex.Encode(hexIDs[:16], sid[:])
-	n := 16
-	if !inTrace {
-		hex.Encode(hexIDs[16:], tid[:])
-		n = 48
+	lctx := sctx
+	var task *rtrace.Task
+	// The span's IDs as text, in one string: one allocation. With the tracer
+	// on, that is the log's value "<trace id>/<span id>", and the labels are
+	// slices of it. Otherwise it holds the span ID, then the trace ID unless
+	// the span is inside a labelled span of the same trace: it takes that
+	// span's trace_id string instead (it still passes all three labels, so
+	// that pprof's merge with the parent's labels fills one list of the right
+	// size rather than growing it).
+	var spanID string
+	if tracing {
+		var v [49]byte
+		hex.Encode(v[:32], tid[:])
+		v[32] = '/'
+		hex.Encode(v[33:], sid[:])
+		ids := string(v[:])
+		spanID = ids[33:]
+		if !inTrace {
+			traceID = ids[:32]
+		}
+		// The task's context is the parent of the labels' and the span's, so
+		// that a child span's task nests in this one. The SDK's spans have a
+		// task of the same name already, in sctx: the log goes into it.
+		if !hasTask(sp) {
+			lctx, task = rtrace.NewTask(lctx, name)
+		}
+		rtrace.Log(lctx, LogCategory, ids)
 	}
-	ids := string(hexIDs[:n])
-	if !inTrace {
-		traceID = ids[16:]
+	judged := fr != nil && fr.judges(ctx)
+	if !labelled && task == nil && !judged {
+		return lctx, sp // nothing to do at End
+	}
+
+	// ret is s, or the timedSpan that holds it.
+	var s *span
+	var ret trace.Span
+	if judged {
+		ts := &timedSpan{fr: fr, name: name, start: now()}
+		s, ret = &ts.span, ts
+	} else {
+		s = &span{}
+		ret = s
+	}
+	s.Span, s.p, s.restore, s.labelled, s.task = sp, t.p, ctx, labelled, task
+	if !labelled {
+		return trace.ContextWithSpan(lctx, ret), ret
+	}
+	if !tracing {
+		var v [48]byte
+		hex.Encode(v[:16], sid[:])
+		n := 16
+		if !inTrace {
+			hex.Encode(v[16:], tid[:])
+			n = 48
+		}
+		ids := string(v[:n])
+		spanID = ids[:16]
+		if !inTrace {
+			traceID = ids[16:]
+		}
 	}
 
 	// Keys in sorted order: pprof.Labels then takes them as they are.
 	var kv [6]string
-	kv[0], kv[1] = LabelSpanID, ids[:16]
+	kv[0], kv[1] = LabelSpanID, spanID
 	k := 2
 	if !t.p.cfg.noSpanName {
 		kv[k], kv[k+1] = LabelSpanName, name
@@ -166,10 +230,9 @@ func (t *tracer) Start(ctx context.Context, name string, opts ...trace.SpanStart
 	kv[k], kv[k+1] = LabelTraceID, traceID
 	k += 2
 
-	s := &span{Span: sp, p: t.p, restore: ctx}
-	lctx := trace.ContextWithSpan(pprof.WithLabels(sctx, pprof.Labels(kv[:k]...)), s)
+	lctx = trace.ContextWithSpan(pprof.WithLabels(lctx, pprof.Labels(kv[:k]...)), ret)
 	pprof.SetGoroutineLabels(lctx)
-	return lctx, s
+	return lctx, ret
 }
 
 // traceLabel returns the trace_id label of ctx if it is that of trace id: set
@@ -187,23 +250,79 @@ func traceLabel(ctx context.Context, id trace.TraceID) (string, bool) {
 	return v, true
 }
 
-// span is a labelled span: it puts the labels of restore back when it ends.
-type span struct {
-	trace.Span
-	p       *tracerProvider
-	restore context.Context
-	ended   atomic.Bool
+// sdkSpan is the type of the OpenTelemetry SDK's recording spans once seen.
+var sdkSpan atomic.Value
+
+// hasTask reports whether sp is a span of the OpenTelemetry SDK, which starts
+// an execution-trace task named after the span while the tracer runs (and
+// ends it at End) and returns its context from Start. The type is compared by
+// name, so that this package need not import the SDK; an SDK that renames it
+// gets a task of this package's inside its own.
+func hasTask(sp trace.Span) bool {
+	t := reflect.TypeOf(sp)
+	if k, _ := sdkSpan.Load().(reflect.Type); k == t {
+		return true
+	}
+	if t.Kind() != reflect.Pointer || t.Elem().Name() != "recordingSpan" ||
+		t.Elem().PkgPath() != "go.opentelemetry.io/otel/sdk/trace" {
+		return false
+	}
+	sdkSpan.Store(t)
+	return true
 }
 
-// End ends the span, then gives the calling goroutine the labels of the
-// context the span was started with, the first time it is called.
+// span is a labelled span, or one that runs in an execution-trace task: it
+// ends the task and puts the labels of restore back when it ends.
+type span struct {
+	trace.Span
+	p        *tracerProvider
+	restore  context.Context
+	task     *rtrace.Task // nil when the tracer was off at Start, or the SDK's span has one
+	ended    atomic.Bool
+	labelled bool
+}
+
+// End ends the span, then, the first time it is called, ends its task and
+// gives the calling goroutine the labels of the context the span was started
+// with.
 func (s *span) End(opts ...trace.SpanEndOption) {
 	s.Span.End(opts...)
-	if s.ended.CompareAndSwap(false, true) {
+	s.end()
+}
+
+// end does End's work after the wrapped span's End; it reports whether this
+// was the first call.
+func (s *span) end() bool {
+	if !s.ended.CompareAndSwap(false, true) {
+		return false
+	}
+	if s.task != nil {
+		s.task.End()
+	}
+	if s.labelled {
 		pprof.SetGoroutineLabels(s.restore)
 	}
+	return true
 }
 
 // TracerProvider returns the wrapping provider, so that spans started from it
 // are labelled too.
 func (s *span) TracerProvider() trace.TracerProvider { return s.p }
+
+// timedSpan is a span whose duration a flight recorder judges when it ends.
+type timedSpan struct {
+	span
+	fr    *FlightRecorder
+	name  string
+	start int64 // now() at Start
+}
+
+// End ends the span as span.End does, then hands its duration to the flight
+// recorder, which may decide to keep the execution trace around it.
+func (s *timedSpan) End(opts ...trace.SpanEndOption) {
+	s.Span.End(opts...)
+	if s.end() {
+		t := now()
+		s.fr.observe(s.name, t-s.start, t, s.Span)
+	}
+}
