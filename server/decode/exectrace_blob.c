@@ -36,14 +36,40 @@ static uint64_t intern(const char **strs, size_t *n, const char *s) {
   return *n;
 }
 
-int mw__xt_blob_encode(mw_arena *a, const mw_xt_interval *iv, size_t n_iv, const mw_xt_wake *wk, size_t n_wk,
-                       const uint8_t **out, size_t *len) {
+/* The format byte and b's body (compressed when that is smaller, with zc when
+ * given: a context kept over many small bodies saves its setup each time) into
+ * the arena. */
+static int finish(mw_arena *a, ZSTD_CCtx *zc, mw_buf *b, const uint8_t **out, size_t *len) {
+  if (b->err) return MW_ENOMEM;
+  const uint8_t *body = (const uint8_t *)b->data;
+  size_t body_len = b->len;
+  void *z = NULL;
+  if (b->len - 1 >= COMPRESS_FROM) {
+    size_t cap = ZSTD_compressBound(b->len - 1) + 1;
+    if (!(z = malloc(cap))) return MW_ENOMEM;
+    size_t zn = zc ? ZSTD_compressCCtx(zc, (uint8_t *)z + 1, cap - 1, b->data + 1, b->len - 1, ZSTD_LEVEL)
+                   : ZSTD_compress((uint8_t *)z + 1, cap - 1, b->data + 1, b->len - 1, ZSTD_LEVEL);
+    if (!ZSTD_isError(zn) && zn + 1 < b->len) {
+      ((uint8_t *)z)[0] = 1;
+      body = z;
+      body_len = zn + 1;
+    }
+  }
+  uint8_t *copy = mw__arena_memdup(a, body, body_len);
+  free(z);
+  if (!copy) return MW_ENOMEM;
+  *out = copy;
+  *len = body_len;
+  return MW_OK;
+}
+
+int mw__xt_blob_encode(mw_arena *a, ZSTD_CCtx *zc, const mw_xt_interval *iv, size_t n_iv, const mw_xt_wake *wk,
+                       size_t n_wk, const uint8_t **out, size_t *len) {
   int rc = MW_ENOMEM;
   mw_buf b, cols;
   mw__buf_init(&b, MAX_BLOB);
   mw__buf_init(&cols, MAX_BLOB);
   const char **strs = malloc(MAX_STRINGS * sizeof *strs);
-  void *z = NULL;
   if (!strs) goto out;
   size_t n_strs = 0;
   /* the columns first (they name the strings), then the table before them */
@@ -78,26 +104,9 @@ int mw__xt_blob_encode(mw_arena *a, const mw_xt_interval *iv, size_t n_iv, const
     mw__buf_add(&b, strs[i], n);
   }
   mw__buf_add(&b, cols.data, cols.len);
-  if (b.err || cols.err) goto out;
-  const uint8_t *body = (const uint8_t *)b.data;
-  size_t body_len = b.len;
-  if (b.len - 1 >= COMPRESS_FROM) {
-    size_t cap = ZSTD_compressBound(b.len - 1) + 1;
-    if (!(z = malloc(cap))) goto out;
-    size_t zn = ZSTD_compress((uint8_t *)z + 1, cap - 1, b.data + 1, b.len - 1, ZSTD_LEVEL);
-    if (!ZSTD_isError(zn) && zn + 1 < b.len) {
-      ((uint8_t *)z)[0] = 1;
-      body = z;
-      body_len = zn + 1;
-    }
-  }
-  uint8_t *copy = mw__arena_memdup(a, body, body_len);
-  if (!copy) goto out;
-  *out = copy;
-  *len = body_len;
-  rc = MW_OK;
+  if (cols.err) goto out;
+  rc = finish(a, zc, &b, out, len);
 out:
-  free(z);
   free(strs);
   mw__buf_free(&b);
   mw__buf_free(&cols);
@@ -221,30 +230,6 @@ int mw__xt_blob_decode(mw_arena *a, const uint8_t *blob, size_t len, size_t max_
 
 /* --- the span table ------------------------------------------------------------ */
 
-/* The format byte and b's body (compressed when that is smaller) into the arena. */
-static int finish(mw_arena *a, mw_buf *b, const uint8_t **out, size_t *len) {
-  if (b->err) return MW_ENOMEM;
-  const uint8_t *body = (const uint8_t *)b->data;
-  size_t body_len = b->len;
-  void *z = NULL;
-  if (b->len - 1 >= COMPRESS_FROM) {
-    size_t cap = ZSTD_compressBound(b->len - 1) + 1;
-    if (!(z = malloc(cap))) return MW_ENOMEM;
-    size_t zn = ZSTD_compress((uint8_t *)z + 1, cap - 1, b->data + 1, b->len - 1, ZSTD_LEVEL);
-    if (!ZSTD_isError(zn) && zn + 1 < b->len) {
-      ((uint8_t *)z)[0] = 1;
-      body = z;
-      body_len = zn + 1;
-    }
-  }
-  uint8_t *copy = mw__arena_memdup(a, body, body_len);
-  free(z);
-  if (!copy) return MW_ENOMEM;
-  *out = copy;
-  *len = body_len;
-  return MW_OK;
-}
-
 int mw__xt_spans_encode(mw_arena *a, const mw_xt_span *spans, size_t n_spans, const mw_xt_span_run *runs, size_t n_runs,
                         int64_t base_ns, const uint8_t **ids, size_t *ids_len, const uint8_t **blob, size_t *blob_len) {
   uint8_t *idv = mw__arena_alloc(a, n_spans * 8 + 1);
@@ -279,7 +264,7 @@ int mw__xt_spans_encode(mw_arena *a, const mw_xt_span *spans, size_t n_spans, co
   for (size_t i = 0; i < n_runs; i++) put_varint(&b, zigzag((int64_t)((uint64_t)runs[i].first_ns - (uint64_t)base_ns)));
   for (size_t i = 0; i < n_runs; i++) put_varint(&b, (uint64_t)runs[i].last_ns - (uint64_t)runs[i].first_ns);
   if (t.err) goto out;
-  if ((rc = finish(a, &b, blob, blob_len))) goto out;
+  if ((rc = finish(a, NULL, &b, blob, blob_len))) goto out;
   *ids = idv;
   *ids_len = n_spans * 8;
 out:

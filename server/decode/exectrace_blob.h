@@ -18,13 +18,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <zstd.h>
+
 #include "core/arena.h"
 #include "model/exectrace.h"
 
 /* Encodes intervals iv[0..n_iv) and wakes wk[0..n_wk) (of one goroutine, in
- * time order) into *out (allocated in a), *len bytes. Returns 0 or MW_ENOMEM. */
-int mw__xt_blob_encode(mw_arena *a, const mw_xt_interval *iv, size_t n_iv, const mw_xt_wake *wk, size_t n_wk,
-                       const uint8_t **out, size_t *len);
+ * time order) into *out (allocated in a), *len bytes, compressing with zc when
+ * given (one context for the many goroutines of a trace), else with a context
+ * of its own. Returns 0 or MW_ENOMEM. */
+int mw__xt_blob_encode(mw_arena *a, ZSTD_CCtx *zc, const mw_xt_interval *iv, size_t n_iv, const mw_xt_wake *wk,
+                       size_t n_wk, const uint8_t **out, size_t *len);
 
 typedef struct mw_xt_blob {
   mw_xt_interval *intervals;

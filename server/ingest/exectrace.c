@@ -70,8 +70,10 @@ static int group(mw_arena *a, const mw_xt_records *r, mw_exectrace_batch *x, mw_
   mw_xt_span_run *cand = take(mem, cand_bytes, &rc);
   mw_xt_interval *iv = cand ? take(mem, iv_bytes, &rc) : NULL;
   mw_xt_wake *wk = iv ? take(mem, wk_bytes, &rc) : NULL;
+  ZSTD_CCtx *zc = wk ? ZSTD_createCCtx() : NULL; /* one for every goroutine's blob */
+  if (wk && !zc) rc = MW_ENOMEM;
   size_t n_cand = 0, cap_g = 0;
-  if (!wk) goto out;
+  if (!zc) goto out;
   size_t i = 0, j = 0;
   while (i < r->n_intervals || j < r->n_wakes) {
     uint64_t g = i < r->n_intervals ? r->intervals[i].goroutine : UINT64_MAX;
@@ -106,7 +108,7 @@ static int group(mw_arena *a, const mw_xt_records *r, mw_exectrace_batch *x, mw_
     mw_xt_goroutine *o = &x->goroutines[x->n_goroutines++];
     *o = (mw_xt_goroutine){
         .goroutine = g, .first_ns = first, .last_ns = last, .n_intervals = (uint32_t)ni, .n_wakes = (uint32_t)nw};
-    if ((rc = mw__xt_blob_encode(a, iv, ni, wk, nw, &o->blob, &o->blob_len))) goto out;
+    if ((rc = mw__xt_blob_encode(a, zc, iv, ni, wk, nw, &o->blob, &o->blob_len))) goto out;
     x->stored_bytes += o->blob_len + ROW_BYTES_GOROUTINE;
   }
   /* runs: one per (span, goroutine), over all its candidates */
@@ -125,6 +127,7 @@ static int group(mw_arena *a, const mw_xt_records *r, mw_exectrace_batch *x, mw_
   }
 
 out:
+  ZSTD_freeCCtx(zc);
   if (wk) give(mem, wk, wk_bytes);
   if (iv) give(mem, iv, iv_bytes);
   if (cand) give(mem, cand, cand_bytes);

@@ -45,7 +45,7 @@ static void test_blob_roundtrip(void **state) {
   mw_xt_wake wk[] = {{12, T0 + 41 * MS, 4, 0, 1}, {0, T0 + 2 * MS, 0, 0, 0}};
   const uint8_t *blob;
   size_t len;
-  assert_int_equal(mw__xt_blob_encode(a, iv, 4, wk, 2, &blob, &len), MW_OK);
+  assert_int_equal(mw__xt_blob_encode(a, NULL, iv, 4, wk, 2, &blob, &len), MW_OK);
   mw_xt_blob b;
   assert_int_equal(mw__xt_blob_decode(a, blob, len, 1 << 20, &b), MW_OK);
   assert_int_equal(b.n_intervals, 4);
@@ -67,7 +67,7 @@ static void test_blob_roundtrip(void **state) {
     assert_int_equal(b.wakes[i].span, wk[i].span);
   }
   /* an empty goroutine blob */
-  assert_int_equal(mw__xt_blob_encode(a, NULL, 0, NULL, 0, &blob, &len), MW_OK);
+  assert_int_equal(mw__xt_blob_encode(a, NULL, NULL, 0, NULL, 0, &blob, &len), MW_OK);
   assert_int_equal(mw__xt_blob_decode(a, blob, len, 1 << 20, &b), MW_OK);
   assert_int_equal(b.n_intervals + b.n_wakes, 0);
   mw__arena_free(a);
@@ -90,7 +90,7 @@ static void test_blob_compressed(void **state) {
                              0};
   const uint8_t *blob;
   size_t len;
-  assert_int_equal(mw__xt_blob_encode(a, iv, N, NULL, 0, &blob, &len), MW_OK);
+  assert_int_equal(mw__xt_blob_encode(a, NULL, iv, N, NULL, 0, &blob, &len), MW_OK);
   assert_int_equal(blob[0], 1);
   assert_true(len < N);
   mw_xt_blob b;
@@ -110,7 +110,7 @@ static void test_blob_malformed(void **state) {
   mw_xt_interval iv[] = {{MW_XT_BLOCKED, 0, "chan", "chan receive", T0, T0 + 40 * MS, 3, 1}};
   const uint8_t *blob;
   size_t len;
-  assert_int_equal(mw__xt_blob_encode(a, iv, 1, NULL, 0, &blob, &len), MW_OK);
+  assert_int_equal(mw__xt_blob_encode(a, NULL, iv, 1, NULL, 0, &blob, &len), MW_OK);
   mw_xt_blob b;
   for (size_t cut = 0; cut < len; cut++) assert_int_equal(mw__xt_blob_decode(a, blob, cut, 1 << 20, &b), MW_EINVAL);
   /* counts that claim more than the bytes hold; an unknown format byte; a state past the last */
