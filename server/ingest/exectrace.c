@@ -9,9 +9,10 @@
 #include <zstd.h>
 
 /* The raw trace's compression: the trace is varint-packed already, so
- * higher levels buy little for much more time. Bytes a stored row costs
- * besides its blob, for stored_bytes (SQLite's record headers and keys). */
-enum { RAW_ZSTD_LEVEL = 9, ROW_BYTES_GOROUTINE = 40, ROW_BYTES_SPAN = 20, ROW_BYTES_STACK = 16 };
+ * higher levels buy little for much more time (a busy 10 MiB window: level 3
+ * keeps 0.564 of it in 70 ms, level 9 0.549 in 260 ms). Bytes a stored row
+ * costs besides its blob, for stored_bytes (SQLite's record headers and keys). */
+enum { RAW_ZSTD_LEVEL = 3, ROW_BYTES_GOROUTINE = 40, ROW_BYTES_SPAN = 20, ROW_BYTES_STACK = 16 };
 
 static int cmp_interval(const void *x, const void *y) {
   const mw_xt_rec_interval *a = x, *b = y;
@@ -47,6 +48,81 @@ static void give(mw_mem_account *mem, void *p, size_t n) {
   if (!mem) return;
   if (mem->give) mem->give(mem->user, n);
   mem->held -= n;
+}
+
+/* The goroutine of an interval or a wake record: their first member. */
+static uint64_t goroutine_of(const void *item) {
+  uint64_t g;
+  memcpy(&g, item, sizeof g);
+  return g;
+}
+
+/* Puts items[0..n) (records of size bytes, each starting with its goroutine)
+ * in the order of cmp, whose first key is the goroutine. The reader writes a
+ * record when it closes, so each goroutine's records mostly come in order
+ * already, interleaved with other goroutines': a stable radix sort on the
+ * goroutine (16 bits a pass) groups them in linear time, each record moved
+ * once, and only a group found out of order is sorted by cmp. A full qsort
+ * of a busy window's 1.4 million intervals spent a fifth of the ingest
+ * moving 56-byte records. */
+static int sort_by_goroutine(void *items, size_t n, size_t size, int (*cmp)(const void *, const void *),
+                             mw_mem_account *mem) {
+  enum { BITS = 16, BUCKETS = 1 << BITS, HOLD = 64 };
+  if (n < 2) return MW_OK;
+  if (n > UINT32_MAX || size > HOLD) {
+    qsort(items, n, size, cmp);
+    return MW_OK;
+  }
+  uint8_t *a = items;
+  uint64_t top = 0;
+  for (size_t i = 0; i < n; i++) top |= goroutine_of(a + i * size);
+  int rc = MW_OK;
+  size_t perm_bytes = n * sizeof(uint32_t), count_bytes = BUCKETS * sizeof(size_t);
+  uint32_t *perm = take(mem, perm_bytes, &rc);
+  uint32_t *tmp = perm ? take(mem, perm_bytes, &rc) : NULL;
+  size_t *count = tmp ? take(mem, count_bytes, &rc) : NULL;
+  if (!count) goto out;
+  for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
+  for (int shift = 0; shift < 64 && (shift == 0 || top >> shift); shift += BITS) {
+    memset(count, 0, count_bytes);
+    for (size_t i = 0; i < n; i++) count[(goroutine_of(a + (size_t)perm[i] * size) >> shift) & (BUCKETS - 1)]++;
+    for (size_t b = 0, sum = 0; b < BUCKETS; b++) {
+      size_t c = count[b];
+      count[b] = sum;
+      sum += c;
+    }
+    for (size_t i = 0; i < n; i++)
+      tmp[count[(goroutine_of(a + (size_t)perm[i] * size) >> shift) & (BUCKETS - 1)]++] = perm[i];
+    uint32_t *t = perm;
+    perm = tmp, tmp = t;
+  }
+  /* the record at position j is the one at perm[j]: follow each cycle, moving every record once */
+  uint8_t hold[HOLD];
+  for (size_t i = 0; i < n; i++) {
+    if (perm[i] == i) continue;
+    memcpy(hold, a + i * size, size);
+    size_t j = i;
+    while (perm[j] != i) {
+      size_t k = perm[j];
+      memcpy(a + j * size, a + k * size, size);
+      perm[j] = (uint32_t)j;
+      j = k;
+    }
+    memcpy(a + j * size, hold, size);
+    perm[j] = (uint32_t)j;
+  }
+  /* each goroutine's records in cmp's order */
+  for (size_t lo = 0, hi; lo < n; lo = hi) {
+    int sorted = 1;
+    for (hi = lo + 1; hi < n && goroutine_of(a + hi * size) == goroutine_of(a + lo * size); hi++)
+      if (sorted && cmp(a + (hi - 1) * size, a + hi * size) > 0) sorted = 0;
+    if (!sorted) qsort(a + lo * size, hi - lo, size, cmp);
+  }
+out:
+  if (count) give(mem, count, count_bytes);
+  if (tmp) give(mem, tmp, perm_bytes);
+  if (perm) give(mem, perm, perm_bytes);
+  return rc;
 }
 
 /* Groups the (sorted) intervals and wakes by goroutine into blobs, and
@@ -169,10 +245,9 @@ int mw__xt_build(mw_arena *a, const mw_xt_params *p, const uint8_t *trace, size_
   mw_exectrace_batch *x = mw__arena_calloc(a, 1, sizeof *x);
   int rc = x ? MW_OK : MW_ENOMEM;
   if (!rc) {
-    /* (no array at all when there is nothing: qsort wants one) */
-    if (r->n_intervals > 1) qsort(r->intervals, r->n_intervals, sizeof *r->intervals, cmp_interval);
-    if (r->n_wakes > 1) qsort(r->wakes, r->n_wakes, sizeof *r->wakes, cmp_wake);
-    rc = group(a, r, x, mem);
+    rc = sort_by_goroutine(r->intervals, r->n_intervals, sizeof *r->intervals, cmp_interval, mem);
+    if (!rc) rc = sort_by_goroutine(r->wakes, r->n_wakes, sizeof *r->wakes, cmp_wake, mem);
+    if (!rc) rc = group(a, r, x, mem);
   }
   if (!rc) {
     x->trigger = p->trigger;

@@ -437,12 +437,66 @@ static void test_ingest_store_read(void **state) {
   sfx_close(&f);
 }
 
+/* Goroutines in the order of their ids whatever the order records arrive in,
+ * each one's intervals and wakes in time order: ids that take one, two and
+ * three 16-bit passes to sort, records interleaved as a reader closes them,
+ * and one goroutine (70000) whose records arrive out of time order. */
+static void test_build_orders_goroutines(void **state) {
+  (void)state;
+  static const uint64_t ids[] = {5000000000ULL, 3, 70000, 65539, 1ULL << 40};
+  enum { N_IDS = sizeof ids / sizeof ids[0], PER = 50 };
+  mw_arena *a = mw__arena_new(0);
+  mw_xt_records r;
+  memset(&r, 0, sizeof r);
+  r.windows_json = "[]";
+  r.start_ns = T0;
+  r.end_ns = T0 + 1000 * MS;
+  r.intervals = calloc(N_IDS * PER, sizeof *r.intervals);
+  r.wakes = calloc(N_IDS * PER, sizeof *r.wakes);
+  assert_non_null(r.intervals);
+  assert_non_null(r.wakes);
+  for (int k = 0; k < PER; k++)
+    for (int g = 0; g < N_IDS; g++) {
+      int t = ids[g] == 70000 ? PER - 1 - k : k; /* 70000's come last first */
+      mw_xt_rec_interval *iv = &r.intervals[r.n_intervals++];
+      iv->goroutine = ids[g];
+      iv->iv = (mw_xt_interval){
+          .state = 1, .reason = "", .raw_reason = "", .start_ns = T0 + t * MS, .end_ns = T0 + (t + 1) * MS};
+      mw_xt_rec_wake *w = &r.wakes[r.n_wakes++];
+      w->goroutine = ids[g];
+      w->wk = (mw_xt_wake){.waker = 7, .time_ns = T0 + t * MS};
+    }
+  mw_xt_params p = {.service = "svc", .capture_ns = T0, .received_ns = T0};
+  mw_runtime_batch b;
+  char err[256] = "";
+  static const uint8_t trace[] = "go 1.26 trace\0\0\0 any bytes";
+  assert_int_equal(mw__xt_build(a, &p, trace, sizeof trace, &r, NULL, &b, err, sizeof err), MW_OK);
+  assert_int_equal(b.exectrace->n_goroutines, N_IDS);
+  static const uint64_t want[] = {3, 65539, 70000, 5000000000ULL, 1ULL << 40};
+  for (int g = 0; g < N_IDS; g++) {
+    const mw_xt_goroutine *o = &b.exectrace->goroutines[g];
+    assert_int_equal(o->goroutine, want[g]);
+    assert_int_equal(o->n_intervals, PER);
+    assert_int_equal(o->n_wakes, PER);
+    assert_int_equal(o->first_ns, T0);
+    assert_int_equal(o->last_ns, T0 + PER * MS);
+    mw_xt_blob blob;
+    assert_int_equal(mw__xt_blob_decode(a, o->blob, o->blob_len, 1 << 20, &blob), MW_OK);
+    for (int k = 0; k < PER; k++) {
+      assert_int_equal(blob.intervals[k].start_ns, T0 + k * MS);
+      assert_int_equal(blob.wakes[k].time_ns, T0 + k * MS);
+    }
+  }
+  mw__arena_free(a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_blob_roundtrip),  cmocka_unit_test(test_blob_compressed),
-      cmocka_unit_test(test_blob_malformed),  cmocka_unit_test(test_spans_roundtrip),
-      cmocka_unit_test(test_records_decode),  cmocka_unit_test(test_records_streamed),
-      cmocka_unit_test(test_records_refused), cmocka_unit_test(test_ingest_store_read),
+      cmocka_unit_test(test_blob_roundtrip),          cmocka_unit_test(test_blob_compressed),
+      cmocka_unit_test(test_blob_malformed),          cmocka_unit_test(test_spans_roundtrip),
+      cmocka_unit_test(test_records_decode),          cmocka_unit_test(test_records_streamed),
+      cmocka_unit_test(test_records_refused),         cmocka_unit_test(test_ingest_store_read),
+      cmocka_unit_test(test_build_orders_goroutines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
