@@ -73,15 +73,9 @@ int mw__q_exectrace_raw(mw_query *q, int64_t id, mw_answer *out) {
   int rc = mw__store_exectrace_raw(q->rd, q->arena, id, &z, &zl, &raw);
   if (rc == MW_ENOTFOUND) return mw__answer_fail(out, rc, "execution trace %lld not found", (long long)id);
   if (rc) return mw__answer_fail(out, rc, "reading the execution trace failed: %s", mw__strerror(rc));
-  size_t size = raw > 0 ? (size_t)raw : 0;
-  mw__answer_bytes(out, "application/octet-stream", size);
-  char *p = size ? mw__buf_reserve(&out->body, size) : NULL;
-  if (size && !p) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
-  size_t got = size ? ZSTD_decompress(p, size, z, zl) : 0;
-  if (ZSTD_isError(got) || got != size)
-    return mw__answer_fail(out, MW_EIO, "the stored execution trace %lld does not decompress", (long long)id);
-  out->body.len = got;
-  if (p) p[got] = '\0';
+  char what[64];
+  snprintf(what, sizeof what, "the stored execution trace %lld", (long long)id);
+  if (mw__answer_unzstd(out, "application/octet-stream", z, zl, raw, what)) return out->rc;
   snprintf(out->filename, sizeof out->filename, "trace-%lld.out", (long long)id);
   return MW_OK;
 }

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <zstd.h>
 
 void mw__query_begin(mw_query *q, mw_store *s, mw_arena *a, int64_t deadline_ns, const _Atomic int *abort) {
   memset(q, 0, sizeof *q);
@@ -51,6 +52,19 @@ void mw__answer_json(mw_answer *a, size_t max, mw_jsonw *w) {
 }
 
 void mw__answer_bytes(mw_answer *a, const char *content_type, size_t max) { start(a, content_type, max); }
+
+int mw__answer_unzstd(mw_answer *a, const char *content_type, const uint8_t *z, size_t zl, int64_t size,
+                      const char *what) {
+  size_t n = size > 0 ? (size_t)size : 0;
+  start(a, content_type, n);
+  char *p = n ? mw__buf_reserve(&a->body, n) : NULL;
+  if (n && !p) return mw__answer_fail(a, MW_ENOMEM, "out of memory");
+  size_t got = n ? ZSTD_decompress(p, n, z, zl) : 0;
+  if (ZSTD_isError(got) || got != n) return mw__answer_fail(a, MW_EIO, "%s does not decompress", what);
+  a->body.len = got;
+  if (p) p[got] = '\0';
+  return MW_OK;
+}
 
 int mw__answer_fail(mw_answer *a, int rc, const char *fmt, ...) {
   mw__buf_free(&a->body);

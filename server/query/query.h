@@ -65,6 +65,12 @@ void mw__answer_init(mw_answer *a);
 void mw__answer_json(mw_answer *a, size_t max, mw_jsonw *w);
 /* Starts an answer of bytes (content_type static) of at most max bytes. */
 void mw__answer_bytes(mw_answer *a, const char *content_type, size_t max);
+/* Makes a an answer of bytes (content_type static): the zstd frame z (zl
+ * bytes) decompressed, which must give exactly size bytes; what names it in
+ * the error when it does not ("the stored payload of snapshot 7"). Returns
+ * a->rc. */
+int mw__answer_unzstd(mw_answer *a, const char *content_type, const uint8_t *z, size_t zl, int64_t size,
+                      const char *what);
 /* Ends a JSON answer: a body that did not fit or found no memory becomes the
  * error saying so (never a cut body). Returns a->rc. */
 int mw__answer_end(mw_answer *a, const mw_jsonw *w);

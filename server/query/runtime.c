@@ -6,8 +6,8 @@
 #include "query/runtime_json.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
-#include <zstd.h>
 
 static void write_sched(mw_jsonw *w, const mw_sched_sample *sc, size_t n) {
   mw__jw_key(w, "samples");
@@ -166,15 +166,11 @@ int mw__q_snapshot_raw(mw_query *q, int64_t id, mw_answer *out) {
   int rc = mw__store_snapshot_payload(q->rd, q->arena, id, &z, &zl, &raw);
   if (rc == MW_ENOTFOUND) return mw__answer_fail(out, rc, "snapshot %lld not found", (long long)id);
   if (rc) return mw__answer_fail(out, rc, "reading the snapshot failed: %s", mw__strerror(rc));
-  size_t size = raw > 0 ? (size_t)raw : 0;
-  mw__answer_bytes(out, "application/octet-stream", size);
-  char *p = size ? mw__buf_reserve(&out->body, size) : NULL;
-  if (size && !p) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
-  size_t got = ZSTD_decompress(p, size, z, zl);
-  if (ZSTD_isError(got) || got != size)
-    return mw__answer_fail(out, MW_EIO, "the stored payload of snapshot %lld does not decompress", (long long)id);
-  out->body.len = got;
-  if (p) p[got] = '\0';
+  char what[64];
+  snprintf(what, sizeof what, "the stored payload of snapshot %lld", (long long)id);
+  if (mw__answer_unzstd(out, "application/octet-stream", z, zl, raw, what)) return out->rc;
+  const char *p = out->body.data;
+  size_t got = out->body.len;
   int gz = got >= 2 && (unsigned char)p[0] == 0x1f && (unsigned char)p[1] == 0x8b;
   if (!gz && got && p[0] == 'g') out->content_type = "text/plain; charset=utf-8"; /* "goroutine ..." dumps */
   return MW_OK;
