@@ -21,8 +21,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, existsSync, cpSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +31,8 @@ import { startServer, request, mapLimit, sleep } from '../integration/lib/server
 import { waitFor } from '../integration/lib/wait.mjs';
 import { decodeProfile } from '../e2e/lib/pprof.mjs';
 import { ALLOC_CPU_SHARE, CPU_SAMPLE_MS, CPU_MIN_COVER, cpuBySpan, median } from '../e2e/lib/judge.mjs';
+import { buildGoService } from '../e2e/lib/gobuild.mjs';
+import { getJson } from '../e2e/lib/api.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GO = process.env.GO || 'go';
@@ -98,47 +100,9 @@ let run = null;   // what was collected and judged
 
 // ---------------------------------------------------------------- the service
 
-function goEnv(extra = {}) {
-  const env = { ...process.env, GOFLAGS: '-mod=readonly', GO111MODULE: 'on', GOTOOLCHAIN: TOOLCHAIN, ...extra };
-  if (!env.HOME) { // go needs a cache and a module cache; ctest may run without HOME
-    env.GOCACHE = env.GOCACHE || path.join(OUT_DIR, 'gocache');
-    env.GOMODCACHE = env.GOMODCACHE || path.join(OUT_DIR, 'gomodcache');
-  }
-  return env;
-}
-
-/** Builds the service; with a toolchain other than the machine's, from a copy of the
- * module whose go directive names that release (its runtime's defaults follow it). */
 function buildService() {
-  mkdirSync(OUT_DIR, { recursive: true });
-  const env = goEnv();
-  const version = execFileSync(GO, ['version'], { env }).toString().trim();
-  log(`${GO} (GOTOOLCHAIN=${TOOLCHAIN}): ${version}`); // the runtime's output depends on it
-  let dir = path.join(HERE, 'service'), tmp = null;
-  if (TOOLCHAIN !== 'local') {
-    const m = /^go(\d+\.\d+)/.exec(TOOLCHAIN);
-    assert.ok(m, `MW_SDK_GOTOOLCHAIN=${TOOLCHAIN}: expected goX.Y.Z`);
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'mw-sdk-svc-'));
-    cpSync(dir, tmp, { recursive: true });
-    dir = tmp;
-    // a replace directive's relative path would now point elsewhere: make it absolute
-    const mod = JSON.parse(execFileSync(GO, ['mod', 'edit', '-json'], { cwd: dir, env }).toString());
-    for (const r of mod.Replace || []) {
-      if (r.New.Path.startsWith('.'))
-        execFileSync(GO, ['mod', 'edit', `-replace=${r.Old.Path}=${path.resolve(HERE, 'service', r.New.Path)}`], { cwd: dir, env });
-    }
-    execFileSync(GO, ['mod', 'edit', `-go=${m[1]}`], { cwd: dir, env });
-    log(`built from a copy with go.mod's go directive ${m[1]}: ${tmp}`);
-  }
-  const t0 = performance.now();
-  try {
-    execFileSync(GO, ['build', '-o', SERVICE_BIN, '.'], { cwd: dir, env, stdio: ['ignore', 'inherit', 'inherit'] });
-  } finally {
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  }
-  const built = execFileSync(GO, ['version', SERVICE_BIN], { env }).toString().trim().replace(/^.*: /, '');
-  log(`go build: ${Math.round(performance.now() - t0)} ms -> ${SERVICE_BIN} (${built})`);
-  return { goVersion: version, built };
+  return buildGoService({ go: GO, toolchain: TOOLCHAIN, moduleDir: path.join(HERE, 'service'), bin: SERVICE_BIN,
+    outDir: OUT_DIR, log });
 }
 
 function freePort() {
@@ -206,11 +170,6 @@ async function stopAgent() {
 
 // ---------------------------------------------------------------- helpers
 
-async function getJson(server, p, timeoutMs = 60000) {
-  const r = await request(server, 'GET', p, { timeoutMs });
-  assert.equal(r.status, 200, `GET ${p}: ${r.status} ${r.body.toString().slice(0, 300)}`);
-  return JSON.parse(r.body.toString());
-}
 
 async function snapshots(sourceId, kind = '') {
   const q = new URLSearchParams({ start: '0', end: '4102444800', limit: '10000', ...(kind ? { kind } : {}) });

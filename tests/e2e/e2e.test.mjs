@@ -26,6 +26,7 @@ import { startServer, request, mapLimit, sleep } from '../integration/lib/server
 import { waitFor } from '../integration/lib/wait.mjs';
 import { decodeProfile } from './lib/pprof.mjs';
 import { ALLOC_CPU_SHARE, CPU_SAMPLE_MS, CPU_MIN_COVER, cpuBySpan, median } from './lib/judge.mjs';
+import { getJson } from './lib/api.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GO = process.env.GO || 'go';
@@ -135,11 +136,6 @@ async function postRuntime(kind, params, body) {
   }
 }
 
-async function getJson(server, p, timeoutMs = 60000) {
-  const r = await request(server, 'GET', p, { timeoutMs });
-  assert.equal(r.status, 200, `GET ${p}: ${r.status} ${r.body.toString().slice(0, 300)}`);
-  return JSON.parse(r.body.toString());
-}
 
 /**
  * A deterministic interleaving: PER_KIND rounds of all kinds, 1000/RATE ms apart. In each

@@ -22,15 +22,17 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync, cpSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer, request } from '../integration/lib/server.mjs';
 import { waitFor, sleep } from '../integration/lib/wait.mjs';
+import { buildGoService } from '../e2e/lib/gobuild.mjs';
+import { getJson } from '../e2e/lib/api.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GO = process.env.GO || 'go';
@@ -75,45 +77,9 @@ let run = null;     // what was collected
 
 // ---------------------------------------------------------------- the service
 
-function goEnv(extra = {}) {
-  const env = { ...process.env, GOFLAGS: '-mod=readonly', GO111MODULE: 'on', GOTOOLCHAIN: TOOLCHAIN, ...extra };
-  if (!env.HOME) { // go needs a cache and a module cache; ctest may run without HOME
-    env.GOCACHE = env.GOCACHE || path.join(OUT_DIR, 'gocache');
-    env.GOMODCACHE = env.GOMODCACHE || path.join(OUT_DIR, 'gomodcache');
-  }
-  return env;
-}
-
-/** Builds the service (as tests/e2e-sdk does: another toolchain builds a copy of the
- * module whose go directive names its release, so that its runtime's defaults apply). */
 function buildService() {
-  mkdirSync(OUT_DIR, { recursive: true });
-  const env = goEnv();
-  const version = execFileSync(GO, ['version'], { env }).toString().trim();
-  log(`${GO} (GOTOOLCHAIN=${TOOLCHAIN}): ${version}`);
-  let dir = path.join(HERE, 'service'), tmp = null;
-  if (TOOLCHAIN !== 'local') {
-    const m = /^go(\d+\.\d+)/.exec(TOOLCHAIN);
-    assert.ok(m, `MW_EXECTRACE_GOTOOLCHAIN=${TOOLCHAIN}: expected goX.Y.Z`);
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'mw-exectrace-svc-'));
-    cpSync(dir, tmp, { recursive: true });
-    dir = tmp;
-    const mod = JSON.parse(execFileSync(GO, ['mod', 'edit', '-json'], { cwd: dir, env }).toString());
-    for (const r of mod.Replace || []) {
-      if (r.New.Path.startsWith('.'))
-        execFileSync(GO, ['mod', 'edit', `-replace=${r.Old.Path}=${path.resolve(HERE, 'service', r.New.Path)}`], { cwd: dir, env });
-    }
-    execFileSync(GO, ['mod', 'edit', `-go=${m[1]}`], { cwd: dir, env });
-  }
-  const t0 = performance.now();
-  try {
-    execFileSync(GO, ['build', '-o', SERVICE_BIN, '.'], { cwd: dir, env, stdio: ['ignore', 'inherit', 'inherit'] });
-  } finally {
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  }
-  const built = execFileSync(GO, ['version', SERVICE_BIN], { env }).toString().trim().replace(/^.*: /, '');
-  log(`go build: ${Math.round(performance.now() - t0)} ms -> ${SERVICE_BIN} (${built})`);
-  return { goVersion: version, built };
+  return buildGoService({ go: GO, toolchain: TOOLCHAIN, moduleDir: path.join(HERE, 'service'), bin: SERVICE_BIN,
+    outDir: OUT_DIR, log });
 }
 
 async function startService(endpoint) {
@@ -255,11 +221,6 @@ async function recorderStats() {
   return JSON.parse(r.body.toString());
 }
 
-async function getJson(p, expect = 200) {
-  const r = await request(mw, 'GET', p, { timeoutMs: 60000 });
-  assert.equal(r.status, expect, `GET ${p}: ${r.status} ${r.body.toString().slice(0, 300)}`);
-  return JSON.parse(r.body.toString());
-}
 
 async function collect() {
   const built = buildService();
@@ -306,7 +267,7 @@ async function collect() {
 /** The span's goroutine history; the goroutine that ran it (the service's own id). */
 const histories = {}; // span id -> the answer, for the report
 async function history(req, spanId = req.child_span_id) {
-  const h = histories[spanId] || await getJson(`/api/v1/exectrace/spans/${req.trace_id}/${spanId}`);
+  const h = histories[spanId] || await getJson(mw, `/api/v1/exectrace/spans/${req.trace_id}/${spanId}`);
   histories[spanId] = h;
   const g = h.goroutines.find((x) => x.role === 'span' && x.goroutine === req.goroutine);
   assert.ok(g, `span ${req.trace_id}/${spanId} (${req.kind}): no goroutine ${req.goroutine} with role span in ` +
@@ -331,7 +292,7 @@ before(async () => {
   mw = await startServer({ args: READER ? ['--exectrace-reader', READER] : [] });
   run = await collect();
   run.slow = run.groups.flat();
-  const list = await getJson('/api/v1/exectraces?limit=1000');
+  const list = await getJson(mw, '/api/v1/exectraces?limit=1000');
   run.exectraces = list.exectraces;
   log(`${proxy.pushes.length} pushes: ${JSON.stringify(proxy.pushes.map((p) => ({ status: p.status, bytes: p.bytes })))}`);
   mkdirSync(OUT_DIR, { recursive: true });
