@@ -2,8 +2,8 @@
  * (schema/meanwhile/exectrace/v1/records.proto) made into plain arrays.
  * The message can be large (every interval of a 64 MiB trace), so it is
  * never unpacked whole, nor even held: its top-level fields are decoded as
- * they arrive, each unpacked with protobuf-c on its own, then copied into
- * compact structs.
+ * they arrive, each on its own (intervals and wakes, nearly all of it, read
+ * in place; the rest unpacked with protobuf-c), into compact structs.
  * Reason strings are interned: a trace has a few dozen distinct ones. */
 #ifndef MW_DECODE_EXECTRACE_H
 #define MW_DECODE_EXECTRACE_H

@@ -336,6 +336,56 @@ static void test_records_refused(void **state) {
   mw__arena_free(a);
 }
 
+/* Intervals and wakes are read in place, not with protobuf-c: the same
+ * message as protobuf-c reads it (unknown fields of every wire type skipped,
+ * a string read up to a NUL, the last of a repeated scalar kept), and the
+ * same refusals (a known field of another wire type, a field cut short). */
+static void test_records_in_place(void **state) {
+  (void)state;
+  mw_arena *a = mw__arena_new(0);
+  char err[256] = "";
+  mw_xt_records r;
+  static const uint8_t ok[] = {
+      /* Interval: goroutine 300, state 3 then 3 again, reason "chan", raw "ab\0c", start 5, end 7, stack 2,
+       * clipped_end, unknown fields 20 (fixed64), 21 (fixed32), 22 (varint), 23 (bytes) */
+      0x1a, 0x32, 0x08, 0xac, 0x02, 0x10, 0x03, 0x1a, 0x04, 'c', 'h', 'a', 'n', 0x22, 0x04, 'a', 'b', 0x00, 'c', 0x28,
+      0x05, 0x30, 0x07, 0x38, 0x02, 0x50, 0x01, 0xa1, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0xad, 0x01, 1, 2, 3, 4, 0xb0, 0x01,
+      0x7f, 0xba, 0x01, 0x01, 0x00, 0x10, 0x03,
+      /* Wake: goroutine 300, waker 12, time 9, waker_stack 2, waker_span 0, span 0 */
+      0x22, 0x09, 0x08, 0xac, 0x02, 0x10, 0x0c, 0x18, 0x09, 0x20, 0x02,
+      /* Summary: start 1 */
+      0x7a, 0x02, 0x08, 0x01};
+  assert_int_equal(mw__xt_records_decode(a, ok, sizeof ok, &r, err, sizeof err), MW_OK);
+  assert_int_equal(r.n_intervals, 1);
+  assert_int_equal(r.intervals[0].goroutine, 300);
+  assert_int_equal(r.intervals[0].iv.state, 3);
+  assert_string_equal(r.intervals[0].iv.reason, "chan");
+  assert_string_equal(r.intervals[0].iv.raw_reason, "ab");
+  assert_int_equal(r.intervals[0].iv.start_ns, 5);
+  assert_int_equal(r.intervals[0].iv.end_ns, 7);
+  assert_int_equal(r.intervals[0].iv.stack, 2);
+  assert_int_equal(r.intervals[0].iv.clipped, MW_XT_CLIPPED_END);
+  assert_int_equal(r.n_wakes, 1);
+  assert_int_equal(r.wakes[0].goroutine, 300);
+  assert_int_equal(r.wakes[0].wk.waker, 12);
+  assert_int_equal(r.wakes[0].wk.time_ns, 9);
+  assert_int_equal(r.wakes[0].wk.waker_stack, 2);
+  mw__xt_records_free(&r);
+  /* the reason as a varint */
+  static const uint8_t wrong_type[] = {0x1a, 0x04, 0x10, 0x03, 0x18, 0x01, 0x7a, 0x00};
+  assert_int_equal(mw__xt_records_decode(a, wrong_type, sizeof wrong_type, &r, err, sizeof err), MW_EINVAL);
+  assert_string_equal(err, "the reader's output has a malformed Interval message");
+  /* a wake whose time is cut inside its varint */
+  static const uint8_t cut[] = {0x22, 0x02, 0x18, 0x80, 0x7a, 0x00};
+  assert_int_equal(mw__xt_records_decode(a, cut, sizeof cut, &r, err, sizeof err), MW_EINVAL);
+  assert_string_equal(err, "the reader's output has a malformed Wake message");
+  /* a group (wire type 3) inside an interval */
+  static const uint8_t group[] = {0x1a, 0x03, 0x10, 0x03, 0x5b, 0x7a, 0x00};
+  assert_int_equal(mw__xt_records_decode(a, group, sizeof group, &r, err, sizeof err), MW_EINVAL);
+  assert_string_equal(err, "the reader's output has a malformed Interval message");
+  mw__arena_free(a);
+}
+
 /* --- from Records to the read API ------------------------------------------------ */
 
 static json_t *answer_json(mw_answer *ans) {
@@ -495,7 +545,7 @@ int main(void) {
       cmocka_unit_test(test_blob_roundtrip),          cmocka_unit_test(test_blob_compressed),
       cmocka_unit_test(test_blob_malformed),          cmocka_unit_test(test_spans_roundtrip),
       cmocka_unit_test(test_records_decode),          cmocka_unit_test(test_records_streamed),
-      cmocka_unit_test(test_records_refused),         cmocka_unit_test(test_ingest_store_read),
+      cmocka_unit_test(test_records_refused), cmocka_unit_test(test_records_in_place),         cmocka_unit_test(test_ingest_store_read),
       cmocka_unit_test(test_build_orders_goroutines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
