@@ -94,9 +94,7 @@ static int fail(char *err, size_t errsz, const char *fmt, ...) {
 struct mw_xt_dec {
   mw_arena *a;
   mw_xt_hook hook;
-  mw_bmap *reasons; /* string -> index into strs */
-  const char **strs;
-  size_t n_strs;
+  mw_bmap *reasons; /* string -> index into r.strs */
   uint8_t *pending; /* bytes of a field not complete yet */
   size_t n_pending, cap_pending;
   size_t cap_iv, cap_wk, cap_stacks, cap_spans;
@@ -116,7 +114,9 @@ static int take(mw_xt_dec *d, size_t n) {
 /* Grows a malloc'd array (counted) so that one more element fits. */
 static int grow(mw_xt_dec *d, void **items, size_t n, size_t *cap, size_t sz) {
   if (n < *cap) return MW_OK;
-  size_t nc = *cap ? *cap * 2 : 1024;
+  /* doubling while small, then a quarter more each time: what is counted
+   * (the capacity) stays within a quarter of what is used */
+  size_t nc = !*cap ? 1024 : *cap * sz < (1u << 20) ? *cap * 2 : *cap + *cap / 4;
   int rc = take(d, (nc - *cap) * sz);
   if (rc) return rc;
   if (d->hook.take) d->r.held += (nc - *cap) * sz;
@@ -256,18 +256,20 @@ static int pb_is(const pb_field *f, uint32_t num, int type) {
   return f->type == type ? 1 : -1;
 }
 
-/* The interned copy of a string field's bytes (up to a NUL: protobuf-c's
- * unpacked strings were read as C strings). */
-static const char *intern_n(mw_xt_dec *d, const uint8_t *p, size_t n) {
+/* The index in strs of a string field's bytes, interned (up to a NUL:
+ * protobuf-c's unpacked strings were read as C strings); 0 for "", -1 when
+ * out of memory. Past MAX_REASONS distinct ones, "other" (index 1). */
+static int32_t intern_n(mw_xt_dec *d, const uint8_t *p, size_t n) {
   const uint8_t *nul = n ? memchr(p, 0, n) : NULL;
   if (nul) n = (size_t)(nul - p);
-  if (!n) return "";
+  if (!n) return 0;
   int64_t i;
-  if (mw__bmap_get(d->reasons, (const char *)p, n, &i)) return d->strs[i];
-  if (d->n_strs == MAX_REASONS) return "other";
+  if (mw__bmap_get(d->reasons, (const char *)p, n, &i)) return (int32_t)i;
+  if (d->r.n_strs == MAX_REASONS) return 1;
   const char *copy = mw__arena_strndup(d->a, (const char *)p, n);
-  if (!copy || mw__bmap_put(d->reasons, copy, n, (int64_t)d->n_strs)) return NULL;
-  return d->strs[d->n_strs++] = copy;
+  if (!copy || mw__bmap_put(d->reasons, copy, n, (int64_t)d->r.n_strs)) return -1;
+  d->r.strs[d->r.n_strs] = copy;
+  return (int32_t)d->r.n_strs++;
 }
 
 /* Intervals and wakes are most of the output (a busy window has a million
@@ -310,18 +312,19 @@ static int field_interval(mw_xt_dec *d, const field *f, char *err, size_t errsz)
     rc = fail(err, errsz, "the reader's output has an interval that ends before it starts (goroutine %llu)",
               (unsigned long long)goroutine);
   else if (!(rc = grow(d, (void **)&r->intervals, r->n_intervals, &d->cap_iv, sizeof *r->intervals))) {
-    mw_xt_rec_interval *y = &r->intervals[r->n_intervals];
-    y->goroutine = goroutine;
-    y->iv = (mw_xt_interval){
-        .state = (uint8_t)state,
-        .clipped = (uint8_t)((clipped_start ? MW_XT_CLIPPED_START : 0) | (clipped_end ? MW_XT_CLIPPED_END : 0)),
-        .start_ns = start_ns,
-        .end_ns = end_ns,
-        .stack = stack,
-        .span = span};
-    if (!(y->iv.reason = intern_n(d, reason, reason_len)) || !(y->iv.raw_reason = intern_n(d, raw, raw_len)))
-      rc = MW_ENOMEM;
-    else r->n_intervals++;
+    int32_t ri = intern_n(d, reason, reason_len), rr = ri < 0 ? -1 : intern_n(d, raw, raw_len);
+    if (rr < 0) rc = MW_ENOMEM;
+    else
+      r->intervals[r->n_intervals++] = (mw_xt_rec_interval){
+          .goroutine = goroutine,
+          .start_ns = start_ns,
+          .end_ns = end_ns,
+          .stack = stack,
+          .span = span,
+          .reason = (uint16_t)ri,
+          .raw_reason = (uint16_t)rr,
+          .state = (uint8_t)state,
+          .clipped = (uint8_t)((clipped_start ? MW_XT_CLIPPED_START : 0) | (clipped_end ? MW_XT_CLIPPED_END : 0))};
   }
   return rc;
 }
@@ -395,11 +398,16 @@ mw_xt_dec *mw__xt_dec_new(mw_arena *a, const mw_xt_hook *hook) {
   if (hook) d->hook = *hook;
   d->r.hook = d->hook;
   d->reasons = mw__bmap_new(MAX_REASONS * 2);
-  d->strs = mw__arena_calloc(a, MAX_REASONS, sizeof *d->strs);
+  d->r.strs = mw__arena_calloc(a, MAX_REASONS, sizeof *d->r.strs);
+  if (d->r.strs) {
+    d->r.strs[0] = "";
+    d->r.strs[1] = "other"; /* what a reason past MAX_REASONS becomes */
+    d->r.n_strs = 2;
+  }
   mw__buf_init(&d->wb, MAX_WINDOWS_JSON);
   mw__jw_init(&d->jw, &d->wb);
   mw__jw_arr(&d->jw);
-  if (!d->reasons || !d->strs) {
+  if (!d->reasons || !d->r.strs || mw__bmap_put(d->reasons, "other", 5, 1)) {
     mw__xt_dec_free(d);
     return NULL;
   }
@@ -455,8 +463,8 @@ int mw__xt_dec_finish(mw_xt_dec *d, mw_xt_records *out, char *err, size_t errsz)
     rc = fail(err, errsz, "the reader's output ends inside a field (%zu bytes of it)", d->n_pending);
   if (!rc && !r->has_summary) rc = fail(err, errsz, "the reader's output has no summary (it was cut short)");
   for (size_t i = 0; i < r->n_intervals && !rc; i++)
-    if (r->intervals[i].iv.span > r->n_spans)
-      rc = fail(err, errsz, "the reader's output names span %u of %zu", r->intervals[i].iv.span, r->n_spans);
+    if (r->intervals[i].span > r->n_spans)
+      rc = fail(err, errsz, "the reader's output names span %u of %zu", r->intervals[i].span, r->n_spans);
   for (size_t i = 0; i < r->n_wakes && !rc; i++)
     if (r->wakes[i].wk.span > r->n_spans || r->wakes[i].wk.waker_span > r->n_spans)
       rc = fail(err, errsz, "the reader's output names a span past the %zu it lists", r->n_spans);

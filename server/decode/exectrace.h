@@ -4,7 +4,8 @@
  * never unpacked whole, nor even held: its top-level fields are decoded as
  * they arrive, each on its own (intervals and wakes, nearly all of it, read
  * in place; the rest unpacked with protobuf-c), into compact structs.
- * Reason strings are interned: a trace has a few dozen distinct ones. */
+ * Reason strings are interned: a trace has a few dozen distinct ones; an
+ * interval names them by index. */
 #ifndef MW_DECODE_EXECTRACE_H
 #define MW_DECODE_EXECTRACE_H
 #include <stddef.h>
@@ -13,9 +14,15 @@
 #include "core/arena.h"
 #include "model/exectrace.h"
 
+/* An interval as decoded: 40 bytes (a busy 20 MiB window has three million;
+ * mw_xt_interval's two reason pointers would make them 56): the reasons are
+ * indices into mw_xt_records.strs. mw__xt_rec_iv makes it whole. */
 typedef struct mw_xt_rec_interval {
   uint64_t goroutine;
-  mw_xt_interval iv;
+  int64_t start_ns, end_ns;
+  uint32_t stack, span;
+  uint16_t reason, raw_reason; /* strs[reason]: "" at 0 */
+  uint8_t state, clipped;
 } mw_xt_rec_interval;
 
 typedef struct mw_xt_rec_wake {
@@ -28,6 +35,8 @@ typedef struct mw_xt_records {
   size_t n_intervals;
   mw_xt_rec_wake *wakes; /* malloc'd */
   size_t n_wakes;
+  const char **strs; /* in the arena: the distinct reasons, strs[0] = "" */
+  size_t n_strs;
   mw_stack_text *stacks; /* in the arena; stack_ids[i] is the reader's id of stacks[i] */
   uint32_t *stack_ids;
   size_t n_stacks;
@@ -50,6 +59,18 @@ typedef struct mw_xt_records {
 } mw_xt_records;
 
 typedef struct mw_xt_hook mw_xt_hook;
+
+/* x as the model keeps an interval (its reasons r's strings). */
+static inline mw_xt_interval mw__xt_rec_iv(const mw_xt_records *r, const mw_xt_rec_interval *x) {
+  return (mw_xt_interval){.state = x->state,
+                          .clipped = x->clipped,
+                          .reason = r->strs[x->reason],
+                          .raw_reason = r->strs[x->raw_reason],
+                          .start_ns = x->start_ns,
+                          .end_ns = x->end_ns,
+                          .stack = x->stack,
+                          .span = x->span};
+}
 
 /* A decoder fed the reader's output as it arrives: fields are decoded as
  * soon as they are whole, so the output itself is never held (only a field

@@ -249,9 +249,9 @@ static void test_records_decode(void **state) {
   assert_memory_equal(r.spans[0].span_id, span_id, 8);
   assert_string_equal(r.spans[0].name, "GET /x");
   assert_int_equal(r.intervals[1].goroutine, 57);
-  assert_string_equal(r.intervals[1].iv.raw_reason, "chan receive");
-  /* interned: the two "" reasons and the same text share storage */
-  assert_ptr_equal(r.intervals[0].iv.reason, r.intervals[2].iv.reason);
+  assert_string_equal(r.strs[r.intervals[1].raw_reason], "chan receive");
+  /* interned: the two "" reasons and the same text share an index */
+  assert_int_equal(r.intervals[0].reason, r.intervals[2].reason);
   assert_int_equal(r.wakes[0].wk.waker, 12);
   assert_int_equal(r.start_ns, T0);
   assert_int_equal(r.alignment, MW_XT_ALIGN_CLOCK_SNAPSHOT);
@@ -292,7 +292,7 @@ static void test_records_streamed(void **state) {
   assert_int_equal(r.n_intervals, 6);
   assert_int_equal(r.n_wakes, 1);
   assert_int_equal(r.n_stacks, 2);
-  assert_string_equal(r.intervals[1].iv.raw_reason, "chan receive");
+  assert_string_equal(r.strs[r.intervals[1].raw_reason], "chan receive");
   assert_int_equal(r.intervals[5].goroutine, 99);
   mw__xt_records_free(&r);
   assert_int_equal(counted, 0);
@@ -358,13 +358,13 @@ static void test_records_in_place(void **state) {
   assert_int_equal(mw__xt_records_decode(a, ok, sizeof ok, &r, err, sizeof err), MW_OK);
   assert_int_equal(r.n_intervals, 1);
   assert_int_equal(r.intervals[0].goroutine, 300);
-  assert_int_equal(r.intervals[0].iv.state, 3);
-  assert_string_equal(r.intervals[0].iv.reason, "chan");
-  assert_string_equal(r.intervals[0].iv.raw_reason, "ab");
-  assert_int_equal(r.intervals[0].iv.start_ns, 5);
-  assert_int_equal(r.intervals[0].iv.end_ns, 7);
-  assert_int_equal(r.intervals[0].iv.stack, 2);
-  assert_int_equal(r.intervals[0].iv.clipped, MW_XT_CLIPPED_END);
+  assert_int_equal(r.intervals[0].state, 3);
+  assert_string_equal(r.strs[r.intervals[0].reason], "chan");
+  assert_string_equal(r.strs[r.intervals[0].raw_reason], "ab");
+  assert_int_equal(r.intervals[0].start_ns, 5);
+  assert_int_equal(r.intervals[0].end_ns, 7);
+  assert_int_equal(r.intervals[0].stack, 2);
+  assert_int_equal(r.intervals[0].clipped, MW_XT_CLIPPED_END);
   assert_int_equal(r.n_wakes, 1);
   assert_int_equal(r.wakes[0].goroutine, 300);
   assert_int_equal(r.wakes[0].wk.waker, 12);
@@ -499,6 +499,9 @@ static void test_build_orders_goroutines(void **state) {
   mw_xt_records r;
   memset(&r, 0, sizeof r);
   r.windows_json = "[]";
+  static const char *strs[] = {""}; /* every interval's reasons: "" */
+  r.strs = strs;
+  r.n_strs = 1;
   r.start_ns = T0;
   r.end_ns = T0 + 1000 * MS;
   r.intervals = calloc(N_IDS * PER, sizeof *r.intervals);
@@ -509,9 +512,7 @@ static void test_build_orders_goroutines(void **state) {
     for (int g = 0; g < N_IDS; g++) {
       int t = ids[g] == 70000 ? PER - 1 - k : k; /* 70000's come last first */
       mw_xt_rec_interval *iv = &r.intervals[r.n_intervals++];
-      iv->goroutine = ids[g];
-      iv->iv = (mw_xt_interval){
-          .state = 1, .reason = "", .raw_reason = "", .start_ns = T0 + t * MS, .end_ns = T0 + (t + 1) * MS};
+      *iv = (mw_xt_rec_interval){.goroutine = ids[g], .state = 1, .start_ns = T0 + t * MS, .end_ns = T0 + (t + 1) * MS};
       mw_xt_rec_wake *w = &r.wakes[r.n_wakes++];
       w->goroutine = ids[g];
       w->wk = (mw_xt_wake){.waker = 7, .time_ns = T0 + t * MS};
