@@ -386,6 +386,68 @@ static void test_records_in_place(void **state) {
   mw__arena_free(a);
 }
 
+/* The memory that decoding and grouping a window takes, per interval, at its
+ * peak: one goroutine with many intervals, all in one span (a busy
+ * goroutine of a real window had 3.55 million). Each was 56 bytes decoded
+ * (arrays grown twice over), then copied whole (48 bytes each) and given a
+ * 32-byte span candidate: over 150 bytes an interval; now about 60. */
+static size_t peak_now, peak_max;
+static int peak_take(void *user, size_t n) {
+  (void)user;
+  peak_now += n;
+  if (peak_now > peak_max) peak_max = peak_now;
+  return 0;
+}
+static void peak_give(void *user, size_t n) {
+  (void)user;
+  peak_now -= n;
+}
+
+static void test_build_memory_per_interval(void **state) {
+  (void)state;
+  enum { N = 200000 };
+  mw_arena *a = mw__arena_new(0);
+  Interval iv = MEANWHILE__EXECTRACE__V1__INTERVAL__INIT;
+  iv.goroutine = 5, iv.state = MEANWHILE__EXECTRACE__V1__STATE__BLOCKED, iv.reason = "chan";
+  iv.raw_reason = "chan receive", iv.start_ns = T0, iv.end_ns = T0 + MS, iv.span = 1;
+  Interval **ivp = malloc(N * sizeof *ivp);
+  assert_non_null(ivp);
+  for (size_t i = 0; i < N; i++) ivp[i] = &iv;
+  Meanwhile__Exectrace__V1__Span sp = MEANWHILE__EXECTRACE__V1__SPAN__INIT;
+  sp.span_id = (ProtobufCBinaryData){8, span_id};
+  Meanwhile__Exectrace__V1__Span *spans[] = {&sp};
+  Meanwhile__Exectrace__V1__Summary sum = MEANWHILE__EXECTRACE__V1__SUMMARY__INIT;
+  sum.start_ns = T0, sum.end_ns = T0 + MS, sum.alignment = MEANWHILE__EXECTRACE__V1__ALIGNMENT__CLOCK_SNAPSHOT;
+  Meanwhile__Exectrace__V1__Records rec = MEANWHILE__EXECTRACE__V1__RECORDS__INIT;
+  rec.n_spans = 1, rec.spans = spans, rec.n_intervals = N, rec.intervals = ivp, rec.summary = &sum;
+  size_t len = meanwhile__exectrace__v1__records__get_packed_size(&rec);
+  uint8_t *p = malloc(len);
+  assert_non_null(p);
+  meanwhile__exectrace__v1__records__pack(&rec, p);
+  free(ivp);
+  peak_now = peak_max = 0;
+  mw_xt_hook hook = {peak_take, peak_give, NULL};
+  mw_mem_account mem = {peak_take, peak_give, NULL, 0};
+  mw_xt_dec *d = mw__xt_dec_new(a, &hook);
+  char err[256] = "";
+  for (size_t off = 0; off < len; off += 65536) /* as the reader's pipe gives it */
+    assert_int_equal(mw__xt_dec_feed(d, p + off, len - off < 65536 ? len - off : 65536, err, sizeof err), MW_OK);
+  mw_xt_records r;
+  assert_int_equal(mw__xt_dec_finish(d, &r, err, sizeof err), MW_OK);
+  mw__xt_dec_free(d);
+  assert_int_equal(r.n_intervals, N);
+  mw_xt_params prm = {.service = "svc", .capture_ns = T0, .received_ns = T0};
+  mw_runtime_batch b;
+  static const uint8_t trace[] = "go 1.26 trace\0\0\0 any bytes";
+  assert_int_equal(mw__xt_build(a, &prm, trace, sizeof trace, &r, &mem, &b, err, sizeof err), MW_OK);
+  assert_int_equal(b.exectrace->n_goroutines, 1);
+  assert_int_equal(b.exectrace->n_runs, 1);
+  assert_int_equal(peak_now, 0); /* all given back */
+  assert_true(peak_max < (size_t)N * 96);
+  free(p);
+  mw__arena_free(a);
+}
+
 /* --- from Records to the read API ------------------------------------------------ */
 
 static json_t *answer_json(mw_answer *ans) {
@@ -546,7 +608,7 @@ int main(void) {
       cmocka_unit_test(test_blob_roundtrip),          cmocka_unit_test(test_blob_compressed),
       cmocka_unit_test(test_blob_malformed),          cmocka_unit_test(test_spans_roundtrip),
       cmocka_unit_test(test_records_decode),          cmocka_unit_test(test_records_streamed),
-      cmocka_unit_test(test_records_refused), cmocka_unit_test(test_records_in_place),         cmocka_unit_test(test_ingest_store_read),
+      cmocka_unit_test(test_records_refused), cmocka_unit_test(test_records_in_place), cmocka_unit_test(test_build_memory_per_interval),         cmocka_unit_test(test_ingest_store_read),
       cmocka_unit_test(test_build_orders_goroutines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
