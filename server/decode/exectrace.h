@@ -16,7 +16,7 @@
 
 /* An interval as decoded: 40 bytes (a busy 20 MiB window has three million;
  * mw_xt_interval's two reason pointers would make them 56): the reasons are
- * indices into mw_xt_records.strs. mw__xt_rec_iv makes it whole. */
+ * indices into mw_xt_records.strs. */
 typedef struct mw_xt_rec_interval {
   uint64_t goroutine;
   int64_t start_ns, end_ns;
@@ -59,18 +59,6 @@ typedef struct mw_xt_records {
 } mw_xt_records;
 
 typedef struct mw_xt_hook mw_xt_hook;
-
-/* x as the model keeps an interval (its reasons r's strings). */
-static inline mw_xt_interval mw__xt_rec_iv(const mw_xt_records *r, const mw_xt_rec_interval *x) {
-  return (mw_xt_interval){.state = x->state,
-                          .clipped = x->clipped,
-                          .reason = r->strs[x->reason],
-                          .raw_reason = r->strs[x->raw_reason],
-                          .start_ns = x->start_ns,
-                          .end_ns = x->end_ns,
-                          .stack = x->stack,
-                          .span = x->span};
-}
 
 /* A decoder fed the reader's output as it arrives: fields are decoded as
  * soon as they are whole, so the output itself is never held (only a field
