@@ -124,8 +124,18 @@ func appendVarint(b []byte, f protowire.Number, v uint64) []byte {
 	if v == 0 {
 		return b
 	}
-	b = protowire.AppendTag(b, f, protowire.VarintType)
-	return protowire.AppendVarint(b, v)
+	if f >= 16 {
+		b = protowire.AppendTag(b, f, protowire.VarintType)
+		return protowire.AppendVarint(b, v)
+	}
+	// a field under 16 has a one-byte tag; the loop is protowire's varint
+	// without its calls (a busy window writes some ten million of these)
+	b = append(b, byte(f)<<3)
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
 }
 
 func appendBool(b []byte, f protowire.Number, v bool) []byte {
