@@ -158,8 +158,8 @@ static int cand_add(cands *c, mw_xt_span_run run) {
 /* Groups the intervals and wakes by goroutine (in the orders piv and pwk)
  * into blobs, each goroutine's records in time order, and collects the span
  * runs. */
-static int group(mw_arena *a, const mw_xt_records *r, uint32_t *piv, size_t max_iv, const uint32_t *pwk,
-                 size_t max_wk, mw_exectrace_batch *x, mw_mem_account *mem) {
+static int group(mw_arena *a, const mw_xt_records *r, uint32_t *piv, size_t max_iv, const uint32_t *pwk, size_t max_wk,
+                 mw_exectrace_batch *x, mw_mem_account *mem) {
   int rc = MW_OK;
   /* exact sizes first (the most intervals and wakes of one goroutine are given): a goroutine's
    * intervals stay where they are, in order through piv (sorted there, with iv the merge's room) */
@@ -202,7 +202,7 @@ static int group(mw_arena *a, const mw_xt_records *r, uint32_t *piv, size_t max_
     }
     if (!sorted_iv) sort_idx(r->intervals, piv + i0, iv, ni);
     if (!sorted_wk) qsort(wk, nw, sizeof *wk, cmp_wake);
-  if (x->n_goroutines == cap_g) {
+    if (x->n_goroutines == cap_g) {
       size_t nc = cap_g ? cap_g * 2 : 256;
       mw_xt_goroutine *ng = mw__arena_alloc(a, nc * sizeof *ng);
       if (!ng) {

@@ -605,10 +605,16 @@ static void test_build_orders_goroutines(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_blob_roundtrip),          cmocka_unit_test(test_blob_compressed),
-      cmocka_unit_test(test_blob_malformed),          cmocka_unit_test(test_spans_roundtrip),
-      cmocka_unit_test(test_records_decode),          cmocka_unit_test(test_records_streamed),
-      cmocka_unit_test(test_records_refused), cmocka_unit_test(test_records_in_place), cmocka_unit_test(test_build_memory_per_interval),         cmocka_unit_test(test_ingest_store_read),
+      cmocka_unit_test(test_blob_roundtrip),
+      cmocka_unit_test(test_blob_compressed),
+      cmocka_unit_test(test_blob_malformed),
+      cmocka_unit_test(test_spans_roundtrip),
+      cmocka_unit_test(test_records_decode),
+      cmocka_unit_test(test_records_streamed),
+      cmocka_unit_test(test_records_refused),
+      cmocka_unit_test(test_records_in_place),
+      cmocka_unit_test(test_build_memory_per_interval),
+      cmocka_unit_test(test_ingest_store_read),
       cmocka_unit_test(test_build_orders_goroutines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
