@@ -94,9 +94,7 @@ static int fail(char *err, size_t errsz, const char *fmt, ...) {
 struct mw_xt_dec {
   mw_arena *a;
   mw_xt_hook hook;
-  mw_bmap *reasons; /* string -> index into strs */
-  const char **strs;
-  size_t n_strs;
+  mw_bmap *reasons; /* string -> index into r.strs */
   uint8_t *pending; /* bytes of a field not complete yet */
   size_t n_pending, cap_pending;
   size_t cap_iv, cap_wk, cap_stacks, cap_spans;
@@ -116,7 +114,9 @@ static int take(mw_xt_dec *d, size_t n) {
 /* Grows a malloc'd array (counted) so that one more element fits. */
 static int grow(mw_xt_dec *d, void **items, size_t n, size_t *cap, size_t sz) {
   if (n < *cap) return MW_OK;
-  size_t nc = *cap ? *cap * 2 : 1024;
+  /* doubling while small, then a quarter more each time: what is counted
+   * (the capacity) stays within a quarter of what is used */
+  size_t nc = !*cap ? 1024 : *cap * sz < (1u << 20) ? *cap * 2 : *cap + *cap / 4;
   int rc = take(d, (nc - *cap) * sz);
   if (rc) return rc;
   if (d->hook.take) d->r.held += (nc - *cap) * sz;
@@ -125,18 +125,6 @@ static int grow(mw_xt_dec *d, void **items, size_t n, size_t *cap, size_t sz) {
   *items = p;
   *cap = nc;
   return MW_OK;
-}
-
-/* The interned copy of s ("" for NULL or ""). */
-static const char *intern(mw_xt_dec *d, const char *s) {
-  if (!s || !*s) return "";
-  size_t n = strlen(s);
-  int64_t i;
-  if (mw__bmap_get(d->reasons, s, n, &i)) return d->strs[i];
-  if (d->n_strs == MAX_REASONS) return "other";
-  const char *copy = mw__arena_strndup(d->a, s, n);
-  if (!copy || mw__bmap_put(d->reasons, s, n, (int64_t)d->n_strs)) return NULL;
-  return d->strs[d->n_strs++] = copy;
 }
 
 /* A stack as the stack store keeps it: "func\tfile:line\n" per frame. */
@@ -222,44 +210,148 @@ static int field_span(mw_xt_dec *d, const field *f, char *err, size_t errsz) {
   return rc;
 }
 
+/* One field of an Interval or Wake message, read in place. */
+typedef struct pb_field {
+  uint32_t num;
+  int type; /* 0 varint, 2 bytes; 1 and 5 (fixed) are skipped as unknown */
+  uint64_t v;
+  const uint8_t *p;
+  size_t len;
+} pb_field;
+
+/* The next field of a message: 1 when read, 0 at its end, -1 when the bytes
+ * are not a message (what protobuf-c's unpack refuses too: a truncated
+ * field, a group, a field number 0). */
+static int pb_next(walker *w, pb_field *f) {
+  if (w->p >= w->end) return 0;
+  uint64_t key;
+  if (!varint(w, &key) || (key >> 3) == 0 || (key >> 3) > UINT32_MAX) return -1;
+  f->num = (uint32_t)(key >> 3);
+  f->type = (int)(key & 7);
+  switch (f->type) {
+  case 0: return varint(w, &f->v) ? 1 : -1;
+  case 1:
+    if (w->end - w->p < 8) return -1;
+    w->p += 8;
+    return 1;
+  case 5:
+    if (w->end - w->p < 4) return -1;
+    w->p += 4;
+    return 1;
+  case 2:
+    if (!varint(w, &f->v) || f->v > (uint64_t)(w->end - w->p)) return -1;
+    f->p = w->p;
+    f->len = (size_t)f->v;
+    w->p += f->len;
+    return 1;
+  default: return -1;
+  }
+}
+
+/* A known field's wire type must be its own (protobuf-c refuses another);
+ * an unknown field is skipped. Returns 1 when f is field num as a varint,
+ * 0 when it is another field, -1 when it is num of another wire type. */
+static int pb_is(const pb_field *f, uint32_t num, int type) {
+  if (f->num != num) return 0;
+  return f->type == type ? 1 : -1;
+}
+
+/* The index in strs of a string field's bytes, interned (up to a NUL:
+ * protobuf-c's unpacked strings were read as C strings); 0 for "", -1 when
+ * out of memory. Past MAX_REASONS distinct ones, "other" (index 1). */
+static int32_t intern_n(mw_xt_dec *d, const uint8_t *p, size_t n) {
+  const uint8_t *nul = n ? memchr(p, 0, n) : NULL;
+  if (nul) n = (size_t)(nul - p);
+  if (!n) return 0;
+  int64_t i;
+  if (mw__bmap_get(d->reasons, (const char *)p, n, &i)) return (int32_t)i;
+  if (d->r.n_strs == MAX_REASONS) return 1;
+  const char *copy = mw__arena_strndup(d->a, (const char *)p, n);
+  if (!copy || mw__bmap_put(d->reasons, copy, n, (int64_t)d->r.n_strs)) return -1;
+  d->r.strs[d->r.n_strs] = copy;
+  return (int32_t)d->r.n_strs++;
+}
+
+/* Intervals and wakes are most of the output (a busy window has a million
+ * and a half): they are read in place, field by field, as protobuf-c would
+ * unpack them but without its allocation and free per message. */
 static int field_interval(mw_xt_dec *d, const field *f, char *err, size_t errsz) {
-  UNPACK(Meanwhile__Exectrace__V1__Interval, meanwhile__exectrace__v1__interval__unpack, "Interval");
+  walker w = {f->p, f->p + f->len};
+  pb_field x;
+  uint64_t goroutine = 0;
+  int32_t state = 0;
+  int64_t start_ns = 0, end_ns = 0;
+  uint32_t stack = 0, span = 0;
+  int clipped_start = 0, clipped_end = 0, k;
+  const uint8_t *reason = NULL, *raw = NULL;
+  size_t reason_len = 0, raw_len = 0;
+  while ((k = pb_next(&w, &x)) > 0) {
+    int ok = 0;
+    switch (x.num) {
+    case 1: ok = pb_is(&x, 1, 0), goroutine = x.v; break;
+    case 2: ok = pb_is(&x, 2, 0), state = (int32_t)(uint32_t)x.v; break;
+    case 3: ok = pb_is(&x, 3, 2), reason = x.p, reason_len = x.len; break;
+    case 4: ok = pb_is(&x, 4, 2), raw = x.p, raw_len = x.len; break;
+    case 5: ok = pb_is(&x, 5, 0), start_ns = (int64_t)x.v; break;
+    case 6: ok = pb_is(&x, 6, 0), end_ns = (int64_t)x.v; break;
+    case 7: ok = pb_is(&x, 7, 0), stack = (uint32_t)x.v; break;
+    case 8: ok = pb_is(&x, 8, 0), span = (uint32_t)x.v; break;
+    case 9: ok = pb_is(&x, 9, 0), clipped_start = x.v != 0; break;
+    case 10: ok = pb_is(&x, 10, 0), clipped_end = x.v != 0; break;
+    default: ok = 1;
+    }
+    if (ok < 0) k = -1;
+    if (k < 0) break;
+  }
+  if (k < 0) return fail(err, errsz, "the reader's output has a malformed %s message", "Interval");
   mw_xt_records *r = &d->r;
   int rc = MW_OK;
-  if ((int)m->state < 1 || (int)m->state > (int)MW_XT_STATE_MAX)
-    rc = fail(err, errsz, "the reader's output has an interval of unknown state %d", (int)m->state);
-  else if (m->end_ns < m->start_ns)
+  if (state < 1 || state > (int)MW_XT_STATE_MAX)
+    rc = fail(err, errsz, "the reader's output has an interval of unknown state %d", (int)state);
+  else if (end_ns < start_ns)
     rc = fail(err, errsz, "the reader's output has an interval that ends before it starts (goroutine %llu)",
-              (unsigned long long)m->goroutine);
+              (unsigned long long)goroutine);
   else if (!(rc = grow(d, (void **)&r->intervals, r->n_intervals, &d->cap_iv, sizeof *r->intervals))) {
-    mw_xt_rec_interval *x = &r->intervals[r->n_intervals];
-    x->goroutine = m->goroutine;
-    x->iv = (mw_xt_interval){
-        .state = (uint8_t)m->state,
-        .clipped = (uint8_t)((m->clipped_start ? MW_XT_CLIPPED_START : 0) | (m->clipped_end ? MW_XT_CLIPPED_END : 0)),
-        .start_ns = m->start_ns,
-        .end_ns = m->end_ns,
-        .stack = m->stack,
-        .span = m->span};
-    if (!(x->iv.reason = intern(d, m->reason)) || !(x->iv.raw_reason = intern(d, m->raw_reason))) rc = MW_ENOMEM;
-    else r->n_intervals++;
+    int32_t ri = intern_n(d, reason, reason_len), rr = ri < 0 ? -1 : intern_n(d, raw, raw_len);
+    if (rr < 0) rc = MW_ENOMEM;
+    else
+      r->intervals[r->n_intervals++] = (mw_xt_rec_interval){
+          .goroutine = goroutine,
+          .start_ns = start_ns,
+          .end_ns = end_ns,
+          .stack = stack,
+          .span = span,
+          .reason = (uint16_t)ri,
+          .raw_reason = (uint16_t)rr,
+          .state = (uint8_t)state,
+          .clipped = (uint8_t)((clipped_start ? MW_XT_CLIPPED_START : 0) | (clipped_end ? MW_XT_CLIPPED_END : 0))};
   }
-  meanwhile__exectrace__v1__interval__free_unpacked(m, NULL);
   return rc;
 }
 
 static int field_wake(mw_xt_dec *d, const field *f, char *err, size_t errsz) {
-  UNPACK(Meanwhile__Exectrace__V1__Wake, meanwhile__exectrace__v1__wake__unpack, "Wake");
+  walker w = {f->p, f->p + f->len};
+  pb_field x;
+  mw_xt_rec_wake y = {0};
+  int k;
+  while ((k = pb_next(&w, &x)) > 0) {
+    int ok = 0;
+    switch (x.num) {
+    case 1: ok = pb_is(&x, 1, 0), y.goroutine = x.v; break;
+    case 2: ok = pb_is(&x, 2, 0), y.wk.waker = x.v; break;
+    case 3: ok = pb_is(&x, 3, 0), y.wk.time_ns = (int64_t)x.v; break;
+    case 4: ok = pb_is(&x, 4, 0), y.wk.waker_stack = (uint32_t)x.v; break;
+    case 5: ok = pb_is(&x, 5, 0), y.wk.waker_span = (uint32_t)x.v; break;
+    case 6: ok = pb_is(&x, 6, 0), y.wk.span = (uint32_t)x.v; break;
+    default: ok = 1;
+    }
+    if (ok < 0) k = -1;
+    if (k < 0) break;
+  }
+  if (k < 0) return fail(err, errsz, "the reader's output has a malformed %s message", "Wake");
   mw_xt_records *r = &d->r;
   int rc = grow(d, (void **)&r->wakes, r->n_wakes, &d->cap_wk, sizeof *r->wakes);
-  if (!rc)
-    r->wakes[r->n_wakes++] = (mw_xt_rec_wake){m->goroutine,
-                                              {.waker = m->waker,
-                                               .time_ns = m->time_ns,
-                                               .waker_stack = m->waker_stack,
-                                               .waker_span = m->waker_span,
-                                               .span = m->span}};
-  meanwhile__exectrace__v1__wake__free_unpacked(m, NULL);
+  if (!rc) r->wakes[r->n_wakes++] = y;
   return rc;
 }
 
@@ -306,11 +398,16 @@ mw_xt_dec *mw__xt_dec_new(mw_arena *a, const mw_xt_hook *hook) {
   if (hook) d->hook = *hook;
   d->r.hook = d->hook;
   d->reasons = mw__bmap_new(MAX_REASONS * 2);
-  d->strs = mw__arena_calloc(a, MAX_REASONS, sizeof *d->strs);
+  d->r.strs = mw__arena_calloc(a, MAX_REASONS, sizeof *d->r.strs);
+  if (d->r.strs) {
+    d->r.strs[0] = "";
+    d->r.strs[1] = "other"; /* what a reason past MAX_REASONS becomes */
+    d->r.n_strs = 2;
+  }
   mw__buf_init(&d->wb, MAX_WINDOWS_JSON);
   mw__jw_init(&d->jw, &d->wb);
   mw__jw_arr(&d->jw);
-  if (!d->reasons || !d->strs) {
+  if (!d->reasons || !d->r.strs || mw__bmap_put(d->reasons, "other", 5, 1)) {
     mw__xt_dec_free(d);
     return NULL;
   }
@@ -366,8 +463,8 @@ int mw__xt_dec_finish(mw_xt_dec *d, mw_xt_records *out, char *err, size_t errsz)
     rc = fail(err, errsz, "the reader's output ends inside a field (%zu bytes of it)", d->n_pending);
   if (!rc && !r->has_summary) rc = fail(err, errsz, "the reader's output has no summary (it was cut short)");
   for (size_t i = 0; i < r->n_intervals && !rc; i++)
-    if (r->intervals[i].iv.span > r->n_spans)
-      rc = fail(err, errsz, "the reader's output names span %u of %zu", r->intervals[i].iv.span, r->n_spans);
+    if (r->intervals[i].span > r->n_spans)
+      rc = fail(err, errsz, "the reader's output names span %u of %zu", r->intervals[i].span, r->n_spans);
   for (size_t i = 0; i < r->n_wakes && !rc; i++)
     if (r->wakes[i].wk.span > r->n_spans || r->wakes[i].wk.waker_span > r->n_spans)
       rc = fail(err, errsz, "the reader's output names a span past the %zu it lists", r->n_spans);

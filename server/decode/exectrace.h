@@ -2,9 +2,10 @@
  * (schema/meanwhile/exectrace/v1/records.proto) made into plain arrays.
  * The message can be large (every interval of a 64 MiB trace), so it is
  * never unpacked whole, nor even held: its top-level fields are decoded as
- * they arrive, each unpacked with protobuf-c on its own, then copied into
- * compact structs.
- * Reason strings are interned: a trace has a few dozen distinct ones. */
+ * they arrive, each on its own (intervals and wakes, nearly all of it, read
+ * in place; the rest unpacked with protobuf-c), into compact structs.
+ * Reason strings are interned: a trace has a few dozen distinct ones; an
+ * interval names them by index. */
 #ifndef MW_DECODE_EXECTRACE_H
 #define MW_DECODE_EXECTRACE_H
 #include <stddef.h>
@@ -13,9 +14,15 @@
 #include "core/arena.h"
 #include "model/exectrace.h"
 
+/* An interval as decoded: 40 bytes (a busy 20 MiB window has three million;
+ * mw_xt_interval's two reason pointers would make them 56): the reasons are
+ * indices into mw_xt_records.strs. */
 typedef struct mw_xt_rec_interval {
   uint64_t goroutine;
-  mw_xt_interval iv;
+  int64_t start_ns, end_ns;
+  uint32_t stack, span;
+  uint16_t reason, raw_reason; /* strs[reason]: "" at 0 */
+  uint8_t state, clipped;
 } mw_xt_rec_interval;
 
 typedef struct mw_xt_rec_wake {
@@ -28,6 +35,8 @@ typedef struct mw_xt_records {
   size_t n_intervals;
   mw_xt_rec_wake *wakes; /* malloc'd */
   size_t n_wakes;
+  const char **strs; /* in the arena: the distinct reasons, strs[0] = "" */
+  size_t n_strs;
   mw_stack_text *stacks; /* in the arena; stack_ids[i] is the reader's id of stacks[i] */
   uint32_t *stack_ids;
   size_t n_stacks;

@@ -12,7 +12,20 @@
  * than it saves on a few dozen bytes. */
 enum { COMPRESS_FROM = 96, ZSTD_LEVEL = 6, MAX_STRINGS = 4096, MAX_BLOB = 1 << 30 };
 
+/* A varint onto b: in place while b has room (the encoder writes one per
+ * field of every interval), else through mw__buf_add. */
 static void put_varint(mw_buf *b, uint64_t v) {
+  if (b->data && !b->err && b->cap - b->len > 11) { /* 10 bytes at most, and the NUL */
+    uint8_t *p = (uint8_t *)b->data + b->len;
+    while (v >= 0x80) {
+      *p++ = (uint8_t)(v | 0x80);
+      v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    b->len = (size_t)(p - (uint8_t *)b->data);
+    b->data[b->len] = '\0';
+    return;
+  }
   uint8_t tmp[10];
   size_t n = 0;
   while (v >= 0x80) {
@@ -63,8 +76,45 @@ static int finish(mw_arena *a, ZSTD_CCtx *zc, mw_buf *b, const uint8_t **out, si
   return MW_OK;
 }
 
+/* The intervals a blob is made of: iv[i], or recs[idx[i]] with strs. */
+typedef struct rows {
+  const mw_xt_interval *iv;
+  const mw_xt_rec_interval *recs;
+  const char *const *strs;
+  const uint32_t *idx;
+} rows;
+
+static inline mw_xt_interval row(const rows *s, size_t i) {
+  if (s->iv) return s->iv[i];
+  const mw_xt_rec_interval *x = &s->recs[s->idx[i]];
+  return (mw_xt_interval){.state = x->state,
+                          .clipped = x->clipped,
+                          .reason = s->strs[x->reason],
+                          .raw_reason = s->strs[x->raw_reason],
+                          .start_ns = x->start_ns,
+                          .end_ns = x->end_ns,
+                          .stack = x->stack,
+                          .span = x->span};
+}
+
+static int encode(mw_arena *a, ZSTD_CCtx *zc, const rows *iv, size_t n_iv, const mw_xt_wake *wk, size_t n_wk,
+                  const uint8_t **out, size_t *len);
+
 int mw__xt_blob_encode(mw_arena *a, ZSTD_CCtx *zc, const mw_xt_interval *iv, size_t n_iv, const mw_xt_wake *wk,
                        size_t n_wk, const uint8_t **out, size_t *len) {
+  rows r = {.iv = iv};
+  return encode(a, zc, &r, n_iv, wk, n_wk, out, len);
+}
+
+int mw__xt_blob_encode_recs(mw_arena *a, ZSTD_CCtx *zc, const mw_xt_rec_interval *recs, const char *const *strs,
+                            const uint32_t *idx, size_t n_iv, const mw_xt_wake *wk, size_t n_wk, const uint8_t **out,
+                            size_t *len) {
+  rows r = {.recs = recs, .strs = strs, .idx = idx};
+  return encode(a, zc, &r, n_iv, wk, n_wk, out, len);
+}
+
+static int encode(mw_arena *a, ZSTD_CCtx *zc, const rows *iv, size_t n_iv, const mw_xt_wake *wk, size_t n_wk,
+                  const uint8_t **out, size_t *len) {
   int rc = MW_ENOMEM;
   mw_buf b, cols;
   mw__buf_init(&b, MAX_BLOB);
@@ -74,18 +124,19 @@ int mw__xt_blob_encode(mw_arena *a, ZSTD_CCtx *zc, const mw_xt_interval *iv, siz
   size_t n_strs = 0;
   /* the columns first (they name the strings), then the table before them */
   put_varint(&cols, n_iv);
-  for (size_t i = 0; i < n_iv; i++) put_varint(&cols, iv[i].state);
-  for (size_t i = 0; i < n_iv; i++) put_varint(&cols, intern(strs, &n_strs, iv[i].reason));
-  for (size_t i = 0; i < n_iv; i++) put_varint(&cols, intern(strs, &n_strs, iv[i].raw_reason));
+  for (size_t i = 0; i < n_iv; i++) put_varint(&cols, row(iv, i).state);
+  for (size_t i = 0; i < n_iv; i++) put_varint(&cols, intern(strs, &n_strs, row(iv, i).reason));
+  for (size_t i = 0; i < n_iv; i++) put_varint(&cols, intern(strs, &n_strs, row(iv, i).raw_reason));
   int64_t prev = 0;
   for (size_t i = 0; i < n_iv; i++) {
-    put_varint(&cols, zigzag((int64_t)((uint64_t)iv[i].start_ns - (uint64_t)prev)));
-    put_varint(&cols, (uint64_t)iv[i].end_ns - (uint64_t)iv[i].start_ns);
-    prev = iv[i].end_ns;
+    mw_xt_interval v = row(iv, i);
+    put_varint(&cols, zigzag((int64_t)((uint64_t)v.start_ns - (uint64_t)prev)));
+    put_varint(&cols, (uint64_t)v.end_ns - (uint64_t)v.start_ns);
+    prev = v.end_ns;
   }
-  for (size_t i = 0; i < n_iv; i++) put_varint(&cols, iv[i].stack);
-  for (size_t i = 0; i < n_iv; i++) put_varint(&cols, iv[i].span);
-  for (size_t i = 0; i < n_iv; i++) put_varint(&cols, iv[i].clipped);
+  for (size_t i = 0; i < n_iv; i++) put_varint(&cols, row(iv, i).stack);
+  for (size_t i = 0; i < n_iv; i++) put_varint(&cols, row(iv, i).span);
+  for (size_t i = 0; i < n_iv; i++) put_varint(&cols, row(iv, i).clipped);
   put_varint(&cols, n_wk);
   for (size_t i = 0; i < n_wk; i++) put_varint(&cols, wk[i].waker);
   prev = 0;

@@ -21,6 +21,7 @@
 #include <zstd.h>
 
 #include "core/arena.h"
+#include "decode/exectrace.h"
 #include "model/exectrace.h"
 
 /* Encodes intervals iv[0..n_iv) and wakes wk[0..n_wk) (of one goroutine, in
@@ -29,6 +30,14 @@
  * of its own. Returns 0 or MW_ENOMEM. */
 int mw__xt_blob_encode(mw_arena *a, ZSTD_CCtx *zc, const mw_xt_interval *iv, size_t n_iv, const mw_xt_wake *wk,
                        size_t n_wk, const uint8_t **out, size_t *len);
+
+/* The same blob from decoded records: the intervals recs[idx[0..n_iv)]
+ * (their reasons strs'), so that a goroutine's intervals need not be
+ * copied out of the decoded arrays (one goroutine of a busy window can
+ * have three million). */
+int mw__xt_blob_encode_recs(mw_arena *a, ZSTD_CCtx *zc, const mw_xt_rec_interval *recs, const char *const *strs,
+                            const uint32_t *idx, size_t n_iv, const mw_xt_wake *wk, size_t n_wk, const uint8_t **out,
+                            size_t *len);
 
 typedef struct mw_xt_blob {
   mw_xt_interval *intervals;

@@ -14,18 +14,30 @@
  * costs besides its blob, for stored_bytes (SQLite's record headers and keys). */
 enum { RAW_ZSTD_LEVEL = 3, ROW_BYTES_GOROUTINE = 40, ROW_BYTES_SPAN = 20, ROW_BYTES_STACK = 16 };
 
-static int cmp_interval(const void *x, const void *y) {
-  const mw_xt_rec_interval *a = x, *b = y;
-  if (a->goroutine != b->goroutine) return a->goroutine < b->goroutine ? -1 : 1;
-  if (a->iv.start_ns != b->iv.start_ns) return a->iv.start_ns < b->iv.start_ns ? -1 : 1;
-  if (a->iv.end_ns != b->iv.end_ns) return a->iv.end_ns < b->iv.end_ns ? -1 : 1;
-  return a->iv.state < b->iv.state ? -1 : a->iv.state > b->iv.state;
+/* A goroutine's intervals: by start, then end, then state. */
+static int cmp_interval(const mw_xt_rec_interval *a, const mw_xt_rec_interval *b) {
+  if (a->start_ns != b->start_ns) return a->start_ns < b->start_ns ? -1 : 1;
+  if (a->end_ns != b->end_ns) return a->end_ns < b->end_ns ? -1 : 1;
+  return a->state < b->state ? -1 : a->state > b->state;
+}
+
+/* Sorts idx[0..n) (indices into recs) by cmp_interval, stably (a merge
+ * sort, tmp n long): the order qsort gave the records themselves. */
+static void sort_idx(const mw_xt_rec_interval *recs, uint32_t *idx, uint32_t *tmp, size_t n) {
+  if (n < 2) return;
+  size_t h = n / 2;
+  sort_idx(recs, idx, tmp, h);
+  sort_idx(recs, idx + h, tmp, n - h);
+  if (cmp_interval(&recs[idx[h - 1]], &recs[idx[h]]) <= 0) return;
+  memcpy(tmp, idx, h * sizeof *idx);
+  size_t i = 0, j = h, k = 0;
+  while (i < h && j < n) idx[k++] = cmp_interval(&recs[idx[j]], &recs[tmp[i]]) < 0 ? idx[j++] : tmp[i++];
+  while (i < h) idx[k++] = tmp[i++];
 }
 
 static int cmp_wake(const void *x, const void *y) {
-  const mw_xt_rec_wake *a = x, *b = y;
-  if (a->goroutine != b->goroutine) return a->goroutine < b->goroutine ? -1 : 1;
-  return a->wk.time_ns < b->wk.time_ns ? -1 : a->wk.time_ns > b->wk.time_ns;
+  const mw_xt_wake *a = x, *b = y;
+  return a->time_ns < b->time_ns ? -1 : a->time_ns > b->time_ns;
 }
 
 static int cmp_run(const void *x, const void *y) {
@@ -57,23 +69,23 @@ static uint64_t goroutine_of(const void *item) {
   return g;
 }
 
-/* Puts items[0..n) (records of size bytes, each starting with its goroutine)
- * in the order of cmp, whose first key is the goroutine. The reader writes a
- * record when it closes, so each goroutine's records mostly come in order
- * already, interleaved with other goroutines': a stable radix sort on the
- * goroutine (16 bits a pass) groups them in linear time, each record moved
- * once, and only a group found out of order is sorted by cmp. A full qsort
- * of a busy window's 1.4 million intervals spent a fifth of the ingest
- * moving 56-byte records. */
-static int sort_by_goroutine(void *items, size_t n, size_t size, int (*cmp)(const void *, const void *),
-                             mw_mem_account *mem) {
-  enum { BITS = 16, BUCKETS = 1 << BITS, HOLD = 64 };
-  if (n < 2) return MW_OK;
-  if (n > UINT32_MAX || size > HOLD) {
-    qsort(items, n, size, cmp);
-    return MW_OK;
-  }
-  uint8_t *a = items;
+/* The order that groups items[0..n) (records of size bytes, each starting
+ * with its goroutine) by goroutine, stably: *out[k] is the index of the k-th
+ * (4 bytes a record, counted through mem; the caller gives them back). The
+ * reader writes a record when it closes, so each goroutine's records mostly
+ * come in order already, interleaved with other goroutines': a stable radix
+ * sort of the indices on the goroutine (16 bits a pass) groups them in
+ * linear time; *max_run gets the most records of one goroutine. The
+ * records themselves are not moved: group() reads them
+ * through the order once (moving a busy window's 1.4 million 56-byte
+ * records into place cost a tenth of the ingest, in cache misses). */
+static int order_by_goroutine(const void *items, size_t n, size_t size, uint32_t **out, size_t *max_run,
+                              mw_mem_account *mem) {
+  enum { BITS = 16, BUCKETS = 1 << BITS };
+  *out = NULL;
+  *max_run = 0;
+  if (n > UINT32_MAX) return MW_ENOMEM; /* 4 G records: far past any memory limit */
+  const uint8_t *a = items;
   uint64_t top = 0;
   for (size_t i = 0; i < n; i++) top |= goroutine_of(a + i * size);
   int rc = MW_OK;
@@ -86,6 +98,9 @@ static int sort_by_goroutine(void *items, size_t n, size_t size, int (*cmp)(cons
   for (int shift = 0; shift < 64 && (shift == 0 || top >> shift); shift += BITS) {
     memset(count, 0, count_bytes);
     for (size_t i = 0; i < n; i++) count[(goroutine_of(a + (size_t)perm[i] * size) >> shift) & (BUCKETS - 1)]++;
+    if (top >> BITS == 0) /* one pass: a bucket is a goroutine */
+      for (size_t b = 0; b < BUCKETS; b++)
+        if (count[b] > *max_run) *max_run = count[b];
     for (size_t b = 0, sum = 0; b < BUCKETS; b++) {
       size_t c = count[b];
       count[b] = sum;
@@ -96,28 +111,13 @@ static int sort_by_goroutine(void *items, size_t n, size_t size, int (*cmp)(cons
     uint32_t *t = perm;
     perm = tmp, tmp = t;
   }
-  /* the record at position j is the one at perm[j]: follow each cycle, moving every record once */
-  uint8_t hold[HOLD];
-  for (size_t i = 0; i < n; i++) {
-    if (perm[i] == i) continue;
-    memcpy(hold, a + i * size, size);
-    size_t j = i;
-    while (perm[j] != i) {
-      size_t k = perm[j];
-      memcpy(a + j * size, a + k * size, size);
-      perm[j] = (uint32_t)j;
-      j = k;
+  if (top >> BITS) /* goroutine ids past 16 bits: count the runs */
+    for (size_t i = 0, run = 0; i < n; i++) {
+      run = i && goroutine_of(a + (size_t)perm[i] * size) == goroutine_of(a + (size_t)perm[i - 1] * size) ? run + 1 : 1;
+      if (run > *max_run) *max_run = run;
     }
-    memcpy(a + j * size, hold, size);
-    perm[j] = (uint32_t)j;
-  }
-  /* each goroutine's records in cmp's order */
-  for (size_t lo = 0, hi; lo < n; lo = hi) {
-    int sorted = 1;
-    for (hi = lo + 1; hi < n && goroutine_of(a + hi * size) == goroutine_of(a + lo * size); hi++)
-      if (sorted && cmp(a + (hi - 1) * size, a + hi * size) > 0) sorted = 0;
-    if (!sorted) qsort(a + lo * size, hi - lo, size, cmp);
-  }
+  *out = perm;
+  perm = NULL;
 out:
   if (count) give(mem, count, count_bytes);
   if (tmp) give(mem, tmp, perm_bytes);
@@ -125,52 +125,83 @@ out:
   return rc;
 }
 
-/* Groups the (sorted) intervals and wakes by goroutine into blobs, and
- * collects the span runs. */
-static int group(mw_arena *a, const mw_xt_records *r, mw_exectrace_batch *x, mw_mem_account *mem) {
+/* The span candidates: one per interval or wake that names a span, merged
+ * with the one before when of the same span and goroutine (a goroutine's
+ * records come together, so most merge: a busy window's five million
+ * candidates, at 32 bytes each, were most of its decoding memory). */
+typedef struct cands {
+  mw_xt_span_run *items;
+  size_t n, cap;
+  mw_mem_account *mem;
+} cands;
+
+static int cand_add(cands *c, mw_xt_span_run run) {
+  mw_xt_span_run *last = c->n ? &c->items[c->n - 1] : NULL;
+  if (last && last->span == run.span && last->goroutine == run.goroutine) {
+    if (run.first_ns < last->first_ns) last->first_ns = run.first_ns;
+    if (run.last_ns > last->last_ns) last->last_ns = run.last_ns;
+    return MW_OK;
+  }
+  if (c->n == c->cap) {
+    size_t nc = c->cap ? c->cap + c->cap / 2 : 1024;
+    int rc = MW_OK;
+    mw_xt_span_run *p = take(c->mem, nc * sizeof *p, &rc);
+    if (!p) return rc;
+    if (c->n) memcpy(p, c->items, c->n * sizeof *p);
+    if (c->items) give(c->mem, c->items, c->cap * sizeof *p);
+    c->items = p, c->cap = nc;
+  }
+  c->items[c->n++] = run;
+  return MW_OK;
+}
+
+/* Groups the intervals and wakes by goroutine (in the orders piv and pwk)
+ * into blobs, each goroutine's records in time order, and collects the span
+ * runs. */
+static int group(mw_arena *a, const mw_xt_records *r, uint32_t *piv, size_t max_iv, const uint32_t *pwk, size_t max_wk,
+                 mw_exectrace_batch *x, mw_mem_account *mem) {
   int rc = MW_OK;
-  /* exact sizes first: the span candidates, and the most intervals and wakes of one goroutine */
-  size_t n_cand_max = 0, max_iv = 0, max_wk = 0;
-  for (size_t i = 0, run = 0; i < r->n_intervals; i++) {
-    run = i && r->intervals[i].goroutine == r->intervals[i - 1].goroutine ? run + 1 : 1;
-    if (run > max_iv) max_iv = run;
-    if (r->intervals[i].iv.span) n_cand_max++;
-  }
-  for (size_t i = 0, run = 0; i < r->n_wakes; i++) {
-    run = i && r->wakes[i].goroutine == r->wakes[i - 1].goroutine ? run + 1 : 1;
-    if (run > max_wk) max_wk = run;
-    n_cand_max += (r->wakes[i].wk.span != 0) + (r->wakes[i].wk.waker_span && r->wakes[i].wk.waker);
-  }
-  size_t cand_bytes = n_cand_max * sizeof(mw_xt_span_run), iv_bytes = max_iv * sizeof(mw_xt_interval),
-         wk_bytes = max_wk * sizeof(mw_xt_wake);
-  mw_xt_span_run *cand = take(mem, cand_bytes, &rc);
-  mw_xt_interval *iv = cand ? take(mem, iv_bytes, &rc) : NULL;
+  /* exact sizes first (the most intervals and wakes of one goroutine are given): a goroutine's
+   * intervals stay where they are, in order through piv (sorted there, with iv the merge's room) */
+  size_t iv_bytes = (max_iv / 2 + 1) * sizeof(uint32_t), wk_bytes = max_wk * sizeof(mw_xt_wake);
+  cands c = {.mem = mem};
+  uint32_t *iv = take(mem, iv_bytes, &rc);
   mw_xt_wake *wk = iv ? take(mem, wk_bytes, &rc) : NULL;
   ZSTD_CCtx *zc = wk ? ZSTD_createCCtx() : NULL; /* one for every goroutine's blob */
   if (wk && !zc) rc = MW_ENOMEM;
-  size_t n_cand = 0, cap_g = 0;
+  size_t cap_g = 0;
   if (!zc) goto out;
   size_t i = 0, j = 0;
   while (i < r->n_intervals || j < r->n_wakes) {
-    uint64_t g = i < r->n_intervals ? r->intervals[i].goroutine : UINT64_MAX;
-    if (j < r->n_wakes && r->wakes[j].goroutine < g) g = r->wakes[j].goroutine;
+    const mw_xt_rec_interval *ri = i < r->n_intervals ? &r->intervals[piv[i]] : NULL;
+    uint64_t g = ri ? ri->goroutine : UINT64_MAX;
+    if (j < r->n_wakes && r->wakes[pwk[j]].goroutine < g) g = r->wakes[pwk[j]].goroutine;
     size_t ni = 0, nw = 0;
+    int sorted_iv = 1, sorted_wk = 1;
     int64_t first = INT64_MAX, last = INT64_MIN;
-    for (; i < r->n_intervals && r->intervals[i].goroutine == g; i++) {
-      const mw_xt_interval *v = &r->intervals[i].iv;
-      iv[ni++] = *v;
+    size_t i0 = i;
+    for (; i < r->n_intervals && (ri = &r->intervals[piv[i]])->goroutine == g; i++) {
+      const mw_xt_rec_interval *v = ri;
+      if (ni && sorted_iv && cmp_interval(&r->intervals[piv[i - 1]], v) > 0) sorted_iv = 0;
+      ni++;
       if (v->start_ns < first) first = v->start_ns;
       if (v->end_ns > last) last = v->end_ns;
-      if (v->span) cand[n_cand++] = (mw_xt_span_run){v->span, g, v->start_ns, v->end_ns};
+      if (v->span && (rc = cand_add(&c, (mw_xt_span_run){v->span, g, v->start_ns, v->end_ns}))) goto out;
     }
-    for (; j < r->n_wakes && r->wakes[j].goroutine == g; j++) {
-      const mw_xt_wake *w = &r->wakes[j].wk;
-      wk[nw++] = *w;
+    for (; j < r->n_wakes && r->wakes[pwk[j]].goroutine == g; j++) {
+      const mw_xt_wake *w = &r->wakes[pwk[j]].wk;
+      wk[nw] = *w;
+      if (nw && sorted_wk && cmp_wake(&wk[nw - 1], &wk[nw]) > 0) sorted_wk = 0;
+      nw++;
       if (w->time_ns < first) first = w->time_ns;
       if (w->time_ns > last) last = w->time_ns;
-      if (w->span) cand[n_cand++] = (mw_xt_span_run){w->span, g, w->time_ns, w->time_ns};
-      if (w->waker_span && w->waker) cand[n_cand++] = (mw_xt_span_run){w->waker_span, w->waker, w->time_ns, w->time_ns};
+      if (w->span && (rc = cand_add(&c, (mw_xt_span_run){w->span, g, w->time_ns, w->time_ns}))) goto out;
+      if (w->waker_span && w->waker &&
+          (rc = cand_add(&c, (mw_xt_span_run){w->waker_span, w->waker, w->time_ns, w->time_ns})))
+        goto out;
     }
+    if (!sorted_iv) sort_idx(r->intervals, piv + i0, iv, ni);
+    if (!sorted_wk) qsort(wk, nw, sizeof *wk, cmp_wake);
     if (x->n_goroutines == cap_g) {
       size_t nc = cap_g ? cap_g * 2 : 256;
       mw_xt_goroutine *ng = mw__arena_alloc(a, nc * sizeof *ng);
@@ -184,10 +215,13 @@ static int group(mw_arena *a, const mw_xt_records *r, mw_exectrace_batch *x, mw_
     mw_xt_goroutine *o = &x->goroutines[x->n_goroutines++];
     *o = (mw_xt_goroutine){
         .goroutine = g, .first_ns = first, .last_ns = last, .n_intervals = (uint32_t)ni, .n_wakes = (uint32_t)nw};
-    if ((rc = mw__xt_blob_encode(a, zc, iv, ni, wk, nw, &o->blob, &o->blob_len))) goto out;
+    if ((rc = mw__xt_blob_encode_recs(a, zc, r->intervals, r->strs, piv + i0, ni, wk, nw, &o->blob, &o->blob_len)))
+      goto out;
     x->stored_bytes += o->blob_len + ROW_BYTES_GOROUTINE;
   }
   /* runs: one per (span, goroutine), over all its candidates */
+  mw_xt_span_run *cand = c.items;
+  size_t n_cand = c.n;
   if (n_cand > 1) qsort(cand, n_cand, sizeof *cand, cmp_run);
   x->runs = n_cand ? mw__arena_alloc(a, n_cand * sizeof *x->runs) : NULL;
   if (n_cand && !x->runs) {
@@ -206,7 +240,7 @@ out:
   ZSTD_freeCCtx(zc);
   if (wk) give(mem, wk, wk_bytes);
   if (iv) give(mem, iv, iv_bytes);
-  if (cand) give(mem, cand, cand_bytes);
+  if (c.items) give(mem, c.items, c.cap * sizeof *c.items);
   return rc;
 }
 
@@ -245,9 +279,13 @@ int mw__xt_build(mw_arena *a, const mw_xt_params *p, const uint8_t *trace, size_
   mw_exectrace_batch *x = mw__arena_calloc(a, 1, sizeof *x);
   int rc = x ? MW_OK : MW_ENOMEM;
   if (!rc) {
-    rc = sort_by_goroutine(r->intervals, r->n_intervals, sizeof *r->intervals, cmp_interval, mem);
-    if (!rc) rc = sort_by_goroutine(r->wakes, r->n_wakes, sizeof *r->wakes, cmp_wake, mem);
-    if (!rc) rc = group(a, r, x, mem);
+    uint32_t *piv = NULL, *pwk = NULL;
+    size_t max_iv = 0, max_wk = 0;
+    rc = order_by_goroutine(r->intervals, r->n_intervals, sizeof *r->intervals, &piv, &max_iv, mem);
+    if (!rc) rc = order_by_goroutine(r->wakes, r->n_wakes, sizeof *r->wakes, &pwk, &max_wk, mem);
+    if (!rc) rc = group(a, r, piv, max_iv, pwk, max_wk, x, mem);
+    if (pwk) give(mem, pwk, r->n_wakes * sizeof *pwk);
+    if (piv) give(mem, piv, r->n_intervals * sizeof *piv);
   }
   if (!rc) {
     x->trigger = p->trigger;

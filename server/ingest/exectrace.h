@@ -34,7 +34,7 @@ int mw__xt_build(mw_arena *a, const mw_xt_params *p, const uint8_t *trace, size_
                  mw_mem_account *mem, mw_runtime_batch *out, char *err, size_t errsz);
 
 /* Runs the reader (o) on the trace, decoding its output as it arrives
- * (about 56 bytes per interval, counted through mem), and builds *out as
+ * (about 60 bytes per interval at the peak, counted through mem), and builds *out as
  * mw__xt_build does. Returns 0; the reader's errors (exectrace_reader.h:
  * MW_EINVAL for an unreadable trace, MW_ETIMEDOUT, MW_ETOOBIG, MW_EIO,
  * MW_ESHUTDOWN); MW_EIO when its output is not what records.proto says (err

@@ -27,10 +27,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(rc == MW_OK || rc == MW_EINVAL || rc == MW_ENOMEM);
   if (rc == MW_OK) {
     for (size_t i = 0; i < r.n_intervals; i++) {
-      FUZZ_CHECK(r.intervals[i].iv.span <= r.n_spans);
-      FUZZ_CHECK(r.intervals[i].iv.end_ns >= r.intervals[i].iv.start_ns);
-      fuzz_touch(r.intervals[i].iv.reason);
-      fuzz_touch(r.intervals[i].iv.raw_reason);
+      FUZZ_CHECK(r.intervals[i].span <= r.n_spans);
+      FUZZ_CHECK(r.intervals[i].end_ns >= r.intervals[i].start_ns);
+      FUZZ_CHECK(r.intervals[i].reason < r.n_strs && r.intervals[i].raw_reason < r.n_strs);
+      fuzz_touch(r.strs[r.intervals[i].reason]);
+      fuzz_touch(r.strs[r.intervals[i].raw_reason]);
     }
     size_t n_iv = r.n_intervals, n_wk = r.n_wakes;
     mw_xt_params p = {.service = "fuzz", .instance = ""};
