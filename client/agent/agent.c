@@ -266,6 +266,7 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int term_signal) {
 static void on_signal(uv_signal_t *h, int signum) {
   agent *a = h->data;
   if (a->cfg.mode == AGENT_RUN && a->child_alive) {
+    if (signum == SIGTERM || signum == SIGINT) scraper_service_stopping(a->sc);
     uv_process_kill(&a->proc, signum);
     return;
   }

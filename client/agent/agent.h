@@ -158,6 +158,10 @@ void scraper_trigger(scraper *s, const char *reason);
  * scrapes in flight end on their own. Call on the loop thread; then, after
  * uv_run has returned, scraper_free. */
 void scraper_stop(scraper *s);
+/* The service was asked to stop (a forwarded SIGTERM or SIGINT): a scrape cut
+ * that breaks off from now on (no answer, or an answer cut short) is counted as skipped and not as an error
+ * (a service that exits at once resets the connection of a scrape in flight). */
+void scraper_service_stopping(scraper *s);
 void scraper_free(scraper **s);
 
 /* The total of a goroutine profile (gzip'd or plain pprof): the sum of its

@@ -67,6 +67,7 @@ typedef struct slot {
   int64_t time_ns;
   int64_t took_ms; /* the GET's duration */
   long status;     /* the answer's HTTP status; 0: no answer (not listening yet, or gone) */
+  int cut;         /* the transfer broke off (no answer, or an answer cut short) */
   uint8_t *body;
   size_t len;
   int ok;
@@ -92,6 +93,7 @@ struct scraper {
   int cpu_thread_started;
   slot cpu; /* the thread's own: its url, curl handle and buffers */
   atomic_int stop;
+  atomic_int service_stopping; /* scraper_service_stopping was called */
   _Atomic(const char *) cpu_trigger; /* marks the window in progress */
   int64_t goroutine_every_ms;        /* from --goroutine-rate */
   int64_t goroutine_started_ms;      /* monotonic start of the last goroutine scrape */
@@ -136,6 +138,7 @@ static void get(slot *sl) {
   sink s = {0};
   char errbuf[CURL_ERROR_SIZE] = "";
   sl->ok = 0;
+  sl->cut = 0;
   sl->err[0] = '\0';
   if (!sl->curl && !(sl->curl = curl_easy_init())) {
     snprintf(sl->err, sizeof sl->err, "cannot initialise libcurl");
@@ -162,6 +165,7 @@ static void get(slot *sl) {
   if (s.too_big) {
     snprintf(sl->err, sizeof sl->err, "answer over %d MiB", MAX_SCRAPE_BYTES >> 20);
   } else if (cc != CURLE_OK) {
+    sl->cut = 1;
     snprintf(sl->err, sizeof sl->err, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
   } else if (status != 200) {
     snprintf(sl->err, sizeof sl->err, "HTTP %ld: %.*s", status, (int)(s.len < 200 ? s.len : 200),
@@ -183,8 +187,13 @@ static void report(slot *sl) {
     sl->failing = 0;
     return;
   }
+  /* cut short by our own stop, or by the service going away as it was told to */
+  if (atomic_load(&sl->sc->stop) || (atomic_load(&sl->sc->service_stopping) && sl->cut)) {
+    agent_stats_add(sl->kind, STAT_SCRAPE_SKIPPED, 1);
+    agent_log(LOG_DEBUG, "scrape cut short: stopping", "what=%s error=\"%s\"", sl->label, sl->err);
+    return;
+  }
   agent_stats_add(sl->kind, STAT_SCRAPE_ERRORS, 1);
-  if (atomic_load(&sl->sc->stop)) return;
   agent_log(sl->failing ? LOG_DEBUG : LOG_WARN, "scrape failed", "what=%s url=\"%s\" error=\"%s\"", sl->label, sl->url,
             sl->err);
   sl->failing = 1;
@@ -385,6 +394,7 @@ int scraper_start(uv_loop_t *loop, const agent_config *cfg, sender *snd, scraper
   sc->on_goroutines = on_goroutines;
   sc->user = user;
   atomic_init(&sc->stop, 0);
+  atomic_init(&sc->service_stopping, 0);
   atomic_init(&sc->cpu_trigger, NULL);
   init_slot(sc, &sc->goroutine, "goroutine", "goroutine", "/goroutine", t);
   sc->goroutine.count_goroutines = 1;
@@ -437,6 +447,10 @@ void scraper_trigger(scraper *sc, const char *reason) {
   if (sc->cfg->trace_seconds > 0) start_trace(sc, reason);
   if (sc->cpu_thread_started) atomic_store(&sc->cpu_trigger, reason);
   else start_slot(sc, &sc->cpu_once, reason);
+}
+
+void scraper_service_stopping(scraper *sc) {
+  if (sc) atomic_store(&sc->service_stopping, 1);
 }
 
 void scraper_stop(scraper *sc) {

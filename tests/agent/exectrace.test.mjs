@@ -117,5 +117,19 @@ test('--trace-budget: past the share of ten minutes, traces are skipped and coun
   assert.equal(k.captured, 3, JSON.stringify(k));
   assert.ok(k.scrape_skipped >= 1, JSON.stringify(k));
   assert.equal((await traces(name)).list.length, 3);
+});
+
+test('SIGTERM during a trace: the service exits, the cut-short scrape is skipped, not an error', async () => {
+  mw ||= await startServer();
+  // a 5 s trace starts 300 ms in; the service exits at once on SIGTERM and resets its connection
+  const { agent } = await run('cut', [...QUIET, '--trace-seconds', '5', '--trace-interval', '300ms']);
+  await new Promise((r) => setTimeout(r, 1500));
+  agent.proc.kill('SIGTERM');
+  await agentExit(agent);
+  const k = agent.stats().kinds.exectrace;
+  assert.equal(k.captured, 0, JSON.stringify(k));
+  assert.equal(k.scrape_errors, 0, JSON.stringify(k) + agent.log());
+  assert.ok(k.scrape_skipped >= 1, JSON.stringify(k));
+  assert.doesNotMatch(agent.log(), /scrape failed/, 'a scrape cut short by the stop is not a failure');
   await mw.stop();
 });
