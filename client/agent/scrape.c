@@ -93,7 +93,7 @@ struct scraper {
   int cpu_thread_started;
   slot cpu; /* the thread's own: its url, curl handle and buffers */
   atomic_int stop;
-  atomic_int service_stopping; /* scraper_service_stopping was called */
+  atomic_int service_stopping;       /* scraper_service_stopping was called */
   _Atomic(const char *) cpu_trigger; /* marks the window in progress */
   int64_t goroutine_every_ms;        /* from --goroutine-rate */
   int64_t goroutine_started_ms;      /* monotonic start of the last goroutine scrape */
