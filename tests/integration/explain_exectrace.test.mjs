@@ -57,6 +57,50 @@ const RECORDS = {
 };
 const BODY = Buffer.concat([Buffer.from('go 1.26 trace\x00\x00\x00'), Buffer.alloc(1000, 7)]);
 
+// The chain's bounds, in a second trace (its own body, so that the fake reader writes these):
+// D waits on a mutex, released by 101, which waited on a channel for 102, which waited in a select
+// for 103, which waited for 104: three links, no more. E's waker 201 waited for a wake "by" 200,
+// E's own goroutine: a cycle, the chain stops at 201. F's waker 301 had slept before F's wait began
+// (outside the bound) and then waited on I/O inside it (the network poller woke it: the chain ends).
+// G's I/O wait was ended by no goroutine: no chain.
+const T1 = T0 + 1000n * MS;
+const SPANS2 = { D: ['dddd0000000000000000000000000004', 'd400000000000004'], E: ['eeee0000000000000000000000000005', 'e500000000000005'],
+  F: ['ffff0000000000000000000000000006', 'f600000000000006'], G: ['99990000000000000000000000000007', '9700000000000007'] };
+const at = (ms) => T1 + BigInt(ms) * MS;
+const blk = (goroutine, reason, a, b, span = 0) => ({ goroutine, state: STATE.blocked, reason, raw_reason: reason, start_ns: at(a), end_ns: at(b), span });
+const run = (goroutine, a, b, span = 0) => ({ goroutine, state: STATE.running, start_ns: at(a), end_ns: at(b), span });
+const RECORDS2 = {
+  stacks: [{ id: 1, frames: WORK }],
+  spans: ['D', 'E', 'F', 'G'].map((k, i) => ({ trace_id: SPANS2[k][0], span_id: SPANS2[k][1], name: k, task_id: i + 1 })),
+  intervals: [
+    run(100, 0, 10, 1), blk(100, 'mutex', 10, 90, 1), run(100, 90, 100, 1),
+    run(101, 0, 5), blk(101, 'chan', 5, 85), run(101, 85, 100),
+    run(102, 0, 3), blk(102, 'select', 3, 80), run(102, 80, 100),
+    run(103, 0, 2), blk(103, 'chan', 2, 75), run(103, 75, 100),
+    blk(104, 'chan', 0, 70), run(104, 70, 100),
+    run(200, 0, 10, 2), blk(200, 'chan', 10, 50, 2), run(200, 50, 100, 2),
+    run(201, 0, 12), blk(201, 'chan', 12, 45), run(201, 45, 100),
+    run(300, 0, 50, 3), blk(300, 'chan', 50, 90, 3), run(300, 90, 100, 3),
+    blk(301, 'sleep', 0, 40), run(301, 40, 60), blk(301, 'io', 60, 70), run(301, 70, 100),
+    run(400, 0, 5, 4), blk(400, 'io', 5, 45, 4), run(400, 45, 100, 4),
+  ],
+  wakes: [
+    { goroutine: 100, waker: 101, time_ns: at(90), waker_stack: 1, span: 1 },
+    { goroutine: 101, waker: 102, time_ns: at(85) },
+    { goroutine: 102, waker: 103, time_ns: at(80) },
+    { goroutine: 103, waker: 104, time_ns: at(75) },
+    { goroutine: 104, waker: 0, time_ns: at(70) },
+    { goroutine: 200, waker: 201, time_ns: at(50), span: 2 },
+    { goroutine: 201, waker: 200, time_ns: at(45) },
+    { goroutine: 300, waker: 301, time_ns: at(90), span: 3 },
+    { goroutine: 301, waker: 0, time_ns: at(40) },
+    { goroutine: 301, waker: 0, time_ns: at(70) },
+    { goroutine: 400, waker: 0, time_ns: at(45), span: 4 },
+  ],
+  summary: { start_ns: T1, end_ns: at(100), alignment: 1, events: 60, generations: 1, goroutines: 11 },
+};
+const BODY2 = Buffer.concat([Buffer.from('go 1.26 trace\x00\x00\x01'), Buffer.alloc(1000, 8)]);
+
 const otlp = (service, spans) => ({ resourceSpans: [{
   resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
   scopeSpans: [{ scope: {}, spans: spans.map((s) => ({ traceId: s.trace, spanId: s.span, name: s.name, kind: 2,
@@ -68,11 +112,15 @@ const ev = (c, type) => c.evidence.filter((e) => e.type === type);
 describe('explain from hand-built execution trace records', () => {
   let srv;
   before(async () => {
-    srv = await startServer({ args: ['--exectrace-reader', fakeReader('records', { stdout: encodeRecords(RECORDS) })] });
+    const reader = fakeReader('records', { stdout: encodeRecords(RECORDS), byPrefix: { [BODY2.subarray(0, 16).toString('latin1')]: encodeRecords(RECORDS2) } });
+    srv = await startServer({ args: ['--exectrace-reader', reader] });
     await postJsonOk(srv, otlp('shop', [{ trace: TA, span: SA, name: 'cache.get', start: T0 - 10n * MS, end: T0 + 43n * MS }]));
     await postJsonOk(srv, otlp('refresher', [{ trace: TB, span: SB, name: 'cache.refresh', start: T0 - 5n * MS, end: T0 + 45n * MS }]));
     const r = await ingest(srv, 'exectrace', { service: 'shop', trigger: 'slow_span' }, BODY);
     assert.equal(r.status, 200, r.body.toString());
+    await postJsonOk(srv, otlp('bounds', Object.entries(SPANS2).map(([k, [trace, span]]) => ({ trace, span, name: k, start: T1, end: at(100) }))));
+    const r2 = await ingest(srv, 'exectrace', { service: 'bounds' }, BODY2);
+    assert.equal(r2.status, 200, r2.body.toString());
   });
   after(async () => { await srv.cleanup(); });
 
@@ -131,6 +179,37 @@ describe('explain from hand-built execution trace records', () => {
     assert.equal(chan.scope, 'trace');
     const [chain] = ev(chan, 'chain');
     assert.deepEqual(chain.links.map((l) => [l.goroutine, l.relation]), [[30, 'woke']]);
+  });
+
+  const chainOf = async (k, kind) => {
+    const j = await getJ(srv, `/api/v1/traces/${SPANS2[k][0]}/explain`);
+    const c = j.spans[0].causes.find((x) => x.kind === kind);
+    assert.ok(c, jstr(j.spans[0].causes));
+    assert.equal(c.scope, 'trace');
+    return ev(c, 'chain')[0];
+  };
+
+  test('a chain stops at 3 links', async () => {
+    const chain = await chainOf('D', 'mutex');
+    assert.deepEqual(chain.links.map((l) => [l.goroutine, l.relation, l.waited.reason]),
+      [[101, 'released', 'chan'], [102, 'woke', 'select'], [103, 'woke', 'chan']]);
+    // each wait counted from the first wait's start (+10 ms) to the wake
+    assert.deepEqual(chain.links.map((l) => BigInt(l.waited.ns)), [75n * MS, 70n * MS, 65n * MS]);
+  });
+
+  test('a waker already in the chain ends it (a cycle)', async () => {
+    const chain = await chainOf('E', 'chan');
+    assert.deepEqual(chain.links.map((l) => l.goroutine), [201]);
+    assert.equal(chain.links[0].waited.reason, 'chan');
+  });
+
+  test('what the waker waited for is bounded by the first wait\'s start; a wake by no goroutine ends it', async () => {
+    const chain = await chainOf('F', 'chan');
+    assert.equal(chain.links.length, 1);
+    const [l] = chain.links;
+    assert.equal(l.goroutine, 301);
+    assert.deepEqual([l.waited.reason, BigInt(l.waited.ns)], ['io', 10n * MS], 'not the sleep that ended before F\'s wait');
+    assert.equal(await chainOf('G', 'io'), undefined, 'the network poller woke G: no chain');
   });
 
   test('the server stops cleanly', async () => { await srv.stop(); });
