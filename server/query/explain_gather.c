@@ -1,8 +1,10 @@
 /* Gather (see explain.h): the one step of an explanation that reads the
  * store. It reads a trace's spans, each source's GC cycles and CPU-profile
  * windows, the spans' labelled CPU samples and goroutines (per trace, in
- * batches: a few queries whatever the number of spans), and, for the spans
- * that no goroutine snapshot caught, their operations' slow neighbours; and
+ * batches: a few queries whatever the number of spans), the stored execution
+ * traces that recorded the spans' goroutines (their intervals cut to each
+ * span, and the chains of wake edges behind its longest waits), and, for the
+ * spans that no goroutine snapshot caught, their operations' slow neighbours; and
  * turns stored formats (profile meta, through its owner model/snapshot_meta.c;
  * sample values) into plain numbers. All in the caller's one read
  * transaction. Any
@@ -245,7 +247,7 @@ enum {
   XT_WAKE_SLACK_NS = 10000, /* a wake this close to a wait's end ended it */
 };
 /* Decoded size of one blob, and the stored bytes decoded per explanation. */
-static const size_t XT_BODY_MAX = 256u << 20, XT_BYTES_MAX = 64u << 20;
+static const size_t XT_BODY_MAX = 64u << 20, XT_BYTES_MAX = 32u << 20;
 
 typedef struct xt_trace {
   mw_ex_xtrace x;
@@ -255,7 +257,7 @@ typedef struct xt_trace {
 typedef struct xt_gor {
   int64_t trace;
   uint64_t g;
-  int found; /* 0: not in the trace, or past the bytes bound */
+  int found; /* 0: not in the trace, or past a bound */
   int64_t first_ns, last_ns;
   mw_xt_blob b;
 } xt_gor;
@@ -306,8 +308,18 @@ static int xt_trace_of(xt_ctx *c, int64_t id, xt_trace **out) {
   return (*out = t), MW_OK;
 }
 
+/* Whether a blob's body (decode/exectrace_blob.h: a format byte, then the
+ * body or one zstd frame of it) stays within XT_BODY_MAX: a bigger one is a
+ * bound reached, not a blob that fails to decode. */
+static int xt_body_fits(const uint8_t *blob, size_t len) {
+  if (len < 1) return 0;
+  if (blob[0] != 1) return len - 1 <= XT_BODY_MAX;
+  unsigned long long n = ZSTD_getFrameContentSize(blob + 1, len - 1);
+  return n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n <= XT_BODY_MAX;
+}
+
 /* A goroutine of a trace, decoded once; *out NULL when the trace has none by
- * that id or the bytes bound is reached. */
+ * that id or a bound is reached (the bytes read, the body's size). */
 static int xt_gor_of(xt_ctx *c, int64_t trace, uint64_t g, const xt_gor **out) {
   *out = NULL;
   for (size_t i = 0; i < c->n_gors; i++)
@@ -324,7 +336,7 @@ static int xt_gor_of(xt_ctx *c, int64_t trace, uint64_t g, const xt_gor **out) {
   int rc = mw__store_xt_goroutine(c->rd, c->a, trace, g, &row);
   if (rc == MW_ENOTFOUND) rc = MW_OK, row.blob = NULL;
   if (rc) return rc;
-  if (row.blob && c->bytes + row.blob_len <= XT_BYTES_MAX) {
+  if (row.blob && c->bytes + row.blob_len <= XT_BYTES_MAX && xt_body_fits(row.blob, row.blob_len)) {
     c->bytes += row.blob_len;
     rc = mw__xt_blob_decode(c->a, row.blob, row.blob_len, XT_BODY_MAX, &x->b);
     if (rc == MW_EINVAL) rc = MW_EIO; /* a stored blob that does not decode */
