@@ -553,6 +553,7 @@ typedef struct xt_src {
   xt_trace *t;
   const xt_gor *g;
   const mw_xt_interval *raw; /* the blob's intervals the piece's iv copy */
+  mw_ex_xival *iv;           /* the piece's (its xgor's iv, writable here) */
 } xt_src;
 
 /* Which of a span's intervals get their stacks read, and which blocked ones
@@ -595,7 +596,7 @@ static int xt_details(xt_ctx *c, size_t i, mw_ex_xgor *xg, const xt_src *src, si
   for (int kind = 0; kind < MW_K_N; kind++)
     for (size_t k = 0; k < n_top[kind]; k++) {
       pick p = top[kind][k];
-      mw_ex_xival *iv = (mw_ex_xival *)&xg[p.gi].iv[p.k];
+      mw_ex_xival *iv = &src[p.gi].iv[p.k];
       const mw_xt_interval *raw = &src[p.gi].raw[p.k];
       if ((rc = xt_frames(c, src[p.gi].t->x.id, raw->stack, &iv->s.frames))) return rc;
       if (raw->state == MW_XT_BLOCKED && (k == 0 || p.ns * 10 >= dur)) follow[n_follow++] = p;
@@ -606,7 +607,7 @@ static int xt_details(xt_ctx *c, size_t i, mw_ex_xgor *xg, const xt_src *src, si
       if (follow[j].ns > follow[best].ns) best = j;
     pick p = follow[best];
     follow[best] = follow[m];
-    mw_ex_xival *iv = (mw_ex_xival *)&xg[p.gi].iv[p.k];
+    mw_ex_xival *iv = &src[p.gi].iv[p.k];
     if ((rc = xt_follow(c, src[p.gi].t, src[p.gi].g, &iv->s, &iv->chain))) return rc;
   }
   return MW_OK;
@@ -630,11 +631,12 @@ static int xt_span(xt_ctx *c, size_t i, const mw_xt_span_hit *hits, size_t n_hit
   if (!xg) return MW_ENOMEM;
   for (size_t k = 0; k < n_cands && n_xg < XT_GOR_PER_SPAN; k++) {
     const xt_cand *cd = &cands[k];
-    int primary = 1;
-    for (size_t j = 0; j < k && primary; j++) primary = cands[j].t != cd->t;
+    if (cd->overlap <= 0) continue; /* a run outside the span: a clock off, not the span */
     const xt_gor *g;
     if ((rc = xt_gor_of(c, cd->t->x.id, cd->g, &g))) return rc;
-    if (!g || cd->overlap <= 0) continue; /* a run outside the span: a clock off, not the span */
+    if (!g) continue;
+    int primary = 1; /* the first goroutine used of its trace */
+    for (size_t j = 0; j < n_xg && primary; j++) primary = src[j].t != cd->t;
     int64_t a0 = primary ? s0 : (cd->first_ns > s0 ? cd->first_ns : s0);
     int64_t a1 = primary ? s1 : (cd->last_ns < s1 ? cd->last_ns : s1);
     int64_t lo[3] = {a0, cd->t->x.start_ns, g->first_ns}, hi[3] = {a1, cd->t->x.end_ns, g->last_ns};
@@ -656,7 +658,7 @@ static int xt_span(xt_ctx *c, size_t i, const mw_xt_span_hit *hits, size_t n_hit
                               .to_ns = pieces[p].b,
                               .iv = iv,
                               .n_iv = e - f};
-      src[n_xg++] = (xt_src){cd->t, g, &g->b.intervals[f]};
+      src[n_xg++] = (xt_src){cd->t, g, &g->b.intervals[f], iv};
       cover(cov, &n_cov, pieces[p]);
     }
   }
