@@ -367,6 +367,11 @@ export function goroutineLanes(o) {
       const b = box.getBoundingClientRect();
       return { x: b.left + o.scale().x(t), y: b.top + laneY(k) + LANE_H / 2, labelX: b.left + 60 };
     },
+    /** Where the P lane is at time t in client pixels (tests and tools). */
+    procsBox(t) {
+      const b = box.getBoundingClientRect();
+      return { x: b.left + o.scale().x(t), y: b.top + PLANE_H / 2 };
+    },
     /** The arrow of the wake of `goroutine` by `waker` in client pixels (tests and tools), or null. */
     wakeBox(waker, goroutine) {
       if (!model) return null;

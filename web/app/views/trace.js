@@ -402,7 +402,7 @@ export function mountTrace(root, state, ctx) {
     ctx.announce(`goroutine ${j.goroutine}${j.span_id ? `, span ${j.span_id}` : ', which ran no span'}`);
     if (!j.span_id) return;
     if (j.trace_id && j.trace_id !== id) {
-      ctx.push({ view: 'trace', traceId: j.trace_id, span: j.span_id, goroutine: j.goroutine });
+      ctx.navigate({ view: 'trace', traceId: j.trace_id, span: j.span_id, goroutine: j.goroutine });
       return;
     }
     const ri = wf.byId.get(j.span_id);
