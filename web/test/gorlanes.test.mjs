@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  gorModel, classOf, CLASSES, procSteps, procsAt, visibleRange, pixelRuns, intervalAt, wakesInRange, wakeAt, wakeSpan, classTotals,
+  gorModel, classOf, CLASSES, procSteps, procsAt, visibleRange, pixelRuns, runBuffer, runsOf, intervalAt, wakesInRange, wakeAt, wakeSpan, classTotals,
 } from '../app/lib/gorlanes.js';
 import { makeScale } from '../app/lib/scale.js';
 
@@ -82,19 +82,21 @@ test('pixel runs: wide intervals drawn as they are, sub-pixel ones merged per co
   const sc = makeScale({ t0: 0, t1: 1000 }, 0, 100);
   const lane = { s: Float64Array.from([0, 100, 103, 106, 200]), e: Float64Array.from([100, 103, 106, 109, 300]),
     cls: Uint8Array.from([cls('running'), cls('runnable'), cls('blocked:chan'), cls('blocked:chan'), cls('running')]) };
-  const runs = pixelRuns(lane, 0, 5, sc, 0, 1000);
+  const runs = runsOf(pixelRuns(lane, 0, 5, sc, 0, 1000));
   // [0,100) → x 0..10; 100..109 are three intervals inside column 10 (chan 6 ns, runnable 3 ns) → chan; 200..300 → x 20..30
   assert.deepEqual(runs.map((r) => [r.x, r.w, r.cls]), [[0, 10, cls('running')], [10, 1, cls('blocked:chan')], [20, 10, cls('running')]]);
   // clipped to the covered part: nothing before 250
-  const clipped = pixelRuns(lane, 0, 5, sc, 250, 1000);
+  const buf = runBuffer(1); // grows as needed, and is emptied by each call
+  const clipped = runsOf(pixelRuns(lane, 0, 5, sc, 250, 1000, buf));
   assert.deepEqual(clipped.map((r) => [r.x, r.w, r.cls]), [[25, 5, cls('running')]]);
   // nothing covered in view: no runs
-  assert.deepEqual(pixelRuns(lane, 0, 5, sc, 2000, 3000), []);
+  assert.deepEqual(runsOf(pixelRuns(lane, 0, 5, sc, 2000, 3000, buf)), []);
+  assert.equal(runsOf(pixelRuns(lane, 0, 5, sc, 0, 1000, buf)).length, 3);
   // 10,000 one-ns intervals alternating over 100 px: at most one run a column
   const n = 10000;
   const many = { s: new Float64Array(n), e: new Float64Array(n), cls: new Uint8Array(n) };
   for (let i = 0; i < n; i++) { many.s[i] = i / 10; many.e[i] = (i + 1) / 10; many.cls[i] = i % 3 ? cls('running') : cls('runnable'); }
-  const merged = pixelRuns(many, 0, n, makeScale({ t0: 0, t1: 1000 }, 0, 100), 0, 1000);
+  const merged = runsOf(pixelRuns(many, 0, n, makeScale({ t0: 0, t1: 1000 }, 0, 100), 0, 1000));
   assert.ok(merged.length <= 100, `${merged.length} runs`);
   assert.ok(merged.every((r) => r.cls === cls('running')), 'running holds two thirds of every column');
 });

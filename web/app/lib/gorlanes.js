@@ -55,7 +55,10 @@ export function gorModel(j, base) {
   const laneOf = new Map();
   let count = 0;
   for (const g of src) {
-    const iv = [...(g.intervals || [])].sort((a, b) => num(a.start_ns) - num(b.start_ns));
+    let iv = g.intervals || [];
+    let sorted = true;
+    for (let i = 1; i < iv.length && sorted; i++) sorted = num(iv[i - 1].start_ns) <= num(iv[i].start_ns);
+    if (!sorted) iv = [...iv].sort((a, b) => num(a.start_ns) - num(b.start_ns)); // the server sends them sorted
     const n = iv.length;
     const s = new Float64Array(n), e = new Float64Array(n), cls = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
@@ -100,24 +103,21 @@ export function gorModel(j, base) {
  */
 export function procSteps(lanes) {
   const RUN = CLASS_INDEX.get('running');
-  const ev = [];
+  let m = 0;
+  for (const l of lanes) for (let i = 0; i < l.cls.length; i++) if (l.cls[i] === RUN && l.e[i] > l.s[i]) m++;
+  const starts = new Float64Array(m), ends = new Float64Array(m);
+  m = 0;
   for (const l of lanes) {
-    for (let i = 0; i < l.cls.length; i++) {
-      if (l.cls[i] !== RUN || !(l.e[i] > l.s[i])) continue;
-      ev.push(l.s[i], 1, l.e[i], -1);
-    }
+    for (let i = 0; i < l.cls.length; i++) if (l.cls[i] === RUN && l.e[i] > l.s[i]) { starts[m] = l.s[i]; ends[m] = l.e[i]; m++; }
   }
-  const m = ev.length / 2;
-  const order = new Uint32Array(m);
-  for (let k = 0; k < m; k++) order[k] = k;
-  // ends before starts at the same time: a hand-over is not two running at once
-  order.sort((a, b) => ev[2 * a] - ev[2 * b] || ev[2 * a + 1] - ev[2 * b + 1]);
+  starts.sort(); // typed arrays sort numerically, without a comparator: fast
+  ends.sort();
   const t = [], n = [];
-  let cur = 0, max = 0;
-  for (let k = 0; k < m; k++) {
-    const o = order[k];
-    cur += ev[2 * o + 1];
-    const tt = ev[2 * o];
+  let cur = 0, max = 0, a = 0, b = 0;
+  while (a < m || b < m) {
+    // ends before starts at the same time: a hand-over is not two running at once
+    let tt;
+    if (b < m && (a >= m || ends[b] <= starts[a])) { tt = ends[b++]; cur--; } else { tt = starts[a++]; cur++; }
     if (t.length && t[t.length - 1] === tt) n[n.length - 1] = cur;
     else { t.push(tt); n.push(cur); }
     if (cur > max) max = cur;
@@ -149,26 +149,48 @@ export function visibleRange(lane, t0, t1) {
   return [upperBound(lane.e, t0), lowerBound(lane.s, t1)];
 }
 
+/** Runs to draw, in typed arrays that one frame after another reuse: n runs of x, w (pixels) and class c. */
+export function runBuffer(cap = 1024) {
+  return { n: 0, x: new Float64Array(cap), w: new Float64Array(cap), c: new Uint8Array(cap) };
+}
+function pushRun(b, x, w, c) {
+  if (b.n === b.x.length) {
+    const g = runBuffer(b.x.length * 2);
+    g.x.set(b.x); g.w.set(b.w); g.c.set(b.c);
+    b.x = g.x; b.w = g.w; b.c = g.c;
+  }
+  b.x[b.n] = x; b.w[b.n] = w; b.c[b.n] = c;
+  b.n++;
+}
+/** A buffer's runs as objects {x, w, cls} (tests, tools). */
+export const runsOf = (b) => Array.from({ length: b.n }, (_, i) => ({ x: b.x[i], w: b.w[i], cls: b.c[i] }));
+
+const acc = new Float64Array(CLASSES.length); // pixelRuns' time per class in the current column
+
 /**
  * What to draw of a lane's intervals [i0, i1) between pixels x0 and x1 (sc: the
- * trace page's scale), clipped to [c0, c1] (the covered time): runs {x, w, cls} in
- * order. An interval at least a pixel wide is its own run; narrower ones are gathered
- * per pixel column, which takes the colour that holds most of the column's time, so
- * a lane costs at most a few runs per pixel however many intervals it has.
+ * trace page's scale), clipped to [c0, c1] (the covered time): runs in order, into
+ * `out` (a runBuffer, emptied first). An interval at least a pixel wide is its own run
+ * (joined to the previous one when of the same class and touching); narrower ones are
+ * gathered per pixel column, which takes the class that holds most of the column's
+ * time, so a lane costs at most a few runs per pixel however many intervals it has.
  */
-export function pixelRuns(lane, i0, i1, sc, c0, c1, out = []) {
-  out.length = 0;
+export function pixelRuns(lane, i0, i1, sc, c0, c1, out = runBuffer()) {
+  out.n = 0;
   const lo = Math.max(sc.x0, sc.x(c0)), hi = Math.min(sc.x1, sc.x(c1));
   if (!(hi > lo)) return out;
-  const acc = new Float64Array(CLASSES.length);
+  acc.fill(0);
   let col = -1, any = false;
+  const add = (x, w, c) => {
+    const p = out.n - 1;
+    if (p >= 0 && out.c[p] === c && out.x[p] + out.w[p] >= x - 0.5) out.w[p] = Math.max(out.w[p], x + w - out.x[p]);
+    else pushRun(out, x, w, c);
+  };
   const flush = () => {
     if (!any) return;
     let best = 0;
     for (let c = 1; c < acc.length; c++) if (acc[c] > acc[best]) best = c;
-    const prev = out[out.length - 1];
-    if (prev && prev.cls === best && prev.x + prev.w >= col) prev.w = Math.max(prev.w, col + 1 - prev.x);
-    else out.push({ x: col, w: 1, cls: best });
+    add(col, 1, best);
     acc.fill(0);
     any = false;
   };
@@ -181,9 +203,7 @@ export function pixelRuns(lane, i0, i1, sc, c0, c1, out = []) {
     if (xb - xa >= 1) {
       flush();
       col = -1;
-      const prev = out[out.length - 1];
-      if (prev && prev.cls === k && prev.x + prev.w >= xa - 0.5) prev.w = xb - prev.x;
-      else out.push({ x: xa, w: xb - xa, cls: k });
+      add(xa, xb - xa, k);
       continue;
     }
     const c = Math.floor(xa);

@@ -13,7 +13,7 @@
 import { api, exectraceRawUrl } from '../lib/api.js';
 import { fmtDuration, fmtOffset, fmtCount } from '../lib/format.js';
 import {
-  gorModel, CLASSES, visibleRange, pixelRuns, intervalAt, wakesInRange, wakeAt, procsAt, wakeSpan, lowerBound, upperBound,
+  gorModel, CLASSES, visibleRange, pixelRuns, runBuffer, intervalAt, wakesInRange, wakeAt, procsAt, wakeSpan, lowerBound, upperBound,
 } from '../lib/gorlanes.js';
 import { h, clear, loadingBox, errorBox, swatch } from '../ui/dom.js';
 import { fitCanvas, fitText, FONT_SMALL, FONT_BOLD, MONO } from '../ui/canvas.js';
@@ -59,14 +59,18 @@ export function goroutineLanes(o) {
   const el = h('div', { class: 'gor-box', dataset: { state: 'loading', spanId: o.spanId } },
     h('div', { class: 'gor-head' }, title, note), legend, msg, box, summary);
   let model = null, answer = null, selLane = -1, selWake = null, destroyed = false, firstDone = false;
-  const runs = [];
+  const runs = runBuffer();
+  let colTop = null, colBot = null, headSeen = null; // drawWakes' per-column scratch
 
   let settle;
   const ready = new Promise((r) => { settle = r; });
   api.exectraceSpan(o.traceId, o.spanId, { signal: ac.signal }).then((j) => {
     if (destroyed) return;
+    perf.gorFetchMs = performance.now() - t00;
     answer = j;
+    const tm = performance.now();
     model = gorModel(j, o.base);
+    perf.gorModelMs = performance.now() - tm;
     build();
     settle(j.exectraces || []);
   }).catch((err) => {
@@ -126,9 +130,11 @@ export function goroutineLanes(o) {
     const hh = box.clientHeight || 200;
     if (y < scroll.scrollTop + PLANE_H || y + LANE_H > scroll.scrollTop + hh) scroll.scrollTop = Math.max(0, y - PLANE_H - (hh - PLANE_H) / 3);
     el.dataset.selectedGoroutine = String(model.lanes[k].goroutine);
+    scrollY = scroll.scrollTop;
   }
 
-  const laneY = (k) => PLANE_H + k * LANE_H - scroll.scrollTop;
+  let scrollY = 0; // scroll.scrollTop, read once a frame (each read of it may lay the page out)
+  const laneY = (k) => PLANE_H + k * LANE_H - scrollY;
 
   /** Draws the lanes on the page's scale; `pan` marks a frame of a pan for the figures. */
   function draw({ pan = false } = {}) {
@@ -136,6 +142,7 @@ export function goroutineLanes(o) {
     const t0 = performance.now();
     const w = o.width(), hh = box.clientHeight;
     if (hh <= 0) return;
+    scrollY = scroll.scrollTop;
     const ctx = fitCanvas(canvas, w, hh);
     const sc = o.scale();
     ctx.clearRect(0, 0, w, hh);
@@ -145,8 +152,8 @@ export function goroutineLanes(o) {
     const c0 = model.covered ? model.covered.s : 0, c1 = model.covered ? model.covered.e : 0;
     const cx0 = Math.max(sc.x0, sc.x(c0)), cx1 = Math.min(sc.x1, sc.x(c1));
     uncovered(ctx, sc, 0, hh);
-    const first = Math.max(0, Math.floor(scroll.scrollTop / LANE_H));
-    const last = Math.min(model.lanes.length, Math.ceil((scroll.scrollTop + hh - PLANE_H) / LANE_H));
+    const first = Math.max(0, Math.floor(scrollY / LANE_H));
+    const last = Math.min(model.lanes.length, Math.ceil((scrollY + hh - PLANE_H) / LANE_H));
     const paths = CLASSES.map(() => new Path2D());
     ctx.textBaseline = 'middle';
     ctx.font = FONT_SMALL;
@@ -162,7 +169,7 @@ export function goroutineLanes(o) {
       if (!(cx1 > cx0)) continue;
       const [i0, i1] = visibleRange(lane, Math.max(sc.t0, c0), Math.min(sc.t1, c1));
       pixelRuns(lane, i0, i1, sc, c0, c1, runs);
-      for (const r of runs) paths[r.cls].rect(r.x, y + 2, r.w, LANE_H - 4);
+      for (let r = 0; r < runs.n; r++) paths[runs.c[r]].rect(runs.x[r], y + 2, runs.w[r], LANE_H - 4);
     }
     CLASSES.forEach((c, i) => { ctx.fillStyle = c[2]; ctx.fill(paths[i]); });
     drawWakes(ctx, sc, first, last, hh, c0, c1);
@@ -172,7 +179,13 @@ export function goroutineLanes(o) {
     ctx.fillRect(LABEL_W, 0, 1, hh);
     ctx.fillRect(0, PLANE_H - 1, w, 1);
     const dt = performance.now() - t0;
-    if (!firstDone) { firstDone = true; perf.gorFirstFrameMs = performance.now() - t00; perf.gorFirstDrawMs = dt; el.dataset.firstFrame = 'done'; }
+    if (!firstDone) {
+      firstDone = true;
+      perf.gorFirstFrameMs = performance.now() - t00;
+      perf.gorSinceNavigationMs = performance.now();
+      perf.gorFirstDrawMs = dt;
+      el.dataset.firstFrame = 'done';
+    }
     else if (pan) { perf.gorPanFrameMs.push(dt); if (perf.gorPanFrameMs.length > 2000) perf.gorPanFrameMs.shift(); }
     perf.gorLastFrameMs = dt;
   }
@@ -190,27 +203,49 @@ export function goroutineLanes(o) {
     band(Math.min(sp.e, c.e), sp.e, hatchPattern(ctx));
   }
 
+  /**
+   * The wake arrows in view: per pixel column one vertical stroke over the span of its
+   * arrows (thousands of wakes cost what the width does) and one head per column and
+   * woken lane in view; the selected arrow on top.
+   */
   function drawWakes(ctx, sc, first, last, hh, c0, c1) {
     const [k0, k1] = wakesInRange(model, Math.max(sc.t0, c0), Math.min(sc.t1, c1) + 1);
-    const lines = new Path2D(), heads = new Path2D();
-    let lastKey = '';
+    const x0 = Math.floor(sc.x0), ncol = Math.max(1, Math.ceil(sc.x1) - x0 + 1);
+    if (!colTop || colTop.length < ncol) { colTop = new Float32Array(ncol); colBot = new Float32Array(ncol); }
+    colTop.fill(Infinity, 0, ncol);
+    colBot.fill(-Infinity, 0, ncol);
+    const nv = Math.max(0, last - first);
+    if (!headSeen || headSeen.length < nv * ncol) headSeen = new Uint8Array(nv * ncol);
+    headSeen.fill(0, 0, nv * ncol);
+    const heads = new Path2D();
     for (let k = k0; k < k1; k++) {
       const wk = model.wakes[k];
       const from = wk.from >= 0 ? wk.from : wk.to - 1;
-      if (Math.max(from, wk.to) < first || Math.min(from, wk.to) >= last) continue;
-      const x = Math.round(sc.x(wk.t)) + 0.5;
-      const key = `${x}:${from}:${wk.to}`;
-      if (key === lastKey) continue; // wakes under one pixel between the same lanes: one arrow
-      lastKey = key;
-      const ya = laneY(from) + LANE_H / 2, yb = laneY(wk.to) + (from < wk.to ? 2 : LANE_H - 2);
-      if (wk === selWake) continue;
-      lines.moveTo(x, ya); lines.lineTo(x, yb);
-      const d = from < wk.to ? -1 : 1;
-      heads.moveTo(x, yb); heads.lineTo(x - 3.5, yb + 5 * d); heads.lineTo(x + 3.5, yb + 5 * d); heads.closePath();
-      if (wk.from < 0) { lines.moveTo(x - 3, ya); lines.lineTo(x + 3, ya); }
+      if ((from > wk.to ? from : wk.to) < first || (from < wk.to ? from : wk.to) >= last) continue;
+      const c = Math.round(sc.x(wk.t)) - x0;
+      if (c < 0 || c >= ncol) continue;
+      const down = from < wk.to;
+      const ya = laneY(from) + LANE_H / 2, yb = laneY(wk.to) + (down ? 2 : LANE_H - 2);
+      const lo = down ? ya : yb, hi = down ? yb : ya;
+      if (lo < colTop[c]) colTop[c] = lo;
+      if (hi > colBot[c]) colBot[c] = hi;
+      const v = wk.to - first;
+      if (v >= 0 && v < nv && !headSeen[v * ncol + c]) {
+        headSeen[v * ncol + c] = 1;
+        const x = c + x0 + 0.5, d = down ? -1 : 1;
+        heads.moveTo(x, yb); heads.lineTo(x - 3.5, yb + 5 * d); heads.lineTo(x + 3.5, yb + 5 * d); // fill() closes it
+      }
     }
-    ctx.strokeStyle = ARROW; ctx.fillStyle = ARROW; ctx.lineWidth = 1;
-    ctx.stroke(lines); ctx.fill(heads);
+    const lines = new Path2D();
+    const top = PLANE_H, bot = hh;
+    for (let c = 0; c < ncol; c++) {
+      if (colBot[c] < colTop[c]) continue;
+      const a = Math.max(top, colTop[c]), b = Math.min(bot, colBot[c]);
+      if (b > a) lines.rect(c + x0, a, 1, b - a);
+    }
+    ctx.fillStyle = ARROW;
+    ctx.fill(lines);
+    ctx.fill(heads);
     if (selWake) {
       const from = selWake.from >= 0 ? selWake.from : selWake.to - 1;
       const x = Math.round(sc.x(selWake.t)) + 0.5, ya = laneY(from) + LANE_H / 2, yb = laneY(selWake.to) + (from < selWake.to ? 2 : LANE_H - 2);

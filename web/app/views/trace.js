@@ -127,18 +127,23 @@ export function mountTrace(root, state, ctx) {
   }
 
   /**
-   * Pans the view by `frac` of its width n times, drawing each frame as a pan does
-   * (tools, the lanes benchmark); resolves the frames' draw times of the goroutine lanes.
+   * Pans the view by `frac` of its width n times (back and forth), one redraw a frame as
+   * a drag does (tools, bench/lanes); resolves each frame's draw time, whole and of the
+   * goroutine lanes: {all: [ms], goroutines: [ms]}.
    */
   async function benchPan(n = 60, frac = 0.01) {
-    const out = [];
+    const out = { all: [], goroutines: [] };
     for (let i = 0; i < n; i++) {
       const dir = Math.floor(i / 15) % 2 ? -1 : 1;
       view = panView(view, dir * (view.t1 - view.t0) * frac, limits);
       await new Promise((r) => requestAnimationFrame(() => {
+        const parts = {};
         const t = performance.now();
-        if (gor) gor.obj.draw({ pan: true });
-        out.push(performance.now() - t);
+        panningFrame = true;
+        drawAll(parts);
+        panningFrame = false;
+        out.all.push(performance.now() - t);
+        out.goroutines.push(parts.goroutines || 0);
         r();
       }));
     }
