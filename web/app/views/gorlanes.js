@@ -37,7 +37,7 @@ function hatchPattern(ctx) {
 }
 
 /**
- * o: {traceId, spanId, spanName, base, focus (a goroutine to point at, or null), scale(), tk(), width(),
+ * o: {traceId, spanId, spanName, service, startNs, endNs (the span's, unix ns), base, focus (a goroutine to point at, or null), scale(), tk(), width(),
  * requestDraw(), onJump({goroutine, exectrace_id, span_id, trace_id, t}), perf}.
  * Returns {el, draw(), hit(x, y), click(x, y), tooltip(hit), destroy(), exectraces()}.
  */
@@ -64,7 +64,13 @@ export function goroutineLanes(o) {
 
   let settle;
   const ready = new Promise((r) => { settle = r; });
-  api.exectraceSpan(o.traceId, o.spanId, { signal: ac.signal }).then((j) => {
+  // the span's answer only when a trace of its service overlaps it: the 404 of a span no
+  // trace covers (most of them) would be a console error in every browser
+  const from = Math.floor(o.startNs) - 1000, to = Math.ceil(o.endNs) + 1000;
+  api.exectraces({ from: String(from), to: String(to), limit: 1000 }, { signal: ac.signal }).then((list) => {
+    if (!(list.exectraces || []).some((x) => x.service === o.service)) throw Object.assign(new Error('no trace'), { status: 404 });
+    return api.exectraceSpan(o.traceId, o.spanId, { signal: ac.signal });
+  }).then((j) => {
     if (destroyed) return;
     perf.gorFetchMs = performance.now() - t00;
     answer = j;

@@ -133,7 +133,7 @@ func main() {
 		mu.Unlock()
 		f.window("held", h0, time.Now())
 		task.End()
-		add(span{t2, refresh, "", "cache.refresh", "cache", s0.UnixNano(), time.Now().UnixNano()})
+		add(span{t2, refresh, "", "cache.refresh", "shop", s0.UnixNano(), time.Now().UnixNano()})
 	}()
 	<-locked
 	go func() { // handler: the request's own goroutine
@@ -210,7 +210,7 @@ func main() {
 		by[s.Service] = append(by[s.Service], m)
 	}
 	var rs []map[string]any
-	for _, svc := range []string{"shop", "cache"} {
+	for _, svc := range []string{"shop"} {
 		rs = append(rs, map[string]any{
 			"resource":   map[string]any{"attributes": []map[string]any{{"key": "service.name", "value": map[string]any{"stringValue": svc}}}},
 			"scopeSpans": []map[string]any{{"scope": map[string]any{"name": "gen"}, "spans": by[svc]}},
