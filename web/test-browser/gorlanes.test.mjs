@@ -6,10 +6,11 @@
 
 import { test, before, after, beforeEach, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { request, postJsonOk } from '../../tests/integration/lib/server.mjs';
 import { parseJsonBig } from '../../tests/integration/lib/runtime.mjs';
-import { launch, newPage, shot, missing } from './lib/browser.mjs';
+import { launch, newPage, shot, missing, WEB_DIR } from './lib/browser.mjs';
 import { lanesServer, reader, LANES_EXPECTED as E, LANES_TRACE } from './lib/exectrace.mjs';
 
 const why = missing() || (reader() ? null : 'meanwhile-exectrace is not built (no Go found by CMake)');
@@ -160,6 +161,19 @@ describe('goroutine lanes on a real execution trace', { skip: why || false }, ()
     assert.deepEqual(page.problems, []);
   });
 
+  test('the explanation\'s chain: a link to the span of the goroutine that released the lock', async () => {
+    await openSpan(T1, CHECKOUT);
+    const link = page.locator(`.span-panel [data-role=chain] a.chain-link[data-goroutine="${G.refresher}"]`);
+    await link.waitFor({ timeout: 10000 });
+    assert.equal(await link.getAttribute('data-span-id'), REFRESH);
+    assert.match(await link.evaluate((a) => a.closest('li').textContent), /released by goroutine/);
+    await link.click();
+    await page.waitForURL((u) => u.pathname === `/trace/${T2}` && u.searchParams.get('span') === REFRESH);
+    await page.waitForSelector(`.gor-box[data-span-id="${REFRESH}"][data-first-frame=done]`);
+    assert.equal(await page.getAttribute('.gor-box', 'data-selected-goroutine'), String(G.refresher));
+    assert.deepEqual(page.problems, []);
+  });
+
   test('the span panel downloads the execution trace: the bytes that were pushed', async () => {
     await openSpan(T1, CHECKOUT);
     const link = page.locator(`.span-panel [data-role=exectraces] a[data-exectrace-id="${xt.id}"]`);
@@ -199,6 +213,22 @@ describe('goroutine lanes on a real execution trace', { skip: why || false }, ()
     await page.waitForFunction(() => document.querySelector('.readout .gor-tip[data-kind=procs]'));
     const n = Number(await page.getAttribute('.readout .gor-tip[data-kind=procs]', 'data-procs'));
     assert.ok(n >= 3 && n <= 4, `Ps running the span's goroutines while 4 crunch on 4 Ps: ${n}`);
+  });
+
+  test('the README screenshot: the lanes of a request that waited on another\'s lock', async () => {
+    await openSpan(T1, CHECKOUT);
+    const mid = rel(BigInt(Math.round((E.windows.lock_wait[0] * 0.3 + E.windows.lock_wait[1] * 0.7))));
+    const p = await gor('laneBox', G.handler, mid);
+    await page.mouse.move(p.x, p.y);
+    await page.locator('.readout .gor-tip[data-kind=interval]').waitFor({ timeout: 5000 });
+    await settle();
+    const file = await shot(page, 'goroutine-lanes-readme');
+    if (process.env.MW_UPDATE_DOCS_IMG) {
+      const dst = path.join(WEB_DIR, '..', 'docs', 'img', 'goroutine-lanes.png');
+      mkdirSync(path.dirname(dst), { recursive: true });
+      copyFileSync(file, dst);
+    }
+    assert.deepEqual(page.problems, []);
   });
 
   test('a span no trace covers: no lanes, a note, no download', async () => {
