@@ -2,8 +2,8 @@
 // in headless chromium, against the same page with an empty lane set, in one run.
 //
 // A tiny static server serves web/app as meanwhiled does (every file, index.html for the
-// page paths) and three API answers made here: a trace with one span, its explanation (a
-// 404), and the span's execution-trace answer (docs/EXECTRACE.md "Reads") with
+// page paths) and four API answers made here: a trace with one span, its explanation (a
+// 404), the stored traces over it (one) and the span's execution-trace answer (docs/EXECTRACE.md "Reads") with
 // --goroutines goroutines (half the span's, half their wakers) and --intervals intervals
 // in all over a --span-ms span: lengths log-uniform from 1 µs to 50 ms (most narrower
 // than a pixel at the first view), states mixed, a wake from another goroutine at the end
@@ -101,6 +101,12 @@ function timelineAnswer() {
   });
 }
 
+function listAnswer() {
+  const D = SPAN_MS * 1e6;
+  return JSON.stringify({ exectraces: [{ id: 1, source_id: 1, service: 'bench', instance: '', start_ns: NS(-1e6), end_ns: NS(D + 1e6), trigger: 'manual',
+    alignment: 'clock_snapshot', clock_error_ns: 0, raw_bytes: 1, stored_bytes: 1, goroutines: NG, intervals: NI, wakes: 0, spans: 1 }], more: false });
+}
+
 // ------------------------------------------------------------------ the static server
 const TYPES = { '.js': 'text/javascript', '.css': 'text/css', '.html': 'text/html; charset=utf-8' };
 function serve(answers) {
@@ -109,6 +115,7 @@ function serve(answers) {
     const send = (code, type, body) => { res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' }); res.end(body); };
     if (u.pathname === `/api/v1/traces/${TRACE}/timeline`) return send(200, 'application/json', answers.timeline);
     if (u.pathname === `/api/v1/exectrace/spans/${TRACE}/${SPAN}`) return send(200, 'application/json', answers.span);
+    if (u.pathname === '/api/v1/exectraces') return send(200, 'application/json', listAnswer());
     if (u.pathname.startsWith('/api/')) return send(404, 'application/json', '{"error":"not in this benchmark"}');
     const f = path.join(APP, path.normalize(u.pathname).replace(/^(\.\.[/\\])+/, ''));
     if (f.startsWith(APP) && existsSync(f) && statSync(f).isFile()) return send(200, TYPES[path.extname(f)] || 'application/octet-stream', readFileSync(f));

@@ -217,6 +217,13 @@ describe('goroutine lanes on a real execution trace', { skip: why || false }, ()
 
   test('the README screenshot: the lanes of a request that waited on another\'s lock', async () => {
     await openSpan(T1, CHECKOUT);
+    // the span panel scrolled to the mutex cause, whose chain names the holder
+    await page.locator('.span-panel [data-role=chain]').first().waitFor({ timeout: 10000 });
+    await page.evaluate(() => {
+      const side = document.querySelector('.side-panel');
+      const cause = document.querySelector('.span-panel [data-role=chain]').closest('li.cause');
+      side.scrollTop = cause.getBoundingClientRect().top - side.getBoundingClientRect().top + side.scrollTop - 8;
+    });
     const mid = rel(BigInt(Math.round((E.windows.lock_wait[0] * 0.3 + E.windows.lock_wait[1] * 0.7))));
     const p = await gor('laneBox', G.handler, mid);
     await page.mouse.move(p.x, p.y);
