@@ -109,6 +109,10 @@ describe('goroutine lanes on a real execution trace', { skip: why || false }, ()
     const px = await rowPixels(lane.y, mx, mx + 1);
     const [mutex] = await stateColours('blocked:mutex');
     assert.ok(near(px, mutex), `the lock wait is drawn as a mutex wait: ${px} vs ${mutex}`);
+    // the legend's figure for the mutex: the handler's wait inside the program's time.Now() pair around Lock
+    const mutexNs = Number(await page.getAttribute('.gor-legend .lg[data-key="blocked:mutex"]', 'data-ns'));
+    const lockNs = E.windows.lock_wait[1] - E.windows.lock_wait[0];
+    assert.ok(mutexNs <= lockNs + 1000 && mutexNs >= lockNs - 1 * MS, `mutex ${mutexNs} ns, the Lock call took ${lockNs} ns`);
     await shot(page, 'goroutine-lanes');
     assert.deepEqual(page.problems, []);
   });

@@ -117,4 +117,8 @@ test('wake arrows under the pointer, and where a waker leads', () => {
   const tot = classTotals(m, 0, 1000);
   assert.equal(tot[cls('blocked:chan')], 200);
   assert.equal(tot[cls('running')], 100 + 200 + 150 + 300);
+  const own = classTotals(m, 100, 600, 'span'); // goroutines 7 and 9 only, inside the covered part
+  assert.equal(own[cls('running')], 100 + 200 + 150);
+  assert.equal(own[cls('blocked:mutex')], 0, '57 is a waker');
+  assert.equal(own[cls('blocked:other')], 250);
 });

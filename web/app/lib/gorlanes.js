@@ -272,10 +272,11 @@ export function wakeSpan(model, w) {
   return w.from >= 0 ? spanAt(model.lanes[w.from], w.t) : null;
 }
 
-/** Per class, the time the lanes spend in it inside [t0, t1) (legend figures, tests). */
-export function classTotals(model, t0, t1) {
+/** Per class, the time the lanes of `role` (all when null) spend in it inside [t0, t1) (the legend's figures). */
+export function classTotals(model, t0, t1, role = null) {
   const out = new Float64Array(CLASSES.length);
   for (const l of model.lanes) {
+    if (role && l.role !== role) continue;
     const [i0, i1] = visibleRange(l, t0, t1);
     for (let i = i0; i < i1; i++) out[l.cls[i]] += Math.min(l.e[i], t1) - Math.max(l.s[i], t0);
   }

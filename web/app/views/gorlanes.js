@@ -13,7 +13,7 @@
 import { api, exectraceRawUrl } from '../lib/api.js';
 import { fmtDuration, fmtOffset, fmtCount } from '../lib/format.js';
 import {
-  gorModel, CLASSES, visibleRange, pixelRuns, runBuffer, intervalAt, wakesInRange, wakeAt, procsAt, wakeSpan, lowerBound, upperBound,
+  gorModel, CLASSES, visibleRange, pixelRuns, runBuffer, intervalAt, wakesInRange, wakeAt, procsAt, wakeSpan, lowerBound, upperBound, classTotals,
 } from '../lib/gorlanes.js';
 import { h, clear, loadingBox, errorBox, swatch } from '../ui/dom.js';
 import { fitCanvas, fitText, FONT_SMALL, FONT_BOLD, MONO } from '../ui/canvas.js';
@@ -107,7 +107,10 @@ export function goroutineLanes(o) {
       href: exectraceRawUrl(x.id), download: `trace-${x.id}.out`, class: 'xt-raw', dataset: { exectraceId: String(x.id) },
       title: 'The execution trace as it was pushed: go tool trace opens it',
     }, `execution trace #${x.id}`)));
-    for (const [key, label, color] of CLASSES) legend.append(h('span', { class: 'lg', dataset: { key } }, swatch(color), label));
+    // each state with the time the span's own goroutines spent in it where traced
+    const tot = model.covered ? classTotals(model, model.covered.s, model.covered.e, 'span') : new Float64Array(CLASSES.length);
+    CLASSES.forEach(([key, label, color], k) => legend.append(h('span', { class: `lg${tot[k] > 0 ? '' : ' muted'}`, dataset: { key, ns: String(Math.round(tot[k])) } },
+      swatch(color), label, tot[k] > 0 ? h('span', { class: 'num muted' }, ` ${fmtDuration(tot[k])}`) : null)));
     legend.append(h('span', { class: 'lg' }, h('span', { class: 'swatch', style: { background: STW } }), 'stop-the-world'),
       h('span', { class: 'lg' }, '→ woken by'), h('span', { class: 'lg' }, h('span', { class: 'swatch hatch' }), 'not traced'),
       h('span', { class: 'lg' }, h('span', { class: 'swatch', style: { background: OUTSIDE } }), 'outside the span'));
