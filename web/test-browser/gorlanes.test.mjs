@@ -161,6 +161,13 @@ describe('goroutine lanes on a real execution trace', { skip: why || false }, ()
     assert.equal(new URL(page.url()).pathname, `/trace/${T1}`);
     assert.equal(await page.getAttribute('.trace-main', 'data-selected-span'), FLUSH);
     assert.equal(await page.getAttribute('.gor-box', 'data-selected-goroutine'), String(G.flusher));
+    // a waker's lane does the same: back, then the flusher's label
+    await page.goBack();
+    await page.waitForSelector(`.gor-box[data-span-id="${CHECKOUT}"][data-first-frame=done]`);
+    const l = await gor('laneBox', G.flusher, b.t);
+    await page.mouse.click(l.labelX, l.y);
+    await page.waitForSelector(`.gor-box[data-span-id="${FLUSH}"][data-first-frame=done]`);
+    assert.equal(await page.getAttribute('.trace-main', 'data-selected-span'), FLUSH);
     await shot(page, 'goroutine-lanes-jump');
     assert.deepEqual(page.problems, []);
   });
