@@ -37,9 +37,11 @@ function hatchPattern(ctx) {
 }
 
 /**
- * o: {traceId, spanId, spanName, service, startNs, endNs (the span's, unix ns), base, focus (a goroutine to point at, or null), scale(), tk(), width(),
- * requestDraw(), onJump({goroutine, exectrace_id, span_id, trace_id, t}), perf}.
- * Returns {el, draw(), hit(x, y), click(x, y), tooltip(hit), destroy(), exectraces()}.
+ * o: {traceId, spanId, service, startNs, endNs (the span's, unix ns), base (the trace page's time 0, unix ns),
+ * focus (a goroutine to point at, or null), scale(), tk() (the axis' ticks), width(), requestDraw(),
+ * onJump({goroutine, exectrace_id, span_id, trace_id, t}) (a waker chosen), perf (window.__mwPerf)}.
+ * Returns {el, box, ready (resolves the covering traces), draw({pan}), hit(x, y), click(x, y),
+ * tooltip(hit, framesList), laneBox, procsBox, wakeBox (client pixels, for tests), model(), destroy()}.
  */
 export function goroutineLanes(o) {
   const ac = new AbortController();

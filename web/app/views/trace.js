@@ -395,7 +395,7 @@ export function mountTrace(root, state, ctx) {
     if (key == null) return;
     const row = wf.rows[selected];
     const obj = goroutineLanes({
-      traceId: id, spanId: key, spanName: row.span.name, service: row.service, startNs: base + row.start, endNs: base + row.end, base, focus: cur.goroutine ?? null, perf,
+      traceId: id, spanId: key, service: row.service, startNs: base + row.start, endNs: base + row.end, base, focus: cur.goroutine ?? null, perf,
       scale, width, tk: () => lastTk, requestDraw, onJump: jumpToWaker,
     });
     gor = { key, obj };
