@@ -11,10 +11,11 @@
 //	GET /work?kind=K&ms=M   root span "GET /work" (otelhttp) with one child span:
 //	    chan     queue.wait     hands the producer goroutine a reply channel and
 //	                            receives from it; the producer, in a span of its
-//	                            own (queue.produce, a child of queue.wait, on the
-//	                            producer's goroutine), sends M ms after the
-//	                            receiver asked (M=0: at once; it sleeps until
-//	                            2 ms before, then spins until the moment)
+//	                            own (queue.produce, the root of a trace of its
+//	                            own linked to queue.wait, on the producer's
+//	                            goroutine), sends M ms after the receiver asked
+//	                            (M=0: at once; it sleeps until 2 ms before, then
+//	                            spins until the moment)
 //	    holder   ledger.write   takes ledgerMu and holds it M ms (sleeping); with
 //	                            M > 0 the M ms begin once a waiter is at its Lock
 //	    mutex    ledger.read    Lock of ledgerMu (M > 0: once a holder request
@@ -22,7 +23,13 @@
 //	                            says which holder let it in
 //	    sleep    backoff        time.Sleep(M ms)
 //	    cpu      price.compute  M ms of computation (the clock is read between
-//	                            rounds)
+//	                            rounds: the time it made no progress is counted)
+//	    io       db.query       a read from the upstream (a TCP peer in this
+//	                            process) that answers M ms after it was asked
+//	    runnable report.build   starts 8×GOMAXPROCS goroutines (in no span) that
+//	                            compute for M ms, and computes as long itself,
+//	                            yielding between rounds: more busy goroutines
+//	                            than Ps, so it mostly waits for one
 //	  then (M > 0) 2 ms of computation in the root span after the child's end; it
 //	  answers {"trace_id","span_id","child_span_id","child","kind","goroutine",
 //	  "start_ns","end_ns" (the child span's, as the service read the clock),
@@ -35,6 +42,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -47,6 +55,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -92,10 +101,11 @@ type ask struct {
 	reply   chan reply
 }
 
-// reply carries the item and what the producer saw: its goroutine, its span,
-// and the unix ns just before its send.
+// reply carries the item and what the producer saw: its goroutine, its span
+// (trace and span id), and the unix ns just before its send.
 type reply struct {
 	goroutine uint64
+	traceID   string
 	spanID    string
 	sentNs    int64
 }
@@ -103,13 +113,18 @@ type reply struct {
 var queue = make(chan ask)
 
 // produce is the producer goroutine: one queue.produce span per ask, started on
-// this goroutine, that sleeps until delay after the ask and then sends.
+// this goroutine, that sleeps until delay after the ask and then sends. The span
+// is the root of a trace of its own, linked to the asking span, as a queue's
+// worker traces its items: were it queue.wait's child, queue.wait's time would
+// be its child's, not a wait on a channel.
 func produce() {
 	g := goid()
 	for a := range queue {
-		_, sp := tracer.Start(a.ctx, "queue.produce")
+		_, sp := tracer.Start(context.Background(), "queue.produce", trace.WithNewRoot(),
+			trace.WithLinks(trace.LinkFromContext(a.ctx)))
 		waitUntil(a.askedAt.Add(a.delay))
-		r := reply{goroutine: g, spanID: sp.SpanContext().SpanID().String()}
+		sc := sp.SpanContext()
+		r := reply{goroutine: g, traceID: sc.TraceID().String(), spanID: sc.SpanID().String()}
 		r.sentNs = unixNs()
 		a.reply <- r
 		sp.End()
@@ -136,7 +151,7 @@ func waitQueue(ctx context.Context, delay time.Duration) map[string]any {
 	blockNs := unixNs()
 	r := <-a.reply
 	return map[string]any{"block_ns": blockNs, "sent_ns": r.sentNs, "producer_goroutine": r.goroutine,
-		"producer_span_id": r.spanID, "delay_ms": delay.Milliseconds()}
+		"producer_trace_id": r.traceID, "producer_span_id": r.spanID, "delay_ms": delay.Milliseconds()}
 }
 
 // ---------------------------------------------------------------- mutex
@@ -151,13 +166,14 @@ var (
 	waiterComing atomic.Bool
 	lastHolder   struct {
 		goroutine uint64
+		traceID   string
 		spanID    string
 		unlockNs  int64
 	}
 )
 
 //go:noinline
-func writeLedger(spanID string, hold time.Duration) map[string]any {
+func writeLedger(traceID, spanID string, hold time.Duration) map[string]any {
 	ledgerMu.Lock()
 	ledgerHeld.Store(true)
 	lockedNs := unixNs()
@@ -168,7 +184,7 @@ func writeLedger(spanID string, hold time.Duration) map[string]any {
 		waiterComing.Store(false)
 	}
 	time.Sleep(hold)
-	lastHolder.goroutine, lastHolder.spanID = goid(), spanID
+	lastHolder.goroutine, lastHolder.traceID, lastHolder.spanID = goid(), traceID, spanID
 	lastHolder.unlockNs = unixNs()
 	unlockNs := lastHolder.unlockNs
 	ledgerHeld.Store(false)
@@ -193,27 +209,149 @@ func readLedger(contend bool) map[string]any {
 	h := lastHolder
 	ledgerMu.Unlock()
 	return map[string]any{"call_ns": callNs, "locked_ns": lockedNs, "waited_ms": float64(lockedNs-callNs) / 1e6,
-		"holder_goroutine": h.goroutine, "holder_span_id": h.spanID, "holder_unlock_ns": h.unlockNs}
+		"holder_goroutine": h.goroutine, "holder_trace_id": h.traceID, "holder_span_id": h.spanID,
+		"holder_unlock_ns": h.unlockNs}
 }
 
-// ---------------------------------------------------------------- cpu, sleep
+// ---------------------------------------------------------------- cpu, runnable, sleep
 
 var sink atomic.Uint64
 
+// computeUntil computes in rounds of a few µs until the deadline (at least one
+// round), reading the clock after each round (and, with yield, yielding then
+// and reading it again). What the goroutine did not progress is the stall it
+// reports: a round that took longer than the shortest by more than stallGap
+// (it was off its CPU meanwhile: preempted and waiting for a P, or its thread
+// descheduled by the kernel), and a yield that took longer than stallGap (it
+// waited for a P).
+//
 //go:noinline
-func compute(d time.Duration) {
-	end := time.Now().Add(d)
+func computeUntil(deadline time.Time, yield bool) (stalled time.Duration, rounds int) {
+	const stallGap = 200 * time.Microsecond
 	x, y := 1.0, 0.5
-	for time.Now().Before(end) {
-		for i := 0; i < 20000; i++ {
+	last := time.Now()
+	minRound := time.Duration(1 << 62)
+	var long []time.Duration // rounds longer than stallGap
+	for {
+		for i := 0; i < 5000; i++ {
 			x = x*1.0000001 + y
 			y = y*0.9999999 - float64(i&7)*1e-9
 			if x > 1e9 {
 				x = 1
 			}
 		}
+		now := time.Now()
+		round := now.Sub(last)
+		rounds++
+		minRound = min(minRound, round)
+		if round > stallGap {
+			long = append(long, round)
+		}
+		if yield {
+			runtime.Gosched()
+			last = time.Now()
+			if w := last.Sub(now); w > stallGap {
+				stalled += w
+			}
+		} else {
+			last = now
+		}
+		if !last.Before(deadline) {
+			break
+		}
+	}
+	for _, r := range long {
+		if r-minRound > stallGap {
+			stalled += r - minRound
+		}
 	}
 	sink.Add(uint64(x+y) & 1)
+	return stalled, rounds
+}
+
+//go:noinline
+func compute(d time.Duration) map[string]any {
+	stalled, rounds := computeUntil(time.Now().Add(d), false)
+	return map[string]any{"stalled_ns": stalled.Nanoseconds(), "rounds": rounds}
+}
+
+// buildReport computes for d while, for the same d, 8×GOMAXPROCS other
+// goroutines (started here, in no span: a burst of background work) compute
+// too: more busy goroutines than Ps. It yields (runtime.Gosched) after every
+// round of its own computation, as code that yields or blocks briefly does, so
+// that each time it is ready to run it waits behind the busy goroutines for a
+// P (they run in the scheduler's 10 ms slices): its span is mostly runnable.
+// Computing without yielding, its share of a P was measured anywhere from 0 to
+// 90% of the span: the scheduler takes from the global run queue before it
+// steals, so the order the goroutines reach it decides. It reports how many
+// were busy on how many Ps and the stall it measured (computeUntil).
+//
+//go:noinline
+func buildReport(d time.Duration) map[string]any {
+	procs := runtime.GOMAXPROCS(0)
+	busy := 0
+	deadline := time.Now().Add(d)
+	if d > 0 {
+		busy = 8 * procs
+		for i := 0; i < busy; i++ {
+			go computeUntil(deadline, false)
+		}
+	}
+	stalled, rounds := computeUntil(deadline, true)
+	return map[string]any{"stalled_ns": stalled.Nanoseconds(), "rounds": rounds, "busy_goroutines": busy + 1,
+		"gomaxprocs": procs}
+}
+
+// ---------------------------------------------------------------- io
+
+// upstreamAddr is a TCP peer in this process that reads a line "M" and answers
+// a line M ms after it read it: a slow upstream.
+var upstreamAddr string
+
+func startUpstream() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatalf("exectrace-service: upstream: %v", err)
+	}
+	upstreamAddr = ln.Addr().String()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				log.Fatalf("exectrace-service: upstream: %v", err)
+			}
+			go func() {
+				defer c.Close()
+				line, err := bufio.NewReader(c).ReadString('\n')
+				if err != nil {
+					return
+				}
+				ms, _ := strconv.Atoi(strings.TrimSpace(line))
+				waitUntil(time.Now().Add(time.Duration(ms) * time.Millisecond))
+				c.Write([]byte("ok\n"))
+			}()
+		}
+	}()
+}
+
+// queryUpstream asks the upstream for an answer in d and reads it: the read
+// blocks on the socket until the answer comes.
+//
+//go:noinline
+func queryUpstream(d time.Duration) (map[string]any, error) {
+	c, err := net.Dial("tcp", upstreamAddr)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if _, err := fmt.Fprintf(c, "%d\n", d.Milliseconds()); err != nil {
+		return nil, err
+	}
+	readNs := unixNs()
+	if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+		return nil, err
+	}
+	return map[string]any{"read_start_ns": readNs, "read_end_ns": unixNs()}, nil
 }
 
 //go:noinline
@@ -226,14 +364,14 @@ func backoff(d time.Duration) map[string]any {
 // ---------------------------------------------------------------- the handler
 
 var children = map[string]string{"chan": "queue.wait", "holder": "ledger.write", "mutex": "ledger.read",
-	"sleep": "backoff", "cpu": "price.compute"}
+	"sleep": "backoff", "cpu": "price.compute", "io": "db.query", "runnable": "report.build"}
 
 func work(w http.ResponseWriter, r *http.Request) {
 	kind := r.URL.Query().Get("kind")
 	child, ok := children[kind]
 	ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
 	if !ok || err != nil || ms < 0 || ms > 10000 {
-		http.Error(w, "kind: chan|holder|mutex|sleep|cpu; ms: 0..10000", http.StatusBadRequest)
+		http.Error(w, "kind: chan|holder|mutex|sleep|cpu|io|runnable; ms: 0..10000", http.StatusBadRequest)
 		return
 	}
 	d := time.Duration(ms) * time.Millisecond
@@ -247,14 +385,22 @@ func work(w http.ResponseWriter, r *http.Request) {
 	case "chan":
 		facts = waitQueue(ctx, d)
 	case "holder":
-		facts = writeLedger(childID, d)
+		facts = writeLedger(span.SpanContext().TraceID().String(), childID, d)
 	case "mutex":
 		facts = readLedger(ms > 0)
 	case "sleep":
 		facts = backoff(d)
 	case "cpu":
-		compute(d)
-		facts = map[string]any{}
+		facts = compute(d)
+	case "io":
+		facts, err = queryUpstream(d)
+	case "runnable":
+		facts = buildReport(d)
+	}
+	if err != nil {
+		span.End()
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
 	}
 	endNs := unixNs()
 	span.End()
@@ -311,6 +457,7 @@ func main() {
 	otel.SetTracerProvider(tp)
 	tracer = tp.Tracer("meanwhile.exectrace/service")
 	go produce()
+	startUpstream()
 
 	mux := http.NewServeMux()
 	mux.Handle("/work", otelhttp.NewHandler(http.HandlerFunc(work), "GET /work", otelhttp.WithTracerProvider(tp)))

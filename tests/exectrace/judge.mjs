@@ -1,0 +1,129 @@
+// The accuracy judge of exact explanations (tests/exectrace/README.md, "Exact
+// explanations"): for each slow request, what GET /api/v1/traces/{id}/explain says of
+// its slow child span against what the service measured of that request — the cause it
+// injected, and for a wait the goroutine and span that ended it. Nothing here is taken
+// from meanwhiled: the expected cause and chain come from the service's answer alone.
+// Pure functions, tested by judge.test.mjs on made-up answers.
+
+// The bounds of issue 14: per kind, the top cause right in >= MIN_RIGHT of its slow
+// requests; over all, the top cause in scope "trace" in >= MIN_TRACE_SCOPE; per kind
+// with a chain, the chain right in >= MIN_CHAIN; no wrong top cause with confidence
+// >= HIGH_CONFIDENCE.
+export const MIN_RIGHT = 0.98;
+export const MIN_TRACE_SCOPE = 0.95;
+export const MIN_CHAIN = 0.98;
+export const HIGH_CONFIDENCE = 0.7;
+// cpu and runnable: the service counts the time its goroutine made no progress while
+// computing (service/main.go, computeUntil); at least this share of the span makes the
+// expected top cause `runnable`, less `cpu`.
+export const STALL_RUNNABLE = 0.5;
+
+/** The top cause the service's own account of request r makes right. */
+export function expectedCause(r) {
+  switch (r.kind) {
+    case 'chan': return 'chan';
+    case 'holder': return 'sleep'; // ledger.write holds the lock sleeping
+    case 'mutex': return 'mutex';
+    case 'sleep': return 'sleep';
+    case 'io': return 'io';
+    case 'cpu':
+    case 'runnable':
+      return r.stalled_ns >= STALL_RUNNABLE * (r.end_ns - r.start_ns) ? 'runnable' : 'cpu';
+    default: throw new Error(`no expected cause for kind ${r.kind}`);
+  }
+}
+
+/** The first link the chain of r's wait must have (null: the kind has no chain): the
+ * goroutine and span the service saw end the wait. */
+export function expectedLink(r) {
+  if (r.kind === 'chan')
+    return { goroutine: r.producer_goroutine, trace_id: r.producer_trace_id, span_id: r.producer_span_id, relation: 'woke' };
+  if (r.kind === 'mutex')
+    return { goroutine: r.holder_goroutine, trace_id: r.holder_trace_id, span_id: r.holder_span_id, relation: 'released' };
+  return null;
+}
+
+/** What is wrong with a chain evidence entry against the expected first link ('' when
+ * nothing is). */
+function chainFault(chain, want) {
+  if (!chain) return 'no chain evidence';
+  const l = chain.links?.[0];
+  if (!l) return 'a chain without links';
+  const bad = ['goroutine', 'trace_id', 'span_id', 'relation'].filter((k) => l[k] !== want[k]);
+  return bad.length ? bad.map((k) => `${k} ${JSON.stringify(l[k])}, not ${JSON.stringify(want[k])}`).join('; ') : '';
+}
+
+/** The verdict on request r given the explain answer e of its trace. */
+export function verdict(r, e) {
+  const child = e.spans?.find((s) => s.span_id === r.child_span_id);
+  if (!child) throw new Error(`trace ${r.trace_id}: no span ${r.child_span_id} in the explanation`);
+  const top = child.causes?.[0] || null;
+  const expected = expectedCause(r);
+  const right = top?.kind === expected;
+  const evidence = Boolean(top && top.kind !== 'unknown');
+  const v = {
+    kind: r.kind, trace_id: r.trace_id, child_span_id: r.child_span_id, child: child.name, expected,
+    top: top?.kind ?? 'none', scope: top?.scope ?? null, confidence: top?.confidence ?? 0, share: top?.share ?? 0,
+    summary: top?.summary ?? '', right, trace_scope: top?.scope === 'trace',
+    wrong_high: evidence && !right && top.confidence >= HIGH_CONFIDENCE,
+    stall: r.stalled_ns !== undefined ? r.stalled_ns / (r.end_ns - r.start_ns) : null,
+    causes: (child.causes || []).map((k) => ({ kind: k.kind, share: k.share, confidence: k.confidence, scope: k.scope })),
+  };
+  const want = expectedLink(r);
+  if (want) {
+    // the chain of the expected cause, wherever it ranks: a wrong top cause is counted
+    // above, and a right chain under it is still a right chain
+    const cause = (child.causes || []).find((k) => k.kind === expected);
+    const chain = cause?.evidence?.find((x) => x.type === 'chain');
+    v.chain_fault = cause ? chainFault(chain, want) : `no ${expected} cause`;
+    v.chain_right = v.chain_fault === '';
+    v.chain = chain?.links?.map((l) => ({ goroutine: l.goroutine, trace_id: l.trace_id, span_id: l.span_id,
+      span_name: l.span_name, relation: l.relation })) ?? null;
+  }
+  return v;
+}
+
+/** Per kind (in the order of kinds): slow requests, top cause right, trace scope, chain
+ * right (null for kinds without one), wrong with confidence >= HIGH_CONFIDENCE, and the
+ * top causes seen. */
+export function tabulate(verdicts, kinds) {
+  return kinds.map((kind) => {
+    const v = verdicts.filter((x) => x.kind === kind);
+    const tops = {};
+    for (const x of v) { const k = `${x.top}/${x.scope}`; tops[k] = (tops[k] || 0) + 1; }
+    const chained = v.filter((x) => x.chain_right !== undefined);
+    return { kind, expected: [...new Set(v.map((x) => x.expected))].sort().join('|') || '-', n: v.length,
+      right: v.filter((x) => x.right).length, trace_scope: v.filter((x) => x.trace_scope).length,
+      chain: chained.length ? chained.filter((x) => x.chain_right).length : null,
+      wrong_high: v.filter((x) => x.wrong_high).length, tops };
+  });
+}
+
+/** The bounds a table misses, one line each ([] when it holds them all). */
+export function misses(table) {
+  const out = [];
+  for (const t of table) {
+    if (t.n === 0) { out.push(`${t.kind}: no slow request judged`); continue; }
+    if (t.right < MIN_RIGHT * t.n) out.push(`${t.kind}: top cause right in ${t.right} of ${t.n} (< ${MIN_RIGHT * 100}%): ${JSON.stringify(t.tops)}`);
+    if (t.chain !== null && t.chain < MIN_CHAIN * t.n) out.push(`${t.kind}: chain right in ${t.chain} of ${t.n} (< ${MIN_CHAIN * 100}%)`);
+    if (t.wrong_high > 0) out.push(`${t.kind}: ${t.wrong_high} wrong top causes with confidence >= ${HIGH_CONFIDENCE}`);
+  }
+  const n = table.reduce((a, t) => a + t.n, 0), scoped = table.reduce((a, t) => a + t.trace_scope, 0);
+  if (scoped < MIN_TRACE_SCOPE * n) out.push(`top cause in scope trace in ${scoped} of ${n} slow requests (< ${MIN_TRACE_SCOPE * 100}%)`);
+  return out;
+}
+
+/** The table as markdown rows (docs/CORRELATION.md, "Exact explanations: accuracy"). */
+export function markdown(table) {
+  const pct = (a, b) => (b ? `${a} (${Math.round((100 * a) / b)}%)` : '-');
+  const rows = ['| kind (expected top cause) | slow requests | top cause right | scope trace | chain right | wrong ≥ 0.7 |',
+    '| --- | --- | --- | --- | --- | --- |'];
+  for (const t of table)
+    rows.push(`| ${t.kind} (${t.expected}) | ${t.n} | ${pct(t.right, t.n)} | ${pct(t.trace_scope, t.n)} | ` +
+      `${t.chain === null ? '-' : pct(t.chain, t.n)} | ${t.wrong_high} |`);
+  const n = table.reduce((a, t) => a + t.n, 0);
+  const sum = (k) => table.reduce((a, t) => a + (t[k] ?? 0), 0);
+  rows.push(`| all | ${n} | ${pct(sum('right'), n)} | ${pct(sum('trace_scope'), n)} | ` +
+    `${pct(sum('chain'), table.filter((t) => t.chain !== null).reduce((a, t) => a + t.n, 0))} | ${sum('wrong_high')} |`);
+  return rows.join('\n');
+}

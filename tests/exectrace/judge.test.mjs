@@ -1,0 +1,69 @@
+// The accuracy judge (judge.mjs) on made-up explain answers shaped as docs/API.md's
+// contract for trace evidence: it counts right what is right, and each bound fails when
+// one request misses it. ctest `exectrace/judge` (no server, no Go).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { expectedCause, verdict, tabulate, misses, markdown } from './judge.mjs';
+
+const T = 'a'.repeat(32), P = 'b'.repeat(32), H = 'c'.repeat(32);
+const span = (id, name, causes) => ({ span_id: id, name, causes });
+const cause = (kind, scope = 'trace', confidence = 0.95, evidence = []) => ({ kind, share: 0.9, confidence, scope, summary: kind, evidence });
+const link = (goroutine, trace_id, span_id, relation) => ({ type: 'chain', links: [{ goroutine, exectrace_id: 1, woke_ns: '1', stack: [], trace_id, span_id, span_name: 'x', relation }] });
+
+const chanReq = { kind: 'chan', trace_id: T, child_span_id: '1111111111111111', producer_goroutine: 57, producer_trace_id: P, producer_span_id: '2222222222222222' };
+const mutexReq = { kind: 'mutex', trace_id: T, child_span_id: '3333333333333333', holder_goroutine: 12, holder_trace_id: H, holder_span_id: '4444444444444444' };
+const cpuReq = (stalled) => ({ kind: 'cpu', trace_id: T, child_span_id: '5555555555555555', start_ns: 0, end_ns: 30e6, stalled_ns: stalled });
+const answer = (id, name, causes) => ({ trace_id: T, spans: [span('0000000000000000', 'GET /work', [cause('children', 'span', 1)]), span(id, name, causes)] });
+
+test('the expected cause comes from the service\'s account', () => {
+  assert.equal(expectedCause({ kind: 'holder' }), 'sleep');
+  assert.equal(expectedCause(cpuReq(10e6)), 'cpu');
+  assert.equal(expectedCause(cpuReq(20e6)), 'runnable');
+  assert.equal(expectedCause({ kind: 'runnable', start_ns: 0, end_ns: 40e6, stalled_ns: 30e6 }), 'runnable');
+  assert.throws(() => expectedCause({ kind: 'gc' }), /no expected cause/);
+});
+
+test('a right cause with the right chain is right; a chain naming another span is not', () => {
+  const ok = verdict(chanReq, answer(chanReq.child_span_id, 'queue.wait', [cause('chan', 'trace', 0.95, [link(57, P, '2222222222222222', 'woke')])]));
+  assert.equal(ok.right, true);
+  assert.equal(ok.trace_scope, true);
+  assert.equal(ok.chain_right, true, ok.chain_fault);
+  const other = verdict(chanReq, answer(chanReq.child_span_id, 'queue.wait', [cause('chan', 'trace', 0.95, [link(57, P, '9999999999999999', 'woke')])]));
+  assert.equal(other.right, true);
+  assert.equal(other.chain_right, false);
+  assert.match(other.chain_fault, /span_id "9999999999999999", not "2222222222222222"/);
+  const none = verdict(chanReq, answer(chanReq.child_span_id, 'queue.wait', [cause('chan')]));
+  assert.equal(none.chain_fault, 'no chain evidence');
+  // the mutex's holder released the lock: "woke" is not the relation
+  const woke = verdict(mutexReq, answer(mutexReq.child_span_id, 'ledger.read', [cause('mutex', 'trace', 0.95, [link(12, H, '4444444444444444', 'woke')])]));
+  assert.match(woke.chain_fault, /relation "woke", not "released"/);
+});
+
+test('a wrong top cause: wrong with high confidence at >= 0.7 only; sampled scope is not trace', () => {
+  const high = verdict(mutexReq, answer(mutexReq.child_span_id, 'ledger.read', [cause('sleep', 'trace', 0.8), cause('mutex')]));
+  assert.equal(high.right, false);
+  assert.equal(high.wrong_high, true);
+  const low = verdict(mutexReq, answer(mutexReq.child_span_id, 'ledger.read', [cause('sleep', 'span', 0.36)]));
+  assert.equal(low.wrong_high, false);
+  assert.equal(low.trace_scope, false);
+  const unknown = verdict(cpuReq(0), answer('5555555555555555', 'price.compute', [cause('unknown', 'span', 0.9)]));
+  assert.equal(unknown.right, false);
+  assert.equal(unknown.wrong_high, false, 'unknown claims nothing');
+  assert.throws(() => verdict(chanReq, answer('6666666666666666', 'queue.wait', [])), /no span 1111111111111111/);
+});
+
+test('each bound fails on one request that misses it, and holds when none does', () => {
+  const good = () => verdict(mutexReq, answer(mutexReq.child_span_id, 'ledger.read', [cause('mutex', 'trace', 0.95, [link(12, H, '4444444444444444', 'released')])]));
+  const many = Array.from({ length: 20 }, good);
+  assert.deepEqual(misses(tabulate(many, ['mutex'])), []);
+  const wrongTop = [...many.slice(1), verdict(mutexReq, answer(mutexReq.child_span_id, 'ledger.read', [cause('sleep', 'trace', 0.5)]))];
+  assert.match(misses(tabulate(wrongTop, ['mutex'])).join('\n'), /mutex: top cause right in 19 of 20/);
+  const wrongChain = [...many.slice(1), verdict(mutexReq, answer(mutexReq.child_span_id, 'ledger.read', [cause('mutex', 'trace', 0.95, [link(13, H, '4444444444444444', 'released')])]))];
+  assert.deepEqual(misses(tabulate(wrongChain, ['mutex'])), ['mutex: chain right in 19 of 20 (< 98%)']);
+  const sampled = [...many.slice(2), ...Array.from({ length: 2 }, () => verdict(mutexReq, answer(mutexReq.child_span_id, 'ledger.read', [cause('mutex', 'span', 0.5, [link(12, H, '4444444444444444', 'released')])])))];
+  assert.deepEqual(misses(tabulate(sampled, ['mutex'])), ['top cause in scope trace in 18 of 20 slow requests (< 95%)']);
+  assert.deepEqual(misses(tabulate(many, ['mutex', 'io'])), ['io: no slow request judged']);
+  const md = markdown(tabulate(wrongChain, ['mutex']));
+  assert.match(md, /\| mutex \(mutex\) \| 20 \| 20 \(100%\) \| 20 \(100%\) \| 19 \(95%\) \| 0 \|/);
+});
