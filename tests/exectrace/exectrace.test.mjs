@@ -37,7 +37,7 @@ import { startServer, request } from '../integration/lib/server.mjs';
 import { waitFor, sleep } from '../integration/lib/wait.mjs';
 import { buildGoService } from '../e2e/lib/gobuild.mjs';
 import { getJson } from '../e2e/lib/api.mjs';
-import { verdict, tabulate, misses, markdown, expectedCause, STALL_RUNNABLE } from './judge.mjs';
+import { verdict, tabulate, misses, markdown, expectedCause } from './judge.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GO = process.env.GO || 'go';
@@ -298,7 +298,11 @@ function blockedIn(g, reason, a, b) {
 }
 /** The wake that ended interval iv. */
 const wakeOf = (g, iv) => g.wakes.find((w) => Math.abs(w.time_ns - iv.end_ns) <= WAKE_TOL_NS) || null;
-const brief = (g) => JSON.stringify(g.intervals.map((iv) => `${iv.state}/${iv.reason || ''} ${dur(iv).toFixed(3)}ms ${iv.span_id || '-'}`));
+const brief = (g) => {
+  const s = g.intervals.map((iv) => `${iv.state}/${iv.reason || ''} ${dur(iv).toFixed(3)}ms ${iv.span_id || '-'}`);
+  // (report.build yields after every round: thousands of intervals)
+  return JSON.stringify(s.length > 40 ? [...s.slice(0, 20), `... ${s.length - 40} more ...`, ...s.slice(-20)] : s);
+};
 
 before(async () => {
   log(`run ${RUN}: GOTOOLCHAIN=${TOOLCHAIN}, load ${SECONDS} s, reader ${READER || '(next to meanwhiled or on PATH)'}; ` +
@@ -477,31 +481,34 @@ test('a read from a slow upstream is blocked/io as long as the read ± 1 ms', as
   }
 });
 
-// The service counts the time its computing goroutine made no progress (service/main.go,
-// computeUntil); the trace says whether it waited for a P (runnable) or ran (the kernel
-// may deschedule a running thread: the trace cannot see that, the service counts it).
+// The service measures the time its computing goroutine waited for a P (service/main.go,
+// computeMeasured: a locked thread's CPU time and kernel run-queue wait out of the wall
+// time); the trace calls that runnable.
 const within = (r, iv) => Math.max(0, Math.min(iv.end_ns, r.end_ns) - Math.max(iv.start_ns, r.start_ns));
 const stateNs = (r, g, states) => g.intervals.filter((iv) => states.includes(iv.state)).reduce((a, iv) => a + within(r, iv), 0);
-test('computing among more busy goroutines than Ps: runnable for most of the span, as the service measured', async () => {
+const ms = (ns) => (ns / 1e6).toFixed(1);
+test('computing among more busy goroutines than Ps: runnable as long as the service measured', async () => {
   const rs = run.slow.filter((r) => r.kind === 'runnable');
   assert.ok(rs.length >= 2, `${rs.length} slow runnable requests`);
   const seen = [];
-  for (const r of rs) {
+  for (const r of [...rs, ...run.slow.filter((x) => x.kind === 'cpu')]) {
     const { g } = await history(r);
     const span = r.end_ns - r.start_ns;
-    assert.ok(r.busy_goroutines > r.gomaxprocs, `${r.busy_goroutines} busy goroutines on ${r.gomaxprocs} Ps`);
+    if (r.kind === 'runnable') assert.ok(r.busy_goroutines > r.gomaxprocs, `${r.busy_goroutines} busy goroutines on ${r.gomaxprocs} Ps`);
     const runnable = stateNs(r, g, ['runnable']), on = stateNs(r, g, ['running', 'runnable', 'stopped', 'gc_assist']);
-    assert.ok(on >= 0.9 * span, `report.build: running or runnable ${(on / 1e6).toFixed(2)} of ${(span / 1e6).toFixed(2)} ms: ${brief(g)}`);
-    seen.push(`${(runnable / 1e6).toFixed(1)}/${(r.stalled_ns / 1e6).toFixed(1)}/${(span / 1e6).toFixed(1)}`);
-    // the truth the judge expects (judge.mjs) is the trace's too: a span the service
-    // saw stalled for most of it waited for a P for most of it
-    assert.equal(runnable >= STALL_RUNNABLE * span ? 'runnable' : 'cpu', expectedCause(r),
-      `report.build ${r.trace_id}/${r.child_span_id}: runnable ${(runnable / 1e6).toFixed(2)} ms in the trace, ` +
-      `the service saw ${(r.stalled_ns / 1e6).toFixed(2)} ms stalled of ${(span / 1e6).toFixed(2)} ms: ${brief(g)}`);
+    assert.ok(on >= 0.9 * span, `${r.child}: running or runnable ${ms(on)} of ${ms(span)} ms: ${brief(g)}`);
+    seen.push(`${r.kind} ${ms(runnable)}/${ms(r.go_runnable_ns)}/${ms(r.kernel_wait_ns)}/${ms(span)}`);
+    // the truth the judge expects (judge.mjs, runnableShare) is the trace's too: runnable
+    // at least as long as the goroutine waited for a P, at most that and its thread's
+    // wait for a CPU (± 1 ms, and 10 µs a yield: the runtime's own work on the locked
+    // thread when the goroutine yields counts as the thread's CPU time)
+    const tol = 1e6 + 10e3 * r.yields;
+    assert.ok(runnable >= r.go_runnable_ns - tol && runnable <= r.go_runnable_ns + r.kernel_wait_ns + tol,
+      `${r.child} ${r.trace_id}/${r.child_span_id}: runnable ${ms(runnable)} ms in the trace; the service measured ` +
+      `${ms(r.go_runnable_ns)} ms waiting for a P, ${ms(r.kernel_wait_ns)} ms for a CPU, of ${ms(span)} ms ` +
+      `(expected top cause ${expectedCause(r)})`);
   }
-  log(`report.build runnable in the trace / stalled as the service saw / span, ms: ${seen.join(', ')}`);
-  const cpus = run.slow.filter((r) => r.kind === 'cpu');
-  log(`price.compute stalled as the service saw / span, ms: ${cpus.map((r) => `${(r.stalled_ns / 1e6).toFixed(1)}/${((r.end_ns - r.start_ns) / 1e6).toFixed(1)}`).join(', ')}`);
+  log(`runnable in the trace / waiting for a P and for a CPU as the service measured / span, ms: ${seen.join(', ')}`);
 });
 
 test('clock alignment: every interval tied to a span lies inside the span, within clock_error_ns + 1 ms', async () => {
@@ -557,7 +564,7 @@ test('exact explanations: the slow child\'s top cause, its scope and its chain, 
   for (const v of verdicts) {
     if (VERBOSE || !v.right || v.chain_right === false || !v.trace_scope)
       log(`${v.right ? 'ok   ' : 'WRONG'} ${v.kind.padEnd(8)} ${v.trace_id}/${v.child_span_id} expected ${v.expected}` +
-        `${v.stall === null ? '' : ` (stalled ${(100 * v.stall).toFixed(0)}%)`}; top ${v.top}/${v.scope}/${v.confidence}` +
+        `${v.runnable_share === null ? '' : ` (runnable ${(100 * v.runnable_share.lo).toFixed(0)}-${(100 * v.runnable_share.hi).toFixed(0)}%)`}; top ${v.top}/${v.scope}/${v.confidence}` +
         `${v.chain_fault ? `; chain: ${v.chain_fault}` : ''} :: ${v.summary}`);
   }
   assert.deepEqual(misses(table), [], 'the bounds of issue 14 (judge.mjs)');

@@ -13,12 +13,23 @@ export const MIN_RIGHT = 0.98;
 export const MIN_TRACE_SCOPE = 0.95;
 export const MIN_CHAIN = 0.98;
 export const HIGH_CONFIDENCE = 0.7;
-// cpu and runnable: the service counts the time its goroutine made no progress while
-// computing (service/main.go, computeUntil); at least this share of the span makes the
-// expected top cause `runnable`, less `cpu`.
-export const STALL_RUNNABLE = 0.5;
+// cpu and runnable: the service measures, on the computing goroutine's locked thread
+// (service/main.go, computeMeasured), the time it waited for a P (go_runnable_ns: its
+// thread slept) and the time its thread waited for a CPU (kernel_wait_ns). The trace calls
+// the first runnable; the second running while the goroutine held its P, runnable while
+// its thread, handed a P, was being woken. So the trace's runnable share lies between
+// runnableShare(r).lo and .hi: above one half (by MARGIN) the expected top cause is
+// `runnable`, below it `cpu`, and when the half lies between them either is right.
+export const MARGIN = 0.05;
 
-/** The top cause the service's own account of request r makes right. */
+/** The share of r's child span its goroutine was runnable, at least (lo) and at most (hi),
+ * by the service's measure. */
+export function runnableShare(r) {
+  const span = r.end_ns - r.start_ns;
+  return { lo: r.go_runnable_ns / span, hi: (r.go_runnable_ns + r.kernel_wait_ns) / span };
+}
+
+/** The top cause the service's own account of request r makes right ("a|b": either). */
 export function expectedCause(r) {
   switch (r.kind) {
     case 'chan': return 'chan';
@@ -27,8 +38,10 @@ export function expectedCause(r) {
     case 'sleep': return 'sleep';
     case 'io': return 'io';
     case 'cpu':
-    case 'runnable':
-      return r.stalled_ns >= STALL_RUNNABLE * (r.end_ns - r.start_ns) ? 'runnable' : 'cpu';
+    case 'runnable': {
+      const { lo, hi } = runnableShare(r);
+      return lo > 0.5 + MARGIN ? 'runnable' : hi < 0.5 - MARGIN ? 'cpu' : 'cpu|runnable';
+    }
     default: throw new Error(`no expected cause for kind ${r.kind}`);
   }
 }
@@ -59,21 +72,21 @@ export function verdict(r, e) {
   if (!child) throw new Error(`trace ${r.trace_id}: no span ${r.child_span_id} in the explanation`);
   const top = child.causes?.[0] || null;
   const expected = expectedCause(r);
-  const right = top?.kind === expected;
+  const right = Boolean(top) && expected.split('|').includes(top.kind);
   const evidence = Boolean(top && top.kind !== 'unknown');
   const v = {
     kind: r.kind, trace_id: r.trace_id, child_span_id: r.child_span_id, child: child.name, expected,
     top: top?.kind ?? 'none', scope: top?.scope ?? null, confidence: top?.confidence ?? 0, share: top?.share ?? 0,
     summary: top?.summary ?? '', right, trace_scope: top?.scope === 'trace',
     wrong_high: evidence && !right && top.confidence >= HIGH_CONFIDENCE,
-    stall: r.stalled_ns !== undefined ? r.stalled_ns / (r.end_ns - r.start_ns) : null,
+    runnable_share: r.go_runnable_ns !== undefined ? runnableShare(r) : null,
     causes: (child.causes || []).map((k) => ({ kind: k.kind, share: k.share, confidence: k.confidence, scope: k.scope })),
   };
   const want = expectedLink(r);
   if (want) {
     // the chain of the expected cause, wherever it ranks: a wrong top cause is counted
     // above, and a right chain under it is still a right chain
-    const cause = (child.causes || []).find((k) => k.kind === expected);
+    const cause = (child.causes || []).find((k) => k.kind === expected); // chan, mutex: one kind
     const chain = cause?.evidence?.find((x) => x.type === 'chain');
     v.chain_fault = cause ? chainFault(chain, want) : `no ${expected} cause`;
     v.chain_right = v.chain_fault === '';
@@ -92,7 +105,9 @@ export function tabulate(verdicts, kinds) {
     const tops = {};
     for (const x of v) { const k = `${x.top}/${x.scope}`; tops[k] = (tops[k] || 0) + 1; }
     const chained = v.filter((x) => x.chain_right !== undefined);
-    return { kind, expected: [...new Set(v.map((x) => x.expected))].sort().join('|') || '-', n: v.length,
+    const either = v.filter((x) => x.expected.includes('|')).length;
+    const sure = [...new Set(v.filter((x) => !x.expected.includes('|')).map((x) => x.expected))].sort();
+    return { kind, expected: sure.join(', ') || '-', either, n: v.length,
       right: v.filter((x) => x.right).length, trace_scope: v.filter((x) => x.trace_scope).length,
       chain: chained.length ? chained.filter((x) => x.chain_right).length : null,
       wrong_high: v.filter((x) => x.wrong_high).length, tops };
@@ -119,7 +134,7 @@ export function markdown(table) {
   const rows = ['| kind (expected top cause) | slow requests | top cause right | scope trace | chain right | wrong ≥ 0.7 |',
     '| --- | --- | --- | --- | --- | --- |'];
   for (const t of table)
-    rows.push(`| ${t.kind} (${t.expected}) | ${t.n} | ${pct(t.right, t.n)} | ${pct(t.trace_scope, t.n)} | ` +
+    rows.push(`| ${t.kind} (${t.expected}${t.either ? `; either cpu or runnable: ${t.either}` : ''}) | ${t.n} | ${pct(t.right, t.n)} | ${pct(t.trace_scope, t.n)} | ` +
       `${t.chain === null ? '-' : pct(t.chain, t.n)} | ${t.wrong_high} |`);
   const n = table.reduce((a, t) => a + t.n, 0);
   const sum = (k) => table.reduce((a, t) => a + (t[k] ?? 0), 0);

@@ -13,14 +13,17 @@ const link = (goroutine, trace_id, span_id, relation) => ({ type: 'chain', links
 
 const chanReq = { kind: 'chan', trace_id: T, child_span_id: '1111111111111111', producer_goroutine: 57, producer_trace_id: P, producer_span_id: '2222222222222222' };
 const mutexReq = { kind: 'mutex', trace_id: T, child_span_id: '3333333333333333', holder_goroutine: 12, holder_trace_id: H, holder_span_id: '4444444444444444' };
-const cpuReq = (stalled) => ({ kind: 'cpu', trace_id: T, child_span_id: '5555555555555555', start_ns: 0, end_ns: 30e6, stalled_ns: stalled });
+const cpuReq = (runnable, kernel = 0) => ({ kind: 'cpu', trace_id: T, child_span_id: '5555555555555555', start_ns: 0, end_ns: 30e6,
+  go_runnable_ns: runnable, kernel_wait_ns: kernel });
 const answer = (id, name, causes) => ({ trace_id: T, spans: [span('0000000000000000', 'GET /work', [cause('children', 'span', 1)]), span(id, name, causes)] });
 
 test('the expected cause comes from the service\'s account', () => {
   assert.equal(expectedCause({ kind: 'holder' }), 'sleep');
-  assert.equal(expectedCause(cpuReq(10e6)), 'cpu');
-  assert.equal(expectedCause(cpuReq(20e6)), 'runnable');
-  assert.equal(expectedCause({ kind: 'runnable', start_ns: 0, end_ns: 40e6, stalled_ns: 30e6 }), 'runnable');
+  assert.equal(expectedCause(cpuReq(12e6, 1e6)), 'cpu');
+  assert.equal(expectedCause(cpuReq(18e6, 5e6)), 'runnable');
+  assert.equal(expectedCause(cpuReq(15e6)), 'cpu|runnable');
+  assert.equal(expectedCause(cpuReq(10e6, 6e6)), 'cpu|runnable', 'the kernel\'s wait may be runnable in the trace');
+  assert.equal(expectedCause({ kind: 'runnable', start_ns: 0, end_ns: 40e6, go_runnable_ns: 30e6, kernel_wait_ns: 0 }), 'runnable');
   assert.throws(() => expectedCause({ kind: 'gc' }), /no expected cause/);
 });
 
@@ -48,6 +51,13 @@ test('a wrong top cause: wrong with high confidence at >= 0.7 only; sampled scop
   assert.equal(low.wrong_high, false);
   assert.equal(low.trace_scope, false);
   const unknown = verdict(cpuReq(0), answer('5555555555555555', 'price.compute', [cause('unknown', 'span', 0.9)]));
+  // between the bounds either is right; outside them only the one measured
+  assert.equal(verdict(cpuReq(15e6), answer('5555555555555555', 'price.compute', [cause('runnable')])).right, true);
+  assert.equal(verdict(cpuReq(15e6), answer('5555555555555555', 'price.compute', [cause('cpu')])).right, true);
+  assert.equal(verdict(cpuReq(18e6), answer('5555555555555555', 'price.compute', [cause('cpu')])).wrong_high, true);
+  const t = tabulate([verdict(cpuReq(15e6), answer('5555555555555555', 'price.compute', [cause('cpu')])),
+    verdict(cpuReq(1e6), answer('5555555555555555', 'price.compute', [cause('cpu')]))], ['cpu']);
+  assert.match(markdown(t), /\| cpu \(cpu; either cpu or runnable: 1\) \| 2 \| 2 \(100%\) \|/);
   assert.equal(unknown.right, false);
   assert.equal(unknown.wrong_high, false, 'unknown claims nothing');
   assert.throws(() => verdict(chanReq, answer('6666666666666666', 'queue.wait', [])), /no span 1111111111111111/);

@@ -22,8 +22,9 @@
 //	                            holds it, so that it waits for that request);
 //	                            says which holder let it in
 //	    sleep    backoff        time.Sleep(M ms)
-//	    cpu      price.compute  M ms of computation (the clock is read between
-//	                            rounds: the time it made no progress is counted)
+//	    cpu      price.compute  M ms of computation (on a locked thread, whose
+//	                            schedstat tells waiting for a P from waiting
+//	                            for a CPU: computeMeasured)
 //	    io       db.query       a read from the upstream (a TCP peer in this
 //	                            process) that answers M ms after it was asked
 //	    runnable report.build   starts 8×GOMAXPROCS goroutines (in no span) that
@@ -60,6 +61,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
@@ -217,21 +219,13 @@ func readLedger(contend bool) map[string]any {
 
 var sink atomic.Uint64
 
-// computeUntil computes in rounds of a few µs until the deadline (at least one
-// round), reading the clock after each round (and, with yield, yielding then
-// and reading it again). What the goroutine did not progress is the stall it
-// reports: a round that took longer than the shortest by more than stallGap
-// (it was off its CPU meanwhile: preempted and waiting for a P, or its thread
-// descheduled by the kernel), and a yield that took longer than stallGap (it
-// waited for a P).
+// computeUntil computes in rounds of ~9 µs until the deadline (at least one
+// round), reading the clock after each round; with yield it yields
+// (runtime.Gosched) after every tenth round.
 //
 //go:noinline
-func computeUntil(deadline time.Time, yield bool) (stalled time.Duration, rounds int) {
-	const stallGap = 200 * time.Microsecond
+func computeUntil(deadline time.Time, yield bool) (rounds, yields int) {
 	x, y := 1.0, 0.5
-	last := time.Now()
-	minRound := time.Duration(1 << 62)
-	var long []time.Duration // rounds longer than stallGap
 	for {
 		for i := 0; i < 5000; i++ {
 			x = x*1.0000001 + y
@@ -240,54 +234,85 @@ func computeUntil(deadline time.Time, yield bool) (stalled time.Duration, rounds
 				x = 1
 			}
 		}
-		now := time.Now()
-		round := now.Sub(last)
 		rounds++
-		minRound = min(minRound, round)
-		if round > stallGap {
-			long = append(long, round)
-		}
-		if yield {
+		if yield && rounds%10 == 0 {
 			runtime.Gosched()
-			last = time.Now()
-			if w := last.Sub(now); w > stallGap {
-				stalled += w
-			}
-		} else {
-			last = now
+			yields++
 		}
-		if !last.Before(deadline) {
+		if !time.Now().Before(deadline) {
 			break
 		}
 	}
-	for _, r := range long {
-		if r-minRound > stallGap {
-			stalled += r - minRound
-		}
-	}
 	sink.Add(uint64(x+y) & 1)
-	return stalled, rounds
+	return rounds, yields
+}
+
+// threadSched is what the kernel counted of the calling thread: the ns it ran
+// on a CPU (CLOCK_THREAD_CPUTIME_ID, exact to the call) and the ns it waited on
+// the kernel's run queue, runnable while another thread had the CPU (the second
+// field of /proc/thread-self/schedstat, counted when the thread gets a CPU: up
+// to date while it runs).
+func threadSched() (oncpu, waited int64, err error) {
+	var ts syscall.Timespec
+	const clockThreadCPUTime = 3 // CLOCK_THREAD_CPUTIME_ID
+	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTime, uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
+		return 0, 0, fmt.Errorf("clock_gettime(CLOCK_THREAD_CPUTIME_ID): %v", e)
+	}
+	b, err := os.ReadFile("/proc/thread-self/schedstat")
+	if err != nil {
+		return 0, 0, err
+	}
+	var ran int64
+	if _, err := fmt.Sscan(string(b), &ran, &waited); err != nil {
+		return 0, 0, fmt.Errorf("/proc/thread-self/schedstat %q: %v", b, err)
+	}
+	return ts.Nano(), waited, nil
+}
+
+// computeMeasured computes until the deadline (computeUntil) on a thread of
+// its own (runtime.LockOSThread), whose schedstat then tells the runtime's
+// view of the goroutine from the kernel's: while the goroutine has a P its
+// thread is on a CPU (oncpu_ns) or waits for one (kernel_wait_ns: the trace
+// shows it running all the same); while it waits for a P its thread sleeps.
+// So go_runnable_ns, the measured time less both, is the time it waited for
+// a P: what the execution trace calls runnable. (Less the runtime's own work on
+// that thread at each yield, a few µs, counted as its CPU time.)
+func computeMeasured(deadline time.Time, yield bool) (map[string]any, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t0 := unixNs()
+	c0, w0, err := threadSched()
+	if err != nil {
+		return nil, err
+	}
+	rounds, yields := computeUntil(deadline, yield)
+	c1, w1, err := threadSched()
+	if err != nil {
+		return nil, err
+	}
+	t1 := unixNs()
+	return map[string]any{"rounds": rounds, "yields": yields, "measured_ns": t1 - t0, "oncpu_ns": c1 - c0, "kernel_wait_ns": w1 - w0,
+		"go_runnable_ns": (t1 - t0) - (c1 - c0) - (w1 - w0)}, nil
 }
 
 //go:noinline
-func compute(d time.Duration) map[string]any {
-	stalled, rounds := computeUntil(time.Now().Add(d), false)
-	return map[string]any{"stalled_ns": stalled.Nanoseconds(), "rounds": rounds}
+func compute(d time.Duration) (map[string]any, error) {
+	return computeMeasured(time.Now().Add(d), false)
 }
 
 // buildReport computes for d while, for the same d, 8×GOMAXPROCS other
 // goroutines (started here, in no span: a burst of background work) compute
-// too: more busy goroutines than Ps. It yields (runtime.Gosched) after every
-// round of its own computation, as code that yields or blocks briefly does, so
+// too: more busy goroutines than Ps. It yields (runtime.Gosched) every ~90 µs
+// of its own computation, as code that yields or blocks briefly does, so
 // that each time it is ready to run it waits behind the busy goroutines for a
 // P (they run in the scheduler's 10 ms slices): its span is mostly runnable.
 // Computing without yielding, its share of a P was measured anywhere from 0 to
 // 90% of the span: the scheduler takes from the global run queue before it
 // steals, so the order the goroutines reach it decides. It reports how many
-// were busy on how many Ps and the stall it measured (computeUntil).
+// were busy on how many Ps and what computeMeasured measured.
 //
 //go:noinline
-func buildReport(d time.Duration) map[string]any {
+func buildReport(d time.Duration) (map[string]any, error) {
 	procs := runtime.GOMAXPROCS(0)
 	busy := 0
 	deadline := time.Now().Add(d)
@@ -297,9 +322,12 @@ func buildReport(d time.Duration) map[string]any {
 			go computeUntil(deadline, false)
 		}
 	}
-	stalled, rounds := computeUntil(deadline, true)
-	return map[string]any{"stalled_ns": stalled.Nanoseconds(), "rounds": rounds, "busy_goroutines": busy + 1,
-		"gomaxprocs": procs}
+	facts, err := computeMeasured(deadline, true)
+	if err != nil {
+		return nil, err
+	}
+	facts["busy_goroutines"], facts["gomaxprocs"] = busy+1, procs
+	return facts, nil
 }
 
 // ---------------------------------------------------------------- io
@@ -391,11 +419,11 @@ func work(w http.ResponseWriter, r *http.Request) {
 	case "sleep":
 		facts = backoff(d)
 	case "cpu":
-		facts = compute(d)
+		facts, err = compute(d)
 	case "io":
 		facts, err = queryUpstream(d)
 	case "runnable":
-		facts = buildReport(d)
+		facts, err = buildReport(d)
 	}
 	if err != nil {
 		span.End()
