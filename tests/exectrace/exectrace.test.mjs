@@ -467,16 +467,21 @@ test('a sleep is blocked/sleep, and CPU work runs', async () => {
   }
 });
 
-test('a read from a slow upstream is blocked/io as long as the read ± 1 ms', async () => {
+test('a read from a slow upstream is blocked/io from the read to the upstream\'s answer', async () => {
   const ios = run.slow.filter((r) => r.kind === 'io');
   assert.ok(ios.length >= 2, `${ios.length} slow io requests`);
   for (const r of ios) {
     const { g } = await history(r);
     const iv = blockedIn(g, 'io', r.read_start_ns, r.read_end_ns);
     assert.ok(iv, `${r.trace_id}/${r.child_span_id}: no blocked/io interval over the read: ${brief(g)}`);
-    const known = (r.read_end_ns - r.read_start_ns) / 1e6;
+    const known = (r.upstream_sent_ns - r.read_start_ns) / 1e6; // the read began; the upstream wrote
     assert.ok(known >= IO_MS - CHAN_TOL_MS, `the upstream answered ${known.toFixed(3)} ms after the read began`);
-    assert.ok(Math.abs(dur(iv) - known) <= CHAN_TOL_MS, `blocked/io ${dur(iv).toFixed(3)} ms; the service read for ${known.toFixed(3)} ms`);
+    // The wait begins with the read; it ends when the network poller finds the answer,
+    // after the upstream wrote it and before the read returned (then the goroutine may
+    // wait for a P: runnable, which a loaded machine makes long).
+    assert.ok(Math.abs(iv.start_ns - r.read_start_ns) <= CLOCK_TOL_NS, `blocked/io begins ${(iv.start_ns - r.read_start_ns) / 1e6} ms after the read`);
+    assert.ok(iv.end_ns >= r.upstream_sent_ns - CLOCK_TOL_NS && iv.end_ns <= r.read_end_ns + CLOCK_TOL_NS,
+      `blocked/io ends ${(iv.end_ns - r.upstream_sent_ns) / 1e6} ms after the upstream wrote, ${(r.read_end_ns - iv.end_ns) / 1e6} ms before the read returned`);
     assert.equal(iv.span_id, r.child_span_id, 'the interval is tied to db.query');
   }
 });

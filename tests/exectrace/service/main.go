@@ -269,15 +269,15 @@ func threadSched() (oncpu, waited int64, err error) {
 	return ts.Nano(), waited, nil
 }
 
-// computeMeasured computes until the deadline (computeUntil) on a thread of
-// its own (runtime.LockOSThread), whose schedstat then tells the runtime's
+// computeMeasured runs work (computeUntil) on a thread of its own
+// (runtime.LockOSThread), whose clocks then tell the runtime's
 // view of the goroutine from the kernel's: while the goroutine has a P its
 // thread is on a CPU (oncpu_ns) or waits for one (kernel_wait_ns: the trace
 // shows it running all the same); while it waits for a P its thread sleeps.
 // So go_runnable_ns, the measured time less both, is the time it waited for
 // a P: what the execution trace calls runnable. (Less the runtime's own work on
 // that thread at each yield, a few µs, counted as its CPU time.)
-func computeMeasured(deadline time.Time, yield bool) (map[string]any, error) {
+func computeMeasured(work func() (rounds, yields int)) (map[string]any, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	t0 := unixNs()
@@ -285,7 +285,7 @@ func computeMeasured(deadline time.Time, yield bool) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rounds, yields := computeUntil(deadline, yield)
+	rounds, yields := work()
 	c1, w1, err := threadSched()
 	if err != nil {
 		return nil, err
@@ -297,7 +297,8 @@ func computeMeasured(deadline time.Time, yield bool) (map[string]any, error) {
 
 //go:noinline
 func compute(d time.Duration) (map[string]any, error) {
-	return computeMeasured(time.Now().Add(d), false)
+	deadline := time.Now().Add(d)
+	return computeMeasured(func() (int, int) { return computeUntil(deadline, false) })
 }
 
 // buildReport computes for d while, for the same d, 8×GOMAXPROCS other
@@ -315,14 +316,16 @@ func compute(d time.Duration) (map[string]any, error) {
 func buildReport(d time.Duration) (map[string]any, error) {
 	procs := runtime.GOMAXPROCS(0)
 	busy := 0
-	deadline := time.Now().Add(d)
 	if d > 0 {
 		busy = 8 * procs
-		for i := 0; i < busy; i++ {
+	}
+	deadline := time.Now().Add(d)
+	facts, err := computeMeasured(func() (int, int) {
+		for i := 0; i < busy; i++ { // measured too: the span's time from its start
 			go computeUntil(deadline, false)
 		}
-	}
-	facts, err := computeMeasured(deadline, true)
+		return computeUntil(deadline, true)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -333,7 +336,8 @@ func buildReport(d time.Duration) (map[string]any, error) {
 // ---------------------------------------------------------------- io
 
 // upstreamAddr is a TCP peer in this process that reads a line "M" and answers
-// a line M ms after it read it: a slow upstream.
+// a line M ms after it read it (sleeping, then spinning, as the producer):
+// a slow upstream. The answer is the unix ns just before it was written.
 var upstreamAddr string
 
 func startUpstream() {
@@ -356,7 +360,7 @@ func startUpstream() {
 				}
 				ms, _ := strconv.Atoi(strings.TrimSpace(line))
 				waitUntil(time.Now().Add(time.Duration(ms) * time.Millisecond))
-				c.Write([]byte("ok\n"))
+				fmt.Fprintf(c, "%d\n", unixNs())
 			}()
 		}
 	}()
@@ -376,10 +380,16 @@ func queryUpstream(d time.Duration) (map[string]any, error) {
 		return nil, err
 	}
 	readNs := unixNs()
-	if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"read_start_ns": readNs, "read_end_ns": unixNs()}, nil
+	endNs := unixNs()
+	sentNs, err := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("upstream answered %q: %v", line, err)
+	}
+	return map[string]any{"read_start_ns": readNs, "read_end_ns": endNs, "upstream_sent_ns": sentNs}, nil
 }
 
 //go:noinline
