@@ -14,19 +14,21 @@ export const MIN_TRACE_SCOPE = 0.95;
 export const MIN_CHAIN = 0.98;
 export const HIGH_CONFIDENCE = 0.7;
 // cpu and runnable: the service measures, on the computing goroutine's locked thread
-// (service/main.go, computeMeasured), the time it waited for a P (go_runnable_ns: its
-// thread slept) and the time its thread waited for a CPU (kernel_wait_ns). The trace calls
-// the first runnable; the second running while the goroutine held its P, runnable while
-// its thread, handed a P, was being woken. So the trace's runnable share lies between
-// runnableShare(r).lo and .hi: above one half (by MARGIN) the expected top cause is
-// `runnable`, below it `cpu`, and when the half lies between them either is right.
+// (service/main.go, computeMeasured), over the work (measured_ns, nearly all the span),
+// the time it waited for a P (go_runnable_ns: its thread slept) and the time its thread
+// waited for a CPU (kernel_wait_ns). The trace calls the first runnable; the second
+// running while the goroutine held its P, runnable while its thread, handed a P, was being
+// woken; the span's time outside the work may be either. So the trace's runnable share
+// lies between runnableShare(r).lo and .hi: above one half (by MARGIN) the expected top
+// cause is `runnable`, below it `cpu`, and when the half lies between them either is right.
 export const MARGIN = 0.05;
 
 /** The share of r's child span its goroutine was runnable, at least (lo) and at most (hi),
  * by the service's measure. */
 export function runnableShare(r) {
   const span = r.end_ns - r.start_ns;
-  return { lo: r.go_runnable_ns / span, hi: (r.go_runnable_ns + r.kernel_wait_ns) / span };
+  const outside = Math.max(0, span - r.measured_ns);
+  return { lo: r.go_runnable_ns / span, hi: (r.go_runnable_ns + r.kernel_wait_ns + outside) / span };
 }
 
 /** The top cause the service's own account of request r makes right ("a|b": either). */

@@ -13,8 +13,8 @@ const link = (goroutine, trace_id, span_id, relation) => ({ type: 'chain', links
 
 const chanReq = { kind: 'chan', trace_id: T, child_span_id: '1111111111111111', producer_goroutine: 57, producer_trace_id: P, producer_span_id: '2222222222222222' };
 const mutexReq = { kind: 'mutex', trace_id: T, child_span_id: '3333333333333333', holder_goroutine: 12, holder_trace_id: H, holder_span_id: '4444444444444444' };
-const cpuReq = (runnable, kernel = 0) => ({ kind: 'cpu', trace_id: T, child_span_id: '5555555555555555', start_ns: 0, end_ns: 30e6,
-  go_runnable_ns: runnable, kernel_wait_ns: kernel });
+const cpuReq = (runnable, kernel = 0, measured = 30e6) => ({ kind: 'cpu', trace_id: T, child_span_id: '5555555555555555',
+  start_ns: 0, end_ns: 30e6, go_runnable_ns: runnable, kernel_wait_ns: kernel, measured_ns: measured });
 const answer = (id, name, causes) => ({ trace_id: T, spans: [span('0000000000000000', 'GET /work', [cause('children', 'span', 1)]), span(id, name, causes)] });
 
 test('the expected cause comes from the service\'s account', () => {
@@ -23,7 +23,8 @@ test('the expected cause comes from the service\'s account', () => {
   assert.equal(expectedCause(cpuReq(18e6, 5e6)), 'runnable');
   assert.equal(expectedCause(cpuReq(15e6)), 'cpu|runnable');
   assert.equal(expectedCause(cpuReq(10e6, 6e6)), 'cpu|runnable', 'the kernel\'s wait may be runnable in the trace');
-  assert.equal(expectedCause({ kind: 'runnable', start_ns: 0, end_ns: 40e6, go_runnable_ns: 30e6, kernel_wait_ns: 0 }), 'runnable');
+  assert.equal(expectedCause(cpuReq(10e6, 0, 24e6)), 'cpu|runnable', 'the span outside the measured work may be runnable');
+  assert.equal(expectedCause({ kind: 'runnable', start_ns: 0, end_ns: 40e6, go_runnable_ns: 30e6, kernel_wait_ns: 0, measured_ns: 40e6 }), 'runnable');
   assert.throws(() => expectedCause({ kind: 'gc' }), /no expected cause/);
 });
 

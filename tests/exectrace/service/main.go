@@ -247,17 +247,12 @@ func computeUntil(deadline time.Time, yield bool) (rounds, yields int) {
 	return rounds, yields
 }
 
-// threadSched is what the kernel counted of the calling thread: the ns it ran
-// on a CPU (CLOCK_THREAD_CPUTIME_ID, exact to the call) and the ns it waited on
-// the kernel's run queue, runnable while another thread had the CPU (the second
-// field of /proc/thread-self/schedstat, counted when the thread gets a CPU: up
-// to date while it runs).
-func threadSched() (oncpu, waited int64, err error) {
-	var ts syscall.Timespec
-	const clockThreadCPUTime = 3 // CLOCK_THREAD_CPUTIME_ID
-	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTime, uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
-		return 0, 0, fmt.Errorf("clock_gettime(CLOCK_THREAD_CPUTIME_ID): %v", e)
-	}
+// threadSched is what the kernel counted of the calling thread: the ns it
+// waited on the kernel's run queue, runnable while another thread had the CPU
+// (the second field of /proc/thread-self/schedstat, counted when the thread
+// gets a CPU: up to date while it runs), then the ns it ran on a CPU
+// (CLOCK_THREAD_CPUTIME_ID, exact to the call).
+func threadSched() (waited, oncpu int64, err error) {
 	b, err := os.ReadFile("/proc/thread-self/schedstat")
 	if err != nil {
 		return 0, 0, err
@@ -266,33 +261,39 @@ func threadSched() (oncpu, waited int64, err error) {
 	if _, err := fmt.Sscan(string(b), &ran, &waited); err != nil {
 		return 0, 0, fmt.Errorf("/proc/thread-self/schedstat %q: %v", b, err)
 	}
-	return ts.Nano(), waited, nil
+	var ts syscall.Timespec
+	const clockThreadCPUTime = 3 // CLOCK_THREAD_CPUTIME_ID
+	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTime, uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
+		return 0, 0, fmt.Errorf("clock_gettime(CLOCK_THREAD_CPUTIME_ID): %v", e)
+	}
+	return waited, ts.Nano(), nil
 }
 
 // computeMeasured runs work (computeUntil) on a thread of its own
-// (runtime.LockOSThread), whose clocks then tell the runtime's
-// view of the goroutine from the kernel's: while the goroutine has a P its
-// thread is on a CPU (oncpu_ns) or waits for one (kernel_wait_ns: the trace
-// shows it running all the same); while it waits for a P its thread sleeps.
-// So go_runnable_ns, the measured time less both, is the time it waited for
-// a P: what the execution trace calls runnable. (Less the runtime's own work on
+// (runtime.LockOSThread), whose clocks then tell the runtime's view of the
+// goroutine from the kernel's: while the goroutine has a P its thread is on a
+// CPU (oncpu_ns) or waits for one (kernel_wait_ns: the trace shows it running
+// all the same); while it waits for a P its thread sleeps. So go_runnable_ns,
+// the measured time (measured_ns, the work's: the clocks' own reads, syscalls
+// that may sleep, lie outside it) less both, is the time it waited for a P:
+// what the execution trace calls runnable. (Less the runtime's own work on
 // that thread at each yield, a few µs, counted as its CPU time.)
 func computeMeasured(work func() (rounds, yields int)) (map[string]any, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	w0, c0, err := threadSched()
+	if err != nil {
+		return nil, err
+	}
 	t0 := unixNs()
-	c0, w0, err := threadSched()
-	if err != nil {
-		return nil, err
-	}
 	rounds, yields := work()
-	c1, w1, err := threadSched()
+	t1 := unixNs()
+	w1, c1, err := threadSched()
 	if err != nil {
 		return nil, err
 	}
-	t1 := unixNs()
-	return map[string]any{"rounds": rounds, "yields": yields, "measured_ns": t1 - t0, "oncpu_ns": c1 - c0, "kernel_wait_ns": w1 - w0,
-		"go_runnable_ns": (t1 - t0) - (c1 - c0) - (w1 - w0)}, nil
+	return map[string]any{"rounds": rounds, "yields": yields, "measured_ns": t1 - t0, "oncpu_ns": c1 - c0,
+		"kernel_wait_ns": w1 - w0, "go_runnable_ns": (t1 - t0) - (c1 - c0) - (w1 - w0)}, nil
 }
 
 //go:noinline
