@@ -283,7 +283,10 @@ const histories = {}; // span id -> the answer, for the report
 async function history(req, spanId = req.child_span_id) {
   const h = histories[spanId] || await getJson(mw, `/api/v1/exectrace/spans/${req.trace_id}/${spanId}`);
   histories[spanId] = h;
-  const g = h.goroutines.find((x) => x.role === 'span' && x.goroutine === req.goroutine);
+  // one entry per stored trace that saw the goroutine: the one that covers most of the
+  // span (windows overlap; a window that ends 20 ms into a 40 ms span was taken first once)
+  const cover = (x) => x.intervals.reduce((a, iv) => a + Math.max(0, Math.min(iv.end_ns, req.end_ns) - Math.max(iv.start_ns, req.start_ns)), 0);
+  const g = h.goroutines.filter((x) => x.role === 'span' && x.goroutine === req.goroutine).sort((a, b) => cover(b) - cover(a))[0];
   assert.ok(g, `span ${req.trace_id}/${spanId} (${req.kind}): no goroutine ${req.goroutine} with role span in ` +
     `${JSON.stringify(h.goroutines.map((x) => [x.goroutine, x.role]))}`);
   return { h, g };

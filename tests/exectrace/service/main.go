@@ -337,8 +337,8 @@ func buildReport(d time.Duration) (map[string]any, error) {
 // ---------------------------------------------------------------- io
 
 // upstreamAddr is a TCP peer in this process that reads a line "M" and answers
-// a line M ms after it read it (sleeping, then spinning, as the producer):
-// a slow upstream. The answer is the unix ns just before it was written.
+// a line M ms after it read it (sleeping: the test holds the wait to the
+// moment of the write, which the answer is, not to M): a slow upstream.
 var upstreamAddr string
 
 func startUpstream() {
@@ -360,7 +360,7 @@ func startUpstream() {
 					return
 				}
 				ms, _ := strconv.Atoi(strings.TrimSpace(line))
-				waitUntil(time.Now().Add(time.Duration(ms) * time.Millisecond))
+				time.Sleep(time.Duration(ms) * time.Millisecond)
 				fmt.Fprintf(c, "%d\n", unixNs())
 			}()
 		}
