@@ -444,7 +444,7 @@ func work(w http.ResponseWriter, r *http.Request) {
 	endNs := unixNs()
 	span.End()
 	if ms > 0 { // the root span goes on running on this goroutine: its time is not the child's
-		compute(2 * time.Millisecond)
+		computeUntil(time.Now().Add(2*time.Millisecond), false)
 	}
 	facts["trace_id"] = root.SpanContext().TraceID().String()
 	facts["span_id"] = root.SpanContext().SpanID().String()
