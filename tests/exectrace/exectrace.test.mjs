@@ -306,7 +306,7 @@ function blockedIn(g, reason, a, b) {
 const wakeOf = (g, iv) => g.wakes.find((w) => Math.abs(w.time_ns - iv.end_ns) <= WAKE_TOL_NS) || null;
 const brief = (g) => {
   const s = g.intervals.map((iv) => `${iv.state}/${iv.reason || ''} ${dur(iv).toFixed(3)}ms ${iv.span_id || '-'}`);
-  // (report.build yields after every round: thousands of intervals)
+  // (report.build yields every tenth round: hundreds of intervals)
   return JSON.stringify(s.length > 40 ? [...s.slice(0, 20), `... ${s.length - 40} more ...`, ...s.slice(-20)] : s);
 };
 
