@@ -32,6 +32,8 @@ test('the expected cause comes from the service\'s account', () => {
   assert.equal(expectedCause(cpuReq(15e6)), 'cpu|runnable');
   assert.equal(expectedCause(cpuReq(10e6, 6e6)), 'cpu|runnable', 'the kernel\'s wait may be runnable in the trace');
   assert.equal(expectedCause(cpuReq(10e6, 0, 24e6)), 'cpu|runnable', 'the span outside the measured work may be runnable');
+  assert.equal(expectedCause({ ...cpuReq(18e6, 5e6), gc_events: 2 }), 'cpu|runnable', 'the collector stopped it: its thread slept');
+  assert.equal(expectedCause({ ...cpuReq(1e6, 1e6), gc_events: 2 }), 'cpu');
   assert.equal(expectedCause({ kind: 'runnable', start_ns: 0, end_ns: 40e6, go_runnable_ns: 30e6, kernel_wait_ns: 0, measured_ns: 40e6 }), 'runnable');
   assert.throws(() => expectedCause({ kind: 'gc' }), /no expected cause/);
 });

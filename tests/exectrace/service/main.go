@@ -55,6 +55,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -277,10 +278,12 @@ func threadSched() (waited, oncpu int64, err error) {
 // the measured time (measured_ns, the work's: the clocks' own reads, syscalls
 // that may sleep, lie outside it) less both, is the time it waited for a P:
 // what the execution trace calls runnable. (Less the runtime's own work on
-// that thread at each yield, a few µs, counted as its CPU time.)
+// that thread at each yield, a few µs, counted as its CPU time; and unless
+// the collector stopped or scanned the goroutine: gc_events.)
 func computeMeasured(work func() (rounds, yields int)) (map[string]any, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	p0 := gcEvents()
 	w0, c0, err := threadSched()
 	if err != nil {
 		return nil, err
@@ -293,7 +296,29 @@ func computeMeasured(work func() (rounds, yields int)) (map[string]any, error) {
 		return nil, err
 	}
 	return map[string]any{"rounds": rounds, "yields": yields, "measured_ns": t1 - t0, "oncpu_ns": c1 - c0,
-		"kernel_wait_ns": w1 - w0, "go_runnable_ns": (t1 - t0) - (c1 - c0) - (w1 - w0)}, nil
+		"kernel_wait_ns": w1 - w0, "go_runnable_ns": (t1 - t0) - (c1 - c0) - (w1 - w0), "gc_events": gcEvents() - p0}, nil
+}
+
+// gcMetrics are the collector's stop-the-world pauses and its completed cycles.
+var gcMetrics = []metrics.Sample{{Name: "/sched/pauses/total/gc:seconds"}, {Name: "/gc/cycles/total:gc-cycles"}}
+
+// gcEvents counts the collector's pauses and cycles so far: a change across the
+// work means the collector stopped or scanned the goroutine meanwhile (its
+// thread slept then too, and the trace says stopped or blocked, not runnable).
+func gcEvents() uint64 {
+	s := make([]metrics.Sample, len(gcMetrics))
+	copy(s, gcMetrics)
+	metrics.Read(s)
+	var n uint64
+	if s[0].Value.Kind() == metrics.KindFloat64Histogram {
+		for _, c := range s[0].Value.Float64Histogram().Counts {
+			n += c
+		}
+	}
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		n += s[1].Value.Uint64()
+	}
+	return n
 }
 
 //go:noinline
