@@ -214,6 +214,19 @@ static void add_wait(wk_ctx *c, entry *e, size_t span_index, int64_t ns, const e
   if (ns > e->ex.ns) e->ex = *ex;
 }
 
+/* Where to start reading b's intervals for a time from t: the last one that
+ * starts before t (a blocked interval overlaps no other, and a goroutine's
+ * intervals come by start time), else the first. */
+static size_t start_at(const mw_xt_blob *b, int64_t t) {
+  size_t lo = 0, hi = b->n_intervals;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (b->intervals[mid].start_ns < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo ? lo - 1 : 0;
+}
+
 /* How far the span's waits on goroutine g were counted (from an earlier
  * trace: two traces of one process can overlap); NULL past SPAN_GOROUTINES. */
 static int64_t *done_to(wk_ctx *c, uint64_t g) {
@@ -243,8 +256,9 @@ static void follow_span(wk_ctx *c, size_t span_index, const mw_span_ref *ref, in
       *covered = 1;
       const mw_xt_blob *b = blob_of(c, traces[i], run->goroutine);
       int64_t *done = done_to(c, run->goroutine);
-      for (size_t v = 0; b && done && v < b->n_intervals; v++) {
+      for (size_t v = b ? start_at(b, from) : 0; b && done && v < b->n_intervals; v++) {
         const mw_xt_interval *iv = &b->intervals[v];
+        if (iv->start_ns >= to) break;
         if (iv->state != MW_XT_BLOCKED || iv->span != run->span) continue;
         int64_t lo = iv->start_ns > from ? iv->start_ns : from, hi = iv->end_ns < to ? iv->end_ns : to;
         if (lo < *done) lo = *done;
