@@ -557,6 +557,22 @@ static void describe_evidence(char *buf, size_t size, const json_t *e) {
              top[0] ? ", top cause " : "", top, jstr(e, "span_id"));
   } else if (strcmp(type, "reason") == 0) {
     snprintf(buf, size, "why: %s", jstr(e, "text"));
+  } else if (strcmp(type, "exectrace") == 0) {
+    cli_format_duration(d, sizeof d, jint(e, "covered_ns"));
+    int64_t id = jint(e, "exectrace_id");
+    snprintf(buf, size, "execution trace %lld (%s): covered %s of this span; download /api/v1/exectraces/%lld/raw",
+             (long long)id, jstr(e, "alignment"), d, (long long)id);
+  } else if (strcmp(type, "interval") == 0) {
+    const char *reason = jstr(e, "reason"), *raw = jstr(e, "raw_reason");
+    cli_format_duration(d, sizeof d, jint(e, "ns"));
+    cli_format_duration(d2, sizeof d2, jint(e, "end_ns") - jint(e, "start_ns"));
+    snprintf(buf, size, "goroutine %lld %s%s%s%s%s%s for %s of this span (the interval: %s, trace %lld)",
+             (long long)jint(e, "goroutine"), jstr(e, "state"), reason[0] ? " (" : "", reason,
+             raw[0] && strcmp(raw, reason) ? ": " : "", raw[0] && strcmp(raw, reason) ? raw : "", reason[0] ? ")" : "",
+             d, d2, (long long)jint(e, "exectrace_id"));
+  } else if (strcmp(type, "chain") == 0) {
+    size_t n = json_array_size(json_object_get(e, "links"));
+    snprintf(buf, size, "chain: who ended the wait (%zu link%s)", n, n == 1 ? "" : "s");
   } else { /* a kind this CLI does not know yet: its scalar fields */
     size_t n = (size_t)snprintf(buf, size, "%s", type[0] ? type : "evidence");
     const char *k;
@@ -571,7 +587,41 @@ static void describe_evidence(char *buf, size_t size, const json_t *e) {
   }
 }
 
-static void put_cause(FILE *out, const json_t *c, size_t width, const cli_render_opts *o) {
+/* A causal chain, one link per level of indent: who ended the wait (and
+ * how), the span it ran, where it was, and what it had itself waited for. */
+static void put_chain(FILE *out, const json_t *links, int64_t span_start, size_t width) {
+  for (size_t i = 0; i < json_array_size(links) && i < 8; i++) {
+    const json_t *k = json_array_get(links, i), *w = json_object_get(k, "waited");
+    size_t ind = 8 + 2 * i;
+    char line[1024], d[24], when[24];
+    size_t n = 0;
+    int64_t rel = jint(k, "woke_ns") - span_start;
+    cli_format_duration(when, sizeof when, rel < 0 ? -rel : rel);
+    n += (size_t)snprintf(line + n, sizeof line - n, "%s goroutine %lld at %s%s",
+                          strcmp(jstr(k, "relation"), "released") == 0 ? "released by" : "woken by",
+                          (long long)jint(k, "goroutine"), rel < 0 ? "-" : "+", when);
+    const char *sid = jstr(k, "span_id"), *tid = jstr(k, "trace_id"), *name = jstr(k, "span_name");
+    if (!sid[0] && n < sizeof line) n += (size_t)snprintf(line + n, sizeof line - n, ", no span");
+    else if (n < sizeof line)
+      n += (size_t)snprintf(line + n, sizeof line - n, ", span %s%s%s%s%s%.8s%s", name[0] ? name : sid,
+                            jstr(k, "service")[0] ? " (" : "", jstr(k, "service"), jstr(k, "service")[0] ? ")" : "",
+                            tid[0] ? " of trace " : "", tid, tid[0] ? "…" : "");
+    pad(out, ind);
+    put_wrapped(out, line, ind, width, 1);
+    put_frames(out, json_object_get(k, "stack"), ind + 2);
+    if (w) {
+      const char *reason = jstr(w, "reason");
+      cli_format_duration(d, sizeof d, jint(w, "ns"));
+      snprintf(line, sizeof line, "which had waited %s: %s%s%s%s, at", d, jstr(w, "state"), reason[0] ? " (" : "",
+               reason, reason[0] ? ")" : "");
+      pad(out, ind + 2);
+      put_wrapped(out, line, ind + 2, width, 1);
+      put_frames(out, json_object_get(w, "stack"), ind + 4);
+    }
+  }
+}
+
+static void put_cause(FILE *out, const json_t *c, int64_t span_start, size_t width, const cli_render_opts *o) {
   const char *kind = jstr(c, "kind"), *scope = jstr(c, "scope");
   char share[16];
   format_percent(share, sizeof share, jnum(c, "share"));
@@ -587,6 +637,8 @@ static void put_cause(FILE *out, const json_t *c, size_t width, const cli_render
     sgr_off(out, o);
   } else if (strcmp(scope, "span") == 0 || !scope[0]) {
     fputs("(this span)", out);
+  } else if (strcmp(scope, "trace") == 0) {
+    fputs("(execution trace)", out);
   } else {
     fputs("(scope ", out);
     put_text(out, scope);
@@ -611,6 +663,8 @@ static void put_cause(FILE *out, const json_t *c, size_t width, const cli_render
       put_wrapped(out, nb, 8, width, 0);
     }
     put_frames(out, json_object_get(e, "frames"), 8);
+    put_frames(out, json_object_get(e, "stack"), 8);
+    if (strcmp(jstr(e, "type"), "chain") == 0) put_chain(out, json_object_get(e, "links"), span_start, width);
   }
 }
 
@@ -637,7 +691,8 @@ static void put_causes(FILE *out, const row *rows, const int *order, size_t n, s
     fprintf(out, ")  %s, self %s  span ", r->dur_s, r->self_s);
     put_text(out, r->id);
     fputc('\n', out);
-    for (size_t k = 0; k < json_array_size(causes); k++) put_cause(out, json_array_get(causes, k), width, o);
+    for (size_t k = 0; k < json_array_size(causes); k++)
+      put_cause(out, json_array_get(causes, k), jint(r->j, "start_ns"), width, o);
   }
 }
 

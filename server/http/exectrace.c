@@ -30,15 +30,9 @@
 enum { WAIT_MS = 1000, QUEUE_PER_WORKER = 8, REAP_MS = 50 };
 
 struct mw_xt_pool {
+  mw_reqpool pool; /* not draining: at the stop the reaper answers what waits */
   mw_http *http;
-  uv_mutex_t lock;
-  uv_cond_t wake;
-  mw_req *head, *tail; /* waiting for a worker (linked through query_next) */
-  size_t queued;
-  int stopping;
   _Atomic int abort; /* kill the readers now (shutdown) */
-  uv_thread_t *threads;
-  unsigned n_threads;
   uv_thread_t reaper;
   int reaper_started;
   mw_xt_reader_opts reader;
@@ -56,10 +50,10 @@ typedef struct xt_ctx {
 
 /* Finds the reader (again, when it was missing: it may have been installed since). */
 static int reader_found(struct mw_xt_pool *p) {
-  uv_mutex_lock(&p->lock);
+  uv_mutex_lock(&p->pool.lock);
   if (!p->found && mw__xt_reader_find(p->http->opts.exectrace_reader, p->path, sizeof p->path) == MW_OK) p->found = 1;
   int found = p->found;
-  uv_mutex_unlock(&p->lock);
+  uv_mutex_unlock(&p->pool.lock);
   return found;
 }
 
@@ -77,7 +71,8 @@ static void fail_resume(mw_req *r, int rc, const char *fmt, ...) {
 }
 
 /* On a worker: read the trace, build the batch, commit. */
-static void run(struct mw_xt_pool *p, mw_req *r) {
+static void run(void *owner, mw_req *r) {
+  struct mw_xt_pool *p = owner;
   xt_ctx *c = r->ctx;
   char err[512] = "";
   mw_mem_account mem = {mw__req_take, mw__req_give, r, 0};
@@ -115,26 +110,10 @@ static void run(struct mw_xt_pool *p, mw_req *r) {
                                : "the server is shutting down: retry");
 }
 
-static void worker(void *arg) {
-  struct mw_xt_pool *p = arg;
-  uv_mutex_lock(&p->lock);
-  for (;;) {
-    while (!p->head && !p->stopping) uv_cond_wait(&p->wake, &p->lock);
-    mw_req *r = p->head;
-    if (!r) break; /* stopping */
-    p->head = r->query_next;
-    if (!p->head) p->tail = NULL;
-    p->queued--;
-    uv_mutex_unlock(&p->lock);
-    run(p, r);
-    uv_mutex_lock(&p->lock);
-  }
-  uv_mutex_unlock(&p->lock);
-}
-
 /* Answers 503 to what waited past WAIT_MS; at the stop, to everything waiting. */
 static void reaper(void *arg) {
-  struct mw_xt_pool *p = arg;
+  struct mw_xt_pool *x = arg;
+  mw_reqpool *p = &x->pool;
   uv_mutex_lock(&p->lock);
   for (;;) {
     int stopping = p->stopping;
@@ -162,7 +141,7 @@ static void reaper(void *arg) {
         fail_resume(r, MW_EBUSY,
                     "every execution trace reader is busy (exectrace_workers=%u) and none was free within %d ms: "
                     "retry after the delay, or raise --exectrace-workers",
-                    p->http->opts.exectrace_workers, WAIT_MS);
+                    x->http->opts.exectrace_workers, WAIT_MS);
     }
     uv_mutex_lock(&p->lock);
     if (stopping) break;
@@ -176,14 +155,12 @@ int mw__xt_pool_start(mw_http *h, char *err, size_t errsz) {
   if (!o->exectrace_workers) o->exectrace_workers = 1;
   if (o->exectrace_timeout_ns <= 0) o->exectrace_timeout_ns = 30LL * 1000000000;
   struct mw_xt_pool *p = calloc(1, sizeof *p);
-  if (!p || !(p->threads = calloc(o->exectrace_workers, sizeof *p->threads))) {
+  if (!p || mw__reqpool_init(&p->pool, o->exectrace_workers, 0, run, p)) {
     free(p);
     snprintf(err, errsz, "out of memory");
     return MW_ENOMEM;
   }
   p->http = h;
-  uv_mutex_init(&p->lock);
-  uv_cond_init(&p->wake);
   h->exectrace = p;
   p->found = mw__xt_reader_find(o->exectrace_reader, p->path, sizeof p->path) == MW_OK;
   p->reader = (mw_xt_reader_opts){.path = p->path,
@@ -203,12 +180,10 @@ int mw__xt_pool_start(mw_http *h, char *err, size_t errsz) {
     return MW_EIO;
   }
   p->reaper_started = 1;
-  for (; p->n_threads < o->exectrace_workers; p->n_threads++) {
-    if (uv_thread_create(&p->threads[p->n_threads], worker, p) != 0) {
-      snprintf(err, errsz, "cannot start execution trace worker %u of %u", p->n_threads + 1, o->exectrace_workers);
-      mw__xt_pool_free(h);
-      return MW_EIO;
-    }
+  if (mw__reqpool_start(&p->pool)) {
+    snprintf(err, errsz, "cannot start execution trace worker %u of %u", p->pool.n_threads + 1, o->exectrace_workers);
+    mw__xt_pool_free(h);
+    return MW_EIO;
   }
   return MW_OK;
 }
@@ -217,29 +192,23 @@ void mw__xt_pool_quiesce(mw_http *h) {
   struct mw_xt_pool *p = h->exectrace;
   if (!p) return;
   atomic_store(&p->abort, 1);
-  uv_mutex_lock(&p->lock);
-  p->stopping = 1;
-  uv_cond_broadcast(&p->wake);
-  uv_mutex_unlock(&p->lock);
+  mw__reqpool_quiesce(&p->pool);
 }
 
 void mw__xt_pool_stop(mw_http *h) {
   struct mw_xt_pool *p = h->exectrace;
-  if (!p || !p->threads) return;
+  if (!p) return;
   mw__xt_pool_quiesce(h);
   if (p->reaper_started) uv_thread_join(&p->reaper); /* it answers what waits */
   p->reaper_started = 0;
-  for (unsigned i = 0; i < p->n_threads; i++) uv_thread_join(&p->threads[i]);
-  free(p->threads);
-  p->threads = NULL;
+  mw__reqpool_join(&p->pool);
 }
 
 void mw__xt_pool_free(mw_http *h) {
   struct mw_xt_pool *p = h->exectrace;
   if (!p) return;
   mw__xt_pool_stop(h);
-  uv_cond_destroy(&p->wake);
-  uv_mutex_destroy(&p->lock);
+  mw__reqpool_destroy(&p->pool);
   free(p);
   h->exectrace = NULL;
 }
@@ -276,21 +245,18 @@ static void handle_ingest(mw_req *r) {
                            "meanwhile-exectrace is not installed, so execution traces cannot be read: install it "
                            "next to meanwhiled or on PATH, or name it with --exectrace-reader (looked for %s)",
                            p->path);
-  uv_mutex_lock(&p->lock);
-  int stopping = p->stopping, full = p->queued >= (size_t)QUEUE_PER_WORKER * r->http->opts.exectrace_workers;
+  mw_reqpool *q = &p->pool;
+  uv_mutex_lock(&q->lock);
+  int stopping = q->stopping, full = q->queued >= (size_t)QUEUE_PER_WORKER * r->http->opts.exectrace_workers;
   if (!stopping && !full) {
     c->wait_ns = mw__mono_ns() + (int64_t)WAIT_MS * 1000000;
     r->state = REQ_WAITING;
     /* suspended before a worker can see it: it may resume it at once */
     MHD_suspend_connection(r->conn);
-    r->query_next = NULL;
-    if (p->tail) p->tail->query_next = r;
-    else p->head = r;
-    p->tail = r;
-    p->queued++;
-    uv_cond_broadcast(&p->wake);
+    q->queued++;
+    mw__reqpool_list(q, r);
   }
-  uv_mutex_unlock(&p->lock);
+  uv_mutex_unlock(&q->lock);
   if (stopping) return mw__reply_error(r, MW_ESHUTDOWN, "meanwhiled is shutting down: retry");
   if (full)
     return mw__reply_error(r, MW_EBUSY,

@@ -4,6 +4,7 @@
 #include <microhttpd.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -112,6 +113,36 @@ void mw__framing_check(struct MHD_Connection *conn, const char *version, mw_fram
  * route->resume runs then. On MW_EBUSY / MW_ESHUTDOWN the request is not
  * suspended and the rc is returned. */
 int mw__req_commit(mw_req *r);
+
+/* Threads that run suspended requests (http/reqpool.c). lock guards the
+ * list (head..tail, linked through query_next), queued (what the owner
+ * admitted and no worker has taken yet) and stopping. */
+typedef struct mw_reqpool {
+  uv_mutex_t lock;
+  uv_cond_t wake;
+  mw_req *head, *tail;
+  size_t queued;
+  int stopping;
+  int drain; /* at the stop, workers run every admitted request before they leave */
+  void (*run)(void *owner, mw_req *r);
+  void *owner;
+  uv_thread_t *threads;
+  unsigned n_threads, cap_threads;
+  int inited;
+} mw_reqpool;
+
+/* Sets up a pool of n threads (started by mw__reqpool_start, which returns
+ * MW_EIO when one cannot be: p->n_threads were). MW_ENOMEM. */
+int mw__reqpool_init(mw_reqpool *p, unsigned n, int drain, void (*run)(void *owner, mw_req *r), void *owner);
+int mw__reqpool_start(mw_reqpool *p);
+/* With p->lock held, r admitted (counted in queued) and suspended: lists it
+ * and wakes the workers. */
+void mw__reqpool_list(mw_reqpool *p, mw_req *r);
+/* Sets stopping and wakes the workers; join also waits for them; destroy
+ * (after join, or instead) frees. Each is safe on a pool never set up. */
+void mw__reqpool_quiesce(mw_reqpool *p);
+void mw__reqpool_join(mw_reqpool *p);
+void mw__reqpool_destroy(mw_reqpool *p);
 
 /* Runs r's route on a query thread: suspends the connection, or replies 503
  * at once when the queue is full or the server stops. */

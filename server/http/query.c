@@ -22,15 +22,9 @@
 #include <uv.h>
 
 struct mw_query_pool {
+  mw_reqpool pool; /* draining: at the stop every admitted query runs (and is stopped at once) */
   mw_http *http;
-  uv_mutex_t lock;
-  uv_cond_t wake;
-  mw_req *head, *tail; /* waiting for a thread */
-  size_t queued;       /* waiting, and admitted but not yet in the list */
-  int stopping;
   _Atomic int abort; /* stop what runs now (shutdown); read by the store */
-  uv_thread_t *threads;
-  unsigned n_threads; /* started */
 };
 
 /* Why a query stopped, as its answer. */
@@ -56,7 +50,8 @@ static void fault_delay(struct mw_query_pool *p, int ms) {
   for (; ms > 0 && !atomic_load(&p->abort); ms -= 10) usleep(10000);
 }
 
-static void run(struct mw_query_pool *p, mw_req *r) {
+static void run(void *owner, mw_req *r) {
+  struct mw_query_pool *p = owner;
   fault_delay(p, p->http->opts.fault_query_delay_ms);
   mw_query q;
   mw__query_begin(&q, r->http->opts.store, r->arena, r->query_deadline_ns, &p->abort);
@@ -73,26 +68,8 @@ static void run(struct mw_query_pool *p, mw_req *r) {
   MHD_resume_connection(r->conn);
 }
 
-static void worker(void *arg) {
-  struct mw_query_pool *p = arg;
-  uv_mutex_lock(&p->lock);
-  for (;;) {
-    while (!p->head && !(p->stopping && !p->queued)) uv_cond_wait(&p->wake, &p->lock);
-    mw_req *r = p->head;
-    if (!r) break; /* stopping, and nothing is waiting or about to */
-    p->head = r->query_next;
-    if (!p->head) p->tail = NULL;
-    p->queued--;
-    uv_mutex_unlock(&p->lock);
-    run(p, r);
-    uv_mutex_lock(&p->lock);
-  }
-  uv_cond_broadcast(&p->wake); /* the others may be waiting for the last admitted one */
-  uv_mutex_unlock(&p->lock);
-}
-
 void mw__query_submit(mw_req *r) {
-  struct mw_query_pool *p = r->http->queries;
+  mw_reqpool *p = &r->http->queries->pool;
   const mw_http_opts *o = &r->http->opts;
   uv_mutex_lock(&p->lock);
   int stopping = p->stopping, full = p->queued >= o->max_query_queue;
@@ -110,10 +87,7 @@ void mw__query_submit(mw_req *r) {
   /* suspended before a worker can see it: it may resume it at once */
   MHD_suspend_connection(r->conn);
   uv_mutex_lock(&p->lock);
-  if (p->tail) p->tail->query_next = r;
-  else p->head = r;
-  p->tail = r;
-  uv_cond_signal(&p->wake);
+  mw__reqpool_list(p, r);
   uv_mutex_unlock(&p->lock);
 }
 
@@ -130,44 +104,33 @@ int mw__query_pool_start(mw_http *h, char *err, size_t errsz) {
   h->opts.query_threads = n;
   if (!h->opts.max_query_queue) h->opts.max_query_queue = 64;
   struct mw_query_pool *p = calloc(1, sizeof *p);
-  if (!p || !(p->threads = calloc(n, sizeof *p->threads))) {
+  if (!p || mw__reqpool_init(&p->pool, n, 1, run, p)) {
     free(p);
     snprintf(err, errsz, "out of memory");
     return MW_ENOMEM;
   }
   p->http = h;
-  uv_mutex_init(&p->lock);
-  uv_cond_init(&p->wake);
   h->queries = p;
-  for (; p->n_threads < n; p->n_threads++) {
-    if (uv_thread_create(&p->threads[p->n_threads], worker, p) != 0) {
-      snprintf(err, errsz, "cannot start query thread %u of %u", p->n_threads + 1, n);
-      mw__query_pool_free(h);
-      return MW_EIO;
-    }
+  if (mw__reqpool_start(&p->pool)) {
+    snprintf(err, errsz, "cannot start query thread %u of %u", p->pool.n_threads + 1, n);
+    mw__query_pool_free(h);
+    return MW_EIO;
   }
   return MW_OK;
 }
 
 void mw__query_pool_stop(mw_http *h) {
   struct mw_query_pool *p = h->queries;
-  if (!p || !p->threads) return;
+  if (!p) return;
   atomic_store(&p->abort, 1);
-  uv_mutex_lock(&p->lock);
-  p->stopping = 1;
-  uv_cond_broadcast(&p->wake);
-  uv_mutex_unlock(&p->lock);
-  for (unsigned i = 0; i < p->n_threads; i++) uv_thread_join(&p->threads[i]);
-  free(p->threads);
-  p->threads = NULL;
+  mw__reqpool_join(&p->pool);
 }
 
 void mw__query_pool_free(mw_http *h) {
   struct mw_query_pool *p = h->queries;
   if (!p) return;
   mw__query_pool_stop(h);
-  uv_cond_destroy(&p->wake);
-  uv_mutex_destroy(&p->lock);
+  mw__reqpool_destroy(&p->pool);
   free(p);
   h->queries = NULL;
 }

@@ -54,9 +54,10 @@ enum mw_cause_kind {
 };
 const char *mw__cause_kind_name(enum mw_cause_kind k);
 
-/* Whose observation a cause rests on: the span's own, or the slow spans of
- * its operation (docs/CORRELATION.md, "Operation scope"). */
-enum mw_scope { MW_SCOPE_SPAN, MW_SCOPE_OPERATION };
+/* Whose observation a cause rests on: the span's own samples, the slow spans
+ * of its operation (docs/CORRELATION.md, "Operation scope"), or an execution
+ * trace that recorded the span's goroutine ("Exact explanations"). */
+enum mw_scope { MW_SCOPE_SPAN, MW_SCOPE_OPERATION, MW_SCOPE_TRACE };
 
 /* One piece of evidence: data until explain_json.c writes it. Strings and
  * ids point into the request's arena (the stored rows). */
@@ -68,7 +69,12 @@ enum mw_evidence_type {
   MW_EV_GOROUTINE_SAMPLE, /* goroutines of a stack found by one snapshot */
   MW_EV_OBSERVATIONS,     /* how many snapshots a goroutine-state figure rests on */
   MW_EV_REASON,           /* why something is unknown */
+  MW_EV_EXECTRACE,        /* a stored execution trace a claim rests on */
+  MW_EV_INTERVAL,         /* one interval of a goroutine in such a trace */
+  MW_EV_CHAIN,            /* who woke a wait, and what that one waited for */
 };
+
+struct mw_ex_link;
 
 typedef struct mw_evidence {
   enum mw_evidence_type type;
@@ -102,6 +108,20 @@ typedef struct mw_evidence {
     struct {
       const char *text;
     } reason;
+    struct {
+      int64_t id, start_ns, end_ns, covered_ns;
+      int alignment; /* enum mw_xt_alignment */
+    } xtrace;
+    struct {
+      int64_t exectrace_id, start_ns, end_ns, ns; /* ns: the part in the span's self time */
+      uint64_t goroutine;
+      int state;                                /* enum mw_xt_state */
+      const char *reason, *raw_reason, *frames; /* "" when none; frames NULL when unknown */
+    } interval;
+    struct {
+      const struct mw_ex_link *links;
+      size_t n_links;
+    } chain;
   } u;
 } mw_evidence;
 
@@ -182,6 +202,59 @@ typedef struct mw_ex_op {
   size_t n_rows;
 } mw_ex_op;
 
+/* --- execution traces (explain_gather.c reads them; explain_trace.c accounts) --- */
+
+/* A stored execution trace used by the explanation (alignment none is not). */
+typedef struct mw_ex_xtrace {
+  int64_t id, start_ns, end_ns;
+  int alignment; /* enum mw_xt_alignment */
+} mw_ex_xtrace;
+
+/* What a goroutine was blocked on (or doing), with the stack where it began. */
+typedef struct mw_ex_state {
+  int state;                       /* enum mw_xt_state */
+  const char *reason, *raw_reason; /* "" when none */
+  int64_t start_ns, end_ns;
+  const char *frames; /* NULL when the trace has no stack for it */
+} mw_ex_state;
+
+/* One link of a causal chain: the goroutine that woke the wait before it. */
+typedef struct mw_ex_link {
+  uint64_t goroutine;
+  int64_t exectrace_id, woke_ns;
+  const char *frames; /* the waker's stack at the wake, NULL when unknown */
+  int has_span, has_trace;
+  uint8_t span_id[8], trace_id[16];
+  const char *span_name, *service; /* from the stored span, NULL when not stored */
+  int released;                    /* the wait was for a lock/cond: the waker released it */
+  int has_waited;
+  mw_ex_state waited; /* what the waker itself waited for just before; ns = end - start */
+  int64_t waited_ns;  /* the part of it inside the chain's time bound */
+} mw_ex_link;
+
+typedef struct mw_ex_chain {
+  const mw_ex_link *links;
+  size_t n_links;
+} mw_ex_chain;
+
+/* An interval of a goroutine that ran the span. */
+typedef struct mw_ex_xival {
+  mw_ex_state s;
+  const mw_ex_chain *chain; /* blocked and followed (explain_gather.c): who woke it; else NULL */
+} mw_ex_xival;
+
+/* A goroutine that ran the span, over the part of the span it accounts for:
+ * [from_ns, to_ns) (the primary: the span's time inside the trace and the
+ * goroutine's record; the others: their runs of the span, minus what a goroutine
+ * before them covers). */
+typedef struct mw_ex_xgor {
+  const mw_ex_xtrace *trace;
+  uint64_t goroutine;
+  int64_t from_ns, to_ns;
+  const mw_ex_xival *iv; /* those overlapping [from_ns, to_ns), by time */
+  size_t n_iv;
+} mw_ex_xgor;
+
 typedef struct mw_ex_span {
   const mw_stored_span *span;
   const char *service;
@@ -190,6 +263,8 @@ typedef struct mw_ex_span {
   size_t n_cpu;
   const mw_ex_goroutines *gor; /* labelled goroutines, by snapshot time */
   size_t n_gor;
+  const mw_ex_xgor *xg; /* goroutines an execution trace shows running it: the primary first */
+  size_t n_xg;
   /* the tree (mw__explain_link) */
   int parent; /* index, -1 for none */
   const size_t *kids;

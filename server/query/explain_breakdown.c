@@ -496,12 +496,29 @@ int mw__ex_account_unknown(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_led
 
 /* In order: what is located in time first, then the sampled sources, each
  * on what the ones before it left. */
-static const mw_ex_accountant accountants[] = {mw__ex_account_stw, mw__ex_account_cpu, mw__ex_account_states,
-                                               mw__ex_account_unknown};
+static const mw_ex_accountant accountants[] = {mw__ex_account_stw, mw__ex_account_trace, mw__ex_account_cpu,
+                                               mw__ex_account_states, mw__ex_account_unknown};
+
+/* Claims of the sampled accountants on a span an execution trace covered in
+ * part: each says how much of the span the trace did not see. */
+static int note_outside(mw_arena *a, mw_ex_ledger *l) {
+  for (size_t i = l->n_exact_claims; l->outside && i < l->n_claims; i++) {
+    mw_cause *c = &l->claims[i];
+    mw_evidence *ev = mw__arena_calloc(a, c->n_evidence + 1, sizeof *ev);
+    if (!ev) return MW_ENOMEM;
+    if (c->n_evidence) memcpy(ev, c->evidence, c->n_evidence * sizeof *ev);
+    ev[c->n_evidence].type = MW_EV_REASON;
+    ev[c->n_evidence].u.reason.text = l->outside;
+    c->evidence = ev;
+    c->n_evidence++;
+  }
+  return MW_OK;
+}
 
 int mw__ex_breakdown(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledger *l, mw_breakdown *b) {
   int rc = mw__ex_ledger_init(v->a, t, l);
   for (size_t i = 0; !rc && i < sizeof accountants / sizeof accountants[0]; i++) rc = accountants[i](v, t, l);
+  if (!rc) rc = note_outside(v->a, l);
   if (rc) return rc;
   memset(b, 0, sizeof *b);
   for (size_t i = 0; i < l->n_claims; i++) {

@@ -56,10 +56,19 @@ static int cmp_rank(const void *x, const void *y) {
 }
 
 static int merge(mw_arena *a, mw_cause *c, const mw_cause *add) {
+  /* an exact record and samples: the scope of the larger part (the trace's
+   * when equal); samples of both kinds: the span's own evidence is part of it */
+  if (c->scope == MW_SCOPE_TRACE || add->scope == MW_SCOPE_TRACE) {
+    if (c->scope != add->scope) {
+      int64_t traced = c->scope == MW_SCOPE_TRACE ? c->ns : add->ns, other = c->ns + add->ns - traced;
+      c->scope = traced >= other ? MW_SCOPE_TRACE : c->scope == MW_SCOPE_TRACE ? add->scope : c->scope;
+    }
+  } else if (c->scope != add->scope) {
+    c->scope = MW_SCOPE_SPAN;
+  }
   c->confidence = (c->confidence * (double)c->ns + add->confidence * (double)add->ns) / (double)(c->ns + add->ns);
   c->ns += add->ns;
   c->summary = mw__ex_fmt(a, "%s; %s", c->summary, add->summary);
-  if (c->scope != add->scope) c->scope = MW_SCOPE_SPAN; /* a span's own evidence is part of it */
   mw_evidence *ev = mw__arena_calloc(a, c->n_evidence + add->n_evidence + 1, sizeof *ev);
   if (!ev || !c->summary) return MW_ENOMEM;
   if (c->n_evidence) memcpy(ev, c->evidence, c->n_evidence * sizeof *ev);

@@ -1,6 +1,7 @@
 /* The explain contract's one renderer (docs/API.md): the answer and its
  * evidence are data until they are written here. */
 #include "query/explain.h"
+#include "model/exectrace.h"
 #include "query/explain_stack.h"
 
 #include <math.h>
@@ -32,6 +33,49 @@ static void json_frames(mw_jsonw *w, const char *frames, size_t max, int skip_ru
 }
 
 void mw__json_top_frames(mw_jsonw *w, const char *frames, size_t max) { json_frames(w, frames, max, 1); }
+
+/* A goroutine state of an execution trace: state, reason, raw reason, times,
+ * its length ns, and the stack where it began. */
+static void json_state(mw_jsonw *w, int state, const char *reason, const char *raw, int64_t start, int64_t end,
+                       int64_t ns, const char *frames) {
+  mw__jw_kstr(w, "state", mw__xt_state_name(state));
+  if (reason && *reason) mw__jw_kstr(w, "reason", reason);
+  if (raw && *raw) mw__jw_kstr(w, "raw_reason", raw);
+  mw__jw_kint(w, "start_ns", start);
+  mw__jw_kint(w, "end_ns", end);
+  mw__jw_kint(w, "ns", ns);
+  mw__jw_key(w, "stack");
+  json_frames(w, frames, 6, 1);
+}
+
+static void json_link(mw_jsonw *w, const mw_ex_link *k) {
+  mw__jw_obj(w);
+  mw__jw_key(w, "goroutine");
+  mw__jw_uint(w, k->goroutine);
+  mw__jw_kint(w, "exectrace_id", k->exectrace_id);
+  mw__jw_kint(w, "woke_ns", k->woke_ns);
+  mw__jw_key(w, "stack");
+  json_frames(w, k->frames, 6, 0);
+  if (k->has_span && k->has_trace) {
+    mw__jw_key(w, "trace_id");
+    mw__jw_hex(w, k->trace_id, 16);
+  }
+  if (k->has_span) {
+    mw__jw_key(w, "span_id");
+    mw__jw_hex(w, k->span_id, 8);
+  }
+  if (k->span_name) mw__jw_kstr(w, "span_name", k->span_name);
+  if (k->service) mw__jw_kstr(w, "service", k->service);
+  mw__jw_kstr(w, "relation", k->released ? "released" : "woke");
+  if (k->has_waited) {
+    mw__jw_key(w, "waited");
+    mw__jw_obj(w);
+    json_state(w, k->waited.state, k->waited.reason, k->waited.raw_reason, k->waited.start_ns, k->waited.end_ns,
+               k->waited_ns, k->waited.frames);
+    mw__jw_obj_end(w);
+  }
+  mw__jw_obj_end(w);
+}
 
 static void json_evidence(mw_jsonw *w, const mw_evidence *e) {
   mw__jw_obj(w);
@@ -94,6 +138,29 @@ static void json_evidence(mw_jsonw *w, const mw_evidence *e) {
     mw__jw_kstr(w, "type", "reason");
     mw__jw_kstr(w, "text", e->u.reason.text);
     break;
+  case MW_EV_EXECTRACE:
+    mw__jw_kstr(w, "type", "exectrace");
+    mw__jw_kint(w, "exectrace_id", e->u.xtrace.id);
+    mw__jw_kint(w, "start_ns", e->u.xtrace.start_ns);
+    mw__jw_kint(w, "end_ns", e->u.xtrace.end_ns);
+    mw__jw_kint(w, "covered_ns", e->u.xtrace.covered_ns);
+    mw__jw_kstr(w, "alignment", mw__xt_alignment_name(e->u.xtrace.alignment));
+    break;
+  case MW_EV_INTERVAL:
+    mw__jw_kstr(w, "type", "interval");
+    mw__jw_kint(w, "exectrace_id", e->u.interval.exectrace_id);
+    mw__jw_key(w, "goroutine");
+    mw__jw_uint(w, e->u.interval.goroutine);
+    json_state(w, e->u.interval.state, e->u.interval.reason, e->u.interval.raw_reason, e->u.interval.start_ns,
+               e->u.interval.end_ns, e->u.interval.ns, e->u.interval.frames);
+    break;
+  case MW_EV_CHAIN:
+    mw__jw_kstr(w, "type", "chain");
+    mw__jw_key(w, "links");
+    mw__jw_arr(w);
+    for (size_t i = 0; i < e->u.chain.n_links; i++) json_link(w, &e->u.chain.links[i]);
+    mw__jw_arr_end(w);
+    break;
   }
   mw__jw_obj_end(w);
 }
@@ -103,7 +170,7 @@ static void json_cause(mw_jsonw *w, const mw_cause *c) {
   mw__jw_kstr(w, "kind", mw__cause_kind_name(c->kind));
   mw__jw_kdouble(w, "share", round(c->share * 10000) / 10000);
   mw__jw_kdouble(w, "confidence", round(c->confidence * 100) / 100);
-  mw__jw_kstr(w, "scope", c->scope == MW_SCOPE_OPERATION ? "operation" : "span");
+  mw__jw_kstr(w, "scope", c->scope == MW_SCOPE_OPERATION ? "operation" : c->scope == MW_SCOPE_TRACE ? "trace" : "span");
   mw__jw_kstr(w, "summary", c->summary);
   mw__jw_key(w, "evidence");
   mw__jw_arr(w);

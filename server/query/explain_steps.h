@@ -7,15 +7,18 @@
  *
  *   1. stop-the-world  GC pauses overlapping the self time (located: they take
  *                      their windows out of the free time)
- *   2. CPU samples     labelled samples, the assist functions split out,
+ *   2. trace           the intervals of the goroutines an execution trace
+ *                      recorded running the span, over the traced window (exact)
+ *   3. CPU samples     labelled samples, the assist functions split out,
  *                      capped at the time still free
- *   3. goroutines      the residual split by the states snapshots found (the
+ *   4. goroutines      the residual split by the states snapshots found (the
  *                      span's own, else its operation's slow spans); running is
  *                      CPU where no profile was recording, runnable where one was
- *   4. unknown         what is left, with the reason
+ *   5. unknown         what is left, with the reason
  *
  * A new source of evidence plugs in as one gatherer and one accountant. Go
- * execution traces, say, give exact goroutine states over the traced window:
+ * execution traces are one (explain_trace.c, accountant 2 between the pauses
+ * and the CPU samples), giving exact goroutine states over the traced window:
  *   - explain_gather.c reads the span's trace events into a new field of
  *     mw_ex_span (the one reader of the store);
  *   - an accountant placed before the sampled ones (after stop-the-world, in
@@ -93,8 +96,10 @@ typedef struct mw_ex_ledger {
   int64_t self_ns, free_ns, claimed_ns;
   mw_ex_ival *exact; /* windows an exact source observed (mw__ex_take_exact) */
   size_t n_exact, cap_exact;
-  int settled;      /* the residual was split: nothing is left unexplained */
-  mw_cause *claims; /* in the order they were made */
+  int settled;           /* the residual was split: nothing is left unexplained */
+  const char *outside;   /* an exact source covered part of the span: what it did not (a reason), or NULL */
+  size_t n_exact_claims; /* claims[0 .. this) were made before the sampled accountants */
+  mw_cause *claims;      /* in the order they were made */
   size_t n_claims, cap_claims;
 } mw_ex_ledger;
 
@@ -114,6 +119,8 @@ int mw__ex_claim(mw_arena *a, mw_ex_ledger *l, const mw_cause *c);
 
 typedef int (*mw_ex_accountant)(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledger *l);
 int mw__ex_account_stw(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledger *l);
+/* explain_trace.c: the span's goroutines' intervals over the traced window. */
+int mw__ex_account_trace(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledger *l);
 int mw__ex_account_cpu(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledger *l);
 int mw__ex_account_states(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledger *l);
 int mw__ex_account_unknown(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledger *l);
@@ -125,6 +132,21 @@ int mw__ex_breakdown(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledger *l
 /* The share of [self] that the source's CPU profiles were recording (their
  * last 200 ms not counted: see explain_breakdown.c), over the free time. */
 double mw__ex_cpu_coverage(const mw_ex_source *src, const mw_ex_ledger *l);
+
+/* --- execution traces (explain_trace.c) ------------------------------------------- */
+
+/* The cause kind of a goroutine state (docs/CORRELATION.md, "Exact
+ * explanations"): running -> cpu, runnable and blocked "preempted" -> runnable,
+ * blocked by reason (sync -> cond, gc -> gc_assist, an unknown reason -> other),
+ * syscall -> syscall, gc_assist -> gc_assist, stopped -> gc_stw. */
+enum mw_cause_kind mw__ex_xt_kind(int state, const char *reason);
+/* Whether a wait of this reason is for something another goroutine held
+ * (a lock, a condition): its waker released it. */
+int mw__ex_xt_released(const char *reason);
+/* The chain as a clause ("; it was woken by goroutine 57 (span x of trace
+ * 4bf9…) at +97.0 ms, which had itself ..."), times relative to span_start;
+ * "" for a chain without links; NULL on exhaustion. */
+const char *mw__ex_chain_text(mw_arena *a, const mw_ex_chain *c, const char *wait_reason, int64_t span_start);
 
 /* --- causes (explain_causes.c) ------------------------------------------------------- */
 

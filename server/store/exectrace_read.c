@@ -213,3 +213,49 @@ int mw__store_span_time(mw_read *rd, const uint8_t trace_id[16], const uint8_t s
   sqlite3_finalize(st);
   return rc;
 }
+
+int mw__store_xt_trace_hits(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], size_t per_span, mw_xt_span_hit **out,
+                            size_t *n) {
+  *out = NULL;
+  *n = 0;
+  size_t cap = 0;
+  sqlite3_stmt *st = mw__prepare(
+      rd, "SELECT span_id, exectrace_id FROM (SELECT s.span_id, i.exectrace_id, row_number() OVER "
+          "(PARTITION BY s.span_id ORDER BY i.exectrace_id DESC) AS k FROM spans s JOIN exectrace_span_index i "
+          "ON i.span_id = s.span_id WHERE s.trace_id = ?1) WHERE k <= ?2 ORDER BY span_id, exectrace_id DESC");
+  if (!st) return MW_EIO;
+  sqlite3_bind_blob(st, 1, trace_id, 16, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (int64_t)per_span);
+  int rc = MW_OK, step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(st, 0) != 8) continue; /* the writer stores 8 bytes; anything else names nothing */
+    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
+      rc = MW_ENOMEM;
+      break;
+    }
+    memcpy((*out)[*n].span_id, sqlite3_column_blob(st, 0), 8);
+    (*out)[(*n)++].exectrace_id = sqlite3_column_int64(st, 1);
+  }
+  if (!rc && step != SQLITE_DONE) rc = mw__read_failed(rd, step);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int mw__store_span_name(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], const uint8_t span_id[8],
+                        const char **name, const char **service) {
+  sqlite3_stmt *st = mw__prepare(rd, "SELECT o.name, o.service FROM spans s JOIN operations o ON o.id = s.op_id "
+                                     "WHERE s.trace_id = ?1 AND s.span_id = ?2");
+  if (!st) return MW_EIO;
+  sqlite3_bind_blob(st, 1, trace_id, 16, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, span_id, 8, SQLITE_STATIC);
+  int step = sqlite3_step(st), rc = MW_ENOTFOUND;
+  if (step == SQLITE_ROW) {
+    *name = mw__col_text(a, st, 0);
+    *service = mw__col_text(a, st, 1);
+    rc = *name && *service ? MW_OK : MW_ENOMEM;
+  } else if (step != SQLITE_DONE) {
+    rc = mw__read_failed(rd, step);
+  }
+  sqlite3_finalize(st);
+  return rc;
+}

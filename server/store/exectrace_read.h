@@ -55,6 +55,18 @@ int mw__store_xt_window(mw_read *rd, mw_arena *a, int64_t source_id, int64_t fro
  * `local`; MW_ENOTFOUND. */
 int mw__store_xt_stack(mw_read *rd, mw_arena *a, int64_t exectrace_id, uint32_t local, int64_t *stack_id,
                        const char **frames);
+/* The stored traces that name the spans of trace trace_id (the spans table
+ * joined with the span index): per span, its newest at most per_span traces;
+ * by span id, then newest trace first. */
+typedef struct mw_xt_span_hit {
+  uint8_t span_id[8];
+  int64_t exectrace_id;
+} mw_xt_span_hit;
+int mw__store_xt_trace_hits(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], size_t per_span, mw_xt_span_hit **out,
+                            size_t *n);
+/* A stored span's name and service; MW_ENOTFOUND. */
+int mw__store_span_name(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], const uint8_t span_id[8],
+                        const char **name, const char **service);
 /* A stored span's start and end; MW_ENOTFOUND. */
 int mw__store_span_time(mw_read *rd, const uint8_t trace_id[16], const uint8_t span_id[8], int64_t *start_ns,
                         int64_t *end_ns);

@@ -75,8 +75,10 @@ test('the WAL stays under 64 MiB while 128 MiB of spans are written and read', a
 });
 
 test('queries that would hold the WAL past its bound are stopped with a 503 that says why', async () => {
-  // every read sleeps 0.2 ms per 1,000 steps: a search of this data takes seconds
-  const srv = await startServer({ env: { MEANWHILE_FAULT_READ_SLOW_US: '200' } });
+  // every read sleeps 1 ms per 1,000 steps: a search of this data takes seconds, longer than the
+  // writers take to fill the WAL's bound even on a loaded machine (at 0.2 ms, a CI run under
+  // load once saw every search end in time)
+  const srv = await startServer({ env: { MEANWHILE_FAULT_READ_SLOW_US: '1000' } });
   servers.push(srv);
   const wal = path.join(srv.dataDir, 'meanwhile.db-wal');
   let maxWal = 0, written = 0, stop = false, n = 0;

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_data.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,20 +19,7 @@
 #include "agent.h"
 
 static uint8_t *read_capture(const char *name, size_t *len) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", MW_TEST_DATA, name);
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  assert_int_equal(fseek(f, 0, SEEK_END), 0);
-  long n = ftell(f);
-  assert_true(n > 0);
-  rewind(f);
-  uint8_t *buf = malloc((size_t)n);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
+  return (uint8_t *)mw_test_slurp(len, "%s/%s", MW_TEST_DATA, name);
 }
 
 static void check(const char *name, uint64_t want_total, int64_t want_ns) {

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_data.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,22 +24,7 @@
 
 enum { MIB = 1 << 20 };
 
-static char *read_capture(const char *name, size_t *len) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", MW_TEST_DATA, name);
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  assert_int_equal(fseek(f, 0, SEEK_END), 0);
-  long n = ftell(f);
-  assert_true(n > 0);
-  rewind(f);
-  char *buf = malloc((size_t)n);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
-}
+static char *read_capture(const char *name, size_t *len) { return mw_test_slurp(len, "%s/%s", MW_TEST_DATA, name); }
 
 /* Triggers as configured by the flags (factor 0 and gc_cpu 0: never fire),
  * with a warm-up of the service's first 5 s. */

@@ -201,6 +201,43 @@ static void test_causes(void **state) {
 /* The table fits the width (at least CLI_RENDER_MIN_WIDTH): names, services
  * and the percentages give way, the bar shrinks under 110 columns and goes
  * under 80. */
+/* An explanation from an execution trace (tests/data/cli/explain_trace.json,
+ * by hand to the contract): the scope says so, the trace and the interval
+ * read as sentences, and the chain prints one link per level of indent: who
+ * ended the wait and how, when after the span's start (woke_ns - start_ns:
+ * 493 - 442 = +51.0 ms, 487 - 442 = +45.0, 486 - 442 = +44.0), the span by
+ * name (or id) with its trace's first 8 digits, the waker's stack, and what
+ * it had waited for, with its stack. */
+static void test_trace_chain(void **state) {
+  (void)state;
+  json_error_t err;
+  json_t *j = json_load_file(MW_TEST_DATA "/cli/explain_trace.json", 0, &err);
+  if (!j) fail_msg("explain_trace.json: %s (line %d)", err.text, err.line);
+  int rc;
+  char *out = render_with(cli_render_explain, j, 100, 0, &rc);
+  assert_int_equal(rc, CLI_RENDER_OK);
+  json_decref(j);
+  assert_has(out, "  mutex       75%  confidence 0.95  (execution trace)\n");
+  assert_has(out, "    - execution trace 7 (clock_snapshot): covered 43.0 ms of this span; download\n"
+                  "      /api/v1/exectraces/7/raw\n");
+  assert_has(out, "    - goroutine 57 blocked (mutex: sync) for 40.0 ms of this span (the interval: 40.0 ms, trace 7)\n"
+                  "        sync.(*Mutex).Lock (/go/src/sync/mutex.go:81)\n"
+                  "        main.(*Cache).Get (/app/cache.go:40)\n");
+  assert_has(out, "    - chain: who ended the wait (3 links)\n"
+                  "        released by goroutine 12 at +51.0 ms, span cache.refresh (refresher) of trace bbbb0000…\n"
+                  "          sync.(*Mutex).Unlock (/go/src/sync/mutex.go:220)\n"
+                  "          which had waited 30.0 ms: blocked (chan), at\n"
+                  "            main.(*Cache).Refresh (/app/cache.go:88)\n"
+                  "          woken by goroutine 30 at +45.0 ms, span c300000000000003 of trace cccc0000…\n"
+                  "            main.produce (/app/queue.go:12)\n"
+                  "            which had waited 33.0 ms: blocked (sleep), at\n"
+                  "              main.produce (/app/queue.go:10)\n"
+                  "            woken by goroutine 31 at +44.0 ms, no span\n"
+                  "  unknown ");
+  assert_has(out, "    - why: 10.0 ms of the span lay outside the traced window: explained from samples\n");
+  free(out);
+}
+
 static void test_widths(void **state) {
   static const int widths[] = {20, 60, 79, 80, 100, 109, 110, 160, 300};
   for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) {
@@ -362,6 +399,7 @@ int main(void) {
       cmocka_unit_test(test_span_tree),
       cmocka_unit_test(test_breakdown_percentages),
       cmocka_unit_test(test_causes),
+      cmocka_unit_test(test_trace_chain),
       cmocka_unit_test(test_widths),
       cmocka_unit_test(test_colours),
       cmocka_unit_test(test_control_characters_and_cycles),

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_data.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,21 +32,7 @@
 static const char *const versions[] = {"go1.26", "go1.27"};
 
 static char *read_file(const char *ver, const char *name, size_t *len) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s/%s", MW_TEST_DATA, ver, name);
-  FILE *f = fopen(path, "rb");
-  if (!f) fail_msg("cannot open %s", path);
-  assert_int_equal(fseek(f, 0, SEEK_END), 0);
-  long n = ftell(f);
-  assert_true(n > 0);
-  rewind(f);
-  char *buf = malloc((size_t)n + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-  buf[n] = '\0';
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
+  return mw_test_slurp(len, "%s/%s/%s", MW_TEST_DATA, ver, name);
 }
 
 /* The entry for name in ver's expected.json (a new reference). */

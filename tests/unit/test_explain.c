@@ -20,6 +20,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "query/explain.h"
+#include "model/exectrace.h"
 #include "query/explain_steps.h"
 #include "store/readers.h"
 #include "store_fixture.h"
@@ -367,6 +368,189 @@ static void test_exact_window(void **state) {
   assert_int_equal(l.n_claims, 2);
   assert_int_equal(l.claims[1].ns, 30 * MS);
   assert_int_equal(mw__ex_residual(&l), 30 * MS);
+}
+
+/* --- 2. execution traces (explain_trace.c) ---------------------------------------- */
+
+static mw_ex_xival xiv(int state, const char *reason, double a_ms, double b_ms) {
+  return (mw_ex_xival){.s = {.state = state,
+                             .reason = reason ? reason : "",
+                             .raw_reason = "",
+                             .start_ns = (int64_t)(a_ms * MS),
+                             .end_ns = (int64_t)(b_ms * MS)}};
+}
+
+static mw_ex_xgor xgor(const mw_ex_xtrace *x, uint64_t g, double from_ms, double to_ms, const mw_ex_xival *iv,
+                       size_t n) {
+  return (mw_ex_xgor){.trace = x,
+                      .goroutine = g,
+                      .from_ns = (int64_t)(from_ms * MS),
+                      .to_ns = (int64_t)(to_ms * MS),
+                      .iv = iv,
+                      .n_iv = n};
+}
+
+static const mw_evidence *evidence_of(const mw_cause *c, enum mw_evidence_type t, size_t nth) {
+  for (size_t i = 0; i < c->n_evidence; i++)
+    if (c->evidence[i].type == t && nth-- == 0) return &c->evidence[i];
+  return NULL;
+}
+
+/* Every state and reason of a trace to its kind (docs/CORRELATION.md, "Exact
+ * explanations"): a span [0, 100) whose goroutine the trace shows, by hand:
+ * running 10 -> cpu 10; runnable 5 + blocked preempted 2 -> runnable 7; chan
+ * 20; mutex 10; sync 5 -> cond 5; gc wait 5 + gc_assist 5 -> gc_assist 10;
+ * syscall state 8 -> syscall 8; stopped 2 -> gc_stw 2; io 8; sleep 10;
+ * select 5; an unknown reason 5 -> other. 100 ms, all scope trace at 0.95. */
+static void test_trace_states_to_kinds(void **state) {
+  fx *f = *state;
+  mw_ex_span *sp = add_span(f, 1, 0, 0, 100, "traced");
+  mw_ex_xtrace x = {.id = 7, .start_ns = -5 * MS, .end_ns = 200 * MS, .alignment = MW_XT_ALIGN_CLOCK_SNAPSHOT};
+  mw_ex_xival iv[] = {xiv(MW_XT_RUNNING, NULL, 0, 10),      xiv(MW_XT_RUNNABLE, NULL, 10, 15),
+                      xiv(MW_XT_BLOCKED, "chan", 15, 35),   xiv(MW_XT_BLOCKED, "mutex", 35, 45),
+                      xiv(MW_XT_BLOCKED, "sync", 45, 50),   xiv(MW_XT_BLOCKED, "gc", 50, 55),
+                      xiv(MW_XT_GC_ASSIST, NULL, 55, 60),   xiv(MW_XT_BLOCKED, "preempted", 60, 62),
+                      xiv(MW_XT_SYSCALL, NULL, 62, 70),     xiv(MW_XT_STOPPED, NULL, 70, 72),
+                      xiv(MW_XT_BLOCKED, "io", 72, 80),     xiv(MW_XT_BLOCKED, "sleep", 80, 90),
+                      xiv(MW_XT_BLOCKED, "select", 90, 95), xiv(MW_XT_BLOCKED, "weird", 95, 100)};
+  mw_ex_xgor g = xgor(&x, 57, 0, 100, iv, sizeof iv / sizeof iv[0]);
+  sp->xg = &g;
+  sp->n_xg = 1;
+  run(f);
+  const mw_span_explain *e = &f->out.spans[0];
+  assert_int_equal(e->b.cpu_ns, 10 * MS);
+  assert_int_equal(e->b.runnable_ns, 7 * MS);
+  assert_int_equal(e->b.blocked_ns[MW_B_CHAN], 20 * MS);
+  assert_int_equal(e->b.blocked_ns[MW_B_MUTEX], 10 * MS);
+  assert_int_equal(e->b.blocked_ns[MW_B_COND], 5 * MS);
+  assert_int_equal(e->b.gc_assist_ns, 10 * MS);
+  assert_int_equal(e->b.blocked_ns[MW_B_SYSCALL], 8 * MS);
+  assert_int_equal(e->b.gc_stw_ns, 2 * MS);
+  assert_int_equal(e->b.blocked_ns[MW_B_IO], 8 * MS);
+  assert_int_equal(e->b.blocked_ns[MW_B_SLEEP], 10 * MS);
+  assert_int_equal(e->b.blocked_ns[MW_B_SELECT], 5 * MS);
+  assert_int_equal(e->b.blocked_ns[MW_B_OTHER], 5 * MS);
+  assert_int_equal(e->b.unknown_ns, 0);
+  for (size_t i = 0; i < e->n_causes; i++) {
+    assert_int_equal(e->causes[i].scope, MW_SCOPE_TRACE);
+    assert_near(e->causes[i].confidence, 0.95);
+    const mw_evidence *xe = evidence_of(&e->causes[i], MW_EV_EXECTRACE, 0);
+    assert_non_null(xe);
+    assert_int_equal(xe->u.xtrace.id, 7);
+    assert_int_equal(xe->u.xtrace.covered_ns, 100 * MS);
+  }
+  const mw_cause *chan = cause(e, MW_K_MUTEX + MW_B_CHAN);
+  assert_int_equal(e->causes[0].kind, MW_K_MUTEX + MW_B_CHAN); /* the largest */
+  const mw_evidence *ie = evidence_of(chan, MW_EV_INTERVAL, 0);
+  assert_non_null(ie);
+  assert_int_equal(ie->u.interval.goroutine, 57);
+  assert_int_equal(ie->u.interval.ns, 20 * MS);
+  assert_null(evidence_of(chan, MW_EV_CHAIN, 0));
+  assert_string_equal(chan->summary, "waiting on a channel for 20.0 ms at an unknown site (execution trace)");
+  /* gc_assist: the gc wait and the assist, the longest first (equal: the earlier) */
+  const mw_cause *gc = cause(e, MW_K_GC_ASSIST);
+  assert_int_equal(evidence_of(gc, MW_EV_INTERVAL, 0)->u.interval.state, MW_XT_BLOCKED);
+  assert_int_equal(evidence_of(gc, MW_EV_INTERVAL, 1)->u.interval.state, MW_XT_GC_ASSIST);
+}
+
+/* A span [0, 100) that a capture-time trace covers from 40 ms: the chan wait
+ * there is exact (60 ms, 0.8); its CPU profile over [0, 100) holds 50 ms of
+ * samples, of which the part the trace did not see counts: 50 x 40/100 = 20 ms
+ * (scope span); 20 ms are left unknown. Both sampled causes say that 40 ms lay
+ * outside the traced window. */
+static void test_trace_partial_coverage(void **state) {
+  fx *f = *state;
+  mw_ex_span *sp = add_span(f, 1, 0, 0, 100, "partly");
+  mw_ex_xtrace x = {.id = 3, .start_ns = 40 * MS, .end_ns = 300 * MS, .alignment = MW_XT_ALIGN_CAPTURE_TIME};
+  mw_ex_xival iv[] = {xiv(MW_XT_BLOCKED, "chan", 40, 100)};
+  mw_ex_xgor g = xgor(&x, 9, 40, 100, iv, 1);
+  sp->xg = &g;
+  sp->n_xg = 1;
+  mw_ex_cpu_row row = {
+      .snapshot_id = 1, .at_ns = 0, .dur_ns = 100 * MS, .frames = STACK_WORK, .samples = 5, .cpu_ns = 50 * MS};
+  sp->cpu = &row;
+  sp->n_cpu = 1;
+  run(f);
+  const mw_span_explain *e = &f->out.spans[0];
+  const mw_cause *chan = cause(e, MW_K_MUTEX + MW_B_CHAN), *cpu = cause(e, MW_K_CPU), *unk = cause(e, MW_K_UNKNOWN);
+  assert_int_equal(chan->ns, 60 * MS);
+  assert_int_equal(chan->scope, MW_SCOPE_TRACE);
+  assert_near(chan->confidence, 0.8);
+  assert_int_equal(evidence_of(chan, MW_EV_EXECTRACE, 0)->u.xtrace.covered_ns, 60 * MS);
+  assert_null(evidence_of(chan, MW_EV_REASON, 0));
+  assert_int_equal(cpu->ns, 20 * MS);
+  assert_int_equal(cpu->scope, MW_SCOPE_SPAN);
+  assert_int_equal(unk->ns, 20 * MS);
+  const char *outside = "40.0 ms of the span lay outside the traced window: explained from samples";
+  const mw_evidence *r = evidence_of(cpu, MW_EV_REASON, 0);
+  assert_non_null(r);
+  assert_string_equal(r->u.reason.text, outside);
+  /* unknown: its own reason first, then the note */
+  assert_string_equal(evidence_of(unk, MW_EV_REASON, 1)->u.reason.text, outside);
+}
+
+/* Two goroutines in two traces cover [0, 50) (running) and [50, 100)
+ * (blocked on a mutex) of a span [0, 100); a stop-the-world pause from
+ * gctrace over [20, 25) is taken first: cpu 45 (trace 1 covered 45), mutex
+ * 50 (trace 2 covered 50), gc_stw 5 (scope span, gctrace's). A child over
+ * [90, 100) is not self time: mutex 40, its interval's ns 40. */
+static void test_trace_multiple_goroutines(void **state) {
+  fx *f = *state;
+  mw_ex_span *sp = add_span(f, 1, 0, 0, 100, "two");
+  add_span(f, 2, 1, 90, 10, "child");
+  mw_gc_cycle gc = {.n = 4, .start_ns = 20 * MS, .stw_sweep_term_ns = 5 * MS, .concurrent_mark_ns = 1000 * MS};
+  f->src.gc = &gc;
+  f->src.n_gc = 1;
+  mw_ex_xtrace x1 = {.id = 1, .start_ns = 0, .end_ns = 50 * MS, .alignment = MW_XT_ALIGN_CLOCK_SNAPSHOT};
+  mw_ex_xtrace x2 = {.id = 2, .start_ns = 50 * MS, .end_ns = 100 * MS, .alignment = MW_XT_ALIGN_CLOCK_SNAPSHOT};
+  mw_ex_xival iv1[] = {xiv(MW_XT_RUNNING, NULL, -10, 60)}, iv2[] = {xiv(MW_XT_BLOCKED, "mutex", 50, 100)};
+  mw_ex_xgor g[] = {xgor(&x1, 5, 0, 50, iv1, 1), xgor(&x2, 6, 50, 100, iv2, 1)};
+  sp->xg = g;
+  sp->n_xg = 2;
+  run(f);
+  const mw_span_explain *e = &f->out.spans[0];
+  const mw_cause *cpu = cause(e, MW_K_CPU), *mutex = cause(e, MW_K_MUTEX), *stw = cause(e, MW_K_GC_STW);
+  assert_int_equal(cpu->ns, 45 * MS);
+  assert_int_equal(evidence_of(cpu, MW_EV_EXECTRACE, 0)->u.xtrace.id, 1);
+  assert_int_equal(evidence_of(cpu, MW_EV_EXECTRACE, 0)->u.xtrace.covered_ns, 45 * MS);
+  assert_null(evidence_of(cpu, MW_EV_EXECTRACE, 1));
+  assert_int_equal(evidence_of(cpu, MW_EV_INTERVAL, 0)->u.interval.ns, 45 * MS);
+  assert_int_equal(mutex->ns, 40 * MS);
+  assert_int_equal(evidence_of(mutex, MW_EV_EXECTRACE, 0)->u.xtrace.id, 2);
+  assert_int_equal(evidence_of(mutex, MW_EV_EXECTRACE, 0)->u.xtrace.covered_ns, 40 * MS);
+  assert_int_equal(evidence_of(mutex, MW_EV_INTERVAL, 0)->u.interval.goroutine, 6);
+  assert_int_equal(stw->ns, 5 * MS);
+  assert_int_equal(stw->scope, MW_SCOPE_SPAN);
+  assert_int_equal(e->b.unknown_ns, 0);
+}
+
+/* The chain's sentence: a mutex wait's first waker released it; the next
+ * link's relation follows the wait before it (chan: woke); a link without a
+ * span says so, one with a stored span names it; times from the span's start. */
+static void test_trace_chain_text(void **state) {
+  fx *f = *state;
+  mw_ex_link links[2] = {{.goroutine = 12,
+                          .woke_ns = 41 * MS,
+                          .has_span = 1,
+                          .has_trace = 1,
+                          .span_id = {0xb2, 0, 0, 0, 0, 0, 0, 2},
+                          .trace_id = {0xbb, 0xbb, 0, 0, 1},
+                          .span_name = "cache.refresh",
+                          .service = "refresher",
+                          .released = 1,
+                          .has_waited = 1,
+                          .waited = {.state = MW_XT_BLOCKED, .reason = "chan", .frames = STACK_CHAN},
+                          .waited_ns = 30 * MS},
+                         {.goroutine = 30, .woke_ns = 35 * MS}};
+  mw_ex_chain c = {links, 2};
+  const char *s = mw__ex_chain_text(f->a, &c, "mutex", -10 * MS);
+  assert_string_equal(s, "; it was released by goroutine 12 (span cache.refresh of refresher, trace bbbb0000…) at "
+                         "+51.0 ms, which had itself been waiting on a channel for 30.0 ms at main.wait (main.go:99), "
+                         "woken by goroutine 30 (no span) at +45.0 ms");
+  mw_ex_chain none = {links, 0};
+  assert_string_equal(mw__ex_chain_text(f->a, &none, "mutex", 0), "");
+  assert_true(mw__ex_xt_released("mutex") && mw__ex_xt_released("cond") && mw__ex_xt_released("sync"));
+  assert_false(mw__ex_xt_released("chan") || mw__ex_xt_released("select") || mw__ex_xt_released(""));
 }
 
 /* --- 3. goroutine states ------------------------------------------------------------- */
@@ -1083,6 +1267,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_cpu_samples, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_cpu_capped_at_free_time, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_exact_window, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_trace_states_to_kinds, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_trace_partial_coverage, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_trace_multiple_goroutines, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_trace_chain_text, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_cpu_coverage, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_running_split_by_coverage, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_states_span_scope, fx_setup, fx_teardown),

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_data.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,22 +30,7 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static char *read_file(const char *name, size_t *len) {
-  char path[512];
-  snprintf(path, sizeof path, "%s%s", FIXDIR, name);
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  assert_int_equal(fseek(f, 0, SEEK_END), 0);
-  long n = ftell(f);
-  assert_true(n > 0);
-  rewind(f);
-  char *buf = malloc((size_t)n);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
-}
+static char *read_file(const char *name, size_t *len) { return mw_test_slurp(len, "%s%s", FIXDIR, name); }
 
 static int parse_str(mw_arena *a, const char *s, mw_goroutine_dump *out) {
   return mw__goroutines_parse_text(a, s, strlen(s), NULL, out);

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "test_data.h"
+
 #include "core/error.h"
 #include "decode/otlp.h"
 
@@ -74,22 +76,7 @@ static void expect_einval(fx *f, const char *json, const char *want) {
   if (want && !strstr(f->err, want)) fail_msg("error \"%s\" lacks \"%s\"", f->err, want);
 }
 
-static char *read_file(const char *rel, size_t *len) {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/%s", MW_TEST_DATA, rel);
-  FILE *fp = fopen(path, "rb");
-  if (!fp) fail_msg("cannot open %s", path);
-  fseek(fp, 0, SEEK_END);
-  long n = ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  char *buf = malloc((size_t)n + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-  buf[n] = '\0';
-  fclose(fp);
-  *len = (size_t)n;
-  return buf;
-}
+static char *read_file(const char *rel, size_t *len) { return mw_test_slurp(len, "%s/%s", MW_TEST_DATA, rel); }
 
 static void assert_hex(const ProtobufCBinaryData *b, const char *hex) {
   size_t n = strlen(hex) / 2;

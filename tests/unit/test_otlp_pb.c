@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_data.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,17 +19,7 @@
 #include "decode/otlp.h"
 
 static uint8_t *read_file(const char *name, size_t *len) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", MW_TEST_DATA, name);
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  fseek(f, 0, SEEK_END);
-  *len = (size_t)ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *p = malloc(*len);
-  assert_int_equal(fread(p, 1, *len, f), *len);
-  fclose(f);
-  return p;
+  return (uint8_t *)mw_test_slurp(len, "%s/%s", MW_TEST_DATA, name);
 }
 
 static const mw_otlp_span *find_span(const mw_otlp_request *req, const uint8_t id[8]) {
