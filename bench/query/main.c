@@ -43,7 +43,7 @@ typedef struct options {
   int n_server_args;
   qb_gen_opts gen;
   uint64_t traces, warmup, exectraces;
-  int smoke, regen, gen_only, keep;
+  int smoke, regen, gen_only, keep, require_trace_scope;
 } options;
 
 static void figure(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -82,7 +82,8 @@ static void usage(FILE *f) {
           "  --warmup N          untimed requests first (default 50)\n"
           "other:\n"
           "  --smoke             ctest: 1e5 spans, 1e4 GC, 1e3 snapshots over 1 h, in a fresh temp dir\n"
-          "  --keep              keep the smoke data dir\n",
+          "  --keep              keep the smoke data dir\n"
+          "  --require-trace-scope  fail unless explain gives covered traces' spans causes of scope trace\n",
           MW_QBENCH_CACHE_DIR, MW_SCHEMA_DIR);
 }
 
@@ -116,6 +117,7 @@ static int parse_args(int argc, char **argv, options *o) {
     O_SMOKE,
     O_KEEP,
     O_EXECTRACES,
+    O_REQUIRE_TRACE_SCOPE,
     O_HELP
   };
   static const struct option longs[] = {{"server", 1, 0, O_SERVER},
@@ -137,6 +139,7 @@ static int parse_args(int argc, char **argv, options *o) {
                                         {"smoke", 0, 0, O_SMOKE},
                                         {"keep", 0, 0, O_KEEP},
                                         {"exectraces", 1, 0, O_EXECTRACES},
+                                        {"require-trace-scope", 0, 0, O_REQUIRE_TRACE_SCOPE},
                                         {"help", 0, 0, O_HELP},
                                         {0, 0, 0, 0}};
   int opt, seen_sizes = 0, seen_xt = 0;
@@ -180,6 +183,7 @@ static int parse_args(int argc, char **argv, options *o) {
     case O_WARMUP: bad = parse_u64(optarg, &o->warmup); break;
     case O_SMOKE: o->smoke = 1; break;
     case O_KEEP: o->keep = 1; break;
+    case O_REQUIRE_TRACE_SCOPE: o->require_trace_scope = 1; break;
     case O_EXECTRACES:
       bad = parse_u64(optarg, &o->exectraces);
       seen_xt = 1;
@@ -318,7 +322,7 @@ int main(int argc, char **argv) {
                .exectraces = 10000};
   if (parse_args(argc, argv, &o)) return 2;
   double t_begin = qb_mono_s();
-  int failed = 0;
+  int failed = 0, scope_failed = 0;
 
   /* the data dir */
   char dir[4096];
@@ -532,6 +536,10 @@ int main(int argc, char **argv) {
     }
     if (gp99[0] > 0) figure("explain_xt_over_noxt_p99", "%.2f", gp99[1] / gp99[0]);
     if (ev_g[1][2]) figure("explain_xt_spans_trace_scope_pct", "%.1f", 100.0 * (double)ev_g[1][4] / (double)ev_g[1][2]);
+    if (o.require_trace_scope && !ev_g[1][4]) {
+      fprintf(stderr, "bench-query: FAILED: no span of a covered trace was explained from its execution trace\n");
+      scope_failed = 1;
+    }
     figure("xt_target_p99_ms", "%d", XT_TARGET_P99_MS);
     figure("xt_target_met", "%d", n_lat_g[1] && gp99[1] <= XT_TARGET_P99_MS);
   }
@@ -568,5 +576,5 @@ stop:
   else if (temp_dir) fprintf(stderr, "bench-query: kept %s\n", dir);
   figure("wall_s", "%.1f", qb_mono_s() - t_begin);
   if (failed) fprintf(stderr, "bench-query: FAILED: some request did not return a 200 with the expected JSON\n");
-  return failed;
+  return failed || scope_failed;
 }
