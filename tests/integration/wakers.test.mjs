@@ -8,7 +8,8 @@
 // window inner_sleep (the child's wait, not outer's); then outer sleeps in
 // window outer_after (woken by the timer: no goroutine). So outer's wakers
 // are "a goroutine outside any span" (sender) for the channel and the
-// runtime for the sleep, each about its window long. Then bad parameters,
+// runtime for the sleep, each about its window long. Compare of the same
+// operation takes its breakdown and flame graph from the trace. Then bad parameters,
 // each a 400 that names what was wrong, an unknown operation a 404, and the
 // CLI's table and --json.
 
@@ -99,6 +100,28 @@ describe('wakers on the recorded spans trace', { skip: READER ? false : 'meanwhi
     assert.ok(rt, jstr(j.wakers));
     within(rt.by_reason.sleep.wait_ns, s1 - s0 - 1n * MS, s1 - s0, 'the sleep is inner_sleep long');
     assert.equal(rt.example.goroutine, E.goroutines.worker);
+  });
+
+  test('compare on the same trace: the breakdown and the flame graph from the execution trace', async () => {
+    const j = await getJ(srv, `/api/v1/compare?service=shop&name=${encodeURIComponent('GET /outer')}&${range}`);
+    const [o0, o1] = win('outer'), [w0, w1] = win('outer_wait');
+    const dur = Number(o1 - o0);
+    // one span: at p90 and at p50, so in both groups, traced in both
+    for (const g of [j.slow, j.fast]) {
+      assert.equal(g.traced_spans, 1, jstr(g));
+      assert.equal(g.flame_method, 'execution_trace');
+      assert.equal(g.flame_spans, 1);
+      // the channel wait is outer_wait long (within a ms): its share of the span, as the program timed it
+      const want = Number(w1 - w0) / dur;
+      assert.ok(Math.abs(g.breakdown_share.chan - want) < 1e6 / dur + 0.0001, `chan ${g.breakdown_share.chan} vs ${want}`);
+    }
+    // the flame graph holds the receive's stack at that share
+    const find = (n, re) => (re.test(n.name) ? n : n.children.map((k) => find(k, re)).find(Boolean));
+    const recv = find(j.flame, /^runtime\.chanrecv1? /);
+    assert.ok(recv, jstr(j.flame));
+    const want = Number(w1 - w0) / dur;
+    assert.ok(Math.abs(recv.slow - want) < 1e6 / dur + 0.0001, `chanrecv ${recv.slow} vs ${want}`);
+    assert.match(j.summary, /Slow GET \/outer spans of shop/);
   });
 
   test('bad parameters: 400 naming the parameter; an unknown operation: 404', async () => {
