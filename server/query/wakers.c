@@ -21,6 +21,8 @@
 #include "decode/exectrace_blob.h"
 #include "store/exectrace_read.h"
 
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,26 +304,40 @@ static int64_t p50(entry *e) {
   return e->waits[(e->n_waits + 1) / 2 - 1];
 }
 
-static const char *label_of(const entry *e, char *buf, size_t size) {
-  if (e->kind != K_OPERATION) return kind_labels[e->kind];
-  snprintf(buf, size, "%.200s (%.200s)", e->name, e->service);
-  return buf;
+/* printf into the arena, whole (names are never cut: a cut could split a
+ * UTF-8 sequence); NULL on exhaustion. */
+static char *afmt(mw_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *afmt(mw_arena *a, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  char *out = n < 0 ? NULL : mw__arena_alloc(a, (size_t)n + 1);
+  if (!out) return NULL;
+  va_start(ap, fmt);
+  vsnprintf(out, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return out;
 }
 
-static void write_entry(mw_jsonw *w, const entry *e, int64_t blocked_ns) {
-  char label[420];
+/* The waker in words: "db.flush (shop)", "the runtime (...)"; NULL on exhaustion. */
+static const char *label_of(mw_arena *a, const entry *e) {
+  return e->kind == K_OPERATION ? afmt(a, "%s (%s)", e->name, e->service) : kind_labels[e->kind];
+}
+
+static void write_entry(mw_jsonw *w, const entry *e, const char *label, int64_t blocked_ns) {
   mw__jw_obj(w);
   mw__jw_kstr(w, "kind", kind_names[e->kind]);
   if (e->kind == K_OPERATION) {
     mw__jw_kstr(w, "service", e->service);
     mw__jw_kstr(w, "name", e->name);
   }
-  mw__jw_kstr(w, "label", label_of(e, label, sizeof label));
+  mw__jw_kstr(w, "label", label);
   mw__jw_kint(w, "slow_spans", e->spans);
   mw__jw_kint(w, "waits", (int64_t)e->n_waits);
   mw__jw_kint(w, "wait_ns", e->ns);
   mw__jw_kint(w, "p50_wait_ns", e->p50_ns);
-  mw__jw_kdouble(w, "share", blocked_ns ? (double)(int64_t)((double)e->ns / (double)blocked_ns * 10000) / 10000 : 0);
+  mw__jw_kdouble(w, "share", blocked_ns ? round((double)e->ns / (double)blocked_ns * 10000) / 10000 : 0);
   mw__jw_key(w, "by_reason");
   mw__jw_obj(w);
   for (size_t r = 0; r < e->n_reasons; r++) {
@@ -393,28 +409,28 @@ static int wakers(wk_ctx *c, const mw_wakers_query *p, mw_jsonw *w) {
   qsort(c->entries, c->n_entries, sizeof *c->entries, cmp_entry);
   for (size_t i = 0; i < c->n_entries; i++) c->entries[i].p50_ns = p50(&c->entries[i]);
 
-  char summary[1400];
-  int m = snprintf(summary, sizeof summary,
-                   "%zu of the %zu slow %.200s spans of %.200s looked at (at or above p90 = %.1f ms) have a stored "
-                   "execution trace; ",
-                   covered, examined, p->name, p->service, (double)p90 / 1e6);
   const entry *top = NULL;
   for (size_t i = 0; i < c->n_entries && !top; i++)
     if (c->entries[i].kind != K_NONE) top = &c->entries[i];
-  if (!covered || !c->blocked_ns) {
-    snprintf(summary + m, sizeof summary - (size_t)m, "%s",
-             covered ? "they were never blocked." : "nothing to follow.");
-  } else if (top) {
-    char label[420];
-    snprintf(summary + m, sizeof summary - (size_t)m,
-             "they were blocked %.1f ms in all, %.0f%% of it ended by %s (%lld of the spans, p50 wait %.1f ms, "
-             "mostly %s).",
-             (double)c->blocked_ns / 1e6, 100.0 * (double)top->ns / (double)c->blocked_ns,
-             label_of(top, label, sizeof label), (long long)top->spans, (double)top->p50_ns / 1e6, main_reason(top));
-  } else {
-    snprintf(summary + m, sizeof summary - (size_t)m,
-             "they were blocked %.1f ms in all, and no wait ended within the traces.", (double)c->blocked_ns / 1e6);
-  }
+  mw_arena *a = c->q->arena;
+  const char *head = afmt(a,
+                          "%zu of the %zu slow %s spans of %s looked at (at or above p90 = %.1f ms) have a stored "
+                          "execution trace; ",
+                          covered, examined, p->name, p->service, (double)p90 / 1e6),
+             *top_label = top ? label_of(a, top) : "", *summary;
+  if (!head || !top_label) return MW_ENOMEM;
+  if (!covered || !c->blocked_ns)
+    summary = afmt(a, "%s%s", head, covered ? "they were never blocked." : "nothing to follow.");
+  else if (top)
+    summary = afmt(a,
+                   "%sthey were blocked %.1f ms in all, %.0f%% of it ended by %s (%lld of the spans, p50 wait %.1f "
+                   "ms, mostly %s).",
+                   head, (double)c->blocked_ns / 1e6, 100.0 * (double)top->ns / (double)c->blocked_ns, top_label,
+                   (long long)top->spans, (double)top->p50_ns / 1e6, main_reason(top));
+  else
+    summary = afmt(a, "%sthey were blocked %.1f ms in all, and no wait ended within the traces.", head,
+                   (double)c->blocked_ns / 1e6);
+  if (!summary) return MW_ENOMEM;
   mw__jw_obj(w);
   mw__jw_kstr(w, "service", p->service);
   mw__jw_kstr(w, "name", p->name);
@@ -427,7 +443,11 @@ static int wakers(wk_ctx *c, const mw_wakers_query *p, mw_jsonw *w) {
   mw__jw_kint(w, "blocked_ns", c->blocked_ns);
   mw__jw_key(w, "wakers");
   mw__jw_arr(w);
-  for (size_t i = 0; i < c->n_entries; i++) write_entry(w, &c->entries[i], c->blocked_ns);
+  for (size_t i = 0; i < c->n_entries; i++) {
+    const char *label = label_of(a, &c->entries[i]);
+    if (!label) return MW_ENOMEM;
+    write_entry(w, &c->entries[i], label, c->blocked_ns);
+  }
   mw__jw_arr_end(w);
   if (c->truncated) mw__jw_kbool(w, "truncated", 1);
   mw__jw_kstr(w, "summary", summary);
