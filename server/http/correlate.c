@@ -1,8 +1,7 @@
 /* The correlation endpoints: a trace's timeline and explanation, a span's
  * own profile, the slow-versus-fast comparison of an operation and who wakes
- * its slow spans. Each
- * handler parses its parameters (params.c), calls one query function and
- * replies with its answer. */
+ * its slow spans. Each handler parses its parameters (params.c), calls one
+ * query function and replies with its answer. */
 #include "http/http_int.h"
 #include "core/error.h"
 #include "query/compare.h"

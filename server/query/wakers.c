@@ -59,10 +59,9 @@ typedef struct example {
 
 typedef struct entry {
   int kind;
-  int64_t op_id; /* K_OPERATION */
-  const char *service, *name;
-  int64_t spans;    /* distinct slow spans it ended a wait of */
-  size_t last_span; /* the index + 1 of the last one counted */
+  const char *service, *name; /* K_OPERATION: the operation (unique by the two) */
+  int64_t spans;              /* distinct slow spans it ended a wait of */
+  size_t last_span;           /* the index + 1 of the last one counted */
   int64_t *waits;
   size_t n_waits, cap_waits;
   int64_t ns, p50_ns;
@@ -162,41 +161,44 @@ static const mw_xt_wake *wake_at(const mw_xt_blob *b, int64_t t) {
   return lo < b->n_wakes && b->wakes[lo].time_ns == t ? &b->wakes[lo] : NULL;
 }
 
-/* The entry of kind (and op_id for K_OPERATION), made when new; NULL past MAX_ENTRIES. */
-static entry *entry_of(wk_ctx *c, int kind, int64_t op_id, const char *service, const char *name) {
-  for (size_t i = 0; i < c->n_entries; i++)
-    if (c->entries[i].kind == kind && (kind != K_OPERATION || c->entries[i].op_id == op_id)) return &c->entries[i];
+/* The entry of kind (and operation, for K_OPERATION), made when new; NULL
+ * past MAX_ENTRIES. */
+static entry *entry_of(wk_ctx *c, int kind, const char *service, const char *name) {
+  for (size_t i = 0; i < c->n_entries; i++) {
+    const entry *e = &c->entries[i];
+    if (e->kind == kind && (kind != K_OPERATION || (!strcmp(e->service, service) && !strcmp(e->name, name))))
+      return &c->entries[i];
+  }
   if (c->n_entries == MAX_ENTRIES) {
     c->truncated = 1;
     return NULL;
   }
   entry *e = &c->entries[c->n_entries++];
   memset(e, 0, sizeof *e);
-  e->kind = kind, e->op_id = op_id, e->service = service, e->name = name;
+  e->kind = kind, e->service = service, e->name = name;
   return e;
 }
 
 /* Who ended a wait that ended with wake (NULL: none), in trace t. */
 static entry *waker_entry(wk_ctx *c, const mw_xt_span_table *t, const mw_xt_wake *wake) {
-  if (!wake) return entry_of(c, K_NONE, 0, NULL, NULL);
-  if (!wake->waker) return entry_of(c, K_RUNTIME, 0, NULL, NULL);
-  if (!wake->waker_span || wake->waker_span > t->n_spans) return entry_of(c, K_GOROUTINE, 0, NULL, NULL);
+  if (!wake) return entry_of(c, K_NONE, NULL, NULL);
+  if (!wake->waker) return entry_of(c, K_RUNTIME, NULL, NULL);
+  if (!wake->waker_span || wake->waker_span > t->n_spans) return entry_of(c, K_GOROUTINE, NULL, NULL);
   const mw_xt_span *s = &t->spans[wake->waker_span - 1];
-  if (!s->has_trace) return entry_of(c, K_UNKNOWN_OP, 0, NULL, NULL);
+  if (!s->has_trace) return entry_of(c, K_UNKNOWN_OP, NULL, NULL);
   uint8_t key[24];
   memcpy(key, s->trace_id, 16);
   memcpy(key + 16, s->span_id, 8);
   int64_t at;
   if (mw__bmap_get(c->op_map, key, sizeof key, &at))
-    return at < 0 ? entry_of(c, K_UNKNOWN_OP, 0, NULL, NULL) : &c->entries[at];
-  int64_t op;
+    return at < 0 ? entry_of(c, K_UNKNOWN_OP, NULL, NULL) : &c->entries[at];
   const char *service, *name;
-  int rc = mw__store_span_op(c->q->rd, c->q->arena, s->trace_id, s->span_id, &op, &service, &name);
+  int rc = mw__store_span_name(c->q->rd, c->q->arena, s->trace_id, s->span_id, &name, &service);
   if (rc && rc != MW_ENOTFOUND) {
     fail(c, rc);
     return NULL;
   }
-  entry *e = rc ? entry_of(c, K_UNKNOWN_OP, 0, NULL, NULL) : entry_of(c, K_OPERATION, op, service, name);
+  entry *e = rc ? entry_of(c, K_UNKNOWN_OP, NULL, NULL) : entry_of(c, K_OPERATION, service, name);
   if (e && mw__bmap_put(c->op_map, key, sizeof key, rc ? -1 : (int64_t)(e - c->entries))) fail(c, MW_ENOMEM);
   return e;
 }

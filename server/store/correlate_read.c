@@ -415,24 +415,3 @@ int mw__store_trace_samples(mw_read *r, mw_arena *a, const uint8_t trace_id[16],
   *n_out = n_rows;
   return MW_OK;
 }
-
-int mw__store_span_op(mw_read *r, mw_arena *a, const uint8_t trace_id[16], const uint8_t span_id[8], int64_t *op_id,
-                      const char **service, const char **name) {
-  int rc = MW_ENOTFOUND;
-  sqlite3_stmt *st = mw__prepare(r, "SELECT o.id, o.service, o.name FROM spans s JOIN operations o ON o.id = s.op_id "
-                                    "WHERE s.trace_id = ?1 AND s.span_id = ?2");
-  if (!st) return MW_EIO;
-  sqlite3_bind_blob(st, 1, trace_id, 16, SQLITE_STATIC);
-  sqlite3_bind_blob(st, 2, span_id, 8, SQLITE_STATIC);
-  int step = sqlite3_step(st);
-  if (step == SQLITE_ROW) {
-    *op_id = sqlite3_column_int64(st, 0);
-    *service = mw__col_text(a, st, 1);
-    *name = mw__col_text(a, st, 2);
-    rc = *service && *name ? MW_OK : MW_ENOMEM;
-  } else if (step != SQLITE_DONE) {
-    rc = mw__read_failed(r, step);
-  }
-  sqlite3_finalize(st);
-  return rc;
-}

@@ -334,9 +334,5 @@ int mw__store_op_neighbours(mw_read *rd, mw_arena *a, int64_t op_id, int64_t at_
 
 /* The operation id of (service, name), or MW_ENOTFOUND. */
 int mw__store_op_id(mw_read *rd, const char *service, const char *name, int64_t *op_id);
-/* The operation of a stored span: its id, service and name (in a), or
- * MW_ENOTFOUND when the span is not stored. */
-int mw__store_span_op(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], const uint8_t span_id[8], int64_t *op_id,
-                      const char **service, const char **name);
 
 #endif
