@@ -2,8 +2,9 @@
  * the operation's spans of the last --since and prints who ended their
  * waits: the answer's summary, then one line per waker, most wait time
  * first (share of the slow spans' blocked time, slow spans woken, waits,
- * their total and p50, the reason with most time, who). --json prints the
- * server's answer unchanged. */
+ * their total and p50, the reason with most time, who), and the top one's
+ * longest wait as a command to explain it. --json prints the server's answer
+ * unchanged. */
 #include "wakers.h"
 #include "cli.h"
 
@@ -63,6 +64,14 @@ int cli_render_wakers(FILE *out, const json_t *j, const cli_render_opts *o) {
             (long long)json_integer_value(json_object_get(w, "slow_spans")),
             (long long)json_integer_value(json_object_get(w, "waits")), total, p50, main_reason(w), room,
             label ? label : "?");
+  }
+  const json_t *ex = json_object_get(json_array_get(list, 0), "example");
+  const char *trace = json_string_value(json_object_get(ex, "trace_id")),
+             *span = json_string_value(json_object_get(ex, "span_id"));
+  if (trace && span) {
+    char wait[32];
+    ms(wait, sizeof wait, json_integer_value(json_object_get(ex, "wait_ns")));
+    fprintf(out, "\nThe longest wait of the first: %s in span %s; see: meanwhile explain %s\n", wait, span, trace);
   }
   return CLI_RENDER_OK;
 }

@@ -150,6 +150,7 @@ describe('wakers on the recorded spans trace', { skip: READER ? false : 'meanwhi
     assert.match(t.stdout, /SHARE +SPANS +WAITS +WAIT +P50 +REASON +WOKEN BY/);
     assert.match(t.stdout, /\n +\d+% +1 +1 +\d+\.\d ms +\d+\.\d ms +chan +a goroutine outside any span\n/);
     assert.match(t.stdout, /sleep +the runtime \(timer, network, syscall\)/);
+    assert.match(t.stdout, new RegExp(`\\nThe longest wait of the first: \\d+\\.\\d ms in span ${OUTER_SPAN}; see: meanwhile explain ${OUTER_TRACE}\\n`));
     const raw = await cli(['wakers', '--service', 'shop', '--operation', 'GET /outer', '--since', '40000d', '--json'], url);
     assert.equal(raw.code, 0, raw.stderr);
     assert.equal(JSON.parse(raw.stdout).covered, 1);
