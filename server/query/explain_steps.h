@@ -169,6 +169,14 @@ const char *mw__ex_summary(mw_arena *a, const mw_trace_explain *t);
 
 /* --- small shared helpers ------------------------------------------------------------ */
 
+/* An evidence list being built in the arena. */
+typedef struct mw_ex_evlist {
+  mw_evidence *items;
+  size_t n, cap;
+} mw_ex_evlist;
+/* Appends a zeroed entry of type; NULL on exhaustion. */
+mw_evidence *mw__ex_ev_add(mw_arena *a, mw_ex_evlist *e, enum mw_evidence_type type);
+
 /* printf into the arena (truncated at 1 KiB); NULL on exhaustion. */
 char *mw__ex_fmt(mw_arena *a, const char *f, ...) __attribute__((format(printf, 2, 3)));
 static inline double mw__ex_ms(int64_t ns) { return (double)ns / 1e6; }

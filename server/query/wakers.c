@@ -91,17 +91,6 @@ typedef struct wk_ctx {
   int rc;
 } wk_ctx;
 
-/* Grows an arena array of n elements of size sz so that one more fits. */
-static void *grow(mw_arena *a, void *items, size_t n, size_t *cap, size_t sz) {
-  if (n < *cap) return items;
-  size_t nc = *cap ? *cap * 2 : 16;
-  void *p = mw__arena_alloc(a, nc * sz);
-  if (!p) return NULL;
-  if (n) memcpy(p, items, n * sz);
-  *cap = nc;
-  return p;
-}
-
 static void fail(wk_ctx *c, int rc) {
   if (!c->rc) c->rc = rc == MW_EINVAL ? MW_EIO : rc; /* stored data that does not decode */
 }
@@ -120,7 +109,7 @@ static const mw_xt_span_table *table_of(wk_ctx *c, int64_t trace) {
     fail(c, rc);
     return NULL;
   }
-  if (!rc && !(c->tables = grow(c->q->arena, c->tables, c->n_tables, &c->cap_tables, sizeof t))) {
+  if (!rc && !(c->tables = mw__arena_grow(c->q->arena, c->tables, c->n_tables, &c->cap_tables, sizeof t))) {
     fail(c, MW_ENOMEM);
     return NULL;
   }
@@ -141,7 +130,7 @@ static const mw_xt_blob *blob_of(wk_ctx *c, int64_t trace, uint64_t goroutine) {
     fail(c, rc);
     return NULL;
   }
-  if (!rc && !(c->blobs = grow(c->q->arena, c->blobs, c->n_blobs, &c->cap_blobs, sizeof b))) {
+  if (!rc && !(c->blobs = mw__arena_grow(c->q->arena, c->blobs, c->n_blobs, &c->cap_blobs, sizeof b))) {
     fail(c, MW_ENOMEM);
     return NULL;
   }
@@ -205,7 +194,7 @@ static entry *waker_entry(wk_ctx *c, const mw_xt_span_table *t, const mw_xt_wake
 
 static void add_wait(wk_ctx *c, entry *e, size_t span_index, int64_t ns, const example *ex) {
   if (e->last_span != span_index + 1) e->spans++, e->last_span = span_index + 1;
-  if (!(e->waits = grow(c->q->arena, e->waits, e->n_waits, &e->cap_waits, sizeof *e->waits))) {
+  if (!(e->waits = mw__arena_grow(c->q->arena, e->waits, e->n_waits, &e->cap_waits, sizeof *e->waits))) {
     fail(c, MW_ENOMEM);
     return;
   }
