@@ -25,17 +25,6 @@ static const double STW_PLACEMENT_NS = 500000.0;
 
 enum { TOP_STACKS = 64, TOP_SHOWN = 5, STATE_STACKS_SHOWN = 3 };
 
-static int64_t overlap(int64_t a0, int64_t a1, int64_t b0, int64_t b1) {
-  int64_t lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
-  return hi > lo ? hi - lo : 0;
-}
-
-static int64_t overlap_list(const mw_ex_ival *v, size_t n, int64_t a, int64_t b) {
-  int64_t sum = 0;
-  for (size_t i = 0; i < n; i++) sum += overlap(v[i].a, v[i].b, a, b);
-  return sum;
-}
-
 /* --- the ledger ---------------------------------------------------------------------- */
 
 int mw__ex_ledger_init(mw_arena *a, const mw_ex_timing *t, mw_ex_ledger *l) {
@@ -51,7 +40,7 @@ int mw__ex_ledger_init(mw_arena *a, const mw_ex_timing *t, mw_ex_ledger *l) {
 }
 
 int mw__ex_take(mw_arena *a, mw_ex_ledger *l, int64_t a0, int64_t a1, int64_t *taken) {
-  *taken = overlap_list(l->free, l->n_free, a0, a1);
+  *taken = mw__ex_overlap_list(l->free, l->n_free, a0, a1);
   if (*taken <= 0) return MW_OK;
   /* at most one interval splits in two */
   mw_ex_ival *out = mw__arena_calloc(a, l->n_free + 1, sizeof *out);
@@ -84,11 +73,11 @@ int mw__ex_take_exact(mw_arena *a, mw_ex_ledger *l, int64_t a0, int64_t a1, int6
 
 double mw__ex_unobserved_share(const mw_ex_ledger *l, int64_t a0, int64_t a1) {
   if (!l->n_exact) return 1;
-  int64_t in_self = overlap_list(l->self, l->n_self, a0, a1), observed = 0;
+  int64_t in_self = mw__ex_overlap_list(l->self, l->n_self, a0, a1), observed = 0;
   if (in_self <= 0) return 1;
   for (size_t i = 0; i < l->n_exact; i++) {
     int64_t w0 = l->exact[i].a > a0 ? l->exact[i].a : a0, w1 = l->exact[i].b < a1 ? l->exact[i].b : a1;
-    if (w1 > w0) observed += overlap_list(l->self, l->n_self, w0, w1);
+    if (w1 > w0) observed += mw__ex_overlap_list(l->self, l->n_self, w0, w1);
   }
   return observed >= in_self ? 0 : 1 - (double)observed / (double)in_self;
 }
@@ -318,7 +307,7 @@ double mw__ex_cpu_coverage(const mw_ex_source *src, const mw_ex_ledger *l) {
   for (size_t i = 0; src && i < src->n_cpu; i++) {
     int64_t sampled = src->cpu[i].dur_ns - CPU_PROFILE_TAIL_NS;
     if (sampled > 0)
-      covered += overlap_list(l->free, l->n_free, src->cpu[i].at_ns, mw__sat_add(src->cpu[i].at_ns, sampled));
+      covered += mw__ex_overlap_list(l->free, l->n_free, src->cpu[i].at_ns, mw__sat_add(src->cpu[i].at_ns, sampled));
   }
   double cover = l->free_ns > 0 ? (double)covered / (double)l->free_ns : 0;
   return cover > 1 ? 1 : cover;

@@ -20,17 +20,6 @@ enum { TOP_INTERVALS = 5, MAX_TRACES = 16 };
 /* Confidence of an exact record by how its clock met the spans' clock. */
 static double align_conf(int alignment) { return alignment == MW_XT_ALIGN_CLOCK_SNAPSHOT ? 0.95 : 0.8; }
 
-static int64_t overlap(int64_t a0, int64_t a1, int64_t b0, int64_t b1) {
-  int64_t lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
-  return hi > lo ? hi - lo : 0;
-}
-
-static int64_t overlap_list(const mw_ex_ival *v, size_t n, int64_t a, int64_t b) {
-  int64_t sum = 0;
-  for (size_t i = 0; i < n; i++) sum += overlap(v[i].a, v[i].b, a, b);
-  return sum;
-}
-
 enum mw_cause_kind mw__ex_xt_kind(int state, const char *reason) {
   static const struct {
     const char *name;
@@ -228,7 +217,7 @@ int mw__ex_account_trace(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledge
       const mw_ex_xival *iv = &g->iv[i];
       int64_t a0 = iv->s.start_ns > g->from_ns ? iv->s.start_ns : g->from_ns;
       int64_t a1 = iv->s.end_ns < g->to_ns ? iv->s.end_ns : g->to_ns;
-      int64_t ns = a1 > a0 ? overlap_list(l->free, l->n_free, a0, a1) : 0;
+      int64_t ns = a1 > a0 ? mw__ex_overlap_list(l->free, l->n_free, a0, a1) : 0;
       if (ns <= 0) continue;
       kind_acc *k = &kinds[mw__ex_xt_kind(iv->s.state, iv->s.reason)];
       k->ns += ns;
