@@ -79,6 +79,8 @@ export const api = {
   explain: (id, o) => getJson(`/api/v1/traces/${enc(id)}/explain`, o),
   snapshot: (id, o, limit = 10000) => getJson(`/api/v1/snapshots/${enc(id)}${qs({ limit })}`, o),
   compare: (service, name, o) => getJson(`/api/v1/compare${qs({ service, name })}`, o),
+  /** Which operations' spans ended the waits of an operation's slow spans (wake edges); 404: no spans in the window. */
+  wakers: (service, name, o) => getJson(`/api/v1/wakers${qs({ service, name })}`, o),
   /** The stored execution traces that overlap [from, to) (unix ns; params: source, from, to, limit), newest first. */
   exectraces: (params, o) => getJson(`/api/v1/exectraces${qs(params)}`, o),
   /** A span's goroutines in the stored execution traces (docs/EXECTRACE.md "Reads"); 404: no trace covers it. */

@@ -1,12 +1,15 @@
 // An operation's page (/operation/<service>/<name>): its counts and percentiles, a
 // scatter of its spans' durations over time (the traces /api/search finds for it, up to
 // the 1,000 slowest; click a dot to open the trace) with p50/p90/p99 guides, and the
-// list of its slowest traces (j/k to move, Enter to open).
+// list of its slowest traces (j/k to move, Enter to open), then the "Woken by" panel
+// (wakers.js), asked for only once the listing shows the operation has spans in the
+// window: the endpoint answers 404 otherwise, a console error for nothing.
 
 import { api } from '../lib/api.js';
 import { fmtDuration, fmtCount, fmtClock, tickLabel, niceStep } from '../lib/format.js';
 import { searchPoints, scatterLayout, hitPoint, durationTicks } from '../lib/scatter.js';
 import { h, clear, loadingBox, errorBox, emptyBox } from '../ui/dom.js';
+import { wakersPanel } from './wakers.js';
 import { fitCanvas, onResize, FONT_SMALL, MONO } from '../ui/canvas.js';
 
 const PLOT_H = 300;
@@ -34,6 +37,7 @@ export function mountOperation(root, state, ctx) {
     const box = head.querySelector('.stats');
     clear(box);
     if (!stats) { box.append(h('span', { class: 'muted' }, `no spans named “${operation}” in ${service}`)); return; }
+    page.append(wakersPanel(service, operation, ctx, { signal: ac.signal }).el);
     const stat = (k, v, cls = '') => h('div', { class: `stat ${cls}` }, h('div', { class: 'muted small' }, k), h('div', { class: 'num' }, v));
     box.append(stat('requests', fmtCount(stats.count)), stat('p50', fmtDuration(stats.p50_ns)), stat('p90', fmtDuration(stats.p90_ns)),
       stat('p99', fmtDuration(stats.p99_ns), 'strong'), stat('max', fmtDuration(stats.max_ns)));
