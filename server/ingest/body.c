@@ -18,6 +18,10 @@
 /* Output is produced in windows of at most this many bytes, so the buffer grows
  * with the data actually decoded. */
 #define OUT_WINDOW ((size_t)64 << 10)
+
+/* A zstd frame header's largest size: magic 4, descriptor 1, window 1,
+ * dictionary id 4, content size 8 (libzstd names it only for static linking). */
+#define ZSTD_HEAD_MAX 18
 /* zlib counts input in uInt: longer chunks are fed in slices. */
 #define Z_SLICE ((size_t)1 << 30)
 
@@ -51,9 +55,12 @@ struct mw_body_decoder {
 
   /* zstd */
   ZSTD_DCtx *zd;
-  unsigned char zst_magic[4]; /* the first bytes of the frame being started */
-  size_t zst_magic_n;         /* how many of them were seen; 4 once checked */
-  int zst_end;                /* the last frame ended and was fully flushed */
+  unsigned char zst_head[ZSTD_HEAD_MAX]; /* the first bytes of the frame being started */
+  size_t zst_head_n;                     /* how many of them were seen */
+  int zst_head_done;                     /* the frame's content size is known (or never will be) */
+  unsigned long long zst_fcs;            /* that size; ZSTD_CONTENTSIZE_UNKNOWN when not declared */
+  unsigned long long zst_frame_out;      /* bytes the frame has given so far */
+  int zst_end;                           /* the last frame ended and was fully flushed */
 };
 
 /* Asks the account (if any) for n more bytes of output; counts what it grants. */
@@ -285,20 +292,34 @@ size_t mw__zstd_window_max(size_t max_out) { return (size_t)1 << zstd_window_log
 /* libzstd decodes pre-1.0 ("legacy") frames too, but not the same way fed
  * in pieces as whole (our fuzzer found a frame that decodes whole and fails
  * in chunks). No sender writes them today: they are refused at their magic,
- * 0xFD2FB521 to 0xFD2FB527, whichever way the bytes arrive. */
-static int zstd_check_magic(mw_body_decoder *d, const unsigned char *in, size_t len) {
+ * 0xFD2FB521 to 0xFD2FB527, whichever way the bytes arrive.
+ *
+ * Nor does it check a frame's declared content size the same way: whole, a
+ * frame that ends with an empty last block short of the size it declared is
+ * corrupt; fed in pieces, the empty block ends it quietly (the fuzzer found
+ * that too). So the decoder reads each frame's header itself and holds the
+ * frame to its declared size, whichever way the bytes arrive. */
+static int zstd_frame_head(mw_body_decoder *d, const unsigned char *in, size_t len) {
   size_t i = 0;
-  while (d->zst_magic_n < 4 && i < len) d->zst_magic[d->zst_magic_n++] = in[i++];
-  if (d->zst_magic_n == 4 && d->zst_magic[0] >= 0x21 && d->zst_magic[0] <= 0x27 && d->zst_magic[1] == 0xB5 &&
-      d->zst_magic[2] == 0x2F && d->zst_magic[3] == 0xFD)
+  while (d->zst_head_n < sizeof d->zst_head && i < len) d->zst_head[d->zst_head_n++] = in[i++];
+  const unsigned char *m = d->zst_head;
+  if (d->zst_head_n >= 4 && m[0] >= 0x21 && m[0] <= 0x27 && m[1] == 0xB5 && m[2] == 0x2F && m[3] == 0xFD)
     return MW_EINVAL;
+  unsigned long long fcs = ZSTD_getFrameContentSize(d->zst_head, d->zst_head_n);
+  if (fcs != ZSTD_CONTENTSIZE_ERROR) { /* the header is complete: a size, or none declared (skippable: 0) */
+    d->zst_head_done = 1;
+    d->zst_fcs = fcs;
+  } else if (d->zst_head_n == sizeof d->zst_head) { /* not a frame header: libzstd says so itself */
+    d->zst_head_done = 1;
+    d->zst_fcs = ZSTD_CONTENTSIZE_UNKNOWN;
+  }
   return MW_OK;
 }
 
 static int zstd_feed(mw_body_decoder *d, const unsigned char *in, size_t len) {
   ZSTD_inBuffer ib = {in, len, 0};
   for (;;) {
-    if (d->zst_magic_n < 4 && zstd_check_magic(d, in + ib.pos, ib.size - ib.pos)) return MW_EINVAL;
+    if (!d->zst_head_done && zstd_frame_head(d, in + ib.pos, ib.size - ib.pos)) return MW_EINVAL;
     unsigned char *w;
     size_t wn;
     int rc = out_window(d, &w, &wn);
@@ -309,12 +330,17 @@ static int zstd_feed(mw_body_decoder *d, const unsigned char *in, size_t len) {
     rc = out_commit(d, w, ob.pos);
     if (rc) return rc;
     if (ZSTD_isError(r)) return zstd_err(d, r);
+    d->zst_frame_out += ob.pos; /* a call stops at a frame's end: all of it is this frame's */
     /* r == 0: a frame ended and is fully flushed; the next byte, if any,
      * starts a new frame (or is garbage, which zstd reports). A call that did
      * nothing (probing after a frame end) must not clear the flag. */
     if (r == 0) {
+      if (d->zst_fcs != ZSTD_CONTENTSIZE_UNKNOWN && d->zst_frame_out != d->zst_fcs) return MW_EINVAL;
       d->zst_end = 1;
-      d->zst_magic_n = 0; /* what follows starts another frame */
+      d->zst_head_n = 0; /* what follows starts another frame */
+      d->zst_head_done = 0;
+      d->zst_fcs = ZSTD_CONTENTSIZE_UNKNOWN;
+      d->zst_frame_out = 0;
     } else if (ib.pos != before || ob.pos != 0) d->zst_end = 0;
     if (ib.pos == ib.size && ob.pos < ob.size) return MW_OK;
   }
@@ -340,6 +366,7 @@ mw_body_decoder *mw__body_decoder_new(enum mw_body_encoding enc, size_t max_out)
   } else if (enc == MW_ENC_ZSTD) {
     d->zd = ZSTD_createDCtx();
     if (!d->zd) goto fail;
+    d->zst_fcs = ZSTD_CONTENTSIZE_UNKNOWN;
     size_t r = ZSTD_DCtx_setParameter(d->zd, ZSTD_d_windowLogMax, zstd_window_log(d->max_out));
     if (ZSTD_isError(r)) goto fail;
   }

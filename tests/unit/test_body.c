@@ -471,6 +471,23 @@ static void test_corrupt(void **state) {
   bytes_free(&orig);
 }
 
+/* A zstd frame (single segment) declaring 248 bytes whose only block is an
+ * empty last raw block: corrupt. libzstd says so when it gets the frame whole
+ * and ends the frame quietly when the bytes come in pieces (the fuzzer found
+ * it); the decoder must refuse it either way. The same frame declaring 0
+ * bytes is a valid empty frame, in any chunking. */
+static void test_zstd_declared_size(void **state) {
+  (void)state;
+  static const unsigned char short_frame[] = {0x28, 0xB5, 0x2F, 0xFD, 0x20, 0xF8, 0x01, 0x00, 0x00};
+  static const unsigned char empty_frame[] = {0x28, 0xB5, 0x2F, 0xFD, 0x20, 0x00, 0x01, 0x00, 0x00};
+  for (size_t chunk = 1; chunk <= sizeof short_frame; chunk++) {
+    if (decode_rc(MW_ENC_ZSTD, short_frame, sizeof short_frame, chunk, 1 << 20) != MW_EINVAL)
+      fail_msg("a frame short of its declared size, in chunks of %zu: not MW_EINVAL", chunk);
+    if (decode_rc(MW_ENC_ZSTD, empty_frame, sizeof empty_frame, chunk, 1 << 20) != MW_OK)
+      fail_msg("an empty frame declaring 0 bytes, in chunks of %zu: not MW_OK", chunk);
+  }
+}
+
 static void test_concatenated(void **state) {
   (void)state;
   bytes a = payload(70000), bpl = payload(123), all = {NULL, 0};
@@ -750,6 +767,7 @@ int main(void) {
       cmocka_unit_test(test_concatenated),
       cmocka_unit_test(test_trailing_garbage),
       cmocka_unit_test(test_zstd_window_limit),
+      cmocka_unit_test(test_zstd_declared_size),
       cmocka_unit_test(test_decoder_api),
       cmocka_unit_test(test_maybe_gunzip),
       cmocka_unit_test(test_maybe_gunzip_counts_memory),
