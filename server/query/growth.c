@@ -99,7 +99,7 @@ static void write_snapshot(mw_jsonw *w, const char *key, const mw_snapshot_info 
   mw__jw_key(w, key);
   mw__jw_obj(w);
   mw__jw_kint(w, "snapshot_id", s->id);
-  mw__jw_kint(w, "time_ns", s->at_ns);
+  kbig(w, "time_ns", s->at_ns);
   mw__jw_obj_end(w);
 }
 
