@@ -5,6 +5,7 @@
  *   explain <trace-id>   where a trace's time went, span by span, and why
  *   slow --service S     the slowest recent traces of a service
  *   push <kind> FILE     send spans or runtime data (push.c, on libmeanwhile)
+ *   heap-growth --source ID   the stacks whose heap grew (heap_growth.c)
  *
  * Exit status: 0 done; 1 the server answered with an error (or an answer that
  * cannot be read, or the output cannot be written); 2 the server cannot be
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "heap_growth.h"
 #include "http.h"
 #include "push.h"
 #include "render.h"
@@ -56,6 +58,7 @@ static void usage(FILE *f) {
           "\n"
           "Commands:\n"
           "  explain <trace-id>   where a trace's time went, span by span, with the causes\n"
+          "  heap-growth --source ID  the stacks whose heap grew in the last hour (--since)\n"
           "  slow --service S     the slowest traces of a service, one per line\n"
           "  push <kind> FILE     send spans or Go runtime data (a profile, a dump, gctrace lines)\n"
           "\n"
@@ -88,6 +91,22 @@ static void usage_explain(FILE *f) {
           "  <trace-id>    32 hex digits\n"
           "  --json        print the server's answer unchanged\n"
           "  --url URL     the server (default: $MEANWHILE_URL, else %s)\n",
+          prog, DEFAULT_URL);
+}
+
+static void usage_heap_growth(FILE *f) {
+  fprintf(f,
+          "Usage: %s heap-growth --source ID [--since 1h] [--limit N] [--json] [--url URL]\n"
+          "\n"
+          "The stacks whose in-use heap grew most (GET /api/v1/sources/{id}/heap/growth): the\n"
+          "source's latest heap profile of the last D against its latest one of the D before,\n"
+          "compared stack by stack like go tool pprof -base.\n"
+          "\n"
+          "  --source ID     the source (meanwhile's id, as /api/v1/sources lists them)\n"
+          "  --since D       the window of each side (default 1h)\n"
+          "  --limit N       stacks to list, 1 to 1000 (default 20)\n"
+          "  --json          print the server's answer unchanged\n"
+          "  --url URL       the server (default $MEANWHILE_URL, else %s)\n",
           prog, DEFAULT_URL);
 }
 
@@ -395,6 +414,52 @@ static int cmd_slow(int argc, char **argv) {
   return rc;
 }
 
+static int cmd_heap_growth(int argc, char **argv) {
+  static const struct option longopts[] = {{"source", required_argument, NULL, 's'},
+                                           {"since", required_argument, NULL, 'S'},
+                                           {"limit", required_argument, NULL, 'l'},
+                                           {"json", no_argument, NULL, 'j'},
+                                           {"url", required_argument, NULL, 'u'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {0}};
+  const char *url_flag = NULL, *source_s = NULL, *since_s = "1h";
+  int raw = 0, limit = 20, c;
+  int64_t since = 0;
+  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    switch (c) {
+    case 's': source_s = optarg; break;
+    case 'S': since_s = optarg; break;
+    case 'l':
+      if (parse_limit(optarg, &limit)) return bad_usage("heap-growth", "--limit must be 1 to 1000, not '%s'", optarg);
+      break;
+    case 'j': raw = 1; break;
+    case 'u': url_flag = optarg; break;
+    case 'h': usage_heap_growth(stdout); return CLI_EXIT_OK;
+    default: return bad_option("heap-growth", c, argv);
+    }
+  }
+  if (optind < argc) return bad_usage("heap-growth", "unexpected argument '%s'", argv[optind]);
+  char *end = NULL;
+  long long source = source_s ? strtoll(source_s, &end, 10) : 0;
+  if (!source_s || !*source_s || *end || source < 1)
+    return bad_usage("heap-growth", "%s", "needs --source ID, a positive integer");
+  if (parse_duration(since_s, &since) || since < 1000000000)
+    return bad_usage("heap-growth", "--since takes a duration of a second or more like 1h or 30m, not '%s'", since_s);
+  char base[URL_MAX], url[URL_MAX + 256], num[16];
+  int rc = server_base("heap-growth", url_flag, base, sizeof base);
+  if (rc) return rc;
+  snprintf(num, sizeof num, "%d", limit);
+  if (cli_heap_growth_url(url, sizeof url, base, source, since, (int64_t)time(NULL)) ||
+      cli_url_add_param(url, sizeof url, "limit", num))
+    return bad_usage("heap-growth", "%s", "the arguments make too long a URL");
+  cli_response r = {0};
+  rc = fetch(base, url, NULL, &r);
+  if (rc) return rc;
+  rc = print_answer(&r, raw, cli_render_heap_growth, "heap growth");
+  cli_response_free(&r);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   int ret = CLI_EXIT_USAGE, curl_ready = 0;
   const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -419,14 +484,16 @@ int main(int argc, char **argv) {
     if (strcmp(topic, "explain") == 0) usage_explain(stdout);
     else if (strcmp(topic, "slow") == 0) usage_slow(stdout);
     else if (strcmp(topic, "push") == 0) cli_usage_push(stdout);
+    else if (strcmp(topic, "heap-growth") == 0) usage_heap_growth(stdout);
     else usage(stdout);
     ret = CLI_EXIT_OK;
     goto out;
   }
-  int (*run)(int, char **) = strcmp(cmd, "explain") == 0 ? cmd_explain
-                             : strcmp(cmd, "slow") == 0  ? cmd_slow
-                             : strcmp(cmd, "push") == 0  ? cli_cmd_push
-                                                         : NULL;
+  int (*run)(int, char **) = strcmp(cmd, "explain") == 0       ? cmd_explain
+                             : strcmp(cmd, "slow") == 0        ? cmd_slow
+                             : strcmp(cmd, "push") == 0        ? cli_cmd_push
+                             : strcmp(cmd, "heap-growth") == 0 ? cmd_heap_growth
+                                                               : NULL;
   if (!run) {
     fprintf(stderr, "%s: unknown command '%s'\n\n", prog, cmd);
     usage(stderr);

@@ -130,3 +130,49 @@ test('heap growth says what is missing: no base, no profile, bad parameters', as
     await s.stop();
   }
 });
+
+test('meanwhile heap-growth: the last minute against the one before, as text and --json', async () => {
+  const BUILD_DIR = process.env.MW_BUILD_DIR;
+  const cli = process.env.MEANWHILE_CLI || (BUILD_DIR && path.join(BUILD_DIR, 'client', 'cli', 'meanwhile'));
+  assert.ok(cli && existsSync(cli), `the meanwhile CLI is not at ${cli}: set MW_BUILD_DIR or MEANWHILE_CLI`);
+  const s = await startServer();
+  try {
+    const now = BigInt(Date.now()) * 1000000n;
+    // base 90 s ago, target 30 s ago: --since 1m puts them in the two windows
+    for (const [file, ago] of [['base.pb.gz', 90n], ['target.pb.gz', 30n]]) {
+      const r = await request(s, 'POST', `/api/v1/ingest/heap?service=cli&time=${now - ago * 1000000000n}`, { body: readData('growth', file) });
+      assert.equal(r.status, 200);
+    }
+    const src = (await getJson(s, '/api/v1/sources')).sources.find((x) => x.service === 'cli').id;
+    const url = `http://127.0.0.1:${s.port}`;
+    const text = execFileSync(cli, ['heap-growth', '--source', String(src), '--since', '1m', '--url', url], { encoding: 'utf8' });
+    const lines = text.split('\n');
+    assert.match(lines[0], /^Heap profile \d+ \(.*\) against \d+ \(.*\), 1m00s later, by inuse_space$/, text);
+    const first = lines.find((l) => /^\s+\+[\d.]+ MiB/.test(l));
+    assert.ok(first && first.includes(`${want.function} (main.go:`) && first.includes(' < main.main'), text);
+    const mib = Number(first.trim().split(/\s+/)[0].slice(1));
+    const grown = want.objects * want.object_size;
+    assert.ok(Math.abs(mib * 1048576 - grown) <= tolerance(want.objects, want.object_size) + 0.05 * 1048576, text);
+    const json = JSON.parse(execFileSync(cli, ['heap-growth', '--source', String(src), '--since', '1m', '--limit', '1', '--json', '--url', url], { encoding: 'utf8' }));
+    assert.equal(json.stacks.length, 1);
+    assert.equal(json.stacks[0].frames[0].function, want.function);
+    // a window with no base: the server's message, exit status 1
+    let err;
+    try {
+      execFileSync(cli, ['heap-growth', '--source', String(src), '--since', '10s', '--url', url], { encoding: 'utf8', stdio: 'pipe' });
+    } catch (e) {
+      err = e;
+    }
+    assert.equal(err?.status, 1);
+    assert.match(err.stderr, /no heap profile between start and end.*\(HTTP 404\)/);
+    try {
+      execFileSync(cli, ['heap-growth', '--since', '1h'], { encoding: 'utf8', stdio: 'pipe' });
+      assert.fail('no --source accepted');
+    } catch (e) {
+      assert.equal(e.status, 64);
+      assert.match(e.stderr, /needs --source/);
+    }
+  } finally {
+    await s.stop();
+  }
+});
