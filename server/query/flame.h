@@ -16,7 +16,8 @@
 enum { MW_FLAME_MAX_CHILDREN = 64, MW_FLAME_MAX_DEPTH = 48 };
 
 typedef struct mw_flame_node {
-  const char *name; /* "func (file:line)"; the root's is the caller's */
+  const char *name; /* the root's, the caller's; NULL below it: the frame names the node */
+  mw_frame frame;   /* below the root; its strings must outlive the tree */
   double w[2];
   struct mw_flame_node *kids, *next;
 } mw_flame_node;
@@ -28,7 +29,7 @@ typedef struct mw_flame_node {
  * stops at it). Returns MW_OK or MW_ENOMEM. */
 int mw__flame_add(mw_arena *a, mw_flame_node *root, const mw_frame *frames, size_t n, double w0, double w1);
 
-/* Writes root as {"name", k0: w[0]*scale, k1: w[1]*scale, "delta": (w[0] - w[1])*scale,
+/* Writes root as {"name" ("func (file:line)" below the root), k0: w[0]*scale, k1: w[1]*scale, "delta": (w[0] - w[1])*scale,
  * "children": [...]}; a child whose |w0|, |w1| and |delta| are all under
  * min_share of the root's larger |weight| is left out (noise). Weights are
  * written rounded to 4 decimals. */

@@ -22,27 +22,86 @@ int mw__heap_value_parse(const char *s) {
   return -1;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-  const unsigned char *c = p;
-  for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 0x100000001b3ull;
-  return h;
+/* A word-at-a-time hash: stacks are hashed once per sample, frame by frame,
+ * and byte-at-a-time hashing of every name was most of a diff's time. */
+static uint64_t mix(uint64_t h, uint64_t v) {
+  h = (h ^ v) * 0x9e3779b97f4a7c15ull;
+  return h ^ (h >> 29);
 }
 
-static uint64_t stack_hash(const mw_frame *f, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) {
-    h = fnv(h, f[i].func, strlen(f[i].func) + 1);
-    h = fnv(h, f[i].file, strlen(f[i].file) + 1);
-    h = fnv(h, &f[i].line, sizeof f[i].line);
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n) {
+  const char *c = p;
+  uint64_t v;
+  for (; n >= 8; c += 8, n -= 8) {
+    memcpy(&v, c, 8);
+    h = mix(h, v);
   }
-  return h;
+  v = 0;
+  if (n) memcpy(&v, c, n);
+  return mix(h, v ^ ((uint64_t)n << 56));
+}
+
+/* Frame strings, made one pointer per distinct string: a string pointer seen
+ * before (the decoder shares them within a profile) is found by its address,
+ * and only a new address costs hashing its text. Stacks then compare and
+ * hash by pointers. */
+typedef struct str_entry {
+  const char *ptr;   /* an address seen */
+  const char *canon; /* the distinct string's one pointer */
+  uint64_t hash;     /* of the text */
+} str_entry;
+
+struct mw_heap_strings {
+  str_entry *by_ptr; /* open addressing on ptr */
+  size_t n_by_ptr, n_ptr_slots;
+  str_entry *by_text; /* open addressing on hash: canon and hash */
+  size_t n_by_text, n_text_slots;
+};
+
+static int grow_table(mw_arena *a, str_entry **t, size_t *slots, int by_ptr) {
+  size_t n = *slots ? *slots * 2 : 4096;
+  str_entry *grown = mw__arena_calloc(a, n, sizeof *grown);
+  if (!grown) return MW_ENOMEM;
+  for (size_t i = 0; i < *slots; i++) {
+    const str_entry *e = &(*t)[i];
+    if (!e->canon) continue;
+    size_t j = (by_ptr ? mix(0, (uint64_t)(uintptr_t)e->ptr) : e->hash) & (n - 1);
+    while (grown[j].canon) j = (j + 1) & (n - 1);
+    grown[j] = *e;
+  }
+  *t = grown;
+  *slots = n;
+  return MW_OK;
+}
+
+/* The one pointer for the text of s, and its hash; NULL: no memory. */
+static const char *canon(mw_arena *a, struct mw_heap_strings *t, const char *s, uint64_t *hash) {
+  if ((t->n_by_ptr + 1) * 2 > t->n_ptr_slots && grow_table(a, &t->by_ptr, &t->n_ptr_slots, 1)) return NULL;
+  size_t j = mix(0, (uint64_t)(uintptr_t)s) & (t->n_ptr_slots - 1);
+  for (; t->by_ptr[j].canon; j = (j + 1) & (t->n_ptr_slots - 1))
+    if (t->by_ptr[j].ptr == s) {
+      *hash = t->by_ptr[j].hash;
+      return t->by_ptr[j].canon;
+    }
+  if ((t->n_by_text + 1) * 2 > t->n_text_slots && grow_table(a, &t->by_text, &t->n_text_slots, 0)) return NULL;
+  uint64_t h = hash_bytes(0, s, strlen(s));
+  size_t k = h & (t->n_text_slots - 1);
+  for (; t->by_text[k].canon; k = (k + 1) & (t->n_text_slots - 1))
+    if (t->by_text[k].hash == h && !strcmp(t->by_text[k].canon, s)) break;
+  if (!t->by_text[k].canon) {
+    t->by_text[k] = (str_entry){.ptr = s, .canon = s, .hash = h};
+    t->n_by_text++;
+  }
+  t->by_ptr[j] = (str_entry){.ptr = s, .canon = t->by_text[k].canon, .hash = h};
+  t->n_by_ptr++;
+  *hash = h;
+  return t->by_ptr[j].canon;
 }
 
 static int same_stack(const mw_frame *a, size_t na, const mw_frame *b, size_t nb) {
   if (na != nb) return 0;
-  if (a == b) return 1;
   for (size_t i = 0; i < na; i++)
-    if (a[i].line != b[i].line || strcmp(a[i].func, b[i].func) || strcmp(a[i].file, b[i].file)) return 0;
+    if (a[i].line != b[i].line || a[i].func != b[i].func || a[i].file != b[i].file) return 0;
   return 1;
 }
 
@@ -54,7 +113,8 @@ int mw__heap_merge_init(mw_heap_merge *m, mw_arena *a) {
   m->n_slots = FIRST_SLOTS;
   m->slots = mw__arena_calloc(a, m->n_slots, sizeof *m->slots);
   m->hashes = mw__arena_calloc(a, m->n_slots, sizeof *m->hashes);
-  return m->slots && m->hashes ? MW_OK : MW_ENOMEM;
+  m->strs = mw__arena_calloc(a, 1, sizeof *m->strs);
+  return m->slots && m->hashes && m->strs ? MW_OK : MW_ENOMEM;
 }
 
 /* Doubles the table when it is half full: probes stay short. */
@@ -79,11 +139,25 @@ static int grow_slots(mw_heap_merge *m) {
 /* The merge's entry for stack st, created (all zero) when new; NULL: no memory. */
 static mw_heap_stack *find_stack(mw_heap_merge *m, const mw_stack *st) {
   if ((m->n + 1) * 2 > m->n_slots && grow_slots(m)) return NULL;
-  uint64_t h = stack_hash(st->frames, st->n_frames);
+  if (st->n_frames > m->scratch_cap) {
+    size_t cap = st->n_frames * 2;
+    if (!(m->scratch = mw__arena_alloc(m->arena, cap * sizeof *m->scratch))) return NULL;
+    m->scratch_cap = cap;
+  }
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < st->n_frames; i++) {
+    uint64_t fh, lh;
+    mw_frame *f = &m->scratch[i];
+    if (!(f->func = canon(m->arena, m->strs, st->frames[i].func, &fh)) ||
+        !(f->file = canon(m->arena, m->strs, st->frames[i].file, &lh)))
+      return NULL;
+    f->line = st->frames[i].line;
+    h = mix(mix(mix(h, fh), lh), (uint64_t)f->line);
+  }
   size_t j = h & (m->n_slots - 1);
   for (; m->slots[j]; j = (j + 1) & (m->n_slots - 1)) {
     mw_heap_stack *s = &m->stacks[m->slots[j] - 1];
-    if (m->hashes[j] == h && same_stack(s->frames, s->n_frames, st->frames, st->n_frames)) return s;
+    if (m->hashes[j] == h && same_stack(s->frames, s->n_frames, m->scratch, st->n_frames)) return s;
   }
   if (m->n == m->cap) {
     size_t cap = m->cap ? m->cap * 2 : 256;
@@ -93,9 +167,11 @@ static mw_heap_stack *find_stack(mw_heap_merge *m, const mw_stack *st) {
     m->stacks = grown;
     m->cap = cap;
   }
+  mw_frame *frames = st->n_frames ? mw__arena_memdup(m->arena, m->scratch, st->n_frames * sizeof *frames) : NULL;
+  if (st->n_frames && !frames) return NULL;
   mw_heap_stack *s = &m->stacks[m->n++];
   memset(s, 0, sizeof *s);
-  s->frames = st->frames;
+  s->frames = frames;
   s->n_frames = st->n_frames;
   m->slots[j] = (uint32_t)m->n;
   m->hashes[j] = h;
@@ -158,7 +234,7 @@ static int intern_grow(intern *t) {
   uint32_t *slots = mw__arena_calloc(t->a, n, sizeof *slots);
   if (!slots) return MW_ENOMEM;
   for (size_t id = 1; id <= t->n; id++) {
-    size_t j = fnv(0xcbf29ce484222325ull, t->keys[id - 1], t->lens[id - 1]) & (n - 1);
+    size_t j = hash_bytes(0, t->keys[id - 1], t->lens[id - 1]) & (n - 1);
     while (slots[j]) j = (j + 1) & (n - 1);
     slots[j] = (uint32_t)id;
   }
@@ -173,7 +249,7 @@ static uint32_t intern_id(intern *t, const void *key, size_t len) {
     t->failed = 1;
     return 0;
   }
-  size_t j = fnv(0xcbf29ce484222325ull, key, len) & (t->n_slots - 1);
+  size_t j = hash_bytes(0, key, len) & (t->n_slots - 1);
   for (; t->slots[j]; j = (j + 1) & (t->n_slots - 1)) {
     uint32_t id = t->slots[j];
     if (t->lens[id - 1] == len && !memcmp(t->keys[id - 1], key, len)) return id;
@@ -223,7 +299,11 @@ typedef Perftools__Profiles__Mapping pb_map;
 /* Fills pb from m (every pointer into a). */
 static int build_pb(mw_arena *a, const mw_heap_merge *m, const mw_profile *like, enum mw_heap_value v, int64_t time_ns,
                     int64_t duration_ns, pb_profile *pb) {
-  intern strs = {.a = a}, funcs = {.a = a}, locs = {.a = a};
+  /* frames: a frame's pointers and line to its location id, so that a frame
+   * seen before (most are: stacks share callers) costs no string hashing */
+  intern strs = {.a = a}, funcs = {.a = a}, locs = {.a = a}, frames = {.a = a};
+  uint32_t *frame_loc = NULL;
+  size_t frame_cap = 0;
   pb_func **fn = NULL;
   pb_loc **lo = NULL;
   size_t fn_cap = 0, lo_cap = 0;
@@ -267,6 +347,21 @@ static int build_pb(mw_arena *a, const mw_heap_merge *m, const mw_profile *like,
     perftools__profiles__sample__init(smp);
     for (size_t f = 0; f < s->n_frames; f++) {
       const mw_frame *fr = &s->frames[f];
+      const void *pkey[3] = {fr->func, fr->file, (const void *)(intptr_t)fr->line};
+      uint32_t known = intern_id(&frames, pkey, sizeof pkey);
+      if (!known) return MW_ENOMEM;
+      if (known <= frame_cap && frame_loc[known - 1]) {
+        ids[f] = frame_loc[known - 1];
+        continue;
+      }
+      if (known > frame_cap) {
+        size_t cap = frame_cap ? frame_cap * 2 : 1024;
+        uint32_t *grown = mw__arena_calloc(a, cap, sizeof *grown);
+        if (!grown) return MW_ENOMEM;
+        if (frame_cap) memcpy(grown, frame_loc, frame_cap * sizeof *grown);
+        frame_loc = grown;
+        frame_cap = cap;
+      }
       int64_t name = str_index(&strs, fr->func), file = str_index(&strs, fr->file);
       if (name < 0 || file < 0) return MW_ENOMEM;
       int64_t fkey[2] = {name, file};
@@ -316,7 +411,7 @@ static int build_pb(mw_arena *a, const mw_heap_merge *m, const mw_profile *like,
         l->n_line = 1;
         lo[pb->n_location++] = l;
       }
-      ids[f] = lid;
+      ids[f] = frame_loc[known - 1] = lid;
     }
     smp->location_id = ids;
     smp->n_location_id = s->n_frames;
@@ -357,7 +452,8 @@ int mw__heap_diff_pprof(const mw_heap_merge *m, const mw_profile *like, enum mw_
 
   z_stream zs;
   memset(&zs, 0, sizeof zs);
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return MW_EIO;
+  /* the fastest level, as Go's runtime/pprof writes profiles */
+  if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return MW_EIO;
   size_t bound = deflateBound(&zs, (uLong)len);
   char *dst = mw__buf_reserve(out, bound);
   if (!dst) {

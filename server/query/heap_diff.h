@@ -25,7 +25,8 @@ const char *mw__heap_value_name(enum mw_heap_value v);
 int mw__heap_value_parse(const char *s);
 
 typedef struct mw_heap_stack {
-  const mw_frame *frames; /* leaf first; the first profile's that had the stack */
+  const mw_frame *frames; /* leaf first; the merge's copy, whose func and file
+                             are one pointer per distinct string */
   size_t n_frames;
   int64_t side[2][MW_HV_N]; /* [0] base, [1] target; saturating sums */
 } mw_heap_stack;
@@ -36,7 +37,10 @@ typedef struct mw_heap_merge {
   size_t n, cap;
   uint32_t *slots; /* open addressing: index + 1 into stacks, 0 = empty */
   uint64_t *hashes;
-  size_t n_slots; /* a power of two */
+  size_t n_slots;               /* a power of two */
+  struct mw_heap_strings *strs; /* one pointer per distinct frame string */
+  mw_frame *scratch;            /* a sample's frames with those pointers */
+  size_t scratch_cap;
   int64_t total[2][MW_HV_N];
 } mw_heap_merge;
 
