@@ -1,10 +1,14 @@
 /* `meanwhile heap-growth` (see heap_growth.h). A growth of bytes prints with
- * its sign: a stack that freed memory shows as "-2.0 MiB". */
+ * its sign: a stack that freed memory shows as "-2.0 MiB". The shared steps
+ * (arguments, the GET, --json) are main.c's, through cli.h. */
 #include "heap_growth.h"
+#include "cli.h"
 
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int cli_heap_growth_url(char *url, size_t cap, const char *base, int64_t source, int64_t since_ns, int64_t now_s) {
   int64_t since_s = since_ns / 1000000000;
@@ -100,4 +104,68 @@ int cli_render_heap_growth(FILE *out, const json_t *g, const cli_render_opts *o)
   }
   if (json_is_true(json_object_get(g, "more"))) fputs("(more stacks grew: --limit shows more)\n", out);
   return CLI_RENDER_OK;
+}
+
+void cli_usage_heap_growth(FILE *f) {
+  fprintf(f, "Usage: meanwhile heap-growth --source ID [--since 1h] [--limit N] [--json] [--url URL]\n"
+             "\n"
+             "The stacks whose in-use heap grew most (GET /api/v1/sources/{id}/heap/growth): the\n"
+             "source's latest heap profile of the last D against its latest one of the D before,\n"
+             "compared stack by stack like go tool pprof -base.\n"
+             "\n"
+             "  --source ID     the source (meanwhile's id, as /api/v1/sources lists them)\n"
+             "  --since D       the window of each side (default 1h)\n"
+             "  --limit N       stacks to list, 1 to 1000 (default 20)\n"
+             "  --json          print the server's answer unchanged\n"
+             "  --url URL       the server (default $MEANWHILE_URL, else http://127.0.0.1:4318)\n");
+}
+
+enum { URL_MAX = 8192 };
+
+int cli_cmd_heap_growth(int argc, char **argv) {
+  static const struct option longopts[] = {{"source", required_argument, NULL, 's'},
+                                           {"since", required_argument, NULL, 'S'},
+                                           {"limit", required_argument, NULL, 'l'},
+                                           {"json", no_argument, NULL, 'j'},
+                                           {"url", required_argument, NULL, 'u'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {0}};
+  const char *url_flag = NULL, *source_s = NULL, *since_s = "1h", *limit_s = "20";
+  int raw = 0, c;
+  int64_t since = 0;
+  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    switch (c) {
+    case 's': source_s = optarg; break;
+    case 'S': since_s = optarg; break;
+    case 'l': limit_s = optarg; break;
+    case 'j': raw = 1; break;
+    case 'u': url_flag = optarg; break;
+    case 'h': cli_usage_heap_growth(stdout); return 0;
+    default: return cli_bad_option("heap-growth", c, argv);
+    }
+  }
+  if (optind < argc) return cli_bad_usage("heap-growth", "unexpected argument '%s'", argv[optind]);
+  char *end = NULL;
+  long long source = source_s ? strtoll(source_s, &end, 10) : 0;
+  if (!source_s || !*source_s || *end || source < 1)
+    return cli_bad_usage("heap-growth", "%s", "needs --source ID, a positive integer");
+  long limit = strtol(limit_s, &end, 10);
+  if (!*limit_s || *end || limit < 1 || limit > 1000)
+    return cli_bad_usage("heap-growth", "--limit must be 1 to 1000, not '%s'", limit_s);
+  if (cli_parse_duration(since_s, &since) || since < 1000000000)
+    return cli_bad_usage("heap-growth", "--since takes a duration of a second or more like 1h or 30m, not '%s'",
+                         since_s);
+  char base[URL_MAX], url[URL_MAX + 256], num[16];
+  int rc = cli_server_base("heap-growth", url_flag, base, sizeof base);
+  if (rc) return rc;
+  snprintf(num, sizeof num, "%ld", limit);
+  if (cli_heap_growth_url(url, sizeof url, base, source, since, (int64_t)time(NULL)) ||
+      cli_url_add_param(url, sizeof url, "limit", num))
+    return cli_bad_usage("heap-growth", "%s", "the arguments make too long a URL");
+  cli_response r = {0};
+  rc = cli_fetch(base, url, NULL, &r);
+  if (rc) return rc;
+  rc = cli_print_answer(&r, raw, cli_render_heap_growth, "heap growth");
+  cli_response_free(&r);
+  return rc;
 }

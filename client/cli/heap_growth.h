@@ -1,7 +1,9 @@
-/* `meanwhile heap-growth`: what the CLI prints for the answer of GET
- * /api/v1/sources/{id}/heap/growth (docs/API.md, "Growth", "Heap"), and the
- * query it asks. Pure like render.h: parsed JSON in, text out; strings from
- * the server are printed with control characters replaced. */
+/* `meanwhile heap-growth --source ID`: asks GET
+ * /api/v1/sources/{id}/heap/growth (docs/API.md, "Growth", "Heap") for the
+ * last --since against the --since before it and prints the stacks that
+ * grew; --json prints the server's answer unchanged. The URL and the
+ * rendering are functions of their inputs; strings from the server are
+ * printed with control characters replaced. */
 #ifndef MW_CLI_HEAP_GROWTH_H
 #define MW_CLI_HEAP_GROWTH_H
 #include <jansson.h>
@@ -21,5 +23,12 @@ int cli_heap_growth_url(char *url, size_t cap, const char *base, int64_t source,
  * per stack that grew (bytes, objects, the leaf frame and its callers, cut to
  * o->width). Returns a cli_render_err. */
 int cli_render_heap_growth(FILE *out, const json_t *growth, const cli_render_opts *o);
+
+/* Runs `heap-growth` with argv[0] == "heap-growth"; returns the exit status
+ * (cli.h). Needs curl_global_init() first and opterr = 0. */
+int cli_cmd_heap_growth(int argc, char **argv);
+
+/* The help of `heap-growth`. */
+void cli_usage_heap_growth(FILE *f);
 
 #endif

@@ -5,6 +5,7 @@
  *   explain <trace-id>   where a trace's time went, span by span, and why
  *   slow --service S     the slowest recent traces of a service
  *   push <kind> FILE     send spans or runtime data (push.c, on libmeanwhile)
+ *   wakers --service S --operation O   who wakes an operation's slow spans (wakers.c)
  *   heap-growth --source ID   the stacks whose heap grew (heap_growth.c)
  *
  * Exit status: 0 done; 1 the server answered with an error (or an answer that
@@ -24,10 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "heap_growth.h"
 #include "http.h"
 #include "push.h"
 #include "render.h"
+#include "wakers.h"
 
 #ifndef MW_VERSION
 #define MW_VERSION "unknown"
@@ -61,6 +64,7 @@ static void usage(FILE *f) {
           "  heap-growth --source ID  the stacks whose heap grew in the last hour (--since)\n"
           "  slow --service S     the slowest traces of a service, one per line\n"
           "  push <kind> FILE     send spans or Go runtime data (a profile, a dump, gctrace lines)\n"
+          "  wakers --service S --operation O   who wakes the operation's slow spans\n"
           "\n"
           "Options of every command:\n"
           "  --url URL     the server (default: $MEANWHILE_URL, else %s)\n"
@@ -91,22 +95,6 @@ static void usage_explain(FILE *f) {
           "  <trace-id>    32 hex digits\n"
           "  --json        print the server's answer unchanged\n"
           "  --url URL     the server (default: $MEANWHILE_URL, else %s)\n",
-          prog, DEFAULT_URL);
-}
-
-static void usage_heap_growth(FILE *f) {
-  fprintf(f,
-          "Usage: %s heap-growth --source ID [--since 1h] [--limit N] [--json] [--url URL]\n"
-          "\n"
-          "The stacks whose in-use heap grew most (GET /api/v1/sources/{id}/heap/growth): the\n"
-          "source's latest heap profile of the last D against its latest one of the D before,\n"
-          "compared stack by stack like go tool pprof -base.\n"
-          "\n"
-          "  --source ID     the source (meanwhile's id, as /api/v1/sources lists them)\n"
-          "  --since D       the window of each side (default 1h)\n"
-          "  --limit N       stacks to list, 1 to 1000 (default 20)\n"
-          "  --json          print the server's answer unchanged\n"
-          "  --url URL       the server (default $MEANWHILE_URL, else %s)\n",
           prog, DEFAULT_URL);
 }
 
@@ -414,50 +402,32 @@ static int cmd_slow(int argc, char **argv) {
   return rc;
 }
 
-static int cmd_heap_growth(int argc, char **argv) {
-  static const struct option longopts[] = {{"source", required_argument, NULL, 's'},
-                                           {"since", required_argument, NULL, 'S'},
-                                           {"limit", required_argument, NULL, 'l'},
-                                           {"json", no_argument, NULL, 'j'},
-                                           {"url", required_argument, NULL, 'u'},
-                                           {"help", no_argument, NULL, 'h'},
-                                           {0}};
-  const char *url_flag = NULL, *source_s = NULL, *since_s = "1h";
-  int raw = 0, limit = 20, c;
-  int64_t since = 0;
-  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-    switch (c) {
-    case 's': source_s = optarg; break;
-    case 'S': since_s = optarg; break;
-    case 'l':
-      if (parse_limit(optarg, &limit)) return bad_usage("heap-growth", "--limit must be 1 to 1000, not '%s'", optarg);
-      break;
-    case 'j': raw = 1; break;
-    case 'u': url_flag = optarg; break;
-    case 'h': usage_heap_growth(stdout); return CLI_EXIT_OK;
-    default: return bad_option("heap-growth", c, argv);
-    }
-  }
-  if (optind < argc) return bad_usage("heap-growth", "unexpected argument '%s'", argv[optind]);
-  char *end = NULL;
-  long long source = source_s ? strtoll(source_s, &end, 10) : 0;
-  if (!source_s || !*source_s || *end || source < 1)
-    return bad_usage("heap-growth", "%s", "needs --source ID, a positive integer");
-  if (parse_duration(since_s, &since) || since < 1000000000)
-    return bad_usage("heap-growth", "--since takes a duration of a second or more like 1h or 30m, not '%s'", since_s);
-  char base[URL_MAX], url[URL_MAX + 256], num[16];
-  int rc = server_base("heap-growth", url_flag, base, sizeof base);
-  if (rc) return rc;
-  snprintf(num, sizeof num, "%d", limit);
-  if (cli_heap_growth_url(url, sizeof url, base, source, since, (int64_t)time(NULL)) ||
-      cli_url_add_param(url, sizeof url, "limit", num))
-    return bad_usage("heap-growth", "%s", "the arguments make too long a URL");
-  cli_response r = {0};
-  rc = fetch(base, url, NULL, &r);
-  if (rc) return rc;
-  rc = print_answer(&r, raw, cli_render_heap_growth, "heap growth");
-  cli_response_free(&r);
-  return rc;
+/* --- what other commands' files share (cli.h) ---------------------------------------- */
+
+int cli_parse_duration(const char *s, int64_t *out) { return parse_duration(s, out); }
+
+int cli_server_base(const char *cmd, const char *url_flag, char *base, size_t size) {
+  return server_base(cmd, url_flag, base, size);
+}
+
+int cli_bad_usage(const char *cmd, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return bad_usage(cmd, "%s", msg);
+}
+
+int cli_bad_option(const char *cmd, int c, char **argv) { return bad_option(cmd, c, argv); }
+
+int cli_fetch(const char *base, const char *url, const char *not_found, cli_response *r) {
+  return fetch(base, url, not_found, r);
+}
+
+int cli_print_answer(const cli_response *r, int raw, int (*render)(FILE *, const json_t *, const cli_render_opts *),
+                     const char *what) {
+  return print_answer(r, raw, render, what);
 }
 
 int main(int argc, char **argv) {
@@ -484,7 +454,8 @@ int main(int argc, char **argv) {
     if (strcmp(topic, "explain") == 0) usage_explain(stdout);
     else if (strcmp(topic, "slow") == 0) usage_slow(stdout);
     else if (strcmp(topic, "push") == 0) cli_usage_push(stdout);
-    else if (strcmp(topic, "heap-growth") == 0) usage_heap_growth(stdout);
+    else if (strcmp(topic, "wakers") == 0) cli_usage_wakers(stdout);
+    else if (strcmp(topic, "heap-growth") == 0) cli_usage_heap_growth(stdout);
     else usage(stdout);
     ret = CLI_EXIT_OK;
     goto out;
@@ -492,7 +463,8 @@ int main(int argc, char **argv) {
   int (*run)(int, char **) = strcmp(cmd, "explain") == 0       ? cmd_explain
                              : strcmp(cmd, "slow") == 0        ? cmd_slow
                              : strcmp(cmd, "push") == 0        ? cli_cmd_push
-                             : strcmp(cmd, "heap-growth") == 0 ? cmd_heap_growth
+                             : strcmp(cmd, "wakers") == 0      ? cli_cmd_wakers
+                             : strcmp(cmd, "heap-growth") == 0 ? cli_cmd_heap_growth
                                                                : NULL;
   if (!run) {
     fprintf(stderr, "%s: unknown command '%s'\n\n", prog, cmd);
