@@ -5,6 +5,7 @@
  *   explain <trace-id>   where a trace's time went, span by span, and why
  *   slow --service S     the slowest recent traces of a service
  *   push <kind> FILE     send spans or runtime data (push.c, on libmeanwhile)
+ *   leaks, gc            what keeps growing in a source (growth.c)
  *
  * Exit status: 0 done; 1 the server answered with an error (or an answer that
  * cannot be read, or the output cannot be written); 2 the server cannot be
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "growth.h"
 #include "http.h"
 #include "push.h"
 #include "render.h"
@@ -58,6 +60,8 @@ static void usage(FILE *f) {
           "  explain <trace-id>   where a trace's time went, span by span, with the causes\n"
           "  slow --service S     the slowest traces of a service, one per line\n"
           "  push <kind> FILE     send spans or Go runtime data (a profile, a dump, gctrace lines)\n"
+          "  leaks --source ID    goroutine stacks that keep growing in a source (leak suspects)\n"
+          "  gc --source ID       GC pressure of a source over time, and the operations it costs\n"
           "\n"
           "Options of every command:\n"
           "  --url URL     the server (default: $MEANWHILE_URL, else %s)\n"
@@ -419,6 +423,8 @@ int main(int argc, char **argv) {
     if (strcmp(topic, "explain") == 0) usage_explain(stdout);
     else if (strcmp(topic, "slow") == 0) usage_slow(stdout);
     else if (strcmp(topic, "push") == 0) cli_usage_push(stdout);
+    else if (strcmp(topic, "leaks") == 0) cli_usage_leaks(stdout);
+    else if (strcmp(topic, "gc") == 0) cli_usage_gc(stdout);
     else usage(stdout);
     ret = CLI_EXIT_OK;
     goto out;
@@ -426,6 +432,8 @@ int main(int argc, char **argv) {
   int (*run)(int, char **) = strcmp(cmd, "explain") == 0 ? cmd_explain
                              : strcmp(cmd, "slow") == 0  ? cmd_slow
                              : strcmp(cmd, "push") == 0  ? cli_cmd_push
+                             : strcmp(cmd, "leaks") == 0 ? cli_cmd_leaks
+                             : strcmp(cmd, "gc") == 0    ? cli_cmd_gc
                                                          : NULL;
   if (!run) {
     fprintf(stderr, "%s: unknown command '%s'\n\n", prog, cmd);

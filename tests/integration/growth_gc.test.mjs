@@ -13,6 +13,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { startServer, postJsonOk, request } from './lib/server.mjs';
 import { getJ, ingestOk, big, assertJsonError } from './lib/runtime.mjs';
 
@@ -55,6 +57,18 @@ const span = (id, name, from, to) => ({
   traceId: TRACE, spanId: id, name, kind: 2,
   startTimeUnixNano: (T + from * MS).toString(), endTimeUnixNano: (T + to * MS).toString(), status: {},
 });
+
+// The `meanwhile` CLI ($MEANWHILE_CLI, else $MW_BUILD_DIR/client/cli/meanwhile, as ctest sets).
+const CLI = process.env.MEANWHILE_CLI || (process.env.MW_BUILD_DIR && path.join(process.env.MW_BUILD_DIR, 'client', 'cli', 'meanwhile'));
+function cli(args) {
+  const env = { ...process.env };
+  delete env.MEANWHILE_URL;
+  return new Promise((resolve) => {
+    execFile(CLI, args, { env, timeout: 60000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : `signal ${err.signal}`) : 0, stdout, stderr });
+    });
+  });
+}
 
 let srv, sourceId;
 before(async () => {
@@ -129,6 +143,16 @@ test('bad requests name the parameter', async () => {
   assert.match(assertJsonError(await request(srv, 'GET', `${base}?step=1ns&start=${T}&end=${T + 1000n * MS}`), 400, 'step'), /more than 10000 points/);
   assert.match(assertJsonError(await request(srv, 'GET', '/api/v1/gc/operations?foo=1'), 400, 'foo'), /unknown parameter "foo"/);
   assert.match(assertJsonError(await request(srv, 'GET', '/api/v1/sources/424242/gc/pressure'), 404, 'source'), /source 424242 not found/);
+});
+
+test('meanwhile gc --source prints the step and the operations', { skip: !CLI && 'no CLI built' }, async () => {
+  const r = await cli(['gc', '--source', String(sourceId), '--start', String(T), '--end', String(T + 1000n * MS), '--step', '1s', '--url', srv.base]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^GC pressure of gcsvc\/i1, steps of 1\.000 s$/m);
+  // 2 cycles, 0.925% GC CPU (printed 0.92 or 0.93: 0.925 is not exact in binary), pauses 1 and 3 ms, 6 of 10 MiB, 5 MiB / 0.145 s = 34.5 MiB/s, 1.5/18.5 = 8.1%
+  assert.match(r.stdout, /Z +2 +0\.9[23]% +1\.000ms +3\.000ms +6\.0 +10\.0 +34\.5 +8\.1%$/m);
+  assert.match(r.stdout, /^  GET \/slow +1 spans  stop-the-world +5\.0%  assist +30\.0%  gc 35\.0 ms$/m);
+  assert.match(r.stdout, /^  GET \/fast +1 spans  stop-the-world +20\.0%  assist +0\.0%  gc 2\.0 ms$/m);
 });
 
 test('stop', async () => {

@@ -9,6 +9,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { startServer, readData } from './lib/server.mjs';
 import { getJ, ingestOk, big, assertJsonError } from './lib/runtime.mjs';
 import { request } from './lib/server.mjs';
@@ -16,6 +18,18 @@ import { request } from './lib/server.mjs';
 const DIR = 'growth-goroutines';
 const EXP = JSON.parse(readData(DIR, 'expected.json').toString('utf8'));
 const SERVICE = 'leaky';
+
+// The `meanwhile` CLI ($MEANWHILE_CLI, else $MW_BUILD_DIR/client/cli/meanwhile, as ctest sets).
+const CLI = process.env.MEANWHILE_CLI || (process.env.MW_BUILD_DIR && path.join(process.env.MW_BUILD_DIR, 'client', 'cli', 'meanwhile'));
+function cli(args) {
+  const env = { ...process.env };
+  delete env.MEANWHILE_URL;
+  return new Promise((resolve) => {
+    execFile(CLI, args, { env, timeout: 60000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : `signal ${err.signal}`) : 0, stdout, stderr });
+    });
+  });
+}
 
 let srv;
 let sourceId;
@@ -87,6 +101,21 @@ test('bad requests: unknown parameter, bad limit, unknown source', async () => {
   assert.match(assertJsonError(await request(srv, 'GET', `${base}?step=1s`), 400, 'step'), /unknown parameter "step"/);
   assert.match(assertJsonError(await request(srv, 'GET', `${base}?limit=0`), 400, 'limit'), /limit must be an integer from 1 to 200/);
   assert.match(assertJsonError(await request(srv, 'GET', '/api/v1/sources/999999/goroutines/growth'), 404, 'source'), /source 999999 not found/);
+});
+
+test('meanwhile leaks --source names the function, rate, operation and proof', { skip: !CLI && 'no CLI built' }, async () => {
+  const r = await cli(['leaks', '--source', String(sourceId), '--url', srv.base]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Leak suspects of leaky\/a \(12 goroutine snapshots, 1 leak profiles\): 1$/m);
+  assert.match(r.stdout, /^1\. main\.leakyWorker \(meanwhile\.test\/growth\/main\.go:31\)  chan receive  PROVEN LEAKED$/m);
+  assert.match(r.stdout, /^   18 goroutines now, \+\d+\.\d per hour since /m);
+  assert.match(r.stdout, /created under: leaky GET \/leak \(18\); 6 spans listed/);
+  const bad = await cli(['leaks', '--url', srv.base]);
+  assert.equal(bad.code, 64);
+  assert.match(bad.stderr, /needs --source ID/);
+  const missing = await cli(['leaks', '--source', '999999', '--url', srv.base]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /source 999999 not found \(HTTP 404\)/);
 });
 
 test('stop', async () => {
