@@ -434,18 +434,20 @@ int mw__q_gor_growth(mw_query *q, const mw_gg_query *p, mw_answer *out) {
      * debug=2 dump before Go 1.27), also the newest goroutine profile */
     const mw_gg_suspect *s = &sus[i];
     rc = describe(q, s->key, snaps[s->last].id, sr, &d[i]);
-    for (size_t k = s->last + 1; !rc && !d[i].labelled && k-- > s->first;)
-      if (!snaps[k].leak && s->counts[k] > 0 && strcmp(info[k].format, "pprof") == 0 && k != s->last) {
-        detail more_d = {0};
-        rc = describe(q, s->key, snaps[k].id, sr, &more_d);
-        if (!rc && more_d.labelled) {
-          memcpy(d[i].ops, more_d.ops, sizeof more_d.ops);
-          d[i].n_ops = more_d.n_ops;
-          memcpy(d[i].spans, more_d.spans, sizeof more_d.spans);
-          d[i].n_spans = more_d.n_spans;
-          d[i].labelled = 1;
-        }
+    size_t k = s->last;
+    while (!d[i].labelled && k-- > s->first)
+      if (!snaps[k].leak && s->counts[k] > 0 && strcmp(info[k].format, "pprof") == 0) break;
+    if (!rc && !d[i].labelled && k < s->last && k >= s->first) { /* one more snapshot read, at most */
+      detail more_d = {0};
+      rc = describe(q, s->key, snaps[k].id, sr, &more_d);
+      if (!rc && more_d.labelled) {
+        memcpy(d[i].ops, more_d.ops, sizeof more_d.ops);
+        d[i].n_ops = more_d.n_ops;
+        memcpy(d[i].spans, more_d.spans, sizeof more_d.spans);
+        d[i].n_spans = more_d.n_spans;
+        d[i].labelled = 1;
       }
+    }
     qsort(d[i].ops, d[i].n_ops, sizeof *d[i].ops, cmp_op);
   }
   if (rc) return mw__answer_fail(out, rc, "query failed: %s", mw__strerror(rc));
