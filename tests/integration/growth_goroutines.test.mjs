@@ -1,5 +1,5 @@
 // Goroutine growth on a real Go 1.26 leak (tests/data/growth-goroutines/, made by its
-// main.go): six goroutine profiles and six debug=2 dumps, each taken after a "request"
+// main.go; the same on Go 1.27 in go1.27/, whose debug=2 dumps carry the labels): six goroutine profiles and six debug=2 dumps, each taken after a "request"
 // leaked 3 more goroutines in main.leakyWorker with the labels of a span named
 // "GET /leak", and the goroutine leak profile at the end. What the answer must say is
 // read from the program's own expected.json: the function, the counts at each capture,
@@ -18,6 +18,7 @@ import { request } from './lib/server.mjs';
 const DIR = 'growth-goroutines';
 const EXP = JSON.parse(readData(DIR, 'expected.json').toString('utf8'));
 const SERVICE = 'leaky';
+const EXP27 = JSON.parse(readData(DIR, 'go1.27', 'expected.json').toString('utf8'));
 
 // The `meanwhile` CLI ($MEANWHILE_CLI, else $MW_BUILD_DIR/client/cli/meanwhile, as ctest sets).
 const CLI = process.env.MEANWHILE_CLI || (process.env.MW_BUILD_DIR && path.join(process.env.MW_BUILD_DIR, 'client', 'cli', 'meanwhile'));
@@ -32,21 +33,33 @@ function cli(args) {
 }
 
 let srv;
-let sourceId;
+let sourceId, sourceId27;
 // The captures are stored at their own spacing, ending a second ago: what the server
 // keeps (retention) is measured from now, and only the differences matter here.
-const last = BigInt(EXP.captures[EXP.captures.length - 1].time_ns);
-const shift = BigInt(Date.now() - 1000) * 1000000n - last;
-const at = (c) => BigInt(c.time_ns) + shift;
+const shifter = (exp) => {
+  const last = BigInt(exp.captures[exp.captures.length - 1].time_ns);
+  const shift = BigInt(Date.now() - 1000) * 1000000n - last;
+  return { last: last + shift, at: (c) => BigInt(c.time_ns) + shift };
+};
+const { last, at } = shifter(EXP);
+const T27 = shifter(EXP27);
+
+/** Pushes a capture set as one instance of SERVICE; resolves its source id. */
+async function push(dir, exp, instance, time) {
+  let id;
+  for (const c of exp.captures) {
+    const j = await ingestOk(srv, 'goroutine', { service: SERVICE, instance, time: time.at(c).toString() }, readData(...dir, c.file));
+    id = j.source_id;
+  }
+  await ingestOk(srv, 'goroutineleak', { service: SERVICE, instance, time: (time.last + 1000000n).toString() },
+    readData(...dir, exp.leak_profile));
+  return id;
+}
 
 before(async () => {
   srv = await startServer();
-  for (const c of EXP.captures) {
-    const j = await ingestOk(srv, 'goroutine', { service: SERVICE, instance: 'a', time: at(c).toString() }, readData(DIR, c.file));
-    sourceId = j.source_id;
-  }
-  await ingestOk(srv, 'goroutineleak', { service: SERVICE, instance: 'a', time: (last + shift + 1000000n).toString() },
-    readData(DIR, EXP.leak_profile));
+  sourceId = await push([DIR], EXP, 'a', { last, at });
+  sourceId27 = await push([DIR, 'go1.27'], EXP27, 'b', T27);
 });
 after(async () => { if (srv) await srv.cleanup(); });
 
@@ -60,14 +73,22 @@ function slopePerHour(points) {
 }
 
 test('fixture sanity: six rounds of a profile and a dump, 3 leaked per round', () => {
-  assert.equal(EXP.captures.length, 12);
-  assert.equal(EXP.per_request, 3);
-  assert.deepEqual(EXP.captures.map((c) => c.leaked), [3, 3, 6, 6, 9, 9, 12, 12, 15, 15, 18, 18]);
+  for (const exp of [EXP, EXP27]) {
+    assert.equal(exp.captures.length, 12);
+    assert.equal(exp.per_request, 3);
+    assert.deepEqual(exp.captures.map((c) => c.leaked), [3, 3, 6, 6, 9, 9, 12, 12, 15, 15, 18, 18]);
+  }
   assert.match(EXP.go_version, /^go1\.26/);
+  assert.match(EXP27.go_version, /^go1\.27/);
 });
 
-test('the leak is the one suspect: function, counts, rate, first seen, operation, spans, proven', async () => {
-  const j = await getJ(srv, `/api/v1/sources/${sourceId}/goroutines/growth`);
+for (const [go, exp, id, time] of [['1.26', EXP, () => sourceId, { last, at }], ['1.27', EXP27, () => sourceId27, T27]]) {
+  test(`Go ${go}: the leak is the one suspect: function, counts, rate, first seen, operation, spans, proven`, async () => {
+    await checkSuspect(await getJ(srv, `/api/v1/sources/${id()}/goroutines/growth`), exp, time.at);
+  });
+}
+
+async function checkSuspect(j, EXP, at) {
   assert.equal(j.snapshots.goroutine, 12);
   assert.equal(j.snapshots.goroutineleak, 1);
   assert.equal(j.suspects.length, 1, JSON.stringify(j.suspects.map((s) => s.stack[0])));
@@ -85,10 +106,10 @@ test('the leak is the one suspect: function, counts, rate, first seen, operation
   const spans = s.spans.map((x) => `${x.trace_id}/${x.span_id}`).sort();
   assert.deepEqual(spans, EXP.spans.map((x) => `${x.trace_id}/${x.span_id}`).sort());
   assert.equal(s.proven_leaked, true);
-});
+}
 
 test('before the leak profile, the same suspect is not proven; a window of two captures has none', async () => {
-  const end = (last + shift + 1n).toString();
+  const end = (last + 1n).toString();
   const j = await getJ(srv, `/api/v1/sources/${sourceId}/goroutines/growth?end=${end}`);
   assert.equal(j.suspects.length, 1);
   assert.equal(j.suspects[0].proven_leaked, false);
