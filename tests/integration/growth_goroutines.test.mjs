@@ -128,7 +128,7 @@ test('meanwhile leaks --source names the function, rate, operation and proof', {
   const r = await cli(['leaks', '--source', String(sourceId), '--url', srv.base]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^Leak suspects of leaky\/a \(12 goroutine snapshots, 1 leak profiles\): 1$/m);
-  assert.match(r.stdout, /^1\. main\.leakyWorker \(meanwhile\.test\/growth\/main\.go:31\)  chan receive  PROVEN LEAKED$/m);
+  assert.match(r.stdout, /^1\. main\.leakyWorker \(meanwhile\.test\/growth\/main\.go:\d+\)  chan receive  PROVEN LEAKED$/m);
   assert.match(r.stdout, /^   18 goroutines now, \+\d+\.\d per hour since /m);
   assert.match(r.stdout, /created under: leaky GET \/leak \(18\); 6 spans listed/);
   const bad = await cli(['leaks', '--url', srv.base]);

@@ -31,8 +31,8 @@ static void test_key_profile_and_dump_agree(void **state) {
   const char *pprof = "runtime.gopark\truntime/proc.go:462\n"
                       "runtime.chanrecv\truntime/chan.go:667\n"
                       "runtime.chanrecv1\truntime/chan.go:509\n"
-                      "main.leakyWorker\tmeanwhile.test/growth/main.go:31\n";
-  const char *debug2 = "main.leakyWorker\tmeanwhile.test/growth/main.go:31\n";
+                      "main.leakyWorker\tmeanwhile.test/growth/main.go:32\n";
+  const char *debug2 = "main.leakyWorker\tmeanwhile.test/growth/main.go:32\n";
   assert_string_equal(mw__gg_key(a, pprof), debug2);
   assert_string_equal(mw__gg_key(a, debug2), debug2);
   /* a trailing runtime.goexit (GOTRACEBACK=system dumps) goes too */

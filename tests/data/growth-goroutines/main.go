@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"time"
@@ -81,10 +82,22 @@ func write(dir, name string, debug int, profile string) error {
 	return p.WriteTo(f, debug)
 }
 
-func wait(n int) {
-	for i := 0; i < 1000 && runtime.NumGoroutine() < n; i++ {
+// blockedAt matches a leaked goroutine parked on its channel in a traceback
+// (one just started may still be runnable, at the function's first line).
+var blockedAt = regexp.MustCompile(`\[chan receive\][^\n]*:\nmain\.leakyWorker\([^)]*\)\n\t[^\n]*main\.go:\d+ `)
+
+// wait returns once n leaked goroutines are parked on their channels, so
+// that every capture finds them all at the same stack.
+func wait(n int) error {
+	buf := make([]byte, 1<<20)
+	for i := 0; i < 5000; i++ {
+		m := runtime.Stack(buf, true)
+		if len(blockedAt.FindAll(buf[:m], -1)) == n {
+			return nil
+		}
 		time.Sleep(time.Millisecond)
 	}
+	return fmt.Errorf("%d leaked goroutines never all blocked", n)
 }
 
 func main() {
@@ -93,12 +106,9 @@ func main() {
 	k := flag.Int("k", 3, "goroutines leaked per request")
 	every := flag.Duration("every", 200*time.Millisecond, "time between requests")
 	flag.Parse()
-	base := runtime.NumGoroutine()
 	for i := 0; i < 4; i++ {
 		go poolWorker()
 	}
-	base += 4
-	wait(base)
 	exp := expected{GoVersion: runtime.Version(), Function: "main.leakyWorker", Steady: "main.poolWorker",
 		Operation: "GET /leak", PerRound: *k, LeakFile: "goroutineleak.pb.gz"}
 	for r := 1; r <= *rounds; r++ {
@@ -106,7 +116,10 @@ func main() {
 		exp.Spans = append(exp.Spans, s)
 		labels := pprof.Labels("span_name", exp.Operation, "span_id", s.SpanID, "trace_id", s.TraceID)
 		pprof.Do(context.Background(), labels, func(context.Context) { handle(*k) })
-		wait(base + r**k)
+		if err := wait(r * *k); err != nil {
+			fmt.Fprintln(os.Stderr, "growth:", err)
+			os.Exit(1)
+		}
 		for _, c := range []capture{{fmt.Sprintf("goroutine-%d.pb.gz", r), "pprof", 0, r * *k},
 			{fmt.Sprintf("goroutine-%d.debug2.txt", r), "debug=2", 0, r * *k}} {
 			c.TimeNs = time.Now().UnixNano()
