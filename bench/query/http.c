@@ -83,16 +83,18 @@ static int nonempty_array(json_t *o, const char *key) {
 }
 
 /* Per explained span: whether a cause rests on goroutine rows of the span
- * itself or of its operation's slow spans, and whether on CPU samples. */
-static void count_evidence(json_t *root, long ev[4]) {
+ * itself or of its operation's slow spans, whether on CPU samples, and
+ * whether on an execution trace (scope "trace"). */
+static void count_evidence(json_t *root, long ev[5]) {
   json_t *spans = json_object_get(root, "spans"), *sp;
   size_t i;
   json_array_foreach(spans, i, sp) {
-    int own = 0, op = 0, cpu = 0;
+    int own = 0, op = 0, cpu = 0, trace = 0;
     json_t *causes = json_object_get(sp, "causes"), *c;
     size_t j;
     json_array_foreach(causes, j, c) {
       const char *scope = json_string_value(json_object_get(c, "scope"));
+      if (scope && strcmp(scope, "trace") == 0) trace = 1;
       json_t *evid = json_object_get(c, "evidence"), *e;
       size_t k;
       json_array_foreach(evid, k, e) {
@@ -110,10 +112,11 @@ static void count_evidence(json_t *root, long ev[4]) {
     ev[1] += op;
     ev[2] += 1;
     ev[3] += cpu;
+    ev[4] += trace;
   }
 }
 
-double qb_http_get(qb_http *c, enum qb_kind k, const uint8_t id[16], size_t *bytes, long ev[4]) {
+double qb_http_get(qb_http *c, enum qb_kind k, const uint8_t id[16], size_t *bytes, long ev[5]) {
   char hex[33], url[512];
   qb_hex(id, 16, hex);
   switch (k) {

@@ -7,7 +7,10 @@
  *   GET /api/v1/traces/{id}/timeline
  *   GET /api/v1/traces/{id}/explain
  *   GET /api/traces/{id}                 (the baseline: trace by id)
- * for each, after a warm-up. Every answer must be a 200 with a JSON object
+ * for each, after a warm-up. With --exectraces N, N of the slow traces get an
+ * execution trace (xtgen.c) and half the timed traces are among them, so
+ * that explain with trace evidence is timed against explain without in the
+ * same run. Every answer must be a 200 with a JSON object
  * holding the endpoint's top-level keys; the exit status says so. Figures go
  * to stdout as "name value" lines; progress to stderr. See README.md. */
 #define _GNU_SOURCE
@@ -32,15 +35,15 @@
 #define MW_QBENCH_CACHE_DIR "."
 #endif
 
-enum { TARGET_P99_MS = 50 };
+enum { TARGET_P99_MS = 50, XT_TARGET_P99_MS = 20 };
 
 typedef struct options {
   const char *server, *url, *db_dir;
   char *server_args[32];
   int n_server_args;
   qb_gen_opts gen;
-  uint64_t traces, warmup;
-  int smoke, regen, gen_only, keep;
+  uint64_t traces, warmup, exectraces;
+  int smoke, regen, gen_only, keep, require_trace_scope;
 } options;
 
 static void figure(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -70,6 +73,7 @@ static void usage(FILE *f) {
           "  --cpu-every S       one 10 s CPU profile per source every S seconds (default 60; 0: none)\n"
           "  --seed N            data set and trace choice (default 1)\n"
           "  --analyze           run ANALYZE after generating (the server never does)\n"
+          "  --exectraces N      store execution traces for N slow traces (default 10000; smoke 100)\n"
           "  --regen             generate even if the cache matches\n"
           "  --gen-only          generate (or check the cache) and stop\n"
           "  --schema-dir DIR    migrations (default %s)\n"
@@ -78,7 +82,8 @@ static void usage(FILE *f) {
           "  --warmup N          untimed requests first (default 50)\n"
           "other:\n"
           "  --smoke             ctest: 1e5 spans, 1e4 GC, 1e3 snapshots over 1 h, in a fresh temp dir\n"
-          "  --keep              keep the smoke data dir\n",
+          "  --keep              keep the smoke data dir\n"
+          "  --require-trace-scope  fail unless explain gives covered traces' spans causes of scope trace\n",
           MW_QBENCH_CACHE_DIR, MW_SCHEMA_DIR);
 }
 
@@ -111,6 +116,8 @@ static int parse_args(int argc, char **argv, options *o) {
     O_WARMUP,
     O_SMOKE,
     O_KEEP,
+    O_EXECTRACES,
+    O_REQUIRE_TRACE_SCOPE,
     O_HELP
   };
   static const struct option longs[] = {{"server", 1, 0, O_SERVER},
@@ -131,9 +138,11 @@ static int parse_args(int argc, char **argv, options *o) {
                                         {"warmup", 1, 0, O_WARMUP},
                                         {"smoke", 0, 0, O_SMOKE},
                                         {"keep", 0, 0, O_KEEP},
+                                        {"exectraces", 1, 0, O_EXECTRACES},
+                                        {"require-trace-scope", 0, 0, O_REQUIRE_TRACE_SCOPE},
                                         {"help", 0, 0, O_HELP},
                                         {0, 0, 0, 0}};
-  int opt, seen_sizes = 0;
+  int opt, seen_sizes = 0, seen_xt = 0;
   while ((opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
     int bad = 0;
     char *end;
@@ -174,6 +183,11 @@ static int parse_args(int argc, char **argv, options *o) {
     case O_WARMUP: bad = parse_u64(optarg, &o->warmup); break;
     case O_SMOKE: o->smoke = 1; break;
     case O_KEEP: o->keep = 1; break;
+    case O_REQUIRE_TRACE_SCOPE: o->require_trace_scope = 1; break;
+    case O_EXECTRACES:
+      bad = parse_u64(optarg, &o->exectraces);
+      seen_xt = 1;
+      break;
     case 'h':
     case O_HELP: usage(stdout); exit(0);
     default: usage(stderr); return -1;
@@ -189,11 +203,102 @@ static int parse_args(int argc, char **argv, options *o) {
     o->gen.snapshots = 1000;
     o->gen.hours = 1;
   }
+  if (o->smoke && !seen_xt) o->exectraces = 100;
   if (optind < argc || (!o->gen_only && !o->server == !o->url) || (o->url && !o->db_dir)) {
     fprintf(stderr, "bench-query: give --server PATH, or --url URL with --db-dir DIR (or --gen-only)\n");
     usage(stderr);
     return -1;
   }
+  return 0;
+}
+
+static int cmp_id(const void *a, const void *b) { return memcmp(a, b, 16); }
+
+/* Marks (flags 4) the traces of cand that dir's execution-trace list names,
+ * when its header is `header`. Returns 0, or -1 when absent or different. */
+static int read_xt(const char *dir, const char *header, qb_trace *cand, size_t n_cand) {
+  char path[4200], line[700];
+  snprintf(path, sizeof path, "%s/%s", dir, QB_XT_NAME);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  if (!fgets(line, sizeof line, f) || strncmp(line, header, strlen(header)) != 0 || line[strlen(header)] != '\n') {
+    fclose(f);
+    return -1;
+  }
+  uint8_t(*ids)[16] = calloc(n_cand + 1, 16);
+  size_t n = 0;
+  while (ids && n < n_cand && fgets(line, sizeof line, f)) {
+    for (int i = 0; i < 16; i++) {
+      unsigned v = 0;
+      sscanf(line + 2 * i, "%2x", &v);
+      ids[n][i] = (uint8_t)v;
+    }
+    n++;
+  }
+  fclose(f);
+  if (!ids) return -1;
+  qsort(ids, n, 16, cmp_id);
+  for (size_t i = 0; i < n_cand; i++)
+    if (bsearch(cand[i].id, ids, n, 16, cmp_id)) cand[i].flags |= 4;
+  free(ids);
+  return 0;
+}
+
+/* Stores execution traces for o->exectraces slow traces drawn at random
+ * (xtgen.c), lists them in dir/bench-query.xt and marks them in cand. */
+static int add_xt(const options *o, const char *dir, const char *header, qb_trace *cand, size_t n_cand) {
+  size_t n = o->exectraces < n_cand ? (size_t)o->exectraces : n_cand;
+  qb_trace *pick = malloc((n_cand + 1) * sizeof *pick);
+  if (!pick) return -1;
+  memcpy(pick, cand, n_cand * sizeof *pick);
+  uint64_t rng = o->gen.seed * 0xD1B54A32D192ED03ULL + 3;
+  for (size_t i = 0; i < n; i++) {
+    size_t j = i + (size_t)(qb_rand64(&rng) % (uint64_t)(n_cand - i));
+    qb_trace t = pick[i];
+    pick[i] = pick[j];
+    pick[j] = t;
+  }
+  fprintf(stderr, "bench-query: storing %zu execution traces through ingest\n", n);
+  qb_xt_stats st;
+  int rc = qb_add_exectraces(dir, pick, n, o->gen.seed, &st);
+  char path[4200], tmp[4300];
+  snprintf(path, sizeof path, "%s/%s", dir, QB_XT_NAME);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = rc ? NULL : fopen(tmp, "w");
+  if (f) {
+    fprintf(f, "%s\n", header);
+    for (size_t i = 0; i < n; i++) {
+      char hex[33];
+      qb_hex(pick[i].id, 16, hex);
+      fprintf(f, "%s\n", hex);
+    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0) rc = -1;
+  } else {
+    rc = -1;
+  }
+  free(pick);
+  if (rc) return -1;
+  figure("xt_gen_s", "%.1f", st.seconds);
+  figure("xt_traces", "%llu", (unsigned long long)st.traces);
+  figure("xt_spans", "%llu", (unsigned long long)st.spans);
+  figure("xt_intervals", "%llu", (unsigned long long)st.intervals);
+  return read_xt(dir, header, cand, n_cand);
+}
+
+/* Reorders cand so that covered (flags 4) and other traces alternate while
+ * both last, keeping each kind's order. */
+static int interleave(qb_trace *cand, size_t n) {
+  qb_trace *out = malloc((n + 1) * sizeof *out);
+  if (!out) return -1;
+  size_t ic = 0, iu = 0, k = 0;
+  for (int want_cov = 1; k < n; want_cov = !want_cov) {
+    size_t *at = want_cov ? &ic : &iu;
+    while (*at < n && ((cand[*at].flags & 4) != 0) != want_cov) (*at)++;
+    if (*at < n) out[k++] = cand[(*at)++];
+    else if ((want_cov ? iu : ic) >= n) break;
+  }
+  memcpy(cand, out, n * sizeof *out);
+  free(out);
   return 0;
 }
 
@@ -213,10 +318,11 @@ int main(int argc, char **argv) {
                        .cpu_window_s = 10,
                        .seed = 1},
                .traces = 500,
-               .warmup = 50};
+               .warmup = 50,
+               .exectraces = 10000};
   if (parse_args(argc, argv, &o)) return 2;
   double t_begin = qb_mono_s();
-  int failed = 0;
+  int failed = 0, scope_failed = 0;
 
   /* the data dir */
   char dir[4096];
@@ -233,15 +339,24 @@ int main(int argc, char **argv) {
     temp_dir = 1;
   } else {
     mkdir(MW_QBENCH_CACHE_DIR, 0755);
-    snprintf(dir, sizeof dir, "%s/q-%llu-%llu-%llu-%gh-s%llu%s", MW_QBENCH_CACHE_DIR, (unsigned long long)o.gen.spans,
-             (unsigned long long)o.gen.gc, (unsigned long long)o.gen.snapshots, o.gen.hours,
-             (unsigned long long)o.gen.seed, o.gen.analyze ? "-analyzed" : "");
+    snprintf(dir, sizeof dir, "%s/q-%llu-%llu-%llu-%gh-s%llu%s-xt%llu", MW_QBENCH_CACHE_DIR,
+             (unsigned long long)o.gen.spans, (unsigned long long)o.gen.gc, (unsigned long long)o.gen.snapshots,
+             o.gen.hours, (unsigned long long)o.gen.seed, o.gen.analyze ? "-analyzed" : "",
+             (unsigned long long)o.exectraces);
   }
   o.gen.dir = dir;
   char header[512];
   qb_meta_header(&o.gen, header, sizeof header);
+  char xt_header[600];
+  snprintf(xt_header, sizeof xt_header, "# bench-query-xt v1 n=%llu %s", (unsigned long long)o.exectraces, header);
   qb_trace *cand = NULL;
   long n_cand = o.regen || temp_dir ? -1 : qb_read_meta(dir, header, &cand);
+  int xt_ready = !o.exectraces;
+  if (n_cand >= 0 && o.exectraces && !(xt_ready = read_xt(dir, xt_header, cand, (size_t)n_cand) == 0)) {
+    free(cand); /* a data dir whose execution traces are not the ones asked for: made again */
+    cand = NULL;
+    n_cand = -1;
+  }
   if (n_cand >= 0) {
     fprintf(stderr, "bench-query: reusing %s (%ld slow traces)\n", dir, n_cand);
     figure("gen_cached", "1");
@@ -279,6 +394,16 @@ int main(int argc, char **argv) {
     }
   }
   figure("slow_traces_in_db", "%ld", n_cand);
+  if (!xt_ready) {
+    if (o.url) {
+      fprintf(stderr, "bench-query: cannot add execution traces under a running server\n");
+      return 1;
+    }
+    if (add_xt(&o, dir, xt_header, cand, (size_t)n_cand)) return 1;
+  }
+  size_t n_covered = 0;
+  for (long i = 0; i < n_cand; i++) n_covered += (cand[i].flags & 4) != 0;
+  figure("slow_traces_with_exectrace", "%zu", n_covered);
   if (o.gen_only) {
     free(cand);
     return 0;
@@ -291,12 +416,13 @@ int main(int argc, char **argv) {
   /* the traces: a random sample without replacement, warm-up ones after the timed ones */
   uint64_t rng = o.gen.seed * 0x9E3779B97F4A7C15ULL + 7;
   size_t want = (size_t)(o.traces + o.warmup), n_pick = want < (size_t)n_cand ? want : (size_t)n_cand;
-  for (size_t i = 0; i < n_pick; i++) {
+  for (size_t i = 0; i < (n_covered ? (size_t)n_cand : n_pick); i++) {
     size_t j = i + (size_t)(qb_rand64(&rng) % (uint64_t)((size_t)n_cand - i));
     qb_trace t = cand[i];
     cand[i] = cand[j];
     cand[j] = t;
   }
+  if (n_covered && interleave(cand, (size_t)n_cand)) return 1;
   size_t n_timed = o.traces < n_pick ? (size_t)o.traces : n_pick;
   if (n_timed < o.traces) fprintf(stderr, "bench-query: only %zu slow traces; timing those\n", n_timed);
   size_t n_warm_traces = n_pick - n_timed;
@@ -324,7 +450,9 @@ int main(int argc, char **argv) {
   double *lat[QB_NKINDS];
   size_t n_lat[QB_NKINDS] = {0}, errors[QB_NKINDS] = {0}, bytes[QB_NKINDS] = {0};
   for (int k = 0; k < QB_NKINDS; k++) lat[k] = calloc(n_timed + 1, sizeof(double));
-  long ev[4] = {0};
+  long ev[5] = {0}, ev_g[2][5] = {{0}};
+  double *lat_g[2] = {calloc(n_timed + 1, sizeof(double)), calloc(n_timed + 1, sizeof(double))};
+  size_t n_lat_g[2] = {0};
   if (!h) {
     fprintf(stderr, "bench-query: curl init failed\n");
     failed = 1;
@@ -344,11 +472,13 @@ int main(int argc, char **argv) {
     for (int p = 0; p < 3; p++) {
       enum qb_kind k = (enum qb_kind)perms[i % 6][p];
       size_t b = 0;
-      double ms = qb_http_get(h, k, cand[i].id, &b, k == QB_EXPLAIN ? ev : NULL);
+      int xt = (cand[i].flags & 4) != 0;
+      double ms = qb_http_get(h, k, cand[i].id, &b, k == QB_EXPLAIN ? ev_g[xt] : NULL);
       if (ms < 0) {
         errors[k]++;
         continue;
       }
+      if (k == QB_EXPLAIN) lat_g[xt][n_lat_g[xt]++] = ms;
       lat[k][n_lat[k]++] = ms;
       bytes[k] += b;
     }
@@ -386,6 +516,33 @@ int main(int argc, char **argv) {
     figure("explain_over_trace_p99", "%.1f", p99[QB_EXPLAIN] / p99[QB_TRACE]);
     figure("timeline_over_trace_p99", "%.1f", p99[QB_TIMELINE] / p99[QB_TRACE]);
   }
+  for (int k = 0; k < 5; k++) ev[k] = ev_g[0][k] + ev_g[1][k];
+  if (n_covered) {
+    double gp99[2] = {0};
+    for (int xt = 0; xt < 2; xt++) {
+      const char *g = xt ? "explain_xt" : "explain_noxt";
+      char name[64];
+      snprintf(name, sizeof name, "%s_traces", g);
+      figure(name, "%zu", n_lat_g[xt]);
+      if (!n_lat_g[xt]) continue;
+      double p50 = qb_percentile(lat_g[xt], n_lat_g[xt], 0.50);
+      gp99[xt] = qb_percentile(lat_g[xt], n_lat_g[xt], 0.99);
+      snprintf(name, sizeof name, "%s_p50_ms", g);
+      figure(name, "%.2f", p50);
+      snprintf(name, sizeof name, "%s_p99_ms", g);
+      figure(name, "%.2f", gp99[xt]);
+      snprintf(name, sizeof name, "%s_max_ms", g);
+      figure(name, "%.2f", lat_g[xt][n_lat_g[xt] - 1]);
+    }
+    if (gp99[0] > 0) figure("explain_xt_over_noxt_p99", "%.2f", gp99[1] / gp99[0]);
+    if (ev_g[1][2]) figure("explain_xt_spans_trace_scope_pct", "%.1f", 100.0 * (double)ev_g[1][4] / (double)ev_g[1][2]);
+    if (o.require_trace_scope && !ev_g[1][4]) {
+      fprintf(stderr, "bench-query: FAILED: no span of a covered trace was explained from its execution trace\n");
+      scope_failed = 1;
+    }
+    figure("xt_target_p99_ms", "%d", XT_TARGET_P99_MS);
+    figure("xt_target_met", "%d", n_lat_g[1] && gp99[1] <= XT_TARGET_P99_MS);
+  }
   if (ev[2]) {
     figure("explain_spans", "%ld", ev[2]);
     figure("explain_spans_goroutine_evidence_span_scope_pct", "%.1f", 100.0 * (double)ev[0] / (double)ev[2]);
@@ -405,6 +562,8 @@ stop:
   qb_http_free(h);
   curl_global_cleanup();
   for (int k = 0; k < QB_NKINDS; k++) free(lat[k]);
+  free(lat_g[0]);
+  free(lat_g[1]);
   if (srv.pid > 0) {
     int rc = qb_server_stop(&srv);
     if (rc != 0) {
@@ -417,5 +576,5 @@ stop:
   else if (temp_dir) fprintf(stderr, "bench-query: kept %s\n", dir);
   figure("wall_s", "%.1f", qb_mono_s() - t_begin);
   if (failed) fprintf(stderr, "bench-query: FAILED: some request did not return a 200 with the expected JSON\n");
-  return failed;
+  return failed || scope_failed;
 }

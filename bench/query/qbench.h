@@ -2,7 +2,7 @@
  *
  * gen.c builds a meanwhiled data dir (meanwhile.db made by the server's own
  * migration files, plus bench-query.meta: the generation parameters and the
- * slow traces to ask about); server.c starts and stops meanwhiled; http.c
+ * slow traces to ask about); xtgen.c adds execution traces to it; server.c starts and stops meanwhiled; http.c
  * times GET requests over one keep-alive connection and checks the answers;
  * main.c (bench-query) and gen_main.c (bench-query-gen) are the two programs. */
 #ifndef BENCH_QUERY_H
@@ -46,7 +46,8 @@ void qb_meta_header(const qb_gen_opts *o, char *out, size_t outsz);
 typedef struct qb_trace {
   uint8_t id[16];
   int64_t dur_ns, p90_ns;
-  int op_id, n_spans, flags; /* flags: 1 goroutine rows label a span of it, 2 CPU samples do */
+  int op_id, n_spans,
+      flags; /* flags: 1 goroutine rows label a span of it, 2 CPU samples do, 4 an execution trace covers it */
 } qb_trace;
 
 #define QB_META_NAME "bench-query.meta"
@@ -54,6 +55,22 @@ typedef struct qb_trace {
 /* Reads the slow traces of dir's meta file if its header is `header`.
  * Returns the count (>= 0), or -1 when absent or different (no message). */
 long qb_read_meta(const char *dir, const char *header, qb_trace **out);
+
+/* ---- execution traces (xtgen.c) ---------------------------------------------- */
+
+typedef struct qb_xt_stats {
+  uint64_t traces, spans, intervals;
+  double seconds;
+} qb_xt_stats;
+
+/* Stores one execution trace for each of the n traces (slow ones of dir's
+ * meta file), through ingest's code (xtgen.c says how they are made); dir's
+ * database must not be open in a server. Returns 0 or -1. */
+int qb_add_exectraces(const char *dir, const qb_trace *traces, size_t n, uint64_t seed, qb_xt_stats *st);
+
+/* The list of traces given execution traces: dir/bench-query.xt, its first
+ * line `header`. */
+#define QB_XT_NAME "bench-query.xt"
 
 /* ---- utilities (gen.c) ----------------------------------------------------- */
 
@@ -87,8 +104,8 @@ void qb_http_free(qb_http *h);
  * (the reason on stderr for the first few). *bytes gets the body size. With
  * ev non-NULL (explain), ev[0] += spans with a goroutine-state cause of
  * span scope, ev[1] += of operation scope, ev[2] += spans, ev[3] += spans
- * with a CPU-sample cause. */
-double qb_http_get(qb_http *h, enum qb_kind k, const uint8_t id[16], size_t *bytes, long ev[4]);
+ * with a CPU-sample cause, ev[4] += spans with a cause of trace scope. */
+double qb_http_get(qb_http *h, enum qb_kind k, const uint8_t id[16], size_t *bytes, long ev[5]);
 long qb_http_connects(qb_http *h); /* connections opened so far */
 
 const char *qb_kind_name(enum qb_kind k);

@@ -5,6 +5,7 @@
  *   explain <trace-id>   where a trace's time went, span by span, and why
  *   slow --service S     the slowest recent traces of a service
  *   push <kind> FILE     send spans or runtime data (push.c, on libmeanwhile)
+ *   wakers --service S --operation O   who wakes an operation's slow spans (wakers.c)
  *   leaks, gc            what keeps growing in a source (growth.c)
  *
  * Exit status: 0 done; 1 the server answered with an error (or an answer that
@@ -24,10 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "growth.h"
 #include "http.h"
 #include "push.h"
 #include "render.h"
+#include "wakers.h"
 
 #ifndef MW_VERSION
 #define MW_VERSION "unknown"
@@ -60,6 +63,7 @@ static void usage(FILE *f) {
           "  explain <trace-id>   where a trace's time went, span by span, with the causes\n"
           "  slow --service S     the slowest traces of a service, one per line\n"
           "  push <kind> FILE     send spans or Go runtime data (a profile, a dump, gctrace lines)\n"
+          "  wakers --service S --operation O   who wakes the operation's slow spans\n"
           "  leaks --source ID    goroutine stacks that keep growing in a source (leak suspects)\n"
           "  gc --source ID       GC pressure of a source over time, and the operations it costs\n"
           "\n"
@@ -399,6 +403,34 @@ static int cmd_slow(int argc, char **argv) {
   return rc;
 }
 
+/* --- what other commands' files share (cli.h) ---------------------------------------- */
+
+int cli_parse_duration(const char *s, int64_t *out) { return parse_duration(s, out); }
+
+int cli_server_base(const char *cmd, const char *url_flag, char *base, size_t size) {
+  return server_base(cmd, url_flag, base, size);
+}
+
+int cli_bad_usage(const char *cmd, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return bad_usage(cmd, "%s", msg);
+}
+
+int cli_bad_option(const char *cmd, int c, char **argv) { return bad_option(cmd, c, argv); }
+
+int cli_fetch(const char *base, const char *url, const char *not_found, cli_response *r) {
+  return fetch(base, url, not_found, r);
+}
+
+int cli_print_answer(const cli_response *r, int raw, int (*render)(FILE *, const json_t *, const cli_render_opts *),
+                     const char *what) {
+  return print_answer(r, raw, render, what);
+}
+
 int main(int argc, char **argv) {
   int ret = CLI_EXIT_USAGE, curl_ready = 0;
   const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -423,18 +455,20 @@ int main(int argc, char **argv) {
     if (strcmp(topic, "explain") == 0) usage_explain(stdout);
     else if (strcmp(topic, "slow") == 0) usage_slow(stdout);
     else if (strcmp(topic, "push") == 0) cli_usage_push(stdout);
+    else if (strcmp(topic, "wakers") == 0) cli_usage_wakers(stdout);
     else if (strcmp(topic, "leaks") == 0) cli_usage_leaks(stdout);
     else if (strcmp(topic, "gc") == 0) cli_usage_gc(stdout);
     else usage(stdout);
     ret = CLI_EXIT_OK;
     goto out;
   }
-  int (*run)(int, char **) = strcmp(cmd, "explain") == 0 ? cmd_explain
-                             : strcmp(cmd, "slow") == 0  ? cmd_slow
-                             : strcmp(cmd, "push") == 0  ? cli_cmd_push
-                             : strcmp(cmd, "leaks") == 0 ? cli_cmd_leaks
-                             : strcmp(cmd, "gc") == 0    ? cli_cmd_gc
-                                                         : NULL;
+  int (*run)(int, char **) = strcmp(cmd, "explain") == 0  ? cmd_explain
+                             : strcmp(cmd, "slow") == 0   ? cmd_slow
+                             : strcmp(cmd, "push") == 0   ? cli_cmd_push
+                             : strcmp(cmd, "wakers") == 0 ? cli_cmd_wakers
+                             : strcmp(cmd, "leaks") == 0  ? cli_cmd_leaks
+                             : strcmp(cmd, "gc") == 0     ? cli_cmd_gc
+                                                          : NULL;
   if (!run) {
     fprintf(stderr, "%s: unknown command '%s'\n\n", prog, cmd);
     usage(stderr);

@@ -70,6 +70,16 @@ void *mw__arena_calloc(mw_arena *a, size_t count, size_t size) {
   return p;
 }
 
+void *mw__arena_grow(mw_arena *a, void *items, size_t n, size_t *cap, size_t size) {
+  if (n < *cap) return items;
+  size_t ncap = *cap ? *cap * 2 : 16;
+  void *p = mw__arena_calloc(a, ncap, size);
+  if (!p) return NULL;
+  if (n) memcpy(p, items, n * size);
+  *cap = ncap;
+  return p;
+}
+
 char *mw__arena_strndup(mw_arena *a, const char *s, size_t n) {
   char *p = mw__arena_alloc(a, n + 1);
   if (p) {

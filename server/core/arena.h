@@ -17,5 +17,9 @@ void *mw__arena_calloc(mw_arena *a, size_t count, size_t size);
 char *mw__arena_strndup(mw_arena *a, const char *s, size_t n);
 void *mw__arena_memdup(mw_arena *a, const void *p, size_t n);
 size_t mw__arena_used(const mw_arena *a);
+/* An array of n elements of size bytes in the arena, grown (doubled, from 16,
+ * the old elements copied) when one more would not fit in *cap: returns items
+ * or the new array, and updates *cap; NULL on exhaustion (items stay valid). */
+void *mw__arena_grow(mw_arena *a, void *items, size_t n, size_t *cap, size_t size);
 
 #endif

@@ -1,13 +1,14 @@
 /* The correlation endpoints: a trace's timeline and explanation, a span's
- * own profile, and the slow-versus-fast comparison of an operation. Each
- * handler parses its parameters (params.c), calls one query function and
- * replies with its answer. */
+ * own profile, the slow-versus-fast comparison of an operation and who wakes
+ * its slow spans. Each handler parses its parameters (params.c), calls one
+ * query function and replies with its answer. */
 #include "http/http_int.h"
 #include "core/error.h"
 #include "query/compare.h"
 #include "query/explain.h"
 #include "query/span_profile.h"
 #include "query/timeline.h"
+#include "query/wakers.h"
 
 #include <string.h>
 
@@ -59,8 +60,22 @@ static void handle_compare(mw_req *r) {
   mw__reply_answer(r, &a);
 }
 
+/* GET /api/v1/wakers?service=&name=&start=&end=&limit= */
+static void handle_wakers(mw_req *r) {
+  static const char *const params[] = {"service", "name", "start", "end", "limit"};
+  mw_wakers_query q;
+  if (mw__param_only(r, params, sizeof params / sizeof params[0]) || mw__param_text(r, "service", 1, &q.service) ||
+      mw__param_text(r, "name", 1, &q.name) || mw__param_window(r, &q.start_ns, &q.end_ns) ||
+      mw__param_count(r, "limit", 1, MW_WAKERS_MAX_SPANS, MW_WAKERS_SPANS, &q.limit))
+    return;
+  mw_answer a;
+  mw__q_wakers(r->query, &q, &a);
+  mw__reply_answer(r, &a);
+}
+
 const mw_route mw__correlate_routes[] = {
     {.method = "GET", .path = "/api/v1/compare", .query = 1, .handle = handle_compare},
+    {.method = "GET", .path = "/api/v1/wakers", .query = 1, .handle = handle_wakers},
     {.method = "GET", .path = "/api/v1/spans/", .prefix = 1, .query = 1, .handle = handle_span_profile},
     {.method = "GET", .path = "/api/v1/traces/", .prefix = 1, .query = 1, .handle = handle_trace_sub},
     {0},

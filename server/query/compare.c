@@ -1,13 +1,20 @@
 /* Compare (see compare.h). Each span of a group is explained like in
- * /explain; the group's breakdown is the mean of its spans' shares. The
- * differential flame graph weights each stack by the share of a span's time
- * it accounts for: CPU stacks by their sampled ns out of the span's CPU time,
- * goroutine stacks by how often snapshots found the span there out of its
- * explained off-CPU time; a node's value is the mean over the group's spans,
- * and delta = slow - fast. */
+ * /explain (so that where an execution trace covers it, its breakdown is the
+ * trace's exact one); the group's breakdown is the mean of its spans' shares.
+ * The differential flame graph weights each stack by the share of a span's
+ * time it accounts for, one of two ways. From samples: CPU stacks by their
+ * sampled ns out of the span's CPU time, goroutine stacks by how often
+ * snapshots found the span there out of its explained off-CPU time. From
+ * execution traces, when both groups have spans that one covers: the
+ * intervals of the goroutines that ran the span, each stack weighted by its
+ * intervals' ns in the span's self time (outside its children) out of the
+ * span's time; only the covered spans count then. A node's value is the mean over
+ * the group's spans counted, and delta = slow - fast. */
 #include "query/compare.h"
 #include "core/error.h"
 #include "query/explain.h"
+#include "model/exectrace.h"
+#include "query/explain_steps.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -97,24 +104,77 @@ static const node *most_growing(const node *n, double n_slow, double n_fast) {
 typedef struct group {
   double share[16]; /* cpu, gc_stw, gc_assist, runnable, blocked x8, children, unknown */
   size_t spans;
+  size_t traced; /* spans an execution trace covers: the trace flame graph's */
   size_t gc_hit;
   int64_t threshold;
 } group;
+
+/* The two flame graphs: from samples, and from execution traces. */
+typedef struct flames {
+  node samples, trace;
+} flames;
+
+static int64_t overlap(int64_t a0, int64_t a1, int64_t b0, int64_t b1) {
+  int64_t lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
+  return hi > lo ? hi - lo : 0;
+}
+
+/* The part of [a0, a1) outside the span's children (their time is theirs:
+ * the explanation counts the span's self time). Children come by start
+ * (the input's order); overlapping ones are taken out once. */
+static int64_t self_part(const mw_explain_input *in, const mw_ex_span *xs, int64_t a0, int64_t a1) {
+  int64_t ns = a1 - a0, done = INT64_MIN;
+  for (size_t k = 0; k < xs->n_kids && ns > 0; k++) {
+    const mw_stored_span *c = in->spans[xs->kids[k]].span;
+    int64_t c0 = c->start_ns > done ? c->start_ns : done, c1 = c->start_ns + c->dur_ns;
+    ns -= overlap(c0, c1, a0, a1);
+    if (c1 > done) done = c1;
+  }
+  return ns > 0 ? ns : 0;
+}
+
+/* Adds the span's interval stacks to the trace flame graph: each interval
+ * of the goroutines a trace shows running it, weighted by its ns in the
+ * span's self time over the span's duration d (assists are left out: they
+ * overlap the running interval that carries the stack). Returns 1 when the
+ * trace covered any of the span's self time. */
+static int add_trace_stacks(mw_arena *a, const mw_explain_input *in, const mw_ex_span *xs, node *root, int which,
+                            double d) {
+  int traced = 0;
+  for (size_t gi = 0; gi < xs->n_xg; gi++) {
+    const mw_ex_xgor *g = &xs->xg[gi];
+    for (size_t i = 0; i < g->n_iv; i++) {
+      const mw_ex_state *st = &g->iv[i].s;
+      if (st->state == MW_XT_GC_ASSIST) continue;
+      int64_t a0 = st->start_ns > g->from_ns ? st->start_ns : g->from_ns;
+      int64_t a1 = st->end_ns < g->to_ns ? st->end_ns : g->to_ns;
+      int64_t ns = a1 > a0 ? self_part(in, xs, a0, a1) : 0;
+      if (ns <= 0) continue;
+      traced = 1;
+      add_stack(a, root, st->frames ? st->frames : "(no stack in the trace)", which, (double)ns / d);
+    }
+  }
+  return traced;
+}
 
 static const char *const share_names[] = {"cpu", "gc_stw", "gc_assist", "runnable", "mutex", "chan",     "select",
                                           "io",  "sleep",  "syscall",   "cond",     "other", "children", "unknown"};
 enum { N_SHARES = 14 };
 
-static int add_span(mw_read *rd, mw_arena *a, const mw_span_ref *ref, group *g, node *root, int which) {
+static int add_span(mw_read *rd, mw_arena *a, const mw_span_ref *ref, group *g, flames *fl, int which) {
   mw_explain_opts o = MW_EXPLAIN_OPTS_DEFAULT;
+  mw_explain_input in;
   mw_trace_explain t;
-  int rc = mw__explain_trace(rd, a, ref->trace_id, &o, &t);
+  int rc = mw__explain_gather(rd, a, ref->trace_id, &o, &in);
+  if (!rc) rc = mw__explain_run(a, &in, &o, &t);
   if (rc == MW_ENOTFOUND) return MW_OK;
   if (rc) return rc;
   const mw_span_explain *e = NULL;
-  for (size_t i = 0; i < t.n_spans; i++)
-    if (memcmp(t.spans[i].span->span_id, ref->span_id, 8) == 0) e = &t.spans[i];
+  const mw_ex_span *xs = NULL;
+  for (size_t i = 0; i < t.n_spans; i++) /* the explanation's spans are the input's, in its order */
+    if (memcmp(t.spans[i].span->span_id, ref->span_id, 8) == 0) e = &t.spans[i], xs = &in.spans[i];
   if (!e || e->span->dur_ns <= 0) return MW_OK;
+  node *root = &fl->samples;
   double d = (double)e->span->dur_ns;
   int64_t v[N_SHARES] = {e->b.cpu_ns, e->b.gc_stw_ns, e->b.gc_assist_ns, e->b.runnable_ns};
   for (int k = 0; k < MW_B_N; k++) v[4 + k] = e->b.blocked_ns[k];
@@ -123,6 +183,7 @@ static int add_span(mw_read *rd, mw_arena *a, const mw_span_ref *ref, group *g, 
   for (int k = 0; k < N_SHARES; k++) g->share[k] += (double)v[k] / d;
   g->spans++;
   if (e->b.gc_stw_ns > 0) g->gc_hit++;
+  if (add_trace_stacks(a, &in, xs, &fl->trace, which, d)) g->traced++;
 
   /* stacks of this span */
   mw_span_sample *rows;
@@ -157,10 +218,13 @@ static int add_span(mw_read *rd, mw_arena *a, const mw_span_ref *ref, group *g, 
   return MW_OK;
 }
 
-static void write_group(mw_jsonw *w, const group *g) {
+static void write_group(mw_jsonw *w, const group *g, int by_trace) {
   mw__jw_obj(w);
   mw__jw_kint(w, "threshold_ns", g->threshold);
   mw__jw_kint(w, "spans", (int64_t)g->spans);
+  mw__jw_kint(w, "traced_spans", (int64_t)g->traced);
+  mw__jw_kstr(w, "flame_method", by_trace ? "execution_trace" : "samples");
+  mw__jw_kint(w, "flame_spans", (int64_t)(by_trace ? g->traced : g->spans));
   mw__jw_key(w, "breakdown_share");
   mw__jw_obj(w);
   for (int k = 0; k < N_SHARES; k++)
@@ -184,15 +248,20 @@ static int compare(mw_read *rd, mw_arena *a, const char *service, const char *na
       (rc = mw__store_op_spans(rd, a, op, start_ns, end_ns, 0, p50, per_group, &fast, &n_fast)))
     return rc;
   group g[2] = {{.threshold = p90}, {.threshold = p50}};
-  node root = {.name = "all"};
+  flames fl = {.samples = {.name = "all"}, .trace = {.name = "all"}};
   /* each span is explained on its own: between two, the writer may empty
    * the WAL (a span gone by then is passed over) */
   for (size_t i = 0; i < n_slow + n_fast; i++) {
     int slow_one = i < n_slow;
     if ((rc = mw__read_yield(rd)) ||
-        (rc = add_span(rd, a, slow_one ? &slow[i] : &fast[i - n_slow], &g[slow_one ? 0 : 1], &root, slow_one ? 0 : 1)))
+        (rc = add_span(rd, a, slow_one ? &slow[i] : &fast[i - n_slow], &g[slow_one ? 0 : 1], &fl, slow_one ? 0 : 1)))
       return rc;
   }
+  /* exact stacks only when both groups have them: a graph of traced slow
+   * spans against sampled fast ones would compare two methods */
+  int by_trace = g[0].traced && g[1].traced;
+  const node *root = by_trace ? &fl.trace : &fl.samples;
+  double n_s = (double)(by_trace ? g[0].traced : g[0].spans), n_f = (double)(by_trace ? g[1].traced : g[1].spans);
 
   /* the paragraph: the component that grows most, the stack that grows most, GC */
   int grow_k = 0;
@@ -202,7 +271,7 @@ static int compare(mw_read *rd, mw_arena *a, const char *service, const char *na
         (g[0].spans ? g[0].share[k] / (double)g[0].spans : 0) - (g[1].spans ? g[1].share[k] / (double)g[1].spans : 0);
     if (d > grow_d) grow_d = d, grow_k = k;
   }
-  const node *hot = most_growing(&root, (double)g[0].spans, (double)g[1].spans);
+  const node *hot = most_growing(root, n_s, n_f);
   char summary[1400];
   int m = snprintf(summary, sizeof summary,
                    "Slow %s spans of %s (at or above p90 = %.1f ms, %zu compared) spent %.0f%% of their time in %s, "
@@ -210,11 +279,11 @@ static int compare(mw_read *rd, mw_arena *a, const char *service, const char *na
                    name, service, (double)p90 / 1e6, g[0].spans,
                    g[0].spans ? 100 * g[0].share[grow_k] / (double)g[0].spans : 0, share_names[grow_k],
                    g[1].spans ? 100 * g[1].share[grow_k] / (double)g[1].spans : 0, (double)p50 / 1e6, g[1].spans);
-  if (hot && hot != &root && m > 0 && (size_t)m < sizeof summary)
-    m += snprintf(
-        summary + m, sizeof summary - (size_t)m, " The stack that grows most ends in %s (+%.0f%% of span time).",
-        hot->name,
-        100 * ((g[0].spans ? hot->w[0] / (double)g[0].spans : 0) - (g[1].spans ? hot->w[1] / (double)g[1].spans : 0)));
+  if (hot && hot != root && m > 0 && (size_t)m < sizeof summary)
+    m += snprintf(summary + m, sizeof summary - (size_t)m,
+                  " The stack that grows most ends in %s (+%.0f%% of span time%s).", hot->name,
+                  100 * ((n_s ? hot->w[0] / n_s : 0) - (n_f ? hot->w[1] / n_f : 0)),
+                  by_trace ? ", from execution traces" : "");
   if (m > 0 && (size_t)m < sizeof summary)
     snprintf(summary + m, sizeof summary - (size_t)m,
              " GC stopped the world during %.0f%% of slow spans and %.0f%% of fast ones.",
@@ -228,11 +297,11 @@ static int compare(mw_read *rd, mw_arena *a, const char *service, const char *na
   mw__jw_kint(w, "p50_ns", p50);
   mw__jw_kint(w, "p90_ns", p90);
   mw__jw_key(w, "slow");
-  write_group(w, &g[0]);
+  write_group(w, &g[0], by_trace);
   mw__jw_key(w, "fast");
-  write_group(w, &g[1]);
+  write_group(w, &g[1], by_trace);
   mw__jw_key(w, "flame");
-  write_node(w, &root, (double)g[0].spans, (double)g[1].spans, 0);
+  write_node(w, root, n_s, n_f, 0);
   mw__jw_kstr(w, "summary", summary);
   mw__jw_obj_end(w);
   return MW_OK;

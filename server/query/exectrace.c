@@ -105,17 +105,6 @@ typedef struct hist {
   int rc;
 } hist;
 
-/* Grows an arena array of n elements of size sz so that one more fits. */
-static void *grow(mw_arena *a, void *items, size_t n, size_t *cap, size_t sz) {
-  if (n < *cap) return items;
-  size_t nc = *cap ? *cap * 2 : 32;
-  void *p = mw__arena_alloc(a, nc * sz);
-  if (!p) return NULL;
-  if (n) memcpy(p, items, n * sz);
-  *cap = nc;
-  return p;
-}
-
 /* The stack store's id of a trace's stack (0 when unknown); remembered for the "stacks" map. */
 static int64_t stack_of(hist *h, int64_t trace, uint32_t local) {
   if (!local || h->rc) return 0;
@@ -127,7 +116,7 @@ static int64_t stack_of(hist *h, int64_t trace, uint32_t local) {
     h->rc = rc;
     return 0;
   }
-  if (!(h->stacks = grow(h->q->arena, h->stacks, h->n_stacks, &h->cap_stacks, sizeof *h->stacks))) {
+  if (!(h->stacks = mw__arena_grow(h->q->arena, h->stacks, h->n_stacks, &h->cap_stacks, sizeof *h->stacks))) {
     h->rc = MW_ENOMEM;
     return 0;
   }
@@ -374,7 +363,7 @@ static int find_runs(hist *h, const uint8_t trace_id[16], const uint8_t span_id[
         continue;
       }
       if (*n == MW_XT_SPAN_GOROUTINES) break;
-      if (!(*out = grow(h->q->arena, *out, *n, &cap, sizeof **out))) return MW_ENOMEM;
+      if (!(*out = mw__arena_grow(h->q->arena, *out, *n, &cap, sizeof **out))) return MW_ENOMEM;
       (*out)[(*n)++] = (mw_xt_grow){.exectrace_id = traces[i],
                                     .goroutine = t->runs[k].goroutine,
                                     .first_ns = t->runs[k].first_ns,

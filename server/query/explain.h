@@ -5,12 +5,14 @@
  *
  *   gather (explain_gather.c, the only step that reads the store)
  *     -> mw_explain_input: spans with their tree, samples and goroutines,
+ *        the goroutines execution traces recorded running them (with chains),
  *        each source's GC cycles and CPU-profile windows, and the operations
  *        whose slow spans stand in for spans no snapshot caught
  *   for each span, children before parents (explain.c runs the steps):
  *     timing    (explain_timing.c)    children union and self intervals
  *     breakdown (explain_breakdown.c) accountants claim the self time: mw_cause
- *                                     claims, each with typed evidence
+ *                                     claims, each with typed evidence (the
+ *                                     execution trace's: explain_trace.c)
  *     causes    (explain_causes.c)    claims merged per kind, filtered, ranked
  *   summary   (explain_summary.c)     the trace's sentence
  *   render    (explain_json.c)        the only code that writes the JSON

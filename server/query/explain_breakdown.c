@@ -25,27 +25,6 @@ static const double STW_PLACEMENT_NS = 500000.0;
 
 enum { TOP_STACKS = 64, TOP_SHOWN = 5, STATE_STACKS_SHOWN = 3 };
 
-static int64_t overlap(int64_t a0, int64_t a1, int64_t b0, int64_t b1) {
-  int64_t lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
-  return hi > lo ? hi - lo : 0;
-}
-
-static int64_t overlap_list(const mw_ex_ival *v, size_t n, int64_t a, int64_t b) {
-  int64_t sum = 0;
-  for (size_t i = 0; i < n; i++) sum += overlap(v[i].a, v[i].b, a, b);
-  return sum;
-}
-
-/* Grows an arena array so that one more element fits; NULL on exhaustion. */
-static void *grow(mw_arena *a, void *items, size_t n, size_t *cap, size_t size) {
-  if (n < *cap) return items;
-  size_t ncap = *cap ? *cap * 2 : 8;
-  void *p = mw__arena_alloc(a, ncap * size);
-  if (p && n) memcpy(p, items, n * size);
-  if (p) *cap = ncap;
-  return p;
-}
-
 /* --- the ledger ---------------------------------------------------------------------- */
 
 int mw__ex_ledger_init(mw_arena *a, const mw_ex_timing *t, mw_ex_ledger *l) {
@@ -61,7 +40,7 @@ int mw__ex_ledger_init(mw_arena *a, const mw_ex_timing *t, mw_ex_ledger *l) {
 }
 
 int mw__ex_take(mw_arena *a, mw_ex_ledger *l, int64_t a0, int64_t a1, int64_t *taken) {
-  *taken = overlap_list(l->free, l->n_free, a0, a1);
+  *taken = mw__ex_overlap_list(l->free, l->n_free, a0, a1);
   if (*taken <= 0) return MW_OK;
   /* at most one interval splits in two */
   mw_ex_ival *out = mw__arena_calloc(a, l->n_free + 1, sizeof *out);
@@ -85,7 +64,7 @@ int mw__ex_take(mw_arena *a, mw_ex_ledger *l, int64_t a0, int64_t a1, int64_t *t
 int mw__ex_take_exact(mw_arena *a, mw_ex_ledger *l, int64_t a0, int64_t a1, int64_t *taken) {
   int rc = mw__ex_take(a, l, a0, a1, taken);
   if (rc) return rc;
-  mw_ex_ival *p = grow(a, l->exact, l->n_exact, &l->cap_exact, sizeof *p);
+  mw_ex_ival *p = mw__arena_grow(a, l->exact, l->n_exact, &l->cap_exact, sizeof *p);
   if (!p) return MW_ENOMEM;
   l->exact = p;
   l->exact[l->n_exact++] = (mw_ex_ival){a0, a1};
@@ -94,11 +73,11 @@ int mw__ex_take_exact(mw_arena *a, mw_ex_ledger *l, int64_t a0, int64_t a1, int6
 
 double mw__ex_unobserved_share(const mw_ex_ledger *l, int64_t a0, int64_t a1) {
   if (!l->n_exact) return 1;
-  int64_t in_self = overlap_list(l->self, l->n_self, a0, a1), observed = 0;
+  int64_t in_self = mw__ex_overlap_list(l->self, l->n_self, a0, a1), observed = 0;
   if (in_self <= 0) return 1;
   for (size_t i = 0; i < l->n_exact; i++) {
     int64_t w0 = l->exact[i].a > a0 ? l->exact[i].a : a0, w1 = l->exact[i].b < a1 ? l->exact[i].b : a1;
-    if (w1 > w0) observed += overlap_list(l->self, l->n_self, w0, w1);
+    if (w1 > w0) observed += mw__ex_overlap_list(l->self, l->n_self, w0, w1);
   }
   return observed >= in_self ? 0 : 1 - (double)observed / (double)in_self;
 }
@@ -110,7 +89,7 @@ int64_t mw__ex_residual(const mw_ex_ledger *l) {
 
 int mw__ex_claim(mw_arena *a, mw_ex_ledger *l, const mw_cause *c) {
   if (c->ns <= 0) return MW_OK;
-  mw_cause *p = grow(a, l->claims, l->n_claims, &l->cap_claims, sizeof *p);
+  mw_cause *p = mw__arena_grow(a, l->claims, l->n_claims, &l->cap_claims, sizeof *p);
   if (!p || !c->summary) return MW_ENOMEM;
   l->claims = p;
   mw_cause *x = &l->claims[l->n_claims++];
@@ -120,14 +99,8 @@ int mw__ex_claim(mw_arena *a, mw_ex_ledger *l, const mw_cause *c) {
   return MW_OK;
 }
 
-/* An evidence list being built in the arena. */
-typedef struct ev_list {
-  mw_evidence *items;
-  size_t n, cap;
-} ev_list;
-
-static mw_evidence *ev_add(mw_arena *a, ev_list *e, enum mw_evidence_type type) {
-  mw_evidence *p = grow(a, e->items, e->n, &e->cap, sizeof *p);
+mw_evidence *mw__ex_ev_add(mw_arena *a, mw_ex_evlist *e, enum mw_evidence_type type) {
+  mw_evidence *p = mw__arena_grow(a, e->items, e->n, &e->cap, sizeof *p);
   if (!p) return NULL;
   e->items = p;
   memset(&p[e->n], 0, sizeof p[e->n]);
@@ -136,7 +109,7 @@ static mw_evidence *ev_add(mw_arena *a, ev_list *e, enum mw_evidence_type type) 
 }
 
 static int claim(mw_arena *a, mw_ex_ledger *l, enum mw_cause_kind kind, int64_t ns, double conf, enum mw_scope scope,
-                 const char *summary, const ev_list *ev) {
+                 const char *summary, const mw_ex_evlist *ev) {
   mw_cause c = {.kind = kind,
                 .ns = ns,
                 .confidence = conf,
@@ -155,7 +128,7 @@ static int claim(mw_arena *a, mw_ex_ledger *l, enum mw_cause_kind kind, int64_t 
 int mw__ex_account_stw(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledger *l) {
   (void)t;
   if (!v->source) return MW_OK;
-  ev_list ev = {0};
+  mw_ex_evlist ev = {0};
   char cycles[160] = "";
   size_t clen = 0;
   int64_t total = 0;
@@ -170,7 +143,7 @@ int mw__ex_account_stw(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledger 
     int64_t o = o1 + o2;
     if (o <= 0) continue;
     total += o;
-    mw_evidence *e = ev_add(v->a, &ev, MW_EV_GC_CYCLE);
+    mw_evidence *e = mw__ex_ev_add(v->a, &ev, MW_EV_GC_CYCLE);
     if (!e) return MW_ENOMEM;
     e->u.gc.n = g->n;
     e->u.gc.start_ns = g->start_ns;
@@ -226,7 +199,7 @@ static void tally_cpu(const mw_ex_span *sp, const mw_ex_ledger *l, cpu_tally *t)
 /* The evidence of CPU time: the heaviest stacks, then the profiles the
  * samples came from, once each. *where: the site of the stack with the most
  * samples. */
-static int cpu_evidence(mw_arena *a, const mw_ex_span *sp, cpu_tally *t, ev_list *ev, const char **where) {
+static int cpu_evidence(mw_arena *a, const mw_ex_span *sp, cpu_tally *t, mw_ex_evlist *ev, const char **where) {
   size_t heaviest = 0;
   for (size_t k = 1; k < t->n_top; k++)
     if (t->top[k].samples > t->top[heaviest].samples) heaviest = k;
@@ -236,7 +209,7 @@ static int cpu_evidence(mw_arena *a, const mw_ex_span *sp, cpu_tally *t, ev_list
     for (size_t k = 1; k < t->n_top; k++)
       if (t->top[k].ns > t->top[best].ns) best = k;
     if (t->top[best].ns < 0) break;
-    mw_evidence *e = ev_add(a, ev, MW_EV_CPU_SAMPLES);
+    mw_evidence *e = mw__ex_ev_add(a, ev, MW_EV_CPU_SAMPLES);
     if (!e) return MW_ENOMEM;
     e->u.cpu.frames = t->top[best].frames;
     e->u.cpu.samples = t->top[best].samples;
@@ -249,7 +222,7 @@ static int cpu_evidence(mw_arena *a, const mw_ex_span *sp, cpu_tally *t, ev_list
     for (size_t k = i; k-- > 0 && !seen && sp->cpu[k].at_ns == sp->cpu[i].at_ns;)
       seen = sp->cpu[k].snapshot_id == sp->cpu[i].snapshot_id;
     if (seen) continue;
-    mw_evidence *e = ev_add(a, ev, MW_EV_CPU_PROFILE);
+    mw_evidence *e = mw__ex_ev_add(a, ev, MW_EV_CPU_PROFILE);
     if (!e) return MW_ENOMEM;
     e->u.profile.snapshot_id = sp->cpu[i].snapshot_id;
     e->u.profile.at_ns = sp->cpu[i].at_ns;
@@ -276,7 +249,7 @@ int mw__ex_account_cpu(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledger 
   }
   int rc = MW_OK;
   if (c.cpu_ns > 0) {
-    ev_list ev = {0};
+    mw_ex_evlist ev = {0};
     const char *where;
     if ((rc = cpu_evidence(a, v->span, &c, &ev, &where))) return rc;
     rc = claim(a, l, MW_K_CPU, c.cpu_ns, mw__ex_conf((double)c.samples, 0.95), MW_SCOPE_SPAN,
@@ -285,8 +258,8 @@ int mw__ex_account_cpu(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledger 
                &ev);
   }
   if (!rc && c.assist_ns > 0) {
-    ev_list ev = {0};
-    mw_evidence *e = ev_add(a, &ev, MW_EV_CPU_SAMPLES);
+    mw_ex_evlist ev = {0};
+    mw_evidence *e = mw__ex_ev_add(a, &ev, MW_EV_CPU_SAMPLES);
     if (!e) return MW_ENOMEM;
     e->u.cpu.function = "runtime.gcAssistAlloc";
     e->u.cpu.cpu_ns = c.assist_ns;
@@ -334,7 +307,7 @@ double mw__ex_cpu_coverage(const mw_ex_source *src, const mw_ex_ledger *l) {
   for (size_t i = 0; src && i < src->n_cpu; i++) {
     int64_t sampled = src->cpu[i].dur_ns - CPU_PROFILE_TAIL_NS;
     if (sampled > 0)
-      covered += overlap_list(l->free, l->n_free, src->cpu[i].at_ns, mw__sat_add(src->cpu[i].at_ns, sampled));
+      covered += mw__ex_overlap_list(l->free, l->n_free, src->cpu[i].at_ns, mw__sat_add(src->cpu[i].at_ns, sampled));
   }
   double cover = l->free_ns > 0 ? (double)covered / (double)l->free_ns : 0;
   return cover > 1 ? 1 : cover;
@@ -342,7 +315,7 @@ double mw__ex_cpu_coverage(const mw_ex_source *src, const mw_ex_ledger *l) {
 
 /* Evidence for one bucket: up to 3 distinct stacks with the snapshots that
  * saw them, and what the fraction rests on. */
-static int state_evidence(mw_arena *a, const mw_ex_obs *obs, int bucket, const char *note, ev_list *ev) {
+static int state_evidence(mw_arena *a, const mw_ex_obs *obs, int bucket, const char *note, mw_ex_evlist *ev) {
   int64_t seen[STATE_STACKS_SHOWN];
   size_t n_seen = 0;
   for (size_t i = 0; i < obs->n_rows && n_seen < STATE_STACKS_SHOWN; i++) {
@@ -352,7 +325,7 @@ static int state_evidence(mw_arena *a, const mw_ex_obs *obs, int bucket, const c
     while (k < n_seen && seen[k] != r->stack_id) k++;
     if (k < n_seen) continue;
     seen[n_seen++] = r->stack_id;
-    mw_evidence *e = ev_add(a, ev, MW_EV_GOROUTINE_SAMPLE);
+    mw_evidence *e = mw__ex_ev_add(a, ev, MW_EV_GOROUTINE_SAMPLE);
     if (!e) return MW_ENOMEM;
     e->u.goroutine.snapshot_id = r->snapshot_id;
     e->u.goroutine.at_ns = r->at_ns;
@@ -362,7 +335,7 @@ static int state_evidence(mw_arena *a, const mw_ex_obs *obs, int bucket, const c
     e->u.goroutine.stack_id = r->stack_id;
     e->u.goroutine.frames = r->frames;
   }
-  mw_evidence *e = ev_add(a, ev, MW_EV_OBSERVATIONS);
+  mw_evidence *e = mw__ex_ev_add(a, ev, MW_EV_OBSERVATIONS);
   if (!e) return MW_ENOMEM;
   e->u.obs.snapshots = obs->snapshots;
   e->u.obs.spans = obs->spans;
@@ -402,7 +375,7 @@ typedef struct states {
 static int claim_state(mw_arena *a, mw_ex_ledger *l, const states *st, int bucket, enum mw_cause_kind kind, int64_t ns,
                        double conf, const char *summary) {
   if (ns <= 0) return MW_OK;
-  ev_list ev = {0};
+  mw_ex_evlist ev = {0};
   int rc = state_evidence(a, st->obs, bucket, st->note, &ev);
   return rc ? rc : claim(a, l, kind, ns, conf, st->scope, summary, &ev);
 }
@@ -484,8 +457,8 @@ int mw__ex_account_unknown(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_led
                      (long long)v->op->count, mw__ex_ms(v->op->p90_ns));
   else why = "no goroutine snapshot fell inside this span";
   if (!why) return MW_ENOMEM;
-  ev_list ev = {0};
-  mw_evidence *e = ev_add(v->a, &ev, MW_EV_REASON);
+  mw_ex_evlist ev = {0};
+  mw_evidence *e = mw__ex_ev_add(v->a, &ev, MW_EV_REASON);
   if (!e) return MW_ENOMEM;
   e->u.reason.text = why;
   return claim(v->a, l, MW_K_UNKNOWN, residual, 0, MW_SCOPE_SPAN,

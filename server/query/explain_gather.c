@@ -1,8 +1,10 @@
 /* Gather (see explain.h): the one step of an explanation that reads the
  * store. It reads a trace's spans, each source's GC cycles and CPU-profile
  * windows, the spans' labelled CPU samples and goroutines (per trace, in
- * batches: a few queries whatever the number of spans), and, for the spans
- * that no goroutine snapshot caught, their operations' slow neighbours; and
+ * batches: a few queries whatever the number of spans), the stored execution
+ * traces that recorded the spans' goroutines (their intervals cut to each
+ * span, and the chains of wake edges behind its longest waits), and, for the
+ * spans that no goroutine snapshot caught, their operations' slow neighbours; and
  * turns stored formats (profile meta, through its owner model/snapshot_meta.c;
  * sample values) into plain numbers. All in the caller's one read
  * transaction. Any
@@ -243,7 +245,7 @@ enum {
   XT_WAKE_SLACK_NS = 10000, /* a wake this close to a wait's end ended it */
 };
 /* Decoded size of one blob, and the stored bytes decoded per explanation. */
-static const size_t XT_BODY_MAX = 256u << 20, XT_BYTES_MAX = 64u << 20;
+static const size_t XT_BODY_MAX = 64u << 20, XT_BYTES_MAX = 32u << 20;
 
 typedef struct xt_trace {
   mw_ex_xtrace x;
@@ -253,7 +255,7 @@ typedef struct xt_trace {
 typedef struct xt_gor {
   int64_t trace;
   uint64_t g;
-  int found; /* 0: not in the trace, or past the bytes bound */
+  int found; /* 0: not in the trace, or past a bound */
   int64_t first_ns, last_ns;
   mw_xt_blob b;
 } xt_gor;
@@ -304,8 +306,18 @@ static int xt_trace_of(xt_ctx *c, int64_t id, xt_trace **out) {
   return (*out = t), MW_OK;
 }
 
+/* Whether a blob's body (decode/exectrace_blob.h: a format byte, then the
+ * body or one zstd frame of it) stays within XT_BODY_MAX: a bigger one is a
+ * bound reached, not a blob that fails to decode. */
+static int xt_body_fits(const uint8_t *blob, size_t len) {
+  if (len < 1) return 0;
+  if (blob[0] != 1) return len - 1 <= XT_BODY_MAX;
+  unsigned long long n = ZSTD_getFrameContentSize(blob + 1, len - 1);
+  return n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n <= XT_BODY_MAX;
+}
+
 /* A goroutine of a trace, decoded once; *out NULL when the trace has none by
- * that id or the bytes bound is reached. */
+ * that id or a bound is reached (the bytes read, the body's size). */
 static int xt_gor_of(xt_ctx *c, int64_t trace, uint64_t g, const xt_gor **out) {
   *out = NULL;
   for (size_t i = 0; i < c->n_gors; i++)
@@ -322,7 +334,7 @@ static int xt_gor_of(xt_ctx *c, int64_t trace, uint64_t g, const xt_gor **out) {
   int rc = mw__store_xt_goroutine(c->rd, c->a, trace, g, &row);
   if (rc == MW_ENOTFOUND) rc = MW_OK, row.blob = NULL;
   if (rc) return rc;
-  if (row.blob && c->bytes + row.blob_len <= XT_BYTES_MAX) {
+  if (row.blob && c->bytes + row.blob_len <= XT_BYTES_MAX && xt_body_fits(row.blob, row.blob_len)) {
     c->bytes += row.blob_len;
     rc = mw__xt_blob_decode(c->a, row.blob, row.blob_len, XT_BODY_MAX, &x->b);
     if (rc == MW_EINVAL) rc = MW_EIO; /* a stored blob that does not decode */
@@ -539,6 +551,7 @@ typedef struct xt_src {
   xt_trace *t;
   const xt_gor *g;
   const mw_xt_interval *raw; /* the blob's intervals the piece's iv copy */
+  mw_ex_xival *iv;           /* the piece's (its xgor's iv, writable here) */
 } xt_src;
 
 /* Which of a span's intervals get their stacks read, and which blocked ones
@@ -581,7 +594,7 @@ static int xt_details(xt_ctx *c, size_t i, mw_ex_xgor *xg, const xt_src *src, si
   for (int kind = 0; kind < MW_K_N; kind++)
     for (size_t k = 0; k < n_top[kind]; k++) {
       pick p = top[kind][k];
-      mw_ex_xival *iv = (mw_ex_xival *)&xg[p.gi].iv[p.k];
+      mw_ex_xival *iv = &src[p.gi].iv[p.k];
       const mw_xt_interval *raw = &src[p.gi].raw[p.k];
       if ((rc = xt_frames(c, src[p.gi].t->x.id, raw->stack, &iv->s.frames))) return rc;
       if (raw->state == MW_XT_BLOCKED && (k == 0 || p.ns * 10 >= dur)) follow[n_follow++] = p;
@@ -592,7 +605,7 @@ static int xt_details(xt_ctx *c, size_t i, mw_ex_xgor *xg, const xt_src *src, si
       if (follow[j].ns > follow[best].ns) best = j;
     pick p = follow[best];
     follow[best] = follow[m];
-    mw_ex_xival *iv = (mw_ex_xival *)&xg[p.gi].iv[p.k];
+    mw_ex_xival *iv = &src[p.gi].iv[p.k];
     if ((rc = xt_follow(c, src[p.gi].t, src[p.gi].g, &iv->s, &iv->chain))) return rc;
   }
   return MW_OK;
@@ -616,11 +629,12 @@ static int xt_span(xt_ctx *c, size_t i, const mw_xt_span_hit *hits, size_t n_hit
   if (!xg) return MW_ENOMEM;
   for (size_t k = 0; k < n_cands && n_xg < XT_GOR_PER_SPAN; k++) {
     const xt_cand *cd = &cands[k];
-    int primary = 1;
-    for (size_t j = 0; j < k && primary; j++) primary = cands[j].t != cd->t;
+    if (cd->overlap <= 0) continue; /* a run outside the span: a clock off, not the span */
     const xt_gor *g;
     if ((rc = xt_gor_of(c, cd->t->x.id, cd->g, &g))) return rc;
-    if (!g || cd->overlap <= 0) continue; /* a run outside the span: a clock off, not the span */
+    if (!g) continue;
+    int primary = 1; /* the first goroutine used of its trace */
+    for (size_t j = 0; j < n_xg && primary; j++) primary = src[j].t != cd->t;
     int64_t a0 = primary ? s0 : (cd->first_ns > s0 ? cd->first_ns : s0);
     int64_t a1 = primary ? s1 : (cd->last_ns < s1 ? cd->last_ns : s1);
     int64_t lo[3] = {a0, cd->t->x.start_ns, g->first_ns}, hi[3] = {a1, cd->t->x.end_ns, g->last_ns};
@@ -642,7 +656,7 @@ static int xt_span(xt_ctx *c, size_t i, const mw_xt_span_hit *hits, size_t n_hit
                               .to_ns = pieces[p].b,
                               .iv = iv,
                               .n_iv = e - f};
-      src[n_xg++] = (xt_src){cd->t, g, &g->b.intervals[f]};
+      src[n_xg++] = (xt_src){cd->t, g, &g->b.intervals[f], iv};
       cover(cov, &n_cov, pieces[p]);
     }
   }

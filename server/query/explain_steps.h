@@ -57,6 +57,17 @@ typedef struct mw_ex_timing {
 
 int mw__ex_timing(mw_arena *a, const mw_explain_input *in, size_t span, mw_ex_timing *t);
 
+/* The length of [a0, a1) within [b0, b1); of [a, b) within the intervals v. */
+static inline int64_t mw__ex_overlap(int64_t a0, int64_t a1, int64_t b0, int64_t b1) {
+  int64_t lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
+  return hi > lo ? hi - lo : 0;
+}
+static inline int64_t mw__ex_overlap_list(const mw_ex_ival *v, size_t n, int64_t a, int64_t b) {
+  int64_t sum = 0;
+  for (size_t i = 0; i < n; i++) sum += mw__ex_overlap(v[i].a, v[i].b, a, b);
+  return sum;
+}
+
 /* --- the breakdown (explain_breakdown.c) ------------------------------------------- */
 
 /* Goroutine-state observations: each snapshot that found the span's (or the
@@ -168,6 +179,14 @@ int mw__ex_causes(mw_arena *a, int64_t dur_ns, const mw_cause *claims, size_t n,
 const char *mw__ex_summary(mw_arena *a, const mw_trace_explain *t);
 
 /* --- small shared helpers ------------------------------------------------------------ */
+
+/* An evidence list being built in the arena. */
+typedef struct mw_ex_evlist {
+  mw_evidence *items;
+  size_t n, cap;
+} mw_ex_evlist;
+/* Appends a zeroed entry of type; NULL on exhaustion. */
+mw_evidence *mw__ex_ev_add(mw_arena *a, mw_ex_evlist *e, enum mw_evidence_type type);
 
 /* printf into the arena (truncated at 1 KiB); NULL on exhaustion. */
 char *mw__ex_fmt(mw_arena *a, const char *f, ...) __attribute__((format(printf, 2, 3)));

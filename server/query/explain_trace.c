@@ -20,17 +20,6 @@ enum { TOP_INTERVALS = 5, MAX_TRACES = 16 };
 /* Confidence of an exact record by how its clock met the spans' clock. */
 static double align_conf(int alignment) { return alignment == MW_XT_ALIGN_CLOCK_SNAPSHOT ? 0.95 : 0.8; }
 
-static int64_t overlap(int64_t a0, int64_t a1, int64_t b0, int64_t b1) {
-  int64_t lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
-  return hi > lo ? hi - lo : 0;
-}
-
-static int64_t overlap_list(const mw_ex_ival *v, size_t n, int64_t a, int64_t b) {
-  int64_t sum = 0;
-  for (size_t i = 0; i < n; i++) sum += overlap(v[i].a, v[i].b, a, b);
-  return sum;
-}
-
 enum mw_cause_kind mw__ex_xt_kind(int state, const char *reason) {
   static const struct {
     const char *name;
@@ -143,30 +132,6 @@ static void add_top(kind_acc *k, const mw_ex_xgor *g, const mw_ex_xival *iv, int
   k->n_top = n;
 }
 
-/* Grows an arena array so that one more element fits; NULL on exhaustion. */
-static void *grow(mw_arena *a, void *items, size_t n, size_t *cap, size_t size) {
-  if (n < *cap) return items;
-  size_t ncap = *cap ? *cap * 2 : 8;
-  void *p = mw__arena_alloc(a, ncap * size);
-  if (p && n) memcpy(p, items, n * size);
-  if (p) *cap = ncap;
-  return p;
-}
-
-typedef struct ev_list {
-  mw_evidence *items;
-  size_t n, cap;
-} ev_list;
-
-static mw_evidence *ev_add(mw_arena *a, ev_list *e, enum mw_evidence_type type) {
-  mw_evidence *p = grow(a, e->items, e->n, &e->cap, sizeof *p);
-  if (!p) return NULL;
-  e->items = p;
-  memset(&p[e->n], 0, sizeof p[e->n]);
-  p[e->n].type = type;
-  return &p[e->n++];
-}
-
 /* The sentence of one kind's claim: what the goroutine did, where (the
  * longest interval's site), and for a wait the chain of its longest interval
  * that has one. */
@@ -194,10 +159,10 @@ static const char *kind_summary(mw_arena *a, const mw_ex_span *sp, enum mw_cause
   return mw__ex_fmt(a, "%s for %.1f ms (execution trace)", what, mw__ex_ms(k->ns));
 }
 
-static int kind_evidence(mw_arena *a, const kind_acc *k, const trace_acc *tr, size_t n_tr, ev_list *ev) {
+static int kind_evidence(mw_arena *a, const kind_acc *k, const trace_acc *tr, size_t n_tr, mw_ex_evlist *ev) {
   for (size_t i = 0; i < n_tr; i++) {
     if (!(k->traces & (1u << i))) continue;
-    mw_evidence *e = ev_add(a, ev, MW_EV_EXECTRACE);
+    mw_evidence *e = mw__ex_ev_add(a, ev, MW_EV_EXECTRACE);
     if (!e) return MW_ENOMEM;
     e->u.xtrace.id = tr[i].x->id;
     e->u.xtrace.start_ns = tr[i].x->start_ns;
@@ -207,7 +172,7 @@ static int kind_evidence(mw_arena *a, const kind_acc *k, const trace_acc *tr, si
   }
   for (size_t i = 0; i < k->n_top; i++) {
     const mw_ex_xival *iv = k->top[i].iv;
-    mw_evidence *e = ev_add(a, ev, MW_EV_INTERVAL);
+    mw_evidence *e = mw__ex_ev_add(a, ev, MW_EV_INTERVAL);
     if (!e) return MW_ENOMEM;
     e->u.interval.exectrace_id = k->top[i].g->trace->id;
     e->u.interval.goroutine = k->top[i].g->goroutine;
@@ -222,7 +187,7 @@ static int kind_evidence(mw_arena *a, const kind_acc *k, const trace_acc *tr, si
   for (size_t i = 0; i < k->n_top; i++) {
     const mw_ex_chain *c = k->top[i].iv->chain;
     if (!c || !c->n_links) continue;
-    mw_evidence *e = ev_add(a, ev, MW_EV_CHAIN);
+    mw_evidence *e = mw__ex_ev_add(a, ev, MW_EV_CHAIN);
     if (!e) return MW_ENOMEM;
     e->u.chain.links = c->links;
     e->u.chain.n_links = c->n_links;
@@ -252,7 +217,7 @@ int mw__ex_account_trace(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledge
       const mw_ex_xival *iv = &g->iv[i];
       int64_t a0 = iv->s.start_ns > g->from_ns ? iv->s.start_ns : g->from_ns;
       int64_t a1 = iv->s.end_ns < g->to_ns ? iv->s.end_ns : g->to_ns;
-      int64_t ns = a1 > a0 ? overlap_list(l->free, l->n_free, a0, a1) : 0;
+      int64_t ns = a1 > a0 ? mw__ex_overlap_list(l->free, l->n_free, a0, a1) : 0;
       if (ns <= 0) continue;
       kind_acc *k = &kinds[mw__ex_xt_kind(iv->s.state, iv->s.reason)];
       k->ns += ns;
@@ -269,7 +234,7 @@ int mw__ex_account_trace(const mw_ex_view *v, const mw_ex_timing *t, mw_ex_ledge
   for (int kind = 0; kind < MW_K_N; kind++) {
     const kind_acc *k = &kinds[kind];
     if (k->ns <= 0) continue;
-    ev_list ev = {0};
+    mw_ex_evlist ev = {0};
     int rc = kind_evidence(a, k, tr, n_tr, &ev);
     if (rc) return rc;
     mw_cause c = {.kind = (enum mw_cause_kind)kind,

@@ -9,7 +9,9 @@
 // says so. Then on the real Go 1.26 / 1.27 captures of tests/data/exectrace
 // (the spans scenario, with the spans its program logged pushed over OTLP):
 // the outer span's channel wait, woken by the sender goroutine
-// expected.json names, which had slept before it.
+// expected.json names, which had slept before it; and the preblocked
+// scenario's span pre, begun before the trace: its traced sleep is exact, the
+// time before the trace is said to lie outside it.
 
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -263,7 +265,34 @@ describe('explain from the recorded Go traces', { skip: READER ? false : 'meanwh
       assert.equal(l.waited.reason, 'sleep');
       assert.ok(BigInt(l.waited.ns) >= 14n * MS, `the sender slept 15 ms before sending: ${l.waited.ns}`);
       assert.match(chan.summary, new RegExp(`woken by goroutine ${e.goroutines.sender} \\(no span\\)`));
-      await srv.stop();
     });
+
+    test(`${go} preblocked: a span begun 20 ms before the trace; the traced sleep is exact, the rest is said to be outside`, async () => {
+      const p = JSON.parse(readFileSync(traceFixture(go, 'expected.json'), 'utf8')).preblocked;
+      const [traceId, spanId] = p.spans.pre.split('/');
+      const [c0, c1] = p.windows.capture.map(BigInt), [p0, p1] = p.windows.pre_sleep.map(BigInt);
+      // the program made the span's task just before trace.Start (window capture): the stored
+      // span says it began 20 ms before that, and ended with the sleep
+      await postJsonOk(srv, otlp('capture', [{ trace: traceId, span: spanId, name: 'pre.op', start: c0 - 20n * MS, end: p1 }]));
+      const r = await ingest(srv, 'exectrace', { service: 'capture', instance: `${go}-pre` }, readFileSync(traceFixture(go, 'preblocked.trace')));
+      assert.equal(r.status, 200, r.body.toString());
+      const j = await getJ(srv, `/api/v1/traces/${traceId}/explain`);
+      const s = j.spans[0];
+      const sleep = s.causes.find((c) => c.kind === 'sleep');
+      assert.ok(sleep, jstr(s.causes.map((c) => [c.kind, c.scope])));
+      assert.equal(sleep.scope, 'trace');
+      assert.equal(ev(sleep, 'interval')[0].goroutine, p.goroutines.main);
+      const sleepNs = BigInt(s.breakdown.blocked_ns.sleep);
+      assert.ok(sleepNs >= p1 - p0 - 1n * MS && sleepNs <= p1 - p0 + 1n * MS, `sleep ${sleepNs} vs pre_sleep ${p1 - p0}`);
+      // before the trace began (between c0 and c1): 20 ms and the trace's start-up; no snapshot saw it
+      const unknown = s.causes.find((c) => c.kind === 'unknown');
+      assert.ok(unknown, jstr(s.causes.map((c) => [c.kind, c.scope])));
+      const note = unknown.evidence.find((x) => x.type === 'reason' && /lay outside the traced window/.test(x.text));
+      assert.ok(note, jstr(unknown.evidence));
+      const outMs = Number(note.text.match(/^([0-9.]+) ms/)[1]);
+      assert.ok(outMs >= 20 && outMs <= 20 + Number(c1 - c0) / 1e6 + 0.1, `outside ${outMs} ms`);
+    });
+
+    test(`${go}: the server stops cleanly`, async () => { await srv.stop(); });
   }
 });

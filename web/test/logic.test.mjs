@@ -82,6 +82,7 @@ test('the CPU profiles behind a span: its evidence, else the timeline\'s windows
 test('operation-scope causes are labelled as borrowed; confidence words', () => {
   assert.equal(scopeLabel({ scope: 'operation' }), 'from similar spans');
   assert.equal(scopeLabel({ scope: 'span' }), "this span's own evidence");
+  assert.equal(scopeLabel({ scope: 'trace' }), 'exact: execution trace');
   assert.equal(confidenceWord(0.69), 'medium');
   assert.equal(confidenceWord(0.7), 'high');
   assert.equal(confidenceWord(0.36), 'low');

@@ -16,6 +16,7 @@ test('every view survives a round trip through its URL', () => {
     { view: 'trace', traceId: 'd3779ae135f5eb93dab67b4afafed1ac' },
     { view: 'trace', traceId: 'd3779ae135f5eb93dab67b4afafed1ac', span: '410e019b1857534d', t0: -1500000, t1: 152496233 },
     { view: 'trace', traceId: 'd3779ae135f5eb93dab67b4afafed1ac', span: '410e019b1857534d', snapshot: 7 },
+    { view: 'trace', traceId: 'd3779ae135f5eb93dab67b4afafed1ac', span: '410e019b1857534d', goroutine: 25 },
     { view: 'snapshot', snapshotId: 12 },
     { view: 'snapshot', snapshotId: 12, traceId: 'd3779ae135f5eb93dab67b4afafed1ac' },
   ];

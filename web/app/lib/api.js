@@ -79,6 +79,10 @@ export const api = {
   explain: (id, o) => getJson(`/api/v1/traces/${enc(id)}/explain`, o),
   snapshot: (id, o, limit = 10000) => getJson(`/api/v1/snapshots/${enc(id)}${qs({ limit })}`, o),
   compare: (service, name, o) => getJson(`/api/v1/compare${qs({ service, name })}`, o),
+  /** The stored execution traces that overlap [from, to) (unix ns; params: source, from, to, limit), newest first. */
+  exectraces: (params, o) => getJson(`/api/v1/exectraces${qs(params)}`, o),
+  /** A span's goroutines in the stored execution traces (docs/EXECTRACE.md "Reads"); 404: no trace covers it. */
+  exectraceSpan: (traceId, spanId, o) => getJson(`/api/v1/exectrace/spans/${enc(traceId)}/${enc(spanId)}`, o),
   /** One page of sources (params: offset, limit). */
   sources: (o, params = {}) => getJson(`/api/v1/sources${qs(params)}`, o),
 };
@@ -86,6 +90,8 @@ export const api = {
 /** The download URL of a span's pprof (cpu or goroutine), only its labelled samples. */
 export const spanProfileUrl = (spanId, type, traceId) => `/api/v1/spans/${enc(spanId)}/profile${qs({ type, trace: traceId })}`;
 export const snapshotRawUrl = (id) => `/api/v1/snapshots/${enc(id)}/raw`;
+/** A stored execution trace as it was pushed (`go tool trace` opens it). */
+export const exectraceRawUrl = (id) => `/api/v1/exectraces/${enc(id)}/raw`;
 
 /** GET a file of the API as a Blob (downloads that need the token); throws ApiError. */
 export async function getBlob(path, { signal } = {}) {

@@ -31,9 +31,10 @@ export function cpuSnapshotIds(spanEx, tlSpan, sources) {
   return [...ids];
 }
 
-/** How a cause's scope is shown: its own evidence, or borrowed from similar spans. */
+/** How a cause's scope is shown: borrowed from similar spans, exact from an execution trace, or its own samples. */
 export function scopeLabel(cause) {
-  return cause && cause.scope === 'operation' ? 'from similar spans' : "this span's own evidence";
+  if (cause && cause.scope === 'operation') return 'from similar spans';
+  return cause && cause.scope === 'trace' ? 'exact: execution trace' : "this span's own evidence";
 }
 
 /** A confidence as words: ≥ 0.7 high (clients may act on it), ≥ 0.4 medium, else low. */

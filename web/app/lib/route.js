@@ -3,7 +3,8 @@
 //   /service/<service>                  one service's operations
 //   /operation/<service>/<name>         scatter and slowest traces of an operation
 //   /compare/<service>/<name>           slow against fast spans of an operation
-//   /trace/<id>?span=&t0=&t1=&snapshot= a trace; t0/t1 are the zoom, in ms from its start
+//   /trace/<id>?span=&t0=&t1=&snapshot=&g= a trace; t0/t1 are the zoom, in ms from its start;
+//                                       g the goroutine to point at in the span's lanes
 //   /snapshot/<id>?trace=               one runtime snapshot (goroutines or profile)
 // meanwhiled serves the page for these path prefixes (server/http/misc.c), so deep
 // links work whatever a name holds; names are percent-encoded path segments. Pure, no
@@ -65,6 +66,8 @@ export function parseRoute(pathname, search = '') {
         if (t0 != null && t1 != null && t1 > t0) { st.t0 = t0; st.t1 = t1; }
         const snap = q.get('snapshot');
         if (snap && /^\d+$/.test(snap)) st.snapshot = Number(snap);
+        const g = q.get('g');
+        if (span && g && /^\d+$/.test(g)) st.goroutine = Number(g);
         return st;
       }
       break;
@@ -92,6 +95,7 @@ export function formatRoute(st) {
       if (st.span) q.set('span', st.span);
       if (st.t0 != null && st.t1 != null) { q.set('t0', nsToMsParam(st.t0)); q.set('t1', nsToMsParam(st.t1)); }
       if (st.snapshot != null) q.set('snapshot', String(st.snapshot));
+      if (st.span && st.goroutine != null) q.set('g', String(st.goroutine));
       const qs = q.toString();
       return `/trace/${encodeSeg(st.traceId)}${qs ? '?' + qs : ''}`;
     }

@@ -3,10 +3,11 @@
 // links, GC cycles, the slowest child), a flame graph of the span's own CPU samples
 // (from the CPU profile snapshots its evidence names, filtered to samples labelled with
 // the span), its goroutine samples by state (from the timeline), and links to download
-// the span's pprof. Evidence borrowed from the operation's slow spans is labelled
-// "from similar spans".
+// the span's pprof and the stored execution traces that cover it (`go tool trace` opens
+// them). Evidence borrowed from the operation's slow spans is labelled "from similar
+// spans"; a blocked cause's chain of wakers is a list of links to each waker's span.
 
-import { api, spanProfileUrl } from '../lib/api.js';
+import { api, spanProfileUrl, exectraceRawUrl } from '../lib/api.js';
 import { fmtDuration, fmtOffset, fmtPct, fmtClock, fmtCount, fmtBytes } from '../lib/format.js';
 import { flattenBreakdown, segments, kindLabel, kindColor, stateColor } from '../lib/breakdown.js';
 import { cpuSnapshotIds, scopeLabel, confidenceWord } from '../lib/explain.js';
@@ -130,6 +131,19 @@ export function spanPanel(o) {
     h('div', { class: 'panel-actions' }, dl('cpu', hasCpu, 'CPU profile (.pb.gz)'), dl('goroutine', hasG, 'Goroutine profile (.pb.gz)')),
     h('p', { class: 'muted small' }, 'Only the samples labelled with this span; open with go tool pprof.')));
 
+  // ---------------------------------------------------------- execution traces
+  const xtSec = h('section', { class: 'exectraces', dataset: { role: 'exectraces' } }, h('h3', null, 'Execution trace'), loadingBox('the execution traces'));
+  el.append(xtSec);
+  (o.exectraces || Promise.resolve([])).then((xs) => {
+    xtSec.lastChild.remove();
+    xtSec.dataset.count = String(xs.length);
+    if (!xs.length) { xtSec.append(h('p', { class: 'muted small' }, 'No stored execution trace covers this span.')); return; }
+    xtSec.append(h('div', { class: 'panel-actions' }, xs.map((x) => h('a', {
+      class: 'btn small', href: exectraceRawUrl(x.id), download: `trace-${x.id}.out`, dataset: { exectraceId: String(x.id) },
+    }, xs.length > 1 ? `download execution trace #${x.id}` : 'download execution trace'))),
+    h('p', { class: 'muted small' }, `The whole trace as it was pushed (${xs.map((x) => `#${x.id}: ${fmtDuration(x.end_ns - x.start_ns)}, ${x.alignment}`).join('; ')}); open with go tool trace.`));
+  });
+
   return { el, destroy() { ac.abort(); for (const d of destroyers) d(); } };
 }
 
@@ -181,8 +195,35 @@ function evidenceItem(e, o, borrowed) {
         `${e.snapshots != null ? fmtCount(e.snapshots) + ' snapshot observation' + (e.snapshots === 1 ? '' : 's') : ''}${e.spans != null ? ` of ${fmtCount(e.spans)} similar span${e.spans === 1 ? '' : 's'}` : ''}${e.fraction != null ? `; ${fmtPct(e.fraction)} of them in this state` : ''}`);
     case 'reason':
       return h('li', { class: 'ev ev-reason' }, tag, e.text || '');
+    case 'exectrace':
+      return h('li', { class: 'ev ev-exectrace' }, 'from ',
+        h('a', { href: exectraceRawUrl(e.exectrace_id), download: `trace-${e.exectrace_id}.out` }, `execution trace #${e.exectrace_id}`),
+        h('span', { class: 'num muted' }, ` (covers ${fmtDuration(Number(e.covered_ns))} of the span; clock ${e.alignment})`));
+    case 'interval':
+      return h('li', { class: 'ev ev-interval' }, h('div', null, h('span', { class: 'num' }, `goroutine ${e.goroutine}: ${e.state}${e.reason ? ` (${e.raw_reason || e.reason})` : ''} ${fmtDuration(Number(e.ns))}`),
+        h('span', { class: 'num muted' }, ` at ${fmtOffset(Number(e.start_ns) - o.base)}`)), framesList(e.stack, { max: 8 }));
+    case 'chain':
+      return chainItem(e, o);
     default:
       return h('li', { class: 'ev' }, tag, h('code', null, JSON.stringify(e)));
   }
 }
 
+
+/** A chain of wakers: each link a line ("woken by goroutine 57, span db.flush") that opens the waker's span, and its stack. */
+function chainItem(e, o) {
+  const list = h('ol', { class: 'chain', dataset: { role: 'chain' } });
+  for (const l of e.links || []) {
+    const verb = l.relation === 'released' ? 'released by' : 'woken by';
+    const name = l.span_name || l.span_id;
+    const link = l.span_id ? h('a', {
+      href: '#', class: 'chain-link', dataset: { spanId: l.span_id, traceId: l.trace_id || '', goroutine: String(l.goroutine) },
+      onclick: (ev) => { ev.preventDefault(); o.onOpenLink(l); },
+    }, `span ${name}`) : h('span', { class: 'muted' }, 'no span');
+    const waited = l.waited ? h('div', { class: 'muted small' }, `which had waited ${fmtDuration(Number(l.waited.ns))} (${l.waited.raw_reason || l.waited.reason || l.waited.state})`) : null;
+    list.append(h('li', null, h('div', null, `${verb} goroutine ${l.goroutine} (`, link,
+      l.service ? h('span', { class: 'muted' }, ` · ${l.service}`) : null, ') ', h('span', { class: 'num muted' }, `at ${fmtOffset(Number(l.woke_ns) - o.base)}`)),
+    waited, framesList(l.stack, { max: 4 })));
+  }
+  return h('li', { class: 'ev ev-chain' }, h('div', null, 'the chain of waits:'), list);
+}

@@ -41,7 +41,8 @@ export function buildTraceDom(o) {
   const cursor = h('div', { class: 'cursor-line', hidden: true });
   const readout = h('div', { class: 'readout', hidden: true, role: 'status' });
   const selBox = h('div', { class: 'sel-box', hidden: true });
-  const main = h('div', { class: 'trace-main' }, axis, wfBox, lanesBox, cursor, selBox, readout);
+  const gorSlot = h('div', { class: 'gor-slot' }); // the selected span's goroutine lanes (views/gorlanes.js)
+  const main = h('div', { class: 'trace-main' }, axis, wfBox, gorSlot, lanesBox, cursor, selBox, readout);
   const side = h('aside', { class: 'side-panel', hidden: true, 'aria-label': 'Details' });
   const body = h('div', { class: 'trace-body' }, main, side);
   if (!models.length) lanesBox.append(emptyBox('No runtime data for the services of this trace.', 'Send gctrace, schedtrace and profiles to /api/v1/ingest/{kind} to see GC cycles, goroutines and CPU here.'));
@@ -53,17 +54,18 @@ export function buildTraceDom(o) {
         goroutinePoints: String(c.goroutines), runqueuePoints: String(c.runqueue), snapshots: String(c.snapshots), cpuProfiles: String(c.cpuProfiles) },
     }, `${m.label}: ${c.gc} GC cycles${m.gcMore ? ' (more not shown)' : ''}, ${c.snapshots} snapshots, ${c.cpuProfiles} CPU profiles, ${c.goroutines} goroutine counts, ${c.runqueue} run-queue samples, ${c.heap} heap figures`));
   }
-  return { head, toolbar, rangeText, axis, wfCanvas, wfScroll, spacer, wfBox, lanesCanvas, lanesBox, cursor, readout, selBox, main, side, body };
+  return { head, toolbar, rangeText, axis, wfCanvas, wfScroll, spacer, wfBox, gorSlot, lanesCanvas, lanesBox, cursor, readout, selBox, main, side, body };
 }
 
 const PHASE = { stw_sweep_termination: 'stop-the-world (sweep termination)', concurrent_mark: 'concurrent mark', stw_mark_termination: 'stop-the-world (mark termination)' };
 
 /** The readout at time t: the exact offset and clock, the span under the pointer, every source's values. */
-export function readoutLines({ t, base, row, colorOf, models }) {
+export function readoutLines({ t, base, row, colorOf, models, extra }) {
   const lines = [h('div', { class: 'num strong' }, fmtExact(t)), h('div', { class: 'num muted' }, fmtClock(base + t))];
   if (row) {
     lines.push(h('div', { class: 'ro-span' }, h('span', { class: 'swatch', style: { background: colorOf(row.service) } }), `${row.span.name} `, h('span', { class: 'num' }, fmtDuration(row.end - row.start))));
   }
+  if (extra && extra.length) { lines.push(...extra); return lines; } // over the goroutine lanes: what is under the pointer only
   for (const m of models) {
     if (!hasData(m)) continue;
     const v = valuesAt(m, t);

@@ -1,6 +1,8 @@
 // The trace page (/trace/<id>?span=&t0=&t1=&snapshot=): the span waterfall and, on the
-// same time axis, the runtime lanes of every source from /timeline; the explanation's
-// summary from /explain; a side panel for the selected span or an open snapshot.
+// same time axis, the runtime lanes of every source from /timeline; under the selected
+// span, its goroutines' lanes from the stored execution traces (views/gorlanes.js); the
+// explanation's summary from /explain; a side panel for the selected span or an open
+// snapshot.
 // Wheel zooms (over the spans: Ctrl+wheel, since the wheel scrolls them), dragging pans,
 // Shift+drag or a drag on the axis zooms to a range; a cursor line shows the exact time
 // and the lanes' values. Figures for tests and readers: data-* attributes and a hidden
@@ -17,7 +19,8 @@ import { h, clear, loadingBox, errorBox, emptyBox } from '../ui/dom.js';
 import { fitCanvas, onResize } from '../ui/canvas.js';
 import { drawAxis, drawWaterfall, drawLanes, LABEL_W, ROW_H, AXIS_H, RIGHT_PAD } from './trace-draw.js';
 import { buildTraceDom, readoutLines } from './trace-parts.js';
-import { spanPanel } from './spanpanel.js';
+import { spanPanel, framesList } from './spanpanel.js';
+import { goroutineLanes } from './gorlanes.js';
 import { snapshotPanel } from './snapshotpanel.js';
 
 export function mountTrace(root, state, ctx) {
@@ -47,10 +50,12 @@ export function mountTrace(root, state, ctx) {
   let selected = -1, focused = -1;
   let explain = null, explainErr = null, exIndex = new Map();
   let panel = null; // {kind: 'span'|'snapshot', key, obj}
+  let gor = null; // the selected span's goroutine lanes: {key, obj}
   let els = null;
   let dragging = null;
   let hover = null; // {x, y} in main's coordinates
   let drawQueued = false, panningFrame = false;
+  let lastTk = null;
 
   Promise.all([
     api.timeline(id, { signal: ac.signal }).then((j) => { perf.fetchMs = performance.now() - t00; return j; }),
@@ -102,7 +107,7 @@ export function mountTrace(root, state, ctx) {
     applyState(cur, true);
     if (!wf.rows.length) els.wfBox.replaceWith(emptyBox('This trace has no spans.'));
     requestDraw();
-    window.__mwTrace = { spanBox, markerBox, view: () => ({ ...view }), benchDraw };
+    window.__mwTrace = { spanBox, markerBox, view: () => ({ ...view }), benchDraw, benchPan, gor: () => (gor ? gor.obj : null), setView: (v) => setView(v) };
   }
 
   /** Redraws n times, panning a little each time; returns the mean ms of each part (tools, tests). */
@@ -119,6 +124,31 @@ export function mountTrace(root, state, ctx) {
     requestDraw();
     for (const k of Object.keys(parts)) parts[k] /= n;
     return parts;
+  }
+
+  /**
+   * Pans the view by `frac` of its width n times (back and forth), one redraw a frame as
+   * a drag does (tools, bench/lanes); resolves each frame's draw time, whole and of the
+   * goroutine lanes: {all: [ms], goroutines: [ms]}.
+   */
+  async function benchPan(n = 60, frac = 0.01) {
+    const out = { all: [], goroutines: [] };
+    for (let i = 0; i < n; i++) {
+      const dir = Math.floor(i / 15) % 2 ? -1 : 1;
+      view = panView(view, dir * (view.t1 - view.t0) * frac, limits);
+      await new Promise((r) => requestAnimationFrame(() => {
+        const parts = {};
+        const t = performance.now();
+        panningFrame = true;
+        drawAll(parts);
+        panningFrame = false;
+        out.all.push(performance.now() - t);
+        out.goroutines.push(parts.goroutines || 0);
+        r();
+      }));
+    }
+    requestDraw();
+    return out;
   }
 
   /** Where a span's bar is on the screen (client pixels), scrolling it into view; for tests and tools. */
@@ -209,6 +239,7 @@ export function mountTrace(root, state, ctx) {
     let t = performance.now();
     const lap = (k) => { if (timing) { const n = performance.now(); timing[k] = (timing[k] || 0) + n - t; t = n; } };
     const tk = drawAxis(fitCanvas(els.axis, w, AXIS_H), { w }, { sc, base, selection: sel, traceEnd });
+    lastTk = tk;
     lap('axis');
     const wh = els.wfBox.clientHeight;
     if (wf.rows.length && wh > 0) {
@@ -224,8 +255,10 @@ export function mountTrace(root, state, ctx) {
         openSnapshot: cur.snapshot, traceEnd,
       });
     }
-    // what is in view, for tests and readers
     lap('lanes');
+    if (gor) gor.obj.draw({ pan: panningFrame });
+    lap('goroutines');
+    // what is in view, for tests and readers
     let gcVisible = 0;
     for (const m of models) gcVisible += gcCount(m, sc.t0, sc.t1);
     els.lanesBox.dataset.gcVisible = String(gcVisible);
@@ -279,12 +312,13 @@ export function mountTrace(root, state, ctx) {
   }
 
   /** Selects a span (−1: none) and records it in the URL. */
-  function selectRow(ri, { push = true } = {}) {
+  function selectRow(ri, { push = true, goroutine = null } = {}) {
     selected = ri;
     if (ri >= 0) focused = ri;
     ensureVisible(ri);
     const next = { ...cur };
     if (ri >= 0) next.span = wf.rows[ri].span.span_id; else delete next.span;
+    if (ri >= 0 && goroutine != null) next.goroutine = goroutine; else delete next.goroutine;
     delete next.snapshot;
     cur = next;
     push ? ctx.push(next) : ctx.replace(next);
@@ -318,6 +352,7 @@ export function mountTrace(root, state, ctx) {
   function renderPanel(refresh = false) {
     const want = cur.snapshot != null ? { kind: 'snapshot', key: `s${cur.snapshot}` }
       : selected >= 0 ? { kind: 'span', key: `p${wf.rows[selected].span.span_id}` } : null;
+    syncGor();
     if (!want) {
       if (panel) { panel.obj.destroy(); panel = null; }
       clear(els.side);
@@ -340,8 +375,9 @@ export function mountTrace(root, state, ctx) {
       const row = wf.rows[selected];
       obj = spanPanel({
         row, tl, traceId: id, base, explain: exIndex.get(row.span.span_id), explainLoading: !explain && !explainErr, explainErr,
-        colorOf: wf.colorOf, rows: wf.rows, byId: wf.byId,
+        colorOf: wf.colorOf, rows: wf.rows, byId: wf.byId, exectraces: gor ? gor.obj.ready : Promise.resolve([]),
         onSelectSpan: (sid) => { const ri = wf.byId.get(sid); if (ri != null) selectRow(ri); },
+        onOpenLink: (l) => jumpToWaker({ goroutine: l.goroutine, span_id: l.span_id || null, trace_id: l.trace_id || null }),
         onOpenSnapshot: openSnapshot, onZoom: () => zoomToRow(selected), onClose: closePanel, href: ctx.href,
       });
     }
@@ -349,6 +385,34 @@ export function mountTrace(root, state, ctx) {
     els.side.append(obj.el);
     els.side.hidden = false;
     els.body.classList.add('with-panel');
+  }
+
+  /** The selected span's goroutine lanes: made when the span changes, gone with the selection. */
+  function syncGor() {
+    const key = selected >= 0 ? wf.rows[selected].span.span_id : null;
+    if (gor && gor.key === key) return;
+    if (gor) { gor.obj.destroy(); gor = null; }
+    if (key == null) return;
+    const row = wf.rows[selected];
+    const obj = goroutineLanes({
+      traceId: id, spanId: key, service: row.service, startNs: base + row.start, endNs: base + row.end, base, focus: cur.goroutine ?? null, perf,
+      scale, width, tk: () => lastTk, requestDraw, onJump: jumpToWaker,
+    });
+    gor = { key, obj };
+    els.gorSlot.append(obj.el);
+  }
+
+  /** A wake arrow or a waker's lane was clicked: open the span the waker ran, if any. */
+  function jumpToWaker(j) {
+    ctx.announce(`goroutine ${j.goroutine}${j.span_id ? `, span ${j.span_id}` : ', which ran no span'}`);
+    if (!j.span_id) return;
+    if (j.trace_id && j.trace_id !== id) {
+      ctx.navigate({ view: 'trace', traceId: j.trace_id, span: j.span_id, goroutine: j.goroutine });
+      return;
+    }
+    const ri = wf.byId.get(j.span_id);
+    if (ri == null) { ctx.announce(`span ${j.span_id} is not stored`); return; }
+    selectRow(ri, { goroutine: j.goroutine });
   }
 
   /** Applies a URL state (first load, back/forward). */
@@ -380,6 +444,10 @@ export function mountTrace(root, state, ctx) {
       const k = Math.floor((y - wfTop + els.wfScroll.scrollTop) / ROW_H);
       return { zone: 'wf', row: k >= 0 && k < visible.length ? visible[k] : -1, t, yIn: y - wfTop };
     }
+    if (gor && !gor.obj.box.hidden) {
+      const gTop = gor.obj.box.offsetTop, gH = gor.obj.box.clientHeight;
+      if (y >= gTop && y < gTop + gH) return { zone: 'gor', gx: x, gy: y - gTop, t };
+    }
     if (y >= lanesTop) return { zone: 'lanes', lane: laneAt(lanesLayout, y - lanesTop), t };
     return { zone: 'none', t };
   }
@@ -390,8 +458,9 @@ export function mountTrace(root, state, ctx) {
     main.addEventListener('wheel', (ev) => {
       const { x, y } = localXY(ev);
       const ht = hitTest(x, y);
-      const overSpans = ht.zone === 'wf';
-      const canScroll = wfScroll.scrollHeight > wfScroll.clientHeight + 1;
+      const overSpans = ht.zone === 'wf' || ht.zone === 'gor';
+      const sb = ht.zone === 'gor' ? gor.obj.box.querySelector('.gor-scroll') : wfScroll;
+      const canScroll = sb.scrollHeight > sb.clientHeight + 1;
       if (Math.abs(ev.deltaX) > Math.abs(ev.deltaY)) { // horizontal: pan
         ev.preventDefault();
         setView(panView(view, ev.deltaX * scale().nsPerPx, limits), { pan: true });
@@ -406,7 +475,7 @@ export function mountTrace(root, state, ctx) {
     main.addEventListener('pointerdown', (ev) => {
       if (ev.button !== 0) return;
       const { x, y } = localXY(ev);
-      if (x > width() - RIGHT_PAD + 2 && hitTest(x, y).zone === 'wf') return; // the scrollbar
+      if (x > width() - RIGHT_PAD + 2 && ['wf', 'gor'].includes(hitTest(x, y).zone)) return; // the scrollbars
       const ht = hitTest(x, y);
       const mode = x >= LABEL_W && (ev.shiftKey || ht.zone === 'axis') ? 'select' : 'pan';
       dragging = { mode, x0: x, y0: y, x, view0: view, moved: false, ht, id: ev.pointerId };
@@ -457,6 +526,7 @@ export function mountTrace(root, state, ctx) {
   }
 
   function click(x, y, ht) {
+    if (ht.zone === 'gor') { gor.obj.click(ht.gx, ht.gy); return; }
     if (ht.zone === 'wf' && ht.row >= 0) {
       const row = wf.rows[ht.row];
       const ind = 6 + Math.min(row.depth, 20) * 12;
@@ -502,7 +572,8 @@ export function mountTrace(root, state, ctx) {
     els.cursor.hidden = false;
     els.cursor.style.left = `${Math.round(x)}px`;
     const ht = hitTest(x, y);
-    const lines = readoutLines({ t, base, row: ht.zone === 'wf' && ht.row >= 0 ? wf.rows[ht.row] : null, colorOf: wf.colorOf, models });
+    const extra = ht.zone === 'gor' ? gor.obj.tooltip(gor.obj.hit(ht.gx, ht.gy), framesList) : null;
+    const lines = readoutLines({ t, base, row: ht.zone === 'wf' && ht.row >= 0 ? wf.rows[ht.row] : null, colorOf: wf.colorOf, models, extra });
     clear(els.readout).append(...lines);
     els.readout.hidden = false;
     const rw = els.readout.offsetWidth || 220;
@@ -551,6 +622,7 @@ export function mountTrace(root, state, ctx) {
       if (window.__mwTrace && els) delete window.__mwTrace;
       clearTimeout(urlTimer);
       if (panel) panel.obj.destroy();
+      if (gor) gor.obj.destroy();
       for (const c of cleanups) c();
       page.remove();
     },

@@ -1,0 +1,3 @@
+module meanwhile/web/test-browser/gen
+
+go 1.26
