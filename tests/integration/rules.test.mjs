@@ -1,0 +1,125 @@
+// Early warning (docs/API.md, "Early warning"): gctrace lines pushed with a steady heap,
+// then one cycle at more than twice the heap of ten minutes before, fire heap_growth: the
+// event is stored (GET /api/v1/sources/{id}/events), the answer to that push carries the
+// request for a dump and a heap profile once, and /metrics shows the source's gauges with
+// the values worked out by hand below from the pushed lines. A steady source fires nothing.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, request } from './lib/server.mjs';
+import { ingestOk, getJ, big, jstr } from './lib/runtime.mjs';
+
+const MiB = 1048576;
+const SEC = 1000000000n;
+const nowNs = () => BigInt(Date.now()) * 1000000n;
+// the process started 100 s ago: its cycles' times are process_start + @offset
+const START = nowNs() - 100n * SEC;
+
+/** One Go 1.19+ gctrace line. clock/cpu in ms, heap in MB (MiB, as the runtime means). */
+const gc = (n, at, clock, cpu, [before, after, live], goal, procs = 4) =>
+  `gc ${n} @${at}s 0%: ${clock.join('+')} ms clock, ${cpu[0]}+${cpu[1]}/${cpu[2]}/${cpu[3]}+${cpu[4]} ms cpu, ` +
+  `${before}->${after}->${live} MB, ${goal} MB goal, 0 MB stacks, 0 MB globals, ${procs} P\n`;
+
+const STEADY = [
+  gc(1, 10, [0.1, 5, 0.1], [0.4, 1, 2, 0, 0.4], [44, 46, 40], 80),
+  gc(2, 20, [0.1, 5, 0.1], [0.4, 1, 2, 0, 0.4], [44, 46, 40], 80),
+  gc(3, 30, [0.1, 5, 0.1], [0.4, 1, 2, 0, 0.4], [44, 46, 40], 80),
+  gc(4, 40, [0.1, 5, 0.1], [0.4, 1, 2, 0, 0.4], [44, 46, 40], 80),
+].join('');
+// within the 10 s GC window of the last cycle (@60): these two only
+const GROWTH = [
+  gc(5, 55, [0.5, 10, 0.25], [1, 20, 30, 5, 2], [60, 62, 40], 80),
+  gc(6, 60, [0.75, 12, 1.5], [2, 40, 60, 10, 3], [100, 95, 90], 180),
+].join('');
+
+let srv;
+before(async () => {
+  srv = await startServer({
+    args: ['--rule-warmup', '0', '--rule-heap-min', '16MiB', '--rule-gc-window', '10s', '--rule-gc-cpu', '0',
+      '--rule-pause-p99', '0'],
+  });
+});
+after(async () => { if (srv) await srv.cleanup(); });
+
+const push = (instance, body) =>
+  ingestOk(srv, 'gctrace', { service: 'rules-svc', instance, process_start: String(START) }, body);
+
+test('a steady heap fires nothing; x2 within the window stores an event and asks the pusher once', async () => {
+  const steady = await push('i-1', STEADY);
+  assert.equal(steady.accepted, 4);
+  assert.equal(steady.requests, undefined, `no request on a steady heap: ${jstr(steady)}`);
+  const src = steady.source_id;
+  const ev0 = await getJ(srv, `/api/v1/sources/${src}/events?start=0&end=${nowNs() + 3600n * SEC}`);
+  assert.deepEqual(ev0.events, []);
+
+  const grown = await push('i-1', GROWTH);
+  assert.equal(grown.source_id, src);
+  assert.deepEqual(grown.requests, [{ rule: 'heap_growth', capture: 'dump,heap' }], jstr(grown));
+
+  const ev = await getJ(srv, `/api/v1/sources/${src}/events?start=0&end=${nowNs() + 3600n * SEC}`);
+  assert.equal(ev.events.length, 1, jstr(ev));
+  const e = ev.events[0];
+  assert.equal(e.rule, 'heap_growth');
+  assert.equal(big(e.time_ns), START + 60n * SEC, 'the time of the cycle that fired it');
+  assert.equal(e.value, 90 * MiB);
+  assert.equal(e.threshold, 2 * 40 * MiB, 'x2 the lowest live heap within 10m (40 MB)');
+  assert.match(e.message, /40\.0 MiB to 90\.0 MiB/);
+  assert.equal(ev.more, false);
+
+  // taken once: the next push's answer has no request, and the steady cycle fires nothing
+  const next = await push('i-1', gc(7, 61, [0.1, 5, 0.1], [0.4, 1, 2, 0, 0.4], [95, 96, 90], 180));
+  assert.equal(next.requests, undefined, jstr(next));
+  // the window: events before the event's time are not in [start, end)
+  const none = await getJ(srv, `/api/v1/sources/${src}/events?start=0&end=${START + 60n * SEC}`);
+  assert.deepEqual(none.events, []);
+});
+
+test('/metrics shows the per-source runtime gauges computed from the pushed lines', async () => {
+  // a second source that only ever had a steady heap and a goroutine dump
+  await push('i-2', STEADY);
+  const dump = 'goroutine 1 [running]:\nmain.main()\n\t/app/main.go:10 +0x1d\n\n' +
+    'goroutine 7 [chan receive]:\nmain.worker()\n\t/app/main.go:20 +0x2a\n\n' +
+    'goroutine 8 [chan receive]:\nmain.worker()\n\t/app/main.go:20 +0x2a\n';
+  await ingestOk(srv, 'goroutine', { service: 'rules-svc', instance: 'i-2' }, dump);
+
+  const r = await request(srv, 'GET', '/metrics');
+  assert.equal(r.status, 200);
+  const text = r.body.toString('utf8');
+  const value = (name, instance, extra = '') => {
+    const re = new RegExp(`^${name}\\{service="rules-svc",instance="${instance}"${extra}\\} (\\S+)$`, 'm');
+    const m = re.exec(text);
+    assert.ok(m, `${name} of ${instance}${extra} in /metrics:\n${text.slice(-3000)}`);
+    return Number(m[1]);
+  };
+  // i-1's last cycle is gc 7 (@61): 90 MB live, 180 MB goal
+  assert.equal(value('meanwhile_go_heap_live_bytes', 'i-1'), 90 * MiB);
+  assert.equal(value('meanwhile_go_heap_goal_bytes', 'i-1'), 180 * MiB);
+  // GC window 10 s before @61: cycles @55, @60, @61. GC CPU = stw1 + assist + background + stw2
+  // (idle left out): (1+20+30+2) + (2+40+60+3) + (0.4+1+2+0.4) = 161.8 ms over 10 s x 4 P
+  assert.ok(Math.abs(value('meanwhile_go_gc_cpu_fraction', 'i-1') - 0.1618 / 40) < 1e-9);
+  // pauses (sweep termination and mark termination of each): 0.5 0.25 0.75 1.5 0.1 0.1 ms;
+  // sorted 0.1 0.1 0.25 0.5 0.75 1.5: p50 = 3rd = 0.25 ms, p99 = 6th = 1.5 ms (nearest rank)
+  assert.equal(value('meanwhile_go_gc_pause_seconds', 'i-1', ',quantile="0.5"'), 0.00025);
+  assert.equal(value('meanwhile_go_gc_pause_seconds', 'i-1', ',quantile="0.99"'), 0.0015);
+  // allocated between cycles: (60-46) + (100-62) + (95-95) MB over 10 s
+  assert.ok(Math.abs(value('meanwhile_go_alloc_bytes_per_second', 'i-1') - 52 * MiB / 10) < 1e-3);
+  assert.equal(value('meanwhile_go_goroutines', 'i-2'), 3);
+  assert.equal(value('meanwhile_go_heap_live_bytes', 'i-2'), 40 * MiB);
+  assert.doesNotMatch(text, /meanwhile_go_goroutines\{service="rules-svc",instance="i-1"/, 'no dump from i-1: no line');
+  assert.match(text, /# TYPE meanwhile_go_gc_pause_seconds gauge/);
+
+  // i-2 never grew: no event
+  const src2 = (await push('i-2', gc(5, 45, [0.1, 5, 0.1], [0.4, 1, 2, 0, 0.4], [44, 46, 40], 80))).source_id;
+  const ev = await getJ(srv, `/api/v1/sources/${src2}/events?start=0&end=${nowNs() + 3600n * SEC}`);
+  assert.deepEqual(ev.events, []);
+});
+
+test('bad events parameters are 400 with the parameter named', async () => {
+  const r = await request(srv, 'GET', '/api/v1/sources/1/events?start=yesterday');
+  assert.equal(r.status, 400);
+  assert.match(JSON.parse(r.body.toString()).error, /start/);
+  const u = await request(srv, 'GET', '/api/v1/sources/999/events');
+  assert.equal(u.status, 404);
+});
+
+test('stop', async () => { await srv.stop(); });
