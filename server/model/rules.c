@@ -284,6 +284,8 @@ size_t mw__rules_feed(mw_rules *r, int64_t source_id, const char *service, const
   if (b->n_gc) {
     int64_t t = s->last_cycle_ns;
     double low = lows_min(&s->heap, o->heap_window_ns, t);
+    /* gctrace prints whole MiB: a small heap reads 0, which grows by no factor */
+    if (low >= 0 && low < 1048576.0) low = 1048576.0;
     if (o->heap_factor > 0 && low > 0 && (uint64_t)s->heap_live >= o->heap_min_bytes &&
         judge(o, s, MW_RULE_HEAP, t, (double)s->heap_live, o->heap_factor * low, &out[n])) {
       snprintf(out[n].message, sizeof out[n].message, "heap live grew from %s to %s (x%.2f) within %s (rule: x%g)",
@@ -314,6 +316,7 @@ size_t mw__rules_feed(mw_rules *r, int64_t source_id, const char *service, const
     s->goroutines = b->total;
     if (t - s->first_ns >= o->warmup_ns) lows_add(&s->gor, o->goroutine_window_ns, t, (double)b->total);
     double low = lows_min(&s->gor, o->goroutine_window_ns, t);
+    if (low >= 0 && low < 1) low = 1; /* an empty profile */
     if (o->goroutine_factor > 0 && low > 0 && (uint64_t)b->total >= o->goroutine_min &&
         judge(o, s, MW_RULE_GOROUTINES, t, (double)b->total, o->goroutine_factor * low, &out[n])) {
       snprintf(out[n].message, sizeof out[n].message, "goroutines grew from %.0f to %lld (x%.2f) within %s (rule: x%g)",

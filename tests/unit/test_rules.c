@@ -112,6 +112,11 @@ static void test_heap_warmup_and_floor(void **state) {
   assert_int_equal(feed_one(r, 2, cycle(2 * MIN, 5 * MiB, 0, 0), NULL), 0);
   assert_int_equal(feed_one(r, 2, cycle(3 * MIN, 20 * MiB, 0, 0), NULL), 0);
   mw__rules_free(r);
+  /* a small heap reads 0 MB in gctrace: growing from it to past the floor fires (x2 of 1 MiB) */
+  r = mw__rules_new(&o);
+  assert_int_equal(feed_one(r, 3, cycle(2 * MIN, 0, 0, 0), NULL), 0);
+  assert_int_equal(feed_one(r, 3, cycle(2 * MIN + S, 200 * MiB, 0, 0), NULL), 1);
+  mw__rules_free(r);
 }
 
 static void test_cooldown_and_rearm(void **state) {
