@@ -118,8 +118,8 @@ int main(int argc, char **argv) {
                       .warmup_ns = a.cfg.rules.warmup_ns,
                       .cooldown_ns = a.cfg.rules.cooldown_ns,
                       .max_sources = a.cfg.rules.max_sources_u};
-  mw_rules *rules = mw__rules_new(&ro);
-  if (!rules) {
+  mw_rules *rules = a.cfg.rules.on ? mw__rules_new(&ro) : NULL;
+  if (a.cfg.rules.on && !rules) {
     mw__error("cannot start", "err=\"out of memory for the rules' sources (--rules-max-sources)\"");
     return 1;
   }

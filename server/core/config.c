@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { T_STR, T_SIZE, T_UINT, T_LEVEL, T_SYNC, T_SECONDS, T_OPTSTR, T_DURATION0, T_BYTES0, T_FLOAT0 };
+enum opt_type { T_STR, T_SIZE, T_UINT, T_LEVEL, T_SYNC, T_SECONDS, T_OPTSTR, T_DURATION0, T_BYTES0, T_FLOAT0, T_ONOFF };
 
 typedef struct opt {
   const char *flag; /* without "--" */
@@ -97,6 +97,8 @@ static const opt options[] = {
      "address space one meanwhile-exectrace may use (RLIMIT_AS; GOMEMLIMIT at 3/4 of it); 0 for no limit"},
     {"exectrace-max-output", "MEANWHILE_EXECTRACE_MAX_OUTPUT", T_BYTES0, OFF(exectrace_max_output), "0",
      "the most meanwhile-exectrace may write for one trace (like 512MiB); 0: 8 times --max-body-bytes"},
+    {"rules", "MEANWHILE_RULES", T_ONOFF, OFF(rules.on), "on",
+     "off: no early-warning rules and no per-source runtime gauges in /metrics (the writer feeds them nothing)"},
     {"rule-heap-growth", "MEANWHILE_RULE_HEAP_GROWTH", T_FLOAT0, OFF(rules.heap_factor), "2",
      "early warning: heap live grew this many times within --rule-heap-window (0: off)"},
     {"rule-heap-window", "MEANWHILE_RULE_HEAP_WINDOW", T_DURATION0, OFF(rules.heap_window_ns), "10m",
@@ -197,6 +199,11 @@ static int set_value(mw_config *cfg, const opt *o, const char *v, char *err, siz
   }
   case T_LEVEL:
     if (mw__log_parse_level(v, (enum mw__log_level *)p) != MW_OK) goto bad;
+    return MW_OK;
+  case T_ONOFF:
+    if (strcmp(v, "on") == 0) *(int *)p = 1;
+    else if (strcmp(v, "off") == 0) *(int *)p = 0;
+    else goto bad;
     return MW_OK;
   case T_SYNC:
     if (strcmp(v, "full") == 0) *(int *)p = 1;

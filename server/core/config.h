@@ -50,6 +50,7 @@ typedef struct mw_config {
     int64_t heap_window_ns, goroutine_window_ns, gc_window_ns, pause_p99_ns, warmup_ns, cooldown_ns;
     uint64_t heap_min_bytes;
     unsigned max_sources_u;
+    int on;
   } rules;
 } mw_config;
 

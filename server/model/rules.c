@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { NB = 32, MAX_PAUSES = 256 };
+enum { NB = 32, MAX_PAUSES = 256 }; /* k = n - ceil(0.99 n) is at most 2 while n <= 256 */
 
 /* A rule that fired re-arms once its value falls below this share of its
  * threshold (hysteresis), or else after the cooldown. */
@@ -202,7 +202,8 @@ static int cmp_i64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* The p50 and p99 (nearest rank) of the pauses within the GC window. */
+/* The p50 and p99 (nearest rank) of the pauses within the GC window, for
+ * /metrics: sorted, as a scrape is rare. */
 static void pause_quantiles(const mw_rules_opts *o, const source *s, int64_t *p50, int64_t *p99) {
   int64_t v[MAX_PAUSES];
   size_t n = 0;
@@ -213,6 +214,27 @@ static void pause_quantiles(const mw_rules_opts *o, const source *s, int64_t *p5
   qsort(v, n, sizeof *v, cmp_i64);
   *p50 = v[(size_t)ceil(0.50 * (double)n) - 1];
   *p99 = v[(size_t)ceil(0.99 * (double)n) - 1];
+}
+
+/* The same p99 for the rule, on every batch: the p99 by nearest rank of at
+ * most MAX_PAUSES values is their k-th largest for k <= 3, kept in one pass
+ * instead of a sort. */
+static int64_t pause_p99(const mw_rules_opts *o, const source *s) {
+  int64_t top[3] = {-1, -1, -1}; /* largest first */
+  size_t n = 0;
+  for (size_t i = 0; i < s->n_pauses; i++) {
+    if (s->pause_t[i] <= s->last_cycle_ns - o->gc_window_ns) continue;
+    int64_t v = s->pause_ns[i];
+    n++;
+    if (v > top[2]) {
+      top[2] = v;
+      if (top[2] > top[1]) top[2] = top[1], top[1] = v;
+      if (top[1] > top[0]) top[1] = top[0], top[0] = v;
+    }
+  }
+  if (!n) return -1;
+  size_t k = n - (size_t)ceil(0.99 * (double)n); /* 0-based from the largest */
+  return top[k];
 }
 
 /* The span the GC window covers so far: the window, or less while the
@@ -293,7 +315,7 @@ size_t mw__rules_feed(mw_rules *r, int64_t source_id, const char *service, const
                dur(w, sizeof w, o->heap_window_ns), o->heap_factor);
       n++;
     }
-    double f = gc_cpu_fraction(o, s);
+    double f = o->gc_cpu_percent > 0 ? gc_cpu_fraction(o, s) : -1;
     /* a window less than half full says little: a young process's first cycles */
     if (o->gc_cpu_percent > 0 && f >= 0 && gc_span_ns(o, s) * 2 >= (double)o->gc_window_ns &&
         judge(o, s, MW_RULE_GC_CPU, t, f * 100, o->gc_cpu_percent, &out[n])) {
@@ -301,8 +323,7 @@ size_t mw__rules_feed(mw_rules *r, int64_t source_id, const char *service, const
                f * 100, dur(w, sizeof w, o->gc_window_ns), o->gc_cpu_percent);
       n++;
     }
-    int64_t p50, p99;
-    pause_quantiles(o, s, &p50, &p99);
+    int64_t p99 = o->pause_p99_ns > 0 ? pause_p99(o, s) : -1;
     if (o->pause_p99_ns > 0 && p99 >= 0 &&
         judge(o, s, MW_RULE_PAUSE, t, (double)p99, (double)o->pause_p99_ns, &out[n])) {
       snprintf(out[n].message, sizeof out[n].message, "GC pause p99 %s over the last %s (rule: over %s)",

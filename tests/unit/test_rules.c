@@ -198,6 +198,27 @@ static void test_gc_cpu_and_pause(void **state) {
   mw__rules_free(r);
 }
 
+static void test_pause_p99_is_a_quantile(void **state) {
+  (void)state;
+  mw_rules_opts o = opts();
+  o.heap_factor = 0, o.gc_cpu_percent = 0;
+  mw_rules *r = mw__rules_new(&o);
+  /* 4 cycles a second: the window keeps the last 256 pauses, all 1 ms */
+  int64_t t = 2 * MIN;
+  for (; t <= 3 * MIN; t += S / 4) assert_int_equal(feed_one(r, 1, cycle(t, 40 * MiB, 0, 1000000), NULL), 0);
+  /* one slow cycle: 2 of 256 pauses at 80 ms; the p99 (254th of 256) is still 1 ms */
+  assert_int_equal(feed_one(r, 1, cycle(t, 40 * MiB, 0, 80000000), NULL), 0);
+  /* a second one: 4 of 256, the 254th is 80 ms */
+  mw_rule_event e;
+  assert_int_equal(feed_one(r, 1, cycle(t + S / 4, 40 * MiB, 0, 80000000), &e), 1);
+  assert_int_equal(e.rule, MW_RULE_PAUSE);
+  mw_rules_gauges g;
+  assert_int_equal(mw__rules_gauges(r, &g, 1), 1);
+  assert_int_equal(g.pause_p99_ns, 80000000);
+  assert_int_equal(g.pause_p50_ns, 1000000);
+  mw__rules_free(r);
+}
+
 static void test_requests(void **state) {
   (void)state;
   mw_rules_opts o = opts();
@@ -244,6 +265,7 @@ int main(void) {
       cmocka_unit_test(test_cooldown_and_rearm),
       cmocka_unit_test(test_goroutines),
       cmocka_unit_test(test_gc_cpu_and_pause),
+      cmocka_unit_test(test_pause_p99_is_a_quantile),
       cmocka_unit_test(test_requests),
       cmocka_unit_test(test_max_sources),
   };
