@@ -6,6 +6,10 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startServer, request } from './lib/server.mjs';
 import { ingestOk, getJ, big, jstr } from './lib/runtime.mjs';
 
@@ -120,6 +124,44 @@ test('bad events parameters are 400 with the parameter named', async () => {
   assert.match(JSON.parse(r.body.toString()).error, /start/);
   const u = await request(srv, 'GET', '/api/v1/sources/999/events');
   assert.equal(u.status, 404);
+});
+
+// deploy/prometheus/meanwhile-alerts.yml: a Prometheus rule file (groups of named rules with
+// an expr), and every meanwhile_* series and label its expressions select is one this
+// server exposes now, with the source labels the annotations use. (deploy/ installs
+// node-yaml, Debian's YAML parser, as deploy/lint/manifests.mjs uses it.)
+test('the example alert rules select series that /metrics exposes', async () => {
+  const require = createRequire(import.meta.url);
+  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../deploy/prometheus/meanwhile-alerts.yml');
+  let YAML;
+  for (const p of ['yaml', '/usr/share/nodejs/yaml']) {
+    try { YAML = require(p); break; } catch { /* the next */ }
+  }
+  assert.ok(YAML, 'a YAML parser: apt-get install node-yaml (deploy/install-deps.sh --test)');
+  const doc = YAML.parse(readFileSync(file, 'utf8'));
+  const rules = doc.groups.flatMap((g) => g.rules);
+  assert.ok(rules.length >= 4, `rules: ${rules.length}`);
+  const text = (await request(srv, 'GET', '/metrics')).body.toString('utf8');
+  const exposed = new Set([...text.matchAll(/^(meanwhile_go_[a-z_]+)\{service="[^"]*",instance="[^"]*"/gm)].map((m) => m[1]));
+  const want = ['heap_live_bytes', 'heap_goal_bytes', 'goroutines', 'gc_cpu_fraction', 'gc_pause_seconds',
+    'alloc_bytes_per_second'].map((n) => `meanwhile_go_${n}`);
+  assert.deepEqual([...exposed].sort(), want.sort(), 'the gauges /metrics has');
+  const used = new Set();
+  for (const r of rules) {
+    assert.equal(typeof r.alert, 'string', jstr(r));
+    assert.equal(typeof r.expr, 'string', `${r.alert}: expr`);
+    assert.match(r.for ?? '0s', /^\d+[smh]$/, `${r.alert}: for`);
+    assert.ok(r.labels?.severity, `${r.alert}: severity`);
+    for (const [, name, sel] of r.expr.matchAll(/\b(meanwhile_[a-z_]+)(\{[^}]*\})?/g)) {
+      assert.ok(exposed.has(name), `${r.alert}: ${name} is not exposed`);
+      used.add(name);
+      for (const [, k, v] of (sel ?? '').matchAll(/([a-z_]+)="([^"]*)"/g))
+        assert.match(text, new RegExp(`^${name}\\{[^}]*${k}="${v.replace('.', '\\.')}"`, 'm'), `${r.alert}: ${k}="${v}"`);
+    }
+    for (const ann of Object.values(r.annotations ?? {}))
+      for (const [, l] of ann.matchAll(/\$labels\.([a-z_]+)/g)) assert.ok(['service', 'instance'].includes(l), `${r.alert}: $labels.${l}`);
+  }
+  assert.deepEqual([...used].sort(), want.sort(), 'the rules use every gauge');
 });
 
 test('stop', async () => { await srv.stop(); });
