@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, request } from './lib/server.mjs';
+import { startServer, request, postJsonOk } from './lib/server.mjs';
 import { ingestOk, getJ, big, jstr } from './lib/runtime.mjs';
 
 const MiB = 1048576;
@@ -124,6 +124,23 @@ test('bad events parameters are 400 with the parameter named', async () => {
   assert.match(JSON.parse(r.body.toString()).error, /start/);
   const u = await request(srv, 'GET', '/api/v1/sources/999/events');
   assert.equal(u.status, 404);
+});
+
+test("a trace's timeline shows the event in its source's lane", async () => {
+  const attr = (key, v) => ({ key, value: { stringValue: v } });
+  const traceId = 'a1'.repeat(16);
+  await postJsonOk(srv, { resourceSpans: [{
+    resource: { attributes: [attr('service.name', 'rules-svc'), attr('service.instance.id', 'i-1')] },
+    scopeSpans: [{ spans: [{ traceId, spanId: 'b2'.repeat(8), name: 'GET /grow', kind: 2,
+      startTimeUnixNano: String(START + 59n * SEC), endTimeUnixNano: String(START + 61n * SEC) }] }],
+  }] });
+  const tl = await getJ(srv, `/api/v1/traces/${traceId}/timeline`);
+  assert.equal(tl.sources.length, 1, jstr(tl.sources));
+  const lane = tl.sources[0];
+  assert.equal(lane.instance, 'i-1');
+  assert.equal(lane.events.length, 1, jstr(lane.events));
+  assert.equal(lane.events[0].rule, 'heap_growth');
+  assert.equal(big(lane.events[0].time_ns), START + 60n * SEC);
 });
 
 // deploy/prometheus/meanwhile-alerts.yml: a Prometheus rule file (groups of named rules with
