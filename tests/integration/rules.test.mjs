@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, request, postJsonOk } from './lib/server.mjs';
+import { spawnSync } from 'node:child_process';
+import { startServer, request, postJsonOk, MEANWHILED } from './lib/server.mjs';
 import { ingestOk, getJ, big, jstr } from './lib/runtime.mjs';
 
 const MiB = 1048576;
@@ -179,6 +180,28 @@ test('the example alert rules select series that /metrics exposes', async () => 
       for (const [, l] of ann.matchAll(/\$labels\.([a-z_]+)/g)) assert.ok(['service', 'instance'].includes(l), `${r.alert}: $labels.${l}`);
   }
   assert.deepEqual([...used].sort(), want.sort(), 'the rules use every gauge');
+});
+
+test('the rule flags: in --help with their variables; bad values refused, naming the flag', () => {
+  const run = (args, env = {}) => spawnSync(MEANWHILED, args, { env: { ...process.env, ...env }, timeout: 30000 });
+  const help = run(['--help']).stdout.toString();
+  for (const [flag, env, dflt] of [['rule-heap-growth', 'RULE_HEAP_GROWTH', '2'], ['rule-heap-window', 'RULE_HEAP_WINDOW', '10m'],
+    ['rule-heap-min', 'RULE_HEAP_MIN', '32MiB'], ['rule-goroutine-growth', 'RULE_GOROUTINE_GROWTH', '2'],
+    ['rule-goroutine-window', 'RULE_GOROUTINE_WINDOW', '10m'], ['rule-goroutine-min', 'RULE_GOROUTINE_MIN', '500'],
+    ['rule-gc-cpu', 'RULE_GC_CPU', '25'], ['rule-pause-p99', 'RULE_PAUSE_P99', '50ms'],
+    ['rule-gc-window', 'RULE_GC_WINDOW', '1m'], ['rule-warmup', 'RULE_WARMUP', '1m'],
+    ['rule-cooldown', 'RULE_COOLDOWN', '10m'], ['rules-max-sources', 'RULES_MAX_SOURCES', '1000'], ['rules', 'RULES', 'on']])
+    assert.match(help, new RegExp(`--${flag} [\\s\\S]*?\\(MEANWHILE_${env}, default ${dflt}\\)`), flag);
+  for (const [args, env, re] of [
+    [['--rule-heap-growth', '-1'], {}, /invalid value "-1" for --rule-heap-growth/],
+    [['--rule-gc-cpu', 'lots'], {}, /--rule-gc-cpu/],
+    [['--rules', 'maybe'], {}, /--rules /],
+    [[], { MEANWHILE_RULE_GC_WINDOW: '0' }, /--rule-gc-window must be above 0/],
+  ]) {
+    const r = run(['--listen', '127.0.0.1:0', ...args], env);
+    assert.equal(r.status, 2, `${args} ${jstr(env)}: ${r.stderr}`);
+    assert.match(r.stderr.toString(), re);
+  }
 });
 
 test('stop', async () => { await srv.stop(); });
