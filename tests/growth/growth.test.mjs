@@ -36,7 +36,15 @@ const RATE = Number(process.env.MW_GROWTH_RATE || 20);
 const TOOLCHAIN = process.env.MW_GROWTH_GOTOOLCHAIN || 'local';
 const LEAKPROFILE = (process.env.MW_GROWTH_LEAKPROFILE ?? '1') === '1';
 const API = process.env.MW_GROWTH_API === '1';
-const SERVER_ARGS = (process.env.MW_GROWTH_SERVER_ARGS || '').split(/\s+/).filter(Boolean);
+// With the growth API, meanwhiled's rules (h-grules's flags) at thresholds a 20 s run can
+// reach: ×2 within a minute, over 2 MiB of live heap or 100 goroutines, from the start; the
+// pause rule off (a loaded machine's wall-clock pauses would judge the machine). The
+// steady service stays near 1 MiB and 13 goroutines.
+const RULE_ARGS = ['--rule-heap-growth', '2', '--rule-heap-window', '1m', '--rule-heap-min', '2MiB',
+  '--rule-goroutine-growth', '2', '--rule-goroutine-window', '1m', '--rule-goroutine-min', '100',
+  '--rule-warmup', '0', '--rule-pause-p99', '0'];
+const SERVER_ARGS = process.env.MW_GROWTH_SERVER_ARGS !== undefined
+  ? process.env.MW_GROWTH_SERVER_ARGS.split(/\s+/).filter(Boolean) : (API ? RULE_ARGS : []);
 const NICE = Number(process.env.MW_GROWTH_NICE ?? 10);
 const MODES = ['leak', 'cache', 'pool', 'steady'];
 const BURST = 4; // requests sent at once: the pool then needs several buffers at a time
@@ -141,9 +149,10 @@ async function snapshots(sourceId, kind) {
 }
 
 const snapshot = (id) => getJson(`/api/v1/snapshots/${id}`);
-// stored snapshots name a frame's function `func` (docs/API.md); the growth API of X15.md `function`
+// A frame's function is `func` in stored snapshots (docs/API.md) and in goroutines/growth
+// (h-ggor's docs/API.md), `function` in heap/growth and alloc (h-gheap's, as X15.md has it).
 const hasFunc = (frames, fn) => frames.some((f) => f.func === fn);
-const apiHasFunc = (frames, fn) => frames.some((f) => f.function === fn);
+const heapHasFunc = (frames, fn) => frames.some((f) => f.function === fn);
 
 /** Goroutines of a goroutine snapshot (profile, dump or leak profile) whose stack has fn. */
 function goroutinesAt(snap, fn) {
@@ -371,12 +380,12 @@ test('goroutines/growth: the leak suspect is main.notifyWaiter of orders.notify,
     for (const mode of MODES) {
       const r = runs[mode];
       const g = await getJson(`/api/v1/sources/${r.source.id}/goroutines/growth?${range()}`);
-      const mine = g.suspects.filter((s) => apiHasFunc(s.stack, NOTIFY));
+      const mine = g.suspects.filter((s) => hasFunc(s.stack, NOTIFY));
       if (mode !== 'leak') {
         assert.deepEqual(mine, [], `${mode}: no suspect at ${NOTIFY}`);
         continue;
       }
-      assert.ok(g.suspects.length >= 1 && apiHasFunc(g.suspects[0].stack, NOTIFY),
+      assert.ok(g.suspects.length >= 1 && hasFunc(g.suspects[0].stack, NOTIFY),
         `leak: the first suspect is ${NOTIFY}: ${JSON.stringify(g.suspects[0]).slice(0, 500)}`);
       const s = g.suspects[0];
       assert.equal(s.state, 'chan');
@@ -404,13 +413,13 @@ test('heap/growth: the cache\'s Put grew by what it retained; the pool misuse is
       assert.equal(h.base.snapshot_id, baseHeap[mode].id, `${mode}: the base asked for`);
       if (mode === 'cache') {
         const top = h.stacks[0];
-        assert.ok(apiHasFunc(top.frames, PUT), `cache: top stack ${JSON.stringify(top.frames)}`);
+        assert.ok(heapHasFunc(top.frames, PUT), `cache: top stack ${JSON.stringify(top.frames)}`);
         const grown = f.cache.bytes - 8 * CACHE_BYTES; // at most 8 values were there before
         const tol = heapTolerance(grown, CACHE_BYTES);
         assert.ok(Math.abs(Number(top.bytes) - grown) <= tol * grown + 8 * CACHE_BYTES,
           `cache: grew ${top.bytes} vs ${grown} ±${tol}`);
       } else {
-        assert.ok(h.stacks.slice(0, 5).some((s) => apiHasFunc(s.frames, RENDER)),
+        assert.ok(h.stacks.slice(0, 5).some((s) => heapHasFunc(s.frames, RENDER)),
           `pool: ${RENDER} among the top 5: ${JSON.stringify(h.stacks.slice(0, 5).map((s) => s.frames[0]))}`);
       }
     }
@@ -420,7 +429,7 @@ test('alloc: Put allocates cache-bytes per request at the request rate', { skip:
   const r = runs.cache, s0 = r.series[0], s1 = r.series.at(-1);
   const perS = ((s1.requests - s0.requests) * CACHE_BYTES) / (Number(BigInt(s1.time_ns) - BigInt(s0.time_ns)) / 1e9);
   const a = await getJson(`/api/v1/sources/${r.source.id}/alloc?start=${loadStartNs}&end=${loadEndNs}&limit=20`);
-  const put = a.stacks.find((s) => apiHasFunc(s.frames, PUT));
+  const put = a.stacks.find((s) => heapHasFunc(s.frames, PUT));
   assert.ok(put, `a stack at ${PUT}`);
   assert.ok(Math.abs(put.bytes_per_s - perS) <= 0.3 * perS, `alloc: ${put.bytes_per_s} vs ${perS} B/s`);
 });
@@ -434,14 +443,27 @@ test('gc/pressure: the cache\'s live heap rises by what it retained', { skip: ap
   assert.ok(rise >= 0.5 * (r.final.cache.bytes - 8 * CACHE_BYTES), `heap_live rose ${rise}`);
 });
 
-test('events: a rule fires for each growth mode and none for the steady one', { skip: apiSkip }, async () => {
-  for (const mode of MODES) {
-    const e = await getJson(`/api/v1/sources/${runs[mode].source.id}/events?${range()}`);
-    log(`${mode}: events ${JSON.stringify(e.events.map((x) => x.rule))}`);
-    if (mode === 'steady') assert.deepEqual(e.events, [], 'steady: no rule fires');
-    else assert.ok(e.events.length >= 1, `${mode}: a rule fired`);
-  }
-});
+test('events: a rule fires for each growth mode and none for the steady one; the agent captures at once',
+  { skip: apiSkip }, async () => {
+    const expected = { leak: 'goroutine_growth', cache: 'heap_growth', pool: 'heap_growth' };
+    for (const mode of MODES) {
+      const e = await getJson(`/api/v1/sources/${runs[mode].source.id}/events?${range()}`);
+      log(`${mode}: events ${JSON.stringify(e.events)}`);
+      if (mode === 'steady') {
+        assert.deepEqual(e.events, [], 'steady: no rule fires');
+        continue;
+      }
+      assert.ok(e.events.some((x) => x.rule === expected[mode]), `${mode}: ${expected[mode]} fired`);
+      // the agent learns of it from the answer to its next push: a dump and a heap profile
+      // marked with the rule (h-grules's docs/API.md)
+      const trigger = `rule:${expected[mode]}`;
+      const marked = [];
+      for (const kind of ['goroutine', 'heap'])
+        for (const sn of await snapshots(runs[mode].source.id, kind))
+          if ((await snapshot(sn.id)).meta?.trigger === trigger) marked.push(kind);
+      assert.ok(marked.includes('goroutine') && marked.includes('heap'), `${mode}: captures with ${trigger}: ${marked}`);
+    }
+  });
 
 test('the services exit 0 at SIGTERM with every span exported; meanwhiled stops cleanly', async () => {
   for (const mode of MODES) {
