@@ -413,15 +413,18 @@ test('heap/growth: the cache\'s Put grew by what it retained; the pool misuse is
   { skip: apiSkip }, async () => {
     for (const mode of ['cache', 'pool']) {
       const r = runs[mode], f = r.final;
-      const base = BigInt(baseHeap[mode].time_ns);
-      const h = await getJson(`/api/v1/sources/${r.source.id}/heap/growth?${range()}&base_start=${base - 1n}` +
-        `&base_end=${base + 1n}&sample=inuse_space&limit=10`);
-      assert.equal(h.base.snapshot_id, baseHeap[mode].id, `${mode}: the base asked for`);
+      // base: the latest heap profile before the load (the window's last, as asked)
+      const before = (await snapshots(r.source.id, 'heap')).filter((sn) => BigInt(sn.time_ns) <= loadStartNs);
+      assert.ok(before.length >= 1, `${mode}: a heap profile before the load`);
+      const h = await getJson(`/api/v1/sources/${r.source.id}/heap/growth?${range()}` +
+        `&base_start=${loadStartNs - 3_600_000_000_000n}&base_end=${loadStartNs}&sample=inuse_space&limit=10`);
+      assert.equal(String(h.base.snapshot_id), String(before.at(-1).id), `${mode}: the base asked for`);
       if (mode === 'cache') {
         const top = h.stacks[0];
         assert.ok(heapHasFunc(top.frames, PUT), `cache: top stack ${JSON.stringify(top.frames)}`);
         const grown = f.cache.bytes - 8 * CACHE_BYTES; // at most 8 values were there before
         const tol = heapTolerance(grown, CACHE_BYTES);
+        log(`cache: heap growth at Put ${top.bytes} B, the service's ${grown} ±${(tol * 100).toFixed(1)}% + 8 values`);
         assert.ok(Math.abs(Number(top.bytes) - grown) <= tol * grown + 8 * CACHE_BYTES,
           `cache: grew ${top.bytes} vs ${grown} ±${tol}`);
       } else {
@@ -437,6 +440,7 @@ test('alloc: Put allocates cache-bytes per request at the request rate', { skip:
   const a = await getJson(`/api/v1/sources/${r.source.id}/alloc?${loadRange()}&limit=20`);
   const put = a.stacks.find((s) => heapHasFunc(s.frames, PUT));
   assert.ok(put, `a stack at ${PUT}`);
+  log(`cache: allocation at Put ${Math.round(put.bytes_per_s)} B/s, the service's ${Math.round(perS)} B/s`);
   assert.ok(Math.abs(put.bytes_per_s - perS) <= 0.3 * perS, `alloc: ${put.bytes_per_s} vs ${perS} B/s`);
 });
 
