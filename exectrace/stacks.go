@@ -25,6 +25,10 @@ func (c *converter) stackID(s trace.Stack) uint32 {
 		c.pcKey = binary.LittleEndian.AppendUint64(c.pcKey, f.PC)
 		c.frames = append(c.frames, frame{fn: f.Func, file: f.File, line: int64(f.Line)})
 	}
+	if len(c.frames) == 0 { // a handle to no frames (a damaged trace) tells nothing: no stack
+		c.byHandle[s] = 0
+		return 0
+	}
 	id, ok := c.byPCs[string(c.pcKey)]
 	if !ok {
 		id = uint32(len(c.stackKind))
