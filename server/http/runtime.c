@@ -295,7 +295,8 @@ static int url_id(mw_req *r, const char *prefix, const char *name, int64_t *id, 
   return mw__param_id(r, name, p, (size_t)(*rest - p), id);
 }
 
-/* /api/v1/sources/{id}/gc|sched|snapshots?start=&end=&limit=[&kind=] */
+/* /api/v1/sources/{id}/gc|sched|snapshots?start=&end=&limit=[&kind=]; heap/growth and
+ * alloc go to growth.c */
 static void handle_source_sub(mw_req *r) {
   mw_lane_query q = {0};
   const char *rest;
@@ -303,6 +304,8 @@ static void handle_source_sub(mw_req *r) {
   if (strcmp(rest, "/gc") == 0) q.lane = MW_LANE_GC;
   else if (strcmp(rest, "/sched") == 0) q.lane = MW_LANE_SCHED;
   else if (strcmp(rest, "/snapshots") == 0) q.lane = MW_LANE_SNAPSHOTS;
+  else if (strcmp(rest, "/heap/growth") == 0) return mw__handle_heap_growth(r, q.source_id);
+  else if (strcmp(rest, "/alloc") == 0) return mw__handle_alloc_rate(r, q.source_id);
   else return mw__reply_error(r, MW_ENOTFOUND, "no such endpoint: %s", r->url);
   if (mw__param_window(r, &q.start_ns, &q.end_ns) ||
       mw__param_count(r, "limit", 1, MW_LANE_MAX_ROWS, MW_LANE_ROWS, &q.limit) ||

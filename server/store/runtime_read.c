@@ -211,6 +211,61 @@ int mw__store_snapshots(mw_read *r, mw_arena *a, int64_t source_id, const char *
   return rc;
 }
 
+/* Heap profiles: Go's heap and allocs endpoints serve the same profile. */
+#define HEAP_KINDS "kind IN ('heap', 'allocs')"
+
+int mw__store_heap_near(mw_read *r, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns,
+                        mw_snapshot_info *out) {
+  int rc = MW_ENOTFOUND;
+  sqlite3_stmt *st = mw__prepare(r, SNAPSHOT_COLS " WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns <= ?3 "
+                                                  "AND " HEAP_KINDS " ORDER BY at_ns DESC, id DESC LIMIT 1");
+  if (!st) rc = MW_EIO;
+  else {
+    sqlite3_bind_int64(st, 1, source_id);
+    sqlite3_bind_int64(st, 2, start_ns);
+    sqlite3_bind_int64(st, 3, end_ns);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+      read_snapshot(a, st, out);
+      rc = out->kind ? MW_OK : MW_ENOMEM;
+    } else if (step != SQLITE_DONE) {
+      rc = mw__read_failed(r, step);
+    }
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int mw__store_heaps(mw_read *r, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+                    mw_snapshot_info **out, size_t *n, int *more) {
+  *out = NULL;
+  *n = 0;
+  *more = 0;
+  int rc = MW_OK;
+  size_t cap = 0;
+  sqlite3_stmt *st = mw__prepare(r, SNAPSHOT_COLS " WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 "
+                                                  "AND " HEAP_KINDS " ORDER BY at_ns, id LIMIT ?4");
+  if (!st) rc = MW_EIO;
+  else {
+    sqlite3_bind_int64(st, 1, source_id);
+    sqlite3_bind_int64(st, 2, start_ns);
+    sqlite3_bind_int64(st, 3, end_ns);
+    sqlite3_bind_int64(st, 4, (int64_t)limit + 1);
+  }
+  int step = SQLITE_DONE;
+  while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == limit) {
+      *more = 1;
+      break;
+    }
+    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) rc = MW_ENOMEM;
+    else read_snapshot(a, st, &(*out)[(*n)++]);
+  }
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  sqlite3_finalize(st);
+  return rc;
+}
+
 static void read_ids(sqlite3_stmt *st, int col, mw_snapshot_row *row) {
   if ((row->has_span = sqlite3_column_bytes(st, col) == 8)) memcpy(row->span_id, sqlite3_column_blob(st, col), 8);
   if ((row->has_trace = sqlite3_column_bytes(st, col + 1) == 16))

@@ -238,6 +238,15 @@ typedef struct mw_snapshot_info {
 int mw__store_snapshots(mw_read *rd, mw_arena *a, int64_t source_id, const char *kind, int64_t start_ns, int64_t end_ns,
                         size_t limit, mw_snapshot_info **out, size_t *n, int *more);
 
+/* The heap profile (kind heap or allocs) of a source latest in [start, end]
+ * (both included): MW_ENOTFOUND when there is none. */
+int mw__store_heap_near(mw_read *rd, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns,
+                        mw_snapshot_info *out);
+/* A source's heap profiles with at_ns in [start, end), oldest first, at most
+ * limit (*more when there were more). */
+int mw__store_heaps(mw_read *rd, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+                    mw_snapshot_info **out, size_t *n, int *more);
+
 /* One row of a snapshot: a goroutine group, or a profile sample. */
 typedef struct mw_snapshot_row {
   int64_t stack_id;
