@@ -7,6 +7,7 @@
  *   push <kind> FILE     send spans or runtime data (push.c, on libmeanwhile)
  *   wakers --service S --operation O   who wakes an operation's slow spans (wakers.c)
  *   heap-growth --source ID   the stacks whose heap grew (heap_growth.c)
+ *   leaks, gc            what keeps growing in a source (growth.c)
  *
  * Exit status: 0 done; 1 the server answered with an error (or an answer that
  * cannot be read, or the output cannot be written); 2 the server cannot be
@@ -27,6 +28,7 @@
 
 #include "cli.h"
 #include "heap_growth.h"
+#include "growth.h"
 #include "http.h"
 #include "push.h"
 #include "render.h"
@@ -65,6 +67,8 @@ static void usage(FILE *f) {
           "  slow --service S     the slowest traces of a service, one per line\n"
           "  push <kind> FILE     send spans or Go runtime data (a profile, a dump, gctrace lines)\n"
           "  wakers --service S --operation O   who wakes the operation's slow spans\n"
+          "  leaks --source ID    goroutine stacks that keep growing in a source (leak suspects)\n"
+          "  gc --source ID       GC pressure of a source over time, and the operations it costs\n"
           "\n"
           "Options of every command:\n"
           "  --url URL     the server (default: $MEANWHILE_URL, else %s)\n"
@@ -456,6 +460,8 @@ int main(int argc, char **argv) {
     else if (strcmp(topic, "push") == 0) cli_usage_push(stdout);
     else if (strcmp(topic, "wakers") == 0) cli_usage_wakers(stdout);
     else if (strcmp(topic, "heap-growth") == 0) cli_usage_heap_growth(stdout);
+    else if (strcmp(topic, "leaks") == 0) cli_usage_leaks(stdout);
+    else if (strcmp(topic, "gc") == 0) cli_usage_gc(stdout);
     else usage(stdout);
     ret = CLI_EXIT_OK;
     goto out;
@@ -465,6 +471,8 @@ int main(int argc, char **argv) {
                              : strcmp(cmd, "push") == 0        ? cli_cmd_push
                              : strcmp(cmd, "wakers") == 0      ? cli_cmd_wakers
                              : strcmp(cmd, "heap-growth") == 0 ? cli_cmd_heap_growth
+                             : strcmp(cmd, "leaks") == 0       ? cli_cmd_leaks
+                             : strcmp(cmd, "gc") == 0          ? cli_cmd_gc
                                                                : NULL;
   if (!run) {
     fprintf(stderr, "%s: unknown command '%s'\n\n", prog, cmd);

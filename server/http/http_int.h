@@ -252,6 +252,10 @@ void mw__handle_alloc_rate(mw_req *r, int64_t source_id);
 extern const mw_route mw__otlp_routes[];
 extern const mw_route mw__api_routes[];
 extern const mw_route mw__runtime_routes[];
+extern const mw_route mw__gor_routes[];
+/* /api/v1/sources/{id}{rest} of goroutine growth and GC pressure (gor.c):
+ * handles it and returns 1, or returns 0 for another rest. */
+int mw__gor_source_sub(mw_req *r, int64_t source_id, const char *rest);
 extern const mw_route mw__correlate_routes[];
 extern const mw_route mw__misc_routes[];
 extern const mw_route mw__exectrace_routes[];

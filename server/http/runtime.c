@@ -306,6 +306,7 @@ static void handle_source_sub(mw_req *r) {
   else if (strcmp(rest, "/snapshots") == 0) q.lane = MW_LANE_SNAPSHOTS;
   else if (strcmp(rest, "/heap/growth") == 0) return mw__handle_heap_growth(r, q.source_id);
   else if (strcmp(rest, "/alloc") == 0) return mw__handle_alloc_rate(r, q.source_id);
+  else if (mw__gor_source_sub(r, q.source_id, rest)) return;
   else return mw__reply_error(r, MW_ENOTFOUND, "no such endpoint: %s", r->url);
   if (mw__param_window(r, &q.start_ns, &q.end_ns) ||
       mw__param_count(r, "limit", 1, MW_LANE_MAX_ROWS, MW_LANE_ROWS, &q.limit) ||
