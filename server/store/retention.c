@@ -268,6 +268,11 @@ int mw__retention_batch(mw__retention *r, sqlite3 *db, int *more, int *ops_gone)
                        "DELETE FROM sched_samples WHERE (source_id, at_ns) IN (SELECT source_id, at_ns FROM "
                        "sched_samples WHERE source_id = ?1 AND at_ns < ?2 LIMIT ?3)",
                        id, before, &budget, &src_more);
+    if (!rc)
+      rc = delete_some(db,
+                       "DELETE FROM runtime_events WHERE rowid IN (SELECT rowid FROM runtime_events WHERE "
+                       "source_id = ?1 AND at_ns < ?2 LIMIT ?3)",
+                       id, before, &budget, &src_more);
     if (!rc) rc = delete_snapshots(db, id, before, &budget, &src_more);
     if (!rc) rc = delete_exectraces(db, id, before, &budget, &src_more);
     if (src_more) *more = 1;

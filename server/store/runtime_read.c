@@ -164,6 +164,45 @@ int mw__store_sched(mw_read *r, mw_arena *a, int64_t source_id, int64_t start_ns
                    source_id, start_ns, end_ns, limit, sizeof **out, read_sched, (void **)out, n, more);
 }
 
+int mw__store_events(mw_read *r, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+                     mw_stored_event **out, size_t *n, int *more) {
+  *out = NULL;
+  *n = 0;
+  *more = 0;
+  size_t cap = 0;
+  sqlite3_stmt *st = mw__prepare(r, "SELECT at_ns, rule, message, value, threshold FROM runtime_events WHERE "
+                                    "source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 ORDER BY at_ns LIMIT ?4");
+  if (!st) return MW_EIO;
+  sqlite3_bind_int64(st, 1, source_id);
+  sqlite3_bind_int64(st, 2, start_ns);
+  sqlite3_bind_int64(st, 3, end_ns);
+  sqlite3_bind_int64(st, 4, (int64_t)limit + 1);
+  int rc = MW_OK, step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == limit) {
+      *more = 1;
+      break;
+    }
+    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
+      rc = MW_ENOMEM;
+      break;
+    }
+    mw_stored_event *e = &(*out)[(*n)++];
+    e->at_ns = sqlite3_column_int64(st, 0);
+    e->rule = mw__col_text(a, st, 1);
+    e->message = mw__col_text(a, st, 2);
+    e->value = sqlite3_column_double(st, 3);
+    e->threshold = sqlite3_column_double(st, 4);
+    if (!e->rule || !e->message) {
+      rc = MW_ENOMEM;
+      break;
+    }
+  }
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  sqlite3_finalize(st);
+  return rc;
+}
+
 #define SNAPSHOT_COLS                                                                                                  \
   "SELECT id, source_id, kind, format, at_ns, duration_ns, total, meta, raw_bytes, length(payload) FROM snapshots"
 

@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "model/exectrace.h"
+#include "model/rules.h"
 #include "store/conn.h"
 
 #include <stdlib.h>
@@ -41,6 +42,8 @@ enum rt_stmt {
   RT_XT_GOROUTINE,
   RT_XT_STACK,
   RT_XT_SPAN,
+  RT_SOURCE_NAMES,
+  RT_EVENT,
   RT__COUNT
 };
 
@@ -79,6 +82,9 @@ static const char *const rt_sql[RT__COUNT] = {
                         "wakes, blob) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [RT_XT_STACK] = "INSERT OR IGNORE INTO exectrace_stacks (exectrace_id, local, stack_id) VALUES (?1, ?2, ?3)",
     [RT_XT_SPAN] = "INSERT OR IGNORE INTO exectrace_span_index (span_id, exectrace_id) VALUES (?1, ?2)",
+    [RT_SOURCE_NAMES] = "SELECT service, instance FROM sources WHERE id = ?1",
+    [RT_EVENT] = "INSERT INTO runtime_events (source_id, at_ns, rule, message, value, threshold) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
 _Static_assert((int)RT__COUNT <= (int)MW__RT_STMTS, "mw__rt_writer holds every statement");
@@ -172,12 +178,13 @@ static const char *const move_sql[] = {
     "DELETE FROM sched_samples WHERE source_id = ?1",
     "UPDATE snapshots SET source_id = ?2 WHERE source_id = ?1",  /* goroutine groups and samples follow */
     "UPDATE exectraces SET source_id = ?2 WHERE source_id = ?1", /* their goroutines and index follow */
+    "UPDATE runtime_events SET source_id = ?2 WHERE source_id = ?1",
     "UPDATE source_links SET source_id = ?2 WHERE source_id = ?1",
     ("UPDATE sources SET first_ns = min(first_ns, (SELECT first_ns FROM sources WHERE id = ?1)), "
      "last_ns = max(last_ns, (SELECT last_ns FROM sources WHERE id = ?1)) WHERE id = ?2"),
     "DELETE FROM sources WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM spans WHERE source_id = ?1)",
 };
-enum { MOVE_GC = 0, MOVE_SCHED = 2, MOVE_SNAPSHOTS = 4, MOVE_SOURCE = 8, MOVE_N = sizeof move_sql / sizeof *move_sql };
+enum { MOVE_GC = 0, MOVE_SCHED = 2, MOVE_SNAPSHOTS = 4, MOVE_SOURCE = 9, MOVE_N = sizeof move_sql / sizeof *move_sql };
 
 /* Moves what (service, alias) sent before its link to source `to` was
  * learned: the rows of the source of that name, if there is one. Statements
@@ -356,6 +363,40 @@ static int write_exectrace(mw__rt_writer *s, mw_runtime_batch *b) {
   return rc;
 }
 
+/* Feeds the batch to the rules (model/rules.h) and stores what fires, in the
+ * batch's transaction. The source's names are read once, when the rules do
+ * not know it yet: they label its /metrics gauges. */
+static int apply_rules(mw__rt_writer *s, const mw_runtime_batch *b) {
+  if (!s->rules || (!b->n_gc && !(b->kind && strcmp(b->kind, "goroutine") == 0))) return MW_OK;
+  const char *service = NULL, *instance = NULL;
+  sqlite3_stmt *st = NULL;
+  if (!mw__rules_known(s->rules, b->source_id)) {
+    if (!(st = stmt(s, RT_SOURCE_NAMES))) return MW_EIO;
+    sqlite3_bind_int64(st, 1, b->source_id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      service = (const char *)sqlite3_column_text(st, 0);
+      instance = (const char *)sqlite3_column_text(st, 1);
+    }
+  }
+  mw_rule_event ev[MW_RULE__N];
+  size_t n = mw__rules_feed(s->rules, b->source_id, service, instance, b, ev);
+  if (st) sqlite3_reset(st); /* the names were copied */
+  int rc = MW_OK;
+  for (size_t i = 0; i < n && !rc; i++) {
+    if (!(st = stmt(s, RT_EVENT))) return MW_EIO;
+    sqlite3_bind_int64(st, 1, b->source_id);
+    sqlite3_bind_int64(st, 2, ev[i].time_ns);
+    bind_text(st, 3, mw__rule_name(ev[i].rule));
+    bind_text(st, 4, ev[i].message);
+    sqlite3_bind_double(st, 5, ev[i].value);
+    sqlite3_bind_double(st, 6, ev[i].threshold);
+    rc = run(s, st, NULL);
+    mw__info("a rule fired", "source=%lld rule=%s message=\"%s\"", (long long)b->source_id, mw__rule_name(ev[i].rule),
+             ev[i].message);
+  }
+  return rc;
+}
+
 int mw__rt_write(mw__rt_writer *s, mw_runtime_batch *b) {
   /* the batch's time range, for the source's first/last */
   int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -429,8 +470,9 @@ int mw__rt_write(mw__rt_writer *s, mw_runtime_batch *b) {
     if (x->local_runq_sum >= 0) sqlite3_bind_int64(st, 9, x->local_runq_sum);
     if ((rc = run(s, st, NULL))) return rc;
   }
-  if (b->exectrace) return write_exectrace(s, b);
-  return b->kind ? write_snapshot(s, b) : MW_OK;
+  if (b->exectrace) rc = write_exectrace(s, b);
+  else if (b->kind) rc = write_snapshot(s, b);
+  return rc ? rc : apply_rules(s, b);
 }
 
 void mw__rt_writer_close(mw__rt_writer *w) {

@@ -11,9 +11,10 @@
 enum { MW__RT_STMTS = 24 };
 
 typedef struct mw__rt_writer {
-  sqlite3 *db;      /* the writer's connection */
-  mw_bmap *stacks;  /* stack text -> id, the writer's cache */
-  mw_bmap *sources; /* the span writer's resource -> source id cache: cleared when a source goes */
+  sqlite3 *db;            /* the writer's connection */
+  mw_bmap *stacks;        /* stack text -> id, the writer's cache */
+  mw_bmap *sources;       /* the span writer's resource -> source id cache: cleared when a source goes */
+  struct mw_rules *rules; /* fed each batch once its source is known; NULL: no rules */
   sqlite3_stmt *st[MW__RT_STMTS];
 } mw__rt_writer;
 

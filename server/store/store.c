@@ -155,6 +155,10 @@ int mw__store_full(mw_store *s, unsigned pct) { return mw__writer_full(&s->write
 
 void mw__store_on_commit(mw_store *s, void (*cb)(double, size_t, size_t)) { s->writer.on_commit = cb; }
 
+struct mw_rules *mw__store_rules(mw_store *s) {
+  return s->opts.rules;
+}
+
 int mw__read_begin(mw_store *s, mw_read **out) { return mw__readers_lend(&s->readers, out); }
 
 void mw__store_stats(mw_store *s, mw_store_stats *out) {
