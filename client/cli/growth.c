@@ -5,23 +5,18 @@
  * block per suspect or one line per step; --json prints the server's answer. */
 #include "growth.h"
 
-#include <curl/curl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
-#include "http.h"
+#include "cli.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_CONNECT = 2, EXIT_USAGE = 64 };
-#define MAX_BODY ((size_t)256 << 20)
-#define TIMEOUT_MS 120000L
+enum { EXIT_OK = 0, EXIT_FAIL = 1 };
 #define URL_MAX 8192
-#define DEFAULT_URL "http://127.0.0.1:4318"
 
 void cli_usage_leaks(FILE *f) {
   fprintf(f, "Usage: meanwhile leaks --source ID [--start T] [--end T] [--limit N] [--json] [--url URL]\n"
@@ -41,40 +36,18 @@ void cli_usage_gc(FILE *f) {
              "With --json, the pressure answer only.\n");
 }
 
-static int usage_error(const char *cmd, const char *what, const char *arg) {
-  fprintf(stderr, "meanwhile %s: %s%s%s\nTry 'meanwhile %s --help'.\n", cmd, what, arg ? " " : "", arg ? arg : "", cmd);
-  return EXIT_USAGE;
-}
-
-/* GETs url; on a 2xx answer parses it into *out (the caller decrefs). Reports
- * any failure on stderr and returns its exit status. */
-static int get_json(const char *url, json_t **out) {
+/* GETs url from the server at base and parses the 2xx answer into *out (the
+ * caller decrefs); else the error reported and the exit status returned. */
+static int get_json(const char *base, const char *url, json_t **out) {
   cli_response r = {0};
-  char err[CURL_ERROR_SIZE + 64];
-  int rc = cli_http_get(url, MAX_BODY, TIMEOUT_MS, &r, err, sizeof err);
-  if (rc == CLI_HTTP_ECONNECT) {
-    fprintf(stderr, "meanwhile: cannot reach meanwhiled: %s\n", err);
-    return EXIT_CONNECT;
-  }
-  if (rc) {
-    fprintf(stderr, "meanwhile: %s (from %s)\n", err, url);
-    return EXIT_FAIL;
-  }
+  int rc = cli_fetch(base, url, NULL, &r);
+  if (rc) return rc;
   json_error_t jerr;
   *out = json_loadb(r.body, r.len, 0, &jerr);
-  long status = r.status;
   cli_response_free(&r);
-  if (status < 200 || status >= 300) {
-    const char *msg = json_string_value(json_object_get(*out, "error"));
-    fprintf(stderr, "meanwhile: %.1000s (HTTP %ld)\n", msg ? msg : "the server answered with an error", status);
-    json_decref(*out);
-    return EXIT_FAIL;
-  }
-  if (!*out) {
-    fprintf(stderr, "meanwhile: the server's answer is not JSON: %s\n", jerr.text);
-    return EXIT_FAIL;
-  }
-  return EXIT_OK;
+  if (*out) return EXIT_OK;
+  fprintf(stderr, "meanwhile: the server's answer is not JSON: %s\n", jerr.text);
+  return EXIT_FAIL;
 }
 
 /* An integer of the API (past 2^53 a decimal string). */
@@ -112,44 +85,41 @@ static int parse(const char *cmd, int argc, char **argv, args *a, void (*usage)(
                                            {"help", no_argument, NULL, 'h'},
                                            {0}};
   memset(a, 0, sizeof *a);
-  int c;
-  int leaks = strcmp(cmd, "leaks") == 0;
+  int c, leaks = strcmp(cmd, "leaks") == 0;
   while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
     switch (c) {
     case 's': a->source = optarg; break;
     case 'a': a->start = optarg; break;
     case 'e': a->end = optarg; break;
     case 'l':
-      if (!leaks) return usage_error(cmd, "unknown option", "--limit");
+      if (!leaks) return cli_bad_usage(cmd, "%s", "unknown option '--limit'");
       a->limit = optarg;
       break;
     case 'p':
-      if (leaks) return usage_error(cmd, "unknown option", "--step");
+      if (leaks) return cli_bad_usage(cmd, "%s", "unknown option '--step'");
       a->step = optarg;
       break;
     case 'j': a->raw = 1; break;
     case 'u': a->url = optarg; break;
     case 'h': usage(stdout); return -1;
-    case ':': return usage_error(cmd, "option needs a value:", argv[optind - 1]);
-    default: return usage_error(cmd, "unknown option", argv[optind - 1]);
+    default: return cli_bad_option(cmd, c, argv);
     }
   }
-  if (optind < argc) return usage_error(cmd, "unexpected argument", argv[optind]);
+  if (optind < argc) return cli_bad_usage(cmd, "unexpected argument '%s'", argv[optind]);
   if (!a->source || !*a->source || strspn(a->source, "0123456789") != strlen(a->source))
-    return usage_error(cmd, "needs --source ID (a number, from GET /api/v1/sources)", NULL);
+    return cli_bad_usage(cmd, "%s", "needs --source ID (a number, from GET /api/v1/sources)");
   return 0;
 }
 
-/* base + path + the window parameters into url; -1 when the URL is bad. */
-static int make_url(const args *a, const char *path, char *url, size_t cap) {
-  const char *u = a->url ? a->url : getenv("MEANWHILE_URL");
-  if (!u || !*u) u = DEFAULT_URL;
-  if (strncasecmp(u, "http://", 7) != 0 && strncasecmp(u, "https://", 8) != 0) return -1;
-  size_t n = strlen(u);
-  while (n > 8 && u[n - 1] == '/') n--;
-  if ((size_t)snprintf(url, cap, "%.*s%s", (int)n, u, path) >= cap) return -1;
-  if (a->start && cli_url_add_param(url, cap, "start", a->start)) return -1;
-  if (a->end && cli_url_add_param(url, cap, "end", a->end)) return -1;
+/* The server's base into base, and base + path + the window parameters into
+ * url; else bad usage reported and its exit status returned. */
+static int make_url(const char *cmd, const args *a, const char *path, char *base, char *url) {
+  int rc = cli_server_base(cmd, a->url, base, URL_MAX);
+  if (rc) return rc;
+  if ((size_t)snprintf(url, URL_MAX, "%s%s", base, path) >= URL_MAX ||
+      (a->start && cli_url_add_param(url, URL_MAX, "start", a->start)) ||
+      (a->end && cli_url_add_param(url, URL_MAX, "end", a->end)))
+    return cli_bad_usage(cmd, "%s", "the URL is too long");
   return 0;
 }
 
@@ -194,12 +164,13 @@ int cli_cmd_leaks(int argc, char **argv) {
   args a;
   int rc = parse("leaks", argc, argv, &a, cli_usage_leaks);
   if (rc) return rc < 0 ? EXIT_OK : rc;
-  char path[128], url[URL_MAX];
+  char path[128], base[URL_MAX], url[URL_MAX];
   snprintf(path, sizeof path, "/api/v1/sources/%s/goroutines/growth", a.source);
-  if (make_url(&a, path, url, sizeof url) || (a.limit && cli_url_add_param(url, sizeof url, "limit", a.limit)))
-    return usage_error("leaks", "the server URL must start with http:// or https://", NULL);
+  if ((rc = make_url("leaks", &a, path, base, url))) return rc;
+  if (a.limit && cli_url_add_param(url, sizeof url, "limit", a.limit))
+    return cli_bad_usage("leaks", "%s", "the URL is too long");
   json_t *j;
-  if ((rc = get_json(url, &j))) return rc;
+  if ((rc = get_json(base, url, &j))) return rc;
   if (a.raw) return emit_raw(j);
   const json_t *src = json_object_get(j, "source"), *sn = json_object_get(j, "snapshots");
   const json_t *sus = json_object_get(j, "suspects");
@@ -218,12 +189,13 @@ int cli_cmd_gc(int argc, char **argv) {
   args a;
   int rc = parse("gc", argc, argv, &a, cli_usage_gc);
   if (rc) return rc < 0 ? EXIT_OK : rc;
-  char path[128], url[URL_MAX];
+  char path[128], base[URL_MAX], url[URL_MAX];
   snprintf(path, sizeof path, "/api/v1/sources/%s/gc/pressure", a.source);
-  if (make_url(&a, path, url, sizeof url) || (a.step && cli_url_add_param(url, sizeof url, "step", a.step)))
-    return usage_error("gc", "the server URL must start with http:// or https://", NULL);
+  if ((rc = make_url("gc", &a, path, base, url))) return rc;
+  if (a.step && cli_url_add_param(url, sizeof url, "step", a.step))
+    return cli_bad_usage("gc", "%s", "the URL is too long");
   json_t *j;
-  if ((rc = get_json(url, &j))) return rc;
+  if ((rc = get_json(base, url, &j))) return rc;
   if (a.raw) return emit_raw(j);
   const json_t *src = json_object_get(j, "source"), *pts = json_object_get(j, "points");
   printf("GC pressure of %s/%s, steps of %.3f s\n", str(src, "service"), str(src, "instance"),
@@ -247,10 +219,10 @@ int cli_cmd_gc(int argc, char **argv) {
   char service[512];
   snprintf(service, sizeof service, "%s", str(src, "service"));
   json_decref(j);
-  if (make_url(&a, "/api/v1/gc/operations", url, sizeof url) ||
-      cli_url_add_param(url, sizeof url, "service", service) || cli_url_add_param(url, sizeof url, "limit", "10"))
-    return usage_error("gc", "the server URL must start with http:// or https://", NULL);
-  if ((rc = get_json(url, &j))) return rc;
+  if ((rc = make_url("gc", &a, "/api/v1/gc/operations", base, url))) return rc;
+  if (cli_url_add_param(url, sizeof url, "service", service) || cli_url_add_param(url, sizeof url, "limit", "10"))
+    return cli_bad_usage("gc", "%s", "the URL is too long");
+  if ((rc = get_json(base, url, &j))) return rc;
   const json_t *ops = json_object_get(j, "operations");
   printf("\nOperations of %s losing most time to GC:\n", service);
   const json_t *o;

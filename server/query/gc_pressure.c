@@ -169,13 +169,9 @@ typedef struct op_list {
 static op_sum *op_of(mw_arena *a, op_list *l, int64_t op_id) {
   for (size_t i = l->n; i-- > 0;) /* spans of one operation tend to come together */
     if (l->v[i].op_id == op_id) return &l->v[i];
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 64;
-    op_sum *v = mw__arena_alloc(a, cap * sizeof *v);
-    if (!v) return NULL;
-    if (l->n) memcpy(v, l->v, l->n * sizeof *v);
-    l->v = v, l->cap = cap;
-  }
+  op_sum *v = mw__arena_grow(a, l->v, l->n, &l->cap, sizeof *v);
+  if (!v) return NULL;
+  l->v = v;
   l->v[l->n] = (op_sum){.op_id = op_id};
   return &l->v[l->n++];
 }

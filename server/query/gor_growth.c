@@ -34,16 +34,6 @@ const char *mw__gg_key(mw_arena *a, const char *frames) {
   return mw__arena_strndup(a, p, n);
 }
 
-/* Grows an arena array so that one more element fits; NULL on exhaustion. */
-static void *grow(mw_arena *a, void *items, size_t n, size_t *cap, size_t size) {
-  if (n < *cap) return items;
-  size_t ncap = *cap ? *cap * 2 : 16;
-  void *p = mw__arena_alloc(a, ncap * size);
-  if (p && n) memcpy(p, items, n * size);
-  if (p) *cap = ncap;
-  return p;
-}
-
 static int cmp_obs(const void *x, const void *y) {
   const mw_gg_obs *a = x, *b = y;
   int c = strcmp(a->key, b->key);
@@ -152,7 +142,7 @@ int mw__gg_find(mw_arena *a, const mw_gg_snap *snaps, size_t n_snaps, mw_gg_obs 
       ranks(y, counted, ry, tmp);
       double rho = pearson(rt, ry, counted);
       if (rho >= MW_GG_MIN_RHO) {
-        if (!(v = grow(a, v, *n, &cap, sizeof *v))) return MW_ENOMEM;
+        if (!(v = mw__arena_grow(a, v, *n, &cap, sizeof *v))) return MW_ENOMEM;
         mw_gg_suspect *s = &v[(*n)++];
         s->key = obs[i].key;
         s->per_hour = b;
@@ -248,7 +238,8 @@ static int read_obs(mw_query *q, const mw_gg_snap *snaps, size_t n_snaps, mw_gg_
     if (rc) return rc;
     *more |= m;
     for (size_t i = 0; i < nc; i++) {
-      if (!(o = grow(a, o, n, &cap, sizeof *o)) || !(ids = grow(a, ids, n, &cap_ids, sizeof *ids))) return MW_ENOMEM;
+      if (!(o = mw__arena_grow(a, o, n, &cap, sizeof *o)) || !(ids = mw__arena_grow(a, ids, n, &cap_ids, sizeof *ids)))
+        return MW_ENOMEM;
       ids[n] = c[i].stack_id;
       o[n++] = (mw_gg_obs){s, NULL, c[i].count};
     }
