@@ -6,6 +6,7 @@
 //   /trace/<id>?span=&t0=&t1=&snapshot=&g= a trace; t0/t1 are the zoom, in ms from its start;
 //                                       g the goroutine to point at in the span's lanes
 //   /snapshot/<id>?trace=               one runtime snapshot (goroutines or profile)
+//   /source/<id>                        one source (service instance) over its whole time
 // meanwhiled serves the page for these path prefixes (server/http/misc.c), so deep
 // links work whatever a name holds; names are percent-encoded path segments. Pure, no
 // DOM: tested in web/test/route.test.mjs.
@@ -79,6 +80,9 @@ export function parseRoute(pathname, search = '') {
         return st;
       }
       break;
+    case 'source':
+      if (rest.length === 1 && /^\d+$/.test(rest[0])) return { view: 'source', sourceId: Number(rest[0]) };
+      break;
     default:
   }
   return { view: 'notfound', path: pathname };
@@ -100,6 +104,7 @@ export function formatRoute(st) {
       return `/trace/${encodeSeg(st.traceId)}${qs ? '?' + qs : ''}`;
     }
     case 'snapshot': return `/snapshot/${st.snapshotId}${st.traceId ? '?trace=' + encodeURIComponent(st.traceId) : ''}`;
+    case 'source': return `/source/${st.sourceId}`;
     case 'notfound': return st.path || '/';
     default: return '/';
   }
@@ -112,6 +117,7 @@ export function samePage(a, b) {
     case 'trace': return a.traceId === b.traceId;
     case 'snapshot': return a.snapshotId === b.snapshotId && a.traceId === b.traceId;
     case 'service': return a.service === b.service;
+    case 'source': return a.sourceId === b.sourceId;
     case 'operation': case 'compare': return a.service === b.service && a.operation === b.operation;
     default: return true;
   }
