@@ -36,7 +36,7 @@ const char *mw__gg_key(mw_arena *a, const char *frames) {
 
 static int cmp_obs(const void *x, const void *y) {
   const mw_gg_obs *a = x, *b = y;
-  int c = strcmp(a->key, b->key);
+  int c = a->key == b->key ? 0 : strcmp(a->key, b->key); /* a stack's key is one string */
   if (c) return c;
   return a->snap < b->snap ? -1 : a->snap > b->snap;
 }
@@ -120,7 +120,7 @@ int mw__gg_find(mw_arena *a, const mw_gg_snap *snaps, size_t n_snaps, mw_gg_obs 
   size_t cap = 0;
   for (size_t i = 0; i < n_obs;) {
     size_t j = i;
-    while (j < n_obs && strcmp(obs[j].key, obs[i].key) == 0) j++;
+    while (j < n_obs && (obs[j].key == obs[i].key || strcmp(obs[j].key, obs[i].key) == 0)) j++;
     memset(y, 0, counted * sizeof *y);
     size_t present = 0, first = SIZE_MAX, last = 0;
     int proven = 0;
