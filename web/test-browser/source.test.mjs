@@ -26,17 +26,27 @@ let srv, browser, page, sourceId;
 
 describe('the source page on real Go 1.26 captures', { skip: why || false }, () => {
   before(async () => {
-    srv = await startServer();
+    // the heap rule without its warm-up and floor: the capture's cycle 1 marks 3 MB live,
+    // cycle 2 7 MB, twice the low and more (rules judge each push's last cycle, so the
+    // lines go in three pushes: to cycle 1, cycle 2, the rest, whose last cycle marks 0 MB)
+    srv = await startServer({ args: ['--rule-warmup', '0', '--rule-heap-min', '1048576'], allowLog: [/a rule fired/] });
     // one process that started a minute ago: its 6 s of gctrace, then its goroutine
     // captures from 1 s in (at their own spacing), its heap profiles from 2 s in
     const t0 = BigInt(Date.now() - 60000) * MS;
     const src = { service: SERVICE, instance: INSTANCE };
-    sourceId = (await ingestOk(srv, 'gctrace', { ...src, process_start: String(t0) }, Buffer.from(STDERR))).source_id;
+    const lines = STDERR.split('\n');
+    const cut = (n) => lines.findIndex((l) => l.startsWith(`gc ${n} @`)) + 1;
+    for (const part of [lines.slice(0, cut(1)), lines.slice(cut(1), cut(2)), lines.slice(cut(2))]) {
+      sourceId = (await ingestOk(srv, 'gctrace', { ...src, process_start: String(t0) }, Buffer.from(part.join('\n') + '\n'))).source_id;
+    }
     const g0 = BigInt(GOR.captures[0].time_ns);
     let last = 0n;
-    for (const c of GOR.captures.filter((x) => x.kind === 'pprof')) {
+    const pprofs = GOR.captures.filter((x) => x.kind === 'pprof');
+    for (const c of pprofs) {
       last = t0 + 1000n * MS + BigInt(c.time_ns) - g0;
-      assert.equal((await ingestOk(srv, 'goroutine', { ...src, time: String(last) }, readData('growth-goroutines', c.file))).source_id, sourceId);
+      // the last one as a rule's capture would come (trigger=rule:...)
+      const trigger = c === pprofs[pprofs.length - 1] ? { trigger: 'rule:heap_growth' } : {};
+      assert.equal((await ingestOk(srv, 'goroutine', { ...src, ...trigger, time: String(last) }, readData('growth-goroutines', c.file))).source_id, sourceId);
     }
     await ingestOk(srv, 'goroutineleak', { ...src, time: String(last + MS) }, readData('growth-goroutines', GOR.leak_profile));
     const hb = t0 + 2000n * MS;
@@ -62,6 +72,12 @@ describe('the source page on real Go 1.26 captures', { skip: why || false }, () 
     assert.equal(await page.getAttribute('.source-lanes', 'data-gc-cycles'), String(CYCLES));
     const pprofCaptures = GOR.captures.filter((x) => x.kind === 'pprof').length;
     assert.equal(await page.getAttribute('.source-lanes', 'data-goroutine-points'), String(pprofCaptures));
+    // one event, the heap rule's at cycle 2 (3 MiB → 7 MiB), and the one triggered capture
+    assert.equal(await page.getAttribute('.source-lanes', 'data-events'), '1');
+    const ev = page.locator('.source-event[data-rule=heap_growth]');
+    assert.equal(await ev.count(), 1);
+    assert.match(await ev.textContent(), /from 3\.0 MiB to 7\.0 MiB|from 3 MiB to 7 MiB/);
+    assert.equal(await page.getAttribute('.source-lanes', 'data-triggered'), '1');
     // the canvas has the lanes drawn (not blank)
     const inked = await page.evaluate(() => {
       const c = document.querySelector('.source-canvas');
@@ -118,6 +134,17 @@ describe('the source page on real Go 1.26 captures', { skip: why || false }, () 
       const c = document.querySelector('.source-canvas');
       return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 16 === 3)).join('') === p;
     }, before);
+    assert.deepEqual(page.problems, []);
+  });
+
+  test('the service page lists its sources as links to their pages', async () => {
+    await page.goto(`${srv.base}/service/${SERVICE}`);
+    const link = page.locator(`[data-role=sources] a[data-source-id="${sourceId}"]`);
+    await link.waitFor({ timeout: 20000 });
+    assert.match(await link.textContent(), new RegExp(INSTANCE));
+    await link.click();
+    await page.waitForURL((u) => u.pathname === `/source/${sourceId}`);
+    await page.waitForSelector('.source-page[data-state=ready]', { timeout: 20000 });
     assert.deepEqual(page.problems, []);
   });
 

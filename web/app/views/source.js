@@ -198,8 +198,9 @@ function sourceTimeline(m, sec) {
       g.beginPath();
       g.rect(sc.x0, y, sc.x1 - sc.x0, lane.h);
       g.clip();
-      drawLane(g, sc, lane, y);
+      const note = drawLane(g, sc, lane, y); // the lane's scale, under its label
       g.restore();
+      if (note) { g.fillStyle = '#5b6578'; g.fillText(fitText(g, note, LABEL_W - 8), 6, y + 26); }
       y += lane.h;
     }
   }
@@ -221,8 +222,7 @@ function sourceTimeline(m, sec) {
       const vy = (v) => bot - (v / (maxHeap * 1.05)) * (bot - top);
       line(g, sc, m.cycles, (c) => c.e, (c) => vy(c.goal), GOAL, true);
       line(g, sc, m.cycles, (c) => c.e, (c) => vy(c.live), LIVE, false);
-      g.fillStyle = INK;
-      g.fillText(`max ${fmtBytes(maxHeap)}`, sc.x0 + 4, top + 6);
+      return `max ${fmtBytes(maxHeap)}`;
     } else if (lane.kind === 'gccpu') {
       g.fillStyle = CPU;
       for (const p of m.cpu) {
@@ -231,15 +231,13 @@ function sourceTimeline(m, sec) {
         const hh = (p.v / maxCpu) * (bot - top);
         g.fillRect(x0, bot - hh, Math.max(1, x1 - x0 - 1), hh);
       }
-      g.fillStyle = INK;
-      g.fillText(`max ${fmtPct(maxCpu)}`, sc.x0 + 4, top + 6);
+      return `max ${fmtPct(maxCpu)}`;
     } else if (lane.kind === 'goroutines') {
       const vy = (v) => bot - (v / (maxG * 1.05)) * (bot - top);
       line(g, sc, m.gor, (p) => p.t, (p) => vy(p.v), GOR, true);
       g.fillStyle = GOR;
       for (const p of m.gor) g.fillRect(sc.x(p.t) - 2, vy(p.v) - 2, 4, 4);
-      g.fillStyle = INK;
-      g.fillText(`max ${fmtCount(maxG)}`, sc.x0 + 4, top + 6);
+      return `max ${fmtCount(maxG)}`;
     } else if (lane.kind === 'markers') {
       g.fillStyle = '#7a8599';
       for (const s of m.snaps) g.fillRect(Math.round(sc.x(s.t)), top + 6, 1, bot - top - 6);
@@ -248,6 +246,7 @@ function sourceTimeline(m, sec) {
       g.fillStyle = EVENT;
       for (const e of m.ev) triangle(g, sc.x(e.t), top, bot);
     }
+    return '';
   }
 
   function onWheel(ev) {
