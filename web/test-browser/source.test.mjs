@@ -148,6 +148,26 @@ describe('the source page on real Go 1.26 captures', { skip: why || false }, () 
     assert.deepEqual(page.problems, []);
   });
 
+  test('a source with one heap profile and nothing else opens without errors', async () => {
+    const at = BigInt(Date.now() - 30000) * MS;
+    const other = (await ingestOk(srv, 'heap', { service: SERVICE, instance: 'i-2', time: String(at) }, readData('growth', 'base.pb.gz'))).source_id;
+    assert.notEqual(other, sourceId);
+    await page.goto(`${srv.base}/source/${other}`);
+    await page.waitForSelector('.source-page[data-state=ready] [data-role=heap-growth][data-state=ready]', { timeout: 20000 });
+    assert.equal(await page.getAttribute('.source-lanes', 'data-gc-cycles'), '0');
+    assert.equal(await page.getAttribute('[data-role=leak-suspects]', 'data-suspects'), '0');
+    assert.match(await page.textContent('[data-role=heap-growth]'), /One heap profile/);
+    assert.equal(await page.locator('a.pprof-link').count(), 0);
+    assert.deepEqual(page.problems, []);
+  });
+
+  test('an unknown source says so', async () => {
+    await page.goto(`${srv.base}/source/999`);
+    await page.waitForSelector('.source-page[data-state=error]', { timeout: 20000 });
+    assert.match(await page.textContent('.source-page'), /no source 999/);
+    assert.deepEqual(page.problems, []);
+  });
+
   test('a trace\'s source lane links to the source page', async () => {
     await page.goto(`${srv.base}/trace/${TRACE}`);
     const link = page.locator(`.lanes-box a.lane-link[data-source-id="${sourceId}"]`);
