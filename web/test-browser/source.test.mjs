@@ -114,26 +114,37 @@ describe('the source page on real Go 1.26 captures', { skip: why || false }, () 
     assert.deepEqual(page.problems, []);
   });
 
-  test('zooming the timeline changes what is drawn and 0 resets it', async () => {
+  test('zooming the timeline changes what is drawn, is kept in the URL, and 0 resets it', async () => {
     await page.goto(`${srv.base}/source/${sourceId}`);
     await page.waitForSelector('.source-page[data-state=ready]', { timeout: 20000 });
     const pixels = () => page.evaluate(() => {
       const c = document.querySelector('.source-canvas');
       return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 16 === 3)).join('');
     });
-    const before = await pixels();
+    const drawn = (p, same) => page.waitForFunction(([p, same]) => {
+      const c = document.querySelector('.source-canvas');
+      if (!c) return false;
+      const now = Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 16 === 3)).join('');
+      return (now === p) === same;
+    }, [p, same]);
+    await page.waitForFunction(() => document.querySelector('.source-canvas').width > 0);
+    const whole = await pixels();
     const b = await page.locator('.source-canvas').boundingBox();
     await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
     await page.mouse.wheel(0, -600);
-    await page.waitForFunction((p) => {
-      const c = document.querySelector('.source-canvas');
-      return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 16 === 3)).join('') !== p;
-    }, before);
+    await drawn(whole, false);
+    await page.waitForURL((u) => u.searchParams.has('t0') && u.searchParams.has('t1'));
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const zoomed = await pixels();
+    const t0 = Number(new URL(page.url()).searchParams.get('t0')), t1 = Number(new URL(page.url()).searchParams.get('t1'));
+    assert.ok(t1 > t0 && t1 - t0 < 6000, `the zoom ${t0}..${t1} ms is narrower than the capture's 6 s`);
+    // the URL opens the same zoom
+    await page.goto(page.url());
+    await page.waitForSelector('.source-page[data-state=ready]', { timeout: 20000 });
+    await drawn(zoomed, true);
     await page.keyboard.press('0');
-    await page.waitForFunction((p) => {
-      const c = document.querySelector('.source-canvas');
-      return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 16 === 3)).join('') === p;
-    }, before);
+    await drawn(whole, true);
+    await page.waitForURL((u) => u.pathname === `/source/${sourceId}` && !u.searchParams.has('t0'));
     assert.deepEqual(page.problems, []);
   });
 

@@ -20,6 +20,7 @@ test('every view survives a round trip through its URL', () => {
     { view: 'snapshot', snapshotId: 12 },
     { view: 'snapshot', snapshotId: 12, traceId: 'd3779ae135f5eb93dab67b4afafed1ac' },
     { view: 'source', sourceId: 3 },
+    { view: 'source', sourceId: 3, t0: -2500000, t1: 6000000000 },
   ];
   for (const st of states) {
     const [url, back] = roundTrip(st);
@@ -61,7 +62,9 @@ test('unknown paths are "notfound"', () => {
 test('a source page is /source/<id>, one page per id', () => {
   assert.equal(formatRoute({ view: 'source', sourceId: 42 }), '/source/42');
   assert.deepEqual(parseRoute('/source/42'), { view: 'source', sourceId: 42 });
-  assert.ok(samePage({ view: 'source', sourceId: 1 }, { view: 'source', sourceId: 1 }));
+  assert.equal(formatRoute({ view: 'source', sourceId: 42, t0: 1500000, t1: 2e9 }), '/source/42?t0=1.5&t1=2000');
+  assert.equal(parseRoute('/source/42', '?t0=5&t1=1').t0, undefined, 'an empty range is ignored');
+  assert.ok(samePage({ view: 'source', sourceId: 1 }, { view: 'source', sourceId: 1, t0: 1, t1: 2 }), 'zoom stays on the page');
   assert.ok(!samePage({ view: 'source', sourceId: 1 }, { view: 'source', sourceId: 2 }));
 });
 

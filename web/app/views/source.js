@@ -4,11 +4,12 @@
 // early-warning events (/events) and triggered captures as markers; then its leak suspects
 // (/goroutines/growth) and its heap growth from the first heap profile to the last
 // (/heap/growth: the top stacks, the differential flame graph of compare.js, the pprof).
-// Wheel zooms, drag pans, double-click or 0 resets, + and − zoom.
+// Wheel zooms, drag pans, double-click or 0 resets, + and − zoom; the zoom is kept in the
+// URL (t0/t1, ms from the first data), replacing the history entry, as on the trace page.
 
 import { api, heapGrowthPprofUrl } from '../lib/api.js';
 import { fmtBytes, fmtCount, fmtPct, fmtClock, fmtDuration, ticks } from '../lib/format.js';
-import { makeScale, zoomView, panView, wheelFactor } from '../lib/scale.js';
+import { makeScale, clampView, zoomView, panView, wheelFactor } from '../lib/scale.js';
 import { h, clear, loadingBox, errorBox, emptyBox } from '../ui/dom.js';
 import { fitCanvas, fitText, onResize, FONT_SMALL, FONT_BOLD } from '../ui/canvas.js';
 import { diffFlame } from './compare.js';
@@ -73,7 +74,8 @@ export function mountSource(root, state, ctx) {
     const model = buildModel(base, bigNs(src.last_ns), gc, pressure, snaps, events);
     const tlSec = h('section', { class: 'card', dataset: { role: 'source-timeline' } }, h('h2', null, 'Over time'));
     body.append(tlSec);
-    timeline = sourceTimeline(model, tlSec);
+    timeline = sourceTimeline(model, tlSec, state.t0 != null ? { t0: state.t0, t1: state.t1 } : null,
+      (v, whole) => ctx.replace(whole ? { view: 'source', sourceId: id } : { view: 'source', sourceId: id, t0: v.t0, t1: v.t1 }));
     destroyers.push(timeline.destroy);
     body.append(suspectsCard(growth));
     const heapSec = h('section', { class: 'card', dataset: { role: 'heap-growth', state: 'loading' } }, h('h2', null, 'Heap growth'), loadingBox('the heap growth'));
@@ -133,7 +135,8 @@ export function mountSource(root, state, ctx) {
   }
 
   return {
-    update() {},
+    /** Back/forward within the page: another zoom. */
+    update(st) { if (timeline) timeline.setView(st.t0 != null ? { t0: st.t0, t1: st.t1 } : null); },
     destroy() { ac.abort(); for (const d of destroyers) d(); page.remove(); },
     onKey: (ev) => (timeline ? timeline.onKey(ev) : false),
   };
@@ -155,10 +158,13 @@ function buildModel(base, lastNs, gc, pressure, snaps, events) {
   return { cycles, cpu, gor, ev, triggered, snaps: all, end: Math.max(end, 1), gcMore: !!gc.more };
 }
 
-/** The zoomable canvas of a source's lanes; returns {destroy, onKey}. */
-function sourceTimeline(m, sec) {
+/**
+ * The zoomable canvas of a source's lanes, showing `initial` ({t0, t1}, null: all);
+ * onView(view, whole) hears of each zoom and pan. Returns {destroy, onKey, setView}.
+ */
+function sourceTimeline(m, sec, initial, onView) {
   const limits = { t0: -m.end * 0.02, t1: m.end * 1.02 };
-  let view = { ...limits };
+  let view = initial ? clampView(initial, limits) : { ...limits };
   const height = AXIS_H + LANES.reduce((a, l) => a + l.h, 0);
   const canvas = h('canvas', { class: 'source-canvas', role: 'img', 'aria-label': 'the source over time' });
   const tip = h('div', { class: 'source-tip muted small num', role: 'status' }, ' ');
@@ -170,8 +176,15 @@ function sourceTimeline(m, sec) {
     box, tip);
   const events = h('ul', { class: 'source-events small' }, m.ev.map((e) => h('li', { class: 'source-event', dataset: { rule: e.rule } }, h('span', { class: 'num' }, fmtDuration(e.t)), ' ', h('strong', null, e.rule), ` ${e.message}`)));
   if (m.ev.length) sec.append(events);
-  let raf = 0;
+  let raf = 0, shown = null;
   const request = () => { if (!raf) raf = requestAnimationFrame(() => { raf = 0; draw(); }); };
+  /** Reports a changed view (once per frame at most) and redraws. */
+  function changed() {
+    request();
+    if (shown && shown.t0 === view.t0 && shown.t1 === view.t1) return;
+    shown = view;
+    onView(view, view.t0 === limits.t0 && view.t1 === limits.t1);
+  }
 
   function draw() {
     const w = box.clientWidth || 800;
@@ -254,7 +267,7 @@ function sourceTimeline(m, sec) {
     const b = canvas.getBoundingClientRect();
     const sc = makeScale(view, LABEL_W, b.width - 8);
     view = zoomView(view, wheelFactor(ev.deltaY, ev.deltaMode), sc.t(ev.clientX - b.left), limits);
-    request();
+    changed();
   }
   let drag = null;
   function onDown(ev) { if (ev.button === 0) { drag = { x: ev.clientX, view }; canvas.setPointerCapture(ev.pointerId); } }
@@ -264,13 +277,13 @@ function sourceTimeline(m, sec) {
     if (drag) {
       const k = makeScale(drag.view, LABEL_W, b.width - 8).nsPerPx;
       view = panView(drag.view, -(ev.clientX - drag.x) * k, limits);
-      request();
+      changed();
       return;
     }
     tip.textContent = readout(sc.t(ev.clientX - b.left), sc.nsPerPx * 4) || ' ';
   }
   function onUp() { drag = null; }
-  function reset() { view = { ...limits }; request(); }
+  function reset() { view = { ...limits }; changed(); }
   function readout(t, near) {
     const parts = [fmtDuration(Math.max(0, t))];
     const c = lastBefore(m.cycles, t, (x) => x.e);
@@ -291,13 +304,14 @@ function sourceTimeline(m, sec) {
   request();
   return {
     destroy() { stop(); if (raf) cancelAnimationFrame(raf); },
+    setView(v) { view = v ? clampView(v, limits) : { ...limits }; shown = view; request(); },
     onKey(ev) {
-      if (ev.key === '+' || ev.key === '=') { view = zoomView(view, 1.5, null, limits); request(); return true; }
-      if (ev.key === '-' || ev.key === '−') { view = zoomView(view, 1 / 1.5, null, limits); request(); return true; }
+      if (ev.key === '+' || ev.key === '=') { view = zoomView(view, 1.5, null, limits); changed(); return true; }
+      if (ev.key === '-' || ev.key === '−') { view = zoomView(view, 1 / 1.5, null, limits); changed(); return true; }
       if (ev.key === '0') { reset(); return true; }
       const w = view.t1 - view.t0;
-      if (ev.key === 'ArrowLeft') { view = panView(view, -w / 8, limits); request(); return true; }
-      if (ev.key === 'ArrowRight') { view = panView(view, w / 8, limits); request(); return true; }
+      if (ev.key === 'ArrowLeft') { view = panView(view, -w / 8, limits); changed(); return true; }
+      if (ev.key === 'ArrowRight') { view = panView(view, w / 8, limits); changed(); return true; }
       return false;
     },
   };
