@@ -234,15 +234,18 @@ int main(int argc, char **argv) {
   int rounds = 15, smoke = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--smoke")) smoke = 1, samples = 500, rounds = 2;
-    else if (!strcmp(argv[i], "--samples") && i + 1 < argc) samples = strtoul(argv[++i], NULL, 10);
-    else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--samples") && i + 1 < argc) samples = (size_t)strtol(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = (int)strtol(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--wall")) clock_id = CLOCK_MONOTONIC;
     else {
       fprintf(stderr, "usage: bench-growth [--samples N] [--rounds R] [--wall] [--smoke]\n");
       return 1;
     }
   }
-  if (samples < 10 || rounds < 1) return 1;
+  if (samples < 10 || samples > 1000000 || rounds < 1 || rounds > 10000) {
+    fprintf(stderr, "bench-growth: --samples is 10 to 1,000,000 and --rounds 1 to 10,000\n");
+    return 1;
+  }
   stack *st = calloc(samples * 2, sizeof *st);
   for (size_t i = 0; i < samples * 2; i++) make_stack(&st[i]);
   /* base: stacks 0..n; target: 80% of them again, then new ones */
