@@ -11,6 +11,7 @@
 
 #include "store_fixture.h"
 
+#include "core/arena.h"
 #include "core/error.h"
 #include "core/timefmt.h"
 #include "model/minutes.h"
@@ -284,12 +285,71 @@ static void test_retention(void **state) {
   sfx_close(&f);
 }
 
+/* ---- goroutine snapshots spread over a long window (gor_growth.c) -------- */
+
+/* 2,500 goroutine profiles a second apart from T0, and a CPU profile 0.3 s
+ * after every tenth (to be skipped); 5 spread ones are those at or after
+ * 0, 2499 x 1/4, 2/4, 3/4 s (624.75, 1249.5, 1874.25: the next whole
+ * seconds), then the last at 2499 s. */
+static void test_snapshots_spread(void **state) {
+  (void)state;
+  sfx f;
+  assert_int_equal(sfx_open(&f), 0);
+  enum { N = 2500 };
+  mw_runtime_batch *b = calloc(N + N / 10, sizeof *b);
+  mw_write_job *jobs = calloc(N + N / 10, sizeof *jobs);
+  size_t n = 0;
+  for (int i = 0; i < N; i++) {
+    for (int cpu = 0; cpu < (i % 10 == 0 ? 2 : 1); cpu++) {
+      b[n] = (mw_runtime_batch){.service = "shop",
+                                .instance = "i-1",
+                                .kind = cpu ? "cpu" : "goroutine",
+                                .format = "pprof",
+                                .at_ns = T0 + i * S + (cpu ? 300000000 : 0),
+                                .total = i,
+                                .payload = (const uint8_t *)"x",
+                                .payload_len = 1,
+                                .raw_bytes = 1};
+      jobs[n] = (mw_write_job){.kind = MW_JOB_RUNTIME, .payload = &b[n], .cost_spans = 1};
+      n++;
+    }
+  }
+  assert_int_equal(sfx_commit(&f, jobs, n), 0);
+  mw_read *rd;
+  assert_int_equal(mw__read_begin(f.s, &rd), 0);
+  mw_arena *a = mw__arena_new(1 << 20);
+  mw_snapshot_info *out;
+  size_t got;
+  assert_int_equal(
+      mw__store_snapshots_spread(rd, a, b[0].source_id, "goroutine", T0 - S, T0 + 10000 * S, 5, &out, &got), 0);
+  assert_int_equal(got, 5);
+  int64_t want[5] = {0, 625, 1250, 1875, 2499};
+  for (size_t i = 0; i < 5; i++) {
+    assert_int_equal(out[i].at_ns, T0 + want[i] * S);
+    assert_string_equal(out[i].kind, "goroutine");
+  }
+  /* 1,000 of them: as many, the first and the last among them, each once, in order */
+  assert_int_equal(
+      mw__store_snapshots_spread(rd, a, b[0].source_id, "goroutine", T0 - S, T0 + 10000 * S, 1000, &out, &got), 0);
+  assert_int_equal(got, 1000);
+  assert_int_equal(out[0].at_ns, T0);
+  assert_int_equal(out[999].at_ns, T0 + 2499 * S);
+  for (size_t i = 1; i < got; i++) assert_true(out[i].at_ns > out[i - 1].at_ns);
+  /* fewer snapshots than asked: each of them once */
+  assert_int_equal(mw__store_snapshots_spread(rd, a, b[0].source_id, "goroutine", T0, T0 + 3 * S, 1000, &out, &got), 0);
+  assert_int_equal(got, 3);
+  mw__arena_free(a);
+  mw__read_end(rd);
+  free(b);
+  free(jobs);
+  sfx_close(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_histogram_buckets),
-      cmocka_unit_test(test_written_at_ingest),
-      cmocka_unit_test(test_backfill),
-      cmocka_unit_test(test_retention),
+      cmocka_unit_test(test_histogram_buckets), cmocka_unit_test(test_written_at_ingest),
+      cmocka_unit_test(test_backfill),          cmocka_unit_test(test_retention),
+      cmocka_unit_test(test_snapshots_spread),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
