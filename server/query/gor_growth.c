@@ -198,8 +198,8 @@ static int cmp_stack_key(const void *x, const void *y) {
 }
 
 /* The snapshots of the window: goroutine dumps and profiles, then leak
- * profiles, merged by time. More goroutine snapshots than the bound: that
- * many spread evenly over the window, the first and the last among them
+ * profiles, merged by time. More goroutine snapshots than the bound:
+ * as many spread evenly over the window, the first and the last among them
  * (*spread). *more when leak profiles were more than the bound. */
 static int read_snaps(mw_query *q, const mw_gg_query *p, mw_snapshot_info **info, mw_gg_snap **snaps, size_t *n,
                       int *more, int *spread) {

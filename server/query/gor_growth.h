@@ -25,7 +25,7 @@ enum { MW_GG_MIN_SNAPSHOTS = 3, MW_GG_MIN_RISE = 3 };
 /* Bounds of one query: snapshots read (of each kind), stacks per snapshot,
  * rows of a snapshot read for labels, spans listed per suspect. */
 enum {
-  MW_GG_MAX_SNAPSHOTS = 1000,
+  MW_GG_MAX_SNAPSHOTS = 1000, /* a window of more: this many spread evenly over it */
   MW_GG_MAX_STACKS = 20000,
   MW_GG_MAX_ROWS = 10000,
   MW_GG_MAX_SPANS = 20,

@@ -14,8 +14,10 @@ int mw__store_gor_counts(mw_read *r, mw_arena *a, int64_t snapshot_id, size_t li
   *more = 0;
   int rc = MW_OK;
   size_t cap = 0;
-  sqlite3_stmt *st = mw__prepare(r, "SELECT stack_id, sum(count) FROM goroutine_groups WHERE snapshot_id = ?1 "
-                                    "GROUP BY stack_id LIMIT ?2");
+  /* kept prepared: goroutine growth runs it for up to 1,000 snapshots */
+  sqlite3_stmt *st = mw__reader_stmt(r, MW_RS_GOR_COUNTS,
+                                     "SELECT stack_id, sum(count) FROM goroutine_groups WHERE snapshot_id = ?1 "
+                                     "GROUP BY stack_id LIMIT ?2");
   if (!st) return MW_EIO;
   sqlite3_bind_int64(st, 1, snapshot_id);
   sqlite3_bind_int64(st, 2, (int64_t)limit + 1);
@@ -33,7 +35,7 @@ int mw__store_gor_counts(mw_read *r, mw_arena *a, int64_t snapshot_id, size_t li
     (*out)[(*n)++].count = sqlite3_column_int64(st, 1);
   }
   if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
   return rc;
 }
 

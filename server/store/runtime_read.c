@@ -226,8 +226,11 @@ int mw__store_snapshots(mw_read *r, mw_arena *a, int64_t source_id, const char *
   *more = 0;
   int rc = MW_OK;
   size_t cap = 0;
-  sqlite3_stmt *st = mw__prepare(r, SNAPSHOT_COLS " WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 "
-                                                  "AND (?4 IS NULL OR kind = ?4) ORDER BY at_ns LIMIT ?5");
+  /* of one kind through snapshots_by_kind, of any through snapshots_by_source */
+  sqlite3_stmt *st = mw__prepare(r, kind ? SNAPSHOT_COLS " WHERE source_id = ?1 AND kind = ?4 AND at_ns >= ?2 AND "
+                                                         "at_ns < ?3 ORDER BY at_ns LIMIT ?5"
+                                         : SNAPSHOT_COLS " WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 "
+                                                         "ORDER BY at_ns LIMIT ?5");
   if (!st) rc = MW_EIO;
   else {
     sqlite3_bind_int64(st, 1, source_id);

@@ -245,7 +245,7 @@ static void test_backfill(void **state) {
   push_all(&f);
   mw__store_close(f.s);
   f.s = NULL;
-  assert_int_equal(sfx_exec(&f, "DROP TABLE runtime_minutes; PRAGMA user_version=6;"), 0);
+  assert_int_equal(sfx_exec(&f, "DROP TABLE runtime_minutes; DROP INDEX snapshots_by_kind; PRAGMA user_version=6;"), 0);
   mw_store_opts o = {.data_dir = f.dir, .queue_max_spans = 1u << 20, .queue_max_bytes = 1u << 28};
   char err[256];
   assert_int_equal(mw__store_open(&o, &f.s, err, sizeof err), 0);
