@@ -3,7 +3,7 @@
 // strings or numbers, steps without data left out, alloc_bytes_per_s -1 for unknown.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seriesModel, mergeSeries, pointAt, pointsIn, cyclesIn, maxIn, seriesParams, covers, gcBars, capturesText, bigNs, MAX_POINTS } from '../app/lib/series.js';
+import { seriesModel, mergeSeries, pointAt, pointsIn, cyclesIn, maxIn, seriesParams, covers, fits, planView, gcBars, capturesText, bigNs, MAX_POINTS } from '../app/lib/series.js';
 
 const BASE = 1700000000000000000n; // unix ns, beyond 2^53: only BigInt keeps it exact
 const MIN = 60000000000;
@@ -120,4 +120,27 @@ test('capture kinds as text, most first', () => {
   assert.equal(capturesText(undefined), '');
   assert.equal(bigNs(12.4), 12n);
   assert.equal(bigNs('1700000000000000001'), 1700000000000000001n);
+});
+
+test('what a view needs: the whole answer, the detailed one, or a request', () => {
+  const limits = { t0: -0.2 * MIN, t1: 10.2 * MIN };
+  const whole = seriesModel(MINUTES, BASE); // minute steps over 10 minutes
+  const W = 1000;
+  assert.equal(planView(limits, limits, whole, null, W), 'whole');
+  // 5 minutes over 1000 px want 0.3 s steps: minute ones do not resolve them
+  const five = { t0: 2 * MIN, t1: 7 * MIN };
+  assert.equal(planView(five, limits, whole, null, W), 'fetch');
+  // a raw answer of those 5 minutes at 1 s steps (the finest) resolves them and any view inside
+  const raw = seriesModel({ start_ns: at(2 * MIN), end_ns: at(7 * MIN), step_ns: 1e9, resolution: 'raw', points: [] }, BASE);
+  assert.equal(planView(five, limits, whole, raw, W), 'keep');
+  assert.equal(planView({ t0: 3 * MIN, t1: 3 * MIN + 1e9 }, limits, whole, raw, W), 'keep');
+  // a view reaching out of it, or wider, asks again
+  assert.equal(planView({ t0: 6 * MIN, t1: 8 * MIN }, limits, whole, raw, W), 'fetch');
+  // a whole answer at 1 s steps resolves every view of a short source
+  const short = seriesModel({ start_ns: at(0), end_ns: at(6e9), step_ns: 1e9, resolution: 'raw', points: [] }, BASE);
+  assert.equal(planView({ t0: 1e9, t1: 2e9 }, { t0: -1e8, t1: 6.1e9 }, short, null, W), 'whole');
+  // a minute answer of a 100-minute window over 1000 px (6 s a pixel): 60 s steps are too coarse
+  const hundred = seriesModel({ start_ns: at(0), end_ns: at(100 * MIN), step_ns: MIN, resolution: 'minute', points: [] }, BASE);
+  assert.ok(!fits(hundred, { t0: 0, t1: 100 * MIN }, W));
+  assert.ok(fits(hundred, { t0: 0, t1: 100 * MIN }, 100));
 });

@@ -128,6 +128,20 @@ export function seriesParams(view, base, width) {
 /** Whether an answer's window (ns from the base) covers the view. */
 export const covers = (m, view) => !!m && m.s <= view.t0 && m.e >= view.t1;
 
+/** Whether an answer's steps are fine enough for a view over `width` pixels: about a pixel each (half again), or raw rows' finest, 1 s. */
+export const fits = (m, view, width) => !!m && m.step <= Math.max(1e9, (1.5 * (view.t1 - view.t0)) / Math.max(1, width));
+
+/**
+ * What a view needs: 'whole' when it shows the whole time (`limits`) or the whole answer
+ * covers and resolves it, 'keep' when the detailed answer does, else 'fetch' (/series of
+ * the view).
+ */
+export function planView(view, limits, whole, detail, width) {
+  if ((view.t0 <= limits.t0 && view.t1 >= limits.t1) || (covers(whole, view) && fits(whole, view, width))) return 'whole';
+  if (covers(detail, view) && fits(detail, view, width)) return 'keep';
+  return 'fetch';
+}
+
 /**
  * GC cycles of /gc as bars, times in ns from `base`: {s, e, n, stw: [[s, e]...], live, goal},
  * sorted by start.

@@ -15,7 +15,7 @@
 import { api, heapGrowthPprofUrl } from '../lib/api.js';
 import { fmtBytes, fmtCount, fmtPct, fmtClock, fmtDuration, ticks } from '../lib/format.js';
 import { makeScale, clampView, zoomView, panView, wheelFactor } from '../lib/scale.js';
-import { seriesModel, mergeSeries, pointAt, pointsIn, cyclesIn, maxIn, seriesParams, covers, gcBars, capturesText, bigNs, BARS_MAX_CYCLES } from '../lib/series.js';
+import { seriesModel, mergeSeries, pointAt, pointsIn, cyclesIn, maxIn, seriesParams, covers, planView, gcBars, capturesText, bigNs, BARS_MAX_CYCLES } from '../lib/series.js';
 import { h, clear, loadingBox, errorBox, emptyBox } from '../ui/dom.js';
 import { fitCanvas, fitText, onResize, FONT_SMALL, FONT_BOLD } from '../ui/canvas.js';
 import { diffFlame } from './compare.js';
@@ -226,11 +226,12 @@ function sourceTimeline(d, sec, initial, onView) {
     const v = view;
     try {
       const w = plotWidth();
-      if ((v.t0 <= limits.t0 && v.t1 >= limits.t1) || (covers(whole, v) && fits(whole, v, w))) {
+      const plan = planView(v, limits, whole, detail, w);
+      if (plan === 'whole') {
         detail = null; // the whole answer serves the whole time (asked at about this width) and what it resolves
         pts = whole.points;
         lastAsked = null;
-      } else if (!(covers(detail, v) && fits(detail, v, w))) {
+      } else if (plan === 'fetch') {
         const params = seriesParams(v, base, w);
         if (!lastAsked || lastAsked.start !== params.start || lastAsked.end !== params.end || lastAsked.points !== params.points) {
           box.dataset.detail = 'loading';
@@ -258,10 +259,6 @@ function sourceTimeline(d, sec, initial, onView) {
       d.signal.removeEventListener('abort', stop);
       if (inflight === my) inflight = null;
     }
-  }
-  /** Whether an answer's steps are fine enough for the view: about a pixel each, or raw rows' finest (1 s). */
-  function fits(m, v, w) {
-    return m.step <= Math.max(1e9, (1.5 * (v.t1 - v.t0)) / w);
   }
   /** Cycles one by one when the view holds few (and /gc answered all of them), else per step. */
   function gcMode() {
