@@ -139,13 +139,15 @@ describe('the source page on real Go 1.26 captures', { skip: why || false }, () 
     await page.mouse.wheel(0, -600);
     await drawn(whole, false);
     await page.waitForURL((u) => u.searchParams.has('t0') && u.searchParams.has('t1'));
+    // the view's data (GC bars from /gc) in and drawn
+    await page.waitForSelector('.source-lanes[data-pending="0"]');
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     const zoomed = await pixels();
     const t0 = Number(new URL(page.url()).searchParams.get('t0')), t1 = Number(new URL(page.url()).searchParams.get('t1'));
     assert.ok(t1 > t0 && t1 - t0 < 6000, `the zoom ${t0}..${t1} ms is narrower than the capture's 6 s`);
     // the URL opens the same zoom
     await page.goto(page.url());
-    await page.waitForSelector('.source-page[data-state=ready]', { timeout: 20000 });
+    await page.waitForSelector('.source-page[data-state=ready] .source-lanes[data-pending="0"]', { timeout: 20000 });
     await drawn(zoomed, true);
     await page.keyboard.press('0');
     await drawn(whole, true);
@@ -259,7 +261,7 @@ describe('the source page over six hours of a busy source', { skip: why || false
     const box = await pg.locator('.source-canvas').boundingBox();
     assert.ok(w > 0.6 * box.width && w <= box.width, `${w} points for a ${box.width} px canvas`);
     assert.ok(BigInt(whole[0].searchParams.get('start')) <= first && BigInt(whole[0].searchParams.get('end')) >= P + BigInt(LONG_CYCLES) * S);
-    assert.equal(seen.filter((u) => u.pathname.endsWith('/gc/pressure') || (u.pathname.endsWith('/gc') && Number(u.searchParams.get('limit')) > 2000)).length, 0,
+    assert.equal(seen.filter((u) => u.pathname.endsWith('/gc/pressure') || (u.pathname.endsWith('/gc') && Number(u.searchParams.get('limit')) > 2500)).length, 0,
       'no raw read of the whole time');
     await shot(pg, 'source-page-hours');
 
@@ -287,7 +289,7 @@ describe('the source page over six hours of a busy source', { skip: why || false
     assert.ok(Math.abs(got - want) <= 2, `${got} GC bars, ${want} pushed cycles in view`);
     const gc = seen.filter((u) => u.pathname.endsWith('/gc'));
     assert.equal(gc.length, 1);
-    assert.ok(Number(gc[0].searchParams.get('limit')) <= 2000);
+    assert.ok(Number(gc[0].searchParams.get('limit')) <= 2500);
     // the readout under the canvas names the cycle and the step under the pointer
     await pg.mouse.move(box.x + box.width / 2, box.y + 40);
     await pg.mouse.move(box.x + box.width / 2 + 3, box.y + 40);

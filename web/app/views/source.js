@@ -31,6 +31,8 @@ const SECOND = 1000000000n;
 const AXIS_H = 20, LABEL_W = 130, RIGHT = 8;
 /** Wait this long after the last zoom or pan before asking for the window in view. */
 const DEBOUNCE_MS = 150;
+/** The most GC cycles read for bars: the view's (at most BARS_MAX_CYCLES) and those just before it. */
+const GC_LIMIT = BARS_MAX_CYCLES + BARS_MAX_CYCLES / 4;
 const GOAL = '#9aa4b5', LIVE = '#3b6fd4', LIVE_MAX = 'rgba(59, 111, 212, 0.18)', CPU = '#d9822b', STW = '#8b1a1a', GOR = '#2e8b57',
   GOR_MAX = 'rgba(46, 139, 87, 0.18)', EVENT = '#c0392b', CAPTURE = '#7a8599', INK = '#1d2330', GRID = '#e3e7ee';
 
@@ -183,7 +185,7 @@ function sourceTimeline(d, sec, initial, onView) {
   const box = h('div', { class: 'source-lanes', dataset: {
     gcCycles: String(tot.cycles), goroutinePoints: String(tot.snaps), captures: String(tot.captures), events: String(ev.length),
     triggered: String(tot.triggered), seriesAnswers: '1', detail: 'none', resolution: whole.resolution, stepNs: String(whole.step),
-    gcMode: '', gcBars: '0',
+    gcMode: '', gcBars: '0', pending: '1',
   } }, canvas);
   const status = h('span', { class: 'source-res' }, '');
   sec.append(h('p', { class: 'muted small' }, `${fmtCount(tot.cycles)} GC cycles · ${fmtCount(tot.snaps)} goroutine snapshots · ${fmtCount(tot.captures)} captures${capturesText(tot.byKind) ? ` (${capturesText(tot.byKind)})` : ''} · ${ev.length}${d.eventsMore ? '+' : ''} events · `,
@@ -208,6 +210,7 @@ function sourceTimeline(d, sec, initial, onView) {
   }
   function schedule(ms) {
     clearTimeout(timer);
+    box.dataset.pending = '1'; // a refresh is due or under way (tests wait for '0')
     timer = setTimeout(() => { timer = 0; refresh().catch(failed); }, ms);
   }
   function failed(err) {
@@ -249,8 +252,11 @@ function sourceTimeline(d, sec, initial, onView) {
       box.dataset.stepNs = String(m.step);
       const n = cyclesIn(pts, v.t0, v.t1);
       if (n > 0 && n <= BARS_MAX_CYCLES && !(bars && covers(bars, v) && !bars.more)) {
-        const p = seriesParams(v, base, 1);
-        const g = await api.sourceGc(id, { start: p.start, end: p.end, limit: BARS_MAX_CYCLES }, { signal: my.signal });
+        // from a quarter of the view (at most a minute) earlier, so that a cycle that started
+        // before the view and ends in it is drawn too: ~BARS_MAX_CYCLES / 4 more at most
+        const pad = Math.min((v.t1 - v.t0) / 4, 60e9);
+        const p = seriesParams({ t0: v.t0 - pad, t1: v.t1 }, base, 1);
+        const g = await api.sourceGc(id, { start: p.start, end: p.end, limit: GC_LIMIT }, { signal: my.signal });
         bars = { s: v.t0, e: v.t1, more: !!g.more, cycles: gcBars(g, base) };
       }
       box.dataset.detail = detail ? 'ready' : 'none';
@@ -258,6 +264,7 @@ function sourceTimeline(d, sec, initial, onView) {
     } finally {
       d.signal.removeEventListener('abort', stop);
       if (inflight === my) inflight = null;
+      if (!inflight && !timer) { box.dataset.pending = '0'; request(); }
     }
   }
   /** Cycles one by one when the view holds few (and /gc answered all of them), else per step. */
