@@ -9,6 +9,7 @@
 #include "core/sat.h"
 #include "query/explain_steps.h"
 #include "query/runtime_json.h"
+#include "query/series.h"
 #include "store/gor_read.h"
 
 #include <stdlib.h>
@@ -81,12 +82,90 @@ int mw__gcp_points(mw_arena *a, const mw_gc_cycle *c, size_t n, int64_t start_ns
   return MW_OK;
 }
 
+static void write_point(mw_jsonw *w, const mw_gcp_point *p) {
+  mw__jw_obj(w);
+  mw__jw_kint(w, "time_ns", p->time_ns);
+  mw__jw_kint(w, "cycles", p->cycles);
+  mw__jw_kdouble(w, "gc_cpu", p->gc_cpu);
+  mw__jw_kint(w, "pause_p50_ns", p->pause_p50_ns);
+  mw__jw_kint(w, "pause_p99_ns", p->pause_p99_ns);
+  mw__jw_kint(w, "heap_live", p->heap_live);
+  mw__jw_kint(w, "heap_goal", p->heap_goal);
+  mw__jw_key(w, "alloc_bytes_per_s");
+  if (p->alloc_bytes_per_s >= 0) mw__jw_double(w, p->alloc_bytes_per_s);
+  else mw__jw_null(w);
+  mw__jw_kdouble(w, "assist_share", p->assist_share);
+  mw__jw_obj_end(w);
+}
+
+/* Steps of a minute or more: from the rollups (query/series.h), steps
+ * rounded up to whole minutes and starting at a minute. */
+static int pressure_minutes(mw_query *q, const mw_gcp_query *p, const mw_source_info *src, int64_t step,
+                            mw_answer *out) {
+  step = (step + MW_MINUTE_NS - 1) / MW_MINUTE_NS * MW_MINUTE_NS;
+  int64_t first = 0, last = 0;
+  int rc = mw__store_gc_span(q->rd, p->source_id, p->start_ns, p->end_ns, &first, &last);
+  if (rc && rc != MW_ENOTFOUND) return mw__answer_fail(out, rc, "query failed: %s", mw__strerror(rc));
+  int none = rc == MW_ENOTFOUND;
+  int64_t from = p->start_given || none ? p->start_ns : first;
+  from = from / MW_MINUTE_NS * MW_MINUTE_NS - (from % MW_MINUTE_NS < 0 ? MW_MINUTE_NS : 0);
+  if (!none && (last - from) / step >= MW_GCP_MAX_POINTS)
+    return mw__answer_fail(out, MW_EINVAL,
+                           "step is too small: the cycles would make more than %d points; raise step or narrow "
+                           "start and end",
+                           MW_GCP_MAX_POINTS);
+  mw_minute_row *rows = NULL;
+  mw_series_point *pts = NULL;
+  size_t n = 0, np = 0;
+  int more = 0;
+  if (!none)
+    rc = mw__store_minutes(q->rd, q->arena, p->source_id, from, p->end_ns, MW_SERIES_MAX_MINUTES, &rows, &n, &more);
+  if (!rc) rc = mw__series_steps(q->arena, rows, n, from, step, &pts, &np);
+  if (rc) return mw__answer_fail(out, rc, "query failed: %s", mw__strerror(rc));
+  mw_jsonw w;
+  mw__answer_json(out, 16u << 20, &w);
+  mw__jw_obj(&w);
+  mw__jw_key(&w, "source");
+  mw__json_source(&w, src);
+  mw__jw_kint(&w, "step_ns", step);
+  mw__jw_key(&w, "points");
+  mw__jw_arr(&w);
+  for (size_t i = 0; i < np; i++) {
+    const mw_minute *m = &pts[i].m;
+    if (!m->gc_cycles) continue;
+    int procs = m->procs > 0 ? (int)m->procs : 1;
+    mw_gcp_point g = {.time_ns = m->time_ns,
+                      .cycles = m->gc_cycles,
+                      .gc_cpu = (double)m->gc_cpu_ns / ((double)step * procs),
+                      .pause_p50_ns = pts[i].pause_p50_ns,
+                      .pause_p99_ns = pts[i].pause_p99_ns,
+                      .heap_live = m->heap_live,
+                      .heap_goal = m->heap_goal,
+                      .alloc_bytes_per_s = m->alloc_ns > 0 ? (double)m->alloc_bytes * 1e9 / (double)m->alloc_ns : -1,
+                      .assist_share = m->gc_cpu_ns > 0 ? (double)m->assist_cpu_ns / (double)m->gc_cpu_ns : 0};
+    write_point(&w, &g);
+  }
+  mw__jw_arr_end(&w);
+  mw__jw_kbool(&w, "more", more);
+  mw__jw_obj_end(&w);
+  return mw__answer_end(out, &w);
+}
+
 int mw__q_gc_pressure(mw_query *q, const mw_gcp_query *p, mw_answer *out) {
   if (mw__query_open(q, out)) return out->rc;
   mw_source_info src;
   int rc = mw__store_source(q->rd, q->arena, p->source_id, &src);
   if (rc == MW_ENOTFOUND) return mw__answer_fail(out, rc, "source %lld not found", (long long)p->source_id);
   if (rc) return mw__answer_fail(out, rc, "reading the source failed: %s", mw__strerror(rc));
+  if (p->step_ns >= MW_MINUTE_NS) return pressure_minutes(q, p, &src, p->step_ns, out);
+  if (!p->step_ns) { /* the default step: from the window of the cycles, as the raw path has it */
+    int64_t first, last;
+    rc = mw__store_gc_span(q->rd, p->source_id, p->start_ns, p->end_ns, &first, &last);
+    if (rc && rc != MW_ENOTFOUND) return mw__answer_fail(out, rc, "query failed: %s", mw__strerror(rc));
+    int64_t from = p->start_given ? p->start_ns : first;
+    if (!rc && (last - from) / MW_GCP_POINTS + 1 >= MW_MINUTE_NS)
+      return pressure_minutes(q, p, &src, (last - from) / MW_GCP_POINTS + 1, out);
+  }
   mw_gc_cycle *gc;
   size_t n;
   int more;
@@ -117,21 +196,7 @@ int mw__q_gc_pressure(mw_query *q, const mw_gcp_query *p, mw_answer *out) {
   mw__jw_kint(&w, "step_ns", step);
   mw__jw_key(&w, "points");
   mw__jw_arr(&w);
-  for (size_t i = 0; i < np; i++) {
-    mw__jw_obj(&w);
-    mw__jw_kint(&w, "time_ns", pts[i].time_ns);
-    mw__jw_kint(&w, "cycles", pts[i].cycles);
-    mw__jw_kdouble(&w, "gc_cpu", pts[i].gc_cpu);
-    mw__jw_kint(&w, "pause_p50_ns", pts[i].pause_p50_ns);
-    mw__jw_kint(&w, "pause_p99_ns", pts[i].pause_p99_ns);
-    mw__jw_kint(&w, "heap_live", pts[i].heap_live);
-    mw__jw_kint(&w, "heap_goal", pts[i].heap_goal);
-    mw__jw_key(&w, "alloc_bytes_per_s");
-    if (pts[i].alloc_bytes_per_s >= 0) mw__jw_double(&w, pts[i].alloc_bytes_per_s);
-    else mw__jw_null(&w);
-    mw__jw_kdouble(&w, "assist_share", pts[i].assist_share);
-    mw__jw_obj_end(&w);
-  }
+  for (size_t i = 0; i < np; i++) write_point(&w, &pts[i]);
   mw__jw_arr_end(&w);
   mw__jw_kbool(&w, "more", more);
   mw__jw_obj_end(&w);

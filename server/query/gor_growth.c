@@ -198,14 +198,21 @@ static int cmp_stack_key(const void *x, const void *y) {
 }
 
 /* The snapshots of the window: goroutine dumps and profiles, then leak
- * profiles, merged by time. *more when either kind had more than the bound. */
+ * profiles, merged by time. More goroutine snapshots than the bound: that
+ * many spread evenly over the window, the first and the last among them
+ * (*spread). *more when leak profiles were more than the bound. */
 static int read_snaps(mw_query *q, const mw_gg_query *p, mw_snapshot_info **info, mw_gg_snap **snaps, size_t *n,
-                      int *more) {
+                      int *more, int *spread) {
   mw_snapshot_info *g, *l;
   size_t ng, nl;
   int mg, ml;
   int rc = mw__store_snapshots(q->rd, q->arena, p->source_id, "goroutine", p->start_ns, p->end_ns, MW_GG_MAX_SNAPSHOTS,
                                &g, &ng, &mg);
+  if (!rc && mg) { /* more than the bound: as many, spread over the whole window */
+    rc = mw__store_snapshots_spread(q->rd, q->arena, p->source_id, "goroutine", p->start_ns, p->end_ns,
+                                    MW_GG_MAX_SNAPSHOTS, &g, &ng);
+    *spread = 1, mg = 0;
+  }
   if (!rc)
     rc = mw__store_snapshots(q->rd, q->arena, p->source_id, "goroutineleak", p->start_ns, p->end_ns,
                              MW_GG_MAX_SNAPSHOTS, &l, &nl, &ml);
@@ -411,8 +418,8 @@ int mw__q_gor_growth(mw_query *q, const mw_gg_query *p, mw_answer *out) {
   mw_gg_obs *obs = NULL;
   mw_gg_suspect *sus = NULL;
   size_t n_snaps = 0, n_obs = 0, n_sus = 0;
-  int more = 0;
-  rc = read_snaps(q, p, &info, &snaps, &n_snaps, &more);
+  int more = 0, spread = 0;
+  rc = read_snaps(q, p, &info, &snaps, &n_snaps, &more, &spread);
   if (!rc) rc = read_obs(q, snaps, n_snaps, &obs, &n_obs, &more);
   if (!rc) rc = mw__gg_find(q->arena, snaps, n_snaps, obs, n_obs, &sus, &n_sus);
   if (rc) return mw__answer_fail(out, rc, "query failed: %s", mw__strerror(rc));
@@ -454,6 +461,7 @@ int mw__q_gor_growth(mw_query *q, const mw_gg_query *p, mw_answer *out) {
   mw__jw_kint(&w, "goroutine", (int64_t)counted);
   mw__jw_kint(&w, "goroutineleak", (int64_t)leak);
   mw__jw_obj_end(&w);
+  mw__jw_kbool(&w, "spread", spread);
   mw__jw_key(&w, "suspects");
   mw__jw_arr(&w);
   for (size_t i = 0; i < shown; i++) write_suspect(&w, &src, &sus[i], snaps, n_snaps, &d[i]);

@@ -250,6 +250,53 @@ int mw__store_snapshots(mw_read *r, mw_arena *a, int64_t source_id, const char *
   return rc;
 }
 
+int mw__store_snapshots_spread(mw_read *r, mw_arena *a, int64_t source_id, const char *kind, int64_t start_ns,
+                               int64_t end_ns, size_t k, mw_snapshot_info **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  if (k < 2) k = 2;
+  if (!(*out = mw__arena_calloc(a, k, sizeof **out))) return MW_ENOMEM;
+  sqlite3_stmt *asc = mw__prepare(r, SNAPSHOT_COLS " WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 "
+                                                   "AND kind = ?4 ORDER BY at_ns LIMIT 1");
+  sqlite3_stmt *desc = mw__prepare(r, SNAPSHOT_COLS " WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 "
+                                                    "AND kind = ?4 ORDER BY at_ns DESC LIMIT 1");
+  int rc = asc && desc ? MW_OK : MW_EIO;
+  mw_snapshot_info last = {0};
+  int has_last = 0;
+  /* the last, then the first at or after each of k times spread from the first to it */
+  if (!rc) {
+    sqlite3_bind_int64(desc, 1, source_id);
+    sqlite3_bind_int64(desc, 2, start_ns);
+    sqlite3_bind_int64(desc, 3, end_ns);
+    sqlite3_bind_text(desc, 4, kind, -1, SQLITE_STATIC);
+    int step = sqlite3_step(desc);
+    if (step == SQLITE_ROW) read_snapshot(a, desc, &last), has_last = 1;
+    else if (step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  }
+  int64_t t0 = start_ns;
+  for (size_t i = 0; !rc && has_last && i + 1 < k; i++) {
+    /* time i of k - 1 steps from the first snapshot (read at i = 0) to the last */
+    int64_t t = i == 0 ? start_ns : t0 + (int64_t)((double)(last.at_ns - t0) * (double)i / (double)(k - 1));
+    if (*n && t <= (*out)[*n - 1].at_ns) t = (*out)[*n - 1].at_ns + 1; /* never the same one twice */
+    if (t >= last.at_ns) break;
+    sqlite3_reset(asc);
+    sqlite3_bind_int64(asc, 1, source_id);
+    sqlite3_bind_int64(asc, 2, t);
+    sqlite3_bind_int64(asc, 3, last.at_ns);
+    sqlite3_bind_text(asc, 4, kind, -1, SQLITE_STATIC);
+    int step = sqlite3_step(asc);
+    if (step == SQLITE_ROW) {
+      read_snapshot(a, asc, &(*out)[(*n)++]);
+      if (i == 0) t0 = (*out)[0].at_ns;
+    } else if (step != SQLITE_DONE) rc = mw__read_failed(r, step);
+    else break;
+  }
+  if (!rc && has_last) (*out)[(*n)++] = last;
+  sqlite3_finalize(asc);
+  sqlite3_finalize(desc);
+  return rc;
+}
+
 /* Heap profiles: Go's heap and allocs endpoints serve the same profile. */
 #define HEAP_KINDS "kind IN ('heap', 'allocs')"
 

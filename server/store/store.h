@@ -253,6 +253,14 @@ typedef struct mw_snapshot_info {
 int mw__store_snapshots(mw_read *rd, mw_arena *a, int64_t source_id, const char *kind, int64_t start_ns, int64_t end_ns,
                         size_t limit, mw_snapshot_info **out, size_t *n, int *more);
 
+/* At most k (>= 2) snapshots of kind of a source with at_ns in [start, end),
+ * spread evenly over the time from the first to the last (both always
+ * among them): for each of k - 1 times evenly spaced from the first, the
+ * first snapshot at or after it, none twice; then the last. Oldest first.
+ * One indexed lookup each, however many the window holds. */
+int mw__store_snapshots_spread(mw_read *rd, mw_arena *a, int64_t source_id, const char *kind, int64_t start_ns,
+                               int64_t end_ns, size_t k, mw_snapshot_info **out, size_t *n);
+
 /* The heap profile (kind heap or allocs) of a source latest in [start, end]
  * (both included): MW_ENOTFOUND when there is none. */
 int mw__store_heap_near(mw_read *rd, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns,
