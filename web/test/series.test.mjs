@@ -144,3 +144,13 @@ test('what a view needs: the whole answer, the detailed one, or a request', () =
   assert.ok(!fits(hundred, { t0: 0, t1: 100 * MIN }, W));
   assert.ok(fits(hundred, { t0: 0, t1: 100 * MIN }, 100));
 });
+
+test('the window asked for stands for the answer, whose window is cut to the data', () => {
+  // asked 0..10 min, the source's data spans 1..9 min: the answer covers the asked window
+  const ans = { ...MINUTES, start_ns: 1700000000000000000 + MIN, end_ns: 1700000000000000000 + 9 * MIN };
+  const m = seriesModel(ans, BASE, { start: at(0), end: at(10 * MIN) });
+  assert.deepEqual([m.s, m.e], [0, 10 * MIN]);
+  assert.ok(covers(m, { t0: 0, t1: 10 * MIN }));
+  const cut = seriesModel(ans, BASE);
+  assert.ok(!covers(cut, { t0: 0, t1: 10 * MIN }));
+});

@@ -18,14 +18,17 @@ const unknownNeg = (v) => { const x = num(v); return x == null || x < 0 ? null :
 
 /**
  * The series answer with times in ns from `base` (a BigInt, unix ns): Numbers, exact
- * enough for pixels. Returns {s, e (the asked window), step, resolution, points, totals};
+ * enough for pixels; `asked` ({start, end}, unix ns) the window asked for. Returns {s, e
+ * (that window, else the answer's), step, resolution, points, totals};
  * each point {s, e (its step, cut at the window's end), cycles, cpu, p50, p99, pmax, live,
  * liveMax, goal, alloc, assist, gor, gorMax, snaps, captures {kind: n}, capN, triggered},
  * sorted by time; values the answer lacks are null.
  */
-export function seriesModel(ans, base) {
+export function seriesModel(ans, base, asked = null) {
   const rel = (t) => Number(bigNs(t) - base);
-  const s = rel(ans.start_ns), e = rel(ans.end_ns);
+  // the window asked for when given: the answer's is cut to the source's data (and its
+  // ends may come as JSON numbers, exact to 256 ns only), but it holds all of the asked one
+  const s = rel(asked ? asked.start : ans.start_ns), e = rel(asked ? asked.end : ans.end_ns);
   const step = Math.max(1, Number(ans.step_ns) || 1);
   const totals = { cycles: 0, snaps: 0, captures: 0, triggered: 0, byKind: {} };
   const points = (ans.points || []).map((p) => {

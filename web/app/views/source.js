@@ -25,7 +25,7 @@ const LANES = [
   { kind: 'heap', h: 60, label: 'heap live / goal' },
   { kind: 'gccpu', h: 40, label: 'GC CPU' },
   { kind: 'goroutines', h: 46, label: 'goroutines' },
-  { kind: 'markers', h: 24, label: 'captures / events' },
+  { kind: 'markers', h: 32, label: 'captures / events' },
 ];
 const SECOND = 1000000000n;
 const AXIS_H = 20, LABEL_W = 130, RIGHT = 8;
@@ -87,7 +87,7 @@ export function mountSource(root, state, ctx) {
     const base = bigNs(src.first_ns);
     const tlSec = h('section', { class: 'card', dataset: { role: 'source-timeline' } }, h('h2', null, 'Over time'));
     body.append(tlSec);
-    const whole = seriesModel(series, base);
+    const whole = seriesModel(series, base, win);
     const ev = (events.events || []).map((e) => ({ t: Number(bigNs(e.time_ns) - base), rule: e.rule, message: e.message })).sort((a, b) => a.t - b.t);
     let end = Number(bigNs(src.last_ns) - base);
     for (const p of whole.points) end = Math.max(end, Math.min(p.e, whole.e));
@@ -240,7 +240,7 @@ function sourceTimeline(d, sec, initial, onView) {
           box.dataset.detail = 'loading';
           const ans = await api.series(id, params, { signal: my.signal });
           lastAsked = params;
-          detail = seriesModel(ans, base);
+          detail = seriesModel(ans, base, params);
           pts = mergeSeries(whole, detail);
           box.dataset.seriesAnswers = String(++answers);
           box.dataset.viewStart = params.start;
@@ -377,7 +377,9 @@ function sourceTimeline(d, sec, initial, onView) {
         g.fillRect(x0, vy(p.gorMax), Math.max(1, x1 - x0), bot - vy(p.gorMax));
       }
       stepLine(g, sc, pts, from, to, (p) => p.gor, vy, GOR);
-      if (to - from < (sc.x1 - sc.x0) / 8) { // few enough to mark each step's count
+      let counts = 0;
+      for (let i = from; i < to && counts < (sc.x1 - sc.x0) / 8; i++) if (pts[i].gor != null) counts++;
+      if (counts < (sc.x1 - sc.x0) / 8) { // few enough to mark each step's count
         g.fillStyle = GOR;
         for (let i = from; i < to; i++) if (pts[i].gor != null) g.fillRect(sc.x(pts[i].s) - 2, vy(pts[i].gor) - 2, 4, 4);
       }
