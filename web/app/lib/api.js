@@ -93,6 +93,8 @@ export const api = {
   sourceGc: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/gc${qs(params)}`, o),
   sourceSnapshots: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/snapshots${qs(params)}`, o),
   sourceEvents: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/events${qs(params)}`, o),
+  /** A source's runtime per step over [start, end] (params: start, end, points | step), from rollups or raw rows. */
+  series: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/series${qs(params)}`, o),
   gcPressure: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/gc/pressure${qs(params)}`, o),
   goroutineGrowth: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/goroutines/growth${qs(params)}`, o),
   heapGrowth: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/heap/growth${qs(params)}`, o),

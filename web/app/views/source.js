@@ -1,37 +1,48 @@
 // One source (a service instance) over all the time it has sent runtime data: on one
-// zoomable canvas timeline, its GC cycles, heap live against goal (per cycle, /gc), the
-// GC's CPU share (/gc/pressure steps), goroutine counts (its goroutine snapshots), and its
-// early-warning events (/events) and triggered captures as markers; then its leak suspects
-// (/goroutines/growth) and its heap growth from the first heap profile to the last
-// (/heap/growth: the top stacks, the differential flame graph of compare.js, the pprof).
-// Wheel zooms, drag pans, double-click or 0 resets, + and − zoom; the zoom is kept in the
-// URL (t0/t1, ms from the first data), replacing the history entry, as on the trace page.
+// zoomable canvas timeline, its runtime per step from /series (GC cycles, heap live and
+// goal, the GC's CPU share, goroutines, captures), its early-warning events (/events) and
+// triggered captures as markers; then its leak suspects (/goroutines/growth) and its heap
+// growth from the first heap profile to the last (/heap/growth: the top stacks, the
+// differential flame graph of compare.js, the pprof).
+// The lanes come from /series for the whole time at the canvas's width first; after a zoom
+// or a pan (150 ms after the last one, aborting the request before it) from /series for
+// the window in view at the canvas's width, so zooming in reaches the raw rows. GC cycles
+// are drawn one by one (from /gc for the window in view) when the view holds at most 2,000
+// of them, else as cycles per second. Wheel zooms, drag pans, double-click or 0 resets, +
+// and − zoom; the zoom is kept in the URL (t0/t1, ms from the first data), replacing the
+// history entry, as on the trace page.
 
 import { api, heapGrowthPprofUrl } from '../lib/api.js';
 import { fmtBytes, fmtCount, fmtPct, fmtClock, fmtDuration, ticks } from '../lib/format.js';
 import { makeScale, clampView, zoomView, panView, wheelFactor } from '../lib/scale.js';
+import { seriesModel, mergeSeries, pointAt, pointsIn, cyclesIn, maxIn, seriesParams, covers, planView, gcBars, capturesText, bigNs, BARS_MAX_CYCLES } from '../lib/series.js';
 import { h, clear, loadingBox, errorBox, emptyBox } from '../ui/dom.js';
 import { fitCanvas, fitText, onResize, FONT_SMALL, FONT_BOLD } from '../ui/canvas.js';
 import { diffFlame } from './compare.js';
 
 const LANES = [
-  { kind: 'gc', h: 24, label: 'GC cycles' },
+  { kind: 'gc', h: 28, label: 'GC cycles' },
   { kind: 'heap', h: 60, label: 'heap live / goal' },
   { kind: 'gccpu', h: 40, label: 'GC CPU' },
   { kind: 'goroutines', h: 46, label: 'goroutines' },
-  { kind: 'markers', h: 22, label: 'events / captures' },
+  { kind: 'markers', h: 32, label: 'captures / events' },
 ];
 const SECOND = 1000000000n;
-const AXIS_H = 20, LABEL_W = 130;
-const GOAL = '#9aa4b5', LIVE = '#3b6fd4', CPU = '#d9822b', GOR = '#2e8b57', EVENT = '#c0392b', INK = '#1d2330', GRID = '#e3e7ee';
+const AXIS_H = 20, LABEL_W = 130, RIGHT = 8;
+/** Wait this long after the last zoom or pan before asking for the window in view. */
+const DEBOUNCE_MS = 150;
+/** The most GC cycles read for bars: the view's (at most BARS_MAX_CYCLES) and those just before it. */
+const GC_LIMIT = BARS_MAX_CYCLES + BARS_MAX_CYCLES / 4;
+const GOAL = '#9aa4b5', LIVE = '#3b6fd4', LIVE_MAX = 'rgba(59, 111, 212, 0.18)', CPU = '#d9822b', STW = '#8b1a1a', GOR = '#2e8b57',
+  GOR_MAX = 'rgba(46, 139, 87, 0.18)', EVENT = '#c0392b', CAPTURE = '#7a8599', INK = '#1d2330', GRID = '#e3e7ee';
 
-/** A time of the API (number or digit string, unix ns) as a BigInt. */
-const bigNs = (t) => BigInt(typeof t === 'number' ? Math.round(t) : String(t));
 /** The leaf frame a person recognises a stack by: the first one outside the runtime. */
 const leafFunction = (frames, key) => {
   const f = frames.find((x) => !String(x[key]).startsWith('runtime.')) || frames[0];
   return f ? f[key] : '?';
 };
+/** A rate per second, short. */
+const fmtRate = (v) => (v >= 100 ? fmtCount(Math.round(v)) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
 export function mountSource(root, state, ctx) {
   const ac = new AbortController();
@@ -64,29 +75,43 @@ export function mountSource(root, state, ctx) {
       h('p', { class: 'muted small num' }, `${fmtClock(Number(src.first_ns))} – ${fmtClock(Number(src.last_ns))}`));
     // the source's whole time, a second wider each side (times may be JSON numbers, exact to 256 ns)
     const win = { start: String(bigNs(src.first_ns) - SECOND), end: String(bigNs(src.last_ns) + SECOND) };
-    const [gc, pressure, snaps, events, growth] = await Promise.all([
-      api.sourceGc(id, { ...win, limit: 10000 }, o), api.gcPressure(id, win, o),
-      api.sourceSnapshots(id, { ...win, limit: 10000 }, o), api.sourceEvents(id, { ...win, limit: 10000 }, o),
+    // one point per pixel of the plot (the card's padding and the label column aside)
+    const width = Math.max(100, (body.clientWidth || 1000) - 2 * 17 - LABEL_W - RIGHT);
+    const [series, events, growth, heaps] = await Promise.all([
+      api.series(id, { ...win, points: Math.min(5000, Math.round(width)) }, o),
+      api.sourceEvents(id, { ...win, limit: 10000 }, o),
       api.goroutineGrowth(id, win, o),
+      heapProfiles(win),
     ]);
     clear(body);
     const base = bigNs(src.first_ns);
-    const model = buildModel(base, bigNs(src.last_ns), gc, pressure, snaps, events);
     const tlSec = h('section', { class: 'card', dataset: { role: 'source-timeline' } }, h('h2', null, 'Over time'));
     body.append(tlSec);
-    timeline = sourceTimeline(model, tlSec, state.t0 != null ? { t0: state.t0, t1: state.t1 } : null,
-      (v, whole) => ctx.replace(whole ? { view: 'source', sourceId: id } : { view: 'source', sourceId: id, t0: v.t0, t1: v.t1 }));
+    const whole = seriesModel(series, base, win);
+    const ev = (events.events || []).map((e) => ({ t: Number(bigNs(e.time_ns) - base), rule: e.rule, message: e.message })).sort((a, b) => a.t - b.t);
+    let end = Number(bigNs(src.last_ns) - base);
+    for (const p of whole.points) end = Math.max(end, Math.min(p.e, whole.e));
+    timeline = sourceTimeline({ id, base, whole, ev, eventsMore: !!events.more, end: Math.max(end, 1), signal: ac.signal }, tlSec,
+      state.t0 != null ? { t0: state.t0, t1: state.t1 } : null,
+      (v, isWhole) => ctx.replace(isWhole ? { view: 'source', sourceId: id } : { view: 'source', sourceId: id, t0: v.t0, t1: v.t1 }));
     destroyers.push(timeline.destroy);
     body.append(suspectsCard(growth));
     const heapSec = h('section', { class: 'card', dataset: { role: 'heap-growth', state: 'loading' } }, h('h2', null, 'Heap growth'), loadingBox('the heap growth'));
     body.append(heapSec);
     page.dataset.state = 'ready';
-    await heapCard(heapSec, snaps, win);
+    await heapCard(heapSec, heaps, win);
   }
 
-  async function heapCard(sec, snaps, win) {
-    const heaps = (snaps.snapshots || []).filter((s) => s.kind === 'heap' || s.kind === 'allocs')
-      .sort((a, b) => (bigNs(a.time_ns) < bigNs(b.time_ns) ? -1 : 1));
+  /** The first two heap profiles of the window (else of allocation profiles), oldest first. */
+  async function heapProfiles(win) {
+    const heap = await api.sourceSnapshots(id, { ...win, kind: 'heap', limit: 2 }, o);
+    if ((heap.snapshots || []).length >= 2) return heap.snapshots;
+    const allocs = await api.sourceSnapshots(id, { ...win, kind: 'allocs', limit: 2 }, o);
+    return (allocs.snapshots || []).length >= 2 ? allocs.snapshots : heap.snapshots || [];
+  }
+
+  /** The heap growth from the first of `heaps` (the first two profiles, oldest first) to the window's last profile. */
+  async function heapCard(sec, heaps, win) {
     const done = (...els) => { sec.lastChild.remove(); sec.append(...els); sec.dataset.state = 'ready'; };
     if (heaps.length < 2) {
       done(emptyBox(`${heaps.length ? 'One heap profile' : 'No heap profile'}: the growth needs two.`, 'Push heap profiles to /api/v1/ingest/heap.'));
@@ -142,55 +167,117 @@ export function mountSource(root, state, ctx) {
   };
 }
 
-/** The timeline's series with times in ns from `base` (Numbers: exact enough for pixels). */
-function buildModel(base, lastNs, gc, pressure, snaps, events) {
-  const rel = (t) => Number(bigNs(t) - base);
-  const cycles = (gc.cycles || []).map((c) => ({ s: rel(c.start_ns), e: rel(c.end_ns), live: Number(c.heap_live_bytes || c.heap_after_bytes || 0), goal: Number(c.goal_bytes || 0) }))
-    .sort((a, b) => a.s - b.s);
-  const step = Number(pressure.step_ns || 0);
-  const cpu = (pressure.points || []).map((p) => ({ s: rel(p.time_ns), e: rel(p.time_ns) + step, v: Number(p.gc_cpu || 0), cycles: p.cycles }));
-  const all = (snaps.snapshots || []).map((s) => ({ t: rel(s.time_ns), kind: s.kind, total: s.total, trigger: s.trigger || '' })).sort((a, b) => a.t - b.t);
-  const gor = all.filter((s) => s.kind === 'goroutine' && s.total != null).map((s) => ({ t: s.t, v: Number(s.total) }));
-  const ev = (events.events || []).map((e) => ({ t: rel(e.time_ns), rule: e.rule, message: e.message }));
-  const triggered = all.filter((s) => s.trigger);
-  let end = Number(lastNs - base);
-  for (const c of cycles) end = Math.max(end, c.e);
-  return { cycles, cpu, gor, ev, triggered, snaps: all, end: Math.max(end, 1), gcMore: !!gc.more };
-}
-
 /**
- * The zoomable canvas of a source's lanes, showing `initial` ({t0, t1}, null: all);
- * onView(view, whole) hears of each zoom and pan. Returns {destroy, onKey, setView}.
+ * The zoomable canvas of a source's lanes. `d`: {id, base (BigInt unix ns), whole (the
+ * series model of the whole time), ev (events, ns from base), end, signal}; shows
+ * `initial` ({t0, t1}, null: all); onView(view, whole) hears of each zoom and pan.
+ * Returns {destroy, onKey, setView}.
  */
-function sourceTimeline(m, sec, initial, onView) {
-  const limits = { t0: -m.end * 0.02, t1: m.end * 1.02 };
+function sourceTimeline(d, sec, initial, onView) {
+  const { id, base, whole, ev } = d;
+  const limits = { t0: -d.end * 0.02, t1: d.end * 1.02 };
   let view = initial ? clampView(initial, limits) : { ...limits };
   const height = AXIS_H + LANES.reduce((a, l) => a + l.h, 0);
   const canvas = h('canvas', { class: 'source-canvas', role: 'img', 'aria-label': 'the source over time' });
   const tip = h('div', { class: 'source-tip muted small num', role: 'status' }, ' ');
-  const maxHeap = Math.max(1, ...m.cycles.map((c) => Math.max(c.live, c.goal)));
-  const maxCpu = Math.max(0.01, ...m.cpu.map((p) => p.v));
-  const maxG = Math.max(1, ...m.gor.map((p) => p.v));
-  const box = h('div', { class: 'source-lanes', dataset: { gcCycles: String(m.cycles.length), goroutinePoints: String(m.gor.length), cpuPoints: String(m.cpu.length), events: String(m.ev.length), triggered: String(m.triggered.length) } }, canvas);
-  sec.append(h('p', { class: 'muted small' }, `${fmtCount(m.cycles.length)} GC cycles${m.gcMore ? ' (more not read)' : ''} · ${m.gor.length} goroutine counts · ${m.ev.length} events · wheel: zoom · drag: pan · double-click or 0: whole time`),
-    box, tip);
-  const events = h('ul', { class: 'source-events small' }, m.ev.map((e) => h('li', { class: 'source-event', dataset: { rule: e.rule } }, h('span', { class: 'num' }, fmtDuration(e.t)), ' ', h('strong', null, e.rule), ` ${e.message}`)));
-  if (m.ev.length) sec.append(events);
+  const tot = whole.totals;
+  // figures for tests and readers: the whole time's totals, then what the view shows
+  const box = h('div', { class: 'source-lanes', dataset: {
+    gcCycles: String(tot.cycles), goroutinePoints: String(tot.snaps), captures: String(tot.captures), events: String(ev.length),
+    triggered: String(tot.triggered), seriesAnswers: '1', detail: 'none', resolution: whole.resolution, stepNs: String(whole.step),
+    gcMode: '', gcBars: '0', pending: '1',
+  } }, canvas);
+  const status = h('span', { class: 'source-res' }, '');
+  sec.append(h('p', { class: 'muted small' }, `${fmtCount(tot.cycles)} GC cycles · ${fmtCount(tot.snaps)} goroutine snapshots · ${fmtCount(tot.captures)} captures${capturesText(tot.byKind) ? ` (${capturesText(tot.byKind)})` : ''} · ${ev.length}${d.eventsMore ? '+' : ''} events · `,
+    status, ' · wheel: zoom · drag: pan · double-click or 0: whole time'), box, tip);
+  const events = h('ul', { class: 'source-events small' }, ev.map((e) => h('li', { class: 'source-event', dataset: { rule: e.rule } }, h('span', { class: 'num' }, fmtDuration(e.t)), ' ', h('strong', null, e.rule), ` ${e.message}`)));
+  if (ev.length) sec.append(events);
+
+  let detail = null; // the series of the window last asked for (null: the whole one is enough)
+  let pts = whole.points; // what the lanes draw: detail inside its window, whole outside
+  let bars = null; // {s, e, more, cycles}: /gc of a window holding few cycles
+  let timer = 0, inflight = null, answers = 1, destroyed = false, lastAsked = null;
   let raf = 0, shown = null;
+  const plotWidth = () => Math.max(1, (box.clientWidth || 800) - LABEL_W - RIGHT);
   const request = () => { if (!raf) raf = requestAnimationFrame(() => { raf = 0; draw(); }); };
-  /** Reports a changed view (once per frame at most) and redraws. */
+  /** Reports a changed view (once per frame at most), redraws, and asks for its data soon. */
   function changed() {
     request();
+    schedule(DEBOUNCE_MS);
     if (shown && shown.t0 === view.t0 && shown.t1 === view.t1) return;
     shown = view;
     onView(view, view.t0 === limits.t0 && view.t1 === limits.t1);
+  }
+  function schedule(ms) {
+    clearTimeout(timer);
+    box.dataset.pending = '1'; // a refresh is due or under way (tests wait for '0')
+    timer = setTimeout(() => { timer = 0; refresh().catch(failed); }, ms);
+  }
+  function failed(err) {
+    if (destroyed || (err && err.name === 'AbortError')) return;
+    box.dataset.detail = 'error';
+    status.textContent = `could not read the window in view: ${err.message || err}`;
+  }
+
+  /** The data of the view: /series of the window (unless the whole answer covers it) and /gc when it holds few cycles. */
+  async function refresh() {
+    if (inflight) inflight.abort();
+    const my = new AbortController();
+    inflight = my;
+    const stop = () => my.abort();
+    d.signal.addEventListener('abort', stop, { once: true });
+    const v = view;
+    try {
+      const w = plotWidth();
+      const plan = planView(v, limits, whole, detail, w);
+      if (plan === 'whole') {
+        detail = null; // the whole answer serves the whole time (asked at about this width) and what it resolves
+        pts = whole.points;
+        lastAsked = null;
+      } else if (plan === 'fetch') {
+        const params = seriesParams(v, base, w);
+        if (!lastAsked || lastAsked.start !== params.start || lastAsked.end !== params.end || lastAsked.points !== params.points) {
+          box.dataset.detail = 'loading';
+          const ans = await api.series(id, params, { signal: my.signal });
+          lastAsked = params;
+          detail = seriesModel(ans, base, params);
+          pts = mergeSeries(whole, detail);
+          box.dataset.seriesAnswers = String(++answers);
+          box.dataset.viewStart = params.start;
+          box.dataset.viewEnd = params.end;
+        }
+      }
+      const m = detail && covers(detail, v) ? detail : whole;
+      box.dataset.resolution = m.resolution;
+      box.dataset.stepNs = String(m.step);
+      const n = cyclesIn(pts, v.t0, v.t1);
+      if (n > 0 && n <= BARS_MAX_CYCLES && !(bars && covers(bars, v) && !bars.more)) {
+        // from a quarter of the view (at most a minute) earlier, so that a cycle that started
+        // before the view and ends in it is drawn too: ~BARS_MAX_CYCLES / 4 more at most
+        const pad = Math.min((v.t1 - v.t0) / 4, 60e9);
+        const p = seriesParams({ t0: v.t0 - pad, t1: v.t1 }, base, 1);
+        const g = await api.sourceGc(id, { start: p.start, end: p.end, limit: GC_LIMIT }, { signal: my.signal });
+        bars = { s: v.t0, e: v.t1, more: !!g.more, cycles: gcBars(g, base) };
+      }
+      box.dataset.detail = detail ? 'ready' : 'none';
+      request();
+    } finally {
+      d.signal.removeEventListener('abort', stop);
+      if (inflight === my) inflight = null;
+      if (!inflight && !timer) { box.dataset.pending = '0'; request(); }
+    }
+  }
+  /** Cycles one by one when the view holds few (and /gc answered all of them), else per step. */
+  function gcMode() {
+    if (!(bars && covers(bars, view) && !bars.more)) return 'density';
+    return cyclesIn(pts, view.t0, view.t1) <= BARS_MAX_CYCLES ? 'bars' : 'density';
   }
 
   function draw() {
     const w = box.clientWidth || 800;
     const g = fitCanvas(canvas, w, height);
     g.clearRect(0, 0, w, height);
-    const sc = makeScale(view, LABEL_W, w - 8);
+    const sc = makeScale(view, LABEL_W, w - RIGHT);
     g.font = FONT_SMALL;
     g.textBaseline = 'middle';
     // axis: offsets from the first data
@@ -199,6 +286,11 @@ function sourceTimeline(m, sec, initial, onView) {
     for (const k of tk.ticks) g.fillRect(Math.round(sc.x(k.t)), 0, 1, height);
     g.fillStyle = INK;
     for (const k of tk.ticks) g.fillText(k.label, sc.x(k.t) + 3, AXIS_H / 2);
+    const [from, to] = pointsIn(pts, view.t0, view.t1);
+    const mode = gcMode();
+    box.dataset.gcMode = mode;
+    const m = detail && covers(detail, view) ? detail : whole;
+    status.textContent = `${m.resolution === 'raw' ? 'raw rows' : 'per-minute rollups'}, ${fmtDuration(m.step)} steps`;
     let y = AXIS_H;
     for (const lane of LANES) {
       g.fillStyle = GRID;
@@ -211,88 +303,149 @@ function sourceTimeline(m, sec, initial, onView) {
       g.beginPath();
       g.rect(sc.x0, y, sc.x1 - sc.x0, lane.h);
       g.clip();
-      const note = drawLane(g, sc, lane, y); // the lane's scale, under its label
+      const note = drawLane(g, sc, lane, y, from, to, mode); // the lane's scale, under its label
       g.restore();
-      if (note) { g.fillStyle = '#5b6578'; g.fillText(fitText(g, note, LABEL_W - 8), 6, y + 26); }
+      if (note) { g.fillStyle = '#5b6578'; g.fillText(fitText(g, note, LABEL_W - 8), 6, y + 24); }
       y += lane.h;
     }
   }
 
-  function drawLane(g, sc, lane, y) {
+  function drawLane(g, sc, lane, y, from, to, mode) {
     const top = y + 4, bot = y + lane.h - 4;
+    const span = (p) => [Math.max(sc.x0, sc.x(p.s)), Math.min(sc.x1, sc.x(p.e))];
+    /** A bar per step (at least a pixel wide), height v/max. */
+    const stepBars = (val, max, color) => {
+      g.fillStyle = color;
+      for (let i = from; i < to; i++) {
+        const v = val(pts[i]);
+        if (v == null || v <= 0) continue;
+        const [x0, x1] = span(pts[i]);
+        const hh = Math.max(1, (Math.min(v, max) / max) * (bot - top));
+        g.fillRect(x0, bot - hh, Math.max(1, x1 - x0 - (x1 - x0 > 3 ? 1 : 0)), hh);
+      }
+    };
     if (lane.kind === 'gc') {
-      g.fillStyle = CPU;
-      let last = -1;
-      for (const c of m.cycles) {
-        const x0 = sc.x(c.s), x1 = sc.x(c.e);
-        if (x1 < sc.x0 || x0 > sc.x1) continue;
-        const x = Math.floor(x0);
-        if (x1 - x0 < 1.5 && x === last) continue; // one tick per pixel column
-        last = x;
-        g.fillRect(x, top, Math.max(1, x1 - x0), bot - top);
+      if (mode === 'bars') {
+        const cyc = bars.cycles;
+        let last = -1, drawn = 0;
+        for (const c of cyc) {
+          const x0 = sc.x(c.s), x1 = sc.x(c.e);
+          if (x1 < sc.x0 || x0 > sc.x1) continue;
+          drawn++;
+          const x = Math.floor(x0);
+          if (x1 - x0 < 1.5 && x === last) continue; // one tick per pixel column
+          last = x;
+          g.fillStyle = CPU;
+          g.fillRect(x, top, Math.max(1, x1 - x0), bot - top);
+          g.fillStyle = STW;
+          for (const [a, b] of c.stw) if (sc.x(b) - sc.x(a) >= 1) g.fillRect(sc.x(a), top, sc.x(b) - sc.x(a), bot - top);
+        }
+        box.dataset.gcBars = String(drawn);
+        return `${fmtCount(drawn)} cycles`;
       }
+      box.dataset.gcBars = '0';
+      const rate = (p) => (p.cycles * 1e9) / Math.max(1, p.e - p.s);
+      const max = maxIn(pts, from, to, rate);
+      if (!max) return '';
+      stepBars(rate, max, CPU);
+      return `max ${fmtRate(max)}/s`;
     } else if (lane.kind === 'heap') {
-      const vy = (v) => bot - (v / (maxHeap * 1.05)) * (bot - top);
-      line(g, sc, m.cycles, (c) => c.e, (c) => vy(c.goal), GOAL, true);
-      line(g, sc, m.cycles, (c) => c.e, (c) => vy(c.live), LIVE, false);
-      return `max ${fmtBytes(maxHeap)}`;
-    } else if (lane.kind === 'gccpu') {
-      g.fillStyle = CPU;
-      for (const p of m.cpu) {
-        const x0 = sc.x(p.s), x1 = sc.x(p.e);
-        if (x1 < sc.x0 || x0 > sc.x1) continue;
-        const hh = (p.v / maxCpu) * (bot - top);
-        g.fillRect(x0, bot - hh, Math.max(1, x1 - x0 - 1), hh);
+      const max = Math.max(1, maxIn(pts, from, to, (p) => Math.max(p.liveMax || 0, p.live || 0, p.goal || 0)));
+      const vy = (v) => bot - (v / (max * 1.05)) * (bot - top);
+      g.fillStyle = LIVE_MAX; // the largest live heap of each step behind its last
+      for (let i = from; i < to; i++) {
+        const p = pts[i];
+        if (p.liveMax == null) continue;
+        const [x0, x1] = span(p);
+        g.fillRect(x0, vy(p.liveMax), Math.max(1, x1 - x0), bot - vy(p.liveMax));
       }
-      return `max ${fmtPct(maxCpu)}`;
+      stepLine(g, sc, pts, from, to, (p) => p.goal, vy, GOAL);
+      stepLine(g, sc, pts, from, to, (p) => p.live, vy, LIVE);
+      return `max ${fmtBytes(max)}`;
+    } else if (lane.kind === 'gccpu') {
+      const max = Math.max(0.001, maxIn(pts, from, to, (p) => p.cpu));
+      stepBars((p) => p.cpu, max, CPU);
+      return `max ${fmtPct(max)}`;
     } else if (lane.kind === 'goroutines') {
-      const vy = (v) => bot - (v / (maxG * 1.05)) * (bot - top);
-      line(g, sc, m.gor, (p) => p.t, (p) => vy(p.v), GOR, true);
-      g.fillStyle = GOR;
-      for (const p of m.gor) g.fillRect(sc.x(p.t) - 2, vy(p.v) - 2, 4, 4);
-      return `max ${fmtCount(maxG)}`;
+      const max = Math.max(1, maxIn(pts, from, to, (p) => Math.max(p.gorMax || 0, p.gor || 0)));
+      const vy = (v) => bot - (v / (max * 1.05)) * (bot - top);
+      g.fillStyle = GOR_MAX;
+      for (let i = from; i < to; i++) {
+        const p = pts[i];
+        if (p.gorMax == null) continue;
+        const [x0, x1] = span(p);
+        g.fillRect(x0, vy(p.gorMax), Math.max(1, x1 - x0), bot - vy(p.gorMax));
+      }
+      stepLine(g, sc, pts, from, to, (p) => p.gor, vy, GOR);
+      let counts = 0;
+      for (let i = from; i < to && counts < (sc.x1 - sc.x0) / 8; i++) if (pts[i].gor != null) counts++;
+      if (counts < (sc.x1 - sc.x0) / 8) { // few enough to mark each step's count
+        g.fillStyle = GOR;
+        for (let i = from; i < to; i++) if (pts[i].gor != null) g.fillRect(sc.x(pts[i].s) - 2, vy(pts[i].gor) - 2, 4, 4);
+      }
+      return `max ${fmtCount(max)}`;
     } else if (lane.kind === 'markers') {
-      g.fillStyle = '#7a8599';
-      for (const s of m.snaps) g.fillRect(Math.round(sc.x(s.t)), top + 6, 1, bot - top - 6);
+      // a tick per step with captures (taller for more), amber for steps with triggered ones, red for events
+      const maxN = Math.max(1, maxIn(pts, from, to, (p) => p.capN));
+      g.fillStyle = CAPTURE;
+      let last = -1;
+      for (let i = from; i < to; i++) {
+        const p = pts[i];
+        if (!p.capN) continue;
+        const x = Math.round(sc.x(p.s));
+        if (x === last) continue;
+        last = x;
+        const hh = 4 + (Math.log1p(p.capN) / Math.log1p(maxN)) * (bot - top - 10);
+        g.fillRect(x, bot - hh, 1, hh);
+      }
       g.fillStyle = CPU;
-      for (const s of m.triggered) triangle(g, sc.x(s.t), top, bot);
+      for (let i = from; i < to; i++) if (pts[i].triggered) triangle(g, sc.x((pts[i].s + pts[i].e) / 2), top, bot);
       g.fillStyle = EVENT;
-      for (const e of m.ev) triangle(g, sc.x(e.t), top, bot);
+      for (const e of ev) if (e.t >= view.t0 && e.t <= view.t1) triangle(g, sc.x(e.t), top, bot);
+      return `max ${fmtCount(maxN)} / step`;
     }
     return '';
   }
 
-  function onWheel(ev) {
-    ev.preventDefault();
+  function onWheel(e) {
+    e.preventDefault();
     const b = canvas.getBoundingClientRect();
-    const sc = makeScale(view, LABEL_W, b.width - 8);
-    view = zoomView(view, wheelFactor(ev.deltaY, ev.deltaMode), sc.t(ev.clientX - b.left), limits);
+    const sc = makeScale(view, LABEL_W, b.width - RIGHT);
+    view = zoomView(view, wheelFactor(e.deltaY, e.deltaMode), sc.t(e.clientX - b.left), limits);
     changed();
   }
   let drag = null;
-  function onDown(ev) { if (ev.button === 0) { drag = { x: ev.clientX, view }; canvas.setPointerCapture(ev.pointerId); } }
-  function onMove(ev) {
+  function onDown(e) { if (e.button === 0) { drag = { x: e.clientX, view }; canvas.setPointerCapture(e.pointerId); } }
+  function onMove(e) {
     const b = canvas.getBoundingClientRect();
-    const sc = makeScale(view, LABEL_W, b.width - 8);
+    const sc = makeScale(view, LABEL_W, b.width - RIGHT);
     if (drag) {
-      const k = makeScale(drag.view, LABEL_W, b.width - 8).nsPerPx;
-      view = panView(drag.view, -(ev.clientX - drag.x) * k, limits);
+      const k = makeScale(drag.view, LABEL_W, b.width - RIGHT).nsPerPx;
+      view = panView(drag.view, -(e.clientX - drag.x) * k, limits);
       changed();
       return;
     }
-    tip.textContent = readout(sc.t(ev.clientX - b.left), sc.nsPerPx * 4) || ' ';
+    tip.textContent = readout(sc.t(e.clientX - b.left), sc.nsPerPx * 4) || ' ';
   }
   function onUp() { drag = null; }
   function reset() { view = { ...limits }; changed(); }
+  /** The values at time t (ns from the first data): its step's, the GC cycle under it, events within `near`. */
   function readout(t, near) {
-    const parts = [fmtDuration(Math.max(0, t))];
-    const c = lastBefore(m.cycles, t, (x) => x.e);
-    if (c) parts.push(`heap live ${fmtBytes(c.live)}, goal ${fmtBytes(c.goal)}`);
-    const p = m.cpu.find((x) => t >= x.s && t < x.e);
-    if (p) parts.push(`GC CPU ${fmtPct(p.v)} (${p.cycles} cycles)`);
-    const gp = lastBefore(m.gor, t, (x) => x.t);
-    if (gp) parts.push(`${fmtCount(gp.v)} goroutines`);
-    for (const e of m.ev) if (Math.abs(e.t - t) <= near) parts.push(`${e.rule}: ${e.message}`);
+    const parts = [`${t < 0 ? '−' : '+'}${fmtDuration(Math.abs(t))}`];
+    const p = pointAt(pts, t);
+    if (p) {
+      parts.push(`${fmtDuration(p.e - p.s)} step at ${fmtClock(Number(base + BigInt(Math.round(p.s))))}`);
+      if (p.cycles) parts.push(`${fmtCount(p.cycles)} GC cycles, CPU ${fmtPct(p.cpu || 0)}${p.p99 != null ? `, pauses p50 ${fmtDuration(p.p50)} p99 ${fmtDuration(p.p99)}` : ''}`);
+      if (p.live != null) parts.push(`heap live ${fmtBytes(p.live)}${p.liveMax != null && p.liveMax > p.live ? ` (max ${fmtBytes(p.liveMax)})` : ''}, goal ${fmtBytes(p.goal || 0)}`);
+      if (p.alloc != null) parts.push(`alloc ${fmtBytes(p.alloc)}/s`);
+      if (p.gor != null) parts.push(`${fmtCount(p.gor)} goroutines${p.gorMax != null && p.gorMax > p.gor ? ` (max ${fmtCount(p.gorMax)})` : ''}`);
+      if (p.capN) parts.push(`captures: ${capturesText(p.captures)}${p.triggered ? ` (${p.triggered} triggered)` : ''}`);
+    }
+    if (gcMode() === 'bars') {
+      const c = bars.cycles.find((x) => t >= x.s - near / 4 && t <= x.e + near / 4);
+      if (c) parts.push(`GC cycle ${c.n}: ${fmtDuration(c.e - c.s)}${c.stwNs != null ? `, stop-the-world ${fmtDuration(c.stwNs)}` : ''}`);
+    }
+    for (const e of ev) if (Math.abs(e.t - t) <= near) parts.push(`${e.rule}: ${e.message}`);
     return parts.join(' · ');
   }
   canvas.addEventListener('wheel', onWheel, { passive: false });
@@ -300,46 +453,47 @@ function sourceTimeline(m, sec, initial, onView) {
   canvas.addEventListener('pointermove', onMove);
   canvas.addEventListener('pointerup', onUp);
   canvas.addEventListener('dblclick', reset);
-  const stop = onResize(box, request);
+  let lastW = 0;
+  const stop = onResize(box, () => {
+    request();
+    const w = plotWidth();
+    if (lastW && Math.abs(w - lastW) > 50) schedule(DEBOUNCE_MS); // another width: other points
+    lastW = w;
+  });
   request();
+  schedule(0); // a zoom from the URL, or GC bars for a whole time with few cycles
   return {
-    destroy() { stop(); if (raf) cancelAnimationFrame(raf); },
-    setView(v) { view = v ? clampView(v, limits) : { ...limits }; shown = view; request(); },
-    onKey(ev) {
-      if (ev.key === '+' || ev.key === '=') { view = zoomView(view, 1.5, null, limits); changed(); return true; }
-      if (ev.key === '-' || ev.key === '−') { view = zoomView(view, 1 / 1.5, null, limits); changed(); return true; }
-      if (ev.key === '0') { reset(); return true; }
+    destroy() { destroyed = true; stop(); clearTimeout(timer); if (inflight) inflight.abort(); if (raf) cancelAnimationFrame(raf); },
+    setView(v) { view = v ? clampView(v, limits) : { ...limits }; shown = view; request(); schedule(DEBOUNCE_MS); },
+    onKey(e) {
+      if (e.key === '+' || e.key === '=') { view = zoomView(view, 1.5, null, limits); changed(); return true; }
+      if (e.key === '-' || e.key === '−') { view = zoomView(view, 1 / 1.5, null, limits); changed(); return true; }
+      if (e.key === '0') { reset(); return true; }
       const w = view.t1 - view.t0;
-      if (ev.key === 'ArrowLeft') { view = panView(view, -w / 8, limits); changed(); return true; }
-      if (ev.key === 'ArrowRight') { view = panView(view, w / 8, limits); changed(); return true; }
+      if (e.key === 'ArrowLeft') { view = panView(view, -w / 8, limits); changed(); return true; }
+      if (e.key === 'ArrowRight') { view = panView(view, w / 8, limits); changed(); return true; }
       return false;
     },
   };
 }
 
-/** The last element whose key is ≤ t, or null (arrays here are sorted by key). */
-function lastBefore(arr, t, key) {
-  let lo = 0, hi = arr.length;
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (key(arr[mid]) <= t) lo = mid + 1; else hi = mid; }
-  return lo ? arr[lo - 1] : null;
-}
-
-/** A polyline (steps when `step`) through the points in view, one vertex per pixel column at most. */
-function line(g, sc, pts, tx, vy, color, step) {
+/**
+ * A step line through the values of the points [from, to): each held over its step and
+ * until the next value (points without one are skipped), x kept near the plot.
+ */
+function stepLine(g, sc, pts, from, to, val, vy, color) {
   g.strokeStyle = color;
   g.lineWidth = 1.5;
   g.beginPath();
-  let started = false, lastX = -Infinity, prevY = 0;
-  for (const p of pts) {
-    const x = sc.x(tx(p)), y = vy(p);
-    if (x < sc.x0 - 50 && !started) { prevY = y; continue; }
-    if (!started) { g.moveTo(Math.max(sc.x0, x), y); started = true; } else if (x - lastX >= 1) {
-      if (step) g.lineTo(x, prevY);
-      g.lineTo(x, y);
-    }
-    lastX = x;
-    prevY = y;
-    if (x > sc.x1 + 50) break;
+  const cx = (x) => Math.max(sc.x0 - 2, Math.min(sc.x1 + 2, x));
+  let started = false, lastY = 0;
+  for (let i = from; i < to; i++) {
+    const v = val(pts[i]);
+    if (v == null) continue;
+    const x0 = cx(sc.x(pts[i].s)), x1 = cx(sc.x(pts[i].e)), y = vy(v);
+    if (!started) { g.moveTo(x0, y); started = true; } else { g.lineTo(x0, lastY); g.lineTo(x0, y); }
+    g.lineTo(x1, y);
+    lastY = y;
   }
   g.stroke();
 }
