@@ -15,6 +15,7 @@
 #include "core/timefmt.h"
 #include "http/auth.h"
 #include "http/http.h"
+#include "model/rules.h"
 #include "store/store.h"
 
 typedef struct app {
@@ -105,7 +106,25 @@ int main(int argc, char **argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
 
-  mw_store_opts so = {.data_dir = a.cfg.data_dir,
+  mw_rules_opts ro = {.heap_factor = a.cfg.rules.heap_factor,
+                      .heap_window_ns = a.cfg.rules.heap_window_ns,
+                      .heap_min_bytes = a.cfg.rules.heap_min_bytes,
+                      .goroutine_factor = a.cfg.rules.goroutine_factor,
+                      .goroutine_window_ns = a.cfg.rules.goroutine_window_ns,
+                      .goroutine_min = (uint64_t)a.cfg.rules.goroutine_min_f,
+                      .gc_cpu_percent = a.cfg.rules.gc_cpu_percent,
+                      .pause_p99_ns = a.cfg.rules.pause_p99_ns,
+                      .gc_window_ns = a.cfg.rules.gc_window_ns,
+                      .warmup_ns = a.cfg.rules.warmup_ns,
+                      .cooldown_ns = a.cfg.rules.cooldown_ns,
+                      .max_sources = a.cfg.rules.max_sources_u};
+  mw_rules *rules = a.cfg.rules.on ? mw__rules_new(&ro) : NULL;
+  if (a.cfg.rules.on && !rules) {
+    mw__error("cannot start", "err=\"out of memory for the rules' sources (--rules-max-sources)\"");
+    return 1;
+  }
+  mw_store_opts so = {.rules = rules,
+                      .data_dir = a.cfg.data_dir,
                       .sync_full = a.cfg.sync_full,
                       .queue_max_spans = a.cfg.max_queue_spans,
                       .queue_max_bytes = a.cfg.max_queue_bytes,
@@ -117,6 +136,7 @@ int main(int argc, char **argv) {
                       .max_db_bytes = a.cfg.max_db_bytes};
   if ((rc = mw__store_open(&so, &a.store, err, sizeof err))) {
     mw__error("cannot open the database", "err=\"%s\"", err);
+    mw__rules_free(rules);
     return 1;
   }
   mw_auth auth = {0};
@@ -127,6 +147,7 @@ int main(int argc, char **argv) {
        (!(cert = read_file(a.cfg.tls_cert, err, sizeof err)) || !(key = read_file(a.cfg.tls_key, err, sizeof err))))) {
     mw__error("cannot start", "err=\"%s\"", err);
     mw__store_close(a.store);
+    mw__rules_free(rules);
     return 1;
   }
   mw_http_opts ho = {.listen = a.cfg.listen,
@@ -157,6 +178,7 @@ int main(int argc, char **argv) {
   if ((rc = mw__http_start(&ho, &a.http, err, sizeof err))) {
     mw__error("cannot start the HTTP server", "err=\"%s\"", err);
     mw__store_close(a.store);
+    mw__rules_free(rules);
     return 1;
   }
   mw__info("started", "version=%s data=%s sync=%s", MW_VERSION, a.cfg.data_dir, a.cfg.sync_full ? "full" : "normal");
@@ -171,6 +193,7 @@ int main(int argc, char **argv) {
   pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
   uv_run(a.loop, UV_RUN_DEFAULT);
   uv_loop_close(a.loop);
+  mw__rules_free(rules); /* the store that fed them is closed */
   mw__tokens_free(&auth.ingest);
   mw__tokens_free(&auth.query);
   free(cert);

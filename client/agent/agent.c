@@ -85,6 +85,8 @@ typedef struct agent {
   uint64_t batch_gc, batch_sched, batch_other;
 
   uv_timer_t batch_timer, stats_timer, grace_timer;
+  uv_async_t requests; /* the sender saw the collector's rules' requests */
+  int requests_open;
   uv_signal_t sigs[4];
   int stopping;
   int signals_after_exit;
@@ -140,6 +142,19 @@ static void fire(agent *a, const char *reason, const char *detail) {
   agent_stats_trigger(reason);
   scraper_trigger(a->sc, reason);
 }
+
+/* The collector's rules fired for this source (the answer to a push said
+ * so): the same captures as a trigger of our own, and a heap profile. */
+static void on_requests(uv_async_t *h) {
+  static const char *const reasons[AGENT_RULES] = {"rule:heap_growth", "rule:goroutine_growth", "rule:gc_cpu",
+                                                   "rule:pause_p99"};
+  agent *a = h->data;
+  unsigned bits = sender_take_requests(a->snd);
+  for (int i = 0; i < AGENT_RULES; i++)
+    if (bits & (1u << i) && !a->stopping) fire(a, reasons[i], "from=collector");
+}
+
+static void wake_requests(void *user) { uv_async_send(user); }
 
 static int runtime_line(const char *s, size_t n) {
   return (n > 3 && !memcmp(s, "gc ", 3) && s[3] >= '0' && s[3] <= '9') || (n >= 6 && !memcmp(s, "SCHED ", 6)) ||
@@ -228,6 +243,8 @@ static void shutdown_agent(agent *a) {
   feed_end(a);
   push_batch(a);
   scraper_stop(a->sc);
+  if (a->requests_open) sender_on_requests(a->snd, NULL, NULL), close_handle((uv_handle_t *)&a->requests);
+  a->requests_open = 0;
   close_handle((uv_handle_t *)&a->batch_timer);
   close_handle((uv_handle_t *)&a->stats_timer);
   close_handle((uv_handle_t *)&a->grace_timer);
@@ -584,6 +601,11 @@ static int run(agent *a) {
     uv_timer_start(&a->poll_timer, on_poll, 0, TAIL_POLL_MS);
   }
   scraper_start(a->loop, &a->cfg, a->snd, on_goroutines, a, &a->sc);
+  if (!a->stopping && uv_async_init(a->loop, &a->requests, on_requests) == 0) {
+    a->requests.data = a;
+    a->requests_open = 1;
+    sender_on_requests(a->snd, wake_requests, &a->requests);
+  }
   uv_timer_start(&a->batch_timer, on_batch_timer, (uint64_t)a->cfg.batch_interval_ms,
                  (uint64_t)a->cfg.batch_interval_ms);
   if (a->cfg.stats_file) {

@@ -141,6 +141,16 @@ void sender_enqueue(sender *s, const char *kind, uint8_t *body, size_t len, int6
 void sender_stop(sender **s, int64_t drain_ms, mw_client_stats *final);
 void sender_client_stats(sender *s, mw_client_stats *out);
 
+/* The collector's early-warning rules an answer may name in "requests"
+ * (docs/API.md, "Early warning"), by bit. */
+enum { AGENT_RULES = 4 };
+extern const char *const agent_rule_names[AGENT_RULES];
+/* cb(user) is called on the sender thread after a push whose answer named
+ * rules; the agent then takes them with sender_take_requests (bit i:
+ * agent_rule_names[i]) on its own thread. cb must not block. */
+void sender_on_requests(sender *s, void (*cb)(void *user), void *user);
+unsigned sender_take_requests(sender *s);
+
 /* --- scrapes (scrape.c) ---------------------------------------------------------------- */
 
 typedef struct scraper scraper;
@@ -152,7 +162,8 @@ typedef void (*scraper_goroutines_fn)(void *user, uint64_t total, int64_t time_n
 int scraper_start(struct uv_loop_s *loop, const agent_config *cfg, sender *snd, scraper_goroutines_fn on_goroutines,
                   void *user, scraper **out);
 /* An extra debug=2 dump, CPU profile and goroutine leak profile (when the
- * service has one), marked with reason. */
+ * service has one), marked with reason; for a collector's rule (reason
+ * "rule:<name>") a heap profile too. */
 void scraper_trigger(scraper *s, const char *reason);
 /* Stops the timers and the CPU thread (a window in progress is abandoned);
  * scrapes in flight end on their own. Call on the loop thread; then, after

@@ -443,6 +443,8 @@ int scraper_start(uv_loop_t *loop, const agent_config *cfg, sender *snd, scraper
 void scraper_trigger(scraper *sc, const char *reason) {
   if (atomic_load(&sc->stop)) return;
   start_slot(sc, &sc->dump, reason);
+  /* a rule saw the heap or goroutines grow: the heap profile says where */
+  if (strncmp(reason, "rule:", 5) == 0) start_slot(sc, &sc->heap, reason);
   if (sc->cfg->leak_interval_ms > 0 && !sc->leak_absent) start_slot(sc, &sc->leak, reason);
   if (sc->cfg->trace_seconds > 0) start_trace(sc, reason);
   if (sc->cpu_thread_started) atomic_store(&sc->cpu_trigger, reason);

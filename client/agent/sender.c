@@ -34,7 +34,29 @@ struct sender {
   int stopping;
   int pushing; /* the sender thread is in push_item: a refusal is logged there, with the answer */
   int64_t drain_ms;
+  unsigned requests;               /* guarded by mu: rules' requests not yet taken (bit i: agent_rule_names[i]) */
+  void (*on_requests)(void *user); /* guarded by mu */
+  void *on_requests_user;
 };
+
+const char *const agent_rule_names[AGENT_RULES] = {"heap_growth", "goroutine_growth", "gc_cpu", "pause_p99"};
+
+/* The rules named in an answer's "requests" array ({"requests":[{"rule":
+ * "heap_growth",...}],...}: docs/API.md, "Early warning"). Unknown names are
+ * left out: a newer collector's rule is not this agent's to act on. */
+static unsigned answer_requests(const char *answer) {
+  const char *p = answer ? strstr(answer, "\"requests\":[") : NULL;
+  if (!p) return 0;
+  const char *end = strchr(p, ']');
+  unsigned bits = 0;
+  for (int i = 0; i < AGENT_RULES && end; i++) {
+    char key[64];
+    snprintf(key, sizeof key, "\"rule\":\"%s\"", agent_rule_names[i]);
+    const char *k = strstr(p, key);
+    if (k && k < end) bits |= 1u << i;
+  }
+  return bits;
+}
 
 static void on_outcome(void *user, const mw_outcome *o) {
   const sender *s = user;
@@ -61,6 +83,18 @@ static void push_item(sender *s, item *it) {
   s->pushing = 1;
   int rc = mw_client_push_runtime(s->client, it->kind, it->body, it->len, &p);
   s->pushing = 0;
+  if (rc == 0) { /* the answer may carry the collector's requests */
+    const char *answer = NULL;
+    mw_client_last_response(s->client, &answer);
+    unsigned bits = answer_requests(answer);
+    if (bits) {
+      /* called under the lock: once sender_on_requests(NULL) returns, no call is under way */
+      pthread_mutex_lock(&s->mu);
+      s->requests |= bits;
+      if (s->on_requests) s->on_requests(s->on_requests_user);
+      pthread_mutex_unlock(&s->mu);
+    }
+  }
   if (rc == MW_ERR_REJECTED) {
     const char *answer = NULL;
     long status = mw_client_last_response(s->client, &answer);
@@ -220,6 +254,21 @@ void sender_enqueue(sender *s, const char *kind, uint8_t *body, size_t len, int6
     free(dropped);
     dropped = next;
   }
+}
+
+void sender_on_requests(sender *s, void (*cb)(void *user), void *user) {
+  pthread_mutex_lock(&s->mu);
+  s->on_requests = cb;
+  s->on_requests_user = user;
+  pthread_mutex_unlock(&s->mu);
+}
+
+unsigned sender_take_requests(sender *s) {
+  pthread_mutex_lock(&s->mu);
+  unsigned bits = s->requests;
+  s->requests = 0;
+  pthread_mutex_unlock(&s->mu);
+  return bits;
 }
 
 void sender_client_stats(sender *s, mw_client_stats *out) { mw_client_stats_get(s->client, out); }

@@ -6,6 +6,8 @@
  *   slow --service S     the slowest recent traces of a service
  *   push <kind> FILE     send spans or runtime data (push.c, on libmeanwhile)
  *   wakers --service S --operation O   who wakes an operation's slow spans (wakers.c)
+ *   heap-growth --source ID   the stacks whose heap grew (heap_growth.c)
+ *   leaks, gc            what keeps growing in a source (growth.c)
  *
  * Exit status: 0 done; 1 the server answered with an error (or an answer that
  * cannot be read, or the output cannot be written); 2 the server cannot be
@@ -25,6 +27,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "growth.h"
+#include "heap_growth.h"
 #include "http.h"
 #include "push.h"
 #include "render.h"
@@ -59,9 +63,12 @@ static void usage(FILE *f) {
           "\n"
           "Commands:\n"
           "  explain <trace-id>   where a trace's time went, span by span, with the causes\n"
+          "  heap-growth --source ID  the stacks whose heap grew in the last hour (--since)\n"
           "  slow --service S     the slowest traces of a service, one per line\n"
           "  push <kind> FILE     send spans or Go runtime data (a profile, a dump, gctrace lines)\n"
           "  wakers --service S --operation O   who wakes the operation's slow spans\n"
+          "  leaks --source ID    goroutine stacks that keep growing in a source (leak suspects)\n"
+          "  gc --source ID       GC pressure of a source over time, and the operations it costs\n"
           "\n"
           "Options of every command:\n"
           "  --url URL     the server (default: $MEANWHILE_URL, else %s)\n"
@@ -452,15 +459,21 @@ int main(int argc, char **argv) {
     else if (strcmp(topic, "slow") == 0) usage_slow(stdout);
     else if (strcmp(topic, "push") == 0) cli_usage_push(stdout);
     else if (strcmp(topic, "wakers") == 0) cli_usage_wakers(stdout);
+    else if (strcmp(topic, "heap-growth") == 0) cli_usage_heap_growth(stdout);
+    else if (strcmp(topic, "leaks") == 0) cli_usage_leaks(stdout);
+    else if (strcmp(topic, "gc") == 0) cli_usage_gc(stdout);
     else usage(stdout);
     ret = CLI_EXIT_OK;
     goto out;
   }
-  int (*run)(int, char **) = strcmp(cmd, "explain") == 0  ? cmd_explain
-                             : strcmp(cmd, "slow") == 0   ? cmd_slow
-                             : strcmp(cmd, "push") == 0   ? cli_cmd_push
-                             : strcmp(cmd, "wakers") == 0 ? cli_cmd_wakers
-                                                          : NULL;
+  int (*run)(int, char **) = strcmp(cmd, "explain") == 0       ? cmd_explain
+                             : strcmp(cmd, "slow") == 0        ? cmd_slow
+                             : strcmp(cmd, "push") == 0        ? cli_cmd_push
+                             : strcmp(cmd, "wakers") == 0      ? cli_cmd_wakers
+                             : strcmp(cmd, "heap-growth") == 0 ? cli_cmd_heap_growth
+                             : strcmp(cmd, "leaks") == 0       ? cli_cmd_leaks
+                             : strcmp(cmd, "gc") == 0          ? cli_cmd_gc
+                                                               : NULL;
   if (!run) {
     fprintf(stderr, "%s: unknown command '%s'\n\n", prog, cmd);
     usage(stderr);

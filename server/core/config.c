@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { T_STR, T_SIZE, T_UINT, T_LEVEL, T_SYNC, T_SECONDS, T_OPTSTR, T_DURATION0, T_BYTES0 };
+enum opt_type { T_STR, T_SIZE, T_UINT, T_LEVEL, T_SYNC, T_SECONDS, T_OPTSTR, T_DURATION0, T_BYTES0, T_FLOAT0, T_ONOFF };
 
 typedef struct opt {
   const char *flag; /* without "--" */
@@ -97,6 +97,32 @@ static const opt options[] = {
      "address space one meanwhile-exectrace may use (RLIMIT_AS; GOMEMLIMIT at 3/4 of it); 0 for no limit"},
     {"exectrace-max-output", "MEANWHILE_EXECTRACE_MAX_OUTPUT", T_BYTES0, OFF(exectrace_max_output), "0",
      "the most meanwhile-exectrace may write for one trace (like 512MiB); 0: 8 times --max-body-bytes"},
+    {"rules", "MEANWHILE_RULES", T_ONOFF, OFF(rules.on), "on",
+     "off: no early-warning rules and no per-source runtime gauges in /metrics (the writer feeds them nothing)"},
+    {"rule-heap-growth", "MEANWHILE_RULE_HEAP_GROWTH", T_FLOAT0, OFF(rules.heap_factor), "2",
+     "early warning: heap live grew this many times within --rule-heap-window (0: off)"},
+    {"rule-heap-window", "MEANWHILE_RULE_HEAP_WINDOW", T_DURATION0, OFF(rules.heap_window_ns), "10m",
+     "the window of --rule-heap-growth"},
+    {"rule-heap-min", "MEANWHILE_RULE_HEAP_MIN", T_BYTES0, OFF(rules.heap_min_bytes), "32MiB",
+     "a heap live smaller than this never fires --rule-heap-growth"},
+    {"rule-goroutine-growth", "MEANWHILE_RULE_GOROUTINE_GROWTH", T_FLOAT0, OFF(rules.goroutine_factor), "2",
+     "early warning: goroutines grew this many times within --rule-goroutine-window (0: off)"},
+    {"rule-goroutine-window", "MEANWHILE_RULE_GOROUTINE_WINDOW", T_DURATION0, OFF(rules.goroutine_window_ns), "10m",
+     "the window of --rule-goroutine-growth"},
+    {"rule-goroutine-min", "MEANWHILE_RULE_GOROUTINE_MIN", T_FLOAT0, OFF(rules.goroutine_min_f), "500",
+     "fewer goroutines than this never fire --rule-goroutine-growth"},
+    {"rule-gc-cpu", "MEANWHILE_RULE_GC_CPU", T_FLOAT0, OFF(rules.gc_cpu_percent), "25",
+     "early warning: GC used more than this percent of the CPU over --rule-gc-window (0: off)"},
+    {"rule-pause-p99", "MEANWHILE_RULE_PAUSE_P99", T_DURATION0, OFF(rules.pause_p99_ns), "50ms",
+     "early warning: the p99 of GC pauses within --rule-gc-window is over this (0: off)"},
+    {"rule-gc-window", "MEANWHILE_RULE_GC_WINDOW", T_DURATION0, OFF(rules.gc_window_ns), "1m",
+     "the window of --rule-gc-cpu, --rule-pause-p99 and the GC CPU, pause and allocation gauges of /metrics"},
+    {"rule-warmup", "MEANWHILE_RULE_WARMUP", T_DURATION0, OFF(rules.warmup_ns), "1m",
+     "a process's first moments (its uptime; for goroutines, since first seen) feed no rule: heaps grow at start"},
+    {"rule-cooldown", "MEANWHILE_RULE_COOLDOWN", T_DURATION0, OFF(rules.cooldown_ns), "10m",
+     "a rule that keeps holding fires again after this long; a request no agent took by then is dropped"},
+    {"rules-max-sources", "MEANWHILE_RULES_MAX_SOURCES", T_UINT, OFF(rules.max_sources_u), "1000",
+     "sources the rules and the per-source /metrics gauges follow (the least recently heard from goes first)"},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -146,6 +172,12 @@ static int set_value(mw_config *cfg, const opt *o, const char *v, char *err, siz
     *(uint64_t *)p = (uint64_t)n << shift;
     return MW_OK;
   }
+  case T_FLOAT0: { /* a number >= 0; 0 turns a rule off */
+    double d = strtod(v, &end);
+    if (*end || end == v || !(d >= 0) || d > 1e12) goto bad;
+    *(double *)p = d;
+    return MW_OK;
+  }
   case T_OPTSTR: /* no default: "" leaves it unset */ *(const char **)p = *v ? v : NULL; return MW_OK;
   case T_SIZE: {
     unsigned long long n = strtoull(v, &end, 10);
@@ -167,6 +199,11 @@ static int set_value(mw_config *cfg, const opt *o, const char *v, char *err, siz
   }
   case T_LEVEL:
     if (mw__log_parse_level(v, (enum mw__log_level *)p) != MW_OK) goto bad;
+    return MW_OK;
+  case T_ONOFF:
+    if (strcmp(v, "on") == 0) *(int *)p = 1;
+    else if (strcmp(v, "off") == 0) *(int *)p = 0;
+    else goto bad;
     return MW_OK;
   case T_SYNC:
     if (strcmp(v, "full") == 0) *(int *)p = 1;
@@ -242,6 +279,10 @@ int mw__config_parse(int argc, char **argv, mw_config *cfg, FILE *out, char *err
   }
   if (cfg->exectrace_timeout_ns <= 0) {
     snprintf(err, errsz, "--exectrace-timeout must be above 0 (a reader must not run for ever)");
+    return MW_EINVAL;
+  }
+  if (cfg->rules.heap_window_ns <= 0 || cfg->rules.goroutine_window_ns <= 0 || cfg->rules.gc_window_ns <= 0) {
+    snprintf(err, errsz, "--rule-heap-window, --rule-goroutine-window and --rule-gc-window must be above 0");
     return MW_EINVAL;
   }
   if (!cfg->tls_cert != !cfg->tls_key) {

@@ -243,10 +243,19 @@ void mw__reply_answer(mw_req *r, mw_answer *a);
 extern mw_counter mw__m_spans_accepted, mw__m_spans_rejected;
 extern mw_counter_vec mw__m_requests;
 
+/* GET /api/v1/sources/{id}/heap/growth and /api/v1/sources/{id}/alloc
+ * (growth.c), reached through runtime.c's /api/v1/sources/ route. */
+void mw__handle_heap_growth(mw_req *r, int64_t source_id);
+void mw__handle_alloc_rate(mw_req *r, int64_t source_id);
+
 /* Route tables of each handler file. */
 extern const mw_route mw__otlp_routes[];
 extern const mw_route mw__api_routes[];
 extern const mw_route mw__runtime_routes[];
+extern const mw_route mw__gor_routes[];
+/* /api/v1/sources/{id}{rest} of goroutine growth and GC pressure (gor.c):
+ * handles it and returns 1, or returns 0 for another rest. */
+int mw__gor_source_sub(mw_req *r, int64_t source_id, const char *rest);
 extern const mw_route mw__correlate_routes[];
 extern const mw_route mw__misc_routes[];
 extern const mw_route mw__exectrace_routes[];

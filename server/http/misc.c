@@ -61,7 +61,7 @@ static void handle_static(mw_req *r) {
   }
   /* the viewer routes in the browser: its own paths get the page, so that a
    * deep link works; any other unknown path stays a 404 */
-  static const char *const views[] = {"trace/", "service/", "operation/", "compare/", "snapshot/", "search"};
+  static const char *const views[] = {"trace/", "service/", "operation/", "compare/", "snapshot/", "source/", "search"};
   int view = !*path;
   for (size_t i = 0; i < sizeof views / sizeof views[0]; i++)
     if (strncmp(path, views[i], strlen(views[i])) == 0) view = 1;

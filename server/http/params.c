@@ -181,9 +181,9 @@ int mw__param_name(mw_req *r, const char *name, const char **out) {
 int mw__param_word(mw_req *r, const char *name, size_t max, const char **out) {
   const char *v = arg(r, name);
   *out = v;
-  if (!v || (strlen(v) <= max && strspn(v, "abcdefghijklmnopqrstuvwxyz_") == strlen(v))) return 0;
-  char what[96];
-  snprintf(what, sizeof what, "a short lowercase word (a-z and _, at most %zu), like heap or goroutines", max);
+  if (!v || (strlen(v) <= max && strspn(v, "abcdefghijklmnopqrstuvwxyz_:") == strlen(v))) return 0;
+  char what[112];
+  snprintf(what, sizeof what, "a short lowercase word (a-z, _ and :, at most %zu), like heap or rule:gc_cpu", max);
   return bad(r, name, what, v, strlen(v));
 }
 

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/timefmt.h"
 #include "ingest/runtime.h"
+#include "model/rules.h"
 #include "query/catalog.h"
 #include "query/runtime.h"
 
@@ -19,12 +20,30 @@ typedef struct rt_ctx {
   mw_ingest_report rep;
 } rt_ctx;
 
+/* The answer to a push. A rule that fired for the push's source puts its
+ * name in "requests" (first, so that a client keeping only the answer's
+ * first bytes sees it): the agent then takes a goroutine dump and a heap
+ * profile at once (docs/API.md, "Early warning"). Taking is one lookup under
+ * the rules' lock, so every push can ask. */
 static void reply_report(mw_req *r, const rt_ctx *c) {
   mw_buf b;
   mw__buf_init(&b, 1u << 20);
   mw_jsonw w;
   mw__jw_init(&w, &b);
   mw__jw_obj(&w);
+  unsigned req = mw__ingest_take_requests(r->http->opts.store, c->batch.source_id);
+  if (req) {
+    mw__jw_key(&w, "requests");
+    mw__jw_arr(&w);
+    for (int i = 0; i < MW_RULE__N; i++)
+      if (req & (1u << i)) {
+        mw__jw_obj(&w);
+        mw__jw_kstr(&w, "rule", mw__rule_name((enum mw_rule)i));
+        mw__jw_kstr(&w, "capture", "dump,heap");
+        mw__jw_obj_end(&w);
+      }
+    mw__jw_arr_end(&w);
+  }
   mw__jw_kint(&w, "accepted", (int64_t)c->rep.accepted);
   mw__jw_kint(&w, "skipped", (int64_t)c->rep.skipped);
   mw__jw_key(&w, "errors");
@@ -295,7 +314,8 @@ static int url_id(mw_req *r, const char *prefix, const char *name, int64_t *id, 
   return mw__param_id(r, name, p, (size_t)(*rest - p), id);
 }
 
-/* /api/v1/sources/{id}/gc|sched|snapshots?start=&end=&limit=[&kind=] */
+/* /api/v1/sources/{id}/gc|sched|snapshots|events?start=&end=&limit=[&kind=]; heap/growth,
+ * alloc and the goroutine/GC growth reads go to growth.c and gor.c */
 static void handle_source_sub(mw_req *r) {
   mw_lane_query q = {0};
   const char *rest;
@@ -303,6 +323,10 @@ static void handle_source_sub(mw_req *r) {
   if (strcmp(rest, "/gc") == 0) q.lane = MW_LANE_GC;
   else if (strcmp(rest, "/sched") == 0) q.lane = MW_LANE_SCHED;
   else if (strcmp(rest, "/snapshots") == 0) q.lane = MW_LANE_SNAPSHOTS;
+  else if (strcmp(rest, "/events") == 0) q.lane = MW_LANE_EVENTS;
+  else if (strcmp(rest, "/heap/growth") == 0) return mw__handle_heap_growth(r, q.source_id);
+  else if (strcmp(rest, "/alloc") == 0) return mw__handle_alloc_rate(r, q.source_id);
+  else if (mw__gor_source_sub(r, q.source_id, rest)) return;
   else return mw__reply_error(r, MW_ENOTFOUND, "no such endpoint: %s", r->url);
   if (mw__param_window(r, &q.start_ns, &q.end_ns) ||
       mw__param_count(r, "limit", 1, MW_LANE_MAX_ROWS, MW_LANE_ROWS, &q.limit) ||

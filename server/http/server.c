@@ -33,7 +33,8 @@ mw_counter_vec mw__m_requests;
 enum { EARLY_REPLY_BYTES = 16 * 1024 };
 
 static const mw_route *const route_tables[] = {mw__otlp_routes,    mw__exectrace_routes, mw__api_routes,
-                                               mw__runtime_routes, mw__correlate_routes, mw__misc_routes};
+                                               mw__runtime_routes, mw__correlate_routes, mw__gor_routes,
+                                               mw__misc_routes};
 
 /* Returns the route for (method, url). *path_ok is 1 when some route other
  * than the viewer's catch-all has the path, so that a wrong method is 405

@@ -1,5 +1,7 @@
 /* Write jobs (see commit.h). */
 #include "ingest/commit.h"
+#include "core/timefmt.h"
+#include "model/rules.h"
 
 void mw__ingest_job_spans(mw_write_job *job, mw_span_batch *b, size_t bytes) {
   job->kind = MW_JOB_SPANS;
@@ -23,3 +25,8 @@ int mw__ingest_submit(mw_store *s, mw_write_job *job, void (*done)(mw_write_job 
 }
 
 int mw__ingest_refused(mw_store *s) { return mw__store_full(s, 80); }
+
+unsigned mw__ingest_take_requests(mw_store *s, int64_t source_id) {
+  mw_rules *rules = mw__store_rules(s);
+  return rules && source_id >= 0 ? mw__rules_take(rules, source_id, mw__now_ns()) : 0;
+}

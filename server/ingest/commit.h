@@ -5,6 +5,7 @@
 #ifndef MW_INGEST_COMMIT_H
 #define MW_INGEST_COMMIT_H
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model/runtime_batch.h"
 #include "model/span.h"
@@ -21,5 +22,8 @@ int mw__ingest_submit(mw_store *s, mw_write_job *job, void (*done)(mw_write_job 
 /* 1 when new ingest is to be refused at its headers: the write queue is at
  * 80% of its bounds, which leaves room for the requests being decoded now. */
 int mw__ingest_refused(mw_store *s);
+/* Takes the early-warning requests pending for source_id (model/rules.h:
+ * bit 1 << rule each), for the answer to its push; 0 without rules. */
+unsigned mw__ingest_take_requests(mw_store *s, int64_t source_id);
 
 #endif

@@ -553,6 +553,7 @@ int mw__runtime_build(mw_arena *a, const mw_ingest_params *p, const uint8_t *bod
     return build_stderr(a, p, body, len, out, rep, err, errsz);
 
   out->kind = p->kind;
+  out->trigger = p->trigger;
   out->at_ns = p->time_ns ? p->time_ns : 0;
   out->duration_ns = p->duration_ns;
   stack_set ss = {0};

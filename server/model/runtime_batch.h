@@ -52,6 +52,7 @@ typedef struct mw_runtime_batch {
   const char *format;
   int64_t at_ns, duration_ns, total;
   const char *meta_json;
+  const char *trigger;    /* why the agent took it (also in meta_json), or NULL */
   const uint8_t *payload; /* zstd */
   size_t payload_len, raw_bytes;
   mw_stack_text *stacks;

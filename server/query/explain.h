@@ -312,6 +312,14 @@ int mw__explain_trace(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], cons
 int mw__explain_gather(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], const mw_explain_opts *o,
                        mw_explain_input *in);
 
+/* Of a CPU profile (its meta JSON): the index of the value holding CPU
+ * nanoseconds in its samples (-1: none) and its period, ns per sample (the
+ * fallback). MW_ENOMEM. Also for other readers of labelled CPU samples
+ * (query/gc_pressure.c), so that a sample's CPU time is read one way. */
+int mw__ex_cpu_value_index(mw_arena *a, const char *meta_json, int *idx, int64_t *period);
+/* The idx-th number of a JSON array of integers ("[1,10000000]"); 0 if none. */
+int64_t mw__ex_nth_value(const char *vals, int idx);
+
 /* Explains a gathered (and linked: mw__explain_link) input; out points into
  * in. Returns 0, MW_ENOTFOUND for an input without spans, or MW_ENOMEM. */
 int mw__explain_run(mw_arena *a, const mw_explain_input *in, const mw_explain_opts *o, mw_trace_explain *out);

@@ -33,9 +33,7 @@ enum {
   MAX_OP_ROWS = MW_MULTI_SPANS * 256 /* per operation */
 };
 
-/* Index of the value that holds CPU nanoseconds in a profile's samples, and
- * the period (ns per sample) as the fallback. */
-static int cpu_value_index(mw_arena *a, const char *meta_json, int *idx, int64_t *period) {
+int mw__ex_cpu_value_index(mw_arena *a, const char *meta_json, int *idx, int64_t *period) {
   *idx = -1;
   *period = 10000000;
   mw_snapshot_meta m;
@@ -47,8 +45,7 @@ static int cpu_value_index(mw_arena *a, const char *meta_json, int *idx, int64_t
   return MW_OK;
 }
 
-/* The idx-th number of a JSON array of integers ("[1,10000000]"); 0 if none. */
-static int64_t nth_value(const char *vals, int idx) {
+int64_t mw__ex_nth_value(const char *vals, int idx) {
   const char *p = vals ? vals : "";
   if (*p == '[') p++;
   for (int i = 0; *p; i++) {
@@ -140,16 +137,17 @@ static int read_samples(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], co
     const mw_span_sample *r = &cpu[i];
     if (!during(in->spans[r->ref].span, r->snapshot_ns, r->snapshot_dur_ns)) continue;
     if (r->snapshot_id != last_snap) {
-      if (cpu_value_index(a, r->meta_json, &idx_ns, &period)) return MW_ENOMEM;
+      if (mw__ex_cpu_value_index(a, r->meta_json, &idx_ns, &period)) return MW_ENOMEM;
       last_snap = r->snapshot_id;
     }
-    int64_t count = nth_value(r->vals_json, 0);
-    c[m_cpu] = (mw_ex_cpu_row){.snapshot_id = r->snapshot_id,
-                               .at_ns = r->snapshot_ns,
-                               .dur_ns = r->snapshot_dur_ns,
-                               .frames = r->frames,
-                               .samples = count > 0 ? count : 1,
-                               .cpu_ns = idx_ns >= 0 ? nth_value(r->vals_json, idx_ns) : mw__sat_mul(count, period)};
+    int64_t count = mw__ex_nth_value(r->vals_json, 0);
+    c[m_cpu] =
+        (mw_ex_cpu_row){.snapshot_id = r->snapshot_id,
+                        .at_ns = r->snapshot_ns,
+                        .dur_ns = r->snapshot_dur_ns,
+                        .frames = r->frames,
+                        .samples = count > 0 ? count : 1,
+                        .cpu_ns = idx_ns >= 0 ? mw__ex_nth_value(r->vals_json, idx_ns) : mw__sat_mul(count, period)};
     mw_ex_span *sp = &in->spans[r->ref];
     if (!sp->n_cpu) sp->cpu = &c[m_cpu];
     sp->n_cpu++;

@@ -42,6 +42,24 @@ static int write_snapshots(mw_jsonw *w, mw_arena *a, const mw_snapshot_info *sn,
   return MW_OK;
 }
 
+/* Values are whole numbers for every rule but gc_cpu (a percent). */
+static void write_events(mw_jsonw *w, const mw_stored_event *ev, size_t n) {
+  mw__jw_key(w, "events");
+  mw__jw_arr(w);
+  for (size_t i = 0; i < n; i++) {
+    mw__jw_obj(w);
+    mw__jw_kint(w, "time_ns", ev[i].at_ns);
+    mw__jw_kstr(w, "rule", ev[i].rule);
+    mw__jw_kstr(w, "message", ev[i].message);
+    mw__jw_key(w, "value");
+    mw__jw_double(w, ev[i].value);
+    mw__jw_key(w, "threshold");
+    mw__jw_double(w, ev[i].threshold);
+    mw__jw_obj_end(w);
+  }
+  mw__jw_arr_end(w);
+}
+
 int mw__q_lane(mw_query *q, const mw_lane_query *p, mw_answer *out) {
   if (mw__query_open(q, out)) return out->rc;
   mw_source_info src;
@@ -51,6 +69,7 @@ int mw__q_lane(mw_query *q, const mw_lane_query *p, mw_answer *out) {
   mw_gc_cycle *gc = NULL;
   mw_sched_sample *sc = NULL;
   mw_snapshot_info *sn = NULL;
+  mw_stored_event *ev = NULL;
   size_t n = 0;
   int more = 0;
   switch (p->lane) {
@@ -62,6 +81,9 @@ int mw__q_lane(mw_query *q, const mw_lane_query *p, mw_answer *out) {
     break;
   case MW_LANE_SNAPSHOTS:
     rc = mw__store_snapshots(q->rd, q->arena, p->source_id, p->kind, p->start_ns, p->end_ns, p->limit, &sn, &n, &more);
+    break;
+  case MW_LANE_EVENTS:
+    rc = mw__store_events(q->rd, q->arena, p->source_id, p->start_ns, p->end_ns, p->limit, &ev, &n, &more);
     break;
   }
   if (rc) return mw__answer_fail(out, rc, "query failed: %s", mw__strerror(rc));
@@ -82,6 +104,7 @@ int mw__q_lane(mw_query *q, const mw_lane_query *p, mw_answer *out) {
     if ((rc = write_snapshots(&w, q->arena, sn, n)))
       return mw__answer_fail(out, rc, "query failed: %s", mw__strerror(rc));
     break;
+  case MW_LANE_EVENTS: write_events(&w, ev, n); break;
   }
   mw__jw_kbool(&w, "more", more);
   mw__jw_obj_end(&w);

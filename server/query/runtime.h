@@ -11,7 +11,7 @@
 /* Rows of the time-ordered lists: 1 to MW_LANE_MAX_ROWS, MW_LANE_ROWS by default. */
 enum { MW_LANE_ROWS = 1000, MW_LANE_MAX_ROWS = 10000 };
 
-enum mw_lane { MW_LANE_GC, MW_LANE_SCHED, MW_LANE_SNAPSHOTS };
+enum mw_lane { MW_LANE_GC, MW_LANE_SCHED, MW_LANE_SNAPSHOTS, MW_LANE_EVENTS };
 
 typedef struct mw_lane_query {
   int64_t source_id;
@@ -21,8 +21,8 @@ typedef struct mw_lane_query {
   const char *kind; /* snapshots of this kind only; NULL: any */
 } mw_lane_query;
 
-/* GET /api/v1/sources/{id}/gc|sched|snapshots: {"source", "cycles" |
- * "samples" | "snapshots", "more"}. MW_ENOTFOUND for an unknown source. */
+/* GET /api/v1/sources/{id}/gc|sched|snapshots|events: {"source", "cycles" |
+ * "samples" | "snapshots" | "events", "more"}. MW_ENOTFOUND for an unknown source. */
 int mw__q_lane(mw_query *q, const mw_lane_query *p, mw_answer *out);
 
 /* GET /api/v1/snapshots/{id}: the snapshot, its meta and its rows (goroutine

@@ -27,6 +27,8 @@ typedef struct lanes {
   mw_snapshot_info *sn;
   mw_snapshot_meta *meta; /* of each snapshot */
   size_t n_sn;
+  mw_stored_event *ev; /* early-warning events within the window */
+  size_t n_ev;
 } lanes;
 
 static int read_lanes(mw_read *rd, mw_arena *a, int64_t source_id, int64_t lo, int64_t hi, lanes *l) {
@@ -36,6 +38,7 @@ static int read_lanes(mw_read *rd, mw_arena *a, int64_t source_id, int64_t lo, i
   if (!rc)
     rc = mw__store_snapshots(rd, a, source_id, NULL, mw__sat_sub(lo, SNAPSHOT_LOOKBACK_NS), hi, LANE_MAX, &l->sn,
                              &l->n_sn, &more);
+  if (!rc) rc = mw__store_events(rd, a, source_id, lo, hi, LANE_MAX, &l->ev, &l->n_ev, &more);
   if (!rc && !(l->meta = mw__arena_calloc(a, l->n_sn + 1, sizeof *l->meta))) rc = MW_ENOMEM;
   for (size_t i = 0; !rc && i < l->n_sn; i++)
     if (mw__snapshot_meta_read(a, l->sn[i].meta_json, &l->meta[i]) == MW_ENOMEM) rc = MW_ENOMEM;
@@ -186,6 +189,17 @@ static void write_lanes(mw_jsonw *w, const mw_source_info *src, const lanes *l, 
   write_gc(w, l, lo);
   write_runqueue(w, l);
   write_snapshots(w, l, lo);
+  /* what the early-warning rules said (docs/API.md, "Early warning") */
+  mw__jw_key(w, "events");
+  mw__jw_arr(w);
+  for (size_t i = 0; i < l->n_ev; i++) {
+    mw__jw_obj(w);
+    mw__jw_kint(w, "time_ns", l->ev[i].at_ns);
+    mw__jw_kstr(w, "rule", l->ev[i].rule);
+    mw__jw_kstr(w, "message", l->ev[i].message);
+    mw__jw_obj_end(w);
+  }
+  mw__jw_arr_end(w);
   mw__jw_obj_end(w);
 }
 

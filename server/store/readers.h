@@ -25,6 +25,7 @@ enum mw__rstmt {
   MW_RS_OP_AFTER,
   MW_RS_SPAN_BY_ROWID,
   MW_RS_MULTI_GOROUTINES,
+  MW_RS_GOR_COUNTS,
   MW_RS__COUNT
 };
 

@@ -6,7 +6,9 @@
  *
  * What is old: older than --retention; and, while the database is over
  * --max-db-size, also the oldest 5% of the time it covers, pass after pass.
- * An execution trace goes whole, with its goroutines and span index.
+ * An execution trace goes whole, with its goroutines and span index. The
+ * runtime minutes (0007_runtime_minutes.sql) go with the rows they sum up:
+ * a minute that began before the cutoff goes.
  * Stacks are kept (they are shared and small), and sources (runtime data
  * and source links name them). An operation goes with its last span, so
  * that listings show only what has spans; the writer is told, as it caches
@@ -267,6 +269,16 @@ int mw__retention_batch(mw__retention *r, sqlite3 *db, int *more, int *ops_gone)
       rc = delete_some(db,
                        "DELETE FROM sched_samples WHERE (source_id, at_ns) IN (SELECT source_id, at_ns FROM "
                        "sched_samples WHERE source_id = ?1 AND at_ns < ?2 LIMIT ?3)",
+                       id, before, &budget, &src_more);
+    if (!rc)
+      rc = delete_some(db,
+                       "DELETE FROM runtime_events WHERE rowid IN (SELECT rowid FROM runtime_events WHERE "
+                       "source_id = ?1 AND at_ns < ?2 LIMIT ?3)",
+                       id, before, &budget, &src_more);
+    if (!rc) /* the minutes that sum them up go with them (a minute that began before the cutoff) */
+      rc = delete_some(db,
+                       "DELETE FROM runtime_minutes WHERE (source_id, minute_ns) IN (SELECT source_id, minute_ns "
+                       "FROM runtime_minutes WHERE source_id = ?1 AND minute_ns < ?2 LIMIT ?3)",
                        id, before, &budget, &src_more);
     if (!rc) rc = delete_snapshots(db, id, before, &budget, &src_more);
     if (!rc) rc = delete_exectraces(db, id, before, &budget, &src_more);

@@ -164,6 +164,45 @@ int mw__store_sched(mw_read *r, mw_arena *a, int64_t source_id, int64_t start_ns
                    source_id, start_ns, end_ns, limit, sizeof **out, read_sched, (void **)out, n, more);
 }
 
+int mw__store_events(mw_read *r, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+                     mw_stored_event **out, size_t *n, int *more) {
+  *out = NULL;
+  *n = 0;
+  *more = 0;
+  size_t cap = 0;
+  sqlite3_stmt *st = mw__prepare(r, "SELECT at_ns, rule, message, value, threshold FROM runtime_events WHERE "
+                                    "source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 ORDER BY at_ns LIMIT ?4");
+  if (!st) return MW_EIO;
+  sqlite3_bind_int64(st, 1, source_id);
+  sqlite3_bind_int64(st, 2, start_ns);
+  sqlite3_bind_int64(st, 3, end_ns);
+  sqlite3_bind_int64(st, 4, (int64_t)limit + 1);
+  int rc = MW_OK, step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == limit) {
+      *more = 1;
+      break;
+    }
+    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
+      rc = MW_ENOMEM;
+      break;
+    }
+    mw_stored_event *e = &(*out)[(*n)++];
+    e->at_ns = sqlite3_column_int64(st, 0);
+    e->rule = mw__col_text(a, st, 1);
+    e->message = mw__col_text(a, st, 2);
+    e->value = sqlite3_column_double(st, 3);
+    e->threshold = sqlite3_column_double(st, 4);
+    if (!e->rule || !e->message) {
+      rc = MW_ENOMEM;
+      break;
+    }
+  }
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  sqlite3_finalize(st);
+  return rc;
+}
+
 #define SNAPSHOT_COLS                                                                                                  \
   "SELECT id, source_id, kind, format, at_ns, duration_ns, total, meta, raw_bytes, length(payload) FROM snapshots"
 
@@ -187,8 +226,11 @@ int mw__store_snapshots(mw_read *r, mw_arena *a, int64_t source_id, const char *
   *more = 0;
   int rc = MW_OK;
   size_t cap = 0;
-  sqlite3_stmt *st = mw__prepare(r, SNAPSHOT_COLS " WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 "
-                                                  "AND (?4 IS NULL OR kind = ?4) ORDER BY at_ns LIMIT ?5");
+  /* of one kind through snapshots_by_kind, of any through snapshots_by_source */
+  sqlite3_stmt *st = mw__prepare(r, kind ? SNAPSHOT_COLS " WHERE source_id = ?1 AND kind = ?4 AND at_ns >= ?2 AND "
+                                                         "at_ns < ?3 ORDER BY at_ns LIMIT ?5"
+                                         : SNAPSHOT_COLS " WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 "
+                                                         "ORDER BY at_ns LIMIT ?5");
   if (!st) rc = MW_EIO;
   else {
     sqlite3_bind_int64(st, 1, source_id);
@@ -196,6 +238,108 @@ int mw__store_snapshots(mw_read *r, mw_arena *a, int64_t source_id, const char *
     sqlite3_bind_int64(st, 3, end_ns);
     if (kind) sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, (int64_t)limit + 1);
+  }
+  int step = SQLITE_DONE;
+  while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == limit) {
+      *more = 1;
+      break;
+    }
+    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) rc = MW_ENOMEM;
+    else read_snapshot(a, st, &(*out)[(*n)++]);
+  }
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int mw__store_snapshots_spread(mw_read *r, mw_arena *a, int64_t source_id, const char *kind, int64_t start_ns,
+                               int64_t end_ns, size_t k, mw_snapshot_info **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  if (k < 2) k = 2;
+  if (!(*out = mw__arena_calloc(a, k, sizeof **out))) return MW_ENOMEM;
+  sqlite3_stmt *asc = mw__prepare(r, SNAPSHOT_COLS " WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 "
+                                                   "AND kind = ?4 ORDER BY at_ns LIMIT 1");
+  sqlite3_stmt *desc = mw__prepare(r, SNAPSHOT_COLS " WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 "
+                                                    "AND kind = ?4 ORDER BY at_ns DESC LIMIT 1");
+  int rc = asc && desc ? MW_OK : MW_EIO;
+  mw_snapshot_info last = {0};
+  int has_last = 0;
+  /* the last, then the first at or after each of k times spread from the first to it */
+  if (!rc) {
+    sqlite3_bind_int64(desc, 1, source_id);
+    sqlite3_bind_int64(desc, 2, start_ns);
+    sqlite3_bind_int64(desc, 3, end_ns);
+    sqlite3_bind_text(desc, 4, kind, -1, SQLITE_STATIC);
+    int step = sqlite3_step(desc);
+    if (step == SQLITE_ROW) read_snapshot(a, desc, &last), has_last = 1;
+    else if (step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  }
+  int64_t t0 = start_ns;
+  for (size_t i = 0; !rc && has_last && i + 1 < k; i++) {
+    /* time i of k - 1 steps from the first snapshot (read at i = 0) to the last */
+    int64_t t = i == 0 ? start_ns : t0 + (int64_t)((double)(last.at_ns - t0) * (double)i / (double)(k - 1));
+    if (*n && t <= (*out)[*n - 1].at_ns) t = (*out)[*n - 1].at_ns + 1; /* never the same one twice */
+    if (t >= last.at_ns) break;
+    sqlite3_reset(asc);
+    sqlite3_bind_int64(asc, 1, source_id);
+    sqlite3_bind_int64(asc, 2, t);
+    sqlite3_bind_int64(asc, 3, last.at_ns);
+    sqlite3_bind_text(asc, 4, kind, -1, SQLITE_STATIC);
+    int step = sqlite3_step(asc);
+    if (step == SQLITE_ROW) {
+      read_snapshot(a, asc, &(*out)[(*n)++]);
+      if (i == 0) t0 = (*out)[0].at_ns;
+    } else if (step != SQLITE_DONE) rc = mw__read_failed(r, step);
+    else break;
+  }
+  if (!rc && has_last) (*out)[(*n)++] = last;
+  sqlite3_finalize(asc);
+  sqlite3_finalize(desc);
+  return rc;
+}
+
+/* Heap profiles: Go's heap and allocs endpoints serve the same profile. */
+#define HEAP_KINDS "kind IN ('heap', 'allocs')"
+
+int mw__store_heap_near(mw_read *r, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns,
+                        mw_snapshot_info *out) {
+  int rc = MW_ENOTFOUND;
+  sqlite3_stmt *st = mw__prepare(r, SNAPSHOT_COLS " WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns <= ?3 "
+                                                  "AND " HEAP_KINDS " ORDER BY at_ns DESC, id DESC LIMIT 1");
+  if (!st) rc = MW_EIO;
+  else {
+    sqlite3_bind_int64(st, 1, source_id);
+    sqlite3_bind_int64(st, 2, start_ns);
+    sqlite3_bind_int64(st, 3, end_ns);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+      read_snapshot(a, st, out);
+      rc = out->kind ? MW_OK : MW_ENOMEM;
+    } else if (step != SQLITE_DONE) {
+      rc = mw__read_failed(r, step);
+    }
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int mw__store_heaps(mw_read *r, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+                    mw_snapshot_info **out, size_t *n, int *more) {
+  *out = NULL;
+  *n = 0;
+  *more = 0;
+  int rc = MW_OK;
+  size_t cap = 0;
+  sqlite3_stmt *st = mw__prepare(r, SNAPSHOT_COLS " WHERE source_id = ?1 AND at_ns >= ?2 AND at_ns < ?3 "
+                                                  "AND " HEAP_KINDS " ORDER BY at_ns, id LIMIT ?4");
+  if (!st) rc = MW_EIO;
+  else {
+    sqlite3_bind_int64(st, 1, source_id);
+    sqlite3_bind_int64(st, 2, start_ns);
+    sqlite3_bind_int64(st, 3, end_ns);
+    sqlite3_bind_int64(st, 4, (int64_t)limit + 1);
   }
   int step = SQLITE_DONE;
   while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {

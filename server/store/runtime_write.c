@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "model/exectrace.h"
+#include "model/rules.h"
 #include "store/conn.h"
 
 #include <stdlib.h>
@@ -41,6 +42,8 @@ enum rt_stmt {
   RT_XT_GOROUTINE,
   RT_XT_STACK,
   RT_XT_SPAN,
+  RT_SOURCE_NAMES,
+  RT_EVENT,
   RT__COUNT
 };
 
@@ -79,6 +82,9 @@ static const char *const rt_sql[RT__COUNT] = {
                         "wakes, blob) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [RT_XT_STACK] = "INSERT OR IGNORE INTO exectrace_stacks (exectrace_id, local, stack_id) VALUES (?1, ?2, ?3)",
     [RT_XT_SPAN] = "INSERT OR IGNORE INTO exectrace_span_index (span_id, exectrace_id) VALUES (?1, ?2)",
+    [RT_SOURCE_NAMES] = "SELECT service, instance FROM sources WHERE id = ?1",
+    [RT_EVENT] = "INSERT INTO runtime_events (source_id, at_ns, rule, message, value, threshold) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
 _Static_assert((int)RT__COUNT <= (int)MW__RT_STMTS, "mw__rt_writer holds every statement");
@@ -172,12 +178,14 @@ static const char *const move_sql[] = {
     "DELETE FROM sched_samples WHERE source_id = ?1",
     "UPDATE snapshots SET source_id = ?2 WHERE source_id = ?1",  /* goroutine groups and samples follow */
     "UPDATE exectraces SET source_id = ?2 WHERE source_id = ?1", /* their goroutines and index follow */
+    "UPDATE runtime_events SET source_id = ?2 WHERE source_id = ?1",
     "UPDATE source_links SET source_id = ?2 WHERE source_id = ?1",
+    "DELETE FROM runtime_minutes WHERE source_id = ?1", /* the target's are made anew (move_to_link) */
     ("UPDATE sources SET first_ns = min(first_ns, (SELECT first_ns FROM sources WHERE id = ?1)), "
      "last_ns = max(last_ns, (SELECT last_ns FROM sources WHERE id = ?1)) WHERE id = ?2"),
     "DELETE FROM sources WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM spans WHERE source_id = ?1)",
 };
-enum { MOVE_GC = 0, MOVE_SCHED = 2, MOVE_SNAPSHOTS = 4, MOVE_SOURCE = 8, MOVE_N = sizeof move_sql / sizeof *move_sql };
+enum { MOVE_GC = 0, MOVE_SCHED = 2, MOVE_SNAPSHOTS = 4, MOVE_SOURCE = 10, MOVE_N = sizeof move_sql / sizeof *move_sql };
 
 /* Moves what (service, alias) sent before its link to source `to` was
  * learned: the rows of the source of that name, if there is one. Statements
@@ -190,6 +198,15 @@ static int move_to_link(mw__rt_writer *s, const char *service, const char *alias
   bind_text(st, 2, alias);
   int rc = run(s, st, &from);
   if (rc || from < 0 || from == to) return rc;
+  /* the minutes the moved rows are summed in: the target's are rebuilt over them */
+  int64_t lo = INT64_MAX, hi = INT64_MIN;
+  if (sqlite3_prepare_v2(s->db, "SELECT min(minute_ns), max(minute_ns) FROM runtime_minutes WHERE source_id = ?1", -1,
+                         &st, NULL) != SQLITE_OK)
+    return MW_EIO;
+  sqlite3_bind_int64(st, 1, from);
+  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+    lo = sqlite3_column_int64(st, 0), hi = sqlite3_column_int64(st, 1) + MW_MINUTE_NS;
+  sqlite3_finalize(st);
   int changed[MOVE_N] = {0};
   for (size_t i = 0; i < MOVE_N && !rc; i++) {
     if (sqlite3_prepare_v2(s->db, move_sql[i], -1, &st, NULL) != SQLITE_OK) {
@@ -202,6 +219,7 @@ static int move_to_link(mw__rt_writer *s, const char *service, const char *alias
     else rc = MW_EIO, mw__error("moving runtime rows failed", "err=\"%s\"", sqlite3_errmsg(s->db));
     sqlite3_finalize(st);
   }
+  if (!rc && lo < hi) rc = mw__minutes_rebuild(s->db, to, lo, hi);
   if (rc) return rc;
   /* the span writer remembers resources' source ids: forget one that is gone */
   if (changed[MOVE_SOURCE]) mw__bmap_clear(s->sources);
@@ -356,6 +374,40 @@ static int write_exectrace(mw__rt_writer *s, mw_runtime_batch *b) {
   return rc;
 }
 
+/* Feeds the batch to the rules (model/rules.h) and stores what fires, in the
+ * batch's transaction. The source's names are read once, when the rules do
+ * not know it yet: they label its /metrics gauges. */
+static int apply_rules(mw__rt_writer *s, const mw_runtime_batch *b) {
+  if (!s->rules || (!b->n_gc && !(b->kind && strcmp(b->kind, "goroutine") == 0))) return MW_OK;
+  const char *service = NULL, *instance = NULL;
+  sqlite3_stmt *st = NULL;
+  if (!mw__rules_known(s->rules, b->source_id)) {
+    if (!(st = stmt(s, RT_SOURCE_NAMES))) return MW_EIO;
+    sqlite3_bind_int64(st, 1, b->source_id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      service = (const char *)sqlite3_column_text(st, 0);
+      instance = (const char *)sqlite3_column_text(st, 1);
+    }
+  }
+  mw_rule_event ev[MW_RULE__N];
+  size_t n = mw__rules_feed(s->rules, b->source_id, service, instance, b, ev);
+  if (st) sqlite3_reset(st); /* the names were copied */
+  int rc = MW_OK;
+  for (size_t i = 0; i < n && !rc; i++) {
+    if (!(st = stmt(s, RT_EVENT))) return MW_EIO;
+    sqlite3_bind_int64(st, 1, b->source_id);
+    sqlite3_bind_int64(st, 2, ev[i].time_ns);
+    bind_text(st, 3, mw__rule_name(ev[i].rule));
+    bind_text(st, 4, ev[i].message);
+    sqlite3_bind_double(st, 5, ev[i].value);
+    sqlite3_bind_double(st, 6, ev[i].threshold);
+    rc = run(s, st, NULL);
+    mw__info("a rule fired", "source=%lld rule=%s message=\"%s\"", (long long)b->source_id, mw__rule_name(ev[i].rule),
+             ev[i].message);
+  }
+  return rc;
+}
+
 int mw__rt_write(mw__rt_writer *s, mw_runtime_batch *b) {
   /* the batch's time range, for the source's first/last */
   int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -402,6 +454,14 @@ int mw__rt_write(mw__rt_writer *s, mw_runtime_batch *b) {
   sqlite3_bind_int64(st, 3, hi);
   if ((rc = run(s, st, NULL))) return rc;
 
+  /* the minutes of what this batch inserts: the source's previous cycle
+   * first, for the allocation of the batch's first */
+  if (!s->minutes.get && (rc = mw__minutes_prepare(s->db, &s->minutes, SQLITE_PREPARE_PERSISTENT))) return rc;
+  if (!s->hist && !(s->hist = malloc(MW_PH_KEYS * sizeof *s->hist))) return MW_ENOMEM;
+  mw__minutes_acc acc = {.db = s->db, .s = &s->minutes, .source_id = b->source_id, .hist = s->hist};
+  mw_gc_cycle before;
+  int has_before = b->n_gc ? mw__minutes_prev_cycle(s->db, &s->minutes, b->source_id, b->gc[0].start_ns, &before) : 0;
+  if (has_before < 0) return has_before;
   for (size_t i = 0; i < b->n_gc; i++) {
     const mw_gc_cycle *g = &b->gc[i];
     if (!(st = stmt(s, RT_GC))) return MW_EIO;
@@ -419,7 +479,11 @@ int mw__rt_write(mw__rt_writer *s, mw_runtime_batch *b) {
     sqlite3_bind_int(st, 19, g->procs);
     sqlite3_bind_int(st, 20, g->forced);
     if ((rc = run(s, st, NULL))) return rc;
+    if (sqlite3_changes(s->db) != 1) continue; /* stored before: summed then */
+    if ((rc = mw__minutes_at(&acc, g->start_ns))) return rc;
+    mw__minute_add_cycle(&acc.cur, g, i ? &b->gc[i - 1] : has_before ? &before : NULL);
   }
+  if ((rc = mw__minutes_flush(&acc))) return rc;
   for (size_t i = 0; i < b->n_sched; i++) {
     const mw_sched_sample *x = &b->sched[i];
     if (!(st = stmt(s, RT_SCHED))) return MW_EIO;
@@ -429,11 +493,22 @@ int mw__rt_write(mw__rt_writer *s, mw_runtime_batch *b) {
     if (x->local_runq_sum >= 0) sqlite3_bind_int64(st, 9, x->local_runq_sum);
     if ((rc = run(s, st, NULL))) return rc;
   }
-  if (b->exectrace) return write_exectrace(s, b);
-  return b->kind ? write_snapshot(s, b) : MW_OK;
+  acc.hist = NULL; /* no more pauses */
+  if (b->exectrace) {
+    if (!(rc = write_exectrace(s, b)) && !(rc = mw__minutes_at(&acc, b->exectrace->start_ns)))
+      mw__minute_add_exectrace(&acc.cur, b->exectrace->trigger != NULL);
+  } else if (b->kind) {
+    if (!(rc = write_snapshot(s, b)) && !(rc = mw__minutes_at(&acc, b->at_ns)))
+      mw__minute_add_snapshot(&acc.cur, b->kind, b->format, b->at_ns, b->total, b->trigger != NULL);
+  }
+  if (!rc) rc = mw__minutes_flush(&acc);
+  return rc ? rc : apply_rules(s, b);
 }
 
 void mw__rt_writer_close(mw__rt_writer *w) {
   for (int i = 0; i < MW__RT_STMTS; i++) sqlite3_finalize(w->st[i]);
   memset(w->st, 0, sizeof w->st);
+  mw__minutes_finalize(&w->minutes);
+  free(w->hist);
+  w->hist = NULL;
 }

@@ -6,18 +6,23 @@
 
 #include "core/bmap.h"
 #include "model/runtime_batch.h"
+#include "store/minutes.h"
 
 /* Statements of runtime ingest, prepared on first use. */
 enum { MW__RT_STMTS = 24 };
 
 typedef struct mw__rt_writer {
-  sqlite3 *db;      /* the writer's connection */
-  mw_bmap *stacks;  /* stack text -> id, the writer's cache */
-  mw_bmap *sources; /* the span writer's resource -> source id cache: cleared when a source goes */
+  sqlite3 *db;            /* the writer's connection */
+  mw_bmap *stacks;        /* stack text -> id, the writer's cache */
+  mw_bmap *sources;       /* the span writer's resource -> source id cache: cleared when a source goes */
+  struct mw_rules *rules; /* fed each batch once its source is known; NULL: no rules */
   sqlite3_stmt *st[MW__RT_STMTS];
+  mw__minutes_stmts minutes; /* the rollups' (prepared on first use) */
+  uint32_t *hist;            /* MW_PH_KEYS counts: a minute's pauses being added */
 } mw__rt_writer;
 
-/* Writes one runtime batch (sets b->source_id, b->snapshot_id). Returns 0 or
+/* Writes one runtime batch (sets b->source_id, b->snapshot_id) and adds
+ * the rows it inserted to the source's minutes (store/minutes.h). Returns 0 or
  * an error (MW_EIO, MW_EFULL, MW_ENOMEM). */
 int mw__rt_write(mw__rt_writer *w, mw_runtime_batch *b);
 /* Finalizes the statements. */

@@ -5,7 +5,9 @@
 #include "core/embed.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 #include "store/conn.h"
+#include "store/minutes.h"
 #include "store/readers.h"
 #include "store/writer.h"
 
@@ -33,6 +35,13 @@ static int pragma_int(sqlite3 *db, const char *sql, int64_t *out) {
     rc = SQLITE_OK;
   }
   sqlite3_finalize(st);
+  return rc;
+}
+
+/* Migration 7's backfill: every source's runtime minutes from its rows. */
+static int backfill(sqlite3 *db, int64_t *minutes, char *err, size_t errsz) {
+  int rc = mw__minutes_backfill(db, minutes);
+  if (rc) snprintf(err, errsz, "making the runtime minutes failed: %s", mw__strerror(rc));
   return rc;
 }
 
@@ -66,7 +75,10 @@ static int migrate(mw_store *s, char *err, size_t errsz) {
     if (mw__store_exec(s->wdb, "BEGIN IMMEDIATE", err, errsz)) return MW_EIO;
     snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%zu;", MW__APPLICATION_ID, i + 1);
     char e2[256];
+    int64_t minutes = -1;
+    double t0 = (double)mw__mono_ns();
     if (mw__store_exec(s->wdb, (const char *)mw__sql_files[i].data, e2, sizeof e2) ||
+        (strstr(mw__sql_files[i].path, "0007_runtime_minutes") && backfill(s->wdb, &minutes, e2, sizeof e2)) ||
         mw__store_exec(s->wdb, sql, e2, sizeof e2)) {
       snprintf(err, errsz, "migration %s failed: %s", mw__sql_files[i].path, e2);
       mw__store_exec(s->wdb, "ROLLBACK", e2, sizeof e2);
@@ -74,6 +86,9 @@ static int migrate(mw_store *s, char *err, size_t errsz) {
     }
     if (mw__store_exec(s->wdb, "COMMIT", err, errsz)) return MW_EIO;
     mw__info("migrated database", "file=%s version=%zu", mw__sql_files[i].path, i + 1);
+    if (minutes > 0)
+      mw__info("made the runtime minutes of the data stored before", "minutes=%lld took_ms=%.0f", (long long)minutes,
+               ((double)mw__mono_ns() - t0) / 1e6);
   }
   return MW_OK;
 }
@@ -154,6 +169,10 @@ int mw__store_submit(mw_store *s, mw_write_job *job) { return mw__writer_submit(
 int mw__store_full(mw_store *s, unsigned pct) { return mw__writer_full(&s->writer, pct); }
 
 void mw__store_on_commit(mw_store *s, void (*cb)(double, size_t, size_t)) { s->writer.on_commit = cb; }
+
+struct mw_rules *mw__store_rules(mw_store *s) {
+  return s->opts.rules;
+}
 
 int mw__read_begin(mw_store *s, mw_read **out) { return mw__readers_lend(&s->readers, out); }
 

@@ -35,6 +35,7 @@ typedef struct mw_store_opts {
   int64_t retention_ns;       /* delete data older than this; 0 = keep */
   int64_t retention_every_ns; /* how often a retention pass starts (0: every minute) */
   uint64_t max_db_bytes;      /* delete the oldest data while larger; 0 = no limit */
+  struct mw_rules *rules;     /* fed every runtime batch, firing events stored (model/rules.h); NULL: none */
 } mw_store_opts;
 
 /* Opens (creating and migrating as needed) and starts the writer. Refuses a
@@ -79,6 +80,9 @@ typedef struct mw_store_stats {
   uint64_t retention_deleted; /* rows deleted by retention since start */
 } mw_store_stats;
 void mw__store_stats(mw_store *s, mw_store_stats *out);
+/* The rules the writer feeds (mw_store_opts.rules), or NULL: the HTTP side
+ * takes a source's pending requests and /metrics its gauges from them. */
+struct mw_rules *mw__store_rules(mw_store *s);
 /* Commit latency observer (seconds); set once before traffic. */
 void mw__store_on_commit(mw_store *s, void (*cb)(double seconds, size_t jobs, size_t spans));
 
@@ -226,6 +230,17 @@ int mw__store_gc(mw_read *rd, mw_arena *a, int64_t source_id, int64_t start_ns, 
 int mw__store_sched(mw_read *rd, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
                     mw_sched_sample **out, size_t *n, int *more);
 
+typedef struct mw_stored_event {
+  int64_t at_ns;
+  const char *rule, *message;
+  double value, threshold;
+} mw_stored_event;
+
+/* Early-warning events of a source (0006_runtime_events.sql) in [start, end),
+ * oldest first. */
+int mw__store_events(mw_read *rd, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+                     mw_stored_event **out, size_t *n, int *more);
+
 typedef struct mw_snapshot_info {
   int64_t id, source_id;
   const char *kind, *format;
@@ -237,6 +252,23 @@ typedef struct mw_snapshot_info {
 /* Snapshots of a source, kind NULL = any, at_ns in [start, end), oldest first. */
 int mw__store_snapshots(mw_read *rd, mw_arena *a, int64_t source_id, const char *kind, int64_t start_ns, int64_t end_ns,
                         size_t limit, mw_snapshot_info **out, size_t *n, int *more);
+
+/* At most k (>= 2) snapshots of kind of a source with at_ns in [start, end),
+ * spread evenly over the time from the first to the last (both always
+ * among them): for each of k - 1 times evenly spaced from the first, the
+ * first snapshot at or after it, none twice; then the last. Oldest first.
+ * One indexed lookup each, however many the window holds. */
+int mw__store_snapshots_spread(mw_read *rd, mw_arena *a, int64_t source_id, const char *kind, int64_t start_ns,
+                               int64_t end_ns, size_t k, mw_snapshot_info **out, size_t *n);
+
+/* The heap profile (kind heap or allocs) of a source latest in [start, end]
+ * (both included): MW_ENOTFOUND when there is none. */
+int mw__store_heap_near(mw_read *rd, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns,
+                        mw_snapshot_info *out);
+/* A source's heap profiles with at_ns in [start, end), oldest first, at most
+ * limit (*more when there were more). */
+int mw__store_heaps(mw_read *rd, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+                    mw_snapshot_info **out, size_t *n, int *more);
 
 /* One row of a snapshot: a goroutine group, or a profile sample. */
 typedef struct mw_snapshot_row {

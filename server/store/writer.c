@@ -472,6 +472,7 @@ int mw__writer_start(mw__writer *s, const mw_store_opts *o, sqlite3 *db, const c
   s->max_bytes = o->queue_max_bytes;
   s->fault_commit_delay_ms = o->fault_commit_delay_ms;
   s->rt.db = db;
+  s->rt.rules = o->rules;
   mw__retention_init(&s->retention, o->retention_ns, o->retention_every_ns, o->max_db_bytes);
   uv_mutex_init(&s->lock);
   uv_cond_init(&s->wake);

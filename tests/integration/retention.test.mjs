@@ -125,3 +125,37 @@ test('a service whose spans all went leaves the listings; its source and runtime
     await s.stop();
   }
 });
+
+test('--retention deletes old early-warning events with the other runtime rows', async () => {
+  const rules = ['--rule-warmup', '0', '--rule-heap-min', '8MiB'];
+  // first without retention, so that the old event is there to be seen before it goes
+  const s = await startServer({ args: ['--retention', '0', ...rules] });
+  try {
+    // a heap that goes from 4 to 20 MB: heap_growth fires, at the second cycle's time
+    const grow = 'gc 1 @1.000s 1%: 0.1+1.0+0.1 ms clock, 0.2+0.1/0.5/0+0.2 ms cpu, 4->5->4 MB, 8 MB goal, 0 MB stacks, 0 MB globals, 2 P\n' +
+      'gc 2 @2.000s 1%: 0.1+1.0+0.1 ms clock, 0.2+0.1/0.5/0+0.2 ms cpu, 20->21->20 MB, 40 MB goal, 0 MB stacks, 0 MB globals, 2 P\n';
+    const old = nowNs() - 3n * HOUR, recent = nowNs() - 60n * 1000000000n;
+    const answers = {};
+    for (const [inst, start] of [['old', old], ['new', recent]]) {
+      const r = await request(s, 'POST', `/api/v1/ingest/gctrace?service=ev&instance=${inst}&process_start=${start}`,
+        { body: Buffer.from(grow) });
+      assert.equal(r.status, 200, r.body.toString());
+      answers[inst] = JSON.parse(r.body.toString());
+    }
+    assert.equal(answers.new.requests?.[0]?.rule, 'heap_growth', JSON.stringify(answers.new));
+    // an event of 3 hours ago asks for nothing now: past --rule-cooldown, the request is dropped
+    assert.equal(answers.old.requests, undefined, JSON.stringify(answers.old));
+    const srcs = (await getJson(s, '/api/v1/sources')).sources.filter((x) => x.service === 'ev');
+    const events = async (inst) => (await getJson(s,
+      `/api/v1/sources/${srcs.find((x) => x.instance === inst).id}/events?start=0`)).events;
+    assert.equal((await events('old')).length, 1);
+    assert.equal((await events('new')).length, 1);
+    await s.stop();
+    s.args = ['--retention', '1h', '--retention-interval', '1s', ...rules];
+    await s.start();
+    await waitFor(async () => (await events('old')).length === 0, 30000, "the old source's event to go");
+    assert.equal((await events('new')).length, 1, 'the recent event stays');
+  } finally {
+    await s.stop();
+  }
+});

@@ -12,6 +12,7 @@ import { mountOperation } from './views/operation.js';
 import { mountCompare } from './views/compare.js';
 import { mountTrace } from './views/trace.js';
 import { mountSnapshot } from './views/snapshot.js';
+import { mountSource } from './views/source.js';
 
 const main = document.getElementById('main');
 const crumbs = document.getElementById('crumbs');
@@ -57,7 +58,7 @@ const ctx = {
 
 const VIEWS = {
   home: mountHome, service: mountService, operation: mountOperation, compare: mountCompare,
-  trace: mountTrace, snapshot: mountSnapshot,
+  trace: mountTrace, snapshot: mountSnapshot, source: mountSource,
 };
 
 function notFound(root, st) {

@@ -19,6 +19,8 @@ test('every view survives a round trip through its URL', () => {
     { view: 'trace', traceId: 'd3779ae135f5eb93dab67b4afafed1ac', span: '410e019b1857534d', goroutine: 25 },
     { view: 'snapshot', snapshotId: 12 },
     { view: 'snapshot', snapshotId: 12, traceId: 'd3779ae135f5eb93dab67b4afafed1ac' },
+    { view: 'source', sourceId: 3 },
+    { view: 'source', sourceId: 3, t0: -2500000, t1: 6000000000 },
   ];
   for (const st of states) {
     const [url, back] = roundTrip(st);
@@ -51,8 +53,19 @@ test('unknown paths are "notfound"', () => {
   assert.deepEqual(parseRoute('/nope'), { view: 'notfound', path: '/nope' });
   assert.equal(parseRoute('/operation/only-one').view, 'notfound');
   assert.equal(parseRoute('/snapshot/abc').view, 'notfound');
+  assert.equal(parseRoute('/source/abc').view, 'notfound');
+  assert.equal(parseRoute('/source/1/2').view, 'notfound');
   assert.deepEqual(parseRoute('/'), { view: 'home' });
   assert.deepEqual(parseRoute(''), { view: 'home' });
+});
+
+test('a source page is /source/<id>, one page per id', () => {
+  assert.equal(formatRoute({ view: 'source', sourceId: 42 }), '/source/42');
+  assert.deepEqual(parseRoute('/source/42'), { view: 'source', sourceId: 42 });
+  assert.equal(formatRoute({ view: 'source', sourceId: 42, t0: 1500000, t1: 2e9 }), '/source/42?t0=1.5&t1=2000');
+  assert.equal(parseRoute('/source/42', '?t0=5&t1=1').t0, undefined, 'an empty range is ignored');
+  assert.ok(samePage({ view: 'source', sourceId: 1 }, { view: 'source', sourceId: 1, t0: 1, t1: 2 }), 'zoom stays on the page');
+  assert.ok(!samePage({ view: 'source', sourceId: 1 }, { view: 'source', sourceId: 2 }));
 });
 
 test('same page: a trace with another span or zoom is the same page', () => {

@@ -23,14 +23,15 @@ export function goEnv(toolchain, outDir, extra = {}) {
 
 /**
  * Builds the module in moduleDir into bin with go (the command) under toolchain
- * ('local' or goX.Y.Z); log gets what was used and how long it took. Returns
+ * ('local' or goX.Y.Z), with env's variables added (e.g. GOEXPERIMENT); log gets what was
+ * used and how long it took. Returns
  * {goVersion: `go version`'s line, built: the Go release recorded in bin}.
  */
-export function buildGoService({ go, toolchain, moduleDir, bin, outDir, log }) {
+export function buildGoService({ go, toolchain, moduleDir, bin, outDir, log, env: extra = {} }) {
   mkdirSync(outDir, { recursive: true });
-  const env = goEnv(toolchain, outDir);
+  const env = goEnv(toolchain, outDir, extra);
   const goVersion = execFileSync(go, ['version'], { env }).toString().trim();
-  log(`${go} (GOTOOLCHAIN=${toolchain}): ${goVersion}`); // the runtime's output depends on it
+  log(`${go} (GOTOOLCHAIN=${toolchain}${Object.entries(extra).map(([k, v]) => ` ${k}=${v}`).join('')}): ${goVersion}`); // the runtime's output depends on it
   let dir = moduleDir, tmp = null;
   if (toolchain !== 'local') {
     const m = /^go(\d+\.\d+)/.exec(toolchain);

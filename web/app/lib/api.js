@@ -87,7 +87,20 @@ export const api = {
   exectraceSpan: (traceId, spanId, o) => getJson(`/api/v1/exectrace/spans/${enc(traceId)}/${enc(spanId)}`, o),
   /** One page of sources (params: offset, limit). */
   sources: (o, params = {}) => getJson(`/api/v1/sources${qs(params)}`, o),
+  /** Every source, up to 20,000. */
+  allSources: (o) => allPages((offset) => api.sources(o, { offset }), 'sources'),
+  /** A source's reads over [start, end] (params as docs/API.md "Reading" and "Growth"). */
+  sourceGc: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/gc${qs(params)}`, o),
+  sourceSnapshots: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/snapshots${qs(params)}`, o),
+  sourceEvents: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/events${qs(params)}`, o),
+  /** A source's runtime per step over [start, end] (params: start, end, points | step), from rollups or raw rows. */
+  series: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/series${qs(params)}`, o),
+  gcPressure: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/gc/pressure${qs(params)}`, o),
+  goroutineGrowth: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/goroutines/growth${qs(params)}`, o),
+  heapGrowth: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/heap/growth${qs(params)}`, o),
 };
+/** The heap growth between two profiles as a gzip'd pprof (`go tool pprof` opens it). */
+export const heapGrowthPprofUrl = (id, params) => `/api/v1/sources/${enc(id)}/heap/growth${qs({ ...params, format: 'pprof' })}`;
 
 /** The download URL of a span's pprof (cpu or goroutine), only its labelled samples. */
 export const spanProfileUrl = (spanId, type, traceId) => `/api/v1/spans/${enc(spanId)}/profile${qs({ type, trace: traceId })}`;

@@ -6,6 +6,8 @@
 //   /trace/<id>?span=&t0=&t1=&snapshot=&g= a trace; t0/t1 are the zoom, in ms from its start;
 //                                       g the goroutine to point at in the span's lanes
 //   /snapshot/<id>?trace=               one runtime snapshot (goroutines or profile)
+//   /source/<id>?t0=&t1=                one source (service instance) over its whole time;
+//                                       t0/t1 the zoom, in ms from its first data
 // meanwhiled serves the page for these path prefixes (server/http/misc.c), so deep
 // links work whatever a name holds; names are percent-encoded path segments. Pure, no
 // DOM: tested in web/test/route.test.mjs.
@@ -79,6 +81,14 @@ export function parseRoute(pathname, search = '') {
         return st;
       }
       break;
+    case 'source':
+      if (rest.length === 1 && /^\d+$/.test(rest[0])) {
+        const st = { view: 'source', sourceId: Number(rest[0]) };
+        const t0 = msParamToNs(q.get('t0')), t1 = msParamToNs(q.get('t1'));
+        if (t0 != null && t1 != null && t1 > t0) { st.t0 = t0; st.t1 = t1; }
+        return st;
+      }
+      break;
     default:
   }
   return { view: 'notfound', path: pathname };
@@ -100,6 +110,10 @@ export function formatRoute(st) {
       return `/trace/${encodeSeg(st.traceId)}${qs ? '?' + qs : ''}`;
     }
     case 'snapshot': return `/snapshot/${st.snapshotId}${st.traceId ? '?trace=' + encodeURIComponent(st.traceId) : ''}`;
+    case 'source': {
+      const zoom = st.t0 != null && st.t1 != null ? `?t0=${nsToMsParam(st.t0)}&t1=${nsToMsParam(st.t1)}` : '';
+      return `/source/${st.sourceId}${zoom}`;
+    }
     case 'notfound': return st.path || '/';
     default: return '/';
   }
@@ -112,6 +126,7 @@ export function samePage(a, b) {
     case 'trace': return a.traceId === b.traceId;
     case 'snapshot': return a.snapshotId === b.snapshotId && a.traceId === b.traceId;
     case 'service': return a.service === b.service;
+    case 'source': return a.sourceId === b.sourceId;
     case 'operation': case 'compare': return a.service === b.service && a.operation === b.operation;
     default: return true;
   }

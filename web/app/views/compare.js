@@ -62,30 +62,45 @@ export function mountCompare(root, state, ctx) {
       flameSec.dataset.nodes = '0';
       return;
     }
-    const maxD = maxAbsDelta(f);
-    let by = 'slow';
-    const holder = h('div');
-    const toggle = h('div', { class: 'seg-toggle', role: 'radiogroup', 'aria-label': 'width by' },
-      ['slow', 'fast'].map((k) => h('label', null, h('input', { type: 'radio', name: 'flame-by', value: k, checked: k === by, onchange: () => { by = k; show(); } }), ` width = share in ${k} spans`)));
     flameSec.append(h('p', { class: 'muted small' }, 'Each frame: the mean share of span time its stack accounts for. Colour: ',
-      h('span', { class: 'grad' }), ' blue = less in slow spans, red = more. Click a frame to zoom.'), toggle, holder);
+      h('span', { class: 'grad' }), ' blue = less in slow spans, red = more. Click a frame to zoom.'));
+    const fg = diffFlame(f, {
+      sides: ['slow', 'fast'], label: (k) => ` width = share in ${k} spans`, name: 'flame-by',
+      info: (n) => `${n.name} — slow ${fmtPct(n.slow)} · fast ${fmtPct(n.fast)} · delta ${n.delta >= 0 ? '+' : '−'}${fmtPct(Math.abs(n.delta || 0))}`,
+    });
+    destroyers.push(fg.destroy);
+    flameSec.append(fg.el);
     flameSec.dataset.depth = String(treeDepth(f));
-    function show() {
-      for (const d of destroyers.splice(0)) d();
-      clear(holder);
-      const fg = flameGraph({
-        root: { ...f, name: 'all' }, value: (n) => n[by] || 0, color: (n) => diffColor(n.delta || 0, maxD),
-        ariaLabel: 'differential flame graph',
-        info: (n) => `${n.name} — slow ${fmtPct(n.slow)} · fast ${fmtPct(n.fast)} · delta ${n.delta >= 0 ? '+' : '−'}${fmtPct(Math.abs(n.delta || 0))}`,
-      });
-      destroyers.push(fg.destroy);
-      holder.append(fg.el);
-    }
-    show();
   }).catch((err) => {
     if (err.name === 'AbortError') return;
     page.dataset.state = 'error';
     clear(body).append(errorBox(err, 'Comparison'));
   });
   return { update() {}, destroy() { ac.abort(); for (const d of destroyers) d(); page.remove(); }, onKey: () => false };
+}
+
+/**
+ * A differential flame graph of a tree shaped like /api/v1/compare's `flame` (each node
+ * has a value per side and `delta`): a toggle chooses the side that sets the widths,
+ * colour is the delta (red more, blue less). opts: sides (two node keys, the first shown
+ * first), label(side) for the toggle, name (the radio group's), info(node). Also the
+ * source page's heap growth. Returns {el, destroy}.
+ */
+export function diffFlame(tree, { sides, label, name, info }) {
+  const maxD = maxAbsDelta(tree);
+  let by = sides[0], fg = null;
+  const holder = h('div');
+  const toggle = h('div', { class: 'seg-toggle', role: 'radiogroup', 'aria-label': 'width by' },
+    sides.map((k) => h('label', null, h('input', { type: 'radio', name, value: k, checked: k === by, onchange: () => { by = k; show(); } }), label(k))));
+  function show() {
+    if (fg) fg.destroy();
+    clear(holder);
+    fg = flameGraph({
+      root: { ...tree, name: 'all' }, value: (n) => n[by] || 0, color: (n) => diffColor(n.delta || 0, maxD),
+      ariaLabel: 'differential flame graph', info,
+    });
+    holder.append(fg.el);
+  }
+  show();
+  return { el: h('div', { class: 'diff-flame' }, toggle, holder), destroy: () => { if (fg) fg.destroy(); } };
 }

@@ -117,5 +117,14 @@ export function mountService(root, state, ctx) {
     }
     page.append(serviceCard(svc, ctx, ac.signal));
   }).catch((err) => { if (err.name !== 'AbortError') page.append(errorBox(err, 'Service')); });
+  // the service's processes that sent runtime data, each a link to its source page
+  api.allSources({ signal: ac.signal }).then(({ rows }) => {
+    const mine = rows.filter((s) => s.service === state.service);
+    if (!mine.length) return;
+    page.append(h('section', { class: 'card', dataset: { role: 'sources' } }, h('h2', null, 'Sources'),
+      h('p', { class: 'muted small' }, 'The processes of this service that sent runtime data: heap, GC, goroutines, leak suspects and heap growth over time.'),
+      h('ul', { class: 'source-list' }, mine.map((s) => h('li', null, h('a', { href: ctx.href({ view: 'source', sourceId: Number(s.id) }), dataset: { sourceId: String(s.id) } },
+        [s.instance || '(no instance)', s.host ? ` @ ${s.host}` : ''].join('')), h('span', { class: 'muted small num' }, ` source ${s.id}`))))));
+  }).catch((err) => { if (err.name !== 'AbortError') page.append(errorBox(err, 'Sources')); });
   return { update() {}, destroy() { ac.abort(); page.remove(); }, onKey: () => false };
 }

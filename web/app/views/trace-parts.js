@@ -8,7 +8,7 @@ import { laneCounts, valuesAt, hasData } from '../lib/lanes.js';
 import { h, emptyBox } from '../ui/dom.js';
 import { GC_MARK, GC_STW } from './trace-draw.js';
 
-/** The page's elements; o: {wf, models, visible, rootRow, traceEnd, base, summary, href, onZoomIn, onZoomOut, onReset}. */
+/** The page's elements; o: {wf, models, layout (lib/lanes.js layoutLanes), visible, rootRow, traceEnd, base, summary, href, onZoomIn, onZoomOut, onReset}. */
 export function buildTraceDom(o) {
   const { wf, models, rootRow } = o;
   const services = wf.services;
@@ -53,6 +53,13 @@ export function buildTraceDom(o) {
       dataset: { sourceId: String(m.id), service: m.service, gcCycles: String(c.gc), stwPhases: String(c.stw), heapPoints: String(c.heap),
         goroutinePoints: String(c.goroutines), runqueuePoints: String(c.runqueue), snapshots: String(c.snapshots), cpuProfiles: String(c.cpuProfiles) },
     }, `${m.label}: ${c.gc} GC cycles${m.gcMore ? ' (more not shown)' : ''}, ${c.snapshots} snapshots, ${c.cpuProfiles} CPU profiles, ${c.goroutines} goroutine counts, ${c.runqueue} run-queue samples, ${c.heap} heap figures`));
+  }
+  // each source's header lane: its label is a link to the source's page, over the canvas's text
+  for (const lane of (o.layout ? o.layout.lanes : [])) {
+    if (lane.kind !== 'header') continue;
+    const m = models[lane.source];
+    lanesBox.append(h('a', { class: 'lane-link', href: o.href({ view: 'source', sourceId: m.id }), style: { top: `${lane.y}px`, height: `${lane.h}px`, lineHeight: `${lane.h}px` },
+      dataset: { sourceId: String(m.id) }, title: 'this source over all its time: heap, GC, goroutines, leak suspects, heap growth' }, m.label));
   }
   return { head, toolbar, rangeText, axis, wfCanvas, wfScroll, spacer, wfBox, gorSlot, lanesCanvas, lanesBox, cursor, readout, selBox, main, side, body };
 }

@@ -181,7 +181,7 @@ export function mountTrace(root, state, ctx) {
 
   function makeDom(rootRow) {
     els = buildTraceDom({
-      wf, models, visible, rootRow, traceEnd, base, summary: explain ? explain.summary : 'Explaining…', href: ctx.href,
+      wf, models, layout: lanesLayout, visible, rootRow, traceEnd, base, summary: explain ? explain.summary : 'Explaining…', href: ctx.href,
       onZoomOut: () => zoomBy(1 / 1.6), onZoomIn: () => zoomBy(1.6), onReset: resetZoom,
     });
     page.append(els.head, els.toolbar, els.body);
@@ -473,7 +473,7 @@ export function mountTrace(root, state, ctx) {
       setView(zoomView(view, wheelFactor(ev.deltaY, ev.deltaMode), at, limits));
     }, { passive: false });
     main.addEventListener('pointerdown', (ev) => {
-      if (ev.button !== 0) return;
+      if (ev.button !== 0 || ev.target.closest('a')) return; // a link (a source's label) is clicked, not dragged
       const { x, y } = localXY(ev);
       if (x > width() - RIGHT_PAD + 2 && ['wf', 'gor'].includes(hitTest(x, y).zone)) return; // the scrollbars
       const ht = hitTest(x, y);

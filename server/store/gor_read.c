@@ -1,0 +1,160 @@
+/* Reads for goroutine growth and GC pressure (see gor_read.h). Each runs one
+ * statement through an index and stops at its limit; a statement that fails
+ * part way fails the read. */
+#include "store/gor_read.h"
+#include "core/error.h"
+#include "store/readers.h"
+
+#include <string.h>
+
+int mw__store_gor_counts(mw_read *r, mw_arena *a, int64_t snapshot_id, size_t limit, mw_gor_count **out, size_t *n,
+                         int *more) {
+  *out = NULL;
+  *n = 0;
+  *more = 0;
+  int rc = MW_OK;
+  size_t cap = 0;
+  /* kept prepared: goroutine growth runs it for up to 1,000 snapshots */
+  sqlite3_stmt *st = mw__reader_stmt(r, MW_RS_GOR_COUNTS,
+                                     "SELECT stack_id, sum(count) FROM goroutine_groups WHERE snapshot_id = ?1 "
+                                     "GROUP BY stack_id LIMIT ?2");
+  if (!st) return MW_EIO;
+  sqlite3_bind_int64(st, 1, snapshot_id);
+  sqlite3_bind_int64(st, 2, (int64_t)limit + 1);
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == limit) {
+      *more = 1;
+      break;
+    }
+    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
+      rc = MW_ENOMEM;
+      break;
+    }
+    (*out)[*n].stack_id = sqlite3_column_int64(st, 0);
+    (*out)[(*n)++].count = sqlite3_column_int64(st, 1);
+  }
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  sqlite3_reset(st);
+  return rc;
+}
+
+int mw__store_stack_frames(mw_read *r, mw_arena *a, int64_t stack_id, const char **frames) {
+  int rc = MW_ENOTFOUND;
+  sqlite3_stmt *st = mw__prepare(r, "SELECT frames FROM stacks WHERE id = ?1");
+  if (!st) return MW_EIO;
+  sqlite3_bind_int64(st, 1, stack_id);
+  int step = sqlite3_step(st);
+  if (step == SQLITE_ROW) rc = (*frames = mw__col_text(a, st, 0)) ? MW_OK : MW_ENOMEM;
+  else if (step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int mw__store_source_spans(mw_read *r, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+                           mw_src_span **out, size_t *n, int *more) {
+  *out = NULL;
+  *n = 0;
+  *more = 0;
+  int rc = MW_OK;
+  size_t cap = 0;
+  sqlite3_stmt *st = mw__prepare(r, "SELECT trace_id, span_id, op_id, start_ns, dur_ns FROM spans INDEXED BY "
+                                    "spans_by_source WHERE source_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 "
+                                    "ORDER BY start_ns LIMIT ?4");
+  if (!st) return MW_EIO;
+  sqlite3_bind_int64(st, 1, source_id);
+  sqlite3_bind_int64(st, 2, start_ns);
+  sqlite3_bind_int64(st, 3, end_ns);
+  sqlite3_bind_int64(st, 4, (int64_t)limit + 1);
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == limit) {
+      *more = 1;
+      break;
+    }
+    if (sqlite3_column_bytes(st, 0) != 16 || sqlite3_column_bytes(st, 1) != 8) continue;
+    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
+      rc = MW_ENOMEM;
+      break;
+    }
+    mw_src_span *s = &(*out)[(*n)++];
+    memcpy(s->trace_id, sqlite3_column_blob(st, 0), 16);
+    memcpy(s->span_id, sqlite3_column_blob(st, 1), 8);
+    s->op_id = sqlite3_column_int64(st, 2);
+    s->start_ns = sqlite3_column_int64(st, 3);
+    s->dur_ns = sqlite3_column_int64(st, 4);
+  }
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int mw__store_source_cpu(mw_read *r, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
+                         mw_src_cpu **out, size_t *n, int *more) {
+  *out = NULL;
+  *n = 0;
+  *more = 0;
+  int rc = MW_OK;
+  size_t cap = 0;
+  sqlite3_stmt *st = mw__prepare(
+      r, "SELECT p.span_id, sn.id, sn.at_ns, sn.duration_ns, sn.meta, st.frames, p.vals FROM snapshots sn "
+         "INDEXED BY snapshots_by_source JOIN profile_samples p ON p.snapshot_id = sn.id "
+         "JOIN stacks st ON st.id = p.stack_id WHERE sn.source_id = ?1 AND sn.at_ns >= ?2 AND sn.at_ns < ?3 "
+         "AND sn.kind = 'cpu' AND p.span_id IS NOT NULL ORDER BY p.span_id, sn.at_ns LIMIT ?4");
+  if (!st) return MW_EIO;
+  sqlite3_bind_int64(st, 1, source_id);
+  sqlite3_bind_int64(st, 2, start_ns);
+  sqlite3_bind_int64(st, 3, end_ns);
+  sqlite3_bind_int64(st, 4, (int64_t)limit + 1);
+  int step;
+  /* the rows of one profile share its meta: copied once per profile */
+  int64_t meta_of = -1;
+  const char *meta = NULL;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == limit) {
+      *more = 1;
+      break;
+    }
+    if (sqlite3_column_bytes(st, 0) != 8) continue;
+    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
+      rc = MW_ENOMEM;
+      break;
+    }
+    mw_src_cpu *c = &(*out)[(*n)++];
+    memcpy(c->span_id, sqlite3_column_blob(st, 0), 8);
+    c->snapshot_id = sqlite3_column_int64(st, 1);
+    c->at_ns = sqlite3_column_int64(st, 2);
+    c->dur_ns = sqlite3_column_int64(st, 3);
+    if (c->snapshot_id != meta_of) {
+      meta = mw__col_text(a, st, 4);
+      meta_of = c->snapshot_id;
+    }
+    c->meta_json = meta;
+    c->frames = mw__col_text(a, st, 5);
+    c->vals_json = mw__col_text(a, st, 6);
+    if (!c->meta_json || !c->frames || !c->vals_json) {
+      rc = MW_ENOMEM;
+      break;
+    }
+  }
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int mw__store_operation(mw_read *r, mw_arena *a, int64_t op_id, const char **service, const char **name) {
+  int rc = MW_ENOTFOUND;
+  sqlite3_stmt *st = mw__prepare(r, "SELECT service, name FROM operations WHERE id = ?1");
+  if (!st) return MW_EIO;
+  sqlite3_bind_int64(st, 1, op_id);
+  int step = sqlite3_step(st);
+  if (step == SQLITE_ROW) {
+    *service = mw__col_text(a, st, 0);
+    *name = mw__col_text(a, st, 1);
+    rc = *service && *name ? MW_OK : MW_ENOMEM;
+  } else if (step != SQLITE_DONE) {
+    rc = mw__read_failed(r, step);
+  }
+  sqlite3_finalize(st);
+  return rc;
+}

@@ -1,0 +1,3 @@
+module meanwhile.test/growth
+
+go 1.26

@@ -1,0 +1,3 @@
+module meanwhile/tests/growth/capture
+
+go 1.26
