@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"strings"
 	"unicode"
@@ -86,6 +87,7 @@ type converter struct {
 	alignment  int32
 	snapTrace  int64
 	snapWall   int64
+	snapRate   float64 // wall ns per trace ns after the snapshot (0: 1, not measured)
 	haveSnap   bool
 	clockError int64
 	firstTime  int64
@@ -282,11 +284,28 @@ func oneLine(s string) string {
 func (c *converter) ns(t trace.Time) int64 {
 	switch c.alignment {
 	case alignClockSnapshot:
-		return c.snapWall + (int64(t) - c.snapTrace)
+		return c.snapWall + c.wallSince(int64(t)-c.snapTrace)
 	case alignCaptureTime:
 		return c.opt.captureTime + (int64(t) - c.firstTime)
 	}
 	return int64(t)
+}
+
+// minRateSpan is the shortest time between two clock snapshots that the wall
+// clock's rate is measured over; maxWallRate the largest departure from 1 it
+// may have.
+const (
+	minRateSpan = int64(100_000_000)
+	maxWallRate = 0.01
+)
+
+// wallSince is how much the wall clock advances in d ns of the trace clock
+// after the last snapshot.
+func (c *converter) wallSince(d int64) int64 {
+	if c.snapRate == 0 {
+		return d
+	}
+	return int64(math.Round(float64(d) * c.snapRate))
 }
 
 func (c *converter) sync(ev *trace.Event) {
@@ -309,19 +328,36 @@ func (c *converter) sync(ev *trace.Event) {
 	if snap == nil || c.alignment != alignClockSnapshot {
 		return
 	}
-	wall := snap.Wall.UnixNano()
+	c.clockSnapshot(int64(snap.Trace), snap.Wall.UnixNano())
+}
+
+// clockSnapshot takes the pair of clock readings a generation starts with:
+// from here on, trace times map to wall times through it.
+func (c *converter) clockSnapshot(traceNs, wall int64) {
 	if c.haveSnap {
 		// What the previous snapshot predicts for this one against what the
 		// wall clock says: the drift (or a step) of the wall clock against the
 		// trace clock inside one generation bounds the alignment's error.
-		d := c.snapWall + (int64(snap.Trace) - c.snapTrace) - wall
+		dt := traceNs - c.snapTrace
+		d := c.snapWall + c.wallSince(dt) - wall
 		if d < 0 {
 			d = -d
 		}
 		c.clockError = max(c.clockError, d)
+		// The wall clock's rate against the trace clock over the last
+		// generation carries on into the next: a wall clock that NTP slews
+		// (up to 500 ppm) or a VM catching up (seen: 5,000 ppm) would
+		// otherwise put the events of a one-second generation milliseconds
+		// off. A rate past maxWallRate is a step of the clock, not a rate.
+		c.snapRate = 0
+		if dt >= minRateSpan {
+			if r := float64(wall-c.snapWall) / float64(dt); r > 1-maxWallRate && r < 1+maxWallRate {
+				c.snapRate = r
+			}
+		}
 	}
 	c.haveSnap = true
-	c.snapTrace = int64(snap.Trace)
+	c.snapTrace = traceNs
 	c.snapWall = wall
 }
 
