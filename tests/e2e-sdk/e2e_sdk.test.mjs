@@ -33,6 +33,7 @@ import { decodeProfile } from '../e2e/lib/pprof.mjs';
 import { ALLOC_CPU_SHARE, CPU_SAMPLE_MS, CPU_MIN_COVER, cpuBySpan, median } from '../e2e/lib/judge.mjs';
 import { buildGoService } from '../e2e/lib/gobuild.mjs';
 import { getJson } from '../e2e/lib/api.mjs';
+import { nowNs } from '../integration/lib/clock.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GO = process.env.GO || 'go';
@@ -91,7 +92,6 @@ const MIN_SPAN_ACCURACY = 0.8;  // right among a kind's span-scope requests (one
 const MIN_SPAN_ACCURACY_ALL = 0.9; // ... over all kinds
 const HIGH_CONFIDENCE = 0.7;    // no wrong top cause at or above it (clients act on >= 0.7)
 
-const nowNs = () => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
 const log = (...a) => console.log('[e2e-sdk]', ...a);
 
 let mw = null;    // meanwhiled (Server)

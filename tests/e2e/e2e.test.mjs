@@ -27,6 +27,7 @@ import { waitFor } from '../integration/lib/wait.mjs';
 import { decodeProfile } from './lib/pprof.mjs';
 import { ALLOC_CPU_SHARE, CPU_SAMPLE_MS, CPU_MIN_COVER, cpuBySpan, median } from './lib/judge.mjs';
 import { getJson } from './lib/api.mjs';
+import { nowNs } from '../integration/lib/clock.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GO = process.env.GO || 'go';
@@ -64,7 +65,6 @@ const MIN_EVIDENCE = 5;        // requests with evidence for a kind to be judged
 const HIGH_CONFIDENCE = 0.7;   // a wrong top cause at or above this fails the test
 // alloc's "cpu" and cpu's "runnable": lib/judge.mjs
 
-const nowNs = () => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
 const log = (...a) => console.log('[e2e]', ...a);
 
 let mw = null;         // meanwhiled (Server)

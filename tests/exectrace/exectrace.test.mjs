@@ -38,6 +38,7 @@ import { waitFor, sleep } from '../integration/lib/wait.mjs';
 import { buildGoService } from '../e2e/lib/gobuild.mjs';
 import { getJson } from '../e2e/lib/api.mjs';
 import { verdict, tabulate, misses, markdown, expectedCause } from './judge.mjs';
+import { nowNsNumber as nowNs } from '../integration/lib/clock.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GO = process.env.GO || 'go';
@@ -75,7 +76,6 @@ const CLOCK_TOL_NS = 1_000_000; // + the trace's clock_error_ns
 
 const log = (...a) => console.log('[exectrace]', ...a);
 // unix ns as a Number (to ~0.25 µs, as JSON.parse reads the service's and meanwhiled's)
-const nowNs = () => Math.round((performance.timeOrigin + performance.now()) * 1e6);
 
 let mw = null;      // meanwhiled
 let proxy = null;   // {server, port, pushes: [{sha256, bytes, query, status, answer, at_ns}]}

@@ -30,7 +30,7 @@ try {
 }
 
 export { sleep, waitFor } from '../../integration/lib/wait.mjs';
-export const nowNs = () => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+export { nowNs } from '../../integration/lib/clock.mjs';
 
 export function tempDir(prefix = 'mw-agent-') {
   return mkdtempSync(path.join(tmpdir(), prefix));

@@ -443,7 +443,10 @@ func work(w http.ResponseWriter, r *http.Request) {
 	root.SetAttributes(attribute.String("work.kind", kind))
 	ctx, span := tracer.Start(r.Context(), child, trace.WithAttributes(attribute.String("work.kind", kind)))
 	childID := span.SpanContext().SpanID().String()
-	startNs := unixNs()
+	// the child span's times on the SDK's clock: its end is its start plus the
+	// monotonic time since (so a wall clock stepped meanwhile moves neither)
+	startT := time.Now()
+	startNs := startT.UnixNano()
 	var facts map[string]any
 	switch kind {
 	case "chan":
@@ -466,7 +469,7 @@ func work(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	endNs := unixNs()
+	endNs := startT.Add(time.Since(startT)).UnixNano()
 	span.End()
 	if ms > 0 { // the root span goes on running on this goroutine: its time is not the child's
 		computeUntil(time.Now().Add(2*time.Millisecond), false)
