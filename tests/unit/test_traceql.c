@@ -1,0 +1,420 @@
+/* Unit tests for query/traceql.c: the TraceQL subset. The queries of the
+ * first tests are taken as written from Grafana's documentation (each cites
+ * its page); the spans are built by hand, and which of them each query
+ * matches was worked out by hand from the span values and TraceQL's meaning
+ * (Tempo's docs), not by running the code. The rest cover what the subset
+ * says of itself (docs/TRACEQL.md): its literals, its regular expressions and
+ * the errors that name what it does not support. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/error.h"
+#include "query/traceql.h"
+
+#define MS ((int64_t)1000000)
+#define SEC ((int64_t)1000000000)
+
+/* A: the app-2048 checkout request that failed slowly. */
+static const mw_tql_attr a_attrs[] = {{.key = "http.status_code", .type = MW_TQL_INT, .i = 503},
+                                      {.key = "http.url", .type = MW_TQL_STRING, .s = "/api/checkout"}};
+static const mw_tql_attr a_res[] = {{.key = "service.name", .type = MW_TQL_STRING, .s = "app-2048"}};
+/* B: a quick, good client call from frontend. */
+static const mw_tql_attr b_attrs[] = {{.key = "http.status_code", .type = MW_TQL_INT, .i = 200}};
+static const mw_tql_attr b_res[] = {{.key = "service.name", .type = MW_TQL_STRING, .s = "frontend"}};
+/* C: a slow failed query in frontend, with a span attribute that shadows the
+ * resource's service.name for an unscoped .service.name. */
+static const mw_tql_attr c_attrs[] = {{.key = "http.status_code", .type = MW_TQL_INT, .i = 404},
+                                      {.key = "db.system", .type = MW_TQL_STRING, .s = "postgresql"},
+                                      {.key = "service.name", .type = MW_TQL_STRING, .s = "shadow"},
+                                      {.key = "attr with space", .type = MW_TQL_INT, .i = 1}};
+static const mw_tql_attr c_res[] = {{.key = "service.name", .type = MW_TQL_STRING, .s = "frontend"}};
+/* D: a failed consumer of exactly 1s, with a bool and a double. */
+static const mw_tql_attr d_attrs[] = {{.key = "retry", .type = MW_TQL_BOOL, .i = 1},
+                                      {.key = "ratio", .type = MW_TQL_DOUBLE, .d = 0.25}};
+static const mw_tql_attr d_res[] = {{.key = "service.name", .type = MW_TQL_STRING, .s = "queue"}};
+
+static const mw_tql_span spans[] = {
+    {"POST /", MW_TQL_KIND_SERVER, MW_TQL_STATUS_ERROR, 2500 * MS, a_attrs, 2, a_res, 1},
+    {"GET /api/cart", MW_TQL_KIND_CLIENT, MW_TQL_STATUS_OK, 120 * MS, b_attrs, 1, b_res, 1},
+    {"SELECT orders", MW_TQL_KIND_INTERNAL, MW_TQL_STATUS_ERROR, 6 * SEC, c_attrs, 4, c_res, 1},
+    {"consume", MW_TQL_KIND_CONSUMER, MW_TQL_STATUS_ERROR, 1 * SEC, d_attrs, 2, d_res, 1},
+};
+enum { N_SPANS = sizeof spans / sizeof spans[0] };
+
+/* The letters of the spans q matches, e.g. "AC"; fails the test when q does
+ * not parse. */
+static void expect(const char *q, const char *want) {
+  mw_arena *a = mw__arena_new(1 << 20);
+  assert_non_null(a);
+  mw_tql *t = NULL;
+  char err[256];
+  int rc = mw__tql_parse(a, q, strlen(q), &t, err, sizeof err);
+  if (rc != MW_OK) fail_msg("%s: parse failed (%d): %s", q, rc, err);
+  char got[N_SPANS + 1];
+  size_t n = 0;
+  for (size_t i = 0; i < N_SPANS; i++)
+    if (mw__tql_match(t, &spans[i])) got[n++] = (char)('A' + i);
+  got[n] = 0;
+  if (strcmp(got, want) != 0) fail_msg("%s: matched \"%s\", expected \"%s\"", q, got, want);
+  mw__tql_free(t);
+  mw__arena_free(a);
+}
+
+/* q is refused with MW_EINVAL and a message that holds each of the
+ * NULL-terminated fragments (the part named, "at column N"). */
+static void refuse(const char *q, ...) {
+  mw_arena *a = mw__arena_new(1 << 20);
+  assert_non_null(a);
+  mw_tql *t = (mw_tql *)1;
+  char err[256];
+  int rc = mw__tql_parse(a, q, strlen(q), &t, err, sizeof err);
+  if (rc != MW_EINVAL) fail_msg("%s: expected MW_EINVAL, got %d", q, rc);
+  assert_null(t);
+  va_list ap;
+  va_start(ap, q);
+  for (const char *frag; (frag = va_arg(ap, const char *));)
+    if (!strstr(err, frag)) fail_msg("%s: error \"%s\" does not say \"%s\"", q, err, frag);
+  va_end(ap);
+  mw__arena_free(a);
+}
+
+/* https://grafana.com/docs/grafana/latest/datasources/tempo/query-editor/traceql-query-examples/ */
+static void test_grafana_query_examples(void **state) {
+  (void)state;
+  /* "Find error spans" */
+  expect("{ status = error }", "ACD");
+  expect("{ span.http.status_code >= 500 }", "A");
+  expect("{ span.http.status_code > 399 }", "AC");
+  /* "Find slow requests": D lasts exactly 1s, which is not > 1s */
+  expect("{ duration > 1s }", "AC");
+  expect("{ duration > 5s }", "C");
+  expect("{ span.http.url = \"/api/checkout\" && duration > 2s }", "A");
+  /* "Find exceptions by type": the event scope is outside the subset */
+  refuse("{ event.exception.message =~ \"context cancelled\" }", "event.", "column 3", NULL);
+  refuse("{ status = error && event.exception.message != \"\" }", "event.", "column 21", NULL);
+}
+
+/* https://grafana.com/docs/grafana/latest/datasources/tempo/query-editor/traceql-editor/ (the first query) */
+static void test_grafana_editor_example(void **state) {
+  (void)state;
+  expect("{ resource.service.name = \"frontend\" && span:status = error }", "C");
+}
+
+/* https://grafana.com/docs/learning-journeys/visualization-traces/add-traces-table (the
+ * query the Search builder writes for Service Name, Span Name, Status) */
+static void test_grafana_search_builder_example(void **state) {
+  (void)state;
+  expect("{resource.service.name=\"app-2048\" && name=\"POST /\" && status=error}", "A");
+}
+
+/* https://grafana.com/docs/tempo/latest/traceql/construct-traceql-queries/: the
+ * pipeline is refused, naming its stage; the spanset filter alone is fine. */
+static void test_tempo_construct_example(void **state) {
+  (void)state;
+  refuse("{ span.http.status_code >= 200 && span.http.status_code < 300 } | count() > 2", "pipeline", "| count",
+         "column 65", NULL);
+  expect("{ span.http.status_code >= 200 && span.http.status_code < 300 }", "B");
+  expect("{ }", "ABCD");
+  expect("{}", "ABCD");
+}
+
+static void test_intrinsics(void **state) {
+  (void)state;
+  expect("{ kind = server }", "A");
+  expect("{ kind != server }", "BCD");
+  expect("{ span:kind = consumer }", "D");
+  expect("{ kind = unspecified }", "");
+  expect("{ status = ok }", "B");
+  expect("{ status != error }", "B");
+  expect("{ status = unset }", "");
+  expect("{ name = \"consume\" }", "D");
+  expect("{ span:name != \"consume\" }", "ABC");
+  expect("{ name > \"GET\" }", "ABCD"); /* bytewise: "GET /api/cart" > "GET" */
+  expect("{ name < \"P\" }", "B");      /* "POST /" > "P"; 'S' and 'c' (0x63) sort after 'P' */
+}
+
+static void test_durations(void **state) {
+  (void)state;
+  expect("{ duration >= 1s }", "ACD");
+  expect("{ duration < 1.5s }", "BD");
+  expect("{ duration <= 120ms }", "B");
+  expect("{ duration = 2500ms }", "A");
+  expect("{ span:duration = 2.5s }", "A");
+  expect("{ duration = 0.1m }", "C"); /* 6s */
+  expect("{ duration = 120000us && duration = 120000000ns }", "B");
+  expect("{ duration = 120000\xc2\xb5s }", "B");
+  expect("{ duration < 2m && duration > 2500ms }", "C");
+  expect("{ duration > 1h || duration < 1ns }", "");
+  expect("{ duration = 1000ms }", "D");
+  /* compound units, as Go's time.ParseDuration reads them */
+  static const mw_tql_span long_span = {"x", 0, 0, 90 * 60 * SEC, NULL, 0, NULL, 0};
+  static const char *const same[] = {"{ duration = 1h30m }", "{ duration = 5400s }", "{ duration = 1.5h }",
+                                     "{ duration = 90m }"};
+  for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+    mw_arena *a = mw__arena_new(1 << 16);
+    mw_tql *t;
+    char err[128];
+    assert_int_equal(mw__tql_parse(a, same[i], strlen(same[i]), &t, err, sizeof err), MW_OK);
+    if (!mw__tql_match(t, &long_span)) fail_msg("%s does not match a span of 90 minutes", same[i]);
+    mw__arena_free(a);
+  }
+  refuse("{ duration > 100 }", "duration", "an integer", NULL);
+  refuse("{ duration > 10x }", "column 14", NULL);
+  refuse("{ duration > 1.s }", "duration", NULL);
+  refuse("{ duration =~ \"1s\" }", "regular expression", NULL);
+}
+
+static void test_attributes(void **state) {
+  (void)state;
+  /* unscoped: the span's attribute first, then the resource's */
+  expect("{ .http.status_code = 503 }", "A");
+  expect("{ .service.name = \"shadow\" }", "C");
+  expect("{ .service.name = \"frontend\" }", "B");
+  expect("{ resource.service.name = \"frontend\" }", "BC");
+  expect("{ span.service.name = \"frontend\" }", "");
+  /* an absent attribute matches nothing, != included */
+  expect("{ span.db.system != \"mysql\" }", "C");
+  expect("{ span.db.system = \"postgresql\" }", "C");
+  /* numbers: an int and a float compare as numbers; a string is no number */
+  expect("{ span.http.status_code = 503.0 }", "A");
+  expect("{ span.http.status_code = \"503\" }", "");
+  expect("{ span.ratio < 0.5 }", "D");
+  expect("{ span.ratio > 0 }", "D");
+  expect("{ span.ratio >= 0.25 && span.ratio <= 2.5e-1 }", "D");
+  expect("{ span.http.status_code > -1 }", "ABC");
+  expect("{ span.retry = true }", "D");
+  expect("{ span.retry != false }", "D");
+  expect("{ span.retry = 1 }", "");
+  expect("{ span.\"attr with space\" = 1 }", "C");
+  expect("{ .\"attr \"with\" space\" = 1 }", "C"); /* quoted and plain parts join */
+  refuse("{ span.retry > true }", "boolean", NULL);
+  refuse("{ span.x = ok }", "a status", NULL);
+  refuse("{ span.x = 1s }", "a duration", NULL);
+  refuse("{ span. = 1 }", "attribute name", "column 8", NULL);
+}
+
+static void test_boolean_structure(void **state) {
+  (void)state;
+  /* && binds tighter than || */
+  expect("{ kind = client || kind = consumer && status = ok }", "B");
+  expect("{ (kind = client || kind = consumer) && status = error }", "D");
+  expect("{ ((((kind = server)))) }", "A");
+  expect("{ kind = server || (duration > 5s && (name = \"x\" || .db.system = \"postgresql\")) }", "AC");
+  /* || between spansets: their union, span by span */
+  expect("{ kind = server } || { duration > 5s }", "AC");
+  expect("{ kind = server } || { kind = client } || { kind = consumer }", "ABD");
+}
+
+static void test_regexes(void **state) {
+  (void)state;
+  /* fully anchored, as Tempo's are */
+  expect("{ name =~ \"GET .*\" }", "B");
+  expect("{ name =~ \"GET\" }", "");
+  expect("{ name =~ \".*GET.*\" }", "B");
+  expect("{ resource.service.name =~ \"front.*|queue\" }", "BCD");
+  expect("{ name !~ \"(POST|GET) /.*\" }", "CD");
+  expect("{ name =~ \"SELECT \\\\w+\" }", "C"); /* the regex SELECT \w+ */
+  expect("{ name =~ \"[A-Z]+ [a-z]+\" }", "C");
+  expect("{ name =~ \"[^ ]+\" }", "D");
+  expect("{ name =~ \"[[:lower:]]{7}\" }", "D");
+  expect("{ name =~ \"[[:lower:]]{8}\" }", "");
+  expect("{ name =~ \"c(o|x)n?s{1,2}ume\" }", "D");
+  expect("{ name =~ \"POST \\\\/\" }", "A"); /* an escaped '/' is a '/' */
+  expect("{ name =~ \"GET /api/cart|\" }", "B");
+  expect("{ .http.url =~ \"/api/.*\" }", "A"); /* only string attributes */
+  expect("{ .http.status_code =~ \"5.*\" }", "");
+  expect("{ name =~ \"[]x-]|POST /\" }", "A");
+  expect("{ name =~ \"[-^x]+|consume\" }", "D");
+  expect("{ name =~ \"\\\\d+|\\\\D+\" }", "ABCD");
+  expect("{ name =~ \"a{,2}|consume\" }", "D"); /* a{,2} is literal in RE2 */
+  /* RE2 that POSIX does not have: refused, named */
+  refuse("{ name =~ \"(?i)get.*\" }", "(?", "column 11", NULL);
+  refuse("{ name =~ \"a.*?\" }", "non-greedy", NULL);
+  refuse("{ name =~ \"\\\\bfoo\" }", "\\b", NULL);
+  refuse("{ name =~ \"(a)\\\\1\" }", "\\1", NULL);
+  refuse("{ name =~ \"\\\\pL\" }", "\\p", NULL);
+  refuse("{ name =~ \"a)(b\" }", "unmatched )", NULL);
+  refuse("{ name =~ \"(a\" }", "missing )", NULL);
+  refuse("{ name =~ \"*a\" }", "nothing to repeat", NULL);
+  refuse("{ name =~ \"a**\" }", "repetition of a repetition", NULL);
+  refuse("{ name =~ \"a{1001}\" }", "over 1000", NULL);
+  refuse("{ name =~ \"(a{40}){40}\" }", "past 1000", NULL);
+  refuse("{ name =~ \"[a\" }", "missing closing ]", NULL);
+  refuse("{ name =~ \"[[:foo:]]\" }", "unknown [:class:]", NULL);
+  refuse("{ name =~ \"[z-a]\" }", "range", NULL);
+  refuse("{ name =~ \"\xc3\xa9+\" }", "non-ASCII", NULL);
+  refuse("{ name =~ 1 }", "needs a string", NULL);
+}
+
+static void test_literals(void **state) {
+  (void)state;
+  static const mw_tql_attr attrs[] = {{.key = "s", .type = MW_TQL_STRING, .s = "a\"b\\c\td\xc3\xa9"},
+                                      {.key = "r", .type = MW_TQL_STRING, .s = "x\\y"},
+                                      {.key = "big", .type = MW_TQL_INT, .i = INT64_MIN}};
+  static const mw_tql_span sp = {"n", 0, 0, 0, attrs, 3, NULL, 0};
+  static const char *const match[] = {"{ span.s = \"a\\\"b\\\\c\\td\\u00e9\" }",
+                                      "{ span.s = \"a\\\"b\\\\c\\td\\xc3\\xa9\" }", "{ span.r = `x\\y` }",
+                                      "{ span.big = -9223372036854775808 }", "{ span.big < -9.2e18 }"};
+  for (size_t i = 0; i < sizeof match / sizeof match[0]; i++) {
+    mw_arena *a = mw__arena_new(1 << 16);
+    mw_tql *t;
+    char err[128];
+    int rc = mw__tql_parse(a, match[i], strlen(match[i]), &t, err, sizeof err);
+    if (rc) fail_msg("%s: %s", match[i], err);
+    if (!mw__tql_match(t, &sp)) fail_msg("%s does not match", match[i]);
+    mw__arena_free(a);
+  }
+  refuse("{ span.big = 9223372036854775808 }", "out of range", NULL);
+  refuse("{ name = \"abc }", "unterminated string", "column 10", NULL);
+  refuse("{ name = \"a\\qb\" }", "escape", NULL);
+  refuse("{ name = \"a\\x00\" }", "NUL", NULL);
+  refuse("{ .x = nil }", "nil", NULL);
+  refuse("{ .x = 1.2.3 }", "malformed", NULL);
+}
+
+/* Each unsupported part of TraceQL named, with its column. */
+static void test_unsupported_named(void **state) {
+  (void)state;
+  refuse("{ kind = server } >> { kind = client }", "structural operator '>>'", "column 19", NULL);
+  refuse("{ kind = server } > { kind = client }", "structural operator '>'", NULL);
+  refuse("{ kind = server } ~ { kind = client }", "structural operator '~'", NULL);
+  refuse("{ kind = server } && { kind = client }", "'&&' between spansets", "column 19", NULL);
+  refuse("{ .x = 1 } | select(span.foo)", "| select", "column 12", NULL);
+  refuse("{ .x = 1 } | avg(duration) > 1s", "| avg", NULL);
+  refuse("{ .x = 1 } with (most_recent=true)", "'with'", "column 12", NULL);
+  refuse("{ trace:duration > 1s }", "trace:duration", "column 3", NULL);
+  refuse("{ span:statusMessage = \"x\" }", "span:statusMessage", NULL);
+  refuse("{ rootServiceName = \"x\" }", "rootServiceName", NULL);
+  refuse("{ parent.http.method = \"GET\" }", "parent.", NULL);
+  refuse("{ span.x + 1 = 2 }", "arithmetic '+'", "column 10", NULL);
+  refuse("{ 1 = .x }", "value on the left", NULL);
+  refuse("{ !(.x = 1) }", "negation", NULL);
+  refuse("{ .x }", "without a comparison", NULL);
+  refuse("{ foo = 1 }", "unknown field 'foo'", NULL);
+  refuse("{ status = server }", "ok, error or unset", NULL);
+  refuse("{ kind > server }", "= or != only", NULL);
+  refuse("{ name = 1 }", "string", NULL);
+  refuse("{ .x = .y }", "right of a comparison", NULL);
+  refuse("{ { .x = 1 } }", "inside a spanset", NULL);
+  refuse("{ .x = 1 | .y = 2 }", "pipeline", NULL);
+}
+
+static void test_malformed(void **state) {
+  (void)state;
+  refuse("", "empty query", NULL);
+  refuse("   ", "empty query", NULL);
+  refuse("status = error", "spanset", "column 1", NULL);
+  refuse("{ .x = 1", "missing }", NULL);
+  refuse("{ .x = 1 ) }", "unmatched )", NULL);
+  refuse("{ (.x = 1 }", "missing )", NULL);
+  refuse("{ .x = }", "expected a value", NULL);
+  refuse("{ .x == 1 }", "expected a value", NULL);
+  refuse("{ .x = 1 && }", "expected a condition", NULL);
+  refuse("{ .x = 1 .y = 2 }", "expected &&, || or }", NULL);
+  refuse("{ .x = 1 } garbage", "'garbage'", NULL);
+  /* a NUL byte inside the given length */
+  mw_arena *a = mw__arena_new(1 << 16);
+  mw_tql *t;
+  char err[128];
+  assert_int_equal(mw__tql_parse(a, "{ .x = 1 }\0", 11, &t, err, sizeof err), MW_EINVAL);
+  assert_non_null(strstr(err, "NUL"));
+  /* no room for a message, or little: still the code, and a terminated err */
+  assert_int_equal(mw__tql_parse(a, "{", 1, &t, NULL, 0), MW_EINVAL);
+  char tiny[8];
+  assert_int_equal(mw__tql_parse(a, "{ foo = 1 }", 11, &t, tiny, sizeof tiny), MW_EINVAL);
+  assert_int_equal(strlen(tiny), sizeof tiny - 1);
+  mw__arena_free(a);
+}
+
+static void test_bounds(void **state) {
+  (void)state;
+  char q[MW_TQL_MAX_LEN + 64];
+  /* nesting: MW_TQL_MAX_DEPTH parentheses pass, one more does not */
+  for (int depth = MW_TQL_MAX_DEPTH; depth <= MW_TQL_MAX_DEPTH + 1; depth++) {
+    size_t n = 0;
+    n += (size_t)sprintf(q + n, "{ ");
+    for (int i = 0; i < depth; i++) q[n++] = '(';
+    n += (size_t)sprintf(q + n, "kind = server");
+    for (int i = 0; i < depth; i++) q[n++] = ')';
+    sprintf(q + n, " }");
+    if (depth == MW_TQL_MAX_DEPTH) expect(q, "A");
+    else refuse(q, "nested deeper than 16", "column 19", NULL);
+  }
+  /* comparisons */
+  for (int conds = MW_TQL_MAX_CONDS; conds <= MW_TQL_MAX_CONDS + 1; conds++) {
+    size_t n = (size_t)sprintf(q, "{ kind = server");
+    for (int i = 1; i < conds; i++) n += (size_t)sprintf(q + n, " && .x != %d", i);
+    sprintf(q + n, " }");
+    if (conds == MW_TQL_MAX_CONDS) expect(q, "");
+    else refuse(q, "more than 64 comparisons", NULL);
+  }
+  /* regular expressions */
+  for (int res = MW_TQL_MAX_REGEX; res <= MW_TQL_MAX_REGEX + 1; res++) {
+    size_t n = (size_t)sprintf(q, "{ name =~ \"P.*\"");
+    for (int i = 1; i < res; i++) n += (size_t)sprintf(q + n, " && name =~ \".*/\"");
+    sprintf(q + n, " }");
+    if (res == MW_TQL_MAX_REGEX) expect(q, "A");
+    else refuse(q, "more than 8 regular expressions", NULL);
+  }
+  /* length: MW_TQL_MAX_LEN bytes pass (padded with spaces), one more does not */
+  memset(q, ' ', sizeof q);
+  memcpy(q, "{ kind = server", 15);
+  q[MW_TQL_MAX_LEN - 1] = '}';
+  q[MW_TQL_MAX_LEN] = 0;
+  expect(q, "A");
+  q[MW_TQL_MAX_LEN - 1] = ' ';
+  q[MW_TQL_MAX_LEN] = '}';
+  q[MW_TQL_MAX_LEN + 1] = 0;
+  refuse(q, "longer than 4096 bytes", NULL);
+  /* a regex past its length */
+  size_t n = (size_t)sprintf(q, "{ name =~ \"");
+  memset(q + n, 'a', MW_TQL_MAX_REGEX_LEN + 1);
+  sprintf(q + n + MW_TQL_MAX_REGEX_LEN + 1, "\" }");
+  refuse(q, "longer than 512 bytes", NULL);
+}
+
+static void test_free_and_null(void **state) {
+  (void)state;
+  mw__tql_free(NULL);
+  mw_arena *a = mw__arena_new(1 << 16);
+  mw_tql *t;
+  char err[64];
+  assert_int_equal(mw__tql_parse(a, "{ name =~ \"a|b\" }", 17, &t, err, sizeof err), MW_OK);
+  mw__tql_free(t);
+  mw__tql_free(t); /* twice is fine */
+  assert_int_equal(mw__tql_match(NULL, &spans[0]), 0);
+  mw__arena_free(a);
+  /* an exhausted arena is MW_ENOMEM, not a crash */
+  a = mw__arena_new(64);
+  int rc = mw__tql_parse(a, "{ name = \"x\" && kind = server }", 31, &t, err, sizeof err);
+  assert_true(rc == MW_ENOMEM || rc == MW_OK);
+  if (rc == MW_OK) mw__tql_free(t);
+  mw__arena_free(a);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_grafana_query_examples),
+      cmocka_unit_test(test_grafana_editor_example),
+      cmocka_unit_test(test_grafana_search_builder_example),
+      cmocka_unit_test(test_tempo_construct_example),
+      cmocka_unit_test(test_intrinsics),
+      cmocka_unit_test(test_durations),
+      cmocka_unit_test(test_attributes),
+      cmocka_unit_test(test_boolean_structure),
+      cmocka_unit_test(test_regexes),
+      cmocka_unit_test(test_literals),
+      cmocka_unit_test(test_unsupported_named),
+      cmocka_unit_test(test_malformed),
+      cmocka_unit_test(test_bounds),
+      cmocka_unit_test(test_free_and_null),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
