@@ -63,7 +63,7 @@ static const char *const lit_names[] = {"a string",   "an integer", "a float", "
                                         "a duration", "a status",   "a kind"};
 
 /* Records the first error (the one the user needs) and returns rc. */
-static int fail_at(parser *p, size_t pos, int rc, const char *fmt, ...) {
+__attribute__((format(printf, 4, 5))) static int fail_at(parser *p, size_t pos, int rc, const char *fmt, ...) {
   if (p->rc) return p->rc;
   p->rc = rc;
   if (!p->errsz) return rc;

@@ -1,0 +1,64 @@
+/* TraceQL: mw__tql_parse on the input as a query of exactly its length (not
+ * NUL-terminated: ASan sees any read past it), then mw__tql_match of what
+ * parses on spans with the odd cases (no name, no attributes, a NaN, the
+ * extreme integers). Besides the sanitizers: the codes the header promises
+ * (MW_OK or MW_EINVAL: the arena is far larger than a query may need), a
+ * refusal's message terminated and naming a column within the query, no
+ * query past MW_TQL_MAX_LEN accepted, matches that are 0 or 1 and the same
+ * when asked twice, and the regular expressions released (LeakSanitizer). */
+#include <math.h>
+
+#include "fuzz_common.h"
+#include "query/traceql.h"
+
+static const mw_tql_attr attrs[] = {
+    {.key = "x", .type = MW_TQL_STRING, .s = "GET /api"},
+    {.key = "y", .type = MW_TQL_INT, .i = INT64_MIN},
+    {.key = "z", .type = MW_TQL_DOUBLE, .d = NAN},
+    {.key = "b", .type = MW_TQL_BOOL, .i = 1},
+    {.key = "n", .type = MW_TQL_STRING, .s = NULL},
+    {.key = NULL, .type = MW_TQL_INT, .i = 1},
+    {.key = "y", .type = MW_TQL_DOUBLE, .d = -0.0},
+};
+static const mw_tql_attr res[] = {
+    {.key = "service.name", .type = MW_TQL_STRING, .s = "frontend\n"},
+    {.key = "x", .type = MW_TQL_INT, .i = INT64_MAX},
+};
+static const mw_tql_span spans[] = {
+    {"POST /", MW_TQL_KIND_SERVER, MW_TQL_STATUS_ERROR, 2500000000, attrs, 7, res, 2},
+    {NULL, 99, -1, INT64_MIN, NULL, 0, NULL, 0},
+    {"", MW_TQL_KIND_CONSUMER, MW_TQL_STATUS_OK, INT64_MAX, NULL, 0, res, 2},
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  char *q = malloc(size ? size : 1);
+  if (!q) abort();
+  if (size) memcpy(q, data, size);
+  mw_arena *a = fuzz_arena();
+  mw_tql *t = (mw_tql *)q; /* anything but NULL: a refusal must reset it */
+  char err[200];
+  int rc = mw__tql_parse(a, q, size, &t, err, sizeof err);
+  FUZZ_CHECK(rc == MW_OK || rc == MW_EINVAL);
+  if (rc == MW_EINVAL) {
+    FUZZ_CHECK(t == NULL);
+    size_t n = strnlen(err, sizeof err);
+    FUZZ_CHECK(n > 0 && n < sizeof err);
+    const char *col = strstr(err, " at column ");
+    if (n < sizeof err - 1) { /* not truncated: the column is there and within the query (or just past it) */
+      FUZZ_CHECK(col != NULL);
+      unsigned long c = strtoul(col + 11, NULL, 10);
+      FUZZ_CHECK(c >= 1 && c <= size + 1);
+    }
+  } else {
+    FUZZ_CHECK(t != NULL && size <= MW_TQL_MAX_LEN);
+    for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++) {
+      int m = mw__tql_match(t, &spans[i]);
+      FUZZ_CHECK(m == 0 || m == 1);
+      FUZZ_CHECK(mw__tql_match(t, &spans[i]) == m);
+    }
+    mw__tql_free(t);
+  }
+  mw__arena_free(a);
+  free(q);
+  return 0;
+}
