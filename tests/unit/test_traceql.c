@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "core/error.h"
+#include "core/hex.h"
 #include "query/traceql.h"
 
 #define MS ((int64_t)1000000)
@@ -253,6 +254,61 @@ static void test_regexes(void **state) {
   refuse("{ name =~ 1 }", "needs a string", NULL);
 }
 
+/* Regexes against Go's regexp: tests/data/traceql/re2_cases.txt holds random
+ * patterns in the supported RE2 syntax with subjects and RE2's verdicts
+ * (gen_re2_cases.go writes it with Go's regexp, anchored, . matching \n).
+ * Every pattern must be accepted and agree with RE2 on every subject. */
+static size_t unhex(const char *s, size_t n, char *out) {
+  if (n % 2 || mw__hex_decode((uint8_t *)out, n / 2, s, n)) fail_msg("bad hex in re2_cases.txt");
+  out[n / 2] = 0;
+  return n / 2;
+}
+
+static void test_regexes_agree_with_re2(void **state) {
+  (void)state;
+  FILE *f = fopen(MW_TEST_DATA "/traceql/re2_cases.txt", "r");
+  assert_non_null(f);
+  char line[1024], re[512], subj[64], q[1200], err[256];
+  mw_arena *a = NULL;
+  mw_tql *t = NULL;
+  size_t patterns = 0, cases = 0, matches = 0, wrong = 0;
+  while (fgets(line, sizeof line, f)) {
+    size_t n = strcspn(line, " \n");
+    if (line[0] == 'R') {
+      if (t) mw__tql_free(t);
+      if (a) mw__arena_free(a);
+      a = mw__arena_new(1 << 20);
+      const char *h = line + 2;
+      unhex(h, strcspn(h, "\n"), re);
+      size_t k = (size_t)sprintf(q, "{ name =~ \"");
+      for (const char *c = re; *c; c++) { /* as a TraceQL string */
+        if (*c == '\\' || *c == '"') q[k++] = '\\';
+        if (*c == '\n') q[k++] = '\\', q[k++] = 'n';
+        else q[k++] = *c;
+      }
+      k += (size_t)sprintf(q + k, "\" }");
+      if (mw__tql_parse(a, q, k, &t, err, sizeof err) != MW_OK) fail_msg("%s refused: %s", q, err);
+      patterns++;
+    } else if (line[0] == 'S' && t) {
+      const char *h = line + 2;
+      size_t hn = strcspn(h, " ");
+      unhex(h, hn, subj);
+      int want = h[hn + 1] == '1';
+      mw_tql_span sp = {.name = subj};
+      int got = mw__tql_match(t, &sp);
+      cases++, matches += (size_t)want;
+      if (got != want && wrong++ < 10) print_error("%s on \"%s\": %d, RE2 says %d\n", q, subj, got, want);
+    }
+    (void)n;
+  }
+  fclose(f);
+  if (t) mw__tql_free(t);
+  if (a) mw__arena_free(a);
+  print_message("%zu patterns, %zu subjects (%zu matching), %zu disagreements\n", patterns, cases, matches, wrong);
+  assert_true(patterns >= 200 && matches >= 100);
+  assert_int_equal(wrong, 0);
+}
+
 static void test_literals(void **state) {
   (void)state;
   static const mw_tql_attr attrs[] = {{.key = "s", .type = MW_TQL_STRING, .s = "a\"b\\c\td\xc3\xa9"},
@@ -410,6 +466,7 @@ int main(void) {
       cmocka_unit_test(test_attributes),
       cmocka_unit_test(test_boolean_structure),
       cmocka_unit_test(test_regexes),
+      cmocka_unit_test(test_regexes_agree_with_re2),
       cmocka_unit_test(test_literals),
       cmocka_unit_test(test_unsupported_named),
       cmocka_unit_test(test_malformed),
