@@ -93,13 +93,13 @@ static int starts(const parser *p, const char *s) {
   return p->len - p->pos >= n && memcmp(p->q + p->pos, s, n) == 0;
 }
 
-/* A short, printable quote of the query from pos, for errors. */
+/* A short quote of the query from pos for errors, in printable ASCII. */
 static const char *excerpt(const parser *p, size_t pos, char *buf, size_t bufsz) {
   size_t n = 0;
   for (size_t i = pos; i < p->len && n + 1 < bufsz && n < 16; i++) {
     unsigned char c = (unsigned char)p->q[i];
     if (is_space(c) && n) break;
-    buf[n++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    buf[n++] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c; /* ASCII only: the message goes into JSON */
   }
   buf[n] = 0;
   return n ? buf : "end of query";

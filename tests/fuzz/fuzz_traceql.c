@@ -3,21 +3,19 @@
  * parses on spans with the odd cases (no name, no attributes, a NaN, the
  * extreme integers). Besides the sanitizers: the codes the header promises
  * (MW_OK or MW_EINVAL: the arena is far larger than a query may need), a
- * refusal's message terminated and naming a column within the query, no
- * query past MW_TQL_MAX_LEN accepted, matches that are 0 or 1 and the same
- * when asked twice, and the regular expressions released (LeakSanitizer). */
+ * refusal's message terminated, in printable ASCII and naming a column within
+ * the query, no query past MW_TQL_MAX_LEN accepted, matches that are 0 or 1
+ * and the same when asked twice, and the regular expressions released
+ * (LeakSanitizer). */
 #include <math.h>
 
 #include "fuzz_common.h"
 #include "query/traceql.h"
 
 static const mw_tql_attr attrs[] = {
-    {.key = "x", .type = MW_TQL_STRING, .s = "GET /api"},
-    {.key = "y", .type = MW_TQL_INT, .i = INT64_MIN},
-    {.key = "z", .type = MW_TQL_DOUBLE, .d = NAN},
-    {.key = "b", .type = MW_TQL_BOOL, .i = 1},
-    {.key = "n", .type = MW_TQL_STRING, .s = NULL},
-    {.key = NULL, .type = MW_TQL_INT, .i = 1},
+    {.key = "x", .type = MW_TQL_STRING, .s = "GET /api"}, {.key = "y", .type = MW_TQL_INT, .i = INT64_MIN},
+    {.key = "z", .type = MW_TQL_DOUBLE, .d = NAN},        {.key = "b", .type = MW_TQL_BOOL, .i = 1},
+    {.key = "n", .type = MW_TQL_STRING, .s = NULL},       {.key = NULL, .type = MW_TQL_INT, .i = 1},
     {.key = "y", .type = MW_TQL_DOUBLE, .d = -0.0},
 };
 static const mw_tql_attr res[] = {
@@ -43,6 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(t == NULL);
     size_t n = strnlen(err, sizeof err);
     FUZZ_CHECK(n > 0 && n < sizeof err);
+    for (size_t i = 0; i < n; i++) /* printable ASCII: it goes into a JSON error body as it is */
+      FUZZ_CHECK(err[i] >= 0x20 && err[i] < 0x7f);
     const char *col = strstr(err, " at column ");
     if (n < sizeof err - 1) { /* not truncated: the column is there and within the query (or just past it) */
       FUZZ_CHECK(col != NULL);
