@@ -244,8 +244,9 @@ static int parse_duration(parser *p, size_t end, int64_t *out) {
     if (whole > INT64_MAX / ns) return FAIL(p, start, "duration out of range");
     int64_t v = whole * ns;
     /* frac/scale of a unit: scale <= 1e18, ns <= 3.2e16; in long double to keep it exact enough */
-    v += (int64_t)((long double)frac * (long double)ns / (long double)scale);
-    if (v < 0 || total > INT64_MAX - v) return FAIL(p, start, "duration out of range");
+    int64_t part = (int64_t)((long double)frac * (long double)ns / (long double)scale);
+    if (v > INT64_MAX - part || total > INT64_MAX - (v + part)) return FAIL(p, start, "duration out of range");
+    v += part;
     total += v;
   }
   *out = total;
@@ -291,8 +292,9 @@ static int parse_number(parser *p, node *n, int neg, size_t start) {
   } else {
     uint64_t v = 0;
     for (size_t k = b; k < e; k++) {
-      v = v * 10 + (uint64_t)(p->q[k] - '0');
-      if (v > (uint64_t)INT64_MAX + 1) return FAIL(p, start, "integer out of range");
+      uint64_t digit = (uint64_t)(p->q[k] - '0');
+      if (v > ((uint64_t)INT64_MAX + 1 - digit) / 10) return FAIL(p, start, "integer out of range");
+      v = v * 10 + digit;
     }
     if (v == (uint64_t)INT64_MAX + 1 && !neg) return FAIL(p, start, "integer out of range");
     n->i = neg ? (int64_t)(0 - v) : (int64_t)v;

@@ -328,6 +328,9 @@ static void test_literals(void **state) {
     mw__arena_free(a);
   }
   refuse("{ span.big = 9223372036854775808 }", "out of range", NULL);
+  refuse("{ span.big = 92233720368547758080 }", "out of range", NULL); /* 2^63 * 10 wraps to 0 in 64 bits */
+  refuse("{ duration > 9223372036.9s }", "out of range", NULL);        /* 9223372036s fits, the .9s does not */
+  expect("{ duration < 9223372036.8s }", "ABCD");
   refuse("{ name = \"abc }", "unterminated string", "column 10", NULL);
   refuse("{ name = \"a\\qb\" }", "escape", NULL);
   refuse("{ name = \"a\\x00\" }", "NUL", NULL);
