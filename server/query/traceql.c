@@ -415,6 +415,22 @@ static int posix_class(unsigned char *set, const char *name, size_t n) {
   return 1;
 }
 
+/* One UTF-8 character of two to four bytes, and one of any length but NUL:
+ * what RE2's . and negated classes match, for POSIX in the C locale, which
+ * matches bytes. (Overlong forms and surrogates are let through: valid UTF-8,
+ * which the stored strings are, has none.) */
+#define UTF8_MULTI                                                                                                     \
+  "[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf][\x80-\xbf]|[\xf0-\xf4][\x80-\xbf][\x80-\xbf][\x80-\xbf]"
+#define UTF8_ANY "([\x01-\x7f]|" UTF8_MULTI ")"
+
+static void emit(rx *r, const char *s) {
+  size_t n = strlen(s);
+  memcpy(r->o + r->on, s, n);
+  r->on += n;
+}
+
+/* A byte set (ASCII members) as a POSIX bracket; a negated one is grouped
+ * with the multibyte characters, which it also matches in RE2. */
 static void emit_set(rx *r, const unsigned char *set, int neg) {
   int count = 0, only = -1;
   for (int c = 1; c < 128; c++)
@@ -424,6 +440,7 @@ static void emit_set(rx *r, const unsigned char *set, int neg) {
     r->o[r->on++] = (char)only;
     return;
   }
+  if (neg) r->o[r->on++] = '(';
   r->o[r->on++] = '[';
   if (neg) r->o[r->on++] = '^'; /* after it, a '^' is a plain member */
   size_t first = r->on;
@@ -437,6 +454,9 @@ static void emit_set(rx *r, const unsigned char *set, int neg) {
     if (e > c) r->o[r->on++] = (char)e;
     c = e;
   }
+  if (neg) { /* no byte of a multibyte character: those come as whole sequences below */
+    r->o[r->on++] = (char)0x80, r->o[r->on++] = '-', r->o[r->on++] = (char)0xff;
+  }
   if (set['[']) r->o[r->on++] = '[';
   if (set['^']) {
     if (!neg && r->on == first) { /* '^' would be first: the set is {'^', '-'} (one byte went above) */
@@ -448,6 +468,11 @@ static void emit_set(rx *r, const unsigned char *set, int neg) {
     }
   } else if (set['-']) r->o[r->on++] = '-';
   r->o[r->on++] = ']';
+  if (neg) {
+    r->o[r->on++] = '|';
+    emit(r, UTF8_MULTI);
+    r->o[r->on++] = ')';
+  }
 }
 
 /* One bracket member's character: a plain byte or an escaped punctuation. */
@@ -550,15 +575,15 @@ static int translate_regex(parser *p, size_t at, const char *s, char **out) {
   size_t n = strlen(s);
   if (n > MW_TQL_MAX_REGEX_LEN) return FAIL(p, at, "regular expression longer than %d bytes", MW_TQL_MAX_REGEX_LEN);
   rx r = {.p = p, .at = at, .s = s, .n = n, .product = 1};
-  /* the longest form of one input byte is a bracket of ~40 bytes for \w or \D */
+  /* the longest form of one input byte: . as UTF8_ANY (55 bytes); \D, [^a] about 33 per byte */
   r.o = mw__arena_alloc(p->a, 64 * n + 8);
   if (!r.o) return oom(p);
   r.o[r.on++] = '^';
   r.o[r.on++] = '(';
-  int depth = 0, can_repeat = 0, after_repeat = 0, last_non_ascii = 0;
+  int depth = 0, can_repeat = 0, after_repeat = 0;
   while (r.i < r.n) {
     int c = (unsigned char)s[r.i];
-    int atom = 1, non_ascii = 0;
+    int atom = 1;
     if (c == '\\') {
       if (r.i + 1 >= r.n) return rx_fail(&r, "trailing backslash");
       int e = (unsigned char)s[r.i + 1];
@@ -588,7 +613,7 @@ static int translate_regex(parser *p, size_t at, const char *s, char **out) {
       if (r.on && r.o[r.on - 1] == '(') r.o[r.on++] = '|'; /* () as (|): POSIX leaves () undefined */
       r.o[r.on++] = ')';
       r.i++;
-      can_repeat = 1, after_repeat = 0, last_non_ascii = 0;
+      can_repeat = 1, after_repeat = 0;
       continue;
     } else if (c == '|') {
       r.o[r.on++] = '|';
@@ -602,14 +627,12 @@ static int translate_regex(parser *p, size_t at, const char *s, char **out) {
       if (counted == 0) { /* a literal '{' */
         r.o[r.on++] = '\\', r.o[r.on++] = '{';
         r.i++;
-        can_repeat = 1, after_repeat = 0, last_non_ascii = 0;
+        can_repeat = 1, after_repeat = 0;
         continue;
       }
       if (after_repeat && c == '?') return rx_fail(&r, "non-greedy repetition (*?, +?, ?\?) is not supported");
       if (after_repeat) return rx_fail(&r, "a repetition of a repetition");
       if (!can_repeat) return rx_fail(&r, "a repetition operator with nothing to repeat");
-      if (last_non_ascii)
-        return rx_fail(&r, "a repetition of a non-ASCII character (POSIX here repeats its last byte only)");
       if (c == '{') {
         if (big > 1) r.product *= big;
         if (r.product > 1000) return rx_fail(&r, "repetition counts that multiply past 1000");
@@ -623,14 +646,23 @@ static int translate_regex(parser *p, size_t at, const char *s, char **out) {
       r.o[r.on++] = (char)c;
       atom = 0;
     } else if (c == '.') {
-      r.o[r.on++] = '.';
+      emit(&r, UTF8_ANY);
+    } else if (c >= 0x80) { /* a multibyte character, grouped so that a repetition takes all of it */
+      size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+      if (!len || r.i + len > r.n) return rx_fail(&r, "invalid UTF-8");
+      for (size_t k = 1; k < len; k++)
+        if (((unsigned char)s[r.i + k] & 0xc0) != 0x80) return rx_fail(&r, "invalid UTF-8");
+      r.o[r.on++] = '(';
+      memcpy(r.o + r.on, s + r.i, len);
+      r.on += len;
+      r.o[r.on++] = ')';
+      r.i += len - 1; /* and the one below */
     } else {
       if (c == ']' || c == '}') r.o[r.on++] = '\\';
       r.o[r.on++] = (char)c;
-      non_ascii = c >= 0x80;
     }
     if (c != '\\' && c != '[') r.i++;
-    can_repeat = atom, after_repeat = 0, last_non_ascii = non_ascii;
+    can_repeat = atom, after_repeat = 0;
   }
   if (depth) return rx_fail(&r, "missing )");
   if (r.o[r.on - 1] == '(') r.o[r.on++] = '|';

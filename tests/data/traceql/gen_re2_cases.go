@@ -20,7 +20,7 @@ import (
 var r = rand.New(rand.NewSource(16))
 
 var atoms = []string{"a", "b", "c", "-", " ", ".", ".", "[ab]", "[^a]", "[a-c]", "[-a]", "[]a]", "[^^]", `\d`, `\w`,
-	`\s`, `\D`, `\W`, `\S`, "[[:alpha:]]", "[[:digit:]_]", "[[:space:]]", `[\d.]`, `\.`, `\-`, `\{`, "{", "1", `\n`, "_"}
+	`\s`, `\D`, `\W`, `\S`, "[[:alpha:]]", "[[:digit:]_]", "[[:space:]]", `[\d.]`, `\.`, `\-`, `\{`, "{", "1", `\n`, "_", "é", "日", "😀"}
 
 func gen(depth int) string {
 	var sb strings.Builder
@@ -62,15 +62,15 @@ func gen(depth int) string {
 	return sb.String()
 }
 
-const alphabet = "abc1-. \n{_"
+var alphabet = []string{"a", "b", "c", "1", "-", ".", " ", "\n", "{", "_", "é", "日", "😀"}
 
 func subject() string {
 	n := r.Intn(7)
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = alphabet[r.Intn(len(alphabet))]
+	var sb strings.Builder
+	for i := 0; i < n; i++ {
+		sb.WriteString(alphabet[r.Intn(len(alphabet))])
 	}
-	return string(b)
+	return sb.String()
 }
 
 func main() {
