@@ -7,6 +7,7 @@
  * dictionary does not copy the dictionary once per profile. */
 #include "decode/otlp_profiles.h"
 #include "core/arena_pb.h"
+#include "core/bmap.h"
 #include "core/error.h"
 #include "core/hex.h"
 #include "core/sat.h"
@@ -17,6 +18,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef Opentelemetry__Proto__Profiles__V1development__Location prof_location;
@@ -316,10 +318,10 @@ static int hex_label(conv *c, Perftools__Profiles__Label **out, const char *key,
   return (*out = label_str(c, key, -1, hex)) ? MW_OK : MW_ENOMEM;
 }
 
-static int convert_sample(conv *c, const prof_sample *s, size_t si, Perftools__Profiles__Sample *ps, char *why,
-                          size_t whysz) {
-  const mw_otlp_prof_dict *d = c->d;
-  perftools__profiles__sample__init(ps);
+/* Checks sample s (number si of its profile) and gives its value: the sum of
+ * its values, or the count of its timestamps. */
+static int sample_value(const mw_otlp_prof_dict *d, const prof_sample *s, size_t si, int64_t *total, char *why,
+                        size_t whysz) {
   if (!in_range(s->stack_index, d->n_stack_table))
     return fail(why, whysz, "samples[%zu].stack_index %" PRId32 " is out of range (%zu stacks)", si, s->stack_index,
                 d->n_stack_table);
@@ -335,13 +337,19 @@ static int convert_sample(conv *c, const prof_sample *s, size_t si, Perftools__P
   if (s->n_values && s->n_timestamps_unix_nano && s->n_values != s->n_timestamps_unix_nano)
     return fail(why, whysz, "samples[%zu] has %zu values but %zu timestamps_unix_nano (the counts must match)", si,
                 s->n_values, s->n_timestamps_unix_nano);
-  int64_t total = 0;
-  for (size_t k = 0; k < s->n_values; k++) total = mw__sat_add(total, s->values[k]);
-  if (!s->n_values) total = (int64_t)s->n_timestamps_unix_nano;
-  ps->value = mw__arena_alloc(c->a, sizeof *ps->value);
+  *total = 0;
+  for (size_t k = 0; k < s->n_values; k++) *total = mw__sat_add(*total, s->values[k]);
+  if (!s->n_values) *total = (int64_t)s->n_timestamps_unix_nano;
+  return MW_OK;
+}
+
+/* A new pprof sample for s (checked), with n_types values, all 0. */
+static int new_sample(conv *c, const prof_sample *s, size_t n_types, Perftools__Profiles__Sample *ps) {
+  const mw_otlp_prof_dict *d = c->d;
+  perftools__profiles__sample__init(ps);
+  ps->value = mw__arena_calloc(c->a, n_types, sizeof *ps->value);
   if (!ps->value) return MW_ENOMEM;
-  ps->value[0] = total;
-  ps->n_value = 1;
+  ps->n_value = n_types;
   const Opentelemetry__Proto__Profiles__V1development__Stack *st = d->stack_table[s->stack_index];
   ps->location_id = mw__arena_calloc(c->a, st->n_location_indices + 1, sizeof *ps->location_id);
   if (!ps->location_id) return MW_ENOMEM;
@@ -366,52 +374,100 @@ static int convert_sample(conv *c, const prof_sample *s, size_t si, Perftools__P
   return MW_OK;
 }
 
-int mw__otlp_prof_to_pprof(mw_arena *a, mw_otlp_prof_remap *m, const mw_otlp_prof_dict *d, const mw_otlp_profile *p,
-                           uint8_t **out, size_t *len, char *why, size_t whysz) {
+static int cmp_i32(const void *x, const void *y) {
+  int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+  return (a > b) - (a < b);
+}
+
+/* A sample's identity (stack, link, set of attributes) as bytes, in buf
+ * (which holds 2 + n_attribute_indices int32s). */
+static size_t sample_key(const prof_sample *s, int32_t *buf) {
+  buf[0] = s->stack_index;
+  buf[1] = s->link_index;
+  if (s->n_attribute_indices) memcpy(buf + 2, s->attribute_indices, s->n_attribute_indices * sizeof *buf);
+  qsort(buf + 2, s->n_attribute_indices, sizeof *buf, cmp_i32);
+  return (2 + s->n_attribute_indices) * sizeof *buf;
+}
+
+static int vtype(conv *c, const Opentelemetry__Proto__Profiles__V1development__ValueType *in,
+                 Perftools__Profiles__ValueType *out, const char *what, char *why, size_t whysz) {
+  perftools__profiles__value_type__init(out);
+  if (!in) return MW_OK;
+  if (!in_range(in->type_strindex, c->d->n_string_table) || !in_range(in->unit_strindex, c->d->n_string_table))
+    return fail(why, whysz, "%s names a string out of range (%zu strings)", what, c->d->n_string_table);
+  out->type = dict_str(c, in->type_strindex);
+  out->unit = dict_str(c, in->unit_strindex);
+  return out->type < 0 || out->unit < 0 ? MW_ENOMEM : MW_OK;
+}
+
+int mw__otlp_prof_to_pprof(mw_arena *a, mw_otlp_prof_remap *m, const mw_otlp_prof_dict *d,
+                           const mw_otlp_profile *const *ps, size_t n, uint8_t **out, size_t *len, size_t *bad,
+                           char *why, size_t whysz) {
   static const mw_otlp_prof_dict empty = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILES_DICTIONARY__INIT;
   if (!d) d = &empty;
   *out = NULL;
   *len = 0;
+  *bad = 0;
   memset(m->str, 0, (m->n_str + 1) * sizeof *m->str);
   memset(m->fn, 0, (m->n_fn + 1) * sizeof *m->fn);
   memset(m->loc, 0, (m->n_loc + 1) * sizeof *m->loc);
   memset(m->map, 0, (m->n_map + 1) * sizeof *m->map);
   conv c = {.a = a, .m = m, .d = d};
   if (new_str(&c, "") < 0) return MW_ENOMEM;
+  const mw_otlp_profile *p0 = ps[0];
   Perftools__Profiles__Profile pp = PERFTOOLS__PROFILES__PROFILE__INIT;
-  Perftools__Profiles__ValueType st = PERFTOOLS__PROFILES__VALUE_TYPE__INIT, pt = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
-  Perftools__Profiles__ValueType *stp = &st;
-  if (p->sample_type) {
-    if (!in_range(p->sample_type->type_strindex, d->n_string_table) ||
-        !in_range(p->sample_type->unit_strindex, d->n_string_table))
-      return fail(why, whysz, "sample_type names a string out of range (%zu strings)", d->n_string_table);
-    st.type = dict_str(&c, p->sample_type->type_strindex);
-    st.unit = dict_str(&c, p->sample_type->unit_strindex);
+  Perftools__Profiles__ValueType pt, *st = mw__arena_calloc(a, n, sizeof *st);
+  Perftools__Profiles__ValueType **stp = mw__arena_calloc(a, n, sizeof *stp);
+  if (!st || !stp) return MW_ENOMEM;
+  int rc = vtype(&c, p0->period_type, &pt, "period_type", why, whysz);
+  if (rc) return rc;
+  if (p0->period_type) pp.period_type = &pt;
+  size_t total_samples = 0;
+  for (size_t j = 0; j < n; j++) {
+    *bad = j;
+    if ((rc = vtype(&c, ps[j]->sample_type, &st[j], "sample_type", why, whysz))) return rc;
+    stp[j] = &st[j];
+    total_samples += ps[j]->n_samples;
   }
-  if (p->period_type) {
-    if (!in_range(p->period_type->type_strindex, d->n_string_table) ||
-        !in_range(p->period_type->unit_strindex, d->n_string_table))
-      return fail(why, whysz, "period_type names a string out of range (%zu strings)", d->n_string_table);
-    pt.type = dict_str(&c, p->period_type->type_strindex);
-    pt.unit = dict_str(&c, p->period_type->unit_strindex);
-    pp.period_type = &pt;
-  }
-  if (st.type < 0 || st.unit < 0 || pt.type < 0 || pt.unit < 0) return MW_ENOMEM;
-  pp.sample_type = &stp;
-  pp.n_sample_type = 1;
-  pp.period = p->period;
-  pp.time_nanos = p->time_unix_nano > INT64_MAX ? 0 : (int64_t)p->time_unix_nano;
-  pp.duration_nanos = p->duration_nano > INT64_MAX ? 0 : (int64_t)p->duration_nano;
-  Perftools__Profiles__Sample *samples = mw__arena_calloc(a, p->n_samples + 1, sizeof *samples);
-  Perftools__Profiles__Sample **sp = mw__arena_calloc(a, p->n_samples + 1, sizeof *sp);
+  pp.sample_type = stp;
+  pp.n_sample_type = n;
+  pp.period = p0->period;
+  pp.time_nanos = p0->time_unix_nano > INT64_MAX ? 0 : (int64_t)p0->time_unix_nano;
+  pp.duration_nanos = p0->duration_nano > INT64_MAX ? 0 : (int64_t)p0->duration_nano;
+  Perftools__Profiles__Sample *samples = mw__arena_calloc(a, total_samples + 1, sizeof *samples);
+  Perftools__Profiles__Sample **sp = mw__arena_calloc(a, total_samples + 1, sizeof *sp);
   if (!samples || !sp) return MW_ENOMEM;
-  for (size_t i = 0; i < p->n_samples; i++) {
-    int rc = convert_sample(&c, p->samples[i], i, &samples[i], why, whysz);
-    if (rc) return rc;
-    sp[i] = &samples[i];
+  /* samples of the same identity in the profiles of several sample types
+   * are one pprof sample with a value of each type */
+  mw_bmap *ids = n > 1 ? mw__bmap_new(0) : NULL;
+  if (n > 1 && !ids) return MW_ENOMEM;
+  size_t n_out = 0;
+  rc = MW_OK;
+  for (size_t j = 0; j < n && !rc; j++) {
+    *bad = j;
+    for (size_t i = 0; i < ps[j]->n_samples && !rc; i++) {
+      const prof_sample *s = ps[j]->samples[i];
+      int64_t v = 0, at = -1;
+      if ((rc = sample_value(d, s, i, &v, why, whysz))) break;
+      int32_t kb[2 + 64];
+      size_t kl = 0;
+      if (ids && s->n_attribute_indices <= 64) {
+        kl = sample_key(s, kb);
+        if (!mw__bmap_get(ids, kb, kl, &at)) at = -1;
+      }
+      if (at < 0) {
+        at = (int64_t)n_out;
+        if ((rc = new_sample(&c, s, n, &samples[n_out]))) break;
+        sp[n_out++] = &samples[at];
+        if (kl && (rc = mw__bmap_put(ids, kb, kl, at))) break;
+      }
+      samples[at].value[j] = mw__sat_add(samples[at].value[j], v);
+    }
   }
+  mw__bmap_free(ids);
+  if (rc) return rc;
   pp.sample = sp;
-  pp.n_sample = p->n_samples;
+  pp.n_sample = n_out;
   pp.string_table = (char **)c.strs.v;
   pp.n_string_table = c.strs.n;
   pp.function = (Perftools__Profiles__Function **)c.fns.v;
@@ -420,11 +476,11 @@ int mw__otlp_prof_to_pprof(mw_arena *a, mw_otlp_prof_remap *m, const mw_otlp_pro
   pp.n_location = c.locs.n;
   pp.mapping = (Perftools__Profiles__Mapping **)c.maps.v;
   pp.n_mapping = c.maps.n;
-  size_t n = perftools__profiles__profile__get_packed_size(&pp);
-  uint8_t *buf = mw__arena_alloc(a, n ? n : 1);
+  size_t sz = perftools__profiles__profile__get_packed_size(&pp);
+  uint8_t *buf = mw__arena_alloc(a, sz ? sz : 1);
   if (!buf) return MW_ENOMEM;
   perftools__profiles__profile__pack(&pp, buf);
   *out = buf;
-  *len = n;
+  *len = sz;
   return MW_OK;
 }

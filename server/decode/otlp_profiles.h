@@ -50,17 +50,23 @@ int mw__otlp_prof_check_dict(const mw_otlp_prof_request *req, char *err, size_t 
 typedef struct mw_otlp_prof_remap mw_otlp_prof_remap;
 mw_otlp_prof_remap *mw__otlp_prof_remap_new(mw_arena *a, const mw_otlp_prof_dict *d);
 
-/* Converts profile p (of a request whose dictionary d passed
- * mw__otlp_prof_check_dict) into a serialized perftools.profiles.Profile
- * in the arena (*out, *len). Samples linked to a span (link_index naming a
- * link with a non-zero span id) get the labels span_id and, when the trace id
- * is non-zero, trace_id, both lowercase hex, ahead of the sample's attributes
- * (string, int, bool and double values; others are skipped). Returns 0;
- * MW_EINVAL with why naming what is wrong with this profile (an index out of
- * range, a sample with neither values nor timestamps, or with both but of
- * different counts); MW_ENOMEM. A sample's value is the sum of its values,
- * or the number of its timestamps when it has no values. */
-int mw__otlp_prof_to_pprof(mw_arena *a, mw_otlp_prof_remap *m, const mw_otlp_prof_dict *d, const mw_otlp_profile *p,
-                           uint8_t **out, size_t *len, char *why, size_t whysz);
+/* Converts profiles ps[0..n) (n >= 1, of a request whose dictionary d passed
+ * mw__otlp_prof_check_dict) into one serialized perftools.profiles.Profile in
+ * the arena (*out, *len), with one sample type per profile: the profiles an
+ * OTLP sender splits one pprof profile into (CPU: samples/count and
+ * cpu/nanoseconds) come back together. Time, duration and period are
+ * ps[0]'s. Samples of the same identity (stack, link, set of attributes) in
+ * several of the profiles are one pprof sample with a value for each. A
+ * sample's value is the sum of its values, or the number of its timestamps
+ * when it has no values. Samples linked to a span (link_index naming a link
+ * with a non-zero span id) get the labels span_id and, when the trace id is
+ * non-zero, trace_id, both lowercase hex, ahead of the sample's attributes
+ * (string, int, bool and double values; others are skipped).
+ * Returns 0; MW_EINVAL with why naming what is wrong, and *bad the index in
+ * ps of the profile it is in (an index out of range, a sample with neither
+ * values nor timestamps, or with both but of different counts); MW_ENOMEM. */
+int mw__otlp_prof_to_pprof(mw_arena *a, mw_otlp_prof_remap *m, const mw_otlp_prof_dict *d,
+                           const mw_otlp_profile *const *ps, size_t n, uint8_t **out, size_t *len, size_t *bad,
+                           char *why, size_t whysz);
 
 #endif

@@ -17,13 +17,39 @@ static const char *attr_string(kv_t **kvs, size_t n, const char *key) {
   return NULL;
 }
 
-/* Counts profile (rs, ss, i) as refused, keeping the first reason. */
-static void reject(mw_arena *a, mw_otlp_prof_batch *out, size_t rs, size_t ss, size_t i, const char *why) {
-  if (!out->rejected++) {
+/* Counts n profiles as refused for what profile (rs, ss, i) has, keeping the
+ * first reason. */
+static void reject(mw_arena *a, mw_otlp_prof_batch *out, size_t rs, size_t ss, size_t i, size_t n, const char *why) {
+  size_t before = out->rejected;
+  out->rejected += n;
+  if (!before) {
     char msg[640];
     snprintf(msg, sizeof msg, "resource_profiles[%zu].scope_profiles[%zu].profiles[%zu]: %s", rs, ss, i, why);
     out->reject_reason = mw__arena_strndup(a, msg, strlen(msg));
   }
+}
+
+static int same_vt(const Opentelemetry__Proto__Profiles__V1development__ValueType *x,
+                   const Opentelemetry__Proto__Profiles__V1development__ValueType *y) {
+  if (!x || !y) return !x == !y;
+  return x->type_strindex == y->type_strindex && x->unit_strindex == y->unit_strindex;
+}
+
+/* How many profiles from ps[0] are one profile split by sample type, as OTLP
+ * senders split a pprof profile of several: the same time, duration and
+ * period, and each its own sample type. */
+static size_t group_size(mw_otlp_profile *const *ps, size_t n) {
+  size_t k = 1;
+  for (; k < n; k++) {
+    const mw_otlp_profile *p = ps[k], *q = ps[0];
+    if (p->time_unix_nano != q->time_unix_nano || p->duration_nano != q->duration_nano || p->period != q->period ||
+        !same_vt(p->period_type, q->period_type) || !p->sample_type)
+      break;
+    size_t j = 0;
+    while (j < k && !same_vt(ps[j]->sample_type, p->sample_type)) j++;
+    if (j < k) break;
+  }
+  return k;
 }
 
 int mw__ingest_otlp_profiles(mw_arena *a, enum mw_otlp_encoding enc, const uint8_t *body, size_t len,
@@ -50,30 +76,33 @@ int mw__ingest_otlp_profiles(mw_arena *a, enum mw_otlp_encoding enc, const uint8
                           .limits = limits};
     for (size_t s = 0; s < rp->n_scope_profiles; s++) {
       const mw_otlp_scope_profiles *sp = rp->scope_profiles[s];
-      for (size_t i = 0; i < sp->n_profiles; i++) {
-        const mw_otlp_profile *pr = sp->profiles[i];
+      for (size_t i = 0, n; i < sp->n_profiles; i += n) {
+        n = group_size(sp->profiles + i, sp->n_profiles - i);
         char why[512] = "";
         uint8_t *pprof;
-        size_t plen;
-        rc = mw__otlp_prof_to_pprof(a, m, req->dictionary, pr, &pprof, &plen, why, sizeof why);
+        size_t plen, bad;
+        rc = mw__otlp_prof_to_pprof(a, m, req->dictionary, (const mw_otlp_profile *const *)sp->profiles + i, n, &pprof,
+                                    &plen, &bad, why, sizeof why);
         if (rc == MW_EINVAL) {
-          reject(a, out, r, s, i, why);
+          reject(a, out, r, s, i + bad, n, why);
           continue;
         }
         if (rc) return rc;
-        if (!pr->n_samples) continue; /* nothing to store: not an error */
+        size_t n_samples = 0;
+        for (size_t k = 0; k < n; k++) n_samples += sp->profiles[i + k]->n_samples;
+        if (!n_samples) continue; /* nothing to store: not an error */
         mw_runtime_batch *b = mw__arena_calloc(a, 1, sizeof *b);
         mw_ingest_report rep;
         if (!b) return MW_ENOMEM;
         rc = mw__runtime_build(a, &p, pprof, plen, b, &rep, why, sizeof why);
         if (rc == MW_EINVAL || rc == MW_ETOOBIG) {
-          reject(a, out, r, s, i, why);
+          reject(a, out, r, s, i, n, why);
           continue;
         }
         if (rc) return rc;
         *tail = b;
         tail = &b->next;
-        out->profiles++;
+        out->profiles += n;
         out->samples += b->n_samples + b->n_groups;
         out->records += b->n_samples + b->n_groups + 1;
       }

@@ -329,12 +329,57 @@ static void test_bad_samples(void **state) {
   mw__arena_free(a);
 }
 
+/* A pprof profile of two sample types comes as two profiles of one each (as
+ * the Collector's pprof translator writes them): they are stored as one, a
+ * sample of the same stack, link and attributes holding a value of each. */
+static void test_split_types_merge(void **state) {
+  (void)state;
+  build();
+  static int64_t ns[] = {70000000};
+  static sample_t cpu_sample;
+  static sample_t *cpu_samplep[1];
+  static vt_t cpu_type;
+  static mw_otlp_profile prof1b;
+  static mw_otlp_profile *both[2];
+  opentelemetry__proto__profiles__v1development__sample__init(&cpu_sample);
+  cpu_sample.stack_index = 1, cpu_sample.link_index = 1;
+  cpu_sample.attribute_indices = attr_a, cpu_sample.n_attribute_indices = 1;
+  cpu_sample.values = ns, cpu_sample.n_values = 1;
+  cpu_samplep[0] = &cpu_sample;
+  opentelemetry__proto__profiles__v1development__value_type__init(&cpu_type);
+  cpu_type.type_strindex = 3, cpu_type.unit_strindex = 4; /* cpu/nanoseconds */
+  prof1b = prof1;
+  prof1b.sample_type = &cpu_type;
+  prof1b.samples = cpu_samplep, prof1b.n_samples = 1;
+  both[0] = &prof1, both[1] = &prof1b;
+  scope1.profiles = both, scope1.n_profiles = 2;
+  size_t len;
+  uint8_t *body = pack(&len);
+  mw_arena *a = mw__arena_new(0);
+  mw_otlp_prof_batch b;
+  char err[512] = "";
+  const mw_limits lim = MW_LIMITS_DEFAULT;
+  assert_int_equal(mw__ingest_otlp_profiles(a, MW_OTLP_PROTOBUF, body, len, &lim, 1, &b, err, sizeof err), MW_OK);
+  assert_int_equal(b.profiles, 2);
+  assert_non_null(b.first);
+  assert_null(b.first->next);
+  assert_int_equal(b.first->n_samples, 2);
+  int seen = 0;
+  for (size_t i = 0; i < b.first->n_samples; i++) {
+    const mw_profile_row *row = &b.first->samples[i];
+    if (row->has_span) assert_string_equal(row->vals_json, "[7,70000000]"), seen |= 1;
+    else assert_string_equal(row->vals_json, "[2,0]"), seen |= 2;
+  }
+  assert_int_equal(seen, 3);
+  mw__arena_free(a);
+  free(body);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_protobuf),
-      cmocka_unit_test(test_json),
-      cmocka_unit_test(test_malformed),
-      cmocka_unit_test(test_bad_samples),
+      cmocka_unit_test(test_protobuf),          cmocka_unit_test(test_json),
+      cmocka_unit_test(test_malformed),         cmocka_unit_test(test_bad_samples),
+      cmocka_unit_test(test_split_types_merge),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
