@@ -98,9 +98,12 @@ int mw__otlp_prof_decode_pb(mw_arena *a, const uint8_t *data, size_t len, mw_otl
 /* 1 when index i is in [0, n). */
 static int in_range(int64_t i, size_t n) { return i >= 0 && (uint64_t)i < n; }
 
+/* 1 when i names a string: index 0 is "" even in a request without strings. */
+static int str_ok(int64_t i, size_t n) { return i == 0 || in_range(i, n); }
+
 #define CHECK_STR(idx, what, ...)                                                                                      \
   do {                                                                                                                 \
-    if (!in_range((idx), d->n_string_table))                                                                           \
+    if (!str_ok((idx), d->n_string_table))                                                                             \
       return fail(err, errsz, "dictionary." what " %" PRId64 " is out of range (%zu strings)", __VA_ARGS__,            \
                   (int64_t)(idx), d->n_string_table);                                                                  \
   } while (0)
@@ -322,7 +325,7 @@ static int hex_label(conv *c, Perftools__Profiles__Label **out, const char *key,
  * its values, or the count of its timestamps. */
 static int sample_value(const mw_otlp_prof_dict *d, const prof_sample *s, size_t si, int64_t *total, char *why,
                         size_t whysz) {
-  if (!in_range(s->stack_index, d->n_stack_table))
+  if (s->stack_index && !in_range(s->stack_index, d->n_stack_table)) /* 0: the empty stack, even without a table */
     return fail(why, whysz, "samples[%zu].stack_index %" PRId32 " is out of range (%zu stacks)", si, s->stack_index,
                 d->n_stack_table);
   if (s->link_index && !in_range(s->link_index, d->n_link_table))
@@ -350,12 +353,14 @@ static int new_sample(conv *c, const prof_sample *s, size_t n_types, Perftools__
   ps->value = mw__arena_calloc(c->a, n_types, sizeof *ps->value);
   if (!ps->value) return MW_ENOMEM;
   ps->n_value = n_types;
-  const Opentelemetry__Proto__Profiles__V1development__Stack *st = d->stack_table[s->stack_index];
-  ps->location_id = mw__arena_calloc(c->a, st->n_location_indices + 1, sizeof *ps->location_id);
+  const Opentelemetry__Proto__Profiles__V1development__Stack *st =
+      s->stack_index < (int32_t)d->n_stack_table ? d->stack_table[s->stack_index] : NULL;
+  size_t n_locs = st ? st->n_location_indices : 0;
+  ps->location_id = mw__arena_calloc(c->a, n_locs + 1, sizeof *ps->location_id);
   if (!ps->location_id) return MW_ENOMEM;
-  for (size_t k = 0; k < st->n_location_indices; k++)
+  for (size_t k = 0; k < n_locs; k++)
     if (!(ps->location_id[k] = loc_id(c, st->location_indices[k]))) return MW_ENOMEM;
-  ps->n_location_id = st->n_location_indices;
+  ps->n_location_id = n_locs;
   ps->label = mw__arena_calloc(c->a, s->n_attribute_indices + 2, sizeof *ps->label);
   if (!ps->label) return MW_ENOMEM;
   const Opentelemetry__Proto__Profiles__V1development__Link *ln = s->link_index ? d->link_table[s->link_index] : NULL;
@@ -365,7 +370,13 @@ static int new_sample(conv *c, const prof_sample *s, size_t n_types, Perftools__
         hex_label(c, &ps->label[ps->n_label++], "trace_id", &ln->trace_id))
       return MW_ENOMEM;
   }
+  int linked = ps->n_label > 0;
   for (size_t k = 0; k < s->n_attribute_indices; k++) {
+    /* the link names the span: an attribute of the same name would be a
+     * second, perhaps different, span_id label */
+    int32_t ki = d->attribute_table[s->attribute_indices[k]]->key_strindex;
+    const char *key = ki ? d->string_table[ki] : "";
+    if (linked && (!strcmp(key, "span_id") || !strcmp(key, "trace_id"))) continue;
     int skip;
     Perftools__Profiles__Label *l = label_attr(c, s->attribute_indices[k], &skip);
     if (l) ps->label[ps->n_label++] = l;
@@ -393,7 +404,7 @@ static int vtype(conv *c, const Opentelemetry__Proto__Profiles__V1development__V
                  Perftools__Profiles__ValueType *out, const char *what, char *why, size_t whysz) {
   perftools__profiles__value_type__init(out);
   if (!in) return MW_OK;
-  if (!in_range(in->type_strindex, c->d->n_string_table) || !in_range(in->unit_strindex, c->d->n_string_table))
+  if (!str_ok(in->type_strindex, c->d->n_string_table) || !str_ok(in->unit_strindex, c->d->n_string_table))
     return fail(why, whysz, "%s names a string out of range (%zu strings)", what, c->d->n_string_table);
   out->type = dict_str(c, in->type_strindex);
   out->unit = dict_str(c, in->unit_strindex);

@@ -375,11 +375,36 @@ static void test_split_types_merge(void **state) {
   free(body);
 }
 
+/* Nothing but a sample with a value: no dictionary, no resource. Index 0 is
+ * the null entry of every table (the empty stack, the empty string), so this
+ * is a profile of one sample without frames, of the unnamed service. */
+static void test_minimal(void **state) {
+  (void)state;
+  static const char body[] =
+      "{\"resourceProfiles\":[{\"scopeProfiles\":[{\"profiles\":[{\"samples\":[{\"values\":[4]}]}]}]}]}";
+  mw_arena *a = mw__arena_new(0);
+  mw_otlp_prof_batch b;
+  char err[512] = "";
+  const mw_limits lim = MW_LIMITS_DEFAULT;
+  int rc =
+      mw__ingest_otlp_profiles(a, MW_OTLP_JSON, (const uint8_t *)body, strlen(body), &lim, 42, &b, err, sizeof err);
+  if (rc) fprintf(stderr, "err: %s\n", err);
+  assert_int_equal(rc, MW_OK);
+  assert_int_equal(b.rejected, 0);
+  assert_non_null(b.first);
+  assert_string_equal(b.first->service, "unknown_service");
+  assert_string_equal(b.first->instance, "");
+  assert_int_equal(b.first->at_ns, 42); /* no time: when received */
+  assert_int_equal(b.first->n_samples, 1);
+  assert_string_equal(b.first->samples[0].vals_json, "[4]");
+  mw__arena_free(a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_protobuf),          cmocka_unit_test(test_json),
       cmocka_unit_test(test_malformed),         cmocka_unit_test(test_bad_samples),
-      cmocka_unit_test(test_split_types_merge),
+      cmocka_unit_test(test_split_types_merge), cmocka_unit_test(test_minimal),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
