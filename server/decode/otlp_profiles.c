@@ -197,12 +197,18 @@ typedef struct conv {
   mw_otlp_prof_remap *m;
   const mw_otlp_prof_dict *d;
   vec strs, fns, locs, maps;
+  mw_bmap *str_ids; /* string -> its index in strs: each string once */
 } conv;
 
-/* The pprof string index of a string the profile adds (not in the dictionary). */
+/* The pprof string index of s (s must outlive the conversion); -1 when out
+ * of memory. */
 static int64_t new_str(conv *c, const char *s) {
+  int64_t id;
+  size_t n = strlen(s);
+  if (mw__bmap_get(c->str_ids, s, n, &id)) return id;
   if (vec_push(c->a, &c->strs, (void *)s)) return -1;
-  return (int64_t)c->strs.n - 1;
+  id = (int64_t)c->strs.n - 1;
+  return mw__bmap_put(c->str_ids, s, n, id) ? -1 : id;
 }
 
 /* The pprof string index of dictionary string i (checked in range). */
@@ -283,11 +289,24 @@ static Perftools__Profiles__Label *label_str(conv *c, const char *key, int64_t k
   return l->key < 0 || l->str < 0 ? NULL : l;
 }
 
+/* The OpenTelemetry eBPF profiler reports a Go program's pprof labels as
+ * sample attributes named process.context.label.<key>: they become the pprof
+ * labels they were, so that a span_id label names the span as it does in a
+ * pushed pprof profile. */
+static const char LABEL_PREFIX[] = "process.context.label.";
+
+/* The pprof label key of attribute key k. */
+static const char *label_key(const char *k) {
+  size_t n = sizeof LABEL_PREFIX - 1;
+  return strncmp(k, LABEL_PREFIX, n) == 0 && k[n] ? k + n : k;
+}
+
 /* The label of attribute i, or *skip = 1 for a value pprof cannot hold. */
 static Perftools__Profiles__Label *label_attr(conv *c, int32_t i, int *skip) {
   const prof_attr *at = c->d->attribute_table[i];
   const any_value *v = at->value;
-  int64_t key = dict_str(c, at->key_strindex);
+  const char *k = at->key_strindex ? c->d->string_table[at->key_strindex] : "";
+  int64_t key = label_key(k) == k ? dict_str(c, at->key_strindex) : new_str(c, label_key(k));
   *skip = 0;
   if (key < 0) return NULL;
   char tmp[64];
@@ -375,7 +394,7 @@ static int new_sample(conv *c, const prof_sample *s, size_t n_types, Perftools__
     /* the link names the span: an attribute of the same name would be a
      * second, perhaps different, span_id label */
     int32_t ki = d->attribute_table[s->attribute_indices[k]]->key_strindex;
-    const char *key = ki ? d->string_table[ki] : "";
+    const char *key = label_key(ki ? d->string_table[ki] : "");
     if (linked && (!strcmp(key, "span_id") || !strcmp(key, "trace_id"))) continue;
     int skip;
     Perftools__Profiles__Label *l = label_attr(c, s->attribute_indices[k], &skip);
@@ -411,11 +430,13 @@ static int vtype(conv *c, const Opentelemetry__Proto__Profiles__V1development__V
   return out->type < 0 || out->unit < 0 ? MW_ENOMEM : MW_OK;
 }
 
+static int to_pprof(conv *cv, const mw_otlp_profile *const *ps, size_t n, uint8_t **out, size_t *len, size_t *bad,
+                    char *why, size_t whysz);
+
 int mw__otlp_prof_to_pprof(mw_arena *a, mw_otlp_prof_remap *m, const mw_otlp_prof_dict *d,
                            const mw_otlp_profile *const *ps, size_t n, uint8_t **out, size_t *len, size_t *bad,
                            char *why, size_t whysz) {
   static const mw_otlp_prof_dict empty = OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILES_DICTIONARY__INIT;
-  if (!d) d = &empty;
   *out = NULL;
   *len = 0;
   *bad = 0;
@@ -423,8 +444,17 @@ int mw__otlp_prof_to_pprof(mw_arena *a, mw_otlp_prof_remap *m, const mw_otlp_pro
   memset(m->fn, 0, (m->n_fn + 1) * sizeof *m->fn);
   memset(m->loc, 0, (m->n_loc + 1) * sizeof *m->loc);
   memset(m->map, 0, (m->n_map + 1) * sizeof *m->map);
-  conv c = {.a = a, .m = m, .d = d};
-  if (new_str(&c, "") < 0) return MW_ENOMEM;
+  conv c = {.a = a, .m = m, .d = d ? d : &empty, .str_ids = mw__bmap_new(0)};
+  int rc = c.str_ids && new_str(&c, "") == 0 ? to_pprof(&c, ps, n, out, len, bad, why, whysz) : MW_ENOMEM;
+  mw__bmap_free(c.str_ids);
+  return rc;
+}
+
+static int to_pprof(conv *cv, const mw_otlp_profile *const *ps, size_t n, uint8_t **out, size_t *len, size_t *bad,
+                    char *why, size_t whysz) {
+  conv c = *cv;
+  mw_arena *a = c.a;
+  const mw_otlp_prof_dict *d = c.d;
   const mw_otlp_profile *p0 = ps[0];
   Perftools__Profiles__Profile pp = PERFTOOLS__PROFILES__PROFILE__INIT;
   Perftools__Profiles__ValueType pt, *st = mw__arena_calloc(a, n, sizeof *st);

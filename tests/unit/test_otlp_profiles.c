@@ -400,11 +400,46 @@ static void test_minimal(void **state) {
   mw__arena_free(a);
 }
 
+/* The OpenTelemetry eBPF profiler reports a Go program's pprof labels as
+ * attributes process.context.label.<key> (its reporter/internal/pdata): a
+ * span_id label set by the program names the span, as in a pushed pprof. */
+static void test_ebpf_labels(void **state) {
+  (void)state;
+  static const char body[] =
+      "{\"dictionary\":{\"stringTable\":[\"\",\"process.context.label.span_id\",\"thread.name\"],"
+      "\"attributeTable\":[{},{\"keyStrindex\":1,\"value\":{\"stringValue\":\"00f067aa0ba902b7\"}},"
+      "{\"keyStrindex\":2,\"value\":{\"stringValue\":\"worker\"}}]},"
+      "\"resourceProfiles\":[{\"scopeProfiles\":[{\"profiles\":[{\"samples\":["
+      "{\"attributeIndices\":[1,2],\"timestampsUnixNano\":[\"5\",\"6\",\"7\"]},"
+      "{\"attributeIndices\":[2],\"timestampsUnixNano\":[\"8\"]}]}]}]}]}";
+  static const uint8_t span[8] = {0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7};
+  mw_arena *a = mw__arena_new(0);
+  mw_otlp_prof_batch b;
+  char err[512] = "";
+  const mw_limits lim = MW_LIMITS_DEFAULT;
+  int rc =
+      mw__ingest_otlp_profiles(a, MW_OTLP_JSON, (const uint8_t *)body, strlen(body), &lim, 42, &b, err, sizeof err);
+  if (rc) fprintf(stderr, "err: %s\n", err);
+  assert_int_equal(rc, MW_OK);
+  assert_non_null(b.first);
+  assert_int_equal(b.first->n_samples, 2);
+  const mw_profile_row *r0 = &b.first->samples[0], *r1 = &b.first->samples[1];
+  if (!r0->has_span) r0 = r1, r1 = &b.first->samples[0];
+  assert_true(r0->has_span);
+  assert_memory_equal(r0->span_id, span, 8);
+  assert_string_equal(r0->vals_json, "[3]");
+  assert_string_equal(r0->labels_json, "{\"span_id\":\"00f067aa0ba902b7\",\"thread.name\":\"worker\"}");
+  assert_false(r1->has_span);
+  assert_string_equal(r1->vals_json, "[1]");
+  mw__arena_free(a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_protobuf),          cmocka_unit_test(test_json),
       cmocka_unit_test(test_malformed),         cmocka_unit_test(test_bad_samples),
       cmocka_unit_test(test_split_types_merge), cmocka_unit_test(test_minimal),
+      cmocka_unit_test(test_ebpf_labels),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
