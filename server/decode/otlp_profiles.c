@@ -154,10 +154,27 @@ int mw__otlp_prof_check_dict(const mw_otlp_prof_request *req, char *err, size_t 
 
 /* --- one profile as pprof ------------------------------------------------------ */
 
+/* A remap entry is valid only in the conversion that set it (gen): starting
+ * a conversion is one increment, not a clearing of tables as large as the
+ * dictionary, which a request of many profiles would pay each time. */
+typedef struct slot {
+  uint32_t gen, id;
+} slot;
+
 struct mw_otlp_prof_remap {
-  uint64_t *str, *fn, *loc, *map; /* dictionary index -> pprof id or string index, 0 = unused */
+  slot *str, *fn, *loc, *map; /* dictionary index -> pprof id or string index, 0 = unused */
   size_t n_str, n_fn, n_loc, n_map;
+  uint32_t gen;
 };
+
+static uint64_t slot_get(const mw_otlp_prof_remap *m, const slot *t, int32_t i) {
+  return t[i].gen == m->gen ? t[i].id : 0;
+}
+
+static uint64_t slot_set(const mw_otlp_prof_remap *m, slot *t, int32_t i, uint64_t id) {
+  t[i] = (slot){m->gen, (uint32_t)id};
+  return id;
+}
 
 mw_otlp_prof_remap *mw__otlp_prof_remap_new(mw_arena *a, const mw_otlp_prof_dict *d) {
   mw_otlp_prof_remap *m = mw__arena_calloc(a, 1, sizeof *m);
@@ -214,17 +231,17 @@ static int64_t new_str(conv *c, const char *s) {
 /* The pprof string index of dictionary string i (checked in range). */
 static int64_t dict_str(conv *c, int32_t i) {
   if (i == 0) return 0;
-  if (!c->m->str[i]) {
+  if (!slot_get(c->m, c->m->str, i)) {
     int64_t k = new_str(c, c->d->string_table[i]);
     if (k < 0) return -1;
-    c->m->str[i] = (uint64_t)k;
+    slot_set(c->m, c->m->str, i, (uint64_t)k);
   }
-  return (int64_t)c->m->str[i];
+  return (int64_t)slot_get(c->m, c->m->str, i);
 }
 
 static uint64_t fn_id(conv *c, int32_t i) {
   if (i == 0) return 0; /* the null function: no function, as pprof's id 0 */
-  if (c->m->fn[i]) return c->m->fn[i];
+  if (slot_get(c->m, c->m->fn, i)) return slot_get(c->m, c->m->fn, i);
   const prof_function *f = c->d->function_table[i];
   Perftools__Profiles__Function *pf = mw__arena_alloc(c->a, sizeof *pf);
   if (!pf) return 0;
@@ -235,12 +252,12 @@ static uint64_t fn_id(conv *c, int32_t i) {
   pf->filename = dict_str(c, f->filename_strindex);
   pf->start_line = f->start_line;
   if (pf->name < 0 || pf->system_name < 0 || pf->filename < 0 || vec_push(c->a, &c->fns, pf)) return 0;
-  return c->m->fn[i] = pf->id;
+  return slot_set(c->m, c->m->fn, i, pf->id);
 }
 
 static uint64_t map_id(conv *c, int32_t i) {
   if (i == 0) return 0;
-  if (c->m->map[i]) return c->m->map[i];
+  if (slot_get(c->m, c->m->map, i)) return slot_get(c->m, c->m->map, i);
   const prof_mapping *mp = c->d->mapping_table[i];
   Perftools__Profiles__Mapping *pm = mw__arena_alloc(c->a, sizeof *pm);
   if (!pm) return 0;
@@ -251,12 +268,12 @@ static uint64_t map_id(conv *c, int32_t i) {
   pm->file_offset = mp->file_offset;
   pm->filename = dict_str(c, mp->filename_strindex);
   if (pm->filename < 0 || vec_push(c->a, &c->maps, pm)) return 0;
-  return c->m->map[i] = pm->id;
+  return slot_set(c->m, c->m->map, i, pm->id);
 }
 
 /* The pprof location id of location i; 0 when out of memory. */
 static uint64_t loc_id(conv *c, int32_t i) {
-  if (c->m->loc[i]) return c->m->loc[i];
+  if (slot_get(c->m, c->m->loc, i)) return slot_get(c->m, c->m->loc, i);
   const prof_location *l = c->d->location_table[i];
   Perftools__Profiles__Location *pl = mw__arena_alloc(c->a, sizeof *pl);
   Perftools__Profiles__Line *lines = mw__arena_calloc(c->a, l->n_lines + 1, sizeof *lines);
@@ -277,7 +294,7 @@ static uint64_t loc_id(conv *c, int32_t i) {
   pl->n_line = l->n_lines;
   pl->id = c->locs.n + 1;
   if (vec_push(c->a, &c->locs, pl)) return 0;
-  return c->m->loc[i] = pl->id;
+  return slot_set(c->m, c->m->loc, i, pl->id);
 }
 
 static Perftools__Profiles__Label *label_str(conv *c, const char *key, int64_t key_i, const char *val) {
@@ -440,10 +457,7 @@ int mw__otlp_prof_to_pprof(mw_arena *a, mw_otlp_prof_remap *m, const mw_otlp_pro
   *out = NULL;
   *len = 0;
   *bad = 0;
-  memset(m->str, 0, (m->n_str + 1) * sizeof *m->str);
-  memset(m->fn, 0, (m->n_fn + 1) * sizeof *m->fn);
-  memset(m->loc, 0, (m->n_loc + 1) * sizeof *m->loc);
-  memset(m->map, 0, (m->n_map + 1) * sizeof *m->map);
+  m->gen++; /* every entry of earlier conversions is unused now */
   conv c = {.a = a, .m = m, .d = d ? d : &empty, .str_ids = mw__bmap_new(0)};
   int rc = c.str_ids && new_str(&c, "") == 0 ? to_pprof(&c, ps, n, out, len, bad, why, whysz) : MW_ENOMEM;
   mw__bmap_free(c.str_ids);

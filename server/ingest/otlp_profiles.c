@@ -9,6 +9,10 @@
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue kv_t;
 
+/* The most profiles stored as one (query/span_profile.c reads at most 8
+ * sample types too). */
+enum { MAX_SAMPLE_TYPES = 8 };
+
 static const char *attr_string(kv_t **kvs, size_t n, const char *key) {
   for (size_t i = 0; i < n; i++)
     if (kvs[i]->value && strcmp(kvs[i]->key, key) == 0 &&
@@ -40,7 +44,9 @@ static int same_vt(const Opentelemetry__Proto__Profiles__V1development__ValueTyp
  * period, and each its own sample type. */
 static size_t group_size(mw_otlp_profile *const *ps, size_t n) {
   size_t k = 1;
-  for (; k < n; k++) {
+  /* pprof profiles have a few sample types (Go's heap profile 4); a sample of
+   * the group holds a value of each, so more would only cost memory */
+  for (; k < n && k < MAX_SAMPLE_TYPES; k++) {
     const mw_otlp_profile *p = ps[k], *q = ps[0];
     if (p->time_unix_nano != q->time_unix_nano || p->duration_nano != q->duration_nano || p->period != q->period ||
         !same_vt(p->period_type, q->period_type) || !p->sample_type)
