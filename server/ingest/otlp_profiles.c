@@ -13,6 +13,31 @@ typedef Opentelemetry__Proto__Common__V1__KeyValue kv_t;
  * sample types too). */
 enum { MAX_SAMPLE_TYPES = 8 };
 
+/* The most profiles one request may carry: each is a snapshot row and a
+ * compressed payload (an eBPF profiler sends one per process and interval). */
+enum { MAX_PROFILES = 10000 };
+
+/* Refuses a request of more profiles than MAX_PROFILES or more samples in all
+ * than limits->max_samples (a small body can name many). */
+static int check_size(const mw_otlp_prof_request *req, const mw_limits *limits, char *err, size_t errsz) {
+  size_t profiles = 0, samples = 0;
+  for (size_t r = 0; r < req->n_resource_profiles; r++)
+    for (size_t s = 0; s < req->resource_profiles[r]->n_scope_profiles; s++) {
+      const mw_otlp_scope_profiles *sp = req->resource_profiles[r]->scope_profiles[s];
+      profiles += sp->n_profiles;
+      for (size_t i = 0; i < sp->n_profiles; i++) samples += sp->profiles[i]->n_samples;
+    }
+  if (profiles > MAX_PROFILES) {
+    snprintf(err, errsz, "%zu profiles in one request: at most %d", profiles, (int)MAX_PROFILES);
+    return MW_ETOOBIG;
+  }
+  if (limits && limits->max_samples && samples > limits->max_samples) {
+    snprintf(err, errsz, "%zu samples in one request: at most %zu (max_samples)", samples, limits->max_samples);
+    return MW_ETOOBIG;
+  }
+  return MW_OK;
+}
+
 static const char *attr_string(kv_t **kvs, size_t n, const char *key) {
   for (size_t i = 0; i < n; i++)
     if (kvs[i]->value && strcmp(kvs[i]->key, key) == 0 &&
@@ -66,7 +91,7 @@ int mw__ingest_otlp_profiles(mw_arena *a, enum mw_otlp_encoding enc, const uint8
   int rc = enc == MW_OTLP_PROTOBUF ? mw__otlp_prof_decode_pb(a, body, len, &req, err, errsz)
                                    : mw__otlp_prof_decode_json(a, (const char *)body, len, limits, &req, err, errsz);
   if (rc) return rc;
-  if ((rc = mw__otlp_prof_check_dict(req, err, errsz))) return rc;
+  if ((rc = check_size(req, limits, err, errsz)) || (rc = mw__otlp_prof_check_dict(req, err, errsz))) return rc;
   mw_otlp_prof_remap *m = mw__otlp_prof_remap_new(a, req->dictionary);
   if (!m) return MW_ENOMEM;
   mw_runtime_batch **tail = &out->first;

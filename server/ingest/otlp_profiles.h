@@ -28,7 +28,8 @@ typedef struct mw_otlp_prof_batch {
 /* Builds *out from the body; received_ns stamps profiles without a time.
  * Returns 0 (profiles that cannot be read are counted in out->rejected);
  * MW_EINVAL when the body or its dictionary cannot be read (message in err,
- * naming the field); MW_ETOOBIG past a limit; MW_ENOMEM. */
+ * naming the field); MW_ETOOBIG for more than 10000 profiles or more samples
+ * in all than limits->max_samples (message in err); MW_ENOMEM. */
 int mw__ingest_otlp_profiles(mw_arena *a, enum mw_otlp_encoding enc, const uint8_t *body, size_t len,
                              const mw_limits *limits, int64_t received_ns, mw_otlp_prof_batch *out, char *err,
                              size_t errsz);

@@ -434,12 +434,31 @@ static void test_ebpf_labels(void **state) {
   mw__arena_free(a);
 }
 
+/* More samples in all than max_samples: 413's code, naming the limit. */
+static void test_too_many_samples(void **state) {
+  (void)state;
+  build(); /* 3 samples over the two resources */
+  size_t len;
+  uint8_t *body = pack(&len);
+  mw_arena *a = mw__arena_new(0);
+  mw_otlp_prof_batch b;
+  char err[512] = "";
+  mw_limits lim = MW_LIMITS_DEFAULT;
+  lim.max_samples = 2;
+  assert_int_equal(mw__ingest_otlp_profiles(a, MW_OTLP_PROTOBUF, body, len, &lim, 1, &b, err, sizeof err), MW_ETOOBIG);
+  assert_non_null(strstr(err, "3 samples in one request: at most 2 (max_samples)"));
+  lim.max_samples = 3;
+  assert_int_equal(mw__ingest_otlp_profiles(a, MW_OTLP_PROTOBUF, body, len, &lim, 1, &b, err, sizeof err), MW_OK);
+  mw__arena_free(a);
+  free(body);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_protobuf),          cmocka_unit_test(test_json),
       cmocka_unit_test(test_malformed),         cmocka_unit_test(test_bad_samples),
       cmocka_unit_test(test_split_types_merge), cmocka_unit_test(test_minimal),
-      cmocka_unit_test(test_ebpf_labels),
+      cmocka_unit_test(test_ebpf_labels),       cmocka_unit_test(test_too_many_samples),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
