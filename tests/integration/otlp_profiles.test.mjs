@@ -230,6 +230,14 @@ test('malformed bodies: a 400 naming what is wrong, in the request encoding', as
   assert.equal(r.status, 400);
   r = await post(srv, Buffer.from('{}'), 'text/plain');
   assert.equal(r.status, 415);
+
+  // a small body naming many profiles: refused whole, naming the bound
+  const many = { resourceProfiles: [{ scopeProfiles: [{ profiles: Array.from({ length: 10001 }, () => ({})) }] }] };
+  r = await post(srv, Buffer.from(JSON.stringify(many)), 'application/json');
+  assert.equal(r.status, 413);
+  const j = JSON.parse(r.body.toString());
+  assert.equal(j.code, 8);
+  assert.match(j.message, /10001 profiles in one request: at most 10000/);
 });
 
 test('the fixture CPU profile converted to OTLP lands on its spans with the fixture sums', async () => {
