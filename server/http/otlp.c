@@ -225,6 +225,8 @@ static void resume_traces(mw_req *r) {
 static void reply_profiles(mw_req *r, otlp_ctx *c) {
   const mw_otlp_prof_batch *b = &c->prof;
   const char *message = b->rejected ? b->reject_reason : NULL;
+  mw__counter_add(&mw__m_profiles_accepted, b->profiles);
+  mw__counter_add(&mw__m_profiles_rejected, b->rejected);
   if (c->media == MEDIA_PROTOBUF) {
     Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceResponse resp =
         OPENTELEMETRY__PROTO__COLLECTOR__PROFILES__V1DEVELOPMENT__EXPORT_PROFILES_SERVICE_RESPONSE__INIT;

@@ -206,6 +206,10 @@ test('JSON: a bad profile is refused alone (partialSuccess), the others are stor
   const j = JSON.parse(r.body.toString());
   assert.equal(j.partialSuccess.rejectedProfiles, '1');
   assert.match(j.partialSuccess.errorMessage, /resource_profiles\[1\]\.scope_profiles\[0\]\.profiles\[0\]: samples\[0\]\.stack_index 9 is out of range \(3 stacks\)/);
+  const metrics = (await request(srv, 'GET', '/metrics')).body.toString();
+  const value = (name) => Number((new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics) || [])[1]);
+  assert.ok(value('meanwhile_profiles_rejected_total') >= 1, 'rejected counter');
+  assert.ok(value('meanwhile_profiles_accepted_total') >= 2, 'accepted counter: this profile and the first test\'s');
   const src = await findSource(srv, 'json-shop', 'j-1');
   assert.ok(src);
   const snaps = await getJ(srv, `/api/v1/sources/${src.id}/snapshots`);
