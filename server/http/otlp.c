@@ -13,6 +13,7 @@
 #include "google/rpc/status.pb-c.h"
 #include "ingest/otlp.h"
 #include "ingest/otlp_profiles.h"
+#include "ingest/runtime.h"
 #include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
@@ -222,9 +223,24 @@ static void resume_traces(mw_req *r) {
 
 /* --- profiles ------------------------------------------------------------ */
 
+/* partial_success.error_message for profiles: the first refusal, and a
+ * warning about profiles older than the retention window (stored, but deleted
+ * at the next retention pass); NULL when there is nothing to say. */
+static const char *profiles_message(mw_req *r, const mw_otlp_prof_batch *b) {
+  int64_t cutoff = mw__retention_cutoff(r);
+  size_t old = 0;
+  for (const mw_runtime_batch *x = b->first; x; x = x->next) old += mw__runtime_count_before(x, cutoff);
+  if (!old) return b->rejected ? b->reject_reason : NULL;
+  enum { MSG_MAX = 1024 };
+  char warn[256], *msg = mw__arena_alloc(r->arena, MSG_MAX);
+  mw__retention_warning(r, old, "profile", warn, sizeof warn);
+  if (msg) snprintf(msg, MSG_MAX, "%s%s%s", b->rejected ? b->reject_reason : "", b->rejected ? "; also, " : "", warn);
+  return msg;
+}
+
 static void reply_profiles(mw_req *r, otlp_ctx *c) {
   const mw_otlp_prof_batch *b = &c->prof;
-  const char *message = b->rejected ? b->reject_reason : NULL;
+  const char *message = profiles_message(r, b);
   mw__counter_add(&mw__m_profiles_accepted, b->profiles);
   mw__counter_add(&mw__m_profiles_rejected, b->rejected);
   if (c->media == MEDIA_PROTOBUF) {
@@ -232,7 +248,7 @@ static void reply_profiles(mw_req *r, otlp_ctx *c) {
         OPENTELEMETRY__PROTO__COLLECTOR__PROFILES__V1DEVELOPMENT__EXPORT_PROFILES_SERVICE_RESPONSE__INIT;
     Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesPartialSuccess ps =
         OPENTELEMETRY__PROTO__COLLECTOR__PROFILES__V1DEVELOPMENT__EXPORT_PROFILES_PARTIAL_SUCCESS__INIT;
-    if (b->rejected) {
+    if (b->rejected || message) { /* rejected_profiles 0 with a message: a warning (OTLP/HTTP) */
       ps.rejected_profiles = (int64_t)b->rejected;
       ps.error_message = (char *)(message ? message : "");
       resp.partial_success = &ps;
@@ -248,7 +264,7 @@ static void reply_profiles(mw_req *r, otlp_ctx *c) {
   mw_jsonw w;
   mw__jw_init(&w, &out);
   mw__jw_obj(&w);
-  if (b->rejected) {
+  if (b->rejected || message) {
     mw__jw_key(&w, "partialSuccess");
     mw__jw_obj(&w);
     mw__jw_key(&w, "rejectedProfiles");

@@ -275,3 +275,18 @@ test('the fixture CPU profile converted to OTLP lands on its spans with the fixt
   assert.deepEqual(sumValues(snap.samples.filter((s) => !s.span_id).map((s) => ({ values: s.values.map(Number) })), 2),
     sumValues(unlabelled, 2));
 });
+
+test('a profile older than --retention is stored with a warning (partialSuccess, 0 rejected)', async () => {
+  const s = await startServer({ args: ['--retention', '1h'] });
+  try {
+    const req = handRequest(nowNs() - 3n * 3600n * 1_000_000_000n, '00000000000000bb');
+    req.resourceProfiles[0].resource = resource('old-shop', 'o-1');
+    const r = await post(s, Buffer.from(JSON.stringify(req)), 'application/json');
+    assert.equal(r.status, 200, r.body.toString());
+    const ps = JSON.parse(r.body.toString()).partialSuccess;
+    assert.equal(ps.rejectedProfiles, '0');
+    assert.match(ps.errorMessage, /^1 profile is older than the retention window \(--retention 1h\)/);
+  } finally {
+    await s.cleanup();
+  }
+});
