@@ -241,6 +241,7 @@ void mw__reply_answer(mw_req *r, mw_answer *a);
 
 /* Metrics of the HTTP layer. */
 extern mw_counter mw__m_spans_accepted, mw__m_spans_rejected;
+extern mw_counter mw__m_profiles_accepted, mw__m_profiles_rejected;
 extern mw_counter_vec mw__m_requests;
 
 /* GET /api/v1/sources/{id}/heap/growth and /api/v1/sources/{id}/alloc

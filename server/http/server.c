@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 mw_counter mw__m_spans_accepted, mw__m_spans_rejected;
+mw_counter mw__m_profiles_accepted, mw__m_profiles_rejected;
 mw_counter_vec mw__m_requests;
 
 /* Bodies up to this size are refused without being drained (see on_request). */
