@@ -261,7 +261,7 @@ extern const mw_route mw__misc_routes[];
 extern const mw_route mw__exectrace_routes[];
 extern const mw_route mw__tempo_routes[];
 /* Tempo's API (http/tempo.c): trace by id v1 (v2: 1) for the id text; q as
- * a TraceQL filter (*out NULL for none or `{}`; -1 after a 400). */
+ * a TraceQL filter (*out NULL for none or {}; -1 once refused as a bad request). */
 struct mw_tql;
 void mw__tempo_trace(mw_req *r, const char *id, int v2);
 int mw__tempo_tql(mw_req *r, const struct mw_tql **out);

@@ -2,7 +2,7 @@
  * (https://grafana.com/docs/tempo/latest/api_docs/), enough for Grafana's
  * Tempo data source: echo, build info, trace by id v2, tag names and tag
  * values (v1 and v2). Trace by id v1 and search are /api/traces/ and
- * /api/search (http/query.c). Unknown parameters are refused (400). */
+ * /api/search (http/api.c). Unknown parameters are refused as bad requests. */
 #include "http/http_int.h"
 #include "core/error.h"
 #include "query/tempo.h"
