@@ -47,9 +47,12 @@ static void handle_search(mw_req *r) {
 
 /* GET /api/v1/services?name=&offset=&limit= */
 static void handle_services(mw_req *r) {
+  static const char *const known[] = {"name", "offset", "limit"};
   mw_page pg;
   const char *name;
-  if (mw__param_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, &pg) || mw__param_text(r, "name", 0, &name)) return;
+  if (mw__param_only(r, known, 3) || mw__param_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, &pg) ||
+      mw__param_text(r, "name", 0, &name))
+    return;
   mw_answer a;
   mw__q_services(r->query, name, &pg, &a);
   mw__reply_answer(r, &a);
@@ -63,7 +66,10 @@ static void handle_operations(mw_req *r) {
     return mw__reply_error(r, MW_ENOTFOUND, "no such endpoint: %s", r->url);
   mw_operations_query q = {.service = mw__arena_strndup(r->arena, rest, (size_t)(slash - rest))};
   if (!q.service) return mw__reply_error(r, MW_ENOMEM, "out of memory");
-  if (mw__param_window(r, &q.start_ns, &q.end_ns) || mw__param_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, &q.page)) return;
+  static const char *const known[] = {"start", "end", "offset", "limit"};
+  if (mw__param_only(r, known, 4) || mw__param_window(r, &q.start_ns, &q.end_ns) ||
+      mw__param_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, &q.page))
+    return;
   mw_answer a;
   mw__q_operations(r->query, &q, &a);
   mw__reply_answer(r, &a);
