@@ -244,7 +244,8 @@ typedef struct search_ctx {
   mw_query *q;
   const mw_tempo_search *p;
   res_cache res;
-  mw_bmap *seen; /* trace id -> its index in hits, or -1 when its page was skipped */
+  mw_bmap *seen;    /* trace id -> its index in hits, or -1 when its page was skipped */
+  mw_bmap *visited; /* the traces of the spans read */
   trace_hit *hits;
   size_t n, found, next;
   size_t inspected_bytes;
@@ -258,6 +259,7 @@ static int search_visit(void *user, const mw_stored_span *s) {
   if (rc == MW_EIO) return 0; /* logged by the decoder; not a match */
   if (rc) return c->rc = rc, 1;
   c->inspected_bytes += v.body_bytes;
+  if ((c->rc = mw__bmap_put(c->visited, s->trace_id, 16, 1))) return 1;
   if (!tags_match(c->p->tags, c->p->n_tags, &v.t)) return 0;
   if (c->p->tql && !mw__tql_match(c->p->tql, &v.t)) return 0;
   int64_t at;
@@ -316,14 +318,17 @@ int mw__q_tempo_search(mw_query *q, const mw_tempo_search *p, mw_answer *out) {
   search_ctx c = {.q = q, .p = p};
   c.hits = mw__arena_calloc(q->arena, p->base.page.limit + 1, sizeof *c.hits);
   c.seen = mw__bmap_new(0);
-  if (!c.hits || !c.seen) {
+  c.visited = mw__bmap_new(0);
+  if (!c.hits || !c.seen || !c.visited) {
     mw__bmap_free(c.seen);
+    mw__bmap_free(c.visited);
     return mw__answer_fail(out, MW_ENOMEM, "out of memory");
   }
   size_t visited = 0;
   int rc = mw__store_scan_longest(q->rd, q->arena, &p->base, MW_TEMPO_SCAN_SPANS, search_visit, &c, &visited);
-  size_t traces = mw__bmap_count(c.seen);
+  size_t traces = mw__bmap_count(c.visited);
   mw__bmap_free(c.seen);
+  mw__bmap_free(c.visited);
   if (!rc) rc = c.rc;
   if (rc) return mw__answer_fail(out, rc, "search failed: %s", mw__strerror(rc));
   size_t room = 4096;

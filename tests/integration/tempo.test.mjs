@@ -246,6 +246,33 @@ test('GET /api/v2/search/tag/{identifier}/values: typed values ("Search tag valu
   await bad('/api/v2/search/tag/.x/values?limit=0', /limit must be an integer from 1 to 10000/);
 });
 
+test('a tags search reads at most the 5,000 longest spans, and says when it stopped there', async () => {
+  const s2 = await startServer();
+  try {
+    const N = 6000;
+    const spans = Array.from({ length: N }, (_, i) => {
+      const tid = rndHex(16);
+      return span(tid, 'bulk', { durMs: i + 1, attrs: i === 0 ? [str('needle', 'yes')] : [str('needle', 'no')] });
+    });
+    await postJsonOk(s2, { resourceSpans: [{ resource: { attributes: [str('service.name', 'bulk')] },
+      scopeSpans: [{ spans }] }] });
+    let j = await getJson(s2, `/api/search?tags=${enc('needle=yes')}`);
+    assert.deepEqual(j.traces, [], 'the one match is the shortest span, past the 5,000 longest');
+    assert.equal(j.spanLimitReached, true);
+    assert.equal(j.metrics.inspectedSpans, 5000);
+    j = await getJson(s2, `/api/search?tags=${enc('needle=yes')}&maxDuration=5ms`);
+    assert.deepEqual(ids(j.traces), [spans[0].traceId], 'a narrower search reaches it');
+    assert.equal(j.spanLimitReached, false);
+    assert.equal(j.metrics.inspectedSpans, 5);
+    j = await getJson(s2, `/api/search?tags=${enc('needle=no')}&limit=3`);
+    assert.deepEqual(j.traces.map((t) => t.durationMs), [6000, 5999, 5998]);
+    assert.equal(j.more, true);
+    assert.equal(j.spanLimitReached, false);
+  } finally {
+    await s2.stop();
+  }
+});
+
 test('stop: the log holds no warning', async () => {
   await srv.stop();
 });
