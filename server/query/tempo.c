@@ -234,9 +234,17 @@ static int tags_match(const mw_tempo_tag *tags, size_t n, const mw_tql_span *s) 
 
 /* --- search ------------------------------------------------------------------ */
 
+/* A matching span as listed: its row, and the attributes the tags matched
+ * (Tempo lists the attributes a query names). */
+typedef struct kept_span {
+  mw_stored_span s;
+  const mw_tql_attr **attrs;
+  size_t n_attrs;
+} kept_span;
+
 typedef struct trace_hit {
   mw_search_hit h;
-  mw_stored_span *spans; /* the first spss matching spans read */
+  kept_span *spans; /* the first spss matching spans read */
   size_t n_spans, matched;
 } trace_hit;
 
@@ -251,6 +259,27 @@ typedef struct search_ctx {
   size_t inspected_bytes;
   int rc;
 } search_ctx;
+
+/* The attributes of v that the tags matched, one per tag but for `name`. */
+static int keep(search_ctx *c, const mw_stored_span *s, const span_view *v, kept_span *k) {
+  k->s = *s;
+  k->n_attrs = 0;
+  k->attrs = c->p->n_tags ? mw__arena_calloc(c->q->arena, c->p->n_tags, sizeof *k->attrs) : NULL;
+  if (c->p->n_tags && !k->attrs) return MW_ENOMEM;
+  char buf[32];
+  for (size_t i = 0; i < c->p->n_tags; i++) {
+    const mw_tempo_tag *t = &c->p->tags[i];
+    const mw_tql_attr *found = NULL;
+    for (size_t j = 0; !found && j < v->t.n_attrs; j++)
+      if (!strcmp(v->t.attrs[j].key, t->key) && contains_ci(attr_text(&v->t.attrs[j], buf, sizeof buf), t->value))
+        found = &v->t.attrs[j];
+    for (size_t j = 0; !found && j < v->t.n_res; j++)
+      if (!strcmp(v->t.res[j].key, t->key) && contains_ci(attr_text(&v->t.res[j], buf, sizeof buf), t->value))
+        found = &v->t.res[j];
+    if (found) k->attrs[k->n_attrs++] = found;
+  }
+  return MW_OK;
+}
 
 static int search_visit(void *user, const mw_stored_span *s) {
   search_ctx *c = user;
@@ -267,7 +296,7 @@ static int search_visit(void *user, const mw_stored_span *s) {
     if (at < 0) return 0;
     trace_hit *t = &c->hits[at];
     t->matched++;
-    if (t->n_spans < c->p->spss) t->spans[t->n_spans++] = *s;
+    if (t->n_spans < c->p->spss && (c->rc = keep(c, s, &v, &t->spans[t->n_spans++]))) return 1;
     return 0;
   }
   const mw_page *pg = &c->p->base.page;
@@ -286,10 +315,29 @@ static int search_visit(void *user, const mw_stored_span *s) {
   t->spans = mw__arena_calloc(c->q->arena, c->p->spss ? c->p->spss : 1, sizeof *t->spans);
   if (!t->spans) return c->rc = MW_ENOMEM, 1;
   t->matched = 1;
-  if (c->p->spss) t->spans[t->n_spans++] = *s;
+  if (c->p->spss && (c->rc = keep(c, s, &v, &t->spans[t->n_spans++]))) return 1;
   if ((c->rc = mw__bmap_put(c->seen, s->trace_id, 16, (int64_t)c->n))) return 1;
   c->n++;
   return 0;
+}
+
+/* An attribute as an OTLP JSON KeyValue. */
+static void write_attr(mw_jsonw *w, const mw_tql_attr *a) {
+  mw__jw_obj(w);
+  mw__jw_kstr(w, "key", a->key);
+  mw__jw_key(w, "value");
+  mw__jw_obj(w);
+  switch (a->type) {
+  case MW_TQL_STRING: mw__jw_kstr(w, "stringValue", a->s ? a->s : ""); break;
+  case MW_TQL_INT:
+    mw__jw_key(w, "intValue");
+    mw__jw_int_str(w, a->i);
+    break;
+  case MW_TQL_DOUBLE: mw__jw_kdouble(w, "doubleValue", a->d); break;
+  default: mw__jw_kbool(w, "boolValue", (int)a->i);
+  }
+  mw__jw_obj_end(w);
+  mw__jw_obj_end(w);
 }
 
 static void write_spanset(mw_jsonw *w, const trace_hit *t) {
@@ -297,7 +345,8 @@ static void write_spanset(mw_jsonw *w, const trace_hit *t) {
   mw__jw_key(w, "spans");
   mw__jw_arr(w);
   for (size_t i = 0; i < t->n_spans; i++) {
-    const mw_stored_span *s = &t->spans[i];
+    const kept_span *k = &t->spans[i];
+    const mw_stored_span *s = &k->s;
     mw__jw_obj(w);
     mw__jw_key(w, "spanID");
     mw__jw_hex(w, s->span_id, 8);
@@ -306,6 +355,12 @@ static void write_spanset(mw_jsonw *w, const trace_hit *t) {
     mw__jw_int_str(w, s->start_ns);
     mw__jw_key(w, "durationNanos");
     mw__jw_int_str(w, s->dur_ns);
+    if (k->n_attrs) {
+      mw__jw_key(w, "attributes");
+      mw__jw_arr(w);
+      for (size_t j = 0; j < k->n_attrs; j++) write_attr(w, k->attrs[j]);
+      mw__jw_arr_end(w);
+    }
     mw__jw_obj_end(w);
   }
   mw__jw_arr_end(w);
@@ -336,7 +391,13 @@ int mw__q_tempo_search(mw_query *q, const mw_tempo_search *p, mw_answer *out) {
     if ((rc = mw__store_trace_hit(q->rd, q->arena, &c.hits[i].h)))
       return mw__answer_fail(out, rc, "search failed: %s", mw__strerror(rc));
     room += 512 + mw__json_room(c.hits[i].h.root_service) + mw__json_room(c.hits[i].h.root_name);
-    for (size_t k = 0; k < c.hits[i].n_spans; k++) room += 160 + mw__json_room(c.hits[i].spans[k].name);
+    for (size_t k = 0; k < c.hits[i].n_spans; k++) {
+      const kept_span *ks = &c.hits[i].spans[k];
+      room += 160 + mw__json_room(ks->s.name);
+      for (size_t j = 0; j < ks->n_attrs; j++)
+        room += 96 + mw__json_room(ks->attrs[j]->key) +
+                (ks->attrs[j]->type == MW_TQL_STRING ? mw__json_room(ks->attrs[j]->s) : 0);
+    }
   }
   mw_jsonw w;
   mw__answer_json(out, room, &w);

@@ -133,6 +133,10 @@ test('GET /api/search?tags= (logfmt): a case-insensitive substring of span or re
 
   j = await getJson(srv, `/api/search?tags=${enc('service.name=checkout http.status_code=200')}`);
   assert.deepEqual(ids(j.traces), sorted(A, C));
+  // each listed span carries the attributes the tags matched, as OTLP KeyValues
+  for (const t of j.traces)
+    assert.deepEqual(t.spanSets[0].spans[0].attributes,
+      [{ key: 'service.name', value: { stringValue: 'checkout' } }, { key: 'http.status_code', value: { intValue: '200' } }]);
   j = await getJson(srv, `/api/search?tags=${enc('name="GET /checkout"')}`);
   assert.deepEqual(ids(j.traces), sorted(A, C));
 
@@ -150,6 +154,7 @@ test('GET /api/search?tags= (logfmt): a case-insensitive substring of span or re
   j = await getJson(srv, `/api/search?tags=${enc('db.system=postgres')}&spss=1`);
   assert.deepEqual(ids(j.traces), [A]);
   assert.deepEqual(j.traces[0].spanSets[0].spans.map((s) => s.spanID), [aDb.spanId]);
+  assert.deepEqual(j.traces[0].spanSets[0].spans[0].attributes, [{ key: 'db.system', value: { stringValue: 'postgresql' } }]);
 
   j = await getJson(srv, `/api/search?tags=${enc('http.method=get')}&limit=1`);
   assert.deepEqual(ids(j.traces), [A], 'slowest matching span first');
