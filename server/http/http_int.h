@@ -15,6 +15,7 @@
 #include "ingest/body.h"
 #include "ingest/commit.h"
 #include "query/query.h"
+#include "query/traceql.h"
 
 struct mw_http {
   mw_http_opts opts;
@@ -95,6 +96,7 @@ struct mw_req {
 
   /* handler state */
   void *ctx;
+  mw_tql *tql; /* a parsed TraceQL query (tempo.c): its regexes live outside the arena */
   int64_t t0_ns;
 };
 
@@ -260,6 +262,12 @@ int mw__gor_source_sub(mw_req *r, int64_t source_id, const char *rest);
 extern const mw_route mw__correlate_routes[];
 extern const mw_route mw__misc_routes[];
 extern const mw_route mw__exectrace_routes[];
+extern const mw_route mw__tempo_routes[];
+/* Tempo's API (http/tempo.c): trace by id v1 (v2: 1) for the id text; q as
+ * a TraceQL filter (*out NULL for none or {}; -1 once refused as a bad request). */
+struct mw_tql;
+void mw__tempo_trace(mw_req *r, const char *id, int v2);
+int mw__tempo_tql(mw_req *r, const struct mw_tql **out);
 
 /* The pool of execution trace readers (http/exectrace.c): start finds the
  * reader and starts --exectrace-workers threads; stop kills what runs,

@@ -33,9 +33,9 @@ mw_counter_vec mw__m_requests;
 /* Bodies up to this size are refused without being drained (see on_request). */
 enum { EARLY_REPLY_BYTES = 16 * 1024 };
 
-static const mw_route *const route_tables[] = {mw__otlp_routes,    mw__exectrace_routes, mw__api_routes,
-                                               mw__runtime_routes, mw__correlate_routes, mw__gor_routes,
-                                               mw__misc_routes};
+static const mw_route *const route_tables[] = {mw__otlp_routes,  mw__exectrace_routes, mw__api_routes,
+                                               mw__tempo_routes, mw__runtime_routes,   mw__correlate_routes,
+                                               mw__gor_routes,   mw__misc_routes};
 
 /* Returns the route for (method, url). *path_ok is 1 when some route other
  * than the viewer's catch-all has the path, so that a wrong method is 405
@@ -280,6 +280,7 @@ static void req_free(mw_req *r) {
   if (r->answer) MHD_destroy_response(r->answer);
   mw__body_decoder_free(r->dec);
   if (r->body) mw__body_buf_free(r->body);
+  mw__tql_free(r->tql);
   mw__arena_free(r->arena);
   free(r);
 }
