@@ -54,15 +54,7 @@ static int pb_string(void *user, const mw_pb_step *path, size_t depth, const Pro
   enum mw_text_flaw flaw = mw__text_check((const char *)s, len, NULL);
   if (flaw == MW_TEXT_OK) return MW_OK;
   char where[256];
-  size_t off = 0;
-  for (size_t i = 0; i < depth && off < sizeof where; i++) {
-    int n = path[i].field->label == PROTOBUF_C_LABEL_REPEATED && path[i].index != SIZE_MAX
-                ? snprintf(where + off, sizeof where - off, "%s[%zu].", path[i].field->name, path[i].index)
-                : snprintf(where + off, sizeof where - off, "%s.", path[i].field->name);
-    off = n < 0 ? sizeof where : off + (size_t)n;
-  }
-  if (off >= sizeof where) off = sizeof where - 1;
-  where[off] = '\0';
+  mw__pb_path_put(where, sizeof where, path, depth);
   return fail(t->err, t->errsz, "%s%s %s", where, f->name, mw__text_flaw_name(flaw));
 }
 

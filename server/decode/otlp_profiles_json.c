@@ -6,6 +6,7 @@
  * many and still changing (v1development), and the JSON mapping is the same
  * rule for all of them (proto3 JSON, with OTLP's hex ids). */
 #include "decode/otlp_profiles.h"
+#include "decode/json_walk.h"
 #include "core/error.h"
 #include "core/hex.h"
 #include "core/utf8.h"
@@ -17,12 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One step from the root, for error messages (on the C stack). */
-typedef struct path {
-  const struct path *up;
-  const char *name; /* member, or NULL for an array element */
-  size_t index;
-} path;
+typedef mw_jpath path;
 
 static const char empty_string[] = "";
 
@@ -33,28 +29,12 @@ typedef struct dec {
   size_t errsz;
 } dec;
 
-static size_t put_path(char *buf, size_t sz, size_t off, const path *p) {
-  if (!p) return off;
-  off = put_path(buf, sz, off, p->up);
-  if (off >= sz) return off;
-  int n = p->name ? snprintf(buf + off, sz - off, "%s%s", p->up ? "." : "", p->name)
-                  : snprintf(buf + off, sz - off, "[%zu]", p->index);
-  return n < 0 ? sz : off + (size_t)n;
-}
-
 __attribute__((format(printf, 3, 4))) static int fail(dec *d, const path *at, const char *fmt, ...) {
-  if (!d->err || !d->errsz) return MW_EINVAL;
-  char where[300];
-  size_t n = put_path(where, sizeof where, 0, at);
-  if (n >= sizeof where) memcpy(where + sizeof where - 4, "...", 4);
-  int off = snprintf(d->err, d->errsz, "%s%s", where, n ? ": " : "");
-  if (off >= 0 && (size_t)off < d->errsz) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(d->err + off, d->errsz - (size_t)off, fmt, ap);
-    va_end(ap);
-  }
-  return MW_EINVAL;
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = mw__jpath_vfail(d->err, d->errsz, at, fmt, ap);
+  va_end(ap);
+  return rc;
 }
 
 static int nomem(dec *d) {
@@ -80,22 +60,6 @@ static int is_hex_id(const char *field) {
          !strcmp(field, "profile_id");
 }
 
-static int parse_dec(const char *s, size_t n, uint64_t max, int *neg, uint64_t *out) {
-  size_t i = 0;
-  *neg = n > 0 && s[0] == '-';
-  i = (size_t)*neg;
-  if (i == n) return -1;
-  uint64_t x = 0;
-  for (; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9') return -1;
-    unsigned digit = (unsigned)(s[i] - '0');
-    if (x > (max - digit) / 10) return -1;
-    x = x * 10 + digit;
-  }
-  *out = x;
-  return 0;
-}
-
 /* An integer as a JSON number (integral) or a decimal string, within
  * [lo, hi] (as signed) or [0, uhi] (unsigned: is_unsigned). */
 static int get_int(dec *d, const json_t *v, const path *at, int is_unsigned, int64_t lo, int64_t hi, uint64_t uhi,
@@ -112,7 +76,7 @@ static int get_int(dec *d, const json_t *v, const path *at, int is_unsigned, int
     neg = x < 0;
     mag = (uint64_t)fabs(x);
   } else if (json_is_string(v)) {
-    if (parse_dec(json_string_value(v), json_string_length(v), UINT64_MAX, &neg, &mag))
+    if (mw__json_dec(json_string_value(v), json_string_length(v), UINT64_MAX, &neg, &mag))
       return fail(d, at, "expected an integer (a number or a decimal string)");
   } else {
     return fail(d, at, "expected an integer");
@@ -126,15 +90,6 @@ static int get_int(dec *d, const json_t *v, const path *at, int is_unsigned, int
     return fail(d, at, "out of range");
   *out = neg ? (uint64_t)(-(int64_t)(mag - 1) - 1) : mag;
   return 0;
-}
-
-static int b64_val(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+' || c == '-') return 62;
-  if (c == '/' || c == '_') return 63;
-  return -1;
 }
 
 static int get_bytes(dec *d, const json_t *v, const path *at, int hex, ProtobufCBinaryData *out) {
@@ -151,22 +106,11 @@ static int get_bytes(dec *d, const json_t *v, const path *at, int hex, ProtobufC
     out->len = n / 2;
     return 0;
   }
-  while (n && s[n - 1] == '=') n--;
-  if (n % 4 == 1) return fail(d, at, "bad base64 length");
-  uint8_t *b = mw__arena_alloc(d->a, n * 3 / 4 + 1);
-  if (!b) return nomem(d);
-  size_t o = 0;
-  uint32_t acc = 0;
-  for (size_t i = 0; i < n; i++) {
-    int x = b64_val(s[i]);
-    if (x < 0) return fail(d, at, "not base64 (bad character at offset %zu)", i);
-    acc = acc << 6 | (uint32_t)x;
-    if (i % 4 == 3) b[o++] = (uint8_t)(acc >> 16), b[o++] = (uint8_t)(acc >> 8), b[o++] = (uint8_t)acc;
-  }
-  if (n % 4 == 2) b[o++] = (uint8_t)(acc >> 4);
-  if (n % 4 == 3) b[o++] = (uint8_t)(acc >> 10), b[o++] = (uint8_t)(acc >> 2);
-  out->data = b;
-  out->len = o;
+  size_t bad_at;
+  int rc = mw__base64_decode(d->a, s, n, &out->data, &out->len, &bad_at);
+  if (rc == MW_ENOMEM) return nomem(d);
+  if (rc && bad_at == SIZE_MAX) return fail(d, at, "bad base64 length or padding");
+  if (rc) return fail(d, at, "not base64 (bad character at offset %zu)", bad_at);
   return 0;
 }
 

@@ -83,57 +83,65 @@ static void reply_memory(mw_req *r, otlp_ctx *c, int rc) {
   reply_status(r, c->media, rc, "the server is at its limit (max_request_memory): retry after the delay");
 }
 
-/* partial_success.error_message: the first reason a span was rejected, and a
- * warning about spans older than the retention window (stored, but deleted at
- * the next retention pass); NULL when there is nothing to say. */
-static const char *partial_message(mw_req *r, const mw_span_batch *b) {
-  int64_t cutoff = mw__retention_cutoff(r);
-  size_t old = 0;
-  for (size_t i = 0; i < b->n_rows; i++) old += b->rows[i].start_ns < cutoff;
-  if (!old) return b->rejected ? b->reject_reason : NULL;
-  enum { MSG_MAX = 512 };
+/* partial_success.error_message: the first reason an item was rejected, and a
+ * warning about `old` items (spans, profiles) older than the retention window
+ * (stored, but deleted at the next retention pass); NULL when there is nothing
+ * to say. */
+static const char *partial_message(mw_req *r, size_t rejected, const char *reason, size_t old, const char *what) {
+  if (!old) return rejected ? reason : NULL;
+  enum { MSG_MAX = 1024 };
   char warn[256], *msg = mw__arena_alloc(r->arena, MSG_MAX);
-  mw__retention_warning(r, old, "span", warn, sizeof warn);
-  if (msg) snprintf(msg, MSG_MAX, "%s%s%s", b->rejected ? b->reject_reason : "", b->rejected ? "; also, " : "", warn);
+  mw__retention_warning(r, old, what, warn, sizeof warn);
+  if (msg) snprintf(msg, MSG_MAX, "%s%s%s", rejected ? reason : "", rejected ? "; also, " : "", warn);
   return msg;
+}
+
+/* The JSON answer of an export: {} or {"partialSuccess":{"<count_key>":"N","errorMessage":…}}. */
+static void reply_partial_json(mw_req *r, const char *count_key, size_t rejected, const char *message) {
+  mw_buf out;
+  mw__buf_init(&out, 8192);
+  mw_jsonw w;
+  mw__jw_init(&w, &out);
+  mw__jw_obj(&w);
+  if (rejected || message) {
+    mw__jw_key(&w, "partialSuccess");
+    mw__jw_obj(&w);
+    mw__jw_key(&w, count_key);
+    mw__jw_int_str(&w, (int64_t)rejected);
+    mw__jw_kstr(&w, "errorMessage", message ? message : "");
+    mw__jw_obj_end(&w);
+  }
+  mw__jw_obj_end(&w);
+  mw__reply_buf(r, MW_OK, "application/json", &out);
+}
+
+/* The protobuf answer of an export, packed from its response message. */
+static void reply_partial_pb(mw_req *r, const ProtobufCMessage *resp) {
+  size_t len = protobuf_c_message_get_packed_size(resp);
+  char *out = malloc(len ? len : 1);
+  if (out) protobuf_c_message_pack(resp, (uint8_t *)out);
+  mw__reply(r, MW_OK, "application/x-protobuf", out, out ? len : 0);
 }
 
 static void reply_success(mw_req *r, otlp_ctx *c) {
   const mw_span_batch *b = &c->batch;
   mw__counter_add(&mw__m_spans_accepted, b->n_rows);
   mw__counter_add(&mw__m_spans_rejected, b->rejected);
-  const char *message = partial_message(r, b);
-  if (c->media == MEDIA_PROTOBUF) {
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse resp =
-        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess ps =
-        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
-    if (b->rejected || message) { /* rejected_spans 0 with a message: a warning (OTLP/HTTP) */
-      ps.rejected_spans = (int64_t)b->rejected;
-      ps.error_message = (char *)(message ? message : "");
-      resp.partial_success = &ps;
-    }
-    size_t len = protobuf_c_message_get_packed_size(&resp.base);
-    char *out = malloc(len ? len : 1);
-    if (out) protobuf_c_message_pack(&resp.base, (uint8_t *)out);
-    mw__reply(r, MW_OK, "application/x-protobuf", out, out ? len : 0);
-    return;
+  int64_t cutoff = mw__retention_cutoff(r);
+  size_t old = 0;
+  for (size_t i = 0; i < b->n_rows; i++) old += b->rows[i].start_ns < cutoff;
+  const char *message = partial_message(r, b->rejected, b->reject_reason, old, "span");
+  if (c->media != MEDIA_PROTOBUF) return reply_partial_json(r, "rejectedSpans", b->rejected, message);
+  Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse resp =
+      OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+  Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess ps =
+      OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+  if (b->rejected || message) { /* rejected_spans 0 with a message: a warning (OTLP/HTTP) */
+    ps.rejected_spans = (int64_t)b->rejected;
+    ps.error_message = (char *)(message ? message : "");
+    resp.partial_success = &ps;
   }
-  mw_buf out;
-  mw__buf_init(&out, 8192);
-  mw_jsonw w;
-  mw__jw_init(&w, &out);
-  mw__jw_obj(&w);
-  if (b->rejected || message) {
-    mw__jw_key(&w, "partialSuccess");
-    mw__jw_obj(&w);
-    mw__jw_key(&w, "rejectedSpans");
-    mw__jw_int_str(&w, (int64_t)b->rejected);
-    mw__jw_kstr(&w, "errorMessage", message);
-    mw__jw_obj_end(&w);
-  }
-  mw__jw_obj_end(&w);
-  mw__reply_buf(r, MW_OK, "application/json", &out);
+  reply_partial_pb(r, &resp.base);
 }
 
 /* The request's encoding from its Content-Type, and its body: replies and
@@ -223,57 +231,25 @@ static void resume_traces(mw_req *r) {
 
 /* --- profiles ------------------------------------------------------------ */
 
-/* partial_success.error_message for profiles: the first refusal, and a
- * warning about profiles older than the retention window (stored, but deleted
- * at the next retention pass); NULL when there is nothing to say. */
-static const char *profiles_message(mw_req *r, const mw_otlp_prof_batch *b) {
+static void reply_profiles(mw_req *r, otlp_ctx *c) {
+  const mw_otlp_prof_batch *b = &c->prof;
+  mw__counter_add(&mw__m_profiles_accepted, b->profiles);
+  mw__counter_add(&mw__m_profiles_rejected, b->rejected);
   int64_t cutoff = mw__retention_cutoff(r);
   size_t old = 0;
   for (const mw_runtime_batch *x = b->first; x; x = x->next) old += mw__runtime_count_before(x, cutoff);
-  if (!old) return b->rejected ? b->reject_reason : NULL;
-  enum { MSG_MAX = 1024 };
-  char warn[256], *msg = mw__arena_alloc(r->arena, MSG_MAX);
-  mw__retention_warning(r, old, "profile", warn, sizeof warn);
-  if (msg) snprintf(msg, MSG_MAX, "%s%s%s", b->rejected ? b->reject_reason : "", b->rejected ? "; also, " : "", warn);
-  return msg;
-}
-
-static void reply_profiles(mw_req *r, otlp_ctx *c) {
-  const mw_otlp_prof_batch *b = &c->prof;
-  const char *message = profiles_message(r, b);
-  mw__counter_add(&mw__m_profiles_accepted, b->profiles);
-  mw__counter_add(&mw__m_profiles_rejected, b->rejected);
-  if (c->media == MEDIA_PROTOBUF) {
-    Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceResponse resp =
-        OPENTELEMETRY__PROTO__COLLECTOR__PROFILES__V1DEVELOPMENT__EXPORT_PROFILES_SERVICE_RESPONSE__INIT;
-    Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesPartialSuccess ps =
-        OPENTELEMETRY__PROTO__COLLECTOR__PROFILES__V1DEVELOPMENT__EXPORT_PROFILES_PARTIAL_SUCCESS__INIT;
-    if (b->rejected || message) { /* rejected_profiles 0 with a message: a warning (OTLP/HTTP) */
-      ps.rejected_profiles = (int64_t)b->rejected;
-      ps.error_message = (char *)(message ? message : "");
-      resp.partial_success = &ps;
-    }
-    size_t len = protobuf_c_message_get_packed_size(&resp.base);
-    char *out = malloc(len ? len : 1);
-    if (out) protobuf_c_message_pack(&resp.base, (uint8_t *)out);
-    mw__reply(r, MW_OK, "application/x-protobuf", out, out ? len : 0);
-    return;
+  const char *message = partial_message(r, b->rejected, b->reject_reason, old, "profile");
+  if (c->media != MEDIA_PROTOBUF) return reply_partial_json(r, "rejectedProfiles", b->rejected, message);
+  Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceResponse resp =
+      OPENTELEMETRY__PROTO__COLLECTOR__PROFILES__V1DEVELOPMENT__EXPORT_PROFILES_SERVICE_RESPONSE__INIT;
+  Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesPartialSuccess ps =
+      OPENTELEMETRY__PROTO__COLLECTOR__PROFILES__V1DEVELOPMENT__EXPORT_PROFILES_PARTIAL_SUCCESS__INIT;
+  if (b->rejected || message) { /* rejected_profiles 0 with a message: a warning (OTLP/HTTP) */
+    ps.rejected_profiles = (int64_t)b->rejected;
+    ps.error_message = (char *)(message ? message : "");
+    resp.partial_success = &ps;
   }
-  mw_buf out;
-  mw__buf_init(&out, 8192);
-  mw_jsonw w;
-  mw__jw_init(&w, &out);
-  mw__jw_obj(&w);
-  if (b->rejected || message) {
-    mw__jw_key(&w, "partialSuccess");
-    mw__jw_obj(&w);
-    mw__jw_key(&w, "rejectedProfiles");
-    mw__jw_int_str(&w, (int64_t)b->rejected);
-    mw__jw_kstr(&w, "errorMessage", message ? message : "");
-    mw__jw_obj_end(&w);
-  }
-  mw__jw_obj_end(&w);
-  mw__reply_buf(r, MW_OK, "application/json", &out);
+  reply_partial_pb(r, &resp.base);
 }
 
 static void handle_profiles(mw_req *r) {

@@ -31,6 +31,18 @@ static void row_of(const mw_stored_span *s, mw_span_row *row) {
   row->body_len = s->body_len;
 }
 
+/* The stored span in protobuf-c form, or NULL (logged) when it does not decode. */
+static mw_otlp_span *decode_span(mw_arena *a, const mw_stored_span *s) {
+  mw_span_row *row = mw__arena_alloc(a, sizeof *row);
+  mw_otlp_span *sp = NULL;
+  if (row) {
+    row_of(s, row);
+    sp = mw__span_form_get_span(a, row);
+  }
+  if (!sp) mw__error("stored span does not decode", NULL);
+  return sp;
+}
+
 /* Writes the spans of one (source, scope) group as an OTLP ScopeSpans. */
 static void write_scope_spans(mw_jsonw *w, mw_arena *a, const mw_trace_rows *t, int64_t source_id, int64_t scope_id,
                               char *done) {
@@ -47,16 +59,8 @@ static void write_scope_spans(mw_jsonw *w, mw_arena *a, const mw_trace_rows *t, 
     const mw_stored_span *s = &t->spans[i];
     if (done[i] || s->source_id != source_id || s->scope_id != scope_id) continue;
     done[i] = 1;
-    mw_span_row *row = mw__arena_alloc(a, sizeof *row);
-    mw_otlp_span *sp = NULL;
-    if (row) {
-      row_of(s, row);
-      sp = mw__span_form_get_span(a, row);
-    }
-    if (!sp) {
-      mw__error("stored span does not decode", NULL);
-      continue;
-    }
+    mw_otlp_span *sp = decode_span(a, s);
+    if (!sp) continue;
     mw__otlp_json_span(w, sp);
   }
   mw__jw_arr_end(w);
@@ -80,16 +84,8 @@ static mw_otlp_scope_spans *pb_scope_spans(mw_arena *a, const mw_trace_rows *t, 
     const mw_stored_span *s = &t->spans[i];
     if (done[i] || s->source_id != source_id || s->scope_id != scope_id) continue;
     done[i] = 1;
-    mw_span_row *row = mw__arena_alloc(a, sizeof *row);
-    mw_otlp_span *sp = NULL;
-    if (row) {
-      row_of(s, row);
-      sp = mw__span_form_get_span(a, row);
-    }
-    if (!sp) {
-      mw__error("stored span does not decode", NULL);
-      continue;
-    }
+    mw_otlp_span *sp = decode_span(a, s);
+    if (!sp) continue;
     spans[ss->n_spans++] = sp;
   }
   return ss;

@@ -10,35 +10,23 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { startServer, dataFile, request, postJsonOk } from './lib/server.mjs';
-import { decodeTraceResponsePb, decodeRpcStatusPb } from './lib/otlp.mjs';
+import { decodeTraceResponsePb, decodeRpcStatusPb, encVarint, tag, fVarint, fBytes, fFixed64 } from './lib/otlp.mjs';
 import { FIXTURE_DIR, fixture, decodeProfile, sumValues, weigh, sortedEntries, getJ, findSource } from './lib/runtime.mjs';
 import { nowNs } from './lib/clock.mjs';
 
 // ---------------------------------------------------------------- a protobuf writer for the profiles messages
 
-function varint(n) {
-  let v = BigInt.asUintN(64, BigInt(n));
-  const out = [];
-  do {
-    let b = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v) b |= 0x80;
-    out.push(b);
-  } while (v);
-  return Buffer.from(out);
-}
-const tag = (f, wt) => varint((f << 3) | wt);
-const fV = (f, n) => (n === undefined || BigInt(n) === 0n ? Buffer.alloc(0) : Buffer.concat([tag(f, 0), varint(n)]));
-const fB = (f, b) => Buffer.concat([tag(f, 2), varint(b.length), b]);
+const fV = (f, n) => (n === undefined || BigInt(n) === 0n ? Buffer.alloc(0) : fVarint(f, n));
+const fB = fBytes;
 const fS = (f, s) => (s ? fB(f, Buffer.from(s, 'utf8')) : Buffer.alloc(0));
-const fF64 = (f, n) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(n || 0)); return Buffer.concat([tag(f, 1), b]); };
-const packed = (f, xs) => (xs && xs.length ? fB(f, Buffer.concat(xs.map((x) => varint(x)))) : Buffer.alloc(0));
+const fF64 = (f, n) => fFixed64(f, n || 0);
+const packed = (f, xs) => (xs && xs.length ? fB(f, Buffer.concat(xs.map((x) => encVarint(x)))) : Buffer.alloc(0));
 const packedF64 = (f, xs) => (xs && xs.length ? fB(f, Buffer.concat(xs.map((x) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(x)); return b; }))) : Buffer.alloc(0));
 const cat = (...xs) => Buffer.concat(xs);
 const msgs = (f, xs, enc) => Buffer.concat((xs || []).map((x) => fB(f, enc(x))));
 
 const anyValue = (v) => cat(v.stringValue !== undefined ? fB(1, Buffer.from(v.stringValue)) : Buffer.alloc(0),
-  v.intValue !== undefined ? cat(tag(3, 0), varint(v.intValue)) : Buffer.alloc(0));
+  v.intValue !== undefined ? cat(tag(3, 0), encVarint(v.intValue)) : Buffer.alloc(0));
 const keyValue = (kv) => cat(fS(1, kv.key), fB(2, anyValue(kv.value)));
 const valueType = (t) => cat(fV(1, t.typeStrindex), fV(2, t.unitStrindex));
 
