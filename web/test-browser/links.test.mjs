@@ -209,6 +209,29 @@ describe('links both ways', { skip: why || false }, () => {
     assert.deepEqual(page.problems, []);
   });
 
+  test('behind query tokens: a span link opened cold asks for the token, then opens the span', async () => {
+    const guarded = await startServer({ env: { MEANWHILE_QUERY_TOKENS: 'links-token', MEANWHILE_GRAFANA_URL: 'http://localhost:3000', MEANWHILE_GRAFANA_DATASOURCE_UID: 'tempo' } });
+    try {
+      const sid = 'cd'.repeat(8), t0 = 1795334474000000000n;
+      await postJsonOk(guarded, { resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'guarded' } }] },
+        scopeSpans: [{ scope: { name: 't' }, spans: [{ traceId: plainTrace, spanId: sid, name: 'GET /guarded', kind: 2,
+          startTimeUnixNano: String(t0), endTimeUnixNano: String(t0 + 20000000n), status: {} }] }] }] });
+      const p = await newPage(browser.context, guarded.base);
+      await p.goto(`${guarded.base}/#/trace/${plainTrace}/span/${sid}`);
+      await p.waitForSelector('.state.error[data-status="401"] form.token-form');
+      assert.equal(p.url(), `${guarded.base}/trace/${plainTrace}?span=${sid}`, 'already the path form');
+      await p.fill('.token-form input', 'links-token');
+      await p.press('.token-form input', 'Enter');
+      await p.waitForSelector(`.span-panel[data-span-id="${sid}"]`);
+      assert.equal(p.url(), `${guarded.base}/trace/${plainTrace}?span=${sid}`);
+      // the Grafana link, read with the token once it is known
+      await p.waitForSelector('.trace-head a.grafana-link');
+      assert.ok((await p.locator('a.grafana-link').getAttribute('href')).startsWith('http://localhost:3000/explore?schemaVersion=1&panes='));
+      assert.deepEqual(p.problems.filter((x) => !/status of 401/.test(x)), []);
+      await p.close();
+    } finally { await guarded.cleanup(); }
+  });
+
   test('no Grafana configured: no "Open in Grafana"', async () => {
     const p = await newPage(browser.context, plain.base);
     const asked = p.waitForResponse((r) => r.url() === `${plain.base}/api/v1/viewer-config`);
