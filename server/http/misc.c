@@ -1,5 +1,6 @@
-/* Health, Prometheus metrics (query/metrics.h), and the web viewer's static
- * files (compiled into the binary from web/app, see cmake/embed.cmake). */
+/* Health, Prometheus metrics (query/metrics.h), the web viewer's settings
+ * (GET /api/v1/viewer-config) and its static files (compiled into the
+ * binary from web/app, see cmake/embed.cmake). */
 #include "http/http_int.h"
 #include "core/embed.h"
 #include "core/error.h"
@@ -39,6 +40,30 @@ static void handle_metrics(mw_req *r) {
     return mw__reply_text(r, a.rc, a.error);
   }
   mw__reply_buf(r, MW_OK, a.content_type, &a.body);
+}
+
+/* GET /api/v1/viewer-config: what the viewer needs to know of the server's
+ * options: the Grafana to link traces to (--grafana-url and
+ * --grafana-datasource-uid, both checked at start), or null. */
+static void handle_viewer_config(mw_req *r) {
+  if (mw__param_only(r, NULL, 0)) return;
+  const mw_http_opts *o = &r->http->opts;
+  mw_buf b;
+  mw__buf_init(&b, 8192);
+  mw_jsonw w;
+  mw__jw_init(&w, &b);
+  mw__jw_obj(&w);
+  mw__jw_key(&w, "grafana");
+  if (o->grafana_url && o->grafana_datasource_uid) {
+    mw__jw_obj(&w);
+    mw__jw_kstr(&w, "url", o->grafana_url);
+    mw__jw_kstr(&w, "datasource_uid", o->grafana_datasource_uid);
+    mw__jw_obj_end(&w);
+  } else {
+    mw__jw_null(&w);
+  }
+  mw__jw_obj_end(&w);
+  mw__reply_buf(r, MW_OK, "application/json", &b);
 }
 
 static const char *content_type_of(const char *path) {
@@ -84,6 +109,8 @@ static void handle_static(mw_req *r) {
 const mw_route mw__misc_routes[] = {
     {.method = "GET", .access = MW_ACCESS_OPEN, .path = "/healthz", .handle = handle_healthz},
     {.method = "GET", .path = "/metrics", .handle = handle_metrics},
+    /* a query route (behind the query tokens) that reads no data */
+    {.method = "GET", .path = "/api/v1/viewer-config", .handle = handle_viewer_config},
     /* the viewer's files hold no data; the data comes from the API, behind the query tokens */
     {.method = "GET", .access = MW_ACCESS_OPEN, .path = "/", .prefix = 1, .handle = handle_static},
     {0},
