@@ -2,15 +2,25 @@
  * parser over the bytes of the query, straight into a tree of comparisons in
  * the caller's arena, and an evaluator of that tree on one span.
  *
- *   query   := spanset ( '||' spanset )*
+ *   query   := sexpr
+ *   sexpr   := sterm ( ( '&&' | '||' ) sterm )*       (one precedence, left first)
+ *   sterm   := sprim ( ( '>>' | '>' | '<<' | '<' ) sprim )*
+ *   sprim   := spanset | '(' sexpr ')'
  *   spanset := '{' [ or ] '}'
  *   or      := and ( '||' and )*
  *   and     := primary ( '&&' primary )*
  *   primary := '(' or ')' | field op literal
  *
- * Everything else TraceQL has (pipelines, aggregates, structural operators,
- * spanset &&, arithmetic, other scopes and intrinsics) is recognised well
- * enough to be named in the error, and refused. Regular expressions are
+ * The spanset operators follow Tempo's grammar (pkg/traceql/expr.y: `&&` and
+ * `||` share one precedence and group from the left; the structural
+ * operators bind tighter) and its evaluation (ast_execute.go): the query is
+ * evaluated on one trace at a time, over all its spans, into the set of
+ * spans it selects (mw__tql_eval_trace). A query of spansets joined by `||`
+ * alone selects span by span (mw__tql_match is exact for it).
+ *
+ * Everything else TraceQL has (pipelines, aggregates, the sibling, negated
+ * and union structural operators, arithmetic, other scopes and intrinsics)
+ * is recognised well enough to be named in the error, and refused. Regular expressions are
  * RE2's syntax checked and rewritten here into POSIX extended syntax for
  * libc's regcomp, fully anchored as Tempo anchors them; RE2 syntax that
  * POSIX cannot say is refused. */
@@ -18,6 +28,7 @@
 
 #include <regex.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +51,19 @@ typedef struct node {
   regex_t *re;              /* OP_RE, OP_NRE */
 } node;
 
+/* A spanset expression: a filter, or an operator between two. */
+enum ss_op { SS_FILTER, SS_AND, SS_UNION, SS_DESC, SS_CHILD, SS_ANC, SS_PARENT };
+typedef struct ssnode {
+  int op;
+  const struct ssnode *l, *r; /* the operators */
+  const node *filter;         /* SS_FILTER */
+} ssnode;
+
 struct mw_tql {
-  const node *root;
+  const node *root;  /* per span: the spanset filters joined by ||  */
+  const ssnode *top; /* the spanset expression */
+  int trace_level;   /* top has an operator other than || */
+  int has_filter;    /* some filter is not { } */
   regex_t *re[MW_TQL_MAX_REGEX];
   size_t n_re;
 };
@@ -970,43 +992,108 @@ static int parse_spanset(parser *p, const node **out) {
   return MW_OK;
 }
 
-/* Between and after spansets: '||' joins them (a union, which per span is
- * an or); every other spanset operator is named and refused. */
-static int parse_query(parser *p, const node **out) {
-  if (parse_spanset(p, out)) return p->rc;
+/* ---- spanset expressions ------------------------------------------------------ */
+
+static int ss_new(parser *p, int op, const ssnode *l, const ssnode *r, const node *filter, const ssnode **out) {
+  ssnode *n = mw__arena_calloc(p->a, 1, sizeof *n);
+  if (!n) return oom(p);
+  n->op = op, n->l = l, n->r = r, n->filter = filter;
+  *out = n;
+  return MW_OK;
+}
+
+/* The spanset operators outside the subset, longest first ('!>>' before '!>'). */
+static const char *const refused_ops[] = {"!>>", "!<<", "&>>", "&<<", "!>", "!<", "&>", "&<", "&~", "!~", "~"};
+
+/* What stands after a spanset expression where none of its operators does:
+ * named when it is a part of TraceQL outside the subset. open is the ( being
+ * closed, or SIZE_MAX at the top level. */
+static int bad_after_spanset(parser *p, size_t open) {
+  size_t at = p->pos;
+  char ex[24];
+  for (size_t k = 0; k < sizeof refused_ops / sizeof refused_ops[0]; k++)
+    if (starts(p, refused_ops[k]))
+      return FAIL(p, at, "unsupported: the structural operator '%s' between spansets (&&, ||, >>, >, << and < are)",
+                  refused_ops[k]);
+  if (peek(p, 0) == '|') {
+    p->pos++;
+    skip_ws(p);
+    size_t b = p->pos;
+    while (p->pos < p->len && is_word(peek(p, 0))) p->pos++;
+    if (p->pos > b) return FAIL(p, at, "unsupported: the pipeline stage '| %.*s'", (int)(p->pos - b), p->q + b);
+    return FAIL(p, at, "unsupported: a pipeline '|'");
+  }
+  if (is_alpha(peek(p, 0))) {
+    size_t b = p->pos;
+    while (p->pos < p->len && is_word(peek(p, 0))) p->pos++;
+    return FAIL(p, at, "unsupported: '%.*s' after a spanset", (int)(p->pos - b), p->q + b);
+  }
+  if (open != SIZE_MAX) return FAIL(p, open, "missing ) for this (");
+  if (peek(p, 0) == ')') return FAIL(p, at, "unmatched )");
+  return FAIL(p, at, "unexpected '%s' after a spanset", excerpt(p, at, ex, sizeof ex));
+}
+
+static int parse_sexpr(parser *p, const ssnode **out);
+
+/* A spanset, or a spanset expression in parentheses. */
+static int parse_sprim(parser *p, const ssnode **out) {
+  skip_ws(p);
+  if (peek(p, 0) == '(') {
+    size_t open = p->pos++;
+    if (++p->depth > MW_TQL_MAX_DEPTH) return FAIL(p, open, "parentheses nested deeper than %d", MW_TQL_MAX_DEPTH);
+    if (parse_sexpr(p, out)) return p->rc;
+    skip_ws(p);
+    if (peek(p, 0) != ')') return bad_after_spanset(p, open);
+    p->pos++;
+    p->depth--;
+    return MW_OK;
+  }
+  const node *f;
+  if (parse_spanset(p, &f) || ss_new(p, SS_FILTER, NULL, NULL, f, out)) return p->rc;
+  if (f->kind != N_TRUE) p->t->has_filter = 1;
+  /* per span: a span some filter matches */
+  if (!p->t->root) p->t->root = f;
+  else if (join(p, N_OR, p->t->root, f, &p->t->root)) return p->rc;
+  return MW_OK;
+}
+
+/* Structural operators: they bind tighter than && and ||. */
+static int parse_sterm(parser *p, const ssnode **out) {
+  if (parse_sprim(p, out)) return p->rc;
   for (;;) {
     skip_ws(p);
-    if (at_end(p)) return MW_OK;
-    size_t at = p->pos;
-    if (starts(p, "||")) {
-      p->pos += 2;
-      const node *r;
-      if (parse_spanset(p, &r) || join(p, N_OR, *out, r, out)) return p->rc;
-      continue;
-    }
-    static const char *const structural[] = {"!>>", "!<<", "&>>", "&<<", ">>", "<<", "!>", "!<",
-                                             "&>",  "&<",  "&~",  "!~",  ">",  "<",  "~"};
-    for (size_t k = 0; k < sizeof structural / sizeof structural[0]; k++)
-      if (starts(p, structural[k]))
-        return FAIL(p, at, "unsupported: the structural operator '%s' between spansets", structural[k]);
-    if (starts(p, "&&"))
-      return FAIL(p, at, "unsupported: '&&' between spansets (both in one trace); '||' between spansets is supported");
-    if (peek(p, 0) == '|') {
-      p->pos++;
-      skip_ws(p);
-      size_t b = p->pos;
-      while (p->pos < p->len && is_word(peek(p, 0))) p->pos++;
-      if (p->pos > b) return FAIL(p, at, "unsupported: the pipeline stage '| %.*s'", (int)(p->pos - b), p->q + b);
-      return FAIL(p, at, "unsupported: a pipeline '|'");
-    }
-    char ex[24];
-    if (is_alpha(peek(p, 0))) {
-      size_t b = p->pos;
-      while (p->pos < p->len && is_word(peek(p, 0))) p->pos++;
-      return FAIL(p, at, "unsupported: '%.*s' after a spanset", (int)(p->pos - b), p->q + b);
-    }
-    return FAIL(p, at, "unexpected '%s' after a spanset", excerpt(p, at, ex, sizeof ex));
+    int op = starts(p, ">>")   ? SS_DESC
+             : starts(p, "<<") ? SS_ANC
+             : starts(p, ">")  ? SS_CHILD
+             : starts(p, "<")  ? SS_PARENT
+                               : -1;
+    if (op < 0) return MW_OK;
+    p->pos += op == SS_DESC || op == SS_ANC ? 2 : 1;
+    const ssnode *r;
+    if (parse_sprim(p, &r) || ss_new(p, op, *out, r, NULL, out)) return p->rc;
+    p->t->trace_level = 1;
   }
+}
+
+/* && and ||: one precedence, grouped from the left, as in Tempo's grammar. */
+static int parse_sexpr(parser *p, const ssnode **out) {
+  if (parse_sterm(p, out)) return p->rc;
+  for (;;) {
+    skip_ws(p);
+    int op = starts(p, "&&") ? SS_AND : starts(p, "||") ? SS_UNION : -1;
+    if (op < 0) return MW_OK;
+    p->pos += 2;
+    const ssnode *r;
+    if (parse_sterm(p, &r) || ss_new(p, op, *out, r, NULL, out)) return p->rc;
+    if (op == SS_AND) p->t->trace_level = 1;
+  }
+}
+
+static int parse_query(parser *p, const ssnode **out) {
+  if (parse_sexpr(p, out)) return p->rc;
+  skip_ws(p);
+  if (at_end(p)) return MW_OK;
+  return bad_after_spanset(p, SIZE_MAX);
 }
 
 int mw__tql_parse(mw_arena *a, const char *q, size_t len, mw_tql **out, char *err, size_t errsz) {
@@ -1018,12 +1105,12 @@ int mw__tql_parse(mw_arena *a, const char *q, size_t len, mw_tql **out, char *er
   if (nul) return FAIL(&p, (size_t)(nul - p.q), "NUL byte in query");
   p.t = mw__arena_calloc(a, 1, sizeof *p.t);
   if (!p.t) return oom(&p);
-  const node *root = NULL;
-  if (parse_query(&p, &root)) {
+  const ssnode *top = NULL;
+  if (parse_query(&p, &top)) {
     mw__tql_free(p.t);
     return p.rc;
   }
-  p.t->root = root;
+  p.t->top = top;
   *out = p.t;
   return MW_OK;
 }
@@ -1104,3 +1191,132 @@ static int eval(const node *n, const mw_tql_span *s) {
 }
 
 int mw__tql_match(const mw_tql *q, const mw_tql_span *s) { return q && q->root && s ? eval(q->root, s) : 0; }
+
+int mw__tql_trace_level(const mw_tql *q) { return q && q->trace_level; }
+
+/* ---- trace-level evaluation ---------------------------------------------------- */
+
+typedef struct id_ix {
+  const uint8_t *id;
+  size_t i;
+} id_ix;
+
+static int cmp_id(const void *x, const void *y) {
+  const id_ix *a = x, *b = y;
+  int c = memcmp(a->id, b->id, 8);
+  return c ? c : (a->i > b->i) - (a->i < b->i);
+}
+
+enum { NO_PARENT = -1 };
+
+/* par[i]: the index of span i's parent among the spans, or NO_PARENT (a root,
+ * or a parent that is not among them). */
+static int parents(mw_arena *a, const mw_tql_span *s, size_t n, ptrdiff_t *par) {
+  id_ix *v = mw__arena_alloc(a, (n ? n : 1) * sizeof *v);
+  if (!v) return MW_ENOMEM;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (s[i].span_id) v[k++] = (id_ix){s[i].span_id, i};
+  qsort(v, k, sizeof *v, cmp_id);
+  for (size_t i = 0; i < n; i++) {
+    par[i] = NO_PARENT;
+    if (!s[i].parent_id) continue;
+    size_t lo = 0, hi = k; /* the first id >= parent_id */
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (memcmp(v[mid].id, s[i].parent_id, 8) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < k && memcmp(v[lo].id, s[i].parent_id, 8) == 0 && v[lo].i != i) par[i] = (ptrdiff_t)v[lo].i;
+  }
+  return MW_OK;
+}
+
+static int any(const unsigned char *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (v[i]) return 1;
+  return 0;
+}
+
+/* The spans e selects among s (out[i] = 1), as Tempo's SpansetOperation
+ * evaluates on one trace: && and || keep the spans of both sides (&& only
+ * when both sides selected some), a structural operator the spans of its
+ * right side that stand in that relation to a span of its left side. A walk
+ * up the parents stops after n steps (a cycle of parent ids). */
+static int ss_eval(mw_arena *a, const ssnode *e, const mw_tql_span *s, size_t n, const ptrdiff_t *par,
+                   unsigned char *out) {
+  if (e->op == SS_FILTER) {
+    for (size_t i = 0; i < n; i++) out[i] = (unsigned char)eval(e->filter, &s[i]);
+    return MW_OK;
+  }
+  unsigned char *l = mw__arena_calloc(a, n ? n : 1, 1), *r = mw__arena_calloc(a, n ? n : 1, 1);
+  if (!l || !r) return MW_ENOMEM;
+  int rc = ss_eval(a, e->l, s, n, par, l);
+  if (!rc) rc = ss_eval(a, e->r, s, n, par, r);
+  if (rc) return rc;
+  memset(out, 0, n);
+  switch (e->op) {
+  case SS_AND:
+    if (!any(l, n) || !any(r, n)) break;
+    /* fall through */
+  case SS_UNION:
+    for (size_t i = 0; i < n; i++) out[i] = l[i] | r[i];
+    break;
+  case SS_CHILD:
+    for (size_t i = 0; i < n; i++) out[i] = r[i] && par[i] != NO_PARENT && l[par[i]];
+    break;
+  case SS_DESC:
+    for (size_t i = 0; i < n; i++) {
+      if (!r[i]) continue;
+      ptrdiff_t j = par[i];
+      for (size_t steps = 0; j != NO_PARENT && steps < n && !l[j]; steps++) j = par[j];
+      out[i] = j != NO_PARENT && l[j];
+    }
+    break;
+  case SS_PARENT: /* spans of the right side with a child on the left */
+    for (size_t j = 0; j < n; j++)
+      if (l[j] && par[j] != NO_PARENT && r[par[j]]) out[par[j]] = 1;
+    break;
+  case SS_ANC: /* spans of the right side with a descendant on the left */
+    for (size_t j = 0; j < n; j++) {
+      if (!l[j]) continue;
+      ptrdiff_t k = par[j];
+      for (size_t steps = 0; k != NO_PARENT && steps < n; steps++, k = par[k])
+        if (r[k]) out[k] = 1;
+    }
+    break;
+  }
+  return MW_OK;
+}
+
+int mw__tql_eval_trace(mw_arena *a, const mw_tql *q, const mw_tql_span *spans, size_t n, unsigned char *sel,
+                       size_t *n_sel) {
+  *n_sel = 0;
+  if (n) memset(sel, 0, n);
+  if (!q || !q->top || !n) return MW_OK;
+  ptrdiff_t *par = mw__arena_alloc(a, n * sizeof *par);
+  if (!par) return MW_ENOMEM;
+  int rc = parents(a, spans, n, par);
+  if (!rc) rc = ss_eval(a, q->top, spans, n, par, sel);
+  if (rc) return rc;
+  for (size_t i = 0; i < n; i++) *n_sel += sel[i] != 0;
+  return MW_OK;
+}
+
+/* The equalities on resource.service.name and name among the conditions
+ * joined by && at the top of f. */
+static void required(const node *f, const char **service, const char **name) {
+  if (f->kind == N_AND) {
+    required(f->l, service, name);
+    required(f->r, service, name);
+    return;
+  }
+  if (f->kind != N_CMP || f->op != OP_EQ || f->lit != L_STR || !f->s || !*f->s) return;
+  if (f->field == F_RES_ATTR && strcmp(f->key, "service.name") == 0) *service = f->s;
+  else if (f->field == F_NAME) *name = f->s;
+}
+
+void mw__tql_required(const mw_tql *q, const char **service, const char **name) {
+  *service = *name = NULL;
+  if (q && q->top && q->top->op == SS_FILTER) required(q->top->filter, service, name);
+}
