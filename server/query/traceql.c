@@ -7,8 +7,7 @@
  *   sterm   := sprim ( ( '>>' | '>' | '<<' | '<' ) sprim )*
  *   sprim   := spanset | '(' sexpr ')'
  *   spanset := '{' [ or ] '}'
- *   or      := and ( '||' and )*
- *   and     := primary ( '&&' primary )*
+ *   or      := primary ( ( '&&' | '||' ) primary )*  (one precedence, left first)
  *   primary := '(' or ')' | field op literal
  *
  * The spanset operators follow Tempo's grammar (pkg/traceql/expr.y: `&&` and
@@ -943,29 +942,22 @@ static int bad_follower(parser *p) {
   return FAIL(p, p->pos, "expected &&, || or }, found '%s'", excerpt(p, p->pos, ex, sizeof ex));
 }
 
-static int parse_and(parser *p, const node **out) {
+/* && and || inside a spanset: one precedence, grouped from the left, as in
+ * Tempo's grammar (expr.y: %left AND OR), so { a || b && c } is
+ * { (a || b) && c }. */
+static int parse_or(parser *p, const node **out) {
   if (parse_primary(p, out)) return p->rc;
   for (;;) {
     skip_ws(p);
-    if (!starts(p, "&&")) return MW_OK;
-    p->pos += 2;
-    const node *r;
-    if (parse_primary(p, &r) || join(p, N_AND, *out, r, out)) return p->rc;
-  }
-}
-
-static int parse_or(parser *p, const node **out) {
-  if (parse_and(p, out)) return p->rc;
-  for (;;) {
-    skip_ws(p);
-    if (!starts(p, "||")) {
+    int kind = starts(p, "&&") ? N_AND : starts(p, "||") ? N_OR : -1;
+    if (kind < 0) {
       int c = peek(p, 0);
       if (c == ')' || c == '}') return MW_OK;
       return bad_follower(p);
     }
     p->pos += 2;
     const node *r;
-    if (parse_and(p, &r) || join(p, N_OR, *out, r, out)) return p->rc;
+    if (parse_primary(p, &r) || join(p, kind, *out, r, out)) return p->rc;
   }
 }
 

@@ -203,8 +203,15 @@ static void test_attributes(void **state) {
 
 static void test_boolean_structure(void **state) {
   (void)state;
-  /* && binds tighter than || */
+  /* && and || share one precedence and group from the left, as in Tempo's grammar
+   * (pkg/traceql/expr.y `%left AND OR`; its ast_rewriter_test.go reads
+   * { a || b && c || d } as { ((a || b) && c) || d }) */
   expect("{ kind = client || kind = consumer && status = ok }", "B");
+  expect("{ status = ok || kind = server && duration > 5s }", ""); /* not B: (ok || server) && > 5s */
+  expect("{ status = ok || (kind = server && duration > 5s) }", "B");
+  expect("{ kind = server && duration > 5s || status = ok }", "B");
+  expect("{ kind = consumer || kind = server && status = error || name = \"GET /api/cart\" }", "ABD");
+  expect("{ kind = consumer || kind = internal && duration > 5s || name = \"GET /api/cart\" }", "BC");
   expect("{ (kind = client || kind = consumer) && status = error }", "D");
   expect("{ ((((kind = server)))) }", "A");
   expect("{ kind = server || (duration > 5s && (name = \"x\" || .db.system = \"postgresql\")) }", "AC");
