@@ -468,6 +468,8 @@ static void write_spanset(mw_jsonw *w, const trace_hit *t) {
 int mw__q_tempo_search(mw_query *q, const mw_tempo_search *p, mw_answer *out) {
   mw__answer_init(out);
   int durations = p->base.min_dur_ns > 0 || p->base.max_dur_ns != INT64_MAX;
+  if (p->tql && p->n_tags) /* as Tempo: "can't specify tags and q in the same query" */
+    return mw__answer_fail(out, MW_EINVAL, "tags and q are not taken together: write the tags into the query");
   if (p->tql && durations)
     return mw__answer_fail(out, MW_EINVAL,
                            "%s is not taken with q (Tempo ignores it there): put duration (a span's) in the query, "
