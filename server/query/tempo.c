@@ -709,7 +709,8 @@ static void write_metrics(mw_jsonw *w, size_t bytes) {
  * what else their trace holds is refused there. */
 static int span_level_only(const mw_tql *tql, mw_answer *out) {
   if (!mw__tql_trace_level(tql)) return 0;
-  mw__answer_fail(out, MW_EINVAL, "q: the spanset operators &&, >>, >, << and < are taken by /api/search only");
+  mw__answer_fail(out, MW_EINVAL,
+                  "q: the spanset operators other than || (&&, >>, >, ~, ...) are taken by /api/search only");
   return 1;
 }
 

@@ -4,7 +4,7 @@
  *
  *   query   := sexpr
  *   sexpr   := sterm ( ( '&&' | '||' ) sterm )*       (one precedence, left first)
- *   sterm   := sprim ( ( '>>' | '>' | '<<' | '<' ) sprim )*
+ *   sterm   := sprim ( structural sprim )*   (>> > << < ~, !>> !> !<< !< !~, &>> &> &<< &< &~)
  *   sprim   := spanset | '(' sexpr ')'
  *   spanset := '{' [ or ] '}'
  *   or      := primary ( ( '&&' | '||' ) primary )*  (one precedence, left first)
@@ -17,9 +17,9 @@
  * spans it selects (mw__tql_eval_trace). A query of spansets joined by `||`
  * alone selects span by span (mw__tql_match is exact for it).
  *
- * Everything else TraceQL has (pipelines, aggregates, the sibling, negated
- * and union structural operators, arithmetic, other scopes and intrinsics)
- * is recognised well enough to be named in the error, and refused. Regular expressions are
+ * Everything else TraceQL has (pipelines, aggregates, arithmetic, other
+ * scopes and intrinsics) is recognised well enough to be named in the
+ * error, and refused. Regular expressions are
  * RE2's syntax checked and rewritten here into POSIX extended syntax for
  * libc's regcomp, fully anchored as Tempo anchors them; RE2 syntax that
  * POSIX cannot say is refused. */
@@ -51,9 +51,15 @@ typedef struct node {
 } node;
 
 /* A spanset expression: a filter, or an operator between two. */
-enum ss_op { SS_FILTER, SS_AND, SS_UNION, SS_DESC, SS_CHILD, SS_ANC, SS_PARENT };
+enum ss_op { SS_FILTER, SS_AND, SS_UNION, SS_REL };
+/* The relations of the structural operators: rel(j, i) when span i is the
+ * ... of span j. */
+enum ss_rel { R_DESC, R_CHILD, R_ANC, R_PARENT, R_SIBL };
+/* How a structural operator uses it: the right side's spans in relation
+ * (>>), not in relation (!>>), or both sides' spans in relation (&>>). */
+enum ss_mode { M_PLAIN, M_NOT, M_UNION };
 typedef struct ssnode {
-  int op;
+  int op, rel, mode;          /* rel, mode: SS_REL */
   const struct ssnode *l, *r; /* the operators */
   const node *filter;         /* SS_FILTER */
 } ssnode;
@@ -994,8 +1000,15 @@ static int ss_new(parser *p, int op, const ssnode *l, const ssnode *r, const nod
   return MW_OK;
 }
 
-/* The spanset operators outside the subset, longest first ('!>>' before '!>'). */
-static const char *const refused_ops[] = {"!>>", "!<<", "&>>", "&<<", "!>", "!<", "&>", "&<", "&~", "!~", "~"};
+/* The structural operators, longest first ('!>>' before '!>', '>>' before '>'). */
+static const struct {
+  const char *s;
+  int rel, mode;
+} structural[] = {{"!>>", R_DESC, M_NOT},    {"!<<", R_ANC, M_NOT},    {"&>>", R_DESC, M_UNION},
+                  {"&<<", R_ANC, M_UNION},   {">>", R_DESC, M_PLAIN},  {"<<", R_ANC, M_PLAIN},
+                  {"!>", R_CHILD, M_NOT},    {"!<", R_PARENT, M_NOT},  {"&>", R_CHILD, M_UNION},
+                  {"&<", R_PARENT, M_UNION}, {"&~", R_SIBL, M_UNION},  {"!~", R_SIBL, M_NOT},
+                  {">", R_CHILD, M_PLAIN},   {"<", R_PARENT, M_PLAIN}, {"~", R_SIBL, M_PLAIN}};
 
 /* What stands after a spanset expression where none of its operators does:
  * named when it is a part of TraceQL outside the subset. open is the ( being
@@ -1003,10 +1016,6 @@ static const char *const refused_ops[] = {"!>>", "!<<", "&>>", "&<<", "!>", "!<"
 static int bad_after_spanset(parser *p, size_t open) {
   size_t at = p->pos;
   char ex[24];
-  for (size_t k = 0; k < sizeof refused_ops / sizeof refused_ops[0]; k++)
-    if (starts(p, refused_ops[k]))
-      return FAIL(p, at, "unsupported: the structural operator '%s' between spansets (&&, ||, >>, >, << and < are)",
-                  refused_ops[k]);
   if (peek(p, 0) == '|') {
     p->pos++;
     skip_ws(p);
@@ -1054,15 +1063,15 @@ static int parse_sterm(parser *p, const ssnode **out) {
   if (parse_sprim(p, out)) return p->rc;
   for (;;) {
     skip_ws(p);
-    int op = starts(p, ">>")   ? SS_DESC
-             : starts(p, "<<") ? SS_ANC
-             : starts(p, ">")  ? SS_CHILD
-             : starts(p, "<")  ? SS_PARENT
-                               : -1;
-    if (op < 0) return MW_OK;
-    p->pos += op == SS_DESC || op == SS_ANC ? 2 : 1;
-    const ssnode *r;
-    if (parse_sprim(p, &r) || ss_new(p, op, *out, r, NULL, out)) return p->rc;
+    size_t k = 0, nk = sizeof structural / sizeof structural[0];
+    while (k < nk && !starts(p, structural[k].s)) k++;
+    if (k == nk) return MW_OK;
+    p->pos += strlen(structural[k].s);
+    ssnode *n = mw__arena_calloc(p->a, 1, sizeof *n);
+    if (!n) return oom(p);
+    n->op = SS_REL, n->rel = structural[k].rel, n->mode = structural[k].mode, n->l = *out;
+    if (parse_sprim(p, &n->r)) return p->rc;
+    *out = n;
     p->t->trace_level = 1;
   }
 }
@@ -1201,10 +1210,14 @@ static int cmp_id(const void *x, const void *y) {
 
 enum { NO_PARENT = -1 };
 
-/* par[i]: the index of span i's parent among the spans, or NO_PARENT (a root,
- * or a parent that is not among them). */
-static int parents(mw_arena *a, const mw_tql_span *s, size_t n, ptrdiff_t *par) {
-  id_ix *v = mw__arena_alloc(a, (n ? n : 1) * sizeof *v);
+/* par[i]: the index of span i's parent among the spans, or NO_PARENT. As in
+ * Tempo, whose structural operators work on a nested set model built from
+ * the trace's roots (vparquet nested_set_model.go), only the spans connected
+ * to a root (a span without a parent id) take part: the others (whose parent
+ * has not been stored, and their descendants) get NO_PARENT and
+ * rooted[i] = 0, and are in no relation. */
+static int parents(mw_arena *a, const mw_tql_span *s, size_t n, ptrdiff_t *par, unsigned char *rooted) {
+  id_ix *v = mw__arena_alloc(a, n * sizeof *v);
   if (!v) return MW_ENOMEM;
   size_t k = 0;
   for (size_t i = 0; i < n; i++)
@@ -1221,6 +1234,22 @@ static int parents(mw_arena *a, const mw_tql_span *s, size_t n, ptrdiff_t *par) 
     }
     if (lo < k && memcmp(v[lo].id, s[i].parent_id, 8) == 0 && v[lo].i != i) par[i] = (ptrdiff_t)v[lo].i;
   }
+  /* rooted: 0 unknown, 1 yes, 2 no; a walk up stops at a known span or after n steps (a cycle) */
+  memset(rooted, 0, n);
+  for (size_t i = 0; i < n; i++) {
+    ptrdiff_t j = (ptrdiff_t)i;
+    size_t steps = 0;
+    while (!rooted[j] && par[j] != NO_PARENT && steps++ < n) j = par[j];
+    unsigned char verdict = rooted[j] ? rooted[j] : (par[j] == NO_PARENT && !s[j].parent_id) ? 1 : 2;
+    for (ptrdiff_t m = (ptrdiff_t)i; !rooted[m]; m = par[m] == NO_PARENT ? m : par[m]) {
+      rooted[m] = verdict;
+      if (par[m] == NO_PARENT) break;
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    rooted[i] = rooted[i] == 1;
+    if (!rooted[i]) par[i] = NO_PARENT;
+  }
   return MW_OK;
 }
 
@@ -1230,54 +1259,82 @@ static int any(const unsigned char *v, size_t n) {
   return 0;
 }
 
+typedef struct tree {
+  const ptrdiff_t *par;
+  const unsigned char *rooted;
+  size_t n;
+} tree;
+
+/* out[i] = 1 when some span j with side[j] stands in rel to i (rel(j, i):
+ * i is a descendant, child, ancestor, parent or sibling of j). Walks up the
+ * parents stop after n steps. Roots are siblings of each other, as in Tempo
+ * (their nested-set parent is the same -1). */
+static int partner(mw_arena *a, int rel, const unsigned char *side, const tree *t, unsigned char *out) {
+  size_t n = t->n;
+  memset(out, 0, n);
+  switch (rel) {
+  case R_DESC: /* an ancestor of i is on the side */
+    for (size_t i = 0; i < n; i++)
+      for (ptrdiff_t k = t->par[i], steps = 0; k != NO_PARENT && (size_t)steps < n; k = t->par[k], steps++)
+        if (side[k]) {
+          out[i] = 1;
+          break;
+        }
+    return MW_OK;
+  case R_ANC: /* a descendant of i is on the side */
+    for (size_t j = 0; j < n; j++)
+      if (side[j])
+        for (ptrdiff_t k = t->par[j], steps = 0; k != NO_PARENT && (size_t)steps < n; k = t->par[k], steps++)
+          out[k] = 1;
+    return MW_OK;
+  case R_CHILD: /* i's parent is on the side */
+    for (size_t i = 0; i < n; i++) out[i] = t->par[i] != NO_PARENT && side[t->par[i]];
+    return MW_OK;
+  case R_PARENT: /* a child of i is on the side */
+    for (size_t j = 0; j < n; j++)
+      if (side[j] && t->par[j] != NO_PARENT) out[t->par[j]] = 1;
+    return MW_OK;
+  default: { /* another span with i's parent is on the side; key n: the roots */
+    size_t *count = mw__arena_calloc(a, n + 1, sizeof *count);
+    if (!count) return MW_ENOMEM;
+    for (size_t j = 0; j < n; j++)
+      if (side[j] && t->rooted[j]) count[t->par[j] == NO_PARENT ? n : (size_t)t->par[j]]++;
+    for (size_t i = 0; i < n; i++)
+      if (t->rooted[i]) out[i] = count[t->par[i] == NO_PARENT ? n : (size_t)t->par[i]] > (side[i] ? 1u : 0u);
+    return MW_OK;
+  }
+  }
+}
+
 /* The spans e selects among s (out[i] = 1), as Tempo's SpansetOperation
  * evaluates on one trace: && and || keep the spans of both sides (&& only
- * when both sides selected some), a structural operator the spans of its
- * right side that stand in that relation to a span of its left side. A walk
- * up the parents stops after n steps (a cycle of parent ids). */
-static int ss_eval(mw_arena *a, const ssnode *e, const mw_tql_span *s, size_t n, const ptrdiff_t *par,
-                   unsigned char *out) {
+ * when both sides selected some); a structural operator the spans of its
+ * right side in (>>) or not in (!>>) that relation to a span of its left
+ * side, or (&>>) the spans of both sides in it. */
+static int ss_eval(mw_arena *a, const ssnode *e, const mw_tql_span *s, const tree *t, unsigned char *out) {
+  size_t n = t->n;
   if (e->op == SS_FILTER) {
     for (size_t i = 0; i < n; i++) out[i] = (unsigned char)eval(e->filter, &s[i]);
     return MW_OK;
   }
-  unsigned char *l = mw__arena_calloc(a, n ? n : 1, 1), *r = mw__arena_calloc(a, n ? n : 1, 1);
-  if (!l || !r) return MW_ENOMEM;
-  int rc = ss_eval(a, e->l, s, n, par, l);
-  if (!rc) rc = ss_eval(a, e->r, s, n, par, r);
+  unsigned char *l = mw__arena_alloc(a, n), *r = mw__arena_alloc(a, n), *m = mw__arena_alloc(a, n);
+  if (!l || !r || !m) return MW_ENOMEM;
+  int rc = ss_eval(a, e->l, s, t, l);
+  if (!rc) rc = ss_eval(a, e->r, s, t, r);
   if (rc) return rc;
   memset(out, 0, n);
-  switch (e->op) {
-  case SS_AND:
-    if (!any(l, n) || !any(r, n)) break;
-    /* fall through */
-  case SS_UNION:
+  if (e->op == SS_AND || e->op == SS_UNION) {
+    if (e->op == SS_AND && (!any(l, n) || !any(r, n))) return MW_OK;
     for (size_t i = 0; i < n; i++) out[i] = l[i] | r[i];
-    break;
-  case SS_CHILD:
-    for (size_t i = 0; i < n; i++) out[i] = r[i] && par[i] != NO_PARENT && l[par[i]];
-    break;
-  case SS_DESC:
-    for (size_t i = 0; i < n; i++) {
-      if (!r[i]) continue;
-      ptrdiff_t j = par[i];
-      for (size_t steps = 0; j != NO_PARENT && steps < n && !l[j]; steps++) j = par[j];
-      out[i] = j != NO_PARENT && l[j];
-    }
-    break;
-  case SS_PARENT: /* spans of the right side with a child on the left */
-    for (size_t j = 0; j < n; j++)
-      if (l[j] && par[j] != NO_PARENT && r[par[j]]) out[par[j]] = 1;
-    break;
-  case SS_ANC: /* spans of the right side with a descendant on the left */
-    for (size_t j = 0; j < n; j++) {
-      if (!l[j]) continue;
-      ptrdiff_t k = par[j];
-      for (size_t steps = 0; k != NO_PARENT && steps < n; steps++, k = par[k])
-        if (r[k]) out[k] = 1;
-    }
-    break;
+    return MW_OK;
   }
+  if ((rc = partner(a, e->rel, l, t, m))) return rc;
+  for (size_t i = 0; i < n; i++) out[i] = r[i] && (e->mode == M_NOT ? !m[i] : m[i]);
+  if (e->mode != M_UNION) return MW_OK;
+  static const int inverse[] = {
+      [R_DESC] = R_ANC, [R_CHILD] = R_PARENT, [R_ANC] = R_DESC, [R_PARENT] = R_CHILD, [R_SIBL] = R_SIBL};
+  if ((rc = partner(a, inverse[e->rel], r, t, m))) return rc;
+  for (size_t i = 0; i < n; i++) out[i] |= l[i] && m[i];
   return MW_OK;
 }
 
@@ -1287,9 +1344,11 @@ int mw__tql_eval_trace(mw_arena *a, const mw_tql *q, const mw_tql_span *spans, s
   if (n) memset(sel, 0, n);
   if (!q || !q->top || !n) return MW_OK;
   ptrdiff_t *par = mw__arena_alloc(a, n * sizeof *par);
-  if (!par) return MW_ENOMEM;
-  int rc = parents(a, spans, n, par);
-  if (!rc) rc = ss_eval(a, q->top, spans, n, par, sel);
+  unsigned char *rooted = mw__arena_alloc(a, n);
+  if (!par || !rooted) return MW_ENOMEM;
+  int rc = parents(a, spans, n, par, rooted);
+  tree t = {par, rooted, n};
+  if (!rc) rc = ss_eval(a, q->top, spans, &t, sel);
   if (rc) return rc;
   for (size_t i = 0; i < n; i++) *n_sel += sel[i] != 0;
   return MW_OK;

@@ -1,7 +1,8 @@
 /* A subset of TraceQL (Grafana Tempo's query language): spanset filters
  * `{ ... }` over span and resource attributes and the intrinsics name,
- * status, kind and duration, joined by the spanset operators &&, ||, >>, >,
- * << and <, parsed by hand into an arena. A query of filters joined by ||
+ * status, kind and duration, joined by the spanset operators && and || and
+ * the structural operators (>> > << < ~, their ! and & forms), parsed by
+ * hand into an arena. A query of filters joined by ||
  * alone is evaluated on one span at a time (mw__tql_match); one with another
  * spanset operator on one trace at a time (mw__tql_eval_trace). docs/TRACEQL.md says exactly
  * which subset; anything outside it is refused with MW_EINVAL and a message
@@ -75,7 +76,7 @@ int mw__tql_parse(mw_arena *a, const char *q, size_t len, mw_tql **out, char *er
  * to be evaluated whole by mw__tql_eval_trace. */
 int mw__tql_match(const mw_tql *q, const mw_tql_span *s);
 
-/* 1 when the query has a spanset operator other than || (&&, >>, >, <<, <):
+/* 1 when the query has a spanset operator other than || (&&, >>, ~, ...):
  * it selects spans by what else their trace holds. */
 int mw__tql_trace_level(const mw_tql *q);
 

@@ -218,9 +218,14 @@ test('GET /api/search?q= with spanset operators: evaluated on the whole trace', 
   j = await getJson(srv, `/api/search?q=${enc('{ name = "POST /cart" } >> { }')}`);
   assert.deepEqual(j.traces, []);
   assert.equal(j.metrics.inspectedSpans >= 1, true);
-  // outside the subset, named
-  await bad(`/api/search?q=${enc('{ } ~ { }')}`, /^q: .*structural operator '~'.*column 5/);
-  await bad(`/api/search?q=${enc('{ } !>> { }')}`, /^q: .*'!>>'/);
+  j = await getJson(srv, `/api/search?q=${enc('{ } ~ { }')}`);
+  assert.deepEqual(j.traces, [], 'no span here has a sibling');
+  j = await getJson(srv, `/api/search?q=${enc('{ status = error } !< { status = error }')}`);
+  assert.deepEqual(ids(j.traces), sorted(A, B), 'the last error of each cascade');
+  j = await getJson(srv, `/api/search?q=${enc('{ name = "GET /checkout" } &>> { status = error }')}`);
+  assert.deepEqual(ids(j.traces), [A]);
+  assert.deepEqual(j.traces[0].spanSets[0].spans.map((s) => s.spanID), [aRoot.spanId, aDb.spanId], 'both sides');
+  await bad(`/api/search?q=${enc('{ } >>> { }')}`, /^q: expected a spanset.*column 7/);
   await bad(`/api/v2/search/tags?q=${enc('{ } && { }')}`, /^q: the spanset operators/);
   await bad(`/api/v2/search/tag/resource.service.name/values?q=${enc('{ } >> { }')}`, /^q: the spanset operators/);
 });

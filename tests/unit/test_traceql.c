@@ -351,13 +351,9 @@ static void test_literals(void **state) {
 /* Each unsupported part of TraceQL named, with its column. */
 static void test_unsupported_named(void **state) {
   (void)state;
-  refuse("{ kind = server } ~ { kind = client }", "structural operator '~'", "column 19", NULL);
-  refuse("{ kind = server } !>> { kind = client }", "structural operator '!>>'", NULL);
-  refuse("{ kind = server } !> { kind = client }", "structural operator '!>'", NULL);
-  refuse("{ kind = server } &>> { kind = client }", "structural operator '&>>'", NULL);
-  refuse("{ kind = server } &< { kind = client }", "structural operator '&<'", NULL);
-  refuse("{ kind = server } !~ { kind = client }", "structural operator '!~'", NULL);
-  refuse("({ kind = server } ~ { kind = client })", "structural operator '~'", "column 20", NULL);
+  refuse("{ kind = server } >>> { kind = client }", "expected a spanset", "column 21", NULL);
+  refuse("({ kind = server } ~~ { kind = client })", "expected a spanset", "column 21", NULL);
+  refuse("({ kind = server } { kind = client })", "missing )", "column 1", NULL);
   refuse("{ kind = server } && { kind = client } | count() > 1", "| count", "column 40", NULL);
   refuse("{ .x = 1 } | select(span.foo)", "| select", "column 12", NULL);
   refuse("{ .x = 1 } | avg(duration) > 1s", "| avg", NULL);
@@ -466,6 +462,25 @@ static void test_spanset_operators(void **state) {
   expect_trace("{ name = \"late\" } || { name = \"GET /api/orders\" } > { name = \"charge\" }", "SO");
   expect_trace("({ name = \"late\" } || { name = \"GET /api/orders\" }) > { name = \"charge\" }", "S");
   expect_trace("{ name = \"GET /api/orders\" } > { kind = server } > { span.db.system = \"postgresql\" }", "Q");
+  /* siblings: the spans with the same parent (R's children P and S); O, whose parent is not
+   * in the trace, is in no relation (Tempo's nested sets are built from the roots) */
+  expect_trace("{ name = \"GET /api/products\" } ~ { }", "S");
+  expect_trace("{ } ~ { }", "PS");
+  expect_trace("{ } !~ { }", "RQO");
+  /* the negated forms: the right side's spans NOT in that relation */
+  expect_trace("{ kind = server } !>> { status = error }", "O");
+  expect_trace("{ kind = server } !> { status = error }", "O");
+  expect_trace("{ span.db.system = \"postgresql\" } !< { kind = server }", "R");
+  expect_trace("{ span.db.system = \"postgresql\" } !<< { }", "QSO");
+  /* "find a leaf span", "the last error in a series of cascading errors" */
+  expect_trace("{ } !< { resource.service.name = \"frontend\" }", "O");
+  expect_trace("{ status = error } !< { status = error }", "QSO");
+  /* the union forms: the spans of both sides in that relation */
+  expect_trace("{ name = \"GET /api/orders\" } &>> { status = error }", "RQS");
+  expect_trace("{ name = \"GET /api/products\" } &> { }", "PQ");
+  expect_trace("{ span.db.system = \"postgresql\" } &< { }", "PQ");
+  expect_trace("{ span.db.system = \"postgresql\" } &<< { kind = server }", "RPQ");
+  expect_trace("{ name = \"charge\" } &~ { kind = server }", "PS");
   /* a query without trace-level operators selects span by span */
   expect_trace("{ status = error }", "QSO");
   expect_trace("{ name = \"late\" } || { kind = server }", "RPO");
@@ -492,14 +507,27 @@ static void test_spanset_operators_per_span(void **state) {
                               {"b", 0, 0, 0, NULL, 0, NULL, 0, cid[1], cid[0]}};
   q = "{ name = \"x\" } >> { }";
   assert_int_equal(mw__tql_parse(a, q, strlen(q), &t, err, sizeof err), MW_OK);
-  unsigned char sel[2];
+  unsigned char sel[3];
   size_t n_sel;
   assert_int_equal(mw__tql_eval_trace(a, t, loop, 2, sel, &n_sel), MW_OK);
   assert_int_equal(n_sel, 0);
   q = "{ name = \"a\" } << { }";
   assert_int_equal(mw__tql_parse(a, q, strlen(q), &t, err, sizeof err), MW_OK);
   assert_int_equal(mw__tql_eval_trace(a, t, loop, 2, sel, &n_sel), MW_OK);
-  assert_int_equal(n_sel, 2); /* in a cycle each is the other's ancestor, a's own too */
+  assert_int_equal(n_sel, 0); /* no root: in no relation */
+  /* a subtree whose parent is not in the trace: in no relation either, as in Tempo */
+  static const uint8_t oid[3][8] = {{1}, {2}, {3}};
+  const mw_tql_span orphans[] = {{"x", 0, 0, 0, NULL, 0, NULL, 0, oid[0], oid[2]},
+                                 {"y", 0, 0, 0, NULL, 0, NULL, 0, oid[1], oid[0]}};
+  q = "{ } > { }";
+  assert_int_equal(mw__tql_parse(a, q, strlen(q), &t, err, sizeof err), MW_OK);
+  assert_int_equal(mw__tql_eval_trace(a, t, orphans, 2, sel, &n_sel), MW_OK);
+  assert_int_equal(n_sel, 0);
+  /* ... and with its root it is */
+  const mw_tql_span rooted[] = {orphans[0], orphans[1], {"z", 0, 0, 0, NULL, 0, NULL, 0, oid[2], NULL}};
+  assert_int_equal(mw__tql_eval_trace(a, t, rooted, 3, sel, &n_sel), MW_OK);
+  assert_int_equal(n_sel, 2);
+  assert_true(sel[0] && sel[1] && !sel[2]);
   assert_int_equal(mw__tql_eval_trace(a, t, loop, 0, sel, &n_sel), MW_OK);
   assert_int_equal(n_sel, 0);
   mw__arena_free(a);
