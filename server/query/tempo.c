@@ -257,6 +257,10 @@ typedef struct search_ctx {
   trace_hit *hits;
   size_t n, found, next;
   size_t inspected_bytes;
+  int trace_level;   /* q has &&, >>, ... between spansets: evaluate whole traces */
+  int trace_dur;     /* minDuration/maxDuration bound the trace's duration (tags) */
+  size_t eval_spans; /* spans read by whole-trace evaluations */
+  int cut;           /* a bound other than the scan's stopped the search */
   int rc;
 } search_ctx;
 
@@ -281,6 +285,88 @@ static int keep(search_ctx *c, const mw_stored_span *s, const span_view *v, kept
   return MW_OK;
 }
 
+/* The spans of a trace, read whole, as mw_tql_spans with their ids. */
+typedef struct whole_trace {
+  mw_trace_rows rows;
+  mw_tql_span *spans;
+} whole_trace;
+
+/* Reads the trace of trace_id for a whole-trace evaluation; *ok = 0 when it
+ * is past a bound (c->cut says so). */
+static int read_whole(search_ctx *c, const uint8_t trace_id[16], whole_trace *w, int *ok) {
+  *ok = 0;
+  int rc = mw__store_read_trace(c->q->rd, c->q->arena, trace_id, MW_TEMPO_TRACE_SPANS, &w->rows);
+  if (rc == MW_ETOOBIG) return c->cut = 1, MW_OK; /* left out: more spans than a trace may have here */
+  if (rc) return rc;
+  size_t n = w->rows.n_spans;
+  if (c->eval_spans + n > MW_TEMPO_EVAL_SPANS) return c->cut = 2, MW_OK;
+  c->eval_spans += n;
+  if (!(w->spans = mw__arena_calloc(c->q->arena, n ? n : 1, sizeof *w->spans))) return MW_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    const mw_stored_span *st = &w->rows.spans[i];
+    span_view v;
+    rc = view_of(c->q, &c->res, st, &v);
+    if (rc == MW_EIO) { /* a body that does not decode: its row's fields, no attributes */
+      v.t = (mw_tql_span){.name = st->name, .kind = st->kind, .status = st->status, .dur_ns = st->dur_ns};
+      rc = MW_OK;
+    }
+    if (rc) return rc;
+    c->inspected_bytes += st->body_len;
+    w->spans[i] = v.t;
+    w->spans[i].span_id = st->span_id;
+    w->spans[i].parent_id = st->has_parent ? st->parent_id : NULL;
+  }
+  *ok = 1;
+  return MW_OK;
+}
+
+typedef struct dur_ix {
+  int64_t dur_ns;
+  size_t i;
+} dur_ix;
+
+static int cmp_by_dur(const void *x, const void *y) { /* longest first, then in start order */
+  const dur_ix *a = x, *b = y;
+  if (a->dur_ns != b->dur_ns) return a->dur_ns > b->dur_ns ? -1 : 1;
+  return (a->i > b->i) - (a->i < b->i);
+}
+
+/* Whether a trace seen for the first time is in the answer: its duration
+ * within minDuration..maxDuration (tags), the spans a trace-level query
+ * selects in it (into t, which is then filled but for h). */
+static int qualify(search_ctx *c, const mw_stored_span *s, trace_hit *t, int *ok) {
+  *ok = 1;
+  memset(t, 0, sizeof *t);
+  if (c->trace_dur) {
+    mw_search_hit h = {0};
+    memcpy(h.trace_id, s->trace_id, 16);
+    int rc = mw__store_trace_hit(c->q->rd, c->q->arena, &h);
+    if (rc) return rc;
+    if (h.dur_ns < c->p->base.min_dur_ns || h.dur_ns > c->p->base.max_dur_ns) return *ok = 0, MW_OK;
+  }
+  if (!c->trace_level) return MW_OK;
+  whole_trace w;
+  int rc = read_whole(c, s->trace_id, &w, ok);
+  if (rc || !*ok) return rc;
+  size_t n = w.rows.n_spans, n_sel;
+  unsigned char *sel = mw__arena_alloc(c->q->arena, n ? n : 1);
+  if (!sel) return MW_ENOMEM;
+  if ((rc = mw__tql_eval_trace(c->q->arena, c->p->tql, w.spans, n, sel, &n_sel))) return rc;
+  if (!n_sel) return *ok = 0, MW_OK;
+  dur_ix *order = mw__arena_alloc(c->q->arena, n_sel * sizeof *order);
+  size_t k = 0, room = c->p->spss ? c->p->spss : 1;
+  t->spans = mw__arena_calloc(c->q->arena, room, sizeof *t->spans);
+  if (!order || !t->spans) return MW_ENOMEM;
+  for (size_t i = 0; i < n; i++)
+    if (sel[i]) order[k++] = (dur_ix){w.rows.spans[i].dur_ns, i};
+  qsort(order, n_sel, sizeof *order, cmp_by_dur);
+  for (size_t i = 0; i < n_sel && t->n_spans < c->p->spss; i++)
+    t->spans[t->n_spans++] = (kept_span){.s = w.rows.spans[order[i].i]};
+  t->matched = n_sel;
+  t->h.match_dur_ns = order[0].dur_ns;
+  return MW_OK;
+}
+
 static int search_visit(void *user, const mw_stored_span *s) {
   search_ctx *c = user;
   span_view v;
@@ -293,10 +379,19 @@ static int search_visit(void *user, const mw_stored_span *s) {
   if (c->p->tql && !mw__tql_match(c->p->tql, &v.t)) return 0;
   int64_t at;
   if (mw__bmap_get(c->seen, s->trace_id, 16, &at)) {
-    if (at < 0) return 0;
+    if (at < 0 || c->trace_level) return 0; /* left out, or all its spans evaluated */
     trace_hit *t = &c->hits[at];
     t->matched++;
     if (t->n_spans < c->p->spss && (c->rc = keep(c, s, &v, &t->spans[t->n_spans++]))) return 1;
+    return 0;
+  }
+  /* a trace seen for the first time */
+  trace_hit found;
+  int ok;
+  if ((c->rc = qualify(c, s, &found, &ok))) return 1;
+  if (c->cut == 2) return 1; /* the whole-trace evaluations read all they may */
+  if (!ok) {
+    if ((c->rc = mw__bmap_put(c->seen, s->trace_id, 16, -1))) return 1;
     return 0;
   }
   const mw_page *pg = &c->p->base.page;
@@ -309,13 +404,15 @@ static int search_visit(void *user, const mw_stored_span *s) {
     return 1;
   }
   trace_hit *t = &c->hits[c->n];
-  memset(t, 0, sizeof *t);
+  *t = found;
   memcpy(t->h.trace_id, s->trace_id, 16);
-  t->h.match_dur_ns = s->dur_ns;
-  t->spans = mw__arena_calloc(c->q->arena, c->p->spss ? c->p->spss : 1, sizeof *t->spans);
-  if (!t->spans) return c->rc = MW_ENOMEM, 1;
-  t->matched = 1;
-  if (c->p->spss && (c->rc = keep(c, s, &v, &t->spans[t->n_spans++]))) return 1;
+  if (!c->trace_level) {
+    t->h.match_dur_ns = s->dur_ns;
+    t->spans = mw__arena_calloc(c->q->arena, c->p->spss ? c->p->spss : 1, sizeof *t->spans);
+    if (!t->spans) return c->rc = MW_ENOMEM, 1;
+    t->matched = 1;
+    if (c->p->spss && (c->rc = keep(c, s, &v, &t->spans[t->n_spans++]))) return 1;
+  }
   if ((c->rc = mw__bmap_put(c->seen, s->trace_id, 16, (int64_t)c->n))) return 1;
   c->n++;
   return 0;
@@ -369,8 +466,26 @@ static void write_spanset(mw_jsonw *w, const trace_hit *t) {
 }
 
 int mw__q_tempo_search(mw_query *q, const mw_tempo_search *p, mw_answer *out) {
+  mw__answer_init(out);
+  int durations = p->base.min_dur_ns > 0 || p->base.max_dur_ns != INT64_MAX;
+  if (p->tql && p->n_tags) /* as Tempo: "can't specify tags and q in the same query" */
+    return mw__answer_fail(out, MW_EINVAL, "tags and q are not taken together: write the tags into the query");
+  if (p->tql && durations)
+    return mw__answer_fail(out, MW_EINVAL,
+                           "%s is not taken with q (Tempo ignores it there): put duration (a span's) in the query, "
+                           "{ ... && duration >= 100ms }",
+                           p->base.min_dur_ns > 0 ? "minDuration" : "maxDuration");
   if (mw__query_open(q, out)) return out->rc;
-  search_ctx c = {.q = q, .p = p};
+  search_ctx c = {.q = q, .p = p, .trace_level = mw__tql_trace_level(p->tql), .trace_dur = p->n_tags && durations};
+  /* the scan: a trace no longer than maxDuration has no span longer; a span
+   * shorter than minDuration may be in a trace that lasts longer */
+  mw_search_query scan = p->base;
+  if (c.trace_dur) scan.min_dur_ns = 0;
+  /* an equality on resource.service.name or name narrows the scan to those operations */
+  const char *svc, *name;
+  mw__tql_required(p->tql, &svc, &name);
+  if (svc && !scan.service) scan.service = svc;
+  if (name && !scan.name) scan.name = name;
   c.hits = mw__arena_calloc(q->arena, p->base.page.limit + 1, sizeof *c.hits);
   c.seen = mw__bmap_new(0);
   c.visited = mw__bmap_new(0);
@@ -380,7 +495,7 @@ int mw__q_tempo_search(mw_query *q, const mw_tempo_search *p, mw_answer *out) {
     return mw__answer_fail(out, MW_ENOMEM, "out of memory");
   }
   size_t visited = 0;
-  int rc = mw__store_scan_longest(q->rd, q->arena, &p->base, MW_TEMPO_SCAN_SPANS, search_visit, &c, &visited);
+  int rc = mw__store_scan_longest(q->rd, q->arena, &scan, MW_TEMPO_SCAN_SPANS, search_visit, &c, &visited);
   size_t traces = mw__bmap_count(c.visited);
   mw__bmap_free(c.seen);
   mw__bmap_free(c.visited);
@@ -427,14 +542,14 @@ int mw__q_tempo_search(mw_query *q, const mw_tempo_search *p, mw_answer *out) {
   mw__jw_key(&w, "metrics");
   mw__jw_obj(&w);
   mw__jw_kint(&w, "inspectedTraces", (int64_t)traces);
-  mw__jw_kint(&w, "inspectedSpans", (int64_t)visited);
+  mw__jw_kint(&w, "inspectedSpans", (int64_t)(visited + c.eval_spans));
   mw__jw_key(&w, "inspectedBytes");
   mw__jw_int_str(&w, (int64_t)c.inspected_bytes);
   mw__jw_kint(&w, "completedJobs", 1);
   mw__jw_kint(&w, "totalJobs", 1);
   mw__jw_obj_end(&w);
   /* the scan stopped at its bound, not at the end of what matches: say so */
-  mw__jw_kbool(&w, "spanLimitReached", !c.next && visited == MW_TEMPO_SCAN_SPANS);
+  mw__jw_kbool(&w, "spanLimitReached", !c.next && (visited == MW_TEMPO_SCAN_SPANS || c.cut));
   mw__jw_page(&w, c.next);
   mw__jw_obj_end(&w);
   return mw__answer_end(out, &w);
@@ -590,7 +705,18 @@ static void write_metrics(mw_jsonw *w, size_t bytes) {
   mw__jw_obj_end(w);
 }
 
+/* Tag names and values take q span by span: a query that selects spans by
+ * what else their trace holds is refused there. */
+static int span_level_only(const mw_tql *tql, mw_answer *out) {
+  if (!mw__tql_trace_level(tql)) return 0;
+  mw__answer_fail(out, MW_EINVAL,
+                  "q: the spanset operators other than || (&&, >>, >, ~, ...) are taken by /api/search only");
+  return 1;
+}
+
 int mw__q_tempo_tags(mw_query *q, const mw_tempo_tags_query *p, mw_answer *out) {
+  mw__answer_init(out);
+  if (span_level_only(p->tql, out)) return out->rc;
   if (mw__query_open(q, out)) return out->rc;
   str_set res_keys, span_keys;
   int rc = set_init(&res_keys, p->limit);
@@ -669,6 +795,7 @@ enum { KIND_KEYWORDS = 1, STATUS_KEYWORDS, NO_VALUES };
 
 int mw__q_tempo_tag_values(mw_query *q, const mw_tempo_values_query *p, mw_answer *out) {
   mw__answer_init(out);
+  if (span_level_only(p->tql, out)) return out->rc;
   /* which attributes the tag names */
   const char *key = p->tag;
   int want_res = 1, want_span = 1, ops = -1 /* -1: none, 0: services, 1: span names */, keywords = 0;

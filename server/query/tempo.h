@@ -11,6 +11,8 @@
 
 enum {
   MW_TEMPO_SCAN_SPANS = 5000,   /* spans a filtered search reads at most, longest first */
+  MW_TEMPO_TRACE_SPANS = 1000,  /* spans of one trace a trace-level TraceQL query reads (more: left out) */
+  MW_TEMPO_EVAL_SPANS = 10000,  /* ... and of all the traces it evaluates, in one search */
   MW_TEMPO_TAG_SPANS = 5000,    /* latest spans read for tag names and values */
   MW_TEMPO_TAG_SOURCES = 10000, /* resources read for tag names and values */
   MW_TEMPO_MAX_VALUES = 10000,  /* limit of tag names per scope / tag values */

@@ -2,15 +2,24 @@
  * parser over the bytes of the query, straight into a tree of comparisons in
  * the caller's arena, and an evaluator of that tree on one span.
  *
- *   query   := spanset ( '||' spanset )*
+ *   query   := sexpr
+ *   sexpr   := sterm ( ( '&&' | '||' ) sterm )*       (one precedence, left first)
+ *   sterm   := sprim ( structural sprim )*   (>> > << < ~, !>> !> !<< !< !~, &>> &> &<< &< &~)
+ *   sprim   := spanset | '(' sexpr ')'
  *   spanset := '{' [ or ] '}'
- *   or      := and ( '||' and )*
- *   and     := primary ( '&&' primary )*
+ *   or      := primary ( ( '&&' | '||' ) primary )*  (one precedence, left first)
  *   primary := '(' or ')' | field op literal
  *
- * Everything else TraceQL has (pipelines, aggregates, structural operators,
- * spanset &&, arithmetic, other scopes and intrinsics) is recognised well
- * enough to be named in the error, and refused. Regular expressions are
+ * The spanset operators follow Tempo's grammar (pkg/traceql/expr.y: `&&` and
+ * `||` share one precedence and group from the left; the structural
+ * operators bind tighter) and its evaluation (ast_execute.go): the query is
+ * evaluated on one trace at a time, over all its spans, into the set of
+ * spans it selects (mw__tql_eval_trace). A query of spansets joined by `||`
+ * alone selects span by span (mw__tql_match is exact for it).
+ *
+ * Everything else TraceQL has (pipelines, aggregates, arithmetic, other
+ * scopes and intrinsics) is recognised well enough to be named in the
+ * error, and refused. Regular expressions are
  * RE2's syntax checked and rewritten here into POSIX extended syntax for
  * libc's regcomp, fully anchored as Tempo anchors them; RE2 syntax that
  * POSIX cannot say is refused. */
@@ -18,6 +27,7 @@
 
 #include <regex.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +50,25 @@ typedef struct node {
   regex_t *re;              /* OP_RE, OP_NRE */
 } node;
 
+/* A spanset expression: a filter, or an operator between two. */
+enum ss_op { SS_FILTER, SS_AND, SS_UNION, SS_REL };
+/* The relations of the structural operators: rel(j, i) when span i is the
+ * ... of span j. */
+enum ss_rel { R_DESC, R_CHILD, R_ANC, R_PARENT, R_SIBL };
+/* How a structural operator uses it: the right side's spans in relation
+ * (>>), not in relation (!>>), or both sides' spans in relation (&>>). */
+enum ss_mode { M_PLAIN, M_NOT, M_UNION };
+typedef struct ssnode {
+  int op, rel, mode;          /* rel, mode: SS_REL */
+  const struct ssnode *l, *r; /* the operators */
+  const node *filter;         /* SS_FILTER */
+} ssnode;
+
 struct mw_tql {
-  const node *root;
+  const node *root;  /* per span: the spanset filters joined by ||  */
+  const ssnode *top; /* the spanset expression */
+  int trace_level;   /* top has an operator other than || */
+  int has_filter;    /* some filter is not { } */
   regex_t *re[MW_TQL_MAX_REGEX];
   size_t n_re;
 };
@@ -921,29 +948,22 @@ static int bad_follower(parser *p) {
   return FAIL(p, p->pos, "expected &&, || or }, found '%s'", excerpt(p, p->pos, ex, sizeof ex));
 }
 
-static int parse_and(parser *p, const node **out) {
+/* && and || inside a spanset: one precedence, grouped from the left, as in
+ * Tempo's grammar (expr.y: %left AND OR), so { a || b && c } is
+ * { (a || b) && c }. */
+static int parse_or(parser *p, const node **out) {
   if (parse_primary(p, out)) return p->rc;
   for (;;) {
     skip_ws(p);
-    if (!starts(p, "&&")) return MW_OK;
-    p->pos += 2;
-    const node *r;
-    if (parse_primary(p, &r) || join(p, N_AND, *out, r, out)) return p->rc;
-  }
-}
-
-static int parse_or(parser *p, const node **out) {
-  if (parse_and(p, out)) return p->rc;
-  for (;;) {
-    skip_ws(p);
-    if (!starts(p, "||")) {
+    int kind = starts(p, "&&") ? N_AND : starts(p, "||") ? N_OR : -1;
+    if (kind < 0) {
       int c = peek(p, 0);
       if (c == ')' || c == '}') return MW_OK;
       return bad_follower(p);
     }
     p->pos += 2;
     const node *r;
-    if (parse_and(p, &r) || join(p, N_OR, *out, r, out)) return p->rc;
+    if (parse_primary(p, &r) || join(p, kind, *out, r, out)) return p->rc;
   }
 }
 
@@ -970,43 +990,111 @@ static int parse_spanset(parser *p, const node **out) {
   return MW_OK;
 }
 
-/* Between and after spansets: '||' joins them (a union, which per span is
- * an or); every other spanset operator is named and refused. */
-static int parse_query(parser *p, const node **out) {
-  if (parse_spanset(p, out)) return p->rc;
+/* ---- spanset expressions ------------------------------------------------------ */
+
+static int ss_new(parser *p, int op, const ssnode *l, const ssnode *r, const node *filter, const ssnode **out) {
+  ssnode *n = mw__arena_calloc(p->a, 1, sizeof *n);
+  if (!n) return oom(p);
+  n->op = op, n->l = l, n->r = r, n->filter = filter;
+  *out = n;
+  return MW_OK;
+}
+
+/* The structural operators, longest first ('!>>' before '!>', '>>' before '>'). */
+static const struct {
+  const char *s;
+  int rel, mode;
+} structural[] = {{"!>>", R_DESC, M_NOT},    {"!<<", R_ANC, M_NOT},    {"&>>", R_DESC, M_UNION},
+                  {"&<<", R_ANC, M_UNION},   {">>", R_DESC, M_PLAIN},  {"<<", R_ANC, M_PLAIN},
+                  {"!>", R_CHILD, M_NOT},    {"!<", R_PARENT, M_NOT},  {"&>", R_CHILD, M_UNION},
+                  {"&<", R_PARENT, M_UNION}, {"&~", R_SIBL, M_UNION},  {"!~", R_SIBL, M_NOT},
+                  {">", R_CHILD, M_PLAIN},   {"<", R_PARENT, M_PLAIN}, {"~", R_SIBL, M_PLAIN}};
+
+/* What stands after a spanset expression where none of its operators does:
+ * named when it is a part of TraceQL outside the subset. open is the ( being
+ * closed, or SIZE_MAX at the top level. */
+static int bad_after_spanset(parser *p, size_t open) {
+  size_t at = p->pos;
+  char ex[24];
+  if (peek(p, 0) == '|') {
+    p->pos++;
+    skip_ws(p);
+    size_t b = p->pos;
+    while (p->pos < p->len && is_word(peek(p, 0))) p->pos++;
+    if (p->pos > b) return FAIL(p, at, "unsupported: the pipeline stage '| %.*s'", (int)(p->pos - b), p->q + b);
+    return FAIL(p, at, "unsupported: a pipeline '|'");
+  }
+  if (is_alpha(peek(p, 0))) {
+    size_t b = p->pos;
+    while (p->pos < p->len && is_word(peek(p, 0))) p->pos++;
+    return FAIL(p, at, "unsupported: '%.*s' after a spanset", (int)(p->pos - b), p->q + b);
+  }
+  if (open != SIZE_MAX) return FAIL(p, open, "missing ) for this (");
+  if (peek(p, 0) == ')') return FAIL(p, at, "unmatched )");
+  return FAIL(p, at, "unexpected '%s' after a spanset", excerpt(p, at, ex, sizeof ex));
+}
+
+static int parse_sexpr(parser *p, const ssnode **out);
+
+/* A spanset, or a spanset expression in parentheses. */
+static int parse_sprim(parser *p, const ssnode **out) {
+  skip_ws(p);
+  if (peek(p, 0) == '(') {
+    size_t open = p->pos++;
+    if (++p->depth > MW_TQL_MAX_DEPTH) return FAIL(p, open, "parentheses nested deeper than %d", MW_TQL_MAX_DEPTH);
+    if (parse_sexpr(p, out)) return p->rc;
+    skip_ws(p);
+    if (peek(p, 0) != ')') return bad_after_spanset(p, open);
+    p->pos++;
+    p->depth--;
+    return MW_OK;
+  }
+  const node *f;
+  if (parse_spanset(p, &f) || ss_new(p, SS_FILTER, NULL, NULL, f, out)) return p->rc;
+  if (f->kind != N_TRUE) p->t->has_filter = 1;
+  /* per span: a span some filter matches */
+  if (!p->t->root) p->t->root = f;
+  else if (join(p, N_OR, p->t->root, f, &p->t->root)) return p->rc;
+  return MW_OK;
+}
+
+/* Structural operators: they bind tighter than && and ||. */
+static int parse_sterm(parser *p, const ssnode **out) {
+  if (parse_sprim(p, out)) return p->rc;
   for (;;) {
     skip_ws(p);
-    if (at_end(p)) return MW_OK;
-    size_t at = p->pos;
-    if (starts(p, "||")) {
-      p->pos += 2;
-      const node *r;
-      if (parse_spanset(p, &r) || join(p, N_OR, *out, r, out)) return p->rc;
-      continue;
-    }
-    static const char *const structural[] = {"!>>", "!<<", "&>>", "&<<", ">>", "<<", "!>", "!<",
-                                             "&>",  "&<",  "&~",  "!~",  ">",  "<",  "~"};
-    for (size_t k = 0; k < sizeof structural / sizeof structural[0]; k++)
-      if (starts(p, structural[k]))
-        return FAIL(p, at, "unsupported: the structural operator '%s' between spansets", structural[k]);
-    if (starts(p, "&&"))
-      return FAIL(p, at, "unsupported: '&&' between spansets (both in one trace); '||' between spansets is supported");
-    if (peek(p, 0) == '|') {
-      p->pos++;
-      skip_ws(p);
-      size_t b = p->pos;
-      while (p->pos < p->len && is_word(peek(p, 0))) p->pos++;
-      if (p->pos > b) return FAIL(p, at, "unsupported: the pipeline stage '| %.*s'", (int)(p->pos - b), p->q + b);
-      return FAIL(p, at, "unsupported: a pipeline '|'");
-    }
-    char ex[24];
-    if (is_alpha(peek(p, 0))) {
-      size_t b = p->pos;
-      while (p->pos < p->len && is_word(peek(p, 0))) p->pos++;
-      return FAIL(p, at, "unsupported: '%.*s' after a spanset", (int)(p->pos - b), p->q + b);
-    }
-    return FAIL(p, at, "unexpected '%s' after a spanset", excerpt(p, at, ex, sizeof ex));
+    size_t k = 0, nk = sizeof structural / sizeof structural[0];
+    while (k < nk && !starts(p, structural[k].s)) k++;
+    if (k == nk) return MW_OK;
+    p->pos += strlen(structural[k].s);
+    ssnode *n = mw__arena_calloc(p->a, 1, sizeof *n);
+    if (!n) return oom(p);
+    n->op = SS_REL, n->rel = structural[k].rel, n->mode = structural[k].mode, n->l = *out;
+    if (parse_sprim(p, &n->r)) return p->rc;
+    *out = n;
+    p->t->trace_level = 1;
   }
+}
+
+/* && and ||: one precedence, grouped from the left, as in Tempo's grammar. */
+static int parse_sexpr(parser *p, const ssnode **out) {
+  if (parse_sterm(p, out)) return p->rc;
+  for (;;) {
+    skip_ws(p);
+    int op = starts(p, "&&") ? SS_AND : starts(p, "||") ? SS_UNION : -1;
+    if (op < 0) return MW_OK;
+    p->pos += 2;
+    const ssnode *r;
+    if (parse_sterm(p, &r) || ss_new(p, op, *out, r, NULL, out)) return p->rc;
+    if (op == SS_AND) p->t->trace_level = 1;
+  }
+}
+
+static int parse_query(parser *p, const ssnode **out) {
+  if (parse_sexpr(p, out)) return p->rc;
+  skip_ws(p);
+  if (at_end(p)) return MW_OK;
+  return bad_after_spanset(p, SIZE_MAX);
 }
 
 int mw__tql_parse(mw_arena *a, const char *q, size_t len, mw_tql **out, char *err, size_t errsz) {
@@ -1018,12 +1106,12 @@ int mw__tql_parse(mw_arena *a, const char *q, size_t len, mw_tql **out, char *er
   if (nul) return FAIL(&p, (size_t)(nul - p.q), "NUL byte in query");
   p.t = mw__arena_calloc(a, 1, sizeof *p.t);
   if (!p.t) return oom(&p);
-  const node *root = NULL;
-  if (parse_query(&p, &root)) {
+  const ssnode *top = NULL;
+  if (parse_query(&p, &top)) {
     mw__tql_free(p.t);
     return p.rc;
   }
-  p.t->root = root;
+  p.t->top = top;
   *out = p.t;
   return MW_OK;
 }
@@ -1104,3 +1192,182 @@ static int eval(const node *n, const mw_tql_span *s) {
 }
 
 int mw__tql_match(const mw_tql *q, const mw_tql_span *s) { return q && q->root && s ? eval(q->root, s) : 0; }
+
+int mw__tql_trace_level(const mw_tql *q) { return q && q->trace_level; }
+
+/* ---- trace-level evaluation ---------------------------------------------------- */
+
+typedef struct id_ix {
+  const uint8_t *id;
+  size_t i;
+} id_ix;
+
+static int cmp_id(const void *x, const void *y) {
+  const id_ix *a = x, *b = y;
+  int c = memcmp(a->id, b->id, 8);
+  return c ? c : (a->i > b->i) - (a->i < b->i);
+}
+
+enum { NO_PARENT = -1 };
+
+/* par[i]: the index of span i's parent among the spans, or NO_PARENT. As in
+ * Tempo, whose structural operators work on a nested set model built from
+ * the trace's roots (vparquet nested_set_model.go), only the spans connected
+ * to a root (a span without a parent id) take part: the others (whose parent
+ * has not been stored, and their descendants) get NO_PARENT and
+ * rooted[i] = 0, and are in no relation. */
+static int parents(mw_arena *a, const mw_tql_span *s, size_t n, ptrdiff_t *par, unsigned char *rooted) {
+  id_ix *v = mw__arena_alloc(a, n * sizeof *v);
+  if (!v) return MW_ENOMEM;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (s[i].span_id) v[k++] = (id_ix){s[i].span_id, i};
+  qsort(v, k, sizeof *v, cmp_id);
+  for (size_t i = 0; i < n; i++) {
+    par[i] = NO_PARENT;
+    if (!s[i].parent_id) continue;
+    size_t lo = 0, hi = k; /* the first id >= parent_id */
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (memcmp(v[mid].id, s[i].parent_id, 8) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < k && memcmp(v[lo].id, s[i].parent_id, 8) == 0 && v[lo].i != i) par[i] = (ptrdiff_t)v[lo].i;
+  }
+  /* rooted: 0 unknown, 1 yes, 2 no; a walk up stops at a known span or after n steps (a cycle) */
+  memset(rooted, 0, n);
+  for (size_t i = 0; i < n; i++) {
+    ptrdiff_t j = (ptrdiff_t)i;
+    size_t steps = 0;
+    while (!rooted[j] && par[j] != NO_PARENT && steps++ < n) j = par[j];
+    unsigned char verdict = rooted[j] ? rooted[j] : (par[j] == NO_PARENT && !s[j].parent_id) ? 1 : 2;
+    for (ptrdiff_t m = (ptrdiff_t)i; !rooted[m]; m = par[m] == NO_PARENT ? m : par[m]) {
+      rooted[m] = verdict;
+      if (par[m] == NO_PARENT) break;
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    rooted[i] = rooted[i] == 1;
+    if (!rooted[i]) par[i] = NO_PARENT;
+  }
+  return MW_OK;
+}
+
+static int any(const unsigned char *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (v[i]) return 1;
+  return 0;
+}
+
+typedef struct tree {
+  const ptrdiff_t *par;
+  const unsigned char *rooted;
+  size_t n;
+} tree;
+
+/* out[i] = 1 when some span j with side[j] stands in rel to i (rel(j, i):
+ * i is a descendant, child, ancestor, parent or sibling of j). Walks up the
+ * parents stop after n steps. Roots are siblings of each other, as in Tempo
+ * (their nested-set parent is the same -1). */
+static int partner(mw_arena *a, int rel, const unsigned char *side, const tree *t, unsigned char *out) {
+  size_t n = t->n;
+  memset(out, 0, n);
+  switch (rel) {
+  case R_DESC: /* an ancestor of i is on the side */
+    for (size_t i = 0; i < n; i++)
+      for (ptrdiff_t k = t->par[i], steps = 0; k != NO_PARENT && (size_t)steps < n; k = t->par[k], steps++)
+        if (side[k]) {
+          out[i] = 1;
+          break;
+        }
+    return MW_OK;
+  case R_ANC: /* a descendant of i is on the side */
+    for (size_t j = 0; j < n; j++)
+      if (side[j])
+        for (ptrdiff_t k = t->par[j], steps = 0; k != NO_PARENT && (size_t)steps < n; k = t->par[k], steps++)
+          out[k] = 1;
+    return MW_OK;
+  case R_CHILD: /* i's parent is on the side */
+    for (size_t i = 0; i < n; i++) out[i] = t->par[i] != NO_PARENT && side[t->par[i]];
+    return MW_OK;
+  case R_PARENT: /* a child of i is on the side */
+    for (size_t j = 0; j < n; j++)
+      if (side[j] && t->par[j] != NO_PARENT) out[t->par[j]] = 1;
+    return MW_OK;
+  default: { /* another span with i's parent is on the side; key n: the roots */
+    size_t *count = mw__arena_calloc(a, n + 1, sizeof *count);
+    if (!count) return MW_ENOMEM;
+    for (size_t j = 0; j < n; j++)
+      if (side[j] && t->rooted[j]) count[t->par[j] == NO_PARENT ? n : (size_t)t->par[j]]++;
+    for (size_t i = 0; i < n; i++)
+      if (t->rooted[i]) out[i] = count[t->par[i] == NO_PARENT ? n : (size_t)t->par[i]] > (side[i] ? 1u : 0u);
+    return MW_OK;
+  }
+  }
+}
+
+/* The spans e selects among s (out[i] = 1), as Tempo's SpansetOperation
+ * evaluates on one trace: && and || keep the spans of both sides (&& only
+ * when both sides selected some); a structural operator the spans of its
+ * right side in (>>) or not in (!>>) that relation to a span of its left
+ * side, or (&>>) the spans of both sides in it. */
+static int ss_eval(mw_arena *a, const ssnode *e, const mw_tql_span *s, const tree *t, unsigned char *out) {
+  size_t n = t->n;
+  if (e->op == SS_FILTER) {
+    for (size_t i = 0; i < n; i++) out[i] = (unsigned char)eval(e->filter, &s[i]);
+    return MW_OK;
+  }
+  unsigned char *l = mw__arena_alloc(a, n), *r = mw__arena_alloc(a, n), *m = mw__arena_alloc(a, n);
+  if (!l || !r || !m) return MW_ENOMEM;
+  int rc = ss_eval(a, e->l, s, t, l);
+  if (!rc) rc = ss_eval(a, e->r, s, t, r);
+  if (rc) return rc;
+  memset(out, 0, n);
+  if (e->op == SS_AND || e->op == SS_UNION) {
+    if (e->op == SS_AND && (!any(l, n) || !any(r, n))) return MW_OK;
+    for (size_t i = 0; i < n; i++) out[i] = l[i] | r[i];
+    return MW_OK;
+  }
+  if ((rc = partner(a, e->rel, l, t, m))) return rc;
+  for (size_t i = 0; i < n; i++) out[i] = r[i] && (e->mode == M_NOT ? !m[i] : m[i]);
+  if (e->mode != M_UNION) return MW_OK;
+  static const int inverse[] = {
+      [R_DESC] = R_ANC, [R_CHILD] = R_PARENT, [R_ANC] = R_DESC, [R_PARENT] = R_CHILD, [R_SIBL] = R_SIBL};
+  if ((rc = partner(a, inverse[e->rel], r, t, m))) return rc;
+  for (size_t i = 0; i < n; i++) out[i] |= l[i] && m[i];
+  return MW_OK;
+}
+
+int mw__tql_eval_trace(mw_arena *a, const mw_tql *q, const mw_tql_span *spans, size_t n, unsigned char *sel,
+                       size_t *n_sel) {
+  *n_sel = 0;
+  if (n) memset(sel, 0, n);
+  if (!q || !q->top || !n) return MW_OK;
+  ptrdiff_t *par = mw__arena_alloc(a, n * sizeof *par);
+  unsigned char *rooted = mw__arena_alloc(a, n);
+  if (!par || !rooted) return MW_ENOMEM;
+  int rc = parents(a, spans, n, par, rooted);
+  tree t = {par, rooted, n};
+  if (!rc) rc = ss_eval(a, q->top, spans, &t, sel);
+  if (rc) return rc;
+  for (size_t i = 0; i < n; i++) *n_sel += sel[i] != 0;
+  return MW_OK;
+}
+
+/* The equalities on resource.service.name and name among the conditions
+ * joined by && at the top of f. */
+static void required(const node *f, const char **service, const char **name) {
+  if (f->kind == N_AND) {
+    required(f->l, service, name);
+    required(f->r, service, name);
+    return;
+  }
+  if (f->kind != N_CMP || f->op != OP_EQ || f->lit != L_STR || !f->s || !*f->s) return;
+  if (f->field == F_RES_ATTR && strcmp(f->key, "service.name") == 0) *service = f->s;
+  else if (f->field == F_NAME) *name = f->s;
+}
+
+void mw__tql_required(const mw_tql *q, const char **service, const char **name) {
+  *service = *name = NULL;
+  if (q && q->top && q->top->op == SS_FILTER) required(q->top->filter, service, name);
+}

@@ -1,7 +1,10 @@
-/* A subset of TraceQL (Grafana Tempo's query language): one spanset filter
- * `{ ... }` (or several joined by `||`) over span and resource attributes and
- * the intrinsics name, status, kind and duration, parsed by hand into an
- * arena and evaluated on one span at a time. docs/TRACEQL.md says exactly
+/* A subset of TraceQL (Grafana Tempo's query language): spanset filters
+ * `{ ... }` over span and resource attributes and the intrinsics name,
+ * status, kind and duration, joined by the spanset operators && and || and
+ * the structural operators (>> > << < ~, their ! and & forms), parsed by
+ * hand into an arena. A query of filters joined by ||
+ * alone is evaluated on one span at a time (mw__tql_match); one with another
+ * spanset operator on one trace at a time (mw__tql_eval_trace). docs/TRACEQL.md says exactly
  * which subset; anything outside it is refused with MW_EINVAL and a message
  * naming the part and its column, never ignored. */
 #ifndef MW_QUERY_TRACEQL_H
@@ -54,6 +57,8 @@ typedef struct mw_tql_span {
   size_t n_attrs;
   const mw_tql_attr *res; /* its resource's attributes */
   size_t n_res;
+  const uint8_t *span_id;   /* 8 bytes; for mw__tql_eval_trace (NULL: unknown) */
+  const uint8_t *parent_id; /* 8 bytes, NULL for a root span */
 } mw_tql_span;
 
 /* Parses q[0..len) into *out, allocated in a. MW_OK; MW_EINVAL with err (a
@@ -65,8 +70,28 @@ typedef struct mw_tql_span {
  * mw__tql_free before freeing the arena. */
 int mw__tql_parse(mw_arena *a, const char *q, size_t len, mw_tql **out, char *err, size_t errsz);
 
-/* 1 when the span matches the query's filter, else 0. */
+/* 1 when the span matches one of the query's spanset filters, else 0. For a
+ * query that mw__tql_trace_level calls trace-level this is only a necessary
+ * condition: a trace with no such span cannot match, one with such a span is
+ * to be evaluated whole by mw__tql_eval_trace. */
 int mw__tql_match(const mw_tql *q, const mw_tql_span *s);
+
+/* 1 when the query has a spanset operator other than || (&&, >>, ~, ...):
+ * it selects spans by what else their trace holds. */
+int mw__tql_trace_level(const mw_tql *q);
+
+/* Evaluates the query on the n spans of one trace (span_id and parent_id set
+ * for the structural operators), as Tempo does: sel[i] = 1 when span i is in
+ * the spanset the query selects, else 0; *n_sel counts them (0: the trace
+ * does not match). Scratch memory comes from a; MW_OK or MW_ENOMEM. */
+int mw__tql_eval_trace(mw_arena *a, const mw_tql *q, const mw_tql_span *spans, size_t n, unsigned char *sel,
+                       size_t *n_sel);
+
+/* When every span the query selects must have the resource attribute
+ * service.name equal to a string, and/or the name equal to one (equalities
+ * joined by && at the top of a single spanset filter), sets *service and/or
+ * *name to it; else NULL. An empty string is never returned. */
+void mw__tql_required(const mw_tql *q, const char **service, const char **name);
 
 /* Releases what the query's regular expressions hold outside the arena (libc
  * regcomp). NULL is fine; calling it twice is fine; the query is unusable

@@ -22,11 +22,15 @@ static const mw_tql_attr res[] = {
     {.key = "service.name", .type = MW_TQL_STRING, .s = "frontend\n"},
     {.key = "x", .type = MW_TQL_INT, .i = INT64_MAX},
 };
+static const uint8_t ids[3][8] = {{1}, {2}, {3}};
+/* one trace: a root, and two spans each the other's parent (a cycle the
+ * trace-level evaluation must stop in) */
 static const mw_tql_span spans[] = {
-    {"POST /", MW_TQL_KIND_SERVER, MW_TQL_STATUS_ERROR, 2500000000, attrs, 7, res, 2},
-    {NULL, 99, -1, INT64_MIN, NULL, 0, NULL, 0},
-    {"", MW_TQL_KIND_CONSUMER, MW_TQL_STATUS_OK, INT64_MAX, NULL, 0, res, 2},
+    {"POST /", MW_TQL_KIND_SERVER, MW_TQL_STATUS_ERROR, 2500000000, attrs, 7, res, 2, ids[0], NULL},
+    {NULL, 99, -1, INT64_MIN, NULL, 0, NULL, 0, ids[1], ids[2]},
+    {"", MW_TQL_KIND_CONSUMER, MW_TQL_STATUS_OK, INT64_MAX, NULL, 0, res, 2, ids[2], ids[1]},
 };
+enum { N_SPANS = sizeof spans / sizeof spans[0] };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *q = malloc(size ? size : 1);
@@ -51,11 +55,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
   } else {
     FUZZ_CHECK(t != NULL && size <= MW_TQL_MAX_LEN);
-    for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++) {
+    unsigned char sel[N_SPANS];
+    size_t n_sel = 0;
+    int erc = mw__tql_eval_trace(a, t, spans, N_SPANS, sel, &n_sel);
+    FUZZ_CHECK(erc == MW_OK || erc == MW_ENOMEM);
+    FUZZ_CHECK(n_sel <= N_SPANS);
+    int level = mw__tql_trace_level(t);
+    FUZZ_CHECK(level == 0 || level == 1);
+    for (size_t i = 0; i < N_SPANS; i++) {
       int m = mw__tql_match(t, &spans[i]);
       FUZZ_CHECK(m == 0 || m == 1);
       FUZZ_CHECK(mw__tql_match(t, &spans[i]) == m);
+      if (erc == MW_OK) {
+        FUZZ_CHECK(sel[i] == 0 || sel[i] == 1);
+        FUZZ_CHECK(!sel[i] || m);         /* a selected span matches one of the filters */
+        FUZZ_CHECK(level || sel[i] == m); /* ... and exactly those, without trace-level operators */
+      }
     }
+    const char *svc, *name;
+    mw__tql_required(t, &svc, &name);
+    for (size_t i = 0; erc == MW_OK && i < N_SPANS; i++) /* a required name holds on every selected span */
+      FUZZ_CHECK(!sel[i] || !name || (spans[i].name && strcmp(spans[i].name, name) == 0));
     mw__tql_free(t);
   }
   mw__arena_free(a);

@@ -192,6 +192,62 @@ test('GET /api/search?q= (TraceQL, the subset of docs/TRACEQL.md)', async () => 
   await bad(`/api/search?q=${enc('{ span.x =~ "(?i)a" }')}`, /^q: .*column \d+/);
 });
 
+test('GET /api/search?q= with spanset operators: evaluated on the whole trace', async () => {
+  // Tempo's "Combine spansets using operators": && needs a span for each side in one
+  // trace and lists the spans of both; the structural operators list their right side
+  let j = await getJson(srv, `/api/search?q=${enc('{ resource.deployment.environment = "prod" } && { resource.deployment.environment = "staging" }')}`);
+  checkSearchShape(j);
+  assert.deepEqual(j.traces, [], 'prod and staging are never in one trace here');
+  j = await getJson(srv, `/api/search?q=${enc('{ resource.deployment.environment = "prod" } || { resource.deployment.environment = "staging" }')}`);
+  assert.deepEqual(ids(j.traces), sorted(A, B, C));
+  j = await getJson(srv, `/api/search?q=${enc('{ name = "GET /checkout" } && { span.db.system = "postgresql" }')}`);
+  checkSearchShape(j);
+  assert.deepEqual(ids(j.traces), [A]);
+  assert.deepEqual(j.traces[0].spanSets[0].spans.map((s) => s.spanID), [aRoot.spanId, aDb.spanId], 'both sides, longest first');
+  assert.equal(j.traces[0].spanSets[0].matched, 2);
+  assert.equal(j.traces[0].matchedSpanDurationMs, 300);
+  j = await getJson(srv, `/api/search?q=${enc('{ name = "GET /checkout" } >> { status = error }')}`);
+  assert.deepEqual(ids(j.traces), [A]);
+  assert.deepEqual(j.traces[0].spanSets[0].spans.map((s) => s.spanID), [aDb.spanId], 'the right side only');
+  assert.equal(j.traces[0].spanSets[0].matched, 1);
+  j = await getJson(srv, `/api/search?q=${enc('{ resource.service.name = "checkout" } > { kind = client }')}`);
+  assert.deepEqual(ids(j.traces), [A]);
+  j = await getJson(srv, `/api/search?q=${enc('{ status = error } < { }')}&spss=1`);
+  assert.deepEqual(ids(j.traces), [A], 'B errs too, but has no parent');
+  assert.deepEqual(j.traces[0].spanSets[0].spans.map((s) => s.spanID), [aRoot.spanId]);
+  j = await getJson(srv, `/api/search?q=${enc('{ name = "POST /cart" } >> { }')}`);
+  assert.deepEqual(j.traces, []);
+  assert.equal(j.metrics.inspectedSpans >= 1, true);
+  j = await getJson(srv, `/api/search?q=${enc('{ } ~ { }')}`);
+  assert.deepEqual(j.traces, [], 'no span here has a sibling');
+  j = await getJson(srv, `/api/search?q=${enc('{ status = error } !< { status = error }')}`);
+  assert.deepEqual(ids(j.traces), sorted(A, B), 'the last error of each cascade');
+  j = await getJson(srv, `/api/search?q=${enc('{ name = "GET /checkout" } &>> { status = error }')}`);
+  assert.deepEqual(ids(j.traces), [A]);
+  assert.deepEqual(j.traces[0].spanSets[0].spans.map((s) => s.spanID), [aRoot.spanId, aDb.spanId], 'both sides');
+  await bad(`/api/search?q=${enc('{ } >>> { }')}`, /^q: expected a spanset.*column 7/);
+  await bad(`/api/v2/search/tags?q=${enc('{ } && { }')}`, /^q: the spanset operators/);
+  await bad(`/api/v2/search/tag/resource.service.name/values?q=${enc('{ } >> { }')}`, /^q: the spanset operators/);
+});
+
+test('minDuration and maxDuration: the trace\'s duration with tags (as Tempo), refused with q', async () => {
+  // aDb lasts 120ms in trace A, which lasts 300ms (aRoot); Tempo bounds the trace
+  let j = await getJson(srv, `/api/search?tags=${enc('db.system=postgres')}&minDuration=200ms`);
+  assert.deepEqual(ids(j.traces), [A]);
+  assert.deepEqual(j.traces[0].spanSets[0].spans.map((s) => s.spanID), [aDb.spanId]);
+  j = await getJson(srv, `/api/search?tags=${enc('db.system=postgres')}&maxDuration=250ms`);
+  assert.deepEqual(j.traces, [], 'the trace lasts 300ms');
+  j = await getJson(srv, `/api/search?tags=${enc('db.system=postgres')}&minDuration=300ms&maxDuration=300ms`);
+  assert.deepEqual(ids(j.traces), [A], 'both bounds take the value itself');
+  j = await getJson(srv, `/api/search?tags=${enc('http.method=GET')}&minDuration=81ms`);
+  assert.deepEqual(ids(j.traces), [A], 'C lasts 80ms');
+  // Tempo parses them with q and then ignores them: refused here rather than ignored
+  await bad(`/api/search?q=${enc('{ status = error }')}&minDuration=1ms`, /^minDuration is not taken with q/);
+  await bad(`/api/search?q=${enc('{ status = error }')}&maxDuration=1s`, /^maxDuration is not taken with q/);
+  // nor tags with q (Tempo: "can't specify tags and q in the same query")
+  await bad(`/api/search?q=${enc('{ status = error }')}&tags=${enc('a=b')}`, /^tags and q are not taken together/);
+});
+
 test('GET /api/search/tags: tag names, by scope ("Search tags")', async () => {
   let j = await getJson(srv, '/api/search/tags');
   for (const k of ['service.name', 'deployment.environment', 'http.method', 'http.status_code', 'db.system'])
@@ -252,7 +308,7 @@ test('GET /api/v2/search/tag/{identifier}/values: typed values ("Search tag valu
   await bad('/api/v2/search/tag/.x/values?limit=0', /limit must be an integer from 1 to 10000/);
 });
 
-test('a tags search reads at most the 5,000 longest spans, and says when it stopped there', async () => {
+test('a tags or q search reads at most the 5,000 longest spans, says when it stopped there, and narrows q by the index', async () => {
   const s2 = await startServer();
   try {
     const N = 6000;
@@ -274,6 +330,25 @@ test('a tags search reads at most the 5,000 longest spans, and says when it stop
     assert.deepEqual(j.traces.map((t) => t.durationMs), [6000, 5999, 5998]);
     assert.equal(j.more, true);
     assert.equal(j.spanLimitReached, false);
+
+    // q narrowed through the operations index: an equality on resource.service.name
+    // and name reads only those operations' spans, here shorter than all 6,000 others
+    const small = [0, 1].map(() => span(rndHex(16), 'tiny', { durMs: 0, attrs: [str('needle', 'small')] }));
+    await postJsonOk(s2, { resourceSpans: [{ resource: { attributes: [str('service.name', 'small')] },
+      scopeSpans: [{ spans: small }] }] });
+    const smallIds = small.map((x) => x.traceId).sort();
+    j = await getJson(s2, `/api/search?q=${enc('{ .service.name = "small" }')}`);
+    assert.deepEqual(j.traces, [], 'unscoped: a span attribute could hold it, so no narrowing');
+    assert.equal(j.spanLimitReached, true);
+    for (const q of ['{ resource.service.name = "small" }', '{ name = "tiny" }',
+      '{ resource.service.name = "small" && name = "tiny" && span.needle = "small" }']) {
+      j = await getJson(s2, `/api/search?q=${enc(q)}`);
+      assert.deepEqual(ids(j.traces), smallIds, q);
+      assert.equal(j.spanLimitReached, false, q);
+      assert.equal(j.metrics.inspectedSpans, 2, q);
+    }
+    j = await getJson(s2, `/api/search?q=${enc('{ resource.service.name = "small" }')}&service=bulk`);
+    assert.deepEqual(j.traces, [], 'service= and the query must both hold');
   } finally {
     await s2.stop();
   }

@@ -42,10 +42,10 @@ static const mw_tql_attr d_attrs[] = {{.key = "retry", .type = MW_TQL_BOOL, .i =
 static const mw_tql_attr d_res[] = {{.key = "service.name", .type = MW_TQL_STRING, .s = "queue"}};
 
 static const mw_tql_span spans[] = {
-    {"POST /", MW_TQL_KIND_SERVER, MW_TQL_STATUS_ERROR, 2500 * MS, a_attrs, 2, a_res, 1},
-    {"GET /api/cart", MW_TQL_KIND_CLIENT, MW_TQL_STATUS_OK, 120 * MS, b_attrs, 1, b_res, 1},
-    {"SELECT orders", MW_TQL_KIND_INTERNAL, MW_TQL_STATUS_ERROR, 6 * SEC, c_attrs, 4, c_res, 1},
-    {"consume", MW_TQL_KIND_CONSUMER, MW_TQL_STATUS_ERROR, 1 * SEC, d_attrs, 2, d_res, 1},
+    {"POST /", MW_TQL_KIND_SERVER, MW_TQL_STATUS_ERROR, 2500 * MS, a_attrs, 2, a_res, 1, NULL, NULL},
+    {"GET /api/cart", MW_TQL_KIND_CLIENT, MW_TQL_STATUS_OK, 120 * MS, b_attrs, 1, b_res, 1, NULL, NULL},
+    {"SELECT orders", MW_TQL_KIND_INTERNAL, MW_TQL_STATUS_ERROR, 6 * SEC, c_attrs, 4, c_res, 1, NULL, NULL},
+    {"consume", MW_TQL_KIND_CONSUMER, MW_TQL_STATUS_ERROR, 1 * SEC, d_attrs, 2, d_res, 1, NULL, NULL},
 };
 enum { N_SPANS = sizeof spans / sizeof spans[0] };
 
@@ -155,7 +155,7 @@ static void test_durations(void **state) {
   expect("{ duration > 1h || duration < 1ns }", "");
   expect("{ duration = 1000ms }", "D");
   /* compound units, as Go's time.ParseDuration reads them */
-  static const mw_tql_span long_span = {"x", 0, 0, 90 * 60 * SEC, NULL, 0, NULL, 0};
+  static const mw_tql_span long_span = {"x", 0, 0, 90 * 60 * SEC, NULL, 0, NULL, 0, NULL, NULL};
   static const char *const same[] = {"{ duration = 1h30m }", "{ duration = 5400s }", "{ duration = 1.5h }",
                                      "{ duration = 90m }"};
   for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
@@ -203,8 +203,15 @@ static void test_attributes(void **state) {
 
 static void test_boolean_structure(void **state) {
   (void)state;
-  /* && binds tighter than || */
+  /* && and || share one precedence and group from the left, as in Tempo's grammar
+   * (pkg/traceql/expr.y `%left AND OR`; its ast_rewriter_test.go reads
+   * { a || b && c || d } as { ((a || b) && c) || d }) */
   expect("{ kind = client || kind = consumer && status = ok }", "B");
+  expect("{ status = ok || kind = server && duration > 5s }", ""); /* not B: (ok || server) && > 5s */
+  expect("{ status = ok || (kind = server && duration > 5s) }", "B");
+  expect("{ kind = server && duration > 5s || status = ok }", "B");
+  expect("{ kind = consumer || kind = server && status = error || name = \"GET /api/cart\" }", "ABD");
+  expect("{ kind = consumer || kind = internal && duration > 5s || name = \"GET /api/cart\" }", "BC");
   expect("{ (kind = client || kind = consumer) && status = error }", "D");
   expect("{ ((((kind = server)))) }", "A");
   expect("{ kind = server || (duration > 5s && (name = \"x\" || .db.system = \"postgresql\")) }", "AC");
@@ -317,7 +324,7 @@ static void test_literals(void **state) {
   static const mw_tql_attr attrs[] = {{.key = "s", .type = MW_TQL_STRING, .s = "a\"b\\c\td\xc3\xa9"},
                                       {.key = "r", .type = MW_TQL_STRING, .s = "x\\y"},
                                       {.key = "big", .type = MW_TQL_INT, .i = INT64_MIN}};
-  static const mw_tql_span sp = {"n", 0, 0, 0, attrs, 3, NULL, 0};
+  static const mw_tql_span sp = {"n", 0, 0, 0, attrs, 3, NULL, 0, NULL, NULL};
   static const char *const match[] = {"{ span.s = \"a\\\"b\\\\c\\td\\u00e9\" }",
                                       "{ span.s = \"a\\\"b\\\\c\\td\\xc3\\xa9\" }", "{ span.r = `x\\y` }",
                                       "{ span.big = -9223372036854775808 }", "{ span.big < -9.2e18 }"};
@@ -344,10 +351,10 @@ static void test_literals(void **state) {
 /* Each unsupported part of TraceQL named, with its column. */
 static void test_unsupported_named(void **state) {
   (void)state;
-  refuse("{ kind = server } >> { kind = client }", "structural operator '>>'", "column 19", NULL);
-  refuse("{ kind = server } > { kind = client }", "structural operator '>'", NULL);
-  refuse("{ kind = server } ~ { kind = client }", "structural operator '~'", NULL);
-  refuse("{ kind = server } && { kind = client }", "'&&' between spansets", "column 19", NULL);
+  refuse("{ kind = server } >>> { kind = client }", "expected a spanset", "column 21", NULL);
+  refuse("({ kind = server } ~~ { kind = client })", "expected a spanset", "column 21", NULL);
+  refuse("({ kind = server } { kind = client })", "missing )", "column 1", NULL);
+  refuse("{ kind = server } && { kind = client } | count() > 1", "| count", "column 40", NULL);
   refuse("{ .x = 1 } | select(span.foo)", "| select", "column 12", NULL);
   refuse("{ .x = 1 } | avg(duration) > 1s", "| avg", NULL);
   refuse("{ .x = 1 } with (most_recent=true)", "'with'", "column 12", NULL);
@@ -366,6 +373,199 @@ static void test_unsupported_named(void **state) {
   refuse("{ .x = .y }", "right of a comparison", NULL);
   refuse("{ { .x = 1 } }", "inside a spanset", NULL);
   refuse("{ .x = 1 | .y = 2 }", "pipeline", NULL);
+}
+
+/* One trace, built by hand (letters in span order):
+ *   R GET /api/orders  server ok    frontend/production  http.method=GET     (root)
+ *   P GET /api/products server ok   frontend/production  http.method=GET     child of R
+ *   Q SELECT products  client error catalog/staging      db.system=postgresql child of P
+ *   S charge           client error payment/production   http.method=DELETE  child of R
+ *   O late             internal error frontend/production                    parent not in the trace */
+static const mw_tql_attr fe_res[] = {{.key = "service.name", .type = MW_TQL_STRING, .s = "frontend"},
+                                     {.key = "deployment.environment", .type = MW_TQL_STRING, .s = "production"}};
+static const mw_tql_attr cat_res[] = {{.key = "service.name", .type = MW_TQL_STRING, .s = "catalog"},
+                                      {.key = "deployment.environment", .type = MW_TQL_STRING, .s = "staging"}};
+static const mw_tql_attr pay_res[] = {{.key = "service.name", .type = MW_TQL_STRING, .s = "payment"},
+                                      {.key = "deployment.environment", .type = MW_TQL_STRING, .s = "production"}};
+static const mw_tql_attr get_attrs[] = {{.key = "http.method", .type = MW_TQL_STRING, .s = "GET"}};
+static const mw_tql_attr del_attrs[] = {{.key = "http.method", .type = MW_TQL_STRING, .s = "DELETE"}};
+static const mw_tql_attr pg_attrs[] = {{.key = "db.system", .type = MW_TQL_STRING, .s = "postgresql"}};
+static const uint8_t tid[6][8] = {{1}, {2}, {3}, {4}, {5}, {9}};
+static const mw_tql_span trace[] = {
+    {"GET /api/orders", MW_TQL_KIND_SERVER, MW_TQL_STATUS_OK, 900 * MS, get_attrs, 1, fe_res, 2, tid[0], NULL},
+    {"GET /api/products", MW_TQL_KIND_SERVER, MW_TQL_STATUS_OK, 300 * MS, get_attrs, 1, fe_res, 2, tid[1], tid[0]},
+    {"SELECT products", MW_TQL_KIND_CLIENT, MW_TQL_STATUS_ERROR, 200 * MS, pg_attrs, 1, cat_res, 2, tid[2], tid[1]},
+    {"charge", MW_TQL_KIND_CLIENT, MW_TQL_STATUS_ERROR, 100 * MS, del_attrs, 1, pay_res, 2, tid[3], tid[0]},
+    {"late", MW_TQL_KIND_INTERNAL, MW_TQL_STATUS_ERROR, 10 * MS, NULL, 0, fe_res, 2, tid[4], tid[5]},
+};
+enum { N_TRACE = sizeof trace / sizeof trace[0] };
+static const char trace_letters[] = "RPQSO";
+
+/* The letters of the spans q selects in the trace, evaluated on the whole trace. */
+static void expect_trace(const char *q, const char *want) {
+  mw_arena *a = mw__arena_new(1 << 20);
+  assert_non_null(a);
+  mw_tql *t = NULL;
+  char err[256];
+  if (mw__tql_parse(a, q, strlen(q), &t, err, sizeof err) != MW_OK) fail_msg("%s: parse failed: %s", q, err);
+  unsigned char sel[N_TRACE];
+  size_t n_sel;
+  assert_int_equal(mw__tql_eval_trace(a, t, trace, N_TRACE, sel, &n_sel), MW_OK);
+  char got[N_TRACE + 1];
+  size_t n = 0;
+  for (size_t i = 0; i < N_TRACE; i++)
+    if (sel[i]) got[n++] = trace_letters[i];
+  got[n] = 0;
+  if (strcmp(got, want) != 0) fail_msg("%s: selected \"%s\", expected \"%s\"", q, got, want);
+  assert_int_equal(n_sel, n);
+  mw__tql_free(t);
+  mw__arena_free(a);
+}
+
+/* https://grafana.com/docs/tempo/latest/traceql/construct-traceql-queries/, "Combine
+ * spansets using operators" and the examples that use them; && and || keep the
+ * spans of both sides (Tempo's SpansetOperation), the structural operators the
+ * spans of the right side. */
+static void test_spanset_operators(void **state) {
+  (void)state;
+  /* "Find traces going through production and staging instances" */
+  expect_trace("{ resource.deployment.environment = \"production\" } && { resource.deployment.environment = "
+               "\"staging\" }",
+               "RPQSO");
+  expect_trace("{ resource.deployment.environment = \"production\" && resource.deployment.environment = \"staging\" }",
+               "");
+  expect_trace("{ resource.deployment.environment = \"production\" } && { resource.deployment.environment = \"dev\" }",
+               "");
+  /* "Other examples": GET and ok on one span, DELETE and not ok on another */
+  expect_trace("{ span.http.method = \"GET\" && status = ok } && { span.http.method = \"DELETE\" && status != ok }",
+               "RPS");
+  expect_trace("{ span.http.method = \"GET\" && status = ok } && { span.http.method = \"PUT\" }", "");
+  /* || : the union */
+  expect_trace("{ resource.cloud.region = \"x\" } || { status = error }", "QSO");
+  /* "Use structural operators": frontend, then an error in it or downstream */
+  expect_trace("{ resource.service.name=\"frontend\" } >> { status = error }", "QS");
+  expect_trace("{ name = \"GET /api/orders\" } >> { status = error }", "QS");
+  expect_trace("{ name = \"GET /api/orders\" } > { status = error }", "S");
+  expect_trace("{ resource.service.name=\"frontend\" } > { status = error }", "QS");
+  expect_trace("{ span.db.system = \"postgresql\" } < { }", "P");
+  expect_trace("{ span.db.system = \"postgresql\" } << { }", "RP");
+  expect_trace("{ status = error } << { kind = server }", "RP");
+  expect_trace("{ status = error } < { kind = server }", "RP");
+  expect_trace("{ } >> { }", "PQS"); /* O's parent is not in the trace */
+  expect_trace("{ name = \"late\" } >> { }", "");
+  expect_trace("{ } > { name = \"late\" }", "");
+  /* && and || share a precedence and group from the left (Tempo's expr.y) */
+  expect_trace("{ name = \"charge\" } || { name = \"late\" } && { name = \"nothing\" }", "");
+  expect_trace("{ name = \"nothing\" } && { name = \"charge\" } || { name = \"late\" }", "O");
+  expect_trace("{ name = \"charge\" } || ({ name = \"late\" } && { name = \"nothing\" })", "S");
+  /* structural operators bind tighter, and group from the left */
+  expect_trace("{ name = \"late\" } || { name = \"GET /api/orders\" } > { name = \"charge\" }", "SO");
+  expect_trace("({ name = \"late\" } || { name = \"GET /api/orders\" }) > { name = \"charge\" }", "S");
+  expect_trace("{ name = \"GET /api/orders\" } > { kind = server } > { span.db.system = \"postgresql\" }", "Q");
+  /* siblings: the spans with the same parent (R's children P and S); O, whose parent is not
+   * in the trace, is in no relation (Tempo's nested sets are built from the roots) */
+  expect_trace("{ name = \"GET /api/products\" } ~ { }", "S");
+  expect_trace("{ } ~ { }", "PS");
+  expect_trace("{ } !~ { }", "RQO");
+  /* the negated forms: the right side's spans NOT in that relation */
+  expect_trace("{ kind = server } !>> { status = error }", "O");
+  expect_trace("{ kind = server } !> { status = error }", "O");
+  expect_trace("{ span.db.system = \"postgresql\" } !< { kind = server }", "R");
+  expect_trace("{ span.db.system = \"postgresql\" } !<< { }", "QSO");
+  /* "find a leaf span", "the last error in a series of cascading errors" */
+  expect_trace("{ } !< { resource.service.name = \"frontend\" }", "O");
+  expect_trace("{ status = error } !< { status = error }", "QSO");
+  /* the union forms: the spans of both sides in that relation */
+  expect_trace("{ name = \"GET /api/orders\" } &>> { status = error }", "RQS");
+  expect_trace("{ name = \"GET /api/products\" } &> { }", "PQ");
+  expect_trace("{ span.db.system = \"postgresql\" } &< { }", "PQ");
+  expect_trace("{ span.db.system = \"postgresql\" } &<< { kind = server }", "RPQ");
+  expect_trace("{ name = \"charge\" } &~ { kind = server }", "PS");
+  /* a query without trace-level operators selects span by span */
+  expect_trace("{ status = error }", "QSO");
+  expect_trace("{ name = \"late\" } || { kind = server }", "RPO");
+}
+
+static void test_spanset_operators_per_span(void **state) {
+  (void)state;
+  mw_arena *a = mw__arena_new(1 << 16);
+  mw_tql *t;
+  char err[128];
+  const char *q = "{ name = \"charge\" } && { kind = server }";
+  assert_int_equal(mw__tql_parse(a, q, strlen(q), &t, err, sizeof err), MW_OK);
+  assert_int_equal(mw__tql_trace_level(t), 1);
+  /* per span: the candidates, the spans one of the filters matches */
+  const int want[N_TRACE] = {1, 1, 0, 1, 0};
+  for (size_t i = 0; i < N_TRACE; i++) assert_int_equal(mw__tql_match(t, &trace[i]), want[i]);
+  q = "{ name = \"charge\" } || { kind = server }";
+  assert_int_equal(mw__tql_parse(a, q, strlen(q), &t, err, sizeof err), MW_OK);
+  assert_int_equal(mw__tql_trace_level(t), 0);
+  assert_int_equal(mw__tql_trace_level(NULL), 0);
+  /* parents that form a cycle: the walk stops */
+  static const uint8_t cid[2][8] = {{7}, {8}};
+  const mw_tql_span loop[] = {{"a", 0, 0, 0, NULL, 0, NULL, 0, cid[0], cid[1]},
+                              {"b", 0, 0, 0, NULL, 0, NULL, 0, cid[1], cid[0]}};
+  q = "{ name = \"x\" } >> { }";
+  assert_int_equal(mw__tql_parse(a, q, strlen(q), &t, err, sizeof err), MW_OK);
+  unsigned char sel[3];
+  size_t n_sel;
+  assert_int_equal(mw__tql_eval_trace(a, t, loop, 2, sel, &n_sel), MW_OK);
+  assert_int_equal(n_sel, 0);
+  q = "{ name = \"a\" } << { }";
+  assert_int_equal(mw__tql_parse(a, q, strlen(q), &t, err, sizeof err), MW_OK);
+  assert_int_equal(mw__tql_eval_trace(a, t, loop, 2, sel, &n_sel), MW_OK);
+  assert_int_equal(n_sel, 0); /* no root: in no relation */
+  /* a subtree whose parent is not in the trace: in no relation either, as in Tempo */
+  static const uint8_t oid[3][8] = {{1}, {2}, {3}};
+  const mw_tql_span orphans[] = {{"x", 0, 0, 0, NULL, 0, NULL, 0, oid[0], oid[2]},
+                                 {"y", 0, 0, 0, NULL, 0, NULL, 0, oid[1], oid[0]}};
+  q = "{ } > { }";
+  assert_int_equal(mw__tql_parse(a, q, strlen(q), &t, err, sizeof err), MW_OK);
+  assert_int_equal(mw__tql_eval_trace(a, t, orphans, 2, sel, &n_sel), MW_OK);
+  assert_int_equal(n_sel, 0);
+  /* ... and with its root it is */
+  const mw_tql_span rooted[] = {orphans[0], orphans[1], {"z", 0, 0, 0, NULL, 0, NULL, 0, oid[2], NULL}};
+  assert_int_equal(mw__tql_eval_trace(a, t, rooted, 3, sel, &n_sel), MW_OK);
+  assert_int_equal(n_sel, 2);
+  assert_true(sel[0] && sel[1] && !sel[2]);
+  assert_int_equal(mw__tql_eval_trace(a, t, loop, 0, sel, &n_sel), MW_OK);
+  assert_int_equal(n_sel, 0);
+  mw__arena_free(a);
+}
+
+/* mw__tql_required: what the search may narrow through the operations index. */
+static void expect_required(const char *q, const char *service, const char *name) {
+  mw_arena *a = mw__arena_new(1 << 16);
+  mw_tql *t;
+  char err[128];
+  if (mw__tql_parse(a, q, strlen(q), &t, err, sizeof err) != MW_OK) fail_msg("%s: %s", q, err);
+  const char *s, *n;
+  mw__tql_required(t, &s, &n);
+  if ((s == NULL) != (service == NULL) || (s && strcmp(s, service)))
+    fail_msg("%s: service %s, expected %s", q, s ? s : "none", service ? service : "none");
+  if ((n == NULL) != (name == NULL) || (n && strcmp(n, name)))
+    fail_msg("%s: name %s, expected %s", q, n ? n : "none", name ? name : "none");
+  mw__tql_free(t);
+  mw__arena_free(a);
+}
+
+static void test_required(void **state) {
+  (void)state;
+  /* "Find traces of a specific operation" */
+  expect_required("{resource.service.name = \"frontend\" && name = \"POST /api/orders\"}", "frontend",
+                  "POST /api/orders");
+  expect_required("{ resource.service.name=\"frontend\" && name = \"POST /api/orders\" && status = error }", "frontend",
+                  "POST /api/orders");
+  expect_required("{ (resource.service.name = \"a\" && kind = server) && name =~ \"x\" }", "a", NULL);
+  expect_required("{ span:name = \"n\" }", NULL, "n");
+  expect_required("{ resource.service.name = \"a\" || name = \"b\" }", NULL, NULL);
+  expect_required("{ .service.name = \"a\" }", NULL, NULL); /* a span attribute may hold it */
+  expect_required("{ span.service.name = \"a\" }", NULL, NULL);
+  expect_required("{ resource.service.name != \"a\" }", NULL, NULL);
+  expect_required("{ resource.service.name = \"\" }", NULL, NULL); /* stored as unknown_service */
+  expect_required("{ resource.service.name = \"a\" } && { name = \"b\" }", NULL, NULL);
+  expect_required("{ resource.service.name = \"a\" } || { resource.service.name = \"a\" }", NULL, NULL);
+  expect_required("{ }", NULL, NULL);
 }
 
 static void test_malformed(void **state) {
@@ -475,6 +675,9 @@ int main(void) {
       cmocka_unit_test(test_regexes_agree_with_re2),
       cmocka_unit_test(test_literals),
       cmocka_unit_test(test_unsupported_named),
+      cmocka_unit_test(test_spanset_operators),
+      cmocka_unit_test(test_spanset_operators_per_span),
+      cmocka_unit_test(test_required),
       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_bounds),
       cmocka_unit_test(test_free_and_null),
