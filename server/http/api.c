@@ -22,7 +22,7 @@ static void handle_search(mw_req *r) {
                                       "maxDuration", "start", "end",  "limit",   "offset"};
   mw_tempo_search t = {0};
   mw_search_query *q = &t.base;
-  const char *tags, *spss;
+  const char *tags, *spss, *qtext;
   if (mw__param_only(r, known, sizeof known / sizeof known[0]) || mw__param_text(r, "service", 0, &q->service) ||
       mw__param_text(r, "name", 0, &q->name) || mw__param_duration(r, "minDuration", 0, INT64_MAX, &q->min_dur_ns) ||
       mw__param_duration(r, "maxDuration", INT64_MAX, INT64_MAX, &q->max_dur_ns) ||
@@ -30,8 +30,13 @@ static void handle_search(mw_req *r) {
       mw__param_page(r, MW_SEARCH_DEFAULT_LIMIT, MW_SEARCH_MAX_LIMIT, &q->page) ||
       mw__param_text(r, "spss", 0, &spss) ||
       mw__param_count(r, "spss", 1, MW_TEMPO_SPSS_MAX, MW_TEMPO_SPSS_DEFAULT, &t.spss) ||
-      mw__param_text(r, "tags", 0, &tags) || mw__tempo_tql(r, &t.tql))
+      mw__param_text(r, "tags", 0, &tags) || mw__param_text(r, "q", 0, &qtext) || mw__tempo_tql(r, &t.tql))
     return;
+  if (qtext && (q->min_dur_ns > 0 || q->max_dur_ns != INT64_MAX)) /* q={} too: Tempo ignores them with any q */
+    return mw__reply_error(r, MW_EINVAL,
+                           "%s is not taken with q (Tempo ignores it there): put duration (a span's) in the query, "
+                           "{ ... && duration >= 100ms }",
+                           q->min_dur_ns > 0 ? "minDuration" : "maxDuration");
   if (tags) {
     mw_tempo_tag *v;
     char err[160];

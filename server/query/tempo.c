@@ -470,11 +470,6 @@ int mw__q_tempo_search(mw_query *q, const mw_tempo_search *p, mw_answer *out) {
   int durations = p->base.min_dur_ns > 0 || p->base.max_dur_ns != INT64_MAX;
   if (p->tql && p->n_tags) /* as Tempo: "can't specify tags and q in the same query" */
     return mw__answer_fail(out, MW_EINVAL, "tags and q are not taken together: write the tags into the query");
-  if (p->tql && durations)
-    return mw__answer_fail(out, MW_EINVAL,
-                           "%s is not taken with q (Tempo ignores it there): put duration (a span's) in the query, "
-                           "{ ... && duration >= 100ms }",
-                           p->base.min_dur_ns > 0 ? "minDuration" : "maxDuration");
   if (mw__query_open(q, out)) return out->rc;
   search_ctx c = {.q = q, .p = p, .trace_level = mw__tql_trace_level(p->tql), .trace_dur = p->n_tags && durations};
   /* the scan: a trace no longer than maxDuration has no span longer; a span

@@ -244,6 +244,7 @@ test('minDuration and maxDuration: the trace\'s duration with tags (as Tempo), r
   // Tempo parses them with q and then ignores them: refused here rather than ignored
   await bad(`/api/search?q=${enc('{ status = error }')}&minDuration=1ms`, /^minDuration is not taken with q/);
   await bad(`/api/search?q=${enc('{ status = error }')}&maxDuration=1s`, /^maxDuration is not taken with q/);
+  await bad(`/api/search?q=${enc('{}')}&minDuration=1ms`, /^minDuration is not taken with q/); // q={} too
   // nor tags with q (Tempo: "can't specify tags and q in the same query")
   await bad(`/api/search?q=${enc('{ status = error }')}&tags=${enc('a=b')}`, /^tags and q are not taken together/);
 });
