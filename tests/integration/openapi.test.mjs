@@ -190,4 +190,18 @@ test('the checker fails a wrong schema and an undocumented route', async () => {
   assert.ok(routes.some((x) => x.path === '/api/v1/compare'), 'the route table parse sees /api/v1/compare');
 });
 
+// found by the fuzz (tests/openapi/fuzz.test.mjs, schemathesis's unsupported_method check):
+// TRACE / answered 404 "not found", as if the viewer's page were not there
+test('the viewer\'s page and files answer another method with 405 and Allow, unknown paths 404', async () => {
+  for (const [method, p] of [['TRACE', '/'], ['POST', '/'], ['DELETE', '/index.html'], ['PUT', '/trace/abc']]) {
+    const r = await request(srv, method, p, method === 'POST' ? { body: Buffer.from('x') } : {});
+    assert.equal(r.status, 405, `${method} ${p}: ${r.status} ${r.body}`);
+    assert.equal(r.headers.allow, 'GET, HEAD', `${method} ${p}`);
+    assert.match(JSON.parse(r.body).error, new RegExp(`${method} is not allowed`));
+  }
+  const r = await request(srv, 'POST', '/no-such-file.txt', { body: Buffer.from('x') });
+  assert.equal(r.status, 404);
+  assert.equal((await request(srv, 'GET', '/')).status, 200);
+});
+
 test('meanwhiled logged nothing unexpected', () => { srv.checkLog(); });
