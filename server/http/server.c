@@ -52,7 +52,7 @@ static const mw_route *find_route(const char *method, const char *url, int *path
       int method_ok = strcmp(method, r->method) == 0 || (head && strcmp(r->method, "GET") == 0);
       if (r->prefix && n == 1) { /* "/": the viewer */
         if (method_ok) catch_all = r;
-        else if (mw__viewer_has(url)) *path_ok = 1; /* its page or file: 405 */
+        else if (mw__viewer_has(url)) *path_ok = 1; /* its page or file: a wrong method */
         continue;
       }
       *path_ok = 1;

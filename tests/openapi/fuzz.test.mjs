@@ -60,7 +60,10 @@ function config(ids) {
     response_schema_conformance: true, negative_data_rejection: true, unsupported_method: true,
     positive_data_acceptance: false, response_headers_conformance: false, missing_required_header: false,
     allow_header_conformance: false, use_after_free: false, ensure_resource_availability: false, ignored_auth: false };
-  const top = Object.entries(checks).map(([k, v]) => `[checks.${k}]\nenabled = ${v}\n`).join('') + '\n';
+  // a refusal is any 4xx the spec documents: 414 too (more than 64 parameters, a URI over 8 KiB)
+  const refusals = '"400", "401", "403", "404", "405", "413", "414", "415"';
+  const top = Object.entries(checks).map(([k, v]) => `[checks.${k}]\nenabled = ${v}\n` +
+    (k === 'negative_data_rejection' ? `expected-statuses = [${refusals}]\n` : '')).join('') + '\n';
   return top + [
     op('^/api/(v2/)?traces/|^/api/v1/traces/', [['path.traceID', ids.traceId]]),
     op('^/api/v1/spans/', [['path.spanID', ids.spanId]]),
