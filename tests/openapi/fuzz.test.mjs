@@ -22,7 +22,7 @@ import { startLoaded, serverRoutes, SPEC_PATH, XT } from '../integration/openapi
 import { request } from '../integration/lib/server.mjs';
 
 const SCHEMATHESIS_VERSION = '4.32.5';
-const BUILD = process.env.MW_BUILD_DIR || path.resolve('build');
+const BUILD = path.resolve(process.env.MW_BUILD_DIR || 'build');
 const EXAMPLES = Number(process.env.MW_FUZZ_EXAMPLES || 40);
 const SECONDS = Number(process.env.MW_FUZZ_SECONDS || 150);
 const SEED = process.env.MW_FUZZ_SEED || String(Math.floor(Math.random() * 2 ** 31));
@@ -103,7 +103,7 @@ test(`schemathesis over docs/openapi.yaml (${EXAMPLES} examples per operation, $
   console.log(`seed ${SEED} (MW_FUZZ_SEED=${SEED} replays it): ${st} ${args.join(' ')}`);
   const t0 = Date.now();
   const out = await new Promise((resolve) => {
-    const p = spawn(st, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SCHEMATHESIS_HOOKS: '' } });
+    const p = spawn(st, args, { cwd: path.dirname(cfg), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SCHEMATHESIS_HOOKS: '' } });
     let text = '';
     p.stdout.on('data', (d) => { text += d; process.stdout.write(d); });
     p.stderr.on('data', (d) => { text += d; process.stderr.write(d); });
