@@ -261,6 +261,9 @@ extern const mw_route mw__gor_routes[];
 int mw__gor_source_sub(mw_req *r, int64_t source_id, const char *rest);
 extern const mw_route mw__correlate_routes[];
 extern const mw_route mw__misc_routes[];
+/* 1 when the viewer's catch-all route serves url (a file, the page, a view): another
+ * method there is a wrong method (MW_EMETHOD, with Allow), not an unknown path. */
+int mw__viewer_has(const char *url);
 extern const mw_route mw__exectrace_routes[];
 extern const mw_route mw__tempo_routes[];
 /* Tempo's API (http/tempo.c): trace by id v1 (v2: 1) for the id text; q as

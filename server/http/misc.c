@@ -84,21 +84,35 @@ static const char *content_type_of(const char *path) {
   return "application/octet-stream";
 }
 
-static void handle_static(mw_req *r) {
-  const char *path = r->url + 1;
-  const struct mw__embedded *index = NULL;
+/* What the viewer serves at url ("/..."): its file, or the page for "/" and
+ * the viewer's own routes (so that a deep link works); *index gets the page
+ * (NULL when the viewer is not built in). NULL when url is none of those. */
+static const struct mw__embedded *viewer_file(const char *url, const struct mw__embedded **index) {
+  const char *path = url + 1;
+  *index = NULL;
+  const struct mw__embedded *file = NULL;
   for (size_t i = 0; i < mw__web_files_count; i++) {
-    if (strcmp(mw__web_files[i].path, "index.html") == 0) index = &mw__web_files[i];
-    if (*path && strcmp(mw__web_files[i].path, path) == 0)
-      return mw__reply_static(r, MW_OK, content_type_of(path), mw__web_files[i].data, mw__web_files[i].len);
+    if (strcmp(mw__web_files[i].path, "index.html") == 0) *index = &mw__web_files[i];
+    if (*path && strcmp(mw__web_files[i].path, path) == 0) file = &mw__web_files[i];
   }
-  /* the viewer routes in the browser: its own paths get the page, so that a
-   * deep link works; any other unknown path stays a 404 */
+  if (file) return file;
   static const char *const views[] = {"trace/", "service/", "operation/", "compare/", "snapshot/", "source/", "search"};
   int view = !*path;
   for (size_t i = 0; i < sizeof views / sizeof views[0]; i++)
     if (strncmp(path, views[i], strlen(views[i])) == 0) view = 1;
-  if (index && view) return mw__reply_static(r, MW_OK, "text/html; charset=utf-8", index->data, index->len);
+  return view ? *index : NULL;
+}
+
+int mw__viewer_has(const char *url) {
+  const struct mw__embedded *index;
+  return viewer_file(url, &index) != NULL || strcmp(url, "/") == 0;
+}
+
+static void handle_static(mw_req *r) {
+  const char *path = r->url + 1;
+  const struct mw__embedded *index, *f = viewer_file(r->url, &index);
+  if (f && f != index) return mw__reply_static(r, MW_OK, content_type_of(path), f->data, f->len);
+  if (f) return mw__reply_static(r, MW_OK, "text/html; charset=utf-8", index->data, index->len);
   if (!index && !*path)
     return mw__reply_text(r, MW_OK,
                           "meanwhiled is running. The web viewer is not built into this binary; "
