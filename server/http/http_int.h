@@ -224,6 +224,8 @@ int mw__param_name(mw_req *r, const char *name, const char **out);
 int mw__param_word(mw_req *r, const char *name, size_t max, const char **out);
 /* Refuses a query parameter not among names[0..n): -1 after replying 400. */
 int mw__param_only(mw_req *r, const char *const *names, size_t n);
+/* The first query parameter not among names, or NULL (no reply). */
+const char *mw__param_unknown(mw_req *r, const char *const *names, size_t n);
 
 /* Query parameter (URL-decoded) or NULL. */
 const char *mw__req_arg(mw_req *r, const char *name);

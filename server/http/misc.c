@@ -8,9 +8,13 @@
 
 #include <string.h>
 
-static void handle_healthz(mw_req *r) { mw__reply_static(r, MW_OK, "text/plain; charset=utf-8", "ok\n", 3); }
+static void handle_healthz(mw_req *r) {
+  if (mw__param_only(r, NULL, 0)) return;
+  mw__reply_static(r, MW_OK, "text/plain; charset=utf-8", "ok\n", 3);
+}
 
 static void handle_metrics(mw_req *r) {
+  if (mw__param_only(r, NULL, 0)) return;
   const mw_metric_desc http[] = {
       {.name = "meanwhile_spans_accepted_total",
        .help = "Spans stored.",

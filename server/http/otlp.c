@@ -158,6 +158,11 @@ static otlp_ctx *start(mw_req *r, const uint8_t **data, size_t *len) {
     mw__reply_text(r, MW_EUNSUPPORTED, "unsupported Content-Type: send application/x-protobuf or application/json");
     return NULL;
   }
+  const char *unknown = mw__param_unknown(r, NULL, 0);
+  if (unknown) {
+    reply_status(r, c->media, MW_EINVAL, "unknown parameter \"%.40s\": OTLP/HTTP takes no parameters", unknown);
+    return NULL;
+  }
   char err[512] = "";
   if (r->body_rc) {
     int problem = mw__req_body_problem(r, err, sizeof err);

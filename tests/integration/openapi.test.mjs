@@ -147,6 +147,24 @@ test('every documented operation answers as documented', async () => {
   assert.deepEqual(problems, [], problems.join('\n'));
 });
 
+test('every endpoint but the viewer\'s refuses a parameter it does not take (400 naming it)', async () => {
+  const problems = [];
+  const seen = new Set();
+  for (const [key, url, { headers = {}, body = null, status = 200 }] of calls()) {
+    if (status >= 300 || seen.has(key) || key === 'GET /' || key === 'GET /{file}') continue;
+    seen.add(key);
+    const [method, p] = key.split(' ');
+    if (!spec.paths[p][method.toLowerCase()].responses['400']) problems.push(`${key}: docs/openapi.yaml lists no 400`);
+    const r = await request(srv, method, `${url}${url.includes('?') ? '&' : '?'}zz_unknown=1`,
+      { headers, body: body === null ? null : Buffer.from(body) });
+    // {"error"}, google.rpc.Status in JSON, or its protobuf bytes: the name shows in each
+    if (r.status !== 400 || !/unknown parameter \\?"zz_unknown\\?"/.test(r.body.toString('latin1')))
+      problems.push(`${key}: ${r.status} ${r.body.toString('latin1').slice(0, 200)}`);
+  }
+  assert.ok(seen.size >= 40, `only ${seen.size} operations tried`);
+  assert.deepEqual(problems, [], problems.join('\n'));
+});
+
 test('every route of server/http is documented', () => {
   assert.ok(routes.length >= 30, `read only ${routes.length} routes from server/http/*.c: has the table's form changed?`);
   const missing = [];
