@@ -188,17 +188,7 @@ static int view_of(mw_query *q, res_cache *c, const mw_stored_span *s, span_view
   memset(v, 0, sizeof *v);
   mw_span_row *row = mw__arena_calloc(q->arena, 1, sizeof *row);
   if (!row) return MW_ENOMEM;
-  memcpy(row->trace_id, s->trace_id, 16);
-  memcpy(row->span_id, s->span_id, 8);
-  memcpy(row->parent_id, s->parent_id, 8);
-  row->has_parent = s->has_parent;
-  row->start_ns = s->start_ns;
-  row->dur_ns = s->dur_ns;
-  row->kind = s->kind;
-  row->status = s->status;
-  row->name = s->name;
-  row->body = s->body;
-  row->body_len = s->body_len;
+  mw__stored_span_row(s, row);
   mw_otlp_span *sp = mw__span_form_get_span(q->arena, row);
   if (!sp) return MW_EIO;
   const res_entry *r = resource_of(q, c, s->source_id);

@@ -15,28 +15,12 @@ static const mw_stored_blob *find_blob(const mw_stored_blob *set, size_t n, int6
   return NULL;
 }
 
-/* The stored span as a row of the span form. */
-static void row_of(const mw_stored_span *s, mw_span_row *row) {
-  memset(row, 0, sizeof *row);
-  memcpy(row->trace_id, s->trace_id, 16);
-  memcpy(row->span_id, s->span_id, 8);
-  memcpy(row->parent_id, s->parent_id, 8);
-  row->has_parent = s->has_parent;
-  row->start_ns = s->start_ns;
-  row->dur_ns = s->dur_ns;
-  row->kind = s->kind;
-  row->status = s->status;
-  row->name = s->name;
-  row->body = s->body;
-  row->body_len = s->body_len;
-}
-
 /* The stored span in protobuf-c form, or NULL (logged) when it does not decode. */
 static mw_otlp_span *decode_span(mw_arena *a, const mw_stored_span *s) {
   mw_span_row *row = mw__arena_alloc(a, sizeof *row);
   mw_otlp_span *sp = NULL;
   if (row) {
-    row_of(s, row);
+    mw__stored_span_row(s, row);
     sp = mw__span_form_get_span(a, row);
   }
   if (!sp) mw__error("stored span does not decode", NULL);

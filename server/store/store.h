@@ -140,6 +140,9 @@ typedef struct mw_stored_span {
   size_t body_len;
 } mw_stored_span;
 
+/* The stored span as a row of the span form (pointers into s), for decoding its body. */
+void mw__stored_span_row(const mw_stored_span *s, mw_span_row *row);
+
 typedef struct mw_stored_blob {
   int64_t id;
   const uint8_t *data;
