@@ -23,7 +23,8 @@ typedef struct mw_jpath {
 size_t mw__jpath_put(char *buf, size_t sz, size_t off, const mw_jpath *p);
 
 /* "<path>: <message>" into err (a path too long keeps its two ends); MW_EINVAL. */
-int mw__jpath_vfail(char *err, size_t errsz, const mw_jpath *at, const char *fmt, va_list ap);
+__attribute__((format(printf, 4, 0))) int mw__jpath_vfail(char *err, size_t errsz, const mw_jpath *at, const char *fmt,
+                                                          va_list ap);
 
 /* A plain decimal integer: digits only (an optional '-' when neg is given), no
  * spaces or '+', at most max; 0, or -1 when it is not one. */
