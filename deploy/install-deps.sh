@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages Meanwhile needs that are missing.
 #   deploy/install-deps.sh          build and run
 #   deploy/install-deps.sh --test   also what the test suite needs (Node, clang for fuzzing,
-#                                   systemd-analyze and a YAML parser for the lint of deploy/),
+#                                   systemd-analyze and a YAML parser for the lint of deploy/,
+#                                   python3-venv for the API fuzz's schemathesis from PyPI),
 #                                   and a Go >= 1.25 (below)
 #   deploy/install-deps.sh --go     only the Go toolchain
 #
@@ -21,7 +22,7 @@ set -euo pipefail
 build=(build-essential cmake pkg-config libuv1-dev libmicrohttpd-dev libsqlite3-dev libprotobuf-c-dev
        protobuf-c-compiler libzstd-dev zlib1g-dev libcurl4-openssl-dev libjansson-dev)
 test=(libcmocka-dev nodejs npm zstd clang clang-format libclang-rt-14-dev sqlite3 libjson-c-dev
-      protobuf-compiler curl unzip systemd node-yaml valgrind openssl chromium)
+      protobuf-compiler curl unzip systemd node-yaml valgrind openssl chromium python3 python3-venv)
 
 GO_MIN_MINOR=25 # Go 1.25: the SCHED line of today's runtime
 GO_VERSION=1.26.8

@@ -155,6 +155,8 @@ int main(int argc, char **argv) {
                      .tls_cert_pem = cert,
                      .tls_key_pem = key,
                      .cors_origin = a.cfg.cors_origin,
+                     .grafana_url = a.cfg.grafana_url,
+                     .grafana_datasource_uid = a.cfg.grafana_datasource_uid,
                      .threads = a.cfg.threads,
                      .query_threads = a.cfg.query_threads,
                      .max_query_queue = a.cfg.max_query_queue,

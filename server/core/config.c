@@ -7,8 +7,23 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-enum opt_type { T_STR, T_SIZE, T_UINT, T_LEVEL, T_SYNC, T_SECONDS, T_OPTSTR, T_DURATION0, T_BYTES0, T_FLOAT0, T_ONOFF };
+enum opt_type {
+  T_STR,
+  T_SIZE,
+  T_UINT,
+  T_LEVEL,
+  T_SYNC,
+  T_SECONDS,
+  T_OPTSTR,
+  T_DURATION0,
+  T_BYTES0,
+  T_FLOAT0,
+  T_ONOFF,
+  T_HTTPURL,   /* optional: an http(s) URL without query or fragment */
+  T_GRAFANAUID /* optional: a Grafana uid (letters, digits, - and _, at most 40) */
+};
 
 typedef struct opt {
   const char *flag; /* without "--" */
@@ -87,6 +102,12 @@ static const opt options[] = {
     {"tls-key", "MEANWHILE_TLS_KEY", T_OPTSTR, OFF(tls_key), "", "PEM private key of --tls-cert"},
     {"cors-origin", "MEANWHILE_CORS_ORIGIN", T_OPTSTR, OFF(cors_origin), "",
      "an origin allowed to call the API from a browser (no CORS headers when unset)"},
+    {"grafana-url", "MEANWHILE_GRAFANA_URL", T_HTTPURL, OFF(grafana_url), "",
+     "Grafana's root URL (http:// or https://, no query, no user:password@): the viewer links each trace to Grafana "
+     "Explore there "
+     "(with --grafana-datasource-uid)"},
+    {"grafana-datasource-uid", "MEANWHILE_GRAFANA_DATASOURCE_UID", T_GRAFANAUID, OFF(grafana_datasource_uid), "",
+     "uid of the Tempo data source that reads this meanwhiled in that Grafana (letters, digits, - and _)"},
     {"exectrace-reader", "MEANWHILE_EXECTRACE_READER", T_OPTSTR, OFF(exectrace_reader), "",
      "the meanwhile-exectrace program that reads Go execution traces (default: next to meanwhiled, then on PATH)"},
     {"exectrace-workers", "MEANWHILE_EXECTRACE_WORKERS", T_UINT, OFF(exectrace_workers), "1",
@@ -179,6 +200,26 @@ static int set_value(mw_config *cfg, const opt *o, const char *v, char *err, siz
     return MW_OK;
   }
   case T_OPTSTR: /* no default: "" leaves it unset */ *(const char **)p = *v ? v : NULL; return MW_OK;
+  case T_HTTPURL: { /* scheme and host required; the viewer appends paths to it */
+    if (!*v) {
+      *(const char **)p = NULL;
+      return MW_OK;
+    }
+    size_t skip = strncasecmp(v, "http://", 7) == 0 ? 7 : strncasecmp(v, "https://", 8) == 0 ? 8 : 0;
+    if (!skip || !v[skip] || v[skip] == '/' || strlen(v) > 2048) goto bad;
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+      if (*c <= ' ' || *c >= 0x7f || *c == '?' || *c == '#' || *c == '@' || *c == '"' || *c == '<' || *c == '>' ||
+          *c == '\\')
+        goto bad;
+    *(const char **)p = v;
+    return MW_OK;
+  }
+  case T_GRAFANAUID: {
+    size_t n = strlen(v);
+    if (n > 40 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != n) goto bad;
+    *(const char **)p = n ? v : NULL;
+    return MW_OK;
+  }
   case T_SIZE: {
     unsigned long long n = strtoull(v, &end, 10);
     if (*end || end == v || v[0] == '-' || n == 0) goto bad;
@@ -287,6 +328,10 @@ int mw__config_parse(int argc, char **argv, mw_config *cfg, FILE *out, char *err
   }
   if (!cfg->tls_cert != !cfg->tls_key) {
     snprintf(err, errsz, "--tls-cert and --tls-key go together");
+    return MW_EINVAL;
+  }
+  if (!cfg->grafana_url != !cfg->grafana_datasource_uid) {
+    snprintf(err, errsz, "--grafana-url and --grafana-datasource-uid go together (the link opens that data source)");
     return MW_EINVAL;
   }
   if (optind < argc) {

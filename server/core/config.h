@@ -37,7 +37,8 @@ typedef struct mw_config {
   const char *ingest_tokens, *query_tokens; /* MEANWHILE_*_TOKENS only: never flags */
   const char *tls_cert, *tls_key;
   const char *cors_origin;
-  int64_t retention_ns; /* 0 = keep everything */
+  const char *grafana_url, *grafana_datasource_uid; /* both or neither: the viewer's link to Grafana */
+  int64_t retention_ns;                             /* 0 = keep everything */
   unsigned retention_every_s;
   uint64_t max_db_bytes;        /* 0 = no limit */
   const char *exectrace_reader; /* NULL: next to meanwhiled, then PATH */

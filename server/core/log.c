@@ -42,11 +42,29 @@ void mw__log(enum mw__log_level level, const char *msg, const char *fmt, ...) {
   line[n++] = '"';
   if (fmt && n < sizeof line - 2) {
     line[n++] = ' ';
+    /* the fields may hold what a client sent (a service name may be any UTF-8 but
+     * NUL): control characters are escaped, so that one record stays one line and
+     * a value cannot forge another (a newline then "level=error ...") */
+    char kv[sizeof line];
     va_list ap;
     va_start(ap, fmt);
-    w = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+    w = vsnprintf(kv, sizeof kv, fmt, ap);
     va_end(ap);
-    if (w > 0) n += (size_t)w < sizeof line - n - 1 ? (size_t)w : sizeof line - n - 2;
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; w > 0 && i < w && (size_t)i < sizeof kv - 1 && n < sizeof line - 5; i++) {
+      unsigned char c = (unsigned char)kv[i];
+      if (c >= 0x20 && c != 0x7f) {
+        line[n++] = (char)c;
+      } else if (c == '\n' || c == '\r' || c == '\t') {
+        line[n++] = '\\';
+        line[n++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+      } else {
+        line[n++] = '\\';
+        line[n++] = 'x';
+        line[n++] = hex[c >> 4];
+        line[n++] = hex[c & 15];
+      }
+    }
   }
   line[n++] = '\n';
   ssize_t rc = write(STDERR_FILENO, line, n);

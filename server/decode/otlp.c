@@ -90,14 +90,8 @@ static int pb_string(void *user, const mw_pb_step *path, size_t depth, const Pro
       at[2] = (uint32_t)path[2].index;
   }
   char why[256];
-  size_t off = 0;
-  for (size_t i = 0; i < depth && off < sizeof why; i++) {
-    int n = path[i].field->label == PROTOBUF_C_LABEL_REPEATED && path[i].index != SIZE_MAX
-                ? snprintf(why + off, sizeof why - off, "%s[%zu].", path[i].field->name, path[i].index)
-                : snprintf(why + off, sizeof why - off, "%s.", path[i].field->name);
-    off = n < 0 ? sizeof why : off + (size_t)n;
-  }
-  if (off < sizeof why) snprintf(why + off, sizeof why - off, "%s %s", f->name, mw__text_flaw_name(flaw));
+  size_t off = mw__pb_path_put(why, sizeof why, path, depth);
+  if (off + 1 < sizeof why) snprintf(why + off, sizeof why - off, "%s %s", f->name, mw__text_flaw_name(flaw));
   return mw__otlp_flaw_add(pn->a, pn->flaws, at[0], at[1], at[2], why);
 }
 

@@ -8,6 +8,7 @@
  * a wrong length is left to the validation step, which rejects such spans one
  * by one (partial success) rather than the whole request. */
 #include "decode/otlp.h"
+#include "decode/json_walk.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -27,14 +28,7 @@ typedef Opentelemetry__Proto__Trace__V1__Span__Event event_t;
 typedef Opentelemetry__Proto__Trace__V1__Span__Link link_t;
 typedef Opentelemetry__Proto__Trace__V1__Status status_t;
 
-/* One step from the root to the value being decoded. The chain lives on the C
- * stack so that an error can name the member (resourceSpans[0].spans[3].traceId)
- * without costing anything on the success path. */
-typedef struct path {
-  const struct path *up;
-  const char *name; /* member name, or NULL for an array element */
-  size_t index;
-} path;
+typedef mw_jpath path;
 
 typedef struct dec {
   mw_arena *a;
@@ -63,34 +57,12 @@ static const enum_name status_codes[] = {
 
 /* ---- errors ------------------------------------------------------------- */
 
-static size_t put_path(char *buf, size_t sz, size_t off, const path *p) {
-  if (!p) return off;
-  off = put_path(buf, sz, off, p->up);
-  if (off >= sz) return off;
-  int n = p->name ? snprintf(buf + off, sz - off, "%s%s", p->up ? "." : "", p->name)
-                  : snprintf(buf + off, sz - off, "[%zu]", p->index);
-  return n < 0 ? sz : off + (size_t)n;
-}
-
-/* A path too long to leave room for the message keeps its two ends. */
-enum { PATH_SHOWN = 200, PATH_HEAD = 110, PATH_TAIL = 80 };
-
 __attribute__((format(printf, 3, 4))) static int fail(dec *d, const path *at, const char *fmt, ...) {
-  if (!d->err || !d->errsz) return MW_EINVAL;
-  char full[8192]; /* values nest at most MW_ATTR_DECODE_DEPTH deep: a path fits */
-  size_t n = put_path(full, sizeof full, 0, at);
-  if (n >= sizeof full) n = sizeof full - 1;
-  size_t off = n <= PATH_SHOWN ? (size_t)snprintf(d->err, d->errsz, "%s", full)
-                               : (size_t)snprintf(d->err, d->errsz, "%.*s...%s", PATH_HEAD, full, full + n - PATH_TAIL);
-  if (off >= d->errsz) off = d->errsz;
-  if (off && off < d->errsz) off += (size_t)snprintf(d->err + off, d->errsz - off, ": ");
-  if (off < d->errsz) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(d->err + off, d->errsz - off, fmt, ap);
-    va_end(ap);
-  }
-  return MW_EINVAL;
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = mw__jpath_vfail(d->err, d->errsz, at, fmt, ap);
+  va_end(ap);
+  return rc;
 }
 
 static int nomem(dec *d) {
@@ -123,7 +95,7 @@ static int copy_string(dec *d, const json_t *v, const path *at, char **out) {
    * breaks the name rule, which refuses the span, scope or resource */
   if (memchr(json_string_value(v), 0, n)) {
     char why[256];
-    size_t off = put_path(why, sizeof why, 0, at);
+    size_t off = mw__jpath_put(why, sizeof why, 0, at);
     if (off < sizeof why) snprintf(why + off, sizeof why - off, " %s", mw__text_flaw_name(MW_TEXT_NUL));
     if (mw__otlp_flaw_add(d->a, d->flaws, d->rs, d->ss, d->span, why)) return nomem(d);
   }
@@ -168,26 +140,6 @@ static int get_id(dec *d, const json_t *obj, const char *camel, const char *snak
   return 0;
 }
 
-/* A plain decimal integer: digits only (an optional '-' when neg is given), no
- * spaces or '+', checked for overflow; strtoull would accept and wrap more. */
-static int parse_dec(const char *s, size_t n, uint64_t max, int *neg, uint64_t *out) {
-  size_t i = 0;
-  if (neg) {
-    *neg = n > 0 && s[0] == '-';
-    i = (size_t)*neg;
-  }
-  if (i == n) return -1;
-  uint64_t x = 0;
-  for (; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9') return -1;
-    unsigned digit = (unsigned)(s[i] - '0');
-    if (x > (max - digit) / 10) return -1;
-    x = x * 10 + digit;
-  }
-  *out = x;
-  return 0;
-}
-
 /* 2^64 and 2^63 as doubles: bounds for integral JSON reals such as 1e9. */
 #define TWO_64 18446744073709551616.0
 #define TWO_63 9223372036854775808.0
@@ -209,7 +161,7 @@ static int to_uint(dec *d, const json_t *v, const path *at, uint64_t max, uint64
     return 0;
   }
   if (json_is_string(v)) {
-    if (parse_dec(json_string_value(v), json_string_length(v), max, NULL, out))
+    if (mw__json_dec(json_string_value(v), json_string_length(v), max, NULL, out))
       return fail(d, at, "expected an unsigned decimal integer (at most %llu)", (unsigned long long)max);
     return 0;
   }
@@ -247,7 +199,7 @@ static int to_int64(dec *d, const json_t *v, const path *at, int64_t *out) {
   if (json_is_string(v)) {
     int neg;
     uint64_t x;
-    if (parse_dec(json_string_value(v), json_string_length(v), (uint64_t)INT64_MAX + 1, &neg, &x) ||
+    if (mw__json_dec(json_string_value(v), json_string_length(v), (uint64_t)INT64_MAX + 1, &neg, &x) ||
         (!neg && x > (uint64_t)INT64_MAX))
       return fail(d, at, "expected a 64-bit decimal integer");
     *out = neg ? (int64_t)(0 - x) : (int64_t)x; /* 0 - 2^63 wraps to INT64_MIN */
@@ -275,7 +227,7 @@ static int get_enum(dec *d, const json_t *obj, const char *name, const enum_name
       }
     int neg;
     uint64_t u;
-    if (parse_dec(s, n, (uint64_t)INT32_MAX + 1, &neg, &u) || (!neg && u > INT32_MAX))
+    if (mw__json_dec(s, n, (uint64_t)INT32_MAX + 1, &neg, &u) || (!neg && u > INT32_MAX))
       return fail(d, &at, "unknown enum name");
     x = neg ? -(int64_t)u : (int64_t)u;
   } else {
@@ -310,46 +262,14 @@ bad:
   return fail(d, at, "expected a number, \"NaN\", \"Infinity\" or \"-Infinity\"");
 }
 
-static int b64_digit(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+' || c == '-') return 62; /* '-' and '_': the URL-safe alphabet, */
-  if (c == '/' || c == '_') return 63; /* which proto3 JSON parsers also take */
-  return -1;
-}
-
 /* Standard base64, padding optional (several senders strip it). */
 static int to_bytes(dec *d, const json_t *v, const path *at, ProtobufCBinaryData *out) {
   if (!json_is_string(v)) return fail(d, at, "expected a base64 string");
-  const unsigned char *s = (const unsigned char *)json_string_value(v);
-  size_t n = json_string_length(v), pad = 0;
-  while (n > 0 && s[n - 1] == '=' && pad < 2) n--, pad++;
-  if (n % 4 == 1 || (pad && n % 4 + pad != 4)) return fail(d, at, "bad base64 length or padding");
-  out->len = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
-  out->data = NULL;
-  if (!out->len) return 0;
-  uint8_t *b = mw__arena_alloc(d->a, out->len);
-  if (!b) return nomem(d);
-  uint32_t acc = 0;
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    int x = b64_digit(s[i]);
-    if (x < 0) return fail(d, at, "not base64 (bad character at offset %zu)", i);
-    acc = acc << 6 | (uint32_t)x;
-    if (i % 4 == 3) {
-      b[o++] = (uint8_t)(acc >> 16);
-      b[o++] = (uint8_t)(acc >> 8);
-      b[o++] = (uint8_t)acc;
-      acc = 0;
-    }
-  }
-  if (n % 4 == 2) b[o++] = (uint8_t)(acc >> 4);
-  if (n % 4 == 3) {
-    b[o++] = (uint8_t)(acc >> 10);
-    b[o++] = (uint8_t)(acc >> 2);
-  }
-  out->data = b;
+  size_t bad_at;
+  int rc = mw__base64_decode(d->a, json_string_value(v), json_string_length(v), &out->data, &out->len, &bad_at);
+  if (rc == MW_ENOMEM) return nomem(d);
+  if (rc && bad_at == SIZE_MAX) return fail(d, at, "bad base64 length or padding");
+  if (rc) return fail(d, at, "not base64 (bad character at offset %zu)", bad_at);
   return 0;
 }
 

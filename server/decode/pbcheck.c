@@ -131,3 +131,18 @@ int mw__pb_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data, si
     }
   }
 }
+
+size_t mw__pb_path_put(char *buf, size_t sz, const mw_pb_step *path, size_t depth) {
+  size_t off = 0;
+  if (!sz) return 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < depth && off < sz; i++) {
+    int n = path[i].field->label == PROTOBUF_C_LABEL_REPEATED && path[i].index != SIZE_MAX
+                ? snprintf(buf + off, sz - off, "%s[%zu].", path[i].field->name, path[i].index)
+                : snprintf(buf + off, sz - off, "%s.", path[i].field->name);
+    off = n < 0 ? sz : off + (size_t)n;
+  }
+  if (off >= sz) off = sz - 1;
+  buf[off] = '\0';
+  return off;
+}

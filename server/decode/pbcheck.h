@@ -38,4 +38,8 @@ typedef struct mw_pb_check_opts {
 int mw__pb_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, const mw_pb_check_opts *opts,
                  char *err, size_t errsz);
 
+/* The path to a string as text, "resource_spans[0].scope_spans[1].spans[2].", into
+ * buf (always terminated); the length written, sz - 1 when cut. */
+size_t mw__pb_path_put(char *buf, size_t sz, const mw_pb_step *path, size_t depth);
+
 #endif

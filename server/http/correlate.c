@@ -21,9 +21,12 @@ static void handle_trace_sub(mw_req *r) {
   const char *what = slash ? slash + 1 : "";
   mw_answer a;
   if (strcmp(what, "explain") == 0) {
+    if (mw__param_only(r, NULL, 0)) return;
     mw__q_explain(r->query, tid, &a);
   } else if (strcmp(what, "timeline") == 0) {
     int64_t margin;
+    static const char *const known[] = {"margin"};
+    if (mw__param_only(r, known, 1)) return;
     if (mw__param_duration(r, "margin", MW_TIMELINE_MARGIN_NS, MW_TIMELINE_MAX_MARGIN_NS, &margin)) return;
     mw__q_timeline(r->query, tid, margin, &a);
   } else {
@@ -42,6 +45,8 @@ static void handle_span_profile(mw_req *r) {
   static const char *const types[] = {"cpu", "goroutine"};
   const char *type;
   int has_trace;
+  static const char *const known[] = {"type", "trace"};
+  if (mw__param_only(r, known, 2)) return;
   if (mw__param_enum(r, "type", types, 2, &type) || (has_trace = mw__param_hex_arg(r, "trace", tid, 16)) < 0) return;
   mw_answer a;
   mw__q_span_profile(r->query, sid, has_trace ? tid : NULL, type, &a);
@@ -51,8 +56,9 @@ static void handle_span_profile(mw_req *r) {
 /* GET /api/v1/compare?service=&name=&start=&end=&limit= */
 static void handle_compare(mw_req *r) {
   mw_compare_query q;
-  if (mw__param_text(r, "service", 1, &q.service) || mw__param_text(r, "name", 1, &q.name) ||
-      mw__param_window(r, &q.start_ns, &q.end_ns) ||
+  static const char *const known[] = {"service", "name", "start", "end", "limit"};
+  if (mw__param_only(r, known, 5) || mw__param_text(r, "service", 1, &q.service) ||
+      mw__param_text(r, "name", 1, &q.name) || mw__param_window(r, &q.start_ns, &q.end_ns) ||
       mw__param_count(r, "limit", 1, MW_COMPARE_MAX_SPANS, MW_COMPARE_SPANS, &q.per_group))
     return;
   mw_answer a;

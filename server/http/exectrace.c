@@ -338,6 +338,7 @@ static void handle_raw(mw_req *r) {
   const char *p = r->url + strlen("/api/v1/exectraces/"), *rest = p + strcspn(p, "/");
   int64_t id;
   if (strcmp(rest, "/raw") != 0) return mw__reply_error(r, MW_ENOTFOUND, "no such endpoint: %s", r->url);
+  if (mw__param_only(r, NULL, 0)) return;
   if (mw__param_id(r, "execution trace id", p, (size_t)(rest - p), &id)) return;
   mw_answer a;
   mw__q_exectrace_raw(r->query, id, &a);

@@ -33,6 +33,8 @@ typedef struct mw_http_opts {
   const char *tls_cert_pem; /* both set: HTTPS */
   const char *tls_key_pem;
   const char *cors_origin; /* NULL: no CORS headers */
+  /* the viewer's link to Grafana Explore (GET /api/v1/viewer-config): both or NULL */
+  const char *grafana_url, *grafana_datasource_uid;
   /* execution traces (http/exectrace.c) */
   const char *exectrace_reader;  /* --exectrace-reader, or NULL: next to meanwhiled, then PATH */
   unsigned exectrace_workers;    /* readers running at once */

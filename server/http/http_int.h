@@ -15,6 +15,7 @@
 #include "ingest/body.h"
 #include "ingest/commit.h"
 #include "query/query.h"
+#include "query/traceql.h"
 
 struct mw_http {
   mw_http_opts opts;
@@ -95,6 +96,7 @@ struct mw_req {
 
   /* handler state */
   void *ctx;
+  mw_tql *tql; /* a parsed TraceQL query (tempo.c): its regexes live outside the arena */
   int64_t t0_ns;
 };
 
@@ -222,6 +224,8 @@ int mw__param_name(mw_req *r, const char *name, const char **out);
 int mw__param_word(mw_req *r, const char *name, size_t max, const char **out);
 /* Refuses a query parameter not among names[0..n): -1 after replying 400. */
 int mw__param_only(mw_req *r, const char *const *names, size_t n);
+/* The first query parameter not among names, or NULL (no reply). */
+const char *mw__param_unknown(mw_req *r, const char *const *names, size_t n);
 
 /* Query parameter (URL-decoded) or NULL. */
 const char *mw__req_arg(mw_req *r, const char *name);
@@ -241,6 +245,7 @@ void mw__reply_answer(mw_req *r, mw_answer *a);
 
 /* Metrics of the HTTP layer. */
 extern mw_counter mw__m_spans_accepted, mw__m_spans_rejected;
+extern mw_counter mw__m_profiles_accepted, mw__m_profiles_rejected;
 extern mw_counter_vec mw__m_requests;
 
 /* GET /api/v1/sources/{id}/heap/growth and /api/v1/sources/{id}/alloc
@@ -258,7 +263,16 @@ extern const mw_route mw__gor_routes[];
 int mw__gor_source_sub(mw_req *r, int64_t source_id, const char *rest);
 extern const mw_route mw__correlate_routes[];
 extern const mw_route mw__misc_routes[];
+/* 1 when the viewer's catch-all route serves url (a file, the page, a view): another
+ * method there is a wrong method (MW_EMETHOD, with Allow), not an unknown path. */
+int mw__viewer_has(const char *url);
 extern const mw_route mw__exectrace_routes[];
+extern const mw_route mw__tempo_routes[];
+/* Tempo's API (http/tempo.c): trace by id v1 (v2: 1) for the id text; q as
+ * a TraceQL filter (*out NULL for none or {}; -1 once refused as a bad request). */
+struct mw_tql;
+void mw__tempo_trace(mw_req *r, const char *id, int v2);
+int mw__tempo_tql(mw_req *r, const struct mw_tql **out);
 
 /* The pool of execution trace readers (http/exectrace.c): start finds the
  * reader and starts --exectrace-workers threads; stop kills what runs,

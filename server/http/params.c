@@ -202,9 +202,14 @@ static enum MHD_Result only_one(void *cls, enum MHD_ValueKind kind, const char *
   return MHD_NO;
 }
 
-int mw__param_only(mw_req *r, const char *const *names, size_t n) {
+const char *mw__param_unknown(mw_req *r, const char *const *names, size_t n) {
   only_ctx c = {names, n, NULL};
   MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, only_one, &c);
+  return c.bad;
+}
+
+int mw__param_only(mw_req *r, const char *const *names, size_t n) {
+  only_ctx c = {names, n, mw__param_unknown(r, names, n)};
   if (!c.bad) return 0;
   char list[256] = "";
   for (size_t i = 0; i < n; i++)

@@ -119,7 +119,10 @@ static void handle_ingest(mw_req *r) {
                            "unknown ingest kind \"%.32s\": use gctrace, schedtrace, goroutine, "
                            "goroutineleak, cpu, heap, allocs, mutex or block",
                            p.kind);
-  if (mw__param_name(r, "service", &p.service) || mw__param_name(r, "instance", &p.instance)) return;
+  static const char *const known[] = {"service", "instance", "time", "duration", "process_start", "trigger"};
+  if (mw__param_only(r, known, sizeof known / sizeof known[0]) || mw__param_name(r, "service", &p.service) ||
+      mw__param_name(r, "instance", &p.instance))
+    return;
   if (!p.service || !*p.service) return mw__reply_error(r, MW_EINVAL, "the service parameter is required");
   if (!p.instance) p.instance = "";
   /* the agent names why it took an extra capture: a short word */
@@ -254,7 +257,11 @@ out:
 static void handle_pyroscope(mw_req *r) {
   const char *name, *format;
   static const char *const formats[] = {"pprof"};
-  if (mw__param_name(r, "name", &name)) return;
+  /* Pyroscope's /ingest parameters (its HTTP API page); sampleRate, spyName,
+   * units and aggregationType are read from the pprof itself */
+  static const char *const known[] = {"name",    "from",  "until",           "format",
+                                      "spyName", "units", "aggregationType", "sampleRate"};
+  if (mw__param_only(r, known, sizeof known / sizeof known[0]) || mw__param_name(r, "name", &name)) return;
   if (!name || !*name) return mw__reply_error(r, MW_EINVAL, "the name parameter is required (app.type{k=v,...})");
   if (mw__param_enum(r, "format", formats, 1, &format)) return;
   mw_ingest_params p = {.received_ns = mw__now_ns(), .instance = "", .limits = &r->http->opts.limits};
@@ -300,7 +307,8 @@ static void handle_pyroscope(mw_req *r) {
 /* /api/v1/sources?offset=&limit= */
 static void handle_sources(mw_req *r) {
   mw_page pg;
-  if (mw__param_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, &pg)) return;
+  static const char *const known[] = {"offset", "limit"};
+  if (mw__param_only(r, known, 2) || mw__param_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, &pg)) return;
   mw_answer a;
   mw__q_sources(r->query, &pg, &a);
   mw__reply_answer(r, &a);
@@ -328,7 +336,8 @@ static void handle_source_sub(mw_req *r) {
   else if (strcmp(rest, "/alloc") == 0) return mw__handle_alloc_rate(r, q.source_id);
   else if (mw__gor_source_sub(r, q.source_id, rest)) return;
   else return mw__reply_error(r, MW_ENOTFOUND, "no such endpoint: %s", r->url);
-  if (mw__param_window(r, &q.start_ns, &q.end_ns) ||
+  static const char *const known[] = {"start", "end", "limit", "kind"}; /* kind: snapshots only */
+  if (mw__param_only(r, known, q.lane == MW_LANE_SNAPSHOTS ? 4 : 3) || mw__param_window(r, &q.start_ns, &q.end_ns) ||
       mw__param_count(r, "limit", 1, MW_LANE_MAX_ROWS, MW_LANE_ROWS, &q.limit) ||
       (q.lane == MW_LANE_SNAPSHOTS && mw__param_text(r, "kind", 0, &q.kind)))
     return;
@@ -343,6 +352,8 @@ static void handle_snapshot(mw_req *r) {
   const char *rest;
   if (url_id(r, "/api/v1/snapshots/", "snapshot id", &id, &rest)) return;
   mw_answer a;
+  static const char *const known[] = {"limit", "offset"};
+  if (mw__param_only(r, known, strcmp(rest, "/raw") == 0 ? 0 : 2)) return;
   if (strcmp(rest, "/raw") == 0) {
     mw__q_snapshot_raw(r->query, id, &a);
     return mw__reply_answer(r, &a);

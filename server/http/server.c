@@ -27,14 +27,15 @@
 #include <unistd.h>
 
 mw_counter mw__m_spans_accepted, mw__m_spans_rejected;
+mw_counter mw__m_profiles_accepted, mw__m_profiles_rejected;
 mw_counter_vec mw__m_requests;
 
 /* Bodies up to this size are refused without being drained (see on_request). */
 enum { EARLY_REPLY_BYTES = 16 * 1024 };
 
-static const mw_route *const route_tables[] = {mw__otlp_routes,    mw__exectrace_routes, mw__api_routes,
-                                               mw__runtime_routes, mw__correlate_routes, mw__gor_routes,
-                                               mw__misc_routes};
+static const mw_route *const route_tables[] = {mw__otlp_routes,  mw__exectrace_routes, mw__api_routes,
+                                               mw__tempo_routes, mw__runtime_routes,   mw__correlate_routes,
+                                               mw__gor_routes,   mw__misc_routes};
 
 /* Returns the route for (method, url). *path_ok is 1 when some route other
  * than the viewer's catch-all has the path, so that a wrong method is 405
@@ -51,6 +52,7 @@ static const mw_route *find_route(const char *method, const char *url, int *path
       int method_ok = strcmp(method, r->method) == 0 || (head && strcmp(r->method, "GET") == 0);
       if (r->prefix && n == 1) { /* "/": the viewer */
         if (method_ok) catch_all = r;
+        else if (mw__viewer_has(url)) *path_ok = 1; /* its page or file: a wrong method */
         continue;
       }
       *path_ok = 1;
@@ -71,14 +73,14 @@ static void add_method(char *list, size_t size, const char *method) {
 }
 
 /* The methods the routes of url answer (HEAD wherever GET), as an Allow
- * header value; NULL when none (out of memory, or only the viewer's). */
+ * header value; NULL when none (out of memory, or a path the viewer does not serve). */
 static const char *allowed_methods(mw_req *r, const char *url) {
   char out[64] = "";
   for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0]; t++) {
     for (const mw_route *rt = route_tables[t]; rt->path; rt++) {
       size_t n = strlen(rt->path);
       int match = rt->prefix ? strncmp(url, rt->path, n) == 0 : strcmp(url, rt->path) == 0;
-      if (!match || (rt->prefix && n == 1)) continue;
+      if (!match || (rt->prefix && n == 1 && !mw__viewer_has(url))) continue;
       add_method(out, sizeof out, rt->method);
       if (strcmp(rt->method, "GET") == 0) add_method(out, sizeof out, "HEAD");
     }
@@ -279,6 +281,7 @@ static void req_free(mw_req *r) {
   if (r->answer) MHD_destroy_response(r->answer);
   mw__body_decoder_free(r->dec);
   if (r->body) mw__body_buf_free(r->body);
+  mw__tql_free(r->tql);
   mw__arena_free(r->arena);
   free(r);
 }

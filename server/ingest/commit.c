@@ -14,7 +14,8 @@ void mw__ingest_job_runtime(mw_write_job *job, mw_runtime_batch *b, size_t bytes
   job->kind = MW_JOB_RUNTIME;
   job->payload = b;
   /* a record costs the writer about what a span does; the snapshot row one more */
-  job->cost_spans = b->n_gc + b->n_sched + b->n_groups + b->n_samples + 1;
+  job->cost_spans = 0;
+  for (; b; b = b->next) job->cost_spans += b->n_gc + b->n_sched + b->n_groups + b->n_samples + 1;
   job->cost_bytes = bytes;
 }
 

@@ -68,6 +68,10 @@ typedef struct mw_runtime_batch {
   /* filled by the writer */
   int64_t source_id;
   int64_t snapshot_id;
+
+  /* the next batch of the same write job (an OTLP profiles request holds
+   * one per profile), or NULL */
+  struct mw_runtime_batch *next;
 } mw_runtime_batch;
 
 #endif

@@ -15,20 +15,16 @@ static const mw_stored_blob *find_blob(const mw_stored_blob *set, size_t n, int6
   return NULL;
 }
 
-/* The stored span as a row of the span form. */
-static void row_of(const mw_stored_span *s, mw_span_row *row) {
-  memset(row, 0, sizeof *row);
-  memcpy(row->trace_id, s->trace_id, 16);
-  memcpy(row->span_id, s->span_id, 8);
-  memcpy(row->parent_id, s->parent_id, 8);
-  row->has_parent = s->has_parent;
-  row->start_ns = s->start_ns;
-  row->dur_ns = s->dur_ns;
-  row->kind = s->kind;
-  row->status = s->status;
-  row->name = s->name;
-  row->body = s->body;
-  row->body_len = s->body_len;
+/* The stored span in protobuf-c form, or NULL (logged) when it does not decode. */
+static mw_otlp_span *decode_span(mw_arena *a, const mw_stored_span *s) {
+  mw_span_row *row = mw__arena_alloc(a, sizeof *row);
+  mw_otlp_span *sp = NULL;
+  if (row) {
+    mw__stored_span_row(s, row);
+    sp = mw__span_form_get_span(a, row);
+  }
+  if (!sp) mw__error("stored span does not decode", NULL);
+  return sp;
 }
 
 /* Writes the spans of one (source, scope) group as an OTLP ScopeSpans. */
@@ -47,23 +43,87 @@ static void write_scope_spans(mw_jsonw *w, mw_arena *a, const mw_trace_rows *t, 
     const mw_stored_span *s = &t->spans[i];
     if (done[i] || s->source_id != source_id || s->scope_id != scope_id) continue;
     done[i] = 1;
-    mw_span_row *row = mw__arena_alloc(a, sizeof *row);
-    mw_otlp_span *sp = NULL;
-    if (row) {
-      row_of(s, row);
-      sp = mw__span_form_get_span(a, row);
-    }
-    if (!sp) {
-      mw__error("stored span does not decode", NULL);
-      continue;
-    }
+    mw_otlp_span *sp = decode_span(a, s);
+    if (!sp) continue;
     mw__otlp_json_span(w, sp);
   }
   mw__jw_arr_end(w);
   mw__jw_obj_end(w);
 }
 
-int mw__q_trace(mw_query *q, const uint8_t trace_id[16], mw_answer *out) {
+/* The trace's spans of one (source, scope) group as an OTLP ScopeSpans in
+ * protobuf-c form (NULL: out of memory). */
+static mw_otlp_scope_spans *pb_scope_spans(mw_arena *a, const mw_trace_rows *t, int64_t source_id, int64_t scope_id,
+                                           char *done) {
+  mw_otlp_scope_spans *ss = mw__arena_alloc(a, sizeof *ss);
+  mw_otlp_span **spans = mw__arena_calloc(a, t->n_spans, sizeof *spans);
+  if (!ss || !spans) return NULL;
+  opentelemetry__proto__trace__v1__scope_spans__init(ss);
+  const mw_stored_blob *sb = find_blob(t->scopes, t->n_scopes, scope_id);
+  const char *schema_url = "";
+  ss->scope = sb ? mw__span_form_get_scope(a, sb->data, sb->len, &schema_url) : NULL;
+  ss->schema_url = (char *)schema_url;
+  ss->spans = spans;
+  for (size_t i = 0; i < t->n_spans; i++) {
+    const mw_stored_span *s = &t->spans[i];
+    if (done[i] || s->source_id != source_id || s->scope_id != scope_id) continue;
+    done[i] = 1;
+    mw_otlp_span *sp = decode_span(a, s);
+    if (!sp) continue;
+    spans[ss->n_spans++] = sp;
+  }
+  return ss;
+}
+
+/* The trace as protobuf: Tempo's Trace (wire-identical to OTLP TracesData:
+ * field 1, repeated ResourceSpans), wrapped for v2 in a TraceByIDResponse
+ * (field 1, the Trace; status COMPLETE is the default, so not sent). */
+static int trace_pb(mw_query *q, const mw_trace_rows *t, char *done, int v2, mw_answer *out) {
+  mw_arena *a = q->arena;
+  mw_otlp_request req;
+  opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&req);
+  req.resource_spans = mw__arena_calloc(a, t->n_sources + 1, sizeof *req.resource_spans);
+  if (!req.resource_spans) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  for (size_t si = 0; si < t->n_sources; si++) {
+    const mw_stored_blob *src = &t->sources[si];
+    mw_otlp_resource_spans *rs = mw__arena_alloc(a, sizeof *rs);
+    mw_otlp_scope_spans **groups = mw__arena_calloc(a, t->n_scopes + 1, sizeof *groups);
+    if (!rs || !groups) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+    opentelemetry__proto__trace__v1__resource_spans__init(rs);
+    const char *schema_url = "";
+    rs->resource = mw__span_form_get_resource(a, src->data, src->len, &schema_url);
+    rs->schema_url = (char *)schema_url;
+    rs->scope_spans = groups;
+    for (size_t i = 0; i < t->n_spans; i++)
+      if (!done[i] && t->spans[i].source_id == src->id) {
+        mw_otlp_scope_spans *ss = pb_scope_spans(a, t, src->id, t->spans[i].scope_id, done);
+        if (!ss) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+        groups[rs->n_scope_spans++] = ss;
+      }
+    req.resource_spans[req.n_resource_spans++] = rs;
+  }
+  size_t n = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(&req);
+  size_t head = 0;
+  uint8_t prefix[11];
+  if (v2) { /* TraceByIDResponse.trace: tag 1, length-delimited */
+    prefix[head++] = 0x0a;
+    for (uint64_t v = n;; v >>= 7) {
+      prefix[head++] = (uint8_t)(v & 0x7f) | (v >= 0x80 ? 0x80 : 0);
+      if (v < 0x80) break;
+    }
+  }
+  mw__answer_bytes(out, "application/protobuf", (size_t)256 << 20);
+  uint8_t *p = n + head <= out->body.max ? (uint8_t *)mw__buf_reserve(&out->body, n + head) : NULL;
+  if (!p)
+    return mw__answer_fail(out, n + head > out->body.max ? MW_ETOOBIG : MW_ENOMEM,
+                           "the trace would be larger than 256 MiB in protobuf");
+  memcpy(p, prefix, head);
+  opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(&req, p + head);
+  out->body.len = n + head;
+  return MW_OK;
+}
+
+int mw__q_trace_as(mw_query *q, const uint8_t trace_id[16], enum mw_trace_format fmt, mw_answer *out) {
   if (mw__query_open(q, out)) return out->rc;
   char hex[33];
   mw__hex_encode(hex, trace_id, 16);
@@ -74,10 +134,16 @@ int mw__q_trace(mw_query *q, const uint8_t trace_id[16], mw_answer *out) {
   if (!t.n_spans) return mw__answer_fail(out, MW_ENOTFOUND, "trace %s not found", hex);
   char *done = mw__arena_calloc(q->arena, t.n_spans, 1);
   if (!done) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  if (fmt == MW_TRACE_V1_PB || fmt == MW_TRACE_V2_PB) return trace_pb(q, &t, done, fmt == MW_TRACE_V2_PB, out);
+  int v2 = fmt == MW_TRACE_V2_JSON;
   mw_jsonw w;
   mw__answer_json(out, (size_t)256 << 20, &w);
   mw__jw_obj(&w);
-  mw__jw_key(&w, "batches");
+  if (v2) { /* Tempo's TraceByIDResponse */
+    mw__jw_key(&w, "trace");
+    mw__jw_obj(&w);
+  }
+  mw__jw_key(&w, v2 ? "resourceSpans" : "batches");
   mw__jw_arr(&w);
   for (size_t si = 0; si < t.n_sources; si++) {
     const mw_stored_blob *src = &t.sources[si];
@@ -96,8 +162,16 @@ int mw__q_trace(mw_query *q, const uint8_t trace_id[16], mw_answer *out) {
     mw__jw_obj_end(&w);
   }
   mw__jw_arr_end(&w);
+  if (v2) {
+    mw__jw_obj_end(&w);
+    mw__jw_kstr(&w, "status", "COMPLETE");
+  }
   mw__jw_obj_end(&w);
   return mw__answer_end(out, &w);
+}
+
+int mw__q_trace(mw_query *q, const uint8_t trace_id[16], mw_answer *out) {
+  return mw__q_trace_as(q, trace_id, MW_TRACE_V1_JSON, out);
 }
 
 int mw__q_search(mw_query *q, const mw_search_query *p, mw_answer *out) {

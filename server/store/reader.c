@@ -43,14 +43,35 @@ static int load_blobs(mw_read *r, mw_arena *a, const char *sql, mw_stored_blob *
   return rc;
 }
 
+#define MW__SPAN_WHOLE_COLS                                                                                            \
+  "SELECT s.trace_id, s.span_id, s.parent_id, s.source_id, s.scope_id, o.name, s.start_ns, s.dur_ns, s.kind, "         \
+  "s.status, s.body, s.op_id FROM spans s JOIN operations o ON o.id = s.op_id "
+
+/* The row st stands on (MW__SPAN_WHOLE_COLS) into sp; MW_ENOMEM. */
+static int whole_span(mw_arena *a, sqlite3_stmt *st, mw_stored_span *sp) {
+  memset(sp, 0, sizeof *sp);
+  if (sqlite3_column_bytes(st, 0) == 16) memcpy(sp->trace_id, sqlite3_column_blob(st, 0), 16);
+  if (sqlite3_column_bytes(st, 1) == 8) memcpy(sp->span_id, sqlite3_column_blob(st, 1), 8);
+  if (sqlite3_column_bytes(st, 2) == 8) {
+    memcpy(sp->parent_id, sqlite3_column_blob(st, 2), 8);
+    sp->has_parent = 1;
+  }
+  sp->source_id = sqlite3_column_int64(st, 3);
+  sp->scope_id = sqlite3_column_int64(st, 4);
+  sp->name = mw__col_text(a, st, 5);
+  sp->start_ns = sqlite3_column_int64(st, 6);
+  sp->dur_ns = sqlite3_column_int64(st, 7);
+  sp->kind = sqlite3_column_int(st, 8);
+  sp->status = sqlite3_column_int(st, 9);
+  sp->body = mw__col_blob(a, st, 10, &sp->body_len);
+  sp->op_id = sqlite3_column_int64(st, 11);
+  return sp->name && sp->body ? MW_OK : MW_ENOMEM;
+}
+
 int mw__store_read_trace(mw_read *r, mw_arena *a, const uint8_t trace_id[16], size_t max_spans, mw_trace_rows *out) {
   memset(out, 0, sizeof *out);
   sqlite3_stmt *st = NULL;
-  int rc = prep(r,
-                "SELECT s.span_id, s.parent_id, s.source_id, s.scope_id, o.name, s.start_ns, s.dur_ns, "
-                "s.kind, s.status, s.body, s.op_id FROM spans s JOIN operations o ON o.id = s.op_id "
-                "WHERE s.trace_id = ?1 ORDER BY s.start_ns",
-                &st);
+  int rc = prep(r, MW__SPAN_WHOLE_COLS "WHERE s.trace_id = ?1 ORDER BY s.start_ns", &st);
   if (rc) goto out;
   sqlite3_bind_blob(st, 1, trace_id, 16, SQLITE_STATIC);
   size_t cap = 64;
@@ -75,27 +96,7 @@ int mw__store_read_trace(mw_read *r, mw_arena *a, const uint8_t trace_id[16], si
       rc = MW_ENOMEM;
       goto out;
     }
-    mw_stored_span *sp = &out->spans[out->n_spans++];
-    memset(sp, 0, sizeof *sp);
-    memcpy(sp->trace_id, trace_id, 16);
-    if (sqlite3_column_bytes(st, 0) == 8) memcpy(sp->span_id, sqlite3_column_blob(st, 0), 8);
-    if (sqlite3_column_bytes(st, 1) == 8) {
-      memcpy(sp->parent_id, sqlite3_column_blob(st, 1), 8);
-      sp->has_parent = 1;
-    }
-    sp->source_id = sqlite3_column_int64(st, 2);
-    sp->scope_id = sqlite3_column_int64(st, 3);
-    sp->name = mw__col_text(a, st, 4);
-    sp->start_ns = sqlite3_column_int64(st, 5);
-    sp->dur_ns = sqlite3_column_int64(st, 6);
-    sp->kind = sqlite3_column_int(st, 7);
-    sp->status = sqlite3_column_int(st, 8);
-    sp->body = mw__col_blob(a, st, 9, &sp->body_len);
-    sp->op_id = sqlite3_column_int64(st, 10);
-    if (!sp->name || !sp->body) {
-      rc = MW_ENOMEM;
-      goto out;
-    }
+    if ((rc = whole_span(a, st, &out->spans[out->n_spans++]))) goto out;
   }
   if (step != SQLITE_DONE) {
     rc = mw__read_failed(r, step);
@@ -471,4 +472,153 @@ out:
   sqlite3_finalize(first);
   sqlite3_finalize(last);
   return rc;
+}
+
+/* --- Tempo's search and tag discovery ---------------------------------------- */
+
+int mw__store_scan_longest(mw_read *r, mw_arena *a, const mw_search_query *q, size_t rows, mw_span_visit each,
+                           void *user, size_t *visited) {
+  *visited = 0;
+  enum mw__search_shape shape = q->service && q->name ? MW_SEARCH_BOTH
+                                : q->service          ? MW_SEARCH_SERVICE
+                                : q->name             ? MW_SEARCH_NAME
+                                                      : MW_SEARCH_ANY;
+  hit_row *v;
+  size_t got;
+  int rc = longest_spans(r, a, q, shape, (int64_t)rows, &v, &got);
+  if (rc) return rc;
+  sqlite3_stmt *st;
+  if ((rc = prep(r, MW__SPAN_WHOLE_COLS "WHERE s.rowid = ?1", &st))) return rc;
+  for (size_t i = 0; i < got && !rc; i++) {
+    sqlite3_bind_int64(st, 1, v[i].rowid);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+      mw_stored_span sp;
+      if (!(rc = whole_span(a, st, &sp))) {
+        ++*visited;
+        if (each(user, &sp)) i = got;
+      }
+    } else if (step != SQLITE_DONE) /* DONE: deleted since (retention) */
+      rc = mw__read_failed(r, step);
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int mw__store_trace_hit(mw_read *r, mw_arena *a, mw_search_hit *h) {
+  sqlite3_stmt *root = NULL, *extent = NULL;
+  int rc = prep(r, MW__SEARCH_ROOT_SQL, &root);
+  if (!rc) rc = prep(r, MW__SEARCH_EXTENT_SQL, &extent);
+  if (!rc) rc = read_hit(a, root, extent, h);
+  sqlite3_finalize(root);
+  sqlite3_finalize(extent);
+  return rc;
+}
+
+int mw__store_recent_spans(mw_read *r, mw_arena *a, int64_t start_ns, int64_t end_ns, size_t rows, mw_span_visit each,
+                           void *user) {
+  sqlite3_stmt *st;
+  /* the newest `rows` rows of the table (a walk down its rowid b-tree), then the window */
+  int rc = prep(r,
+                MW__SPAN_WHOLE_COLS "WHERE s.rowid IN (SELECT rowid FROM spans ORDER BY rowid DESC LIMIT ?1) "
+                                    "AND s.start_ns >= ?2 AND s.start_ns < ?3 ORDER BY s.rowid DESC",
+                &st);
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, (int64_t)rows);
+  sqlite3_bind_int64(st, 2, start_ns);
+  sqlite3_bind_int64(st, 3, end_ns);
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    mw_stored_span sp;
+    if ((rc = whole_span(a, st, &sp))) break;
+    if (each(user, &sp)) break;
+  }
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int mw__store_source_resource(mw_read *r, mw_arena *a, int64_t id, mw_stored_blob *out) {
+  out->id = id;
+  out->data = NULL;
+  out->len = 0;
+  return load_blobs(r, a, "SELECT resource FROM sources WHERE id = ?1", out, 1);
+}
+
+int mw__store_source_resources(mw_read *r, mw_arena *a, int64_t start_ns, int64_t end_ns, size_t max,
+                               mw_stored_blob **out, size_t *n, int *more) {
+  *out = NULL;
+  *n = 0;
+  *more = 0;
+  sqlite3_stmt *st;
+  int rc = prep(r, "SELECT id, resource FROM sources WHERE last_ns >= ?1 AND first_ns < ?2 ORDER BY id LIMIT ?3", &st);
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, start_ns);
+  sqlite3_bind_int64(st, 2, end_ns);
+  sqlite3_bind_int64(st, 3, (int64_t)max + 1);
+  size_t cap = 0;
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == max) {
+      *more = 1;
+      break;
+    }
+    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
+      rc = MW_ENOMEM;
+      break;
+    }
+    mw_stored_blob *b = &(*out)[(*n)++];
+    b->id = sqlite3_column_int64(st, 0);
+    b->data = mw__col_blob(a, st, 1, &b->len);
+    if (!b->data) b->data = (const uint8_t *)"", b->len = 0;
+  }
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int mw__store_op_names(mw_read *r, mw_arena *a, int names, size_t max, const char ***out, size_t *n, int *more) {
+  *out = NULL;
+  *n = 0;
+  *more = 0;
+  sqlite3_stmt *st;
+  int rc = prep(r,
+                names ? "SELECT DISTINCT name FROM operations INDEXED BY operations_by_name WHERE span_count > 0 "
+                        "ORDER BY name LIMIT ?1"
+                      : "SELECT DISTINCT service FROM operations WHERE span_count > 0 ORDER BY service LIMIT ?1",
+                &st);
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, (int64_t)max + 1);
+  size_t cap = 0;
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == max) {
+      *more = 1;
+      break;
+    }
+    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out)) || !((*out)[*n] = mw__col_text(a, st, 0))) {
+      rc = MW_ENOMEM;
+      break;
+    }
+    ++*n;
+  }
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+void mw__stored_span_row(const mw_stored_span *s, mw_span_row *row) {
+  memset(row, 0, sizeof *row);
+  memcpy(row->trace_id, s->trace_id, 16);
+  memcpy(row->span_id, s->span_id, 8);
+  memcpy(row->parent_id, s->parent_id, 8);
+  row->has_parent = s->has_parent;
+  row->start_ns = s->start_ns;
+  row->dur_ns = s->dur_ns;
+  row->kind = s->kind;
+  row->status = s->status;
+  row->name = s->name;
+  row->body = s->body;
+  row->body_len = s->body_len;
 }

@@ -140,6 +140,9 @@ typedef struct mw_stored_span {
   size_t body_len;
 } mw_stored_span;
 
+/* The stored span as a row of the span form (pointers into s), for decoding its body. */
+void mw__stored_span_row(const mw_stored_span *s, mw_span_row *row);
+
 typedef struct mw_stored_blob {
   int64_t id;
   const uint8_t *data;
@@ -181,6 +184,36 @@ typedef struct mw_search_hit {
  * (op_id, start_ns, dur_ns) index alone, so an unknown service or name costs
  * one index lookup. *next is the offset of the next page, 0 when none. */
 int mw__store_search(mw_read *rd, mw_arena *a, const mw_search_query *q, mw_search_hit **out, size_t *n, size_t *next);
+
+/* --- Tempo's search and tag discovery (reader.c, query/tempo.c) --- */
+
+/* Called with each span a scan reads, whole (body, source and scope ids);
+ * returns non-zero to stop the scan. */
+typedef int (*mw_span_visit)(void *user, const mw_stored_span *s);
+
+/* The `rows` longest spans matching q's service, name, durations and window
+ * (its page unused), found as mw__store_search finds them, read whole,
+ * longest first (ties: stored first), each handed to each until it returns
+ * non-zero. *visited counts the spans handed over. At most `rows` spans are
+ * read, whatever they hold. */
+int mw__store_scan_longest(mw_read *rd, mw_arena *a, const mw_search_query *q, size_t rows, mw_span_visit each,
+                           void *user, size_t *visited);
+/* Fills h, whose trace_id is set, with its trace's root names and extent. */
+int mw__store_trace_hit(mw_read *rd, mw_arena *a, mw_search_hit *h);
+/* The latest `rows` spans stored (by row id, newest first), read whole; those
+ * starting in [start, end) are handed to each until it returns non-zero. At
+ * most `rows` rows are read, whatever the window. */
+int mw__store_recent_spans(mw_read *rd, mw_arena *a, int64_t start_ns, int64_t end_ns, size_t rows, mw_span_visit each,
+                           void *user);
+/* The stored resource of source id (data NULL when it has none). */
+int mw__store_source_resource(mw_read *rd, mw_arena *a, int64_t id, mw_stored_blob *out);
+/* The resources of the sources seen in [start, end), at most max (*more: there were more). */
+int mw__store_source_resources(mw_read *rd, mw_arena *a, int64_t start_ns, int64_t end_ns, size_t max,
+                               mw_stored_blob **out, size_t *n, int *more);
+/* Distinct service names (names = 0) or span names (names = 1) that have
+ * spans, sorted, at most max (*more: there were more). Read from
+ * `operations`, never from spans. */
+int mw__store_op_names(mw_read *rd, mw_arena *a, int names, size_t max, const char ***out, size_t *n, int *more);
 
 typedef struct mw_service_info {
   const char *name;

@@ -334,7 +334,11 @@ out:
 static int apply(writer_ctx *w, mw_write_job *job) {
   switch (job->kind) {
   case MW_JOB_SPANS: return apply_spans(w, job->payload);
-  case MW_JOB_RUNTIME: return mw__rt_write(&w->s->rt, job->payload);
+  case MW_JOB_RUNTIME: {
+    int rc = MW_OK;
+    for (mw_runtime_batch *b = job->payload; b && !rc; b = b->next) rc = mw__rt_write(&w->s->rt, b);
+    return rc;
+  }
   }
   return MW_EINVAL;
 }

@@ -46,6 +46,14 @@ test('times, durations and enums', async () => {
   await bad('/api/v1/compare?service=a', 'the name parameter is required');
 });
 
+test('unknown parameters are refused, naming what the endpoint takes', async () => {
+  await bad('/api/v1/services?sort=name', 'unknown parameter "sort": this endpoint takes name, offset, limit');
+  await bad('/api/v1/services/a/operations?service=a',
+    'unknown parameter "service": this endpoint takes start, end, offset, limit');
+  await bad('/api/search?tag=x', 'unknown parameter "tag": this endpoint takes q, tags, spss, service, name, ' +
+    'minDuration, maxDuration, start, end, limit, offset');
+});
+
 test('answers of an unknown trace name the endpoint\'s own work', async () => {
   for (const what of ['explain', 'timeline']) {
     const r = await get(srv, `/api/v1/traces/${TRACE}/${what}`);

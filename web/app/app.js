@@ -1,10 +1,12 @@
 // Meanwhile's web viewer: the router and the page shell. Each URL (lib/route.js) maps to
 // a view module that mounts into <main>; moving within the same page (a trace's span,
 // zoom or snapshot) updates the view in place, and back/forward replay the URL states.
+// A link in the hash form (/#/trace/<id>/span/<sid>: lib/route.js) becomes the path form
+// on load and when only the hash changes, replacing the history entry.
 // Global keys: / focuses the trace-id box, ? shows the keys, Escape closes panels; the
 // views handle the rest (j/k, Enter, +/−/0, arrows).
 
-import { parseRoute, formatRoute, samePage, normalizeTraceId } from './lib/route.js';
+import { parseRoute, formatRoute, samePage, normalizeTraceId, hashToPath } from './lib/route.js';
 import { setToken, getToken, getBlob } from './lib/api.js';
 import { h, clear } from './ui/dom.js';
 import { mountHome, mountService } from './views/home.js';
@@ -129,6 +131,16 @@ document.addEventListener('click', (ev) => {
 
 window.addEventListener('popstate', () => render(parseRoute(location.pathname, location.search)));
 
+/** Turns a hash-form link into the canonical path form (same entry); true if it did. */
+function hashToCanonical() {
+  const to = hashToPath(location.hash);
+  if (to == null) return false;
+  history.replaceState(null, '', to);
+  return true;
+}
+// a hash link pasted into a tab already on the viewer changes only the hash: no load
+window.addEventListener('hashchange', () => { if (hashToCanonical()) render(parseRoute(location.pathname, location.search)); });
+
 form.addEventListener('submit', (ev) => {
   ev.preventDefault();
   const v = input.value.trim();
@@ -166,4 +178,5 @@ document.addEventListener('keydown', (ev) => {
 document.getElementById('help-close').addEventListener('click', () => { help.hidden = true; });
 document.getElementById('help-btn').addEventListener('click', () => { help.hidden = !help.hidden; });
 
+hashToCanonical();
 render(parseRoute(location.pathname, location.search));

@@ -1,7 +1,7 @@
 // URL state round trip (app/lib/route.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRoute, formatRoute, encodeSeg, decodeSeg, samePage, normalizeTraceId, nsToMsParam, msParamToNs } from '../app/lib/route.js';
+import { parseRoute, formatRoute, encodeSeg, decodeSeg, samePage, normalizeTraceId, nsToMsParam, msParamToNs, hashToPath, spanUrl } from '../app/lib/route.js';
 
 const split = (url) => { const u = new URL(url, 'http://x'); return [u.pathname, u.search]; };
 const roundTrip = (st) => { const url = formatRoute(st); return [url, parseRoute(...split(url))]; };
@@ -82,4 +82,34 @@ test('trace ids are normalised and checked', () => {
   assert.equal(normalizeTraceId('d3779ae135f5eb93'), null);
   assert.equal(normalizeTraceId('zz779ae135f5eb93dab67b4afafed1ac'), null);
   assert.equal(normalizeTraceId(null), null);
+});
+
+test('hash-form links become the canonical path form', () => {
+  const T = 'd3779ae135f5eb93dab67b4afafed1ac', S = '410e019b1857534d';
+  // the forms the docs promise (docs/GRAFANA.md, web/app/lib/route.js)
+  assert.equal(hashToPath(`#/trace/${T}/span/${S}`), `/trace/${T}?span=${S}`);
+  assert.equal(hashToPath(`#/trace/${T}?span=${S}`), `/trace/${T}?span=${S}`);
+  assert.equal(hashToPath(`#/trace/${T}`), `/trace/${T}`);
+  assert.equal(hashToPath(`#/trace/${T}/`), `/trace/${T}`);
+  // ids as a user may paste them: upper case comes out lower case, like the path form
+  assert.equal(hashToPath(`#/trace/${T.toUpperCase()}/span/${S.toUpperCase()}`), `/trace/${T}?span=${S}`);
+  // the span form keeps the zoom; the span in the path wins over one in the query
+  assert.equal(hashToPath(`#/trace/${T}/span/${S}?t0=-5&t1=60.5`), `/trace/${T}?span=${S}&t0=-5&t1=60.5`);
+  assert.equal(hashToPath(`#/trace/${T}/span/${S}?span=0000000000000001`), `/trace/${T}?span=${S}`);
+  // any other view in the hash form, and an unknown one (left for "No such page")
+  assert.equal(hashToPath('#/operation/checkout/GET%20%2Fcheckout'), '/operation/checkout/GET%20%2Fcheckout');
+  assert.equal(hashToPath('#/'), '/');
+  assert.equal(hashToPath('#/no/such/page'), '/no/such/page');
+  assert.equal(hashToPath(`#/trace/${T}/span`), `/trace/${T}/span`);
+  // not hash links: a plain anchor, nothing
+  for (const h of ['', '#', '#section', 'trace/x', null, undefined]) assert.equal(hashToPath(h), null, String(h));
+  // what the page then parses is the span
+  const u = new URL(hashToPath(`#/trace/${T}/span/${S}`), 'http://x');
+  assert.deepEqual(parseRoute(u.pathname, u.search), { view: 'trace', traceId: T, span: S });
+});
+
+test('a span\'s link is absolute and canonical', () => {
+  const T = 'd3779ae135f5eb93dab67b4afafed1ac', S = '410e019b1857534d';
+  assert.equal(spanUrl('http://127.0.0.1:4318', T, S), `http://127.0.0.1:4318/trace/${T}?span=${S}`);
+  assert.equal(spanUrl('https://mw.example.com/', T, S), `https://mw.example.com/trace/${T}?span=${S}`);
 });

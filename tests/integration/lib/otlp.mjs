@@ -186,7 +186,7 @@ export function decodeRpcStatusPb(buf) {
 
 // ---------------------------------------------------------------- wire writer
 
-function encVarint(n) {
+export function encVarint(n) {
   let v = BigInt.asUintN(64, BigInt(n));
   const out = [];
   do {
@@ -197,12 +197,12 @@ function encVarint(n) {
   } while (v);
   return Buffer.from(out);
 }
-const tag = (f, wt) => encVarint((f << 3) | wt);
-const fVarint = (f, n) => Buffer.concat([tag(f, 0), encVarint(n)]);
-const fBytes = (f, b) => Buffer.concat([tag(f, 2), encVarint(b.length), b]);
+export const tag = (f, wt) => encVarint((f << 3) | wt);
+export const fVarint = (f, n) => Buffer.concat([tag(f, 0), encVarint(n)]);
+export const fBytes = (f, b) => Buffer.concat([tag(f, 2), encVarint(b.length), b]);
 // a Buffer is written as is: the tests' way to send bytes that are not UTF-8
 const fStr = (f, s) => fBytes(f, Buffer.isBuffer(s) ? s : Buffer.from(s, 'utf8'));
-const fFixed64 = (f, n) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(n)); return Buffer.concat([tag(f, 1), b]); };
+export const fFixed64 = (f, n) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(n)); return Buffer.concat([tag(f, 1), b]); };
 const fFixed32 = (f, n) => { const b = Buffer.alloc(4); b.writeUInt32LE(n >>> 0); return Buffer.concat([tag(f, 5), b]); };
 const fDouble = (f, d) => { const b = Buffer.alloc(8); b.writeDoubleLE(d); return Buffer.concat([tag(f, 1), b]); };
 

@@ -98,7 +98,22 @@ export const api = {
   gcPressure: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/gc/pressure${qs(params)}`, o),
   goroutineGrowth: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/goroutines/growth${qs(params)}`, o),
   heapGrowth: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/heap/growth${qs(params)}`, o),
+  /** What the viewer needs of the server's options: {grafana: {url, datasource_uid} | null}. */
+  viewerConfig: (o) => getJson('/api/v1/viewer-config', o),
 };
+
+let viewerConfigP = null;
+/**
+ * The server's viewer settings, asked once per page load; {grafana: null} when they
+ * cannot be had (no token yet, an older meanwhiled): a failure is not kept, so the
+ * next call asks again.
+ */
+export function viewerConfig() {
+  if (!viewerConfigP) {
+    viewerConfigP = api.viewerConfig().catch(() => { viewerConfigP = null; return { grafana: null }; });
+  }
+  return viewerConfigP;
+}
 /** The heap growth between two profiles as a gzip'd pprof (`go tool pprof` opens it). */
 export const heapGrowthPprofUrl = (id, params) => `/api/v1/sources/${enc(id)}/heap/growth${qs({ ...params, format: 'pprof' })}`;
 

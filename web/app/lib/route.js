@@ -9,8 +9,11 @@
 //   /source/<id>?t0=&t1=                one source (service instance) over its whole time;
 //                                       t0/t1 the zoom, in ms from its first data
 // meanwhiled serves the page for these path prefixes (server/http/misc.c), so deep
-// links work whatever a name holds; names are percent-encoded path segments. Pure, no
-// DOM: tested in web/test/route.test.mjs.
+// links work whatever a name holds; names are percent-encoded path segments.
+// The path form is the canonical one. A link in the hash form, which any static host
+// serves (/#/trace/<id>/span/<sid>, /#/trace/<id>?span=<sid>, /#/trace/<id>, or
+// /#<any path above>), is turned into it on load (hashToPath, then history.replaceState).
+// Pure, no DOM: tested in web/test/route.test.mjs.
 
 /** A path segment for a name (service, operation): percent-encoded, '/' included. */
 export function encodeSeg(name) {
@@ -130,4 +133,32 @@ export function samePage(a, b) {
     case 'operation': case 'compare': return a.service === b.service && a.operation === b.operation;
     default: return true;
   }
+}
+
+/**
+ * The canonical URL (path and query) of a hash-form link, or null when the hash is not
+ * one (it must start with "#/"): "#/trace/<id>/span/<sid>" and "#/trace/<id>?span=<sid>"
+ * → "/trace/<id>?span=<sid>"; "#/<path>?<query>" → that path's canonical form (an
+ * unknown path stays as it is: the viewer then says there is no such page).
+ */
+export function hashToPath(hash) {
+  const h = String(hash || '');
+  if (!h.startsWith('#/')) return null;
+  const body = h.slice(1);
+  const qi = body.indexOf('?');
+  let pathname = qi < 0 ? body : body.slice(0, qi);
+  const q = new URLSearchParams(qi < 0 ? '' : body.slice(qi + 1));
+  const parts = pathname.split('/').filter((p) => p !== '');
+  if (parts.length === 4 && parts[0] === 'trace' && parts[2] === 'span') {
+    pathname = `/trace/${parts[1]}`;
+    q.set('span', decodeSeg(parts[3]));
+  }
+  const search = q.toString();
+  const st = parseRoute(pathname, search);
+  return st.view === 'notfound' ? pathname + (search ? '?' + search : '') : formatRoute(st);
+}
+
+/** The absolute, canonical URL of a span's page (what "copy link" gives): origin + /trace/<id>?span=<sid>. */
+export function spanUrl(origin, traceId, spanId) {
+  return String(origin).replace(/\/+$/, '') + formatRoute({ view: 'trace', traceId, span: spanId });
 }

@@ -8,6 +8,7 @@
 // spans"; a blocked cause's chain of wakers is a list of links to each waker's span.
 
 import { api, spanProfileUrl, exectraceRawUrl } from '../lib/api.js';
+import { spanUrl } from '../lib/route.js';
 import { fmtDuration, fmtOffset, fmtPct, fmtClock, fmtCount, fmtBytes } from '../lib/format.js';
 import { flattenBreakdown, segments, kindLabel, kindColor, stateColor } from '../lib/breakdown.js';
 import { cpuSnapshotIds, scopeLabel, confidenceWord } from '../lib/explain.js';
@@ -53,10 +54,32 @@ export function spanPanel(o) {
       ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); o.onSelectSpan(parentRow.span.span_id); } }, parentRow.span.name)
       : s.parent_span_id ? h('span', { class: 'muted' }, `${s.parent_span_id} (not in this trace)`) : h('span', { class: 'muted' }, 'none: the root')),
   ));
+  // the span's stable address: the canonical absolute URL (what Grafana's links use too)
+  const link = spanUrl(location.origin, traceId, s.span_id);
+  const copied = h('span', { class: 'muted copy-status', role: 'status' });
+  const copyLink = async (e) => {
+    e.preventDefault();
+    try {
+      await navigator.clipboard.writeText(link);
+      copied.textContent = 'Link copied';
+    } catch {
+      // no clipboard (an insecure origin, a denied permission): select the link's text
+      const r = document.createRange();
+      r.selectNodeContents(linkEl);
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(r);
+      copied.textContent = 'Press Ctrl+C to copy the selected link';
+    }
+    el.dataset.copied = link;
+  };
+  const linkEl = h('a', { class: 'span-link num', href: link, title: 'The stable link to this span and its explanation' }, link);
+  el.append(h('div', { class: 'span-link-row' }, h('span', { class: 'muted' }, 'link '), linkEl));
   el.append(h('div', { class: 'panel-actions' },
+    h('button', { class: 'btn small copy-link', onclick: copyLink, title: 'Copy the link to this span and its explanation' }, 'Copy link'),
     h('button', { class: 'btn small', onclick: o.onZoom, title: 'Zoom the timeline to this span (f)' }, 'Zoom to span'),
     h('a', { class: 'btn small', href: o.href({ view: 'operation', service: row.service, operation: s.name }) }, 'Operation'),
-    h('a', { class: 'btn small', href: o.href({ view: 'compare', service: row.service, operation: s.name }) }, 'Slow vs fast')));
+    h('a', { class: 'btn small', href: o.href({ view: 'compare', service: row.service, operation: s.name }) }, 'Slow vs fast'), copied));
 
   // ---------------------------------------------------------- explanation
   const exSec = h('section', { class: 'explain', dataset: { role: 'explanation' } }, h('h3', null, 'Where the time went'));

@@ -17,7 +17,8 @@ export function buildTraceDom(o) {
       h('h1', null, rootRow ? rootRow.span.name : 'Trace'),
       h('span', { class: 'num big' }, fmtDuration(o.traceEnd)),
       h('span', { class: 'muted' }, `${fmtCount(wf.rows.length)} spans · ${services.length} service${services.length === 1 ? '' : 's'} · started ${fmtClock(o.base)}`),
-      rootRow ? h('a', { class: 'btn small', href: o.href({ view: 'compare', service: rootRow.service, operation: rootRow.span.name }) }, 'Compare slow vs fast') : null),
+      rootRow ? h('a', { class: 'btn small', href: o.href({ view: 'compare', service: rootRow.service, operation: rootRow.span.name }) }, 'Compare slow vs fast') : null,
+      h('span', { class: 'grafana-slot' })), // "Open in Grafana", when the server names a Grafana
     h('div', { class: 'services' }, services.map((s) => h('span', { class: 'chip' }, h('span', { class: 'swatch', style: { background: wf.colorOf(s) } }), s))),
     h('p', { class: 'summary', dataset: { role: 'summary' } }, o.summary));
   const btn = (label, title, fn, key) => h('button', { class: 'btn small', title, 'aria-keyshortcuts': key, onclick: fn }, label);

@@ -8,8 +8,9 @@
 // and the lanes' values. Figures for tests and readers: data-* attributes and a hidden
 // list; window.__mwPerf has the render times.
 
-import { api } from '../lib/api.js';
+import { api, viewerConfig } from '../lib/api.js';
 import { normalizeTraceId } from '../lib/route.js';
+import { grafanaExploreUrl } from '../lib/grafana.js';
 import { fmtDuration, fmtExact } from '../lib/format.js';
 import { makeScale, clampView, zoomView, panView, rangeView, wheelFactor } from '../lib/scale.js';
 import { buildWaterfall, visibleRows, ancestors, stepRow } from '../lib/waterfall.js';
@@ -48,6 +49,7 @@ export function mountTrace(root, state, ctx) {
   let tl = null, wf = null, models = [], lanesLayout = null, base = 0, traceEnd = 1, limits = null, defaultView = null;
   let view = null, visible = [], collapsed = new Set();
   let selected = -1, focused = -1;
+  let missingSpan = null; // a span id the URL asked for that the trace does not have
   let explain = null, explainErr = null, exIndex = new Map();
   let panel = null; // {kind: 'span'|'snapshot', key, obj}
   let gor = null; // the selected span's goroutine lanes: {key, obj}
@@ -104,6 +106,7 @@ export function mountTrace(root, state, ctx) {
     page.dataset.state = 'ready';
     page.dataset.traceId = id;
     makeDom(rootRow);
+    addGrafanaLink();
     applyState(cur, true);
     if (!wf.rows.length) els.wfBox.replaceWith(emptyBox('This trace has no spans.'));
     requestDraw();
@@ -188,6 +191,19 @@ export function mountTrace(root, state, ctx) {
     layoutHeights();
     wireEvents();
     cleanups.push(onResize(els.main, () => { layoutHeights(); requestDraw(); }));
+  }
+
+  /** "Open in Grafana": Explore on the configured Tempo data source, this trace's query. */
+  function addGrafanaLink() {
+    viewerConfig().then((cfg) => {
+      const href = cfg && grafanaExploreUrl(cfg.grafana, id, { startNs: tl.start_ns, endNs: tl.end_ns });
+      const slot = els && els.head.querySelector('.grafana-slot');
+      if (destroyed || !href || !slot) return;
+      slot.append(h('a', {
+        class: 'btn small grafana-link', href, target: '_blank', rel: 'noopener noreferrer',
+        title: `This trace in Grafana Explore (${cfg.grafana.url}, data source ${cfg.grafana.datasource_uid})`,
+      }, 'Open in Grafana ↗'));
+    });
   }
 
   function layoutHeights() {
@@ -314,6 +330,7 @@ export function mountTrace(root, state, ctx) {
   /** Selects a span (−1: none) and records it in the URL. */
   function selectRow(ri, { push = true, goroutine = null } = {}) {
     selected = ri;
+    missingSpan = null;
     if (ri >= 0) focused = ri;
     ensureVisible(ri);
     const next = { ...cur };
@@ -345,13 +362,14 @@ export function mountTrace(root, state, ctx) {
       requestDraw();
       return true;
     }
-    if (selected >= 0) { selectRow(-1); return true; }
+    if (selected >= 0 || missingSpan) { selectRow(-1); return true; }
     return false;
   }
 
   function renderPanel(refresh = false) {
     const want = cur.snapshot != null ? { kind: 'snapshot', key: `s${cur.snapshot}` }
-      : selected >= 0 ? { kind: 'span', key: `p${wf.rows[selected].span.span_id}` } : null;
+      : selected >= 0 ? { kind: 'span', key: `p${wf.rows[selected].span.span_id}` }
+        : missingSpan ? { kind: 'missing', key: `m${missingSpan}` } : null;
     syncGor();
     if (!want) {
       if (panel) { panel.obj.destroy(); panel = null; }
@@ -365,7 +383,9 @@ export function mountTrace(root, state, ctx) {
     if (panel) panel.obj.destroy();
     clear(els.side);
     let obj;
-    if (want.kind === 'snapshot') {
+    if (want.kind === 'missing') {
+      obj = missingSpanPanel(missingSpan);
+    } else if (want.kind === 'snapshot') {
       obj = snapshotPanel({
         snapshotId: cur.snapshot, traceId: id, base, spansById: wf.byId, rows: wf.rows, colorOf: wf.colorOf,
         onSelectSpan: (sid) => { const ri = wf.byId.get(sid); if (ri != null) selectRow(ri); },
@@ -385,6 +405,21 @@ export function mountTrace(root, state, ctx) {
     els.side.append(obj.el);
     els.side.hidden = false;
     els.body.classList.add('with-panel');
+  }
+
+  /** What a link to a span this trace does not have shows, instead of the span. */
+  function missingSpanPanel(sid) {
+    const wellFormed = /^[0-9a-f]{16}$/.test(sid);
+    const el = h('div', { class: 'panel span-panel missing', dataset: { missingSpan: sid } },
+      h('header', { class: 'panel-head' },
+        h('div', { class: 'panel-title' }, h('h2', null, 'Span not in this trace')),
+        h('button', { class: 'icon-btn', title: 'Close (Esc)', 'aria-label': 'Close', onclick: closePanel }, '×')),
+      h('section', { class: 'state error', role: 'alert', dataset: { status: '404' } },
+        h('strong', null, wellFormed ? `Span ${sid} is not in this trace.` : `“${sid}” is not a span id (16 hexadecimal digits).`),
+        h('div', { class: 'detail' }, `Trace ${id} has ${wf.rows.length} span${wf.rows.length === 1 ? '' : 's'}`,
+          wellFormed ? ': the link may point at a span that was never stored, was refused, or is past the retention window. ' : '. ',
+          'Pick a span in the waterfall.')));
+    return { el, destroy() {} };
   }
 
   /** The selected span's goroutine lanes: made when the span changes, gone with the selection. */
@@ -423,7 +458,8 @@ export function mountTrace(root, state, ctx) {
     const ri = st.span ? wf.byId.get(st.span) : undefined;
     selected = ri != null ? ri : -1;
     if (selected >= 0) { focused = selected; ensureVisible(selected); }
-    if (st.span && ri == null) ctx.announce(`span ${st.span} is not in this trace`);
+    missingSpan = st.span && ri == null ? st.span : null;
+    if (missingSpan) ctx.announce(`span ${st.span} is not in this trace`);
     renderPanel();
     requestDraw();
   }
