@@ -10,6 +10,8 @@ server's pragmas, one variant at a time:
   today          all three indexes: what the server writes per span
   today-zdict    all three, bodies zstd-compressed with a 64 KB dictionary per service
   blocks-notail, blocks-notrace: the same without span_tail, or without block_traces
+  blocks-runs    the same with the trace index written in sorted runs of
+                 --run-entries (trace_runs) instead of block_traces
   blocks         a block store: per source, blocks of --block spans in time
                  order, by column and zstd-compressed (one row each), plus a
                  block-level index (trace id prefix -> block) and one row per
@@ -54,6 +56,8 @@ CREATE INDEX span_blocks_by_source ON span_blocks (source_id, first_ns);
 CREATE TABLE block_traces (trace_key INTEGER NOT NULL, block_id INTEGER NOT NULL,
   PRIMARY KEY (trace_key, block_id)) WITHOUT ROWID;
 CREATE TABLE span_tail (id INTEGER PRIMARY KEY, source_id INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE trace_runs (run_id INTEGER NOT NULL, trace_key INTEGER NOT NULL, block_id INTEGER NOT NULL,
+  PRIMARY KEY (run_id, trace_key, block_id)) WITHOUT ROWID;
 CREATE TABLE block_ops (op_id INTEGER NOT NULL, first_ns INTEGER NOT NULL, block_id INTEGER NOT NULL,
   last_ns INTEGER NOT NULL, max_dur_ns INTEGER NOT NULL, n INTEGER NOT NULL,
   PRIMARY KEY (op_id, first_ns, block_id)) WITHOUT ROWID;
@@ -109,13 +113,22 @@ def encode_block(blk):
     return b"".join(uvarint(len(c)) + bytes(c) for c in cols)
 
 
-def run(variant, rows, dicts, sync, txn, block_size):
+def run(variant, rows, dicts, sync, txn, block_size, run_entries):
     d = tempfile.mkdtemp(prefix="mw-insert-", dir="/tmp")
     path = os.path.join(d, "v.db")
     con = open_db(path, sync)
     w0, c0, t0 = write_bytes(), time.process_time(), time.time()
     if variant.startswith("blocks"):
-        no_tail, no_trace = "notail" in variant, "notrace" in variant
+        no_tail, no_trace, runs = "notail" in variant, "notrace" in variant, "runs" in variant
+        run_buf, run_id = set(), 0
+
+        def put_run():
+            # the entries gathered since the last run, sorted: appended at
+            # the right edge of trace_runs
+            nonlocal run_id
+            run_id += 1
+            con.executemany("INSERT INTO trace_runs VALUES (?, ?, ?)", [(run_id, k, b) for k, b in sorted(run_buf)])
+            run_buf.clear()
         con.executescript(BLOCK_SCHEMA)
         comp = {}
         pending = collections.defaultdict(list)
@@ -151,7 +164,11 @@ def run(variant, rows, dicts, sync, txn, block_size):
                 cur = con.execute("INSERT INTO span_blocks (source_id, first_ns, last_ns, n, dict_id, data) "
                                   "VALUES (?, ?, ?, ?, ?, ?)", (r[4], first, last, len(p), 1, data))
                 bid = cur.lastrowid
-                if not no_trace:
+                if runs:
+                    run_buf.update((int.from_bytes(x[1][:8], "big") >> 1, bid) for x in p)
+                    if len(run_buf) >= run_entries:
+                        put_run()
+                elif not no_trace:
                     con.executemany("INSERT OR IGNORE INTO block_traces VALUES (?, ?)",
                                     {(int.from_bytes(x[1][:8], "big") >> 1, bid) for x in p})
                 ops = {}
@@ -227,6 +244,7 @@ def main():
     ap.add_argument("--sync", default="FULL")
     ap.add_argument("--txn", type=int, default=3000)
     ap.add_argument("--block", type=int, default=4000)
+    ap.add_argument("--run-entries", type=int, default=100000, help="trace entries a sorted run holds (blocks-runs)")
     a = ap.parse_args()
     con = sqlite3.connect(f"file:{a.db}?mode=ro", uri=True)
     q = ("SELECT s.rowid, s.trace_id, s.span_id, s.parent_id, s.source_id, s.op_id, s.scope_id, s.start_ns, s.dur_ns, "
@@ -244,7 +262,7 @@ def main():
             dicts[name] = zstd.train_dictionary(64 * 1024, b, level=3, threads=1)
     print(f"spans {len(rows)}", flush=True)
     for v in a.variants.split(","):
-        run(v, rows, dicts, a.sync, a.txn, a.block)
+        run(v, rows, dicts, a.sync, a.txn, a.block, a.run_entries)
 
 
 if __name__ == "__main__":
