@@ -8,8 +8,9 @@ of existing keys, each one statement that seeks every run:
 
   SELECT block_id FROM trace_runs WHERE run_id IN (all runs) AND trace_key = ?
 
-Prints p50/p99 in ms, warm (the file was just written) and after dropping
-the page cache if run as root with --cold. The default, 3.5M entries, is what
+Prints p50/p99 in ms, warm (the file was just written), and with --cold
+also after dropping the page cache (root only; it empties the cache of the
+whole machine, so not on a machine shared with other benchmarks). The default, 3.5M entries, is what
 10M spans make at 0.35 entries a span (a trace's spans in one process share
 a block). Rough: a shared machine.
 
