@@ -17,6 +17,8 @@ Reads the spans of DB (as bench-corpus-send left it) and prints, one
   blockrow    whole rows in blocks, laid out by column (ids, delta times, small
               ints, bodies), which is what a block store would keep
   decode      microseconds to decompress one block of 1k/4k/16k rows
+  encode      (only when asked) CPU per span of building 1k blocks: grouping,
+              column layout (Python), zstd -3
 
 Needs the python package zstandard. Byte figures are exact for the given
 database; the seconds printed are rough (a shared machine).
@@ -269,6 +271,26 @@ def decode(rows):
             f"{raw / len(frames) / 1024:.0f} KiB raw a block, {dt * 1e9 / n:.0f} ns a span")
 
 
+def encode(rows):
+    """CPU of building 1k-span blocks in Python: grouping by source and time,
+    the column layout (insert_experiments.encode_block), zstd -3. The Python
+    parts stand for work that is far cheaper in C; zstd is the real cost."""
+    import insert_experiments
+    n = len(rows)
+    t0 = time.process_time()
+    blocks = list(blocks_of(rows, 1000))
+    t1 = time.process_time()
+    encs = [insert_experiments.encode_block(b) for b in blocks]
+    t2 = time.process_time()
+    c = zstd.ZstdCompressor(level=3)
+    for e in encs:
+        c.compress(e)
+    t3 = time.process_time()
+    fig("encode.group_us_per_span", f"{(t1 - t0) * 1e6 / n:.2f}")
+    fig("encode.columns_python_us_per_span", f"{(t2 - t1) * 1e6 / n:.2f}")
+    fig("encode.zstd3_us_per_span", f"{(t3 - t2) * 1e6 / n:.2f}", f"{sum(map(len, encs)) / n:.0f} raw bytes a span")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("db")
@@ -294,6 +316,8 @@ def main():
         blockrow(rows)
     if "decode" in only:
         decode(rows)
+    if "encode" in only:
+        encode(rows)
 
 
 if __name__ == "__main__":
