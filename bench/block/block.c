@@ -273,6 +273,54 @@ int main(int argc, char **argv) {
          t_trace * 1e6 / lookups, (double)trace_spans / lookups, t_whole * 1e6 / lookups,
          t_whole * 1e9 / (double)whole_spans, rounds);
 
+  /* what the bodies would take in other frame sizes (full blocks, block order,
+   * zstd -3 without checksum: the layout's 128 is the first column) */
+  size_t fsizes[] = {MW__SB_BODY_FRAME, 256, 512, 1024, MW__SB_BODY_FRAME};
+  uint64_t fz[5] = {0};
+  mw_buf first_raw; /* the last variant: frames of 128, each after the first with the first's bytes as prefix */
+  mw__buf_init(&first_raw, SIZE_MAX);
+  ZSTD_CCtx *cc = ZSTD_createCCtx();
+  mw_buf raw;
+  mw__buf_init(&raw, SIZE_MAX);
+  for (size_t i = 0; i < n_blocks; i++) {
+    if (!blocks[i].full) continue;
+    mw__arena_free(a);
+    a = mw__arena_new(0);
+    mw__sb_block *b;
+    mw_stored_span s;
+    if (mw__sb_open(a, d, (const uint8_t *)store.data + blocks[i].off, blocks[i].len, &b)) return 1;
+    for (int k = 0; k < 5; k++)
+      for (size_t lo = 0; lo < blocks[i].n; lo += fsizes[k]) {
+        mw__buf_reset(&raw);
+        for (size_t j = lo; j < lo + fsizes[k] && j < blocks[i].n; j++) {
+          if (mw__sb_get(b, j, &s)) return 1;
+          uint8_t l[10];
+          size_t ll = 0;
+          for (uint64_t v = s.body_len; ll == 0 || v; v >>= 7) l[ll++] = (uint8_t)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+          mw__buf_add(&raw, l, ll);
+          mw__buf_add(&raw, s.body, s.body_len);
+        }
+        size_t bound = ZSTD_compressBound(raw.len);
+        void *dst = malloc(bound);
+        ZSTD_CCtx_reset(cc, ZSTD_reset_session_and_parameters);
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 3);
+        if (k == 4 && lo) ZSTD_CCtx_refPrefix(cc, first_raw.data, first_raw.len);
+        size_t z = ZSTD_compress2(cc, dst, bound, raw.data, raw.len);
+        if (k == 4 && !lo) mw__buf_reset(&first_raw), mw__buf_add(&first_raw, raw.data, raw.len);
+        free(dst);
+        if (ZSTD_isError(z)) return 1;
+        fz[k] += z;
+      }
+  }
+  if (spans_full)
+    printf("bodies in frames of 128 / 256 / 512 / 1024 spans (zstd -3, no checksum): %.1f / %.1f / %.1f / %.1f B/span; "
+           "frames of 128 with the first frame as prefix: %.1f B/span\n",
+           (double)fz[0] / (double)spans_full, (double)fz[1] / (double)spans_full, (double)fz[2] / (double)spans_full,
+           (double)fz[3] / (double)spans_full, (double)fz[4] / (double)spans_full);
+  mw__buf_free(&raw);
+  mw__buf_free(&first_raw);
+  ZSTD_freeCCtx(cc);
+
   if (write_block) {
     for (size_t i = 0; i < n_blocks; i++)
       if (blocks[i].full || i + 1 == n_blocks) {

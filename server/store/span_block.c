@@ -74,7 +74,7 @@ typedef struct idpos {
 
 struct mw__sb_enc {
   ZSTD_CCtx *cctx;
-  mw_buf col, z, head;
+  mw_buf col, z, head, first;
   ord *ord;
   idpos *ids;
   size_t cap;
@@ -90,6 +90,7 @@ mw__sb_enc *mw__sb_enc_new(void) {
   mw__buf_init(&e->col, SIZE_MAX);
   mw__buf_init(&e->z, SIZE_MAX);
   mw__buf_init(&e->head, SIZE_MAX);
+  mw__buf_init(&e->first, SIZE_MAX);
   return e;
 }
 
@@ -99,6 +100,7 @@ void mw__sb_enc_free(mw__sb_enc *e) {
   mw__buf_free(&e->col);
   mw__buf_free(&e->z);
   mw__buf_free(&e->head);
+  mw__buf_free(&e->first);
   free(e->ord);
   free(e->ids);
   free(e);
@@ -213,6 +215,11 @@ int mw__sb_encode(mw__sb_enc *e, const mw__sb_span *spans, size_t n, mw_buf *out
       rc = put_uv(c, s->body_len);
       if (!rc && s->body_len) rc = mw__buf_add(c, s->body, s->body_len);
     }
+    if (rc) break;
+    if (!f) { /* the first frame is every later frame's prefix */
+      mw__buf_reset(&e->first);
+      rc = mw__buf_add(&e->first, c->data ? c->data : "", c->len);
+    } else if (ZSTD_isError(ZSTD_CCtx_refPrefix(e->cctx, e->first.data, e->first.len))) rc = MW_EIO;
     if (!rc) rc = seal(e);
   }
   if (rc) return rc == MW_ETOOBIG || rc == MW_EIO ? rc : MW_ENOMEM;
@@ -262,7 +269,8 @@ struct mw__sb_block {
   int *kind, *status;
   const uint8_t **body; /* per span, set when its frame is decoded */
   size_t *body_len;
-  uint8_t *frame_done; /* per body frame */
+  uint8_t *frame_done;      /* per body frame */
+  const uint8_t *first_raw; /* body frame 0 decompressed: the prefix of the others */
 };
 
 int mw__sb_open(mw_arena *a, ZSTD_DCtx *dctx, const uint8_t *data, size_t len, mw__sb_block **out) {
@@ -313,13 +321,16 @@ void mw__sb_info_get(const mw__sb_block *b, mw__sb_info *out) {
 }
 
 /* Decompresses frame i into the arena: exactly its rawlen bytes, or MW_EIO. */
-static int unpack(mw__sb_block *b, size_t i, const uint8_t **out) {
+static int unpack(mw__sb_block *b, size_t i, const uint8_t *prefix, size_t prefix_len, const uint8_t **out) {
   const frame *f = &b->f[i];
   uint8_t *dst = mw__arena_alloc(b->a, f->rawlen ? f->rawlen : 1);
   if (!dst) return MW_ENOMEM;
   unsigned long long declared = ZSTD_getFrameContentSize(f->z, f->zlen);
   if (declared == ZSTD_CONTENTSIZE_ERROR) return MW_EIO;
   if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != f->rawlen) return MW_EIO;
+  /* a prefix is used by the next decompression only, so nothing of it stays
+   * on the (shared) context */
+  if (prefix && ZSTD_isError(ZSTD_DCtx_refPrefix(b->dctx, prefix, prefix_len))) return MW_EIO;
   size_t r = ZSTD_decompressDCtx(b->dctx, dst, f->rawlen, f->z, f->zlen);
   if (ZSTD_isError(r) || r != f->rawlen) return MW_EIO;
   *out = dst;
@@ -329,7 +340,7 @@ static int unpack(mw__sb_block *b, size_t i, const uint8_t **out) {
 static int need_traces(mw__sb_block *b) {
   if (b->groups) return 0;
   const uint8_t *raw;
-  int rc = unpack(b, COL_TRACE, &raw);
+  int rc = unpack(b, COL_TRACE, NULL, 0, &raw);
   if (rc) return rc;
   size_t cap = b->f[COL_TRACE].rawlen / 17;
   tgroup *g = mw__arena_alloc(b->a, cap * sizeof *g);
@@ -348,13 +359,13 @@ static int need_traces(mw__sb_block *b) {
   return 0;
 }
 
-static int need_spans(mw__sb_block *b) { return b->span_ids ? 0 : unpack(b, COL_SPAN, &b->span_ids); }
+static int need_spans(mw__sb_block *b) { return b->span_ids ? 0 : unpack(b, COL_SPAN, NULL, 0, &b->span_ids); }
 
 static int need_columns(mw__sb_block *b) {
   if (b->status) return 0;
   size_t n = b->n;
   const uint8_t *raw;
-  int rc = unpack(b, COL_PARENT, &raw);
+  int rc = unpack(b, COL_PARENT, NULL, 0, &raw);
   if (rc) return rc;
   int32_t *parent = mw__arena_alloc(b->a, n * sizeof *parent);
   const uint8_t **ext = mw__arena_calloc(b->a, n, sizeof *ext);
@@ -370,7 +381,7 @@ static int need_columns(mw__sb_block *b) {
   }
   if (c.p != c.end) return MW_EIO;
 
-  if ((rc = unpack(b, COL_TIME, &raw))) return rc;
+  if ((rc = unpack(b, COL_TIME, NULL, 0, &raw))) return rc;
   int64_t *start = mw__arena_alloc(b->a, n * sizeof *start), *dur = mw__arena_alloc(b->a, n * sizeof *dur);
   if (!start || !dur) return MW_ENOMEM;
   c = (cur){raw, raw + b->f[COL_TIME].rawlen, 0};
@@ -381,7 +392,7 @@ static int need_columns(mw__sb_block *b) {
   }
   if (c.bad || c.p != c.end) return MW_EIO;
 
-  if ((rc = unpack(b, COL_SMALL, &raw))) return rc;
+  if ((rc = unpack(b, COL_SMALL, NULL, 0, &raw))) return rc;
   int64_t *op = mw__arena_alloc(b->a, n * sizeof *op), *scope = mw__arena_alloc(b->a, n * sizeof *scope);
   int *kind = mw__arena_alloc(b->a, n * sizeof *kind), *status = mw__arena_alloc(b->a, n * sizeof *status);
   if (!op || !scope || !kind || !status) return MW_ENOMEM;
@@ -412,8 +423,10 @@ static int need_columns(mw__sb_block *b) {
 static int need_body_frame(mw__sb_block *b, size_t j) {
   if (b->frame_done[j]) return 0;
   const uint8_t *raw;
-  int rc = unpack(b, N_COLS + j, &raw);
+  int rc = j ? need_body_frame(b, 0) : 0;
+  if (!rc) rc = unpack(b, N_COLS + j, j ? b->first_raw : NULL, b->f[N_COLS].rawlen, &raw);
   if (rc) return rc;
+  if (!j) b->first_raw = raw;
   size_t lo = j * MW__SB_BODY_FRAME, hi = lo + MW__SB_BODY_FRAME < b->n ? lo + MW__SB_BODY_FRAME : b->n;
   cur c = {raw, raw + b->f[N_COLS + j].rawlen, 0};
   for (size_t i = lo; i < hi; i++) {

@@ -22,7 +22,12 @@
  *                2 + i the span at index i of this block
  *   3 times      per span: varint start - first_ns (mod 2^64), zigzag dur_ns
  *   4 small      per span: varint op_id, scope_id (as uint64), kind, status (as uint32)
- *   5.. bodies   per span of frame j (spans 128j .. 128j+127): varint len, bytes
+ *   5.. bodies   per span of frame j (spans 128j .. 128j+127): varint len, bytes;
+ *                frames after the first are compressed with the first's
+ *                decompressed bytes as prefix (ZSTD_CCtx_refPrefix): alone,
+ *                128 bodies compress to 25.4 B/span on the corpus, with the
+ *                prefix to 18.1 (one frame of 1,024: 17.1; bench/block), and a
+ *                lookup decompresses at most two body frames
  *
  * Reading decompresses a column (or a body frame) the first time it is needed
  * and keeps it, decoded, in the block's arena; every column is checked whole
