@@ -1,0 +1,356 @@
+/* bench-block: the span block codec (server/store/span_block.h) on a
+ * bench-corpus-gen file. Each batch is decoded and flattened as the server
+ * does (mw__otlp_decode_pb, mw__otlp_flatten: the stored span form); spans are
+ * grouped per source (the resource's bytes) in arrival order and cut into
+ * blocks of --block spans (1,024), as the writer of STORAGE-NOTES §7 would.
+ * Prints the bytes per span of the blocks (all, and per column), the CPU of
+ * encoding, and of reading: a trace lookup (open, find the trace, read its
+ * spans) and a whole block.
+ *
+ *   bench-corpus-gen --spans 200000 --seed 1 --out /tmp/corpus-200k.bin
+ *   bench-block --corpus /tmp/corpus-200k.bin [--block 1024] [--write-block FILE]
+ *
+ * --write-block writes the first full block (fuzz seeds). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "decode/otlp.h"
+#include "store/span_block.h"
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* --- a string -> id table (sources, scopes, operations) ----------------------- */
+typedef struct ent {
+  char *key;
+  size_t len;
+  int64_t id;
+} ent;
+typedef struct table {
+  ent *e;
+  size_t cap, n;
+} table;
+
+static uint64_t fnv(const void *p, size_t n) {
+  const uint8_t *b = p;
+  uint64_t h = 1469598103934665603u;
+  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211u;
+  return h;
+}
+static int64_t intern(table *t, const void *key, size_t len) {
+  if (2 * (t->n + 1) > t->cap) {
+    size_t cap = t->cap ? 2 * t->cap : 64;
+    ent *e = calloc(cap, sizeof *e);
+    for (size_t i = 0; i < t->cap; i++)
+      if (t->e[i].key) {
+        size_t j = fnv(t->e[i].key, t->e[i].len) & (cap - 1);
+        while (e[j].key) j = (j + 1) & (cap - 1);
+        e[j] = t->e[i];
+      }
+    free(t->e);
+    t->e = e, t->cap = cap;
+  }
+  size_t j = fnv(key, len) & (t->cap - 1);
+  for (; t->e[j].key; j = (j + 1) & (t->cap - 1))
+    if (t->e[j].len == len && !memcmp(t->e[j].key, key, len)) return t->e[j].id;
+  t->e[j].key = malloc(len + 1);
+  memcpy(t->e[j].key, key, len);
+  t->e[j].len = len;
+  t->e[j].id = (int64_t)++t->n;
+  return t->e[j].id;
+}
+
+/* --- open blocks per source ------------------------------------------------------ */
+typedef struct open_block {
+  mw__sb_span *spans;
+  size_t *body_off; /* into bodies (which moves as it grows) */
+  size_t n;
+  mw_buf bodies;
+} open_block;
+
+typedef struct sealed {
+  size_t off, len, n;
+  uint8_t probe[16]; /* the trace of one of its spans, for the lookup timing */
+  int full;
+} sealed;
+
+static mw__sb_enc *enc;
+static mw_buf store; /* every block, back to back */
+static sealed *blocks;
+static size_t n_blocks, cap_blocks, block_size = 1024;
+static double enc_s;
+static uint64_t enc_spans;
+
+static void seal_block(open_block *ob) {
+  if (!ob->n) return;
+  for (size_t i = 0; i < ob->n; i++) ob->spans[i].body = (const uint8_t *)ob->bodies.data + ob->body_off[i];
+  size_t at = store.len;
+  double t = now_s();
+  int rc = mw__sb_encode(enc, ob->spans, ob->n, &store);
+  enc_s += now_s() - t;
+  enc_spans += ob->n;
+  if (rc) fprintf(stderr, "bench-block: encode: %s\n", mw__strerror(rc)), exit(1);
+  if (n_blocks == cap_blocks) {
+    cap_blocks = cap_blocks ? 2 * cap_blocks : 256;
+    blocks = realloc(blocks, cap_blocks * sizeof *blocks);
+  }
+  sealed *s = &blocks[n_blocks++];
+  s->off = at, s->len = store.len - at, s->n = ob->n, s->full = ob->n == block_size;
+  memcpy(s->probe, ob->spans[(n_blocks * 7919) % ob->n].trace_id, 16);
+  ob->n = 0;
+  mw__buf_reset(&ob->bodies);
+}
+
+static uint64_t uv(const uint8_t **p) {
+  uint64_t v = 0;
+  for (unsigned sh = 0;; sh += 7) {
+    uint8_t x = *(*p)++;
+    v |= (uint64_t)(x & 0x7f) << sh;
+    if (!(x & 0x80)) return v;
+  }
+}
+
+int main(int argc, char **argv) {
+  const char *corpus = NULL, *write_block = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--corpus") && v) corpus = v, i++;
+    else if (!strcmp(a, "--block") && v) block_size = (size_t)atol(v), i++;
+    else if (!strcmp(a, "--write-block") && v) write_block = v, i++;
+    else {
+      fprintf(stderr, "usage: bench-block --corpus FILE [--block N] [--write-block FILE]\n");
+      return 2;
+    }
+  }
+  if (!corpus || block_size < 1 || block_size > MW__SB_MAX_SPANS) {
+    fprintf(stderr, "bench-block: --corpus FILE, please (and 1 <= --block <= %d)\n", MW__SB_MAX_SPANS);
+    return 2;
+  }
+  FILE *f = fopen(corpus, "rb");
+  if (!f) return perror(corpus), 1;
+  fseek(f, 0, SEEK_END);
+  long fsz = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *all = malloc((size_t)fsz);
+  if (!all || fread(all, 1, (size_t)fsz, f) != (size_t)fsz) return fprintf(stderr, "cannot read %s\n", corpus), 1;
+  fclose(f);
+
+  enc = mw__sb_enc_new();
+  mw__buf_init(&store, SIZE_MAX);
+  table sources = {0}, scopes = {0}, ops = {0};
+  open_block *ob = NULL;
+  size_t n_ob = 0;
+  uint64_t spans = 0, body_bytes = 0, batches = 0;
+  mw_limits lim = MW_LIMITS_DEFAULT;
+  for (size_t off = 0; off + 8 <= (size_t)fsz;) {
+    uint32_t len =
+        (uint32_t)all[off] | (uint32_t)all[off + 1] << 8 | (uint32_t)all[off + 2] << 16 | (uint32_t)all[off + 3] << 24;
+    if (off + 8 + len > (size_t)fsz) return fprintf(stderr, "bench-block: truncated corpus\n"), 1;
+    mw_arena *a = mw__arena_new(0);
+    mw_otlp_request *req;
+    mw_otlp_flaws flaws;
+    mw_span_batch batch;
+    char err[256];
+    if (mw__otlp_decode_pb(a, all + off + 8, len, &lim, &req, &flaws, err, sizeof err) ||
+        mw__otlp_flatten(a, req, &flaws, &lim, &batch, err, sizeof err))
+      return fprintf(stderr, "bench-block: batch %" PRIu64 ": %s\n", batches, err), 1;
+    off += 8 + len;
+    batches++;
+    for (size_t i = 0; i < batch.n_rows; i++) {
+      const mw_span_row *r = &batch.rows[i];
+      const mw_resource_ref *res = &batch.resources[r->resource];
+      int64_t src = intern(&sources, res->resource, res->resource_len);
+      const mw_scope_ref *sc = &batch.scopes[r->scope];
+      int64_t scope = intern(&scopes, sc->body, sc->body_len);
+      char key[1024];
+      int kl = snprintf(key, sizeof key, "%" PRId64 "/%s", src, r->name);
+      int64_t op = intern(&ops, key, (size_t)kl < sizeof key ? (size_t)kl : sizeof key - 1);
+      if ((size_t)src > n_ob) {
+        ob = realloc(ob, (size_t)src * sizeof *ob);
+        for (size_t k = n_ob; k < (size_t)src; k++) {
+          ob[k] = (open_block){calloc(block_size, sizeof(mw__sb_span)), calloc(block_size, sizeof(size_t)), 0, {0}};
+          mw__buf_init(&ob[k].bodies, SIZE_MAX);
+        }
+        n_ob = (size_t)src;
+      }
+      open_block *o = &ob[src - 1];
+      mw__sb_span *s = &o->spans[o->n];
+      memcpy(s->trace_id, r->trace_id, 16);
+      memcpy(s->span_id, r->span_id, 8);
+      memcpy(s->parent_id, r->parent_id, 8);
+      s->has_parent = r->has_parent;
+      s->op_id = op, s->scope_id = scope, s->start_ns = r->start_ns, s->dur_ns = r->dur_ns;
+      s->kind = r->kind, s->status = r->status;
+      o->body_off[o->n] = o->bodies.len;
+      s->body_len = r->body_len;
+      if (r->body_len) mw__buf_add(&o->bodies, r->body, r->body_len);
+      body_bytes += r->body_len;
+      o->n++;
+      spans++;
+      if (o->n == block_size) seal_block(o);
+    }
+    mw__arena_free(a);
+  }
+  for (size_t k = 0; k < n_ob; k++) seal_block(&ob[k]);
+  if (store.err) return fprintf(stderr, "bench-block: %s\n", mw__strerror(store.err)), 1;
+
+  /* bytes: all blocks, full blocks only, and per column of the full blocks */
+  uint64_t bytes_all = 0, bytes_full = 0, spans_full = 0, n_full = 0, col[6] = {0}, head_full = 0, raw_full = 0;
+  for (size_t i = 0; i < n_blocks; i++) {
+    bytes_all += blocks[i].len;
+    if (!blocks[i].full) continue;
+    n_full++;
+    bytes_full += blocks[i].len;
+    spans_full += blocks[i].n;
+    const uint8_t *p = (const uint8_t *)store.data + blocks[i].off + 5;
+    size_t n = (size_t)uv(&p);
+    uv(&p), uv(&p);
+    size_t nf = 5 + (n + MW__SB_BODY_FRAME - 1) / MW__SB_BODY_FRAME;
+    for (size_t k = 0; k < nf; k++) {
+      uint64_t z = uv(&p);
+      raw_full += uv(&p);
+      col[k < 5 ? k : 5] += z;
+    }
+    head_full += (uint64_t)(p + 4 - ((const uint8_t *)store.data + blocks[i].off));
+  }
+  printf("corpus %s: %" PRIu64 " batches, %" PRIu64
+         " spans, %zu sources, %zu operations, %zu scopes; body %.1f B/span\n",
+         corpus, batches, spans, sources.n, ops.n, scopes.n, (double)body_bytes / (double)spans);
+  printf("blocks of %zu: %zu blocks (%" PRIu64 " full), all blocks %.1f B/span\n", block_size, n_blocks, n_full,
+         (double)bytes_all / (double)spans);
+  if (spans_full) {
+    double d = (double)spans_full;
+    printf("full blocks: %.1f B/span (raw %.1f B/span): header %.2f, trace ids %.1f, span ids %.1f, parents %.1f, "
+           "times %.1f, op/scope/kind/status %.1f, bodies %.1f\n",
+           (double)bytes_full / d, (double)raw_full / d, (double)head_full / d, (double)col[0] / d, (double)col[1] / d,
+           (double)col[2] / d, (double)col[3] / d, (double)col[4] / d, (double)col[5] / d);
+  }
+  printf("encode: %.3f us/span (CPU, mw__sb_encode alone, zstd -3 included)\n", enc_s * 1e6 / (double)enc_spans);
+
+  /* reading: a trace lookup in each block, then each whole block, a few rounds */
+  ZSTD_DCtx *d = ZSTD_createDCtx();
+  mw_arena *a = mw__arena_new(0);
+  int rounds = 3;
+  double t_trace = 0, t_whole = 0, t_find = 0;
+  uint64_t trace_spans = 0, whole_spans = 0;
+  for (int r = 0; r < rounds; r++) {
+    for (size_t i = 0; i < n_blocks; i++) {
+      const uint8_t *data = (const uint8_t *)store.data + blocks[i].off;
+      mw__arena_free(a);
+      a = mw__arena_new(0);
+      double t = now_s();
+      mw__sb_block *b;
+      size_t first, count;
+      mw_stored_span s;
+      int rc = mw__sb_open(a, d, data, blocks[i].len, &b);
+      if (!rc) rc = mw__sb_find_trace(b, blocks[i].probe, &first, &count);
+      for (size_t k = 0; !rc && k < count; k++) rc = mw__sb_get(b, first + k, &s);
+      t_trace += now_s() - t;
+      if (rc || !count) return fprintf(stderr, "bench-block: trace lookup: %s\n", mw__strerror(rc)), 1;
+      mw__arena_free(a); /* the same, up to finding the trace's range only */
+      a = mw__arena_new(0);
+      t = now_s();
+      rc = mw__sb_open(a, d, data, blocks[i].len, &b);
+      if (!rc) rc = mw__sb_find_trace(b, blocks[i].probe, &first, &count);
+      t_find += now_s() - t;
+      if (rc || !count) return fprintf(stderr, "bench-block: trace lookup: %s\n", mw__strerror(rc)), 1;
+      trace_spans += count;
+      mw__arena_free(a);
+      a = mw__arena_new(0);
+      t = now_s();
+      rc = mw__sb_open(a, d, data, blocks[i].len, &b);
+      for (size_t k = 0; !rc && k < blocks[i].n; k++) rc = mw__sb_get(b, k, &s);
+      t_whole += now_s() - t;
+      if (rc) return fprintf(stderr, "bench-block: read: %s\n", mw__strerror(rc)), 1;
+      whole_spans += blocks[i].n;
+    }
+  }
+  double lookups = (double)n_blocks * rounds;
+  printf("decode: trace lookup %.1f us a block (%.1f spans of the trace read; open + finding them %.1f us); whole "
+         "block %.1f us a block, %.0f "
+         "ns/span (CPU, %d rounds over all blocks)\n",
+         t_trace * 1e6 / lookups, (double)trace_spans / lookups, t_find * 1e6 / lookups, t_whole * 1e6 / lookups,
+         t_whole * 1e9 / (double)whole_spans, rounds);
+
+  /* what the bodies would take in other frame sizes (full blocks, block order,
+   * zstd -3 without checksum: the layout's 128 is the first column) */
+  size_t fsizes[] = {MW__SB_BODY_FRAME, 256, 512, 1024, MW__SB_BODY_FRAME};
+  uint64_t fz[5] = {0};
+  mw_buf first_raw; /* the last variant: frames of 128, each after the first with the first's bytes as prefix */
+  mw__buf_init(&first_raw, SIZE_MAX);
+  ZSTD_CCtx *cc = ZSTD_createCCtx();
+  mw_buf raw;
+  mw__buf_init(&raw, SIZE_MAX);
+  for (size_t i = 0; i < n_blocks; i++) {
+    if (!blocks[i].full) continue;
+    mw__arena_free(a);
+    a = mw__arena_new(0);
+    mw__sb_block *b;
+    mw_stored_span s;
+    if (mw__sb_open(a, d, (const uint8_t *)store.data + blocks[i].off, blocks[i].len, &b)) return 1;
+    for (int k = 0; k < 5; k++)
+      for (size_t lo = 0; lo < blocks[i].n; lo += fsizes[k]) {
+        mw__buf_reset(&raw);
+        for (size_t j = lo; j < lo + fsizes[k] && j < blocks[i].n; j++) {
+          if (mw__sb_get(b, j, &s)) return 1;
+          uint8_t l[10];
+          size_t ll = 0;
+          for (uint64_t v = s.body_len; ll == 0 || v; v >>= 7) l[ll++] = (uint8_t)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+          mw__buf_add(&raw, l, ll);
+          mw__buf_add(&raw, s.body, s.body_len);
+        }
+        size_t bound = ZSTD_compressBound(raw.len);
+        void *dst = malloc(bound);
+        ZSTD_CCtx_reset(cc, ZSTD_reset_session_and_parameters);
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 3);
+        if (k == 4 && lo) ZSTD_CCtx_refPrefix(cc, first_raw.data, first_raw.len);
+        size_t z = ZSTD_compress2(cc, dst, bound, raw.data, raw.len);
+        if (k == 4 && !lo) mw__buf_reset(&first_raw), mw__buf_add(&first_raw, raw.data, raw.len);
+        free(dst);
+        if (ZSTD_isError(z)) return 1;
+        fz[k] += z;
+      }
+  }
+  if (spans_full)
+    printf("bodies in frames of 128 / 256 / 512 / 1024 spans (zstd -3, no checksum): %.1f / %.1f / %.1f / %.1f B/span; "
+           "frames of 128 with the first frame as prefix: %.1f B/span\n",
+           (double)fz[0] / (double)spans_full, (double)fz[1] / (double)spans_full, (double)fz[2] / (double)spans_full,
+           (double)fz[3] / (double)spans_full, (double)fz[4] / (double)spans_full);
+  mw__buf_free(&raw);
+  mw__buf_free(&first_raw);
+  ZSTD_freeCCtx(cc);
+
+  if (write_block) {
+    for (size_t i = 0; i < n_blocks; i++)
+      if (blocks[i].full || i + 1 == n_blocks) {
+        FILE *w = fopen(write_block, "wb");
+        if (!w || fwrite(store.data + blocks[i].off, 1, blocks[i].len, w) != blocks[i].len || fclose(w))
+          return perror(write_block), 1;
+        printf("wrote block %zu (%zu spans, %zu bytes) to %s\n", i, blocks[i].n, blocks[i].len, write_block);
+        break;
+      }
+  }
+  mw__arena_free(a);
+  ZSTD_freeDCtx(d);
+  mw__sb_enc_free(enc);
+  for (size_t k = 0; k < n_ob; k++) free(ob[k].spans), free(ob[k].body_off), mw__buf_free(&ob[k].bodies);
+  free(ob);
+  table *ts[] = {&sources, &scopes, &ops};
+  for (int k = 0; k < 3; k++) {
+    for (size_t i = 0; i < ts[k]->cap; i++) free(ts[k]->e[i].key);
+    free(ts[k]->e);
+  }
+  free(blocks);
+  mw__buf_free(&store);
+  free(all);
+  return 0;
+}
