@@ -119,7 +119,7 @@ static double pct(double *v, size_t n, double p) {
 int main(int argc, char **argv) {
   long long spans = 10000000, runs = 200, lookups = 2000, commit = 1000, merge = 0, seed = 1;
   const char *dir = ".";
-  for (int i = 1; i < argc; i++) {
+  for (int i = 1; i < argc; i += 2) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!v) goto usage;
     if (!strcmp(a, "--spans")) spans = atoll(v);
@@ -130,7 +130,6 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--seed")) seed = atoll(v);
     else if (!strcmp(a, "--dir")) dir = v;
     else goto usage;
-    i++;
   }
   if (spans < 1024 || runs < 1 || lookups < 1 || commit < 1 || merge < 0) goto usage;
   setvbuf(stdout, NULL, _IOLBF, 0);
