@@ -9,7 +9,7 @@
  * protobuf walker (independent of the server's decoder): its own ids (offsets
  * into the batch), service and name (an operation), start, duration, kind,
  * status code, and as body the span's other fields (attributes, events,
- * links, ...) copied as they are, close to what the server keeps in
+ * links, status, ...) copied as they are, close to what the server keeps in
  * spans.body. The source is the resource's bytes; the scope is not told
  * apart (one scope row, as the synthetic corpus). */
 #include <stdio.h>
@@ -219,6 +219,10 @@ static int read_span(bi_corpus *c, op_table *ops, const uint8_t *batch, const ui
       field g;
       while (st.p < st.end && next_field(&st, &g) == 0)
         if (g.num == 3 && g.wt == 0) s->status = (int)g.val;
+      /* and the status stays in the body too, as the server keeps it (its
+       * message is there) */
+      memcpy(body + body_len, f.start, (size_t)(r.p - f.start));
+      body_len += (size_t)(r.p - f.start);
       break;
     }
     default: /* attributes, events, links, flags, dropped counts, trace state: the body */
