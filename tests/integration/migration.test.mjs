@@ -95,6 +95,10 @@ test('every trace of the corpus reads back from the old database, span for span'
   await mapLimit([...EXPECTED.keys()], 8, async (tid) => {
     const got = await getJson(srv, `/api/traces/${tid}`);
     assertTraceMatches(got, EXPECTED.get(tid), tid);
+    // Tempo's v2 envelope (what Grafana reads): the same resourceSpans
+    const v2 = await getJson(srv, `/api/v2/traces/${tid}`);
+    assert.equal(v2.status, 'COMPLETE', tid);
+    assertTraceMatches({ batches: v2.trace.resourceSpans }, EXPECTED.get(tid), tid);
     n++;
   });
   assert.equal(n, EXPECTED.size);
