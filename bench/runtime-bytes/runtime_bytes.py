@@ -16,14 +16,17 @@ and prints one "name value  # note" line per figure:
             (goroutine_groups, profile_samples) apportioned to each kind by
             the bytes of their records
   stacks    stacks are shared, so they do not grow linearly: new stacks per
-            hour in the first and second half of the window
+            hour in each half and quarter of the window, which kinds bring them,
+            and what a frames table (stacks as frame ids) or zstd would make of them
   compress  offline: what zstd does to the largest parts, as a block store
             would keep them (payloads decompressed and gunzipped, then
             compressed alone, in blocks of a minute, with a dictionary;
             goroutine groups and profile samples as rows in blocks; gc cycles
             and sched samples by column, delta-encoded, zstd -3 per 1,024 rows);
             and how many goroutine profiles repeat the previous one exactly
-  cuts      the savings per day of the cuts docs/STORAGE-NOTES.md proposes
+  cuts      the savings per day of the cuts docs/STORAGE-NOTES.md §9 proposes:
+            payloads in per-minute zstd blocks (the row keeps its small columns),
+            gc cycles by column
 
 Bytes per day are the window's bytes times 86,400 / its seconds: right for
 rows that come at a steady rate (gc cycles, sched samples, snapshots and their
@@ -240,7 +243,7 @@ def kinds(con, tb, secs):
 # ------------------------------------------------------------------ stacks
 
 
-def stacks(con, t0, t1):
+def stacks(con, t0, t1, tb, secs):
     first = con.execute(
         "SELECT g.stack_id, min(s.at_ns) FROM (SELECT stack_id, snapshot_id FROM goroutine_groups "
         "UNION ALL SELECT stack_id, snapshot_id FROM profile_samples) g JOIN snapshots s ON s.id = g.snapshot_id "
@@ -251,8 +254,37 @@ def stacks(con, t0, t1):
     b = len(first) - a
     fig("stacks.new_per_hour_first_half", f"{a / h:.0f}")
     fig("stacks.new_per_hour_second_half", f"{b / h:.0f}", "what stays once the service has shown its stacks")
-    fr = con.execute("SELECT count(*), avg(length(frames)) FROM stacks").fetchone()
-    fig("stacks.frames_text_mean", f"{fr[1] or 0:.0f}", f"{fr[0]} stacks")
+    q = (t1 - t0) / 4
+    for i in range(4):
+        lo, hi = t0 + i * q, t0 + (i + 1) * q
+        n = sum(1 for _, t in first if lo <= t < hi or (i == 3 and t == t1))
+        fig(f"stacks.new_per_hour_quarter{i + 1}", f"{n / (q / 3.6e12):.0f}")
+    by_kind = con.execute(
+        "SELECT s.kind, count(DISTINCT g.stack_id) FROM (SELECT stack_id, snapshot_id FROM goroutine_groups "
+        "UNION ALL SELECT stack_id, snapshot_id FROM profile_samples) g JOIN snapshots s ON s.id = g.snapshot_id "
+        "GROUP BY 1").fetchall()
+    for k, n in by_kind:
+        fig(f"stacks.used_by_{k}", n, "distinct stacks its snapshots name")
+    frames = [f for (f,) in con.execute("SELECT frames FROM stacks ORDER BY id")]
+    n = len(frames) or 1
+    fig("stacks.frames_text_mean", f"{sum(len(f) for f in frames) / n:.0f}", f"{len(frames)} stacks")
+    lines = [f.split("\n") for f in frames]
+    uniq = {}
+    for ls in lines:
+        for l in ls:
+            uniq.setdefault(l, len(uniq))
+    depth = sum(len(ls) for ls in lines) / n
+    ids = sum(sum(len(uvarint(uniq[l])) for l in ls) for ls in lines) / n
+    fig("stacks.frames_per_stack", f"{depth:.1f}", f"{len(uniq)} distinct frame lines in all")
+    fig("stacks.as_frame_ids_mean", f"{ids:.1f}",
+        f"a stack as varint ids of a frames table, + {sum(len(l) for l in uniq) / n:.0f} B of frame text per stack")
+    try:
+        import zstandard as zstd
+        z3 = zstd.ZstdCompressor(level=3)
+        zb = sum(len(z3.compress("\n".join(frames[i:i + 256]).encode())) for i in range(0, len(frames), 256))
+        fig("stacks.block256_zstd3_mean", f"{zb / n:.0f}", "frame text of 256 stacks (by id) per zstd -3 frame")
+    except ImportError:
+        pass
     return b / h
 
 
@@ -336,7 +368,7 @@ def compress(con, snap_kind, secs):
                     f"each alone with a dictionary trained on the first {len(train)}")
             except zstd.ZstdError as e:
                 fig(f"compress.{k}.dict16k_zstd3_mean", "-1", f"no dictionary: {e}")
-        saved[k] = (stored - best) * DAY / secs
+        saved[k] = ((stored - best) * DAY / secs, best)
         fig(f"compress.{k}.minute_block_saves_per_day", f"{(stored - best) * DAY / secs:.0f}",
             human((stored - best) * DAY / secs) + " of payload")
         # how often a goroutine profile's body equals the previous one's
@@ -393,9 +425,55 @@ def compress(con, snap_kind, secs):
             continue
         rows = [tuple(len(v) if isinstance(v, bytes) else v for v in r) for r in rows]
         z = columnar(rows, z3)
+        saved[table] = z
         fig(f"compress.{table}.columnar_zstd3_row_mean", f"{z / len(rows):.1f}",
             f"{len(rows)} rows, blocks of 1,024, delta varints by column (blobs counted by length only)")
     return saved
+
+
+# ------------------------------------------------------------------ cuts
+
+
+def cuts(con, tb, secs, snap_kind, per_kind_day, saved):
+    """Savings per day of moving each kind's payloads into per-minute zstd blocks of the
+    unzipped bodies (the snapshots row keeps its small columns and meta), and of the
+    gc cycles by column. Rows without their payload are taken to fill pages as the small
+    rows of this database do (bytes per row = record × (1 + the unused share of gc_cycles))."""
+    t, i, _ = tb.get("snapshots", (0, 0, []))
+    snap_bytes = t + i
+    recs = collections.defaultdict(lambda: [0, 0, 0])  # n, record with payload, record without
+    for sid, kind, fmt, at, dur, total, meta, raw, plen in con.execute(
+            "SELECT id, kind, format, at_ns, duration_ns, total, meta, raw_bytes, length(payload) FROM snapshots"):
+        r = recs[snap_kind[sid]]
+        small = rec_len(sid, 1, kind, fmt, at, dur, total, meta, raw, 0)
+        r[0] += 1
+        r[1] += small + plen
+        r[2] += small
+    rec_all = sum(r[1] for r in recs.values()) or 1
+    gt, gi, _ = tb.get("gc_cycles", (0, 0, []))
+    fill = 1 + (table_bytes.unused.get("gc_cycles", 0) / gt if gt else 0.15)
+    total = sum(a + b for a, b, _ in tb.values()) * DAY / secs
+    fig("cuts.total_per_day_now", f"{total:.0f}", human(total))
+    all_saved = 0
+    for k, (n, with_p, without_p) in sorted(recs.items(), key=lambda kv: -kv[1][1]):
+        # this kind's share of the snapshots table and its indexes (by record bytes: rough,
+        # since the waste of half-empty pages falls on the mid-sized records)
+        now = snap_bytes * with_p / rec_all
+        block = saved[k][1] if k in saved else 0  # bytes of its payloads in minute blocks
+        idx = i * n / max(1, sum(r[0] for r in recs.values()))  # index entries stay as they are
+        after = without_p * fill + idx + block
+        s = (now - after) * DAY / secs
+        all_saved += s
+        fig(f"cuts.payload_blocks.{k}_row_bytes_now", f"{now / n:.0f}", f"payload {(with_p - without_p) / n:.0f}")
+        fig(f"cuts.payload_blocks.{k}_row_bytes_after", f"{after / n:.0f}", "small row + its share of the minute's block")
+        fig(f"cuts.payload_blocks.{k}_saves_per_day", f"{s:.0f}", human(s))
+    fig("cuts.payload_blocks.all_saves_per_day", f"{all_saved:.0f}", human(all_saved))
+    gz = saved.get("gc_cycles")
+    if gz:
+        s = (gt + gi - gz) * DAY / secs
+        fig("cuts.gc_cycles_columnar.saves_per_day", f"{s:.0f}", human(s))
+        all_saved += s
+    fig("cuts.both_total_per_day_after", f"{total - all_saved:.0f}", human(total - all_saved))
 
 
 # ------------------------------------------------------------------ selftest
@@ -497,16 +575,11 @@ def main(argv=None):
     tb, rows_of, secs = split(con, t0, t1) if "split" in only or "cuts" in only else (table_bytes(con), {}, (t1 - t0) / 1e9)
     snap_kind, per_kind_day = kinds(con, tb, secs) if only & {"kinds", "compress", "cuts"} else ({}, {})
     if "stacks" in only:
-        stacks(con, t0, t1)
+        stacks(con, t0, t1, tb, secs)
     if only & {"compress", "cuts"}:
         saved = compress(con, snap_kind, secs)
         if "cuts" in only:
-            total = sum(t + i for t, i, _ in tb.values()) * DAY / secs
-            gp = per_kind_day.get("goroutine_pprof", 0)
-            fig("cuts.total_per_day_now", f"{total:.0f}", human(total))
-            fig("cuts.goroutine_pprof_per_day_now", f"{gp:.0f}", human(gp) + ", payloads + rows")
-            for k, s in saved.items():
-                fig(f"cuts.minute_blocks.{k}_saves_per_day", f"{s:.0f}", human(s))
+            cuts(con, tb, secs, snap_kind, per_kind_day, saved)
     return 0
 
 
