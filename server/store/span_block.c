@@ -76,6 +76,7 @@ struct mw__sb_enc {
   ZSTD_CCtx *cctx;
   mw_buf col, z, head, first;
   ord *ord;
+  uint32_t *perm;
   idpos *ids;
   size_t cap;
 };
@@ -102,16 +103,41 @@ void mw__sb_enc_free(mw__sb_enc *e) {
   mw__buf_free(&e->head);
   mw__buf_free(&e->first);
   free(e->ord);
+  free(e->perm);
   free(e->ids);
   free(e);
 }
 
-static int cmp_ord(const void *pa, const void *pb) {
-  const ord *a = pa, *b = pb;
-  int c = memcmp(a->s->trace_id, b->s->trace_id, 16);
-  if (c) return c;
-  if (a->s->start_ns != b->s->start_ns) return a->s->start_ns < b->s->start_ns ? -1 : 1;
-  return a->i < b->i ? -1 : a->i > b->i;
+/* spans[x] before spans[y] in the block: trace id, start, input index. */
+static int before(const mw__sb_span *v, uint32_t x, uint32_t y) {
+  int c = memcmp(v[x].trace_id, v[y].trace_id, 16);
+  if (c) return c < 0;
+  if (v[x].start_ns != v[y].start_ns) return v[x].start_ns < v[y].start_ns;
+  return x < y;
+}
+
+static void sift(const mw__sb_span *v, uint32_t *p, size_t at, size_t n) {
+  for (;;) {
+    size_t big = at, l = 2 * at + 1, r = l + 1;
+    if (l < n && before(v, p[big], p[l])) big = l;
+    if (r < n && before(v, p[big], p[r])) big = r;
+    if (big == at) return;
+    uint32_t t = p[at];
+    p[at] = p[big], p[big] = t;
+    at = big;
+  }
+}
+
+/* A heapsort: in place, and the order is total (the input index breaks ties),
+ * so it needs no stability. */
+void mw__sb_order(const mw__sb_span *v, size_t n, uint32_t *perm) {
+  for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
+  for (size_t i = n / 2; i-- > 0;) sift(v, perm, i, n);
+  for (size_t end = n; end > 1; end--) {
+    uint32_t t = perm[0];
+    perm[0] = perm[end - 1], perm[end - 1] = t;
+    sift(v, perm, 0, end - 1);
+  }
 }
 static int cmp_id(const void *pa, const void *pb) {
   const idpos *a = pa, *b = pb;
@@ -150,6 +176,9 @@ int mw__sb_encode(mw__sb_enc *e, const mw__sb_span *spans, size_t n, mw_buf *out
     ord *o = realloc(e->ord, n * sizeof *o);
     if (!o) return MW_ENOMEM;
     e->ord = o;
+    uint32_t *pm = realloc(e->perm, n * sizeof *pm);
+    if (!pm) return MW_ENOMEM;
+    e->perm = pm;
     idpos *d = realloc(e->ids, n * sizeof *d);
     if (!d) return MW_ENOMEM;
     e->ids = d;
@@ -160,12 +189,12 @@ int mw__sb_encode(mw__sb_enc *e, const mw__sb_span *spans, size_t n, mw_buf *out
   mw__buf_reset(&e->head);
   int64_t first = spans[0].start_ns, last = sat_end(spans[0].start_ns, spans[0].dur_ns);
   for (size_t i = 0; i < n; i++) {
-    e->ord[i] = (ord){&spans[i], (uint32_t)i};
     if (spans[i].start_ns < first) first = spans[i].start_ns;
     int64_t end = sat_end(spans[i].start_ns, spans[i].dur_ns);
     if (end > last) last = end;
   }
-  qsort(e->ord, n, sizeof *e->ord, cmp_ord);
+  mw__sb_order(spans, n, e->perm);
+  for (size_t i = 0; i < n; i++) e->ord[i] = (ord){&spans[e->perm[i]], e->perm[i]};
   for (size_t i = 0; i < n; i++) memcpy(e->ids[i].id, e->ord[i].s->span_id, 8), e->ids[i].pos = (uint32_t)i;
   qsort(e->ids, n, sizeof *e->ids, cmp_id); /* for parents: span id -> first position */
 
@@ -468,6 +497,43 @@ int mw__sb_find_span(mw__sb_block *b, const uint8_t span_id[8], size_t *index) {
   return MW_ENOTFOUND;
 }
 
+/* The trace id of span i (need_traces done). */
+static const uint8_t *trace_of(const mw__sb_block *b, size_t i) {
+  size_t lo = 0, hi = b->n_groups; /* the last group starting at or before i */
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (b->groups[mid].first <= i) lo = mid;
+    else hi = mid;
+  }
+  return b->groups[lo].id;
+}
+
+int mw__sb_get_ids(mw__sb_block *b, size_t i, uint8_t trace_id[16], uint8_t span_id[8], int64_t *start_ns,
+                   int64_t *dur_ns, int64_t *op_id) {
+  if (i >= b->n) return MW_EINVAL;
+  int rc = need_traces(b);
+  if (!rc) rc = need_spans(b);
+  if (!rc && (start_ns || dur_ns || op_id)) rc = need_columns(b);
+  if (rc) return rc;
+  if (trace_id) memcpy(trace_id, trace_of(b, i), 16);
+  if (span_id) memcpy(span_id, b->span_ids + 8 * i, 8);
+  if (start_ns) *start_ns = b->start[i];
+  if (dur_ns) *dur_ns = b->dur[i];
+  if (op_id) *op_id = b->op[i];
+  return 0;
+}
+
+int mw__sb_trace_ids(mw__sb_block *b, const uint8_t **ids, size_t *n) {
+  *ids = NULL, *n = 0;
+  int rc = need_traces(b);
+  if (rc) return rc;
+  uint8_t *t = mw__arena_alloc(b->a, b->n_groups * 16);
+  if (!t) return MW_ENOMEM;
+  for (size_t k = 0; k < b->n_groups; k++) memcpy(t + 16 * k, b->groups[k].id, 16);
+  *ids = t, *n = b->n_groups;
+  return 0;
+}
+
 int mw__sb_get(mw__sb_block *b, size_t i, mw_stored_span *out) {
   memset(out, 0, sizeof *out);
   if (i >= b->n) return MW_EINVAL;
@@ -476,13 +542,7 @@ int mw__sb_get(mw__sb_block *b, size_t i, mw_stored_span *out) {
   if (!rc) rc = need_columns(b);
   if (!rc) rc = need_body_frame(b, i / MW__SB_BODY_FRAME);
   if (rc) return rc;
-  size_t lo = 0, hi = b->n_groups; /* the last group starting at or before i */
-  while (hi - lo > 1) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (b->groups[mid].first <= i) lo = mid;
-    else hi = mid;
-  }
-  memcpy(out->trace_id, b->groups[lo].id, 16);
+  memcpy(out->trace_id, trace_of(b, i), 16);
   memcpy(out->span_id, b->span_ids + 8 * i, 8);
   int32_t p = b->parent[i];
   if (p == -2) memcpy(out->parent_id, b->parent_ext[i], 8);

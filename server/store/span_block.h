@@ -68,6 +68,12 @@ typedef struct mw__sb_enc mw__sb_enc;
 mw__sb_enc *mw__sb_enc_new(void); /* NULL: out of memory */
 void mw__sb_enc_free(mw__sb_enc *e);
 
+/* The block's order of spans[0..n): perm[k] = the input index of the span at
+ * index k of the block (by trace id, then start, then input order; the order
+ * mw__sb_encode writes them in). perm holds n entries; n <= MW__SB_MAX_SPANS.
+ * No allocation. */
+void mw__sb_order(const mw__sb_span *v, size_t n, uint32_t *perm);
+
 /* Appends the block of spans[0..n) to out (spans is not changed; the order of
  * the input does not matter). Returns 0, MW_EINVAL (n is 0 or past
  * MW__SB_MAX_SPANS), MW_ETOOBIG (a column past MW__SB_MAX_RAW, or out's max),
@@ -111,6 +117,15 @@ int mw__sb_find_span(mw__sb_block *b, const uint8_t span_id[8], size_t *index);
  * in (trace id, start) order. Returns 0, MW_EINVAL (i out of range), MW_EIO
  * or MW_ENOMEM. */
 int mw__sb_get(mw__sb_block *b, size_t i, mw_stored_span *out);
+/* Span i's trace id, span id, start, duration and op id (any output may be
+ * NULL), without decoding a body frame (the id, time and small columns
+ * only). Returns 0, MW_EINVAL (i out of range), MW_EIO or MW_ENOMEM. */
+int mw__sb_get_ids(mw__sb_block *b, size_t i, uint8_t trace_id[16], uint8_t span_id[8], int64_t *start_ns,
+                   int64_t *dur_ns, int64_t *op_id);
+/* The block's distinct trace ids: *ids = *n × 16 bytes in the block's arena,
+ * in increasing byte order. Decodes the trace id column only. Returns 0,
+ * MW_EIO or MW_ENOMEM. */
+int mw__sb_trace_ids(mw__sb_block *b, const uint8_t **ids, size_t *n);
 /* Index of span i's parent in this block, or -1 (no parent, or a parent
  * elsewhere); after a successful mw__sb_get(b, i, ...). */
 long mw__sb_parent_index(const mw__sb_block *b, size_t i);

@@ -483,8 +483,8 @@ int mw__truns_drop_blocks(mw__truns_w *w, int64_t lo, int64_t hi, int64_t first_
 enum { R_IN, R_LIVE, R_ONE, R_COUNT, R_N };
 
 static const char *const r_sql[R_N] = {
-    [R_IN] = "SELECT block_id FROM trace_runs WHERE run_id IN (SELECT run_id FROM trace_run_list WHERE level >= 0) "
-             "AND trace_key = ?1",
+    [R_IN] = ("SELECT block_id FROM trace_runs WHERE run_id IN (SELECT run_id FROM trace_run_list WHERE level >= 0) "
+              "AND trace_key = ?1"), /* parenthesised: clang's -Wstring-concatenation */
     [R_LIVE] = "SELECT run_id FROM trace_run_list WHERE level >= 0",
     [R_ONE] = "SELECT block_id FROM trace_runs WHERE run_id = ?1 AND trace_key = ?2",
     [R_COUNT] = "SELECT count(*) FROM trace_run_list WHERE level >= 0",
@@ -541,6 +541,13 @@ static int collect(mw__truns_rd *r, sqlite3_stmt *st, int64_t *out, size_t cap, 
 static int cmp64(const void *a, const void *b) {
   int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
   return x < y ? -1 : x > y;
+}
+
+int mw__truns_mem_find(const mw__truns_mem *m, int64_t key, int64_t *out, size_t cap, size_t *n) {
+  size_t matched = 0;
+  *n = mem_find(m, key, out, cap, 0, &matched);
+  if (*n > 1) qsort(out, *n, sizeof *out, cmp64); /* the partition holds each (key, block) once */
+  return matched > *n ? MW_ETOOBIG : MW_OK;
 }
 
 int mw__truns_lookup(mw__truns_rd *r, const mw__truns_mem *m, int64_t key, int how, int64_t *out, size_t cap,

@@ -61,6 +61,13 @@ void mw__truns_mem_clear(mw__truns_mem *m);
  * Returns 0 or MW_ENOMEM (then nothing is forgotten). */
 int mw__truns_mem_drop_blocks(mw__truns_mem *m, int64_t lo, int64_t hi, size_t *dropped);
 
+/* The block ids of trace_key in m alone (no SQLite): sorted, without
+ * duplicates, at most cap in out, *n = how many stored. For the partitions
+ * mw__truns_lookup does not take (the retired ones, each open block's keys);
+ * the caller merges them with its answer. Returns 0, or MW_ETOOBIG when more
+ * than cap blocks matched (out holds cap of them, sorted). */
+int mw__truns_mem_find(const mw__truns_mem *m, int64_t trace_key, int64_t *out, size_t cap, size_t *n);
+
 /* ---- writing (the writer's connection) ------------------------------------- */
 
 typedef struct mw__truns_w mw__truns_w;

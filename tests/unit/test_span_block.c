@@ -391,10 +391,146 @@ static void test_damage(void **state) {
   mw__arena_free(a);
 }
 
+/* mw__sb_order: a hand-made input whose order is written out here, then
+ * random inputs against the test's own sort (exp_cmp), and the block read
+ * back in that order. */
+static void test_order(void **state) {
+  (void)state;
+  mw__sb_span s[6];
+  memset(s, 0, sizeof s);
+  const uint8_t tr[6] = {'B', 'A', 'A', 'B', 'A', 'C'}; /* trace id = 16 × this byte */
+  const int64_t st[6] = {5, 9, 3, 5, 3, 1};
+  for (size_t i = 0; i < 6; i++) {
+    memset(s[i].trace_id, tr[i], 16);
+    memset(s[i].span_id, (int)(0x10 + i), 8);
+    s[i].start_ns = st[i];
+  }
+  /* A@3 (input 2), A@3 (4), A@9 (1), B@5 (0), B@5 (3), C@1 (5) */
+  const uint32_t want[6] = {2, 4, 1, 0, 3, 5};
+  uint32_t perm[6];
+  mw__sb_order(s, 6, perm);
+  for (size_t k = 0; k < 6; k++) assert_int_equal(perm[k], want[k]);
+
+  mw_buf out;
+  encode(s, 6, &out);
+  mw_arena *a = mw__arena_new(0);
+  ZSTD_DCtx *d = ZSTD_createDCtx();
+  mw__sb_block *b;
+  assert_int_equal(mw__sb_open(a, d, (const uint8_t *)out.data, out.len, &b), 0);
+  for (size_t k = 0; k < 6; k++) { /* the encoder writes them in that order */
+    uint8_t span[8];
+    assert_int_equal(mw__sb_get_ids(b, k, NULL, span, NULL, NULL, NULL), 0);
+    assert_memory_equal(span, s[want[k]].span_id, 8);
+  }
+  mw__buf_free(&out);
+  mw__arena_free(a);
+
+  uint8_t *bodies = random_bodies(512);
+  size_t sizes[] = {1, 2, 17, 1000};
+  for (size_t j = 0; j < sizeof sizes / sizeof *sizes; j++) {
+    size_t n = sizes[j];
+    mw__sb_span *r = random_spans(n, n / 5 + 1, bodies, 512);
+    for (size_t i = 0; i + 1 < n; i += 7) r[i + 1].start_ns = r[i].start_ns; /* ties in start */
+    for (size_t i = 0; i + 2 < n; i += 9) {                                  /* ties in both */
+      memcpy(r[i + 2].trace_id, r[i].trace_id, 16);
+      r[i + 2].start_ns = r[i].start_ns;
+    }
+    exp_ord *o = malloc(n * sizeof *o);
+    for (size_t i = 0; i < n; i++) o[i] = (exp_ord){&r[i], i};
+    qsort(o, n, sizeof *o, exp_cmp);
+    uint32_t *p = malloc(n * sizeof *p);
+    mw__sb_order(r, n, p);
+    for (size_t k = 0; k < n; k++) assert_int_equal(p[k], o[k].i);
+    free(p);
+    free(o);
+    free(r);
+  }
+  free(bodies);
+  ZSTD_freeDCtx(d);
+}
+
+/* mw__sb_get_ids: every span's ids, times and op, equal to the input sorted
+ * here; and it reads no body frame: with the last body frame damaged,
+ * mw__sb_get of a span in it is MW_EIO while mw__sb_get_ids of every span
+ * still answers. */
+static void test_get_ids(void **state) {
+  (void)state;
+  uint8_t *bodies = random_bodies(4096);
+  size_t n = 300; /* body frames 0..2 */
+  mw__sb_span *s = random_spans(n, 40, bodies, 4096);
+  for (size_t i = 0; i < n; i++) s[i].body_len = 50 + i % 50, s[i].body = bodies + i; /* every frame non-empty */
+  exp_ord *o = malloc(n * sizeof *o);
+  for (size_t i = 0; i < n; i++) o[i] = (exp_ord){&s[i], i};
+  qsort(o, n, sizeof *o, exp_cmp);
+  mw_buf out;
+  encode(s, n, &out);
+  out.data[out.len - 1] ^= 0x40; /* the last body frame's zstd checksum */
+  mw_arena *a = mw__arena_new(0);
+  ZSTD_DCtx *d = ZSTD_createDCtx();
+  mw__sb_block *b;
+  assert_int_equal(mw__sb_open(a, d, (const uint8_t *)out.data, out.len, &b), 0);
+  for (size_t i = 0; i < n; i++) {
+    uint8_t trace[16], span[8];
+    int64_t start = -1, dur = -1, op = -1;
+    assert_int_equal(mw__sb_get_ids(b, i, trace, span, &start, &dur, &op), 0);
+    assert_memory_equal(trace, o[i].s->trace_id, 16);
+    assert_memory_equal(span, o[i].s->span_id, 8);
+    assert_true(start == o[i].s->start_ns);
+    assert_true(dur == o[i].s->dur_ns);
+    assert_true(op == o[i].s->op_id);
+  }
+  uint8_t trace[16];
+  assert_int_equal(mw__sb_get_ids(b, n, trace, NULL, NULL, NULL, NULL), MW_EINVAL);
+  mw_stored_span got;
+  assert_int_equal(mw__sb_get(b, 0, &got), 0); /* frame 0 is whole */
+  same_span(o[0].s, &got);
+  assert_int_equal(mw__sb_get(b, n - 1, &got), MW_EIO); /* frame 2 is not */
+  mw__buf_free(&out);
+  mw__arena_free(a);
+  ZSTD_freeDCtx(d);
+  free(o);
+  free(s);
+  free(bodies);
+}
+
+/* mw__sb_trace_ids: three trace ids over seven spans, in a shuffled input
+ * order; the answer is the three, ascending, once each. */
+static void test_trace_ids(void **state) {
+  (void)state;
+  static const uint8_t ids[3][16] = {
+      {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f},
+      {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x10},
+      {0xf0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+  }; /* ascending as written */
+  const int pick[7] = {2, 0, 2, 1, 0, 2, 1};
+  mw__sb_span s[7];
+  memset(s, 0, sizeof s);
+  for (size_t i = 0; i < 7; i++) {
+    memcpy(s[i].trace_id, ids[pick[i]], 16);
+    memset(s[i].span_id, (int)(i + 1), 8);
+    s[i].start_ns = 1000 - (int64_t)i;
+  }
+  mw_buf out;
+  encode(s, 7, &out);
+  mw_arena *a = mw__arena_new(0);
+  ZSTD_DCtx *d = ZSTD_createDCtx();
+  mw__sb_block *b;
+  assert_int_equal(mw__sb_open(a, d, (const uint8_t *)out.data, out.len, &b), 0);
+  const uint8_t *got;
+  size_t n;
+  assert_int_equal(mw__sb_trace_ids(b, &got, &n), 0);
+  assert_int_equal(n, 3);
+  for (size_t k = 0; k < 3; k++) assert_memory_equal(got + 16 * k, ids[k], 16);
+  mw__buf_free(&out);
+  mw__arena_free(a);
+  ZSTD_freeDCtx(d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_random),       cmocka_unit_test(test_edges),  cmocka_unit_test(test_refuses),
-      cmocka_unit_test(test_header_bytes), cmocka_unit_test(test_damage),
+      cmocka_unit_test(test_random),       cmocka_unit_test(test_edges),     cmocka_unit_test(test_refuses),
+      cmocka_unit_test(test_header_bytes), cmocka_unit_test(test_damage),    cmocka_unit_test(test_order),
+      cmocka_unit_test(test_get_ids),      cmocka_unit_test(test_trace_ids),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -416,6 +416,82 @@ static void test_retention(void **state) {
   free(r);
 }
 
+/* ---- mw__truns_mem_find: one partition, no SQLite ------------------------------ */
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void test_mem_find(void **state) {
+  (void)state;
+  mw__truns_mem *m = mw__truns_mem_new();
+  assert_non_null(m);
+  const int64_t k = 0x0102030405060708, other = k + 1;
+  int64_t out[8];
+  size_t n = 99;
+  assert_int_equal(mw__truns_mem_find(m, k, out, 8, &n), MW_OK); /* empty */
+  assert_int_equal(n, 0);
+  /* k's blocks 30, 5, 17, 5 (again), 42 among 3,000 entries of other keys (the table grows) */
+  const int64_t mine[5] = {30, 5, 17, 5, 42};
+  for (int64_t i = 0; i < 3000; i++) {
+    if (i % 600 == 0) assert_int_equal(mw__truns_add(m, k, mine[i / 600], 10, 20), MW_OK);
+    assert_int_equal(mw__truns_add(m, i == 1500 ? other : i * 7919 + 11, i, 10, 20), MW_OK);
+  }
+  assert_int_equal(mw__truns_add(m, INT64_MIN, 9, 10, 20), MW_OK);
+  assert_int_equal(mw__truns_add(m, 0, 8, 10, 20), MW_OK);
+  assert_int_equal(mw__truns_mem_find(m, k, out, 8, &n), MW_OK);
+  assert_int_equal(n, 4);
+  assert_true(out[0] == 5 && out[1] == 17 && out[2] == 30 && out[3] == 42);
+  assert_int_equal(mw__truns_mem_find(m, other, out, 8, &n), MW_OK);
+  assert_true(n == 1 && out[0] == 1500);
+  assert_int_equal(mw__truns_mem_find(m, INT64_MIN, out, 8, &n), MW_OK);
+  assert_true(n == 1 && out[0] == 9);
+  assert_int_equal(mw__truns_mem_find(m, 0, out, 8, &n), MW_OK);
+  assert_true(n == 1 && out[0] == 8);
+  assert_int_equal(mw__truns_mem_find(m, 5, out, 8, &n), MW_OK); /* a key never added */
+  assert_int_equal(n, 0);
+  /* more than cap: said so, cap of them stored, sorted */
+  assert_int_equal(mw__truns_mem_find(m, k, out, 2, &n), MW_ETOOBIG);
+  assert_int_equal(n, 2);
+  assert_true(out[0] < out[1]);
+  for (size_t i = 0; i < 2; i++) assert_true(out[i] == 5 || out[i] == 17 || out[i] == 30 || out[i] == 42);
+  /* blocks 17..30 dropped */
+  size_t dropped;
+  assert_int_equal(mw__truns_mem_drop_blocks(m, 17, 30, &dropped), MW_OK);
+  assert_int_equal(mw__truns_mem_find(m, k, out, 8, &n), MW_OK);
+  assert_true(n == 2 && out[0] == 5 && out[1] == 42);
+  mw__truns_mem_clear(m);
+  assert_int_equal(mw__truns_mem_find(m, k, out, 8, &n), MW_OK);
+  assert_int_equal(n, 0);
+
+  /* random pairs over a small key space against a brute-force reference */
+  enum { PAIRS = 4000, NKEYS = 40 };
+  int64_t(*pairs)[2] = malloc(PAIRS * sizeof *pairs);
+  int64_t want[PAIRS], got[PAIRS];
+  for (size_t i = 0; i < PAIRS; i++) {
+    pairs[i][0] = (int64_t)(rnd() % NKEYS) * 0x100000001 - 7;
+    pairs[i][1] = (int64_t)(rnd() % 500);
+    assert_int_equal(mw__truns_add(m, pairs[i][0], pairs[i][1], 10, 20), MW_OK);
+  }
+  for (int64_t kk = 0; kk < NKEYS; kk++) {
+    int64_t key = kk * 0x100000001 - 7;
+    size_t nw = 0;
+    for (size_t i = 0; i < PAIRS; i++) {
+      if (pairs[i][0] != key) continue;
+      size_t j = 0;
+      while (j < nw && want[j] != pairs[i][1]) j++;
+      if (j == nw) want[nw++] = pairs[i][1];
+    }
+    qsort(want, nw, sizeof *want, cmp_i64);
+    assert_int_equal(mw__truns_mem_find(m, key, got, PAIRS, &n), MW_OK);
+    assert_int_equal(n, nw);
+    for (size_t j = 0; j < nw; j++) assert_true(got[j] == want[j]);
+  }
+  free(pairs);
+  mw__truns_mem_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_trace_key),
@@ -423,6 +499,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_runs_and_merges, setup, teardown),
       cmocka_unit_test_setup_teardown(test_merge_resumes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+      cmocka_unit_test(test_mem_find),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
