@@ -76,7 +76,7 @@ struct mw__sb_enc {
   ZSTD_CCtx *cctx;
   mw_buf col, z, head, first;
   ord *ord;
-  uint32_t *perm;
+  uint32_t *perm, *tmp;
   idpos *ids;
   size_t cap;
 };
@@ -104,6 +104,7 @@ void mw__sb_enc_free(mw__sb_enc *e) {
   mw__buf_free(&e->first);
   free(e->ord);
   free(e->perm);
+  free(e->tmp);
   free(e->ids);
   free(e);
 }
@@ -116,28 +117,32 @@ static int before(const mw__sb_span *v, uint32_t x, uint32_t y) {
   return x < y;
 }
 
-static void sift(const mw__sb_span *v, uint32_t *p, size_t at, size_t n) {
-  for (;;) {
-    size_t big = at, l = 2 * at + 1, r = l + 1;
-    if (l < n && before(v, p[big], p[l])) big = l;
-    if (r < n && before(v, p[big], p[r])) big = r;
-    if (big == at) return;
-    uint32_t t = p[at];
-    p[at] = p[big], p[big] = t;
-    at = big;
-  }
-}
-
-/* A heapsort: in place, and the order is total (the input index breaks ties),
- * so it needs no stability. */
-void mw__sb_order(const mw__sb_span *v, size_t n, uint32_t *perm) {
+/* A bottom-up merge sort: runs of 8 by insertion, then merges between perm
+ * and tmp (the order is total: the input index breaks ties). */
+void mw__sb_order(const mw__sb_span *v, size_t n, uint32_t *perm, uint32_t *tmp) {
   for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
-  for (size_t i = n / 2; i-- > 0;) sift(v, perm, i, n);
-  for (size_t end = n; end > 1; end--) {
-    uint32_t t = perm[0];
-    perm[0] = perm[end - 1], perm[end - 1] = t;
-    sift(v, perm, 0, end - 1);
+  for (size_t lo = 0; lo < n; lo += 8) {
+    size_t hi = lo + 8 < n ? lo + 8 : n;
+    for (size_t i = lo + 1; i < hi; i++) {
+      uint32_t x = perm[i];
+      size_t j = i;
+      for (; j > lo && before(v, x, perm[j - 1]); j--) perm[j] = perm[j - 1];
+      perm[j] = x;
+    }
   }
+  uint32_t *src = perm, *dst = tmp;
+  for (size_t w = 8; w < n; w *= 2) {
+    for (size_t lo = 0; lo < n; lo += 2 * w) {
+      size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+      size_t i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) dst[k++] = before(v, src[j], src[i]) ? src[j++] : src[i++];
+      while (i < mid) dst[k++] = src[i++];
+      while (j < hi) dst[k++] = src[j++];
+    }
+    uint32_t *t = src;
+    src = dst, dst = t;
+  }
+  if (src != perm) memcpy(perm, src, n * sizeof *perm);
 }
 static int cmp_id(const void *pa, const void *pb) {
   const idpos *a = pa, *b = pb;
@@ -179,6 +184,9 @@ int mw__sb_encode(mw__sb_enc *e, const mw__sb_span *spans, size_t n, mw_buf *out
     uint32_t *pm = realloc(e->perm, n * sizeof *pm);
     if (!pm) return MW_ENOMEM;
     e->perm = pm;
+    uint32_t *tm = realloc(e->tmp, n * sizeof *tm);
+    if (!tm) return MW_ENOMEM;
+    e->tmp = tm;
     idpos *d = realloc(e->ids, n * sizeof *d);
     if (!d) return MW_ENOMEM;
     e->ids = d;
@@ -193,7 +201,7 @@ int mw__sb_encode(mw__sb_enc *e, const mw__sb_span *spans, size_t n, mw_buf *out
     int64_t end = sat_end(spans[i].start_ns, spans[i].dur_ns);
     if (end > last) last = end;
   }
-  mw__sb_order(spans, n, e->perm);
+  mw__sb_order(spans, n, e->perm, e->tmp);
   for (size_t i = 0; i < n; i++) e->ord[i] = (ord){&spans[e->perm[i]], e->perm[i]};
   for (size_t i = 0; i < n; i++) memcpy(e->ids[i].id, e->ord[i].s->span_id, 8), e->ids[i].pos = (uint32_t)i;
   qsort(e->ids, n, sizeof *e->ids, cmp_id); /* for parents: span id -> first position */

@@ -70,9 +70,9 @@ void mw__sb_enc_free(mw__sb_enc *e);
 
 /* The block's order of spans[0..n): perm[k] = the input index of the span at
  * index k of the block (by trace id, then start, then input order; the order
- * mw__sb_encode writes them in). perm holds n entries; n <= MW__SB_MAX_SPANS.
- * No allocation. */
-void mw__sb_order(const mw__sb_span *v, size_t n, uint32_t *perm);
+ * mw__sb_encode writes them in). perm and tmp (scratch) hold n entries each;
+ * n <= MW__SB_MAX_SPANS. No allocation. */
+void mw__sb_order(const mw__sb_span *v, size_t n, uint32_t *perm, uint32_t *tmp);
 
 /* Appends the block of spans[0..n) to out (spans is not changed; the order of
  * the input does not matter). Returns 0, MW_EINVAL (n is 0 or past

@@ -407,8 +407,8 @@ static void test_order(void **state) {
   }
   /* A@3 (input 2), A@3 (4), A@9 (1), B@5 (0), B@5 (3), C@1 (5) */
   const uint32_t want[6] = {2, 4, 1, 0, 3, 5};
-  uint32_t perm[6];
-  mw__sb_order(s, 6, perm);
+  uint32_t perm[6], tmp[6];
+  mw__sb_order(s, 6, perm, tmp);
   for (size_t k = 0; k < 6; k++) assert_int_equal(perm[k], want[k]);
 
   mw_buf out;
@@ -426,7 +426,7 @@ static void test_order(void **state) {
   mw__arena_free(a);
 
   uint8_t *bodies = random_bodies(512);
-  size_t sizes[] = {1, 2, 17, 1000};
+  size_t sizes[] = {1, 2, 8, 9, 17, 1000, 4097};
   for (size_t j = 0; j < sizeof sizes / sizeof *sizes; j++) {
     size_t n = sizes[j];
     mw__sb_span *r = random_spans(n, n / 5 + 1, bodies, 512);
@@ -438,10 +438,11 @@ static void test_order(void **state) {
     exp_ord *o = malloc(n * sizeof *o);
     for (size_t i = 0; i < n; i++) o[i] = (exp_ord){&r[i], i};
     qsort(o, n, sizeof *o, exp_cmp);
-    uint32_t *p = malloc(n * sizeof *p);
-    mw__sb_order(r, n, p);
+    uint32_t *p = malloc(n * sizeof *p), *t = malloc(n * sizeof *t);
+    mw__sb_order(r, n, p, t);
     for (size_t k = 0; k < n; k++) assert_int_equal(p[k], o[k].i);
     free(p);
+    free(t);
     free(o);
     free(r);
   }
