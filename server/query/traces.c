@@ -27,30 +27,6 @@ static mw_otlp_span *decode_span(mw_arena *a, const mw_stored_span *s) {
   return sp;
 }
 
-/* Writes the spans of one (source, scope) group as an OTLP ScopeSpans. */
-static void write_scope_spans(mw_jsonw *w, mw_arena *a, const mw_trace_rows *t, int64_t source_id, int64_t scope_id,
-                              char *done) {
-  const mw_stored_blob *sb = find_blob(t->scopes, t->n_scopes, scope_id);
-  const char *schema_url = "";
-  mw_otlp_scope *sc = sb ? mw__span_form_get_scope(a, sb->data, sb->len, &schema_url) : NULL;
-  mw__jw_obj(w);
-  mw__jw_key(w, "scope");
-  mw__otlp_json_scope(w, sc);
-  if (*schema_url) mw__jw_kstr(w, "schemaUrl", schema_url);
-  mw__jw_key(w, "spans");
-  mw__jw_arr(w);
-  for (size_t i = 0; i < t->n_spans; i++) {
-    const mw_stored_span *s = &t->spans[i];
-    if (done[i] || s->source_id != source_id || s->scope_id != scope_id) continue;
-    done[i] = 1;
-    mw_otlp_span *sp = decode_span(a, s);
-    if (!sp) continue;
-    mw__otlp_json_span(w, sp);
-  }
-  mw__jw_arr_end(w);
-  mw__jw_obj_end(w);
-}
-
 /* The trace's spans of one (source, scope) group as an OTLP ScopeSpans in
  * protobuf-c form (NULL: out of memory). */
 static mw_otlp_scope_spans *pb_scope_spans(mw_arena *a, const mw_trace_rows *t, int64_t source_id, int64_t scope_id,
@@ -73,6 +49,24 @@ static mw_otlp_scope_spans *pb_scope_spans(mw_arena *a, const mw_trace_rows *t, 
     spans[ss->n_spans++] = sp;
   }
   return ss;
+}
+
+/* Writes the spans of one (source, scope) group as an OTLP ScopeSpans: the
+ * group pb_scope_spans builds; MW_ENOMEM. */
+static int write_scope_spans(mw_jsonw *w, mw_arena *a, const mw_trace_rows *t, int64_t source_id, int64_t scope_id,
+                             char *done) {
+  mw_otlp_scope_spans *ss = pb_scope_spans(a, t, source_id, scope_id, done);
+  if (!ss) return MW_ENOMEM;
+  mw__jw_obj(w);
+  mw__jw_key(w, "scope");
+  mw__otlp_json_scope(w, ss->scope);
+  if (*ss->schema_url) mw__jw_kstr(w, "schemaUrl", ss->schema_url);
+  mw__jw_key(w, "spans");
+  mw__jw_arr(w);
+  for (size_t i = 0; i < ss->n_spans; i++) mw__otlp_json_span(w, ss->spans[i]);
+  mw__jw_arr_end(w);
+  mw__jw_obj_end(w);
+  return MW_OK;
 }
 
 /* The trace as protobuf: Tempo's Trace (wire-identical to OTLP TracesData:
@@ -156,8 +150,10 @@ int mw__q_trace_as(mw_query *q, const uint8_t trace_id[16], enum mw_trace_format
     mw__jw_key(&w, "scopeSpans");
     mw__jw_arr(&w);
     for (size_t i = 0; i < t.n_spans; i++)
-      if (!done[i] && t.spans[i].source_id == src->id)
-        write_scope_spans(&w, q->arena, &t, src->id, t.spans[i].scope_id, done);
+      if (!done[i] && t.spans[i].source_id == src->id &&
+          write_scope_spans(&w, q->arena, &t, src->id, t.spans[i].scope_id, done)) {
+        return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+      }
     mw__jw_arr_end(&w);
     mw__jw_obj_end(&w);
   }
