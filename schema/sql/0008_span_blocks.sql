@@ -15,10 +15,11 @@ CREATE TABLE block_ops (
   op_id      INTEGER NOT NULL,
   first_ns   INTEGER NOT NULL,        -- the block's
   block_id   INTEGER NOT NULL,
-  last_ns    INTEGER NOT NULL,
+  last_ns    INTEGER NOT NULL,        -- max end of this op's spans in the block
   n          INTEGER NOT NULL,        -- spans of this op in the block
   max_dur_ns INTEGER NOT NULL,
-  refs       BLOB NOT NULL,           -- per span, by start: varint index, varint start-first_ns, varint dur
+  refs       BLOB NOT NULL,           -- per span, by start: varint index, varint start - previous start
+                                      -- (the first: - first_ns), varint dur (store/block_write.h)
   PRIMARY KEY (op_id, first_ns, block_id)
 ) WITHOUT ROWID;
 CREATE INDEX block_ops_by_block ON block_ops (block_id);

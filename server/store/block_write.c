@@ -118,7 +118,7 @@ int mw__bw_add_keys(mw__truns_mem *mem, const mw__sb_span *spans, size_t n, int6
  * spans in (start, index) order. */
 static int seal_op(mw__bw *w, const mw__bw_sealed *b, const opkey *keys, size_t k, mw__bw_slow_fn slow, void *user,
                    size_t *n_slow) {
-  int64_t op = keys[0].op, last = INT64_MIN, max_dur = INT64_MIN;
+  int64_t op = keys[0].op, last = INT64_MIN, max_dur = INT64_MIN, prev = b->first_ns;
   mw__buf_reset(&w->refs);
   int rc = MW_OK;
   for (size_t i = 0; i < k && !rc; i++) {
@@ -126,7 +126,8 @@ static int seal_op(mw__bw *w, const mw__bw_sealed *b, const opkey *keys, size_t 
     if (end > last) last = end;
     if (keys[i].dur > max_dur) max_dur = keys[i].dur;
     rc = put_uv(&w->refs, keys[i].index);
-    if (!rc) rc = put_uv(&w->refs, (uint64_t)keys[i].start - (uint64_t)b->first_ns);
+    if (!rc) rc = put_uv(&w->refs, (uint64_t)keys[i].start - (uint64_t)prev);
+    prev = keys[i].start;
     if (!rc) rc = put_uv(&w->refs, (uint64_t)keys[i].dur);
   }
   if (rc) return rc;
@@ -209,7 +210,7 @@ int mw__bw_seal(mw__bw *w, int64_t source_id, const mw__sb_span *spans, size_t n
 void mw__refs_init(mw__refs_it *it, const uint8_t *refs, size_t len, int64_t block_first_ns) {
   it->p = refs;
   it->end = refs ? refs + len : refs;
-  it->first_ns = block_first_ns;
+  it->prev_ns = block_first_ns;
 }
 
 static int get_uv(mw__refs_it *it, uint64_t *v) {
@@ -238,7 +239,8 @@ int mw__refs_next(mw__refs_it *it, mw__ref *out) {
     return MW_EIO;
   }
   out->index = (uint32_t)index;
-  out->start_ns = s64((uint64_t)it->first_ns + start);
+  out->start_ns = s64((uint64_t)it->prev_ns + start);
+  it->prev_ns = out->start_ns;
   out->dur_ns = s64(dur);
   return 1;
 }

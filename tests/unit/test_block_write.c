@@ -300,7 +300,7 @@ static void test_seal_random(void **state) {
   }
 }
 
-/* refs built by hand: index, start - first, dur, as LEB128 */
+/* refs built by hand: index, start - previous start (first: - block first_ns), dur, as LEB128 */
 static void test_refs_decoder(void **state) {
   (void)state;
   static const uint8_t ok[] = {0x03, 0x00, 0x05, 0xff, 0xff, 0x03, 0x80, 0x01, 0x80, 0x80, 0x01};
@@ -314,6 +314,14 @@ static void test_refs_decoder(void **state) {
   assert_int_equal(r.index, 65535);
   assert_true(r.start_ns == 1128 && r.dur_ns == 16384);
   assert_int_equal(mw__refs_next(&it, &r), 0);
+  assert_int_equal(mw__refs_next(&it, &r), 0);
+  /* starts add up: 100 + 10, then + 5 */
+  static const uint8_t deltas[] = {0x00, 0x0a, 0x01, 0x01, 0x05, 0x02};
+  mw__refs_init(&it, deltas, sizeof deltas, 100);
+  assert_int_equal(mw__refs_next(&it, &r), 1);
+  assert_true(r.index == 0 && r.start_ns == 110 && r.dur_ns == 1);
+  assert_int_equal(mw__refs_next(&it, &r), 1);
+  assert_true(r.index == 1 && r.start_ns == 115 && r.dur_ns == 2);
   assert_int_equal(mw__refs_next(&it, &r), 0);
   /* empty */
   mw__refs_init(&it, NULL, 0, 0);
