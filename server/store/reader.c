@@ -2,6 +2,10 @@
  * transaction and copies what it returns into the caller's arena. */
 #include "store/readers.h"
 #include "store/reader_sql.h"
+#include "store/block_read.h"
+#include "store/block_sql.h"
+#include "store/span_block.h"
+#include "store/trace_runs.h"
 #include "core/bmap.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -43,6 +47,128 @@ static int load_blobs(mw_read *r, mw_arena *a, const char *sql, mw_stored_blob *
   return rc;
 }
 
+/* --- sealed blocks: TR(id) (docs/STORAGE-WIRING.md §1) ----------------------- */
+
+/* What one query over blocks keeps: the trace index reader, the statements,
+ * a zstd context and the op names met so far. */
+typedef struct blk_rd {
+  mw_read *r;
+  mw_arena *a;
+  ZSTD_DCtx *dctx, *own_dctx;
+  mw__truns_rd *runs;
+  sqlite3_stmt *block, *op_name;
+  struct blk_op {
+    int64_t id;
+    const char *name, *service;
+  } * ops;
+  size_t n_ops, ops_cap;
+} blk_rd;
+
+/* The reader's decompression context. HOOK(w4): once mw_read carries its own
+ * (readers.h `dctx`, made with the connection), answer r->dctx and leave
+ * *own NULL; until then one is made for the query and freed by blk_end. */
+static ZSTD_DCtx *reader_dctx(mw_read *r, ZSTD_DCtx **own) {
+  (void)r;
+  return *own = ZSTD_createDCtx();
+}
+
+static void blk_end(blk_rd *b) {
+  mw__truns_rd_close(b->runs);
+  sqlite3_finalize(b->block);
+  sqlite3_finalize(b->op_name);
+  ZSTD_freeDCtx(b->own_dctx);
+  memset(b, 0, sizeof *b);
+}
+
+static int blk_begin(mw_read *r, mw_arena *a, blk_rd *b) {
+  memset(b, 0, sizeof *b);
+  b->r = r;
+  b->a = a;
+  if (!(b->dctx = reader_dctx(r, &b->own_dctx))) return MW_ENOMEM;
+  int rc = mw__truns_rd_open(r->db, &b->runs);
+  if (!rc) rc = prep(r, MW__BLOCK_BY_ID_SQL, &b->block);
+  if (!rc) rc = prep(r, MW__OP_NAME_SQL, &b->op_name);
+  if (rc) blk_end(b);
+  return rc;
+}
+
+/* The name and service of operation id (cached for the query); NULLs when
+ * the operation is gone. */
+static int op_names(blk_rd *b, int64_t id, const char **name, const char **service) {
+  for (size_t i = 0; i < b->n_ops; i++)
+    if (b->ops[i].id == id) {
+      *name = b->ops[i].name, *service = b->ops[i].service;
+      return MW_OK;
+    }
+  if (!(b->ops = mw__grow(b->a, b->ops, b->n_ops, &b->ops_cap, sizeof *b->ops))) return MW_ENOMEM;
+  struct blk_op *o = &b->ops[b->n_ops];
+  o->id = id;
+  o->name = o->service = NULL;
+  sqlite3_bind_int64(b->op_name, 1, id);
+  int step = sqlite3_step(b->op_name);
+  if (step == SQLITE_ROW) {
+    o->name = mw__col_text(b->a, b->op_name, 0);
+    o->service = mw__col_text(b->a, b->op_name, 1);
+  }
+  sqlite3_reset(b->op_name);
+  if (step != SQLITE_ROW && step != SQLITE_DONE) return mw__read_failed(b->r, step);
+  if (step == SQLITE_ROW && (!o->name || !o->service)) return MW_ENOMEM;
+  b->n_ops++;
+  *name = o->name, *service = o->service;
+  return MW_OK;
+}
+
+/* Where TR hands what it finds: the spans [first, first + count) of a sealed
+ * block (those of the trace, in start order), and single spans of V's open
+ * blocks. A handler returns 0 to go on, 1 to stop the lookup, or an error. */
+typedef struct tr_sink {
+  int (*block)(void *user, blk_rd *b, mw__sb_block *blk, int64_t source_id, size_t first, size_t count);
+  int (*span)(void *user, blk_rd *b, const mw_stored_span *s);
+  void *user;
+} tr_sink;
+
+/* The reader's view V of memory (STORAGE-WIRING §3: open blocks, recently
+ * sealed blocks, the partition and the recently flushed ones): adds to ids
+ * (n of cap used, sorted) the block ids V's partitions hold for key, and hands
+ * every span of an open block whose trace is trace_id to s->span.
+ * HOOK(w4): the one place V is consulted, for store/blocks.h's view API.
+ * Until the writer keeps open blocks (STORAGE-WIRING §8 commit 5) every span
+ * is in span_blocks or spans, so V is empty. */
+static int view_trace(blk_rd *b, const uint8_t trace_id[16], int64_t key, int64_t *ids, size_t cap, size_t *n,
+                      const tr_sink *s) {
+  (void)b, (void)trace_id, (void)key, (void)ids, (void)cap, (void)n, (void)s;
+  return MW_OK;
+}
+
+/* TR(id): the blocks the trace index names for trace_id's key (at most
+ * MW_TRACE_MAX_BLOCKS, else MW_ETOOBIG), each opened and searched for the
+ * full id; a block id retention deleted is skipped. */
+static int tr(blk_rd *b, const uint8_t trace_id[16], const tr_sink *s) {
+  int64_t key = mw__trace_key(trace_id), ids[MW_TRACE_MAX_BLOCKS];
+  size_t n = 0;
+  int rc = mw__truns_lookup(b->runs, NULL, key, MW_TRUNS_ONE_STATEMENT, ids, MW_TRACE_MAX_BLOCKS, &n);
+  if (rc) return rc == MW_ETOOBIG ? rc : mw__read_failed(b->r, SQLITE_ERROR);
+  if ((rc = view_trace(b, trace_id, key, ids, MW_TRACE_MAX_BLOCKS, &n, s))) return rc < 0 ? rc : MW_OK;
+  for (size_t i = 0; i < n && !rc; i++) {
+    sqlite3_bind_int64(b->block, 1, ids[i]);
+    int step = sqlite3_step(b->block);
+    if (step == SQLITE_ROW) {
+      mw__sb_block *blk;
+      size_t first, count;
+      const void *data = sqlite3_column_blob(b->block, 1);
+      size_t len = (size_t)sqlite3_column_bytes(b->block, 1);
+      if (!(rc = mw__sb_open(b->a, b->dctx, data ? data : "", len, &blk)) &&
+          !(rc = mw__sb_find_trace(blk, trace_id, &first, &count)) && count)
+        rc = s->block(s->user, b, blk, sqlite3_column_int64(b->block, 0), first, count);
+      if (rc == MW_EIO) mw__error("span block unreadable", "block=%lld", (long long)ids[i]);
+    } else if (step != SQLITE_DONE) { /* DONE: deleted by retention since */
+      rc = mw__read_failed(b->r, step);
+    }
+    sqlite3_reset(b->block); /* the block's data is read no more: its columns are decoded into the arena */
+  }
+  return rc < 0 ? rc : MW_OK;
+}
+
 #define MW__SPAN_WHOLE_COLS                                                                                            \
   "SELECT s.trace_id, s.span_id, s.parent_id, s.source_id, s.scope_id, o.name, s.start_ns, s.dur_ns, s.kind, "         \
   "s.status, s.body, s.op_id FROM spans s JOIN operations o ON o.id = s.op_id "
@@ -68,40 +194,116 @@ static int whole_span(mw_arena *a, sqlite3_stmt *st, mw_stored_span *sp) {
   return sp->name && sp->body ? MW_OK : MW_ENOMEM;
 }
 
+/* Span i of blk, whole, with its source and operation name. */
+static int block_span(blk_rd *b, mw__sb_block *blk, int64_t source_id, size_t i, mw_stored_span *sp) {
+  int rc = mw__sb_get(blk, i, sp);
+  if (rc) return rc;
+  const char *service;
+  sp->source_id = source_id;
+  if ((rc = op_names(b, sp->op_id, &sp->name, &service))) return rc;
+  if (!sp->name) sp->name = ""; /* its operation is gone (retention), the span not yet */
+  return MW_OK;
+}
+
+/* The spans of a trace read so far, from old rows and blocks. */
+typedef struct trace_acc {
+  const uint8_t *trace_id;
+  mw_stored_span *v;
+  size_t n, cap, max, check_at;
+} trace_acc;
+
+static int cmp_span_start(const void *x, const void *y) {
+  const mw_stored_span *p = x, *q = y;
+  if (p->start_ns != q->start_ns) return (p->start_ns > q->start_ns) - (p->start_ns < q->start_ns);
+  return memcmp(p->span_id, q->span_id, 8);
+}
+
+/* Drops the spans stored twice (a re-sent request, or a span that was in
+ * memory and is now also in a block): the first read of each span id stays
+ * (old rows are read first). */
+static int dedup_spans(trace_acc *t) {
+  if (t->n < 2) return MW_OK;
+  mw_bmap *seen = mw__bmap_new(0);
+  if (!seen) return MW_ENOMEM;
+  size_t k = 0;
+  int rc = MW_OK;
+  for (size_t i = 0; i < t->n && !rc; i++) {
+    int64_t one;
+    if (mw__bmap_get(seen, t->v[i].span_id, 8, &one)) continue;
+    if (!(rc = mw__bmap_put(seen, t->v[i].span_id, 8, 1))) t->v[k++] = t->v[i];
+  }
+  mw__bmap_free(seen);
+  if (!rc) t->n = k;
+  return rc;
+}
+
+/* Room for one more span: MW_ETOOBIG once more than max distinct spans. */
+static int acc_room(trace_acc *t, mw_arena *a) {
+  if (t->n >= t->max && t->n >= t->check_at) {
+    int rc = dedup_spans(t);
+    if (rc) return rc;
+    if (t->n >= t->max) return MW_ETOOBIG;
+    t->check_at = 2 * t->n > t->max ? 2 * t->n : t->max;
+  }
+  return (t->v = mw__grow(a, t->v, t->n, &t->cap, sizeof *t->v)) ? MW_OK : MW_ENOMEM;
+}
+
+static int acc_block(void *user, blk_rd *b, mw__sb_block *blk, int64_t source_id, size_t first, size_t count) {
+  trace_acc *t = user;
+  for (size_t i = first; i < first + count; i++) {
+    int rc = acc_room(t, b->a);
+    if (!rc) rc = block_span(b, blk, source_id, i, &t->v[t->n]);
+    if (rc) return rc;
+    if (!memcmp(t->v[t->n].trace_id, t->trace_id, 16)) t->n++;
+  }
+  return MW_OK;
+}
+
+static int acc_span(void *user, blk_rd *b, const mw_stored_span *s) {
+  trace_acc *t = user;
+  int rc = acc_room(t, b->a);
+  if (!rc) t->v[t->n++] = *s;
+  return rc;
+}
+
 int mw__store_read_trace(mw_read *r, mw_arena *a, const uint8_t trace_id[16], size_t max_spans, mw_trace_rows *out) {
   memset(out, 0, sizeof *out);
   sqlite3_stmt *st = NULL;
+  blk_rd b = {0};
+  trace_acc t = {.trace_id = trace_id, .max = max_spans};
   int rc = prep(r, MW__SPAN_WHOLE_COLS "WHERE s.trace_id = ?1 ORDER BY s.start_ns", &st);
   if (rc) goto out;
   sqlite3_bind_blob(st, 1, trace_id, 16, SQLITE_STATIC);
-  size_t cap = 64;
-  out->spans = mw__arena_alloc(a, cap * sizeof *out->spans);
   int step;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-    if (out->n_spans == max_spans) {
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) { /* old rows: one per span id (spans_by_trace is unique) */
+    if (t.n == max_spans) {
       rc = MW_ETOOBIG;
       goto out;
     }
-    if (out->n_spans == cap) {
-      mw_stored_span *bigger = mw__arena_alloc(a, 2 * cap * sizeof *bigger);
-      if (!bigger) {
-        rc = MW_ENOMEM;
-        goto out;
-      }
-      memcpy(bigger, out->spans, cap * sizeof *bigger);
-      out->spans = bigger;
-      cap *= 2;
-    }
-    if (!out->spans) {
+    if (!(t.v = mw__grow(a, t.v, t.n, &t.cap, sizeof *t.v))) {
       rc = MW_ENOMEM;
       goto out;
     }
-    if ((rc = whole_span(a, st, &out->spans[out->n_spans++]))) goto out;
+    if ((rc = whole_span(a, st, &t.v[t.n++]))) goto out;
   }
   if (step != SQLITE_DONE) {
     rc = mw__read_failed(r, step);
     goto out;
   }
+  t.check_at = max_spans;
+  if ((rc = blk_begin(r, a, &b))) goto out;
+  size_t old = t.n;
+  if ((rc = tr(&b, trace_id, &(tr_sink){acc_block, acc_span, &t}))) goto out;
+  if (t.n > old) {
+    if ((rc = dedup_spans(&t))) goto out;
+    if (t.n > max_spans) {
+      rc = MW_ETOOBIG;
+      goto out;
+    }
+    qsort(t.v, t.n, sizeof *t.v, cmp_span_start);
+  }
+  out->spans = t.v;
+  out->n_spans = t.n;
   out->sources = mw__arena_calloc(a, out->n_spans + 1, sizeof *out->sources);
   out->scopes = mw__arena_calloc(a, out->n_spans + 1, sizeof *out->scopes);
   if (!out->sources || !out->scopes) {
@@ -115,28 +317,228 @@ int mw__store_read_trace(mw_read *r, mw_arena *a, const uint8_t trace_id[16], si
   if ((rc = load_blobs(r, a, "SELECT resource FROM sources WHERE id = ?1", out->sources, out->n_sources))) goto out;
   rc = load_blobs(r, a, "SELECT body FROM scopes WHERE id = ?1", out->scopes, out->n_scopes);
 out:
+  if (rc) memset(out, 0, sizeof *out);
+  blk_end(&b);
   sqlite3_finalize(st);
   return rc;
 }
 
-/* Fills h, whose trace_id is set, with its trace's root names and extent. */
-static int read_hit(mw_arena *a, sqlite3_stmt *root, sqlite3_stmt *extent, mw_search_hit *h) {
+/* --- one span by id ----------------------------------------------------------- */
+
+typedef struct span_find {
+  const uint8_t *trace_id, *span_id;
+  mw_stored_span *out;
+} span_find;
+
+static int find_block(void *user, blk_rd *b, mw__sb_block *blk, int64_t source_id, size_t first, size_t count) {
+  span_find *f = user;
+  for (size_t i = first; i < first + count; i++) {
+    uint8_t tid[16], sid[8];
+    int rc = mw__sb_get_ids(blk, i, tid, sid, NULL, NULL, NULL);
+    if (rc) return rc;
+    if (memcmp(sid, f->span_id, 8) || memcmp(tid, f->trace_id, 16)) continue;
+    if ((rc = mw__sb_get(blk, i, f->out))) return rc;
+    (void)b;
+    f->out->source_id = source_id;
+    f->out->body = NULL, f->out->body_len = 0;
+    return 1;
+  }
+  return MW_OK;
+}
+
+static int find_span(void *user, blk_rd *b, const mw_stored_span *s) {
+  span_find *f = user;
+  (void)b;
+  if (memcmp(s->span_id, f->span_id, 8) || memcmp(s->trace_id, f->trace_id, 16)) return MW_OK;
+  *f->out = *s;
+  f->out->body = NULL, f->out->body_len = 0;
+  return 1;
+}
+
+int mw__store_span_by_id(mw_read *r, mw_arena *a, const uint8_t trace_id[16], const uint8_t span_id[8],
+                         mw_stored_span *out) {
+  memset(out, 0, sizeof *out);
+  sqlite3_stmt *st;
+  int rc = prep(r, MW__SPAN_BY_ID_SQL, &st);
+  if (rc) return rc;
+  sqlite3_bind_blob(st, 1, trace_id, 16, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, span_id, 8, SQLITE_STATIC);
+  int step = sqlite3_step(st);
+  if (step == SQLITE_ROW) {
+    memcpy(out->trace_id, trace_id, 16);
+    memcpy(out->span_id, span_id, 8);
+    out->start_ns = sqlite3_column_int64(st, 0);
+    out->dur_ns = sqlite3_column_int64(st, 1);
+    out->op_id = sqlite3_column_int64(st, 2);
+    out->source_id = sqlite3_column_int64(st, 3);
+    out->scope_id = sqlite3_column_int64(st, 4);
+    if (sqlite3_column_bytes(st, 5) == 8) {
+      memcpy(out->parent_id, sqlite3_column_blob(st, 5), 8);
+      out->has_parent = 1;
+    }
+    out->kind = sqlite3_column_int(st, 6);
+    out->status = sqlite3_column_int(st, 7);
+  } else if (step != SQLITE_DONE) {
+    rc = mw__read_failed(r, step);
+  }
+  sqlite3_finalize(st);
+  if (rc || step == SQLITE_ROW) return rc;
+  blk_rd b;
+  if ((rc = blk_begin(r, a, &b))) return rc;
+  span_find f = {trace_id, span_id, out};
+  rc = tr(&b, trace_id, &(tr_sink){find_block, find_span, &f});
+  blk_end(&b);
+  if (rc) return rc;
+  return memcmp(out->span_id, span_id, 8) || memcmp(out->trace_id, trace_id, 16) ? MW_ENOTFOUND : MW_OK;
+}
+
+/* --- a trace's span ids ----------------------------------------------------- */
+
+typedef struct id_acc {
+  const uint8_t *trace_id;
+  uint8_t (*v)[8];
+  size_t n, cap, max;
+} id_acc;
+
+static int id_push(id_acc *t, mw_arena *a, const uint8_t id[8]) {
+  if (t->n >= 2 * t->max + 64) return MW_ETOOBIG; /* more than max distinct ones, or a flood of copies */
+  if (!(t->v = mw__grow(a, t->v, t->n, &t->cap, sizeof *t->v))) return MW_ENOMEM;
+  memcpy(t->v[t->n++], id, 8);
+  return MW_OK;
+}
+
+static int ids_block(void *user, blk_rd *b, mw__sb_block *blk, int64_t source_id, size_t first, size_t count) {
+  id_acc *t = user;
+  (void)source_id;
+  for (size_t i = first; i < first + count; i++) {
+    uint8_t tid[16], sid[8];
+    int rc = mw__sb_get_ids(blk, i, tid, sid, NULL, NULL, NULL);
+    if (!rc && !memcmp(tid, t->trace_id, 16)) rc = id_push(t, b->a, sid);
+    if (rc) return rc;
+  }
+  return MW_OK;
+}
+
+static int ids_span(void *user, blk_rd *b, const mw_stored_span *s) { return id_push(user, b->a, s->span_id); }
+
+static int cmp_id8(const void *x, const void *y) { return memcmp(x, y, 8); }
+
+int mw__store_trace_span_ids(mw_read *r, mw_arena *a, const uint8_t trace_id[16], size_t max, uint8_t (**ids)[8],
+                             size_t *n) {
+  *ids = NULL;
+  *n = 0;
+  id_acc t = {.trace_id = trace_id, .max = max};
+  sqlite3_stmt *st;
+  int rc = prep(r, MW__TRACE_SPAN_IDS_SQL, &st);
+  if (rc) return rc;
+  sqlite3_bind_blob(st, 1, trace_id, 16, SQLITE_STATIC);
+  int step;
+  while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW)
+    if (sqlite3_column_bytes(st, 0) == 8) rc = id_push(&t, a, sqlite3_column_blob(st, 0));
+  if (!rc && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  sqlite3_finalize(st);
+  if (rc) return rc;
+  blk_rd b;
+  if ((rc = blk_begin(r, a, &b))) return rc;
+  rc = tr(&b, trace_id, &(tr_sink){ids_block, ids_span, &t});
+  blk_end(&b);
+  if (rc) return rc;
+  if (t.n) qsort(t.v, t.n, sizeof *t.v, cmp_id8);
+  size_t k = 0;
+  for (size_t i = 0; i < t.n; i++)
+    if (!k || memcmp(t.v[i], t.v[k - 1], 8)) memmove(t.v[k++], t.v[i], 8);
+  if (k > max) return MW_ETOOBIG;
+  *ids = t.v;
+  *n = k;
+  return MW_OK;
+}
+
+/* --- a trace's root and extent ------------------------------------------------ */
+
+typedef struct trace_meta {
+  const uint8_t *trace_id;
+  int have;       /* a span seen */
+  int64_t lo, hi; /* min start, max end */
+  int have_root;  /* a parentless span seen */
+  int64_t root_start, root_op;
+} trace_meta;
+
+static void meta_add(trace_meta *m, const mw_stored_span *s) {
+  int64_t end = s->start_ns + s->dur_ns;
+  if (!m->have || s->start_ns < m->lo) m->lo = s->start_ns;
+  if (!m->have || end > m->hi) m->hi = end;
+  m->have = 1;
+  if (!s->has_parent && (!m->have_root || s->start_ns < m->root_start)) {
+    m->have_root = 1;
+    m->root_start = s->start_ns;
+    m->root_op = s->op_id;
+  }
+}
+
+static int meta_block(void *user, blk_rd *b, mw__sb_block *blk, int64_t source_id, size_t first, size_t count) {
+  trace_meta *m = user;
+  (void)b, (void)source_id;
+  for (size_t i = first; i < first + count; i++) {
+    mw_stored_span sp;
+    int rc = mw__sb_get(blk, i, &sp); /* the parent is in the body's frame set: see STATUS-wr */
+    if (rc) return rc;
+    if (!memcmp(sp.trace_id, m->trace_id, 16)) meta_add(m, &sp);
+  }
+  return MW_OK;
+}
+
+static int meta_span(void *user, blk_rd *b, const mw_stored_span *s) {
+  (void)b;
+  meta_add(user, s);
+  return MW_OK;
+}
+
+/* Fills h, whose trace_id is set, with its trace's root names and extent:
+ * the old rows (root and extent statements) and the blocks. */
+static int read_hit(mw_read *r, mw_arena *a, sqlite3_stmt *root, sqlite3_stmt *extent, mw_search_hit *h) {
+  trace_meta m = {.trace_id = h->trace_id};
+  const char *root_service = NULL, *root_name = NULL;
   sqlite3_bind_blob(root, 1, h->trace_id, 16, SQLITE_STATIC);
   int rc = sqlite3_step(root);
   if (rc == SQLITE_ROW) {
-    h->root_service = mw__col_text(a, root, 0);
-    h->root_name = mw__col_text(a, root, 1);
+    root_service = mw__col_text(a, root, 0);
+    root_name = mw__col_text(a, root, 1);
+    m.have_root = 1;
+    m.root_start = sqlite3_column_int64(root, 2);
+    m.root_op = -1;
   }
   sqlite3_reset(root);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return MW_EIO;
   sqlite3_bind_blob(extent, 1, h->trace_id, 16, SQLITE_STATIC);
   rc = sqlite3_step(extent);
-  if (rc == SQLITE_ROW) {
-    h->start_ns = sqlite3_column_int64(extent, 0);
-    h->dur_ns = sqlite3_column_int64(extent, 1) - h->start_ns;
+  if (rc == SQLITE_ROW && sqlite3_column_type(extent, 0) != SQLITE_NULL) {
+    m.have = 1;
+    m.lo = sqlite3_column_int64(extent, 0);
+    m.hi = sqlite3_column_int64(extent, 1);
   }
   sqlite3_reset(extent);
-  return rc == SQLITE_ROW ? MW_OK : MW_EIO;
+  if (rc != SQLITE_ROW) return MW_EIO;
+  blk_rd b;
+  if ((rc = blk_begin(r, a, &b))) return rc;
+  rc = tr(&b, h->trace_id, &(tr_sink){meta_block, meta_span, &m});
+  if (!rc && m.have_root && m.root_op >= 0) rc = op_names(&b, m.root_op, &root_name, &root_service);
+  blk_end(&b);
+  if (rc) return rc;
+  h->root_service = root_service;
+  h->root_name = root_name;
+  h->start_ns = m.have ? m.lo : 0;
+  h->dur_ns = m.have ? m.hi - m.lo : 0;
+  return MW_OK;
+}
+
+int mw__store_trace_meta(mw_read *r, mw_arena *a, mw_search_hit *h) {
+  sqlite3_stmt *root = NULL, *extent = NULL;
+  int rc = prep(r, MW__SEARCH_ROOT_SQL, &root);
+  if (!rc) rc = prep(r, MW__SEARCH_EXTENT_SQL, &extent);
+  if (!rc) rc = read_hit(r, a, root, extent, h);
+  sqlite3_finalize(root);
+  sqlite3_finalize(extent);
+  return rc;
 }
 
 /* A span a search found: its row and duration. */
@@ -310,7 +712,7 @@ int mw__store_search(mw_read *r, mw_arena *a, const mw_search_query *q, mw_searc
       mw_search_hit *h = &(*out)[(*n)++];
       memcpy(h->trace_id, tid, 16);
       h->match_dur_ns = v[i].dur_ns;
-      if ((rc = read_hit(a, root, extent, h))) goto out;
+      if ((rc = read_hit(r, a, root, extent, h))) goto out;
       bytes += (h->root_service ? strlen(h->root_service) : 0) + (h->root_name ? strlen(h->root_name) : 0);
     }
     if (*next || got < (size_t)rows || found >= want) break;
@@ -506,15 +908,7 @@ int mw__store_scan_longest(mw_read *r, mw_arena *a, const mw_search_query *q, si
   return rc;
 }
 
-int mw__store_trace_hit(mw_read *r, mw_arena *a, mw_search_hit *h) {
-  sqlite3_stmt *root = NULL, *extent = NULL;
-  int rc = prep(r, MW__SEARCH_ROOT_SQL, &root);
-  if (!rc) rc = prep(r, MW__SEARCH_EXTENT_SQL, &extent);
-  if (!rc) rc = read_hit(a, root, extent, h);
-  sqlite3_finalize(root);
-  sqlite3_finalize(extent);
-  return rc;
-}
+int mw__store_trace_hit(mw_read *r, mw_arena *a, mw_search_hit *h) { return mw__store_trace_meta(r, a, h); }
 
 int mw__store_recent_spans(mw_read *r, mw_arena *a, int64_t start_ns, int64_t end_ns, size_t rows, mw_span_visit each,
                            void *user) {

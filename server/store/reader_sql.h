@@ -54,7 +54,7 @@ enum { MW_SEARCH_MAX_OPS = 2000 };
 #define MW__SEARCH_TRACE_SQL "SELECT trace_id FROM spans WHERE rowid = ?1"
 /* A trace's root span: its service and name (?1 trace id). */
 #define MW__SEARCH_ROOT_SQL                                                                                            \
-  "SELECT o.service, o.name FROM spans s INDEXED BY spans_by_trace JOIN operations o ON o.id = s.op_id "               \
+  "SELECT o.service, o.name, s.start_ns FROM spans s INDEXED BY spans_by_trace JOIN operations o ON o.id = s.op_id "               \
   "WHERE s.trace_id = ?1 AND s.parent_id IS NULL ORDER BY s.start_ns LIMIT 1"
 /* A trace's extent (?1 trace id). */
 #define MW__SEARCH_EXTENT_SQL                                                                                          \

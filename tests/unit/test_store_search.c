@@ -22,6 +22,7 @@
 
 #include "core/error.h"
 #include "core/timefmt.h"
+#include "store/block_sql.h"
 #include "store/reader_sql.h"
 #include "store/readers.h"
 
@@ -205,6 +206,12 @@ static void test_plans_never_scan_spans(void **state) {
   }
   plan_of(f, MW__SEARCH_ROOT_SQL, plan, sizeof plan);
   assert_non_null(strstr(plan, "SEARCH s USING INDEX spans_by_trace (trace_id=?)"));
+  /* the reads over sealed blocks (block_sql.h): seeks only, whatever the table */
+  const char *const blocks[] = {MW__BLOCK_SQL_ALL};
+  for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) {
+    plan_of(f, blocks[i], plan, sizeof plan);
+    if (strstr(plan, "SCAN ")) fail_msg("a scan in\n%s\nplan:\n%s", blocks[i], plan);
+  }
 }
 
 /* --- search results ---------------------------------------------------------- */

@@ -1,0 +1,30 @@
+/* The SQL of the reads over sealed blocks (issue 17, docs/STORAGE-WIRING.md
+ * §1), beside reader_sql.h so that tests/unit/test_store_search.c can run
+ * EXPLAIN QUERY PLAN on each and fail on a scan. Tables: migration 0008. */
+#ifndef MW_STORE_BLOCK_SQL_H
+#define MW_STORE_BLOCK_SQL_H
+
+/* A sealed block by id (?1), from TR(id): a candidate of the trace index.
+ * No row: retention deleted it since the run was written (skip it). */
+#define MW__BLOCK_BY_ID_SQL "SELECT source_id, data FROM span_blocks WHERE id = ?1"
+
+/* An operation's name and service (?1 op id): a block stores op ids only. */
+#define MW__OP_NAME_SQL "SELECT name, service FROM operations WHERE id = ?1"
+
+/* An old row by trace (?1) and span id (?2), without its body. */
+#define MW__SPAN_BY_ID_SQL                                                                                             \
+  "SELECT start_ns, dur_ns, op_id, source_id, scope_id, parent_id, kind, status FROM spans INDEXED BY "                \
+  "spans_by_trace WHERE trace_id = ?1 AND span_id = ?2"
+
+/* The span ids of a trace's old rows (?1), from the index alone. */
+#define MW__TRACE_SPAN_IDS_SQL "SELECT span_id FROM spans INDEXED BY spans_by_trace WHERE trace_id = ?1"
+
+/* The newest ?2 execution traces naming span ?1 (the span index's key). */
+#define MW__XT_BY_SPAN_SQL                                                                                             \
+  "SELECT exectrace_id FROM exectrace_span_index WHERE span_id = ?1 ORDER BY exectrace_id DESC LIMIT ?2"
+
+/* Every statement above, for the plan test (a SCAN of any table fails it). */
+#define MW__BLOCK_SQL_ALL                                                                                              \
+  MW__BLOCK_BY_ID_SQL, MW__OP_NAME_SQL, MW__SPAN_BY_ID_SQL, MW__TRACE_SPAN_IDS_SQL, MW__XT_BY_SPAN_SQL
+
+#endif

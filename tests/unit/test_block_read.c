@@ -1,0 +1,344 @@
+/* Reads over sealed span blocks merged with old `spans` rows (issue 17,
+ * docs/STORAGE-WIRING.md §1 "TR(id)"): a store holds old rows written through
+ * the writer's job API, and blocks sealed beside them with the seal function
+ * (store/block_write.h) on a connection of the test's own, their trace keys
+ * flushed as a run. The expected values are the spans the test built (by
+ * hand, below), never what a reader answered. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/error.h"
+#include "store/block_read.h"
+#include "store/block_write.h"
+#include "store/exectrace_read.h"
+#include "store/readers.h"
+#include "store/trace_runs.h"
+#include "store_fixture.h"
+
+#define MS 1000000LL
+static const int64_t T0 = 1800000000000000000LL;
+
+/* Trace A: old rows 1 (root "GET /a", T0, 100 ms) and 2 ("db", +10 ms, 30 ms);
+ * in block 1 span 3 ("db", +50 ms, 80 ms) and span 2 again (re-sent).
+ * Trace C: block 1 c1 (root "GET /a", +1000 ms, 200 ms) and c2 ("db", +1100,
+ * 50); block 2 c3 ("db", +1050, 250). Trace D shares C's first 8 bytes (its
+ * trace key): block 1 d1. Trace E: e1 in block 2, e2 in block 3, which is
+ * then deleted (as retention would, leaving the run's entry). */
+static const uint8_t TA[16] = {0xa0, [15] = 1};
+static const uint8_t TC[16] = {0xc0, 1, 2, 3, 4, 5, 6, 7, [15] = 1};
+static const uint8_t TD[16] = {0xc0, 1, 2, 3, 4, 5, 6, 7, [15] = 2};
+static const uint8_t TE[16] = {0xe0, [15] = 1};
+
+static mw_resource_ref res = {.service = "shop",
+                              .instance = "i-1",
+                              .host = "h1",
+                              .pid = 42,
+                              .resource = (const uint8_t *)"res-1",
+                              .resource_len = 5};
+static mw_scope_ref scope = {.body = (const uint8_t *)"scope-1", .body_len = 7};
+
+typedef struct fixture {
+  sfx s;
+  mw_arena *arena;
+  int64_t source, scope, op_root, op_db;
+} fixture;
+
+static mw_span_row old_row(const uint8_t trace[16], int id, int parent, const char *name, int64_t start_ms,
+                           int64_t dur_ms) {
+  mw_span_row r = {.start_ns = T0 + start_ms * MS,
+                   .dur_ns = dur_ms * MS,
+                   .kind = 2,
+                   .name = name,
+                   .body = (const uint8_t *)"old-body",
+                   .body_len = 8};
+  memcpy(r.trace_id, trace, 16);
+  r.span_id[7] = (uint8_t)id;
+  if (parent) r.parent_id[7] = (uint8_t)parent, r.has_parent = 1;
+  return r;
+}
+
+static mw__sb_span blk_span(const fixture *f, const uint8_t trace[16], int id, int parent, int root, int64_t start_ms,
+                            int64_t dur_ms, const char *body) {
+  mw__sb_span s = {.op_id = root ? f->op_root : f->op_db,
+                   .scope_id = f->scope,
+                   .start_ns = T0 + start_ms * MS,
+                   .dur_ns = dur_ms * MS,
+                   .kind = 3,
+                   .status = 1,
+                   .body = (const uint8_t *)body,
+                   .body_len = strlen(body)};
+  memcpy(s.trace_id, trace, 16);
+  s.span_id[7] = (uint8_t)id;
+  if (parent) s.parent_id[7] = (uint8_t)parent, s.has_parent = 1;
+  return s;
+}
+
+static int64_t one_int(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+/* Seals each of the blocks (spans of source f->source) and flushes their
+ * trace keys as one run, in one transaction on db; block ids into ids. */
+static void seal_blocks(fixture *f, sqlite3 *db, const mw__sb_span *const *blocks, const size_t *n, size_t k,
+                        int64_t *ids) {
+  mw__bw *w;
+  mw__truns_w *runs;
+  mw__truns_mem *mem = mw__truns_mem_new();
+  assert_non_null(mem);
+  assert_int_equal(mw__bw_open(db, &w), MW_OK);
+  assert_int_equal(mw__truns_w_open(db, &runs), MW_OK);
+  assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+  for (size_t i = 0; i < k; i++) {
+    mw__bw_sealed out;
+    assert_int_equal(mw__bw_seal(w, f->source, blocks[i], n[i], NULL, NULL, mem, &out), MW_OK);
+    assert_int_equal(out.n, n[i]);
+    if (ids) ids[i] = out.block_id;
+  }
+  int64_t run;
+  assert_int_equal(mw__truns_flush(runs, mem, &run), MW_OK);
+  assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  mw__truns_w_close(runs);
+  mw__bw_close(w);
+  mw__truns_mem_free(mem);
+}
+
+static sqlite3 *open_db(fixture *f) {
+  char p[128];
+  snprintf(p, sizeof p, "%s/meanwhile.db", f->s.dir);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  return db;
+}
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  if (!f || sfx_open(&f->s)) return -1;
+  f->arena = mw__arena_new((size_t)64 << 20);
+  mw_span_row rows[] = {old_row(TA, 1, 0, "GET /a", 0, 100), old_row(TA, 2, 1, "db", 10, 30)};
+  mw_span_batch b = {.resources = &res, .n_resources = 1, .scopes = &scope, .n_scopes = 1, .rows = rows, .n_rows = 2};
+  mw_write_job job = {.kind = MW_JOB_SPANS, .payload = &b, .cost_spans = 2};
+  if (sfx_commit(&f->s, &job, 1)) return -1;
+  *state = f;
+  sqlite3 *db = open_db(f);
+  f->source = one_int(db, "SELECT id FROM sources");
+  f->scope = one_int(db, "SELECT id FROM scopes");
+  f->op_root = one_int(db, "SELECT id FROM operations WHERE name = 'GET /a'");
+  f->op_db = one_int(db, "SELECT id FROM operations WHERE name = 'db'");
+  mw__sb_span b1[] = {blk_span(f, TA, 3, 1, 0, 50, 80, "a3"), blk_span(f, TA, 2, 1, 0, 10, 30, "a2-again"),
+                      blk_span(f, TC, 0xc1, 0, 1, 1000, 200, "c1"), blk_span(f, TC, 0xc2, 0xc1, 0, 1100, 50, "c2"),
+                      blk_span(f, TD, 0xd1, 0, 1, 1010, 10, "d1")};
+  mw__sb_span b2[] = {blk_span(f, TC, 0xc3, 0xc1, 0, 1050, 250, "c3"), blk_span(f, TE, 0xe1, 0, 1, 2000, 5, "e1")};
+  mw__sb_span b3[] = {blk_span(f, TE, 0xe2, 0xe1, 0, 2001, 1, "e2")};
+  const mw__sb_span *blocks[] = {b1, b2, b3};
+  size_t n[] = {5, 2, 1};
+  int64_t ids[3];
+  seal_blocks(f, db, blocks, n, 3, ids);
+  char sql[128];
+  snprintf(sql, sizeof sql, "DELETE FROM span_blocks WHERE id = %lld", (long long)ids[2]);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  mw__arena_free(f->arena);
+  sfx_close(&f->s);
+  free(f);
+  return 0;
+}
+
+static mw_read *rd(fixture *f) {
+  mw_read *r;
+  assert_int_equal(mw__read_begin(f->s.s, &r), MW_OK);
+  return r;
+}
+
+/* Reads trace and checks its spans' ids (low byte), starts and durations (ms
+ * from T0), names and bodies, in order. */
+typedef struct want_span {
+  int id;
+  int64_t start_ms, dur_ms;
+  const char *name, *body;
+  int parent;
+} want_span;
+
+static void expect_trace(fixture *f, const uint8_t trace[16], const want_span *w, size_t n) {
+  mw_read *r = rd(f);
+  mw_trace_rows t;
+  assert_int_equal(mw__store_read_trace(r, f->arena, trace, 100, &t), MW_OK);
+  if (t.n_spans != n) fail_msg("%zu spans, want %zu", t.n_spans, n);
+  for (size_t i = 0; i < n; i++) {
+    const mw_stored_span *s = &t.spans[i];
+    assert_memory_equal(s->trace_id, trace, 16);
+    assert_int_equal(s->span_id[7], w[i].id);
+    assert_int_equal(s->start_ns, T0 + w[i].start_ms * MS);
+    assert_int_equal(s->dur_ns, w[i].dur_ms * MS);
+    assert_string_equal(s->name, w[i].name);
+    assert_int_equal(s->body_len, strlen(w[i].body));
+    assert_memory_equal(s->body, w[i].body, s->body_len);
+    assert_int_equal(s->has_parent, w[i].parent != 0);
+    if (w[i].parent) assert_int_equal(s->parent_id[7], w[i].parent);
+    assert_int_equal(s->source_id, f->source);
+    assert_int_equal(s->scope_id, f->scope);
+  }
+  assert_int_equal(t.n_sources, n ? 1 : 0);
+  if (n) {
+    assert_int_equal(t.sources[0].len, 5);
+    assert_memory_equal(t.sources[0].data, "res-1", 5);
+    assert_int_equal(t.n_scopes, 1);
+    assert_memory_equal(t.scopes[0].data, "scope-1", 7);
+  }
+  mw__read_end(r);
+}
+
+/* Old rows and a block's spans of one trace come back as one, by start, the
+ * span stored in both once (the old row's copy: the first read). */
+static void test_trace_old_rows_and_blocks(void **state) {
+  fixture *f = *state;
+  want_span a[] = {{1, 0, 100, "GET /a", "old-body", 0}, {2, 10, 30, "db", "old-body", 1}, {3, 50, 80, "db", "a3", 1}};
+  expect_trace(f, TA, a, 3);
+}
+
+/* A trace in two blocks; the spans of the trace sharing its key are not its. */
+static void test_trace_over_blocks_and_key_collision(void **state) {
+  fixture *f = *state;
+  want_span c[] = {
+      {0xc1, 1000, 200, "GET /a", "c1", 0}, {0xc3, 1050, 250, "db", "c3", 0xc1}, {0xc2, 1100, 50, "db", "c2", 0xc1}};
+  expect_trace(f, TC, c, 3);
+  want_span d[] = {{0xd1, 1010, 10, "GET /a", "d1", 0}};
+  expect_trace(f, TD, d, 1);
+  /* e2's block is gone: its run entry is skipped */
+  want_span e[] = {{0xe1, 2000, 5, "GET /a", "e1", 0}};
+  expect_trace(f, TE, e, 1);
+  static const uint8_t unknown[16] = {0xc0, 1, 2, 3, 4, 5, 6, 7, [15] = 9};
+  expect_trace(f, unknown, NULL, 0);
+}
+
+/* max_spans counts distinct spans: the re-sent span 2 does not count twice. */
+static void test_trace_max_spans(void **state) {
+  fixture *f = *state;
+  mw_read *r = rd(f);
+  mw_trace_rows t;
+  assert_int_equal(mw__store_read_trace(r, f->arena, TA, 3, &t), MW_OK);
+  assert_int_equal(t.n_spans, 3);
+  assert_int_equal(mw__store_read_trace(r, f->arena, TA, 2, &t), MW_ETOOBIG);
+  assert_int_equal(mw__store_read_trace(r, f->arena, TC, 3, &t), MW_OK);
+  assert_int_equal(mw__store_read_trace(r, f->arena, TC, 2, &t), MW_ETOOBIG);
+  assert_int_equal(mw__store_read_trace(r, f->arena, TA, 1, &t), MW_ETOOBIG); /* old rows alone */
+  mw__read_end(r);
+}
+
+static void test_span_by_id(void **state) {
+  fixture *f = *state;
+  mw_read *r = rd(f);
+  mw_stored_span s;
+  uint8_t sid[8] = {[7] = 3};
+  assert_int_equal(mw__store_span_by_id(r, f->arena, TA, sid, &s), MW_OK); /* in a block */
+  assert_int_equal(s.start_ns, T0 + 50 * MS);
+  assert_int_equal(s.dur_ns, 80 * MS);
+  assert_int_equal(s.op_id, f->op_db);
+  assert_int_equal(s.source_id, f->source);
+  assert_int_equal(s.kind, 3);
+  assert_int_equal(s.parent_id[7], 1);
+  sid[7] = 1;
+  assert_int_equal(mw__store_span_by_id(r, f->arena, TA, sid, &s), MW_OK); /* an old row */
+  assert_int_equal(s.start_ns, T0);
+  assert_int_equal(s.dur_ns, 100 * MS);
+  assert_int_equal(s.op_id, f->op_root);
+  assert_int_equal(s.has_parent, 0);
+  sid[7] = 0xd1; /* in a candidate block, under the other trace of the key */
+  assert_int_equal(mw__store_span_by_id(r, f->arena, TC, sid, &s), MW_ENOTFOUND);
+  sid[7] = 0xe2; /* its block is gone */
+  assert_int_equal(mw__store_span_by_id(r, f->arena, TE, sid, &s), MW_ENOTFOUND);
+  sid[7] = 0xc3;
+  int64_t from, to;
+  assert_int_equal(mw__store_span_time(r, TC, sid, &from, &to), MW_OK);
+  assert_int_equal(from, T0 + 1050 * MS);
+  assert_int_equal(to, T0 + 1300 * MS);
+  const char *name, *service;
+  assert_int_equal(mw__store_span_name(r, f->arena, TC, sid, &name, &service), MW_OK);
+  assert_string_equal(name, "db");
+  assert_string_equal(service, "shop");
+  sid[7] = 2;
+  assert_int_equal(mw__store_span_name(r, f->arena, TA, sid, &name, &service), MW_OK);
+  assert_string_equal(name, "db");
+  mw__read_end(r);
+}
+
+/* Root and extent over both kinds: trace A's root is an old row, its end a
+ * block's span; trace C is in blocks only. */
+static void test_trace_meta(void **state) {
+  fixture *f = *state;
+  mw_read *r = rd(f);
+  mw_search_hit h = {0};
+  memcpy(h.trace_id, TA, 16);
+  assert_int_equal(mw__store_trace_meta(r, f->arena, &h), MW_OK);
+  assert_string_equal(h.root_service, "shop");
+  assert_string_equal(h.root_name, "GET /a");
+  assert_int_equal(h.start_ns, T0);
+  assert_int_equal(h.dur_ns, 130 * MS);
+  memset(&h, 0, sizeof h);
+  memcpy(h.trace_id, TC, 16);
+  assert_int_equal(mw__store_trace_hit(r, f->arena, &h), MW_OK);
+  assert_string_equal(h.root_name, "GET /a");
+  assert_int_equal(h.start_ns, T0 + 1000 * MS);
+  assert_int_equal(h.dur_ns, 300 * MS);
+  memset(&h, 0, sizeof h);
+  memcpy(h.trace_id, TE, 16);
+  assert_int_equal(mw__store_trace_meta(r, f->arena, &h), MW_OK);
+  assert_int_equal(h.start_ns, T0 + 2000 * MS);
+  assert_int_equal(h.dur_ns, 5 * MS);
+  mw__read_end(r);
+}
+
+/* More candidate blocks than MW_TRACE_MAX_BLOCKS for one trace key: the read
+ * refuses (MW_ETOOBIG) rather than open them all. */
+static void test_candidate_cap(void **state) {
+  fixture *f = *state;
+  enum { K = MW_TRACE_MAX_BLOCKS + 1 };
+  mw__sb_span *v = calloc(K, sizeof *v);
+  const mw__sb_span **blocks = calloc(K, sizeof *blocks);
+  size_t *n = calloc(K, sizeof *n);
+  for (size_t i = 0; i < K; i++) {
+    uint8_t t[16] = {0xf0, [14] = (uint8_t)(i >> 8), [15] = (uint8_t)i};
+    v[i] = blk_span(f, t, 1, 0, 1, 3000, 1, "f");
+    blocks[i] = &v[i];
+    n[i] = 1;
+  }
+  sqlite3 *db = open_db(f);
+  seal_blocks(f, db, blocks, n, K, NULL);
+  sqlite3_close(db);
+  uint8_t t0[16] = {0xf0};
+  mw_read *r = rd(f);
+  mw_trace_rows t;
+  assert_int_equal(mw__store_read_trace(r, f->arena, t0, 100, &t), MW_ETOOBIG);
+  mw__read_end(r);
+  free(v);
+  free(blocks);
+  free(n);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_trace_old_rows_and_blocks),
+      cmocka_unit_test(test_trace_over_blocks_and_key_collision),
+      cmocka_unit_test(test_trace_max_spans),
+      cmocka_unit_test(test_span_by_id),
+      cmocka_unit_test(test_trace_meta),
+      cmocka_unit_test(test_candidate_cap),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
