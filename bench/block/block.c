@@ -8,9 +8,14 @@
  * spans) and a whole block.
  *
  *   bench-corpus-gen --spans 200000 --seed 1 --out /tmp/corpus-200k.bin
- *   bench-block --corpus /tmp/corpus-200k.bin [--block 1024] [--write-block FILE]
+ *   bench-block --corpus /tmp/corpus-200k.bin [--block 1024] [--write-block FILE] [--seal]
  *
- * --write-block writes the first full block (fuzz seeds). */
+ * --write-block writes the first full block (fuzz seeds). --seal also seals
+ * each block into an in-memory database migrated to 0008 (mw__bw_seal,
+ * store/block_write.h) and prints the block_ops.refs bytes per span
+ * (STORAGE-WIRING §9) and the seal's CPU per span; slow spans at each
+ * operation's p90 of the blocks sealed before (as the writer's threshold,
+ * raised from the spans it saw). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +26,8 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "decode/otlp.h"
+#include "store/block_write.h"
+#include "store/schema.h"
 #include "store/span_block.h"
 
 static double now_s(void) {
@@ -90,7 +97,110 @@ static size_t n_blocks, cap_blocks, block_size = 1024;
 static double enc_s;
 static uint64_t enc_spans;
 
-static void seal_block(open_block *ob) {
+/* --seal: the rows of each block in an in-memory database */
+static sqlite3 *seal_db;
+static mw__bw *bw;
+static mw__truns_mem *seal_mem;
+static double seal_s;
+static uint64_t seal_refs, seal_ops, seal_slow, seal_spans;
+/* per operation: the durations of its spans sealed so far (for a p90 threshold) */
+static int64_t **op_durs;
+static size_t *op_ndur, n_op_durs;
+
+static int cmp_i64(const void *x, const void *y) {
+  int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+  return (a > b) - (a < b);
+}
+static int p90_slow(void *user, int64_t op, int64_t *thr) {
+  (void)user;
+  *thr = 0;
+  if ((size_t)op > n_op_durs || !op_ndur[op - 1]) return MW_OK;
+  size_t n = op_ndur[op - 1] < 1024 ? op_ndur[op - 1] : 1024; /* the latest 1,024, as raise_slow */
+  int64_t *v = malloc(n * sizeof *v);
+  memcpy(v, op_durs[op - 1] + op_ndur[op - 1] - n, n * sizeof *v);
+  qsort(v, n, sizeof *v, cmp_i64);
+  if (n >= 1024) *thr = v[n * 9 / 10];
+  free(v);
+  return MW_OK;
+}
+static void note_durs(const mw__sb_span *v, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    size_t op = (size_t)v[i].op_id;
+    if (op > n_op_durs) {
+      op_durs = realloc(op_durs, op * sizeof *op_durs);
+      op_ndur = realloc(op_ndur, op * sizeof *op_ndur);
+      for (size_t k = n_op_durs; k < op; k++) op_durs[k] = NULL, op_ndur[k] = 0;
+      n_op_durs = op;
+    }
+    op_durs[op - 1] = realloc(op_durs[op - 1], (op_ndur[op - 1] + 1) * sizeof **op_durs);
+    op_durs[op - 1][op_ndur[op - 1]++] = v[i].dur_ns;
+  }
+}
+
+/* refs layouts, in varint bytes (STORAGE-WIRING §9): [0] by start: index,
+ * start - first_ns, dur; [1] the same with the start as a delta from the
+ * previous span of the op (the one built: block_write.h); [2] by index: index
+ * delta, start - first_ns, dur; [3] no start (index, dur). */
+static uint64_t alt_refs[4];
+typedef struct alt {
+  int64_t op, start, dur;
+  uint32_t index;
+} alt;
+static int cmp_alt(const void *x, const void *y) {
+  const alt *a = x, *b = y;
+  if (a->op != b->op) return a->op < b->op ? -1 : 1;
+  if (a->start != b->start) return a->start < b->start ? -1 : 1;
+  return (a->index > b->index) - (a->index < b->index);
+}
+static int cmp_alt_index(const void *x, const void *y) {
+  const alt *a = x, *b = y;
+  if (a->op != b->op) return a->op < b->op ? -1 : 1;
+  return (a->index > b->index) - (a->index < b->index);
+}
+static size_t uvlen(uint64_t v) {
+  size_t k = 1;
+  while (v >= 0x80) v >>= 7, k++;
+  return k;
+}
+static void alt_sizes(const mw__sb_span *v, size_t n) {
+  uint32_t *perm = malloc(n * sizeof *perm), *tmp = malloc(n * sizeof *tmp);
+  alt *a = malloc(n * sizeof *a);
+  mw__sb_order(v, n, perm, tmp);
+  int64_t first = INT64_MAX;
+  for (size_t k = 0; k < n; k++) {
+    const mw__sb_span *s = &v[perm[k]];
+    a[k] = (alt){s->op_id, s->start_ns, s->dur_ns, (uint32_t)k};
+    if (s->start_ns < first) first = s->start_ns;
+  }
+  qsort(a, n, sizeof *a, cmp_alt);
+  for (size_t k = 0; k < n; k++) {
+    int newop = !k || a[k].op != a[k - 1].op;
+    alt_refs[0] += uvlen(a[k].index) + uvlen((uint64_t)(a[k].start - first)) + uvlen((uint64_t)a[k].dur);
+    alt_refs[1] += uvlen(a[k].index) + uvlen((uint64_t)(a[k].start - (newop ? first : a[k - 1].start))) +
+                   uvlen((uint64_t)a[k].dur);
+    alt_refs[3] += uvlen(a[k].index) + uvlen((uint64_t)a[k].dur);
+  }
+  qsort(a, n, sizeof *a, cmp_alt_index);
+  for (size_t k = 0; k < n; k++) {
+    int newop = !k || a[k].op != a[k - 1].op;
+    alt_refs[2] += uvlen(a[k].index - (newop ? 0 : a[k - 1].index)) + uvlen((uint64_t)(a[k].start - first)) +
+                   uvlen((uint64_t)a[k].dur);
+  }
+  free(perm), free(tmp), free(a);
+}
+
+static void seal_rows(int64_t source, const mw__sb_span *v, size_t n) {
+  alt_sizes(v, n);
+  mw__bw_sealed out;
+  double t = now_s();
+  int rc = mw__bw_seal(bw, source, v, n, p90_slow, NULL, seal_mem, &out);
+  seal_s += now_s() - t;
+  if (rc) fprintf(stderr, "bench-block: seal: %s (%s)\n", mw__strerror(rc), sqlite3_errmsg(seal_db)), exit(1);
+  seal_refs += out.refs_bytes, seal_ops += out.ops, seal_slow += out.slow, seal_spans += n;
+  note_durs(v, n);
+}
+
+static void seal_block(open_block *ob, int64_t source) {
   if (!ob->n) return;
   for (size_t i = 0; i < ob->n; i++) ob->spans[i].body = (const uint8_t *)ob->bodies.data + ob->body_off[i];
   size_t at = store.len;
@@ -106,6 +216,7 @@ static void seal_block(open_block *ob) {
   sealed *s = &blocks[n_blocks++];
   s->off = at, s->len = store.len - at, s->n = ob->n, s->full = ob->n == block_size;
   memcpy(s->probe, ob->spans[(n_blocks * 7919) % ob->n].trace_id, 16);
+  if (bw) seal_rows(source, ob->spans, ob->n);
   ob->n = 0;
   mw__buf_reset(&ob->bodies);
 }
@@ -121,13 +232,15 @@ static uint64_t uv(const uint8_t **p) {
 
 int main(int argc, char **argv) {
   const char *corpus = NULL, *write_block = NULL;
+  int do_seal = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--corpus") && v) corpus = v, i++;
     else if (!strcmp(a, "--block") && v) block_size = (size_t)atol(v), i++;
     else if (!strcmp(a, "--write-block") && v) write_block = v, i++;
+    else if (!strcmp(a, "--seal")) do_seal = 1;
     else {
-      fprintf(stderr, "usage: bench-block --corpus FILE [--block N] [--write-block FILE]\n");
+      fprintf(stderr, "usage: bench-block --corpus FILE [--block N] [--write-block FILE] [--seal]\n");
       return 2;
     }
   }
@@ -145,6 +258,13 @@ int main(int argc, char **argv) {
   fclose(f);
 
   enc = mw__sb_enc_new();
+  if (do_seal) {
+    char err[256];
+    if (sqlite3_open(":memory:", &seal_db) || mw__schema_apply(seal_db, 0, err, sizeof err) ||
+        sqlite3_exec(seal_db, "BEGIN", NULL, NULL, NULL) || mw__bw_open(seal_db, &bw) ||
+        !(seal_mem = mw__truns_mem_new()))
+      return fprintf(stderr, "bench-block: the seal database: %s\n", sqlite3_errmsg(seal_db)), 1;
+  }
   mw__buf_init(&store, SIZE_MAX);
   table sources = {0}, scopes = {0}, ops = {0};
   open_block *ob = NULL;
@@ -196,11 +316,11 @@ int main(int argc, char **argv) {
       body_bytes += r->body_len;
       o->n++;
       spans++;
-      if (o->n == block_size) seal_block(o);
+      if (o->n == block_size) seal_block(o, src);
     }
     mw__arena_free(a);
   }
-  for (size_t k = 0; k < n_ob; k++) seal_block(&ob[k]);
+  for (size_t k = 0; k < n_ob; k++) seal_block(&ob[k], (int64_t)k + 1);
   if (store.err) return fprintf(stderr, "bench-block: %s\n", mw__strerror(store.err)), 1;
 
   /* bytes: all blocks, full blocks only, and per column of the full blocks */
@@ -235,6 +355,22 @@ int main(int argc, char **argv) {
            (double)col[2] / d, (double)col[3] / d, (double)col[4] / d, (double)col[5] / d);
   }
   printf("encode: %.3f us/span (CPU, mw__sb_encode alone, zstd -3 included)\n", enc_s * 1e6 / (double)enc_spans);
+  if (bw) {
+    double d = (double)seal_spans;
+    printf("seal (--seal): block_ops.refs %.2f B/span, %.3f block_ops rows/span, %.3f slow_spans rows/span (p90 "
+           "thresholds), %zu trace keys; mw__bw_seal %.3f us/span (CPU: encode, order, inserts into :memory:)\n",
+           (double)seal_refs / d, (double)seal_ops / d, (double)seal_slow / d, mw__truns_mem_count(seal_mem),
+           seal_s * 1e6 / d);
+    printf("refs layouts (varint bytes/span): start - first_ns %.2f; start - previous start (built) %.2f; by index "
+           "(index delta, start - first, dur) %.2f; no start (index, dur) %.2f\n",
+           (double)alt_refs[0] / d, (double)alt_refs[1] / d, (double)alt_refs[2] / d, (double)alt_refs[3] / d);
+    mw__bw_close(bw);
+    sqlite3_exec(seal_db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(seal_db);
+    mw__truns_mem_free(seal_mem);
+    for (size_t k = 0; k < n_op_durs; k++) free(op_durs[k]);
+    free(op_durs), free(op_ndur);
+  }
 
   /* reading: a trace lookup in each block, then each whole block, a few rounds */
   ZSTD_DCtx *d = ZSTD_createDCtx();

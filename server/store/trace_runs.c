@@ -6,20 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char mw__truns_schema[] =
-    "CREATE TABLE IF NOT EXISTS trace_runs (\n"
-    "  run_id    INTEGER NOT NULL,\n"
-    "  trace_key INTEGER NOT NULL,  -- first 8 bytes of the trace id, big-endian, signed\n"
-    "  block_id  INTEGER NOT NULL,\n"
-    "  PRIMARY KEY (run_id, trace_key, block_id)) WITHOUT ROWID;\n"
-    "CREATE TABLE IF NOT EXISTS trace_run_list (\n"
-    "  run_id   INTEGER PRIMARY KEY,\n"
-    "  level    INTEGER NOT NULL,   -- 0 flushed, n+1 merged from n, -1 dropped (being deleted)\n"
-    "  first_ns INTEGER NOT NULL,\n"
-    "  last_ns  INTEGER NOT NULL,\n"
-    "  entries  INTEGER NOT NULL,\n"
-    "  into_run INTEGER);           -- the run a merge under way copies this one into\n";
-
 int64_t mw__trace_key(const uint8_t id[16]) {
   uint64_t k = 0;
   for (int i = 0; i < 8; i++) k = k << 8 | id[i];

@@ -21,7 +21,7 @@
  * - reading (mw__truns_rd, on any connection): the runs of the connection's
  *   snapshot plus, optionally, a partition.
  *
- * Tables (mw__truns_schema; migration 0008 is to carry them):
+ * Tables (schema/sql/0008_span_blocks.sql):
  *   trace_runs (run_id, trace_key, block_id) WITHOUT ROWID, primary key in
  *     that order: a flushed or merged run is inserted in key order, so it is
  *     appended at the right edge of the B-tree and written once.
@@ -37,9 +37,6 @@
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* The tables, for migration 0008 (and the tests and benchmark until then). */
-extern const char mw__truns_schema[];
 
 /* The trace key of a 16-byte trace id: its first 8 bytes, big-endian. */
 int64_t mw__trace_key(const uint8_t trace_id[16]);

@@ -71,6 +71,12 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+test('the server migrated the version 7 file to version 8 (span blocks) and to nothing else', () => {
+  const lines = srv.stderr.split('\n').filter((l) => /msg="migrated database"/.test(l));
+  assert.deepEqual(lines.map((l) => (l.match(/file=(\S+) version=(\d+)/) || []).slice(1)),
+    [['0008_span_blocks.sql', '8']], `migration lines:\n${lines.join('\n')}`);
+});
+
 test('the corpus holds what the test relies on', () => {
   // the figures bench-corpus-gen printed when it wrote the file (see the README)
   assert.equal(records, 52, 'corpus records (batches)');

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "store/schema.h"
 #include "store/trace_runs.h"
 
 typedef struct fx {
@@ -48,7 +49,8 @@ static int setup(void **state) {
   close(fd);
   assert_int_equal(sqlite3_open(f->path, &f->w), SQLITE_OK);
   exec(f->w, "PRAGMA journal_mode=WAL");
-  exec(f->w, mw__truns_schema);
+  char err[256] = "";
+  if (mw__schema_apply(f->w, 0, err, sizeof err)) fail_msg("the migrations: %s", err); /* 0008 has the tables */
   assert_int_equal(sqlite3_open(f->path, &f->r), SQLITE_OK);
   assert_int_equal(mw__truns_w_open(f->w, &f->tw), MW_OK);
   assert_int_equal(mw__truns_rd_open(f->r, &f->rd), MW_OK);

@@ -1,0 +1,246 @@
+/* Sealing a block, and block_ops.refs (block_write.h). */
+#include "store/block_write.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "store/conn.h"
+#include "store/sref.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { ST_BLOCK, ST_OP, ST_SLOW, N_ST };
+static const char *const sql[N_ST] = {
+    [ST_BLOCK] =
+        "INSERT INTO span_blocks (source_id, first_ns, last_ns, n, format, data) VALUES (?1, ?2, ?3, ?4, 1, ?5)",
+    [ST_OP] = "INSERT INTO block_ops (op_id, first_ns, block_id, last_ns, n, max_dur_ns, refs) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_SLOW] = "INSERT OR IGNORE INTO slow_spans (op_id, dur_ns, span_rowid, start_ns, block_id) "
+                "VALUES (?1, ?2, ?3, ?4, ?5)",
+};
+
+/* A span in the operation order: (op, start, index in the block). */
+typedef struct opkey {
+  int64_t op, start, dur;
+  uint32_t index;
+} opkey;
+
+struct mw__bw {
+  sqlite3 *db;
+  sqlite3_stmt *st[N_ST];
+  mw__sb_enc *enc;
+  mw_buf data, refs;
+  uint32_t *perm, *tmp;
+  opkey *keys;
+  size_t cap;
+};
+
+int mw__bw_open(sqlite3 *db, mw__bw **out) {
+  *out = NULL;
+  mw__bw *w = calloc(1, sizeof *w);
+  if (!w) return MW_ENOMEM;
+  w->db = db;
+  mw__buf_init(&w->data, (size_t)1000000000); /* SQLite's default blob limit */
+  mw__buf_init(&w->refs, (size_t)1 << 24);    /* 65,536 spans x 3 varints of <= 10 bytes fit */
+  if (!(w->enc = mw__sb_enc_new())) {
+    mw__bw_close(w);
+    return MW_ENOMEM;
+  }
+  for (int i = 0; i < N_ST; i++)
+    if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &w->st[i], NULL) != SQLITE_OK) {
+      mw__bw_close(w);
+      return MW_EIO;
+    }
+  *out = w;
+  return MW_OK;
+}
+
+void mw__bw_close(mw__bw *w) {
+  if (!w) return;
+  for (int i = 0; i < N_ST; i++) sqlite3_finalize(w->st[i]);
+  mw__sb_enc_free(w->enc);
+  mw__buf_free(&w->data);
+  mw__buf_free(&w->refs);
+  free(w->perm);
+  free(w->tmp);
+  free(w->keys);
+  free(w);
+}
+
+static int put_uv(mw_buf *b, uint64_t v) {
+  uint8_t t[10];
+  size_t k = 0;
+  while (v >= 0x80) t[k++] = (uint8_t)(v | 0x80), v >>= 7;
+  t[k++] = (uint8_t)v;
+  return mw__buf_add(b, t, k);
+}
+
+static int64_t sat_end(int64_t start, int64_t dur) {
+  if (dur > 0 && start > INT64_MAX - dur) return INT64_MAX;
+  if (dur < 0 && start < INT64_MIN - dur) return INT64_MIN;
+  return start + dur;
+}
+
+static int cmp_opkey(const void *pa, const void *pb) {
+  const opkey *a = pa, *b = pb;
+  if (a->op != b->op) return a->op < b->op ? -1 : 1;
+  if (a->start != b->start) return a->start < b->start ? -1 : 1;
+  return (a->index > b->index) - (a->index < b->index);
+}
+
+static int grow(mw__bw *w, size_t n) {
+  if (w->cap >= n) return MW_OK;
+  uint32_t *p = realloc(w->perm, n * sizeof *p);
+  if (!p) return MW_ENOMEM;
+  w->perm = p;
+  if (!(p = realloc(w->tmp, n * sizeof *p))) return MW_ENOMEM;
+  w->tmp = p;
+  opkey *k = realloc(w->keys, n * sizeof *k);
+  if (!k) return MW_ENOMEM;
+  w->keys = k;
+  w->cap = n;
+  return MW_OK;
+}
+
+int mw__bw_add_keys(mw__truns_mem *mem, const mw__sb_span *spans, size_t n, int64_t block_id, int64_t first_ns,
+                    int64_t last_ns) {
+  int64_t prev = 0;
+  for (size_t i = 0; i < n; i++) {
+    int64_t k = mw__trace_key(spans[i].trace_id);
+    if (i && k == prev) continue; /* (the partition ignores repeats; this only saves probes) */
+    int rc = mw__truns_add(mem, k, block_id, first_ns, last_ns);
+    if (rc) return rc;
+    prev = k;
+  }
+  return MW_OK;
+}
+
+/* One block_ops row and the slow_spans rows of keys[0..k), one operation's
+ * spans in (start, index) order. */
+static int seal_op(mw__bw *w, const mw__bw_sealed *b, const opkey *keys, size_t k, mw__bw_slow_fn slow, void *user,
+                   size_t *n_slow) {
+  int64_t op = keys[0].op, last = INT64_MIN, max_dur = INT64_MIN, prev = b->first_ns;
+  mw__buf_reset(&w->refs);
+  int rc = MW_OK;
+  for (size_t i = 0; i < k && !rc; i++) {
+    int64_t end = sat_end(keys[i].start, keys[i].dur);
+    if (end > last) last = end;
+    if (keys[i].dur > max_dur) max_dur = keys[i].dur;
+    rc = put_uv(&w->refs, keys[i].index);
+    if (!rc) rc = put_uv(&w->refs, (uint64_t)keys[i].start - (uint64_t)prev);
+    prev = keys[i].start;
+    if (!rc) rc = put_uv(&w->refs, (uint64_t)keys[i].dur);
+  }
+  if (rc) return rc;
+  sqlite3_stmt *st = w->st[ST_OP];
+  sqlite3_bind_int64(st, 1, op);
+  sqlite3_bind_int64(st, 2, b->first_ns);
+  sqlite3_bind_int64(st, 3, b->block_id);
+  sqlite3_bind_int64(st, 4, last);
+  sqlite3_bind_int64(st, 5, (int64_t)k);
+  sqlite3_bind_int64(st, 6, max_dur);
+  sqlite3_bind_blob(st, 7, w->refs.data ? w->refs.data : "", (int)w->refs.len, SQLITE_STATIC);
+  int64_t none;
+  if ((rc = mw__step_id(w->db, st, &none))) return rc;
+
+  if (!slow) return MW_OK;
+  int64_t thr;
+  if ((rc = slow(user, op, &thr))) return rc;
+  if (max_dur < thr) return MW_OK;
+  st = w->st[ST_SLOW];
+  for (size_t i = 0; i < k; i++) {
+    if (keys[i].dur < thr) continue;
+    sqlite3_bind_int64(st, 1, op);
+    sqlite3_bind_int64(st, 2, keys[i].dur);
+    sqlite3_bind_int64(st, 3, mw__sref_block(b->block_id, keys[i].index));
+    sqlite3_bind_int64(st, 4, keys[i].start);
+    sqlite3_bind_int64(st, 5, b->block_id);
+    if ((rc = mw__step_id(w->db, st, &none))) return rc;
+    *n_slow += (size_t)sqlite3_changes(w->db);
+  }
+  return MW_OK;
+}
+
+int mw__bw_seal(mw__bw *w, int64_t source_id, const mw__sb_span *spans, size_t n, mw__bw_slow_fn slow, void *user,
+                mw__truns_mem *mem, mw__bw_sealed *out) {
+  memset(out, 0, sizeof *out);
+  if (!n || n > MW__SB_MAX_SPANS) return MW_EINVAL;
+  int rc = grow(w, n);
+  if (rc) return rc;
+  mw__buf_reset(&w->data);
+  if ((rc = mw__sb_encode(w->enc, spans, n, &w->data))) return rc;
+  mw__sb_order(spans, n, w->perm, w->tmp);
+
+  int64_t first = INT64_MAX, last = INT64_MIN;
+  for (size_t i = 0; i < n; i++) {
+    int64_t end = sat_end(spans[i].start_ns, spans[i].dur_ns);
+    if (spans[i].start_ns < first) first = spans[i].start_ns;
+    if (end > last) last = end;
+  }
+  sqlite3_stmt *st = w->st[ST_BLOCK];
+  sqlite3_bind_int64(st, 1, source_id);
+  sqlite3_bind_int64(st, 2, first);
+  sqlite3_bind_int64(st, 3, last);
+  sqlite3_bind_int64(st, 4, (int64_t)n);
+  sqlite3_bind_blob(st, 5, w->data.data, (int)w->data.len, SQLITE_STATIC);
+  int64_t none;
+  if ((rc = mw__step_id(w->db, st, &none))) return rc;
+  out->block_id = sqlite3_last_insert_rowid(w->db);
+  out->first_ns = first, out->last_ns = last, out->n = n, out->data_bytes = w->data.len;
+  if (out->block_id > MW__SREF_MAX_BLOCK) return MW_ETOOBIG;
+
+  for (size_t k = 0; k < n; k++) {
+    const mw__sb_span *s = &spans[w->perm[k]];
+    w->keys[k] = (opkey){.op = s->op_id, .start = s->start_ns, .dur = s->dur_ns, .index = (uint32_t)k};
+  }
+  qsort(w->keys, n, sizeof *w->keys, cmp_opkey);
+  for (size_t i = 0; i < n && !rc;) {
+    size_t j = i + 1;
+    while (j < n && w->keys[j].op == w->keys[i].op) j++;
+    rc = seal_op(w, out, w->keys + i, j - i, slow, user, &out->slow);
+    out->ops++;
+    out->refs_bytes += w->refs.len;
+    i = j;
+  }
+  if (!rc && mem) rc = mw__bw_add_keys(mem, spans, n, out->block_id, first, last);
+  return rc;
+}
+
+/* ---- block_ops.refs ----------------------------------------------------------- */
+
+void mw__refs_init(mw__refs_it *it, const uint8_t *refs, size_t len, int64_t block_first_ns) {
+  it->p = refs;
+  it->end = refs ? refs + len : refs;
+  it->prev_ns = block_first_ns;
+}
+
+static int get_uv(mw__refs_it *it, uint64_t *v) {
+  *v = 0;
+  for (unsigned shift = 0; shift < 64 && it->p < it->end; shift += 7) {
+    uint8_t x = *it->p++;
+    if (shift == 63 && x > 1) break; /* past 64 bits */
+    *v |= (uint64_t)(x & 0x7f) << shift;
+    if (!(x & 0x80)) return MW_OK;
+  }
+  it->p = it->end;
+  return MW_EIO;
+}
+
+static int64_t s64(uint64_t u) {
+  int64_t r;
+  memcpy(&r, &u, sizeof r); /* two's complement, without the implementation-defined conversion */
+  return r;
+}
+
+int mw__refs_next(mw__refs_it *it, mw__ref *out) {
+  if (it->p >= it->end) return 0;
+  uint64_t index, start, dur;
+  if (get_uv(it, &index) || get_uv(it, &start) || get_uv(it, &dur) || index > 0xffff) {
+    it->p = it->end;
+    return MW_EIO;
+  }
+  out->index = (uint32_t)index;
+  out->start_ns = s64((uint64_t)it->prev_ns + start);
+  it->prev_ns = out->start_ns;
+  out->dur_ns = s64(dur);
+  return 1;
+}
