@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timefmt.h"
+#include "store/blocks.h"
 #include "store/conn.h"
 
 #include <stdlib.h>
@@ -54,17 +55,31 @@ void mw__readers_close(mw__readers *p) {
     p->free_list = r->next;
     for (int i = 0; i < MW_RS__COUNT; i++) sqlite3_finalize(r->stmts[i]);
     sqlite3_close(r->db);
+    ZSTD_freeDCtx(r->dctx);
     free(r);
   }
   uv_cond_destroy(&p->gate);
   uv_mutex_destroy(&p->lock);
 }
 
-/* Lists r as lent out (under the pool's lock). */
+/* Lists r as lent out (under the pool's lock) with the writer's commit_seq
+ * as it is now, before r's BEGIN: loaded under the lock that
+ * mw__readers_min_seq takes, so that the writer either counts r or frees only
+ * what r's snapshot already holds (blocks.h, "the reader rule"). */
 static void mark_lent(mw__readers *p, mw_read *r) {
+  r->seq_at_begin = mw__blk_seq(p->blk);
   r->next = p->lent;
   p->lent = r;
   p->out++;
+}
+
+int64_t mw__readers_min_seq(mw__readers *p) {
+  int64_t min = INT64_MAX;
+  uv_mutex_lock(&p->lock);
+  for (mw_read *r = p->lent; r; r = r->next)
+    if (r->seq_at_begin < min) min = r->seq_at_begin;
+  uv_mutex_unlock(&p->lock);
+  return min;
 }
 
 /* Takes r off the list of those lent out and wakes whoever waits for that
@@ -115,6 +130,12 @@ int mw__readers_lend(mw__readers *p, mw_read **out) {
     r = calloc(1, sizeof *r);
     if (!r || mw__store_connect(p->db_path, 1, &r->db, err, sizeof err)) {
       if (r) mw__error("cannot open a read connection", "err=\"%s\"", err);
+      free(r);
+      return MW_EIO;
+    }
+    if (!(r->dctx = ZSTD_createDCtx())) {
+      mw__error("cannot open a read connection", "err=\"out of memory\"");
+      sqlite3_close(r->db);
       free(r);
       return MW_EIO;
     }

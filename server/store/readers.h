@@ -11,7 +11,9 @@
 #define MW_STORE_READERS_H
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <uv.h>
+#include <zstd.h>
 
 #include "core/arena.h"
 #include "store/store.h"
@@ -30,6 +32,7 @@ enum mw__rstmt {
 };
 
 typedef struct mw__readers mw__readers;
+struct mw__blk; /* store/blocks.h */
 
 struct mw_read {
   mw__readers *pool;
@@ -38,6 +41,12 @@ struct mw_read {
   struct mw_read *next; /* in the free list, or in the list of those lent out */
   _Atomic int kicked;   /* stop now: the WAL must be emptied (checkpoint.c) */
   int slow_us;          /* test hook: sleep in the progress handler */
+  /* the writer's commit_seq loaded BEFORE this transaction's BEGIN (and again
+   * before mw__read_yield's): the view of memory a query takes with it
+   * (mw__blk_view_take, mw__blk_trace_probe) holds every retired item stamped
+   * later, and the writer frees none of those while r is lent out */
+  int64_t seq_at_begin;
+  ZSTD_DCtx *dctx; /* for the blocks this connection's queries open (mw__sb_open) */
 };
 
 struct mw__readers {
@@ -49,6 +58,9 @@ struct mw__readers {
   mw_read *lent;   /* lent out now */
   size_t out;      /* how many are lent out */
   int gate_closed; /* new readers wait: the writer waits to empty the WAL */
+  /* the writer's memory (store/blocks.h), set by mw__writer_start before any
+   * reader is lent; NULL when the writer keeps no open blocks */
+  struct mw__blk *blk;
 };
 
 void mw__readers_init(mw__readers *p, const char *db_path, int slow_us);
@@ -67,6 +79,10 @@ int mw__readers_lend(mw__readers *p, mw_read **out);
  * how many are still out. */
 size_t mw__readers_gate_close(mw__readers *p, int kick);
 void mw__readers_gate_open(mw__readers *p);
+
+/* The smallest seq_at_begin of the readers lent out now, INT64_MAX when none
+ * is: the writer frees retired memory stamped <= it (mw__blk_free_retired). */
+int64_t mw__readers_min_seq(mw__readers *p);
 
 /* 1 when r's last statement was stopped by the query's limit (so that a
  * failure it causes is not logged as an error). */
