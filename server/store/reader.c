@@ -4,6 +4,7 @@
 #include "store/reader_sql.h"
 #include "store/block_read.h"
 #include "store/block_sql.h"
+#include "store/blocks.h"
 #include "store/span_block.h"
 #include "store/trace_runs.h"
 #include "core/bmap.h"
@@ -64,12 +65,12 @@ typedef struct blk_rd {
   size_t n_ops, ops_cap;
 } blk_rd;
 
-/* The reader's decompression context. HOOK(w4): once mw_read carries its own
- * (readers.h `dctx`, made with the connection), answer r->dctx and leave
- * *own NULL; until then one is made for the query and freed by blk_end. */
+/* The reader's decompression context: its connection's (readers.c makes
+ * one with it); a query on a reader without one makes its own, freed by
+ * blk_end. */
 static ZSTD_DCtx *reader_dctx(mw_read *r, ZSTD_DCtx **own) {
-  (void)r;
-  return *own = ZSTD_createDCtx();
+  *own = NULL;
+  return r->dctx ? r->dctx : (*own = ZSTD_createDCtx());
 }
 
 static void blk_end(blk_rd *b) {
@@ -127,16 +128,67 @@ typedef struct tr_sink {
   void *user;
 } tr_sink;
 
-/* The reader's view V of memory (STORAGE-WIRING §3: open blocks, recently
- * sealed blocks, the partition and the recently flushed ones): adds to ids
- * (n of cap used, sorted) the block ids V's partitions hold for key, and hands
- * every span of an open block whose trace is trace_id to s->span.
- * HOOK(w4): the one place V is consulted, for store/blocks.h's view API.
- * Until the writer keeps open blocks (STORAGE-WIRING §8 commit 5) every span
- * is in span_blocks or spans, so V is empty. */
+static int cmp_id(const void *x, const void *y) {
+  int64_t p = *(const int64_t *)x, q = *(const int64_t *)y;
+  return (p > q) - (p < q);
+}
+
+/* Span sp of an in-memory block (V) as a stored span: its body copied into
+ * the query's arena (the view's memory lasts only as long as the read
+ * transaction), its name from its operation. */
+static int mem_span(blk_rd *b, const mw__sb_span *sp, int64_t source_id, mw_stored_span *out) {
+  memset(out, 0, sizeof *out);
+  memcpy(out->trace_id, sp->trace_id, 16);
+  memcpy(out->span_id, sp->span_id, 8);
+  memcpy(out->parent_id, sp->parent_id, 8);
+  out->has_parent = sp->has_parent;
+  out->source_id = source_id;
+  out->scope_id = sp->scope_id;
+  out->op_id = sp->op_id;
+  out->start_ns = sp->start_ns;
+  out->dur_ns = sp->dur_ns;
+  out->kind = sp->kind;
+  out->status = sp->status;
+  out->body_len = sp->body_len;
+  out->body = sp->body_len ? mw__arena_memdup(b->a, sp->body, sp->body_len) : (const uint8_t *)"";
+  if (!out->body) return MW_ENOMEM;
+  const char *service;
+  int rc = op_names(b, sp->op_id, &out->name, &service);
+  if (!rc && !out->name) out->name = "";
+  return rc;
+}
+
+/* The reader's view V of memory (STORAGE-WIRING §3, store/blocks.h): hands
+ * every span of trace_id in an open or retired in-memory block to s->span,
+ * and adds to ids (n of cap used, sorted on return, without duplicates) the
+ * block ids the partitions name; an id V holds in memory is read from there,
+ * not from span_blocks (the snapshot may predate its seal). */
 static int view_trace(blk_rd *b, const uint8_t trace_id[16], int64_t key, int64_t *ids, size_t cap, size_t *n,
                       const tr_sink *s) {
-  (void)b, (void)trace_id, (void)key, (void)ids, (void)cap, (void)n, (void)s;
+  mw__blk *blk = b->r->pool ? b->r->pool->blk : NULL;
+  if (!blk) return MW_OK;
+  mw__blk_trace t;
+  int rc = mw__blk_trace_probe(blk, b->r->seq_at_begin, b->a, key, cap, &t);
+  if (rc) return rc;
+  for (size_t k = 0; k < t.n_ids; k++) {
+    if (*n == cap) return MW_ETOOBIG;
+    ids[(*n)++] = t.ids[k];
+  }
+  if (*n > 1) qsort(ids, *n, sizeof *ids, cmp_id);
+  size_t m = 0;
+  for (size_t i = 0; i < *n; i++) {
+    int held = m && ids[m - 1] == ids[i];
+    for (size_t k = 0; k < t.n_refs && !held; k++) held = t.refs[k].block_id == ids[i];
+    if (!held) ids[m++] = ids[i];
+  }
+  *n = m;
+  for (size_t k = 0; k < t.n_refs; k++)
+    for (size_t i = 0; i < t.refs[k].n; i++) {
+      const mw__sb_span *sp = mw__blk_span(&t.refs[k], i);
+      if (memcmp(sp->trace_id, trace_id, 16)) continue;
+      mw_stored_span st;
+      if ((rc = mem_span(b, sp, t.refs[k].source_id, &st)) || (rc = s->span(s->user, b, &st))) return rc;
+    }
   return MW_OK;
 }
 
