@@ -36,4 +36,44 @@ int mw__store_trace_meta(mw_read *rd, mw_arena *a, mw_search_hit *h);
 int mw__store_trace_span_ids(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], size_t max, uint8_t (**ids)[8],
                              size_t *n);
 
+/* ---- an operation's spans in blocks (block_ops) ----------------------------- */
+
+/* The most durations mw__store_op_quantile gathers for one window once
+ * blocks hold spans (MW_ETOOBIG past it: "window too large"). */
+enum { MW_OPQ_MAX = 1000000 };
+
+/* A block_ops row: the spans of one operation in one sealed block. refs
+ * (store/block_write.h, mw__refs_init) points into SQLite's row: valid only
+ * during the callback. */
+typedef struct mw__op_row {
+  int64_t block_id, first_ns, last_ns, n, max_dur_ns;
+  const uint8_t *refs;
+  size_t refs_len;
+} mw__op_row;
+
+/* BO(op, t0, t1): calls each for every block_ops row of op whose block may
+ * hold spans starting in [t0, t1) (first_ns in [t0 - 120 s, t1)), oldest
+ * block first or newest first. each returns 0 (go on), 1 (stop) or an
+ * error, which this returns. Returns 0, MW_EIO or each's error. */
+int mw__store_op_rows(mw_read *rd, int64_t op_id, int64_t t0, int64_t t1, int newest_first,
+                      int (*each)(void *user, const mw__op_row *row), void *user);
+
+/* One span of an operation: its span reference (store/sref.h: > 0 an old
+ * row's rowid, < 0 a block's span), start and duration. */
+typedef struct mw__op_span {
+  int64_t sref, start_ns, dur_ns;
+} mw__op_span;
+
+/* Appends to *v (n of *cap, grown with malloc: the caller frees) the spans of
+ * a block_ops row whose start is in [t0, t1) and duration in [min_dur,
+ * max_dur]. At most max in all (MW_ETOOBIG past it). Returns 0, MW_EIO (a
+ * malformed refs blob), MW_ETOOBIG or MW_ENOMEM. */
+int mw__op_row_spans(const mw__op_row *row, int64_t t0, int64_t t1, int64_t min_dur, int64_t max_dur, mw__op_span **v,
+                     size_t *n, size_t *cap, size_t max);
+
+/* The trace and span ids, start and duration of the spans srefs[0..n) name
+ * (old rows or blocks, each block opened once) into out[i]; found[i] = 0 for
+ * one that is gone (retention). Returns 0, MW_EIO or MW_ENOMEM. */
+int mw__store_sref_spans(mw_read *rd, mw_arena *a, const int64_t *srefs, size_t n, mw_span_ref *out, int *found);
+
 #endif

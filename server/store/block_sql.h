@@ -23,8 +23,24 @@
 #define MW__XT_BY_SPAN_SQL                                                                                             \
   "SELECT exectrace_id FROM exectrace_span_index WHERE span_id = ?1 ORDER BY exectrace_id DESC LIMIT ?2"
 
+/* BO(op, t0, t1): the block_ops rows of an operation (?1) whose block may
+ * hold spans starting in [?2, ?3): its first_ns from ?2 - 120 s on (a block
+ * holds starts at most MW_BLK_MAX_START_SPAN_NS = 120 s apart), by first_ns
+ * either way (the primary key). */
+#define MW__BO_COLS "SELECT block_id, first_ns, last_ns, n, max_dur_ns, refs FROM block_ops "
+#define MW__BO_WHERE "WHERE op_id = ?1 AND first_ns >= ?2 - 120000000000 AND first_ns < ?3 "
+#define MW__BO_ASC_SQL MW__BO_COLS MW__BO_WHERE "ORDER BY first_ns, block_id"
+#define MW__BO_DESC_SQL MW__BO_COLS MW__BO_WHERE "ORDER BY first_ns DESC, block_id DESC"
+
+/* A sealed block's data by id (?1), for the ids of the spans srefs name. */
+#define MW__BLOCK_DATA_SQL "SELECT data FROM span_blocks WHERE id = ?1"
+
+/* An old row's ids and times by rowid (?1). */
+#define MW__ROW_IDS_SQL "SELECT trace_id, span_id, start_ns, dur_ns FROM spans WHERE rowid = ?1"
+
 /* Every statement above, for the plan test (a SCAN of any table fails it). */
 #define MW__BLOCK_SQL_ALL                                                                                              \
-  MW__BLOCK_BY_ID_SQL, MW__OP_NAME_SQL, MW__SPAN_BY_ID_SQL, MW__TRACE_SPAN_IDS_SQL, MW__XT_BY_SPAN_SQL
+  MW__BLOCK_BY_ID_SQL, MW__OP_NAME_SQL, MW__SPAN_BY_ID_SQL, MW__TRACE_SPAN_IDS_SQL, MW__XT_BY_SPAN_SQL,                \
+      MW__BO_ASC_SQL, MW__BO_DESC_SQL, MW__BLOCK_DATA_SQL, MW__ROW_IDS_SQL
 
 #endif

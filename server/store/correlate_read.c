@@ -4,6 +4,7 @@
  * an answer. */
 #include "store/readers.h"
 #include "core/error.h"
+#include "store/block_read.h"
 #include "core/log.h"
 
 #include <stdio.h>
@@ -76,11 +77,85 @@ int mw__store_span_samples(mw_read *r, mw_arena *a, const uint8_t span_id[8], co
   return rc;
 }
 
+/* An operation's spans in sealed blocks that start in [t0, t1) and last
+ * [min_dur, max_dur], into *v (malloc'd, the caller frees). */
+typedef struct op_acc {
+  int64_t t0, t1, min_dur, max_dur;
+  mw__op_span *v;
+  size_t n, cap, max;
+} op_acc;
+
+static int op_acc_row(void *user, const mw__op_row *row) {
+  op_acc *o = user;
+  return mw__op_row_spans(row, o->t0, o->t1, o->min_dur, o->max_dur, &o->v, &o->n, &o->cap, o->max);
+}
+
+static int block_spans(mw_read *r, int64_t op_id, op_acc *o) {
+  return mw__store_op_rows(r, op_id, o->t0, o->t1, 0, op_acc_row, o);
+}
+
+static int cmp_i64_asc(const void *x, const void *y) {
+  int64_t p = *(const int64_t *)x, q = *(const int64_t *)y;
+  return (p > q) - (p < q);
+}
+
+/* By duration, longest first; ties by start. */
+static int cmp_op_dur_desc(const void *x, const void *y) {
+  const mw__op_span *p = x, *q = y;
+  if (p->dur_ns != q->dur_ns) return (p->dur_ns < q->dur_ns) - (p->dur_ns > q->dur_ns);
+  return (p->start_ns > q->start_ns) - (p->start_ns < q->start_ns);
+}
+
+/* The quantile over old rows and blocks together: every duration of the
+ * window in one array (at most MW_OPQ_MAX), sorted. */
+static int quantile_with_blocks(mw_read *r, int64_t op_id, int64_t start_ns, int64_t end_ns, double q, op_acc *o,
+                                int64_t *value, int64_t *count) {
+  size_t n = o->n, cap = o->n + 1024;
+  int64_t *d = malloc(cap * sizeof *d);
+  if (!d) return MW_ENOMEM;
+  for (size_t i = 0; i < n; i++) d[i] = o->v[i].dur_ns;
+  int rc = MW_OK, step;
+  sqlite3_stmt *st = mw__prepare(r, "SELECT dur_ns FROM spans INDEXED BY spans_by_op WHERE op_id = ?1 AND "
+                                    "start_ns >= ?2 AND start_ns < ?3");
+  if (!st) rc = MW_EIO;
+  else {
+    sqlite3_bind_int64(st, 1, op_id);
+    sqlite3_bind_int64(st, 2, start_ns);
+    sqlite3_bind_int64(st, 3, end_ns);
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+      if (n == MW_OPQ_MAX) rc = MW_ETOOBIG;
+      else if (n == cap) {
+        int64_t *t = realloc(d, (cap *= 2) * sizeof *t);
+        if (!t) rc = MW_ENOMEM;
+        else d = t;
+      }
+      if (!rc) d[n++] = sqlite3_column_int64(st, 0);
+    }
+    if (!rc && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+    sqlite3_finalize(st);
+  }
+  if (!rc) {
+    qsort(d, n, sizeof *d, cmp_i64_asc);
+    *count = (int64_t)n;
+    size_t k = (size_t)(q * (double)n + 0.999999999);
+    if (k < 1) k = 1;
+    if (k > n) k = n;
+    *value = d[k - 1];
+  }
+  free(d);
+  return rc;
+}
+
 int mw__store_op_quantile(mw_read *r, int64_t op_id, int64_t start_ns, int64_t end_ns, double q, int64_t *value,
                           int64_t *count) {
   *value = 0;
   *count = 0;
-  int rc = MW_OK;
+  op_acc o = {.t0 = start_ns, .t1 = end_ns, .min_dur = INT64_MIN, .max_dur = INT64_MAX, .max = MW_OPQ_MAX};
+  int rc = block_spans(r, op_id, &o);
+  if (!rc && o.n) rc = quantile_with_blocks(r, op_id, start_ns, end_ns, q, &o, value, count);
+  free(o.v);
+  if (rc || o.n) return rc;
+  /* old rows only: count, then one step to the rank */
   sqlite3_stmt *st = mw__prepare(r, "SELECT count(*) FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3");
   sqlite3_stmt *at = mw__prepare(r, "SELECT dur_ns FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 "
                                     "ORDER BY dur_ns LIMIT 1 OFFSET ?4");
@@ -119,12 +194,22 @@ int mw__store_op_spans(mw_read *r, mw_arena *a, int64_t op_id, int64_t start_ns,
   *n = 0;
   *out = mw__arena_calloc(a, limit + 1, sizeof **out);
   if (!*out) return MW_ENOMEM;
-  int rc = MW_OK;
-  sqlite3_stmt *st = mw__prepare(r, "SELECT trace_id, span_id, start_ns, dur_ns FROM spans WHERE op_id = ?1 "
-                                    "AND start_ns >= ?2 AND start_ns < ?3 AND dur_ns >= ?4 AND dur_ns <= ?5 "
-                                    "ORDER BY dur_ns DESC LIMIT ?6");
-  if (!st) rc = MW_EIO;
-  else {
+  /* the blocks' spans of the window, the longest `limit` kept */
+  op_acc o = {.t0 = start_ns, .t1 = end_ns, .min_dur = min_dur, .max_dur = max_dur, .max = MW_OPQ_MAX};
+  int rc = block_spans(r, op_id, &o);
+  if (!rc && o.n) {
+    qsort(o.v, o.n, sizeof *o.v, cmp_op_dur_desc);
+    if (o.n > limit) o.n = limit;
+  }
+  mw_span_ref *old = o.n ? mw__arena_calloc(a, limit + 1, sizeof *old) : *out;
+  size_t n_old = 0;
+  sqlite3_stmt *st = NULL;
+  if (!rc && !old) rc = MW_ENOMEM;
+  if (!rc && !(st = mw__prepare(r, "SELECT trace_id, span_id, start_ns, dur_ns FROM spans WHERE op_id = ?1 "
+                                   "AND start_ns >= ?2 AND start_ns < ?3 AND dur_ns >= ?4 AND dur_ns <= ?5 "
+                                   "ORDER BY dur_ns DESC LIMIT ?6")))
+    rc = MW_EIO;
+  if (!rc) {
     sqlite3_bind_int64(st, 1, op_id);
     sqlite3_bind_int64(st, 2, start_ns);
     sqlite3_bind_int64(st, 3, end_ns);
@@ -132,8 +217,8 @@ int mw__store_op_spans(mw_read *r, mw_arena *a, int64_t op_id, int64_t start_ns,
     sqlite3_bind_int64(st, 5, max_dur);
     sqlite3_bind_int64(st, 6, (int64_t)limit);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < limit) {
-      mw_span_ref *x = &(*out)[(*n)++];
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && n_old < limit) {
+      mw_span_ref *x = &old[n_old++];
       if (sqlite3_column_bytes(st, 0) == 16) memcpy(x->trace_id, sqlite3_column_blob(st, 0), 16);
       if (sqlite3_column_bytes(st, 1) == 8) memcpy(x->span_id, sqlite3_column_blob(st, 1), 8);
       x->start_ns = sqlite3_column_int64(st, 2);
@@ -142,6 +227,25 @@ int mw__store_op_spans(mw_read *r, mw_arena *a, int64_t op_id, int64_t start_ns,
     if (step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
   }
   sqlite3_finalize(st);
+  if (!rc && !o.n) *n = n_old; /* old rows only: they are the answer */
+  if (!rc && o.n) {            /* the ids of the blocks' spans, then the two lists merged, longest first */
+    int64_t *srefs = mw__arena_alloc(a, o.n * sizeof *srefs);
+    mw_span_ref *blk = mw__arena_alloc(a, o.n * sizeof *blk);
+    int *found = mw__arena_alloc(a, o.n * sizeof *found);
+    if (!srefs || !blk || !found) rc = MW_ENOMEM;
+    for (size_t i = 0; !rc && i < o.n; i++) srefs[i] = o.v[i].sref;
+    if (!rc) rc = mw__store_sref_spans(r, a, srefs, o.n, blk, found);
+    size_t i = 0, k = 0;
+    while (!rc && *n < limit && (i < n_old || k < o.n)) {
+      if (k < o.n && !found[k]) {
+        k++;
+        continue;
+      }
+      if (k < o.n && (i == n_old || blk[k].dur_ns > old[i].dur_ns)) (*out)[(*n)++] = blk[k++];
+      else (*out)[(*n)++] = old[i++];
+    }
+  }
+  free(o.v);
   return rc;
 }
 
@@ -179,10 +283,17 @@ int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_n
   if (!v) return MW_ENOMEM;
   int rc = MW_OK;
   static const char *const sql[2] = {
-      "SELECT rowid, dur_ns FROM spans WHERE op_id = ?1 AND start_ns < ?2 AND start_ns >= ?3 "
+      "SELECT rowid, dur_ns, start_ns FROM spans WHERE op_id = ?1 AND start_ns < ?2 AND start_ns >= ?3 "
       "ORDER BY start_ns DESC LIMIT ?4",
-      "SELECT rowid, dur_ns FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 "
+      "SELECT rowid, dur_ns, start_ns FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 "
       "ORDER BY start_ns LIMIT ?4"};
+  /* the blocks' spans of the two windows: the nearest per_side each side
+   * join the old rows' in the same order (by distance from at_ns) */
+  int64_t lo = at_ns - window_ns, hi = at_ns + window_ns;
+  op_acc o = {.t0 = lo, .t1 = hi, .min_dur = INT64_MIN, .max_dur = INT64_MAX, .max = MW_OPQ_MAX};
+  rc = block_spans(r, op_id, &o);
+  int64_t *starts = malloc(2 * per_side * sizeof *starts + 1);
+  if (!rc && !starts) rc = MW_ENOMEM;
   size_t m = 0;
   for (int side = 0; side < 2 && !rc; side++) {
     sqlite3_stmt *st = mw__reader_stmt(r, side ? MW_RS_OP_AFTER : MW_RS_OP_BEFORE, sql[side]);
@@ -196,14 +307,38 @@ int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_n
     sqlite3_bind_int64(st, 4, (int64_t)per_side);
     int step;
     size_t side_rows = 0;
+    size_t side_from = m;
     while ((step = sqlite3_step(st)) == SQLITE_ROW && side_rows++ < per_side) {
       v[2 * m] = sqlite3_column_int64(st, 0);
       v[2 * m + 1] = sqlite3_column_int64(st, 1);
+      starts[m] = sqlite3_column_int64(st, 2);
       m++;
     }
     if (step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
     sqlite3_reset(st);
+    /* then each block span of this side replaces the farthest kept when nearer */
+    for (size_t i = 0; !rc && i < o.n; i++) {
+      const mw__op_span *sp = &o.v[i];
+      if (side ? sp->start_ns < at_ns || sp->start_ns >= hi : sp->start_ns >= at_ns || sp->start_ns < lo) continue;
+      int64_t dist = side ? sp->start_ns - at_ns : at_ns - sp->start_ns;
+      size_t at = m;
+      if (m - side_from == per_side) { /* full: the farthest goes, if farther */
+        size_t far = side_from;
+        for (size_t k = side_from; k < m; k++)
+          if ((side ? starts[k] - at_ns : at_ns - starts[k]) > (side ? starts[far] - at_ns : at_ns - starts[far]))
+            far = k;
+        if ((side ? starts[far] - at_ns : at_ns - starts[far]) <= dist) continue;
+        at = far;
+      } else {
+        m++;
+      }
+      v[2 * at] = sp->sref;
+      v[2 * at + 1] = sp->dur_ns;
+      starts[at] = sp->start_ns;
+    }
   }
+  free(o.v);
+  free(starts);
   if (!rc && m) {
     qsort(v, m, 2 * sizeof *v, cmp_dur_desc);
     *count = (int64_t)m;
@@ -213,23 +348,16 @@ int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_n
     *quantile = v[2 * (m - k) + 1];
     size_t take = 0;
     while (take < m && take < max_spans && v[2 * take + 1] >= *quantile) take++;
+    /* the spans themselves, by span reference (old rows and blocks), longest first */
     *out = mw__arena_calloc(a, take + 1, sizeof **out);
-    sqlite3_stmt *st = mw__reader_stmt(r, MW_RS_SPAN_BY_ROWID,
-                                       "SELECT trace_id, span_id, start_ns, dur_ns FROM spans WHERE rowid = ?1");
-    if (!*out || !st) rc = *out ? MW_EIO : MW_ENOMEM;
-    for (size_t i = 0; !rc && i < take; i++) {
-      sqlite3_bind_int64(st, 1, v[2 * i]);
-      int step = sqlite3_step(st);
-      if (step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
-      if (step == SQLITE_ROW) {
-        mw_span_ref *x = &(*out)[(*n)++];
-        if (sqlite3_column_bytes(st, 0) == 16) memcpy(x->trace_id, sqlite3_column_blob(st, 0), 16);
-        if (sqlite3_column_bytes(st, 1) == 8) memcpy(x->span_id, sqlite3_column_blob(st, 1), 8);
-        x->start_ns = sqlite3_column_int64(st, 2);
-        x->dur_ns = sqlite3_column_int64(st, 3);
-      }
-      sqlite3_reset(st);
-    }
+    int64_t *srefs = mw__arena_alloc(a, (take + 1) * sizeof *srefs);
+    mw_span_ref *got = mw__arena_alloc(a, (take + 1) * sizeof *got);
+    int *found = mw__arena_alloc(a, (take + 1) * sizeof *found);
+    if (!*out || !srefs || !got || !found) rc = MW_ENOMEM;
+    for (size_t i = 0; !rc && i < take; i++) srefs[i] = v[2 * i];
+    if (!rc) rc = mw__store_sref_spans(r, a, srefs, take, got, found);
+    for (size_t i = 0; !rc && i < take; i++)
+      if (found[i]) (*out)[(*n)++] = got[i];
   }
   free(v);
   return rc;

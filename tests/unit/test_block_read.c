@@ -47,8 +47,13 @@ static mw_scope_ref scope = {.body = (const uint8_t *)"scope-1", .body_len = 7};
 typedef struct fixture {
   sfx s;
   mw_arena *arena;
-  int64_t source, scope, op_root, op_db;
+  int64_t source, scope, op_root, op_db, op_q;
 } fixture;
+
+/* Operation "q" (trace TQ): old rows q1..q4 start at +5000, 5002, 5004,
+ * 5006 ms and last 10, 20, 30, 40 ms; in a block q5..q8 start at +5001,
+ * 5003, 5005, 5007 and last 15, 25, 35, 45 ms, and q9 at +9000 lasts 99. */
+static const uint8_t TQ[16] = {0x50, [15] = 1};
 
 static mw_span_row old_row(const uint8_t trace[16], int id, int parent, const char *name, int64_t start_ms,
                            int64_t dur_ms) {
@@ -137,6 +142,24 @@ static int setup(void **state) {
   f->scope = one_int(db, "SELECT id FROM scopes");
   f->op_root = one_int(db, "SELECT id FROM operations WHERE name = 'GET /a'");
   f->op_db = one_int(db, "SELECT id FROM operations WHERE name = 'db'");
+  sqlite3_close(db);
+  mw_span_row q[4];
+  for (int i = 0; i < 4; i++) q[i] = old_row(TQ, 0x71 + i, 0, "q", 5000 + 2 * i, 10 * (i + 1));
+  mw_span_batch bq = {.resources = &res, .n_resources = 1, .scopes = &scope, .n_scopes = 1, .rows = q, .n_rows = 4};
+  mw_write_job jq = {.kind = MW_JOB_SPANS, .payload = &bq, .cost_spans = 4};
+  if (sfx_commit(&f->s, &jq, 1)) return -1;
+  db = open_db(f);
+  f->op_q = one_int(db, "SELECT id FROM operations WHERE name = 'q'");
+  mw__sb_span bqs[5];
+  for (int i = 0; i < 4; i++) {
+    bqs[i] = blk_span(f, TQ, 0x75 + i, 0, 0, 5001 + 2 * i, 15 + 10 * i, "q");
+    bqs[i].op_id = f->op_q;
+  }
+  bqs[4] = blk_span(f, TQ, 0x79, 0, 0, 9000, 99, "q");
+  bqs[4].op_id = f->op_q;
+  const mw__sb_span *qblocks[] = {bqs};
+  size_t qn[] = {5};
+  seal_blocks(f, db, qblocks, qn, 1, NULL);
   mw__sb_span b1[] = {blk_span(f, TA, 3, 1, 0, 50, 80, "a3"), blk_span(f, TA, 2, 1, 0, 10, 30, "a2-again"),
                       blk_span(f, TC, 0xc1, 0, 1, 1000, 200, "c1"), blk_span(f, TC, 0xc2, 0xc1, 0, 1100, 50, "c2"),
                       blk_span(f, TD, 0xd1, 0, 1, 1010, 10, "d1")};
@@ -396,6 +419,65 @@ static void test_view_of_memory(void **state) {
   mw__blk_free(b);
 }
 
+/* An operation's quantile, longest spans and neighbours over old rows and
+ * a block's spans together (block_ops.refs): expected values from the spans
+ * listed above the fixture. */
+static void test_op_queries(void **state) {
+  fixture *f = *state;
+  mw_read *r = rd(f);
+  int64_t v, count;
+  assert_int_equal(mw__store_op_quantile(r, f->op_q, T0 + 5000 * MS, T0 + 6000 * MS, 0.5, &v, &count), MW_OK);
+  assert_int_equal(count, 8);
+  assert_int_equal(v, 25 * MS);
+  assert_int_equal(mw__store_op_quantile(r, f->op_q, T0 + 5000 * MS, T0 + 6000 * MS, 0.9, &v, &count), MW_OK);
+  assert_int_equal(v, 45 * MS);
+  assert_int_equal(mw__store_op_quantile(r, f->op_q, T0 + 5000 * MS, T0 + 5004 * MS, 0.5, &v, &count), MW_OK);
+  assert_int_equal(count, 4); /* 10, 15, 20, 25 */
+  assert_int_equal(v, 15 * MS);
+  assert_int_equal(mw__store_op_quantile(r, f->op_q, T0, T0 + 10000 * MS, 1.0, &v, &count), MW_OK);
+  assert_int_equal(count, 9);
+  assert_int_equal(v, 99 * MS);
+
+  mw_span_ref *sp;
+  size_t n;
+  assert_int_equal(mw__store_op_spans(r, f->arena, f->op_q, T0 + 5000 * MS, T0 + 6000 * MS, 0, INT64_MAX, 3, &sp, &n),
+                   MW_OK);
+  assert_int_equal(n, 3);
+  static const int want_ids[3] = {0x78, 0x74, 0x77}; /* 45 (block), 40 (old row), 35 (block) */
+  static const int64_t want_ms[3] = {45, 40, 35};
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(sp[i].span_id[7], want_ids[i]);
+    assert_int_equal(sp[i].dur_ns, want_ms[i] * MS);
+    assert_memory_equal(sp[i].trace_id, TQ, 16);
+  }
+  assert_int_equal(sp[1].start_ns, T0 + 5006 * MS);
+  assert_int_equal(sp[0].start_ns, T0 + 5007 * MS);
+  /* a duration range: 20..30 ms */
+  assert_int_equal(
+      mw__store_op_spans(r, f->arena, f->op_q, T0 + 5000 * MS, T0 + 6000 * MS, 20 * MS, 30 * MS, 10, &sp, &n), MW_OK);
+  assert_int_equal(n, 3);
+  assert_int_equal(sp[0].dur_ns, 30 * MS);
+  assert_int_equal(sp[1].dur_ns, 25 * MS);
+  assert_int_equal(sp[2].dur_ns, 20 * MS);
+
+  /* around +5003.5 ms, 2 a side: before 5003 (block, 25) and 5002 (old, 20);
+   * after 5004 (old, 30) and 5005 (block, 35); median (nearest rank) 25 */
+  int64_t qv;
+  assert_int_equal(mw__store_op_neighbours(r, f->arena, f->op_q, T0 + 5003 * MS + MS / 2, 10000 * MS, 2, 0.5, 10, &qv,
+                                           &count, &sp, &n),
+                   MW_OK);
+  assert_int_equal(count, 4);
+  assert_int_equal(qv, 25 * MS);
+  assert_int_equal(n, 3);
+  static const int near_ids[3] = {0x77, 0x73, 0x76};
+  static const int64_t near_ms[3] = {35, 30, 25};
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(sp[i].span_id[7], near_ids[i]);
+    assert_int_equal(sp[i].dur_ns, near_ms[i] * MS);
+  }
+  mw__read_end(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_trace_old_rows_and_blocks),
@@ -405,6 +487,7 @@ int main(void) {
       cmocka_unit_test(test_trace_meta),
       cmocka_unit_test(test_candidate_cap),
       cmocka_unit_test(test_view_of_memory),
+      cmocka_unit_test(test_op_queries),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
