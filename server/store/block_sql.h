@@ -32,6 +32,16 @@
 #define MW__BO_ASC_SQL MW__BO_COLS MW__BO_WHERE "ORDER BY first_ns, block_id"
 #define MW__BO_DESC_SQL MW__BO_COLS MW__BO_WHERE "ORDER BY first_ns DESC, block_id DESC"
 
+/* An operation's (?1) first and last block first_ns: bounds of its block
+ * spans' starts (the last start is at most 120 s past the last first_ns). */
+#define MW__BO_FIRST_SQL "SELECT min(first_ns) FROM block_ops WHERE op_id = ?1"
+#define MW__BO_LAST_SQL "SELECT max(first_ns) FROM block_ops WHERE op_id = ?1"
+
+/* The newest sealed blocks, by id, for Tempo's tag discovery: a walk down
+ * the rowid b-tree that the caller stops after its span budget (its plan is
+ * a SCAN in rowid order, no sort: the plan test checks that one apart). */
+#define MW__BLOCKS_NEWEST_SQL "SELECT id, source_id, data FROM span_blocks ORDER BY id DESC"
+
 /* A sealed block's data by id (?1), for the ids of the spans srefs name. */
 #define MW__BLOCK_DATA_SQL "SELECT data FROM span_blocks WHERE id = ?1"
 
@@ -41,6 +51,6 @@
 /* Every statement above, for the plan test (a SCAN of any table fails it). */
 #define MW__BLOCK_SQL_ALL                                                                                              \
   MW__BLOCK_BY_ID_SQL, MW__OP_NAME_SQL, MW__SPAN_BY_ID_SQL, MW__TRACE_SPAN_IDS_SQL, MW__XT_BY_SPAN_SQL,                \
-      MW__BO_ASC_SQL, MW__BO_DESC_SQL, MW__BLOCK_DATA_SQL, MW__ROW_IDS_SQL
+      MW__BO_ASC_SQL, MW__BO_DESC_SQL, MW__BLOCK_DATA_SQL, MW__ROW_IDS_SQL, MW__BO_FIRST_SQL, MW__BO_LAST_SQL
 
 #endif

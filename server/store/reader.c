@@ -4,8 +4,10 @@
 #include "store/reader_sql.h"
 #include "store/block_read.h"
 #include "store/block_sql.h"
+#include "store/block_write.h"
 #include "store/blocks.h"
 #include "store/span_block.h"
+#include "store/sref.h"
 #include "store/trace_runs.h"
 #include "core/bmap.h"
 #include "core/error.h"
@@ -636,14 +638,54 @@ static void bind_filters(sqlite3_stmt *st, const mw_search_query *q, int64_t row
   sqlite3_bind_int64(st, 7, rows);
 }
 
+/* An operation's first and last span start over old rows (first, last) and
+ * blocks (bfirst, blast: block bounds, the last widened by the 120 s a
+ * block's starts may span). MW_ENOTFOUND: it has neither. */
+static int op_bounds(sqlite3_stmt *first, sqlite3_stmt *last, sqlite3_stmt *bfirst, sqlite3_stmt *blast, int64_t id,
+                     int64_t *lo, int64_t *hi) {
+  int64_t x, y;
+  int have = 0, rc = step_int(first, id, &x);
+  if (!rc && !(rc = step_int(last, id, &y))) *lo = x, *hi = y, have = 1;
+  if (rc && rc != MW_ENOTFOUND) return rc;
+  rc = step_int(bfirst, id, &x);
+  if (!rc && !(rc = step_int(blast, id, &y))) {
+    y = y > INT64_MAX - 120000000000LL ? INT64_MAX : y + 120000000000LL;
+    if (!have || x < *lo) *lo = x;
+    if (!have || y > *hi) *hi = y;
+    have = 1;
+  }
+  if (rc && rc != MW_ENOTFOUND) return rc;
+  return have ? MW_OK : MW_ENOTFOUND;
+}
+
+/* An operation's block spans in a search's window and durations. */
+typedef struct op_window {
+  int64_t t0, t1, min_dur, max_dur;
+  mw__op_span *v;
+  size_t n, cap;
+} op_window;
+
+static int longest_row(void *user, const mw__op_row *row) {
+  op_window *w = user;
+  if (row->max_dur_ns < w->min_dur) return MW_OK; /* none of the row is long enough */
+  return mw__op_row_spans(row, w->t0, w->t1, w->min_dur, w->max_dur, &w->v, &w->n, &w->cap, MW_OPQ_MAX);
+}
+
+static int cmp_op_dur_desc(const void *x, const void *y) {
+  const mw__op_span *p = x, *q = y;
+  if (p->dur_ns != q->dur_ns) return (p->dur_ns < q->dur_ns) - (p->dur_ns > q->dur_ns);
+  return (p->sref > q->sref) - (p->sref < q->sref);
+}
+
 /* The `rows` longest spans matching q, longest first, into *v. Per
  * operation, its slow spans answer when enough of them match; else (and when
  * the window covers little of the operation's history, where a walk down its
  * slow spans would mostly read spans outside it) the window is read. */
 static int longest_spans(mw_read *r, mw_arena *a, const mw_search_query *q, enum mw__search_shape shape, int64_t rows,
                          hit_row **v, size_t *n) {
-  sqlite3_stmt *ops = NULL, *first = NULL, *last = NULL, *slow = NULL, *by_start = NULL;
+  sqlite3_stmt *ops = NULL, *first = NULL, *last = NULL, *slow = NULL, *by_start = NULL, *bfirst = NULL, *blast = NULL;
   size_t cap = 0, n_ops = 0, ops_cap = 0;
+  op_window blk = {.t0 = q->start_ns, .t1 = q->end_ns, .min_dur = q->min_dur_ns, .max_dur = q->max_dur_ns};
   int64_t(*op)[3] = NULL; /* id, span count, slow threshold */
   *v = NULL;
   *n = 0;
@@ -671,13 +713,14 @@ static int longest_spans(mw_read *r, mw_arena *a, const mw_search_query *q, enum
     goto out;
   }
   if ((rc = prep(r, MW__OP_FIRST_SQL, &first)) || (rc = prep(r, MW__OP_LAST_SQL, &last)) ||
+      (rc = prep(r, MW__BO_FIRST_SQL, &bfirst)) || (rc = prep(r, MW__BO_LAST_SQL, &blast)) ||
       (rc = prep(r, MW__OP_LONGEST_SLOW_SQL, &slow)) || (rc = prep(r, MW__OP_LONGEST_BY_START_SQL, &by_start)))
     goto out;
   bind_filters(slow, q, rows);
   bind_filters(by_start, q, rows);
   for (size_t i = 0; i < n_ops; i++) {
     int64_t lo, hi;
-    if ((rc = step_int(first, op[i][0], &lo)) || (rc = step_int(last, op[i][0], &hi))) {
+    if ((rc = op_bounds(first, last, bfirst, blast, op[i][0], &lo, &hi))) {
       if (rc == MW_ENOTFOUND) { /* its spans are gone since its count was read */
         rc = MW_OK;
         continue;
@@ -697,10 +740,27 @@ static int longest_spans(mw_read *r, mw_arena *a, const mw_search_query *q, enum
     }
     sqlite3_bind_int64(by_start, 1, op[i][0]);
     if ((rc = take_rows(by_start, a, v, n, &cap))) goto out;
+    /* and the window of its spans in blocks (block_ops refs), the longest `rows` of them */
+    blk.n = 0;
+    if ((rc = mw__store_op_rows(r, op[i][0], q->start_ns, q->end_ns, 0, longest_row, &blk))) goto out;
+    if (blk.n > (size_t)rows) {
+      qsort(blk.v, blk.n, sizeof *blk.v, cmp_op_dur_desc);
+      blk.n = (size_t)rows;
+    }
+    for (size_t k = 0; k < blk.n; k++) {
+      if (!(*v = mw__grow(a, *v, *n, &cap, sizeof **v))) {
+        rc = MW_ENOMEM;
+        goto out;
+      }
+      (*v)[(*n)++] = (hit_row){blk.v[k].sref, blk.v[k].dur_ns};
+    }
   }
   if (*n) qsort(*v, *n, sizeof **v, cmp_hit_row);
   if (*n > (size_t)rows) *n = (size_t)rows;
 out:
+  free(blk.v);
+  sqlite3_finalize(bfirst);
+  sqlite3_finalize(blast);
   sqlite3_finalize(ops);
   sqlite3_finalize(first);
   sqlite3_finalize(last);
@@ -716,14 +776,13 @@ int mw__store_search(mw_read *r, mw_arena *a, const mw_search_query *q, mw_searc
   const mw_page *pg = &q->page;
   /* the traces of the page, and one more to learn whether a next page exists */
   size_t want = pg->offset + pg->limit + 1;
-  sqlite3_stmt *trace = NULL, *root = NULL, *extent = NULL;
+  sqlite3_stmt *root = NULL, *extent = NULL;
   mw_bmap *seen = NULL;
   enum mw__search_shape shape = q->service && q->name ? MW_SEARCH_BOTH
                                 : q->service          ? MW_SEARCH_SERVICE
                                 : q->name             ? MW_SEARCH_NAME
                                                       : MW_SEARCH_ANY;
-  int rc = prep(r, MW__SEARCH_TRACE_SQL, &trace);
-  if (!rc) rc = prep(r, MW__SEARCH_ROOT_SQL, &root);
+  int rc = prep(r, MW__SEARCH_ROOT_SQL, &root);
   if (!rc) rc = prep(r, MW__SEARCH_EXTENT_SQL, &extent);
   if (rc) goto out;
   *out = mw__arena_calloc(a, pg->limit ? pg->limit : 1, sizeof **out);
@@ -742,17 +801,19 @@ int mw__store_search(mw_read *r, mw_arena *a, const mw_search_query *q, mw_searc
     mw__bmap_clear(seen);
     *n = 0;
     size_t found = 0, bytes = 0;
+    /* the trace of each span found: old rows by rowid, blocks' spans by reference */
+    int64_t *srefs = mw__arena_alloc(a, (got + 1) * sizeof *srefs);
+    mw_span_ref *ids = mw__arena_alloc(a, (got + 1) * sizeof *ids);
+    int *there = mw__arena_alloc(a, (got + 1) * sizeof *there);
+    if (!srefs || !ids || !there) {
+      rc = MW_ENOMEM;
+      goto out;
+    }
+    for (size_t i = 0; i < got; i++) srefs[i] = v[i].rowid;
+    if ((rc = mw__store_sref_spans(r, a, srefs, got, ids, there))) goto out;
     for (size_t i = 0; i < got; i++) {
-      sqlite3_bind_int64(trace, 1, v[i].rowid);
-      int trc = sqlite3_step(trace);
-      uint8_t tid[16] = {0};
-      if (trc == SQLITE_ROW && sqlite3_column_bytes(trace, 0) == 16) memcpy(tid, sqlite3_column_blob(trace, 0), 16);
-      sqlite3_reset(trace);
-      if (trc == SQLITE_DONE) continue; /* deleted since (retention) */
-      if (trc != SQLITE_ROW) {
-        rc = MW_EIO;
-        goto out;
-      }
+      if (!there[i]) continue; /* deleted since (retention) */
+      const uint8_t *tid = ids[i].trace_id;
       int64_t one;
       if (mw__bmap_get(seen, tid, 16, &one)) continue; /* a trace counts once, at its longest span */
       if ((rc = mw__bmap_put(seen, tid, 16, 1))) goto out;
@@ -771,7 +832,6 @@ int mw__store_search(mw_read *r, mw_arena *a, const mw_search_query *q, mw_searc
   }
 out:
   mw__bmap_free(seen);
-  sqlite3_finalize(trace);
   sqlite3_finalize(root);
   sqlite3_finalize(extent);
   return rc;
@@ -829,19 +889,67 @@ static int64_t rank(const int64_t *v, size_t n, double p) {
   return v[k - 1];
 }
 
+/* The spans of an operation in blocks that start in [t0, t1): whole rows
+ * counted by n, edge rows from refs. */
+typedef struct op_count {
+  int64_t t0, t1, n;
+} op_count;
+
+static int count_row(void *user, const mw__op_row *row) {
+  op_count *c = user;
+  if (row->first_ns >= c->t0 && (row->last_ns < c->t1 || row->first_ns < c->t1 - 120000000000LL)) {
+    c->n += row->n; /* every start of the row is in the window */
+    return MW_OK;
+  }
+  mw__refs_it it;
+  mw__ref ref;
+  int got;
+  mw__refs_init(&it, row->refs ? row->refs : (const uint8_t *)"", row->refs_len, row->first_ns);
+  while ((got = mw__refs_next(&it, &ref)) == 1) c->n += ref.start_ns >= c->t0 && ref.start_ns < c->t1;
+  return got ? MW_EIO : MW_OK;
+}
+
+/* The latest `want` (start, duration) pairs of an operation's block spans
+ * starting in [t0, t1): blocks newest first, until `want` are held and no
+ * older block can hold a later start (first_ns + 120 s below every block
+ * read so far). */
+typedef struct op_latest {
+  int64_t t0, t1;
+  size_t want;
+  mw__op_span *v;
+  size_t n, cap;
+  int64_t min_first;
+} op_latest;
+
+static int latest_row(void *user, const mw__op_row *row) {
+  op_latest *l = user;
+  if (l->n >= l->want && row->first_ns < l->min_first - 120000000000LL) return 1;
+  l->min_first = row->first_ns;
+  return mw__op_row_spans(row, l->t0, l->t1, INT64_MIN, INT64_MAX, &l->v, &l->n, &l->cap, (size_t)-1);
+}
+
+static int cmp_op_start_desc(const void *x, const void *y) {
+  const mw__op_span *p = x, *q = y;
+  return (p->start_ns < q->start_ns) - (p->start_ns > q->start_ns);
+}
+
 int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t start_ns, int64_t end_ns,
                          const mw_page *pg, mw_operation_stats **out, size_t *n, size_t *next) {
   *out = NULL;
   *n = 0;
   *next = 0;
   sqlite3_stmt *ops = NULL, *durs = NULL, *count_st = NULL, *max_st = NULL, *first = NULL, *last = NULL;
+  sqlite3_stmt *bfirst = NULL, *blast = NULL;
   int64_t *sample = NULL;
+  op_latest lat = {.t0 = start_ns, .t1 = end_ns, .want = PCT_SAMPLE};
   int rc = prep(r, MW__OPERATIONS_SQL, &ops);
   if (!rc) rc = prep(r, MW__OP_DURATIONS_SQL, &durs);
   if (!rc) rc = prep(r, MW__OP_COUNT_SQL, &count_st);
   if (!rc) rc = prep(r, MW__OP_MAX_SQL, &max_st);
   if (!rc) rc = prep(r, MW__OP_FIRST_SQL, &first);
   if (!rc) rc = prep(r, MW__OP_LAST_SQL, &last);
+  if (!rc) rc = prep(r, MW__BO_FIRST_SQL, &bfirst);
+  if (!rc) rc = prep(r, MW__BO_LAST_SQL, &blast);
   if (rc) goto out;
   sample = malloc(PCT_SAMPLE * sizeof *sample);
   if (!sample) {
@@ -872,30 +980,52 @@ int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t s
     }
     used++;
     int64_t id = sqlite3_column_int64(ops, 0), lo, hi, count, max = 0;
-    if ((rc = step_int(first, id, &lo)) || (rc = step_int(last, id, &hi))) {
+    if ((rc = op_bounds(first, last, bfirst, blast, id, &lo, &hi))) {
       if (rc != MW_ENOTFOUND) goto out;
       rc = MW_OK; /* its spans are gone since its count was read */
       continue;
     }
     if (lo >= start_ns && hi < end_ns) {
       count = sqlite3_column_int64(ops, 2); /* the window holds all of its spans */
-    } else if ((rc = step_int(count_st, id, &count)) && rc != MW_ENOTFOUND) {
-      goto out;
+    } else {
+      if ((rc = step_int(count_st, id, &count)) && rc != MW_ENOTFOUND) goto out;
+      op_count bc = {start_ns, end_ns, 0};
+      if ((rc = mw__store_op_rows(r, id, start_ns, end_ns, 0, count_row, &bc))) goto out;
+      count += bc.n;
     }
     rc = MW_OK;
     if (count <= 0) continue;
     if ((rc = step_int(max_st, id, &max)) && rc != MW_ENOTFOUND) goto out;
     rc = MW_OK;
+    /* the latest PCT_SAMPLE durations: of the blocks (newest first), and of
+     * the old rows, merged by start */
+    lat.n = 0;
+    lat.min_first = INT64_MAX;
+    if ((rc = mw__store_op_rows(r, id, start_ns, end_ns, 1, latest_row, &lat))) goto out;
     sqlite3_bind_int64(durs, 1, id);
-    size_t kept = 0;
     int dstep;
-    while ((dstep = sqlite3_step(durs)) == SQLITE_ROW && kept < PCT_SAMPLE)
-      sample[kept++] = sqlite3_column_int64(durs, 0);
+    size_t old_from = lat.n;
+    while ((dstep = sqlite3_step(durs)) == SQLITE_ROW && lat.n - old_from < PCT_SAMPLE) {
+      if (lat.n == lat.cap) {
+        size_t c = lat.cap ? 2 * lat.cap : 1024;
+        mw__op_span *t = realloc(lat.v, c * sizeof *t);
+        if (!t) {
+          sqlite3_reset(durs);
+          rc = MW_ENOMEM;
+          goto out;
+        }
+        lat.v = t, lat.cap = c;
+      }
+      lat.v[lat.n++] = (mw__op_span){0, sqlite3_column_int64(durs, 1), sqlite3_column_int64(durs, 0)};
+    }
     sqlite3_reset(durs);
     if (dstep != SQLITE_DONE && dstep != SQLITE_ROW) {
       rc = MW_EIO;
       goto out;
     }
+    if (lat.n > PCT_SAMPLE) qsort(lat.v, lat.n, sizeof *lat.v, cmp_op_start_desc);
+    size_t kept = lat.n < PCT_SAMPLE ? lat.n : PCT_SAMPLE;
+    for (size_t k = 0; k < kept; k++) sample[k] = lat.v[k].dur_ns;
     if (!kept) continue;
     qsort(sample, kept, sizeof *sample, cmp_i64);
     if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
@@ -919,6 +1049,9 @@ int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t s
   if (step != SQLITE_ROW && step != SQLITE_DONE) rc = MW_EIO;
 out:
   free(sample);
+  free(lat.v);
+  sqlite3_finalize(bfirst);
+  sqlite3_finalize(blast);
   sqlite3_finalize(ops);
   sqlite3_finalize(durs);
   sqlite3_finalize(count_st);
@@ -929,6 +1062,49 @@ out:
 }
 
 /* --- Tempo's search and tag discovery ---------------------------------------- */
+
+/* The last few sealed blocks opened by span reference, so that references
+ * into the same block open it once. */
+enum { BLK_CACHE = 8 };
+typedef struct blk_cache {
+  struct {
+    int64_t id, source;
+    mw__sb_block *b; /* NULL: gone (retention) */
+  } e[BLK_CACHE];
+  size_t n, next;
+} blk_cache;
+
+/* The span sref (< 0) names, whole, into sp; *found 0 when it is gone. */
+static int sref_whole(blk_rd *b, blk_cache *c, int64_t sref, mw_stored_span *sp, int *found) {
+  int64_t id;
+  uint32_t index;
+  mw__sref_split(sref, &id, &index);
+  *found = 0;
+  size_t k = 0;
+  while (k < c->n && c->e[k].id != id) k++;
+  if (k == c->n) {
+    k = c->n < BLK_CACHE ? c->n++ : (c->next++ % BLK_CACHE);
+    c->e[k].id = id;
+    c->e[k].b = NULL;
+    sqlite3_bind_int64(b->block, 1, id);
+    int step = sqlite3_step(b->block), rc = MW_OK;
+    if (step == SQLITE_ROW) {
+      size_t len;
+      const uint8_t *data = mw__col_blob(b->a, b->block, 1, &len); /* kept past the row: a copy */
+      c->e[k].source = sqlite3_column_int64(b->block, 0);
+      rc = data ? mw__sb_open(b->a, b->dctx, data, len, &c->e[k].b) : MW_ENOMEM;
+    } else if (step != SQLITE_DONE) {
+      rc = mw__read_failed(b->r, step);
+    }
+    sqlite3_reset(b->block);
+    if (rc) return rc;
+  }
+  if (!c->e[k].b) return MW_OK;
+  int rc = block_span(b, c->e[k].b, c->e[k].source, index, sp);
+  if (rc == MW_EINVAL) return MW_OK; /* an index past the block: not one of ours */
+  *found = !rc;
+  return rc;
+}
 
 int mw__store_scan_longest(mw_read *r, mw_arena *a, const mw_search_query *q, size_t rows, mw_span_visit each,
                            void *user, size_t *visited) {
@@ -943,7 +1119,22 @@ int mw__store_scan_longest(mw_read *r, mw_arena *a, const mw_search_query *q, si
   if (rc) return rc;
   sqlite3_stmt *st;
   if ((rc = prep(r, MW__SPAN_WHOLE_COLS "WHERE s.rowid = ?1", &st))) return rc;
+  blk_rd b = {0};
+  blk_cache cache = {0};
+  if ((rc = blk_begin(r, a, &b))) {
+    sqlite3_finalize(st);
+    return rc;
+  }
   for (size_t i = 0; i < got && !rc; i++) {
+    if (!mw__sref_is_row(v[i].rowid)) { /* a span of a sealed block */
+      mw_stored_span sp;
+      int found;
+      if (!(rc = sref_whole(&b, &cache, v[i].rowid, &sp, &found)) && found) {
+        ++*visited;
+        if (each(user, &sp)) i = got;
+      }
+      continue;
+    }
     sqlite3_bind_int64(st, 1, v[i].rowid);
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
@@ -956,6 +1147,7 @@ int mw__store_scan_longest(mw_read *r, mw_arena *a, const mw_search_query *q, si
       rc = mw__read_failed(r, step);
     sqlite3_reset(st);
   }
+  blk_end(&b);
   sqlite3_finalize(st);
   return rc;
 }
@@ -964,12 +1156,38 @@ int mw__store_trace_hit(mw_read *r, mw_arena *a, mw_search_hit *h) { return mw__
 
 int mw__store_recent_spans(mw_read *r, mw_arena *a, int64_t start_ns, int64_t end_ns, size_t rows, mw_span_visit each,
                            void *user) {
+  /* the newest sealed blocks first (a walk down the rowid b-tree of
+   * span_blocks) until `rows` spans are read: they are newer than any old row */
+  size_t read = 0;
+  int stop = 0;
+  blk_rd b;
+  sqlite3_stmt *bl = NULL;
+  int rc = blk_begin(r, a, &b);
+  if (!rc) rc = prep(r, MW__BLOCKS_NEWEST_SQL, &bl);
+  int bstep = SQLITE_DONE;
+  while (!rc && !stop && read < rows && (bstep = sqlite3_step(bl)) == SQLITE_ROW) {
+    mw__sb_block *blk;
+    mw__sb_info info;
+    const void *data = sqlite3_column_blob(bl, 2);
+    if ((rc = mw__sb_open(a, b.dctx, data ? data : "", (size_t)sqlite3_column_bytes(bl, 2), &blk))) break;
+    mw__sb_info_get(blk, &info);
+    for (size_t i = 0; i < info.n && read < rows && !rc && !stop; i++, read++) {
+      mw_stored_span sp;
+      if ((rc = block_span(&b, blk, sqlite3_column_int64(bl, 1), i, &sp))) break;
+      if (sp.start_ns >= start_ns && sp.start_ns < end_ns) stop = each(user, &sp);
+    }
+  }
+  if (!rc && bstep != SQLITE_ROW && bstep != SQLITE_DONE) rc = mw__read_failed(r, bstep);
+  sqlite3_finalize(bl);
+  blk_end(&b);
+  if (rc || stop || read >= rows) return rc;
+  rows -= read;
   sqlite3_stmt *st;
   /* the newest `rows` rows of the table (a walk down its rowid b-tree), then the window */
-  int rc = prep(r,
-                MW__SPAN_WHOLE_COLS "WHERE s.rowid IN (SELECT rowid FROM spans ORDER BY rowid DESC LIMIT ?1) "
-                                    "AND s.start_ns >= ?2 AND s.start_ns < ?3 ORDER BY s.rowid DESC",
-                &st);
+  rc = prep(r,
+            MW__SPAN_WHOLE_COLS "WHERE s.rowid IN (SELECT rowid FROM spans ORDER BY rowid DESC LIMIT ?1) "
+                                "AND s.start_ns >= ?2 AND s.start_ns < ?3 ORDER BY s.rowid DESC",
+            &st);
   if (rc) return rc;
   sqlite3_bind_int64(st, 1, (int64_t)rows);
   sqlite3_bind_int64(st, 2, start_ns);

@@ -160,6 +160,10 @@ static int setup(void **state) {
   const mw__sb_span *qblocks[] = {bqs};
   size_t qn[] = {5};
   seal_blocks(f, db, qblocks, qn, 1, NULL);
+  /* the writer counts every span it accepts, blocks' too */
+  char upd[160];
+  snprintf(upd, sizeof upd, "UPDATE operations SET span_count = span_count + 5 WHERE id = %lld", (long long)f->op_q);
+  assert_int_equal(sqlite3_exec(db, upd, NULL, NULL, NULL), SQLITE_OK);
   mw__sb_span b1[] = {blk_span(f, TA, 3, 1, 0, 50, 80, "a3"), blk_span(f, TA, 2, 1, 0, 10, 30, "a2-again"),
                       blk_span(f, TC, 0xc1, 0, 1, 1000, 200, "c1"), blk_span(f, TC, 0xc2, 0xc1, 0, 1100, 50, "c2"),
                       blk_span(f, TD, 0xd1, 0, 1, 1010, 10, "d1")};
@@ -478,6 +482,89 @@ static void test_op_queries(void **state) {
   mw__read_end(r);
 }
 
+static const mw_operation_stats *find_op(const mw_operation_stats *v, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(v[i].name, name)) return &v[i];
+  fail_msg("no operation %s", name);
+  return NULL;
+}
+
+/* The service's operation listing counts and ranks old rows and block
+ * spans together. */
+static void test_operations_listing(void **state) {
+  fixture *f = *state;
+  mw_read *r = rd(f);
+  mw_page pg = {.offset = 0, .limit = 100, .max_bytes = 1 << 20};
+  mw_operation_stats *ops;
+  size_t n, next;
+  assert_int_equal(mw__store_operations(r, f->arena, "shop", T0 + 5000 * MS, T0 + 6000 * MS, &pg, &ops, &n, &next),
+                   MW_OK);
+  const mw_operation_stats *q = find_op(ops, n, "q");
+  assert_int_equal(q->count, 8);
+  assert_int_equal(q->p50_ns, 25 * MS);
+  assert_int_equal(q->p90_ns, 45 * MS);
+  assert_int_equal(q->p99_ns, 45 * MS);
+  assert_int_equal(q->max_ns, 45 * MS);
+  assert_int_equal(mw__store_operations(r, f->arena, "shop", T0, T0 + 10000 * MS, &pg, &ops, &n, &next), MW_OK);
+  q = find_op(ops, n, "q");
+  assert_int_equal(q->count, 9);
+  assert_int_equal(q->max_ns, 99 * MS);
+  mw__read_end(r);
+}
+
+static int collect_span(void *user, const mw_stored_span *s) {
+  mw_stored_span *v = user;
+  size_t k = 0;
+  while (v[k].name) k++;
+  if (k < 7) v[k] = *s;
+  return 0;
+}
+
+/* Search, Tempo's longest-span scan and the newest spans find spans of
+ * blocks beside old rows. */
+static void test_search_over_blocks(void **state) {
+  fixture *f = *state;
+  mw_read *r = rd(f);
+  mw_search_query sq = {.name = "GET /a",
+                        .min_dur_ns = 50 * MS,
+                        .max_dur_ns = INT64_MAX,
+                        .start_ns = 0,
+                        .end_ns = INT64_MAX,
+                        .page = {.offset = 0, .limit = 10, .max_bytes = 1 << 20}};
+  mw_search_hit *hits;
+  size_t n, next;
+  assert_int_equal(mw__store_search(r, f->arena, &sq, &hits, &n, &next), MW_OK);
+  assert_int_equal(n, 2); /* c1 (a block, 200 ms), then span 1 of A (an old row, 100 ms) */
+  assert_memory_equal(hits[0].trace_id, TC, 16);
+  assert_int_equal(hits[0].match_dur_ns, 200 * MS);
+  assert_string_equal(hits[0].root_name, "GET /a");
+  assert_int_equal(hits[0].start_ns, T0 + 1000 * MS);
+  assert_int_equal(hits[0].dur_ns, 300 * MS);
+  assert_memory_equal(hits[1].trace_id, TA, 16);
+  assert_int_equal(hits[1].match_dur_ns, 100 * MS);
+  assert_int_equal(hits[1].dur_ns, 130 * MS);
+
+  mw_stored_span seen[8];
+  memset(seen, 0, sizeof seen);
+  size_t visited;
+  assert_int_equal(mw__store_scan_longest(r, f->arena, &sq, 10, collect_span, seen, &visited), MW_OK);
+  assert_int_equal(visited, 2);
+  assert_int_equal(seen[0].span_id[7], 0xc1);
+  assert_int_equal(seen[0].body_len, 2);
+  assert_memory_equal(seen[0].body, "c1", 2);
+  assert_int_equal(seen[0].source_id, f->source);
+  assert_int_equal(seen[1].span_id[7], 1);
+  assert_memory_equal(seen[1].body, "old-body", 8);
+
+  memset(seen, 0, sizeof seen);
+  assert_int_equal(mw__store_recent_spans(r, f->arena, T0 + 1000 * MS, T0 + 1001 * MS, 1000, collect_span, seen),
+                   MW_OK);
+  assert_non_null(seen[0].name);
+  assert_null(seen[1].name);
+  assert_int_equal(seen[0].span_id[7], 0xc1);
+  mw__read_end(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_trace_old_rows_and_blocks),
@@ -488,6 +575,8 @@ int main(void) {
       cmocka_unit_test(test_candidate_cap),
       cmocka_unit_test(test_view_of_memory),
       cmocka_unit_test(test_op_queries),
+      cmocka_unit_test(test_operations_listing),
+      cmocka_unit_test(test_search_over_blocks),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -212,6 +212,10 @@ static void test_plans_never_scan_spans(void **state) {
     plan_of(f, blocks[i], plan, sizeof plan);
     if (strstr(plan, "SCAN ")) fail_msg("a scan in\n%s\nplan:\n%s", blocks[i], plan);
   }
+  /* the newest blocks: a walk down the rowid b-tree (stopped by the reader), never a sort */
+  plan_of(f, MW__BLOCKS_NEWEST_SQL, plan, sizeof plan);
+  if (strstr(plan, "TEMP B-TREE") || strstr(plan, "USING INDEX"))
+    fail_msg("%s\nmust walk the rowid b-tree:\n%s", MW__BLOCKS_NEWEST_SQL, plan);
 }
 
 /* --- search results ---------------------------------------------------------- */
