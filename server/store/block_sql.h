@@ -42,6 +42,12 @@
  * a SCAN in rowid order, no sort: the plan test checks that one apart). */
 #define MW__BLOCKS_NEWEST_SQL "SELECT id, source_id, data FROM span_blocks ORDER BY id DESC"
 
+/* BW(source, t0, t1): the sealed blocks of a source (?1) that may hold spans
+ * starting in [?2, ?3), by first_ns (span_blocks_by_source). */
+#define MW__BW_SQL                                                                                                     \
+  "SELECT id, first_ns, data FROM span_blocks WHERE source_id = ?1 AND first_ns >= ?2 - 120000000000 AND "             \
+  "first_ns < ?3 AND last_ns >= ?2 ORDER BY first_ns"
+
 /* A sealed block's data by id (?1), for the ids of the spans srefs name. */
 #define MW__BLOCK_DATA_SQL "SELECT data FROM span_blocks WHERE id = ?1"
 
@@ -51,6 +57,7 @@
 /* Every statement above, for the plan test (a SCAN of any table fails it). */
 #define MW__BLOCK_SQL_ALL                                                                                              \
   MW__BLOCK_BY_ID_SQL, MW__OP_NAME_SQL, MW__SPAN_BY_ID_SQL, MW__TRACE_SPAN_IDS_SQL, MW__XT_BY_SPAN_SQL,                \
-      MW__BO_ASC_SQL, MW__BO_DESC_SQL, MW__BLOCK_DATA_SQL, MW__ROW_IDS_SQL, MW__BO_FIRST_SQL, MW__BO_LAST_SQL
+      MW__BO_ASC_SQL, MW__BO_DESC_SQL, MW__BLOCK_DATA_SQL, MW__ROW_IDS_SQL, MW__BO_FIRST_SQL, MW__BO_LAST_SQL,         \
+      MW__BW_SQL
 
 #endif

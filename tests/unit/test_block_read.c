@@ -18,6 +18,7 @@
 #include "store/block_write.h"
 #include "store/blocks.h"
 #include "store/exectrace_read.h"
+#include "store/gor_read.h"
 #include "store/readers.h"
 #include "store/trace_runs.h"
 #include "store_fixture.h"
@@ -565,6 +566,33 @@ static void test_search_over_blocks(void **state) {
   mw__read_end(r);
 }
 
+/* A source's spans by start: old rows and a block's, merged, bounded. */
+static void test_source_spans(void **state) {
+  fixture *f = *state;
+  mw_read *r = rd(f);
+  mw_src_span *v;
+  size_t n;
+  int more;
+  assert_int_equal(mw__store_source_spans(r, f->arena, f->source, T0 + 5000 * MS, T0 + 5006 * MS, 100, &v, &n, &more),
+                   MW_OK);
+  assert_int_equal(n, 6); /* 5000 q1 (old), 5001 q5 (block), ... 5005 q7 (block) */
+  assert_int_equal(more, 0);
+  static const int ids[6] = {0x71, 0x75, 0x72, 0x76, 0x73, 0x77};
+  for (size_t i = 0; i < 6; i++) {
+    assert_int_equal(v[i].span_id[7], ids[i]);
+    assert_int_equal(v[i].start_ns, T0 + (5000 + (int64_t)i) * MS);
+    assert_int_equal(v[i].op_id, f->op_q);
+    assert_memory_equal(v[i].trace_id, TQ, 16);
+  }
+  assert_int_equal(v[1].dur_ns, 15 * MS);
+  assert_int_equal(mw__store_source_spans(r, f->arena, f->source, T0 + 5000 * MS, T0 + 5006 * MS, 4, &v, &n, &more),
+                   MW_OK);
+  assert_int_equal(n, 4);
+  assert_int_equal(more, 1);
+  assert_int_equal(v[3].span_id[7], 0x76);
+  mw__read_end(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_trace_old_rows_and_blocks),
@@ -577,6 +605,7 @@ int main(void) {
       cmocka_unit_test(test_op_queries),
       cmocka_unit_test(test_operations_listing),
       cmocka_unit_test(test_search_over_blocks),
+      cmocka_unit_test(test_source_spans),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
