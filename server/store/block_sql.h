@@ -48,13 +48,18 @@
   "SELECT id, first_ns, data FROM span_blocks WHERE source_id = ?1 AND first_ns >= ?2 - 120000000000 AND "             \
   "first_ns < ?3 AND last_ns >= ?2 ORDER BY first_ns"
 
+/* The sources seen in [?1, ?2), for a window read over every source's blocks. */
+#define MW__SOURCES_IN_SQL "SELECT id FROM sources WHERE last_ns >= ?1 AND first_ns < ?2"
+
 /* A sealed block's data by id (?1), for the ids of the spans srefs name. */
 #define MW__BLOCK_DATA_SQL "SELECT data FROM span_blocks WHERE id = ?1"
 
 /* An old row's ids and times by rowid (?1). */
 #define MW__ROW_IDS_SQL "SELECT trace_id, span_id, start_ns, dur_ns FROM spans WHERE rowid = ?1"
 
-/* Every statement above, for the plan test (a SCAN of any table fails it). */
+/* Every statement above, for the plan test (a SCAN of any table fails it),
+ * but MW__BLOCKS_NEWEST_SQL (checked apart) and MW__SOURCES_IN_SQL (a pass
+ * over `sources`, one row a source, as mw__store_source_resources does). */
 #define MW__BLOCK_SQL_ALL                                                                                              \
   MW__BLOCK_BY_ID_SQL, MW__OP_NAME_SQL, MW__SPAN_BY_ID_SQL, MW__TRACE_SPAN_IDS_SQL, MW__XT_BY_SPAN_SQL,                \
       MW__BO_ASC_SQL, MW__BO_DESC_SQL, MW__BLOCK_DATA_SQL, MW__ROW_IDS_SQL, MW__BO_FIRST_SQL, MW__BO_LAST_SQL,         \

@@ -677,6 +677,67 @@ static int cmp_op_dur_desc(const void *x, const void *y) {
   return (p->sref > q->sref) - (p->sref < q->sref);
 }
 
+/* The longest `rows` spans of every source's sealed blocks in q's window
+ * and durations (a pass over the window's blocks, as MW__SEARCH_ALL_SQL is
+ * over old rows), into w->v. */
+static int window_longest(mw_read *r, mw_arena *a, const mw_search_query *q, int64_t rows, op_window *w) {
+  sqlite3_stmt *src = NULL, *bw = NULL;
+  blk_rd b;
+  int rc = blk_begin(r, a, &b);
+  if (rc) return rc;
+  if (!(rc = prep(r, MW__SOURCES_IN_SQL, &src))) rc = prep(r, MW__BW_SQL, &bw);
+  int step = SQLITE_DONE;
+  if (!rc) {
+    sqlite3_bind_int64(src, 1, q->start_ns);
+    sqlite3_bind_int64(src, 2, q->end_ns);
+  }
+  while (!rc && (step = sqlite3_step(src)) == SQLITE_ROW) {
+    sqlite3_bind_int64(bw, 1, sqlite3_column_int64(src, 0));
+    sqlite3_bind_int64(bw, 2, q->start_ns < INT64_MIN + 120000000000LL ? INT64_MIN + 120000000000LL : q->start_ns);
+    sqlite3_bind_int64(bw, 3, q->end_ns);
+    int bstep;
+    while (!rc && (bstep = sqlite3_step(bw)) == SQLITE_ROW) {
+      mw__sb_block *blk;
+      mw__sb_info info;
+      const void *data = sqlite3_column_blob(bw, 2);
+      if ((rc = mw__sb_open(a, b.dctx, data ? data : "", (size_t)sqlite3_column_bytes(bw, 2), &blk))) break;
+      mw__sb_info_get(blk, &info);
+      int64_t id = sqlite3_column_int64(bw, 0);
+      for (size_t i = 0; i < info.n && !rc; i++) {
+        int64_t start, dur;
+        if ((rc = mw__sb_get_ids(blk, i, NULL, NULL, &start, &dur, NULL))) break;
+        if (start < q->start_ns || start >= q->end_ns || dur < q->min_dur_ns || dur > q->max_dur_ns) continue;
+        if (w->n == w->cap) {
+          if (w->n >= 2 * (size_t)rows + 64) { /* keep the longest `rows` */
+            qsort(w->v, w->n, sizeof *w->v, cmp_op_dur_desc);
+            w->n = (size_t)rows;
+          } else {
+            size_t c = w->cap ? 2 * w->cap : 1024;
+            mw__op_span *t = realloc(w->v, c * sizeof *t);
+            if (!t) {
+              rc = MW_ENOMEM;
+              break;
+            }
+            w->v = t, w->cap = c;
+          }
+        }
+        w->v[w->n++] = (mw__op_span){mw__sref_block(id, (uint32_t)i), start, dur};
+      }
+    }
+    if (!rc && bstep != SQLITE_DONE) rc = mw__read_failed(r, bstep);
+    sqlite3_reset(bw);
+  }
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  if (!rc && w->n > (size_t)rows) {
+    qsort(w->v, w->n, sizeof *w->v, cmp_op_dur_desc);
+    w->n = (size_t)rows;
+  }
+  sqlite3_finalize(src);
+  sqlite3_finalize(bw);
+  blk_end(&b);
+  return rc;
+}
+
 /* The `rows` longest spans matching q, longest first, into *v. Per
  * operation, its slow spans answer when enough of them match; else (and when
  * the window covers little of the operation's history, where a walk down its
@@ -709,7 +770,18 @@ static int longest_spans(mw_read *r, mw_arena *a, const mw_search_query *q, enum
   if (shape == MW_SEARCH_ANY && n_ops > MW_SEARCH_MAX_OPS) {
     if ((rc = prep(r, MW__SEARCH_ALL_SQL, &by_start))) goto out;
     bind_filters(by_start, q, rows);
-    rc = take_rows(by_start, a, v, n, &cap);
+    if ((rc = take_rows(by_start, a, v, n, &cap))) goto out;
+    /* and every source's blocks of the window (BW), the longest `rows` kept */
+    if ((rc = window_longest(r, a, q, rows, &blk))) goto out;
+    for (size_t k = 0; k < blk.n; k++) {
+      if (!(*v = mw__grow(a, *v, *n, &cap, sizeof **v))) {
+        rc = MW_ENOMEM;
+        goto out;
+      }
+      (*v)[(*n)++] = (hit_row){blk.v[k].sref, blk.v[k].dur_ns};
+    }
+    if (*n) qsort(*v, *n, sizeof **v, cmp_hit_row);
+    if (*n > (size_t)rows) *n = (size_t)rows;
     goto out;
   }
   if ((rc = prep(r, MW__OP_FIRST_SQL, &first)) || (rc = prep(r, MW__OP_LAST_SQL, &last)) ||

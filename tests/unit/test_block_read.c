@@ -593,6 +593,34 @@ static void test_source_spans(void **state) {
   mw__read_end(r);
 }
 
+/* A search of any span over more than MW_SEARCH_MAX_OPS operations reads
+ * the window of every source's blocks (and of old rows): the longest traces
+ * come from both. (Last: it adds 2,001 operations of another service.) */
+static void test_search_any_many_ops(void **state) {
+  fixture *f = *state;
+  assert_int_equal(sfx_exec(&f->s,
+                            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2001) "
+                            "INSERT INTO operations (service, name, span_count) SELECT 'zz', 'op' || x, 1 FROM c"),
+                   0);
+  mw_read *r = rd(f);
+  mw_search_query sq = {.min_dur_ns = 90 * MS,
+                        .max_dur_ns = INT64_MAX,
+                        .start_ns = 0,
+                        .end_ns = INT64_MAX,
+                        .page = {.offset = 0, .limit = 10, .max_bytes = 1 << 20}};
+  mw_search_hit *hits;
+  size_t n, next;
+  assert_int_equal(mw__store_search(r, f->arena, &sq, &hits, &n, &next), MW_OK);
+  assert_int_equal(n, 3); /* C (c3, 250 ms, a block), A (span 1, 100 ms, an old row), Q (q9, 99 ms, a block) */
+  assert_memory_equal(hits[0].trace_id, TC, 16);
+  assert_int_equal(hits[0].match_dur_ns, 250 * MS);
+  assert_memory_equal(hits[1].trace_id, TA, 16);
+  assert_int_equal(hits[1].match_dur_ns, 100 * MS);
+  assert_memory_equal(hits[2].trace_id, TQ, 16);
+  assert_int_equal(hits[2].match_dur_ns, 99 * MS);
+  mw__read_end(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_trace_old_rows_and_blocks),
@@ -606,6 +634,7 @@ int main(void) {
       cmocka_unit_test(test_operations_listing),
       cmocka_unit_test(test_search_over_blocks),
       cmocka_unit_test(test_source_spans),
+      cmocka_unit_test(test_search_any_many_ops),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
