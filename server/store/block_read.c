@@ -64,11 +64,12 @@ static int cmp_pair(const void *x, const void *y) {
   return (p[1] > q[1]) - (p[1] < q[1]);
 }
 
-int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n, mw_span_ref *out, int *found) {
+int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n, int want_times, mw_span_ref *out,
+                         int *found) {
   memset(out, 0, n * sizeof *out);
   memset(found, 0, n * sizeof *found);
   if (!n) return MW_OK;
-  /* by sref, so that each block is opened once */
+  /* by sref, so that each block is opened once, read while its row is current */
   int64_t(*order)[2] = malloc(n * sizeof *order); /* {sref, i} */
   if (!order) return MW_ENOMEM;
   for (size_t i = 0; i < n; i++) order[i][0] = srefs[i], order[i][1] = (int64_t)i;
@@ -76,12 +77,11 @@ int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n
   sqlite3_stmt *row = mw__prepare(r, MW__ROW_IDS_SQL), *blk = mw__prepare(r, MW__BLOCK_DATA_SQL);
   ZSTD_DCtx *own = NULL, *dctx = r->dctx ? r->dctx : (own = ZSTD_createDCtx());
   int rc = row && blk ? (dctx ? MW_OK : MW_ENOMEM) : MW_EIO;
-  int64_t cur = 0; /* the block open: id, or 0 */
-  mw__sb_block *b = NULL;
-  for (size_t k = 0; k < n && !rc; k++) {
+  for (size_t k = 0; k < n && !rc;) {
     size_t i = (size_t)order[k][1];
     mw_span_ref *x = &out[i];
     if (mw__sref_is_row(srefs[i])) {
+      k++;
       sqlite3_bind_int64(row, 1, srefs[i]);
       int step = sqlite3_step(row);
       if (step == SQLITE_ROW) {
@@ -96,30 +96,33 @@ int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n
       sqlite3_reset(row);
       continue;
     }
-    int64_t id;
+    /* the srefs order[k..e) name one block */
+    int64_t id, id2;
     uint32_t index;
     mw__sref_split(srefs[i], &id, &index);
-    if (id != cur) {
-      cur = id;
-      b = NULL;
-      sqlite3_bind_int64(blk, 1, id);
-      int step = sqlite3_step(blk);
-      if (step == SQLITE_ROW) {
-        size_t len;
-        const uint8_t *data = mw__col_blob(a, blk, 0, &len); /* the block outlives the row: a copy */
-        if (!data) rc = MW_ENOMEM;
-        else if ((rc = mw__sb_open(a, dctx, data, len, &b)))
-          mw__error("span block unreadable", "block=%lld", (long long)id);
-      } else if (step != SQLITE_DONE) { /* DONE: deleted by retention since */
-        rc = mw__read_failed(r, step);
-      }
-      sqlite3_reset(blk);
+    size_t e = k + 1;
+    while (e < n && order[e][0] < 0 && (mw__sref_split(order[e][0], &id2, &index), id2 == id)) e++;
+    sqlite3_bind_int64(blk, 1, id);
+    int step = sqlite3_step(blk);
+    mw__sb_block *b = NULL;
+    if (step == SQLITE_ROW) {
+      const void *data = sqlite3_column_blob(blk, 0);
+      if ((rc = mw__sb_open(a, dctx, data ? data : "", (size_t)sqlite3_column_bytes(blk, 0), &b)))
+        mw__error("span block unreadable", "block=%lld", (long long)id);
+    } else if (step != SQLITE_DONE) { /* DONE: deleted by retention since */
+      rc = mw__read_failed(r, step);
     }
-    if (rc || !b) continue;
-    int64_t op;
-    int g = mw__sb_get_ids(b, index, x->trace_id, x->span_id, &x->start_ns, &x->dur_ns, &op);
-    if (!g) found[i] = 1;
-    else if (g != MW_EINVAL) rc = g; /* EINVAL: an index past the block, not ours */
+    for (; k < e && b && !rc; k++) {
+      i = (size_t)order[k][1];
+      x = &out[i];
+      mw__sref_split(srefs[i], &id, &index);
+      int g = want_times ? mw__sb_get_ids(b, index, x->trace_id, x->span_id, &x->start_ns, &x->dur_ns, NULL)
+                         : mw__sb_get_ids(b, index, x->trace_id, x->span_id, NULL, NULL, NULL);
+      if (!g) found[i] = 1;
+      else if (g != MW_EINVAL) rc = g; /* EINVAL: an index past the block, not ours */
+    }
+    k = e;
+    sqlite3_reset(blk);
   }
   sqlite3_finalize(row);
   sqlite3_finalize(blk);

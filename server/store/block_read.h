@@ -71,9 +71,13 @@ typedef struct mw__op_span {
 int mw__op_row_spans(const mw__op_row *row, int64_t t0, int64_t t1, int64_t min_dur, int64_t max_dur, mw__op_span **v,
                      size_t *n, size_t *cap, size_t max);
 
-/* The trace and span ids, start and duration of the spans srefs[0..n) name
- * (old rows or blocks, each block opened once) into out[i]; found[i] = 0 for
- * one that is gone (retention). Returns 0, MW_EIO or MW_ENOMEM. */
-int mw__store_sref_spans(mw_read *rd, mw_arena *a, const int64_t *srefs, size_t n, mw_span_ref *out, int *found);
+/* The trace and span ids of the spans srefs[0..n) name (old rows or blocks,
+ * each block opened once) into out[i], with their start and duration for
+ * old rows, and for block spans when want_times (else 0: a caller that read
+ * them from block_ops.refs has them, and the block's time columns are not
+ * decoded); found[i] = 0 for one that is gone (retention). Returns 0, MW_EIO
+ * or MW_ENOMEM. */
+int mw__store_sref_spans(mw_read *rd, mw_arena *a, const int64_t *srefs, size_t n, int want_times, mw_span_ref *out,
+                         int *found);
 
 #endif

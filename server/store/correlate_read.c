@@ -5,6 +5,8 @@
 #include "store/readers.h"
 #include "core/error.h"
 #include "store/block_read.h"
+#include "store/block_write.h"
+#include "store/sref.h"
 #include "core/log.h"
 
 #include <stdio.h>
@@ -234,7 +236,8 @@ int mw__store_op_spans(mw_read *r, mw_arena *a, int64_t op_id, int64_t start_ns,
     int *found = mw__arena_alloc(a, o.n * sizeof *found);
     if (!srefs || !blk || !found) rc = MW_ENOMEM;
     for (size_t i = 0; !rc && i < o.n; i++) srefs[i] = o.v[i].sref;
-    if (!rc) rc = mw__store_sref_spans(r, a, srefs, o.n, blk, found);
+    if (!rc) rc = mw__store_sref_spans(r, a, srefs, o.n, 0, blk, found);
+    for (size_t i = 0; !rc && i < o.n; i++) blk[i].start_ns = o.v[i].start_ns, blk[i].dur_ns = o.v[i].dur_ns;
     size_t i = 0, k = 0;
     while (!rc && *n < limit && (i < n_old || k < o.n)) {
       if (k < o.n && !found[k]) {
@@ -269,8 +272,87 @@ int mw__store_op_id(mw_read *r, const char *service, const char *name, int64_t *
 }
 
 static int cmp_dur_desc(const void *x, const void *y) {
-  const int64_t *p = x, *q = y; /* {rowid, dur} pairs */
+  const int64_t *p = x, *q = y; /* {sref, dur, ...} */
   return (p[1] < q[1]) - (p[1] > q[1]);
+}
+
+/* One side of an operation's neighbours: the candidates (old rows and block
+ * spans) of the side's window; far = the start of the farthest taken. */
+typedef struct near_acc {
+  int64_t at, lo, hi;
+  size_t per_side;
+  int side; /* 0 before at (start < at), 1 from at on */
+  mw__op_span *v;
+  size_t n, cap;
+  int64_t far;
+} near_acc;
+
+/* Distance of a candidate from at, on its side. */
+static int64_t near_dist(const near_acc *o, const mw__op_span *x) {
+  return o->side ? x->start_ns - o->at : o->at - x->start_ns;
+}
+
+/* Moves the per_side nearest candidates to v[0..per_side) (in no order):
+ * quickselect, so that keeping them costs O(n), not a sort. */
+static void near_select(near_acc *o) {
+  size_t lo = 0, hi = o->n, k = o->per_side;
+  if (k >= o->n) return;
+  while (hi - lo > 1) {
+    mw__op_span *v = o->v;
+    int64_t pivot = near_dist(o, &v[lo + (hi - lo) / 2]);
+    size_t i = lo, lt = lo, gt = hi; /* [lo,lt) < pivot, [lt,i) == pivot, [gt,hi) > pivot */
+    while (i < gt) {
+      int64_t d = near_dist(o, &v[i]);
+      mw__op_span t;
+      if (d < pivot) t = v[lt], v[lt++] = v[i], v[i++] = t;
+      else if (d > pivot) t = v[--gt], v[gt] = v[i], v[i] = t;
+      else i++;
+    }
+    if (k < lt) hi = lt;
+    else if (k < gt) return;
+    else lo = gt;
+  }
+}
+
+static int near_push(near_acc *o, int64_t sref, int64_t start, int64_t dur) {
+  if (o->n == o->cap) {
+    size_t c = o->cap ? 2 * o->cap : 1024;
+    mw__op_span *t = realloc(o->v, c * sizeof *t);
+    if (!t) return MW_ENOMEM;
+    o->v = t, o->cap = c;
+  }
+  o->v[o->n++] = (mw__op_span){sref, start, dur};
+  if (o->side ? start > o->far : start < o->far) o->far = start;
+  if (o->n >= 4 * o->per_side + 64) { /* keep the nearest per_side: far tightens to the farthest of them */
+    near_select(o);
+    o->n = o->per_side;
+    o->far = o->side ? INT64_MIN : INT64_MAX;
+    for (size_t i = 0; i < o->n; i++)
+      if (o->side ? o->v[i].start_ns > o->far : o->v[i].start_ns < o->far) o->far = o->v[i].start_ns;
+  }
+  return MW_OK;
+}
+
+/* block_ops rows nearest first: before at newest first, from at on oldest
+ * first. Once per_side candidates are held, a row whose every start is
+ * farther than all of them (its first_ns past the farthest after at; its
+ * latest possible start before the farthest before at) ends the side. */
+static int near_row(void *user, const mw__op_row *row) {
+  near_acc *o = user;
+  /* the row's latest start: at most 120 s past its first, and before its last end */
+  int64_t latest = row->first_ns + 120000000000LL < row->last_ns ? row->first_ns + 120000000000LL : row->last_ns;
+  if (o->n >= o->per_side && (o->side ? row->first_ns > o->far : latest < o->far)) return 1;
+  mw__refs_it it;
+  mw__ref ref;
+  int got;
+  mw__refs_init(&it, row->refs ? row->refs : (const uint8_t *)"", row->refs_len, row->first_ns);
+  while ((got = mw__refs_next(&it, &ref)) == 1) {
+    if (o->side ? ref.start_ns < o->at || ref.start_ns >= o->hi : ref.start_ns >= o->at || ref.start_ns < o->lo)
+      continue;
+    int rc = near_push(o, mw__sref_block(row->block_id, ref.index), ref.start_ns, ref.dur_ns);
+    if (rc) return rc;
+  }
+  return got ? MW_EIO : MW_OK;
 }
 
 int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_ns, int64_t window_ns, size_t per_side,
@@ -279,7 +361,7 @@ int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_n
   *quantile = *count = 0;
   *n = 0;
   *out = NULL;
-  int64_t *v = malloc(2 * per_side * 2 * sizeof *v); /* {rowid, dur} pairs */
+  int64_t *v = malloc(2 * per_side * 3 * sizeof *v + 1); /* {sref, dur, start} triples */
   if (!v) return MW_ENOMEM;
   int rc = MW_OK;
   static const char *const sql[2] = {
@@ -287,13 +369,11 @@ int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_n
       "ORDER BY start_ns DESC LIMIT ?4",
       "SELECT rowid, dur_ns, start_ns FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 "
       "ORDER BY start_ns LIMIT ?4"};
-  /* the blocks' spans of the two windows: the nearest per_side each side
-   * join the old rows' in the same order (by distance from at_ns) */
+  /* each side: the old rows' nearest per_side, then the blocks' (read
+   * nearest block first, until no further block can hold a nearer span),
+   * the nearest per_side of both kept */
   int64_t lo = at_ns - window_ns, hi = at_ns + window_ns;
-  op_acc o = {.t0 = lo, .t1 = hi, .min_dur = INT64_MIN, .max_dur = INT64_MAX, .max = MW_OPQ_MAX};
-  rc = block_spans(r, op_id, &o);
-  int64_t *starts = malloc(2 * per_side * sizeof *starts + 1);
-  if (!rc && !starts) rc = MW_ENOMEM;
+  near_acc o = {.at = at_ns, .lo = lo, .hi = hi, .per_side = per_side};
   size_t m = 0;
   for (int side = 0; side < 2 && !rc; side++) {
     sqlite3_stmt *st = mw__reader_stmt(r, side ? MW_RS_OP_AFTER : MW_RS_OP_BEFORE, sql[side]);
@@ -307,55 +387,44 @@ int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_n
     sqlite3_bind_int64(st, 4, (int64_t)per_side);
     int step;
     size_t side_rows = 0;
-    size_t side_from = m;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW && side_rows++ < per_side) {
-      v[2 * m] = sqlite3_column_int64(st, 0);
-      v[2 * m + 1] = sqlite3_column_int64(st, 1);
-      starts[m] = sqlite3_column_int64(st, 2);
-      m++;
-    }
-    if (step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+    o.n = 0;
+    o.side = side;
+    o.far = side ? INT64_MIN : INT64_MAX;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && side_rows++ < per_side)
+      if ((rc = near_push(&o, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 1))))
+        break;
+    if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
     sqlite3_reset(st);
-    /* then each block span of this side replaces the farthest kept when nearer */
-    for (size_t i = 0; !rc && i < o.n; i++) {
-      const mw__op_span *sp = &o.v[i];
-      if (side ? sp->start_ns < at_ns || sp->start_ns >= hi : sp->start_ns >= at_ns || sp->start_ns < lo) continue;
-      int64_t dist = side ? sp->start_ns - at_ns : at_ns - sp->start_ns;
-      size_t at = m;
-      if (m - side_from == per_side) { /* full: the farthest goes, if farther */
-        size_t far = side_from;
-        for (size_t k = side_from; k < m; k++)
-          if ((side ? starts[k] - at_ns : at_ns - starts[k]) > (side ? starts[far] - at_ns : at_ns - starts[far]))
-            far = k;
-        if ((side ? starts[far] - at_ns : at_ns - starts[far]) <= dist) continue;
-        at = far;
-      } else {
-        m++;
-      }
-      v[2 * at] = sp->sref;
-      v[2 * at + 1] = sp->dur_ns;
-      starts[at] = sp->start_ns;
+    if (!rc) rc = mw__store_op_rows(r, op_id, side ? at_ns : lo, side ? hi : at_ns, !side, near_row, &o);
+    if (rc) break;
+    /* the nearest per_side of this side */
+    near_select(&o);
+    for (size_t i = 0; i < o.n && i < per_side; i++, m++) {
+      v[3 * m] = o.v[i].sref;
+      v[3 * m + 1] = o.v[i].dur_ns;
+      v[3 * m + 2] = o.v[i].start_ns;
     }
   }
   free(o.v);
-  free(starts);
   if (!rc && m) {
-    qsort(v, m, 2 * sizeof *v, cmp_dur_desc);
+    qsort(v, m, 3 * sizeof *v, cmp_dur_desc);
     *count = (int64_t)m;
     size_t k = (size_t)(q * (double)m + 0.999999999); /* nearest rank, ascending */
     if (k < 1) k = 1;
     if (k > m) k = m;
-    *quantile = v[2 * (m - k) + 1];
+    *quantile = v[3 * (m - k) + 1];
     size_t take = 0;
-    while (take < m && take < max_spans && v[2 * take + 1] >= *quantile) take++;
+    while (take < m && take < max_spans && v[3 * take + 1] >= *quantile) take++;
     /* the spans themselves, by span reference (old rows and blocks), longest first */
     *out = mw__arena_calloc(a, take + 1, sizeof **out);
     int64_t *srefs = mw__arena_alloc(a, (take + 1) * sizeof *srefs);
     mw_span_ref *got = mw__arena_alloc(a, (take + 1) * sizeof *got);
     int *found = mw__arena_alloc(a, (take + 1) * sizeof *found);
     if (!*out || !srefs || !got || !found) rc = MW_ENOMEM;
-    for (size_t i = 0; !rc && i < take; i++) srefs[i] = v[2 * i];
-    if (!rc) rc = mw__store_sref_spans(r, a, srefs, take, got, found);
+    for (size_t i = 0; !rc && i < take; i++) srefs[i] = v[3 * i];
+    if (!rc) rc = mw__store_sref_spans(r, a, srefs, take, 0, got, found);
+    for (size_t i = 0; !rc && i < take; i++)
+      if (!mw__sref_is_row(srefs[i])) got[i].dur_ns = v[3 * i + 1], got[i].start_ns = v[3 * i + 2];
     for (size_t i = 0; !rc && i < take; i++)
       if (found[i]) (*out)[(*n)++] = got[i];
   }

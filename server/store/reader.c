@@ -882,7 +882,7 @@ int mw__store_search(mw_read *r, mw_arena *a, const mw_search_query *q, mw_searc
       goto out;
     }
     for (size_t i = 0; i < got; i++) srefs[i] = v[i].rowid;
-    if ((rc = mw__store_sref_spans(r, a, srefs, got, ids, there))) goto out;
+    if ((rc = mw__store_sref_spans(r, a, srefs, got, 0, ids, there))) goto out;
     for (size_t i = 0; i < got; i++) {
       if (!there[i]) continue; /* deleted since (retention) */
       const uint8_t *tid = ids[i].trace_id;
