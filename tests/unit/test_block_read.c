@@ -20,6 +20,7 @@
 #include "store/exectrace_read.h"
 #include "store/gor_read.h"
 #include "store/readers.h"
+#include "store/sref.h"
 #include "store/trace_runs.h"
 #include "store_fixture.h"
 
@@ -621,6 +622,39 @@ static void test_search_any_many_ops(void **state) {
   mw__read_end(r);
 }
 
+/* Span ids by span reference, twice in a row; once the block is deleted
+ * (retention), not found; an index past the block is not found either.
+ * (Last: it deletes the block of q5..q9.) */
+static void test_sref_ids(void **state) {
+  fixture *f = *state;
+  char sql[128];
+  snprintf(sql, sizeof sql, "SELECT block_id FROM block_ops WHERE op_id = %lld", (long long)f->op_q);
+  sqlite3 *db = open_db(f);
+  int64_t blk = one_int(db, sql);
+  sqlite3_close(db);
+  int64_t srefs[6];
+  for (uint32_t i = 0; i < 5; i++) srefs[i] = mw__sref_block(blk, i);
+  srefs[5] = mw__sref_block(blk, 9); /* past the block */
+  for (int pass = 0; pass < 3; pass++) {
+    if (pass == 2) {
+      snprintf(sql, sizeof sql, "DELETE FROM span_blocks WHERE id = %lld", (long long)blk);
+      assert_int_equal(sfx_exec(&f->s, sql), 0);
+    }
+    mw_read *r = rd(f);
+    mw_span_ref out[6];
+    int found[6];
+    assert_int_equal(mw__store_sref_spans(r, f->arena, srefs, 6, 0, out, found), MW_OK);
+    for (int i = 0; i < 5; i++) {
+      assert_int_equal(found[i], pass < 2);
+      if (pass == 2) continue;
+      assert_memory_equal(out[i].trace_id, TQ, 16);
+      assert_int_equal(out[i].span_id[7], 0x75 + i); /* one trace: the block's order is by start */
+    }
+    assert_int_equal(found[5], 0);
+    mw__read_end(r);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_trace_old_rows_and_blocks),
@@ -635,6 +669,7 @@ int main(void) {
       cmocka_unit_test(test_search_over_blocks),
       cmocka_unit_test(test_source_spans),
       cmocka_unit_test(test_search_any_many_ops),
+      cmocka_unit_test(test_sref_ids),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
