@@ -74,9 +74,13 @@ int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n
   if (!order) return MW_ENOMEM;
   for (size_t i = 0; i < n; i++) order[i][0] = srefs[i], order[i][1] = (int64_t)i;
   qsort(order, n, sizeof *order, cmp_pair);
-  sqlite3_stmt *row = mw__prepare(r, MW__ROW_IDS_SQL), *blk = mw__prepare(r, MW__BLOCK_DATA_SQL);
-  ZSTD_DCtx *own = NULL, *dctx = r->dctx ? r->dctx : (own = ZSTD_createDCtx());
-  int rc = row && blk ? (dctx ? MW_OK : MW_ENOMEM) : MW_EIO;
+  /* old rows: the connection's cached statement (the one MW_RS_SPAN_BY_ROWID
+   * always named); blocks: prepared when the first is met */
+  int any_row = srefs[order[n - 1][1]] > 0, any_blk = srefs[order[0][1]] < 0;
+  sqlite3_stmt *row = any_row ? mw__reader_stmt(r, MW_RS_SPAN_BY_ROWID, MW__ROW_IDS_SQL) : NULL;
+  sqlite3_stmt *blk = any_blk ? mw__prepare(r, MW__BLOCK_DATA_SQL) : NULL;
+  ZSTD_DCtx *own = NULL, *dctx = !any_blk ? NULL : r->dctx ? r->dctx : (own = ZSTD_createDCtx());
+  int rc = (any_row && !row) || (any_blk && !blk) ? MW_EIO : any_blk && !dctx ? MW_ENOMEM : MW_OK;
   for (size_t k = 0; k < n && !rc;) {
     size_t i = (size_t)order[k][1];
     mw_span_ref *x = &out[i];
@@ -94,6 +98,10 @@ int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n
         rc = mw__read_failed(r, step);
       }
       sqlite3_reset(row);
+      continue;
+    }
+    if (!blk) { /* 0: names nothing */
+      k++;
       continue;
     }
     /* the srefs order[k..e) name one block */
@@ -124,7 +132,7 @@ int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n
     k = e;
     sqlite3_reset(blk);
   }
-  sqlite3_finalize(row);
+  if (row) sqlite3_reset(row); /* cached: not finalized */
   sqlite3_finalize(blk);
   ZSTD_freeDCtx(own);
   free(order);
