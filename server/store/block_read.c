@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "store/block_sql.h"
 #include "store/block_write.h"
+#include "store/blocks.h"
 #include "store/readers.h"
 #include "store/span_block.h"
 #include "store/sref.h"
@@ -137,4 +138,38 @@ int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n
   ZSTD_freeDCtx(own);
   free(order);
   return rc;
+}
+
+int mw__store_view_spans(mw_read *r, mw_arena *a, int64_t source, int64_t op_id, int64_t t0, int64_t t1,
+                         int (*each)(void *user, const mw__sb_span *s, int64_t source_id), void *user) {
+  mw__blk *blk = r->pool ? r->pool->blk : NULL;
+  if (!blk) return MW_OK;
+  mw__blk_view v;
+  int rc = mw__blk_view_take(blk, r->seq_at_begin, a, source, &v);
+  if (rc || !v.n) return rc;
+  sqlite3_stmt *there = NULL;
+  for (size_t k = 0; k < v.n && !rc; k++) {
+    const mw__blk_ref *ref = &v.v[k];
+    if (ref->block_id) { /* retired: read from span_blocks once the snapshot holds it */
+      if (!there && !(there = mw__prepare(r, MW__BLOCK_EXISTS_SQL))) {
+        rc = MW_EIO;
+        break;
+      }
+      sqlite3_bind_int64(there, 1, ref->block_id);
+      int step = sqlite3_step(there);
+      sqlite3_reset(there);
+      if (step == SQLITE_ROW) continue;
+      if (step != SQLITE_DONE) {
+        rc = mw__read_failed(r, step);
+        break;
+      }
+    }
+    for (size_t i = 0; i < ref->n && !rc; i++) {
+      const mw__sb_span *sp = mw__blk_span(ref, i);
+      if ((op_id && sp->op_id != op_id) || sp->start_ns < t0 || sp->start_ns >= t1) continue;
+      rc = each(user, sp, ref->source_id);
+    }
+  }
+  sqlite3_finalize(there);
+  return rc < 0 ? rc : MW_OK;
 }

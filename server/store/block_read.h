@@ -80,4 +80,16 @@ int mw__op_row_spans(const mw__op_row *row, int64_t t0, int64_t t1, int64_t min_
 int mw__store_sref_spans(mw_read *rd, mw_arena *a, const int64_t *srefs, size_t n, int want_times, mw_span_ref *out,
                          int *found);
 
+/* ---- the view V of memory for window queries (store/blocks.h) ------------ */
+
+struct mw__sb_span;
+/* Hands each(user, span, source_id) every span of the reader's view of memory
+ * (open blocks, and retired blocks not yet visible in its snapshot's
+ * span_blocks: those are read from the database) of source (0: any) and
+ * op_id (0: any) that starts in [t0, t1). No writer memory (pool->blk NULL):
+ * nothing. each returns 0 (go on), 1 (stop) or an error. Returns 0, MW_EIO,
+ * MW_ENOMEM or each's error. */
+int mw__store_view_spans(mw_read *rd, mw_arena *a, int64_t source, int64_t op_id, int64_t t0, int64_t t1,
+                         int (*each)(void *user, const struct mw__sb_span *s, int64_t source_id), void *user);
+
 #endif

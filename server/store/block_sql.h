@@ -54,6 +54,9 @@
 /* A sealed block's data by id (?1), for the ids of the spans srefs name. */
 #define MW__BLOCK_DATA_SQL "SELECT data FROM span_blocks WHERE id = ?1"
 
+/* Whether sealed block ?1 is in the snapshot (a rowid seek, no blob read). */
+#define MW__BLOCK_EXISTS_SQL "SELECT 1 FROM span_blocks WHERE id = ?1"
+
 /* An old row's ids and times by rowid (?1). */
 #define MW__ROW_IDS_SQL "SELECT trace_id, span_id, start_ns, dur_ns FROM spans WHERE rowid = ?1"
 
@@ -62,7 +65,7 @@
  * over `sources`, one row a source, as mw__store_source_resources does). */
 #define MW__BLOCK_SQL_ALL                                                                                              \
   MW__BLOCK_BY_ID_SQL, MW__OP_NAME_SQL, MW__SPAN_BY_ID_SQL, MW__TRACE_SPAN_IDS_SQL, MW__XT_BY_SPAN_SQL,                \
-      MW__BO_ASC_SQL, MW__BO_DESC_SQL, MW__BLOCK_DATA_SQL, MW__ROW_IDS_SQL, MW__BO_FIRST_SQL, MW__BO_LAST_SQL,         \
-      MW__BW_SQL
+      MW__BO_ASC_SQL, MW__BO_DESC_SQL, MW__BLOCK_DATA_SQL, MW__BLOCK_EXISTS_SQL, MW__ROW_IDS_SQL, MW__BO_FIRST_SQL,    \
+      MW__BO_LAST_SQL, MW__BW_SQL
 
 #endif

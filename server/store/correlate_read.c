@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "store/block_read.h"
 #include "store/block_write.h"
+#include "store/span_block.h"
 #include "store/sref.h"
 #include "core/log.h"
 
@@ -96,6 +97,21 @@ static int block_spans(mw_read *r, int64_t op_id, op_acc *o) {
   return mw__store_op_rows(r, op_id, o->t0, o->t1, 0, op_acc_row, o);
 }
 
+static int view_dur(void *user, const mw__sb_span *sp, int64_t source_id) {
+  op_acc *o = user;
+  (void)source_id;
+  if (sp->dur_ns < o->min_dur || sp->dur_ns > o->max_dur) return MW_OK;
+  if (o->n == o->max) return MW_ETOOBIG;
+  if (o->n == o->cap) {
+    size_t c = o->cap ? 2 * o->cap : 1024;
+    mw__op_span *t = realloc(o->v, c * sizeof *t);
+    if (!t) return MW_ENOMEM;
+    o->v = t, o->cap = c;
+  }
+  o->v[o->n++] = (mw__op_span){0, sp->start_ns, sp->dur_ns};
+  return MW_OK;
+}
+
 static int cmp_i64_asc(const void *x, const void *y) {
   int64_t p = *(const int64_t *)x, q = *(const int64_t *)y;
   return (p > q) - (p < q);
@@ -154,6 +170,11 @@ int mw__store_op_quantile(mw_read *r, int64_t op_id, int64_t start_ns, int64_t e
   *count = 0;
   op_acc o = {.t0 = start_ns, .t1 = end_ns, .min_dur = INT64_MIN, .max_dur = INT64_MAX, .max = MW_OPQ_MAX};
   int rc = block_spans(r, op_id, &o);
+  if (!rc && r->pool && r->pool->blk) { /* and the spans of memory (V): they count as blocks' (no sref needed) */
+    mw_arena *va = mw__arena_new((size_t)16 << 20);
+    rc = va ? mw__store_view_spans(r, va, 0, op_id, start_ns, end_ns, view_dur, &o) : MW_ENOMEM;
+    mw__arena_free(va);
+  }
   if (!rc && o.n) rc = quantile_with_blocks(r, op_id, start_ns, end_ns, q, &o, value, count);
   free(o.v);
   if (rc || o.n) return rc;

@@ -3,6 +3,7 @@
  * part way fails the read. */
 #include "store/gor_read.h"
 #include "core/error.h"
+#include "store/block_read.h"
 #include "store/block_sql.h"
 #include "store/readers.h"
 #include "store/span_block.h"
@@ -96,14 +97,37 @@ static int block_source_spans(mw_read *r, mw_arena *a, int64_t source_id, int64_
   return rc;
 }
 
+typedef struct src_acc {
+  mw_arena *a;
+  mw_src_span **v;
+  size_t *n, *cap;
+} src_acc;
+
+static int view_src(void *user, const mw__sb_span *sp, int64_t source_id) {
+  src_acc *c = user;
+  (void)source_id;
+  if (!(*c->v = mw__grow(c->a, *c->v, *c->n, c->cap, sizeof **c->v))) return MW_ENOMEM;
+  mw_src_span *s = &(*c->v)[(*c->n)++];
+  memcpy(s->trace_id, sp->trace_id, 16);
+  memcpy(s->span_id, sp->span_id, 8);
+  s->op_id = sp->op_id;
+  s->start_ns = sp->start_ns;
+  s->dur_ns = sp->dur_ns;
+  return MW_OK;
+}
+
 int mw__store_source_spans(mw_read *r, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
                            mw_src_span **out, size_t *n, int *more) {
   *out = NULL;
   *n = 0;
   *more = 0;
   size_t cap = 0;
-  /* the blocks' first limit + 1, then the old rows', merged by start */
+  /* the blocks' first limit + 1 and memory's (V), then the old rows', merged by start */
   int rc = block_source_spans(r, a, source_id, start_ns, end_ns, limit + 1, out, n, &cap);
+  if (!rc && r->pool && r->pool->blk) {
+    src_acc v = {a, out, n, &cap};
+    rc = mw__store_view_spans(r, a, source_id, 0, start_ns, end_ns, view_src, &v);
+  }
   if (rc) return rc;
   size_t from_blocks = *n;
   sqlite3_stmt *st = mw__prepare(r, "SELECT trace_id, span_id, op_id, start_ns, dur_ns FROM spans INDEXED BY "

@@ -1000,6 +1000,19 @@ static int latest_row(void *user, const mw__op_row *row) {
   return mw__op_row_spans(row, l->t0, l->t1, INT64_MIN, INT64_MAX, &l->v, &l->n, &l->cap, (size_t)-1);
 }
 
+static int view_latest(void *user, const mw__sb_span *sp, int64_t source_id) {
+  op_latest *l = user;
+  (void)source_id;
+  if (l->n == l->cap) {
+    size_t c = l->cap ? 2 * l->cap : 1024;
+    mw__op_span *t = realloc(l->v, c * sizeof *t);
+    if (!t) return MW_ENOMEM;
+    l->v = t, l->cap = c;
+  }
+  l->v[l->n++] = (mw__op_span){0, sp->start_ns, sp->dur_ns};
+  return MW_OK;
+}
+
 static int cmp_op_start_desc(const void *x, const void *y) {
   const mw__op_span *p = x, *q = y;
   return (p->start_ns < q->start_ns) - (p->start_ns > q->start_ns);
@@ -1066,13 +1079,18 @@ int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t s
       count += bc.n;
     }
     rc = MW_OK;
+    /* the spans of memory (V), newest of all: counted (unless the listing's
+     * count already holds them) and first among the latest durations */
+    lat.n = 0;
+    lat.min_first = INT64_MAX;
+    if (r->pool && r->pool->blk && (rc = mw__store_view_spans(r, a, 0, id, start_ns, end_ns, view_latest, &lat)))
+      goto out;
+    if (!(lo >= start_ns && hi < end_ns)) count += (int64_t)lat.n;
     if (count <= 0) continue;
     if ((rc = step_int(max_st, id, &max)) && rc != MW_ENOTFOUND) goto out;
     rc = MW_OK;
     /* the latest PCT_SAMPLE durations: of the blocks (newest first), and of
      * the old rows, merged by start */
-    lat.n = 0;
-    lat.min_first = INT64_MAX;
     if ((rc = mw__store_op_rows(r, id, start_ns, end_ns, 1, latest_row, &lat))) goto out;
     sqlite3_bind_int64(durs, 1, id);
     int dstep;
@@ -1226,15 +1244,37 @@ int mw__store_scan_longest(mw_read *r, mw_arena *a, const mw_search_query *q, si
 
 int mw__store_trace_hit(mw_read *r, mw_arena *a, mw_search_hit *h) { return mw__store_trace_meta(r, a, h); }
 
+typedef struct recent_v {
+  blk_rd *b;
+  mw_span_visit each;
+  void *user;
+  size_t rows, *read;
+  int *stop;
+} recent_v;
+
+static int recent_view(void *user, const mw__sb_span *sp, int64_t source_id) {
+  recent_v *v = user;
+  if (*v->read >= v->rows) return 1;
+  ++*v->read;
+  mw_stored_span st;
+  int rc = mem_span(v->b, sp, source_id, &st);
+  if (rc) return rc;
+  if ((*v->stop = v->each(v->user, &st))) return 1;
+  return MW_OK;
+}
+
 int mw__store_recent_spans(mw_read *r, mw_arena *a, int64_t start_ns, int64_t end_ns, size_t rows, mw_span_visit each,
                            void *user) {
-  /* the newest sealed blocks first (a walk down the rowid b-tree of
-   * span_blocks) until `rows` spans are read: they are newer than any old row */
+  /* memory first (V: the newest), then the newest sealed blocks (a walk
+   * down the rowid b-tree of span_blocks) until `rows` spans are read: they
+   * are newer than any old row */
   size_t read = 0;
   int stop = 0;
   blk_rd b;
   sqlite3_stmt *bl = NULL;
   int rc = blk_begin(r, a, &b);
+  recent_v rv = {&b, each, user, rows, &read, &stop};
+  if (!rc && r->pool && r->pool->blk) rc = mw__store_view_spans(r, a, 0, 0, start_ns, end_ns, recent_view, &rv);
   if (!rc) rc = prep(r, MW__BLOCKS_NEWEST_SQL, &bl);
   int bstep = SQLITE_DONE;
   while (!rc && !stop && read < rows && (bstep = sqlite3_step(bl)) == SQLITE_ROW) {

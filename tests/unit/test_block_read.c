@@ -361,6 +361,14 @@ static void test_candidate_cap(void **state) {
   free(n);
 }
 
+static int collect_span(void *user, const mw_stored_span *s) {
+  mw_stored_span *v = user;
+  size_t k = 0;
+  while (v[k].name) k++;
+  if (k < 7) v[k] = *s;
+  return 0;
+}
+
 /* The view V of memory (store/blocks.h): a span in an open block, and a
  * block sealed (in span_blocks, its trace key only in the writer's partition,
  * not yet in a run) and retired in memory, are read from memory, each once,
@@ -420,6 +428,39 @@ static void test_view_of_memory(void **state) {
   mw_stored_span sp;
   assert_int_equal(mw__store_span_by_id(r, f->arena, TA, sid, &sp), MW_OK);
   assert_int_equal(sp.start_ns, T0 + 60 * MS);
+  /* window queries: h1 from span_blocks (its retired copy is in the snapshot
+   * too: read once), g1 from the open block */
+  int64_t v, count;
+  assert_int_equal(mw__store_op_quantile(r, f->op_root, T0 + 3800 * MS, T0 + 4100 * MS, 1.0, &v, &count), MW_OK);
+  assert_int_equal(count, 2);
+  assert_int_equal(v, 9 * MS);
+  assert_int_equal(mw__store_op_quantile(r, f->op_root, T0 + 3800 * MS, T0 + 4100 * MS, 0.5, &v, &count), MW_OK);
+  assert_int_equal(v, 7 * MS);
+  mw_src_span *ss;
+  size_t ns;
+  int more;
+  assert_int_equal(mw__store_source_spans(r, f->arena, f->source, T0 + 3800 * MS, T0 + 4100 * MS, 10, &ss, &ns, &more),
+                   MW_OK);
+  assert_int_equal(ns, 2);
+  assert_int_equal(ss[0].span_id[7], 0xa1);
+  assert_int_equal(ss[1].span_id[7], 0x91);
+  assert_int_equal(ss[1].dur_ns, 7 * MS);
+  mw_page pg = {.offset = 0, .limit = 100, .max_bytes = 1 << 20};
+  mw_operation_stats *ops;
+  size_t nops, next;
+  assert_int_equal(mw__store_operations(r, f->arena, "shop", T0 + 3800 * MS, T0 + 4100 * MS, &pg, &ops, &nops, &next),
+                   MW_OK);
+  assert_int_equal(nops, 1);
+  assert_string_equal(ops[0].name, "GET /a");
+  assert_int_equal(ops[0].count, 2);
+  assert_int_equal(ops[0].p50_ns, 7 * MS);
+  assert_int_equal(ops[0].max_ns, 9 * MS);
+  mw_stored_span seen[8];
+  memset(seen, 0, sizeof seen);
+  assert_int_equal(mw__store_recent_spans(r, f->arena, T0 + 4000 * MS, T0 + 4001 * MS, 1000, collect_span, seen),
+                   MW_OK);
+  assert_int_equal(seen[0].span_id[7], 0x91);
+  assert_null(seen[1].name);
   r->pool->blk = NULL;
   mw__read_end(r);
   mw__blk_free(b);
@@ -512,14 +553,6 @@ static void test_operations_listing(void **state) {
   assert_int_equal(q->count, 9);
   assert_int_equal(q->max_ns, 99 * MS);
   mw__read_end(r);
-}
-
-static int collect_span(void *user, const mw_stored_span *s) {
-  mw_stored_span *v = user;
-  size_t k = 0;
-  while (v[k].name) k++;
-  if (k < 7) v[k] = *s;
-  return 0;
 }
 
 /* Search, Tempo's longest-span scan and the newest spans find spans of
