@@ -101,7 +101,7 @@ int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n
       sqlite3_reset(row);
       continue;
     }
-    if (!blk) { /* 0: names nothing */
+    if (!blk || !srefs[i]) { /* 0: names nothing */
       k++;
       continue;
     }

@@ -212,19 +212,53 @@ out:
   return rc;
 }
 
+/* Spans of memory (V), whose ids are at hand: kept as span refs; a
+ * pseudo-reference MEM_SREF(k) stands for the k-th where a span reference is
+ * expected (never a real one: that would need a block id near 2^47). */
+#define MEM_SREF(k) (INT64_MIN + (int64_t)(k))
+#define IS_MEM_SREF(s) ((s) < INT64_MIN + ((int64_t)1 << 32))
+typedef struct mem_refs {
+  mw_arena *a;
+  int64_t min_dur, max_dur;
+  mw_span_ref *v;
+  size_t n, cap;
+} mem_refs;
+
+static int view_ref(void *user, const mw__sb_span *sp, int64_t source_id) {
+  mem_refs *m = user;
+  (void)source_id;
+  if (sp->dur_ns < m->min_dur || sp->dur_ns > m->max_dur) return MW_OK;
+  if (!(m->v = mw__grow(m->a, m->v, m->n, &m->cap, sizeof *m->v))) return MW_ENOMEM;
+  mw_span_ref *x = &m->v[m->n++];
+  memcpy(x->trace_id, sp->trace_id, 16);
+  memcpy(x->span_id, sp->span_id, 8);
+  x->start_ns = sp->start_ns;
+  x->dur_ns = sp->dur_ns;
+  return MW_OK;
+}
+
+static int cmp_ref_dur_desc(const void *x, const void *y) {
+  const mw_span_ref *p = x, *q = y;
+  if (p->dur_ns != q->dur_ns) return (p->dur_ns < q->dur_ns) - (p->dur_ns > q->dur_ns);
+  return (p->start_ns > q->start_ns) - (p->start_ns < q->start_ns);
+}
+
 int mw__store_op_spans(mw_read *r, mw_arena *a, int64_t op_id, int64_t start_ns, int64_t end_ns, int64_t min_dur,
                        int64_t max_dur, size_t limit, mw_span_ref **out, size_t *n) {
   *n = 0;
   *out = mw__arena_calloc(a, limit + 1, sizeof **out);
   if (!*out) return MW_ENOMEM;
-  /* the blocks' spans of the window, the longest `limit` kept */
+  /* the blocks' spans of the window, the longest `limit` kept; memory's (V) */
   op_acc o = {.t0 = start_ns, .t1 = end_ns, .min_dur = min_dur, .max_dur = max_dur, .max = MW_OPQ_MAX};
+  mem_refs mr = {.a = a, .min_dur = min_dur, .max_dur = max_dur};
   int rc = block_spans(r, op_id, &o);
   if (!rc && o.n) {
     qsort(o.v, o.n, sizeof *o.v, cmp_op_dur_desc);
     if (o.n > limit) o.n = limit;
   }
-  mw_span_ref *old = o.n ? mw__arena_calloc(a, limit + 1, sizeof *old) : *out;
+  if (!rc && r->pool && r->pool->blk) rc = mw__store_view_spans(r, a, 0, op_id, start_ns, end_ns, view_ref, &mr);
+  int merge = o.n || mr.n;
+  mw_span_ref *old = merge ? mw__arena_calloc(a, limit + 1, sizeof *old) : *out;
   size_t n_old = 0;
   sqlite3_stmt *st = NULL;
   if (!rc && !old) rc = MW_ENOMEM;
@@ -250,23 +284,26 @@ int mw__store_op_spans(mw_read *r, mw_arena *a, int64_t op_id, int64_t start_ns,
     if (step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
   }
   sqlite3_finalize(st);
-  if (!rc && !o.n) *n = n_old; /* old rows only: they are the answer */
-  if (!rc && o.n) {            /* the ids of the blocks' spans, then the two lists merged, longest first */
-    int64_t *srefs = mw__arena_alloc(a, o.n * sizeof *srefs);
-    mw_span_ref *blk = mw__arena_alloc(a, o.n * sizeof *blk);
-    int *found = mw__arena_alloc(a, o.n * sizeof *found);
-    if (!srefs || !blk || !found) rc = MW_ENOMEM;
+  if (!rc && !merge) *n = n_old; /* old rows only: they are the answer */
+  if (!rc && merge) {            /* the ids of the blocks' spans, then the three lists, longest first */
+    size_t cap = n_old + o.n + mr.n + 1;
+    int64_t *srefs = mw__arena_alloc(a, (o.n + 1) * sizeof *srefs);
+    mw_span_ref *blk = mw__arena_alloc(a, (o.n + 1) * sizeof *blk), *all = mw__arena_alloc(a, cap * sizeof *all);
+    int *found = mw__arena_alloc(a, (o.n + 1) * sizeof *found);
+    if (!srefs || !blk || !found || !all) rc = MW_ENOMEM;
     for (size_t i = 0; !rc && i < o.n; i++) srefs[i] = o.v[i].sref;
     if (!rc) rc = mw__store_sref_spans(r, a, srefs, o.n, 0, blk, found);
-    for (size_t i = 0; !rc && i < o.n; i++) blk[i].start_ns = o.v[i].start_ns, blk[i].dur_ns = o.v[i].dur_ns;
-    size_t i = 0, k = 0;
-    while (!rc && *n < limit && (i < n_old || k < o.n)) {
-      if (k < o.n && !found[k]) {
-        k++;
-        continue;
+    size_t m = 0;
+    for (size_t i = 0; !rc && i < o.n; i++)
+      if (found[i]) {
+        all[m] = blk[i];
+        all[m].start_ns = o.v[i].start_ns, all[m++].dur_ns = o.v[i].dur_ns;
       }
-      if (k < o.n && (i == n_old || blk[k].dur_ns > old[i].dur_ns)) (*out)[(*n)++] = blk[k++];
-      else (*out)[(*n)++] = old[i++];
+    for (size_t i = 0; !rc && i < n_old; i++) all[m++] = old[i];
+    for (size_t i = 0; !rc && i < mr.n; i++) all[m++] = mr.v[i];
+    if (!rc) {
+      qsort(all, m, sizeof *all, cmp_ref_dur_desc);
+      for (size_t i = 0; i < m && i < limit; i++) (*out)[(*n)++] = all[i];
     }
   }
   free(o.v);
@@ -395,6 +432,7 @@ int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_n
    * the nearest per_side of both kept */
   int64_t lo = at_ns - window_ns, hi = at_ns + window_ns;
   near_acc o = {.at = at_ns, .lo = lo, .hi = hi, .per_side = per_side};
+  mem_refs mr = {.a = a, .min_dur = INT64_MIN, .max_dur = INT64_MAX};
   size_t m = 0;
   for (int side = 0; side < 2 && !rc; side++) {
     sqlite3_stmt *st = mw__reader_stmt(r, side ? MW_RS_OP_AFTER : MW_RS_OP_BEFORE, sql[side]);
@@ -417,6 +455,11 @@ int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_n
     if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
     sqlite3_reset(st);
     if (!rc) rc = mw__store_op_rows(r, op_id, side ? at_ns : lo, side ? hi : at_ns, !side, near_row, &o);
+    if (!rc && r->pool && r->pool->blk) { /* memory's (V), under pseudo-references into mr */
+      size_t from = mr.n;
+      rc = mw__store_view_spans(r, a, 0, op_id, side ? at_ns : lo, side ? hi : at_ns, view_ref, &mr);
+      for (size_t i = from; !rc && i < mr.n; i++) rc = near_push(&o, MEM_SREF(i), mr.v[i].start_ns, mr.v[i].dur_ns);
+    }
     if (rc) break;
     /* the nearest per_side of this side */
     near_select(&o);
@@ -442,10 +485,16 @@ int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_n
     mw_span_ref *got = mw__arena_alloc(a, (take + 1) * sizeof *got);
     int *found = mw__arena_alloc(a, (take + 1) * sizeof *found);
     if (!*out || !srefs || !got || !found) rc = MW_ENOMEM;
-    for (size_t i = 0; !rc && i < take; i++) srefs[i] = v[3 * i];
+    for (size_t i = 0; !rc && i < take; i++) srefs[i] = IS_MEM_SREF(v[3 * i]) ? 0 : v[3 * i]; /* 0: names nothing */
     if (!rc) rc = mw__store_sref_spans(r, a, srefs, take, 0, got, found);
-    for (size_t i = 0; !rc && i < take; i++)
-      if (!mw__sref_is_row(srefs[i])) got[i].dur_ns = v[3 * i + 1], got[i].start_ns = v[3 * i + 2];
+    for (size_t i = 0; !rc && i < take; i++) {
+      if (IS_MEM_SREF(v[3 * i])) { /* a span of memory: its ids are at hand */
+        got[i] = mr.v[v[3 * i] - INT64_MIN];
+        found[i] = 1;
+      } else if (!mw__sref_is_row(srefs[i])) {
+        got[i].dur_ns = v[3 * i + 1], got[i].start_ns = v[3 * i + 2];
+      }
+    }
     for (size_t i = 0; !rc && i < take; i++)
       if (found[i]) (*out)[(*n)++] = got[i];
   }

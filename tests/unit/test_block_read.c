@@ -461,6 +461,28 @@ static void test_view_of_memory(void **state) {
                    MW_OK);
   assert_int_equal(seen[0].span_id[7], 0x91);
   assert_null(seen[1].name);
+  /* the longest, and the neighbours: g1 (memory, 7 ms) with its ids, h1 (block, 9 ms) */
+  mw_span_ref *refs;
+  size_t nr;
+  assert_int_equal(
+      mw__store_op_spans(r, f->arena, f->op_root, T0 + 3800 * MS, T0 + 4100 * MS, 0, INT64_MAX, 10, &refs, &nr), MW_OK);
+  assert_int_equal(nr, 2);
+  assert_int_equal(refs[0].span_id[7], 0xa1);
+  assert_memory_equal(refs[0].trace_id, TH, 16);
+  assert_int_equal(refs[1].span_id[7], 0x91);
+  assert_memory_equal(refs[1].trace_id, TG, 16);
+  assert_int_equal(refs[1].start_ns, T0 + 4000 * MS);
+  int64_t qv;
+  assert_int_equal(
+      mw__store_op_neighbours(r, f->arena, f->op_root, T0 + 3950 * MS, 100 * MS, 5, 0.0, 10, &qv, &count, &refs, &nr),
+      MW_OK);
+  assert_int_equal(count, 2); /* h1 before, g1 after; q = 0: every one at or above the smallest */
+  assert_int_equal(qv, 7 * MS);
+  assert_int_equal(nr, 2);
+  assert_int_equal(refs[0].span_id[7], 0xa1);
+  assert_int_equal(refs[1].span_id[7], 0x91);
+  assert_memory_equal(refs[1].trace_id, TG, 16);
+  assert_int_equal(refs[1].dur_ns, 7 * MS);
   r->pool->blk = NULL;
   mw__read_end(r);
   mw__blk_free(b);
