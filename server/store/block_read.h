@@ -82,6 +82,12 @@ int mw__store_sref_spans(mw_read *rd, mw_arena *a, const int64_t *srefs, size_t 
 
 /* ---- the view V of memory for window queries (store/blocks.h) ------------ */
 
+/* A pseudo span reference for the k-th span of a query's own list of spans
+ * of memory (V), which have no span reference: never a real one (that would
+ * need a block id near 2^47); mw__store_sref_spans must not be given one. */
+#define MEM_SREF(k) (INT64_MIN + (int64_t)(k))
+#define IS_MEM_SREF(s) ((s) < INT64_MIN + ((int64_t)1 << 32))
+
 struct mw__sb_span;
 /* Hands each(user, span, source_id) every span of the reader's view of memory
  * (open blocks, and retired blocks not yet visible in its snapshot's

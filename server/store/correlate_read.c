@@ -212,11 +212,9 @@ out:
   return rc;
 }
 
-/* Spans of memory (V), whose ids are at hand: kept as span refs; a
- * pseudo-reference MEM_SREF(k) stands for the k-th where a span reference is
- * expected (never a real one: that would need a block id near 2^47). */
-#define MEM_SREF(k) (INT64_MIN + (int64_t)(k))
-#define IS_MEM_SREF(s) ((s) < INT64_MIN + ((int64_t)1 << 32))
+/* Spans of memory (V), whose ids are at hand: kept as span refs, each
+ * under a pseudo-reference (MEM_SREF, block_read.h) where a span reference
+ * is expected. */
 typedef struct mem_refs {
   mw_arena *a;
   int64_t min_dur, max_dur;

@@ -677,6 +677,31 @@ static int cmp_op_dur_desc(const void *x, const void *y) {
   return (p->sref > q->sref) - (p->sref < q->sref);
 }
 
+/* A search's spans of memory (V): hit rows name them by MEM_SREF(k). */
+typedef struct mem_hits {
+  mw_arena *a;
+  int64_t min_dur, max_dur;
+  const mw__sb_span **s;
+  int64_t *source;
+  size_t n, cap, cap2;
+  hit_row **v;
+  size_t *nv, *capv;
+} mem_hits;
+
+static int view_hit(void *user, const mw__sb_span *sp, int64_t source_id) {
+  mem_hits *m = user;
+  if (sp->dur_ns < m->min_dur || sp->dur_ns > m->max_dur) return MW_OK;
+  if (!(m->s = mw__grow(m->a, m->s, m->n, &m->cap, sizeof *m->s)) ||
+      !(m->source = mw__grow(m->a, m->source, m->n, &m->cap2, sizeof *m->source)) ||
+      !(*m->v = mw__grow(m->a, *m->v, *m->nv, m->capv, sizeof **m->v)))
+    return MW_ENOMEM;
+  m->s[m->n] = sp;
+  m->source[m->n] = source_id;
+  (*m->v)[(*m->nv)++] = (hit_row){MEM_SREF(m->n), sp->dur_ns};
+  m->n++;
+  return MW_OK;
+}
+
 /* The longest `rows` spans of every source's sealed blocks in q's window
  * and durations (a pass over the window's blocks, as MW__SEARCH_ALL_SQL is
  * over old rows), into w->v. */
@@ -743,7 +768,7 @@ static int window_longest(mw_read *r, mw_arena *a, const mw_search_query *q, int
  * the window covers little of the operation's history, where a walk down its
  * slow spans would mostly read spans outside it) the window is read. */
 static int longest_spans(mw_read *r, mw_arena *a, const mw_search_query *q, enum mw__search_shape shape, int64_t rows,
-                         hit_row **v, size_t *n) {
+                         hit_row **v, size_t *n, mem_hits *mh) {
   sqlite3_stmt *ops = NULL, *first = NULL, *last = NULL, *slow = NULL, *by_start = NULL, *bfirst = NULL, *blast = NULL;
   size_t cap = 0, n_ops = 0, ops_cap = 0;
   op_window blk = {.t0 = q->start_ns, .t1 = q->end_ns, .min_dur = q->min_dur_ns, .max_dur = q->max_dur_ns};
@@ -771,8 +796,11 @@ static int longest_spans(mw_read *r, mw_arena *a, const mw_search_query *q, enum
     if ((rc = prep(r, MW__SEARCH_ALL_SQL, &by_start))) goto out;
     bind_filters(by_start, q, rows);
     if ((rc = take_rows(by_start, a, v, n, &cap))) goto out;
-    /* and every source's blocks of the window (BW), the longest `rows` kept */
+    /* and every source's blocks of the window (BW), the longest `rows` kept, and memory's */
     if ((rc = window_longest(r, a, q, rows, &blk))) goto out;
+    mh->v = v, mh->nv = n, mh->capv = &cap;
+    if (r->pool && r->pool->blk && (rc = mw__store_view_spans(r, a, 0, 0, q->start_ns, q->end_ns, view_hit, mh)))
+      goto out;
     for (size_t k = 0; k < blk.n; k++) {
       if (!(*v = mw__grow(a, *v, *n, &cap, sizeof **v))) {
         rc = MW_ENOMEM;
@@ -807,11 +835,21 @@ static int longest_spans(mw_read *r, mw_arena *a, const mw_search_query *q, enum
       sqlite3_bind_int64(slow, 1, op[i][0]);
       sqlite3_bind_int64(slow, 8, op[i][2]);
       if ((rc = take_rows(slow, a, v, n, &cap))) goto out;
-      if (*n - before == (size_t)rows) continue; /* all of them at or above the threshold */
+      if (*n - before == (size_t)rows) { /* all of them at or above the threshold; and memory's */
+        mh->v = v, mh->nv = n, mh->capv = &cap;
+        if (r->pool && r->pool->blk &&
+            (rc = mw__store_view_spans(r, a, 0, op[i][0], q->start_ns, q->end_ns, view_hit, mh)))
+          goto out;
+        continue;
+      }
       *n = before;
     }
     sqlite3_bind_int64(by_start, 1, op[i][0]);
     if ((rc = take_rows(by_start, a, v, n, &cap))) goto out;
+    /* memory's (V) spans of the operation: not in slow_spans until sealed */
+    mh->v = v, mh->nv = n, mh->capv = &cap;
+    if (r->pool && r->pool->blk && (rc = mw__store_view_spans(r, a, 0, op[i][0], q->start_ns, q->end_ns, view_hit, mh)))
+      goto out;
     /* and the window of its spans in blocks (block_ops refs), the longest `rows` of them */
     blk.n = 0;
     if ((rc = mw__store_op_rows(r, op[i][0], q->start_ns, q->end_ns, 0, longest_row, &blk))) goto out;
@@ -869,7 +907,8 @@ int mw__store_search(mw_read *r, mw_arena *a, const mw_search_query *q, mw_searc
   for (int64_t rows = want < 32 ? 64 : 2 * (int64_t)want;; rows *= 4) {
     hit_row *v;
     size_t got;
-    if ((rc = longest_spans(r, a, q, shape, rows, &v, &got))) goto out;
+    mem_hits mh = {.a = a, .min_dur = q->min_dur_ns, .max_dur = q->max_dur_ns};
+    if ((rc = longest_spans(r, a, q, shape, rows, &v, &got, &mh))) goto out;
     mw__bmap_clear(seen);
     *n = 0;
     size_t found = 0, bytes = 0;
@@ -881,8 +920,13 @@ int mw__store_search(mw_read *r, mw_arena *a, const mw_search_query *q, mw_searc
       rc = MW_ENOMEM;
       goto out;
     }
-    for (size_t i = 0; i < got; i++) srefs[i] = v[i].rowid;
+    for (size_t i = 0; i < got; i++) srefs[i] = IS_MEM_SREF(v[i].rowid) ? 0 : v[i].rowid;
     if ((rc = mw__store_sref_spans(r, a, srefs, got, 0, ids, there))) goto out;
+    for (size_t i = 0; i < got; i++)
+      if (IS_MEM_SREF(v[i].rowid)) { /* a span of memory */
+        memcpy(ids[i].trace_id, mh.s[v[i].rowid - INT64_MIN]->trace_id, 16);
+        there[i] = 1;
+      }
     for (size_t i = 0; i < got; i++) {
       if (!there[i]) continue; /* deleted since (retention) */
       const uint8_t *tid = ids[i].trace_id;
@@ -1205,7 +1249,8 @@ int mw__store_scan_longest(mw_read *r, mw_arena *a, const mw_search_query *q, si
                                                       : MW_SEARCH_ANY;
   hit_row *v;
   size_t got;
-  int rc = longest_spans(r, a, q, shape, (int64_t)rows, &v, &got);
+  mem_hits mh = {.a = a, .min_dur = q->min_dur_ns, .max_dur = q->max_dur_ns};
+  int rc = longest_spans(r, a, q, shape, (int64_t)rows, &v, &got, &mh);
   if (rc) return rc;
   sqlite3_stmt *st;
   if ((rc = prep(r, MW__SPAN_WHOLE_COLS "WHERE s.rowid = ?1", &st))) return rc;
@@ -1216,6 +1261,15 @@ int mw__store_scan_longest(mw_read *r, mw_arena *a, const mw_search_query *q, si
     return rc;
   }
   for (size_t i = 0; i < got && !rc; i++) {
+    if (IS_MEM_SREF(v[i].rowid)) { /* a span of memory */
+      mw_stored_span sp;
+      size_t k = (size_t)(v[i].rowid - INT64_MIN);
+      if (!(rc = mem_span(&b, mh.s[k], mh.source[k], &sp))) {
+        ++*visited;
+        if (each(user, &sp)) i = got;
+      }
+      continue;
+    }
     if (!mw__sref_is_row(v[i].rowid)) { /* a span of a sealed block */
       mw_stored_span sp;
       int found;

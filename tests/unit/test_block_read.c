@@ -483,6 +483,27 @@ static void test_view_of_memory(void **state) {
   assert_int_equal(refs[1].span_id[7], 0x91);
   assert_memory_equal(refs[1].trace_id, TG, 16);
   assert_int_equal(refs[1].dur_ns, 7 * MS);
+  /* search and Tempo's scan: g1 (memory) is found, with its trace's root and extent */
+  mw_search_query sq = {.name = "GET /a",
+                        .min_dur_ns = 5 * MS,
+                        .max_dur_ns = 8 * MS,
+                        .start_ns = T0 + 3800 * MS,
+                        .end_ns = T0 + 4100 * MS,
+                        .page = {.offset = 0, .limit = 10, .max_bytes = 1 << 20}};
+  mw_search_hit *hits;
+  size_t nh, nexth, visited;
+  assert_int_equal(mw__store_search(r, f->arena, &sq, &hits, &nh, &nexth), MW_OK);
+  assert_int_equal(nh, 1);
+  assert_memory_equal(hits[0].trace_id, TG, 16);
+  assert_int_equal(hits[0].match_dur_ns, 7 * MS);
+  assert_string_equal(hits[0].root_name, "GET /a");
+  assert_int_equal(hits[0].start_ns, T0 + 4000 * MS);
+  assert_int_equal(hits[0].dur_ns, 7 * MS);
+  memset(seen, 0, sizeof seen);
+  assert_int_equal(mw__store_scan_longest(r, f->arena, &sq, 10, collect_span, seen, &visited), MW_OK);
+  assert_int_equal(visited, 1);
+  assert_int_equal(seen[0].span_id[7], 0x91);
+  assert_memory_equal(seen[0].body, "g1", 2);
   r->pool->blk = NULL;
   mw__read_end(r);
   mw__blk_free(b);
