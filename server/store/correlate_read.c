@@ -3,6 +3,8 @@
  * statement that fails part way fails the read: rows already taken are not
  * an answer. */
 #include "store/readers.h"
+#include "store/sref.h"
+#include "store/sref_read.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -216,8 +218,21 @@ int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_n
     *out = mw__arena_calloc(a, take + 1, sizeof **out);
     sqlite3_stmt *st = mw__reader_stmt(r, MW_RS_SPAN_BY_ROWID,
                                        "SELECT trace_id, span_id, start_ns, dur_ns FROM spans WHERE rowid = ?1");
+    mw__sref_rd *blocks = NULL; /* for srefs of spans in blocks (store/sref.h) */
     if (!*out || !st) rc = *out ? MW_EIO : MW_ENOMEM;
     for (size_t i = 0; !rc && i < take; i++) {
+      if (!mw__sref_is_row(v[2 * i])) {
+        mw_stored_span sp;
+        if (!blocks && (rc = mw__sref_rd_new(r, &blocks))) break;
+        if (!(rc = mw__sref_get(blocks, a, v[2 * i], MW__SREF_IDS, &sp))) {
+          mw_span_ref *x = &(*out)[(*n)++];
+          memcpy(x->trace_id, sp.trace_id, 16);
+          memcpy(x->span_id, sp.span_id, 8);
+          x->start_ns = sp.start_ns, x->dur_ns = sp.dur_ns;
+        } else if (rc == MW_ENOTFOUND) /* deleted since (retention) */
+          rc = MW_OK;
+        continue;
+      }
       sqlite3_bind_int64(st, 1, v[2 * i]);
       int step = sqlite3_step(st);
       if (step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
@@ -230,6 +245,7 @@ int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_n
       }
       sqlite3_reset(st);
     }
+    mw__sref_rd_free(blocks);
   }
   free(v);
   return rc;

@@ -2,6 +2,8 @@
  * transaction and copies what it returns into the caller's arena. */
 #include "store/readers.h"
 #include "store/reader_sql.h"
+#include "store/sref.h"
+#include "store/sref_read.h"
 #include "core/bmap.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -139,7 +141,8 @@ static int read_hit(mw_arena *a, sqlite3_stmt *root, sqlite3_stmt *extent, mw_se
   return rc == SQLITE_ROW ? MW_OK : MW_EIO;
 }
 
-/* A span a search found: its row and duration. */
+/* A span a search found: its sref (store/sref.h: a spans.rowid, or < 0 a
+ * span of a block) and duration. */
 typedef struct hit_row {
   int64_t rowid, dur_ns;
 } hit_row;
@@ -264,6 +267,7 @@ int mw__store_search(mw_read *r, mw_arena *a, const mw_search_query *q, mw_searc
   size_t want = pg->offset + pg->limit + 1;
   sqlite3_stmt *trace = NULL, *root = NULL, *extent = NULL;
   mw_bmap *seen = NULL;
+  mw__sref_rd *blocks = NULL; /* for hits in blocks */
   enum mw__search_shape shape = q->service && q->name ? MW_SEARCH_BOTH
                                 : q->service          ? MW_SEARCH_SERVICE
                                 : q->name             ? MW_SEARCH_NAME
@@ -289,15 +293,24 @@ int mw__store_search(mw_read *r, mw_arena *a, const mw_search_query *q, mw_searc
     *n = 0;
     size_t found = 0, bytes = 0;
     for (size_t i = 0; i < got; i++) {
-      sqlite3_bind_int64(trace, 1, v[i].rowid);
-      int trc = sqlite3_step(trace);
       uint8_t tid[16] = {0};
-      if (trc == SQLITE_ROW && sqlite3_column_bytes(trace, 0) == 16) memcpy(tid, sqlite3_column_blob(trace, 0), 16);
-      sqlite3_reset(trace);
-      if (trc == SQLITE_DONE) continue; /* deleted since (retention) */
-      if (trc != SQLITE_ROW) {
-        rc = MW_EIO;
-        goto out;
+      if (!mw__sref_is_row(v[i].rowid)) { /* a span of a block */
+        mw_stored_span sp;
+        if (!blocks && (rc = mw__sref_rd_new(r, &blocks))) goto out;
+        rc = mw__sref_get(blocks, a, v[i].rowid, MW__SREF_IDS, &sp);
+        if (rc == MW_ENOTFOUND) continue; /* deleted since (retention) */
+        if (rc) goto out;
+        memcpy(tid, sp.trace_id, 16);
+      } else {
+        sqlite3_bind_int64(trace, 1, v[i].rowid);
+        int trc = sqlite3_step(trace);
+        if (trc == SQLITE_ROW && sqlite3_column_bytes(trace, 0) == 16) memcpy(tid, sqlite3_column_blob(trace, 0), 16);
+        sqlite3_reset(trace);
+        if (trc == SQLITE_DONE) continue; /* deleted since (retention) */
+        if (trc != SQLITE_ROW) {
+          rc = MW_EIO;
+          goto out;
+        }
       }
       int64_t one;
       if (mw__bmap_get(seen, tid, 16, &one)) continue; /* a trace counts once, at its longest span */
@@ -316,6 +329,7 @@ int mw__store_search(mw_read *r, mw_arena *a, const mw_search_query *q, mw_searc
     if (*next || got < (size_t)rows || found >= want) break;
   }
 out:
+  mw__sref_rd_free(blocks);
   mw__bmap_free(seen);
   sqlite3_finalize(trace);
   sqlite3_finalize(root);
@@ -488,8 +502,18 @@ int mw__store_scan_longest(mw_read *r, mw_arena *a, const mw_search_query *q, si
   int rc = longest_spans(r, a, q, shape, (int64_t)rows, &v, &got);
   if (rc) return rc;
   sqlite3_stmt *st;
+  mw__sref_rd *blocks = NULL; /* for hits in blocks */
   if ((rc = prep(r, MW__SPAN_WHOLE_COLS "WHERE s.rowid = ?1", &st))) return rc;
   for (size_t i = 0; i < got && !rc; i++) {
+    if (!mw__sref_is_row(v[i].rowid)) { /* a span of a block; MW_ENOTFOUND: deleted since (retention) */
+      mw_stored_span sp;
+      if (!blocks && (rc = mw__sref_rd_new(r, &blocks))) break;
+      if (!(rc = mw__sref_get(blocks, a, v[i].rowid, MW__SREF_WHOLE, &sp))) {
+        ++*visited;
+        if (each(user, &sp)) i = got;
+      } else if (rc == MW_ENOTFOUND) rc = MW_OK;
+      continue;
+    }
     sqlite3_bind_int64(st, 1, v[i].rowid);
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
@@ -502,6 +526,7 @@ int mw__store_scan_longest(mw_read *r, mw_arena *a, const mw_search_query *q, si
       rc = mw__read_failed(r, step);
     sqlite3_reset(st);
   }
+  mw__sref_rd_free(blocks);
   sqlite3_finalize(st);
   return rc;
 }
