@@ -365,7 +365,45 @@ int main(int argc, char **argv) {
            "(index delta, start - first, dur) %.2f; no start (index, dur) %.2f\n",
            (double)alt_refs[0] / d, (double)alt_refs[1] / d, (double)alt_refs[2] / d, (double)alt_refs[3] / d);
     mw__bw_close(bw);
+    /* the partition as one run, then the bytes of each table with its indexes (dbstat) */
+    mw__truns_w *tw;
+    int64_t run;
+    if (mw__truns_w_open(seal_db, &tw) || mw__truns_flush(tw, seal_mem, &run))
+      return fprintf(stderr, "bench-block: trace runs: %s\n", sqlite3_errmsg(seal_db)), 1;
+    mw__truns_w_close(tw);
     sqlite3_exec(seal_db, "COMMIT", NULL, NULL, NULL);
+    static const char *const tables[][3] = {{"span_blocks", "span_blocks_by_source", "sqlite_autoindex_span_blocks"},
+                                            {"block_ops", "block_ops_by_block", "block_ops_by_op"},
+                                            {"slow_spans", "", ""},
+                                            {"trace_runs", "trace_run_list", ""}};
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(seal_db, "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN (?1, ?2, ?3)", -1, &st,
+                           NULL) == SQLITE_OK) {
+      printf("seal tables (dbstat, pages with their indexes, B/span):");
+      double sum = 0;
+      for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        for (int k = 0; k < 3; k++) sqlite3_bind_text(st, k + 1, tables[t][k], -1, SQLITE_STATIC);
+        double b = sqlite3_step(st) == SQLITE_ROW ? (double)sqlite3_column_int64(st, 0) / d : -1;
+        sqlite3_reset(st);
+        sum += b;
+        printf(" %s %.1f;", tables[t][0], b);
+      }
+      printf(" all %.1f\n", sum);
+      sqlite3_finalize(st);
+      if (sqlite3_prepare_v2(seal_db,
+                             "SELECT name, sum(pgsize), sum(unused), sum(pagetype = 'overflow') FROM dbstat "
+                             "WHERE name NOT LIKE 'sqlite%' GROUP BY name HAVING sum(ncell) > 0 OR sum(pgsize) > 4096 "
+                             "ORDER BY 2 DESC",
+                             -1, &st, NULL) == SQLITE_OK) {
+        printf("seal b-trees (B/span, of it unused, overflow pages):");
+        while (sqlite3_step(st) == SQLITE_ROW)
+          printf(" %s %.1f (%.1f unused, %lld overflow);", (const char *)sqlite3_column_text(st, 0),
+                 (double)sqlite3_column_int64(st, 1) / d, (double)sqlite3_column_int64(st, 2) / d,
+                 (long long)sqlite3_column_int64(st, 3));
+        printf("\n");
+        sqlite3_finalize(st);
+      }
+    } else printf("seal tables: no dbstat in this SQLite\n");
     sqlite3_close(seal_db);
     mw__truns_mem_free(seal_mem);
     for (size_t k = 0; k < n_op_durs; k++) free(op_durs[k]);
