@@ -9,7 +9,8 @@
 #include <string.h>
 
 enum { ST_BLOCK, ST_OP, ST_SLOW, ST_DEL_OPS_OF, ST_DEL_SLOW, ST_DEL_OPS, ST_DEL_BLOCK, N_ST };
-static const char *const sql[N_ST] = {
+const size_t mw__bw_sql_count = N_ST;
+const char *const mw__bw_sql[N_ST] = {
     [ST_BLOCK] =
         "INSERT INTO span_blocks (source_id, first_ns, last_ns, n, format, data) VALUES (?1, ?2, ?3, ?4, 1, ?5)",
     [ST_OP] = "INSERT INTO block_ops (op_id, first_ns, block_id, last_ns, n, max_dur_ns, slow_ns, refs) "
@@ -49,7 +50,7 @@ int mw__bw_open(sqlite3 *db, mw__bw **out) {
     return MW_ENOMEM;
   }
   for (int i = 0; i < N_ST; i++)
-    if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &w->st[i], NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(db, mw__bw_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &w->st[i], NULL) != SQLITE_OK) {
       mw__bw_close(w);
       return MW_EIO;
     }

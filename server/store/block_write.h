@@ -29,6 +29,10 @@
  * from block to block: one per write connection and thread. */
 typedef struct mw__bw mw__bw;
 
+/* The statements it prepares (for the plan checks of test_block_write). */
+extern const char *const mw__bw_sql[];
+extern const size_t mw__bw_sql_count;
+
 /* Prepares on db (migrated to 0008). Returns 0, MW_ENOMEM or MW_EIO. */
 int mw__bw_open(sqlite3 *db, mw__bw **out);
 void mw__bw_close(mw__bw *w);

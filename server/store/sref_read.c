@@ -56,8 +56,7 @@ static int open_block(mw__sref_rd *s, int64_t id, open_blk **out) {
       *out = &s->open[i];
       return MW_OK;
     }
-  if (!s->block && !(s->block = mw__prepare(s->r, "SELECT source_id, data FROM span_blocks WHERE id = ?1")))
-    return MW_EIO;
+  if (!s->block && !(s->block = mw__prepare(s->r, MW__SREF_BLOCK_SQL))) return MW_EIO;
   if (!s->dctx && !(s->dctx = ZSTD_createDCtx())) return MW_ENOMEM;
   open_blk *o = &s->open[s->next];
   s->next = (s->next + 1) % MW__SREF_BLOCKS;
@@ -89,7 +88,7 @@ static int op_name_of(mw__sref_rd *s, mw_arena *a, int64_t op, const char **out)
   for (size_t i = 0; i < OP_NAMES && !hit; i++)
     if (s->names[i].name && s->names[i].op == op) hit = &s->names[i];
   if (!hit) {
-    if (!s->name && !(s->name = mw__prepare(s->r, "SELECT name FROM operations WHERE id = ?1"))) return MW_EIO;
+    if (!s->name && !(s->name = mw__prepare(s->r, MW__SREF_NAME_SQL))) return MW_EIO;
     sqlite3_bind_int64(s->name, 1, op);
     int step = sqlite3_step(s->name);
     const char *t = step == SQLITE_ROW ? (const char *)sqlite3_column_text(s->name, 0) : NULL;

@@ -19,6 +19,10 @@
 
 enum { MW__SREF_BLOCKS = 8 };
 
+/* The statements of a resolver (for the plan checks of test_block_write). */
+#define MW__SREF_BLOCK_SQL "SELECT source_id, data FROM span_blocks WHERE id = ?1"
+#define MW__SREF_NAME_SQL "SELECT name FROM operations WHERE id = ?1"
+
 typedef struct mw__sref_rd mw__sref_rd;
 
 enum mw__sref_what {

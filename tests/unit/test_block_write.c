@@ -21,6 +21,7 @@
 #include "store/block_write.h"
 #include "store/schema.h"
 #include "store/sref.h"
+#include "store/sref_read.h"
 
 typedef struct fx {
   sqlite3 *db;
@@ -382,6 +383,37 @@ static void test_delete(void **state) {
   assert_int_equal(count_of(f, "SELECT count(*) FROM block_ops WHERE ?1 = ?1", 0), 0);
 }
 
+/* Every statement of the seal, the delete and the sref reader seeks an index:
+ * no SCAN in its plan (on the migrated schema, as test_store_search does for
+ * the span queries). */
+static void test_plans(void **state) {
+  fx *f = *state;
+  const char *extra[] = {MW__SREF_BLOCK_SQL, MW__SREF_NAME_SQL};
+  size_t n = mw__bw_sql_count + sizeof extra / sizeof *extra;
+  for (size_t i = 0; i < n; i++) {
+    const char *sql = i < mw__bw_sql_count ? mw__bw_sql[i] : extra[i - mw__bw_sql_count];
+    char q[1024];
+    snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(f->db, q, -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const char *d = (const char *)sqlite3_column_text(st, 3);
+      if (d && strstr(d, "SCAN")) fail_msg("%s: %s", sql, d);
+    }
+    sqlite3_finalize(st);
+    /* the reads and deletes by key each name the index they use */
+    if (strstr(sql, "block_id = ?1") && !strstr(sql, "INSERT")) {
+      snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+      assert_int_equal(sqlite3_prepare_v2(f->db, q, -1, &st, NULL), SQLITE_OK);
+      int indexed = 0;
+      while (sqlite3_step(st) == SQLITE_ROW)
+        indexed |= strstr((const char *)sqlite3_column_text(st, 3), "block_ops_by_block") != NULL;
+      sqlite3_finalize(st);
+      if (!indexed) fail_msg("%s: not through block_ops_by_block", sql);
+    }
+  }
+}
+
 /* refs built by hand: index, start - previous start (first: - block first_ns), dur, as LEB128 */
 static void test_refs_decoder(void **state) {
   (void)state;
@@ -438,6 +470,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_seal_by_hand, setup, teardown),
       cmocka_unit_test_setup_teardown(test_seal_random, setup, teardown),
       cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_plans, setup, teardown),
       cmocka_unit_test(test_refs_decoder),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
