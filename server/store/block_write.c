@@ -13,8 +13,8 @@ const size_t mw__bw_sql_count = N_ST;
 const char *const mw__bw_sql[N_ST] = {
     [ST_BLOCK] =
         "INSERT INTO span_blocks (source_id, first_ns, last_ns, n, format, data) VALUES (?1, ?2, ?3, ?4, 1, ?5)",
-    [ST_OP] = "INSERT INTO block_ops (op_id, first_ns, block_id, last_ns, n, max_dur_ns, slow_ns, refs) "
-              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_OP] = ("INSERT INTO block_ops (op_id, first_ns, block_id, last_ns, n, max_dur_ns, slow_ns, refs) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
     [ST_SLOW] = "INSERT OR IGNORE INTO slow_spans (op_id, dur_ns, span_rowid, start_ns) VALUES (?1, ?2, ?3, ?4)",
     [ST_DEL_OPS_OF] = "SELECT op_id, first_ns, n, slow_ns, refs FROM block_ops WHERE block_id = ?1",
     [ST_DEL_SLOW] = "DELETE FROM slow_spans WHERE op_id = ?1 AND dur_ns = ?2 AND span_rowid = ?3",
