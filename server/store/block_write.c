@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ST_BLOCK, ST_OP, ST_SLOW, ST_DEL_OPS_OF, ST_DEL_SLOW, ST_DEL_OPS, ST_DEL_BLOCK, N_ST };
+enum { ST_BLOCK, ST_OP, ST_SLOW, ST_DEL_OPS_OF, ST_DEL_SLOW, ST_DEL_OPS, ST_DEL_BLOCK, ST_RECENT, N_ST };
 const size_t mw__bw_sql_count = N_ST;
 const char *const mw__bw_sql[N_ST] = {
     [ST_BLOCK] =
@@ -20,6 +20,7 @@ const char *const mw__bw_sql[N_ST] = {
     [ST_DEL_SLOW] = "DELETE FROM slow_spans WHERE op_id = ?1 AND dur_ns = ?2 AND span_rowid = ?3",
     [ST_DEL_OPS] = "DELETE FROM block_ops WHERE block_id = ?1",
     [ST_DEL_BLOCK] = "DELETE FROM span_blocks WHERE id = ?1",
+    [ST_RECENT] = "SELECT first_ns, refs FROM block_ops WHERE op_id = ?1 ORDER BY first_ns DESC, block_id DESC",
 };
 
 /* A span in the operation order: (op, start, index in the block). */
@@ -246,6 +247,29 @@ int mw__bw_delete(mw__bw *w, int64_t block_id, mw__bw_op_fn each_op, void *user,
   sqlite3_bind_int64(w->st[ST_DEL_BLOCK], 1, block_id);
   if ((rc = mw__step_id(w->db, w->st[ST_DEL_BLOCK], &none))) return rc;
   return sqlite3_changes(w->db) ? MW_OK : MW_ENOTFOUND;
+}
+
+int mw__bw_recent_durs(mw__bw *w, int64_t op_id, int64_t *out, size_t cap, size_t *n) {
+  *n = 0;
+  sqlite3_stmt *st = w->st[ST_RECENT];
+  sqlite3_bind_int64(st, 1, op_id);
+  int step = SQLITE_DONE, rc = MW_OK;
+  while (!rc && *n < cap && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    /* the row's durations in start order, then taken from the newest back */
+    mw__refs_it it;
+    mw__ref r;
+    size_t at = 0;
+    mw__buf_reset(&w->refs);
+    mw__refs_init(&it, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), sqlite3_column_int64(st, 0));
+    while ((rc = mw__refs_next(&it, &r)) == 1 && !(rc = mw__buf_add(&w->refs, &r.dur_ns, sizeof r.dur_ns))) at++;
+    if (rc) break;
+    const int64_t *d = (const int64_t *)(const void *)w->refs.data;
+    while (at && *n < cap) memcpy(&out[(*n)++], &d[--at], sizeof *out);
+  }
+  if (!rc && *n < cap && step != SQLITE_DONE) rc = mw__sql_err(w->db);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc;
 }
 
 /* ---- block_ops.refs ----------------------------------------------------------- */

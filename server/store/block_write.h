@@ -84,6 +84,15 @@ int mw__bw_add_keys(mw__truns_mem *mem, const mw__sb_span *spans, size_t n, int6
 typedef int (*mw__bw_op_fn)(void *user, int64_t op_id, int64_t n);
 int mw__bw_delete(mw__bw *w, int64_t block_id, mw__bw_op_fn each_op, void *user, size_t *slow_deleted);
 
+/* The durations of an operation's latest sealed spans, newest first, at most
+ * cap into out (*n of them): its block_ops rows by block first_ns, newest
+ * first, each row's spans from its latest start back (blocks overlap by up to
+ * their start range, so "latest" is by block, then by start). For the
+ * writer's slow threshold (raise_slow: the p90 of the latest 1,024), which
+ * read them from spans before blocks. Returns 0, MW_EIO (a malformed refs
+ * blob, SQLite) or MW_ENOMEM. */
+int mw__bw_recent_durs(mw__bw *w, int64_t op_id, int64_t *out, size_t cap, size_t *n);
+
 /* ---- block_ops.refs ----------------------------------------------------------- */
 
 typedef struct mw__ref {

@@ -383,6 +383,40 @@ static void test_delete(void **state) {
   assert_int_equal(count_of(f, "SELECT count(*) FROM block_ops WHERE ?1 = ?1", 0), 0);
 }
 
+/* The latest durations of an op: blocks by first_ns, newest first, each from
+ * its latest start back. */
+static void test_recent_durs(void **state) {
+  fx *f = *state;
+  mw__sb_span v[3];
+  mw__bw_sealed out;
+  /* three blocks of op 10, sealed out of time order (the newest second); durations 1..9 by start */
+  static const int64_t first[3] = {100, 300, 200};
+  for (int b = 0; b < 3; b++) {
+    int64_t base = (first[b] - 100) / 100 * 3; /* 0, 6, 3 */
+    /* spans given out of start order; each block also holds a span of op 20 */
+    mk(&v[0], 1, (uint64_t)(10 * b + 1), 10, first[b] + 20, base + 3);
+    mk(&v[1], 2, (uint64_t)(10 * b + 2), 10, first[b], base + 1);
+    mk(&v[2], 3, (uint64_t)(10 * b + 3), 10, first[b] + 10, base + 2);
+    assert_int_equal(mw__bw_seal(f->bw, 1, v, 3, NULL, NULL, NULL, &out), MW_OK);
+    mk(&v[0], 4, (uint64_t)(10 * b + 4), 20, first[b], 1000);
+    assert_int_equal(mw__bw_seal(f->bw, 1, v, 1, NULL, NULL, NULL, &out), MW_OK);
+  }
+  int64_t d[16];
+  size_t n;
+  assert_int_equal(mw__bw_recent_durs(f->bw, 10, d, 16, &n), MW_OK);
+  assert_int_equal(n, 9);
+  for (size_t i = 0; i < n; i++) assert_int_equal(d[i], 9 - (int64_t)i);
+  assert_int_equal(mw__bw_recent_durs(f->bw, 10, d, 5, &n), MW_OK);
+  assert_int_equal(n, 5);
+  for (size_t i = 0; i < n; i++) assert_int_equal(d[i], 9 - (int64_t)i);
+  assert_int_equal(mw__bw_recent_durs(f->bw, 10, d, 0, &n), MW_OK);
+  assert_int_equal(n, 0);
+  assert_int_equal(mw__bw_recent_durs(f->bw, 20, d, 16, &n), MW_OK);
+  assert_int_equal(n, 3);
+  assert_int_equal(mw__bw_recent_durs(f->bw, 99, d, 16, &n), MW_OK);
+  assert_int_equal(n, 0);
+}
+
 /* Every statement of the seal, the delete and the sref reader seeks an index:
  * no SCAN in its plan (on the migrated schema, as test_store_search does for
  * the span queries). */
@@ -471,6 +505,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_seal_random, setup, teardown),
       cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
       cmocka_unit_test_setup_teardown(test_plans, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_recent_durs, setup, teardown),
       cmocka_unit_test(test_refs_decoder),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
