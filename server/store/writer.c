@@ -356,7 +356,7 @@ static int apply_spans(writer_ctx *w, const mw_span_batch *b) {
   int64_t *src = calloc(b->n_resources + b->n_scopes + 1, sizeof *src);
   int64_t *range = calloc(2 * b->n_resources + 1, sizeof *range);
   op_tally tally[32];
-  size_t n_tally = 0;
+  size_t n_tally = 0, *order = NULL, *start = NULL;
   if (!src || !range) {
     rc = MW_ENOMEM;
     goto out;
@@ -379,8 +379,19 @@ static int apply_spans(writer_ctx *w, const mw_span_batch *b) {
   sqlite3_stmt *st = w->st[ST_SPAN_INSERT];
   int64_t seg_source = 0, now = w->s->blk ? blk_now(w) : 0;
   w->seg_n = 0;
-  for (size_t i = 0; i < b->n_rows; i++) {
-    const mw_span_row *row = &b->rows[i];
+  if (w->s->blk && b->n_resources > 1 && b->n_rows) {
+    /* blocks: the rows grouped by resource (stable), so that a request gives
+     * one span_tail row per source */
+    if (!(order = malloc(b->n_rows * sizeof *order)) || !(start = calloc(b->n_resources + 1, sizeof *start))) {
+      rc = MW_ENOMEM;
+      goto out;
+    }
+    for (size_t i = 0; i < b->n_rows; i++) start[b->rows[i].resource + 1]++;
+    for (size_t r = 0; r < b->n_resources; r++) start[r + 1] += start[r];
+    for (size_t i = 0; i < b->n_rows; i++) order[start[b->rows[i].resource]++] = i;
+  }
+  for (size_t k = 0; k < b->n_rows; k++) {
+    const mw_span_row *row = &b->rows[order ? order[k] : k];
     int64_t op;
     if ((rc = op_id(w, b->resources[row->resource].service, row->name, &op))) goto out;
     if (w->s->blk) { /* slow spans are listed at seal */
@@ -447,6 +458,8 @@ static int apply_spans(writer_ctx *w, const mw_span_batch *b) {
 out:
   free(src);
   free(range);
+  free(order);
+  free(start);
   return rc;
 }
 

@@ -12,16 +12,21 @@
 #include <cmocka.h>
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
 
 #include "core/error.h"
 #include "store/block_write.h"
 #include "store/blocks.h"
+#include "store/readers.h"
 #include "store/schema.h"
+#include "store/sref.h"
+#include "store_fixture.h"
 
 enum { READERS = 3, TRACES = 40, MAX_SENT = 40000 };
 
@@ -599,6 +604,266 @@ static void test_recover(void **state) {
   reader_end(f, &r, 0);
 }
 
+/* ---- the writer with opts.blocks, through the store's job API --------------- */
+
+static _Atomic int64_t fake_now = 1000000000000LL;
+static int64_t fake_clock(void) { return atomic_load(&fake_now); }
+
+enum { W_MAX = 6000 };
+typedef struct wsent {
+  mw_span_row row;
+  int src;   /* 0 or 1: which resource */
+  int found; /* times found by a check */
+} wsent;
+
+static mw_resource_ref wres[2] = {
+    {.service = "shop", .instance = "i-1", .resource = (const uint8_t *)"res-a", .resource_len = 5},
+    {.service = "cart", .instance = "i-2", .resource = (const uint8_t *)"res-b", .resource_len = 5}};
+static mw_scope_ref wscope = {.body = (const uint8_t *)"scope-1", .body_len = 7};
+static const char *const wnames[] = {"GET /a", "db.query", "redis.get"};
+
+static int wopen(sfx *f, const char *dir) {
+  if (dir) {
+    if (dir != f->dir) snprintf(f->dir, sizeof f->dir, "%s", dir);
+  } else {
+    snprintf(f->dir, sizeof f->dir, "/tmp/mw-unit-XXXXXX");
+    if (!mkdtemp(f->dir)) return -1;
+  }
+  mw_store_opts o = {.data_dir = f->dir,
+                     .queue_max_spans = 1u << 20,
+                     .queue_max_bytes = 1u << 28,
+                     .blocks = 1,
+                     .fault_clock_ns = fake_clock};
+  char err[256];
+  if (mw__store_open(&o, &f->s, err, sizeof err)) fail_msg("open: %s", err);
+  return 0;
+}
+
+/* Sends n spans in one request: resource of span i = which(i), times near
+ * T (within 100 s), trace ids from a pool of 30, span ids = place in v + 1. */
+static void wsend(sfx *f, wsent *v, size_t *nv, size_t n, int (*which)(size_t)) {
+  /* f NULL: only the list (what a process that crashed had sent) */
+  static const int64_t T = 1800000000000000000LL;
+  mw_span_row *rows = calloc(n, sizeof *rows);
+  for (size_t i = 0; i < n; i++) {
+    assert_true(*nv < W_MAX);
+    wsent *x = &v[*nv];
+    uint64_t id = *nv + 1;
+    memset(x, 0, sizeof *x);
+    x->src = which(i);
+    mw_span_row *r = &x->row;
+    r->trace_id[0] = 0x42;
+    r->trace_id[7] = r->trace_id[15] = (uint8_t)(id % 30);
+    for (int k = 0; k < 8; k++) r->span_id[k] = (uint8_t)(id >> (56 - 8 * k));
+    r->start_ns = T + (int64_t)(id % 1000) * 100000000LL;
+    r->dur_ns = (int64_t)(id % 97) * 1000000LL;
+    r->kind = 2;
+    r->name = wnames[id % 3];
+    r->resource = (uint32_t)x->src;
+    r->body = (const uint8_t *)"body-bytes";
+    r->body_len = 1 + id % 10;
+    rows[i] = *r;
+    (*nv)++;
+  }
+  mw_span_batch b = {.resources = wres, .n_resources = 2, .scopes = &wscope, .n_scopes = 1, .rows = rows, .n_rows = n};
+  mw_write_job job = {.kind = MW_JOB_SPANS, .payload = &b, .cost_spans = n};
+  if (f && sfx_commit(f, &job, 1)) fail_msg("write failed");
+  free(rows);
+}
+
+static int alternate(size_t i) { return (int)(i % 3 == 0); }
+static int first_only(size_t i) { return (void)i, 0; }
+
+static int64_t wone(sfx *f, const char *sql) {
+  char p[128];
+  snprintf(p, sizeof p, "%s/meanwhile.db", f->dir);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+  int64_t v = one(db, sql);
+  sqlite3_close(db);
+  return v;
+}
+
+static void wfound(wsent *v, size_t nv, const uint8_t sid[8], const uint8_t trace[16], int64_t start, int64_t dur) {
+  uint64_t id = 0;
+  for (int k = 0; k < 8; k++) id = id << 8 | sid[k];
+  assert_true(id >= 1 && id <= nv);
+  wsent *x = &v[id - 1];
+  assert_memory_equal(trace, x->row.trace_id, 16);
+  assert_int_equal(start, x->row.start_ns);
+  assert_int_equal(dur, x->row.dur_ns);
+  x->found++;
+}
+
+/* Every span sent is found exactly once: in span_blocks (read on a
+ * connection of the test's) or in the writer's memory (a lent reader's view,
+ * taken before that connection's snapshot); slow_spans rows name the spans
+ * they say. Returns the spans found in blocks. */
+static size_t wcheck(sfx *f, wsent *v, size_t nv) {
+  for (size_t i = 0; i < nv; i++) v[i].found = 0;
+  mw_read *r;
+  assert_int_equal(mw__read_begin(f->s, &r), MW_OK);
+  assert_non_null(r->pool->blk);
+  mw_arena *a = mw__arena_new(0);
+  mw__blk_view vw;
+  assert_int_equal(mw__blk_view_take(r->pool->blk, r->seq_at_begin, a, 0, &vw), MW_OK);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(r->db, "SELECT id, source_id, n, data FROM span_blocks", -1, &st, NULL),
+                   SQLITE_OK);
+  size_t in_blocks = 0;
+  int64_t seen_blocks[4096];
+  size_t n_seen = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    mw__sb_block *blk;
+    assert_int_equal(mw__sb_open(a, r->dctx, sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3), &blk),
+                     MW_OK);
+    seen_blocks[n_seen++] = sqlite3_column_int64(st, 0);
+    for (int64_t i = 0; i < sqlite3_column_int64(st, 2); i++) {
+      uint8_t t[16], sid[8];
+      int64_t start, dur;
+      assert_int_equal(mw__sb_get_ids(blk, (size_t)i, t, sid, &start, &dur, NULL), MW_OK);
+      wfound(v, nv, sid, t, start, dur);
+      in_blocks++;
+    }
+  }
+  sqlite3_finalize(st);
+  for (size_t k = 0; k < vw.n; k++) {
+    int dup = 0;
+    for (size_t j = 0; j < n_seen; j++) dup |= vw.v[k].block_id && vw.v[k].block_id == seen_blocks[j];
+    if (dup) continue; /* retired, and in this snapshot too */
+    for (size_t i = 0; i < vw.v[k].n; i++) {
+      const mw__sb_span *sp = mw__blk_span(&vw.v[k], i);
+      wfound(v, nv, sp->span_id, sp->trace_id, sp->start_ns, sp->dur_ns);
+    }
+  }
+  for (size_t i = 0; i < nv; i++)
+    if (v[i].found != 1) fail_msg("span %zu found %d times", i, v[i].found);
+  /* slow_spans of blocks: each names a span of its block with its op, dur and start */
+  assert_int_equal(
+      sqlite3_prepare_v2(r->db,
+                         "SELECT s.op_id, s.dur_ns, s.span_rowid, s.start_ns, s.block_id, b.data FROM slow_spans s "
+                         "JOIN span_blocks b ON b.id = s.block_id",
+                         -1, &st, NULL),
+      SQLITE_OK);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    int64_t blk_id;
+    uint32_t index;
+    assert_true(sqlite3_column_int64(st, 2) < 0);
+    mw__sref_split(sqlite3_column_int64(st, 2), &blk_id, &index);
+    assert_int_equal(blk_id, sqlite3_column_int64(st, 4));
+    mw__sb_block *blk;
+    assert_int_equal(mw__sb_open(a, r->dctx, sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5), &blk),
+                     MW_OK);
+    int64_t start, dur, op;
+    assert_int_equal(mw__sb_get_ids(blk, index, NULL, NULL, &start, &dur, &op), MW_OK);
+    assert_int_equal(op, sqlite3_column_int64(st, 0));
+    assert_int_equal(dur, sqlite3_column_int64(st, 1));
+    assert_int_equal(start, sqlite3_column_int64(st, 3));
+  }
+  sqlite3_finalize(st);
+  mw__arena_free(a);
+  mw__read_end(r);
+  return in_blocks;
+}
+
+/* Waits (up to 5 s: the writer wakes every second when idle) for sql to
+ * answer want. */
+static void wwait(sfx *f, const char *sql, int64_t want) {
+  for (int i = 0; i < 100; i++) {
+    if (wone(f, sql) == want) return;
+    usleep(50000);
+  }
+  fail_msg("%s: %lld, not %lld", sql, (long long)wone(f, sql), (long long)want);
+}
+
+static void test_writer(void **state) {
+  (void)state;
+  wsent *v = calloc(W_MAX, sizeof *v);
+  size_t nv = 0;
+  sfx f = {0};
+  wopen(&f, NULL);
+  /* 10 requests of 150 spans, a third of each from source b: nothing sealed */
+  for (int i = 0; i < 10; i++) wsend(&f, v, &nv, 150, alternate);
+  assert_int_equal(wone(&f, "SELECT count(*) FROM span_blocks"), 0);
+  assert_int_equal(wone(&f, "SELECT coalesce(sum(n), 0) FROM span_tail"), 1500);
+  assert_int_equal(wone(&f, "SELECT count(*) FROM spans"), 0); /* no old rows */
+  assert_int_equal(wcheck(&f, v, nv), 0);
+  /* 2,000 more of source a: it passes 1,024 twice (1,000 + 2,000 = 3,000) */
+  for (int i = 0; i < 4; i++) wsend(&f, v, &nv, 500, first_only);
+  assert_int_equal(wone(&f, "SELECT count(*) FROM span_blocks"), 2);
+  assert_int_equal(wone(&f, "SELECT sum(n) FROM span_blocks"), 2048);
+  assert_int_equal(wone(&f, "SELECT coalesce(sum(n), 0) FROM span_tail"), 3500 - 2048);
+  assert_int_equal(wcheck(&f, v, nv), 2048);
+  assert_true(wone(&f, "SELECT count(*) FROM block_ops") >= 2);
+  /* 60 s later, without traffic: both open blocks are sealed */
+  atomic_fetch_add(&fake_now, MW_BLK_MAX_AGE_NS);
+  wwait(&f, "SELECT coalesce(sum(n), 0) FROM span_tail", 0);
+  assert_int_equal(wone(&f, "SELECT sum(n) FROM span_blocks"), 3500);
+  assert_int_equal(wcheck(&f, v, nv), 3500);
+  assert_int_equal(wone(&f, "SELECT count(*) FROM trace_run_list"), 0);
+  /* 10 minutes later: the partition is flushed */
+  atomic_fetch_add(&fake_now, MW_BLK_FLUSH_NS);
+  wwait(&f, "SELECT count(*) FROM trace_run_list", 1);
+  /* the run holds (key, block) for every span's trace and block */
+  assert_int_equal(wone(&f, "SELECT entries FROM trace_run_list"), wone(&f, "SELECT count(*) FROM trace_runs"));
+  assert_true(wone(&f, "SELECT count(*) FROM trace_runs") >= 30);
+  /* a clean stop seals what is open and flushes */
+  wsend(&f, v, &nv, 100, alternate);
+  mw__store_close(f.s);
+  f.s = NULL;
+  char dir[64];
+  snprintf(dir, sizeof dir, "%s", f.dir);
+  sfx g = {0};
+  wopen(&g, dir);
+  assert_int_equal(wone(&g, "SELECT count(*) FROM span_tail"), 0);
+  assert_int_equal(wone(&g, "SELECT sum(n) FROM span_blocks"), 3600);
+  assert_int_equal(wone(&g, "SELECT count(*) FROM trace_run_list"), 2);
+  assert_int_equal(wcheck(&g, v, nv), 3600);
+  /* after the restart: more spans go to new open blocks */
+  wsend(&g, v, &nv, 30, alternate);
+  assert_int_equal(wcheck(&g, v, nv), 3600);
+  sfx_close(&g);
+  free(v);
+}
+
+/* A crash: a child process writes and dies without closing the store; the
+ * restart replays span_tail into the open blocks, and every acknowledged span
+ * is found once; a clean stop then seals them. */
+static void test_writer_crash(void **state) {
+  (void)state;
+  wsent *v = calloc(W_MAX, sizeof *v);
+  size_t nv = 0;
+  sfx f = {0};
+  snprintf(f.dir, sizeof f.dir, "/tmp/mw-unit-XXXXXX");
+  assert_non_null(mkdtemp(f.dir));
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    wopen(&f, f.dir);
+    for (int i = 0; i < 10; i++) wsend(&f, v, &nv, 150, alternate);
+    for (int i = 0; i < 4; i++) wsend(&f, v, &nv, 500, first_only);
+    _exit(0); /* no close: the open blocks are only in span_tail */
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  for (int i = 0; i < 10; i++) wsend(NULL, v, &nv, 150, alternate);
+  for (int i = 0; i < 4; i++) wsend(NULL, v, &nv, 500, first_only);
+  wopen(&f, f.dir);
+  assert_int_equal(wone(&f, "SELECT coalesce(sum(n), 0) FROM span_tail"), 3500 - 2048);
+  assert_int_equal(wcheck(&f, v, nv), 2048);
+  wsend(&f, v, &nv, 10, first_only); /* the writer goes on from the replayed blocks */
+  assert_int_equal(wcheck(&f, v, nv), 2048);
+  mw__store_close(f.s);
+  f.s = NULL;
+  wopen(&f, f.dir);
+  assert_int_equal(wone(&f, "SELECT count(*) FROM span_tail"), 0);
+  assert_int_equal(wcheck(&f, v, nv), 3510);
+  sfx_close(&f);
+  free(v);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_seal_conditions, setup, teardown),
@@ -607,6 +872,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_v_rule_by_hand, setup, teardown),
       cmocka_unit_test_setup_teardown(test_v_rule_random, setup, teardown),
       cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
+      cmocka_unit_test(test_writer),
+      cmocka_unit_test(test_writer_crash),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
