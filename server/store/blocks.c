@@ -496,6 +496,17 @@ size_t mw__blk_sources(mw__blk *b, int64_t *out, size_t cap) {
   return n;
 }
 
+int mw__blk_oldest(mw__blk *b, int64_t *source) {
+  blk *best = NULL;
+  for (size_t i = 0; i < b->cap; i++) {
+    slot *s = &b->slots[i];
+    if (s->source && s->cur && s->cur->st.n && (!best || s->cur->opened_mono_ns < best->opened_mono_ns)) best = s->cur;
+  }
+  if (!best) return MW_ENOTFOUND;
+  *source = best->source_id;
+  return MW_OK;
+}
+
 void mw__blk_usage(mw__blk *b, size_t *spans, size_t *bytes) {
   *spans = *bytes = 0;
   for (size_t i = 0; i < b->cap; i++) {

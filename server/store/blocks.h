@@ -53,6 +53,7 @@ enum {
 #define MW_BLK_MAX_AGE_NS ((int64_t)60 * 1000000000)         /* sealed at this age (monotonic) */
 #define MW_BLK_MAX_START_SPAN_NS ((int64_t)120 * 1000000000) /* max start - min start of a block */
 #define MW_BLK_MAX_BYTES ((size_t)4 << 20)                   /* raw bodies of a block */
+#define MW_BLK_OPEN_MAX_BYTES ((size_t)256 << 20)            /* all open blocks' bodies: past it, seal the oldest */
 #define MW_BLK_FLUSH_NS ((int64_t)600 * 1000000000)          /* partition flushed this often */
 #define MW_BLK_FLUSH_ENTRIES ((size_t)1000000)               /* ... or at this many entries */
 
@@ -174,6 +175,9 @@ int mw__blk_stage_sealed(mw__blk *b, int64_t source, int64_t block_id);
 size_t mw__blk_due(mw__blk *b, int64_t now_mono_ns, int64_t *out, size_t cap);
 /* Every source with a staged open block (the close path), as mw__blk_due. */
 size_t mw__blk_sources(mw__blk *b, int64_t *out, size_t cap);
+/* The source whose staged open block was opened first (ties: any), for
+ * MW_BLK_OPEN_MAX_BYTES. Returns 0 or MW_ENOTFOUND (no open block). */
+int mw__blk_oldest(mw__blk *b, int64_t *source);
 /* Spans and raw body bytes in the open blocks (staged). */
 void mw__blk_usage(mw__blk *b, size_t *spans, size_t *bytes);
 

@@ -616,6 +616,14 @@ static void blocks_step(writer_ctx *w, int closing) {
     if (blk_txn(w, seal_some, &l, "seal")) return;
     if (n <= 64) break;
   }
+  /* writer memory: sources x 4 MB is too much with many sources */
+  for (int round = 0; !closing && round < 64; round++) {
+    size_t spans, bytes;
+    mw__blk_usage(s->blk, &spans, &bytes);
+    seal_list l = {due, 1};
+    if (bytes <= MW_BLK_OPEN_MAX_BYTES || mw__blk_oldest(s->blk, &due[0])) break;
+    if (blk_txn(w, seal_some, &l, "seal")) return;
+  }
   size_t entries = mw__truns_mem_count(mw__blk_mem(s->blk));
   if (!entries || (!closing && now - w->last_flush_ns < MW_BLK_FLUSH_NS && entries < MW_BLK_FLUSH_ENTRIES)) return;
   if (!blk_txn(w, flush_mem, NULL, "flush")) w->last_flush_ns = now;

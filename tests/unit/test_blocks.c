@@ -449,12 +449,18 @@ static void test_seal_conditions(void **state) {
   fat.body_len = 11;
   assert_int_equal(mw__blk_must_seal(b, 9, &fat, t0), MW_BLK_SEAL_BYTES);
   size_t n, bytes;
+  int64_t oldest;
+  assert_int_equal(mw__blk_stage_span(b, 8, &s, t0 - 1), MW_OK); /* opened earlier than 9's */
+  assert_int_equal(mw__blk_stage_span(b, 7, &s, t0 + 1), MW_OK);
+  assert_int_equal(mw__blk_oldest(b, &oldest), MW_OK);
+  assert_int_equal(oldest, 8);
   mw__blk_usage(b, &n, &bytes);
-  assert_int_equal(n, 3);
+  assert_int_equal(n, 5);
   assert_int_equal(bytes, MW_BLK_MAX_BYTES - 10);
   mw__blk_txn_rollback(b);
   mw__blk_usage(b, &n, &bytes);
   assert_int_equal(n, 0);
+  assert_int_equal(mw__blk_oldest(b, &oldest), MW_ENOTFOUND);
 }
 
 /* Staging is invisible until apply; a job's rollback undoes that job only
