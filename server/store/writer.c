@@ -93,6 +93,7 @@ typedef struct mw__writer_ctx {
   ZSTD_DCtx *dctx;      /* the restart */
   int64_t tail_seq;     /* the last span_tail seq handed out */
   int64_t last_flush_ns;
+  int maintain; /* runs may need merging or deleting: mw__truns_maintain has work */
   int64_t (*clock)(void);
   mw__sb_span *seg; /* the spans of one tail row being gathered */
   size_t seg_n, seg_cap;
@@ -287,6 +288,8 @@ static int flush_pending(writer_ctx *w) {
 /* ---- blocks (docs/STORAGE-WIRING.md §2) ---------------------------------------- */
 
 static int64_t blk_now(writer_ctx *w) { return w->clock ? w->clock() : mw__mono_ns(); }
+/* The wall clock the runs' times are compared with (the test clock, when set). */
+static int64_t wall_now(writer_ctx *w) { return w->clock ? w->clock() : mw__now_ns(); }
 
 /* Writes the gathered spans of source as one span_tail row, and notes its seq
  * in the source's staged open block (which holds those spans). */
@@ -600,6 +603,39 @@ static int flush_mem(writer_ctx *w, void *arg) {
   return rc;
 }
 
+/* One bounded step of the runs' maintenance (STORAGE-WIRING §2 step 6), in
+ * a transaction of its own: deleting dropped runs, or a merge under way, or
+ * else a new merge: 6 level-0 runs older than an hour into one, else 24
+ * level-1 runs older than a day into one. That keeps about 37 live runs over
+ * 7 days (STATUS-runs). Nothing in memory changes: readers see the runs of
+ * their snapshot. */
+enum { MAINTAIN_BUDGET = 5000 };
+static void maintain_runs(writer_ctx *w) {
+  if (!w->maintain) return;
+  int64_t wall = wall_now(w);
+  const mw__truns_merge_opts lv[2] = {
+      {.level = 0, .before_ns = wall - 3600 * 1000000000LL, .min_runs = 6, .max_runs = 6, .budget = MAINTAIN_BUDGET},
+      {.level = 1,
+       .before_ns = wall - 86400 * 1000000000LL,
+       .min_runs = 24,
+       .max_runs = 24,
+       .budget = MAINTAIN_BUDGET}};
+  size_t work = 0;
+  int rc = MW_OK;
+  for (int i = 0; i < 2 && !work && !rc; i++) {
+    if ((rc = exec(w, "BEGIN IMMEDIATE"))) break;
+    rc = mw__truns_maintain(w->runs, &lv[i], &work);
+    if (!rc) rc = exec(w, "COMMIT");
+    if (rc) {
+      char e[64];
+      mw__warn("trace index maintenance failed", "err=\"%s\" sqlite=\"%s\"", mw__strerror(rc),
+               sqlite3_errmsg(w->s->db));
+      mw__store_exec(w->s->db, "ROLLBACK", e, sizeof e);
+    }
+  }
+  if (!rc && !work) w->maintain = 0; /* until the next flush (or drop) */
+}
+
 /* Between commits: frees the retired memory no reader needs, seals the open
  * blocks due by age (all of them when closing), then flushes the partition
  * when due (10 minutes, 1M entries; when closing, whatever it holds): each in
@@ -625,8 +661,12 @@ static void blocks_step(writer_ctx *w, int closing) {
     if (blk_txn(w, seal_some, &l, "seal")) return;
   }
   size_t entries = mw__truns_mem_count(mw__blk_mem(s->blk));
-  if (!entries || (!closing && now - w->last_flush_ns < MW_BLK_FLUSH_NS && entries < MW_BLK_FLUSH_ENTRIES)) return;
-  if (!blk_txn(w, flush_mem, NULL, "flush")) w->last_flush_ns = now;
+  if (entries && (closing || now - w->last_flush_ns >= MW_BLK_FLUSH_NS || entries >= MW_BLK_FLUSH_ENTRIES) &&
+      !blk_txn(w, flush_mem, NULL, "flush")) {
+    w->last_flush_ns = now;
+    w->maintain = 1;
+  }
+  if (!closing) maintain_runs(w);
 }
 
 static void writer_main(void *arg) {
@@ -737,6 +777,7 @@ int mw__writer_start(mw__writer *s, const mw_store_opts *o, sqlite3 *db, const c
       return rc;
     }
     w->last_flush_ns = blk_now(w);
+    w->maintain = 1;       /* a merge may have been cut short by a stop */
     readers->blk = s->blk; /* before any reader is lent: store.c opens the store after this */
   }
   int rc = mw__checkpointer_start(&s->ckpt, db_path, db, readers, err, errsz);

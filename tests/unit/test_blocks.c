@@ -870,6 +870,91 @@ static void test_writer_crash(void **state) {
   free(v);
 }
 
+/* 100 flushes, 10 minutes apart on the injected clock (one request after
+ * each step: its commit seals the aged block, the step after it flushes and
+ * maintains): level-0 runs older than an hour are merged 6 at a time, so the
+ * live runs stay few, and every (trace key, block) of every block is still
+ * found by a lookup. */
+static void test_writer_runs(void **state) {
+  (void)state;
+  wsent *v = calloc(W_MAX, sizeof *v);
+  size_t nv = 0;
+  sfx f = {0};
+  wopen(&f, NULL);
+  for (int i = 0; i < 101; i++) {
+    atomic_fetch_add(&fake_now, MW_BLK_FLUSH_NS);
+    size_t from = nv;
+    wsend(NULL, v, &nv, 10, first_only); /* (the list only, to set the times) */
+    nv = from;
+    mw_span_row rows[10];
+    for (int k = 0; k < 10; k++) {
+      v[from + (size_t)k].row.start_ns = atomic_load(&fake_now) + k;
+      rows[k] = v[from + (size_t)k].row;
+    }
+    nv = from + 10;
+    mw_span_batch b = {
+        .resources = wres, .n_resources = 2, .scopes = &wscope, .n_scopes = 1, .rows = rows, .n_rows = 10};
+    mw_write_job job = {.kind = MW_JOB_SPANS, .payload = &b, .cost_spans = 10};
+    assert_int_equal(sfx_commit(&f, &job, 1), 0);
+    /* two more commits in the same 10 minutes (a real writer commits
+     * thousands of times between flushes): each gives maintenance a step */
+    for (int k = 0; k < 2; k++) {
+      mw_span_batch none = {.resources = wres, .n_resources = 2, .scopes = &wscope, .n_scopes = 1};
+      mw_write_job more = {.kind = MW_JOB_SPANS, .payload = &none};
+      assert_int_equal(sfx_commit(&f, &more, 1), 0);
+    }
+  }
+  /* the 100th flush follows the last commit */
+  wwait(&f, "SELECT count(*) FROM span_blocks", 100);
+  wwait(&f, "SELECT count(*) > 0 FROM trace_runs WHERE block_id = (SELECT max(id) FROM span_blocks)", 1);
+  usleep(1500000); /* an idle step: a merge that was due is done */
+  int64_t live = wone(&f, "SELECT count(*) FROM trace_run_list WHERE level >= 0");
+  int64_t merged = wone(&f, "SELECT count(*) FROM trace_run_list WHERE level = 1");
+  /* 100 flushes over 16.7 h: those of the last hour (6) and up to 5 more stay
+   * at level 0; the rest are merged 6 into 1 */
+  printf("# live runs %lld (level 1: %lld)\n", (long long)live, (long long)merged);
+  assert_true(merged >= (100 - 6 - 5) / 6);
+  assert_true(live <= 6 + 5 + (100 + 5) / 6);
+  assert_int_equal(wone(&f, "SELECT count(*) FROM trace_run_list WHERE level = 0"), live - merged);
+  /* completeness: every block's trace keys lead to it */
+  mw_read *r;
+  assert_int_equal(mw__read_begin(f.s, &r), MW_OK);
+  mw__truns_rd *rd;
+  assert_int_equal(mw__truns_rd_open(r->db, &rd), MW_OK);
+  mw_arena *a = mw__arena_new(0);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(r->db, "SELECT id, data FROM span_blocks", -1, &st, NULL), SQLITE_OK);
+  size_t checked = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    int64_t id = sqlite3_column_int64(st, 0);
+    mw__sb_block *blk;
+    assert_int_equal(mw__sb_open(a, r->dctx, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), &blk),
+                     MW_OK);
+    const uint8_t *ids;
+    size_t n;
+    assert_int_equal(mw__sb_trace_ids(blk, &ids, &n), MW_OK);
+    for (size_t k = 0; k < n; k++) {
+      int64_t key = mw__trace_key(ids + 16 * k), out[512];
+      size_t got = 0;
+      assert_int_equal(mw__truns_lookup(rd, NULL, key, MW_TRUNS_ONE_STATEMENT, out, 512, &got), MW_OK);
+      mw__blk_trace tr;
+      assert_int_equal(mw__blk_trace_probe(r->pool->blk, r->seq_at_begin, a, key, 512, &tr), MW_OK);
+      int hit = 0;
+      for (size_t j = 0; j < got; j++) hit |= out[j] == id;
+      for (size_t j = 0; j < tr.n_ids; j++) hit |= tr.ids[j] == id;
+      if (!hit) fail_msg("block %lld not found by its trace key %zu", (long long)id, k);
+      checked++;
+    }
+  }
+  sqlite3_finalize(st);
+  assert_true(checked >= 100);
+  mw__arena_free(a);
+  mw__truns_rd_close(rd);
+  mw__read_end(r);
+  sfx_close(&f);
+  free(v);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_seal_conditions, setup, teardown),
@@ -880,6 +965,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
       cmocka_unit_test(test_writer),
       cmocka_unit_test(test_writer_crash),
+      cmocka_unit_test(test_writer_runs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
