@@ -955,6 +955,81 @@ static void test_writer_runs(void **state) {
   free(v);
 }
 
+/* Readers on other threads take views and probes while the writer appends,
+ * seals and flushes (run it under TSan too): every span a view shows is one
+ * the test sent, whole. */
+typedef struct conc {
+  sfx *f;
+  wsent *v;
+  _Atomic size_t nv; /* spans sent so far (the list is written before) */
+  _Atomic int stop;
+  size_t views, spans;
+} conc;
+
+static void *conc_reader(void *arg) {
+  conc *c = arg;
+  while (!atomic_load(&c->stop)) {
+    mw_read *r;
+    if (mw__read_begin(c->f->s, &r)) continue;
+    mw_arena *a = mw__arena_new(0);
+    mw__blk_view vw;
+    size_t nv = atomic_load(&c->nv);
+    if (mw__blk_view_take(r->pool->blk, r->seq_at_begin, a, 0, &vw) == MW_OK) {
+      for (size_t k = 0; k < vw.n; k++)
+        for (size_t i = 0; i < vw.v[k].n; i++) {
+          const mw__sb_span *sp = mw__blk_span(&vw.v[k], i);
+          uint64_t id = 0;
+          for (int b = 0; b < 8; b++) id = id << 8 | sp->span_id[b];
+          /* sent before the view was taken, byte for byte */
+          if (id < 1 || id > W_MAX || memcmp(sp->trace_id, c->v[id - 1].row.trace_id, 16) ||
+              sp->start_ns != c->v[id - 1].row.start_ns || sp->body_len != c->v[id - 1].row.body_len ||
+              memcmp(sp->body, "body-bytes", sp->body_len))
+            abort();
+          c->spans++;
+        }
+      mw__blk_trace tr;
+      uint8_t t[16] = {0x42};
+      t[7] = t[15] = (uint8_t)(c->views % 30);
+      if (mw__blk_trace_probe(r->pool->blk, r->seq_at_begin, a, mw__trace_key(t), 256, &tr) == MW_OK)
+        for (size_t k = 0; k < tr.n_refs; k++)
+          for (size_t i = 0; i < tr.refs[k].n; i++) c->spans += mw__blk_span(&tr.refs[k], i)->dur_ns >= 0;
+      c->views++;
+    }
+    (void)nv;
+    mw__arena_free(a);
+    mw__read_end(r);
+  }
+  return NULL;
+}
+
+static void test_writer_concurrent(void **state) {
+  (void)state;
+  wsent *v = calloc(W_MAX, sizeof *v), *list = calloc(W_MAX, sizeof *v);
+  size_t nv = 0;
+  /* the list first (readers compare against it), then the same spans sent */
+  for (int i = 0; i < 40; i++) wsend(NULL, list, &nv, 120, alternate);
+  sfx f = {0};
+  wopen(&f, NULL);
+  conc c = {.f = &f, .v = list};
+  pthread_t th[2];
+  for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&th[i], NULL, conc_reader, &c), 0);
+  nv = 0;
+  for (int i = 0; i < 40; i++) {
+    wsend(&f, v, &nv, 120, alternate);
+    atomic_store(&c.nv, nv);
+    if (i % 10 == 9) atomic_fetch_add(&fake_now, MW_BLK_FLUSH_NS); /* seals by age, then a flush */
+  }
+  usleep(200000);
+  atomic_store(&c.stop, 1);
+  for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+  printf("# %zu views, %zu spans read\n", c.views, c.spans);
+  assert_true(c.views > 10);
+  assert_int_equal(wcheck(&f, v, nv), wone(&f, "SELECT coalesce(sum(n), 0) FROM span_blocks"));
+  sfx_close(&f);
+  free(v);
+  free(list);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_seal_conditions, setup, teardown),
@@ -966,6 +1041,7 @@ int main(void) {
       cmocka_unit_test(test_writer),
       cmocka_unit_test(test_writer_crash),
       cmocka_unit_test(test_writer_runs),
+      cmocka_unit_test(test_writer_concurrent),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
