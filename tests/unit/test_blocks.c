@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -209,7 +211,9 @@ static void commit(fx *f, int64_t src, size_t k, int64_t start, int64_t spread) 
   mw__blk_job_begin(f->b);
   size_t from = f->n;
   for (size_t i = 0; i < k; i++) {
-    sent *x = new_span(f, (int)(rnd(f) % TRACES), src, start + (spread ? (int64_t)(rnd(f) % (uint64_t)spread) : 0));
+    int t = (int)(rnd(f) % TRACES); /* (one call a statement: the same sequence whatever the compiler) */
+    int64_t at = start + (spread ? (int64_t)(rnd(f) % (uint64_t)spread) : 0);
+    sent *x = new_span(f, t, src, at);
     if (mw__blk_must_seal(f->b, src, &x->s, f->now)) {
       if (f->n - 1 > from) tail_row(f, from, f->n - 1);
       seal(f, src);
@@ -963,7 +967,7 @@ typedef struct conc {
   wsent *v;
   _Atomic size_t nv; /* spans sent so far (the list is written before) */
   _Atomic int stop;
-  size_t views, spans;
+  _Atomic size_t views, spans;
 } conc;
 
 static void *conc_reader(void *arg) {
@@ -985,15 +989,16 @@ static void *conc_reader(void *arg) {
               sp->start_ns != c->v[id - 1].row.start_ns || sp->body_len != c->v[id - 1].row.body_len ||
               memcmp(sp->body, "body-bytes", sp->body_len))
             abort();
-          c->spans++;
+          atomic_fetch_add(&c->spans, 1);
         }
       mw__blk_trace tr;
       uint8_t t[16] = {0x42};
-      t[7] = t[15] = (uint8_t)(c->views % 30);
+      t[7] = t[15] = (uint8_t)(atomic_load(&c->views) % 30);
       if (mw__blk_trace_probe(r->pool->blk, r->seq_at_begin, a, mw__trace_key(t), 256, &tr) == MW_OK)
         for (size_t k = 0; k < tr.n_refs; k++)
-          for (size_t i = 0; i < tr.refs[k].n; i++) c->spans += mw__blk_span(&tr.refs[k], i)->dur_ns >= 0;
-      c->views++;
+          for (size_t i = 0; i < tr.refs[k].n; i++)
+            atomic_fetch_add(&c->spans, mw__blk_span(&tr.refs[k], i)->dur_ns >= 0);
+      atomic_fetch_add(&c->views, 1);
     }
     (void)nv;
     mw__arena_free(a);
@@ -1022,12 +1027,107 @@ static void test_writer_concurrent(void **state) {
   usleep(200000);
   atomic_store(&c.stop, 1);
   for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
-  printf("# %zu views, %zu spans read\n", c.views, c.spans);
-  assert_true(c.views > 10);
-  assert_int_equal(wcheck(&f, v, nv), wone(&f, "SELECT coalesce(sum(n), 0) FROM span_blocks"));
+  printf("# %zu views, %zu spans read\n", atomic_load(&c.views), atomic_load(&c.spans));
+  assert_true(atomic_load(&c.views) > 10);
+  wwait(&f, "SELECT coalesce(sum(n), 0) FROM span_tail", 0); /* the last 10 minutes' seal, when idle */
+  assert_int_equal(wcheck(&f, v, nv), nv);
   sfx_close(&f);
   free(v);
   free(list);
+}
+
+/* Not a check: with MW_BLOCKS_BENCH=N set, writes N synthetic spans (requests
+ * of 500 spans over 8 sources, ~250-byte bodies) through the store with
+ * blocks off and then on, and prints CPU, wall time and file bytes per span
+ * (after a clean stop). The figure to trust is bench-ingest --corpus on
+ * meanwhiled; this one needs no flag in the server. */
+static double cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+static double wall_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void bench_one(int blocks, size_t total) {
+  sfx f = {0};
+  snprintf(f.dir, sizeof f.dir, "/tmp/mw-unit-XXXXXX");
+  assert_non_null(mkdtemp(f.dir));
+  mw_store_opts o = {.data_dir = f.dir, .queue_max_spans = 1u << 20, .queue_max_bytes = 1u << 28, .blocks = blocks};
+  char err[256];
+  assert_int_equal(mw__store_open(&o, &f.s, err, sizeof err), 0);
+  mw_resource_ref res[8];
+  char inst[8][16], resb[8][16];
+  for (int i = 0; i < 8; i++) {
+    snprintf(inst[i], sizeof inst[i], "i-%d", i);
+    snprintf(resb[i], sizeof resb[i], "res-%d", i);
+    res[i] = (mw_resource_ref){.service = wnames[i % 3],
+                               .instance = inst[i],
+                               .resource = (const uint8_t *)resb[i],
+                               .resource_len = strlen(resb[i])};
+  }
+  enum { REQ = 500 };
+  mw_span_row *rows = calloc(REQ, sizeof *rows);
+  char(*bodies)[256] = calloc(REQ, 256);
+  uint64_t rng = 12345;
+  int64_t t = 1800000000000000000LL;
+  double c0 = cpu_s(), w0 = wall_s();
+  for (size_t done = 0; done < total; done += REQ) {
+    uint64_t trace = 0;
+    for (size_t i = 0; i < REQ; i++) {
+      mw_span_row *r = &rows[i];
+      memset(r, 0, sizeof *r);
+      rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+      if (i % 8 == 0) trace = rng;
+      memcpy(r->trace_id, &trace, 8);
+      memcpy(r->trace_id + 8, &trace, 8);
+      uint64_t sid = done + i + 1;
+      memcpy(r->span_id, &sid, 8);
+      r->has_parent = i % 8 != 0;
+      t += 20000;
+      r->start_ns = t;
+      r->dur_ns = (int64_t)(rng >> 40) % 50000000;
+      r->kind = 2;
+      r->name = wnames[(rng >> 20) % 3];
+      r->resource = (uint32_t)((i / 8) % 8);
+      int len = snprintf(bodies[i], 256,
+                         "http.method=GET http.route=/api/v1/items/{id} http.status_code=%d user.id=%llu "
+                         "net.peer.name=db-%d.internal db.statement=SELECT * FROM items WHERE id = %llu",
+                         (rng >> 10) % 7 ? 200 : 500, (unsigned long long)(rng >> 44), (int)((rng >> 30) % 4),
+                         (unsigned long long)(rng >> 36));
+      r->body = (const uint8_t *)bodies[i];
+      r->body_len = (size_t)len;
+    }
+    mw_span_batch b = {
+        .resources = res, .n_resources = 8, .scopes = &wscope, .n_scopes = 1, .rows = rows, .n_rows = REQ};
+    mw_write_job job = {.kind = MW_JOB_SPANS, .payload = &b, .cost_spans = REQ};
+    assert_int_equal(sfx_commit(&f, &job, 1), 0);
+  }
+  mw__store_close(f.s);
+  f.s = NULL;
+  double c1 = cpu_s(), w1 = wall_s();
+  char p[128];
+  snprintf(p, sizeof p, "%s/meanwhile.db", f.dir);
+  struct stat st;
+  assert_int_equal(stat(p, &st), 0);
+  printf("# blocks=%d spans=%zu cpu_us_per_span=%.2f wall_us_per_span=%.2f file_bytes_per_span=%.1f\n", blocks, total,
+         (c1 - c0) * 1e6 / (double)total, (w1 - w0) * 1e6 / (double)total, (double)st.st_size / (double)total);
+  free(rows);
+  free(bodies);
+  sfx_close(&f);
+}
+
+static void test_bench(void **state) {
+  (void)state;
+  const char *n = getenv("MW_BLOCKS_BENCH");
+  if (!n) skip();
+  for (int round = 0; round < 2; round++) {
+    bench_one(0, (size_t)atol(n));
+    bench_one(1, (size_t)atol(n));
+  }
 }
 
 int main(void) {
@@ -1042,6 +1142,7 @@ int main(void) {
       cmocka_unit_test(test_writer_crash),
       cmocka_unit_test(test_writer_runs),
       cmocka_unit_test(test_writer_concurrent),
+      cmocka_unit_test(test_bench),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
