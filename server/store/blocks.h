@@ -21,11 +21,15 @@
  *
  * The reader rule (V). A read transaction loads seq_at_begin = commit_seq
  * BEFORE its BEGIN (readers.c), so its database snapshot is at least as new
- * as that commit. A view of memory taken at any time while the transaction is
- * open returns the live items (open blocks, mem) AND the retired items whose
- * stamp > seq_at_begin: whatever left memory in a commit the snapshot may not
- * hold is still there, so a span is always found in memory or in the
- * snapshot (or both: callers drop duplicates by span id or block id). The
+ * as that commit (and, almost always, exactly that commit: readers.c checks
+ * mw__blk_started after the snapshot is taken and begins again when a commit
+ * came in between). A view of memory taken at any time while the transaction
+ * is open returns memory as it was at seq_at_begin: the spans the open blocks
+ * held then (not those appended since) AND the retired items whose stamp >
+ * seq_at_begin: whatever left memory in a commit the snapshot may not hold is
+ * still there, so a span is always found in memory or in the snapshot (or,
+ * when the snapshot is newer than seq_at_begin, both: callers drop duplicates
+ * by span id or block id). A read thus sees one state, as without blocks. The
  * writer frees a retired item once its stamp <= mw__readers_min_seq(), so
  * every pointer a view hands out stays valid until the reader's transaction
  * ends or yields (mw__read_yield): never keep a view across either.
@@ -65,11 +69,19 @@ void mw__blk_free(mw__blk *b);
 
 /* The commit sequence now (atomic; 0 when b is NULL). */
 int64_t mw__blk_seq(mw__blk *b);
+/* The commit sequence, or the next one while the writer runs the COMMIT that
+ * will make it (atomic; 0 when b is NULL). A read transaction that loaded
+ * seq = mw__blk_seq before BEGIN and finds mw__blk_started == seq after its
+ * snapshot is taken has a snapshot of exactly commit seq (readers.c). */
+int64_t mw__blk_started(mw__blk *b);
+/* The writer, right before a COMMIT whose staging it will apply (or drop
+ * with mw__blk_txn_rollback when it fails). */
+void mw__blk_commit_begin(mw__blk *b);
 
 /* ---- the readers' side: the view V ---------------------------------------- */
 
-/* One block as a reader sees it: spans 0..n-1 in append order (not the
- * sealed block's order: see index). */
+/* One block as a reader sees it at its seq: spans 0..n-1 in append order
+ * (not the sealed block's order: see index). */
 typedef struct mw__blk_ref {
   int64_t source_id;
   int64_t block_id;      /* 0: open when the view was taken; else span_blocks.id (retired) */

@@ -518,6 +518,7 @@ static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
     mw__error("updating counters failed", "sqlite=\"%s\"", sqlite3_errmsg(s->db));
   w->txn.n = 0;
   if (s->fault_commit_delay_ms > 0) usleep((useconds_t)s->fault_commit_delay_ms * 1000);
+  if (!txn_rc && s->blk) mw__blk_commit_begin(s->blk); /* readers: a snapshot past this commit is not of seq */
   if (!txn_rc) txn_rc = exec(w, "COMMIT");
   if (txn_rc) {
     char e[64];
@@ -569,6 +570,7 @@ static int blk_txn(writer_ctx *w, int (*fn)(writer_ctx *, void *), void *arg, co
   mw__blk_txn_begin(s->blk);
   mw__blk_job_begin(s->blk);
   rc = fn(w, arg);
+  if (!rc) mw__blk_commit_begin(s->blk);
   if (!rc) rc = exec(w, "COMMIT");
   if (rc) {
     char e[64];
