@@ -539,6 +539,21 @@ int mw__blk_oldest(mw__blk *b, int64_t *source) {
   return MW_OK;
 }
 
+size_t mw__blk_op_durs(mw__blk *b, int64_t op, int64_t *starts, int64_t *durs, size_t cap) {
+  size_t n = 0;
+  for (size_t i = 0; i < b->cap && n < cap; i++) {
+    slot *s = &b->slots[i];
+    if (!s->source || !s->cur) continue;
+    for (size_t j = s->cur->st.n; j-- > 0 && n < cap;) {
+      const mw__sb_span *sp = span_at(s->cur, j);
+      if (sp->op_id != op) continue;
+      starts[n] = sp->start_ns;
+      durs[n++] = sp->dur_ns;
+    }
+  }
+  return n;
+}
+
 void mw__blk_usage(mw__blk *b, size_t *spans, size_t *bytes) {
   *spans = *bytes = 0;
   for (size_t i = 0; i < b->cap; i++) {

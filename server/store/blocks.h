@@ -190,6 +190,11 @@ size_t mw__blk_sources(mw__blk *b, int64_t *out, size_t cap);
 /* The source whose staged open block was opened first (ties: any), for
  * MW_BLK_OPEN_MAX_BYTES. Returns 0 or MW_ENOTFOUND (no open block). */
 int mw__blk_oldest(mw__blk *b, int64_t *source);
+/* The (start, duration) of the spans of operation op in the open blocks
+ * (staged: this transaction's too), up to cap pairs in starts/durs (the
+ * newest of each block first); returns how many were stored. For the
+ * writer's slow-span threshold. */
+size_t mw__blk_op_durs(mw__blk *b, int64_t op, int64_t *starts, int64_t *durs, size_t cap);
 /* Spans and raw body bytes in the open blocks (staged). */
 void mw__blk_usage(mw__blk *b, size_t *spans, size_t *bytes);
 

@@ -202,21 +202,58 @@ static int cmp_i64(const void *x, const void *y) {
  * that is higher. Run when its span count passes 1,024, 2,048, 4,096 and then
  * every 8,192, at the end of a transaction: the spans it wrote were listed
  * against the threshold as it was. */
+typedef struct start_dur {
+  int64_t start, dur;
+} start_dur;
+
+static int newest_first(const void *x, const void *y) {
+  const start_dur *p = x, *q = y;
+  return (p->start < q->start) - (p->start > q->start);
+}
+
+/* With blocks: the latest 1,024 durations of op by start, from the open
+ * blocks (this transaction's spans too), the newest sealed blocks'
+ * block_ops refs, then old rows, as the old rows' statement did. */
+static int recent_durs_blocks(writer_ctx *w, int64_t op, int64_t *v, size_t *n_out) {
+  enum { CAP = 8192 };
+  start_dur *c = malloc(CAP * sizeof *c);
+  int64_t *st_ = malloc(2 * 1024 * sizeof *st_);
+  if (!c || !st_) {
+    free(c);
+    free(st_);
+    return MW_ENOMEM;
+  }
+  size_t n = mw__blk_op_durs(w->s->blk, op, st_, st_ + 1024, 1024);
+  for (size_t i = 0; i < n; i++) c[i] = (start_dur){st_[i], st_[1024 + i]};
+  free(st_);
+  /* sealed blocks, newest first, until 1,024 more than the open ones gave
+   * (a block holds spans up to 120 s apart: whole blocks, then sorted) */
+  sqlite3_stmt *bs = w->st[ST_OP_RECENT_BLOCKS];
+  sqlite3_bind_int64(bs, 1, op);
+  size_t from_blocks = 0;
+  while (from_blocks < 1024 && n < CAP && sqlite3_step(bs) == SQLITE_ROW) {
+    mw__refs_it it;
+    mw__ref ref;
+    mw__refs_init(&it, sqlite3_column_blob(bs, 1), (size_t)sqlite3_column_bytes(bs, 1), sqlite3_column_int64(bs, 0));
+    while (n < CAP && mw__refs_next(&it, &ref) == 1) c[n++] = (start_dur){ref.start_ns, ref.dur_ns}, from_blocks++;
+  }
+  sqlite3_reset(bs);
+  qsort(c, n, sizeof *c, newest_first);
+  if (n > 1024) n = 1024;
+  for (size_t i = 0; i < n; i++) v[i] = c[i].dur;
+  free(c);
+  *n_out = n;
+  return MW_OK;
+}
+
 static int raise_slow(writer_ctx *w, int64_t op) {
   int64_t v[1024];
   size_t n = 0;
-  if (w->s->blk) { /* the newest sealed blocks first (the open ones are not counted yet), then old rows */
-    sqlite3_stmt *bs = w->st[ST_OP_RECENT_BLOCKS];
-    sqlite3_bind_int64(bs, 1, op);
-    while (n < 1024 && sqlite3_step(bs) == SQLITE_ROW) {
-      mw__refs_it it;
-      mw__ref ref;
-      mw__refs_init(&it, sqlite3_column_blob(bs, 1), (size_t)sqlite3_column_bytes(bs, 1), sqlite3_column_int64(bs, 0));
-      while (n < 1024 && mw__refs_next(&it, &ref) == 1) v[n++] = ref.dur_ns;
-    }
-    sqlite3_reset(bs);
+  if (w->s->blk) {
+    int rc = recent_durs_blocks(w, op, v, &n);
+    if (rc) return rc;
   }
-  sqlite3_stmt *st = w->st[ST_OP_RECENT];
+  sqlite3_stmt *st = w->st[ST_OP_RECENT]; /* old rows: older than every block */
   sqlite3_bind_int64(st, 1, op);
   int step = SQLITE_DONE;
   while (n < 1024 && (step = sqlite3_step(st)) == SQLITE_ROW) v[n++] = sqlite3_column_int64(st, 0);
