@@ -554,6 +554,24 @@ size_t mw__blk_op_durs(mw__blk *b, int64_t op, int64_t *starts, int64_t *durs, s
   return n;
 }
 
+int mw__blk_span_source(mw__blk *b, const uint8_t trace_id[16], const uint8_t span_id[8], int64_t *source) {
+  int64_t key = mw__trace_key(trace_id);
+  for (size_t i = 0; i < b->cap; i++) {
+    blk *k = b->slots[i].source ? b->slots[i].cur : NULL;
+    if (!k || !k->st.n) continue;
+    /* published spans only when their key is there; the staged ones always */
+    size_t from = k->pub.n && has_key(k->keys, key) ? 0 : k->pub.n;
+    for (size_t j = from; j < k->st.n; j++) {
+      const mw__sb_span *sp = span_at(k, j);
+      if (!memcmp(sp->span_id, span_id, 8) && !memcmp(sp->trace_id, trace_id, 16)) {
+        *source = k->source_id;
+        return MW_OK;
+      }
+    }
+  }
+  return MW_ENOTFOUND;
+}
+
 void mw__blk_usage(mw__blk *b, size_t *spans, size_t *bytes) {
   *spans = *bytes = 0;
   for (size_t i = 0; i < b->cap; i++) {

@@ -195,6 +195,12 @@ int mw__blk_oldest(mw__blk *b, int64_t *source);
  * newest of each block first); returns how many were stored. For the
  * writer's slow-span threshold. */
 size_t mw__blk_op_durs(mw__blk *b, int64_t op, int64_t *starts, int64_t *durs, size_t cap);
+/* The source whose open block (staged: this transaction's spans too) holds
+ * the span (trace_id, span_id): for the writer's learned_source
+ * (runtime_write.c), before it looks in sealed blocks (mw__blk_mem, the runs,
+ * span_blocks). One key probe per source with an open block. Returns 0 or
+ * MW_ENOTFOUND. */
+int mw__blk_span_source(mw__blk *b, const uint8_t trace_id[16], const uint8_t span_id[8], int64_t *source);
 /* Spans and raw body bytes in the open blocks (staged). */
 void mw__blk_usage(mw__blk *b, size_t *spans, size_t *bytes);
 

@@ -508,6 +508,25 @@ static void test_staging(void **state) {
   assert_int_equal(vw.n, 1);
   assert_int_equal(vw.v[0].n, 1);
   assert_memory_equal(mw__blk_span(&vw.v[0], 0)->span_id, f->v[f->n - 1].s.span_id, 8);
+  /* the writer's lookup of a span's source: published (by key) and staged */
+  int64_t src = 0;
+  assert_int_equal(mw__blk_span_source(b, f->v[2].s.trace_id, f->v[2].s.span_id, &src), MW_OK);
+  assert_int_equal(src, 4);
+  assert_int_equal(mw__blk_span_source(b, f->v[f->n - 1].s.trace_id, f->v[f->n - 1].s.span_id, &src), MW_OK);
+  assert_int_equal(src, 5);
+  assert_int_equal(mw__blk_span_source(b, f->v[5].s.trace_id, f->v[5].s.span_id, &src), MW_ENOTFOUND); /* undone */
+  uint8_t other[16];
+  memcpy(other, f->v[2].s.trace_id, 16);
+  other[15] ^= 1;
+  assert_int_equal(mw__blk_span_source(b, other, f->v[2].s.span_id, &src), MW_ENOTFOUND);
+  mw__blk_txn_begin(b);
+  mw__blk_job_begin(b);
+  sent *x = new_span(f, 3, 6, f->now);
+  assert_int_equal(mw__blk_stage_span(b, 6, &x->s, f->now), 0);
+  assert_int_equal(mw__blk_span_source(b, x->s.trace_id, x->s.span_id, &src), MW_OK);
+  assert_int_equal(src, 6);
+  mw__blk_txn_rollback(b);
+  assert_int_equal(mw__blk_span_source(b, x->s.trace_id, x->s.span_id, &src), MW_ENOTFOUND);
   /* a whole transaction rolled back: nothing changes */
   mw__blk_txn_begin(b);
   mw__blk_job_begin(b);
