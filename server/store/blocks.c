@@ -24,6 +24,15 @@ typedef struct blk_state {
   int64_t tail_seq; /* the last span_tail row holding its spans */
 } blk_state;
 
+/* What the block held after commit seq (published under the write lock, in
+ * commit order): a reader at seq s sees the spans of the last entry with
+ * seq <= s, so that it reads memory as it was at s, not newer. */
+typedef struct blk_pub {
+  int64_t seq;
+  size_t n;
+  int64_t min_start, max_end;
+} blk_pub;
+
 typedef struct blk {
   int64_t source_id;
   int64_t block_id; /* set when sealed (staged); readers read it only once stamp != 0 */
@@ -31,6 +40,8 @@ typedef struct blk {
   mw__sb_span *chunk[MW_BLK_CHUNKS];
   blk_state pub, st;
   int64_t opened_mono_ns;
+  blk_pub *pubs; /* readers: see blk_pub */
+  size_t n_pubs, cap_pubs;
   mw__truns_mem *keys; /* trace keys of spans 0..pub.n-1 (block id 0) */
   mw_arena *arena;     /* bodies */
   uint32_t *index;     /* once sealed: index[i] = span i's index in the block */
@@ -61,6 +72,7 @@ typedef struct undo {
 
 struct mw__blk {
   _Atomic int64_t commit_seq;
+  _Atomic int64_t started; /* commit_seq, or + 1 while a COMMIT that will be applied runs */
   uv_rwlock_t lock;
   slot *slots; /* open addressing by source id */
   size_t cap, used;
@@ -150,6 +162,7 @@ static void blk_free(blk *k) {
   mw__truns_mem_free(k->keys);
   mw__arena_free(k->arena);
   free(k->index);
+  free(k->pubs);
   free(k);
 }
 
@@ -201,9 +214,24 @@ void mw__blk_free(mw__blk *b) {
 
 int64_t mw__blk_seq(mw__blk *b) { return b ? atomic_load(&b->commit_seq) : 0; }
 
+int64_t mw__blk_started(mw__blk *b) { return b ? atomic_load(&b->started) : 0; }
+
+void mw__blk_commit_begin(mw__blk *b) { atomic_store(&b->started, atomic_load(&b->commit_seq) + 1); }
+
 /* ---- the readers' side -------------------------------------------------------- */
 
-static void fill_ref(mw__blk_ref *r, const blk *k) {
+/* What k held at seq (under the read lock): NULL when nothing. */
+static const blk_pub *pub_at(const blk *k, int64_t seq) {
+  size_t lo = 0, hi = k->n_pubs; /* the last entry with seq <= seq */
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (k->pubs[mid].seq <= seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo ? &k->pubs[lo - 1] : NULL;
+}
+
+static void fill_ref(mw__blk_ref *r, const blk *k, const blk_pub *p) {
   memset(r, 0, sizeof *r);
   r->source_id = k->source_id;
   r->stamp = k->stamp;
@@ -211,17 +239,20 @@ static void fill_ref(mw__blk_ref *r, const blk *k) {
     r->block_id = k->block_id;
     r->index = k->index;
   }
-  r->n = k->pub.n;
-  r->first_ns = k->pub.min_start;
-  r->last_ns = k->pub.max_end;
+  r->n = p->n;
+  r->first_ns = p->min_start;
+  r->last_ns = p->max_end;
   for (size_t c = 0; c * MW_BLK_CHUNK < r->n; c++) r->chunk[c] = k->chunk[c];
 }
 
-static int add_ref(mw_arena *a, mw__blk_ref **v, size_t *n, size_t *cap, const blk *k) {
+/* Adds k as it was at seq, if it held spans then. */
+static int add_ref(mw_arena *a, mw__blk_ref **v, size_t *n, size_t *cap, const blk *k, int64_t seq) {
+  const blk_pub *p = pub_at(k, seq);
+  if (!p || !p->n) return MW_OK;
   mw__blk_ref *nv = mw__arena_grow(a, *v, *n, cap, sizeof **v);
   if (!nv) return MW_ENOMEM;
   *v = nv;
-  fill_ref(&nv[(*n)++], k);
+  fill_ref(&nv[(*n)++], k, p);
   return MW_OK;
 }
 
@@ -233,16 +264,16 @@ int mw__blk_view_take(mw__blk *b, int64_t seq, mw_arena *a, int64_t source, mw__
   uv_rwlock_rdlock(&b->lock);
   if (source) {
     slot *s = find_slot(b, source);
-    if (s && s->open && s->open->pub.n) rc = add_ref(a, &out->v, &out->n, &cap, s->open);
+    if (s && s->open) rc = add_ref(a, &out->v, &out->n, &cap, s->open, seq);
   } else {
     for (size_t i = 0; i < b->cap && !rc; i++) {
       blk *k = b->slots[i].source ? b->slots[i].open : NULL;
-      if (k && k->pub.n) rc = add_ref(a, &out->v, &out->n, &cap, k);
+      if (k) rc = add_ref(a, &out->v, &out->n, &cap, k, seq);
     }
   }
   out->n_open = out->n;
   for (blk *k = b->retired; k && !rc && k->stamp > seq; k = k->next)
-    if (!source || k->source_id == source) rc = add_ref(a, &out->v, &out->n, &cap, k);
+    if (!source || k->source_id == source) rc = add_ref(a, &out->v, &out->n, &cap, k, seq);
   uv_rwlock_rdunlock(&b->lock);
   return rc;
 }
@@ -283,12 +314,12 @@ int mw__blk_trace_probe(mw__blk *b, int64_t seq, mw_arena *a, int64_t key, size_
     blk *k = b->slots[i].source ? b->slots[i].open : NULL;
     if (!k || !k->pub.n || !has_key(k->keys, key)) continue;
     if (out->n_refs == cap) big = 1;
-    else rc = add_ref(a, &out->refs, &out->n_refs, &rcap, k);
+    else rc = add_ref(a, &out->refs, &out->n_refs, &rcap, k, seq);
   }
   for (blk *k = b->retired; k && !rc && k->stamp > seq; k = k->next) {
     if (!has_key(k->keys, key)) continue;
     if (out->n_refs == cap) big = 1;
-    else rc = add_ref(a, &out->refs, &out->n_refs, &rcap, k);
+    else rc = add_ref(a, &out->refs, &out->n_refs, &rcap, k, seq);
   }
   if (!rc && probe_part(b->mem, key, out, cap) == MW_ETOOBIG) big = 1;
   for (part *p = b->parts; p && !rc && p->stamp > seq; p = p->next)
@@ -372,6 +403,7 @@ void mw__blk_txn_rollback(mw__blk *b) {
   b->n_touched = b->n_sealed = b->n_fresh = b->n_log = 0;
   b->flush_staged = 0;
   b->job++;
+  atomic_store(&b->started, atomic_load(&b->commit_seq)); /* that COMMIT failed */
 }
 
 int mw__blk_must_seal(mw__blk *b, int64_t source, const mw__sb_span *next, int64_t now) {
@@ -496,6 +528,50 @@ size_t mw__blk_sources(mw__blk *b, int64_t *out, size_t cap) {
   return n;
 }
 
+int mw__blk_oldest(mw__blk *b, int64_t *source) {
+  blk *best = NULL;
+  for (size_t i = 0; i < b->cap; i++) {
+    slot *s = &b->slots[i];
+    if (s->source && s->cur && s->cur->st.n && (!best || s->cur->opened_mono_ns < best->opened_mono_ns)) best = s->cur;
+  }
+  if (!best) return MW_ENOTFOUND;
+  *source = best->source_id;
+  return MW_OK;
+}
+
+size_t mw__blk_op_durs(mw__blk *b, int64_t op, int64_t *starts, int64_t *durs, size_t cap) {
+  size_t n = 0;
+  for (size_t i = 0; i < b->cap && n < cap; i++) {
+    slot *s = &b->slots[i];
+    if (!s->source || !s->cur) continue;
+    for (size_t j = s->cur->st.n; j-- > 0 && n < cap;) {
+      const mw__sb_span *sp = span_at(s->cur, j);
+      if (sp->op_id != op) continue;
+      starts[n] = sp->start_ns;
+      durs[n++] = sp->dur_ns;
+    }
+  }
+  return n;
+}
+
+int mw__blk_span_source(mw__blk *b, const uint8_t trace_id[16], const uint8_t span_id[8], int64_t *source) {
+  int64_t key = mw__trace_key(trace_id);
+  for (size_t i = 0; i < b->cap; i++) {
+    blk *k = b->slots[i].source ? b->slots[i].cur : NULL;
+    if (!k || !k->st.n) continue;
+    /* published spans only when their key is there; the staged ones always */
+    size_t from = k->pub.n && has_key(k->keys, key) ? 0 : k->pub.n;
+    for (size_t j = from; j < k->st.n; j++) {
+      const mw__sb_span *sp = span_at(k, j);
+      if (!memcmp(sp->span_id, span_id, 8) && !memcmp(sp->trace_id, trace_id, 16)) {
+        *source = k->source_id;
+        return MW_OK;
+      }
+    }
+  }
+  return MW_ENOTFOUND;
+}
+
 void mw__blk_usage(mw__blk *b, size_t *spans, size_t *bytes) {
   *spans = *bytes = 0;
   for (size_t i = 0; i < b->cap; i++) {
@@ -520,6 +596,13 @@ static int add_keys(mw__truns_mem *m, blk *k, size_t from, size_t to, int64_t bl
   return rc;
 }
 
+/* Notes what k holds at seq c (under the write lock). */
+static int add_pub(blk *k, int64_t c) {
+  blk_pub p = {c, k->st.n, k->st.min_start, k->st.max_end};
+  if (k->n_pubs && k->pubs[k->n_pubs - 1].n == p.n) return MW_OK; /* nothing new */
+  return push((void **)&k->pubs, &k->n_pubs, &k->cap_pubs, sizeof p, &p);
+}
+
 int mw__blk_apply(mw__blk *b) {
   int rc = MW_OK;
   part *np = NULL;
@@ -538,10 +621,12 @@ int mw__blk_apply(mw__blk *b) {
   uv_rwlock_wrlock(&b->lock);
   int64_t c = atomic_load(&b->commit_seq) + 1;
   atomic_store(&b->commit_seq, c);
+  atomic_store(&b->started, c);
   for (size_t i = 0; i < b->n_sealed; i++) {
     blk *k = b->sealed[i];
     int r = add_keys(k->keys, k, k->pub.n, k->st.n, 0, k->st.min_start, k->st.max_end);
     if (!r) r = add_keys(b->mem, k, 0, k->st.n, k->block_id, k->st.min_start, k->st.max_end);
+    if (!r) r = add_pub(k, c);
     if (r && !rc) rc = r;
     k->pub = k->st;
     k->stamp = c;
@@ -556,6 +641,7 @@ int mw__blk_apply(mw__blk *b) {
     s->open = k;
     if (!k) continue;
     int r = add_keys(k->keys, k, k->pub.n, k->st.n, 0, k->st.min_start, k->st.max_end);
+    if (!r) r = add_pub(k, c);
     if (r && !rc) rc = r;
     k->pub = k->st;
   }

@@ -21,11 +21,15 @@
  *
  * The reader rule (V). A read transaction loads seq_at_begin = commit_seq
  * BEFORE its BEGIN (readers.c), so its database snapshot is at least as new
- * as that commit. A view of memory taken at any time while the transaction is
- * open returns the live items (open blocks, mem) AND the retired items whose
- * stamp > seq_at_begin: whatever left memory in a commit the snapshot may not
- * hold is still there, so a span is always found in memory or in the
- * snapshot (or both: callers drop duplicates by span id or block id). The
+ * as that commit (and, almost always, exactly that commit: readers.c checks
+ * mw__blk_started after the snapshot is taken and begins again when a commit
+ * came in between). A view of memory taken at any time while the transaction
+ * is open returns memory as it was at seq_at_begin: the spans the open blocks
+ * held then (not those appended since) AND the retired items whose stamp >
+ * seq_at_begin: whatever left memory in a commit the snapshot may not hold is
+ * still there, so a span is always found in memory or in the snapshot (or,
+ * when the snapshot is newer than seq_at_begin, both: callers drop duplicates
+ * by span id or block id). A read thus sees one state, as without blocks. The
  * writer frees a retired item once its stamp <= mw__readers_min_seq(), so
  * every pointer a view hands out stays valid until the reader's transaction
  * ends or yields (mw__read_yield): never keep a view across either.
@@ -53,6 +57,7 @@ enum {
 #define MW_BLK_MAX_AGE_NS ((int64_t)60 * 1000000000)         /* sealed at this age (monotonic) */
 #define MW_BLK_MAX_START_SPAN_NS ((int64_t)120 * 1000000000) /* max start - min start of a block */
 #define MW_BLK_MAX_BYTES ((size_t)4 << 20)                   /* raw bodies of a block */
+#define MW_BLK_OPEN_MAX_BYTES ((size_t)256 << 20)            /* all open blocks' bodies: past it, seal the oldest */
 #define MW_BLK_FLUSH_NS ((int64_t)600 * 1000000000)          /* partition flushed this often */
 #define MW_BLK_FLUSH_ENTRIES ((size_t)1000000)               /* ... or at this many entries */
 
@@ -64,11 +69,19 @@ void mw__blk_free(mw__blk *b);
 
 /* The commit sequence now (atomic; 0 when b is NULL). */
 int64_t mw__blk_seq(mw__blk *b);
+/* The commit sequence, or the next one while the writer runs the COMMIT that
+ * will make it (atomic; 0 when b is NULL). A read transaction that loaded
+ * seq = mw__blk_seq before BEGIN and finds mw__blk_started == seq after its
+ * snapshot is taken has a snapshot of exactly commit seq (readers.c). */
+int64_t mw__blk_started(mw__blk *b);
+/* The writer, right before a COMMIT whose staging it will apply (or drop
+ * with mw__blk_txn_rollback when it fails). */
+void mw__blk_commit_begin(mw__blk *b);
 
 /* ---- the readers' side: the view V ---------------------------------------- */
 
-/* One block as a reader sees it: spans 0..n-1 in append order (not the
- * sealed block's order: see index). */
+/* One block as a reader sees it at its seq: spans 0..n-1 in append order
+ * (not the sealed block's order: see index). */
 typedef struct mw__blk_ref {
   int64_t source_id;
   int64_t block_id;      /* 0: open when the view was taken; else span_blocks.id (retired) */
@@ -174,6 +187,20 @@ int mw__blk_stage_sealed(mw__blk *b, int64_t source, int64_t block_id);
 size_t mw__blk_due(mw__blk *b, int64_t now_mono_ns, int64_t *out, size_t cap);
 /* Every source with a staged open block (the close path), as mw__blk_due. */
 size_t mw__blk_sources(mw__blk *b, int64_t *out, size_t cap);
+/* The source whose staged open block was opened first (ties: any), for
+ * MW_BLK_OPEN_MAX_BYTES. Returns 0 or MW_ENOTFOUND (no open block). */
+int mw__blk_oldest(mw__blk *b, int64_t *source);
+/* The (start, duration) of the spans of operation op in the open blocks
+ * (staged: this transaction's too), up to cap pairs in starts/durs (the
+ * newest of each block first); returns how many were stored. For the
+ * writer's slow-span threshold. */
+size_t mw__blk_op_durs(mw__blk *b, int64_t op, int64_t *starts, int64_t *durs, size_t cap);
+/* The source whose open block (staged: this transaction's spans too) holds
+ * the span (trace_id, span_id): for the writer's learned_source
+ * (runtime_write.c), before it looks in sealed blocks (mw__blk_mem, the runs,
+ * span_blocks). One key probe per source with an open block. Returns 0 or
+ * MW_ENOTFOUND. */
+int mw__blk_span_source(mw__blk *b, const uint8_t trace_id[16], const uint8_t span_id[8], int64_t *source);
 /* Spans and raw body bytes in the open blocks (staged). */
 void mw__blk_usage(mw__blk *b, size_t *spans, size_t *bytes);
 

@@ -94,10 +94,31 @@ static void mark_back(mw__readers *p, mw_read *r) {
   uv_cond_broadcast(&p->gate);
 }
 
-/* Runs BEGIN on a lent connection: the snapshot is taken at its first read. */
+static void finish(mw_read *r);
+
+/* Runs BEGIN on a lent connection: the snapshot is taken at its first read.
+ * With the writer's memory (p->blk), the snapshot is taken at once, and must
+ * be of exactly commit seq_at_begin, so that memory read at that seq and the
+ * database are one state (blocks.h, "the reader rule"): when a commit came in
+ * between, begin again with the newer seq (a few times; after that the
+ * snapshot is newer than the memory read, which V's rule allows). */
 static int begin(mw_read *r) {
   char err[256];
-  if (mw__store_exec(r->db, "BEGIN", err, sizeof err) == MW_OK) return MW_OK;
+  mw__readers *p = r->pool;
+  for (int tries = 0;; tries++) {
+    if (mw__store_exec(r->db, "BEGIN", err, sizeof err) != MW_OK) break;
+    if (!p->blk) return MW_OK;
+    if (mw__store_exec(r->db, "SELECT 1 FROM sqlite_schema LIMIT 1", err, sizeof err) != MW_OK) {
+      finish(r);
+      break;
+    }
+    if (mw__blk_started(p->blk) == r->seq_at_begin || tries == 3) return MW_OK;
+    finish(r);
+    usleep(100u << tries); /* a COMMIT is under way: let it end (100, 200, 400 µs) */
+    uv_mutex_lock(&p->lock); /* (min_seq reads it under this lock) */
+    r->seq_at_begin = mw__blk_seq(p->blk);
+    uv_mutex_unlock(&p->lock);
+  }
   mw__error("cannot begin a read transaction", "err=\"%s\"", err);
   return MW_EIO;
 }

@@ -33,6 +33,8 @@ typedef struct mw__writer {
   mw__rt_writer rt;
   mw__retention retention;
   mw__ckpt ckpt;
+  mw__readers *readers;       /* whose smallest seq_at_begin bounds what blk may free */
+  struct mw__blk *blk;        /* open blocks and the partition (mw_store_opts.blocks), or NULL */
   struct mw__writer_ctx *ctx; /* the thread's statements and counters */
 } mw__writer;
 
