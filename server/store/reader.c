@@ -641,8 +641,40 @@ static void bind_filters(sqlite3_stmt *st, const mw_search_query *q, int64_t row
 /* An operation's first and last span start over old rows (first, last) and
  * blocks (bfirst, blast: block bounds, the last widened by the 120 s a
  * block's starts may span). MW_ENOTFOUND: it has neither. */
-static int op_bounds(sqlite3_stmt *first, sqlite3_stmt *last, sqlite3_stmt *bfirst, sqlite3_stmt *blast, int64_t id,
-                     int64_t *lo, int64_t *hi) {
+/* The first and last start of each operation's spans in memory (V), for
+ * the operations that have no row or block yet: op id -> start, in two maps
+ * (NULL without writer memory). */
+typedef struct view_bounds {
+  mw_bmap *lo, *hi;
+} view_bounds;
+
+static int vb_span(void *user, const mw__sb_span *sp, int64_t source_id) {
+  view_bounds *vb = user;
+  (void)source_id;
+  int64_t x;
+  if ((!mw__bmap_get(vb->lo, &sp->op_id, sizeof sp->op_id, &x) || sp->start_ns < x) &&
+      mw__bmap_put(vb->lo, &sp->op_id, sizeof sp->op_id, sp->start_ns))
+    return MW_ENOMEM;
+  if ((!mw__bmap_get(vb->hi, &sp->op_id, sizeof sp->op_id, &x) || sp->start_ns > x) &&
+      mw__bmap_put(vb->hi, &sp->op_id, sizeof sp->op_id, sp->start_ns))
+    return MW_ENOMEM;
+  return MW_OK;
+}
+
+static int view_bounds_take(mw_read *r, mw_arena *a, view_bounds *vb) {
+  vb->lo = vb->hi = NULL;
+  if (!r->pool || !r->pool->blk) return MW_OK;
+  if (!(vb->lo = mw__bmap_new(0)) || !(vb->hi = mw__bmap_new(0))) return MW_ENOMEM;
+  return mw__store_view_spans(r, a, 0, 0, INT64_MIN, INT64_MAX, vb_span, vb);
+}
+
+static void view_bounds_free(view_bounds *vb) {
+  mw__bmap_free(vb->lo);
+  mw__bmap_free(vb->hi);
+}
+
+static int op_bounds(sqlite3_stmt *first, sqlite3_stmt *last, sqlite3_stmt *bfirst, sqlite3_stmt *blast,
+                     const view_bounds *vb, int64_t id, int64_t *lo, int64_t *hi) {
   int64_t x, y;
   int have = 0, rc = step_int(first, id, &x);
   if (!rc && !(rc = step_int(last, id, &y))) *lo = x, *hi = y, have = 1;
@@ -655,6 +687,11 @@ static int op_bounds(sqlite3_stmt *first, sqlite3_stmt *last, sqlite3_stmt *bfir
     have = 1;
   }
   if (rc && rc != MW_ENOTFOUND) return rc;
+  if (vb->lo && mw__bmap_get(vb->lo, &id, sizeof id, &x) && mw__bmap_get(vb->hi, &id, sizeof id, &y)) {
+    if (!have || x < *lo) *lo = x;
+    if (!have || y > *hi) *hi = y;
+    have = 1;
+  }
   return have ? MW_OK : MW_ENOTFOUND;
 }
 
@@ -773,9 +810,11 @@ static int longest_spans(mw_read *r, mw_arena *a, const mw_search_query *q, enum
   size_t cap = 0, n_ops = 0, ops_cap = 0;
   op_window blk = {.t0 = q->start_ns, .t1 = q->end_ns, .min_dur = q->min_dur_ns, .max_dur = q->max_dur_ns};
   int64_t(*op)[3] = NULL; /* id, span count, slow threshold */
+  view_bounds vb = {0};
   *v = NULL;
   *n = 0;
-  int rc = prep(r, mw__search_ops_sql[shape], &ops);
+  int rc = view_bounds_take(r, a, &vb);
+  if (!rc) rc = prep(r, mw__search_ops_sql[shape], &ops);
   if (rc) goto out;
   if (q->service) sqlite3_bind_text(ops, 1, q->service, -1, SQLITE_STATIC);
   if (q->name) sqlite3_bind_text(ops, 2, q->name, -1, SQLITE_STATIC);
@@ -820,7 +859,7 @@ static int longest_spans(mw_read *r, mw_arena *a, const mw_search_query *q, enum
   bind_filters(by_start, q, rows);
   for (size_t i = 0; i < n_ops; i++) {
     int64_t lo, hi;
-    if ((rc = op_bounds(first, last, bfirst, blast, op[i][0], &lo, &hi))) {
+    if ((rc = op_bounds(first, last, bfirst, blast, &vb, op[i][0], &lo, &hi))) {
       if (rc == MW_ENOTFOUND) { /* its spans are gone since its count was read */
         rc = MW_OK;
         continue;
@@ -868,6 +907,7 @@ static int longest_spans(mw_read *r, mw_arena *a, const mw_search_query *q, enum
   if (*n) qsort(*v, *n, sizeof **v, cmp_hit_row);
   if (*n > (size_t)rows) *n = (size_t)rows;
 out:
+  view_bounds_free(&vb);
   free(blk.v);
   sqlite3_finalize(bfirst);
   sqlite3_finalize(blast);
@@ -1071,7 +1111,9 @@ int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t s
   sqlite3_stmt *bfirst = NULL, *blast = NULL;
   int64_t *sample = NULL;
   op_latest lat = {.t0 = start_ns, .t1 = end_ns, .want = PCT_SAMPLE};
-  int rc = prep(r, MW__OPERATIONS_SQL, &ops);
+  view_bounds vb = {0};
+  int rc = view_bounds_take(r, a, &vb);
+  if (!rc) rc = prep(r, MW__OPERATIONS_SQL, &ops);
   if (!rc) rc = prep(r, MW__OP_DURATIONS_SQL, &durs);
   if (!rc) rc = prep(r, MW__OP_COUNT_SQL, &count_st);
   if (!rc) rc = prep(r, MW__OP_MAX_SQL, &max_st);
@@ -1109,7 +1151,7 @@ int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t s
     }
     used++;
     int64_t id = sqlite3_column_int64(ops, 0), lo, hi, count, max = 0;
-    if ((rc = op_bounds(first, last, bfirst, blast, id, &lo, &hi))) {
+    if ((rc = op_bounds(first, last, bfirst, blast, &vb, id, &lo, &hi))) {
       if (rc != MW_ENOTFOUND) goto out;
       rc = MW_OK; /* its spans are gone since its count was read */
       continue;
@@ -1182,6 +1224,7 @@ int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t s
   }
   if (step != SQLITE_ROW && step != SQLITE_DONE) rc = MW_EIO;
 out:
+  view_bounds_free(&vb);
   free(sample);
   free(lat.v);
   sqlite3_finalize(bfirst);
