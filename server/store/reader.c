@@ -1,5 +1,8 @@
 /* Read queries over spans (see store.h). Each runs in the caller's read
- * transaction and copies what it returns into the caller's arena. */
+ * transaction and copies what it returns into the caller's arena. Spans are
+ * old `spans` rows, sealed blocks (span_blocks, block_ops, trace_runs) and
+ * the writer's memory (the view V, store/blocks.h): every query reads all
+ * three (docs/STORAGE-WIRING.md §1; block_read.h, block_sql.h). */
 #include "store/readers.h"
 #include "store/reader_sql.h"
 #include "store/block_read.h"
