@@ -1046,7 +1046,12 @@ static void test_writer_concurrent(void **state) {
   usleep(200000);
   atomic_store(&c.stop, 1);
   for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
-  printf("# %zu views, %zu spans read\n", atomic_load(&c.views), atomic_load(&c.spans));
+  mw_read *r;
+  assert_int_equal(mw__read_begin(f.s, &r), MW_OK);
+  printf("# %zu views, %zu spans read; begin: %llu again, %llu gave up\n", atomic_load(&c.views), atomic_load(&c.spans),
+         (unsigned long long)atomic_load(&r->pool->blk_retries),
+         (unsigned long long)atomic_load(&r->pool->blk_fallbacks));
+  mw__read_end(r);
   assert_true(atomic_load(&c.views) > 10);
   wwait(&f, "SELECT coalesce(sum(n), 0) FROM span_tail", 0); /* the last 10 minutes' seal, when idle */
   assert_int_equal(wcheck(&f, v, nv), nv);
