@@ -101,7 +101,8 @@ static int setup(void **state) {
   f->v = calloc(MAX_SENT, sizeof *f->v);
   assert_non_null(f->b);
   assert_non_null(f->v);
-  f->rng = 0x9e3779b97f4a7c15ULL;
+  f->rng = 0x9e3779b97f4a7c15ULL; /* MW_BLOCKS_SEED=n: another sequence (the cases must hold for any) */
+  if (getenv("MW_BLOCKS_SEED")) f->rng ^= (uint64_t)atoll(getenv("MW_BLOCKS_SEED")) * 0x2545f4914f6cdd1dULL;
   for (int t = 0; t < TRACES; t++)
     for (int k = 0; k < 16; k++) f->traces[t][k] = (uint8_t)rnd(f);
   f->traces[1][0] = f->traces[0][0]; /* two traces that share a key: candidates, not answers */
