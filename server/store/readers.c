@@ -112,9 +112,14 @@ static int begin(mw_read *r) {
       finish(r);
       break;
     }
-    if (mw__blk_started(p->blk) == r->seq_at_begin || tries == 3) return MW_OK;
+    if (mw__blk_started(p->blk) == r->seq_at_begin) return MW_OK;
+    if (tries == 3) {
+      atomic_fetch_add(&p->blk_fallbacks, 1);
+      return MW_OK;
+    }
+    atomic_fetch_add(&p->blk_retries, 1);
     finish(r);
-    usleep(100u << tries); /* a COMMIT is under way: let it end (100, 200, 400 µs) */
+    usleep(100u << tries);   /* a COMMIT is under way: let it end (100, 200, 400 µs) */
     uv_mutex_lock(&p->lock); /* (min_seq reads it under this lock) */
     r->seq_at_begin = mw__blk_seq(p->blk);
     uv_mutex_unlock(&p->lock);

@@ -61,6 +61,10 @@ struct mw__readers {
   /* the writer's memory (store/blocks.h), set by mw__writer_start before any
    * reader is lent; NULL when the writer keeps no open blocks */
   struct mw__blk *blk;
+  /* begin() with blk: BEGINs again because a commit came in between the seq
+   * load and the snapshot, and those that gave up after 3 tries (the
+   * snapshot then newer than the memory the read sees) */
+  _Atomic uint64_t blk_retries, blk_fallbacks;
 };
 
 void mw__readers_init(mw__readers *p, const char *db_path, int slow_us);

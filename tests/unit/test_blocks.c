@@ -101,7 +101,8 @@ static int setup(void **state) {
   f->v = calloc(MAX_SENT, sizeof *f->v);
   assert_non_null(f->b);
   assert_non_null(f->v);
-  f->rng = 0x9e3779b97f4a7c15ULL;
+  f->rng = 0x9e3779b97f4a7c15ULL; /* MW_BLOCKS_SEED=n: another sequence (the cases must hold for any) */
+  if (getenv("MW_BLOCKS_SEED")) f->rng ^= (uint64_t)atoll(getenv("MW_BLOCKS_SEED")) * 0x2545f4914f6cdd1dULL;
   for (int t = 0; t < TRACES; t++)
     for (int k = 0; k < 16; k++) f->traces[t][k] = (uint8_t)rnd(f);
   f->traces[1][0] = f->traces[0][0]; /* two traces that share a key: candidates, not answers */
@@ -1047,7 +1048,12 @@ static void test_writer_concurrent(void **state) {
   usleep(200000);
   atomic_store(&c.stop, 1);
   for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
-  printf("# %zu views, %zu spans read\n", atomic_load(&c.views), atomic_load(&c.spans));
+  mw_read *r;
+  assert_int_equal(mw__read_begin(f.s, &r), MW_OK);
+  printf("# %zu views, %zu spans read; begin: %llu again, %llu gave up\n", atomic_load(&c.views), atomic_load(&c.spans),
+         (unsigned long long)atomic_load(&r->pool->blk_retries),
+         (unsigned long long)atomic_load(&r->pool->blk_fallbacks));
+  mw__read_end(r);
   assert_true(atomic_load(&c.views) > 10);
   wwait(&f, "SELECT coalesce(sum(n), 0) FROM span_tail", 0); /* the last 10 minutes' seal, when idle */
   assert_int_equal(wcheck(&f, v, nv), nv);
