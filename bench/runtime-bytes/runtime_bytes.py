@@ -333,8 +333,14 @@ def compress(con, snap_kind, secs):
     z3 = zstd.ZstdCompressor(level=3)
     z19 = zstd.ZstdCompressor(level=19)
     by_kind = collections.defaultdict(list)
+    not_kept = collections.Counter()
     for sid, at, payload in con.execute("SELECT id, at_ns, payload FROM snapshots ORDER BY at_ns"):
+        if not payload:  # a goroutine profile stored without its payload (issue 17): nothing to compress
+            not_kept[snap_kind[sid]] += 1
+            continue
         by_kind[snap_kind[sid]].append((at, payload))
+    for k, n in sorted(not_kept.items()):
+        fig(f"compress.{k}.payload_not_kept", f"{n}", "snapshots stored without a payload (/raw rebuilds them)")
     saved = {}
     for k, items in sorted(by_kind.items(), key=lambda kv: -sum(len(p) for _, p in kv[1])):
         n = len(items)

@@ -257,6 +257,24 @@ static void bind_ids(sqlite3_stmt *st, int col, int has_span, const uint8_t *spa
   else sqlite3_bind_null(st, col + 1);
 }
 
+/* A goroutine profile (pprof) keeps no payload: its groups and stacks hold
+ * what it says (stacks, counts, labels; the meta its sample types), and GET
+ * /api/v1/snapshots/{id}/raw writes it again from them (query/pprof_out.h).
+ * The payload was two thirds of a busy source's bytes (docs/STORAGE-NOTES.md
+ * §9) and only /raw read it. An empty payload says so; a profile stored
+ * before keeps the one it has. */
+static int payload_kept(const mw_runtime_batch *b) {
+  if (!b->kind || strcmp(b->kind, "goroutine") != 0 || !b->format || strcmp(b->format, "pprof") != 0) return 1;
+  /* a stack cut at ingest (past max_frames, or too long as text) keeps the
+   * payload: the groups no longer hold all of it */
+  static const char cut[] = "...\t?:0\n";
+  for (size_t i = 0; i < b->n_stacks; i++)
+    if (b->stacks[i].len >= sizeof cut - 1 &&
+        !memcmp(b->stacks[i].text + b->stacks[i].len - (sizeof cut - 1), cut, sizeof cut - 1))
+      return 1;
+  return 0;
+}
+
 static int write_snapshot(mw__rt_writer *s, mw_runtime_batch *b) {
   sqlite3_stmt *st = stmt(s, RT_SNAPSHOT);
   if (!st) return MW_EIO;
@@ -268,7 +286,8 @@ static int write_snapshot(mw__rt_writer *s, mw_runtime_batch *b) {
   sqlite3_bind_int64(st, 6, b->total);
   bind_text(st, 7, b->meta_json ? b->meta_json : "{}");
   sqlite3_bind_int64(st, 8, (int64_t)b->raw_bytes);
-  sqlite3_bind_blob(st, 9, b->payload, (int)b->payload_len, SQLITE_STATIC);
+  if (payload_kept(b)) sqlite3_bind_blob(st, 9, b->payload, (int)b->payload_len, SQLITE_STATIC);
+  else sqlite3_bind_zeroblob(st, 9, 0);
   int rc = run(s, st, NULL);
   if (rc) return rc;
   b->snapshot_id = sqlite3_last_insert_rowid(s->db);
