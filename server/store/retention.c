@@ -293,8 +293,10 @@ out:
 }
 
 /* Trace runs: those that ended before the cutoff are dropped at a pass's
- * first batch; every batch then deletes up to RUN_ENTRIES_PER_BATCH entries
- * of dropped runs (*more while some are left). *deleted counts them. */
+ * first batch; every batch then deletes about RUN_ENTRIES_PER_BATCH entries
+ * of dropped runs, run after run (*more while some are left). *deleted
+ * counts them. A maintain step with a dropped run left only deletes (the
+ * budget is at least 64: a step may go that far past it). */
 static int trim_runs(handles *h, int64_t before, int first, int *more, int64_t *deleted) {
   int64_t any = mw__sql_int(h->db, "SELECT EXISTS (SELECT 1 FROM trace_run_list)");
   if (any < 0) return MW_EIO;
@@ -310,11 +312,17 @@ static int trim_runs(handles *h, int64_t before, int first, int *more, int64_t *
   /* with a dropped run, the step deletes its entries (and never merges) */
   const mw__truns_merge_opts o = {
       .level = 0, .before_ns = INT64_MIN, .min_runs = 2, .max_runs = 2, .budget = RUN_ENTRIES_PER_BATCH};
-  size_t work = 0;
-  if ((rc = mw__truns_maintain(runs, &o, &work))) return rc;
-  *deleted += (int64_t)work;
-  dead = mw__sql_int(h->db, "SELECT EXISTS (SELECT 1 FROM trace_run_list WHERE level < 0)");
-  if (dead < 0) return MW_EIO;
+  size_t done = 0; /* a step deletes from one run: the next run's, while the budget lasts */
+  while (dead && done < RUN_ENTRIES_PER_BATCH) {
+    size_t work = 0;
+    mw__truns_merge_opts step = o;
+    step.budget = RUN_ENTRIES_PER_BATCH - done;
+    if ((rc = mw__truns_maintain(runs, &step, &work))) return rc;
+    done += work ? work : RUN_ENTRIES_PER_BATCH;
+    dead = mw__sql_int(h->db, "SELECT EXISTS (SELECT 1 FROM trace_run_list WHERE level < 0)");
+    if (dead < 0) return MW_EIO;
+  }
+  *deleted += (int64_t)done;
   if (dead) *more = 1;
   return MW_OK;
 }

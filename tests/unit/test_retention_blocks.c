@@ -200,14 +200,17 @@ static int64_t left_of(const world *w, int op) {
   return n;
 }
 
-static void build(world *w, size_t blocks_per_source) {
+static void build_rows(world *w, size_t blocks_per_source, size_t rows_per_source) {
   memset(w, 0, sizeof *w);
   snprintf(w->path, sizeof w->path, "/tmp/mw-retblk-%d.db", (int)getpid());
   unlink(w->path);
   char err[256] = "";
   assert_int_equal(sqlite3_open(w->path, &w->db), SQLITE_OK);
   exec(w->db, "PRAGMA auto_vacuum = INCREMENTAL"); /* as store.c makes a new file */
-  exec(w->db, "PRAGMA journal_mode = WAL");
+  /* the server's writer connection (store.c, checkpoint.c: the checkpointer
+   * thread checkpoints; here run_passes does, between batches and untimed) */
+  exec(w->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384");
+  sqlite3_wal_autocheckpoint(w->db, 0);
   if (mw__schema_apply(w->db, 0, err, sizeof err)) fail_msg("%s", err);
   assert_int_equal(mw__bw_open(w->db, &w->bw), MW_OK);
   assert_int_equal(mw__truns_w_open(w->db, &w->runs), MW_OK);
@@ -230,7 +233,7 @@ static void build(world *w, size_t blocks_per_source) {
       int straddle = t < w->cutoff && t + 2 * MIN > w->cutoff;
       make_block(w, src, t, 100 + rnd() % 200, straddle);
     }
-  for (int64_t src = 1; src <= N_SRC; src++) old_rows(w, src, 400);
+  for (int64_t src = 1; src <= N_SRC; src++) old_rows(w, src, rows_per_source);
   w->extra[8] = 3; /* op 8 has 3 spans in an open block */
   /* op 4's count drifted: it reaches 0 while spans of it are left in blocks */
   w->drift[4] = left_of(w, 4);
@@ -246,6 +249,8 @@ static void build(world *w, size_t blocks_per_source) {
   exec(w->db, "COMMIT");
   exec(w->db, "PRAGMA wal_checkpoint(TRUNCATE)");
 }
+
+static void build(world *w, size_t blocks_per_source) { build_rows(w, blocks_per_source, 400); }
 
 static void teardown_world(world *w) {
   mw__bw_close(w->bw);
@@ -267,28 +272,46 @@ static int64_t mono_us(void) {
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Passes until nothing is left to do; returns the slowest batch in µs. */
-static int64_t run_passes(world *w, int lend, size_t *batches) {
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Passes until nothing is left to do; returns the slowest batch in µs
+ * (*p50 the median). */
+static int64_t run_passes_p(world *w, int lend, size_t *batches, int64_t *p50) {
   mw__retention r;
   memset(&r, 0, sizeof r);
   mw__retention_init(&r, mw__now_ns() - w->cutoff, 0, 0);
   if (lend) mw__retention_use(&r, w->bw, w->runs);
   int more = 1, gone, any_gone = 0;
-  int64_t worst = 0;
+  int64_t worst = 0, *times = NULL;
   *batches = 0;
   for (size_t i = 0; i < 100000 && more; i++) {
     int64_t blocks = one(w->db, "SELECT count(*) FROM span_blocks"), t = mono_us();
     assert_int_equal(mw__retention_batch(&r, w->db, &more, &gone), MW_OK);
     t = mono_us() - t;
+    exec(w->db, "PRAGMA wal_checkpoint(TRUNCATE)");
     if (t > worst) worst = t;
+    times = realloc(times, (i + 1) * sizeof *times);
+    times[i] = t;
+    if (getenv("MW_RETENTION_TRACE") && t > 3000)
+      print_message("batch %zu: %lld us, blocks %lld -> %lld, free pages %lld\n", i, (long long)t, (long long)blocks,
+                    (long long)one(w->db, "SELECT count(*) FROM span_blocks"),
+                    (long long)one(w->db, "PRAGMA freelist_count"));
     assert_in_range(blocks - one(w->db, "SELECT count(*) FROM span_blocks"), 0, 8); /* ≤ 8 blocks a batch */
     any_gone |= gone;
     ++*batches;
   }
   assert_false(more);
   assert_true(any_gone); /* ops 5 and 6 went */
+  qsort(times, *batches, sizeof *times, cmp_i64);
+  if (p50) *p50 = *batches ? times[*batches / 2] : 0;
+  free(times);
   return worst;
 }
+
+static int64_t run_passes(world *w, int lend, size_t *batches) { return run_passes_p(w, lend, batches, NULL); }
 
 static void check(world *w) {
   sqlite3 *db = w->db;
@@ -438,21 +461,23 @@ static void test_retention_again(void **state) {
   teardown_world(&w);
 }
 
-/* MW_RETENTION_BENCH=N: N blocks a source; prints the slowest batch. */
+/* MW_RETENTION_BENCH=N: N blocks a source (MW_RETENTION_BENCH_ROWS=M: and
+ * M old rows a source, 400 if unset); prints the batches' times. */
 static void bench(void **state) {
   (void)state;
-  const char *e = getenv("MW_RETENTION_BENCH");
+  const char *e = getenv("MW_RETENTION_BENCH"), *rows = getenv("MW_RETENTION_BENCH_ROWS");
   if (!e) skip();
   world w;
-  build(&w, (size_t)atol(e));
+  build_rows(&w, (size_t)atol(e), rows ? (size_t)atol(rows) : 400);
   int64_t pages = one(w.db, "PRAGMA page_count");
   size_t batches;
-  int64_t t = mono_us(), worst = run_passes(&w, 1, &batches);
+  int64_t p50, t = mono_us(), worst = run_passes_p(&w, 1, &batches, &p50);
   t = mono_us() - t;
   size_t spans = 0;
   for (size_t i = 0; i < w.n_blocks; i++) spans += w.blocks[i].n;
-  print_message("bench: %zu blocks (%zu spans), %zu batches in %lld ms, slowest batch %lld us, pages %lld -> %lld\n",
-                w.n_blocks, spans, batches, (long long)t / 1000, (long long)worst, (long long)pages,
+  print_message("bench: %zu blocks (%zu spans), %zu batches in %lld ms, batch p50 %lld us, slowest %lld us, pages "
+                "%lld -> %lld\n",
+                w.n_blocks, spans, batches, (long long)t / 1000, (long long)p50, (long long)worst, (long long)pages,
                 (long long)one(w.db, "PRAGMA page_count"));
   teardown_world(&w);
 }
