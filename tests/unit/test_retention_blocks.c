@@ -200,6 +200,8 @@ static int64_t left_of(const world *w, int op) {
   return n;
 }
 
+static size_t block_spans; /* spans a block (0: 100..299) */
+
 static void build_rows(world *w, size_t blocks_per_source, size_t rows_per_source) {
   memset(w, 0, sizeof *w);
   snprintf(w->path, sizeof w->path, "/tmp/mw-retblk-%d.db", (int)getpid());
@@ -231,7 +233,7 @@ static void build_rows(world *w, size_t blocks_per_source, size_t rows_per_sourc
       int64_t t = T0 + (int64_t)j * 2 * MIN + src * S;
       /* the block that starts just before the cutoff holds a span ending past it */
       int straddle = t < w->cutoff && t + 2 * MIN > w->cutoff;
-      make_block(w, src, t, 100 + rnd() % 200, straddle);
+      make_block(w, src, t, block_spans ? block_spans : 100 + rnd() % 200, straddle);
     }
   for (int64_t src = 1; src <= N_SRC; src++) old_rows(w, src, rows_per_source);
   w->extra[8] = 3; /* op 8 has 3 spans in an open block */
@@ -462,11 +464,14 @@ static void test_retention_again(void **state) {
 }
 
 /* MW_RETENTION_BENCH=N: N blocks a source (MW_RETENTION_BENCH_ROWS=M: and
- * M old rows a source, 400 if unset); prints the batches' times. */
+ * M old rows a source, 400 if unset; MW_RETENTION_BENCH_SPANS=K: K spans a
+ * block, 100..299 if unset); prints the batches' times. */
 static void bench(void **state) {
   (void)state;
-  const char *e = getenv("MW_RETENTION_BENCH"), *rows = getenv("MW_RETENTION_BENCH_ROWS");
+  const char *e = getenv("MW_RETENTION_BENCH"), *rows = getenv("MW_RETENTION_BENCH_ROWS"),
+             *spans_env = getenv("MW_RETENTION_BENCH_SPANS");
   if (!e) skip();
+  block_spans = spans_env ? (size_t)atol(spans_env) : 0;
   world w;
   build_rows(&w, (size_t)atol(e), rows ? (size_t)atol(rows) : 400);
   int64_t pages = one(w.db, "PRAGMA page_count");
