@@ -51,8 +51,11 @@ static const char *const rt_sql[RT__COUNT] = {
     [RT_LINK_FIND] = "SELECT source_id FROM source_links WHERE service = ?1 AND alias = ?2",
     [RT_LINK_SAVE] = "INSERT OR REPLACE INTO source_links (service, alias, source_id) VALUES (?1, ?2, ?3)",
     [RT_SOURCE_FIND] = "SELECT id FROM sources WHERE service = ?1 AND instance = ?2",
-    [RT_SOURCE_SPANNED] = "SELECT src.id FROM sources src WHERE src.service = ?1 AND "
-                          "EXISTS (SELECT 1 FROM spans s WHERE s.source_id = src.id) LIMIT 2",
+    /* spans: old rows, sealed blocks or the open blocks' span_tail (docs/STORAGE-WIRING.md §1.3) */
+    [RT_SOURCE_SPANNED] = ("SELECT src.id FROM sources src WHERE src.service = ?1 AND "
+                           "(EXISTS (SELECT 1 FROM span_blocks b WHERE b.source_id = src.id) "
+                           "OR EXISTS (SELECT 1 FROM span_tail t WHERE t.source_id = src.id) "
+                           "OR EXISTS (SELECT 1 FROM spans s WHERE s.source_id = src.id)) LIMIT 2"),
     [RT_SOURCE_UPSERT] = "INSERT INTO sources (service, instance, first_ns, last_ns) VALUES (?1, ?2, ?3, ?3) "
                          "ON CONFLICT (service, instance) DO UPDATE SET last_ns = last_ns RETURNING id",
     [RT_SOURCE_RANGE] = "UPDATE sources SET first_ns = min(first_ns, ?2), last_ns = max(last_ns, ?3) WHERE id = ?1",
@@ -183,7 +186,9 @@ static const char *const move_sql[] = {
     "DELETE FROM runtime_minutes WHERE source_id = ?1", /* the target's are made anew (move_to_link) */
     ("UPDATE sources SET first_ns = min(first_ns, (SELECT first_ns FROM sources WHERE id = ?1)), "
      "last_ns = max(last_ns, (SELECT last_ns FROM sources WHERE id = ?1)) WHERE id = ?2"),
-    "DELETE FROM sources WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM spans WHERE source_id = ?1)",
+    ("DELETE FROM sources WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM spans WHERE source_id = ?1) "
+     "AND NOT EXISTS (SELECT 1 FROM span_blocks WHERE source_id = ?1) "
+     "AND NOT EXISTS (SELECT 1 FROM span_tail WHERE source_id = ?1)"),
 };
 enum { MOVE_GC = 0, MOVE_SCHED = 2, MOVE_SNAPSHOTS = 4, MOVE_SOURCE = 10, MOVE_N = sizeof move_sql / sizeof *move_sql };
 
