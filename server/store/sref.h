@@ -6,7 +6,8 @@
  *        the codec enforces: MW__SB_MAX_SPANS) of span_blocks row block_id
  *        (1 .. 2^47 - 1)
  *   0    nothing (no rowid is 0)
- * Pure arithmetic; reading the span a reference names is sref_read.h's. */
+ * Pure arithmetic; reading the span a reference names is block_read.h's
+ * (mw__store_sref_spans). */
 #ifndef MW_STORE_SREF_H
 #define MW_STORE_SREF_H
 #include <stdint.h>

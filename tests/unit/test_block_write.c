@@ -21,7 +21,6 @@
 #include "store/block_write.h"
 #include "store/schema.h"
 #include "store/sref.h"
-#include "store/sref_read.h"
 
 typedef struct fx {
   sqlite3 *db;
@@ -417,15 +416,13 @@ static void test_recent_durs(void **state) {
   assert_int_equal(n, 0);
 }
 
-/* Every statement of the seal, the delete and the sref reader seeks an index:
+/* Every statement of the seal and the delete seeks an index:
  * no SCAN in its plan (on the migrated schema, as test_store_search does for
  * the span queries). */
 static void test_plans(void **state) {
   fx *f = *state;
-  const char *extra[] = {MW__SREF_BLOCK_SQL, MW__SREF_NAME_SQL};
-  size_t n = mw__bw_sql_count + sizeof extra / sizeof *extra;
-  for (size_t i = 0; i < n; i++) {
-    const char *sql = i < mw__bw_sql_count ? mw__bw_sql[i] : extra[i - mw__bw_sql_count];
+  for (size_t i = 0; i < mw__bw_sql_count; i++) {
+    const char *sql = mw__bw_sql[i];
     char q[1024];
     snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
     sqlite3_stmt *st;

@@ -27,7 +27,6 @@
 #include "store/block_write.h"
 #include "store/readers.h"
 #include "store/sref.h"
-#include "store/sref_read.h"
 
 static const int64_t T0 = 1700000000000000000LL;
 static const int64_t MS = 1000000;
@@ -696,120 +695,10 @@ static void test_slow_spans_in_blocks(void **state) {
   assert_int_equal(system(path), 0);
 }
 
-/* mw__sref_get on its own: 10 blocks of 3 spans (more than the 8 it keeps
- * open), read in an order that pushes blocks out and opens them again; every
- * field against the spans sealed; a deleted block, an index past the block,
- * an old rowid. */
-static void test_sref_get(void **state) {
-  (void)state;
-  fixture f = {0};
-  snprintf(f.dir, sizeof f.dir, "/tmp/mw-unit-srefget-XXXXXX");
-  assert_non_null(mkdtemp(f.dir));
-  mw_store_opts o = {.data_dir = f.dir, .queue_max_spans = 100000, .queue_max_bytes = 1 << 20};
-  char err[256];
-  assert_int_equal(mw__store_open(&o, &f.store, err, sizeof err), MW_OK);
-  f.arena = mw__arena_new(0);
-  load_busy(f.store, 0, 10, 0, 1); /* an operation "busy" with its name, and a source */
-
-  char path[128];
-  snprintf(path, sizeof path, "%s/meanwhile.db", f.dir);
-  sqlite3 *db;
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  sqlite3_stmt *st;
-  assert_int_equal(
-      sqlite3_prepare_v2(db, "SELECT o.id, s.id FROM operations o, sources s WHERE o.name = 'busy'", -1, &st, NULL),
-      SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  int64_t op = sqlite3_column_int64(st, 0), source = sqlite3_column_int64(st, 1);
-  sqlite3_finalize(st);
-  enum { B = 10, PER = 3 };
-  static mw__sb_span spans[B][PER];
-  static uint8_t bodies[B][PER][4];
-  int64_t ids[B];
-  mw__bw *bw;
-  assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-  assert_int_equal(mw__bw_open(db, &bw), MW_OK);
-  for (int b = 0; b < B; b++) {
-    for (int k = 0; k < PER; k++) {
-      mw__sb_span *sp = &spans[b][k];
-      blk_span(sp, b * PER + k, op, 10 + b * PER + k);
-      sp->trace_id[1] = (uint8_t)(PER - k); /* the block's order is not the input's */
-      sp->has_parent = k > 0;
-      sp->parent_id[7] = (uint8_t)k;
-      sp->status = k;
-      memcpy(bodies[b][k], (uint8_t[]){'b', (uint8_t)b, (uint8_t)k, 0}, 4);
-      sp->body = bodies[b][k], sp->body_len = 4;
-    }
-    mw__bw_sealed out;
-    assert_int_equal(mw__bw_seal(bw, source, spans[b], PER, NULL, NULL, NULL, &out), MW_OK);
-    ids[b] = out.block_id;
-  }
-  mw__bw_close(bw);
-  assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-
-  mw__sref_rd *sr;
-  mw_read *r = rd(&f);
-  assert_int_equal(mw__sref_rd_new(r, &sr), MW_OK);
-  /* block order: by trace id, so input k sits at index PER - 1 - k (trace_id[1] = PER - k) */
-  for (int pass = 0; pass < 3; pass++)
-    for (int bb = 0; bb < B; bb++) {
-      int b = pass == 1 ? B - 1 - bb : (bb * 7) % B;
-      for (int k = 0; k < PER; k++) {
-        const mw__sb_span *want = &spans[b][k];
-        mw_stored_span got;
-        int64_t ref = mw__sref_block(ids[b], (uint32_t)(PER - 1 - k));
-        assert_int_equal(mw__sref_get(sr, f.arena, ref, k == 1 ? MW__SREF_IDS : MW__SREF_WHOLE, &got), MW_OK);
-        assert_memory_equal(got.trace_id, want->trace_id, 16);
-        assert_memory_equal(got.span_id, want->span_id, 8);
-        assert_int_equal(got.start_ns, want->start_ns);
-        assert_int_equal(got.dur_ns, want->dur_ns);
-        assert_int_equal(got.op_id, op);
-        assert_int_equal(got.source_id, source);
-        if (k == 1) {
-          assert_null(got.body);
-          continue;
-        }
-        assert_string_equal(got.name, "busy");
-        assert_int_equal(got.has_parent, want->has_parent);
-        assert_memory_equal(got.parent_id, want->parent_id, 8);
-        assert_int_equal(got.status, want->status);
-        assert_int_equal(got.kind, 1);
-        assert_int_equal(got.body_len, 4);
-        assert_memory_equal(got.body, bodies[b][k], 4);
-      }
-    }
-  mw_stored_span got;
-  assert_int_equal(mw__sref_get(sr, f.arena, mw__sref_block(ids[0], PER), MW__SREF_IDS, &got), MW_EIO);
-  assert_int_equal(mw__sref_get(sr, f.arena, 5, MW__SREF_IDS, &got), MW_EINVAL);
-  assert_int_equal(mw__sref_get(sr, f.arena, mw__sref_block(ids[B - 1] + 1, 0), MW__SREF_IDS, &got), MW_ENOTFOUND);
-  mw__sref_rd_free(sr);
-
-  /* a block deleted since: not found, the others still read */
-  mw__read_end(f.rd);
-  f.rd = NULL;
-  assert_int_equal(
-      sqlite3_exec(db, "DELETE FROM span_blocks WHERE id = (SELECT min(id) FROM span_blocks)", NULL, NULL, NULL),
-      SQLITE_OK);
-  assert_int_equal(mw__sref_rd_new(rd(&f), &sr), MW_OK);
-  assert_int_equal(mw__sref_get(sr, f.arena, mw__sref_block(ids[0], 0), MW__SREF_WHOLE, &got), MW_ENOTFOUND);
-  assert_int_equal(mw__sref_get(sr, f.arena, mw__sref_block(ids[1], 0), MW__SREF_WHOLE, &got), MW_OK);
-  assert_memory_equal(got.span_id, spans[1][PER - 1].span_id, 8);
-  mw__sref_rd_free(sr);
-
-  sqlite3_close(db);
-  mw__read_end(f.rd);
-  mw__store_close(f.store);
-  mw__arena_free(f.arena);
-  snprintf(path, sizeof path, "rm -rf %s", f.dir);
-  assert_int_equal(system(path), 0);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_slow_spans),
       cmocka_unit_test(test_slow_spans_in_blocks),
-      cmocka_unit_test(test_sref_get),
       cmocka_unit_test(test_plans_never_scan_spans),
       cmocka_unit_test(test_search_shapes),
       cmocka_unit_test(test_search_filters),
