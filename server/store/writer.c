@@ -815,6 +815,8 @@ int mw__writer_start(mw__writer *s, const mw_store_opts *o, sqlite3 *db, const c
       snprintf(err, errsz, "cannot rebuild the open blocks from span_tail: %s", mw__strerror(rc));
       return rc;
     }
+    mw__retention_use(&s->retention, w->bw, w->runs); /* (closed in ctx_free, after the thread) */
+    s->rt.blk = s->blk;                               /* learned_source looks in the open blocks */
     w->last_flush_ns = blk_now(w);
     w->maintain = 1;       /* a merge may have been cut short by a stop */
     readers->blk = s->blk; /* before any reader is lent: store.c opens the store after this */
