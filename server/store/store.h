@@ -36,12 +36,14 @@ typedef struct mw_store_opts {
   int64_t retention_every_ns; /* how often a retention pass starts (0: every minute) */
   uint64_t max_db_bytes;      /* delete the oldest data while larger; 0 = no limit */
   struct mw_rules *rules;     /* fed every runtime batch, firing events stored (model/rules.h); NULL: none */
-  /* Issue 17, being wired: spans go to span_tail and open blocks, sealed into
-   * span_blocks (docs/STORAGE-WIRING.md §2), instead of rows of spans. Off
-   * until the read path reads blocks. */
+  /* Spans go to span_tail and open blocks, sealed into span_blocks
+   * (docs/STORAGE-WIRING.md §2): MW_STORE_BLOCKS_ON (0, the default) or
+   * MW_STORE_BLOCKS_OFF: one `spans` row per span, as releases before
+   * migration 0008 wrote them (--span-blocks off; tests that need old rows). */
   int blocks;
   int64_t (*fault_clock_ns)(void); /* test hook: the writer's monotonic clock for block ages (NULL: the real one) */
 } mw_store_opts;
+enum { MW_STORE_BLOCKS_ON = 0, MW_STORE_BLOCKS_OFF = -1 };
 
 /* Opens (creating and migrating as needed) and starts the writer. Refuses a
  * file that is not a Meanwhile database. Returns 0, or an error with a message. */

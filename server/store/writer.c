@@ -800,7 +800,7 @@ int mw__writer_start(mw__writer *s, const mw_store_opts *o, sqlite3 *db, const c
   }
   s->readers = readers;
   mw__buf_init(&w->tail_buf, SIZE_MAX);
-  if (o->blocks) {
+  if (o->blocks != MW_STORE_BLOCKS_OFF) {
     int rc;
     w->clock = o->fault_clock_ns;
     if (!(s->blk = mw__blk_new()) || !(w->tail_cctx = ZSTD_createCCtx()) || !(w->dctx = ZSTD_createDCtx())) {

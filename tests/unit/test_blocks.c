@@ -1082,7 +1082,10 @@ static void bench_one(int blocks, size_t total) {
   sfx f = {0};
   snprintf(f.dir, sizeof f.dir, "/tmp/mw-unit-XXXXXX");
   assert_non_null(mkdtemp(f.dir));
-  mw_store_opts o = {.data_dir = f.dir, .queue_max_spans = 1u << 20, .queue_max_bytes = 1u << 28, .blocks = blocks};
+  mw_store_opts o = {.data_dir = f.dir,
+                     .queue_max_spans = 1u << 20,
+                     .queue_max_bytes = 1u << 28,
+                     .blocks = blocks ? MW_STORE_BLOCKS_ON : MW_STORE_BLOCKS_OFF};
   char err[256];
   assert_int_equal(mw__store_open(&o, &f.s, err, sizeof err), 0);
   mw_resource_ref res[8];
