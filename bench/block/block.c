@@ -101,7 +101,7 @@ static uint64_t enc_spans;
 static sqlite3 *seal_db;
 static mw__bw *bw;
 static mw__truns_mem *seal_mem;
-static double seal_s;
+static double seal_s, slow_s; /* slow_s: the threshold emulation inside the seal, not the seal's */
 static uint64_t seal_refs, seal_ops, seal_slow, seal_spans;
 /* per operation: the durations of its spans sealed so far (for a p90 threshold) */
 static int64_t **op_durs;
@@ -115,12 +115,14 @@ static int p90_slow(void *user, int64_t op, int64_t *thr) {
   (void)user;
   *thr = 0;
   if ((size_t)op > n_op_durs || !op_ndur[op - 1]) return MW_OK;
+  double t = now_s();
   size_t n = op_ndur[op - 1] < 1024 ? op_ndur[op - 1] : 1024; /* the latest 1,024, as raise_slow */
   int64_t *v = malloc(n * sizeof *v);
   memcpy(v, op_durs[op - 1] + op_ndur[op - 1] - n, n * sizeof *v);
   qsort(v, n, sizeof *v, cmp_i64);
   if (n >= 1024) *thr = v[n * 9 / 10];
   free(v);
+  slow_s += now_s() - t;
   return MW_OK;
 }
 static void note_durs(const mw__sb_span *v, size_t n) {
@@ -358,14 +360,53 @@ int main(int argc, char **argv) {
   if (bw) {
     double d = (double)seal_spans;
     printf("seal (--seal): block_ops.refs %.2f B/span, %.3f block_ops rows/span, %.3f slow_spans rows/span (p90 "
-           "thresholds), %zu trace keys; mw__bw_seal %.3f us/span (CPU: encode, order, inserts into :memory:)\n",
+           "thresholds), %zu trace keys; mw__bw_seal %.3f us/span (CPU: encode, order, inserts into :memory:; "
+           "the bench's threshold emulation taken out)\n",
            (double)seal_refs / d, (double)seal_ops / d, (double)seal_slow / d, mw__truns_mem_count(seal_mem),
-           seal_s * 1e6 / d);
+           (seal_s - slow_s) * 1e6 / d);
     printf("refs layouts (varint bytes/span): start - first_ns %.2f; start - previous start (built) %.2f; by index "
            "(index delta, start - first, dur) %.2f; no start (index, dur) %.2f\n",
            (double)alt_refs[0] / d, (double)alt_refs[1] / d, (double)alt_refs[2] / d, (double)alt_refs[3] / d);
     mw__bw_close(bw);
+    /* the partition as one run, then the bytes of each table with its indexes (dbstat) */
+    mw__truns_w *tw;
+    int64_t run;
+    if (mw__truns_w_open(seal_db, &tw) || mw__truns_flush(tw, seal_mem, &run))
+      return fprintf(stderr, "bench-block: trace runs: %s\n", sqlite3_errmsg(seal_db)), 1;
+    mw__truns_w_close(tw);
     sqlite3_exec(seal_db, "COMMIT", NULL, NULL, NULL);
+    static const char *const tables[][3] = {{"span_blocks", "span_blocks_by_source", "sqlite_autoindex_span_blocks"},
+                                            {"block_ops", "block_ops_by_block", "block_ops_by_op"},
+                                            {"slow_spans", "", ""},
+                                            {"trace_runs", "trace_run_list", ""}};
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(seal_db, "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN (?1, ?2, ?3)", -1, &st,
+                           NULL) == SQLITE_OK) {
+      printf("seal tables (dbstat, pages with their indexes, B/span):");
+      double sum = 0;
+      for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        for (int k = 0; k < 3; k++) sqlite3_bind_text(st, k + 1, tables[t][k], -1, SQLITE_STATIC);
+        double b = sqlite3_step(st) == SQLITE_ROW ? (double)sqlite3_column_int64(st, 0) / d : -1;
+        sqlite3_reset(st);
+        sum += b;
+        printf(" %s %.1f;", tables[t][0], b);
+      }
+      printf(" all %.1f\n", sum);
+      sqlite3_finalize(st);
+      if (sqlite3_prepare_v2(seal_db,
+                             "SELECT name, sum(pgsize), sum(unused), sum(pagetype = 'overflow') FROM dbstat "
+                             "WHERE name NOT LIKE 'sqlite%' GROUP BY name HAVING sum(ncell) > 0 OR sum(pgsize) > 4096 "
+                             "ORDER BY 2 DESC",
+                             -1, &st, NULL) == SQLITE_OK) {
+        printf("seal b-trees (B/span, of it unused, overflow pages):");
+        while (sqlite3_step(st) == SQLITE_ROW)
+          printf(" %s %.1f (%.1f unused, %lld overflow);", (const char *)sqlite3_column_text(st, 0),
+                 (double)sqlite3_column_int64(st, 1) / d, (double)sqlite3_column_int64(st, 2) / d,
+                 (long long)sqlite3_column_int64(st, 3));
+        printf("\n");
+        sqlite3_finalize(st);
+      }
+    } else printf("seal tables: no dbstat in this SQLite\n");
     sqlite3_close(seal_db);
     mw__truns_mem_free(seal_mem);
     for (size_t k = 0; k < n_op_durs; k++) free(op_durs[k]);

@@ -8,14 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ST_BLOCK, ST_OP, ST_SLOW, N_ST };
-static const char *const sql[N_ST] = {
+enum { ST_BLOCK, ST_OP, ST_SLOW, ST_DEL_OPS_OF, ST_DEL_SLOW, ST_DEL_OPS, ST_DEL_BLOCK, ST_RECENT, N_ST };
+const size_t mw__bw_sql_count = N_ST;
+const char *const mw__bw_sql[N_ST] = {
     [ST_BLOCK] =
         "INSERT INTO span_blocks (source_id, first_ns, last_ns, n, format, data) VALUES (?1, ?2, ?3, ?4, 1, ?5)",
-    [ST_OP] = "INSERT INTO block_ops (op_id, first_ns, block_id, last_ns, n, max_dur_ns, refs) "
-              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [ST_SLOW] = "INSERT OR IGNORE INTO slow_spans (op_id, dur_ns, span_rowid, start_ns, block_id) "
-                "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_OP] = ("INSERT INTO block_ops (op_id, first_ns, block_id, last_ns, n, max_dur_ns, slow_ns, refs) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+    [ST_SLOW] = "INSERT OR IGNORE INTO slow_spans (op_id, dur_ns, span_rowid, start_ns) VALUES (?1, ?2, ?3, ?4)",
+    [ST_DEL_OPS_OF] = "SELECT op_id, first_ns, n, slow_ns, refs FROM block_ops WHERE block_id = ?1",
+    [ST_DEL_SLOW] = "DELETE FROM slow_spans WHERE op_id = ?1 AND dur_ns = ?2 AND span_rowid = ?3",
+    [ST_DEL_OPS] = "DELETE FROM block_ops WHERE block_id = ?1",
+    [ST_DEL_BLOCK] = "DELETE FROM span_blocks WHERE id = ?1",
+    [ST_RECENT] = "SELECT first_ns, refs FROM block_ops WHERE op_id = ?1 ORDER BY first_ns DESC, block_id DESC",
 };
 
 /* A span in the operation order: (op, start, index in the block). */
@@ -46,7 +51,7 @@ int mw__bw_open(sqlite3 *db, mw__bw **out) {
     return MW_ENOMEM;
   }
   for (int i = 0; i < N_ST; i++)
-    if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &w->st[i], NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(db, mw__bw_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &w->st[i], NULL) != SQLITE_OK) {
       mw__bw_close(w);
       return MW_EIO;
     }
@@ -118,9 +123,10 @@ int mw__bw_add_keys(mw__truns_mem *mem, const mw__sb_span *spans, size_t n, int6
  * spans in (start, index) order. */
 static int seal_op(mw__bw *w, const mw__bw_sealed *b, const opkey *keys, size_t k, mw__bw_slow_fn slow, void *user,
                    size_t *n_slow) {
-  int64_t op = keys[0].op, last = INT64_MIN, max_dur = INT64_MIN, prev = b->first_ns;
+  int64_t op = keys[0].op, last = INT64_MIN, max_dur = INT64_MIN, prev = b->first_ns, thr = INT64_MAX;
   mw__buf_reset(&w->refs);
-  int rc = MW_OK;
+  int rc = slow ? slow(user, op, &thr) : MW_OK;
+  if (rc) return rc;
   for (size_t i = 0; i < k && !rc; i++) {
     int64_t end = sat_end(keys[i].start, keys[i].dur);
     if (end > last) last = end;
@@ -138,13 +144,10 @@ static int seal_op(mw__bw *w, const mw__bw_sealed *b, const opkey *keys, size_t 
   sqlite3_bind_int64(st, 4, last);
   sqlite3_bind_int64(st, 5, (int64_t)k);
   sqlite3_bind_int64(st, 6, max_dur);
-  sqlite3_bind_blob(st, 7, w->refs.data ? w->refs.data : "", (int)w->refs.len, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 7, thr);
+  sqlite3_bind_blob(st, 8, w->refs.data ? w->refs.data : "", (int)w->refs.len, SQLITE_STATIC);
   int64_t none;
   if ((rc = mw__step_id(w->db, st, &none))) return rc;
-
-  if (!slow) return MW_OK;
-  int64_t thr;
-  if ((rc = slow(user, op, &thr))) return rc;
   if (max_dur < thr) return MW_OK;
   st = w->st[ST_SLOW];
   for (size_t i = 0; i < k; i++) {
@@ -153,7 +156,6 @@ static int seal_op(mw__bw *w, const mw__bw_sealed *b, const opkey *keys, size_t 
     sqlite3_bind_int64(st, 2, keys[i].dur);
     sqlite3_bind_int64(st, 3, mw__sref_block(b->block_id, keys[i].index));
     sqlite3_bind_int64(st, 4, keys[i].start);
-    sqlite3_bind_int64(st, 5, b->block_id);
     if ((rc = mw__step_id(w->db, st, &none))) return rc;
     *n_slow += (size_t)sqlite3_changes(w->db);
   }
@@ -202,6 +204,71 @@ int mw__bw_seal(mw__bw *w, int64_t source_id, const mw__sb_span *spans, size_t n
     i = j;
   }
   if (!rc && mem) rc = mw__bw_add_keys(mem, spans, n, out->block_id, first, last);
+  return rc;
+}
+
+/* One block_ops row's slow spans (refs entries lasting >= slow_ns), deleted by key. */
+static int delete_slow(mw__bw *w, int64_t block_id, int64_t op, int64_t first_ns, int64_t slow_ns, const uint8_t *refs,
+                       size_t len, size_t *deleted) {
+  mw__refs_it it;
+  mw__ref r;
+  int more, rc = MW_OK;
+  mw__refs_init(&it, refs, len, first_ns);
+  sqlite3_stmt *st = w->st[ST_DEL_SLOW];
+  while (!rc && (more = mw__refs_next(&it, &r)) == 1) {
+    if (r.dur_ns < slow_ns) continue;
+    sqlite3_bind_int64(st, 1, op);
+    sqlite3_bind_int64(st, 2, r.dur_ns);
+    sqlite3_bind_int64(st, 3, mw__sref_block(block_id, r.index));
+    int64_t none;
+    if (!(rc = mw__step_id(w->db, st, &none))) *deleted += (size_t)sqlite3_changes(w->db);
+  }
+  return rc ? rc : more;
+}
+
+int mw__bw_delete(mw__bw *w, int64_t block_id, mw__bw_op_fn each_op, void *user, size_t *slow_deleted) {
+  *slow_deleted = 0;
+  sqlite3_stmt *st = w->st[ST_DEL_OPS_OF];
+  sqlite3_bind_int64(st, 1, block_id);
+  int step, rc = MW_OK;
+  while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    int64_t op = sqlite3_column_int64(st, 0);
+    rc = delete_slow(w, block_id, op, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 3),
+                     sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), slow_deleted);
+    if (!rc && each_op) rc = each_op(user, op, sqlite3_column_int64(st, 2));
+  }
+  if (!rc && step != SQLITE_DONE) rc = mw__sql_err(w->db);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (rc) return rc;
+  int64_t none;
+  sqlite3_bind_int64(w->st[ST_DEL_OPS], 1, block_id);
+  if ((rc = mw__step_id(w->db, w->st[ST_DEL_OPS], &none))) return rc;
+  sqlite3_bind_int64(w->st[ST_DEL_BLOCK], 1, block_id);
+  if ((rc = mw__step_id(w->db, w->st[ST_DEL_BLOCK], &none))) return rc;
+  return sqlite3_changes(w->db) ? MW_OK : MW_ENOTFOUND;
+}
+
+int mw__bw_recent_durs(mw__bw *w, int64_t op_id, int64_t *out, size_t cap, size_t *n) {
+  *n = 0;
+  sqlite3_stmt *st = w->st[ST_RECENT];
+  sqlite3_bind_int64(st, 1, op_id);
+  int step = SQLITE_DONE, rc = MW_OK;
+  while (!rc && *n < cap && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    /* the row's durations in start order, then taken from the newest back */
+    mw__refs_it it;
+    mw__ref r;
+    size_t at = 0;
+    mw__buf_reset(&w->refs);
+    mw__refs_init(&it, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), sqlite3_column_int64(st, 0));
+    while ((rc = mw__refs_next(&it, &r)) == 1 && !(rc = mw__buf_add(&w->refs, &r.dur_ns, sizeof r.dur_ns))) at++;
+    if (rc) break;
+    const int64_t *d = (const int64_t *)(const void *)w->refs.data;
+    while (at && *n < cap) memcpy(&out[(*n)++], &d[--at], sizeof *out);
+  }
+  if (!rc && *n < cap && step != SQLITE_DONE) rc = mw__sql_err(w->db);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
   return rc;
 }
 

@@ -29,6 +29,10 @@
  * from block to block: one per write connection and thread. */
 typedef struct mw__bw mw__bw;
 
+/* The statements it prepares (for the plan checks of test_block_write). */
+extern const char *const mw__bw_sql[];
+extern const size_t mw__bw_sql_count;
+
 /* Prepares on db (migrated to 0008). Returns 0, MW_ENOMEM or MW_EIO. */
 int mw__bw_open(sqlite3 *db, mw__bw **out);
 void mw__bw_close(mw__bw *w);
@@ -50,9 +54,10 @@ typedef struct mw__bw_sealed {
  * of source source_id:
  *   INSERT span_blocks (source_id, first_ns, last_ns, n, format 1, data);
  *   per operation: INSERT block_ops (op_id, first_ns = the block's, block_id,
- *     last_ns = the max end of the operation's spans in the block, n, max_dur_ns, refs);
+ *     last_ns = the max end of the operation's spans in the block, n,
+ *     max_dur_ns, slow_ns = slow(op) (INT64_MAX when slow is NULL), refs);
  *   per span with dur_ns >= slow(op): INSERT OR IGNORE slow_spans (op_id,
- *     dur_ns, span_rowid = mw__sref_block(block_id, index), start_ns, block_id);
+ *     dur_ns, span_rowid = mw__sref_block(block_id, index), start_ns);
  *     slow NULL: no slow_spans rows;
  *   mem not NULL: mw__truns_add of each distinct trace key (mw__bw_add_keys).
  * The writer passes mem NULL and adds the keys once its transaction has
@@ -67,6 +72,26 @@ int mw__bw_seal(mw__bw *w, int64_t source_id, const mw__sb_span *spans, size_t n
  * the partition ignores repeats). */
 int mw__bw_add_keys(mw__truns_mem *mem, const mw__sb_span *spans, size_t n, int64_t block_id, int64_t first_ns,
                     int64_t last_ns);
+
+/* Retention's delete of a sealed block: its slow_spans rows (the refs entries
+ * of each block_ops row lasting >= its slow_ns, deleted by key: exactly the
+ * rows the seal inserted), its block_ops rows, its span_blocks row. each_op
+ * (may be NULL) is told each operation and its span count in the block (for
+ * operations.span_count). *slow_deleted = slow_spans rows deleted. Inside the
+ * caller's transaction. Returns 0, MW_ENOTFOUND (no such block; its other
+ * rows, if any, are deleted), MW_EIO (a malformed refs blob, or SQLite),
+ * MW_EFULL, or each_op's error. */
+typedef int (*mw__bw_op_fn)(void *user, int64_t op_id, int64_t n);
+int mw__bw_delete(mw__bw *w, int64_t block_id, mw__bw_op_fn each_op, void *user, size_t *slow_deleted);
+
+/* The durations of an operation's latest sealed spans, newest first, at most
+ * cap into out (*n of them): its block_ops rows by block first_ns, newest
+ * first, each row's spans from its latest start back (blocks overlap by up to
+ * their start range, so "latest" is by block, then by start). For the
+ * writer's slow threshold (raise_slow: the p90 of the latest 1,024), which
+ * read them from spans before blocks. Returns 0, MW_EIO (a malformed refs
+ * blob, SQLite) or MW_ENOMEM. */
+int mw__bw_recent_durs(mw__bw *w, int64_t op_id, int64_t *out, size_t cap, size_t *n);
 
 /* ---- block_ops.refs ----------------------------------------------------------- */
 

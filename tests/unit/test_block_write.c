@@ -21,6 +21,7 @@
 #include "store/block_write.h"
 #include "store/schema.h"
 #include "store/sref.h"
+#include "store/sref_read.h"
 
 typedef struct fx {
   sqlite3 *db;
@@ -85,8 +86,13 @@ static const mw__sb_span *by_span_id(const mw__sb_span *v, size_t n, const uint8
 
 static int64_t end_of(const mw__sb_span *s) { return s->start_ns + s->dur_ns; }
 
-/* Checks every row one seal wrote against v[0..n), sealed as block_id of source. */
-static void check_block(fx *f, int64_t source, int64_t block_id, const mw__sb_span *v, size_t n) {
+/* The slow_spans rows whose span_rowid names a span of block b:
+ * -1 - (b * 65536 + 65535) .. -1 - b * 65536 (docs/STORAGE-WIRING.md "Terms"). */
+#define SLOW_OF_BLOCK "FROM slow_spans WHERE span_rowid BETWEEN -1 - (?1 * 65536 + 65535) AND -1 - ?1 * 65536"
+
+/* Checks every row one seal wrote against v[0..n), sealed as block_id of
+ * source with the slow_of thresholds (slow 1) or none (slow 0). */
+static void check_block(fx *f, int64_t source, int64_t block_id, const mw__sb_span *v, size_t n, int slow) {
   int64_t first = INT64_MAX, last = INT64_MIN;
   for (size_t i = 0; i < n; i++) {
     if (v[i].start_ns < first) first = v[i].start_ns;
@@ -137,7 +143,7 @@ static void check_block(fx *f, int64_t source, int64_t block_id, const mw__sb_sp
         if (end_of(&v[i]) > op_last) op_last = end_of(&v[i]);
       }
     assert_int_equal(sqlite3_prepare_v2(f->db,
-                                        "SELECT first_ns, last_ns, n, max_dur_ns, refs FROM block_ops "
+                                        "SELECT first_ns, last_ns, n, max_dur_ns, refs, slow_ns FROM block_ops "
                                         "WHERE op_id = ?1 AND block_id = ?2",
                                         -1, &st, NULL),
                      SQLITE_OK);
@@ -148,6 +154,7 @@ static void check_block(fx *f, int64_t source, int64_t block_id, const mw__sb_sp
     assert_true(sqlite3_column_int64(st, 1) == op_last);
     assert_int_equal(sqlite3_column_int64(st, 2), (int64_t)cnt);
     assert_true(sqlite3_column_int64(st, 3) == max_dur);
+    assert_true(sqlite3_column_int64(st, 5) == (slow ? thr_of(ops[k]) : INT64_MAX));
     mw__refs_it it;
     mw__ref r;
     mw__refs_init(&it, sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), first);
@@ -180,12 +187,10 @@ static void check_block(fx *f, int64_t source, int64_t block_id, const mw__sb_sp
 
   /* slow_spans of this block: exactly the spans at or over their op's threshold */
   size_t want = 0;
-  for (size_t i = 0; i < n; i++) want += v[i].dur_ns >= thr_of(v[i].op_id);
+  for (size_t i = 0; i < n; i++) want += slow && v[i].dur_ns >= thr_of(v[i].op_id);
   memset(seen, 0, n);
-  assert_int_equal(sqlite3_prepare_v2(f->db,
-                                      "SELECT op_id, dur_ns, span_rowid, start_ns FROM slow_spans WHERE block_id = ?1",
-                                      -1, &st, NULL),
-                   SQLITE_OK);
+  assert_int_equal(
+      sqlite3_prepare_v2(f->db, "SELECT op_id, dur_ns, span_rowid, start_ns " SLOW_OF_BLOCK, -1, &st, NULL), SQLITE_OK);
   sqlite3_bind_int64(st, 1, block_id);
   size_t got = 0;
   while (sqlite3_step(st) == SQLITE_ROW) {
@@ -245,7 +250,7 @@ static void test_seal_by_hand(void **state) {
   assert_true(out.last_ns == 900 + 1000000);
   assert_int_equal(calls, 3); /* one threshold read per op */
   assert_int_equal(mw__truns_mem_count(f->mem), 4);
-  check_block(f, 7, 1, v, 9);
+  check_block(f, 7, 1, v, 9, 1);
 
   /* a second block of another source: ids follow, old rows untouched */
   mw__sb_span w[3];
@@ -254,8 +259,8 @@ static void test_seal_by_hand(void **state) {
   mk(&w[2], 5, 203, 40, 9500, 2);
   assert_int_equal(mw__bw_seal(f->bw, 8, w, 3, slow_of, &calls, f->mem, &out), MW_OK);
   assert_true(out.block_id == 2);
-  check_block(f, 8, 2, w, 3);
-  check_block(f, 7, 1, v, 9);
+  check_block(f, 8, 2, w, 3, 1);
+  check_block(f, 7, 1, v, 9, 1);
   int64_t ids[8];
   size_t m;
   uint8_t t1[16] = {0x11};
@@ -270,10 +275,15 @@ static void test_seal_by_hand(void **state) {
   assert_int_equal(out.slow, 0);
   assert_int_equal(mw__truns_mem_count(f->mem), before);
   sqlite3_stmt *st;
-  assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT count(*) FROM slow_spans WHERE block_id = 3", -1, &st, NULL),
-                   SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT count(*) " SLOW_OF_BLOCK, -1, &st, NULL), SQLITE_OK);
+  sqlite3_bind_int64(st, 1, 3);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   assert_int_equal(sqlite3_column_int64(st, 0), 0);
+  sqlite3_finalize(st);
+  assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT slow_ns FROM block_ops WHERE block_id = 3", -1, &st, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_true(sqlite3_column_int64(st, 0) == INT64_MAX);
   sqlite3_finalize(st);
 
   assert_int_equal(mw__bw_seal(f->bw, 8, w, 0, NULL, NULL, NULL, &out), MW_EINVAL);
@@ -295,8 +305,146 @@ static void test_seal_random(void **state) {
     int calls = 0;
     mw__bw_sealed out;
     assert_int_equal(mw__bw_seal(f->bw, 1 + round, v, n, slow_of, &calls, f->mem, &out), MW_OK);
-    check_block(f, 1 + round, out.block_id, v, n);
+    check_block(f, 1 + round, out.block_id, v, n, 1);
     free(v);
+  }
+}
+
+static int64_t count_of(fx *f, const char *sql, int64_t arg) {
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(f->db, sql, -1, &st, NULL), SQLITE_OK);
+  sqlite3_bind_int64(st, 1, arg);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t c = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return c;
+}
+
+typedef struct op_counts {
+  int64_t op[16], n[16];
+  size_t k;
+} op_counts;
+
+static int count_op(void *user, int64_t op, int64_t n) {
+  op_counts *c = user;
+  assert_true(c->k < 16);
+  c->op[c->k] = op, c->n[c->k] = n, c->k++;
+  return MW_OK;
+}
+
+/* Retention's delete: every row of the block goes, the other block's stay. */
+static void test_delete(void **state) {
+  fx *f = *state;
+  mw__sb_span v[8], w[4];
+  /* block 1: op 10 (threshold 500) 3 spans, all slow (one exactly at it); op 20 (threshold 0) 3 spans, all slow;
+   * op 30 (never) 2 spans; two slow spans of op 20 with the same duration */
+  mk(&v[0], 1, 1, 10, 100, 600);
+  mk(&v[1], 1, 2, 10, 200, 500);
+  mk(&v[2], 2, 3, 10, 300, 900);
+  mk(&v[3], 2, 4, 20, 150, 7);
+  mk(&v[4], 3, 5, 20, 250, 7);
+  mk(&v[5], 3, 6, 20, 350, 1);
+  mk(&v[6], 4, 7, 30, 400, 5000);
+  mk(&v[7], 4, 8, 30, 50, 1);
+  /* block 2: the same ops, with a span of op 10 as long as block 1's (same dur, other sref) */
+  mk(&w[0], 5, 11, 10, 1000, 600);
+  mk(&w[1], 5, 12, 20, 1100, 7);
+  mk(&w[2], 6, 13, 30, 1200, 9);
+  mk(&w[3], 6, 14, 10, 1300, 10);
+  int calls = 0;
+  mw__bw_sealed a, b;
+  assert_int_equal(mw__bw_seal(f->bw, 1, v, 8, slow_of, &calls, f->mem, &a), MW_OK);
+  assert_int_equal(mw__bw_seal(f->bw, 1, w, 4, slow_of, &calls, f->mem, &b), MW_OK);
+  assert_int_equal(a.slow, 6);
+  assert_int_equal(b.slow, 2);
+  assert_int_equal(count_of(f, "SELECT count(*) FROM slow_spans WHERE ?1 = ?1", 0), 8);
+
+  op_counts c = {.k = 0};
+  size_t slow_deleted = 0;
+  assert_int_equal(mw__bw_delete(f->bw, a.block_id, count_op, &c, &slow_deleted), MW_OK);
+  assert_int_equal(slow_deleted, 6);
+  assert_int_equal(c.k, 3);
+  for (size_t i = 0; i < c.k; i++) /* op 10: 3, op 20: 3, op 30: 2 */
+    assert_int_equal(c.n[i], c.op[i] == 30 ? 2 : 3);
+  assert_int_equal(count_of(f, "SELECT count(*) FROM span_blocks WHERE id = ?1", a.block_id), 0);
+  assert_int_equal(count_of(f, "SELECT count(*) FROM block_ops WHERE block_id = ?1", a.block_id), 0);
+  assert_int_equal(count_of(f, "SELECT count(*) " SLOW_OF_BLOCK, a.block_id), 0);
+  assert_int_equal(count_of(f, "SELECT count(*) FROM slow_spans WHERE ?1 = ?1", 0), 2);
+  check_block(f, 1, b.block_id, w, 4, 1); /* untouched */
+
+  /* again: nothing left to delete */
+  c.k = 0;
+  assert_int_equal(mw__bw_delete(f->bw, a.block_id, count_op, &c, &slow_deleted), MW_ENOTFOUND);
+  assert_int_equal(slow_deleted, 0);
+  assert_int_equal(c.k, 0);
+  assert_int_equal(mw__bw_delete(f->bw, b.block_id, NULL, NULL, &slow_deleted), MW_OK);
+  assert_int_equal(slow_deleted, 2);
+  assert_int_equal(count_of(f, "SELECT count(*) FROM slow_spans WHERE ?1 = ?1", 0), 0);
+  assert_int_equal(count_of(f, "SELECT count(*) FROM block_ops WHERE ?1 = ?1", 0), 0);
+}
+
+/* The latest durations of an op: blocks by first_ns, newest first, each from
+ * its latest start back. */
+static void test_recent_durs(void **state) {
+  fx *f = *state;
+  mw__sb_span v[3];
+  mw__bw_sealed out;
+  /* three blocks of op 10, sealed out of time order (the newest second); durations 1..9 by start */
+  static const int64_t first[3] = {100, 300, 200};
+  for (int b = 0; b < 3; b++) {
+    int64_t base = (first[b] - 100) / 100 * 3; /* 0, 6, 3 */
+    /* spans given out of start order; each block also holds a span of op 20 */
+    mk(&v[0], 1, (uint64_t)(10 * b + 1), 10, first[b] + 20, base + 3);
+    mk(&v[1], 2, (uint64_t)(10 * b + 2), 10, first[b], base + 1);
+    mk(&v[2], 3, (uint64_t)(10 * b + 3), 10, first[b] + 10, base + 2);
+    assert_int_equal(mw__bw_seal(f->bw, 1, v, 3, NULL, NULL, NULL, &out), MW_OK);
+    mk(&v[0], 4, (uint64_t)(10 * b + 4), 20, first[b], 1000);
+    assert_int_equal(mw__bw_seal(f->bw, 1, v, 1, NULL, NULL, NULL, &out), MW_OK);
+  }
+  int64_t d[16];
+  size_t n;
+  assert_int_equal(mw__bw_recent_durs(f->bw, 10, d, 16, &n), MW_OK);
+  assert_int_equal(n, 9);
+  for (size_t i = 0; i < n; i++) assert_int_equal(d[i], 9 - (int64_t)i);
+  assert_int_equal(mw__bw_recent_durs(f->bw, 10, d, 5, &n), MW_OK);
+  assert_int_equal(n, 5);
+  for (size_t i = 0; i < n; i++) assert_int_equal(d[i], 9 - (int64_t)i);
+  assert_int_equal(mw__bw_recent_durs(f->bw, 10, d, 0, &n), MW_OK);
+  assert_int_equal(n, 0);
+  assert_int_equal(mw__bw_recent_durs(f->bw, 20, d, 16, &n), MW_OK);
+  assert_int_equal(n, 3);
+  assert_int_equal(mw__bw_recent_durs(f->bw, 99, d, 16, &n), MW_OK);
+  assert_int_equal(n, 0);
+}
+
+/* Every statement of the seal, the delete and the sref reader seeks an index:
+ * no SCAN in its plan (on the migrated schema, as test_store_search does for
+ * the span queries). */
+static void test_plans(void **state) {
+  fx *f = *state;
+  const char *extra[] = {MW__SREF_BLOCK_SQL, MW__SREF_NAME_SQL};
+  size_t n = mw__bw_sql_count + sizeof extra / sizeof *extra;
+  for (size_t i = 0; i < n; i++) {
+    const char *sql = i < mw__bw_sql_count ? mw__bw_sql[i] : extra[i - mw__bw_sql_count];
+    char q[1024];
+    snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(f->db, q, -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const char *d = (const char *)sqlite3_column_text(st, 3);
+      if (d && strstr(d, "SCAN")) fail_msg("%s: %s", sql, d);
+    }
+    sqlite3_finalize(st);
+    /* the reads and deletes by key each name the index they use */
+    if (strstr(sql, "block_id = ?1") && !strstr(sql, "INSERT")) {
+      snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+      assert_int_equal(sqlite3_prepare_v2(f->db, q, -1, &st, NULL), SQLITE_OK);
+      int indexed = 0;
+      while (sqlite3_step(st) == SQLITE_ROW)
+        indexed |= strstr((const char *)sqlite3_column_text(st, 3), "block_ops_by_block") != NULL;
+      sqlite3_finalize(st);
+      if (!indexed) fail_msg("%s: not through block_ops_by_block", sql);
+    }
   }
 }
 
@@ -355,6 +503,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_seal_by_hand, setup, teardown),
       cmocka_unit_test_setup_teardown(test_seal_random, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_plans, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_recent_durs, setup, teardown),
       cmocka_unit_test(test_refs_decoder),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -775,8 +775,9 @@ static size_t wcheck(sfx *f, wsent *v, size_t nv) {
   /* slow_spans of blocks: each names a span of its block with its op, dur and start */
   assert_int_equal(
       sqlite3_prepare_v2(r->db,
-                         "SELECT s.op_id, s.dur_ns, s.span_rowid, s.start_ns, s.block_id, b.data FROM slow_spans s "
-                         "JOIN span_blocks b ON b.id = s.block_id",
+                         "SELECT s.op_id, s.dur_ns, s.span_rowid, s.start_ns, (-1 - s.span_rowid) >> 16, b.data "
+                         "FROM slow_spans s JOIN span_blocks b ON b.id = (-1 - s.span_rowid) >> 16 "
+                         "WHERE s.span_rowid < 0",
                          -1, &st, NULL),
       SQLITE_OK);
   while (sqlite3_step(st) == SQLITE_ROW) {

@@ -1,0 +1,175 @@
+/* Reads of an operation's spans over sealed blocks (block_ops and span
+ * references): the shared pieces of the operation queries in reader.c and
+ * correlate_read.c (docs/STORAGE-WIRING.md §1.1, §1.2). */
+#include "store/block_read.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "store/block_sql.h"
+#include "store/block_write.h"
+#include "store/blocks.h"
+#include "store/readers.h"
+#include "store/span_block.h"
+#include "store/sref.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int mw__store_op_rows(mw_read *r, int64_t op_id, int64_t t0, int64_t t1, int newest_first,
+                      int (*each)(void *user, const mw__op_row *row), void *user) {
+  sqlite3_stmt *st = mw__prepare(r, newest_first ? MW__BO_DESC_SQL : MW__BO_ASC_SQL);
+  if (!st) return MW_EIO;
+  sqlite3_bind_int64(st, 1, op_id);
+  /* t0 - 120 s, saturated (the statement subtracts) */
+  sqlite3_bind_int64(st, 2, t0 < INT64_MIN + 120000000000LL ? INT64_MIN + 120000000000LL : t0);
+  sqlite3_bind_int64(st, 3, t1);
+  int rc = MW_OK, step;
+  while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    mw__op_row row = {.block_id = sqlite3_column_int64(st, 0),
+                      .first_ns = sqlite3_column_int64(st, 1),
+                      .last_ns = sqlite3_column_int64(st, 2),
+                      .n = sqlite3_column_int64(st, 3),
+                      .max_dur_ns = sqlite3_column_int64(st, 4),
+                      .refs = sqlite3_column_blob(st, 5),
+                      .refs_len = (size_t)sqlite3_column_bytes(st, 5)};
+    rc = each(user, &row);
+  }
+  if (!rc && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  sqlite3_finalize(st);
+  return rc < 0 ? rc : MW_OK;
+}
+
+int mw__op_row_spans(const mw__op_row *row, int64_t t0, int64_t t1, int64_t min_dur, int64_t max_dur, mw__op_span **v,
+                     size_t *n, size_t *cap, size_t max) {
+  mw__refs_it it;
+  mw__ref ref;
+  int got;
+  mw__refs_init(&it, row->refs ? row->refs : (const uint8_t *)"", row->refs_len, row->first_ns);
+  while ((got = mw__refs_next(&it, &ref)) == 1) {
+    if (ref.start_ns < t0 || ref.start_ns >= t1 || ref.dur_ns < min_dur || ref.dur_ns > max_dur) continue;
+    if (*n == max) return MW_ETOOBIG;
+    if (*n == *cap) {
+      size_t c = *cap ? 2 * *cap : 1024;
+      mw__op_span *t = realloc(*v, c * sizeof *t);
+      if (!t) return MW_ENOMEM;
+      *v = t, *cap = c;
+    }
+    (*v)[(*n)++] = (mw__op_span){mw__sref_block(row->block_id, ref.index), ref.start_ns, ref.dur_ns};
+  }
+  if (got) mw__error("block_ops refs unreadable", "block=%lld", (long long)row->block_id);
+  return got ? MW_EIO : MW_OK;
+}
+
+static int cmp_pair(const void *x, const void *y) {
+  const int64_t *p = x, *q = y;
+  if (p[0] != q[0]) return (p[0] > q[0]) - (p[0] < q[0]);
+  return (p[1] > q[1]) - (p[1] < q[1]);
+}
+
+int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n, int want_times, mw_span_ref *out,
+                         int *found) {
+  memset(out, 0, n * sizeof *out);
+  memset(found, 0, n * sizeof *found);
+  if (!n) return MW_OK;
+  /* by sref, so that each block is opened once, read while its row is current */
+  int64_t(*order)[2] = malloc(n * sizeof *order); /* {sref, i} */
+  if (!order) return MW_ENOMEM;
+  for (size_t i = 0; i < n; i++) order[i][0] = srefs[i], order[i][1] = (int64_t)i;
+  qsort(order, n, sizeof *order, cmp_pair);
+  /* old rows: the connection's cached statement (the one MW_RS_SPAN_BY_ROWID
+   * always named); blocks: prepared when the first is met */
+  int any_row = srefs[order[n - 1][1]] > 0, any_blk = srefs[order[0][1]] < 0;
+  sqlite3_stmt *row = any_row ? mw__reader_stmt(r, MW_RS_SPAN_BY_ROWID, MW__ROW_IDS_SQL) : NULL;
+  sqlite3_stmt *blk = any_blk ? mw__prepare(r, MW__BLOCK_DATA_SQL) : NULL;
+  ZSTD_DCtx *own = NULL, *dctx = !any_blk ? NULL : r->dctx ? r->dctx : (own = ZSTD_createDCtx());
+  int rc = (any_row && !row) || (any_blk && !blk) ? MW_EIO : any_blk && !dctx ? MW_ENOMEM : MW_OK;
+  for (size_t k = 0; k < n && !rc;) {
+    size_t i = (size_t)order[k][1];
+    mw_span_ref *x = &out[i];
+    if (mw__sref_is_row(srefs[i])) {
+      k++;
+      sqlite3_bind_int64(row, 1, srefs[i]);
+      int step = sqlite3_step(row);
+      if (step == SQLITE_ROW) {
+        if (sqlite3_column_bytes(row, 0) == 16) memcpy(x->trace_id, sqlite3_column_blob(row, 0), 16);
+        if (sqlite3_column_bytes(row, 1) == 8) memcpy(x->span_id, sqlite3_column_blob(row, 1), 8);
+        x->start_ns = sqlite3_column_int64(row, 2);
+        x->dur_ns = sqlite3_column_int64(row, 3);
+        found[i] = 1;
+      } else if (step != SQLITE_DONE) {
+        rc = mw__read_failed(r, step);
+      }
+      sqlite3_reset(row);
+      continue;
+    }
+    if (!blk || !srefs[i]) { /* 0: names nothing */
+      k++;
+      continue;
+    }
+    /* the srefs order[k..e) name one block */
+    int64_t id, id2;
+    uint32_t index;
+    mw__sref_split(srefs[i], &id, &index);
+    size_t e = k + 1;
+    while (e < n && order[e][0] < 0 && (mw__sref_split(order[e][0], &id2, &index), id2 == id)) e++;
+    sqlite3_bind_int64(blk, 1, id);
+    int step = sqlite3_step(blk);
+    mw__sb_block *b = NULL;
+    if (step == SQLITE_ROW) {
+      const void *data = sqlite3_column_blob(blk, 0);
+      if ((rc = mw__sb_open(a, dctx, data ? data : "", (size_t)sqlite3_column_bytes(blk, 0), &b)))
+        mw__error("span block unreadable", "block=%lld", (long long)id);
+    } else if (step != SQLITE_DONE) { /* DONE: deleted by retention since */
+      rc = mw__read_failed(r, step);
+    }
+    for (; k < e && b && !rc; k++) {
+      i = (size_t)order[k][1];
+      x = &out[i];
+      mw__sref_split(srefs[i], &id, &index);
+      int g = want_times ? mw__sb_get_ids(b, index, x->trace_id, x->span_id, &x->start_ns, &x->dur_ns, NULL)
+                         : mw__sb_get_ids(b, index, x->trace_id, x->span_id, NULL, NULL, NULL);
+      if (!g) found[i] = 1;
+      else if (g != MW_EINVAL) rc = g; /* EINVAL: an index past the block, not ours */
+    }
+    k = e;
+    sqlite3_reset(blk);
+  }
+  if (row) sqlite3_reset(row); /* cached: not finalized */
+  sqlite3_finalize(blk);
+  ZSTD_freeDCtx(own);
+  free(order);
+  return rc;
+}
+
+int mw__store_view_spans(mw_read *r, mw_arena *a, int64_t source, int64_t op_id, int64_t t0, int64_t t1,
+                         int (*each)(void *user, const mw__sb_span *s, int64_t source_id), void *user) {
+  mw__blk *blk = r->pool ? r->pool->blk : NULL;
+  if (!blk) return MW_OK;
+  mw__blk_view v;
+  int rc = mw__blk_view_take(blk, r->seq_at_begin, a, source, &v);
+  if (rc || !v.n) return rc;
+  sqlite3_stmt *there = NULL;
+  for (size_t k = 0; k < v.n && !rc; k++) {
+    const mw__blk_ref *ref = &v.v[k];
+    if (ref->block_id) { /* retired: read from span_blocks once the snapshot holds it */
+      if (!there && !(there = mw__prepare(r, MW__BLOCK_EXISTS_SQL))) {
+        rc = MW_EIO;
+        break;
+      }
+      sqlite3_bind_int64(there, 1, ref->block_id);
+      int step = sqlite3_step(there);
+      sqlite3_reset(there);
+      if (step == SQLITE_ROW) continue;
+      if (step != SQLITE_DONE) {
+        rc = mw__read_failed(r, step);
+        break;
+      }
+    }
+    for (size_t i = 0; i < ref->n && !rc; i++) {
+      const mw__sb_span *sp = mw__blk_span(ref, i);
+      if ((op_id && sp->op_id != op_id) || sp->start_ns < t0 || sp->start_ns >= t1) continue;
+      rc = each(user, sp, ref->source_id);
+    }
+  }
+  sqlite3_finalize(there);
+  return rc < 0 ? rc : MW_OK;
+}
