@@ -90,9 +90,9 @@ describe('--span-blocks on: a re-sent body is stored once', () => {
   });
 });
 
-describe('--span-blocks off (the default here): rows drop re-sent spans by their unique index', () => {
+describe('--span-blocks off: rows drop re-sent spans by their unique index', () => {
   let srv;
-  before(async () => { srv = await startServer(); });
+  before(async () => { srv = await startServer({ args: ['--span-blocks', 'off'] }); });
   after(async () => { if (srv) { srv.checkLog(); await srv.cleanup(); } });
 
   test('the same body twice: each span once, the metric 0', async () => {
