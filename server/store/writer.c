@@ -8,6 +8,7 @@
 #include "core/timefmt.h"
 #include "store/block_write.h"
 #include "store/blocks.h"
+#include "store/resent.h"
 #include "store/conn.h"
 
 #include <stdio.h>
@@ -95,6 +96,8 @@ typedef struct mw__writer_ctx {
   int64_t last_flush_ns;
   int maintain; /* runs may need merging or deleting: mw__truns_maintain has work */
   int64_t (*clock)(void);
+  uint64_t *staged_hashes; /* body hashes of this transaction's span jobs, held in s->recent after COMMIT */
+  size_t n_staged, cap_staged;
   mw__sb_span *seg; /* the spans of one tail row being gathered */
   size_t seg_n, seg_cap;
   mw_buf tail_buf;
@@ -522,19 +525,54 @@ static int exec(writer_ctx *w, const char *sql) {
   return rc;
 }
 
+/* ---- re-sent requests (docs/STORAGE-WIRING.md §4) ------------------------------- */
+
+/* 1 when job is a span job whose body this writer stored in the last 10
+ * minutes, in an earlier transaction or earlier in this one. Only with
+ * blocks: without them the spans table's unique index drops re-sent spans,
+ * as it always did. */
+static int resent(writer_ctx *w, const mw_write_job *j) {
+  if (!w->s->recent || j->kind != MW_JOB_SPANS || !j->body_hash) return 0;
+  for (size_t k = 0; k < w->n_staged; k++)
+    if (w->staged_hashes[k] == j->body_hash) return 1;
+  return mw__resent_seen(w->s->recent, j->body_hash, blk_now(w));
+}
+
+/* Notes a stored job's hash until COMMIT (out of memory: it is not
+ * remembered, and a retry of it would be stored again). */
+static void stage_hash(writer_ctx *w, const mw_write_job *j) {
+  if (!w->s->recent || j->kind != MW_JOB_SPANS || !j->body_hash) return;
+  if (w->n_staged == w->cap_staged) {
+    size_t cap = w->cap_staged ? 2 * w->cap_staged : 64;
+    uint64_t *v = realloc(w->staged_hashes, cap * sizeof *v);
+    if (!v) return;
+    w->staged_hashes = v;
+    w->cap_staged = cap;
+  }
+  w->staged_hashes[w->n_staged++] = j->body_hash;
+}
+
 static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
   mw__writer *s = w->s;
   int64_t t0 = mw__mono_ns();
-  size_t n_jobs = 0, n_spans = 0, n_bytes = 0;
+  size_t n_jobs = 0, n_spans = 0, n_bytes = 0, n_resent = 0, n_resent_spans = 0;
   int txn_rc = exec(w, "BEGIN IMMEDIATE");
   int failed_job = 0;
+  w->n_staged = 0;
   if (s->blk) mw__blk_txn_begin(s->blk);
   for (mw_write_job *j = jobs; j; j = j->next) {
     j->rc = MW_OK;
+    j->resent = 0;
     n_jobs++;
     n_spans += j->cost_spans;
     n_bytes += j->cost_bytes;
     if (txn_rc) continue;
+    if (resent(w, j)) { /* answered as stored: it is, since its first sending */
+      j->resent = 1;
+      n_resent++;
+      n_resent_spans += j->cost_spans;
+      continue;
+    }
     exec(w, "SAVEPOINT job");
     if (s->blk) mw__blk_job_begin(s->blk);
     w->job.n = 0;
@@ -548,6 +586,7 @@ static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
       if (j->rc == MW_EFULL) txn_rc = MW_EFULL;
     }
     exec(w, "RELEASE job");
+    if (!j->rc) stage_hash(w, j);
     for (size_t k = 0; !j->rc && k < w->job.n; k++)
       if (pend_add(&w->txn, w->job.v[k].kind, w->job.v[k].id, w->job.v[k].a, w->job.v[k].b)) txn_rc = MW_ENOMEM;
   }
@@ -561,7 +600,14 @@ static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
     char e[64];
     mw__store_exec(s->db, "ROLLBACK", e, sizeof e);
     if (s->blk) mw__blk_txn_rollback(s->blk);
-  } else if (s->blk) mw__blk_apply(s->blk); /* (logs its failure: the spans are durable) */
+  } else if (s->blk) {
+    mw__blk_apply(s->blk); /* (logs its failure: the spans are durable) */
+    int64_t now = blk_now(w);
+    for (size_t k = 0; s->recent && k < w->n_staged; k++) mw__resent_add(s->recent, w->staged_hashes[k], now);
+    atomic_fetch_add_explicit(&s->resent_jobs, n_resent, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->resent_spans, n_resent_spans, memory_order_relaxed);
+  }
+  w->n_staged = 0;
   if (txn_rc || failed_job) {
     /* ids learnt inside undone work may not exist: forget them all */
     mw__bmap_clear(s->ops);
@@ -763,6 +809,7 @@ static void ctx_free(writer_ctx *w) {
   ZSTD_freeCCtx(w->tail_cctx);
   ZSTD_freeDCtx(w->dctx);
   free(w->seg);
+  free(w->staged_hashes);
   mw__buf_free(&w->tail_buf);
   free(w);
 }
@@ -803,7 +850,8 @@ int mw__writer_start(mw__writer *s, const mw_store_opts *o, sqlite3 *db, const c
   if (o->blocks != MW_STORE_BLOCKS_OFF) {
     int rc;
     w->clock = o->fault_clock_ns;
-    if (!(s->blk = mw__blk_new()) || !(w->tail_cctx = ZSTD_createCCtx()) || !(w->dctx = ZSTD_createDCtx())) {
+    if (!(s->blk = mw__blk_new()) || !(w->tail_cctx = ZSTD_createCCtx()) || !(w->dctx = ZSTD_createDCtx()) ||
+        !(s->recent = mw__resent_new(MW_RESENT_CAP, MW_RESENT_WINDOW_NS))) {
       snprintf(err, errsz, "out of memory");
       return MW_ENOMEM;
     }
@@ -854,6 +902,8 @@ void mw__writer_close(mw__writer *s) {
   if (s->readers && s->readers->blk == s->blk) s->readers->blk = NULL;
   mw__blk_free(s->blk);
   s->blk = NULL;
+  mw__resent_free(s->recent);
+  s->recent = NULL;
   mw__bmap_free(s->sources);
   mw__bmap_free(s->ops);
   mw__bmap_free(s->op_slow);

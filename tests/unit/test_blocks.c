@@ -25,6 +25,7 @@
 #include "core/error.h"
 #include "store/block_write.h"
 #include "store/blocks.h"
+#include "store/resent.h"
 #include "store/readers.h"
 #include "store/schema.h"
 #include "store/sref.h"
@@ -652,6 +653,8 @@ static mw_resource_ref wres[2] = {
 static mw_scope_ref wscope = {.body = (const uint8_t *)"scope-1", .body_len = 7};
 static const char *const wnames[] = {"GET /a", "db.query", "redis.get"};
 
+static int w_commit_delay_ms; /* wopen's fault_commit_delay_ms */
+
 static int wopen(sfx *f, const char *dir) {
   if (dir) {
     if (dir != f->dir) snprintf(f->dir, sizeof f->dir, "%s", dir);
@@ -662,7 +665,8 @@ static int wopen(sfx *f, const char *dir) {
   mw_store_opts o = {.data_dir = f->dir,
                      .queue_max_spans = 1u << 20,
                      .queue_max_bytes = 1u << 28,
-                     .blocks = 1,
+                     .blocks = MW_STORE_BLOCKS_ON,
+                     .fault_commit_delay_ms = w_commit_delay_ms,
                      .fault_clock_ns = fake_clock};
   char err[256];
   if (mw__store_open(&o, &f->s, err, sizeof err)) fail_msg("open: %s", err);
@@ -1215,6 +1219,135 @@ static void test_writer_one_state(void **state) {
   free(v);
 }
 
+/* ---- re-sent requests (docs/STORAGE-WIRING.md §4): the writer's recent bodies ---- */
+
+/* The set against a plain list: random adds and lookups over a small ring
+ * (evictions when full, expiry by time, deletions inside probe runs). */
+static void test_resent_set(void **state) {
+  (void)state;
+  enum { CAP = 16, STEPS = 20000 };
+  const int64_t window = 1000;
+  mw__resent *r = mw__resent_new(CAP, window);
+  assert_non_null(r);
+  assert_null(mw__resent_new(12, window)); /* not a power of two */
+  struct {
+    uint64_t h;
+    int64_t ns;
+  } ref[CAP];
+  size_t n = 0;
+  fx f = {.rng = 7};
+  int64_t now = 0;
+  size_t hits = 0, evicted = 0, expired = 0;
+  for (int i = 0; i < STEPS; i++) {
+    now += (int64_t)(rnd(&f) % 120);
+    /* few distinct hashes, most in the same set slots: long probe runs */
+    uint64_t h = 1 + (rnd(&f) % 40) * (rnd(&f) % 2 ? 32 : 1);
+    while (n && ref[0].ns <= now - window) memmove(ref, ref + 1, --n * sizeof ref[0]), expired++;
+    int want = 0;
+    for (size_t k = 0; k < n; k++) want |= ref[k].h == h;
+    assert_int_equal(mw__resent_seen(r, h, now), want);
+    hits += (size_t)want;
+    if (!want) {
+      mw__resent_add(r, h, now);
+      if (n == CAP) memmove(ref, ref + 1, --n * sizeof ref[0]), evicted++;
+      ref[n].h = h, ref[n].ns = now, n++;
+    }
+    assert_int_equal(mw__resent_count(r), n);
+  }
+  assert_true(hits > 1000 && evicted > 100 && expired > 100); /* every path was taken */
+  assert_int_equal(mw__resent_seen(r, 0, now), 0);
+  mw__resent_free(r);
+}
+
+/* Spans in the store, in span_tail and in blocks (old rows: none). */
+static int64_t stored(sfx *f) {
+  return wone(f, "SELECT (SELECT coalesce(sum(n), 0) FROM span_tail) + (SELECT coalesce(sum(n), 0) FROM span_blocks)");
+}
+
+static uint64_t resent_jobs(sfx *f) {
+  mw_store_stats st;
+  mw__store_stats(f->s, &st);
+  return st.resent_jobs;
+}
+
+/* Commits one job of b with body hash h; returns the job's resent flag. */
+static int send_hashed(sfx *f, mw_span_batch *b, uint64_t h) {
+  mw_write_job job = {.kind = MW_JOB_SPANS, .payload = b, .cost_spans = b->n_rows, .body_hash = h};
+  if (sfx_commit(f, &job, 1)) fail_msg("write failed");
+  return job.resent;
+}
+
+static void test_writer_resent(void **state) {
+  (void)state;
+  wsent *v = calloc(W_MAX, sizeof *v);
+  size_t nv = 0;
+  sfx f = {0};
+  wopen(&f, NULL);
+  /* the request: 40 spans of two sources (the list v, not committed) */
+  wsend(NULL, v, &nv, 40, alternate);
+  mw_span_row rows[40];
+  for (size_t i = 0; i < 40; i++) rows[i] = v[i].row;
+  mw_span_batch b = {.resources = wres, .n_resources = 2, .scopes = &wscope, .n_scopes = 1, .rows = rows, .n_rows = 40};
+  const uint64_t H = 0x9e3779b97f4a7c15ULL;
+  int64_t t0 = atomic_load(&fake_now);
+  assert_int_equal(send_hashed(&f, &b, H), 0);
+  assert_int_equal(stored(&f), 40);
+  /* the same body again: answered, not stored; counted once */
+  assert_int_equal(send_hashed(&f, &b, H), 1);
+  assert_int_equal(stored(&f), 40);
+  assert_int_equal(resent_jobs(&f), 1);
+  assert_int_equal(wcheck(&f, v, nv), 0); /* each span once */
+  /* a different body (another hash) with the same spans is stored: the
+   * check is by body, not by span (the trace read dedups by span id) */
+  assert_int_equal(send_hashed(&f, &b, H + 2), 0);
+  assert_int_equal(stored(&f), 80);
+  /* twice in one transaction: queued while the writer commits another job
+   * (slowed by 300 ms), so that the second meets the first's staged hash */
+  const uint64_t H2 = H + 1;
+  sfx_done_flag first = {0};
+  mw_write_job slow = {.kind = MW_JOB_SPANS, .payload = &b, .cost_spans = 40, .body_hash = H + 3};
+  slow.done = sfx_signal, slow.user = &first;
+  w_commit_delay_ms = 300;
+  mw__store_close(f.s);
+  wopen(&f, f.dir);
+  assert_int_equal(mw__store_submit(f.s, &slow), MW_OK);
+  usleep(100000); /* the writer is inside slow's commit */
+  mw_write_job two[2] = {{.kind = MW_JOB_SPANS, .payload = &b, .cost_spans = 40, .body_hash = H2},
+                         {.kind = MW_JOB_SPANS, .payload = &b, .cost_spans = 40, .body_hash = H2}};
+  assert_int_equal(sfx_commit(&f, two, 2), 0);
+  assert_int_equal(two[0].resent, 0);
+  assert_int_equal(two[1].resent, 1);
+  assert_true(first.done);
+  assert_int_equal(stored(&f), 160);
+  assert_int_equal(resent_jobs(&f), 1); /* the store was reopened: counted from there */
+  w_commit_delay_ms = 0;
+  mw__store_close(f.s);
+  wopen(&f, f.dir);
+  /* hash 0: not checked (runtime jobs, callers without a body) */
+  assert_int_equal(send_hashed(&f, &b, 0), 0);
+  assert_int_equal(send_hashed(&f, &b, 0), 0);
+  assert_int_equal(stored(&f), 240);
+  /* the reopening forgot H: held again from now */
+  t0 = atomic_load(&fake_now);
+  assert_int_equal(send_hashed(&f, &b, H), 0);
+  assert_int_equal(send_hashed(&f, &b, H), 1);
+  assert_int_equal(stored(&f), 280);
+  assert_int_equal(resent_jobs(&f), 1);
+  /* just before 10 minutes after H was stored: still a retry */
+  atomic_store(&fake_now, t0 + MW_RESENT_WINDOW_NS - 1);
+  assert_int_equal(send_hashed(&f, &b, H), 1);
+  assert_int_equal(resent_jobs(&f), 2);
+  /* at 10 minutes: forgotten, stored again (and held again from now) */
+  atomic_store(&fake_now, t0 + MW_RESENT_WINDOW_NS);
+  assert_int_equal(send_hashed(&f, &b, H), 0);
+  assert_int_equal(stored(&f), 320);
+  assert_int_equal(send_hashed(&f, &b, H), 1);
+  assert_int_equal(stored(&f), 320);
+  assert_int_equal(resent_jobs(&f), 3);
+  sfx_close(&f);
+  free(v);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_seal_conditions, setup, teardown),
@@ -1228,6 +1361,8 @@ int main(void) {
       cmocka_unit_test(test_writer_runs),
       cmocka_unit_test(test_writer_concurrent),
       cmocka_unit_test(test_writer_one_state),
+      cmocka_unit_test(test_resent_set),
+      cmocka_unit_test(test_writer_resent),
       cmocka_unit_test(test_bench),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
