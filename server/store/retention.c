@@ -100,6 +100,13 @@ static int delete_some(sqlite3 *db, const char *sql, int64_t source, int64_t bef
    "AND NOT EXISTS (SELECT 1 FROM spans INDEXED BY spans_by_op WHERE op_id = ?1) "                                     \
    "AND NOT EXISTS (SELECT 1 FROM block_ops INDEXED BY block_ops_by_op WHERE op_id = ?1)")
 
+#define BLOCKS_SQL                                                                                                     \
+  ("SELECT id, length(data) FROM span_blocks WHERE source_id = ?1 AND first_ns < ?2 AND last_ns < ?2 "                 \
+   "ORDER BY first_ns LIMIT ?3")
+
+const char *const mw__retention_sql[] = {DEL_OP_SQL, BLOCKS_SQL};
+const size_t mw__retention_sql_count = sizeof mw__retention_sql / sizeof *mw__retention_sql;
+
 /* Lowers an operation's span count by n and deletes the operation when no
  * span of it is left; *gone counts deletions. */
 static int lower_op(sqlite3 *db, sqlite3_stmt *dec, sqlite3_stmt *del, int64_t op, int64_t n, int *gone) {
@@ -247,11 +254,7 @@ static int delete_blocks(handles *h, int64_t source, int64_t before, int64_t *bu
   int64_t ids[BLOCKS_PER_BATCH + 1], pages[BLOCKS_PER_BATCH + 1];
   int n = 0, rc = MW_EIO, gone = 0;
   op_tally t = {0};
-  if (sqlite3_prepare_v2(db,
-                         "SELECT id, length(data) FROM span_blocks WHERE source_id = ?1 AND first_ns < ?2 AND "
-                         "last_ns < ?2 ORDER BY first_ns LIMIT ?3",
-                         -1, &sel, NULL) != SQLITE_OK)
-    goto out;
+  if (sqlite3_prepare_v2(db, BLOCKS_SQL, -1, &sel, NULL) != SQLITE_OK) goto out;
   sqlite3_bind_int64(sel, 1, source);
   sqlite3_bind_int64(sel, 2, before);
   sqlite3_bind_int64(sel, 3, *blocks_left + 1);
