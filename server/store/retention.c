@@ -239,10 +239,11 @@ static int tally_op(void *user, int64_t op, int64_t n) {
 
 /* Whole blocks of a source whose newest span ended before the cutoff, oldest
  * first, while the batch's budget and *blocks_left (BLOCKS_PER_BATCH, for all
- * sources) last. A block is charged
- * the rows and data pages it frees (its slow_spans and block_ops rows, its
- * row, its data / 4 KB). The seek stays bounded: last_ns >= first_ns, so
- * only blocks that began before the cutoff are read (span_blocks_by_source). */
+ * sources) last. A block is charged the rows and data pages it frees (its
+ * slow_spans and block_ops rows, its row, its data / 4 KB); it is never split,
+ * so the budget may end below 0 by one block. The seek stays bounded:
+ * last_ns >= first_ns, so only blocks that began before the cutoff are read
+ * (span_blocks_by_source). */
 static int delete_blocks(handles *h, int64_t source, int64_t before, int64_t *budget, int *blocks_left, int *more,
                          int *ops_gone) {
   sqlite3 *db = h->db;
@@ -277,7 +278,8 @@ static int delete_blocks(handles *h, int64_t source, int64_t before, int64_t *bu
     goto out;
   rc = MW_OK;
   int i = 0;
-  for (; i<n && * budget> 0 && !rc; i++, --*blocks_left) {
+  for (; !rc && i < n; i++, --*blocks_left) {
+    if (*budget <= 0) break;
     size_t slow = 0;
     t.n = 0;
     rc = mw__bw_delete(bw, ids[i], tally_op, &t, &slow);
