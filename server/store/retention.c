@@ -100,6 +100,13 @@ static int delete_some(sqlite3 *db, const char *sql, int64_t source, int64_t bef
    "AND NOT EXISTS (SELECT 1 FROM spans INDEXED BY spans_by_op WHERE op_id = ?1) "                                     \
    "AND NOT EXISTS (SELECT 1 FROM block_ops INDEXED BY block_ops_by_op WHERE op_id = ?1)")
 
+#define BLOCKS_SQL                                                                                                     \
+  ("SELECT id, length(data) FROM span_blocks WHERE source_id = ?1 AND first_ns < ?2 AND last_ns < ?2 "                 \
+   "ORDER BY first_ns LIMIT ?3")
+
+const char *const mw__retention_sql[] = {DEL_OP_SQL, BLOCKS_SQL};
+const size_t mw__retention_sql_count = sizeof mw__retention_sql / sizeof *mw__retention_sql;
+
 /* Lowers an operation's span count by n and deletes the operation when no
  * span of it is left; *gone counts deletions. */
 static int lower_op(sqlite3 *db, sqlite3_stmt *dec, sqlite3_stmt *del, int64_t op, int64_t n, int *gone) {
@@ -232,10 +239,11 @@ static int tally_op(void *user, int64_t op, int64_t n) {
 
 /* Whole blocks of a source whose newest span ended before the cutoff, oldest
  * first, while the batch's budget and *blocks_left (BLOCKS_PER_BATCH, for all
- * sources) last. A block is charged
- * the rows and data pages it frees (its slow_spans and block_ops rows, its
- * row, its data / 4 KB). The seek stays bounded: last_ns >= first_ns, so
- * only blocks that began before the cutoff are read (span_blocks_by_source). */
+ * sources) last. A block is charged the rows and data pages it frees (its
+ * slow_spans and block_ops rows, its row, its data / 4 KB); it is never split,
+ * so the budget may end below 0 by one block. The seek stays bounded:
+ * last_ns >= first_ns, so only blocks that began before the cutoff are read
+ * (span_blocks_by_source). */
 static int delete_blocks(handles *h, int64_t source, int64_t before, int64_t *budget, int *blocks_left, int *more,
                          int *ops_gone) {
   sqlite3 *db = h->db;
@@ -247,11 +255,7 @@ static int delete_blocks(handles *h, int64_t source, int64_t before, int64_t *bu
   int64_t ids[BLOCKS_PER_BATCH + 1], pages[BLOCKS_PER_BATCH + 1];
   int n = 0, rc = MW_EIO, gone = 0;
   op_tally t = {0};
-  if (sqlite3_prepare_v2(db,
-                         "SELECT id, length(data) FROM span_blocks WHERE source_id = ?1 AND first_ns < ?2 AND "
-                         "last_ns < ?2 ORDER BY first_ns LIMIT ?3",
-                         -1, &sel, NULL) != SQLITE_OK)
-    goto out;
+  if (sqlite3_prepare_v2(db, BLOCKS_SQL, -1, &sel, NULL) != SQLITE_OK) goto out;
   sqlite3_bind_int64(sel, 1, source);
   sqlite3_bind_int64(sel, 2, before);
   sqlite3_bind_int64(sel, 3, *blocks_left + 1);
@@ -274,7 +278,8 @@ static int delete_blocks(handles *h, int64_t source, int64_t before, int64_t *bu
     goto out;
   rc = MW_OK;
   int i = 0;
-  for (; i<n && * budget> 0 && !rc; i++, --*blocks_left) {
+  for (; !rc && i < n; i++, --*blocks_left) {
+    if (*budget <= 0) break;
     size_t slow = 0;
     t.n = 0;
     rc = mw__bw_delete(bw, ids[i], tally_op, &t, &slow);

@@ -6,6 +6,7 @@
 #define MW_STORE_RETENTION_H
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct mw__bw mw__bw;           /* store/block_write.h */
@@ -41,5 +42,10 @@ int mw__retention_due(const mw__retention *r);
  * *ops_gone when an operation was deleted with its last span. Returns 0 or
  * an error. */
 int mw__retention_batch(mw__retention *r, sqlite3 *db, int *more, int *ops_gone);
+
+/* The statements over blocks and operations (for the plan checks of
+ * test_retention_blocks). */
+extern const char *const mw__retention_sql[];
+extern const size_t mw__retention_sql_count;
 
 #endif

@@ -463,6 +463,28 @@ static void test_retention_again(void **state) {
   teardown_world(&w);
 }
 
+/* Every statement over blocks and operations seeks an index: no SCAN, and
+ * the blocks' select bounds first_ns (not every newer block of the source). */
+static void test_plans(void **state) {
+  (void)state;
+  world w;
+  build(&w, 4);
+  for (size_t i = 0; i < mw__retention_sql_count; i++) {
+    char sql[1024];
+    snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", mw__retention_sql[i]);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(w.db, sql, -1, &st, NULL) != SQLITE_OK) fail_msg("%s: %s", sql, sqlite3_errmsg(w.db));
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const char *d = (const char *)sqlite3_column_text(st, 3);
+      if (strstr(d, "SCAN")) fail_msg("%s: %s", mw__retention_sql[i], d);
+      if (strstr(d, "span_blocks") && !strstr(d, "span_blocks_by_source (source_id=? AND first_ns<?)"))
+        fail_msg("%s: %s", mw__retention_sql[i], d);
+    }
+    sqlite3_finalize(st);
+  }
+  teardown_world(&w);
+}
+
 /* MW_RETENTION_BENCH=N: N blocks a source (MW_RETENTION_BENCH_ROWS=M: and
  * M old rows a source, 400 if unset; MW_RETENTION_BENCH_SPANS=K: K spans a
  * block, 100..299 if unset); prints the batches' times. */
@@ -492,6 +514,7 @@ int main(void) {
       cmocka_unit_test(test_retention_blocks),
       cmocka_unit_test(test_retention_blocks_lent),
       cmocka_unit_test(test_retention_again),
+      cmocka_unit_test(test_plans),
       cmocka_unit_test(bench),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
