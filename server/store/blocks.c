@@ -517,6 +517,17 @@ size_t mw__blk_due(mw__blk *b, int64_t now, int64_t *out, size_t cap) {
   return n;
 }
 
+size_t mw__blk_ended_before(mw__blk *b, int64_t before_ns, int64_t *out, size_t cap) {
+  size_t n = 0;
+  for (size_t i = 0; i < b->cap; i++) {
+    slot *s = &b->slots[i];
+    if (!s->source || !s->cur || !s->cur->st.n || s->cur->st.max_end >= before_ns) continue;
+    if (n < cap) out[n] = s->source;
+    n++;
+  }
+  return n;
+}
+
 size_t mw__blk_sources(mw__blk *b, int64_t *out, size_t cap) {
   size_t n = 0;
   for (size_t i = 0; i < b->cap; i++) {

@@ -185,6 +185,9 @@ int mw__blk_stage_sealed(mw__blk *b, int64_t source, int64_t block_id);
 /* The sources whose staged block is due for sealing at now (age), up to cap
  * in out; returns how many there are (may be more than cap). */
 size_t mw__blk_due(mw__blk *b, int64_t now_mono_ns, int64_t *out, size_t cap);
+/* The sources whose staged open block holds only spans that ended before
+ * before_ns (retention's cutoff: late or backfilled data), as mw__blk_due. */
+size_t mw__blk_ended_before(mw__blk *b, int64_t before_ns, int64_t *out, size_t cap);
 /* Every source with a staged open block (the close path), as mw__blk_due. */
 size_t mw__blk_sources(mw__blk *b, int64_t *out, size_t cap);
 /* The source whose staged open block was opened first (ties: any), for

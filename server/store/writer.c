@@ -737,6 +737,13 @@ static void blocks_step(writer_ctx *w, int closing) {
     if (blk_txn(w, seal_some, &l, "seal")) return;
     if (n <= 64) break;
   }
+  /* open blocks wholly past retention (late or backfilled spans): sealed now,
+   * so that the next retention batch can delete them */
+  if (!closing && s->retention.keep_ns > 0) {
+    size_t n = mw__blk_ended_before(s->blk, mw__now_ns() - s->retention.keep_ns, due, 64);
+    seal_list l = {due, n < 64 ? n : 64};
+    if (n && blk_txn(w, seal_some, &l, "seal")) return;
+  }
   /* writer memory: sources x 4 MB is too much with many sources */
   for (int round = 0; !closing && round < 64; round++) {
     size_t spans, bytes;

@@ -111,9 +111,9 @@ test('a service whose spans all went leaves the listings; its source and runtime
     const gc = `gc 1 @0.100s 1%: 0.1+1.0+0.1 ms clock, 0.2+0.1/0.5/0+0.2 ms cpu, 4->5->3 MB, 5 MB goal, 0 MB stacks, 0 MB globals, 2 P\n`;
     const r = await request(s, 'POST', `/api/v1/ingest/gctrace?service=gone&process_start=${recent}`, { body: Buffer.from(gc) });
     assert.equal(r.status, 200, r.body.toString());
-    // gone's 20 spans stay in its open block until the block is 60 s old (the writer's age seal,
-    // docs/STORAGE-WIRING.md §2): retention deletes sealed blocks only, so this takes 60 s and more
-    await waitFor(async () => (await getJson(s, '/api/v1/services')).services.map((x) => x.name).join() === 'kept', 100000,
+    // gone's 20 spans arrive past retention: the writer seals their open block at once (it would
+    // wait 60 s for its age seal otherwise) and retention deletes sealed blocks only
+    await waitFor(async () => (await getJson(s, '/api/v1/services')).services.map((x) => x.name).join() === 'kept', 30000,
       'gone to leave the service list');
     assert.equal((await request(s, 'GET', '/api/v1/services/gone/operations?start=0')).status, 404, 'and its operations');
     assert.equal((await getJson(s, '/api/search?service=gone&start=0')).traces.length, 0);

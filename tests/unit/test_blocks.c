@@ -23,6 +23,7 @@
 #include <zstd.h>
 
 #include "core/error.h"
+#include "core/timefmt.h"
 #include "store/block_write.h"
 #include "store/blocks.h"
 #include "store/resent.h"
@@ -861,6 +862,77 @@ static void test_writer(void **state) {
   free(v);
 }
 
+/* Retention through the writer with blocks (trial h-w8 + h-w4): spans two
+ * hours old are sealed and flushed as one run, spans ten minutes old as
+ * another; a pass with --retention 1h deletes the old block(s), their run and
+ * their operation, and keeps the new ones. */
+static void wsend_at(sfx *f, size_t n, int64_t t0, const char *name, uint64_t id0) {
+  mw_span_row *rows = calloc(n, sizeof *rows);
+  for (size_t i = 0; i < n; i++) {
+    mw_span_row *r = &rows[i];
+    uint64_t id = id0 + i;
+    r->trace_id[0] = 0x77;
+    for (int k = 0; k < 8; k++) r->trace_id[8 + k] = r->span_id[k] = (uint8_t)(id >> (56 - 8 * k));
+    r->start_ns = t0 + (int64_t)i * 1000000;
+    r->dur_ns = (int64_t)(i % 50) * 1000000;
+    r->kind = 2;
+    r->name = name;
+    r->resource = 0;
+    r->body = (const uint8_t *)"body-bytes";
+    r->body_len = 10;
+  }
+  mw_span_batch b = {.resources = wres, .n_resources = 2, .scopes = &wscope, .n_scopes = 1, .rows = rows, .n_rows = n};
+  mw_write_job job = {.kind = MW_JOB_SPANS, .payload = &b, .cost_spans = n};
+  if (sfx_commit(f, &job, 1)) fail_msg("write failed");
+  free(rows);
+}
+
+static void test_writer_retention(void **state) {
+  (void)state;
+  sfx f = {0};
+  snprintf(f.dir, sizeof f.dir, "/tmp/mw-unit-XXXXXX");
+  assert_non_null(mkdtemp(f.dir));
+  mw_store_opts o = {.data_dir = f.dir,
+                     .queue_max_spans = 1u << 20,
+                     .queue_max_bytes = 1u << 28,
+                     .blocks = 1,
+                     .fault_clock_ns = fake_clock,
+                     .retention_ns = 3600 * 1000000000LL,
+                     .retention_every_ns = 100000000LL};
+  char err[256];
+  if (mw__store_open(&o, &f.s, err, sizeof err)) fail_msg("open: %s", err);
+  int64_t now = mw__now_ns();
+  wsend_at(&f, 1500, now - 7200 * 1000000000LL, "old-op", 1);
+  atomic_fetch_add(&fake_now, MW_BLK_MAX_AGE_NS); /* sealed: 1,024 + 476 */
+  wwait(&f, "SELECT coalesce(sum(n), 0) FROM span_tail", 0);
+  atomic_fetch_add(&fake_now, MW_BLK_FLUSH_NS); /* flushed: run 1 */
+  wwait(&f, "SELECT count(*) FROM trace_run_list", 1);
+  wsend_at(&f, 1500, now - 600 * 1000000000LL, "new-op", 100000);
+  atomic_fetch_add(&fake_now, MW_BLK_MAX_AGE_NS);
+  wwait(&f, "SELECT coalesce(sum(n), 0) FROM span_tail", 0);
+  atomic_fetch_add(&fake_now, MW_BLK_FLUSH_NS); /* run 2 */
+  /* retention (every 100 ms) deletes the old blocks, run 1 and old-op */
+  wwait(&f, "SELECT count(*) FROM operations WHERE name = 'old-op'", 0);
+  wwait(&f, "SELECT count(*) FROM span_blocks", 2);
+  char sql[160];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM trace_run_list WHERE last_ns > %lld",
+           (long long)(now - 3600 * 1000000000LL));
+  wwait(&f, sql, 1);                                   /* run 2 flushed */
+  wwait(&f, "SELECT count(*) FROM trace_run_list", 1); /* run 1 gone */
+  wwait(&f, "SELECT count(*) FROM trace_runs WHERE run_id NOT IN (SELECT run_id FROM trace_run_list)", 0);
+  assert_int_equal(wone(&f, "SELECT sum(n) FROM span_blocks"), 1500);
+  assert_int_equal(wone(&f, "SELECT span_count FROM operations WHERE name = 'new-op'"), 1500);
+  assert_true(wone(&f, "SELECT min(first_ns) FROM span_blocks") >= now - 601 * 1000000000LL);
+  assert_int_equal(wone(&f, "SELECT count(*) FROM block_ops WHERE block_id NOT IN (SELECT id FROM span_blocks)"), 0);
+  assert_int_equal(wone(&f, "SELECT count(*) FROM slow_spans WHERE span_rowid < 0 AND (-1 - span_rowid) >> 16 NOT IN "
+                            "(SELECT id FROM span_blocks)"),
+                   0);
+  /* new spans of old-op after its deletion: the writer made it anew */
+  wsend_at(&f, 10, now - 60 * 1000000000LL, "old-op", 200000);
+  wwait(&f, "SELECT span_count FROM operations WHERE name = 'old-op'", 10);
+  sfx_close(&f);
+}
+
 /* A crash: a child process writes and dies without closing the store; the
  * restart replays span_tail into the open blocks, and every acknowledged span
  * is found once; a clean stop then seals them. */
@@ -1357,6 +1429,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_v_rule_random, setup, teardown),
       cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
       cmocka_unit_test(test_writer),
+      cmocka_unit_test(test_writer_retention),
       cmocka_unit_test(test_writer_crash),
       cmocka_unit_test(test_writer_runs),
       cmocka_unit_test(test_writer_concurrent),
