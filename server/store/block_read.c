@@ -16,7 +16,9 @@
 
 int mw__store_op_rows(mw_read *r, int64_t op_id, int64_t t0, int64_t t1, int newest_first,
                       int (*each)(void *user, const mw__op_row *row), void *user) {
-  sqlite3_stmt *st = mw__prepare(r, newest_first ? MW__BO_DESC_SQL : MW__BO_ASC_SQL);
+  /* the connection's cached statement: explain runs this twice per operation */
+  sqlite3_stmt *st = newest_first ? mw__reader_stmt(r, MW_RS_BO_DESC, MW__BO_DESC_SQL)
+                                  : mw__reader_stmt(r, MW_RS_BO_ASC, MW__BO_ASC_SQL);
   if (!st) return MW_EIO;
   sqlite3_bind_int64(st, 1, op_id);
   /* t0 - 120 s, saturated (the statement subtracts) */
@@ -34,7 +36,7 @@ int mw__store_op_rows(mw_read *r, int64_t op_id, int64_t t0, int64_t t1, int new
     rc = each(user, &row);
   }
   if (!rc && step != SQLITE_DONE) rc = mw__read_failed(r, step);
-  sqlite3_finalize(st);
+  sqlite3_reset(st); /* cached: not finalized */
   return rc < 0 ? rc : MW_OK;
 }
 
@@ -75,11 +77,11 @@ int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n
   if (!order) return MW_ENOMEM;
   for (size_t i = 0; i < n; i++) order[i][0] = srefs[i], order[i][1] = (int64_t)i;
   qsort(order, n, sizeof *order, cmp_pair);
-  /* old rows: the connection's cached statement (the one MW_RS_SPAN_BY_ROWID
-   * always named); blocks: prepared when the first is met */
+  /* the connection's cached statements: old rows (the one MW_RS_SPAN_BY_ROWID
+   * always named) and blocks */
   int any_row = srefs[order[n - 1][1]] > 0, any_blk = srefs[order[0][1]] < 0;
   sqlite3_stmt *row = any_row ? mw__reader_stmt(r, MW_RS_SPAN_BY_ROWID, MW__ROW_IDS_SQL) : NULL;
-  sqlite3_stmt *blk = any_blk ? mw__prepare(r, MW__BLOCK_DATA_SQL) : NULL;
+  sqlite3_stmt *blk = any_blk ? mw__reader_stmt(r, MW_RS_BLOCK_DATA, MW__BLOCK_DATA_SQL) : NULL;
   ZSTD_DCtx *own = NULL, *dctx = !any_blk ? NULL : r->dctx ? r->dctx : (own = ZSTD_createDCtx());
   int rc = (any_row && !row) || (any_blk && !blk) ? MW_EIO : any_blk && !dctx ? MW_ENOMEM : MW_OK;
   for (size_t k = 0; k < n && !rc;) {
@@ -134,7 +136,7 @@ int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n
     sqlite3_reset(blk);
   }
   if (row) sqlite3_reset(row); /* cached: not finalized */
-  sqlite3_finalize(blk);
+  if (blk) sqlite3_reset(blk);
   ZSTD_freeDCtx(own);
   free(order);
   return rc;
