@@ -28,9 +28,8 @@ enum mw__rstmt {
   MW_RS_SPAN_BY_ROWID,
   MW_RS_MULTI_GOROUTINES,
   MW_RS_GOR_COUNTS,
-  MW_RS_BO_ASC,     /* block_read.c: BO(op, t0, t1) oldest first */
-  MW_RS_BO_DESC,    /* ... newest first */
-  MW_RS_BLOCK_DATA, /* a sealed block's data by id */
+  MW_RS_BO_ASC,  /* block_read.c: BO(op, t0, t1) oldest first */
+  MW_RS_BO_DESC, /* ... newest first */
   MW_RS__COUNT
 };
 
