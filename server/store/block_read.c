@@ -40,6 +40,43 @@ int mw__store_op_rows(mw_read *r, int64_t op_id, int64_t t0, int64_t t1, int new
   return rc < 0 ? rc : MW_OK;
 }
 
+int mw__store_op_keys(mw_read *r, int64_t op_id, int64_t t0, int64_t t1, int newest_first,
+                      int (*each)(void *user, mw_read *rd, mw__op_row *row), void *user) {
+  sqlite3_stmt *st = newest_first ? mw__reader_stmt(r, MW_RS_BO_KEYS_DESC, MW__BO_KEYS_DESC_SQL)
+                                  : mw__reader_stmt(r, MW_RS_BO_KEYS_ASC, MW__BO_KEYS_ASC_SQL);
+  if (!st) return MW_EIO;
+  sqlite3_bind_int64(st, 1, op_id);
+  sqlite3_bind_int64(st, 2, t0 < INT64_MIN + 120000000000LL ? INT64_MIN + 120000000000LL : t0);
+  sqlite3_bind_int64(st, 3, t1);
+  int rc = MW_OK, step;
+  while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    mw__op_row row = {.block_id = sqlite3_column_int64(st, 0),
+                      .first_ns = sqlite3_column_int64(st, 1),
+                      .last_ns = sqlite3_column_int64(st, 2),
+                      .n = sqlite3_column_int64(st, 3),
+                      .max_dur_ns = sqlite3_column_int64(st, 4),
+                      .rowid = sqlite3_column_int64(st, 5)};
+    rc = each(user, r, &row);
+  }
+  if (!rc && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  sqlite3_reset(st);
+  sqlite3_stmt *refs = r->stmts[MW_RS_BO_REFS];
+  if (refs) sqlite3_reset(refs);
+  return rc < 0 ? rc : MW_OK;
+}
+
+int mw__op_row_refs(mw_read *r, mw__op_row *row) {
+  sqlite3_stmt *st = mw__reader_stmt(r, MW_RS_BO_REFS, MW__BO_REFS_SQL);
+  if (!st) return MW_EIO;
+  sqlite3_bind_int64(st, 1, row->rowid);
+  int step = sqlite3_step(st);
+  if (step == SQLITE_DONE) return MW_ENOTFOUND;
+  if (step != SQLITE_ROW) return mw__read_failed(r, step);
+  row->refs = sqlite3_column_blob(st, 0);
+  row->refs_len = (size_t)sqlite3_column_bytes(st, 0);
+  return MW_OK;
+}
+
 int mw__op_row_spans(const mw__op_row *row, int64_t t0, int64_t t1, int64_t min_dur, int64_t max_dur, mw__op_span **v,
                      size_t *n, size_t *cap, size_t max) {
   mw__refs_it it;

@@ -392,23 +392,30 @@ static int near_push(near_acc *o, int64_t sref, int64_t start, int64_t dur) {
 /* block_ops rows nearest first: before at newest first, from at on oldest
  * first. Once per_side candidates are held, a row whose every start is
  * farther than all of them (its first_ns past the farthest after at; its
- * latest possible start before the farthest before at) ends the side. */
-static int near_row(void *user, const mw__op_row *row) {
+ * latest possible start before the farthest before at) ends the side. A row
+ * with no start on the side (its op's spans all end before at, or start
+ * before lo) is passed without reading its refs, and a row's refs (by start)
+ * are read only up to the end of the side: neither changes what is pushed. */
+static int near_row(void *user, mw_read *rd, mw__op_row *row) {
   near_acc *o = user;
   /* the row's latest start: at most 120 s past its first, and before its last end */
   int64_t latest = row->first_ns + 120000000000LL < row->last_ns ? row->first_ns + 120000000000LL : row->last_ns;
   if (o->n >= o->per_side && (o->side ? row->first_ns > o->far : latest < o->far)) return 1;
+  if (o->side ? latest < o->at || row->first_ns >= o->hi : latest < o->lo || row->first_ns >= o->at) return 0;
+  int rc = mw__op_row_refs(rd, row);
+  if (rc == MW_ENOTFOUND) return 0;
+  if (rc) return rc;
   mw__refs_it it;
   mw__ref ref;
   int got;
+  int64_t end = o->side ? o->hi : o->at, from = o->side ? o->at : o->lo;
   mw__refs_init(&it, row->refs ? row->refs : (const uint8_t *)"", row->refs_len, row->first_ns);
   while ((got = mw__refs_next(&it, &ref)) == 1) {
-    if (o->side ? ref.start_ns < o->at || ref.start_ns >= o->hi : ref.start_ns >= o->at || ref.start_ns < o->lo)
-      continue;
-    int rc = near_push(o, mw__sref_block(row->block_id, ref.index), ref.start_ns, ref.dur_ns);
-    if (rc) return rc;
+    if (ref.start_ns >= end) break; /* by start: the rest are past the side */
+    if (ref.start_ns < from) continue;
+    if ((rc = near_push(o, mw__sref_block(row->block_id, ref.index), ref.start_ns, ref.dur_ns))) return rc;
   }
-  return got ? MW_EIO : MW_OK;
+  return got < 0 ? MW_EIO : MW_OK;
 }
 
 int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_ns, int64_t window_ns, size_t per_side,
@@ -452,7 +459,7 @@ int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_n
         break;
     if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
     sqlite3_reset(st);
-    if (!rc) rc = mw__store_op_rows(r, op_id, side ? at_ns : lo, side ? hi : at_ns, !side, near_row, &o);
+    if (!rc) rc = mw__store_op_keys(r, op_id, side ? at_ns : lo, side ? hi : at_ns, !side, near_row, &o);
     if (!rc && r->pool && r->pool->blk) { /* memory's (V), under pseudo-references into mr */
       size_t from = mr.n;
       rc = mw__store_view_spans(r, a, 0, op_id, side ? at_ns : lo, side ? hi : at_ns, view_ref, &mr);
