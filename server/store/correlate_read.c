@@ -341,6 +341,14 @@ typedef struct near_acc {
   mw__op_span *v;
   size_t n, cap;
   int64_t far;
+  /* refs of the rows read before at that hold starts from at on too (the
+   * rows of the 120 s before at): read again from at on, taken from here */
+  struct near_kept {
+    int64_t rowid;
+    uint8_t *refs;
+    size_t len;
+  } * kept;
+  size_t n_kept, cap_kept;
 } near_acc;
 
 /* Distance of a candidate from at, on its side. */
@@ -402,9 +410,23 @@ static int near_row(void *user, mw_read *rd, mw__op_row *row) {
   int64_t latest = row->first_ns + 120000000000LL < row->last_ns ? row->first_ns + 120000000000LL : row->last_ns;
   if (o->n >= o->per_side && (o->side ? row->first_ns > o->far : latest < o->far)) return 1;
   if (o->side ? latest < o->at || row->first_ns >= o->hi : latest < o->lo || row->first_ns >= o->at) return 0;
-  int rc = mw__op_row_refs(rd, row);
-  if (rc == MW_ENOTFOUND) return 0;
+  int rc = MW_ENOTFOUND;
+  for (size_t k = 0; o->side && k < o->n_kept && rc; k++)
+    if (o->kept[k].rowid == row->rowid) row->refs = o->kept[k].refs, row->refs_len = o->kept[k].len, rc = MW_OK;
+  if (rc && (rc = mw__op_row_refs(rd, row)) == MW_ENOTFOUND) return 0;
   if (rc) return rc;
+  if (!o->side && row->last_ns >= o->at) { /* kept for the side from at on */
+    if (o->n_kept == o->cap_kept) {
+      size_t c = o->cap_kept ? 2 * o->cap_kept : 64;
+      struct near_kept *t = realloc(o->kept, c * sizeof *t);
+      if (!t) return MW_ENOMEM;
+      o->kept = t, o->cap_kept = c;
+    }
+    uint8_t *copy = malloc(row->refs_len + 1);
+    if (!copy) return MW_ENOMEM;
+    if (row->refs_len) memcpy(copy, row->refs, row->refs_len);
+    o->kept[o->n_kept++] = (struct near_kept){row->rowid, copy, row->refs_len};
+  }
   mw__refs_it it;
   mw__ref ref;
   int got;
@@ -475,6 +497,8 @@ int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_n
     }
   }
   free(o.v);
+  for (size_t k = 0; k < o.n_kept; k++) free(o.kept[k].refs);
+  free(o.kept);
   if (!rc && m) {
     qsort(v, m, 3 * sizeof *v, cmp_dur_desc);
     *count = (int64_t)m;
