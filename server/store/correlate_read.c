@@ -356,6 +356,14 @@ static int64_t near_dist(const near_acc *o, const mw__op_span *x) {
   return o->side ? x->start_ns - o->at : o->at - x->start_ns;
 }
 
+/* Candidates by distance, then by sref (unique): a total order, so that the
+ * nearest per_side are the same whatever the order they were pushed in and
+ * however often the held ones were cut down to them. */
+static int near_cmp(const near_acc *o, const mw__op_span *x, int64_t d, const mw__op_span *p, int64_t pd) {
+  if (d != pd) return d < pd ? -1 : 1;
+  return (x->sref > p->sref) - (x->sref < p->sref);
+}
+
 /* Moves the per_side nearest candidates to v[0..per_side) (in no order):
  * quickselect, so that keeping them costs O(n), not a sort. */
 static void near_select(near_acc *o) {
@@ -363,19 +371,30 @@ static void near_select(near_acc *o) {
   if (k >= o->n) return;
   while (hi - lo > 1) {
     mw__op_span *v = o->v;
-    int64_t pivot = near_dist(o, &v[lo + (hi - lo) / 2]);
+    mw__op_span pv = v[lo + (hi - lo) / 2];
+    int64_t pivot = near_dist(o, &pv);
     size_t i = lo, lt = lo, gt = hi; /* [lo,lt) < pivot, [lt,i) == pivot, [gt,hi) > pivot */
     while (i < gt) {
-      int64_t d = near_dist(o, &v[i]);
+      int c = near_cmp(o, &v[i], near_dist(o, &v[i]), &pv, pivot);
       mw__op_span t;
-      if (d < pivot) t = v[lt], v[lt++] = v[i], v[i++] = t;
-      else if (d > pivot) t = v[--gt], v[gt] = v[i], v[i] = t;
+      if (c < 0) t = v[lt], v[lt++] = v[i], v[i++] = t;
+      else if (c > 0) t = v[--gt], v[gt] = v[i], v[i] = t;
       else i++;
     }
     if (k < lt) hi = lt;
     else if (k < gt) return;
     else lo = gt;
   }
+}
+
+/* Cuts the held candidates down to the nearest per_side: far tightens to
+ * the farthest of them. */
+static void near_cut(near_acc *o) {
+  near_select(o);
+  if (o->n > o->per_side) o->n = o->per_side;
+  o->far = o->side ? INT64_MIN : INT64_MAX;
+  for (size_t i = 0; i < o->n; i++)
+    if (o->side ? o->v[i].start_ns > o->far : o->v[i].start_ns < o->far) o->far = o->v[i].start_ns;
 }
 
 static int near_push(near_acc *o, int64_t sref, int64_t start, int64_t dur) {
@@ -387,13 +406,7 @@ static int near_push(near_acc *o, int64_t sref, int64_t start, int64_t dur) {
   }
   o->v[o->n++] = (mw__op_span){sref, start, dur};
   if (o->side ? start > o->far : start < o->far) o->far = start;
-  if (o->n >= 4 * o->per_side + 64) { /* keep the nearest per_side: far tightens to the farthest of them */
-    near_select(o);
-    o->n = o->per_side;
-    o->far = o->side ? INT64_MIN : INT64_MAX;
-    for (size_t i = 0; i < o->n; i++)
-      if (o->side ? o->v[i].start_ns > o->far : o->v[i].start_ns < o->far) o->far = o->v[i].start_ns;
-  }
+  if (o->n >= 4 * o->per_side + 64) near_cut(o); /* keep the nearest per_side */
   return MW_OK;
 }
 
@@ -408,7 +421,17 @@ static int near_row(void *user, mw_read *rd, mw__op_row *row) {
   near_acc *o = user;
   /* the row's latest start: at most 120 s past its first, and before its last end */
   int64_t latest = row->first_ns + 120000000000LL < row->last_ns ? row->first_ns + 120000000000LL : row->last_ns;
-  if (o->n >= o->per_side && (o->side ? row->first_ns > o->far : latest < o->far)) return 1;
+  /* more than per_side held: far is that of all of them; before reading a
+   * row, tighten it to the farthest of the nearest per_side (every start not
+   * read then is strictly farther than per_side held ones: never kept). The
+   * side ends at a row past far whose followers are too (from at on: first_ns
+   * grows; before at: the rows' starts are below first_ns + 120 s, which
+   * falls); a row before at past far by its last end alone is passed. */
+  if (o->n > o->per_side) near_cut(o);
+  if (o->n >= o->per_side) {
+    if (o->side ? row->first_ns > o->far : row->first_ns + 120000000000LL < o->far) return 1;
+    if (!o->side && latest < o->far) return 0;
+  }
   if (o->side ? latest < o->at || row->first_ns >= o->hi : latest < o->lo || row->first_ns >= o->at) return 0;
   int rc = MW_ENOTFOUND;
   for (size_t k = 0; o->side && k < o->n_kept && rc; k++)
