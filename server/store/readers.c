@@ -114,7 +114,7 @@ static int begin(mw_read *r) {
     }
     if (mw__blk_started(p->blk) == r->seq_at_begin || tries == 3) return MW_OK;
     finish(r);
-    usleep(100u << tries); /* a COMMIT is under way: let it end (100, 200, 400 µs) */
+    usleep(100u << tries);   /* a COMMIT is under way: let it end (100, 200, 400 µs) */
     uv_mutex_lock(&p->lock); /* (min_seq reads it under this lock) */
     r->seq_at_begin = mw__blk_seq(p->blk);
     uv_mutex_unlock(&p->lock);
