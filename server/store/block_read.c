@@ -16,7 +16,9 @@
 
 int mw__store_op_rows(mw_read *r, int64_t op_id, int64_t t0, int64_t t1, int newest_first,
                       int (*each)(void *user, const mw__op_row *row), void *user) {
-  sqlite3_stmt *st = mw__prepare(r, newest_first ? MW__BO_DESC_SQL : MW__BO_ASC_SQL);
+  /* the connection's cached statement: explain runs this twice per operation */
+  sqlite3_stmt *st = newest_first ? mw__reader_stmt(r, MW_RS_BO_DESC, MW__BO_DESC_SQL)
+                                  : mw__reader_stmt(r, MW_RS_BO_ASC, MW__BO_ASC_SQL);
   if (!st) return MW_EIO;
   sqlite3_bind_int64(st, 1, op_id);
   /* t0 - 120 s, saturated (the statement subtracts) */
@@ -34,8 +36,45 @@ int mw__store_op_rows(mw_read *r, int64_t op_id, int64_t t0, int64_t t1, int new
     rc = each(user, &row);
   }
   if (!rc && step != SQLITE_DONE) rc = mw__read_failed(r, step);
-  sqlite3_finalize(st);
+  sqlite3_reset(st); /* cached: not finalized */
   return rc < 0 ? rc : MW_OK;
+}
+
+int mw__store_op_keys(mw_read *r, int64_t op_id, int64_t t0, int64_t t1, int newest_first,
+                      int (*each)(void *user, mw_read *rd, mw__op_row *row), void *user) {
+  sqlite3_stmt *st = newest_first ? mw__reader_stmt(r, MW_RS_BO_KEYS_DESC, MW__BO_KEYS_DESC_SQL)
+                                  : mw__reader_stmt(r, MW_RS_BO_KEYS_ASC, MW__BO_KEYS_ASC_SQL);
+  if (!st) return MW_EIO;
+  sqlite3_bind_int64(st, 1, op_id);
+  sqlite3_bind_int64(st, 2, t0 < INT64_MIN + 120000000000LL ? INT64_MIN + 120000000000LL : t0);
+  sqlite3_bind_int64(st, 3, t1);
+  int rc = MW_OK, step;
+  while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    mw__op_row row = {.block_id = sqlite3_column_int64(st, 0),
+                      .first_ns = sqlite3_column_int64(st, 1),
+                      .last_ns = sqlite3_column_int64(st, 2),
+                      .n = sqlite3_column_int64(st, 3),
+                      .max_dur_ns = sqlite3_column_int64(st, 4),
+                      .rowid = sqlite3_column_int64(st, 5)};
+    rc = each(user, r, &row);
+  }
+  if (!rc && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  sqlite3_reset(st);
+  sqlite3_stmt *refs = r->stmts[MW_RS_BO_REFS];
+  if (refs) sqlite3_reset(refs);
+  return rc < 0 ? rc : MW_OK;
+}
+
+int mw__op_row_refs(mw_read *r, mw__op_row *row) {
+  sqlite3_stmt *st = mw__reader_stmt(r, MW_RS_BO_REFS, MW__BO_REFS_SQL);
+  if (!st) return MW_EIO;
+  sqlite3_bind_int64(st, 1, row->rowid);
+  int step = sqlite3_step(st);
+  if (step == SQLITE_DONE) return MW_ENOTFOUND;
+  if (step != SQLITE_ROW) return mw__read_failed(r, step);
+  row->refs = sqlite3_column_blob(st, 0);
+  row->refs_len = (size_t)sqlite3_column_bytes(st, 0);
+  return MW_OK;
 }
 
 int mw__op_row_spans(const mw__op_row *row, int64_t t0, int64_t t1, int64_t min_dur, int64_t max_dur, mw__op_span **v,
@@ -65,6 +104,70 @@ static int cmp_pair(const void *x, const void *y) {
   return (p[1] > q[1]) - (p[1] < q[1]);
 }
 
+/* An unsigned LEB128 varint at *p (below end), or *bad set. */
+static uint64_t prefix_uv(const uint8_t **p, const uint8_t *end, int *bad) {
+  uint64_t v = 0;
+  for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
+    uint8_t x = *(*p)++;
+    v |= (uint64_t)(x & 0x7f) << shift;
+    if (!(x & 0x80)) return v;
+  }
+  *bad = 1;
+  return 0;
+}
+
+/* The bytes of a block (format 1, span_block.h "Layout") up to the end of
+ * column last's frame: the header, its frame directory and crc, then the
+ * frames of columns 0..last (trace ids, span ids, parents, times, small), the
+ * only ones mw__sb_get_ids decodes. d holds the blob's first have bytes; 0
+ * when they do not hold the whole directory (the caller reads the blob whole:
+ * mw__sb_open checks what it is given). */
+static size_t block_prefix(const uint8_t *d, size_t have, size_t total, int last) {
+  const uint8_t *p = d + 5, *end = d + have;
+  int bad = have < 5;
+  uint64_t n = bad ? 0 : prefix_uv(&p, end, &bad);
+  prefix_uv(&p, end, &bad), prefix_uv(&p, end, &bad); /* first_ns, last_ns */
+  if (bad || !n || n > MW__SB_MAX_SPANS) return 0;
+  uint64_t frames = 5 + (n + MW__SB_BODY_FRAME - 1) / MW__SB_BODY_FRAME, want = 0;
+  for (uint64_t i = 0; i < frames && !bad; i++) {
+    uint64_t zl = prefix_uv(&p, end, &bad);
+    prefix_uv(&p, end, &bad); /* rawlen */
+    if (i <= (uint64_t)last) want += zl;
+  }
+  if (bad || end - p < 4 || want > total) return 0;
+  want += (uint64_t)(p + 4 - d);
+  return want < total ? (size_t)want : total;
+}
+
+/* The blob of sealed block id, in *buf (grown to its whole length, *cap),
+ * of which only the bytes up to the end of column last are read: the frames
+ * after (the bodies, most of a block) stay unread and are never decoded.
+ * *bh: the call's blob handle (opened here, NULL after a miss). Returns 0
+ * with *len, MW_ENOTFOUND (deleted by retention since), MW_EIO, MW_ENOMEM. */
+static int block_blob(mw_read *r, sqlite3_blob **bh, int64_t id, int last, uint8_t **buf, size_t *cap, size_t *len) {
+  int src = *bh ? sqlite3_blob_reopen(*bh, id) : sqlite3_blob_open(r->db, "main", "span_blocks", "data", id, 0, bh);
+  if (src != SQLITE_OK) {
+    int missing = src == SQLITE_ERROR && strstr(sqlite3_errmsg(r->db), "no such rowid");
+    sqlite3_blob_close(*bh); /* a handle that missed cannot be moved again */
+    *bh = NULL;
+    return missing ? MW_ENOTFOUND : mw__read_failed(r, src);
+  }
+  size_t total = (size_t)sqlite3_blob_bytes(*bh);
+  if (total + 1 > *cap) {
+    uint8_t *t = realloc(*buf, total + 1);
+    if (!t) return MW_ENOMEM;
+    *buf = t, *cap = total + 1;
+  }
+  size_t head = total < 512 ? total : 512;
+  if ((src = sqlite3_blob_read(*bh, *buf, (int)head, 0)) != SQLITE_OK) return mw__read_failed(r, src);
+  size_t want = block_prefix(*buf, head, total, last);
+  if (!want) want = total;
+  if (want > head && (src = sqlite3_blob_read(*bh, *buf + head, (int)(want - head), (int)head)) != SQLITE_OK)
+    return mw__read_failed(r, src);
+  *len = total;
+  return MW_OK;
+}
+
 int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n, int want_times, mw_span_ref *out,
                          int *found) {
   memset(out, 0, n * sizeof *out);
@@ -76,12 +179,15 @@ int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n
   for (size_t i = 0; i < n; i++) order[i][0] = srefs[i], order[i][1] = (int64_t)i;
   qsort(order, n, sizeof *order, cmp_pair);
   /* old rows: the connection's cached statement (the one MW_RS_SPAN_BY_ROWID
-   * always named); blocks: prepared when the first is met */
+   * always named); blocks: an incremental blob handle, moved from block to
+   * block, reading each blob only up to the columns the ids (and times) are in */
   int any_row = srefs[order[n - 1][1]] > 0, any_blk = srefs[order[0][1]] < 0;
   sqlite3_stmt *row = any_row ? mw__reader_stmt(r, MW_RS_SPAN_BY_ROWID, MW__ROW_IDS_SQL) : NULL;
-  sqlite3_stmt *blk = any_blk ? mw__prepare(r, MW__BLOCK_DATA_SQL) : NULL;
+  sqlite3_blob *bh = NULL;
+  uint8_t *buf = NULL;
+  size_t cap = 0;
   ZSTD_DCtx *own = NULL, *dctx = !any_blk ? NULL : r->dctx ? r->dctx : (own = ZSTD_createDCtx());
-  int rc = (any_row && !row) || (any_blk && !blk) ? MW_EIO : any_blk && !dctx ? MW_ENOMEM : MW_OK;
+  int rc = any_row && !row ? MW_EIO : any_blk && !dctx ? MW_ENOMEM : MW_OK;
   for (size_t k = 0; k < n && !rc;) {
     size_t i = (size_t)order[k][1];
     mw_span_ref *x = &out[i];
@@ -101,7 +207,7 @@ int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n
       sqlite3_reset(row);
       continue;
     }
-    if (!blk || !srefs[i]) { /* 0: names nothing */
+    if (!srefs[i]) { /* 0: names nothing */
       k++;
       continue;
     }
@@ -111,16 +217,12 @@ int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n
     mw__sref_split(srefs[i], &id, &index);
     size_t e = k + 1;
     while (e < n && order[e][0] < 0 && (mw__sref_split(order[e][0], &id2, &index), id2 == id)) e++;
-    sqlite3_bind_int64(blk, 1, id);
-    int step = sqlite3_step(blk);
+    size_t len = 0;
     mw__sb_block *b = NULL;
-    if (step == SQLITE_ROW) {
-      const void *data = sqlite3_column_blob(blk, 0);
-      if ((rc = mw__sb_open(a, dctx, data ? data : "", (size_t)sqlite3_column_bytes(blk, 0), &b)))
-        mw__error("span block unreadable", "block=%lld", (long long)id);
-    } else if (step != SQLITE_DONE) { /* DONE: deleted by retention since */
-      rc = mw__read_failed(r, step);
-    }
+    rc = block_blob(r, &bh, id, want_times ? 4 : 1, &buf, &cap, &len);
+    if (rc == MW_ENOTFOUND) rc = MW_OK; /* deleted by retention since */
+    else if (!rc && (rc = mw__sb_open(a, dctx, buf, len, &b)))
+      mw__error("span block unreadable", "block=%lld", (long long)id);
     for (; k < e && b && !rc; k++) {
       i = (size_t)order[k][1];
       x = &out[i];
@@ -131,10 +233,10 @@ int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n
       else if (g != MW_EINVAL) rc = g; /* EINVAL: an index past the block, not ours */
     }
     k = e;
-    sqlite3_reset(blk);
   }
   if (row) sqlite3_reset(row); /* cached: not finalized */
-  sqlite3_finalize(blk);
+  sqlite3_blob_close(bh);
+  free(buf);
   ZSTD_freeDCtx(own);
   free(order);
   return rc;

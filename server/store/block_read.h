@@ -49,6 +49,7 @@ typedef struct mw__op_row {
   int64_t block_id, first_ns, last_ns, n, max_dur_ns;
   const uint8_t *refs;
   size_t refs_len;
+  int64_t rowid; /* block_ops.rowid (mw__store_op_keys) */
 } mw__op_row;
 
 /* BO(op, t0, t1): calls each for every block_ops row of op whose block may
@@ -57,6 +58,14 @@ typedef struct mw__op_row {
  * error, which this returns. Returns 0, MW_EIO or each's error. */
 int mw__store_op_rows(mw_read *rd, int64_t op_id, int64_t t0, int64_t t1, int newest_first,
                       int (*each)(void *user, const mw__op_row *row), void *user);
+/* BO as mw__store_op_rows, from the index alone: each row's refs are NULL
+ * until mw__op_row_refs reads them, so that rows the caller can judge by
+ * their times and counts cost no table seek and no refs read. */
+int mw__store_op_keys(mw_read *rd, int64_t op_id, int64_t t0, int64_t t1, int newest_first,
+                      int (*each)(void *user, mw_read *rd, mw__op_row *row), void *user);
+/* Reads row's refs (valid until the next call). Returns 0, MW_ENOTFOUND,
+ * MW_EIO. */
+int mw__op_row_refs(mw_read *rd, mw__op_row *row);
 
 /* One span of an operation: its span reference (store/sref.h: > 0 an old
  * row's rowid, < 0 a block's span), start and duration. */

@@ -31,6 +31,13 @@
 #define MW__BO_WHERE "WHERE op_id = ?1 AND first_ns >= ?2 - 120000000000 AND first_ns < ?3 "
 #define MW__BO_ASC_SQL MW__BO_COLS MW__BO_WHERE "ORDER BY first_ns, block_id"
 #define MW__BO_DESC_SQL MW__BO_COLS MW__BO_WHERE "ORDER BY first_ns DESC, block_id DESC"
+/* BO from block_ops_by_op alone (it covers these and the rowid): the refs
+ * are read apart (MW__BO_REFS_SQL) for the rows the caller keeps. */
+#define MW__BO_KEY_COLS "SELECT block_id, first_ns, last_ns, n, max_dur_ns, rowid FROM block_ops "
+#define MW__BO_KEYS_ASC_SQL MW__BO_KEY_COLS MW__BO_WHERE "ORDER BY first_ns, block_id"
+#define MW__BO_KEYS_DESC_SQL MW__BO_KEY_COLS MW__BO_WHERE "ORDER BY first_ns DESC, block_id DESC"
+/* A block_ops row's refs by rowid (?1). */
+#define MW__BO_REFS_SQL "SELECT refs FROM block_ops WHERE rowid = ?1"
 
 /* An operation's (?1) first and last block first_ns: bounds of its block
  * spans' starts (the last start is at most 120 s past the last first_ns). */
@@ -66,6 +73,6 @@
 #define MW__BLOCK_SQL_ALL                                                                                              \
   MW__BLOCK_BY_ID_SQL, MW__OP_NAME_SQL, MW__SPAN_BY_ID_SQL, MW__TRACE_SPAN_IDS_SQL, MW__XT_BY_SPAN_SQL,                \
       MW__BO_ASC_SQL, MW__BO_DESC_SQL, MW__BLOCK_DATA_SQL, MW__BLOCK_EXISTS_SQL, MW__ROW_IDS_SQL, MW__BO_FIRST_SQL,    \
-      MW__BO_LAST_SQL, MW__BW_SQL
+      MW__BO_LAST_SQL, MW__BW_SQL, MW__BO_KEYS_ASC_SQL, MW__BO_KEYS_DESC_SQL, MW__BO_REFS_SQL
 
 #endif

@@ -341,11 +341,27 @@ typedef struct near_acc {
   mw__op_span *v;
   size_t n, cap;
   int64_t far;
+  /* refs of the rows read before at that hold starts from at on too (the
+   * rows of the 120 s before at): read again from at on, taken from here */
+  struct near_kept {
+    int64_t rowid;
+    uint8_t *refs;
+    size_t len;
+  } * kept;
+  size_t n_kept, cap_kept;
 } near_acc;
 
 /* Distance of a candidate from at, on its side. */
 static int64_t near_dist(const near_acc *o, const mw__op_span *x) {
   return o->side ? x->start_ns - o->at : o->at - x->start_ns;
+}
+
+/* Candidates by distance, then by sref (unique): a total order, so that the
+ * nearest per_side are the same whatever the order they were pushed in and
+ * however often the held ones were cut down to them. */
+static int near_cmp(const near_acc *o, const mw__op_span *x, int64_t d, const mw__op_span *p, int64_t pd) {
+  if (d != pd) return d < pd ? -1 : 1;
+  return (x->sref > p->sref) - (x->sref < p->sref);
 }
 
 /* Moves the per_side nearest candidates to v[0..per_side) (in no order):
@@ -355,19 +371,30 @@ static void near_select(near_acc *o) {
   if (k >= o->n) return;
   while (hi - lo > 1) {
     mw__op_span *v = o->v;
-    int64_t pivot = near_dist(o, &v[lo + (hi - lo) / 2]);
+    mw__op_span pv = v[lo + (hi - lo) / 2];
+    int64_t pivot = near_dist(o, &pv);
     size_t i = lo, lt = lo, gt = hi; /* [lo,lt) < pivot, [lt,i) == pivot, [gt,hi) > pivot */
     while (i < gt) {
-      int64_t d = near_dist(o, &v[i]);
+      int c = near_cmp(o, &v[i], near_dist(o, &v[i]), &pv, pivot);
       mw__op_span t;
-      if (d < pivot) t = v[lt], v[lt++] = v[i], v[i++] = t;
-      else if (d > pivot) t = v[--gt], v[gt] = v[i], v[i] = t;
+      if (c < 0) t = v[lt], v[lt++] = v[i], v[i++] = t;
+      else if (c > 0) t = v[--gt], v[gt] = v[i], v[i] = t;
       else i++;
     }
     if (k < lt) hi = lt;
     else if (k < gt) return;
     else lo = gt;
   }
+}
+
+/* Cuts the held candidates down to the nearest per_side: far tightens to
+ * the farthest of them. */
+static void near_cut(near_acc *o) {
+  near_select(o);
+  if (o->n > o->per_side) o->n = o->per_side;
+  o->far = o->side ? INT64_MIN : INT64_MAX;
+  for (size_t i = 0; i < o->n; i++)
+    if (o->side ? o->v[i].start_ns > o->far : o->v[i].start_ns < o->far) o->far = o->v[i].start_ns;
 }
 
 static int near_push(near_acc *o, int64_t sref, int64_t start, int64_t dur) {
@@ -379,36 +406,61 @@ static int near_push(near_acc *o, int64_t sref, int64_t start, int64_t dur) {
   }
   o->v[o->n++] = (mw__op_span){sref, start, dur};
   if (o->side ? start > o->far : start < o->far) o->far = start;
-  if (o->n >= 4 * o->per_side + 64) { /* keep the nearest per_side: far tightens to the farthest of them */
-    near_select(o);
-    o->n = o->per_side;
-    o->far = o->side ? INT64_MIN : INT64_MAX;
-    for (size_t i = 0; i < o->n; i++)
-      if (o->side ? o->v[i].start_ns > o->far : o->v[i].start_ns < o->far) o->far = o->v[i].start_ns;
-  }
+  if (o->n >= 4 * o->per_side + 64) near_cut(o); /* keep the nearest per_side */
   return MW_OK;
 }
 
 /* block_ops rows nearest first: before at newest first, from at on oldest
  * first. Once per_side candidates are held, a row whose every start is
  * farther than all of them (its first_ns past the farthest after at; its
- * latest possible start before the farthest before at) ends the side. */
-static int near_row(void *user, const mw__op_row *row) {
+ * latest possible start before the farthest before at) ends the side. A row
+ * with no start on the side (its op's spans all end before at, or start
+ * before lo) is passed without reading its refs, and a row's refs (by start)
+ * are read only up to the end of the side: neither changes what is pushed. */
+static int near_row(void *user, mw_read *rd, mw__op_row *row) {
   near_acc *o = user;
   /* the row's latest start: at most 120 s past its first, and before its last end */
   int64_t latest = row->first_ns + 120000000000LL < row->last_ns ? row->first_ns + 120000000000LL : row->last_ns;
-  if (o->n >= o->per_side && (o->side ? row->first_ns > o->far : latest < o->far)) return 1;
+  /* more than per_side held: far is that of all of them; before reading a
+   * row, tighten it to the farthest of the nearest per_side (every start not
+   * read then is strictly farther than per_side held ones: never kept). The
+   * side ends at a row past far whose followers are too (from at on: first_ns
+   * grows; before at: the rows' starts are below first_ns + 120 s, which
+   * falls); a row before at past far by its last end alone is passed. */
+  if (o->n > o->per_side) near_cut(o);
+  if (o->n >= o->per_side) {
+    if (o->side ? row->first_ns > o->far : row->first_ns + 120000000000LL < o->far) return 1;
+    if (!o->side && latest < o->far) return 0;
+  }
+  if (o->side ? latest < o->at || row->first_ns >= o->hi : latest < o->lo || row->first_ns >= o->at) return 0;
+  int rc = MW_ENOTFOUND;
+  for (size_t k = 0; o->side && k < o->n_kept && rc; k++)
+    if (o->kept[k].rowid == row->rowid) row->refs = o->kept[k].refs, row->refs_len = o->kept[k].len, rc = MW_OK;
+  if (rc && (rc = mw__op_row_refs(rd, row)) == MW_ENOTFOUND) return 0;
+  if (rc) return rc;
+  if (!o->side && row->last_ns >= o->at) { /* kept for the side from at on */
+    if (o->n_kept == o->cap_kept) {
+      size_t c = o->cap_kept ? 2 * o->cap_kept : 64;
+      struct near_kept *t = realloc(o->kept, c * sizeof *t);
+      if (!t) return MW_ENOMEM;
+      o->kept = t, o->cap_kept = c;
+    }
+    uint8_t *copy = malloc(row->refs_len + 1);
+    if (!copy) return MW_ENOMEM;
+    if (row->refs_len) memcpy(copy, row->refs, row->refs_len);
+    o->kept[o->n_kept++] = (struct near_kept){row->rowid, copy, row->refs_len};
+  }
   mw__refs_it it;
   mw__ref ref;
   int got;
+  int64_t end = o->side ? o->hi : o->at, from = o->side ? o->at : o->lo;
   mw__refs_init(&it, row->refs ? row->refs : (const uint8_t *)"", row->refs_len, row->first_ns);
   while ((got = mw__refs_next(&it, &ref)) == 1) {
-    if (o->side ? ref.start_ns < o->at || ref.start_ns >= o->hi : ref.start_ns >= o->at || ref.start_ns < o->lo)
-      continue;
-    int rc = near_push(o, mw__sref_block(row->block_id, ref.index), ref.start_ns, ref.dur_ns);
-    if (rc) return rc;
+    if (ref.start_ns >= end) break; /* by start: the rest are past the side */
+    if (ref.start_ns < from) continue;
+    if ((rc = near_push(o, mw__sref_block(row->block_id, ref.index), ref.start_ns, ref.dur_ns))) return rc;
   }
-  return got ? MW_EIO : MW_OK;
+  return got < 0 ? MW_EIO : MW_OK;
 }
 
 int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_ns, int64_t window_ns, size_t per_side,
@@ -452,7 +504,7 @@ int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_n
         break;
     if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
     sqlite3_reset(st);
-    if (!rc) rc = mw__store_op_rows(r, op_id, side ? at_ns : lo, side ? hi : at_ns, !side, near_row, &o);
+    if (!rc) rc = mw__store_op_keys(r, op_id, side ? at_ns : lo, side ? hi : at_ns, !side, near_row, &o);
     if (!rc && r->pool && r->pool->blk) { /* memory's (V), under pseudo-references into mr */
       size_t from = mr.n;
       rc = mw__store_view_spans(r, a, 0, op_id, side ? at_ns : lo, side ? hi : at_ns, view_ref, &mr);
@@ -468,6 +520,8 @@ int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_n
     }
   }
   free(o.v);
+  for (size_t k = 0; k < o.n_kept; k++) free(o.kept[k].refs);
+  free(o.kept);
   if (!rc && m) {
     qsort(v, m, 3 * sizeof *v, cmp_dur_desc);
     *count = (int64_t)m;

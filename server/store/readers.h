@@ -28,6 +28,13 @@ enum mw__rstmt {
   MW_RS_SPAN_BY_ROWID,
   MW_RS_MULTI_GOROUTINES,
   MW_RS_GOR_COUNTS,
+  MW_RS_BO_ASC,      /* block_read.c: BO(op, t0, t1) oldest first */
+  MW_RS_BO_DESC,     /* ... newest first */
+  MW_RS_BO_KEYS_ASC, /* ... from block_ops_by_op alone */
+  MW_RS_BO_KEYS_DESC,
+  MW_RS_BO_REFS,     /* a block_ops row's refs by rowid */
+  MW_RS_BLOCK_BY_ID, /* reader.c's blk_rd: a block by id (TR) */
+  MW_RS_OP_NAME,     /* ... an operation's name */
   MW_RS__COUNT
 };
 

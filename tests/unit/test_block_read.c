@@ -743,6 +743,51 @@ static void test_sref_ids(void **state) {
   }
 }
 
+/* An operation's nearest neighbour before at is in an older block that
+ * reaches past a newer one: blocks X (a span at +90 s), Y (+80 s) and Z
+ * (+60 s and +95 s), newest first by first_ns. Y's spans all start before
+ * X's, but Z's later one (+95 s) is the nearest to at (+100 s): reading
+ * stops at no row whose followers may start nearer. */
+static void test_neighbours_older_block_nearer(void **state) {
+  fixture *f = *state;
+  static const uint8_t TN[16] = {0x60, [15] = 1};
+  mw__sb_span x[1] = {blk_span(f, TN, 0xb1, 0, 0, 90000, 4, "x")};
+  mw__sb_span y[1] = {blk_span(f, TN, 0xb2, 0, 0, 80000, 6, "y")};
+  mw__sb_span z[2] = {blk_span(f, TN, 0xb3, 0, 0, 60000, 5, "z1"), blk_span(f, TN, 0xb4, 0, 0, 95000, 3, "z2")};
+  mw__sb_span w[1] = {blk_span(f, TN, 0xb5, 0, 0, 101000, 2, "w")};
+  const mw__sb_span *blocks[4] = {z, y, x, w};
+  size_t n[4] = {2, 1, 1, 1};
+  sqlite3 *db = open_db(f);
+  seal_blocks(f, db, blocks, n, 4, NULL);
+  sqlite3_close(db);
+  mw_read *r = rd(f);
+  int64_t qv, count;
+  mw_span_ref *sp;
+  size_t ns;
+  /* one a side, within 50 s: z2 (+95 s, 3 ms) before, w (+101 s, 2 ms) after */
+  assert_int_equal(
+      mw__store_op_neighbours(r, f->arena, f->op_db, T0 + 100000 * MS, 50000 * MS, 1, 0.0, 10, &qv, &count, &sp, &ns),
+      MW_OK);
+  assert_int_equal(count, 2);
+  assert_int_equal(qv, 2 * MS);
+  assert_int_equal(ns, 2);
+  assert_int_equal(sp[0].span_id[7], 0xb4);
+  assert_int_equal(sp[0].dur_ns, 3 * MS);
+  assert_int_equal(sp[0].start_ns, T0 + 95000 * MS);
+  assert_memory_equal(sp[0].trace_id, TN, 16);
+  assert_int_equal(sp[1].span_id[7], 0xb5);
+  /* two a side: z2 and x (+90 s) before; w alone after */
+  assert_int_equal(
+      mw__store_op_neighbours(r, f->arena, f->op_db, T0 + 100000 * MS, 50000 * MS, 2, 0.0, 10, &qv, &count, &sp, &ns),
+      MW_OK);
+  assert_int_equal(count, 3);
+  assert_int_equal(ns, 3);
+  assert_int_equal(sp[0].span_id[7], 0xb1);
+  assert_int_equal(sp[1].span_id[7], 0xb4);
+  assert_int_equal(sp[2].span_id[7], 0xb5);
+  mw__read_end(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_trace_old_rows_and_blocks),
@@ -758,6 +803,7 @@ int main(void) {
       cmocka_unit_test(test_source_spans),
       cmocka_unit_test(test_search_any_many_ops),
       cmocka_unit_test(test_sref_ids),
+      cmocka_unit_test(test_neighbours_older_block_nearer),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
