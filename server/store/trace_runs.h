@@ -1,5 +1,6 @@
 /* The trace index in sorted runs (docs/STORAGE-NOTES.md §7): trace key -> the
- * blocks holding spans of that trace. Not wired into the writer yet.
+ * blocks holding spans of that trace. The writer (writer.c) flushes its
+ * partition and merges runs; readers (reader.c, runtime_write.c) look up.
  *
  * The trace key is the first 8 bytes of the 16-byte trace id, big-endian, as
  * a signed 64-bit integer (SQLite's INTEGER order is then the byte order).
