@@ -71,14 +71,6 @@ void mw__bw_close(mw__bw *w) {
   free(w);
 }
 
-static int put_uv(mw_buf *b, uint64_t v) {
-  uint8_t t[10];
-  size_t k = 0;
-  while (v >= 0x80) t[k++] = (uint8_t)(v | 0x80), v >>= 7;
-  t[k++] = (uint8_t)v;
-  return mw__buf_add(b, t, k);
-}
-
 static int64_t sat_end(int64_t start, int64_t dur) {
   if (dur > 0 && start > INT64_MAX - dur) return INT64_MAX;
   if (dur < 0 && start < INT64_MIN - dur) return INT64_MIN;
@@ -131,10 +123,10 @@ static int seal_op(mw__bw *w, const mw__bw_sealed *b, const opkey *keys, size_t 
     int64_t end = sat_end(keys[i].start, keys[i].dur);
     if (end > last) last = end;
     if (keys[i].dur > max_dur) max_dur = keys[i].dur;
-    rc = put_uv(&w->refs, keys[i].index);
-    if (!rc) rc = put_uv(&w->refs, (uint64_t)keys[i].start - (uint64_t)prev);
+    rc = mw__buf_uvarint(&w->refs, keys[i].index);
+    if (!rc) rc = mw__buf_uvarint(&w->refs, (uint64_t)keys[i].start - (uint64_t)prev);
     prev = keys[i].start;
-    if (!rc) rc = put_uv(&w->refs, (uint64_t)keys[i].dur);
+    if (!rc) rc = mw__buf_uvarint(&w->refs, (uint64_t)keys[i].dur);
   }
   if (rc) return rc;
   sqlite3_stmt *st = w->st[ST_OP];

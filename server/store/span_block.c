@@ -12,13 +12,6 @@ static const uint8_t magic[4] = {'M', 'W', 'S', 'B'};
 
 /* --- varints ------------------------------------------------------------------ */
 
-static int put_uv(mw_buf *b, uint64_t v) {
-  uint8_t t[10];
-  size_t k = 0;
-  while (v >= 0x80) t[k++] = (uint8_t)(v | 0x80), v >>= 7;
-  t[k++] = (uint8_t)v;
-  return mw__buf_add(b, t, k);
-}
 static uint64_t zz(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 static int64_t unzz(uint64_t u) {
   uint64_t m = (u >> 1) ^ (~(u & 1) + 1);
@@ -162,8 +155,8 @@ static int seal(mw__sb_enc *e) {
   if (ZSTD_isError(zn)) return MW_EIO;
   e->z.len += zn;
   e->z.data[e->z.len] = '\0'; /* mw_buf's promise (reserve leaves room for it) */
-  int rc = put_uv(&e->head, zn);
-  if (!rc) rc = put_uv(&e->head, e->col.len);
+  int rc = mw__buf_uvarint(&e->head, zn);
+  if (!rc) rc = mw__buf_uvarint(&e->head, e->col.len);
   mw__buf_reset(&e->col);
   return rc;
 }
@@ -210,7 +203,7 @@ int mw__sb_encode(mw__sb_enc *e, const mw__sb_span *spans, size_t n, mw_buf *out
   mw_buf *c = &e->col;
   for (size_t i = 0; i < n && !rc; i++) /* 0 trace ids */
     if (!i || memcmp(e->ord[i].s->trace_id, e->ord[i - 1].s->trace_id, 16)) {
-      rc = put_uv(c, i);
+      rc = mw__buf_uvarint(c, i);
       if (!rc) rc = mw__buf_add(c, e->ord[i].s->trace_id, 16);
     }
   if (!rc) rc = seal(e);
@@ -219,7 +212,7 @@ int mw__sb_encode(mw__sb_enc *e, const mw__sb_span *spans, size_t n, mw_buf *out
   for (size_t i = 0; i < n && !rc; i++) { /* 2 parents */
     const mw__sb_span *s = e->ord[i].s;
     if (!s->has_parent) {
-      rc = put_uv(c, 0);
+      rc = mw__buf_uvarint(c, 0);
       continue;
     }
     size_t lo = 0, hi = n; /* first entry with id >= parent */
@@ -228,28 +221,28 @@ int mw__sb_encode(mw__sb_enc *e, const mw__sb_span *spans, size_t n, mw_buf *out
       if (memcmp(e->ids[mid].id, s->parent_id, 8) < 0) lo = mid + 1;
       else hi = mid;
     }
-    if (lo < n && !memcmp(e->ids[lo].id, s->parent_id, 8)) rc = put_uv(c, 2 + (uint64_t)e->ids[lo].pos);
-    else if (!(rc = put_uv(c, 1))) rc = mw__buf_add(c, s->parent_id, 8);
+    if (lo < n && !memcmp(e->ids[lo].id, s->parent_id, 8)) rc = mw__buf_uvarint(c, 2 + (uint64_t)e->ids[lo].pos);
+    else if (!(rc = mw__buf_uvarint(c, 1))) rc = mw__buf_add(c, s->parent_id, 8);
   }
   if (!rc) rc = seal(e);
   for (size_t i = 0; i < n && !rc; i++) { /* 3 times */
     const mw__sb_span *s = e->ord[i].s;
-    rc = put_uv(c, (uint64_t)s->start_ns - (uint64_t)first);
-    if (!rc) rc = put_uv(c, zz(s->dur_ns));
+    rc = mw__buf_uvarint(c, (uint64_t)s->start_ns - (uint64_t)first);
+    if (!rc) rc = mw__buf_uvarint(c, zz(s->dur_ns));
   }
   if (!rc) rc = seal(e);
   for (size_t i = 0; i < n && !rc; i++) { /* 4 small */
     const mw__sb_span *s = e->ord[i].s;
-    rc = put_uv(c, (uint64_t)s->op_id);
-    if (!rc) rc = put_uv(c, (uint64_t)s->scope_id);
-    if (!rc) rc = put_uv(c, (uint32_t)s->kind);
-    if (!rc) rc = put_uv(c, (uint32_t)s->status);
+    rc = mw__buf_uvarint(c, (uint64_t)s->op_id);
+    if (!rc) rc = mw__buf_uvarint(c, (uint64_t)s->scope_id);
+    if (!rc) rc = mw__buf_uvarint(c, (uint32_t)s->kind);
+    if (!rc) rc = mw__buf_uvarint(c, (uint32_t)s->status);
   }
   if (!rc) rc = seal(e);
   for (size_t f = 0; f < n && !rc; f += MW__SB_BODY_FRAME) { /* 5.. bodies */
     for (size_t i = f; i < n && i < f + MW__SB_BODY_FRAME && !rc; i++) {
       const mw__sb_span *s = e->ord[i].s;
-      rc = put_uv(c, s->body_len);
+      rc = mw__buf_uvarint(c, s->body_len);
       if (!rc && s->body_len) rc = mw__buf_add(c, s->body, s->body_len);
     }
     if (rc) break;
@@ -264,9 +257,9 @@ int mw__sb_encode(mw__sb_enc *e, const mw__sb_span *spans, size_t n, mw_buf *out
   size_t at = out->len;
   rc = mw__buf_add(out, magic, 4);
   if (!rc) rc = mw__buf_addc(out, MW__SB_VERSION);
-  if (!rc) rc = put_uv(out, n);
-  if (!rc) rc = put_uv(out, zz(first));
-  if (!rc) rc = put_uv(out, zz(last));
+  if (!rc) rc = mw__buf_uvarint(out, n);
+  if (!rc) rc = mw__buf_uvarint(out, zz(first));
+  if (!rc) rc = mw__buf_uvarint(out, zz(last));
   if (!rc) rc = mw__buf_add(out, e->head.data, e->head.len);
   if (!rc) {
     uLong crc = crc32(0, (const Bytef *)out->data + at, (uInt)(out->len - at));
