@@ -23,6 +23,7 @@
 #include "store/sref.h"
 #include "store/trace_runs.h"
 #include "store_fixture.h"
+#include "sql_assert.h"
 
 #define MS 1000000LL
 static const int64_t T0 = 1800000000000000000LL;
@@ -87,15 +88,6 @@ static mw__sb_span blk_span(const fixture *f, const uint8_t trace[16], int id, i
   return s;
 }
 
-static int64_t one_int(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *st;
-  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  int64_t v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return v;
-}
-
 /* Seals each of the blocks (spans of source f->source) and flushes their
  * trace keys as one run, in one transaction on db; block ids into ids. */
 static void seal_blocks(fixture *f, sqlite3 *db, const mw__sb_span *const *blocks, const size_t *n, size_t k,
@@ -140,10 +132,10 @@ static int setup(void **state) {
   if (sfx_commit(&f->s, &job, 1)) return -1;
   *state = f;
   sqlite3 *db = open_db(f);
-  f->source = one_int(db, "SELECT id FROM sources");
-  f->scope = one_int(db, "SELECT id FROM scopes");
-  f->op_root = one_int(db, "SELECT id FROM operations WHERE name = 'GET /a'");
-  f->op_db = one_int(db, "SELECT id FROM operations WHERE name = 'db'");
+  f->source = sqlt_int(db, "SELECT id FROM sources");
+  f->scope = sqlt_int(db, "SELECT id FROM scopes");
+  f->op_root = sqlt_int(db, "SELECT id FROM operations WHERE name = 'GET /a'");
+  f->op_db = sqlt_int(db, "SELECT id FROM operations WHERE name = 'db'");
   sqlite3_close(db);
   mw_span_row q[4];
   for (int i = 0; i < 4; i++) q[i] = old_row(TQ, 0x71 + i, 0, "q", 5000 + 2 * i, 10 * (i + 1));
@@ -151,7 +143,7 @@ static int setup(void **state) {
   mw_write_job jq = {.kind = MW_JOB_SPANS, .payload = &bq, .cost_spans = 4};
   if (sfx_commit(&f->s, &jq, 1)) return -1;
   db = open_db(f);
-  f->op_q = one_int(db, "SELECT id FROM operations WHERE name = 'q'");
+  f->op_q = sqlt_int(db, "SELECT id FROM operations WHERE name = 'q'");
   mw__sb_span bqs[5];
   for (int i = 0; i < 4; i++) {
     bqs[i] = blk_span(f, TQ, 0x75 + i, 0, 0, 5001 + 2 * i, 15 + 10 * i, "q");
@@ -718,7 +710,7 @@ static void test_sref_ids(void **state) {
   char sql[128];
   snprintf(sql, sizeof sql, "SELECT block_id FROM block_ops WHERE op_id = %lld", (long long)f->op_q);
   sqlite3 *db = open_db(f);
-  int64_t blk = one_int(db, sql);
+  int64_t blk = sqlt_int(db, sql);
   sqlite3_close(db);
   int64_t srefs[6];
   for (uint32_t i = 0; i < 5; i++) srefs[i] = mw__sref_block(blk, i);

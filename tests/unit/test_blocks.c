@@ -31,6 +31,7 @@
 #include "store/schema.h"
 #include "store/sref.h"
 #include "store_fixture.h"
+#include "sql_assert.h"
 
 enum { READERS = 3, TRACES = 40, MAX_SENT = 40000 };
 
@@ -60,20 +61,6 @@ typedef struct fx {
   size_t seals, flushes;
 } fx;
 
-static void exec(sqlite3 *db, const char *sql) {
-  char *msg = NULL;
-  if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fail_msg("%s: %s", sql, msg);
-}
-
-static int64_t one(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *st;
-  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  int64_t v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return v;
-}
-
 static uint64_t rnd(fx *f) {
   f->rng ^= f->rng << 13;
   f->rng ^= f->rng >> 7;
@@ -88,7 +75,7 @@ static int setup(void **state) {
   assert_true(fd >= 0);
   close(fd);
   assert_int_equal(sqlite3_open(f->path, &f->w), SQLITE_OK);
-  exec(f->w, "PRAGMA journal_mode=WAL");
+  sqlt_exec(f->w, "PRAGMA journal_mode=WAL");
   char err[256] = "";
   if (mw__schema_apply(f->w, 0, err, sizeof err)) fail_msg("the migrations: %s", err);
   assert_int_equal(mw__truns_w_open(f->w, &f->tw), MW_OK);
@@ -175,7 +162,7 @@ static void seal(fx *f, int64_t src) {
   char sql[128];
   snprintf(sql, sizeof sql, "DELETE FROM span_tail WHERE source_id = %lld AND seq <= %lld", (long long)src,
            (long long)tail);
-  exec(f->w, sql);
+  sqlt_exec(f->w, sql);
   for (size_t i = 0; i < f->n; i++)
     if (f->v[i].source == src && !f->v[i].in_block && f->v[i].tail > 0 && f->v[i].tail <= tail) f->v[i].in_block = 1;
   f->seals++;
@@ -209,7 +196,7 @@ static void tail_row(fx *f, size_t from, size_t to) {
  * first when mw__blk_must_seal says so, one tail row per run of spans that go
  * to one block; then the idle seals of every source due at now. */
 static void commit(fx *f, int64_t src, size_t k, int64_t start, int64_t spread) {
-  exec(f->w, "BEGIN IMMEDIATE");
+  sqlt_exec(f->w, "BEGIN IMMEDIATE");
   mw__blk_txn_begin(f->b);
   mw__blk_job_begin(f->b);
   size_t from = f->n;
@@ -228,7 +215,7 @@ static void commit(fx *f, int64_t src, size_t k, int64_t start, int64_t spread) 
   int64_t due[8];
   size_t nd = mw__blk_due(f->b, f->now, due, 8);
   for (size_t i = 0; i < nd && i < 8; i++) seal(f, due[i]);
-  exec(f->w, "COMMIT");
+  sqlt_exec(f->w, "COMMIT");
   assert_int_equal(mw__blk_apply(f->b), MW_OK);
   int64_t seq = mw__blk_seq(f->b);
   for (size_t i = 0; i < f->n; i++)
@@ -237,12 +224,12 @@ static void commit(fx *f, int64_t src, size_t k, int64_t start, int64_t spread) 
 
 /* The partition to trace_runs, in a transaction of its own. */
 static void flush(fx *f) {
-  exec(f->w, "BEGIN IMMEDIATE");
+  sqlt_exec(f->w, "BEGIN IMMEDIATE");
   mw__blk_txn_begin(f->b);
   int64_t run;
   assert_int_equal(mw__truns_flush(f->tw, mw__blk_mem(f->b), &run), MW_OK);
   mw__blk_stage_flush(f->b);
-  exec(f->w, "COMMIT");
+  sqlt_exec(f->w, "COMMIT");
   assert_int_equal(mw__blk_apply(f->b), MW_OK);
   f->flushes++;
 }
@@ -256,13 +243,13 @@ typedef struct rdr {
 
 static void reader_begin(fx *f, rdr *r, int i) {
   r->seq = mw__blk_seq(f->b);
-  exec(f->r[i], "BEGIN");
-  one(f->r[i], "SELECT count(*) FROM span_blocks");
+  sqlt_exec(f->r[i], "BEGIN");
+  sqlt_int(f->r[i], "SELECT count(*) FROM span_blocks");
   r->open = 1;
 }
 
 static void reader_end(fx *f, rdr *r, int i) {
-  exec(f->r[i], "COMMIT");
+  sqlt_exec(f->r[i], "COMMIT");
   r->open = 0;
 }
 
@@ -477,31 +464,31 @@ static void test_staging(void **state) {
   mw__blk *b = f->b;
   mw_arena *a = mw__arena_new(0);
   mw__blk_view vw;
-  exec(f->w, "BEGIN IMMEDIATE");
+  sqlt_exec(f->w, "BEGIN IMMEDIATE");
   mw__blk_txn_begin(b);
-  exec(f->w, "SAVEPOINT job");
+  sqlt_exec(f->w, "SAVEPOINT job");
   mw__blk_job_begin(b);
   for (int i = 0; i < 5; i++) assert_int_equal(mw__blk_stage_span(b, 4, &new_span(f, i, 4, f->now + i)->s, f->now), 0);
-  exec(f->w, "RELEASE job");
+  sqlt_exec(f->w, "RELEASE job");
   assert_int_equal(mw__blk_view_take(b, mw__blk_seq(b), a, 0, &vw), MW_OK);
   assert_int_equal(vw.n, 0); /* staged: not seen */
-  exec(f->w, "SAVEPOINT job");
+  sqlt_exec(f->w, "SAVEPOINT job");
   mw__blk_job_begin(b);
   for (int i = 0; i < 3; i++) assert_int_equal(mw__blk_stage_span(b, 4, &new_span(f, i, 4, f->now + i)->s, f->now), 0);
   seal(f, 4);
   assert_int_equal(mw__blk_stage_span(b, 4, &new_span(f, 0, 4, f->now)->s, f->now), 0);
   assert_int_equal(mw__blk_stage_span(b, 5, &new_span(f, 0, 5, f->now)->s, f->now), 0);
-  exec(f->w, "ROLLBACK TO job");
-  exec(f->w, "RELEASE job");
+  sqlt_exec(f->w, "ROLLBACK TO job");
+  sqlt_exec(f->w, "RELEASE job");
   mw__blk_job_rollback(b);
   /* after the job's rollback: the first job's 5 spans, unsealed */
-  exec(f->w, "SAVEPOINT job");
+  sqlt_exec(f->w, "SAVEPOINT job");
   mw__blk_job_begin(b);
   assert_int_equal(mw__blk_stage_span(b, 5, &new_span(f, 1, 5, f->now)->s, f->now), 0);
-  exec(f->w, "RELEASE job");
-  exec(f->w, "COMMIT");
+  sqlt_exec(f->w, "RELEASE job");
+  sqlt_exec(f->w, "COMMIT");
   assert_int_equal(mw__blk_apply(b), MW_OK);
-  assert_int_equal(one(f->w, "SELECT count(*) FROM span_blocks"), 0);
+  assert_int_equal(sqlt_int(f->w, "SELECT count(*) FROM span_blocks"), 0);
   assert_int_equal(mw__blk_view_take(b, mw__blk_seq(b), a, 4, &vw), MW_OK);
   assert_int_equal(vw.n, 1);
   assert_int_equal(vw.v[0].n, 5);
@@ -595,8 +582,8 @@ static void test_recover(void **state) {
   size_t open = 0;
   for (size_t i = 0; i < f->n; i++) open += !f->v[i].in_block;
   assert_true(open > 0);
-  assert_true(one(f->w, "SELECT count(*) FROM span_blocks WHERE id > (SELECT max(block_id) FROM trace_runs)") > 0);
-  assert_int_equal(one(f->w, "SELECT coalesce(sum(n), 0) FROM span_tail"), (int64_t)open);
+  assert_true(sqlt_int(f->w, "SELECT count(*) FROM span_blocks WHERE id > (SELECT max(block_id) FROM trace_runs)") > 0);
+  assert_int_equal(sqlt_int(f->w, "SELECT coalesce(sum(n), 0) FROM span_tail"), (int64_t)open);
   mw__blk_free(f->b); /* the crash */
   f->b = mw__blk_new();
   int64_t max_seq;
@@ -714,7 +701,7 @@ static int64_t wone(sfx *f, const char *sql) {
   snprintf(p, sizeof p, "%s/meanwhile.db", f->dir);
   sqlite3 *db;
   assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-  int64_t v = one(db, sql);
+  int64_t v = sqlt_int(db, sql);
   sqlite3_close(db);
   return v;
 }

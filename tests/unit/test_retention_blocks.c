@@ -32,6 +32,7 @@
 #include "store/retention.h"
 #include "store/schema.h"
 #include "store/trace_runs.h"
+#include "sql_assert.h"
 
 #define S ((int64_t)1000000000)
 #define MIN (60 * S)
@@ -78,20 +79,6 @@ typedef struct world {
   int64_t extra[N_OPS]; /* span_count of spans in open blocks (in span_tail only) */
   int64_t drift[N_OPS]; /* span_count set this much below the spans stored */
 } world;
-
-static int64_t one(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  int64_t v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return v;
-}
-
-static void exec(sqlite3 *db, const char *sql) {
-  char *e = NULL;
-  if (sqlite3_exec(db, sql, NULL, NULL, &e) != SQLITE_OK) fail_msg("%s: %s", sql, e);
-}
 
 static void mk(mw__sb_span *s, uint8_t *body, uint64_t trace, uint64_t span, int64_t op, int64_t start, int64_t dur) {
   memset(s, 0, sizeof *s);
@@ -208,10 +195,10 @@ static void build_rows(world *w, size_t blocks_per_source, size_t rows_per_sourc
   unlink(w->path);
   char err[256] = "";
   assert_int_equal(sqlite3_open(w->path, &w->db), SQLITE_OK);
-  exec(w->db, "PRAGMA auto_vacuum = INCREMENTAL"); /* as store.c makes a new file */
+  sqlt_exec(w->db, "PRAGMA auto_vacuum = INCREMENTAL"); /* as store.c makes a new file */
   /* the server's writer connection (store.c, checkpoint.c: the checkpointer
    * thread checkpoints; here run_passes does, between batches and untimed) */
-  exec(w->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384");
+  sqlt_exec(w->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384");
   sqlite3_wal_autocheckpoint(w->db, 0);
   if (mw__schema_apply(w->db, 0, err, sizeof err)) fail_msg("%s", err);
   assert_int_equal(mw__bw_open(w->db, &w->bw), MW_OK);
@@ -219,14 +206,14 @@ static void build_rows(world *w, size_t blocks_per_source, size_t rows_per_sourc
   assert_non_null(w->mem = mw__truns_mem_new());
   /* blocks every 2 minutes from T0 per source; the cutoff in the middle */
   w->cutoff = T0 + (int64_t)blocks_per_source * MIN + 17 * S;
-  exec(w->db, "BEGIN");
+  sqlt_exec(w->db, "BEGIN");
   for (int64_t src = 1; src <= N_SRC; src++) {
     char sql[256];
     snprintf(sql, sizeof sql,
              "INSERT INTO sources (id, service, instance, first_ns, last_ns) VALUES (%lld, 'svc', 'i%lld', %lld, "
              "%lld)",
              (long long)src, (long long)src, (long long)(T0 - 7200 * S), (long long)(T0 + 7200 * S));
-    exec(w->db, sql);
+    sqlt_exec(w->db, sql);
   }
   for (size_t j = 0; j < blocks_per_source; j++)
     for (int64_t src = 1; src <= N_SRC; src++) {
@@ -246,10 +233,10 @@ static void build_rows(world *w, size_t blocks_per_source, size_t rows_per_sourc
     char sql[160];
     snprintf(sql, sizeof sql, "INSERT INTO operations (id, service, name, span_count) VALUES (%d, 'svc', 'op%d', %lld)",
              op, op, (long long)count);
-    exec(w->db, sql);
+    sqlt_exec(w->db, sql);
   }
-  exec(w->db, "COMMIT");
-  exec(w->db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  sqlt_exec(w->db, "COMMIT");
+  sqlt_exec(w->db, "PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 static void build(world *w, size_t blocks_per_source) { build_rows(w, blocks_per_source, 400); }
@@ -290,18 +277,18 @@ static int64_t run_passes_p(world *w, int lend, size_t *batches, int64_t *p50) {
   int64_t worst = 0, *times = NULL;
   *batches = 0;
   for (size_t i = 0; i < 100000 && more; i++) {
-    int64_t blocks = one(w->db, "SELECT count(*) FROM span_blocks"), t = mono_us();
+    int64_t blocks = sqlt_int(w->db, "SELECT count(*) FROM span_blocks"), t = mono_us();
     assert_int_equal(mw__retention_batch(&r, w->db, &more, &gone), MW_OK);
     t = mono_us() - t;
-    exec(w->db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    sqlt_exec(w->db, "PRAGMA wal_checkpoint(TRUNCATE)");
     if (t > worst) worst = t;
     times = realloc(times, (i + 1) * sizeof *times);
     times[i] = t;
     if (getenv("MW_RETENTION_TRACE") && t > 3000)
       print_message("batch %zu: %lld us, blocks %lld -> %lld, free pages %lld\n", i, (long long)t, (long long)blocks,
-                    (long long)one(w->db, "SELECT count(*) FROM span_blocks"),
-                    (long long)one(w->db, "PRAGMA freelist_count"));
-    assert_in_range(blocks - one(w->db, "SELECT count(*) FROM span_blocks"), 0, 8); /* ≤ 8 blocks a batch */
+                    (long long)sqlt_int(w->db, "SELECT count(*) FROM span_blocks"),
+                    (long long)sqlt_int(w->db, "PRAGMA freelist_count"));
+    assert_in_range(blocks - sqlt_int(w->db, "SELECT count(*) FROM span_blocks"), 0, 8); /* ≤ 8 blocks a batch */
     any_gone |= gone;
     ++*batches;
   }
@@ -344,8 +331,8 @@ static void check(world *w) {
   sqlite3_finalize(has);
   sqlite3_finalize(ops);
   assert_true(kept > 0 && kept < w->n_blocks);
-  assert_int_equal(one(db, "SELECT count(*) FROM span_blocks"), kept);
-  assert_int_equal(one(db, "SELECT count(*) FROM block_ops"), ops_rows);
+  assert_int_equal(sqlt_int(db, "SELECT count(*) FROM span_blocks"), kept);
+  assert_int_equal(sqlt_int(db, "SELECT count(*) FROM block_ops"), ops_rows);
   /* slow rows: those of kept blocks (negative srefs) and of old rows left */
   sqlite3_stmt *st;
   assert_int_equal(sqlite3_prepare_v2(db,
@@ -364,7 +351,7 @@ static void check(world *w) {
   /* old rows: those that began at or after the cutoff */
   size_t after = 0;
   for (int op = 1; op < N_OPS; op++) after += w->old_after[op];
-  assert_int_equal(one(db, "SELECT count(*) FROM spans"), after);
+  assert_int_equal(sqlt_int(db, "SELECT count(*) FROM spans"), after);
   /* operations: span_count is what is left; one with nothing left is gone,
    * one with spans left stays (op 4, whose count says 0) */
   assert_int_equal(sqlite3_prepare_v2(db, "SELECT span_count FROM operations WHERE id = ?1", -1, &st, NULL), SQLITE_OK);
@@ -389,10 +376,10 @@ static void check(world *w) {
   assert_true(runs_kept > 0 && runs_kept < w->n_runs);
   char sql[160];
   snprintf(sql, sizeof sql, "SELECT count(*) FROM trace_run_list WHERE last_ns < %lld", (long long)w->cutoff);
-  assert_int_equal(one(db, sql), 0);
-  assert_int_equal(one(db, "SELECT count(*) FROM trace_run_list WHERE level >= 0"), runs_kept);
-  assert_int_equal(one(db, "SELECT count(*) FROM trace_runs WHERE run_id NOT IN (SELECT run_id FROM trace_run_list)"),
-                   0);
+  assert_int_equal(sqlt_int(db, sql), 0);
+  assert_int_equal(sqlt_int(db, "SELECT count(*) FROM trace_run_list WHERE level >= 0"), runs_kept);
+  assert_int_equal(
+      sqlt_int(db, "SELECT count(*) FROM trace_runs WHERE run_id NOT IN (SELECT run_id FROM trace_run_list)"), 0);
   assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM trace_run_list WHERE run_id = ?1", -1, &st, NULL),
                    SQLITE_OK);
   for (size_t i = 0; i < w->n_runs; i++) {
@@ -407,13 +394,13 @@ static void check(world *w) {
 static void run_case(int lend) {
   world w;
   build(&w, 60);
-  int64_t pages = one(w.db, "PRAGMA page_count");
+  int64_t pages = sqlt_int(w.db, "PRAGMA page_count");
   size_t batches;
   int64_t worst = run_passes(&w, lend, &batches);
   check(&w);
   /* space came back: no free page left, the file has fewer pages */
-  assert_int_equal(one(w.db, "PRAGMA freelist_count"), 0);
-  int64_t after = one(w.db, "PRAGMA page_count");
+  assert_int_equal(sqlt_int(w.db, "PRAGMA freelist_count"), 0);
+  int64_t after = sqlt_int(w.db, "PRAGMA page_count");
   assert_true(after < pages * 3 / 4);
   print_message("retention: %zu blocks, %zu batches, slowest %lld us, pages %lld -> %lld\n", w.n_blocks, batches,
                 (long long)worst, (long long)pages, (long long)after);
@@ -440,26 +427,26 @@ static void test_retention_again(void **state) {
   size_t batches;
   run_passes(&w, 0, &batches);
   check(&w);
-  int64_t blocks = one(w.db, "SELECT count(*) FROM span_blocks");
+  int64_t blocks = sqlt_int(w.db, "SELECT count(*) FROM span_blocks");
   mw__retention r;
   memset(&r, 0, sizeof r);
   mw__retention_init(&r, mw__now_ns() - w.cutoff, 0, 0);
   int more = 1, gone;
   for (int i = 0; i < 100 && more; i++) assert_int_equal(mw__retention_batch(&r, w.db, &more, &gone), MW_OK);
-  assert_int_equal(one(w.db, "SELECT count(*) FROM span_blocks"), blocks);
+  assert_int_equal(sqlt_int(w.db, "SELECT count(*) FROM span_blocks"), blocks);
   check(&w);
   /* everything is past a cutoff an hour after the newest span */
   mw__retention_init(&r, mw__now_ns() - (w.cutoff + 200 * MIN), 0, 0);
   more = 1;
   for (int i = 0; i < 1000 && more; i++) assert_int_equal(mw__retention_batch(&r, w.db, &more, &gone), MW_OK);
-  assert_int_equal(one(w.db, "SELECT count(*) FROM span_blocks"), 0);
-  assert_int_equal(one(w.db, "SELECT count(*) FROM block_ops"), 0);
-  assert_int_equal(one(w.db, "SELECT count(*) FROM slow_spans"), 0);
-  assert_int_equal(one(w.db, "SELECT count(*) FROM trace_runs"), 0);
-  assert_int_equal(one(w.db, "SELECT count(*) FROM spans"), 0);
+  assert_int_equal(sqlt_int(w.db, "SELECT count(*) FROM span_blocks"), 0);
+  assert_int_equal(sqlt_int(w.db, "SELECT count(*) FROM block_ops"), 0);
+  assert_int_equal(sqlt_int(w.db, "SELECT count(*) FROM slow_spans"), 0);
+  assert_int_equal(sqlt_int(w.db, "SELECT count(*) FROM trace_runs"), 0);
+  assert_int_equal(sqlt_int(w.db, "SELECT count(*) FROM spans"), 0);
   /* only op 8 is left: its open block's spans (op 4: its drifted count went below 0) */
-  assert_int_equal(one(w.db, "SELECT count(*) FROM operations"), 1);
-  assert_int_equal(one(w.db, "SELECT span_count FROM operations WHERE id = 8"), 3);
+  assert_int_equal(sqlt_int(w.db, "SELECT count(*) FROM operations"), 1);
+  assert_int_equal(sqlt_int(w.db, "SELECT span_count FROM operations WHERE id = 8"), 3);
   teardown_world(&w);
 }
 
@@ -496,7 +483,7 @@ static void bench(void **state) {
   block_spans = spans_env ? (size_t)atol(spans_env) : 0;
   world w;
   build_rows(&w, (size_t)atol(e), rows ? (size_t)atol(rows) : 400);
-  int64_t pages = one(w.db, "PRAGMA page_count");
+  int64_t pages = sqlt_int(w.db, "PRAGMA page_count");
   size_t batches;
   int64_t p50, t = mono_us(), worst = run_passes_p(&w, 1, &batches, &p50);
   t = mono_us() - t;
@@ -505,7 +492,7 @@ static void bench(void **state) {
   print_message("bench: %zu blocks (%zu spans), %zu batches in %lld ms, batch p50 %lld us, slowest %lld us, pages "
                 "%lld -> %lld\n",
                 w.n_blocks, spans, batches, (long long)t / 1000, (long long)p50, (long long)worst, (long long)pages,
-                (long long)one(w.db, "PRAGMA page_count"));
+                (long long)sqlt_int(w.db, "PRAGMA page_count"));
   teardown_world(&w);
 }
 

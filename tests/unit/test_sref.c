@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "store/schema.h"
 #include "store/sref.h"
+#include "sql_assert.h"
 
 static void test_sref_values(void **state) {
   (void)state;
@@ -50,20 +51,6 @@ static void test_sref_round_trip_and_order(void **state) {
     }
 }
 
-static int64_t one(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *st;
-  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  int64_t v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return v;
-}
-
-static void exec(sqlite3 *db, const char *sql) {
-  char *msg = NULL;
-  if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fail_msg("%s: %s", sql, msg);
-}
-
 static void test_schema_0008(void **state) {
   (void)state;
   sqlite3 *db;
@@ -72,40 +59,45 @@ static void test_schema_0008(void **state) {
   assert_true(mw__sql_files_count >= 8);
   assert_string_equal(mw__sql_files[7].path, "0008_span_blocks.sql");
   if (mw__schema_apply(db, 0, err, sizeof err)) fail_msg("%s", err);
-  assert_int_equal(one(db, "PRAGMA user_version"), (int64_t)mw__sql_files_count);
-  assert_int_equal(one(db, "PRAGMA application_id"), 0x4D57484C);
+  assert_int_equal(sqlt_int(db, "PRAGMA user_version"), (int64_t)mw__sql_files_count);
+  assert_int_equal(sqlt_int(db, "PRAGMA application_id"), 0x4D57484C);
   /* a second apply is refused: the database has a version */
   assert_int_equal(mw__schema_apply(db, 0, err, sizeof err), MW_EINVAL);
 
-  assert_int_equal(one(db, "SELECT count(*) FROM sqlite_schema WHERE name IN ('span_blocks', 'span_blocks_by_source', "
-                           "'block_ops', 'block_ops_by_op', 'block_ops_by_block', 'span_tail', 'trace_runs', "
-                           "'trace_run_list')"),
+  assert_int_equal(sqlt_int(db,
+                            "SELECT count(*) FROM sqlite_schema WHERE name IN ('span_blocks', 'span_blocks_by_source', "
+                            "'block_ops', 'block_ops_by_op', 'block_ops_by_block', 'span_tail', 'trace_runs', "
+                            "'trace_run_list')"),
                    8);
-  assert_int_equal(one(db, "SELECT count(*) FROM pragma_table_info('block_ops') WHERE name IN ('refs', 'slow_ns')"), 2);
+  assert_int_equal(
+      sqlt_int(db, "SELECT count(*) FROM pragma_table_info('block_ops') WHERE name IN ('refs', 'slow_ns')"), 2);
   /* block_ops keeps a rowid (its refs rows stay in their pages: 0008's comment) */
   assert_int_equal(
-      one(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'block_ops' AND sql LIKE '%WITHOUT ROWID%'"), 0);
+      sqlt_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'block_ops' AND sql LIKE '%WITHOUT ROWID%'"), 0);
 
   /* block ids are never reused, even once the newest block is deleted
    * (the restart rebuild of the trace partition reads blocks by id) */
-  exec(db, "INSERT INTO span_blocks (source_id, first_ns, last_ns, n, format, data) VALUES (1, 10, 20, 1, 1, x'00')");
-  exec(db, "INSERT INTO span_blocks (source_id, first_ns, last_ns, n, format, data) VALUES (1, 10, 20, 1, 1, x'00')");
-  exec(db, "DELETE FROM span_blocks");
-  exec(db, "INSERT INTO span_blocks (source_id, first_ns, last_ns, n, format, data) VALUES (1, 10, 20, 1, 1, x'00')");
-  assert_int_equal(one(db, "SELECT id FROM span_blocks"), 3);
+  sqlt_exec(db,
+            "INSERT INTO span_blocks (source_id, first_ns, last_ns, n, format, data) VALUES (1, 10, 20, 1, 1, x'00')");
+  sqlt_exec(db,
+            "INSERT INTO span_blocks (source_id, first_ns, last_ns, n, format, data) VALUES (1, 10, 20, 1, 1, x'00')");
+  sqlt_exec(db, "DELETE FROM span_blocks");
+  sqlt_exec(db,
+            "INSERT INTO span_blocks (source_id, first_ns, last_ns, n, format, data) VALUES (1, 10, 20, 1, 1, x'00')");
+  assert_int_equal(sqlt_int(db, "SELECT id FROM span_blocks"), 3);
 
   /* an old slow span (block_id NULL) and a block's, ordered by duration then sref */
-  exec(db, "INSERT INTO slow_spans (op_id, dur_ns, span_rowid, start_ns) VALUES (7, 100, 42, 5)");
-  exec(db, "INSERT INTO slow_spans (op_id, dur_ns, span_rowid, start_ns) VALUES (7, 100, -196612, 6)");
-  assert_int_equal(one(db, "SELECT span_rowid FROM slow_spans WHERE op_id = 7 ORDER BY dur_ns DESC, span_rowid"),
+  sqlt_exec(db, "INSERT INTO slow_spans (op_id, dur_ns, span_rowid, start_ns) VALUES (7, 100, 42, 5)");
+  sqlt_exec(db, "INSERT INTO slow_spans (op_id, dur_ns, span_rowid, start_ns) VALUES (7, 100, -196612, 6)");
+  assert_int_equal(sqlt_int(db, "SELECT span_rowid FROM slow_spans WHERE op_id = 7 ORDER BY dur_ns DESC, span_rowid"),
                    -196612);
   sqlite3_close(db);
 
   /* a prefix of the migrations: version 7, no block tables */
   assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
   if (mw__schema_apply(db, 7, err, sizeof err)) fail_msg("%s", err);
-  assert_int_equal(one(db, "PRAGMA user_version"), 7);
-  assert_int_equal(one(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'span_blocks'"), 0);
+  assert_int_equal(sqlt_int(db, "PRAGMA user_version"), 7);
+  assert_int_equal(sqlt_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'span_blocks'"), 0);
   sqlite3_close(db);
   assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
   assert_int_equal(mw__schema_apply(db, mw__sql_files_count + 1, err, sizeof err), MW_EINVAL);

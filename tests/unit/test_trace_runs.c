@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "store/schema.h"
 #include "store/trace_runs.h"
+#include "sql_assert.h"
 
 typedef struct fx {
   char path[64];
@@ -27,20 +28,6 @@ typedef struct fx {
   mw__truns_mem *m;
 } fx;
 
-static void exec(sqlite3 *db, const char *sql) {
-  char *msg = NULL;
-  if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fail_msg("%s: %s", sql, msg);
-}
-
-static int64_t one(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *st;
-  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  int64_t v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return v;
-}
-
 static int setup(void **state) {
   fx *f = calloc(1, sizeof *f);
   snprintf(f->path, sizeof f->path, "/tmp/mw-truns-XXXXXX");
@@ -48,7 +35,7 @@ static int setup(void **state) {
   assert_true(fd >= 0);
   close(fd);
   assert_int_equal(sqlite3_open(f->path, &f->w), SQLITE_OK);
-  exec(f->w, "PRAGMA journal_mode=WAL");
+  sqlt_exec(f->w, "PRAGMA journal_mode=WAL");
   char err[256] = "";
   if (mw__schema_apply(f->w, 0, err, sizeof err)) fail_msg("the migrations: %s", err); /* 0008 has the tables */
   assert_int_equal(sqlite3_open(f->path, &f->r), SQLITE_OK);
@@ -80,9 +67,9 @@ static int teardown(void **state) {
 /* flush the partition in a transaction of its own, then forget it */
 static int64_t flush(fx *f) {
   int64_t id;
-  exec(f->w, "BEGIN IMMEDIATE");
+  sqlt_exec(f->w, "BEGIN IMMEDIATE");
   assert_int_equal(mw__truns_flush(f->tw, f->m, &id), MW_OK);
-  exec(f->w, "COMMIT");
+  sqlt_exec(f->w, "COMMIT");
   mw__truns_mem_clear(f->m);
   return id;
 }
@@ -91,9 +78,9 @@ static int64_t flush(fx *f) {
 static size_t maintain_all(fx *f, const mw__truns_merge_opts *o) {
   size_t calls = 0, work;
   do {
-    exec(f->w, "BEGIN IMMEDIATE");
+    sqlt_exec(f->w, "BEGIN IMMEDIATE");
     assert_int_equal(mw__truns_maintain(f->tw, o, &work), MW_OK);
-    exec(f->w, "COMMIT");
+    sqlt_exec(f->w, "COMMIT");
     calls++;
     assert_true(calls < 100000);
   } while (work > 0);
@@ -141,16 +128,16 @@ static void test_dups_and_collisions(void **state) {
   }
   /* flushed but not committed: the reader's snapshot has no run; memory still answers */
   int64_t id;
-  exec(f->w, "BEGIN IMMEDIATE");
+  sqlt_exec(f->w, "BEGIN IMMEDIATE");
   assert_int_equal(mw__truns_flush(f->tw, f->m, &id), MW_OK);
   assert_true(id == 1);
   lookup(f, NULL, ka, 0, out, 8, &n);
   assert_int_equal(n, 0);
-  exec(f->w, "COMMIT");
-  assert_int_equal(one(f->r, "SELECT count(*) FROM trace_runs WHERE run_id = 1"), 3);
-  assert_int_equal(one(f->r, "SELECT entries FROM trace_run_list WHERE run_id = 1"), 3);
-  assert_int_equal(one(f->r, "SELECT first_ns FROM trace_run_list WHERE run_id = 1"), 100);
-  assert_int_equal(one(f->r, "SELECT last_ns FROM trace_run_list WHERE run_id = 1"), 250);
+  sqlt_exec(f->w, "COMMIT");
+  assert_int_equal(sqlt_int(f->r, "SELECT count(*) FROM trace_runs WHERE run_id = 1"), 3);
+  assert_int_equal(sqlt_int(f->r, "SELECT entries FROM trace_run_list WHERE run_id = 1"), 3);
+  assert_int_equal(sqlt_int(f->r, "SELECT first_ns FROM trace_run_list WHERE run_id = 1"), 100);
+  assert_int_equal(sqlt_int(f->r, "SELECT last_ns FROM trace_run_list WHERE run_id = 1"), 250);
   /* committed, memory still holding the same entries: answers without repeats */
   lookup(f, f->m, ka, 0, out, 8, &n);
   assert_int_equal(n, 2);
@@ -173,9 +160,9 @@ static void test_dups_and_collisions(void **state) {
   }
   /* an empty partition writes nothing */
   mw__truns_mem_clear(f->m);
-  exec(f->w, "BEGIN IMMEDIATE");
+  sqlt_exec(f->w, "BEGIN IMMEDIATE");
   assert_int_equal(mw__truns_flush(f->tw, f->m, &id), MW_OK);
-  exec(f->w, "COMMIT");
+  sqlt_exec(f->w, "COMMIT");
   assert_true(id == 0);
   assert_int_equal(mw__truns_run_count(f->rd), 2);
 }
@@ -277,31 +264,31 @@ static void test_runs_and_merges(void **state) {
   check_all(f, r, nr, 1);
   check_all(f, r, nr, 0);
   size_t pairs = distinct_pairs(r, nr);
-  assert_int_equal(one(f->r, "SELECT count(*) FROM trace_runs"), pairs);
+  assert_int_equal(sqlt_int(f->r, "SELECT count(*) FROM trace_runs"), pairs);
 
   /* merge level 0 runs older than flush 30 (last_ns < 30,000), 8 at a time,
    * in small steps; lookups in the middle of a merge see every entry */
   mw__truns_merge_opts o = {.level = 0, .before_ns = 30000, .min_runs = 2, .max_runs = 8, .budget = 100};
   size_t work, steps = 0;
   do {
-    exec(f->w, "BEGIN IMMEDIATE");
+    sqlt_exec(f->w, "BEGIN IMMEDIATE");
     assert_int_equal(mw__truns_maintain(f->tw, &o, &work), MW_OK);
-    exec(f->w, "COMMIT");
+    sqlt_exec(f->w, "COMMIT");
     if (++steps % 7 == 0) check_keys(f, r, nr, 1, 29);
   } while (work > 0);
   assert_true(steps > 30 * 400 / 100); /* bounded: many small steps, not one big one */
   check_all(f, r, nr, 1);
   /* 30 runs by 8: 8+8+8+6 -> 4 level-1 runs, plus the 9 younger level-0 runs */
-  assert_int_equal(one(f->r, "SELECT count(*) FROM trace_run_list WHERE level = 1"), 4);
-  assert_int_equal(one(f->r, "SELECT count(*) FROM trace_run_list WHERE level = 0"), 9);
-  assert_int_equal(one(f->r, "SELECT count(*) FROM trace_run_list WHERE level < 0 OR into_run IS NOT NULL"), 0);
+  assert_int_equal(sqlt_int(f->r, "SELECT count(*) FROM trace_run_list WHERE level = 1"), 4);
+  assert_int_equal(sqlt_int(f->r, "SELECT count(*) FROM trace_run_list WHERE level = 0"), 9);
+  assert_int_equal(sqlt_int(f->r, "SELECT count(*) FROM trace_run_list WHERE level < 0 OR into_run IS NOT NULL"), 0);
   /* merging kept every entry once (dropped sources deleted) */
-  assert_int_equal(one(f->r, "SELECT count(*) FROM trace_runs"), pairs);
-  assert_int_equal(one(f->r, "SELECT sum(entries) FROM trace_run_list"), pairs);
+  assert_int_equal(sqlt_int(f->r, "SELECT count(*) FROM trace_runs"), pairs);
+  assert_int_equal(sqlt_int(f->r, "SELECT sum(entries) FROM trace_run_list"), pairs);
   /* level 1 into level 2, all in one step per budget */
   o = (mw__truns_merge_opts){.level = 1, .before_ns = INT64_MAX, .min_runs = 2, .max_runs = 64, .budget = 100000};
   maintain_all(f, &o);
-  assert_int_equal(one(f->r, "SELECT count(*) FROM trace_run_list WHERE level = 2"), 1);
+  assert_int_equal(sqlt_int(f->r, "SELECT count(*) FROM trace_run_list WHERE level = 2"), 1);
   /* its time range: that of the blocks of flushes 0..29 (the test's times: see fill) */
   int64_t lo = INT64_MAX, hi = INT64_MIN;
   for (size_t i = 0; i < nr; i++)
@@ -310,18 +297,18 @@ static void test_runs_and_merges(void **state) {
       if (t < lo) lo = t;
       if (t + 9 > hi) hi = t + 9;
     }
-  assert_int_equal(one(f->r, "SELECT first_ns FROM trace_run_list WHERE level = 2"), lo);
-  assert_int_equal(one(f->r, "SELECT last_ns FROM trace_run_list WHERE level = 2"), hi);
+  assert_int_equal(sqlt_int(f->r, "SELECT first_ns FROM trace_run_list WHERE level = 2"), lo);
+  assert_int_equal(sqlt_int(f->r, "SELECT last_ns FROM trace_run_list WHERE level = 2"), hi);
   assert_int_equal(mw__truns_run_count(f->rd), 10);
   check_all(f, r, nr, 1);
-  assert_int_equal(one(f->r, "SELECT count(*) FROM trace_runs"), pairs);
+  assert_int_equal(sqlt_int(f->r, "SELECT count(*) FROM trace_runs"), pairs);
   /* each run's keys in order, no repeats: count equals distinct pairs per run */
-  assert_int_equal(one(f->r, "SELECT count(*) FROM (SELECT DISTINCT run_id, trace_key, block_id FROM trace_runs)"),
+  assert_int_equal(sqlt_int(f->r, "SELECT count(*) FROM (SELECT DISTINCT run_id, trace_key, block_id FROM trace_runs)"),
                    pairs);
   /* nothing left to do with these options */
-  exec(f->w, "BEGIN IMMEDIATE");
+  sqlt_exec(f->w, "BEGIN IMMEDIATE");
   assert_int_equal(mw__truns_maintain(f->tw, &o, &work), MW_OK);
-  exec(f->w, "COMMIT");
+  sqlt_exec(f->w, "COMMIT");
   assert_int_equal(work, 0);
   free(r);
 }
@@ -338,11 +325,11 @@ static void test_merge_resumes(void **state) {
   mw__truns_merge_opts o = {.level = 0, .before_ns = INT64_MAX, .min_runs = 2, .max_runs = 100, .budget = 200};
   size_t work;
   for (int i = 0; i < 5; i++) {
-    exec(f->w, "BEGIN IMMEDIATE");
+    sqlt_exec(f->w, "BEGIN IMMEDIATE");
     assert_int_equal(mw__truns_maintain(f->tw, &o, &work), MW_OK);
-    exec(f->w, "COMMIT");
+    sqlt_exec(f->w, "COMMIT");
   }
-  assert_int_equal(one(f->r, "SELECT count(*) FROM trace_run_list WHERE into_run IS NOT NULL"), 9);
+  assert_int_equal(sqlt_int(f->r, "SELECT count(*) FROM trace_run_list WHERE into_run IS NOT NULL"), 9);
   /* a new writer (a restart) */
   mw__truns_w_close(f->tw);
   assert_int_equal(mw__truns_w_open(f->w, &f->tw), MW_OK);
@@ -350,7 +337,7 @@ static void test_merge_resumes(void **state) {
   maintain_all(f, &o);
   assert_int_equal(mw__truns_run_count(f->rd), 1);
   check_all(f, r, nr, 0);
-  assert_int_equal(one(f->r, "SELECT count(*) FROM trace_runs"), distinct_pairs(r, nr));
+  assert_int_equal(sqlt_int(f->r, "SELECT count(*) FROM trace_runs"), distinct_pairs(r, nr));
   free(r);
 }
 
@@ -361,14 +348,14 @@ static void test_retention(void **state) {
   init_keys();
   ref *r = calloc(21 * 1000, sizeof *r);
   size_t nr = fill(f, r, 0, 21, 1000, 0); /* 20 runs + one partition in memory */
-  exec(f->w, "PRAGMA wal_checkpoint(TRUNCATE)");
-  int64_t free0 = one(f->w, "PRAGMA freelist_count");
+  sqlt_exec(f->w, "PRAGMA wal_checkpoint(TRUNCATE)");
+  int64_t free0 = sqlt_int(f->w, "PRAGMA freelist_count");
 
   /* runs whose newest block is before 8,000: flushes 0..6 (last_ns 6,999) */
   size_t runs;
-  exec(f->w, "BEGIN IMMEDIATE");
+  sqlt_exec(f->w, "BEGIN IMMEDIATE");
   assert_int_equal(mw__truns_drop_before(f->tw, 8000, &runs), MW_OK);
-  exec(f->w, "COMMIT");
+  sqlt_exec(f->w, "COMMIT");
   /* flush i's last_ns is at most i*1000+999: < 8000 for i <= 7 */
   assert_int_equal(runs, 8);
   for (size_t i = 0; i < nr; i++)
@@ -378,17 +365,17 @@ static void test_retention(void **state) {
   mw__truns_merge_opts o = {.level = 0, .before_ns = 0, .min_runs = 2, .max_runs = 8, .budget = 300};
   size_t calls = maintain_all(f, &o);
   assert_true(calls >= 8 * 1000 / 300); /* a bounded batch a call */
-  assert_int_equal(one(f->r, "SELECT count(*) FROM trace_run_list"), 12);
-  assert_int_equal(one(f->r, "SELECT count(*) FROM trace_runs"), distinct_pairs(r, nr));
+  assert_int_equal(sqlt_int(f->r, "SELECT count(*) FROM trace_run_list"), 12);
+  assert_int_equal(sqlt_int(f->r, "SELECT count(*) FROM trace_runs"), distinct_pairs(r, nr));
   check_all(f, r, nr, 1);
-  exec(f->w, "PRAGMA wal_checkpoint(TRUNCATE)");
-  assert_true(one(f->w, "PRAGMA freelist_count") > free0); /* pages given back to the free list */
+  sqlt_exec(f->w, "PRAGMA wal_checkpoint(TRUNCATE)");
+  assert_true(sqlt_int(f->w, "PRAGMA freelist_count") > free0); /* pages given back to the free list */
 
   /* blocks 1,000..1,249 (flushes 10, 11 and 12's first half) deleted from the runs and memory */
   size_t gone;
-  exec(f->w, "BEGIN IMMEDIATE");
+  sqlt_exec(f->w, "BEGIN IMMEDIATE");
   assert_int_equal(mw__truns_drop_blocks(f->tw, 1000, 1249, 10000, 12499, &gone), MW_OK);
-  exec(f->w, "COMMIT");
+  sqlt_exec(f->w, "COMMIT");
   size_t want = 0;
   for (size_t i = 0; i < nr; i++)
     if (!r[i].gone && r[i].block >= 1000 && r[i].block <= 1249) {
@@ -401,7 +388,7 @@ static void test_retention(void **state) {
   assert_int_equal(gone, want);
   assert_true(want > 0);
   check_all(f, r, nr, 1);
-  assert_int_equal(one(f->r, "SELECT sum(entries) FROM trace_run_list"), distinct_pairs(r, nr));
+  assert_int_equal(sqlt_int(f->r, "SELECT sum(entries) FROM trace_run_list"), distinct_pairs(r, nr));
   /* the partition: flush 20's blocks 2,000..2,099; drop 2,050..2,099 */
   size_t in_mem = 0;
   for (size_t i = 0; i < nr; i++)
