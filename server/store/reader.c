@@ -1218,8 +1218,10 @@ int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t s
     if (count <= 0) continue;
     if ((rc = step_int(max_st, id, &max)) && rc != MW_ENOTFOUND) goto out;
     rc = MW_OK;
-    /* the latest PCT_SAMPLE durations: of the old rows (latest first, up to
-     * the first below the least held), and of the blocks (newest first) */
+    /* the latest PCT_SAMPLE durations: of the blocks (newest first), then of
+     * the old rows (older than every block: latest first, up to the first
+     * below the least held) */
+    if ((rc = mw__store_op_keys(r, id, start_ns, end_ns, 1, latest_key, &lat))) goto out;
     sqlite3_bind_int64(durs, 1, id);
     int dstep;
     while ((dstep = sqlite3_step(durs)) == SQLITE_ROW) {
@@ -1232,7 +1234,6 @@ int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t s
       rc = MW_EIO;
       goto out;
     }
-    if ((rc = mw__store_op_keys(r, id, start_ns, end_ns, 1, latest_key, &lat))) goto out;
     size_t kept = lat.n;
     for (size_t k = 0; k < kept; k++) sample[k] = lat.v[k].dur_ns;
     if (!kept) continue;
