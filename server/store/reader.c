@@ -1125,6 +1125,13 @@ static int latest_key(void *user, mw_read *rd, mw__op_row *row) {
   if (full && top < l->v[0].start_ns) return 1;
   if (row->last_ns < top) top = row->last_ns;
   if (top < l->t0 || (full && top < l->v[0].start_ns)) return MW_OK;
+  if (row->n == 1 && row->last_ns != INT64_MAX && row->last_ns != INT64_MIN) {
+    /* one span: last_ns is its end, start + duration (unsaturated), so
+     * the index holds it whole (the usual row once blocks are small) */
+    int64_t start = row->last_ns - row->max_dur_ns;
+    if (start >= l->t0 && start < l->t1) latest_add(l, start, row->max_dur_ns);
+    return MW_OK;
+  }
   int rc = mw__op_row_refs(rd, row);
   if (rc) return rc == MW_ENOTFOUND ? MW_OK : rc;
   mw__refs_it it;

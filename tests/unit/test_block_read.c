@@ -782,7 +782,8 @@ static void test_neighbours_older_block_nearer(void **state) {
 
 /* The listing's percentiles are over the latest 10,000 spans by start,
  * though a block newer than another may hold an earlier start: block A
- * (first start +200 s, 1 ms) also holds L at +310 s lasting 500 ms; the
+ * (first start +200 s: F, of another operation) also holds L at +310 s
+ * lasting 500 ms (its block_ops row has n = 1: read from the index); the
  * newer block B holds E at +300 s (1 ms), then 4,999 spans of 2 ms and 5,000
  * of 3 ms from +310.001 s. The latest 10,000 are L and B's but E: sorted,
  * 4,999 x 2 ms, 5,000 x 3 ms, 500 ms, so p50 = p90 = p99 = 3 ms (a walk that
@@ -793,7 +794,7 @@ static void test_operations_latest_in_older_block(void **state) {
   enum { NB = 10000 };
   sqlite3 *db = open_db(f);
   assert_int_equal(sqlite3_exec(db,
-                                "INSERT INTO operations (service, name, span_count) VALUES ('shop', 'latest', 10002)",
+                                "INSERT INTO operations (service, name, span_count) VALUES ('shop', 'latest', 10001)",
                                 NULL, NULL, NULL),
                    SQLITE_OK);
   int64_t op = sqlt_int(db, "SELECT id FROM operations WHERE name = 'latest'");
@@ -806,7 +807,7 @@ static void test_operations_latest_in_older_block(void **state) {
     b[i] = blk_span(f, TL, 0, 0, 0, 310000 + i, i < 5000 ? 2 : 3, "b");
     b[i].span_id[5] = 1, b[i].span_id[6] = (uint8_t)(i >> 8), b[i].span_id[7] = (uint8_t)i;
   }
-  a[0].op_id = a[1].op_id = op;
+  a[1].op_id = op; /* a[0]: op_db */
   for (int i = 0; i < NB; i++) b[i].op_id = op;
   const mw__sb_span *blocks[2] = {a, b};
   size_t n[2] = {2, NB};
@@ -820,12 +821,22 @@ static void test_operations_latest_in_older_block(void **state) {
   assert_int_equal(
       mw__store_operations(r, f->arena, "shop", T0 + 200000 * MS, T0 + 400000 * MS, &pg, &ops, &nops, &next), MW_OK);
   const mw_operation_stats *q = find_op(ops, nops, "latest");
-  assert_int_equal(q->count, 10002);
+  assert_int_equal(q->count, 10001);
   assert_int_equal(q->p50_ns, 3 * MS);
   assert_int_equal(q->p90_ns, 3 * MS);
   assert_int_equal(q->p99_ns, 3 * MS);
   assert_int_equal(q->max_ns, 500 * MS);
   assert_true(q->sampled);
+  /* up to L's start alone: E and L (L's start from its one-span row: its end
+   * less its duration) */
+  assert_int_equal(
+      mw__store_operations(r, f->arena, "shop", T0 + 200000 * MS, T0 + 310000 * MS + 1, &pg, &ops, &nops, &next),
+      MW_OK);
+  q = find_op(ops, nops, "latest");
+  assert_int_equal(q->count, 2);
+  assert_int_equal(q->p50_ns, 1 * MS);
+  assert_int_equal(q->p99_ns, 500 * MS);
+  assert_false(q->sampled);
   mw__read_end(r);
 }
 
