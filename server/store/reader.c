@@ -1049,18 +1049,25 @@ static int64_t rank(const int64_t *v, size_t n, double p) {
   return v[k - 1];
 }
 
-/* The spans of an operation in blocks that start in [t0, t1): whole rows
- * counted by n, edge rows from refs. */
+/* The spans of an operation in blocks that start in [t0, t1): rows wholly
+ * inside counted by their n from the index alone, refs read for edge rows
+ * only. A row's starts are in [first_ns, min(last_ns, first_ns + 120 s)]
+ * (last_ns: the max end of its spans). */
 typedef struct op_count {
   int64_t t0, t1, n;
 } op_count;
 
-static int count_row(void *user, const mw__op_row *row) {
+static int count_key(void *user, mw_read *rd, mw__op_row *row) {
   op_count *c = user;
-  if (row->first_ns >= c->t0 && (row->last_ns < c->t1 || row->first_ns < c->t1 - 120000000000LL)) {
+  int64_t top = row->first_ns + MW_BLK_MAX_START_SPAN_NS; /* the latest start a block may hold */
+  if (row->last_ns < top) top = row->last_ns;
+  if (top < c->t0 || row->first_ns >= c->t1) return MW_OK; /* none of the row starts in the window */
+  if (row->first_ns >= c->t0 && top < c->t1) {
     c->n += row->n; /* every start of the row is in the window */
     return MW_OK;
   }
+  int rc = mw__op_row_refs(rd, row);
+  if (rc) return rc == MW_ENOTFOUND ? MW_OK : rc;
   mw__refs_it it;
   mw__ref ref;
   int got;
@@ -1069,41 +1076,80 @@ static int count_row(void *user, const mw__op_row *row) {
   return got ? MW_EIO : MW_OK;
 }
 
-/* The latest `want` (start, duration) pairs of an operation's block spans
- * starting in [t0, t1): blocks newest first, until `want` are held and no
- * older block can hold a later start (first_ns + 120 s below every block
- * read so far). */
+/* The latest `want` (start, duration) pairs of an operation's spans starting
+ * in [t0, t1), of memory, blocks and old rows: a min-heap by (start,
+ * duration) in v (v[0] the least held), so that the pairs kept do not depend
+ * on the order they are read in (ties of start broken by the longer). */
 typedef struct op_latest {
   int64_t t0, t1;
   size_t want;
-  mw__op_span *v;
-  size_t n, cap;
-  int64_t min_first;
+  mw__op_span *v; /* want of them, allocated once */
+  size_t n;
+  int64_t seen; /* spans of memory handed over, for the count */
 } op_latest;
 
-static int latest_row(void *user, const mw__op_row *row) {
+static int span_less(const mw__op_span *p, const mw__op_span *q) {
+  return p->start_ns < q->start_ns || (p->start_ns == q->start_ns && p->dur_ns < q->dur_ns);
+}
+
+static void latest_add(op_latest *l, int64_t start_ns, int64_t dur_ns) {
+  mw__op_span x = {0, start_ns, dur_ns}, *v = l->v;
+  size_t i;
+  if (l->n < l->want) { /* sift up */
+    for (i = l->n++; i && span_less(&x, &v[(i - 1) / 2]); i = (i - 1) / 2) v[i] = v[(i - 1) / 2];
+    v[i] = x;
+    return;
+  }
+  if (!l->want || !span_less(&v[0], &x)) return; /* no later than the least held */
+  for (i = 0;;) {                                /* sift down from the root */
+    size_t c = 2 * i + 1;
+    if (c >= l->n) break;
+    if (c + 1 < l->n && span_less(&v[c + 1], &v[c])) c++;
+    if (!span_less(&v[c], &x)) break;
+    v[i] = v[c];
+    i = c;
+  }
+  v[i] = x;
+}
+
+/* Block rows newest first (by first_ns), from the index: once want pairs are
+ * held, a row whose starts are all below the least held (its latest possible
+ * start min(last_ns, first_ns + 120 s) under it) is skipped without reading
+ * its refs, and the walk stops at the first row with first_ns + 120 s below
+ * it: every older row starts at most 120 s past its own first_ns, which is
+ * no later than this one's. */
+static int latest_key(void *user, mw_read *rd, mw__op_row *row) {
   op_latest *l = user;
-  if (l->n >= l->want && row->first_ns < l->min_first - 120000000000LL) return 1;
-  l->min_first = row->first_ns;
-  return mw__op_row_spans(row, l->t0, l->t1, INT64_MIN, INT64_MAX, &l->v, &l->n, &l->cap, (size_t)-1);
+  int64_t top = row->first_ns + MW_BLK_MAX_START_SPAN_NS;
+  int full = l->n == l->want;
+  if (full && top < l->v[0].start_ns) return 1;
+  if (row->last_ns < top) top = row->last_ns;
+  if (top < l->t0 || (full && top < l->v[0].start_ns)) return MW_OK;
+  if (row->n == 1 && row->last_ns != INT64_MAX && row->last_ns != INT64_MIN) {
+    /* one span: last_ns is its end, start + duration (unsaturated), so
+     * the index holds it whole (the usual row once blocks are small) */
+    int64_t start = row->last_ns - row->max_dur_ns;
+    if (start >= l->t0 && start < l->t1) latest_add(l, start, row->max_dur_ns);
+    return MW_OK;
+  }
+  int rc = mw__op_row_refs(rd, row);
+  if (rc) return rc == MW_ENOTFOUND ? MW_OK : rc;
+  mw__refs_it it;
+  mw__ref ref;
+  int got;
+  mw__refs_init(&it, row->refs ? row->refs : (const uint8_t *)"", row->refs_len, row->first_ns);
+  while ((got = mw__refs_next(&it, &ref)) == 1)
+    if (ref.start_ns >= l->t0 && ref.start_ns < l->t1) latest_add(l, ref.start_ns, ref.dur_ns);
+  if (got) mw__error("block_ops refs unreadable", "block=%lld", (long long)row->block_id);
+  return got ? MW_EIO : MW_OK;
 }
 
 static int view_latest(void *user, const mw__sb_span *sp, int64_t source_id) {
   op_latest *l = user;
   (void)source_id;
-  if (l->n == l->cap) {
-    size_t c = l->cap ? 2 * l->cap : 1024;
-    mw__op_span *t = realloc(l->v, c * sizeof *t);
-    if (!t) return MW_ENOMEM;
-    l->v = t, l->cap = c;
-  }
-  l->v[l->n++] = (mw__op_span){0, sp->start_ns, sp->dur_ns};
+  l->seen++;
+  latest_add(l, sp->start_ns, sp->dur_ns);
   return MW_OK;
-}
-
-static int cmp_op_start_desc(const void *x, const void *y) {
-  const mw__op_span *p = x, *q = y;
-  return (p->start_ns < q->start_ns) - (p->start_ns > q->start_ns);
 }
 
 int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t start_ns, int64_t end_ns,
@@ -1114,7 +1160,7 @@ int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t s
   sqlite3_stmt *ops = NULL, *durs = NULL, *count_st = NULL, *max_st = NULL, *first = NULL, *last = NULL;
   sqlite3_stmt *bfirst = NULL, *blast = NULL;
   int64_t *sample = NULL;
-  op_latest lat = {.t0 = start_ns, .t1 = end_ns, .want = PCT_SAMPLE};
+  op_latest lat = {.t0 = start_ns, .t1 = end_ns, .want = PCT_SAMPLE, .v = malloc(PCT_SAMPLE * sizeof *lat.v)};
   view_bounds vb = {0};
   int rc = view_bounds_take(r, a, &vb);
   if (!rc) rc = prep(r, MW__OPERATIONS_SQL, &ops);
@@ -1127,7 +1173,7 @@ int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t s
   if (!rc) rc = prep(r, MW__BO_LAST_SQL, &blast);
   if (rc) goto out;
   sample = malloc(PCT_SAMPLE * sizeof *sample);
-  if (!sample) {
+  if (!sample || !lat.v) {
     rc = MW_ENOMEM;
     goto out;
   }
@@ -1165,46 +1211,37 @@ int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t s
     } else {
       if ((rc = step_int(count_st, id, &count)) && rc != MW_ENOTFOUND) goto out;
       op_count bc = {start_ns, end_ns, 0};
-      if ((rc = mw__store_op_rows(r, id, start_ns, end_ns, 0, count_row, &bc))) goto out;
+      if ((rc = mw__store_op_keys(r, id, start_ns, end_ns, 0, count_key, &bc))) goto out;
       count += bc.n;
     }
     rc = MW_OK;
     /* the spans of memory (V), newest of all: counted (unless the listing's
      * count already holds them) and first among the latest durations */
     lat.n = 0;
-    lat.min_first = INT64_MAX;
+    lat.seen = 0;
     if (r->pool && r->pool->blk && (rc = mw__store_view_spans(r, a, 0, id, start_ns, end_ns, view_latest, &lat)))
       goto out;
-    if (!(lo >= start_ns && hi < end_ns)) count += (int64_t)lat.n;
+    if (!(lo >= start_ns && hi < end_ns)) count += lat.seen;
     if (count <= 0) continue;
     if ((rc = step_int(max_st, id, &max)) && rc != MW_ENOTFOUND) goto out;
     rc = MW_OK;
-    /* the latest PCT_SAMPLE durations: of the blocks (newest first), and of
-     * the old rows, merged by start */
-    if ((rc = mw__store_op_rows(r, id, start_ns, end_ns, 1, latest_row, &lat))) goto out;
+    /* the latest PCT_SAMPLE durations: of the blocks (newest first), then of
+     * the old rows (older than every block: latest first, up to the first
+     * below the least held) */
+    if ((rc = mw__store_op_keys(r, id, start_ns, end_ns, 1, latest_key, &lat))) goto out;
     sqlite3_bind_int64(durs, 1, id);
     int dstep;
-    size_t old_from = lat.n;
-    while ((dstep = sqlite3_step(durs)) == SQLITE_ROW && lat.n - old_from < PCT_SAMPLE) {
-      if (lat.n == lat.cap) {
-        size_t c = lat.cap ? 2 * lat.cap : 1024;
-        mw__op_span *t = realloc(lat.v, c * sizeof *t);
-        if (!t) {
-          sqlite3_reset(durs);
-          rc = MW_ENOMEM;
-          goto out;
-        }
-        lat.v = t, lat.cap = c;
-      }
-      lat.v[lat.n++] = (mw__op_span){0, sqlite3_column_int64(durs, 1), sqlite3_column_int64(durs, 0)};
+    while ((dstep = sqlite3_step(durs)) == SQLITE_ROW) {
+      int64_t st = sqlite3_column_int64(durs, 1);
+      if (lat.n == lat.want && st < lat.v[0].start_ns) break;
+      latest_add(&lat, st, sqlite3_column_int64(durs, 0));
     }
     sqlite3_reset(durs);
     if (dstep != SQLITE_DONE && dstep != SQLITE_ROW) {
       rc = MW_EIO;
       goto out;
     }
-    if (lat.n > PCT_SAMPLE) qsort(lat.v, lat.n, sizeof *lat.v, cmp_op_start_desc);
-    size_t kept = lat.n < PCT_SAMPLE ? lat.n : PCT_SAMPLE;
+    size_t kept = lat.n;
     for (size_t k = 0; k < kept; k++) sample[k] = lat.v[k].dur_ns;
     if (!kept) continue;
     qsort(sample, kept, sizeof *sample, cmp_i64);

@@ -780,6 +780,66 @@ static void test_neighbours_older_block_nearer(void **state) {
   mw__read_end(r);
 }
 
+/* The listing's percentiles are over the latest 10,000 spans by start,
+ * though a block newer than another may hold an earlier start: block A
+ * (first start +200 s: F, of another operation) also holds L at +310 s
+ * lasting 500 ms (its block_ops row has n = 1: read from the index); the
+ * newer block B holds E at +300 s (1 ms), then 4,999 spans of 2 ms and 5,000
+ * of 3 ms from +310.001 s. The latest 10,000 are L and B's but E: sorted,
+ * 4,999 x 2 ms, 5,000 x 3 ms, 500 ms, so p50 = p90 = p99 = 3 ms (a walk that
+ * stops before A, whose first_ns is below every start held, gets E in place
+ * of L and p50 = 2 ms). */
+static void test_operations_latest_in_older_block(void **state) {
+  fixture *f = *state;
+  enum { NB = 10000 };
+  sqlite3 *db = open_db(f);
+  assert_int_equal(sqlite3_exec(db,
+                                "INSERT INTO operations (service, name, span_count) VALUES ('shop', 'latest', 10001)",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  int64_t op = sqlt_int(db, "SELECT id FROM operations WHERE name = 'latest'");
+  static const uint8_t TL[16] = {0x70, [15] = 1};
+  mw__sb_span a[2] = {blk_span(f, TL, 1, 0, 0, 200000, 1, "f"), blk_span(f, TL, 2, 0, 0, 310000, 500, "l")};
+  mw__sb_span *b = calloc(NB, sizeof *b);
+  assert_non_null(b);
+  b[0] = blk_span(f, TL, 3, 0, 0, 300000, 1, "e");
+  for (int i = 1; i < NB; i++) {
+    b[i] = blk_span(f, TL, 0, 0, 0, 310000 + i, i < 5000 ? 2 : 3, "b");
+    b[i].span_id[5] = 1, b[i].span_id[6] = (uint8_t)(i >> 8), b[i].span_id[7] = (uint8_t)i;
+  }
+  a[1].op_id = op; /* a[0]: op_db */
+  for (int i = 0; i < NB; i++) b[i].op_id = op;
+  const mw__sb_span *blocks[2] = {a, b};
+  size_t n[2] = {2, NB};
+  seal_blocks(f, db, blocks, n, 2, NULL);
+  free(b);
+  sqlite3_close(db);
+  mw_read *r = rd(f);
+  mw_page pg = {.offset = 0, .limit = 100, .max_bytes = 1 << 20};
+  mw_operation_stats *ops;
+  size_t nops, next;
+  assert_int_equal(
+      mw__store_operations(r, f->arena, "shop", T0 + 200000 * MS, T0 + 400000 * MS, &pg, &ops, &nops, &next), MW_OK);
+  const mw_operation_stats *q = find_op(ops, nops, "latest");
+  assert_int_equal(q->count, 10001);
+  assert_int_equal(q->p50_ns, 3 * MS);
+  assert_int_equal(q->p90_ns, 3 * MS);
+  assert_int_equal(q->p99_ns, 3 * MS);
+  assert_int_equal(q->max_ns, 500 * MS);
+  assert_true(q->sampled);
+  /* up to L's start alone: E and L (L's start from its one-span row: its end
+   * less its duration) */
+  assert_int_equal(
+      mw__store_operations(r, f->arena, "shop", T0 + 200000 * MS, T0 + 310000 * MS + 1, &pg, &ops, &nops, &next),
+      MW_OK);
+  q = find_op(ops, nops, "latest");
+  assert_int_equal(q->count, 2);
+  assert_int_equal(q->p50_ns, 1 * MS);
+  assert_int_equal(q->p99_ns, 500 * MS);
+  assert_false(q->sampled);
+  mw__read_end(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_trace_old_rows_and_blocks),
@@ -796,6 +856,7 @@ int main(void) {
       cmocka_unit_test(test_search_any_many_ops),
       cmocka_unit_test(test_sref_ids),
       cmocka_unit_test(test_neighbours_older_block_nearer),
+      cmocka_unit_test(test_operations_latest_in_older_block),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
