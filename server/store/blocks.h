@@ -59,7 +59,7 @@ enum {
 #define MW_BLK_MAX_BYTES ((size_t)4 << 20)                   /* raw bodies of a block */
 #define MW_BLK_OPEN_MAX_BYTES ((size_t)256 << 20)            /* all open blocks' bodies: past it, seal the oldest */
 #define MW_BLK_FLUSH_NS ((int64_t)600 * 1000000000)          /* partition flushed this often */
-#define MW_BLK_FLUSH_ENTRIES ((size_t)1000000)               /* ... or at this many entries */
+#define MW_BLK_FLUSH_ENTRIES ((size_t)32768) /* ... or at this many: a flush is one short commit, the hash 1 MiB */
 
 typedef struct mw__blk mw__blk;
 

@@ -328,8 +328,6 @@ static int flush_pending(writer_ctx *w) {
 /* ---- blocks (docs/STORAGE-WIRING.md §2) ---------------------------------------- */
 
 static int64_t blk_now(writer_ctx *w) { return w->clock ? w->clock() : mw__mono_ns(); }
-/* The wall clock the runs' times are compared with (the test clock, when set). */
-static int64_t wall_now(writer_ctx *w) { return w->clock ? w->clock() : mw__now_ns(); }
 
 /* Writes the gathered spans of source as one span_tail row, and notes its seq
  * in the source's staged open block (which holds those spans). */
@@ -690,26 +688,26 @@ static int flush_mem(writer_ctx *w, void *arg) {
 
 /* One bounded step of the runs' maintenance (STORAGE-WIRING §2 step 6), in
  * a transaction of its own: deleting dropped runs, or a merge under way, or
- * else a new merge: 6 level-0 runs older than an hour into one, else 24
- * level-1 runs older than a day into one. That keeps about 37 live runs over
- * 7 days (STATUS-runs). Nothing in memory changes: readers see the runs of
- * their snapshot. */
-enum { MAINTAIN_BUDGET = 5000 };
+ * else a new merge of the 8 oldest runs of the lowest level that has 8 (levels
+ * 0 to 3; level 4 runs stay). Merging by count, not age, bounds the live runs
+ * (a lookup seeks each) whatever the rate: at most 7 a level below 4, and a
+ * level-4 run holds 8^4 flushes of 32,768 entries (the soak's 10,000 spans/s
+ * make ~1,000 entries/s: a flush every ~33 s, a level-4 run every ~37 h; 7
+ * days keep under 35 live runs). Each entry is rewritten once a level. Nothing in memory changes:
+ * readers see the runs of their snapshot. */
+enum { MAINTAIN_BUDGET = 5000, MERGE_FANIN = 8, MERGE_LEVELS = 4 };
 static void maintain_runs(writer_ctx *w) {
   if (!w->maintain) return;
-  int64_t wall = wall_now(w);
-  const mw__truns_merge_opts lv[2] = {
-      {.level = 0, .before_ns = wall - 3600 * 1000000000LL, .min_runs = 6, .max_runs = 6, .budget = MAINTAIN_BUDGET},
-      {.level = 1,
-       .before_ns = wall - 86400 * 1000000000LL,
-       .min_runs = 24,
-       .max_runs = 24,
-       .budget = MAINTAIN_BUDGET}};
   size_t work = 0;
   int rc = MW_OK;
-  for (int i = 0; i < 2 && !work && !rc; i++) {
+  for (int level = 0; level < MERGE_LEVELS && !work && !rc; level++) {
+    const mw__truns_merge_opts o = {.level = level,
+                                    .before_ns = INT64_MAX,
+                                    .min_runs = MERGE_FANIN,
+                                    .max_runs = MERGE_FANIN,
+                                    .budget = MAINTAIN_BUDGET};
     if ((rc = exec(w, "BEGIN IMMEDIATE"))) break;
-    rc = mw__truns_maintain(w->runs, &lv[i], &work);
+    rc = mw__truns_maintain(w->runs, &o, &work);
     if (!rc) rc = exec(w, "COMMIT");
     if (rc) {
       char e[64];
@@ -723,7 +721,7 @@ static void maintain_runs(writer_ctx *w) {
 
 /* Between commits: frees the retired memory no reader needs, seals the open
  * blocks due by age (all of them when closing), then flushes the partition
- * when due (10 minutes, 1M entries; when closing, whatever it holds): each in
+ * when due (10 minutes, 32,768 entries; when closing, whatever it holds): each in
  * a short transaction, the flush after the seals so that it takes their keys. */
 static void blocks_step(writer_ctx *w, int closing) {
   mw__writer *s = w->s;

@@ -960,8 +960,9 @@ static void test_writer_crash(void **state) {
 
 /* 100 flushes, 10 minutes apart on the injected clock (one request after
  * each step: its commit seals the aged block, the step after it flushes and
- * maintains): level-0 runs older than an hour are merged 6 at a time, so the
- * live runs stay few, and every (trace key, block) of every block is still
+ * maintains): runs are merged 8 at a time by count at each level, so the live
+ * runs stay few (100 = 1 x 64 + 4 x 8 + 4: one level-2 run, four of level 1,
+ * four of level 0), and every (trace key, block) of every block is still
  * found by a lookup. */
 static void test_writer_runs(void **state) {
   (void)state;
@@ -997,13 +998,15 @@ static void test_writer_runs(void **state) {
   wwait(&f, "SELECT count(*) > 0 FROM trace_runs WHERE block_id = (SELECT max(id) FROM span_blocks)", 1);
   usleep(1500000); /* an idle step: a merge that was due is done */
   int64_t live = wone(&f, "SELECT count(*) FROM trace_run_list WHERE level >= 0");
-  int64_t merged = wone(&f, "SELECT count(*) FROM trace_run_list WHERE level = 1");
-  /* 100 flushes over 16.7 h: those of the last hour (6) and up to 5 more stay
-   * at level 0; the rest are merged 6 into 1 */
-  printf("# live runs %lld (level 1: %lld)\n", (long long)live, (long long)merged);
-  assert_true(merged >= (100 - 6 - 5) / 6);
-  assert_true(live <= 6 + 5 + (100 + 5) / 6);
-  assert_int_equal(wone(&f, "SELECT count(*) FROM trace_run_list WHERE level = 0"), live - merged);
+  printf("# live runs %lld\n", (long long)live);
+  assert_int_equal(wone(&f, "SELECT count(*) FROM trace_run_list WHERE into_run IS NOT NULL"), 0);
+  assert_int_equal(wone(&f, "SELECT count(*) FROM trace_run_list WHERE level = 0"), 4);
+  assert_int_equal(wone(&f, "SELECT count(*) FROM trace_run_list WHERE level = 1"), 4);
+  assert_int_equal(wone(&f, "SELECT count(*) FROM trace_run_list WHERE level = 2"), 1);
+  assert_int_equal(live, 9);
+  /* the merged runs' entries are gone: each (key, block) is held once */
+  assert_int_equal(wone(&f, "SELECT count(*) FROM trace_runs"),
+                   wone(&f, "SELECT count(*) FROM (SELECT DISTINCT trace_key, block_id FROM trace_runs)"));
   /* completeness: every block's trace keys lead to it */
   mw_read *r;
   assert_int_equal(mw__read_begin(f.s, &r), MW_OK);
