@@ -65,6 +65,7 @@
 #include "opentelemetry/proto/trace/v1/trace.pb-c.h"
 #include "qbench.h"
 #include "store/block_write.h"
+#include "store/blocks.h"
 #include "store/trace_runs.h"
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
@@ -907,9 +908,8 @@ typedef struct gen {
   } * durs; /* per operation */
 } gen;
 
-enum { BLK_MAX = 1024 };
-static const int64_t BLK_AGE_NS = 60LL * 1000000000, BLK_RANGE_NS = 120LL * 1000000000,
-                     RUN_EVERY_NS = 600LL * 1000000000;
+/* blocks sealed and the partition flushed as the writer does (store/blocks.h) */
+enum { BLK_MAX = MW_BLK_MAX_SPANS };
 
 typedef struct open_blk {
   mw__sb_span v[BLK_MAX];
@@ -997,13 +997,12 @@ static int flush_runs(gen *g, int64_t now) {
   if (run) g->st->runs++;
   mw__truns_mem_clear(g->mem);
   g->run_start = now;
-  const mw__truns_merge_opts lv[2] = {
-      {.level = 0, .before_ns = now - 3600LL * 1000000000, .min_runs = 6, .max_runs = 6, .budget = 5000},
-      {.level = 1, .before_ns = now - 86400LL * 1000000000, .min_runs = 24, .max_runs = 24, .budget = 5000}};
-  for (int k = 0; k < 2; k++)
+  for (int level = 0; level < MW_TRUNS_MERGED_LEVELS; level++)
     for (;;) {
+      mw__truns_merge_opts o;
+      mw__truns_schedule(level, 5000, &o);
       size_t work = 0;
-      if (mw__truns_maintain(g->tw, &lv[k], &work)) {
+      if (mw__truns_maintain(g->tw, &o, &work)) {
         fprintf(stderr, "bench-query: run merge: %s\n", sqlite3_errmsg(g->db));
         return -1;
       }
@@ -1019,7 +1018,7 @@ static int add_block_span(gen *g, int src, int64_t now, const mw__sb_span *sp) {
   if (b->n) {
     int64_t lo = sp->start_ns < b->min_start ? sp->start_ns : b->min_start;
     int64_t hi = sp->start_ns > b->max_start ? sp->start_ns : b->max_start;
-    if (b->n == BLK_MAX || hi - lo > BLK_RANGE_NS || now - b->opened >= BLK_AGE_NS)
+    if (b->n == BLK_MAX || hi - lo > MW_BLK_MAX_START_SPAN_NS || now - b->opened >= MW_BLK_MAX_AGE_NS)
       if (seal(g, src)) return -1;
   }
   if (!b->n) {
@@ -1866,7 +1865,10 @@ int qb_generate(const qb_gen_opts *o, qb_gen_stats *st) {
     int n = MIN_TRACE + (int)below(&g->rng, MAX_TRACE - MIN_TRACE + 1);
     if ((uint64_t)n > o->spans - written) n = (int)(o->spans - written);
     int64_t t0 = T0_NS + (int64_t)(((double)written + qb_rand01(&g->rng) * n) / (double)o->spans * (double)g->t_len);
-    if (!o->old_spans && t0 - g->run_start >= RUN_EVERY_NS && flush_runs(g, t0)) goto out;
+    if (!o->old_spans &&
+        (t0 - g->run_start >= MW_BLK_FLUSH_NS || mw__truns_mem_count(g->mem) >= MW_BLK_FLUSH_ENTRIES) &&
+        flush_runs(g, t0))
+      goto out;
     if (run_events(g, t0) || write_trace(g, k, written, n, t0)) goto out;
     written += (uint64_t)n;
     k++;

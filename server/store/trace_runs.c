@@ -407,6 +407,11 @@ static int start_merge(mw__truns_w *w, const mw__truns_merge_opts *o, int64_t *t
   return rc;
 }
 
+void mw__truns_schedule(int level, size_t budget, mw__truns_merge_opts *o) {
+  *o = (mw__truns_merge_opts){
+      .level = level, .before_ns = INT64_MAX, .min_runs = MW_TRUNS_FANIN, .max_runs = MW_TRUNS_FANIN, .budget = budget};
+}
+
 int mw__truns_maintain(mw__truns_w *w, const mw__truns_merge_opts *o, size_t *work) {
   *work = 0;
   size_t budget = o->budget < 64 ? 64 : o->budget;

@@ -89,6 +89,12 @@ typedef struct mw__truns_merge_opts {
   size_t budget;     /* entries read in one call (about; >= 64) */
 } mw__truns_merge_opts;
 
+/* The writer's schedule (writer.c maintain_runs; bench-query-gen follows
+ * it): the 8 oldest runs of a level 0..3 are merged into one run of the next,
+ * whatever their age; level-4 runs stay. Sets *o for level. */
+enum { MW_TRUNS_FANIN = 8, MW_TRUNS_MERGED_LEVELS = 4 };
+void mw__truns_schedule(int level, size_t budget, mw__truns_merge_opts *o);
+
 /* One bounded step of maintenance, inside the caller's transaction, in this
  * order: delete up to budget entries of dropped runs; else continue the merge
  * under way (whatever its level); else start merging the runs o names into

@@ -695,17 +695,14 @@ static int flush_mem(writer_ctx *w, void *arg) {
  * make ~1,000 entries/s: a flush every ~33 s, a level-4 run every ~37 h; 7
  * days keep under 35 live runs). Each entry is rewritten once a level. Nothing in memory changes:
  * readers see the runs of their snapshot. */
-enum { MAINTAIN_BUDGET = 5000, MERGE_FANIN = 8, MERGE_LEVELS = 4 };
+enum { MAINTAIN_BUDGET = 5000 };
 static void maintain_runs(writer_ctx *w) {
   if (!w->maintain) return;
   size_t work = 0;
   int rc = MW_OK;
-  for (int level = 0; level < MERGE_LEVELS && !work && !rc; level++) {
-    const mw__truns_merge_opts o = {.level = level,
-                                    .before_ns = INT64_MAX,
-                                    .min_runs = MERGE_FANIN,
-                                    .max_runs = MERGE_FANIN,
-                                    .budget = MAINTAIN_BUDGET};
+  for (int level = 0; level < MW_TRUNS_MERGED_LEVELS && !work && !rc; level++) {
+    mw__truns_merge_opts o;
+    mw__truns_schedule(level, MAINTAIN_BUDGET, &o);
     if ((rc = exec(w, "BEGIN IMMEDIATE"))) break;
     rc = mw__truns_maintain(w->runs, &o, &work);
     if (!rc) rc = exec(w, "COMMIT");
