@@ -168,6 +168,67 @@ static int block_blob(mw_read *r, sqlite3_blob **bh, int64_t id, int last, uint8
   return MW_OK;
 }
 
+/* The trace and span ids of the sealed blocks a read connection opened last,
+ * for mw__store_sref_spans: an explain resolves the slow neighbours of each
+ * of its trace's operations, and a block holds a source's spans of every
+ * operation, so many blocks come again within one request and in the next
+ * requests about the same trace. A sealed block never changes and its id is
+ * never used again (AUTOINCREMENT; a seal that rolled back was never seen by
+ * a reader), so an entry stays valid for the connection's life. A hit is
+ * still checked against the snapshot (one rowid seek, not the blob's pages
+ * and their decompression): a block retention deleted since the srefs were
+ * read is not found, cached or not. Direct-mapped by block id (neighbouring
+ * blocks have consecutive ids): 128 entries of at most 1,024 x 24 bytes, 3 MiB
+ * a connection at most. On bench-query's 10M spans it cut explain p50 / p99
+ * from 5.48 / 11.23 to 4.71 / 9.73 ms (docs/PERFORMANCE.md). */
+enum { IDS_SLOTS = 128 };
+typedef struct ids_entry {
+  int64_t block_id; /* 0: empty */
+  size_t n;
+  uint8_t *ids; /* n x {trace id 16, span id 8} */
+} ids_entry;
+struct mw__ids_cache {
+  ids_entry e[IDS_SLOTS];
+};
+
+void mw__ids_cache_free(struct mw__ids_cache *c) {
+  if (!c) return;
+  for (size_t i = 0; i < IDS_SLOTS; i++) free(c->e[i].ids);
+  free(c);
+}
+
+static ids_entry *ids_slot(mw_read *r, int64_t block_id) {
+  if (!r->ids && !(r->ids = calloc(1, sizeof *r->ids))) return NULL;
+  return &r->ids->e[(uint64_t)block_id % IDS_SLOTS];
+}
+
+/* Fills e with the ids of block b (opened from block_id). On failure e is
+ * left as it was: the caller reads b itself. */
+static void ids_fill(ids_entry *e, int64_t block_id, mw__sb_block *b) {
+  mw__sb_info info;
+  mw__sb_info_get(b, &info);
+  uint8_t *v = info.n ? malloc(info.n * 24) : NULL;
+  if (!v) return;
+  if (mw__sb_all_ids(b, v)) {
+    free(v);
+    return;
+  }
+  free(e->ids);
+  *e = (ids_entry){block_id, info.n, v};
+}
+
+/* 1 when block id is in r's snapshot, 0 when not, or an error < 0. */
+static int block_there(mw_read *r, int64_t id) {
+  sqlite3_stmt *st = mw__reader_stmt(r, MW_RS_BLOCK_EXISTS, MW__BLOCK_EXISTS_SQL);
+  if (!st) return -MW_EIO;
+  sqlite3_bind_int64(st, 1, id);
+  int step = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (step == SQLITE_ROW) return 1;
+  if (step == SQLITE_DONE) return 0;
+  return -mw__read_failed(r, step);
+}
+
 int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n, int want_times, mw_span_ref *out,
                          int *found) {
   memset(out, 0, n * sizeof *out);
@@ -217,12 +278,34 @@ int mw__store_sref_spans(mw_read *r, mw_arena *a, const int64_t *srefs, size_t n
     mw__sref_split(srefs[i], &id, &index);
     size_t e = k + 1;
     while (e < n && order[e][0] < 0 && (mw__sref_split(order[e][0], &id2, &index), id2 == id)) e++;
-    size_t len = 0;
+    ids_entry *c = want_times ? NULL : ids_slot(r, id);
     mw__sb_block *b = NULL;
-    rc = block_blob(r, &bh, id, want_times ? 4 : 1, &buf, &cap, &len);
-    if (rc == MW_ENOTFOUND) rc = MW_OK; /* deleted by retention since */
-    else if (!rc && (rc = mw__sb_open(a, dctx, buf, len, &b)))
-      mw__error("span block unreadable", "block=%lld", (long long)id);
+    if (c && c->block_id == id) { /* cached: still in the snapshot? */
+      int there = block_there(r, id);
+      if (there < 0) rc = -there;
+      if (there <= 0) { /* gone: deleted by retention since */
+        k = e;
+        continue;
+      }
+    } else {
+      size_t len = 0;
+      rc = block_blob(r, &bh, id, want_times ? 4 : 1, &buf, &cap, &len);
+      if (rc == MW_ENOTFOUND) rc = MW_OK; /* deleted by retention since */
+      else if (!rc && (rc = mw__sb_open(a, dctx, buf, len, &b)))
+        mw__error("span block unreadable", "block=%lld", (long long)id);
+      if (c && b && !rc) ids_fill(c, id, b);
+    }
+    if (c && c->block_id == id) { /* the block's ids, from the cache */
+      for (; k < e; k++) {
+        i = (size_t)order[k][1];
+        mw__sref_split(srefs[i], &id, &index);
+        if (index >= c->n) continue; /* past the block: not ours */
+        memcpy(out[i].trace_id, c->ids + 24 * (size_t)index, 16);
+        memcpy(out[i].span_id, c->ids + 24 * (size_t)index + 16, 8);
+        found[i] = 1;
+      }
+      continue;
+    }
     for (; k < e && b && !rc; k++) {
       i = (size_t)order[k][1];
       x = &out[i];

@@ -86,6 +86,10 @@ int mw__op_row_spans(const mw__op_row *row, int64_t t0, int64_t t1, int64_t min_
  * them from block_ops.refs has them, and the block's time columns are not
  * decoded); found[i] = 0 for one that is gone (retention). Returns 0, MW_EIO
  * or MW_ENOMEM. */
+/* Frees a read connection's cache of block id columns (NULL: nothing). */
+struct mw__ids_cache;
+void mw__ids_cache_free(struct mw__ids_cache *c);
+
 int mw__store_sref_spans(mw_read *rd, mw_arena *a, const int64_t *srefs, size_t n, int want_times, mw_span_ref *out,
                          int *found);
 

@@ -79,7 +79,6 @@ static ZSTD_DCtx *reader_dctx(mw_read *r, ZSTD_DCtx **own) {
 }
 
 static void blk_end(blk_rd *b) {
-  mw__truns_rd_close(b->runs);
   if (b->block) sqlite3_reset(b->block); /* the connection's: not finalized */
   if (b->op_name) sqlite3_reset(b->op_name);
   ZSTD_freeDCtx(b->own_dctx);
@@ -91,8 +90,9 @@ static int blk_begin(mw_read *r, mw_arena *a, blk_rd *b) {
   b->r = r;
   b->a = a;
   if (!(b->dctx = reader_dctx(r, &b->own_dctx))) return MW_ENOMEM;
-  int rc = mw__truns_rd_open(r->db, &b->runs);
   /* cached on the connection: every trace read begins here */
+  int rc = r->truns ? MW_OK : mw__truns_rd_open(r->db, &r->truns);
+  b->runs = r->truns;
   if (!rc && !(b->block = mw__reader_stmt(r, MW_RS_BLOCK_BY_ID, MW__BLOCK_BY_ID_SQL))) rc = MW_EIO;
   if (!rc && !(b->op_name = mw__reader_stmt(r, MW_RS_OP_NAME, MW__OP_NAME_SQL))) rc = MW_EIO;
   if (rc) blk_end(b);

@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timefmt.h"
+#include "store/block_read.h"
 #include "store/blocks.h"
 #include "store/conn.h"
 
@@ -56,6 +57,8 @@ void mw__readers_close(mw__readers *p) {
     for (int i = 0; i < MW_RS__COUNT; i++) sqlite3_finalize(r->stmts[i]);
     sqlite3_close(r->db);
     ZSTD_freeDCtx(r->dctx);
+    mw__ids_cache_free(r->ids);
+    mw__truns_rd_close(r->truns);
     free(r);
   }
   uv_cond_destroy(&p->gate);

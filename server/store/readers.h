@@ -32,9 +32,10 @@ enum mw__rstmt {
   MW_RS_BO_DESC,     /* ... newest first */
   MW_RS_BO_KEYS_ASC, /* ... from block_ops_by_op alone */
   MW_RS_BO_KEYS_DESC,
-  MW_RS_BO_REFS,     /* a block_ops row's refs by rowid */
-  MW_RS_BLOCK_BY_ID, /* reader.c's blk_rd: a block by id (TR) */
-  MW_RS_OP_NAME,     /* ... an operation's name */
+  MW_RS_BO_REFS,      /* a block_ops row's refs by rowid */
+  MW_RS_BLOCK_BY_ID,  /* reader.c's blk_rd: a block by id (TR) */
+  MW_RS_OP_NAME,      /* ... an operation's name */
+  MW_RS_BLOCK_EXISTS, /* block_read.c: a cached block still in the snapshot */
   MW_RS__COUNT
 };
 
@@ -54,6 +55,12 @@ struct mw_read {
    * later, and the writer frees none of those while r is lent out */
   int64_t seq_at_begin;
   ZSTD_DCtx *dctx; /* for the blocks this connection's queries open (mw__sb_open) */
+  /* the id columns of sealed blocks this connection decoded lately (block_read.c:
+   * a sealed block never changes), or NULL; freed by mw__ids_cache_free */
+  struct mw__ids_cache *ids;
+  /* the trace index's statements on this connection (reader.c blk_begin),
+   * prepared on first use: every trace read looks up the runs */
+  struct mw__truns_rd *truns;
 };
 
 struct mw__readers {

@@ -524,6 +524,20 @@ int mw__sb_get_ids(mw__sb_block *b, size_t i, uint8_t trace_id[16], uint8_t span
   return 0;
 }
 
+int mw__sb_all_ids(mw__sb_block *b, uint8_t *out) {
+  int rc = need_traces(b);
+  if (!rc) rc = need_spans(b);
+  if (rc) return rc;
+  for (size_t g = 0; g < b->n_groups; g++) {
+    size_t end = g + 1 < b->n_groups ? b->groups[g + 1].first : b->n;
+    for (size_t i = b->groups[g].first; i < end; i++) {
+      memcpy(out + 24 * i, b->groups[g].id, 16);
+      memcpy(out + 24 * i + 16, b->span_ids + 8 * i, 8);
+    }
+  }
+  return 0;
+}
+
 int mw__sb_trace_ids(mw__sb_block *b, const uint8_t **ids, size_t *n) {
   *ids = NULL, *n = 0;
   int rc = need_traces(b);

@@ -122,6 +122,10 @@ int mw__sb_get(mw__sb_block *b, size_t i, mw_stored_span *out);
  * only). Returns 0, MW_EINVAL (i out of range), MW_EIO or MW_ENOMEM. */
 int mw__sb_get_ids(mw__sb_block *b, size_t i, uint8_t trace_id[16], uint8_t span_id[8], int64_t *start_ns,
                    int64_t *dur_ns, int64_t *op_id);
+/* Every span's trace id and span id, in index order: out holds n x 24 bytes
+ * (n from mw__sb_info_get), {trace id 16, span id 8} each. Decodes the two id
+ * columns only. Returns 0, MW_EIO or MW_ENOMEM. */
+int mw__sb_all_ids(mw__sb_block *b, uint8_t *out);
 /* The block's distinct trace ids: *ids = *n × 16 bytes in the block's arena,
  * in increasing byte order. Decodes the trace id column only. Returns 0,
  * MW_EIO or MW_ENOMEM. */

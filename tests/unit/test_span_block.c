@@ -482,6 +482,16 @@ static void test_get_ids(void **state) {
   }
   uint8_t trace[16];
   assert_int_equal(mw__sb_get_ids(b, n, trace, NULL, NULL, NULL, NULL), MW_EINVAL);
+  /* mw__sb_all_ids: the same ids, all at once (a fresh open: nothing decoded yet) */
+  mw__sb_block *b2;
+  assert_int_equal(mw__sb_open(a, d, (const uint8_t *)out.data, out.len, &b2), 0);
+  uint8_t *all = malloc(24 * n);
+  assert_int_equal(mw__sb_all_ids(b2, all), 0);
+  for (size_t i = 0; i < n; i++) {
+    assert_memory_equal(all + 24 * i, o[i].s->trace_id, 16);
+    assert_memory_equal(all + 24 * i + 16, o[i].s->span_id, 8);
+  }
+  free(all);
   mw_stored_span got;
   assert_int_equal(mw__sb_get(b, 0, &got), 0); /* frame 0 is whole */
   same_span(o[0].s, &got);
