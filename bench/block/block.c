@@ -30,6 +30,8 @@
 #include "store/schema.h"
 #include "store/span_block.h"
 
+#include "mwb_server.h"
+
 static double now_s(void) {
   struct timespec t;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
@@ -250,14 +252,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench-block: --corpus FILE, please (and 1 <= --block <= %d)\n", MW__SB_MAX_SPANS);
     return 2;
   }
-  FILE *f = fopen(corpus, "rb");
-  if (!f) return perror(corpus), 1;
-  fseek(f, 0, SEEK_END);
-  long fsz = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *all = malloc((size_t)fsz);
-  if (!all || fread(all, 1, (size_t)fsz, f) != (size_t)fsz) return fprintf(stderr, "cannot read %s\n", corpus), 1;
-  fclose(f);
+  size_t fsz;
+  uint8_t *all = mwb_read_file(corpus, &fsz);
+  if (!all) return perror(corpus), 1;
 
   enc = mw__sb_enc_new();
   if (do_seal) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "mwb_server.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
 typedef struct rec {
@@ -129,14 +130,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench-corpus-send: --corpus, and one of --server and --url, please\n");
     return 2;
   }
-  FILE *f = fopen(corpus, "rb");
-  if (!f) return perror(corpus), 1;
-  fseek(f, 0, SEEK_END);
-  long fsz = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *all = malloc((size_t)fsz);
-  if (!all || fread(all, 1, (size_t)fsz, f) != (size_t)fsz) return fprintf(stderr, "cannot read %s\n", corpus), 1;
-  fclose(f);
+  size_t fsz;
+  uint8_t *all = mwb_read_file(corpus, &fsz);
+  if (!all) return perror(corpus), 1;
   uint64_t total_spans = 0;
   for (size_t off = 0; off + 8 <= (size_t)fsz;) {
     uint32_t len = all[off] | all[off + 1] << 8 | all[off + 2] << 16 | (uint32_t)all[off + 3] << 24;
@@ -148,7 +144,7 @@ int main(int argc, char **argv) {
     total_spans += ns;
     off += 8 + len;
   }
-  fprintf(stderr, "bench-corpus-send: %zu batches, %" PRIu64 " spans, %ld bytes\n", n_recs, total_spans, fsz);
+  fprintf(stderr, "bench-corpus-send: %zu batches, %" PRIu64 " spans, %zu bytes\n", n_recs, total_spans, fsz);
 
   char dir[4096] = "", dbpath[4200] = "", logpath[4200] = "";
   bi_server srv = {0};
@@ -179,7 +175,7 @@ int main(int argc, char **argv) {
   printf("rejected %" PRIu64 "\nerrors %" PRIu64 "\nretries %" PRIu64 "\n", atomic_load(&rejected),
          atomic_load(&errors), atomic_load(&retries));
   printf("wall_s %.2f\nspans_per_s %.0f\n", wall, (double)ok / wall);
-  printf("wire_bytes_per_span %.1f\n", (double)(fsz - 8 * (long)n_recs) / (double)total_spans);
+  printf("wire_bytes_per_span %.1f\n", (double)(fsz - 8 * n_recs) / (double)total_spans);
   if (pid && cpu0 >= 0) printf("server_cpu_us_per_span %.2f\n", (cpu1 - cpu0) * 1e6 / (double)ok);
   int rc = atomic_load(&errors) || atomic_load(&rejected) ? 1 : 0;
   if (server) {

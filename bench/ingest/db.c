@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "bench.h"
+#include "mwb_server.h"
 
 static int exec(sqlite3 *db, const char *sql) {
   char *err = NULL;
@@ -49,22 +50,6 @@ static int apply_pragmas(sqlite3 *db, const bi_db_opts *o) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static char *read_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-    free(s);
-    s = NULL;
-  }
-  if (s) s[n] = 0;
-  fclose(f);
-  return s;
-}
-
 /* Runs every migration in schema_dir in name order, as the server does.
  * Returns how many ran, or -1. */
 static int apply_schema(sqlite3 *db, const char *dir) {
@@ -87,7 +72,7 @@ static int apply_schema(sqlite3 *db, const char *dir) {
   for (size_t i = 0; i < n; i++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-    char *sql = read_file(path);
+    char *sql = (char *)mwb_read_file(path, NULL);
     if (rc == 0 && (!sql || exec(db, sql) != 0)) rc = -1;
     free(sql);
     free(names[i]);

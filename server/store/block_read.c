@@ -14,25 +14,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* BO's parameters: the operation and its window [t0 - 120 s, t1) (t0
+ * saturated: the statement subtracts). */
+static void bo_bind(sqlite3_stmt *st, int64_t op_id, int64_t t0, int64_t t1) {
+  sqlite3_bind_int64(st, 1, op_id);
+  sqlite3_bind_int64(st, 2, t0 < INT64_MIN + 120000000000LL ? INT64_MIN + 120000000000LL : t0);
+  sqlite3_bind_int64(st, 3, t1);
+}
+
+/* The columns every BO form yields first: block_id, first_ns, last_ns, n, max_dur_ns. */
+static mw__op_row bo_row(sqlite3_stmt *st) {
+  return (mw__op_row){.block_id = sqlite3_column_int64(st, 0),
+                      .first_ns = sqlite3_column_int64(st, 1),
+                      .last_ns = sqlite3_column_int64(st, 2),
+                      .n = sqlite3_column_int64(st, 3),
+                      .max_dur_ns = sqlite3_column_int64(st, 4)};
+}
+
 int mw__store_op_rows(mw_read *r, int64_t op_id, int64_t t0, int64_t t1, int newest_first,
                       int (*each)(void *user, const mw__op_row *row), void *user) {
   /* the connection's cached statement: explain runs this twice per operation */
   sqlite3_stmt *st = newest_first ? mw__reader_stmt(r, MW_RS_BO_DESC, MW__BO_DESC_SQL)
                                   : mw__reader_stmt(r, MW_RS_BO_ASC, MW__BO_ASC_SQL);
   if (!st) return MW_EIO;
-  sqlite3_bind_int64(st, 1, op_id);
-  /* t0 - 120 s, saturated (the statement subtracts) */
-  sqlite3_bind_int64(st, 2, t0 < INT64_MIN + 120000000000LL ? INT64_MIN + 120000000000LL : t0);
-  sqlite3_bind_int64(st, 3, t1);
+  bo_bind(st, op_id, t0, t1);
   int rc = MW_OK, step;
   while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-    mw__op_row row = {.block_id = sqlite3_column_int64(st, 0),
-                      .first_ns = sqlite3_column_int64(st, 1),
-                      .last_ns = sqlite3_column_int64(st, 2),
-                      .n = sqlite3_column_int64(st, 3),
-                      .max_dur_ns = sqlite3_column_int64(st, 4),
-                      .refs = sqlite3_column_blob(st, 5),
-                      .refs_len = (size_t)sqlite3_column_bytes(st, 5)};
+    mw__op_row row = bo_row(st);
+    row.refs = sqlite3_column_blob(st, 5);
+    row.refs_len = (size_t)sqlite3_column_bytes(st, 5);
     rc = each(user, &row);
   }
   if (!rc && step != SQLITE_DONE) rc = mw__read_failed(r, step);
@@ -45,17 +55,11 @@ int mw__store_op_keys(mw_read *r, int64_t op_id, int64_t t0, int64_t t1, int new
   sqlite3_stmt *st = newest_first ? mw__reader_stmt(r, MW_RS_BO_KEYS_DESC, MW__BO_KEYS_DESC_SQL)
                                   : mw__reader_stmt(r, MW_RS_BO_KEYS_ASC, MW__BO_KEYS_ASC_SQL);
   if (!st) return MW_EIO;
-  sqlite3_bind_int64(st, 1, op_id);
-  sqlite3_bind_int64(st, 2, t0 < INT64_MIN + 120000000000LL ? INT64_MIN + 120000000000LL : t0);
-  sqlite3_bind_int64(st, 3, t1);
+  bo_bind(st, op_id, t0, t1);
   int rc = MW_OK, step;
   while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-    mw__op_row row = {.block_id = sqlite3_column_int64(st, 0),
-                      .first_ns = sqlite3_column_int64(st, 1),
-                      .last_ns = sqlite3_column_int64(st, 2),
-                      .n = sqlite3_column_int64(st, 3),
-                      .max_dur_ns = sqlite3_column_int64(st, 4),
-                      .rowid = sqlite3_column_int64(st, 5)};
+    mw__op_row row = bo_row(st);
+    row.rowid = sqlite3_column_int64(st, 5);
     rc = each(user, r, &row);
   }
   if (!rc && step != SQLITE_DONE) rc = mw__read_failed(r, step);

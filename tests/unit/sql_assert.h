@@ -3,6 +3,8 @@
 #ifndef MW_TEST_SQL_ASSERT_H
 #define MW_TEST_SQL_ASSERT_H
 #include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
 
 static inline void sqlt_exec(sqlite3 *db, const char *sql) {
   char *msg = NULL;
@@ -16,6 +18,16 @@ static inline int64_t sqlt_int(sqlite3 *db, const char *sql) {
   int64_t v = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
   return v;
+}
+
+/* Removes a database file and its -wal and -shm files (those missing too). */
+static inline void sqlt_remove_db(const char *path) {
+  char p[4200];
+  unlink(path);
+  snprintf(p, sizeof p, "%s-wal", path);
+  unlink(p);
+  snprintf(p, sizeof p, "%s-shm", path);
+  unlink(p);
 }
 
 #endif

@@ -113,12 +113,7 @@ static int teardown(void **state) {
   sqlite3_close(f->w);
   ZSTD_freeDCtx(f->d);
   ZSTD_freeCCtx(f->c);
-  char p[80];
-  unlink(f->path);
-  snprintf(p, sizeof p, "%s-wal", f->path);
-  unlink(p);
-  snprintf(p, sizeof p, "%s-shm", f->path);
-  unlink(p);
+  sqlt_remove_db(f->path);
   free(f->v);
   free(f);
   return 0;

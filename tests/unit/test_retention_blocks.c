@@ -247,12 +247,7 @@ static void teardown_world(world *w) {
   mw__truns_mem_free(w->mem);
   sqlite3_close(w->db);
   free(w->blocks);
-  char p[96];
-  unlink(w->path);
-  snprintf(p, sizeof p, "%s-wal", w->path);
-  unlink(p);
-  snprintf(p, sizeof p, "%s-shm", w->path);
-  unlink(p);
+  sqlt_remove_db(w->path);
 }
 
 static int64_t mono_us(void) {

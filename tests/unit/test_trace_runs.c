@@ -54,12 +54,7 @@ static int teardown(void **state) {
   mw__truns_w_close(f->tw);
   sqlite3_close(f->r);
   sqlite3_close(f->w);
-  char p[80];
-  unlink(f->path);
-  snprintf(p, sizeof p, "%s-wal", f->path);
-  unlink(p);
-  snprintf(p, sizeof p, "%s-shm", f->path);
-  unlink(p);
+  sqlt_remove_db(f->path);
   free(f);
   return 0;
 }
