@@ -55,10 +55,10 @@ void mw__readers_close(mw__readers *p) {
     mw_read *r = p->free_list;
     p->free_list = r->next;
     for (int i = 0; i < MW_RS__COUNT; i++) sqlite3_finalize(r->stmts[i]);
+    mw__truns_rd_close(r->truns); /* its statements too: a connection with one left does not close */
     sqlite3_close(r->db);
     ZSTD_freeDCtx(r->dctx);
     mw__ids_cache_free(r->ids);
-    mw__truns_rd_close(r->truns);
     free(r);
   }
   uv_cond_destroy(&p->gate);
