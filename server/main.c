@@ -133,7 +133,8 @@ int main(int argc, char **argv) {
                       .fault_read_slow_us = a.cfg.fault_read_slow_us,
                       .retention_ns = a.cfg.retention_ns,
                       .retention_every_ns = (int64_t)a.cfg.retention_every_s * 1000000000,
-                      .max_db_bytes = a.cfg.max_db_bytes};
+                      .max_db_bytes = a.cfg.max_db_bytes,
+                      .blocks = a.cfg.span_blocks ? MW_STORE_BLOCKS_ON : MW_STORE_BLOCKS_OFF};
   if ((rc = mw__store_open(&so, &a.store, err, sizeof err))) {
     mw__error("cannot open the database", "err=\"%s\"", err);
     mw__rules_free(rules);
@@ -183,7 +184,8 @@ int main(int argc, char **argv) {
     mw__rules_free(rules);
     return 1;
   }
-  mw__info("started", "version=%s data=%s sync=%s", MW_VERSION, a.cfg.data_dir, a.cfg.sync_full ? "full" : "normal");
+  mw__info("started", "version=%s data=%s sync=%s span_blocks=%s", MW_VERSION, a.cfg.data_dir,
+           a.cfg.sync_full ? "full" : "normal", a.cfg.span_blocks ? "on" : "off");
 
   a.loop = uv_default_loop();
   uv_signal_init(a.loop, &a.sigint);

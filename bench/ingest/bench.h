@@ -70,12 +70,21 @@ typedef struct bi_corpus {
   size_t scope_len;
   int64_t base_ns; /* the "now" the template times were drawn around */
   size_t bytes;    /* total encoded size, for the report */
+  /* A corpus file (bi_corpus_load): every batch is sent once, as it is (no
+   * new ids, no time shift), and the baseline inserts the spans' own ids. */
+  int as_is;
+  uint64_t n_spans_total; /* as_is: the spans of all batches */
+  void **owned;           /* strings the loader allocated, freed with the corpus */
+  size_t n_owned;
 } bi_corpus;
 
 /* Builds n_batches batches of spans_per_batch spans (spans_per_trace per
  * trace). Returns 0 or -1 (message on stderr). */
 int bi_corpus_build(bi_corpus *c, size_t n_batches, uint32_t spans_per_batch, uint32_t spans_per_trace, uint64_t seed);
 void bi_corpus_free(bi_corpus *c);
+/* Reads a bench-corpus-gen file (corpus_file.c), at most max_spans spans
+ * (whole batches; 0 = all) as an as_is corpus. Returns 0 or -1. */
+int bi_corpus_load(bi_corpus *c, const char *path, uint64_t max_spans);
 
 /* Unique ids for the whole run: trace k and span k of the run are bijective
  * mixes of k, so no two are ever equal while still looking random to the
@@ -107,11 +116,20 @@ typedef struct bi_db_opts {
   const char *sync;       /* "normal" or "full" */
 } bi_db_opts;
 
-/* Inserts rows spans (the corpus, fresh ids) into a fresh database at path
- * with the server's pragmas and schema, one transaction per txn_rows. Writes
- * the rows per second to *rows_per_s. Returns 0 or -1. */
+/* Inserts rows spans (the corpus, fresh ids; an as_is corpus its own) into a
+ * fresh database at path with the server's pragmas and schema, one
+ * transaction per txn_rows. Writes the rows per second to *rows_per_s. With
+ * bytes_prefix, reports the database's bytes (bi_db_bytes_report) under that
+ * prefix before removing it. Returns 0 or -1. */
 int bi_baseline_run(const bi_corpus *c, const bi_db_opts *o, const char *path, uint64_t rows, uint64_t txn_rows,
-                    uint64_t seed, double *rows_per_s, double *cpu_s);
+                    uint64_t seed, double *rows_per_s, double *cpu_s, const char *bytes_prefix);
+/* The bytes a database at path takes: after a TRUNCATE checkpoint, the file
+ * and its WAL, and the split by table and index from dbstat (read with the
+ * sqlite3 library linked here when it has dbstat, else with the sqlite3 CLI).
+ * Prints "<prefix>.db_bytes", ".wal_bytes", ".bytes_per_span",
+ * ".dbstat_via" and "<prefix>.dbstat.<name>_bytes" (and per span) figures.
+ * Returns the bytes per span, or -1. */
+double bi_db_bytes_report(const char *path, uint64_t spans, const char *prefix);
 
 /* Creates a database at path holding n spans in the server's format (sources,
  * operations, scopes, spans), as fast as SQLite goes: indexes dropped during

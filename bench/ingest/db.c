@@ -15,11 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "bench.h"
+#include "mwb_server.h"
 
 static int exec(sqlite3 *db, const char *sql) {
   char *err = NULL;
@@ -48,22 +50,6 @@ static int apply_pragmas(sqlite3 *db, const bi_db_opts *o) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static char *read_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-    free(s);
-    s = NULL;
-  }
-  if (s) s[n] = 0;
-  fclose(f);
-  return s;
-}
-
 /* Runs every migration in schema_dir in name order, as the server does.
  * Returns how many ran, or -1. */
 static int apply_schema(sqlite3 *db, const char *dir) {
@@ -86,7 +72,7 @@ static int apply_schema(sqlite3 *db, const char *dir) {
   for (size_t i = 0; i < n; i++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-    char *sql = read_file(path);
+    char *sql = (char *)mwb_read_file(path, NULL);
     if (rc == 0 && (!sql || exec(db, sql) != 0)) rc = -1;
     free(sql);
     free(names[i]);
@@ -178,7 +164,36 @@ static int insert_spans(sqlite3 *db, const bi_corpus *c, const bi_ids *ids, uint
   uint32_t per_batch = c->batches[0].n_spans;
   uint64_t total_batches = (rows + per_batch - 1) / per_batch;
   int rc = exec(db, "BEGIN");
-  while (rc == 0 && done < rows) {
+  while (rc == 0 && done < rows && c->as_is) {
+    /* A corpus file: each batch once, with its own ids and times. */
+    const bi_batch *b = &c->batches[m++];
+    for (uint32_t i = 0; i < b->n_spans && done < rows; i++, done++) {
+      const bi_span *s = &b->spans[i];
+      sqlite3_bind_blob(st, 1, b->data + s->trace_off, 16, SQLITE_STATIC);
+      sqlite3_bind_blob(st, 2, b->data + s->span_off, 8, SQLITE_STATIC);
+      if (s->parent_off) sqlite3_bind_blob(st, 3, b->data + s->parent_off, 8, SQLITE_STATIC);
+      else sqlite3_bind_null(st, 3);
+      sqlite3_bind_int64(st, 4, b->source_id);
+      sqlite3_bind_int64(st, 5, s->op_id);
+      sqlite3_bind_int64(st, 6, 1);
+      sqlite3_bind_int64(st, 7, s->start_ns);
+      sqlite3_bind_int64(st, 8, s->dur_ns);
+      sqlite3_bind_int(st, 9, s->kind);
+      sqlite3_bind_int(st, 10, s->status);
+      sqlite3_bind_blob(st, 11, s->body, (int)s->body_len, SQLITE_STATIC);
+      if (sqlite3_step(st) != SQLITE_DONE) {
+        fprintf(stderr, "bench-ingest: insert: %s\n", sqlite3_errmsg(db));
+        rc = -1;
+        break;
+      }
+      sqlite3_reset(st);
+      if (++in_txn == txn_rows) {
+        in_txn = 0;
+        if (exec(db, "COMMIT") != 0 || exec(db, "BEGIN") != 0) rc = -1;
+      }
+    }
+  }
+  while (rc == 0 && done < rows && !c->as_is) {
     const bi_batch *b = &c->batches[m % c->n_batches];
     int64_t shift = shift_of(c, m, total_batches);
     uint8_t tid[64][16], sid[1024][8];
@@ -232,7 +247,7 @@ static double thread_cpu_s(void) {
 }
 
 int bi_baseline_run(const bi_corpus *c, const bi_db_opts *o, const char *path, uint64_t rows, uint64_t txn_rows,
-                    uint64_t seed, double *rows_per_s, double *cpu_s) {
+                    uint64_t seed, double *rows_per_s, double *cpu_s, const char *bytes_prefix) {
   sqlite3 *db = NULL;
   bi_ids ids;
   bi_ids_init(&ids, seed);
@@ -247,6 +262,7 @@ int bi_baseline_run(const bi_corpus *c, const bi_db_opts *o, const char *path, u
   rc = 0;
 out:
   sqlite3_close(db);
+  if (rc == 0 && bytes_prefix && bi_db_bytes_report(path, rows, bytes_prefix) < 0) rc = -1;
   remove_db(path);
   return rc;
 }
@@ -354,4 +370,91 @@ out:
   sqlite3_finalize(st);
   sqlite3_close(db);
   return rc;
+}
+
+static long long file_bytes(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* Name and bytes of each table and index, from dbstat through the library
+ * (1), else through the sqlite3 CLI (2); 0 when neither has dbstat. */
+#define DBSTAT_SQL "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC"
+typedef struct dbstat_row {
+  char name[128];
+  long long bytes;
+} dbstat_row;
+
+static int dbstat_rows(const char *path, dbstat_row *rows, size_t cap, size_t *n) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  *n = 0;
+  /* BI_DBSTAT_CLI=1 takes the CLI path even when the library has dbstat
+   * (to check that path). */
+  const char *force_cli = getenv("BI_DBSTAT_CLI");
+  if (!(force_cli && *force_cli == '1') && sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, DBSTAT_SQL, -1, &st, NULL) == SQLITE_OK) {
+    while (sqlite3_step(st) == SQLITE_ROW && *n < cap) {
+      snprintf(rows[*n].name, sizeof rows[*n].name, "%s", (const char *)sqlite3_column_text(st, 0));
+      rows[(*n)++].bytes = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return 1;
+  }
+  sqlite3_close(db);
+  char cmd[4600];
+  snprintf(cmd, sizeof cmd, "sqlite3 -readonly -separator ' ' '%s' \"" DBSTAT_SQL "\" 2>/dev/null", path);
+  FILE *p = popen(cmd, "r");
+  if (!p) return 0;
+  char line[512];
+  while (fgets(line, sizeof line, p) && *n < cap)
+    if (sscanf(line, "%127s %lld", rows[*n].name, &rows[*n].bytes) == 2) (*n)++;
+  return pclose(p) == 0 && *n ? 2 : 0;
+}
+
+double bi_db_bytes_report(const char *path, uint64_t spans, const char *prefix) {
+  char wal[4200], key[512];
+  sqlite3 *db = NULL;
+  snprintf(wal, sizeof wal, "%s-wal", path);
+  /* Whatever the WAL still holds goes into the file first, so that the two
+   * sizes together are what the data takes, not a WAL's leftover length. */
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+      exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") != 0) {
+    fprintf(stderr, "bench-ingest: checkpoint of %s: %s\n", path, db ? sqlite3_errmsg(db) : "?");
+    sqlite3_close(db);
+    return -1;
+  }
+  sqlite3_close(db);
+  long long db_bytes = file_bytes(path), wal_bytes = file_bytes(wal);
+  double per = spans ? (double)(db_bytes + wal_bytes) / (double)spans : 0;
+  snprintf(key, sizeof key, "%.200s.db_bytes", prefix);
+  bi_figure(key, "%lld", db_bytes);
+  snprintf(key, sizeof key, "%.200s.wal_bytes", prefix);
+  bi_figure(key, "%lld", wal_bytes);
+  snprintf(key, sizeof key, "%.200s.bytes_per_span", prefix);
+  bi_figure(key, "%.1f", per);
+  dbstat_row rows[64];
+  size_t n;
+  int via = dbstat_rows(path, rows, 64, &n);
+  snprintf(key, sizeof key, "%.200s.dbstat_via", prefix);
+  bi_figure(key, "%s", via == 1 ? "sqlite3-library" : via == 2 ? "sqlite3-cli" : "none");
+  /* The tables and indexes of more than one page, largest first; the many
+   * that hold nothing here (runtime data, execution traces) go together. */
+  long long rest = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (rows[i].bytes <= 4096) {
+      rest += rows[i].bytes;
+      continue;
+    }
+    snprintf(key, sizeof key, "%.200s.dbstat.%.127s_bytes", prefix, rows[i].name);
+    bi_figure(key, "%lld", rows[i].bytes);
+    snprintf(key, sizeof key, "%.200s.dbstat.%.127s_bytes_per_span", prefix, rows[i].name);
+    bi_figure(key, "%.1f", spans ? (double)rows[i].bytes / (double)spans : 0);
+  }
+  if (n) {
+    snprintf(key, sizeof key, "%.200s.dbstat.one_page_each_bytes", prefix);
+    bi_figure(key, "%lld", rest);
+  }
+  return per;
 }

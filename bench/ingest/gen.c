@@ -555,5 +555,7 @@ void bi_corpus_free(bi_corpus *c) {
   free(c->sources);
   free(c->ops);
   free(c->scope);
+  for (size_t i = 0; i < c->n_owned; i++) free(c->owned[i]);
+  free(c->owned);
   memset(c, 0, sizeof *c);
 }

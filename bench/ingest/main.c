@@ -26,7 +26,7 @@
 #endif
 
 typedef struct options {
-  const char *server, *url, *data, *query_db, *db_name, *sync;
+  const char *server, *url, *data, *query_db, *db_name, *sync, *corpus;
   char *server_args[32];
   int n_server_args;
   pid_t pid;
@@ -74,6 +74,10 @@ static void usage(FILE *f) {
           "  --batches N         distinct pre-encoded batches (default 256)\n"
           "  --batch-spans N     spans per request (default 100)\n"
           "  --trace-spans N     spans per trace (default 10)\n"
+          "  --corpus FILE       a bench-corpus-gen file instead of the synthetic batches:\n"
+          "                      each batch sent once, as it is (its first --spans spans,\n"
+          "                      whole batches; default all); the baseline inserts the same\n"
+          "                      spans; throughput mode only\n"
           "baseline:\n"
           "  --baseline-rows N   rows per baseline round (default: --spans)\n"
           "  --txn-rows N        rows per transaction (default 10000)\n"
@@ -127,6 +131,7 @@ static int parse_args(int argc, char **argv, options *o) {
     O_SMOKE,
     O_SEED,
     O_KEEP,
+    O_CORPUS,
     O_HELP
   };
   static const struct option longs[] = {{"server", 1, 0, O_SERVER},
@@ -151,6 +156,7 @@ static int parse_args(int argc, char **argv, options *o) {
                                         {"query-spans", 1, 0, O_QUERY_SPANS},
                                         {"queries", 1, 0, O_QUERIES},
                                         {"db-name", 1, 0, O_DB_NAME},
+                                        {"corpus", 1, 0, O_CORPUS},
                                         {"smoke", 0, 0, O_SMOKE},
                                         {"seed", 1, 0, O_SEED},
                                         {"keep", 0, 0, O_KEEP},
@@ -218,6 +224,7 @@ static int parse_args(int argc, char **argv, options *o) {
     case O_SMOKE: o->smoke = 1; break;
     case O_SEED: bad = parse_u64(optarg, &o->seed); break;
     case O_KEEP: o->keep = 1; break;
+    case O_CORPUS: o->corpus = optarg; break;
     case 'h':
     case O_HELP: usage(stdout); exit(0);
     default: usage(stderr); return -1;
@@ -226,6 +233,10 @@ static int parse_args(int argc, char **argv, options *o) {
       fprintf(stderr, "bench-ingest: bad value for %s: %s\n", argv[optind - 1], optarg);
       return -1;
     }
+  }
+  if (o->corpus && (o->rate > 0 || o->query_db || o->smoke)) {
+    fprintf(stderr, "bench-ingest: --corpus goes with the throughput mode only\n");
+    return -1;
   }
   if (optind < argc || (!o->server && !o->url) || (o->server && o->url)) {
     fprintf(stderr, "bench-ingest: give exactly one of --server PATH and --url URL\n");
@@ -328,7 +339,7 @@ static double median(double *v, int n) {
 /* One server round: send o->spans (or for o->seconds) and report. Returns 0
  * if every span was acknowledged. */
 static int server_round(const options *o, bi_corpus *c, bi_ids *ids, int round, double rate, double *spans_per_s,
-                        double *rss_max) {
+                        double *rss_max, double *bytes_per_span, double *cpu_us_per_span) {
   char name[64], data_dir[4200];
   snprintf(name, sizeof name, rate > 0 ? "server-rate-%d" : "server-%d", round);
   bi_server s;
@@ -349,7 +360,7 @@ static int server_round(const options *o, bi_corpus *c, bi_ids *ids, int round, 
   int rc = bi_send_run(&cfg, &r);
   double scpu1 = pid > 0 ? bi_proc_cpu_s(pid) : -1;
   if (sampling) bi_sampler_stop(&smp);
-  if (server_down(o, &s, data_dir, 1) != 0) rc = -1;
+  if (server_down(o, &s, data_dir, 0) != 0) rc = -1;
 
   const char *p = rate > 0 ? "ingest.rate" : "ingest";
   char key[128];
@@ -374,7 +385,23 @@ static int server_round(const options *o, bi_corpus *c, bi_ids *ids, int round, 
   /* The generator's own CPU: if this approaches a core per connection
    * thread's share, the client, not the server, is the limit. */
   FIG("client_cpu_pct", "%.0f", 100 * r.cpu_s / r.wall_s);
-  if (scpu0 >= 0 && scpu1 >= 0) FIG("server_cpu_pct", "%.0f", 100 * (scpu1 - scpu0) / r.wall_s);
+  if (scpu0 >= 0 && scpu1 >= 0) {
+    FIG("server_cpu_pct", "%.0f", 100 * (scpu1 - scpu0) / r.wall_s);
+    /* The server's utime + stime over the round (/proc/<pid>/stat), all its
+     * threads: HTTP, decoding, the writer and SQLite. */
+    *cpu_us_per_span = r.spans_ok ? (scpu1 - scpu0) * 1e6 / (double)r.spans_ok : -1;
+    FIG("server_cpu_us_per_span", "%.2f", *cpu_us_per_span);
+  }
+  /* What the round's spans take on disk, the server stopped: file + WAL
+   * after a checkpoint, and dbstat's split. */
+  if (!o->url && rate <= 0) {
+    char db[4400];
+    snprintf(db, sizeof db, "%s/%s", data_dir, o->db_name);
+    snprintf(key, sizeof key, "%s.round%d", p, round);
+    *bytes_per_span = bi_db_bytes_report(db, r.spans_ok, key);
+    if (*bytes_per_span < 0) g_figures_missing++;
+  }
+  if (!o->url && !o->keep) rm_tree(data_dir);
   if (sampling) {
     FIG("rss_max_mib", "%.1f", smp.rss_max_mib);
     FIG("hwm_mib", "%.1f", smp.hwm_mib);
@@ -391,33 +418,40 @@ static int server_round(const options *o, bi_corpus *c, bi_ids *ids, int round, 
 }
 
 static int baseline_round(const options *o, const bi_corpus *c, int round, double *rows_per_s) {
-  char path[4200];
+  char path[4200], prefix[64];
   snprintf(path, sizeof path, "%s/baseline-%d.db", g_work, round);
   double cpu;
-  uint64_t rows = o->baseline_rows ? o->baseline_rows : o->spans;
+  uint64_t rows = c->as_is ? c->n_spans_total : o->baseline_rows ? o->baseline_rows : o->spans;
+  snprintf(prefix, sizeof prefix, "ingest.round%d.baseline", round);
   fprintf(stderr, "bench-ingest: round %d: baseline, %llu rows...\n", round, (unsigned long long)rows);
-  if (bi_baseline_run(c, &o->db, path, rows, o->txn_rows, o->seed ^ 0xba5e11e0ULL * (uint64_t)round, rows_per_s,
-                      &cpu) != 0)
+  if (bi_baseline_run(c, &o->db, path, rows, o->txn_rows, o->seed ^ 0xba5e11e0ULL * (uint64_t)round, rows_per_s, &cpu,
+                      prefix) != 0)
     return -1;
   char key[128];
   snprintf(key, sizeof key, "ingest.round%d.baseline_rows_per_s", round);
   bi_figure(key, "%.0f", *rows_per_s);
   snprintf(key, sizeof key, "ingest.round%d.baseline_cpu_pct", round);
   bi_figure(key, "%.0f", 100 * cpu / ((double)rows / *rows_per_s));
+  snprintf(key, sizeof key, "ingest.round%d.baseline_cpu_us_per_span", round);
+  bi_figure(key, "%.2f", cpu * 1e6 / (double)rows);
   return 0;
 }
 
 static int run_throughput(const options *o, bi_corpus *c, bi_ids *ids) {
-  double server[16], base[16], ratio[16], rss = 0, rss_max = 0;
+  double server[16], base[16], ratio[16], bytes[16], cpu[16], rss = 0, rss_max = 0;
   int rounds = o->rounds < 1 ? 1 : (o->rounds > 16 ? 16 : o->rounds), rc = 0;
   bi_figure("ingest.sync", "%s", o->db.sync);
+  bi_figure("ingest.corpus", "%s", o->corpus ? o->corpus : "synthetic");
   for (int i = 0; i < rounds; i++) {
+    bytes[i] = cpu[i] = -1;
     if (!o->no_baseline && baseline_round(o, c, i + 1, &base[i]) != 0) return -1;
-    if (server_round(o, c, ids, i + 1, 0, &server[i], &rss) != 0) rc = -1;
+    if (server_round(o, c, ids, i + 1, 0, &server[i], &rss, &bytes[i], &cpu[i]) != 0) rc = -1;
     if (rss > rss_max) rss_max = rss;
     if (!o->no_baseline) ratio[i] = server[i] / base[i];
   }
   bi_figure("ingest.server_spans_per_s", "%.0f", median(server, rounds));
+  if (cpu[0] >= 0) bi_figure("ingest.server_cpu_us_per_span", "%.2f", median(cpu, rounds));
+  if (bytes[0] >= 0) bi_figure("ingest.server_bytes_per_span", "%.1f", median(bytes, rounds));
   if (rss_max > 0) bi_figure("ingest.rss_max_mib_unpaced", "%.1f", rss_max);
   if (!o->no_baseline) {
     bi_figure("ingest.baseline_rows_per_s", "%.0f", median(base, rounds));
@@ -427,8 +461,8 @@ static int run_throughput(const options *o, bi_corpus *c, bi_ids *ids) {
 }
 
 static int run_rate(const options *o, bi_corpus *c, bi_ids *ids, double rate) {
-  double spans_per_s, rss = -1;
-  int rc = server_round(o, c, ids, 1, rate, &spans_per_s, &rss);
+  double spans_per_s, rss = -1, bytes = -1, cpu = -1;
+  int rc = server_round(o, c, ids, 1, rate, &spans_per_s, &rss, &bytes, &cpu);
   bi_figure("ingest.rate_target_spans_per_s", "%.0f", rate);
   bi_figure("ingest.rate_achieved_spans_per_s", "%.0f", spans_per_s);
   if (rss >= 0) bi_figure("ingest.rss_max_mib", "%.1f", rss);
@@ -514,12 +548,23 @@ int main(int argc, char **argv) {
   int rc = 0;
   bi_corpus c;
   double t0 = bi_mono_s();
-  if (bi_corpus_build(&c, o.batches, o.batch_spans, o.trace_spans, o.seed) != 0) {
+  if (o.corpus) {
+    if (bi_corpus_load(&c, o.corpus, o.spans_given ? o.spans : 0) != 0) {
+      rc = 1;
+      goto out;
+    }
+    fprintf(stderr, "bench-ingest: corpus %s: %zu batches, %llu spans, %zu sources, %zu operations, read in %.2f s\n",
+            o.corpus, c.n_batches, (unsigned long long)c.n_spans_total, c.n_sources, c.n_ops, bi_mono_s() - t0);
+    bi_figure("ingest.corpus_spans", "%llu", (unsigned long long)c.n_spans_total);
+    bi_figure("ingest.wire_bytes_per_span", "%.1f", (double)c.bytes / (double)c.n_spans_total);
+    o.batches = (uint32_t)c.n_batches;
+  } else if (bi_corpus_build(&c, o.batches, o.batch_spans, o.trace_spans, o.seed) != 0) {
     rc = 1;
     goto out;
+  } else {
+    fprintf(stderr, "bench-ingest: corpus of %u batches x %u spans, %.1f KiB a batch, built in %.2f s\n", o.batches,
+            o.batch_spans, (double)c.bytes / (double)o.batches / 1024.0, bi_mono_s() - t0);
   }
-  fprintf(stderr, "bench-ingest: corpus of %u batches x %u spans, %.1f KiB a batch, built in %.2f s\n", o.batches,
-          o.batch_spans, (double)c.bytes / (double)o.batches / 1024.0, bi_mono_s() - t0);
   bi_figure("ingest.batch_bytes_mean", "%.0f", (double)c.bytes / (double)o.batches);
   bi_ids ids;
   bi_ids_init(&ids, o.seed ^ 0x1d5ULL);

@@ -122,17 +122,24 @@ static void *worker_main(void *arg) {
     uint64_t k = atomic_fetch_add(&sh->next_claim, 1);
     if (sh->max_claims && k >= sh->max_claims) break;
     double due = 0;
+    if (c->as_is && k >= c->n_batches) break; /* a corpus file: each batch once */
     if (cfg->rate > 0) {
-      due = sh->t0 + (double)k * c->batches[0].n_spans / cfg->rate;
+      due = sh->t0 + (double)k * (c->as_is ? (double)c->n_spans_total / (double)c->n_batches : c->batches[0].n_spans) /
+                         cfg->rate;
       if (cfg->seconds > 0 && due - sh->t0 >= cfg->seconds) break;
       sleep_until(due);
     } else if (cfg->seconds > 0 && bi_mono_s() - sh->t0 >= cfg->seconds) {
       break;
     }
-    bi_batch *b = &c->batches[(size_t)w->index + (size_t)cfg->conns * (local % owned)];
-    uint64_t trace_k = atomic_fetch_add(&cfg->ids->next_trace, b->n_traces);
-    uint64_t span_k = atomic_fetch_add(&cfg->ids->next_span, b->n_spans);
-    bi_batch_stamp(b, b->data, cfg->ids, trace_k, span_k, bi_now_ns() - c->base_ns);
+    /* A corpus file's batches go once each, in the file's order, as they
+     * are; the synthetic ones are the thread's own, re-stamped. */
+    bi_batch *b = c->as_is ? &c->batches[k] : &c->batches[(size_t)w->index + (size_t)cfg->conns * (local % owned)];
+    uint64_t trace_k = 0;
+    if (!c->as_is) {
+      trace_k = atomic_fetch_add(&cfg->ids->next_trace, b->n_traces);
+      uint64_t span_k = atomic_fetch_add(&cfg->ids->next_span, b->n_spans);
+      bi_batch_stamp(b, b->data, cfg->ids, trace_k, span_k, bi_now_ns() - c->base_ns);
+    }
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, b->data);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)b->len);
     w->spans_sent += b->n_spans;
@@ -214,6 +221,7 @@ int bi_send_run(const bi_send_cfg *cfg, bi_send_result *r) {
   pthread_mutex_init(&sh.lock, NULL);
   uint32_t per = cfg->corpus->batches[0].n_spans;
   sh.max_claims = cfg->max_spans ? (cfg->max_spans + per - 1) / per : 0;
+  if (cfg->corpus->as_is) sh.max_claims = cfg->corpus->n_batches; /* its spans were cut at load */
   worker *w = calloc((size_t)cfg->conns, sizeof *w);
   if (!w) return -1;
   double cpu0 = bi_self_cpu_s();

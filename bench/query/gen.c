@@ -27,6 +27,20 @@
  * its recent spans, which is how a snapshot at time t finds what was in
  * flight without holding the whole data set in memory.
  *
+ * Spans go into sealed blocks (span_blocks, block_ops, slow_spans, trace_runs:
+ * migration 0008) as the server's writer seals them (docs/STORAGE-WIRING.md
+ * §2): per source an open block, sealed before a span that would make it
+ * hold more than 1,024 spans or widen its start range past 120 s, and once
+ * it is 60 s old (in generated time, by trace start); each seal through the
+ * server's own seal function (store/block_write.h); the trace keys of sealed
+ * blocks flushed as a level-0 run every 10 minutes, and runs merged on the
+ * writer's schedule (6 level-0 runs older than an hour into one of level 1,
+ * 24 of level 1 older than a day into one of level 2). A span's slow
+ * threshold is its operation's p90 over its latest 1,024 spans at the time
+ * (INT64_MAX before it has 1,024). --old-spans writes `spans` rows instead,
+ * as the server did before migration 0008 (and slow_spans from the final
+ * thresholds), for the before figure.
+ *
  * At the end, the p90 duration of every operation that has root spans is
  * read back from the database (nearest rank, all time), and every trace whose
  * root lasted at least that long is written to bench-query.meta, with flags
@@ -50,6 +64,9 @@
 #include "meanwhile/store/v1/store.pb-c.h"
 #include "opentelemetry/proto/trace/v1/trace.pb-c.h"
 #include "qbench.h"
+#include "store/block_write.h"
+#include "store/blocks.h"
+#include "store/trace_runs.h"
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
@@ -876,7 +893,29 @@ typedef struct gen {
   size_t payload_len[N_PAYLOADS], payload_raw[N_PAYLOADS];
   int64_t due;    /* earliest pending runtime event */
   int stack_hash; /* the stacks table has a hash column */
+  /* sealed blocks (unless o->old_spans) */
+  struct open_blk *blk; /* per source */
+  mw__bw *bw;
+  mw__truns_w *tw;
+  mw__truns_mem *mem;
+  int64_t run_start; /* generated time the partition began */
+  struct op_durs {
+    int64_t recent[1024]; /* the latest 1,024 durations, a ring */
+    size_t n_recent, since;
+    int64_t slow_ns;
+    int64_t *all; /* every duration, for the p90 of bench-query.meta */
+    size_t n_all, cap_all;
+  } * durs; /* per operation */
 } gen;
+
+/* blocks sealed and the partition flushed as the writer does (store/blocks.h) */
+enum { BLK_MAX = MW_BLK_MAX_SPANS };
+
+typedef struct open_blk {
+  mw__sb_span v[BLK_MAX];
+  size_t n;
+  int64_t opened, min_start, max_start;
+} open_blk;
 
 static int step(gen *g, enum stmt_id id) {
   sqlite3_stmt *st = g->s[id];
@@ -890,6 +929,105 @@ static int step(gen *g, enum stmt_id id) {
     g->rows_in_txn = 0;
     if (exec(g->db, "COMMIT") || exec(g->db, "BEGIN")) return -1;
   }
+  return 0;
+}
+
+/* ---- sealed blocks ------------------------------------------------------------------- */
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+static int slow_of(void *user, int64_t op_id, int64_t *slow_ns) {
+  gen *g = user;
+  *slow_ns = op_id >= 1 && op_id <= N_OPS ? g->durs[op_id - 1].slow_ns : INT64_MAX;
+  return 0;
+}
+
+/* A new span's duration: its operation's threshold (p90 of the latest 1,024,
+ * recomputed every 128 spans, as the writer raises it) and the list of all. */
+static int note_dur(gen *g, int op, int64_t dur) {
+  struct op_durs *d = &g->durs[op];
+  d->recent[d->n_recent++ % 1024] = dur;
+  if (d->n_recent >= 1024 && ++d->since >= 128) {
+    int64_t v[1024];
+    memcpy(v, d->recent, sizeof v);
+    qsort(v, 1024, sizeof *v, cmp_i64);
+    d->slow_ns = v[921];
+    d->since = 0;
+  }
+  if (d->n_all == d->cap_all) {
+    size_t cap = d->cap_all ? 2 * d->cap_all : 4096;
+    int64_t *t = realloc(d->all, cap * sizeof *t);
+    if (!t) return -1;
+    d->all = t, d->cap_all = cap;
+  }
+  d->all[d->n_all++] = dur;
+  return 0;
+}
+
+static int seal(gen *g, int src) {
+  open_blk *b = &g->blk[src];
+  if (!b->n) return 0;
+  mw__bw_sealed out;
+  int rc = mw__bw_seal(g->bw, src + 1, b->v, b->n, slow_of, g, g->mem, &out);
+  if (rc) {
+    fprintf(stderr, "bench-query: seal: %d: %s\n", rc, sqlite3_errmsg(g->db));
+    return -1;
+  }
+  g->st->blocks++;
+  g->rows_in_txn += b->n;
+  b->n = 0;
+  if (g->rows_in_txn >= TXN_ROWS) {
+    g->rows_in_txn = 0;
+    if (exec(g->db, "COMMIT") || exec(g->db, "BEGIN")) return -1;
+  }
+  return 0;
+}
+
+/* Flushes the partition as a level-0 run and merges runs as the writer's
+ * schedule does (STORAGE-WIRING §2 step 6), at generated time now. */
+static int flush_runs(gen *g, int64_t now) {
+  int64_t run;
+  if (mw__truns_flush(g->tw, g->mem, &run)) {
+    fprintf(stderr, "bench-query: run flush: %s\n", sqlite3_errmsg(g->db));
+    return -1;
+  }
+  if (run) g->st->runs++;
+  mw__truns_mem_clear(g->mem);
+  g->run_start = now;
+  for (int level = 0; level < MW_TRUNS_MERGED_LEVELS; level++)
+    for (;;) {
+      mw__truns_merge_opts o;
+      mw__truns_schedule(level, 5000, &o);
+      size_t work = 0;
+      if (mw__truns_maintain(g->tw, &o, &work)) {
+        fprintf(stderr, "bench-query: run merge: %s\n", sqlite3_errmsg(g->db));
+        return -1;
+      }
+      if (!work) break;
+    }
+  return 0;
+}
+
+/* Appends a span to its source's open block, sealing it first when the span
+ * would overfill it or widen its start range too far, or when it is old. */
+static int add_block_span(gen *g, int src, int64_t now, const mw__sb_span *sp) {
+  open_blk *b = &g->blk[src];
+  if (b->n) {
+    int64_t lo = sp->start_ns < b->min_start ? sp->start_ns : b->min_start;
+    int64_t hi = sp->start_ns > b->max_start ? sp->start_ns : b->max_start;
+    if (b->n == BLK_MAX || hi - lo > MW_BLK_MAX_START_SPAN_NS || now - b->opened >= MW_BLK_MAX_AGE_NS)
+      if (seal(g, src)) return -1;
+  }
+  if (!b->n) {
+    b->opened = now;
+    b->min_start = b->max_start = sp->start_ns;
+  }
+  if (sp->start_ns < b->min_start) b->min_start = sp->start_ns;
+  if (sp->start_ns > b->max_start) b->max_start = sp->start_ns;
+  b->v[b->n++] = *sp;
   return 0;
 }
 
@@ -1376,20 +1514,36 @@ static int write_trace(gen *g, uint64_t k, uint64_t span_base, int n, int64_t t0
   for (int i = 0; i < n; i++) {
     op_def *op = &g->ops[nd[i].op];
     int src = op->svc * N_INST + inst[op->svc];
-    sqlite3_bind_blob(st, 1, tid, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, sid[i], 8, SQLITE_STATIC);
-    if (nd[i].parent >= 0) sqlite3_bind_blob(st, 3, sid[nd[i].parent], 8, SQLITE_STATIC);
-    else sqlite3_bind_null(st, 3);
-    sqlite3_bind_int64(st, 4, src + 1);
-    sqlite3_bind_int64(st, 5, nd[i].op + 1);
-    sqlite3_bind_int64(st, 6, op->scope);
-    sqlite3_bind_int64(st, 7, nd[i].start);
-    sqlite3_bind_int64(st, 8, nd[i].dur);
-    sqlite3_bind_int(st, 9, op->kind);
-    sqlite3_bind_int(st, 10, nd[i].status);
     int v = nd[i].status == 2 ? BODY_VARIANTS : (int)below(rng, BODY_VARIANTS);
-    sqlite3_bind_blob(st, 11, op->body[v], (int)op->body_len[v], SQLITE_STATIC);
-    if (step(g, S_SPAN)) return -1;
+    if (g->o->old_spans) {
+      sqlite3_bind_blob(st, 1, tid, 16, SQLITE_STATIC);
+      sqlite3_bind_blob(st, 2, sid[i], 8, SQLITE_STATIC);
+      if (nd[i].parent >= 0) sqlite3_bind_blob(st, 3, sid[nd[i].parent], 8, SQLITE_STATIC);
+      else sqlite3_bind_null(st, 3);
+      sqlite3_bind_int64(st, 4, src + 1);
+      sqlite3_bind_int64(st, 5, nd[i].op + 1);
+      sqlite3_bind_int64(st, 6, op->scope);
+      sqlite3_bind_int64(st, 7, nd[i].start);
+      sqlite3_bind_int64(st, 8, nd[i].dur);
+      sqlite3_bind_int(st, 9, op->kind);
+      sqlite3_bind_int(st, 10, nd[i].status);
+      sqlite3_bind_blob(st, 11, op->body[v], (int)op->body_len[v], SQLITE_STATIC);
+      if (step(g, S_SPAN)) return -1;
+    } else {
+      mw__sb_span sp = {.has_parent = nd[i].parent >= 0,
+                        .op_id = nd[i].op + 1,
+                        .scope_id = op->scope,
+                        .start_ns = nd[i].start,
+                        .dur_ns = nd[i].dur,
+                        .kind = op->kind,
+                        .status = nd[i].status,
+                        .body = op->body[v],
+                        .body_len = op->body_len[v]};
+      memcpy(sp.trace_id, tid, 16);
+      memcpy(sp.span_id, sid[i], 8);
+      if (nd[i].parent >= 0) memcpy(sp.parent_id, sid[nd[i].parent], 8);
+      if (note_dur(g, nd[i].op, nd[i].dur) || add_block_span(g, src, t0, &sp)) return -1;
+    }
     op->count++;
     src_state *ss = &g->src[src];
     ring_ent *e = &ss->ring[ss->head];
@@ -1510,10 +1664,10 @@ void qb_meta_header(const qb_gen_opts *o, char *out, size_t outsz) {
   snprintf(
       out, outsz,
       "# bench-query v1 spans=%llu gc=%llu snapshots=%llu hours=%g cpu_every=%g cpu_window=%g seed=%llu analyze=%d "
-      "schema=%016llx",
+      "schema=%016llx%s",
       (unsigned long long)o->spans, (unsigned long long)o->gc, (unsigned long long)o->snapshots, o->hours,
       o->cpu_every_s, o->cpu_window_s, (unsigned long long)o->seed, o->analyze,
-      (unsigned long long)schema_fingerprint(o->schema_dir));
+      (unsigned long long)schema_fingerprint(o->schema_dir), o->old_spans ? " form=rows" : " form=blocks");
 }
 
 long qb_read_meta(const char *dir, const char *header, qb_trace **out) {
@@ -1573,6 +1727,12 @@ static int write_meta(gen *g, const char *path_tmp, const char *path) {
     if (!has_root[k] || !g->ops[k].count) continue;
     uint64_t rank = (uint64_t)ceil(0.9 * (double)g->ops[k].count);
     if (rank < 1) rank = 1;
+    if (!g->o->old_spans) { /* the spans are in blocks: the durations the generator kept */
+      struct op_durs *d = &g->durs[k];
+      qsort(d->all, d->n_all, sizeof *d->all, cmp_i64);
+      if (rank <= d->n_all) p90[k] = d->all[rank - 1];
+      continue;
+    }
     sqlite3_bind_int64(st, 1, k + 1);
     sqlite3_bind_int64(st, 2, (int64_t)rank - 1);
     if (sqlite3_step(st) == SQLITE_ROW) p90[k] = sqlite3_column_int64(st, 0);
@@ -1683,6 +1843,18 @@ int qb_generate(const qb_gen_opts *o, qb_gen_stats *st) {
     g->src[s].g_total = o->snapshots / N_SRC + ((uint64_t)s < o->snapshots % N_SRC);
     g->src[s].c_total = o->cpu_every_s > 0 ? (uint64_t)(o->hours * 3600 / o->cpu_every_s) : 0;
   }
+  if (!o->old_spans) {
+    g->blk = calloc(N_SRC, sizeof *g->blk);
+    g->durs = calloc(N_OPS, sizeof *g->durs);
+    g->mem = mw__truns_mem_new();
+    if (!g->blk || !g->durs || !g->mem || mw__bw_open(g->db, &g->bw) || mw__truns_w_open(g->db, &g->tw)) {
+      fprintf(stderr, "bench-query: the block writer: %s\n", sqlite3_errmsg(g->db));
+      goto out;
+    }
+    for (int k2 = 0; k2 < N_OPS; k2++)
+      g->durs[k2].slow_ns = 0; /* as the writer: every span is listed slow until a threshold exists */
+    g->run_start = T0_NS;
+  }
   if (exec(g->db, "BEGIN") || write_dimensions(g)) goto out;
   for (int s = 0; s < N_SRC; s++) schedule(g, s);
   recompute_due(g);
@@ -1694,6 +1866,10 @@ int qb_generate(const qb_gen_opts *o, qb_gen_stats *st) {
     int n = MIN_TRACE + (int)below(&g->rng, MAX_TRACE - MIN_TRACE + 1);
     if ((uint64_t)n > o->spans - written) n = (int)(o->spans - written);
     int64_t t0 = T0_NS + (int64_t)(((double)written + qb_rand01(&g->rng) * n) / (double)o->spans * (double)g->t_len);
+    if (!o->old_spans &&
+        (t0 - g->run_start >= MW_BLK_FLUSH_NS || mw__truns_mem_count(g->mem) >= MW_BLK_FLUSH_ENTRIES) &&
+        flush_runs(g, t0))
+      goto out;
     if (run_events(g, t0) || write_trace(g, k, written, n, t0)) goto out;
     written += (uint64_t)n;
     k++;
@@ -1707,6 +1883,11 @@ int qb_generate(const qb_gen_opts *o, qb_gen_stats *st) {
   }
   st->spans = written;
   st->traces = k;
+  if (!o->old_spans) { /* the writer's close path: seal every open block, flush the partition */
+    for (int s2 = 0; s2 < N_SRC; s2++)
+      if (seal(g, s2)) goto out;
+    if (flush_runs(g, T0_NS + g->t_len)) goto out;
+  }
   if (run_events(g, INT64_MAX) || write_gc(g) || exec(g->db, "COMMIT")) goto out;
   for (int s = 0; s < N_OPS; s++) {
     sqlite3_bind_int64(g->s[S_OPCOUNT], 1, s + 1);
@@ -1724,8 +1905,30 @@ int qb_generate(const qb_gen_opts *o, qb_gen_stats *st) {
   /* the slow spans, as the server's writer lists them (schema/sql/0004):
    * each operation's threshold the p90 of its latest 1,024 spans, and every
    * span at or above it listed */
-  if (table_exists(g->db, "slow_spans") &&
-      exec(g->db, "BEGIN; UPDATE operations SET slow_ns = coalesce((SELECT dur_ns FROM (SELECT dur_ns FROM spans "
+  if (!o->old_spans) { /* the thresholds the seals used last */
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(g->db, "UPDATE operations SET slow_ns = ?2 WHERE id = ?1", -1, &q, NULL) != SQLITE_OK ||
+        exec(g->db, "BEGIN"))
+      goto out;
+    for (int k2 = 0; k2 < N_OPS; k2++) {
+      sqlite3_bind_int64(q, 1, k2 + 1);
+      sqlite3_bind_int64(q, 2, g->durs[k2].slow_ns == INT64_MAX ? 0 : g->durs[k2].slow_ns);
+      int r2 = sqlite3_step(q);
+      sqlite3_reset(q);
+      if (r2 != SQLITE_DONE) {
+        sqlite3_finalize(q);
+        goto out;
+      }
+    }
+    sqlite3_finalize(q);
+    if (exec(g->db, "COMMIT")) goto out;
+    if (sqlite3_prepare_v2(g->db, "SELECT count(*) FROM trace_run_list WHERE level >= 0", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+      st->live_runs = (uint64_t)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+  } else if (table_exists(g->db, "slow_spans") &&
+             exec(g->db,
+                  "BEGIN; UPDATE operations SET slow_ns = coalesce((SELECT dur_ns FROM (SELECT dur_ns FROM spans "
                   "INDEXED BY spans_by_op WHERE op_id = operations.id ORDER BY start_ns DESC LIMIT 1024) "
                   "ORDER BY dur_ns LIMIT 1 OFFSET 921), 0); "
                   "INSERT INTO slow_spans (op_id, dur_ns, span_rowid, start_ns) SELECT s.op_id, s.dur_ns, s.rowid, "
@@ -1744,6 +1947,13 @@ int qb_generate(const qb_gen_opts *o, qb_gen_stats *st) {
   rc = 0;
 out:
   for (int i = 0; i < S_N; i++) sqlite3_finalize(g->s[i]);
+  mw__bw_close(g->bw);
+  mw__truns_w_close(g->tw);
+  mw__truns_mem_free(g->mem);
+  free(g->blk);
+  if (g->durs)
+    for (int k2 = 0; k2 < N_OPS; k2++) free(g->durs[k2].all);
+  free(g->durs);
   if (g->db && sqlite3_close(g->db) != SQLITE_OK) rc = -1;
   for (int i = 0; i < n_index; i++) free(index_sql[i]);
   for (int s = 0; s < N_SRC; s++) free(g->src[s].ring);

@@ -16,7 +16,7 @@
 static void usage(FILE *f) {
   fprintf(f,
           "usage: bench-query-gen --out DIR [--spans N] [--gc N] [--snapshots N] [--hours H]\n"
-          "                       [--cpu-every S] [--seed N] [--analyze] [--schema-dir DIR]\n"
+          "                       [--cpu-every S] [--seed N] [--analyze] [--old-spans] [--schema-dir DIR]\n"
           "defaults: 1e7 spans, 1e6 GC cycles, 1e5 goroutine snapshots, 6 hours, a CPU profile\n"
           "per source every 60 s, seed 1, migrations from %s\n",
           MW_SCHEMA_DIR);
@@ -38,16 +38,17 @@ int main(int argc, char **argv) {
                    .cpu_every_s = 60,
                    .cpu_window_s = 10,
                    .seed = 1};
-  static const struct option longs[] = {
-      {"out", 1, 0, 'o'},        {"spans", 1, 0, 's'},     {"gc", 1, 0, 'g'},   {"snapshots", 1, 0, 'n'},
-      {"hours", 1, 0, 'H'},      {"cpu-every", 1, 0, 'c'}, {"seed", 1, 0, 'r'}, {"analyze", 0, 0, 'a'},
-      {"schema-dir", 1, 0, 'd'}, {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+  static const struct option longs[] = {{"out", 1, 0, 'o'},       {"spans", 1, 0, 's'},   {"gc", 1, 0, 'g'},
+                                        {"snapshots", 1, 0, 'n'}, {"hours", 1, 0, 'H'},   {"cpu-every", 1, 0, 'c'},
+                                        {"seed", 1, 0, 'r'},      {"analyze", 0, 0, 'a'}, {"schema-dir", 1, 0, 'd'},
+                                        {"old-spans", 0, 0, 'O'}, {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
   int opt;
   double v;
   while ((opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
     int bad = 0;
     switch (opt) {
     case 'o': o.dir = optarg; break;
+    case 'O': o.old_spans = 1; break;
     case 's':
       bad = num(optarg, &v) || v < 1;
       o.spans = (uint64_t)v;
@@ -93,5 +94,8 @@ int main(int argc, char **argv) {
          (unsigned long long)st.goroutine_groups, (unsigned long long)st.labelled_groups,
          (unsigned long long)st.profile_samples, (unsigned long long)st.labelled_samples, (unsigned long long)st.stacks,
          (unsigned long long)st.candidates);
+  printf("gen.span_form %s\ngen.blocks %llu\ngen.trace_runs_flushed %llu\ngen.trace_runs_live %llu\n",
+         o.old_spans ? "rows" : "blocks", (unsigned long long)st.blocks, (unsigned long long)st.runs,
+         (unsigned long long)st.live_runs);
   return 0;
 }

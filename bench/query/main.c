@@ -73,6 +73,7 @@ static void usage(FILE *f) {
           "  --cpu-every S       one 10 s CPU profile per source every S seconds (default 60; 0: none)\n"
           "  --seed N            data set and trace choice (default 1)\n"
           "  --analyze           run ANALYZE after generating (the server never does)\n"
+          "  --old-spans         spans as `spans` rows (before migration 0008), not sealed blocks\n"
           "  --exectraces N      store execution traces for N slow traces (default 10000; smoke 100)\n"
           "  --regen             generate even if the cache matches\n"
           "  --gen-only          generate (or check the cache) and stop\n"
@@ -109,6 +110,7 @@ static int parse_args(int argc, char **argv, options *o) {
     O_CPU_EVERY,
     O_SEED,
     O_ANALYZE,
+    O_OLD_SPANS,
     O_REGEN,
     O_GEN_ONLY,
     O_SCHEMA_DIR,
@@ -131,6 +133,7 @@ static int parse_args(int argc, char **argv, options *o) {
                                         {"cpu-every", 1, 0, O_CPU_EVERY},
                                         {"seed", 1, 0, O_SEED},
                                         {"analyze", 0, 0, O_ANALYZE},
+                                        {"old-spans", 0, 0, O_OLD_SPANS},
                                         {"regen", 0, 0, O_REGEN},
                                         {"gen-only", 0, 0, O_GEN_ONLY},
                                         {"schema-dir", 1, 0, O_SCHEMA_DIR},
@@ -176,6 +179,7 @@ static int parse_args(int argc, char **argv, options *o) {
       break;
     case O_SEED: bad = parse_u64(optarg, &o->gen.seed); break;
     case O_ANALYZE: o->gen.analyze = 1; break;
+    case O_OLD_SPANS: o->gen.old_spans = 1; break;
     case O_REGEN: o->regen = 1; break;
     case O_GEN_ONLY: o->gen_only = 1; break;
     case O_SCHEMA_DIR: o->gen.schema_dir = optarg; break;
@@ -339,10 +343,10 @@ int main(int argc, char **argv) {
     temp_dir = 1;
   } else {
     mkdir(MW_QBENCH_CACHE_DIR, 0755);
-    snprintf(dir, sizeof dir, "%s/q-%llu-%llu-%llu-%gh-s%llu%s-xt%llu", MW_QBENCH_CACHE_DIR,
+    snprintf(dir, sizeof dir, "%s/q-%llu-%llu-%llu-%gh-s%llu%s%s-xt%llu", MW_QBENCH_CACHE_DIR,
              (unsigned long long)o.gen.spans, (unsigned long long)o.gen.gc, (unsigned long long)o.gen.snapshots,
              o.gen.hours, (unsigned long long)o.gen.seed, o.gen.analyze ? "-analyzed" : "",
-             (unsigned long long)o.exectraces);
+             o.gen.old_spans ? "-rows" : "", (unsigned long long)o.exectraces);
   }
   o.gen.dir = dir;
   char header[512];
@@ -379,6 +383,9 @@ int main(int argc, char **argv) {
     figure("db_mib", "%.0f", (double)gs.db_bytes / 1048576.0);
     figure("db_spans", "%llu", (unsigned long long)gs.spans);
     figure("db_traces", "%llu", (unsigned long long)gs.traces);
+    figure("db_span_form", "%s", o.gen.old_spans ? "rows" : "blocks");
+    figure("db_blocks", "%llu", (unsigned long long)gs.blocks);
+    figure("db_trace_runs_live", "%llu", (unsigned long long)gs.live_runs);
     figure("db_gc_cycles", "%llu", (unsigned long long)gs.gc);
     figure("db_goroutine_snapshots", "%llu", (unsigned long long)gs.goroutine_snapshots);
     figure("db_cpu_snapshots", "%llu", (unsigned long long)gs.cpu_snapshots);

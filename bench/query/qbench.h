@@ -25,13 +25,15 @@ typedef struct qb_gen_opts {
   double cpu_every_s;     /* one CPU profile per source every this many seconds (60; 0: none) */
   double cpu_window_s;    /* CPU profile window (10) */
   uint64_t seed;
-  int analyze; /* run ANALYZE at the end (the server never does on its own) */
+  int analyze;   /* run ANALYZE at the end (the server never does on its own) */
+  int old_spans; /* spans as `spans` rows (the form before migration 0008), not sealed blocks */
 } qb_gen_opts;
 
 typedef struct qb_gen_stats {
   uint64_t spans, traces, gc, goroutine_snapshots, cpu_snapshots, goroutine_groups, profile_samples, stacks;
   uint64_t labelled_groups, labelled_samples, candidates;
   uint64_t db_bytes;
+  uint64_t blocks, runs, live_runs; /* sealed blocks, level-0 runs flushed, live runs at the end */
   double load_s, index_s, finish_s, total_s;
 } qb_gen_stats;
 

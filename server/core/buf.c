@@ -101,3 +101,19 @@ char *mw__buf_detach(mw_buf *b, size_t *len) {
   b->len = b->cap = 0;
   return p;
 }
+
+int mw__buf_uvarint(mw_buf *b, uint64_t v) {
+  unsigned char tmp[10], *p = tmp;
+  int in_place = b->data && !b->err && b->cap - b->len > 11; /* 10 bytes at most, and the NUL */
+  if (in_place) p = (unsigned char *)b->data + b->len;
+  unsigned char *start = p;
+  while (v >= 0x80) {
+    *p++ = (unsigned char)(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = (unsigned char)v;
+  if (!in_place) return mw__buf_add(b, tmp, (size_t)(p - tmp));
+  b->len += (size_t)(p - start);
+  b->data[b->len] = '\0';
+  return 0;
+}

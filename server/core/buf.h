@@ -7,6 +7,7 @@
 #ifndef MW_CORE_BUF_H
 #define MW_CORE_BUF_H
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct mw_buf {
   char *data; /* always NUL-terminated when len > 0 (not counted in len) */
@@ -25,6 +26,9 @@ int mw__buf_add(mw_buf *b, const void *data, size_t len);
 int mw__buf_addc(mw_buf *b, char c);
 int mw__buf_adds(mw_buf *b, const char *s);
 int mw__buf_printf(mw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* v as an unsigned LEB128 varint (1-10 bytes): in place while there is room
+ * (encoders write one per field of every row), else through mw__buf_add. */
+int mw__buf_uvarint(mw_buf *b, uint64_t v);
 /* Makes room for at least n more bytes; returns a pointer to them (or NULL). */
 char *mw__buf_reserve(mw_buf *b, size_t n);
 /* The allocation mw__buf_reserve(b, n) would leave (b->cap when it need not

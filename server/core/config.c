@@ -50,6 +50,9 @@ static const opt options[] = {
      "a query still running this long after it arrived is stopped and answered 503 (0: no limit)"},
     {"sync", "MEANWHILE_SYNC", T_SYNC, OFF(sync_full), "full",
      "full: every commit survives power loss; normal: survives a process crash only"},
+    {"span-blocks", "MEANWHILE_SPAN_BLOCKS", T_ONOFF, OFF(span_blocks), "on",
+     "on: store spans in compressed blocks (a body re-sent within 10 minutes is stored once); "
+     "off: one row per span, as releases before blocks"},
     {"max-body-bytes", "MEANWHILE_MAX_BODY_BYTES", T_SIZE, OFF(limits.max_body_bytes), "67108864",
      "largest request body, counted after decompression"},
     {"max-spans-per-request", "MEANWHILE_MAX_SPANS_PER_REQUEST", T_SIZE, OFF(limits.max_spans_per_request), "100000",

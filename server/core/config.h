@@ -19,6 +19,7 @@ typedef struct mw_config {
   unsigned max_query_queue;
   int64_t query_timeout_ns; /* 0 = no limit */
   int sync_full;
+  int span_blocks; /* --span-blocks: mw_store_opts.blocks */
   mw_limits limits;
   size_t max_queue_spans;
   size_t max_queue_bytes;

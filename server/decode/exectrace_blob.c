@@ -12,29 +12,7 @@
  * than it saves on a few dozen bytes. */
 enum { COMPRESS_FROM = 96, ZSTD_LEVEL = 6, MAX_STRINGS = 4096, MAX_BLOB = 1 << 30 };
 
-/* A varint onto b: in place while b has room (the encoder writes one per
- * field of every interval), else through mw__buf_add. */
-static void put_varint(mw_buf *b, uint64_t v) {
-  if (b->data && !b->err && b->cap - b->len > 11) { /* 10 bytes at most, and the NUL */
-    uint8_t *p = (uint8_t *)b->data + b->len;
-    while (v >= 0x80) {
-      *p++ = (uint8_t)(v | 0x80);
-      v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    b->len = (size_t)(p - (uint8_t *)b->data);
-    b->data[b->len] = '\0';
-    return;
-  }
-  uint8_t tmp[10];
-  size_t n = 0;
-  while (v >= 0x80) {
-    tmp[n++] = (uint8_t)(v | 0x80);
-    v >>= 7;
-  }
-  tmp[n++] = (uint8_t)v;
-  mw__buf_add(b, tmp, n);
-}
+static void put_varint(mw_buf *b, uint64_t v) { (void)mw__buf_uvarint(b, v); } /* b->err sticks */
 
 static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 static int64_t unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }

@@ -7,6 +7,7 @@
  * error code (status.c). The 200 is sent only after the writer has committed
  * the spans. */
 #include "http/http_int.h"
+#include "core/bmap.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timefmt.h"
@@ -125,7 +126,9 @@ static void reply_partial_pb(mw_req *r, const ProtobufCMessage *resp) {
 
 static void reply_success(mw_req *r, otlp_ctx *c) {
   const mw_span_batch *b = &c->batch;
-  mw__counter_add(&mw__m_spans_accepted, b->n_rows);
+  /* a retry the writer recognised (meanwhile_ingest_resent_total): accepted,
+   * but its spans were stored, and counted, by its first sending */
+  if (!r->job.resent) mw__counter_add(&mw__m_spans_accepted, b->n_rows);
   mw__counter_add(&mw__m_spans_rejected, b->rejected);
   int64_t cutoff = mw__retention_cutoff(r);
   size_t old = 0;
@@ -213,11 +216,17 @@ static void handle_traces(mw_req *r) {
   otlp_ctx *c = start(r, &data, &len);
   if (!c) return;
   char err[512] = "";
+  /* the body as decoded (after gzip), before it is freed: the writer answers
+   * a retry of a request it stored in the last 10 minutes without storing it
+   * again (the encoding is part of the hash: the same spans as JSON and as
+   * protobuf are two bodies) */
+  uint64_t body_hash = mw__hash(data, len) ^ (uint64_t)c->media;
   int rc = mw__ingest_otlp(r->arena, c->media == MEDIA_PROTOBUF ? MW_OTLP_PROTOBUF : MW_OTLP_JSON, data, len,
                            &r->http->opts.limits, &c->batch, err, sizeof err);
   if (decoded(r, c, rc, err)) return;
   if (c->batch.n_rows == 0) return reply_success(r, c);
   mw__ingest_job_spans(&r->job, &c->batch, mw__arena_used(r->arena));
+  r->job.body_hash = body_hash ? body_hash : 1; /* 0 would mean "do not check" */
   commit(r, c);
 }
 

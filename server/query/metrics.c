@@ -14,6 +14,7 @@ static const double commit_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025
 static mw_histogram commit_seconds = MW_HISTOGRAM_INIT(commit_bounds);
 static mw_gauge queue_spans, queue_jobs, db_bytes, used_bytes;
 static mw_counter retention_deleted;
+static mw_counter resent_jobs, resent_spans;
 
 static void observe_commit(double seconds, size_t jobs, size_t spans) {
   mw__histogram_observe(&commit_seconds, seconds);
@@ -101,6 +102,8 @@ int mw__q_metrics(mw_store *s, const mw_metric_desc *first, size_t n_first, mw_a
   mw__gauge_set(&db_bytes, (int64_t)st.db_bytes);
   mw__gauge_set(&used_bytes, (int64_t)st.used_bytes);
   atomic_store(&retention_deleted.v, st.retention_deleted);
+  atomic_store(&resent_jobs.v, st.resent_jobs);
+  atomic_store(&resent_spans.v, st.resent_spans);
   const mw_metric_desc store[] = {
       {.name = "meanwhile_write_queue_spans",
        .help = "Spans waiting for or in a commit.",
@@ -126,6 +129,15 @@ int mw__q_metrics(mw_store *s, const mw_metric_desc *first, size_t n_first, mw_a
        .help = "Rows deleted by retention since start.",
        .kind = MW_METRIC_COUNTER,
        .counter = &retention_deleted},
+      {.name = "meanwhile_ingest_resent_total",
+       .help = "Trace export requests whose body was stored in the last 10 minutes (an exporter's retry): "
+               "answered as accepted, not stored again (--span-blocks on only).",
+       .kind = MW_METRIC_COUNTER,
+       .counter = &resent_jobs},
+      {.name = "meanwhile_ingest_resent_spans_total",
+       .help = "Spans of those requests (not in meanwhile_spans_accepted_total).",
+       .kind = MW_METRIC_COUNTER,
+       .counter = &resent_spans},
   };
   enum { N_STORE = sizeof store / sizeof store[0] };
   mw_metric_desc all[MW_METRICS_MAX_FIRST + N_STORE];

@@ -1,6 +1,7 @@
 /* Runtime data answers (see runtime.h). Meta is read and written by its one
  * owner, model/snapshot_meta.c. */
 #include "query/runtime.h"
+#include "query/pprof_out.h"
 #include "core/error.h"
 #include "model/snapshot_meta.h"
 #include "query/runtime_json.h"
@@ -181,6 +182,29 @@ int mw__q_snapshot(mw_query *q, int64_t id, size_t offset, size_t limit, mw_answ
   return mw__answer_end(out, &w);
 }
 
+/* A goroutine profile stored without its payload (store/runtime_write.c):
+ * written again from its groups, all of them (at most MW_RAW_MAX_GROUPS). */
+static int goroutines_raw(mw_query *q, int64_t id, mw_answer *out) {
+  mw_snapshot_info info;
+  mw_snapshot_row *rows;
+  size_t n;
+  int more;
+  int rc = mw__store_snapshot(q->rd, q->arena, id, 0, MW_RAW_MAX_GROUPS, &info, &rows, &n, &more);
+  if (rc) return mw__answer_fail(out, rc, "reading the snapshot failed: %s", mw__strerror(rc));
+  if (strcmp(info.kind, "goroutine") != 0 || strcmp(info.format, "pprof") != 0)
+    return mw__answer_fail(out, MW_EIO, "snapshot %lld has an empty payload", (long long)id);
+  if (more)
+    return mw__answer_fail(out, MW_ETOOBIG, "snapshot %lld has more than %d goroutine groups", (long long)id,
+                           MW_RAW_MAX_GROUPS);
+  mw_snapshot_meta meta;
+  if (mw__snapshot_meta_read(q->arena, info.meta_json, &meta) == MW_ENOMEM)
+    return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  mw__answer_bytes(out, "application/octet-stream", 256u << 20);
+  if ((rc = mw__pprof_goroutine_groups(q->arena, &info, &meta, rows, n, &out->body)))
+    return mw__answer_fail(out, rc, "writing the goroutine profile failed: %s", mw__strerror(rc));
+  return out->rc;
+}
+
 int mw__q_snapshot_raw(mw_query *q, int64_t id, mw_answer *out) {
   if (mw__query_open(q, out)) return out->rc;
   const uint8_t *z;
@@ -189,6 +213,7 @@ int mw__q_snapshot_raw(mw_query *q, int64_t id, mw_answer *out) {
   int rc = mw__store_snapshot_payload(q->rd, q->arena, id, &z, &zl, &raw);
   if (rc == MW_ENOTFOUND) return mw__answer_fail(out, rc, "snapshot %lld not found", (long long)id);
   if (rc) return mw__answer_fail(out, rc, "reading the snapshot failed: %s", mw__strerror(rc));
+  if (!zl) return goroutines_raw(q, id, out);
   char what[64];
   snprintf(what, sizeof what, "the stored payload of snapshot %lld", (long long)id);
   if (mw__answer_unzstd(out, "application/octet-stream", z, zl, raw, what)) return out->rc;

@@ -31,7 +31,11 @@ enum { MW_SNAPSHOT_MAX_OFFSET = 100000000 };
 int mw__q_snapshot(mw_query *q, int64_t id, size_t offset, size_t limit, mw_answer *out);
 
 /* GET /api/v1/snapshots/{id}/raw: the payload exactly as received (text for
- * a goroutine dump in text, else bytes). */
+ * a goroutine dump in text, else bytes); for a goroutine profile (pprof)
+ * stored without one, the profile written again from its groups (gzip'd
+ * pprof: stacks, counts, labels; no addresses or mappings), reading at most
+ * MW_RAW_MAX_GROUPS groups (ingest's default max_samples). */
+enum { MW_RAW_MAX_GROUPS = 1000000 };
 int mw__q_snapshot_raw(mw_query *q, int64_t id, mw_answer *out);
 
 #endif

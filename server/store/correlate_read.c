@@ -4,6 +4,10 @@
  * an answer. */
 #include "store/readers.h"
 #include "core/error.h"
+#include "store/block_read.h"
+#include "store/block_write.h"
+#include "store/span_block.h"
+#include "store/sref.h"
 #include "core/log.h"
 
 #include <stdio.h>
@@ -76,11 +80,105 @@ int mw__store_span_samples(mw_read *r, mw_arena *a, const uint8_t span_id[8], co
   return rc;
 }
 
+/* An operation's spans in sealed blocks that start in [t0, t1) and last
+ * [min_dur, max_dur], into *v (malloc'd, the caller frees). */
+typedef struct op_acc {
+  int64_t t0, t1, min_dur, max_dur;
+  mw__op_span *v;
+  size_t n, cap, max;
+} op_acc;
+
+static int op_acc_row(void *user, const mw__op_row *row) {
+  op_acc *o = user;
+  return mw__op_row_spans(row, o->t0, o->t1, o->min_dur, o->max_dur, &o->v, &o->n, &o->cap, o->max);
+}
+
+static int block_spans(mw_read *r, int64_t op_id, op_acc *o) {
+  return mw__store_op_rows(r, op_id, o->t0, o->t1, 0, op_acc_row, o);
+}
+
+static int view_dur(void *user, const mw__sb_span *sp, int64_t source_id) {
+  op_acc *o = user;
+  (void)source_id;
+  if (sp->dur_ns < o->min_dur || sp->dur_ns > o->max_dur) return MW_OK;
+  if (o->n == o->max) return MW_ETOOBIG;
+  if (o->n == o->cap) {
+    size_t c = o->cap ? 2 * o->cap : 1024;
+    mw__op_span *t = realloc(o->v, c * sizeof *t);
+    if (!t) return MW_ENOMEM;
+    o->v = t, o->cap = c;
+  }
+  o->v[o->n++] = (mw__op_span){0, sp->start_ns, sp->dur_ns};
+  return MW_OK;
+}
+
+static int cmp_i64_asc(const void *x, const void *y) {
+  int64_t p = *(const int64_t *)x, q = *(const int64_t *)y;
+  return (p > q) - (p < q);
+}
+
+/* By duration, longest first; ties by start. */
+static int cmp_op_dur_desc(const void *x, const void *y) {
+  const mw__op_span *p = x, *q = y;
+  if (p->dur_ns != q->dur_ns) return (p->dur_ns < q->dur_ns) - (p->dur_ns > q->dur_ns);
+  return (p->start_ns > q->start_ns) - (p->start_ns < q->start_ns);
+}
+
+/* The quantile over old rows and blocks together: every duration of the
+ * window in one array (at most MW_OPQ_MAX), sorted. */
+static int quantile_with_blocks(mw_read *r, int64_t op_id, int64_t start_ns, int64_t end_ns, double q, op_acc *o,
+                                int64_t *value, int64_t *count) {
+  size_t n = o->n, cap = o->n + 1024;
+  int64_t *d = malloc(cap * sizeof *d);
+  if (!d) return MW_ENOMEM;
+  for (size_t i = 0; i < n; i++) d[i] = o->v[i].dur_ns;
+  int rc = MW_OK, step;
+  sqlite3_stmt *st = mw__prepare(r, "SELECT dur_ns FROM spans INDEXED BY spans_by_op WHERE op_id = ?1 AND "
+                                    "start_ns >= ?2 AND start_ns < ?3");
+  if (!st) rc = MW_EIO;
+  else {
+    sqlite3_bind_int64(st, 1, op_id);
+    sqlite3_bind_int64(st, 2, start_ns);
+    sqlite3_bind_int64(st, 3, end_ns);
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+      if (n == MW_OPQ_MAX) rc = MW_ETOOBIG;
+      else if (n == cap) {
+        int64_t *t = realloc(d, (cap *= 2) * sizeof *t);
+        if (!t) rc = MW_ENOMEM;
+        else d = t;
+      }
+      if (!rc) d[n++] = sqlite3_column_int64(st, 0);
+    }
+    if (!rc && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+    sqlite3_finalize(st);
+  }
+  if (!rc) {
+    qsort(d, n, sizeof *d, cmp_i64_asc);
+    *count = (int64_t)n;
+    size_t k = (size_t)(q * (double)n + 0.999999999);
+    if (k < 1) k = 1;
+    if (k > n) k = n;
+    *value = d[k - 1];
+  }
+  free(d);
+  return rc;
+}
+
 int mw__store_op_quantile(mw_read *r, int64_t op_id, int64_t start_ns, int64_t end_ns, double q, int64_t *value,
                           int64_t *count) {
   *value = 0;
   *count = 0;
-  int rc = MW_OK;
+  op_acc o = {.t0 = start_ns, .t1 = end_ns, .min_dur = INT64_MIN, .max_dur = INT64_MAX, .max = MW_OPQ_MAX};
+  int rc = block_spans(r, op_id, &o);
+  if (!rc && r->pool && r->pool->blk) { /* and the spans of memory (V): they count as blocks' (no sref needed) */
+    mw_arena *va = mw__arena_new((size_t)16 << 20);
+    rc = va ? mw__store_view_spans(r, va, 0, op_id, start_ns, end_ns, view_dur, &o) : MW_ENOMEM;
+    mw__arena_free(va);
+  }
+  if (!rc && o.n) rc = quantile_with_blocks(r, op_id, start_ns, end_ns, q, &o, value, count);
+  free(o.v);
+  if (rc || o.n) return rc;
+  /* old rows only: count, then one step to the rank */
   sqlite3_stmt *st = mw__prepare(r, "SELECT count(*) FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3");
   sqlite3_stmt *at = mw__prepare(r, "SELECT dur_ns FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 "
                                     "ORDER BY dur_ns LIMIT 1 OFFSET ?4");
@@ -114,17 +212,59 @@ out:
   return rc;
 }
 
+/* Spans of memory (V), whose ids are at hand: kept as span refs, each
+ * under a pseudo-reference (MEM_SREF, block_read.h) where a span reference
+ * is expected. */
+typedef struct mem_refs {
+  mw_arena *a;
+  int64_t min_dur, max_dur;
+  mw_span_ref *v;
+  size_t n, cap;
+} mem_refs;
+
+static int view_ref(void *user, const mw__sb_span *sp, int64_t source_id) {
+  mem_refs *m = user;
+  (void)source_id;
+  if (sp->dur_ns < m->min_dur || sp->dur_ns > m->max_dur) return MW_OK;
+  if (!(m->v = mw__grow(m->a, m->v, m->n, &m->cap, sizeof *m->v))) return MW_ENOMEM;
+  mw_span_ref *x = &m->v[m->n++];
+  memcpy(x->trace_id, sp->trace_id, 16);
+  memcpy(x->span_id, sp->span_id, 8);
+  x->start_ns = sp->start_ns;
+  x->dur_ns = sp->dur_ns;
+  return MW_OK;
+}
+
+static int cmp_ref_dur_desc(const void *x, const void *y) {
+  const mw_span_ref *p = x, *q = y;
+  if (p->dur_ns != q->dur_ns) return (p->dur_ns < q->dur_ns) - (p->dur_ns > q->dur_ns);
+  return (p->start_ns > q->start_ns) - (p->start_ns < q->start_ns);
+}
+
 int mw__store_op_spans(mw_read *r, mw_arena *a, int64_t op_id, int64_t start_ns, int64_t end_ns, int64_t min_dur,
                        int64_t max_dur, size_t limit, mw_span_ref **out, size_t *n) {
   *n = 0;
   *out = mw__arena_calloc(a, limit + 1, sizeof **out);
   if (!*out) return MW_ENOMEM;
-  int rc = MW_OK;
-  sqlite3_stmt *st = mw__prepare(r, "SELECT trace_id, span_id, start_ns, dur_ns FROM spans WHERE op_id = ?1 "
-                                    "AND start_ns >= ?2 AND start_ns < ?3 AND dur_ns >= ?4 AND dur_ns <= ?5 "
-                                    "ORDER BY dur_ns DESC LIMIT ?6");
-  if (!st) rc = MW_EIO;
-  else {
+  /* the blocks' spans of the window, the longest `limit` kept; memory's (V) */
+  op_acc o = {.t0 = start_ns, .t1 = end_ns, .min_dur = min_dur, .max_dur = max_dur, .max = MW_OPQ_MAX};
+  mem_refs mr = {.a = a, .min_dur = min_dur, .max_dur = max_dur};
+  int rc = block_spans(r, op_id, &o);
+  if (!rc && o.n) {
+    qsort(o.v, o.n, sizeof *o.v, cmp_op_dur_desc);
+    if (o.n > limit) o.n = limit;
+  }
+  if (!rc && r->pool && r->pool->blk) rc = mw__store_view_spans(r, a, 0, op_id, start_ns, end_ns, view_ref, &mr);
+  int merge = o.n || mr.n;
+  mw_span_ref *old = merge ? mw__arena_calloc(a, limit + 1, sizeof *old) : *out;
+  size_t n_old = 0;
+  sqlite3_stmt *st = NULL;
+  if (!rc && !old) rc = MW_ENOMEM;
+  if (!rc && !(st = mw__prepare(r, "SELECT trace_id, span_id, start_ns, dur_ns FROM spans WHERE op_id = ?1 "
+                                   "AND start_ns >= ?2 AND start_ns < ?3 AND dur_ns >= ?4 AND dur_ns <= ?5 "
+                                   "ORDER BY dur_ns DESC LIMIT ?6")))
+    rc = MW_EIO;
+  if (!rc) {
     sqlite3_bind_int64(st, 1, op_id);
     sqlite3_bind_int64(st, 2, start_ns);
     sqlite3_bind_int64(st, 3, end_ns);
@@ -132,8 +272,8 @@ int mw__store_op_spans(mw_read *r, mw_arena *a, int64_t op_id, int64_t start_ns,
     sqlite3_bind_int64(st, 5, max_dur);
     sqlite3_bind_int64(st, 6, (int64_t)limit);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < limit) {
-      mw_span_ref *x = &(*out)[(*n)++];
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && n_old < limit) {
+      mw_span_ref *x = &old[n_old++];
       if (sqlite3_column_bytes(st, 0) == 16) memcpy(x->trace_id, sqlite3_column_blob(st, 0), 16);
       if (sqlite3_column_bytes(st, 1) == 8) memcpy(x->span_id, sqlite3_column_blob(st, 1), 8);
       x->start_ns = sqlite3_column_int64(st, 2);
@@ -142,6 +282,29 @@ int mw__store_op_spans(mw_read *r, mw_arena *a, int64_t op_id, int64_t start_ns,
     if (step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
   }
   sqlite3_finalize(st);
+  if (!rc && !merge) *n = n_old; /* old rows only: they are the answer */
+  if (!rc && merge) {            /* the ids of the blocks' spans, then the three lists, longest first */
+    size_t cap = n_old + o.n + mr.n + 1;
+    int64_t *srefs = mw__arena_alloc(a, (o.n + 1) * sizeof *srefs);
+    mw_span_ref *blk = mw__arena_alloc(a, (o.n + 1) * sizeof *blk), *all = mw__arena_alloc(a, cap * sizeof *all);
+    int *found = mw__arena_alloc(a, (o.n + 1) * sizeof *found);
+    if (!srefs || !blk || !found || !all) rc = MW_ENOMEM;
+    for (size_t i = 0; !rc && i < o.n; i++) srefs[i] = o.v[i].sref;
+    if (!rc) rc = mw__store_sref_spans(r, a, srefs, o.n, 0, blk, found);
+    size_t m = 0;
+    for (size_t i = 0; !rc && i < o.n; i++)
+      if (found[i]) {
+        all[m] = blk[i];
+        all[m].start_ns = o.v[i].start_ns, all[m++].dur_ns = o.v[i].dur_ns;
+      }
+    for (size_t i = 0; !rc && i < n_old; i++) all[m++] = old[i];
+    for (size_t i = 0; !rc && i < mr.n; i++) all[m++] = mr.v[i];
+    if (!rc) {
+      qsort(all, m, sizeof *all, cmp_ref_dur_desc);
+      for (size_t i = 0; i < m && i < limit; i++) (*out)[(*n)++] = all[i];
+    }
+  }
+  free(o.v);
   return rc;
 }
 
@@ -165,8 +328,139 @@ int mw__store_op_id(mw_read *r, const char *service, const char *name, int64_t *
 }
 
 static int cmp_dur_desc(const void *x, const void *y) {
-  const int64_t *p = x, *q = y; /* {rowid, dur} pairs */
+  const int64_t *p = x, *q = y; /* {sref, dur, ...} */
   return (p[1] < q[1]) - (p[1] > q[1]);
+}
+
+/* One side of an operation's neighbours: the candidates (old rows and block
+ * spans) of the side's window; far = the start of the farthest taken. */
+typedef struct near_acc {
+  int64_t at, lo, hi;
+  size_t per_side;
+  int side; /* 0 before at (start < at), 1 from at on */
+  mw__op_span *v;
+  size_t n, cap;
+  int64_t far;
+  /* refs of the rows read before at that hold starts from at on too (the
+   * rows of the 120 s before at): read again from at on, taken from here */
+  struct near_kept {
+    int64_t rowid;
+    uint8_t *refs;
+    size_t len;
+  } * kept;
+  size_t n_kept, cap_kept;
+} near_acc;
+
+/* Distance of a candidate from at, on its side. */
+static int64_t near_dist(const near_acc *o, const mw__op_span *x) {
+  return o->side ? x->start_ns - o->at : o->at - x->start_ns;
+}
+
+/* Candidates by distance, then by sref (unique): a total order, so that the
+ * nearest per_side are the same whatever the order they were pushed in and
+ * however often the held ones were cut down to them. */
+static int near_cmp(const near_acc *o, const mw__op_span *x, int64_t d, const mw__op_span *p, int64_t pd) {
+  if (d != pd) return d < pd ? -1 : 1;
+  return (x->sref > p->sref) - (x->sref < p->sref);
+}
+
+/* Moves the per_side nearest candidates to v[0..per_side) (in no order):
+ * quickselect, so that keeping them costs O(n), not a sort. */
+static void near_select(near_acc *o) {
+  size_t lo = 0, hi = o->n, k = o->per_side;
+  if (k >= o->n) return;
+  while (hi - lo > 1) {
+    mw__op_span *v = o->v;
+    mw__op_span pv = v[lo + (hi - lo) / 2];
+    int64_t pivot = near_dist(o, &pv);
+    size_t i = lo, lt = lo, gt = hi; /* [lo,lt) < pivot, [lt,i) == pivot, [gt,hi) > pivot */
+    while (i < gt) {
+      int c = near_cmp(o, &v[i], near_dist(o, &v[i]), &pv, pivot);
+      mw__op_span t;
+      if (c < 0) t = v[lt], v[lt++] = v[i], v[i++] = t;
+      else if (c > 0) t = v[--gt], v[gt] = v[i], v[i] = t;
+      else i++;
+    }
+    if (k < lt) hi = lt;
+    else if (k < gt) return;
+    else lo = gt;
+  }
+}
+
+/* Cuts the held candidates down to the nearest per_side: far tightens to
+ * the farthest of them. */
+static void near_cut(near_acc *o) {
+  near_select(o);
+  if (o->n > o->per_side) o->n = o->per_side;
+  o->far = o->side ? INT64_MIN : INT64_MAX;
+  for (size_t i = 0; i < o->n; i++)
+    if (o->side ? o->v[i].start_ns > o->far : o->v[i].start_ns < o->far) o->far = o->v[i].start_ns;
+}
+
+static int near_push(near_acc *o, int64_t sref, int64_t start, int64_t dur) {
+  if (o->n == o->cap) {
+    size_t c = o->cap ? 2 * o->cap : 1024;
+    mw__op_span *t = realloc(o->v, c * sizeof *t);
+    if (!t) return MW_ENOMEM;
+    o->v = t, o->cap = c;
+  }
+  o->v[o->n++] = (mw__op_span){sref, start, dur};
+  if (o->side ? start > o->far : start < o->far) o->far = start;
+  if (o->n >= 4 * o->per_side + 64) near_cut(o); /* keep the nearest per_side */
+  return MW_OK;
+}
+
+/* block_ops rows nearest first: before at newest first, from at on oldest
+ * first. Once per_side candidates are held, a row whose every start is
+ * farther than all of them (its first_ns past the farthest after at; its
+ * latest possible start before the farthest before at) ends the side. A row
+ * with no start on the side (its op's spans all end before at, or start
+ * before lo) is passed without reading its refs, and a row's refs (by start)
+ * are read only up to the end of the side: neither changes what is pushed. */
+static int near_row(void *user, mw_read *rd, mw__op_row *row) {
+  near_acc *o = user;
+  /* the row's latest start: at most 120 s past its first, and before its last end */
+  int64_t latest = row->first_ns + 120000000000LL < row->last_ns ? row->first_ns + 120000000000LL : row->last_ns;
+  /* more than per_side held: far is that of all of them; before reading a
+   * row, tighten it to the farthest of the nearest per_side (every start not
+   * read then is strictly farther than per_side held ones: never kept). The
+   * side ends at a row past far whose followers are too (from at on: first_ns
+   * grows; before at: the rows' starts are below first_ns + 120 s, which
+   * falls); a row before at past far by its last end alone is passed. */
+  if (o->n > o->per_side) near_cut(o);
+  if (o->n >= o->per_side) {
+    if (o->side ? row->first_ns > o->far : row->first_ns + 120000000000LL < o->far) return 1;
+    if (!o->side && latest < o->far) return 0;
+  }
+  if (o->side ? latest < o->at || row->first_ns >= o->hi : latest < o->lo || row->first_ns >= o->at) return 0;
+  int rc = MW_ENOTFOUND;
+  for (size_t k = 0; o->side && k < o->n_kept && rc; k++)
+    if (o->kept[k].rowid == row->rowid) row->refs = o->kept[k].refs, row->refs_len = o->kept[k].len, rc = MW_OK;
+  if (rc && (rc = mw__op_row_refs(rd, row)) == MW_ENOTFOUND) return 0;
+  if (rc) return rc;
+  if (!o->side && row->last_ns >= o->at) { /* kept for the side from at on */
+    if (o->n_kept == o->cap_kept) {
+      size_t c = o->cap_kept ? 2 * o->cap_kept : 64;
+      struct near_kept *t = realloc(o->kept, c * sizeof *t);
+      if (!t) return MW_ENOMEM;
+      o->kept = t, o->cap_kept = c;
+    }
+    uint8_t *copy = malloc(row->refs_len + 1);
+    if (!copy) return MW_ENOMEM;
+    if (row->refs_len) memcpy(copy, row->refs, row->refs_len);
+    o->kept[o->n_kept++] = (struct near_kept){row->rowid, copy, row->refs_len};
+  }
+  mw__refs_it it;
+  mw__ref ref;
+  int got;
+  int64_t end = o->side ? o->hi : o->at, from = o->side ? o->at : o->lo;
+  mw__refs_init(&it, row->refs ? row->refs : (const uint8_t *)"", row->refs_len, row->first_ns);
+  while ((got = mw__refs_next(&it, &ref)) == 1) {
+    if (ref.start_ns >= end) break; /* by start: the rest are past the side */
+    if (ref.start_ns < from) continue;
+    if ((rc = near_push(o, mw__sref_block(row->block_id, ref.index), ref.start_ns, ref.dur_ns))) return rc;
+  }
+  return got < 0 ? MW_EIO : MW_OK;
 }
 
 int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_ns, int64_t window_ns, size_t per_side,
@@ -175,14 +469,20 @@ int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_n
   *quantile = *count = 0;
   *n = 0;
   *out = NULL;
-  int64_t *v = malloc(2 * per_side * 2 * sizeof *v); /* {rowid, dur} pairs */
+  int64_t *v = malloc(2 * per_side * 3 * sizeof *v + 1); /* {sref, dur, start} triples */
   if (!v) return MW_ENOMEM;
   int rc = MW_OK;
   static const char *const sql[2] = {
-      "SELECT rowid, dur_ns FROM spans WHERE op_id = ?1 AND start_ns < ?2 AND start_ns >= ?3 "
+      "SELECT rowid, dur_ns, start_ns FROM spans WHERE op_id = ?1 AND start_ns < ?2 AND start_ns >= ?3 "
       "ORDER BY start_ns DESC LIMIT ?4",
-      "SELECT rowid, dur_ns FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 "
+      "SELECT rowid, dur_ns, start_ns FROM spans WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 "
       "ORDER BY start_ns LIMIT ?4"};
+  /* each side: the old rows' nearest per_side, then the blocks' (read
+   * nearest block first, until no further block can hold a nearer span),
+   * the nearest per_side of both kept */
+  int64_t lo = at_ns - window_ns, hi = at_ns + window_ns;
+  near_acc o = {.at = at_ns, .lo = lo, .hi = hi, .per_side = per_side};
+  mem_refs mr = {.a = a, .min_dur = INT64_MIN, .max_dur = INT64_MAX};
   size_t m = 0;
   for (int side = 0; side < 2 && !rc; side++) {
     sqlite3_stmt *st = mw__reader_stmt(r, side ? MW_RS_OP_AFTER : MW_RS_OP_BEFORE, sql[side]);
@@ -196,40 +496,59 @@ int mw__store_op_neighbours(mw_read *r, mw_arena *a, int64_t op_id, int64_t at_n
     sqlite3_bind_int64(st, 4, (int64_t)per_side);
     int step;
     size_t side_rows = 0;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW && side_rows++ < per_side) {
-      v[2 * m] = sqlite3_column_int64(st, 0);
-      v[2 * m + 1] = sqlite3_column_int64(st, 1);
-      m++;
-    }
-    if (step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+    o.n = 0;
+    o.side = side;
+    o.far = side ? INT64_MIN : INT64_MAX;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && side_rows++ < per_side)
+      if ((rc = near_push(&o, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 1))))
+        break;
+    if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
     sqlite3_reset(st);
+    if (!rc) rc = mw__store_op_keys(r, op_id, side ? at_ns : lo, side ? hi : at_ns, !side, near_row, &o);
+    if (!rc && r->pool && r->pool->blk) { /* memory's (V), under pseudo-references into mr */
+      size_t from = mr.n;
+      rc = mw__store_view_spans(r, a, 0, op_id, side ? at_ns : lo, side ? hi : at_ns, view_ref, &mr);
+      for (size_t i = from; !rc && i < mr.n; i++) rc = near_push(&o, MEM_SREF(i), mr.v[i].start_ns, mr.v[i].dur_ns);
+    }
+    if (rc) break;
+    /* the nearest per_side of this side */
+    near_select(&o);
+    for (size_t i = 0; i < o.n && i < per_side; i++, m++) {
+      v[3 * m] = o.v[i].sref;
+      v[3 * m + 1] = o.v[i].dur_ns;
+      v[3 * m + 2] = o.v[i].start_ns;
+    }
   }
+  free(o.v);
+  for (size_t k = 0; k < o.n_kept; k++) free(o.kept[k].refs);
+  free(o.kept);
   if (!rc && m) {
-    qsort(v, m, 2 * sizeof *v, cmp_dur_desc);
+    qsort(v, m, 3 * sizeof *v, cmp_dur_desc);
     *count = (int64_t)m;
     size_t k = (size_t)(q * (double)m + 0.999999999); /* nearest rank, ascending */
     if (k < 1) k = 1;
     if (k > m) k = m;
-    *quantile = v[2 * (m - k) + 1];
+    *quantile = v[3 * (m - k) + 1];
     size_t take = 0;
-    while (take < m && take < max_spans && v[2 * take + 1] >= *quantile) take++;
+    while (take < m && take < max_spans && v[3 * take + 1] >= *quantile) take++;
+    /* the spans themselves, by span reference (old rows and blocks), longest first */
     *out = mw__arena_calloc(a, take + 1, sizeof **out);
-    sqlite3_stmt *st = mw__reader_stmt(r, MW_RS_SPAN_BY_ROWID,
-                                       "SELECT trace_id, span_id, start_ns, dur_ns FROM spans WHERE rowid = ?1");
-    if (!*out || !st) rc = *out ? MW_EIO : MW_ENOMEM;
+    int64_t *srefs = mw__arena_alloc(a, (take + 1) * sizeof *srefs);
+    mw_span_ref *got = mw__arena_alloc(a, (take + 1) * sizeof *got);
+    int *found = mw__arena_alloc(a, (take + 1) * sizeof *found);
+    if (!*out || !srefs || !got || !found) rc = MW_ENOMEM;
+    for (size_t i = 0; !rc && i < take; i++) srefs[i] = IS_MEM_SREF(v[3 * i]) ? 0 : v[3 * i]; /* 0: names nothing */
+    if (!rc) rc = mw__store_sref_spans(r, a, srefs, take, 0, got, found);
     for (size_t i = 0; !rc && i < take; i++) {
-      sqlite3_bind_int64(st, 1, v[2 * i]);
-      int step = sqlite3_step(st);
-      if (step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
-      if (step == SQLITE_ROW) {
-        mw_span_ref *x = &(*out)[(*n)++];
-        if (sqlite3_column_bytes(st, 0) == 16) memcpy(x->trace_id, sqlite3_column_blob(st, 0), 16);
-        if (sqlite3_column_bytes(st, 1) == 8) memcpy(x->span_id, sqlite3_column_blob(st, 1), 8);
-        x->start_ns = sqlite3_column_int64(st, 2);
-        x->dur_ns = sqlite3_column_int64(st, 3);
+      if (IS_MEM_SREF(v[3 * i])) { /* a span of memory: its ids are at hand */
+        got[i] = mr.v[v[3 * i] - INT64_MIN];
+        found[i] = 1;
+      } else if (!mw__sref_is_row(srefs[i])) {
+        got[i].dur_ns = v[3 * i + 1], got[i].start_ns = v[3 * i + 2];
       }
-      sqlite3_reset(st);
     }
+    for (size_t i = 0; !rc && i < take; i++)
+      if (found[i]) (*out)[(*n)++] = got[i];
   }
   free(v);
   return rc;

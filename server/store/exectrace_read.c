@@ -2,6 +2,8 @@
  * part way fails the read: rows already taken are not an answer. */
 #include "store/exectrace_read.h"
 #include "core/error.h"
+#include "store/block_read.h"
+#include "store/block_sql.h"
 #include "store/readers.h"
 
 #include <string.h>
@@ -198,19 +200,15 @@ int mw__store_xt_stack(mw_read *rd, mw_arena *a, int64_t exectrace_id, uint32_t 
 
 int mw__store_span_time(mw_read *rd, const uint8_t trace_id[16], const uint8_t span_id[8], int64_t *start_ns,
                         int64_t *end_ns) {
-  sqlite3_stmt *st = mw__prepare(rd, "SELECT start_ns, dur_ns FROM spans WHERE trace_id = ?1 AND span_id = ?2");
-  if (!st) return MW_EIO;
-  sqlite3_bind_blob(st, 1, trace_id, 16, SQLITE_STATIC);
-  sqlite3_bind_blob(st, 2, span_id, 8, SQLITE_STATIC);
-  int step = sqlite3_step(st), rc = MW_ENOTFOUND;
-  if (step == SQLITE_ROW) {
-    *start_ns = sqlite3_column_int64(st, 0);
-    *end_ns = *start_ns + sqlite3_column_int64(st, 1);
-    rc = MW_OK;
-  } else if (step != SQLITE_DONE) {
-    rc = mw__read_failed(rd, step);
+  mw_arena *a = mw__arena_new((size_t)16 << 20); /* the blocks a lookup opens */
+  if (!a) return MW_ENOMEM;
+  mw_stored_span sp;
+  int rc = mw__store_span_by_id(rd, a, trace_id, span_id, &sp);
+  if (!rc) {
+    *start_ns = sp.start_ns;
+    *end_ns = sp.start_ns + sp.dur_ns;
   }
-  sqlite3_finalize(st);
+  mw__arena_free(a);
   return rc;
 }
 
@@ -218,37 +216,42 @@ int mw__store_xt_trace_hits(mw_read *rd, mw_arena *a, const uint8_t trace_id[16]
                             size_t *n) {
   *out = NULL;
   *n = 0;
-  size_t cap = 0;
-  sqlite3_stmt *st = mw__prepare(
-      rd, "SELECT span_id, exectrace_id FROM (SELECT s.span_id, i.exectrace_id, row_number() OVER "
-          "(PARTITION BY s.span_id ORDER BY i.exectrace_id DESC) AS k FROM spans s JOIN exectrace_span_index i "
-          "ON i.span_id = s.span_id WHERE s.trace_id = ?1) WHERE k <= ?2 ORDER BY span_id, exectrace_id DESC");
+  uint8_t(*ids)[8];
+  size_t n_ids, cap = 0;
+  /* the trace's span ids (old rows and blocks), then one seek of the span index each */
+  int rc = mw__store_trace_span_ids(rd, a, trace_id, MW_TRACE_MAX_IDS, &ids, &n_ids);
+  if (rc) return rc;
+  sqlite3_stmt *st = mw__prepare(rd, MW__XT_BY_SPAN_SQL);
   if (!st) return MW_EIO;
-  sqlite3_bind_blob(st, 1, trace_id, 16, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, (int64_t)per_span);
-  int rc = MW_OK, step;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sqlite3_column_bytes(st, 0) != 8) continue; /* the writer stores 8 bytes; anything else names nothing */
-    if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
-      rc = MW_ENOMEM;
-      break;
+  for (size_t i = 0; i < n_ids && !rc; i++) {
+    sqlite3_bind_blob(st, 1, ids[i], 8, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)per_span);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+      if (!(*out = mw__grow(a, *out, *n, &cap, sizeof **out))) {
+        rc = MW_ENOMEM;
+        break;
+      }
+      memcpy((*out)[*n].span_id, ids[i], 8);
+      (*out)[(*n)++].exectrace_id = sqlite3_column_int64(st, 0);
     }
-    memcpy((*out)[*n].span_id, sqlite3_column_blob(st, 0), 8);
-    (*out)[(*n)++].exectrace_id = sqlite3_column_int64(st, 1);
+    if (!rc && step != SQLITE_DONE) rc = mw__read_failed(rd, step);
+    sqlite3_reset(st);
   }
-  if (!rc && step != SQLITE_DONE) rc = mw__read_failed(rd, step);
   sqlite3_finalize(st);
   return rc;
 }
 
 int mw__store_span_name(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], const uint8_t span_id[8],
                         const char **name, const char **service) {
-  sqlite3_stmt *st = mw__prepare(rd, "SELECT o.name, o.service FROM spans s JOIN operations o ON o.id = s.op_id "
-                                     "WHERE s.trace_id = ?1 AND s.span_id = ?2");
+  mw_stored_span sp;
+  int rc = mw__store_span_by_id(rd, a, trace_id, span_id, &sp);
+  if (rc) return rc;
+  sqlite3_stmt *st = mw__prepare(rd, MW__OP_NAME_SQL);
   if (!st) return MW_EIO;
-  sqlite3_bind_blob(st, 1, trace_id, 16, SQLITE_STATIC);
-  sqlite3_bind_blob(st, 2, span_id, 8, SQLITE_STATIC);
-  int step = sqlite3_step(st), rc = MW_ENOTFOUND;
+  sqlite3_bind_int64(st, 1, sp.op_id);
+  int step = sqlite3_step(st);
+  rc = MW_ENOTFOUND;
   if (step == SQLITE_ROW) {
     *name = mw__col_text(a, st, 0);
     *service = mw__col_text(a, st, 1);

@@ -55,8 +55,8 @@ int mw__store_xt_window(mw_read *rd, mw_arena *a, int64_t source_id, int64_t fro
  * `local`; MW_ENOTFOUND. */
 int mw__store_xt_stack(mw_read *rd, mw_arena *a, int64_t exectrace_id, uint32_t local, int64_t *stack_id,
                        const char **frames);
-/* The stored traces that name the spans of trace trace_id (the spans table
- * joined with the span index): per span, its newest at most per_span traces;
+/* The stored traces that name the spans of trace trace_id (its span ids from
+ * old rows and blocks, block_read.h, each sought in the span index): per span, its newest at most per_span traces;
  * by span id, then newest trace first. */
 typedef struct mw_xt_span_hit {
   uint8_t span_id[8];

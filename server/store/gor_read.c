@@ -3,8 +3,12 @@
  * part way fails the read. */
 #include "store/gor_read.h"
 #include "core/error.h"
+#include "store/block_read.h"
+#include "store/block_sql.h"
 #include "store/readers.h"
+#include "store/span_block.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int mw__store_gor_counts(mw_read *r, mw_arena *a, int64_t snapshot_id, size_t limit, mw_gor_count **out, size_t *n,
@@ -51,13 +55,81 @@ int mw__store_stack_frames(mw_read *r, mw_arena *a, int64_t stack_id, const char
   return rc;
 }
 
+static int cmp_src_start(const void *x, const void *y) {
+  const mw_src_span *p = x, *q = y;
+  return (p->start_ns > q->start_ns) - (p->start_ns < q->start_ns);
+}
+
+/* The spans of source_id's sealed blocks (BW) starting in [start, end), the
+ * first `keep` by start into *v (*n of *cap): blocks in first_ns order, read
+ * until `keep` are held and the next block starts after all of them. */
+static int block_source_spans(mw_read *r, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t keep,
+                              mw_src_span **v, size_t *n, size_t *cap) {
+  sqlite3_stmt *st = mw__prepare(r, MW__BW_SQL);
+  if (!st) return MW_EIO;
+  ZSTD_DCtx *own = NULL, *dctx = r->dctx ? r->dctx : (own = ZSTD_createDCtx());
+  sqlite3_bind_int64(st, 1, source_id);
+  sqlite3_bind_int64(st, 2, start_ns < INT64_MIN + 120000000000LL ? INT64_MIN + 120000000000LL : start_ns);
+  sqlite3_bind_int64(st, 3, end_ns);
+  int rc = dctx ? MW_OK : MW_ENOMEM, step = SQLITE_DONE;
+  while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n >= keep) { /* hold the first `keep`; none of a block starting after them can enter */
+      qsort(*v, *n, sizeof **v, cmp_src_start);
+      *n = keep;
+      if (sqlite3_column_int64(st, 1) > (*v)[keep - 1].start_ns) break;
+    }
+    mw__sb_block *b;
+    mw__sb_info info;
+    const void *data = sqlite3_column_blob(st, 2);
+    if ((rc = mw__sb_open(a, dctx, data ? data : "", (size_t)sqlite3_column_bytes(st, 2), &b))) break;
+    mw__sb_info_get(b, &info);
+    for (size_t i = 0; i < info.n && !rc; i++) {
+      mw_src_span s;
+      if ((rc = mw__sb_get_ids(b, i, s.trace_id, s.span_id, &s.start_ns, &s.dur_ns, &s.op_id))) break;
+      if (s.start_ns < start_ns || s.start_ns >= end_ns) continue;
+      if (!(*v = mw__grow(a, *v, *n, cap, sizeof **v))) rc = MW_ENOMEM;
+      else (*v)[(*n)++] = s;
+    }
+  }
+  if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
+  sqlite3_finalize(st);
+  ZSTD_freeDCtx(own);
+  return rc;
+}
+
+typedef struct src_acc {
+  mw_arena *a;
+  mw_src_span **v;
+  size_t *n, *cap;
+} src_acc;
+
+static int view_src(void *user, const mw__sb_span *sp, int64_t source_id) {
+  src_acc *c = user;
+  (void)source_id;
+  if (!(*c->v = mw__grow(c->a, *c->v, *c->n, c->cap, sizeof **c->v))) return MW_ENOMEM;
+  mw_src_span *s = &(*c->v)[(*c->n)++];
+  memcpy(s->trace_id, sp->trace_id, 16);
+  memcpy(s->span_id, sp->span_id, 8);
+  s->op_id = sp->op_id;
+  s->start_ns = sp->start_ns;
+  s->dur_ns = sp->dur_ns;
+  return MW_OK;
+}
+
 int mw__store_source_spans(mw_read *r, mw_arena *a, int64_t source_id, int64_t start_ns, int64_t end_ns, size_t limit,
                            mw_src_span **out, size_t *n, int *more) {
   *out = NULL;
   *n = 0;
   *more = 0;
-  int rc = MW_OK;
   size_t cap = 0;
+  /* the blocks' first limit + 1 and memory's (V), then the old rows', merged by start */
+  int rc = block_source_spans(r, a, source_id, start_ns, end_ns, limit + 1, out, n, &cap);
+  if (!rc && r->pool && r->pool->blk) {
+    src_acc v = {a, out, n, &cap};
+    rc = mw__store_view_spans(r, a, source_id, 0, start_ns, end_ns, view_src, &v);
+  }
+  if (rc) return rc;
+  size_t from_blocks = *n;
   sqlite3_stmt *st = mw__prepare(r, "SELECT trace_id, span_id, op_id, start_ns, dur_ns FROM spans INDEXED BY "
                                     "spans_by_source WHERE source_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 "
                                     "ORDER BY start_ns LIMIT ?4");
@@ -68,7 +140,7 @@ int mw__store_source_spans(mw_read *r, mw_arena *a, int64_t source_id, int64_t s
   sqlite3_bind_int64(st, 4, (int64_t)limit + 1);
   int step;
   while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-    if (*n == limit) {
+    if (!from_blocks && *n == limit) {
       *more = 1;
       break;
     }
@@ -86,6 +158,13 @@ int mw__store_source_spans(mw_read *r, mw_arena *a, int64_t source_id, int64_t s
   }
   if (!rc && step != SQLITE_ROW && step != SQLITE_DONE) rc = mw__read_failed(r, step);
   sqlite3_finalize(st);
+  if (!rc && from_blocks) {
+    qsort(*out, *n, sizeof **out, cmp_src_start);
+    if (*n > limit) {
+      *n = limit;
+      *more = 1;
+    }
+  }
   return rc;
 }
 

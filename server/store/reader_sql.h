@@ -50,11 +50,14 @@ enum { MW_SEARCH_MAX_OPS = 2000 };
   "SELECT rowid, dur_ns FROM spans INDEXED BY spans_by_op WHERE op_id = ?1 AND start_ns >= ?5 AND "                    \
   "start_ns < ?6 AND dur_ns >= ?3 AND dur_ns <= ?4 ORDER BY dur_ns DESC, rowid LIMIT ?7"
 
-/* The trace of a span found by a search (?1 its row id). */
+/* The trace of a span found by a search (?1 its row id). Since blocks
+ * (block_read.h) the search reads it with the spans of blocks through
+ * mw__store_sref_spans (MW__ROW_IDS_SQL); kept for the plan test. */
 #define MW__SEARCH_TRACE_SQL "SELECT trace_id FROM spans WHERE rowid = ?1"
-/* A trace's root span: its service and name (?1 trace id). */
+/* A trace's root span: its service, name and start (?1 trace id); the start
+ * compares it with the roots of the trace's spans in blocks. */
 #define MW__SEARCH_ROOT_SQL                                                                                            \
-  "SELECT o.service, o.name FROM spans s INDEXED BY spans_by_trace JOIN operations o ON o.id = s.op_id "               \
+  "SELECT o.service, o.name, s.start_ns FROM spans s INDEXED BY spans_by_trace JOIN operations o ON o.id = s.op_id "   \
   "WHERE s.trace_id = ?1 AND s.parent_id IS NULL ORDER BY s.start_ns LIMIT 1"
 /* A trace's extent (?1 trace id). */
 #define MW__SEARCH_EXTENT_SQL                                                                                          \
@@ -82,10 +85,11 @@ enum { MW_SEARCH_MAX_OPS = 2000 };
 #define MW__OP_COUNT_SQL                                                                                               \
   "SELECT count(*) FROM spans INDEXED BY spans_by_op WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3"
 /* The durations of the latest ?4 spans of an operation (?1) starting in
- * [?2, ?3): percentiles are exact up to ?4 spans, and beyond it describe the
+ * [?2, ?3), with their starts (to merge them with the spans of blocks by
+ * start): percentiles are exact up to ?4 spans, and beyond it describe the
  * latest ?4, so that a listing costs the same however much is kept. */
 #define MW__OP_DURATIONS_SQL                                                                                           \
-  "SELECT dur_ns FROM spans INDEXED BY spans_by_op WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 "             \
+  "SELECT dur_ns, start_ns FROM spans INDEXED BY spans_by_op WHERE op_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 "   \
   "ORDER BY start_ns DESC LIMIT ?4"
 /* The longest of an operation's (?1) slow spans starting in [?2, ?3): walking
  * slow_spans down to the first in the window (none: the longest is under the

@@ -3,6 +3,8 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timefmt.h"
+#include "store/block_read.h"
+#include "store/blocks.h"
 #include "store/conn.h"
 
 #include <stdlib.h>
@@ -53,18 +55,34 @@ void mw__readers_close(mw__readers *p) {
     mw_read *r = p->free_list;
     p->free_list = r->next;
     for (int i = 0; i < MW_RS__COUNT; i++) sqlite3_finalize(r->stmts[i]);
+    mw__truns_rd_close(r->truns); /* its statements too: a connection with one left does not close */
     sqlite3_close(r->db);
+    ZSTD_freeDCtx(r->dctx);
+    mw__ids_cache_free(r->ids);
     free(r);
   }
   uv_cond_destroy(&p->gate);
   uv_mutex_destroy(&p->lock);
 }
 
-/* Lists r as lent out (under the pool's lock). */
+/* Lists r as lent out (under the pool's lock) with the writer's commit_seq
+ * as it is now, before r's BEGIN: loaded under the lock that
+ * mw__readers_min_seq takes, so that the writer either counts r or frees only
+ * what r's snapshot already holds (blocks.h, "the reader rule"). */
 static void mark_lent(mw__readers *p, mw_read *r) {
+  r->seq_at_begin = mw__blk_seq(p->blk);
   r->next = p->lent;
   p->lent = r;
   p->out++;
+}
+
+int64_t mw__readers_min_seq(mw__readers *p) {
+  int64_t min = INT64_MAX;
+  uv_mutex_lock(&p->lock);
+  for (mw_read *r = p->lent; r; r = r->next)
+    if (r->seq_at_begin < min) min = r->seq_at_begin;
+  uv_mutex_unlock(&p->lock);
+  return min;
 }
 
 /* Takes r off the list of those lent out and wakes whoever waits for that
@@ -79,10 +97,36 @@ static void mark_back(mw__readers *p, mw_read *r) {
   uv_cond_broadcast(&p->gate);
 }
 
-/* Runs BEGIN on a lent connection: the snapshot is taken at its first read. */
+static void finish(mw_read *r);
+
+/* Runs BEGIN on a lent connection: the snapshot is taken at its first read.
+ * With the writer's memory (p->blk), the snapshot is taken at once, and must
+ * be of exactly commit seq_at_begin, so that memory read at that seq and the
+ * database are one state (blocks.h, "the reader rule"): when a commit came in
+ * between, begin again with the newer seq (a few times; after that the
+ * snapshot is newer than the memory read, which V's rule allows). */
 static int begin(mw_read *r) {
   char err[256];
-  if (mw__store_exec(r->db, "BEGIN", err, sizeof err) == MW_OK) return MW_OK;
+  mw__readers *p = r->pool;
+  for (int tries = 0;; tries++) {
+    if (mw__store_exec(r->db, "BEGIN", err, sizeof err) != MW_OK) break;
+    if (!p->blk) return MW_OK;
+    if (mw__store_exec(r->db, "SELECT 1 FROM sqlite_schema LIMIT 1", err, sizeof err) != MW_OK) {
+      finish(r);
+      break;
+    }
+    if (mw__blk_started(p->blk) == r->seq_at_begin) return MW_OK;
+    if (tries == 3) {
+      atomic_fetch_add(&p->blk_fallbacks, 1);
+      return MW_OK;
+    }
+    atomic_fetch_add(&p->blk_retries, 1);
+    finish(r);
+    usleep(100u << tries);   /* a COMMIT is under way: let it end (100, 200, 400 µs) */
+    uv_mutex_lock(&p->lock); /* (min_seq reads it under this lock) */
+    r->seq_at_begin = mw__blk_seq(p->blk);
+    uv_mutex_unlock(&p->lock);
+  }
   mw__error("cannot begin a read transaction", "err=\"%s\"", err);
   return MW_EIO;
 }
@@ -115,6 +159,12 @@ int mw__readers_lend(mw__readers *p, mw_read **out) {
     r = calloc(1, sizeof *r);
     if (!r || mw__store_connect(p->db_path, 1, &r->db, err, sizeof err)) {
       if (r) mw__error("cannot open a read connection", "err=\"%s\"", err);
+      free(r);
+      return MW_EIO;
+    }
+    if (!(r->dctx = ZSTD_createDCtx())) {
+      mw__error("cannot open a read connection", "err=\"out of memory\"");
+      sqlite3_close(r->db);
       free(r);
       return MW_EIO;
     }

@@ -11,7 +11,9 @@
 #define MW_STORE_READERS_H
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <uv.h>
+#include <zstd.h>
 
 #include "core/arena.h"
 #include "store/store.h"
@@ -26,10 +28,19 @@ enum mw__rstmt {
   MW_RS_SPAN_BY_ROWID,
   MW_RS_MULTI_GOROUTINES,
   MW_RS_GOR_COUNTS,
+  MW_RS_BO_ASC,      /* block_read.c: BO(op, t0, t1) oldest first */
+  MW_RS_BO_DESC,     /* ... newest first */
+  MW_RS_BO_KEYS_ASC, /* ... from block_ops_by_op alone */
+  MW_RS_BO_KEYS_DESC,
+  MW_RS_BO_REFS,      /* a block_ops row's refs by rowid */
+  MW_RS_BLOCK_BY_ID,  /* reader.c's blk_rd: a block by id (TR) */
+  MW_RS_OP_NAME,      /* ... an operation's name */
+  MW_RS_BLOCK_EXISTS, /* block_read.c: a cached block still in the snapshot */
   MW_RS__COUNT
 };
 
 typedef struct mw__readers mw__readers;
+struct mw__blk; /* store/blocks.h */
 
 struct mw_read {
   mw__readers *pool;
@@ -38,6 +49,18 @@ struct mw_read {
   struct mw_read *next; /* in the free list, or in the list of those lent out */
   _Atomic int kicked;   /* stop now: the WAL must be emptied (checkpoint.c) */
   int slow_us;          /* test hook: sleep in the progress handler */
+  /* the writer's commit_seq loaded BEFORE this transaction's BEGIN (and again
+   * before mw__read_yield's): the view of memory a query takes with it
+   * (mw__blk_view_take, mw__blk_trace_probe) holds every retired item stamped
+   * later, and the writer frees none of those while r is lent out */
+  int64_t seq_at_begin;
+  ZSTD_DCtx *dctx; /* for the blocks this connection's queries open (mw__sb_open) */
+  /* the id columns of sealed blocks this connection decoded lately (block_read.c:
+   * a sealed block never changes), or NULL; freed by mw__ids_cache_free */
+  struct mw__ids_cache *ids;
+  /* the trace index's statements on this connection (reader.c blk_begin),
+   * prepared on first use: every trace read looks up the runs */
+  struct mw__truns_rd *truns;
 };
 
 struct mw__readers {
@@ -49,6 +72,13 @@ struct mw__readers {
   mw_read *lent;   /* lent out now */
   size_t out;      /* how many are lent out */
   int gate_closed; /* new readers wait: the writer waits to empty the WAL */
+  /* the writer's memory (store/blocks.h), set by mw__writer_start before any
+   * reader is lent; NULL when the writer keeps no open blocks */
+  struct mw__blk *blk;
+  /* begin() with blk: BEGINs again because a commit came in between the seq
+   * load and the snapshot, and those that gave up after 3 tries (the
+   * snapshot then newer than the memory the read sees) */
+  _Atomic uint64_t blk_retries, blk_fallbacks;
 };
 
 void mw__readers_init(mw__readers *p, const char *db_path, int slow_us);
@@ -67,6 +97,10 @@ int mw__readers_lend(mw__readers *p, mw_read **out);
  * how many are still out. */
 size_t mw__readers_gate_close(mw__readers *p, int kick);
 void mw__readers_gate_open(mw__readers *p);
+
+/* The smallest seq_at_begin of the readers lent out now, INT64_MAX when none
+ * is: the writer frees retired memory stamped <= it (mw__blk_free_retired). */
+int64_t mw__readers_min_seq(mw__readers *p);
 
 /* 1 when r's last statement was stopped by the query's limit (so that a
  * failure it causes is not logged as an error). */

@@ -12,12 +12,22 @@
  * Stacks are kept (they are shared and small), and sources (runtime data
  * and source links name them). An operation goes with its last span, so
  * that listings show only what has spans; the writer is told, as it caches
- * operation ids. */
+ * operation ids.
+ *
+ * Spans in blocks (docs/STORAGE-WIRING.md §4): a block goes whole once its
+ * newest span ended before the cutoff (mw__bw_delete: its slow_spans rows,
+ * its block_ops rows, the block), at most 8 a batch, each charged to the
+ * batch's rows budget for the rows and pages it frees. The trace runs that
+ * ended before the cutoff are dropped once a pass (lookups stop reading them
+ * at once) and their entries deleted a bounded step a batch. Open blocks
+ * (span_tail) are never touched: they are newer than any age cutoff. */
 #include "store/retention.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timefmt.h"
+#include "store/block_write.h"
 #include "store/conn.h"
+#include "store/trace_runs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +36,10 @@
 /* Rows one batch may delete, all tables together. Small enough that a batch
  * takes a few milliseconds, so that ingest waits for at most that. */
 enum { BATCH_ROWS = 1000, SNAPSHOTS_PER_BATCH = 20, EXECTRACES_PER_BATCH = 2, VACUUM_PAGES = 512 };
+/* Blocks one batch may delete (a block of 1,024 spans frees ~1 row, ~10
+ * block_ops rows, ~400 slow_spans rows and ~10 pages of data), and entries
+ * of dropped trace runs (~20 bytes each) deleted a batch. */
+enum { BLOCKS_PER_BATCH = 8, RUN_ENTRIES_PER_BATCH = 5000, PAGE_BYTES = 4096 };
 
 /* Retention runs every every_ns (a minute by default), and batch after
  * batch while work remains. */
@@ -36,6 +50,11 @@ void mw__retention_init(mw__retention *r, int64_t keep_ns, int64_t every_ns, uin
   r->every_ns = every_ns;
   r->max_db_bytes = max_db_bytes;
   r->last_ns = mw__mono_ns() - every(r); /* a first pass soon after start */
+}
+
+void mw__retention_use(mw__retention *r, mw__bw *bw, mw__truns_w *runs) {
+  r->bw = bw;
+  r->runs = runs;
 }
 
 int mw__retention_due(const mw__retention *r) {
@@ -73,6 +92,21 @@ static int delete_some(sqlite3 *db, const char *sql, int64_t source, int64_t bef
   return rc;
 }
 
+/* An operation goes with its last span: none left in old rows or blocks, and
+ * none counted elsewhere (span_count also counts the spans of open blocks,
+ * which are in span_tail only until their seal). */
+#define DEL_OP_SQL                                                                                                     \
+  ("DELETE FROM operations WHERE id = ?1 AND span_count <= 0 "                                                         \
+   "AND NOT EXISTS (SELECT 1 FROM spans INDEXED BY spans_by_op WHERE op_id = ?1) "                                     \
+   "AND NOT EXISTS (SELECT 1 FROM block_ops INDEXED BY block_ops_by_op WHERE op_id = ?1)")
+
+#define BLOCKS_SQL                                                                                                     \
+  ("SELECT id, length(data) FROM span_blocks WHERE source_id = ?1 AND first_ns < ?2 AND last_ns < ?2 "                 \
+   "ORDER BY first_ns LIMIT ?3")
+
+const char *const mw__retention_sql[] = {DEL_OP_SQL, BLOCKS_SQL};
+const size_t mw__retention_sql_count = sizeof mw__retention_sql / sizeof *mw__retention_sql;
+
 /* Lowers an operation's span count by n and deletes the operation when no
  * span of it is left; *gone counts deletions. */
 static int lower_op(sqlite3 *db, sqlite3_stmt *dec, sqlite3_stmt *del, int64_t op, int64_t n, int *gone) {
@@ -103,10 +137,7 @@ static int delete_spans(sqlite3 *db, int64_t source, int64_t before, int64_t *bu
                          &del_slow, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(db, "UPDATE operations SET span_count = span_count - ?2 WHERE id = ?1", -1, &dec, NULL) !=
           SQLITE_OK ||
-      sqlite3_prepare_v2(db,
-                         "DELETE FROM operations WHERE id = ?1 AND NOT EXISTS "
-                         "(SELECT 1 FROM spans INDEXED BY spans_by_op WHERE op_id = ?1)",
-                         -1, &del_op, NULL) != SQLITE_OK)
+      sqlite3_prepare_v2(db, DEL_OP_SQL, -1, &del_op, NULL) != SQLITE_OK)
     goto out;
   rc = MW_OK;
   sqlite3_bind_int64(sel, 1, source);
@@ -146,6 +177,159 @@ out:
   sqlite3_finalize(dec);
   sqlite3_finalize(del_op);
   return rc;
+}
+
+/* The writer's handles, or this batch's own (opened when first needed,
+ * closed at the batch's end). */
+typedef struct handles {
+  sqlite3 *db;
+  mw__bw *bw;
+  mw__truns_w *runs;
+  int own_bw, own_runs;
+} handles;
+
+static int get_bw(handles *h, mw__bw **out) {
+  if (!h->bw) {
+    int rc = mw__bw_open(h->db, &h->bw);
+    if (rc) return rc;
+    h->own_bw = 1;
+  }
+  *out = h->bw;
+  return MW_OK;
+}
+
+static int get_runs(handles *h, mw__truns_w **out) {
+  if (!h->runs) {
+    int rc = mw__truns_w_open(h->db, &h->runs);
+    if (rc) return rc;
+    h->own_runs = 1;
+  }
+  *out = h->runs;
+  return MW_OK;
+}
+
+static void handles_close(handles *h) {
+  if (h->own_bw) mw__bw_close(h->bw);
+  if (h->own_runs) mw__truns_w_close(h->runs);
+}
+
+/* The operations of one deleted block and their span counts (mw__bw_delete's
+ * each_op): lowered once the block's block_ops rows are gone, so that the
+ * operation's NOT EXISTS sees them gone. */
+typedef struct op_tally {
+  struct {
+    int64_t op, n;
+  } * v;
+  size_t n, cap;
+} op_tally;
+
+static int tally_op(void *user, int64_t op, int64_t n) {
+  op_tally *t = user;
+  if (t->n == t->cap) {
+    size_t cap = t->cap ? 2 * t->cap : 64;
+    void *v = realloc(t->v, cap * sizeof *t->v);
+    if (!v) return MW_ENOMEM;
+    t->v = v;
+    t->cap = cap;
+  }
+  t->v[t->n].op = op;
+  t->v[t->n++].n = n;
+  return MW_OK;
+}
+
+/* Whole blocks of a source whose newest span ended before the cutoff, oldest
+ * first, while the batch's budget and *blocks_left (BLOCKS_PER_BATCH, for all
+ * sources) last. A block is charged the rows and data pages it frees (its
+ * slow_spans and block_ops rows, its row, its data / 4 KB); it is never split,
+ * so the budget may end below 0 by one block. The seek stays bounded:
+ * last_ns >= first_ns, so only blocks that began before the cutoff are read
+ * (span_blocks_by_source). */
+static int delete_blocks(handles *h, int64_t source, int64_t before, int64_t *budget, int *blocks_left, int *more,
+                         int *ops_gone) {
+  sqlite3 *db = h->db;
+  if (*budget <= 0 || *blocks_left <= 0) {
+    *more = 1;
+    return MW_OK;
+  }
+  sqlite3_stmt *sel = NULL, *dec = NULL, *del_op = NULL;
+  int64_t ids[BLOCKS_PER_BATCH + 1], pages[BLOCKS_PER_BATCH + 1];
+  int n = 0, rc = MW_EIO, gone = 0;
+  op_tally t = {0};
+  if (sqlite3_prepare_v2(db, BLOCKS_SQL, -1, &sel, NULL) != SQLITE_OK) goto out;
+  sqlite3_bind_int64(sel, 1, source);
+  sqlite3_bind_int64(sel, 2, before);
+  sqlite3_bind_int64(sel, 3, *blocks_left + 1);
+  int step;
+  while ((step = sqlite3_step(sel)) == SQLITE_ROW && n <= *blocks_left) {
+    ids[n] = sqlite3_column_int64(sel, 0);
+    pages[n++] = sqlite3_column_int64(sel, 1) / PAGE_BYTES;
+  }
+  rc = step == SQLITE_ROW || step == SQLITE_DONE ? MW_OK : mw__sql_err(db);
+  sqlite3_finalize(sel);
+  sel = NULL;
+  if (rc || !n) goto out;
+  if (n > *blocks_left) *more = 1, n = *blocks_left;
+  mw__bw *bw;
+  if ((rc = get_bw(h, &bw))) goto out;
+  rc = MW_EIO;
+  if (sqlite3_prepare_v2(db, "UPDATE operations SET span_count = span_count - ?2 WHERE id = ?1", -1, &dec, NULL) !=
+          SQLITE_OK ||
+      sqlite3_prepare_v2(db, DEL_OP_SQL, -1, &del_op, NULL) != SQLITE_OK)
+    goto out;
+  rc = MW_OK;
+  int i = 0;
+  for (; !rc && i < n; i++, --*blocks_left) {
+    if (*budget <= 0) break;
+    size_t slow = 0;
+    t.n = 0;
+    rc = mw__bw_delete(bw, ids[i], tally_op, &t, &slow);
+    if (rc == MW_ENOTFOUND) rc = MW_OK; /* (cannot happen: selected in this transaction) */
+    for (size_t k = 0; k < t.n && !rc; k++) rc = lower_op(db, dec, del_op, t.v[k].op, t.v[k].n, &gone);
+    *budget -= 1 + (int64_t)t.n + (int64_t)slow + pages[i];
+  }
+  if (i < n || *budget <= 0) *more = 1;
+  if (gone) *ops_gone = 1;
+out:
+  free(t.v);
+  sqlite3_finalize(sel);
+  sqlite3_finalize(dec);
+  sqlite3_finalize(del_op);
+  return rc;
+}
+
+/* Trace runs: those that ended before the cutoff are dropped at a pass's
+ * first batch; every batch then deletes about RUN_ENTRIES_PER_BATCH entries
+ * of dropped runs, run after run (*more while some are left). *deleted
+ * counts them. A maintain step with a dropped run left only deletes (the
+ * budget is at least 64: a step may go that far past it). */
+static int trim_runs(handles *h, int64_t before, int first, int *more, int64_t *deleted) {
+  int64_t any = mw__sql_int(h->db, "SELECT EXISTS (SELECT 1 FROM trace_run_list)");
+  if (any < 0) return MW_EIO;
+  if (!any) return MW_OK;
+  mw__truns_w *runs;
+  int rc = get_runs(h, &runs);
+  size_t n = 0;
+  if (!rc && first) rc = mw__truns_drop_before(runs, before, &n);
+  if (rc) return rc;
+  int64_t dead = mw__sql_int(h->db, "SELECT EXISTS (SELECT 1 FROM trace_run_list WHERE level < 0)");
+  if (dead < 0) return MW_EIO;
+  if (!dead) return MW_OK;
+  /* with a dropped run, the step deletes its entries (and never merges) */
+  const mw__truns_merge_opts o = {
+      .level = 0, .before_ns = INT64_MIN, .min_runs = 2, .max_runs = 2, .budget = RUN_ENTRIES_PER_BATCH};
+  size_t done = 0; /* a step deletes from one run: the next run's, while the budget lasts */
+  while (dead && done < RUN_ENTRIES_PER_BATCH) {
+    size_t work = 0;
+    mw__truns_merge_opts step = o;
+    step.budget = RUN_ENTRIES_PER_BATCH - done;
+    if ((rc = mw__truns_maintain(runs, &step, &work))) return rc;
+    done += work ? work : RUN_ENTRIES_PER_BATCH;
+    dead = mw__sql_int(h->db, "SELECT EXISTS (SELECT 1 FROM trace_run_list WHERE level < 0)");
+    if (dead < 0) return MW_EIO;
+  }
+  *deleted += (int64_t)done;
+  if (dead) *more = 1;
+  return MW_OK;
 }
 
 static int delete_snapshots(sqlite3 *db, int64_t source, int64_t before, int64_t *budget, int *more) {
@@ -245,6 +429,7 @@ static int delete_exectraces(sqlite3 *db, int64_t source, int64_t before, int64_
 int mw__retention_batch(mw__retention *r, sqlite3 *db, int *more, int *ops_gone) {
   *more = 0;
   *ops_gone = 0;
+  int first = !r->more; /* a pass's first batch */
   r->more = 0;
   r->last_ns = mw__mono_ns();
   int64_t before = cutoff(r, db);
@@ -254,12 +439,15 @@ int mw__retention_batch(mw__retention *r, sqlite3 *db, int *more, int *ops_gone)
   sqlite3_stmt *src;
   int rc = sqlite3_prepare_v2(db, "SELECT id FROM sources WHERE first_ns < ?1", -1, &src, NULL) == SQLITE_OK ? MW_OK
                                                                                                              : MW_EIO;
-  int64_t budget = BATCH_ROWS;
+  int64_t budget = BATCH_ROWS, run_entries = 0;
+  int blocks_left = BLOCKS_PER_BATCH;
+  handles h = {.db = db, .bw = r->bw, .runs = r->runs};
   if (!rc) sqlite3_bind_int64(src, 1, before);
   while (!rc && budget > 0 && sqlite3_step(src) == SQLITE_ROW) {
     int64_t id = sqlite3_column_int64(src, 0);
     int src_more = 0;
-    rc = delete_spans(db, id, before, &budget, &src_more, ops_gone);
+    rc = delete_blocks(&h, id, before, &budget, &blocks_left, &src_more, ops_gone);
+    if (!rc) rc = delete_spans(db, id, before, &budget, &src_more, ops_gone);
     if (!rc)
       rc = delete_some(db,
                        "DELETE FROM gc_cycles WHERE (source_id, start_ns, n) IN (SELECT source_id, start_ns, n FROM "
@@ -295,12 +483,16 @@ int mw__retention_batch(mw__retention *r, sqlite3 *db, int *more, int *ops_gone)
   }
   if (budget <= 0) *more = 1;
   sqlite3_finalize(src);
+  if (!rc) rc = trim_runs(&h, before, first, more, &run_entries);
   if (rc) {
     mw__store_exec(db, "ROLLBACK", err, sizeof err);
+    handles_close(&h);
     return rc;
   }
-  if (mw__store_exec(db, "COMMIT", err, sizeof err)) return MW_EIO;
-  uint64_t deleted = (uint64_t)(BATCH_ROWS - (budget > 0 ? budget : 0));
+  rc = mw__store_exec(db, "COMMIT", err, sizeof err) ? MW_EIO : MW_OK;
+  handles_close(&h);
+  if (rc) return rc;
+  uint64_t deleted = (uint64_t)(BATCH_ROWS - budget + run_entries);
   r->deleted += deleted;
   if (deleted) r->dirty = 1;
   /* give freed pages back to the file system, a bounded number per batch */

@@ -18,10 +18,15 @@
 #include "core/log.h"
 #include "model/exectrace.h"
 #include "model/rules.h"
+#include "core/arena.h"
+#include "store/blocks.h"
 #include "store/conn.h"
+#include "store/span_block.h"
+#include "store/trace_runs.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 enum rt_stmt {
   RT_LINK_FIND,
@@ -44,6 +49,7 @@ enum rt_stmt {
   RT_XT_SPAN,
   RT_SOURCE_NAMES,
   RT_EVENT,
+  RT_BLOCK_SPAN_SOURCE,
   RT__COUNT
 };
 
@@ -51,12 +57,16 @@ static const char *const rt_sql[RT__COUNT] = {
     [RT_LINK_FIND] = "SELECT source_id FROM source_links WHERE service = ?1 AND alias = ?2",
     [RT_LINK_SAVE] = "INSERT OR REPLACE INTO source_links (service, alias, source_id) VALUES (?1, ?2, ?3)",
     [RT_SOURCE_FIND] = "SELECT id FROM sources WHERE service = ?1 AND instance = ?2",
-    [RT_SOURCE_SPANNED] = "SELECT src.id FROM sources src WHERE src.service = ?1 AND "
-                          "EXISTS (SELECT 1 FROM spans s WHERE s.source_id = src.id) LIMIT 2",
+    /* spans: old rows, sealed blocks or the open blocks' span_tail (docs/STORAGE-WIRING.md §1.3) */
+    [RT_SOURCE_SPANNED] = ("SELECT src.id FROM sources src WHERE src.service = ?1 AND "
+                           "(EXISTS (SELECT 1 FROM span_blocks b WHERE b.source_id = src.id) "
+                           "OR EXISTS (SELECT 1 FROM span_tail t WHERE t.source_id = src.id) "
+                           "OR EXISTS (SELECT 1 FROM spans s WHERE s.source_id = src.id)) LIMIT 2"),
     [RT_SOURCE_UPSERT] = "INSERT INTO sources (service, instance, first_ns, last_ns) VALUES (?1, ?2, ?3, ?3) "
                          "ON CONFLICT (service, instance) DO UPDATE SET last_ns = last_ns RETURNING id",
     [RT_SOURCE_RANGE] = "UPDATE sources SET first_ns = min(first_ns, ?2), last_ns = max(last_ns, ?3) WHERE id = ?1",
     [RT_SPAN_SOURCE] = "SELECT source_id FROM spans WHERE trace_id = ?1 AND span_id = ?2",
+    [RT_BLOCK_SPAN_SOURCE] = "SELECT source_id, data FROM span_blocks WHERE id = ?1",
     [RT_GC] = "INSERT OR IGNORE INTO gc_cycles (source_id, n, start_ns, stw1_ns, mark_ns, stw2_ns, cpu_pct, "
               "stw1_cpu_ns, assist_cpu_ns, background_cpu_ns, idle_cpu_ns, stw2_cpu_ns, heap_before, heap_after, "
               "heap_live, goal, stacks, globals, procs, forced) "
@@ -134,6 +144,61 @@ static int resolve_source(mw__rt_writer *s, const mw_runtime_batch *b, int64_t a
   return run(s, st, id);
 }
 
+/* Candidate sealed blocks of one trace that learned_source opens at most
+ * (a trace's blocks, one per source and ~minute it ran in). */
+enum { LEARN_BLOCKS = 64 };
+
+/* The source of the sealed block that holds span (trace, span), or -1: the
+ * blocks the trace's key names in the writer's partition and in the trace
+ * runs (this connection: sealed and flushed ones of this transaction too),
+ * each checked for the full trace id and the span id. */
+static int64_t sealed_span_source(mw__rt_writer *s, const uint8_t *trace, const uint8_t *span) {
+  sqlite3_stmt *st = stmt(s, RT_BLOCK_SPAN_SOURCE);
+  if (!st || (!s->truns && mw__truns_rd_open(s->db, &s->truns))) return -1;
+  if (!s->dctx && !(s->dctx = ZSTD_createDCtx())) return -1;
+  int64_t ids[LEARN_BLOCKS];
+  size_t n = 0;
+  int rc = mw__truns_lookup(s->truns, mw__blk_mem(s->blk), mw__trace_key(trace), MW_TRUNS_ONE_STATEMENT, ids,
+                            LEARN_BLOCKS, &n);
+  if (rc && rc != MW_ETOOBIG) return -1; /* (too many: the first ones found) */
+  int64_t found = -1;
+  for (size_t i = 0; i < n && found < 0; i++) {
+    sqlite3_bind_int64(st, 1, ids[i]);
+    if (sqlite3_step(st) == SQLITE_ROW) { /* else deleted by retention since */
+      const void *data = sqlite3_column_blob(st, 1);
+      mw_arena *a = mw__arena_new((size_t)16 << 20);
+      mw__sb_block *blk;
+      size_t first, count;
+      if (a && data && !mw__sb_open(a, s->dctx, data, (size_t)sqlite3_column_bytes(st, 1), &blk) &&
+          !mw__sb_find_trace(blk, trace, &first, &count)) {
+        for (size_t k = first; k < first + count && found < 0; k++) {
+          uint8_t sid[8];
+          if (!mw__sb_get_ids(blk, k, NULL, sid, NULL, NULL, NULL) && !memcmp(sid, span, 8))
+            found = sqlite3_column_int64(st, 0);
+        }
+      }
+      mw__arena_free(a);
+    }
+    sqlite3_reset(st);
+  }
+  return found;
+}
+
+/* The source of stored span (trace, span), or -1. With blocks on: the open
+ * blocks (this transaction's spans too), then the sealed blocks; then old
+ * rows (written before blocks, or with blocks off). */
+static int64_t span_source(mw__rt_writer *s, sqlite3_stmt *old, const uint8_t *trace, const uint8_t *span) {
+  int64_t src;
+  if (s->blk) {
+    if (!mw__blk_span_source(s->blk, trace, span, &src)) return src;
+    if ((src = sealed_span_source(s, trace, span)) >= 0) return src;
+  }
+  sqlite3_bind_blob(old, 1, trace, 16, SQLITE_STATIC);
+  sqlite3_bind_blob(old, 2, span, 8, SQLITE_STATIC);
+  if (mw__step_id(s->db, old, &src) || src < 0) return -1;
+  return src;
+}
+
 /* Returns the one source that the batch's labelled span ids belong to, or -1
  * when none is known or they disagree. */
 static int64_t learned_source(mw__rt_writer *s, const mw_runtime_batch *b) {
@@ -159,10 +224,8 @@ static int64_t learned_source(mw__rt_writer *s, const mw_runtime_batch *b) {
     }
     if (!has) continue;
     probes++;
-    sqlite3_bind_blob(st, 1, trace, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, span, 8, SQLITE_STATIC);
-    int64_t src;
-    if (mw__step_id(s->db, st, &src) || src < 0) continue;
+    int64_t src = span_source(s, st, trace, span);
+    if (src < 0) continue;
     if (found >= 0 && found != src) return -1;
     found = src;
   }
@@ -183,7 +246,9 @@ static const char *const move_sql[] = {
     "DELETE FROM runtime_minutes WHERE source_id = ?1", /* the target's are made anew (move_to_link) */
     ("UPDATE sources SET first_ns = min(first_ns, (SELECT first_ns FROM sources WHERE id = ?1)), "
      "last_ns = max(last_ns, (SELECT last_ns FROM sources WHERE id = ?1)) WHERE id = ?2"),
-    "DELETE FROM sources WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM spans WHERE source_id = ?1)",
+    ("DELETE FROM sources WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM spans WHERE source_id = ?1) "
+     "AND NOT EXISTS (SELECT 1 FROM span_blocks WHERE source_id = ?1) "
+     "AND NOT EXISTS (SELECT 1 FROM span_tail WHERE source_id = ?1)"),
 };
 enum { MOVE_GC = 0, MOVE_SCHED = 2, MOVE_SNAPSHOTS = 4, MOVE_SOURCE = 10, MOVE_N = sizeof move_sql / sizeof *move_sql };
 
@@ -257,6 +322,24 @@ static void bind_ids(sqlite3_stmt *st, int col, int has_span, const uint8_t *spa
   else sqlite3_bind_null(st, col + 1);
 }
 
+/* A goroutine profile (pprof) keeps no payload: its groups and stacks hold
+ * what it says (stacks, counts, labels; the meta its sample types), and GET
+ * /api/v1/snapshots/{id}/raw writes it again from them (query/pprof_out.h).
+ * The payload was two thirds of a busy source's bytes (docs/STORAGE-NOTES.md
+ * §9) and only /raw read it. An empty payload says so; a profile stored
+ * before keeps the one it has. */
+static int payload_kept(const mw_runtime_batch *b) {
+  if (!b->kind || strcmp(b->kind, "goroutine") != 0 || !b->format || strcmp(b->format, "pprof") != 0) return 1;
+  /* a stack cut at ingest (past max_frames, or too long as text) keeps the
+   * payload: the groups no longer hold all of it */
+  static const char cut[] = "...\t?:0\n";
+  for (size_t i = 0; i < b->n_stacks; i++)
+    if (b->stacks[i].len >= sizeof cut - 1 &&
+        !memcmp(b->stacks[i].text + b->stacks[i].len - (sizeof cut - 1), cut, sizeof cut - 1))
+      return 1;
+  return 0;
+}
+
 static int write_snapshot(mw__rt_writer *s, mw_runtime_batch *b) {
   sqlite3_stmt *st = stmt(s, RT_SNAPSHOT);
   if (!st) return MW_EIO;
@@ -268,7 +351,8 @@ static int write_snapshot(mw__rt_writer *s, mw_runtime_batch *b) {
   sqlite3_bind_int64(st, 6, b->total);
   bind_text(st, 7, b->meta_json ? b->meta_json : "{}");
   sqlite3_bind_int64(st, 8, (int64_t)b->raw_bytes);
-  sqlite3_bind_blob(st, 9, b->payload, (int)b->payload_len, SQLITE_STATIC);
+  if (payload_kept(b)) sqlite3_bind_blob(st, 9, b->payload, (int)b->payload_len, SQLITE_STATIC);
+  else sqlite3_bind_zeroblob(st, 9, 0);
   int rc = run(s, st, NULL);
   if (rc) return rc;
   b->snapshot_id = sqlite3_last_insert_rowid(s->db);
@@ -508,6 +592,10 @@ int mw__rt_write(mw__rt_writer *s, mw_runtime_batch *b) {
 void mw__rt_writer_close(mw__rt_writer *w) {
   for (int i = 0; i < MW__RT_STMTS; i++) sqlite3_finalize(w->st[i]);
   memset(w->st, 0, sizeof w->st);
+  mw__truns_rd_close(w->truns);
+  w->truns = NULL;
+  ZSTD_freeDCtx(w->dctx);
+  w->dctx = NULL;
   mw__minutes_finalize(&w->minutes);
   free(w->hist);
   w->hist = NULL;

@@ -8,6 +8,10 @@
 #include "model/runtime_batch.h"
 #include "store/minutes.h"
 
+struct mw__blk;
+struct mw__truns_rd;
+struct ZSTD_DCtx_s;
+
 /* Statements of runtime ingest, prepared on first use. */
 enum { MW__RT_STMTS = 24 };
 
@@ -16,6 +20,11 @@ typedef struct mw__rt_writer {
   mw_bmap *stacks;        /* stack text -> id, the writer's cache */
   mw_bmap *sources;       /* the span writer's resource -> source id cache: cleared when a source goes */
   struct mw_rules *rules; /* fed each batch once its source is known; NULL: no rules */
+  /* the span store with blocks on (mw_store_opts.blocks), else NULL: the
+   * writer's open blocks and partition, for learned_source */
+  struct mw__blk *blk;
+  struct mw__truns_rd *truns; /* trace runs on this connection, opened on first use */
+  struct ZSTD_DCtx_s *dctx;   /* ZSTD_DCtx for the sealed blocks it reads, made on first use */
   sqlite3_stmt *st[MW__RT_STMTS];
   mw__minutes_stmts minutes; /* the rollups' (prepared on first use) */
   uint32_t *hist;            /* MW_PH_KEYS counts: a minute's pauses being added */

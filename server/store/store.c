@@ -179,6 +179,8 @@ int mw__read_begin(mw_store *s, mw_read **out) { return mw__readers_lend(&s->rea
 void mw__store_stats(mw_store *s, mw_store_stats *out) {
   mw__writer_queue(&s->writer, &out->queue_spans, &out->queue_bytes, &out->queue_jobs);
   out->retention_deleted = s->writer.retention.deleted;
+  out->resent_jobs = atomic_load_explicit(&s->writer.resent_jobs, memory_order_relaxed);
+  out->resent_spans = atomic_load_explicit(&s->writer.resent_spans, memory_order_relaxed);
   out->used_bytes = 0;
   mw_read *r;
   if (mw__read_begin(s, &r) == MW_OK) {

@@ -36,7 +36,14 @@ typedef struct mw_store_opts {
   int64_t retention_every_ns; /* how often a retention pass starts (0: every minute) */
   uint64_t max_db_bytes;      /* delete the oldest data while larger; 0 = no limit */
   struct mw_rules *rules;     /* fed every runtime batch, firing events stored (model/rules.h); NULL: none */
+  /* Spans go to span_tail and open blocks, sealed into span_blocks
+   * (docs/STORAGE-WIRING.md §2): MW_STORE_BLOCKS_ON (0, the default) or
+   * MW_STORE_BLOCKS_OFF: one `spans` row per span, as releases before
+   * migration 0008 wrote them (--span-blocks off; tests that need old rows). */
+  int blocks;
+  int64_t (*fault_clock_ns)(void); /* test hook: the writer's monotonic clock for block ages (NULL: the real one) */
 } mw_store_opts;
+enum { MW_STORE_BLOCKS_ON = 0, MW_STORE_BLOCKS_OFF = -1 };
 
 /* Opens (creating and migrating as needed) and starts the writer. Refuses a
  * file that is not a Meanwhile database. Returns 0, or an error with a message. */
@@ -60,6 +67,12 @@ struct mw_write_job {
    * or failed (rc < 0: MW_EIO, MW_EFULL, MW_ESHUTDOWN). Must not block. */
   void (*done)(mw_write_job *job, int rc);
   void *user;
+  /* MW_JOB_SPANS: a 64-bit hash of the decoded request body (after gzip), or
+   * 0 = do not check. With blocks on, the writer answers a job whose hash it
+   * stored in the last 10 minutes as done (rc 0) without storing it again: an
+   * exporter's retry of a request that had landed (docs/STORAGE-WIRING.md §4). */
+  uint64_t body_hash;
+  int resent;         /* the writer's: 1 when the job was such a retry (nothing stored) */
   mw_write_job *next; /* the writer's */
   int rc;             /* the writer's: this job's own result */
 };
@@ -78,6 +91,8 @@ typedef struct mw_store_stats {
   uint64_t db_bytes;          /* main file + WAL */
   uint64_t used_bytes;        /* pages in use (what --max-db-size bounds) */
   uint64_t retention_deleted; /* rows deleted by retention since start */
+  uint64_t resent_jobs;       /* span jobs answered without storing: a body seen in the last 10 min */
+  uint64_t resent_spans;      /* their spans */
 } mw_store_stats;
 void mw__store_stats(mw_store *s, mw_store_stats *out);
 /* The rules the writer feeds (mw_store_opts.rules), or NULL: the HTTP side

@@ -6,6 +6,9 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timefmt.h"
+#include "store/block_write.h"
+#include "store/blocks.h"
+#include "store/resent.h"
 #include "store/conn.h"
 
 #include <stdio.h>
@@ -32,6 +35,9 @@ enum stmt_id {
   ST_OP_RECENT,
   ST_OP_RAISE,
   ST_SLOW_INSERT,
+  ST_TAIL_INSERT,
+  ST_TAIL_DELETE,
+  ST_OP_RECENT_BLOCKS,
   ST__COUNT
 };
 
@@ -56,6 +62,9 @@ static const char *const stmt_sql[ST__COUNT] = {
         "SELECT dur_ns FROM spans INDEXED BY spans_by_op WHERE op_id = ?1 ORDER BY start_ns DESC LIMIT 1024",
     [ST_OP_RAISE] = "UPDATE operations SET slow_ns = ?2 WHERE id = ?1 AND slow_ns < ?2",
     [ST_SLOW_INSERT] = "INSERT OR IGNORE INTO slow_spans (op_id, dur_ns, span_rowid, start_ns) VALUES (?1, ?2, ?3, ?4)",
+    [ST_TAIL_INSERT] = "INSERT INTO span_tail (source_id, seq, n, data) VALUES (?1, ?2, ?3, ?4)",
+    [ST_TAIL_DELETE] = "DELETE FROM span_tail WHERE source_id = ?1 AND seq <= ?2",
+    [ST_OP_RECENT_BLOCKS] = "SELECT first_ns, refs FROM block_ops WHERE op_id = ?1 ORDER BY first_ns DESC",
 };
 
 /* Counter updates (an operation's span count, a source's time range) are
@@ -76,6 +85,22 @@ typedef struct mw__writer_ctx {
   mw__writer *s;
   sqlite3_stmt *st[ST__COUNT];
   pend_list job, txn;
+  /* blocks (mw_store_opts.blocks; docs/STORAGE-WIRING.md §2): s->blk holds
+   * the open blocks and the partition, staged in the transaction and applied
+   * after COMMIT */
+  mw__bw *bw;           /* the seal */
+  mw__truns_w *runs;    /* the partition's flush */
+  ZSTD_CCtx *tail_cctx; /* span_tail rows */
+  ZSTD_DCtx *dctx;      /* the restart */
+  int64_t tail_seq;     /* the last span_tail seq handed out */
+  int64_t last_flush_ns;
+  int maintain; /* runs may need merging or deleting: mw__truns_maintain has work */
+  int64_t (*clock)(void);
+  uint64_t *staged_hashes; /* body hashes of this transaction's span jobs, held in s->recent after COMMIT */
+  size_t n_staged, cap_staged;
+  mw__sb_span *seg; /* the spans of one tail row being gathered */
+  size_t seg_n, seg_cap;
+  mw_buf tail_buf;
 } writer_ctx;
 
 static int pend_add(pend_list *l, int kind, int64_t id, int64_t a, int64_t b) {
@@ -180,13 +205,61 @@ static int cmp_i64(const void *x, const void *y) {
  * that is higher. Run when its span count passes 1,024, 2,048, 4,096 and then
  * every 8,192, at the end of a transaction: the spans it wrote were listed
  * against the threshold as it was. */
+typedef struct start_dur {
+  int64_t start, dur;
+} start_dur;
+
+static int newest_first(const void *x, const void *y) {
+  const start_dur *p = x, *q = y;
+  return (p->start < q->start) - (p->start > q->start);
+}
+
+/* With blocks: the latest 1,024 durations of op by start, from the open
+ * blocks (this transaction's spans too), the newest sealed blocks'
+ * block_ops refs, then old rows, as the old rows' statement did. */
+static int recent_durs_blocks(writer_ctx *w, int64_t op, int64_t *v, size_t *n_out) {
+  enum { CAP = 8192 };
+  start_dur *c = malloc(CAP * sizeof *c);
+  int64_t *st_ = malloc(2 * 1024 * sizeof *st_);
+  if (!c || !st_) {
+    free(c);
+    free(st_);
+    return MW_ENOMEM;
+  }
+  size_t n = mw__blk_op_durs(w->s->blk, op, st_, st_ + 1024, 1024);
+  for (size_t i = 0; i < n; i++) c[i] = (start_dur){st_[i], st_[1024 + i]};
+  free(st_);
+  /* sealed blocks, newest first, until 1,024 more than the open ones gave
+   * (a block holds spans up to 120 s apart: whole blocks, then sorted) */
+  sqlite3_stmt *bs = w->st[ST_OP_RECENT_BLOCKS];
+  sqlite3_bind_int64(bs, 1, op);
+  size_t from_blocks = 0;
+  while (from_blocks < 1024 && n < CAP && sqlite3_step(bs) == SQLITE_ROW) {
+    mw__refs_it it;
+    mw__ref ref;
+    mw__refs_init(&it, sqlite3_column_blob(bs, 1), (size_t)sqlite3_column_bytes(bs, 1), sqlite3_column_int64(bs, 0));
+    while (n < CAP && mw__refs_next(&it, &ref) == 1) c[n++] = (start_dur){ref.start_ns, ref.dur_ns}, from_blocks++;
+  }
+  sqlite3_reset(bs);
+  qsort(c, n, sizeof *c, newest_first);
+  if (n > 1024) n = 1024;
+  for (size_t i = 0; i < n; i++) v[i] = c[i].dur;
+  free(c);
+  *n_out = n;
+  return MW_OK;
+}
+
 static int raise_slow(writer_ctx *w, int64_t op) {
   int64_t v[1024];
   size_t n = 0;
-  sqlite3_stmt *st = w->st[ST_OP_RECENT];
+  if (w->s->blk) {
+    int rc = recent_durs_blocks(w, op, v, &n);
+    if (rc) return rc;
+  }
+  sqlite3_stmt *st = w->st[ST_OP_RECENT]; /* old rows: older than every block */
   sqlite3_bind_int64(st, 1, op);
-  int step;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW && n < 1024) v[n++] = sqlite3_column_int64(st, 0);
+  int step = SQLITE_DONE;
+  while (n < 1024 && (step = sqlite3_step(st)) == SQLITE_ROW) v[n++] = sqlite3_column_int64(st, 0);
   sqlite3_reset(st);
   if (step != SQLITE_DONE && step != SQLITE_ROW) return mw__sql_err(w->s->db);
   if (n < 1024) return MW_OK;
@@ -252,12 +325,79 @@ static int flush_pending(writer_ctx *w) {
   return rc;
 }
 
+/* ---- blocks (docs/STORAGE-WIRING.md §2) ---------------------------------------- */
+
+static int64_t blk_now(writer_ctx *w) { return w->clock ? w->clock() : mw__mono_ns(); }
+
+/* Writes the gathered spans of source as one span_tail row, and notes its seq
+ * in the source's staged open block (which holds those spans). */
+static int tail_flush(writer_ctx *w, int64_t source) {
+  if (!w->seg_n) return MW_OK;
+  mw__buf_reset(&w->tail_buf);
+  int rc = mw__blk_tail_encode(w->tail_cctx, w->seg, w->seg_n, &w->tail_buf);
+  if (rc) return rc;
+  sqlite3_stmt *st = w->st[ST_TAIL_INSERT];
+  int64_t seq = ++w->tail_seq;
+  sqlite3_bind_int64(st, 1, source);
+  sqlite3_bind_int64(st, 2, seq);
+  sqlite3_bind_int64(st, 3, (int64_t)w->seg_n);
+  sqlite3_bind_blob(st, 4, w->tail_buf.data, (int)w->tail_buf.len, SQLITE_STATIC);
+  int step = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (step != SQLITE_DONE) return mw__sql_err(w->s->db);
+  mw__blk_stage_tail(w->s->blk, source, seq);
+  w->seg_n = 0;
+  return MW_OK;
+}
+
+static int slow_of(void *user, int64_t op, int64_t *thr) { return op_slow(user, op, thr); }
+
+/* Seals source's staged open block: its rows (mw__bw_seal), its tail rows
+ * deleted, and the block staged as sealed. Nothing to seal: 0. */
+static int seal_source(writer_ctx *w, int64_t source) {
+  const mw__sb_span *v;
+  size_t n;
+  int64_t last_tail;
+  int rc = mw__blk_seal_input(w->s->blk, source, &v, &n, &last_tail);
+  if (rc) return rc == MW_ENOTFOUND ? MW_OK : rc;
+  mw__bw_sealed out;
+  if ((rc = mw__bw_seal(w->bw, source, v, n, slow_of, w, NULL, &out))) return rc;
+  sqlite3_stmt *st = w->st[ST_TAIL_DELETE];
+  sqlite3_bind_int64(st, 1, source);
+  sqlite3_bind_int64(st, 2, last_tail);
+  int step = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (step != SQLITE_DONE) return mw__sql_err(w->s->db);
+  return mw__blk_stage_sealed(w->s->blk, source, out.block_id);
+}
+
+/* One span into source's open block (staged): sealing it first when it must
+ * be, the span gathered for the request's tail row of that source. */
+static int stage_span(writer_ctx *w, int64_t source, int64_t *seg_source, const mw__sb_span *sp, int64_t now) {
+  int rc;
+  if (w->seg_n && source != *seg_source && (rc = tail_flush(w, *seg_source))) return rc;
+  *seg_source = source;
+  if (mw__blk_must_seal(w->s->blk, source, sp, now)) {
+    if ((rc = tail_flush(w, source)) || (rc = seal_source(w, source))) return rc;
+  }
+  if ((rc = mw__blk_stage_span(w->s->blk, source, sp, now))) return rc;
+  if (w->seg_n == w->seg_cap) {
+    size_t cap = w->seg_cap ? w->seg_cap * 2 : 256;
+    mw__sb_span *v = realloc(w->seg, cap * sizeof *v);
+    if (!v) return MW_ENOMEM;
+    w->seg = v;
+    w->seg_cap = cap;
+  }
+  w->seg[w->seg_n++] = *sp;
+  return MW_OK;
+}
+
 static int apply_spans(writer_ctx *w, const mw_span_batch *b) {
   int rc = MW_OK;
   int64_t *src = calloc(b->n_resources + b->n_scopes + 1, sizeof *src);
   int64_t *range = calloc(2 * b->n_resources + 1, sizeof *range);
   op_tally tally[32];
-  size_t n_tally = 0;
+  size_t n_tally = 0, *order = NULL, *start = NULL;
   if (!src || !range) {
     rc = MW_ENOMEM;
     goto out;
@@ -278,10 +418,39 @@ static int apply_spans(writer_ctx *w, const mw_span_batch *b) {
     if ((rc = scope_id(w, &b->scopes[k], &scp[k]))) goto out;
 
   sqlite3_stmt *st = w->st[ST_SPAN_INSERT];
-  for (size_t i = 0; i < b->n_rows; i++) {
-    const mw_span_row *row = &b->rows[i];
+  int64_t seg_source = 0, now = w->s->blk ? blk_now(w) : 0;
+  w->seg_n = 0;
+  if (w->s->blk && b->n_resources > 1 && b->n_rows) {
+    /* blocks: the rows grouped by resource (stable), so that a request gives
+     * one span_tail row per source */
+    if (!(order = malloc(b->n_rows * sizeof *order)) || !(start = calloc(b->n_resources + 1, sizeof *start))) {
+      rc = MW_ENOMEM;
+      goto out;
+    }
+    for (size_t i = 0; i < b->n_rows; i++) start[b->rows[i].resource + 1]++;
+    for (size_t r = 0; r < b->n_resources; r++) start[r + 1] += start[r];
+    for (size_t i = 0; i < b->n_rows; i++) order[start[b->rows[i].resource]++] = i;
+  }
+  for (size_t k = 0; k < b->n_rows; k++) {
+    const mw_span_row *row = &b->rows[order ? order[k] : k];
     int64_t op;
     if ((rc = op_id(w, b->resources[row->resource].service, row->name, &op))) goto out;
+    if (w->s->blk) { /* slow spans are listed at seal */
+      mw__sb_span sp = {.has_parent = row->has_parent,
+                        .op_id = op,
+                        .scope_id = scp[row->scope],
+                        .start_ns = row->start_ns,
+                        .dur_ns = row->dur_ns,
+                        .kind = row->kind,
+                        .status = row->status,
+                        .body = row->body,
+                        .body_len = row->body_len};
+      memcpy(sp.trace_id, row->trace_id, 16);
+      memcpy(sp.span_id, row->span_id, 8);
+      if (row->has_parent) memcpy(sp.parent_id, row->parent_id, 8);
+      if ((rc = stage_span(w, src[row->resource], &seg_source, &sp, now))) goto out;
+      goto tally;
+    }
     sqlite3_bind_blob(st, 1, row->trace_id, 16, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, row->span_id, 8, SQLITE_STATIC);
     if (row->has_parent) sqlite3_bind_blob(st, 3, row->parent_id, 8, SQLITE_STATIC);
@@ -312,6 +481,7 @@ static int apply_spans(writer_ctx *w, const mw_span_batch *b) {
       int64_t none;
       if ((rc = mw__step_id(w->s->db, sl, &none))) goto out;
     }
+  tally:;
     size_t t = 0;
     while (t < n_tally && tally[t].id != op) t++;
     if (t == n_tally) {
@@ -324,10 +494,13 @@ static int apply_spans(writer_ctx *w, const mw_span_batch *b) {
     }
     tally[t].n++;
   }
+  if (w->s->blk && (rc = tail_flush(w, seg_source))) goto out;
   rc = flush_tally(w, tally, n_tally);
 out:
   free(src);
   free(range);
+  free(order);
+  free(start);
   return rc;
 }
 
@@ -350,29 +523,68 @@ static int exec(writer_ctx *w, const char *sql) {
   return rc;
 }
 
+/* ---- re-sent requests (docs/STORAGE-WIRING.md §4) ------------------------------- */
+
+/* 1 when job is a span job whose body this writer stored in the last 10
+ * minutes, in an earlier transaction or earlier in this one. Only with
+ * blocks: without them the spans table's unique index drops re-sent spans,
+ * as it always did. */
+static int resent(writer_ctx *w, const mw_write_job *j) {
+  if (!w->s->recent || j->kind != MW_JOB_SPANS || !j->body_hash) return 0;
+  for (size_t k = 0; k < w->n_staged; k++)
+    if (w->staged_hashes[k] == j->body_hash) return 1;
+  return mw__resent_seen(w->s->recent, j->body_hash, blk_now(w));
+}
+
+/* Notes a stored job's hash until COMMIT (out of memory: it is not
+ * remembered, and a retry of it would be stored again). */
+static void stage_hash(writer_ctx *w, const mw_write_job *j) {
+  if (!w->s->recent || j->kind != MW_JOB_SPANS || !j->body_hash) return;
+  if (w->n_staged == w->cap_staged) {
+    size_t cap = w->cap_staged ? 2 * w->cap_staged : 64;
+    uint64_t *v = realloc(w->staged_hashes, cap * sizeof *v);
+    if (!v) return;
+    w->staged_hashes = v;
+    w->cap_staged = cap;
+  }
+  w->staged_hashes[w->n_staged++] = j->body_hash;
+}
+
 static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
   mw__writer *s = w->s;
   int64_t t0 = mw__mono_ns();
-  size_t n_jobs = 0, n_spans = 0, n_bytes = 0;
+  size_t n_jobs = 0, n_spans = 0, n_bytes = 0, n_resent = 0, n_resent_spans = 0;
   int txn_rc = exec(w, "BEGIN IMMEDIATE");
   int failed_job = 0;
+  w->n_staged = 0;
+  if (s->blk) mw__blk_txn_begin(s->blk);
   for (mw_write_job *j = jobs; j; j = j->next) {
     j->rc = MW_OK;
+    j->resent = 0;
     n_jobs++;
     n_spans += j->cost_spans;
     n_bytes += j->cost_bytes;
     if (txn_rc) continue;
+    if (resent(w, j)) { /* answered as stored: it is, since its first sending */
+      j->resent = 1;
+      n_resent++;
+      n_resent_spans += j->cost_spans;
+      continue;
+    }
     exec(w, "SAVEPOINT job");
+    if (s->blk) mw__blk_job_begin(s->blk);
     w->job.n = 0;
     j->rc = apply(w, j);
     if (j->rc) {
       /* only this job is undone; the others commit */
       mw__error("write failed", "err=\"%s\" sqlite=\"%s\"", mw__strerror(j->rc), sqlite3_errmsg(s->db));
       exec(w, "ROLLBACK TO job");
+      if (s->blk) mw__blk_job_rollback(s->blk);
       failed_job = 1;
       if (j->rc == MW_EFULL) txn_rc = MW_EFULL;
     }
     exec(w, "RELEASE job");
+    if (!j->rc) stage_hash(w, j);
     for (size_t k = 0; !j->rc && k < w->job.n; k++)
       if (pend_add(&w->txn, w->job.v[k].kind, w->job.v[k].id, w->job.v[k].a, w->job.v[k].b)) txn_rc = MW_ENOMEM;
   }
@@ -380,11 +592,20 @@ static void commit_jobs(writer_ctx *w, mw_write_job *jobs) {
     mw__error("updating counters failed", "sqlite=\"%s\"", sqlite3_errmsg(s->db));
   w->txn.n = 0;
   if (s->fault_commit_delay_ms > 0) usleep((useconds_t)s->fault_commit_delay_ms * 1000);
+  if (!txn_rc && s->blk) mw__blk_commit_begin(s->blk); /* readers: a snapshot past this commit is not of seq */
   if (!txn_rc) txn_rc = exec(w, "COMMIT");
   if (txn_rc) {
     char e[64];
     mw__store_exec(s->db, "ROLLBACK", e, sizeof e);
+    if (s->blk) mw__blk_txn_rollback(s->blk);
+  } else if (s->blk) {
+    mw__blk_apply(s->blk); /* (logs its failure: the spans are durable) */
+    int64_t now = blk_now(w);
+    for (size_t k = 0; s->recent && k < w->n_staged; k++) mw__resent_add(s->recent, w->staged_hashes[k], now);
+    atomic_fetch_add_explicit(&s->resent_jobs, n_resent, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->resent_spans, n_resent_spans, memory_order_relaxed);
   }
+  w->n_staged = 0;
   if (txn_rc || failed_job) {
     /* ids learnt inside undone work may not exist: forget them all */
     mw__bmap_clear(s->ops);
@@ -421,6 +642,125 @@ static void run_retention(writer_ctx *w) {
   mw__bmap_clear(s->stacks);
 }
 
+/* A short transaction of the writer's own: BEGIN IMMEDIATE, fn, COMMIT, then
+ * the memory staged by fn applied (or dropped on failure). */
+static int blk_txn(writer_ctx *w, int (*fn)(writer_ctx *, void *), void *arg, const char *what) {
+  mw__writer *s = w->s;
+  int rc = exec(w, "BEGIN IMMEDIATE");
+  if (rc) return rc;
+  mw__blk_txn_begin(s->blk);
+  mw__blk_job_begin(s->blk);
+  rc = fn(w, arg);
+  if (!rc) mw__blk_commit_begin(s->blk);
+  if (!rc) rc = exec(w, "COMMIT");
+  if (rc) {
+    char e[64];
+    mw__warn("block maintenance failed", "step=%s err=\"%s\" sqlite=\"%s\"", what, mw__strerror(rc),
+             sqlite3_errmsg(s->db));
+    mw__store_exec(s->db, "ROLLBACK", e, sizeof e);
+    mw__blk_txn_rollback(s->blk);
+    mw__bmap_clear(s->op_slow);
+    return rc;
+  }
+  mw__blk_apply(s->blk);
+  return MW_OK;
+}
+
+typedef struct seal_list {
+  int64_t *v;
+  size_t n;
+} seal_list;
+
+static int seal_some(writer_ctx *w, void *arg) {
+  seal_list *l = arg;
+  int rc = MW_OK;
+  for (size_t i = 0; i < l->n && !rc; i++) rc = seal_source(w, l->v[i]);
+  return rc;
+}
+
+static int flush_mem(writer_ctx *w, void *arg) {
+  (void)arg;
+  int64_t run;
+  int rc = mw__truns_flush(w->runs, mw__blk_mem(w->s->blk), &run);
+  if (!rc) mw__blk_stage_flush(w->s->blk);
+  return rc;
+}
+
+/* One bounded step of the runs' maintenance (STORAGE-WIRING §2 step 6), in
+ * a transaction of its own: deleting dropped runs, or a merge under way, or
+ * else a new merge of the 8 oldest runs of the lowest level that has 8 (levels
+ * 0 to 3; level 4 runs stay). Merging by count, not age, bounds the live runs
+ * (a lookup seeks each) whatever the rate: at most 7 a level below 4, and a
+ * level-4 run holds 8^4 flushes of 32,768 entries (the soak's 10,000 spans/s
+ * make ~1,000 entries/s: a flush every ~33 s, a level-4 run every ~37 h; 7
+ * days keep under 35 live runs). Each entry is rewritten once a level. Nothing in memory changes:
+ * readers see the runs of their snapshot. */
+enum { MAINTAIN_BUDGET = 5000 };
+static void maintain_runs(writer_ctx *w) {
+  if (!w->maintain) return;
+  size_t work = 0;
+  int rc = MW_OK;
+  for (int level = 0; level < MW_TRUNS_MERGED_LEVELS && !work && !rc; level++) {
+    mw__truns_merge_opts o;
+    mw__truns_schedule(level, MAINTAIN_BUDGET, &o);
+    if ((rc = exec(w, "BEGIN IMMEDIATE"))) break;
+    rc = mw__truns_maintain(w->runs, &o, &work);
+    if (!rc) rc = exec(w, "COMMIT");
+    if (rc) {
+      char e[64];
+      mw__warn("trace index maintenance failed", "err=\"%s\" sqlite=\"%s\"", mw__strerror(rc),
+               sqlite3_errmsg(w->s->db));
+      mw__store_exec(w->s->db, "ROLLBACK", e, sizeof e);
+    }
+  }
+  if (!rc && !work) w->maintain = 0; /* until the next flush (or drop) */
+}
+
+/* Between commits: frees the retired memory no reader needs, seals the open
+ * blocks due by age (all of them when closing), then flushes the partition
+ * when due (10 minutes, 32,768 entries; when closing, whatever it holds): each in
+ * a short transaction, the flush after the seals so that it takes their keys. */
+static void blocks_step(writer_ctx *w, int closing) {
+  mw__writer *s = w->s;
+  if (!s->blk) return;
+  mw__blk_free_retired(s->blk, mw__readers_min_seq(s->readers));
+  /* seals a transaction: 64 between commits; at the stop, 1,024, so that a
+   * stop with 20,000 sources' open blocks takes 20 commits, not 313 (under
+   * ASan integration/listings' stop passed its 15 s) */
+  enum { SEAL_STEP = 64, SEAL_CLOSING = 1024 };
+  int64_t now = blk_now(w), due[SEAL_CLOSING];
+  size_t per = closing ? SEAL_CLOSING : SEAL_STEP;
+  for (int round = 0; round < 1000; round++) {
+    size_t n = closing ? mw__blk_sources(s->blk, due, per) : mw__blk_due(s->blk, now, due, per);
+    if (!n) break;
+    seal_list l = {due, n < per ? n : per};
+    if (blk_txn(w, seal_some, &l, "seal")) return;
+    if (n <= per) break;
+  }
+  /* open blocks wholly past retention (late or backfilled spans): sealed now,
+   * so that the next retention batch can delete them */
+  if (!closing && s->retention.keep_ns > 0) {
+    size_t n = mw__blk_ended_before(s->blk, mw__now_ns() - s->retention.keep_ns, due, 64);
+    seal_list l = {due, n < 64 ? n : 64};
+    if (n && blk_txn(w, seal_some, &l, "seal")) return;
+  }
+  /* writer memory: sources x 4 MB is too much with many sources */
+  for (int round = 0; !closing && round < 64; round++) {
+    size_t spans, bytes;
+    mw__blk_usage(s->blk, &spans, &bytes);
+    seal_list l = {due, 1};
+    if (bytes <= MW_BLK_OPEN_MAX_BYTES || mw__blk_oldest(s->blk, &due[0])) break;
+    if (blk_txn(w, seal_some, &l, "seal")) return;
+  }
+  size_t entries = mw__truns_mem_count(mw__blk_mem(s->blk));
+  if (entries && (closing || now - w->last_flush_ns >= MW_BLK_FLUSH_NS || entries >= MW_BLK_FLUSH_ENTRIES) &&
+      !blk_txn(w, flush_mem, NULL, "flush")) {
+    w->last_flush_ns = now;
+    w->maintain = 1;
+  }
+  if (!closing) maintain_runs(w);
+}
+
 static void writer_main(void *arg) {
   writer_ctx *w = arg;
   mw__writer *s = w->s;
@@ -430,15 +770,16 @@ static void writer_main(void *arg) {
      * moment the last reader is back (checkpoint.c) */
     while (!s->head && !s->stopping && !mw__retention_due(&s->retention))
       if (uv_cond_timedwait(&s->wake, &s->lock, mw__checkpoint_pending(&s->ckpt) ? 5000000ULL : 1000000000ULL) &&
-          mw__checkpoint_pending(&s->ckpt))
+          (mw__checkpoint_pending(&s->ckpt) || s->blk)) /* (open blocks age even without traffic) */
         break;
     if (!s->head && s->stopping) {
       uv_mutex_unlock(&s->lock);
       break;
     }
-    if (!s->head) { /* idle: the WAL's gate, or time for retention */
+    if (!s->head) { /* idle: the WAL's gate, time for retention, or blocks to seal */
       uv_mutex_unlock(&s->lock);
       if (!mw__checkpoint_step(&s->ckpt) && mw__retention_due(&s->retention)) run_retention(w);
+      blocks_step(w, 0);
       continue;
     }
     /* take jobs up to the transaction's span budget (at least one) */
@@ -458,7 +799,11 @@ static void writer_main(void *arg) {
     mw__checkpoint_step(&s->ckpt);
     /* under steady ingest, retention still gets one small batch per commit */
     if (mw__retention_due(&s->retention)) run_retention(w);
+    blocks_step(w, 0);
   }
+  /* a clean stop leaves span_tail empty: every open block sealed, the
+   * partition flushed */
+  blocks_step(w, 1);
 }
 
 static void ctx_free(writer_ctx *w) {
@@ -466,6 +811,13 @@ static void ctx_free(writer_ctx *w) {
   for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(w->st[i]);
   free(w->job.v);
   free(w->txn.v);
+  mw__bw_close(w->bw);
+  mw__truns_w_close(w->runs);
+  ZSTD_freeCCtx(w->tail_cctx);
+  ZSTD_freeDCtx(w->dctx);
+  free(w->seg);
+  free(w->staged_hashes);
+  mw__buf_free(&w->tail_buf);
   free(w);
 }
 
@@ -500,6 +852,45 @@ int mw__writer_start(mw__writer *s, const mw_store_opts *o, sqlite3 *db, const c
       return MW_EIO;
     }
   }
+  s->readers = readers;
+  mw__buf_init(&w->tail_buf, SIZE_MAX);
+  if (o->blocks != MW_STORE_BLOCKS_OFF) {
+    int rc;
+    w->clock = o->fault_clock_ns;
+    if (!(s->blk = mw__blk_new()) || !(w->tail_cctx = ZSTD_createCCtx()) || !(w->dctx = ZSTD_createDCtx()) ||
+        !(s->recent = mw__resent_new(MW_RESENT_CAP, MW_RESENT_WINDOW_NS))) {
+      snprintf(err, errsz, "out of memory");
+      return MW_ENOMEM;
+    }
+    if ((rc = mw__bw_open(db, &w->bw)) || (rc = mw__truns_w_open(db, &w->runs))) {
+      snprintf(err, errsz, "cannot prepare the block writer: %s", sqlite3_errmsg(db));
+      return rc;
+    }
+    if ((rc = mw__blk_recover(s->blk, db, w->dctx, blk_now(w), &w->tail_seq))) {
+      snprintf(err, errsz, "cannot rebuild the open blocks from span_tail: %s", mw__strerror(rc));
+      return rc;
+    }
+    mw__retention_use(&s->retention, w->bw, w->runs); /* (closed in ctx_free, after the thread) */
+    s->rt.blk = s->blk;                               /* learned_source looks in the open blocks */
+    w->last_flush_ns = blk_now(w);
+    w->maintain = 1;       /* a merge may have been cut short by a stop */
+    readers->blk = s->blk; /* before any reader is lent: store.c opens the store after this */
+  } else {
+    /* the old row writer does not read span_tail: spans acknowledged by a run with blocks and
+     * not sealed yet would go unread, so it refuses rather than hide them */
+    int64_t open = mw__sql_int(db, "SELECT coalesce(sum(n), 0) FROM span_tail");
+    if (open < 0) {
+      snprintf(err, errsz, "cannot read span_tail: %s", sqlite3_errmsg(db));
+      return MW_EIO;
+    }
+    if (open > 0) {
+      snprintf(err, errsz,
+               "--span-blocks off: %lld spans of an earlier run wait in open blocks (span_tail); "
+               "start once with --span-blocks on and stop cleanly to seal them",
+               (long long)open);
+      return MW_EINVAL;
+    }
+  }
   int rc = mw__checkpointer_start(&s->ckpt, db_path, db, readers, err, errsz);
   if (rc) return rc;
   if (uv_thread_create(&s->thread, writer_main, w) != 0) {
@@ -530,6 +921,11 @@ void mw__writer_close(mw__writer *s) {
   mw__rt_writer_close(&s->rt);
   ctx_free(s->ctx);
   s->ctx = NULL;
+  if (s->readers && s->readers->blk == s->blk) s->readers->blk = NULL;
+  mw__blk_free(s->blk);
+  s->blk = NULL;
+  mw__resent_free(s->recent);
+  s->recent = NULL;
   mw__bmap_free(s->sources);
   mw__bmap_free(s->ops);
   mw__bmap_free(s->op_slow);

@@ -4,6 +4,7 @@
 #ifndef MW_STORE_WRITER_H
 #define MW_STORE_WRITER_H
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <uv.h>
 
@@ -33,7 +34,11 @@ typedef struct mw__writer {
   mw__rt_writer rt;
   mw__retention retention;
   mw__ckpt ckpt;
-  struct mw__writer_ctx *ctx; /* the thread's statements and counters */
+  mw__readers *readers;                       /* whose smallest seq_at_begin bounds what blk may free */
+  struct mw__blk *blk;                        /* open blocks and the partition (mw_store_opts.blocks), or NULL */
+  struct mw__resent *recent;                  /* bodies stored in the last 10 min (with blk), or NULL */
+  _Atomic uint64_t resent_jobs, resent_spans; /* jobs answered as re-sent (mw_store_stats) */
+  struct mw__writer_ctx *ctx;                 /* the thread's statements and counters */
 } mw__writer;
 
 /* Starts the checkpointer and the writer thread on db. Returns 0, or an

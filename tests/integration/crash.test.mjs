@@ -1,6 +1,6 @@
 // Crash safety: SIGKILL while loaders send loses nothing that was answered
 // 200 and leaves an intact database; a foreign or corrupt database file is
-// refused at start; a full disk answers 507 and ingest recovers once space
+// refused at start, and so is --span-blocks off while spans wait in open blocks; a full disk answers 507 and ingest recovers once space
 // returns.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -93,6 +93,30 @@ test('a foreign or corrupt database file is refused at start with a clear messag
     assert.match(r.stderr.toString(), /not a usable SQLite database/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('spans left in open blocks by a crash: --span-blocks off refuses to start, on reads them', async () => {
+  const s = new Server({ keepDataDir: true });
+  try {
+    await s.start();
+    const { tid, body } = traceBody(900001, 20);
+    const r = await request(s, 'POST', '/v1/traces', { body, headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 200);
+    s.proc.kill('SIGKILL'); // the block is still open: its spans are in span_tail only
+    assert.equal((await s.exited).signal, 'SIGKILL');
+    const tail = execFileSync('sqlite3', [path.join(s.dataDir, 'meanwhile.db'), 'SELECT sum(n) FROM span_tail;']).toString().trim();
+    assert.equal(tail, '20', 'the 20 spans wait in span_tail');
+    const off = spawnSync(process.env.MEANWHILED, ['--listen', '127.0.0.1:0', '--data', s.dataDir, '--span-blocks', 'off'], { timeout: 10000 });
+    assert.equal(off.status, 1, `exit status with --span-blocks off; stderr ${off.stderr}`);
+    assert.match(off.stderr.toString(), /--span-blocks off: 20 spans of an earlier run wait in open blocks/);
+    await s.start(); // blocks on (the default): the tail is replayed
+    const t = await getJson(s, `/api/traces/${tid}`);
+    assert.equal(t.batches.flatMap((b) => b.scopeSpans.flatMap((ss) => ss.spans)).length, 20);
+    await s.stop();
+  } finally {
+    await s.cleanup?.();
+    rmSync(s.dataDir, { recursive: true, force: true });
   }
 });
 

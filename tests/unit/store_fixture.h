@@ -18,18 +18,28 @@ typedef struct sfx {
 } sfx;
 
 /* Opens a store whose reads sleep slow_us every 1,000 steps of a statement
- * (0: none; the MEANWHILE_FAULT_READ_SLOW_US hook). Returns 0 or -1. */
-static inline int sfx_open_slow(sfx *f, int slow_us) {
+ * (0: none; the MEANWHILE_FAULT_READ_SLOW_US hook), spans in blocks or
+ * (MW_STORE_BLOCKS_OFF) rows. Returns 0 or -1. */
+static inline int sfx_open_how(sfx *f, int slow_us, int blocks) {
   snprintf(f->dir, sizeof f->dir, "/tmp/mw-unit-XXXXXX");
   if (!mkdtemp(f->dir)) return -1;
-  mw_store_opts o = {
-      .data_dir = f->dir, .queue_max_spans = 1u << 20, .queue_max_bytes = 1u << 28, .fault_read_slow_us = slow_us};
+  mw_store_opts o = {.data_dir = f->dir,
+                     .queue_max_spans = 1u << 20,
+                     .queue_max_bytes = 1u << 28,
+                     .fault_read_slow_us = slow_us,
+                     .blocks = blocks};
   char err[256];
   return mw__store_open(&o, &f->s, err, sizeof err) ? -1 : 0;
 }
 
+static inline int sfx_open_slow(sfx *f, int slow_us) { return sfx_open_how(f, slow_us, MW_STORE_BLOCKS_ON); }
+
 /* Opens a store in a fresh temporary directory. Returns 0 or -1. */
 static inline int sfx_open(sfx *f) { return sfx_open_slow(f, 0); }
+
+/* Opens a store whose writer writes one `spans` row per span, as releases
+ * before migration 0008 did: old rows for the tests of reads over both. */
+static inline int sfx_open_rows(sfx *f) { return sfx_open_how(f, 0, MW_STORE_BLOCKS_OFF); }
 
 static inline void sfx_close(sfx *f) {
   if (f->s) mw__store_close(f->s);

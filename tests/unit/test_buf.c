@@ -47,6 +47,44 @@ static void test_failure_sticks(void **state) {
   mw__buf_free(&b);
 }
 
+/* Varints as LEB128 spells them (the bytes worked by hand), both through
+ * mw__buf_add (an empty buffer) and in place (room reserved), and the
+ * limit: a varint that would pass max fails and the failure sticks. */
+static void test_uvarint(void **state) {
+  static const struct {
+    uint64_t v;
+    size_t n;
+    unsigned char bytes[10];
+  } cases[] = {
+      {0, 1, {0x00}},
+      {1, 1, {0x01}},
+      {127, 1, {0x7f}},
+      {128, 2, {0x80, 0x01}},
+      {300, 2, {0xac, 0x02}},
+      {16384, 3, {0x80, 0x80, 0x01}},
+      {UINT64_MAX, 10, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}},
+  };
+  for (int in_place = 0; in_place < 2; in_place++)
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      mw_buf b;
+      mw__buf_init(&b, 64);
+      if (in_place) assert_non_null(mw__buf_reserve(&b, 32));
+      assert_int_equal(mw__buf_adds(&b, "x"), MW_OK);
+      assert_int_equal(mw__buf_uvarint(&b, cases[i].v), MW_OK);
+      assert_int_equal(b.len, 1 + cases[i].n);
+      assert_memory_equal(b.data + 1, cases[i].bytes, cases[i].n);
+      assert_int_equal(b.data[b.len], 0);
+      mw__buf_free(&b);
+    }
+  mw_buf b;
+  mw__buf_init(&b, 4);
+  assert_int_equal(mw__buf_uvarint(&b, 300), MW_OK);
+  assert_int_equal(mw__buf_uvarint(&b, 16384), MW_ETOOBIG);
+  assert_int_equal(mw__buf_uvarint(&b, 1), MW_ETOOBIG);
+  assert_int_equal(b.len, 0);
+  mw__buf_free(&b);
+}
+
 static void test_json_writer_sees_it(void **state) {
   mw_buf b;
   mw__buf_init(&b, 16);
@@ -65,6 +103,7 @@ int main(void) {
       cmocka_unit_test(test_append_within_max),
       cmocka_unit_test(test_failure_sticks),
       cmocka_unit_test(test_json_writer_sees_it),
+      cmocka_unit_test(test_uvarint),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

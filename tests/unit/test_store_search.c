@@ -22,8 +22,11 @@
 
 #include "core/error.h"
 #include "core/timefmt.h"
+#include "store/block_sql.h"
 #include "store/reader_sql.h"
+#include "store/block_write.h"
 #include "store/readers.h"
+#include "store/sref.h"
 
 static const int64_t T0 = 1700000000000000000LL;
 static const int64_t MS = 1000000;
@@ -205,6 +208,16 @@ static void test_plans_never_scan_spans(void **state) {
   }
   plan_of(f, MW__SEARCH_ROOT_SQL, plan, sizeof plan);
   assert_non_null(strstr(plan, "SEARCH s USING INDEX spans_by_trace (trace_id=?)"));
+  /* the reads over sealed blocks (block_sql.h): seeks only, whatever the table */
+  const char *const blocks[] = {MW__BLOCK_SQL_ALL};
+  for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) {
+    plan_of(f, blocks[i], plan, sizeof plan);
+    if (strstr(plan, "SCAN ")) fail_msg("a scan in\n%s\nplan:\n%s", blocks[i], plan);
+  }
+  /* the newest blocks: a walk down the rowid b-tree (stopped by the reader), never a sort */
+  plan_of(f, MW__BLOCKS_NEWEST_SQL, plan, sizeof plan);
+  if (strstr(plan, "TEMP B-TREE") || strstr(plan, "USING INDEX"))
+    fail_msg("%s\nmust walk the rowid b-tree:\n%s", MW__BLOCKS_NEWEST_SQL, plan);
 }
 
 /* --- search results ---------------------------------------------------------- */
@@ -534,9 +547,160 @@ static void test_slow_spans(void **state) {
   assert_int_equal(system(path), 0);
 }
 
+/* --- slow spans of blocks (srefs) next to old rows --------------------------------
+ *
+ * load_busy's first transaction again (1,100 old rows, threshold 1,998 ms
+ * after it), then a block of the same operation sealed beside them
+ * (mw__bw_seal, as the writer will): 10 spans of 5,000..5,009 ms, one of
+ * 2,100 ms (as long as the longest old row), one of 1,000 ms (under the
+ * threshold: no slow_spans row), each its own trace 0xb0..00kk. */
+enum { N_BLK = 12 };
+
+static void blk_span(mw__sb_span *s, int k, int64_t op, int64_t dur_ms) {
+  memset(s, 0, sizeof *s);
+  s->trace_id[0] = 0xb0, s->trace_id[15] = (uint8_t)k;
+  s->span_id[0] = 0xb0, s->span_id[7] = (uint8_t)k;
+  s->op_id = op, s->scope_id = 1, s->kind = 1;
+  s->start_ns = T0 + (100 + k) * MS; /* inside the old rows' range: T0 + 1..1,100 ms */
+  s->dur_ns = dur_ms * MS;
+}
+
+static int thr_1998(void *user, int64_t op, int64_t *thr) {
+  (void)user, (void)op;
+  *thr = 1998 * MS; /* the operation's threshold, worked out above */
+  return MW_OK;
+}
+
+typedef struct seen_spans {
+  mw_stored_span v[16];
+  size_t n;
+} seen_spans;
+
+static int keep_span(void *user, const mw_stored_span *sp) {
+  seen_spans *s = user;
+  s->v[s->n++] = *sp;
+  return s->n == 16;
+}
+
+static void test_slow_spans_in_blocks(void **state) {
+  (void)state;
+  fixture f = {0};
+  snprintf(f.dir, sizeof f.dir, "/tmp/mw-unit-sref-XXXXXX");
+  assert_non_null(mkdtemp(f.dir));
+  /* the old rows as a release before 0008 wrote them */
+  mw_store_opts o = {
+      .data_dir = f.dir, .queue_max_spans = 100000, .queue_max_bytes = 1 << 20, .blocks = MW_STORE_BLOCKS_OFF};
+  char err[256];
+  assert_int_equal(mw__store_open(&o, &f.store, err, sizeof err), MW_OK);
+  f.arena = mw__arena_new(0);
+  load_busy(f.store, 0, 1100, 0, 1000);
+
+  /* the block, on a write connection of the test's own (the writer is idle) */
+  char path[128];
+  snprintf(path, sizeof path, "%s/meanwhile.db", f.dir);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT id FROM operations WHERE name = 'busy'", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t op = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  mw__sb_span blk[N_BLK];
+  for (int k = 0; k < 10; k++) blk_span(&blk[k], k, op, 5000 + k);
+  blk_span(&blk[10], 10, op, 2100);
+  blk_span(&blk[11], 11, op, 1000);
+  mw__bw *bw;
+  mw__bw_sealed sealed;
+  assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(mw__bw_open(db, &bw), MW_OK);
+  assert_int_equal(mw__bw_seal(bw, 1, blk, N_BLK, thr_1998, NULL, NULL, &sealed), MW_OK);
+  mw__bw_close(bw);
+  assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sealed.slow, 11);
+
+  /* search: the block's 10 longest, then the two 2,100 ms spans (the block's
+   * first: ties go to the lower sref, and block srefs are negative), then the
+   * old rows' 2,099 and 2,098 */
+  mw_search_query q = query("load", NULL);
+  q.page.limit = 14;
+  mw_search_hit *hits;
+  size_t got, next;
+  assert_int_equal(mw__store_search(rd(&f), f.arena, &q, &hits, &got, &next), MW_OK);
+  assert_int_equal(got, 14);
+  static const uint8_t zero[16];
+  for (size_t i = 0; i < 14; i++) {
+    int64_t want_ms = i < 10 ? 5009 - (int64_t)i : i < 12 ? 2100 : 2099 - (int64_t)(i - 12);
+    if (hits[i].match_dur_ns != want_ms * MS)
+      fail_msg("hit %zu: %lld ms, want %lld", i, (long long)(hits[i].match_dur_ns / MS), (long long)want_ms);
+    if (i <= 10) { /* the block's trace 0xb0..00kk, k = 9 - i, then 10 */
+      assert_int_equal(hits[i].trace_id[0], 0xb0);
+      assert_int_equal(hits[i].trace_id[15], i < 10 ? 9 - (int)i : 10);
+      assert_memory_equal(hits[i].trace_id + 1, zero, 14);
+    } else { /* the old rows' traces: id = dur - 1000 (load_busy) */
+      int id = (int)want_ms - 1000;
+      assert_int_equal(hits[i].trace_id[0], 0);
+      assert_int_equal(hits[i].trace_id[14], id >> 8);
+      assert_int_equal(hits[i].trace_id[15], id & 0xff);
+    }
+  }
+
+  /* Tempo's scan: whole spans, the block's as stored (name, ids, times, source) */
+  seen_spans seen = {.n = 0};
+  size_t visited;
+  q = query("load", NULL);
+  assert_int_equal(mw__store_scan_longest(rd(&f), f.arena, &q, 13, keep_span, &seen, &visited), MW_OK);
+  assert_int_equal(visited, 13);
+  for (size_t i = 0; i < 12; i++) {
+    const mw_stored_span *sp = &seen.v[i];
+    const mw__sb_span *want = &blk[i < 10 ? 9 - i : 10];
+    if (i == 11) { /* the old 2,100 ms row after the block's */
+      assert_int_equal(sp->span_id[0], 0);
+      assert_int_equal(sp->dur_ns, 2100 * MS);
+      continue;
+    }
+    assert_memory_equal(sp->trace_id, want->trace_id, 16);
+    assert_memory_equal(sp->span_id, want->span_id, 8);
+    assert_int_equal(sp->start_ns, want->start_ns);
+    assert_int_equal(sp->dur_ns, want->dur_ns);
+    assert_int_equal(sp->op_id, op);
+    assert_int_equal(sp->source_id, 1);
+    assert_int_equal(sp->kind, 1);
+    assert_non_null(sp->name);
+    assert_string_equal(sp->name, "busy");
+  }
+  assert_int_equal(seen.v[12].dur_ns, 2099 * MS);
+
+  /* the block deleted (retention) with its slow_spans rows left behind: its
+   * hits are skipped, the old rows answer */
+  mw__read_end(f.rd);
+  f.rd = NULL;
+  assert_int_equal(sqlite3_exec(db, "DELETE FROM span_blocks", NULL, NULL, NULL), SQLITE_OK);
+  q = query("load", NULL);
+  q.page.limit = 3;
+  assert_int_equal(mw__store_search(rd(&f), f.arena, &q, &hits, &got, &next), MW_OK);
+  assert_int_equal(got, 3);
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(hits[i].match_dur_ns, (2100 - (int64_t)i) * MS);
+    assert_int_equal(hits[i].trace_id[0], 0);
+  }
+  seen.n = 0;
+  assert_int_equal(mw__store_scan_longest(rd(&f), f.arena, &q, 13, keep_span, &seen, &visited), MW_OK);
+  assert_int_equal(visited, 2); /* 13 longest: 11 in the block that is gone */
+  assert_int_equal(seen.v[0].dur_ns, 2100 * MS);
+
+  sqlite3_close(db);
+  mw__read_end(f.rd);
+  mw__store_close(f.store);
+  mw__arena_free(f.arena);
+  snprintf(path, sizeof path, "rm -rf %s", f.dir);
+  assert_int_equal(system(path), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_slow_spans),
+      cmocka_unit_test(test_slow_spans_in_blocks),
       cmocka_unit_test(test_plans_never_scan_spans),
       cmocka_unit_test(test_search_shapes),
       cmocka_unit_test(test_search_filters),

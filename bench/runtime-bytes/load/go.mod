@@ -1,0 +1,3 @@
+module meanwhile.bench/runtimebytes/load
+
+go 1.19
