@@ -35,6 +35,26 @@ static void handle_trace_sub(mw_req *r) {
   mw__reply_answer(r, &a);
 }
 
+/* POST /api/v1/traces/{traceID}/explain with the trace's spans that other
+ * shards hold (a federated sub-request: docs/FEDERATION.md, "Explain"). */
+static void handle_trace_post(mw_req *r) {
+  const char *id = r->url + strlen("/api/v1/traces/");
+  const char *slash = strchr(id, '/');
+  uint8_t tid[16];
+  if (mw__param_hex(r, "trace id", id, slash ? (size_t)(slash - id) : strlen(id), tid, 16)) return;
+  if (!slash || strcmp(slash, "/explain") != 0)
+    return mw__reply_error(r, MW_ENOTFOUND, "no such endpoint: POST %s (only .../explain takes a body)", r->url);
+  if (mw__param_only(r, NULL, 0)) return;
+  if (r->body_rc) {
+    char msg[512];
+    int rc = mw__req_body_problem(r, msg, sizeof msg);
+    return mw__reply_error(r, rc, "%s", msg);
+  }
+  mw_answer a;
+  mw__q_explain_with(r->query, tid, r->body ? r->body->data : NULL, r->body ? r->body->len : 0, &a);
+  mw__reply_answer(r, &a);
+}
+
 /* GET /api/v1/spans/{spanID}/profile?type=cpu|goroutine[&trace=ID] */
 static void handle_span_profile(mw_req *r) {
   const char *id = r->url + strlen("/api/v1/spans/");
@@ -83,6 +103,12 @@ const mw_route mw__correlate_routes[] = {
     {.method = "GET", .path = "/api/v1/compare", .query = 1, .handle = handle_compare},
     {.method = "GET", .path = "/api/v1/wakers", .query = 1, .handle = handle_wakers},
     {.method = "GET", .path = "/api/v1/spans/", .prefix = 1, .query = 1, .handle = handle_span_profile},
-    {.method = "GET", .path = "/api/v1/traces/", .prefix = 1, .query = 1, .handle = handle_trace_sub},
+    {.method = "GET",
+     .path = "/api/v1/traces/",
+     .prefix = 1,
+     .query = 1,
+     .handle = handle_trace_sub,
+     .fed = mw__fed_trace_sub},
+    {.method = "POST", .path = "/api/v1/traces/", .prefix = 1, .query = 1, .body = 1, .handle = handle_trace_post},
     {0},
 };

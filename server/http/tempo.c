@@ -138,7 +138,12 @@ static void handle_values_v2(mw_req *r) { handle_values(r, "/api/v2/search/tag/"
 const mw_route mw__tempo_routes[] = {
     {.method = "GET", .path = "/api/echo", .handle = handle_echo},
     {.method = "GET", .path = "/api/status/buildinfo", .handle = handle_buildinfo},
-    {.method = "GET", .path = "/api/v2/traces/", .prefix = 1, .query = 1, .handle = handle_trace_v2},
+    {.method = "GET",
+     .path = "/api/v2/traces/",
+     .prefix = 1,
+     .query = 1,
+     .handle = handle_trace_v2,
+     .fed = mw__fed_trace_v2},
     {.method = "GET", .path = "/api/search/tags", .query = 1, .handle = handle_tags_v1},
     {.method = "GET", .path = "/api/v2/search/tags", .query = 1, .handle = handle_tags_v2},
     {.method = "GET", .path = "/api/search/tag/", .prefix = 1, .query = 1, .handle = handle_values_v1},
