@@ -161,6 +161,10 @@ static int parse_posted(mw_arena *a, const char *body, size_t len, mw_ex_span **
   return MW_OK;
 }
 
+static int cmp_id_ptr(const void *x, const void *y) {
+  return memcmp(*(const uint8_t *const *)x, *(const uint8_t *const *)y, 8);
+}
+
 static int cmp_ex_start(const void *x, const void *y) {
   const mw_ex_span *p = x, *q = y;
   if (p->span->start_ns != q->span->start_ns)
@@ -188,12 +192,14 @@ int mw__q_explain_with(mw_query *q, const uint8_t trace_id[16], const char *body
   mw_ex_span *all = mw__arena_calloc(q->arena, in.n_spans + n_posted + 1, sizeof *all);
   if (!all) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
   memcpy(all, in.spans, in.n_spans * sizeof *all);
+  const uint8_t **held = mw__arena_calloc(q->arena, in.n_spans + 1, sizeof *held);
+  if (!held) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  for (size_t k = 0; k < in.n_spans; k++) held[k] = in.spans[k].span->span_id;
+  qsort(held, in.n_spans, sizeof *held, cmp_id_ptr);
   size_t n = in.n_spans;
   for (size_t i = 0; i < n_posted; i++) {
-    int held = 0;
-    for (size_t k = 0; k < in.n_spans && !held; k++)
-      held = memcmp(in.spans[k].span->span_id, posted[i].span->span_id, 8) == 0;
-    if (!held) all[n++] = posted[i];
+    const uint8_t *id = posted[i].span->span_id;
+    if (!bsearch(&id, held, in.n_spans, sizeof *held, cmp_id_ptr)) all[n++] = posted[i];
   }
   if (n > o.max_spans) return mw__answer_fail(out, MW_ETOOBIG, "trace %s has too many spans to explain", hex);
   qsort(all, n, sizeof *all, cmp_ex_start);

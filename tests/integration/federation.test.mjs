@@ -69,14 +69,18 @@ function nearestRank(values, q) {
 }
 
 // ---------------------------------------------------------------- the cluster
+// Queries need a token everywhere: the front checks it and forwards it to the shards.
+const TOKEN = 'federation-test-token';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+const ENV = { MEANWHILE_QUERY_TOKENS: TOKEN };
 let shards = [], front = null, ports = [], peers = '';
 
 before(async () => {
   ports = [await freePort(), await freePort(), await freePort()];
   peers = ports.map((p) => `http://127.0.0.1:${p}`).join(',');
   for (const port of ports)
-    shards.push(await startServer({ args: ['--listen', `127.0.0.1:${port}`, '--peers', peers, '--peer-timeout', '2s'] }));
-  front = await startServer({ args: ['--role', 'query', '--peers', peers, '--peer-timeout', '2s'] });
+    shards.push(await startServer({ env: ENV, args: ['--listen', `127.0.0.1:${port}`, '--peers', peers, '--peer-timeout', '2s'] }));
+  front = await startServer({ env: ENV, args: ['--role', 'query', '--peers', peers, '--peer-timeout', '2s'] });
   for (const p of procs) await postJsonOk(shards[p.shard], body(p));
 });
 
@@ -85,7 +89,7 @@ after(async () => {
 });
 
 async function getJ(server, path, { status = 200, headers = {} } = {}) {
-  const r = await request(server, 'GET', path, { headers });
+  const r = await request(server, 'GET', path, { headers: { ...AUTH, ...headers } });
   assert.equal(r.status, status, `GET ${path}: ${r.status} ${r.body.toString().slice(0, 400)}`);
   return { j: JSON.parse(r.body.toString()), headers: r.headers, raw: r.body };
 }
@@ -112,6 +116,17 @@ test('services: merged by name, counts summed over the shards', async () => {
     assert.equal(j.services.find((s) => s.name === 'checkout').operation_count_exact, false);
     assert.equal(j.services.find((s) => s.name === 'payments').operation_count_exact, undefined);
   }
+});
+
+test('the query token: checked by the front, forwarded to the shards', async () => {
+  for (const s of [front, shards[0]]) {
+    const r = await request(s, 'GET', '/api/v1/services');
+    assert.equal(r.status, 401);
+  }
+  // forwarded: a shard would refuse a sub-request without it (and its 401 would be the answer)
+  const sub = await request(shards[1], 'GET', '/api/v1/services', { headers: { 'meanwhile-federated': '1' } });
+  assert.equal(sub.status, 401);
+  await getJ(front, '/api/v1/services'); // with the token: 200
 });
 
 test('a sub-request is answered locally: no loop, one shard\'s own data', async () => {
@@ -152,7 +167,7 @@ test('trace by id: the spans of every shard, v1, v2 and protobuf', async () => {
   const v2 = (await getJ(front, `/api/v2/traces/${TRACE.t1}`)).j;
   assert.equal(v2.status, 'COMPLETE');
   assert.equal(v2.trace.resourceSpans.flatMap((b) => b.scopeSpans.flatMap((ss) => ss.spans)).length, want.length);
-  const pb = await request(front, 'GET', `/api/traces/${TRACE.t1}`, { headers: { accept: 'application/protobuf' } });
+  const pb = await request(front, 'GET', `/api/traces/${TRACE.t1}`, { headers: { ...AUTH, accept: 'application/protobuf' } });
   assert.equal(pb.status, 200);
   assert.match(String(pb.headers['content-type']), /application\/protobuf/);
   for (const s of ['checkout', 'payments', 'db.write', 'call payments']) assert.ok(pb.body.includes(Buffer.from(s)), s);
@@ -184,11 +199,11 @@ test('search: traces merged, slowest matching span first, paged', async () => {
   assert.equal(rest.more, false);
   const svc = (await getJ(front, '/api/search?service=payments')).j;
   assert.deepEqual(svc.traces.map((t) => t.traceID), [TRACE.t1]);
-  const r = await request(front, 'GET', '/api/search?limit=1000&offset=1');
+  const r = await request(front, 'GET', '/api/search?limit=1000&offset=1', { headers: AUTH });
   assert.equal(r.status, 400);
   assert.match(r.body.toString(), /offset \+ limit/);
   // a parameter a shard refuses is refused, as a shard says it
-  const bad = await request(front, 'GET', '/api/search?minDuration=often');
+  const bad = await request(front, 'GET', '/api/search?minDuration=often', { headers: AUTH });
   assert.equal(bad.status, 400);
   assert.match(bad.body.toString(), /minDuration/);
 });
@@ -230,13 +245,13 @@ test('the query role refuses ingest and what only a shard answers', async () => 
   const r = await request(front, 'POST', '/v1/traces', { body: Buffer.from('{}'), headers: { 'content-type': 'application/json' } });
   assert.equal(r.status, 404);
   assert.match(r.body.toString(), /query-only/);
-  const s = await request(front, 'GET', '/api/v1/sources');
+  const s = await request(front, 'GET', '/api/v1/sources', { headers: AUTH });
   assert.equal(s.status, 404);
   assert.match(s.body.toString(), /query-only/);
 });
 
 test('a DNS peer: dns+http://localhost resolves to the shard', async () => {
-  const f = await startServer({ args: ['--role', 'query', '--peers', `dns+http://localhost:${ports[1]}`, '--peer-timeout', '2s'] });
+  const f = await startServer({ env: ENV, args: ['--role', 'query', '--peers', `dns+http://localhost:${ports[1]}`, '--peer-timeout', '2s'] });
   try {
     const { j } = await getJ(f, '/api/v1/services');
     assert.ok(j.federation.shards >= 1);
@@ -265,7 +280,7 @@ test('a shard down: partial answers name it, in the header and the answer', asyn
   assert.match(t1.j.message, new RegExp(dead));
   assert.equal(t1.headers['meanwhile-missing-shards'], dead);
   // a trace only the dead shard held: not a 404 (it may be there), a 503 naming it
-  const t4 = await request(front, 'GET', `/api/traces/${TRACE.t4}`);
+  const t4 = await request(front, 'GET', `/api/traces/${TRACE.t4}`, { headers: AUTH });
   assert.equal(t4.status, 503);
   assert.match(t4.body.toString(), new RegExp(dead));
   // explain and search go on without it
