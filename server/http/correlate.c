@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "query/compare.h"
 #include "query/explain.h"
+#include "query/fed.h"
 #include "query/span_profile.h"
 #include "query/timeline.h"
 #include "query/wakers.h"
@@ -73,14 +74,18 @@ static void handle_span_profile(mw_req *r) {
   mw__reply_answer(r, &a);
 }
 
-/* GET /api/v1/compare?service=&name=&start=&end=&limit= */
+/* GET /api/v1/compare?service=&name=&start=&end=&limit= (a federated
+ * sub-request also takes slow_ns and fast_ns: docs/FEDERATION.md) */
 static void handle_compare(mw_req *r) {
-  mw_compare_query q;
-  static const char *const known[] = {"service", "name", "start", "end", "limit"};
-  if (mw__param_only(r, known, 5) || mw__param_text(r, "service", 1, &q.service) ||
+  mw_compare_query q = {0};
+  static const char *const known[] = {"service", "name", "start", "end", "limit", "slow_ns", "fast_ns"};
+  int sub = mw__req_header(r, MW_FED_HEADER) != NULL;
+  if (mw__param_only(r, known, sub ? 7 : 5) || mw__param_text(r, "service", 1, &q.service) ||
       mw__param_text(r, "name", 1, &q.name) || mw__param_window(r, &q.start_ns, &q.end_ns) ||
-      mw__param_count(r, "limit", 1, MW_COMPARE_MAX_SPANS, MW_COMPARE_SPANS, &q.per_group))
+      mw__param_count(r, "limit", 1, MW_COMPARE_MAX_SPANS, MW_COMPARE_SPANS, &q.per_group) ||
+      (sub && (mw__param_ns(r, "slow_ns", &q.slow_ns) || mw__param_ns(r, "fast_ns", &q.fast_ns))))
     return;
+  q.raw = q.slow_ns > 0 && q.fast_ns > 0;
   mw_answer a;
   mw__q_compare(r->query, &q, &a);
   mw__reply_answer(r, &a);
@@ -100,7 +105,7 @@ static void handle_wakers(mw_req *r) {
 }
 
 const mw_route mw__correlate_routes[] = {
-    {.method = "GET", .path = "/api/v1/compare", .query = 1, .handle = handle_compare},
+    {.method = "GET", .path = "/api/v1/compare", .query = 1, .handle = handle_compare, .fed = mw__fed_compare},
     {.method = "GET", .path = "/api/v1/wakers", .query = 1, .handle = handle_wakers},
     {.method = "GET", .path = "/api/v1/spans/", .prefix = 1, .query = 1, .handle = handle_span_profile},
     {.method = "GET",

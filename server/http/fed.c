@@ -330,3 +330,61 @@ void mw__fed_trace_sub(mw_req *r) {
   mw__fed_merge_timeline(r->arena, p, n, hex, &a);
   reply(r, &a, p, n);
 }
+
+/* GET /api/v1/compare: two rounds (docs/FEDERATION.md, "Compare"): the
+ * operation's thresholds over every shard from their duration histograms,
+ * then each shard that holds it compares with those, in the raw form. */
+void mw__fed_compare(mw_req *r) {
+  const char *service, *name;
+  if (mw__param_text(r, "service", 1, &service) || mw__param_text(r, "name", 1, &name)) return;
+  const char **shards;
+  size_t n = shards_of(r, &shards);
+  if (!n) return;
+  mw_buf b;
+  mw__buf_init(&b, 64 * 1024);
+  mw__buf_adds(&b, "/api/v1/services/");
+  add_escaped(&b, service, 0);
+  mw__buf_adds(&b, "/operations?limit=1000");
+  static const char *const window[] = {"start", "end"};
+  for (int i = 0; i < 2; i++) {
+    const char *v = mw__req_arg(r, window[i]);
+    if (!v || !*v) continue;
+    mw__buf_addc(&b, '&');
+    mw__buf_adds(&b, window[i]);
+    mw__buf_addc(&b, '=');
+    add_escaped(&b, v, 0);
+  }
+  const char *path = b.err ? NULL : mw__arena_strndup(r->arena, b.data ? b.data : "", b.len);
+  mw__buf_free(&b);
+  if (!path) return mw__reply_error(r, MW_ENOMEM, "out of memory");
+  mw_fed_part *p1 = fan(r, "GET", path, NULL, 0, shards, n, 0);
+  if (!p1) return;
+  int *holds = mw__arena_calloc(r->arena, n + 1, sizeof *holds);
+  if (!holds) return mw__reply_error(r, MW_ENOMEM, "out of memory");
+  int64_t p50, p90;
+  mw_answer a;
+  if (mw__fed_compare_thresholds(r->arena, p1, n, service, name, &p50, &p90, holds, &a)) return reply(r, &a, p1, n);
+  char s90[24], s50[24];
+  snprintf(s90, sizeof s90, "%lld", (long long)p90);
+  snprintf(s50, sizeof s50, "%lld", (long long)p50);
+  static const char *const keys[] = {"slow_ns", "fast_ns"};
+  const char *vals[] = {s90, s50};
+  const char *path2 = sub_path(r, r->url, keys, vals, 2);
+  if (!path2) return;
+  const char **sub = mw__arena_calloc(r->arena, n + 1, sizeof *sub);
+  size_t *at = mw__arena_calloc(r->arena, n + 1, sizeof *at);
+  mw_fed_part *p2 = mw__arena_calloc(r->arena, n + 1, sizeof *p2);
+  if (!sub || !at || !p2) return mw__reply_error(r, MW_ENOMEM, "out of memory");
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    p2[i] = (mw_fed_part){.shard = shards[i], .rc = MW_ENOTFOUND};
+    if (holds[i]) at[m] = i, sub[m++] = shards[i];
+  }
+  mw_fed_part *q = fan(r, "GET", path2, NULL, 0, sub, m, 0);
+  if (!q) return;
+  for (size_t k = 0; k < m; k++) p2[at[k]] = q[k];
+  mw__fed_merge_compare(r->arena, p1, p2, n, service, name, p50, p90, &a);
+  for (size_t i = 0; i < n; i++) /* missing in either round */
+    if (p1[i].rc == MW_EIO) p2[i] = p1[i];
+  reply(r, &a, p2, n);
+}

@@ -101,6 +101,17 @@ int mw__fed_explain_spans(mw_arena *a, const mw_fed_part *p, size_t n, const cha
 int mw__fed_merge_explain(mw_arena *a, const mw_fed_trace *t, const mw_fed_part *p1, const mw_fed_part *p2, size_t n,
                           const char *trace_hex, mw_answer *out);
 
+/* Compare, round 1: from the operations listings (sub-requests, with
+ * histograms) of the service, the operation's count and its p50 and p90 over
+ * every shard (holds[i]: shard i has it). A decided answer fills out and
+ * returns 1; else 0. */
+int mw__fed_compare_thresholds(mw_arena *a, const mw_fed_part *p, size_t n, const char *service, const char *name,
+                               int64_t *p50, int64_t *p90, int *holds, mw_answer *out);
+/* Compare, round 2: p2[i] is shard i's comparison in the raw form, with
+ * those thresholds (others rc MW_ENOTFOUND). */
+int mw__fed_merge_compare(mw_arena *a, const mw_fed_part *p1, const mw_fed_part *p2, size_t n, const char *service,
+                          const char *name, int64_t p50, int64_t p90, mw_answer *out);
+
 /* The operation-percentile histogram a shard sends on a sub-request
  * (docs/FEDERATION.md, "Operations"): bucket of d ns. */
 int mw__fed_bucket(int64_t d);

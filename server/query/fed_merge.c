@@ -4,6 +4,7 @@
  * answer. */
 #include "core/error.h"
 #include "core/hex.h"
+#include "query/compare.h"
 #include "query/explain_steps.h"
 #include "query/fed.h"
 
@@ -1059,6 +1060,154 @@ int mw__fed_merge_explain(mw_arena *a, const mw_fed_trace *t, const mw_fed_part 
   jw_federation(&w, c, n);
   mw__jw_obj_end(&w);
   free(entry);
+  free_parts(j, n);
+  return mw__answer_end(out, &w);
+}
+
+/* --- compare -------------------------------------------------------------------------------- */
+
+int mw__fed_compare_thresholds(mw_arena *a, const mw_fed_part *p, size_t n, const char *service, const char *name,
+                               int64_t *p50, int64_t *p90, int *holds, mw_answer *out) {
+  mw__answer_init(out);
+  char what[300];
+  snprintf(what, sizeof what, "operation %.100s of %.100s", name, service);
+  size_t ok;
+  if (decide(p, n, out, &ok)) return 1;
+  mw_fed_part *c;
+  json_t **j = parse_parts(a, p, n, &c);
+  if (!j) return mw__answer_fail(out, MW_ENOMEM, "out of memory"), 1;
+  hbin *bins = NULL;
+  size_t nb = 0, cb = 0, holders = 0;
+  int64_t max = 0, own50 = 0, own90 = 0;
+  int oom = 0;
+  for (size_t i = 0; i < n && !oom; i++) {
+    holds[i] = 0;
+    if (!j[i]) continue;
+    size_t k;
+    json_t *op;
+    json_array_foreach(json_object_get(j[i], "operations"), k, op) {
+      const char *nm = jstr(op, "name");
+      if (!nm || strcmp(nm, name) != 0) continue;
+      holds[i] = 1;
+      holders++;
+      own50 = jint(op, "p50_ns");
+      own90 = jint(op, "p90_ns");
+      if (jint(op, "max_ns") > max) max = jint(op, "max_ns");
+      size_t t;
+      json_t *pair;
+      json_array_foreach(json_object_get(op, "hist"), t, pair) {
+        if (nb == cb) {
+          size_t nc = cb ? cb * 2 : 256;
+          hbin *nv = realloc(bins, nc * sizeof *nv);
+          if (!nv) {
+            oom = 1;
+            break;
+          }
+          bins = nv;
+          cb = nc;
+        }
+        bins[nb++] = (hbin){(int)json_integer_value(json_array_get(pair, 0)),
+                            (int64_t)json_integer_value(json_array_get(pair, 1))};
+      }
+    }
+  }
+  free_parts(j, n);
+  if (oom) {
+    free(bins);
+    return mw__answer_fail(out, MW_ENOMEM, "out of memory"), 1;
+  }
+  if (!holders) {
+    free(bins);
+    return not_found(c, n, out, what), 1;
+  }
+  if (holders == 1 || !nb) { /* one shard: its own figures */
+    *p50 = own50;
+    *p90 = own90;
+  } else {
+    qsort(bins, nb, sizeof *bins, cmp_hbin);
+    size_t u = 0;
+    for (size_t i = 0; i < nb; i++) {
+      if (u && bins[u - 1].b == bins[i].b) bins[u - 1].n += bins[i].n;
+      else bins[u++] = bins[i];
+    }
+    int64_t total = 0;
+    for (size_t i = 0; i < u; i++) total += bins[i].n;
+    *p50 = hist_rank(bins, u, total, 0.50);
+    *p90 = hist_rank(bins, u, total, 0.90);
+    if (*p50 > max) *p50 = max;
+    if (*p90 > max) *p90 = max;
+  }
+  free(bins);
+  if (*p50 < 1) *p50 = 1; /* the sub-request's thresholds are positive */
+  if (*p90 < 1) *p90 = 1;
+  return 0;
+}
+
+/* Adds the raw graph src into into (names merged level by level). */
+static void merge_node(mw_arena *a, mw_cmp_node *into, json_t *src, int depth) {
+  json_t *w = json_object_get(src, "w");
+  into->w[0] += json_number_value(json_array_get(w, 0));
+  into->w[1] += json_number_value(json_array_get(w, 1));
+  if (depth >= 48) return;
+  size_t i;
+  json_t *k;
+  json_array_foreach(json_object_get(src, "children"), i, k) {
+    const char *nm = jstr(k, "name");
+    mw_cmp_node *kid = nm ? mw__cmp_child(a, into, nm, strlen(nm)) : NULL;
+    if (kid) merge_node(a, kid, k, depth + 1);
+  }
+}
+
+int mw__fed_merge_compare(mw_arena *a, const mw_fed_part *p1, const mw_fed_part *p2, size_t n, const char *service,
+                          const char *name, int64_t p50, int64_t p90, mw_answer *out) {
+  mw__answer_init(out);
+  mw_fed_part *pm = mw__arena_memdup(a, p2, (n + 1) * sizeof *p2);
+  if (!pm) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++)
+    if (p1[i].rc == MW_EIO) pm[i] = p1[i];
+  for (size_t i = 0; i < n; i++)
+    if (is_pass(pm[i].rc)) return mw__answer_fail(out, pm[i].rc, "%s", pm[i].error);
+  mw_fed_part *c;
+  json_t **j = parse_parts(a, pm, n, &c);
+  if (!j) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  mw_cmp_group g[2] = {{.threshold = p90}, {.threshold = p50}};
+  mw_cmp_node samples = {.name = "all"}, trace = {.name = "all"};
+  int64_t count = 0;
+  size_t got = 0;
+  for (size_t i = 0; i < n; i++) {
+    json_t *groups = j[i] ? json_object_get(j[i], "groups") : NULL;
+    if (json_array_size(groups) != 2) {
+      if (j[i]) { /* not the raw form: this shard's part cannot be merged */
+        c[i].rc = MW_EIO;
+        snprintf(c[i].error, sizeof c[i].error, "its comparison is not in the raw form");
+      }
+      continue;
+    }
+    got++;
+    count += jint(j[i], "count");
+    for (int k = 0; k < 2; k++) {
+      json_t *gk = json_array_get(groups, (size_t)k);
+      g[k].spans += (size_t)jint(gk, "spans");
+      g[k].traced += (size_t)jint(gk, "traced");
+      g[k].gc_hit += (size_t)jint(gk, "gc_hit");
+      json_t *sh = json_object_get(gk, "share");
+      for (size_t s = 0; s < MW_CMP_SHARES; s++) g[k].share[s] += json_number_value(json_array_get(sh, s));
+    }
+    merge_node(a, &samples, json_object_get(j[i], "flame_samples"), 0);
+    merge_node(a, &trace, json_object_get(j[i], "flame_trace"), 0);
+  }
+  if (!got) {
+    free_parts(j, n);
+    char what[300];
+    snprintf(what, sizeof what, "operation %.100s of %.100s", name, service);
+    return not_found(c, n, out, what);
+  }
+  mw_jsonw w;
+  mw__answer_json(out, 64u << 20, &w);
+  mw__jw_obj(&w);
+  mw__cmp_render(&w, service, name, count, p50, p90, g, &samples, &trace);
+  jw_federation(&w, c, n);
+  mw__jw_obj_end(&w);
   free_parts(j, n);
   return mw__answer_end(out, &w);
 }

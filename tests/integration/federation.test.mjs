@@ -241,6 +241,28 @@ test('explain: the whole tree across shards, each span from its own shard', asyn
   assert.match(j.summary, /^GET \/checkout \(checkout\) took 300\.0 ms; 57% of it was in db\.write \(payments, 170\.0 ms\)/);
 });
 
+test('compare: thresholds over every shard, groups from each', async () => {
+  const { j } = await getJ(front, `/api/v1/compare?service=checkout&name=${encodeURIComponent('GET /checkout')}`);
+  const durs = allSpans.filter((s) => s.service === 'checkout' && s.name === 'GET /checkout').map((s) => s.dur * 1e6);
+  assert.equal(j.count, durs.length);
+  for (const [k, q] of [['p50_ns', 0.5], ['p90_ns', 0.9]]) {
+    const want = nearestRank(durs, q);
+    assert.ok(Math.abs(j[k] - want) <= want * 0.006, `${k}: ${j[k]} vs ${want}`);
+  }
+  // each group holds the posted spans on its side of the thresholds, from both shards
+  assert.equal(j.slow.spans, durs.filter((d) => d >= j.p90_ns).length);
+  assert.equal(j.fast.spans, durs.filter((d) => d <= j.p50_ns).length);
+  assert.ok(j.fast.spans >= 4, JSON.stringify(j.fast));
+  // no runtime data was sent and these spans have no children: all unknown
+  assert.equal(j.slow.breakdown_share.unknown, 1);
+  assert.equal(j.fast.breakdown_share.unknown, 1);
+  assert.equal(j.flame.name, 'all');
+  assert.match(j.summary, /^Slow GET \/checkout spans of checkout/);
+  assert.deepEqual(j.federation, { shards: 3, answered: 3, missing: [] });
+  const none = await request(front, 'GET', '/api/v1/compare?service=checkout&name=nosuch', { headers: AUTH });
+  assert.equal(none.status, 404);
+});
+
 test('the query role refuses ingest and what only a shard answers', async () => {
   const r = await request(front, 'POST', '/v1/traces', { body: Buffer.from('{}'), headers: { 'content-type': 'application/json' } });
   assert.equal(r.status, 404);
