@@ -73,43 +73,45 @@ int mw__fed_fanout(mw_fed *f, mw_arena *a, const char *const *shards, size_t n, 
 
 /* --- merges (query/fed_merge.c) ----------------------------------------------------
  * Each fills out from the parts: a pass-through error (a request refused
- * by a shard), 503 when no shard answered, else the merged answer. */
+ * by a shard), 503 when no shard answered, else the merged answer. A part
+ * whose body is not JSON is marked missing in place (rc MW_EIO), so that
+ * mw__fed_missing, called after, names it too. */
 
 /* "a, b" of the missing shards, or NULL when none is. */
 const char *mw__fed_missing(mw_arena *a, const mw_fed_part *p, size_t n);
 
 enum mw_fed_trace_form { MW_FED_TRACE_V1, MW_FED_TRACE_V2, MW_FED_TRACE_PB };
-int mw__fed_merge_trace(mw_arena *a, const mw_fed_part *p, size_t n, const char *trace_hex, enum mw_fed_trace_form form,
+int mw__fed_merge_trace(mw_arena *a, mw_fed_part *p, size_t n, const char *trace_hex, enum mw_fed_trace_form form,
                         mw_answer *out);
-int mw__fed_merge_search(mw_arena *a, const mw_fed_part *p, size_t n, size_t offset, size_t limit, size_t spss,
+int mw__fed_merge_search(mw_arena *a, mw_fed_part *p, size_t n, size_t offset, size_t limit, size_t spss,
                          mw_answer *out);
-int mw__fed_merge_services(mw_arena *a, const mw_fed_part *p, size_t n, size_t offset, size_t limit, mw_answer *out);
-int mw__fed_merge_operations(mw_arena *a, const mw_fed_part *p, size_t n, const char *service, size_t offset,
-                             size_t limit, mw_answer *out);
-int mw__fed_merge_timeline(mw_arena *a, const mw_fed_part *p, size_t n, const char *trace_hex, mw_answer *out);
+int mw__fed_merge_services(mw_arena *a, mw_fed_part *p, size_t n, size_t offset, size_t limit, mw_answer *out);
+int mw__fed_merge_operations(mw_arena *a, mw_fed_part *p, size_t n, const char *service, size_t offset, size_t limit,
+                             mw_answer *out);
+int mw__fed_merge_timeline(mw_arena *a, mw_fed_part *p, size_t n, const char *trace_hex, mw_answer *out);
 
 /* Explain, round 1: from the trace answers (v1 JSON) of the n shards, the
  * body to post to each owner ({"spans": [...]}, in a) and which shards own
  * spans (owns[i] != 0). A decided answer (not found, refused, none
  * answered, too many spans) fills out and returns 1; else 0. */
 typedef struct mw_fed_trace mw_fed_trace; /* the trace's spans with their owners, in a */
-int mw__fed_explain_spans(mw_arena *a, const mw_fed_part *p, size_t n, const char *trace_hex, mw_fed_trace **t,
-                          char **body, size_t *body_len, int *owns, mw_answer *out);
+int mw__fed_explain_spans(mw_arena *a, mw_fed_part *p, size_t n, const char *trace_hex, mw_fed_trace **t, char **body,
+                          size_t *body_len, int *owns, mw_answer *out);
 /* Explain, round 2: p2[i] is the explanation of shard i (for shards that own
  * spans; others rc MW_ENOTFOUND). missing1 are round 1's parts (a shard
  * missing there is reported too). */
-int mw__fed_merge_explain(mw_arena *a, const mw_fed_trace *t, const mw_fed_part *p1, const mw_fed_part *p2, size_t n,
+int mw__fed_merge_explain(mw_arena *a, const mw_fed_trace *t, const mw_fed_part *p1, mw_fed_part *p2, size_t n,
                           const char *trace_hex, mw_answer *out);
 
 /* Compare, round 1: from the operations listings (sub-requests, with
  * histograms) of the service, the operation's count and its p50 and p90 over
  * every shard (holds[i]: shard i has it). A decided answer fills out and
  * returns 1; else 0. */
-int mw__fed_compare_thresholds(mw_arena *a, const mw_fed_part *p, size_t n, const char *service, const char *name,
+int mw__fed_compare_thresholds(mw_arena *a, mw_fed_part *p, size_t n, const char *service, const char *name,
                                int64_t *p50, int64_t *p90, int *holds, mw_answer *out);
 /* Compare, round 2: p2[i] is shard i's comparison in the raw form, with
  * those thresholds (others rc MW_ENOTFOUND). */
-int mw__fed_merge_compare(mw_arena *a, const mw_fed_part *p1, const mw_fed_part *p2, size_t n, const char *service,
+int mw__fed_merge_compare(mw_arena *a, const mw_fed_part *p1, mw_fed_part *p2, size_t n, const char *service,
                           const char *name, int64_t p50, int64_t p90, mw_answer *out);
 
 /* The operation-percentile histogram a shard sends on a sub-request

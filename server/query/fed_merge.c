@@ -138,15 +138,11 @@ static void jw_value(mw_jsonw *w, json_t *v) {
 }
 
 /* The parsed answers of the shards with a part (others NULL). A body that is
- * not a JSON object makes its shard missing (rc MW_EIO, error set): parts are
- * copied into *pc so that the caller's stay as they were. */
-static json_t **parse_parts(mw_arena *a, const mw_fed_part *p, size_t n, mw_fed_part **pc) {
+ * not a JSON object makes its shard missing, in place (rc MW_EIO, error
+ * set), so that the reply's header names it too. NULL on exhaustion. */
+static json_t **parse_parts(mw_fed_part *c, size_t n) {
   json_t **j = calloc(n + 1, sizeof *j);
-  mw_fed_part *c = mw__arena_memdup(a, p, (n + 1) * sizeof *p);
-  if (!j || !c) {
-    free(j);
-    return NULL;
-  }
+  if (!j) return NULL;
   for (size_t i = 0; i < n; i++) {
     if (c[i].rc != MW_OK) continue;
     json_error_t err;
@@ -158,7 +154,6 @@ static json_t **parse_parts(mw_arena *a, const mw_fed_part *p, size_t n, mw_fed_
       snprintf(c[i].error, sizeof c[i].error, "its answer is not JSON: %s", err.text);
     }
   }
-  *pc = c;
   return j;
 }
 
@@ -250,7 +245,7 @@ static int any_more(json_t **j, size_t n) {
 
 /* --- trace by id ------------------------------------------------------------------------- */
 
-int mw__fed_merge_trace(mw_arena *a, const mw_fed_part *p, size_t n, const char *trace_hex, enum mw_fed_trace_form form,
+int mw__fed_merge_trace(mw_arena *a, mw_fed_part *p, size_t n, const char *trace_hex, enum mw_fed_trace_form form,
                         mw_answer *out) {
   mw__answer_init(out);
   size_t ok;
@@ -265,8 +260,8 @@ int mw__fed_merge_trace(mw_arena *a, const mw_fed_part *p, size_t n, const char 
         return mw__answer_fail(out, MW_ETOOBIG, "the trace would be larger than 256 MiB in protobuf");
     return MW_OK;
   }
-  mw_fed_part *c;
-  json_t **j = parse_parts(a, p, n, &c);
+  mw_fed_part *c = p;
+  json_t **j = parse_parts(c, n);
   if (!j) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
   int v2 = form == MW_FED_TRACE_V2;
   mw_jsonw w;
@@ -355,12 +350,12 @@ static void jw_set(mw_jsonw *w, const hit *h, size_t spss) {
   mw__jw_obj_end(w);
 }
 
-int mw__fed_merge_search(mw_arena *a, const mw_fed_part *p, size_t n, size_t offset, size_t limit, size_t spss,
+int mw__fed_merge_search(mw_arena *a, mw_fed_part *p, size_t n, size_t offset, size_t limit, size_t spss,
                          mw_answer *out) {
   mw__answer_init(out);
   if (decide(p, n, out, NULL)) return out->rc;
-  mw_fed_part *c;
-  json_t **j = parse_parts(a, p, n, &c);
+  mw_fed_part *c = p;
+  json_t **j = parse_parts(c, n);
   if (!j) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
   row *rows = NULL;
   size_t nr = 0, cap = 0;
@@ -487,11 +482,11 @@ int mw__fed_merge_search(mw_arena *a, const mw_fed_part *p, size_t n, size_t off
 
 /* --- services and operations --------------------------------------------------------------- */
 
-int mw__fed_merge_services(mw_arena *a, const mw_fed_part *p, size_t n, size_t offset, size_t limit, mw_answer *out) {
+int mw__fed_merge_services(mw_arena *a, mw_fed_part *p, size_t n, size_t offset, size_t limit, mw_answer *out) {
   mw__answer_init(out);
   if (decide(p, n, out, NULL)) return out->rc;
-  mw_fed_part *c;
-  json_t **j = parse_parts(a, p, n, &c);
+  mw_fed_part *c = p;
+  json_t **j = parse_parts(c, n);
   if (!j) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
   row *rows = NULL;
   size_t nr = 0, cap = 0;
@@ -573,8 +568,8 @@ static int64_t hist_rank(const hbin *v, size_t n, int64_t total, double q) {
   return n ? mw__fed_bucket_value(v[n - 1].b) : 0;
 }
 
-int mw__fed_merge_operations(mw_arena *a, const mw_fed_part *p, size_t n, const char *service, size_t offset,
-                             size_t limit, mw_answer *out) {
+int mw__fed_merge_operations(mw_arena *a, mw_fed_part *p, size_t n, const char *service, size_t offset, size_t limit,
+                             mw_answer *out) {
   mw__answer_init(out);
   size_t ok;
   if (decide(p, n, out, &ok)) return out->rc;
@@ -583,8 +578,8 @@ int mw__fed_merge_operations(mw_arena *a, const mw_fed_part *p, size_t n, const 
     snprintf(what, sizeof what, "service %.200s", service);
     return not_found(p, n, out, what);
   }
-  mw_fed_part *c;
-  json_t **j = parse_parts(a, p, n, &c);
+  mw_fed_part *c = p;
+  json_t **j = parse_parts(c, n);
   if (!j) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
   row *rows = NULL;
   size_t nr = 0, cap = 0;
@@ -713,15 +708,15 @@ static void jw_with_shard(mw_jsonw *w, json_t *o, const char *shard) {
   mw__jw_obj_end(w);
 }
 
-int mw__fed_merge_timeline(mw_arena *a, const mw_fed_part *p, size_t n, const char *trace_hex, mw_answer *out) {
+int mw__fed_merge_timeline(mw_arena *a, mw_fed_part *p, size_t n, const char *trace_hex, mw_answer *out) {
   mw__answer_init(out);
   size_t ok;
   if (decide(p, n, out, &ok)) return out->rc;
   char what[64];
   snprintf(what, sizeof what, "trace %s", trace_hex);
   if (!ok) return not_found(p, n, out, what);
-  mw_fed_part *c;
-  json_t **j = parse_parts(a, p, n, &c);
+  mw_fed_part *c = p;
+  json_t **j = parse_parts(c, n);
   if (!j) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
   row *spans = NULL;
   size_t ns = 0, cap = 0;
@@ -825,8 +820,8 @@ static int cmp_by_id(const void *x, const void *y) {
   return strcmp(sort_trace->spans[*(const size_t *)x].id, sort_trace->spans[*(const size_t *)y].id);
 }
 
-int mw__fed_explain_spans(mw_arena *a, const mw_fed_part *p, size_t n, const char *trace_hex, mw_fed_trace **t,
-                          char **body, size_t *body_len, int *owns, mw_answer *out) {
+int mw__fed_explain_spans(mw_arena *a, mw_fed_part *p, size_t n, const char *trace_hex, mw_fed_trace **t, char **body,
+                          size_t *body_len, int *owns, mw_answer *out) {
   mw__answer_init(out);
   *t = NULL;
   *body = NULL;
@@ -836,8 +831,8 @@ int mw__fed_explain_spans(mw_arena *a, const mw_fed_part *p, size_t n, const cha
   char what[64];
   snprintf(what, sizeof what, "trace %s", trace_hex);
   if (!ok) return not_found(p, n, out, what), 1;
-  mw_fed_part *c;
-  json_t **j = parse_parts(a, p, n, &c);
+  mw_fed_part *c = p;
+  json_t **j = parse_parts(c, n);
   mw_fed_trace *ft = mw__arena_calloc(a, 1, sizeof *ft);
   if (!j || !ft) {
     free_parts(j, n);
@@ -944,18 +939,16 @@ static int find_span(const mw_fed_trace *t, const char *id) {
   return -1;
 }
 
-int mw__fed_merge_explain(mw_arena *a, const mw_fed_trace *t, const mw_fed_part *p1, const mw_fed_part *p2, size_t n,
+int mw__fed_merge_explain(mw_arena *a, const mw_fed_trace *t, const mw_fed_part *p1, mw_fed_part *p2, size_t n,
                           const char *trace_hex, mw_answer *out) {
   mw__answer_init(out);
-  /* a shard missing in either round is missing */
-  mw_fed_part *pm = mw__arena_memdup(a, p2, (n + 1) * sizeof *p2);
-  if (!pm) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  mw_fed_part *pm = p2; /* a shard missing in round 1 is missing */
   for (size_t i = 0; i < n; i++)
     if (p1[i].rc == MW_EIO) pm[i] = p1[i];
   for (size_t i = 0; i < n; i++)
     if (is_pass(pm[i].rc)) return mw__answer_fail(out, pm[i].rc, "%s", pm[i].error);
-  mw_fed_part *c;
-  json_t **j = parse_parts(a, pm, n, &c);
+  mw_fed_part *c = pm;
+  json_t **j = parse_parts(c, n);
   /* each span's entry from its owner's answer */
   json_t **entry = calloc(t->n + 1, sizeof *entry);
   mw_span_explain *se = mw__arena_calloc(a, t->n + 1, sizeof *se);
@@ -1066,15 +1059,15 @@ int mw__fed_merge_explain(mw_arena *a, const mw_fed_trace *t, const mw_fed_part 
 
 /* --- compare -------------------------------------------------------------------------------- */
 
-int mw__fed_compare_thresholds(mw_arena *a, const mw_fed_part *p, size_t n, const char *service, const char *name,
+int mw__fed_compare_thresholds(mw_arena *a, mw_fed_part *p, size_t n, const char *service, const char *name,
                                int64_t *p50, int64_t *p90, int *holds, mw_answer *out) {
   mw__answer_init(out);
   char what[300];
   snprintf(what, sizeof what, "operation %.100s of %.100s", name, service);
   size_t ok;
   if (decide(p, n, out, &ok)) return 1;
-  mw_fed_part *c;
-  json_t **j = parse_parts(a, p, n, &c);
+  mw_fed_part *c = p;
+  json_t **j = parse_parts(c, n);
   if (!j) return mw__answer_fail(out, MW_ENOMEM, "out of memory"), 1;
   hbin *bins = NULL;
   size_t nb = 0, cb = 0, holders = 0;
@@ -1158,17 +1151,16 @@ static void merge_node(mw_arena *a, mw_cmp_node *into, json_t *src, int depth) {
   }
 }
 
-int mw__fed_merge_compare(mw_arena *a, const mw_fed_part *p1, const mw_fed_part *p2, size_t n, const char *service,
+int mw__fed_merge_compare(mw_arena *a, const mw_fed_part *p1, mw_fed_part *p2, size_t n, const char *service,
                           const char *name, int64_t p50, int64_t p90, mw_answer *out) {
   mw__answer_init(out);
-  mw_fed_part *pm = mw__arena_memdup(a, p2, (n + 1) * sizeof *p2);
-  if (!pm) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  mw_fed_part *pm = p2; /* a shard missing in round 1 is missing */
   for (size_t i = 0; i < n; i++)
     if (p1[i].rc == MW_EIO) pm[i] = p1[i];
   for (size_t i = 0; i < n; i++)
     if (is_pass(pm[i].rc)) return mw__answer_fail(out, pm[i].rc, "%s", pm[i].error);
-  mw_fed_part *c;
-  json_t **j = parse_parts(a, pm, n, &c);
+  mw_fed_part *c = pm;
+  json_t **j = parse_parts(c, n);
   if (!j) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
   mw_cmp_group g[2] = {{.threshold = p90}, {.threshold = p50}};
   mw_cmp_node samples = {.name = "all"}, trace = {.name = "all"};
