@@ -25,11 +25,14 @@ static void handle_trace_sub(mw_req *r) {
     if (mw__param_only(r, NULL, 0)) return;
     mw__q_explain(r->query, tid, &a);
   } else if (strcmp(what, "timeline") == 0) {
-    int64_t margin;
-    static const char *const known[] = {"margin"};
-    if (mw__param_only(r, known, 1)) return;
+    int64_t margin, from = 0, to = 0;
+    /* a federated sub-request may say the window (docs/FEDERATION.md, "Timeline") */
+    static const char *const known[] = {"margin", "window_start_ns", "window_end_ns"};
+    int sub = mw__req_header(r, MW_FED_HEADER) != NULL;
+    if (mw__param_only(r, known, sub ? 3 : 1)) return;
     if (mw__param_duration(r, "margin", MW_TIMELINE_MARGIN_NS, MW_TIMELINE_MAX_MARGIN_NS, &margin)) return;
-    mw__q_timeline(r->query, tid, margin, &a);
+    if (sub && (mw__param_ns(r, "window_start_ns", &from) || mw__param_ns(r, "window_end_ns", &to))) return;
+    mw__q_timeline_in(r->query, tid, margin, from, to, &a);
   } else {
     return mw__reply_error(r, MW_ENOTFOUND, "no such endpoint: %s", r->url);
   }

@@ -18,6 +18,7 @@
 #include "core/hex.h"
 #include "query/fed.h"
 #include "query/tempo.h"
+#include "query/timeline.h"
 #include "query/traces.h"
 
 #include <stdio.h>
@@ -322,10 +323,34 @@ void mw__fed_trace_sub(mw_req *r) {
     return fed_explain(r, hex);
   }
   if (strcmp(what, "timeline") != 0) return mw__reply_error(r, MW_ENOTFOUND, "no such endpoint: %s", r->url);
+  int64_t margin;
+  if (mw__param_duration(r, "margin", MW_TIMELINE_MARGIN_NS, MW_TIMELINE_MAX_MARGIN_NS, &margin)) return;
   const char **shards;
   size_t n;
   mw_fed_part *p = fan_same(r, &shards, &n, 0);
   if (!p) return;
+  /* round 2, for the shards whose lanes cover only their part of the trace:
+   * the whole trace's window */
+  int64_t from, to;
+  int *redo = mw__arena_calloc(r->arena, n + 1, sizeof *redo);
+  const char **sub = mw__arena_calloc(r->arena, n + 1, sizeof *sub);
+  size_t *at = mw__arena_calloc(r->arena, n + 1, sizeof *at);
+  if (!redo || !sub || !at) return mw__reply_error(r, MW_ENOMEM, "out of memory");
+  if (mw__fed_timeline_window(p, n, margin, &from, &to, redo) && from >= 0 && from < to) {
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+      if (redo[i]) at[m] = i, sub[m++] = shards[i];
+    char f[24], t[24];
+    snprintf(f, sizeof f, "%lld", (long long)from);
+    snprintf(t, sizeof t, "%lld", (long long)to);
+    static const char *const keys[] = {"window_start_ns", "window_end_ns"};
+    const char *vals[] = {f, t};
+    const char *path = m ? sub_path(r, r->url, keys, vals, 2) : NULL;
+    if (m && !path) return;
+    mw_fed_part *q = m ? fan(r, "GET", path, NULL, 0, sub, m, 0) : NULL;
+    if (m && !q) return;
+    for (size_t k = 0; k < m; k++) p[at[k]] = q[k];
+  }
   mw_answer a;
   mw__fed_merge_timeline(r->arena, p, n, hex, &a);
   reply(r, &a, p, n);

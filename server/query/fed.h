@@ -88,6 +88,11 @@ int mw__fed_merge_search(mw_arena *a, mw_fed_part *p, size_t n, size_t offset, s
 int mw__fed_merge_services(mw_arena *a, mw_fed_part *p, size_t n, size_t offset, size_t limit, mw_answer *out);
 int mw__fed_merge_operations(mw_arena *a, mw_fed_part *p, size_t n, const char *service, size_t offset, size_t limit,
                              mw_answer *out);
+/* Timeline, between the rounds: the whole trace's window over the shards'
+ * parts (its range plus margin_ns each side); redo[i] when shard i's lanes
+ * cover another window (it is asked again with this one). Returns 0 when no
+ * part has the trace. */
+int mw__fed_timeline_window(mw_fed_part *p, size_t n, int64_t margin_ns, int64_t *from_ns, int64_t *to_ns, int *redo);
 int mw__fed_merge_timeline(mw_arena *a, mw_fed_part *p, size_t n, const char *trace_hex, mw_answer *out);
 
 /* Explain, round 1: from the trace answers (v1 JSON) of the n shards, the

@@ -708,6 +708,30 @@ static void jw_with_shard(mw_jsonw *w, json_t *o, const char *shard) {
   mw__jw_obj_end(w);
 }
 
+int mw__fed_timeline_window(mw_fed_part *p, size_t n, int64_t margin_ns, int64_t *from_ns, int64_t *to_ns, int *redo) {
+  json_t **j = parse_parts(p, n);
+  if (!j) return 0;
+  int64_t lo = INT64_MAX, hi = INT64_MIN;
+  for (size_t i = 0; i < n; i++) {
+    if (!j[i]) continue;
+    int64_t s = jint(j[i], "start_ns"), e = jint(j[i], "end_ns");
+    if (s < lo) lo = s;
+    if (e > hi) hi = e;
+  }
+  int found = lo <= hi;
+  /* saturating, as the shards do */
+  *from_ns = found ? (lo < INT64_MIN + margin_ns ? INT64_MIN : lo - margin_ns) : 0;
+  *to_ns = found ? (hi > INT64_MAX - margin_ns ? INT64_MAX : hi + margin_ns) : 0;
+  for (size_t i = 0; i < n; i++) {
+    redo[i] = 0;
+    if (!j[i]) continue;
+    json_t *win = json_object_get(j[i], "window");
+    redo[i] = jint(win, "start_ns") != *from_ns || jint(win, "end_ns") != *to_ns;
+  }
+  free_parts(j, n);
+  return found;
+}
+
 int mw__fed_merge_timeline(mw_arena *a, mw_fed_part *p, size_t n, const char *trace_hex, mw_answer *out) {
   mw__answer_init(out);
   size_t ok;

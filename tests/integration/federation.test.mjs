@@ -216,6 +216,9 @@ test('timeline: every shard\'s spans and sources, each naming its shard', async 
   assert.deepEqual(j.sources.map((s) => `${s.service}/${s.instance}`).sort(), ['checkout/c1', 'payments/p1']);
   assert.equal(j.start_ns, Number(T0));
   assert.equal(j.end_ns, Number(T0 + 300n * MS));
+  // every shard's lanes over the whole trace plus the margin (500 ms), not over its own part
+  assert.equal(j.window.start_ns, Number(T0 - 500n * MS));
+  assert.equal(j.window.end_ns, Number(T0 + 800n * MS));
 });
 
 test('explain: the whole tree across shards, each span from its own shard', async () => {
