@@ -154,6 +154,11 @@ static mw_fed_part *fan(mw_req *r, const char *method, const char *path, const c
   return parts;
 }
 
+/* A shard's answer that is the request's fault (fed.h, mw_fed_part.rc). */
+static int is_pass_rc(int rc) {
+  return rc == MW_EINVAL || rc == MW_EUNAUTHORIZED || rc == MW_EFORBIDDEN || rc == MW_ETOOBIG || rc == MW_ETOOLONG;
+}
+
 /* The shards now; 0 after replying 503 when there are none. */
 static size_t shards_of(mw_req *r, const char ***out) {
   size_t n = mw__fed_shards(r->http->opts.fed, r->arena, out);
@@ -349,7 +354,8 @@ void mw__fed_trace_sub(mw_req *r) {
     if (m && !path) return;
     mw_fed_part *q = m ? fan(r, "GET", path, NULL, 0, sub, m, 0) : NULL;
     if (m && !q) return;
-    for (size_t k = 0; k < m; k++) p[at[k]] = q[k];
+    for (size_t k = 0; k < m; k++) /* a shard that fails now keeps its first answer */
+      if (q[k].rc == MW_OK || is_pass_rc(q[k].rc)) p[at[k]] = q[k];
   }
   mw_answer a;
   mw__fed_merge_timeline(r->arena, p, n, hex, &a);
