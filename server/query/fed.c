@@ -9,6 +9,7 @@
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,15 +266,34 @@ static void error_text(const char *body, size_t len, char *out, size_t outsz) {
   snprintf(out, outsz, "%.*s", (int)(len > 120 ? 120 : len), body ? body : "");
 }
 
+/* Each thread's multi handle: its connection cache keeps the connections to
+ * the shards open from one query to the next (freed when the thread ends). */
+static pthread_key_t multi_key;
+static pthread_once_t multi_once = PTHREAD_ONCE_INIT;
+static int multi_key_ok;
+
+static void multi_free(void *m) { curl_multi_cleanup(m); }
+static void multi_key_make(void) { multi_key_ok = pthread_key_create(&multi_key, multi_free) == 0; }
+
+static CURLM *thread_multi(void) {
+  pthread_once(&multi_once, multi_key_make);
+  if (!multi_key_ok) return NULL;
+  CURLM *m = pthread_getspecific(multi_key);
+  if (!m && (m = curl_multi_init()) && pthread_setspecific(multi_key, m)) {
+    curl_multi_cleanup(m);
+    m = NULL;
+  }
+  return m;
+}
+
 int mw__fed_fanout(mw_fed *f, mw_arena *a, const char *const *shards, size_t n, const mw_fed_req *req,
                    int64_t deadline_ns, const _Atomic int *stop, mw_fed_part **parts) {
   mw_fed_part *p = mw__arena_calloc(a, n + 1, sizeof *p);
   xfer *x = calloc(n + 1, sizeof *x);
-  CURLM *m = curl_multi_init();
+  CURLM *m = thread_multi();
   *parts = p;
   if (!p || !x || !m) {
     free(x);
-    if (m) curl_multi_cleanup(m);
     return MW_ENOMEM;
   }
   int64_t timeout_ns = f->timeout_ns;
@@ -375,8 +395,7 @@ int mw__fed_fanout(mw_fed *f, mw_arena *a, const char *const *shards, size_t n, 
     free(x[i].buf);
     if (p[i].rc == MW_EIO && !p[i].error[0]) snprintf(p[i].error, sizeof p[i].error, "no answer");
   }
-  curl_multi_cleanup(m);
-  free(x);
+  free(x); /* m stays, with its connections, for this thread's next fan-out */
   return rc;
 }
 
