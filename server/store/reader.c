@@ -1162,7 +1162,9 @@ int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t s
 
 /* The histogram of a sorted sample, in the arena; NULL on exhaustion. */
 static mw_dur_bin *sample_hist(mw_arena *a, const int64_t *v, size_t n, size_t *n_bins) {
-  mw_dur_bin *b = mw__arena_calloc(a, n + 1, sizeof *b);
+  size_t distinct = 0; /* the sample is sorted: a bucket's durations are together */
+  for (size_t i = 0; i < n; i++) distinct += !i || mw__dur_bucket(v[i]) != mw__dur_bucket(v[i - 1]);
+  mw_dur_bin *b = mw__arena_calloc(a, distinct + 1, sizeof *b);
   size_t k = 0;
   for (size_t i = 0; b && i < n; i++) {
     int bk = mw__dur_bucket(v[i]);
