@@ -27,16 +27,18 @@ function freePort() {
 
 // ---------------------------------------------------------------- the data
 // A process = (service, instance); each lives on one shard. Spans: [trace, span, parent, name, startMs, durMs].
-const TRACE = { t1: hex(0xf1, 16), t2: hex(0xf2, 16), t3: hex(0xf3, 16), t4: hex(0xf4, 16) };
+const TRACE = { t1: hex(0xf1, 16), t2: hex(0xf2, 16), t3: hex(0xf3, 16), t4: hex(0xf4, 16), t5: hex(0xf5, 16) };
 const procs = [
   { shard: 0, service: 'checkout', instance: 'c1', spans: [
     ['t1', 0x101, null, 'GET /checkout', 0, 300],          // the root of t1
     ['t1', 0x102, 0x101, 'call payments', 10, 240],        // its child, which calls payments (shard 1)
     ...[10, 20, 30, 40].map((d, i) => [`a${i}`, 0x110 + i, null, 'GET /checkout', 1000 + i * 100, d]),
+    ['t5', 0x121, null, 'GET /pay', 6000, 100],             // its slowest child is a leaf on shard 1
   ] },
   { shard: 1, service: 'payments', instance: 'p1', spans: [
     ['t1', 0x201, 0x102, 'POST /charge', 20, 220],          // child of shard 0's span
     ['t1', 0x202, 0x201, 'db.write', 30, 170],
+    ['t5', 0x221, 0x121, 'POST /refund', 6010, 80],
   ] },
   { shard: 2, service: 'checkout', instance: 'c2', spans: [ // the same service, another process, another shard
     ['t2', 0x301, null, 'GET /checkout', 2000, 50],
@@ -198,7 +200,9 @@ test('search: traces merged, slowest matching span first, paged', async () => {
   assert.deepEqual(rest.traces.map((t) => t.traceID), order.slice(3).map((t) => t.id));
   assert.equal(rest.more, false);
   const svc = (await getJ(front, '/api/search?service=payments')).j;
-  assert.deepEqual(svc.traces.map((t) => t.traceID), [TRACE.t1]);
+  const pay = {};
+  for (const s of allSpans.filter((x) => x.service === 'payments')) pay[s.trace] = Math.max(pay[s.trace] || 0, s.dur);
+  assert.deepEqual(svc.traces.map((t) => t.traceID), Object.keys(pay).sort((a, b) => pay[b] - pay[a]));
   const r = await request(front, 'GET', '/api/search?limit=1000&offset=1', { headers: AUTH });
   assert.equal(r.status, 400);
   assert.match(r.body.toString(), /offset \+ limit/);
@@ -242,6 +246,15 @@ test('explain: the whole tree across shards, each span from its own shard', asyn
   assert.equal(call.causes[0].evidence[0].top_cause, by[hex(0x201, 8)].causes[0].kind);
   // the summary follows the time down across the shards to db.write
   assert.match(j.summary, /^GET \/checkout \(checkout\) took 300\.0 ms; 57% of it was in db\.write \(payments, 170\.0 ms\)/);
+  // a parent whose slowest child is a leaf on another shard says what that child's own shard said of it
+  const t5 = (await getJ(front, `/api/v1/traces/${TRACE.t5}/explain`)).j;
+  const root = t5.spans.find((s) => s.span_id === hex(0x121, 8)), leaf = t5.spans.find((s) => s.span_id === hex(0x221, 8));
+  assert.equal(leaf.shard, `http://127.0.0.1:${ports[1]}`);
+  assert.equal(root.causes[0].kind, 'children');
+  assert.equal(root.causes[0].summary,
+    `80.0 ms in child spans; the slowest is POST /refund (payments, 80.0 ms): ${leaf.causes[0].summary}`);
+  assert.equal(root.causes[0].evidence[0].top_cause, leaf.causes[0].kind);
+  assert.match(t5.summary, new RegExp(`in POST /refund \\(payments, 80\\.0 ms\\), which was ${leaf.causes[0].summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
 });
 
 test('compare: thresholds over every shard, groups from each', async () => {
