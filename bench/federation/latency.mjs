@@ -28,11 +28,11 @@ for (let i = 0; i < 12; i++) procs.push({ shard: i % 3, service: `svc${i % 6}`, 
 const traces = SPANS / 2;
 for (let t = 0; t < traces; t++) {
   const a = procs[t % 12], b = procs[(t + 1) % 12];
-  const st = T0 + BigInt(t) * MS, dur = BigInt(1 + (t * 7919) % 500) * MS;
+  const st = T0 + BigInt(t) * MS, dur = BigInt(2 + (t * 7919) % 500) * MS;
   a.spans.push({ traceId: hex(t + 1, 16), spanId: hex(2 * t + 1, 8), name: `GET /op${t % 5}`, kind: 2,
     startTimeUnixNano: String(st), endTimeUnixNano: String(st + dur) });
   b.spans.push({ traceId: hex(t + 1, 16), spanId: hex(2 * t + 2, 8), parentSpanId: hex(2 * t + 1, 8), name: `db.q${t % 3}`,
-    kind: 3, startTimeUnixNano: String(st + MS), endTimeUnixNano: String(st + dur - MS / 2n) });
+    kind: 3, startTimeUnixNano: String(st + MS / 2n), endTimeUnixNano: String(st + dur - MS / 2n) });
 }
 
 const ports = [await freePort(), await freePort(), await freePort()];
