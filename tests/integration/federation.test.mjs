@@ -329,8 +329,18 @@ test('a shard down: partial answers name it, in the header and the answer', asyn
   assert.equal(se.headers['meanwhile-missing-shards'], dead);
 });
 
-test('the others stop cleanly, having logged nothing unexpected', async () => {
+test('the shard back: answers are complete again', async () => {
+  await shards[2].start(); // the same port and data directory
+  const { j, headers } = await getJ(front, '/api/v1/services');
+  assert.equal(headers['meanwhile-missing-shards'], undefined);
+  assert.deepEqual(j.federation, { shards: 3, answered: 3, missing: [] });
+  assert.deepEqual(j.services.map((s) => s.name), ['checkout', 'inventory', 'payments']);
+  assert.equal(j.services[0].span_count, allSpans.filter((s) => s.service === 'checkout').length);
+  const t4 = await getJ(front, `/api/traces/${TRACE.t4}`);
+  assert.equal(t4.j.batches.length, 1);
+});
+
+test('every server stops cleanly, having logged nothing unexpected', async () => {
   await front.stop();
-  await shards[0].stop();
-  await shards[1].stop();
+  for (const s of shards) await s.stop();
 });
