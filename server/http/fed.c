@@ -278,6 +278,21 @@ void mw__fed_operations(mw_req *r) {
   reply(r, &a, p, n);
 }
 
+/* GET /api/search/tags, /api/v2/search/tags, /api/search/tag/{tag}/values and
+ * /api/v2/search/tag/{identifier}/values: the union of the shards' lists */
+void mw__fed_tags(mw_req *r) {
+  size_t limit;
+  if (mw__param_count(r, "limit", 1, MW_TEMPO_MAX_VALUES, MW_TEMPO_DEFAULT_VALUES, &limit)) return;
+  int v2 = strncmp(r->url, "/api/v2/", 8) == 0, values = strstr(r->url, "/search/tag/") != NULL;
+  const char **shards;
+  size_t n;
+  mw_fed_part *p = fan_same(r, &shards, &n, 0);
+  if (!p) return;
+  mw_answer a;
+  mw__fed_merge_tags(r->arena, p, n, v2, values, limit, &a);
+  reply(r, &a, p, n);
+}
+
 /* GET /api/v1/traces/{id}/explain, the two rounds (docs/FEDERATION.md, "Explain") */
 static void fed_explain(mw_req *r, const char *hex) {
   const char **shards;

@@ -171,6 +171,7 @@ void mw__fed_services(mw_req *r);
 void mw__fed_operations(mw_req *r);
 void mw__fed_trace_sub(mw_req *r);
 void mw__fed_compare(mw_req *r);
+void mw__fed_tags(mw_req *r);
 /* Sends the reply the query thread kept (once the connection is resumed). */
 void mw__query_reply(mw_req *r);
 /* The query pool: start starts its threads; stop stops what runs, answers

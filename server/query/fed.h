@@ -119,6 +119,10 @@ int mw__fed_compare_thresholds(mw_arena *a, mw_fed_part *p, size_t n, const char
 int mw__fed_merge_compare(mw_arena *a, const mw_fed_part *p1, mw_fed_part *p2, size_t n, const char *service,
                           const char *name, int64_t p50, int64_t p90, mw_answer *out);
 
+/* Tempo's tag names (values 0; v2: by scope) and values (values 1; v2:
+ * typed): the union of the shards' lists, sorted, at most limit (per scope). */
+int mw__fed_merge_tags(mw_arena *a, mw_fed_part *p, size_t n, int v2, int values, size_t limit, mw_answer *out);
+
 /* The operation-percentile histogram a shard sends on a sub-request
  * (docs/FEDERATION.md, "Operations"): bucket of d ns. */
 int mw__fed_bucket(int64_t d);

@@ -1227,3 +1227,131 @@ int mw__fed_merge_compare(mw_arena *a, const mw_fed_part *p1, mw_fed_part *p2, s
   free_parts(j, n);
   return mw__answer_end(out, &w);
 }
+
+/* --- tag names and values (Tempo's) ----------------------------------------------------------- */
+
+typedef struct tagv {
+  const char *v, *type; /* type NULL: a plain name or v1 value */
+} tagv;
+
+static int cmp_tagv(const void *x, const void *y) {
+  const tagv *a = x, *b = y;
+  int c = strcmp(a->v, b->v);
+  return c ? c : strcmp(a->type ? a->type : "", b->type ? b->type : "");
+}
+
+/* The union of the lists (strings, or {type, value} objects), sorted, each
+ * once; NULL on exhaustion. */
+static tagv *tag_union(json_t **lists, size_t n_lists, size_t *n_out) {
+  size_t total = 0;
+  for (size_t i = 0; i < n_lists; i++) total += json_array_size(lists[i]);
+  tagv *v = malloc((total + 1) * sizeof *v);
+  if (!v) return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n_lists; i++) {
+    size_t t;
+    json_t *x;
+    json_array_foreach(lists[i], t, x) {
+      if (json_is_string(x)) v[k++] = (tagv){json_string_value(x), NULL};
+      else if (jstr(x, "value")) v[k++] = (tagv){jstr(x, "value"), jstr(x, "type")};
+    }
+  }
+  if (k) qsort(v, k, sizeof *v, cmp_tagv);
+  size_t u = 0;
+  for (size_t i = 0; i < k; i++)
+    if (!u || cmp_tagv(&v[u - 1], &v[i])) v[u++] = v[i];
+  *n_out = u;
+  return v;
+}
+
+static void jw_tags(mw_jsonw *w, const tagv *v, size_t n, size_t limit) {
+  mw__jw_arr(w);
+  for (size_t i = 0; i < n && i < limit; i++) {
+    if (!v[i].type) {
+      mw__jw_str(w, v[i].v);
+      continue;
+    }
+    mw__jw_obj(w);
+    mw__jw_kstr(w, "type", v[i].type);
+    mw__jw_kstr(w, "value", v[i].v);
+    mw__jw_obj_end(w);
+  }
+  mw__jw_arr_end(w);
+}
+
+int mw__fed_merge_tags(mw_arena *a, mw_fed_part *p, size_t n, int v2, int values, size_t limit, mw_answer *out) {
+  mw__answer_init(out);
+  if (decide(p, n, out, NULL)) return out->rc;
+  mw_fed_part *c = p;
+  json_t **j = parse_parts(c, n);
+  json_t **lists = calloc(n + 1, sizeof *lists);
+  if (!j || !lists) {
+    free(lists);
+    free_parts(j, n);
+    return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  }
+  int oom = 0;
+  mw_jsonw w;
+  mw__answer_json(out, ANSWER_MAX, &w);
+  mw__jw_obj(&w);
+  if (values || !v2) { /* one list: tagValues, or v1's tagNames */
+    const char *key = values ? "tagValues" : "tagNames";
+    size_t m = 0, u = 0;
+    for (size_t i = 0; i < n; i++)
+      if (j[i]) lists[m++] = json_object_get(j[i], key);
+    tagv *v = tag_union(lists, m, &u);
+    if (!v) oom = 1;
+    mw__jw_key(&w, key);
+    jw_tags(&w, v, oom ? 0 : u, limit);
+    free(v);
+  } else { /* v2's scopes, in the order the shards name them */
+    mw__jw_key(&w, "scopes");
+    mw__jw_arr(&w);
+    const char *done[8];
+    size_t n_done = 0;
+    for (size_t i = 0; i < n && !oom; i++) {
+      size_t s;
+      json_t *scope;
+      json_array_foreach(j[i] ? json_object_get(j[i], "scopes") : NULL, s, scope) {
+        const char *name = jstr(scope, "name");
+        int seen = !name;
+        for (size_t d = 0; d < n_done && !seen; d++) seen = strcmp(done[d], name) == 0;
+        if (seen || n_done == sizeof done / sizeof done[0]) continue;
+        done[n_done++] = name;
+        size_t m = 0, u = 0;
+        for (size_t k = 0; k < n; k++) {
+          size_t t;
+          json_t *sc;
+          json_array_foreach(j[k] ? json_object_get(j[k], "scopes") : NULL, t, sc) {
+            const char *nm = jstr(sc, "name");
+            if (nm && strcmp(nm, name) == 0 && m < n) lists[m++] = json_object_get(sc, "tags");
+          }
+        }
+        tagv *v = tag_union(lists, m, &u);
+        if (!v) oom = 1;
+        mw__jw_obj(&w);
+        mw__jw_kstr(&w, "name", name);
+        mw__jw_key(&w, "tags");
+        jw_tags(&w, v, oom ? 0 : u, limit);
+        mw__jw_obj_end(&w);
+        free(v);
+      }
+    }
+    mw__jw_arr_end(&w);
+  }
+  int64_t bytes = 0;
+  for (size_t i = 0; i < n; i++)
+    if (j[i]) bytes += jint(json_object_get(j[i], "metrics"), "inspectedBytes");
+  mw__jw_key(&w, "metrics");
+  mw__jw_obj(&w);
+  mw__jw_key(&w, "inspectedBytes");
+  mw__jw_int_str(&w, bytes);
+  mw__jw_obj_end(&w);
+  jw_federation(&w, c, n);
+  mw__jw_obj_end(&w);
+  free(lists);
+  free_parts(j, n);
+  if (oom) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  (void)a;
+  return mw__answer_end(out, &w);
+}

@@ -212,6 +212,20 @@ test('search: traces merged, slowest matching span first, paged', async () => {
   assert.match(bad.body.toString(), /minDuration/);
 });
 
+test('Tempo\'s tag names and values: the union over the shards', async () => {
+  const services = [...new Set(allSpans.map((s) => s.service))].sort();
+  const v1 = (await getJ(front, '/api/search/tag/service.name/values')).j;
+  assert.deepEqual(v1.tagValues, services);
+  const v2 = (await getJ(front, '/api/v2/search/tag/resource.service.name/values')).j;
+  assert.deepEqual(v2.tagValues.map((v) => v.value), services);
+  const names = (await getJ(front, '/api/v2/search/tags?scope=resource')).j;
+  const res = names.scopes.find((s) => s.name === 'resource');
+  for (const k of ['service.instance.id', 'service.name']) assert.ok(res.tags.includes(k), JSON.stringify(names));
+  const limited = (await getJ(front, '/api/search/tag/service.name/values?limit=2')).j;
+  assert.deepEqual(limited.tagValues, services.slice(0, 2));
+  assert.deepEqual(limited.federation.missing, []);
+});
+
 test('timeline: every shard\'s spans and sources, each naming its shard', async () => {
   const { j } = await getJ(front, `/api/v1/traces/${TRACE.t1}/timeline`);
   const want = allSpans.filter((s) => s.trace === TRACE.t1);
