@@ -56,8 +56,9 @@ static void handle_services(mw_req *r) {
   static const char *const known[] = {"name", "offset", "limit"};
   mw_page pg;
   const char *name;
-  if (mw__param_only(r, known, 3) || mw__param_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, &pg) ||
-      mw__param_text(r, "name", 0, &name))
+  /* a federated sub-request may ask for a front's offset + limit rows (docs/FEDERATION.md) */
+  size_t max = mw__req_header(r, MW_FED_HEADER) ? MW_FED_MAX_ROWS : MW_PAGE_ROWS;
+  if (mw__param_only(r, known, 3) || mw__param_page(r, MW_PAGE_ROWS, max, &pg) || mw__param_text(r, "name", 0, &name))
     return;
   mw_answer a;
   mw__q_services(r->query, name, &pg, &a);
@@ -76,7 +77,7 @@ static void handle_operations(mw_req *r) {
   if (!q.service) return mw__reply_error(r, MW_ENOMEM, "out of memory");
   static const char *const known[] = {"start", "end", "offset", "limit"};
   if (mw__param_only(r, known, 4) || mw__param_window(r, &q.start_ns, &q.end_ns) ||
-      mw__param_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, &q.page))
+      mw__param_page(r, MW_PAGE_ROWS, q.hist ? MW_FED_MAX_ROWS : MW_PAGE_ROWS, &q.page))
     return;
   mw_answer a;
   mw__q_operations(r->query, &q, &a);

@@ -206,13 +206,13 @@ void mw__fed_trace_v2(mw_req *r) { fed_trace(r, r->url + strlen("/api/v2/traces/
 
 /* The page of a federated listing: each shard is asked for its first
  * offset + limit rows; -1 after replying. */
-static int fed_page(mw_req *r, size_t dflt, size_t max, mw_page *pg, char rows[24]) {
+static int fed_page(mw_req *r, size_t dflt, size_t max, size_t max_rows, mw_page *pg, char rows[24]) {
   if (mw__param_page(r, dflt, max, pg)) return -1;
-  if (pg->offset + pg->limit > MW_FED_MAX_ROWS) {
+  if (pg->offset + pg->limit > max_rows) {
     mw__reply_error(r, MW_EINVAL,
-                    "offset + limit must be at most %d on a federated query (each shard is asked for its first "
+                    "offset + limit must be at most %zu on a federated query (each shard is asked for its first "
                     "offset + limit rows), got %zu: narrow the query instead",
-                    MW_FED_MAX_ROWS, pg->offset + pg->limit);
+                    max_rows, pg->offset + pg->limit);
     return -1;
   }
   snprintf(rows, 24, "%zu", pg->offset + pg->limit);
@@ -226,7 +226,7 @@ void mw__fed_search(mw_req *r) {
   mw_page pg;
   size_t spss;
   char rows[24];
-  if (fed_page(r, MW_SEARCH_DEFAULT_LIMIT, MW_SEARCH_MAX_LIMIT, &pg, rows) ||
+  if (fed_page(r, MW_SEARCH_DEFAULT_LIMIT, MW_SEARCH_MAX_LIMIT, MW_FED_MAX_SEARCH_ROWS, &pg, rows) ||
       mw__param_count(r, "spss", 1, MW_TEMPO_SPSS_MAX, MW_TEMPO_SPSS_DEFAULT, &spss))
     return;
   const char *vals[] = {"0", rows};
@@ -244,7 +244,7 @@ void mw__fed_search(mw_req *r) {
 void mw__fed_services(mw_req *r) {
   mw_page pg;
   char rows[24];
-  if (fed_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, &pg, rows)) return;
+  if (fed_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, MW_FED_MAX_ROWS, &pg, rows)) return;
   const char *vals[] = {"0", rows};
   const char **shards;
   size_t n = shards_of(r, &shards);
@@ -266,7 +266,7 @@ void mw__fed_operations(mw_req *r) {
   if (!service) return mw__reply_error(r, MW_ENOMEM, "out of memory");
   mw_page pg;
   char rows[24];
-  if (fed_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, &pg, rows)) return;
+  if (fed_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, MW_FED_MAX_ROWS, &pg, rows)) return;
   const char *vals[] = {"0", rows};
   const char **shards;
   size_t n = shards_of(r, &shards);
@@ -390,7 +390,7 @@ void mw__fed_compare(mw_req *r) {
   mw__buf_init(&b, 64 * 1024);
   mw__buf_adds(&b, "/api/v1/services/");
   add_escaped(&b, service, 0);
-  mw__buf_adds(&b, "/operations?limit=1000");
+  mw__buf_adds(&b, "/operations?limit=10000");
   static const char *const window[] = {"start", "end"};
   for (int i = 0; i < 2; i++) {
     const char *v = mw__req_arg(r, window[i]);

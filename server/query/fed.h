@@ -21,8 +21,10 @@
 /* The header of a merged answer that lacks some shards: their names. */
 #define MW_FED_MISSING_HEADER "Meanwhile-Missing-Shards"
 
-/* A federated page reaches this many rows (offset + limit). */
-enum { MW_FED_MAX_ROWS = 1000 };
+/* A federated page of a listing (services, operations) reaches this many
+ * rows (offset + limit): a sub-request may ask a shard for that many; a
+ * federated search reaches MW_FED_MAX_SEARCH_ROWS (its local limit). */
+enum { MW_FED_MAX_ROWS = 10000, MW_FED_MAX_SEARCH_ROWS = 1000 };
 /* The largest answer taken from one shard. */
 #define MW_FED_MAX_PART_BYTES ((size_t)256 << 20)
 

@@ -118,6 +118,12 @@ test('services: merged by name, counts summed over the shards', async () => {
     assert.equal(j.services.find((s) => s.name === 'checkout').operation_count_exact, false);
     assert.equal(j.services.find((s) => s.name === 'payments').operation_count_exact, undefined);
   }
+  // pages: each shard is asked for its first offset + limit rows (up to 10,000)
+  const page = (await getJ(front, '/api/v1/services?offset=1&limit=1000')).j;
+  assert.deepEqual(page.services.map((s) => s.name), [...new Set(allSpans.map((s) => s.service))].sort().slice(1));
+  const far = await request(front, 'GET', '/api/v1/services?offset=9001&limit=1000', { headers: AUTH });
+  assert.equal(far.status, 400);
+  assert.match(far.body.toString(), /offset \+ limit must be at most 10000/);
 });
 
 test('the query token: checked by the front, forwarded to the shards', async () => {
