@@ -225,10 +225,42 @@ static void test_errors(void **state) {
   mw__arena_free(a);
 }
 
+/* The peer list (query/fed.c): plain URLs as given, dns+ names resolved to
+ * every address, bad entries refused naming them. */
+static void test_peers(void **state) {
+  (void)state;
+  mw_arena *a = mw__arena_new(0);
+  char err[256];
+  mw_fed *f;
+  const char **v;
+  assert_int_equal(mw__fed_new(" http://a:1 ,http://b:2/,,https://[::1]:3", 0, 1000000000, &f, err, sizeof err), MW_OK);
+  assert_int_equal(mw__fed_shards(f, a, &v), 3);
+  assert_string_equal(v[0], "http://a:1");
+  assert_string_equal(v[1], "http://b:2");
+  assert_string_equal(v[2], "https://[::1]:3");
+  mw__fed_free(f);
+  /* re-resolved at every call with a refresh of 1 ns */
+  assert_int_equal(mw__fed_new("dns+http://localhost:4318", 1, 1000000000, &f, err, sizeof err), MW_OK);
+  for (int k = 0; k < 2; k++) {
+    size_t n = mw__fed_shards(f, a, &v);
+    assert_true(n >= 1);
+    for (size_t i = 0; i < n; i++)
+      assert_true(strcmp(v[i], "http://127.0.0.1:4318") == 0 || strcmp(v[i], "http://[::1]:4318") == 0);
+  }
+  mw__fed_free(f);
+  static const char *const bad[] = {"ftp://x:1", "http://", "dns+http://localhost", "http://a:1/path", " , "};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(mw__fed_new(bad[i], 0, 1000000000, &f, err, sizeof err), MW_EINVAL);
+    assert_non_null(strstr(err, "--peers"));
+  }
+  mw__arena_free(a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_services),   cmocka_unit_test(test_services_cut), cmocka_unit_test(test_search),
       cmocka_unit_test(test_operations), cmocka_unit_test(test_bucket),       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_peers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
