@@ -76,6 +76,10 @@ function calls() {
     ['GET /api/v1/services/{service}/operations', '/api/v1/services/nobody/operations', { status: 404 }],
     ['GET /api/v1/traces/{traceID}/explain', `/api/v1/traces/${t}/explain`, {}],
     ['GET /api/v1/traces/{traceID}/explain', `/api/v1/traces/${XT.trace}/explain`, {}],
+    // a federated sub-request: the spans other shards hold join the explanation
+    ['POST /api/v1/traces/{traceID}/explain', `/api/v1/traces/${t}/explain`, { headers: json, body: JSON.stringify({ spans: [
+      { span_id: 'ffffffffffffff01', parent_span_id: null, service: 'elsewhere', name: 'remote', start_ns: 1, duration_ns: 1 }] }) }],
+    ['POST /api/v1/traces/{traceID}/explain', `/api/v1/traces/${t}/explain`, { headers: json, body: '{}', status: 400 }],
     ['GET /api/v1/traces/{traceID}/timeline', `/api/v1/traces/${t}/timeline?margin=2s`, {}],
     ['GET /api/v1/traces/{traceID}/timeline', `/api/v1/traces/${t}/timeline?margin=2`, { status: 400 }],
     ['GET /api/v1/spans/{spanID}/profile', `/api/v1/spans/${s}/profile?type=cpu&trace=${t}`, {}],
