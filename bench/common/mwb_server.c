@@ -38,6 +38,15 @@ unsigned char *mwb_read_file(const char *path, size_t *len) {
   return s;
 }
 
+void mwb_remove_db(const char *path) {
+  char p[4200];
+  unlink(path);
+  snprintf(p, sizeof p, "%s-wal", path);
+  unlink(p);
+  snprintf(p, sizeof p, "%s-shm", path);
+  unlink(p);
+}
+
 void mwb_print_log_tail(const char *path) {
   FILE *f = fopen(path, "r");
   if (!f) return;

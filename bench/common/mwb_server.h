@@ -22,6 +22,8 @@ void mwb_sleep_ms(int ms);
 /* A whole file, NUL-terminated (*len without the NUL; len may be NULL), in
  * memory the caller frees; NULL when it cannot be read (errno says why). */
 unsigned char *mwb_read_file(const char *path, size_t *len);
+/* Removes a SQLite database file and its -wal and -shm files (missing ones too). */
+void mwb_remove_db(const char *path);
 /* The last 4 kB of a file on stderr. */
 void mwb_print_log_tail(const char *path);
 

@@ -80,17 +80,8 @@ static int apply_schema(sqlite3 *db, const char *dir) {
   return rc == 0 ? (int)n : -1;
 }
 
-static void remove_db(const char *path) {
-  char p[4200];
-  unlink(path);
-  snprintf(p, sizeof p, "%s-wal", path);
-  unlink(p);
-  snprintf(p, sizeof p, "%s-shm", path);
-  unlink(p);
-}
-
 static int open_fresh(const char *path, sqlite3 **db) {
-  remove_db(path);
+  mwb_remove_db(path);
   /* NOMUTEX as the server's connections: one thread uses it at a time. */
   if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
     fprintf(stderr, "bench-ingest: open %s: %s\n", path, sqlite3_errmsg(*db));
@@ -263,7 +254,7 @@ int bi_baseline_run(const bi_corpus *c, const bi_db_opts *o, const char *path, u
 out:
   sqlite3_close(db);
   if (rc == 0 && bytes_prefix && bi_db_bytes_report(path, rows, bytes_prefix) < 0) rc = -1;
-  remove_db(path);
+  mwb_remove_db(path);
   return rc;
 }
 
@@ -336,7 +327,7 @@ out:
   sqlite3_finalize(st);
   for (size_t i = 0; i < n_index; i++) free(index_sql[i]);
   sqlite3_close(db);
-  if (rc) remove_db(path);
+  if (rc) mwb_remove_db(path);
   return rc;
 }
 

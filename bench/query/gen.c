@@ -818,15 +818,6 @@ static int migrate(sqlite3 *db, const char *dir) {
   return rc ? -1 : (int)n;
 }
 
-static void remove_db(const char *path) {
-  char p[4300];
-  unlink(path);
-  snprintf(p, sizeof p, "%s-wal", path);
-  unlink(p);
-  snprintf(p, sizeof p, "%s-shm", path);
-  unlink(p);
-}
-
 enum stmt_id { S_SOURCE, S_OP, S_SCOPE, S_SPAN, S_STACK, S_SNAP, S_GROUP, S_SAMPLE, S_GC, S_OPCOUNT, S_N };
 static const char *const k_sql[S_N] = {
     [S_SOURCE] = "INSERT INTO sources (id, service, instance, host, pid, resource, first_ns, last_ns) "
@@ -1778,7 +1769,7 @@ int qb_generate(const qb_gen_opts *o, qb_gen_stats *st) {
   snprintf(meta_path, sizeof meta_path, "%s/%s", o->dir, QB_META_NAME);
   snprintf(meta_tmp, sizeof meta_tmp, "%s.tmp", meta_path);
   unlink(meta_path); /* no meta file: not a finished data dir */
-  remove_db(db_path);
+  mwb_remove_db(db_path);
 
   gen *g = calloc(1, sizeof *g);
   if (!g) return -1;

@@ -29,6 +29,8 @@
 #include "store/schema.h"
 #include "store/trace_runs.h"
 
+#include "mwb_server.h"
+
 static uint64_t rs = 0x9E3779B97F4A7C15ull;
 static uint64_t rnd(void) {
   rs ^= rs << 13;
@@ -80,15 +82,6 @@ static sqlite3 *open_db(const char *path) {
   exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-16384; "
            "PRAGMA temp_store=MEMORY");
   return db;
-}
-
-static void rm_db(const char *path) {
-  char p[600];
-  unlink(path);
-  snprintf(p, sizeof p, "%s-wal", path);
-  unlink(p);
-  snprintf(p, sizeof p, "%s-shm", path);
-  unlink(p);
 }
 
 typedef struct entry {
@@ -162,8 +155,8 @@ int main(int argc, char **argv) {
   char pr[512], pb[512];
   snprintf(pr, sizeof pr, "%s/bench-trace-runs-%d-runs.db", dir, (int)getpid());
   snprintf(pb, sizeof pb, "%s/bench-trace-runs-%d-btree.db", dir, (int)getpid());
-  rm_db(pr);
-  rm_db(pb);
+  mwb_remove_db(pr);
+  mwb_remove_db(pb);
 
   /* ---- runs: insert ---- */
   sqlite3 *dr = open_db(pr);
@@ -346,8 +339,8 @@ int main(int argc, char **argv) {
   sqlite3_close(rb);
   sqlite3_close(dr);
   sqlite3_close(db);
-  rm_db(pr);
-  rm_db(pb);
+  mwb_remove_db(pr);
+  mwb_remove_db(pb);
   free(e);
   return 0;
 usage:

@@ -1058,6 +1058,27 @@ typedef struct op_count {
   int64_t t0, t1, n;
 } op_count;
 
+/* Each span of a block_ops row that starts in [t0, t1), from its refs, to
+ * take(user, start, duration). A row deleted since (retention) is passed. */
+static int row_spans_in(mw_read *rd, mw__op_row *row, int64_t t0, int64_t t1,
+                        void (*take)(void *user, int64_t start_ns, int64_t dur_ns), void *user) {
+  int rc = mw__op_row_refs(rd, row);
+  if (rc) return rc == MW_ENOTFOUND ? MW_OK : rc;
+  mw__refs_it it;
+  mw__ref ref;
+  int got;
+  mw__refs_init(&it, row->refs ? row->refs : (const uint8_t *)"", row->refs_len, row->first_ns);
+  while ((got = mw__refs_next(&it, &ref)) == 1)
+    if (ref.start_ns >= t0 && ref.start_ns < t1) take(user, ref.start_ns, ref.dur_ns);
+  if (got) mw__error("block_ops refs unreadable", "block=%lld", (long long)row->block_id);
+  return got ? MW_EIO : MW_OK;
+}
+
+static void count_one(void *user, int64_t start_ns, int64_t dur_ns) {
+  (void)start_ns, (void)dur_ns;
+  ((op_count *)user)->n++;
+}
+
 static int count_key(void *user, mw_read *rd, mw__op_row *row) {
   op_count *c = user;
   int64_t top = row->first_ns + MW_BLK_MAX_START_SPAN_NS; /* the latest start a block may hold */
@@ -1067,14 +1088,7 @@ static int count_key(void *user, mw_read *rd, mw__op_row *row) {
     c->n += row->n; /* every start of the row is in the window */
     return MW_OK;
   }
-  int rc = mw__op_row_refs(rd, row);
-  if (rc) return rc == MW_ENOTFOUND ? MW_OK : rc;
-  mw__refs_it it;
-  mw__ref ref;
-  int got;
-  mw__refs_init(&it, row->refs ? row->refs : (const uint8_t *)"", row->refs_len, row->first_ns);
-  while ((got = mw__refs_next(&it, &ref)) == 1) c->n += ref.start_ns >= c->t0 && ref.start_ns < c->t1;
-  return got ? MW_EIO : MW_OK;
+  return row_spans_in(rd, row, c->t0, c->t1, count_one, c);
 }
 
 /* The latest `want` (start, duration) pairs of an operation's spans starting
@@ -1113,6 +1127,8 @@ static void latest_add(op_latest *l, int64_t start_ns, int64_t dur_ns) {
   v[i] = x;
 }
 
+static void latest_take(void *user, int64_t start_ns, int64_t dur_ns) { latest_add(user, start_ns, dur_ns); }
+
 /* Block rows newest first (by first_ns), from the index: once want pairs are
  * held, a row whose starts are all below the least held (its latest possible
  * start min(last_ns, first_ns + 120 s) under it) is skipped without reading
@@ -1133,16 +1149,7 @@ static int latest_key(void *user, mw_read *rd, mw__op_row *row) {
     if (start >= l->t0 && start < l->t1) latest_add(l, start, row->max_dur_ns);
     return MW_OK;
   }
-  int rc = mw__op_row_refs(rd, row);
-  if (rc) return rc == MW_ENOTFOUND ? MW_OK : rc;
-  mw__refs_it it;
-  mw__ref ref;
-  int got;
-  mw__refs_init(&it, row->refs ? row->refs : (const uint8_t *)"", row->refs_len, row->first_ns);
-  while ((got = mw__refs_next(&it, &ref)) == 1)
-    if (ref.start_ns >= l->t0 && ref.start_ns < l->t1) latest_add(l, ref.start_ns, ref.dur_ns);
-  if (got) mw__error("block_ops refs unreadable", "block=%lld", (long long)row->block_id);
-  return got ? MW_EIO : MW_OK;
+  return row_spans_in(rd, row, l->t0, l->t1, latest_take, l);
 }
 
 static int view_latest(void *user, const mw__sb_span *sp, int64_t source_id) {
