@@ -311,9 +311,12 @@ int mw__config_parse(int argc, char **argv, mw_config *cfg, FILE *out, char *err
   cfg->ingest_tokens = getenv("MEANWHILE_INGEST_TOKENS");
   cfg->query_tokens = getenv("MEANWHILE_QUERY_TOKENS");
 
+  /* getopt_long returns an option's val: start above every char value so that
+   * the 58th option is not read as ':' (nor the 63rd as '?', the 86th as 'V') */
+  enum { OPT_BASE = 256 };
   struct option longopts[N_OPTIONS + 3];
   for (size_t i = 0; i < N_OPTIONS; i++)
-    longopts[i] = (struct option){options[i].flag, required_argument, NULL, (int)(i + 1)};
+    longopts[i] = (struct option){options[i].flag, required_argument, NULL, (int)(OPT_BASE + i)};
   longopts[N_OPTIONS] = (struct option){"help", no_argument, NULL, 'h'};
   longopts[N_OPTIONS + 1] = (struct option){"version", no_argument, NULL, 'V'};
   longopts[N_OPTIONS + 2] = (struct option){0};
@@ -333,7 +336,11 @@ int mw__config_parse(int argc, char **argv, mw_config *cfg, FILE *out, char *err
       snprintf(err, errsz, "%s option %s (see --help)", c == ':' ? "missing value for" : "unknown", argv[optind - 1]);
       return MW_EINVAL;
     }
-    if (set_value(cfg, &options[c - 1], optarg, err, errsz)) return MW_EINVAL;
+    if (c < OPT_BASE || (size_t)(c - OPT_BASE) >= N_OPTIONS) {
+      snprintf(err, errsz, "unknown option %s (see --help)", argv[optind - 1]);
+      return MW_EINVAL;
+    }
+    if (set_value(cfg, &options[c - OPT_BASE], optarg, err, errsz)) return MW_EINVAL;
   }
   if (cfg->limits.max_attr_depth > MW_ATTR_DEPTH_MAX) {
     snprintf(err, errsz, "--max-attr-depth is at most %d (values that deep still render)", MW_ATTR_DEPTH_MAX);
