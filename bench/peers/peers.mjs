@@ -20,13 +20,18 @@ import { fileURLToPath } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const JAEGER_MODULE = 'github.com/jaegertracing/jaeger';
 const JAEGER_VERSION = 'v1.75.0';
-const OCB_MODULE = 'go.opentelemetry.io/collector/cmd/builder';
-const OCB_VERSION = 'v0.148.0';
+// The Collector is the one the sharding tests build (tests/collector: ocb v0.148.0,
+// the OTLP receiver, the nop, OTLP/HTTP and loadbalancing exporters); its build
+// script caches the binary by manifest and Go version.
+const COLLECTOR_BUILD = path.resolve(HERE, '..', '..', 'tests', 'collector', 'build.sh');
 const MIN_GO = [1, 24]; // jaeger v1.75.0's go.mod says go 1.24.6; ocb v0.148.0's 1.25.0
 
 const USAGE = `usage: peers.mjs --meanwhiled BIN --corpus-send BIN (--corpus FILE | --corpus-gen BIN) [options]
-  --build-dir DIR      where the Go builds are kept (bin/jaeger-${JAEGER_VERSION}, bin/otelcol-peers-${OCB_VERSION});
-                       built on the first run, reused after (default: ./peers-build)
+  --build-dir DIR      where the Go builds are kept (bin/jaeger-${JAEGER_VERSION}; the Collector by
+                       tests/collector/build.sh into DIR/collector); built on the first run, reused after
+                       (default: ./peers-build)
+  --otelcol BIN        a Collector already built by tests/collector/build.sh (else it is built)
+  --collector-dir DIR  where tests/collector/build.sh keeps the Collector (default: BUILD-DIR/collector)
   --go GO              the go command (default: $GO, else /usr/local/go/bin/go, else go on PATH)
   --go-jobs N          go build -p N (default 2)
   --spans N            spans to send (default 1000000; whole batches of the corpus file)
@@ -44,7 +49,7 @@ const USAGE = `usage: peers.mjs --meanwhiled BIN --corpus-send BIN (--corpus FIL
 // ---------------------------------------------------------------- arguments
 function parseArgs(argv) {
   const o = {
-    meanwhiled: null, corpusSend: null, corpus: null, corpusGen: null, buildDir: path.resolve('peers-build'),
+    meanwhiled: null, otelcol: null, collectorDir: null, corpusSend: null, corpus: null, corpusGen: null, buildDir: path.resolve('peers-build'),
     go: process.env.GO || (fs.existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go'), goJobs: 2,
     spans: 1_000_000, corpusSeed: 1, servers: ['meanwhiled', 'jaeger', 'otelcol'], rounds: 1, conns: 8,
     queries: 1000, work: null, keep: false, buildOnly: false, smoke: false,
@@ -62,6 +67,8 @@ function parseArgs(argv) {
     const a = argv[i];
     switch (a) {
       case '--meanwhiled': o.meanwhiled = path.resolve(val(i)); i++; break;
+      case '--otelcol': o.otelcol = path.resolve(val(i)); i++; break;
+      case '--collector-dir': o.collectorDir = path.resolve(val(i)); i++; break;
       case '--corpus-send': o.corpusSend = path.resolve(val(i)); i++; break;
       case '--corpus': o.corpus = path.resolve(val(i)); i++; break;
       case '--corpus-gen': o.corpusGen = path.resolve(val(i)); i++; break;
@@ -126,19 +133,20 @@ function run(cmd, args, opts) {
   execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...opts });
 }
 
-// Builds what is missing; returns { jaeger, otelcol } paths. Each binary is
-// written under a temporary name and renamed once complete, so that a build
-// cut short is never taken for a cached one.
+// Builds what is missing; returns { jaeger, otelcol } paths. Jaeger is written
+// under a temporary name and renamed once complete, so that a build cut short is
+// never taken for a cached one; tests/collector/build.sh does the same by its stamp.
 function ensureBuilds(o, need) {
   const bin = path.join(o.buildDir, 'bin');
   fs.mkdirSync(bin, { recursive: true });
-  const paths = { jaeger: path.join(bin, `jaeger-${JAEGER_VERSION}`), otelcol: path.join(bin, `otelcol-peers-${OCB_VERSION}`) };
-  const todo = need.filter((k) => !fs.existsSync(paths[k]));
+  const paths = { jaeger: path.join(bin, `jaeger-${JAEGER_VERSION}`), otelcol: o.otelcol };
+  if (need.includes('otelcol') && o.otelcol && !fs.existsSync(o.otelcol)) die(`--otelcol ${o.otelcol}: no such file`);
+  const todo = need.filter((k) => !paths[k] || !fs.existsSync(paths[k]));
   for (const k of need) if (!todo.includes(k)) { log(`${k}: cached ${paths[k]}`); figure(`build.${k}_cached`, 1); }
   if (!todo.length) return paths;
   checkGo(o);
   const env = goEnv(o);
-  log(`building ${todo.join(' and ')} with ${o.goPath} (${o.goVersion}), -p ${o.goJobs}, into ${bin}`);
+  log(`building ${todo.join(' and ')} with ${o.goPath} (${o.goVersion}), -p ${o.goJobs}, into ${o.buildDir}`);
   if (todo.includes('jaeger')) {
     const t0 = Date.now();
     // The module as the proxy serves it, built where the go command unpacked it
@@ -155,17 +163,11 @@ function ensureBuilds(o, need) {
   }
   if (todo.includes('otelcol')) {
     const t0 = Date.now();
-    const gobin = path.join(o.buildDir, 'ocb');
-    run(o.goPath, ['install', `${OCB_MODULE}@${OCB_VERSION}`], { env: { ...env, GOBIN: gobin } });
-    const src = path.join(o.buildDir, 'otelcol-src');
-    fs.rmSync(src, { recursive: true, force: true });
-    const manifest = fs.readFileSync(path.join(HERE, 'otelcol-builder.yaml'), 'utf8').replace('OUTPUT_PATH', JSON.stringify(src));
-    const mf = path.join(o.buildDir, 'otelcol-builder.yaml');
-    fs.writeFileSync(mf, manifest);
-    run(path.join(gobin, 'builder'), ['--config', mf], { cwd: o.buildDir, env });
-    fs.renameSync(path.join(src, 'otelcol-peers'), paths.otelcol);
+    const out = execFileSync(COLLECTOR_BUILD, [o.goPath, o.collectorDir || path.join(o.buildDir, 'collector')],
+      { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n');
+    paths.otelcol = out[out.length - 1];
     const s = (Date.now() - t0) / 1000;
-    log(`otelcol: built in ${s.toFixed(0)} s`);
+    log(`otelcol: ${paths.otelcol} in ${s.toFixed(0)} s`);
     figure('build.otelcol_s', s);
   }
   return paths;
