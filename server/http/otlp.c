@@ -244,6 +244,9 @@ static void handle_traces(mw_req *r) {
   if (c->carried.first) { /* the runtime data first, then the spans: the answer waits for both */
     c->spans_pending = c->batch.n_rows > 0;
     mw__ingest_job_runtime(&r->job, c->carried.first, mw__arena_used(r->arena));
+    /* a retry of this request (the Collector's queue) must not store the
+     * runtime data twice either: its own hash, apart from the spans' job */
+    r->job.body_hash = (c->body_hash ^ 0x72756e74696d65ull) | 1; /* "runtime"; never 0 */
     return commit(r, c);
   }
   if (c->batch.n_rows == 0) return reply_success(r, c);

@@ -112,6 +112,34 @@ test('a request of carriers and spans stores both; unreadable carriers are rejec
   assert.equal(gc.cycles.length, STDERR.gc.length, 'and the readable carrier with them, under the same source');
 });
 
+test('a retried request of carriers (the Collector resends the same bytes) stores its runtime data once', async () => {
+  const metric = async () => {
+    const m = (await (await fetch(srv.url('/metrics'))).text()).match(/^meanwhile_ingest_resent_total (\d+)/m);
+    return Number(m?.[1] ?? NaN);
+  };
+  const before = await metric();
+  const t = 1795334490000000000n;
+  const spans = makeRequest({ traces: 1, spansPerTrace: 2, service: 'retried', instance: 'r-1' });
+  const req = { resourceSpans: [...spans.body.resourceSpans,
+    carriers('retried', 'r-1', [carrierSpan('goroutine', { time: t, duration: 1n }, fixture(FILES[1][1])),
+      carrierSpan('gctrace', { process_start: LAUNCH_NS }, fixture('runtime-stderr.log'))])] };
+  for (let i = 0; i < 3; i++) assert.equal(await postPb(req), null, `post ${i + 1}: full success`);
+  const src = await findSource(srv, 'retried', 'r-1');
+  const snaps = (await getJ(srv, `/api/v1/sources/${src.id}/snapshots?start=0&end=4000000000`)).snapshots;
+  assert.equal(snaps.length, 1, 'one goroutine profile, not three');
+  const gc = await getJ(srv, `/api/v1/sources/${src.id}/gc?limit=10000`);
+  assert.equal(gc.cycles.length, STDERR.gc.length, 'each gc line once');
+  const sv = await getJson(srv, '/api/v1/services?name=retried');
+  assert.equal(sv.services[0]?.span_count, spans.spanCount, 'the spans once');
+  // two retries, each of two jobs (the runtime data, then the spans)
+  assert.equal(await metric() - before, 4, 'meanwhile_ingest_resent_total counts each retried job');
+  // the same payload in another carrier (another span id: another push) is a new observation
+  const again = { resourceSpans: [carriers('retried', 'r-1', [{ ...carrierSpan('goroutine', { time: t + 1000000000n, duration: 1n }, fixture(FILES[1][1])), spanId: 'c7ad6b7169203332' }])] };
+  assert.equal(await postPb(again), null);
+  const snaps2 = (await getJ(srv, `/api/v1/sources/${src.id}/snapshots?start=0&end=4000000000`)).snapshots;
+  assert.equal(snaps2.length, 2, 'a new push of equal bytes is stored');
+});
+
 test('the server logged nothing unexpected and stops cleanly', async () => {
   await srv.stop();
 });
