@@ -716,6 +716,35 @@ test('a slow span of each service is explained with its own shard\'s runtime dat
   }
 });
 
+// A shard that is up but does not answer (stopped, not killed: its port still accepts
+// connections): the fan-out waits --peer-timeout for it, then answers without it.
+test('a shard that hangs: answers come after --peer-timeout, naming it', async () => {
+  const { a, b, live } = probe;
+  const i = [0, 1, 2].find((k) => k !== a.expected && k !== b.expected);
+  const hung = shardUrl(i), proc = shards[i].server.proc;
+  proc.kill('SIGSTOP');
+  let x;
+  try {
+    x = await Promise.all([ask(front, '/api/v1/services'), ask(shards[b.expected].server, `/api/traces/${live.trace}`)]);
+  } finally {
+    proc.kill('SIGCONT');
+  }
+  x[0].via = 'the front';
+  x[1].via = `shard ${b.expected}`;
+  for (const r of x) {
+    assert.equal(r.status, 200, show(r));
+    assert.equal(r.missing, hung, show(r));
+  }
+  assert.deepEqual(x[0].j.federation.missing.map((m) => m.shard), [hung], show(x[0]));
+  assert.match(x[0].j.federation.missing[0].error, new RegExp(`\\b${PEER_TIMEOUT.replace('s', '000')} ms\\b`), show(x[0]));
+  assert.deepEqual(x[0].j.services.map((s) => s.name), agents.map((ag) => ag.service).sort(), show(x[0]));
+  assert.deepEqual([...spansOf(x[1].j).keys()].sort(), [...live.spans].sort(), show(x[1]));
+  // going on, it answers again
+  const again = { ...(await ask(front, '/api/v1/services')), via: 'the front' };
+  assert.equal(again.status, 200, show(again));
+  assert.equal(again.missing, undefined, show(again));
+});
+
 test('the Collector dropped nothing on its way to a shard', () => {
   const lines = collector.stderr.split('\n');
   // a relay (otlphttp/shardN, no queue, no retry) drops by design while its shard is down:
