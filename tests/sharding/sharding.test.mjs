@@ -29,7 +29,9 @@
 // complete, every acknowledged trace is found whole through the front, the services'
 // span counts are what the SDKs exported, and a slow span of each service is explained
 // from goroutine profiles of its own shard (the services label their spans: -labels
-// meanwhile). The per-shard checks read each shard alone (header Meanwhile-Federated).
+// meanwhile). Last, the shard that holds neither process is stopped (SIGSTOP): answers
+// come after --peer-timeout naming it. The per-shard checks read each shard alone (header
+// Meanwhile-Federated).
 //
 // Environment (set by ctest): MEANWHILED, MEANWHILE_AGENT, GO, MW_BUILD_DIR,
 // MW_COLLECTOR_BUILD (tests/collector/build.sh). Knobs: MW_SHARD_SECONDS (load, 24; the
