@@ -364,6 +364,9 @@ async function askAll() {
     timelineB: [front, `/api/v1/traces/${liveSlow.trace}/timeline`],
     explainA: [front, `/api/v1/traces/${deadSlow.trace}/explain`],
     timelineA: [front, `/api/v1/traces/${deadSlow.trace}/timeline`],
+    compareA: [front, `/api/v1/compare?service=${a.service}&name=backoff`],
+    compareB: [front, `/api/v1/compare?service=${b.service}&name=backoff`],
+    tagValues: [front, '/api/search/tag/service.name/values'],
   };
   const out = {};
   for (const [k, [server, p]] of Object.entries(qs)) {
@@ -579,12 +582,19 @@ test('while the shard was down: its process\'s trace a 503 naming it, the rest p
     assert.equal(x[k].j.services[0].instance_count, 1, show(x[k]));
     assert.ok(x[k].j.services[0].span_count > 0, show(x[k]));
   }
-  // operations: the live service's, partial; the dead one's a 503 (it may be there)
+  // operations and compare: the live service's, partial; the dead one's a 503 (it may be there)
   fedPartial('opsB');
   const childNames = [...new Set(b.requests.map((q) => q.child))].sort();
   for (const n of childNames) assert.ok(x.opsB.j.operations.some((o) => o.name === n), `${n}: ${show(x.opsB)}`);
-  assert.equal(x.opsA.status, 503, show(x.opsA));
-  assert.match(x.opsA.body, new RegExp(esc(gone)), show(x.opsA));
+  fedPartial('compareB');
+  assert.ok(x.compareB.j.count > 0 && x.compareB.j.slow.spans > 0 && x.compareB.j.fast.spans > 0, show(x.compareB));
+  for (const k of ['opsA', 'compareA']) {
+    assert.equal(x[k].status, 503, show(x[k]));
+    assert.match(x[k].body, new RegExp(esc(gone)), show(x[k]));
+  }
+  // Tempo's tag values: the live service's name only
+  fedPartial('tagValues');
+  assert.deepEqual(x.tagValues.j.tagValues, [b.service], show(x.tagValues));
   // search: the live service's slow traces (each one this test made), none of the other's
   const slowB = tracesOf(b, 'sleep');
   for (const k of ['searchB', 'searchBViaOther']) {
@@ -644,6 +654,14 @@ function judgeComplete(x, exact) {
       assert.ok(op && op.count >= want, `${ag.service} ${n}: ${op?.count} spans, ${want} answered requests: ${show(x[k])}`);
     }
   }
+  for (const [k, ag] of [['compareA', a], ['compareB', b]]) {
+    complete(k);
+    const made = ag.requests.filter((q) => q.kind === 'sleep').length;
+    assert.ok(x[k].j.count >= (exact ? made : 1), `${ag.service}: ${made} slow requests made: ${show(x[k])}`);
+    assert.ok(x[k].j.slow.spans > 0 && x[k].j.fast.spans > 0, show(x[k]));
+  }
+  complete('tagValues');
+  assert.deepEqual(x.tagValues.j.tagValues, agents.map((ag) => ag.service).sort(), show(x.tagValues));
   for (const [k, ag, q] of [['searchA', a, deadSlow], ['searchB', b, liveSlow], ['searchBViaOther', b, liveSlow]]) {
     complete(k);
     const ids = new Set(x[k].j.traces.map((t) => t.traceID)), made = tracesOf(ag, 'sleep');
