@@ -45,7 +45,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Server, request, getJson, mapLimit, sleep } from '../integration/lib/server.mjs';
+import { Server, request, mapLimit, sleep } from '../integration/lib/server.mjs';
 import { waitFor } from '../integration/lib/wait.mjs';
 import { buildGoService } from '../e2e/lib/gobuild.mjs';
 import { ring, endpointFor, processKey } from './ring.mjs';
@@ -82,7 +82,7 @@ let peers = '';
 let front = null;    // meanwhiled --role query --peers <the three>
 let collector = null; // {proc, err, exited, exit, dir}
 const agents = [];   // {service, instance, proc, dir, port, ...}
-let outage = null;   // {fromNs, toNs, shard}
+let outage = null;   // {fromNs, toNs, shard, before, answers, restarted}: askAll() before, during, at once after
 
 function freePort() {
   return new Promise((resolve, reject) => {
