@@ -674,6 +674,9 @@ function judgeComplete(x, exact) {
     complete(k);
     assert.deepEqual(x[k].j.spans.map((s) => s.span_id).sort(), [...q.spans].sort(), show(x[k]));
     for (const s of x[k].j.spans) assert.equal(s.shard, shardUrl(ag.expected), show(x[k]));
+    // the timeline's runtime lanes: the process's own source, from its own shard
+    if (k.startsWith('timeline'))
+      assert.deepEqual(x[k].j.sources.map((s) => [s.service, s.instance, s.shard]), [[ag.service, ag.instance, shardUrl(ag.expected)]], show(x[k]));
   }
 }
 
