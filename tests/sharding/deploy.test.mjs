@@ -200,6 +200,7 @@ test('the Kubernetes objects hang together', () => {
   assert.ok(find('ServiceAccount', sa), `no ServiceAccount ${sa}`);
   const binding = objects.find(({ o }) => o.kind === 'RoleBinding' && o.subjects.some((s) => s.kind === 'ServiceAccount' && s.name === sa))?.o;
   assert.ok(binding, `nothing binds ${sa} to a Role`);
+  assert.equal(binding.subjects.find((s) => s.name === sa).namespace, ns, 'a ServiceAccount subject needs its namespace');
   const role = find('Role', binding.roleRef.name);
   assert.ok(role?.rules.some((r) => r.apiGroups.includes('discovery.k8s.io') && r.resources.includes('endpointslices') &&
     ['get', 'list', 'watch'].every((v) => r.verbs.includes(v))), 'the k8s resolver needs get/list/watch on endpointslices');
