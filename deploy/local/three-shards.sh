@@ -19,7 +19,7 @@
 #   MEANWHILED     meanwhiled            (default: build/meanwhiled of this checkout)
 #   OTELCOL        the Collector          (default: build/collector/src/otelcol-meanwhile,
 #                  built by: tests/collector/build.sh /usr/local/go/bin/go build/collector;
-#                  otelcol-contrib 0.148.0 works too)
+#                  otelcol-contrib 0.148.0 holds the same components: not tried)
 #   MW_PORT_BASE   ports BASE+17 (OTLP/gRPC), BASE+18 (OTLP/HTTP), BASE+88 (the tier's
 #                  metrics), BASE+80 (query front), BASE+81..83 (shards), BASE+91..93
 #                  (relays); all on 127.0.0.1                              (default 24300)
