@@ -106,11 +106,11 @@ test('the Collector configurations pass the Collector\'s own validation', () => 
   assert.notEqual(validate(f('otelcol-tier.yaml'), bad).status, 0, 'a misspelt resolver key validated');
 });
 
-test('the Collector build holds exactly the components the deploy files use', () => {
+test('the Collector build holds exactly the components the deploy files and bench/peers use', () => {
   const manifest = parseAll(path.join(REPO, 'tests', 'collector', 'manifest.yaml'))[0];
   const built = { receivers: new Set(), processors: new Set(), exporters: new Set(), extensions: new Set() };
   const typeOf = { otlpreceiver: 'otlp', memorylimiterprocessor: 'memory_limiter', otlphttpexporter: 'otlp_http',
-    loadbalancingexporter: 'loadbalancing', filestorage: 'file_storage' };
+    nopexporter: 'nop', loadbalancingexporter: 'loadbalancing', filestorage: 'file_storage' };
   for (const kind of Object.keys(built)) {
     for (const { gomod } of manifest[kind] || []) {
       const mod = gomod.split(' ')[0].split('/').pop();
@@ -119,13 +119,15 @@ test('the Collector build holds exactly the components the deploy files use', ()
     }
   }
   const used = { receivers: new Set(), processors: new Set(), exporters: new Set(), extensions: new Set() };
-  for (const n of readdirSync(SHARDED).filter((x) => /^otelcol-.*\.yaml$/.test(x))) {
-    const c = parseAll(path.join(SHARDED, n))[0];
+  const users = readdirSync(SHARDED).filter((x) => /^otelcol-.*\.yaml$/.test(x)).map((x) => path.join(SHARDED, x));
+  users.push(path.join(REPO, 'bench', 'peers', 'otelcol-nop.yaml')); // the ceiling of OTLP decoding
+  for (const n of users) {
+    const c = parseAll(n)[0];
     for (const kind of Object.keys(used)) for (const id of Object.keys(c[kind] || {})) used[kind].add(id.split('/')[0]);
   }
   for (const kind of Object.keys(built)) {
     for (const t of used[kind]) assert.ok(built[kind].has(t), `deploy/sharded uses ${kind} ${t}, which tests/collector/manifest.yaml does not build`);
-    for (const t of built[kind]) assert.ok(used[kind].has(t), `tests/collector/manifest.yaml builds ${kind} ${t}, which no deploy file uses`);
+    for (const t of built[kind]) assert.ok(used[kind].has(t), `tests/collector/manifest.yaml builds ${kind} ${t}, which no deploy file nor bench/peers uses`);
   }
 });
 
