@@ -381,8 +381,8 @@ const mw_route mw__runtime_routes[] = {
      .body = 1,
      .handle = handle_pyroscope,
      .resume = resume_ingest},
-    {.method = "GET", .path = "/api/v1/sources", .query = 1, .handle = handle_sources},
-    {.method = "GET", .path = "/api/v1/sources/", .prefix = 1, .query = 1, .handle = handle_source_sub},
-    {.method = "GET", .path = "/api/v1/snapshots/", .prefix = 1, .query = 1, .handle = handle_snapshot},
+    {.method = "GET", .path = "/api/v1/sources", .query = 1, .handle = handle_sources, .by_shard = 1},
+    {.method = "GET", .path = "/api/v1/sources/", .prefix = 1, .query = 1, .handle = handle_source_sub, .by_shard = 1},
+    {.method = "GET", .path = "/api/v1/snapshots/", .prefix = 1, .query = 1, .handle = handle_snapshot, .by_shard = 1},
     {0},
 };
