@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startServer, request, postJsonOk } from './lib/server.mjs';
 import { fixture, ingestOk } from './lib/runtime.mjs';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 
 const MS = 1000000n;
 const hex = (n, bytes) => BigInt(n).toString(16).padStart(bytes * 2, '0');
@@ -46,29 +48,35 @@ const AUTH = { authorization: `Bearer ${TOKEN}` };
 const ENV = { MEANWHILE_QUERY_TOKENS: TOKEN };
 let shards = [], front = null, alone = null, urls = [], posted = [];
 
-before(async () => {
+/** Two shards (each with PROCS[i]) and a query-role front; env: the servers' environment. */
+async function cluster(env) {
   const ports = [await freePort(), await freePort()];
-  urls = ports.map((p) => `http://127.0.0.1:${p}`);
+  const c = { urls: ports.map((p) => `http://127.0.0.1:${p}`), shards: [], posted: [] };
   for (const port of ports)
-    shards.push(await startServer({ env: ENV, args: ['--listen', `127.0.0.1:${port}`, '--peers', urls.join(','), '--peer-timeout', '2s'] }));
-  front = await startServer({ env: ENV, args: ['--role', 'query', '--peers', urls.join(','), '--peer-timeout', '2s'] });
-  alone = await startServer({ env: ENV }); // no --peers
+    c.shards.push(await startServer({ env, args: ['--listen', `127.0.0.1:${port}`, '--peers', c.urls.join(','), '--peer-timeout', '2s'] }));
+  c.front = await startServer({ env, args: ['--role', 'query', '--peers', c.urls.join(','), '--peer-timeout', '2s'] });
   for (const [i, p] of PROCS.entries()) {
     const who = { service: p.service, instance: p.instance, process_start: String(PS) };
-    const gc = await ingestOk(shards[i], 'gctrace', who, p.gc.map((g) => gcLine(...g)).join('\n') + '\n');
+    const gc = await ingestOk(c.shards[i], 'gctrace', who, p.gc.map((g) => gcLine(...g)).join('\n') + '\n');
     const body = fixture(p.file);
-    const snap = await ingestOk(shards[i], p.kind, { service: p.service, instance: p.instance }, body);
+    const snap = await ingestOk(c.shards[i], p.kind, { service: p.service, instance: p.instance }, body);
     const [id, parent, name, st, dur] = p.span;
-    await postJsonOk(shards[i], { resourceSpans: [{
+    await postJsonOk(c.shards[i], { resourceSpans: [{
       resource: { attributes: [{ key: 'service.name', value: { stringValue: p.service } },
         { key: 'service.instance.id', value: { stringValue: p.instance } }] },
       scopeSpans: [{ spans: [{ traceId: TRACE, spanId: hex(id, 8), ...(parent ? { parentSpanId: hex(parent, 8) } : {}), name, kind: 2,
         startTimeUnixNano: String(T0 + BigInt(st) * MS), endTimeUnixNano: String(T0 + BigInt(st + dur) * MS) }] }] }] });
-    posted.push({ source: Number(gc.source_id), snapshot: Number(snap.snapshot_id), body });
+    c.posted.push({ source: Number(gc.source_id), snapshot: Number(snap.snapshot_id), body });
   }
   // what this test is about: the same ids on both shards, meaning different things
-  assert.equal(posted[0].source, posted[1].source);
-  assert.equal(posted[0].snapshot, posted[1].snapshot);
+  assert.equal(c.posted[0].source, c.posted[1].source);
+  assert.equal(c.posted[0].snapshot, c.posted[1].snapshot);
+  return c;
+}
+
+before(async () => {
+  ({ shards, front, urls, posted } = await cluster(ENV));
+  alone = await startServer({ env: ENV }); // no --peers
 });
 
 after(async () => {
@@ -183,4 +191,30 @@ test('every server stops cleanly, having logged nothing unexpected', async () =>
   await front.stop();
   await alone.stop();
   for (const s of shards) await s.stop();
+});
+
+// the CLI's source commands (meanwhile gc, leaks, heap-growth) take --shard; it sends no
+// token, so this cluster has none
+const CLI = process.env.MEANWHILE_CLI || (process.env.MW_BUILD_DIR && path.join(process.env.MW_BUILD_DIR, 'client', 'cli', 'meanwhile'));
+const cli = (args) => new Promise((resolve) => execFile(CLI, args, { timeout: 30000 }, (err, stdout, stderr) =>
+  resolve({ code: err ? err.code : 0, stdout, stderr })));
+
+test('the CLI: meanwhile gc --source 1 --shard <one> through a front answers for that shard\'s process', { skip: !CLI && 'no MW_BUILD_DIR' }, async () => {
+  const c = await cluster({});
+  try {
+    for (const i of [0, 1]) {
+      const r = await cli(['gc', '--source', String(c.posted[i].source), '--shard', c.urls[i], '--url', c.front.base, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).source.service, PROCS[i].service);
+      const text = await cli(['gc', '--source', String(c.posted[i].source), '--shard', c.urls[i], '--url', c.front.base]);
+      assert.equal(text.code, 0, text.stderr); // the pressure, then gc/operations of the same shard
+    }
+    const none = await cli(['gc', '--source', '1', '--url', c.front.base, '--json']);
+    assert.notEqual(none.code, 0);
+    assert.match(none.stderr, /pass shard=/);
+    await c.front.stop();
+    for (const s of c.shards) await s.stop();
+  } finally {
+    for (const s of [c.front, ...c.shards]) await s.cleanup();
+  }
 });
