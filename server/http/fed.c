@@ -481,6 +481,13 @@ static void forward(mw_req *r) {
                            "federated timeline or explain answer as it is",
                            want, list);
   }
+  /* a . or .. segment would be resolved by the transfer into another path
+   * than the one routed here (/api/v1/sources/../../../metrics): never sent */
+  for (const char *c = r->url; (c = strchr(c, '/')) != NULL; c++) {
+    size_t seg = strcspn(c + 1, "/");
+    if ((seg == 1 && c[1] == '.') || (seg == 2 && c[1] == '.' && c[2] == '.'))
+      return mw__reply_error(r, MW_EINVAL, "the path has a \".\" or \"..\" segment: it is not sent to a shard");
+  }
   static const char *const keys[] = {"shard"};
   const char *const vals[] = {NULL};
   const char *path = sub_path(r, r->url, keys, vals, 1);

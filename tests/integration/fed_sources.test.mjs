@@ -155,6 +155,12 @@ test('refused: a shard that is not a peer, shard= where it is not taken, no shar
     assert.equal(r.status, 400, `shard=${s}: ${r.status}`);
     assert.match(JSON.parse(r.body.toString()).error, /^shard: ".*" is not one of this server's shards/);
   }
+  // a . or .. segment would reach another route of the shard once resolved: never sent
+  for (const p of ['/api/v1/sources/../../../metrics', '/api/v1/sources/1/./gc', '/api/v1/sources/%2e%2e/%2e%2e/%2e%2e/metrics']) {
+    const r = await get(front, `${p}?shard=${q(urls[0])}`);
+    assert.equal(r.status, 400, `${p}: ${r.status} ${r.body.toString().slice(0, 200)}`);
+    assert.match(r.body.toString(), /segment: it is not sent to a shard/);
+  }
   // no --peers: refused (not ignored: that would answer with this server's source of that id)
   const a = await get(alone, `/api/v1/sources/${id}/gc?shard=${q(urls[0])}`);
   assert.equal(a.status, 400);
