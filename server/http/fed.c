@@ -36,8 +36,8 @@ static void forward(mw_req *r);
 static void run(void *owner, mw_req *r) {
   struct mw_fed_pool *p = owner;
   if (atomic_load(&p->abort)) mw__reply_error(r, MW_ESHUTDOWN, "meanwhiled is shutting down: retry");
-  else if (r->route->fed) r->route->fed(r);
-  else forward(r); /* a .by_shard route given shard= */
+  else if (r->route->by_shard && mw__req_arg(r, "shard")) forward(r); /* one shard's ids */
+  else r->route->fed(r);
   r->state = REQ_RESUMED;
   MHD_resume_connection(r->conn);
 }
@@ -271,6 +271,22 @@ void mw__fed_services(mw_req *r) {
   if (!p) return;
   mw_answer a;
   mw__fed_merge_services(r->arena, p, n, pg.offset, pg.limit, &a);
+  reply(r, &a, p, n);
+}
+
+/* GET /api/v1/sources (without shard=): every shard's, each with its shard */
+void mw__fed_sources(mw_req *r) {
+  mw_page pg;
+  char rows[24];
+  if (fed_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, MW_FED_MAX_ROWS, &pg, rows)) return;
+  const char *vals[] = {"0", rows};
+  const char **shards;
+  size_t n = shards_of(r, &shards);
+  const char *path = n ? sub_path(r, r->url, page_keys, vals, 2) : NULL;
+  mw_fed_part *p = path ? fan(r, "GET", path, NULL, 0, shards, n, 0) : NULL;
+  if (!p) return;
+  mw_answer a;
+  mw__fed_merge_sources(r->arena, p, n, pg.offset, pg.limit, &a);
   reply(r, &a, p, n);
 }
 

@@ -176,6 +176,7 @@ void mw__fed_operations(mw_req *r);
 void mw__fed_trace_sub(mw_req *r);
 void mw__fed_compare(mw_req *r);
 void mw__fed_tags(mw_req *r);
+void mw__fed_sources(mw_req *r);
 /* For a .by_shard route given shard= where it is not taken (no --peers, or a
  * sub-request): replies 400 and returns 1; else 0. */
 int mw__fed_shard_refused(mw_req *r);

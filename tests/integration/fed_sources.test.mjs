@@ -115,6 +115,33 @@ test('GET /api/v1/sources/{id}/gc?shard=: that shard\'s source, through a front 
   assert.deepEqual(list.sources.map((s) => s.service), ['beta']);
 });
 
+test('GET /api/v1/sources on a front: every shard\'s, each with its shard, paged', async () => {
+  const want = PROCS.map((p, i) => ({ service: p.service, instance: p.instance, id: posted[i].source, shard: urls[i] }));
+  for (const via of [front, shards[1]]) { // the query role, and a shard fronting
+    const j = await getJ(via, '/api/v1/sources');
+    assert.deepEqual(j.sources.map((s) => ({ service: s.service, instance: s.instance, id: s.id, shard: s.shard })), want);
+    assert.deepEqual(j.federation, { shards: 2, answered: 2, missing: [] });
+    assert.equal(j.more, false);
+  }
+  const first = await getJ(front, '/api/v1/sources?limit=1');
+  assert.deepEqual(first.sources.map((s) => s.shard), [urls[0]]);
+  assert.equal(first.more, true);
+  assert.equal(first.next_offset, 1);
+  const second = await getJ(front, `/api/v1/sources?offset=${first.next_offset}&limit=1`);
+  assert.deepEqual(second.sources.map((s) => [s.service, s.shard]), [['beta', urls[1]]]);
+  assert.equal(second.more, false);
+  // one shard's, with shard=: its own answer, not merged
+  const one = await getJ(front, `/api/v1/sources?shard=${q(urls[1])}`);
+  assert.deepEqual(one.sources.map((s) => s.service), ['beta']);
+  assert.equal(one.federation, undefined);
+  // a sub-request: the shard's own only
+  const sub = await request(shards[0], 'GET', '/api/v1/sources', { headers: { ...AUTH, 'meanwhile-federated': '1' } });
+  assert.deepEqual(JSON.parse(sub.body.toString()).sources.map((s) => s.service), ['alpha']);
+  const far = await get(front, '/api/v1/sources?offset=9999&limit=2');
+  assert.equal(far.status, 400);
+  assert.match(far.body.toString(), /offset \+ limit must be at most 10000/);
+});
+
 test('the snapshot and its raw bytes, by shard: exactly what was posted there', async () => {
   const id = posted[0].snapshot;
   for (const i of [0, 1]) {
@@ -189,6 +216,9 @@ test('a shard down: 503 naming it; the other still answers', async () => {
   const raw = await get(front, `/api/v1/snapshots/${posted[0].snapshot}/raw?shard=${q(urls[1])}`);
   assert.equal(raw.status, 503);
   checkGc(await getJ(front, `/api/v1/sources/${id}/gc?shard=${q(urls[0])}`), 0, 'shard 0 while 1 is down');
+  const list = await getJ(front, '/api/v1/sources');
+  assert.deepEqual(list.sources.map((s) => s.service), ['alpha']);
+  assert.deepEqual(list.federation.missing.map((m) => m.shard), [urls[1]]);
   await shards[1].start(); // the same port and data
   checkGc(await getJ(front, `/api/v1/sources/${id}/gc?shard=${q(urls[1])}`), 1, 'shard 1 back');
 });

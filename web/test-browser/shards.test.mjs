@@ -2,7 +2,8 @@
 // data"): each shard holds one process whose source id is 1 on its shard (the same id,
 // two processes: alpha on A, beta on B), and a trace has a span in each. The trace page's
 // source lanes must link each to its own shard's source (shard= in the link), and the
-// source page must read that shard's source: its label is the one posted there.
+// source page must read that shard's source: its label is the one posted there; the
+// service page lists its sources with their shard, and a link without one offers both.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -76,6 +77,26 @@ describe('the viewer on a front over shards whose source ids collide', { skip: w
       assert.match(h1, new RegExp(`^${p.service} · ${p.instance}`), `shard ${i}: ${h1}`);
       assert.match(h1, new RegExp(`source 1 on ${urls[i]}`));
     }
+    assert.deepEqual(page.problems, []);
+  });
+
+  test('a service\'s sources on a front link to their shard; a shardless link offers the shards that have the id', async () => {
+    await page.goto(`${front.base}/service/beta`);
+    const link = page.locator('[data-role=sources] a[data-source-id="1"]');
+    await link.waitFor({ timeout: 20000 });
+    assert.equal(await link.getAttribute('data-shard'), urls[1]);
+    await link.click();
+    await page.waitForURL((u) => u.pathname === '/source/1' && u.searchParams.get('shard') === urls[1]);
+    await page.waitForSelector('.source-page[data-state=ready]', { timeout: 20000 });
+    assert.match(await page.textContent('.source-page h1'), /^beta · b-1/);
+    // /source/1 with no shard: two processes have that id
+    await page.goto(`${front.base}/source/1`);
+    await page.waitForSelector('.source-page[data-state=choose]', { timeout: 20000 });
+    const choices = page.locator('[data-role=shard-choice] a');
+    assert.deepEqual(await choices.evaluateAll((as) => as.map((a) => a.dataset.shard)), urls);
+    await choices.nth(0).click();
+    await page.waitForSelector('.source-page[data-state=ready]', { timeout: 20000 });
+    assert.match(await page.textContent('.source-page h1'), /^alpha · a-1/);
     assert.deepEqual(page.problems, []);
   });
 

@@ -70,7 +70,25 @@ export function mountSource(root, state, ctx) {
 
   async function load() {
     const { rows } = await api.allSources(o, shard);
-    const src = rows.find((s) => Number(s.id) === id);
+    if (!shard) {
+      // a link without a shard on a front: the listing is every shard's, and the id may be
+      // several processes' (docs/FEDERATION.md): one is taken as it is, several are offered
+      const fed = rows.filter((s) => Number(s.id) === id && s.shard);
+      if (fed.length === 1) {
+        ctx.navigate({ ...state, shard: fed[0].shard }, { replace: true });
+        return;
+      }
+      if (fed.length > 1) {
+        page.dataset.state = 'choose';
+        clear(body).append(h('section', { class: 'card', dataset: { role: 'shard-choice' } },
+          h('p', null, `Source ${id} is an id of ${fed.length} shards, each its own process: which one?`),
+          h('ul', { class: 'source-list' }, fed.map((s) => h('li', null,
+            h('a', { href: ctx.href({ view: 'source', sourceId: id, shard: s.shard }), dataset: { shard: s.shard } },
+              [s.service, s.instance].filter(Boolean).join(' · ')), h('span', { class: 'muted small num' }, ` on ${s.shard}`))))));
+        return;
+      }
+    }
+    const src = rows.find((s) => Number(s.id) === id && (!s.shard || s.shard === shard));
     if (!src) throw Object.assign(new Error(`no source ${id} (GET /api/v1/sources does not list it)`), { status: 404 });
     const label = [src.service, src.instance].filter(Boolean).join(' · ') + (src.host ? ` @ ${src.host}` : '');
     ctx.setTitle(label);
