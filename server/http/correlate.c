@@ -109,8 +109,8 @@ static void handle_wakers(mw_req *r) {
 
 const mw_route mw__correlate_routes[] = {
     {.method = "GET", .path = "/api/v1/compare", .query = 1, .handle = handle_compare, .fed = mw__fed_compare},
-    {.method = "GET", .path = "/api/v1/wakers", .query = 1, .handle = handle_wakers},
-    {.method = "GET", .path = "/api/v1/spans/", .prefix = 1, .query = 1, .handle = handle_span_profile},
+    {.method = "GET", .path = "/api/v1/wakers", .query = 1, .handle = handle_wakers, .by_shard = 1},
+    {.method = "GET", .path = "/api/v1/spans/", .prefix = 1, .query = 1, .handle = handle_span_profile, .by_shard = 1},
     {.method = "GET",
      .path = "/api/v1/traces/",
      .prefix = 1,

@@ -31,9 +31,12 @@ struct mw_fed_pool {
   _Atomic int abort; /* stop the fan-outs that run (shutdown) */
 };
 
+static void forward(mw_req *r);
+
 static void run(void *owner, mw_req *r) {
   struct mw_fed_pool *p = owner;
   if (atomic_load(&p->abort)) mw__reply_error(r, MW_ESHUTDOWN, "meanwhiled is shutting down: retry");
+  else if (r->route->by_shard && mw__req_arg(r, "shard")) forward(r); /* one shard's ids */
   else r->route->fed(r);
   r->state = REQ_RESUMED;
   MHD_resume_connection(r->conn);
@@ -74,7 +77,22 @@ void mw__fed_pool_free(mw_http *h) {
   h->fed_pool = NULL;
 }
 
-int mw__fed_wanted(mw_req *r) { return r->route->fed && r->http->fed_pool && !mw__req_header(r, MW_FED_HEADER); }
+int mw__fed_wanted(mw_req *r) {
+  if (!r->http->fed_pool || mw__req_header(r, MW_FED_HEADER)) return 0;
+  return r->route->fed || (r->route->by_shard && mw__req_arg(r, "shard"));
+}
+
+int mw__fed_shard_refused(mw_req *r) {
+  if (!r->route->by_shard || !mw__req_arg(r, "shard")) return 0;
+  if (!r->http->opts.fed)
+    mw__reply_error(r, MW_EINVAL,
+                    "shard names a shard of a federation (--peers), and this meanwhiled has none: it answers from "
+                    "its own data; leave shard out");
+  else
+    mw__reply_error(r, MW_EINVAL,
+                    "shard is not taken on a sub-request (" MW_FED_HEADER "): it asks this shard about its own data");
+  return 1;
+}
 
 void mw__fed_submit(mw_req *r) { mw__req_submit_to(r, &r->http->fed_pool->pool); }
 
@@ -256,6 +274,22 @@ void mw__fed_services(mw_req *r) {
   reply(r, &a, p, n);
 }
 
+/* GET /api/v1/sources (without shard=): every shard's, each with its shard */
+void mw__fed_sources(mw_req *r) {
+  mw_page pg;
+  char rows[24];
+  if (fed_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, MW_FED_MAX_ROWS, &pg, rows)) return;
+  const char *vals[] = {"0", rows};
+  const char **shards;
+  size_t n = shards_of(r, &shards);
+  const char *path = n ? sub_path(r, r->url, page_keys, vals, 2) : NULL;
+  mw_fed_part *p = path ? fan(r, "GET", path, NULL, 0, shards, n, 0) : NULL;
+  if (!p) return;
+  mw_answer a;
+  mw__fed_merge_sources(r->arena, p, n, pg.offset, pg.limit, &a);
+  reply(r, &a, p, n);
+}
+
 /* GET /api/v1/services/{service}/operations */
 void mw__fed_operations(mw_req *r) {
   const char *rest = r->url + strlen("/api/v1/services/");
@@ -433,4 +467,54 @@ void mw__fed_compare(mw_req *r) {
   for (size_t i = 0; i < n; i++) /* missing in either round */
     if (p1[i].rc == MW_EIO) p2[i] = p1[i];
   reply(r, &a, p2, n);
+}
+
+/* --- one shard's own ids (docs/FEDERATION.md, "One shard's data") ---------------------------- */
+
+/* GET of a .by_shard route with shard=: the request as it is, shard= left
+ * out, sent to that shard (which must be one of the shards now: a front never
+ * fetches a URL it is given); its answer, status, content type and body, is
+ * the answer. */
+static void forward(mw_req *r) {
+  const char *want = mw__req_arg(r, "shard");
+  const char **shards;
+  size_t n = shards_of(r, &shards);
+  if (!n) return;
+  const char *one = NULL;
+  for (size_t i = 0; i < n && !one; i++)
+    if (strcmp(shards[i], want) == 0) one = shards[i];
+  if (!one) {
+    char list[512];
+    size_t k = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < n && k < sizeof list - 1; i++) {
+      int w = snprintf(list + k, sizeof list - k, "%s%s", i ? ", " : "", shards[i]);
+      if (w < 0) break;
+      k += (size_t)w;
+    }
+    return mw__reply_error(r, MW_EINVAL,
+                           "shard: \"%.200s\" is not one of this server's shards (%s): pass the shard field of a "
+                           "federated timeline or explain answer as it is",
+                           want, list);
+  }
+  /* a . or .. segment would be resolved by the transfer into another path
+   * than the one routed here (/api/v1/sources/../../../metrics): never sent */
+  for (const char *c = r->url; (c = strchr(c, '/')) != NULL; c++) {
+    size_t seg = strcspn(c + 1, "/");
+    if ((seg == 1 && c[1] == '.') || (seg == 2 && c[1] == '.' && c[2] == '.'))
+      return mw__reply_error(r, MW_EINVAL, "the path has a \".\" or \"..\" segment: it is not sent to a shard");
+  }
+  static const char *const keys[] = {"shard"};
+  const char *const vals[] = {NULL};
+  const char *path = sub_path(r, r->url, keys, vals, 1);
+  mw_fed_part *p = path ? fan(r, "GET", path, NULL, 0, &one, 1, 1) : NULL;
+  if (!p) return;
+  if (!p->status) { /* no answer: refused, reset, timed out, too large */
+    r->fed_missing = one;
+    return mw__reply_error(r, MW_EUNAVAILABLE, "shard %s did not answer: %s", one, p->error);
+  }
+  char *body = malloc(p->len + 1);
+  if (!body) return mw__reply_error(r, MW_ENOMEM, "out of memory");
+  if (p->len) memcpy(body, p->body, p->len);
+  mw__reply_status(r, (unsigned)p->status, p->content_type, body, p->len);
 }

@@ -55,6 +55,10 @@ typedef struct mw_route {
   /* With --peers: answers the query across the shards (http/fed.c), on a
    * federation thread, unless the request is a sub-request. */
   void (*fed)(mw_req *r);
+  /* With --peers: takes shard=<one of the shards> (a GET of ids that are a
+   * shard's own: sources, snapshots, execution traces), and is then sent as
+   * it is to that shard, whose answer is the answer (http/fed.c). */
+  int by_shard;
 } mw_route;
 
 /* REQ_QUERY: queued for or running on a query thread (suspended); its reply
@@ -172,6 +176,13 @@ void mw__fed_operations(mw_req *r);
 void mw__fed_trace_sub(mw_req *r);
 void mw__fed_compare(mw_req *r);
 void mw__fed_tags(mw_req *r);
+void mw__fed_sources(mw_req *r);
+/* For a .by_shard route given shard= where it is not taken (no --peers, or a
+ * sub-request): replies 400 and returns 1; else 0. */
+int mw__fed_shard_refused(mw_req *r);
+/* Replies with a status as it is (not from the error table): a shard's
+ * answer passed through; takes ownership of body (malloc'd). */
+void mw__reply_status(mw_req *r, unsigned status, const char *content_type, char *body, size_t len);
 /* Sends the reply the query thread kept (once the connection is resumed). */
 void mw__query_reply(mw_req *r);
 /* The query pool: start starts its threads; stop stops what runs, answers

@@ -153,6 +153,14 @@ void mw__reply(mw_req *r, int rc, const char *content_type, char *body, size_t l
   queue(r, rc, content_type, resp);
 }
 
+void mw__reply_status(mw_req *r, unsigned status, const char *content_type, char *body, size_t len) {
+  struct MHD_Response *resp = MHD_create_response_from_buffer(len, body ? body : (char *)"",
+                                                              body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+  if (!resp) free(body);
+  /* a shard's 401 asks for a token as ours does */
+  queue_status(r, status, 0, status == mw__http_status(MW_EUNAUTHORIZED), content_type, resp);
+}
+
 void mw__reply_buf(mw_req *r, int rc, const char *content_type, mw_buf *b) {
   /* an answer that did not fit (or found no memory) is never sent as if it
    * were whole: its 200 would carry an empty or cut body */

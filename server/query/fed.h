@@ -88,6 +88,9 @@ int mw__fed_merge_trace(mw_arena *a, mw_fed_part *p, size_t n, const char *trace
 int mw__fed_merge_search(mw_arena *a, mw_fed_part *p, size_t n, size_t offset, size_t limit, size_t spss,
                          mw_answer *out);
 int mw__fed_merge_services(mw_arena *a, mw_fed_part *p, size_t n, size_t offset, size_t limit, mw_answer *out);
+/* /api/v1/sources: every shard's sources in the local order (service,
+ * instance), each with its "shard" (source ids are each shard's own). */
+int mw__fed_merge_sources(mw_arena *a, mw_fed_part *p, size_t n, size_t offset, size_t limit, mw_answer *out);
 int mw__fed_merge_operations(mw_arena *a, mw_fed_part *p, size_t n, const char *service, size_t offset, size_t limit,
                              mw_answer *out);
 /* Timeline, between the rounds: the whole trace's window over the shards'

@@ -1355,3 +1355,77 @@ int mw__fed_merge_tags(mw_arena *a, mw_fed_part *p, size_t n, int v2, int values
   (void)a;
   return mw__answer_end(out, &w);
 }
+
+/* --- sources (docs/FEDERATION.md, "One shard's data") --------------------------------- */
+
+typedef struct src_row {
+  json_t *o;
+  size_t shard, at; /* its part, and its place there */
+  const char *service, *instance;
+} src_row;
+
+/* The local listing's order (service, instance), then the shard, then the
+ * shard's own order. */
+static int cmp_src(const void *x, const void *y) {
+  const src_row *a = x, *b = y;
+  int c = strcmp(a->service, b->service);
+  if (!c) c = strcmp(a->instance, b->instance);
+  if (!c) c = (a->shard > b->shard) - (a->shard < b->shard);
+  if (!c) c = (a->at > b->at) - (a->at < b->at);
+  return c;
+}
+
+static src_row src_of(json_t *x, size_t shard, size_t at) {
+  const char *s = jstr(x, "service"), *i = jstr(x, "instance");
+  return (src_row){.o = x, .shard = shard, .at = at, .service = s ? s : "", .instance = i ? i : ""};
+}
+
+int mw__fed_merge_sources(mw_arena *a, mw_fed_part *p, size_t n, size_t offset, size_t limit, mw_answer *out) {
+  (void)a;
+  mw__answer_init(out);
+  if (decide(p, n, out, NULL)) return out->rc;
+  json_t **j = parse_parts(p, n);
+  if (!j) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  size_t nr = 0;
+  for (size_t i = 0; i < n; i++)
+    if (j[i]) nr += json_array_size(json_object_get(j[i], "sources"));
+  src_row *rows = calloc(nr + 1, sizeof *rows);
+  if (!rows) {
+    free_parts(j, n);
+    return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  }
+  /* each shard's rows, and the first of the shards' last rows among those
+   * that said more: past it, a row may come after rows a shard still holds */
+  size_t k = 0;
+  src_row cut = {0};
+  int has_cut = 0;
+  for (size_t i = 0; i < n; i++) {
+    json_t *arr = j[i] ? json_object_get(j[i], "sources") : NULL, *x;
+    size_t at;
+    json_array_foreach(arr, at, x) if (json_is_object(x)) rows[k++] = src_of(x, i, at);
+    size_t m = json_array_size(arr);
+    if (m && json_is_true(json_object_get(j[i], "more"))) {
+      src_row last = src_of(json_array_get(arr, m - 1), i, m - 1);
+      if (!has_cut || cmp_src(&last, &cut) < 0) cut = last, has_cut = 1;
+    }
+  }
+  qsort(rows, k, sizeof *rows, cmp_src);
+  size_t certain = k;
+  if (has_cut)
+    for (certain = 0; certain < k && cmp_src(&rows[certain], &cut) <= 0;) certain++;
+  size_t end = offset + limit < certain ? offset + limit : certain;
+  int more = any_more(j, n) || certain > offset + limit;
+  mw_jsonw w;
+  mw__answer_json(out, ANSWER_MAX, &w);
+  mw__jw_obj(&w);
+  mw__jw_key(&w, "sources");
+  mw__jw_arr(&w);
+  for (size_t r = offset; r < end; r++) jw_with_shard(&w, rows[r].o, p[rows[r].shard].shard);
+  mw__jw_arr_end(&w);
+  mw__jw_page(&w, more ? (end > offset ? end : offset) : 0);
+  jw_federation(&w, p, n);
+  mw__jw_obj_end(&w);
+  free(rows);
+  free_parts(j, n);
+  return mw__answer_end(out, &w);
+}

@@ -303,7 +303,7 @@ test('the query role refuses ingest and what only a shard answers', async () => 
   const r = await request(front, 'POST', '/v1/traces', { body: Buffer.from('{}'), headers: { 'content-type': 'application/json' } });
   assert.equal(r.status, 404);
   assert.match(r.body.toString(), /query-only/);
-  const s = await request(front, 'GET', '/api/v1/sources', { headers: AUTH });
+  const s = await request(front, 'GET', '/api/v1/gc/operations?service=checkout', { headers: AUTH });
   assert.equal(s.status, 404);
   assert.match(s.body.toString(), /query-only/);
 });

@@ -191,6 +191,20 @@ test('every route of server/http is documented', () => {
   assert.deepEqual(unserved.map((o) => `${o.method} ${o.path}`), [], 'documented operations no route serves');
 });
 
+test('shard= is documented exactly on the routes that take it (.by_shard)', () => {
+  assert.ok(routes.filter((r) => r.byShard).length >= 9, 'the .by_shard routes of server/http/*.c');
+  const wrong = [];
+  for (const o of OPS) {
+    // the route that serves o: the longest path that matches it
+    const served = routes.filter((r) => r.method === o.method && (r.prefix ? o.path.startsWith(r.path) : o.path === r.path))
+      .sort((a, b) => b.path.length - a.path.length)[0];
+    const takes = !!served?.byShard;
+    const documents = (o.op.parameters || []).map((x) => deref(spec, x)).some((x) => x.in === 'query' && x.name === 'shard');
+    if (takes !== documents) wrong.push(`${o.method} ${o.path}: ${takes ? 'takes shard= (.by_shard), not documented' : 'documents shard=, not .by_shard'}`);
+  }
+  assert.deepEqual(wrong, []);
+});
+
 test('the checker fails a wrong schema and an undocumented route', async () => {
   const broken = structuredClone(spec);
   const svc = broken.paths['/api/v1/services'].get.responses['200'].content['application/json'].schema;

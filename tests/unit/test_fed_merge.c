@@ -101,6 +101,44 @@ static void test_services_cut(void **state) {
   mw__arena_free(a);
 }
 
+/* Sources: the same id on two shards is two rows, each with its shard, in
+ * the local order (service, instance); a shard that said more cuts the page
+ * after its last row. */
+static void test_sources(void **state) {
+  (void)state;
+  mw_arena *a = mw__arena_new(0);
+  mw_fed_part p[2] = {ok("http://a",
+                         "{\"sources\":[{\"id\":1,\"service\":\"api\",\"instance\":\"a1\"},"
+                         "{\"id\":2,\"service\":\"web\",\"instance\":\"w1\"}],\"more\":true,\"next_offset\":2}"),
+                      ok("http://b", "{\"sources\":[{\"id\":1,\"service\":\"api\",\"instance\":\"a2\"},"
+                                     "{\"id\":2,\"service\":\"zed\",\"instance\":\"z1\"}],\"more\":false}")};
+  mw_answer ans;
+  mw__fed_merge_sources(a, p, 2, 0, 10, &ans);
+  json_t *j = parsed(&ans);
+  json_t *sv = json_object_get(j, "sources");
+  /* zed (b) comes after web, a's last row, and a has more: not on this page */
+  assert_int_equal(json_array_size(sv), 3);
+  static const char *const want[][3] = {{"a1", "http://a", "1"}, {"a2", "http://b", "1"}, {"w1", "http://a", "2"}};
+  for (size_t i = 0; i < 3; i++) {
+    json_t *x = json_array_get(sv, i);
+    assert_string_equal(json_string_value(json_object_get(x, "instance")), want[i][0]);
+    assert_string_equal(json_string_value(json_object_get(x, "shard")), want[i][1]);
+    assert_int_equal(json_integer_value(json_object_get(x, "id")), atoi(want[i][2]));
+  }
+  assert_true(json_is_true(json_object_get(j, "more")));
+  assert_int_equal(json_integer_value(json_object_get(j, "next_offset")), 3);
+  json_decref(j);
+  /* a page of one past the first */
+  mw__fed_merge_sources(a, p, 2, 1, 1, &ans);
+  j = parsed(&ans);
+  sv = json_object_get(j, "sources");
+  assert_int_equal(json_array_size(sv), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(sv, 0), "shard")), "http://b");
+  assert_int_equal(json_integer_value(json_object_get(j, "next_offset")), 2);
+  json_decref(j);
+  mw__arena_free(a);
+}
+
 static void test_search(void **state) {
   (void)state;
   mw_arena *a = mw__arena_new(0);
@@ -258,9 +296,9 @@ static void test_peers(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_services),   cmocka_unit_test(test_services_cut), cmocka_unit_test(test_search),
-      cmocka_unit_test(test_operations), cmocka_unit_test(test_bucket),       cmocka_unit_test(test_errors),
-      cmocka_unit_test(test_peers),
+      cmocka_unit_test(test_services), cmocka_unit_test(test_services_cut), cmocka_unit_test(test_sources),
+      cmocka_unit_test(test_search),   cmocka_unit_test(test_operations),   cmocka_unit_test(test_bucket),
+      cmocka_unit_test(test_errors),   cmocka_unit_test(test_peers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
