@@ -200,16 +200,11 @@ static mw_fed_part *fan_same(mw_req *r, const char ***shards, size_t *n, int for
 
 /* GET /api/traces/{id} and /api/v2/traces/{id} */
 static void fed_trace(mw_req *r, const char *id, int v2) {
-  static const char *const known[] = {"start", "end"};
   uint8_t tid[16];
-  int64_t t;
-  if (mw__param_only(r, known, 2) || mw__param_hex(r, "trace id", id, strlen(id), tid, 16) ||
-      mw__param_time(r, "start", &t) < 0 || mw__param_time(r, "end", &t) < 0)
-    return;
+  if (mw__tempo_trace_params(r, id, tid)) return;
   char hex[33];
   mw__hex_encode(hex, tid, 16);
-  const char *accept = mw__req_header(r, MHD_HTTP_HEADER_ACCEPT);
-  int pb = accept && strstr(accept, "application/protobuf");
+  int pb = mw__tempo_wants_pb(r);
   const char **shards;
   size_t n;
   mw_fed_part *p = fan_same(r, &shards, &n, 1);
@@ -258,8 +253,11 @@ void mw__fed_search(mw_req *r) {
   reply(r, &a, p, n);
 }
 
-/* GET /api/v1/services */
-void mw__fed_services(mw_req *r) {
+/* A listing paged by rows (services, sources): every shard asked for its
+ * first offset + limit rows, then merged. */
+typedef int (*listing_merge)(mw_arena *a, mw_fed_part *p, size_t n, size_t offset, size_t limit, mw_answer *out);
+
+static void fed_listing(mw_req *r, listing_merge merge) {
   mw_page pg;
   char rows[24];
   if (fed_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, MW_FED_MAX_ROWS, &pg, rows)) return;
@@ -270,25 +268,15 @@ void mw__fed_services(mw_req *r) {
   mw_fed_part *p = path ? fan(r, "GET", path, NULL, 0, shards, n, 0) : NULL;
   if (!p) return;
   mw_answer a;
-  mw__fed_merge_services(r->arena, p, n, pg.offset, pg.limit, &a);
+  merge(r->arena, p, n, pg.offset, pg.limit, &a);
   reply(r, &a, p, n);
 }
 
+/* GET /api/v1/services */
+void mw__fed_services(mw_req *r) { fed_listing(r, mw__fed_merge_services); }
+
 /* GET /api/v1/sources (without shard=): every shard's, each with its shard */
-void mw__fed_sources(mw_req *r) {
-  mw_page pg;
-  char rows[24];
-  if (fed_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, MW_FED_MAX_ROWS, &pg, rows)) return;
-  const char *vals[] = {"0", rows};
-  const char **shards;
-  size_t n = shards_of(r, &shards);
-  const char *path = n ? sub_path(r, r->url, page_keys, vals, 2) : NULL;
-  mw_fed_part *p = path ? fan(r, "GET", path, NULL, 0, shards, n, 0) : NULL;
-  if (!p) return;
-  mw_answer a;
-  mw__fed_merge_sources(r->arena, p, n, pg.offset, pg.limit, &a);
-  reply(r, &a, p, n);
-}
+void mw__fed_sources(mw_req *r) { fed_listing(r, mw__fed_merge_sources); }
 
 /* GET /api/v1/services/{service}/operations */
 void mw__fed_operations(mw_req *r) {

@@ -306,6 +306,12 @@ extern const mw_route mw__tempo_routes[];
  * a TraceQL filter (*out NULL for none or {}; -1 once refused as a bad request). */
 struct mw_tql;
 void mw__tempo_trace(mw_req *r, const char *id, int v2);
+/* Tempo's trace by id: the id into tid and start/end checked (a range
+ * Grafana sends, otherwise unused: a trace is found by its id alone);
+ * -1 after replying 400. */
+int mw__tempo_trace_params(mw_req *r, const char *id, uint8_t tid[16]);
+/* 1 when the client asked for Tempo's protobuf (Accept: application/protobuf) */
+int mw__tempo_wants_pb(mw_req *r);
 int mw__tempo_tql(mw_req *r, const struct mw_tql **out);
 
 /* The pool of execution trace readers (http/exectrace.c): start finds the

@@ -243,6 +243,52 @@ static int any_more(json_t **j, size_t n) {
   return 0;
 }
 
+/* The rows of every part's `list` grouped by name (services, operations):
+ * group g is rows[first[g]] .. rows[first[g + 1] - 1], all named names[g];
+ * the page is groups [offset, end). */
+typedef struct by_name {
+  json_t **j; /* the parts, parsed */
+  row *rows;
+  const char **names;
+  size_t *first;
+  size_t ng, end;
+  int more;
+} by_name;
+
+static void by_name_free(by_name *g, size_t n_parts) {
+  free(g->names);
+  free(g->first);
+  free(g->rows);
+  free_parts(g->j, n_parts);
+}
+
+/* MW_OK, or MW_ENOMEM with nothing left to free. */
+static int group_by_name(mw_fed_part *p, size_t n, const char *list, size_t offset, size_t limit, by_name *g) {
+  memset(g, 0, sizeof *g);
+  if (!(g->j = parse_parts(p, n))) return MW_ENOMEM;
+  size_t nr = 0, cap = 0;
+  int oom = 0;
+  for (size_t i = 0; i < n && !oom; i++)
+    if (g->j[i] && !(g->rows = add_rows(g->rows, &nr, &cap, json_object_get(g->j[i], list), i, "name", NULL))) oom = 1;
+  g->names = oom ? NULL : calloc(nr + 1, sizeof *g->names);
+  g->first = oom ? NULL : calloc(nr + 1, sizeof *g->first);
+  if (!g->names || !g->first) {
+    by_name_free(g, n);
+    return MW_ENOMEM;
+  }
+  qsort(g->rows, nr, sizeof *g->rows, cmp_key);
+  for (size_t i = 0; i < nr; i++)
+    if (!g->ng || strcmp(g->names[g->ng - 1], g->rows[i].key) != 0) {
+      g->names[g->ng] = g->rows[i].key;
+      g->first[g->ng++] = i;
+    }
+  g->first[g->ng] = nr;
+  size_t certain = certain_by_name(g->j, n, list, g->names, g->ng);
+  g->end = offset + limit < certain ? offset + limit : certain;
+  g->more = any_more(g->j, n) || certain > offset + limit;
+  return MW_OK;
+}
+
 /* --- trace by id ------------------------------------------------------------------------- */
 
 int mw__fed_merge_trace(mw_arena *a, mw_fed_part *p, size_t n, const char *trace_hex, enum mw_fed_trace_form form,
@@ -485,63 +531,35 @@ int mw__fed_merge_search(mw_arena *a, mw_fed_part *p, size_t n, size_t offset, s
 int mw__fed_merge_services(mw_arena *a, mw_fed_part *p, size_t n, size_t offset, size_t limit, mw_answer *out) {
   mw__answer_init(out);
   if (decide(p, n, out, NULL)) return out->rc;
-  mw_fed_part *c = p;
-  json_t **j = parse_parts(c, n);
-  if (!j) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
-  row *rows = NULL;
-  size_t nr = 0, cap = 0;
-  int oom = 0;
-  for (size_t i = 0; i < n && !oom; i++)
-    if (j[i] && !(rows = add_rows(rows, &nr, &cap, json_object_get(j[i], "services"), i, "name", NULL))) oom = 1;
-  const char **names = oom ? NULL : calloc(nr + 1, sizeof *names);
-  size_t *first = oom ? NULL : calloc(nr + 1, sizeof *first);
-  if (!names || !first) {
-    free(names);
-    free(first);
-    free(rows);
-    free_parts(j, n);
-    return mw__answer_fail(out, MW_ENOMEM, "out of memory");
-  }
-  qsort(rows, nr, sizeof *rows, cmp_key);
-  size_t ng = 0;
-  for (size_t i = 0; i < nr; i++)
-    if (!ng || strcmp(names[ng - 1], rows[i].key) != 0) {
-      names[ng] = rows[i].key;
-      first[ng++] = i;
-    }
-  first[ng] = nr;
-  size_t certain = certain_by_name(j, n, "services", names, ng);
-  size_t end = offset + limit < certain ? offset + limit : certain;
-  int more = any_more(j, n) || certain > offset + limit;
+  by_name g;
+  if (group_by_name(p, n, "services", offset, limit, &g)) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  const row *rows = g.rows;
   mw_jsonw w;
   mw__answer_json(out, ANSWER_MAX, &w);
   mw__jw_obj(&w);
   mw__jw_key(&w, "services");
   mw__jw_arr(&w);
-  for (size_t g = offset; g < end; g++) {
+  for (size_t k = offset; k < g.end; k++) {
     int64_t spans = 0, ops = 0, inst = 0;
-    for (size_t i = first[g]; i < first[g + 1]; i++) {
+    for (size_t i = g.first[k]; i < g.first[k + 1]; i++) {
       spans += jint(rows[i].o, "span_count");
       inst += jint(rows[i].o, "instance_count");
       int64_t o = jint(rows[i].o, "operation_count");
       if (o > ops) ops = o;
     }
     mw__jw_obj(&w);
-    mw__jw_kstr(&w, "name", names[g]);
+    mw__jw_kstr(&w, "name", g.names[k]);
     mw__jw_kint(&w, "span_count", spans);
     mw__jw_kint(&w, "operation_count", ops);
     mw__jw_kint(&w, "instance_count", inst);
-    if (first[g + 1] - first[g] > 1) mw__jw_kbool(&w, "operation_count_exact", 0);
+    if (g.first[k + 1] - g.first[k] > 1) mw__jw_kbool(&w, "operation_count_exact", 0);
     mw__jw_obj_end(&w);
   }
   mw__jw_arr_end(&w);
-  mw__jw_page(&w, more ? end : 0);
-  jw_federation(&w, c, n);
+  mw__jw_page(&w, g.more ? g.end : 0);
+  jw_federation(&w, p, n);
   mw__jw_obj_end(&w);
-  free(names);
-  free(first);
-  free(rows);
-  free_parts(j, n);
+  by_name_free(&g, n);
   return mw__answer_end(out, &w);
 }
 
@@ -578,42 +596,18 @@ int mw__fed_merge_operations(mw_arena *a, mw_fed_part *p, size_t n, const char *
     snprintf(what, sizeof what, "service %.200s", service);
     return not_found(p, n, out, what);
   }
-  mw_fed_part *c = p;
-  json_t **j = parse_parts(c, n);
-  if (!j) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
-  row *rows = NULL;
-  size_t nr = 0, cap = 0;
+  by_name g;
+  if (group_by_name(p, n, "operations", offset, limit, &g)) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  const row *rows = g.rows;
   int oom = 0;
-  for (size_t i = 0; i < n && !oom; i++)
-    if (j[i] && !(rows = add_rows(rows, &nr, &cap, json_object_get(j[i], "operations"), i, "name", NULL))) oom = 1;
-  const char **names = oom ? NULL : calloc(nr + 1, sizeof *names);
-  size_t *first = oom ? NULL : calloc(nr + 1, sizeof *first);
-  if (!names || !first) {
-    free(names);
-    free(first);
-    free(rows);
-    free_parts(j, n);
-    return mw__answer_fail(out, MW_ENOMEM, "out of memory");
-  }
-  qsort(rows, nr, sizeof *rows, cmp_key);
-  size_t ng = 0;
-  for (size_t i = 0; i < nr; i++)
-    if (!ng || strcmp(names[ng - 1], rows[i].key) != 0) {
-      names[ng] = rows[i].key;
-      first[ng++] = i;
-    }
-  first[ng] = nr;
-  size_t certain = certain_by_name(j, n, "operations", names, ng);
-  size_t end = offset + limit < certain ? offset + limit : certain;
-  int more = any_more(j, n) || certain > offset + limit;
   mw_jsonw w;
   mw__answer_json(out, ANSWER_MAX, &w);
   mw__jw_obj(&w);
   mw__jw_kstr(&w, "service", service);
   mw__jw_key(&w, "operations");
   mw__jw_arr(&w);
-  for (size_t g = offset; g < end && !oom; g++) {
-    size_t k0 = first[g], k1 = first[g + 1];
+  for (size_t k = offset; k < g.end && !oom; k++) {
+    size_t k0 = g.first[k], k1 = g.first[k + 1];
     int64_t count = 0, max = 0;
     int sampled = 0;
     for (size_t i = k0; i < k1; i++) {
@@ -665,7 +659,7 @@ int mw__fed_merge_operations(mw_arena *a, mw_fed_part *p, size_t n, const char *
       free(bins);
     }
     mw__jw_obj(&w);
-    mw__jw_kstr(&w, "name", names[g]);
+    mw__jw_kstr(&w, "name", g.names[k]);
     mw__jw_kint(&w, "count", count);
     mw__jw_kint(&w, "p50_ns", p50);
     mw__jw_kint(&w, "p90_ns", p90);
@@ -676,13 +670,10 @@ int mw__fed_merge_operations(mw_arena *a, mw_fed_part *p, size_t n, const char *
     mw__jw_obj_end(&w);
   }
   mw__jw_arr_end(&w);
-  mw__jw_page(&w, more ? end : 0);
-  jw_federation(&w, c, n);
+  mw__jw_page(&w, g.more ? g.end : 0);
+  jw_federation(&w, p, n);
   mw__jw_obj_end(&w);
-  free(names);
-  free(first);
-  free(rows);
-  free_parts(j, n);
+  by_name_free(&g, n);
   if (oom) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
   return mw__answer_end(out, &w);
 }
