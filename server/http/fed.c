@@ -253,30 +253,39 @@ void mw__fed_search(mw_req *r) {
   reply(r, &a, p, n);
 }
 
-/* A listing paged by rows (services, sources): every shard asked for its
- * first offset + limit rows, then merged. */
-typedef int (*listing_merge)(mw_arena *a, mw_fed_part *p, size_t n, size_t offset, size_t limit, mw_answer *out);
-
-static void fed_listing(mw_req *r, listing_merge merge) {
-  mw_page pg;
+/* A listing paged by rows (services, sources, operations): every shard
+ * asked for its first offset + limit rows; NULL after replying. */
+static mw_fed_part *fan_page(mw_req *r, mw_page *pg, size_t *n) {
   char rows[24];
-  if (fed_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, MW_FED_MAX_ROWS, &pg, rows)) return;
+  if (fed_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, MW_FED_MAX_ROWS, pg, rows)) return NULL;
   const char *vals[] = {"0", rows};
   const char **shards;
-  size_t n = shards_of(r, &shards);
-  const char *path = n ? sub_path(r, r->url, page_keys, vals, 2) : NULL;
-  mw_fed_part *p = path ? fan(r, "GET", path, NULL, 0, shards, n, 0) : NULL;
-  if (!p) return;
-  mw_answer a;
-  merge(r->arena, p, n, pg.offset, pg.limit, &a);
-  reply(r, &a, p, n);
+  *n = shards_of(r, &shards);
+  const char *path = *n ? sub_path(r, r->url, page_keys, vals, 2) : NULL;
+  return path ? fan(r, "GET", path, NULL, 0, shards, *n, 0) : NULL;
 }
 
 /* GET /api/v1/services */
-void mw__fed_services(mw_req *r) { fed_listing(r, mw__fed_merge_services); }
+void mw__fed_services(mw_req *r) {
+  mw_page pg;
+  size_t n;
+  mw_fed_part *p = fan_page(r, &pg, &n);
+  if (!p) return;
+  mw_answer a;
+  mw__fed_merge_services(r->arena, p, n, pg.offset, pg.limit, &a);
+  reply(r, &a, p, n);
+}
 
 /* GET /api/v1/sources (without shard=): every shard's, each with its shard */
-void mw__fed_sources(mw_req *r) { fed_listing(r, mw__fed_merge_sources); }
+void mw__fed_sources(mw_req *r) {
+  mw_page pg;
+  size_t n;
+  mw_fed_part *p = fan_page(r, &pg, &n);
+  if (!p) return;
+  mw_answer a;
+  mw__fed_merge_sources(r->arena, p, n, pg.offset, pg.limit, &a);
+  reply(r, &a, p, n);
+}
 
 /* GET /api/v1/services/{service}/operations */
 void mw__fed_operations(mw_req *r) {
@@ -287,13 +296,8 @@ void mw__fed_operations(mw_req *r) {
   const char *service = mw__arena_strndup(r->arena, rest, (size_t)(slash - rest));
   if (!service) return mw__reply_error(r, MW_ENOMEM, "out of memory");
   mw_page pg;
-  char rows[24];
-  if (fed_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, MW_FED_MAX_ROWS, &pg, rows)) return;
-  const char *vals[] = {"0", rows};
-  const char **shards;
-  size_t n = shards_of(r, &shards);
-  const char *path = n ? sub_path(r, r->url, page_keys, vals, 2) : NULL;
-  mw_fed_part *p = path ? fan(r, "GET", path, NULL, 0, shards, n, 0) : NULL;
+  size_t n;
+  mw_fed_part *p = fan_page(r, &pg, &n);
   if (!p) return;
   mw_answer a;
   mw__fed_merge_operations(r->arena, p, n, service, pg.offset, pg.limit, &a);

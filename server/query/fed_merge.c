@@ -573,17 +573,43 @@ static int cmp_hbin(const void *x, const void *y) {
   return (a->b > b->b) - (a->b < b->b);
 }
 
-/* Nearest rank over merged bins (sorted): the value of the k-th sample. */
-static int64_t hist_rank(const hbin *v, size_t n, int64_t total, double q) {
+/* Appends a shard's histogram ([[bucket, count], ...]) to *bins; -1 when out
+ * of memory (*bins as it was, still to be freed). */
+static int add_hist(hbin **bins, size_t *nb, size_t *cb, json_t *hist) {
+  size_t t;
+  json_t *pair;
+  json_array_foreach(hist, t, pair) {
+    if (*nb == *cb) {
+      size_t nc = *cb ? *cb * 2 : 256;
+      hbin *nv = realloc(*bins, nc * sizeof *nv);
+      if (!nv) return -1;
+      *bins = nv;
+      *cb = nc;
+    }
+    (*bins)[(*nb)++] =
+        (hbin){(int)json_integer_value(json_array_get(pair, 0)), (int64_t)json_integer_value(json_array_get(pair, 1))};
+  }
+  return 0;
+}
+
+/* Nearest rank over the shards' bins (several shards' bins of one bucket
+ * add up), capped at max: a bucket's middle may pass the largest duration. */
+static int64_t hist_quantile(hbin *v, size_t nb, double q, int64_t max) {
+  qsort(v, nb, sizeof *v, cmp_hbin); /* sorted already after the first call: cheap */
+  int64_t total = 0;
+  for (size_t i = 0; i < nb; i++) total += v[i].n;
   int64_t k = (int64_t)(q * (double)total + 0.999999999);
   if (k < 1) k = 1;
   if (k > total) k = total;
-  int64_t seen = 0;
-  for (size_t i = 0; i < n; i++) {
+  int64_t seen = 0, value = nb ? mw__fed_bucket_value(v[nb - 1].b) : 0;
+  for (size_t i = 0; i < nb; i++) {
     seen += v[i].n;
-    if (seen >= k) return mw__fed_bucket_value(v[i].b);
+    if (seen >= k) {
+      value = mw__fed_bucket_value(v[i].b);
+      break;
+    }
   }
-  return n ? mw__fed_bucket_value(v[n - 1].b) : 0;
+  return value > max ? max : value;
 }
 
 int mw__fed_merge_operations(mw_arena *a, mw_fed_part *p, size_t n, const char *service, size_t offset, size_t limit,
@@ -622,38 +648,12 @@ int mw__fed_merge_operations(mw_arena *a, mw_fed_part *p, size_t n, const char *
       hbin *bins = NULL;
       size_t nb = 0, cb = 0;
       for (size_t i = k0; i < k1 && !oom; i++) {
-        size_t t;
-        json_t *pair;
-        json_array_foreach(json_object_get(rows[i].o, "hist"), t, pair) {
-          if (nb == cb) {
-            size_t nc = cb ? cb * 2 : 256;
-            hbin *nv = realloc(bins, nc * sizeof *nv);
-            if (!nv) {
-              oom = 1;
-              break;
-            }
-            bins = nv;
-            cb = nc;
-          }
-          bins[nb++] = (hbin){(int)json_integer_value(json_array_get(pair, 0)),
-                              (int64_t)json_integer_value(json_array_get(pair, 1))};
-        }
+        if (add_hist(&bins, &nb, &cb, json_object_get(rows[i].o, "hist"))) oom = 1;
       }
       if (nb) {
-        qsort(bins, nb, sizeof *bins, cmp_hbin);
-        size_t u = 0;
-        for (size_t i = 0; i < nb; i++) {
-          if (u && bins[u - 1].b == bins[i].b) bins[u - 1].n += bins[i].n;
-          else bins[u++] = bins[i];
-        }
-        int64_t total = 0;
-        for (size_t i = 0; i < u; i++) total += bins[i].n;
-        p50 = hist_rank(bins, u, total, 0.50);
-        p90 = hist_rank(bins, u, total, 0.90);
-        p99 = hist_rank(bins, u, total, 0.99);
-        if (p99 > max) p99 = max; /* the bucket's middle may pass the largest */
-        if (p90 > max) p90 = max;
-        if (p50 > max) p50 = max;
+        p50 = hist_quantile(bins, nb, 0.50, max);
+        p90 = hist_quantile(bins, nb, 0.90, max);
+        p99 = hist_quantile(bins, nb, 0.99, max);
         approx = 1;
       }
       free(bins);
@@ -1101,22 +1101,7 @@ int mw__fed_compare_thresholds(mw_arena *a, mw_fed_part *p, size_t n, const char
       own50 = jint(op, "p50_ns");
       own90 = jint(op, "p90_ns");
       if (jint(op, "max_ns") > max) max = jint(op, "max_ns");
-      size_t t;
-      json_t *pair;
-      json_array_foreach(json_object_get(op, "hist"), t, pair) {
-        if (nb == cb) {
-          size_t nc = cb ? cb * 2 : 256;
-          hbin *nv = realloc(bins, nc * sizeof *nv);
-          if (!nv) {
-            oom = 1;
-            break;
-          }
-          bins = nv;
-          cb = nc;
-        }
-        bins[nb++] = (hbin){(int)json_integer_value(json_array_get(pair, 0)),
-                            (int64_t)json_integer_value(json_array_get(pair, 1))};
-      }
+      if (add_hist(&bins, &nb, &cb, json_object_get(op, "hist"))) oom = 1;
     }
   }
   free_parts(j, n);
@@ -1132,18 +1117,8 @@ int mw__fed_compare_thresholds(mw_arena *a, mw_fed_part *p, size_t n, const char
     *p50 = own50;
     *p90 = own90;
   } else {
-    qsort(bins, nb, sizeof *bins, cmp_hbin);
-    size_t u = 0;
-    for (size_t i = 0; i < nb; i++) {
-      if (u && bins[u - 1].b == bins[i].b) bins[u - 1].n += bins[i].n;
-      else bins[u++] = bins[i];
-    }
-    int64_t total = 0;
-    for (size_t i = 0; i < u; i++) total += bins[i].n;
-    *p50 = hist_rank(bins, u, total, 0.50);
-    *p90 = hist_rank(bins, u, total, 0.90);
-    if (*p50 > max) *p50 = max;
-    if (*p90 > max) *p90 = max;
+    *p50 = hist_quantile(bins, nb, 0.50, max);
+    *p90 = hist_quantile(bins, nb, 0.90, max);
   }
   free(bins);
   if (*p50 < 1) *p50 = 1; /* the sub-request's thresholds are positive */
