@@ -46,6 +46,10 @@ static void handle_trace_post(mw_req *r) {
   const char *slash = strchr(id, '/');
   uint8_t tid[16];
   if (mw__param_hex(r, "trace id", id, slash ? (size_t)(slash - id) : strlen(id), tid, 16)) return;
+  if (slash && strcmp(slash, "/timeline") == 0) { /* a GET route: the method is wrong, not the path */
+    r->allow = "GET, HEAD";
+    return mw__reply_error(r, MW_EMETHOD, "POST is not allowed on %.200s: use %s", r->url, r->allow);
+  }
   if (!slash || strcmp(slash, "/explain") != 0)
     return mw__reply_error(r, MW_ENOTFOUND, "no such endpoint: POST %s (only .../explain takes a body)", r->url);
   if (mw__param_only(r, NULL, 0)) return;
