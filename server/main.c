@@ -16,6 +16,7 @@
 #include "http/auth.h"
 #include "http/http.h"
 #include "model/rules.h"
+#include "query/fed.h"
 #include "store/store.h"
 
 typedef struct app {
@@ -34,10 +35,10 @@ static void close_all(app *a) {
    * commit, so none is still suspended when the daemon stops (libmicrohttpd
    * refuses to stop with suspended connections). New requests were already
    * refused by the quiesce, and late commits get MW_ESHUTDOWN. */
-  mw__store_drain(a->store);
+  if (a->store) mw__store_drain(a->store);
   mw__http_stop(a->http);
   a->http = NULL;
-  mw__store_close(a->store);
+  if (a->store) mw__store_close(a->store);
   a->store = NULL;
   uv_close((uv_handle_t *)&a->sigint, NULL);
   uv_close((uv_handle_t *)&a->sigterm, NULL);
@@ -118,8 +119,9 @@ int main(int argc, char **argv) {
                       .warmup_ns = a.cfg.rules.warmup_ns,
                       .cooldown_ns = a.cfg.rules.cooldown_ns,
                       .max_sources = a.cfg.rules.max_sources_u};
-  mw_rules *rules = a.cfg.rules.on ? mw__rules_new(&ro) : NULL;
-  if (a.cfg.rules.on && !rules) {
+  int rules_on = a.cfg.rules.on && !a.cfg.query_only; /* the query role stores nothing */
+  mw_rules *rules = rules_on ? mw__rules_new(&ro) : NULL;
+  if (rules_on && !rules) {
     mw__error("cannot start", "err=\"out of memory for the rules' sources (--rules-max-sources)\"");
     return 1;
   }
@@ -135,9 +137,17 @@ int main(int argc, char **argv) {
                       .retention_every_ns = (int64_t)a.cfg.retention_every_s * 1000000000,
                       .max_db_bytes = a.cfg.max_db_bytes,
                       .blocks = a.cfg.span_blocks ? MW_STORE_BLOCKS_ON : MW_STORE_BLOCKS_OFF};
-  if ((rc = mw__store_open(&so, &a.store, err, sizeof err))) {
+  mw_fed *fed = NULL;
+  if (a.cfg.peers &&
+      (rc = mw__fed_new(a.cfg.peers, a.cfg.peers_refresh_ns, a.cfg.peer_timeout_ns, &fed, err, sizeof err))) {
+    mw__error("cannot start", "err=\"%s\"", err);
+    mw__rules_free(rules);
+    return rc == MW_EINVAL ? 2 : 1;
+  }
+  if (!a.cfg.query_only && (rc = mw__store_open(&so, &a.store, err, sizeof err))) {
     mw__error("cannot open the database", "err=\"%s\"", err);
     mw__rules_free(rules);
+    mw__fed_free(fed);
     return 1;
   }
   mw_auth auth = {0};
@@ -147,8 +157,9 @@ int main(int argc, char **argv) {
       (a.cfg.tls_cert &&
        (!(cert = read_file(a.cfg.tls_cert, err, sizeof err)) || !(key = read_file(a.cfg.tls_key, err, sizeof err))))) {
     mw__error("cannot start", "err=\"%s\"", err);
-    mw__store_close(a.store);
+    if (a.store) mw__store_close(a.store);
     mw__rules_free(rules);
+    mw__fed_free(fed);
     return 1;
   }
   mw_http_opts ho = {.listen = a.cfg.listen,
@@ -177,15 +188,20 @@ int main(int argc, char **argv) {
                      .exectrace_timeout_ns = a.cfg.exectrace_timeout_ns,
                      .exectrace_memory = a.cfg.exectrace_memory,
                      .exectrace_max_output = a.cfg.exectrace_max_output,
+                     .fed = fed,
+                     .federation_threads = a.cfg.federation_threads,
                      .store = a.store};
   if ((rc = mw__http_start(&ho, &a.http, err, sizeof err))) {
     mw__error("cannot start the HTTP server", "err=\"%s\"", err);
-    mw__store_close(a.store);
+    if (a.store) mw__store_close(a.store);
     mw__rules_free(rules);
+    mw__fed_free(fed);
     return 1;
   }
-  mw__info("started", "version=%s data=%s sync=%s span_blocks=%s", MW_VERSION, a.cfg.data_dir,
-           a.cfg.sync_full ? "full" : "normal", a.cfg.span_blocks ? "on" : "off");
+  if (a.cfg.query_only) mw__info("started", "version=%s role=query peers=\"%s\"", MW_VERSION, a.cfg.peers);
+  else
+    mw__info("started", "version=%s data=%s sync=%s span_blocks=%s peers=\"%s\"", MW_VERSION, a.cfg.data_dir,
+             a.cfg.sync_full ? "full" : "normal", a.cfg.span_blocks ? "on" : "off", a.cfg.peers ? a.cfg.peers : "");
 
   a.loop = uv_default_loop();
   uv_signal_init(a.loop, &a.sigint);
@@ -198,6 +214,7 @@ int main(int argc, char **argv) {
   uv_run(a.loop, UV_RUN_DEFAULT);
   uv_loop_close(a.loop);
   mw__rules_free(rules); /* the store that fed them is closed */
+  mw__fed_free(fed);     /* the federation threads are joined */
   mw__tokens_free(&auth.ingest);
   mw__tokens_free(&auth.query);
   free(cert);

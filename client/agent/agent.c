@@ -563,9 +563,10 @@ static int run(agent *a) {
     agent_log(LOG_ERROR, "cannot start", "error=\"%s\"", err);
     goto out;
   }
-  agent_log(LOG_INFO, "starting", "service=\"%s\" instance=\"%s\" collector=\"%s\" pprof=\"%s\" spool_dir=\"%s\"",
-            a->cfg.service, a->cfg.instance ? a->cfg.instance : "", a->cfg.collector, a->cfg.pprof,
-            a->cfg.spool_dir ? a->cfg.spool_dir : "");
+  agent_log(LOG_INFO, "starting",
+            "service=\"%s\" instance=\"%s\" collector=\"%s\" runtime=%s pprof=\"%s\" spool_dir=\"%s\"", a->cfg.service,
+            a->cfg.instance ? a->cfg.instance : "", a->cfg.collector, a->cfg.otlp_runtime ? "otlp" : "ingest",
+            a->cfg.pprof, a->cfg.spool_dir ? a->cfg.spool_dir : "");
   uv_timer_init(a->loop, &a->batch_timer);
   uv_timer_init(a->loop, &a->stats_timer);
   uv_timer_init(a->loop, &a->grace_timer);

@@ -32,6 +32,7 @@ typedef struct agent_config {
 
   char *service, *instance;
   char *collector, *pprof;
+  int otlp_runtime; /* runtime data as OTLP traces to the collector's /v1/traces (docs/SHARDING.md) */
 
   int cpu_seconds;           /* length of each CPU profile window; 0: no continuous profiling */
   double goroutine_rate;     /* goroutine profiles (debug=0) per second; 0: none */

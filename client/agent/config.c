@@ -38,6 +38,11 @@ typedef struct opt {
  * log-level, tail-from, help, version. */
 static const opt opts[] = {
     {"collector", T_STR, OFF(collector), "http://127.0.0.1:4318", "URL", "meanwhiled's base URL"},
+    {"otlp-runtime", T_BOOL, OFF(otlp_runtime), "false", NULL,
+     "send runtime data inside OTLP traces (POST /v1/traces, scope meanwhile.runtime, the\n"
+     "service's service.name and service.instance.id) to --collector: for an OpenTelemetry\n"
+     "Collector that routes each process to one of several meanwhiled shards, so that its\n"
+     "runtime data goes where its spans go (docs/SHARDING.md)"},
     {"pprof", T_STR, OFF(pprof), "http://127.0.0.1:6060/debug/pprof", "URL", "the service's net/http/pprof base URL"},
     {"service", T_STR, OFF(service), NULL, "NAME",
      "the service, as its spans name it (default: $OTEL_SERVICE_NAME, else service.name in\n"
@@ -461,6 +466,9 @@ void agent_config_free(agent_config *cfg) {
 
 static int validate(agent_config *cfg, char *err, size_t errsz) {
   if (cfg->cpu_seconds > 3600) return snprintf(err, errsz, "--cpu-seconds is at most 3600"), -1;
+  if (cfg->otlp_runtime && cfg->trace_seconds > 0) /* meanwhiled reads those on a path of their own */
+    return snprintf(err, errsz, "execution traces (--trace-seconds) cannot go inside OTLP traces (--otlp-runtime) yet"),
+           -1;
   if (cfg->goroutine_rate > 100) return snprintf(err, errsz, "--goroutine-rate is at most 100 per second"), -1;
   if (cfg->trigger_factor != 0 && cfg->trigger_factor <= 1)
     return snprintf(err, errsz, "--trigger-factor must be above 1 (or 0: off)"), -1;

@@ -170,6 +170,7 @@ int sender_start(const agent_config *cfg, sender **out, char *err, size_t errsz)
   mw_client_options_init(&o);
   o.url = cfg->collector;
   o.encoding = cfg->encoding;
+  o.runtime_as_otlp = cfg->otlp_runtime;
   o.spool_dir = cfg->spool_dir;
   o.spool_max_bytes = cfg->spool_max_bytes;
   o.spool_max_files = (size_t)cfg->spool_max_files;

@@ -19,21 +19,23 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1 };
 #define URL_MAX 8192
 
 void cli_usage_leaks(FILE *f) {
-  fprintf(f, "Usage: meanwhile leaks --source ID [--start T] [--end T] [--limit N] [--json] [--url URL]\n"
+  fprintf(f, "Usage: meanwhile leaks --source ID [--shard URL] [--start T] [--end T] [--limit N] [--json] [--url URL]\n"
              "\n"
              "The goroutine stacks of a source whose count keeps growing (leak suspects), fastest first:\n"
              "their growth per hour, the operations that created them, and whether a goroutine leak\n"
              "profile proved them leaked (GET /api/v1/sources/{id}/goroutines/growth). T is unix\n"
-             "seconds or RFC 3339; the ids of sources are in GET /api/v1/sources.\n");
+             "seconds or RFC 3339; the ids of sources are in GET /api/v1/sources. With several shards\n"
+             "a source id is its shard's own: --shard URL names the shard (docs/FEDERATION.md).\n");
 }
 
 void cli_usage_gc(FILE *f) {
-  fprintf(f, "Usage: meanwhile gc --source ID [--start T] [--end T] [--step D] [--json] [--url URL]\n"
+  fprintf(f, "Usage: meanwhile gc --source ID [--shard URL] [--start T] [--end T] [--step D] [--json] [--url URL]\n"
              "\n"
              "GC pressure of a source per step (GC CPU, pauses, heap live and goal, allocation rate,\n"
              "assist share), then the operations of its service that lose most time to GC\n"
              "(GET /api/v1/sources/{id}/gc/pressure, GET /api/v1/gc/operations). D is a duration (1m).\n"
-             "With --json, the pressure answer only.\n");
+             "With --json, the pressure answer only. With several shards a source id is its shard's\n"
+             "own: --shard URL names the shard (docs/FEDERATION.md).\n");
 }
 
 /* GETs url from the server at base and parses the 2xx answer into *out (the
@@ -70,20 +72,17 @@ static void put_time(int64_t ns) {
 }
 
 typedef struct args {
-  const char *source, *start, *end, *limit, *step, *url;
+  const char *source, *shard, *start, *end, *limit, *step, *url;
   int raw;
 } args;
 
 static int parse(const char *cmd, int argc, char **argv, args *a, void (*usage)(FILE *)) {
-  static const struct option longopts[] = {{"source", required_argument, NULL, 's'},
-                                           {"start", required_argument, NULL, 'a'},
-                                           {"end", required_argument, NULL, 'e'},
-                                           {"limit", required_argument, NULL, 'l'},
-                                           {"step", required_argument, NULL, 'p'},
-                                           {"json", no_argument, NULL, 'j'},
-                                           {"url", required_argument, NULL, 'u'},
-                                           {"help", no_argument, NULL, 'h'},
-                                           {0}};
+  static const struct option longopts[] = {
+      {"source", required_argument, NULL, 's'}, {"start", required_argument, NULL, 'a'},
+      {"end", required_argument, NULL, 'e'},    {"limit", required_argument, NULL, 'l'},
+      {"step", required_argument, NULL, 'p'},   {"json", no_argument, NULL, 'j'},
+      {"url", required_argument, NULL, 'u'},    {"shard", required_argument, NULL, 'H'},
+      {"help", no_argument, NULL, 'h'},         {0}};
   memset(a, 0, sizeof *a);
   int c, leaks = strcmp(cmd, "leaks") == 0;
   while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -101,6 +100,7 @@ static int parse(const char *cmd, int argc, char **argv, args *a, void (*usage)(
       break;
     case 'j': a->raw = 1; break;
     case 'u': a->url = optarg; break;
+    case 'H': a->shard = optarg; break;
     case 'h': usage(stdout); return -1;
     default: return cli_bad_option(cmd, c, argv);
     }
@@ -118,7 +118,8 @@ static int make_url(const char *cmd, const args *a, const char *path, char *base
   if (rc) return rc;
   if ((size_t)snprintf(url, URL_MAX, "%s%s", base, path) >= URL_MAX ||
       (a->start && cli_url_add_param(url, URL_MAX, "start", a->start)) ||
-      (a->end && cli_url_add_param(url, URL_MAX, "end", a->end)))
+      (a->end && cli_url_add_param(url, URL_MAX, "end", a->end)) ||
+      (a->shard && cli_url_add_param(url, URL_MAX, "shard", a->shard)))
     return cli_bad_usage(cmd, "%s", "the URL is too long");
   return 0;
 }

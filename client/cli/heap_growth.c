@@ -107,13 +107,15 @@ int cli_render_heap_growth(FILE *out, const json_t *g, const cli_render_opts *o)
 }
 
 void cli_usage_heap_growth(FILE *f) {
-  fprintf(f, "Usage: meanwhile heap-growth --source ID [--since 1h] [--limit N] [--json] [--url URL]\n"
+  fprintf(f, "Usage: meanwhile heap-growth --source ID [--shard URL] [--since 1h] [--limit N] [--json] [--url URL]\n"
              "\n"
              "The stacks whose in-use heap grew most (GET /api/v1/sources/{id}/heap/growth): the\n"
              "source's latest heap profile of the last D against its latest one of the D before,\n"
              "compared stack by stack like go tool pprof -base.\n"
              "\n"
              "  --source ID     the source (meanwhile's id, as /api/v1/sources lists them)\n"
+             "  --shard URL     with several shards (a front started with --peers): the shard whose\n"
+             "                  source id it is, as the shard field of a timeline names it\n"
              "  --since D       the window of each side (default 1h)\n"
              "  --limit N       stacks to list, 1 to 1000 (default 20)\n"
              "  --json          print the server's answer unchanged\n"
@@ -123,14 +125,12 @@ void cli_usage_heap_growth(FILE *f) {
 enum { URL_MAX = 8192 };
 
 int cli_cmd_heap_growth(int argc, char **argv) {
-  static const struct option longopts[] = {{"source", required_argument, NULL, 's'},
-                                           {"since", required_argument, NULL, 'S'},
-                                           {"limit", required_argument, NULL, 'l'},
-                                           {"json", no_argument, NULL, 'j'},
-                                           {"url", required_argument, NULL, 'u'},
-                                           {"help", no_argument, NULL, 'h'},
-                                           {0}};
-  const char *url_flag = NULL, *source_s = NULL, *since_s = "1h", *limit_s = "20";
+  static const struct option longopts[] = {
+      {"source", required_argument, NULL, 's'}, {"since", required_argument, NULL, 'S'},
+      {"limit", required_argument, NULL, 'l'},  {"json", no_argument, NULL, 'j'},
+      {"url", required_argument, NULL, 'u'},    {"shard", required_argument, NULL, 'H'},
+      {"help", no_argument, NULL, 'h'},         {0}};
+  const char *url_flag = NULL, *shard = NULL, *source_s = NULL, *since_s = "1h", *limit_s = "20";
   int raw = 0, c;
   int64_t since = 0;
   while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -140,6 +140,7 @@ int cli_cmd_heap_growth(int argc, char **argv) {
     case 'l': limit_s = optarg; break;
     case 'j': raw = 1; break;
     case 'u': url_flag = optarg; break;
+    case 'H': shard = optarg; break;
     case 'h': cli_usage_heap_growth(stdout); return 0;
     default: return cli_bad_option("heap-growth", c, argv);
     }
@@ -160,7 +161,7 @@ int cli_cmd_heap_growth(int argc, char **argv) {
   if (rc) return rc;
   snprintf(num, sizeof num, "%ld", limit);
   if (cli_heap_growth_url(url, sizeof url, base, source, since, (int64_t)time(NULL)) ||
-      cli_url_add_param(url, sizeof url, "limit", num))
+      cli_url_add_param(url, sizeof url, "limit", num) || (shard && cli_url_add_param(url, sizeof url, "shard", shard)))
     return cli_bad_usage("heap-growth", "%s", "the arguments make too long a URL");
   cli_response r = {0};
   rc = cli_fetch(base, url, NULL, &r);

@@ -378,9 +378,25 @@ int mw_client_push_runtime(mw_client *c, const char *kind, const void *body, siz
 
   mw__payload p = {.created_ns = mw__client_real_ns()};
   snprintf(p.kind, sizeof p.kind, "%s", kind);
+  int rc = MW_ERR_NOMEM;
+  if (c->o.runtime_as_otlp) { /* the same parameters, inside an OTLP trace request (carrier.c) */
+    uint8_t *otlp = NULL;
+    size_t otlp_len = 0;
+    snprintf(p.ctype, sizeof p.ctype, "application/x-protobuf");
+    if (!(p.target = strdup("/v1/traces"))) goto out;
+    if ((rc = mw__carrier_encode(kind, rp, body, len, p.created_ns, &c->rng, &otlp, &otlp_len))) goto out;
+    if (mw__client_is_compressed(body, len)) { /* a gzip'd profile: the envelope around it is small */
+      p.body = otlp;
+      p.len = otlp_len;
+    } else {
+      rc = set_body(c, &p, otlp, otlp_len);
+      free(otlp);
+      if (rc) goto out;
+    }
+    return push(c, &p);
+  }
   snprintf(p.ctype, sizeof p.ctype, "%s",
            strcmp(kind, "gctrace") == 0 || strcmp(kind, "schedtrace") == 0 ? "text/plain" : "application/octet-stream");
-  int rc = MW_ERR_NOMEM;
   if (!(p.target = strdup(target))) goto out;
   if ((rc = set_body(c, &p, body, len))) goto out;
   return push(c, &p);

@@ -74,6 +74,26 @@ void mw__push_http_free(mw__push_http **h);
 int mw__push_http_post(mw__push_http *h, const mw__payload *p, mw__push_result *r);
 const char *mw__push_http_last(const mw__push_http *h);
 
+/* --- runtime payloads inside OTLP traces (carrier.c, docs/SHARDING.md) ------------ */
+
+#define MW__CARRIER_SCOPE "meanwhile.runtime"
+#define MW__CARRIER_VERSION "1"
+#define MW__CARRIER_ATTR_KIND "meanwhile.kind"
+#define MW__CARRIER_ATTR_TIME "meanwhile.time_ns"
+#define MW__CARRIER_ATTR_DURATION "meanwhile.duration_ns"
+#define MW__CARRIER_ATTR_PROCESS_START "meanwhile.process_start_ns"
+#define MW__CARRIER_ATTR_TRIGGER "meanwhile.trigger"
+#define MW__CARRIER_ATTR_PAYLOAD "meanwhile.payload"
+
+/* Writes an OTLP ExportTraceServiceRequest (protobuf) holding one span of the
+ * scope MW__CARRIER_SCOPE under the resource service.name = rp->service,
+ * service.instance.id = rp->instance (when set), whose attributes carry kind,
+ * rp's times and trigger, and the len bytes of body. Its trace and span ids
+ * come from *rng (xorshift64 state); its start is rp->time_ns, or now_ns.
+ * *out (the caller frees it) gets *out_len bytes. Returns 0 or MW_ERR_NOMEM. */
+int mw__carrier_encode(const char *kind, const mw_runtime_params *rp, const void *body, size_t len, int64_t now_ns,
+                       uint64_t *rng, uint8_t **out, size_t *out_len);
+
 /* --- spool ----------------------------------------------------------------------- */
 
 typedef struct mw__spool mw__spool;

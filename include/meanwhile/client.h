@@ -90,6 +90,14 @@ typedef struct mw_client_options {
   size_t spool_max_files;    /* 10000 */
   int spool_fsync;           /* fsync each spooled file before it counts as spooled (0) */
   const char *user_agent;    /* "libmeanwhile/<version>" */
+  /* Runtime pushes go to POST /v1/traces as OTLP traces instead of to
+   * /api/v1/ingest/{kind}: one span of the scope "meanwhile.runtime" under the
+   * resource service.name and service.instance.id, carrying the payload and its
+   * parameters (docs/SHARDING.md). For an OpenTelemetry Collector that routes
+   * spans by process to meanwhiled shards: the runtime data takes the same
+   * route as the process's spans. The Collector answers for itself, so a push's
+   * answer names no early-warning requests then. (0) */
+  int runtime_as_otlp;
   /* Called in the thread that pushes or flushes, once per change of a
    * payload's fate; may be NULL. Must not call back into the handle. */
   void (*on_outcome)(void *user, const mw_outcome *o);

@@ -21,8 +21,9 @@ enum opt_type {
   T_BYTES0,
   T_FLOAT0,
   T_ONOFF,
-  T_HTTPURL,   /* optional: an http(s) URL without query or fragment */
-  T_GRAFANAUID /* optional: a Grafana uid (letters, digits, - and _, at most 40) */
+  T_HTTPURL,    /* optional: an http(s) URL without query or fragment */
+  T_GRAFANAUID, /* optional: a Grafana uid (letters, digits, - and _, at most 40) */
+  T_ROLE        /* shard or query */
 };
 
 typedef struct opt {
@@ -121,6 +122,18 @@ static const opt options[] = {
      "address space one meanwhile-exectrace may use (RLIMIT_AS; GOMEMLIMIT at 3/4 of it); 0 for no limit"},
     {"exectrace-max-output", "MEANWHILE_EXECTRACE_MAX_OUTPUT", T_BYTES0, OFF(exectrace_max_output), "0",
      "the most meanwhile-exectrace may write for one trace (like 512MiB); 0: 8 times --max-body-bytes"},
+    {"peers", "MEANWHILE_PEERS", T_OPTSTR, OFF(peers), "",
+     "the shards this meanwhiled asks for federated queries, itself included: http://a:4318,http://b:4318, or "
+     "dns+http://name:4318 for every address of a name (docs/FEDERATION.md)"},
+    {"peers-refresh", "MEANWHILE_PEERS_REFRESH", T_DURATION0, OFF(peers_refresh_ns), "30s",
+     "how old the addresses of a dns+ peer may get before a query resolves the name again"},
+    {"peer-timeout", "MEANWHILE_PEER_TIMEOUT", T_DURATION0, OFF(peer_timeout_ns), "5s",
+     "how long a federated query waits for one shard (connecting included) before it answers without it"},
+    {"federation-threads", "MEANWHILE_FEDERATION_THREADS", T_UINT, OFF(federation_threads), "4",
+     "threads that run federated queries (they wait on the shards, so they are not --query-threads)"},
+    {"role", "MEANWHILE_ROLE", T_ROLE, OFF(query_only), "shard",
+     "shard: store what is sent and answer queries; query: query-only, no database and no ingest, every query "
+     "federated over --peers"},
     {"rules", "MEANWHILE_RULES", T_ONOFF, OFF(rules.on), "on",
      "off: no early-warning rules and no per-source runtime gauges in /metrics (the writer feeds them nothing)"},
     {"rule-heap-growth", "MEANWHILE_RULE_HEAP_GROWTH", T_FLOAT0, OFF(rules.heap_factor), "2",
@@ -249,6 +262,11 @@ static int set_value(mw_config *cfg, const opt *o, const char *v, char *err, siz
     else if (strcmp(v, "off") == 0) *(int *)p = 0;
     else goto bad;
     return MW_OK;
+  case T_ROLE:
+    if (strcmp(v, "shard") == 0) *(int *)p = 0;
+    else if (strcmp(v, "query") == 0) *(int *)p = 1;
+    else goto bad;
+    return MW_OK;
   case T_SYNC:
     if (strcmp(v, "full") == 0) *(int *)p = 1;
     else if (strcmp(v, "normal") == 0) *(int *)p = 0;
@@ -293,9 +311,12 @@ int mw__config_parse(int argc, char **argv, mw_config *cfg, FILE *out, char *err
   cfg->ingest_tokens = getenv("MEANWHILE_INGEST_TOKENS");
   cfg->query_tokens = getenv("MEANWHILE_QUERY_TOKENS");
 
+  /* getopt_long returns an option's val: start above every char value so that
+   * the 58th option is not read as ':' (nor the 63rd as '?', the 86th as 'V') */
+  enum { OPT_BASE = 256 };
   struct option longopts[N_OPTIONS + 3];
   for (size_t i = 0; i < N_OPTIONS; i++)
-    longopts[i] = (struct option){options[i].flag, required_argument, NULL, (int)(i + 1)};
+    longopts[i] = (struct option){options[i].flag, required_argument, NULL, (int)(OPT_BASE + i)};
   longopts[N_OPTIONS] = (struct option){"help", no_argument, NULL, 'h'};
   longopts[N_OPTIONS + 1] = (struct option){"version", no_argument, NULL, 'V'};
   longopts[N_OPTIONS + 2] = (struct option){0};
@@ -315,7 +336,11 @@ int mw__config_parse(int argc, char **argv, mw_config *cfg, FILE *out, char *err
       snprintf(err, errsz, "%s option %s (see --help)", c == ':' ? "missing value for" : "unknown", argv[optind - 1]);
       return MW_EINVAL;
     }
-    if (set_value(cfg, &options[c - 1], optarg, err, errsz)) return MW_EINVAL;
+    if (c < OPT_BASE || (size_t)(c - OPT_BASE) >= N_OPTIONS) {
+      snprintf(err, errsz, "unknown option %s (see --help)", argv[optind - 1]);
+      return MW_EINVAL;
+    }
+    if (set_value(cfg, &options[c - OPT_BASE], optarg, err, errsz)) return MW_EINVAL;
   }
   if (cfg->limits.max_attr_depth > MW_ATTR_DEPTH_MAX) {
     snprintf(err, errsz, "--max-attr-depth is at most %d (values that deep still render)", MW_ATTR_DEPTH_MAX);
@@ -335,6 +360,14 @@ int mw__config_parse(int argc, char **argv, mw_config *cfg, FILE *out, char *err
   }
   if (!cfg->grafana_url != !cfg->grafana_datasource_uid) {
     snprintf(err, errsz, "--grafana-url and --grafana-datasource-uid go together (the link opens that data source)");
+    return MW_EINVAL;
+  }
+  if (cfg->query_only && !cfg->peers) {
+    snprintf(err, errsz, "--role query needs --peers: a query-only meanwhiled holds no data of its own");
+    return MW_EINVAL;
+  }
+  if (cfg->peers && cfg->peer_timeout_ns <= 0) {
+    snprintf(err, errsz, "--peer-timeout must be above 0");
     return MW_EINVAL;
   }
   if (optind < argc) {

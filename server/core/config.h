@@ -47,7 +47,13 @@ typedef struct mw_config {
   int64_t exectrace_timeout_ns;
   uint64_t exectrace_memory;     /* 0 = no limit */
   uint64_t exectrace_max_output; /* 0 = 8 x max_body_bytes */
-  struct {                       /* the early-warning rules (model/rules.h's mw_rules_opts) */
+  /* query federation (docs/FEDERATION.md) */
+  const char *peers;        /* --peers: the shards, comma-separated; NULL: none */
+  int64_t peers_refresh_ns; /* how old a DNS resolution of a dns+ peer may get */
+  int64_t peer_timeout_ns;  /* one shard's answer */
+  unsigned federation_threads;
+  int query_only; /* --role query: no store, no ingest; needs peers */
+  struct {        /* the early-warning rules (model/rules.h's mw_rules_opts) */
     double heap_factor, goroutine_factor, gc_cpu_percent, goroutine_min_f;
     int64_t heap_window_ns, goroutine_window_ns, gc_window_ns, pause_p99_ns, warmup_ns, cooldown_ns;
     uint64_t heap_min_bytes;

@@ -5,6 +5,7 @@
 #include "http/http_int.h"
 #include "core/error.h"
 #include "query/catalog.h"
+#include "query/fed.h"
 #include "query/tempo.h"
 #include "query/traces.h"
 
@@ -55,8 +56,9 @@ static void handle_services(mw_req *r) {
   static const char *const known[] = {"name", "offset", "limit"};
   mw_page pg;
   const char *name;
-  if (mw__param_only(r, known, 3) || mw__param_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, &pg) ||
-      mw__param_text(r, "name", 0, &name))
+  /* a federated sub-request may ask for a front's offset + limit rows (docs/FEDERATION.md) */
+  size_t max = mw__req_header(r, MW_FED_HEADER) ? MW_FED_MAX_ROWS : MW_PAGE_ROWS;
+  if (mw__param_only(r, known, 3) || mw__param_page(r, MW_PAGE_ROWS, max, &pg) || mw__param_text(r, "name", 0, &name))
     return;
   mw_answer a;
   mw__q_services(r->query, name, &pg, &a);
@@ -69,11 +71,13 @@ static void handle_operations(mw_req *r) {
   const char *slash = strrchr(rest, '/');
   if (!slash || strcmp(slash, "/operations") != 0 || slash == rest)
     return mw__reply_error(r, MW_ENOTFOUND, "no such endpoint: %s", r->url);
-  mw_operations_query q = {.service = mw__arena_strndup(r->arena, rest, (size_t)(slash - rest))};
+  /* a federated sub-request: each operation's duration histogram too (docs/FEDERATION.md) */
+  mw_operations_query q = {.service = mw__arena_strndup(r->arena, rest, (size_t)(slash - rest)),
+                           .hist = mw__req_header(r, MW_FED_HEADER) != NULL};
   if (!q.service) return mw__reply_error(r, MW_ENOMEM, "out of memory");
   static const char *const known[] = {"start", "end", "offset", "limit"};
   if (mw__param_only(r, known, 4) || mw__param_window(r, &q.start_ns, &q.end_ns) ||
-      mw__param_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, &q.page))
+      mw__param_page(r, MW_PAGE_ROWS, q.hist ? MW_FED_MAX_ROWS : MW_PAGE_ROWS, &q.page))
     return;
   mw_answer a;
   mw__q_operations(r->query, &q, &a);
@@ -81,9 +85,14 @@ static void handle_operations(mw_req *r) {
 }
 
 const mw_route mw__api_routes[] = {
-    {.method = "GET", .path = "/api/traces/", .prefix = 1, .query = 1, .handle = handle_trace},
-    {.method = "GET", .path = "/api/search", .query = 1, .handle = handle_search},
-    {.method = "GET", .path = "/api/v1/services", .query = 1, .handle = handle_services},
-    {.method = "GET", .path = "/api/v1/services/", .prefix = 1, .query = 1, .handle = handle_operations},
+    {.method = "GET", .path = "/api/traces/", .prefix = 1, .query = 1, .handle = handle_trace, .fed = mw__fed_trace_v1},
+    {.method = "GET", .path = "/api/search", .query = 1, .handle = handle_search, .fed = mw__fed_search},
+    {.method = "GET", .path = "/api/v1/services", .query = 1, .handle = handle_services, .fed = mw__fed_services},
+    {.method = "GET",
+     .path = "/api/v1/services/",
+     .prefix = 1,
+     .query = 1,
+     .handle = handle_operations,
+     .fed = mw__fed_operations},
     {0},
 };

@@ -33,6 +33,7 @@ typedef struct conn_rec {
   MHD_socket fd;
   int64_t deadline_ns; /* the headers are due by then; 0 while a request is past its headers */
   int cut;             /* shut down by the watchdog */
+  int line;            /* the current request's line has come (under the lock) */
   /* set and read by the connection's own thread only, so without the lock */
   enum mw_uri_verdict verdict;
   size_t params;
@@ -59,17 +60,27 @@ static void *watch(void *arg) {
   pthread_mutex_lock(&g->mu);
   while (!g->stop) {
     int64_t now = mw__mono_ns();
-    size_t cut = 0;
+    size_t cut = 0, quiet = 0;
     for (conn_rec *c = g->head; c; c = c->next) {
       if (!c->deadline_ns || c->cut || now < c->deadline_ns) continue;
       shutdown(c->fd, SHUT_RDWR);
       c->cut = 1;
-      cut++;
+      if (c->line) cut++;
+      else quiet++;
     }
-    if (cut) {
+    if (cut || quiet) {
       pthread_mutex_unlock(&g->mu);
-      mw__warn("request headers too slow: closing", "connections=%zu after_s=%lld", cut,
-               (long long)(g->header_ns / 1000000000));
+      /* a request line and then headers too slow: a client misbehaving, or
+       * a slow-headers attack; no request line at all is also what an HTTP
+       * client's spare connection looks like (Go's transport dials one while
+       * it waits, and keeps it if another freed first): closed all the same,
+       * without a warning */
+      if (cut)
+        mw__warn("request headers too slow: closing", "connections=%zu after_s=%lld", cut,
+                 (long long)(g->header_ns / 1000000000));
+      if (quiet)
+        mw__info("no request on a new connection: closing", "connections=%zu after_s=%lld", quiet,
+                 (long long)(g->header_ns / 1000000000));
       pthread_mutex_lock(&g->mu);
     }
     if (g->stop) break; /* asked while the lock was let go to log */
@@ -178,6 +189,7 @@ void *mw__guard_on_uri(void *cls, const char *uri, struct MHD_Connection *conn) 
     int64_t due = mw__mono_ns() + g->header_ns;
     pthread_mutex_lock(&g->mu);
     if (c->deadline_ns > due) c->deadline_ns = due;
+    c->line = 1;
     pthread_mutex_unlock(&g->mu);
   }
   return NULL;
@@ -206,5 +218,6 @@ void mw__guard_request_done(mw_conn_guard *g, struct MHD_Connection *conn) {
   int64_t due = mw__mono_ns() + g->idle_ns + g->header_ns;
   pthread_mutex_lock(&g->mu);
   c->deadline_ns = due;
+  c->line = 0;
   pthread_mutex_unlock(&g->mu);
 }

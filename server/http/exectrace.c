@@ -379,8 +379,8 @@ const mw_route mw__exectrace_routes[] = {
      .body = 1,
      .handle = handle_ingest,
      .resume = resume_ingest},
-    {.method = "GET", .path = "/api/v1/exectraces", .query = 1, .handle = handle_list},
-    {.method = "GET", .path = "/api/v1/exectraces/", .prefix = 1, .query = 1, .handle = handle_raw},
-    {.method = "GET", .path = "/api/v1/exectrace/", .prefix = 1, .query = 1, .handle = handle_sub},
+    {.method = "GET", .path = "/api/v1/exectraces", .query = 1, .handle = handle_list, .by_shard = 1},
+    {.method = "GET", .path = "/api/v1/exectraces/", .prefix = 1, .query = 1, .handle = handle_raw, .by_shard = 1},
+    {.method = "GET", .path = "/api/v1/exectrace/", .prefix = 1, .query = 1, .handle = handle_sub, .by_shard = 1},
     {0},
 };

@@ -81,6 +81,6 @@ static void handle_gc_operations(mw_req *r) {
 }
 
 const mw_route mw__gor_routes[] = {
-    {.method = "GET", .path = "/api/v1/gc/operations", .query = 1, .handle = handle_gc_operations},
+    {.method = "GET", .path = "/api/v1/gc/operations", .query = 1, .handle = handle_gc_operations, .by_shard = 1},
     {0},
 };

@@ -41,6 +41,10 @@ typedef struct mw_http_opts {
   int64_t exectrace_timeout_ns;  /* a reader still running after this is killed */
   uint64_t exectrace_memory;     /* its address-space limit; 0: none */
   uint64_t exectrace_max_output; /* the most it may write; 0: 8 x max_body_bytes */
+  /* query federation (docs/FEDERATION.md): the shards (query/fed.h), or NULL */
+  struct mw_fed *fed;
+  unsigned federation_threads;
+  /* store NULL: the query role (--role query): no ingest, only federated queries */
 } mw_http_opts;
 
 /* Binds and starts serving; logs the bound address. Returns 0 or an error + message. */

@@ -28,6 +28,7 @@ struct mw_http {
   int tls;
   struct mw_query_pool *queries; /* http/query.c */
   struct mw_xt_pool *exectrace;  /* http/exectrace.c */
+  struct mw_fed_pool *fed_pool;  /* http/fed.c: with --peers */
 };
 
 typedef struct mw_req mw_req;
@@ -51,6 +52,13 @@ typedef struct mw_route {
   void (*handle)(mw_req *r);
   /* Called after a commit the request waited for; must reply. */
   void (*resume)(mw_req *r);
+  /* With --peers: answers the query across the shards (http/fed.c), on a
+   * federation thread, unless the request is a sub-request. */
+  void (*fed)(mw_req *r);
+  /* With --peers: takes shard=<one of the shards> (a GET of ids that are a
+   * shard's own: sources, snapshots, execution traces), and is then sent as
+   * it is to that shard, whose answer is the answer (http/fed.c). */
+  int by_shard;
 } mw_route;
 
 /* REQ_QUERY: queued for or running on a query thread (suspended); its reply
@@ -96,7 +104,8 @@ struct mw_req {
 
   /* handler state */
   void *ctx;
-  mw_tql *tql; /* a parsed TraceQL query (tempo.c): its regexes live outside the arena */
+  mw_tql *tql;             /* a parsed TraceQL query (tempo.c): its regexes live outside the arena */
+  const char *fed_missing; /* a federated answer without these shards (Meanwhile-Missing-Shards) */
   int64_t t0_ns;
 };
 
@@ -149,6 +158,31 @@ void mw__reqpool_destroy(mw_reqpool *p);
 /* Runs r's route on a query thread: suspends the connection, or replies 503
  * at once when the queue is full or the server stops. */
 void mw__query_submit(mw_req *r);
+/* mw__query_submit's admission to pool p (the query pool, or the federation pool). */
+void mw__req_submit_to(mw_req *r, mw_reqpool *p);
+/* Federated queries (http/fed.c): whether r is answered across the shards;
+ * submit runs it on a federation thread; the pool as the query pool's. */
+int mw__fed_wanted(mw_req *r);
+void mw__fed_submit(mw_req *r);
+int mw__fed_pool_start(mw_http *h, char *err, size_t errsz);
+void mw__fed_pool_stop(mw_http *h);
+void mw__fed_pool_free(mw_http *h);
+/* The federated handlers of the routes (their .fed). */
+void mw__fed_trace_v1(mw_req *r);
+void mw__fed_trace_v2(mw_req *r);
+void mw__fed_search(mw_req *r);
+void mw__fed_services(mw_req *r);
+void mw__fed_operations(mw_req *r);
+void mw__fed_trace_sub(mw_req *r);
+void mw__fed_compare(mw_req *r);
+void mw__fed_tags(mw_req *r);
+void mw__fed_sources(mw_req *r);
+/* For a .by_shard route given shard= where it is not taken (no --peers, or a
+ * sub-request): replies 400 and returns 1; else 0. */
+int mw__fed_shard_refused(mw_req *r);
+/* Replies with a status as it is (not from the error table): a shard's
+ * answer passed through; takes ownership of body (malloc'd). */
+void mw__reply_status(mw_req *r, unsigned status, const char *content_type, char *body, size_t len);
 /* Sends the reply the query thread kept (once the connection is resumed). */
 void mw__query_reply(mw_req *r);
 /* The query pool: start starts its threads; stop stops what runs, answers
@@ -272,6 +306,12 @@ extern const mw_route mw__tempo_routes[];
  * a TraceQL filter (*out NULL for none or {}; -1 once refused as a bad request). */
 struct mw_tql;
 void mw__tempo_trace(mw_req *r, const char *id, int v2);
+/* Tempo's trace by id: the id into tid and start/end checked (a range
+ * Grafana sends, otherwise unused: a trace is found by its id alone);
+ * -1 after replying 400. */
+int mw__tempo_trace_params(mw_req *r, const char *id, uint8_t tid[16]);
+/* 1 when the client asked for Tempo's protobuf (Accept: application/protobuf) */
+int mw__tempo_wants_pb(mw_req *r);
 int mw__tempo_tql(mw_req *r, const struct mw_tql **out);
 
 /* The pool of execution trace readers (http/exectrace.c): start finds the

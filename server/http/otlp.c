@@ -28,6 +28,9 @@ enum { MEDIA_PROTOBUF, MEDIA_JSON };
 typedef struct otlp_ctx {
   int media;
   mw_span_batch batch;
+  mw_otlp_carried carried; /* runtime payloads that came as spans (docs/SHARDING.md) */
+  int spans_pending;       /* the spans' job follows the carried runtime data's */
+  uint64_t body_hash;
   mw_otlp_prof_batch prof; /* /v1development/profiles */
 } otlp_ctx;
 
@@ -194,6 +197,9 @@ static int decoded(mw_req *r, otlp_ctx *c, int rc, const char *err) {
   if (rc == MW_OK && (rc = mw__req_account(r, mw__arena_used(r->arena))) != MW_OK) return reply_memory(r, c, rc), -1;
   if (rc) {
     if (rc == MW_ENOMEM) return reply_status(r, c->media, rc, "out of memory decoding the request; retry later"), -1;
+    if (rc == MW_EBUSY)
+      return reply_status(r, c->media, rc, "the server is at its limit (max_request_memory): retry after the delay"),
+             -1;
     return reply_status(r, c->media, rc == MW_ETOOBIG ? rc : MW_EINVAL, "%s", err), -1;
   }
   if (r->body) { /* the decoded structs live in the arena; the raw body is no longer needed */
@@ -210,6 +216,14 @@ static void commit(mw_req *r, otlp_ctx *c) {
   if (rc == MW_ESHUTDOWN) return reply_status(r, c->media, rc, "the server is shutting down: retry");
 }
 
+static void commit_spans(mw_req *r, otlp_ctx *c) {
+  c->spans_pending = 0;
+  memset(&r->job, 0, sizeof r->job);
+  mw__ingest_job_spans(&r->job, &c->batch, mw__arena_used(r->arena));
+  r->job.body_hash = c->body_hash ? c->body_hash : 1; /* 0 would mean "do not check" */
+  commit(r, c);
+}
+
 static void handle_traces(mw_req *r) {
   const uint8_t *data;
   size_t len;
@@ -220,18 +234,28 @@ static void handle_traces(mw_req *r) {
    * a retry of a request it stored in the last 10 minutes without storing it
    * again (the encoding is part of the hash: the same spans as JSON and as
    * protobuf are two bodies) */
-  uint64_t body_hash = mw__hash(data, len) ^ (uint64_t)c->media;
-  int rc = mw__ingest_otlp(r->arena, c->media == MEDIA_PROTOBUF ? MW_OTLP_PROTOBUF : MW_OTLP_JSON, data, len,
-                           &r->http->opts.limits, &c->batch, err, sizeof err);
+  c->body_hash = mw__hash(data, len) ^ (uint64_t)c->media;
+  /* runtime payloads in the scope meanwhile.runtime are taken out (a profile
+   * gzip'd inside one is inflated against the memory budget) */
+  mw_mem_account mem = {mw__req_take, mw__req_give, r, 0};
+  int rc = mw__ingest_otlp_split(r->arena, c->media == MEDIA_PROTOBUF ? MW_OTLP_PROTOBUF : MW_OTLP_JSON, data, len,
+                                 &r->http->opts.limits, mw__now_ns(), &mem, &c->batch, &c->carried, err, sizeof err);
   if (decoded(r, c, rc, err)) return;
+  if (c->carried.first) { /* the runtime data first, then the spans: the answer waits for both */
+    c->spans_pending = c->batch.n_rows > 0;
+    mw__ingest_job_runtime(&r->job, c->carried.first, mw__arena_used(r->arena));
+    /* a retry of this request (the Collector's queue) must not store the
+     * runtime data twice either: its own hash, apart from the spans' job */
+    r->job.body_hash = (c->body_hash ^ 0x72756e74696d65ull) | 1; /* "runtime"; never 0 */
+    return commit(r, c);
+  }
   if (c->batch.n_rows == 0) return reply_success(r, c);
-  mw__ingest_job_spans(&r->job, &c->batch, mw__arena_used(r->arena));
-  r->job.body_hash = body_hash ? body_hash : 1; /* 0 would mean "do not check" */
-  commit(r, c);
+  commit_spans(r, c);
 }
 
 static void resume_traces(mw_req *r) {
   otlp_ctx *c = r->ctx;
+  if (r->commit_rc == MW_OK && c->spans_pending) return commit_spans(r, c);
   switch (r->commit_rc) {
   case MW_OK: return reply_success(r, c);
   case MW_EFULL:

@@ -69,7 +69,18 @@ static void run(void *owner, mw_req *r) {
 }
 
 void mw__query_submit(mw_req *r) {
-  mw_reqpool *p = &r->http->queries->pool;
+  if (mw__fed_wanted(r)) return mw__fed_submit(r); /* http/fed.c */
+  if (mw__fed_shard_refused(r)) return;
+  if (!r->http->opts.store)
+    return mw__reply_error(r, MW_ENOTFOUND, "this meanwhiled is query-only (--role query): it holds no data; %s",
+                           r->route->by_shard ? "pass shard=<a shard of --peers, as the shard field of a federated "
+                                                "timeline or explain answer names it> to have that shard answer"
+                           : r->route->fed    ? "ask a shard for its own part"
+                                              : "this endpoint is answered by each shard");
+  mw__req_submit_to(r, &r->http->queries->pool);
+}
+
+void mw__req_submit_to(mw_req *r, mw_reqpool *p) {
   const mw_http_opts *o = &r->http->opts;
   uv_mutex_lock(&p->lock);
   int stopping = p->stopping, full = p->queued >= o->max_query_queue;

@@ -4,6 +4,7 @@
  * function of query/catalog.h or query/runtime.h, and replies with the
  * answer). */
 #include "http/http_int.h"
+#include "query/fed.h"
 #include "core/error.h"
 #include "core/timefmt.h"
 #include "ingest/runtime.h"
@@ -308,7 +309,9 @@ static void handle_pyroscope(mw_req *r) {
 static void handle_sources(mw_req *r) {
   mw_page pg;
   static const char *const known[] = {"offset", "limit"};
-  if (mw__param_only(r, known, 2) || mw__param_page(r, MW_PAGE_ROWS, MW_PAGE_ROWS, &pg)) return;
+  /* a federated sub-request may ask for a front's offset + limit rows (docs/FEDERATION.md) */
+  size_t max = mw__req_header(r, MW_FED_HEADER) ? MW_FED_MAX_ROWS : MW_PAGE_ROWS;
+  if (mw__param_only(r, known, 2) || mw__param_page(r, MW_PAGE_ROWS, max, &pg)) return;
   mw_answer a;
   mw__q_sources(r->query, &pg, &a);
   mw__reply_answer(r, &a);
@@ -381,8 +384,13 @@ const mw_route mw__runtime_routes[] = {
      .body = 1,
      .handle = handle_pyroscope,
      .resume = resume_ingest},
-    {.method = "GET", .path = "/api/v1/sources", .query = 1, .handle = handle_sources},
-    {.method = "GET", .path = "/api/v1/sources/", .prefix = 1, .query = 1, .handle = handle_source_sub},
-    {.method = "GET", .path = "/api/v1/snapshots/", .prefix = 1, .query = 1, .handle = handle_snapshot},
+    {.method = "GET",
+     .path = "/api/v1/sources",
+     .query = 1,
+     .handle = handle_sources,
+     .fed = mw__fed_sources,
+     .by_shard = 1},
+    {.method = "GET", .path = "/api/v1/sources/", .prefix = 1, .query = 1, .handle = handle_source_sub, .by_shard = 1},
+    {.method = "GET", .path = "/api/v1/snapshots/", .prefix = 1, .query = 1, .handle = handle_snapshot, .by_shard = 1},
     {0},
 };

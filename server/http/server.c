@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/timefmt.h"
 #include "http/status.h"
+#include "query/fed.h"
 #include "query/metrics.h"
 
 #include <arpa/inet.h>
@@ -119,6 +120,7 @@ static void queue_status(mw_req *r, unsigned status, unsigned retry_after, int a
   if (auth) MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"meanwhile\"");
   if (r->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
   if (r->close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+  if (r->fed_missing) MHD_add_response_header(resp, MW_FED_MISSING_HEADER, r->fed_missing);
   if (r->state == REQ_QUERY) { /* on a query thread: sent once the connection is resumed */
     if (r->answer) MHD_destroy_response(r->answer);
     r->answer = resp;
@@ -149,6 +151,14 @@ void mw__reply(mw_req *r, int rc, const char *content_type, char *body, size_t l
                                                               body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
   if (!resp) free(body);
   queue(r, rc, content_type, resp);
+}
+
+void mw__reply_status(mw_req *r, unsigned status, const char *content_type, char *body, size_t len) {
+  struct MHD_Response *resp = MHD_create_response_from_buffer(len, body ? body : (char *)"",
+                                                              body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+  if (!resp) free(body);
+  /* a shard's 401 asks for a token as ours does */
+  queue_status(r, status, 0, status == mw__http_status(MW_EUNAUTHORIZED), content_type, resp);
 }
 
 void mw__reply_buf(mw_req *r, int rc, const char *content_type, mw_buf *b) {
@@ -502,6 +512,11 @@ static mw_req *begin_request(mw_http *h, struct MHD_Connection *conn, const char
     return r;
   }
   if (authorize(r)) return r;
+  if (!h->opts.store && r->route->access == MW_ACCESS_INGEST) {
+    mw__reply_error(r, MW_ENOTFOUND,
+                    "this meanwhiled is query-only (--role query): send data to a shard (docs/FEDERATION.md)");
+    return r;
+  }
   r->state = REQ_BODY;
   /* in_flight was counted in req_new before this check: mw__http_quiesce
    * sets stopping before it reads in_flight, so none slips between */
@@ -686,7 +701,7 @@ static int bind_listen(const char *spec, int *fd_out, char *bound, size_t bounds
 }
 
 int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t errsz) {
-  mw__q_metrics_attach(opts->store);
+  if (opts->store) mw__q_metrics_attach(opts->store);
   mw_http *h = calloc(1, sizeof *h);
   if (!h) return MW_ENOMEM;
   h->opts = *opts;
@@ -713,8 +728,10 @@ int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t er
     free(h);
     return MW_ENOMEM;
   }
-  if ((rc = mw__query_pool_start(h, err, errsz)) || (rc = mw__xt_pool_start(h, err, errsz))) {
+  if ((rc = mw__query_pool_start(h, err, errsz)) || (rc = mw__xt_pool_start(h, err, errsz)) ||
+      (rc = mw__fed_pool_start(h, err, errsz))) {
     mw__query_pool_free(h);
+    mw__xt_pool_free(h);
     mw__guard_free(h->guard);
     close(h->listen_fd);
     free(h);
@@ -733,6 +750,7 @@ int mw__http_start(const mw_http_opts *opts, mw_http **out, char *err, size_t er
   if (!h->daemon) {
     snprintf(err, errsz, "cannot start the HTTP server on %s", bound);
     mw__query_pool_free(h);
+    mw__fed_pool_free(h);
     mw__xt_pool_free(h);
     close(h->listen_fd);
     mw__guard_free(h->guard);
@@ -766,10 +784,12 @@ void mw__http_stop(mw_http *h) {
   /* queries still running are stopped and their connections resumed first:
    * libmicrohttpd refuses to stop with suspended connections */
   mw__query_pool_stop(h);
+  mw__fed_pool_stop(h);
   mw__xt_pool_stop(h);
   MHD_stop_daemon(h->daemon);
   mw__guard_free(h->guard);
   mw__query_pool_free(h);
+  mw__fed_pool_free(h);
   mw__xt_pool_free(h);
   if (h->listen_fd >= 0) close(h->listen_fd);
   free(h);

@@ -37,21 +37,25 @@ static void handle_buildinfo(mw_req *r) {
 }
 
 /* 1 when the client asks for protobuf (Grafana sends Accept: application/protobuf). */
-static int wants_pb(mw_req *r) {
+int mw__tempo_wants_pb(mw_req *r) {
   const char *accept = mw__req_header(r, "Accept");
   return accept && strstr(accept, "application/protobuf") != NULL;
 }
 
-/* GET /api/traces/{id} (v1) and /api/v2/traces/{id}: start and end are
- * checked and otherwise unused (the trace is found by its id alone). */
-void mw__tempo_trace(mw_req *r, const char *id, int v2) {
+int mw__tempo_trace_params(mw_req *r, const char *id, uint8_t tid[16]) {
   static const char *const known[] = {"start", "end"};
-  uint8_t tid[16];
   int64_t t;
   if (mw__param_only(r, known, 2) || mw__param_hex(r, "trace id", id, strlen(id), tid, 16) ||
       mw__param_time(r, "start", &t) < 0 || mw__param_time(r, "end", &t) < 0)
-    return;
-  int pb = wants_pb(r);
+    return -1;
+  return 0;
+}
+
+/* GET /api/traces/{id} (v1) and /api/v2/traces/{id} */
+void mw__tempo_trace(mw_req *r, const char *id, int v2) {
+  uint8_t tid[16];
+  if (mw__tempo_trace_params(r, id, tid)) return;
+  int pb = mw__tempo_wants_pb(r);
   enum mw_trace_format fmt = v2 ? (pb ? MW_TRACE_V2_PB : MW_TRACE_V2_JSON) : (pb ? MW_TRACE_V1_PB : MW_TRACE_V1_JSON);
   mw_answer a;
   mw__q_trace_as(r->query, tid, fmt, &a);
@@ -138,10 +142,25 @@ static void handle_values_v2(mw_req *r) { handle_values(r, "/api/v2/search/tag/"
 const mw_route mw__tempo_routes[] = {
     {.method = "GET", .path = "/api/echo", .handle = handle_echo},
     {.method = "GET", .path = "/api/status/buildinfo", .handle = handle_buildinfo},
-    {.method = "GET", .path = "/api/v2/traces/", .prefix = 1, .query = 1, .handle = handle_trace_v2},
-    {.method = "GET", .path = "/api/search/tags", .query = 1, .handle = handle_tags_v1},
-    {.method = "GET", .path = "/api/v2/search/tags", .query = 1, .handle = handle_tags_v2},
-    {.method = "GET", .path = "/api/search/tag/", .prefix = 1, .query = 1, .handle = handle_values_v1},
-    {.method = "GET", .path = "/api/v2/search/tag/", .prefix = 1, .query = 1, .handle = handle_values_v2},
+    {.method = "GET",
+     .path = "/api/v2/traces/",
+     .prefix = 1,
+     .query = 1,
+     .handle = handle_trace_v2,
+     .fed = mw__fed_trace_v2},
+    {.method = "GET", .path = "/api/search/tags", .query = 1, .handle = handle_tags_v1, .fed = mw__fed_tags},
+    {.method = "GET", .path = "/api/v2/search/tags", .query = 1, .handle = handle_tags_v2, .fed = mw__fed_tags},
+    {.method = "GET",
+     .path = "/api/search/tag/",
+     .prefix = 1,
+     .query = 1,
+     .handle = handle_values_v1,
+     .fed = mw__fed_tags},
+    {.method = "GET",
+     .path = "/api/v2/search/tag/",
+     .prefix = 1,
+     .query = 1,
+     .handle = handle_values_v2,
+     .fed = mw__fed_tags},
     {0},
 };

@@ -34,11 +34,12 @@ int mw__q_operations(mw_query *q, const mw_operations_query *p, mw_answer *out) 
   if (mw__query_open(q, out)) return out->rc;
   mw_operation_stats *ops;
   size_t n, next;
-  int rc = mw__store_operations(q->rd, q->arena, p->service, p->start_ns, p->end_ns, &p->page, &ops, &n, &next);
+  int rc = mw__store_operations_hist(q->rd, q->arena, p->service, p->start_ns, p->end_ns, &p->page, p->hist, &ops, &n,
+                                     &next);
   if (rc == MW_ENOTFOUND) return mw__answer_fail(out, rc, "service \"%.128s\" not found", p->service);
   if (rc) return mw__answer_fail(out, rc, "listing operations failed: %s", mw__strerror(rc));
   size_t room = 4096 + mw__json_room(p->service);
-  for (size_t i = 0; i < n; i++) room += 256 + mw__json_room(ops[i].name);
+  for (size_t i = 0; i < n; i++) room += 256 + mw__json_room(ops[i].name) + 32 * ops[i].n_hist;
   mw_jsonw w;
   mw__answer_json(out, room, &w);
   mw__jw_obj(&w);
@@ -54,6 +55,17 @@ int mw__q_operations(mw_query *q, const mw_operations_query *p, mw_answer *out) 
     mw__jw_kint(&w, "p99_ns", ops[i].p99_ns);
     mw__jw_kint(&w, "max_ns", ops[i].max_ns);
     if (ops[i].sampled) mw__jw_kbool(&w, "sampled", 1);
+    if (p->hist) {
+      mw__jw_key(&w, "hist");
+      mw__jw_arr(&w);
+      for (size_t k = 0; k < ops[i].n_hist; k++) {
+        mw__jw_arr(&w);
+        mw__jw_int(&w, ops[i].hist[k].bucket);
+        mw__jw_int(&w, ops[i].hist[k].n);
+        mw__jw_arr_end(&w);
+      }
+      mw__jw_arr_end(&w);
+    }
     mw__jw_obj_end(&w);
   }
   mw__jw_arr_end(&w);

@@ -14,6 +14,7 @@ typedef struct mw_operations_query {
   const char *service;
   int64_t start_ns, end_ns; /* spans starting in [start, end) */
   mw_page page;
+  int hist; /* a federated sub-request: each operation's duration histogram too (docs/FEDERATION.md) */
 } mw_operations_query;
 
 /* GET /api/v1/services/{service}/operations. MW_ENOTFOUND for a service

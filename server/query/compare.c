@@ -23,13 +23,9 @@
 
 enum { MAX_CHILDREN = 64, MAX_DEPTH = 48 };
 
-typedef struct node {
-  const char *name; /* "func (file:line)" */
-  double w[2];      /* slow, fast */
-  struct node *kids, *next;
-} node;
+typedef mw_cmp_node node;
 
-static node *child(mw_arena *a, node *n, const char *name, size_t len) {
+mw_cmp_node *mw__cmp_child(mw_arena *a, mw_cmp_node *n, const char *name, size_t len) {
   size_t count = 0;
   for (node *k = n->kids; k; k = k->next, count++)
     if (strlen(k->name) == len && strncmp(k->name, name, len) == 0) return k;
@@ -61,7 +57,7 @@ static void add_stack(mw_arena *a, node *root, const char *frames, int group, do
     int m = tab ? snprintf(buf, sizeof buf, "%.*s (%.*s)", (int)(tab - lines[i]), lines[i],
                            (int)(lens[i] - (size_t)(tab - lines[i]) - 1), tab + 1)
                 : snprintf(buf, sizeof buf, "%.*s", (int)lens[i], lines[i]);
-    at = child(a, at, buf, (size_t)m < sizeof buf ? (size_t)m : sizeof buf - 1);
+    at = mw__cmp_child(a, at, buf, (size_t)m < sizeof buf ? (size_t)m : sizeof buf - 1);
     if (at) at->w[group] += weight;
   }
 }
@@ -101,13 +97,7 @@ static const node *most_growing(const node *n, double n_slow, double n_fast) {
   return most_growing(best, n_slow, n_fast);
 }
 
-typedef struct group {
-  double share[16]; /* cpu, gc_stw, gc_assist, runnable, blocked x8, children, unknown */
-  size_t spans;
-  size_t traced; /* spans an execution trace covers: the trace flame graph's */
-  size_t gc_hit;
-  int64_t threshold;
-} group;
+typedef mw_cmp_group group; /* after add_stack, whose parameter "group" is the slow/fast index */
 
 /* The two flame graphs: from samples, and from execution traces. */
 typedef struct flames {
@@ -159,7 +149,7 @@ static int add_trace_stacks(mw_arena *a, const mw_explain_input *in, const mw_ex
 
 static const char *const share_names[] = {"cpu", "gc_stw", "gc_assist", "runnable", "mutex", "chan",     "select",
                                           "io",  "sleep",  "syscall",   "cond",     "other", "children", "unknown"};
-enum { N_SHARES = 14 };
+enum { N_SHARES = MW_CMP_SHARES };
 
 static int add_span(mw_read *rd, mw_arena *a, const mw_span_ref *ref, group *g, flames *fl, int which) {
   mw_explain_opts o = MW_EXPLAIN_OPTS_DEFAULT;
@@ -234,33 +224,12 @@ static void write_group(mw_jsonw *w, const group *g, int by_trace) {
   mw__jw_obj_end(w);
 }
 
-static int compare(mw_read *rd, mw_arena *a, const char *service, const char *name, int64_t start_ns, int64_t end_ns,
-                   size_t per_group, mw_jsonw *w) {
-  int64_t op, p50, p90, count;
-  int rc = mw__store_op_id(rd, service, name, &op);
-  if (!rc) rc = mw__store_op_quantile(rd, op, start_ns, end_ns, 0.5, &p50, &count);
-  if (!rc) rc = mw__store_op_quantile(rd, op, start_ns, end_ns, 0.9, &p90, &count);
-  if (rc) return rc;
-  if (!count) return MW_ENOTFOUND;
-  mw_span_ref *slow, *fast;
-  size_t n_slow, n_fast;
-  if ((rc = mw__store_op_spans(rd, a, op, start_ns, end_ns, p90, INT64_MAX, per_group, &slow, &n_slow)) ||
-      (rc = mw__store_op_spans(rd, a, op, start_ns, end_ns, 0, p50, per_group, &fast, &n_fast)))
-    return rc;
-  group g[2] = {{.threshold = p90}, {.threshold = p50}};
-  flames fl = {.samples = {.name = "all"}, .trace = {.name = "all"}};
-  /* each span is explained on its own: between two, the writer may empty
-   * the WAL (a span gone by then is passed over) */
-  for (size_t i = 0; i < n_slow + n_fast; i++) {
-    int slow_one = i < n_slow;
-    if ((rc = mw__read_yield(rd)) ||
-        (rc = add_span(rd, a, slow_one ? &slow[i] : &fast[i - n_slow], &g[slow_one ? 0 : 1], &fl, slow_one ? 0 : 1)))
-      return rc;
-  }
+void mw__cmp_render(mw_jsonw *w, const char *service, const char *name, int64_t count, int64_t p50, int64_t p90,
+                    const mw_cmp_group g[2], const mw_cmp_node *samples, const mw_cmp_node *trace) {
   /* exact stacks only when both groups have them: a graph of traced slow
    * spans against sampled fast ones would compare two methods */
   int by_trace = g[0].traced && g[1].traced;
-  const node *root = by_trace ? &fl.trace : &fl.samples;
+  const node *root = by_trace ? trace : samples;
   double n_s = (double)(by_trace ? g[0].traced : g[0].spans), n_f = (double)(by_trace ? g[1].traced : g[1].spans);
 
   /* the paragraph: the component that grows most, the stack that grows most, GC */
@@ -290,7 +259,6 @@ static int compare(mw_read *rd, mw_arena *a, const char *service, const char *na
              g[0].spans ? 100.0 * (double)g[0].gc_hit / (double)g[0].spans : 0,
              g[1].spans ? 100.0 * (double)g[1].gc_hit / (double)g[1].spans : 0);
 
-  mw__jw_obj(w);
   mw__jw_kstr(w, "service", service);
   mw__jw_kstr(w, "name", name);
   mw__jw_kint(w, "count", count);
@@ -303,6 +271,86 @@ static int compare(mw_read *rd, mw_arena *a, const char *service, const char *na
   mw__jw_key(w, "flame");
   write_node(w, root, n_s, n_f, 0);
   mw__jw_kstr(w, "summary", summary);
+}
+
+/* The raw form a federated front merges: sums, both graphs unpruned. */
+static void raw_node(mw_jsonw *w, const node *n, int depth) {
+  mw__jw_obj(w);
+  mw__jw_kstr(w, "name", n->name);
+  mw__jw_key(w, "w");
+  mw__jw_arr(w);
+  mw__jw_double(w, n->w[0]);
+  mw__jw_double(w, n->w[1]);
+  mw__jw_arr_end(w);
+  mw__jw_key(w, "children");
+  mw__jw_arr(w);
+  for (const node *k = n->kids; k && depth < MAX_DEPTH; k = k->next) raw_node(w, k, depth + 1);
+  mw__jw_arr_end(w);
+  mw__jw_obj_end(w);
+}
+
+static void render_raw(mw_jsonw *w, const char *service, const char *name, int64_t count, int64_t p50, int64_t p90,
+                       const group g[2], const flames *fl) {
+  mw__jw_obj(w);
+  mw__jw_kstr(w, "service", service);
+  mw__jw_kstr(w, "name", name);
+  mw__jw_kint(w, "count", count);
+  mw__jw_kint(w, "p50_ns", p50);
+  mw__jw_kint(w, "p90_ns", p90);
+  mw__jw_key(w, "groups");
+  mw__jw_arr(w);
+  for (int k = 0; k < 2; k++) {
+    mw__jw_obj(w);
+    mw__jw_kint(w, "threshold_ns", g[k].threshold);
+    mw__jw_kint(w, "spans", (int64_t)g[k].spans);
+    mw__jw_kint(w, "traced", (int64_t)g[k].traced);
+    mw__jw_kint(w, "gc_hit", (int64_t)g[k].gc_hit);
+    mw__jw_key(w, "share");
+    mw__jw_arr(w);
+    for (int i = 0; i < N_SHARES; i++) mw__jw_double(w, g[k].share[i]);
+    mw__jw_arr_end(w);
+    mw__jw_obj_end(w);
+  }
+  mw__jw_arr_end(w);
+  mw__jw_key(w, "flame_samples");
+  raw_node(w, &fl->samples, 0);
+  mw__jw_key(w, "flame_trace");
+  raw_node(w, &fl->trace, 0);
+  mw__jw_obj_end(w);
+}
+
+static int compare(mw_read *rd, mw_arena *a, const mw_compare_query *p, mw_jsonw *w) {
+  const char *service = p->service, *name = p->name;
+  int64_t start_ns = p->start_ns, end_ns = p->end_ns, op, p50, p90, count;
+  size_t per_group = p->per_group;
+  int rc = mw__store_op_id(rd, service, name, &op);
+  if (!rc) rc = mw__store_op_quantile(rd, op, start_ns, end_ns, 0.5, &p50, &count);
+  if (!rc) rc = mw__store_op_quantile(rd, op, start_ns, end_ns, 0.9, &p90, &count);
+  if (rc) return rc;
+  if (!count) return MW_ENOTFOUND;
+  if (p->slow_ns > 0) p90 = p->slow_ns; /* a federated front's, over every shard */
+  if (p->fast_ns > 0) p50 = p->fast_ns;
+  mw_span_ref *slow, *fast;
+  size_t n_slow, n_fast;
+  if ((rc = mw__store_op_spans(rd, a, op, start_ns, end_ns, p90, INT64_MAX, per_group, &slow, &n_slow)) ||
+      (rc = mw__store_op_spans(rd, a, op, start_ns, end_ns, 0, p50, per_group, &fast, &n_fast)))
+    return rc;
+  group g[2] = {{.threshold = p90}, {.threshold = p50}};
+  flames fl = {.samples = {.name = "all"}, .trace = {.name = "all"}};
+  /* each span is explained on its own: between two, the writer may empty
+   * the WAL (a span gone by then is passed over) */
+  for (size_t i = 0; i < n_slow + n_fast; i++) {
+    int slow_one = i < n_slow;
+    if ((rc = mw__read_yield(rd)) ||
+        (rc = add_span(rd, a, slow_one ? &slow[i] : &fast[i - n_slow], &g[slow_one ? 0 : 1], &fl, slow_one ? 0 : 1)))
+      return rc;
+  }
+  if (p->raw) {
+    render_raw(w, service, name, count, p50, p90, g, &fl);
+    return MW_OK;
+  }
+  mw__jw_obj(w);
+  mw__cmp_render(w, service, name, count, p50, p90, g, &fl.samples, &fl.trace);
   mw__jw_obj_end(w);
   return MW_OK;
 }
@@ -311,7 +359,7 @@ int mw__q_compare(mw_query *q, const mw_compare_query *p, mw_answer *out) {
   if (mw__query_open(q, out)) return out->rc;
   mw_jsonw w;
   mw__answer_json(out, 64u << 20, &w);
-  int rc = compare(q->rd, q->arena, p->service, p->name, p->start_ns, p->end_ns, p->per_group, &w);
+  int rc = compare(q->rd, q->arena, p, &w);
   if (rc == MW_ENOTFOUND)
     return mw__answer_fail(out, rc, "no spans of %.100s %.100s in that range", p->service, p->name);
   if (rc) return mw__answer_fail(out, rc, "comparing failed: %s", mw__strerror(rc));

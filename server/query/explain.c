@@ -6,8 +6,10 @@
 #include "core/hex.h"
 #include "query/explain_steps.h"
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 char *mw__ex_fmt(mw_arena *a, const char *f, ...) {
@@ -97,6 +99,115 @@ int mw__q_explain(mw_query *q, const uint8_t trace_id[16], mw_answer *out) {
   if (rc == MW_ENOTFOUND) return mw__answer_fail(out, rc, "trace %s not found", hex);
   if (rc == MW_ETOOBIG) return mw__answer_fail(out, rc, "trace %s has too many spans to explain", hex);
   if (rc) return mw__answer_fail(out, rc, "explaining trace %s failed: %s", hex, mw__strerror(rc));
+  mw_jsonw w;
+  mw__answer_json(out, 256u << 20, &w);
+  mw__explain_json(&w, &e);
+  return mw__answer_end(out, &w);
+}
+
+/* --- federation: the spans other shards hold (docs/FEDERATION.md, "Explain") --- */
+
+/* The posted spans ({"spans": [{"span_id", "parent_span_id", "service",
+ * "name", "start_ns", "duration_ns"}]}) into the arena; MW_EINVAL with what
+ * was wrong in err. */
+static int parse_posted(mw_arena *a, const char *body, size_t len, mw_ex_span **out, size_t *n, char *err,
+                        size_t errsz) {
+  json_error_t je;
+  json_t *root = json_loadb(body ? body : "", len, 0, &je);
+  json_t *arr = json_object_get(root, "spans");
+  *out = NULL;
+  *n = 0;
+  if (!json_is_array(arr)) {
+    snprintf(err, errsz, "the body must be {\"spans\": [...]}%s%s", root ? "" : ": ", root ? "" : je.text);
+    json_decref(root);
+    return MW_EINVAL;
+  }
+  size_t m = json_array_size(arr), i;
+  json_t *x;
+  mw_ex_span *v = mw__arena_calloc(a, m + 1, sizeof *v);
+  mw_stored_span *ss = mw__arena_calloc(a, m + 1, sizeof *ss);
+  int rc = v && ss ? MW_OK : MW_ENOMEM;
+  json_array_foreach(arr, i, x) {
+    if (rc) break;
+    const char *id = json_string_value(json_object_get(x, "span_id"));
+    json_t *pj = json_object_get(x, "parent_span_id");
+    const char *parent = json_string_value(pj);
+    const char *svc = json_string_value(json_object_get(x, "service"));
+    const char *name = json_string_value(json_object_get(x, "name"));
+    json_t *st = json_object_get(x, "start_ns"), *du = json_object_get(x, "duration_ns");
+    if (!id || mw__hex_decode(ss[i].span_id, 8, id, strlen(id)) ||
+        (parent && mw__hex_decode(ss[i].parent_id, 8, parent, strlen(parent))) || (!parent && !json_is_null(pj)) ||
+        !svc || !name || !json_is_integer(st) || !json_is_integer(du) || json_integer_value(du) < 0) {
+      snprintf(err, errsz,
+               "spans[%zu] needs span_id (16 hex digits), parent_span_id (the same, or null), service, "
+               "name, start_ns and duration_ns (integers)",
+               i);
+      rc = MW_EINVAL;
+      break;
+    }
+    ss[i].has_parent = parent != NULL;
+    ss[i].name = mw__arena_strndup(a, name, strlen(name));
+    ss[i].start_ns = (int64_t)json_integer_value(st);
+    ss[i].dur_ns = (int64_t)json_integer_value(du);
+    ss[i].source_id = ss[i].op_id = -1;
+    v[i] = (mw_ex_span){.span = &ss[i], .service = mw__arena_strndup(a, svc, strlen(svc)), .source = -1, .op = -1};
+    if (!ss[i].name || !v[i].service) rc = MW_ENOMEM;
+  }
+  json_decref(root);
+  if (rc == MW_ENOMEM) snprintf(err, errsz, "out of memory");
+  if (rc) return rc;
+  *out = v;
+  *n = m;
+  return MW_OK;
+}
+
+static int cmp_id_ptr(const void *x, const void *y) {
+  return memcmp(*(const uint8_t *const *)x, *(const uint8_t *const *)y, 8);
+}
+
+static int cmp_ex_start(const void *x, const void *y) {
+  const mw_ex_span *p = x, *q = y;
+  if (p->span->start_ns != q->span->start_ns)
+    return (p->span->start_ns > q->span->start_ns) - (p->span->start_ns < q->span->start_ns);
+  return memcmp(p->span->span_id, q->span->span_id, 8);
+}
+
+int mw__q_explain_with(mw_query *q, const uint8_t trace_id[16], const char *body, size_t len, mw_answer *out) {
+  char err[256];
+  mw_ex_span *posted;
+  size_t n_posted;
+  mw__answer_init(out);
+  int rc = parse_posted(q->arena, body, len, &posted, &n_posted, err, sizeof err);
+  if (rc) return mw__answer_fail(out, rc, "%s", err);
+  if (mw__query_open(q, out)) return out->rc;
+  char hex[33];
+  mw__hex_encode(hex, trace_id, 16);
+  mw_explain_opts o = MW_EXPLAIN_OPTS_DEFAULT;
+  mw_explain_input in;
+  rc = mw__explain_gather(q->rd, q->arena, trace_id, &o, &in);
+  if (rc == MW_ENOTFOUND) return mw__answer_fail(out, rc, "trace %s not found", hex);
+  if (rc == MW_ETOOBIG) return mw__answer_fail(out, rc, "trace %s has too many spans to explain", hex);
+  if (rc) return mw__answer_fail(out, rc, "explaining trace %s failed: %s", hex, mw__strerror(rc));
+  /* the posted spans this shard does not hold join the tree, without runtime data */
+  mw_ex_span *all = mw__arena_calloc(q->arena, in.n_spans + n_posted + 1, sizeof *all);
+  if (!all) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  memcpy(all, in.spans, in.n_spans * sizeof *all);
+  const uint8_t **held = mw__arena_calloc(q->arena, in.n_spans + 1, sizeof *held);
+  if (!held) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
+  for (size_t k = 0; k < in.n_spans; k++) held[k] = in.spans[k].span->span_id;
+  qsort(held, in.n_spans, sizeof *held, cmp_id_ptr);
+  size_t n = in.n_spans;
+  for (size_t i = 0; i < n_posted; i++) {
+    const uint8_t *id = posted[i].span->span_id;
+    if (!bsearch(&id, held, in.n_spans, sizeof *held, cmp_id_ptr)) all[n++] = posted[i];
+  }
+  if (n > o.max_spans) return mw__answer_fail(out, MW_ETOOBIG, "trace %s has too many spans to explain", hex);
+  qsort(all, n, sizeof *all, cmp_ex_start);
+  in.spans = all;
+  in.n_spans = n;
+  mw_trace_explain e;
+  if ((rc = mw__explain_link(q->arena, &in)) || (rc = mw__explain_run(q->arena, &in, &o, &e)))
+    return mw__answer_fail(out, rc, "explaining trace %s failed: %s", hex, mw__strerror(rc));
   mw_jsonw w;
   mw__answer_json(out, 256u << 20, &w);
   mw__explain_json(&w, &e);

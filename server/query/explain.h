@@ -331,6 +331,12 @@ void mw__explain_json(mw_jsonw *w, const mw_trace_explain *e);
  * MW_ENOTFOUND, MW_ETOOBIG, MW_EIO (never a partial answer), MW_ENOMEM. */
 int mw__q_explain(mw_query *q, const uint8_t trace_id[16], mw_answer *out);
 
+/* POST /api/v1/traces/{id}/explain (a federated sub-request,
+ * docs/FEDERATION.md): the same, with the trace's spans that other shards
+ * hold posted in body ({"spans": [...]}): they join the tree without runtime
+ * data. MW_EINVAL for a body that is not that (nothing is read then). */
+int mw__q_explain_with(mw_query *q, const uint8_t trace_id[16], const char *body, size_t len, mw_answer *out);
+
 /* The first frames of a stack text worth showing (runtime internals skipped),
  * as a JSON array of {"function","file","line"}. */
 void mw__json_top_frames(mw_jsonw *w, const char *frames, size_t max);

@@ -95,8 +95,8 @@ static int render_sources(mw_buf *b, mw_rules *rules) {
 int mw__q_metrics(mw_store *s, const mw_metric_desc *first, size_t n_first, mw_answer *out) {
   mw__answer_init(out);
   if (n_first > MW_METRICS_MAX_FIRST) return mw__answer_fail(out, MW_EINVAL, "too many metrics to render");
-  mw_store_stats st;
-  mw__store_stats(s, &st);
+  mw_store_stats st = {0};
+  if (s) mw__store_stats(s, &st); /* none in the query role (--role query) */
   mw__gauge_set(&queue_spans, (int64_t)st.queue_spans);
   mw__gauge_set(&queue_jobs, (int64_t)st.queue_jobs);
   mw__gauge_set(&db_bytes, (int64_t)st.db_bytes);
@@ -146,7 +146,7 @@ int mw__q_metrics(mw_store *s, const mw_metric_desc *first, size_t n_first, mw_a
   mw__answer_bytes(out, "text/plain; version=0.0.4; charset=utf-8", (size_t)4 << 20);
   if (mw__metrics_render(&out->body, all, n_first + N_STORE) != MW_OK)
     return mw__answer_fail(out, MW_EIO, "rendering metrics failed");
-  if (render_sources(&out->body, mw__store_rules(s)) != MW_OK)
+  if (render_sources(&out->body, s ? mw__store_rules(s) : NULL) != MW_OK)
     return mw__answer_fail(out, MW_EIO, "rendering the per-source runtime metrics failed");
   return MW_OK;
 }

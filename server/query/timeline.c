@@ -203,7 +203,8 @@ static void write_lanes(mw_jsonw *w, const mw_source_info *src, const lanes *l, 
   mw__jw_obj_end(w);
 }
 
-static int timeline(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], int64_t margin_ns, mw_jsonw *w) {
+static int timeline(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], int64_t margin_ns, int64_t from_ns,
+                    int64_t to_ns, mw_jsonw *w) {
   mw_trace_rows t;
   int rc = mw__store_read_trace(rd, a, trace_id, MAX_TRACE_SPANS, &t);
   if (rc) return rc;
@@ -214,6 +215,7 @@ static int timeline(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], int64_
     if (t.spans[i].start_ns + t.spans[i].dur_ns > hi) hi = t.spans[i].start_ns + t.spans[i].dur_ns;
   }
   int64_t wlo = mw__sat_sub(lo, margin_ns), whi = mw__sat_add(hi, margin_ns);
+  if (from_ns < to_ns) wlo = from_ns, whi = to_ns; /* a federated front's: the whole trace's, over every shard */
   mw_source_info *src = mw__arena_calloc(a, t.n_sources + 1, sizeof *src);
   lanes *ln = mw__arena_calloc(a, t.n_sources + 1, sizeof *ln);
   int64_t *cpu_rows = mw__arena_calloc(a, t.n_spans, sizeof *cpu_rows);
@@ -260,12 +262,17 @@ static int timeline(mw_read *rd, mw_arena *a, const uint8_t trace_id[16], int64_
 }
 
 int mw__q_timeline(mw_query *q, const uint8_t trace_id[16], int64_t margin_ns, mw_answer *out) {
+  return mw__q_timeline_in(q, trace_id, margin_ns, 0, 0, out);
+}
+
+int mw__q_timeline_in(mw_query *q, const uint8_t trace_id[16], int64_t margin_ns, int64_t from_ns, int64_t to_ns,
+                      mw_answer *out) {
   if (mw__query_open(q, out)) return out->rc;
   char hex[33];
   mw__hex_encode(hex, trace_id, 16);
   mw_jsonw w;
   mw__answer_json(out, 256u << 20, &w);
-  int rc = timeline(q->rd, q->arena, trace_id, margin_ns, &w);
+  int rc = timeline(q->rd, q->arena, trace_id, margin_ns, from_ns, to_ns, &w);
   if (rc == MW_ENOTFOUND) return mw__answer_fail(out, rc, "trace %s not found", hex);
   if (rc == MW_ETOOBIG)
     return mw__answer_fail(out, rc, "trace %s has more than %d spans, too many for a timeline", hex, MAX_TRACE_SPANS);

@@ -14,5 +14,10 @@
  * spans than a timeline shows), MW_EIO (a lane could not be read: never an
  * empty lane), MW_ENOMEM. */
 int mw__q_timeline(mw_query *q, const uint8_t trace_id[16], int64_t margin_ns, mw_answer *out);
+/* The same with the lanes over [from_ns, to_ns) when from_ns < to_ns (a
+ * federated sub-request: the window of the whole trace, over every shard;
+ * docs/FEDERATION.md, "Timeline"). */
+int mw__q_timeline_in(mw_query *q, const uint8_t trace_id[16], int64_t margin_ns, int64_t from_ns, int64_t to_ns,
+                      mw_answer *out);
 
 #endif

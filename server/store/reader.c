@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/log.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1159,8 +1160,30 @@ static int view_latest(void *user, const mw__sb_span *sp, int64_t source_id) {
   return MW_OK;
 }
 
+int mw__dur_bucket(int64_t d) { return d <= 0 ? -1 : (int)floor(64.0 * log2((double)d)); }
+
 int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t start_ns, int64_t end_ns,
                          const mw_page *pg, mw_operation_stats **out, size_t *n, size_t *next) {
+  return mw__store_operations_hist(r, a, service, start_ns, end_ns, pg, 0, out, n, next);
+}
+
+/* The histogram of a sorted sample, in the arena; NULL on exhaustion. */
+static mw_dur_bin *sample_hist(mw_arena *a, const int64_t *v, size_t n, size_t *n_bins) {
+  size_t distinct = 0; /* the sample is sorted: a bucket's durations are together */
+  for (size_t i = 0; i < n; i++) distinct += !i || mw__dur_bucket(v[i]) != mw__dur_bucket(v[i - 1]);
+  mw_dur_bin *b = mw__arena_calloc(a, distinct + 1, sizeof *b);
+  size_t k = 0;
+  for (size_t i = 0; b && i < n; i++) {
+    int bk = mw__dur_bucket(v[i]);
+    if (k && b[k - 1].bucket == bk) b[k - 1].n++;
+    else b[k++] = (mw_dur_bin){bk, 1};
+  }
+  *n_bins = k;
+  return b;
+}
+
+int mw__store_operations_hist(mw_read *r, mw_arena *a, const char *service, int64_t start_ns, int64_t end_ns,
+                              const mw_page *pg, int hist, mw_operation_stats **out, size_t *n, size_t *next) {
   *out = NULL;
   *n = 0;
   *next = 0;
@@ -1269,6 +1292,12 @@ int mw__store_operations(mw_read *r, mw_arena *a, const char *service, int64_t s
     os->p99_ns = rank(sample, kept, 0.99);
     os->max_ns = max > sample[kept - 1] ? max : sample[kept - 1];
     os->sampled = (size_t)count > kept;
+    os->hist = NULL;
+    os->n_hist = 0;
+    if (hist && !(os->hist = sample_hist(a, sample, kept, &os->n_hist))) {
+      rc = MW_ENOMEM;
+      goto out;
+    }
   }
   if (step != SQLITE_ROW && step != SQLITE_DONE) rc = MW_EIO;
 out:

@@ -240,11 +240,21 @@ typedef struct mw_service_info {
 int mw__store_services(mw_read *rd, mw_arena *a, const char *name, const mw_page *pg, mw_service_info **out, size_t *n,
                        size_t *next);
 
+/* A bucket of a duration histogram (docs/FEDERATION.md, "Operations"):
+ * floor(64 log2(d)), -1 for 0; n durations fell in it. */
+typedef struct mw_dur_bin {
+  int bucket;
+  int64_t n;
+} mw_dur_bin;
+int mw__dur_bucket(int64_t d);
+
 typedef struct mw_operation_stats {
   const char *name;
   int64_t count;
   int64_t p50_ns, p90_ns, p99_ns, max_ns;
-  int sampled; /* percentiles of the latest spans only (count > sample size) */
+  int sampled;            /* percentiles of the latest spans only (count > sample size) */
+  const mw_dur_bin *hist; /* with hist asked: the sample the percentiles come from, by bucket */
+  size_t n_hist;
 } mw_operation_stats;
 
 /* Operations of a service, by name, with duration percentiles of their spans
@@ -253,6 +263,9 @@ typedef struct mw_operation_stats {
  * next page, 0 when none. Returns MW_ENOTFOUND for a service without spans. */
 int mw__store_operations(mw_read *rd, mw_arena *a, const char *service, int64_t start_ns, int64_t end_ns,
                          const mw_page *pg, mw_operation_stats **out, size_t *n, size_t *next);
+/* The same, each operation with the histogram of its sample when hist. */
+int mw__store_operations_hist(mw_read *rd, mw_arena *a, const char *service, int64_t start_ns, int64_t end_ns,
+                              const mw_page *pg, int hist, mw_operation_stats **out, size_t *n, size_t *next);
 
 /* --- runtime data ------------------------------------------------------------ */
 

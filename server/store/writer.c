@@ -525,12 +525,14 @@ static int exec(writer_ctx *w, const char *sql) {
 
 /* ---- re-sent requests (docs/STORAGE-WIRING.md §4) ------------------------------- */
 
-/* 1 when job is a span job whose body this writer stored in the last 10
- * minutes, in an earlier transaction or earlier in this one. Only with
+/* 1 when job's body (a job with a body_hash: the spans of an OTLP request,
+ * or the runtime data carried in one) was stored by this writer in the last
+ * 10 minutes, in an earlier transaction or earlier in this one. Only with
  * blocks: without them the spans table's unique index drops re-sent spans,
- * as it always did. */
+ * as it always did. Runtime pushes to /api/v1/ingest have no hash: two equal
+ * pushes are two observations. */
 static int resent(writer_ctx *w, const mw_write_job *j) {
-  if (!w->s->recent || j->kind != MW_JOB_SPANS || !j->body_hash) return 0;
+  if (!w->s->recent || !j->body_hash) return 0;
   for (size_t k = 0; k < w->n_staged; k++)
     if (w->staged_hashes[k] == j->body_hash) return 1;
   return mw__resent_seen(w->s->recent, j->body_hash, blk_now(w));
@@ -539,7 +541,7 @@ static int resent(writer_ctx *w, const mw_write_job *j) {
 /* Notes a stored job's hash until COMMIT (out of memory: it is not
  * remembered, and a retry of it would be stored again). */
 static void stage_hash(writer_ctx *w, const mw_write_job *j) {
-  if (!w->s->recent || j->kind != MW_JOB_SPANS || !j->body_hash) return;
+  if (!w->s->recent || !j->body_hash) return;
   if (w->n_staged == w->cap_staged) {
     size_t cap = w->cap_staged ? 2 * w->cap_staged : 64;
     uint64_t *v = realloc(w->staged_hashes, cap * sizeof *v);

@@ -182,6 +182,11 @@ describe('the request line', () => {
     r = await request(srv, 'PUT', '/api/traces/' + '0'.repeat(32));
     assert.equal(r.status, 405);
     assert.equal(r.headers.allow, 'GET, HEAD');
+    // .../explain takes a POST (a federated sub-request), its neighbour .../timeline does not
+    r = await request(srv, 'POST', `/api/v1/traces/${'0'.repeat(31)}1/timeline`, { body: Buffer.from('{}'), headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 405);
+    assert.equal(r.headers.allow, 'GET, HEAD');
+    assert.match(JSON.parse(r.body).error, /POST is not allowed on \/api\/v1\/traces\/0+1\/timeline: use GET, HEAD/);
   });
 });
 

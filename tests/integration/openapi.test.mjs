@@ -76,6 +76,10 @@ function calls() {
     ['GET /api/v1/services/{service}/operations', '/api/v1/services/nobody/operations', { status: 404 }],
     ['GET /api/v1/traces/{traceID}/explain', `/api/v1/traces/${t}/explain`, {}],
     ['GET /api/v1/traces/{traceID}/explain', `/api/v1/traces/${XT.trace}/explain`, {}],
+    // a federated sub-request: the spans other shards hold join the explanation
+    ['POST /api/v1/traces/{traceID}/explain', `/api/v1/traces/${t}/explain`, { headers: json, body: JSON.stringify({ spans: [
+      { span_id: 'ffffffffffffff01', parent_span_id: null, service: 'elsewhere', name: 'remote', start_ns: 1, duration_ns: 1 }] }) }],
+    ['POST /api/v1/traces/{traceID}/explain', `/api/v1/traces/${t}/explain`, { headers: json, body: '{}', status: 400 }],
     ['GET /api/v1/traces/{traceID}/timeline', `/api/v1/traces/${t}/timeline?margin=2s`, {}],
     ['GET /api/v1/traces/{traceID}/timeline', `/api/v1/traces/${t}/timeline?margin=2`, { status: 400 }],
     ['GET /api/v1/spans/{spanID}/profile', `/api/v1/spans/${s}/profile?type=cpu&trace=${t}`, {}],
@@ -185,6 +189,20 @@ test('every route of server/http is documented', () => {
   const unserved = OPS.filter((o) =>
     !routes.some((r) => r.method === o.method && (r.prefix ? o.path.startsWith(r.path) : o.path === r.path)));
   assert.deepEqual(unserved.map((o) => `${o.method} ${o.path}`), [], 'documented operations no route serves');
+});
+
+test('shard= is documented exactly on the routes that take it (.by_shard)', () => {
+  assert.ok(routes.filter((r) => r.byShard).length >= 9, 'the .by_shard routes of server/http/*.c');
+  const wrong = [];
+  for (const o of OPS) {
+    // the route that serves o: the longest path that matches it
+    const served = routes.filter((r) => r.method === o.method && (r.prefix ? o.path.startsWith(r.path) : o.path === r.path))
+      .sort((a, b) => b.path.length - a.path.length)[0];
+    const takes = !!served?.byShard;
+    const documents = (o.op.parameters || []).map((x) => deref(spec, x)).some((x) => x.in === 'query' && x.name === 'shard');
+    if (takes !== documents) wrong.push(`${o.method} ${o.path}: ${takes ? 'takes shard= (.by_shard), not documented' : 'documents shard=, not .by_shard'}`);
+  }
+  assert.deepEqual(wrong, []);
 });
 
 test('the checker fails a wrong schema and an undocumented route', async () => {

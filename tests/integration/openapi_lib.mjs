@@ -96,7 +96,8 @@ export function serverRoutes(dir = path.join(ROOT, 'server', 'http')) {
         const method = /\.method\s*=\s*"([A-Z]+)"/.exec(e)?.[1];
         const p = /\.path\s*=\s*"([^"]*)"/.exec(e)?.[1];
         const prefix = /\.prefix\s*=\s*1/.test(e);
-        routes.push({ method, path: p, prefix, file: f });
+        const byShard = /\.by_shard\s*=\s*1/.test(e);
+        routes.push({ method, path: p, prefix, byShard, file: f });
       }
     }
     for (const m of src.matchAll(/strn?cmp\((?:rest|what|slash|p|tag \+ n - 7)\s*,\s*"([^"]+)"/g)) subs.push({ file: f, literal: m[1] });

@@ -153,3 +153,33 @@ test('headers that trickle in are cut off after --header-timeout: the trickling 
     await s.stop();
   }
 });
+
+test('a new connection that sends nothing is closed after --header-timeout without a warning (an HTTP client keeps spare connections so)', async () => {
+  // Go's transport dials a connection while a request waits for one, and keeps
+  // it if another connection freed first: nothing comes on it. Closed at the
+  // header deadline like a trickler, but it is no sign of trouble: an info
+  // line, and stop() fails on any warn line (no allowLog here).
+  const s = await startServer({ args: ['--header-timeout', '1s', '--conn-timeout', '30s'] });
+  const socks = [];
+  try {
+    let closed = 0;
+    for (let i = 0; i < 3; i++) {
+      const sock = net.connect({ host: '127.0.0.1', port: s.port });
+      sock.on('error', () => {});
+      sock.on('close', () => { closed++; });
+      socks.push(sock);
+    }
+    await waitFor('the quiet connections to be closed', () => {
+      if (closed < 3) throw new Error(`${closed} of 3 closed`);
+      return true;
+    }, { timeoutMs: 6000 * SLOW, everyMs: 50 });
+    await waitFor('the info line', () => {
+      if (!/level=info msg="no request on a new connection: closing" connections=\d+ after_s=1/.test(s.stderr)) throw new Error(s.log(800));
+      return true;
+    }, { timeoutMs: 3000 * SLOW, everyMs: 50 });
+    assert.equal((await getFrom(s.port, '127.0.0.1')).status, 200, 'served as before');
+  } finally {
+    for (const k of socks) k.destroy();
+    await s.stop();
+  }
+});

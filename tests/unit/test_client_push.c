@@ -224,6 +224,45 @@ static int64_t mono_ms(void) {
 
 /* --- what is sent ------------------------------------------------------------------------- */
 
+static int contains(const uint8_t *b, size_t n, const void *needle, size_t k) {
+  for (size_t i = 0; i + k <= n; i++)
+    if (memcmp(b + i, needle, k) == 0) return 1;
+  return 0;
+}
+
+/* runtime_as_otlp: a runtime push goes to /v1/traces as OTLP protobuf, the payload inside
+ * (test_client_carrier.c reads the message field by field); a payload that is gzip already
+ * goes uncompressed, a text one compressed like any body */
+static void carried_as_otlp(void **state) {
+  (void)state;
+  fake_listen(&srv);
+  mw_client_options o;
+  options(&o, 0);
+  o.runtime_as_otlp = 1;
+  mw_client *c = NULL;
+  assert_int_equal(mw_client_new(&o, &c), 0);
+  mw_runtime_params p = {.service = "checkout", .instance = "i-1"};
+  static const char gz[] = "\x1f\x8b\x08\x00 a gzip'd profile, as Go writes them, longer than a kilobyte";
+  char big[4096];
+  memset(big, 'g', sizeof big);
+  assert_int_equal(mw_client_push_runtime(c, "heap", gz, sizeof gz - 1, &p), 0);
+  assert_int_equal(mw_client_push_runtime(c, "gctrace", big, sizeof big, &p), 0);
+  assert_int_equal(srv.n_reqs, 2);
+  for (int i = 0; i < 2; i++) {
+    assert_string_equal(srv.reqs[i].path, "/v1/traces");
+    assert_string_equal(srv.reqs[i].ctype, "application/x-protobuf");
+  }
+  assert_string_equal(srv.reqs[0].encoding, "");
+  assert_true(contains(srv.reqs[0].body, srv.reqs[0].len, gz, sizeof gz - 1));
+  assert_true(contains(srv.reqs[0].body, srv.reqs[0].len, "meanwhile.runtime", 17));
+  assert_string_equal(srv.reqs[1].encoding, "zstd");
+  assert_true(srv.reqs[1].len < sizeof big / 4);
+  mw_client_stats st;
+  mw_client_stats_get(c, &st);
+  assert_int_equal(st.delivered, 2);
+  mw_client_free(&c);
+}
+
 static void delivered_with_its_parameters(void **state) {
   (void)state;
   fake_listen(&srv);
@@ -596,6 +635,7 @@ static void spool_outlives_the_handle(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(delivered_with_its_parameters, setup, teardown),
+      cmocka_unit_test_setup_teardown(carried_as_otlp, setup, teardown),
       cmocka_unit_test_setup_teardown(compressed, setup, teardown),
       cmocka_unit_test_setup_teardown(refuses_bad_arguments, setup, teardown),
       cmocka_unit_test_setup_teardown(retried_until_delivered, setup, teardown),

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { flattenBreakdown, segments, stateSegments, COMPONENTS, kindLabel } from '../app/lib/breakdown.js';
 import { groupSnapshot, matchesFilter, samplesByState, waitText, snapshotView } from '../app/lib/goroutines.js';
-import { cpuSnapshotIds, scopeLabel, confidenceWord, evidenceSnapshots, explainIndex } from '../app/lib/explain.js';
+import { cpuSnapshotIds, scopeLabel, confidenceWord, evidenceSnapshots, explainIndex, spanSource, isSpanSource } from '../app/lib/explain.js';
 import { searchPoints, scatterLayout, hitPoint, durationTicks } from '../app/lib/scatter.js';
 
 const BD = { cpu_ns: 40000000, gc_stw_ns: 0, gc_assist_ns: 1000, runnable_ns: 0,
@@ -77,6 +77,36 @@ test('the CPU profiles behind a span: its evidence, else the timeline\'s windows
   assert.deepEqual(cpuSnapshotIds({ causes: [] }, { ...tlSpan, cpu_sample_rows: 0 }, sources), []);
   assert.deepEqual(evidenceSnapshots(ex.causes[0]), [7]);
   assert.equal(explainIndex({ spans: [{ span_id: 'a' }] }).get('a').span_id, 'a');
+});
+
+// a federated timeline (docs/FEDERATION.md): source ids are each shard's own, so two
+// shards' sources may share an id; a span's source is the one of its shard
+const A = 'http://10.0.0.1:4318', B = 'http://10.0.0.2:4318';
+const fedSources = [
+  { shard: A, id: 1, service: 'alpha', cpu_profiles: [{ snapshot_id: 5, start_ns: 0, end_ns: 1000 }] },
+  { shard: B, id: 1, service: 'beta', cpu_profiles: [{ snapshot_id: 6, start_ns: 0, end_ns: 1000 }] },
+  { shard: B, id: 2, service: 'gamma', cpu_profiles: [{ snapshot_id: 8, start_ns: 0, end_ns: 1000 }] },
+];
+
+test('a span\'s source across shards: joined on (shard, source_id), never on the id alone', () => {
+  assert.equal(spanSource(fedSources, { shard: A, source_id: 1 }).service, 'alpha');
+  assert.equal(spanSource(fedSources, { shard: B, source_id: 1 }).service, 'beta');
+  assert.equal(spanSource(fedSources, { shard: B, source_id: 2 }).service, 'gamma');
+  assert.equal(spanSource(fedSources, { shard: A, source_id: 2 }), null, 'source 2 is B\'s, not A\'s');
+  assert.equal(spanSource(fedSources, { source_id: 1 }), null, 'a span without a shard is not a federated source\'s');
+  assert.equal(spanSource(fedSources, { shard: A }), null, 'no source_id: no source');
+  // one server: no shard on either side, the id decides
+  assert.equal(spanSource([{ id: 1, service: 'solo' }], { source_id: 1 }).service, 'solo');
+  assert.equal(isSpanSource({ id: 1 }, { source_id: 1 }), true);
+  assert.equal(isSpanSource({ id: 1, shard: A }, { source_id: 1, shard: B }), false);
+});
+
+test('the CPU profiles behind a span on a shard: only its own source\'s, whatever ids other shards use', () => {
+  const span = { shard: B, source_id: 1, start_ns: 100, end_ns: 200, cpu_sample_rows: 3 };
+  assert.deepEqual(cpuSnapshotIds({ causes: [] }, span, fedSources), [6]);
+  assert.deepEqual(cpuSnapshotIds({ causes: [] }, { ...span, shard: A }, fedSources), [5]);
+  // a span that names no source: the profiles of its shard's sources only
+  assert.deepEqual(cpuSnapshotIds({ causes: [] }, { ...span, source_id: null }, fedSources).sort(), [6, 8]);
 });
 
 test('operation-scope causes are labelled as borrowed; confidence words', () => {

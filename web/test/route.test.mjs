@@ -113,3 +113,19 @@ test('a span\'s link is absolute and canonical', () => {
   assert.equal(spanUrl('http://127.0.0.1:4318', T, S), `http://127.0.0.1:4318/trace/${T}?span=${S}`);
   assert.equal(spanUrl('https://mw.example.com/', T, S), `https://mw.example.com/trace/${T}?span=${S}`);
 });
+
+test('with several shards, a source or snapshot link says whose id it is (shard), and round-trips', () => {
+  const A = 'http://10.0.0.1:4318';
+  const src = { view: 'source', sourceId: 1, shard: A };
+  assert.equal(formatRoute(src), `/source/1?shard=${encodeURIComponent(A)}`);
+  assert.deepEqual(parseRoute('/source/1', `?shard=${encodeURIComponent(A)}`), src);
+  assert.equal(samePage(src, { view: 'source', sourceId: 1, shard: 'http://10.0.0.2:4318' }), false, 'source 1 of another shard is another page');
+  assert.equal(samePage(src, { view: 'source', sourceId: 1 }), false);
+  const snap = { view: 'snapshot', snapshotId: 3, traceId: 'ab', shard: A };
+  assert.deepEqual(parseRoute(...formatRoute(snap).split(/(?=\?)/)), snap);
+  const tr = { view: 'trace', traceId: 'ab', snapshot: 3, shard: A };
+  assert.deepEqual(parseRoute(...formatRoute(tr).split(/(?=\?)/)), tr);
+  // no shard on one server: the links are as before
+  assert.equal(formatRoute({ view: 'snapshot', snapshotId: 3, traceId: 'ab' }), '/snapshot/3?trace=ab');
+  assert.equal(formatRoute({ view: 'trace', traceId: 'ab', snapshot: 3 }), '/trace/ab?snapshot=3');
+});

@@ -77,19 +77,20 @@ export const api = {
   trace: (id, o) => getJson(`/api/traces/${enc(id)}`, o),
   timeline: (id, o, margin) => getJson(`/api/v1/traces/${enc(id)}/timeline${qs({ margin })}`, o),
   explain: (id, o) => getJson(`/api/v1/traces/${enc(id)}/explain`, o),
-  snapshot: (id, o, limit = 10000) => getJson(`/api/v1/snapshots/${enc(id)}${qs({ limit })}`, o),
+  /** A snapshot; shard: the shard whose id it is (the `shard` of a federated answer; none on one server). */
+  snapshot: (id, o, limit = 10000, shard) => getJson(`/api/v1/snapshots/${enc(id)}${qs({ limit, shard })}`, o),
   compare: (service, name, o) => getJson(`/api/v1/compare${qs({ service, name })}`, o),
   /** Which operations' spans ended the waits of an operation's slow spans (wake edges); 404: no spans in the window. */
   wakers: (service, name, o) => getJson(`/api/v1/wakers${qs({ service, name })}`, o),
   /** The stored execution traces that overlap [from, to) (unix ns; params: source, from, to, limit), newest first. */
   exectraces: (params, o) => getJson(`/api/v1/exectraces${qs(params)}`, o),
   /** A span's goroutines in the stored execution traces (docs/EXECTRACE.md "Reads"); 404: no trace covers it. */
-  exectraceSpan: (traceId, spanId, o) => getJson(`/api/v1/exectrace/spans/${enc(traceId)}/${enc(spanId)}`, o),
-  /** One page of sources (params: offset, limit). */
+  exectraceSpan: (traceId, spanId, o, shard) => getJson(`/api/v1/exectrace/spans/${enc(traceId)}/${enc(spanId)}${qs({ shard })}`, o),
+  /** One page of sources (params: offset, limit, shard). */
   sources: (o, params = {}) => getJson(`/api/v1/sources${qs(params)}`, o),
-  /** Every source, up to 20,000. */
-  allSources: (o) => allPages((offset) => api.sources(o, { offset }), 'sources'),
-  /** A source's reads over [start, end] (params as docs/API.md "Reading" and "Growth"). */
+  /** Every source (of one shard, with shard), up to 20,000. */
+  allSources: (o, shard) => allPages((offset) => api.sources(o, { offset, shard }), 'sources'),
+  /** A source's reads over [start, end] (params as docs/API.md "Reading" and "Growth"; shard: whose source id it is). */
   sourceGc: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/gc${qs(params)}`, o),
   sourceSnapshots: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/snapshots${qs(params)}`, o),
   sourceEvents: (id, params, o) => getJson(`/api/v1/sources/${enc(id)}/events${qs(params)}`, o),
@@ -118,10 +119,10 @@ export function viewerConfig() {
 export const heapGrowthPprofUrl = (id, params) => `/api/v1/sources/${enc(id)}/heap/growth${qs({ ...params, format: 'pprof' })}`;
 
 /** The download URL of a span's pprof (cpu or goroutine), only its labelled samples. */
-export const spanProfileUrl = (spanId, type, traceId) => `/api/v1/spans/${enc(spanId)}/profile${qs({ type, trace: traceId })}`;
-export const snapshotRawUrl = (id) => `/api/v1/snapshots/${enc(id)}/raw`;
+export const spanProfileUrl = (spanId, type, traceId, shard) => `/api/v1/spans/${enc(spanId)}/profile${qs({ type, trace: traceId, shard })}`;
+export const snapshotRawUrl = (id, shard) => `/api/v1/snapshots/${enc(id)}/raw${qs({ shard })}`;
 /** A stored execution trace as it was pushed (`go tool trace` opens it). */
-export const exectraceRawUrl = (id) => `/api/v1/exectraces/${enc(id)}/raw`;
+export const exectraceRawUrl = (id, shard) => `/api/v1/exectraces/${enc(id)}/raw${qs({ shard })}`;
 
 /** GET a file of the API as a Blob (downloads that need the token); throws ApiError. */
 export async function getBlob(path, { signal } = {}) {

@@ -11,9 +11,30 @@ export function explainIndex(ex) {
 }
 
 /**
+ * Whether a timeline source is a span's process. Source ids are each shard's own (two
+ * shards may both have a source 1, two processes), so a federated timeline, whose spans
+ * and sources each say their `shard`, joins on (shard, source_id); on one server neither
+ * has a shard and the id alone decides.
+ */
+export function sameShard(a, b) {
+  return ((a && a.shard) || '') === ((b && b.shard) || '');
+}
+export function isSpanSource(src, tlSpan) {
+  return !!src && !!tlSpan && tlSpan.source_id != null && src.id === tlSpan.source_id && sameShard(src, tlSpan);
+}
+
+/** The timeline source of a span (joined on shard and source_id), or null. */
+export function spanSource(sources, tlSpan) {
+  return (sources || []).find((src) => isSpanSource(src, tlSpan)) || null;
+}
+
+/**
  * The CPU profile snapshots holding a span's CPU samples: the `cpu_profile` evidence of
  * its cpu and gc_assist causes; failing that (a cause under 1% is left out), the
- * timeline's profile windows overlapping the span when the timeline counts samples.
+ * timeline's profile windows overlapping the span when the timeline counts samples, of
+ * the span's own source (or, when the span names none, of any source of its shard). The
+ * ids are those of the span's shard (`tlSpan.shard`): the explanation of a span comes
+ * from its shard.
  */
 export function cpuSnapshotIds(spanEx, tlSpan, sources) {
   const ids = new Set();
@@ -22,7 +43,7 @@ export function cpuSnapshotIds(spanEx, tlSpan, sources) {
   }
   if (!ids.size && tlSpan && tlSpan.cpu_sample_rows > 0) {
     for (const src of sources || []) {
-      if (tlSpan.source_id != null && src.id !== tlSpan.source_id) continue;
+      if (!sameShard(src, tlSpan) || (tlSpan.source_id != null && src.id !== tlSpan.source_id)) continue;
       for (const p of src.cpu_profiles || []) {
         if (p.start_ns <= tlSpan.end_ns && p.end_ns >= tlSpan.start_ns) ids.add(p.snapshot_id);
       }

@@ -42,7 +42,7 @@ export function sourceModel(src, base) {
   for (let i = 0; i < gc.length; i++) { maxGcEnd = Math.max(maxGcEnd, gc[i].e); gcEndMax[i] = maxGcEnd; }
   const label = [src.service, src.instance].filter(Boolean).join(' · ') + (src.host ? ` @ ${src.host}` : '');
   return {
-    id: src.id, service: src.service, instance: src.instance || '', host: src.host || '', label,
+    id: src.id, ...(src.shard ? { shard: src.shard } : {}), service: src.service, instance: src.instance || '', host: src.host || '', label,
     gc, gcMore: !!src.gc_more, heap, goroutines, runq, snapshots, cpu, maxHeap, maxG, maxQ, gcEndMax,
   };
 }

@@ -3,11 +3,13 @@
 //   /service/<service>                  one service's operations
 //   /operation/<service>/<name>         scatter and slowest traces of an operation
 //   /compare/<service>/<name>           slow against fast spans of an operation
-//   /trace/<id>?span=&t0=&t1=&snapshot=&g= a trace; t0/t1 are the zoom, in ms from its start;
-//                                       g the goroutine to point at in the span's lanes
-//   /snapshot/<id>?trace=               one runtime snapshot (goroutines or profile)
-//   /source/<id>?t0=&t1=                one source (service instance) over its whole time;
+//   /trace/<id>?span=&t0=&t1=&snapshot=&shard=&g= a trace; t0/t1 are the zoom, in ms from its
+//                                       start; g the goroutine to point at in the span's lanes
+//   /snapshot/<id>?trace=&shard=        one runtime snapshot (goroutines or profile)
+//   /source/<id>?shard=&t0=&t1=         one source (service instance) over its whole time;
 //                                       t0/t1 the zoom, in ms from its first data
+// shard: with several shards (docs/FEDERATION.md) a snapshot or source id is its shard's
+// own; the `shard` of a federated answer says whose, and every request for it passes it.
 // meanwhiled serves the page for these path prefixes (server/http/misc.c), so deep
 // links work whatever a name holds; names are percent-encoded path segments.
 // The path form is the canonical one. A link in the hash form, which any static host
@@ -70,7 +72,10 @@ export function parseRoute(pathname, search = '') {
         const t0 = msParamToNs(q.get('t0')), t1 = msParamToNs(q.get('t1'));
         if (t0 != null && t1 != null && t1 > t0) { st.t0 = t0; st.t1 = t1; }
         const snap = q.get('snapshot');
-        if (snap && /^\d+$/.test(snap)) st.snapshot = Number(snap);
+        if (snap && /^\d+$/.test(snap)) {
+          st.snapshot = Number(snap);
+          if (q.get('shard')) st.shard = q.get('shard');
+        }
         const g = q.get('g');
         if (span && g && /^\d+$/.test(g)) st.goroutine = Number(g);
         return st;
@@ -81,12 +86,14 @@ export function parseRoute(pathname, search = '') {
         const st = { view: 'snapshot', snapshotId: Number(rest[0]) };
         const tr = q.get('trace');
         if (tr) st.traceId = tr.toLowerCase();
+        if (q.get('shard')) st.shard = q.get('shard');
         return st;
       }
       break;
     case 'source':
       if (rest.length === 1 && /^\d+$/.test(rest[0])) {
         const st = { view: 'source', sourceId: Number(rest[0]) };
+        if (q.get('shard')) st.shard = q.get('shard');
         const t0 = msParamToNs(q.get('t0')), t1 = msParamToNs(q.get('t1'));
         if (t0 != null && t1 != null && t1 > t0) { st.t0 = t0; st.t1 = t1; }
         return st;
@@ -108,14 +115,24 @@ export function formatRoute(st) {
       if (st.span) q.set('span', st.span);
       if (st.t0 != null && st.t1 != null) { q.set('t0', nsToMsParam(st.t0)); q.set('t1', nsToMsParam(st.t1)); }
       if (st.snapshot != null) q.set('snapshot', String(st.snapshot));
+      if (st.snapshot != null && st.shard) q.set('shard', st.shard);
       if (st.span && st.goroutine != null) q.set('g', String(st.goroutine));
       const qs = q.toString();
       return `/trace/${encodeSeg(st.traceId)}${qs ? '?' + qs : ''}`;
     }
-    case 'snapshot': return `/snapshot/${st.snapshotId}${st.traceId ? '?trace=' + encodeURIComponent(st.traceId) : ''}`;
+    case 'snapshot': {
+      const q = new URLSearchParams();
+      if (st.traceId) q.set('trace', st.traceId);
+      if (st.shard) q.set('shard', st.shard);
+      const qs = q.toString();
+      return `/snapshot/${st.snapshotId}${qs ? '?' + qs : ''}`;
+    }
     case 'source': {
-      const zoom = st.t0 != null && st.t1 != null ? `?t0=${nsToMsParam(st.t0)}&t1=${nsToMsParam(st.t1)}` : '';
-      return `/source/${st.sourceId}${zoom}`;
+      const q = new URLSearchParams();
+      if (st.shard) q.set('shard', st.shard);
+      if (st.t0 != null && st.t1 != null) { q.set('t0', nsToMsParam(st.t0)); q.set('t1', nsToMsParam(st.t1)); }
+      const qs = q.toString();
+      return `/source/${st.sourceId}${qs ? '?' + qs : ''}`;
     }
     case 'notfound': return st.path || '/';
     default: return '/';
@@ -127,9 +144,9 @@ export function samePage(a, b) {
   if (!a || !b || a.view !== b.view) return false;
   switch (a.view) {
     case 'trace': return a.traceId === b.traceId;
-    case 'snapshot': return a.snapshotId === b.snapshotId && a.traceId === b.traceId;
+    case 'snapshot': return a.snapshotId === b.snapshotId && a.traceId === b.traceId && (a.shard || '') === (b.shard || '');
     case 'service': return a.service === b.service;
-    case 'source': return a.sourceId === b.sourceId;
+    case 'source': return a.sourceId === b.sourceId && (a.shard || '') === (b.shard || '');
     case 'operation': case 'compare': return a.service === b.service && a.operation === b.operation;
     default: return true;
   }

@@ -37,7 +37,7 @@ function hatchPattern(ctx) {
 }
 
 /**
- * o: {traceId, spanId, service, startNs, endNs (the span's, unix ns), base (the trace page's time 0, unix ns),
+ * o: {traceId, spanId, shard (the span's, in a federated timeline), service, startNs, endNs (the span's, unix ns), base (the trace page's time 0, unix ns),
  * focus (a goroutine to point at, or null), scale(), tk() (the axis' ticks), width(), requestDraw(),
  * onJump({goroutine, exectrace_id, span_id, trace_id, t}) (a waker chosen), perf (window.__mwPerf)}.
  * Returns {el, box, ready (resolves the covering traces), draw({pan}), hit(x, y), click(x, y),
@@ -69,9 +69,10 @@ export function goroutineLanes(o) {
   // the span's answer only when a trace of its service overlaps it: the 404 of a span no
   // trace covers (most of them) would be a console error in every browser
   const from = Math.floor(o.startNs) - 1000, to = Math.ceil(o.endNs) + 1000;
-  api.exectraces({ from: String(from), to: String(to), limit: 1000 }, { signal: ac.signal }).then((list) => {
+  // o.shard: the span's shard (a federated timeline), whose execution traces these are
+  api.exectraces({ from: String(from), to: String(to), limit: 1000, shard: o.shard }, { signal: ac.signal }).then((list) => {
     if (!(list.exectraces || []).some((x) => x.service === o.service)) throw Object.assign(new Error('no trace'), { status: 404 });
-    return api.exectraceSpan(o.traceId, o.spanId, { signal: ac.signal });
+    return api.exectraceSpan(o.traceId, o.spanId, { signal: ac.signal }, o.shard);
   }).then((j) => {
     if (destroyed) return;
     perf.gorFetchMs = performance.now() - t00;
@@ -106,7 +107,7 @@ export function goroutineLanes(o) {
     const cov = model.covered ? fmtDuration(model.covered.e - model.covered.s) : '0';
     note.textContent = ` ${fmtCount(model.lanes.length)} goroutine${model.lanes.length === 1 ? '' : 's'}, ${fmtCount(model.intervals)} intervals, ${fmtCount(model.wakes.length)} wakes; ${cov} of the span traced${model.truncated ? ' (some wakers left out)' : ''} · `;
     xs.forEach((x, k) => note.append(k ? ', ' : '', h('a', {
-      href: exectraceRawUrl(x.id), download: `trace-${x.id}.out`, class: 'xt-raw', dataset: { exectraceId: String(x.id) },
+      href: exectraceRawUrl(x.id, o.shard), download: `trace-${x.id}.out`, class: 'xt-raw', dataset: { exectraceId: String(x.id) },
       title: 'The execution trace as it was pushed: go tool trace opens it',
     }, `execution trace #${x.id}`)));
     // each state with the time the span's own goroutines spent in it where traced

@@ -123,8 +123,9 @@ export function mountService(root, state, ctx) {
     if (!mine.length) return;
     page.append(h('section', { class: 'card', dataset: { role: 'sources' } }, h('h2', null, 'Sources'),
       h('p', { class: 'muted small' }, 'The processes of this service that sent runtime data: heap, GC, goroutines, leak suspects and heap growth over time.'),
-      h('ul', { class: 'source-list' }, mine.map((s) => h('li', null, h('a', { href: ctx.href({ view: 'source', sourceId: Number(s.id) }), dataset: { sourceId: String(s.id) } },
-        [s.instance || '(no instance)', s.host ? ` @ ${s.host}` : ''].join('')), h('span', { class: 'muted small num' }, ` source ${s.id}`))))));
+      // on a front the listing is every shard's: each row says its shard, whose id it is
+      h('ul', { class: 'source-list' }, mine.map((s) => h('li', null, h('a', { href: ctx.href({ view: 'source', sourceId: Number(s.id), shard: s.shard }), dataset: { sourceId: String(s.id), shard: s.shard || '' } },
+        [s.instance || '(no instance)', s.host ? ` @ ${s.host}` : ''].join('')), h('span', { class: 'muted small num' }, ` source ${s.id}${s.shard ? ` on ${s.shard}` : ''}`))))));
   }).catch((err) => { if (err.name !== 'AbortError') page.append(errorBox(err, 'Sources')); });
   return { update() {}, destroy() { ac.abort(); page.remove(); }, onKey: () => false };
 }

@@ -22,7 +22,7 @@ export function mountSnapshot(root, state, ctx) {
       page.append(h('p', null, h('a', { href: ctx.href({ view: 'trace', traceId: state.traceId, snapshot: state.snapshotId }) }, `← back to trace ${state.traceId.slice(0, 8)}…`)));
     }
     panel = snapshotPanel({
-      snapshotId: state.snapshotId, traceId: state.traceId || null, standalone: true, href: ctx.href,
+      snapshotId: state.snapshotId, shard: state.shard, traceId: state.traceId || null, standalone: true, href: ctx.href,
       base: tl ? tl.start_ns : undefined, spansById: wf && wf.byId, rows: wf && wf.rows,
       onSelectSpan: state.traceId ? (sid) => ctx.navigate({ view: 'trace', traceId: state.traceId, span: sid }) : null,
     });

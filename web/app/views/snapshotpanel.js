@@ -25,7 +25,7 @@ export function snapshotPanel(o) {
   const body = h('div', null, loadingBox('the snapshot'));
   el.append(head, body);
 
-  api.snapshot(o.snapshotId, { signal: ac.signal }).then((snap) => {
+  api.snapshot(o.snapshotId, { signal: ac.signal }, undefined, o.shard).then((snap) => {
     el.dataset.state = 'ready';
     el.dataset.kind = snap.kind;
     clear(body);
@@ -33,7 +33,7 @@ export function snapshotPanel(o) {
     head.querySelector('h2').textContent = `${view.title} #${snap.id}`;
     const when = o.base ? `${fmtOffset(snap.time_ns - o.base)} from the trace's start · ` : '';
     body.append(h('p', { class: 'muted num' }, `${when}${fmtClock(snap.time_ns)}${snap.duration_ns ? ` · ${fmtDuration(snap.duration_ns)} long` : ''} · ${snap.format} · source ${snap.source_id} · `,
-      h('a', { href: snapshotRawUrl(snap.id), download: `snapshot-${snap.id}.${snap.format === 'pprof' ? 'pb.gz' : 'txt'}` }, 'raw')));
+      h('a', { href: snapshotRawUrl(snap.id, o.shard), download: `snapshot-${snap.id}.${snap.format === 'pprof' ? 'pb.gz' : 'txt'}` }, 'raw')));
     if (view.groups) goroutines(snap, body, o);
     else profile(snap, body, o, destroyers);
   }).catch((err) => {

@@ -48,6 +48,10 @@ export function mountSource(root, state, ctx) {
   const ac = new AbortController();
   const o = { signal: ac.signal };
   const id = state.sourceId;
+  // with several shards, a source id is its shard's own (docs/FEDERATION.md): every read
+  // of it names the shard (a link from a federated timeline carries it)
+  const shard = state.shard || undefined;
+  const sh = shard ? { shard } : {};
   const destroyers = [];
   ctx.setTitle(`Source ${id}`);
   ctx.setCrumbs([{ text: 'Services', href: '/' }, { text: `source ${id}` }]);
@@ -65,22 +69,40 @@ export function mountSource(root, state, ctx) {
   });
 
   async function load() {
-    const { rows } = await api.allSources(o);
-    const src = rows.find((s) => Number(s.id) === id);
+    const { rows } = await api.allSources(o, shard);
+    if (!shard) {
+      // a link without a shard on a front: the listing is every shard's, and the id may be
+      // several processes' (docs/FEDERATION.md): one is taken as it is, several are offered
+      const fed = rows.filter((s) => Number(s.id) === id && s.shard);
+      if (fed.length === 1) {
+        ctx.navigate({ ...state, shard: fed[0].shard }, { replace: true });
+        return;
+      }
+      if (fed.length > 1) {
+        page.dataset.state = 'choose';
+        clear(body).append(h('section', { class: 'card', dataset: { role: 'shard-choice' } },
+          h('p', null, `Source ${id} is an id of ${fed.length} shards, each its own process: which one?`),
+          h('ul', { class: 'source-list' }, fed.map((s) => h('li', null,
+            h('a', { href: ctx.href({ view: 'source', sourceId: id, shard: s.shard }), dataset: { shard: s.shard } },
+              [s.service, s.instance].filter(Boolean).join(' · ')), h('span', { class: 'muted small num' }, ` on ${s.shard}`))))));
+        return;
+      }
+    }
+    const src = rows.find((s) => Number(s.id) === id && (!s.shard || s.shard === shard));
     if (!src) throw Object.assign(new Error(`no source ${id} (GET /api/v1/sources does not list it)`), { status: 404 });
     const label = [src.service, src.instance].filter(Boolean).join(' · ') + (src.host ? ` @ ${src.host}` : '');
     ctx.setTitle(label);
     ctx.setCrumbs([{ text: 'Services', href: '/' }, { text: src.service, href: ctx.href({ view: 'service', service: src.service }) }, { text: label }]);
-    clear(head).append(h('h1', null, label, h('span', { class: 'muted' }, ` · source ${id}`)),
+    clear(head).append(h('h1', null, label, h('span', { class: 'muted' }, ` · source ${id}${shard ? ` on ${shard}` : ''}`)),
       h('p', { class: 'muted small num' }, `${fmtClock(Number(src.first_ns))} – ${fmtClock(Number(src.last_ns))}`));
     // the source's whole time, a second wider each side (times may be JSON numbers, exact to 256 ns)
     const win = { start: String(bigNs(src.first_ns) - SECOND), end: String(bigNs(src.last_ns) + SECOND) };
     // one point per pixel of the plot (the card's padding and the label column aside)
     const width = Math.max(100, (body.clientWidth || 1000) - 2 * 17 - LABEL_W - RIGHT);
     const [series, events, growth, heaps] = await Promise.all([
-      api.series(id, { ...win, points: Math.min(5000, Math.round(width)) }, o),
-      api.sourceEvents(id, { ...win, limit: 10000 }, o),
-      api.goroutineGrowth(id, win, o),
+      api.series(id, { ...win, ...sh, points: Math.min(5000, Math.round(width)) }, o),
+      api.sourceEvents(id, { ...win, ...sh, limit: 10000 }, o),
+      api.goroutineGrowth(id, { ...win, ...sh }, o),
       heapProfiles(win),
     ]);
     clear(body);
@@ -91,9 +113,9 @@ export function mountSource(root, state, ctx) {
     const ev = (events.events || []).map((e) => ({ t: Number(bigNs(e.time_ns) - base), rule: e.rule, message: e.message })).sort((a, b) => a.t - b.t);
     let end = Number(bigNs(src.last_ns) - base);
     for (const p of whole.points) end = Math.max(end, Math.min(p.e, whole.e));
-    timeline = sourceTimeline({ id, base, whole, ev, eventsMore: !!events.more, end: Math.max(end, 1), signal: ac.signal }, tlSec,
+    timeline = sourceTimeline({ id, sh, base, whole, ev, eventsMore: !!events.more, end: Math.max(end, 1), signal: ac.signal }, tlSec,
       state.t0 != null ? { t0: state.t0, t1: state.t1 } : null,
-      (v, isWhole) => ctx.replace(isWhole ? { view: 'source', sourceId: id } : { view: 'source', sourceId: id, t0: v.t0, t1: v.t1 }));
+      (v, isWhole) => ctx.replace(isWhole ? { view: 'source', sourceId: id, ...sh } : { view: 'source', sourceId: id, ...sh, t0: v.t0, t1: v.t1 }));
     destroyers.push(timeline.destroy);
     body.append(suspectsCard(growth));
     const heapSec = h('section', { class: 'card', dataset: { role: 'heap-growth', state: 'loading' } }, h('h2', null, 'Heap growth'), loadingBox('the heap growth'));
@@ -104,9 +126,9 @@ export function mountSource(root, state, ctx) {
 
   /** The first two heap profiles of the window (else of allocation profiles), oldest first. */
   async function heapProfiles(win) {
-    const heap = await api.sourceSnapshots(id, { ...win, kind: 'heap', limit: 2 }, o);
+    const heap = await api.sourceSnapshots(id, { ...win, ...sh, kind: 'heap', limit: 2 }, o);
     if ((heap.snapshots || []).length >= 2) return heap.snapshots;
-    const allocs = await api.sourceSnapshots(id, { ...win, kind: 'allocs', limit: 2 }, o);
+    const allocs = await api.sourceSnapshots(id, { ...win, ...sh, kind: 'allocs', limit: 2 }, o);
     return (allocs.snapshots || []).length >= 2 ? allocs.snapshots : heap.snapshots || [];
   }
 
@@ -121,7 +143,7 @@ export function mountSource(root, state, ctx) {
     // only), so the base's window ends halfway to the second profile, the target's is the
     // rest of the page's window
     const mid = (bigNs(heaps[0].time_ns) + bigNs(heaps[1].time_ns)) / 2n;
-    const params = { start: String(mid), end: win.end, base_start: win.start, base_end: String(mid) };
+    const params = { start: String(mid), end: win.end, base_start: win.start, base_end: String(mid), ...sh };
     let g;
     try {
       g = await api.heapGrowth(id, params, o);
@@ -168,13 +190,13 @@ export function mountSource(root, state, ctx) {
 }
 
 /**
- * The zoomable canvas of a source's lanes. `d`: {id, base (BigInt unix ns), whole (the
+ * The zoomable canvas of a source's lanes. `d`: {id, sh ({shard} or {}), base (BigInt unix ns), whole (the
  * series model of the whole time), ev (events, ns from base), end, signal}; shows
  * `initial` ({t0, t1}, null: all); onView(view, whole) hears of each zoom and pan.
  * Returns {destroy, onKey, setView}.
  */
 function sourceTimeline(d, sec, initial, onView) {
-  const { id, base, whole, ev } = d;
+  const { id, sh, base, whole, ev } = d;
   const limits = { t0: -d.end * 0.02, t1: d.end * 1.02 };
   let view = initial ? clampView(initial, limits) : { ...limits };
   const height = AXIS_H + LANES.reduce((a, l) => a + l.h, 0);
@@ -238,7 +260,7 @@ function sourceTimeline(d, sec, initial, onView) {
         const params = seriesParams(v, base, w);
         if (!lastAsked || lastAsked.start !== params.start || lastAsked.end !== params.end || lastAsked.points !== params.points) {
           box.dataset.detail = 'loading';
-          const ans = await api.series(id, params, { signal: my.signal });
+          const ans = await api.series(id, { ...params, ...sh }, { signal: my.signal });
           lastAsked = params;
           detail = seriesModel(ans, base, params);
           pts = mergeSeries(whole, detail);
@@ -256,7 +278,7 @@ function sourceTimeline(d, sec, initial, onView) {
         // before the view and ends in it is drawn too: ~BARS_MAX_CYCLES / 4 more at most
         const pad = Math.min((v.t1 - v.t0) / 4, 60e9);
         const p = seriesParams({ t0: v.t0 - pad, t1: v.t1 }, base, 1);
-        const g = await api.sourceGc(id, { start: p.start, end: p.end, limit: GC_LIMIT }, { signal: my.signal });
+        const g = await api.sourceGc(id, { start: p.start, end: p.end, limit: GC_LIMIT, ...sh }, { signal: my.signal });
         bars = { s: v.t0, e: v.t1, more: !!g.more, cycles: gcBars(g, base) };
       }
       box.dataset.detail = detail ? 'ready' : 'none';

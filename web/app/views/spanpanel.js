@@ -11,7 +11,7 @@ import { api, spanProfileUrl, exectraceRawUrl } from '../lib/api.js';
 import { spanUrl } from '../lib/route.js';
 import { fmtDuration, fmtOffset, fmtPct, fmtClock, fmtCount, fmtBytes } from '../lib/format.js';
 import { flattenBreakdown, segments, kindLabel, kindColor, stateColor } from '../lib/breakdown.js';
-import { cpuSnapshotIds, scopeLabel, confidenceWord } from '../lib/explain.js';
+import { cpuSnapshotIds, scopeLabel, confidenceWord, sameShard } from '../lib/explain.js';
 import { spanSamples, foldSamples, nodeLabel } from '../lib/flame.js';
 import { samplesByState } from '../lib/goroutines.js';
 import { h, loadingBox, errorBox, emptyBox, stackedBar, swatch, clear } from '../ui/dom.js';
@@ -33,6 +33,9 @@ export function framesList(frames, { max = 12 } = {}) {
 export function spanPanel(o) {
   const { row, tl, traceId, base } = o;
   const s = row.span;
+  // with several shards, the ids this panel follows (snapshots, execution traces) are the
+  // span's shard's own: its explanation and runtime data come from there
+  o = { ...o, shard: s.shard || undefined };
   const ex = o.explain;
   const dur = row.end - row.start;
   const el = h('div', { class: 'panel span-panel', dataset: { spanId: s.span_id } });
@@ -101,13 +104,14 @@ export function spanPanel(o) {
   el.append(cpuSec);
   const ids = cpuSnapshotIds(ex, s, tl.sources);
   if (!ids.length) {
-    const covered = (tl.sources || []).some((src) => (src.cpu_profiles || []).some((p) => p.start_ns <= s.end_ns && p.end_ns >= s.start_ns));
+    const mine = (tl.sources || []).filter((src) => sameShard(src, s) && (s.source_id == null || src.id === s.source_id));
+    const covered = mine.some((src) => (src.cpu_profiles || []).some((p) => p.start_ns <= s.end_ns && p.end_ns >= s.start_ns));
     cpuSec.append(emptyBox(covered ? 'No CPU sample carries this span: it was not on a CPU when the profiler looked.' : 'No CPU profile covered this span.'));
     cpuSec.dataset.samples = '0';
   } else {
     const box = h('div', null, loadingBox('CPU samples'));
     cpuSec.append(box);
-    Promise.all(ids.map((i) => api.snapshot(i, { signal: ac.signal }))).then((snaps) => {
+    Promise.all(ids.map((i) => api.snapshot(i, { signal: ac.signal }, undefined, o.shard))).then((snaps) => {
       const samples = snaps.flatMap((sn) => spanSamples(sn, s.span_id));
       const more = snaps.some((sn) => sn.more);
       clear(box);
@@ -148,7 +152,7 @@ export function spanPanel(o) {
   const hasCpu = s.cpu_sample_rows > 0;
   const hasG = (s.goroutine_samples || []).length > 0;
   const dl = (type, ok, label) => ok
-    ? h('a', { class: 'btn small', href: spanProfileUrl(s.span_id, type, traceId), download: `span-${s.span_id}-${type}.pb.gz` }, label)
+    ? h('a', { class: 'btn small', href: spanProfileUrl(s.span_id, type, traceId, o.shard), download: `span-${s.span_id}-${type}.pb.gz` }, label)
     : h('span', { class: 'btn small disabled', title: `no ${type} sample carries this span` }, label);
   el.append(h('section', { class: 'downloads' }, h('h3', null, 'pprof of this span'),
     h('div', { class: 'panel-actions' }, dl('cpu', hasCpu, 'CPU profile (.pb.gz)'), dl('goroutine', hasG, 'Goroutine profile (.pb.gz)')),
@@ -162,7 +166,7 @@ export function spanPanel(o) {
     xtSec.dataset.count = String(xs.length);
     if (!xs.length) { xtSec.append(h('p', { class: 'muted small' }, 'No stored execution trace covers this span.')); return; }
     xtSec.append(h('div', { class: 'panel-actions' }, xs.map((x) => h('a', {
-      class: 'btn small', href: exectraceRawUrl(x.id), download: `trace-${x.id}.out`, dataset: { exectraceId: String(x.id) },
+      class: 'btn small', href: exectraceRawUrl(x.id, o.shard), download: `trace-${x.id}.out`, dataset: { exectraceId: String(x.id) },
     }, xs.length > 1 ? `download execution trace #${x.id}` : 'download execution trace'))),
     h('p', { class: 'muted small' }, `The whole trace as it was pushed (${xs.map((x) => `#${x.id}: ${fmtDuration(x.end_ns - x.start_ns)}, ${x.alignment}`).join('; ')}); open with go tool trace.`));
   });
@@ -171,7 +175,7 @@ export function spanPanel(o) {
 }
 
 function snapLink(sid, o) {
-  return h('a', { href: '#', class: 'snap-link', dataset: { snapshot: String(sid) }, onclick: (e) => { e.preventDefault(); o.onOpenSnapshot(sid); } }, `snapshot #${sid}`);
+  return h('a', { href: '#', class: 'snap-link', dataset: { snapshot: String(sid) }, onclick: (e) => { e.preventDefault(); o.onOpenSnapshot(sid, o.shard); } }, `snapshot #${sid}`);
 }
 
 function causeItem(c, o) {
@@ -220,7 +224,7 @@ function evidenceItem(e, o, borrowed) {
       return h('li', { class: 'ev ev-reason' }, tag, e.text || '');
     case 'exectrace':
       return h('li', { class: 'ev ev-exectrace' }, 'from ',
-        h('a', { href: exectraceRawUrl(e.exectrace_id), download: `trace-${e.exectrace_id}.out` }, `execution trace #${e.exectrace_id}`),
+        h('a', { href: exectraceRawUrl(e.exectrace_id, o.shard), download: `trace-${e.exectrace_id}.out` }, `execution trace #${e.exectrace_id}`),
         h('span', { class: 'num muted' }, ` (covers ${fmtDuration(Number(e.covered_ns))} of the span; clock ${e.alignment})`));
     case 'interval':
       return h('li', { class: 'ev ev-interval' }, h('div', null, h('span', { class: 'num' }, `goroutine ${e.goroutine}: ${e.state}${e.reason ? ` (${e.raw_reason || e.reason})` : ''} ${fmtDuration(Number(e.ns))}`),

@@ -184,7 +184,7 @@ function marker(ctx, kind, x, y, r) {
 }
 
 /** Every source's lanes; `band` is the selected span's interval to shade, `openSnapshot` the marker to ring. */
-export function drawLanes(ctx, g, { sc, tk, models, layout, colorOf, band, openSnapshot, traceEnd }) {
+export function drawLanes(ctx, g, { sc, tk, models, layout, colorOf, band, openSnapshot, openShard, traceEnd }) {
   const { w } = g;
   const H = layout.height;
   ctx.clearRect(0, 0, w, H);
@@ -321,7 +321,7 @@ export function drawLanes(ctx, g, { sc, tk, models, layout, colorOf, band, openS
       for (const s of m.snapshots) {
         const x = sc.x(s.t);
         if (x < sc.x0 - 6 || x > sc.x1 + 6) continue;
-        const open = openSnapshot === s.id;
+        const open = openSnapshot === s.id && (openShard || '') === (m.shard || '');
         ctx.fillStyle = s.kind === 'goroutine' ? '#3d6fd1' : s.kind === 'cpu' ? '#e8833a' : '#6b7280';
         marker(ctx, s.kind, x, y + h / 2, open ? 7 : 5);
         if (open) { ctx.strokeStyle = INK; ctx.lineWidth = 1.5; ctx.stroke(); }

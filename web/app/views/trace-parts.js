@@ -59,8 +59,8 @@ export function buildTraceDom(o) {
   for (const lane of (o.layout ? o.layout.lanes : [])) {
     if (lane.kind !== 'header') continue;
     const m = models[lane.source];
-    lanesBox.append(h('a', { class: 'lane-link', href: o.href({ view: 'source', sourceId: m.id }), style: { top: `${lane.y}px`, height: `${lane.h}px`, lineHeight: `${lane.h}px` },
-      dataset: { sourceId: String(m.id) }, title: 'this source over all its time: heap, GC, goroutines, leak suspects, heap growth' }, m.label));
+    lanesBox.append(h('a', { class: 'lane-link', href: o.href({ view: 'source', sourceId: m.id, shard: m.shard }), style: { top: `${lane.y}px`, height: `${lane.h}px`, lineHeight: `${lane.h}px` },
+      dataset: { sourceId: String(m.id), shard: m.shard || '' }, title: 'this source over all its time: heap, GC, goroutines, leak suspects, heap growth' }, m.label));
   }
   return { head, toolbar, rangeText, axis, wfCanvas, wfScroll, spacer, wfBox, gorSlot, lanesCanvas, lanesBox, cursor, readout, selBox, main, side, body };
 }

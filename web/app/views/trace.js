@@ -173,6 +173,7 @@ export function mountTrace(root, state, ctx) {
     const b = els.main.getBoundingClientRect();
     for (const lane of lanesLayout.lanes) {
       if (lane.kind !== 'snapshots') continue;
+      if ((models[lane.source].shard || '') !== (cur.shard || '')) continue; // ids are each shard's own
       const s = models[lane.source].snapshots.find((x) => x.id === snapshotId);
       if (!s) continue;
       const x = sc.x(s.t);
@@ -268,7 +269,7 @@ export function mountTrace(root, state, ctx) {
       const sr = selected >= 0 ? wf.rows[selected] : null;
       drawLanes(fitCanvas(els.lanesCanvas, w, lanesLayout.height), { w }, {
         sc, tk, models, layout: lanesLayout, colorOf: wf.colorOf, band: sr ? [sr.start, sr.end] : null,
-        openSnapshot: cur.snapshot, traceEnd,
+        openSnapshot: cur.snapshot, openShard: cur.shard, traceEnd,
       });
     }
     lap('lanes');
@@ -337,6 +338,7 @@ export function mountTrace(root, state, ctx) {
     if (ri >= 0) next.span = wf.rows[ri].span.span_id; else delete next.span;
     if (ri >= 0 && goroutine != null) next.goroutine = goroutine; else delete next.goroutine;
     delete next.snapshot;
+    delete next.shard;
     cur = next;
     push ? ctx.push(next) : ctx.replace(next);
     renderPanel();
@@ -344,8 +346,10 @@ export function mountTrace(root, state, ctx) {
     if (ri >= 0) ctx.announce(`${wf.rows[ri].span.name}, ${fmtDuration(wf.rows[ri].end - wf.rows[ri].start)}`);
   }
 
-  function openSnapshot(sid) {
+  /** Opens snapshot sid of shard (a federated timeline's: ids are each shard's own; none on one server). */
+  function openSnapshot(sid, shard) {
     const next = { ...cur, snapshot: sid };
+    if (shard) next.shard = shard; else delete next.shard;
     cur = next;
     ctx.push(next);
     renderPanel();
@@ -356,6 +360,7 @@ export function mountTrace(root, state, ctx) {
     if (cur.snapshot != null) {
       const next = { ...cur };
       delete next.snapshot;
+      delete next.shard;
       cur = next;
       ctx.push(next);
       renderPanel();
@@ -367,7 +372,7 @@ export function mountTrace(root, state, ctx) {
   }
 
   function renderPanel(refresh = false) {
-    const want = cur.snapshot != null ? { kind: 'snapshot', key: `s${cur.snapshot}` }
+    const want = cur.snapshot != null ? { kind: 'snapshot', key: `s${cur.snapshot}@${cur.shard || ''}` }
       : selected >= 0 ? { kind: 'span', key: `p${wf.rows[selected].span.span_id}` }
         : missingSpan ? { kind: 'missing', key: `m${missingSpan}` } : null;
     syncGor();
@@ -387,7 +392,7 @@ export function mountTrace(root, state, ctx) {
       obj = missingSpanPanel(missingSpan);
     } else if (want.kind === 'snapshot') {
       obj = snapshotPanel({
-        snapshotId: cur.snapshot, traceId: id, base, spansById: wf.byId, rows: wf.rows, colorOf: wf.colorOf,
+        snapshotId: cur.snapshot, shard: cur.shard, traceId: id, base, spansById: wf.byId, rows: wf.rows, colorOf: wf.colorOf,
         onSelectSpan: (sid) => { const ri = wf.byId.get(sid); if (ri != null) selectRow(ri); },
         onClose: closePanel, href: ctx.href,
       });
@@ -430,7 +435,7 @@ export function mountTrace(root, state, ctx) {
     if (key == null) return;
     const row = wf.rows[selected];
     const obj = goroutineLanes({
-      traceId: id, spanId: key, service: row.service, startNs: base + row.start, endNs: base + row.end, base, focus: cur.goroutine ?? null, perf,
+      traceId: id, spanId: key, shard: row.span.shard, service: row.service, startNs: base + row.start, endNs: base + row.end, base, focus: cur.goroutine ?? null, perf,
       scale, width, tk: () => lastTk, requestDraw, onJump: jumpToWaker,
     });
     gor = { key, obj };
@@ -576,14 +581,14 @@ export function mountTrace(root, state, ctx) {
       const tol = 8 * sc.nsPerPx;
       if (ht.lane.kind === 'snapshots') {
         const s = snapshotNear(m, ht.t, tol);
-        if (s) openSnapshot(s.id);
+        if (s) openSnapshot(s.id, m.shard);
       } else if (ht.lane.kind === 'goroutines') {
         let best = null, bd = tol;
         for (const p of m.goroutines) { const d = Math.abs(p.t - ht.t); if (d <= bd) { bd = d; best = p; } }
-        if (best && best.snapshot_id != null) openSnapshot(best.snapshot_id);
+        if (best && best.snapshot_id != null) openSnapshot(best.snapshot_id, m.shard);
       } else if (ht.lane.kind === 'cpu') {
         const p = m.cpu.find((c) => ht.t >= c.s && ht.t <= c.e);
-        if (p) openSnapshot(p.snapshot_id);
+        if (p) openSnapshot(p.snapshot_id, m.shard);
       }
     }
   }
