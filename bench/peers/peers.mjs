@@ -141,13 +141,13 @@ function ensureBuilds(o, need) {
   fs.mkdirSync(bin, { recursive: true });
   const paths = { jaeger: path.join(bin, `jaeger-${JAEGER_VERSION}`), otelcol: o.otelcol };
   if (need.includes('otelcol') && o.otelcol && !fs.existsSync(o.otelcol)) die(`--otelcol ${o.otelcol}: no such file`);
-  const todo = need.filter((k) => !paths[k] || !fs.existsSync(paths[k]));
-  for (const k of need) if (!todo.includes(k)) { log(`${k}: cached ${paths[k]}`); figure(`build.${k}_cached`, 1); }
-  if (!todo.length) return paths;
+  const missing = need.filter((k) => !paths[k] || !fs.existsSync(paths[k]));
+  for (const k of need) if (!missing.includes(k)) { log(`${k}: cached ${paths[k]}`); figure(`build.${k}_cached`, 1); }
+  if (!missing.length) return paths;
   checkGo(o);
   const env = goEnv(o);
-  log(`building ${todo.join(' and ')} with ${o.goPath} (${o.goVersion}), -p ${o.goJobs}, into ${o.buildDir}`);
-  if (todo.includes('jaeger')) {
+  log(`building ${missing.join(' and ')} with ${o.goPath} (${o.goVersion}), -p ${o.goJobs}, into ${o.buildDir}`);
+  if (missing.includes('jaeger')) {
     const t0 = Date.now();
     // The module as the proxy serves it, built where the go command unpacked it
     // (read-only; the output goes to the build dir). Its go.mod has a replace
@@ -161,7 +161,7 @@ function ensureBuilds(o, need) {
     log(`jaeger: built in ${s.toFixed(0)} s`);
     figure('build.jaeger_s', s);
   }
-  if (todo.includes('otelcol')) {
+  if (missing.includes('otelcol')) {
     const t0 = Date.now();
     const out = execFileSync(COLLECTOR_BUILD, [o.goPath, o.collectorDir || path.join(o.buildDir, 'collector')],
       { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n');

@@ -954,15 +954,25 @@ static int find_span(const mw_fed_trace *t, const char *id) {
   return -1;
 }
 
+/* The parts of a second round (explain, compare): a shard missing in round 1
+ * is missing; a refusal passed through from a shard is the answer (NULL,
+ * with out failed). */
+static mw_fed_part *second_round(const mw_fed_part *p1, mw_fed_part *p2, size_t n, mw_answer *out) {
+  for (size_t i = 0; i < n; i++)
+    if (p1[i].rc == MW_EIO) p2[i] = p1[i];
+  for (size_t i = 0; i < n; i++)
+    if (is_pass(p2[i].rc)) {
+      mw__answer_fail(out, p2[i].rc, "%s", p2[i].error);
+      return NULL;
+    }
+  return p2;
+}
+
 int mw__fed_merge_explain(mw_arena *a, const mw_fed_trace *t, const mw_fed_part *p1, mw_fed_part *p2, size_t n,
                           const char *trace_hex, mw_answer *out) {
   mw__answer_init(out);
-  mw_fed_part *pm = p2; /* a shard missing in round 1 is missing */
-  for (size_t i = 0; i < n; i++)
-    if (p1[i].rc == MW_EIO) pm[i] = p1[i];
-  for (size_t i = 0; i < n; i++)
-    if (is_pass(pm[i].rc)) return mw__answer_fail(out, pm[i].rc, "%s", pm[i].error);
-  mw_fed_part *c = pm;
+  mw_fed_part *c = second_round(p1, p2, n, out);
+  if (!c) return out->rc;
   json_t **j = parse_parts(c, n);
   /* each span's entry from its owner's answer */
   json_t **entry = calloc(t->n + 1, sizeof *entry);
@@ -1144,12 +1154,8 @@ static void merge_node(mw_arena *a, mw_cmp_node *into, json_t *src, int depth) {
 int mw__fed_merge_compare(mw_arena *a, const mw_fed_part *p1, mw_fed_part *p2, size_t n, const char *service,
                           const char *name, int64_t p50, int64_t p90, mw_answer *out) {
   mw__answer_init(out);
-  mw_fed_part *pm = p2; /* a shard missing in round 1 is missing */
-  for (size_t i = 0; i < n; i++)
-    if (p1[i].rc == MW_EIO) pm[i] = p1[i];
-  for (size_t i = 0; i < n; i++)
-    if (is_pass(pm[i].rc)) return mw__answer_fail(out, pm[i].rc, "%s", pm[i].error);
-  mw_fed_part *c = pm;
+  mw_fed_part *c = second_round(p1, p2, n, out);
+  if (!c) return out->rc;
   json_t **j = parse_parts(c, n);
   if (!j) return mw__answer_fail(out, MW_ENOMEM, "out of memory");
   mw_cmp_group g[2] = {{.threshold = p90}, {.threshold = p50}};

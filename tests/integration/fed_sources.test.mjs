@@ -7,9 +7,9 @@
 // (503 naming it), and every server's log.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { startServer, request, postJsonOk } from './lib/server.mjs';
 import { fixture, ingestOk } from './lib/runtime.mjs';
+import { freePort } from './lib/ports.mjs';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 
@@ -19,18 +19,6 @@ const NOW = BigInt(Date.now()) * MS;
 const PS = NOW - 600_000n * MS; // the processes started ten minutes ago
 const T0 = NOW - 60_000n * MS; // the trace: a minute ago
 const TRACE = hex(0xabc1, 16);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // Each shard's one process: its GC cycles (gctrace lines at offsets from PS), a
 // snapshot, and one span of TRACE (A's is the root, B's its child).

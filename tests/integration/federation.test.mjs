@@ -5,25 +5,12 @@
 // one shard is killed and the partial answers must name it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { startServer, request, postJsonOk } from './lib/server.mjs';
+import { freePort } from './lib/ports.mjs';
 
 const MS = 1000000n;
 const hex = (n, bytes) => BigInt(n).toString(16).padStart(bytes * 2, '0');
 const T0 = BigInt(Date.now() - 60000) * MS; // a minute ago: inside every default window
-
-/** A free loopback port (the shards must know each other's before they start). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // ---------------------------------------------------------------- the data
 // A process = (service, instance); each lives on one shard. Spans: [trace, span, parent, name, startMs, durMs].

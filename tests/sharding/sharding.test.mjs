@@ -41,13 +41,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server, request, mapLimit, sleep } from '../integration/lib/server.mjs';
 import { waitFor } from '../integration/lib/wait.mjs';
 import { buildGoService } from '../e2e/lib/gobuild.mjs';
+import { freePort } from '../integration/lib/ports.mjs';
 import { ring, endpointFor, processKey } from './ring.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -83,17 +83,6 @@ let front = null;    // meanwhiled --role query --peers <the three>
 let collector = null; // {proc, err, exited, exit, dir}
 const agents = [];   // {service, instance, proc, dir, port, ...}
 let outage = null;   // {fromNs, toNs, shard, before, answers, restarted}: askAll() before, during, at once after
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const nowNs = () => BigInt(Date.now()) * 1000000n;
 const shardUrl = (i) => `http://127.0.0.1:${shardPorts[i]}`;
